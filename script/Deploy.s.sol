@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Script} from "forge-std/Script.sol";
+
+import {ProofMarketplace} from "../src/ProofMarketplace.sol";
+import {ProverRegistry} from "../src/ProverRegistry.sol";
+import {DevToken} from "../src/dev/DevToken.sol";
+import {IMatcherAuthority} from "../src/interfaces/IMatcherAuthority.sol";
+import {IProofMarketplace} from "../src/interfaces/IProofMarketplace.sol";
+import {IProverRegistry} from "../src/interfaces/IProverRegistry.sol";
+import {IStakeSource} from "../src/interfaces/IStakeSource.sol";
+import {OwnedMatcherAuthority} from "../src/matching/OwnedMatcherAuthority.sol";
+import {NativeStaking} from "../src/staking/NativeStaking.sol";
+import {Groth16VerifierAdapter} from "../src/verifiers/Groth16VerifierAdapter.sol";
+import {PoseidonPreimageGroth16Verifier} from "../src/verifiers/generated/PoseidonPreimageGroth16Verifier.sol";
+
+/// @title Deploy
+/// @notice Deploys a complete Cairn devnet/testnet stack and writes `deployments/<chainId>.json`.
+/// @dev Environment:
+/// - PRIVATE_KEY (required): deployer; owns the marketplace and the matcher authority.
+/// - MATCHER_ADDRESS (required): the matcher key authorised to sign assignment batches.
+/// - TREASURY (optional, default: deployer): receives creation fees and the treasury share of slashes.
+/// - EXIT_DELAY (optional, default: 1 hour): registry exit delay, in seconds.
+/// - UNBONDING_PERIOD (optional, default: 7 days): native staking unbonding period, in seconds.
+/// - DEPLOYMENT_OUT (optional, default: deployments/<chainId>.json): output file, relative to the project root and
+///   inside deployments/ (the only directory foundry.toml lets scripts write); lets concurrent devnets on the same
+///   chain id (e2e tests, benchmarks) keep their own files.
+/// The tokens are DevTokens (anyone can mint): never run this script against a network with value.
+contract Deploy is Script {
+    uint256 internal constant DEFAULT_EXIT_DELAY = 1 hours;
+    uint256 internal constant DEFAULT_UNBONDING_PERIOD = 7 days;
+    /// The Poseidon preimage circuit's public signals: [digest, context].
+    uint256 internal constant POSEIDON_PREIMAGE_SIGNALS = 2;
+
+    struct Config {
+        uint256 deployerKey;
+        address deployer;
+        address matcher;
+        address treasury;
+        uint32 exitDelay;
+        uint64 unbondingPeriod;
+    }
+
+    struct Deployment {
+        OwnedMatcherAuthority matcherAuthority;
+        ProverRegistry proverRegistry;
+        ProofMarketplace proofMarketplace;
+        DevToken paymentToken;
+        DevToken stakeToken;
+        NativeStaking nativeStaking;
+        PoseidonPreimageGroth16Verifier groth16Verifier;
+        Groth16VerifierAdapter groth16Adapter;
+    }
+
+    function run() external returns (Deployment memory d) {
+        Config memory c = _config();
+        uint256 deployBlock = block.number;
+
+        vm.startBroadcast(c.deployerKey);
+        d = _deploy(c);
+        d.proofMarketplace.setStakeSourceApproval(IStakeSource(address(d.nativeStaking)), true);
+        d.matcherAuthority.setMatcher(c.matcher, true);
+        vm.stopBroadcast();
+
+        _write(c, d, deployBlock);
+    }
+
+    function _config() internal view returns (Config memory c) {
+        require(vm.envExists("PRIVATE_KEY"), "Deploy: PRIVATE_KEY is not set (the deployer's 0x-prefixed private key)");
+        require(
+            vm.envExists("MATCHER_ADDRESS"),
+            "Deploy: MATCHER_ADDRESS is not set (the matcher key's 0x-prefixed address)"
+        );
+        c.deployerKey = vm.envUint("PRIVATE_KEY");
+        require(c.deployerKey != 0, "Deploy: PRIVATE_KEY must not be zero");
+        c.deployer = vm.addr(c.deployerKey);
+        c.matcher = vm.envAddress("MATCHER_ADDRESS");
+        require(c.matcher != address(0), "Deploy: MATCHER_ADDRESS must not be the zero address");
+        c.treasury = vm.envOr("TREASURY", c.deployer);
+        require(c.treasury != address(0), "Deploy: TREASURY must not be the zero address");
+
+        uint256 exitDelay = vm.envOr("EXIT_DELAY", DEFAULT_EXIT_DELAY);
+        require(exitDelay <= type(uint32).max, "Deploy: EXIT_DELAY does not fit in uint32 seconds");
+        // forge-lint: disable-next-line(unsafe-typecast)
+        c.exitDelay = uint32(exitDelay); // bounded by the require above
+        uint256 unbondingPeriod = vm.envOr("UNBONDING_PERIOD", DEFAULT_UNBONDING_PERIOD);
+        require(unbondingPeriod <= type(uint64).max, "Deploy: UNBONDING_PERIOD does not fit in uint64 seconds");
+        // forge-lint: disable-next-line(unsafe-typecast)
+        c.unbondingPeriod = uint64(unbondingPeriod); // bounded by the require above
+    }
+
+    function _deploy(Config memory c) internal returns (Deployment memory d) {
+        d.matcherAuthority = new OwnedMatcherAuthority(c.deployer);
+
+        // The registry and the marketplace reference each other: the registry is built with the marketplace's
+        // address, which is the deployer's next CREATE address after the registry's own.
+        address predicted = vm.computeCreateAddress(c.deployer, vm.getNonce(c.deployer) + 1);
+        d.proverRegistry = new ProverRegistry(IProofMarketplace(predicted), c.exitDelay);
+        d.proofMarketplace = new ProofMarketplace(
+            c.deployer, IProverRegistry(address(d.proverRegistry)), c.treasury, IMatcherAuthority(d.matcherAuthority)
+        );
+        require(address(d.proofMarketplace) == predicted, "Deploy: marketplace address differs from the prediction");
+
+        d.paymentToken = new DevToken("Cairn Dev USD", "cUSD");
+        d.stakeToken = new DevToken("Cairn Dev Stake", "cSTK");
+        d.nativeStaking = new NativeStaking(address(d.stakeToken), address(d.proofMarketplace), c.unbondingPeriod);
+        d.groth16Verifier = new PoseidonPreimageGroth16Verifier();
+        d.groth16Adapter = new Groth16VerifierAdapter(address(d.groth16Verifier), POSEIDON_PREIMAGE_SIGNALS);
+    }
+
+    function _write(Config memory c, Deployment memory d, uint256 deployBlock) internal {
+        string memory k = "contracts";
+        vm.serializeAddress(k, "proofMarketplace", address(d.proofMarketplace));
+        vm.serializeAddress(k, "proverRegistry", address(d.proverRegistry));
+        vm.serializeAddress(k, "nativeStaking", address(d.nativeStaking));
+        vm.serializeAddress(k, "matcherAuthority", address(d.matcherAuthority));
+        vm.serializeAddress(k, "paymentToken", address(d.paymentToken));
+        vm.serializeAddress(k, "stakeToken", address(d.stakeToken));
+        vm.serializeAddress(k, "groth16Verifier", address(d.groth16Verifier));
+        string memory contracts = vm.serializeAddress(k, "groth16Adapter", address(d.groth16Adapter));
+
+        string memory r = "deployment";
+        vm.serializeUint(r, "chainId", block.chainid);
+        vm.serializeUint(r, "deployBlock", deployBlock);
+        vm.serializeAddress(r, "owner", c.deployer);
+        vm.serializeAddress(r, "treasury", c.treasury);
+        vm.serializeAddress(r, "matcher", c.matcher);
+        string memory json = vm.serializeString(r, "contracts", contracts);
+
+        string memory defaultOut = string.concat("deployments/", vm.toString(block.chainid), ".json");
+        vm.writeJson(json, string.concat(vm.projectRoot(), "/", vm.envOr("DEPLOYMENT_OUT", defaultOut)));
+    }
+}

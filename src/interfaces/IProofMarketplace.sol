@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IMatcherAuthority} from "./IMatcherAuthority.sol";
+import {IStakeSource} from "./IStakeSource.sol";
+import {IProverRegistry} from "./IProverRegistry.sol";
+import {Market, MarketParams} from "../types/Market.sol";
+import {Assignment, Fulfilment, Request, RequestParams, RequestState, RequestStatus, Task} from "../types/Request.sol";
+
+/// @title IProofMarketplace
+/// @notice Markets (one per circuit), requests with escrowed rewards, assignment by an authorised matcher or by a
+/// permissionless fallback claim, proof fulfilment, and slashing of provers that miss their deadline.
+interface IProofMarketplace {
+    // ---------------------------------------------------------------- errors
+    error ZeroAddress();
+    error NotContract(address account);
+    error StakeSourceNotApproved(address stakeSource);
+    error PenaltyExceedsStake(uint96 slashPenalty, uint96 stakePerTask);
+    error CompensationTooHigh(uint16 requesterCompensationBps, uint16 max);
+    error FallbackDelayTooLong(uint32 fallbackDelay, uint32 max);
+    error WrongCreationFee(uint256 expected, uint256 paid);
+    error UnknownMarket(uint256 marketId);
+    error NotMarketCreator(address caller);
+    error ZeroReward();
+    error ZeroProvingTime();
+    error DeadlineInPast(uint32 deadline);
+    error DeadlineTooFar(uint32 deadline, uint256 latest);
+    error DeadlineShorterThanProvingTime(uint32 deadline, uint32 provingTime);
+    error MatchingExpiryInPast(uint32 matchingExpiry);
+    error MatchingExpiryTooLate(uint32 matchingExpiry, uint256 latest);
+    error SpeedPreferenceOutOfRange(uint16 speedPreferenceBps);
+    error MissingInputs();
+    error InputsDigestMismatch(bytes32 given, bytes32 computed);
+    error InvalidPublicInputs();
+    error UnknownRequest(uint256 requestId);
+    error RequestNotOpen(uint256 requestId, RequestStatus status);
+    error RequestExpired(uint256 requestId, uint32 matchingExpiry);
+    error RequestNotExpired(uint256 requestId, uint32 matchingExpiry);
+    error EmptyBatch();
+    error MatcherSignatureExpired(uint64 validUntil);
+    error NotMatcher(address signer);
+    error FallbackNotOpen(uint256 requestId, uint256 opensAt);
+    error RequestNotAssigned(uint256 requestId, RequestStatus status);
+    error RequestAlreadyFulfilled(uint256 requestId);
+    error NotAssignedProver(address caller, address prover);
+    error TaskDeadlinePassed(uint256 requestId, uint32 taskDeadline);
+    error TaskDeadlineNotPassed(uint256 requestId, uint32 taskDeadline);
+    error WrongInputs(uint256 requestId);
+    error InvalidProof(uint256 requestId);
+    error NothingToWithdraw(address account, address token);
+    error CallFailed(address callee);
+    error InsufficientGas();
+
+    // ---------------------------------------------------------------- events
+    event MarketCreated(uint256 indexed marketId, address indexed creator, MarketParams params);
+    event MarketMetadataUpdated(uint256 indexed marketId, string metadataURI);
+    event RequestCreated(
+        uint256 indexed requestId, uint256 indexed marketId, address indexed requester, RequestParams params
+    );
+    event TaskAssigned(
+        uint256 indexed requestId,
+        address indexed prover,
+        uint96 price,
+        uint32 taskDeadline,
+        uint32 compute,
+        bool byMatcher
+    );
+    event AssignmentSkipped(uint256 indexed requestId, address indexed prover, bytes reason);
+    event RequestFulfilled(uint256 indexed requestId, address indexed prover, uint96 price, uint96 refund);
+    event FulfilmentSkipped(uint256 indexed requestId, bytes reason);
+    event TaskSlashed(
+        uint256 indexed requestId,
+        address indexed prover,
+        uint256 penalty,
+        uint256 compensation,
+        uint256 slasherReward,
+        address slasher
+    );
+    event RequestCancelled(uint256 indexed requestId, uint96 refund);
+    event Withdrawn(address indexed account, address indexed token, address to, uint256 amount);
+    event TreasuryUpdated(address treasury);
+    event MatcherAuthorityUpdated(IMatcherAuthority authority);
+    event StakeSourceApprovalUpdated(IStakeSource indexed stakeSource, bool approved);
+    event MarketCreationFeeUpdated(uint96 fee);
+
+    // ---------------------------------------------------------------- markets
+
+    /// @notice Creates a market; anyone may, paying the creation fee in native currency.
+    /// @return marketId The new market's id (ids start at 1).
+    function createMarket(MarketParams calldata params) external payable returns (uint256 marketId);
+
+    /// @notice Replaces a market's metadata URI; its creator only.
+    function setMarketMetadata(uint256 marketId, string calldata metadataURI) external;
+
+    // ---------------------------------------------------------------- requests
+
+    /// @notice Posts a request and escrows its max reward, pulled from msg.sender.
+    /// @return requestId The new request's id (ids start at 1).
+    function createRequest(RequestParams calldata params) external returns (uint256 requestId);
+
+    /// @notice Returns the escrow of an unassigned request whose matching expiry has passed; anyone may call,
+    /// the refund is credited to the request's refund address.
+    function cancel(uint256 requestId) external;
+
+    // ---------------------------------------------------------------- assignment
+
+    /// @notice Assigns a batch of requests as decided by the matcher; anyone may submit the signed batch.
+    /// @dev Items that no longer hold (request taken, prover busy, ...) are skipped with `AssignmentSkipped`,
+    /// never reverting the rest of the batch.
+    /// @param assignments The (request, prover) pairs.
+    /// @param validUntil Last second the signature may be used.
+    /// @param signature EIP-712 signature of an authorised matcher key over the batch.
+    /// @return assigned Number of assignments made.
+    function assign(Assignment[] calldata assignments, uint64 validUntil, bytes calldata signature)
+        external
+        returns (uint256 assigned);
+
+    /// @notice Lets a listed prover (msg.sender) take an open request at its listed price once the matcher has
+    /// left it unassigned for the market's fallback delay.
+    function claim(uint256 requestId) external;
+
+    // ---------------------------------------------------------------- fulfilment and slashing
+
+    /// @notice Submits the proof of an assigned request; the assigned prover only, before the task deadline.
+    /// @param publicInputs The request's full public inputs (checked against the posted digest).
+    /// @param privateInputsDigest The digest of the private-input ciphertext posted with the request (zero if none).
+    /// @param proof The proof in the market verifier's encoding.
+    function fulfil(uint256 requestId, bytes calldata publicInputs, bytes32 privateInputsDigest, bytes calldata proof)
+        external;
+
+    /// @notice Submits several proofs; items that fail are skipped with `FulfilmentSkipped`.
+    /// @return fulfilled Number of requests fulfilled.
+    function fulfilBatch(Fulfilment[] calldata fulfilments) external returns (uint256 fulfilled);
+
+    /// @notice Slashes the prover of a task past its deadline; anyone may call and earns the slasher reward.
+    /// The requester gets its escrow back plus its share of the penalty; the rest goes to the treasury.
+    function slash(uint256 requestId) external;
+
+    /// @notice Sends msg.sender's whole claimable balance of `token` (address(0) = native) to `to`.
+    function withdraw(address token, address to) external;
+
+    // ---------------------------------------------------------------- governance
+
+    /// @notice Sets where protocol fees and the slashing remainder go.
+    function setTreasury(address treasury) external;
+
+    /// @notice Sets the contract deciding which keys are matchers.
+    function setMatcherAuthority(IMatcherAuthority authority) external;
+
+    /// @notice Approves or revokes a stake source for new markets (existing markets keep theirs).
+    function setStakeSourceApproval(IStakeSource stakeSource, bool approved) external;
+
+    /// @notice Sets the native-currency fee for creating a market.
+    function setMarketCreationFee(uint96 fee) external;
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice The prover registry this marketplace assigns from.
+    function registry() external view returns (IProverRegistry);
+
+    /// @notice Whether a market with this id exists.
+    function marketExists(uint256 marketId) external view returns (bool);
+
+    /// @notice A market's stored parameters.
+    function market(uint256 marketId) external view returns (Market memory);
+
+    /// @notice A request's stored record.
+    function request(uint256 requestId) external view returns (Request memory);
+
+    /// @notice A request's assignment (zero until assigned).
+    function task(uint256 requestId) external view returns (Task memory);
+
+    /// @notice A request's state, including the time-derived Expired and DeadlineMissed.
+    function requestState(uint256 requestId) external view returns (RequestState);
+
+    /// @notice Balance of `token` that `account` may withdraw.
+    function claimable(address account, address token) external view returns (uint256);
+
+    /// @notice The EIP-712 digest a matcher signs for a batch.
+    function assignmentDigest(Assignment[] calldata assignments, uint64 validUntil) external view returns (bytes32);
+}

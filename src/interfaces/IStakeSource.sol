@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+/// @title IStakeSource
+/// @notice Where a market locks and slashes provers' stake. Native stake on the marketplace chain is one source;
+/// restaked stake mirrored from Ethereum is another; the marketplace does not care which.
+/// @dev Only the marketplace may lock, unlock and slash. A lock lasts until the task ends (unlock or slash), so
+/// stake backing a task can never be withdrawn before its outcome is final.
+interface IStakeSource {
+    /// @notice Token the stake is denominated in (what a slash pays out).
+    function stakeToken() external view returns (address);
+
+    /// @notice Stake of `prover` that is neither locked nor on its way out.
+    function availableStake(address prover) external view returns (uint256);
+
+    /// @notice Locks `amount` of `prover`'s stake for `taskId`; reverts when not enough is available.
+    function lock(address prover, uint256 taskId, uint256 amount) external;
+
+    /// @notice Releases the lock of `taskId` after the task ended without a slash.
+    function unlock(address prover, uint256 taskId, uint256 amount) external;
+
+    /// @notice Ends the lock of `taskId` by slashing `penalty` of the `locked` amount; the remainder is unlocked.
+    /// @return paid Stake tokens transferred to `recipient` now. A source that settles elsewhere (e.g. on Ethereum)
+    /// returns less and pays the rest through its own channel.
+    function slash(address prover, uint256 taskId, uint256 locked, uint256 penalty, address recipient)
+        external
+        returns (uint256 paid);
+}

@@ -1,0 +1,1039 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Ownable} from "solady/auth/Ownable.sol";
+import {ECDSA} from "solady/utils/ECDSA.sol";
+import {CairnTest} from "./utils/CairnTest.sol";
+import {Vm} from "forge-std/Vm.sol";
+import {IProofMarketplace} from "../src/interfaces/IProofMarketplace.sol";
+import {IProverRegistry} from "../src/interfaces/IProverRegistry.sol";
+import {INativeStaking} from "../src/interfaces/INativeStaking.sol";
+import {IProofVerifier} from "../src/interfaces/IProofVerifier.sol";
+import {IStakeSource} from "../src/interfaces/IStakeSource.sol";
+import {IMatcherAuthority} from "../src/interfaces/IMatcherAuthority.sol";
+import {NativeStaking} from "../src/staking/NativeStaking.sol";
+import {Groth16VerifierAdapter} from "../src/verifiers/Groth16VerifierAdapter.sol";
+import {Market, MarketParams} from "../src/types/Market.sol";
+import {
+    Assignment,
+    Fulfilment,
+    Inputs,
+    Request,
+    RequestParams,
+    RequestState,
+    RequestStatus,
+    Task
+} from "../src/types/Request.sol";
+
+contract ProofMarketplaceTest is CairnTest {
+    // ================================================================ markets
+
+    function test_createMarket_storesParamsAndChargesFee() public {
+        vm.prank(owner);
+        marketplace.setMarketCreationFee(0.1 ether);
+        vm.deal(stranger, 1 ether);
+        MarketParams memory p = _marketParams();
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.MarketCreated(2, stranger, p);
+        vm.prank(stranger);
+        uint256 id = marketplace.createMarket{value: 0.1 ether}(p);
+        assertEq(id, 2);
+        Market memory m = marketplace.market(id);
+        assertEq(address(m.verifier), address(adapter));
+        assertEq(m.paymentToken, address(payToken));
+        assertEq(address(m.stakeSource), address(staking));
+        assertEq(m.stakePerTask, STAKE_PER_TASK);
+        assertEq(m.slashPenalty, SLASH_PENALTY);
+        assertEq(m.requesterCompensationBps, COMPENSATION_BPS);
+        assertEq(m.fallbackDelay, FALLBACK_DELAY);
+        assertEq(m.creator, stranger);
+        assertTrue(marketplace.marketExists(id));
+        assertFalse(marketplace.marketExists(3));
+        assertEq(marketplace.claimable(treasury, address(0)), 0.1 ether);
+        assertEq(address(marketplace).balance, 0.1 ether);
+    }
+
+    function test_RevertWhen_createMarket_wrongFee() public {
+        vm.prank(owner);
+        marketplace.setMarketCreationFee(1);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.WrongCreationFee.selector, 1, 0));
+        marketplace.createMarket(_marketParams());
+    }
+
+    function test_RevertWhen_createMarket_verifierNotContract() public {
+        MarketParams memory p = _marketParams();
+        p.verifier = IProofVerifier(stranger);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotContract.selector, stranger));
+        marketplace.createMarket(p);
+    }
+
+    function test_RevertWhen_createMarket_tokenNotContract() public {
+        MarketParams memory p = _marketParams();
+        p.paymentToken = address(0);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotContract.selector, address(0)));
+        marketplace.createMarket(p);
+    }
+
+    function test_RevertWhen_createMarket_stakeSourceNotApproved() public {
+        MarketParams memory p = _marketParams();
+        NativeStaking rogue = new NativeStaking(address(stakeToken), address(marketplace), 1);
+        p.stakeSource = rogue;
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.StakeSourceNotApproved.selector, address(rogue)));
+        marketplace.createMarket(p);
+    }
+
+    function test_RevertWhen_createMarket_penaltyExceedsStake() public {
+        MarketParams memory p = _marketParams();
+        p.slashPenalty = p.stakePerTask + 1;
+        vm.expectRevert(
+            abi.encodeWithSelector(IProofMarketplace.PenaltyExceedsStake.selector, p.slashPenalty, p.stakePerTask)
+        );
+        marketplace.createMarket(p);
+    }
+
+    function test_RevertWhen_createMarket_compensationTooHigh() public {
+        MarketParams memory p = _marketParams();
+        p.requesterCompensationBps = 9501;
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.CompensationTooHigh.selector, 9501, 9500));
+        marketplace.createMarket(p);
+    }
+
+    function test_RevertWhen_createMarket_fallbackDelayTooLong() public {
+        MarketParams memory p = _marketParams();
+        p.fallbackDelay = 1 days + 1;
+        vm.expectRevert(
+            abi.encodeWithSelector(IProofMarketplace.FallbackDelayTooLong.selector, 1 days + 1, uint32(1 days))
+        );
+        marketplace.createMarket(p);
+    }
+
+    function test_setMarketMetadata() public {
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.MarketMetadataUpdated(marketId, "ipfs://v2");
+        marketplace.setMarketMetadata(marketId, "ipfs://v2");
+    }
+
+    function test_RevertWhen_setMarketMetadata_notCreator() public {
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotMarketCreator.selector, stranger));
+        marketplace.setMarketMetadata(marketId, "x");
+    }
+
+    function test_RevertWhen_setMarketMetadata_unknownMarket() public {
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.UnknownMarket.selector, 99));
+        marketplace.setMarketMetadata(99, "x");
+    }
+
+    // ================================================================ requests
+
+    function test_createRequest_escrowsAndStores() public {
+        RequestParams memory p = _requestParams(0);
+        payToken.mint(requester, MAX_REWARD);
+        vm.startPrank(requester);
+        payToken.approve(address(marketplace), MAX_REWARD);
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.RequestCreated(1, marketId, requester, p);
+        uint256 id = marketplace.createRequest(p);
+        vm.stopPrank();
+
+        assertEq(id, 1);
+        assertEq(payToken.balanceOf(address(marketplace)), MAX_REWARD);
+        assertEq(payToken.balanceOf(requester), 0);
+        Request memory r = marketplace.request(id);
+        assertEq(r.refundAddress, refundee);
+        assertEq(r.marketId, marketId);
+        assertEq(r.createdAt, block.timestamp);
+        assertEq(r.deadline, p.deadline);
+        assertEq(r.maxReward, MAX_REWARD);
+        assertEq(r.provingTime, PROVING_TIME);
+        assertEq(r.matchingExpiry, p.matchingExpiry);
+        assertEq(uint8(r.status), uint8(RequestStatus.Open));
+        assertEq(r.inputsDigest, keccak256(abi.encodePacked(keccak256(p.publicInputs.data), bytes32(0))));
+        assertEq(uint8(marketplace.requestState(id)), uint8(RequestState.Open));
+    }
+
+    function test_createRequest_inputsByUriAndPrivateInputs() public {
+        RequestParams memory p = _requestParams(0);
+        bytes32 publicDigest = keccak256(p.publicInputs.data);
+        p.publicInputs = Inputs({data: "", uri: "ipfs://inputs", digest: publicDigest});
+        p.privateInputs = Inputs({data: hex"c1c2c3", uri: "", digest: bytes32(0)});
+        uint256 id = _post(p);
+        assertEq(
+            marketplace.request(id).inputsDigest, keccak256(abi.encodePacked(publicDigest, keccak256(hex"c1c2c3")))
+        );
+    }
+
+    function test_RevertWhen_createRequest_unknownMarket() public {
+        RequestParams memory p = _requestParams(0);
+        p.marketId = 7;
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.UnknownMarket.selector, 7));
+        marketplace.createRequest(p);
+    }
+
+    function test_RevertWhen_createRequest_zeroReward() public {
+        RequestParams memory p = _requestParams(0);
+        p.maxReward = 0;
+        vm.expectRevert(IProofMarketplace.ZeroReward.selector);
+        marketplace.createRequest(p);
+    }
+
+    function test_RevertWhen_createRequest_zeroRefundAddress() public {
+        RequestParams memory p = _requestParams(0);
+        p.refundAddress = address(0);
+        vm.expectRevert(IProofMarketplace.ZeroAddress.selector);
+        marketplace.createRequest(p);
+    }
+
+    function test_RevertWhen_createRequest_speedPreferenceOutOfRange() public {
+        RequestParams memory p = _requestParams(0);
+        p.speedPreferenceBps = 10_001;
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.SpeedPreferenceOutOfRange.selector, 10_001));
+        marketplace.createRequest(p);
+    }
+
+    function test_RevertWhen_createRequest_zeroProvingTime() public {
+        RequestParams memory p = _requestParams(0);
+        p.provingTime = 0;
+        vm.expectRevert(IProofMarketplace.ZeroProvingTime.selector);
+        marketplace.createRequest(p);
+    }
+
+    function test_RevertWhen_createRequest_deadlineInPast() public {
+        RequestParams memory p = _requestParams(0);
+        p.deadline = uint32(block.timestamp);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.DeadlineInPast.selector, p.deadline));
+        marketplace.createRequest(p);
+    }
+
+    function test_RevertWhen_createRequest_deadlineTooFar() public {
+        RequestParams memory p = _requestParams(0);
+        p.deadline = uint32(block.timestamp + 90 days + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IProofMarketplace.DeadlineTooFar.selector, p.deadline, block.timestamp + 90 days)
+        );
+        marketplace.createRequest(p);
+    }
+
+    function test_RevertWhen_createRequest_deadlineShorterThanProvingTime() public {
+        RequestParams memory p = _requestParams(0);
+        p.deadline = uint32(block.timestamp + PROVING_TIME - 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IProofMarketplace.DeadlineShorterThanProvingTime.selector, p.deadline, PROVING_TIME)
+        );
+        marketplace.createRequest(p);
+    }
+
+    function test_RevertWhen_createRequest_matchingExpiryInPast() public {
+        RequestParams memory p = _requestParams(0);
+        p.matchingExpiry = uint32(block.timestamp - 1);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.MatchingExpiryInPast.selector, p.matchingExpiry));
+        marketplace.createRequest(p);
+    }
+
+    function test_RevertWhen_createRequest_matchingExpiryTooLate() public {
+        RequestParams memory p = _requestParams(0);
+        p.matchingExpiry = p.deadline - PROVING_TIME + 1;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IProofMarketplace.MatchingExpiryTooLate.selector, p.matchingExpiry, p.deadline - PROVING_TIME
+            )
+        );
+        marketplace.createRequest(p);
+    }
+
+    function test_RevertWhen_createRequest_missingPublicInputs() public {
+        RequestParams memory p = _requestParams(0);
+        p.publicInputs = Inputs({data: "", uri: "", digest: bytes32(0)});
+        vm.expectRevert(IProofMarketplace.MissingInputs.selector);
+        marketplace.createRequest(p);
+    }
+
+    function test_RevertWhen_createRequest_uriWithoutDigest() public {
+        RequestParams memory p = _requestParams(0);
+        p.publicInputs = Inputs({data: "", uri: "ipfs://x", digest: bytes32(0)});
+        vm.expectRevert(IProofMarketplace.MissingInputs.selector);
+        marketplace.createRequest(p);
+    }
+
+    function test_RevertWhen_createRequest_privateDigestWithoutUri() public {
+        RequestParams memory p = _requestParams(0);
+        p.privateInputs = Inputs({data: "", uri: "", digest: bytes32(uint256(1))});
+        vm.expectRevert(IProofMarketplace.MissingInputs.selector);
+        marketplace.createRequest(p);
+    }
+
+    function test_RevertWhen_createRequest_inputsDigestMismatch() public {
+        RequestParams memory p = _requestParams(0);
+        p.publicInputs.digest = bytes32(uint256(1));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IProofMarketplace.InputsDigestMismatch.selector, bytes32(uint256(1)), keccak256(p.publicInputs.data)
+            )
+        );
+        marketplace.createRequest(p);
+    }
+
+    function test_RevertWhen_createRequest_invalidPublicInputs() public {
+        RequestParams memory p = _requestParams(0);
+        p.publicInputs.data = hex"01";
+        vm.expectRevert(IProofMarketplace.InvalidPublicInputs.selector);
+        marketplace.createRequest(p);
+    }
+
+    function test_RevertWhen_createRequest_notFunded() public {
+        RequestParams memory p = _requestParams(0);
+        vm.prank(requester);
+        vm.expectRevert();
+        marketplace.createRequest(p);
+    }
+
+    /// Every schedule either posts or fails with the specific error for its first broken rule.
+    function testFuzz_createRequest_schedule(uint32 provingTime, uint32 expiryOffset, uint32 deadlineOffset) public {
+        RequestParams memory p = _requestParams(0);
+        p.provingTime = provingTime;
+        p.matchingExpiry = uint32(block.timestamp + (expiryOffset % 200 days));
+        p.deadline = uint32(block.timestamp + (deadlineOffset % 200 days));
+        payToken.mint(requester, p.maxReward);
+        vm.startPrank(requester);
+        payToken.approve(address(marketplace), p.maxReward);
+        bytes memory expected;
+        if (provingTime == 0) {
+            expected = abi.encodeWithSelector(IProofMarketplace.ZeroProvingTime.selector);
+        } else if (p.deadline <= block.timestamp) {
+            expected = abi.encodeWithSelector(IProofMarketplace.DeadlineInPast.selector, p.deadline);
+        } else if (p.deadline > block.timestamp + 90 days) {
+            expected = abi.encodeWithSelector(
+                IProofMarketplace.DeadlineTooFar.selector, p.deadline, block.timestamp + 90 days
+            );
+        } else if (p.deadline - block.timestamp < provingTime) {
+            expected = abi.encodeWithSelector(
+                IProofMarketplace.DeadlineShorterThanProvingTime.selector, p.deadline, provingTime
+            );
+        } else if (p.matchingExpiry > p.deadline - provingTime) {
+            expected = abi.encodeWithSelector(
+                IProofMarketplace.MatchingExpiryTooLate.selector, p.matchingExpiry, p.deadline - provingTime
+            );
+        }
+        if (expected.length != 0) vm.expectRevert(expected);
+        uint256 id = marketplace.createRequest(p);
+        vm.stopPrank();
+        if (expected.length == 0) {
+            Request memory r = marketplace.request(id);
+            assertLe(uint256(r.matchingExpiry) + r.provingTime, r.deadline);
+        }
+    }
+
+    // ================================================================ matcher assignment
+
+    function test_assign_byMatcher() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.TaskAssigned(id, prover, PRICE, uint32(block.timestamp + PROVING_TIME), 1, true);
+        assertEq(_matcherAssign(id, prover), 1);
+
+        Request memory r = marketplace.request(id);
+        Task memory t = marketplace.task(id);
+        assertEq(uint8(r.status), uint8(RequestStatus.Assigned));
+        assertEq(r.taskDeadline, block.timestamp + PROVING_TIME);
+        assertEq(r.compute, 1);
+        assertEq(t.prover, prover);
+        assertEq(t.price, PRICE);
+        (uint128 staked, uint128 locked) = staking.stakeOf(prover);
+        assertEq(staked, STAKE_PER_TASK);
+        assertEq(locked, STAKE_PER_TASK);
+        assertEq(registry.prover(prover).computeInUse, 1);
+        assertEq(uint8(marketplace.requestState(id)), uint8(RequestState.Assigned));
+    }
+
+    function test_assign_anyoneMaySubmitTheSignedBatch() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        Assignment[] memory a = _one(id, prover);
+        uint64 validUntil = uint64(block.timestamp + 60);
+        bytes memory sig = _sign(matcherKey, a, validUntil);
+        vm.prank(stranger);
+        assertEq(marketplace.assign(a, validUntil, sig), 1);
+    }
+
+    function test_assign_batchSkipsFailingItemsAndAssignsTheRest() public {
+        _readyProver(prover, 2);
+        address busy = makeAddr("busy");
+        _registerProver(busy, 1);
+        _list(busy, marketId, PRICE, LISTED_TIME, 1); // listed but unstaked
+        uint256 a = _post(0);
+        uint256 b = _post(1);
+        Assignment[] memory batch = new Assignment[](4);
+        batch[0] = Assignment(a, prover);
+        batch[1] = Assignment(a, prover); // already assigned by item 0
+        batch[2] = Assignment(b, busy); // no stake
+        batch[3] = Assignment(b, prover);
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.AssignmentSkipped(
+            a, prover, abi.encodeWithSelector(IProofMarketplace.RequestNotOpen.selector, a, RequestStatus.Assigned)
+        );
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.AssignmentSkipped(
+            b, busy, abi.encodeWithSelector(INativeStaking.InsufficientStake.selector, 0, STAKE_PER_TASK)
+        );
+        assertEq(_matcherAssign(batch), 2);
+        assertEq(marketplace.task(b).prover, prover);
+        // the skipped prover's capacity reservation was undone
+        assertEq(registry.prover(busy).computeInUse, 0);
+    }
+
+    function test_assign_skipReasons() public {
+        _readyProver(prover, 1);
+        address unlisted = makeAddr("unlisted");
+        uint256 expired = _post(0);
+        vm.warp(block.timestamp + 301);
+        uint256 cheap;
+        {
+            RequestParams memory p = _requestParams(1);
+            p.maxReward = PRICE - 1;
+            cheap = _post(p);
+        }
+        uint256 quick;
+        {
+            RequestParams memory p = _requestParams(2);
+            p.provingTime = LISTED_TIME - 1;
+            quick = _post(p);
+        }
+        uint256 fresh = _post(3);
+
+        Assignment[] memory batch = new Assignment[](5);
+        batch[0] = Assignment(expired, prover);
+        batch[1] = Assignment(cheap, prover);
+        batch[2] = Assignment(quick, prover);
+        batch[3] = Assignment(fresh, unlisted);
+        batch[4] = Assignment(999, prover);
+        vm.recordLogs();
+        assertEq(_matcherAssign(batch), 0);
+        bytes[] memory reasons = _skipReasons();
+        assertEq(reasons.length, 5);
+        assertEq(
+            reasons[0],
+            abi.encodeWithSelector(IProofMarketplace.RequestExpired.selector, expired, uint32(1_750_000_000 + 300))
+        );
+        assertEq(reasons[1], abi.encodeWithSelector(IProverRegistry.PriceAboveMaxReward.selector, PRICE, PRICE - 1));
+        assertEq(
+            reasons[2],
+            abi.encodeWithSelector(IProverRegistry.ProvingTimeExceedsRequest.selector, LISTED_TIME, LISTED_TIME - 1)
+        );
+        assertEq(reasons[3], abi.encodeWithSelector(IProverRegistry.NotListed.selector, unlisted, marketId));
+        assertEq(reasons[4], abi.encodeWithSelector(IProofMarketplace.UnknownRequest.selector, 999));
+    }
+
+    function test_assign_busyProverIsOutOfEveryMarket() public {
+        uint256 second = marketplace.createMarket(_marketParams());
+        _registerProver(prover, 1);
+        _list(prover, marketId, PRICE, LISTED_TIME, 1);
+        _list(prover, second, PRICE, LISTED_TIME, 1);
+        _stake(prover, uint256(STAKE_PER_TASK) * 5);
+
+        uint256 a = _post(0);
+        RequestParams memory p = _requestParams(1);
+        p.marketId = uint32(second);
+        uint256 b = _post(p);
+        assertEq(_matcherAssign(a, prover), 1);
+        assertFalse(registry.isAvailable(prover, second));
+
+        vm.recordLogs();
+        assertEq(_matcherAssign(b, prover), 0);
+        assertEq(_skipReasons()[0], abi.encodeWithSelector(IProverRegistry.InsufficientCapacity.selector, 0, 1));
+
+        _fulfil(prover, a, 0);
+        assertTrue(registry.isAvailable(prover, second));
+        assertEq(_matcherAssign(b, prover), 1);
+    }
+
+    function test_assign_leavingListingTakesNoNewTasks() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        vm.prank(prover);
+        registry.requestLeave(marketId);
+        vm.recordLogs();
+        assertEq(_matcherAssign(id, prover), 0);
+        assertEq(_skipReasons()[0], abi.encodeWithSelector(IProverRegistry.ListingLeaving.selector, prover, marketId));
+    }
+
+    function test_RevertWhen_assign_emptyBatch() public {
+        vm.expectRevert(IProofMarketplace.EmptyBatch.selector);
+        marketplace.assign(new Assignment[](0), uint64(block.timestamp), "");
+    }
+
+    function test_RevertWhen_assign_signatureExpired() public {
+        Assignment[] memory a = _one(1, prover);
+        uint64 validUntil = uint64(block.timestamp - 1);
+        bytes memory sig = _sign(matcherKey, a, validUntil);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.MatcherSignatureExpired.selector, validUntil));
+        marketplace.assign(a, validUntil, sig);
+    }
+
+    function test_RevertWhen_assign_signerIsNotMatcher() public {
+        (address impostor, uint256 impostorKey) = makeAddrAndKey("impostor");
+        Assignment[] memory a = _one(1, prover);
+        uint64 validUntil = uint64(block.timestamp + 1);
+        bytes memory sig = _sign(impostorKey, a, validUntil);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotMatcher.selector, impostor));
+        marketplace.assign(a, validUntil, sig);
+    }
+
+    function test_RevertWhen_assign_signatureForAnotherBatch() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        uint64 validUntil = uint64(block.timestamp + 60);
+        bytes memory sig = _sign(matcherKey, _one(id, prover), validUntil);
+        // Re-targeting the signed batch to another prover recovers some other address.
+        address other = makeAddr("other");
+        Assignment[] memory forged = _one(id, other);
+        address recovered = ECDSA.recover(marketplace.assignmentDigest(forged, validUntil), sig);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotMatcher.selector, recovered));
+        marketplace.assign(forged, validUntil, sig);
+    }
+
+    function test_RevertWhen_assign_malformedSignature() public {
+        vm.expectRevert(ECDSA.InvalidSignature.selector);
+        marketplace.assign(_one(1, prover), uint64(block.timestamp + 1), hex"1234");
+    }
+
+    // ================================================================ fallback claim
+
+    function test_claim_afterFallbackDelay() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        vm.warp(block.timestamp + FALLBACK_DELAY);
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.TaskAssigned(id, prover, PRICE, uint32(block.timestamp + PROVING_TIME), 1, false);
+        vm.prank(prover);
+        marketplace.claim(id);
+        assertEq(marketplace.task(id).prover, prover);
+    }
+
+    function test_RevertWhen_claim_beforeFallbackDelay() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        vm.warp(block.timestamp + FALLBACK_DELAY - 1);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.FallbackNotOpen.selector, id, block.timestamp + 1));
+        marketplace.claim(id);
+    }
+
+    function test_RevertWhen_claim_unlistedProver() public {
+        uint256 id = _post(0);
+        vm.warp(block.timestamp + FALLBACK_DELAY);
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(IProverRegistry.NotListed.selector, stranger, marketId));
+        marketplace.claim(id);
+    }
+
+    function test_RevertWhen_claim_underStaked() public {
+        _registerProver(prover, 1);
+        _list(prover, marketId, PRICE, LISTED_TIME, 1);
+        _stake(prover, STAKE_PER_TASK - 1);
+        uint256 id = _post(0);
+        vm.warp(block.timestamp + FALLBACK_DELAY);
+        vm.prank(prover);
+        vm.expectRevert(
+            abi.encodeWithSelector(INativeStaking.InsufficientStake.selector, STAKE_PER_TASK - 1, STAKE_PER_TASK)
+        );
+        marketplace.claim(id);
+    }
+
+    function test_RevertWhen_claim_busy() public {
+        _readyProver(prover, 1);
+        _stake(prover, STAKE_PER_TASK);
+        uint256 a = _post(0);
+        uint256 b = _post(1);
+        vm.warp(block.timestamp + FALLBACK_DELAY);
+        vm.startPrank(prover);
+        marketplace.claim(a);
+        vm.expectRevert(abi.encodeWithSelector(IProverRegistry.InsufficientCapacity.selector, 0, 1));
+        marketplace.claim(b);
+        vm.stopPrank();
+    }
+
+    function test_RevertWhen_claim_expired() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        uint32 expiry = marketplace.request(id).matchingExpiry;
+        vm.warp(uint256(expiry) + 1);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.RequestExpired.selector, id, expiry));
+        marketplace.claim(id);
+    }
+
+    function test_RevertWhen_claim_priceAboveMaxReward() public {
+        _registerProver(prover, 1);
+        _list(prover, marketId, MAX_REWARD + 1, LISTED_TIME, 1);
+        _stake(prover, STAKE_PER_TASK);
+        uint256 id = _post(0);
+        vm.warp(block.timestamp + FALLBACK_DELAY);
+        vm.prank(prover);
+        vm.expectRevert(
+            abi.encodeWithSelector(IProverRegistry.PriceAboveMaxReward.selector, MAX_REWARD + 1, MAX_REWARD)
+        );
+        marketplace.claim(id);
+    }
+
+    function test_RevertWhen_claim_alreadyAssigned() public {
+        _readyProver(prover, 2);
+        uint256 id = _post(0);
+        _matcherAssign(id, prover);
+        vm.warp(block.timestamp + FALLBACK_DELAY);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.RequestNotOpen.selector, id, RequestStatus.Assigned));
+        marketplace.claim(id);
+    }
+
+    function test_RevertWhen_claim_unknownRequest() public {
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.UnknownRequest.selector, 5));
+        marketplace.claim(5);
+    }
+
+    /// Whatever the listing, an assignment happens exactly when price and time fit the request.
+    function testFuzz_claim_listingAgainstRequest(uint96 price, uint32 listedTime, uint96 maxReward, uint32 provingTime)
+        public
+    {
+        listedTime = uint32(bound(listedTime, 1, 2 days));
+        provingTime = uint32(bound(provingTime, 1, 2 days));
+        maxReward = uint96(bound(maxReward, 1, 1e30));
+        _registerProver(prover, 1);
+        _list(prover, marketId, price, listedTime, 1);
+        _stake(prover, STAKE_PER_TASK);
+        RequestParams memory p = _requestParams(0);
+        p.maxReward = maxReward;
+        p.provingTime = provingTime;
+        p.deadline = uint32(p.matchingExpiry + provingTime);
+        uint256 id = _post(p);
+        vm.warp(block.timestamp + FALLBACK_DELAY);
+        if (price > maxReward) {
+            vm.expectRevert(abi.encodeWithSelector(IProverRegistry.PriceAboveMaxReward.selector, price, maxReward));
+        } else if (listedTime > provingTime) {
+            vm.expectRevert(
+                abi.encodeWithSelector(IProverRegistry.ProvingTimeExceedsRequest.selector, listedTime, provingTime)
+            );
+        }
+        vm.prank(prover);
+        marketplace.claim(id);
+        if (price <= maxReward && listedTime <= provingTime) {
+            assertEq(marketplace.task(id).price, price);
+            assertLe(marketplace.request(id).taskDeadline, p.deadline);
+        }
+    }
+
+    // ================================================================ fulfilment
+
+    function test_fulfil_paysProverAndRefundsRest() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        _matcherAssign(id, prover);
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.RequestFulfilled(id, prover, PRICE, MAX_REWARD - PRICE);
+        _fulfil(prover, id, 0);
+
+        assertEq(uint8(marketplace.requestState(id)), uint8(RequestState.Fulfilled));
+        assertEq(marketplace.claimable(proverRewards, address(payToken)), PRICE);
+        assertEq(marketplace.claimable(refundee, address(payToken)), MAX_REWARD - PRICE);
+        (, uint128 locked) = staking.stakeOf(prover);
+        assertEq(locked, 0);
+        assertEq(registry.prover(prover).computeInUse, 0);
+
+        vm.prank(proverRewards);
+        marketplace.withdraw(address(payToken), proverRewards);
+        assertEq(payToken.balanceOf(proverRewards), PRICE);
+        vm.prank(refundee);
+        marketplace.withdraw(address(payToken), refundee);
+        assertEq(payToken.balanceOf(refundee), MAX_REWARD - PRICE);
+        assertEq(payToken.balanceOf(address(marketplace)), 0);
+    }
+
+    function test_fulfil_withPrivateInputsDigest() public {
+        _readyProver(prover, 1);
+        RequestParams memory p = _requestParams(0);
+        p.privateInputs = Inputs({data: "", uri: "ipfs://ciphertext", digest: keccak256("ciphertext")});
+        uint256 id = _post(p);
+        _matcherAssign(id, prover);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.WrongInputs.selector, id));
+        marketplace.fulfil(id, fixtures[0].publicInputs, bytes32(0), fixtures[0].proof);
+        vm.prank(prover);
+        marketplace.fulfil(id, fixtures[0].publicInputs, keccak256("ciphertext"), fixtures[0].proof);
+        assertEq(uint8(marketplace.request(id).status), uint8(RequestStatus.Fulfilled));
+    }
+
+    function test_RevertWhen_fulfil_twice() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        _matcherAssign(id, prover);
+        _fulfil(prover, id, 0);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.RequestAlreadyFulfilled.selector, id));
+        marketplace.fulfil(id, fixtures[0].publicInputs, bytes32(0), fixtures[0].proof);
+    }
+
+    function test_RevertWhen_fulfil_unknownRequest() public {
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.UnknownRequest.selector, 42));
+        marketplace.fulfil(42, "", bytes32(0), "");
+    }
+
+    function test_RevertWhen_fulfil_notAssigned() public {
+        uint256 id = _post(0);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.RequestNotAssigned.selector, id, RequestStatus.Open));
+        marketplace.fulfil(id, fixtures[0].publicInputs, bytes32(0), fixtures[0].proof);
+    }
+
+    function test_RevertWhen_fulfil_wrongProver() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        _matcherAssign(id, prover);
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotAssignedProver.selector, stranger, prover));
+        marketplace.fulfil(id, fixtures[0].publicInputs, bytes32(0), fixtures[0].proof);
+    }
+
+    function test_RevertWhen_fulfil_afterTaskDeadline() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        _matcherAssign(id, prover);
+        uint32 taskDeadline = marketplace.request(id).taskDeadline;
+        vm.warp(uint256(taskDeadline) + 1);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.TaskDeadlinePassed.selector, id, taskDeadline));
+        marketplace.fulfil(id, fixtures[0].publicInputs, bytes32(0), fixtures[0].proof);
+    }
+
+    function test_RevertWhen_fulfil_inputsOfAnotherRequest() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        _matcherAssign(id, prover);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.WrongInputs.selector, id));
+        marketplace.fulfil(id, fixtures[1].publicInputs, bytes32(0), fixtures[1].proof);
+    }
+
+    function test_RevertWhen_fulfil_invalidProof() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        _matcherAssign(id, prover);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.InvalidProof.selector, id));
+        marketplace.fulfil(id, fixtures[0].publicInputs, bytes32(0), fixtures[1].proof);
+    }
+
+    function test_RevertWhen_fulfil_malformedProof() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        _matcherAssign(id, prover);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(Groth16VerifierAdapter.MalformedProof.selector, 3));
+        marketplace.fulfil(id, fixtures[0].publicInputs, bytes32(0), hex"010203");
+    }
+
+    function test_fulfilBatch_ofTen() public {
+        _readyProver(prover, 10);
+        Fulfilment[] memory batch = new Fulfilment[](10);
+        Assignment[] memory a = new Assignment[](10);
+        for (uint256 i; i < 10; ++i) {
+            uint256 id = _post(i);
+            a[i] = Assignment(id, prover);
+            batch[i] = Fulfilment(id, fixtures[i].publicInputs, bytes32(0), fixtures[i].proof);
+        }
+        assertEq(_matcherAssign(a), 10);
+        vm.prank(prover);
+        assertEq(marketplace.fulfilBatch(batch), 10);
+        assertEq(marketplace.claimable(proverRewards, address(payToken)), uint256(PRICE) * 10);
+        assertEq(registry.prover(prover).computeInUse, 0);
+    }
+
+    function test_fulfilBatch_skipsBadProofs() public {
+        _readyProver(prover, 2);
+        uint256 a = _post(0);
+        uint256 b = _post(1);
+        Assignment[] memory pairs = new Assignment[](2);
+        pairs[0] = Assignment(a, prover);
+        pairs[1] = Assignment(b, prover);
+        _matcherAssign(pairs);
+        Fulfilment[] memory batch = new Fulfilment[](3);
+        batch[0] = Fulfilment(a, fixtures[0].publicInputs, bytes32(0), fixtures[1].proof);
+        batch[1] = Fulfilment(b, fixtures[1].publicInputs, bytes32(0), fixtures[1].proof);
+        batch[2] = Fulfilment(b, fixtures[1].publicInputs, bytes32(0), fixtures[1].proof);
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.FulfilmentSkipped(a, abi.encodeWithSelector(IProofMarketplace.InvalidProof.selector, a));
+        vm.prank(prover);
+        assertEq(marketplace.fulfilBatch(batch), 1);
+        assertEq(uint8(marketplace.request(a).status), uint8(RequestStatus.Assigned));
+        assertEq(uint8(marketplace.request(b).status), uint8(RequestStatus.Fulfilled));
+    }
+
+    /// A proof with points off the curve makes the pairing precompile eat the gas it gets; the adapter's cap keeps
+    /// the rest of the batch verifiable.
+    function test_fulfilBatch_corruptProofDoesNotStarveTheBatch() public {
+        _readyProver(prover, 2);
+        uint256 a = _post(0);
+        uint256 b = _post(1);
+        Assignment[] memory pairs = new Assignment[](2);
+        pairs[0] = Assignment(a, prover);
+        pairs[1] = Assignment(b, prover);
+        _matcherAssign(pairs);
+        bytes memory corrupt = fixtures[0].proof;
+        corrupt[5] = bytes1(uint8(corrupt[5]) ^ 0xff);
+        Fulfilment[] memory batch = new Fulfilment[](2);
+        batch[0] = Fulfilment(a, fixtures[0].publicInputs, bytes32(0), corrupt);
+        batch[1] = Fulfilment(b, fixtures[1].publicInputs, bytes32(0), fixtures[1].proof);
+        vm.prank(prover);
+        assertEq(marketplace.fulfilBatch{gas: 1_500_000}(batch), 1);
+        assertEq(uint8(marketplace.request(b).status), uint8(RequestStatus.Fulfilled));
+    }
+
+    function test_RevertWhen_verifierGetsTooLittleGas() public {
+        vm.expectPartialRevert(IProofVerifier.InsufficientGas.selector);
+        adapter.verify{gas: 200_000}(fixtures[0].publicInputs, fixtures[0].proof);
+    }
+
+    /// A submitter cannot make a valid batch item look invalid by starving the verifier of gas.
+    function test_RevertWhen_fulfilBatch_starvedOfGas() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        _matcherAssign(id, prover);
+        Fulfilment[] memory batch = new Fulfilment[](1);
+        batch[0] = Fulfilment(id, fixtures[0].publicInputs, bytes32(0), fixtures[0].proof);
+        vm.prank(prover);
+        vm.expectPartialRevert(IProofVerifier.InsufficientGas.selector);
+        marketplace.fulfilBatch{gas: 250_000}(batch);
+    }
+
+    function test_RevertWhen_fulfilBatch_empty() public {
+        vm.expectRevert(IProofMarketplace.EmptyBatch.selector);
+        marketplace.fulfilBatch(new Fulfilment[](0));
+    }
+
+    // ================================================================ slashing
+
+    function test_slash_compensatesRequesterAndPaysSlasher() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        _matcherAssign(id, prover);
+        vm.warp(uint256(marketplace.request(id).taskDeadline) + 1);
+        assertEq(uint8(marketplace.requestState(id)), uint8(RequestState.DeadlineMissed));
+
+        uint256 compensation = uint256(SLASH_PENALTY) * COMPENSATION_BPS / 10_000;
+        uint256 slasherReward = uint256(SLASH_PENALTY) * 500 / 10_000;
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.TaskSlashed(id, prover, SLASH_PENALTY, compensation, slasherReward, stranger);
+        vm.prank(stranger);
+        marketplace.slash(id);
+
+        assertEq(marketplace.claimable(refundee, address(payToken)), MAX_REWARD);
+        assertEq(marketplace.claimable(refundee, address(stakeToken)), compensation);
+        assertEq(marketplace.claimable(stranger, address(stakeToken)), slasherReward);
+        assertEq(marketplace.claimable(treasury, address(stakeToken)), SLASH_PENALTY - compensation - slasherReward);
+        (uint128 staked, uint128 locked) = staking.stakeOf(prover);
+        assertEq(staked, STAKE_PER_TASK - SLASH_PENALTY);
+        assertEq(locked, 0);
+        assertEq(registry.prover(prover).computeInUse, 0);
+        assertEq(stakeToken.balanceOf(address(marketplace)), SLASH_PENALTY);
+        assertEq(uint8(marketplace.requestState(id)), uint8(RequestState.Slashed));
+    }
+
+    function test_slash_thenFulfilIsRefused() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        _matcherAssign(id, prover);
+        vm.warp(uint256(marketplace.request(id).taskDeadline) + 1);
+        marketplace.slash(id);
+        vm.prank(prover);
+        vm.expectRevert(
+            abi.encodeWithSelector(IProofMarketplace.RequestNotAssigned.selector, id, RequestStatus.Slashed)
+        );
+        marketplace.fulfil(id, fixtures[0].publicInputs, bytes32(0), fixtures[0].proof);
+    }
+
+    function test_slash_marketWithoutStake() public {
+        MarketParams memory p = _marketParams();
+        p.stakePerTask = 0;
+        p.slashPenalty = 0;
+        uint256 free = marketplace.createMarket(p);
+        _registerProver(prover, 1);
+        _list(prover, free, PRICE, LISTED_TIME, 1);
+        RequestParams memory rp = _requestParams(0);
+        rp.marketId = uint32(free);
+        uint256 id = _post(rp);
+        _matcherAssign(id, prover);
+        vm.warp(uint256(marketplace.request(id).taskDeadline) + 1);
+        marketplace.slash(id);
+        assertEq(marketplace.claimable(refundee, address(payToken)), MAX_REWARD);
+        assertEq(registry.prover(prover).computeInUse, 0);
+    }
+
+    function test_RevertWhen_slash_beforeDeadline() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        _matcherAssign(id, prover);
+        uint32 taskDeadline = marketplace.request(id).taskDeadline;
+        vm.warp(taskDeadline);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.TaskDeadlineNotPassed.selector, id, taskDeadline));
+        marketplace.slash(id);
+    }
+
+    function test_RevertWhen_slash_fulfilled() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        _matcherAssign(id, prover);
+        _fulfil(prover, id, 0);
+        vm.warp(block.timestamp + 1 days);
+        vm.expectRevert(
+            abi.encodeWithSelector(IProofMarketplace.RequestNotAssigned.selector, id, RequestStatus.Fulfilled)
+        );
+        marketplace.slash(id);
+    }
+
+    function test_RevertWhen_slash_twice() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        _matcherAssign(id, prover);
+        vm.warp(uint256(marketplace.request(id).taskDeadline) + 1);
+        marketplace.slash(id);
+        vm.expectRevert(
+            abi.encodeWithSelector(IProofMarketplace.RequestNotAssigned.selector, id, RequestStatus.Slashed)
+        );
+        marketplace.slash(id);
+    }
+
+    function test_RevertWhen_slash_unknownRequest() public {
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.UnknownRequest.selector, 3));
+        marketplace.slash(3);
+    }
+
+    // ================================================================ cancel and withdraw
+
+    function test_cancel_refundsAfterExpiry() public {
+        uint256 id = _post(0);
+        vm.warp(uint256(marketplace.request(id).matchingExpiry) + 1);
+        assertEq(uint8(marketplace.requestState(id)), uint8(RequestState.Expired));
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.RequestCancelled(id, MAX_REWARD);
+        vm.prank(stranger);
+        marketplace.cancel(id);
+        assertEq(marketplace.claimable(refundee, address(payToken)), MAX_REWARD);
+        assertEq(uint8(marketplace.requestState(id)), uint8(RequestState.Cancelled));
+    }
+
+    function test_RevertWhen_cancel_beforeExpiry() public {
+        uint256 id = _post(0);
+        uint32 expiry = marketplace.request(id).matchingExpiry;
+        vm.warp(expiry);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.RequestNotExpired.selector, id, expiry));
+        marketplace.cancel(id);
+    }
+
+    function test_RevertWhen_cancel_assigned() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        _matcherAssign(id, prover);
+        vm.warp(block.timestamp + 1 days);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.RequestNotOpen.selector, id, RequestStatus.Assigned));
+        marketplace.cancel(id);
+    }
+
+    function test_RevertWhen_cancel_unknownRequest() public {
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.UnknownRequest.selector, 1));
+        marketplace.cancel(1);
+    }
+
+    function test_withdraw_nativeFee() public {
+        vm.prank(owner);
+        marketplace.setMarketCreationFee(1 ether);
+        vm.deal(stranger, 1 ether);
+        vm.prank(stranger);
+        marketplace.createMarket{value: 1 ether}(_marketParams());
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.Withdrawn(treasury, address(0), owner, 1 ether);
+        vm.prank(treasury);
+        marketplace.withdraw(address(0), owner);
+        assertEq(owner.balance, 1 ether);
+        assertEq(marketplace.claimable(treasury, address(0)), 0);
+    }
+
+    function test_RevertWhen_withdraw_nothing() public {
+        vm.prank(stranger);
+        vm.expectRevert(
+            abi.encodeWithSelector(IProofMarketplace.NothingToWithdraw.selector, stranger, address(payToken))
+        );
+        marketplace.withdraw(address(payToken), stranger);
+    }
+
+    function test_RevertWhen_withdraw_toZero() public {
+        vm.expectRevert(IProofMarketplace.ZeroAddress.selector);
+        marketplace.withdraw(address(payToken), address(0));
+    }
+
+    // ================================================================ governance
+
+    function test_governance_setters() public {
+        vm.startPrank(owner);
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.TreasuryUpdated(stranger);
+        marketplace.setTreasury(stranger);
+        assertEq(marketplace.treasury(), stranger);
+
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.MatcherAuthorityUpdated(IMatcherAuthority(address(registry)));
+        marketplace.setMatcherAuthority(IMatcherAuthority(address(registry)));
+
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.StakeSourceApprovalUpdated(staking, false);
+        marketplace.setStakeSourceApproval(staking, false);
+        assertFalse(marketplace.approvedStakeSource(staking));
+
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.MarketCreationFeeUpdated(5);
+        marketplace.setMarketCreationFee(5);
+        vm.stopPrank();
+    }
+
+    function test_RevertWhen_governance_notOwner() public {
+        vm.startPrank(stranger);
+        vm.expectRevert(Ownable.Unauthorized.selector);
+        marketplace.setTreasury(stranger);
+        vm.expectRevert(Ownable.Unauthorized.selector);
+        marketplace.setMatcherAuthority(authority);
+        vm.expectRevert(Ownable.Unauthorized.selector);
+        marketplace.setStakeSourceApproval(staking, true);
+        vm.expectRevert(Ownable.Unauthorized.selector);
+        marketplace.setMarketCreationFee(1);
+        vm.stopPrank();
+    }
+
+    function test_RevertWhen_governance_zeroAddress() public {
+        vm.startPrank(owner);
+        vm.expectRevert(IProofMarketplace.ZeroAddress.selector);
+        marketplace.setTreasury(address(0));
+        vm.expectRevert(IProofMarketplace.ZeroAddress.selector);
+        marketplace.setMatcherAuthority(IMatcherAuthority(address(0)));
+        vm.expectRevert(IProofMarketplace.ZeroAddress.selector);
+        marketplace.setStakeSourceApproval(IStakeSource(address(0)), true);
+        vm.stopPrank();
+    }
+
+    function test_unknownRequestState() public view {
+        assertEq(uint8(marketplace.requestState(77)), uint8(RequestState.None));
+    }
+
+    // ================================================================ helpers
+
+    function _skipReasons() internal returns (bytes[] memory reasons) {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        uint256 n;
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].topics[0] == IProofMarketplace.AssignmentSkipped.selector) ++n;
+        }
+        reasons = new bytes[](n);
+        n = 0;
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].topics[0] == IProofMarketplace.AssignmentSkipped.selector) {
+                reasons[n++] = abi.decode(logs[i].data, (bytes));
+            }
+        }
+    }
+}

@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {CommonBase} from "forge-std/Base.sol";
+import {StdCheats} from "forge-std/StdCheats.sol";
+import {StdUtils} from "forge-std/StdUtils.sol";
+import {Vm} from "forge-std/Vm.sol";
+import {CairnTest} from "../utils/CairnTest.sol";
+import {ProofMarketplace} from "../../src/ProofMarketplace.sol";
+import {ProverRegistry} from "../../src/ProverRegistry.sol";
+import {NativeStaking} from "../../src/staking/NativeStaking.sol";
+import {DevToken} from "../../src/dev/DevToken.sol";
+import {IProofMarketplace} from "../../src/interfaces/IProofMarketplace.sol";
+import {Assignment, Inputs, Request, RequestParams, RequestStatus} from "../../src/types/Request.sol";
+
+/// @notice Drives the marketplace through random lifecycles with real proofs and keeps ghost books.
+contract MarketplaceHandler is CommonBase, StdCheats, StdUtils {
+    ProofMarketplace internal immutable marketplace;
+    ProverRegistry internal immutable registry;
+    NativeStaking internal immutable staking;
+    DevToken internal immutable payToken;
+    DevToken internal immutable stakeToken;
+    uint256 internal immutable matcherKey;
+    uint256 internal immutable marketId;
+    bytes[] internal inputs;
+    bytes[] internal proofs;
+
+    address[] public provers;
+    address[] public accounts; // everyone who may hold a claimable balance
+    uint256[] public requestIds;
+    mapping(uint256 requestId => uint256 fixture) internal fixtureOf;
+
+    mapping(uint256 requestId => uint256) public timesPaid;
+    mapping(uint256 requestId => uint256) public timesSlashed;
+    uint256 public escrowOpen; // ghost: escrow of Open and Assigned requests
+    uint256 public calls;
+    uint256 public fulfilments;
+    uint256 public slashes;
+
+    constructor(
+        ProofMarketplace marketplace_,
+        ProverRegistry registry_,
+        NativeStaking staking_,
+        DevToken payToken_,
+        DevToken stakeToken_,
+        uint256 matcherKey_,
+        uint256 marketId_,
+        bytes[] memory inputs_,
+        bytes[] memory proofs_,
+        address[] memory provers_,
+        address[] memory accounts_
+    ) {
+        marketplace = marketplace_;
+        registry = registry_;
+        staking = staking_;
+        payToken = payToken_;
+        stakeToken = stakeToken_;
+        matcherKey = matcherKey_;
+        marketId = marketId_;
+        inputs = inputs_;
+        proofs = proofs_;
+        provers = provers_;
+        accounts = accounts_;
+    }
+
+    modifier counted() {
+        ++calls;
+        _;
+    }
+
+    function createRequest(uint256 fixture, uint96 maxReward, uint32 provingTime, uint32 window) external counted {
+        fixture = bound(fixture, 0, inputs.length - 1);
+        maxReward = uint96(bound(maxReward, 1e18, 100e18));
+        provingTime = uint32(bound(provingTime, 1, 2 hours));
+        window = uint32(bound(window, 0, 1 hours));
+        address requester = accounts[fixture % accounts.length];
+        RequestParams memory p;
+        p.marketId = uint32(marketId);
+        p.maxReward = maxReward;
+        p.provingTime = provingTime;
+        p.matchingExpiry = uint32(block.timestamp + window);
+        p.deadline = p.matchingExpiry + provingTime;
+        p.refundAddress = requester;
+        p.publicInputs = Inputs({data: inputs[fixture], uri: "", digest: bytes32(0)});
+        payToken.mint(requester, maxReward);
+        vm.startPrank(requester);
+        payToken.approve(address(marketplace), maxReward);
+        uint256 id = marketplace.createRequest(p);
+        vm.stopPrank();
+        requestIds.push(id);
+        fixtureOf[id] = fixture;
+        escrowOpen += maxReward;
+    }
+
+    /// The first request in `status` at or after a random position, so actions mostly hit live requests.
+    function _pick(uint256 seed, RequestStatus status) internal view returns (uint256) {
+        uint256 n = requestIds.length;
+        for (uint256 i; i < n; ++i) {
+            uint256 id = requestIds[(seed + i) % n];
+            if (marketplace.request(id).status == status) return id;
+        }
+        return requestIds[seed % n];
+    }
+
+    function assignByMatcher(uint256 requestSeed, uint256 proverSeed) external counted {
+        if (requestIds.length == 0) return;
+        Assignment[] memory a = new Assignment[](1);
+        a[0] = Assignment(_pick(requestSeed, RequestStatus.Open), provers[proverSeed % provers.length]);
+        uint64 validUntil = uint64(block.timestamp);
+        bytes32 digest = marketplace.assignmentDigest(a, validUntil);
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(matcherKey, digest);
+        marketplace.assign(a, validUntil, abi.encodePacked(r, s, v));
+    }
+
+    function claim(uint256 requestSeed, uint256 proverSeed) external counted {
+        if (requestIds.length == 0) return;
+        vm.prank(provers[proverSeed % provers.length]);
+        try marketplace.claim(_pick(requestSeed, RequestStatus.Open)) {} catch {}
+    }
+
+    function fulfil(uint256 requestSeed, bool wrongProof) external counted {
+        if (requestIds.length == 0) return;
+        uint256 id = _pick(requestSeed, RequestStatus.Assigned);
+        uint256 fixture = fixtureOf[id];
+        bytes memory proof = wrongProof ? proofs[(fixture + 1) % proofs.length] : proofs[fixture];
+        vm.prank(marketplace.task(id).prover);
+        try marketplace.fulfil(id, inputs[fixture], bytes32(0), proof) {
+            ++timesPaid[id];
+            ++fulfilments;
+            escrowOpen -= marketplace.request(id).maxReward;
+        } catch {}
+    }
+
+    function slash(uint256 requestSeed) external counted {
+        if (requestIds.length == 0) return;
+        uint256 id = _pick(requestSeed, RequestStatus.Assigned);
+        vm.prank(accounts[requestSeed % accounts.length]);
+        try marketplace.slash(id) {
+            ++timesSlashed[id];
+            ++slashes;
+            escrowOpen -= marketplace.request(id).maxReward;
+        } catch {}
+    }
+
+    function cancel(uint256 requestSeed) external counted {
+        if (requestIds.length == 0) return;
+        uint256 id = _pick(requestSeed, RequestStatus.Open);
+        try marketplace.cancel(id) {
+            escrowOpen -= marketplace.request(id).maxReward;
+        } catch {}
+    }
+
+    function withdraw(uint256 accountSeed, bool stakeSide) external counted {
+        address account = accounts[accountSeed % accounts.length];
+        address token = stakeSide ? address(stakeToken) : address(payToken);
+        vm.prank(account);
+        try marketplace.withdraw(token, account) {} catch {}
+    }
+
+    function warp(uint32 seconds_) external counted {
+        vm.warp(block.timestamp + bound(seconds_, 1, 3 hours));
+    }
+
+    function requestCount() external view returns (uint256) {
+        return requestIds.length;
+    }
+
+    function accountCount() external view returns (uint256) {
+        return accounts.length;
+    }
+
+    function proverCount() external view returns (uint256) {
+        return provers.length;
+    }
+}
+
+contract MarketplaceInvariantTest is CairnTest {
+    MarketplaceHandler internal handler;
+
+    function setUp() public override {
+        super.setUp();
+        address[] memory ps = new address[](3);
+        address[] memory accounts = new address[](6);
+        for (uint256 i; i < 3; ++i) {
+            ps[i] = makeAddr(string.concat("prover", vm.toString(i)));
+            _registerProver(ps[i], uint32(1 + i));
+            _list(ps[i], marketId, uint96(5e18 * (i + 1)), uint32(60 * (i + 1)), 1);
+            _stake(ps[i], uint256(STAKE_PER_TASK) * (i + 1));
+            accounts[i] = ps[i];
+        }
+        accounts[3] = requester;
+        accounts[4] = stranger;
+        accounts[5] = treasury;
+        bytes[] memory ins = new bytes[](fixtures.length);
+        bytes[] memory prs = new bytes[](fixtures.length);
+        for (uint256 i; i < fixtures.length; ++i) {
+            ins[i] = fixtures[i].publicInputs;
+            prs[i] = fixtures[i].proof;
+        }
+        handler = new MarketplaceHandler(
+            marketplace, registry, staking, payToken, stakeToken, matcherKey, marketId, ins, prs, ps, accounts
+        );
+        targetContract(address(handler));
+        bytes4[] memory actions = new bytes4[](8);
+        actions[0] = MarketplaceHandler.createRequest.selector;
+        actions[1] = MarketplaceHandler.assignByMatcher.selector;
+        actions[2] = MarketplaceHandler.claim.selector;
+        actions[3] = MarketplaceHandler.fulfil.selector;
+        actions[4] = MarketplaceHandler.slash.selector;
+        actions[5] = MarketplaceHandler.cancel.selector;
+        actions[6] = MarketplaceHandler.withdraw.selector;
+        actions[7] = MarketplaceHandler.warp.selector;
+        targetSelector(FuzzSelector({addr: address(handler), selectors: actions}));
+    }
+
+    function test_handlerSmoke() public {
+        handler.createRequest(1, 10e18, 600, 60);
+        handler.assignByMatcher(0, 0);
+        handler.fulfil(0, false);
+        assertEq(handler.fulfilments(), 1);
+    }
+
+    /// The marketplace holds exactly the escrow of live requests plus every claimable balance.
+    function invariant_tokenBalanceEqualsEscrowPlusClaimable() public view {
+        uint256 payClaims;
+        uint256 stakeClaims;
+        for (uint256 i; i < handler.accountCount(); ++i) {
+            address account = handler.accounts(i);
+            payClaims += marketplace.claimable(account, address(payToken));
+            stakeClaims += marketplace.claimable(account, address(stakeToken));
+        }
+        assertEq(payToken.balanceOf(address(marketplace)), handler.escrowOpen() + payClaims);
+        assertEq(stakeToken.balanceOf(address(marketplace)), stakeClaims);
+        // And the ghost escrow matches the stored requests.
+        uint256 escrow;
+        for (uint256 i; i < handler.requestCount(); ++i) {
+            Request memory r = marketplace.request(handler.requestIds(i));
+            if (r.status == RequestStatus.Open || r.status == RequestStatus.Assigned) escrow += r.maxReward;
+        }
+        assertEq(escrow, handler.escrowOpen());
+    }
+
+    /// No task is paid twice, and a slashed task is never also paid.
+    function invariant_paidAtMostOnceAndNeverWhenSlashed() public view {
+        for (uint256 i; i < handler.requestCount(); ++i) {
+            uint256 id = handler.requestIds(i);
+            uint256 paid = handler.timesPaid(id);
+            uint256 slashed = handler.timesSlashed(id);
+            assertLe(paid, 1);
+            assertLe(slashed, 1);
+            assertLe(paid + slashed, 1);
+            RequestStatus status = marketplace.request(id).status;
+            if (paid == 1) assertEq(uint8(status), uint8(RequestStatus.Fulfilled));
+            if (slashed == 1) assertEq(uint8(status), uint8(RequestStatus.Slashed));
+        }
+    }
+
+    /// Locked stake never exceeds stake, and equals the stake of the tasks still running.
+    function invariant_lockedStakeMatchesRunningTasks() public view {
+        uint256[] memory running = new uint256[](handler.proverCount());
+        uint256[] memory compute = new uint256[](handler.proverCount());
+        for (uint256 i; i < handler.requestCount(); ++i) {
+            uint256 id = handler.requestIds(i);
+            if (marketplace.request(id).status != RequestStatus.Assigned) continue;
+            address p = marketplace.task(id).prover;
+            for (uint256 j; j < running.length; ++j) {
+                if (handler.provers(j) == p) {
+                    ++running[j];
+                    compute[j] += marketplace.request(id).compute;
+                }
+            }
+        }
+        for (uint256 j; j < running.length; ++j) {
+            address p = handler.provers(j);
+            (uint128 staked, uint128 locked) = staking.stakeOf(p);
+            assertLe(locked, staked);
+            assertEq(locked, running[j] * STAKE_PER_TASK);
+            assertEq(registry.prover(p).computeInUse, compute[j]);
+            assertLe(registry.prover(p).computeInUse, registry.prover(p).capacity);
+        }
+    }
+}

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Test, Vm} from "forge-std/Test.sol";
+import {ProofMarketplace} from "../../src/ProofMarketplace.sol";
+import {ProverRegistry} from "../../src/ProverRegistry.sol";
+import {NativeStaking} from "../../src/staking/NativeStaking.sol";
+import {OwnedMatcherAuthority} from "../../src/matching/OwnedMatcherAuthority.sol";
+import {Groth16VerifierAdapter} from "../../src/verifiers/Groth16VerifierAdapter.sol";
+import {PoseidonPreimageGroth16Verifier} from "../../src/verifiers/generated/PoseidonPreimageGroth16Verifier.sol";
+import {DevToken} from "../../src/dev/DevToken.sol";
+import {IProofMarketplace} from "../../src/interfaces/IProofMarketplace.sol";
+import {IProofVerifier} from "../../src/interfaces/IProofVerifier.sol";
+import {IStakeSource} from "../../src/interfaces/IStakeSource.sol";
+import {MarketParams} from "../../src/types/Market.sol";
+import {Assignment, Inputs, RequestParams} from "../../src/types/Request.sol";
+
+/// @notice A full marketplace deployment with a real Groth16 market and real proofs from circuits/build.
+abstract contract CairnTest is Test {
+    struct ProofFixture {
+        bytes publicInputs;
+        bytes proof;
+    }
+
+    uint96 internal constant STAKE_PER_TASK = 100e18;
+    uint96 internal constant SLASH_PENALTY = 60e18;
+    uint16 internal constant COMPENSATION_BPS = 5000;
+    uint32 internal constant FALLBACK_DELAY = 60;
+    uint32 internal constant EXIT_DELAY = 1 days;
+    uint64 internal constant UNBONDING = 7 days;
+    uint96 internal constant PRICE = 10e18;
+    uint96 internal constant MAX_REWARD = 25e18;
+    uint32 internal constant PROVING_TIME = 600;
+    uint32 internal constant LISTED_TIME = 300;
+
+    address internal owner = makeAddr("owner");
+    address internal treasury = makeAddr("treasury");
+    address internal requester = makeAddr("requester");
+    address internal refundee = makeAddr("refundee");
+    address internal prover = makeAddr("prover");
+    address internal proverRewards = makeAddr("proverRewards");
+    address internal stranger = makeAddr("stranger");
+    address internal matcher;
+    uint256 internal matcherKey;
+
+    DevToken internal payToken;
+    DevToken internal stakeToken;
+    OwnedMatcherAuthority internal authority;
+    ProverRegistry internal registry;
+    ProofMarketplace internal marketplace;
+    NativeStaking internal staking;
+    PoseidonPreimageGroth16Verifier internal groth16;
+    Groth16VerifierAdapter internal adapter;
+    uint256 internal marketId;
+
+    ProofFixture[] internal fixtures;
+
+    function setUp() public virtual {
+        vm.warp(1_750_000_000);
+        (matcher, matcherKey) = makeAddrAndKey("matcher");
+        payToken = new DevToken("Pay", "PAY");
+        stakeToken = new DevToken("Stake", "STK");
+        authority = new OwnedMatcherAuthority(owner);
+        vm.prank(owner);
+        authority.setMatcher(matcher, true);
+
+        address predicted = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 1);
+        registry = new ProverRegistry(IProofMarketplace(predicted), EXIT_DELAY);
+        marketplace = new ProofMarketplace(owner, registry, treasury, authority);
+        assertEq(address(marketplace), predicted);
+        staking = new NativeStaking(address(stakeToken), address(marketplace), UNBONDING);
+        vm.prank(owner);
+        marketplace.setStakeSourceApproval(staking, true);
+
+        groth16 = new PoseidonPreimageGroth16Verifier();
+        adapter = new Groth16VerifierAdapter(address(groth16), 2);
+        marketId = marketplace.createMarket(_marketParams());
+        _loadFixtures();
+    }
+
+    function _marketParams() internal view returns (MarketParams memory) {
+        return MarketParams({
+            verifier: adapter,
+            paymentToken: address(payToken),
+            stakeSource: staking,
+            stakePerTask: STAKE_PER_TASK,
+            slashPenalty: SLASH_PENALTY,
+            requesterCompensationBps: COMPENSATION_BPS,
+            fallbackDelay: FALLBACK_DELAY,
+            metadataURI: "ipfs://poseidon-preimage"
+        });
+    }
+
+    function _loadFixtures() internal {
+        string memory json = vm.readFile("circuits/build/fixtures.json");
+        for (uint256 i; i < 10; ++i) {
+            string memory path = string.concat(".fixtures[", vm.toString(i), "]");
+            fixtures.push(
+                ProofFixture({
+                    publicInputs: vm.parseJsonBytes(json, string.concat(path, ".publicInputs")),
+                    proof: vm.parseJsonBytes(json, string.concat(path, ".proof"))
+                })
+            );
+        }
+    }
+
+    // ---------------------------------------------------------------- actors
+
+    function _registerProver(address who, uint32 capacity) internal {
+        vm.prank(who);
+        registry.register(who == prover ? proverRewards : who, capacity);
+    }
+
+    function _list(address who, uint256 id, uint96 price, uint32 provingTime, uint32 compute) internal {
+        vm.prank(who);
+        registry.list(id, price, provingTime, compute);
+    }
+
+    function _stake(address who, uint256 amount) internal {
+        stakeToken.mint(address(this), amount);
+        stakeToken.approve(address(staking), amount);
+        staking.deposit(who, amount);
+    }
+
+    /// Registers, lists in the default market and stakes enough for `tasks` tasks.
+    function _readyProver(address who, uint32 tasks) internal {
+        _registerProver(who, tasks);
+        _list(who, marketId, PRICE, LISTED_TIME, 1);
+        _stake(who, uint256(STAKE_PER_TASK) * tasks);
+    }
+
+    // ---------------------------------------------------------------- requests
+
+    function _requestParams(uint256 fixture) internal view returns (RequestParams memory p) {
+        p.marketId = uint32(marketId);
+        p.maxReward = MAX_REWARD;
+        p.provingTime = PROVING_TIME;
+        p.matchingExpiry = uint32(block.timestamp + 300);
+        p.deadline = uint32(block.timestamp + 300 + PROVING_TIME);
+        p.speedPreferenceBps = 5000;
+        p.refundAddress = refundee;
+        p.publicInputs = Inputs({data: fixtures[fixture].publicInputs, uri: "", digest: bytes32(0)});
+    }
+
+    function _post(RequestParams memory p) internal returns (uint256 requestId) {
+        payToken.mint(requester, p.maxReward);
+        vm.startPrank(requester);
+        payToken.approve(address(marketplace), p.maxReward);
+        requestId = marketplace.createRequest(p);
+        vm.stopPrank();
+    }
+
+    function _post(uint256 fixture) internal returns (uint256) {
+        return _post(_requestParams(fixture));
+    }
+
+    // ---------------------------------------------------------------- matcher
+
+    function _sign(uint256 key, Assignment[] memory assignments, uint64 validUntil)
+        internal
+        view
+        returns (bytes memory)
+    {
+        bytes32 digest = marketplace.assignmentDigest(assignments, validUntil);
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
+        return abi.encodePacked(r, s, v);
+    }
+
+    function _one(uint256 requestId, address who) internal pure returns (Assignment[] memory a) {
+        a = new Assignment[](1);
+        a[0] = Assignment({requestId: requestId, prover: who});
+    }
+
+    function _matcherAssign(Assignment[] memory a) internal returns (uint256) {
+        uint64 validUntil = uint64(block.timestamp + 60);
+        return marketplace.assign(a, validUntil, _sign(matcherKey, a, validUntil));
+    }
+
+    function _matcherAssign(uint256 requestId, address who) internal returns (uint256) {
+        return _matcherAssign(_one(requestId, who));
+    }
+
+    function _fulfil(address who, uint256 requestId, uint256 fixture) internal {
+        vm.prank(who);
+        marketplace.fulfil(requestId, fixtures[fixture].publicInputs, bytes32(0), fixtures[fixture].proof);
+    }
+}

@@ -1,0 +1,56 @@
+import type { Address, TransactionReceipt } from 'viem'
+import { type CairnClient, type CairnReader, sent, simulated } from './client.js'
+import { devTokenAbi } from './generated.js'
+
+export async function balanceOf(reader: CairnReader, token: Address, account: Address): Promise<bigint> {
+  return reader.public.readContract({ address: token, abi: devTokenAbi, functionName: 'balanceOf', args: [account] })
+}
+
+/**
+ * Approves `spender` for `amount` unless the allowance already covers it. Returns the approval receipt, if any.
+ * Any ERC20 works: approve/allowance are read through the DevToken ABI, which is a plain ERC20's.
+ */
+export async function ensureAllowance(
+  client: CairnClient,
+  token: Address,
+  spender: Address,
+  amount: bigint,
+): Promise<TransactionReceipt | undefined> {
+  const owner = client.wallet.account.address
+  const allowance = await client.public.readContract({
+    address: token,
+    abi: devTokenAbi,
+    functionName: 'allowance',
+    args: [owner, spender],
+  })
+  if (allowance >= amount) return undefined
+  const { request } = await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address: token,
+      abi: devTokenAbi,
+      functionName: 'approve',
+      args: [spender, amount],
+    }),
+  )
+  return sent(client, () => client.wallet.writeContract(request))
+}
+
+/** Mints DevTokens (devnets only: anyone may mint them). */
+export async function mintDevToken(
+  client: CairnClient,
+  token: Address,
+  to: Address,
+  amount: bigint,
+): Promise<TransactionReceipt> {
+  const { request } = await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address: token,
+      abi: devTokenAbi,
+      functionName: 'mint',
+      args: [to, amount],
+    }),
+  )
+  return sent(client, () => client.wallet.writeContract(request))
+}
