@@ -13,11 +13,13 @@ import {IProofVerifier} from "./interfaces/IProofVerifier.sol";
 import {IProverRegistry} from "./interfaces/IProverRegistry.sol";
 import {IStakeSource} from "./interfaces/IStakeSource.sol";
 import {AssignmentHashing} from "./libraries/AssignmentHashing.sol";
+import {RequestCommitment} from "./libraries/RequestCommitment.sol";
 import {Market, MarketParams} from "./types/Market.sol";
 import {
     Assignment,
     Fulfilment,
     Inputs,
+    MatchedRequest,
     Request,
     RequestParams,
     RequestState,
@@ -28,9 +30,11 @@ import {
 /// @title ProofMarketplace
 /// @notice Markets, escrowed requests, assignment (matcher-signed batches or the permissionless fallback claim),
 /// fulfilment against each market's verifier adapter, and slashing of missed deadlines. Every payout is credited
-/// to a claimable balance and withdrawn by its owner.
-/// @dev Invariant: for every token, this contract's balance equals the escrow of Open and Assigned requests plus
-/// all claimable balances. The prover registry and stake sources are trusted, governance-approved contracts; every
+/// to a balance its owner withdraws (or spends on requests).
+/// @dev A request costs one storage slot: its status and a hash of its record (RequestCommitment). Callers pass
+/// the record back as emitted, which keeps posting, assigning and settling a request to a handful of storage
+/// writes. Invariant: for every token, this contract's balance equals the escrow of Open and Assigned requests plus
+/// all balances. The prover registry and stake sources are trusted, governance-approved contracts; every
 /// state-changing entry point is non-reentrant.
 contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuardTransient {
     /// @notice Share of a slashed penalty paid to whoever calls slash.
@@ -48,16 +52,14 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
     // slot: treasury | marketCreationFee
     address public treasury;
     uint96 public marketCreationFee;
-    // slot: matcherAuthority | marketCount | requestCount
+    // slot: matcherAuthority | marketCount
     IMatcherAuthority public matcherAuthority;
     uint32 public marketCount;
-    uint64 public requestCount;
 
     mapping(IStakeSource source => bool) public approvedStakeSource;
     mapping(uint256 marketId => Market) internal _markets;
-    mapping(uint256 requestId => Request) internal _requests;
-    mapping(uint256 requestId => Task) internal _tasks;
-    mapping(address account => mapping(address token => uint256)) internal _claimable;
+    mapping(uint256 requestId => bytes32) internal _commitments;
+    mapping(address account => mapping(address token => uint256)) internal _balances;
 
     /// @param owner_ Governance: treasury, matcher authority, stake-source approvals, creation fee.
     /// @param registry_ The prover registry (deployed with this contract's address).
@@ -95,13 +97,14 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
             verifier: p.verifier,
             fallbackDelay: p.fallbackDelay,
             requesterCompensationBps: p.requesterCompensationBps,
+            requestCount: 0,
             paymentToken: p.paymentToken,
             stakePerTask: p.stakePerTask,
             stakeSource: p.stakeSource,
             slashPenalty: p.slashPenalty,
             creator: msg.sender
         });
-        if (msg.value != 0) _claimable[treasury][address(0)] += msg.value;
+        if (msg.value != 0) _balances[treasury][address(0)] += msg.value;
         emit MarketCreated(marketId, msg.sender, p);
     }
 
@@ -130,131 +133,137 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
         if (p.publicInputs.data.length != 0 && !verifier.validatePublicInputs(p.publicInputs.data)) {
             revert InvalidPublicInputs();
         }
-        bytes32 privateDigest = _inputsDigest(p.privateInputs);
-
-        requestId = ++requestCount;
-        _requests[requestId] = Request({
+        Request memory request = Request({
             refundAddress: p.refundAddress,
-            marketId: p.marketId,
-            createdAt: uint32(block.timestamp),
-            deadline: p.deadline,
             maxReward: p.maxReward,
-            provingTime: p.provingTime,
+            createdAt: uint32(block.timestamp),
             matchingExpiry: p.matchingExpiry,
-            taskDeadline: 0,
-            compute: 0,
-            status: RequestStatus.Open,
-            inputsDigest: keccak256(abi.encodePacked(publicDigest, privateDigest))
+            provingTime: p.provingTime,
+            inputsDigest: keccak256(abi.encodePacked(publicDigest, _inputsDigest(p.privateInputs)))
         });
-        emit RequestCreated(requestId, p.marketId, msg.sender, p);
-        SafeTransferLib.safeTransferFrom(m.paymentToken, msg.sender, address(this), p.maxReward);
+
+        uint48 index = m.requestCount + 1;
+        m.requestCount = index;
+        requestId = (uint256(p.marketId) << 64) | index;
+        _commitments[requestId] = RequestCommitment.openMemory(request);
+        emit RequestCreated(
+            requestId,
+            p.marketId,
+            msg.sender,
+            request,
+            p.deadline,
+            p.speedPreferenceBps,
+            p.publicInputs,
+            p.privateInputs
+        );
+        _escrow(m.paymentToken, p.maxReward);
     }
 
     /// @inheritdoc IProofMarketplace
-    function cancel(uint256 requestId) external nonReentrant {
-        Request storage r = _requests[requestId];
-        RequestStatus status = r.status;
+    function cancel(uint256 requestId, Request calldata request) external nonReentrant {
+        bytes32 commitment = _commitments[requestId];
+        RequestStatus status = RequestCommitment.status(commitment);
         if (status != RequestStatus.Open) {
             if (status == RequestStatus.None) revert UnknownRequest(requestId);
             revert RequestNotOpen(requestId, status);
         }
-        uint32 matchingExpiry = r.matchingExpiry;
-        if (block.timestamp <= matchingExpiry) revert RequestNotExpired(requestId, matchingExpiry);
-        r.status = RequestStatus.Cancelled;
-        uint96 refund = r.maxReward;
-        _claimable[r.refundAddress][_markets[r.marketId].paymentToken] += refund;
-        emit RequestCancelled(requestId, refund);
+        if (commitment != RequestCommitment.open(request)) revert RecordMismatch(requestId);
+        if (block.timestamp <= request.matchingExpiry) revert RequestNotExpired(requestId, request.matchingExpiry);
+        _commitments[requestId] = RequestCommitment.finished(RequestStatus.Cancelled);
+        _balances[request.refundAddress][_markets[_marketOf(requestId)].paymentToken] += request.maxReward;
+        emit RequestCancelled(requestId, request.maxReward);
     }
 
     // ================================================================ assignment
 
     /// @inheritdoc IProofMarketplace
-    function assign(Assignment[] calldata assignments, uint64 validUntil, bytes calldata signature)
+    function assign(MatchedRequest[] calldata matches, uint64 validUntil, bytes calldata signature)
         external
         nonReentrant
         returns (uint256 assigned)
     {
-        if (assignments.length == 0) revert EmptyBatch();
+        if (matches.length == 0) revert EmptyBatch();
         if (block.timestamp > validUntil) revert MatcherSignatureExpired(validUntil);
         address signer =
-            ECDSA.recoverCalldata(_hashTypedData(AssignmentHashing.hashBatch(assignments, validUntil)), signature);
+            ECDSA.recoverCalldata(_hashTypedData(AssignmentHashing.hashBatch(matches, validUntil)), signature);
         if (!matcherAuthority.isMatcher(signer)) revert NotMatcher(signer);
 
-        for (uint256 i; i < assignments.length; ++i) {
-            Assignment calldata a = assignments[i];
-            bytes memory reason = _assign(a.requestId, a.prover, true, false);
+        for (uint256 i; i < matches.length; ++i) {
+            MatchedRequest calldata m = matches[i];
+            bytes memory reason = _assign(m.requestId, m.request, m.prover, true, false);
             if (reason.length == 0) ++assigned;
-            else emit AssignmentSkipped(a.requestId, a.prover, reason);
+            else emit AssignmentSkipped(m.requestId, m.prover, reason);
         }
     }
 
     /// @inheritdoc IProofMarketplace
-    function claim(uint256 requestId) external nonReentrant {
-        _assign(requestId, msg.sender, false, true);
+    function claim(uint256 requestId, Request calldata request) external nonReentrant {
+        _assign(requestId, request, msg.sender, false, true);
     }
 
     /// @dev Assigns `requestId` to `prover` or explains why not. With `strict` every failure reverts with its
     /// specific error; otherwise the error is returned (and nothing has changed) so a batch can skip the item.
-    function _assign(uint256 requestId, address prover, bool byMatcher, bool strict)
+    function _assign(uint256 requestId, Request calldata request, address prover, bool byMatcher, bool strict)
         internal
         returns (bytes memory reason)
     {
-        Request storage r = _requests[requestId];
-        reason = _checkAssignable(r, requestId, byMatcher);
-        if (reason.length == 0) reason = _reserveAndLock(r, requestId, prover, byMatcher);
+        reason = _checkAssignable(requestId, request, byMatcher);
+        if (reason.length == 0) reason = _reserveAndLock(requestId, request, prover, byMatcher);
         if (reason.length != 0) return _reject(strict, reason);
     }
 
     /// @dev Why `requestId` cannot be assigned now through this path, or nothing.
-    function _checkAssignable(Request storage r, uint256 requestId, bool byMatcher)
+    function _checkAssignable(uint256 requestId, Request calldata request, bool byMatcher)
         internal
         view
         returns (bytes memory)
     {
-        RequestStatus status = r.status;
+        bytes32 commitment = _commitments[requestId];
+        RequestStatus status = RequestCommitment.status(commitment);
         if (status != RequestStatus.Open) {
             if (status == RequestStatus.None) return abi.encodeWithSelector(UnknownRequest.selector, requestId);
             return abi.encodeWithSelector(RequestNotOpen.selector, requestId, status);
         }
-        uint32 matchingExpiry = r.matchingExpiry;
-        if (block.timestamp > matchingExpiry) {
-            return abi.encodeWithSelector(RequestExpired.selector, requestId, matchingExpiry);
+        if (commitment != RequestCommitment.open(request)) {
+            return abi.encodeWithSelector(RecordMismatch.selector, requestId);
+        }
+        if (block.timestamp > request.matchingExpiry) {
+            return abi.encodeWithSelector(RequestExpired.selector, requestId, request.matchingExpiry);
         }
         if (!byMatcher) {
-            uint256 opensAt = uint256(r.createdAt) + _markets[r.marketId].fallbackDelay;
+            uint256 opensAt = uint256(request.createdAt) + _markets[_marketOf(requestId)].fallbackDelay;
             if (block.timestamp < opensAt) return abi.encodeWithSelector(FallbackNotOpen.selector, requestId, opensAt);
         }
         return "";
     }
 
     /// @dev Reserves the prover's capacity (the registry checks listing, price and proving time), locks its stake
-    /// and records the task; on failure undoes the reservation and returns why.
-    function _reserveAndLock(Request storage r, uint256 requestId, address prover, bool byMatcher)
+    /// and commits the task; on failure undoes the reservation and returns why.
+    function _reserveAndLock(uint256 requestId, Request calldata request, address prover, bool byMatcher)
         internal
         returns (bytes memory)
     {
-        uint256 marketId = r.marketId;
-        uint32 provingTime = r.provingTime;
-        uint96 price;
-        uint32 compute;
+        uint256 marketId = _marketOf(requestId);
+        Task memory task;
+        task.prover = prover;
         uint256 gasBefore = gasleft();
-        try registry.reserve(prover, marketId, r.maxReward, provingTime) returns (uint96 p, uint32, uint32 c) {
-            (price, compute) = (p, c);
+        try registry.reserve(prover, marketId, request.maxReward, request.provingTime) returns (
+            uint96 price, uint32, uint32 compute
+        ) {
+            (task.price, task.compute) = (price, compute);
         } catch (bytes memory why) {
             return _callFailure(why, address(registry), gasBefore);
         }
         bytes memory stakeFailure = _lockStake(marketId, prover, requestId);
         if (stakeFailure.length != 0) {
-            registry.release(prover, compute);
+            registry.release(prover, task.compute);
             return stakeFailure;
         }
-        // Within the deadline by construction: matchingExpiry + provingTime ≤ deadline and now ≤ matchingExpiry.
-        uint32 taskDeadline = uint32(block.timestamp) + provingTime;
-        r.taskDeadline = taskDeadline;
-        r.compute = compute;
-        r.status = RequestStatus.Assigned;
-        _tasks[requestId] = Task({prover: prover, price: price});
-        emit TaskAssigned(requestId, prover, price, taskDeadline, compute, byMatcher);
+        // Within the request's deadline by construction: matchingExpiry + provingTime ≤ deadline at creation,
+        // and now ≤ matchingExpiry.
+        task.deadline = uint32(block.timestamp) + request.provingTime;
+        _commitments[requestId] = RequestCommitment.assigned(request, task);
+        emit TaskAssigned(requestId, prover, task, byMatcher);
         return "";
     }
 
@@ -274,74 +283,53 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
     // ================================================================ fulfilment and slashing
 
     /// @inheritdoc IProofMarketplace
-    function fulfil(uint256 requestId, bytes calldata publicInputs, bytes32 privateInputsDigest, bytes calldata proof)
-        external
-        nonReentrant
-    {
-        _fulfil(requestId, publicInputs, privateInputsDigest, proof, true);
+    function fulfil(Fulfilment calldata fulfilment) external nonReentrant {
+        _fulfil(fulfilment, true);
     }
 
     /// @inheritdoc IProofMarketplace
     function fulfilBatch(Fulfilment[] calldata fulfilments) external nonReentrant returns (uint256 fulfilled) {
         if (fulfilments.length == 0) revert EmptyBatch();
         for (uint256 i; i < fulfilments.length; ++i) {
-            Fulfilment calldata f = fulfilments[i];
-            bytes memory reason = _fulfil(f.requestId, f.publicInputs, f.privateInputsDigest, f.proof, false);
+            bytes memory reason = _fulfil(fulfilments[i], false);
             if (reason.length == 0) ++fulfilled;
-            else emit FulfilmentSkipped(f.requestId, reason);
+            else emit FulfilmentSkipped(fulfilments[i].requestId, reason);
         }
     }
 
-    function _fulfil(
-        uint256 requestId,
-        bytes calldata publicInputs,
-        bytes32 privateInputsDigest,
-        bytes calldata proof,
-        bool strict
-    ) internal returns (bytes memory reason) {
-        Request storage r = _requests[requestId];
-        reason = _checkFulfilment(r, requestId, publicInputs, privateInputsDigest);
-        if (reason.length == 0) reason = _verifyProof(_markets[r.marketId].verifier, requestId, publicInputs, proof);
+    function _fulfil(Fulfilment calldata f, bool strict) internal returns (bytes memory reason) {
+        reason = _checkFulfilment(f);
+        if (reason.length == 0) reason = _verifyProof(f);
         if (reason.length != 0) return _reject(strict, reason);
-        _settleFulfilment(r, requestId);
+        _settleFulfilment(f.requestId, f.request, f.task);
     }
 
-    /// @dev Why msg.sender may not fulfil `requestId` with these inputs, or nothing.
-    function _checkFulfilment(
-        Request storage r,
-        uint256 requestId,
-        bytes calldata publicInputs,
-        bytes32 privateInputsDigest
-    ) internal view returns (bytes memory) {
-        RequestStatus status = r.status;
-        if (status != RequestStatus.Assigned) {
-            if (status == RequestStatus.Fulfilled) {
-                return abi.encodeWithSelector(RequestAlreadyFulfilled.selector, requestId);
-            }
-            if (status == RequestStatus.None) return abi.encodeWithSelector(UnknownRequest.selector, requestId);
-            return abi.encodeWithSelector(RequestNotAssigned.selector, requestId, status);
+    /// @dev Why msg.sender may not fulfil with these records and inputs, or nothing.
+    function _checkFulfilment(Fulfilment calldata f) internal view returns (bytes memory) {
+        uint256 requestId = f.requestId;
+        bytes memory why = _checkAssigned(requestId, f.request, f.task);
+        if (why.length != 0) return why;
+        if (msg.sender != f.task.prover) {
+            return abi.encodeWithSelector(NotAssignedProver.selector, msg.sender, f.task.prover);
         }
-        address prover = _tasks[requestId].prover;
-        if (msg.sender != prover) return abi.encodeWithSelector(NotAssignedProver.selector, msg.sender, prover);
-        uint32 taskDeadline = r.taskDeadline;
-        if (block.timestamp > taskDeadline) {
-            return abi.encodeWithSelector(TaskDeadlinePassed.selector, requestId, taskDeadline);
+        if (block.timestamp > f.task.deadline) {
+            return abi.encodeWithSelector(TaskDeadlinePassed.selector, requestId, f.task.deadline);
         }
-        if (keccak256(abi.encodePacked(keccak256(publicInputs), privateInputsDigest)) != r.inputsDigest) {
+        if (keccak256(abi.encodePacked(keccak256(f.publicInputs), f.privateInputsDigest)) != f.request.inputsDigest) {
             return abi.encodeWithSelector(WrongInputs.selector, requestId);
         }
         return "";
     }
 
-    /// @dev Why the proof does not verify (the adapter's own error for a malformed proof), or nothing.
-    function _verifyProof(IProofVerifier verifier, uint256 requestId, bytes calldata publicInputs, bytes calldata proof)
-        internal
-        view
-        returns (bytes memory)
-    {
+    /// @dev Why the proof does not verify (the adapter's own error for a malformed proof), or nothing. A gas
+    /// shortfall reverts whatever the adapter reports, so it never reads as an invalid proof.
+    function _verifyProof(Fulfilment calldata f) internal view returns (bytes memory) {
+        IProofVerifier verifier = _markets[_marketOf(f.requestId)].verifier;
         uint256 gasBefore = gasleft();
-        try verifier.verify(publicInputs, proof) returns (bool valid) {
-            return valid ? bytes("") : abi.encodeWithSelector(InvalidProof.selector, requestId);
+        try verifier.verify(f.publicInputs, f.proof) returns (bool valid) {
+            if (valid) return "";
+            _revertIfOutOfGas(gasBefore);
+            return abi.encodeWithSelector(InvalidProof.selector, f.requestId);
         } catch (bytes memory why) {
             if (why.length >= 4 && bytes4(why) == IProofVerifier.InsufficientGas.selector) {
                 assembly ("memory-safe") {
@@ -353,38 +341,31 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
     }
 
     /// @dev Pays the prover its price, refunds the rest of the escrow, frees capacity and stake.
-    function _settleFulfilment(Request storage r, uint256 requestId) internal {
-        r.status = RequestStatus.Fulfilled;
-        Task memory t = _tasks[requestId];
-        Market storage m = _markets[r.marketId];
-        address rewardAddress = registry.release(t.prover, r.compute);
+    function _settleFulfilment(uint256 requestId, Request calldata request, Task calldata task) internal {
+        _commitments[requestId] = RequestCommitment.finished(RequestStatus.Fulfilled);
+        Market storage m = _markets[_marketOf(requestId)];
+        address rewardAddress = registry.release(task.prover, task.compute);
         uint96 stakePerTask = m.stakePerTask;
-        if (stakePerTask != 0) m.stakeSource.unlock(t.prover, requestId, stakePerTask);
+        if (stakePerTask != 0) m.stakeSource.unlock(task.prover, requestId, stakePerTask);
 
         address token = m.paymentToken;
-        uint96 refund = r.maxReward - t.price;
-        _claimable[rewardAddress][token] += t.price;
-        if (refund != 0) _claimable[r.refundAddress][token] += refund;
-        emit RequestFulfilled(requestId, t.prover, t.price, refund);
+        uint96 refund = request.maxReward - task.price;
+        _balances[rewardAddress][token] += task.price;
+        if (refund != 0) _balances[request.refundAddress][token] += refund;
+        emit RequestFulfilled(requestId, task.prover, task.price, refund);
     }
 
     /// @inheritdoc IProofMarketplace
-    function slash(uint256 requestId) external nonReentrant {
-        Request storage r = _requests[requestId];
-        RequestStatus status = r.status;
-        if (status != RequestStatus.Assigned) {
-            if (status == RequestStatus.None) revert UnknownRequest(requestId);
-            revert RequestNotAssigned(requestId, status);
-        }
-        uint32 taskDeadline = r.taskDeadline;
-        if (block.timestamp <= taskDeadline) revert TaskDeadlineNotPassed(requestId, taskDeadline);
-        r.status = RequestStatus.Slashed;
+    function slash(uint256 requestId, Request calldata request, Task calldata task) external nonReentrant {
+        bytes memory why = _checkAssigned(requestId, request, task);
+        if (why.length != 0) _reject(true, why);
+        if (block.timestamp <= task.deadline) revert TaskDeadlineNotPassed(requestId, task.deadline);
+        _commitments[requestId] = RequestCommitment.finished(RequestStatus.Slashed);
 
-        address prover = _tasks[requestId].prover;
-        Market storage m = _markets[r.marketId];
-        address refundAddress = r.refundAddress;
-        registry.release(prover, r.compute);
-        _claimable[refundAddress][m.paymentToken] += r.maxReward;
+        Market storage m = _markets[_marketOf(requestId)];
+        address refundAddress = request.refundAddress;
+        registry.release(task.prover, task.compute);
+        _balances[refundAddress][m.paymentToken] += request.maxReward;
 
         uint256 penalty;
         uint256 compensation;
@@ -392,28 +373,70 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
         uint96 stakePerTask = m.stakePerTask;
         if (stakePerTask != 0) {
             IStakeSource source = m.stakeSource;
-            penalty = source.slash(prover, requestId, stakePerTask, m.slashPenalty, address(this));
+            penalty = source.slash(task.prover, requestId, stakePerTask, m.slashPenalty, address(this));
             if (penalty != 0) {
                 address stakeToken = source.stakeToken();
                 compensation = penalty * m.requesterCompensationBps / 10_000;
                 slasherReward = penalty * SLASHER_REWARD_BPS / 10_000;
-                _claimable[refundAddress][stakeToken] += compensation;
-                _claimable[msg.sender][stakeToken] += slasherReward;
-                _claimable[treasury][stakeToken] += penalty - compensation - slasherReward;
+                _balances[refundAddress][stakeToken] += compensation;
+                _balances[msg.sender][stakeToken] += slasherReward;
+                _balances[treasury][stakeToken] += penalty - compensation - slasherReward;
             }
         }
-        emit TaskSlashed(requestId, prover, penalty, compensation, slasherReward, msg.sender);
+        emit TaskSlashed(requestId, task.prover, penalty, compensation, slasherReward, msg.sender);
+    }
+
+    /// @dev Why (request, task) are not the records of an assigned request, or nothing.
+    function _checkAssigned(uint256 requestId, Request calldata request, Task calldata task)
+        internal
+        view
+        returns (bytes memory)
+    {
+        bytes32 commitment = _commitments[requestId];
+        RequestStatus status = RequestCommitment.status(commitment);
+        if (status != RequestStatus.Assigned) {
+            if (status == RequestStatus.Fulfilled) {
+                return abi.encodeWithSelector(RequestAlreadyFulfilled.selector, requestId);
+            }
+            if (status == RequestStatus.None) return abi.encodeWithSelector(UnknownRequest.selector, requestId);
+            return abi.encodeWithSelector(RequestNotAssigned.selector, requestId, status);
+        }
+        if (commitment != RequestCommitment.assigned(request, task)) {
+            return abi.encodeWithSelector(RecordMismatch.selector, requestId);
+        }
+        return "";
+    }
+
+    // ================================================================ balances
+
+    /// @inheritdoc IProofMarketplace
+    function deposit(address token, uint256 amount) external nonReentrant {
+        if (token.code.length == 0) revert NotContract(token);
+        if (amount == 0) revert ZeroAmount();
+        _balances[msg.sender][token] += amount;
+        emit Deposited(msg.sender, token, amount);
+        SafeTransferLib.safeTransferFrom(token, msg.sender, address(this), amount);
     }
 
     /// @inheritdoc IProofMarketplace
     function withdraw(address token, address to) external nonReentrant {
         if (to == address(0)) revert ZeroAddress();
-        uint256 amount = _claimable[msg.sender][token];
+        uint256 amount = _balances[msg.sender][token];
         if (amount == 0) revert NothingToWithdraw(msg.sender, token);
-        _claimable[msg.sender][token] = 0;
+        _balances[msg.sender][token] = 0;
         emit Withdrawn(msg.sender, token, to, amount);
         if (token == address(0)) SafeTransferLib.safeTransferETH(to, amount);
         else SafeTransferLib.safeTransfer(token, to, amount);
+    }
+
+    /// @dev Escrows `amount` from msg.sender: from its balance when that covers it, else pulled in full.
+    function _escrow(address token, uint256 amount) internal {
+        uint256 balance = _balances[msg.sender][token];
+        if (balance >= amount) {
+            _balances[msg.sender][token] = balance - amount;
+        } else {
+            SafeTransferLib.safeTransferFrom(token, msg.sender, address(this), amount);
+        }
     }
 
     // ================================================================ governance
@@ -458,24 +481,25 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
     }
 
     /// @inheritdoc IProofMarketplace
-    function request(uint256 requestId) external view returns (Request memory) {
-        return _requests[requestId];
+    function requestStatus(uint256 requestId) external view returns (RequestStatus) {
+        return RequestCommitment.status(_commitments[requestId]);
     }
 
     /// @inheritdoc IProofMarketplace
-    function task(uint256 requestId) external view returns (Task memory) {
-        return _tasks[requestId];
-    }
-
-    /// @inheritdoc IProofMarketplace
-    function requestState(uint256 requestId) external view returns (RequestState) {
-        Request storage r = _requests[requestId];
-        RequestStatus status = r.status;
+    function requestState(uint256 requestId, Request calldata request, Task calldata task)
+        external
+        view
+        returns (RequestState)
+    {
+        bytes32 commitment = _commitments[requestId];
+        RequestStatus status = RequestCommitment.status(commitment);
         if (status == RequestStatus.Open) {
-            return block.timestamp > r.matchingExpiry ? RequestState.Expired : RequestState.Open;
+            if (commitment != RequestCommitment.open(request)) revert RecordMismatch(requestId);
+            return block.timestamp > request.matchingExpiry ? RequestState.Expired : RequestState.Open;
         }
         if (status == RequestStatus.Assigned) {
-            return block.timestamp > r.taskDeadline ? RequestState.DeadlineMissed : RequestState.Assigned;
+            if (commitment != RequestCommitment.assigned(request, task)) revert RecordMismatch(requestId);
+            return block.timestamp > task.deadline ? RequestState.DeadlineMissed : RequestState.Assigned;
         }
         if (status == RequestStatus.Fulfilled) return RequestState.Fulfilled;
         if (status == RequestStatus.Slashed) return RequestState.Slashed;
@@ -484,8 +508,8 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
     }
 
     /// @inheritdoc IProofMarketplace
-    function claimable(address account, address token) external view returns (uint256) {
-        return _claimable[account][token];
+    function balanceOf(address account, address token) external view returns (uint256) {
+        return _balances[account][token];
     }
 
     /// @inheritdoc IProofMarketplace
@@ -526,12 +550,21 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
         return inputs.digest;
     }
 
+    /// @dev The market of a request: the upper bits of its id.
+    function _marketOf(uint256 requestId) internal pure returns (uint256) {
+        return requestId >> 64;
+    }
+
     /// @dev A callee's revert data, or CallFailed when it reverted without any (so it is never mistaken for success).
-    /// Reverts the whole call when the callee ran out of the gas it was given: a submitter choosing a tight gas limit
-    /// must not be able to turn a valid item into a skipped one.
     function _callFailure(bytes memory why, address callee, uint256 gasBefore) private view returns (bytes memory) {
-        if (gasleft() <= gasBefore / 63) revert InsufficientGas();
+        _revertIfOutOfGas(gasBefore);
         return why.length == 0 ? abi.encodeWithSelector(CallFailed.selector, callee) : why;
+    }
+
+    /// @dev Reverts the whole call when a callee used up the gas it was given: a submitter choosing a tight gas
+    /// limit must not be able to turn a valid batch item into a skipped one.
+    function _revertIfOutOfGas(uint256 gasBefore) private view {
+        if (gasleft() <= gasBefore / 63) revert InsufficientGas();
     }
 
     function _reject(bool strict, bytes memory reason) private pure returns (bytes memory) {

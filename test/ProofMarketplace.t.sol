@@ -18,6 +18,7 @@ import {
     Assignment,
     Fulfilment,
     Inputs,
+    MatchedRequest,
     Request,
     RequestParams,
     RequestState,
@@ -49,7 +50,7 @@ contract ProofMarketplaceTest is CairnTest {
         assertEq(m.creator, stranger);
         assertTrue(marketplace.marketExists(id));
         assertFalse(marketplace.marketExists(3));
-        assertEq(marketplace.claimable(treasury, address(0)), 0.1 ether);
+        assertEq(marketplace.balanceOf(treasury, address(0)), 0.1 ether);
         assertEq(address(marketplace).balance, 0.1 ether);
     }
 
@@ -126,30 +127,71 @@ contract ProofMarketplaceTest is CairnTest {
 
     // ================================================================ requests
 
-    function test_createRequest_escrowsAndStores() public {
+    function test_createRequest_escrowsAndCommits() public {
         RequestParams memory p = _requestParams(0);
         payToken.mint(requester, MAX_REWARD);
         vm.startPrank(requester);
         payToken.approve(address(marketplace), MAX_REWARD);
+        Request memory expected = Request({
+            refundAddress: refundee,
+            maxReward: MAX_REWARD,
+            createdAt: uint32(block.timestamp),
+            matchingExpiry: p.matchingExpiry,
+            provingTime: PROVING_TIME,
+            inputsDigest: keccak256(abi.encodePacked(keccak256(p.publicInputs.data), bytes32(0)))
+        });
+        uint256 expectedId = (marketId << 64) | 1;
         vm.expectEmit(address(marketplace));
-        emit IProofMarketplace.RequestCreated(1, marketId, requester, p);
+        emit IProofMarketplace.RequestCreated(
+            expectedId, marketId, requester, expected, p.deadline, 5000, p.publicInputs, p.privateInputs
+        );
         uint256 id = marketplace.createRequest(p);
         vm.stopPrank();
 
-        assertEq(id, 1);
+        assertEq(id, expectedId);
         assertEq(payToken.balanceOf(address(marketplace)), MAX_REWARD);
         assertEq(payToken.balanceOf(requester), 0);
-        Request memory r = marketplace.request(id);
-        assertEq(r.refundAddress, refundee);
-        assertEq(r.marketId, marketId);
-        assertEq(r.createdAt, block.timestamp);
-        assertEq(r.deadline, p.deadline);
-        assertEq(r.maxReward, MAX_REWARD);
-        assertEq(r.provingTime, PROVING_TIME);
-        assertEq(r.matchingExpiry, p.matchingExpiry);
-        assertEq(uint8(r.status), uint8(RequestStatus.Open));
-        assertEq(r.inputsDigest, keccak256(abi.encodePacked(keccak256(p.publicInputs.data), bytes32(0))));
-        assertEq(uint8(marketplace.requestState(id)), uint8(RequestState.Open));
+        assertEq(uint8(marketplace.requestStatus(id)), uint8(RequestStatus.Open));
+        assertEq(marketplace.market(marketId).requestCount, 1);
+        Task memory none;
+        assertEq(uint8(marketplace.requestState(id, expected, none)), uint8(RequestState.Open));
+        // The next request of the market takes the next index.
+        assertEq(_post(1), expectedId + 1);
+    }
+
+    function test_createRequest_spendsDepositedBalanceFirst() public {
+        payToken.mint(requester, MAX_REWARD);
+        vm.startPrank(requester);
+        payToken.approve(address(marketplace), MAX_REWARD);
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.Deposited(requester, address(payToken), MAX_REWARD);
+        marketplace.deposit(address(payToken), MAX_REWARD);
+        marketplace.createRequest(_requestParams(0));
+        vm.stopPrank();
+        assertEq(marketplace.balanceOf(requester, address(payToken)), 0);
+        assertEq(payToken.balanceOf(address(marketplace)), MAX_REWARD);
+        assertEq(payToken.allowance(requester, address(marketplace)), 0);
+    }
+
+    function test_createRequest_pullsInFullWhenBalanceIsShort() public {
+        payToken.mint(requester, MAX_REWARD + 1);
+        vm.startPrank(requester);
+        payToken.approve(address(marketplace), MAX_REWARD + 1);
+        marketplace.deposit(address(payToken), 1);
+        marketplace.createRequest(_requestParams(0));
+        vm.stopPrank();
+        assertEq(marketplace.balanceOf(requester, address(payToken)), 1);
+        assertEq(payToken.balanceOf(address(marketplace)), MAX_REWARD + 1);
+    }
+
+    function test_RevertWhen_deposit_zeroAmount() public {
+        vm.expectRevert(IProofMarketplace.ZeroAmount.selector);
+        marketplace.deposit(address(payToken), 0);
+    }
+
+    function test_RevertWhen_deposit_notAToken() public {
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotContract.selector, stranger));
+        marketplace.deposit(stranger, 1);
     }
 
     function test_createRequest_inputsByUriAndPrivateInputs() public {
@@ -158,9 +200,19 @@ contract ProofMarketplaceTest is CairnTest {
         p.publicInputs = Inputs({data: "", uri: "ipfs://inputs", digest: publicDigest});
         p.privateInputs = Inputs({data: hex"c1c2c3", uri: "", digest: bytes32(0)});
         uint256 id = _post(p);
-        assertEq(
-            marketplace.request(id).inputsDigest, keccak256(abi.encodePacked(publicDigest, keccak256(hex"c1c2c3")))
-        );
+        assertEq(records[id].inputsDigest, keccak256(abi.encodePacked(publicDigest, keccak256(hex"c1c2c3"))));
+        // The commitment holds exactly that record.
+        Task memory none;
+        assertEq(uint8(marketplace.requestState(id, records[id], none)), uint8(RequestState.Open));
+    }
+
+    function test_RevertWhen_requestState_recordMismatch() public {
+        uint256 id = _post(0);
+        Request memory forged = records[id];
+        forged.maxReward += 1;
+        Task memory none;
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.RecordMismatch.selector, id));
+        marketplace.requestState(id, forged, none);
     }
 
     function test_RevertWhen_createRequest_unknownMarket() public {
@@ -318,8 +370,10 @@ contract ProofMarketplaceTest is CairnTest {
         uint256 id = marketplace.createRequest(p);
         vm.stopPrank();
         if (expected.length == 0) {
-            Request memory r = marketplace.request(id);
-            assertLe(uint256(r.matchingExpiry) + r.provingTime, r.deadline);
+            Request memory r = _recordOf(p, block.timestamp);
+            assertLe(uint256(r.matchingExpiry) + r.provingTime, p.deadline);
+            Task memory none;
+            assertEq(uint8(marketplace.requestState(id, r, none)), uint8(RequestState.Open));
         }
     }
 
@@ -329,27 +383,28 @@ contract ProofMarketplaceTest is CairnTest {
         _readyProver(prover, 1);
         uint256 id = _post(0);
         vm.expectEmit(address(marketplace));
-        emit IProofMarketplace.TaskAssigned(id, prover, PRICE, uint32(block.timestamp + PROVING_TIME), 1, true);
+        emit IProofMarketplace.TaskAssigned(
+            id, prover, Task(prover, PRICE, uint32(block.timestamp + PROVING_TIME), 1), true
+        );
         assertEq(_matcherAssign(id, prover), 1);
 
-        Request memory r = marketplace.request(id);
-        Task memory t = marketplace.task(id);
-        assertEq(uint8(r.status), uint8(RequestStatus.Assigned));
-        assertEq(r.taskDeadline, block.timestamp + PROVING_TIME);
-        assertEq(r.compute, 1);
+        assertEq(uint8(marketplace.requestStatus(id)), uint8(RequestStatus.Assigned));
+        Task memory t = tasks[id];
+        assertEq(t.deadline, block.timestamp + PROVING_TIME);
+        assertEq(t.compute, 1);
         assertEq(t.prover, prover);
         assertEq(t.price, PRICE);
         (uint128 staked, uint128 locked) = staking.stakeOf(prover);
         assertEq(staked, STAKE_PER_TASK);
         assertEq(locked, STAKE_PER_TASK);
         assertEq(registry.prover(prover).computeInUse, 1);
-        assertEq(uint8(marketplace.requestState(id)), uint8(RequestState.Assigned));
+        assertEq(uint8(marketplace.requestState(id, records[id], tasks[id])), uint8(RequestState.Assigned));
     }
 
     function test_assign_anyoneMaySubmitTheSignedBatch() public {
         _readyProver(prover, 1);
         uint256 id = _post(0);
-        Assignment[] memory a = _one(id, prover);
+        MatchedRequest[] memory a = _one(id, prover);
         uint64 validUntil = uint64(block.timestamp + 60);
         bytes memory sig = _sign(matcherKey, a, validUntil);
         vm.prank(stranger);
@@ -363,11 +418,11 @@ contract ProofMarketplaceTest is CairnTest {
         _list(busy, marketId, PRICE, LISTED_TIME, 1); // listed but unstaked
         uint256 a = _post(0);
         uint256 b = _post(1);
-        Assignment[] memory batch = new Assignment[](4);
-        batch[0] = Assignment(a, prover);
-        batch[1] = Assignment(a, prover); // already assigned by item 0
-        batch[2] = Assignment(b, busy); // no stake
-        batch[3] = Assignment(b, prover);
+        MatchedRequest[] memory batch = new MatchedRequest[](4);
+        batch[0] = _match(a, prover);
+        batch[1] = _match(a, prover); // already assigned by item 0
+        batch[2] = _match(b, busy); // no stake
+        batch[3] = _match(b, prover);
         vm.expectEmit(address(marketplace));
         emit IProofMarketplace.AssignmentSkipped(
             a, prover, abi.encodeWithSelector(IProofMarketplace.RequestNotOpen.selector, a, RequestStatus.Assigned)
@@ -377,7 +432,7 @@ contract ProofMarketplaceTest is CairnTest {
             b, busy, abi.encodeWithSelector(INativeStaking.InsufficientStake.selector, 0, STAKE_PER_TASK)
         );
         assertEq(_matcherAssign(batch), 2);
-        assertEq(marketplace.task(b).prover, prover);
+        assertEq(tasks[b].prover, prover);
         // the skipped prover's capacity reservation was undone
         assertEq(registry.prover(busy).computeInUse, 0);
     }
@@ -401,15 +456,14 @@ contract ProofMarketplaceTest is CairnTest {
         }
         uint256 fresh = _post(3);
 
-        Assignment[] memory batch = new Assignment[](5);
-        batch[0] = Assignment(expired, prover);
-        batch[1] = Assignment(cheap, prover);
-        batch[2] = Assignment(quick, prover);
-        batch[3] = Assignment(fresh, unlisted);
-        batch[4] = Assignment(999, prover);
-        vm.recordLogs();
+        MatchedRequest[] memory batch = new MatchedRequest[](5);
+        batch[0] = _match(expired, prover);
+        batch[1] = _match(cheap, prover);
+        batch[2] = _match(quick, prover);
+        batch[3] = _match(fresh, unlisted);
+        batch[4] = _match(999, prover);
         assertEq(_matcherAssign(batch), 0);
-        bytes[] memory reasons = _skipReasons();
+        bytes[] memory reasons = skipReasons;
         assertEq(reasons.length, 5);
         assertEq(
             reasons[0],
@@ -438,9 +492,8 @@ contract ProofMarketplaceTest is CairnTest {
         assertEq(_matcherAssign(a, prover), 1);
         assertFalse(registry.isAvailable(prover, second));
 
-        vm.recordLogs();
         assertEq(_matcherAssign(b, prover), 0);
-        assertEq(_skipReasons()[0], abi.encodeWithSelector(IProverRegistry.InsufficientCapacity.selector, 0, 1));
+        assertEq(skipReasons[0], abi.encodeWithSelector(IProverRegistry.InsufficientCapacity.selector, 0, 1));
 
         _fulfil(prover, a, 0);
         assertTrue(registry.isAvailable(prover, second));
@@ -452,18 +505,17 @@ contract ProofMarketplaceTest is CairnTest {
         uint256 id = _post(0);
         vm.prank(prover);
         registry.requestLeave(marketId);
-        vm.recordLogs();
         assertEq(_matcherAssign(id, prover), 0);
-        assertEq(_skipReasons()[0], abi.encodeWithSelector(IProverRegistry.ListingLeaving.selector, prover, marketId));
+        assertEq(skipReasons[0], abi.encodeWithSelector(IProverRegistry.ListingLeaving.selector, prover, marketId));
     }
 
     function test_RevertWhen_assign_emptyBatch() public {
         vm.expectRevert(IProofMarketplace.EmptyBatch.selector);
-        marketplace.assign(new Assignment[](0), uint64(block.timestamp), "");
+        marketplace.assign(new MatchedRequest[](0), uint64(block.timestamp), "");
     }
 
     function test_RevertWhen_assign_signatureExpired() public {
-        Assignment[] memory a = _one(1, prover);
+        MatchedRequest[] memory a = _one(1, prover);
         uint64 validUntil = uint64(block.timestamp - 1);
         bytes memory sig = _sign(matcherKey, a, validUntil);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.MatcherSignatureExpired.selector, validUntil));
@@ -472,7 +524,7 @@ contract ProofMarketplaceTest is CairnTest {
 
     function test_RevertWhen_assign_signerIsNotMatcher() public {
         (address impostor, uint256 impostorKey) = makeAddrAndKey("impostor");
-        Assignment[] memory a = _one(1, prover);
+        MatchedRequest[] memory a = _one(1, prover);
         uint64 validUntil = uint64(block.timestamp + 1);
         bytes memory sig = _sign(impostorKey, a, validUntil);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotMatcher.selector, impostor));
@@ -486,8 +538,10 @@ contract ProofMarketplaceTest is CairnTest {
         bytes memory sig = _sign(matcherKey, _one(id, prover), validUntil);
         // Re-targeting the signed batch to another prover recovers some other address.
         address other = makeAddr("other");
-        Assignment[] memory forged = _one(id, other);
-        address recovered = ECDSA.recover(marketplace.assignmentDigest(forged, validUntil), sig);
+        MatchedRequest[] memory forged = _one(id, other);
+        Assignment[] memory forgedPairs = new Assignment[](1);
+        forgedPairs[0] = Assignment(id, other);
+        address recovered = ECDSA.recover(marketplace.assignmentDigest(forgedPairs, validUntil), sig);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotMatcher.selector, recovered));
         marketplace.assign(forged, validUntil, sig);
     }
@@ -504,10 +558,12 @@ contract ProofMarketplaceTest is CairnTest {
         uint256 id = _post(0);
         vm.warp(block.timestamp + FALLBACK_DELAY);
         vm.expectEmit(address(marketplace));
-        emit IProofMarketplace.TaskAssigned(id, prover, PRICE, uint32(block.timestamp + PROVING_TIME), 1, false);
-        vm.prank(prover);
-        marketplace.claim(id);
-        assertEq(marketplace.task(id).prover, prover);
+        emit IProofMarketplace.TaskAssigned(
+            id, prover, Task(prover, PRICE, uint32(block.timestamp + PROVING_TIME), 1), false
+        );
+        _claim(prover, id);
+        assertEq(tasks[id].prover, prover);
+        assertEq(uint8(marketplace.requestStatus(id)), uint8(RequestStatus.Assigned));
     }
 
     function test_RevertWhen_claim_beforeFallbackDelay() public {
@@ -516,7 +572,7 @@ contract ProofMarketplaceTest is CairnTest {
         vm.warp(block.timestamp + FALLBACK_DELAY - 1);
         vm.prank(prover);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.FallbackNotOpen.selector, id, block.timestamp + 1));
-        marketplace.claim(id);
+        marketplace.claim(id, records[id]);
     }
 
     function test_RevertWhen_claim_unlistedProver() public {
@@ -524,7 +580,7 @@ contract ProofMarketplaceTest is CairnTest {
         vm.warp(block.timestamp + FALLBACK_DELAY);
         vm.prank(stranger);
         vm.expectRevert(abi.encodeWithSelector(IProverRegistry.NotListed.selector, stranger, marketId));
-        marketplace.claim(id);
+        marketplace.claim(id, records[id]);
     }
 
     function test_RevertWhen_claim_underStaked() public {
@@ -537,7 +593,7 @@ contract ProofMarketplaceTest is CairnTest {
         vm.expectRevert(
             abi.encodeWithSelector(INativeStaking.InsufficientStake.selector, STAKE_PER_TASK - 1, STAKE_PER_TASK)
         );
-        marketplace.claim(id);
+        marketplace.claim(id, records[id]);
     }
 
     function test_RevertWhen_claim_busy() public {
@@ -547,20 +603,20 @@ contract ProofMarketplaceTest is CairnTest {
         uint256 b = _post(1);
         vm.warp(block.timestamp + FALLBACK_DELAY);
         vm.startPrank(prover);
-        marketplace.claim(a);
+        marketplace.claim(a, records[a]);
         vm.expectRevert(abi.encodeWithSelector(IProverRegistry.InsufficientCapacity.selector, 0, 1));
-        marketplace.claim(b);
+        marketplace.claim(b, records[b]);
         vm.stopPrank();
     }
 
     function test_RevertWhen_claim_expired() public {
         _readyProver(prover, 1);
         uint256 id = _post(0);
-        uint32 expiry = marketplace.request(id).matchingExpiry;
+        uint32 expiry = records[id].matchingExpiry;
         vm.warp(uint256(expiry) + 1);
         vm.prank(prover);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.RequestExpired.selector, id, expiry));
-        marketplace.claim(id);
+        marketplace.claim(id, records[id]);
     }
 
     function test_RevertWhen_claim_priceAboveMaxReward() public {
@@ -573,7 +629,7 @@ contract ProofMarketplaceTest is CairnTest {
         vm.expectRevert(
             abi.encodeWithSelector(IProverRegistry.PriceAboveMaxReward.selector, MAX_REWARD + 1, MAX_REWARD)
         );
-        marketplace.claim(id);
+        marketplace.claim(id, records[id]);
     }
 
     function test_RevertWhen_claim_alreadyAssigned() public {
@@ -583,12 +639,12 @@ contract ProofMarketplaceTest is CairnTest {
         vm.warp(block.timestamp + FALLBACK_DELAY);
         vm.prank(prover);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.RequestNotOpen.selector, id, RequestStatus.Assigned));
-        marketplace.claim(id);
+        marketplace.claim(id, records[id]);
     }
 
     function test_RevertWhen_claim_unknownRequest() public {
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.UnknownRequest.selector, 5));
-        marketplace.claim(5);
+        marketplace.claim(5, records[5]);
     }
 
     /// Whatever the listing, an assignment happens exactly when price and time fit the request.
@@ -614,11 +670,10 @@ contract ProofMarketplaceTest is CairnTest {
                 abi.encodeWithSelector(IProverRegistry.ProvingTimeExceedsRequest.selector, listedTime, provingTime)
             );
         }
-        vm.prank(prover);
-        marketplace.claim(id);
+        _claim(prover, id);
         if (price <= maxReward && listedTime <= provingTime) {
-            assertEq(marketplace.task(id).price, price);
-            assertLe(marketplace.request(id).taskDeadline, p.deadline);
+            assertEq(tasks[id].price, price);
+            assertLe(tasks[id].deadline, p.deadline);
         }
     }
 
@@ -632,9 +687,9 @@ contract ProofMarketplaceTest is CairnTest {
         emit IProofMarketplace.RequestFulfilled(id, prover, PRICE, MAX_REWARD - PRICE);
         _fulfil(prover, id, 0);
 
-        assertEq(uint8(marketplace.requestState(id)), uint8(RequestState.Fulfilled));
-        assertEq(marketplace.claimable(proverRewards, address(payToken)), PRICE);
-        assertEq(marketplace.claimable(refundee, address(payToken)), MAX_REWARD - PRICE);
+        assertEq(uint8(marketplace.requestState(id, records[id], tasks[id])), uint8(RequestState.Fulfilled));
+        assertEq(marketplace.balanceOf(proverRewards, address(payToken)), PRICE);
+        assertEq(marketplace.balanceOf(refundee, address(payToken)), MAX_REWARD - PRICE);
         (, uint128 locked) = staking.stakeOf(prover);
         assertEq(locked, 0);
         assertEq(registry.prover(prover).computeInUse, 0);
@@ -656,10 +711,12 @@ contract ProofMarketplaceTest is CairnTest {
         _matcherAssign(id, prover);
         vm.prank(prover);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.WrongInputs.selector, id));
-        marketplace.fulfil(id, fixtures[0].publicInputs, bytes32(0), fixtures[0].proof);
+        marketplace.fulfil(_fulfilment(id, 0));
         vm.prank(prover);
-        marketplace.fulfil(id, fixtures[0].publicInputs, keccak256("ciphertext"), fixtures[0].proof);
-        assertEq(uint8(marketplace.request(id).status), uint8(RequestStatus.Fulfilled));
+        Fulfilment memory f = _fulfilment(id, 0);
+        f.privateInputsDigest = keccak256("ciphertext");
+        marketplace.fulfil(f);
+        assertEq(uint8(marketplace.requestStatus(id)), uint8(RequestStatus.Fulfilled));
     }
 
     function test_RevertWhen_fulfil_twice() public {
@@ -669,18 +726,20 @@ contract ProofMarketplaceTest is CairnTest {
         _fulfil(prover, id, 0);
         vm.prank(prover);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.RequestAlreadyFulfilled.selector, id));
-        marketplace.fulfil(id, fixtures[0].publicInputs, bytes32(0), fixtures[0].proof);
+        marketplace.fulfil(_fulfilment(id, 0));
     }
 
     function test_RevertWhen_fulfil_unknownRequest() public {
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.UnknownRequest.selector, 42));
-        marketplace.fulfil(42, "", bytes32(0), "");
+        Fulfilment memory f;
+        f.requestId = 42;
+        marketplace.fulfil(f);
     }
 
     function test_RevertWhen_fulfil_notAssigned() public {
         uint256 id = _post(0);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.RequestNotAssigned.selector, id, RequestStatus.Open));
-        marketplace.fulfil(id, fixtures[0].publicInputs, bytes32(0), fixtures[0].proof);
+        marketplace.fulfil(_fulfilment(id, 0));
     }
 
     function test_RevertWhen_fulfil_wrongProver() public {
@@ -689,18 +748,18 @@ contract ProofMarketplaceTest is CairnTest {
         _matcherAssign(id, prover);
         vm.prank(stranger);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotAssignedProver.selector, stranger, prover));
-        marketplace.fulfil(id, fixtures[0].publicInputs, bytes32(0), fixtures[0].proof);
+        marketplace.fulfil(_fulfilment(id, 0));
     }
 
     function test_RevertWhen_fulfil_afterTaskDeadline() public {
         _readyProver(prover, 1);
         uint256 id = _post(0);
         _matcherAssign(id, prover);
-        uint32 taskDeadline = marketplace.request(id).taskDeadline;
+        uint32 taskDeadline = tasks[id].deadline;
         vm.warp(uint256(taskDeadline) + 1);
         vm.prank(prover);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.TaskDeadlinePassed.selector, id, taskDeadline));
-        marketplace.fulfil(id, fixtures[0].publicInputs, bytes32(0), fixtures[0].proof);
+        marketplace.fulfil(_fulfilment(id, 0));
     }
 
     function test_RevertWhen_fulfil_inputsOfAnotherRequest() public {
@@ -709,7 +768,7 @@ contract ProofMarketplaceTest is CairnTest {
         _matcherAssign(id, prover);
         vm.prank(prover);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.WrongInputs.selector, id));
-        marketplace.fulfil(id, fixtures[1].publicInputs, bytes32(0), fixtures[1].proof);
+        marketplace.fulfil(_withProof(_fulfilment(id, 0), 1, 1));
     }
 
     function test_RevertWhen_fulfil_invalidProof() public {
@@ -718,7 +777,7 @@ contract ProofMarketplaceTest is CairnTest {
         _matcherAssign(id, prover);
         vm.prank(prover);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.InvalidProof.selector, id));
-        marketplace.fulfil(id, fixtures[0].publicInputs, bytes32(0), fixtures[1].proof);
+        marketplace.fulfil(_withProof(_fulfilment(id, 0), 0, 1));
     }
 
     function test_RevertWhen_fulfil_malformedProof() public {
@@ -727,22 +786,25 @@ contract ProofMarketplaceTest is CairnTest {
         _matcherAssign(id, prover);
         vm.prank(prover);
         vm.expectRevert(abi.encodeWithSelector(Groth16VerifierAdapter.MalformedProof.selector, 3));
-        marketplace.fulfil(id, fixtures[0].publicInputs, bytes32(0), hex"010203");
+        Fulfilment memory f = _fulfilment(id, 0);
+        f.proof = hex"010203";
+        marketplace.fulfil(f);
     }
 
     function test_fulfilBatch_ofTen() public {
         _readyProver(prover, 10);
         Fulfilment[] memory batch = new Fulfilment[](10);
-        Assignment[] memory a = new Assignment[](10);
+        MatchedRequest[] memory a = new MatchedRequest[](10);
         for (uint256 i; i < 10; ++i) {
-            uint256 id = _post(i);
-            a[i] = Assignment(id, prover);
-            batch[i] = Fulfilment(id, fixtures[i].publicInputs, bytes32(0), fixtures[i].proof);
+            a[i] = _match(_post(i), prover);
         }
         assertEq(_matcherAssign(a), 10);
+        for (uint256 i; i < 10; ++i) {
+            batch[i] = _fulfilment(a[i].requestId, i);
+        }
         vm.prank(prover);
         assertEq(marketplace.fulfilBatch(batch), 10);
-        assertEq(marketplace.claimable(proverRewards, address(payToken)), uint256(PRICE) * 10);
+        assertEq(marketplace.balanceOf(proverRewards, address(payToken)), uint256(PRICE) * 10);
         assertEq(registry.prover(prover).computeInUse, 0);
     }
 
@@ -750,20 +812,20 @@ contract ProofMarketplaceTest is CairnTest {
         _readyProver(prover, 2);
         uint256 a = _post(0);
         uint256 b = _post(1);
-        Assignment[] memory pairs = new Assignment[](2);
-        pairs[0] = Assignment(a, prover);
-        pairs[1] = Assignment(b, prover);
+        MatchedRequest[] memory pairs = new MatchedRequest[](2);
+        pairs[0] = _match(a, prover);
+        pairs[1] = _match(b, prover);
         _matcherAssign(pairs);
         Fulfilment[] memory batch = new Fulfilment[](3);
-        batch[0] = Fulfilment(a, fixtures[0].publicInputs, bytes32(0), fixtures[1].proof);
-        batch[1] = Fulfilment(b, fixtures[1].publicInputs, bytes32(0), fixtures[1].proof);
-        batch[2] = Fulfilment(b, fixtures[1].publicInputs, bytes32(0), fixtures[1].proof);
+        batch[0] = _withProof(_fulfilment(a, 0), 0, 1);
+        batch[1] = _fulfilment(b, 1);
+        batch[2] = _fulfilment(b, 1);
         vm.expectEmit(address(marketplace));
         emit IProofMarketplace.FulfilmentSkipped(a, abi.encodeWithSelector(IProofMarketplace.InvalidProof.selector, a));
         vm.prank(prover);
         assertEq(marketplace.fulfilBatch(batch), 1);
-        assertEq(uint8(marketplace.request(a).status), uint8(RequestStatus.Assigned));
-        assertEq(uint8(marketplace.request(b).status), uint8(RequestStatus.Fulfilled));
+        assertEq(uint8(marketplace.requestStatus(a)), uint8(RequestStatus.Assigned));
+        assertEq(uint8(marketplace.requestStatus(b)), uint8(RequestStatus.Fulfilled));
     }
 
     /// A proof with points off the curve makes the pairing precompile eat the gas it gets; the adapter's cap keeps
@@ -772,18 +834,19 @@ contract ProofMarketplaceTest is CairnTest {
         _readyProver(prover, 2);
         uint256 a = _post(0);
         uint256 b = _post(1);
-        Assignment[] memory pairs = new Assignment[](2);
-        pairs[0] = Assignment(a, prover);
-        pairs[1] = Assignment(b, prover);
+        MatchedRequest[] memory pairs = new MatchedRequest[](2);
+        pairs[0] = _match(a, prover);
+        pairs[1] = _match(b, prover);
         _matcherAssign(pairs);
         bytes memory corrupt = fixtures[0].proof;
         corrupt[5] = bytes1(uint8(corrupt[5]) ^ 0xff);
         Fulfilment[] memory batch = new Fulfilment[](2);
-        batch[0] = Fulfilment(a, fixtures[0].publicInputs, bytes32(0), corrupt);
-        batch[1] = Fulfilment(b, fixtures[1].publicInputs, bytes32(0), fixtures[1].proof);
+        batch[0] = _fulfilment(a, 0);
+        batch[0].proof = corrupt;
+        batch[1] = _fulfilment(b, 1);
         vm.prank(prover);
         assertEq(marketplace.fulfilBatch{gas: 1_500_000}(batch), 1);
-        assertEq(uint8(marketplace.request(b).status), uint8(RequestStatus.Fulfilled));
+        assertEq(uint8(marketplace.requestStatus(b)), uint8(RequestStatus.Fulfilled));
     }
 
     function test_RevertWhen_verifierGetsTooLittleGas() public {
@@ -797,7 +860,7 @@ contract ProofMarketplaceTest is CairnTest {
         uint256 id = _post(0);
         _matcherAssign(id, prover);
         Fulfilment[] memory batch = new Fulfilment[](1);
-        batch[0] = Fulfilment(id, fixtures[0].publicInputs, bytes32(0), fixtures[0].proof);
+        batch[0] = _fulfilment(id, 0);
         vm.prank(prover);
         vm.expectPartialRevert(IProofVerifier.InsufficientGas.selector);
         marketplace.fulfilBatch{gas: 250_000}(batch);
@@ -814,39 +877,39 @@ contract ProofMarketplaceTest is CairnTest {
         _readyProver(prover, 1);
         uint256 id = _post(0);
         _matcherAssign(id, prover);
-        vm.warp(uint256(marketplace.request(id).taskDeadline) + 1);
-        assertEq(uint8(marketplace.requestState(id)), uint8(RequestState.DeadlineMissed));
+        vm.warp(uint256(tasks[id].deadline) + 1);
+        assertEq(uint8(marketplace.requestState(id, records[id], tasks[id])), uint8(RequestState.DeadlineMissed));
 
         uint256 compensation = uint256(SLASH_PENALTY) * COMPENSATION_BPS / 10_000;
         uint256 slasherReward = uint256(SLASH_PENALTY) * 500 / 10_000;
         vm.expectEmit(address(marketplace));
         emit IProofMarketplace.TaskSlashed(id, prover, SLASH_PENALTY, compensation, slasherReward, stranger);
         vm.prank(stranger);
-        marketplace.slash(id);
+        marketplace.slash(id, records[id], tasks[id]);
 
-        assertEq(marketplace.claimable(refundee, address(payToken)), MAX_REWARD);
-        assertEq(marketplace.claimable(refundee, address(stakeToken)), compensation);
-        assertEq(marketplace.claimable(stranger, address(stakeToken)), slasherReward);
-        assertEq(marketplace.claimable(treasury, address(stakeToken)), SLASH_PENALTY - compensation - slasherReward);
+        assertEq(marketplace.balanceOf(refundee, address(payToken)), MAX_REWARD);
+        assertEq(marketplace.balanceOf(refundee, address(stakeToken)), compensation);
+        assertEq(marketplace.balanceOf(stranger, address(stakeToken)), slasherReward);
+        assertEq(marketplace.balanceOf(treasury, address(stakeToken)), SLASH_PENALTY - compensation - slasherReward);
         (uint128 staked, uint128 locked) = staking.stakeOf(prover);
         assertEq(staked, STAKE_PER_TASK - SLASH_PENALTY);
         assertEq(locked, 0);
         assertEq(registry.prover(prover).computeInUse, 0);
         assertEq(stakeToken.balanceOf(address(marketplace)), SLASH_PENALTY);
-        assertEq(uint8(marketplace.requestState(id)), uint8(RequestState.Slashed));
+        assertEq(uint8(marketplace.requestState(id, records[id], tasks[id])), uint8(RequestState.Slashed));
     }
 
     function test_slash_thenFulfilIsRefused() public {
         _readyProver(prover, 1);
         uint256 id = _post(0);
         _matcherAssign(id, prover);
-        vm.warp(uint256(marketplace.request(id).taskDeadline) + 1);
-        marketplace.slash(id);
+        vm.warp(uint256(tasks[id].deadline) + 1);
+        marketplace.slash(id, records[id], tasks[id]);
         vm.prank(prover);
         vm.expectRevert(
             abi.encodeWithSelector(IProofMarketplace.RequestNotAssigned.selector, id, RequestStatus.Slashed)
         );
-        marketplace.fulfil(id, fixtures[0].publicInputs, bytes32(0), fixtures[0].proof);
+        marketplace.fulfil(_fulfilment(id, 0));
     }
 
     function test_slash_marketWithoutStake() public {
@@ -860,9 +923,9 @@ contract ProofMarketplaceTest is CairnTest {
         rp.marketId = uint32(free);
         uint256 id = _post(rp);
         _matcherAssign(id, prover);
-        vm.warp(uint256(marketplace.request(id).taskDeadline) + 1);
-        marketplace.slash(id);
-        assertEq(marketplace.claimable(refundee, address(payToken)), MAX_REWARD);
+        vm.warp(uint256(tasks[id].deadline) + 1);
+        marketplace.slash(id, records[id], tasks[id]);
+        assertEq(marketplace.balanceOf(refundee, address(payToken)), MAX_REWARD);
         assertEq(registry.prover(prover).computeInUse, 0);
     }
 
@@ -870,10 +933,10 @@ contract ProofMarketplaceTest is CairnTest {
         _readyProver(prover, 1);
         uint256 id = _post(0);
         _matcherAssign(id, prover);
-        uint32 taskDeadline = marketplace.request(id).taskDeadline;
+        uint32 taskDeadline = tasks[id].deadline;
         vm.warp(taskDeadline);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.TaskDeadlineNotPassed.selector, id, taskDeadline));
-        marketplace.slash(id);
+        marketplace.slash(id, records[id], tasks[id]);
     }
 
     function test_RevertWhen_slash_fulfilled() public {
@@ -882,49 +945,47 @@ contract ProofMarketplaceTest is CairnTest {
         _matcherAssign(id, prover);
         _fulfil(prover, id, 0);
         vm.warp(block.timestamp + 1 days);
-        vm.expectRevert(
-            abi.encodeWithSelector(IProofMarketplace.RequestNotAssigned.selector, id, RequestStatus.Fulfilled)
-        );
-        marketplace.slash(id);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.RequestAlreadyFulfilled.selector, id));
+        marketplace.slash(id, records[id], tasks[id]);
     }
 
     function test_RevertWhen_slash_twice() public {
         _readyProver(prover, 1);
         uint256 id = _post(0);
         _matcherAssign(id, prover);
-        vm.warp(uint256(marketplace.request(id).taskDeadline) + 1);
-        marketplace.slash(id);
+        vm.warp(uint256(tasks[id].deadline) + 1);
+        marketplace.slash(id, records[id], tasks[id]);
         vm.expectRevert(
             abi.encodeWithSelector(IProofMarketplace.RequestNotAssigned.selector, id, RequestStatus.Slashed)
         );
-        marketplace.slash(id);
+        marketplace.slash(id, records[id], tasks[id]);
     }
 
     function test_RevertWhen_slash_unknownRequest() public {
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.UnknownRequest.selector, 3));
-        marketplace.slash(3);
+        marketplace.slash(3, records[3], tasks[3]);
     }
 
     // ================================================================ cancel and withdraw
 
     function test_cancel_refundsAfterExpiry() public {
         uint256 id = _post(0);
-        vm.warp(uint256(marketplace.request(id).matchingExpiry) + 1);
-        assertEq(uint8(marketplace.requestState(id)), uint8(RequestState.Expired));
+        vm.warp(uint256(records[id].matchingExpiry) + 1);
+        assertEq(uint8(marketplace.requestState(id, records[id], tasks[id])), uint8(RequestState.Expired));
         vm.expectEmit(address(marketplace));
         emit IProofMarketplace.RequestCancelled(id, MAX_REWARD);
         vm.prank(stranger);
-        marketplace.cancel(id);
-        assertEq(marketplace.claimable(refundee, address(payToken)), MAX_REWARD);
-        assertEq(uint8(marketplace.requestState(id)), uint8(RequestState.Cancelled));
+        marketplace.cancel(id, records[id]);
+        assertEq(marketplace.balanceOf(refundee, address(payToken)), MAX_REWARD);
+        assertEq(uint8(marketplace.requestState(id, records[id], tasks[id])), uint8(RequestState.Cancelled));
     }
 
     function test_RevertWhen_cancel_beforeExpiry() public {
         uint256 id = _post(0);
-        uint32 expiry = marketplace.request(id).matchingExpiry;
+        uint32 expiry = records[id].matchingExpiry;
         vm.warp(expiry);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.RequestNotExpired.selector, id, expiry));
-        marketplace.cancel(id);
+        marketplace.cancel(id, records[id]);
     }
 
     function test_RevertWhen_cancel_assigned() public {
@@ -933,12 +994,12 @@ contract ProofMarketplaceTest is CairnTest {
         _matcherAssign(id, prover);
         vm.warp(block.timestamp + 1 days);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.RequestNotOpen.selector, id, RequestStatus.Assigned));
-        marketplace.cancel(id);
+        marketplace.cancel(id, records[id]);
     }
 
     function test_RevertWhen_cancel_unknownRequest() public {
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.UnknownRequest.selector, 1));
-        marketplace.cancel(1);
+        marketplace.cancel(1, records[1]);
     }
 
     function test_withdraw_nativeFee() public {
@@ -952,7 +1013,7 @@ contract ProofMarketplaceTest is CairnTest {
         vm.prank(treasury);
         marketplace.withdraw(address(0), owner);
         assertEq(owner.balance, 1 ether);
-        assertEq(marketplace.claimable(treasury, address(0)), 0);
+        assertEq(marketplace.balanceOf(treasury, address(0)), 0);
     }
 
     function test_RevertWhen_withdraw_nothing() public {
@@ -1017,23 +1078,67 @@ contract ProofMarketplaceTest is CairnTest {
     }
 
     function test_unknownRequestState() public view {
-        assertEq(uint8(marketplace.requestState(77)), uint8(RequestState.None));
+        assertEq(uint8(marketplace.requestState(77, records[77], tasks[77])), uint8(RequestState.None));
+    }
+
+    // ================================================================ forged records
+
+    function test_RevertWhen_claim_recordForged() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        vm.warp(block.timestamp + FALLBACK_DELAY);
+        Request memory forged = records[id];
+        forged.maxReward = type(uint96).max; // would let a pricier listing in
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.RecordMismatch.selector, id));
+        marketplace.claim(id, forged);
+    }
+
+    function test_assign_forgedRecordIsSkipped() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        MatchedRequest[] memory a = _one(id, prover);
+        a[0].request.matchingExpiry += 1 days;
+        assertEq(_matcherAssign(a), 0);
+        assertEq(skipReasons[0], abi.encodeWithSelector(IProofMarketplace.RecordMismatch.selector, id));
+    }
+
+    function test_RevertWhen_fulfil_taskForged() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        _matcherAssign(id, prover);
+        Fulfilment memory f = _fulfilment(id, 0);
+        f.task.price += 1; // would pay the prover more
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.RecordMismatch.selector, id));
+        marketplace.fulfil(f);
+    }
+
+    function test_RevertWhen_slash_taskForged() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        _matcherAssign(id, prover);
+        Task memory forged = tasks[id];
+        forged.deadline = uint32(block.timestamp - 1); // would make it slashable early
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.RecordMismatch.selector, id));
+        marketplace.slash(id, records[id], forged);
+    }
+
+    function test_RevertWhen_cancel_recordForged() public {
+        uint256 id = _post(0);
+        vm.warp(uint256(records[id].matchingExpiry) + 1);
+        Request memory forged = records[id];
+        forged.refundAddress = stranger; // would steal the escrow
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.RecordMismatch.selector, id));
+        marketplace.cancel(id, forged);
     }
 
     // ================================================================ helpers
 
-    function _skipReasons() internal returns (bytes[] memory reasons) {
-        Vm.Log[] memory logs = vm.getRecordedLogs();
-        uint256 n;
-        for (uint256 i; i < logs.length; ++i) {
-            if (logs[i].topics[0] == IProofMarketplace.AssignmentSkipped.selector) ++n;
-        }
-        reasons = new bytes[](n);
-        n = 0;
-        for (uint256 i; i < logs.length; ++i) {
-            if (logs[i].topics[0] == IProofMarketplace.AssignmentSkipped.selector) {
-                reasons[n++] = abi.decode(logs[i].data, (bytes));
-            }
-        }
+    /// `f` with the public inputs of fixture `inputs` and the proof of fixture `proof`.
+    function _withProof(Fulfilment memory f, uint256 inputs, uint256 proof) internal view returns (Fulfilment memory) {
+        f.publicInputs = fixtures[inputs].publicInputs;
+        f.proof = fixtures[proof].proof;
+        return f;
     }
 }

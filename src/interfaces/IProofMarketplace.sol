@@ -5,7 +5,17 @@ import {IMatcherAuthority} from "./IMatcherAuthority.sol";
 import {IStakeSource} from "./IStakeSource.sol";
 import {IProverRegistry} from "./IProverRegistry.sol";
 import {Market, MarketParams} from "../types/Market.sol";
-import {Assignment, Fulfilment, Request, RequestParams, RequestState, RequestStatus, Task} from "../types/Request.sol";
+import {
+    Assignment,
+    Fulfilment,
+    Inputs,
+    MatchedRequest,
+    Request,
+    RequestParams,
+    RequestState,
+    RequestStatus,
+    Task
+} from "../types/Request.sol";
 
 /// @title IProofMarketplace
 /// @notice Markets (one per circuit), requests with escrowed rewards, assignment by an authorised matcher or by a
@@ -33,6 +43,8 @@ interface IProofMarketplace {
     error InputsDigestMismatch(bytes32 given, bytes32 computed);
     error InvalidPublicInputs();
     error UnknownRequest(uint256 requestId);
+    error RecordMismatch(uint256 requestId);
+    error ZeroAmount();
     error RequestNotOpen(uint256 requestId, RequestStatus status);
     error RequestExpired(uint256 requestId, uint32 matchingExpiry);
     error RequestNotExpired(uint256 requestId, uint32 matchingExpiry);
@@ -54,17 +66,19 @@ interface IProofMarketplace {
     // ---------------------------------------------------------------- events
     event MarketCreated(uint256 indexed marketId, address indexed creator, MarketParams params);
     event MarketMetadataUpdated(uint256 indexed marketId, string metadataURI);
+    /// @param request The record callers pass back to claim, assign, fulfil, slash or cancel this request.
     event RequestCreated(
-        uint256 indexed requestId, uint256 indexed marketId, address indexed requester, RequestParams params
-    );
-    event TaskAssigned(
         uint256 indexed requestId,
-        address indexed prover,
-        uint96 price,
-        uint32 taskDeadline,
-        uint32 compute,
-        bool byMatcher
+        uint256 indexed marketId,
+        address indexed requester,
+        Request request,
+        uint32 deadline,
+        uint16 speedPreferenceBps,
+        Inputs publicInputs,
+        Inputs privateInputs
     );
+    /// @param task The record callers pass back (with the request's) to fulfil or slash this task.
+    event TaskAssigned(uint256 indexed requestId, address indexed prover, Task task, bool byMatcher);
     event AssignmentSkipped(uint256 indexed requestId, address indexed prover, bytes reason);
     event RequestFulfilled(uint256 indexed requestId, address indexed prover, uint96 price, uint96 refund);
     event FulfilmentSkipped(uint256 indexed requestId, bytes reason);
@@ -77,6 +91,7 @@ interface IProofMarketplace {
         address slasher
     );
     event RequestCancelled(uint256 indexed requestId, uint96 refund);
+    event Deposited(address indexed account, address indexed token, uint256 amount);
     event Withdrawn(address indexed account, address indexed token, address to, uint256 amount);
     event TreasuryUpdated(address treasury);
     event MatcherAuthorityUpdated(IMatcherAuthority authority);
@@ -94,39 +109,38 @@ interface IProofMarketplace {
 
     // ---------------------------------------------------------------- requests
 
-    /// @notice Posts a request and escrows its max reward, pulled from msg.sender.
-    /// @return requestId The new request's id (ids start at 1).
+    /// @notice Posts a request and escrows its max reward: taken from msg.sender's marketplace balance when it
+    /// covers it, otherwise pulled from msg.sender with transferFrom.
+    /// @return requestId marketId << 64 | index, index counting from 1 within the market.
     function createRequest(RequestParams calldata params) external returns (uint256 requestId);
 
     /// @notice Returns the escrow of an unassigned request whose matching expiry has passed; anyone may call,
     /// the refund is credited to the request's refund address.
-    function cancel(uint256 requestId) external;
+    /// @param request The request's record, as emitted in RequestCreated.
+    function cancel(uint256 requestId, Request calldata request) external;
 
     // ---------------------------------------------------------------- assignment
 
     /// @notice Assigns a batch of requests as decided by the matcher; anyone may submit the signed batch.
     /// @dev Items that no longer hold (request taken, prover busy, ...) are skipped with `AssignmentSkipped`,
-    /// never reverting the rest of the batch.
-    /// @param assignments The (request, prover) pairs.
+    /// never reverting the rest of the batch; running out of gas reverts the whole call.
+    /// @param matches The signed (request, prover) pairs, each with its request's record.
     /// @param validUntil Last second the signature may be used.
-    /// @param signature EIP-712 signature of an authorised matcher key over the batch.
+    /// @param signature EIP-712 signature of an authorised matcher key over the (request, prover) pairs.
     /// @return assigned Number of assignments made.
-    function assign(Assignment[] calldata assignments, uint64 validUntil, bytes calldata signature)
+    function assign(MatchedRequest[] calldata matches, uint64 validUntil, bytes calldata signature)
         external
         returns (uint256 assigned);
 
     /// @notice Lets a listed prover (msg.sender) take an open request at its listed price once the matcher has
     /// left it unassigned for the market's fallback delay.
-    function claim(uint256 requestId) external;
+    function claim(uint256 requestId, Request calldata request) external;
 
     // ---------------------------------------------------------------- fulfilment and slashing
 
     /// @notice Submits the proof of an assigned request; the assigned prover only, before the task deadline.
-    /// @param publicInputs The request's full public inputs (checked against the posted digest).
-    /// @param privateInputsDigest The digest of the private-input ciphertext posted with the request (zero if none).
-    /// @param proof The proof in the market verifier's encoding.
-    function fulfil(uint256 requestId, bytes calldata publicInputs, bytes32 privateInputsDigest, bytes calldata proof)
-        external;
+    /// The public inputs are checked against the posted digest, then the proof against the market's verifier.
+    function fulfil(Fulfilment calldata fulfilment) external;
 
     /// @notice Submits several proofs; items that fail are skipped with `FulfilmentSkipped`.
     /// @return fulfilled Number of requests fulfilled.
@@ -134,9 +148,12 @@ interface IProofMarketplace {
 
     /// @notice Slashes the prover of a task past its deadline; anyone may call and earns the slasher reward.
     /// The requester gets its escrow back plus its share of the penalty; the rest goes to the treasury.
-    function slash(uint256 requestId) external;
+    function slash(uint256 requestId, Request calldata request, Task calldata task) external;
 
-    /// @notice Sends msg.sender's whole claimable balance of `token` (address(0) = native) to `to`.
+    /// @notice Adds `amount` of `token`, pulled from msg.sender, to msg.sender's balance (escrow for requests).
+    function deposit(address token, uint256 amount) external;
+
+    /// @notice Sends msg.sender's whole balance of `token` (address(0) = native) to `to`.
     function withdraw(address token, address to) external;
 
     // ---------------------------------------------------------------- governance
@@ -164,17 +181,18 @@ interface IProofMarketplace {
     /// @notice A market's stored parameters.
     function market(uint256 marketId) external view returns (Market memory);
 
-    /// @notice A request's stored record.
-    function request(uint256 requestId) external view returns (Request memory);
+    /// @notice A request's stored status.
+    function requestStatus(uint256 requestId) external view returns (RequestStatus);
 
-    /// @notice A request's assignment (zero until assigned).
-    function task(uint256 requestId) external view returns (Task memory);
+    /// @notice A request's state as of now, including the time-derived Expired and DeadlineMissed; reverts with
+    /// RecordMismatch when the records are not the request's (pass an all-zero task while it is unassigned).
+    function requestState(uint256 requestId, Request calldata request, Task calldata task)
+        external
+        view
+        returns (RequestState);
 
-    /// @notice A request's state, including the time-derived Expired and DeadlineMissed.
-    function requestState(uint256 requestId) external view returns (RequestState);
-
-    /// @notice Balance of `token` that `account` may withdraw.
-    function claimable(address account, address token) external view returns (uint256);
+    /// @notice Balance of `token` that `account` may withdraw or spend on requests.
+    function balanceOf(address account, address token) external view returns (uint256);
 
     /// @notice The EIP-712 digest a matcher signs for a batch.
     function assignmentDigest(Assignment[] calldata assignments, uint64 validUntil) external view returns (bytes32);

@@ -25,8 +25,8 @@ struct MarketParams {
     string metadataURI;
 }
 
-/// @notice A market as stored: three slots, laid out so each hot path reads only what it needs.
-/// slot 0: verifier | fallbackDelay | requesterCompensationBps
+/// @notice A market as stored, laid out so each hot path reads only what it needs.
+/// slot 0: verifier | fallbackDelay | requesterCompensationBps | requestCount
 /// slot 1: paymentToken | stakePerTask
 /// slot 2: stakeSource | slashPenalty
 /// slot 3: creator
@@ -34,6 +34,8 @@ struct Market {
     IProofVerifier verifier;
     uint32 fallbackDelay;
     uint16 requesterCompensationBps;
+    /// Requests posted so far; a request id is marketId << 64 | index (index from 1).
+    uint48 requestCount;
     address paymentToken;
     uint96 stakePerTask;
     IStakeSource stakeSource;

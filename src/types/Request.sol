@@ -29,8 +29,8 @@ struct RequestParams {
     Inputs privateInputs;
 }
 
-/// @notice Life of a request. `Open` past its matching expiry and `Assigned` past its task deadline are derived
-/// states (see ProofMarketplace.requestState) that only change storage when someone acts on them.
+/// @notice Life of a request, as stored. `Open` past its matching expiry and `Assigned` past its task deadline are
+/// derived states (see ProofMarketplace.requestState) that only change storage when someone acts on them.
 enum RequestStatus {
     None,
     Open,
@@ -38,48 +38,6 @@ enum RequestStatus {
     Fulfilled,
     Slashed,
     Cancelled
-}
-
-/// @notice A request as stored: three slots written once at creation; slot 1 is updated as the request moves on.
-/// slot 0: refundAddress | marketId | createdAt | deadline
-/// slot 1: maxReward | provingTime | matchingExpiry | taskDeadline | compute | status
-/// slot 2: inputsDigest = keccak256(keccak256(publicInputs) ‖ privateInputsDigest)
-struct Request {
-    address refundAddress;
-    uint32 marketId;
-    uint32 createdAt;
-    uint32 deadline;
-    uint96 maxReward;
-    uint32 provingTime;
-    /// Unix time after which the request can no longer be assigned.
-    uint32 matchingExpiry;
-    /// Set at assignment: the proof is due by then.
-    uint32 taskDeadline;
-    /// Set at assignment: the prover's compute the task holds.
-    uint32 compute;
-    RequestStatus status;
-    bytes32 inputsDigest;
-}
-
-/// @notice The assignment of a request: one slot, written at assignment.
-struct Task {
-    address prover;
-    /// The prover's listed price at assignment: what it is paid.
-    uint96 price;
-}
-
-/// @notice One matcher decision.
-struct Assignment {
-    uint256 requestId;
-    address prover;
-}
-
-/// @notice One proof of a batch.
-struct Fulfilment {
-    uint256 requestId;
-    bytes publicInputs;
-    bytes32 privateInputsDigest;
-    bytes proof;
 }
 
 /// @notice A request's state as of now, derived from its stored status and the clock.
@@ -96,4 +54,51 @@ enum RequestState {
     Fulfilled,
     Slashed,
     Cancelled
+}
+
+/// @notice What the marketplace needs of a request after posting it. It is not stored: storage keeps one slot per
+/// request, its status and a hash of this record (and of its Task once assigned). Callers pass the record back,
+/// as emitted in RequestCreated; the market is the request id's upper bits.
+struct Request {
+    address refundAddress;
+    uint96 maxReward;
+    uint32 createdAt;
+    uint32 matchingExpiry;
+    uint32 provingTime;
+    /// keccak256(keccak256(publicInputs) ‖ privateInputsDigest)
+    bytes32 inputsDigest;
+}
+
+/// @notice An assignment, as emitted in TaskAssigned and passed back with its request.
+struct Task {
+    address prover;
+    /// The prover's listed price at assignment: what it is paid.
+    uint96 price;
+    /// Unix time the proof is due by.
+    uint32 deadline;
+    /// The prover's compute the task holds.
+    uint32 compute;
+}
+
+/// @notice One matcher decision, as signed (EIP-712 `Assignment`).
+struct Assignment {
+    uint256 requestId;
+    address prover;
+}
+
+/// @notice One matcher decision as submitted: the signed pair plus the request record it refers to.
+struct MatchedRequest {
+    uint256 requestId;
+    address prover;
+    Request request;
+}
+
+/// @notice A proof of an assigned request, with the records it refers to.
+struct Fulfilment {
+    uint256 requestId;
+    Request request;
+    Task task;
+    bytes publicInputs;
+    bytes32 privateInputsDigest;
+    bytes proof;
 }

@@ -11,7 +11,16 @@ import {ProverRegistry} from "../../src/ProverRegistry.sol";
 import {NativeStaking} from "../../src/staking/NativeStaking.sol";
 import {DevToken} from "../../src/dev/DevToken.sol";
 import {IProofMarketplace} from "../../src/interfaces/IProofMarketplace.sol";
-import {Assignment, Inputs, Request, RequestParams, RequestStatus} from "../../src/types/Request.sol";
+import {
+    Assignment,
+    Fulfilment,
+    Inputs,
+    MatchedRequest,
+    Request,
+    RequestParams,
+    RequestStatus,
+    Task
+} from "../../src/types/Request.sol";
 
 /// @notice Drives the marketplace through random lifecycles with real proofs and keeps ghost books.
 contract MarketplaceHandler is CommonBase, StdCheats, StdUtils {
@@ -29,6 +38,8 @@ contract MarketplaceHandler is CommonBase, StdCheats, StdUtils {
     address[] public accounts; // everyone who may hold a claimable balance
     uint256[] public requestIds;
     mapping(uint256 requestId => uint256 fixture) internal fixtureOf;
+    mapping(uint256 requestId => Request) internal records;
+    mapping(uint256 requestId => Task) internal tasks;
 
     mapping(uint256 requestId => uint256) public timesPaid;
     mapping(uint256 requestId => uint256) public timesSlashed;
@@ -87,6 +98,14 @@ contract MarketplaceHandler is CommonBase, StdCheats, StdUtils {
         payToken.approve(address(marketplace), maxReward);
         uint256 id = marketplace.createRequest(p);
         vm.stopPrank();
+        records[id] = Request({
+            refundAddress: requester,
+            maxReward: maxReward,
+            createdAt: uint32(block.timestamp),
+            matchingExpiry: p.matchingExpiry,
+            provingTime: provingTime,
+            inputsDigest: keccak256(abi.encodePacked(keccak256(inputs[fixture]), bytes32(0)))
+        });
         requestIds.push(id);
         fixtureOf[id] = fixture;
         escrowOpen += maxReward;
@@ -97,25 +116,34 @@ contract MarketplaceHandler is CommonBase, StdCheats, StdUtils {
         uint256 n = requestIds.length;
         for (uint256 i; i < n; ++i) {
             uint256 id = requestIds[(seed + i) % n];
-            if (marketplace.request(id).status == status) return id;
+            if (marketplace.requestStatus(id) == status) return id;
         }
         return requestIds[seed % n];
     }
 
     function assignByMatcher(uint256 requestSeed, uint256 proverSeed) external counted {
         if (requestIds.length == 0) return;
-        Assignment[] memory a = new Assignment[](1);
-        a[0] = Assignment(_pick(requestSeed, RequestStatus.Open), provers[proverSeed % provers.length]);
+        uint256 id = _pick(requestSeed, RequestStatus.Open);
+        address prover = provers[proverSeed % provers.length];
+        Assignment[] memory signed = new Assignment[](1);
+        signed[0] = Assignment(id, prover);
+        MatchedRequest[] memory a = new MatchedRequest[](1);
+        a[0] = MatchedRequest(id, prover, records[id]);
         uint64 validUntil = uint64(block.timestamp);
-        bytes32 digest = marketplace.assignmentDigest(a, validUntil);
+        bytes32 digest = marketplace.assignmentDigest(signed, validUntil);
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(matcherKey, digest);
+        vm.recordLogs();
         marketplace.assign(a, validUntil, abi.encodePacked(r, s, v));
+        _recordTasks();
     }
 
     function claim(uint256 requestSeed, uint256 proverSeed) external counted {
         if (requestIds.length == 0) return;
+        uint256 id = _pick(requestSeed, RequestStatus.Open);
+        vm.recordLogs();
         vm.prank(provers[proverSeed % provers.length]);
-        try marketplace.claim(_pick(requestSeed, RequestStatus.Open)) {} catch {}
+        try marketplace.claim(id, records[id]) {} catch {}
+        _recordTasks();
     }
 
     function fulfil(uint256 requestSeed, bool wrongProof) external counted {
@@ -123,11 +151,11 @@ contract MarketplaceHandler is CommonBase, StdCheats, StdUtils {
         uint256 id = _pick(requestSeed, RequestStatus.Assigned);
         uint256 fixture = fixtureOf[id];
         bytes memory proof = wrongProof ? proofs[(fixture + 1) % proofs.length] : proofs[fixture];
-        vm.prank(marketplace.task(id).prover);
-        try marketplace.fulfil(id, inputs[fixture], bytes32(0), proof) {
+        vm.prank(tasks[id].prover);
+        try marketplace.fulfil(Fulfilment(id, records[id], tasks[id], inputs[fixture], bytes32(0), proof)) {
             ++timesPaid[id];
             ++fulfilments;
-            escrowOpen -= marketplace.request(id).maxReward;
+            escrowOpen -= records[id].maxReward;
         } catch {}
     }
 
@@ -135,18 +163,18 @@ contract MarketplaceHandler is CommonBase, StdCheats, StdUtils {
         if (requestIds.length == 0) return;
         uint256 id = _pick(requestSeed, RequestStatus.Assigned);
         vm.prank(accounts[requestSeed % accounts.length]);
-        try marketplace.slash(id) {
+        try marketplace.slash(id, records[id], tasks[id]) {
             ++timesSlashed[id];
             ++slashes;
-            escrowOpen -= marketplace.request(id).maxReward;
+            escrowOpen -= records[id].maxReward;
         } catch {}
     }
 
     function cancel(uint256 requestSeed) external counted {
         if (requestIds.length == 0) return;
         uint256 id = _pick(requestSeed, RequestStatus.Open);
-        try marketplace.cancel(id) {
-            escrowOpen -= marketplace.request(id).maxReward;
+        try marketplace.cancel(id, records[id]) {
+            escrowOpen -= records[id].maxReward;
         } catch {}
     }
 
@@ -155,6 +183,24 @@ contract MarketplaceHandler is CommonBase, StdCheats, StdUtils {
         address token = stakeSide ? address(stakeToken) : address(payToken);
         vm.prank(account);
         try marketplace.withdraw(token, account) {} catch {}
+    }
+
+    function _recordTasks() internal {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].topics[0] == IProofMarketplace.TaskAssigned.selector) {
+                (Task memory task,) = abi.decode(logs[i].data, (Task, bool));
+                tasks[uint256(logs[i].topics[1])] = task;
+            }
+        }
+    }
+
+    function record(uint256 id) external view returns (Request memory) {
+        return records[id];
+    }
+
+    function task(uint256 id) external view returns (Task memory) {
+        return tasks[id];
     }
 
     function warp(uint32 seconds_) external counted {
@@ -226,16 +272,19 @@ contract MarketplaceInvariantTest is CairnTest {
         uint256 stakeClaims;
         for (uint256 i; i < handler.accountCount(); ++i) {
             address account = handler.accounts(i);
-            payClaims += marketplace.claimable(account, address(payToken));
-            stakeClaims += marketplace.claimable(account, address(stakeToken));
+            payClaims += marketplace.balanceOf(account, address(payToken));
+            stakeClaims += marketplace.balanceOf(account, address(stakeToken));
         }
         assertEq(payToken.balanceOf(address(marketplace)), handler.escrowOpen() + payClaims);
         assertEq(stakeToken.balanceOf(address(marketplace)), stakeClaims);
         // And the ghost escrow matches the stored requests.
         uint256 escrow;
         for (uint256 i; i < handler.requestCount(); ++i) {
-            Request memory r = marketplace.request(handler.requestIds(i));
-            if (r.status == RequestStatus.Open || r.status == RequestStatus.Assigned) escrow += r.maxReward;
+            uint256 id = handler.requestIds(i);
+            RequestStatus status = marketplace.requestStatus(id);
+            if (status == RequestStatus.Open || status == RequestStatus.Assigned) {
+                escrow += handler.record(id).maxReward;
+            }
         }
         assertEq(escrow, handler.escrowOpen());
     }
@@ -249,7 +298,7 @@ contract MarketplaceInvariantTest is CairnTest {
             assertLe(paid, 1);
             assertLe(slashed, 1);
             assertLe(paid + slashed, 1);
-            RequestStatus status = marketplace.request(id).status;
+            RequestStatus status = marketplace.requestStatus(id);
             if (paid == 1) assertEq(uint8(status), uint8(RequestStatus.Fulfilled));
             if (slashed == 1) assertEq(uint8(status), uint8(RequestStatus.Slashed));
         }
@@ -261,12 +310,12 @@ contract MarketplaceInvariantTest is CairnTest {
         uint256[] memory compute = new uint256[](handler.proverCount());
         for (uint256 i; i < handler.requestCount(); ++i) {
             uint256 id = handler.requestIds(i);
-            if (marketplace.request(id).status != RequestStatus.Assigned) continue;
-            address p = marketplace.task(id).prover;
+            if (marketplace.requestStatus(id) != RequestStatus.Assigned) continue;
+            address p = handler.task(id).prover;
             for (uint256 j; j < running.length; ++j) {
                 if (handler.provers(j) == p) {
                     ++running[j];
-                    compute[j] += marketplace.request(id).compute;
+                    compute[j] += handler.task(id).compute;
                 }
             }
         }

@@ -13,7 +13,15 @@ import {IProofMarketplace} from "../../src/interfaces/IProofMarketplace.sol";
 import {IProofVerifier} from "../../src/interfaces/IProofVerifier.sol";
 import {IStakeSource} from "../../src/interfaces/IStakeSource.sol";
 import {MarketParams} from "../../src/types/Market.sol";
-import {Assignment, Inputs, RequestParams} from "../../src/types/Request.sol";
+import {
+    Assignment,
+    Fulfilment,
+    Inputs,
+    MatchedRequest,
+    Request,
+    RequestParams,
+    Task
+} from "../../src/types/Request.sol";
 
 /// @notice A full marketplace deployment with a real Groth16 market and real proofs from circuits/build.
 abstract contract CairnTest is Test {
@@ -54,6 +62,12 @@ abstract contract CairnTest is Test {
     uint256 internal marketId;
 
     ProofFixture[] internal fixtures;
+
+    /// Records as the marketplace emitted them, kept the way an indexer would.
+    mapping(uint256 requestId => Request) internal records;
+    mapping(uint256 requestId => Task) internal tasks;
+    /// Reasons of the AssignmentSkipped events of the last matcher batch.
+    bytes[] internal skipReasons;
 
     function setUp() public virtual {
         vm.warp(1_750_000_000);
@@ -123,10 +137,10 @@ abstract contract CairnTest is Test {
     }
 
     /// Registers, lists in the default market and stakes enough for `tasks` tasks.
-    function _readyProver(address who, uint32 tasks) internal {
-        _registerProver(who, tasks);
+    function _readyProver(address who, uint32 taskCount) internal {
+        _registerProver(who, taskCount);
         _list(who, marketId, PRICE, LISTED_TIME, 1);
-        _stake(who, uint256(STAKE_PER_TASK) * tasks);
+        _stake(who, uint256(STAKE_PER_TASK) * taskCount);
     }
 
     // ---------------------------------------------------------------- requests
@@ -148,40 +162,105 @@ abstract contract CairnTest is Test {
         payToken.approve(address(marketplace), p.maxReward);
         requestId = marketplace.createRequest(p);
         vm.stopPrank();
+        records[requestId] = _recordOf(p, block.timestamp);
     }
 
     function _post(uint256 fixture) internal returns (uint256) {
         return _post(_requestParams(fixture));
     }
 
-    // ---------------------------------------------------------------- matcher
+    /// The record createRequest commits to for `p` posted at `createdAt`.
+    function _recordOf(RequestParams memory p, uint256 createdAt) internal pure returns (Request memory) {
+        bytes32 publicDigest = p.publicInputs.data.length != 0 ? keccak256(p.publicInputs.data) : p.publicInputs.digest;
+        bytes32 privateDigest =
+            p.privateInputs.data.length != 0 ? keccak256(p.privateInputs.data) : p.privateInputs.digest;
+        return Request({
+            refundAddress: p.refundAddress,
+            maxReward: p.maxReward,
+            createdAt: uint32(createdAt),
+            matchingExpiry: p.matchingExpiry,
+            provingTime: p.provingTime,
+            inputsDigest: keccak256(abi.encodePacked(publicDigest, privateDigest))
+        });
+    }
 
-    function _sign(uint256 key, Assignment[] memory assignments, uint64 validUntil)
+    // ---------------------------------------------------------------- matcher and provers
+
+    function _sign(uint256 key, MatchedRequest[] memory matches, uint64 validUntil)
         internal
         view
         returns (bytes memory)
     {
-        bytes32 digest = marketplace.assignmentDigest(assignments, validUntil);
+        Assignment[] memory pairs = new Assignment[](matches.length);
+        for (uint256 i; i < matches.length; ++i) {
+            pairs[i] = Assignment(matches[i].requestId, matches[i].prover);
+        }
+        bytes32 digest = marketplace.assignmentDigest(pairs, validUntil);
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
         return abi.encodePacked(r, s, v);
     }
 
-    function _one(uint256 requestId, address who) internal pure returns (Assignment[] memory a) {
-        a = new Assignment[](1);
-        a[0] = Assignment({requestId: requestId, prover: who});
+    function _match(uint256 requestId, address who) internal view returns (MatchedRequest memory) {
+        return MatchedRequest({requestId: requestId, prover: who, request: records[requestId]});
     }
 
-    function _matcherAssign(Assignment[] memory a) internal returns (uint256) {
+    function _one(uint256 requestId, address who) internal view returns (MatchedRequest[] memory a) {
+        a = new MatchedRequest[](1);
+        a[0] = _match(requestId, who);
+    }
+
+    /// Submits a matcher-signed batch, recording the tasks it creates and the reasons of the items it skips.
+    function _matcherAssign(MatchedRequest[] memory a) internal returns (uint256 assigned) {
         uint64 validUntil = uint64(block.timestamp + 60);
-        return marketplace.assign(a, validUntil, _sign(matcherKey, a, validUntil));
+        bytes memory signature = _sign(matcherKey, a, validUntil);
+        vm.recordLogs();
+        assigned = marketplace.assign(a, validUntil, signature);
+        _absorbLogs();
     }
 
     function _matcherAssign(uint256 requestId, address who) internal returns (uint256) {
         return _matcherAssign(_one(requestId, who));
     }
 
+    /// The fallback path, recording the task.
+    function _claim(address who, uint256 requestId) internal {
+        vm.recordLogs();
+        vm.prank(who);
+        marketplace.claim(requestId, records[requestId]);
+        _absorbLogs();
+    }
+
+    function _absorbLogs() internal {
+        delete skipReasons;
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter != address(marketplace)) continue;
+            if (logs[i].topics[0] == IProofMarketplace.TaskAssigned.selector) {
+                (Task memory task,) = abi.decode(logs[i].data, (Task, bool));
+                tasks[uint256(logs[i].topics[1])] = task;
+            } else if (logs[i].topics[0] == IProofMarketplace.AssignmentSkipped.selector) {
+                skipReasons.push(abi.decode(logs[i].data, (bytes)));
+            }
+        }
+    }
+
+    function _fulfilment(uint256 requestId, uint256 fixture) internal view returns (Fulfilment memory) {
+        return Fulfilment({
+            requestId: requestId,
+            request: records[requestId],
+            task: tasks[requestId],
+            publicInputs: fixtures[fixture].publicInputs,
+            privateInputsDigest: bytes32(0),
+            proof: fixtures[fixture].proof
+        });
+    }
+
     function _fulfil(address who, uint256 requestId, uint256 fixture) internal {
         vm.prank(who);
-        marketplace.fulfil(requestId, fixtures[fixture].publicInputs, bytes32(0), fixtures[fixture].proof);
+        marketplace.fulfil(_fulfilment(requestId, fixture));
+    }
+
+    function _slash(uint256 requestId) internal {
+        marketplace.slash(requestId, records[requestId], tasks[requestId]);
     }
 }
