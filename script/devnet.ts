@@ -10,13 +10,16 @@ import {
   chainTime,
   createMarket,
   createRequest,
+  deposit,
   fulfil,
-  getClaimable,
-  getRequestState,
+  getBalance,
   list,
+  loadRequest,
+  marketIdOf,
   mintDevToken,
   provePoseidonPreimage,
   register,
+  requestIndexOf,
   signAssignments,
   stake,
   submitAssignments,
@@ -75,8 +78,14 @@ async function scenario(devnet: Devnet): Promise<void> {
   })
 
   const maxReward = parseEther('40')
-  const requestId = await step('requester: mint cUSD, post request', async () => {
+  await step('requester: mint 40 cUSD, deposit it', async () => {
     const minted = await mintDevToken(actors.requester, paymentToken, requesterAddress, maxReward)
+    const { receipt, approval } = await deposit(actors.requester, paymentToken, maxReward)
+    const balance = await getBalance(devnet.reader, requesterAddress, paymentToken)
+    return { value: undefined, receipts: [minted, approval, receipt], note: `balance ${formatEther(balance)} cUSD` }
+  })
+
+  const created = await step('requester: post request from balance', async () => {
     const params = preimageRequest({
       marketId,
       now: await chainTime(devnet.reader),
@@ -84,32 +93,42 @@ async function scenario(devnet: Devnet): Promise<void> {
       maxReward,
       refundAddress: requesterAddress,
     })
-    const { requestId, receipt, approval } = await createRequest(actors.requester, params)
-    return { value: requestId, receipts: [minted, approval, receipt], note: `request #${requestId}, escrow 40 cUSD` }
+    const created = await createRequest(actors.requester, params)
+    const note = `request #${formatRequestId(created.requestId)}, escrow 40 cUSD from ${created.escrowSource}`
+    return { value: created, receipts: [created.approval, created.receipt], note }
   })
+  const { requestId } = created
 
   await step('matcher: sign batch; bystander: submit it', async () => {
     const validUntil = (await chainTime(devnet.reader)) + 300n
+    // The record travels with the batch (unsigned: the contract checks it against its commitment).
     const batch = await signAssignments(actors.matcher, {
-      assignments: [{ requestId, prover: proverAddress }],
+      assignments: [{ requestId, prover: proverAddress, request: created.request }],
       validUntil,
     })
     const outcome = await submitAssignments(actors.bystander, batch)
-    if (outcome.assigned.length !== 1) throw new Error(`not assigned: ${outcome.skipped[0]?.reason.message}`)
-    return {
-      value: undefined,
-      receipts: [outcome.receipt],
-      note: `state ${await getRequestState(devnet.reader, requestId)}`,
-    }
+    const [task] = outcome.assigned
+    if (task === undefined) throw new Error(`not assigned: ${outcome.skipped[0]?.reason.message}`)
+    return { value: undefined, receipts: [outcome.receipt], note: `price ${formatEther(task.task.price)} cUSD` }
+  })
+
+  // The prover knows only the id: it rebuilds the records (and the public inputs it must prove) from the logs.
+  const loaded = await step('prover: load request from logs', async () => {
+    const value = await loadRequest(devnet.reader, requestId)
+    const deadline = value.task?.deadline ?? 0
+    return { value, note: `state ${value.state}, due in ${deadline - Number(await chainTime(devnet.reader))} s` }
   })
 
   // The preimage reaches the prover off-chain for now (private-input encryption is a later issue).
-  const proof = await step('prover: Groth16 proof (snarkjs fullProve)', async () => ({
-    value: await provePoseidonPreimage(statement.preimage, statement.context),
-  }))
+  const proof = await step('prover: Groth16 proof (snarkjs fullProve)', async () => {
+    const value = await provePoseidonPreimage(statement.preimage, statement.context)
+    if (value.publicInputs !== loaded.publicInputs.data) throw new Error('proof is not for the posted public inputs')
+    return { value }
+  })
 
   await step('prover: fulfil', async () => {
-    const { receipt, refund } = await fulfil(actors.prover, { requestId, ...proof })
+    const { request, task } = loaded
+    const { receipt, refund } = await fulfil(actors.prover, { requestId, request, task, ...proof })
     return { value: undefined, receipts: [receipt], note: `refund ${formatEther(refund)} cUSD` }
   })
 
@@ -120,10 +139,14 @@ async function scenario(devnet: Devnet): Promise<void> {
     return { value: undefined, receipts: [earned.receipt, refunded.receipt], note }
   })
 
-  const left = await getClaimable(devnet.reader, proverAddress, paymentToken)
-  console.log(
-    `\nrequest #${requestId}: ${await getRequestState(devnet.reader, requestId)}; prover claimable left ${left}`,
-  )
+  const left = await getBalance(devnet.reader, proverAddress, paymentToken)
+  const final = await loadRequest(devnet.reader, requestId)
+  console.log(`\nrequest #${formatRequestId(requestId)}: ${final.state}; prover balance left ${left}`)
+}
+
+/** market/index form of a request id (marketId << 64 | index). */
+function formatRequestId(requestId: bigint): string {
+  return `${marketIdOf(requestId)}/${requestIndexOf(requestId)}`
 }
 
 function printDeployment(devnet: Devnet): void {

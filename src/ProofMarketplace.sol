@@ -429,14 +429,15 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
         else SafeTransferLib.safeTransfer(token, to, amount);
     }
 
-    /// @dev Escrows `amount` from msg.sender: from its balance when that covers it, else pulled in full.
+    /// @dev Escrows `amount` from msg.sender: its balance first, the shortfall pulled with transferFrom.
     function _escrow(address token, uint256 amount) internal {
         uint256 balance = _balances[msg.sender][token];
         if (balance >= amount) {
             _balances[msg.sender][token] = balance - amount;
-        } else {
-            SafeTransferLib.safeTransferFrom(token, msg.sender, address(this), amount);
+            return;
         }
+        if (balance != 0) _balances[msg.sender][token] = 0;
+        SafeTransferLib.safeTransferFrom(token, msg.sender, address(this), amount - balance);
     }
 
     // ================================================================ governance
@@ -564,7 +565,7 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
     /// @dev Reverts the whole call when a callee used up the gas it was given: a submitter choosing a tight gas
     /// limit must not be able to turn a valid batch item into a skipped one.
     function _revertIfOutOfGas(uint256 gasBefore) private view {
-        if (gasleft() <= gasBefore / 63) revert InsufficientGas();
+        if (gasleft() <= gasBefore / 63) revert CalleeOutOfGas();
     }
 
     function _reject(bool strict, bytes memory reason) private pure returns (bytes memory) {

@@ -173,15 +173,17 @@ contract ProofMarketplaceTest is CairnTest {
         assertEq(payToken.allowance(requester, address(marketplace)), 0);
     }
 
-    function test_createRequest_pullsInFullWhenBalanceIsShort() public {
-        payToken.mint(requester, MAX_REWARD + 1);
+    function test_createRequest_pullsOnlyTheShortfall() public {
+        payToken.mint(requester, MAX_REWARD);
         vm.startPrank(requester);
-        payToken.approve(address(marketplace), MAX_REWARD + 1);
-        marketplace.deposit(address(payToken), 1);
+        payToken.approve(address(marketplace), MAX_REWARD);
+        marketplace.deposit(address(payToken), 10e18);
         marketplace.createRequest(_requestParams(0));
         vm.stopPrank();
-        assertEq(marketplace.balanceOf(requester, address(payToken)), 1);
-        assertEq(payToken.balanceOf(address(marketplace)), MAX_REWARD + 1);
+        assertEq(marketplace.balanceOf(requester, address(payToken)), 0);
+        assertEq(payToken.balanceOf(requester), 0);
+        assertEq(payToken.balanceOf(address(marketplace)), MAX_REWARD);
+        assertEq(payToken.allowance(requester, address(marketplace)), 0);
     }
 
     function test_RevertWhen_deposit_zeroAmount() public {

@@ -1,10 +1,11 @@
 import type { Address, Hex, TransactionReceipt, TypedDataDefinition } from 'viem'
-import { batchGasLimit, type CairnClient, sent, simulated } from './client.js'
+import { type CairnClient, sent, simulated } from './client.js'
 import type { Deployment } from './deployment.js'
 import { type CairnContractError, decodeSkipReason } from './errors.js'
 import { eventOf, eventsOf } from './events.js'
 import { proofMarketplaceAbi } from './generated.js'
-import type { Assignment } from './types.js'
+import { requestRecords } from './readers.js'
+import type { Assignment, MatchedRequest, Request, RequestRef, TaskRecords } from './types.js'
 
 // Mirrors src/libraries/AssignmentHashing.sol and ProofMarketplace._domainNameAndVersion; the e2e tests compare the
 // resulting digest with the contract's assignmentDigest, so drift shows up there.
@@ -19,7 +20,12 @@ const assignmentTypes = {
   ],
 } as const
 
-export type AssignmentBatch = { assignments: readonly Assignment[]; validUntil: bigint }
+/**
+ * One matcher decision: the (requestId, prover) pair it signs, optionally with the request's record, which travels
+ * with the batch unsigned (the contract checks it against storage). Without it, submitAssignments loads it by id.
+ */
+export type BatchAssignment = Assignment & { request?: Request }
+export type AssignmentBatch = { assignments: readonly BatchAssignment[]; validUntil: bigint }
 export type SignedAssignmentBatch = AssignmentBatch & { signature: Hex }
 
 export function assignmentTypedData(
@@ -35,7 +41,10 @@ export function assignmentTypedData(
     },
     types: assignmentTypes,
     primaryType: 'AssignmentBatch',
-    message: { assignments: batch.assignments, validUntil: batch.validUntil },
+    message: {
+      assignments: batch.assignments.map(({ requestId, prover }) => ({ requestId, prover })),
+      validUntil: batch.validUntil,
+    },
   }
 }
 
@@ -48,65 +57,83 @@ export async function signAssignments(client: CairnClient, batch: AssignmentBatc
   return { ...batch, signature }
 }
 
+/** A task created by assign or claim: both records, ready for fulfil or slash. */
+export type AssignedTask = TaskRecords & { prover: Address; byMatcher: boolean }
+
 export type AssignmentOutcome = {
-  assigned: { requestId: bigint; prover: Address; price: bigint; taskDeadline: number }[]
+  assigned: AssignedTask[]
   skipped: { requestId: bigint; prover: Address; reason: CairnContractError }[]
   receipt: TransactionReceipt
 }
 
-/** Submits a signed batch; anyone may. Items that no longer hold are skipped on chain and reported decoded. */
+/**
+ * Submits a signed batch; anyone may. Items that no longer hold are skipped on chain and reported decoded. The gas
+ * limit is the node's estimate: the marketplace reverts the whole call when an item runs short of gas, so no
+ * estimate can turn an assignable item into a skipped one.
+ */
 export async function submitAssignments(client: CairnClient, batch: SignedAssignmentBatch): Promise<AssignmentOutcome> {
   const address = client.deployment.contracts.proofMarketplace
-  const simulate = (gas?: bigint) =>
-    simulated(() =>
-      client.public.simulateContract({
-        account: client.wallet.account,
-        address,
-        abi: proofMarketplaceAbi,
-        functionName: 'assign',
-        args: [batch.assignments, batch.validUntil, batch.signature],
-        gas,
-      }),
-    )
-  const { request, result } = await simulate()
-  const gas = await batchGasLimit({
-    estimate: () => simulated(() => client.public.estimateContractGas(request)),
-    processedAt: async (limit) => (await simulate(limit)).result,
-    expected: result,
-  })
-  const receipt = await sent(client, () => client.wallet.writeContract({ ...request, gas }))
-  return {
-    assigned: eventsOf(receipt, address, proofMarketplaceAbi, 'TaskAssigned').map(({ args }) => ({
-      requestId: args.requestId,
-      prover: args.prover,
-      price: args.price,
-      taskDeadline: args.taskDeadline,
+  const matches: MatchedRequest[] = await Promise.all(
+    batch.assignments.map(async ({ requestId, prover, request }) => ({
+      requestId,
+      prover,
+      request: request ?? (await requestRecords(client, requestId)).request,
     })),
-    skipped: eventsOf(receipt, address, proofMarketplaceAbi, 'AssignmentSkipped').map(({ args }) => ({
-      requestId: args.requestId,
-      prover: args.prover,
-      reason: decodeSkipReason(args.reason),
-    })),
-    receipt,
+  )
+  const { request } = await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address,
+      abi: proofMarketplaceAbi,
+      functionName: 'assign',
+      args: [matches, batch.validUntil, batch.signature],
+    }),
+  )
+  const receipt = await sent(client, () => client.wallet.writeContract(request))
+  // Every item emits exactly one TaskAssigned or AssignmentSkipped, in batch order: pairing them by position gives
+  // each task the record it was committed with, even when a batch names a request twice.
+  const events = [
+    ...eventsOf(receipt, address, proofMarketplaceAbi, 'TaskAssigned'),
+    ...eventsOf(receipt, address, proofMarketplaceAbi, 'AssignmentSkipped'),
+  ].sort((a, b) => a.logIndex - b.logIndex)
+  if (events.length !== matches.length) {
+    throw new Error(`${events.length} assignment events for ${matches.length} items in ${receipt.transactionHash}`)
   }
+  const outcome: AssignmentOutcome = { assigned: [], skipped: [], receipt }
+  for (const [i, event] of events.entries()) {
+    const match = matches[i]
+    if (match === undefined) break
+    if (event.eventName === 'TaskAssigned') {
+      const { requestId, prover, task, byMatcher } = event.args
+      outcome.assigned.push({ requestId, prover, request: match.request, task, byMatcher })
+    } else {
+      const { requestId, prover, reason } = event.args
+      outcome.skipped.push({ requestId, prover, reason: decodeSkipReason(reason) })
+    }
+  }
+  return outcome
 }
 
-/** Takes an open request as its prover (msg.sender) once the market's fallback delay has passed without a match. */
+/**
+ * Takes an open request as its prover (msg.sender) once the market's fallback delay has passed without a match.
+ * Given only an id, the request's record is loaded from logs. Returns both records, ready for fulfil.
+ */
 export async function claim(
   client: CairnClient,
-  requestId: bigint,
-): Promise<{ price: bigint; taskDeadline: number; receipt: TransactionReceipt }> {
+  ref: RequestRef,
+): Promise<AssignedTask & { receipt: TransactionReceipt }> {
   const address = client.deployment.contracts.proofMarketplace
+  const { requestId, request: record } = await requestRecords(client, ref)
   const { request } = await simulated(() =>
     client.public.simulateContract({
       account: client.wallet.account,
       address,
       abi: proofMarketplaceAbi,
       functionName: 'claim',
-      args: [requestId],
+      args: [requestId, record],
     }),
   )
   const receipt = await sent(client, () => client.wallet.writeContract(request))
-  const { args } = eventOf(receipt, address, proofMarketplaceAbi, 'TaskAssigned')
-  return { price: args.price, taskDeadline: args.taskDeadline, receipt }
+  const { prover, task, byMatcher } = eventOf(receipt, address, proofMarketplaceAbi, 'TaskAssigned').args
+  return { requestId, prover, request: record, task, byMatcher, receipt }
 }

@@ -83,37 +83,3 @@ export async function sent(reader: CairnReader, write: () => Promise<Hash>): Pro
   if (receipt.status !== 'success') throw new TransactionRevertedError(receipt)
   return receipt
 }
-
-/**
- * Gas limit for a batch whose items fail softly (assign, fulfilBatch). eth_estimateGas only searches for a limit at
- * which the transaction does not revert. The marketplace re-throws gas shortfalls (InsufficientGas) instead of
- * skipping the item, but a callee that merely returns false when starved would still read as a skipped item, so
- * the limit is
- * doubled from the estimate until a simulation at it processes as many items as an unbounded one, bisected back
- * down, and given 10% headroom for state changes before inclusion.
- */
-export async function batchGasLimit(params: {
-  estimate: () => Promise<bigint>
-  processedAt: (gas: bigint) => Promise<bigint>
-  expected: bigint
-  maxGas?: bigint
-}): Promise<bigint> {
-  const maxGas = params.maxGas ?? 30_000_000n
-  const enough = async (gas: bigint) => (await params.processedAt(gas)) >= params.expected
-  let low = await params.estimate()
-  if (await enough(low)) return low
-  let high = low * 2n
-  while (!(await enough(high))) {
-    if (high >= maxGas) throw new Error(`no gas limit up to ${maxGas} processes all ${params.expected} batch items`)
-    low = high
-    high = high * 2n > maxGas ? maxGas : high * 2n
-  }
-  // Bisect to within 2%: each probe is one eth_call.
-  while (high - low > high / 50n) {
-    const mid = (low + high) / 2n
-    if (await enough(mid)) high = mid
-    else low = mid
-  }
-  const padded = high + high / 10n
-  return padded > maxGas ? maxGas : padded
-}

@@ -1,5 +1,7 @@
 import type { Abi, Address, ContractEventName, ParseEventLogsReturnType, TransactionReceipt } from 'viem'
 import { isAddressEqual, parseEventLogs } from 'viem'
+import { proofMarketplaceAbi } from './generated.js'
+import type { RequestCreation, TaskAssignment } from './types.js'
 
 /** The `eventName` logs that `address` emitted in `receipt` (a token or stake source may emit same-named events). */
 export function eventsOf<const abi extends Abi, eventName extends ContractEventName<abi>>(
@@ -22,4 +24,14 @@ export function eventOf<const abi extends Abi, eventName extends ContractEventNa
   const [event] = eventsOf(receipt, address, abi, eventName)
   if (!event) throw new Error(`no ${String(eventName)} event from ${address} in ${receipt.transactionHash}`)
   return event
+}
+
+/** The request a createRequest receipt posted, as its RequestCreated event gives it. */
+export function requestCreationOf(receipt: TransactionReceipt, marketplace: Address): RequestCreation {
+  return eventOf(receipt, marketplace, proofMarketplaceAbi, 'RequestCreated').args
+}
+
+/** The tasks an assign or claim receipt created, as their TaskAssigned events give them, in log order. */
+export function taskAssignmentsOf(receipt: TransactionReceipt, marketplace: Address): TaskAssignment[] {
+  return eventsOf(receipt, marketplace, proofMarketplaceAbi, 'TaskAssigned').map(({ args }) => args)
 }

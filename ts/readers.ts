@@ -1,14 +1,22 @@
 import type { Address } from 'viem'
-import type { CairnReader } from './client.js'
+import { type CairnReader, simulated } from './client.js'
 import { nativeStakingAbi, proofMarketplaceAbi, proverRegistryAbi } from './generated.js'
 import {
+  emptyTask,
+  enumName,
   type Listing,
   type Market,
   type Prover,
-  type Request,
+  type RequestCreation,
+  type RequestRecords,
+  type RequestRef,
   type RequestState,
+  type RequestStatus,
   requestStates,
+  requestStatuses,
   type Task,
+  type TaskRecords,
+  type TaskRef,
 } from './types.js'
 
 function marketplace(reader: CairnReader) {
@@ -19,28 +27,146 @@ export async function getMarket(reader: CairnReader, marketId: bigint): Promise<
   return reader.public.readContract({ ...marketplace(reader), functionName: 'market', args: [marketId] })
 }
 
-export async function getRequest(reader: CairnReader, requestId: bigint): Promise<Request> {
-  return reader.public.readContract({ ...marketplace(reader), functionName: 'request', args: [requestId] })
+/** A request as an indexer sees it: what RequestCreated emitted, its task once assigned, and where it stands. */
+export type LoadedRequest = RequestCreation & {
+  /** The record TaskAssigned emitted; absent while the request was never assigned. */
+  task?: Task
+  /** Whether the task came from a matcher batch (false: a fallback claim); absent while unassigned. */
+  byMatcher?: boolean
+  /** The stored status. */
+  status: RequestStatus
+  /** The state as of `blockNumber`, including the time-derived Expired and DeadlineMissed. */
+  state: RequestState
+  /** The block the logs and views were read at, so all of the above is one consistent snapshot. */
+  blockNumber: bigint
 }
 
-export async function getTask(reader: CairnReader, requestId: bigint): Promise<Task> {
-  return reader.public.readContract({ ...marketplace(reader), functionName: 'task', args: [requestId] })
+/** No RequestCreated log for this id: an unknown request, or `fromBlock` is after its creation. */
+export class RequestNotFoundError extends Error {
+  override readonly name = 'RequestNotFoundError'
+  constructor(
+    readonly requestId: bigint,
+    readonly fromBlock: bigint,
+    readonly toBlock: bigint,
+  ) {
+    super(`no RequestCreated log for request ${requestId} in blocks ${fromBlock}-${toBlock}`)
+  }
 }
 
-/** The request's state as of the latest block, including the time-derived Expired and DeadlineMissed. */
-export async function getRequestState(reader: CairnReader, requestId: bigint): Promise<RequestState> {
-  const state = await reader.public.readContract({
+export type LoadRequestOptions = {
+  /** First block to search for logs (default: the deployment block). */
+  fromBlock?: bigint
+  /** Block to read at (default: the latest). */
+  blockNumber?: bigint
+}
+
+/**
+ * Reconstructs a request's records from the marketplace's logs (RequestCreated and TaskAssigned, filtered by the
+ * indexed request id) and reads its status and state at the same block. The contract checks the records against
+ * its commitment while computing the state, so a result is never built on forged or mismatched logs: that reverts
+ * with RecordMismatch instead.
+ */
+export async function loadRequest(
+  reader: CairnReader,
+  requestId: bigint,
+  options: LoadRequestOptions = {},
+): Promise<LoadedRequest> {
+  // cacheTime 0: viem caches the block number for a polling interval, which would hide a just-mined request.
+  const blockNumber = options.blockNumber ?? (await reader.public.getBlockNumber({ cacheTime: 0 }))
+  const fromBlock = options.fromBlock ?? reader.deployment.deployBlock
+  const range = { fromBlock, toBlock: blockNumber, strict: true } as const
+  const [created, assigned] = await Promise.all([
+    reader.public.getContractEvents({
+      ...marketplace(reader),
+      eventName: 'RequestCreated',
+      args: { requestId },
+      ...range,
+    }),
+    reader.public.getContractEvents({
+      ...marketplace(reader),
+      eventName: 'TaskAssigned',
+      args: { requestId },
+      ...range,
+    }),
+  ])
+  const creation = created[0]?.args
+  if (creation === undefined) throw new RequestNotFoundError(requestId, fromBlock, blockNumber)
+  // A request is assigned at most once: a finished request is never reopened.
+  const assignment = assigned[0]?.args
+  const [status, state] = await Promise.all([
+    reader.public.readContract({
+      ...marketplace(reader),
+      functionName: 'requestStatus',
+      args: [requestId],
+      blockNumber,
+    }),
+    simulated(() =>
+      reader.public.readContract({
+        ...marketplace(reader),
+        functionName: 'requestState',
+        args: [requestId, creation.request, assignment?.task ?? emptyTask],
+        blockNumber,
+      }),
+    ),
+  ])
+  return {
+    ...creation,
+    ...(assignment === undefined ? {} : { task: assignment.task, byMatcher: assignment.byMatcher }),
+    status: enumName(requestStatuses, status, 'RequestStatus'),
+    state: enumName(requestStates, state, 'RequestState'),
+    blockNumber,
+  }
+}
+
+/** The records of `ref`, loaded from logs when only its id is given. */
+export async function requestRecords(reader: CairnReader, ref: RequestRef): Promise<RequestRecords> {
+  if (typeof ref !== 'bigint') return ref
+  const { requestId, request } = await loadRequest(reader, ref)
+  return { requestId, request }
+}
+
+/**
+ * The records of `ref`, loaded from logs when only its id is given. An unassigned request gets the all-zero task,
+ * so the contract itself reports why it cannot be fulfilled or slashed.
+ */
+export async function taskRecords(reader: CairnReader, ref: TaskRef): Promise<TaskRecords> {
+  if (typeof ref !== 'bigint') return ref
+  const { requestId, request, task = emptyTask } = await loadRequest(reader, ref)
+  return { requestId, request, task }
+}
+
+/** The request's stored status (no records needed). */
+export async function getRequestStatus(reader: CairnReader, requestId: bigint): Promise<RequestStatus> {
+  const status = await reader.public.readContract({
     ...marketplace(reader),
-    functionName: 'requestState',
+    functionName: 'requestStatus',
     args: [requestId],
   })
-  const name = requestStates[state]
-  if (name === undefined) throw new Error(`unknown RequestState ${state}: the SDK is older than the contracts`)
-  return name
+  return enumName(requestStatuses, status, 'RequestStatus')
 }
 
-export async function getClaimable(reader: CairnReader, account: Address, token: Address): Promise<bigint> {
-  return reader.public.readContract({ ...marketplace(reader), functionName: 'claimable', args: [account, token] })
+/**
+ * The request's state as of the latest block, including the time-derived Expired and DeadlineMissed. Given only
+ * an id, its records are loaded from logs; given records, a forged or stale one fails with RecordMismatch.
+ */
+export async function getRequestState(
+  reader: CairnReader,
+  ref: bigint | (RequestRecords & { task?: Task }),
+): Promise<RequestState> {
+  if (typeof ref === 'bigint') return (await loadRequest(reader, ref)).state
+  const state = await simulated(() =>
+    reader.public.readContract({
+      ...marketplace(reader),
+      functionName: 'requestState',
+      args: [ref.requestId, ref.request, ref.task ?? emptyTask],
+    }),
+  )
+  return enumName(requestStates, state, 'RequestState')
+}
+
+/** The marketplace balance of `token` that `account` may withdraw or spend on requests. */
+export async function getBalance(reader: CairnReader, account: Address, token: Address): Promise<bigint> {
+  return reader.public.readContract({ ...marketplace(reader), functionName: 'balanceOf', args: [account, token] })
 }
 
 export async function getProver(reader: CairnReader, prover: Address): Promise<Prover> {

@@ -1,21 +1,28 @@
-import type { TransactionReceipt } from 'viem'
+import { type Address, isAddressEqual, parseEventLogs, type TransactionReceipt } from 'viem'
 import { type CairnClient, sent, simulated } from './client.js'
 import { CairnContractError } from './errors.js'
-import { eventOf } from './events.js'
-import { proofMarketplaceAbi } from './generated.js'
-import { getMarket } from './readers.js'
+import { eventOf, requestCreationOf } from './events.js'
+import { devTokenAbi, proofMarketplaceAbi } from './generated.js'
+import { getMarket, requestRecords } from './readers.js'
 import { ensureAllowance } from './tokens.js'
-import type { RequestParams } from './types.js'
+import type { RequestCreation, RequestParams, RequestRef } from './types.js'
+
+export type CreatedRequest = RequestCreation & {
+  receipt: TransactionReceipt
+  /** The approval sent first because the allowance was short, if any. */
+  approval: TransactionReceipt | undefined
+  /** Where the escrow came from: the requester's marketplace balance alone, or (partly) its tokens through transferFrom. */
+  escrowSource: 'balance' | 'transferFrom'
+}
 
 /**
- * Posts a request, escrowing `maxReward`: approves the market's payment token first when the allowance is short.
+ * Posts a request, escrowing `maxReward`: from the requester's marketplace balance first (see `deposit`), any
+ * shortfall pulled with transferFrom, approving the market's payment token first when the allowance is short.
  * createRequest pulls the tokens last, after every check, so a first simulation that fails only on the transfer
  * means the request is valid and just needs the approval; any other revert is thrown before anything is sent.
+ * Returns the request's id and record as emitted: pass it on to claim, assign, cancel.
  */
-export async function createRequest(
-  client: CairnClient,
-  params: RequestParams,
-): Promise<{ requestId: bigint; receipt: TransactionReceipt; approval: TransactionReceipt | undefined }> {
+export async function createRequest(client: CairnClient, params: RequestParams): Promise<CreatedRequest> {
   const address = client.deployment.contracts.proofMarketplace
   const simulate = () =>
     simulated(() =>
@@ -40,26 +47,61 @@ export async function createRequest(
   }
   const { request } = simulation
   const receipt = await sent(client, () => client.wallet.writeContract(request))
-  const { args } = eventOf(receipt, address, proofMarketplaceAbi, 'RequestCreated')
-  return { requestId: args.requestId, receipt, approval }
+  const creation = requestCreationOf(receipt, address)
+  return { ...creation, receipt, approval, escrowSource: pulledBy(receipt, address) ? 'transferFrom' : 'balance' }
 }
 
-/** Cancels an unassigned request past its matching expiry; the escrow becomes claimable by its refund address. */
+/** Whether `marketplace` received tokens in this receipt (an ERC20 Transfer to it). */
+function pulledBy(receipt: TransactionReceipt, marketplace: Address): boolean {
+  const transfers = parseEventLogs({ abi: devTokenAbi, logs: receipt.logs, eventName: 'Transfer', strict: true })
+  return transfers.some(({ args }) => isAddressEqual(args.to, marketplace))
+}
+
+/**
+ * Cancels an unassigned request past its matching expiry; anyone may. The escrow is credited to its refund
+ * address's marketplace balance. Given only an id, the request's record is loaded from logs.
+ */
 export async function cancel(
   client: CairnClient,
-  requestId: bigint,
-): Promise<{ refund: bigint; receipt: TransactionReceipt }> {
+  ref: RequestRef,
+): Promise<{ requestId: bigint; refund: bigint; receipt: TransactionReceipt }> {
   const address = client.deployment.contracts.proofMarketplace
+  const { requestId, request: record } = await requestRecords(client, ref)
   const { request } = await simulated(() =>
     client.public.simulateContract({
       account: client.wallet.account,
       address,
       abi: proofMarketplaceAbi,
       functionName: 'cancel',
-      args: [requestId],
+      args: [requestId, record],
     }),
   )
   const receipt = await sent(client, () => client.wallet.writeContract(request))
   const { args } = eventOf(receipt, address, proofMarketplaceAbi, 'RequestCancelled')
-  return { refund: args.refund, receipt }
+  return { requestId, refund: args.refund, receipt }
+}
+
+/**
+ * Adds `amount` of `token` to the client's marketplace balance (approving it first when the allowance is short).
+ * createRequest then escrows from that balance instead of pulling tokens each time.
+ */
+export async function deposit(
+  client: CairnClient,
+  token: Address,
+  amount: bigint,
+): Promise<{ amount: bigint; receipt: TransactionReceipt; approval: TransactionReceipt | undefined }> {
+  const address = client.deployment.contracts.proofMarketplace
+  const approval = await ensureAllowance(client, token, address, amount)
+  const { request } = await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address,
+      abi: proofMarketplaceAbi,
+      functionName: 'deposit',
+      args: [token, amount],
+    }),
+  )
+  const receipt = await sent(client, () => client.wallet.writeContract(request))
+  const { args } = eventOf(receipt, address, proofMarketplaceAbi, 'Deposited')
+  return { amount: args.amount, receipt, approval }
 }

@@ -1,36 +1,64 @@
 import { type Address, type Hex, type TransactionReceipt, zeroHash } from 'viem'
-import { batchGasLimit, type CairnClient, sent, simulated } from './client.js'
+import { type CairnClient, type CairnReader, sent, simulated } from './client.js'
 import { type CairnContractError, decodeSkipReason } from './errors.js'
 import { eventOf, eventsOf } from './events.js'
 import { proofMarketplaceAbi } from './generated.js'
-import type { Fulfilment } from './types.js'
+import { loadRequest, taskRecords } from './readers.js'
+import { emptyTask, type Fulfilment, inputsDigest, type Request, type Task, type TaskRef } from './types.js'
 
 export type FulfilParams = {
   requestId: bigint
+  /** The request's record as emitted in RequestCreated; loaded from logs when it or `task` is absent. */
+  request?: Request
+  /** The task's record as emitted in TaskAssigned (assign and claim return it); loaded from logs when absent. */
+  task?: Task
   publicInputs: Hex
-  /** Digest of the private-input ciphertext posted with the request; zero when it had none. */
+  /**
+   * Digest of the private-input ciphertext posted with the request: zero when it had none. When the records are
+   * loaded from logs it defaults to the digest of the posted private inputs.
+   */
   privateInputsDigest?: Hex
   proof: Hex
+}
+
+/** The fulfilment the contract takes, loading whichever records `params` lacks. */
+export async function fulfilmentOf(reader: CairnReader, params: FulfilParams): Promise<Fulfilment> {
+  const { requestId, publicInputs, proof } = params
+  if (params.request !== undefined && params.task !== undefined) {
+    const { request, task, privateInputsDigest = zeroHash } = params
+    return { requestId, request, task, publicInputs, privateInputsDigest, proof }
+  }
+  const loaded = await loadRequest(reader, requestId)
+  return {
+    requestId,
+    request: params.request ?? loaded.request,
+    // Unassigned: the all-zero task lets the contract say why (RequestNotAssigned).
+    task: params.task ?? loaded.task ?? emptyTask,
+    publicInputs,
+    privateInputsDigest: params.privateInputsDigest ?? inputsDigest(loaded.privateInputs),
+    proof,
+  }
 }
 
 /** Submits the proof of a request assigned to the client's account. */
 export async function fulfil(
   client: CairnClient,
   params: FulfilParams,
-): Promise<{ price: bigint; refund: bigint; receipt: TransactionReceipt }> {
+): Promise<{ requestId: bigint; price: bigint; refund: bigint; receipt: TransactionReceipt }> {
   const address = client.deployment.contracts.proofMarketplace
+  const fulfilment = await fulfilmentOf(client, params)
   const { request } = await simulated(() =>
     client.public.simulateContract({
       account: client.wallet.account,
       address,
       abi: proofMarketplaceAbi,
       functionName: 'fulfil',
-      args: [params.requestId, params.publicInputs, params.privateInputsDigest ?? zeroHash, params.proof],
+      args: [fulfilment],
     }),
   )
   const receipt = await sent(client, () => client.wallet.writeContract(request))
   const { args } = eventOf(receipt, address, proofMarketplaceAbi, 'RequestFulfilled')
-  return { price: args.price, refund: args.refund, receipt }
+  return { requestId: args.requestId, price: args.price, refund: args.refund, receipt }
 }
 
 export type FulfilmentOutcome = {
@@ -39,33 +67,24 @@ export type FulfilmentOutcome = {
   receipt: TransactionReceipt
 }
 
-/** Submits several proofs at once; failing items are skipped on chain and reported decoded. */
+/**
+ * Submits several proofs at once; failing items are skipped on chain and reported decoded. The gas limit is the
+ * node's estimate: the marketplace reverts the whole call when a verification runs short of gas instead of
+ * skipping the item, so an estimate that lands the transaction lands every valid item.
+ */
 export async function fulfilBatch(client: CairnClient, items: readonly FulfilParams[]): Promise<FulfilmentOutcome> {
   const address = client.deployment.contracts.proofMarketplace
-  const fulfilments: Fulfilment[] = items.map((item) => ({
-    requestId: item.requestId,
-    publicInputs: item.publicInputs,
-    privateInputsDigest: item.privateInputsDigest ?? zeroHash,
-    proof: item.proof,
-  }))
-  const simulate = (gas?: bigint) =>
-    simulated(() =>
-      client.public.simulateContract({
-        account: client.wallet.account,
-        address,
-        abi: proofMarketplaceAbi,
-        functionName: 'fulfilBatch',
-        args: [fulfilments],
-        gas,
-      }),
-    )
-  const { request, result } = await simulate()
-  const gas = await batchGasLimit({
-    estimate: () => simulated(() => client.public.estimateContractGas(request)),
-    processedAt: async (limit) => (await simulate(limit)).result,
-    expected: result,
-  })
-  const receipt = await sent(client, () => client.wallet.writeContract({ ...request, gas }))
+  const fulfilments = await Promise.all(items.map((item) => fulfilmentOf(client, item)))
+  const { request } = await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address,
+      abi: proofMarketplaceAbi,
+      functionName: 'fulfilBatch',
+      args: [fulfilments],
+    }),
+  )
+  const receipt = await sent(client, () => client.wallet.writeContract(request))
   return {
     fulfilled: eventsOf(receipt, address, proofMarketplaceAbi, 'RequestFulfilled').map(({ args }) => ({
       requestId: args.requestId,
@@ -81,6 +100,7 @@ export async function fulfilBatch(client: CairnClient, items: readonly FulfilPar
 }
 
 export type SlashOutcome = {
+  requestId: bigint
   prover: Address
   penalty: bigint
   compensation: bigint
@@ -88,21 +108,26 @@ export type SlashOutcome = {
   receipt: TransactionReceipt
 }
 
-/** Slashes the prover of a task past its deadline; the client's account earns the slasher reward. */
-export async function slash(client: CairnClient, requestId: bigint): Promise<SlashOutcome> {
+/**
+ * Slashes the prover of a task past its deadline; the client's account earns the slasher reward. Given only an id,
+ * the records are loaded from logs.
+ */
+export async function slash(client: CairnClient, ref: TaskRef): Promise<SlashOutcome> {
   const address = client.deployment.contracts.proofMarketplace
+  const { requestId, request: record, task } = await taskRecords(client, ref)
   const { request } = await simulated(() =>
     client.public.simulateContract({
       account: client.wallet.account,
       address,
       abi: proofMarketplaceAbi,
       functionName: 'slash',
-      args: [requestId],
+      args: [requestId, record, task],
     }),
   )
   const receipt = await sent(client, () => client.wallet.writeContract(request))
   const { args } = eventOf(receipt, address, proofMarketplaceAbi, 'TaskSlashed')
   return {
+    requestId,
     prover: args.prover,
     penalty: args.penalty,
     compensation: args.compensation,
@@ -111,7 +136,7 @@ export async function slash(client: CairnClient, requestId: bigint): Promise<Sla
   }
 }
 
-/** Withdraws the client's whole claimable balance of `token` (zero address = native) to `to` (default: itself). */
+/** Withdraws the client's whole marketplace balance of `token` (zero address = native) to `to` (default: itself). */
 export async function withdraw(
   client: CairnClient,
   token: Address,

@@ -1,5 +1,5 @@
-import type { ContractFunctionArgs, ContractFunctionReturnType, Hex } from 'viem'
-import { zeroHash } from 'viem'
+import type { ContractFunctionArgs, ContractFunctionReturnType, Hex, ParseEventLogsReturnType } from 'viem'
+import { concat, keccak256, zeroAddress, zeroHash } from 'viem'
 import type { proofMarketplaceAbi, proverRegistryAbi } from './generated.js'
 
 type MarketplaceAbi = typeof proofMarketplaceAbi
@@ -7,13 +7,35 @@ type MarketplaceAbi = typeof proofMarketplaceAbi
 export type MarketParams = ContractFunctionArgs<MarketplaceAbi, 'payable', 'createMarket'>[0]
 export type RequestParams = ContractFunctionArgs<MarketplaceAbi, 'nonpayable', 'createRequest'>[0]
 export type Inputs = RequestParams['publicInputs']
-export type Assignment = ContractFunctionArgs<MarketplaceAbi, 'nonpayable', 'assign'>[0][number]
+/** A request's record as emitted in RequestCreated: what callers pass back to claim, assign, fulfil, slash, cancel. */
+export type Request = ContractFunctionArgs<MarketplaceAbi, 'nonpayable', 'claim'>[1]
+/** An assignment's record as emitted in TaskAssigned: passed back (with the request's) to fulfil or slash. */
+export type Task = ContractFunctionArgs<MarketplaceAbi, 'nonpayable', 'slash'>[2]
+/** One matcher decision as signed: a (requestId, prover) pair. */
+export type Assignment = ContractFunctionArgs<MarketplaceAbi, 'view', 'assignmentDigest'>[0][number]
+/** One matcher decision as submitted: the signed pair plus the request's record. */
+export type MatchedRequest = ContractFunctionArgs<MarketplaceAbi, 'nonpayable', 'assign'>[0][number]
 export type Fulfilment = ContractFunctionArgs<MarketplaceAbi, 'nonpayable', 'fulfilBatch'>[0][number]
 export type Market = ContractFunctionReturnType<MarketplaceAbi, 'view', 'market'>
-export type Request = ContractFunctionReturnType<MarketplaceAbi, 'view', 'request'>
-export type Task = ContractFunctionReturnType<MarketplaceAbi, 'view', 'task'>
 export type Prover = ContractFunctionReturnType<typeof proverRegistryAbi, 'view', 'prover'>
 export type Listing = ContractFunctionReturnType<typeof proverRegistryAbi, 'view', 'listing'>
+
+/** Everything RequestCreated emits: the record plus the fields that are emitted but not committed to storage. */
+export type RequestCreation = ParseEventLogsReturnType<MarketplaceAbi, 'RequestCreated', true>[number]['args']
+/** Everything TaskAssigned emits. */
+export type TaskAssignment = ParseEventLogsReturnType<MarketplaceAbi, 'TaskAssigned', true>[number]['args']
+
+/** A request id with its record: enough to claim, assign or cancel it. */
+export type RequestRecords = { requestId: bigint; request: Request }
+/** An assigned request with both records: enough to fulfil or slash it. */
+export type TaskRecords = RequestRecords & { task: Task }
+/** A request by id (its records are then loaded from the marketplace's logs) or with its records. */
+export type RequestRef = bigint | RequestRecords
+/** An assigned request by id (its records are then loaded from the marketplace's logs) or with its records. */
+export type TaskRef = bigint | TaskRecords
+
+/** The task record of an unassigned request, as requestState expects it. */
+export const emptyTask: Task = { prover: zeroAddress, price: 0n, deadline: 0, compute: 0 }
 
 // ABIs carry enums as uint8 only, so their member names are mirrored here (same order as src/types/*.sol).
 export const requestStatuses = ['None', 'Open', 'Assigned', 'Fulfilled', 'Slashed', 'Cancelled'] as const
@@ -33,6 +55,49 @@ export type RequestState = (typeof requestStates)[number]
 
 export const listingStates = ['None', 'Active', 'Leaving'] as const
 export type ListingState = (typeof listingStates)[number]
+
+/** Names an enum value read from the chain; an unknown value means the SDK is older than the contracts. */
+export function enumName<const names extends readonly string[]>(
+  names: names,
+  value: number,
+  what: string,
+): names[number] {
+  const name = names[value]
+  if (name === undefined) throw new Error(`unknown ${what} ${value}: the SDK is older than the contracts`)
+  return name
+}
+
+const INDEX_BITS = 64n
+const INDEX_MASK = (1n << INDEX_BITS) - 1n
+
+/** The id of the `index`-th request (counting from 1) of market `marketId`: marketId << 64 | index. */
+export function requestIdOf(marketId: bigint, index: bigint): bigint {
+  if (index < 1n || index > INDEX_MASK) throw new RangeError(`request index ${index} out of range`)
+  return (marketId << INDEX_BITS) | index
+}
+
+/** The market a request belongs to: the upper bits of its id. */
+export function marketIdOf(requestId: bigint): bigint {
+  return requestId >> INDEX_BITS
+}
+
+/** A request's position within its market, counting from 1: the low 64 bits of its id. */
+export function requestIndexOf(requestId: bigint): bigint {
+  return requestId & INDEX_MASK
+}
+
+/** The digest the marketplace uses for `inputs`: keccak256 of inline data, else the given digest (zero if none). */
+export function inputsDigest(inputs: Inputs): Hex {
+  return inputs.data.length > 2 ? keccak256(inputs.data) : inputs.digest
+}
+
+/**
+ * Request.inputsDigest as createRequest commits it, keccak256(publicDigest ‖ privateDigest); fulfil checks the
+ * proof's public inputs and the private-inputs digest against it.
+ */
+export function requestInputsDigest(publicInputs: Inputs, privateInputs: Inputs): Hex {
+  return keccak256(concat([inputsDigest(publicInputs), inputsDigest(privateInputs)]))
+}
 
 /** Inputs posted inline (the contract computes their digest). */
 export function inlineInputs(data: Hex): Inputs {

@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
+  type Address,
   decodeFunctionResult,
   encodeFunctionData,
   type Hex,
@@ -14,12 +15,21 @@ import {
 } from 'viem'
 import { freePort } from '../../ts/devnet/anvil.js'
 import { repoRoot } from '../../ts/devnet/paths.js'
-import { groth16MarketParams, preimageRequest, preimageStatement } from '../../ts/devnet/scenario.js'
+import {
+  groth16MarketParams,
+  preimageRequest,
+  preimageStatement,
+  type ScheduleOptions,
+} from '../../ts/devnet/scenario.js'
 import { advanceTime, type Devnet, startDevnet } from '../../ts/devnet/stack.js'
 import {
+  type CreatedRequest,
+  cancel,
   chainTime,
+  claim,
   createMarket,
   createRequest,
+  deposit,
   devTokenAbi,
   type FulfilParams,
   fulfil,
@@ -35,10 +45,13 @@ import {
   slash,
   stake,
   submitAssignments,
+  type TaskRecords,
 } from '../../ts/index.js'
 
 const BATCH = 10
 const PROVING_TIME = 600
+const FALLBACK_DELAY = 30
+const MAX_REWARD = parseEther('40')
 
 type Row = {
   operation: string
@@ -62,7 +75,10 @@ async function setup(devnet: Devnet) {
   const { actors, deployment } = devnet
   const prover = actors.prover.wallet.account.address
   const requester = actors.requester.wallet.account.address
-  const { marketId } = await createMarket(actors.deployer, groth16MarketParams(deployment))
+  const { marketId } = await createMarket(
+    actors.deployer,
+    groth16MarketParams(deployment, { fallbackDelay: FALLBACK_DELAY }),
+  )
   await mintDevToken(actors.prover, deployment.contracts.stakeToken, prover, parseEther('10000'))
   await register(actors.prover, { capacity: 64 })
   await stake(actors.prover, { amount: parseEther('10000') })
@@ -82,15 +98,15 @@ async function setup(devnet: Devnet) {
   return { marketId, prover, requester }
 }
 
-async function assign(devnet: Devnet, requestIds: readonly bigint[], prover: `0x${string}`) {
+async function assign(devnet: Devnet, requests: readonly CreatedRequest[], prover: Address) {
   const batch = await signAssignments(devnet.actors.matcher, {
-    assignments: requestIds.map((requestId) => ({ requestId, prover })),
+    assignments: requests.map(({ requestId, request }) => ({ requestId, prover, request })),
     validUntil: (await chainTime(devnet.reader)) + 300n,
   })
   const outcome = await submitAssignments(devnet.actors.bystander, batch)
-  if (outcome.assigned.length !== requestIds.length)
+  if (outcome.assigned.length !== requests.length)
     throw new Error(`assignment skipped: ${outcome.skipped[0]?.reason.message}`)
-  return outcome.receipt
+  return outcome
 }
 
 async function bench(devnet: Devnet): Promise<Row[]> {
@@ -99,69 +115,89 @@ async function bench(devnet: Devnet): Promise<Row[]> {
   // Identical public inputs for every request: one real proof then fulfils them all.
   const statement = await preimageStatement()
   const proof = await provePoseidonPreimage(statement.preimage, statement.context)
-
-  const creations: TransactionReceipt[] = []
-  const ids: bigint[] = []
-  for (let i = 0; i < 3 + 2 * BATCH; i++) {
-    const params = preimageRequest({
-      marketId,
-      now: await chainTime(reader),
-      publicInputs: statement.publicInputs,
-      maxReward: parseEther('40'),
-      refundAddress: requester,
-      schedule: { provingTime: PROVING_TIME },
-    })
-    const { requestId, receipt } = await createRequest(actors.requester, params)
-    creations.push(receipt)
-    ids.push(requestId)
+  const post = async (schedule: ScheduleOptions = {}) =>
+    createRequest(
+      actors.requester,
+      preimageRequest({
+        marketId,
+        now: await chainTime(reader),
+        publicInputs: statement.publicInputs,
+        maxReward: MAX_REWARD,
+        refundAddress: requester,
+        schedule: { provingTime: PROVING_TIME, ...schedule },
+      }),
+    )
+  const expectEscrow = (created: CreatedRequest, source: CreatedRequest['escrowSource']) => {
+    if (created.escrowSource !== source) throw new Error(`escrow came from ${created.escrowSource}, not ${source}`)
+    return created
   }
-  const [warm, single, slashed, ...rest] = ids as [bigint, bigint, bigint, ...bigint[]]
-  const batchIds = rest.slice(0, BATCH)
-  const fulfilIds = rest.slice(BATCH)
-  const fulfilParams = (requestId: bigint): FulfilParams => ({ requestId, ...proof })
   const rows: Row[] = []
 
-  const secondCreation = creations[1]
-  if (!secondCreation) throw new Error('no requests created')
+  // Without a marketplace balance the escrow is pulled with transferFrom. The first request of the market sets its
+  // counter and the marketplace's token balance from zero; measure the second.
+  const [warm, single] = [expectEscrow(await post(), 'transferFrom'), expectEscrow(await post(), 'transferFrom')]
   rows.push(
-    row(
-      'createRequest (64-byte public inputs)',
-      secondCreation,
-      1,
-      'not the first request: counters and balances already non-zero',
-    ),
+    row('createRequest, escrow via transferFrom', single.receipt, 1, 'not the first request; allowance unlimited'),
   )
+
+  // One deposit covering the rest (plus one spare reward, so the balance never returns to zero), then every
+  // request escrows from the balance.
+  const rest = 2 * BATCH + 3
+  const deposited = await deposit(actors.requester, deployment.contracts.paymentToken, MAX_REWARD * BigInt(rest + 1))
+  rows.push(row('deposit (covers the next requests)', deposited.receipt, 1, `${rest + 1} max rewards at once`))
+  const fromBalance: CreatedRequest[] = []
+  for (let i = 0; i < rest - 1; i++) fromBalance.push(expectEscrow(await post(), 'balance'))
+  // Short matching window: this one is left unassigned and cancelled.
+  const cancelled = expectEscrow(await post({ matchingWindow: 60 }), 'balance')
+  const second = fromBalance[1]
+  if (!second) throw new Error('no requests created')
+  rows.push(row('createRequest, escrow from deposited balance', second.receipt, 1, 'balance non-zero before and after'))
+  const [slashed, claimed, ...others] = fromBalance as [CreatedRequest, CreatedRequest, ...CreatedRequest[]]
+  const batchRequests = others.slice(0, BATCH)
+  const fulfilRequests = others.slice(BATCH)
 
   // Registry and staking state is one packed slot per prover, so a first task costs the same as later ones.
-  await assign(devnet, [warm], prover)
-  rows.push(row('assign, batch of 1', await assign(devnet, [single], prover), 1, 'one matcher signature'))
-  rows.push(
-    row(
-      `assign, batch of ${BATCH}`,
-      await assign(devnet, batchIds, prover),
-      BATCH,
-      'one matcher signature for the batch',
-    ),
-  )
-  await assign(devnet, [...fulfilIds, slashed], prover)
+  const [warmTask] = (await assign(devnet, [warm], prover)).assigned
+  const singleOutcome = await assign(devnet, [single], prover)
+  rows.push(row('assign, batch of 1', singleOutcome.receipt, 1, 'one matcher signature'))
+  const batchOutcome = await assign(devnet, batchRequests, prover)
+  rows.push(row(`assign, batch of ${BATCH}`, batchOutcome.receipt, BATCH, 'one matcher signature for the batch'))
+  const { assigned: laterTasks } = await assign(devnet, [...fulfilRequests, slashed], prover)
+  const slashedTask = laterTasks.at(-1)
+  const [singleTask] = singleOutcome.assigned
+  if (!warmTask || !singleTask || !slashedTask) throw new Error('missing assignments')
 
-  // The first fulfilment creates the prover's and requester's claimable balances; measure a later one.
-  await fulfil(actors.prover, fulfilParams(warm))
+  await advanceTime(devnet, FALLBACK_DELAY + 1)
+  const claimedTask = await claim(actors.prover, claimed)
+  rows.push(row('claim (fallback, no matcher)', claimedTask.receipt, 1, 'prover takes it at its listed price'))
+
+  const fulfilParams = ({ requestId, request, task }: TaskRecords): FulfilParams => ({
+    requestId,
+    request,
+    task,
+    publicInputs: proof.publicInputs,
+    proof: proof.proof,
+  })
+  // The first fulfilment creates the prover's marketplace balance; measure a later one.
+  await fulfil(actors.prover, fulfilParams(warmTask))
   rows.push(
     row(
       'fulfil (real Groth16 proof)',
-      (await fulfil(actors.prover, fulfilParams(single))).receipt,
+      (await fulfil(actors.prover, fulfilParams(singleTask))).receipt,
       1,
       'pairing check included',
     ),
   )
-  const batch = await fulfilBatch(actors.prover, fulfilIds.map(fulfilParams))
+  const batch = await fulfilBatch(actors.prover, laterTasks.slice(0, BATCH).map(fulfilParams))
   if (batch.fulfilled.length !== BATCH) throw new Error(`fulfilment skipped: ${batch.skipped[0]?.reason.message}`)
   rows.push(row(`fulfilBatch of ${BATCH}`, batch.receipt, BATCH, 'one Groth16 verification per request'))
 
   await advanceTime(devnet, PROVING_TIME + 1)
   rows.push(
-    row('slash', (await slash(actors.bystander, slashed)).receipt, 1, 'native stake; first slash of the market'),
+    row('slash', (await slash(actors.bystander, slashedTask)).receipt, 1, 'native stake; first slash of market'),
+  )
+  rows.push(
+    row('cancel (expired, unassigned)', (await cancel(actors.bystander, cancelled)).receipt, 1, 'refund to balance'),
   )
 
   const verifyData = encodeVerify(proof.publicInputs, proof.proof)

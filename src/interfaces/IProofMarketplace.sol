@@ -61,7 +61,9 @@ interface IProofMarketplace {
     error InvalidProof(uint256 requestId);
     error NothingToWithdraw(address account, address token);
     error CallFailed(address callee);
-    error InsufficientGas();
+    /// @notice A registry, stake source or verifier call ran out of the gas it was given: the whole call reverts
+    /// rather than report a valid item as failed.
+    error CalleeOutOfGas();
 
     // ---------------------------------------------------------------- events
     event MarketCreated(uint256 indexed marketId, address indexed creator, MarketParams params);
@@ -109,8 +111,8 @@ interface IProofMarketplace {
 
     // ---------------------------------------------------------------- requests
 
-    /// @notice Posts a request and escrows its max reward: taken from msg.sender's marketplace balance when it
-    /// covers it, otherwise pulled from msg.sender with transferFrom.
+    /// @notice Posts a request and escrows its max reward: from msg.sender's marketplace balance first, any
+    /// shortfall pulled from msg.sender with transferFrom.
     /// @return requestId marketId << 64 | index, index counting from 1 within the market.
     function createRequest(RequestParams calldata params) external returns (uint256 requestId);
 
