@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+/// @title TdxQuoteV4
+/// @notice Reads an Intel DCAP quote v4 with a TDX (TD report 1.0) body. Every length comes from the quote's own
+/// fields, never from the buffer size, and each one is checked; trailing bytes after the signature data (quotes are
+/// often zero-padded) are ignored and excluded from `signedContentHash`.
+library TdxQuoteV4 {
+    error QuoteTooShort(uint256 length);
+    error UnsupportedQuoteVersion(uint16 version);
+    error UnsupportedAttestationKeyType(uint16 keyType);
+    error NotTdxQuote(uint32 teeType);
+    error NotIntelQuotingEnclave(bytes16 vendorId);
+    error UnsupportedCertificationType(uint16 certificationType);
+    error CertificationDataSizeMismatch(uint256 declared, uint256 actual);
+    error SignatureDataTooShort(uint256 declared);
+
+    bytes16 internal constant INTEL_QE_VENDOR_ID = 0x939a7233f79c4ca9940a0db3957f0607;
+    uint32 internal constant TEE_TYPE_TDX = 0x81;
+    uint256 internal constant HEADER_LENGTH = 48;
+    uint256 internal constant BODY_LENGTH = 584;
+    /// Header and body: what the attestation key signs.
+    uint256 internal constant SIGNED_LENGTH = HEADER_LENGTH + BODY_LENGTH;
+    uint256 internal constant SIGNATURE_DATA = SIGNED_LENGTH + 4;
+    uint256 internal constant QE_REPORT_LENGTH = 384;
+
+    // Body fields (absolute offsets).
+    uint256 internal constant TEE_TCB_SVN = 48;
+    uint256 internal constant MR_SIGNER_SEAM = 112;
+    uint256 internal constant SEAM_ATTRIBUTES = 160;
+    uint256 internal constant TD_ATTRIBUTES = 168;
+    uint256 internal constant MR_TD = 184;
+    uint256 internal constant MR_CONFIG_ID = 232;
+    uint256 internal constant RTMR0 = 376;
+    uint256 internal constant REPORT_DATA = 568;
+
+    struct Quote {
+        bytes32 signedHash; // sha256(header ‖ body)
+        bytes32 signatureR;
+        bytes32 signatureS;
+        bytes32 attestationKeyX;
+        bytes32 attestationKeyY;
+        uint256 qeReport; // offset of the 384-byte QE report
+        bytes32 qeReportSignatureR;
+        bytes32 qeReportSignatureS;
+        uint256 qeAuthData;
+        uint256 qeAuthDataLength;
+        uint256 pckChain; // offset of the PEM PCK certificate chain
+        uint256 pckChainEnd;
+        /// End of the signature data: everything any signature or check covers.
+        uint256 end;
+        /// keccak256(quote[0:end]): identifies the quote for replay guards, padding excluded.
+        bytes32 signedContentHash;
+    }
+
+    /// @notice Parses the header and signature data; checks the header and the certification data layout.
+    function parse(bytes memory quote) internal view returns (Quote memory q) {
+        if (quote.length < SIGNATURE_DATA + 134) revert QuoteTooShort(quote.length);
+        _checkHeader(quote);
+
+        uint256 s = SIGNATURE_DATA;
+        uint256 signatureDataLength = _u32(quote, SIGNED_LENGTH);
+        q.end = s + signatureDataLength;
+        if (signatureDataLength < 134 + QE_REPORT_LENGTH + 66 || q.end > quote.length) {
+            revert SignatureDataTooShort(signatureDataLength);
+        }
+        q.signatureR = _word(quote, s);
+        q.signatureS = _word(quote, s + 32);
+        q.attestationKeyX = _word(quote, s + 64);
+        q.attestationKeyY = _word(quote, s + 96);
+        _parseCertificationData(quote, q);
+
+        q.signedHash = _sha256(quote, 0, SIGNED_LENGTH);
+        uint256 end = q.end;
+        bytes32 contentHash;
+        assembly ("memory-safe") {
+            contentHash := keccak256(add(quote, 0x20), end)
+        }
+        q.signedContentHash = contentHash;
+    }
+
+    function _checkHeader(bytes memory quote) private pure {
+        uint16 version = _u16(quote, 0);
+        if (version != 4) revert UnsupportedQuoteVersion(version);
+        uint16 keyType = _u16(quote, 2);
+        if (keyType != 2) revert UnsupportedAttestationKeyType(keyType);
+        uint32 teeType = _u32(quote, 4);
+        if (teeType != TEE_TYPE_TDX) revert NotTdxQuote(teeType);
+        bytes16 vendor = bytes16(_word(quote, 12));
+        if (vendor != INTEL_QE_VENDOR_ID) revert NotIntelQuotingEnclave(vendor);
+    }
+
+    /// @dev Type 6 (QE report certification data) wrapping type 5 (PEM PCK chain), sizes consistent to the byte.
+    function _parseCertificationData(bytes memory quote, Quote memory q) private pure {
+        uint256 s = SIGNATURE_DATA;
+        uint16 outerType = _u16(quote, s + 128);
+        if (outerType != 6) revert UnsupportedCertificationType(outerType);
+        uint256 outerSize = _u32(quote, s + 130);
+        q.qeReport = s + 134;
+        q.qeReportSignatureR = _word(quote, q.qeReport + QE_REPORT_LENGTH);
+        q.qeReportSignatureS = _word(quote, q.qeReport + QE_REPORT_LENGTH + 32);
+        uint256 cursor = q.qeReport + QE_REPORT_LENGTH + 64;
+        q.qeAuthDataLength = _u16(quote, cursor);
+        q.qeAuthData = cursor + 2;
+        cursor = q.qeAuthData + q.qeAuthDataLength;
+        if (cursor + 6 > q.end) revert SignatureDataTooShort(q.end - s);
+        uint16 innerType = _u16(quote, cursor);
+        if (innerType != 5) revert UnsupportedCertificationType(innerType);
+        q.pckChain = cursor + 6;
+        q.pckChainEnd = q.pckChain + _u32(quote, cursor + 2);
+        if (q.pckChainEnd - q.qeReport != outerSize) {
+            revert CertificationDataSizeMismatch(outerSize, q.pckChainEnd - q.qeReport);
+        }
+        if (q.pckChainEnd != q.end) revert CertificationDataSizeMismatch(q.end - s, q.pckChainEnd - s);
+    }
+
+    /// @notice sha256 of the QE report (what the PCK key signs).
+    function qeReportHash(bytes memory quote, Quote memory q) internal view returns (bytes32) {
+        return _sha256(quote, q.qeReport, QE_REPORT_LENGTH);
+    }
+
+    /// @notice sha256(attestation key ‖ QE auth data): what the QE report data must start with.
+    function qeBindingHash(bytes memory quote, Quote memory q) internal view returns (bytes32) {
+        bytes memory preimage = new bytes(64 + q.qeAuthDataLength);
+        uint256 auth = q.qeAuthData;
+        uint256 authLength = q.qeAuthDataLength;
+        bytes32 x = q.attestationKeyX;
+        bytes32 y = q.attestationKeyY;
+        assembly ("memory-safe") {
+            let dst := add(preimage, 0x20)
+            mstore(dst, x)
+            mstore(add(dst, 0x20), y)
+            mcopy(add(dst, 0x40), add(add(quote, 0x20), auth), authLength)
+        }
+        return sha256(preimage);
+    }
+
+    /// @notice A 32-byte word at `offset` (big-endian, as bytes appear).
+    function _word(bytes memory data, uint256 offset) internal pure returns (bytes32 w) {
+        assembly ("memory-safe") {
+            w := mload(add(add(data, 0x20), offset))
+        }
+    }
+
+    /// @notice Little-endian u16 at `offset`.
+    function _u16(bytes memory data, uint256 offset) internal pure returns (uint16) {
+        return uint16(uint8(data[offset])) | (uint16(uint8(data[offset + 1])) << 8);
+    }
+
+    /// @notice Little-endian u32 at `offset`.
+    function _u32(bytes memory data, uint256 offset) internal pure returns (uint32) {
+        return uint32(_u16(data, offset)) | (uint32(_u16(data, offset + 2)) << 16);
+    }
+
+    function _sha256(bytes memory data, uint256 offset, uint256 length) internal view returns (bytes32 h) {
+        assembly ("memory-safe") {
+            if iszero(staticcall(gas(), 0x02, add(add(data, 0x20), offset), length, 0x00, 0x20)) { revert(0, 0) }
+            h := mload(0x00)
+        }
+    }
+}
