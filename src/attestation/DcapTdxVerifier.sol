@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IDcapCollateral} from "./interfaces/IDcapCollateral.sol";
+import {IQuoteVerifier} from "./interfaces/IQuoteVerifier.sol";
+import {P256Verifier} from "./libraries/P256Verifier.sol";
+import {PemCertificates} from "./libraries/PemCertificates.sol";
+import {SgxExtension} from "./libraries/SgxExtension.sol";
+import {TdxQuoteV4} from "./libraries/TdxQuoteV4.sol";
+import {X509} from "./libraries/X509.sol";
+import {
+    IsvLevel,
+    KnownCa,
+    QeIdentity,
+    TcbInfo,
+    TcbLevel,
+    TcbStatus,
+    TdxModuleIdentity,
+    TdxReport
+} from "./types/Dcap.sol";
+
+/// @title DcapTdxVerifier
+/// @notice Fully on-chain verification of Intel DCAP quote v4 with a TDX body against collateral held by
+/// DcapCollateral: quote and QE report signatures, QE binding, the PCK chain up to the pinned root with validity and
+/// revocation, QE identity (TD_QE), the platform TCB level for the PCK's FMSPC and SVNs, and the TDX module identity.
+/// @dev The root and the PCK CA are recognised by the hash of their PEM text (both were verified when registered),
+/// so a quote only decodes and parses its PCK leaf.
+contract DcapTdxVerifier is IQuoteVerifier {
+    error QuoteSignatureInvalid();
+    error RootMismatch();
+    error UnknownPckCa(bytes32 pemBodyHash);
+    error PckIssuerMismatch();
+    error PckSignatureInvalid();
+    error CertificateNotValidNow(uint64 notBefore, uint64 notAfter);
+    error QeReportSignatureInvalid();
+    error QeReportBindingMismatch();
+    error QeIdentityMissingOrExpired(uint64 issueDate, uint64 nextUpdate);
+    error QeIdentityMismatch();
+    error QeTcbLevelNotFound(uint16 isvSvn);
+    error TcbInfoMissingOrExpired(bytes6 fmspc, uint64 issueDate, uint64 nextUpdate);
+    error PceIdMismatch(bytes2 expected, bytes2 found);
+    error TcbLevelNotFound(bytes6 fmspc);
+    error TcbRevoked();
+    error TdxModuleIdentityMissing(uint8 version);
+    error TdxModuleMismatch();
+    error TdxModuleTcbLevelNotFound(uint8 isvSvn);
+
+    /// @notice Where the collateral comes from.
+    IDcapCollateral public immutable collateral;
+
+    constructor(IDcapCollateral collateral_) {
+        collateral = collateral_;
+    }
+
+    /// @inheritdoc IQuoteVerifier
+    function verifyTdxQuote(bytes calldata quoteCalldata) external view returns (TdxReport memory report) {
+        bytes memory quote = quoteCalldata;
+        TdxQuoteV4.Quote memory q = TdxQuoteV4.parse(quote);
+        if (!P256Verifier.verify(q.signedHash, q.signatureR, q.signatureS, q.attestationKeyX, q.attestationKeyY)) {
+            revert QuoteSignatureInvalid();
+        }
+        (bytes memory leafDer, X509.Certificate memory leaf) = _verifyPckChain(quote, q);
+        if (!P256Verifier.verify(
+                TdxQuoteV4.qeReportHash(quote, q),
+                q.qeReportSignatureR,
+                q.qeReportSignatureS,
+                leaf.publicKeyX,
+                leaf.publicKeyY
+            )) revert QeReportSignatureInvalid();
+        if (
+            TdxQuoteV4._word(quote, q.qeReport + 320) != TdxQuoteV4.qeBindingHash(quote, q)
+                || TdxQuoteV4._word(quote, q.qeReport + 352) != bytes32(0)
+        ) revert QeReportBindingMismatch();
+
+        TcbStatus qeStatus = _qeStatus(quote, q.qeReport);
+        SgxExtension.Values memory pck = SgxExtension.parse(leafDer, leaf.sgxExtensionStart, leaf.sgxExtensionEnd);
+        TcbStatus status = _converge(_tdxStatus(quote, pck), qeStatus);
+        if (status == TcbStatus.Revoked) revert TcbRevoked();
+
+        report = _report(quote, q);
+        report.tcbStatus = status;
+        report.fmspc = pck.fmspc;
+    }
+
+    /// @dev Root and CA by their registered PEM text; the leaf decoded, parsed and checked against the CA.
+    function _verifyPckChain(bytes memory quote, TdxQuoteV4.Quote memory q)
+        internal
+        view
+        returns (bytes memory leafDer, X509.Certificate memory leaf)
+    {
+        PemCertificates.Range[] memory chain = PemCertificates.split(quote, q.pckChain, q.pckChainEnd, 3);
+        (,, bytes32 rootBodyHash, bytes32 rootSubjectHash) = collateral.root();
+        if (PemCertificates.bodyHash(quote, chain[2]) != rootBodyHash) revert RootMismatch();
+        bytes32 caBodyHash = PemCertificates.bodyHash(quote, chain[1]);
+        KnownCa memory ca = collateral.knownCa(caBodyHash);
+        if (ca.subjectHash == bytes32(0)) revert UnknownPckCa(caBodyHash);
+        _requireValidNow(ca.notBefore, ca.notAfter);
+        collateral.checkNotRevoked(rootSubjectHash, ca.serialNumber);
+
+        leafDer = PemCertificates.decode(quote, chain[0]);
+        leaf = X509.parse(leafDer);
+        if (leaf.issuerHash != ca.subjectHash || leaf.authorityKeyId != ca.subjectKeyId) revert PckIssuerMismatch();
+        if (!P256Verifier.verify(leaf.tbsHash, leaf.signatureR, leaf.signatureS, ca.publicKeyX, ca.publicKeyY)) {
+            revert PckSignatureInvalid();
+        }
+        _requireValidNow(leaf.notBefore, leaf.notAfter);
+        collateral.checkNotRevoked(ca.subjectHash, leaf.serialNumber);
+    }
+
+    /// @dev The QE report against the TD_QE identity; its TCB level by ISVSVN.
+    function _qeStatus(bytes memory quote, uint256 report) internal view returns (TcbStatus) {
+        QeIdentity memory qe = collateral.qeIdentity();
+        if (block.timestamp < qe.issueDate || block.timestamp > qe.nextUpdate) {
+            revert QeIdentityMissingOrExpired(qe.issueDate, qe.nextUpdate);
+        }
+        uint32 miscselect = TdxQuoteV4._u32(quote, report + 16);
+        bytes16 attributes = bytes16(TdxQuoteV4._word(quote, report + 48));
+        bytes32 mrSigner = TdxQuoteV4._word(quote, report + 128);
+        uint16 isvProdId = TdxQuoteV4._u16(quote, report + 256);
+        uint16 isvSvn = TdxQuoteV4._u16(quote, report + 258);
+        if (
+            miscselect & uint32(qe.miscselectMask) != uint32(qe.miscselect)
+                || attributes & qe.attributesMask != qe.attributes || mrSigner != qe.mrSigner
+                || isvProdId != qe.isvProdId
+        ) revert QeIdentityMismatch();
+        for (uint256 i; i < qe.levels.length; ++i) {
+            if (qe.levels[i].isvSvn <= isvSvn) return qe.levels[i].status;
+        }
+        revert QeTcbLevelNotFound(isvSvn);
+    }
+
+    /// @dev Platform level (SGX components, PCESVN, TDX components) converged with the TDX module's level.
+    function _tdxStatus(bytes memory quote, SgxExtension.Values memory pck) internal view returns (TcbStatus) {
+        TcbInfo memory info = collateral.tcbInfo(pck.fmspc);
+        if (info.issueDate == 0 || block.timestamp < info.issueDate || block.timestamp > info.nextUpdate) {
+            revert TcbInfoMissingOrExpired(pck.fmspc, info.issueDate, info.nextUpdate);
+        }
+        if (info.pceId != pck.pceId) revert PceIdMismatch(info.pceId, pck.pceId);
+        bytes16 teeTcbSvn = bytes16(TdxQuoteV4._word(quote, TdxQuoteV4.TEE_TCB_SVN));
+        uint8 moduleVersion = uint8(teeTcbSvn[1]);
+        // With a versioned module, TEE_TCB_SVN[0..2] are the module's own SVN and version, judged by its identity.
+        uint256 tdxFrom = moduleVersion > 0 ? 2 : 0;
+
+        TcbStatus platform = TcbStatus.Unrecognized;
+        for (uint256 i; i < info.levels.length; ++i) {
+            TcbLevel memory level = info.levels[i];
+            if (
+                _componentsAtLeast(pck.cpuSvn, level.sgxComponents, 0) && pck.pceSvn >= level.pceSvn
+                    && _componentsAtLeast(teeTcbSvn, level.tdxComponents, tdxFrom)
+            ) {
+                platform = level.status;
+                break;
+            }
+        }
+        if (platform == TcbStatus.Unrecognized) revert TcbLevelNotFound(pck.fmspc);
+        return _converge(platform, _moduleStatus(quote, info.modules, moduleVersion, uint8(teeTcbSvn[0])));
+    }
+
+    function _moduleStatus(bytes memory quote, TdxModuleIdentity[] memory modules, uint8 version, uint8 isvSvn)
+        internal
+        pure
+        returns (TcbStatus)
+    {
+        for (uint256 i; i < modules.length; ++i) {
+            TdxModuleIdentity memory m = modules[i];
+            if (m.version != version) continue;
+            bytes8 seamAttributes = bytes8(TdxQuoteV4._word(quote, TdxQuoteV4.SEAM_ATTRIBUTES));
+            if (
+                keccak256(_slice(quote, TdxQuoteV4.MR_SIGNER_SEAM, 48)) != keccak256(m.mrSigner)
+                    || seamAttributes & m.attributesMask != m.attributes
+            ) revert TdxModuleMismatch();
+            if (version == 0) return TcbStatus.UpToDate; // judged by the platform level alone
+            for (uint256 j; j < m.levels.length; ++j) {
+                if (m.levels[j].isvSvn <= isvSvn) return m.levels[j].status;
+            }
+            revert TdxModuleTcbLevelNotFound(isvSvn);
+        }
+        revert TdxModuleIdentityMissing(version);
+    }
+
+    /// @dev Intel's convergence: an out-of-date QE or TDX module makes the platform out of date; revoked wins.
+    function _converge(TcbStatus platform, TcbStatus component) internal pure returns (TcbStatus) {
+        if (platform == TcbStatus.Revoked || component == TcbStatus.Revoked) return TcbStatus.Revoked;
+        if (component != TcbStatus.OutOfDate) return platform;
+        if (platform == TcbStatus.UpToDate || platform == TcbStatus.SWHardeningNeeded) return TcbStatus.OutOfDate;
+        if (platform == TcbStatus.ConfigurationNeeded || platform == TcbStatus.ConfigurationAndSWHardeningNeeded) {
+            return TcbStatus.OutOfDateConfigurationNeeded;
+        }
+        return platform;
+    }
+
+    /// @dev Whether every component of `actual` from index `from` is at least the level's.
+    function _componentsAtLeast(bytes16 actual, bytes16 required, uint256 from) internal pure returns (bool) {
+        for (uint256 i = from; i < 16; ++i) {
+            if (uint8(actual[i]) < uint8(required[i])) return false;
+        }
+        return true;
+    }
+
+    function _requireValidNow(uint64 notBefore, uint64 notAfter) internal view {
+        if (block.timestamp < notBefore || block.timestamp > notAfter) {
+            revert CertificateNotValidNow(notBefore, notAfter);
+        }
+    }
+
+    function _report(bytes memory quote, TdxQuoteV4.Quote memory q) internal pure returns (TdxReport memory r) {
+        r.teeTcbSvn = bytes16(TdxQuoteV4._word(quote, TdxQuoteV4.TEE_TCB_SVN));
+        r.tdAttributes = bytes8(TdxQuoteV4._word(quote, TdxQuoteV4.TD_ATTRIBUTES));
+        r.xfam = bytes8(TdxQuoteV4._word(quote, TdxQuoteV4.TD_ATTRIBUTES + 8));
+        r.mrTd = _slice(quote, TdxQuoteV4.MR_TD, 48);
+        r.mrConfigId = _slice(quote, TdxQuoteV4.MR_CONFIG_ID, 48);
+        r.rtmr0 = _slice(quote, TdxQuoteV4.RTMR0, 48);
+        r.rtmr1 = _slice(quote, TdxQuoteV4.RTMR0 + 48, 48);
+        r.rtmr2 = _slice(quote, TdxQuoteV4.RTMR0 + 96, 48);
+        r.rtmr3 = _slice(quote, TdxQuoteV4.RTMR0 + 144, 48);
+        r.reportData = _slice(quote, TdxQuoteV4.REPORT_DATA, 64);
+        r.quoteId = q.signedContentHash;
+    }
+
+    function _slice(bytes memory data, uint256 start, uint256 length) internal pure returns (bytes memory out) {
+        out = new bytes(length);
+        assembly ("memory-safe") {
+            mcopy(add(out, 0x20), add(add(data, 0x20), start), length)
+        }
+    }
+}
