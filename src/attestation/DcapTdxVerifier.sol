@@ -6,7 +6,7 @@ import {IQuoteVerifier} from "./interfaces/IQuoteVerifier.sol";
 import {P256Verifier} from "./libraries/P256Verifier.sol";
 import {PemCertificates} from "./libraries/PemCertificates.sol";
 import {SgxExtension} from "./libraries/SgxExtension.sol";
-import {TdxQuoteV4} from "./libraries/TdxQuoteV4.sol";
+import {TdxQuote} from "./libraries/TdxQuote.sol";
 import {X509} from "./libraries/X509.sol";
 import {
     IsvLevel,
@@ -20,7 +20,7 @@ import {
 } from "./types/Dcap.sol";
 
 /// @title DcapTdxVerifier
-/// @notice Fully on-chain verification of Intel DCAP quote v4 with a TDX body against collateral held by
+/// @notice Fully on-chain verification of Intel DCAP TDX quotes (v4, and v5 with TD report 1.0 or 1.5 bodies) against collateral held by
 /// DcapCollateral: quote and QE report signatures, QE binding, the PCK chain up to the pinned root with validity and
 /// revocation, QE identity (TD_QE), the platform TCB level for the PCK's FMSPC and SVNs, and the TDX module identity.
 /// @dev The root and the PCK CA are recognised by the hash of their PEM text (both were verified when registered),
@@ -55,26 +55,26 @@ contract DcapTdxVerifier is IQuoteVerifier {
     /// @inheritdoc IQuoteVerifier
     function verifyTdxQuote(bytes calldata quoteCalldata) external view returns (TdxReport memory report) {
         bytes memory quote = quoteCalldata;
-        TdxQuoteV4.Quote memory q = TdxQuoteV4.parse(quote);
+        TdxQuote.Quote memory q = TdxQuote.parse(quote);
         if (!P256Verifier.verify(q.signedHash, q.signatureR, q.signatureS, q.attestationKeyX, q.attestationKeyY)) {
             revert QuoteSignatureInvalid();
         }
         (bytes memory leafDer, X509.Certificate memory leaf) = _verifyPckChain(quote, q);
         if (!P256Verifier.verify(
-                TdxQuoteV4.qeReportHash(quote, q),
+                TdxQuote.qeReportHash(quote, q),
                 q.qeReportSignatureR,
                 q.qeReportSignatureS,
                 leaf.publicKeyX,
                 leaf.publicKeyY
             )) revert QeReportSignatureInvalid();
         if (
-            TdxQuoteV4._word(quote, q.qeReport + 320) != TdxQuoteV4.qeBindingHash(quote, q)
-                || TdxQuoteV4._word(quote, q.qeReport + 352) != bytes32(0)
+            TdxQuote._word(quote, q.qeReport + 320) != TdxQuote.qeBindingHash(quote, q)
+                || TdxQuote._word(quote, q.qeReport + 352) != bytes32(0)
         ) revert QeReportBindingMismatch();
 
         TcbStatus qeStatus = _qeStatus(quote, q.qeReport);
         SgxExtension.Values memory pck = SgxExtension.parse(leafDer, leaf.sgxExtensionStart, leaf.sgxExtensionEnd);
-        TcbStatus status = _converge(_tdxStatus(quote, pck), qeStatus);
+        TcbStatus status = _converge(_tdxStatus(quote, q, pck), qeStatus);
         if (status == TcbStatus.Revoked) revert TcbRevoked();
 
         report = _report(quote, q);
@@ -83,7 +83,7 @@ contract DcapTdxVerifier is IQuoteVerifier {
     }
 
     /// @dev Root and CA by their registered PEM text; the leaf decoded, parsed and checked against the CA.
-    function _verifyPckChain(bytes memory quote, TdxQuoteV4.Quote memory q)
+    function _verifyPckChain(bytes memory quote, TdxQuote.Quote memory q)
         internal
         view
         returns (bytes memory leafDer, X509.Certificate memory leaf)
@@ -113,11 +113,11 @@ contract DcapTdxVerifier is IQuoteVerifier {
         if (block.timestamp < qe.issueDate || block.timestamp > qe.nextUpdate) {
             revert QeIdentityMissingOrExpired(qe.issueDate, qe.nextUpdate);
         }
-        uint32 miscselect = TdxQuoteV4._u32(quote, report + 16);
-        bytes16 attributes = bytes16(TdxQuoteV4._word(quote, report + 48));
-        bytes32 mrSigner = TdxQuoteV4._word(quote, report + 128);
-        uint16 isvProdId = TdxQuoteV4._u16(quote, report + 256);
-        uint16 isvSvn = TdxQuoteV4._u16(quote, report + 258);
+        uint32 miscselect = TdxQuote._u32(quote, report + 16);
+        bytes16 attributes = bytes16(TdxQuote._word(quote, report + 48));
+        bytes32 mrSigner = TdxQuote._word(quote, report + 128);
+        uint16 isvProdId = TdxQuote._u16(quote, report + 256);
+        uint16 isvSvn = TdxQuote._u16(quote, report + 258);
         if (
             miscselect & uint32(qe.miscselectMask) != uint32(qe.miscselect)
                 || attributes & qe.attributesMask != qe.attributes || mrSigner != qe.mrSigner
@@ -130,13 +130,17 @@ contract DcapTdxVerifier is IQuoteVerifier {
     }
 
     /// @dev Platform level (SGX components, PCESVN, TDX components) converged with the TDX module's level.
-    function _tdxStatus(bytes memory quote, SgxExtension.Values memory pck) internal view returns (TcbStatus) {
+    function _tdxStatus(bytes memory quote, TdxQuote.Quote memory q, SgxExtension.Values memory pck)
+        internal
+        view
+        returns (TcbStatus)
+    {
         TcbInfo memory info = collateral.tcbInfo(pck.fmspc);
         if (info.issueDate == 0 || block.timestamp < info.issueDate || block.timestamp > info.nextUpdate) {
             revert TcbInfoMissingOrExpired(pck.fmspc, info.issueDate, info.nextUpdate);
         }
         if (info.pceId != pck.pceId) revert PceIdMismatch(info.pceId, pck.pceId);
-        bytes16 teeTcbSvn = bytes16(TdxQuoteV4._word(quote, TdxQuoteV4.TEE_TCB_SVN));
+        bytes16 teeTcbSvn = bytes16(TdxQuote._word(quote, TdxQuote.field(q, TdxQuote.TEE_TCB_SVN)));
         uint8 moduleVersion = uint8(teeTcbSvn[1]);
         // With a versioned module, TEE_TCB_SVN[0..2] are the module's own SVN and version, judged by its identity.
         uint256 tdxFrom = moduleVersion > 0 ? 2 : 0;
@@ -153,20 +157,22 @@ contract DcapTdxVerifier is IQuoteVerifier {
             }
         }
         if (platform == TcbStatus.Unrecognized) revert TcbLevelNotFound(pck.fmspc);
-        return _converge(platform, _moduleStatus(quote, info.modules, moduleVersion, uint8(teeTcbSvn[0])));
+        return _converge(platform, _moduleStatus(quote, q.body, info.modules, moduleVersion, uint8(teeTcbSvn[0])));
     }
 
-    function _moduleStatus(bytes memory quote, TdxModuleIdentity[] memory modules, uint8 version, uint8 isvSvn)
-        internal
-        pure
-        returns (TcbStatus)
-    {
+    function _moduleStatus(
+        bytes memory quote,
+        uint256 body,
+        TdxModuleIdentity[] memory modules,
+        uint8 version,
+        uint8 isvSvn
+    ) internal pure returns (TcbStatus) {
         for (uint256 i; i < modules.length; ++i) {
             TdxModuleIdentity memory m = modules[i];
             if (m.version != version) continue;
-            bytes8 seamAttributes = bytes8(TdxQuoteV4._word(quote, TdxQuoteV4.SEAM_ATTRIBUTES));
+            bytes8 seamAttributes = bytes8(TdxQuote._word(quote, body + TdxQuote.SEAM_ATTRIBUTES));
             if (
-                keccak256(_slice(quote, TdxQuoteV4.MR_SIGNER_SEAM, 48)) != keccak256(m.mrSigner)
+                keccak256(_slice(quote, body + TdxQuote.MR_SIGNER_SEAM, 48)) != keccak256(m.mrSigner)
                     || seamAttributes & m.attributesMask != m.attributes
             ) revert TdxModuleMismatch();
             if (version == 0) return TcbStatus.UpToDate; // judged by the platform level alone
@@ -203,17 +209,18 @@ contract DcapTdxVerifier is IQuoteVerifier {
         }
     }
 
-    function _report(bytes memory quote, TdxQuoteV4.Quote memory q) internal pure returns (TdxReport memory r) {
-        r.teeTcbSvn = bytes16(TdxQuoteV4._word(quote, TdxQuoteV4.TEE_TCB_SVN));
-        r.tdAttributes = bytes8(TdxQuoteV4._word(quote, TdxQuoteV4.TD_ATTRIBUTES));
-        r.xfam = bytes8(TdxQuoteV4._word(quote, TdxQuoteV4.TD_ATTRIBUTES + 8));
-        r.mrTd = _slice(quote, TdxQuoteV4.MR_TD, 48);
-        r.mrConfigId = _slice(quote, TdxQuoteV4.MR_CONFIG_ID, 48);
-        r.rtmr0 = _slice(quote, TdxQuoteV4.RTMR0, 48);
-        r.rtmr1 = _slice(quote, TdxQuoteV4.RTMR0 + 48, 48);
-        r.rtmr2 = _slice(quote, TdxQuoteV4.RTMR0 + 96, 48);
-        r.rtmr3 = _slice(quote, TdxQuoteV4.RTMR0 + 144, 48);
-        r.reportData = _slice(quote, TdxQuoteV4.REPORT_DATA, 64);
+    function _report(bytes memory quote, TdxQuote.Quote memory q) internal pure returns (TdxReport memory r) {
+        uint256 body = q.body;
+        r.teeTcbSvn = bytes16(TdxQuote._word(quote, body + TdxQuote.TEE_TCB_SVN));
+        r.tdAttributes = bytes8(TdxQuote._word(quote, body + TdxQuote.TD_ATTRIBUTES));
+        r.xfam = bytes8(TdxQuote._word(quote, body + TdxQuote.XFAM));
+        r.mrTd = _slice(quote, body + TdxQuote.MR_TD, 48);
+        r.mrConfigId = _slice(quote, body + TdxQuote.MR_CONFIG_ID, 48);
+        r.rtmr0 = _slice(quote, body + TdxQuote.RTMR0, 48);
+        r.rtmr1 = _slice(quote, body + TdxQuote.RTMR0 + 48, 48);
+        r.rtmr2 = _slice(quote, body + TdxQuote.RTMR0 + 96, 48);
+        r.rtmr3 = _slice(quote, body + TdxQuote.RTMR0 + 144, 48);
+        r.reportData = _slice(quote, body + TdxQuote.REPORT_DATA, 64);
         r.quoteId = q.signedContentHash;
     }
 

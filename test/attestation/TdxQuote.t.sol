@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {Test, console} from "forge-std/Test.sol";
-import {TdxQuoteV4} from "../../src/attestation/libraries/TdxQuoteV4.sol";
+import {TdxQuote} from "../../src/attestation/libraries/TdxQuote.sol";
 import {PemCertificates} from "../../src/attestation/libraries/PemCertificates.sol";
 import {X509} from "../../src/attestation/libraries/X509.sol";
 import {P256Verifier} from "../../src/attestation/libraries/P256Verifier.sol";
@@ -10,12 +10,12 @@ import {Base64Strict} from "../../src/attestation/libraries/Base64Strict.sol";
 
 /// @notice Library calls behind an external boundary, so tests can expect their reverts and measure them.
 contract QuoteHarness {
-    function parse(bytes memory quote) external view returns (TdxQuoteV4.Quote memory) {
-        return TdxQuoteV4.parse(quote);
+    function parse(bytes memory quote) external view returns (TdxQuote.Quote memory) {
+        return TdxQuote.parse(quote);
     }
 
     function certificates(bytes memory quote) external view returns (X509.Certificate[] memory certs) {
-        TdxQuoteV4.Quote memory q = TdxQuoteV4.parse(quote);
+        TdxQuote.Quote memory q = TdxQuote.parse(quote);
         PemCertificates.Range[] memory ranges = PemCertificates.split(quote, q.pckChain, q.pckChainEnd, 3);
         certs = new X509.Certificate[](3);
         for (uint256 i; i < 3; ++i) {
@@ -34,7 +34,7 @@ contract QuoteHarness {
     /// Gas of each stage of a full chain check, measured inside one call (no calldata or storage noise).
     function stageGas(bytes memory quote) external view returns (uint256[5] memory used) {
         uint256 g = gasleft();
-        TdxQuoteV4.Quote memory q = TdxQuoteV4.parse(quote);
+        TdxQuote.Quote memory q = TdxQuote.parse(quote);
         used[0] = g - gasleft();
         g = gasleft();
         PemCertificates.Range[] memory ranges = PemCertificates.split(quote, q.pckChain, q.pckChainEnd, 3);
@@ -48,7 +48,7 @@ contract QuoteHarness {
         g = gasleft();
         P256Verifier.verify(q.signedHash, q.signatureR, q.signatureS, q.attestationKeyX, q.attestationKeyY);
         P256Verifier.verify(
-            TdxQuoteV4.qeReportHash(quote, q),
+            TdxQuote.qeReportHash(quote, q),
             q.qeReportSignatureR,
             q.qeReportSignatureS,
             leaf.publicKeyX,
@@ -58,7 +58,7 @@ contract QuoteHarness {
     }
 }
 
-contract TdxQuoteV4Test is Test {
+contract TdxQuoteTest is Test {
     /// Intel SGX Root CA public key (x ‖ y), pinned.
     bytes32 internal constant INTEL_ROOT_X = 0x0ba9c4c0c0c86193a3fe23d6b02cda10a8bbd4e88e48b4458561a36e705525f5;
     bytes32 internal constant INTEL_ROOT_Y = 0x67918e2edc88e40d860bd0cc4ee26aacc988e505a953558c453f6b0904ae7394;
@@ -73,7 +73,7 @@ contract TdxQuoteV4Test is Test {
     }
 
     function test_parse_layoutOfTheRealTdxQuote() public view {
-        TdxQuoteV4.Quote memory q = harness.parse(quote);
+        TdxQuote.Quote memory q = harness.parse(quote);
         assertEq(quote.length, 5006);
         assertEq(q.end, 4936); // 70 padding bytes follow
         assertEq(q.qeAuthDataLength, 32);
@@ -87,16 +87,16 @@ contract TdxQuoteV4Test is Test {
     }
 
     function test_signature_quoteSignedByTheAttestationKey() public view {
-        TdxQuoteV4.Quote memory q = harness.parse(quote);
+        TdxQuote.Quote memory q = harness.parse(quote);
         assertTrue(P256Verifier.verify(q.signedHash, q.signatureR, q.signatureS, q.attestationKeyX, q.attestationKeyY));
     }
 
     function test_signature_qeReportSignedByThePckLeafAndBoundToTheAttestationKey() public view {
-        TdxQuoteV4.Quote memory q = harness.parse(quote);
+        TdxQuote.Quote memory q = harness.parse(quote);
         X509.Certificate memory leaf = harness.certificates(quote)[0];
         assertTrue(
             P256Verifier.verify(
-                TdxQuoteV4.qeReportHash(quote, q),
+                TdxQuote.qeReportHash(quote, q),
                 q.qeReportSignatureR,
                 q.qeReportSignatureS,
                 leaf.publicKeyX,
@@ -104,8 +104,8 @@ contract TdxQuoteV4Test is Test {
             )
         );
         // QE report data = sha256(attestation key ‖ QE auth data) ‖ 32 zero bytes.
-        assertEq(TdxQuoteV4._word(quote, q.qeReport + 320), TdxQuoteV4.qeBindingHash(quote, q));
-        assertEq(TdxQuoteV4._word(quote, q.qeReport + 352), bytes32(0));
+        assertEq(TdxQuote._word(quote, q.qeReport + 320), TdxQuote.qeBindingHash(quote, q));
+        assertEq(TdxQuote._word(quote, q.qeReport + 352), bytes32(0));
     }
 
     function test_signature_pckChainVerifiesUpToThePinnedIntelRoot() public view {
@@ -152,7 +152,7 @@ contract TdxQuoteV4Test is Test {
             bytes memory mutated = bytes.concat(quote);
             mutated[positions[i]] = bytes1(uint8(mutated[positions[i]]) ^ 0x01);
             // The header bytes the parser checks reject the quote outright; the rest fail the signature.
-            try harness.parse(mutated) returns (TdxQuoteV4.Quote memory q) {
+            try harness.parse(mutated) returns (TdxQuote.Quote memory q) {
                 assertFalse(
                     P256Verifier.verify(q.signedHash, q.signatureR, q.signatureS, q.attestationKeyX, q.attestationKeyY)
                 );
@@ -161,14 +161,14 @@ contract TdxQuoteV4Test is Test {
     }
 
     function test_mutation_qeReportOrAuthDataBreaksItsChecks() public view {
-        TdxQuoteV4.Quote memory original = harness.parse(quote);
+        TdxQuote.Quote memory original = harness.parse(quote);
         X509.Certificate memory leaf = harness.certificates(quote)[0];
         bytes memory mutated = bytes.concat(quote);
         mutated[original.qeReport + 10] = bytes1(uint8(mutated[original.qeReport + 10]) ^ 0x80);
-        TdxQuoteV4.Quote memory q = harness.parse(mutated);
+        TdxQuote.Quote memory q = harness.parse(mutated);
         assertFalse(
             P256Verifier.verify(
-                TdxQuoteV4.qeReportHash(mutated, q),
+                TdxQuote.qeReportHash(mutated, q),
                 q.qeReportSignatureR,
                 q.qeReportSignatureS,
                 leaf.publicKeyX,
@@ -178,11 +178,11 @@ contract TdxQuoteV4Test is Test {
         mutated = bytes.concat(quote);
         mutated[original.qeAuthData] = bytes1(uint8(mutated[original.qeAuthData]) ^ 0x01);
         q = harness.parse(mutated);
-        assertTrue(TdxQuoteV4._word(mutated, q.qeReport + 320) != TdxQuoteV4.qeBindingHash(mutated, q));
+        assertTrue(TdxQuote._word(mutated, q.qeReport + 320) != TdxQuote.qeBindingHash(mutated, q));
     }
 
     function test_mutation_certificateTextBreaksTheChain() public view {
-        TdxQuoteV4.Quote memory q = harness.parse(quote);
+        TdxQuote.Quote memory q = harness.parse(quote);
         X509.Certificate memory root = harness.certificates(quote)[2];
         // A character inside the platform CA's base64 body (second certificate).
         PemCertificates.Range[] memory ranges = PemCertificates.split(quote, q.pckChain, q.pckChainEnd, 3);
@@ -201,21 +201,21 @@ contract TdxQuoteV4Test is Test {
     function test_RevertWhen_parse_wrongVersion() public {
         bytes memory mutated = bytes.concat(quote);
         mutated[0] = 0x03;
-        vm.expectRevert(abi.encodeWithSelector(TdxQuoteV4.UnsupportedQuoteVersion.selector, uint16(3)));
+        vm.expectRevert(abi.encodeWithSelector(TdxQuote.UnsupportedQuoteVersion.selector, uint16(3)));
         harness.parse(mutated);
     }
 
     function test_RevertWhen_parse_notTdx() public {
         bytes memory mutated = bytes.concat(quote);
         mutated[4] = 0x00;
-        vm.expectRevert(abi.encodeWithSelector(TdxQuoteV4.NotTdxQuote.selector, uint32(0)));
+        vm.expectRevert(abi.encodeWithSelector(TdxQuote.NotTdxQuote.selector, uint32(0)));
         harness.parse(mutated);
     }
 
     function test_RevertWhen_parse_notIntelVendor() public {
         bytes memory mutated = bytes.concat(quote);
         mutated[12] = 0x00;
-        vm.expectPartialRevert(TdxQuoteV4.NotIntelQuotingEnclave.selector);
+        vm.expectPartialRevert(TdxQuote.NotIntelQuotingEnclave.selector);
         harness.parse(mutated);
     }
 
@@ -224,14 +224,14 @@ contract TdxQuoteV4Test is Test {
         for (uint256 i; i < truncated.length; ++i) {
             truncated[i] = quote[i];
         }
-        vm.expectRevert(abi.encodeWithSelector(TdxQuoteV4.SignatureDataTooShort.selector, 4300));
+        vm.expectRevert(abi.encodeWithSelector(TdxQuote.SignatureDataTooShort.selector, 4300));
         harness.parse(truncated);
     }
 
     function test_RevertWhen_parse_certificationSizeLies() public {
         bytes memory mutated = bytes.concat(quote);
         mutated[636 + 130] = bytes1(uint8(mutated[636 + 130]) ^ 0x01);
-        vm.expectPartialRevert(TdxQuoteV4.CertificationDataSizeMismatch.selector);
+        vm.expectPartialRevert(TdxQuote.CertificationDataSizeMismatch.selector);
         harness.parse(mutated);
     }
 

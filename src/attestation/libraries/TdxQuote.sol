@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-/// @title TdxQuoteV4
-/// @notice Reads an Intel DCAP quote v4 with a TDX (TD report 1.0) body. Every length comes from the quote's own
-/// fields, never from the buffer size, and each one is checked; trailing bytes after the signature data (quotes are
-/// often zero-padded) are ignored and excluded from `signedContentHash`.
-library TdxQuoteV4 {
+/// @title TdxQuote
+/// @notice Reads an Intel DCAP TDX quote: v4 (TD report 1.0 body) or v5 (body type 2, TD report 1.0, or type 3,
+/// TD report 1.5). Every length comes from the quote's own fields, never from the buffer size, and each one is
+/// checked; trailing bytes after the signature data (quotes are often zero-padded) are ignored and excluded from
+/// `signedContentHash`.
+library TdxQuote {
     error QuoteTooShort(uint256 length);
     error UnsupportedQuoteVersion(uint16 version);
     error UnsupportedAttestationKeyType(uint16 keyType);
@@ -14,28 +15,35 @@ library TdxQuoteV4 {
     error UnsupportedCertificationType(uint16 certificationType);
     error CertificationDataSizeMismatch(uint256 declared, uint256 actual);
     error SignatureDataTooShort(uint256 declared);
+    error UnsupportedBodyType(uint16 bodyType, uint32 bodySize);
 
     bytes16 internal constant INTEL_QE_VENDOR_ID = 0x939a7233f79c4ca9940a0db3957f0607;
     uint32 internal constant TEE_TYPE_TDX = 0x81;
     uint256 internal constant HEADER_LENGTH = 48;
-    uint256 internal constant BODY_LENGTH = 584;
-    /// Header and body: what the attestation key signs.
-    uint256 internal constant SIGNED_LENGTH = HEADER_LENGTH + BODY_LENGTH;
-    uint256 internal constant SIGNATURE_DATA = SIGNED_LENGTH + 4;
+    uint256 internal constant TD10_BODY_LENGTH = 584;
+    uint256 internal constant TD15_BODY_LENGTH = 648;
     uint256 internal constant QE_REPORT_LENGTH = 384;
+    /// Smallest quote that can hold a header, a body and the fixed part of the signature data.
+    uint256 internal constant MIN_LENGTH = HEADER_LENGTH + TD10_BODY_LENGTH + 4 + 134;
 
-    // Body fields (absolute offsets).
-    uint256 internal constant TEE_TCB_SVN = 48;
-    uint256 internal constant MR_SIGNER_SEAM = 112;
-    uint256 internal constant SEAM_ATTRIBUTES = 160;
-    uint256 internal constant TD_ATTRIBUTES = 168;
-    uint256 internal constant MR_TD = 184;
-    uint256 internal constant MR_CONFIG_ID = 232;
-    uint256 internal constant RTMR0 = 376;
-    uint256 internal constant REPORT_DATA = 568;
+    // TD report fields, relative to the body.
+    uint256 internal constant TEE_TCB_SVN = 0;
+    uint256 internal constant MR_SIGNER_SEAM = 64;
+    uint256 internal constant SEAM_ATTRIBUTES = 112;
+    uint256 internal constant TD_ATTRIBUTES = 120;
+    uint256 internal constant XFAM = 128;
+    uint256 internal constant MR_TD = 136;
+    uint256 internal constant MR_CONFIG_ID = 184;
+    uint256 internal constant RTMR0 = 328;
+    uint256 internal constant REPORT_DATA = 520;
 
     struct Quote {
-        bytes32 signedHash; // sha256(header ‖ body)
+        uint16 version;
+        /// Offset of the TD report.
+        uint256 body;
+        /// Length of what the attestation key signs (header, v5 body descriptor, body).
+        uint256 signedLength;
+        bytes32 signedHash; // sha256(quote[0:signedLength])
         bytes32 signatureR;
         bytes32 signatureS;
         bytes32 attestationKeyX;
@@ -55,11 +63,22 @@ library TdxQuoteV4 {
 
     /// @notice Parses the header and signature data; checks the header and the certification data layout.
     function parse(bytes memory quote) internal view returns (Quote memory q) {
-        if (quote.length < SIGNATURE_DATA + 134) revert QuoteTooShort(quote.length);
-        _checkHeader(quote);
+        if (quote.length < MIN_LENGTH) revert QuoteTooShort(quote.length);
+        q.version = _checkHeader(quote);
+        if (q.version == 4) {
+            (q.body, q.signedLength) = (HEADER_LENGTH, HEADER_LENGTH + TD10_BODY_LENGTH);
+        } else {
+            uint16 bodyType = _u16(quote, HEADER_LENGTH);
+            uint32 bodySize = _u32(quote, HEADER_LENGTH + 2);
+            if (!(bodyType == 2 && bodySize == TD10_BODY_LENGTH) && !(bodyType == 3 && bodySize == TD15_BODY_LENGTH)) {
+                revert UnsupportedBodyType(bodyType, bodySize);
+            }
+            (q.body, q.signedLength) = (HEADER_LENGTH + 6, HEADER_LENGTH + 6 + bodySize);
+        }
+        if (quote.length < q.signedLength + 4 + 134) revert QuoteTooShort(quote.length);
 
-        uint256 s = SIGNATURE_DATA;
-        uint256 signatureDataLength = _u32(quote, SIGNED_LENGTH);
+        uint256 s = q.signedLength + 4;
+        uint256 signatureDataLength = _u32(quote, q.signedLength);
         q.end = s + signatureDataLength;
         if (signatureDataLength < 134 + QE_REPORT_LENGTH + 66 || q.end > quote.length) {
             revert SignatureDataTooShort(signatureDataLength);
@@ -68,9 +87,9 @@ library TdxQuoteV4 {
         q.signatureS = _word(quote, s + 32);
         q.attestationKeyX = _word(quote, s + 64);
         q.attestationKeyY = _word(quote, s + 96);
-        _parseCertificationData(quote, q);
+        _parseCertificationData(quote, q, s);
 
-        q.signedHash = _sha256(quote, 0, SIGNED_LENGTH);
+        q.signedHash = _sha256(quote, 0, q.signedLength);
         uint256 end = q.end;
         bytes32 contentHash;
         assembly ("memory-safe") {
@@ -79,9 +98,9 @@ library TdxQuoteV4 {
         q.signedContentHash = contentHash;
     }
 
-    function _checkHeader(bytes memory quote) private pure {
-        uint16 version = _u16(quote, 0);
-        if (version != 4) revert UnsupportedQuoteVersion(version);
+    function _checkHeader(bytes memory quote) private pure returns (uint16 version) {
+        version = _u16(quote, 0);
+        if (version != 4 && version != 5) revert UnsupportedQuoteVersion(version);
         uint16 keyType = _u16(quote, 2);
         if (keyType != 2) revert UnsupportedAttestationKeyType(keyType);
         uint32 teeType = _u32(quote, 4);
@@ -91,8 +110,7 @@ library TdxQuoteV4 {
     }
 
     /// @dev Type 6 (QE report certification data) wrapping type 5 (PEM PCK chain), sizes consistent to the byte.
-    function _parseCertificationData(bytes memory quote, Quote memory q) private pure {
-        uint256 s = SIGNATURE_DATA;
+    function _parseCertificationData(bytes memory quote, Quote memory q, uint256 s) private pure {
         uint16 outerType = _u16(quote, s + 128);
         if (outerType != 6) revert UnsupportedCertificationType(outerType);
         uint256 outerSize = _u32(quote, s + 130);
@@ -112,6 +130,11 @@ library TdxQuoteV4 {
             revert CertificationDataSizeMismatch(outerSize, q.pckChainEnd - q.qeReport);
         }
         if (q.pckChainEnd != q.end) revert CertificationDataSizeMismatch(q.end - s, q.pckChainEnd - s);
+    }
+
+    /// @notice The absolute offset of a TD report field.
+    function field(Quote memory q, uint256 relative) internal pure returns (uint256) {
+        return q.body + relative;
     }
 
     /// @notice sha256 of the QE report (what the PCK key signs).
