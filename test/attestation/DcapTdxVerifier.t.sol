@@ -17,10 +17,14 @@ abstract contract DcapFixture is Test {
     string internal json;
 
     function _load(string memory name, uint256 at) internal {
+        _loadFrom("test/fixtures/dcap/", name, at, true);
+    }
+
+    function _loadFrom(string memory dir, string memory name, uint256 at, bool intelRoot) internal {
         vm.warp(at);
-        quote = vm.readFileBinary(string.concat("test/fixtures/dcap/", name));
-        json = vm.readFile(string.concat("test/fixtures/dcap/", name, "_collateral.json"));
-        collateral = new DcapCollateral(vm.readFileBinary("test/fixtures/dcap/TrustedRootCA.der"), true);
+        quote = vm.readFileBinary(string.concat(dir, name));
+        json = vm.readFile(string.concat(dir, name, "_collateral.json"));
+        collateral = new DcapCollateral(vm.readFileBinary(string.concat(dir, "TrustedRootCA.der")), intelRoot);
         verifier = new DcapTdxVerifier(collateral);
         collateral.submitRootCrl(_hex(".root_ca_crl"));
         collateral.submitPckCrl(_firstCertificate(".pck_crl_issuer_chain"), _hex(".pck_crl"));

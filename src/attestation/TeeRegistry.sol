@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Ownable} from "solady/auth/Ownable.sol";
+import {IMatcherAuthority} from "../interfaces/IMatcherAuthority.sol";
+import {IQuoteVerifier} from "./interfaces/IQuoteVerifier.sol";
+import {ITeeRegistry, KeyBinding, TeeRole} from "./interfaces/ITeeRegistry.sol";
+import {TcbStatus, TdxReport} from "./types/Dcap.sol";
+
+/// @title TeeRegistry
+/// @notice Attested enclave keys for Cairn's matcher, provers and relayers. Also the marketplace's matcher
+/// authority: a matcher key is valid exactly while it is registered, unexpired and unrevoked here.
+contract TeeRegistry is ITeeRegistry, IMatcherAuthority, Ownable {
+    /// keccak256 domain of the report data binding.
+    bytes32 internal constant BINDING_TYPEHASH = keccak256(
+        "CairnTeeKeyBinding(uint8 role,uint256 marketId,address signer,bytes32 eciesPublicKeyHash,uint256 chainId,address registry,uint256 blockNumber,bytes32 blockHash)"
+    );
+    uint64 internal constant MAX_VALIDITY = 30 days;
+
+    struct Key {
+        uint64 expiresAt;
+        bytes32 measurement;
+        bytes eciesPublicKey;
+    }
+
+    IQuoteVerifier public quoteVerifier;
+    uint64 public attestValiditySeconds = 3600;
+    uint256 public maxBlockNumberDiff = 100;
+    /// Bit i set: TcbStatus(i) accepted. Default: UpToDate only.
+    uint256 public acceptedTcbStatuses = 1 << uint8(TcbStatus.UpToDate);
+
+    mapping(TeeRole role => address) public roleAdmin;
+    mapping(bytes32 quoteId => bool) public quoteUsed;
+    mapping(bytes32 policyKey => mapping(bytes32 measurement => bool)) internal _allowed;
+    mapping(bytes32 keyId => Key) internal _keys;
+    /// A revoked key stays revoked: it cannot come back with a fresh quote.
+    mapping(bytes32 keyId => bool) public revokedKey;
+
+    /// @param owner_ Sets role admins, accepted TCB statuses, validity and the quote verifier.
+    /// @param quoteVerifier_ Verifies quotes: Cairn's DcapTdxVerifier or an adapter for Automata's.
+    constructor(address owner_, IQuoteVerifier quoteVerifier_) {
+        if (owner_ == address(0) || address(quoteVerifier_) == address(0)) revert ZeroAddress();
+        _initializeOwner(owner_);
+        quoteVerifier = quoteVerifier_;
+        emit QuoteVerifierSet(quoteVerifier_);
+        emit AcceptedTcbStatusesSet(acceptedTcbStatuses);
+        emit AttestValiditySet(attestValiditySeconds);
+        emit MaxBlockNumberDiffSet(maxBlockNumberDiff);
+    }
+
+    modifier onlyRoleAdmin(TeeRole role) {
+        if (msg.sender != roleAdmin[role]) revert NotRoleAdmin(msg.sender);
+        _;
+    }
+
+    // ---------------------------------------------------------------- registration
+
+    /// @inheritdoc ITeeRegistry
+    function register(bytes calldata quote, KeyBinding calldata binding) external returns (uint64 expiresAt) {
+        if (binding.signer == address(0)) revert ZeroAddress();
+        if (binding.eciesPublicKey.length != 64) revert WrongEciesKeyLength(binding.eciesPublicKey.length);
+        if (binding.role != TeeRole.Prover && binding.marketId != 0) {
+            revert MarketIdNotAllowed(binding.role, binding.marketId);
+        }
+        _checkRecentBlock(binding.blockNumber, binding.blockHash);
+
+        TdxReport memory report = quoteVerifier.verifyTdxQuote(quote);
+        if (keccak256(report.reportData) != keccak256(_reportData(binding))) revert ReportDataMismatch();
+        if (quoteUsed[report.quoteId]) revert QuoteAlreadyUsed(report.quoteId);
+        // TDATTRIBUTES byte 0, bit 0: the TD is debuggable, so its memory is not confidential.
+        if (uint8(report.tdAttributes[0]) & 1 != 0) revert DebugTdNotAllowed();
+        if (acceptedTcbStatuses & (1 << uint8(report.tcbStatus)) == 0) revert TcbStatusNotAccepted(report.tcbStatus);
+        bytes32 measurement = measurementOf(report.mrTd, report.rtmr0, report.rtmr1, report.rtmr2, report.rtmr3);
+        if (!_allowed[_policyKey(binding.role, binding.marketId)][measurement]) {
+            revert MeasurementNotAllowed(measurement);
+        }
+
+        bytes32 keyId = _keyId(binding.role, binding.marketId, binding.signer);
+        if (revokedKey[keyId]) revert KeyWasRevoked(binding.role, binding.marketId, binding.signer);
+        quoteUsed[report.quoteId] = true;
+        expiresAt = uint64(block.timestamp) + attestValiditySeconds;
+        _keys[keyId] = Key({expiresAt: expiresAt, measurement: measurement, eciesPublicKey: binding.eciesPublicKey});
+        emit KeyRegistered(
+            binding.role,
+            binding.marketId,
+            binding.signer,
+            binding.eciesPublicKey,
+            measurement,
+            expiresAt,
+            report.quoteId
+        );
+    }
+
+    /// @inheritdoc ITeeRegistry
+    function revoke(TeeRole role, uint256 marketId, address signer) external onlyRoleAdmin(role) {
+        bytes32 keyId = _keyId(role, marketId, signer);
+        if (_keys[keyId].expiresAt == 0) revert KeyNotRegistered(role, marketId, signer);
+        delete _keys[keyId];
+        revokedKey[keyId] = true;
+        emit KeyRevoked(role, marketId, signer);
+    }
+
+    // ---------------------------------------------------------------- policy
+
+    /// @inheritdoc ITeeRegistry
+    function setMeasurementAllowed(TeeRole role, uint256 marketId, bytes32 measurement, bool allowed)
+        external
+        onlyRoleAdmin(role)
+    {
+        if (role != TeeRole.Prover && marketId != 0) revert MarketIdNotAllowed(role, marketId);
+        _allowed[_policyKey(role, marketId)][measurement] = allowed;
+        emit MeasurementAllowed(role, marketId, measurement, allowed);
+    }
+
+    /// @notice Sets the admin of a role (policy and revocation).
+    function setRoleAdmin(TeeRole role, address admin) external onlyOwner {
+        roleAdmin[role] = admin;
+        emit RoleAdminSet(role, admin);
+    }
+
+    /// @notice Sets which TCB statuses are accepted (bit i for TcbStatus(i)); Revoked and Unrecognized never are.
+    function setAcceptedTcbStatuses(uint256 mask) external onlyOwner {
+        if (
+            mask >> 10 != 0 || mask & (1 << uint8(TcbStatus.Revoked)) != 0
+                || mask & (1 << uint8(TcbStatus.Unrecognized)) != 0
+        ) {
+            revert ValueOutOfRange();
+        }
+        acceptedTcbStatuses = mask;
+        emit AcceptedTcbStatusesSet(mask);
+    }
+
+    /// @notice Sets how long a key stays active after its attestation.
+    function setAttestValiditySeconds(uint64 seconds_) external onlyOwner {
+        if (seconds_ == 0 || seconds_ > MAX_VALIDITY) revert ValueOutOfRange();
+        attestValiditySeconds = seconds_;
+        emit AttestValiditySet(seconds_);
+    }
+
+    /// @notice Sets how old the bound block may be (at most 256: older block hashes are unavailable).
+    function setMaxBlockNumberDiff(uint256 blocks) external onlyOwner {
+        if (blocks == 0 || blocks > 256) revert ValueOutOfRange();
+        maxBlockNumberDiff = blocks;
+        emit MaxBlockNumberDiffSet(blocks);
+    }
+
+    /// @notice Switches the quote verifier (e.g. to an Automata adapter).
+    function setQuoteVerifier(IQuoteVerifier verifier) external onlyOwner {
+        if (address(verifier) == address(0)) revert ZeroAddress();
+        quoteVerifier = verifier;
+        emit QuoteVerifierSet(verifier);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc ITeeRegistry
+    function isActive(TeeRole role, uint256 marketId, address signer) public view returns (bool) {
+        return block.timestamp < _keys[_keyId(role, marketId, signer)].expiresAt;
+    }
+
+    /// @inheritdoc IMatcherAuthority
+    function isMatcher(address signer) external view returns (bool) {
+        return isActive(TeeRole.Matcher, 0, signer);
+    }
+
+    /// @inheritdoc ITeeRegistry
+    function eciesPublicKey(TeeRole role, uint256 marketId, address signer) external view returns (bytes memory) {
+        if (!isActive(role, marketId, signer)) return "";
+        return _keys[_keyId(role, marketId, signer)].eciesPublicKey;
+    }
+
+    /// @notice Whether a measurement is allowed for a role and market.
+    function measurementAllowed(TeeRole role, uint256 marketId, bytes32 measurement) external view returns (bool) {
+        return _allowed[_policyKey(role, marketId)][measurement];
+    }
+
+    /// @inheritdoc ITeeRegistry
+    function reportDataFor(KeyBinding calldata binding) external view returns (bytes memory) {
+        return _reportData(binding);
+    }
+
+    /// @inheritdoc ITeeRegistry
+    function measurementOf(
+        bytes memory mrTd,
+        bytes memory rtmr0,
+        bytes memory rtmr1,
+        bytes memory rtmr2,
+        bytes memory rtmr3
+    ) public pure returns (bytes32) {
+        return keccak256(abi.encodePacked(mrTd, rtmr0, rtmr1, rtmr2, rtmr3));
+    }
+
+    // ---------------------------------------------------------------- internal
+
+    /// @dev Report data = keccak256 of the binding (chain and registry included) ‖ 32 zero bytes.
+    function _reportData(KeyBinding calldata b) internal view returns (bytes memory) {
+        bytes32 h = keccak256(
+            abi.encode(
+                BINDING_TYPEHASH,
+                uint8(b.role),
+                b.marketId,
+                b.signer,
+                keccak256(b.eciesPublicKey),
+                block.chainid,
+                address(this),
+                b.blockNumber,
+                b.blockHash
+            )
+        );
+        return abi.encodePacked(h, bytes32(0));
+    }
+
+    function _checkRecentBlock(uint256 blockNumber, bytes32 blockHash) internal view {
+        if (blockNumber >= block.number || block.number - blockNumber > maxBlockNumberDiff) {
+            revert BlockNotRecent(blockNumber, block.number);
+        }
+        if (blockhash(blockNumber) != blockHash || blockHash == bytes32(0)) revert BlockHashMismatch(blockNumber);
+    }
+
+    function _policyKey(TeeRole role, uint256 marketId) internal pure returns (bytes32) {
+        return keccak256(abi.encode(role, marketId));
+    }
+
+    function _keyId(TeeRole role, uint256 marketId, address signer) internal pure returns (bytes32) {
+        return keccak256(abi.encode(role, marketId, signer));
+    }
+}

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IQuoteVerifier} from "./IQuoteVerifier.sol";
+import {TcbStatus} from "../types/Dcap.sol";
+
+/// @notice What a registered enclave key may do.
+enum TeeRole {
+    Matcher,
+    Prover,
+    Relayer
+}
+
+/// @notice What an enclave binds into its quote's 64-byte report data when it registers a key.
+struct KeyBinding {
+    TeeRole role;
+    /// The market a prover key serves (zero for matcher and relayer keys).
+    uint256 marketId;
+    /// The enclave's secp256k1 signing key, as an address.
+    address signer;
+    /// The enclave's secp256k1 public key for ECIES (x ‖ y), to which private inputs are encrypted.
+    bytes eciesPublicKey;
+    /// A recent block of this chain: proves the quote was produced for this registration, now.
+    uint256 blockNumber;
+    bytes32 blockHash;
+}
+
+/// @title ITeeRegistry
+/// @notice Enclave keys registered with Intel TDX quotes verified on chain, under an explicit policy: no debug TDs,
+/// accepted TCB statuses, allowed measurements per role (and per market for provers), fresh block binding, no quote
+/// replayed (by its signed content, so padding cannot help). Keys expire; role admins can revoke them.
+interface ITeeRegistry {
+    error ReportDataMismatch();
+    error BlockNotRecent(uint256 blockNumber, uint256 current);
+    error BlockHashMismatch(uint256 blockNumber);
+    error QuoteAlreadyUsed(bytes32 quoteId);
+    error DebugTdNotAllowed();
+    error TcbStatusNotAccepted(TcbStatus status);
+    error MeasurementNotAllowed(bytes32 measurement);
+    error WrongEciesKeyLength(uint256 length);
+    error MarketIdNotAllowed(TeeRole role, uint256 marketId);
+    error ZeroAddress();
+    error NotRoleAdmin(address caller);
+    error KeyNotRegistered(TeeRole role, uint256 marketId, address signer);
+    error ValueOutOfRange();
+    error KeyWasRevoked(TeeRole role, uint256 marketId, address signer);
+
+    event KeyRegistered(
+        TeeRole indexed role,
+        uint256 indexed marketId,
+        address indexed signer,
+        bytes eciesPublicKey,
+        bytes32 measurement,
+        uint64 expiresAt,
+        bytes32 quoteId
+    );
+    event KeyRevoked(TeeRole indexed role, uint256 indexed marketId, address indexed signer);
+    event MeasurementAllowed(TeeRole indexed role, uint256 indexed marketId, bytes32 measurement, bool allowed);
+    event RoleAdminSet(TeeRole indexed role, address admin);
+    event AcceptedTcbStatusesSet(uint256 mask);
+    event AttestValiditySet(uint64 seconds_);
+    event MaxBlockNumberDiffSet(uint256 blocks);
+    event QuoteVerifierSet(IQuoteVerifier verifier);
+
+    /// @notice Registers (or re-attests) the key bound in `quote`'s report data; anyone may submit.
+    /// @return expiresAt When the key stops being active unless re-attested.
+    function register(bytes calldata quote, KeyBinding calldata binding) external returns (uint64 expiresAt);
+
+    /// @notice Revokes a key at once; the role's admin only.
+    function revoke(TeeRole role, uint256 marketId, address signer) external;
+
+    /// @notice Allows or disallows a measurement for a role (and market, for provers); the role's admin only.
+    function setMeasurementAllowed(TeeRole role, uint256 marketId, bytes32 measurement, bool allowed) external;
+
+    /// @notice Whether `signer` holds an active (registered, unexpired, unrevoked) key for the role and market.
+    function isActive(TeeRole role, uint256 marketId, address signer) external view returns (bool);
+
+    /// @notice The ECIES public key registered with an active key (empty when none).
+    function eciesPublicKey(TeeRole role, uint256 marketId, address signer) external view returns (bytes memory);
+
+    /// @notice The 64-byte report data an enclave must put in its quote for `binding`.
+    function reportDataFor(KeyBinding calldata binding) external view returns (bytes memory);
+
+    /// @notice The measurement a policy allow-list is keyed by: keccak256(MRTD ‖ RTMR0 ‖ RTMR1 ‖ RTMR2 ‖ RTMR3).
+    function measurementOf(
+        bytes memory mrTd,
+        bytes memory rtmr0,
+        bytes memory rtmr1,
+        bytes memory rtmr2,
+        bytes memory rtmr3
+    ) external pure returns (bytes32);
+}
