@@ -48,7 +48,8 @@ const MANIFEST = 'circuits/build/manifest.json'
 const FIXTURES = 'circuits/build/fixtures.json'
 
 const CIRCOM_BIN = join(ROOT, 'node_modules', '.bin', 'circom2')
-const FORGE_BIN = join(ROOT, 'node_modules', '.bin', 'forge')
+// bin/foundry.mjs keeps forge's exit status (the npm launcher always exits 0).
+const FOUNDRY = join(ROOT, 'bin', 'foundry.mjs')
 const GROTH16_TEMPLATE = join(ROOT, 'node_modules', 'snarkjs', 'templates', 'verifier_groth16.sol.ejs')
 
 const started = performance.now()
@@ -86,7 +87,7 @@ async function step(name, fn) {
   return result
 }
 
-/** Runs a tool from node_modules/.bin with cwd = repository root and fails loudly on a non-zero exit. */
+/** Runs a Node tool script with cwd = repository root and fails loudly on a non-zero exit. */
 function run(bin, args, input) {
   const res = spawnSync(process.execPath, [bin, ...args], {
     cwd: ROOT,
@@ -111,7 +112,7 @@ function toolchain() {
   const circom = run(CIRCOM_BIN, ['--version']).match(/circom compiler (\S+)/)?.[1]
   const circom2 = JSON.parse(readFileSync(abs('node_modules/circom2/package.json'), 'utf8')).version
   const snarkjsVersion = JSON.parse(readFileSync(abs('node_modules/snarkjs/package.json'), 'utf8')).version
-  const forge = run(FORGE_BIN, ['--version']).match(/Version:\s*(\S+)/)?.[1]
+  const forge = run(FOUNDRY, ['forge', '--version']).match(/Version:\s*(\S+)/)?.[1]
   if (!circom || !forge) throw new Error('could not determine the circom / forge versions')
   return { circom, circom2, snarkjs: snarkjsVersion, forge }
 }
@@ -133,7 +134,7 @@ function postProcessVerifier(source) {
     'SPDX line',
   )
   // Formatted with the repository's forge fmt settings so `forge fmt --check` passes (uint -> uint256 etc.).
-  return run(FORGE_BIN, ['fmt', '--raw', '-'], out)
+  return run(FOUNDRY, ['forge', 'fmt', '--raw', '-'], out)
 }
 
 /**

@@ -1,11 +1,11 @@
-// Fails when the committed gas table (snapshots/) no longer matches the contracts. forge prints the difference
-// under FORGE_SNAPSHOT_CHECK but still exits 0, so the verdict is taken from its output.
+// Fails when the committed gas table (snapshots/) no longer matches the contracts, or a gas test fails. forge prints
+// a snapshot difference under FORGE_SNAPSHOT_CHECK but still exits 0, so that verdict is taken from its output.
 import { spawnSync } from 'node:child_process'
+import { foundryBinary } from '../../bin/foundry.mjs'
 
 const env = { ...process.env, FOUNDRY_PROFILE: 'gas', FORGE_SNAPSHOT_CHECK: 'true' }
-// The @foundry-rs npm wrapper exports TARGET_TOOL; a forge started from here must pick its own.
 delete env.TARGET_TOOL
-const run = spawnSync('forge', ['test'], { env, encoding: 'utf8' })
+const run = spawnSync(foundryBinary('forge'), ['test'], { env, encoding: 'utf8' })
 process.stdout.write(run.stdout)
 process.stderr.write(run.stderr)
 const output = `${run.stdout}\n${run.stderr}`

@@ -170,18 +170,37 @@ contract DcapTdxVerifierTest is DcapFixture {
 
     // ---------------------------------------------------------------- fuzzing
 
-    /// Flipping any byte that a signature or check covers makes verification fail with a specific error, never a
-    /// panic. (Bytes no check covers: the NUL closing the PEM and the padding after the signature data.)
-    function testFuzz_mutatedQuoteNeverVerifies(uint256 position, uint8 mask) public view {
+    /// Flipping any byte of a quote either makes verification fail with a specific error (never a panic) or, for
+    /// the few bytes no check depends on (the separator and NUL closing the PEM), leaves the same quote id: a
+    /// mutation can never pass as a new quote.
+    function testFuzz_mutatedQuoteNeverVerifiesAsANewQuote(uint256 position, uint8 mask) public view {
         TdxQuote.Quote memory q = TdxQuote.parse(quote);
-        position = bound(position, 0, q.end - 2); // q.end - 1 is the PEM's closing NUL
+        position = bound(position, 0, q.end - 1);
         mask = uint8(bound(mask, 1, 255));
         bytes memory mutated = bytes.concat(quote);
         mutated[position] = bytes1(uint8(mutated[position]) ^ mask);
-        try verifier.verifyTdxQuote(mutated) returns (TdxReport memory) {
-            revert("mutated quote verified");
+        try verifier.verifyTdxQuote(mutated) returns (TdxReport memory report) {
+            assertGe(position, q.end - 2, "a covered byte was flipped and the quote still verified");
+            assertEq(report.quoteId, q.signedContentHash);
         } catch (bytes memory reason) {
             _assertNotPanic(reason);
+        }
+    }
+
+    /// ECDSA signatures are malleable: (r, n - s) verifies too. The quote id ignores signatures, so a malleated quote
+    /// is the same quote to a replay guard.
+    function test_malleatedQuoteSignatureKeepsTheQuoteId() public view {
+        uint256 n = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551;
+        bytes memory malleated = bytes.concat(quote);
+        uint256 s = uint256(TdxQuote._word(quote, 636 + 32));
+        bytes32 flipped = bytes32(n - s);
+        for (uint256 i; i < 32; ++i) {
+            malleated[636 + 32 + i] = flipped[i];
+        }
+        try verifier.verifyTdxQuote(malleated) returns (TdxReport memory report) {
+            assertEq(report.quoteId, verifier.verifyTdxQuote(quote).quoteId);
+        } catch (bytes memory reason) {
+            assertEq(bytes4(reason), DcapTdxVerifier.QuoteSignatureInvalid.selector);
         }
     }
 

@@ -79,8 +79,8 @@ contract TdxQuoteTest is Test {
         assertEq(q.qeAuthDataLength, 32);
         assertEq(q.pckChain, 1258);
         assertEq(q.pckChainEnd - q.pckChain, 3678);
-        bytes memory signedContent = new bytes(q.end);
-        for (uint256 i; i < q.end; ++i) {
+        bytes memory signedContent = new bytes(q.signedLength);
+        for (uint256 i; i < q.signedLength; ++i) {
             signedContent[i] = quote[i];
         }
         assertEq(q.signedContentHash, keccak256(signedContent));

@@ -57,7 +57,8 @@ library TdxQuote {
         uint256 pckChainEnd;
         /// End of the signature data: everything any signature or check covers.
         uint256 end;
-        /// keccak256(quote[0:end]): identifies the quote for replay guards, padding excluded.
+        /// keccak256 of the signed content (header ‖ body): identifies the quote for replay guards. Neither padding,
+        /// a trailing separator nor a malleated (r, n − s) signature changes it.
         bytes32 signedContentHash;
     }
 
@@ -90,10 +91,10 @@ library TdxQuote {
         _parseCertificationData(quote, q, s);
 
         q.signedHash = _sha256(quote, 0, q.signedLength);
-        uint256 end = q.end;
+        uint256 signedLength = q.signedLength;
         bytes32 contentHash;
         assembly ("memory-safe") {
-            contentHash := keccak256(add(quote, 0x20), end)
+            contentHash := keccak256(add(quote, 0x20), signedLength)
         }
         q.signedContentHash = contentHash;
     }

@@ -30,7 +30,7 @@ struct TdxReport {
     bytes rtmr2;
     bytes rtmr3;
     bytes reportData;
-    /// keccak256 of everything the quote's signatures and checks cover (padding excluded): a replay key.
+    /// keccak256 of the quote's signed content (header ‖ body): a replay key no re-encoding of the quote changes.
     bytes32 quoteId;
 }
 

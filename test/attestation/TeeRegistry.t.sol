@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Ownable} from "solady/auth/Ownable.sol";
+import {DcapFixture} from "./DcapTdxVerifier.t.sol";
+import {TeeRegistry} from "../../src/attestation/TeeRegistry.sol";
+import {ITeeRegistry, KeyBinding, TeeRole} from "../../src/attestation/interfaces/ITeeRegistry.sol";
+import {TcbStatus} from "../../src/attestation/types/Dcap.sol";
+
+/// @notice Registry rules with real dev quotes: built by the dev attestation provider for each binding and verified
+/// by the on-chain DCAP verifier under the dev root.
+abstract contract TeeRegistryFixture is DcapFixture {
+    uint256 internal constant DEV_TIME = 1_767_225_600; // inside the dev collateral's window
+
+    TeeRegistry internal teeRegistry;
+    address internal registryOwner = makeAddr("registryOwner");
+    address internal roleAdmin = makeAddr("roleAdmin");
+    bytes32 internal devMeasurement;
+
+    function _setUpRegistry() internal {
+        _loadFrom("test/fixtures/dcap-dev/", "tdx_quote", DEV_TIME, false);
+        teeRegistry = new TeeRegistry(registryOwner, verifier);
+        vm.startPrank(registryOwner);
+        teeRegistry.setRoleAdmin(TeeRole.Matcher, roleAdmin);
+        teeRegistry.setRoleAdmin(TeeRole.Prover, roleAdmin);
+        teeRegistry.setRoleAdmin(TeeRole.Relayer, roleAdmin);
+        vm.stopPrank();
+        string memory manifest = vm.readFile("test/fixtures/dcap-dev/manifest.json");
+        devMeasurement = teeRegistry.measurementOf(
+            vm.parseJsonBytes(manifest, ".mrTd"),
+            vm.parseJsonBytes(manifest, ".rtmr0"),
+            vm.parseJsonBytes(manifest, ".rtmr1"),
+            vm.parseJsonBytes(manifest, ".rtmr2"),
+            vm.parseJsonBytes(manifest, ".rtmr3")
+        );
+        vm.roll(1000);
+        for (uint256 n = 880; n < 1000; ++n) {
+            vm.setBlockhash(n, keccak256(abi.encode("block", n)));
+        }
+    }
+
+    function _allow(TeeRole role, uint256 marketId) internal {
+        vm.prank(roleAdmin);
+        teeRegistry.setMeasurementAllowed(role, marketId, devMeasurement, true);
+    }
+
+    function _binding(TeeRole role, uint256 marketId, address signer) internal view returns (KeyBinding memory b) {
+        (, bytes32 x, bytes32 y) = (0, keccak256(abi.encode(signer, "x")), keccak256(abi.encode(signer, "y")));
+        b = KeyBinding({
+            role: role,
+            marketId: marketId,
+            signer: signer,
+            eciesPublicKey: abi.encodePacked(x, y),
+            blockNumber: block.number - 1,
+            blockHash: blockhash(block.number - 1)
+        });
+    }
+
+    /// A dev quote carrying `reportData`, from the dev attestation provider.
+    function _devQuote(bytes memory reportData, bool debug) internal returns (bytes memory) {
+        string[] memory cmd = new string[](debug ? 4 : 3);
+        cmd[0] = "node_modules/.bin/tsx";
+        cmd[1] = "enclave/attestation/dev-quote-cli.ts";
+        cmd[2] = vm.toString(reportData);
+        if (debug) cmd[3] = "--debug";
+        return vm.ffi(cmd);
+    }
+
+    function _register(KeyBinding memory b) internal returns (uint64) {
+        return teeRegistry.register(_devQuote(teeRegistry.reportDataFor(b), false), b);
+    }
+}
+
+contract TeeRegistryTest is TeeRegistryFixture {
+    address internal matcherKey;
+    uint256 internal matcherSecret;
+
+    function setUp() public {
+        _setUpRegistry();
+        (matcherKey, matcherSecret) = makeAddrAndKey("enclave-matcher");
+        _allow(TeeRole.Matcher, 0);
+    }
+
+    function test_register_devQuoteThroughTheRealVerifier() public {
+        KeyBinding memory b = _binding(TeeRole.Matcher, 0, matcherKey);
+        bytes memory quote_ = _devQuote(teeRegistry.reportDataFor(b), false);
+        vm.expectEmit(false, false, false, false, address(teeRegistry));
+        emit ITeeRegistry.KeyRegistered(TeeRole.Matcher, 0, matcherKey, b.eciesPublicKey, devMeasurement, 0, 0);
+        uint64 expiresAt = teeRegistry.register(quote_, b);
+        assertEq(expiresAt, block.timestamp + 3600);
+        assertTrue(teeRegistry.isActive(TeeRole.Matcher, 0, matcherKey));
+        assertTrue(teeRegistry.isMatcher(matcherKey));
+        assertEq(teeRegistry.eciesPublicKey(TeeRole.Matcher, 0, matcherKey), b.eciesPublicKey);
+        assertFalse(teeRegistry.isActive(TeeRole.Relayer, 0, matcherKey), "a key serves only the role it was bound to");
+    }
+
+    function test_expiry_andRotationBeforeIt() public {
+        _register(_binding(TeeRole.Matcher, 0, matcherKey));
+        vm.warp(block.timestamp + 3000);
+        vm.roll(block.number + 1);
+        vm.setBlockhash(block.number - 1, keccak256("rotation block"));
+        address next = makeAddr("enclave-matcher-2");
+        _register(_binding(TeeRole.Matcher, 0, next));
+        assertTrue(teeRegistry.isMatcher(matcherKey) && teeRegistry.isMatcher(next), "both keys during the overlap");
+        vm.warp(block.timestamp + 601);
+        assertFalse(teeRegistry.isMatcher(matcherKey), "the old key expired");
+        assertTrue(teeRegistry.isMatcher(next));
+    }
+
+    function test_RevertWhen_blockTooOld() public {
+        KeyBinding memory b = _binding(TeeRole.Matcher, 0, matcherKey);
+        b.blockNumber = block.number - 101;
+        b.blockHash = blockhash(b.blockNumber);
+        bytes memory q = _devQuote(teeRegistry.reportDataFor(b), false);
+        vm.expectRevert(abi.encodeWithSelector(ITeeRegistry.BlockNotRecent.selector, b.blockNumber, block.number));
+        teeRegistry.register(q, b);
+    }
+
+    function test_RevertWhen_blockHashWrong() public {
+        KeyBinding memory b = _binding(TeeRole.Matcher, 0, matcherKey);
+        b.blockHash = keccak256("another chain");
+        bytes memory q = _devQuote(teeRegistry.reportDataFor(b), false);
+        vm.expectRevert(abi.encodeWithSelector(ITeeRegistry.BlockHashMismatch.selector, b.blockNumber));
+        teeRegistry.register(q, b);
+    }
+
+    function test_RevertWhen_quoteReplayed_evenWithPadding() public {
+        KeyBinding memory b = _binding(TeeRole.Matcher, 0, matcherKey);
+        bytes memory q = _devQuote(teeRegistry.reportDataFor(b), false);
+        teeRegistry.register(q, b);
+        bytes memory padded = bytes.concat(q, new bytes(64));
+        padded[padded.length - 1] = 0x01;
+        vm.expectPartialRevert(ITeeRegistry.QuoteAlreadyUsed.selector);
+        teeRegistry.register(padded, b);
+    }
+
+    function test_RevertWhen_quoteBindsAnotherKey() public {
+        KeyBinding memory b = _binding(TeeRole.Matcher, 0, matcherKey);
+        bytes memory q = _devQuote(teeRegistry.reportDataFor(b), false);
+        b.signer = makeAddr("thief");
+        vm.expectRevert(ITeeRegistry.ReportDataMismatch.selector);
+        teeRegistry.register(q, b);
+    }
+
+    function test_RevertWhen_debugTd() public {
+        KeyBinding memory b = _binding(TeeRole.Matcher, 0, matcherKey);
+        bytes memory q = _devQuote(teeRegistry.reportDataFor(b), true);
+        vm.expectRevert(ITeeRegistry.DebugTdNotAllowed.selector);
+        teeRegistry.register(q, b);
+    }
+
+    function test_RevertWhen_measurementNotAllowedForTheRole() public {
+        KeyBinding memory b = _binding(TeeRole.Relayer, 0, matcherKey);
+        bytes memory q = _devQuote(teeRegistry.reportDataFor(b), false);
+        vm.expectRevert(abi.encodeWithSelector(ITeeRegistry.MeasurementNotAllowed.selector, devMeasurement));
+        teeRegistry.register(q, b);
+    }
+
+    function test_RevertWhen_tcbStatusNotAccepted() public {
+        vm.prank(registryOwner);
+        teeRegistry.setAcceptedTcbStatuses(1 << uint8(TcbStatus.SWHardeningNeeded));
+        KeyBinding memory b = _binding(TeeRole.Matcher, 0, matcherKey);
+        bytes memory q = _devQuote(teeRegistry.reportDataFor(b), false);
+        vm.expectRevert(abi.encodeWithSelector(ITeeRegistry.TcbStatusNotAccepted.selector, TcbStatus.UpToDate));
+        teeRegistry.register(q, b);
+    }
+
+    function test_revoke_isFinal() public {
+        KeyBinding memory b = _binding(TeeRole.Matcher, 0, matcherKey);
+        _register(b);
+        vm.expectEmit(address(teeRegistry));
+        emit ITeeRegistry.KeyRevoked(TeeRole.Matcher, 0, matcherKey);
+        vm.prank(roleAdmin);
+        teeRegistry.revoke(TeeRole.Matcher, 0, matcherKey);
+        assertFalse(teeRegistry.isMatcher(matcherKey));
+        vm.roll(block.number + 1);
+        vm.setBlockhash(block.number - 1, keccak256("later block"));
+        b = _binding(TeeRole.Matcher, 0, matcherKey);
+        bytes memory fresh = _devQuote(teeRegistry.reportDataFor(b), false);
+        vm.expectRevert(abi.encodeWithSelector(ITeeRegistry.KeyWasRevoked.selector, TeeRole.Matcher, 0, matcherKey));
+        teeRegistry.register(fresh, b);
+    }
+
+    function test_RevertWhen_revokeByNonAdmin() public {
+        _register(_binding(TeeRole.Matcher, 0, matcherKey));
+        vm.expectRevert(abi.encodeWithSelector(ITeeRegistry.NotRoleAdmin.selector, address(this)));
+        teeRegistry.revoke(TeeRole.Matcher, 0, matcherKey);
+    }
+
+    function test_RevertWhen_marketIdOnANonProverRole() public {
+        KeyBinding memory b = _binding(TeeRole.Matcher, 7, matcherKey);
+        vm.expectRevert(abi.encodeWithSelector(ITeeRegistry.MarketIdNotAllowed.selector, TeeRole.Matcher, 7));
+        teeRegistry.register("", b);
+    }
+
+    function test_RevertWhen_eciesKeyMalformed() public {
+        KeyBinding memory b = _binding(TeeRole.Matcher, 0, matcherKey);
+        b.eciesPublicKey = hex"04";
+        vm.expectRevert(abi.encodeWithSelector(ITeeRegistry.WrongEciesKeyLength.selector, 1));
+        teeRegistry.register("", b);
+    }
+
+    function test_governance() public {
+        vm.startPrank(registryOwner);
+        vm.expectRevert(ITeeRegistry.ValueOutOfRange.selector);
+        teeRegistry.setAcceptedTcbStatuses(1 << uint8(TcbStatus.Revoked));
+        vm.expectRevert(ITeeRegistry.ValueOutOfRange.selector);
+        teeRegistry.setAttestValiditySeconds(0);
+        vm.expectRevert(ITeeRegistry.ValueOutOfRange.selector);
+        teeRegistry.setMaxBlockNumberDiff(257);
+        teeRegistry.setAttestValiditySeconds(600);
+        teeRegistry.setMaxBlockNumberDiff(10);
+        vm.stopPrank();
+        assertEq(teeRegistry.attestValiditySeconds(), 600);
+        vm.expectRevert(Ownable.Unauthorized.selector);
+        teeRegistry.setQuoteVerifier(verifier);
+    }
+}
