@@ -6,6 +6,8 @@ import {DcapFixture} from "./DcapTdxVerifier.t.sol";
 import {TeeRegistry} from "../../src/attestation/TeeRegistry.sol";
 import {ITeeRegistry, KeyBinding, TeeRole} from "../../src/attestation/interfaces/ITeeRegistry.sol";
 import {TcbStatus} from "../../src/attestation/types/Dcap.sol";
+import {AutomataDcapAdapter} from "../../src/attestation/adapters/AutomataDcapAdapter.sol";
+import {AutomataV11Encoder} from "./AutomataDcapAdapter.t.sol";
 
 /// @notice Registry rules with real dev quotes: built by the dev attestation provider for each binding and verified
 /// by the on-chain DCAP verifier under the dev root.
@@ -92,6 +94,14 @@ contract TeeRegistryTest is TeeRegistryFixture {
         assertTrue(teeRegistry.isMatcher(matcherKey));
         assertEq(teeRegistry.eciesPublicKey(TeeRole.Matcher, 0, matcherKey), b.eciesPublicKey);
         assertFalse(teeRegistry.isActive(TeeRole.Relayer, 0, matcherKey), "a key serves only the role it was bound to");
+    }
+
+    function test_register_throughTheAutomataAdapter() public {
+        AutomataDcapAdapter viaAutomata = new AutomataDcapAdapter(new AutomataV11Encoder(verifier));
+        vm.prank(registryOwner);
+        teeRegistry.setQuoteVerifier(viaAutomata);
+        _register(_binding(TeeRole.Matcher, 0, matcherKey));
+        assertTrue(teeRegistry.isMatcher(matcherKey));
     }
 
     function test_expiry_andRotationBeforeIt() public {

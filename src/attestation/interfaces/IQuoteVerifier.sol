@@ -8,6 +8,6 @@ import {TdxReport} from "../types/Dcap.sol";
 /// error for any quote that does not verify, including a revoked or unmatched TCB; every other TCB status is
 /// returned for the caller's policy to judge.
 interface IQuoteVerifier {
-    /// @notice Verifies `quote` at the current block time.
-    function verifyTdxQuote(bytes calldata quote) external view returns (TdxReport memory);
+    /// @notice Verifies `quote` at the current block time (not `view`: an external verifier may charge a fee or log).
+    function verifyTdxQuote(bytes calldata quote) external returns (TdxReport memory);
 }
