@@ -77,7 +77,8 @@ contract DcapTdxVerifier is IQuoteVerifier {
         TcbStatus status = _converge(_tdxStatus(quote, q, pck), qeStatus);
         if (status == TcbStatus.Revoked) revert TcbRevoked();
 
-        report = _report(quote, q);
+        report = TdxQuote.readReport(quote, q.body);
+        report.quoteId = q.signedContentHash;
         report.tcbStatus = status;
         report.fmspc = pck.fmspc;
     }
@@ -172,7 +173,7 @@ contract DcapTdxVerifier is IQuoteVerifier {
             if (m.version != version) continue;
             bytes8 seamAttributes = bytes8(TdxQuote._word(quote, body + TdxQuote.SEAM_ATTRIBUTES));
             if (
-                keccak256(_slice(quote, body + TdxQuote.MR_SIGNER_SEAM, 48)) != keccak256(m.mrSigner)
+                keccak256(TdxQuote.slice(quote, body + TdxQuote.MR_SIGNER_SEAM, 48)) != keccak256(m.mrSigner)
                     || seamAttributes & m.attributesMask != m.attributes
             ) revert TdxModuleMismatch();
             if (version == 0) return TcbStatus.UpToDate; // judged by the platform level alone
@@ -206,28 +207,6 @@ contract DcapTdxVerifier is IQuoteVerifier {
     function _requireValidNow(uint64 notBefore, uint64 notAfter) internal view {
         if (block.timestamp < notBefore || block.timestamp > notAfter) {
             revert CertificateNotValidNow(notBefore, notAfter);
-        }
-    }
-
-    function _report(bytes memory quote, TdxQuote.Quote memory q) internal pure returns (TdxReport memory r) {
-        uint256 body = q.body;
-        r.teeTcbSvn = bytes16(TdxQuote._word(quote, body + TdxQuote.TEE_TCB_SVN));
-        r.tdAttributes = bytes8(TdxQuote._word(quote, body + TdxQuote.TD_ATTRIBUTES));
-        r.xfam = bytes8(TdxQuote._word(quote, body + TdxQuote.XFAM));
-        r.mrTd = _slice(quote, body + TdxQuote.MR_TD, 48);
-        r.mrConfigId = _slice(quote, body + TdxQuote.MR_CONFIG_ID, 48);
-        r.rtmr0 = _slice(quote, body + TdxQuote.RTMR0, 48);
-        r.rtmr1 = _slice(quote, body + TdxQuote.RTMR0 + 48, 48);
-        r.rtmr2 = _slice(quote, body + TdxQuote.RTMR0 + 96, 48);
-        r.rtmr3 = _slice(quote, body + TdxQuote.RTMR0 + 144, 48);
-        r.reportData = _slice(quote, body + TdxQuote.REPORT_DATA, 64);
-        r.quoteId = q.signedContentHash;
-    }
-
-    function _slice(bytes memory data, uint256 start, uint256 length) internal pure returns (bytes memory out) {
-        out = new bytes(length);
-        assembly ("memory-safe") {
-            mcopy(add(out, 0x20), add(add(data, 0x20), start), length)
         }
     }
 }

@@ -48,32 +48,12 @@ contract AutomataDcapAdapter is IQuoteVerifier {
 
         uint8 status = uint8(output[4]);
         if (status > uint8(type(TcbStatus).max)) revert UnexpectedOutput(output.length);
+        report = TdxQuote.readReport(output, PREFIX);
         report.tcbStatus = TcbStatus(status);
         if (report.tcbStatus == TcbStatus.Revoked || report.tcbStatus == TcbStatus.Unrecognized) {
             revert TcbRevokedOrUnrecognized(report.tcbStatus);
         }
         report.fmspc = bytes6(TdxQuote._word(output, 5));
-        _fillBody(report, output, PREFIX);
         report.quoteId = TdxQuote.parse(quote).signedContentHash;
-    }
-
-    function _fillBody(TdxReport memory r, bytes memory out, uint256 body) internal pure {
-        r.teeTcbSvn = bytes16(TdxQuote._word(out, body + TdxQuote.TEE_TCB_SVN));
-        r.tdAttributes = bytes8(TdxQuote._word(out, body + TdxQuote.TD_ATTRIBUTES));
-        r.xfam = bytes8(TdxQuote._word(out, body + TdxQuote.XFAM));
-        r.mrTd = _slice(out, body + TdxQuote.MR_TD, 48);
-        r.mrConfigId = _slice(out, body + TdxQuote.MR_CONFIG_ID, 48);
-        r.rtmr0 = _slice(out, body + TdxQuote.RTMR0, 48);
-        r.rtmr1 = _slice(out, body + TdxQuote.RTMR0 + 48, 48);
-        r.rtmr2 = _slice(out, body + TdxQuote.RTMR0 + 96, 48);
-        r.rtmr3 = _slice(out, body + TdxQuote.RTMR0 + 144, 48);
-        r.reportData = _slice(out, body + TdxQuote.REPORT_DATA, 64);
-    }
-
-    function _slice(bytes memory data, uint256 start, uint256 length) internal pure returns (bytes memory out) {
-        out = new bytes(length);
-        assembly ("memory-safe") {
-            mcopy(add(out, 0x20), add(add(data, 0x20), start), length)
-        }
     }
 }

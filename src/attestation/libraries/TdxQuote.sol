@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {TdxReport} from "../types/Dcap.sol";
+
 /// @title TdxQuote
 /// @notice Reads an Intel DCAP TDX quote: v4 (TD report 1.0 body) or v5 (body type 2, TD report 1.0, or type 3,
 /// TD report 1.5). Every length comes from the quote's own fields, never from the buffer size, and each one is
@@ -136,6 +138,29 @@ library TdxQuote {
     /// @notice The absolute offset of a TD report field.
     function field(Quote memory q, uint256 relative) internal pure returns (uint256) {
         return q.body + relative;
+    }
+
+    /// @notice The TD report fields of a body starting at `body` in `data` (a quote, or a verifier's output that
+    /// embeds the raw body). TCB status, FMSPC and quote id are left to the caller.
+    function readReport(bytes memory data, uint256 body) internal pure returns (TdxReport memory r) {
+        r.teeTcbSvn = bytes16(_word(data, body + TEE_TCB_SVN));
+        r.tdAttributes = bytes8(_word(data, body + TD_ATTRIBUTES));
+        r.xfam = bytes8(_word(data, body + XFAM));
+        r.mrTd = slice(data, body + MR_TD, 48);
+        r.mrConfigId = slice(data, body + MR_CONFIG_ID, 48);
+        r.rtmr0 = slice(data, body + RTMR0, 48);
+        r.rtmr1 = slice(data, body + RTMR0 + 48, 48);
+        r.rtmr2 = slice(data, body + RTMR0 + 96, 48);
+        r.rtmr3 = slice(data, body + RTMR0 + 144, 48);
+        r.reportData = slice(data, body + REPORT_DATA, 64);
+    }
+
+    /// @notice A copy of `data[start:start + length]`.
+    function slice(bytes memory data, uint256 start, uint256 length) internal pure returns (bytes memory out) {
+        out = new bytes(length);
+        assembly ("memory-safe") {
+            mcopy(add(out, 0x20), add(add(data, 0x20), start), length)
+        }
     }
 
     /// @notice sha256 of the QE report (what the PCK key signs).
