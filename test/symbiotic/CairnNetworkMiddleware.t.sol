@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Test} from "forge-std/Test.sol";
+import {SymbioticCore} from "../../script/symbiotic/SymbioticCore.sol";
+import {CairnNetworkMiddleware} from "../../src/restaking/CairnNetworkMiddleware.sol";
+import {DevToken} from "../../src/dev/DevToken.sol";
+import {IOperatorRegistry} from "@symbioticfi/core/src/interfaces/IOperatorRegistry.sol";
+import {IOptInService} from "@symbioticfi/core/src/interfaces/service/IOptInService.sol";
+import {IVaultConfigurator} from "@symbioticfi/core/src/interfaces/IVaultConfigurator.sol";
+import {IVault} from "@symbioticfi/core/src/interfaces/vault/IVault.sol";
+import {IBaseDelegator} from "@symbioticfi/core/src/interfaces/delegator/IBaseDelegator.sol";
+import {INetworkRestakeDelegator} from "@symbioticfi/core/src/interfaces/delegator/INetworkRestakeDelegator.sol";
+import {IBaseSlasher} from "@symbioticfi/core/src/interfaces/slasher/IBaseSlasher.sol";
+import {IVetoSlasher} from "@symbioticfi/core/src/interfaces/slasher/IVetoSlasher.sol";
+
+/// @notice Cairn's network middleware against the real Symbiotic v1 core: vault opt-in and its refusals, operator
+/// binding, stake reads at a capture timestamp, instant and veto slashes, and a resolver's veto.
+contract CairnNetworkMiddlewareTest is Test {
+    uint48 internal constant EPOCH = 7 days;
+    uint48 internal constant VETO = 1 days;
+    uint48 internal constant WINDOW = 3 days;
+
+    SymbioticCore.Core internal core;
+    CairnNetworkMiddleware internal middleware;
+    DevToken internal collateral;
+    address internal governance = makeAddr("governance");
+    address internal messenger = makeAddr("messenger");
+    address internal curator = makeAddr("curator");
+    address internal staker = makeAddr("staker");
+    address internal resolver = makeAddr("resolver");
+    address internal operator;
+    uint256 internal operatorKey;
+    address internal prover;
+    uint256 internal proverKey;
+
+    function setUp() public {
+        vm.warp(1_800_000_000);
+        core = SymbioticCore.deploy(address(this));
+        collateral = new DevToken("Restaked", "rTKN");
+        middleware = new CairnNetworkMiddleware(
+            governance,
+            core.networkRegistry,
+            core.networkMiddlewareService,
+            core.vaultFactory,
+            core.operatorRegistry,
+            WINDOW
+        );
+        vm.startPrank(governance);
+        middleware.setAcceptedCollateral(address(collateral), true);
+        middleware.setSlashMessenger(messenger);
+        vm.stopPrank();
+        (operator, operatorKey) = makeAddrAndKey("operator");
+        (prover, proverKey) = makeAddrAndKey("prover");
+        vm.startPrank(operator);
+        IOperatorRegistry(core.operatorRegistry).registerOperator();
+        IOptInService(core.operatorNetworkOptInService).optIn(address(middleware));
+        vm.stopPrank();
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    function _vault(uint64 slasherIndex, uint48 epoch) internal returns (address vault) {
+        address[] memory curators = new address[](1);
+        curators[0] = curator;
+        bytes memory slasherParams = slasherIndex == SymbioticCore.VETO_SLASHER
+            ? abi.encode(IVetoSlasher.InitParams(IBaseSlasher.BaseParams(false), VETO, 3))
+            : abi.encode(IBaseSlasher.BaseParams(false));
+        (vault,,) = IVaultConfigurator(core.vaultConfigurator)
+            .create(
+                IVaultConfigurator.InitParams({
+                version: SymbioticCore.VAULT_VERSION,
+                owner: curator,
+                vaultParams: abi.encode(
+                    IVault.InitParams(
+                        address(collateral),
+                        address(0xdEaD),
+                        epoch,
+                        false,
+                        false,
+                        0,
+                        curator,
+                        curator,
+                        curator,
+                        curator,
+                        curator
+                    )
+                ),
+                delegatorIndex: SymbioticCore.NETWORK_RESTAKE_DELEGATOR,
+                delegatorParams: abi.encode(
+                    INetworkRestakeDelegator.InitParams(
+                        IBaseDelegator.BaseParams(curator, address(0), curator), curators, curators
+                    )
+                ),
+                withSlasher: true,
+                slasherIndex: slasherIndex,
+                slasherParams: slasherParams
+            })
+            );
+    }
+
+    /// Opts a vault in, gives Cairn's subnetwork and the operator all of it, and deposits `amount`.
+    function _fund(address vault, uint256 amount) internal {
+        vm.prank(curator);
+        middleware.optInVault(vault);
+        vm.prank(governance);
+        middleware.setMaxNetworkLimit(vault, type(uint128).max);
+        address delegator = IVault(vault).delegator();
+        vm.startPrank(curator);
+        INetworkRestakeDelegator(delegator).setNetworkLimit(middleware.subnetwork(), type(uint128).max);
+        INetworkRestakeDelegator(delegator).setOperatorNetworkShares(middleware.subnetwork(), operator, 1);
+        vm.stopPrank();
+        vm.prank(operator);
+        IOptInService(core.operatorVaultOptInService).optIn(vault);
+        collateral.mint(staker, amount);
+        vm.startPrank(staker);
+        collateral.approve(vault, amount);
+        IVault(vault).deposit(staker, amount);
+        vm.stopPrank();
+    }
+
+    function _bind() internal {
+        uint256 deadline = block.timestamp + 1 hours;
+        (uint8 v1, bytes32 r1, bytes32 s1) =
+            vm.sign(operatorKey, middleware.bindingDigest(operator, prover, 0, deadline));
+        (uint8 v2, bytes32 r2, bytes32 s2) = vm.sign(proverKey, middleware.bindingDigest(operator, prover, 0, deadline));
+        middleware.bindOperator(operator, prover, deadline, abi.encodePacked(r1, s1, v1), abi.encodePacked(r2, s2, v2));
+    }
+
+    function _order(bytes32 id, address vault, uint256 amount, uint48 capture)
+        internal
+        view
+        returns (CairnNetworkMiddleware.SlashOrder memory)
+    {
+        return CairnNetworkMiddleware.SlashOrder(id, vault, operator, amount, capture);
+    }
+
+    // ---------------------------------------------------------------- vault opt-in
+
+    function test_optInVault_andItsRefusals() public {
+        address instant = _vault(SymbioticCore.INSTANT_SLASHER, EPOCH);
+        vm.expectRevert(abi.encodeWithSelector(CairnNetworkMiddleware.NotVaultOwner.selector, address(this)));
+        middleware.optInVault(instant);
+
+        vm.prank(governance);
+        middleware.setAcceptedCollateral(address(collateral), false);
+        vm.prank(curator);
+        vm.expectRevert(
+            abi.encodeWithSelector(CairnNetworkMiddleware.CollateralNotAccepted.selector, address(collateral))
+        );
+        middleware.optInVault(instant);
+        vm.prank(governance);
+        middleware.setAcceptedCollateral(address(collateral), true);
+
+        // A veto vault whose epoch minus veto window is shorter than the required slashing window.
+        address tight = _vault(SymbioticCore.VETO_SLASHER, WINDOW + VETO - 1);
+        vm.prank(curator);
+        vm.expectRevert(
+            abi.encodeWithSelector(CairnNetworkMiddleware.SlashingWindowTooShort.selector, WINDOW - 1, WINDOW)
+        );
+        middleware.optInVault(tight);
+
+        vm.prank(curator);
+        middleware.optInVault(instant);
+        vm.prank(curator);
+        vm.expectRevert(abi.encodeWithSelector(CairnNetworkMiddleware.VaultAlreadyOptedIn.selector, instant));
+        middleware.optInVault(instant);
+        assertEq(middleware.vaults().length, 1);
+
+        vm.prank(curator);
+        middleware.optOutVault(instant);
+        assertEq(middleware.vaults().length, 0);
+    }
+
+    // ---------------------------------------------------------------- binding and stake
+
+    function test_bindAndReadStakeAtACaptureTimestamp() public {
+        address vault = _vault(SymbioticCore.INSTANT_SLASHER, EPOCH);
+        _fund(vault, 500e18);
+        _bind();
+        assertEq(middleware.proverOf(operator), prover);
+        assertEq(middleware.operatorOf(prover), operator);
+        vm.warp(block.timestamp + 10);
+        (CairnNetworkMiddleware.StakeEntry[] memory entries, uint256 total) =
+            middleware.stakesAt(uint48(block.timestamp - 1), 0, 10);
+        assertEq(total, 1);
+        assertEq(entries[0].operator, operator);
+        assertEq(entries[0].prover, prover);
+        assertEq(entries[0].vault, vault);
+        assertEq(entries[0].collateral, address(collateral));
+        assertEq(entries[0].stake, 500e18);
+    }
+
+    function test_RevertWhen_bindingSignedByOneSideOnly() public {
+        uint256 deadline = block.timestamp + 1 hours;
+        (uint8 v1, bytes32 r1, bytes32 s1) =
+            vm.sign(operatorKey, middleware.bindingDigest(operator, prover, 0, deadline));
+        bytes memory opSig = abi.encodePacked(r1, s1, v1);
+        vm.expectRevert(CairnNetworkMiddleware.InvalidProverSignature.selector);
+        middleware.bindOperator(operator, prover, deadline, opSig, opSig);
+    }
+
+    // ---------------------------------------------------------------- slashing
+
+    function test_instantSlashReachesTheVault() public {
+        address vault = _vault(SymbioticCore.INSTANT_SLASHER, EPOCH);
+        _fund(vault, 500e18);
+        vm.warp(block.timestamp + 10);
+        uint48 capture = uint48(block.timestamp - 1);
+        vm.prank(messenger);
+        middleware.executeSlash(_order("task-1", vault, 100e18, capture));
+        assertEq(IVault(vault).activeStake(), 400e18);
+        (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes("task-1");
+        assertEq(uint8(state), uint8(CairnNetworkMiddleware.SlashState.Executed));
+
+        vm.prank(messenger);
+        vm.expectRevert(
+            abi.encodeWithSelector(CairnNetworkMiddleware.SlashOrderAlreadySeen.selector, bytes32("task-1"))
+        );
+        middleware.executeSlash(_order("task-1", vault, 100e18, capture));
+    }
+
+    function test_RevertWhen_slashOrderNotFromTheMessenger() public {
+        vm.expectRevert(abi.encodeWithSelector(CairnNetworkMiddleware.NotSlashMessenger.selector, address(this)));
+        middleware.executeSlash(_order("x", address(0), 1, 0));
+    }
+
+    function test_vetoSlash_executesAfterTheVetoWindow() public {
+        address vault = _vault(SymbioticCore.VETO_SLASHER, EPOCH);
+        _fund(vault, 500e18);
+        vm.prank(governance);
+        middleware.setResolver(vault, resolver);
+        vm.warp(block.timestamp + 10);
+        uint48 capture = uint48(block.timestamp - 1);
+        vm.prank(messenger);
+        middleware.executeSlash(_order("task-2", vault, 100e18, capture));
+        vm.expectRevert(); // VetoPeriodNotEnded
+        middleware.finalizeSlash("task-2");
+        vm.warp(block.timestamp + VETO);
+        middleware.finalizeSlash("task-2");
+        assertEq(IVault(vault).activeStake(), 400e18);
+    }
+
+    function test_vetoSlash_resolverVetoIsHonouredAndReported() public {
+        address vault = _vault(SymbioticCore.VETO_SLASHER, EPOCH);
+        _fund(vault, 500e18);
+        vm.prank(governance);
+        middleware.setResolver(vault, resolver);
+        vm.warp(block.timestamp + 10);
+        vm.prank(messenger);
+        middleware.executeSlash(_order("task-3", vault, 100e18, uint48(block.timestamp - 1)));
+        (, uint64 index,) = middleware.slashes("task-3");
+        IVetoSlasher vetoSlasher = IVetoSlasher(IVault(vault).slasher());
+        vm.prank(resolver);
+        vetoSlasher.vetoSlash(index, "");
+        vm.expectEmit(address(middleware));
+        emit CairnNetworkMiddleware.SlashVetoed("task-3", vault);
+        middleware.finalizeSlash("task-3");
+        assertEq(IVault(vault).activeStake(), 500e18);
+        (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes("task-3");
+        assertEq(uint8(state), uint8(CairnNetworkMiddleware.SlashState.Vetoed));
+    }
+}
