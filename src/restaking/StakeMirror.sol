@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Ownable} from "solady/auth/Ownable.sol";
+import {ECDSA} from "solady/utils/ECDSA.sol";
+import {EIP712} from "solady/utils/EIP712.sol";
+import {MerkleProofLib} from "solady/utils/MerkleProofLib.sol";
+import {IStakeSource} from "../interfaces/IStakeSource.sol";
+import {ITeeRegistry, TeeRole} from "../attestation/interfaces/ITeeRegistry.sol";
+
+/// @title StakeMirror
+/// @notice Restaked stake of one collateral token, mirrored per epoch from Cairn's Symbiotic network on Ethereum, as
+/// a stake source for markets. Relayers (attested TEE keys) commit one Merkle root per epoch, accepted on a k-of-n
+/// quorum, so the commit costs the same for 10 or 10,000 operators; a prover proves its own (vault, stake) leaves
+/// when it needs the stake. Locks are per task and per vault; a slash is queued for Ethereum with the vault and the
+/// capture timestamp the stake was read at, and the lock stays until the marketplace ends the task.
+/// @dev Leaf = keccak256(bytes.concat(keccak256(abi.encode(prover, vault, token, stake)))); sorted-pair tree.
+contract StakeMirror is IStakeSource, Ownable, EIP712 {
+    error ZeroAddress();
+    error NotMarketplace();
+    error EpochOutOfOrder(uint64 expected, uint64 got);
+    error CaptureNotIncreasing(uint48 previous, uint48 got);
+    error CaptureNotInThePast(uint48 captureTimestamp);
+    error QuorumNotReached(uint256 valid, uint256 threshold);
+    error SignersNotSorted();
+    error NotAnActiveRelayer(address signer);
+    error NotCurrentEpoch(uint64 epoch, uint64 current);
+    error WrongToken(address token);
+    error InvalidStakeProof();
+    error LeafAlreadyProven(address prover, address vault);
+    error StakeTooOld(uint48 captureTimestamp, uint256 maxAge);
+    error InsufficientStake(uint256 available, uint256 required);
+    error UnknownLock(uint256 taskId);
+    error ThresholdOutOfRange();
+
+    event SnapshotCommitted(
+        uint64 indexed epoch, uint48 captureTimestamp, bytes32 stakeRoot, uint256 totalStake, uint32 leafCount
+    );
+    event StakeProven(uint64 indexed epoch, address indexed prover, address indexed vault, uint256 stake);
+    event StakeLocked(address indexed prover, uint256 indexed taskId, address vault, uint256 amount);
+    event StakeUnlocked(address indexed prover, uint256 indexed taskId, uint256 amount);
+    /// @notice A slash for Ethereum: the relayers deliver it to the network middleware.
+    event SlashQueued(
+        bytes32 indexed orderId,
+        uint256 indexed taskId,
+        address prover,
+        address vault,
+        uint256 amount,
+        uint48 captureTimestamp
+    );
+    event ThresholdSet(uint8 threshold);
+    event MaxStakeAgeSet(uint48 maxAge);
+
+    struct Snapshot {
+        uint64 epoch;
+        uint48 captureTimestamp;
+        bytes32 stakeRoot;
+        uint256 totalStake;
+        uint32 leafCount;
+    }
+
+    struct Epoch {
+        uint48 captureTimestamp;
+        bytes32 stakeRoot;
+    }
+
+    /// The stake a prover proved in one vault (one slot).
+    struct VaultStake {
+        uint64 epoch;
+        uint96 proven;
+        uint96 locked;
+    }
+
+    struct Lock {
+        address vault;
+        uint96 amount;
+    }
+
+    bytes32 public constant SNAPSHOT_TYPEHASH = keccak256(
+        "StakeSnapshot(address token,uint64 epoch,uint48 captureTimestamp,bytes32 stakeRoot,uint256 totalStake,uint32 leafCount)"
+    );
+
+    /// @inheritdoc IStakeSource
+    address public immutable stakeToken;
+    address public immutable marketplace;
+    ITeeRegistry public immutable relayers;
+
+    uint8 public threshold;
+    /// @notice Oldest capture whose stake may back a new task: the vault's slashing window minus bridging and
+    /// proving time, so a slash decided at the deadline still reaches the vault in time.
+    uint48 public maxStakeAge;
+    uint64 public currentEpoch;
+    mapping(uint64 epoch => Epoch) public epochs;
+    mapping(address prover => address[] vaults) internal _proverVaults;
+    mapping(address prover => mapping(address vault => VaultStake)) public vaultStake;
+    mapping(uint256 taskId => Lock) public locks;
+
+    constructor(
+        address owner_,
+        address marketplace_,
+        ITeeRegistry relayers_,
+        address token_,
+        uint8 threshold_,
+        uint48 maxStakeAge_
+    ) {
+        if (
+            owner_ == address(0) || marketplace_ == address(0) || address(relayers_) == address(0)
+                || token_ == address(0)
+        ) {
+            revert ZeroAddress();
+        }
+        if (threshold_ == 0) revert ThresholdOutOfRange();
+        _initializeOwner(owner_);
+        marketplace = marketplace_;
+        relayers = relayers_;
+        stakeToken = token_;
+        threshold = threshold_;
+        maxStakeAge = maxStakeAge_;
+        emit ThresholdSet(threshold_);
+        emit MaxStakeAgeSet(maxStakeAge_);
+    }
+
+    modifier onlyMarketplace() {
+        if (msg.sender != marketplace) revert NotMarketplace();
+        _;
+    }
+
+    // ---------------------------------------------------------------- snapshots
+
+    /// @notice Commits the next epoch's stake root, signed by at least `threshold` active relayer keys (signatures
+    /// ordered by signer address, ascending); anyone may submit.
+    function commitSnapshot(Snapshot calldata s, bytes[] calldata signatures) external {
+        uint64 expected = currentEpoch + 1;
+        if (currentEpoch != 0 && s.epoch != expected) revert EpochOutOfOrder(expected, s.epoch);
+        uint48 previous = epochs[currentEpoch].captureTimestamp;
+        if (s.captureTimestamp <= previous) revert CaptureNotIncreasing(previous, s.captureTimestamp);
+        if (s.captureTimestamp >= block.timestamp) revert CaptureNotInThePast(s.captureTimestamp);
+        _checkQuorum(snapshotDigest(s), signatures);
+        currentEpoch = s.epoch;
+        epochs[s.epoch] = Epoch(s.captureTimestamp, s.stakeRoot);
+        emit SnapshotCommitted(s.epoch, s.captureTimestamp, s.stakeRoot, s.totalStake, s.leafCount);
+    }
+
+    /// @notice Proves a (prover, vault, stake) leaf of the current epoch; the prover's stake in that vault becomes
+    /// lockable. Anyone may submit.
+    function proveStake(address prover, address vault, uint256 stake, bytes32[] calldata proof) external {
+        uint64 epoch = currentEpoch;
+        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(prover, vault, stakeToken, stake))));
+        if (!MerkleProofLib.verifyCalldata(proof, epochs[epoch].stakeRoot, leaf)) revert InvalidStakeProof();
+        VaultStake storage v = vaultStake[prover][vault];
+        uint64 provenEpoch = v.epoch;
+        if (provenEpoch == epoch) revert LeafAlreadyProven(prover, vault);
+        if (provenEpoch == 0) _proverVaults[prover].push(vault);
+        // Locks from earlier epochs stay: they remain slashable at their own capture until their tasks end.
+        v.epoch = epoch;
+        v.proven = uint96(stake);
+        emit StakeProven(epoch, prover, vault, stake);
+    }
+
+    // ---------------------------------------------------------------- IStakeSource
+
+    /// @inheritdoc IStakeSource
+    function availableStake(address prover) external view returns (uint256 total) {
+        if (!_fresh()) return 0;
+        address[] storage vaults = _proverVaults[prover];
+        for (uint256 i; i < vaults.length; ++i) {
+            total += _free(vaultStake[prover][vaults[i]]);
+        }
+    }
+
+    /// @inheritdoc IStakeSource
+    function lock(address prover, uint256 taskId, uint256 amount) external onlyMarketplace {
+        if (!_fresh()) revert StakeTooOld(epochs[currentEpoch].captureTimestamp, maxStakeAge);
+        address[] storage vaults = _proverVaults[prover];
+        uint256 best;
+        for (uint256 i; i < vaults.length; ++i) {
+            VaultStake storage v = vaultStake[prover][vaults[i]];
+            uint256 free = _free(v);
+            // One vault backs a task, so its slash has one target on Ethereum.
+            if (free >= amount) {
+                v.locked += uint96(amount);
+                locks[taskId] = Lock(vaults[i], uint96(amount));
+                emit StakeLocked(prover, taskId, vaults[i], amount);
+                return;
+            }
+            if (free > best) best = free;
+        }
+        revert InsufficientStake(best, amount);
+    }
+
+    /// @inheritdoc IStakeSource
+    function unlock(address prover, uint256 taskId, uint256 amount) external onlyMarketplace {
+        Lock memory l = _takeLock(prover, taskId);
+        emit StakeUnlocked(prover, taskId, amount < l.amount ? amount : l.amount);
+    }
+
+    /// @inheritdoc IStakeSource
+    /// @dev Pays nothing here: the penalty is taken from the vault on Ethereum, so `paid` is 0 and the slash is
+    /// queued with the capture timestamp of the epoch the stake was proven in.
+    function slash(address prover, uint256 taskId, uint256, uint256 penalty, address)
+        external
+        onlyMarketplace
+        returns (uint256)
+    {
+        Lock memory l = _takeLock(prover, taskId);
+        uint48 capture = epochs[vaultStake[prover][l.vault].epoch].captureTimestamp;
+        bytes32 orderId = keccak256(abi.encode(block.chainid, address(this), taskId));
+        emit SlashQueued(orderId, taskId, prover, l.vault, penalty, capture);
+        return 0;
+    }
+
+    // ---------------------------------------------------------------- governance and views
+
+    /// @notice Sets how many relayer signatures a snapshot needs.
+    function setThreshold(uint8 threshold_) external onlyOwner {
+        if (threshold_ == 0) revert ThresholdOutOfRange();
+        threshold = threshold_;
+        emit ThresholdSet(threshold_);
+    }
+
+    /// @notice Sets the oldest capture that may back new tasks.
+    function setMaxStakeAge(uint48 maxAge) external onlyOwner {
+        maxStakeAge = maxAge;
+        emit MaxStakeAgeSet(maxAge);
+    }
+
+    /// @notice The vaults a prover has proven stake in.
+    function proverVaults(address prover) external view returns (address[] memory) {
+        return _proverVaults[prover];
+    }
+
+    /// @notice The EIP-712 digest relayers sign for a snapshot.
+    function snapshotDigest(Snapshot calldata s) public view returns (bytes32) {
+        return _hashTypedData(
+            keccak256(
+                abi.encode(
+                    SNAPSHOT_TYPEHASH, stakeToken, s.epoch, s.captureTimestamp, s.stakeRoot, s.totalStake, s.leafCount
+                )
+            )
+        );
+    }
+
+    // ---------------------------------------------------------------- internal
+
+    function _checkQuorum(bytes32 digest, bytes[] calldata signatures) internal view {
+        address last;
+        for (uint256 i; i < signatures.length; ++i) {
+            address signer = ECDSA.recoverCalldata(digest, signatures[i]);
+            if (signer <= last) revert SignersNotSorted();
+            if (!relayers.isActive(TeeRole.Relayer, 0, signer)) revert NotAnActiveRelayer(signer);
+            last = signer;
+        }
+        if (signatures.length < threshold) revert QuorumNotReached(signatures.length, threshold);
+    }
+
+    function _takeLock(address prover, uint256 taskId) internal returns (Lock memory l) {
+        l = locks[taskId];
+        if (l.vault == address(0)) revert UnknownLock(taskId);
+        delete locks[taskId];
+        vaultStake[prover][l.vault].locked -= l.amount;
+    }
+
+    /// @dev Unlocked stake of the current epoch's proof (stake proven in an older epoch backs no new task).
+    function _free(VaultStake memory v) internal view returns (uint256) {
+        if (v.epoch != currentEpoch || v.locked >= v.proven) return 0;
+        return v.proven - v.locked;
+    }
+
+    function _fresh() internal view returns (bool) {
+        uint64 epoch = currentEpoch;
+        return epoch != 0 && block.timestamp - epochs[epoch].captureTimestamp <= maxStakeAge;
+    }
+
+    function _domainNameAndVersion() internal pure override returns (string memory, string memory) {
+        return ("Cairn StakeMirror", "1");
+    }
+}

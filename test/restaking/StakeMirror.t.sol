@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {TeeRegistryFixture} from "../attestation/TeeRegistry.t.sol";
+import {StakeMirror} from "../../src/restaking/StakeMirror.sol";
+import {KeyBinding, TeeRole} from "../../src/attestation/interfaces/ITeeRegistry.sol";
+
+/// @notice Builds sorted-pair Merkle trees over stake leaves, as the relayers do.
+library StakeTree {
+    function leaf(address prover, address vault, address token, uint256 stake) internal pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(prover, vault, token, stake))));
+    }
+
+    function root(bytes32[] memory level) internal pure returns (bytes32) {
+        while (level.length > 1) level = _up(level);
+        return level[0];
+    }
+
+    function proof(bytes32[] memory level, uint256 index) internal pure returns (bytes32[] memory path) {
+        uint256 depth;
+        for (uint256 n = level.length; n > 1; n = (n + 1) / 2) {
+            ++depth;
+        }
+        path = new bytes32[](depth);
+        uint256 d;
+        while (level.length > 1) {
+            uint256 sibling = index ^ 1;
+            // An odd node out is promoted unpaired (no sibling at this level).
+            if (sibling < level.length) path[d++] = level[sibling];
+            level = _up(level);
+            index /= 2;
+        }
+        assembly {
+            mstore(path, d)
+        }
+    }
+
+    function _up(bytes32[] memory level) private pure returns (bytes32[] memory next) {
+        next = new bytes32[]((level.length + 1) / 2);
+        for (uint256 i; i < next.length; ++i) {
+            if (2 * i + 1 == level.length) {
+                next[i] = level[2 * i];
+            } else {
+                (bytes32 a, bytes32 b) = (level[2 * i], level[2 * i + 1]);
+                next[i] = a < b ? keccak256(abi.encode(a, b)) : keccak256(abi.encode(b, a));
+            }
+        }
+    }
+}
+
+abstract contract StakeMirrorFixture is TeeRegistryFixture {
+    StakeMirror internal mirror;
+    address internal marketplaceAddress = makeAddr("marketplace");
+    address internal token = makeAddr("rTKN");
+    address internal mirrorOwner = makeAddr("mirrorOwner");
+    uint256[3] internal relayerKeys;
+    address[3] internal relayerAddrs;
+
+    function _setUpMirror() internal {
+        _setUpRegistry();
+        _allow(TeeRole.Relayer, 0);
+        for (uint256 i; i < 3; ++i) {
+            (relayerAddrs[i], relayerKeys[i]) = makeAddrAndKey(string.concat("relayer", vm.toString(i)));
+            _register(_binding(TeeRole.Relayer, 0, relayerAddrs[i]));
+            vm.roll(block.number + 1);
+            vm.setBlockhash(block.number - 1, keccak256(abi.encode("relayer block", i)));
+        }
+        mirror = new StakeMirror(mirrorOwner, marketplaceAddress, teeRegistry, token, 2, 2 days);
+    }
+
+    /// Signatures of the given relayers, sorted by signer address.
+    function _sign(StakeMirror.Snapshot memory s, uint256[] memory which) internal view returns (bytes[] memory sigs) {
+        bytes32 digest = mirror.snapshotDigest(s);
+        // sort indices by address
+        for (uint256 i; i < which.length; ++i) {
+            for (uint256 j = i + 1; j < which.length; ++j) {
+                if (relayerAddrs[which[j]] < relayerAddrs[which[i]]) (which[i], which[j]) = (which[j], which[i]);
+            }
+        }
+        sigs = new bytes[](which.length);
+        for (uint256 i; i < which.length; ++i) {
+            (uint8 v, bytes32 r, bytes32 sig) = vm.sign(relayerKeys[which[i]], digest);
+            sigs[i] = abi.encodePacked(r, sig, v);
+        }
+    }
+
+    function _two() internal pure returns (uint256[] memory w) {
+        w = new uint256[](2);
+        (w[0], w[1]) = (0, 2);
+    }
+
+    function _snapshot(uint64 epoch, bytes32 root_, uint32 leaves) internal view returns (StakeMirror.Snapshot memory) {
+        return StakeMirror.Snapshot(epoch, uint48(block.timestamp - 1), root_, 0, leaves);
+    }
+}
+
+contract StakeMirrorTest is StakeMirrorFixture {
+    address internal prover = makeAddr("prover");
+    address internal vaultA = makeAddr("vaultA");
+    address internal vaultB = makeAddr("vaultB");
+    bytes32[] internal leaves;
+
+    function setUp() public {
+        _setUpMirror();
+        leaves.push(StakeTree.leaf(prover, vaultA, token, 300e18));
+        leaves.push(StakeTree.leaf(prover, vaultB, token, 100e18));
+        leaves.push(StakeTree.leaf(makeAddr("other"), vaultA, token, 50e18));
+        vm.warp(block.timestamp + 10);
+    }
+
+    function _commit(uint64 epoch) internal {
+        StakeMirror.Snapshot memory s = _snapshot(epoch, StakeTree.root(leaves), uint32(leaves.length));
+        mirror.commitSnapshot(s, _sign(s, _two()));
+    }
+
+    function test_commitAndProve_thenLockAndSlash() public {
+        _commit(1);
+        mirror.proveStake(prover, vaultA, 300e18, StakeTree.proof(leaves, 0));
+        mirror.proveStake(prover, vaultB, 100e18, StakeTree.proof(leaves, 1));
+        assertEq(mirror.availableStake(prover), 400e18);
+
+        vm.prank(marketplaceAddress);
+        mirror.lock(prover, 7, 200e18);
+        (address lockedVault, uint96 amount) = mirror.locks(7);
+        assertEq(lockedVault, vaultA);
+        assertEq(amount, 200e18);
+        assertEq(mirror.availableStake(prover), 200e18);
+
+        bytes32 orderId = keccak256(abi.encode(block.chainid, address(mirror), uint256(7)));
+        vm.expectEmit(address(mirror));
+        emit StakeMirror.SlashQueued(orderId, 7, prover, vaultA, 50e18, uint48(block.timestamp - 1));
+        vm.prank(marketplaceAddress);
+        assertEq(mirror.slash(prover, 7, 200e18, 50e18, address(this)), 0, "settled on Ethereum");
+        assertEq(mirror.availableStake(prover), 400e18);
+    }
+
+    function test_RevertWhen_quorumNotReached() public {
+        StakeMirror.Snapshot memory s = _snapshot(1, bytes32(uint256(1)), 1);
+        uint256[] memory one = new uint256[](1);
+        bytes[] memory sigs = _sign(s, one);
+        vm.expectRevert(abi.encodeWithSelector(StakeMirror.QuorumNotReached.selector, 1, 2));
+        mirror.commitSnapshot(s, sigs);
+    }
+
+    function test_RevertWhen_signerIsNotARelayer() public {
+        StakeMirror.Snapshot memory s = _snapshot(1, bytes32(uint256(1)), 1);
+        (address outsider, uint256 outsiderKey) = makeAddrAndKey("outsider");
+        (uint8 v, bytes32 r, bytes32 sig) = vm.sign(outsiderKey, mirror.snapshotDigest(s));
+        bytes[] memory sigs = new bytes[](1);
+        sigs[0] = abi.encodePacked(r, sig, v);
+        vm.expectRevert(abi.encodeWithSelector(StakeMirror.NotAnActiveRelayer.selector, outsider));
+        mirror.commitSnapshot(s, sigs);
+    }
+
+    function test_RevertWhen_sameRelayerTwice() public {
+        StakeMirror.Snapshot memory s = _snapshot(1, bytes32(uint256(1)), 1);
+        bytes[] memory sigs = _sign(s, _two());
+        sigs[1] = sigs[0];
+        vm.expectRevert(StakeMirror.SignersNotSorted.selector);
+        mirror.commitSnapshot(s, sigs);
+    }
+
+    function test_RevertWhen_epochsOutOfOrder() public {
+        _commit(1);
+        vm.warp(block.timestamp + 10);
+        StakeMirror.Snapshot memory dup = _snapshot(1, bytes32(uint256(2)), 1);
+        bytes[] memory sigs = _sign(dup, _two());
+        vm.expectRevert(abi.encodeWithSelector(StakeMirror.EpochOutOfOrder.selector, 2, 1));
+        mirror.commitSnapshot(dup, sigs);
+        StakeMirror.Snapshot memory skip = _snapshot(3, bytes32(uint256(2)), 1);
+        sigs = _sign(skip, _two());
+        vm.expectRevert(abi.encodeWithSelector(StakeMirror.EpochOutOfOrder.selector, 2, 3));
+        mirror.commitSnapshot(skip, sigs);
+    }
+
+    function test_RevertWhen_captureNotInThePast() public {
+        StakeMirror.Snapshot memory s = StakeMirror.Snapshot(1, uint48(block.timestamp), bytes32(uint256(1)), 0, 1);
+        bytes[] memory sigs = _sign(s, _two());
+        vm.expectRevert(abi.encodeWithSelector(StakeMirror.CaptureNotInThePast.selector, uint48(block.timestamp)));
+        mirror.commitSnapshot(s, sigs);
+    }
+
+    function test_RevertWhen_leafForged() public {
+        _commit(1);
+        bytes32[] memory p = StakeTree.proof(leaves, 0);
+        vm.expectRevert(StakeMirror.InvalidStakeProof.selector);
+        mirror.proveStake(prover, vaultA, 301e18, p);
+    }
+
+    function test_RevertWhen_leafProvenTwice() public {
+        _commit(1);
+        mirror.proveStake(prover, vaultA, 300e18, StakeTree.proof(leaves, 0));
+        bytes32[] memory p = StakeTree.proof(leaves, 0);
+        vm.expectRevert(abi.encodeWithSelector(StakeMirror.LeafAlreadyProven.selector, prover, vaultA));
+        mirror.proveStake(prover, vaultA, 300e18, p);
+    }
+
+    function test_RevertWhen_lockExceedsAnyOneVault() public {
+        _commit(1);
+        mirror.proveStake(prover, vaultA, 300e18, StakeTree.proof(leaves, 0));
+        mirror.proveStake(prover, vaultB, 100e18, StakeTree.proof(leaves, 1));
+        vm.prank(marketplaceAddress);
+        vm.expectRevert(abi.encodeWithSelector(StakeMirror.InsufficientStake.selector, 300e18, 350e18));
+        mirror.lock(prover, 1, 350e18);
+    }
+
+    function test_RevertWhen_stakeTooOld() public {
+        _commit(1);
+        mirror.proveStake(prover, vaultA, 300e18, StakeTree.proof(leaves, 0));
+        vm.warp(block.timestamp + 2 days);
+        assertEq(mirror.availableStake(prover), 0);
+        vm.prank(marketplaceAddress);
+        vm.expectPartialRevert(StakeMirror.StakeTooOld.selector);
+        mirror.lock(prover, 1, 1);
+    }
+
+    function test_locksSurviveANewEpochUntilTheirTaskEnds() public {
+        _commit(1);
+        mirror.proveStake(prover, vaultA, 300e18, StakeTree.proof(leaves, 0));
+        vm.prank(marketplaceAddress);
+        mirror.lock(prover, 1, 300e18);
+        vm.warp(block.timestamp + 30 minutes); // relayer keys stay attested for an hour
+        _commit(2);
+        mirror.proveStake(prover, vaultA, 300e18, StakeTree.proof(leaves, 0));
+        assertEq(mirror.availableStake(prover), 0, "the epoch-1 lock still holds the stake");
+        vm.prank(marketplaceAddress);
+        mirror.unlock(prover, 1, 300e18);
+        assertEq(mirror.availableStake(prover), 300e18);
+    }
+
+    function test_RevertWhen_notMarketplace() public {
+        vm.expectRevert(StakeMirror.NotMarketplace.selector);
+        mirror.lock(prover, 1, 1);
+    }
+}
