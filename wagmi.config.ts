@@ -17,6 +17,12 @@ const contracts = [
   'IStakeSource',
   'IProofVerifier',
   'IMatcherAuthority',
+  // Attestation: the DCAP collateral store and quote verifier, the TEE key registry, TEE-proof verifiers.
+  'DcapCollateral',
+  'DcapTdxVerifier',
+  'TeeRegistry',
+  'TeeProofVerifier',
+  'MultiProofVerifier',
   // Only for its custom errors (TransferFromFailed, ...), which solady raises from assembly inside the Cairn
   // contracts and therefore never appear in their ABIs.
   'SafeTransferLib',

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import { type Address, getAddress, isAddress } from 'viem'
+import { type Address, getAddress, type Hex, isAddress, isHex, size } from 'viem'
 
 export type DeploymentContracts = {
   proofMarketplace: Address
@@ -71,6 +71,79 @@ export function parseDeployment(json: unknown, source = 'deployment'): Deploymen
     contracts: Object.fromEntries(
       contractKeys.map((key) => [key, address(contracts[key], `${source}: contracts.${key}`)]),
     ) as DeploymentContracts,
+  }
+}
+
+export type AttestationContracts = {
+  dcapCollateral: Address
+  dcapTdxVerifier: Address
+  teeRegistry: Address
+}
+
+/** deployments/<chainId>.attestation.json as written by script/DeployAttestation.s.sol (format: deployments/README.md). */
+export type AttestationDeployment = {
+  chainId: number
+  deployBlock: bigint
+  /** Owns the registry and administers every role at deployment. */
+  owner: Address
+  /** Whether the collateral store pins Intel's SGX Root CA (false: a dev root). */
+  intelRoot: boolean
+  /** keccak256 of the pinned root's PEM body, as quotes' PCK chains carry it. */
+  rootPemBodyHash: Hex
+  /** The marketplace the deployment was made for, when MARKETPLACE was given. */
+  marketplace?: Address
+  contracts: AttestationContracts
+}
+
+const attestationContractKeys = [
+  'dcapCollateral',
+  'dcapTdxVerifier',
+  'teeRegistry',
+] as const satisfies readonly (keyof AttestationContracts)[]
+
+export function attestationDeploymentPath(chainId: number): string {
+  return `${deploymentsDir}${chainId}.attestation.json`
+}
+
+/** Reads and validates an attestation deployment file; like loadDeployment, the chain id inside must match. */
+export async function loadAttestationDeployment(
+  chainId: number,
+  options: { path?: string } = {},
+): Promise<AttestationDeployment> {
+  const path = options.path ?? attestationDeploymentPath(chainId)
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (cause) {
+    throw new Error(`no attestation deployment for chain ${chainId} at ${path}: run script/DeployAttestation.s.sol`, {
+      cause,
+    })
+  }
+  const deployment = parseAttestationDeployment(JSON.parse(text), path)
+  if (deployment.chainId !== chainId) {
+    throw new Error(`${path} is an attestation deployment on chain ${deployment.chainId}, not ${chainId}`)
+  }
+  return deployment
+}
+
+export function parseAttestationDeployment(json: unknown, source = 'attestation deployment'): AttestationDeployment {
+  const root = record(json, source)
+  const contracts = record(root.contracts, `${source}: contracts`)
+  if (typeof root.intelRoot !== 'boolean') throw new Error(`${source}: intelRoot: expected a boolean`)
+  const rootPemBodyHash = root.rootPemBodyHash
+  if (typeof rootPemBodyHash !== 'string' || !isHex(rootPemBodyHash) || size(rootPemBodyHash) !== 32) {
+    throw new Error(`${source}: rootPemBodyHash: expected 32 bytes of hex, got ${JSON.stringify(rootPemBodyHash)}`)
+  }
+  return {
+    chainId: Number(integer(root.chainId, `${source}: chainId`)),
+    deployBlock: integer(root.deployBlock, `${source}: deployBlock`),
+    owner: address(root.owner, `${source}: owner`),
+    intelRoot: root.intelRoot,
+    rootPemBodyHash,
+    ...(root.marketplace === undefined ? {} : { marketplace: address(root.marketplace, `${source}: marketplace`) }),
+    contracts: Object.fromEntries(
+      attestationContractKeys.map((key) => [key, address(contracts[key], `${source}: contracts.${key}`)]),
+    ) as AttestationContracts,
   }
 }
 

@@ -1,15 +1,20 @@
 import { type AbiError, type AbiParameter, formatAbiItem } from 'abitype'
 import { BaseError, decodeErrorResult, type Hex, isHex, size, slice } from 'viem'
 import {
+  dcapCollateralAbi,
+  dcapTdxVerifierAbi,
   devTokenAbi,
   groth16VerifierAdapterAbi,
+  multiProofVerifierAbi,
   nativeStakingAbi,
   ownedMatcherAuthorityAbi,
   proofMarketplaceAbi,
   proverRegistryAbi,
   safeTransferLibAbi,
+  teeProofVerifierAbi,
+  teeRegistryAbi,
 } from './generated.js'
-import { listingStates, requestStates, requestStatuses } from './types.js'
+import { listingStates, requestStates, requestStatuses, tcbStatuses, teeRoles } from './types.js'
 
 const cairnAbis = [
   proofMarketplaceAbi,
@@ -19,6 +24,13 @@ const cairnAbis = [
   groth16VerifierAdapterAbi,
   devTokenAbi,
   safeTransferLibAbi,
+  // Attestation: the registry bubbles up the quote verifier's errors, and those of the collateral it reads; the
+  // marketplace bubbles up a TEE-proof market's verifier's.
+  teeRegistryAbi,
+  dcapTdxVerifierAbi,
+  dcapCollateralAbi,
+  teeProofVerifierAbi,
+  multiProofVerifierAbi,
 ] as const
 
 type CairnAbiItem = (typeof cairnAbis)[number][number]
@@ -124,6 +136,8 @@ const enumNames: Readonly<Record<string, readonly string[]>> = {
   'enum RequestStatus': requestStatuses,
   'enum RequestState': requestStates,
   'enum ListingState': listingStates,
+  'enum TeeRole': teeRoles,
+  'enum TcbStatus': tcbStatuses,
 }
 
 function formatArg(input: AbiParameter, value: unknown): string {

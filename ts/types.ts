@@ -56,6 +56,25 @@ export type RequestState = (typeof requestStates)[number]
 export const listingStates = ['None', 'Active', 'Leaving'] as const
 export type ListingState = (typeof listingStates)[number]
 
+/** What an attested enclave key may do (src/attestation/interfaces/ITeeRegistry.sol). */
+export const teeRoles = ['Matcher', 'Prover', 'Relayer'] as const
+export type TeeRole = (typeof teeRoles)[number]
+
+/** A verified quote's TCB standing (src/attestation/types/Dcap.sol). */
+export const tcbStatuses = [
+  'UpToDate',
+  'SWHardeningNeeded',
+  'ConfigurationAndSWHardeningNeeded',
+  'ConfigurationNeeded',
+  'OutOfDate',
+  'OutOfDateConfigurationNeeded',
+  'Revoked',
+  'Unrecognized',
+  'TDRelaunchAdvised',
+  'TDRelaunchAdvisedConfigurationNeeded',
+] as const
+export type TcbStatus = (typeof tcbStatuses)[number]
+
 /** Names an enum value read from the chain; an unknown value means the SDK is older than the contracts. */
 export function enumName<const names extends readonly string[]>(
   names: names,

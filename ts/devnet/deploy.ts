@@ -1,9 +1,16 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { rm } from 'node:fs/promises'
+import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Address, Hex } from 'viem'
-import { type Deployment, loadDeployment } from '../deployment.js'
+import { type Address, type Hex, isHex } from 'viem'
+import { type CairnClient, sent } from '../client.js'
+import {
+  type AttestationDeployment,
+  type Deployment,
+  loadAttestationDeployment,
+  loadDeployment,
+} from '../deployment.js'
+import { teeProofVerifierAbi } from '../generated.js'
 import { forgeBin, repoRoot, toolEnv } from './paths.js'
 
 export type ForgeDeployParams = {
@@ -18,13 +25,58 @@ export type ForgeDeployParams = {
 /** Runs script/Deploy.s.sol against `rpcUrl` and loads the deployment file it wrote. */
 export async function deployWithForge(params: ForgeDeployParams): Promise<Deployment> {
   const out = params.out ?? `deployments/${params.chainId}.json`
-  const args = ['script', 'script/Deploy.s.sol', '--rpc-url', params.rpcUrl, '--broadcast']
-  args.push('--private-key', params.deployerKey)
-  const child = spawn(forgeBin, args, {
-    cwd: repoRoot,
-    env: toolEnv({ PRIVATE_KEY: params.deployerKey, MATCHER_ADDRESS: params.matcher, DEPLOYMENT_OUT: out }),
-    stdio: ['ignore', 'pipe', 'pipe'],
+  await runForgeScript('script/Deploy.s.sol', params, {
+    PRIVATE_KEY: params.deployerKey,
+    MATCHER_ADDRESS: params.matcher,
+    DEPLOYMENT_OUT: out,
   })
+  return loadDeployment(params.chainId, { path: join(repoRoot, out) })
+}
+
+export type ForgeAttestationDeployParams = {
+  rpcUrl: string
+  chainId: number
+  deployerKey: Hex
+  /** DER of the root CA to pin: a dev root (the dev attestation provider's `pki.root.der`), or Intel's. */
+  rootDer: Hex
+  /** Pin Intel's SGX Root CA (`rootDer` must then be Intel's certificate). Default false. */
+  intelRoot?: boolean
+  /** Recorded in the output file only. */
+  marketplace?: Address
+  /** Output file relative to the repo root, inside deployments/ (default: deployments/<chainId>.attestation.json). */
+  out?: string
+}
+
+/** Runs script/DeployAttestation.s.sol against `rpcUrl` and loads the attestation deployment file it wrote. */
+export async function deployAttestationWithForge(params: ForgeAttestationDeployParams): Promise<AttestationDeployment> {
+  const out = params.out ?? `deployments/${params.chainId}.attestation.json`
+  const root: Record<string, string> = params.intelRoot
+    ? { INTEL_ROOT: 'true', INTEL_ROOT_DER: params.rootDer }
+    : { DEV_ROOT_DER: params.rootDer }
+  await runForgeScript(
+    'script/DeployAttestation.s.sol',
+    { ...params },
+    {
+      PRIVATE_KEY: params.deployerKey,
+      DEPLOYMENT_OUT: out,
+      ...root,
+      ...(params.marketplace === undefined ? {} : { MARKETPLACE: params.marketplace }),
+    },
+  )
+  return loadAttestationDeployment(params.chainId, { path: join(repoRoot, out) })
+}
+
+async function runForgeScript(
+  script: string,
+  params: { rpcUrl: string; deployerKey: Hex },
+  env: Record<string, string>,
+): Promise<void> {
+  const args = ['script', script, '--rpc-url', params.rpcUrl, '--broadcast', '--private-key', params.deployerKey]
+  // The other script's root variables must not leak in from the caller's environment (DeployAttestation refuses
+  // DEV_ROOT_DER next to INTEL_ROOT=true).
+  const base = toolEnv()
+  for (const name of ['DEV_ROOT_DER', 'INTEL_ROOT', 'INTEL_ROOT_DER', 'MARKETPLACE']) delete base[name]
+  const child = spawn(forgeBin, args, { cwd: repoRoot, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   const collect = (chunk: Buffer) => {
     output += chunk.toString()
@@ -32,8 +84,37 @@ export async function deployWithForge(params: ForgeDeployParams): Promise<Deploy
   child.stdout.on('data', collect)
   child.stderr.on('data', collect)
   const [code] = (await once(child, 'exit')) as [number | null]
-  if (code !== 0) throw new Error(`forge script script/Deploy.s.sol failed (exit ${code}):\n${output.slice(-4_000)}`)
-  return loadDeployment(params.chainId, { path: join(repoRoot, out) })
+  if (code !== 0) throw new Error(`forge script ${script} failed (exit ${code}):\n${output.slice(-4_000)}`)
+}
+
+/**
+ * Deploys a TeeProofVerifier for one market and program from its forge artifact (out/, built by `npm run build`).
+ * One verifier per market: its id must be the market's, so predict it as marketCount() + 1 before createMarket.
+ */
+export async function deployTeeProofVerifier(
+  client: CairnClient,
+  params: { registry: Address; marketId: bigint; programId: Hex },
+): Promise<Address> {
+  const bytecode = await artifactBytecode('TeeProofVerifier')
+  const receipt = await sent(client, () =>
+    client.wallet.deployContract({
+      abi: teeProofVerifierAbi,
+      bytecode,
+      args: [params.registry, params.marketId, params.programId],
+    }),
+  )
+  if (!receipt.contractAddress) throw new Error(`no contract address in ${receipt.transactionHash}`)
+  return receipt.contractAddress
+}
+
+async function artifactBytecode(contract: string): Promise<Hex> {
+  const path = join(repoRoot, 'out', `${contract}.sol`, `${contract}.json`)
+  const artifact = JSON.parse(await readFile(path, 'utf8')) as { bytecode?: { object?: unknown } }
+  const bytecode = artifact.bytecode?.object
+  if (typeof bytecode !== 'string' || !isHex(bytecode) || bytecode === '0x') {
+    throw new Error(`${path} has no bytecode: run \`npm run build\``)
+  }
+  return bytecode
 }
 
 /** Removes a deployment file written for a throwaway devnet. */

@@ -27,7 +27,7 @@ library IntelCollateralJson {
     }
 
     /// @notice Parses a TCB info JSON into `info` (cleared first) and returns its FMSPC.
-    function writeTcbInfo(TcbInfo storage info, string memory json) internal returns (bytes6 fmspc) {
+    function writeTcbInfo(TcbInfo storage info, string memory json) public returns (bytes6 fmspc) {
         JSONParserLib.Item memory root = json.parse();
         if (keccak256(bytes(_string(root, '"id"'))) != keccak256("TDX")) revert UnexpectedValue("id");
         if (_uint(root, '"version"') != 3) revert UnexpectedValue("version");
@@ -66,7 +66,7 @@ library IntelCollateralJson {
     }
 
     /// @notice Parses a TD_QE identity JSON into `qe` (cleared first).
-    function writeQeIdentity(QeIdentity storage qe, string memory json) internal {
+    function writeQeIdentity(QeIdentity storage qe, string memory json) public {
         JSONParserLib.Item memory root = json.parse();
         if (keccak256(bytes(_string(root, '"id"'))) != keccak256("TD_QE")) revert UnexpectedValue("id");
         if (_uint(root, '"version"') != 2) revert UnexpectedValue("version");

@@ -1,0 +1,386 @@
+import {
+  type Address,
+  bytesToHex,
+  type ContractFunctionArgs,
+  concat,
+  encodeAbiParameters,
+  encodePacked,
+  type Hex,
+  hashTypedData,
+  hexToBytes,
+  isHex,
+  keccak256,
+  type LocalAccount,
+  sha256,
+  size,
+  type TransactionReceipt,
+  type TypedDataDefinition,
+} from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import type { DcapCollateral } from '../enclave/attestation/collateral.js'
+import type { AttestationProvider } from '../enclave/attestation/provider.js'
+import { type CairnClient, type CairnReader, sent, simulated } from './client.js'
+import type { AttestationDeployment } from './deployment.js'
+import { eventOf, eventsOf } from './events.js'
+import { dcapCollateralAbi, proofMarketplaceAbi, teeRegistryAbi } from './generated.js'
+import { enumName, type TeeRole, teeRoles } from './types.js'
+
+/** A reader that also knows the attestation contracts (deployments/<chainId>.attestation.json). */
+export type TeeReader = CairnReader & { attestation: AttestationDeployment }
+/** A client that also knows the attestation contracts. */
+export type TeeClient = CairnClient & { attestation: AttestationDeployment }
+
+/** Binds an attestation deployment to a reader or client, for the functions of this module. */
+export function withAttestation<client extends CairnReader>(
+  client: client,
+  attestation: AttestationDeployment,
+): client & { attestation: AttestationDeployment } {
+  return { ...client, attestation }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Collateral
+
+/** The DER of every certificate in a PEM chain, in order. */
+export function pemCertificates(pem: string): Hex[] {
+  const blocks = [...pem.matchAll(/-----BEGIN CERTIFICATE-----([^-]+)-----END CERTIFICATE-----/g)]
+  return blocks.map(([, body = '']) => bytesToHex(Buffer.from(body.replace(/\s+/g, ''), 'base64')))
+}
+
+function firstCertificate(pem: string, what: string): Hex {
+  const [first] = pemCertificates(pem)
+  if (first === undefined) throw new Error(`${what}: no PEM certificate`)
+  return first
+}
+
+/** dcap-qvl writes hex without a prefix; accept either. */
+function hexField(value: string, what: string): Hex {
+  const hex = value.startsWith('0x') ? value : `0x${value}`
+  if (!isHex(hex) || hex.length % 2 !== 0) throw new Error(`${what}: expected hex, got ${value.slice(0, 20)}…`)
+  return hex
+}
+
+type CrlAccepted = { issuerHash: Hex; thisUpdate: bigint; nextUpdate: bigint; revokedCount: bigint }
+
+export type SubmittedCollateral = {
+  rootCrl: CrlAccepted
+  pckCrl: CrlAccepted
+  /** The PCK CA registered with its CRL; absent when it was already known. */
+  pckCa: { pemBodyHash: Hex; subjectHash: Hex; serialNumber: bigint } | undefined
+  tcbInfo: { fmspc: Hex; issueDate: bigint; nextUpdate: bigint; evaluationDataNumber: number }
+  qeIdentity: { issueDate: bigint; nextUpdate: bigint; evaluationDataNumber: number }
+  receipts: TransactionReceipt[]
+}
+
+/**
+ * Submits DCAP collateral in dcap-qvl's JSON shape (what the dev attestation provider's buildDevCollateral returns,
+ * and what Intel's PCS serves) to the collateral store; anyone may. Order matters: the root CRL first, since every
+ * later certificate is checked against it. The contract takes each issuer chain's first certificate (the issuing CA
+ * or signing certificate) as DER: it knows the root already.
+ */
+export async function submitCollateral(client: TeeClient, collateral: DcapCollateral): Promise<SubmittedCollateral> {
+  const address = client.attestation.contracts.dcapCollateral
+  const account = client.wallet.account
+
+  const rootCrl = hexField(collateral.root_ca_crl, 'root_ca_crl')
+  const { request: rootRequest } = await simulated(() =>
+    client.public.simulateContract({
+      account,
+      address,
+      abi: dcapCollateralAbi,
+      functionName: 'submitRootCrl',
+      args: [rootCrl],
+    }),
+  )
+  const rootReceipt = await sent(client, () => client.wallet.writeContract(rootRequest))
+  const rootAccepted = eventOf(rootReceipt, address, dcapCollateralAbi, 'CrlAccepted').args
+
+  const platformCa = firstCertificate(collateral.pck_crl_issuer_chain, 'pck_crl_issuer_chain')
+  const pckCrl = hexField(collateral.pck_crl, 'pck_crl')
+  const { request: pckRequest } = await simulated(() =>
+    client.public.simulateContract({
+      account,
+      address,
+      abi: dcapCollateralAbi,
+      functionName: 'submitPckCrl',
+      args: [platformCa, pckCrl],
+    }),
+  )
+  const pckReceipt = await sent(client, () => client.wallet.writeContract(pckRequest))
+  const pckAccepted = eventOf(pckReceipt, address, dcapCollateralAbi, 'CrlAccepted').args
+  const [caRegistered] = eventsOf(pckReceipt, address, dcapCollateralAbi, 'CaRegistered')
+
+  const tcbSigning = firstCertificate(collateral.tcb_info_issuer_chain, 'tcb_info_issuer_chain')
+  const tcbSignature = hexField(collateral.tcb_info_signature, 'tcb_info_signature')
+  const { request: tcbRequest } = await simulated(() =>
+    client.public.simulateContract({
+      account,
+      address,
+      abi: dcapCollateralAbi,
+      functionName: 'submitTcbInfo',
+      args: [tcbSigning, collateral.tcb_info, tcbSignature],
+    }),
+  )
+  const tcbReceipt = await sent(client, () => client.wallet.writeContract(tcbRequest))
+  const tcbAccepted = eventOf(tcbReceipt, address, dcapCollateralAbi, 'TcbInfoAccepted').args
+
+  const qeSigning = firstCertificate(collateral.qe_identity_issuer_chain, 'qe_identity_issuer_chain')
+  const qeSignature = hexField(collateral.qe_identity_signature, 'qe_identity_signature')
+  const { request: qeRequest } = await simulated(() =>
+    client.public.simulateContract({
+      account,
+      address,
+      abi: dcapCollateralAbi,
+      functionName: 'submitQeIdentity',
+      args: [qeSigning, collateral.qe_identity, qeSignature],
+    }),
+  )
+  const qeReceipt = await sent(client, () => client.wallet.writeContract(qeRequest))
+  const qeAccepted = eventOf(qeReceipt, address, dcapCollateralAbi, 'QeIdentityAccepted').args
+
+  return {
+    rootCrl: rootAccepted,
+    pckCrl: pckAccepted,
+    pckCa: caRegistered?.args,
+    tcbInfo: tcbAccepted,
+    qeIdentity: qeAccepted,
+    receipts: [rootReceipt, pckReceipt, tcbReceipt, qeReceipt],
+  }
+}
+
+/** The dev attestation provider's collateral goes through the same checks as Intel's: only the pinned root differs. */
+export const submitDevCollateral = submitCollateral
+
+// ---------------------------------------------------------------------------------------------------------------
+// Policy
+
+export type KeyBinding = ContractFunctionArgs<typeof teeRegistryAbi, 'nonpayable', 'register'>[1]
+
+export type KeyRef = {
+  role: TeeRole
+  /** The market a prover key serves; zero (the default) for matcher and relayer keys. */
+  marketId?: bigint
+  signer: Address
+}
+
+const roleIndex = (role: TeeRole): number => teeRoles.indexOf(role)
+
+/** The policy measurement of a TD: keccak256(MRTD ‖ RTMR0 ‖ RTMR1 ‖ RTMR2 ‖ RTMR3), as TeeRegistry.measurementOf. */
+export function measurementOf(td: { mrTd: Hex; rtmr0: Hex; rtmr1: Hex; rtmr2: Hex; rtmr3: Hex }): Hex {
+  for (const [name, value] of Object.entries(td)) {
+    if (size(value) !== 48) throw new RangeError(`${name} must be 48 bytes, got ${size(value)}`)
+  }
+  return keccak256(concat([td.mrTd, td.rtmr0, td.rtmr1, td.rtmr2, td.rtmr3]))
+}
+
+/** Allows (or, with allowed: false, disallows) a measurement for a role and market; the role's admin only. */
+export async function allowMeasurement(
+  client: TeeClient,
+  params: { role: TeeRole; marketId?: bigint; measurement: Hex; allowed?: boolean },
+): Promise<{ measurement: Hex; allowed: boolean; receipt: TransactionReceipt }> {
+  const address = client.attestation.contracts.teeRegistry
+  const { request } = await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address,
+      abi: teeRegistryAbi,
+      functionName: 'setMeasurementAllowed',
+      args: [roleIndex(params.role), params.marketId ?? 0n, params.measurement, params.allowed ?? true],
+    }),
+  )
+  const receipt = await sent(client, () => client.wallet.writeContract(request))
+  const { args } = eventOf(receipt, address, teeRegistryAbi, 'MeasurementAllowed')
+  return { measurement: args.measurement, allowed: args.allowed, receipt }
+}
+
+/** Whether `signer` holds an active (registered, unexpired, unrevoked) key for the role and market. */
+export async function isActiveKey(reader: TeeReader, key: KeyRef): Promise<boolean> {
+  return reader.public.readContract({
+    address: reader.attestation.contracts.teeRegistry,
+    abi: teeRegistryAbi,
+    functionName: 'isActive',
+    args: [roleIndex(key.role), key.marketId ?? 0n, key.signer],
+  })
+}
+
+/**
+ * Points the marketplace's matcher authority at `authority` (e.g. the TEE registry, so only attested matcher keys
+ * sign assignments); the marketplace owner only.
+ */
+export async function setMatcherAuthority(client: CairnClient, authority: Address): Promise<TransactionReceipt> {
+  const { request } = await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address: client.deployment.contracts.proofMarketplace,
+      abi: proofMarketplaceAbi,
+      functionName: 'setMatcherAuthority',
+      args: [authority],
+    }),
+  )
+  return sent(client, () => client.wallet.writeContract(request))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Registration
+
+export type EnclaveKeyParams = KeyRef & {
+  /** The enclave's secp256k1 public key for ECIES, x ‖ y (64 bytes, no 0x04 prefix). */
+  eciesPublicKey: Hex
+}
+
+/**
+ * The binding for a key at the chain head. It names the head's parent, not the head itself: an eth_call runs with
+ * block.number = head on most nodes, and the registry wants a block strictly before the current one, whose hash
+ * both the simulation and the mined transaction can see.
+ */
+export async function keyBindingAtHead(reader: CairnReader, params: EnclaveKeyParams): Promise<KeyBinding> {
+  if (size(params.eciesPublicKey) !== 64) {
+    throw new RangeError(`eciesPublicKey must be 64 bytes (x ‖ y), got ${size(params.eciesPublicKey)}`)
+  }
+  const head = await reader.public.getBlock({ blockTag: 'latest' })
+  if (head.number === 0n) throw new Error('the chain has no block before its head to bind to')
+  return {
+    role: roleIndex(params.role),
+    marketId: params.marketId ?? 0n,
+    signer: params.signer,
+    eciesPublicKey: params.eciesPublicKey,
+    blockNumber: head.number - 1n,
+    blockHash: head.parentHash,
+  }
+}
+
+/** The 64 bytes an enclave must put in its quote's report data to register `binding` at this registry. */
+export async function reportDataFor(reader: TeeReader, binding: KeyBinding): Promise<Hex> {
+  return reader.public.readContract({
+    address: reader.attestation.contracts.teeRegistry,
+    abi: teeRegistryAbi,
+    functionName: 'reportDataFor',
+    args: [binding],
+  })
+}
+
+export type RegisteredKey = {
+  role: TeeRole
+  marketId: bigint
+  signer: Address
+  eciesPublicKey: Hex
+  measurement: Hex
+  expiresAt: bigint
+  /** The quote's id (a hash of its signed content): a quote registers once, whatever padding it carries. */
+  quoteId: Hex
+  receipt: TransactionReceipt
+}
+
+/** Registers `binding` with a quote that carries its report data; anyone may submit. */
+export async function registerQuote(
+  client: TeeClient,
+  params: { quote: Hex | Uint8Array; binding: KeyBinding },
+): Promise<RegisteredKey> {
+  const address = client.attestation.contracts.teeRegistry
+  const quote = typeof params.quote === 'string' ? params.quote : bytesToHex(params.quote)
+  const { request } = await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address,
+      abi: teeRegistryAbi,
+      functionName: 'register',
+      args: [quote, params.binding],
+    }),
+  )
+  const receipt = await sent(client, () => client.wallet.writeContract(request))
+  const { args } = eventOf(receipt, address, teeRegistryAbi, 'KeyRegistered')
+  return {
+    role: enumName(teeRoles, args.role, 'TeeRole'),
+    marketId: args.marketId,
+    signer: args.signer,
+    eciesPublicKey: args.eciesPublicKey,
+    measurement: args.measurement,
+    expiresAt: BigInt(args.expiresAt),
+    quoteId: args.quoteId,
+    receipt,
+  }
+}
+
+/**
+ * Registers an enclave key end to end: binds it to the chain head, asks the registry for the report data, has the
+ * attestation provider quote it, and submits quote and binding. Returns the KeyRegistered data with the quote and
+ * binding used.
+ */
+export async function registerEnclaveKey(
+  client: TeeClient,
+  params: EnclaveKeyParams & { provider: AttestationProvider },
+): Promise<RegisteredKey & { quote: Hex; binding: KeyBinding; reportData: Hex }> {
+  const binding = await keyBindingAtHead(client, params)
+  const reportData = await reportDataFor(client, binding)
+  const quote = bytesToHex(await params.provider.getQuote(hexToBytes(reportData)))
+  return { ...(await registerQuote(client, { quote, binding })), quote, binding, reportData }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// TEE proofs (src/verifiers/TeeProofVerifier.sol)
+
+/** EIP-712 over the verifier's domain: binds the program, the chain and the verifier. */
+export const TEE_DIGEST_EIP712 = 0
+/** sp1-tee-prover compatible: keccak256(sha256(programId ‖ publicValues)), signed without any prefix. */
+export const TEE_DIGEST_SP1 = 1
+export type TeeDigestKind = typeof TEE_DIGEST_EIP712 | typeof TEE_DIGEST_SP1
+
+const teeProofTypes = {
+  TeeProof: [
+    { name: 'programId', type: 'bytes32' },
+    { name: 'publicValuesHash', type: 'bytes32' },
+  ],
+} as const
+
+export type TeeProofStatement = {
+  /** The market's TeeProofVerifier. */
+  verifier: Address
+  chainId: number
+  programId: Hex
+  publicValues: Hex
+}
+
+export function teeProofTypedData(statement: TeeProofStatement): TypedDataDefinition<typeof teeProofTypes, 'TeeProof'> {
+  return {
+    domain: {
+      name: 'Cairn TeeProofVerifier',
+      version: '1',
+      chainId: statement.chainId,
+      verifyingContract: statement.verifier,
+    },
+    types: teeProofTypes,
+    primaryType: 'TeeProof',
+    message: { programId: statement.programId, publicValuesHash: keccak256(statement.publicValues) },
+  }
+}
+
+/** The digest an enclave signs, as TeeProofVerifier.digest(kind, publicValues) computes it. */
+export function teeProofDigest(kind: TeeDigestKind, statement: TeeProofStatement): Hex {
+  if (kind === TEE_DIGEST_EIP712) return hashTypedData(teeProofTypedData(statement))
+  return keccak256(sha256(encodePacked(['bytes32', 'bytes'], [statement.programId, statement.publicValues])))
+}
+
+/**
+ * A TEE proof for a market's TeeProofVerifier: abi.encode(uint8 kind, bytes32 programId, bytes signature) with a
+ * 65-byte r ‖ s ‖ v signature by the enclave's prover key (a local account or its private key: the digest is
+ * signed as is, so a wallet that prefixes messages cannot produce it).
+ */
+export async function signTeeProof(
+  signer: LocalAccount | Hex,
+  statement: TeeProofStatement & { kind: TeeDigestKind },
+): Promise<Hex> {
+  const account = typeof signer === 'string' ? privateKeyToAccount(signer) : signer
+  const signature =
+    statement.kind === TEE_DIGEST_EIP712
+      ? await account.signTypedData(teeProofTypedData(statement))
+      : await signRawDigest(account, teeProofDigest(statement.kind, statement))
+  return encodeAbiParameters(
+    [{ type: 'uint8' }, { type: 'bytes32' }, { type: 'bytes' }],
+    [statement.kind, statement.programId, signature],
+  )
+}
+
+async function signRawDigest(account: LocalAccount, hash: Hex): Promise<Hex> {
+  if (!account.sign) throw new Error(`account ${account.address} cannot sign a raw digest`)
+  return account.sign({ hash })
+}
