@@ -14,16 +14,15 @@ import {INetworkRestakeDelegator} from "@symbioticfi/core/src/interfaces/delegat
 import {IBaseSlasher} from "@symbioticfi/core/src/interfaces/slasher/IBaseSlasher.sol";
 import {IVetoSlasher} from "@symbioticfi/core/src/interfaces/slasher/IVetoSlasher.sol";
 
-/// @notice Cairn's network middleware against the real Symbiotic v1 core: vault opt-in and its refusals, operator
-/// binding, stake reads at a capture timestamp, instant and veto slashes, and a resolver's veto.
-contract CairnNetworkMiddlewareTest is Test {
+/// @notice The real Symbiotic v1 core with Cairn's network middleware, an operator bound to a prover, and vaults.
+abstract contract SymbioticFixture is Test {
     uint48 internal constant EPOCH = 7 days;
     uint48 internal constant VETO = 1 days;
     uint48 internal constant WINDOW = 3 days;
 
     SymbioticCore.Core internal core;
     CairnNetworkMiddleware internal middleware;
-    DevToken internal collateral;
+    DevToken internal restakedToken;
     address internal governance = makeAddr("governance");
     address internal messenger = makeAddr("messenger");
     address internal curator = makeAddr("curator");
@@ -34,10 +33,9 @@ contract CairnNetworkMiddlewareTest is Test {
     address internal prover;
     uint256 internal proverKey;
 
-    function setUp() public {
-        vm.warp(1_800_000_000);
+    function _setUpSymbiotic() internal {
         core = SymbioticCore.deploy(address(this));
-        collateral = new DevToken("Restaked", "rTKN");
+        restakedToken = new DevToken("Restaked", "rTKN");
         middleware = new CairnNetworkMiddleware(
             governance,
             core.networkRegistry,
@@ -47,7 +45,7 @@ contract CairnNetworkMiddlewareTest is Test {
             WINDOW
         );
         vm.startPrank(governance);
-        middleware.setAcceptedCollateral(address(collateral), true);
+        middleware.setAcceptedCollateral(address(restakedToken), true);
         middleware.setSlashMessenger(messenger);
         vm.stopPrank();
         (operator, operatorKey) = makeAddrAndKey("operator");
@@ -73,7 +71,7 @@ contract CairnNetworkMiddlewareTest is Test {
                 owner: curator,
                 vaultParams: abi.encode(
                     IVault.InitParams(
-                        address(collateral),
+                        address(restakedToken),
                         address(0xdEaD),
                         epoch,
                         false,
@@ -112,9 +110,9 @@ contract CairnNetworkMiddlewareTest is Test {
         vm.stopPrank();
         vm.prank(operator);
         IOptInService(core.operatorVaultOptInService).optIn(vault);
-        collateral.mint(staker, amount);
+        restakedToken.mint(staker, amount);
         vm.startPrank(staker);
-        collateral.approve(vault, amount);
+        restakedToken.approve(vault, amount);
         IVault(vault).deposit(staker, amount);
         vm.stopPrank();
     }
@@ -134,6 +132,15 @@ contract CairnNetworkMiddlewareTest is Test {
     {
         return CairnNetworkMiddleware.SlashOrder(id, vault, operator, amount, capture);
     }
+}
+
+/// @notice Cairn's network middleware against the real Symbiotic v1 core: vault opt-in and its refusals, operator
+/// binding, stake reads at a capture timestamp, instant and veto slashes, and a resolver's veto.
+contract CairnNetworkMiddlewareTest is SymbioticFixture {
+    function setUp() public {
+        vm.warp(1_800_000_000);
+        _setUpSymbiotic();
+    }
 
     // ---------------------------------------------------------------- vault opt-in
 
@@ -143,14 +150,14 @@ contract CairnNetworkMiddlewareTest is Test {
         middleware.optInVault(instant);
 
         vm.prank(governance);
-        middleware.setAcceptedCollateral(address(collateral), false);
+        middleware.setAcceptedCollateral(address(restakedToken), false);
         vm.prank(curator);
         vm.expectRevert(
-            abi.encodeWithSelector(CairnNetworkMiddleware.CollateralNotAccepted.selector, address(collateral))
+            abi.encodeWithSelector(CairnNetworkMiddleware.CollateralNotAccepted.selector, address(restakedToken))
         );
         middleware.optInVault(instant);
         vm.prank(governance);
-        middleware.setAcceptedCollateral(address(collateral), true);
+        middleware.setAcceptedCollateral(address(restakedToken), true);
 
         // A veto vault whose epoch minus veto window is shorter than the required slashing window.
         address tight = _vault(SymbioticCore.VETO_SLASHER, WINDOW + VETO - 1);
@@ -187,7 +194,7 @@ contract CairnNetworkMiddlewareTest is Test {
         assertEq(entries[0].operator, operator);
         assertEq(entries[0].prover, prover);
         assertEq(entries[0].vault, vault);
-        assertEq(entries[0].collateral, address(collateral));
+        assertEq(entries[0].collateral, address(restakedToken));
         assertEq(entries[0].stake, 500e18);
     }
 

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {SymbioticFixture} from "../symbiotic/CairnNetworkMiddleware.t.sol";
+import {TeeRegistryFixture} from "../attestation/TeeRegistry.t.sol";
+import {SymbioticCore} from "../../script/symbiotic/SymbioticCore.sol";
+import {SlashInbox} from "../../src/restaking/SlashInbox.sol";
+import {CairnNetworkMiddleware} from "../../src/restaking/CairnNetworkMiddleware.sol";
+import {TeeRole} from "../../src/attestation/interfaces/ITeeRegistry.sol";
+import {IVault} from "@symbioticfi/core/src/interfaces/vault/IVault.sol";
+
+/// @notice The Ethereum side: real Symbiotic core, Cairn's middleware, attested relayers and the slash inbox.
+abstract contract SlashInboxFixture is SymbioticFixture, TeeRegistryFixture {
+    uint256 internal constant MARKETPLACE_CHAIN = 4242;
+    address internal mirror = makeAddr("stakeMirror");
+
+    SlashInbox internal inbox;
+    uint256[3] internal relayerKeys;
+    address[3] internal relayerAddrs;
+    address internal vault;
+
+    function _setUpInbox() internal {
+        _setUpRegistry(); // attested relayer keys (Ethereum side), dev TDX quotes, time inside the dev collateral window
+        _setUpSymbiotic();
+        _allow(TeeRole.Relayer, 0);
+        for (uint256 i; i < 3; ++i) {
+            (relayerAddrs[i], relayerKeys[i]) = makeAddrAndKey(string.concat("relayer", vm.toString(i)));
+            _register(_binding(TeeRole.Relayer, 0, relayerAddrs[i]));
+            vm.roll(block.number + 1);
+            vm.setBlockhash(block.number - 1, keccak256(abi.encode("relayer block", i)));
+        }
+        inbox = new SlashInbox(governance, middleware, teeRegistry, MARKETPLACE_CHAIN, mirror, 2);
+        vm.prank(governance);
+        middleware.setSlashMessenger(address(inbox));
+        vault = _vault(SymbioticCore.INSTANT_SLASHER, EPOCH);
+        _fund(vault, 1000e18);
+        _bind();
+        vm.warp(block.timestamp + 10);
+    }
+
+    function _slashes(uint256 n, uint256 amount) internal view returns (SlashInbox.Slash[] memory s) {
+        s = new SlashInbox.Slash[](n);
+        for (uint256 i; i < n; ++i) {
+            s[i] = SlashInbox.Slash(i + 1, prover, vault, amount, uint48(block.timestamp - 1));
+        }
+    }
+
+    function _signed(SlashInbox.Slash[] memory s) internal view returns (bytes[] memory sigs) {
+        bytes32 digest = inbox.batchDigest(s);
+        uint256[2] memory which = relayerAddrs[0] < relayerAddrs[2] ? [uint256(0), 2] : [uint256(2), 0];
+        sigs = new bytes[](2);
+        for (uint256 i; i < 2; ++i) {
+            (uint8 v, bytes32 r, bytes32 sig) = vm.sign(relayerKeys[which[i]], digest);
+            sigs[i] = abi.encodePacked(r, sig, v);
+        }
+    }
+}
+
+/// @notice Slashes from the marketplace chain reach real Symbiotic vaults: a quorum-signed batch delivered to the
+/// inbox, executed by the middleware, replay-proof, with failing items skipped and reported.
+contract SlashInboxTest is SlashInboxFixture {
+    function setUp() public {
+        _setUpInbox();
+    }
+
+    function test_deliver_slashesTheVault() public {
+        SlashInbox.Slash[] memory s = _slashes(1, 100e18);
+        assertEq(inbox.deliver(s, _signed(s)), 1);
+        assertEq(IVault(vault).activeStake(), 900e18);
+        bytes32 orderId = keccak256(abi.encode(MARKETPLACE_CHAIN, mirror, uint256(1)));
+        (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes(orderId);
+        assertEq(uint8(state), uint8(CairnNetworkMiddleware.SlashState.Executed));
+    }
+
+    function test_deliver_replayIsSkippedNotDoubled() public {
+        SlashInbox.Slash[] memory s = _slashes(1, 100e18);
+        bytes[] memory sigs = _signed(s);
+        inbox.deliver(s, sigs);
+        assertEq(inbox.deliver(s, sigs), 0);
+        assertEq(IVault(vault).activeStake(), 900e18);
+    }
+
+    function test_deliver_batchOfTen() public {
+        SlashInbox.Slash[] memory s = _slashes(10, 10e18);
+        assertEq(inbox.deliver(s, _signed(s)), 10);
+        assertEq(IVault(vault).activeStake(), 900e18);
+    }
+
+    function test_RevertWhen_quorumMissing() public {
+        SlashInbox.Slash[] memory s = _slashes(1, 100e18);
+        bytes[] memory sigs = _signed(s);
+        bytes[] memory one = new bytes[](1);
+        one[0] = sigs[0];
+        vm.expectRevert(abi.encodeWithSelector(SlashInbox.QuorumNotReached.selector, 1, 2));
+        inbox.deliver(s, one);
+    }
+
+    function test_RevertWhen_batchAltered() public {
+        SlashInbox.Slash[] memory s = _slashes(1, 100e18);
+        bytes[] memory sigs = _signed(s);
+        s[0].amount = 1000e18;
+        vm.expectRevert(); // signatures recover other (unregistered or unsorted) keys
+        inbox.deliver(s, sigs);
+    }
+}
