@@ -203,7 +203,11 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
         returns (uint256)
     {
         Lock memory l = _takeLock(prover, taskId);
-        uint48 capture = epochs[vaultStake[prover][l.vault].epoch].captureTimestamp;
+        VaultStake storage v = vaultStake[prover][l.vault];
+        // The penalty leaves the vault on Ethereum: it stops backing tasks here at once, until a later snapshot
+        // shows the vault's stake after the slash.
+        v.proven -= uint96(penalty < v.proven ? penalty : v.proven);
+        uint48 capture = epochs[v.epoch].captureTimestamp;
         bytes32 orderId = keccak256(abi.encode(block.chainid, address(this), taskId));
         emit SlashQueued(orderId, taskId, prover, l.vault, penalty, capture);
         return 0;

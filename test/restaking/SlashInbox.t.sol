@@ -11,7 +11,7 @@ import {IVault} from "@symbioticfi/core/src/interfaces/vault/IVault.sol";
 
 /// @notice The Ethereum side: real Symbiotic core, Cairn's middleware, attested relayers and the slash inbox.
 abstract contract SlashInboxFixture is SymbioticFixture, TeeRegistryFixture {
-    uint256 internal constant MARKETPLACE_CHAIN = 4242;
+    uint256 internal sourceChainId = 4242;
     address internal mirror = makeAddr("stakeMirror");
 
     SlashInbox internal inbox;
@@ -21,6 +21,11 @@ abstract contract SlashInboxFixture is SymbioticFixture, TeeRegistryFixture {
 
     function _setUpInbox() internal {
         _setUpRegistry(); // attested relayer keys (Ethereum side), dev TDX quotes, time inside the dev collateral window
+        _setUpInboxWithoutRegistry();
+    }
+
+    /// For tests that already set up a TEE registry (e.g. next to a marketplace).
+    function _setUpInboxWithoutRegistry() internal {
         _setUpSymbiotic();
         _allow(TeeRole.Relayer, 0);
         for (uint256 i; i < 3; ++i) {
@@ -29,7 +34,7 @@ abstract contract SlashInboxFixture is SymbioticFixture, TeeRegistryFixture {
             vm.roll(block.number + 1);
             vm.setBlockhash(block.number - 1, keccak256(abi.encode("relayer block", i)));
         }
-        inbox = new SlashInbox(governance, middleware, teeRegistry, MARKETPLACE_CHAIN, mirror, 2);
+        inbox = new SlashInbox(governance, middleware, teeRegistry, sourceChainId, mirror, 2);
         vm.prank(governance);
         middleware.setSlashMessenger(address(inbox));
         vault = _vault(SymbioticCore.INSTANT_SLASHER, EPOCH);
@@ -41,7 +46,7 @@ abstract contract SlashInboxFixture is SymbioticFixture, TeeRegistryFixture {
     function _slashes(uint256 n, uint256 amount) internal view returns (SlashInbox.Slash[] memory s) {
         s = new SlashInbox.Slash[](n);
         for (uint256 i; i < n; ++i) {
-            s[i] = SlashInbox.Slash(i + 1, prover, vault, amount, uint48(block.timestamp - 1));
+            s[i] = SlashInbox.Slash(i + 1, boundProver, vault, amount, uint48(block.timestamp - 1));
         }
     }
 
@@ -67,7 +72,7 @@ contract SlashInboxTest is SlashInboxFixture {
         SlashInbox.Slash[] memory s = _slashes(1, 100e18);
         assertEq(inbox.deliver(s, _signed(s)), 1);
         assertEq(IVault(vault).activeStake(), 900e18);
-        bytes32 orderId = keccak256(abi.encode(MARKETPLACE_CHAIN, mirror, uint256(1)));
+        bytes32 orderId = keccak256(abi.encode(sourceChainId, mirror, uint256(1)));
         (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes(orderId);
         assertEq(uint8(state), uint8(CairnNetworkMiddleware.SlashState.Executed));
     }

@@ -131,7 +131,7 @@ contract StakeMirrorTest is StakeMirrorFixture {
         emit StakeMirror.SlashQueued(orderId, 7, prover, vaultA, 50e18, uint48(block.timestamp - 1));
         vm.prank(marketplaceAddress);
         assertEq(mirror.slash(prover, 7, 200e18, 50e18, address(this)), 0, "settled on Ethereum");
-        assertEq(mirror.availableStake(prover), 400e18);
+        assertEq(mirror.availableStake(prover), 350e18, "the penalty no longer backs tasks");
     }
 
     function test_RevertWhen_quorumNotReached() public {

@@ -14,7 +14,7 @@ import {INetworkRestakeDelegator} from "@symbioticfi/core/src/interfaces/delegat
 import {IBaseSlasher} from "@symbioticfi/core/src/interfaces/slasher/IBaseSlasher.sol";
 import {IVetoSlasher} from "@symbioticfi/core/src/interfaces/slasher/IVetoSlasher.sol";
 
-/// @notice The real Symbiotic v1 core with Cairn's network middleware, an operator bound to a prover, and vaults.
+/// @notice The real Symbiotic v1 core with Cairn's network middleware, an operator bound to a marketplace prover, and vaults.
 abstract contract SymbioticFixture is Test {
     uint48 internal constant EPOCH = 7 days;
     uint48 internal constant VETO = 1 days;
@@ -30,8 +30,8 @@ abstract contract SymbioticFixture is Test {
     address internal resolver = makeAddr("resolver");
     address internal operator;
     uint256 internal operatorKey;
-    address internal prover;
-    uint256 internal proverKey;
+    address internal boundProver;
+    uint256 internal boundProverKey;
 
     function _setUpSymbiotic() internal {
         core = SymbioticCore.deploy(address(this));
@@ -49,7 +49,7 @@ abstract contract SymbioticFixture is Test {
         middleware.setSlashMessenger(messenger);
         vm.stopPrank();
         (operator, operatorKey) = makeAddrAndKey("operator");
-        (prover, proverKey) = makeAddrAndKey("prover");
+        (boundProver, boundProverKey) = makeAddrAndKey("prover");
         vm.startPrank(operator);
         IOperatorRegistry(core.operatorRegistry).registerOperator();
         IOptInService(core.operatorNetworkOptInService).optIn(address(middleware));
@@ -120,9 +120,12 @@ abstract contract SymbioticFixture is Test {
     function _bind() internal {
         uint256 deadline = block.timestamp + 1 hours;
         (uint8 v1, bytes32 r1, bytes32 s1) =
-            vm.sign(operatorKey, middleware.bindingDigest(operator, prover, 0, deadline));
-        (uint8 v2, bytes32 r2, bytes32 s2) = vm.sign(proverKey, middleware.bindingDigest(operator, prover, 0, deadline));
-        middleware.bindOperator(operator, prover, deadline, abi.encodePacked(r1, s1, v1), abi.encodePacked(r2, s2, v2));
+            vm.sign(operatorKey, middleware.bindingDigest(operator, boundProver, 0, deadline));
+        (uint8 v2, bytes32 r2, bytes32 s2) =
+            vm.sign(boundProverKey, middleware.bindingDigest(operator, boundProver, 0, deadline));
+        middleware.bindOperator(
+            operator, boundProver, deadline, abi.encodePacked(r1, s1, v1), abi.encodePacked(r2, s2, v2)
+        );
     }
 
     function _order(bytes32 id, address vault, uint256 amount, uint48 capture)
@@ -185,14 +188,14 @@ contract CairnNetworkMiddlewareTest is SymbioticFixture {
         address vault = _vault(SymbioticCore.INSTANT_SLASHER, EPOCH);
         _fund(vault, 500e18);
         _bind();
-        assertEq(middleware.proverOf(operator), prover);
-        assertEq(middleware.operatorOf(prover), operator);
+        assertEq(middleware.proverOf(operator), boundProver);
+        assertEq(middleware.operatorOf(boundProver), operator);
         vm.warp(block.timestamp + 10);
         (CairnNetworkMiddleware.StakeEntry[] memory entries, uint256 total) =
             middleware.stakesAt(uint48(block.timestamp - 1), 0, 10);
         assertEq(total, 1);
         assertEq(entries[0].operator, operator);
-        assertEq(entries[0].prover, prover);
+        assertEq(entries[0].prover, boundProver);
         assertEq(entries[0].vault, vault);
         assertEq(entries[0].collateral, address(restakedToken));
         assertEq(entries[0].stake, 500e18);
@@ -201,10 +204,10 @@ contract CairnNetworkMiddlewareTest is SymbioticFixture {
     function test_RevertWhen_bindingSignedByOneSideOnly() public {
         uint256 deadline = block.timestamp + 1 hours;
         (uint8 v1, bytes32 r1, bytes32 s1) =
-            vm.sign(operatorKey, middleware.bindingDigest(operator, prover, 0, deadline));
+            vm.sign(operatorKey, middleware.bindingDigest(operator, boundProver, 0, deadline));
         bytes memory opSig = abi.encodePacked(r1, s1, v1);
         vm.expectRevert(CairnNetworkMiddleware.InvalidProverSignature.selector);
-        middleware.bindOperator(operator, prover, deadline, opSig, opSig);
+        middleware.bindOperator(operator, boundProver, deadline, opSig, opSig);
     }
 
     // ---------------------------------------------------------------- slashing

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Vm} from "forge-std/Vm.sol";
+import {CairnTest} from "../utils/CairnTest.sol";
+import {SlashInboxFixture} from "./SlashInbox.t.sol";
+import {StakeTree} from "./StakeMirror.t.sol";
+import {StakeMirror} from "../../src/restaking/StakeMirror.sol";
+import {SlashInbox} from "../../src/restaking/SlashInbox.sol";
+import {CairnNetworkMiddleware} from "../../src/restaking/CairnNetworkMiddleware.sol";
+import {MarketParams} from "../../src/types/Market.sol";
+import {RequestParams, RequestStatus} from "../../src/types/Request.sol";
+import {IVault} from "@symbioticfi/core/src/interfaces/vault/IVault.sol";
+
+/// @notice The whole restaked-security path in one EVM (both "chains" side by side): stake deposited in a real
+/// Symbiotic vault is read by the middleware at a capture, committed to the StakeMirror by a relayer quorum, proven
+/// by the prover, locked by a marketplace task; the task misses its deadline, the marketplace slashes, the mirror
+/// queues the slash, the relayers deliver it, and the vault's active stake drops by exactly the penalty.
+contract RestakedMarketTest is CairnTest, SlashInboxFixture {
+    StakeMirror internal stakeMirror;
+    uint256 internal restakedMarket;
+
+    function setUp() public override {
+        super.setUp(); // marketplace (CairnTest)
+        _setUpRegistry(); // attested relayer keys
+        stakeMirror = new StakeMirror(owner, address(marketplace), teeRegistry, address(0xE7), 2, 2 days);
+        // The inbox accepts slashes from this mirror on this chain.
+        sourceChainId = block.chainid;
+        mirror = address(stakeMirror);
+        _setUpInboxWithoutRegistry();
+        vm.prank(owner);
+        marketplace.setStakeSourceApproval(stakeMirror, true);
+        MarketParams memory p = _marketParams();
+        p.stakeSource = stakeMirror;
+        p.stakePerTask = 200e18;
+        p.slashPenalty = 50e18;
+        restakedMarket = marketplace.createMarket(p);
+        _registerProver(prover, 1);
+        _list(prover, restakedMarket, PRICE, LISTED_TIME, 1);
+    }
+
+    function test_missedDeadlineSlashesTheRealVault() public {
+        // 1. Ethereum: the middleware reads the stake at a capture in the past.
+        uint48 capture = uint48(block.timestamp - 1);
+        (CairnNetworkMiddleware.StakeEntry[] memory entries,) = middleware.stakesAt(capture, 0, 10);
+        assertEq(entries.length, 1);
+        assertEq(entries[0].prover, prover);
+        assertEq(entries[0].stake, 1000e18);
+
+        // 2. Relayers commit the snapshot to the mirror; the prover proves its leaf.
+        bytes32[] memory leaves = new bytes32[](2);
+        leaves[0] = StakeTree.leaf(prover, entries[0].vault, address(0xE7), entries[0].stake);
+        leaves[1] = StakeTree.leaf(makeAddr("someone"), entries[0].vault, address(0xE7), 1e18);
+        StakeMirror.Snapshot memory snapshot = StakeMirror.Snapshot(1, capture, StakeTree.root(leaves), 1001e18, 2);
+        stakeMirror.commitSnapshot(snapshot, _relayerSignatures(stakeMirror.snapshotDigest(snapshot)));
+        stakeMirror.proveStake(prover, entries[0].vault, entries[0].stake, StakeTree.proof(leaves, 0));
+        assertEq(stakeMirror.availableStake(prover), 1000e18);
+
+        // 3. A task backed by restaked stake is assigned and missed.
+        RequestParams memory r = _requestParams(0);
+        r.marketId = uint32(restakedMarket);
+        uint256 id = _post(r);
+        _matcherAssign(id, prover);
+        assertEq(stakeMirror.availableStake(prover), 800e18);
+        vm.warp(uint256(tasks[id].deadline) + 1);
+
+        // 4. Anyone slashes on the marketplace: the requester is refunded there, the penalty is queued for Ethereum.
+        vm.recordLogs();
+        vm.prank(stranger);
+        _slash(id);
+        SlashInbox.Slash memory queued = _queuedSlash();
+        assertEq(uint8(marketplace.requestStatus(id)), uint8(RequestStatus.Slashed));
+        assertEq(marketplace.balanceOf(refundee, address(payToken)), MAX_REWARD);
+        assertEq(queued.amount, 50e18);
+        assertEq(queued.captureTimestamp, capture);
+        assertEq(stakeMirror.availableStake(prover), 950e18, "the penalty stops backing tasks at once");
+
+        // 5. Relayers deliver it to Ethereum: the real vault loses exactly the penalty, once.
+        SlashInbox.Slash[] memory batch = new SlashInbox.Slash[](1);
+        batch[0] = queued;
+        bytes[] memory sigs = _relayerSignatures(inbox.batchDigest(batch));
+        assertEq(inbox.deliver(batch, sigs), 1);
+        assertEq(IVault(entries[0].vault).activeStake(), 950e18);
+        assertEq(inbox.deliver(batch, sigs), 0);
+        assertEq(IVault(entries[0].vault).activeStake(), 950e18);
+    }
+
+    function _queuedSlash() internal returns (SlashInbox.Slash memory s) {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter == address(stakeMirror) && logs[i].topics[0] == StakeMirror.SlashQueued.selector) {
+                (s.prover, s.vault, s.amount, s.captureTimestamp) =
+                    abi.decode(logs[i].data, (address, address, uint256, uint48));
+                s.taskId = uint256(logs[i].topics[2]);
+            }
+        }
+    }
+
+    function _relayerSignatures(bytes32 digest) internal view returns (bytes[] memory sigs) {
+        uint256[2] memory which = relayerAddrs[0] < relayerAddrs[2] ? [uint256(0), 2] : [uint256(2), 0];
+        sigs = new bytes[](2);
+        for (uint256 i; i < 2; ++i) {
+            (uint8 v, bytes32 r, bytes32 s) = vm.sign(relayerKeys[which[i]], digest);
+            sigs[i] = abi.encodePacked(r, s, v);
+        }
+    }
+}
