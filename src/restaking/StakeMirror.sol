@@ -32,6 +32,7 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
     error InsufficientStake(uint256 available, uint256 required);
     error UnknownLock(uint256 taskId);
     error ThresholdOutOfRange();
+    error NotSnapshotTransport(address caller);
 
     event SnapshotCommitted(
         uint64 indexed epoch, uint48 captureTimestamp, bytes32 stakeRoot, uint256 totalStake, uint32 leafCount
@@ -50,6 +51,7 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
     );
     event ThresholdSet(uint8 threshold);
     event MaxStakeAgeSet(uint48 maxAge);
+    event SnapshotTransportSet(address transport);
 
     struct Snapshot {
         uint64 epoch;
@@ -90,6 +92,9 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
     /// proving time, so a slash decided at the deadline still reaches the vault in time.
     uint48 public maxStakeAge;
     uint64 public currentEpoch;
+    /// @notice A trusted message receiver (e.g. a canonical bridge's) that may deliver snapshots without relayer
+    /// signatures; zero while only the relayer quorum delivers.
+    address public snapshotTransport;
     mapping(uint64 epoch => Epoch) public epochs;
     mapping(address prover => address[] vaults) internal _proverVaults;
     mapping(address prover => mapping(address vault => VaultStake)) public vaultStake;
@@ -130,12 +135,23 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
     /// @notice Commits the next epoch's stake root, signed by at least `threshold` active relayer keys (signatures
     /// ordered by signer address, ascending); anyone may submit.
     function commitSnapshot(Snapshot calldata s, bytes[] calldata signatures) external {
+        _checkQuorum(snapshotDigest(s), signatures);
+        _accept(s);
+    }
+
+    /// @notice Delivers a snapshot through the configured transport instead of the relayer quorum; the same epoch
+    /// rules apply.
+    function receiveSnapshot(Snapshot calldata s) external {
+        if (msg.sender != snapshotTransport) revert NotSnapshotTransport(msg.sender);
+        _accept(s);
+    }
+
+    function _accept(Snapshot calldata s) internal {
         uint64 expected = currentEpoch + 1;
         if (currentEpoch != 0 && s.epoch != expected) revert EpochOutOfOrder(expected, s.epoch);
         uint48 previous = epochs[currentEpoch].captureTimestamp;
         if (s.captureTimestamp <= previous) revert CaptureNotIncreasing(previous, s.captureTimestamp);
         if (s.captureTimestamp >= block.timestamp) revert CaptureNotInThePast(s.captureTimestamp);
-        _checkQuorum(snapshotDigest(s), signatures);
         currentEpoch = s.epoch;
         epochs[s.epoch] = Epoch(s.captureTimestamp, s.stakeRoot);
         emit SnapshotCommitted(s.epoch, s.captureTimestamp, s.stakeRoot, s.totalStake, s.leafCount);
@@ -220,6 +236,12 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
         if (threshold_ == 0) revert ThresholdOutOfRange();
         threshold = threshold_;
         emit ThresholdSet(threshold_);
+    }
+
+    /// @notice Sets (or, with zero, removes) the transport allowed to deliver snapshots without signatures.
+    function setSnapshotTransport(address transport) external onlyOwner {
+        snapshotTransport = transport;
+        emit SnapshotTransportSet(transport);
     }
 
     /// @notice Sets the oldest capture that may back new tasks.

@@ -228,6 +228,20 @@ contract StakeMirrorTest is StakeMirrorFixture {
         assertEq(mirror.availableStake(prover), 300e18);
     }
 
+    function test_snapshotThroughATransport() public {
+        address bridge = makeAddr("canonicalBridgeReceiver");
+        StakeMirror.Snapshot memory s = _snapshot(1, StakeTree.root(leaves), 3);
+        vm.expectRevert(abi.encodeWithSelector(StakeMirror.NotSnapshotTransport.selector, bridge));
+        vm.prank(bridge);
+        mirror.receiveSnapshot(s);
+        vm.prank(mirrorOwner);
+        mirror.setSnapshotTransport(bridge);
+        vm.prank(bridge);
+        mirror.receiveSnapshot(s);
+        assertEq(mirror.currentEpoch(), 1);
+        mirror.proveStake(prover, vaultA, 300e18, StakeTree.proof(leaves, 0));
+    }
+
     function test_RevertWhen_notMarketplace() public {
         vm.expectRevert(StakeMirror.NotMarketplace.selector);
         mirror.lock(prover, 1, 1);
