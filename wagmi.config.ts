@@ -23,6 +23,14 @@ const contracts = [
   'TeeRegistry',
   'TeeProofVerifier',
   'MultiProofVerifier',
+  // Restaking: Cairn's Symbiotic network on Ethereum, its slash inbox, and the stake mirror on the marketplace chain.
+  'CairnNetworkMiddleware',
+  'SlashInbox',
+  'StakeMirror',
+  // The Symbiotic core interfaces operators, curators and stakers call (vault deposits, opt-ins, registration).
+  'IVault',
+  'IOperatorRegistry',
+  'IOptInService',
   // Only for its custom errors (TransferFromFailed, ...), which solady raises from assembly inside the Cairn
   // contracts and therefore never appear in their ABIs.
   'SafeTransferLib',

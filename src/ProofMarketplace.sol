@@ -558,14 +558,18 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
 
     /// @dev A callee's revert data, or CallFailed when it reverted without any (so it is never mistaken for success).
     function _callFailure(bytes memory why, address callee, uint256 gasBefore) private view returns (bytes memory) {
-        _revertIfOutOfGas(gasBefore);
-        return why.length == 0 ? abi.encodeWithSelector(CallFailed.selector, callee) : why;
+        if (why.length == 0) {
+            // Running out of gas, even several calls deep, reverts without data and leaves this frame a few 64ths.
+            if (gasleft() < gasBefore / 16) revert CalleeOutOfGas();
+            return abi.encodeWithSelector(CallFailed.selector, callee);
+        }
+        return why;
     }
 
     /// @dev Reverts the whole call when a callee used up the gas it was given: a submitter choosing a tight gas
     /// limit must not be able to turn a valid batch item into a skipped one.
     function _revertIfOutOfGas(uint256 gasBefore) private view {
-        if (gasleft() <= gasBefore / 63) revert CalleeOutOfGas();
+        if (gasleft() < gasBefore / 16) revert CalleeOutOfGas();
     }
 
     function _reject(bool strict, bytes memory reason) private pure returns (bytes memory) {

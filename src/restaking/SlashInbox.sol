@@ -21,6 +21,7 @@ contract SlashInbox is Ownable, EIP712 {
     error NotAnActiveRelayer(address signer);
     error EmptyBatch();
     error ThresholdOutOfRange();
+    error CalleeOutOfGas();
 
     event SlashDelivered(bytes32 indexed orderId, uint256 indexed taskId);
     event SlashSkipped(bytes32 indexed orderId, uint256 indexed taskId, bytes reason);
@@ -84,10 +85,14 @@ contract SlashInbox is Ownable, EIP712 {
                 amount: s.amount,
                 captureTimestamp: s.captureTimestamp
             });
+            uint256 gasBefore = gasleft();
             try middleware.executeSlash(order) {
                 ++delivered;
                 emit SlashDelivered(orderId, s.taskId);
             } catch (bytes memory reason) {
+                // A submitter choosing a tight gas limit must not turn deliverable slashes into skipped ones. Running
+                // out of gas, even several calls deep, reverts without data and leaves this frame a few 64ths.
+                if (reason.length == 0 && gasleft() < gasBefore / 16) revert CalleeOutOfGas();
                 emit SlashSkipped(orderId, s.taskId, reason);
             }
         }

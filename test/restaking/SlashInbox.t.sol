@@ -91,6 +91,18 @@ contract SlashInboxTest is SlashInboxFixture {
         assertEq(IVault(vault).activeStake(), 900e18);
     }
 
+    /// A public, signed batch resubmitted with too little gas reverts instead of skipping every slash.
+    function test_RevertWhen_starvedOfGas() public {
+        SlashInbox.Slash[] memory s = _slashes(1, 100e18);
+        bytes[] memory sigs = _signed(s);
+        vm.expectRevert();
+        inbox.deliver{gas: 150_000}(s, sigs);
+        bytes32 orderId = keccak256(abi.encode(sourceChainId, mirror, uint256(1)));
+        (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes(orderId);
+        assertEq(uint8(state), uint8(CairnNetworkMiddleware.SlashState.None), "still deliverable");
+        assertEq(inbox.deliver(s, sigs), 1);
+    }
+
     function test_RevertWhen_quorumMissing() public {
         SlashInbox.Slash[] memory s = _slashes(1, 100e18);
         bytes[] memory sigs = _signed(s);

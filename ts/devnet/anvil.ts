@@ -17,6 +17,8 @@ export type AnvilOptions = {
   port?: number
   /** Seconds per block; omitted means automine (a block per transaction). */
   blockTime?: number
+  /** Chain id (anvil's default is 31337); a second devnet chain needs its own. */
+  chainId?: number
   /** How long to wait for the RPC to answer. */
   startupTimeoutMs?: number
 }
@@ -36,6 +38,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   const port = options.port ?? (await freePort())
   const args = ['--port', String(port), '--host', '127.0.0.1', '--silent']
   if (options.blockTime !== undefined) args.push('--block-time', String(options.blockTime))
+  if (options.chainId !== undefined) args.push('--chain-id', String(options.chainId))
   const child = spawn(anvilBin, args, { env: toolEnv(), stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => {

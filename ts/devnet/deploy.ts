@@ -66,6 +66,52 @@ export async function deployAttestationWithForge(params: ForgeAttestationDeployP
   return loadAttestationDeployment(params.chainId, { path: join(repoRoot, out) })
 }
 
+export type ForgeRestakingDeployParams = {
+  rpcUrl: string
+  deployerKey: Hex
+  /** This chain's TeeRegistry: its Relayer-role keys sign snapshots and slash batches. */
+  relayerRegistry: Address
+  threshold?: number
+  /** Output file relative to the repo root, inside deployments/ (default: deployments/<chainId>.restaking.json). */
+  out: string
+} & (
+  | { mode: 'MARKETPLACE'; marketplace: Address; maxStakeAge?: number }
+  | {
+      mode: 'ETHEREUM'
+      sourceChainId: number
+      sourceMirror: Address
+      operator: Address
+      minSlashingWindow?: number
+      vaultEpoch?: number
+    }
+)
+
+/**
+ * Runs script/DeployRestaking.s.sol in one mode and returns the JSON it wrote (relayer/src/config.ts validates it).
+ * Deploy MARKETPLACE first: the ETHEREUM side's slash inbox names the mirror.
+ */
+export async function deployRestakingWithForge(params: ForgeRestakingDeployParams): Promise<unknown> {
+  const env: Record<string, string> = {
+    PRIVATE_KEY: params.deployerKey,
+    MODE: params.mode,
+    RELAYER_REGISTRY: params.relayerRegistry,
+    THRESHOLD: String(params.threshold ?? 2),
+    DEPLOYMENT_OUT: params.out,
+  }
+  if (params.mode === 'MARKETPLACE') {
+    env.MARKETPLACE = params.marketplace
+    if (params.maxStakeAge !== undefined) env.MAX_STAKE_AGE = String(params.maxStakeAge)
+  } else {
+    env.SOURCE_CHAIN_ID = String(params.sourceChainId)
+    env.SOURCE_MIRROR = params.sourceMirror
+    env.OPERATOR = params.operator
+    if (params.minSlashingWindow !== undefined) env.MIN_SLASHING_WINDOW = String(params.minSlashingWindow)
+    if (params.vaultEpoch !== undefined) env.VAULT_EPOCH = String(params.vaultEpoch)
+  }
+  await runForgeScript('script/DeployRestaking.s.sol', params, env)
+  return JSON.parse(await readFile(join(repoRoot, params.out), 'utf8'))
+}
+
 async function runForgeScript(
   script: string,
   params: { rpcUrl: string; deployerKey: Hex },
@@ -75,7 +121,19 @@ async function runForgeScript(
   // The other script's root variables must not leak in from the caller's environment (DeployAttestation refuses
   // DEV_ROOT_DER next to INTEL_ROOT=true).
   const base = toolEnv()
-  for (const name of ['DEV_ROOT_DER', 'INTEL_ROOT', 'INTEL_ROOT_DER', 'MARKETPLACE']) delete base[name]
+  for (const name of [
+    'DEV_ROOT_DER',
+    'INTEL_ROOT',
+    'INTEL_ROOT_DER',
+    'MARKETPLACE',
+    'MODE',
+    'COLLATERAL',
+    'SOURCE_CHAIN_ID',
+    'SOURCE_MIRROR',
+    'OPERATOR',
+  ]) {
+    delete base[name]
+  }
   const child = spawn(forgeBin, args, { cwd: repoRoot, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   const collect = (chunk: Buffer) => {

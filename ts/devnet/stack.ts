@@ -29,19 +29,22 @@ export type DevnetOptions = AnvilOptions & {
 /** anvil + script/Deploy.s.sol + one client per dev role; the local chain answers at once, so poll fast. */
 export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> {
   const anvil = await startAnvil(options)
+  // anvil's chain, under another id when a second devnet chain runs next to the first.
+  // The type stays foundry's (its literal id included): only the value differs, which viem checks at runtime.
+  const chain = (options.chainId === undefined ? foundry : { ...foundry, id: options.chainId }) as typeof foundry
   try {
     const deployment = await deployWithForge({
       rpcUrl: anvil.rpcUrl,
-      chainId: foundry.id,
+      chainId: chain.id,
       deployerKey: anvilAccount(devRoles.deployer).privateKey,
       matcher: anvilAccount(devRoles.matcher).account.address,
       ...(options.deploymentOut === undefined ? {} : { out: options.deploymentOut }),
     })
-    const reader = createCairnReader({ chain: foundry, rpcUrl: anvil.rpcUrl, deployment, pollingInterval: 50 })
+    const reader = createCairnReader({ chain, rpcUrl: anvil.rpcUrl, deployment, pollingInterval: 50 })
     const actors = Object.fromEntries(
       Object.entries(devRoles).map(([role, index]) => [role, connect(reader, anvilAccount(index).account)]),
     ) as DevActors
-    const test = createTestClient({ mode: 'anvil', chain: foundry, transport: custom(reader.public) })
+    const test = createTestClient({ mode: 'anvil', chain, transport: custom(reader.public) })
     const stop = async () => {
       await anvil.stop()
       if (options.throwaway && options.deploymentOut) await removeDeploymentFile(options.deploymentOut)

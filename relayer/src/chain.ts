@@ -1,0 +1,55 @@
+import {
+  type Account,
+  BaseError,
+  type Chain,
+  ContractFunctionRevertedError,
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  http,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from 'viem'
+
+export type ChainClients = {
+  public: PublicClient<Transport, Chain>
+  wallet: WalletClient<Transport, Chain, Account>
+}
+
+export function chainClients(params: { chainId: number; rpcUrl: string; account: Account; pollingInterval: number }) {
+  const chain = defineChain({
+    id: params.chainId,
+    name: `chain ${params.chainId}`,
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [params.rpcUrl] } },
+  })
+  const transport = http(params.rpcUrl)
+  return {
+    public: createPublicClient({ chain, transport, pollingInterval: params.pollingInterval }),
+    wallet: createWalletClient({ chain, transport, account: params.account, pollingInterval: params.pollingInterval }),
+  } satisfies ChainClients
+}
+
+/** The custom error a contract call reverted with, by name, or undefined for any other failure. */
+export function revertName(error: unknown): string | undefined {
+  if (!(error instanceof BaseError)) return undefined
+  const reverted = error.walk((cause) => cause instanceof ContractFunctionRevertedError)
+  return reverted instanceof ContractFunctionRevertedError ? reverted.data?.errorName : undefined
+}
+
+/** The latest block at or below `head` whose timestamp is at most `target`, by binary search; undefined if none. */
+export async function lastBlockAtOrBefore(
+  client: PublicClient<Transport, Chain>,
+  params: { target: bigint; low: bigint; high: bigint },
+): Promise<{ number: bigint; timestamp: bigint } | undefined> {
+  const timestampOf = async (number: bigint) => (await client.getBlock({ blockNumber: number })).timestamp
+  let { low, high } = params
+  if ((await timestampOf(low)) > params.target) return undefined
+  while (low < high) {
+    const mid = (low + high + 1n) / 2n
+    if ((await timestampOf(mid)) <= params.target) low = mid
+    else high = mid - 1n
+  }
+  return { number: low, timestamp: await timestampOf(low) }
+}

@@ -1,0 +1,26 @@
+import { pino } from 'pino'
+import { loadConfig } from './config.js'
+import { createRelayer } from './relayer.js'
+
+// Entry point: `tsx relayer/src/main.ts --ethereum-rpc-url ... ` (or RELAYER_* environment variables).
+const config = loadConfig(process.argv.slice(2), process.env)
+const logger = pino({ level: config.logLevel, base: { service: 'cairn-relayer' } })
+const relayer = await createRelayer(config, { logger })
+relayer.start()
+logger.info({ relayer: relayer.address, url: relayer.url }, 'relayer started')
+
+let stopping = false
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'shutting down')
+    relayer
+      .stop()
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed')
+        process.exit(1)
+      })
+  })
+}

@@ -1,0 +1,35 @@
+import { Counter, Gauge, Registry } from 'prom-client'
+
+/** One registry per relayer, not prom-client's global one, so several relayers can run in one process (tests). */
+export function createMetrics() {
+  const registry = new Registry()
+  const snapshotsCommitted = new Counter({
+    name: 'cairn_relayer_snapshots_committed_total',
+    help: 'Stake snapshots this relayer committed to the StakeMirror',
+    registers: [registry],
+  })
+  const slashesDelivered = new Counter({
+    name: 'cairn_relayer_slashes_delivered_total',
+    help: 'Slashes executed on Ethereum through batches this relayer delivered',
+    registers: [registry],
+  })
+  const errors = new Counter({
+    name: 'cairn_relayer_errors_total',
+    help: 'Failed rounds, by loop',
+    labelNames: ['loop'] as const,
+    registers: [registry],
+  })
+  const lastEpoch = new Gauge({
+    name: 'cairn_relayer_last_epoch',
+    help: 'The StakeMirror epoch last seen committed',
+    registers: [registry],
+  })
+  const pendingSlashes = new Gauge({
+    name: 'cairn_relayer_pending_slashes',
+    help: 'Slashes queued on the marketplace chain and not yet executed on Ethereum',
+    registers: [registry],
+  })
+  return { registry, snapshotsCommitted, slashesDelivered, errors, lastEpoch, pendingSlashes }
+}
+
+export type Metrics = ReturnType<typeof createMetrics>
