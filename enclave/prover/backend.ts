@@ -1,0 +1,71 @@
+/**
+ * What the prover runner asks of a proving backend: turn an assigned request (its public inputs and, for private
+ * requests, the decrypted private inputs) into the `publicInputs` and `proof` that ProofMarketplace.fulfil takes.
+ *
+ * Failures fall in four kinds, told apart by `proverFailureKind`:
+ * - invalid-inputs (InvalidInputsError): no proof can ever exist for these inputs (witness generation fails, the
+ *   encoding is malformed, the program traps or computes other public values). Deterministic: retrying is useless,
+ *   and the runner posts an invalid-input attestation instead of a proof.
+ * - limit-exceeded (ProvingLimitError): the backend's own budget (e.g. wall-clock time) ran out. Not evidence that
+ *   the inputs are invalid (a wall-clock budget depends on the machine and its load), so the runner must not attest
+ *   invalid inputs on it; whether to retry before the task deadline is its policy.
+ * - aborted (ProvingAbortedError): the caller's AbortSignal fired.
+ * - transient: anything else (I/O, a crashed worker, ...): retry.
+ */
+import type { Hex } from 'viem'
+
+export type ProofJob = {
+  requestId: bigint
+  marketId: bigint
+  /** The request's public inputs, exactly as posted: fulfil() must be given these same bytes. */
+  publicInputs: Hex
+  /** The decrypted private inputs (see ts/privacy.ts), when the request has any. */
+  privateInputs?: Uint8Array
+}
+
+export type ProofOutput = {
+  /** Exactly what fulfil() must receive as publicInputs (byte-equal to the job's). */
+  publicInputs: Hex
+  proof: Hex
+}
+
+export type ProverBackendKind = 'groth16' | 'tee-wasm'
+
+export type ProverBackend = {
+  readonly kind: ProverBackendKind
+  prove(job: ProofJob, signal?: AbortSignal): Promise<ProofOutput>
+}
+
+/** The inputs can never be proven: the runner posts an invalid-input attestation instead of a proof. */
+export class InvalidInputsError extends Error {
+  override readonly name: string = 'InvalidInputsError'
+}
+
+/** The backend's own budget (e.g. wall-clock time) ran out; says nothing about the inputs. */
+export class ProvingLimitError extends Error {
+  override readonly name = 'ProvingLimitError'
+}
+
+/** The caller aborted the proof. */
+export class ProvingAbortedError extends Error {
+  override readonly name = 'ProvingAbortedError'
+}
+
+export type ProverFailureKind = 'invalid-inputs' | 'limit-exceeded' | 'aborted' | 'transient'
+
+/** How the runner should treat a failed prove(): see the header of this module. */
+export function proverFailureKind(error: unknown): ProverFailureKind {
+  if (error instanceof InvalidInputsError) return 'invalid-inputs'
+  if (error instanceof ProvingLimitError) return 'limit-exceeded'
+  if (error instanceof ProvingAbortedError) return 'aborted'
+  return 'transient'
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new ProvingAbortedError('proving was aborted', { cause: signal.reason })
+}
+
+/** A short, printable form of a thrown value, for error messages. */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

@@ -1,0 +1,238 @@
+import { bytesToHex, type Hex, hexToBytes, keccak256, size, slice, stringToBytes } from 'viem'
+import { describe, expect, it } from 'vitest'
+import {
+  decryptPrivateInputs,
+  decryptWithInputKey,
+  eciesPublicKeyOf,
+  encryptPrivateInputs,
+  findWrap,
+  KEY_WRAP_LENGTH,
+  openPrivateInputs,
+  type PrivateInputsContext,
+  type PrivateInputsErrorCode,
+  parseEnvelope,
+  recipientIdOf,
+  rewrapForProver,
+  unwrapDataKey,
+  wrapDataKey,
+} from '../ts/index.js'
+
+/** Fixed keys so a failure reproduces; enclaves generate theirs inside the TD. */
+const keyOf = (label: string): Hex => keccak256(stringToBytes(`cairn privacy test ${label}`))
+const matcher1 = keyOf('matcher 1')
+const matcher2 = keyOf('matcher 2')
+const prover = keyOf('prover')
+const outsider = keyOf('outsider')
+
+const context: PrivateInputsContext = {
+  chainId: 31337,
+  marketplace: '0x5FbDB2315678afecb367f032d93F642f64180aa3',
+  marketId: 7n,
+}
+const plaintext = stringToBytes('{"preimage":"42"}')
+
+function encrypt(recipients: Hex[] = [eciesPublicKeyOf(matcher1)]) {
+  return encryptPrivateInputs({ plaintext, context, recipients })
+}
+
+/** Runs `run` and returns the PrivateInputsError code it throws; fails on success or on any other error. */
+function codeOf(run: () => unknown): PrivateInputsErrorCode {
+  try {
+    run()
+  } catch (error) {
+    expect(error).toMatchObject({ name: 'PrivateInputsError' })
+    return (error as { code: PrivateInputsErrorCode }).code
+  }
+  throw new Error('expected a PrivateInputsError, nothing was thrown')
+}
+
+/** The envelope with one byte XORed at `offset` (negative: from the end). */
+function flipByte(envelope: Hex, offset: number): Hex {
+  const bytes = hexToBytes(envelope)
+  const at = offset < 0 ? bytes.length + offset : offset
+  bytes[at] = (bytes[at] ?? 0) ^ 0x01
+  return bytesToHex(bytes)
+}
+
+describe('private inputs envelope', () => {
+  it('round-trips for a recipient, and the digest is keccak256 of the envelope', () => {
+    const { envelope, digest, dataKey } = encrypt()
+    expect(digest).toBe(keccak256(envelope))
+    expect(size(dataKey)).toBe(32)
+    expect(openPrivateInputs({ envelope, privateKey: matcher1, context })).toEqual(plaintext)
+    expect(decryptPrivateInputs(envelope, dataKey, context)).toEqual(plaintext)
+  })
+
+  it('lays out version, nonce, length, ciphertext, count and wraps as documented', () => {
+    const { envelope } = encrypt([eciesPublicKeyOf(matcher1), eciesPublicKeyOf(matcher2)])
+    const parsed = parseEnvelope(envelope)
+    expect(parsed.version).toBe(1)
+    expect(parsed.ciphertext.length).toBe(plaintext.length + 16)
+    expect(size(envelope)).toBe(1 + 12 + 4 + plaintext.length + 16 + 1 + 2 * (32 + KEY_WRAP_LENGTH))
+    expect(parsed.wraps.map((w) => w.recipient)).toEqual([
+      keccak256(eciesPublicKeyOf(matcher1)),
+      keccak256(eciesPublicKeyOf(matcher2)),
+    ])
+    expect(KEY_WRAP_LENGTH).toBe(93)
+  })
+
+  it('opens for every listed recipient, and each finds its own wrap', () => {
+    const { envelope, dataKey } = encrypt([eciesPublicKeyOf(matcher1), eciesPublicKeyOf(matcher2)])
+    for (const key of [matcher1, matcher2]) {
+      const wrap = findWrap(envelope, eciesPublicKeyOf(key))
+      expect(wrap).toBeDefined()
+      expect(unwrapDataKey(wrap as Hex, key)).toBe(dataKey)
+      expect(openPrivateInputs({ envelope, privateKey: key, context })).toEqual(plaintext)
+    }
+  })
+
+  it('uses fresh randomness: the same plaintext encrypts differently each time', () => {
+    expect(encrypt().envelope).not.toBe(encrypt().envelope)
+  })
+
+  it('does not decrypt under another chain, marketplace or market', () => {
+    const { envelope, dataKey } = encrypt()
+    const others: PrivateInputsContext[] = [
+      { ...context, chainId: 1 },
+      { ...context, marketplace: '0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512' },
+      { ...context, marketId: 8n },
+    ]
+    for (const other of others) {
+      expect(codeOf(() => decryptPrivateInputs(envelope, dataKey, other))).toBe('DecryptionFailed')
+      expect(codeOf(() => openPrivateInputs({ envelope, privateKey: matcher1, context: other }))).toBe(
+        'DecryptionFailed',
+      )
+    }
+  })
+
+  it('rejects a tampered ciphertext, tag, nonce or version', () => {
+    const { envelope, dataKey } = encrypt()
+    const ciphertextAt = 1 + 12 + 4
+    const tagAt = ciphertextAt + plaintext.length
+    expect(codeOf(() => decryptPrivateInputs(flipByte(envelope, ciphertextAt), dataKey, context))).toBe(
+      'DecryptionFailed',
+    )
+    expect(codeOf(() => decryptPrivateInputs(flipByte(envelope, tagAt + 15), dataKey, context))).toBe(
+      'DecryptionFailed',
+    )
+    expect(codeOf(() => decryptPrivateInputs(flipByte(envelope, 5), dataKey, context))).toBe('DecryptionFailed')
+    expect(codeOf(() => decryptPrivateInputs(flipByte(envelope, 0), dataKey, context))).toBe('UnsupportedVersion')
+  })
+
+  it('rejects a tampered key wrap, and a wrap whose recipient id was changed is not found', () => {
+    const { envelope } = encrypt()
+    // The wrap's sealed data key and tag are the envelope's last 48 bytes.
+    expect(codeOf(() => openPrivateInputs({ envelope: flipByte(envelope, -1), privateKey: matcher1, context }))).toBe(
+      'UnwrapFailed',
+    )
+    expect(codeOf(() => openPrivateInputs({ envelope: flipByte(envelope, -40), privateKey: matcher1, context }))).toBe(
+      'UnwrapFailed',
+    )
+    // The wrap's nonce.
+    expect(codeOf(() => openPrivateInputs({ envelope: flipByte(envelope, -50), privateKey: matcher1, context }))).toBe(
+      'UnwrapFailed',
+    )
+    const recipientAt = -(KEY_WRAP_LENGTH + 1)
+    expect(
+      codeOf(() => openPrivateInputs({ envelope: flipByte(envelope, recipientAt), privateKey: matcher1, context })),
+    ).toBe('NoWrapForRecipient')
+  })
+
+  it('rejects a wrap whose ephemeral key is not a curve point', () => {
+    const wrap = hexToBytes(wrapDataKey(keyOf('data key'), eciesPublicKeyOf(prover)))
+    wrap[0] = 0x05 // no compressed-point prefix is 0x05
+    expect(codeOf(() => unwrapDataKey(bytesToHex(wrap), prover))).toBe('MalformedWrap')
+    expect(codeOf(() => unwrapDataKey(slice(bytesToHex(wrap), 0, 92), prover))).toBe('MalformedWrap')
+  })
+
+  it('gives a non-recipient nothing: no wrap, and a stolen wrap does not open', () => {
+    const { envelope } = encrypt([eciesPublicKeyOf(matcher1)])
+    expect(findWrap(envelope, eciesPublicKeyOf(outsider))).toBeUndefined()
+    expect(codeOf(() => openPrivateInputs({ envelope, privateKey: outsider, context }))).toBe('NoWrapForRecipient')
+    const stolen = findWrap(envelope, eciesPublicKeyOf(matcher1)) as Hex
+    expect(codeOf(() => unwrapDataKey(stolen, outsider))).toBe('UnwrapFailed')
+  })
+
+  it('lets a matcher re-wrap to a prover, and only that prover decrypts with the input key', () => {
+    const { envelope, dataKey } = encrypt([eciesPublicKeyOf(matcher1), eciesPublicKeyOf(matcher2)])
+    const inputKey = rewrapForProver({
+      envelope,
+      matcherPrivateKey: matcher2,
+      proverPublicKey: eciesPublicKeyOf(prover),
+      context,
+    })
+    expect(size(inputKey)).toBe(KEY_WRAP_LENGTH)
+    expect(unwrapDataKey(inputKey, prover)).toBe(dataKey)
+    expect(decryptWithInputKey({ envelope, inputKey, privateKey: prover, context })).toEqual(plaintext)
+    for (const other of [outsider, matcher1, matcher2]) {
+      expect(codeOf(() => decryptWithInputKey({ envelope, inputKey, privateKey: other, context }))).toBe('UnwrapFailed')
+    }
+    // The prover has no wrap in the envelope itself: the input key is its only way in.
+    expect(codeOf(() => openPrivateInputs({ envelope, privateKey: prover, context }))).toBe('NoWrapForRecipient')
+  })
+
+  it('refuses to re-wrap inputs that do not decrypt under the request context', () => {
+    const { envelope } = encrypt()
+    const proverPublicKey = eciesPublicKeyOf(prover)
+    const wrongMarket = { ...context, marketId: 9n }
+    expect(
+      codeOf(() => rewrapForProver({ envelope, matcherPrivateKey: matcher1, proverPublicKey, context: wrongMarket })),
+    ).toBe('DecryptionFailed')
+    const tampered = flipByte(envelope, 1 + 12 + 4)
+    expect(
+      codeOf(() => rewrapForProver({ envelope: tampered, matcherPrivateKey: matcher1, proverPublicKey, context })),
+    ).toBe('DecryptionFailed')
+  })
+
+  it('reports malformed and truncated envelopes as MalformedEnvelope, never a raw exception', () => {
+    const { envelope, dataKey } = encrypt()
+    const full = size(envelope)
+    const cases: Hex[] = [
+      '0x',
+      '0x01',
+      slice(envelope, 0, 16),
+      slice(envelope, 0, 17),
+      slice(envelope, 0, full - 1),
+      slice(envelope, 0, full - KEY_WRAP_LENGTH - 32),
+      `${envelope}00`,
+      '0x0g' as Hex,
+      '0x123' as Hex,
+    ]
+    for (const bad of cases) {
+      expect(
+        codeOf(() => decryptPrivateInputs(bad, dataKey, context)),
+        bad.slice(0, 40),
+      ).toBe('MalformedEnvelope')
+      expect(
+        codeOf(() => findWrap(bad, eciesPublicKeyOf(matcher1))),
+        bad.slice(0, 40),
+      ).toBe('MalformedEnvelope')
+    }
+    // A length field claiming more ciphertext than there is.
+    const bytes = hexToBytes(envelope)
+    bytes.set([0xff, 0xff, 0xff, 0xff], 13)
+    expect(codeOf(() => parseEnvelope(bytes))).toBe('MalformedEnvelope')
+    // Zero wraps.
+    const noWraps = slice(envelope, 0, full - KEY_WRAP_LENGTH - 32)
+    const zeroCount = hexToBytes(noWraps)
+    zeroCount[zeroCount.length - 1] = 0
+    expect(codeOf(() => parseEnvelope(zeroCount))).toBe('MalformedEnvelope')
+  })
+
+  it('validates keys and recipients', () => {
+    const publicKey = eciesPublicKeyOf(matcher1)
+    expect(size(publicKey)).toBe(64)
+    expect(recipientIdOf(publicKey)).toBe(keccak256(publicKey))
+    expect(codeOf(() => encryptPrivateInputs({ plaintext, context, recipients: [] }))).toBe('InvalidRecipients')
+    expect(codeOf(() => encryptPrivateInputs({ plaintext, context, recipients: [publicKey, publicKey] }))).toBe(
+      'InvalidRecipients',
+    )
+    expect(codeOf(() => encrypt([`0x04${publicKey.slice(2)}`]))).toBe('InvalidPublicKey')
+    expect(codeOf(() => encrypt([`0x${'00'.repeat(64)}`]))).toBe('InvalidPublicKey')
+    expect(codeOf(() => wrapDataKey(keyOf('k'), `0x${'11'.repeat(64)}`))).toBe('InvalidPublicKey')
+    expect(codeOf(() => wrapDataKey('0x1234', publicKey))).toBe('InvalidDataKey')
+    expect(codeOf(() => unwrapDataKey(wrapDataKey(keyOf('k'), publicKey), `0x${'00'.repeat(32)}`))).toBe(
+      'InvalidPrivateKey',
+    )
+  })
+})
