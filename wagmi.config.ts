@@ -17,6 +17,8 @@ const contracts = [
   'IStakeSource',
   'IProofVerifier',
   'IMatcherAuthority',
+  'IEnclaveKeys',
+  'RequestLens',
   // Attestation: the DCAP collateral store and quote verifier, the TEE key registry, TEE-proof verifiers.
   'DcapCollateral',
   'DcapTdxVerifier',

@@ -5,6 +5,7 @@ import {Script} from "forge-std/Script.sol";
 
 import {ProofMarketplace} from "../src/ProofMarketplace.sol";
 import {ProverRegistry} from "../src/ProverRegistry.sol";
+import {RequestLens} from "../src/lens/RequestLens.sol";
 import {DevToken} from "../src/dev/DevToken.sol";
 import {IMatcherAuthority} from "../src/interfaces/IMatcherAuthority.sol";
 import {IProofMarketplace} from "../src/interfaces/IProofMarketplace.sol";
@@ -51,6 +52,7 @@ contract Deploy is Script {
         NativeStaking nativeStaking;
         PoseidonPreimageGroth16Verifier groth16Verifier;
         Groth16VerifierAdapter groth16Adapter;
+        RequestLens requestLens;
     }
 
     function run() external returns (Deployment memory d) {
@@ -107,6 +109,7 @@ contract Deploy is Script {
         d.nativeStaking = new NativeStaking(address(d.stakeToken), address(d.proofMarketplace), c.unbondingPeriod);
         d.groth16Verifier = new PoseidonPreimageGroth16Verifier();
         d.groth16Adapter = new Groth16VerifierAdapter(address(d.groth16Verifier), POSEIDON_PREIMAGE_SIGNALS);
+        d.requestLens = new RequestLens(d.proofMarketplace);
     }
 
     function _write(Config memory c, Deployment memory d, uint256 deployBlock) internal {
@@ -118,6 +121,7 @@ contract Deploy is Script {
         vm.serializeAddress(k, "paymentToken", address(d.paymentToken));
         vm.serializeAddress(k, "stakeToken", address(d.stakeToken));
         vm.serializeAddress(k, "groth16Verifier", address(d.groth16Verifier));
+        vm.serializeAddress(k, "requestLens", address(d.requestLens));
         string memory contracts = vm.serializeAddress(k, "groth16Adapter", address(d.groth16Adapter));
 
         string memory r = "deployment";

@@ -7,6 +7,7 @@ import {EIP712} from "solady/utils/EIP712.sol";
 import {ReentrancyGuardTransient} from "solady/utils/ReentrancyGuardTransient.sol";
 import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 
+import {IEnclaveKeys} from "./interfaces/IEnclaveKeys.sol";
 import {IMatcherAuthority} from "./interfaces/IMatcherAuthority.sol";
 import {IProofMarketplace} from "./interfaces/IProofMarketplace.sol";
 import {IProofVerifier} from "./interfaces/IProofVerifier.sol";
@@ -45,6 +46,8 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
     uint32 public constant MAX_FALLBACK_DELAY = 1 days;
     /// @notice Longest a request may live, from creation to deadline.
     uint32 public constant MAX_REQUEST_LIFETIME = 90 days;
+    bytes32 public constant INVALID_INPUTS_TYPEHASH =
+        keccak256("InvalidInputs(uint256 requestId,bytes32 inputsDigest)");
 
     /// @inheritdoc IProofMarketplace
     IProverRegistry public immutable registry;
@@ -55,6 +58,8 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
     // slot: matcherAuthority | marketCount
     IMatcherAuthority public matcherAuthority;
     uint32 public marketCount;
+    /// Prover enclave keys, for invalid-input attestations (unset: the path is closed).
+    IEnclaveKeys public enclaveKeys;
 
     mapping(IStakeSource source => bool) public approvedStakeSource;
     mapping(uint256 marketId => Market) internal _markets;
@@ -177,22 +182,33 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
     // ================================================================ assignment
 
     /// @inheritdoc IProofMarketplace
-    function assign(MatchedRequest[] calldata matches, uint64 validUntil, bytes calldata signature)
-        external
-        nonReentrant
-        returns (uint256 assigned)
-    {
+    function assign(
+        MatchedRequest[] calldata matches,
+        bytes[] calldata inputKeys,
+        uint64 validUntil,
+        bytes calldata signature
+    ) external nonReentrant returns (uint256 assigned) {
         if (matches.length == 0) revert EmptyBatch();
+        if (inputKeys.length != 0 && inputKeys.length != matches.length) {
+            revert InputKeysLengthMismatch(inputKeys.length, matches.length);
+        }
         if (block.timestamp > validUntil) revert MatcherSignatureExpired(validUntil);
-        address signer =
-            ECDSA.recoverCalldata(_hashTypedData(AssignmentHashing.hashBatch(matches, validUntil)), signature);
+        address signer = ECDSA.recoverCalldata(
+            _hashTypedData(AssignmentHashing.hashBatch(matches, inputKeys, validUntil)), signature
+        );
         if (!matcherAuthority.isMatcher(signer)) revert NotMatcher(signer);
 
         for (uint256 i; i < matches.length; ++i) {
             MatchedRequest calldata m = matches[i];
             bytes memory reason = _assign(m.requestId, m.request, m.prover, true, false);
-            if (reason.length == 0) ++assigned;
-            else emit AssignmentSkipped(m.requestId, m.prover, reason);
+            if (reason.length != 0) {
+                emit AssignmentSkipped(m.requestId, m.prover, reason);
+                continue;
+            }
+            ++assigned;
+            if (inputKeys.length != 0 && inputKeys[i].length != 0) {
+                emit InputKeyReleased(m.requestId, m.prover, inputKeys[i]);
+            }
         }
     }
 
@@ -301,7 +317,7 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
         reason = _checkFulfilment(f);
         if (reason.length == 0) reason = _verifyProof(f);
         if (reason.length != 0) return _reject(strict, reason);
-        _settleFulfilment(f.requestId, f.request, f.task);
+        _settle(f.requestId, f.request, f.task, RequestStatus.Fulfilled);
     }
 
     /// @dev Why msg.sender may not fulfil with these records and inputs, or nothing.
@@ -340,9 +356,29 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
         }
     }
 
+    /// @inheritdoc IProofMarketplace
+    function rejectInputs(uint256 requestId, Request calldata request, Task calldata task, bytes calldata signature)
+        external
+        nonReentrant
+    {
+        bytes memory why = _checkAssigned(requestId, request, task);
+        if (why.length != 0) _reject(true, why);
+        if (msg.sender != task.prover) revert NotAssignedProver(msg.sender, task.prover);
+        if (block.timestamp > task.deadline) revert TaskDeadlinePassed(requestId, task.deadline);
+        IEnclaveKeys keys = enclaveKeys;
+        if (address(keys) == address(0)) revert EnclaveKeysNotSet();
+        address signer = ECDSA.recoverCalldata(_invalidInputsDigest(requestId, request.inputsDigest), signature);
+        if (keys.enclaveOperator(_marketOf(requestId), signer) != task.prover) {
+            revert NotProverEnclave(signer, task.prover);
+        }
+        _settle(requestId, request, task, RequestStatus.InputsRejected);
+    }
+
     /// @dev Pays the prover its price, refunds the rest of the escrow, frees capacity and stake.
-    function _settleFulfilment(uint256 requestId, Request calldata request, Task calldata task) internal {
-        _commitments[requestId] = RequestCommitment.finished(RequestStatus.Fulfilled);
+    function _settle(uint256 requestId, Request calldata request, Task calldata task, RequestStatus finalStatus)
+        internal
+    {
+        _commitments[requestId] = RequestCommitment.finished(finalStatus);
         Market storage m = _markets[_marketOf(requestId)];
         address rewardAddress = registry.release(task.prover, task.compute);
         uint96 stakePerTask = m.stakePerTask;
@@ -352,7 +388,8 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
         uint96 refund = request.maxReward - task.price;
         _balances[rewardAddress][token] += task.price;
         if (refund != 0) _balances[request.refundAddress][token] += refund;
-        emit RequestFulfilled(requestId, task.prover, task.price, refund);
+        if (finalStatus == RequestStatus.Fulfilled) emit RequestFulfilled(requestId, task.prover, task.price, refund);
+        else emit InputsRejected(requestId, task.prover, task.price, refund);
     }
 
     /// @inheritdoc IProofMarketplace
@@ -457,6 +494,12 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
     }
 
     /// @inheritdoc IProofMarketplace
+    function setEnclaveKeys(IEnclaveKeys keys) external onlyOwner {
+        enclaveKeys = keys;
+        emit EnclaveKeysUpdated(keys);
+    }
+
+    /// @inheritdoc IProofMarketplace
     function setStakeSourceApproval(IStakeSource stakeSource, bool approved) external onlyOwner {
         if (address(stakeSource) == address(0)) revert ZeroAddress();
         approvedStakeSource[stakeSource] = approved;
@@ -487,25 +530,8 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
     }
 
     /// @inheritdoc IProofMarketplace
-    function requestState(uint256 requestId, Request calldata request, Task calldata task)
-        external
-        view
-        returns (RequestState)
-    {
-        bytes32 commitment = _commitments[requestId];
-        RequestStatus status = RequestCommitment.status(commitment);
-        if (status == RequestStatus.Open) {
-            if (commitment != RequestCommitment.open(request)) revert RecordMismatch(requestId);
-            return block.timestamp > request.matchingExpiry ? RequestState.Expired : RequestState.Open;
-        }
-        if (status == RequestStatus.Assigned) {
-            if (commitment != RequestCommitment.assigned(request, task)) revert RecordMismatch(requestId);
-            return block.timestamp > task.deadline ? RequestState.DeadlineMissed : RequestState.Assigned;
-        }
-        if (status == RequestStatus.Fulfilled) return RequestState.Fulfilled;
-        if (status == RequestStatus.Slashed) return RequestState.Slashed;
-        if (status == RequestStatus.Cancelled) return RequestState.Cancelled;
-        return RequestState.None;
+    function requestCommitment(uint256 requestId) external view returns (bytes32) {
+        return _commitments[requestId];
     }
 
     /// @inheritdoc IProofMarketplace
@@ -513,9 +539,9 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
         return _balances[account][token];
     }
 
-    /// @inheritdoc IProofMarketplace
-    function assignmentDigest(Assignment[] calldata assignments, uint64 validUntil) external view returns (bytes32) {
-        return _hashTypedData(AssignmentHashing.hashBatch(assignments, validUntil));
+    /// @dev The EIP-712 digest a prover enclave signs to attest that a request's inputs cannot be proven.
+    function _invalidInputsDigest(uint256 requestId, bytes32 inputsDigest) internal view returns (bytes32) {
+        return _hashTypedData(keccak256(abi.encode(INVALID_INPUTS_TYPEHASH, requestId, inputsDigest)));
     }
 
     // ================================================================ internal

@@ -11,6 +11,7 @@ import {
   parseEther,
   slice,
   toHex,
+  zeroAddress,
   zeroHash,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
@@ -247,6 +248,7 @@ describe('attested enclave keys on anvil, through the real on-chain DCAP verifie
           { type: 'uint256' },
           { type: 'address' },
           { type: 'bytes32' },
+          { type: 'address' },
           { type: 'uint256' },
           { type: 'address' },
           { type: 'uint256' },
@@ -255,13 +257,14 @@ describe('attested enclave keys on anvil, through the real on-chain DCAP verifie
         [
           keccak256(
             toHex(
-              'CairnTeeKeyBinding(uint8 role,uint256 marketId,address signer,bytes32 eciesPublicKeyHash,uint256 chainId,address registry,uint256 blockNumber,bytes32 blockHash)',
+              'CairnTeeKeyBinding(uint8 role,uint256 marketId,address signer,bytes32 eciesPublicKeyHash,address operator,uint256 chainId,address registry,uint256 blockNumber,bytes32 blockHash)',
             ),
           ),
           0,
           0n,
           matcherEnclave.address,
           keccak256(eciesPublicKey),
+          zeroAddress,
           BigInt(foundry.id),
           fixture.attestation.contracts.teeRegistry,
           registered.binding.blockNumber,
@@ -391,14 +394,20 @@ describe('attested enclave keys on anvil, through the real on-chain DCAP verifie
     expect(marketId).toBe(nextMarketId)
 
     await allowMeasurement(owner, { role: 'Prover', marketId, measurement: fixture.measurement })
-    const registered = await registerEnclaveKey(owner, {
+    // The prover registers its own enclave's key: the registry binds the key to the account that submits it.
+    const registered = await registerEnclaveKey(tee(devnet, 'prover'), {
       provider: fixture.provider,
       role: 'Prover',
       marketId,
       signer: proverEnclave.address,
       eciesPublicKey: eciesKeyOf('prover'),
     })
-    expect(registered).toMatchObject({ role: 'Prover', marketId, signer: proverEnclave.address })
+    expect(registered).toMatchObject({
+      role: 'Prover',
+      marketId,
+      signer: proverEnclave.address,
+      operator: addressOf(devnet, 'prover'),
+    })
     // A prover key serves its market only.
     expect(await isActiveKey(owner, { role: 'Prover', marketId, signer: proverEnclave.address })).toBe(true)
     expect(await isActiveKey(owner, { role: 'Prover', marketId: 1n, signer: proverEnclave.address })).toBe(false)

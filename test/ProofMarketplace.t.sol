@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {MarketplaceDigests} from "./utils/MarketplaceDigests.sol";
 import {Ownable} from "solady/auth/Ownable.sol";
 import {ECDSA} from "solady/utils/ECDSA.sol";
 import {CairnTest} from "./utils/CairnTest.sol";
@@ -154,7 +155,7 @@ contract ProofMarketplaceTest is CairnTest {
         assertEq(uint8(marketplace.requestStatus(id)), uint8(RequestStatus.Open));
         assertEq(marketplace.market(marketId).requestCount, 1);
         Task memory none;
-        assertEq(uint8(marketplace.requestState(id, expected, none)), uint8(RequestState.Open));
+        assertEq(uint8(lens.requestState(id, expected, none)), uint8(RequestState.Open));
         // The next request of the market takes the next index.
         assertEq(_post(1), expectedId + 1);
     }
@@ -205,7 +206,7 @@ contract ProofMarketplaceTest is CairnTest {
         assertEq(records[id].inputsDigest, keccak256(abi.encodePacked(publicDigest, keccak256(hex"c1c2c3"))));
         // The commitment holds exactly that record.
         Task memory none;
-        assertEq(uint8(marketplace.requestState(id, records[id], none)), uint8(RequestState.Open));
+        assertEq(uint8(lens.requestState(id, records[id], none)), uint8(RequestState.Open));
     }
 
     function test_RevertWhen_requestState_recordMismatch() public {
@@ -214,7 +215,7 @@ contract ProofMarketplaceTest is CairnTest {
         forged.maxReward += 1;
         Task memory none;
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.RecordMismatch.selector, id));
-        marketplace.requestState(id, forged, none);
+        lens.requestState(id, forged, none);
     }
 
     function test_RevertWhen_createRequest_unknownMarket() public {
@@ -375,7 +376,7 @@ contract ProofMarketplaceTest is CairnTest {
             Request memory r = _recordOf(p, block.timestamp);
             assertLe(uint256(r.matchingExpiry) + r.provingTime, p.deadline);
             Task memory none;
-            assertEq(uint8(marketplace.requestState(id, r, none)), uint8(RequestState.Open));
+            assertEq(uint8(lens.requestState(id, r, none)), uint8(RequestState.Open));
         }
     }
 
@@ -400,7 +401,7 @@ contract ProofMarketplaceTest is CairnTest {
         assertEq(staked, STAKE_PER_TASK);
         assertEq(locked, STAKE_PER_TASK);
         assertEq(registry.prover(prover).computeInUse, 1);
-        assertEq(uint8(marketplace.requestState(id, records[id], tasks[id])), uint8(RequestState.Assigned));
+        assertEq(uint8(lens.requestState(id, records[id], tasks[id])), uint8(RequestState.Assigned));
     }
 
     function test_assign_anyoneMaySubmitTheSignedBatch() public {
@@ -410,7 +411,7 @@ contract ProofMarketplaceTest is CairnTest {
         uint64 validUntil = uint64(block.timestamp + 60);
         bytes memory sig = _sign(matcherKey, a, validUntil);
         vm.prank(stranger);
-        assertEq(marketplace.assign(a, validUntil, sig), 1);
+        assertEq(marketplace.assign(a, new bytes[](0), validUntil, sig), 1);
     }
 
     function test_assign_batchSkipsFailingItemsAndAssignsTheRest() public {
@@ -513,7 +514,7 @@ contract ProofMarketplaceTest is CairnTest {
 
     function test_RevertWhen_assign_emptyBatch() public {
         vm.expectRevert(IProofMarketplace.EmptyBatch.selector);
-        marketplace.assign(new MatchedRequest[](0), uint64(block.timestamp), "");
+        marketplace.assign(new MatchedRequest[](0), new bytes[](0), uint64(block.timestamp), "");
     }
 
     function test_RevertWhen_assign_signatureExpired() public {
@@ -521,7 +522,7 @@ contract ProofMarketplaceTest is CairnTest {
         uint64 validUntil = uint64(block.timestamp - 1);
         bytes memory sig = _sign(matcherKey, a, validUntil);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.MatcherSignatureExpired.selector, validUntil));
-        marketplace.assign(a, validUntil, sig);
+        marketplace.assign(a, new bytes[](0), validUntil, sig);
     }
 
     function test_RevertWhen_assign_signerIsNotMatcher() public {
@@ -530,7 +531,7 @@ contract ProofMarketplaceTest is CairnTest {
         uint64 validUntil = uint64(block.timestamp + 1);
         bytes memory sig = _sign(impostorKey, a, validUntil);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotMatcher.selector, impostor));
-        marketplace.assign(a, validUntil, sig);
+        marketplace.assign(a, new bytes[](0), validUntil, sig);
     }
 
     function test_RevertWhen_assign_signatureForAnotherBatch() public {
@@ -542,15 +543,16 @@ contract ProofMarketplaceTest is CairnTest {
         address other = makeAddr("other");
         MatchedRequest[] memory forged = _one(id, other);
         Assignment[] memory forgedPairs = new Assignment[](1);
-        forgedPairs[0] = Assignment(id, other);
-        address recovered = ECDSA.recover(marketplace.assignmentDigest(forgedPairs, validUntil), sig);
+        forgedPairs[0] = Assignment(id, other, "");
+        address recovered =
+            ECDSA.recover(MarketplaceDigests.assignmentBatch(address(marketplace), forgedPairs, validUntil), sig);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotMatcher.selector, recovered));
-        marketplace.assign(forged, validUntil, sig);
+        marketplace.assign(forged, new bytes[](0), validUntil, sig);
     }
 
     function test_RevertWhen_assign_malformedSignature() public {
         vm.expectRevert(ECDSA.InvalidSignature.selector);
-        marketplace.assign(_one(1, prover), uint64(block.timestamp + 1), hex"1234");
+        marketplace.assign(_one(1, prover), new bytes[](0), uint64(block.timestamp + 1), hex"1234");
     }
 
     // ================================================================ fallback claim
@@ -689,7 +691,7 @@ contract ProofMarketplaceTest is CairnTest {
         emit IProofMarketplace.RequestFulfilled(id, prover, PRICE, MAX_REWARD - PRICE);
         _fulfil(prover, id, 0);
 
-        assertEq(uint8(marketplace.requestState(id, records[id], tasks[id])), uint8(RequestState.Fulfilled));
+        assertEq(uint8(lens.requestState(id, records[id], tasks[id])), uint8(RequestState.Fulfilled));
         assertEq(marketplace.balanceOf(proverRewards, address(payToken)), PRICE);
         assertEq(marketplace.balanceOf(refundee, address(payToken)), MAX_REWARD - PRICE);
         (, uint128 locked) = staking.stakeOf(prover);
@@ -880,7 +882,7 @@ contract ProofMarketplaceTest is CairnTest {
         uint256 id = _post(0);
         _matcherAssign(id, prover);
         vm.warp(uint256(tasks[id].deadline) + 1);
-        assertEq(uint8(marketplace.requestState(id, records[id], tasks[id])), uint8(RequestState.DeadlineMissed));
+        assertEq(uint8(lens.requestState(id, records[id], tasks[id])), uint8(RequestState.DeadlineMissed));
 
         uint256 compensation = uint256(SLASH_PENALTY) * COMPENSATION_BPS / 10_000;
         uint256 slasherReward = uint256(SLASH_PENALTY) * 500 / 10_000;
@@ -898,7 +900,7 @@ contract ProofMarketplaceTest is CairnTest {
         assertEq(locked, 0);
         assertEq(registry.prover(prover).computeInUse, 0);
         assertEq(stakeToken.balanceOf(address(marketplace)), SLASH_PENALTY);
-        assertEq(uint8(marketplace.requestState(id, records[id], tasks[id])), uint8(RequestState.Slashed));
+        assertEq(uint8(lens.requestState(id, records[id], tasks[id])), uint8(RequestState.Slashed));
     }
 
     function test_slash_thenFulfilIsRefused() public {
@@ -973,13 +975,13 @@ contract ProofMarketplaceTest is CairnTest {
     function test_cancel_refundsAfterExpiry() public {
         uint256 id = _post(0);
         vm.warp(uint256(records[id].matchingExpiry) + 1);
-        assertEq(uint8(marketplace.requestState(id, records[id], tasks[id])), uint8(RequestState.Expired));
+        assertEq(uint8(lens.requestState(id, records[id], tasks[id])), uint8(RequestState.Expired));
         vm.expectEmit(address(marketplace));
         emit IProofMarketplace.RequestCancelled(id, MAX_REWARD);
         vm.prank(stranger);
         marketplace.cancel(id, records[id]);
         assertEq(marketplace.balanceOf(refundee, address(payToken)), MAX_REWARD);
-        assertEq(uint8(marketplace.requestState(id, records[id], tasks[id])), uint8(RequestState.Cancelled));
+        assertEq(uint8(lens.requestState(id, records[id], tasks[id])), uint8(RequestState.Cancelled));
     }
 
     function test_RevertWhen_cancel_beforeExpiry() public {
@@ -1080,7 +1082,7 @@ contract ProofMarketplaceTest is CairnTest {
     }
 
     function test_unknownRequestState() public view {
-        assertEq(uint8(marketplace.requestState(77, records[77], tasks[77])), uint8(RequestState.None));
+        assertEq(uint8(lens.requestState(77, records[77], tasks[77])), uint8(RequestState.None));
     }
 
     // ================================================================ forged records

@@ -7,8 +7,8 @@ import { proofMarketplaceAbi } from './generated.js'
 import { requestRecords } from './readers.js'
 import type { Assignment, MatchedRequest, Request, RequestRef, TaskRecords } from './types.js'
 
-// Mirrors src/libraries/AssignmentHashing.sol and ProofMarketplace._domainNameAndVersion; the e2e tests compare the
-// resulting digest with the contract's assignmentDigest, so drift shows up there.
+// Mirrors src/libraries/AssignmentHashing.sol and ProofMarketplace._domainNameAndVersion; the marketplace recovers
+// the matcher from exactly this digest, so any drift makes every e2e assignment fail with NotMatcher.
 const assignmentTypes = {
   AssignmentBatch: [
     { name: 'assignments', type: 'Assignment[]' },
@@ -17,12 +17,14 @@ const assignmentTypes = {
   Assignment: [
     { name: 'requestId', type: 'uint256' },
     { name: 'prover', type: 'address' },
+    { name: 'inputKey', type: 'bytes' },
   ],
 } as const
 
 /**
- * One matcher decision: the (requestId, prover) pair it signs, optionally with the request's record, which travels
- * with the batch unsigned (the contract checks it against storage). Without it, submitAssignments loads it by id.
+ * One matcher decision: the (requestId, prover, inputKey) it signs, optionally with the request's record, which
+ * travels with the batch unsigned (the contract checks it against storage). Without it, submitAssignments loads it
+ * by id. `inputKey` is the private-input data key re-wrapped to the prover's enclave (absent for public requests).
  */
 export type BatchAssignment = Assignment & { request?: Request }
 export type AssignmentBatch = { assignments: readonly BatchAssignment[]; validUntil: bigint }
@@ -42,7 +44,11 @@ export function assignmentTypedData(
     types: assignmentTypes,
     primaryType: 'AssignmentBatch',
     message: {
-      assignments: batch.assignments.map(({ requestId, prover }) => ({ requestId, prover })),
+      assignments: batch.assignments.map(({ requestId, prover, inputKey }) => ({
+        requestId,
+        prover,
+        inputKey: inputKey ?? '0x',
+      })),
       validUntil: batch.validUntil,
     },
   }
@@ -80,13 +86,14 @@ export async function submitAssignments(client: CairnClient, batch: SignedAssign
       request: request ?? (await requestRecords(client, requestId)).request,
     })),
   )
+  const inputKeys = batchInputKeys(batch.assignments)
   const { request } = await simulated(() =>
     client.public.simulateContract({
       account: client.wallet.account,
       address,
       abi: proofMarketplaceAbi,
       functionName: 'assign',
-      args: [matches, batch.validUntil, batch.signature],
+      args: [matches, inputKeys, batch.validUntil, batch.signature],
     }),
   )
   const receipt = await sent(client, () => client.wallet.writeContract(request))
@@ -112,6 +119,12 @@ export async function submitAssignments(client: CairnClient, batch: SignedAssign
     }
   }
   return outcome
+}
+
+/** The batch's input keys as assign takes them: none at all when no item carries one, else one per item. */
+export function batchInputKeys(assignments: readonly Assignment[]): Hex[] {
+  if (assignments.every(({ inputKey }) => inputKey === undefined || inputKey === '0x')) return []
+  return assignments.map(({ inputKey }) => inputKey ?? '0x')
 }
 
 /**

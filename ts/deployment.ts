@@ -11,6 +11,7 @@ export type DeploymentContracts = {
   stakeToken: Address
   groth16Verifier: Address
   groth16Adapter: Address
+  requestLens: Address
 }
 
 /** deployments/<chainId>.json as written by script/Deploy.s.sol (format: deployments/README.md). */
@@ -32,6 +33,7 @@ const contractKeys = [
   'stakeToken',
   'groth16Verifier',
   'groth16Adapter',
+  'requestLens',
 ] as const satisfies readonly (keyof DeploymentContracts)[]
 
 export const deploymentsDir = fileURLToPath(new URL('../deployments/', import.meta.url))

@@ -1,6 +1,6 @@
 import type { Address } from 'viem'
 import { type CairnReader, simulated } from './client.js'
-import { nativeStakingAbi, proofMarketplaceAbi, proverRegistryAbi } from './generated.js'
+import { nativeStakingAbi, proofMarketplaceAbi, proverRegistryAbi, requestLensAbi } from './generated.js'
 import {
   emptyTask,
   enumName,
@@ -18,6 +18,10 @@ import {
   type TaskRecords,
   type TaskRef,
 } from './types.js'
+
+function lens(reader: CairnReader) {
+  return { address: reader.deployment.contracts.requestLens, abi: requestLensAbi } as const
+}
 
 function marketplace(reader: CairnReader) {
   return { address: reader.deployment.contracts.proofMarketplace, abi: proofMarketplaceAbi } as const
@@ -102,7 +106,7 @@ export async function loadRequest(
     }),
     simulated(() =>
       reader.public.readContract({
-        ...marketplace(reader),
+        ...lens(reader),
         functionName: 'requestState',
         args: [requestId, creation.request, assignment?.task ?? emptyTask],
         blockNumber,
@@ -156,7 +160,7 @@ export async function getRequestState(
   if (typeof ref === 'bigint') return (await loadRequest(reader, ref)).state
   const state = await simulated(() =>
     reader.public.readContract({
-      ...marketplace(reader),
+      ...lens(reader),
       functionName: 'requestState',
       args: [ref.requestId, ref.request, ref.task ?? emptyTask],
     }),

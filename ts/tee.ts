@@ -15,6 +15,7 @@ import {
   size,
   type TransactionReceipt,
   type TypedDataDefinition,
+  zeroAddress,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { DcapCollateral } from '../enclave/attestation/collateral.js'
@@ -220,12 +221,49 @@ export async function setMatcherAuthority(client: CairnClient, authority: Addres
   return sent(client, () => client.wallet.writeContract(request))
 }
 
+/**
+ * Points the marketplace at the registry of prover enclave keys (the TEE registry), which opens the invalid-input
+ * attestation path (rejectInputs); the marketplace owner only.
+ */
+export async function setEnclaveKeys(client: CairnClient, registry: Address): Promise<TransactionReceipt> {
+  const { request } = await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address: client.deployment.contracts.proofMarketplace,
+      abi: proofMarketplaceAbi,
+      functionName: 'setEnclaveKeys',
+      args: [registry],
+    }),
+  )
+  return sent(client, () => client.wallet.writeContract(request))
+}
+
+/** The operator's current prover enclave key in a market and its ECIES key, or undefined when none is active. */
+export async function getProverEnclave(
+  reader: TeeReader,
+  marketId: bigint,
+  operator: Address,
+): Promise<{ signer: Address; eciesPublicKey: Hex } | undefined> {
+  const [signer, eciesPublicKey] = await reader.public.readContract({
+    address: reader.attestation.contracts.teeRegistry,
+    abi: teeRegistryAbi,
+    functionName: 'proverEnclave',
+    args: [marketId, operator],
+  })
+  return signer === zeroAddress ? undefined : { signer, eciesPublicKey }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Registration
 
 export type EnclaveKeyParams = KeyRef & {
   /** The enclave's secp256k1 public key for ECIES, x ‖ y (64 bytes, no 0x04 prefix). */
   eciesPublicKey: Hex
+  /**
+   * The account the enclave works for. Prover keys must name the prover's marketplace address, and that account
+   * must submit the registration; optional (zero) for matcher and relayer keys.
+   */
+  operator?: Address
 }
 
 /**
@@ -244,6 +282,7 @@ export async function keyBindingAtHead(reader: CairnReader, params: EnclaveKeyPa
     marketId: params.marketId ?? 0n,
     signer: params.signer,
     eciesPublicKey: params.eciesPublicKey,
+    operator: params.operator ?? zeroAddress,
     blockNumber: head.number - 1n,
     blockHash: head.parentHash,
   }
@@ -263,6 +302,8 @@ export type RegisteredKey = {
   role: TeeRole
   marketId: bigint
   signer: Address
+  /** The account the enclave works for (zero when none was bound). */
+  operator: Address
   eciesPublicKey: Hex
   measurement: Hex
   expiresAt: bigint
@@ -293,6 +334,7 @@ export async function registerQuote(
     role: enumName(teeRoles, args.role, 'TeeRole'),
     marketId: args.marketId,
     signer: args.signer,
+    operator: args.operator,
     eciesPublicKey: args.eciesPublicKey,
     measurement: args.measurement,
     expiresAt: BigInt(args.expiresAt),
@@ -304,13 +346,14 @@ export async function registerQuote(
 /**
  * Registers an enclave key end to end: binds it to the chain head, asks the registry for the report data, has the
  * attestation provider quote it, and submits quote and binding. Returns the KeyRegistered data with the quote and
- * binding used.
+ * binding used. A prover key's operator defaults to the submitting account (the registry requires it to be).
  */
 export async function registerEnclaveKey(
   client: TeeClient,
   params: EnclaveKeyParams & { provider: AttestationProvider },
 ): Promise<RegisteredKey & { quote: Hex; binding: KeyBinding; reportData: Hex }> {
-  const binding = await keyBindingAtHead(client, params)
+  const operator = params.operator ?? (params.role === 'Prover' ? client.wallet.account.address : undefined)
+  const binding = await keyBindingAtHead(client, { ...params, operator })
   const reportData = await reportDataFor(client, binding)
   const quote = bytesToHex(await params.provider.getQuote(hexToBytes(reportData)))
   return { ...(await registerQuote(client, { quote, binding })), quote, binding, reportData }

@@ -11,10 +11,13 @@ export type Inputs = RequestParams['publicInputs']
 export type Request = ContractFunctionArgs<MarketplaceAbi, 'nonpayable', 'claim'>[1]
 /** An assignment's record as emitted in TaskAssigned: passed back (with the request's) to fulfil or slash. */
 export type Task = ContractFunctionArgs<MarketplaceAbi, 'nonpayable', 'slash'>[2]
-/** One matcher decision as signed: a (requestId, prover) pair. */
-export type Assignment = ContractFunctionArgs<MarketplaceAbi, 'view', 'assignmentDigest'>[0][number]
 /** One matcher decision as submitted: the signed pair plus the request's record. */
 export type MatchedRequest = ContractFunctionArgs<MarketplaceAbi, 'nonpayable', 'assign'>[0][number]
+/**
+ * One matcher decision as signed (EIP-712 `Assignment`): request, prover and the private-input key re-wrapped to
+ * the prover's enclave (absent, i.e. empty bytes, for a request without private inputs).
+ */
+export type Assignment = Pick<MatchedRequest, 'requestId' | 'prover'> & { inputKey?: Hex }
 export type Fulfilment = ContractFunctionArgs<MarketplaceAbi, 'nonpayable', 'fulfilBatch'>[0][number]
 export type Market = ContractFunctionReturnType<MarketplaceAbi, 'view', 'market'>
 export type Prover = ContractFunctionReturnType<typeof proverRegistryAbi, 'view', 'prover'>

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {Ownable} from "solady/auth/Ownable.sol";
+import {IEnclaveKeys} from "../interfaces/IEnclaveKeys.sol";
 import {IMatcherAuthority} from "../interfaces/IMatcherAuthority.sol";
 import {IQuoteVerifier} from "./interfaces/IQuoteVerifier.sol";
 import {ITeeRegistry, KeyBinding, TeeRole} from "./interfaces/ITeeRegistry.sol";
@@ -9,16 +10,18 @@ import {TcbStatus, TdxReport} from "./types/Dcap.sol";
 
 /// @title TeeRegistry
 /// @notice Attested enclave keys for Cairn's matcher, provers and relayers. Also the marketplace's matcher
-/// authority: a matcher key is valid exactly while it is registered, unexpired and unrevoked here.
-contract TeeRegistry is ITeeRegistry, IMatcherAuthority, Ownable {
+/// authority: a matcher key is valid exactly while it is registered, unexpired and unrevoked here; and its source of
+/// prover enclave keys, which sign invalid-input attestations for the prover they were registered by.
+contract TeeRegistry is ITeeRegistry, IMatcherAuthority, IEnclaveKeys, Ownable {
     /// keccak256 domain of the report data binding.
     bytes32 internal constant BINDING_TYPEHASH = keccak256(
-        "CairnTeeKeyBinding(uint8 role,uint256 marketId,address signer,bytes32 eciesPublicKeyHash,uint256 chainId,address registry,uint256 blockNumber,bytes32 blockHash)"
+        "CairnTeeKeyBinding(uint8 role,uint256 marketId,address signer,bytes32 eciesPublicKeyHash,address operator,uint256 chainId,address registry,uint256 blockNumber,bytes32 blockHash)"
     );
     uint64 internal constant MAX_VALIDITY = 30 days;
 
     struct Key {
         uint64 expiresAt;
+        address operator;
         bytes32 measurement;
         bytes eciesPublicKey;
     }
@@ -35,6 +38,8 @@ contract TeeRegistry is ITeeRegistry, IMatcherAuthority, Ownable {
     mapping(bytes32 keyId => Key) internal _keys;
     /// A revoked key stays revoked: it cannot come back with a fresh quote.
     mapping(bytes32 keyId => bool) public revokedKey;
+    /// The latest prover key each operator registered per market.
+    mapping(uint256 marketId => mapping(address operator => address signer)) internal _proverKeyOf;
 
     /// @param owner_ Sets role admins, accepted TCB statuses, validity and the quote verifier.
     /// @param quoteVerifier_ Verifies quotes: Cairn's DcapTdxVerifier or an adapter for Automata's.
@@ -62,6 +67,10 @@ contract TeeRegistry is ITeeRegistry, IMatcherAuthority, Ownable {
         if (binding.role != TeeRole.Prover && binding.marketId != 0) {
             revert MarketIdNotAllowed(binding.role, binding.marketId);
         }
+        if (binding.role == TeeRole.Prover && binding.operator == address(0)) revert ZeroAddress();
+        if (binding.operator != address(0) && binding.operator != msg.sender) {
+            revert OperatorMustRegister(binding.operator, msg.sender);
+        }
         _checkRecentBlock(binding.blockNumber, binding.blockHash);
 
         TdxReport memory report = quoteVerifier.verifyTdxQuote(quote);
@@ -79,11 +88,18 @@ contract TeeRegistry is ITeeRegistry, IMatcherAuthority, Ownable {
         if (revokedKey[keyId]) revert KeyWasRevoked(binding.role, binding.marketId, binding.signer);
         quoteUsed[report.quoteId] = true;
         expiresAt = uint64(block.timestamp) + attestValiditySeconds;
-        _keys[keyId] = Key({expiresAt: expiresAt, measurement: measurement, eciesPublicKey: binding.eciesPublicKey});
+        _keys[keyId] = Key({
+            expiresAt: expiresAt,
+            operator: binding.operator,
+            measurement: measurement,
+            eciesPublicKey: binding.eciesPublicKey
+        });
+        if (binding.role == TeeRole.Prover) _proverKeyOf[binding.marketId][binding.operator] = binding.signer;
         emit KeyRegistered(
             binding.role,
             binding.marketId,
             binding.signer,
+            binding.operator,
             binding.eciesPublicKey,
             measurement,
             expiresAt,
@@ -163,6 +179,23 @@ contract TeeRegistry is ITeeRegistry, IMatcherAuthority, Ownable {
         return isActive(TeeRole.Matcher, 0, signer);
     }
 
+    /// @inheritdoc IEnclaveKeys
+    function enclaveOperator(uint256 marketId, address signer) external view returns (address) {
+        if (!isActive(TeeRole.Prover, marketId, signer)) return address(0);
+        return _keys[_keyId(TeeRole.Prover, marketId, signer)].operator;
+    }
+
+    /// @inheritdoc ITeeRegistry
+    function proverEnclave(uint256 marketId, address operator)
+        external
+        view
+        returns (address signer, bytes memory eciesPublicKey_)
+    {
+        signer = _proverKeyOf[marketId][operator];
+        if (!isActive(TeeRole.Prover, marketId, signer)) return (address(0), "");
+        eciesPublicKey_ = _keys[_keyId(TeeRole.Prover, marketId, signer)].eciesPublicKey;
+    }
+
     /// @inheritdoc ITeeRegistry
     function eciesPublicKey(TeeRole role, uint256 marketId, address signer) external view returns (bytes memory) {
         if (!isActive(role, marketId, signer)) return "";
@@ -201,6 +234,7 @@ contract TeeRegistry is ITeeRegistry, IMatcherAuthority, Ownable {
                 b.marketId,
                 b.signer,
                 keccak256(b.eciesPublicKey),
+                b.operator,
                 block.chainid,
                 address(this),
                 b.blockNumber,

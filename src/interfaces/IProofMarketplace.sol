@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IEnclaveKeys} from "./IEnclaveKeys.sol";
 import {IMatcherAuthority} from "./IMatcherAuthority.sol";
 import {IStakeSource} from "./IStakeSource.sol";
 import {IProverRegistry} from "./IProverRegistry.sol";
@@ -12,7 +13,6 @@ import {
     MatchedRequest,
     Request,
     RequestParams,
-    RequestState,
     RequestStatus,
     Task
 } from "../types/Request.sol";
@@ -49,6 +49,7 @@ interface IProofMarketplace {
     error RequestExpired(uint256 requestId, uint32 matchingExpiry);
     error RequestNotExpired(uint256 requestId, uint32 matchingExpiry);
     error EmptyBatch();
+    error InputKeysLengthMismatch(uint256 inputKeys, uint256 matches);
     error MatcherSignatureExpired(uint64 validUntil);
     error NotMatcher(address signer);
     error FallbackNotOpen(uint256 requestId, uint256 opensAt);
@@ -61,6 +62,9 @@ interface IProofMarketplace {
     error InvalidProof(uint256 requestId);
     error NothingToWithdraw(address account, address token);
     error CallFailed(address callee);
+    error EnclaveKeysNotSet();
+    /// @notice An invalid-input attestation was not signed by an active enclave key of the task's prover.
+    error NotProverEnclave(address signer, address prover);
     /// @notice A registry, stake source or verifier call ran out of the gas it was given: the whole call reverts
     /// rather than report a valid item as failed.
     error CalleeOutOfGas();
@@ -81,9 +85,14 @@ interface IProofMarketplace {
     );
     /// @param task The record callers pass back (with the request's) to fulfil or slash this task.
     event TaskAssigned(uint256 indexed requestId, address indexed prover, Task task, bool byMatcher);
+    /// @notice The matcher released a private-input request's data key to the assigned prover's enclave.
+    event InputKeyReleased(uint256 indexed requestId, address indexed prover, bytes inputKey);
     event AssignmentSkipped(uint256 indexed requestId, address indexed prover, bytes reason);
     event RequestFulfilled(uint256 indexed requestId, address indexed prover, uint96 price, uint96 refund);
     event FulfilmentSkipped(uint256 indexed requestId, bytes reason);
+    /// @notice The prover's enclave attested that the request's inputs cannot be proven: the prover is paid its
+    /// price for the check, the rest of the escrow is refunded, and nobody is slashed.
+    event InputsRejected(uint256 indexed requestId, address indexed prover, uint96 price, uint96 refund);
     event TaskSlashed(
         uint256 indexed requestId,
         address indexed prover,
@@ -97,6 +106,7 @@ interface IProofMarketplace {
     event Withdrawn(address indexed account, address indexed token, address to, uint256 amount);
     event TreasuryUpdated(address treasury);
     event MatcherAuthorityUpdated(IMatcherAuthority authority);
+    event EnclaveKeysUpdated(IEnclaveKeys enclaveKeys);
     event StakeSourceApprovalUpdated(IStakeSource indexed stakeSource, bool approved);
     event MarketCreationFeeUpdated(uint96 fee);
 
@@ -126,13 +136,19 @@ interface IProofMarketplace {
     /// @notice Assigns a batch of requests as decided by the matcher; anyone may submit the signed batch.
     /// @dev Items that no longer hold (request taken, prover busy, ...) are skipped with `AssignmentSkipped`,
     /// never reverting the rest of the batch; running out of gas reverts the whole call.
+    /// Each non-empty input key is published with `InputKeyReleased` for the assigned prover's enclave.
     /// @param matches The signed (request, prover) pairs, each with its request's record.
+    /// @param inputKeys Empty when no request of the batch has private inputs; otherwise one entry per match: the
+    /// request's data key re-wrapped to the prover's enclave key, or empty bytes for a public request.
     /// @param validUntil Last second the signature may be used.
-    /// @param signature EIP-712 signature of an authorised matcher key over the (request, prover) pairs.
+    /// @param signature EIP-712 signature of an authorised matcher key over the assignments.
     /// @return assigned Number of assignments made.
-    function assign(MatchedRequest[] calldata matches, uint64 validUntil, bytes calldata signature)
-        external
-        returns (uint256 assigned);
+    function assign(
+        MatchedRequest[] calldata matches,
+        bytes[] calldata inputKeys,
+        uint64 validUntil,
+        bytes calldata signature
+    ) external returns (uint256 assigned);
 
     /// @notice Lets a listed prover (msg.sender) take an open request at its listed price once the matcher has
     /// left it unassigned for the market's fallback delay.
@@ -147,6 +163,13 @@ interface IProofMarketplace {
     /// @notice Submits several proofs; items that fail are skipped with `FulfilmentSkipped`.
     /// @return fulfilled Number of requests fulfilled.
     function fulfilBatch(Fulfilment[] calldata fulfilments) external returns (uint256 fulfilled);
+
+    /// @notice Settles an assigned request whose inputs the prover's enclave found unprovable (e.g. private inputs
+    /// for which no witness exists): the assigned prover only, before the task deadline, with an EIP-712
+    /// `InvalidInputs(uint256 requestId,bytes32 inputsDigest)` signature by an active enclave key of the task's
+    /// prover in this market. The prover is paid its price for the check and its stake is released.
+    function rejectInputs(uint256 requestId, Request calldata request, Task calldata task, bytes calldata signature)
+        external;
 
     /// @notice Slashes the prover of a task past its deadline; anyone may call and earns the slasher reward.
     /// The requester gets its escrow back plus its share of the penalty; the rest goes to the treasury.
@@ -165,6 +188,9 @@ interface IProofMarketplace {
 
     /// @notice Sets the contract deciding which keys are matchers.
     function setMatcherAuthority(IMatcherAuthority authority) external;
+
+    /// @notice Sets the registry of prover enclave keys that may sign invalid-input attestations.
+    function setEnclaveKeys(IEnclaveKeys enclaveKeys) external;
 
     /// @notice Approves or revokes a stake source for new markets (existing markets keep theirs).
     function setStakeSourceApproval(IStakeSource stakeSource, bool approved) external;
@@ -186,16 +212,10 @@ interface IProofMarketplace {
     /// @notice A request's stored status.
     function requestStatus(uint256 requestId) external view returns (RequestStatus);
 
-    /// @notice A request's state as of now, including the time-derived Expired and DeadlineMissed; reverts with
-    /// RecordMismatch when the records are not the request's (pass an all-zero task while it is unassigned).
-    function requestState(uint256 requestId, Request calldata request, Task calldata task)
-        external
-        view
-        returns (RequestState);
+    /// @notice A request's storage slot: its status in the top byte and, while live, a hash of its records (see
+    /// RequestCommitment). RequestLens derives the request's state as of now from it.
+    function requestCommitment(uint256 requestId) external view returns (bytes32);
 
     /// @notice Balance of `token` that `account` may withdraw or spend on requests.
     function balanceOf(address account, address token) external view returns (uint256);
-
-    /// @notice The EIP-712 digest a matcher signs for a batch.
-    function assignmentDigest(Assignment[] calldata assignments, uint64 validUntil) external view returns (bytes32);
 }

@@ -4,34 +4,48 @@ pragma solidity 0.8.30;
 import {Assignment, MatchedRequest} from "../types/Request.sol";
 
 /// @title AssignmentHashing
-/// @notice EIP-712 struct hashes of matcher assignment batches. The matcher signs only (requestId, prover) pairs:
+/// @notice EIP-712 struct hashes of matcher assignment batches. The matcher signs (requestId, prover, inputKey):
 /// the request records that travel with a submitted batch are checked against storage, not against the signature.
 library AssignmentHashing {
-    bytes32 internal constant ASSIGNMENT_TYPEHASH = keccak256("Assignment(uint256 requestId,address prover)");
+    bytes32 internal constant ASSIGNMENT_TYPEHASH =
+        keccak256("Assignment(uint256 requestId,address prover,bytes inputKey)");
     bytes32 internal constant BATCH_TYPEHASH = keccak256(
-        "AssignmentBatch(Assignment[] assignments,uint64 validUntil)Assignment(uint256 requestId,address prover)"
+        "AssignmentBatch(Assignment[] assignments,uint64 validUntil)Assignment(uint256 requestId,address prover,bytes inputKey)"
     );
 
-    /// @notice hashStruct(AssignmentBatch) of a submitted batch.
-    function hashBatch(MatchedRequest[] calldata matches, uint64 validUntil) internal pure returns (bytes32) {
+    /// @dev keccak256 of an empty input key: the key of every request without private inputs.
+    bytes32 internal constant EMPTY_KEY_HASH = keccak256("");
+
+    /// @notice hashStruct(AssignmentBatch) of a submitted batch; `inputKeys` is empty (no private inputs in the
+    /// batch) or holds one key per match.
+    function hashBatch(MatchedRequest[] calldata matches, bytes[] calldata inputKeys, uint64 validUntil)
+        internal
+        pure
+        returns (bytes32)
+    {
         bytes32[] memory items = new bytes32[](matches.length);
+        bool withKeys = inputKeys.length != 0;
         for (uint256 i; i < matches.length; ++i) {
-            items[i] = _hashItem(matches[i].requestId, matches[i].prover);
+            bytes32 keyHash = withKeys ? keccak256(inputKeys[i]) : EMPTY_KEY_HASH;
+            items[i] = keccak256(abi.encode(ASSIGNMENT_TYPEHASH, matches[i].requestId, matches[i].prover, keyHash));
         }
         return _hashBatch(items, validUntil);
     }
 
-    /// @notice hashStruct(AssignmentBatch) of the pairs a matcher signs.
+    /// @notice hashStruct(AssignmentBatch) of the assignments a matcher signs.
     function hashBatch(Assignment[] calldata assignments, uint64 validUntil) internal pure returns (bytes32) {
         bytes32[] memory items = new bytes32[](assignments.length);
         for (uint256 i; i < assignments.length; ++i) {
-            items[i] = _hashItem(assignments[i].requestId, assignments[i].prover);
+            items[i] = keccak256(
+                abi.encode(
+                    ASSIGNMENT_TYPEHASH,
+                    assignments[i].requestId,
+                    assignments[i].prover,
+                    keccak256(assignments[i].inputKey)
+                )
+            );
         }
         return _hashBatch(items, validUntil);
-    }
-
-    function _hashItem(uint256 requestId, address prover) private pure returns (bytes32) {
-        return keccak256(abi.encode(ASSIGNMENT_TYPEHASH, requestId, prover));
     }
 
     function _hashBatch(bytes32[] memory items, uint64 validUntil) private pure returns (bytes32) {

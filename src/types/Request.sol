@@ -37,7 +37,9 @@ enum RequestStatus {
     Assigned,
     Fulfilled,
     Slashed,
-    Cancelled
+    Cancelled,
+    /// The assigned prover's enclave attested that the inputs cannot be proven; the prover was paid for the check.
+    InputsRejected
 }
 
 /// @notice A request's state as of now, derived from its stored status and the clock.
@@ -53,7 +55,8 @@ enum RequestState {
     DeadlineMissed,
     Fulfilled,
     Slashed,
-    Cancelled
+    Cancelled,
+    InputsRejected
 }
 
 /// @notice What the marketplace needs of a request after posting it. It is not stored: storage keeps one slot per
@@ -84,9 +87,13 @@ struct Task {
 struct Assignment {
     uint256 requestId;
     address prover;
+    /// The request's private-input data key, re-wrapped by the matcher enclave to the prover enclave's ECIES key
+    /// (empty for a request without private inputs). Signed, so a submitter cannot swap it.
+    bytes inputKey;
 }
 
-/// @notice One matcher decision as submitted: the signed pair plus the request record it refers to.
+/// @notice One matcher decision as submitted: the signed pair plus the request record it refers to. Input keys
+/// travel beside the batch (see ProofMarketplace.assign), so a batch without private inputs stays all static data.
 struct MatchedRequest {
     uint256 requestId;
     address prover;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {ECDSA} from "solady/utils/ECDSA.sol";
 import {CairnTest} from "../utils/CairnTest.sol";
 import {TeeRegistryFixture} from "./TeeRegistry.t.sol";
 import {IProofMarketplace} from "../../src/interfaces/IProofMarketplace.sol";
@@ -9,7 +10,18 @@ import {KeyBinding, TeeRole} from "../../src/attestation/interfaces/ITeeRegistry
 import {TeeProofVerifier} from "../../src/verifiers/TeeProofVerifier.sol";
 import {MultiProofVerifier} from "../../src/verifiers/MultiProofVerifier.sol";
 import {MarketParams} from "../../src/types/Market.sol";
-import {Fulfilment, Inputs, RequestParams, RequestStatus} from "../../src/types/Request.sol";
+import {
+    Assignment,
+    Fulfilment,
+    Inputs,
+    MatchedRequest,
+    Request,
+    RequestParams,
+    RequestState,
+    RequestStatus,
+    Task
+} from "../../src/types/Request.sol";
+import {MarketplaceDigests} from "../utils/MarketplaceDigests.sol";
 
 /// @notice Attested keys inside the marketplace: the registry as matcher authority, TEE-proof markets and MultiProof
 /// (Groth16 AND TEE) markets, through whole request lifecycles.
@@ -28,6 +40,10 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
         (enclaveProver, enclaveProverSecret) = makeAddrAndKey("enclave-prover");
     }
 
+    function _proverOperator() internal view override returns (address) {
+        return prover;
+    }
+
     // ---------------------------------------------------------------- matcher authority
 
     function test_matcherAuthority_switchesToAttestedKeys() public {
@@ -42,12 +58,15 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
         uint64 validUntil = uint64(block.timestamp + 60);
         bytes memory oldSignature = _sign(matcherKey, _one(first, prover), validUntil);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotMatcher.selector, matcher));
-        marketplace.assign(_one(first, prover), validUntil, oldSignature);
+        marketplace.assign(_one(first, prover), new bytes[](0), validUntil, oldSignature);
 
         // The attested enclave key does.
         assertEq(
             marketplace.assign(
-                _one(first, prover), validUntil, _sign(enclaveMatcherSecret, _one(first, prover), validUntil)
+                _one(first, prover),
+                new bytes[](0),
+                validUntil,
+                _sign(enclaveMatcherSecret, _one(first, prover), validUntil)
             ),
             1
         );
@@ -58,7 +77,7 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
         validUntil = uint64(block.timestamp + 60);
         bytes memory late = _sign(enclaveMatcherSecret, _one(second, prover), validUntil);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotMatcher.selector, enclaveMatcher));
-        marketplace.assign(_one(second, prover), validUntil, late);
+        marketplace.assign(_one(second, prover), new bytes[](0), validUntil, late);
     }
 
     // ---------------------------------------------------------------- TEE-proof market
@@ -194,5 +213,167 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
         bytes memory forged = abi.encode(fixtures[0].proof, _teeProof(tee, 0, inputs, unattested));
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.InvalidProof.selector, requestId));
         _fulfilWith(requestId, inputs, forged);
+    }
+
+    // ---------------------------------------------------------------- private inputs
+
+    /// A request with an (opaque) encrypted private-input envelope in a market whose prover has an attested key.
+    function _privateRequest() internal returns (uint256 requestId) {
+        (uint256 id,) = _teeMarket();
+        _registerProver(prover, 2);
+        _list(prover, id, PRICE, LISTED_TIME, 1);
+        _stake(prover, STAKE_PER_TASK * 2);
+        RequestParams memory p = _requestParams(0);
+        p.marketId = uint32(id);
+        p.publicInputs = Inputs({data: abi.encode("claimed output"), uri: "", digest: bytes32(0)});
+        p.privateInputs = Inputs({data: hex"01c0ffee", uri: "", digest: bytes32(0)});
+        requestId = _post(p);
+    }
+
+    function _keyed(bytes memory inputKey) internal pure returns (bytes[] memory keys) {
+        keys = new bytes[](1);
+        keys[0] = inputKey;
+    }
+
+    function test_assign_releasesTheRewrappedInputKey() public {
+        uint256 requestId = _privateRequest();
+        MatchedRequest[] memory a = _one(requestId, prover);
+        bytes memory inputKey = abi.encodePacked(keccak256("wrapped to the prover enclave"), uint8(7));
+        uint64 until = uint64(block.timestamp + 60);
+        bytes memory sig = _sign(matcherKey, a, _keyed(inputKey), until);
+        vm.expectEmit(true, true, false, true, address(marketplace));
+        emit IProofMarketplace.InputKeyReleased(requestId, prover, inputKey);
+        assertEq(marketplace.assign(a, _keyed(inputKey), until, sig), 1);
+    }
+
+    function test_RevertWhen_submitterSwapsTheInputKey() public {
+        uint256 requestId = _privateRequest();
+        MatchedRequest[] memory a = _one(requestId, prover);
+        uint64 until = uint64(block.timestamp + 60);
+        bytes memory sig = _sign(matcherKey, a, _keyed(hex"aa"), until);
+        bytes[] memory swapped = _keyed(hex"bb");
+        bytes32 forgedDigest =
+            MarketplaceDigests.assignmentBatch(address(marketplace), _pairs(requestId, hex"bb"), until);
+        address recovered = ECDSA.recover(forgedDigest, sig);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotMatcher.selector, recovered));
+        marketplace.assign(a, swapped, until, sig);
+    }
+
+    function test_RevertWhen_inputKeysDoNotMatchTheBatch() public {
+        uint256 requestId = _privateRequest();
+        MatchedRequest[] memory a = _one(requestId, prover);
+        bytes[] memory keys = new bytes[](2);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.InputKeysLengthMismatch.selector, 2, 1));
+        marketplace.assign(a, keys, uint64(block.timestamp + 60), "");
+    }
+
+    function _pairs(uint256 requestId, bytes memory inputKey) internal view returns (Assignment[] memory pairs) {
+        pairs = new Assignment[](1);
+        pairs[0] = Assignment(requestId, prover, inputKey);
+    }
+
+    // ---------------------------------------------------------------- invalid-input attestations
+
+    function _assignedPrivateRequest() internal returns (uint256 requestId) {
+        requestId = _privateRequest();
+        _matcherAssign(requestId, prover);
+        vm.prank(owner);
+        marketplace.setEnclaveKeys(teeRegistry);
+    }
+
+    function _attestInvalid(uint256 requestId, uint256 secret) internal view returns (bytes memory) {
+        bytes32 digest =
+            MarketplaceDigests.invalidInputs(address(marketplace), requestId, records[requestId].inputsDigest);
+        (uint8 v, bytes32 r, bytes32 s_) = vm.sign(secret, digest);
+        return abi.encodePacked(r, s_, v);
+    }
+
+    function test_rejectInputs_paysTheCheckAndSlashesNobody() public {
+        uint256 requestId = _assignedPrivateRequest();
+        Request memory r = records[requestId];
+        Task memory t = tasks[requestId];
+        (, uint128 lockedBefore) = staking.stakeOf(prover);
+        bytes memory sig = _attestInvalid(requestId, enclaveProverSecret);
+        vm.expectEmit(true, true, false, true, address(marketplace));
+        emit IProofMarketplace.InputsRejected(requestId, prover, t.price, r.maxReward - t.price);
+        vm.prank(prover);
+        marketplace.rejectInputs(requestId, r, t, sig);
+
+        assertEq(uint8(marketplace.requestStatus(requestId)), uint8(RequestStatus.InputsRejected));
+        assertEq(uint8(lens.requestState(requestId, r, t)), uint8(RequestState.InputsRejected));
+        assertEq(marketplace.balanceOf(proverRewards, address(payToken)), t.price);
+        assertEq(marketplace.balanceOf(r.refundAddress, address(payToken)), r.maxReward - t.price);
+        (, uint128 lockedAfter) = staking.stakeOf(prover);
+        assertEq(lockedAfter, lockedBefore - STAKE_PER_TASK, "stake released");
+        assertEq(registry.prover(prover).computeInUse, 0, "capacity released");
+        // Settled once: the task cannot be slashed afterwards.
+        vm.warp(t.deadline + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IProofMarketplace.RequestNotAssigned.selector, requestId, RequestStatus.InputsRejected
+            )
+        );
+        marketplace.slash(requestId, r, t);
+    }
+
+    function test_RevertWhen_rejectInputsWithoutEnclaveRegistry() public {
+        uint256 requestId = _privateRequest();
+        _matcherAssign(requestId, prover);
+        bytes memory sig = _attestInvalid(requestId, enclaveProverSecret);
+        Request memory r = records[requestId];
+        Task memory t = tasks[requestId];
+        vm.expectRevert(IProofMarketplace.EnclaveKeysNotSet.selector);
+        vm.prank(prover);
+        marketplace.rejectInputs(requestId, r, t, sig);
+    }
+
+    function test_RevertWhen_rejectInputsSignedOutsideTheProversEnclave() public {
+        uint256 requestId = _assignedPrivateRequest();
+        (address outsider, uint256 outsiderSecret) = makeAddrAndKey("not an enclave");
+        bytes memory sig = _attestInvalid(requestId, outsiderSecret);
+        Request memory r = records[requestId];
+        Task memory t = tasks[requestId];
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotProverEnclave.selector, outsider, prover));
+        vm.prank(prover);
+        marketplace.rejectInputs(requestId, r, t, sig);
+    }
+
+    function test_RevertWhen_rejectInputsSignedForOtherInputs() public {
+        uint256 requestId = _assignedPrivateRequest();
+        Request memory r = records[requestId];
+        Task memory t = tasks[requestId];
+        bytes32 digest = MarketplaceDigests.invalidInputs(address(marketplace), requestId, keccak256("other inputs"));
+        (uint8 v, bytes32 rr, bytes32 ss) = vm.sign(enclaveProverSecret, digest);
+        bytes memory sig = abi.encodePacked(rr, ss, v);
+        address recovered =
+            ecrecover(MarketplaceDigests.invalidInputs(address(marketplace), requestId, r.inputsDigest), v, rr, ss);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotProverEnclave.selector, recovered, prover));
+        vm.prank(prover);
+        marketplace.rejectInputs(requestId, r, t, sig);
+    }
+
+    function test_RevertWhen_rejectInputsByAnotherAccountOrTooLate() public {
+        uint256 requestId = _assignedPrivateRequest();
+        Request memory r = records[requestId];
+        Task memory t = tasks[requestId];
+        bytes memory sig = _attestInvalid(requestId, enclaveProverSecret);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotAssignedProver.selector, address(this), prover));
+        marketplace.rejectInputs(requestId, r, t, sig);
+
+        vm.warp(t.deadline + 1);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.TaskDeadlinePassed.selector, requestId, t.deadline));
+        vm.prank(prover);
+        marketplace.rejectInputs(requestId, r, t, sig);
+    }
+
+    function test_RevertWhen_rejectInputsWithForgedRecords() public {
+        uint256 requestId = _assignedPrivateRequest();
+        Request memory r = records[requestId];
+        Task memory t = tasks[requestId];
+        t.price = 1;
+        bytes memory sig = _attestInvalid(requestId, enclaveProverSecret);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.RecordMismatch.selector, requestId));
+        vm.prank(prover);
+        marketplace.rejectInputs(requestId, r, t, sig);
     }
 }

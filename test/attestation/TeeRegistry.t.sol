@@ -53,6 +53,7 @@ abstract contract TeeRegistryFixture is DcapFixture {
             marketId: marketId,
             signer: signer,
             eciesPublicKey: abi.encodePacked(x, y),
+            operator: role == TeeRole.Prover ? _proverOperator() : address(0),
             blockNumber: block.number - 1,
             blockHash: blockhash(block.number - 1)
         });
@@ -68,8 +69,15 @@ abstract contract TeeRegistryFixture is DcapFixture {
         return vm.ffi(cmd);
     }
 
+    /// The marketplace prover that registers prover keys in these tests.
+    function _proverOperator() internal view virtual returns (address) {
+        return address(0xB0B);
+    }
+
     function _register(KeyBinding memory b) internal returns (uint64) {
-        return teeRegistry.register(_devQuote(teeRegistry.reportDataFor(b), false), b);
+        bytes memory quote_ = _devQuote(teeRegistry.reportDataFor(b), false);
+        if (b.operator != address(0)) vm.prank(b.operator);
+        return teeRegistry.register(quote_, b);
     }
 }
 
@@ -87,7 +95,9 @@ contract TeeRegistryTest is TeeRegistryFixture {
         KeyBinding memory b = _binding(TeeRole.Matcher, 0, matcherKey);
         bytes memory quote_ = _devQuote(teeRegistry.reportDataFor(b), false);
         vm.expectEmit(false, false, false, false, address(teeRegistry));
-        emit ITeeRegistry.KeyRegistered(TeeRole.Matcher, 0, matcherKey, b.eciesPublicKey, devMeasurement, 0, 0);
+        emit ITeeRegistry.KeyRegistered(
+            TeeRole.Matcher, 0, matcherKey, address(0), b.eciesPublicKey, devMeasurement, 0, 0
+        );
         uint64 expiresAt = teeRegistry.register(quote_, b);
         assertEq(expiresAt, block.timestamp + 3600);
         assertTrue(teeRegistry.isActive(TeeRole.Matcher, 0, matcherKey));
@@ -208,6 +218,63 @@ contract TeeRegistryTest is TeeRegistryFixture {
         b.eciesPublicKey = hex"04";
         vm.expectRevert(abi.encodeWithSelector(ITeeRegistry.WrongEciesKeyLength.selector, 1));
         teeRegistry.register("", b);
+    }
+
+    // ---------------------------------------------------------------- prover keys and their operators
+
+    function test_proverKey_boundToItsOperator() public {
+        address operator = _proverOperator();
+        (address enclave,) = makeAddrAndKey("enclave-prover");
+        _allow(TeeRole.Prover, 3);
+        KeyBinding memory b = _binding(TeeRole.Prover, 3, enclave);
+        _register(b);
+        assertEq(teeRegistry.enclaveOperator(3, enclave), operator);
+        assertEq(teeRegistry.enclaveOperator(4, enclave), address(0), "other market");
+        (address signer, bytes memory ecies) = teeRegistry.proverEnclave(3, operator);
+        assertEq(signer, enclave);
+        assertEq(ecies, b.eciesPublicKey);
+
+        // A rotated key replaces the operator's current key; the old one stays valid until it expires.
+        vm.roll(block.number + 1);
+        (address rotated,) = makeAddrAndKey("enclave-prover-2");
+        _register(_binding(TeeRole.Prover, 3, rotated));
+        (signer,) = teeRegistry.proverEnclave(3, operator);
+        assertEq(signer, rotated);
+        assertEq(teeRegistry.enclaveOperator(3, enclave), operator);
+
+        vm.warp(block.timestamp + 3600);
+        assertEq(teeRegistry.enclaveOperator(3, rotated), address(0), "expired");
+        (signer, ecies) = teeRegistry.proverEnclave(3, operator);
+        assertEq(signer, address(0));
+        assertEq(ecies.length, 0);
+    }
+
+    function test_RevertWhen_proverKeyRegisteredBySomeoneElse() public {
+        (address enclave,) = makeAddrAndKey("enclave-prover");
+        _allow(TeeRole.Prover, 3);
+        KeyBinding memory b = _binding(TeeRole.Prover, 3, enclave);
+        bytes memory quote_ = _devQuote(teeRegistry.reportDataFor(b), false);
+        vm.expectRevert(abi.encodeWithSelector(ITeeRegistry.OperatorMustRegister.selector, b.operator, address(this)));
+        teeRegistry.register(quote_, b);
+    }
+
+    function test_RevertWhen_proverKeyWithoutOperator() public {
+        (address enclave,) = makeAddrAndKey("enclave-prover");
+        KeyBinding memory b = _binding(TeeRole.Prover, 3, enclave);
+        b.operator = address(0);
+        vm.expectRevert(ITeeRegistry.ZeroAddress.selector);
+        teeRegistry.register("", b);
+    }
+
+    function test_revokedProverKey_speaksForNobody() public {
+        (address enclave,) = makeAddrAndKey("enclave-prover");
+        _allow(TeeRole.Prover, 3);
+        _register(_binding(TeeRole.Prover, 3, enclave));
+        vm.prank(roleAdmin);
+        teeRegistry.revoke(TeeRole.Prover, 3, enclave);
+        assertEq(teeRegistry.enclaveOperator(3, enclave), address(0));
+        (address signer,) = teeRegistry.proverEnclave(3, _proverOperator());
+        assertEq(signer, address(0));
     }
 
     function test_governance() public {

@@ -46,7 +46,7 @@ contract MarketplaceGasTest is CairnTest {
         uint64 validUntil = uint64(block.timestamp + 60);
         bytes memory sig = _sign(matcherKey, a, validUntil);
         vm.recordLogs();
-        marketplace.assign(a, validUntil, sig);
+        marketplace.assign(a, new bytes[](0), validUntil, sig);
         uint256 assign = vm.snapshotGasLastCall("assign (batch of 1)");
         _absorbLogs();
 
@@ -72,7 +72,7 @@ contract MarketplaceGasTest is CairnTest {
         uint64 validUntil = uint64(block.timestamp + 60);
         bytes memory sig = _sign(matcherKey, a, validUntil);
         vm.recordLogs();
-        marketplace.assign(a, validUntil, sig);
+        marketplace.assign(a, new bytes[](0), validUntil, sig);
         uint256 assign = vm.snapshotGasLastCall("assign batch of 10 (total)") / 10;
         _absorbLogs();
         for (uint256 i; i < 10; ++i) {

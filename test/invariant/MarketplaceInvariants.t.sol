@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {MarketplaceDigests} from "../utils/MarketplaceDigests.sol";
 import {CommonBase} from "forge-std/Base.sol";
 import {StdCheats} from "forge-std/StdCheats.sol";
 import {StdUtils} from "forge-std/StdUtils.sol";
@@ -138,14 +139,14 @@ contract MarketplaceHandler is CommonBase, StdCheats, StdUtils {
         uint256 id = _pickOpen(requestSeed, false);
         address prover = provers[proverSeed % provers.length];
         Assignment[] memory signed = new Assignment[](1);
-        signed[0] = Assignment(id, prover);
+        signed[0] = Assignment(id, prover, "");
         MatchedRequest[] memory a = new MatchedRequest[](1);
         a[0] = MatchedRequest(id, prover, records[id]);
         uint64 validUntil = uint64(block.timestamp);
-        bytes32 digest = marketplace.assignmentDigest(signed, validUntil);
+        bytes32 digest = MarketplaceDigests.assignmentBatch(address(marketplace), signed, validUntil);
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(matcherKey, digest);
         vm.recordLogs();
-        marketplace.assign(a, validUntil, abi.encodePacked(r, s, v));
+        marketplace.assign(a, new bytes[](0), validUntil, abi.encodePacked(r, s, v));
         _recordTasks();
     }
 

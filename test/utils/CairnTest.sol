@@ -2,7 +2,9 @@
 pragma solidity 0.8.30;
 
 import {Test, Vm} from "forge-std/Test.sol";
+import {MarketplaceDigests} from "./MarketplaceDigests.sol";
 import {ProofMarketplace} from "../../src/ProofMarketplace.sol";
+import {RequestLens} from "../../src/lens/RequestLens.sol";
 import {ProverRegistry} from "../../src/ProverRegistry.sol";
 import {NativeStaking} from "../../src/staking/NativeStaking.sol";
 import {OwnedMatcherAuthority} from "../../src/matching/OwnedMatcherAuthority.sol";
@@ -56,6 +58,7 @@ abstract contract CairnTest is Test {
     OwnedMatcherAuthority internal authority;
     ProverRegistry internal registry;
     ProofMarketplace internal marketplace;
+    RequestLens internal lens;
     NativeStaking internal staking;
     PoseidonPreimageGroth16Verifier internal groth16;
     Groth16VerifierAdapter internal adapter;
@@ -81,6 +84,7 @@ abstract contract CairnTest is Test {
         address predicted = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 1);
         registry = new ProverRegistry(IProofMarketplace(predicted), EXIT_DELAY);
         marketplace = new ProofMarketplace(owner, registry, treasury, authority);
+        lens = new RequestLens(marketplace);
         assertEq(address(marketplace), predicted);
         staking = new NativeStaking(address(stakeToken), address(marketplace), UNBONDING);
         vm.prank(owner);
@@ -191,11 +195,21 @@ abstract contract CairnTest is Test {
         view
         returns (bytes memory)
     {
+        return _sign(key, matches, new bytes[](0), validUntil);
+    }
+
+    /// Signs a batch whose `inputKeys` is empty or holds one (possibly empty) key per match.
+    function _sign(uint256 key, MatchedRequest[] memory matches, bytes[] memory inputKeys, uint64 validUntil)
+        internal
+        view
+        returns (bytes memory)
+    {
         Assignment[] memory pairs = new Assignment[](matches.length);
         for (uint256 i; i < matches.length; ++i) {
-            pairs[i] = Assignment(matches[i].requestId, matches[i].prover);
+            pairs[i] =
+                Assignment(matches[i].requestId, matches[i].prover, inputKeys.length == 0 ? bytes("") : inputKeys[i]);
         }
-        bytes32 digest = marketplace.assignmentDigest(pairs, validUntil);
+        bytes32 digest = MarketplaceDigests.assignmentBatch(address(marketplace), pairs, validUntil);
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
         return abi.encodePacked(r, s, v);
     }
@@ -214,7 +228,7 @@ abstract contract CairnTest is Test {
         uint64 validUntil = uint64(block.timestamp + 60);
         bytes memory signature = _sign(matcherKey, a, validUntil);
         vm.recordLogs();
-        assigned = marketplace.assign(a, validUntil, signature);
+        assigned = marketplace.assign(a, new bytes[](0), validUntil, signature);
         _absorbLogs();
     }
 

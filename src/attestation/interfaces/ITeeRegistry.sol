@@ -20,6 +20,9 @@ struct KeyBinding {
     address signer;
     /// The enclave's secp256k1 public key for ECIES (x ‖ y), to which private inputs are encrypted.
     bytes eciesPublicKey;
+    /// The account the enclave works for: for a prover key, the prover's marketplace address, which must submit
+    /// the registration itself (nobody can attach an enclave to someone else's prover). Optional for other roles.
+    address operator;
     /// A recent block of this chain: proves the quote was produced for this registration, now.
     uint256 blockNumber;
     bytes32 blockHash;
@@ -44,11 +47,13 @@ interface ITeeRegistry {
     error KeyNotRegistered(TeeRole role, uint256 marketId, address signer);
     error ValueOutOfRange();
     error KeyWasRevoked(TeeRole role, uint256 marketId, address signer);
+    error OperatorMustRegister(address operator, address caller);
 
     event KeyRegistered(
         TeeRole indexed role,
         uint256 indexed marketId,
         address indexed signer,
+        address operator,
         bytes eciesPublicKey,
         bytes32 measurement,
         uint64 expiresAt,
@@ -74,6 +79,13 @@ interface ITeeRegistry {
 
     /// @notice Whether `signer` holds an active (registered, unexpired, unrevoked) key for the role and market.
     function isActive(TeeRole role, uint256 marketId, address signer) external view returns (bool);
+
+    /// @notice The operator's most recently registered prover key in a market and its ECIES public key, while that
+    /// key is active (zero and empty otherwise): where a matcher wraps the prover's private-input keys.
+    function proverEnclave(uint256 marketId, address operator)
+        external
+        view
+        returns (address signer, bytes memory eciesPublicKey);
 
     /// @notice The ECIES public key registered with an active key (empty when none).
     function eciesPublicKey(TeeRole role, uint256 marketId, address signer) external view returns (bytes memory);

@@ -1,0 +1,10 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+/// @title IEnclaveKeys
+/// @notice Which prover an attested enclave key works for, so the marketplace can accept statements (an invalid-input
+/// attestation) signed inside the assigned prover's enclave.
+interface IEnclaveKeys {
+    /// @notice The prover an active enclave key of `marketId` works for; zero when the key is not active.
+    function enclaveOperator(uint256 marketId, address signer) external view returns (address prover);
+}
