@@ -33,6 +33,8 @@ const contracts = [
   'IVault',
   'IOperatorRegistry',
   'IOptInService',
+  // The veto slasher's resolver vetoes Cairn's slash requests; the relayer reads their veto deadlines.
+  'IVetoSlasher',
   // Only for its custom errors (TransferFromFailed, ...), which solady raises from assembly inside the Cairn
   // contracts and therefore never appear in their ABIs.
   'SafeTransferLib',

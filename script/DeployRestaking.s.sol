@@ -16,19 +16,20 @@ import {IVault} from "@symbioticfi/core/src/interfaces/vault/IVault.sol";
 import {IBaseDelegator} from "@symbioticfi/core/src/interfaces/delegator/IBaseDelegator.sol";
 import {INetworkRestakeDelegator} from "@symbioticfi/core/src/interfaces/delegator/INetworkRestakeDelegator.sol";
 import {IBaseSlasher} from "@symbioticfi/core/src/interfaces/slasher/IBaseSlasher.sol";
+import {IVetoSlasher} from "@symbioticfi/core/src/interfaces/slasher/IVetoSlasher.sol";
 
 /// @title DeployRestaking
 /// @notice Deploys Cairn's restaking stack on one of its two chains and writes `deployments/<chainId>.restaking.json`.
 /// The two ends reference each other, so deploy MARKETPLACE first (the StakeMirror), then ETHEREUM with its address:
 /// - MARKETPLACE: StakeMirror(deployer, marketplace, relayer registry, mirrored token, threshold, max stake age),
 ///   approved as a stake source on the marketplace (the deployer must own it).
-/// - ETHEREUM: the real Symbiotic core, a DevToken collateral, CairnNetworkMiddleware, one NetworkRestake vault with
-///   an instant slasher curated by the deployer (opted in, Cairn's limits and OPERATOR's shares set) and the
-///   SlashInbox as the middleware's slash messenger.
+/// - ETHEREUM: the real Symbiotic core, a DevToken collateral, CairnNetworkMiddleware, two NetworkRestake vaults
+///   curated by the deployer (opted in, Cairn's limits and OPERATOR's shares set), one with an instant slasher and
+///   one with a veto slasher whose resolver is RESOLVER, and the SlashInbox as the middleware's slash messenger.
 /// The mirror names the Ethereum collateral as its token before that collateral exists: the dev collateral is
 /// deployed through the deterministic CREATE2 factory, so both modes compute its address alone.
 /// @dev Environment:
-/// - PRIVATE_KEY (required): deployer; owns every contract and curates the vault.
+/// - PRIVATE_KEY (required): deployer; owns every contract and curates the vaults.
 /// - MODE (required): ETHEREUM or MARKETPLACE.
 /// - RELAYER_REGISTRY (required): this chain's TeeRegistry (DeployAttestation.s.sol); its Relayer keys sign.
 /// - THRESHOLD (optional, default 2): relayer signatures per snapshot or slash batch.
@@ -36,14 +37,19 @@ import {IBaseSlasher} from "@symbioticfi/core/src/interfaces/slasher/IBaseSlashe
 ///   CREATE2 dev collateral.
 /// - MARKETPLACE only: MARKETPLACE (required) the ProofMarketplace; MAX_STAKE_AGE (optional, default 1 day).
 /// - ETHEREUM only: SOURCE_CHAIN_ID and SOURCE_MIRROR (required) the marketplace chain and its StakeMirror;
-///   OPERATOR (required) the Symbiotic operator given the vault's Cairn shares; MIN_SLASHING_WINDOW (optional,
-///   default 1 day); VAULT_EPOCH (optional, default 1 day).
+///   OPERATOR (required) the Symbiotic operator given the vaults' Cairn shares; MIN_SLASHING_WINDOW (optional,
+///   default 1 day); VAULT_EPOCH (optional, default 1 day; the veto vault's epoch is this plus its veto window, so
+///   both leave the same slashing window); VETO_DURATION (optional, default 1 hour) the veto vault's veto window;
+///   RESOLVER (optional, default the deployer) who may veto Cairn's slashes on the veto vault.
 /// - DEPLOYMENT_OUT (optional, default deployments/<chainId>.restaking.json): output inside deployments/.
 /// The collateral is a DevToken (anyone can mint): never run this script against a network with value.
 contract DeployRestaking is Script {
     bytes32 internal constant COLLATERAL_SALT = keccak256("cairn restaking dev collateral");
     uint48 internal constant DEFAULT_EPOCH = 1 days;
     uint48 internal constant DEFAULT_MAX_STAKE_AGE = 1 days;
+    uint48 internal constant DEFAULT_VETO_DURATION = 1 hours;
+    /// Symbiotic's minimum: a resolver change takes effect this many vault epochs later.
+    uint256 internal constant RESOLVER_SET_EPOCHS_DELAY = 3;
 
     struct Common {
         uint256 deployerKey;
@@ -59,6 +65,8 @@ contract DeployRestaking is Script {
         address operator;
         uint48 minSlashingWindow;
         uint48 vaultEpoch;
+        uint48 vetoDuration;
+        address resolver;
     }
 
     struct EthereumDeployment {
@@ -66,6 +74,7 @@ contract DeployRestaking is Script {
         address collateral;
         CairnNetworkMiddleware middleware;
         address vault;
+        address vetoVault;
         SlashInbox slashInbox;
     }
 
@@ -120,7 +129,7 @@ contract DeployRestaking is Script {
     // ---------------------------------------------------------------- Ethereum
 
     function _ethereum(Common memory c) internal {
-        EthereumConfig memory e = _ethereumConfig();
+        EthereumConfig memory e = _ethereumConfig(c.deployer);
         uint256 deployBlock = block.number;
 
         EthereumDeployment memory d;
@@ -136,13 +145,13 @@ contract DeployRestaking is Script {
             e.minSlashingWindow
         );
         d.middleware.setAcceptedCollateral(d.collateral, true);
-        d.vault = _vault(d.core, d.collateral, c.deployer, e.vaultEpoch);
-        d.middleware.optInVault(d.vault);
-        d.middleware.setMaxNetworkLimit(d.vault, type(uint128).max);
-        INetworkRestakeDelegator delegator = INetworkRestakeDelegator(IVault(d.vault).delegator());
-        bytes32 subnetwork = d.middleware.subnetwork();
-        delegator.setNetworkLimit(subnetwork, type(uint128).max);
-        delegator.setOperatorNetworkShares(subnetwork, e.operator, 1);
+        d.vault = _vault(d.core, d.collateral, c.deployer, e.vaultEpoch, SymbioticCore.INSTANT_SLASHER, 0);
+        _optIn(d.middleware, d.vault, e.operator);
+        d.vetoVault = _vault(
+            d.core, d.collateral, c.deployer, e.vaultEpoch + e.vetoDuration, SymbioticCore.VETO_SLASHER, e.vetoDuration
+        );
+        _optIn(d.middleware, d.vetoVault, e.operator);
+        d.middleware.setResolver(d.vetoVault, e.resolver);
         d.slashInbox = new SlashInbox(
             c.deployer, d.middleware, ITeeRegistry(c.relayerRegistry), e.sourceChainId, e.sourceMirror, c.threshold
         );
@@ -152,20 +161,35 @@ contract DeployRestaking is Script {
         _writeEthereum(c, e, d, deployBlock);
     }
 
-    function _ethereumConfig() internal view returns (EthereumConfig memory e) {
+    function _ethereumConfig(address deployer) internal view returns (EthereumConfig memory e) {
         require(vm.envExists("SOURCE_CHAIN_ID"), "DeployRestaking: SOURCE_CHAIN_ID is not set (marketplace chain)");
         require(vm.envExists("SOURCE_MIRROR"), "DeployRestaking: SOURCE_MIRROR is not set (deploy MARKETPLACE first)");
         require(vm.envExists("OPERATOR"), "DeployRestaking: OPERATOR is not set (the vault's Symbiotic operator)");
         e.sourceChainId = vm.envUint("SOURCE_CHAIN_ID");
         e.sourceMirror = vm.envAddress("SOURCE_MIRROR");
         e.operator = vm.envAddress("OPERATOR");
+        e.resolver = vm.envOr("RESOLVER", deployer);
         uint256 window = vm.envOr("MIN_SLASHING_WINDOW", uint256(DEFAULT_EPOCH));
         uint256 epoch = vm.envOr("VAULT_EPOCH", uint256(DEFAULT_EPOCH));
+        uint256 veto = vm.envOr("VETO_DURATION", uint256(DEFAULT_VETO_DURATION));
         require(
-            window <= type(uint48).max && epoch <= type(uint48).max, "DeployRestaking: window/epoch overflow uint48"
+            window <= type(uint48).max && epoch + veto <= type(uint48).max,
+            "DeployRestaking: window/epoch/veto overflow uint48"
         );
+        require(veto > 0, "DeployRestaking: VETO_DURATION must be positive");
+        // Bounded by the require above.
         // forge-lint: disable-next-line(unsafe-typecast)
-        (e.minSlashingWindow, e.vaultEpoch) = (uint48(window), uint48(epoch)); // bounded by the require above
+        (e.minSlashingWindow, e.vaultEpoch, e.vetoDuration) = (uint48(window), uint48(epoch), uint48(veto));
+    }
+
+    /// Opts a vault in and gives Cairn's subnetwork all of it, and `operator` all of Cairn's share.
+    function _optIn(CairnNetworkMiddleware middleware, address vault, address operator) internal {
+        middleware.optInVault(vault);
+        middleware.setMaxNetworkLimit(vault, type(uint128).max);
+        INetworkRestakeDelegator delegator = INetworkRestakeDelegator(IVault(vault).delegator());
+        bytes32 subnetwork = middleware.subnetwork();
+        delegator.setNetworkLimit(subnetwork, type(uint128).max);
+        delegator.setOperatorNetworkShares(subnetwork, operator, 1);
     }
 
     function _collateral() internal returns (address collateral) {
@@ -182,11 +206,15 @@ contract DeployRestaking is Script {
         return bytes.concat(type(DevToken).creationCode, abi.encode("Cairn Restaked Dev", "rCRN"));
     }
 
-    /// A NetworkRestake vault with an instant slasher; the curator holds every role.
-    function _vault(SymbioticCore.Core memory core, address collateral, address curator, uint48 epoch)
-        internal
-        returns (address vault)
-    {
+    /// A NetworkRestake vault with an instant or a veto slasher; the curator holds every role.
+    function _vault(
+        SymbioticCore.Core memory core,
+        address collateral,
+        address curator,
+        uint48 epoch,
+        uint64 slasherIndex,
+        uint48 vetoDuration
+    ) internal returns (address vault) {
         address[] memory curators = new address[](1);
         curators[0] = curator;
         (vault,,) = IVaultConfigurator(core.vaultConfigurator)
@@ -206,8 +234,12 @@ contract DeployRestaking is Script {
                     )
                 ),
                 withSlasher: true,
-                slasherIndex: SymbioticCore.INSTANT_SLASHER,
-                slasherParams: abi.encode(IBaseSlasher.BaseParams(false))
+                slasherIndex: slasherIndex,
+                slasherParams: slasherIndex == SymbioticCore.VETO_SLASHER
+                    ? abi.encode(
+                        IVetoSlasher.InitParams(IBaseSlasher.BaseParams(false), vetoDuration, RESOLVER_SET_EPOCHS_DELAY)
+                    )
+                    : abi.encode(IBaseSlasher.BaseParams(false))
             })
             );
     }
@@ -230,6 +262,7 @@ contract DeployRestaking is Script {
         vm.serializeAddress(k, "collateral", d.collateral);
         vm.serializeAddress(k, "middleware", address(d.middleware));
         vm.serializeAddress(k, "vault", d.vault);
+        vm.serializeAddress(k, "vetoVault", d.vetoVault);
         vm.serializeAddress(k, "slashInbox", address(d.slashInbox));
         string memory contracts = vm.serializeString(k, "symbiotic", symbiotic);
 
@@ -245,6 +278,8 @@ contract DeployRestaking is Script {
         vm.serializeAddress(r, "operator", e.operator);
         vm.serializeUint(r, "minSlashingWindow", e.minSlashingWindow);
         vm.serializeUint(r, "vaultEpoch", e.vaultEpoch);
+        vm.serializeUint(r, "vetoDuration", e.vetoDuration);
+        vm.serializeAddress(r, "resolver", e.resolver);
         vm.writeJson(vm.serializeString(r, "contracts", contracts), string.concat(vm.projectRoot(), "/", c.out));
     }
 

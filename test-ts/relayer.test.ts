@@ -1,9 +1,10 @@
-import { type Address, encodeAbiParameters, type Hex, keccak256 } from 'viem'
+import { type Address, concat, encodeAbiParameters, type Hex, keccak256, toHex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../relayer/src/config.js'
 import { buildTree, proofFor, stakeLeafHash, stakeTree } from '../relayer/src/merkle.js'
 import { mySubmitTurn, quorum, type SignedDigest } from '../relayer/src/signatures.js'
+import { type SlashOutcome, slashOutcomesDigest } from '../relayer/src/slashes.js'
 
 /** solady's MerkleProofLib.verify: fold the proof with sorted-pair hashing. */
 function verify(proof: readonly Hex[], root: Hex, leaf: Hex): boolean {
@@ -61,6 +62,65 @@ describe('stake tree', () => {
       ),
     )
     expect(stakeLeafHash(leaf, token)).toBe(keccak256(inner))
+  })
+})
+
+describe('slash outcomes digest', () => {
+  it('is EIP-712 over the StakeMirror type strings, item by item in batch order', () => {
+    const mirror = { chainId: 31338, address: address(0xa1) }
+    const outcomes: SlashOutcome[] = [
+      {
+        orderId: keccak256(toHex('order 1')),
+        vault: address(0xb1),
+        vetoed: true,
+        slashed: 0n,
+        settledAt: 1_800_000_000,
+      },
+      {
+        orderId: keccak256(toHex('order 2')),
+        vault: address(0xb2),
+        vetoed: false,
+        slashed: 5n * 10n ** 19n,
+        settledAt: 7,
+      },
+    ]
+    // The strings StakeMirror.sol hashes into SLASH_OUTCOME_TYPEHASH and SLASH_OUTCOMES_TYPEHASH.
+    const item = 'SlashOutcome(bytes32 orderId,address vault,bool vetoed,uint256 slashed,uint48 settledAt)'
+    const itemType = keccak256(toHex(item))
+    const batchType = keccak256(toHex(`SlashOutcomes(SlashOutcome[] outcomes)${item}`))
+    const items = outcomes.map((o) =>
+      keccak256(
+        encodeAbiParameters(
+          [
+            { type: 'bytes32' },
+            { type: 'bytes32' },
+            { type: 'address' },
+            { type: 'bool' },
+            { type: 'uint256' },
+            { type: 'uint48' },
+          ],
+          [itemType, o.orderId, o.vault, o.vetoed, o.slashed, o.settledAt],
+        ),
+      ),
+    )
+    const struct = keccak256(
+      encodeAbiParameters([{ type: 'bytes32' }, { type: 'bytes32' }], [batchType, keccak256(concat(items))]),
+    )
+    const domain = keccak256(
+      encodeAbiParameters(
+        [{ type: 'bytes32' }, { type: 'bytes32' }, { type: 'bytes32' }, { type: 'uint256' }, { type: 'address' }],
+        [
+          keccak256(toHex('EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)')),
+          keccak256(toHex('Cairn StakeMirror')),
+          keccak256(toHex('1')),
+          BigInt(mirror.chainId),
+          mirror.address,
+        ],
+      ),
+    )
+    expect(slashOutcomesDigest(outcomes, mirror)).toBe(keccak256(concat(['0x1901', domain, struct])))
+    // Order matters: a reordered batch is another message.
+    expect(slashOutcomesDigest([...outcomes].reverse(), mirror)).not.toBe(slashOutcomesDigest(outcomes, mirror))
   })
 })
 

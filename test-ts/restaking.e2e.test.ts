@@ -34,9 +34,9 @@ import {
   parseTdxQuoteV4,
 } from '../enclave/attestation/index.js'
 import { ethereumDeploymentSchema, marketplaceDeploymentSchema, type RelayerConfig } from '../relayer/src/config.js'
-import { stakeLeafHash } from '../relayer/src/merkle.js'
+import { proofFor, stakeLeafHash, stakeTree } from '../relayer/src/merkle.js'
 import { createRelayer, type Relayer } from '../relayer/src/relayer.js'
-import { slashBatchDigest } from '../relayer/src/slashes.js'
+import { slashBatchDigest, slashOutcomesDigest } from '../relayer/src/slashes.js'
 import { snapshotDigest } from '../relayer/src/snapshots.js'
 import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
 import { type Anvil, freePort, startAnvil } from '../ts/devnet/anvil.js'
@@ -55,6 +55,7 @@ import {
   iOperatorRegistryAbi,
   iOptInServiceAbi,
   iVaultAbi,
+  iVetoSlasherAbi,
   list,
   measurementOf,
   mintDevToken,
@@ -79,6 +80,8 @@ const MAX_REWARD = parseEther('40')
 const PROVING_TIME = 600
 const EPOCH_LENGTH = 60
 const FINALITY = 2
+/** The veto vault's veto window: short, so the relayer keys' hour-long attestations outlive the whole file. */
+const VETO_DURATION = 300
 /** Relayer keys live in enclaves; fixed here so failures reproduce. */
 const relayerKeys = ['A', 'B'].map((label) => keccak256(toHex(`cairn restaking e2e relayer ${label}`)))
 const eciesKeyOf = (label: string): Hex =>
@@ -286,6 +289,7 @@ beforeAll(async () => {
       sourceChainId: MARKETPLACE_CHAIN,
       sourceMirror: marketplace.contracts.stakeMirror,
       operator: operatorAccount.address,
+      vetoDuration: VETO_DURATION,
       out: files.ethereum,
     }),
   )
@@ -395,9 +399,52 @@ async function symbiotic() {
 const mirrorOf = () => ({ address: current().marketplace.contracts.stakeMirror, abi: stakeMirrorAbi }) as const
 const readMirror = () => current().mkt.reader.public
 
+/** StakeMirror.SlashStatus and CairnNetworkMiddleware.SlashState values. */
+const [QUEUED, EXECUTED, VETOED] = [1, 2, 3]
+const [REQUESTED] = [1]
+
+const mirrorStatus = async (orderId: Hex) =>
+  (await readMirror().readContract({ ...mirrorOf(), functionName: 'slashes', args: [orderId] }))[3]
+
+const middlewareState = async (orderId: Hex) => {
+  const { ethPublic, ethereum } = current()
+  const [, , state] = await ethPublic.readContract({
+    address: ethereum.contracts.middleware,
+    abi: cairnNetworkMiddlewareAbi,
+    functionName: 'slashes',
+    args: [orderId],
+  })
+  return state
+}
+
+/** The id the mirror queues task `taskId`'s slash under: keccak256(abi.encode(chainId, mirror, taskId)). */
+const orderIdOf = (taskId: bigint): Hex =>
+  keccak256(
+    `0x${MARKETPLACE_CHAIN.toString(16).padStart(64, '0')}${current().marketplace.contracts.stakeMirror.slice(2).toLowerCase().padStart(64, '0')}${taskId.toString(16).padStart(64, '0')}`,
+  )
+
+/**
+ * Runs one kind of round on every relayer in turn (no loop: nothing else moves, no epoch boundary surprises) until
+ * `done` holds; `between` runs after each pass (e.g. mining, so what the relayers did becomes final).
+ */
+async function drive(
+  rs: readonly Relayer[],
+  round: 'snapshotRound' | 'slashRound' | 'outcomeRound',
+  what: string,
+  done: () => Promise<boolean>,
+  between?: () => Promise<unknown>,
+): Promise<void> {
+  await until(what, async () => {
+    for (const r of rs) await r[round]()
+    if (await done()) return true
+    await between?.()
+    return undefined
+  })
+}
+
 describe('restaked security across two chains, carried by two relayers', () => {
   it('commits a quorum snapshot across a relayer restart, slashes on the marketplace and lands the slash on Ethereum once', async () => {
-    const { ethPublic, ethereum, marketplace, mkt, marketId } = current()
+    const { ethPublic, ethTest, ethereum, marketplace, mkt, marketId } = current()
     const { vault, collateral, middleware, slashInbox } = ethereum.contracts
     const mirror = marketplace.contracts.stakeMirror
     const prover = mkt.actors.prover.wallet.account.address
@@ -510,9 +557,7 @@ describe('restaked security across two chains, carried by two relayers', () => {
       eventName: 'SlashQueued',
       blockHash: slashed.receipt.blockHash,
     })
-    const orderId = keccak256(
-      `0x${MARKETPLACE_CHAIN.toString(16).padStart(64, '0')}${mirror.slice(2).toLowerCase().padStart(64, '0')}${created.requestId.toString(16).padStart(64, '0')}`,
-    )
+    const orderId = orderIdOf(created.requestId)
     expect(queued?.args).toEqual({
       orderId,
       taskId: created.requestId,
@@ -546,6 +591,24 @@ describe('restaked security across two chains, carried by two relayers', () => {
       { orderId, vault, operator: operatorAccount.address, amount: PENALTY },
     ])
 
+    // Once the execution is final on Ethereum, the relayers report it back: the slash is final on the mirror too.
+    await ethTest.mine({ blocks: FINALITY })
+    await until('executed outcome recorded', async () =>
+      (await mirrorStatus(orderId)) === EXECUTED ? true : undefined,
+    )
+    const settled = await mkt.reader.public.getContractEvents({
+      address: mirror,
+      abi: stakeMirrorAbi,
+      eventName: 'SlashSettled',
+      fromBlock: 0n,
+    })
+    expect(settled.map((e) => e.args)).toEqual([
+      { orderId, prover, vault, status: EXECUTED, slashed: PENALTY, proven: DEPOSIT - PENALTY },
+    ])
+    expect(
+      await readMirror().readContract({ ...mirrorOf(), functionName: 'slashDebt', args: [prover, vault] }),
+    ).toEqual([0n, 0n])
+
     // Restart both relayers from chain state: nothing is delivered again.
     await stopRelayer(a)
     await stopRelayer(b2)
@@ -553,6 +616,7 @@ describe('restaked security across two chains, carried by two relayers', () => {
     const b3 = await startRelayer(1, { loop: false })
     for (const r of [a3, b3, a3, b3])
       expect(await r.slashRound()).toEqual({ status: 'idle', reason: 'no pending slash' })
+    for (const r of [a3, b3]) expect(await r.outcomeRound()).toEqual({ status: 'idle', reason: 'no outcome to report' })
     for (const r of [a3, b3])
       expect(await r.snapshotRound()).toEqual({ status: 'idle', reason: 'mirror is up to date' })
 
@@ -625,5 +689,223 @@ describe('restaked security across two chains, carried by two relayers', () => {
     const metrics = await (await fetch(`${a3.url}/metrics`)).text()
     expect(metrics).toContain('cairn_relayer_last_epoch 1')
     expect(metrics).toContain('cairn_relayer_pending_slashes 0')
+    expect(metrics).toContain('cairn_relayer_pending_slash_outcomes 0')
+  })
+  it('a veto-vault slash: requested on Ethereum, vetoed by the resolver, finalized and reported back, and the mirror restores the stake; an unvetoed one executes after the window and comes back final', async () => {
+    const { ethPublic, ethTest, ethereum, marketplace, mkt, marketId } = current()
+    const { vault, vetoVault, collateral, middleware } = ethereum.contracts
+    const mirror = marketplace.contracts.stakeMirror
+    const prover = mkt.actors.prover.wallet.account.address
+    const resolver = anvilAccount(devRoles.deployer).account
+    expect(ethereum.resolver).toBe(resolver.address)
+    expect(ethereum.vetoDuration).toBe(VETO_DURATION)
+
+    // Fresh relayers (from chain state), driven round by round.
+    for (const r of [...relayers]) await stopRelayer(r)
+    const rs = [await startRelayer(0, { loop: false }), await startRelayer(1, { loop: false })]
+    const mineEth = () => ethTest.mine({ blocks: 1 })
+
+    // Ethereum: the operator opts into the veto vault and a staker deposits in it.
+    await ethSend(operatorAccount, {
+      address: (await symbiotic()).operatorVaultOptInService,
+      abi: iOptInServiceAbi,
+      functionName: 'optIn',
+      args: [vetoVault],
+    })
+    await ethSend(stakerAccount, {
+      address: collateral,
+      abi: devTokenAbi,
+      functionName: 'mint',
+      args: [stakerAccount.address, DEPOSIT],
+    })
+    await ethSend(stakerAccount, {
+      address: collateral,
+      abi: devTokenAbi,
+      functionName: 'approve',
+      args: [vetoVault, DEPOSIT],
+    })
+    await ethSend(stakerAccount, {
+      address: vetoVault,
+      abi: iVaultAbi,
+      functionName: 'deposit',
+      args: [stakerAccount.address, DEPOSIT],
+    })
+
+    // The next epoch mirrors both vaults; the prover proves only the veto vault's leaf, so it backs the next tasks.
+    const before = await readMirror().readContract({ ...mirrorOf(), functionName: 'currentEpoch' })
+    await advanceBoth(2 * EPOCH_LENGTH)
+    await drive(
+      rs,
+      'snapshotRound',
+      'next epoch',
+      async () => (await readMirror().readContract({ ...mirrorOf(), functionName: 'currentEpoch' })) === before + 1n,
+    )
+    const [, root] = await readMirror().readContract({ ...mirrorOf(), functionName: 'epochs', args: [before + 1n] })
+    const tree = stakeTree(
+      [
+        { prover, vault, stake: DEPOSIT - PENALTY },
+        { prover, vault: vetoVault, stake: DEPOSIT },
+      ],
+      collateral,
+    )
+    expect(root).toBe(tree.root)
+    const leaf = proofFor(tree, prover, vetoVault)
+    await mkt.actors.bystander.wallet
+      .writeContract({
+        address: mirror,
+        abi: stakeMirrorAbi,
+        functionName: 'proveStake',
+        args: [prover, vetoVault, DEPOSIT, leaf?.proof ?? []],
+      })
+      .then((hash) => mkt.reader.public.waitForTransactionReceipt({ hash }))
+    expect(await readMirror().readContract({ ...mirrorOf(), functionName: 'availableStake', args: [prover] })).toBe(
+      DEPOSIT,
+    )
+
+    // Two tasks locked in the veto vault, both missed and slashed.
+    await mintDevToken(
+      mkt.actors.requester,
+      mkt.deployment.contracts.paymentToken,
+      mkt.actors.requester.wallet.account.address,
+      2n * MAX_REWARD,
+    )
+    const { preimage: _, ...statement } = await preimageStatement()
+    const created = []
+    for (let i = 0; i < 2; i++)
+      created.push(
+        await createRequest(
+          mkt.actors.requester,
+          preimageRequest({
+            marketId,
+            now: await chainTime(mkt.reader),
+            publicInputs: statement.publicInputs,
+            maxReward: MAX_REWARD,
+            refundAddress: mkt.actors.requester.wallet.account.address,
+            schedule: { provingTime: PROVING_TIME },
+          }),
+        ),
+      )
+    const assigned = await submitAssignments(
+      mkt.actors.bystander,
+      await signAssignments(mkt.actors.matcher, {
+        assignments: created.map((c) => ({ requestId: c.requestId, prover, request: c.request })),
+        validUntil: (await chainTime(mkt.reader)) + 300n,
+      }),
+    )
+    expect(assigned.skipped).toEqual([])
+    for (const c of created)
+      expect(await readMirror().readContract({ ...mirrorOf(), functionName: 'locks', args: [c.requestId] })).toEqual([
+        vetoVault,
+        STAKE_PER_TASK,
+      ])
+    await advanceTime(mkt, PROVING_TIME + 1)
+    for (const c of created) expect((await slash(mkt.actors.bystander, c.requestId)).penalty).toBe(0n)
+    await mkt.test.mine({ blocks: FINALITY })
+    const [vetoed, executed] = created.map((c) => orderIdOf(c.requestId)) as [Hex, Hex]
+    expect(await readMirror().readContract({ ...mirrorOf(), functionName: 'availableStake', args: [prover] })).toBe(
+      DEPOSIT - 2n * PENALTY,
+    )
+
+    // Delivered: both are requested on the veto vault, which keeps its stake for now.
+    await drive(rs, 'slashRound', 'both requested', async () =>
+      (await Promise.all([vetoed, executed].map(middlewareState))).every((state) => state === REQUESTED),
+    )
+    expect(await ethPublic.readContract({ address: vetoVault, abi: iVaultAbi, functionName: 'activeStake' })).toBe(
+      DEPOSIT,
+    )
+    // Nothing to finalize or report while the veto window is open.
+    for (const r of rs) expect(await r.outcomeRound()).toEqual({ status: 'idle', reason: 'no outcome to report' })
+
+    // The resolver vetoes the first.
+    const slasher = await ethPublic.readContract({ address: vetoVault, abi: iVaultAbi, functionName: 'slasher' })
+    const [, vetoedIndex] = await ethPublic.readContract({
+      address: middleware,
+      abi: cairnNetworkMiddlewareAbi,
+      functionName: 'slashes',
+      args: [vetoed],
+    })
+    await ethSend(resolver, {
+      address: slasher,
+      abi: iVetoSlasherAbi,
+      functionName: 'vetoSlash',
+      args: [vetoedIndex, '0x'],
+    })
+
+    // The relayers finalize it at once (recording the veto) and, once final, report it back: the stake is restored.
+    await drive(rs, 'outcomeRound', 'veto reported back', async () => (await mirrorStatus(vetoed)) === VETOED, mineEth)
+    expect(await middlewareState(vetoed)).toBe(VETOED)
+    expect(await middlewareState(executed)).toBe(REQUESTED)
+    expect(await mirrorStatus(executed)).toBe(QUEUED)
+    expect(await readMirror().readContract({ ...mirrorOf(), functionName: 'availableStake', args: [prover] })).toBe(
+      DEPOSIT - PENALTY,
+    )
+    const [vetoSettled] = await mkt.reader.public.getContractEvents({
+      address: mirror,
+      abi: stakeMirrorAbi,
+      eventName: 'SlashSettled',
+      args: { orderId: vetoed },
+      fromBlock: 0n,
+    })
+    expect(vetoSettled?.args).toEqual({
+      orderId: vetoed,
+      prover,
+      vault: vetoVault,
+      status: VETOED,
+      slashed: 0n,
+      proven: DEPOSIT - PENALTY,
+    })
+    // What the relayers signed is what the mirror checks.
+    const [vetoEvent] = await ethPublic.getContractEvents({
+      address: middleware,
+      abi: cairnNetworkMiddlewareAbi,
+      eventName: 'SlashVetoed',
+      args: { orderId: vetoed },
+      fromBlock: 0n,
+    })
+    const settledAt = Number((await ethPublic.getBlock({ blockNumber: vetoEvent?.blockNumber })).timestamp)
+    const outcome = { orderId: vetoed, vault: vetoVault, vetoed: true, slashed: 0n, settledAt }
+    expect(
+      await readMirror().readContract({ ...mirrorOf(), functionName: 'slashOutcomesDigest', args: [[outcome]] }),
+    ).toBe(slashOutcomesDigest([outcome], { chainId: MARKETPLACE_CHAIN, address: mirror }))
+
+    // The second is not vetoed: once its window has passed the relayers execute it and report it back, final.
+    await advanceBoth(VETO_DURATION)
+    await drive(
+      rs,
+      'outcomeRound',
+      'execution reported back',
+      async () => (await mirrorStatus(executed)) === EXECUTED,
+      mineEth,
+    )
+    expect(await middlewareState(executed)).toBe(EXECUTED)
+    expect(await ethPublic.readContract({ address: vetoVault, abi: iVaultAbi, functionName: 'activeStake' })).toBe(
+      DEPOSIT - PENALTY,
+    )
+    const [, proven] = await readMirror().readContract({
+      ...mirrorOf(),
+      functionName: 'vaultStake',
+      args: [prover, vetoVault],
+    })
+    expect(proven).toBe(DEPOSIT - PENALTY)
+    expect(
+      await readMirror().readContract({ ...mirrorOf(), functionName: 'slashDebt', args: [prover, vetoVault] }),
+    ).toEqual([0n, 0n])
+
+    // One finalize per order and one report per outcome across both relayers; restarted ones find nothing to do.
+    const total = async (of: readonly Relayer[], metric: 'slashesFinalized' | 'outcomesReported') =>
+      (await Promise.all(of.map(async (r) => (await r.metrics[metric].get()).values[0]?.value ?? 0))).reduce(
+        (x, y) => x + y,
+        0,
+      )
+    expect(await total(rs, 'slashesFinalized')).toBe(2)
+    expect(await total(rs, 'outcomesReported')).toBe(2)
+    for (const r of [...rs]) await stopRelayer(r)
+    const fresh = [await startRelayer(0, { loop: false }), await startRelayer(1, { loop: false })]
+    for (const r of [...fresh, ...fresh]) {
+      expect(await r.slashRound()).toEqual({ status: 'idle', reason: 'no pending slash' })
+      expect(await r.outcomeRound()).toEqual({ status: 'idle', reason: 'no outcome to report' })
+    }
+    expect(await total(fresh, 'slashesFinalized')).toBe(0)
+    expect(await total(fresh, 'outcomesReported')).toBe(0)
   })
 })

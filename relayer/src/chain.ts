@@ -38,6 +38,11 @@ export function revertName(error: unknown): string | undefined {
   return reverted instanceof ContractFunctionRevertedError ? reverted.data?.errorName : undefined
 }
 
+/** Whether a contract call failed by reverting (with or without a reason), as opposed to a transport failure. */
+export function isRevert(error: unknown): boolean {
+  return error instanceof BaseError && error.walk((cause) => cause instanceof ContractFunctionRevertedError) !== null
+}
+
 /** The latest block at or below `head` whose timestamp is at most `target`, by binary search; undefined if none. */
 export async function lastBlockAtOrBefore(
   client: PublicClient<Transport, Chain>,

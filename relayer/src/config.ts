@@ -100,7 +100,18 @@ export const ethereumDeploymentSchema = z.object({
   mode: z.literal('ETHEREUM'),
   sourceChainId: count,
   sourceMirror: address,
-  contracts: z.object({ collateral: address, middleware: address, vault: address, slashInbox: address }),
+  /** The veto vault's veto window (seconds) and who may veto Cairn's slashes on it. */
+  vetoDuration: count,
+  resolver: address,
+  contracts: z.object({
+    collateral: address,
+    middleware: address,
+    /** Instant-slasher vault. */
+    vault: address,
+    /** Veto-slasher vault. */
+    vetoVault: address,
+    slashInbox: address,
+  }),
 })
 export const marketplaceDeploymentSchema = z.object({
   ...common,

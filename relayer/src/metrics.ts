@@ -29,7 +29,32 @@ export function createMetrics() {
     help: 'Slashes queued on the marketplace chain and not yet executed on Ethereum',
     registers: [registry],
   })
-  return { registry, snapshotsCommitted, slashesDelivered, errors, lastEpoch, pendingSlashes }
+  const slashesFinalized = new Counter({
+    name: 'cairn_relayer_slashes_finalized_total',
+    help: 'Veto-slasher requests this relayer finalized on Ethereum (executed after the veto window, or vetoed)',
+    registers: [registry],
+  })
+  const outcomesReported = new Counter({
+    name: 'cairn_relayer_slash_outcomes_reported_total',
+    help: 'Slash outcomes (executed or vetoed) this relayer reported back to the StakeMirror',
+    registers: [registry],
+  })
+  const pendingOutcomes = new Gauge({
+    name: 'cairn_relayer_pending_slash_outcomes',
+    help: 'Slashes queued on the marketplace chain whose outcome the StakeMirror has not recorded yet',
+    registers: [registry],
+  })
+  return {
+    registry,
+    snapshotsCommitted,
+    slashesDelivered,
+    slashesFinalized,
+    outcomesReported,
+    errors,
+    lastEpoch,
+    pendingSlashes,
+    pendingOutcomes,
+  }
 }
 
 export type Metrics = ReturnType<typeof createMetrics>

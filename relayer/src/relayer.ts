@@ -1,10 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Logger, pino } from 'pino'
-import { type Hex, isAddressEqual, parseEventLogs } from 'viem'
+import { type Address, type Hex, isAddressEqual, parseEventLogs } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { slashInboxAbi, stakeMirrorAbi, teeRegistryAbi } from '../../ts/generated.js'
+import {
+  cairnNetworkMiddlewareAbi,
+  iVetoSlasherAbi,
+  slashInboxAbi,
+  stakeMirrorAbi,
+  teeRegistryAbi,
+} from '../../ts/generated.js'
 import { teeRoles } from '../../ts/types.js'
-import { chainClients, lastBlockAtOrBefore, revertName } from './chain.js'
+import { chainClients, isRevert, lastBlockAtOrBefore, revertName } from './chain.js'
 import {
   type EthereumRestaking,
   loadEthereumRestaking,
@@ -24,12 +30,19 @@ import {
 } from './signatures.js'
 import {
   type InboxSlash,
+  mirrorStatuses,
   orderStates,
   queuedSlashes,
+  type Settlement,
   type SlashOrder,
+  type SlashOutcome,
+  settledOrders,
   skippedOrders,
   slashBatchDigest,
   slashBatchTypedData,
+  slashOutcomesDigest,
+  slashOutcomesTypedData,
+  vetoRequest,
 } from './slashes.js'
 import { buildSnapshot, mirrorHead, readStakes, snapshotDigest, snapshotTypedData } from './snapshots.js'
 
@@ -40,9 +53,10 @@ export type RoundOutcome =
   | { status: 'settled'; digest: Hex }
 
 /**
- * A relayer: loads both deployment files, serves metrics and its signatures, and runs two loops, snapshots
- * (Ethereum → marketplace chain) and slashes (marketplace chain → Ethereum). It keeps no state of its own worth
- * saving: every round starts from chain state, so a restart resumes exactly where the chains are.
+ * A relayer: loads both deployment files, serves metrics and its signatures, and runs three rounds in a loop:
+ * snapshots (Ethereum → marketplace chain), slashes (marketplace chain → Ethereum) and slash outcomes (veto requests
+ * finalized on Ethereum, then every queued slash's outcome back to the marketplace chain). It keeps no state of its
+ * own worth saving: every round starts from chain state, so a restart resumes exactly where the chains are.
  */
 export async function createRelayer(config: RelayerConfig, options: { logger?: Logger } = {}) {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'cairn-relayer' } })
@@ -100,6 +114,9 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
     logger: log,
   })
 
+  // Relayer addresses seen signing (peers' active keys): who goes first where no quorum orders the turn (finalize).
+  const knownRelayers = new Set<Address>()
+
   /** Own signature (kept in the store peers read) plus peers' ones; the quorum to submit, if any, and whose turn. */
   async function gather(kind: SignatureKind, digest: Hex, sign: () => Promise<Hex>) {
     const own =
@@ -107,7 +124,7 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
     const firstSeen = signatures.put(own).firstSeen
     const fetched = await fetchPeerSignatures(config.peers, digest, log)
     // Only signers the target chain's registry holds as active relayers count: anything else would revert the quorum.
-    const target = kind === 'snapshot' ? { client: mkt, file: marketplace } : { client: eth, file: ethereum }
+    const target = kind === 'slashBatch' ? { client: eth, file: ethereum } : { client: mkt, file: marketplace }
     const active = await Promise.all(
       fetched.map((peer) =>
         target.client.public.readContract({
@@ -119,6 +136,7 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
       ),
     )
     const peers = fetched.filter((_, i) => active[i])
+    for (const peer of peers) knownRelayers.add(peer.signer)
     const threshold = target.file.threshold
     const signed = quorum([own, ...peers], threshold)
     const count = 1 + peers.length
@@ -216,14 +234,16 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
 
   // ------------------------------------------------------------------------------------------------ slashes
 
-  // Orders seen so far and the first marketplace block not yet scanned; both rebuilt from the chain on start.
+  // Orders seen so far and the first marketplace block not yet scanned; both rebuilt from the chain on start. `orders`
+  // holds those not yet delivered, `awaiting` those whose outcome the mirror has not recorded yet.
   const orders = new Map<Hex, SlashOrder>()
+  const awaiting = new Map<Hex, SlashOrder>()
   let cursor = marketplace.deployBlock
   const skipped = new Set<Hex>()
   let skipCursor = ethereum.deployBlock
 
-  /** One slash round: deliver every queued slash the middleware has not seen, as one quorum-signed batch. */
-  async function slashRound(): Promise<RoundOutcome> {
+  /** Reads the mirror's SlashQueued events up to the final marketplace block. */
+  async function scanQueued(): Promise<bigint> {
     const tip = await mkt.public.getBlockNumber()
     const finalNumber = tip - BigInt(config.finalityDepth)
     if (finalNumber >= cursor) {
@@ -231,9 +251,16 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
       log.debug({ from: Number(cursor), to: Number(finalNumber), found: found.length }, 'scanned')
       for (const order of found) {
         orders.set(order.orderId, order)
+        awaiting.set(order.orderId, order)
       }
       cursor = finalNumber + 1n
     }
+    return tip
+  }
+
+  /** One slash round: deliver every queued slash the middleware has not seen, as one quorum-signed batch. */
+  async function slashRound(): Promise<RoundOutcome> {
+    const tip = await scanQueued()
     const ethTip = await eth.public.getBlockNumber()
     if (ethTip >= skipCursor) {
       for (const id of await skippedOrders(eth.public, {
@@ -252,7 +279,7 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
     })
     const pending: SlashOrder[] = []
     candidates.forEach((order, i) => {
-      // Seen by the middleware (requested, executed or vetoed): settled for good, forget it.
+      // Seen by the middleware (requested, executed or vetoed): delivered for good, forget it here.
       if (states[i] === 0) pending.push(order)
       else orders.delete(order.orderId)
     })
@@ -280,19 +307,26 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
     )
     if (!signed || !myTurn) return { status: 'waiting', digest, signatures: count }
 
-    // The inbox catches each item's failure, so a gas estimate finds the least gas at which the transaction succeeds
-    // with every slash skipped for lack of gas. Give each item a fixed budget instead, and check the simulation.
-    const { request, result } = await eth.public.simulateContract({
+    // The inbox reverts (CalleeOutOfGas) rather than skip an item starved of gas, so a plain estimate covers every
+    // slash; the margin absorbs state moving between estimate and inclusion. An item whose callee fails for lack of
+    // gas with a reason of its own would still be skipped, so the chosen gas must deliver as much as ample gas does.
+    const call = {
       account,
       address: inbox.address,
       abi: slashInboxAbi,
       functionName: 'deliver',
       args: [batch, signed.map((s) => s.signature)],
-      gas: DELIVER_BASE_GAS + DELIVER_GAS_PER_SLASH * BigInt(batch.length),
-    })
-    if (result !== BigInt(batch.length))
-      log.warn({ digest, batch: batch.length, executable: Number(result) }, 'some slashes will be skipped')
-    const hash = await eth.wallet.writeContract(request)
+    } as const
+    const { result: executable } = await eth.public.simulateContract(call)
+    let gas = withMargin(await eth.public.estimateContractGas(call))
+    let simulated = await eth.public.simulateContract({ ...call, gas })
+    for (let i = 0; i < 3 && simulated.result < executable; i++) {
+      gas *= 2n
+      simulated = await eth.public.simulateContract({ ...call, gas })
+    }
+    if (simulated.result !== BigInt(batch.length))
+      log.warn({ digest, batch: batch.length, executable: Number(simulated.result) }, 'some slashes will be skipped')
+    const hash = await eth.wallet.writeContract(simulated.request)
     const receipt = await eth.public.waitForTransactionReceipt({ hash })
     if (receipt.status !== 'success') throw new Error(`deliver ${hash} reverted`)
     const events = parseEventLogs({ abi: slashInboxAbi, logs: receipt.logs }).filter((e) =>
@@ -308,8 +342,146 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
         )
     }
     metrics.slashesDelivered.inc(delivered)
-    log.info({ digest, batch: batch.length, delivered, tx: hash }, 'slash batch delivered')
+    log.info({ digest, batch: batch.length, delivered, tx: hash, gas: Number(gas) }, 'slash batch delivered')
     return { status: 'submitted', digest }
+  }
+
+  // ------------------------------------------------------------------------------------------------ outcomes
+
+  // Settlements (executed or vetoed) final on Ethereum and the first Ethereum block not yet scanned for them; when
+  // each veto request was first seen due for finalizing (turn taking only).
+  const settlements = new Map<Hex, Settlement>()
+  let settleCursor = ethereum.deployBlock
+  const dueSince = new Map<Hex, number>()
+  const cannotFinalize = new Set<Hex>()
+  const middlewareErrors = [...cairnNetworkMiddlewareAbi, ...iVetoSlasherAbi]
+
+  /**
+   * One outcome round: finalize requested veto slashes once vetoed or past their veto window, then report every
+   * outcome final on Ethereum that the mirror has not recorded, as one quorum-signed batch.
+   */
+  async function outcomeRound(): Promise<RoundOutcome> {
+    await scanQueued()
+    const ethTip = await eth.public.getBlockNumber()
+    const ethFinal = ethTip - BigInt(config.finalityDepth)
+    if (ethFinal >= settleCursor) {
+      for (const settled of await settledOrders(eth.public, {
+        middleware: ethereum.contracts.middleware,
+        fromBlock: settleCursor,
+        toBlock: ethFinal,
+      })) {
+        settlements.set(settled.orderId, settled)
+      }
+      settleCursor = ethFinal + 1n
+    }
+
+    // What the mirror has recorded is done for good.
+    const known = [...awaiting.values()]
+    const statuses = await mirrorStatuses(mkt.public, { mirror: mirror.address, orderIds: known.map((o) => o.orderId) })
+    const open = known.filter((order, i) => {
+      if (statuses[i] === QUEUED) return true
+      awaiting.delete(order.orderId)
+      settlements.delete(order.orderId)
+      dueSince.delete(order.orderId)
+      return false
+    })
+    metrics.pendingOutcomes.set(open.length)
+
+    // Veto requests: finalize the vetoed ones and those whose veto window has passed.
+    const unsettled = open.filter((order) => !settlements.has(order.orderId) && !cannotFinalize.has(order.orderId))
+    const states = await orderStates(eth.public, {
+      middleware: ethereum.contracts.middleware,
+      orderIds: unsettled.map((order) => order.orderId),
+    })
+    for (const [i, order] of unsettled.entries()) if (states[i] === REQUESTED) await finalize(order)
+
+    const outcomes: SlashOutcome[] = open
+      .filter((order) => settlements.has(order.orderId))
+      .sort((a, b) => (a.taskId < b.taskId ? -1 : 1))
+      .slice(0, config.maxBatch)
+      .map((order) => {
+        const { blockNumber: _, ...outcome } = settlements.get(order.orderId) as Settlement
+        return outcome
+      })
+    if (outcomes.length === 0) return { status: 'idle', reason: 'no outcome to report' }
+
+    const digest = slashOutcomesDigest(outcomes, mirror)
+    const { signed, count, myTurn } = await gather('slashOutcomes', digest, () =>
+      account.signTypedData(slashOutcomesTypedData(outcomes, mirror)),
+    )
+    if (!signed || !myTurn) return { status: 'waiting', digest, signatures: count }
+    try {
+      const { request } = await mkt.public.simulateContract({
+        account,
+        address: mirror.address,
+        abi: stakeMirrorAbi,
+        functionName: 'reportSlashOutcomes',
+        args: [outcomes, signed.map((s) => s.signature)],
+      })
+      const hash = await mkt.wallet.writeContract(request)
+      const receipt = await mkt.public.waitForTransactionReceipt({ hash })
+      if (receipt.status !== 'success') throw new Error(`reportSlashOutcomes ${hash} reverted`)
+      metrics.outcomesReported.inc(outcomes.length)
+      log.info(
+        {
+          digest,
+          tx: hash,
+          outcomes: outcomes.map((o) => ({ orderId: o.orderId, vetoed: o.vetoed, slashed: String(o.slashed) })),
+        },
+        'slash outcomes reported',
+      )
+      return { status: 'submitted', digest }
+    } catch (error) {
+      // A peer reported first: settled if the mirror now holds every outcome we signed.
+      if (revertName(error) !== 'SlashAlreadySettled') throw error
+      const now = await mirrorStatuses(mkt.public, { mirror: mirror.address, orderIds: outcomes.map((o) => o.orderId) })
+      if (now.some((status) => status === QUEUED)) throw error
+      log.info({ digest }, 'slash outcomes already reported by a peer')
+      return { status: 'settled', digest }
+    }
+  }
+
+  /**
+   * Finalizes a requested veto slash on the middleware (anyone may) once the resolver vetoed it or its veto window
+   * has passed. The lowest relayer address known goes at once, the others `submitDelay` after first seeing it due.
+   */
+  async function finalize(order: SlashOrder): Promise<void> {
+    const request = await vetoRequest(eth.public, {
+      middleware: ethereum.contracts.middleware,
+      orderId: order.orderId,
+    })
+    const now = (await eth.public.getBlock({ blockTag: 'latest' })).timestamp
+    if (!request.completed && BigInt(request.vetoDeadline) > now) return
+    const since = dueSince.get(order.orderId) ?? Date.now()
+    dueSince.set(order.orderId, since)
+    const lowest = [account.address, ...knownRelayers].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1))[0]
+    const first = lowest !== undefined && isAddressEqual(lowest, account.address)
+    if (!first && Date.now() - since < config.submitDelay) return
+    try {
+      const { request: call } = await eth.public.simulateContract({
+        account,
+        address: ethereum.contracts.middleware,
+        abi: middlewareErrors,
+        functionName: 'finalizeSlash',
+        args: [order.orderId],
+      })
+      const hash = await eth.wallet.writeContract(call)
+      const receipt = await eth.public.waitForTransactionReceipt({ hash })
+      if (receipt.status !== 'success') throw new Error(`finalizeSlash ${hash} reverted`)
+      metrics.slashesFinalized.inc()
+      log.info(
+        { orderId: order.orderId, taskId: String(order.taskId), vetoed: request.completed, tx: hash },
+        request.completed ? 'vetoed slash finalized' : 'veto slash executed after its window',
+      )
+    } catch (error) {
+      if (!isRevert(error)) throw error
+      const reason = revertName(error)
+      // A peer finalized it, or this chain's clock is not quite past the deadline yet: nothing to do this round.
+      if (reason === 'SlashOrderNotPending' || reason === 'VetoPeriodNotEnded') return
+      // E.g. SlashPeriodEnded or InsufficientSlash: it can never execute, and retrying each round would not help.
+      cannotFinalize.add(order.orderId)
+      log.warn({ orderId: order.orderId, taskId: String(order.taskId), reason }, 'veto slash cannot be finalized')
+    }
   }
 
   // ------------------------------------------------------------------------------------------------ loops
@@ -318,7 +490,7 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
   let loop: Promise<void> | undefined
   const abort = new AbortController()
 
-  async function guarded(name: 'snapshots' | 'slashes', round: () => Promise<RoundOutcome>) {
+  async function guarded(name: 'snapshots' | 'slashes' | 'outcomes', round: () => Promise<RoundOutcome>) {
     try {
       const outcome = await round()
       log.debug({ loop: name, ...outcome }, 'round')
@@ -337,6 +509,7 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
       while (running) {
         await guarded('snapshots', snapshotRound)
         await guarded('slashes', slashRound)
+        await guarded('outcomes', outcomeRound)
         await sleep(config.pollInterval, undefined, { signal: abort.signal }).catch(() => undefined)
       }
     })()
@@ -358,6 +531,7 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
     signatures: signatures as { get: (digest: string) => SignedDigest | undefined },
     snapshotRound: () => guarded('snapshots', snapshotRound),
     slashRound: () => guarded('slashes', slashRound),
+    outcomeRound: () => guarded('outcomes', outcomeRound),
     start,
     stop,
   }
@@ -365,8 +539,11 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
 
 const RELAYER_ROLE = teeRoles.indexOf('Relayer')
 
-/** Gas for a delivery: quorum check plus, per slash, the middleware and a Symbiotic slash (about 200k) with margin. */
-const DELIVER_BASE_GAS = 150_000n
-const DELIVER_GAS_PER_SLASH = 500_000n
+/** The middleware's state of a requested veto slash, and the mirror's status of a slash awaiting its outcome. */
+const REQUESTED = 1
+const QUEUED = 1
+
+/** Gas estimates plus a quarter. */
+const withMargin = (gas: bigint) => gas + gas / 4n
 
 export type Relayer = Awaited<ReturnType<typeof createRelayer>>

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import { type Address, getAddress, type Hex, isAddressEqual, isHex, recoverAddress } from 'viem'
 
-export type SignatureKind = 'snapshot' | 'slashBatch'
+export type SignatureKind = 'snapshot' | 'slashBatch' | 'slashOutcomes'
 export type SignedDigest = { kind: SignatureKind; digest: Hex; signer: Address; signature: Hex }
 
 /**

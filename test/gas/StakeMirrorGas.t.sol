@@ -5,8 +5,9 @@ import {StakeMirrorFixture, StakeTree} from "../restaking/StakeMirror.t.sol";
 import {StakeMirror} from "../../src/restaking/StakeMirror.sol";
 
 /// @notice Committed gas of the stake mirror (snapshots/StakeMirrorGasTest.json): a snapshot commit with 2-of-3
-/// relayer signatures for 10, 100 and 1000 (operator, vault) entries — flat by design — and one leaf proof from a
-/// 1000-leaf tree. Transactions: 21k base and calldata included. Kalypso pays ~76k per mirrored entry.
+/// relayer signatures for 10, 100 and 1000 (operator, vault) entries — flat by design — one leaf proof from a
+/// 1000-leaf tree, the mirror's part of a marketplace slash, and slash outcomes reported back from Ethereum (2-of-3).
+/// Transactions: 21k base and calldata included. Kalypso pays ~76k per mirrored entry.
 contract StakeMirrorGasTest is StakeMirrorFixture {
     function setUp() public {
         _setUpMirror();
@@ -51,5 +52,47 @@ contract StakeMirrorGasTest is StakeMirrorFixture {
         mirror.commitSnapshot(next, _sign(next, _two()));
         mirror.proveStake(vm.addr(501), makeAddr(string.concat("vault", vm.toString(uint256(500 % 7)))), 501e18, proof);
         vm.snapshotGasLastCall("proveStake, one leaf of a 1000-leaf tree (next epoch, same prover)");
+    }
+
+    function test_gas_slashOutcomes() public {
+        address prover = makeAddr("prover");
+        address vault = makeAddr("vault");
+        bytes32[] memory leaves = new bytes32[](2);
+        leaves[0] = StakeTree.leaf(prover, vault, token, 1000e18);
+        leaves[1] = StakeTree.leaf(makeAddr("other"), vault, token, 1e18);
+        StakeMirror.Snapshot memory s = _snapshot(1, StakeTree.root(leaves), 2);
+        mirror.commitSnapshot(s, _sign(s, _two()));
+        mirror.proveStake(prover, vault, 1000e18, StakeTree.proof(leaves, 0));
+        for (uint256 task = 1; task <= 12; ++task) {
+            vm.prank(marketplaceAddress);
+            mirror.lock(prover, task, 50e18);
+        }
+        vm.prank(marketplaceAddress);
+        mirror.slash(prover, 1, 50e18, 10e18, address(0));
+        vm.snapshotGasLastCall("slash (the mirror's part of a marketplace slash), first in the vault");
+        for (uint256 task = 2; task <= 12; ++task) {
+            vm.prank(marketplaceAddress);
+            mirror.slash(prover, task, 50e18, 10e18, address(0));
+        }
+        vm.snapshotGasLastCall("slash (the mirror's part of a marketplace slash), steady state");
+
+        vm.warp(block.timestamp + 1);
+        StakeMirror.SlashOutcome[] memory one = _outcomes(_orderId(1), vault, true, 0, uint48(block.timestamp));
+        bytes[] memory sigs = _sign(one, _two());
+        mirror.reportSlashOutcomes(one, sigs);
+        vm.snapshotGasLastCall("reportSlashOutcomes: 1 vetoed (2-of-3 relayers)");
+
+        one = _outcomes(_orderId(2), vault, false, 10e18, uint48(block.timestamp));
+        sigs = _sign(one, _two());
+        mirror.reportSlashOutcomes(one, sigs);
+        vm.snapshotGasLastCall("reportSlashOutcomes: 1 executed (2-of-3 relayers)");
+
+        StakeMirror.SlashOutcome[] memory ten = new StakeMirror.SlashOutcome[](10);
+        for (uint256 i; i < 10; ++i) {
+            ten[i] = StakeMirror.SlashOutcome(_orderId(i + 3), vault, i % 2 == 0, i % 2 == 0 ? 0 : 10e18, 1);
+        }
+        sigs = _sign(ten, _two());
+        mirror.reportSlashOutcomes(ten, sigs);
+        vm.snapshotGasLastCall("reportSlashOutcomes: batch of 10, half vetoed (2-of-3 relayers)");
     }
 }

@@ -10,13 +10,18 @@ import {SlashInbox} from "../../src/restaking/SlashInbox.sol";
 import {CairnNetworkMiddleware} from "../../src/restaking/CairnNetworkMiddleware.sol";
 import {MarketParams} from "../../src/types/Market.sol";
 import {RequestParams, RequestStatus} from "../../src/types/Request.sol";
+import {SymbioticCore} from "../../script/symbiotic/SymbioticCore.sol";
 import {IVault} from "@symbioticfi/core/src/interfaces/vault/IVault.sol";
+import {IVetoSlasher} from "@symbioticfi/core/src/interfaces/slasher/IVetoSlasher.sol";
 
 /// @notice The whole restaked-security path in one EVM (both "chains" side by side): stake deposited in a real
 /// Symbiotic vault is read by the middleware at a capture, committed to the StakeMirror by a relayer quorum, proven
 /// by the prover, locked by a marketplace task; the task misses its deadline, the marketplace slashes, the mirror
-/// queues the slash, the relayers deliver it, and the vault's active stake drops by exactly the penalty.
+/// queues the slash, the relayers deliver it, and the vault's active stake drops by exactly the penalty; the outcome
+/// (executed, or vetoed by a veto slasher's resolver) comes back to the mirror.
 contract RestakedMarketTest is CairnTest, SlashInboxFixture {
+    uint48 internal constant SHORT_VETO = 20 minutes;
+
     StakeMirror internal stakeMirror;
     uint256 internal restakedMarket;
 
@@ -83,6 +88,96 @@ contract RestakedMarketTest is CairnTest, SlashInboxFixture {
         assertEq(IVault(entries[0].vault).activeStake(), 950e18);
         assertEq(inbox.deliver(batch, sigs), 0);
         assertEq(IVault(entries[0].vault).activeStake(), 950e18);
+
+        // 6. The outcome comes back: executed, for good; the leaf predates it, so the slashed collateral stays out.
+        bytes32 orderId = keccak256(abi.encode(block.chainid, address(stakeMirror), id));
+        StakeMirror.SlashOutcome[] memory outcome = new StakeMirror.SlashOutcome[](1);
+        outcome[0] = StakeMirror.SlashOutcome(orderId, entries[0].vault, false, 50e18, uint48(block.timestamp));
+        stakeMirror.reportSlashOutcomes(outcome, _relayerSignatures(stakeMirror.slashOutcomesDigest(outcome)));
+        (,,, StakeMirror.SlashStatus status) = stakeMirror.slashes(orderId);
+        assertEq(uint8(status), uint8(StakeMirror.SlashStatus.Executed));
+        assertEq(stakeMirror.availableStake(prover), 950e18);
+        (uint128 pending,) = stakeMirror.slashDebt(prover, entries[0].vault);
+        assertEq(pending, 0);
+    }
+
+    /// A task backed by a veto-slasher vault: the slash is requested on Ethereum, the resolver vetoes it, anyone
+    /// finalizes, the veto is reported back and the mirror gives the prover its stake back.
+    function test_vetoedSlashIsReportedBackAndTheStakeRestored() public {
+        (address vetoVault, bytes32 orderId, uint64 index) = _vetoVaultSlashRequested();
+        IVetoSlasher slasher = IVetoSlasher(IVault(vetoVault).slasher());
+        vm.prank(resolver);
+        slasher.vetoSlash(index, "");
+        vm.prank(stranger);
+        middleware.finalizeSlash(orderId);
+        (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes(orderId);
+        assertEq(uint8(state), uint8(CairnNetworkMiddleware.SlashState.Vetoed));
+        assertEq(IVault(vetoVault).activeStake(), 1000e18);
+
+        // The veto comes back, quorum-signed: the held-back penalty backs tasks again.
+        StakeMirror.SlashOutcome[] memory outcome = new StakeMirror.SlashOutcome[](1);
+        outcome[0] = StakeMirror.SlashOutcome(orderId, vetoVault, true, 0, uint48(block.timestamp));
+        vm.expectEmit(address(stakeMirror));
+        emit StakeMirror.SlashSettled(orderId, prover, vetoVault, StakeMirror.SlashStatus.Vetoed, 0, 1000e18);
+        stakeMirror.reportSlashOutcomes(outcome, _relayerSignatures(stakeMirror.slashOutcomesDigest(outcome)));
+        assertEq(stakeMirror.availableStake(prover), 1000e18);
+    }
+
+    /// Not vetoed: anyone finalizes once the veto window has passed, the vault loses the penalty, and the execution
+    /// comes back as final.
+    function test_vetoVaultSlashExecutedAfterTheWindowIsReportedBack() public {
+        (address vetoVault, bytes32 orderId,) = _vetoVaultSlashRequested();
+        vm.expectRevert(); // VetoPeriodNotEnded
+        middleware.finalizeSlash(orderId);
+        vm.warp(block.timestamp + SHORT_VETO);
+        vm.prank(stranger);
+        middleware.finalizeSlash(orderId);
+        assertEq(IVault(vetoVault).activeStake(), 950e18);
+
+        StakeMirror.SlashOutcome[] memory outcome = new StakeMirror.SlashOutcome[](1);
+        outcome[0] = StakeMirror.SlashOutcome(orderId, vetoVault, false, 50e18, uint48(block.timestamp));
+        stakeMirror.reportSlashOutcomes(outcome, _relayerSignatures(stakeMirror.slashOutcomesDigest(outcome)));
+        (,,, StakeMirror.SlashStatus status) = stakeMirror.slashes(orderId);
+        assertEq(uint8(status), uint8(StakeMirror.SlashStatus.Executed));
+        assertEq(stakeMirror.availableStake(prover), 950e18);
+    }
+
+    /// A veto vault with a resolver backs a task (only its leaf is proven); the task is missed, slashed, delivered:
+    /// the slash is requested on the vault, waiting out its veto window.
+    function _vetoVaultSlashRequested() internal returns (address vetoVault, bytes32 orderId, uint64 index) {
+        // A short veto window: the relayer keys' attestations (an hour) outlive it.
+        vetoVault = _vault(SymbioticCore.VETO_SLASHER, EPOCH, SHORT_VETO);
+        _fund(vetoVault, 1000e18);
+        vm.prank(governance);
+        middleware.setResolver(vetoVault, resolver);
+        vm.warp(block.timestamp + 10);
+
+        uint48 capture = uint48(block.timestamp - 1);
+        bytes32[] memory leaves = new bytes32[](2);
+        leaves[0] = StakeTree.leaf(prover, vault, address(0xE7), 1000e18);
+        leaves[1] = StakeTree.leaf(prover, vetoVault, address(0xE7), 1000e18);
+        StakeMirror.Snapshot memory snapshot = StakeMirror.Snapshot(1, capture, StakeTree.root(leaves), 2000e18, 2);
+        stakeMirror.commitSnapshot(snapshot, _relayerSignatures(stakeMirror.snapshotDigest(snapshot)));
+        stakeMirror.proveStake(prover, vetoVault, 1000e18, StakeTree.proof(leaves, 1));
+
+        RequestParams memory r = _requestParams(0);
+        r.marketId = uint32(restakedMarket);
+        uint256 id = _post(r);
+        _matcherAssign(id, prover);
+        vm.warp(uint256(tasks[id].deadline) + 1);
+        vm.recordLogs();
+        _slash(id);
+        SlashInbox.Slash[] memory batch = new SlashInbox.Slash[](1);
+        batch[0] = _queuedSlash();
+        assertEq(batch[0].vault, vetoVault);
+        assertEq(stakeMirror.availableStake(prover), 950e18, "the penalty is held back");
+
+        assertEq(inbox.deliver(batch, _relayerSignatures(inbox.batchDigest(batch))), 1);
+        orderId = keccak256(abi.encode(block.chainid, address(stakeMirror), id));
+        CairnNetworkMiddleware.SlashState state;
+        (, index, state) = middleware.slashes(orderId);
+        assertEq(uint8(state), uint8(CairnNetworkMiddleware.SlashState.Requested));
+        assertEq(IVault(vetoVault).activeStake(), 1000e18, "a request takes nothing yet");
     }
 
     function _queuedSlash() internal returns (SlashInbox.Slash memory s) {

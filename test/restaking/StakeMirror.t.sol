@@ -69,8 +69,20 @@ abstract contract StakeMirrorFixture is TeeRegistryFixture {
     }
 
     /// Signatures of the given relayers, sorted by signer address.
-    function _sign(StakeMirror.Snapshot memory s, uint256[] memory which) internal view returns (bytes[] memory sigs) {
-        bytes32 digest = mirror.snapshotDigest(s);
+    function _sign(StakeMirror.Snapshot memory s, uint256[] memory which) internal view returns (bytes[] memory) {
+        return _signDigest(mirror.snapshotDigest(s), which);
+    }
+
+    /// Signatures of the given relayers over a batch of slash outcomes, sorted by signer address.
+    function _sign(StakeMirror.SlashOutcome[] memory outcomes, uint256[] memory which)
+        internal
+        view
+        returns (bytes[] memory)
+    {
+        return _signDigest(mirror.slashOutcomesDigest(outcomes), which);
+    }
+
+    function _signDigest(bytes32 digest, uint256[] memory which) internal view returns (bytes[] memory sigs) {
         // sort indices by address
         for (uint256 i; i < which.length; ++i) {
             for (uint256 j = i + 1; j < which.length; ++j) {
@@ -91,6 +103,20 @@ abstract contract StakeMirrorFixture is TeeRegistryFixture {
 
     function _snapshot(uint64 epoch, bytes32 root_, uint32 leaves) internal view returns (StakeMirror.Snapshot memory) {
         return StakeMirror.Snapshot(epoch, uint48(block.timestamp - 1), root_, 0, leaves);
+    }
+
+    /// The order id the mirror queues task `taskId`'s slash under.
+    function _orderId(uint256 taskId) internal view returns (bytes32) {
+        return keccak256(abi.encode(block.chainid, address(mirror), taskId));
+    }
+
+    function _outcomes(bytes32 orderId, address vault, bool vetoed, uint256 slashed, uint48 settledAt)
+        internal
+        pure
+        returns (StakeMirror.SlashOutcome[] memory o)
+    {
+        o = new StakeMirror.SlashOutcome[](1);
+        o[0] = StakeMirror.SlashOutcome(orderId, vault, vetoed, slashed, settledAt);
     }
 }
 

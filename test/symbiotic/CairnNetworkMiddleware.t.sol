@@ -59,10 +59,15 @@ abstract contract SymbioticFixture is Test {
     // ---------------------------------------------------------------- helpers
 
     function _vault(uint64 slasherIndex, uint48 epoch) internal returns (address vault) {
+        return _vault(slasherIndex, epoch, VETO);
+    }
+
+    /// A vault whose veto slasher (if `slasherIndex` is one) has a veto window of `vetoDuration`.
+    function _vault(uint64 slasherIndex, uint48 epoch, uint48 vetoDuration) internal returns (address vault) {
         address[] memory curators = new address[](1);
         curators[0] = curator;
         bytes memory slasherParams = slasherIndex == SymbioticCore.VETO_SLASHER
-            ? abi.encode(IVetoSlasher.InitParams(IBaseSlasher.BaseParams(false), VETO, 3))
+            ? abi.encode(IVetoSlasher.InitParams(IBaseSlasher.BaseParams(false), vetoDuration, 3))
             : abi.encode(IBaseSlasher.BaseParams(false));
         (vault,,) = IVaultConfigurator(core.vaultConfigurator)
             .create(

@@ -83,6 +83,10 @@ export type ForgeRestakingDeployParams = {
       operator: Address
       minSlashingWindow?: number
       vaultEpoch?: number
+      /** The veto vault's veto window, seconds (default 1 hour). */
+      vetoDuration?: number
+      /** Who may veto Cairn's slashes on the veto vault (default the deployer). */
+      resolver?: Address
     }
 )
 
@@ -107,6 +111,8 @@ export async function deployRestakingWithForge(params: ForgeRestakingDeployParam
     env.OPERATOR = params.operator
     if (params.minSlashingWindow !== undefined) env.MIN_SLASHING_WINDOW = String(params.minSlashingWindow)
     if (params.vaultEpoch !== undefined) env.VAULT_EPOCH = String(params.vaultEpoch)
+    if (params.vetoDuration !== undefined) env.VETO_DURATION = String(params.vetoDuration)
+    if (params.resolver !== undefined) env.RESOLVER = params.resolver
   }
   await runForgeScript('script/DeployRestaking.s.sol', params, env)
   return JSON.parse(await readFile(join(repoRoot, params.out), 'utf8'))
@@ -131,6 +137,8 @@ async function runForgeScript(
     'SOURCE_CHAIN_ID',
     'SOURCE_MIRROR',
     'OPERATOR',
+    'RESOLVER',
+    'VETO_DURATION',
   ]) {
     delete base[name]
   }

@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {StakeMirrorFixture, StakeTree} from "./StakeMirror.t.sol";
+import {StakeMirror} from "../../src/restaking/StakeMirror.sol";
+
+/// @notice Slash outcomes reported back from Ethereum: a veto releases the penalty the slash held back, an execution
+/// makes it final (and takes the slashed collateral out of a leaf captured before it), a pending slash stays held
+/// back across epochs; unknown, settled, mismatched, malformed and unsigned outcomes are refused.
+contract StakeMirrorOutcomesTest is StakeMirrorFixture {
+    address internal prover = makeAddr("prover");
+    address internal vaultA = makeAddr("vaultA");
+    address internal vaultB = makeAddr("vaultB");
+    uint256 internal constant TASK = 7;
+    uint256 internal constant PENALTY = 50e18;
+
+    function setUp() public {
+        _setUpMirror();
+        vm.warp(block.timestamp + 10);
+        _commitAndProve(1, 300e18, 100e18);
+        vm.prank(marketplaceAddress);
+        mirror.lock(prover, TASK, 200e18);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /// Commits epoch `epoch` with the prover's stake in vaults A and B (and someone else's) and proves the prover's.
+    function _commitAndProve(uint64 epoch, uint256 stakeA, uint256 stakeB) internal {
+        bytes32[] memory leaves = new bytes32[](3);
+        leaves[0] = StakeTree.leaf(prover, vaultA, token, stakeA);
+        leaves[1] = StakeTree.leaf(prover, vaultB, token, stakeB);
+        leaves[2] = StakeTree.leaf(makeAddr("other"), vaultA, token, 50e18);
+        StakeMirror.Snapshot memory s = _snapshot(epoch, StakeTree.root(leaves), 3);
+        mirror.commitSnapshot(s, _sign(s, _two()));
+        mirror.proveStake(prover, vaultA, stakeA, StakeTree.proof(leaves, 0));
+        mirror.proveStake(prover, vaultB, stakeB, StakeTree.proof(leaves, 1));
+    }
+
+    /// The marketplace slashes task TASK: PENALTY is queued against vault A.
+    function _slashTask() internal returns (bytes32 orderId) {
+        vm.prank(marketplaceAddress);
+        mirror.slash(prover, TASK, 200e18, PENALTY, address(this));
+        return _orderId(TASK);
+    }
+
+    function _report(StakeMirror.SlashOutcome[] memory outcomes) internal {
+        mirror.reportSlashOutcomes(outcomes, _sign(outcomes, _two()));
+    }
+
+    function _proven(address vault) internal view returns (uint96 proven) {
+        (, proven,) = mirror.vaultStake(prover, vault);
+    }
+
+    function _status(bytes32 orderId) internal view returns (StakeMirror.SlashStatus status) {
+        (,,, status) = mirror.slashes(orderId);
+    }
+
+    function _debt(address vault) internal view returns (uint128 pending, uint128 heldBack) {
+        (pending, heldBack) = mirror.slashDebt(prover, vault);
+    }
+
+    // ---------------------------------------------------------------- outcomes
+
+    function test_slash_holdsThePenaltyBackAndRecordsIt() public {
+        bytes32 orderId = _slashTask();
+        (address p, uint96 penalty, address vault, StakeMirror.SlashStatus status) = mirror.slashes(orderId);
+        assertEq(p, prover);
+        assertEq(penalty, PENALTY);
+        assertEq(vault, vaultA);
+        assertEq(uint8(status), uint8(StakeMirror.SlashStatus.Queued));
+        assertEq(_proven(vaultA), 250e18);
+        (uint128 pending, uint128 heldBack) = _debt(vaultA);
+        assertEq(pending, PENALTY);
+        assertEq(heldBack, PENALTY);
+        assertEq(mirror.availableStake(prover), 350e18);
+    }
+
+    function test_vetoReportedBack_restoresTheProvenStake() public {
+        bytes32 orderId = _slashTask();
+        StakeMirror.SlashOutcome[] memory o = _outcomes(orderId, vaultA, true, 0, uint48(block.timestamp));
+        vm.expectEmit(address(mirror));
+        emit StakeMirror.SlashSettled(orderId, prover, vaultA, StakeMirror.SlashStatus.Vetoed, 0, 300e18);
+        _report(o);
+        assertEq(uint8(_status(orderId)), uint8(StakeMirror.SlashStatus.Vetoed));
+        assertEq(_proven(vaultA), 300e18, "the penalty backs tasks again");
+        (uint128 pending, uint128 heldBack) = _debt(vaultA);
+        assertEq(pending, 0);
+        assertEq(heldBack, 0);
+        assertEq(mirror.availableStake(prover), 400e18);
+    }
+
+    function test_executedOutcome_isFinal() public {
+        bytes32 orderId = _slashTask();
+        vm.warp(block.timestamp + 1);
+        StakeMirror.SlashOutcome[] memory o = _outcomes(orderId, vaultA, false, PENALTY, uint48(block.timestamp));
+        vm.expectEmit(address(mirror));
+        emit StakeMirror.SlashSettled(orderId, prover, vaultA, StakeMirror.SlashStatus.Executed, PENALTY, 250e18);
+        _report(o);
+        assertEq(uint8(_status(orderId)), uint8(StakeMirror.SlashStatus.Executed));
+        assertEq(_proven(vaultA), 250e18, "the leaf predates the execution: the slashed collateral is out");
+        (uint128 pending, uint128 heldBack) = _debt(vaultA);
+        assertEq(pending, 0);
+        assertEq(heldBack, 0);
+
+        // The next epoch's leaf shows the vault after the slash; nothing more is held back.
+        vm.warp(block.timestamp + 60);
+        _commitAndProve(2, 250e18, 100e18);
+        assertEq(_proven(vaultA), 250e18);
+        assertEq(mirror.availableStake(prover), 350e18);
+    }
+
+    function test_executedOutcome_slashedLessThanThePenalty() public {
+        bytes32 orderId = _slashTask();
+        _report(_outcomes(orderId, vaultA, false, 30e18, uint48(block.timestamp)));
+        assertEq(_proven(vaultA), 270e18, "only what left the vault is gone");
+    }
+
+    /// A veto request leaves the vault's stake untouched on Ethereum, so the next leaf still shows the penalty: it
+    /// stays held back until the outcome, whatever the epoch.
+    function test_pendingSlashStaysHeldBackAcrossEpochs_untilVetoed() public {
+        bytes32 orderId = _slashTask();
+        vm.warp(block.timestamp + 60);
+        _commitAndProve(2, 300e18, 100e18);
+        assertEq(_proven(vaultA), 250e18, "the new leaf does not free the penalty");
+        assertEq(mirror.availableStake(prover), 350e18);
+
+        _report(_outcomes(orderId, vaultA, true, 0, uint48(block.timestamp)));
+        assertEq(_proven(vaultA), 300e18);
+        assertEq(mirror.availableStake(prover), 400e18);
+    }
+
+    /// A leaf captured after the execution already shows it: the report only releases the hold.
+    function test_executedOutcome_afterALaterCapture_isNotTakenTwice() public {
+        bytes32 orderId = _slashTask();
+        uint48 executedAt = uint48(block.timestamp);
+        vm.warp(block.timestamp + 60);
+        _commitAndProve(2, 250e18, 100e18);
+        assertEq(_proven(vaultA), 200e18, "held back until the outcome is known");
+
+        _report(_outcomes(orderId, vaultA, false, PENALTY, executedAt));
+        assertEq(_proven(vaultA), 250e18);
+    }
+
+    /// Several slashes on one vault: each outcome releases or settles only its own penalty.
+    function test_twoSlashes_oneVetoedOneExecuted() public {
+        vm.prank(marketplaceAddress);
+        mirror.lock(prover, 8, 50e18);
+        bytes32 first = _slashTask();
+        vm.prank(marketplaceAddress);
+        mirror.slash(prover, 8, 50e18, 20e18, address(this));
+        bytes32 second = _orderId(8);
+        assertEq(_proven(vaultA), 230e18);
+
+        vm.warp(block.timestamp + 1);
+        StakeMirror.SlashOutcome[] memory both = new StakeMirror.SlashOutcome[](2);
+        both[0] = StakeMirror.SlashOutcome(first, vaultA, true, 0, uint48(block.timestamp));
+        both[1] = StakeMirror.SlashOutcome(second, vaultA, false, 20e18, uint48(block.timestamp));
+        _report(both);
+        assertEq(uint8(_status(first)), uint8(StakeMirror.SlashStatus.Vetoed));
+        assertEq(uint8(_status(second)), uint8(StakeMirror.SlashStatus.Executed));
+        assertEq(_proven(vaultA), 280e18);
+        (uint128 pending,) = _debt(vaultA);
+        assertEq(pending, 0);
+    }
+
+    function test_outcomesThroughTheTransport() public {
+        bytes32 orderId = _slashTask();
+        address bridge = makeAddr("canonicalBridgeReceiver");
+        StakeMirror.SlashOutcome[] memory o = _outcomes(orderId, vaultA, true, 0, uint48(block.timestamp));
+        vm.prank(bridge);
+        vm.expectRevert(abi.encodeWithSelector(StakeMirror.NotSnapshotTransport.selector, bridge));
+        mirror.receiveSlashOutcomes(o);
+        vm.prank(mirrorOwner);
+        mirror.setSnapshotTransport(bridge);
+        vm.prank(bridge);
+        mirror.receiveSlashOutcomes(o);
+        assertEq(uint8(_status(orderId)), uint8(StakeMirror.SlashStatus.Vetoed));
+        assertEq(_proven(vaultA), 300e18);
+    }
+
+    // ---------------------------------------------------------------- rejections
+
+    function test_RevertWhen_outcomeOfAnUnknownSlash() public {
+        _slashTask();
+        // Task 8 was never slashed; an order id of another chain's mirror is unknown here too.
+        bytes32[2] memory unknown = [_orderId(8), keccak256(abi.encode(uint256(1), address(mirror), TASK))];
+        for (uint256 i; i < 2; ++i) {
+            StakeMirror.SlashOutcome[] memory o = _outcomes(unknown[i], vaultA, true, 0, uint48(block.timestamp));
+            bytes[] memory sigs = _sign(o, _two());
+            vm.expectRevert(abi.encodeWithSelector(StakeMirror.UnknownSlash.selector, unknown[i]));
+            mirror.reportSlashOutcomes(o, sigs);
+        }
+    }
+
+    function test_RevertWhen_outcomeReportedTwice() public {
+        bytes32 orderId = _slashTask();
+        StakeMirror.SlashOutcome[] memory o = _outcomes(orderId, vaultA, true, 0, uint48(block.timestamp));
+        bytes[] memory sigs = _sign(o, _two());
+        mirror.reportSlashOutcomes(o, sigs);
+        // The same signed batch replayed.
+        vm.expectRevert(
+            abi.encodeWithSelector(StakeMirror.SlashAlreadySettled.selector, orderId, StakeMirror.SlashStatus.Vetoed)
+        );
+        mirror.reportSlashOutcomes(o, sigs);
+        // A contradicting outcome for a settled slash.
+        StakeMirror.SlashOutcome[] memory executed = _outcomes(orderId, vaultA, false, PENALTY, uint48(block.timestamp));
+        sigs = _sign(executed, _two());
+        vm.expectRevert(
+            abi.encodeWithSelector(StakeMirror.SlashAlreadySettled.selector, orderId, StakeMirror.SlashStatus.Vetoed)
+        );
+        mirror.reportSlashOutcomes(executed, sigs);
+        assertEq(_proven(vaultA), 300e18, "restored once");
+    }
+
+    function test_RevertWhen_outcomeNamesAnotherVault() public {
+        bytes32 orderId = _slashTask();
+        StakeMirror.SlashOutcome[] memory o = _outcomes(orderId, vaultB, true, 0, uint48(block.timestamp));
+        bytes[] memory sigs = _sign(o, _two());
+        vm.expectRevert(abi.encodeWithSelector(StakeMirror.SlashVaultMismatch.selector, orderId, vaultA, vaultB));
+        mirror.reportSlashOutcomes(o, sigs);
+    }
+
+    function test_RevertWhen_outcomeAmountsAreInconsistent() public {
+        bytes32 orderId = _slashTask();
+        StakeMirror.SlashOutcome[] memory o = _outcomes(orderId, vaultA, true, 1, uint48(block.timestamp));
+        bytes[] memory sigs = _sign(o, _two());
+        vm.expectRevert(abi.encodeWithSelector(StakeMirror.VetoedSlashWithAmount.selector, orderId, 1));
+        mirror.reportSlashOutcomes(o, sigs);
+        o = _outcomes(orderId, vaultA, false, PENALTY + 1, uint48(block.timestamp));
+        sigs = _sign(o, _two());
+        vm.expectRevert(
+            abi.encodeWithSelector(StakeMirror.SlashedExceedsPenalty.selector, orderId, PENALTY + 1, PENALTY)
+        );
+        mirror.reportSlashOutcomes(o, sigs);
+    }
+
+    /// One bad outcome refuses the whole batch: nothing is recorded.
+    function test_RevertWhen_anyOutcomeOfTheBatchIsBad() public {
+        bytes32 orderId = _slashTask();
+        StakeMirror.SlashOutcome[] memory o = new StakeMirror.SlashOutcome[](2);
+        o[0] = StakeMirror.SlashOutcome(orderId, vaultA, true, 0, uint48(block.timestamp));
+        o[1] = o[0];
+        bytes[] memory sigs = _sign(o, _two());
+        vm.expectRevert(
+            abi.encodeWithSelector(StakeMirror.SlashAlreadySettled.selector, orderId, StakeMirror.SlashStatus.Vetoed)
+        );
+        mirror.reportSlashOutcomes(o, sigs);
+        assertEq(uint8(_status(orderId)), uint8(StakeMirror.SlashStatus.Queued));
+        assertEq(_proven(vaultA), 250e18);
+    }
+
+    function test_RevertWhen_outcomeBatchEmpty() public {
+        StakeMirror.SlashOutcome[] memory none = new StakeMirror.SlashOutcome[](0);
+        bytes[] memory sigs = _sign(none, _two());
+        vm.expectRevert(StakeMirror.EmptyBatch.selector);
+        mirror.reportSlashOutcomes(none, sigs);
+    }
+
+    function test_RevertWhen_outcomeQuorumNotReached() public {
+        bytes32 orderId = _slashTask();
+        StakeMirror.SlashOutcome[] memory o = _outcomes(orderId, vaultA, true, 0, uint48(block.timestamp));
+        bytes[] memory one = _sign(o, new uint256[](1));
+        vm.expectRevert(abi.encodeWithSelector(StakeMirror.QuorumNotReached.selector, 1, 2));
+        mirror.reportSlashOutcomes(o, one);
+
+        bytes[] memory sigs = _sign(o, _two());
+        (sigs[0], sigs[1]) = (sigs[1], sigs[0]);
+        vm.expectRevert(StakeMirror.SignersNotSorted.selector);
+        mirror.reportSlashOutcomes(o, sigs);
+    }
+
+    function test_RevertWhen_outcomeSignedByAnOutsider() public {
+        bytes32 orderId = _slashTask();
+        StakeMirror.SlashOutcome[] memory o = _outcomes(orderId, vaultA, true, 0, uint48(block.timestamp));
+        (address outsider, uint256 outsiderKey) = makeAddrAndKey("outsider");
+        (uint8 v, bytes32 r, bytes32 sig) = vm.sign(outsiderKey, mirror.slashOutcomesDigest(o));
+        bytes[] memory sigs = new bytes[](1);
+        sigs[0] = abi.encodePacked(r, sig, v);
+        vm.expectRevert(abi.encodeWithSelector(StakeMirror.NotAnActiveRelayer.selector, outsider));
+        mirror.reportSlashOutcomes(o, sigs);
+    }
+
+    /// Signatures over a vetoed outcome do not carry an altered one (here: the amount an execution would need).
+    function test_RevertWhen_outcomeAlteredAfterSigning() public {
+        bytes32 orderId = _slashTask();
+        StakeMirror.SlashOutcome[] memory o = _outcomes(orderId, vaultA, true, 0, uint48(block.timestamp));
+        bytes[] memory sigs = _sign(o, _two());
+        o[0].vetoed = false;
+        vm.expectPartialRevert(StakeMirror.NotAnActiveRelayer.selector);
+        mirror.reportSlashOutcomes(o, sigs);
+    }
+}
