@@ -41,7 +41,15 @@ export type TaskRef = bigint | TaskRecords
 export const emptyTask: Task = { prover: zeroAddress, price: 0n, deadline: 0, compute: 0 }
 
 // ABIs carry enums as uint8 only, so their member names are mirrored here (same order as src/types/*.sol).
-export const requestStatuses = ['None', 'Open', 'Assigned', 'Fulfilled', 'Slashed', 'Cancelled'] as const
+export const requestStatuses = [
+  'None',
+  'Open',
+  'Assigned',
+  'Fulfilled',
+  'Slashed',
+  'Cancelled',
+  'InputsRejected',
+] as const
 export type RequestStatus = (typeof requestStatuses)[number]
 
 export const requestStates = [
@@ -53,6 +61,7 @@ export const requestStates = [
   'Fulfilled',
   'Slashed',
   'Cancelled',
+  'InputsRejected',
 ] as const
 export type RequestState = (typeof requestStates)[number]
 
