@@ -1,0 +1,33 @@
+import { pino } from 'pino'
+import { loadConfig } from './config.js'
+import { startProverRunner } from './runner.js'
+
+// Entry point: `tsx enclave/prover/main.ts --rpc-url ... --markets '[...]'` (or PROVER_* environment variables).
+const config = loadConfig(process.argv.slice(2), process.env)
+const logger = pino({ level: config.logLevel, base: { service: 'cairn-prover' } })
+
+let runner: Awaited<ReturnType<typeof startProverRunner>> | undefined
+let stopping = false
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'shutting down')
+    // A signal during start-up exits at once: nothing is in flight yet that a restart would not redo.
+    if (runner === undefined) process.exit(0)
+    runner
+      .stop()
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed')
+        process.exit(1)
+      })
+  })
+}
+
+try {
+  runner = await startProverRunner(config, { logger })
+} catch (error) {
+  logger.fatal({ err: error }, 'start failed')
+  process.exit(1)
+}

@@ -1,0 +1,235 @@
+/**
+ * The runner's own chain calls, each simulated first (a revert is thrown decoded, nothing sent) and then sent as the
+ * operator account: registration, capacity, listings, stake, enclave keys, and the invalid-input attestation.
+ */
+import type { Logger } from 'pino'
+import {
+  type Address,
+  type Hex,
+  type LocalAccount,
+  type TransactionReceipt,
+  type TypedDataDefinition,
+  zeroAddress,
+} from 'viem'
+import { type CairnClient, type CairnReader, sent, simulated } from '../../ts/client.js'
+import type { Deployment } from '../../ts/deployment.js'
+import { eventOf } from '../../ts/events.js'
+import { proofMarketplaceAbi, proverRegistryAbi } from '../../ts/generated.js'
+import { stake as depositStake, list, register } from '../../ts/prover.js'
+import { getListing, getProver, getStake } from '../../ts/readers.js'
+import { registerEnclaveKey, type TeeClient } from '../../ts/tee.js'
+import { balanceOf } from '../../ts/tokens.js'
+import {
+  enumName,
+  type ListingState,
+  listingStates,
+  type Request,
+  type RequestStatus,
+  requestStatuses,
+  type Task,
+} from '../../ts/types.js'
+import type { AttestationProvider } from '../attestation/provider.js'
+import type { MarketConfig } from './config.js'
+import type { EnclaveKey } from './keys.js'
+
+/** Registers the operator as a prover machine, or brings its capacity to the configured one. */
+export async function ensureRegistered(
+  client: CairnClient,
+  params: { capacity: number; rewardAddress?: Address },
+  log: Logger,
+): Promise<void> {
+  const prover = await getProver(client, client.wallet.account.address)
+  if (!prover.registered) {
+    await register(client, {
+      capacity: params.capacity,
+      ...(params.rewardAddress ? { rewardAddress: params.rewardAddress } : {}),
+    })
+    log.info({ capacity: params.capacity }, 'registered in the prover registry')
+    return
+  }
+  if (prover.capacity !== params.capacity) {
+    await registryWrite(client, 'setCapacity', [params.capacity])
+    log.info({ from: prover.capacity, to: params.capacity }, 'capacity updated')
+  }
+}
+
+/**
+ * Deposits whatever the operator's NativeStaking stake lacks of `amount`, from its stake-token balance: all of it,
+ * or as much as it holds (a warning says what is missing; a short stake is no reason not to serve the tasks it has).
+ */
+export async function ensureStake(client: CairnClient, amount: bigint, log: Logger): Promise<void> {
+  const me = client.wallet.account.address
+  const { staked } = await getStake(client, me)
+  if (staked >= amount) return
+  const missing = amount - staked
+  const held = await balanceOf(client, client.deployment.contracts.stakeToken, me)
+  let deposit = missing
+  if (held < missing) {
+    // bigints: Math.min does not take them.
+    deposit = held
+    log.warn(
+      { staked: staked.toString(), wanted: amount.toString(), held: held.toString() },
+      'not enough stake tokens to top the stake up fully',
+    )
+  }
+  if (deposit === 0n) return
+  await depositStake(client, { amount: deposit })
+  log.info({ deposited: deposit.toString(), staked: (staked + deposit).toString() }, 'stake topped up')
+}
+
+/**
+ * Lists the operator in a market at the configured offer, or updates a listing that differs. A leaving listing is
+ * brought back (cancelLeave) unless `leaving` is asked for, in which case an active one is put on leave.
+ */
+export async function ensureListing(
+  client: CairnClient,
+  market: MarketConfig,
+  params: { leaving: boolean },
+  log: Logger,
+): Promise<ListingState> {
+  const me = client.wallet.account.address
+  const { marketId, price, provingTime, computePerRequest } = market
+  const listing = await getListing(client, me, marketId)
+  let state = enumName(listingStates, listing.state, 'ListingState')
+  const mlog = log.child({ marketId: marketId.toString() })
+  if (state === 'None') {
+    await list(client, { marketId, price, provingTime, computePerRequest })
+    mlog.info({ price: price.toString(), provingTime }, 'listed')
+    state = 'Active'
+  } else if (
+    listing.price !== price ||
+    listing.provingTime !== provingTime ||
+    listing.computePerRequest !== computePerRequest
+  ) {
+    await registryWrite(client, 'updateListing', [marketId, price, provingTime, computePerRequest])
+    mlog.info({ price: price.toString(), provingTime, computePerRequest }, 'listing updated')
+  }
+  if (params.leaving && state === 'Active') {
+    await registryWrite(client, 'requestLeave', [marketId])
+    mlog.warn('listing put on leave: no new assignments')
+    return 'Leaving'
+  }
+  if (!params.leaving && state === 'Leaving') {
+    await registryWrite(client, 'cancelLeave', [marketId])
+    mlog.info('leave cancelled: assignments resume')
+    return 'Active'
+  }
+  return state
+}
+
+type RegistryCall =
+  | ['setCapacity', readonly [number]]
+  | ['updateListing', readonly [bigint, bigint, number, number]]
+  | ['requestLeave', readonly [bigint]]
+  | ['cancelLeave', readonly [bigint]]
+
+async function registryWrite<call extends RegistryCall>(
+  client: CairnClient,
+  functionName: call[0],
+  args: call[1],
+): Promise<TransactionReceipt> {
+  const { request } = await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address: client.deployment.contracts.proverRegistry,
+      abi: proverRegistryAbi,
+      functionName,
+      args,
+    } as Parameters<typeof client.public.simulateContract>[0]),
+  )
+  return sent(client, () => client.wallet.writeContract(request))
+}
+
+/** Attests and registers an enclave key for a market, bound to the operator; returns its chain times. */
+export async function registerKey(
+  client: TeeClient,
+  key: EnclaveKey,
+  provider: AttestationProvider,
+): Promise<{ registeredAt: number; expiresAt: number }> {
+  const registered = await registerEnclaveKey(client, {
+    provider,
+    role: 'Prover',
+    marketId: key.marketId,
+    signer: key.signer,
+    eciesPublicKey: key.eciesPublicKey,
+  })
+  const block = await client.public.getBlock({ blockNumber: registered.receipt.blockNumber })
+  return { registeredAt: Number(block.timestamp), expiresAt: Number(registered.expiresAt) }
+}
+
+/** The request's stored status (the SDK's getRequestStatus, at a fixed block when given). */
+export async function requestStatusOf(
+  reader: CairnReader,
+  requestId: bigint,
+  blockNumber?: bigint,
+): Promise<RequestStatus> {
+  const status = await reader.public.readContract({
+    address: reader.deployment.contracts.proofMarketplace,
+    abi: proofMarketplaceAbi,
+    functionName: 'requestStatus',
+    args: [requestId],
+    ...(blockNumber === undefined ? {} : { blockNumber }),
+  })
+  return enumName(requestStatuses, status, 'RequestStatus')
+}
+
+const invalidInputsTypes = {
+  InvalidInputs: [
+    { name: 'requestId', type: 'uint256' },
+    { name: 'inputsDigest', type: 'bytes32' },
+  ],
+} as const
+
+/** What a prover enclave signs to attest that a request's inputs cannot be proven (ProofMarketplace.rejectInputs). */
+export function invalidInputsTypedData(
+  deployment: Deployment,
+  params: { requestId: bigint; inputsDigest: Hex },
+): TypedDataDefinition<typeof invalidInputsTypes, 'InvalidInputs'> {
+  return {
+    domain: {
+      name: 'Cairn ProofMarketplace',
+      version: '1',
+      chainId: deployment.chainId,
+      verifyingContract: deployment.contracts.proofMarketplace,
+    },
+    types: invalidInputsTypes,
+    primaryType: 'InvalidInputs',
+    message: params,
+  }
+}
+
+/** Settles a task with the enclave's invalid-input attestation; the operator is paid its price for the check. */
+export async function rejectInputs(
+  client: CairnClient,
+  params: { requestId: bigint; request: Request; task: Task; enclave: LocalAccount },
+): Promise<{ price: bigint; refund: bigint; receipt: TransactionReceipt }> {
+  const address = client.deployment.contracts.proofMarketplace
+  const signature = await params.enclave.signTypedData(
+    invalidInputsTypedData(client.deployment, {
+      requestId: params.requestId,
+      inputsDigest: params.request.inputsDigest,
+    }),
+  )
+  const { request } = await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address,
+      abi: proofMarketplaceAbi,
+      functionName: 'rejectInputs',
+      args: [params.requestId, params.request, params.task, signature],
+    }),
+  )
+  const receipt = await sent(client, () => client.wallet.writeContract(request))
+  const { args } = eventOf(receipt, address, proofMarketplaceAbi, 'InputsRejected')
+  return { price: args.price, refund: args.refund, receipt }
+}
+
+/** Whether the marketplace has a prover-key registry (rejectInputs reverts EnclaveKeysNotSet without one). */
+export async function enclaveKeysSet(reader: CairnReader): Promise<boolean> {
+  const keys = await reader.public.readContract({
+    address: reader.deployment.contracts.proofMarketplace,
+    abi: proofMarketplaceAbi,
+    functionName: 'enclaveKeys',
+  })
+  return keys !== zeroAddress
+}

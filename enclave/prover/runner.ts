@@ -1,0 +1,574 @@
+/**
+ * The prover runner: an operator's daemon that keeps its machine registered, listed and attested, follows the
+ * marketplace for tasks assigned to it, proves them inside the enclave and gets them settled. Everything it acts on
+ * is rebuilt from chain state at start (its enclave keyring and breaker state are the only local state), so it can be
+ * stopped and restarted at any point. See README.md for the full behaviour.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type Logger, pino } from 'pino'
+import { type Address, defineChain, type Hex, isAddressEqual, type LocalAccount } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { claim } from '../../ts/assignment.js'
+import { type CairnClient, type CairnReader, connect, createCairnReader } from '../../ts/client.js'
+import { loadAttestationDeployment, loadDeployment } from '../../ts/deployment.js'
+import { decodeCairnError } from '../../ts/errors.js'
+import { proverRegistryAbi } from '../../ts/generated.js'
+import { getProverEnclave, type TeeClient, withAttestation } from '../../ts/tee.js'
+import { marketIdOf, type RequestCreation, type Task } from '../../ts/types.js'
+import { createConfigfsTsmProvider } from '../attestation/configfs-tsm.js'
+import { createDevPki } from '../attestation/pki.js'
+import type { AttestationProvider } from '../attestation/provider.js'
+import { createDevProvider } from '../attestation/quote.js'
+import { type Breaker, loadBreaker } from './breaker.js'
+import { type ChainClock, createChainClock } from './clock.js'
+import type { ProverRunnerConfig } from './config.js'
+import { hasInputs } from './inputs.js'
+import { proveTask } from './job.js'
+import { type EnclaveKey, type Keyring, openKeyring } from './keys.js'
+import { loadMarket, type MarketRuntime } from './markets.js'
+import { createMetrics, type Metrics } from './metrics.js'
+import {
+  enclaveKeysSet,
+  ensureListing,
+  ensureRegistered,
+  ensureStake,
+  registerKey,
+  requestStatusOf,
+} from './onchain.js'
+import { createScheduler, type Scheduler, type TrackedTask } from './scheduler.js'
+import { startServer } from './server.js'
+import { createSettler, createTxLane, type Settler, type TaskOutcome, type TxLane } from './settle.js'
+import { assignedAt, blockRanges, type CreatedLog, findCreation, type ScannedLogs, scanRange } from './tasks.js'
+
+export type ProverRunner = {
+  /** The operator account (the prover's address in the registry). */
+  address: Address
+  /** Base URL of the HTTP server: /metrics, /healthz, /reset. */
+  url: string
+  metrics: Metrics
+  /** The market's current enclave key, as registered. */
+  enclaveKey(marketId: bigint): { signer: Address; eciesPublicKey: Hex; expiresAt: number } | undefined
+  /** Tasks being worked on, by request id. */
+  tasks(): bigint[]
+  breaker(): { tripped: boolean; requestId?: bigint }
+  /** The operator's reset of a tripped breaker (what POST /reset does). */
+  reset(): Promise<{ wasTripped: boolean }>
+  /** Stops following the chain, lets submissions in flight finish, closes the server; idempotent. */
+  stop(): Promise<void>
+}
+
+/** The quote source the config names. */
+export function attestationProvider(config: ProverRunnerConfig): AttestationProvider {
+  if (config.attestation === 'configfs') {
+    return createConfigfsTsmProvider(config.configfsRoot ? { root: config.configfsRoot } : {})
+  }
+  const time = config.devPkiTime
+  const now =
+    time === undefined
+      ? undefined
+      : new Date(typeof time === 'number' || /^\d+$/.test(time) ? Number(time) * 1000 : time)
+  return createDevProvider(createDevPki(config.devPkiSeed, now ? { now } : {}))
+}
+
+type Chain = { reader: CairnReader; client: CairnClient; tee: TeeClient }
+
+async function connectChain(config: ProverRunnerConfig, account: LocalAccount): Promise<Chain> {
+  const deployment = await loadDeployment(config.chainId, config.deployment ? { path: config.deployment } : {})
+  const attestation = await loadAttestationDeployment(
+    config.chainId,
+    config.attestationDeployment ? { path: config.attestationDeployment } : {},
+  )
+  const chain = defineChain({
+    id: config.chainId,
+    name: `chain ${config.chainId}`,
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [config.rpcUrl] } },
+  })
+  const reader = createCairnReader({ chain, rpcUrl: config.rpcUrl, deployment, pollingInterval: config.pollInterval })
+  const actual = await reader.public.getChainId()
+  if (actual !== config.chainId) throw new Error(`the RPC serves chain ${actual}, the config says ${config.chainId}`)
+  const client = connect(reader, account)
+  return { reader, client, tee: withAttestation(client, attestation) }
+}
+
+/** Starts a runner: setup on chain, the rebuild from logs, then the poll loop. Resolves once it is ready. */
+export async function startProverRunner(
+  config: ProverRunnerConfig,
+  options: { logger?: Logger } = {},
+): Promise<ProverRunner> {
+  const account = privateKeyToAccount(config.privateKey)
+  const logger = (options.logger ?? pino({ level: config.logLevel, base: { service: 'cairn-prover' } })).child({
+    prover: account.address,
+  })
+  const chain = await connectChain(config, account)
+  const metrics = createMetrics()
+  const state = { ready: false, stopping: false }
+  let breaker: Breaker | undefined
+  let runtime: Runtime | undefined
+  const server = await startServer({
+    host: config.metricsHost,
+    port: config.metricsPort,
+    registry: metrics.registry,
+    health: () => ({
+      ready: state.ready && !state.stopping,
+      breaker: breaker?.tripped() ? 'tripped' : 'closed',
+      ...(runtime ? { tasks: runtime.tasks.size, lastBlock: Number(runtime.cursor() - 1n) } : {}),
+    }),
+    reset: () => (runtime ? runtime.reset() : Promise.reject(new Error('not ready'))),
+    logger,
+  })
+  try {
+    const head = await chain.reader.public.getBlock({ blockTag: 'latest' })
+    breaker = await loadBreaker(config.breakerFile ?? `${config.keyFile}.breaker.json`, head.number)
+    runtime = await createRuntime({ config, chain, metrics, logger, breaker, clockStart: head.timestamp })
+    await runtime.setup()
+    await runtime.poll()
+  } catch (error) {
+    await runtime?.shutdown()
+    await server.close()
+    throw error
+  }
+  const started = runtime
+  const loop = started.loop()
+  state.ready = true
+  logger.info({ url: `${server.url}/metrics`, markets: config.markets.map((m) => m.marketId.toString()) }, 'ready')
+
+  let stopping: Promise<void> | undefined
+  const stop = () => {
+    stopping ??= (async () => {
+      state.stopping = true
+      await loop.stop()
+      await started.shutdown()
+      await server.close()
+      logger.info('stopped')
+    })()
+    return stopping
+  }
+  return {
+    address: account.address,
+    url: server.url,
+    metrics,
+    enclaveKey(marketId) {
+      const key = started.keyring.current(marketId)
+      return key ? { signer: key.signer, eciesPublicKey: key.eciesPublicKey, expiresAt: key.expiresAt ?? 0 } : undefined
+    },
+    tasks: () => [...started.tasks.keys()],
+    breaker: () => {
+      const trip = started.breaker.trip()
+      return { tripped: started.breaker.tripped(), ...(trip ? { requestId: trip.requestId } : {}) }
+    },
+    reset: () => started.reset(),
+    stop,
+  }
+}
+
+type Runtime = Awaited<ReturnType<typeof createRuntime>>
+
+async function createRuntime(params: {
+  config: ProverRunnerConfig
+  chain: Chain
+  metrics: Metrics
+  logger: Logger
+  breaker: Breaker
+  clockStart: bigint
+}) {
+  const { config, chain, metrics, logger, breaker } = params
+  const { reader, client, tee } = chain
+  const me = client.wallet.account.address
+  const deployment = reader.deployment
+  const clock: ChainClock = createChainClock()
+  clock.observe(params.clockStart)
+  const lane: TxLane = createTxLane()
+  const provider = attestationProvider(config)
+  const keyring: Keyring = await openKeyring(config.keyFile, { chainId: config.chainId, operator: me })
+  const markets = new Map<bigint, MarketRuntime>()
+  const tasks = new Map<bigint, TrackedTask>()
+  /** Public-input requests in my markets that may become claimable (claimFallback only). */
+  const candidates = new Map<bigint, CreatedLog>()
+  let cursor = config.fromBlock ?? deployment.deployBlock
+  let listingsDirty = true
+  let syncing: Promise<void> | undefined
+  const jobContext = {
+    chainId: config.chainId,
+    marketplace: deployment.contracts.proofMarketplace,
+    keyring,
+    maxInputBytes: config.maxInputBytes,
+  }
+
+  // ------------------------------------------------------------------------------------------------ tasks
+
+  function finish(task: TrackedTask, outcome: TaskOutcome): void {
+    if (tasks.get(task.requestId) !== task) return
+    tasks.delete(task.requestId)
+    task.abort.abort()
+    metrics.tasksInFlight.set(tasks.size)
+    const log = logger.child({ requestId: task.requestId.toString(), marketId: task.marketId.toString() })
+    if (outcome.kind === 'failed') {
+      metrics.tasksFailed.inc({ reason: outcome.reason })
+      log.error({ reason: outcome.reason, err: outcome.error }, 'task given up')
+    } else if (outcome.kind === 'already-settled') {
+      metrics.tasksAlreadySettled.inc()
+      log.info({ status: outcome.status }, 'task already settled on chain')
+    } else {
+      log.info({ outcome: outcome.kind, attempts: task.attempts }, 'task settled')
+    }
+    settler.poke()
+  }
+
+  const scheduler: Scheduler = createScheduler({
+    maxConcurrent: config.maxConcurrentProofs,
+    submitMargin: config.submitMargin,
+    clock,
+    metrics,
+    logger,
+    async prove(task, signal) {
+      const market = markets.get(task.marketId) as MarketRuntime
+      const backend = await market.backend(keyring.current(task.marketId))
+      return proveTask(task, backend, jobContext, signal)
+    },
+    onProof: (task, fulfilment) => settler.proof(task, fulfilment),
+    onInvalidInputs: (task) => settler.reject(task),
+    onFailed: (task, reason, error) => finish(task, { kind: 'failed', reason, error }),
+    onSettled: () => settler.poke(),
+  })
+
+  const settler: Settler = createSettler({
+    client,
+    lane,
+    clock,
+    batchWindow: config.batchWindow,
+    maxBatch: config.maxBatch,
+    busy: () => scheduler.busy(),
+    enclave(marketId) {
+      const key = keyring.current(marketId)
+      return key ? privateKeyToAccount(key.signerKey) : undefined
+    },
+    finish,
+    metrics,
+    logger,
+  })
+
+  function track(
+    params: { requestId: bigint; task: Task; byMatcher: boolean },
+    creation: RequestCreation,
+    inputKey?: Hex,
+  ) {
+    const marketId = marketIdOf(params.requestId)
+    const market = markets.get(marketId) as MarketRuntime
+    const tracked: TrackedTask = {
+      requestId: params.requestId,
+      marketId,
+      request: creation.request,
+      task: params.task,
+      publicInputs: creation.publicInputs,
+      privateInputs: creation.privateInputs,
+      ...(inputKey === undefined ? {} : { inputKey }),
+      backend: market.kind,
+      assignedAt: assignedAt(params.task, creation.request.provingTime),
+      byMatcher: params.byMatcher,
+      state: 'queued',
+      attempts: 0,
+      abort: new AbortController(),
+    }
+    tasks.set(params.requestId, tracked)
+    candidates.delete(params.requestId)
+    metrics.tasksInFlight.set(tasks.size)
+    logger.info(
+      {
+        requestId: params.requestId.toString(),
+        marketId: marketId.toString(),
+        deadline: params.task.deadline,
+        byMatcher: params.byMatcher,
+        privateInputs: hasInputs(creation.privateInputs),
+      },
+      'task assigned',
+    )
+    scheduler.add(tracked)
+  }
+
+  async function onAssigned(logs: ScannedLogs): Promise<void> {
+    for (const log of logs.assigned) {
+      const requestId = log.requestId
+      if (tasks.has(requestId)) continue
+      const marketId = marketIdOf(requestId)
+      if (!markets.has(marketId)) {
+        metrics.tasksFailed.inc({ reason: 'unknown-market' })
+        logger.error(
+          { requestId: requestId.toString(), marketId: marketId.toString() },
+          'task in an unconfigured market',
+        )
+        continue
+      }
+      // Never work twice on a task: an earlier run (or this one, from a claim receipt) may have settled it.
+      const status = await requestStatusOf(reader, requestId)
+      if (status !== 'Assigned') continue
+      const creation =
+        candidates.get(requestId) ??
+        (await findCreation(reader, requestId, {
+          fromBlock: deployment.deployBlock,
+          toBlock: log.blockNumber,
+          logRange: config.logRange,
+        }))
+      if (creation === undefined) throw new Error(`no RequestCreated log for assigned request ${requestId}`)
+      track(log, creation, logs.inputKeys.get(requestId))
+    }
+  }
+
+  async function onSlashed(logs: ScannedLogs): Promise<void> {
+    for (const slash of logs.slashed) {
+      metrics.slashes.inc()
+      const task = tasks.get(slash.requestId)
+      if (task) finish(task, { kind: 'failed', reason: 'slashed' })
+      logger.error(
+        { requestId: slash.requestId.toString(), penalty: slash.penalty.toString(), tx: slash.transactionHash },
+        'slashed',
+      )
+      if (!breaker.counts(slash.blockNumber)) continue
+      if (await breaker.open(slash)) {
+        metrics.breakerTripped.set(1)
+        listingsDirty = true
+        logger.error(
+          { requestId: slash.requestId.toString(), breakerFile: breaker.path },
+          'circuit breaker tripped: leaving every market until POST /reset',
+        )
+      }
+    }
+  }
+
+  function onCreated(logs: ScannedLogs): void {
+    for (const created of logs.created) {
+      if (hasInputs(created.privateInputs)) continue // private requests need the matcher's input key
+      if (!markets.has(BigInt(created.marketId))) continue
+      candidates.set(created.requestId, created)
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------ chain setup
+
+  /**
+   * Brings every listing in line with the breaker (active, or leaving while tripped). One sync runs at a time; a trip
+   * or reset marks the listings dirty, and whoever waits goes round again until they are clean.
+   */
+  async function syncListings(): Promise<void> {
+    for (;;) {
+      if (syncing) {
+        await syncing.catch(() => undefined)
+        continue
+      }
+      if (!listingsDirty) return
+      listingsDirty = false
+      syncing = syncOnce().finally(() => {
+        syncing = undefined
+      })
+      try {
+        await syncing
+      } catch (error) {
+        listingsDirty = true
+        throw error
+      }
+    }
+  }
+
+  async function syncOnce(): Promise<void> {
+    for (const market of markets.values()) {
+      const leaving = breaker.tripped()
+      await lane(() => ensureListing(client, market.config, { leaving }, logger))
+    }
+  }
+
+  const rotationDue = (key: EnclaveKey) =>
+    key.registeredAt === undefined ||
+    key.expiresAt === undefined ||
+    clock.now() >= key.registeredAt + config.rotationFraction * (key.expiresAt - key.registeredAt)
+
+  /** Keeps an attested key registered for the market, rotating it once due; `verify` checks the registry too. */
+  async function ensureEnclaveKey(marketId: bigint, verify: boolean): Promise<void> {
+    const current = keyring.current(marketId)
+    if (current && !rotationDue(current)) {
+      if (!verify) return
+      const onChain = await getProverEnclave(tee, marketId, me)
+      if (onChain && isAddressEqual(onChain.signer, current.signer)) return setKeyGauge(current)
+      if (onChain) logger.warn({ marketId: marketId.toString(), foreign: onChain.signer }, 'registry holds another key')
+    }
+    const newest = keyring.newest(marketId)
+    // A key generated by an earlier run whose registration did not land is registered now rather than replaced.
+    const key = newest && newest.expiresAt === undefined ? newest : await keyring.generate(marketId)
+    const times = await lane(() => registerKey(tee, key, provider))
+    await keyring.registered(key.signer, times)
+    metrics.keyRegistrations.inc({ market: marketId.toString() })
+    setKeyGauge({ ...key, ...times })
+    logger.info(
+      { marketId: marketId.toString(), signer: key.signer, expiresAt: times.expiresAt, rotated: current?.signer },
+      'enclave key attested and registered',
+    )
+  }
+
+  function setKeyGauge(key: EnclaveKey): void {
+    metrics.keyExpiry.set({ market: key.marketId.toString() }, key.expiresAt ?? 0)
+  }
+
+  async function maintainKeys(): Promise<void> {
+    for (const marketId of markets.keys()) {
+      try {
+        await ensureEnclaveKey(marketId, false)
+      } catch (error) {
+        metrics.retries.inc({ stage: 'register' })
+        logger.error({ marketId: marketId.toString(), err: error }, 'enclave key registration failed; retrying')
+      }
+    }
+    const now = clock.now()
+    const dropped = await keyring.prune(
+      (key) =>
+        key.expiresAt !== undefined &&
+        now > key.expiresAt + config.keyRetention &&
+        ![...tasks.values()].some(
+          (task) => task.marketId === key.marketId && task.assignedAt <= (key.expiresAt ?? 0) + config.keyRetention,
+        ),
+    )
+    for (const key of dropped) logger.info({ marketId: key.marketId.toString(), signer: key.signer }, 'old key dropped')
+  }
+
+  async function setup(): Promise<void> {
+    await lane(() =>
+      ensureRegistered(
+        client,
+        { capacity: config.capacity, ...(config.rewardAddress ? { rewardAddress: config.rewardAddress } : {}) },
+        logger,
+      ),
+    )
+    if (config.stake !== undefined) await lane(() => ensureStake(client, config.stake as bigint, logger))
+    for (const market of config.markets) markets.set(market.marketId, await loadMarket(reader, market))
+    metrics.breakerTripped.set(breaker.tripped() ? 1 : 0)
+    await syncListings()
+    if (!(await enclaveKeysSet(reader))) {
+      logger.warn('the marketplace has no enclave key registry: invalid inputs cannot be attested (rejectInputs)')
+    }
+    for (const marketId of markets.keys()) await ensureEnclaveKey(marketId, true)
+  }
+
+  // ------------------------------------------------------------------------------------------------ fallback
+
+  async function claimOpenRequests(): Promise<void> {
+    if (!config.claimFallback || breaker.tripped()) return
+    const full = new Set<bigint>()
+    for (const [requestId, created] of candidates) {
+      const marketId = BigInt(created.marketId)
+      const market = markets.get(marketId) as MarketRuntime
+      if (full.has(marketId)) continue
+      const verdict = claimable(created, market)
+      if (verdict === 'never') candidates.delete(requestId)
+      if (verdict !== 'now') continue
+      if ((await requestStatusOf(reader, requestId)) !== 'Open') {
+        candidates.delete(requestId)
+        continue
+      }
+      if (!(await available(marketId))) {
+        full.add(marketId)
+        continue
+      }
+      await claimOne(requestId, created)
+    }
+  }
+
+  function claimable(created: CreatedLog, market: MarketRuntime): 'now' | 'later' | 'never' {
+    const { request } = created
+    const now = clock.now()
+    if (tasks.has(created.requestId) || now > request.matchingExpiry) return 'never'
+    // The registry assigns only within the request's max reward and proving time.
+    if (market.config.price > request.maxReward || market.config.provingTime > request.provingTime) return 'never'
+    return now >= request.createdAt + market.fallbackDelay ? 'now' : 'later'
+  }
+
+  function available(marketId: bigint): Promise<boolean> {
+    return reader.public.readContract({
+      address: deployment.contracts.proverRegistry,
+      abi: proverRegistryAbi,
+      functionName: 'isAvailable',
+      args: [me, marketId],
+    })
+  }
+
+  async function claimOne(requestId: bigint, created: CreatedLog): Promise<void> {
+    try {
+      const claimed = await lane(() => claim(client, { requestId, request: created.request }))
+      metrics.claims.inc()
+      logger.info({ requestId: requestId.toString() }, 'claimed through the fallback')
+      track(claimed, created)
+    } catch (error) {
+      const name = decodeCairnError(error)?.name
+      // Our clock ran a little ahead of the chain's: try again next round.
+      if (name === 'FallbackNotOpen') return
+      if (name === undefined) {
+        metrics.retries.inc({ stage: 'claim' })
+        logger.warn({ requestId: requestId.toString(), err: error }, 'claim failed; retrying')
+        return
+      }
+      candidates.delete(requestId)
+      logger.info({ requestId: requestId.toString(), reason: name }, 'not claimable')
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------ loop
+
+  /** One round: new logs up to the (confirmed) head, keys, listings, fallback claims. */
+  async function poll(): Promise<void> {
+    const head = await reader.public.getBlock({ blockTag: 'latest' })
+    clock.observe(head.timestamp)
+    const target = head.number - BigInt(config.confirmations)
+    const watched = config.claimFallback ? [...markets.keys()] : []
+    for (const range of blockRanges(cursor, target, config.logRange)) {
+      const logs = await scanRange(reader, { prover: me, markets: watched, ...range })
+      onCreated(logs)
+      await onSlashed(logs)
+      await onAssigned(logs)
+      cursor = range.toBlock + 1n
+      metrics.lastBlock.set(Number(range.toBlock))
+    }
+    await syncListings()
+    await maintainKeys()
+    await claimOpenRequests()
+  }
+
+  function loop(): { stop: () => Promise<void> } {
+    const abort = new AbortController()
+    const done = (async () => {
+      while (!abort.signal.aborted) {
+        await sleep(config.pollInterval, undefined, { signal: abort.signal }).catch(() => undefined)
+        if (abort.signal.aborted) break
+        try {
+          await poll()
+        } catch (error) {
+          metrics.errors.inc({ loop: 'poll' })
+          logger.error({ err: error }, 'poll round failed')
+        }
+      }
+    })()
+    return {
+      stop: async () => {
+        abort.abort()
+        await done
+      },
+    }
+  }
+
+  async function reset(): Promise<{ wasTripped: boolean }> {
+    const head = await reader.public.getBlockNumber({ cacheTime: 0 })
+    const wasTripped = await breaker.reset(head)
+    metrics.breakerTripped.set(0)
+    if (wasTripped) {
+      logger.warn({ resetBlock: Number(head) }, 'circuit breaker reset by the operator')
+      listingsDirty = true
+      await syncListings()
+    }
+    return { wasTripped }
+  }
+
+  /** Aborts proofs in progress, submits the proofs that are ready and waits for transactions in flight. */
+  async function shutdown(): Promise<void> {
+    for (const task of tasks.values()) task.abort.abort()
+    await scheduler.stop()
+    await settler.stop()
+  }
+
+  return { setup, poll, loop, reset, shutdown, keyring, tasks, breaker, cursor: () => cursor }
+}

@@ -1,0 +1,274 @@
+/**
+ * Getting tasks settled on chain: proofs (fulfil for one, fulfilBatch for several that are ready together) and
+ * invalid-input attestations (rejectInputs). Every transaction goes through one lane, so the operator account never
+ * races itself for a nonce, and every submission first reads the request's status: a task already settled (by an
+ * earlier run of this runner, say) is never submitted twice.
+ *
+ * Batching: a ready proof is submitted at once when no other proof is queued or in progress; otherwise it waits for
+ * them, up to `batchWindow` ms (or until `maxBatch` proofs are ready), so that proofs finishing close together share
+ * one fulfilBatch.
+ */
+import type { Logger } from 'pino'
+import type { LocalAccount } from 'viem'
+import type { CairnClient } from '../../ts/client.js'
+import { decodeCairnError } from '../../ts/errors.js'
+import { fulfil, fulfilBatch } from '../../ts/settlement.js'
+import type { Fulfilment } from '../../ts/types.js'
+import type { ChainClock } from './clock.js'
+import type { Metrics } from './metrics.js'
+import { rejectInputs, requestStatusOf } from './onchain.js'
+import type { TrackedTask } from './scheduler.js'
+
+/** Runs chain writes one after another; a failed one does not block the next. */
+export type TxLane = <result>(work: () => Promise<result>) => Promise<result>
+
+export function createTxLane(): TxLane {
+  let tail: Promise<unknown> = Promise.resolve()
+  return (work) => {
+    const run = tail.then(work)
+    tail = run.catch(() => undefined)
+    return run
+  }
+}
+
+export type TaskOutcome =
+  | { kind: 'fulfilled' }
+  | { kind: 'rejected' }
+  | { kind: 'already-settled'; status: string }
+  | { kind: 'failed'; reason: string; error?: unknown }
+
+/** Reverts meaning the task is settled already (by us earlier, or slashed): nothing to do. */
+const SETTLED = new Set(['RequestAlreadyFulfilled', 'RequestNotAssigned'])
+/** Reverts that a retry may get past: a verifier short of gas, an enclave key not (yet, or no longer) active. */
+const TRANSIENT = new Set(['CalleeOutOfGas', 'NotProverEnclave', 'EmptyRevert'])
+
+type Verdict = { kind: 'settled'; status: string } | { kind: 'permanent'; reason: string } | { kind: 'transient' }
+
+/** What a failed submission means for its task. */
+export function submissionVerdict(error: unknown): Verdict {
+  const decoded = decodeCairnError(error)
+  if (decoded === undefined) return { kind: 'transient' }
+  if (SETTLED.has(decoded.name)) return { kind: 'settled', status: decoded.name }
+  if (decoded.name === 'TaskDeadlinePassed') return { kind: 'permanent', reason: 'deadline' }
+  if (TRANSIENT.has(decoded.name)) return { kind: 'transient' }
+  return { kind: 'permanent', reason: decoded.name }
+}
+
+export type SettlerDeps = {
+  client: CairnClient
+  lane: TxLane
+  clock: ChainClock
+  batchWindow: number
+  maxBatch: number
+  /** Proofs queued or in progress. */
+  busy(): number
+  /** The market's current enclave key, which signs invalid-input attestations. */
+  enclave(marketId: bigint): LocalAccount | undefined
+  finish(task: TrackedTask, outcome: TaskOutcome): void
+  metrics: Metrics
+  logger: Logger
+  backoff?: { initialMs: number; maxMs: number }
+}
+
+export type Settler = {
+  /** A proof is ready: submit it, alone or with others. */
+  proof(task: TrackedTask, fulfilment: Fulfilment): void
+  /** The inputs cannot be proven: post the enclave's attestation. */
+  reject(task: TrackedTask): void
+  /** Re-checks whether ready proofs should stop waiting (a proof attempt ended). */
+  poke(): void
+  /** Submits every ready proof now and waits for all submissions in flight. */
+  stop(): Promise<void>
+}
+
+type ReadyProof = { task: TrackedTask; fulfilment: Fulfilment; attempts: number }
+
+export function createSettler(deps: SettlerDeps): Settler {
+  const { client, metrics } = deps
+  const backoff = deps.backoff ?? { initialMs: 1_000, maxMs: 30_000 }
+  const ready = new Map<bigint, ReadyProof>()
+  const timers = new Set<NodeJS.Timeout>()
+  const inFlight = new Set<Promise<void>>()
+  let windowTimer: NodeJS.Timeout | undefined
+  let flushing: Promise<void> | undefined
+  let stopped = false
+
+  const log = (task: TrackedTask) => deps.logger.child({ requestId: task.requestId.toString() })
+  const late = (task: TrackedTask) => deps.clock.now() > task.task.deadline
+
+  function track(work: Promise<void>): void {
+    inFlight.add(work)
+    void work.finally(() => inFlight.delete(work))
+  }
+
+  function later(run: () => void, delay: number): void {
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      if (!stopped) run()
+    }, delay)
+    timers.add(timer)
+  }
+
+  function delayOf(attempts: number): number {
+    return Math.min(backoff.maxMs, backoff.initialMs * 2 ** attempts)
+  }
+
+  // ------------------------------------------------------------------------------------------------ proofs
+
+  function schedule(force = false): void {
+    if (ready.size === 0 || flushing !== undefined) return
+    if (!force && !stopped && ready.size < deps.maxBatch && deps.busy() > 0) {
+      windowTimer ??= setTimeout(() => {
+        windowTimer = undefined
+        schedule(true)
+      }, deps.batchWindow)
+      return
+    }
+    clearTimeout(windowTimer)
+    windowTimer = undefined
+    const items = [...ready.values()].slice(0, deps.maxBatch)
+    for (const item of items) ready.delete(item.task.requestId)
+    flushing = deps
+      .lane(() => submit(items))
+      .finally(() => {
+        flushing = undefined
+        schedule()
+      })
+    track(flushing)
+  }
+
+  async function submit(items: ReadyProof[]): Promise<void> {
+    let live: ReadyProof[]
+    try {
+      live = await stillAssigned(items)
+    } catch (error) {
+      return retry(items, error)
+    }
+    if (live.length === 1) return submitOne(live[0] as ReadyProof)
+    if (live.length > 1) return submitBatch(live)
+  }
+
+  /** Drops (as settled, or failed when past the deadline) every item that is not ours to submit any more. */
+  async function stillAssigned(items: ReadyProof[]): Promise<ReadyProof[]> {
+    const statuses = await Promise.all(items.map(({ task }) => requestStatusOf(client, task.requestId)))
+    return items.filter(({ task }, i) => {
+      const status = statuses[i] as string
+      if (status !== 'Assigned') deps.finish(task, { kind: 'already-settled', status })
+      else if (late(task)) deps.finish(task, { kind: 'failed', reason: 'deadline' })
+      else return true
+      return false
+    })
+  }
+
+  async function submitOne(item: ReadyProof): Promise<void> {
+    try {
+      await fulfil(client, item.fulfilment)
+    } catch (error) {
+      return failed(item, error)
+    }
+    metrics.submissions.inc({ method: 'fulfil' })
+    metrics.fulfilments.inc({ outcome: 'fulfilled' })
+    deps.finish(item.task, { kind: 'fulfilled' })
+  }
+
+  async function submitBatch(items: ReadyProof[]): Promise<void> {
+    let outcome: Awaited<ReturnType<typeof fulfilBatch>>
+    try {
+      outcome = await fulfilBatch(
+        client,
+        items.map(({ fulfilment }) => fulfilment),
+      )
+    } catch (error) {
+      return retry(items, error)
+    }
+    metrics.submissions.inc({ method: 'fulfilBatch' })
+    const byId = new Map(items.map((item) => [item.task.requestId, item]))
+    for (const { requestId } of outcome.fulfilled) {
+      const item = byId.get(requestId)
+      if (!item) continue
+      metrics.fulfilments.inc({ outcome: 'fulfilled' })
+      deps.finish(item.task, { kind: 'fulfilled' })
+    }
+    for (const { requestId, reason } of outcome.skipped) {
+      const item = byId.get(requestId)
+      if (!item) continue
+      metrics.fulfilments.inc({ outcome: 'skipped' })
+      failed(item, reason)
+    }
+  }
+
+  function failed(item: ReadyProof, error: unknown): void {
+    const verdict = submissionVerdict(error)
+    if (verdict.kind === 'settled') deps.finish(item.task, { kind: 'already-settled', status: verdict.status })
+    else if (verdict.kind === 'permanent') deps.finish(item.task, { kind: 'failed', reason: verdict.reason, error })
+    else retry([item], error)
+  }
+
+  function retry(items: ReadyProof[], error: unknown): void {
+    for (const item of items) {
+      const delay = delayOf(item.attempts)
+      if (stopped || deps.clock.now() + delay / 1000 > item.task.task.deadline) {
+        deps.finish(item.task, { kind: 'failed', reason: stopped ? 'stopped' : 'deadline', error })
+        continue
+      }
+      metrics.retries.inc({ stage: 'submit' })
+      log(item.task).warn({ err: error, retryInMs: delay }, 'submission failed; retrying')
+      later(() => {
+        ready.set(item.task.requestId, { ...item, attempts: item.attempts + 1 })
+        schedule(true)
+      }, delay)
+    }
+  }
+
+  function proof(task: TrackedTask, fulfilment: Fulfilment): void {
+    ready.set(task.requestId, { task, fulfilment, attempts: 0 })
+    schedule()
+  }
+
+  // ------------------------------------------------------------------------------------------------ attestations
+
+  function reject(task: TrackedTask, attempts = 0): void {
+    track(
+      deps
+        .lane(() => attest(task))
+        .catch((error: unknown) => {
+          const verdict = submissionVerdict(error)
+          if (verdict.kind === 'settled') return deps.finish(task, { kind: 'already-settled', status: verdict.status })
+          if (verdict.kind === 'permanent') return deps.finish(task, { kind: 'failed', reason: verdict.reason, error })
+          const delay = delayOf(attempts)
+          if (stopped || deps.clock.now() + delay / 1000 > task.task.deadline) {
+            return deps.finish(task, { kind: 'failed', reason: stopped ? 'stopped' : 'deadline', error })
+          }
+          metrics.retries.inc({ stage: 'reject' })
+          log(task).warn({ err: error, retryInMs: delay }, 'invalid-input attestation failed; retrying')
+          later(() => reject(task, attempts + 1), delay)
+        }),
+    )
+  }
+
+  async function attest(task: TrackedTask): Promise<void> {
+    const status = await requestStatusOf(client, task.requestId)
+    if (status !== 'Assigned') return deps.finish(task, { kind: 'already-settled', status })
+    const enclave = deps.enclave(task.marketId)
+    if (enclave === undefined) throw new Error(`market ${task.marketId} has no registered enclave key`)
+    const { price, refund } = await rejectInputs(client, {
+      requestId: task.requestId,
+      request: task.request,
+      task: task.task,
+      enclave,
+    })
+    metrics.invalidInputs.inc()
+    log(task).info({ price: price.toString(), refund: refund.toString() }, 'invalid inputs attested')
+    deps.finish(task, { kind: 'rejected' })
+  }
+
+  async function stop(): Promise<void> {
+    stopped = true
+    for (const timer of timers) clearTimeout(timer)
+    timers.clear()
+    schedule(true)
+    while (inFlight.size > 0) await Promise.allSettled([...inFlight])
+  }
+
+  return { proof, reject, poke: () => schedule(), stop }
+}

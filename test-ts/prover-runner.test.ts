@@ -1,0 +1,533 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { pino } from 'pino'
+import { type Address, bytesToHex, concat, type Hex, parseEther, sha256, stringToBytes, toHex } from 'viem'
+import { foundry } from 'viem/chains'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildDevCollateral, buildDevQuote, createDevPki, parseTdxQuoteV4 } from '../enclave/attestation/index.js'
+import { type ProverRunnerConfigInput, parseConfig } from '../enclave/prover/config.js'
+import { type ProverRunner, startProverRunner } from '../enclave/prover/runner.js'
+import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
+import { freePort } from '../ts/devnet/anvil.js'
+import { deployAttestationWithForge, deployTeeProofVerifier } from '../ts/devnet/deploy.js'
+import { repoRoot } from '../ts/devnet/paths.js'
+import { groth16MarketParams, preimageRequest, preimageStatement, randomFieldElement } from '../ts/devnet/scenario.js'
+import { advanceTime, type Devnet, startDevnet } from '../ts/devnet/stack.js'
+import {
+  type AttestationDeployment,
+  allowMeasurement,
+  chainTime,
+  createMarket,
+  createRequest,
+  eciesPublicKeyOf,
+  encryptPrivateInputs,
+  generateEciesPrivateKey,
+  getBalance,
+  getListing,
+  getProver,
+  getProverEnclave,
+  getRequestState,
+  getStake,
+  inlineInputs,
+  measurementOf,
+  mintDevToken,
+  type PrivateInputsContext,
+  proofMarketplaceAbi,
+  type Request,
+  type RequestParams,
+  rewrapForProver,
+  setEnclaveKeys,
+  signAssignments,
+  slash,
+  submitAssignments,
+  submitDevCollateral,
+  type TeeReader,
+  withAttestation,
+} from '../ts/index.js'
+
+const SEED = 'cairn prover runner test'
+const STAKE = parseEther('1000')
+const PRICE = parseEther('25')
+const MAX_REWARD = parseEther('40')
+const PROVING_TIME = 600
+/** Proofs that finish close together wait this long for each other; the tests never get near it. */
+const BATCH_WINDOW = 20_000
+
+type Fixture = {
+  devnet: Devnet
+  attestation: AttestationDeployment
+  attestationOut: string
+  deploymentOut: string
+  pkiTime: string
+  groth16Market: bigint
+  teeMarket: bigint
+  keyDir: string
+  prover: Address
+  /** The matcher enclave's ECIES key, to which requesters encrypt private inputs. */
+  matcherEcies: Hex
+}
+
+let fixture: Fixture | undefined
+let runner: ProverRunner | undefined
+let child: ChildProcess | undefined
+const logLines: string[] = []
+
+function current(): Fixture {
+  if (!fixture) throw new Error('fixture not ready')
+  return fixture
+}
+
+/**
+ * One anvil with the marketplace and the attestation stack, dev collateral on chain, the marketplace pointed at the
+ * TEE registry for invalid-input attestations, a Groth16 market (Poseidon preimage) and a TEE-WASM market (the
+ * sha256_preimage program), and the dev TD's measurement allowed for prover keys in both. The prover account holds
+ * stake tokens; everything else (registration, stake, listings, enclave keys) is the runner's job.
+ */
+beforeAll(async () => {
+  const port = await freePort()
+  const deploymentOut = `deployments/e2e-${port}.json`
+  const devnet = await startDevnet({ port, deploymentOut, throwaway: true })
+  const { actors, deployment, reader } = devnet
+  const head = await reader.public.getBlock({ blockTag: 'latest' })
+  const pki = createDevPki(SEED, { now: new Date(Number(head.timestamp) * 1000) })
+  const attestationOut = `deployments/e2e-${port}.attestation.json`
+  const attestation = await deployAttestationWithForge({
+    rpcUrl: devnet.anvil.rpcUrl,
+    chainId: foundry.id,
+    deployerKey: anvilAccount(devRoles.deployer).privateKey,
+    rootDer: bytesToHex(pki.root.der),
+    marketplace: deployment.contracts.proofMarketplace,
+    out: attestationOut,
+  })
+  const owner = withAttestation(actors.deployer, attestation)
+  await submitDevCollateral(owner, buildDevCollateral(pki))
+  await setEnclaveKeys(actors.deployer, attestation.contracts.teeRegistry)
+
+  const { marketId: groth16Market } = await createMarket(actors.deployer, groth16MarketParams(deployment))
+  const manifest = JSON.parse(await readFile(join(repoRoot, 'programs/manifest.json'), 'utf8'))
+  const teeMarket = groth16Market + 1n
+  const verifier = await deployTeeProofVerifier(actors.deployer, {
+    registry: attestation.contracts.teeRegistry,
+    marketId: teeMarket,
+    programId: manifest.programs.sha256_preimage.programId,
+  })
+  const created = await createMarket(actors.deployer, groth16MarketParams(deployment, { verifier }))
+  expect(created.marketId).toBe(teeMarket)
+
+  const td = parseTdxQuoteV4(buildDevQuote(pki, new Uint8Array(64))).body
+  const measurement = measurementOf({
+    mrTd: bytesToHex(td.mrTd),
+    rtmr0: bytesToHex(td.rtmr[0]),
+    rtmr1: bytesToHex(td.rtmr[1]),
+    rtmr2: bytesToHex(td.rtmr[2]),
+    rtmr3: bytesToHex(td.rtmr[3]),
+  })
+  for (const marketId of [groth16Market, teeMarket]) {
+    await allowMeasurement(owner, { role: 'Prover', marketId, measurement })
+  }
+  const prover = actors.prover.wallet.account.address
+  await mintDevToken(actors.prover, deployment.contracts.stakeToken, prover, STAKE)
+
+  fixture = {
+    devnet,
+    attestation,
+    attestationOut,
+    deploymentOut,
+    pkiTime: pki.now.toISOString(),
+    groth16Market,
+    teeMarket,
+    keyDir: await mkdtemp(join(tmpdir(), 'cairn-prover-')),
+    prover,
+    matcherEcies: generateEciesPrivateKey(),
+  }
+})
+
+afterAll(async () => {
+  await runner?.stop()
+  if (child && child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGKILL')
+    await once(child, 'exit')
+  }
+  if (!fixture) return
+  await fixture.devnet.stop()
+  await rm(join(repoRoot, fixture.attestationOut), { force: true })
+  await rm(fixture.keyDir, { recursive: true, force: true })
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers
+
+function configInput(): ProverRunnerConfigInput {
+  const f = current()
+  const offer = { price: PRICE.toString(), provingTime: PROVING_TIME }
+  return {
+    rpcUrl: f.devnet.anvil.rpcUrl,
+    chainId: foundry.id,
+    deployment: join(repoRoot, f.deploymentOut),
+    attestationDeployment: join(repoRoot, f.attestationOut),
+    privateKey: anvilAccount(devRoles.prover).privateKey,
+    keyFile: join(f.keyDir, 'keyring.json'),
+    attestation: 'dev',
+    devPkiSeed: SEED,
+    devPkiTime: f.pkiTime,
+    markets: [
+      { marketId: Number(f.groth16Market), backend: 'groth16', groth16: 'poseidon-preimage', ...offer },
+      { marketId: Number(f.teeMarket), backend: 'tee-wasm', teeWasm: 'sha256-preimage', ...offer },
+    ],
+    capacity: 4,
+    stake: STAKE.toString(),
+    metricsPort: 0,
+    pollInterval: 100,
+    batchWindow: BATCH_WINDOW,
+    claimFallback: true,
+    logLevel: 'info',
+  }
+}
+
+async function startRunner(): Promise<ProverRunner> {
+  const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) })
+  runner = await startProverRunner(parseConfig(configInput()), { logger })
+  return runner
+}
+
+async function stopRunner(): Promise<void> {
+  await runner?.stop()
+  runner = undefined
+}
+
+/** Waits for a condition the runner brings about on its own (bounded, so a failure says what never happened). */
+async function eventually<T>(what: string, check: () => Promise<T | undefined | false>): Promise<T> {
+  for (let i = 0; i < 600; i++) {
+    const value = await check()
+    if (value !== undefined && value !== false) return value
+    await sleep(100)
+  }
+  throw new Error(`never happened: ${what}`)
+}
+
+/** Waits until the request is settled on chain and the in-process runner (if any) is done with it. */
+function settled(requestId: bigint, state: 'Fulfilled' | 'InputsRejected' = 'Fulfilled') {
+  return eventually(`request ${requestId} ${state}`, async () => {
+    if (runner?.tasks().includes(requestId)) return false
+    return (await getRequestState(current().devnet.reader, requestId)) === state
+  })
+}
+
+function teeReader(): TeeReader {
+  return withAttestation(current().devnet.reader, current().attestation)
+}
+
+async function metric(url: string, line: string): Promise<number | undefined> {
+  const text = await (await fetch(`${url}/metrics`)).text()
+  const found = text.split('\n').find((candidate) => candidate.startsWith(`${line} `))
+  return found === undefined ? undefined : Number(found.slice(line.length + 1))
+}
+
+async function post(params: Omit<RequestParams, 'marketId' | 'maxReward' | 'refundAddress'> & { marketId: bigint }) {
+  const { actors, deployment } = current().devnet
+  const requester = actors.requester.wallet.account.address
+  await mintDevToken(actors.requester, deployment.contracts.paymentToken, requester, MAX_REWARD)
+  return createRequest(actors.requester, {
+    ...params,
+    marketId: Number(params.marketId),
+    maxReward: MAX_REWARD,
+    refundAddress: requester,
+  })
+}
+
+async function schedule(marketId: bigint, publicInputs: Hex) {
+  const { devnet } = current()
+  return preimageRequest({
+    marketId,
+    now: await chainTime(devnet.reader),
+    publicInputs,
+    maxReward: MAX_REWARD,
+    refundAddress: devnet.actors.requester.wallet.account.address,
+    schedule: { provingTime: PROVING_TIME },
+  })
+}
+
+/** A public statement the sha256_preimage program proves without any private input: sha256 of the empty string. */
+async function postPublicTeeRequest() {
+  const f = current()
+  const publicInputs = concat([toHex(randomFieldElement(), { size: 32 }), sha256('0x')])
+  return post({ ...(await schedule(f.teeMarket, publicInputs)), marketId: f.teeMarket })
+}
+
+/** A Poseidon-preimage request whose preimage travels encrypted to the matcher; `preimage` defaults to the right one. */
+async function postPrivateRequest(options: { wrongPreimage?: boolean } = {}) {
+  const f = current()
+  const statement = await preimageStatement()
+  const preimage = options.wrongPreimage ? statement.preimage + 1n : statement.preimage
+  const context = {
+    chainId: foundry.id,
+    marketplace: f.devnet.deployment.contracts.proofMarketplace,
+    marketId: f.groth16Market,
+  }
+  const { envelope } = encryptPrivateInputs({
+    plaintext: stringToBytes(JSON.stringify({ preimage: preimage.toString() })),
+    context,
+    recipients: [eciesPublicKeyOf(f.matcherEcies)],
+  })
+  const params = await schedule(f.groth16Market, statement.publicInputs)
+  const created = await post({ ...params, marketId: f.groth16Market, privateInputs: inlineInputs(envelope) })
+  return { ...created, envelope, context }
+}
+
+/** The matcher's step: re-wrap the data key to the prover enclave's registered ECIES key. */
+async function wrapForProver(request: { envelope: Hex; context: PrivateInputsContext }, proverEcies?: Hex) {
+  const f = current()
+  const key = proverEcies ?? (await getProverEnclave(teeReader(), request.context.marketId, f.prover))?.eciesPublicKey
+  if (key === undefined) throw new Error('the prover has no enclave key')
+  return rewrapForProver({
+    envelope: request.envelope,
+    matcherPrivateKey: f.matcherEcies,
+    proverPublicKey: key,
+    context: request.context,
+  })
+}
+
+/** The matcher signs and anyone submits: one batch assigning every request to the prover. */
+async function assign(requests: { requestId: bigint; request: Request; inputKey?: Hex }[]) {
+  const { devnet, prover } = current()
+  const batch = await signAssignments(devnet.actors.matcher, {
+    assignments: requests.map(({ requestId, request, inputKey }) => ({
+      requestId,
+      prover,
+      request,
+      ...(inputKey ? { inputKey } : {}),
+    })),
+    validUntil: (await chainTime(devnet.reader)) + 300n,
+  })
+  const outcome = await submitAssignments(devnet.actors.bystander, batch)
+  expect(outcome.skipped).toEqual([])
+  return outcome
+}
+
+async function settlementLogs(requestId: bigint) {
+  const { reader, deployment } = current().devnet
+  const contract = { address: deployment.contracts.proofMarketplace, abi: proofMarketplaceAbi } as const
+  const range = { fromBlock: deployment.deployBlock, args: { requestId } } as const
+  const [fulfilled, rejected, skipped] = await Promise.all([
+    reader.public.getContractEvents({ ...contract, eventName: 'RequestFulfilled', ...range }),
+    reader.public.getContractEvents({ ...contract, eventName: 'InputsRejected', ...range }),
+    reader.public.getContractEvents({ ...contract, eventName: 'FulfilmentSkipped', ...range }),
+  ])
+  return { fulfilled, rejected, skipped }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('prover runner on anvil', () => {
+  const settledIds: bigint[] = []
+
+  it('registers, stakes, lists and attests an enclave key in every market, then reports ready', async () => {
+    const f = current()
+    const started = await startRunner()
+    expect(started.address).toBe(f.prover)
+    const { reader } = f.devnet
+    expect(await getProver(reader, f.prover)).toMatchObject({ registered: true, capacity: 4 })
+    expect((await getStake(reader, f.prover)).staked).toBe(STAKE)
+    for (const marketId of [f.groth16Market, f.teeMarket]) {
+      expect(await getListing(reader, f.prover, marketId)).toMatchObject({
+        price: PRICE,
+        provingTime: PROVING_TIME,
+        computePerRequest: 1,
+        state: 1,
+      })
+      const onChain = await getProverEnclave(teeReader(), marketId, f.prover)
+      expect(onChain?.signer).toBe(started.enclaveKey(marketId)?.signer)
+      expect(onChain?.eciesPublicKey).toBe(started.enclaveKey(marketId)?.eciesPublicKey)
+    }
+    const health = await fetch(`${started.url}/healthz`)
+    expect(health.status).toBe(200)
+    expect(await health.json()).toMatchObject({ ready: true, breaker: 'closed' })
+    const ready = logLines.map((line) => JSON.parse(line)).find((entry) => entry.msg === 'ready')
+    expect(ready).toMatchObject({ url: `${started.url}/metrics`, prover: f.prover })
+    expect(await metric(started.url, 'cairn_prover_breaker_tripped')).toBe(0)
+    expect(await metric(started.url, `cairn_prover_key_registrations_total{market="${f.groth16Market}"}`)).toBe(1)
+  })
+
+  it('proves a public request assigned by a matcher signature (TEE-WASM, signed by its attested key)', async () => {
+    const created = await postPublicTeeRequest()
+    await assign([created])
+    await settled(created.requestId)
+    settledIds.push(created.requestId)
+    const { fulfilled } = await settlementLogs(created.requestId)
+    expect(fulfilled).toHaveLength(1)
+    expect(fulfilled[0]?.args).toMatchObject({ prover: current().prover, price: PRICE })
+    const url = (runner as ProverRunner).url
+    expect(await metric(url, 'cairn_prover_proofs_succeeded_total{backend="tee-wasm"}')).toBe(1)
+    expect(await metric(url, 'cairn_prover_submissions_total{method="fulfil"}')).toBe(1)
+  })
+
+  it('decrypts private inputs with its enclave key and proves them, batching proofs ready together', async () => {
+    const requests = [await postPrivateRequest(), await postPrivateRequest()]
+    const wrapped = await Promise.all(
+      requests.map(async (request) => ({ ...request, inputKey: await wrapForProver(request) })),
+    )
+    await assign(wrapped)
+    for (const { requestId } of requests) await settled(requestId)
+    settledIds.push(...requests.map(({ requestId }) => requestId))
+    const logs = await Promise.all(requests.map(({ requestId }) => settlementLogs(requestId)))
+    // Both proofs went out in one fulfilBatch.
+    expect(logs[0]?.fulfilled[0]?.transactionHash).toBe(logs[1]?.fulfilled[0]?.transactionHash)
+    const url = (runner as ProverRunner).url
+    expect(await metric(url, 'cairn_prover_submissions_total{method="fulfilBatch"}')).toBe(1)
+    expect(await metric(url, 'cairn_prover_proofs_succeeded_total{backend="groth16"}')).toBe(2)
+  })
+
+  it('attests private inputs that cannot be proven with rejectInputs, and is paid for the check', async () => {
+    const f = current()
+    const token = f.devnet.deployment.contracts.paymentToken
+    const before = await getBalance(f.devnet.reader, f.prover, token)
+    const request = await postPrivateRequest({ wrongPreimage: true })
+    await assign([{ ...request, inputKey: await wrapForProver(request) }])
+    await settled(request.requestId, 'InputsRejected')
+    settledIds.push(request.requestId)
+    expect(await getBalance(f.devnet.reader, f.prover, token)).toBe(before + PRICE)
+    const { rejected } = await settlementLogs(request.requestId)
+    expect(rejected[0]?.args).toMatchObject({ prover: f.prover, price: PRICE, refund: MAX_REWARD - PRICE })
+    const url = (runner as ProverRunner).url
+    expect(await metric(url, 'cairn_prover_invalid_inputs_rejections_total')).toBe(1)
+    expect(await metric(url, 'cairn_prover_proofs_failed_total{backend="groth16",kind="invalid-inputs"}')).toBe(1)
+  })
+
+  it('claims a public request the matcher left unassigned past the fallback delay', async () => {
+    const f = current()
+    const created = await postPublicTeeRequest()
+    await advanceTime(f.devnet, 31)
+    await settled(created.requestId)
+    settledIds.push(created.requestId)
+    const { fulfilled } = await settlementLogs(created.requestId)
+    expect(fulfilled[0]?.args.prover).toBe(f.prover)
+    expect(await metric((runner as ProverRunner).url, 'cairn_prover_fallback_claims_total')).toBe(1)
+  })
+
+  it('restarts (main.ts, as a child process) without submitting anything twice, and keeps its enclave keys', async () => {
+    const f = current()
+    const signerBefore = (runner as ProverRunner).enclaveKey(f.groth16Market)?.signer
+    await stopRunner()
+    // Assigned while the runner is down, wrapped to the key it registered before.
+    const request = await postPrivateRequest()
+    await assign([{ ...request, inputKey: await wrapForProver(request) }])
+
+    const env: Record<string, string> = {}
+    for (const [key, value] of Object.entries(configInput())) {
+      const name = `PROVER_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`
+      env[name] = typeof value === 'string' ? value : JSON.stringify(value)
+    }
+    const started = spawn(process.execPath, ['--import', 'tsx', 'enclave/prover/main.ts'], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    child = started
+    const lines: Record<string, unknown>[] = []
+    let stderr = ''
+    started.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString()
+    })
+    let buffered = ''
+    started.stdout?.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString()
+      const complete = buffered.split('\n')
+      buffered = complete.pop() ?? ''
+      for (const line of complete) {
+        try {
+          lines.push(JSON.parse(line))
+        } catch {
+          stderr += `${line}\n`
+        }
+      }
+    })
+    const ready = await eventually('the child runner is ready', async () => {
+      if (started.exitCode !== null) throw new Error(`runner exited ${started.exitCode}: ${stderr}`)
+      return lines.find((line) => line.msg === 'ready')
+    })
+    const url = String(ready.url).replace(/\/metrics$/, '')
+    await settled(request.requestId)
+    await eventually(
+      'the child runner counts its fulfilment',
+      async () => (await metric(url, 'cairn_prover_fulfilments_total{outcome="fulfilled"}')) === 1,
+    )
+
+    // Only the new task was submitted: the settled ones were seen as settled and never proven again.
+    expect(await metric(url, 'cairn_prover_fulfilments_total{outcome="fulfilled"}')).toBe(1)
+    expect(await metric(url, 'cairn_prover_proofs_started_total{backend="groth16"}')).toBe(1)
+    expect(await metric(url, 'cairn_prover_proofs_started_total{backend="tee-wasm"}')).toBeUndefined()
+    // The keyring survived: no new registration, the same key on chain, and it opened the input key.
+    expect(await metric(url, `cairn_prover_key_registrations_total{market="${f.groth16Market}"}`)).toBeUndefined()
+    expect((await getProverEnclave(teeReader(), f.groth16Market, f.prover))?.signer).toBe(signerBefore)
+    for (const requestId of [...settledIds, request.requestId]) {
+      const { fulfilled, rejected, skipped } = await settlementLogs(requestId)
+      expect(fulfilled.length + rejected.length).toBe(1)
+      expect(skipped).toEqual([])
+    }
+
+    started.kill('SIGTERM')
+    const [code] = await once(started, 'exit')
+    expect(code).toBe(0)
+    expect(lines.some((line) => line.msg === 'stopped')).toBe(true)
+    child = undefined
+  })
+
+  it('rotates its enclave key before expiry and still opens inputs wrapped to the previous key', async () => {
+    const f = current()
+    const started = await startRunner()
+    const old = started.enclaveKey(f.groth16Market)
+    if (!old) throw new Error('no key')
+    // Two thirds of the registry's hour of validity.
+    await advanceTime(f.devnet, 2_450)
+    const rotated = await eventually('a rotated key, on chain and in the keyring', async () => {
+      const onChain = await getProverEnclave(teeReader(), f.groth16Market, f.prover)
+      const held = started.enclaveKey(f.groth16Market)
+      return onChain && onChain.signer !== old.signer && held?.signer === onChain.signer ? onChain : undefined
+    })
+    expect(rotated.eciesPublicKey).not.toBe(old.eciesPublicKey)
+    // A matcher that read the previous key just before the rotation.
+    const request = await postPrivateRequest()
+    await assign([{ ...request, inputKey: await wrapForProver(request, old.eciesPublicKey) }])
+    await settled(request.requestId)
+  })
+
+  it('trips its breaker on a slash, leaves its markets until POST /reset, and stays tripped across restarts', async () => {
+    const f = current()
+    const { devnet } = f
+    await stopRunner()
+    // Assigned while it is down, and down past the deadline: slashed.
+    const created = await postPublicTeeRequest()
+    const [task] = (await assign([created])).assigned
+    if (!task) throw new Error('not assigned')
+    await advanceTime(devnet, PROVING_TIME + 1)
+    await slash(devnet.actors.bystander, task)
+
+    const leaving = async () =>
+      Promise.all(
+        [f.groth16Market, f.teeMarket].map(async (id) => (await getListing(devnet.reader, f.prover, id)).state),
+      )
+    let started = await startRunner()
+    expect(started.breaker()).toEqual({ tripped: true, requestId: created.requestId })
+    expect(await leaving()).toEqual([2, 2])
+    expect((await fetch(`${started.url}/healthz`)).status).toBe(503)
+    expect(await metric(started.url, 'cairn_prover_breaker_tripped')).toBe(1)
+
+    await stopRunner()
+    started = await startRunner()
+    expect(started.breaker().tripped).toBe(true)
+    expect(await leaving()).toEqual([2, 2])
+    expect(await fetch(`${started.url}/reset`).then((response) => response.status)).toBe(405)
+
+    const reset = await fetch(`${started.url}/reset`, { method: 'POST' })
+    expect(reset.status).toBe(200)
+    expect(await reset.json()).toEqual({ breaker: 'closed', wasTripped: true })
+    expect(await leaving()).toEqual([1, 1])
+    expect((await fetch(`${started.url}/healthz`)).status).toBe(200)
+    expect(await metric(started.url, 'cairn_prover_breaker_tripped')).toBe(0)
+    expect(started.breaker()).toEqual({ tripped: false })
+  })
+})
