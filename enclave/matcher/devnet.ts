@@ -1,0 +1,93 @@
+import { bytesToHex, type Hex } from 'viem'
+import type { AttestationDeployment } from '../../ts/deployment.js'
+import { anvilAccount, devRoles } from '../../ts/devnet/accounts.js'
+import { deployAttestationWithForge } from '../../ts/devnet/deploy.js'
+import type { Devnet } from '../../ts/devnet/stack.js'
+import {
+  allowMeasurement,
+  measurementOf,
+  setMatcherAuthority,
+  submitDevCollateral,
+  withAttestation,
+} from '../../ts/tee.js'
+import {
+  type AttestationProvider,
+  buildDevCollateral,
+  buildDevQuote,
+  createDevPki,
+  createDevProvider,
+  type DevPki,
+  parseTdxQuoteV4,
+} from '../attestation/index.js'
+import { type MatcherConfig, type MatcherConfigInput, parseConfig } from './config.js'
+
+/*
+ * What a devnet needs before the matcher can run on it: the attestation stack (DeployAttestation.s.sol) pinned to
+ * a dev root, the dev collateral, the dev TD's measurement allowed for the Matcher role, and the TeeRegistry as the
+ * marketplace's matcher authority. Used by the service test and the latency bench; a devnet may call it too.
+ */
+
+export type MatcherDevnet = {
+  attestation: AttestationDeployment
+  pki: DevPki
+  /** The dev PKI's seed and reference time: the matcher's devPkiSeed and devPkiTime. */
+  pkiSeed: string
+  pkiTime: number
+  provider: AttestationProvider
+  /** The dev TD's policy measurement (allow it for the Prover role per market to register prover keys). */
+  measurement: Hex
+}
+
+export async function prepareMatcherDevnet(
+  devnet: Devnet,
+  params: { seed: string /** Attestation deployment file, relative to the repo root. */; out: string },
+): Promise<MatcherDevnet> {
+  const { actors, anvil, deployment, reader } = devnet
+  const head = await reader.public.getBlock({ blockTag: 'latest' })
+  const pkiTime = Number(head.timestamp)
+  const pki = createDevPki(params.seed, { now: new Date(pkiTime * 1000) })
+  const attestation = await deployAttestationWithForge({
+    rpcUrl: anvil.rpcUrl,
+    chainId: deployment.chainId,
+    deployerKey: anvilAccount(devRoles.deployer).privateKey,
+    rootDer: bytesToHex(pki.root.der),
+    marketplace: deployment.contracts.proofMarketplace,
+    out: params.out,
+  })
+  const owner = withAttestation(actors.deployer, attestation)
+  await submitDevCollateral(owner, buildDevCollateral(pki))
+  const measurement = devMeasurementOf(pki)
+  await allowMeasurement(owner, { role: 'Matcher', measurement })
+  await setMatcherAuthority(actors.deployer, attestation.contracts.teeRegistry)
+  return { attestation, pki, pkiSeed: params.seed, pkiTime, provider: createDevProvider(pki), measurement }
+}
+
+/** The measurement of the dev provider's TD, as the TeeRegistry's allow-list keys it. */
+export function devMeasurementOf(pki: DevPki): Hex {
+  const td = parseTdxQuoteV4(buildDevQuote(pki, new Uint8Array(64))).body
+  return measurementOf({
+    mrTd: bytesToHex(td.mrTd),
+    rtmr0: bytesToHex(td.rtmr[0]),
+    rtmr1: bytesToHex(td.rtmr[1]),
+    rtmr2: bytesToHex(td.rtmr[2]),
+    rtmr3: bytesToHex(td.rtmr[3]),
+  })
+}
+
+/** A matcher config for `devnet` with the dev attestation provider; pass the deployments to startMatcher too. */
+export function devMatcherConfig(
+  devnet: Devnet,
+  prepared: MatcherDevnet,
+  params: Pick<MatcherConfigInput, 'keyFile' | 'submitterPrivateKey'> & Partial<MatcherConfigInput>,
+): MatcherConfig {
+  return parseConfig({
+    rpcUrl: devnet.anvil.rpcUrl,
+    chainId: devnet.deployment.chainId,
+    attestation: 'dev',
+    devPkiSeed: prepared.pkiSeed,
+    devPkiTime: prepared.pkiTime,
+    metricsPort: 0,
+    pollInterval: 50,
+    ...params,
+  })
+}

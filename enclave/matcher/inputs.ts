@@ -1,0 +1,205 @@
+import { readFile, stat } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import { hexToBytes, keccak256 } from 'viem'
+import {
+  decryptPrivateInputs,
+  isPrivateInputsError,
+  type PrivateInputsContext,
+  unwrapFromEnvelope,
+} from '../../ts/privacy.js'
+import type { Inputs } from '../../ts/types.js'
+import type { MatcherRequest } from './chain.js'
+
+/*
+ * Private-input envelopes, loaded and checked once per request before the request may be matched: inline in the
+ * request, or behind its URI (file://, http(s)://, data:) with keccak256(bytes) = the posted digest. The check is
+ * the matcher's half of rewrapForProver: its wrap opens and the ciphertext authenticates under the request's
+ * context. A request that fails it for good (no wrap for this matcher, a wrap or ciphertext that does not open, a
+ * digest mismatch, an unsupported URI) is never assigned; it expires and its requester can cancel it. A URI that
+ * cannot be fetched right now is retried with backoff while the request is open.
+ */
+
+export type EnvelopeState =
+  | { state: 'loading' }
+  | { state: 'ready'; envelope: Uint8Array }
+  | { state: 'failed'; reason: string; message: string }
+
+export type EnvelopeStore = {
+  /** Starts loading a request's envelope (inline envelopes are checked at once). Idempotent. */
+  load(request: MatcherRequest): void
+  get(requestId: bigint): EnvelopeState | undefined
+  /** Forgets a request (assigned, expired, cancelled) and stops retrying it. */
+  forget(requestId: bigint): void
+  /** The requests it holds a state for. */
+  ids(): bigint[]
+  /** Forgets everything (the book was rebuilt). */
+  clear(): void
+}
+
+/** A private-input failure that no retry can fix. */
+export class EnvelopeRejectedError extends Error {
+  override readonly name = 'EnvelopeRejectedError'
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export type EnvelopeStoreParams = {
+  matcherPrivateKey: `0x${string}`
+  context: (marketId: bigint) => PrivateInputsContext
+  fetchTimeout: number
+  maxBytes: number
+  /** Called once per request whose envelope is rejected for good. */
+  onRejected: (request: MatcherRequest, error: EnvelopeRejectedError) => void
+  /** Called on each failed fetch attempt (retried). */
+  onFetchError: (request: MatcherRequest, error: unknown, retryInMs: number) => void
+}
+
+const FIRST_RETRY_MS = 1_000
+const MAX_RETRY_MS = 30_000
+
+export function createEnvelopeStore(params: EnvelopeStoreParams): EnvelopeStore {
+  const states = new Map<bigint, EnvelopeState>()
+  const timers = new Map<bigint, NodeJS.Timeout>()
+
+  function settle(request: MatcherRequest, bytes: Uint8Array): void {
+    if (!states.has(request.requestId)) return
+    try {
+      checkEnvelope(bytes, params.matcherPrivateKey, params.context(request.marketId))
+      states.set(request.requestId, { state: 'ready', envelope: bytes })
+    } catch (error) {
+      reject(request, asRejection(error))
+    }
+  }
+
+  function reject(request: MatcherRequest, error: EnvelopeRejectedError): void {
+    states.set(request.requestId, { state: 'failed', reason: error.reason, message: error.message })
+    params.onRejected(request, error)
+  }
+
+  function fetchLater(request: MatcherRequest, attempt: number): void {
+    const id = request.requestId
+    fetchEnvelope(request.privateInputs, params).then(
+      (bytes) => {
+        timers.delete(id)
+        settle(request, bytes)
+      },
+      (error: unknown) => {
+        if (!states.has(id)) return
+        if (error instanceof EnvelopeRejectedError) return reject(request, error)
+        const delay = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** attempt)
+        params.onFetchError(request, error, delay)
+        const timer = setTimeout(() => fetchLater(request, attempt + 1), delay)
+        timer.unref()
+        timers.set(id, timer)
+      },
+    )
+  }
+
+  function forget(requestId: bigint): void {
+    states.delete(requestId)
+    const timer = timers.get(requestId)
+    if (timer !== undefined) clearTimeout(timer)
+    timers.delete(requestId)
+  }
+
+  return {
+    load(request) {
+      if (states.has(request.requestId)) return
+      states.set(request.requestId, { state: 'loading' })
+      if (request.privateInputs.data !== '0x') settle(request, hexToBytes(request.privateInputs.data))
+      else fetchLater(request, 0)
+    },
+    get: (requestId) => states.get(requestId),
+    forget,
+    ids: () => [...states.keys()],
+    clear() {
+      for (const id of [...states.keys()]) forget(id)
+    },
+  }
+}
+
+/** Throws unless the envelope has a wrap for this matcher that opens and a ciphertext that authenticates. */
+export function checkEnvelope(envelope: Uint8Array, matcherPrivateKey: `0x${string}`, context: PrivateInputsContext) {
+  decryptPrivateInputs(envelope, unwrapFromEnvelope(envelope, matcherPrivateKey), context)
+}
+
+function asRejection(error: unknown): EnvelopeRejectedError {
+  if (error instanceof EnvelopeRejectedError) return error
+  if (isPrivateInputsError(error))
+    return new EnvelopeRejectedError(error.code, error.message.replace(`${error.code}: `, ''))
+  return new EnvelopeRejectedError('InvalidEnvelope', String(error))
+}
+
+/** The envelope bytes behind `inputs.uri`, checked against `inputs.digest`. */
+export async function fetchEnvelope(
+  inputs: Inputs,
+  options: { fetchTimeout: number; maxBytes: number },
+): Promise<Uint8Array> {
+  let url: URL
+  try {
+    url = new URL(inputs.uri)
+  } catch {
+    throw new EnvelopeRejectedError('UnsupportedUri', `not a URI: ${JSON.stringify(inputs.uri.slice(0, 80))}`)
+  }
+  let bytes: Uint8Array
+  if (url.protocol === 'file:') bytes = await readLocal(url, options.maxBytes)
+  else if (url.protocol === 'http:' || url.protocol === 'https:' || url.protocol === 'data:') {
+    bytes = await download(url, options)
+  } else {
+    throw new EnvelopeRejectedError('UnsupportedUri', `${url.protocol} URIs are not fetched`)
+  }
+  const digest = keccak256(bytes)
+  if (digest !== inputs.digest) {
+    throw new EnvelopeRejectedError('DigestMismatch', `keccak256 of ${inputs.uri.slice(0, 80)} is ${digest}`)
+  }
+  return bytes
+}
+
+async function readLocal(url: URL, maxBytes: number): Promise<Uint8Array> {
+  const path = fileURLToPath(url)
+  let size: number
+  try {
+    size = (await stat(path)).size
+  } catch (error) {
+    // A file that is not there yet may still be written: retried, not rejected.
+    throw new Error(`cannot read ${path}: ${(error as Error).message}`)
+  }
+  if (size > maxBytes) throw new EnvelopeRejectedError('TooLarge', `${path} has ${size} bytes, more than ${maxBytes}`)
+  return new Uint8Array(await readFile(path))
+}
+
+async function download(url: URL, options: { fetchTimeout: number; maxBytes: number }): Promise<Uint8Array> {
+  const shown = url.protocol === 'data:' ? 'data: URI' : url.href
+  const response = await fetch(url, { signal: AbortSignal.timeout(options.fetchTimeout), redirect: 'follow' })
+  if (!response.ok) throw new Error(`${shown}: HTTP ${response.status}`)
+  const length = Number(response.headers.get('content-length') ?? 0)
+  if (length > options.maxBytes) {
+    await response.body?.cancel()
+    throw new EnvelopeRejectedError('TooLarge', `${shown} has ${length} bytes, more than ${options.maxBytes}`)
+  }
+  const chunks: Uint8Array[] = []
+  let total = 0
+  if (response.body === null) return new Uint8Array(0)
+  for await (const chunk of response.body) {
+    total += chunk.length
+    if (total > options.maxBytes) {
+      throw new EnvelopeRejectedError('TooLarge', `${shown} is larger than ${options.maxBytes} bytes`)
+    }
+    chunks.push(chunk)
+  }
+  return concatBytes(chunks, total)
+}
+
+function concatBytes(chunks: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total)
+  let at = 0
+  for (const chunk of chunks) {
+    out.set(chunk, at)
+    at += chunk.length
+  }
+  return out
+}

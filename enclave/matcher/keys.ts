@@ -1,0 +1,100 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { type Address, type Hex, isHex, type PrivateKeyAccount } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { eciesPublicKeyOf, generateEciesPrivateKey } from '../../ts/privacy.js'
+import { registerEnclaveKey, type TeeClient } from '../../ts/tee.js'
+import {
+  type AttestationProvider,
+  createConfigfsTsmProvider,
+  createDevPki,
+  createDevProvider,
+} from '../attestation/index.js'
+import type { MatcherConfig } from './config.js'
+
+/*
+ * The matcher enclave's key: one secp256k1 key is both its signing key (its address is the attested Matcher-role
+ * signer that authorises assignment batches) and its ECIES key (requesters wrap private-input data keys to it).
+ * Keeping it across restarts matters: requests already wrapped to it stay decryptable, so a restart re-attests the
+ * same key instead of minting a new one. The file holds the key in the clear; inside a TD it must live on the TD's
+ * encrypted (sealed) storage, which only the same measured image can open.
+ */
+
+export type EnclaveKey = {
+  privateKey: Hex
+  account: PrivateKeyAccount
+  address: Address
+  /** x ‖ y, 64 bytes: what the TeeRegistry stores and what envelopes name their recipients by. */
+  eciesPublicKey: Hex
+  /** Whether this start created the key file. */
+  created: boolean
+}
+
+type KeyFile = { version: 1; privateKey: Hex }
+
+/** Loads the key file, or creates it (mode 0600, never overwriting a file another process wrote first). */
+export async function loadOrCreateKey(path: string): Promise<EnclaveKey> {
+  let text: string | undefined
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
+  if (text !== undefined) return keyOf(parseKeyFile(text, path), false)
+  const privateKey = generateEciesPrivateKey()
+  const file: KeyFile = { version: 1, privateKey }
+  await mkdir(dirname(path), { recursive: true })
+  try {
+    await writeFile(path, `${JSON.stringify(file)}\n`, { mode: 0o600, flag: 'wx' })
+  } catch (error) {
+    // Lost a race with another start: use the key that won.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreateKey(path)
+    throw error
+  }
+  return keyOf(privateKey, true)
+}
+
+function parseKeyFile(text: string, path: string): Hex {
+  const json = JSON.parse(text) as Partial<KeyFile>
+  const key = json.privateKey
+  if (json.version !== 1 || typeof key !== 'string' || !isHex(key) || key.length !== 66) {
+    throw new Error(`${path}: not a matcher key file (expected {"version":1,"privateKey":"0x…32 bytes"})`)
+  }
+  return key
+}
+
+function keyOf(privateKey: Hex, created: boolean): EnclaveKey {
+  const account = privateKeyToAccount(privateKey)
+  return { privateKey, account, address: account.address, eciesPublicKey: eciesPublicKeyOf(privateKey), created }
+}
+
+/** The quote source the config names: the TD's configfs-tsm, or the dev PKI the chain's dev collateral came from. */
+export function attestationProviderOf(config: MatcherConfig): AttestationProvider {
+  if (config.attestation === 'configfs') return createConfigfsTsmProvider()
+  if (config.devPkiSeed === undefined || config.devPkiTime === undefined) {
+    throw new Error(`attestation 'dev' needs devPkiSeed and devPkiTime`)
+  }
+  return createDevProvider(createDevPki(config.devPkiSeed, { now: new Date(config.devPkiTime * 1000) }))
+}
+
+export type Attested = {
+  /** Chain time of the registration's block. */
+  registeredAt: number
+  expiresAt: number
+  /** When to re-attest: two thirds into the validity window. */
+  renewAt: number
+}
+
+/** Quotes the key, registers it as a Matcher (no operator) through `client`, and schedules the renewal. */
+export async function attest(client: TeeClient, key: EnclaveKey, provider: AttestationProvider): Promise<Attested> {
+  const registered = await registerEnclaveKey(client, {
+    provider,
+    role: 'Matcher',
+    signer: key.address,
+    eciesPublicKey: key.eciesPublicKey,
+  })
+  const block = await client.public.getBlock({ blockNumber: registered.receipt.blockNumber })
+  const registeredAt = Number(block.timestamp)
+  const expiresAt = Number(registered.expiresAt)
+  return { registeredAt, expiresAt, renewAt: registeredAt + Math.floor(((expiresAt - registeredAt) * 2) / 3) }
+}

@@ -1,0 +1,105 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+
+/** One registry per matcher, not prom-client's global one, so several matchers can run in one process (tests). */
+export function createMetrics() {
+  const registry = new Registry()
+  const registers = [registry]
+  const bookRequests = new Gauge({
+    name: 'cairn_matcher_book_requests',
+    help: 'Requests in the order book: open (waiting for a prover), parked (no offer could serve them), held (in a batch in flight)',
+    labelNames: ['state'] as const,
+    registers,
+  })
+  const bookMarkets = new Gauge({ name: 'cairn_matcher_book_markets', help: 'Markets in the book', registers })
+  const bookProvers = new Gauge({ name: 'cairn_matcher_book_provers', help: 'Provers in the book', registers })
+  const bookListings = new Gauge({ name: 'cairn_matcher_book_listings', help: 'Listings in the book', registers })
+  const batchesSent = new Counter({
+    name: 'cairn_matcher_batches_sent_total',
+    help: 'Assign transactions sent',
+    registers,
+  })
+  const batchFailures = new Counter({
+    name: 'cairn_matcher_batch_failures_total',
+    help: 'Batches that assigned nothing: refused in simulation, reverted, or expired unmined (by reason)',
+    labelNames: ['reason'] as const,
+    registers,
+  })
+  const assignments = new Counter({
+    name: 'cairn_matcher_assignments_total',
+    help: 'Requests assigned by batches this matcher sent',
+    registers,
+  })
+  const assignmentSkips = new Counter({
+    name: 'cairn_matcher_assignment_skips_total',
+    help: 'Items of this matcher’s batches the marketplace skipped (AssignmentSkipped), by decoded reason',
+    labelNames: ['reason'] as const,
+    registers,
+  })
+  const requestsSkipped = new Counter({
+    name: 'cairn_matcher_requests_skipped_total',
+    help: 'Requests the matcher will not assign, e.g. private inputs it cannot decrypt (by reason)',
+    labelNames: ['reason'] as const,
+    registers,
+  })
+  const roundMs = new Histogram({
+    name: 'cairn_matcher_match_round_ms',
+    help: 'Milliseconds per matching round: matchBatch, holds and private-input re-wraps (not signing or sending)',
+    buckets: [0.1, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1_000],
+    registers,
+  })
+  const latencyBlocks = new Histogram({
+    name: 'cairn_matcher_assignment_latency_blocks',
+    help: 'Blocks from RequestCreated to TaskAssigned, for assignments seen while following the chain',
+    buckets: [1, 2, 3, 5, 10, 20, 50],
+    registers,
+  })
+  const keyExpiresAt = new Gauge({
+    name: 'cairn_matcher_key_expires_at_seconds',
+    help: 'Chain time (unix seconds) at which the matcher key’s attestation expires',
+    registers,
+  })
+  const keyExpiresIn = new Gauge({
+    name: 'cairn_matcher_key_expires_in_seconds',
+    help: 'Seconds of chain time left before the matcher key’s attestation expires',
+    registers,
+  })
+  const attestations = new Counter({
+    name: 'cairn_matcher_attestations_total',
+    help: 'Successful key registrations (start and renewals)',
+    registers,
+  })
+  const syncedBlock = new Gauge({ name: 'cairn_matcher_synced_block', help: 'Last block indexed', registers })
+  const rebuilds = new Counter({
+    name: 'cairn_matcher_rebuilds_total',
+    help: 'Times the book was rebuilt from the chain after a reorganisation',
+    registers,
+  })
+  const errors = new Counter({
+    name: 'cairn_matcher_errors_total',
+    help: 'Failed steps of the main loop (retried on the next poll), by stage',
+    labelNames: ['stage'] as const,
+    registers,
+  })
+  return {
+    registry,
+    bookRequests,
+    bookMarkets,
+    bookProvers,
+    bookListings,
+    batchesSent,
+    batchFailures,
+    assignments,
+    assignmentSkips,
+    requestsSkipped,
+    roundMs,
+    latencyBlocks,
+    keyExpiresAt,
+    keyExpiresIn,
+    attestations,
+    syncedBlock,
+    rebuilds,
+    errors,
+  }
+}
+
+export type Metrics = ReturnType<typeof createMetrics>

@@ -1,0 +1,621 @@
+import { performance } from 'node:perf_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Logger } from 'pino'
+import { type Address, defineChain, type Hash, type Hex, isAddressEqual, TransactionReceiptNotFoundError } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { signAssignments } from '../../ts/assignment.js'
+import { connect, createCairnReader } from '../../ts/client.js'
+import {
+  type AttestationDeployment,
+  type Deployment,
+  loadAttestationDeployment,
+  loadDeployment,
+} from '../../ts/deployment.js'
+import { decodeCairnError } from '../../ts/errors.js'
+import { proofMarketplaceAbi } from '../../ts/generated.js'
+import { isPrivateInputsError, type PrivateInputsContext, rewrapForProver } from '../../ts/privacy.js'
+import { getProverEnclave, withAttestation } from '../../ts/tee.js'
+import type { Assignment, Request } from '../../ts/types.js'
+import type { AttestationProvider } from '../attestation/index.js'
+import { outcomeOf, sendBatch } from './batches.js'
+import {
+  createIndexer,
+  dropRequest,
+  type HeadBlock,
+  headOf,
+  type MatcherRequest,
+  proverKeyId,
+  type SyncNotes,
+} from './chain.js'
+import type { MatcherConfig } from './config.js'
+import {
+  bookStats,
+  type Eligibility,
+  holdBatch,
+  type MatchItem,
+  matchBatch,
+  privateInputsNeedEnclaveKey,
+  pruneExpired,
+  releaseHold,
+} from './engine.js'
+import { createEnvelopeStore } from './inputs.js'
+import { type Attested, attest, attestationProviderOf, loadOrCreateKey } from './keys.js'
+import { createMetrics } from './metrics.js'
+import { type Health, startServer } from './server.js'
+
+/*
+ * The matcher service. Start: load (or create) the enclave key, attest it as a Matcher in the TeeRegistry, rebuild
+ * the book from the chain, then poll the head. Each new block: index it, settle the batch in flight (if any), and
+ * when none is in flight match one batch, re-wrap private inputs to the chosen provers' enclave keys, sign it and
+ * send it: at most one assign transaction per block, and never a second one while the first is pending. The key is
+ * re-attested two thirds into its validity. Everything that decides an assignment comes from the chain, so a
+ * restart neither loses open requests nor assigns one twice.
+ */
+
+export type MatcherOptions = {
+  logger: Logger
+  /** Preloaded deployments (otherwise read from the config's paths or deployments/<chainId>*.json). */
+  deployment?: Deployment
+  attestation?: AttestationDeployment
+  /** An attestation provider to use instead of the config's. */
+  provider?: AttestationProvider
+}
+
+export type MatcherStatus = {
+  /** The last block indexed and its chain time. */
+  block: bigint | undefined
+  chainTime: number | undefined
+  keyExpiresAt: number | undefined
+  pendingBatch: Hash | undefined
+  book: ReturnType<typeof bookStats>
+}
+
+export type Matcher = {
+  /** The enclave's signer: the attested Matcher-role key. */
+  address: Address
+  /** The enclave's 64-byte ECIES key: requesters wrap private-input data keys to it. */
+  eciesPublicKey: Hex
+  /** The account that sends assign transactions. */
+  submitter: Address
+  /** The HTTP server: GET /metrics, GET /healthz. */
+  url: string
+  health: () => Health
+  status: () => MatcherStatus
+  /** Stops polling, waits (boundedly) for the batch in flight, closes the HTTP server. Idempotent. */
+  stop: () => Promise<void>
+}
+
+type Pending = { hash: Hash; items: MatchItem<MatcherRequest>[]; validUntil: number; sentBlock: bigint }
+
+const STOP_WAIT_MS = 30_000
+const SUBMITTER_IDLE_WAIT_MS = 60_000
+const STARTUP_ATTEMPTS = 5
+
+export async function startMatcher(config: MatcherConfig, options: MatcherOptions): Promise<Matcher> {
+  const { logger } = options
+  const deployment =
+    options.deployment ??
+    (await loadDeployment(config.chainId, config.deployment === undefined ? {} : { path: config.deployment }))
+  const attestation =
+    options.attestation ??
+    (await loadAttestationDeployment(
+      config.chainId,
+      config.attestationDeployment === undefined ? {} : { path: config.attestationDeployment },
+    ))
+  const key = await loadOrCreateKey(config.keyFile)
+  const provider = options.provider ?? attestationProviderOf(config)
+  const chain = defineChain({
+    id: config.chainId,
+    name: `chain ${config.chainId}`,
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [config.rpcUrl] } },
+  })
+  const reader = withAttestation(
+    createCairnReader({ chain, rpcUrl: config.rpcUrl, deployment, pollingInterval: config.pollInterval }),
+    attestation,
+  )
+  const client = reader.public
+  const submitter = withAttestation(connect(reader, privateKeyToAccount(config.submitterPrivateKey)), attestation)
+  const signer = connect(reader, key.account)
+  const marketplace = deployment.contracts.proofMarketplace
+  const metrics = createMetrics()
+  const log = logger.child({ matcher: key.address })
+  if (key.created) log.info({ keyFile: config.keyFile }, 'created a new matcher key')
+
+  const indexer = createIndexer({
+    client,
+    deployment,
+    attestation,
+    fromBlock: config.fromBlock ?? minBigint(deployment.deployBlock, attestation.deployBlock),
+    logRange: BigInt(config.logRange),
+  })
+  const context = (marketId: bigint): PrivateInputsContext => ({ chainId: config.chainId, marketplace, marketId })
+  const envelopes = createEnvelopeStore({
+    matcherPrivateKey: key.privateKey,
+    context,
+    fetchTimeout: config.fetchTimeout,
+    maxBytes: config.maxEnvelopeBytes,
+    onRejected(request, error) {
+      dropRequest(indexer.view, request.requestId)
+      metrics.requestsSkipped.inc({ reason: error.reason })
+      log.warn(
+        { requestId: request.requestId.toString(), reason: error.reason, error: error.message },
+        'private inputs cannot be opened: request skipped (it will expire and can be cancelled)',
+      )
+    },
+    onFetchError(request, error, retryInMs) {
+      metrics.errors.inc({ stage: 'fetch' })
+      log.warn(
+        { requestId: request.requestId.toString(), uri: request.privateInputs.uri, err: error, retryInMs },
+        'private inputs fetch failed',
+      )
+    },
+  })
+
+  let attested: Attested | undefined
+  let renewNow = false
+  let attestRetryAt = 0
+  let attestFailures = 0
+  let revoked = false
+  let synced = false
+  let chainTime: number | undefined
+  let pending: Pending | undefined
+  let lastRound = -1n
+  let matchTime = 0
+  let stopping = false
+  const abort = new AbortController()
+
+  const hasActiveKey = (prover: Address, marketId: bigint): boolean => {
+    const found = indexer.view.proverKeys.get(proverKeyId(marketId, prover))
+    return found !== undefined && found.expiresAt > matchTime + config.minTimeToExpiry
+  }
+  const needsEnclaveKey = privateInputsNeedEnclaveKey<MatcherRequest>(hasActiveKey)
+  // Private requests: only once this matcher holds a checked envelope, and only to provers with an active key.
+  const eligible: Eligibility<MatcherRequest> = (request, prover, marketId) =>
+    !request.hasPrivateInputs ||
+    (envelopes.get(request.requestId)?.state === 'ready' && needsEnclaveKey(request, prover, marketId))
+
+  const health = (): Health => {
+    const registered = attested !== undefined && chainTime !== undefined && chainTime < attested.expiresAt
+    return {
+      ok: registered && synced && !revoked && !stopping,
+      registered,
+      synced,
+      revoked,
+      block: indexer.view.block?.number.toString(),
+      keyExpiresAt: attested?.expiresAt,
+    }
+  }
+  const status = (): MatcherStatus => ({
+    block: indexer.view.block?.number,
+    chainTime,
+    keyExpiresAt: attested?.expiresAt,
+    pendingBatch: pending?.hash,
+    book: bookStats(indexer.view.book),
+  })
+
+  // ------------------------------------------------------------------------------------------------- indexing
+
+  async function latestHead(): Promise<HeadBlock> {
+    return headOf(await client.getBlock({ blockTag: 'latest' }))
+  }
+
+  /**
+   * Indexes up to `head` (several syncs when far behind), acting on what each sync saw. Returns whether the view
+   * was rebuilt from scratch.
+   */
+  async function catchUp(head: HeadBlock, live: boolean): Promise<boolean> {
+    let rebuilt = false
+    for (;;) {
+      const indexed = indexer.view.block
+      if (indexed !== undefined && (indexed.hash === head.hash || indexed.number > head.number)) break
+      const notes = await indexer.sync(head)
+      rebuilt ||= notes.rebuilt
+      onNotes(notes, live && !rebuilt)
+    }
+    const block = indexer.view.block
+    if (block !== undefined) {
+      chainTime = Number(block.timestamp)
+      metrics.syncedBlock.set(Number(block.number))
+    }
+    return rebuilt
+  }
+
+  function onNotes(notes: SyncNotes, live: boolean): void {
+    if (notes.rebuilt) {
+      metrics.rebuilds.inc()
+      envelopes.clear()
+      log.warn({ from: notes.from }, 'the indexed chain was reorganised: rebuilding the book from the chain')
+    }
+    if (notes.readError !== undefined) {
+      metrics.errors.inc({ stage: 'reads' })
+      log.warn({ err: notes.readError }, 'stake or prover reads failed; retried on the next block')
+    }
+    for (const signerKey of notes.revokedMatchers) {
+      if (!isAddressEqual(signerKey, key.address)) continue
+      revoked = true
+      log.error('this matcher key was revoked: it cannot sign batches again; start with a new key file')
+    }
+    if (!live) return
+    for (const request of notes.created) {
+      if (request.hasPrivateInputs && indexer.view.open.has(request.requestId)) envelopes.load(request)
+    }
+    for (const task of notes.assigned) {
+      envelopes.forget(task.requestId)
+      if (task.createdBlock !== undefined) metrics.latencyBlocks.observe(Number(task.blockNumber - task.createdBlock))
+      log.debug(
+        {
+          requestId: task.requestId.toString(),
+          prover: task.prover,
+          byMatcher: task.byMatcher,
+          block: task.blockNumber,
+        },
+        'task assigned',
+      )
+    }
+  }
+
+  /** After a full (re)build: start loading the envelopes of every open private request. */
+  function loadOpenEnvelopes(): void {
+    for (const request of indexer.view.open.values()) if (request.hasPrivateInputs) envelopes.load(request)
+  }
+
+  // ------------------------------------------------------------------------------------------------- batches
+
+  async function settlePending(now: number): Promise<void> {
+    const batch = pending
+    if (batch === undefined) return
+    let receipt: Awaited<ReturnType<typeof client.getTransactionReceipt>> | undefined
+    try {
+      receipt = await client.getTransactionReceipt({ hash: batch.hash })
+    } catch (error) {
+      if (!(error instanceof TransactionReceiptNotFoundError)) throw error
+    }
+    if (receipt === undefined) {
+      // Past validUntil the transaction can only revert, so its items are free to be matched again.
+      if (now <= batch.validUntil) return
+      pending = undefined
+      release(batch.items)
+      metrics.batchFailures.inc({ reason: 'Expired' })
+      log.warn({ tx: batch.hash, validUntil: batch.validUntil }, 'batch not mined before its signature expired')
+      return
+    }
+    pending = undefined
+    if (receipt.status !== 'success') {
+      release(batch.items)
+      metrics.batchFailures.inc({ reason: 'Reverted' })
+      log.warn({ tx: batch.hash, block: receipt.blockNumber }, 'assign transaction reverted')
+      return
+    }
+    const outcome = outcomeOf(receipt, marketplace)
+    metrics.assignments.inc(outcome.assigned.length)
+    for (const skip of outcome.skipped) {
+      releaseHold(indexer.view.book, skip.requestId)
+      metrics.assignmentSkips.inc({ reason: skip.reason.name })
+      log.info(
+        { requestId: skip.requestId.toString(), prover: skip.prover, reason: skip.reason.message },
+        'assignment skipped',
+      )
+    }
+    log.info(
+      {
+        tx: batch.hash,
+        block: receipt.blockNumber,
+        blocks: Number(receipt.blockNumber - batch.sentBlock),
+        assigned: outcome.assigned.length,
+        skipped: outcome.skipped.length,
+        gasUsed: receipt.gasUsed,
+      },
+      'batch landed',
+    )
+  }
+
+  function release(items: readonly MatchItem<MatcherRequest>[]): void {
+    for (const item of items) releaseHold(indexer.view.book, item.requestId)
+  }
+
+  /** One matching round at `head`; sends at most one batch. */
+  async function round(head: HeadBlock): Promise<void> {
+    const view = indexer.view
+    const now = Number(head.timestamp)
+    const started = performance.now()
+    for (const request of pruneExpired(view.book, now)) forget(request.requestId)
+    for (const id of envelopes.ids()) if (!view.open.has(id)) envelopes.forget(id)
+    matchTime = now
+    const batch = matchBatch(view.book, {
+      now,
+      maxItems: config.maxBatch,
+      minTimeToExpiry: config.minTimeToExpiry,
+      eligible,
+    })
+    for (const request of batch.expired) forget(request.requestId)
+    const held = holdBatch(view.book, batch.items)
+    let sent = false
+    try {
+      const prepared = await prepare(held)
+      metrics.roundMs.observe(performance.now() - started)
+      const items = prepared.map(({ item }) => item)
+      if (items.length === 0) return
+      const validUntil = now + config.signatureValidity
+      const signed = await signAssignments(signer, {
+        assignments: prepared.map(({ assignment }) => assignment),
+        validUntil: BigInt(validUntil),
+      })
+      const { hash, uncertain } = await sendBatch(submitter, signed)
+      sent = true
+      pending = { hash, items, validUntil, sentBlock: head.number }
+      metrics.batchesSent.inc()
+      if (uncertain === undefined) log.info({ tx: hash, block: head.number, items: items.length }, 'batch sent')
+      else log.warn({ tx: hash, err: uncertain }, 'batch send unconfirmed: tracked until mined or expired')
+    } catch (error) {
+      const decoded = decodeCairnError(error)
+      metrics.batchFailures.inc({ reason: decoded?.name ?? 'SendFailed' })
+      log.warn({ err: decoded ?? error, items: held.length }, 'batch not sent')
+      if (decoded?.name === 'NotMatcher') renewNow = true
+    } finally {
+      // Whatever was not sent is free again (items already released or dropped are left as they are).
+      if (!sent) release(held)
+    }
+  }
+
+  function forget(requestId: bigint): void {
+    dropRequest(indexer.view, requestId)
+    envelopes.forget(requestId)
+  }
+
+  type Prepared = { item: MatchItem<MatcherRequest>; assignment: Assignment & { request: Request } }
+
+  /** The signed form of each held item; private inputs re-wrapped to the prover's enclave, or the item released. */
+  async function prepare(held: MatchItem<MatcherRequest>[]): Promise<Prepared[]> {
+    const prepared = await Promise.all(
+      held.map(async (item): Promise<Prepared | undefined> => {
+        const assignment = { requestId: item.requestId, prover: item.prover, request: item.request.record }
+        if (!item.request.hasPrivateInputs) return { item, assignment }
+        const inputKey = await inputKeyFor(item)
+        return inputKey === undefined ? undefined : { item, assignment: { ...assignment, inputKey } }
+      }),
+    )
+    return prepared.filter((entry) => entry !== undefined)
+  }
+
+  async function inputKeyFor(item: MatchItem<MatcherRequest>): Promise<Hex | undefined> {
+    const envelope = envelopes.get(item.requestId)
+    const enclave = await getProverEnclave(reader, item.marketId, item.prover)
+    if (envelope?.state !== 'ready' || enclave === undefined) {
+      releaseHold(indexer.view.book, item.requestId)
+      log.info(
+        { requestId: item.requestId.toString(), prover: item.prover },
+        'prover has no active enclave key: not assigned',
+      )
+      return undefined
+    }
+    try {
+      return rewrapForProver({
+        envelope: envelope.envelope,
+        matcherPrivateKey: key.privateKey,
+        proverPublicKey: enclave.eciesPublicKey,
+        context: context(item.marketId),
+      })
+    } catch (error) {
+      if (isPrivateInputsError(error, 'InvalidPublicKey')) {
+        // The registry only checks the length: a key off the curve cannot receive wraps. Skip this prover until it
+        // registers another key.
+        releaseHold(indexer.view.book, item.requestId)
+        indexer.view.proverKeys.delete(proverKeyId(item.marketId, item.prover))
+        log.warn(
+          { prover: item.prover, marketId: item.marketId.toString() },
+          'prover enclave key is not a secp256k1 point',
+        )
+        return undefined
+      }
+      forget(item.requestId)
+      const reason = isPrivateInputsError(error) ? error.code : 'RewrapFailed'
+      metrics.requestsSkipped.inc({ reason })
+      log.warn(
+        { requestId: item.requestId.toString(), reason, err: error },
+        'private inputs cannot be re-wrapped: request skipped',
+      )
+      return undefined
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------- key
+
+  async function renew(reason: string): Promise<void> {
+    if (Date.now() < attestRetryAt) return
+    try {
+      attested = await attest(submitter, key, provider)
+      renewNow = false
+      attestFailures = 0
+      metrics.attestations.inc()
+      metrics.keyExpiresAt.set(attested.expiresAt)
+      log.info({ reason, expiresAt: attested.expiresAt, renewAt: attested.renewAt }, 'matcher key attested')
+    } catch (error) {
+      attestFailures++
+      attestRetryAt = Date.now() + Math.min(60_000, 1_000 * 2 ** attestFailures)
+      metrics.errors.inc({ stage: 'attest' })
+      log.warn({ err: decodeCairnError(error) ?? error, reason }, 'attestation failed; retrying')
+    }
+  }
+
+  function canSign(now: number): boolean {
+    return !revoked && attested !== undefined && now + config.minTimeToExpiry < attested.expiresAt
+  }
+
+  // ------------------------------------------------------------------------------------------------- loop
+
+  let stage = 'head'
+  async function tick(): Promise<void> {
+    stage = 'head'
+    const head = await latestHead()
+    const indexed = indexer.view.block
+    if (indexed === undefined || head.number > indexed.number || head.hash !== indexed.hash) {
+      stage = 'sync'
+      synced = false
+      if (await catchUp(head, true)) loadOpenEnvelopes()
+      synced = true
+    }
+    const now = Number(head.timestamp)
+    chainTime = now
+    updateGauges(now)
+    stage = 'receipt'
+    if (pending !== undefined) await settlePending(now)
+    if (pending !== undefined) return
+    stage = 'attest'
+    if (renewNow || (attested !== undefined && now >= attested.renewAt)) {
+      await renew(renewNow ? 'refused as matcher' : 'renewal')
+      return
+    }
+    if (head.number <= lastRound || !canSign(now)) return
+    stage = 'round'
+    lastRound = head.number
+    await round(head)
+  }
+
+  function updateGauges(now: number): void {
+    const stats = bookStats(indexer.view.book)
+    metrics.bookRequests.set({ state: 'queued' }, stats.open - stats.parked)
+    metrics.bookRequests.set({ state: 'parked' }, stats.parked)
+    metrics.bookRequests.set({ state: 'held' }, stats.held)
+    metrics.bookMarkets.set(stats.markets)
+    metrics.bookProvers.set(stats.provers)
+    metrics.bookListings.set(stats.listings)
+    if (attested !== undefined) metrics.keyExpiresIn.set(attested.expiresAt - now)
+  }
+
+  async function run(): Promise<void> {
+    while (!stopping) {
+      try {
+        await tick()
+      } catch (error) {
+        if (stage === 'sync') synced = false
+        metrics.errors.inc({ stage })
+        log.warn({ err: error, stage }, 'poll failed; retrying')
+      }
+      try {
+        await sleep(config.pollInterval, undefined, { signal: abort.signal })
+      } catch {
+        // Aborted by stop().
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------- start
+
+  const server = await startServer({
+    host: config.metricsHost,
+    port: config.metricsPort,
+    registry: metrics.registry,
+    health,
+    logger: log,
+  })
+  let loop: Promise<void>
+  try {
+    const chainId = await client.getChainId()
+    if (chainId !== config.chainId) throw new Error(`${config.rpcUrl} serves chain ${chainId}, not ${config.chainId}`)
+    const authority = await client.readContract({
+      address: marketplace,
+      abi: proofMarketplaceAbi,
+      functionName: 'matcherAuthority',
+    })
+    if (!isAddressEqual(authority, attestation.contracts.teeRegistry)) {
+      log.warn(
+        { authority, teeRegistry: attestation.contracts.teeRegistry },
+        'the marketplace does not take its matchers from this TeeRegistry: its batches will be refused',
+      )
+    }
+    await awaitSubmitterIdle()
+    attested = await retrying('attest', () => attest(submitter, key, provider))
+    metrics.attestations.inc()
+    metrics.keyExpiresAt.set(attested.expiresAt)
+    log.info({ expiresAt: attested.expiresAt, renewAt: attested.renewAt }, 'matcher key attested')
+    await retrying('initial sync', async () => catchUp(await latestHead(), false))
+    loadOpenEnvelopes()
+    synced = true
+    loop = run()
+  } catch (error) {
+    await server.close()
+    throw error
+  }
+  const book = bookStats(indexer.view.book)
+  log.info(
+    {
+      url: server.url,
+      metrics: `${server.url}/metrics`,
+      eciesPublicKey: key.eciesPublicKey,
+      submitter: submitter.wallet.account.address,
+      block: indexer.view.block?.number,
+      open: book.open,
+      provers: book.provers,
+    },
+    'ready',
+  )
+
+  /** A crashed predecessor may have left an assign pending: let it land before rebuilding, or it could repeat. */
+  async function awaitSubmitterIdle(): Promise<void> {
+    const address = submitter.wallet.account.address
+    const started = Date.now()
+    for (;;) {
+      const [mined, all] = await Promise.all([
+        client.getTransactionCount({ address, blockTag: 'latest' }),
+        client.getTransactionCount({ address, blockTag: 'pending' }),
+      ])
+      if (all <= mined) return
+      if (Date.now() - started > SUBMITTER_IDLE_WAIT_MS) {
+        log.warn({ submitter: address, pending: all - mined }, 'submitter still has pending transactions; going on')
+        return
+      }
+      log.info({ submitter: address, pending: all - mined }, 'waiting for the submitter’s pending transactions')
+      await sleep(config.pollInterval)
+    }
+  }
+
+  async function retrying<T>(what: string, run: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run()
+      } catch (error) {
+        if (attempt >= STARTUP_ATTEMPTS) throw error
+        log.warn({ err: decodeCairnError(error) ?? error, attempt }, `${what} failed; retrying`)
+        await sleep(Math.min(10_000, 500 * 2 ** attempt))
+      }
+    }
+  }
+
+  let stopped: Promise<void> | undefined
+  async function stop(): Promise<void> {
+    stopping = true
+    abort.abort()
+    await loop
+    const deadline = Date.now() + STOP_WAIT_MS
+    while (pending !== undefined && Date.now() < deadline) {
+      try {
+        await settlePending(Number((await latestHead()).timestamp))
+      } catch (error) {
+        log.warn({ err: error }, 'could not settle the batch in flight')
+      }
+      if (pending !== undefined) await sleep(config.pollInterval)
+    }
+    if (pending !== undefined) log.warn({ tx: pending.hash }, 'stopping with a batch still pending')
+    envelopes.clear()
+    await server.close()
+    log.info('matcher stopped')
+  }
+
+  return {
+    address: key.address,
+    eciesPublicKey: key.eciesPublicKey,
+    submitter: submitter.wallet.account.address,
+    url: server.url,
+    health,
+    status,
+    stop: () => {
+      stopped ??= stop()
+      return stopped
+    },
+  }
+}
+
+function minBigint(a: bigint, b: bigint): bigint {
+  return a < b ? a : b
+}
