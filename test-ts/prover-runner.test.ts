@@ -1,15 +1,30 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { pathToFileURL } from 'node:url'
 import { pino } from 'pino'
-import { type Address, bytesToHex, concat, type Hex, parseEther, sha256, stringToBytes, toHex } from 'viem'
+import {
+  type Address,
+  bytesToHex,
+  concat,
+  type Hex,
+  hexToBytes,
+  keccak256,
+  parseEther,
+  sha256,
+  stringToBytes,
+  toHex,
+} from 'viem'
 import { foundry } from 'viem/chains'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildDevCollateral, buildDevQuote, createDevPki, parseTdxQuoteV4 } from '../enclave/attestation/index.js'
 import { type ProverRunnerConfigInput, parseConfig } from '../enclave/prover/config.js'
+import { resolveInputs } from '../enclave/prover/inputs.js'
 import { type ProverRunner, startProverRunner } from '../enclave/prover/runner.js'
 import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
 import { freePort } from '../ts/devnet/anvil.js'
@@ -39,6 +54,7 @@ import {
   proofMarketplaceAbi,
   type Request,
   type RequestParams,
+  remoteInputs,
   rewrapForProver,
   setEnclaveKeys,
   signAssignments,
@@ -251,11 +267,19 @@ async function schedule(marketId: bigint, publicInputs: Hex) {
   })
 }
 
-/** A public statement the sha256_preimage program proves without any private input: sha256 of the empty string. */
-async function postPublicTeeRequest() {
+/**
+ * A public statement the sha256_preimage program proves without any private input: sha256 of the empty string.
+ * `byUri` posts the public inputs behind a data: URI with their digest instead of inline.
+ */
+async function postPublicTeeRequest(options: { byUri?: boolean } = {}) {
   const f = current()
   const publicInputs = concat([toHex(randomFieldElement(), { size: 32 }), sha256('0x')])
-  return post({ ...(await schedule(f.teeMarket, publicInputs)), marketId: f.teeMarket })
+  const params = await schedule(f.teeMarket, publicInputs)
+  if (options.byUri) {
+    const uri = `data:application/octet-stream;base64,${Buffer.from(hexToBytes(publicInputs)).toString('base64')}`
+    params.publicInputs = remoteInputs(uri, keccak256(publicInputs))
+  }
+  return post({ ...params, marketId: f.teeMarket })
 }
 
 /** A Poseidon-preimage request whose preimage travels encrypted to the matcher; `preimage` defaults to the right one. */
@@ -397,9 +421,10 @@ describe('prover runner on anvil', () => {
     expect(await metric(url, 'cairn_prover_proofs_failed_total{backend="groth16",kind="invalid-inputs"}')).toBe(1)
   })
 
-  it('claims a public request the matcher left unassigned past the fallback delay', async () => {
+  it('claims a public request the matcher left unassigned past the fallback delay (inputs behind a URI)', async () => {
     const f = current()
-    const created = await postPublicTeeRequest()
+    const created = await postPublicTeeRequest({ byUri: true })
+    expect(created.publicInputs.data).toBe('0x')
     await advanceTime(f.devnet, 31)
     await settled(created.requestId)
     settledIds.push(created.requestId)
@@ -529,5 +554,47 @@ describe('prover runner on anvil', () => {
     expect((await fetch(`${started.url}/healthz`)).status).toBe(200)
     expect(await metric(started.url, 'cairn_prover_breaker_tripped')).toBe(0)
     expect(started.breaker()).toEqual({ tripped: false })
+  })
+})
+
+describe('request inputs behind a URI', () => {
+  const bytes = stringToBytes('inputs stored off-chain')
+  const digest = keccak256(bytes)
+  const options = { maxBytes: 1_024 }
+
+  it('reads data:, file:// and http:// URIs and checks the digest', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'cairn-inputs-'))
+    const path = join(directory, 'inputs.bin')
+    await writeFile(path, bytes)
+    const server = createServer((_, response) => response.end(bytes))
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const { port } = server.address() as AddressInfo
+    try {
+      const uris = [
+        `data:application/octet-stream;base64,${Buffer.from(bytes).toString('base64')}`,
+        pathToFileURL(path).href,
+        `http://127.0.0.1:${port}/inputs.bin`,
+      ]
+      for (const uri of uris) expect(await resolveInputs(remoteInputs(uri, digest), options)).toBe(bytesToHex(bytes))
+      // Bytes that are not the committed ones never reach a backend.
+      const wrong = resolveInputs(remoteInputs(uris[2] as string, keccak256('0x01')), options)
+      await expect(wrong).rejects.toMatchObject({ name: 'InputsUnavailableError', permanent: false })
+      const tooLarge = resolveInputs(remoteInputs(uris[2] as string, digest), { maxBytes: 4 })
+      await expect(tooLarge).rejects.toMatchObject({ name: 'InputsUnavailableError', permanent: true })
+    } finally {
+      server.close()
+      await rm(directory, { recursive: true, force: true })
+    }
+  })
+
+  it('refuses schemes it cannot fetch for good, and treats a missing file as something to retry', async () => {
+    await expect(resolveInputs(remoteInputs('ipfs://bafy', digest), options)).rejects.toMatchObject({
+      permanent: true,
+    })
+    await expect(
+      resolveInputs(remoteInputs(pathToFileURL(join(tmpdir(), 'cairn-no-such-inputs')).href, digest), options),
+    ).rejects.toMatchObject({ permanent: false })
+    expect(await resolveInputs(inlineInputs('0x1234'), options)).toBe('0x1234')
   })
 })

@@ -287,9 +287,12 @@ async function createRuntime(params: {
   }
 
   async function onAssigned(logs: ScannedLogs): Promise<void> {
-    for (const log of logs.assigned) {
+    const fresh = logs.assigned.filter((log) => !tasks.has(log.requestId))
+    // Never work twice on a task: an earlier run (or this one, from a claim receipt) may have settled it.
+    const statuses = await Promise.all(fresh.map((log) => requestStatusOf(reader, log.requestId)))
+    for (const [i, log] of fresh.entries()) {
       const requestId = log.requestId
-      if (tasks.has(requestId)) continue
+      if (statuses[i] !== 'Assigned' || tasks.has(requestId)) continue
       const marketId = marketIdOf(requestId)
       if (!markets.has(marketId)) {
         metrics.tasksFailed.inc({ reason: 'unknown-market' })
@@ -299,9 +302,6 @@ async function createRuntime(params: {
         )
         continue
       }
-      // Never work twice on a task: an earlier run (or this one, from a claim receipt) may have settled it.
-      const status = await requestStatusOf(reader, requestId)
-      if (status !== 'Assigned') continue
       const creation =
         candidates.get(requestId) ??
         (await findCreation(reader, requestId, {

@@ -1,0 +1,297 @@
+// Overhead of the prover runner's job path over bare snarkjs, on the Poseidon-preimage circuit.
+//   npm run bench:prover                         → a table
+//   npm run bench:prover -- --json               → the same figures as JSON
+//   npm run bench:prover -- --proofs 40 --chain  → more proofs, plus fulfil / fulfilBatch latency on anvil
+//
+// Bare: groth16.fullProve(input, wasm, zkey) single-threaded, nothing else. Runner: the same statement as a task
+// through the runner's scheduler and job path (enclave/prover/scheduler.ts, job.ts): deadline signal, inputs,
+// the private inputs unwrapped with the enclave keyring and decrypted (ECIES + AES-GCM), the Groth16 backend
+// (witness, proof, public-signal check), the Fulfilment, its fulfilBatch calldata, and the per-task bookkeeping
+// (metrics, task state). Both run the same statements, alternating, after a warm-up; chain latency is excluded
+// (--chain measures it separately on a devnet: mined fulfil and fulfilBatch transactions of proofs made beforehand).
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { pino } from 'pino'
+import { groth16 } from 'snarkjs'
+import { encodeFunctionData, type Hex, parseEther, stringToBytes, zeroAddress, zeroHash } from 'viem'
+import { createPoseidonPreimageBackend } from '../../enclave/prover/backends/groth16.js'
+import { createChainClock } from '../../enclave/prover/clock.js'
+import { proveTask } from '../../enclave/prover/job.js'
+import { openKeyring } from '../../enclave/prover/keys.js'
+import { createMetrics } from '../../enclave/prover/metrics.js'
+import { createScheduler, type TrackedTask } from '../../enclave/prover/scheduler.js'
+import { signAssignments, submitAssignments } from '../../ts/assignment.js'
+import { freePort } from '../../ts/devnet/anvil.js'
+import { groth16MarketParams, preimageRequest, preimageStatement } from '../../ts/devnet/scenario.js'
+import { startDevnet } from '../../ts/devnet/stack.js'
+import { proofMarketplaceAbi } from '../../ts/generated.js'
+import { poseidonPreimageCircuit, provePoseidonPreimage } from '../../ts/groth16.js'
+import { createMarket } from '../../ts/market.js'
+import { encryptPrivateInputs, wrapDataKey } from '../../ts/privacy.js'
+import { list, register, stake } from '../../ts/prover.js'
+import { chainTime } from '../../ts/readers.js'
+import { createRequest } from '../../ts/requests.js'
+import { fulfil, fulfilBatch } from '../../ts/settlement.js'
+import { mintDevToken } from '../../ts/tokens.js'
+import { type Fulfilment, inlineInputs, type TaskRecords } from '../../ts/types.js'
+
+const { values: flags } = parseArgs({
+  options: {
+    proofs: { type: 'string', default: '20' },
+    warmup: { type: 'string', default: '3' },
+    chain: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  },
+})
+const PROOFS = Number(flags.proofs)
+const WARMUP = Number(flags.warmup)
+const CHAIN_ID = 31337
+const MARKETPLACE = '0x00000000000000000000000000000000000c0ffe'
+const MARKET_ID = 1n
+
+type Statement = Awaited<ReturnType<typeof preimageStatement>>
+
+type Figures = {
+  proofs: number
+  bareMs: Summary
+  runnerMs: Summary
+  /** (runner mean − bare mean) / bare mean, in percent. */
+  overheadPercent: number
+  /** The same, from medians. */
+  overheadPercentMedian: number
+  chain?: ChainFigures
+}
+type Summary = { mean: number; median: number; min: number; max: number }
+type ChainFigures = { fulfilMs: Summary; fulfilBatchMs: Summary; batchSize: number; batchMsPerProof: number }
+
+function summary(samples: number[]): Summary {
+  const sorted = [...samples].sort((a, b) => a - b)
+  const middle = sorted.length / 2
+  const median =
+    sorted.length % 2 === 1
+      ? (sorted[Math.floor(middle)] as number)
+      : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
+  return {
+    mean: samples.reduce((sum, value) => sum + value, 0) / samples.length,
+    median,
+    min: sorted[0] as number,
+    max: sorted[sorted.length - 1] as number,
+  }
+}
+
+async function bare(statement: Statement): Promise<number> {
+  const started = performance.now()
+  await groth16.fullProve(
+    { preimage: statement.preimage, context: statement.context },
+    poseidonPreimageCircuit.wasm,
+    poseidonPreimageCircuit.zkey,
+    undefined,
+    undefined,
+    { singleThread: true },
+  )
+  return performance.now() - started
+}
+
+/** The runner's pieces, chain-free: a keyring with one enclave key, the Groth16 backend, a scheduler. */
+async function runnerPath(directory: string) {
+  const keyring = await openKeyring(join(directory, 'keyring.json'), { chainId: CHAIN_ID, operator: zeroAddress })
+  const key = await keyring.generate(MARKET_ID)
+  await keyring.registered(key.signer, { registeredAt: 0, expiresAt: 2 ** 31 })
+  const backend = await createPoseidonPreimageBackend()
+  const context = { chainId: CHAIN_ID, marketplace: MARKETPLACE, keyring, maxInputBytes: 1 << 20 } as const
+  const waiting = new Map<bigint, (calldata: Hex) => void>()
+  const scheduler = createScheduler({
+    maxConcurrent: 1,
+    submitMargin: 5,
+    clock: createChainClock(),
+    metrics: createMetrics(),
+    logger: pino({ level: 'silent' }),
+    prove: (task, signal) => proveTask(task, backend, context, signal),
+    // What the submitter does with a proof before any RPC: the fulfilBatch calldata.
+    onProof: (task, fulfilment: Fulfilment) =>
+      waiting.get(task.requestId)?.(
+        encodeFunctionData({ abi: proofMarketplaceAbi, functionName: 'fulfilBatch', args: [[fulfilment]] }),
+      ),
+    onInvalidInputs: (task, error) => {
+      throw new Error(`request ${task.requestId}: ${error.message}`)
+    },
+    onFailed: (task, reason, error) => {
+      throw new Error(`request ${task.requestId} failed (${reason})`, { cause: error })
+    },
+  })
+  let next = 1n
+
+  /** A task as the runner tracks it: the preimage encrypted to the market, its data key wrapped to the enclave. */
+  function taskOf(statement: Statement): TrackedTask {
+    const { envelope, dataKey } = encryptPrivateInputs({
+      plaintext: stringToBytes(JSON.stringify({ preimage: statement.preimage.toString() })),
+      context: { chainId: CHAIN_ID, marketplace: MARKETPLACE, marketId: MARKET_ID },
+      recipients: [key.eciesPublicKey],
+    })
+    const requestId = (MARKET_ID << 64n) | next++
+    return {
+      requestId,
+      marketId: MARKET_ID,
+      request: {
+        refundAddress: zeroAddress,
+        maxReward: 1n,
+        createdAt: 0,
+        matchingExpiry: 0,
+        provingTime: 600,
+        inputsDigest: zeroHash,
+      },
+      task: { prover: zeroAddress, price: 1n, deadline: Math.floor(Date.now() / 1000) + 3_600, compute: 1 },
+      publicInputs: inlineInputs(statement.publicInputs),
+      privateInputs: inlineInputs(envelope),
+      inputKey: wrapDataKey(dataKey, key.eciesPublicKey),
+      backend: 'groth16',
+      assignedAt: 0,
+      byMatcher: true,
+      state: 'queued',
+      attempts: 0,
+      abort: new AbortController(),
+    }
+  }
+
+  /** Milliseconds from handing the task to the scheduler to its calldata. */
+  async function run(statement: Statement): Promise<number> {
+    const task = taskOf(statement)
+    const started = performance.now()
+    await new Promise<Hex>((resolve) => {
+      waiting.set(task.requestId, resolve)
+      scheduler.add(task)
+    })
+    const elapsed = performance.now() - started
+    waiting.delete(task.requestId)
+    return elapsed
+  }
+
+  return { run, stop: () => scheduler.stop() }
+}
+
+/** Mined fulfil (one proof each) and fulfilBatch (all the rest at once) transactions on a fresh devnet. */
+async function chainLatency(count: number): Promise<ChainFigures> {
+  const port = await freePort()
+  const devnet = await startDevnet({ port, deploymentOut: `deployments/bench-${port}.json`, throwaway: true })
+  try {
+    const { actors, deployment, reader } = devnet
+    const prover = actors.prover.wallet.account.address
+    const requester = actors.requester.wallet.account.address
+    const { marketId } = await createMarket(actors.deployer, groth16MarketParams(deployment))
+    await mintDevToken(actors.prover, deployment.contracts.stakeToken, prover, parseEther('100000'))
+    await register(actors.prover, { capacity: 2 * count })
+    await stake(actors.prover, { amount: parseEther('100000') })
+    await list(actors.prover, { marketId, price: parseEther('1'), provingTime: 600 })
+    await mintDevToken(actors.requester, deployment.contracts.paymentToken, requester, parseEther('2') * BigInt(count))
+
+    const tasks: { records: TaskRecords; publicInputs: Hex; proof: Hex }[] = []
+    for (let i = 0; i < count; i++) {
+      const statement = await preimageStatement()
+      const params = preimageRequest({
+        marketId,
+        now: await chainTime(reader),
+        publicInputs: statement.publicInputs,
+        maxReward: parseEther('2'),
+        refundAddress: requester,
+      })
+      const created = await createRequest(actors.requester, params)
+      const batch = await signAssignments(actors.matcher, {
+        assignments: [{ requestId: created.requestId, prover, request: created.request }],
+        validUntil: (await chainTime(reader)) + 300n,
+      })
+      const [assigned] = (await submitAssignments(actors.bystander, batch)).assigned
+      if (!assigned) throw new Error('not assigned')
+      const proof = await provePoseidonPreimage(statement.preimage, statement.context)
+      tasks.push({ records: assigned, publicInputs: proof.publicInputs, proof: proof.proof })
+    }
+    const single = tasks.slice(0, Math.ceil(count / 2))
+    const batched = tasks.slice(single.length)
+    const fulfilMs: number[] = []
+    for (const { records, publicInputs, proof } of single) {
+      const started = performance.now()
+      await fulfil(actors.prover, { ...records, publicInputs, proof })
+      fulfilMs.push(performance.now() - started)
+    }
+    const started = performance.now()
+    const outcome = await fulfilBatch(
+      actors.prover,
+      batched.map(({ records, publicInputs, proof }) => ({ ...records, publicInputs, proof })),
+    )
+    const batchMs = performance.now() - started
+    if (outcome.fulfilled.length !== batched.length) throw new Error('a batched fulfilment was skipped')
+    return {
+      fulfilMs: summary(fulfilMs),
+      fulfilBatchMs: summary([batchMs]),
+      batchSize: batched.length,
+      batchMsPerProof: batchMs / batched.length,
+    }
+  } finally {
+    await devnet.stop()
+  }
+}
+
+async function run(): Promise<Figures> {
+  const statements = await Promise.all(Array.from({ length: PROOFS + WARMUP }, () => preimageStatement()))
+  const directory = await mkdtemp(join(tmpdir(), 'cairn-bench-prover-'))
+  const runner = await runnerPath(directory)
+  const bareMs: number[] = []
+  const runnerMs: number[] = []
+  try {
+    for (const [i, statement] of statements.entries()) {
+      // Alternate which goes first, so neither always runs on a warmer cache.
+      const [first, second] =
+        i % 2 === 0
+          ? [() => bare(statement), () => runner.run(statement)]
+          : [() => runner.run(statement), () => bare(statement)]
+      const a = await first()
+      const b = await second()
+      if (i < WARMUP) continue
+      bareMs.push(i % 2 === 0 ? a : b)
+      runnerMs.push(i % 2 === 0 ? b : a)
+    }
+  } finally {
+    await runner.stop()
+    await rm(directory, { recursive: true, force: true })
+  }
+  const bareSummary = summary(bareMs)
+  const runnerSummary = summary(runnerMs)
+  return {
+    proofs: PROOFS,
+    bareMs: bareSummary,
+    runnerMs: runnerSummary,
+    overheadPercent: ((runnerSummary.mean - bareSummary.mean) / bareSummary.mean) * 100,
+    overheadPercentMedian: ((runnerSummary.median - bareSummary.median) / bareSummary.median) * 100,
+    ...(flags.chain ? { chain: await chainLatency(Math.max(2, Math.min(PROOFS, 10))) } : {}),
+  }
+}
+
+function table(figures: Figures): string {
+  const ms = (value: number) => `${value.toFixed(1)} ms`
+  const line = (s: Summary) => `mean ${ms(s.mean)}, median ${ms(s.median)}, min ${ms(s.min)}, max ${ms(s.max)}`
+  const rows: [string, string][] = [
+    ['proofs (poseidon_preimage)', String(figures.proofs)],
+    ['bare snarkjs fullProve', line(figures.bareMs)],
+    ['runner job path', line(figures.runnerMs)],
+    [
+      'runner overhead',
+      `${figures.overheadPercent.toFixed(2)} % (mean), ${figures.overheadPercentMedian.toFixed(2)} % (median)`,
+    ],
+  ]
+  if (figures.chain) {
+    rows.push(['anvil: fulfil, mined', line(figures.chain.fulfilMs)])
+    rows.push([
+      `anvil: fulfilBatch of ${figures.chain.batchSize}, mined`,
+      `${ms(figures.chain.fulfilBatchMs.mean)} (${ms(figures.chain.batchMsPerProof)} per proof)`,
+    ])
+  }
+  const width = Math.max(...rows.map(([label]) => label.length))
+  return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n')
+}
+
+const figures = await run()
+if (flags.json) console.log(JSON.stringify(figures, null, 2))
+else console.log(table(figures))
+// snarkjs leaves its curve workers' handles open; the figures are out.
+process.exit(0)
