@@ -421,6 +421,20 @@ describe('prover runner on anvil', () => {
     expect(await metric(url, 'cairn_prover_proofs_failed_total{backend="groth16",kind="invalid-inputs"}')).toBe(1)
   })
 
+  it('attests a public request whose circuit needs a private witness as invalid inputs', async () => {
+    const f = current()
+    // Public inputs only: the Poseidon-preimage circuit cannot be proven from them by anyone.
+    const statement = await preimageStatement()
+    const created = await post({
+      ...(await schedule(f.groth16Market, statement.publicInputs)),
+      marketId: f.groth16Market,
+    })
+    await assign([created])
+    await settled(created.requestId, 'InputsRejected')
+    settledIds.push(created.requestId)
+    expect(await metric((runner as ProverRunner).url, 'cairn_prover_invalid_inputs_rejections_total')).toBe(2)
+  })
+
   it('claims a public request the matcher left unassigned past the fallback delay (inputs behind a URI)', async () => {
     const f = current()
     const created = await postPublicTeeRequest({ byUri: true })
@@ -518,6 +532,21 @@ describe('prover runner on anvil', () => {
     const request = await postPrivateRequest()
     await assign([{ ...request, inputKey: await wrapForProver(request, old.eciesPublicKey) }])
     await settled(request.requestId)
+  })
+
+  it('gives up, without attesting invalid inputs, private inputs its enclave cannot open', async () => {
+    const f = current()
+    const request = await postPrivateRequest()
+    // A matcher that wrapped the data key to some other enclave's key.
+    const stranger = eciesPublicKeyOf(generateEciesPrivateKey())
+    await assign([{ ...request, inputKey: await wrapForProver(request, stranger) }])
+    const url = (runner as ProverRunner).url
+    await eventually('the task given up as undecryptable', async () =>
+      (await metric(url, 'cairn_prover_tasks_failed_total{reason="undecryptable"}')) === 1 ? true : undefined,
+    )
+    expect(runner?.tasks()).not.toContain(request.requestId)
+    expect(await getRequestState(f.devnet.reader, request.requestId)).toBe('Assigned')
+    expect((await settlementLogs(request.requestId)).rejected).toEqual([])
   })
 
   it('trips its breaker on a slash, leaves its markets until POST /reset, and stays tripped across restarts', async () => {

@@ -77,7 +77,7 @@ export function createMetrics() {
     }),
     slashes: new Counter({
       name: 'cairn_prover_slashes_total',
-      help: 'TaskSlashed events against this prover seen since start',
+      help: 'TaskSlashed events against this prover since the circuit breaker was last reset, seen by this run',
       registers,
     }),
     breakerTripped: new Gauge({

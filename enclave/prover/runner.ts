@@ -314,21 +314,27 @@ async function createRuntime(params: {
     }
   }
 
+  /** Slashes after the breaker's last reset trip it; older ones (read again at every start) are only noted. */
   async function onSlashed(logs: ScannedLogs): Promise<void> {
     for (const slash of logs.slashed) {
-      metrics.slashes.inc()
       const task = tasks.get(slash.requestId)
       if (task) finish(task, { kind: 'failed', reason: 'slashed' })
-      logger.error(
-        { requestId: slash.requestId.toString(), penalty: slash.penalty.toString(), tx: slash.transactionHash },
-        'slashed',
-      )
-      if (!breaker.counts(slash.blockNumber)) continue
+      const details = {
+        requestId: slash.requestId.toString(),
+        penalty: slash.penalty.toString(),
+        tx: slash.transactionHash,
+      }
+      if (!breaker.counts(slash.blockNumber)) {
+        logger.debug(details, 'slashed before the last breaker reset')
+        continue
+      }
+      metrics.slashes.inc()
+      logger.error(details, 'slashed')
       if (await breaker.open(slash)) {
         metrics.breakerTripped.set(1)
         listingsDirty = true
         logger.error(
-          { requestId: slash.requestId.toString(), breakerFile: breaker.path },
+          { ...details, breakerFile: breaker.path },
           'circuit breaker tripped: leaving every market until POST /reset',
         )
       }
