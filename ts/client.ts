@@ -25,6 +25,14 @@ export type CairnClient = CairnReader & {
   wallet: WalletClient<Transport, Chain, Account>
 }
 
+/**
+ * Any chain, no Cairn marketplace deployment: what the functions for other chains' contracts need (Symbiotic on
+ * Ethereum, tokens). A CairnReader is one.
+ */
+export type ChainReader = { public: PublicClient<Transport, Chain> }
+/** A ChainReader that can also sign and send; a CairnClient is one. */
+export type ChainClient = ChainReader & { wallet: WalletClient<Transport, Chain, Account> }
+
 export function createCairnReader(params: {
   chain: Chain
   rpcUrl: string
@@ -72,7 +80,7 @@ export class TransactionRevertedError extends Error {
  * Sends a (simulated) write and waits for its receipt. A revert after a successful simulation means the state
  * changed in between; it surfaces as TransactionRevertedError with the receipt.
  */
-export async function sent(reader: CairnReader, write: () => Promise<Hash>): Promise<TransactionReceipt> {
+export async function sent(reader: ChainReader, write: () => Promise<Hash>): Promise<TransactionReceipt> {
   let hash: Hash
   try {
     hash = await write()

@@ -1,16 +1,24 @@
 import { type AbiError, type AbiParameter, formatAbiItem } from 'abitype'
 import { BaseError, decodeErrorResult, type Hex, isHex, size, slice } from 'viem'
 import {
+  cairnNetworkMiddlewareAbi,
   dcapCollateralAbi,
   dcapTdxVerifierAbi,
   devTokenAbi,
   groth16VerifierAdapterAbi,
+  iOperatorRegistryAbi,
+  iOptInServiceAbi,
+  iVaultAbi,
+  iVetoSlasherAbi,
   multiProofVerifierAbi,
   nativeStakingAbi,
   ownedMatcherAuthorityAbi,
   proofMarketplaceAbi,
   proverRegistryAbi,
+  requestLensAbi,
   safeTransferLibAbi,
+  slashInboxAbi,
+  stakeMirrorAbi,
   teeProofVerifierAbi,
   teeRegistryAbi,
 } from './generated.js'
@@ -31,6 +39,16 @@ const cairnAbis = [
   dcapCollateralAbi,
   teeProofVerifierAbi,
   multiProofVerifierAbi,
+  requestLensAbi,
+  // Restaking: the mirror on the marketplace chain; on Ethereum, Cairn's middleware and slash inbox and the
+  // Symbiotic core contracts operators, curators and stakers call (vault deposits, opt-ins, registration).
+  stakeMirrorAbi,
+  cairnNetworkMiddlewareAbi,
+  slashInboxAbi,
+  iVaultAbi,
+  iOperatorRegistryAbi,
+  iOptInServiceAbi,
+  iVetoSlasherAbi,
 ] as const
 
 type CairnAbiItem = (typeof cairnAbis)[number][number]

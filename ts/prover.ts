@@ -1,23 +1,58 @@
-import type { Address, TransactionReceipt } from 'viem'
+import type {
+  Address,
+  ContractFunctionArgs,
+  ContractFunctionName,
+  SimulateContractParameters,
+  TransactionReceipt,
+} from 'viem'
 import { type CairnClient, sent, simulated } from './client.js'
+import { eventOf } from './events.js'
 import { nativeStakingAbi, proverRegistryAbi } from './generated.js'
 import { ensureAllowance } from './tokens.js'
+import { address, smallUint, uint } from './validation.js'
+
+type RegistryAbi = typeof proverRegistryAbi
+type RegistryWrite = ContractFunctionName<RegistryAbi, 'nonpayable'>
+
+/** Simulates and sends one ProverRegistry call as the client's account (the prover machine). */
+async function registryCall<const name extends RegistryWrite>(
+  client: CairnClient,
+  functionName: name,
+  args: ContractFunctionArgs<RegistryAbi, 'nonpayable', name>,
+): Promise<TransactionReceipt> {
+  // The arguments are checked against the ABI at the signature; viem's simulate cannot narrow a generic name.
+  const call = { address: client.deployment.contracts.proverRegistry, abi: proverRegistryAbi, functionName, args }
+  const { request } = await simulated(() =>
+    client.public.simulateContract({ account: client.wallet.account, ...(call as SimulateContractParameters) }),
+  )
+  return sent(client, () => client.wallet.writeContract(request))
+}
 
 /** Registers the client's account as a prover machine with `capacity` compute units. */
 export async function register(
   client: CairnClient,
   params: { capacity: number; rewardAddress?: Address },
 ): Promise<TransactionReceipt> {
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address: client.deployment.contracts.proverRegistry,
-      abi: proverRegistryAbi,
-      functionName: 'register',
-      args: [params.rewardAddress ?? client.wallet.account.address, params.capacity],
-    }),
-  )
-  return sent(client, () => client.wallet.writeContract(request))
+  const rewardAddress = address('rewardAddress', params.rewardAddress ?? client.wallet.account.address)
+  return registryCall(client, 'register', [rewardAddress, smallUint('capacity', params.capacity, 32, 1)])
+}
+
+/** Removes the client's registration; it must have no listings (see requestLeave) and no running task. */
+export async function deregister(client: CairnClient): Promise<TransactionReceipt> {
+  return registryCall(client, 'deregister', [])
+}
+
+/** Changes the machine's declared compute capacity; running tasks keep theirs. */
+export async function setCapacity(client: CairnClient, params: { capacity: number }): Promise<TransactionReceipt> {
+  return registryCall(client, 'setCapacity', [smallUint('capacity', params.capacity, 32, 1)])
+}
+
+/** Changes where the prover's future earnings are credited. */
+export async function setRewardAddress(
+  client: CairnClient,
+  params: { rewardAddress: Address },
+): Promise<TransactionReceipt> {
+  return registryCall(client, 'setRewardAddress', [address('rewardAddress', params.rewardAddress)])
 }
 
 export type ListingParams = {
@@ -26,22 +61,54 @@ export type ListingParams = {
   price: bigint
   /** Seconds per proof; requests with a shorter proving time are not assigned to this listing. */
   provingTime: number
+  /** Compute units one task of this market holds (default 1); at most the machine's capacity. */
   computePerRequest?: number
+}
+
+function listingArgs(params: ListingParams): readonly [bigint, bigint, number, number] {
+  return [
+    uint('marketId', params.marketId, 256, 1n),
+    uint('price', params.price, 96),
+    smallUint('provingTime', params.provingTime, 32, 1),
+    smallUint('computePerRequest', params.computePerRequest ?? 1, 32, 1),
+  ]
 }
 
 /** Lists the client's (registered) account in a market. */
 export async function list(client: CairnClient, params: ListingParams): Promise<TransactionReceipt> {
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address: client.deployment.contracts.proverRegistry,
-      abi: proverRegistryAbi,
-      functionName: 'list',
-      args: [params.marketId, params.price, params.provingTime, params.computePerRequest ?? 1],
-    }),
-  )
-  return sent(client, () => client.wallet.writeContract(request))
+  return registryCall(client, 'list', listingArgs(params))
 }
+
+/** Changes the client's offer in a market it is listed in; applies to assignments from now on. */
+export async function updateListing(client: CairnClient, params: ListingParams): Promise<TransactionReceipt> {
+  return registryCall(client, 'updateListing', listingArgs(params))
+}
+
+/**
+ * Stops new assignments in a market at once; the listing can be removed with completeLeave once the registry's
+ * exit delay has passed. Returns when that is.
+ */
+export async function requestLeave(
+  client: CairnClient,
+  params: { marketId: bigint },
+): Promise<{ availableAt: number; receipt: TransactionReceipt }> {
+  const receipt = await registryCall(client, 'requestLeave', [uint('marketId', params.marketId, 256, 1n)])
+  const { args } = eventOf(receipt, client.deployment.contracts.proverRegistry, proverRegistryAbi, 'LeaveRequested')
+  return { availableAt: args.availableAt, receipt }
+}
+
+/** Returns a leaving listing to active. */
+export async function cancelLeave(client: CairnClient, params: { marketId: bigint }): Promise<TransactionReceipt> {
+  return registryCall(client, 'cancelLeave', [uint('marketId', params.marketId, 256, 1n)])
+}
+
+/** Removes a leaving listing once its exit delay has passed. */
+export async function completeLeave(client: CairnClient, params: { marketId: bigint }): Promise<TransactionReceipt> {
+  return registryCall(client, 'completeLeave', [uint('marketId', params.marketId, 256, 1n)])
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Native stake (src/staking/NativeStaking.sol)
 
 /** Deposits `amount` stake tokens into NativeStaking for `prover` (default: the client's account). */
 export async function stake(
@@ -49,16 +116,79 @@ export async function stake(
   params: { amount: bigint; prover?: Address },
 ): Promise<{ receipt: TransactionReceipt; approval: TransactionReceipt | undefined }> {
   const { nativeStaking, stakeToken } = client.deployment.contracts
-  const approval = await ensureAllowance(client, stakeToken, nativeStaking, params.amount)
+  const amount = uint('amount', params.amount, 128, 1n)
+  const prover = address('prover', params.prover ?? client.wallet.account.address)
+  const approval = await ensureAllowance(client, stakeToken, nativeStaking, amount)
   const { request } = await simulated(() =>
     client.public.simulateContract({
       account: client.wallet.account,
       address: nativeStaking,
       abi: nativeStakingAbi,
       functionName: 'deposit',
-      args: [params.prover ?? client.wallet.account.address, params.amount],
+      args: [prover, amount],
     }),
   )
   const receipt = await sent(client, () => client.wallet.writeContract(request))
   return { receipt, approval }
+}
+
+/**
+ * Starts unbonding `amount` of the client's unlocked stake: it stops backing tasks at once and can be withdrawn
+ * (withdrawStake) after the unbonding period. A new request restarts the period for everything unbonding.
+ */
+export async function unstake(
+  client: CairnClient,
+  params: { amount: bigint },
+): Promise<{ unbonding: bigint; availableAt: bigint; receipt: TransactionReceipt }> {
+  const address = client.deployment.contracts.nativeStaking
+  const { request } = await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address,
+      abi: nativeStakingAbi,
+      functionName: 'requestWithdrawal',
+      args: [uint('amount', params.amount, 256, 1n)],
+    }),
+  )
+  const receipt = await sent(client, () => client.wallet.writeContract(request))
+  const { args } = eventOf(receipt, address, nativeStakingAbi, 'WithdrawalRequested')
+  return { unbonding: args.totalUnbonding, availableAt: args.availableAt, receipt }
+}
+
+/** Returns everything unbonding to active stake. */
+export async function cancelUnstake(client: CairnClient): Promise<{ amount: bigint; receipt: TransactionReceipt }> {
+  const address = client.deployment.contracts.nativeStaking
+  const { request } = await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address,
+      abi: nativeStakingAbi,
+      functionName: 'cancelWithdrawal',
+    }),
+  )
+  const receipt = await sent(client, () => client.wallet.writeContract(request))
+  return { amount: eventOf(receipt, address, nativeStakingAbi, 'WithdrawalCancelled').args.amount, receipt }
+}
+
+/** Sends the client's fully unbonded stake to `to` (default: itself). */
+export async function withdrawStake(
+  client: CairnClient,
+  params: { to?: Address } = {},
+): Promise<{ amount: bigint; receipt: TransactionReceipt }> {
+  const address = client.deployment.contracts.nativeStaking
+  const { request } = await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address,
+      abi: nativeStakingAbi,
+      functionName: 'withdraw',
+      args: [addressOrSelf(client, params.to)],
+    }),
+  )
+  const receipt = await sent(client, () => client.wallet.writeContract(request))
+  return { amount: eventOf(receipt, address, nativeStakingAbi, 'Withdrawn').args.amount, receipt }
+}
+
+function addressOrSelf(client: CairnClient, to: Address | undefined): Address {
+  return address('to', to ?? client.wallet.account.address)
 }

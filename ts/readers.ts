@@ -1,10 +1,12 @@
-import type { Address } from 'viem'
+import { type Address, zeroAddress } from 'viem'
 import { type CairnReader, simulated } from './client.js'
-import { nativeStakingAbi, proofMarketplaceAbi, proverRegistryAbi, requestLensAbi } from './generated.js'
+import { devTokenAbi, nativeStakingAbi, proofMarketplaceAbi, proverRegistryAbi, requestLensAbi } from './generated.js'
 import {
   emptyTask,
   enumName,
   type Listing,
+  type ListingState,
+  listingStates,
   type Market,
   type Prover,
   type RequestCreation,
@@ -205,4 +207,116 @@ export async function getStake(reader: CairnReader, prover: Address): Promise<{ 
 export async function chainTime(reader: CairnReader): Promise<bigint> {
   const block = await reader.public.getBlock({ blockTag: 'latest' })
   return block.timestamp
+}
+
+/** NativeStaking's view of a prover: staked (including locked), locked, free, and what is unbonding until when. */
+export type NativeStake = {
+  staked: bigint
+  locked: bigint
+  /** staked − locked: what can back new tasks or start unbonding. */
+  available: bigint
+  unbonding: bigint
+  /** When the unbonding amount can be withdrawn (0 when nothing is unbonding). */
+  unbondingAvailableAt: bigint
+}
+
+export async function getNativeStake(reader: CairnReader, prover: Address): Promise<NativeStake> {
+  const staking = { address: reader.deployment.contracts.nativeStaking, abi: nativeStakingAbi } as const
+  const [[staked, locked], [unbonding, availableAt]] = await Promise.all([
+    reader.public.readContract({ ...staking, functionName: 'stakeOf', args: [prover] }),
+    reader.public.readContract({ ...staking, functionName: 'unbondingOf', args: [prover] }),
+  ])
+  return { staked, locked, available: staked - locked, unbonding, unbondingAvailableAt: availableAt }
+}
+
+/** A listing with the prover and market it belongs to. */
+export type ProverListing = Omit<Listing, 'state'> & { prover: Address; marketId: bigint; state: ListingState }
+
+/**
+ * Every market `prover` is listed in now (active or leaving), found from its Listed logs and checked against the
+ * registry's current state (a completed leave removes the listing).
+ */
+export async function getProverListings(
+  reader: CairnReader,
+  prover: Address,
+  options: { fromBlock?: bigint } = {},
+): Promise<ProverListing[]> {
+  const logs = await listedLogs(reader, { prover }, options.fromBlock)
+  const markets = [...new Set(logs.map(({ args }) => args.marketId))]
+  return currentListings(
+    reader,
+    markets.map((marketId) => ({ prover, marketId })),
+  )
+}
+
+/** Every prover listed in `marketId` now (active or leaving), from the registry's Listed logs. */
+export async function getMarketProvers(
+  reader: CairnReader,
+  marketId: bigint,
+  options: { fromBlock?: bigint } = {},
+): Promise<ProverListing[]> {
+  const logs = await listedLogs(reader, { marketId }, options.fromBlock)
+  const provers = [...new Set(logs.map(({ args }) => args.prover))]
+  return currentListings(
+    reader,
+    provers.map((prover) => ({ prover, marketId })),
+  )
+}
+
+async function listedLogs(reader: CairnReader, args: { prover?: Address; marketId?: bigint }, fromBlock?: bigint) {
+  return reader.public.getContractEvents({
+    address: reader.deployment.contracts.proverRegistry,
+    abi: proverRegistryAbi,
+    eventName: 'Listed',
+    args,
+    fromBlock: fromBlock ?? reader.deployment.deployBlock,
+    toBlock: await reader.public.getBlockNumber({ cacheTime: 0 }),
+    strict: true,
+  })
+}
+
+async function currentListings(
+  reader: CairnReader,
+  pairs: readonly { prover: Address; marketId: bigint }[],
+): Promise<ProverListing[]> {
+  const listings = await Promise.all(
+    pairs.map(async ({ prover, marketId }) => {
+      const listing = await getListing(reader, prover, marketId)
+      return { ...listing, prover, marketId, state: enumName(listingStates, listing.state, 'ListingState') }
+    }),
+  )
+  return listings.filter(({ state }) => state !== 'None')
+}
+
+/** An account's marketplace balance and wallet balance of one token. */
+export type TokenBalance = { token: Address; marketplace: bigint; wallet: bigint }
+
+/**
+ * `account`'s balances of `tokens` (default: the deployment's payment and stake tokens and the native currency,
+ * the zero address), both in the marketplace (withdrawable, spendable on requests) and in its wallet.
+ */
+export async function getBalances(
+  reader: CairnReader,
+  account: Address,
+  tokens: readonly Address[] = [
+    reader.deployment.contracts.paymentToken,
+    reader.deployment.contracts.stakeToken,
+    zeroAddress,
+  ],
+): Promise<TokenBalance[]> {
+  return Promise.all(
+    tokens.map(async (token) => ({
+      token,
+      marketplace: await getBalance(reader, account, token),
+      wallet:
+        token === zeroAddress
+          ? await reader.public.getBalance({ address: account })
+          : await reader.public.readContract({
+              address: token,
+              abi: devTokenAbi,
+              functionName: 'balanceOf',
+              args: [account],
+            }),
+    })),
+  )
 }

@@ -1,10 +1,26 @@
-import { type Address, type Hex, type TransactionReceipt, zeroHash } from 'viem'
+import {
+  type Address,
+  type Hex,
+  type LocalAccount,
+  type TransactionReceipt,
+  type TypedDataDefinition,
+  zeroHash,
+} from 'viem'
 import { type CairnClient, type CairnReader, sent, simulated } from './client.js'
+import type { Deployment } from './deployment.js'
 import { type CairnContractError, decodeSkipReason } from './errors.js'
 import { eventOf, eventsOf } from './events.js'
 import { proofMarketplaceAbi } from './generated.js'
 import { loadRequest, taskRecords } from './readers.js'
-import { emptyTask, type Fulfilment, inputsDigest, type Request, type Task, type TaskRef } from './types.js'
+import {
+  emptyTask,
+  type Fulfilment,
+  inputsDigest,
+  type Request,
+  type Task,
+  type TaskRecords,
+  type TaskRef,
+} from './types.js'
 
 export type FulfilParams = {
   requestId: bigint
@@ -155,4 +171,74 @@ export async function withdraw(
   const receipt = await sent(client, () => client.wallet.writeContract(request))
   const { args } = eventOf(receipt, address, proofMarketplaceAbi, 'Withdrawn')
   return { amount: args.amount, receipt }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Invalid inputs (ProofMarketplace.rejectInputs)
+
+// Mirrors ProofMarketplace.INVALID_INPUTS_TYPEHASH under its EIP-712 domain ("Cairn ProofMarketplace", "1").
+const invalidInputsTypes = {
+  InvalidInputs: [
+    { name: 'requestId', type: 'uint256' },
+    { name: 'inputsDigest', type: 'bytes32' },
+  ],
+} as const
+
+/**
+ * What a prover's enclave signs to attest that a request's inputs cannot be proven. `inputsDigest` is the request
+ * record's `inputsDigest` (keccak256 of the public-inputs digest ‖ private-inputs digest), as RequestCreated emits it.
+ */
+export function invalidInputsTypedData(
+  deployment: Deployment,
+  params: { requestId: bigint; inputsDigest: Hex },
+): TypedDataDefinition<typeof invalidInputsTypes, 'InvalidInputs'> {
+  return {
+    domain: {
+      name: 'Cairn ProofMarketplace',
+      version: '1',
+      chainId: deployment.chainId,
+      verifyingContract: deployment.contracts.proofMarketplace,
+    },
+    types: invalidInputsTypes,
+    primaryType: 'InvalidInputs',
+    message: { requestId: params.requestId, inputsDigest: params.inputsDigest },
+  }
+}
+
+/** Signs an invalid-inputs attestation with the enclave's key (an active Prover-role key of the task's prover). */
+export async function signInvalidInputs(
+  enclave: LocalAccount,
+  deployment: Deployment,
+  params: { requestId: bigint; inputsDigest: Hex },
+): Promise<Hex> {
+  return enclave.signTypedData(invalidInputsTypedData(deployment, params))
+}
+
+export type InputsRejectedOutcome = { requestId: bigint; price: bigint; refund: bigint; receipt: TransactionReceipt }
+
+/**
+ * Settles an assigned request whose inputs the prover's enclave found unprovable: the assigned prover (the
+ * client's account) only, before the task deadline, with the enclave's signature (signInvalidInputs). The prover is
+ * paid its price for the check, the rest is refunded, nobody is slashed. Given only an id, the records are loaded
+ * from logs.
+ */
+export async function rejectInputs(
+  client: CairnClient,
+  params: (TaskRecords | { requestId: bigint }) & { signature: Hex },
+): Promise<InputsRejectedOutcome> {
+  const address = client.deployment.contracts.proofMarketplace
+  const ref: TaskRef = 'task' in params && 'request' in params ? params : params.requestId
+  const { requestId, request: record, task } = await taskRecords(client, ref)
+  const { request } = await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address,
+      abi: proofMarketplaceAbi,
+      functionName: 'rejectInputs',
+      args: [requestId, record, task, params.signature],
+    }),
+  )
+  const receipt = await sent(client, () => client.wallet.writeContract(request))
+  const { args } = eventOf(receipt, address, proofMarketplaceAbi, 'InputsRejected')
+  return { requestId, price: args.price, refund: args.refund, receipt }
 }

@@ -253,6 +253,44 @@ export async function getProverEnclave(
   return signer === zeroAddress ? undefined : { signer, eciesPublicKey }
 }
 
+/** An attested matcher enclave's key as the registry holds it now. */
+export type MatcherKey = { signer: Address; eciesPublicKey: Hex; expiresAt: bigint }
+
+/**
+ * The matcher keys active now (registered, unexpired, unrevoked) with their ECIES keys: the recipients private
+ * inputs are encrypted to. Found from the registry's KeyRegistered logs for the Matcher role, each checked against
+ * the registry's current state (a re-registered signer counts once, with its latest key). Sorted by signer.
+ */
+export async function getActiveMatcherKeys(
+  reader: TeeReader,
+  options: { fromBlock?: bigint; blockNumber?: bigint } = {},
+): Promise<MatcherKey[]> {
+  const registry = { address: reader.attestation.contracts.teeRegistry, abi: teeRegistryAbi } as const
+  const blockNumber = options.blockNumber ?? (await reader.public.getBlockNumber({ cacheTime: 0 }))
+  const logs = await reader.public.getContractEvents({
+    ...registry,
+    eventName: 'KeyRegistered',
+    args: { role: roleIndex('Matcher') },
+    fromBlock: options.fromBlock ?? reader.attestation.deployBlock,
+    toBlock: blockNumber,
+    strict: true,
+  })
+  const latest = new Map(logs.map(({ args }) => [args.signer, BigInt(args.expiresAt)]))
+  const keys = await Promise.all(
+    [...latest].map(async ([signer, expiresAt]): Promise<MatcherKey | undefined> => {
+      // The registry's own view: empty once the key expired or was revoked.
+      const eciesPublicKey = await reader.public.readContract({
+        ...registry,
+        functionName: 'eciesPublicKey',
+        args: [roleIndex('Matcher'), 0n, signer],
+        blockNumber,
+      })
+      return eciesPublicKey === '0x' ? undefined : { signer, eciesPublicKey, expiresAt }
+    }),
+  )
+  return keys.filter((key) => key !== undefined).sort((a, b) => a.signer.localeCompare(b.signer))
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Registration
 

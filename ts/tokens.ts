@@ -1,8 +1,8 @@
-import type { Address, TransactionReceipt } from 'viem'
-import { type CairnClient, type CairnReader, sent, simulated } from './client.js'
+import { type Address, type TransactionReceipt, zeroAddress } from 'viem'
+import { type ChainClient, type ChainReader, sent, simulated } from './client.js'
 import { devTokenAbi } from './generated.js'
 
-export async function balanceOf(reader: CairnReader, token: Address, account: Address): Promise<bigint> {
+export async function balanceOf(reader: ChainReader, token: Address, account: Address): Promise<bigint> {
   return reader.public.readContract({ address: token, abi: devTokenAbi, functionName: 'balanceOf', args: [account] })
 }
 
@@ -11,7 +11,7 @@ export async function balanceOf(reader: CairnReader, token: Address, account: Ad
  * Any ERC20 works: approve/allowance are read through the DevToken ABI, which is a plain ERC20's.
  */
 export async function ensureAllowance(
-  client: CairnClient,
+  client: ChainClient,
   token: Address,
   spender: Address,
   amount: bigint,
@@ -38,7 +38,7 @@ export async function ensureAllowance(
 
 /** Mints DevTokens (devnets only: anyone may mint them). */
 export async function mintDevToken(
-  client: CairnClient,
+  client: ChainClient,
   token: Address,
   to: Address,
   amount: bigint,
@@ -53,4 +53,19 @@ export async function mintDevToken(
     }),
   )
   return sent(client, () => client.wallet.writeContract(request))
+}
+
+export type TokenInfo = { address: Address; symbol: string; decimals: number }
+
+/** An ERC20's symbol and decimals, for showing and parsing amounts; the zero address is the native currency. */
+export async function tokenInfo(reader: ChainReader, token: Address): Promise<TokenInfo> {
+  if (token === zeroAddress) {
+    const { symbol, decimals } = reader.public.chain.nativeCurrency
+    return { address: token, symbol, decimals }
+  }
+  const [symbol, decimals] = await Promise.all([
+    reader.public.readContract({ address: token, abi: devTokenAbi, functionName: 'symbol' }),
+    reader.public.readContract({ address: token, abi: devTokenAbi, functionName: 'decimals' }),
+  ])
+  return { address: token, symbol, decimals }
 }

@@ -43,18 +43,5 @@ export function isRevert(error: unknown): boolean {
   return error instanceof BaseError && error.walk((cause) => cause instanceof ContractFunctionRevertedError) !== null
 }
 
-/** The latest block at or below `head` whose timestamp is at most `target`, by binary search; undefined if none. */
-export async function lastBlockAtOrBefore(
-  client: PublicClient<Transport, Chain>,
-  params: { target: bigint; low: bigint; high: bigint },
-): Promise<{ number: bigint; timestamp: bigint } | undefined> {
-  const timestampOf = async (number: bigint) => (await client.getBlock({ blockNumber: number })).timestamp
-  let { low, high } = params
-  if ((await timestampOf(low)) > params.target) return undefined
-  while (low < high) {
-    const mid = (low + high + 1n) / 2n
-    if ((await timestampOf(mid)) <= params.target) low = mid
-    else high = mid - 1n
-  }
-  return { number: low, timestamp: await timestampOf(low) }
-}
+// The capture-block search is the SDK's: provers repeat it to rebuild a snapshot's tree.
+export { lastBlockAtOrBefore } from '../../ts/restaking.js'

@@ -1,12 +1,7 @@
-import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { getAddress, isAddress, isHex } from 'viem'
+import { isHex } from 'viem'
 import { z } from 'zod'
 
-const address = z
-  .string()
-  .refine((value) => isAddress(value, { strict: false }), 'expected an address')
-  .transform((value) => getAddress(value))
 const privateKey = z
   .string()
   .refine((value) => isHex(value) && value.length === 66, 'expected a 0x-prefixed 32-byte hex key')
@@ -87,49 +82,12 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Rel
   return parsed.data
 }
 
-const common = {
-  chainId: count,
-  deployBlock: count.transform(BigInt),
-  owner: address,
-  relayerRegistry: address,
-  threshold: count,
-}
-
-export const ethereumDeploymentSchema = z.object({
-  ...common,
-  mode: z.literal('ETHEREUM'),
-  sourceChainId: count,
-  sourceMirror: address,
-  /** The veto vault's veto window (seconds) and who may veto Cairn's slashes on it. */
-  vetoDuration: count,
-  resolver: address,
-  contracts: z.object({
-    collateral: address,
-    middleware: address,
-    /** Instant-slasher vault. */
-    vault: address,
-    /** Veto-slasher vault. */
-    vetoVault: address,
-    slashInbox: address,
-  }),
-})
-export const marketplaceDeploymentSchema = z.object({
-  ...common,
-  mode: z.literal('MARKETPLACE'),
-  marketplace: address,
-  token: address,
-  maxStakeAge: count,
-  contracts: z.object({ stakeMirror: address }),
-})
-
-export type EthereumRestaking = z.infer<typeof ethereumDeploymentSchema>
-export type MarketplaceRestaking = z.infer<typeof marketplaceDeploymentSchema>
-
-async function loadJson<schema extends z.ZodType>(path: string, schema: schema): Promise<z.infer<schema>> {
-  const parsed = schema.safeParse(JSON.parse(await readFile(path, 'utf8')))
-  if (!parsed.success) throw new Error(`${path}: ${z.prettifyError(parsed.error)}`)
-  return parsed.data
-}
-
-export const loadEthereumRestaking = (path: string) => loadJson(path, ethereumDeploymentSchema)
-export const loadMarketplaceRestaking = (path: string) => loadJson(path, marketplaceDeploymentSchema)
+// The restaking deployment files are the SDK's (ts/restaking.ts): provers and operators read them too.
+export {
+  type EthereumRestaking,
+  ethereumDeploymentSchema,
+  loadEthereumRestaking,
+  loadMarketplaceRestaking,
+  type MarketplaceRestaking,
+  marketplaceDeploymentSchema,
+} from '../../ts/restaking.js'

@@ -1,6 +1,7 @@
 import type { Address, Chain, Hex, PublicClient, Transport, TypedDataDefinition } from 'viem'
-import { hashTypedData, isAddressEqual, zeroAddress } from 'viem'
-import { cairnNetworkMiddlewareAbi, stakeMirrorAbi } from '../../ts/generated.js'
+import { hashTypedData } from 'viem'
+import { stakeMirrorAbi } from '../../ts/generated.js'
+import { readStakeLeaves } from '../../ts/restaking.js'
 import { type StakeLeaf, stakeTree } from './merkle.js'
 
 export type Snapshot = {
@@ -38,33 +39,12 @@ export function snapshotTypedData(
 export const snapshotDigest = (...args: Parameters<typeof snapshotTypedData>): Hex =>
   hashTypedData(snapshotTypedData(...args))
 
-/**
- * Every (prover, vault) stake at `captureTimestamp` in `token`, read page by page from the middleware as of
- * `blockNumber`, so relayers reading at different times see the same operator and vault lists. Unbound operators
- * and empty stakes make no leaf: nothing could prove or use them.
- */
+/** The snapshot's leaves, read the way every relayer reads them (the SDK's readStakeLeaves: provers rebuild them). */
 export async function readStakes(
   client: PublicClient<Transport, Chain>,
   params: { middleware: Address; token: Address; captureTimestamp: number; blockNumber: bigint; pageSize: number },
 ): Promise<StakeLeaf[]> {
-  const leaves: StakeLeaf[] = []
-  const page = BigInt(params.pageSize)
-  for (let offset = 0n, total = 1n; offset < total; offset += page) {
-    const [entries, count] = await client.readContract({
-      address: params.middleware,
-      abi: cairnNetworkMiddlewareAbi,
-      functionName: 'stakesAt',
-      args: [params.captureTimestamp, offset, page],
-      blockNumber: params.blockNumber,
-    })
-    total = count
-    for (const entry of entries) {
-      if (entry.stake === 0n || isAddressEqual(entry.prover, zeroAddress)) continue
-      if (!isAddressEqual(entry.collateral, params.token)) continue
-      leaves.push({ prover: entry.prover, vault: entry.vault, stake: entry.stake })
-    }
-  }
-  return leaves
+  return readStakeLeaves({ public: client }, params)
 }
 
 /** The snapshot of `leaves` as epoch `epoch`, with its tree (for proofs). */

@@ -1,0 +1,306 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { join } from 'node:path'
+import { parseEther } from 'viem'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
+import { freePort } from '../ts/devnet/anvil.js'
+import { repoRoot } from '../ts/devnet/paths.js'
+import { preimageStatement } from '../ts/devnet/scenario.js'
+import { type Devnet, startDevnet } from '../ts/devnet/stack.js'
+import {
+  chainTime,
+  fulfil,
+  getRequestStatus,
+  mintDevToken,
+  provePoseidonPreimage,
+  signAssignments,
+  submitAssignments,
+} from '../ts/index.js'
+
+const cairn = join(repoRoot, 'bin', 'cairn')
+
+type Run = { code: number | null; stdout: string; stderr: string }
+
+let devnet: Devnet | undefined
+let deploymentFile = ''
+
+const current = (): Devnet => {
+  if (!devnet) throw new Error('devnet not started')
+  return devnet
+}
+
+/** Runs `cairn` as a user would (through bin/cairn), against the test devnet unless `env` says otherwise. */
+function start(args: readonly string[], options: { role?: keyof typeof devRoles; env?: NodeJS.ProcessEnv } = {}) {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CAIRN_RPC_URL: current().anvil.rpcUrl,
+    CAIRN_DEPLOYMENT: deploymentFile,
+    ...(options.role === undefined ? {} : { CAIRN_PRIVATE_KEY: anvilAccount(devRoles[options.role]).privateKey }),
+    ...options.env,
+  }
+  const child = spawn(cairn, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString()
+  })
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString()
+  })
+  const done = once(child, 'exit').then(([code]): Run => ({ code: code as number | null, stdout, stderr }))
+  return { child, done }
+}
+
+const run = (args: readonly string[], options: Parameters<typeof start>[1] = {}) => start(args, options).done
+
+/** Runs a --json command that must succeed and returns its document. */
+async function json(
+  args: readonly string[],
+  options: Parameters<typeof start>[1] = {},
+): Promise<Record<string, unknown>> {
+  const result = await run([...args, '--json'], options)
+  if (result.code !== 0) throw new Error(`cairn ${args.join(' ')} exited ${result.code}: ${result.stderr}`)
+  // --json is silent on stderr: no progress lines, no spinner.
+  expect(result.stderr).toBe('')
+  return JSON.parse(result.stdout) as Record<string, unknown>
+}
+
+beforeAll(async () => {
+  const port = await freePort()
+  const out = `deployments/e2e-${port}.json`
+  devnet = await startDevnet({ port, deploymentOut: out, throwaway: true })
+  deploymentFile = join(repoRoot, out)
+  const { actors, deployment } = devnet
+  await mintDevToken(
+    actors.requester,
+    deployment.contracts.paymentToken,
+    actors.requester.wallet.account.address,
+    parseEther('1000'),
+  )
+  await mintDevToken(
+    actors.prover,
+    deployment.contracts.stakeToken,
+    actors.prover.wallet.account.address,
+    parseEther('1000'),
+  )
+}, 120_000)
+
+afterAll(async () => {
+  await devnet?.stop()
+})
+
+describe('the cairn CLI against an anvil devnet', () => {
+  it('prints usage with --help (exit 0), on every level', async () => {
+    const top = await run(['--help'])
+    expect(top.code).toBe(0)
+    expect(top.stdout).toContain('usage: cairn [global flags] <command> [flags]')
+    expect(top.stdout).toMatch(/market create\s+create a market/)
+    expect(top.stdout).toMatch(/restake bind\s+as the operator/)
+    const group = await run(['market', '--help'])
+    expect(group).toMatchObject({ code: 0 })
+    expect(group.stdout).toContain('usage: cairn market <subcommand> [flags]')
+    const sub = await run(['request', '--help'])
+    expect(sub.code).toBe(0)
+    expect(sub.stdout).toContain('usage: cairn request [flags]')
+    expect(sub.stdout).toContain('--max-reward <amount>')
+    expect(sub.stdout).toContain('--rpc-url <url>')
+    const daemon = await run(['relayer', 'run', '--help'])
+    expect(daemon.code).toBe(0)
+    expect(daemon.stdout).toContain('relayer/src/main.ts')
+  })
+
+  it('market create → prover set-up → request → status, all as JSON; --wait follows the request to its proof', async () => {
+    const created = await json(
+      ['market', 'create', '--stake-per-task', '100', '--slash-penalty', '50', '--metadata-uri', 'ipfs://cli'],
+      { role: 'deployer' },
+    )
+    expect(created).toMatchObject({ marketId: '1', creationFee: '0' })
+    expect(created.transactionHash).toMatch(/^0x[0-9a-f]{64}$/)
+    const shown = await json(['market', 'show', '1'])
+    expect(shown).toMatchObject({
+      marketId: '1',
+      metadataURI: 'ipfs://cli',
+      stakePerTask: parseEther('100').toString(),
+      stakePerTaskFormatted: '100 cSTK',
+      requestCount: 0,
+    })
+    expect((await json(['market', 'list'])).markets).toEqual([
+      expect.objectContaining({ marketId: '1', metadataURI: 'ipfs://cli' }),
+    ])
+
+    await json(['prover', 'register', '--capacity', '2'], { role: 'prover' })
+    await json(['stake', 'deposit', '--amount', '500'], { role: 'prover' })
+    await json(['prover', 'list', '--market', '1', '--price', '25', '--proving-time', '10m'], { role: 'prover' })
+    const prover = anvilAccount(devRoles.prover).account.address
+    expect(await json(['prover', 'status', prover])).toMatchObject({
+      registered: true,
+      capacity: 2,
+      listings: [{ marketId: '1', state: 'Active', price: parseEther('25').toString(), provingTime: 600 }],
+      nativeStake: { staked: parseEther('500').toString(), stakedFormatted: '500 cSTK' },
+    })
+
+    const { publicInputs } = await preimageStatement()
+    const requested = await json(
+      ['request', '--market', '1', '--inputs-hex', publicInputs, '--max-reward', '40', '--proving-time', '10m'],
+      { role: 'requester' },
+    )
+    expect(requested).toMatchObject({
+      marketId: '1',
+      maxReward: parseEther('40').toString(),
+      maxRewardFormatted: '40 cUSD',
+      provingTime: 600,
+      escrowSource: 'transferFrom',
+    })
+    const requestId = requested.requestId as string
+    expect(await json(['status', requestId])).toMatchObject({
+      requestId,
+      state: 'Open',
+      status: 'Open',
+      privateInputs: false,
+    })
+    // Human output goes to stdout too, as key: value lines.
+    const text = await run(['status', requestId])
+    expect(text.code).toBe(0)
+    expect(text.stdout).toContain('state: Open')
+
+    // A second request, waited on: the matcher assigns it and the prover fulfils while the CLI follows.
+    const second = await preimageStatement()
+    const waiting = start(
+      [
+        'request',
+        '--market',
+        '1',
+        '--inputs-hex',
+        second.publicInputs,
+        '--max-reward',
+        '40',
+        '--proving-time',
+        '10m',
+        '--wait',
+        '--poll-interval',
+        '100',
+      ],
+      { role: 'requester' },
+    )
+    const { actors, reader } = current()
+    const secondId = BigInt(requestId) + 1n
+    await until(() => requestExists(secondId))
+    const batch = await signAssignments(actors.matcher, {
+      assignments: [{ requestId: secondId, prover }],
+      validUntil: (await chainTime(reader)) + 300n,
+    })
+    const [task] = (await submitAssignments(actors.bystander, batch)).assigned
+    if (!task) throw new Error('not assigned')
+    const proof = await provePoseidonPreimage(second.preimage, second.context)
+    await fulfil(actors.prover, { ...task, publicInputs: proof.publicInputs, proof: proof.proof })
+    const waited = await waiting.done
+    expect(waited.code).toBe(0)
+    expect(waited.stderr).toContain(`posted request ${secondId}`)
+    expect(waited.stderr).toContain(`assigned to ${prover} at 25 cUSD`)
+    expect(waited.stderr).toContain(`fulfilled by ${prover}`)
+    expect(waited.stdout).toContain(`proof: ${proof.proof}`)
+  })
+
+  it('deposit, balance and withdraw move the marketplace balance, amounts parsed in token units', async () => {
+    const requester = anvilAccount(devRoles.requester).account.address
+    const before = await json([
+      'balance',
+      '--account',
+      requester,
+      '--token',
+      current().deployment.contracts.paymentToken,
+    ])
+    const [row] = before.balances as { marketplace: string; wallet: string }[]
+    const deposited = await json(['deposit', '--amount', '2.5'], { role: 'requester' })
+    expect(deposited).toMatchObject({ amount: parseEther('2.5').toString(), amountFormatted: '2.5 cUSD' })
+    const after = await json(['balance'], { role: 'requester' })
+    expect((after.balances as unknown[])[0]).toMatchObject({
+      marketplace: (BigInt(row?.marketplace ?? 0) + parseEther('2.5')).toString(),
+      wallet: (BigInt(row?.wallet ?? 0) - parseEther('2.5')).toString(),
+      symbol: 'cUSD',
+    })
+    const withdrawn = await json(['withdraw'], { role: 'requester' })
+    expect(withdrawn.amount).toBe((BigInt(row?.marketplace ?? 0) + parseEther('2.5')).toString())
+    const empty = await run(['withdraw'], { role: 'requester' })
+    expect(empty.code).toBe(1)
+    expect(empty.stderr).toContain(`NothingToWithdraw(account=${requester}`)
+  })
+
+  it('reports a contract revert with its decoded name and exit 1', async () => {
+    // Registering twice: the registry refuses with AlreadyRegistered.
+    await json(['prover', 'register', '--capacity', '1'], { role: 'bystander' })
+    const again = await run(['prover', 'register', '--capacity', '1'], { role: 'bystander' })
+    expect(again.code).toBe(1)
+    const bystander = anvilAccount(devRoles.bystander).account.address
+    expect(again.stderr).toContain(`error: the contract reverted with AlreadyRegistered(prover=${bystander})`)
+    // With --json the error is a JSON document on stderr, stdout stays empty.
+    const asJson = await run(['cancel', '1', '--json'], { role: 'bystander' })
+    expect(asJson.code).toBe(1)
+    expect(asJson.stdout).toBe('')
+    expect(JSON.parse(asJson.stderr)).toMatchObject({ error: { name: 'RequestNotFoundError' } })
+    // An invalid value the SDK refuses before sending is a usage error.
+    const bps = await run(['market', 'create', '--stake-per-task', '1', '--slash-penalty', '2'], { role: 'bystander' })
+    expect(bps.code).toBe(2)
+    expect(bps.stderr).toContain(
+      'error: slashPenalty: the penalty (2000000000000000000) cannot exceed the stake locked per task (1000000000000000000)',
+    )
+  })
+
+  it('exits 2 with a readable message on unknown commands, flags and bad arguments (market 1 exists by now)', async () => {
+    const unknown = await run(['frobnicate'])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toContain('error: unknown command "frobnicate"')
+    expect(unknown.stderr).toContain('run `cairn --help` for usage')
+    const unknownSub = await run(['market', 'destroy'])
+    expect(unknownSub.code).toBe(2)
+    expect(unknownSub.stderr).toContain('unknown subcommand "destroy" of market (create, show, list)')
+    const unknownFlag = await run(['status', '1', '--colour'])
+    expect(unknownFlag.code).toBe(2)
+    expect(unknownFlag.stderr).toContain("unknown option '--colour'")
+    expect(unknownFlag.stderr).toContain('run `cairn status --help` for usage')
+    const missing = await run(['status'])
+    expect(missing).toMatchObject({ code: 2, stderr: expect.stringContaining('missing <requestId>') })
+
+    const badAmount = await run(
+      ['request', '--market', '1', '--inputs-hex', '0x01', '--max-reward', 'lots', '--proving-time', '10m'],
+      { role: 'requester' },
+    )
+    expect(badAmount.code).toBe(2)
+    expect(badAmount.stderr).toContain('--max-reward: expected an amount such as 40 or 2.5')
+    const badSpeed = await run(
+      [
+        'request',
+        '--market',
+        '1',
+        '--inputs-hex',
+        '0x01',
+        '--max-reward',
+        '1',
+        '--proving-time',
+        '10m',
+        '--speed',
+        '20000',
+      ],
+      { role: 'requester' },
+    )
+    expect(badSpeed.code).toBe(2)
+    expect(badSpeed.stderr).toContain('error: speedPreferenceBps: expected 0 to 10000 basis points, got 20000')
+    const noKey = await run(['deposit', '--amount', '1'])
+    expect(noKey.code).toBe(2)
+    expect(noKey.stderr).toContain('deposit sends a transaction: give --private-key or set CAIRN_PRIVATE_KEY')
+  })
+})
+
+async function requestExists(requestId: bigint): Promise<boolean> {
+  return (await getRequestStatus(current().reader, requestId)) !== 'None'
+}
+
+async function until(probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await probe()) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error('timed out')
+}

@@ -1,0 +1,627 @@
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import {
+  type Address,
+  bytesToHex,
+  encodeErrorResult,
+  type Hex,
+  keccak256,
+  parseEther,
+  stringToBytes,
+  toHex,
+  zeroAddress,
+} from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { foundry } from 'viem/chains'
+import { afterAll, describe, expect, it } from 'vitest'
+import {
+  buildDevCollateral,
+  buildDevQuote,
+  createDevPki,
+  createDevProvider,
+  parseTdxQuoteV4,
+} from '../enclave/attestation/index.js'
+import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
+import { deployAttestationWithForge } from '../ts/devnet/deploy.js'
+import { repoRoot } from '../ts/devnet/paths.js'
+import { groth16MarketParams, preimageStatement } from '../ts/devnet/scenario.js'
+import type { Devnet } from '../ts/devnet/stack.js'
+import {
+  allowMeasurement,
+  CairnContractError,
+  cairnNetworkMiddlewareAbi,
+  cancel,
+  cancelLeave,
+  cancelUnstake,
+  chainTime,
+  completeLeave,
+  createMarket,
+  decodeCairnError,
+  decodeRevertData,
+  decryptWithInputKey,
+  deregister,
+  eciesPublicKeyOf,
+  fulfil,
+  getActiveMatcherKeys,
+  getBalances,
+  getListing,
+  getMarketDetails,
+  getMarketProvers,
+  getNativeStake,
+  getProver,
+  getProverListings,
+  groth16VerifierAdapterAbi,
+  InsufficientFundsError,
+  InvalidParameterError,
+  invalidInputsTypedData,
+  iVaultAbi,
+  list,
+  listMarkets,
+  loadRequest,
+  measurementOf,
+  mintDevToken,
+  nativeStakingAbi,
+  openPrivateInputs,
+  PrivateInputsSetupError,
+  type ProgressDetails,
+  ProofRequestFailedError,
+  type ProofStage,
+  provePoseidonPreimage,
+  proverRegistryAbi,
+  register,
+  registerEnclaveKey,
+  rejectInputs,
+  requestLeave,
+  requestLensAbi,
+  requestProof,
+  resolveSchedule,
+  rewrapForProver,
+  setCapacity,
+  setEnclaveKeys,
+  setMarketMetadata,
+  signAssignments,
+  signInvalidInputs,
+  stake,
+  stakeMirrorAbi,
+  submitAssignments,
+  submitDevCollateral,
+  type TeeClient,
+  TimeoutError,
+  unstake,
+  updateListing,
+  validateMarketParams,
+  waitForProof,
+  withAttestation,
+  withdrawStake,
+} from '../ts/index.js'
+import { advanceTime, useDevnet } from './anvil.js'
+
+const STAKE = parseEther('1000')
+const PRICE = parseEther('25')
+const MAX_REWARD = parseEther('40')
+const PROVING_TIME = 600
+const SEED = 'cairn sdk test'
+/** The matcher enclave's ECIES key: generated inside the TD in production, known here so the test can decrypt. */
+const MATCHER_ECIES_KEY = keccak256(toHex(`${SEED} matcher ecies`))
+const PROVER_ECIES_KEY = keccak256(toHex(`${SEED} prover ecies`))
+const matcherEnclave = privateKeyToAccount(keccak256(toHex(`${SEED} matcher signer`)))
+const proverEnclave = privateKeyToAccount(keccak256(toHex(`${SEED} prover signer`)))
+
+let attestationOut: string | undefined
+
+/**
+ * A Groth16 market with one staked, listed prover; an attestation stack with one attested matcher key (whose ECIES
+ * key the test knows) and the prover's attested enclave key in the market; the marketplace reads prover enclave keys
+ * from the registry (rejectInputs).
+ */
+const current = useDevnet(async (devnet) => {
+  const { actors, anvil, deployment, reader } = devnet
+  const { marketId } = await createMarket(actors.deployer, groth16MarketParams(deployment))
+  const prover = actors.prover.wallet.account.address
+  await mintDevToken(actors.prover, deployment.contracts.stakeToken, prover, STAKE)
+  await register(actors.prover, { capacity: 4 })
+  await stake(actors.prover, { amount: STAKE })
+  await list(actors.prover, { marketId, price: PRICE, provingTime: PROVING_TIME })
+
+  const head = await reader.public.getBlock({ blockTag: 'latest' })
+  const pki = createDevPki(SEED, { now: new Date(Number(head.timestamp) * 1000) })
+  attestationOut = `deployments/e2e-${anvil.port}.attestation.json`
+  const attestation = await deployAttestationWithForge({
+    rpcUrl: anvil.rpcUrl,
+    chainId: foundry.id,
+    deployerKey: anvilAccount(devRoles.deployer).privateKey,
+    rootDer: bytesToHex(pki.root.der),
+    marketplace: deployment.contracts.proofMarketplace,
+    out: attestationOut,
+  })
+  const owner = withAttestation(actors.deployer, attestation)
+  await submitDevCollateral(owner, buildDevCollateral(pki))
+  const td = parseTdxQuoteV4(buildDevQuote(pki, new Uint8Array(64))).body
+  const measurement = measurementOf({
+    mrTd: bytesToHex(td.mrTd),
+    rtmr0: bytesToHex(td.rtmr[0]),
+    rtmr1: bytesToHex(td.rtmr[1]),
+    rtmr2: bytesToHex(td.rtmr[2]),
+    rtmr3: bytesToHex(td.rtmr[3]),
+  })
+  await allowMeasurement(owner, { role: 'Matcher', measurement })
+  await allowMeasurement(owner, { role: 'Prover', marketId, measurement })
+  const provider = createDevProvider(pki)
+  await registerEnclaveKey(withAttestation(actors.bystander, attestation), {
+    provider,
+    role: 'Matcher',
+    signer: matcherEnclave.address,
+    eciesPublicKey: eciesPublicKeyOf(MATCHER_ECIES_KEY),
+  })
+  await registerEnclaveKey(withAttestation(actors.prover, attestation), {
+    provider,
+    role: 'Prover',
+    marketId,
+    signer: proverEnclave.address,
+    eciesPublicKey: eciesPublicKeyOf(PROVER_ECIES_KEY),
+  })
+  await setEnclaveKeys(actors.deployer, attestation.contracts.teeRegistry)
+  return { marketId, attestation }
+})
+
+afterAll(async () => {
+  if (attestationOut) await rm(join(repoRoot, attestationOut), { force: true })
+})
+
+type Role = keyof Devnet['actors']
+const addressOf = (devnet: Devnet, role: Role): Address => devnet.actors[role].wallet.account.address
+const requester = (devnet: Devnet): TeeClient => withAttestation(devnet.actors.requester, current().fixture.attestation)
+
+/** The requester mints `amount` of the payment token into its wallet. */
+async function fund(devnet: Devnet, amount = MAX_REWARD) {
+  await mintDevToken(
+    devnet.actors.requester,
+    devnet.deployment.contracts.paymentToken,
+    addressOf(devnet, 'requester'),
+    amount,
+  )
+}
+
+/** The devnet's owner-set matcher signs (request → prover) and a bystander submits. */
+async function assign(devnet: Devnet, requestId: bigint, inputKey?: Hex) {
+  const batch = await signAssignments(devnet.actors.matcher, {
+    assignments: [{ requestId, prover: addressOf(devnet, 'prover'), ...(inputKey ? { inputKey } : {}) }],
+    validUntil: (await chainTime(devnet.reader)) + 300n,
+  })
+  const outcome = await submitAssignments(devnet.actors.bystander, batch)
+  expect(outcome.skipped).toEqual([])
+  const [task] = outcome.assigned
+  if (!task) throw new Error('not assigned')
+  return task
+}
+
+/** Collects waitForProof's progress reports. */
+function progressLog() {
+  const seen: { stage: ProofStage; details: ProgressDetails }[] = []
+  return { seen, onProgress: (stage: ProofStage, details: ProgressDetails) => seen.push({ stage, details }) }
+}
+
+describe('SDK on anvil', () => {
+  it('requestProof (public) → matcher assignment → fulfil: waitForProof resolves with the proof from the calldata', async () => {
+    const { devnet, fixture } = current()
+    const { reader, deployment, actors } = devnet
+    await fund(devnet)
+    const statement = await preimageStatement()
+    const now = await chainTime(reader)
+    const created = await requestProof(actors.requester, {
+      marketId: fixture.marketId,
+      maxReward: MAX_REWARD,
+      provingTime: PROVING_TIME,
+      publicInputs: statement.publicInputs,
+    })
+    // Defaults from chain time: ten minutes to match, then the whole proving time.
+    expect(created.params.matchingExpiry).toBe(Number(now) + 600)
+    expect(created.params.deadline).toBe(created.params.matchingExpiry + PROVING_TIME)
+    expect(created.params.speedPreferenceBps).toBe(5_000)
+    expect(created.params.refundAddress).toBe(addressOf(devnet, 'requester'))
+    expect(created.escrowSource).toBe('transferFrom')
+    expect(created.encrypted).toBeUndefined()
+
+    const progress = progressLog()
+    const waiting = waitForProof(reader, created.requestId, { pollIntervalMs: 20, ...progress })
+    const task = await assign(devnet, created.requestId)
+    const proof = await provePoseidonPreimage(statement.preimage, statement.context)
+    await fulfil(actors.prover, { ...task, publicInputs: proof.publicInputs, proof: proof.proof })
+
+    const result = await waiting
+    expect(result).toMatchObject({
+      requestId: created.requestId,
+      prover: addressOf(devnet, 'prover'),
+      price: PRICE,
+      refund: MAX_REWARD - PRICE,
+      publicInputs: statement.publicInputs,
+      proof: proof.proof,
+      request: created.request,
+      task: task.task,
+    })
+    expect(progress.seen.map(({ stage }) => stage)).toEqual(['open', 'assigned', 'fulfilled'])
+    expect(progress.seen[1]?.details).toMatchObject({ prover: addressOf(devnet, 'prover'), price: PRICE })
+    // What came back verifies on chain.
+    expect(
+      await reader.public.readContract({
+        address: deployment.contracts.groth16Adapter,
+        abi: groth16VerifierAdapterAbi,
+        functionName: 'verify',
+        args: [result.publicInputs, result.proof],
+      }),
+    ).toBe(true)
+    // A late waiter reads the same from history.
+    expect(await waitForProof(reader, created.requestId)).toEqual(result)
+  })
+
+  it('waitForProof gives up with a TimeoutError carrying the last known state', async () => {
+    const { devnet, fixture } = current()
+    await fund(devnet)
+    const { publicInputs } = await preimageStatement()
+    const { requestId, request } = await requestProof(devnet.actors.requester, {
+      marketId: fixture.marketId,
+      maxReward: MAX_REWARD,
+      provingTime: PROVING_TIME,
+      publicInputs,
+    })
+    const error = await waitForProof(devnet.reader, requestId, { timeoutMs: 150, pollIntervalMs: 20 }).catch(
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(TimeoutError)
+    expect(error).toMatchObject({ requestId, timeoutMs: 150, state: { stage: 'open', request, task: undefined } })
+    expect((error as Error).message).toMatch(
+      new RegExp(`no proof for request ${requestId} within 150 ms; last seen open`),
+    )
+  })
+
+  it('an unassigned request expires: waitForProof says so, cancel refunds, waitForProof then reports Cancelled', async () => {
+    const { devnet, fixture } = current()
+    const { reader, actors, deployment } = devnet
+    await fund(devnet)
+    const { publicInputs } = await preimageStatement()
+    const created = await requestProof(actors.requester, {
+      marketId: fixture.marketId,
+      maxReward: MAX_REWARD,
+      provingTime: PROVING_TIME,
+      matchingWindow: 60,
+      publicInputs,
+    })
+    // Not yet: the request is still open.
+    const early = await cancel(actors.bystander, created.requestId).catch((e: unknown) => e)
+    expect(early).toMatchObject({ name: 'RequestNotExpired', args: { requestId: created.requestId } })
+
+    await advanceTime(devnet, 61)
+    const expired = await waitForProof(reader, created.requestId).catch((e: unknown) => e)
+    expect(expired).toBeInstanceOf(ProofRequestFailedError)
+    expect(expired).toMatchObject({ outcome: 'Expired', requestId: created.requestId })
+    expect((expired as Error).message).toContain('cancel it to get the escrow back')
+
+    const cancelled = await cancel(actors.bystander, created.requestId)
+    expect(cancelled.refund).toBe(MAX_REWARD)
+    const [payment] = await getBalances(reader, addressOf(devnet, 'requester'))
+    expect(payment).toEqual({ token: deployment.contracts.paymentToken, marketplace: MAX_REWARD, wallet: 0n })
+    const progress = progressLog()
+    const after = await waitForProof(reader, created.requestId, progress).catch((e: unknown) => e)
+    expect(after).toMatchObject({ name: 'ProofRequestFailedError', outcome: 'Cancelled' })
+    expect(progress.seen.map(({ stage }) => stage)).toEqual(['open', 'cancelled'])
+  })
+
+  it('a prover registers, lists, updates, leaves through the exit delay and deregisters', async () => {
+    const { devnet, fixture } = current()
+    const { reader, actors, deployment } = devnet
+    const newcomer = actors.bystander
+    const me = addressOf(devnet, 'bystander')
+    await register(newcomer, { capacity: 2 })
+    const again = await register(newcomer, { capacity: 2 }).catch((e: unknown) => e)
+    expect(again).toBeInstanceOf(CairnContractError)
+    expect(again).toMatchObject({ name: 'AlreadyRegistered', args: { prover: me } })
+    await list(newcomer, { marketId: fixture.marketId, price: parseEther('30'), provingTime: 900 })
+
+    const provers = await getMarketProvers(reader, fixture.marketId)
+    expect(provers.map(({ prover }) => prover).sort()).toEqual([addressOf(devnet, 'prover'), me].sort())
+    await updateListing(newcomer, {
+      marketId: fixture.marketId,
+      price: parseEther('20'),
+      provingTime: 300,
+      computePerRequest: 2,
+    })
+    expect(await getProverListings(reader, me)).toEqual([
+      {
+        prover: me,
+        marketId: fixture.marketId,
+        price: parseEther('20'),
+        provingTime: 300,
+        computePerRequest: 2,
+        leaveAvailableAt: 0,
+        state: 'Active',
+      },
+    ])
+    const tooMuch = await updateListing(newcomer, {
+      marketId: fixture.marketId,
+      price: 1n,
+      provingTime: 300,
+      computePerRequest: 3,
+    }).catch((e: unknown) => e)
+    expect(tooMuch).toMatchObject({ name: 'ComputeExceedsCapacity', args: { computePerRequest: 3, capacity: 2 } })
+    await setCapacity(newcomer, { capacity: 3 })
+    expect((await getProver(reader, me)).capacity).toBe(3)
+
+    const exitDelay = await reader.public.readContract({
+      address: deployment.contracts.proverRegistry,
+      abi: proverRegistryAbi,
+      functionName: 'exitDelay',
+    })
+    const { availableAt } = await requestLeave(newcomer, { marketId: fixture.marketId })
+    expect(availableAt).toBe(Number(await chainTime(reader)) + exitDelay)
+    expect((await getProverListings(reader, me))[0]?.state).toBe('Leaving')
+    const early = await completeLeave(newcomer, { marketId: fixture.marketId }).catch((e: unknown) => e)
+    expect(early).toMatchObject({
+      name: 'LeaveNotYetAvailable',
+      message: `LeaveNotYetAvailable(availableAt=${availableAt})`,
+    })
+    const listed = await deregister(newcomer).catch((e: unknown) => e)
+    expect(listed).toMatchObject({ name: 'ProverHasListings', args: { listings: 1 } })
+    await cancelLeave(newcomer, { marketId: fixture.marketId })
+    expect((await getListing(reader, me, fixture.marketId)).state).toBe(1)
+    await requestLeave(newcomer, { marketId: fixture.marketId })
+    await advanceTime(devnet, exitDelay)
+    await completeLeave(newcomer, { marketId: fixture.marketId })
+    expect(await getProverListings(reader, me)).toEqual([])
+    expect((await getMarketProvers(reader, fixture.marketId)).map(({ prover }) => prover)).toEqual([
+      addressOf(devnet, 'prover'),
+    ])
+    await deregister(newcomer)
+    expect((await getProver(reader, me)).registered).toBe(false)
+    const gone = await setCapacity(newcomer, { capacity: 1 }).catch((e: unknown) => e)
+    expect(gone).toMatchObject({ name: 'NotRegistered', args: { prover: me } })
+  })
+
+  it('native stake: unbond, cancel, unbond again, withdraw after the unbonding period', async () => {
+    const { devnet } = current()
+    const { reader, actors, deployment } = devnet
+    const prover = addressOf(devnet, 'prover')
+    const period = await reader.public.readContract({
+      address: deployment.contracts.nativeStaking,
+      abi: nativeStakingAbi,
+      functionName: 'unbondingPeriod',
+    })
+    const unbonding = await unstake(actors.prover, { amount: parseEther('300') })
+    expect(unbonding).toMatchObject({ unbonding: parseEther('300'), availableAt: (await chainTime(reader)) + period })
+    expect(await getNativeStake(reader, prover)).toEqual({
+      staked: STAKE - parseEther('300'),
+      locked: 0n,
+      available: STAKE - parseEther('300'),
+      unbonding: parseEther('300'),
+      unbondingAvailableAt: unbonding.availableAt,
+    })
+    const tooEarly = await withdrawStake(actors.prover).catch((e: unknown) => e)
+    expect(tooEarly).toMatchObject({ name: 'UnbondingNotFinished', args: { availableAt: unbonding.availableAt } })
+    expect((await cancelUnstake(actors.prover)).amount).toBe(parseEther('300'))
+    expect((await getNativeStake(reader, prover)).staked).toBe(STAKE)
+
+    const tooMuch = await unstake(actors.prover, { amount: STAKE + 1n }).catch((e: unknown) => e)
+    expect(tooMuch).toMatchObject({ name: 'InsufficientStake', args: { available: STAKE, required: STAKE + 1n } })
+    await unstake(actors.prover, { amount: parseEther('100') })
+    await advanceTime(devnet, Number(period))
+    const withdrawn = await withdrawStake(actors.prover, { to: addressOf(devnet, 'bystander') })
+    expect(withdrawn.amount).toBe(parseEther('100'))
+    const [, stakeToken] = await getBalances(reader, addressOf(devnet, 'bystander'))
+    expect(stakeToken).toEqual({ token: deployment.contracts.stakeToken, marketplace: 0n, wallet: parseEther('100') })
+    expect(await getNativeStake(reader, prover)).toMatchObject({ staked: STAKE - parseEther('100'), unbonding: 0n })
+  })
+
+  it('private inputs: encrypted to the active matcher key, re-wrapped to the prover enclave, rejected as invalid', async () => {
+    const { devnet, fixture } = current()
+    const { reader, deployment, actors } = devnet
+    const context = {
+      chainId: foundry.id,
+      marketplace: deployment.contracts.proofMarketplace,
+      marketId: fixture.marketId,
+    }
+    expect(await getActiveMatcherKeys(requester(devnet))).toEqual([
+      expect.objectContaining({ signer: matcherEnclave.address, eciesPublicKey: eciesPublicKeyOf(MATCHER_ECIES_KEY) }),
+    ])
+    await fund(devnet)
+    const { publicInputs } = await preimageStatement()
+    const secret = stringToBytes('the preimage is 42')
+    const created = await requestProof(requester(devnet), {
+      marketId: fixture.marketId,
+      maxReward: MAX_REWARD,
+      provingTime: PROVING_TIME,
+      publicInputs,
+      privateInputs: secret,
+    })
+    const { encrypted } = created
+    if (!encrypted) throw new Error('no envelope')
+    expect(encrypted.matchers.map(({ signer }) => signer)).toEqual([matcherEnclave.address])
+    // Posted inline, committed to by its digest.
+    expect(created.privateInputs.data).toBe(encrypted.envelope)
+    expect(keccak256(created.privateInputs.data)).toBe(encrypted.digest)
+    // The matcher opens it with its ECIES key under the request's context, and under no other.
+    expect(openPrivateInputs({ envelope: encrypted.envelope, privateKey: MATCHER_ECIES_KEY, context })).toEqual(secret)
+    expect(() =>
+      openPrivateInputs({
+        envelope: encrypted.envelope,
+        privateKey: MATCHER_ECIES_KEY,
+        context: { ...context, marketId: 2n },
+      }),
+    ).toThrow(/DecryptionFailed/)
+    expect(() => openPrivateInputs({ envelope: encrypted.envelope, privateKey: PROVER_ECIES_KEY, context })).toThrow(
+      /NoWrapForRecipient/,
+    )
+
+    // The matcher re-wraps the data key to the prover's attested enclave key; the prover's enclave decrypts.
+    const inputKey = rewrapForProver({
+      envelope: encrypted.envelope,
+      matcherPrivateKey: MATCHER_ECIES_KEY,
+      proverPublicKey: eciesPublicKeyOf(PROVER_ECIES_KEY),
+      context,
+    })
+    const progress = progressLog()
+    const waiting = waitForProof(reader, created.requestId, { pollIntervalMs: 20, ...progress }).catch(
+      (e: unknown) => e,
+    )
+    const task = await assign(devnet, created.requestId, inputKey)
+    expect(
+      decryptWithInputKey({ envelope: encrypted.envelope, inputKey, privateKey: PROVER_ECIES_KEY, context }),
+    ).toEqual(secret)
+
+    // The enclave finds no witness and attests it; the SDK's typed data is the marketplace's.
+    const statement = { requestId: created.requestId, inputsDigest: created.request.inputsDigest }
+    const forged = await signInvalidInputs(matcherEnclave, deployment, statement)
+    const refused = await rejectInputs(actors.prover, { ...task, signature: forged }).catch((e: unknown) => e)
+    expect(refused).toMatchObject({
+      name: 'NotProverEnclave',
+      args: { signer: matcherEnclave.address, prover: addressOf(devnet, 'prover') },
+    })
+    const signature = await proverEnclave.signTypedData(invalidInputsTypedData(deployment, statement))
+    expect(signature).toBe(await signInvalidInputs(proverEnclave, deployment, statement))
+    const rejected = await rejectInputs(actors.prover, { requestId: created.requestId, signature })
+    expect(rejected).toMatchObject({ requestId: created.requestId, price: PRICE, refund: MAX_REWARD - PRICE })
+    expect((await loadRequest(reader, created.requestId)).state).toBe('InputsRejected')
+
+    const failed = await waiting
+    expect(failed).toBeInstanceOf(ProofRequestFailedError)
+    expect(failed).toMatchObject({ outcome: 'InputsRejected', details: { price: PRICE, refund: MAX_REWARD - PRICE } })
+    expect(progress.seen.map(({ stage }) => stage)).toEqual([
+      'open',
+      'assigned',
+      'input-key-released',
+      'inputs-rejected',
+    ])
+  })
+
+  it('private inputs need an attestation deployment and an active matcher key', async () => {
+    const { devnet, fixture } = current()
+    await fund(devnet)
+    const { publicInputs } = await preimageStatement()
+    const params = {
+      marketId: fixture.marketId,
+      maxReward: MAX_REWARD,
+      provingTime: PROVING_TIME,
+      publicInputs,
+      privateInputs: new Uint8Array([1, 2, 3]),
+    }
+    const noAttestation = await requestProof(devnet.actors.requester, params).catch((e: unknown) => e)
+    expect(noAttestation).toBeInstanceOf(PrivateInputsSetupError)
+    expect(noAttestation).toMatchObject({ code: 'NoAttestationDeployment' })
+    // The matcher's attestation lapses after an hour: nobody could decrypt any more.
+    await advanceTime(devnet, 3_601)
+    expect(await getActiveMatcherKeys(requester(devnet))).toEqual([])
+    const noKey = await requestProof(requester(devnet), params).catch((e: unknown) => e)
+    expect(noKey).toMatchObject({ name: 'PrivateInputsSetupError', code: 'NoActiveMatcherKey' })
+  })
+
+  it('markets: create with validation, list from logs with their current metadata URI', async () => {
+    const { devnet, fixture } = current()
+    const { reader, actors, deployment } = devnet
+    expect(() => validateMarketParams(groth16MarketParams(deployment, { slashPenalty: parseEther('101') }))).toThrow(
+      new InvalidParameterError(
+        'slashPenalty',
+        `the penalty (${parseEther('101')}) cannot exceed the stake locked per task (${parseEther('100')})`,
+      ),
+    )
+    const badBps = await createMarket(
+      actors.bystander,
+      groth16MarketParams(deployment, { requesterCompensationBps: 9_501 }),
+    ).catch((e: unknown) => e)
+    expect(badBps).toBeInstanceOf(InvalidParameterError)
+    expect((badBps as Error).message).toBe('requesterCompensationBps: expected 0 to 9500 basis points, got 9501')
+    const unapproved = await createMarket(
+      actors.bystander,
+      groth16MarketParams(deployment, { stakeSource: deployment.contracts.paymentToken }),
+    ).catch((e: unknown) => e)
+    expect(unapproved).toMatchObject({
+      name: 'StakeSourceNotApproved',
+      args: { stakeSource: deployment.contracts.paymentToken },
+    })
+
+    const { marketId } = await createMarket(
+      actors.bystander,
+      groth16MarketParams(deployment, { metadataURI: 'ipfs://first', fallbackDelay: 0 }),
+    )
+    await setMarketMetadata(actors.bystander, { marketId, metadataURI: 'ipfs://second' })
+    const notCreator = await setMarketMetadata(actors.requester, { marketId, metadataURI: 'x' }).catch(
+      (e: unknown) => e,
+    )
+    expect(notCreator).toMatchObject({ name: 'NotMarketCreator', args: { caller: addressOf(devnet, 'requester') } })
+
+    const markets = await listMarkets(reader)
+    expect(markets.map(({ marketId, metadataURI }) => ({ marketId, metadataURI }))).toEqual([
+      { marketId: fixture.marketId, metadataURI: 'ipfs://cairn-devnet/poseidon_preimage' },
+      { marketId, metadataURI: 'ipfs://second' },
+    ])
+    const details = await getMarketDetails(reader, marketId)
+    expect(details).toMatchObject({
+      marketId,
+      creator: addressOf(devnet, 'bystander'),
+      metadataURI: 'ipfs://second',
+      params: { metadataURI: 'ipfs://first', fallbackDelay: 0 },
+      market: {
+        creator: addressOf(devnet, 'bystander'),
+        requestCount: 0,
+        paymentToken: deployment.contracts.paymentToken,
+      },
+    })
+    expect(await getMarketDetails(reader, 99n)).toBeUndefined()
+  })
+
+  it('refuses bad requests before sending, with typed errors', async () => {
+    const { devnet, fixture } = current()
+    const { reader, actors } = devnet
+    const { publicInputs } = await preimageStatement()
+    const base = { marketId: fixture.marketId, maxReward: MAX_REWARD, provingTime: PROVING_TIME, publicInputs }
+
+    const poor = await requestProof(actors.requester, base).catch((e: unknown) => e)
+    expect(poor).toBeInstanceOf(InsufficientFundsError)
+    expect(poor).toMatchObject({ required: MAX_REWARD, available: { marketplace: 0n, wallet: 0n } })
+    await fund(devnet)
+
+    const now = await chainTime(reader)
+    const cases: [Parameters<typeof requestProof>[1], string][] = [
+      [{ ...base, marketId: 7n }, 'marketId: no market 7'],
+      [{ ...base, maxReward: 0n }, 'maxReward: expected 1 to'],
+      [{ ...base, speedPreferenceBps: 10_001 }, 'speedPreferenceBps: expected 0 to 10000 basis points'],
+      [{ ...base, publicInputs: '0x' }, 'publicInputs: must not be empty'],
+      [{ ...base, deadline: now + 100n }, 'matchingExpiry:'],
+      [{ ...base, matchingExpiry: now + 600n, deadline: now + 700n }, 'deadline:'],
+      [{ ...base, deadline: now + 91n * 86_400n }, 'more than 90 days'],
+    ]
+    for (const [params, message] of cases) {
+      const error = await requestProof(actors.requester, params).catch((e: unknown) => e)
+      expect(error, message).toBeInstanceOf(InvalidParameterError)
+      expect((error as Error).message).toContain(message)
+    }
+    expect(resolveSchedule(1_000n, { provingTime: 100, deadline: 2_000 })).toEqual({
+      provingTime: 100,
+      matchingExpiry: 1_900,
+      deadline: 2_000,
+    })
+    // The chain still has the last word, decoded: a verifier that refuses the public inputs' shape.
+    const wrongShape = await requestProof(actors.requester, { ...base, publicInputs: '0x01' }).catch((e: unknown) => e)
+    expect(wrongShape).toMatchObject({ name: 'InvalidPublicInputs', message: 'InvalidPublicInputs()' })
+  })
+
+  it('decodes the reverts of every contract family, restaking included, and marks unknown data', () => {
+    const cases = [
+      [
+        encodeErrorResult({ abi: stakeMirrorAbi, errorName: 'StakeTooOld', args: [1_000, 86_400n] }),
+        'StakeTooOld(captureTimestamp=1000, maxAge=86400)',
+      ],
+      [
+        encodeErrorResult({ abi: cairnNetworkMiddlewareAbi, errorName: 'ProverAlreadyBound', args: [zeroAddress] }),
+        `ProverAlreadyBound(prover=${zeroAddress})`,
+      ],
+      [encodeErrorResult({ abi: iVaultAbi, errorName: 'InsufficientDeposit' }), 'InsufficientDeposit()'],
+      [encodeErrorResult({ abi: requestLensAbi, errorName: 'ZeroAddress' }), 'ZeroAddress()'],
+    ] as const
+    for (const [data, message] of cases) {
+      const decoded = decodeRevertData(data)
+      expect(decoded).toBeInstanceOf(CairnContractError)
+      expect(decoded.message).toBe(message)
+    }
+    expect(decodeRevertData('0xdeadbeef')).toMatchObject({ name: 'UnknownError', selector: '0xdeadbeef' })
+    // A failure without revert data (a network error) is not a contract error.
+    expect(decodeCairnError(new Error('fetch failed'))).toBeUndefined()
+  })
+})

@@ -1,0 +1,651 @@
+/**
+ * Restaked security through Symbiotic, for stakers, operators and vault curators on Ethereum, and for provers
+ * proving their mirrored stake on the marketplace chain. Functions take a ChainReader/ChainClient of the chain the
+ * contract lives on: Ethereum for vaults, registries, opt-in services and Cairn's middleware; the marketplace chain
+ * for the StakeMirror.
+ */
+import { readFile } from 'node:fs/promises'
+import {
+  type Address,
+  type Hex,
+  isAddressEqual,
+  type LocalAccount,
+  type TransactionReceipt,
+  type TypedDataDefinition,
+  zeroAddress,
+} from 'viem'
+import { z } from 'zod'
+import { type ChainClient, type ChainReader, sent, simulated } from './client.js'
+import { eventOf } from './events.js'
+import {
+  cairnNetworkMiddlewareAbi,
+  iOperatorRegistryAbi,
+  iOptInServiceAbi,
+  iVaultAbi,
+  stakeMirrorAbi,
+} from './generated.js'
+import { proofFor, type StakeLeaf, stakeTree } from './stake-tree.js'
+import { ensureAllowance } from './tokens.js'
+import { address, InvalidParameterError, uint } from './validation.js'
+
+// ---------------------------------------------------------------------------------------------------------------
+// Deployment files (script/DeployRestaking.s.sol, format: deployments/README.md)
+
+const addressSchema = z
+  .string()
+  .refine((value) => /^0x[0-9a-fA-F]{40}$/.test(value), 'expected an address')
+  .transform((value) => address('address', value, { allowZero: true }))
+const count = z.coerce.number().int().nonnegative()
+
+const common = {
+  chainId: count,
+  deployBlock: count.transform(BigInt),
+  owner: addressSchema,
+  relayerRegistry: addressSchema,
+  threshold: count,
+}
+
+/** The Symbiotic core the Ethereum side was deployed against. */
+export const symbioticCoreSchema = z.object({
+  vaultFactory: addressSchema,
+  operatorRegistry: addressSchema,
+  networkRegistry: addressSchema,
+  networkMiddlewareService: addressSchema,
+  operatorVaultOptInService: addressSchema,
+  operatorNetworkOptInService: addressSchema,
+})
+
+/** deployments/<ethereum chainId>.restaking.json (MODE=ETHEREUM). */
+export const ethereumDeploymentSchema = z.object({
+  ...common,
+  mode: z.literal('ETHEREUM'),
+  sourceChainId: count,
+  sourceMirror: addressSchema,
+  /** The veto vault's veto window (seconds) and who may veto Cairn's slashes on it. */
+  vetoDuration: count,
+  resolver: addressSchema,
+  contracts: z.object({
+    collateral: addressSchema,
+    middleware: addressSchema,
+    /** Instant-slasher vault. */
+    vault: addressSchema,
+    /** Veto-slasher vault. */
+    vetoVault: addressSchema,
+    slashInbox: addressSchema,
+    /** Absent from files written before the deploy script recorded it. */
+    symbiotic: symbioticCoreSchema.optional(),
+  }),
+})
+
+/** deployments/<marketplace chainId>.restaking.json (MODE=MARKETPLACE). */
+export const marketplaceDeploymentSchema = z.object({
+  ...common,
+  mode: z.literal('MARKETPLACE'),
+  marketplace: addressSchema,
+  token: addressSchema,
+  maxStakeAge: count,
+  contracts: z.object({ stakeMirror: addressSchema }),
+})
+
+export type EthereumRestaking = z.infer<typeof ethereumDeploymentSchema>
+export type MarketplaceRestaking = z.infer<typeof marketplaceDeploymentSchema>
+export type SymbioticCore = z.infer<typeof symbioticCoreSchema>
+
+async function loadJson<schema extends z.ZodType>(path: string, schema: schema): Promise<z.infer<schema>> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (cause) {
+    throw new Error(`no restaking deployment at ${path}: run script/DeployRestaking.s.sol first`, { cause })
+  }
+  const parsed = schema.safeParse(JSON.parse(text))
+  if (!parsed.success) throw new Error(`${path}: ${z.prettifyError(parsed.error)}`)
+  return parsed.data
+}
+
+export const loadEthereumRestaking = (path: string): Promise<EthereumRestaking> =>
+  loadJson(path, ethereumDeploymentSchema)
+export const loadMarketplaceRestaking = (path: string): Promise<MarketplaceRestaking> =>
+  loadJson(path, marketplaceDeploymentSchema)
+
+/** The Symbiotic core addresses of an Ethereum restaking deployment; a readable error when the file has none. */
+export function symbioticOf(deployment: EthereumRestaking): SymbioticCore {
+  const core = deployment.contracts.symbiotic
+  if (core === undefined) {
+    throw new Error('the restaking deployment does not record the Symbiotic core: redeploy with DeployRestaking.s.sol')
+  }
+  return core
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Stakers: Symbiotic vaults (IVault)
+
+/**
+ * Deposits `amount` of the vault's collateral into a Symbiotic vault for `onBehalfOf` (default: the client's
+ * account), approving the vault first when the allowance is short.
+ */
+export async function depositToVault(
+  client: ChainClient,
+  params: { vault: Address; amount: bigint; onBehalfOf?: Address },
+): Promise<{
+  depositedAmount: bigint
+  mintedShares: bigint
+  receipt: TransactionReceipt
+  approval: TransactionReceipt | undefined
+}> {
+  const vault = address('vault', params.vault)
+  const amount = uint('amount', params.amount, 256, 1n)
+  const onBehalfOf = address('onBehalfOf', params.onBehalfOf ?? client.wallet.account.address)
+  const collateral = await client.public.readContract({ address: vault, abi: iVaultAbi, functionName: 'collateral' })
+  const approval = await ensureAllowance(client, collateral, vault, amount)
+  const { request } = await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address: vault,
+      abi: iVaultAbi,
+      functionName: 'deposit',
+      args: [onBehalfOf, amount],
+    }),
+  )
+  const receipt = await sent(client, () => client.wallet.writeContract(request))
+  const { args } = eventOf(receipt, vault, iVaultAbi, 'Deposit')
+  return { depositedAmount: args.amount, mintedShares: args.shares, receipt, approval }
+}
+
+/**
+ * Withdraws `amount` of the client's active stake from a vault: it becomes claimable by `claimer` (default: the
+ * client's account) after the vault's next epoch (claimFromVault).
+ */
+export async function withdrawFromVault(
+  client: ChainClient,
+  params: { vault: Address; amount: bigint; claimer?: Address },
+): Promise<{ burnedShares: bigint; mintedShares: bigint; receipt: TransactionReceipt }> {
+  const vault = address('vault', params.vault)
+  const { request } = await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address: vault,
+      abi: iVaultAbi,
+      functionName: 'withdraw',
+      args: [
+        address('claimer', params.claimer ?? client.wallet.account.address),
+        uint('amount', params.amount, 256, 1n),
+      ],
+    }),
+  )
+  const receipt = await sent(client, () => client.wallet.writeContract(request))
+  const { args } = eventOf(receipt, vault, iVaultAbi, 'Withdraw')
+  return { burnedShares: args.burnedShares, mintedShares: args.mintedShares, receipt }
+}
+
+/** Claims what the client withdrew in vault epoch `epoch`, to `recipient` (default: itself). */
+export async function claimFromVault(
+  client: ChainClient,
+  params: { vault: Address; epoch: bigint; recipient?: Address },
+): Promise<{ amount: bigint; receipt: TransactionReceipt }> {
+  const vault = address('vault', params.vault)
+  const { request } = await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address: vault,
+      abi: iVaultAbi,
+      functionName: 'claim',
+      args: [address('recipient', params.recipient ?? client.wallet.account.address), params.epoch],
+    }),
+  )
+  const receipt = await sent(client, () => client.wallet.writeContract(request))
+  return { amount: eventOf(receipt, vault, iVaultAbi, 'Claim').args.amount, receipt }
+}
+
+export type VaultInfo = {
+  vault: Address
+  collateral: Address
+  epoch: bigint
+  epochDuration: number
+  activeStake: bigint
+  /** `account`'s active balance in the vault, when an account was given. */
+  activeBalance?: bigint
+}
+
+/** A vault's collateral, epoch and active stake (and `account`'s active balance in it). */
+export async function getVaultInfo(reader: ChainReader, vault: Address, account?: Address): Promise<VaultInfo> {
+  const contract = { address: address('vault', vault), abi: iVaultAbi } as const
+  const [collateral, epoch, epochDuration, activeStake, activeBalance] = await Promise.all([
+    reader.public.readContract({ ...contract, functionName: 'collateral' }),
+    reader.public.readContract({ ...contract, functionName: 'currentEpoch' }),
+    reader.public.readContract({ ...contract, functionName: 'epochDuration' }),
+    reader.public.readContract({ ...contract, functionName: 'activeStake' }),
+    account === undefined
+      ? undefined
+      : reader.public.readContract({ ...contract, functionName: 'activeBalanceOf', args: [account] }),
+  ])
+  return {
+    vault: contract.address,
+    collateral,
+    epoch,
+    epochDuration,
+    activeStake,
+    ...(activeBalance === undefined ? {} : { activeBalance }),
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Operators: Symbiotic registration and opt-ins
+
+/** Registers the client's account as a Symbiotic operator in the OperatorRegistry. */
+export async function registerOperator(
+  client: ChainClient,
+  params: { operatorRegistry: Address },
+): Promise<TransactionReceipt> {
+  const { request } = await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address: address('operatorRegistry', params.operatorRegistry),
+      abi: iOperatorRegistryAbi,
+      functionName: 'registerOperator',
+    }),
+  )
+  return sent(client, () => client.wallet.writeContract(request))
+}
+
+/** Whether `operator` is registered in the OperatorRegistry. */
+export async function isOperator(
+  reader: ChainReader,
+  params: { operatorRegistry: Address; operator: Address },
+): Promise<boolean> {
+  return reader.public.readContract({
+    address: params.operatorRegistry,
+    abi: iOperatorRegistryAbi,
+    functionName: 'isEntity',
+    args: [params.operator],
+  })
+}
+
+/**
+ * Opts the client's account (an operator) in through a Symbiotic opt-in service: the operator-network service with
+ * Cairn's middleware (the network) as `where`, or the operator-vault service with a vault.
+ */
+export async function optIn(
+  client: ChainClient,
+  params: { service: Address; where: Address },
+): Promise<TransactionReceipt> {
+  const { request } = await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address: address('service', params.service),
+      abi: iOptInServiceAbi,
+      functionName: 'optIn',
+      args: [address('where', params.where)],
+    }),
+  )
+  return sent(client, () => client.wallet.writeContract(request))
+}
+
+/** The operator opts in to Cairn's network (the middleware is the network). */
+export const optInToNetwork = (client: ChainClient, core: SymbioticCore, middleware: Address) =>
+  optIn(client, { service: core.operatorNetworkOptInService, where: middleware })
+
+/** The operator opts in to a vault. */
+export const optInToVault = (client: ChainClient, core: SymbioticCore, vault: Address) =>
+  optIn(client, { service: core.operatorVaultOptInService, where: vault })
+
+export async function isOptedIn(
+  reader: ChainReader,
+  params: { service: Address; who: Address; where: Address },
+): Promise<boolean> {
+  return reader.public.readContract({
+    address: params.service,
+    abi: iOptInServiceAbi,
+    functionName: 'isOptedIn',
+    args: [params.who, params.where],
+  })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Cairn's middleware: operator ↔ prover binding, vault opt-in, stakes
+
+// Mirrors CairnNetworkMiddleware.BINDING_TYPEHASH under its domain ("Cairn NetworkMiddleware", "1").
+const bindingTypes = {
+  OperatorBinding: [
+    { name: 'operator', type: 'address' },
+    { name: 'prover', type: 'address' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint256' },
+  ],
+} as const
+
+export type OperatorBinding = { operator: Address; prover: Address; nonce: bigint; deadline: bigint }
+
+/**
+ * What an operator and a prover each sign to bind the operator's Symbiotic stake to the prover, each with its own
+ * nonce (bindingNonce). `chainId` is Ethereum's: the middleware's domain.
+ */
+export function operatorBindingTypedData(
+  middleware: { chainId: number; address: Address },
+  binding: OperatorBinding,
+): TypedDataDefinition<typeof bindingTypes, 'OperatorBinding'> {
+  return {
+    domain: {
+      name: 'Cairn NetworkMiddleware',
+      version: '1',
+      chainId: middleware.chainId,
+      verifyingContract: middleware.address,
+    },
+    types: bindingTypes,
+    primaryType: 'OperatorBinding',
+    message: binding,
+  }
+}
+
+/** The middleware's binding nonce of `account` (operator or prover): what its next binding signature must carry. */
+export async function bindingNonce(reader: ChainReader, middleware: Address, account: Address): Promise<bigint> {
+  return reader.public.readContract({
+    address: middleware,
+    abi: cairnNetworkMiddlewareAbi,
+    functionName: 'bindingNonce',
+    args: [account],
+  })
+}
+
+/**
+ * Signs a binding as `signer` (the operator or the prover), with the signer's current nonce read from the
+ * middleware on `ethereum`. A prover whose key lives elsewhere runs this there and hands the signature over.
+ */
+export async function signOperatorBinding(
+  signer: LocalAccount,
+  ethereum: ChainReader,
+  params: { middleware: Address; operator: Address; prover: Address; deadline: bigint },
+): Promise<Hex> {
+  if (!isAddressEqual(signer.address, params.operator) && !isAddressEqual(signer.address, params.prover)) {
+    throw new InvalidParameterError('signer', `${signer.address} is neither the operator nor the prover of the binding`)
+  }
+  const nonce = await bindingNonce(ethereum, params.middleware, signer.address)
+  return signer.signTypedData(
+    operatorBindingTypedData(
+      { chainId: ethereum.public.chain.id, address: params.middleware },
+      { operator: params.operator, prover: params.prover, nonce, deadline: params.deadline },
+    ),
+  )
+}
+
+/** Binds a registered operator to a marketplace prover with both signatures; anyone may submit. */
+export async function bindOperator(
+  client: ChainClient,
+  params: {
+    middleware: Address
+    operator: Address
+    prover: Address
+    deadline: bigint
+    operatorSignature: Hex
+    proverSignature: Hex
+  },
+): Promise<TransactionReceipt> {
+  const { request } = await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address: address('middleware', params.middleware),
+      abi: cairnNetworkMiddlewareAbi,
+      functionName: 'bindOperator',
+      args: [
+        address('operator', params.operator),
+        address('prover', params.prover),
+        params.deadline,
+        params.operatorSignature,
+        params.proverSignature,
+      ],
+    }),
+  )
+  return sent(client, () => client.wallet.writeContract(request))
+}
+
+/** The prover an operator is bound to, and the operator a prover is bound to (zero when unbound). */
+export async function getBinding(
+  reader: ChainReader,
+  params: { middleware: Address; operator?: Address; prover?: Address },
+): Promise<{ operator: Address; prover: Address }> {
+  const contract = { address: params.middleware, abi: cairnNetworkMiddlewareAbi } as const
+  if (params.operator !== undefined) {
+    const prover = await reader.public.readContract({ ...contract, functionName: 'proverOf', args: [params.operator] })
+    return { operator: params.operator, prover }
+  }
+  if (params.prover === undefined) throw new InvalidParameterError('operator', 'give the operator or the prover')
+  const operator = await reader.public.readContract({ ...contract, functionName: 'operatorOf', args: [params.prover] })
+  return { operator, prover: params.prover }
+}
+
+/** The vault's curator (its owner) opts the vault in to Cairn's network. */
+export async function optInVault(
+  client: ChainClient,
+  params: { middleware: Address; vault: Address },
+): Promise<{ collateral: Address; slasherType: bigint; receipt: TransactionReceipt }> {
+  const middleware = address('middleware', params.middleware)
+  const { request } = await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address: middleware,
+      abi: cairnNetworkMiddlewareAbi,
+      functionName: 'optInVault',
+      args: [address('vault', params.vault)],
+    }),
+  )
+  const receipt = await sent(client, () => client.wallet.writeContract(request))
+  const { args } = eventOf(receipt, middleware, cairnNetworkMiddlewareAbi, 'VaultOptedIn')
+  return { collateral: args.collateral, slasherType: BigInt(args.slasherType), receipt }
+}
+
+/** Takes a vault out of Cairn's network: its curator (the vault's owner) or the middleware's owner. */
+export async function optOutVault(
+  client: ChainClient,
+  params: { middleware: Address; vault: Address },
+): Promise<TransactionReceipt> {
+  const { request } = await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address: address('middleware', params.middleware),
+      abi: cairnNetworkMiddlewareAbi,
+      functionName: 'optOutVault',
+      args: [address('vault', params.vault)],
+    }),
+  )
+  return sent(client, () => client.wallet.writeContract(request))
+}
+
+/** The vaults opted in to Cairn's network. */
+export async function getNetworkVaults(reader: ChainReader, middleware: Address): Promise<readonly Address[]> {
+  return reader.public.readContract({ address: middleware, abi: cairnNetworkMiddlewareAbi, functionName: 'vaults' })
+}
+
+export type MiddlewareStake = {
+  operator: Address
+  /** Zero for an operator that is no longer bound. */
+  prover: Address
+  vault: Address
+  collateral: Address
+  stake: bigint
+}
+
+/**
+ * Every (operator, vault) stake the middleware reports at `timestamp` (default: now on the chain), read page by
+ * page (stakesAt), optionally as of `blockNumber` so the operator and vault lists are those of that block.
+ */
+export async function getMiddlewareStakes(
+  reader: ChainReader,
+  params: { middleware: Address; timestamp?: number; pageSize?: number; blockNumber?: bigint },
+): Promise<MiddlewareStake[]> {
+  const timestamp = params.timestamp ?? Number((await reader.public.getBlock({ blockTag: 'latest' })).timestamp)
+  const page = BigInt(params.pageSize ?? 200)
+  const stakes: MiddlewareStake[] = []
+  for (let offset = 0n, total = 1n; offset < total; offset += page) {
+    const [entries, count] = await reader.public.readContract({
+      address: params.middleware,
+      abi: cairnNetworkMiddlewareAbi,
+      functionName: 'stakesAt',
+      args: [timestamp, offset, page],
+      ...(params.blockNumber === undefined ? {} : { blockNumber: params.blockNumber }),
+    })
+    total = count
+    stakes.push(...entries)
+  }
+  return stakes
+}
+
+/**
+ * The leaves of a stake snapshot, as relayers build them: every (prover, vault) stake at `captureTimestamp` in
+ * `token`, read as of `blockNumber` so relayers reading at different times see the same lists. Unbound operators,
+ * other collaterals and empty stakes make no leaf: nothing could prove or use them.
+ */
+export async function readStakeLeaves(
+  reader: ChainReader,
+  params: { middleware: Address; token: Address; captureTimestamp: number; blockNumber: bigint; pageSize: number },
+): Promise<StakeLeaf[]> {
+  const stakes = await getMiddlewareStakes(reader, { ...params, timestamp: params.captureTimestamp })
+  return stakes
+    .filter((entry) => entry.stake !== 0n && !isAddressEqual(entry.prover, zeroAddress))
+    .filter((entry) => isAddressEqual(entry.collateral, params.token))
+    .map(({ prover, vault, stake }) => ({ prover, vault, stake }))
+}
+
+/** The latest block in [low, high] whose timestamp is at most `target`, by binary search; undefined if none. */
+export async function lastBlockAtOrBefore(
+  reader: ChainReader | ChainReader['public'],
+  params: { target: bigint; low: bigint; high: bigint },
+): Promise<{ number: bigint; timestamp: bigint } | undefined> {
+  const client = 'public' in reader ? reader.public : reader
+  const timestampOf = async (number: bigint) => (await client.getBlock({ blockNumber: number })).timestamp
+  let { low, high } = params
+  if ((await timestampOf(low)) > params.target) return undefined
+  while (low < high) {
+    const mid = (low + high + 1n) / 2n
+    if ((await timestampOf(mid)) <= params.target) low = mid
+    else high = mid - 1n
+  }
+  return { number: low, timestamp: await timestampOf(low) }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The StakeMirror (marketplace chain)
+
+export type MirroredVaultStake = { vault: Address; epoch: bigint; proven: bigint; locked: bigint }
+
+export type MirroredStake = {
+  /** What can back new tasks now (zero while the latest snapshot is older than the mirror's max stake age). */
+  available: bigint
+  currentEpoch: bigint
+  vaults: MirroredVaultStake[]
+}
+
+/** A prover's stake as the mirror holds it: per vault it has proven a leaf for, and what is available now. */
+export async function getMirroredStake(
+  reader: ChainReader,
+  params: { mirror: Address; prover: Address },
+): Promise<MirroredStake> {
+  const contract = { address: params.mirror, abi: stakeMirrorAbi } as const
+  const [available, currentEpoch, vaults] = await Promise.all([
+    reader.public.readContract({ ...contract, functionName: 'availableStake', args: [params.prover] }),
+    reader.public.readContract({ ...contract, functionName: 'currentEpoch' }),
+    reader.public.readContract({ ...contract, functionName: 'proverVaults', args: [params.prover] }),
+  ])
+  const stakes = await Promise.all(
+    vaults.map(async (vault) => {
+      const [epoch, proven, locked] = await reader.public.readContract({
+        ...contract,
+        functionName: 'vaultStake',
+        args: [params.prover, vault],
+      })
+      return { vault, epoch, proven, locked }
+    }),
+  )
+  return { available, currentEpoch, vaults: stakes }
+}
+
+export type StakeProofErrorCode = 'NoSnapshot' | 'NoCaptureBlock' | 'RootMismatch' | 'NoLeaf'
+
+/** A stake leaf cannot be proven: why in `code`. */
+export class StakeProofError extends Error {
+  override readonly name = 'StakeProofError'
+  constructor(
+    readonly code: StakeProofErrorCode,
+    message: string,
+  ) {
+    super(`${code}: ${message}`)
+  }
+}
+
+/** Submits a proven leaf (prover, vault, stake) of the mirror's current snapshot; anyone may. */
+export async function proveStake(
+  client: ChainClient,
+  params: { mirror: Address; prover: Address; vault: Address; stake: bigint; proof: readonly Hex[] },
+): Promise<{ epoch: bigint; stake: bigint; receipt: TransactionReceipt }> {
+  const mirror = address('mirror', params.mirror)
+  const { request } = await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address: mirror,
+      abi: stakeMirrorAbi,
+      functionName: 'proveStake',
+      args: [address('prover', params.prover), address('vault', params.vault), params.stake, params.proof],
+    }),
+  )
+  const receipt = await sent(client, () => client.wallet.writeContract(request))
+  const { args } = eventOf(receipt, mirror, stakeMirrorAbi, 'StakeProven')
+  return { epoch: args.epoch, stake: args.stake, receipt }
+}
+
+/**
+ * Proves `prover`'s leaf for `vault` in the mirror's current snapshot, rebuilding the snapshot's tree the way the
+ * relayers did: the Ethereum block at the snapshot's capture time, the middleware's stakes as of that block, the
+ * leaves sorted by hash. The rebuilt root must be the committed one (else RootMismatch: the relayers saw other
+ * stakes). `client` is on the marketplace chain, `ethereum` reads the middleware.
+ */
+export async function proveStakeLeaf(
+  client: ChainClient,
+  params: {
+    ethereum: ChainReader
+    middleware: Address
+    mirror: Address
+    vault: Address
+    /** Default: the client's account. */
+    prover?: Address
+    /** First Ethereum block to search for the capture block (default 0; the restaking deployment's deployBlock). */
+    fromBlock?: bigint
+    pageSize?: number
+  },
+): Promise<{ epoch: bigint; stake: bigint; proof: Hex[]; receipt: TransactionReceipt }> {
+  const prover = address('prover', params.prover ?? client.wallet.account.address)
+  const mirror = { address: address('mirror', params.mirror), abi: stakeMirrorAbi } as const
+  const [epoch, token] = await Promise.all([
+    client.public.readContract({ ...mirror, functionName: 'currentEpoch' }),
+    client.public.readContract({ ...mirror, functionName: 'stakeToken' }),
+  ])
+  if (epoch === 0n) throw new StakeProofError('NoSnapshot', 'the mirror has no committed snapshot yet')
+  const [captureTimestamp, stakeRoot] = await client.public.readContract({
+    ...mirror,
+    functionName: 'epochs',
+    args: [epoch],
+  })
+  const head = await params.ethereum.public.getBlockNumber({ cacheTime: 0 })
+  const capture = await lastBlockAtOrBefore(params.ethereum, {
+    target: BigInt(captureTimestamp),
+    low: params.fromBlock ?? 0n,
+    high: head,
+  })
+  if (!capture) throw new StakeProofError('NoCaptureBlock', `no Ethereum block at or before ${captureTimestamp}`)
+  const leaves = await readStakeLeaves(params.ethereum, {
+    middleware: params.middleware,
+    token,
+    captureTimestamp,
+    blockNumber: capture.number,
+    pageSize: params.pageSize ?? 200,
+  })
+  const tree = stakeTree(leaves, token)
+  if (tree.root !== stakeRoot) {
+    throw new StakeProofError(
+      'RootMismatch',
+      `the stakes at Ethereum block ${capture.number} give root ${tree.root}, epoch ${epoch} committed ${stakeRoot}`,
+    )
+  }
+  const leaf = proofFor(tree, prover, params.vault)
+  if (!leaf) throw new StakeProofError('NoLeaf', `epoch ${epoch} has no stake of ${prover} in vault ${params.vault}`)
+  const proven = await proveStake(client, { mirror: mirror.address, prover, vault: params.vault, ...leaf })
+  return { ...proven, proof: leaf.proof }
+}

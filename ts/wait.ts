@@ -1,0 +1,358 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import {
+  type Address,
+  concat,
+  decodeFunctionData,
+  encodeEventTopics,
+  formatLog,
+  type Hash,
+  type Hex,
+  isAddressEqual,
+  keccak256,
+  numberToHex,
+  pad,
+  parseEventLogs,
+} from 'viem'
+import type { CairnReader } from './client.js'
+import { type CairnContractError, decodeSkipReason } from './errors.js'
+import { proofMarketplaceAbi } from './generated.js'
+import { RequestNotFoundError } from './readers.js'
+import type { Fulfilment, Request, Task } from './types.js'
+
+/** Where a request stands, as waitForProof reports it; the last five end the wait with ProofRequestFailedError. */
+export type ProofStage =
+  | 'open'
+  | 'assignment-skipped'
+  | 'assigned'
+  | 'input-key-released'
+  | 'fulfilment-skipped'
+  | 'fulfilled'
+  | 'expired'
+  | 'deadline-missed'
+  | 'cancelled'
+  | 'slashed'
+  | 'inputs-rejected'
+
+/** What waitForProof knows of a request: its records so far and the block it has read up to. */
+export type WaitState = {
+  requestId: bigint
+  /** Undefined until the request's RequestCreated log is read. */
+  stage: ProofStage | undefined
+  request: Request | undefined
+  task: Task | undefined
+  /** The last block whose logs were read. */
+  blockNumber: bigint
+  /** That block's timestamp, once read. */
+  chainTime: bigint | undefined
+}
+
+export type ProgressDetails = {
+  requestId: bigint
+  blockNumber: bigint
+  transactionHash?: Hash
+  request?: Request
+  task?: Task
+  prover?: Address
+  price?: bigint
+  refund?: bigint
+  /** Why an assignment or a fulfilment of this request was skipped (the revert it would have raised). */
+  reason?: CairnContractError
+  /** The chain time that made the request expire or miss its deadline. */
+  chainTime?: bigint
+}
+
+export type WaitForProofOptions = {
+  /** Give up after this long with TimeoutError (default: wait until the request ends, at most its deadline). */
+  timeoutMs?: number
+  /** Between log polls (default: the reader's polling interval). */
+  pollIntervalMs?: number
+  /** Called once per event of the request and on the time-derived ends (expired, deadline-missed). */
+  onProgress?: (stage: ProofStage, details: ProgressDetails) => void
+  /** First block to read logs from (default: the deployment block). */
+  fromBlock?: bigint
+  signal?: AbortSignal
+}
+
+/** A fulfilled request's proof, as its prover submitted it, with what the marketplace settled. */
+export type ProofFulfilment = {
+  requestId: bigint
+  prover: Address
+  price: bigint
+  refund: bigint
+  publicInputs: Hex
+  proof: Hex
+  privateInputsDigest: Hex
+  request: Request
+  task: Task
+  transactionHash: Hash
+  blockNumber: bigint
+}
+
+export type RequestFailure = 'Expired' | 'DeadlineMissed' | 'Cancelled' | 'Slashed' | 'InputsRejected'
+
+/** The request ended, or can no longer end, with a proof. `outcome` says how; `state` is what was known. */
+export class ProofRequestFailedError extends Error {
+  override readonly name = 'ProofRequestFailedError'
+  constructor(
+    readonly requestId: bigint,
+    readonly outcome: RequestFailure,
+    readonly state: WaitState,
+    readonly details: ProgressDetails,
+  ) {
+    super(failureMessage(requestId, outcome, state, details))
+  }
+}
+
+function failureMessage(requestId: bigint, outcome: RequestFailure, state: WaitState, details: ProgressDetails) {
+  const id = `request ${requestId}`
+  switch (outcome) {
+    case 'Expired':
+      return `${id} expired unassigned (matching expiry ${state.request?.matchingExpiry}, chain time ${details.chainTime}): cancel it to get the escrow back`
+    case 'DeadlineMissed':
+      return `prover ${state.task?.prover} missed the deadline ${state.task?.deadline} of ${id} (chain time ${details.chainTime}): slash it to get the escrow back with compensation`
+    case 'Cancelled':
+      return `${id} was cancelled and its escrow (${details.refund}) refunded`
+    case 'Slashed':
+      return `the prover of ${id} missed its deadline and was slashed; the escrow was refunded`
+    case 'InputsRejected':
+      return `the prover's enclave attested that the inputs of ${id} cannot be proven: it was paid ${details.price} for the check and ${details.refund} was refunded`
+  }
+}
+
+/** No proof within the wait's timeout; `state` is the last thing known of the request. */
+export class TimeoutError extends Error {
+  override readonly name = 'TimeoutError'
+  constructor(
+    readonly requestId: bigint,
+    readonly timeoutMs: number,
+    readonly state: WaitState,
+  ) {
+    const seen =
+      state.stage === 'assigned' ? `assigned to ${state.task?.prover}, due by ${state.task?.deadline}` : state.stage
+    super(`no proof for request ${requestId} within ${timeoutMs} ms; last seen ${seen} at block ${state.blockNumber}`)
+  }
+}
+
+/** The request was fulfilled, but not by a direct fulfil/fulfilBatch call whose calldata carries the proof. */
+export class ProofDataUnavailableError extends Error {
+  override readonly name = 'ProofDataUnavailableError'
+  constructor(
+    readonly requestId: bigint,
+    readonly transactionHash: Hash,
+    readonly settled: { prover: Address; price: bigint; refund: bigint },
+  ) {
+    super(
+      `request ${requestId} was fulfilled in ${transactionHash}, but its calldata is not a marketplace fulfil or fulfilBatch carrying the proof`,
+    )
+  }
+}
+
+const requestEventNames = [
+  'RequestCreated',
+  'AssignmentSkipped',
+  'TaskAssigned',
+  'InputKeyReleased',
+  'FulfilmentSkipped',
+  'RequestFulfilled',
+  'InputsRejected',
+  'TaskSlashed',
+  'RequestCancelled',
+] as const
+
+/** Every event above carries the request id as its first indexed argument. */
+const eventSelectors: Hex[] = requestEventNames.map(
+  (eventName) => encodeEventTopics({ abi: proofMarketplaceAbi, eventName })[0] as Hex,
+)
+
+/** The request's marketplace events in blocks from..to, in chain order: one eth_getLogs with an OR of topics. */
+async function requestEvents(reader: CairnReader, requestId: bigint, fromBlock: bigint, toBlock: bigint) {
+  const logs = await reader.public.request({
+    method: 'eth_getLogs',
+    params: [
+      {
+        address: reader.deployment.contracts.proofMarketplace,
+        fromBlock: numberToHex(fromBlock),
+        toBlock: numberToHex(toBlock),
+        topics: [eventSelectors, pad(numberToHex(requestId), { size: 32 })],
+      },
+    ],
+  })
+  return parseEventLogs({ abi: proofMarketplaceAbi, logs: logs.map((log) => formatLog(log)), strict: true })
+}
+
+type RequestEvent = Awaited<ReturnType<typeof requestEvents>>[number]
+
+/**
+ * Waits until a request is fulfilled and returns the proof, read from the fulfilling transaction's calldata.
+ * Follows the request through its marketplace logs (polled from the deployment block, then block by block), calling
+ * `onProgress` on every step. Ends with ProofRequestFailedError when the request is cancelled, slashed or its
+ * inputs rejected, and as soon as chain time shows it can no longer be fulfilled (expired unassigned, deadline
+ * missed); with TimeoutError after `timeoutMs`; with RequestNotFoundError when the request does not exist.
+ */
+export async function waitForProof(
+  reader: CairnReader,
+  requestId: bigint,
+  options: WaitForProofOptions = {},
+): Promise<ProofFulfilment> {
+  const started = Date.now()
+  const interval = options.pollIntervalMs ?? reader.public.pollingInterval
+  const fromBlock = options.fromBlock ?? reader.deployment.deployBlock
+  const state: WaitState = {
+    requestId,
+    stage: undefined,
+    request: undefined,
+    task: undefined,
+    blockNumber: fromBlock,
+    chainTime: undefined,
+  }
+  const report = (stage: ProofStage, details: Omit<ProgressDetails, 'requestId'>) => {
+    state.stage = stage
+    const full = { requestId, ...details }
+    options.onProgress?.(stage, full)
+    return full
+  }
+  let cursor = fromBlock
+  for (;;) {
+    options.signal?.throwIfAborted()
+    const head = await reader.public.getBlockNumber({ cacheTime: 0 })
+    if (head >= cursor) {
+      for (const event of await requestEvents(reader, requestId, cursor, head)) {
+        const fulfilled = await applyEvent(reader, state, event, report)
+        if (fulfilled) return fulfilled
+      }
+      cursor = head + 1n
+      state.blockNumber = head
+      if (state.request === undefined) throw new RequestNotFoundError(requestId, fromBlock, head)
+      await checkTime(reader, state, head, report)
+    }
+    const remaining = options.timeoutMs === undefined ? interval : options.timeoutMs - (Date.now() - started)
+    if (remaining <= 0) throw new TimeoutError(requestId, options.timeoutMs ?? 0, { ...state })
+    await sleep(Math.min(interval, remaining), undefined, options.signal ? { signal: options.signal } : {})
+  }
+}
+
+type Report = (stage: ProofStage, details: Omit<ProgressDetails, 'requestId'>) => ProgressDetails
+
+/** Applies one event; returns the fulfilment when it is the proof, throws when it ends the request otherwise. */
+async function applyEvent(
+  reader: CairnReader,
+  state: WaitState,
+  event: RequestEvent,
+  report: Report,
+): Promise<ProofFulfilment | undefined> {
+  const at = { blockNumber: event.blockNumber, transactionHash: event.transactionHash }
+  const fail = (outcome: RequestFailure, details: ProgressDetails): never => {
+    throw new ProofRequestFailedError(state.requestId, outcome, { ...state }, details)
+  }
+  switch (event.eventName) {
+    case 'RequestCreated':
+      state.request = event.args.request
+      report('open', { ...at, request: event.args.request })
+      return undefined
+    case 'AssignmentSkipped':
+      report('assignment-skipped', { ...at, prover: event.args.prover, reason: decodeSkipReason(event.args.reason) })
+      return undefined
+    case 'TaskAssigned':
+      state.task = event.args.task
+      report('assigned', { ...at, task: event.args.task, prover: event.args.prover, price: event.args.task.price })
+      return undefined
+    case 'InputKeyReleased':
+      report('input-key-released', { ...at, prover: event.args.prover })
+      return undefined
+    case 'FulfilmentSkipped':
+      report('fulfilment-skipped', { ...at, reason: decodeSkipReason(event.args.reason) })
+      return undefined
+    case 'RequestFulfilled': {
+      const { prover, price, refund } = event.args
+      const fulfilment = await fulfilmentOf(reader, state, event.transactionHash, { prover, price, refund })
+      report('fulfilled', { ...at, prover, price, refund, task: fulfilment.task })
+      return {
+        requestId: state.requestId,
+        ...fulfilment,
+        prover,
+        price,
+        refund,
+        transactionHash: event.transactionHash,
+        blockNumber: event.blockNumber,
+      }
+    }
+    case 'InputsRejected': {
+      const { prover, price, refund } = event.args
+      return fail('InputsRejected', report('inputs-rejected', { ...at, prover, price, refund }))
+    }
+    case 'TaskSlashed':
+      return fail('Slashed', report('slashed', { ...at, prover: event.args.prover }))
+    case 'RequestCancelled':
+      return fail('Cancelled', report('cancelled', { ...at, refund: event.args.refund }))
+    default:
+      return undefined
+  }
+}
+
+/** Stages after which the request may still be fulfilled. */
+const liveStages: ReadonlySet<ProofStage> = new Set([
+  'open',
+  'assignment-skipped',
+  'assigned',
+  'input-key-released',
+  'fulfilment-skipped',
+])
+
+/** Ends the wait when chain time at `head` (whose logs are all read) rules a proof out. */
+async function checkTime(reader: CairnReader, state: WaitState, head: bigint, report: Report): Promise<void> {
+  if (state.stage === undefined || !liveStages.has(state.stage)) return
+  const chainTime = (await reader.public.getBlock({ blockNumber: head })).timestamp
+  state.chainTime = chainTime
+  const at = { blockNumber: head, chainTime }
+  if (state.task === undefined) {
+    // No TaskAssigned up to a block past the matching expiry: no later block can assign it.
+    if (state.request !== undefined && chainTime > BigInt(state.request.matchingExpiry)) {
+      const details = report('expired', { ...at, request: state.request })
+      throw new ProofRequestFailedError(state.requestId, 'Expired', { ...state }, details)
+    }
+    return
+  }
+  if (chainTime > BigInt(state.task.deadline)) {
+    const details = report('deadline-missed', { ...at, task: state.task, prover: state.task.prover })
+    throw new ProofRequestFailedError(state.requestId, 'DeadlineMissed', { ...state }, details)
+  }
+}
+
+/** The proof of `requestId` in the calldata of the transaction that fulfilled it (fulfil or fulfilBatch). */
+async function fulfilmentOf(
+  reader: CairnReader,
+  state: WaitState,
+  hash: Hash,
+  settled: { prover: Address; price: bigint; refund: bigint },
+): Promise<Pick<Fulfilment, 'publicInputs' | 'proof' | 'privateInputsDigest' | 'request' | 'task'>> {
+  const unavailable = () => new ProofDataUnavailableError(state.requestId, hash, settled)
+  const transaction = await reader.public.getTransaction({ hash })
+  if (!transaction.to || !isAddressEqual(transaction.to, reader.deployment.contracts.proofMarketplace)) {
+    throw unavailable()
+  }
+  let items: readonly Fulfilment[]
+  try {
+    const call = decodeFunctionData({ abi: proofMarketplaceAbi, data: transaction.input })
+    if (call.functionName === 'fulfil') items = [call.args[0]]
+    else if (call.functionName === 'fulfilBatch') items = call.args[0]
+    else throw unavailable()
+  } catch {
+    throw unavailable()
+  }
+  // A batch may name the request twice (one item skipped): the one settled is the one whose inputs match the record.
+  const inputsDigest = state.request?.inputsDigest
+  const item = items.find(
+    (f) =>
+      f.requestId === state.requestId &&
+      keccak256(concat([keccak256(f.publicInputs), f.privateInputsDigest])) === inputsDigest &&
+      isAddressEqual(f.task.prover, settled.prover),
+  )
+  if (!item) throw unavailable()
+  return {
+    publicInputs: item.publicInputs,
+    proof: item.proof,
+    privateInputsDigest: item.privateInputsDigest,
+    request: item.request,
+    task: item.task,
+  }
+}
