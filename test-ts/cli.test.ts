@@ -1,77 +1,108 @@
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseEther } from 'viem'
+import { bytesToHex, type Hex, keccak256, parseEther, toHex } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { foundry } from 'viem/chains'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  buildDevCollateral,
+  buildDevQuote,
+  createDevPki,
+  createDevProvider,
+  parseTdxQuoteV4,
+} from '../enclave/attestation/index.js'
 import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
 import { freePort } from '../ts/devnet/anvil.js'
+import { deployAttestationWithForge } from '../ts/devnet/deploy.js'
 import { repoRoot } from '../ts/devnet/paths.js'
 import { preimageStatement } from '../ts/devnet/scenario.js'
 import { type Devnet, startDevnet } from '../ts/devnet/stack.js'
 import {
+  allowMeasurement,
   chainTime,
+  eciesPublicKeyOf,
   fulfil,
   getRequestStatus,
+  loadRequest,
+  measurementOf,
   mintDevToken,
+  openPrivateInputs,
   provePoseidonPreimage,
+  registerEnclaveKey,
   signAssignments,
   submitAssignments,
+  submitDevCollateral,
+  withAttestation,
 } from '../ts/index.js'
-
-const cairn = join(repoRoot, 'bin', 'cairn')
-
-type Run = { code: number | null; stdout: string; stderr: string }
+import { cairnJson, startCairn } from './cairn.js'
 
 let devnet: Devnet | undefined
 let deploymentFile = ''
+let attestationFile = ''
+let scratch = ''
+/** The attested matcher's ECIES key: the test decrypts what the CLI encrypted to it. */
+const MATCHER_ECIES_KEY = keccak256(toHex('cairn cli test matcher ecies'))
+const matcherSigner = privateKeyToAccount(keccak256(toHex('cairn cli test matcher signer')))
 
 const current = (): Devnet => {
   if (!devnet) throw new Error('devnet not started')
   return devnet
 }
 
-/** Runs `cairn` as a user would (through bin/cairn), against the test devnet unless `env` says otherwise. */
-function start(args: readonly string[], options: { role?: keyof typeof devRoles; env?: NodeJS.ProcessEnv } = {}) {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
+type CliOptions = { role?: keyof typeof devRoles; env?: NodeJS.ProcessEnv }
+
+/** Runs `cairn` against the test devnet, as the `role` account when given. */
+function start(args: readonly string[], options: CliOptions = {}) {
+  return startCairn(args, cliEnv(options))
+}
+
+function cliEnv(options: CliOptions): NodeJS.ProcessEnv {
+  return {
     CAIRN_RPC_URL: current().anvil.rpcUrl,
     CAIRN_DEPLOYMENT: deploymentFile,
     ...(options.role === undefined ? {} : { CAIRN_PRIVATE_KEY: anvilAccount(devRoles[options.role]).privateKey }),
     ...options.env,
   }
-  const child = spawn(cairn, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString()
-  })
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString()
-  })
-  const done = once(child, 'exit').then(([code]): Run => ({ code: code as number | null, stdout, stderr }))
-  return { child, done }
 }
 
-const run = (args: readonly string[], options: Parameters<typeof start>[1] = {}) => start(args, options).done
+const run = (args: readonly string[], options: CliOptions = {}) => start(args, options).done
 
-/** Runs a --json command that must succeed and returns its document. */
-async function json(
-  args: readonly string[],
-  options: Parameters<typeof start>[1] = {},
-): Promise<Record<string, unknown>> {
-  const result = await run([...args, '--json'], options)
-  if (result.code !== 0) throw new Error(`cairn ${args.join(' ')} exited ${result.code}: ${result.stderr}`)
-  // --json is silent on stderr: no progress lines, no spinner.
-  expect(result.stderr).toBe('')
-  return JSON.parse(result.stdout) as Record<string, unknown>
-}
+const json = (args: readonly string[], options: CliOptions = {}) => cairnJson(args, cliEnv(options))
 
 beforeAll(async () => {
   const port = await freePort()
   const out = `deployments/e2e-${port}.json`
   devnet = await startDevnet({ port, deploymentOut: out, throwaway: true })
   deploymentFile = join(repoRoot, out)
-  const { actors, deployment } = devnet
+  scratch = await mkdtemp(join(tmpdir(), 'cairn-cli-'))
+  const { actors, deployment, reader, anvil } = devnet
+  // An attestation stack with one attested matcher key, for private inputs.
+  const head = await reader.public.getBlock({ blockTag: 'latest' })
+  const pki = createDevPki('cairn cli test', { now: new Date(Number(head.timestamp) * 1000) })
+  const attestationOut = `deployments/e2e-${port}.attestation.json`
+  attestationFile = join(repoRoot, attestationOut)
+  const attestation = await deployAttestationWithForge({
+    rpcUrl: anvil.rpcUrl,
+    chainId: foundry.id,
+    deployerKey: anvilAccount(devRoles.deployer).privateKey,
+    rootDer: bytesToHex(pki.root.der),
+    out: attestationOut,
+  })
+  const owner = withAttestation(actors.deployer, attestation)
+  await submitDevCollateral(owner, buildDevCollateral(pki))
+  const td = parseTdxQuoteV4(buildDevQuote(pki, new Uint8Array(64))).body
+  const [rtmr0, rtmr1, rtmr2, rtmr3] = td.rtmr.map((rtmr) => bytesToHex(rtmr)) as [Hex, Hex, Hex, Hex]
+  await allowMeasurement(owner, {
+    role: 'Matcher',
+    measurement: measurementOf({ mrTd: bytesToHex(td.mrTd), rtmr0, rtmr1, rtmr2, rtmr3 }),
+  })
+  await registerEnclaveKey(owner, {
+    provider: createDevProvider(pki),
+    role: 'Matcher',
+    signer: matcherSigner.address,
+    eciesPublicKey: eciesPublicKeyOf(MATCHER_ECIES_KEY),
+  })
   await mintDevToken(
     actors.requester,
     deployment.contracts.paymentToken,
@@ -88,6 +119,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await devnet?.stop()
+  if (attestationFile) await rm(attestationFile, { force: true })
+  if (scratch) await rm(scratch, { recursive: true, force: true })
 })
 
 describe('the cairn CLI against an anvil devnet', () => {
@@ -200,6 +233,78 @@ describe('the cairn CLI against an anvil devnet', () => {
     expect(waited.stderr).toContain(`assigned to ${prover} at 25 cUSD`)
     expect(waited.stderr).toContain(`fulfilled by ${prover}`)
     expect(waited.stdout).toContain(`proof: ${proof.proof}`)
+  })
+
+  it('prover leave and stake unbond, each undone with --cancel', async () => {
+    const prover = anvilAccount(devRoles.prover).account.address
+    const leaving = await json(['prover', 'leave', '--market', '1'], { role: 'prover' })
+    expect(leaving).toMatchObject({ marketId: '1', leaving: true })
+    expect((await json(['prover', 'status', prover])).listings).toEqual([
+      expect.objectContaining({ state: 'Leaving', leaveAvailableAt: leaving.availableAt }),
+    ])
+    const early = await run(['prover', 'leave', '--market', '1', '--complete'], { role: 'prover' })
+    expect(early.code).toBe(1)
+    expect(early.stderr).toContain(`LeaveNotYetAvailable(availableAt=${leaving.availableAt})`)
+    await json(['prover', 'leave', '--market', '1', '--cancel'], { role: 'prover' })
+
+    expect(await json(['stake', 'unbond', '--amount', '100'], { role: 'prover' })).toMatchObject({
+      unbonding: parseEther('100').toString(),
+      unbondingFormatted: '100 cSTK',
+    })
+    expect(await json(['stake', 'show', prover])).toMatchObject({
+      staked: parseEther('400').toString(),
+      unbonding: parseEther('100').toString(),
+    })
+    expect(await json(['stake', 'unbond', '--cancel'], { role: 'prover' })).toMatchObject({
+      restaked: parseEther('100').toString(),
+    })
+    expect((await json(['prover', 'status', prover])).listings).toEqual([expect.objectContaining({ state: 'Active' })])
+  })
+
+  it('request --private-inputs encrypts the file to the attested matcher, inline or behind a URI', async () => {
+    const secret = join(scratch, 'secret.bin')
+    await writeFile(secret, 'the preimage is 42')
+    const { publicInputs } = await preimageStatement()
+    const base = [
+      'request',
+      '--market',
+      '1',
+      '--inputs-hex',
+      publicInputs,
+      '--max-reward',
+      '1',
+      '--proving-time',
+      '10m',
+    ]
+    const inline = await json([...base, '--private-inputs', secret, '--attestation', attestationFile], {
+      role: 'requester',
+    })
+    expect(inline.privateInputs).toMatchObject({ matchers: [matcherSigner.address] })
+    const requestId = BigInt(inline.requestId as string)
+    expect(await json(['status', requestId.toString()])).toMatchObject({ privateInputs: true })
+    // The matcher's enclave opens what was posted, under this chain, marketplace and market.
+    const posted = await loadRequest(current().reader, requestId)
+    expect(keccak256(posted.privateInputs.data)).toBe((inline.privateInputs as { digest: Hex }).digest)
+    const context = { chainId: foundry.id, marketplace: current().deployment.contracts.proofMarketplace, marketId: 1n }
+    const opened = openPrivateInputs({ envelope: posted.privateInputs.data, privateKey: MATCHER_ECIES_KEY, context })
+    expect(Buffer.from(opened).toString()).toBe('the preimage is 42')
+
+    // Behind a URI: only the digest is posted, the envelope is written where the requester will store it.
+    const envelope = join(scratch, 'envelope.bin')
+    const remote = await json(
+      [...base, '--private-inputs', secret, '--private-inputs-uri', 'ipfs://envelope', '--envelope-out', envelope],
+      { role: 'requester', env: { CAIRN_ATTESTATION: attestationFile } },
+    )
+    const written = bytesToHex(await readFile(envelope))
+    expect(remote.privateInputs).toMatchObject({ uri: 'ipfs://envelope', digest: keccak256(written) })
+    const record = await loadRequest(current().reader, BigInt(remote.requestId as string))
+    expect(record.privateInputs).toEqual({ data: '0x', uri: 'ipfs://envelope', digest: keccak256(written) })
+
+    const missing = await run([...base, '--private-inputs', secret, '--attestation', join(scratch, 'none.json')], {
+      role: 'requester',
+    })
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain('no attestation deployment for chain 31337')
   })
 
   it('deposit, balance and withdraw move the marketplace balance, amounts parsed in token units', async () => {

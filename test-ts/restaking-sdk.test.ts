@@ -38,6 +38,7 @@ import {
   symbioticOf,
 } from '../ts/index.js'
 import { advanceTime, useDevnet } from './anvil.js'
+import { cairnJson, startCairn } from './cairn.js'
 
 const DEPOSIT = parseEther('1000')
 const operator = anvilAccount(5)
@@ -89,7 +90,7 @@ const current = useDevnet(async (devnet) => {
       out: files.ethereum,
     }),
   )
-  return { mirror, ethereum, core: symbioticOf(ethereum) }
+  return { mirror, ethereum, core: symbioticOf(ethereum), files }
 })
 
 afterAll(async () => {
@@ -247,5 +248,86 @@ describe('restaking SDK on the real Symbiotic core', () => {
     const back = await optInVault(curator, { middleware, vault })
     expect(back).toMatchObject({ collateral: fixture.ethereum.contracts.collateral, slasherType: 0n })
     expect(await getNetworkVaults(reader, middleware)).toEqual([vetoVault, vault])
+  })
+
+  it('the restake CLI: operator registration, opt-ins, a binding signed on two machines, a deposit, the stakes', async () => {
+    const { devnet, fixture } = current()
+    const { anvil, deployment } = devnet
+    const { middleware, vault, collateral } = fixture.ethereum.contracts
+    const deploymentFile = join(repoRoot, `deployments/e2e-${anvil.port}.json`)
+    const restaking = ['--restaking', join(repoRoot, fixture.files.ethereum)]
+    const as = (key: `0x${string}`): NodeJS.ProcessEnv => ({
+      CAIRN_RPC_URL: anvil.rpcUrl,
+      CAIRN_DEPLOYMENT: deploymentFile,
+      CAIRN_PRIVATE_KEY: key,
+    })
+    const read = { CAIRN_RPC_URL: anvil.rpcUrl }
+    const prover = anvilAccount(devRoles.prover)
+    expect(deployment.chainId).toBe(foundry.id)
+
+    await cairnJson(['restake', 'register-operator', ...restaking], as(operator.privateKey))
+    await cairnJson(['restake', 'opt-in', '--network', ...restaking], as(operator.privateKey))
+    expect(
+      await cairnJson(['restake', 'opt-in', '--vault', 'vault', ...restaking], as(operator.privateKey)),
+    ).toMatchObject({
+      operator: operator.account.address,
+      optedInTo: vault,
+    })
+    // The prover signs its half on its own machine and hands it over with the deadline it signed.
+    const signed = await cairnJson(
+      ['restake', 'sign-binding', '--operator', operator.account.address, '--deadline', '+1h', ...restaking],
+      as(prover.privateKey),
+    )
+    expect(signed).toMatchObject({ operator: operator.account.address, prover: prover.account.address })
+    await cairnJson(
+      [
+        'restake',
+        'bind',
+        '--prover',
+        prover.account.address,
+        '--prover-signature',
+        signed.signature as string,
+        '--deadline',
+        signed.deadline as string,
+        ...restaking,
+      ],
+      as(operator.privateKey),
+    )
+    expect(await cairnJson(['restake', 'binding', '--prover', prover.account.address, ...restaking], read)).toEqual({
+      operator: operator.account.address,
+      prover: prover.account.address,
+    })
+
+    await mintDevToken(connect(devnet.reader, staker.account), collateral, staker.account.address, DEPOSIT)
+    expect(
+      await cairnJson(
+        ['restake', 'deposit', '--vault', 'vault', '--amount', '1000', ...restaking],
+        as(staker.privateKey),
+      ),
+    ).toMatchObject({ vault, amount: DEPOSIT.toString(), amountFormatted: '1000 rCRN' })
+    await advanceTime(devnet, 5)
+    const { stakes } = await cairnJson(['restake', 'stakes', '--page-size', '1', ...restaking], read)
+    expect(stakes).toEqual([
+      {
+        operator: operator.account.address,
+        prover: prover.account.address,
+        vault,
+        collateral,
+        stake: DEPOSIT.toString(),
+      },
+      expect.objectContaining({ vault: fixture.ethereum.contracts.vetoVault, stake: '0' }),
+    ])
+
+    // The curator's opt-in of a vault already in the network reverts, decoded; a missing flag is a usage error.
+    const again = await startCairn(
+      ['restake', 'opt-in', '--curator', '--vault', vault, ...restaking],
+      as(anvilAccount(devRoles.deployer).privateKey),
+    ).done
+    expect(again.code).toBe(1)
+    expect(again.stderr).toContain(`VaultAlreadyOptedIn(vault=${vault})`)
+    const usage = await startCairn(['restake', 'stakes'], { CAIRN_RPC_URL: anvil.rpcUrl, CAIRN_RESTAKING: '' }).done
+    expect(usage.code).toBe(2)
+    expect(usage.stderr).toContain('--restaking <path> is required')
+    expect(middleware).toBe(fixture.ethereum.contracts.middleware)
   })
 })

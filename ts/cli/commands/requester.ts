@@ -171,10 +171,11 @@ export const request = command({
   run: async (ctx) => {
     const { flags, command: name } = ctx
     const marketId = integerFlag(requiredFlag(flags, 'market', name), 'market', name)
-    const client = await ctx.teeClient()
+    const privateFile = stringFlag(flags, 'private-inputs')
+    // Only private inputs need the attestation deployment (to find the matcher keys).
+    const client = privateFile === undefined ? await ctx.client() : await ctx.teeClient()
     const token = await paymentTokenOf(ctx, client, marketId)
     const now = (await client.public.getBlock({ blockTag: 'latest' })).timestamp
-    const privateFile = stringFlag(flags, 'private-inputs')
     const uri = stringFlag(flags, 'private-inputs-uri')
     if (uri !== undefined && privateFile === undefined) {
       throw new UsageError('--private-inputs-uri needs --private-inputs', name)
