@@ -1,0 +1,229 @@
+// Markets and services on a started two-chain network: what `npm run devnet` runs and what the end-to-end tests
+// kill and restart. Services run as child processes from their own entry points, configured as an operator would.
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { type Hex, parseEther } from 'viem'
+import { createMarket } from '../market.js'
+import { proveStakeLeaf } from '../restaking.js'
+import { mintDevToken } from '../tokens.js'
+import type { MarketParams } from '../types.js'
+import { anvilAccount, devRoles } from './accounts.js'
+import { freePort } from './anvil.js'
+import { deployTeeProofVerifier } from './deploy.js'
+import type { Network } from './network.js'
+import { repoRoot } from './paths.js'
+import { type Service, startService } from './services.js'
+
+export const STAKE_PER_TASK = parseEther('100')
+export const SLASH_PENALTY = parseEther('50')
+
+/** The devnet's markets: one per kind of proof and stake. */
+export type DevMarkets = {
+  /** Groth16 Poseidon preimage (private inputs), backed by restaked stake mirrored from Symbiotic. */
+  groth16Restaked: bigint
+  /** Groth16 Poseidon preimage, backed by native stake: slashes compensate the requester at once. */
+  groth16Native: bigint
+  /** TEE-attested WASM (sha256 preimage program), native stake. */
+  teeWasm: bigint
+}
+
+function baseMarket(network: Network, overrides: Partial<MarketParams>): MarketParams {
+  const { contracts } = network.marketplace.deployment
+  return {
+    verifier: contracts.groth16Adapter,
+    paymentToken: contracts.paymentToken,
+    stakeSource: contracts.nativeStaking,
+    stakePerTask: STAKE_PER_TASK,
+    slashPenalty: SLASH_PENALTY,
+    requesterCompensationBps: 5_000,
+    fallbackDelay: 20,
+    metadataURI: '',
+    ...overrides,
+  }
+}
+
+/** Creates the three markets and lets the dev enclave measurement prove in each. */
+export async function createDevMarkets(network: Network): Promise<DevMarkets> {
+  const owner = network.marketplace.actors.deployer
+  const groth16Restaked = (
+    await createMarket(
+      owner,
+      baseMarket(network, {
+        stakeSource: network.restaking.marketplace.contracts.stakeMirror,
+        metadataURI: 'cairn-devnet://poseidon-preimage?stake=restaked',
+      }),
+    )
+  ).marketId
+  const groth16Native = (
+    await createMarket(owner, baseMarket(network, { metadataURI: 'cairn-devnet://poseidon-preimage?stake=native' }))
+  ).marketId
+  const manifest = JSON.parse(await readFile(join(repoRoot, 'programs/manifest.json'), 'utf8')) as {
+    programs: { sha256_preimage: { programId: Hex } }
+  }
+  // A TEE verifier names its market, so predict the id the next market gets.
+  const nextMarketId = groth16Native + 1n
+  const verifier = await deployTeeProofVerifier(owner, {
+    registry: network.attestation.marketplace.contracts.teeRegistry,
+    marketId: nextMarketId,
+    programId: manifest.programs.sha256_preimage.programId,
+  })
+  const teeWasm = (
+    await createMarket(owner, baseMarket(network, { verifier, metadataURI: 'cairn-devnet://sha256-preimage-wasm' }))
+  ).marketId
+  if (teeWasm !== nextMarketId) throw new Error(`TEE market got id ${teeWasm}, its verifier names ${nextMarketId}`)
+  for (const marketId of [groth16Restaked, groth16Native, teeWasm]) await network.allowProverMarket(marketId)
+  return { groth16Restaked, groth16Native, teeWasm }
+}
+
+export type LaunchOptions = {
+  /** Where each service's JSON log goes (one file per service). */
+  logDir: string
+  /** Where enclave key files live (sealed state of the matcher and prover enclaves). */
+  stateDir: string
+  logLevel?: string
+}
+
+/** The dev attestation flags every enclave service takes: it rebuilds the network's dev PKI from them. */
+function devAttestation(network: Network, prefix: 'MATCHER' | 'PROVER'): Record<string, string> {
+  return {
+    [`${prefix}_ATTESTATION`]: 'dev',
+    [`${prefix}_DEV_PKI_SEED`]: network.pki.seed,
+    [`${prefix}_DEV_PKI_TIME`]: String(network.pki.time),
+  }
+}
+
+/** Starts the relayer quorum: one process per registered relayer key, each polling the others for signatures. */
+export async function startRelayers(
+  network: Network,
+  options: LaunchOptions & { epochLength?: number; finalityDepth?: number },
+): Promise<Service[]> {
+  const ports = await Promise.all(network.relayerKeys.map(() => freePort()))
+  return Promise.all(
+    network.relayerKeys.map((key, i) =>
+      startService({
+        name: `relayer-${i}`,
+        script: 'relayer/src/main.ts',
+        healthUrl: `http://127.0.0.1:${ports[i]}/health`,
+        logFile: join(options.logDir, `relayer-${i}.log`),
+        env: {
+          RELAYER_ETHEREUM_RPC_URL: network.ethereum.anvil.rpcUrl,
+          RELAYER_MARKETPLACE_RPC_URL: network.marketplace.anvil.rpcUrl,
+          RELAYER_ETHEREUM_DEPLOYMENT: network.files.ethereumRestaking,
+          RELAYER_MARKETPLACE_DEPLOYMENT: network.files.marketplaceRestaking,
+          RELAYER_PRIVATE_KEY: key,
+          RELAYER_EPOCH_LENGTH: String(options.epochLength ?? 30),
+          RELAYER_FINALITY_DEPTH: String(options.finalityDepth ?? 2),
+          RELAYER_METRICS_PORT: String(ports[i]),
+          RELAYER_POLL_INTERVAL: '1000',
+          RELAYER_SUBMIT_DELAY: '3000',
+          RELAYER_PEERS: ports
+            .filter((_, j) => j !== i)
+            .map((port) => `http://127.0.0.1:${port}`)
+            .join(','),
+          RELAYER_LOG_LEVEL: options.logLevel ?? 'info',
+        },
+      }),
+    ),
+  )
+}
+
+/** Starts the matcher enclave service; it attests, registers its key and assigns from the next block on. */
+export async function startMatcher(network: Network, options: LaunchOptions): Promise<Service> {
+  const port = await freePort()
+  return startService({
+    name: 'matcher',
+    script: 'enclave/matcher/main.ts',
+    healthUrl: `http://127.0.0.1:${port}/healthz`,
+    logFile: join(options.logDir, 'matcher.log'),
+    env: {
+      MATCHER_RPC_URL: network.marketplace.anvil.rpcUrl,
+      MATCHER_CHAIN_ID: String(network.marketplace.deployment.chainId),
+      MATCHER_DEPLOYMENT: network.files.marketplace,
+      MATCHER_ATTESTATION_DEPLOYMENT: network.files.marketplaceAttestation,
+      MATCHER_KEY_FILE: join(options.stateDir, 'matcher.key.json'),
+      MATCHER_SUBMITTER_PRIVATE_KEY: anvilAccount(devRoles.matcher).privateKey,
+      MATCHER_METRICS_PORT: String(port),
+      MATCHER_POLL_INTERVAL: '250',
+      MATCHER_LOG_LEVEL: options.logLevel ?? 'info',
+      ...devAttestation(network, 'MATCHER'),
+    },
+  })
+}
+
+export type ProverMarketOffer = {
+  marketId: bigint
+  backend: 'groth16' | 'tee-wasm'
+  price: bigint
+  provingTime: number
+}
+
+/** Starts the prover runner for the devnet prover account in the given markets. */
+export async function startProver(
+  network: Network,
+  options: LaunchOptions & { markets: readonly ProverMarketOffer[]; claimFallback?: boolean; name?: string },
+): Promise<Service> {
+  const port = await freePort()
+  const name = options.name ?? 'prover'
+  const markets = options.markets.map(({ marketId, backend, price, provingTime }) => ({
+    marketId: Number(marketId),
+    backend,
+    price: price.toString(),
+    provingTime,
+  }))
+  return startService({
+    name,
+    script: 'enclave/prover/main.ts',
+    healthUrl: `http://127.0.0.1:${port}/healthz`,
+    logFile: join(options.logDir, `${name}.log`),
+    env: {
+      PROVER_RPC_URL: network.marketplace.anvil.rpcUrl,
+      PROVER_CHAIN_ID: String(network.marketplace.deployment.chainId),
+      PROVER_DEPLOYMENT: network.files.marketplace,
+      PROVER_ATTESTATION_DEPLOYMENT: network.files.marketplaceAttestation,
+      PROVER_PRIVATE_KEY: anvilAccount(devRoles.prover).privateKey,
+      PROVER_KEY_FILE: join(options.stateDir, `${name}.keyring.json`),
+      PROVER_MARKETS: JSON.stringify(markets),
+      PROVER_CAPACITY: '8',
+      PROVER_STAKE: parseEther('1000').toString(),
+      PROVER_METRICS_PORT: String(port),
+      PROVER_POLL_INTERVAL: '500',
+      PROVER_BATCH_WINDOW: '500',
+      PROVER_CLAIM_FALLBACK: String(options.claimFallback ?? false),
+      PROVER_LOG_LEVEL: options.logLevel ?? 'info',
+      ...devAttestation(network, 'PROVER'),
+    },
+  })
+}
+
+/** Gives the devnet prover stake tokens for native staking and the requester payment tokens. */
+export async function fundActors(network: Network): Promise<void> {
+  const { actors, deployment } = network.marketplace
+  const { stakeToken, paymentToken } = deployment.contracts
+  await mintDevToken(actors.prover, stakeToken, actors.prover.wallet.account.address, parseEther('10000'))
+  await mintDevToken(actors.requester, paymentToken, actors.requester.wallet.account.address, parseEther('10000'))
+}
+
+/**
+ * Waits for the relayers' first stake snapshot on the marketplace chain, then proves the prover's leaf: its
+ * restaked stake becomes lockable for tasks.
+ */
+export async function proveRestakedStake(network: Network, timeoutMs = 120_000): Promise<bigint> {
+  const { restaking, marketplace, ethereum } = network
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      const { stake } = await proveStakeLeaf(marketplace.actors.prover, {
+        ethereum: { public: ethereum.public },
+        middleware: restaking.ethereum.contracts.middleware,
+        mirror: restaking.marketplace.contracts.stakeMirror,
+        vault: restaking.ethereum.contracts.vault,
+        fromBlock: restaking.ethereum.deployBlock,
+      })
+      return stake
+    } catch (error) {
+      if (Date.now() > deadline) throw error
+      await sleep(1_000)
+    }
+  }
+}

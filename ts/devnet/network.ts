@@ -1,0 +1,431 @@
+// The two-chain Cairn network on local anvils: Ethereum with the real Symbiotic core, a Cairn network, an instant
+// and a veto vault, a restaked operator bound to the marketplace prover; the marketplace chain with every Cairn
+// contract, the TEE registry as matcher authority and enclave-key registry, and the stake mirror. Both chains pin
+// the same dev DCAP root, so one dev attestation provider quotes for every enclave service.
+import { readFile, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import {
+  type Abi,
+  type Account,
+  type Address,
+  bytesToHex,
+  type Chain,
+  type ContractFunctionArgs,
+  type ContractFunctionName,
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  type Hex,
+  http,
+  keccak256,
+  type PublicClient,
+  parseEther,
+  slice,
+  type TestClient,
+  type TransactionReceipt,
+  type Transport,
+  toHex,
+} from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { foundry } from 'viem/chains'
+import {
+  buildDevCollateral,
+  buildDevQuote,
+  createDevPki,
+  createDevProvider,
+  parseTdxQuoteV4,
+} from '../../enclave/attestation/index.js'
+import type { AttestationProvider } from '../../enclave/attestation/provider.js'
+import { ethereumDeploymentSchema, marketplaceDeploymentSchema } from '../../relayer/src/config.js'
+import { sent, simulated } from '../client.js'
+import type { AttestationDeployment } from '../deployment.js'
+import {
+  cairnNetworkMiddlewareAbi,
+  devTokenAbi,
+  iOperatorRegistryAbi,
+  iOptInServiceAbi,
+  iVaultAbi,
+  teeRegistryAbi,
+} from '../generated.js'
+import {
+  allowMeasurement,
+  measurementOf,
+  registerEnclaveKey,
+  setEnclaveKeys,
+  setMatcherAuthority,
+  submitDevCollateral,
+  type TeeClient,
+} from '../tee.js'
+import { anvilAccount, devRoles } from './accounts.js'
+import { type Anvil, freePort, startAnvil } from './anvil.js'
+import { deployAttestationWithForge, deployRestakingWithForge, removeDeploymentFile } from './deploy.js'
+import { repoRoot } from './paths.js'
+import { type Devnet, startDevnet } from './stack.js'
+
+export type EthereumRestaking = ReturnType<typeof ethereumDeploymentSchema.parse>
+export type MarketplaceRestaking = ReturnType<typeof marketplaceDeploymentSchema.parse>
+
+/** Symbiotic core addresses DeployRestaking.s.sol writes next to Cairn's own (ETHEREUM mode). */
+export type SymbioticCore = {
+  operatorRegistry: Address
+  operatorNetworkOptInService: Address
+  operatorVaultOptInService: Address
+}
+
+export type NetworkOptions = {
+  marketplacePort?: number
+  ethereumPort?: number
+  marketplaceChainId?: number
+  ethereumChainId?: number
+  /** Seconds between blocks on both chains once deployed; services need blocks to keep coming (default 1; 0 keeps
+   * automine). */
+  blockTime?: number
+  /** Seeds the dev PKI and every dev enclave key (default 'cairn devnet'). */
+  seed?: string
+  /** Deployment files: deployments/<chainId>*.json ('canonical', kept) or per-port throwaway files (removed on stop). */
+  files?: 'canonical' | 'throwaway'
+  /** Relayer enclave keys registered on both chains, and how many must sign (default 3 and 2). */
+  relayers?: number
+  threshold?: number
+  /** How long an attested key stays active (default 1 day on the devnet; the registry's own default is 1 hour). */
+  attestValiditySeconds?: number
+  /** Restaked collateral the staker deposits into the instant vault. */
+  restakedDeposit?: bigint
+  /** The veto vault's veto window, seconds. */
+  vetoDuration?: number
+  /** Called as each setup stage starts (the devnet prints these). */
+  onProgress?: (stage: string) => void
+}
+
+/** The dev PKI's identity: services rebuild the same PKI (and so quote under the pinned root) from these two. */
+export type DevPkiIdentity = { seed: string; time: number }
+
+export type Network = {
+  marketplace: Devnet
+  ethereum: {
+    anvil: Anvil
+    chainId: number
+    public: PublicClient<Transport, Chain>
+    test: TestClient<'anvil', Transport, Chain>
+    deployer: Account
+  }
+  pki: DevPkiIdentity
+  provider: AttestationProvider
+  /** keccak256(MRTD ‖ RTMR0..3) of the dev provider's TD: allowed for every role on both chains. */
+  measurement: Hex
+  attestation: { marketplace: AttestationDeployment; ethereum: AttestationDeployment }
+  restaking: { marketplace: MarketplaceRestaking; ethereum: EthereumRestaking; symbiotic: SymbioticCore }
+  /** Absolute paths of every deployment file, for services' configuration. */
+  files: {
+    marketplace: string
+    marketplaceAttestation: string
+    marketplaceRestaking: string
+    ethereumAttestation: string
+    ethereumRestaking: string
+  }
+  relayerKeys: Hex[]
+  /** The Symbiotic operator bound to the marketplace prover, and the staker who restakes with it. */
+  operator: Account
+  staker: Account
+  /** The marketplace deployer as a TEE-aware client (allow-lists, enclave registration on the marketplace chain). */
+  teeOwner: TeeClient
+  /** Lets an attested prover enclave serve `marketId` (the dev measurement joins the market's allow-list). */
+  allowProverMarket: (marketId: bigint) => Promise<void>
+  stop: () => Promise<void>
+}
+
+const DEFAULT_SEED = 'cairn devnet'
+
+/** A dev enclave key derived from the network seed, so reruns reproduce the same addresses. */
+export function devEnclaveKey(seed: string, label: string): Hex {
+  return keccak256(toHex(`${seed} enclave ${label}`))
+}
+
+/** The 64-byte ECIES public key (x ‖ y) of a secp256k1 private key. */
+export function eciesPublicKeyOfKey(privateKey: Hex): Hex {
+  return slice(privateKeyToAccount(privateKey).publicKey, 1)
+}
+
+/** Starts both chains and deploys and wires everything; on any failure both chains are stopped again. */
+export async function startNetwork(options: NetworkOptions = {}): Promise<Network> {
+  const seed = options.seed ?? DEFAULT_SEED
+  const blockTime = options.blockTime ?? 1
+  const marketplaceChainId = options.marketplaceChainId ?? 31337
+  const ethereumChainId = options.ethereumChainId ?? 31338
+  const marketplacePort = options.marketplacePort ?? (await freePort())
+  const ethereumPort = options.ethereumPort ?? (await freePort())
+  const canonical = options.files === 'canonical'
+  const out = (chainId: number, port: number, suffix: string) =>
+    canonical ? `deployments/${chainId}${suffix}.json` : `deployments/e2e-${port}${suffix}.json`
+  const relative = {
+    marketplace: out(marketplaceChainId, marketplacePort, ''),
+    marketplaceAttestation: out(marketplaceChainId, marketplacePort, '.attestation'),
+    marketplaceRestaking: out(marketplaceChainId, marketplacePort, '.restaking'),
+    ethereumAttestation: out(ethereumChainId, ethereumPort, '.attestation'),
+    ethereumRestaking: out(ethereumChainId, ethereumPort, '.restaking'),
+  }
+  const files = Object.fromEntries(
+    Object.entries(relative).map(([key, path]) => [key, join(repoRoot, path)]),
+  ) as Network['files']
+
+  const progress = options.onProgress ?? (() => {})
+  progress('starting both chains and deploying the marketplace')
+  // Deployments run under automine: forge broadcasts dozens of large creations at once, which interval mining can
+  // drop from the pool. Blocks start coming at `blockTime` once everything is in place.
+  const ethAnvil = await startAnvil({ port: ethereumPort, chainId: ethereumChainId })
+  let marketplace: Devnet | undefined
+  try {
+    marketplace = await startDevnet({
+      port: marketplacePort,
+      chainId: marketplaceChainId,
+      deploymentOut: relative.marketplace,
+      throwaway: !canonical,
+    })
+    const ethereumChain = { ...foundry, id: ethereumChainId } as Chain
+    const ethereum = {
+      anvil: ethAnvil,
+      chainId: ethereumChainId,
+      public: createPublicClient({ chain: ethereumChain, transport: http(ethAnvil.rpcUrl), pollingInterval: 100 }),
+      test: createTestClient({ mode: 'anvil', chain: ethereumChain, transport: http(ethAnvil.rpcUrl) }),
+      deployer: anvilAccount(devRoles.deployer).account as Account,
+    }
+    const head = await marketplace.reader.public.getBlock({ blockTag: 'latest' })
+    const pki: DevPkiIdentity = { seed, time: Number(head.timestamp) }
+    const devPki = createDevPki(seed, { now: new Date(pki.time * 1000) })
+    const provider = createDevProvider(devPki)
+    const td = parseTdxQuoteV4(buildDevQuote(devPki, new Uint8Array(64))).body
+    const measurement = measurementOf({
+      mrTd: bytesToHex(td.mrTd),
+      rtmr0: bytesToHex(td.rtmr[0] as Uint8Array),
+      rtmr1: bytesToHex(td.rtmr[1] as Uint8Array),
+      rtmr2: bytesToHex(td.rtmr[2] as Uint8Array),
+      rtmr3: bytesToHex(td.rtmr[3] as Uint8Array),
+    })
+    const deployerKey = anvilAccount(devRoles.deployer).privateKey
+    const collateral = buildDevCollateral(devPki)
+    const validity = options.attestValiditySeconds ?? 86_400
+    const relayerKeys = Array.from({ length: options.relayers ?? 3 }, (_, i) => devEnclaveKey(seed, `relayer ${i}`))
+
+    progress('deploying attestation on both chains (dev DCAP root)')
+    // Attestation on both chains: the same dev root, collateral and measurement policy.
+    const marketplaceAttestation = await deployAttestationWithForge({
+      rpcUrl: marketplace.anvil.rpcUrl,
+      chainId: marketplaceChainId,
+      deployerKey,
+      rootDer: bytesToHex(devPki.root.der),
+      marketplace: marketplace.deployment.contracts.proofMarketplace,
+      out: relative.marketplaceAttestation,
+    })
+    const teeOwner: TeeClient = { ...marketplace.actors.deployer, attestation: marketplaceAttestation }
+    const ethereumAttestation = await deployAttestationWithForge({
+      rpcUrl: ethAnvil.rpcUrl,
+      chainId: ethereumChainId,
+      deployerKey,
+      rootDer: bytesToHex(devPki.root.der),
+      out: relative.ethereumAttestation,
+    })
+    const ethOwner: TeeClient = {
+      public: ethereum.public,
+      wallet: createWalletClient({
+        account: ethereum.deployer,
+        chain: ethereumChain,
+        transport: http(ethAnvil.rpcUrl),
+      }),
+      // Ethereum has no marketplace: the attestation functions never read it, the type just carries one.
+      deployment: marketplace.deployment,
+      attestation: ethereumAttestation,
+    } as TeeClient
+    progress('submitting dev collateral, allowing measurements, attesting relayer keys')
+    for (const owner of [teeOwner, ethOwner]) {
+      await submitDevCollateral(owner, collateral)
+      const { request } = await simulated(() =>
+        owner.public.simulateContract({
+          account: owner.wallet.account,
+          address: owner.attestation.contracts.teeRegistry,
+          abi: teeRegistryAbi,
+          functionName: 'setAttestValiditySeconds',
+          args: [BigInt(validity)],
+        }),
+      )
+      await sent(owner, () => owner.wallet.writeContract(request))
+      await allowMeasurement(owner, { role: 'Relayer', measurement })
+      for (const [i, key] of relayerKeys.entries()) {
+        await registerEnclaveKey(owner, {
+          provider,
+          role: 'Relayer',
+          signer: privateKeyToAccount(key).address,
+          eciesPublicKey: eciesPublicKeyOfKey(devEnclaveKey(seed, `relayer ecies ${i}`)),
+        })
+      }
+    }
+    // The marketplace trusts only attested matcher keys, and attested prover enclaves for invalid-input statements.
+    await allowMeasurement(teeOwner, { role: 'Matcher', measurement })
+    await setMatcherAuthority(marketplace.actors.deployer, marketplaceAttestation.contracts.teeRegistry)
+    await setEnclaveKeys(marketplace.actors.deployer, marketplaceAttestation.contracts.teeRegistry)
+
+    progress('deploying restaking: stake mirror, Symbiotic core, network, vaults, slash inbox')
+    // Restaking: the mirror first (the inbox names it), then Ethereum with the real Symbiotic core.
+    const operator = anvilAccount(5).account
+    const staker = anvilAccount(6).account
+    const threshold = options.threshold ?? 2
+    const marketplaceRestaking = marketplaceDeploymentSchema.parse(
+      await deployRestakingWithForge({
+        mode: 'MARKETPLACE',
+        rpcUrl: marketplace.anvil.rpcUrl,
+        deployerKey,
+        relayerRegistry: marketplaceAttestation.contracts.teeRegistry,
+        threshold,
+        marketplace: marketplace.deployment.contracts.proofMarketplace,
+        out: relative.marketplaceRestaking,
+      }),
+    )
+    const ethereumRestaking = ethereumDeploymentSchema.parse(
+      await deployRestakingWithForge({
+        mode: 'ETHEREUM',
+        rpcUrl: ethAnvil.rpcUrl,
+        deployerKey,
+        relayerRegistry: ethereumAttestation.contracts.teeRegistry,
+        threshold,
+        sourceChainId: marketplaceChainId,
+        sourceMirror: marketplaceRestaking.contracts.stakeMirror,
+        operator: operator.address,
+        ...(options.vetoDuration === undefined ? {} : { vetoDuration: options.vetoDuration }),
+        out: relative.ethereumRestaking,
+      }),
+    )
+    const symbiotic = JSON.parse(await readFile(files.ethereumRestaking, 'utf8')).contracts.symbiotic as SymbioticCore
+
+    // Relayers pay for their own submissions on both chains.
+    for (const key of relayerKeys) {
+      const address = privateKeyToAccount(key).address
+      await ethereum.test.setBalance({ address, value: parseEther('100') })
+      await marketplace.test.setBalance({ address, value: parseEther('100') })
+    }
+    progress('restaking: operator opts in and binds to the prover, staker deposits into the vault')
+    await restakeWithOperator({
+      ethereum: { public: ethereum.public, chain: ethereumChain, rpcUrl: ethAnvil.rpcUrl },
+      restaking: ethereumRestaking,
+      symbiotic,
+      operator,
+      staker,
+      prover: anvilAccount(devRoles.prover).account,
+      deposit: options.restakedDeposit ?? parseEther('1000'),
+    })
+
+    if (blockTime > 0) {
+      await ethereum.test.setIntervalMining({ interval: blockTime })
+      await marketplace.test.setIntervalMining({ interval: blockTime })
+    }
+
+    const devnet = marketplace
+    const stop = async () => {
+      await devnet.stop()
+      await ethAnvil.stop()
+      if (!canonical) {
+        for (const path of Object.values(relative)) await removeDeploymentFile(path)
+      }
+    }
+    return {
+      marketplace: devnet,
+      ethereum,
+      pki,
+      provider,
+      measurement,
+      attestation: { marketplace: marketplaceAttestation, ethereum: ethereumAttestation },
+      restaking: { marketplace: marketplaceRestaking, ethereum: ethereumRestaking, symbiotic },
+      files,
+      relayerKeys,
+      operator,
+      staker,
+      teeOwner,
+      allowProverMarket: async (marketId) => {
+        await allowMeasurement(teeOwner, { role: 'Prover', marketId, measurement })
+      },
+      stop,
+    }
+  } catch (error) {
+    await marketplace?.stop()
+    await ethAnvil.stop()
+    if (!canonical) for (const path of Object.values(files)) await rm(path, { force: true })
+    throw error
+  }
+}
+
+/**
+ * Ethereum side of restaking: the operator registers with Symbiotic and opts into the network and the instant
+ * vault, binds itself to the marketplace prover (both sign), and the staker deposits collateral into the vault.
+ */
+async function restakeWithOperator(params: {
+  ethereum: { public: PublicClient<Transport, Chain>; chain: Chain; rpcUrl: string }
+  restaking: EthereumRestaking
+  symbiotic: SymbioticCore
+  operator: Account & { sign: NonNullable<Account['sign']> }
+  staker: Account
+  prover: Account & { sign: NonNullable<Account['sign']> }
+  deposit: bigint
+}): Promise<void> {
+  const { ethereum, restaking, symbiotic, operator, staker, prover, deposit } = params
+  const { middleware, vault, collateral } = restaking.contracts
+  const send = <const abi extends Abi, name extends ContractFunctionName<abi, 'nonpayable'>>(
+    account: Account,
+    call: { address: Address; abi: abi; functionName: name; args: ContractFunctionArgs<abi, 'nonpayable', name> },
+  ) => sendWrite(ethereum.public, account, ethereum.chain, ethereum.rpcUrl, call)
+
+  await send(operator, {
+    address: symbiotic.operatorRegistry,
+    abi: iOperatorRegistryAbi,
+    functionName: 'registerOperator',
+    args: [],
+  })
+  await send(operator, {
+    address: symbiotic.operatorNetworkOptInService,
+    abi: iOptInServiceAbi,
+    functionName: 'optIn',
+    args: [middleware],
+  })
+  await send(operator, {
+    address: symbiotic.operatorVaultOptInService,
+    abi: iOptInServiceAbi,
+    functionName: 'optIn',
+    args: [vault],
+  })
+  const deadline = (await ethereum.public.getBlock()).timestamp + 3600n
+  const digest = await ethereum.public.readContract({
+    address: middleware,
+    abi: cairnNetworkMiddlewareAbi,
+    functionName: 'bindingDigest',
+    args: [operator.address, prover.address, 0n, deadline],
+  })
+  await send(staker, {
+    address: middleware,
+    abi: cairnNetworkMiddlewareAbi,
+    functionName: 'bindOperator',
+    args: [
+      operator.address,
+      prover.address,
+      deadline,
+      await operator.sign({ hash: digest }),
+      await prover.sign({ hash: digest }),
+    ],
+  })
+  await send(staker, { address: collateral, abi: devTokenAbi, functionName: 'mint', args: [staker.address, deposit] })
+  await send(staker, { address: collateral, abi: devTokenAbi, functionName: 'approve', args: [vault, deposit] })
+  await send(staker, { address: vault, abi: iVaultAbi, functionName: 'deposit', args: [staker.address, deposit] })
+}
+
+/** Simulates, sends and waits for one write; a revert surfaces from the simulation with its decoded error. */
+async function sendWrite<const abi extends Abi, name extends ContractFunctionName<abi, 'nonpayable'>>(
+  publicClient: PublicClient<Transport, Chain>,
+  account: Account,
+  chain: Chain,
+  rpcUrl: string,
+  call: { address: Address; abi: abi; functionName: name; args: ContractFunctionArgs<abi, 'nonpayable', name> },
+): Promise<TransactionReceipt> {
+  const wallet = createWalletClient({ account, chain, transport: http(rpcUrl) })
+  // biome-ignore lint/suspicious/noExplicitAny: viem's generic simulate/write pair does not narrow through a wrapper
+  const { request } = await publicClient.simulateContract({ account, ...(call as any) })
+  const hash = await wallet.writeContract(request)
+  const receipt = await publicClient.waitForTransactionReceipt({ hash })
+  if (receipt.status !== 'success') throw new Error(`${String(call.functionName)} reverted in ${hash}`)
+  return receipt
+}
