@@ -1,191 +1,189 @@
-// Local Cairn devnet: anvil + the forge deployment + one full Groth16 request lifecycle, then keeps anvil running.
+// The whole Cairn network on this machine: two anvil chains (Ethereum with the real Symbiotic core, and the
+// marketplace chain), every contract deployed by the forge scripts, a relayer quorum mirroring restaked stake, the
+// attested matcher and a prover runner (the dev attestation provider stands in for TDX). Then a private-input
+// Groth16 request and a TEE-WASM request run end to end, and the network stays up for the CLI until Ctrl-C.
 //   npm run devnet            # stays up until Ctrl-C
-//   npm run devnet -- --once  # exits after the scenario (CI smoke test)
-// PORT (default 8545) picks anvil's port.
+//   npm run devnet -- --once  # exits after the two requests (CI smoke test)
+// PORT (default 8545) is the marketplace chain's RPC port, ETHEREUM_PORT (default 8546) Ethereum's.
+import { randomBytes } from 'node:crypto'
+import { mkdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { formatEther, parseEther, type TransactionReceipt } from 'viem'
-import { groth16MarketParams, preimageRequest, preimageStatement } from '../ts/devnet/scenario.js'
-import { type Devnet, startDevnet } from '../ts/devnet/stack.js'
+import { bytesToHex, concat, formatEther, type Hex, parseEther, sha256 } from 'viem'
 import {
-  chainTime,
-  createMarket,
-  createRequest,
-  deposit,
-  fulfil,
-  getBalance,
-  list,
-  loadRequest,
-  marketIdOf,
-  mintDevToken,
-  provePoseidonPreimage,
-  register,
-  requestIndexOf,
-  signAssignments,
-  stake,
-  submitAssignments,
-  withdraw,
-} from '../ts/index.js'
+  createDevMarkets,
+  type DevMarkets,
+  fundActors,
+  proveRestakedStake,
+  startMatcher,
+  startProver,
+  startRelayers,
+} from '../ts/devnet/launch.js'
+import { type Network, startNetwork } from '../ts/devnet/network.js'
+import { repoRoot } from '../ts/devnet/paths.js'
+import { preimageStatement } from '../ts/devnet/scenario.js'
+import type { Service } from '../ts/devnet/services.js'
+import { type ProofStage, requestProof, waitForProof } from '../ts/index.js'
 
 const once = process.argv.includes('--once')
-const port = Number(process.env.PORT ?? 8545)
+const marketplacePort = Number(process.env.PORT ?? 8545)
+const ethereumPort = Number(process.env.ETHEREUM_PORT ?? 8546)
+const devnetDir = join(repoRoot, '.devnet')
+const logDir = join(devnetDir, 'logs')
+const stateDir = join(devnetDir, 'state')
+const PRICE = parseEther('25')
+const MAX_REWARD = parseEther('40')
+const PROVING_TIME = 120
 
-type StepResult<T> = { value: T; receipts?: readonly (TransactionReceipt | undefined)[]; note?: string }
+const started = performance.now()
+const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s`
+const say = (text: string) => console.log(`${elapsed()}  ${text}`)
 
-let stepNumber = 0
+const services: Service[] = []
+let network: Network | undefined
+let stopping: Promise<void> | undefined
 
-/** Runs one step and prints its wall time and the gas of the transactions it sent. */
-async function step<T>(title: string, run: () => Promise<StepResult<T>>): Promise<T> {
-  const started = performance.now()
-  const { value, receipts = [], note } = await run()
-  const ms = Math.round(performance.now() - started)
-  const gas = receipts.filter((r) => r !== undefined).map((r) => r.gasUsed.toLocaleString('en-US'))
-  const gasText = gas.length === 0 ? '' : `  gas ${gas.join(' + ')}`
-  const noteText = note ? `  ${note}` : ''
-  stepNumber += 1
-  console.log(
-    `${String(stepNumber).padStart(2)}. ${title.padEnd(44)} ${String(ms).padStart(6)} ms${gasText}${noteText}`,
-  )
-  return value
-}
-
-async function scenario(devnet: Devnet): Promise<void> {
-  const { deployment, actors } = devnet
-  const { paymentToken, stakeToken } = deployment.contracts
-  const proverAddress = actors.prover.wallet.account.address
-  const requesterAddress = actors.requester.wallet.account.address
-
-  const marketId = await step('create Groth16 market (deployer)', async () => {
-    const { marketId, receipt } = await createMarket(actors.deployer, groth16MarketParams(deployment))
-    return { value: marketId, receipts: [receipt], note: `market #${marketId}` }
-  })
-
-  await step('prover: mint 1000 cSTK, register, stake', async () => {
-    const minted = await mintDevToken(actors.prover, stakeToken, proverAddress, parseEther('1000'))
-    const registered = await register(actors.prover, { capacity: 4 })
-    const staked = await stake(actors.prover, { amount: parseEther('1000') })
-    return { value: undefined, receipts: [minted, registered, staked.approval, staked.receipt] }
-  })
-
-  const price = parseEther('25')
-  await step('prover: list at 25 cUSD, 600 s per proof', async () => {
-    const receipt = await list(actors.prover, { marketId, price, provingTime: 600 })
-    return { value: undefined, receipts: [receipt] }
-  })
-
-  const statement = await step('requester: Poseidon digest of a secret', async () => {
-    const value = await preimageStatement()
-    return { value, note: `digest ${value.digest.toString().slice(0, 12)}…` }
-  })
-
-  const maxReward = parseEther('40')
-  await step('requester: mint 40 cUSD, deposit it', async () => {
-    const minted = await mintDevToken(actors.requester, paymentToken, requesterAddress, maxReward)
-    const { receipt, approval } = await deposit(actors.requester, paymentToken, maxReward)
-    const balance = await getBalance(devnet.reader, requesterAddress, paymentToken)
-    return { value: undefined, receipts: [minted, approval, receipt], note: `balance ${formatEther(balance)} cUSD` }
-  })
-
-  const created = await step('requester: post request from balance', async () => {
-    const params = preimageRequest({
-      marketId,
-      now: await chainTime(devnet.reader),
-      publicInputs: statement.publicInputs,
-      maxReward,
-      refundAddress: requesterAddress,
-    })
-    const created = await createRequest(actors.requester, params)
-    const note = `request #${formatRequestId(created.requestId)}, escrow 40 cUSD from ${created.escrowSource}`
-    return { value: created, receipts: [created.approval, created.receipt], note }
-  })
-  const { requestId } = created
-
-  await step('matcher: sign batch; bystander: submit it', async () => {
-    const validUntil = (await chainTime(devnet.reader)) + 300n
-    // The record travels with the batch (unsigned: the contract checks it against its commitment).
-    const batch = await signAssignments(actors.matcher, {
-      assignments: [{ requestId, prover: proverAddress, request: created.request }],
-      validUntil,
-    })
-    const outcome = await submitAssignments(actors.bystander, batch)
-    const [task] = outcome.assigned
-    if (task === undefined) throw new Error(`not assigned: ${outcome.skipped[0]?.reason.message}`)
-    return { value: undefined, receipts: [outcome.receipt], note: `price ${formatEther(task.task.price)} cUSD` }
-  })
-
-  // The prover knows only the id: it rebuilds the records (and the public inputs it must prove) from the logs.
-  const loaded = await step('prover: load request from logs', async () => {
-    const value = await loadRequest(devnet.reader, requestId)
-    const deadline = value.task?.deadline ?? 0
-    return { value, note: `state ${value.state}, due in ${deadline - Number(await chainTime(devnet.reader))} s` }
-  })
-
-  // The preimage reaches the prover off-chain for now (private-input encryption is a later issue).
-  const proof = await step('prover: Groth16 proof (snarkjs fullProve)', async () => {
-    const value = await provePoseidonPreimage(statement.preimage, statement.context)
-    if (value.publicInputs !== loaded.publicInputs.data) throw new Error('proof is not for the posted public inputs')
-    return { value }
-  })
-
-  await step('prover: fulfil', async () => {
-    const { request, task } = loaded
-    const { receipt, refund } = await fulfil(actors.prover, { requestId, request, task, ...proof })
-    return { value: undefined, receipts: [receipt], note: `refund ${formatEther(refund)} cUSD` }
-  })
-
-  await step('prover + requester: withdraw', async () => {
-    const earned = await withdraw(actors.prover, paymentToken)
-    const refunded = await withdraw(actors.requester, paymentToken)
-    const note = `prover +${formatEther(earned.amount)} cUSD, requester +${formatEther(refunded.amount)} cUSD`
-    return { value: undefined, receipts: [earned.receipt, refunded.receipt], note }
-  })
-
-  const left = await getBalance(devnet.reader, proverAddress, paymentToken)
-  const final = await loadRequest(devnet.reader, requestId)
-  console.log(`\nrequest #${formatRequestId(requestId)}: ${final.state}; prover balance left ${left}`)
-}
-
-/** market/index form of a request id (marketId << 64 | index). */
-function formatRequestId(requestId: bigint): string {
-  return `${marketIdOf(requestId)}/${requestIndexOf(requestId)}`
-}
-
-function printDeployment(devnet: Devnet): void {
-  console.log(`\nanvil   ${devnet.anvil.rpcUrl} (chain ${devnet.deployment.chainId})`)
-  for (const [name, address] of Object.entries(devnet.deployment.contracts))
-    console.log(`  ${name.padEnd(18)} ${address}`)
-  console.log('')
+/** Stops every service (SIGTERM, so each shuts down cleanly), then both chains. */
+function shutdown(): Promise<void> {
+  stopping ??= (async () => {
+    for (const service of [...services].reverse()) await service.stop().catch(() => {})
+    await network?.stop()
+  })()
+  return stopping
 }
 
 async function main(): Promise<void> {
-  const devnet = await step('start anvil + deploy (forge script)', async () => ({
-    value: await startDevnet({ port }),
-    note: `deployments/31337.json`,
-  }))
-  const shutdown = async (signal: string) => {
-    console.log(`\n${signal}: stopping anvil`)
-    await devnet.stop()
-    process.exit(0)
-  }
-  process.once('SIGINT', () => void shutdown('SIGINT'))
-  process.once('SIGTERM', () => void shutdown('SIGTERM'))
+  // A devnet always starts from genesis: enclave key files of an earlier run would name keys this chain never saw.
+  await rm(devnetDir, { recursive: true, force: true })
+  await mkdir(logDir, { recursive: true })
+  await mkdir(stateDir, { recursive: true })
 
-  printDeployment(devnet)
-  try {
-    await scenario(devnet)
-  } catch (error) {
-    await devnet.stop()
-    throw error
-  }
-  if (once) {
-    await devnet.stop()
-    return
-  }
-  console.log(`\ndevnet running at ${devnet.anvil.rpcUrl}; Ctrl-C to stop`)
+  network = await startNetwork({ marketplacePort, ethereumPort, files: 'canonical', onProgress: say })
+  const net = network
+  say(`marketplace chain ${net.marketplace.deployment.chainId} at ${net.marketplace.anvil.rpcUrl}`)
+  say(`Ethereum chain ${net.ethereum.chainId} at ${net.ethereum.anvil.rpcUrl}`)
+
+  say('markets: Groth16 (restaked stake), Groth16 (native stake), TEE-WASM sha256 program (native stake)')
+  await fundActors(net)
+  const markets = await createDevMarkets(net)
+
+  say(`starting ${net.relayerKeys.length} relayers (quorum ${net.restaking.marketplace.threshold})`)
+  services.push(...(await startRelayers(net, { logDir, stateDir })))
+  say('waiting for the first stake snapshot; the prover proves its restaked stake leaf')
+  const restaked = await proveRestakedStake(net)
+  say(`prover's restaked stake on the marketplace chain: ${formatEther(restaked)} (mirrored from the Symbiotic vault)`)
+
+  say('starting the matcher (attests its key with the dev TDX provider, registers it on chain)')
+  services.push(await startMatcher(net, { logDir, stateDir }))
+  say('starting the prover runner (attests per-market enclave keys, lists in every market, stakes)')
+  services.push(
+    await startProver(net, {
+      logDir,
+      stateDir,
+      claimFallback: true,
+      markets: [
+        { marketId: markets.groth16Restaked, backend: 'groth16', price: PRICE, provingTime: PROVING_TIME },
+        { marketId: markets.groth16Native, backend: 'groth16', price: PRICE, provingTime: PROVING_TIME },
+        { marketId: markets.teeWasm, backend: 'tee-wasm', price: PRICE, provingTime: PROVING_TIME },
+      ],
+    }),
+  )
+
+  await privateGroth16Request(net, markets)
+  await teeWasmRequest(net, markets)
+  printSummary(net, markets)
 }
 
-main().catch((error: unknown) => {
-  // Structured, so a CI log keeps the decoded contract error (name, args) next to the message.
-  const { name, message, args } = error as { name?: string; message?: string; args?: unknown }
-  console.error(JSON.stringify({ level: 'error', name, message, args }, (_, v) => (typeof v === 'bigint' ? `${v}` : v)))
+/** A Poseidon preimage known only to the requester and, once assigned, the prover's enclave. */
+async function privateGroth16Request(net: Network, markets: DevMarkets): Promise<void> {
+  const statement = await preimageStatement()
+  const privateInputs = new TextEncoder().encode(JSON.stringify({ preimage: statement.preimage.toString() }))
+  await runRequest(net, 'private-input Groth16 request (restaked market)', {
+    marketId: markets.groth16Restaked,
+    publicInputs: statement.publicInputs,
+    privateInputs,
+  })
+}
+
+/** A sha256 preimage, proven by the sample WASM program inside the prover's enclave. */
+async function teeWasmRequest(net: Network, markets: DevMarkets): Promise<void> {
+  const preimage = randomBytes(48)
+  const context = bytesToHex(randomBytes(32))
+  await runRequest(net, 'TEE-WASM request (sha256 preimage program, private preimage)', {
+    marketId: markets.teeWasm,
+    publicInputs: concat([context, sha256(preimage)]),
+    privateInputs: preimage,
+  })
+}
+
+async function runRequest(
+  net: Network,
+  title: string,
+  params: { marketId: bigint; publicInputs: Hex; privateInputs: Uint8Array },
+): Promise<void> {
+  const requester = { ...net.marketplace.actors.requester, attestation: net.attestation.marketplace }
+  say(`${title}: encrypting private inputs to the attested matcher key and posting`)
+  const requestStart = performance.now()
+  const created = await requestProof(requester, {
+    marketId: params.marketId,
+    maxReward: MAX_REWARD,
+    provingTime: PROVING_TIME,
+    publicInputs: params.publicInputs,
+    privateInputs: params.privateInputs,
+  })
+  say(`  request ${created.requestId} posted in block ${created.receipt.blockNumber}`)
+  const stageText: Partial<Record<ProofStage, string>> = {
+    assigned: 'assigned by the matcher',
+    'input-key-released': 'data key re-wrapped to the prover enclave',
+    fulfilled: 'proof verified on chain',
+  }
+  const proof = await waitForProof(net.marketplace.reader, created.requestId, {
+    timeoutMs: 180_000,
+    onProgress: (stage, details) => {
+      const text = stageText[stage] ?? stage
+      say(`  ${text} (block ${details.blockNumber}${details.prover ? `, prover ${details.prover}` : ''})`)
+    },
+  })
+  const seconds = ((performance.now() - requestStart) / 1000).toFixed(1)
+  say(`  done in ${seconds} s: paid ${formatEther(proof.price)} cUSD, refunded ${formatEther(proof.refund)}`)
+}
+
+function printSummary(net: Network, markets: DevMarkets): void {
+  const lines = [
+    '',
+    'Cairn devnet is up.',
+    `  marketplace chain  ${net.marketplace.anvil.rpcUrl}  (chain ${net.marketplace.deployment.chainId}, deployments/${net.marketplace.deployment.chainId}*.json)`,
+    `  Ethereum           ${net.ethereum.anvil.rpcUrl}  (chain ${net.ethereum.chainId}, deployments/${net.ethereum.chainId}*.json)`,
+    `  markets            groth16 restaked #${markets.groth16Restaked}, groth16 native #${markets.groth16Native}, tee-wasm #${markets.teeWasm}`,
+    ...services.map(
+      (s) =>
+        `  ${s.name.padEnd(18)} ${s.healthUrl.replace(/\/healthz?$/, '/metrics')}  log ${s.logFile.slice(repoRoot.length)}`,
+    ),
+    '  try: npx cairn market list --json',
+  ]
+  console.log(lines.join('\n'))
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    say(`${signal}: stopping services and chains`)
+    shutdown().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    )
+  })
+}
+
+try {
+  await main()
+  if (once) {
+    await shutdown()
+    say('devnet smoke run complete')
+    process.exit(0)
+  }
+  say('running until Ctrl-C')
+} catch (error) {
+  console.error(error)
+  await shutdown()
   process.exit(1)
-})
+}

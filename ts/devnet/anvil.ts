@@ -36,7 +36,9 @@ export async function freePort(): Promise<number> {
 
 export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   const port = options.port ?? (await freePort())
-  const args = ['--port', String(port), '--host', '127.0.0.1', '--silent']
+  // A block gas limit far above what any block uses keeps the EIP-1559 base fee from rising: forge prices a whole
+  // broadcast up front, and a later transaction priced under a risen base fee would sit in the pool forever.
+  const args = ['--port', String(port), '--host', '127.0.0.1', '--silent', '--gas-limit', '1000000000']
   if (options.blockTime !== undefined) args.push('--block-time', String(options.blockTime))
   if (options.chainId !== undefined) args.push('--chain-id', String(options.chainId))
   const child = spawn(anvilBin, args, { env: toolEnv(), stdio: ['ignore', 'ignore', 'pipe'] })
