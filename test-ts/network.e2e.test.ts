@@ -1,0 +1,572 @@
+// The whole network end to end, everything real: both anvils with the forge deployments (real Symbiotic core, TEE
+// registry as matcher authority and enclave-key registry), and the matcher and the prover runner as child processes
+// run from their entry points, configured as an operator would. Only TDX hardware is replaced, by the dev
+// attestation provider. The tests run in order: some kill a service and restart it for the ones after.
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import {
+  type Address,
+  bytesToHex,
+  concat,
+  type Hex,
+  isAddressEqual,
+  parseEther,
+  sha256,
+  stringToBytes,
+  toHex,
+} from 'viem'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
+import {
+  createDevMarkets,
+  type DevMarkets,
+  fundActors,
+  type LaunchOptions,
+  type ProverMarketOffer,
+  SLASH_PENALTY,
+  STAKE_PER_TASK,
+  startMatcher,
+  startProver,
+} from '../ts/devnet/launch.js'
+import { type Network, startNetwork } from '../ts/devnet/network.js'
+import { preimageStatement, randomFieldElement } from '../ts/devnet/scenario.js'
+import { type Service, tail } from '../ts/devnet/services.js'
+import { advanceTime } from '../ts/devnet/stack.js'
+import {
+  decryptWithInputKey,
+  eciesPublicKeyOf,
+  findWrap,
+  generateEciesPrivateKey,
+  getActiveMatcherKeys,
+  getBalance,
+  getListing,
+  getProverEnclave,
+  getRequestState,
+  getStake,
+  groth16VerifierAdapterAbi,
+  listingStates,
+  loadRequest,
+  openPrivateInputs,
+  type ProofFulfilment,
+  type ProofRequest,
+  ProofRequestFailedError,
+  type ProofStage,
+  parseEnvelope,
+  proofMarketplaceAbi,
+  type RequesterClient,
+  recipientIdOf,
+  requestProof,
+  slash,
+  unwrapDataKey,
+  waitForProof,
+} from '../ts/index.js'
+
+const GROTH16_PRICE = parseEther('25')
+const TEE_PRICE = parseEther('10')
+const MAX_REWARD = parseEther('40')
+/** What the runner lists as its proving time in both markets: a request must allow at least this much. */
+const LISTED_PROVING_TIME = 20
+/** Requests that are meant to be proven leave plenty of time. */
+const PROVING_TIME = 600
+/** The dev markets' fallback delay and compensation share (ts/devnet/launch.ts). */
+const FALLBACK_DELAY = 20
+const COMPENSATION_BPS = 5_000n
+const SLASHER_REWARD_BPS = 500n
+/** Generous: a proof takes about a second here, assignment one block. */
+const WAIT_MS = 90_000
+
+type Setup = {
+  network: Network
+  markets: DevMarkets
+  dir: string
+  launch: LaunchOptions
+  offers: ProverMarketOffer[]
+  /** The requester's client with the attestation deployment, which private inputs need. */
+  requester: RequesterClient
+  prover: Address
+}
+
+let setup: Setup | undefined
+/** The services running now; tests that kill one put its successor here, afterAll stops whatever is left. */
+const services: { matcher?: Service; prover?: Service } = {}
+
+function current(): Setup {
+  if (!setup) throw new Error('the network is not set up')
+  return setup
+}
+
+function running(name: keyof typeof services): Service {
+  const service = services[name]
+  if (!service) throw new Error(`no ${name} running`)
+  return service
+}
+
+beforeAll(async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cairn-network-e2e-'))
+  const launch: LaunchOptions = { logDir: join(dir, 'logs'), stateDir: join(dir, 'state') }
+  const network = await startNetwork({})
+  setup = {
+    network,
+    markets: { groth16Restaked: 0n, groth16Native: 0n, teeWasm: 0n },
+    dir,
+    launch,
+    offers: [],
+    requester: { ...network.marketplace.actors.requester, attestation: network.attestation.marketplace },
+    prover: network.marketplace.actors.prover.wallet.account.address,
+  }
+  await fundActors(network)
+  const markets = await createDevMarkets(network)
+  const offers: ProverMarketOffer[] = [
+    { marketId: markets.groth16Native, backend: 'groth16', price: GROTH16_PRICE, provingTime: LISTED_PROVING_TIME },
+    { marketId: markets.teeWasm, backend: 'tee-wasm', price: TEE_PRICE, provingTime: LISTED_PROVING_TIME },
+  ]
+  setup = { ...setup, markets, offers }
+  const [matcher, prover] = await Promise.all([
+    startMatcher(network, launch),
+    startProver(network, { ...launch, markets: offers }),
+  ])
+  services.matcher = matcher
+  services.prover = prover
+}, 300_000)
+
+afterAll(async () => {
+  await Promise.all(Object.values(services).map((service) => service?.stop()))
+  await setup?.network.stop()
+  if (setup) await rm(setup.dir, { recursive: true, force: true })
+}, 120_000)
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers
+
+/** The tails of both services' logs, appended to a failure so that it explains itself. */
+async function serviceLogs(): Promise<string> {
+  const { launch } = current()
+  const parts: string[] = []
+  for (const name of ['matcher', 'prover']) {
+    parts.push(`--- ${name} log (last lines) ---\n${await tail(join(launch.logDir, `${name}.log`), 40)}`)
+  }
+  return parts.join('\n')
+}
+
+async function diagnosed<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work
+  } catch (error) {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+    throw new Error(`${message}\n${await serviceLogs()}`, { cause: error })
+  }
+}
+
+/** Polls `probe` until it returns a value; fails with the services' logs after `timeoutMs`. */
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = WAIT_MS): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms\n${await serviceLogs()}`)
+    await sleep(250)
+  }
+}
+
+/** waitForProof with a generous timeout, recording every stage the request went through. */
+async function proofOf(requestId: bigint): Promise<{ proof: ProofFulfilment; stages: ProofStage[] }> {
+  const stages: ProofStage[] = []
+  const proof = await diagnosed(
+    waitForProof(current().network.marketplace.reader, requestId, {
+      timeoutMs: WAIT_MS,
+      pollIntervalMs: 250,
+      onProgress: (stage) => stages.push(stage),
+    }),
+  )
+  return { proof, stages }
+}
+
+/** The ProofRequestFailedError a request ends with; anything else (a proof, a timeout) fails with the logs. */
+async function failureOf(requestId: bigint): Promise<ProofRequestFailedError> {
+  const outcome = await waitForProof(current().network.marketplace.reader, requestId, {
+    timeoutMs: WAIT_MS,
+    pollIntervalMs: 250,
+  }).then(
+    (proof) => proof,
+    (error: unknown) => error,
+  )
+  if (outcome instanceof ProofRequestFailedError) return outcome
+  const seen = outcome instanceof Error ? `${outcome.name}: ${outcome.message}` : `a proof in ${String(outcome)}`
+  throw new Error(`request ${requestId} was expected to fail, got ${seen}\n${await serviceLogs()}`)
+}
+
+/** A Poseidon-preimage request whose preimage travels encrypted (UTF-8 JSON, what the Groth16 backend reads). */
+async function postPrivateGroth16(options: { wrongPreimage?: boolean; provingTime?: number } = {}) {
+  const { requester, markets } = current()
+  const statement = await preimageStatement()
+  const preimage = options.wrongPreimage ? statement.preimage + 1n : statement.preimage
+  const plaintext = stringToBytes(JSON.stringify({ preimage: preimage.toString() }))
+  const posted = await requestProof(requester, {
+    marketId: markets.groth16Native,
+    maxReward: MAX_REWARD,
+    provingTime: options.provingTime ?? PROVING_TIME,
+    publicInputs: statement.publicInputs,
+    privateInputs: plaintext,
+  })
+  return { posted, statement, plaintext }
+}
+
+/** A sha256-preimage statement for the TEE-WASM program: public context ‖ sha256(preimage), the preimage private. */
+async function postPrivateTee() {
+  const { requester, markets } = current()
+  const preimage = new Uint8Array(randomBytes(48))
+  const publicInputs = concat([toHex(randomFieldElement(), { size: 32 }), sha256(preimage)])
+  const posted = await requestProof(requester, {
+    marketId: markets.teeWasm,
+    maxReward: MAX_REWARD,
+    provingTime: PROVING_TIME,
+    publicInputs,
+    privateInputs: preimage,
+  })
+  return { posted, publicInputs, preimage }
+}
+
+/** A public TEE-WASM statement the program proves with no private input at all: sha256 of the empty string. */
+async function postPublicTee() {
+  const { requester, markets } = current()
+  const publicInputs = concat([toHex(randomFieldElement(), { size: 32 }), sha256('0x')])
+  const posted = await requestProof(requester, {
+    marketId: markets.teeWasm,
+    maxReward: MAX_REWARD,
+    provingTime: PROVING_TIME,
+    publicInputs,
+  })
+  return { posted, publicInputs }
+}
+
+async function taskAssignedLogs(requestId: bigint) {
+  const { reader, deployment } = current().network.marketplace
+  return reader.public.getContractEvents({
+    address: deployment.contracts.proofMarketplace,
+    abi: proofMarketplaceAbi,
+    eventName: 'TaskAssigned',
+    args: { requestId },
+    fromBlock: deployment.deployBlock,
+    strict: true,
+  })
+}
+
+/** The prover runner's health body (200 or 503, JSON either way). */
+async function proverHealth(): Promise<{ status: number; body: { ready?: boolean; breaker?: string } }> {
+  const response = await fetch(running('prover').healthUrl)
+  return { status: response.status, body: (await response.json()) as { ready?: boolean; breaker?: string } }
+}
+
+/** A sample of one Prometheus counter or gauge of the prover runner (no labels). */
+async function proverMetric(name: string): Promise<number> {
+  const text = await (await fetch(running('prover').healthUrl.replace(/\/healthz$/, '/metrics'))).text()
+  const line = text.split('\n').find((row) => row.startsWith(`${name} `))
+  if (line === undefined) throw new Error(`no metric ${name} in the prover's /metrics`)
+  return Number(line.slice(name.length + 1))
+}
+
+/** The prover enclave's private ECIES key for `eciesPublicKey`, from its sealed keyring file. */
+async function proverEnclaveEciesKey(marketId: bigint, eciesPublicKey: Hex): Promise<Hex> {
+  const path = join(current().launch.stateDir, 'prover.keyring.json')
+  const keyring = JSON.parse(await readFile(path, 'utf8')) as { keys: { marketId: string; eciesKey: Hex }[] }
+  const key = keyring.keys.find(
+    (k) => k.marketId === marketId.toString() && eciesPublicKeyOf(k.eciesKey) === eciesPublicKey.toLowerCase(),
+  )
+  if (!key) throw new Error(`the prover keyring at ${path} has no ECIES key ${eciesPublicKey} for market ${marketId}`)
+  return key.eciesKey
+}
+
+async function matcherKeyFile(): Promise<Hex> {
+  const path = join(current().launch.stateDir, 'matcher.key.json')
+  return (JSON.parse(await readFile(path, 'utf8')) as { privateKey: Hex }).privateKey
+}
+
+function caught(work: () => unknown): unknown {
+  try {
+    work()
+  } catch (error) {
+    return error
+  }
+  return undefined
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('the Cairn network end to end: matcher and prover runner as processes on both chains', () => {
+  it('proves a private-input Groth16 request that only the assigned prover enclave can decrypt', async () => {
+    const { network, markets, prover } = current()
+    const { reader, deployment } = network.marketplace
+    const { posted, statement, plaintext } = await postPrivateGroth16()
+    const encrypted = posted.encrypted
+    if (!encrypted) throw new Error('requestProof did not encrypt the private inputs')
+
+    const { proof, stages } = await proofOf(posted.requestId)
+    expect(stages).toEqual(['open', 'assigned', 'input-key-released', 'fulfilled'])
+    expect(proof.publicInputs).toBe(statement.publicInputs)
+    expect(proof.request).toEqual(posted.request)
+    expect(proof.privateInputsDigest).toBe(encrypted.digest)
+    expect(isAddressEqual(proof.prover, prover)).toBe(true)
+    expect(proof.price).toBe(GROTH16_PRICE)
+    expect(proof.refund).toBe(MAX_REWARD - GROTH16_PRICE)
+    // The proof the prover posted is a real Groth16 proof of the requested statement.
+    const verifies = await reader.public.readContract({
+      address: deployment.contracts.groth16Adapter,
+      abi: groth16VerifierAdapterAbi,
+      functionName: 'verify',
+      args: [proof.publicInputs, proof.proof],
+    })
+    expect(verifies).toBe(true)
+    const loaded = await loadRequest(reader, posted.requestId)
+    expect(loaded.byMatcher).toBe(true)
+    expect(loaded.state).toBe('Fulfilled')
+
+    // On chain: an envelope, not the plaintext, wrapped to the matcher keys only.
+    const envelope = loaded.privateInputs.data
+    expect(envelope).toBe(encrypted.envelope)
+    expect(envelope.toLowerCase()).not.toContain(bytesToHex(plaintext).slice(2))
+    expect(envelope.toLowerCase()).not.toContain(toHex(statement.preimage, { size: 32 }).slice(2))
+    expect(parseEnvelope(envelope).wraps.map((wrap) => wrap.recipient)).toEqual(
+      encrypted.matchers.map((matcher) => recipientIdOf(matcher.eciesPublicKey)),
+    )
+    const requesterKey = anvilAccount(devRoles.requester).privateKey
+    expect(
+      caught(() => openPrivateInputs({ envelope, privateKey: requesterKey, context: contextOf(markets) })),
+    ).toMatchObject({
+      name: 'PrivateInputsError',
+      code: 'NoWrapForRecipient',
+    })
+
+    // The released input key is addressed to the prover's registered enclave key, and opens under it alone.
+    const released = await reader.public.getContractEvents({
+      address: deployment.contracts.proofMarketplace,
+      abi: proofMarketplaceAbi,
+      eventName: 'InputKeyReleased',
+      args: { requestId: posted.requestId },
+      fromBlock: deployment.deployBlock,
+      strict: true,
+    })
+    expect(released).toHaveLength(1)
+    const [{ args }] = released as [(typeof released)[number]]
+    expect(isAddressEqual(args.prover, prover)).toBe(true)
+    const enclave = await getProverEnclave(
+      { ...reader, attestation: network.attestation.marketplace },
+      markets.groth16Native,
+      prover,
+    )
+    if (!enclave) throw new Error('the prover has no active enclave key in the Groth16 market')
+    expect(findWrap(envelope, enclave.eciesPublicKey)).toBeUndefined()
+    const enclaveKey = await proverEnclaveEciesKey(markets.groth16Native, enclave.eciesPublicKey)
+    expect(unwrapDataKey(args.inputKey, enclaveKey)).toBe(encrypted.dataKey)
+    expect(
+      decryptWithInputKey({
+        envelope,
+        inputKey: args.inputKey,
+        privateKey: enclaveKey,
+        context: contextOf(markets),
+      }),
+    ).toEqual(plaintext)
+    const wrongKeys = {
+      fresh: generateEciesPrivateKey(),
+      requester: requesterKey,
+      bystander: anvilAccount(devRoles.bystander).privateKey,
+      matcher: await matcherKeyFile(),
+    }
+    for (const [who, key] of Object.entries(wrongKeys)) {
+      expect(
+        caught(() => unwrapDataKey(args.inputKey, key)),
+        who,
+      ).toMatchObject({
+        name: 'PrivateInputsError',
+        code: 'UnwrapFailed',
+      })
+    }
+  })
+
+  it('proves a TEE-WASM request with a private preimage', async () => {
+    const { network, prover } = current()
+    const { posted, publicInputs } = await postPrivateTee()
+    const { proof, stages } = await proofOf(posted.requestId)
+    expect(stages).toEqual(['open', 'assigned', 'input-key-released', 'fulfilled'])
+    expect(proof.publicInputs).toBe(publicInputs)
+    expect(proof.request).toEqual(posted.request)
+    expect(isAddressEqual(proof.prover, prover)).toBe(true)
+    expect(proof.price).toBe(TEE_PRICE)
+    expect(proof.refund).toBe(MAX_REWARD - TEE_PRICE)
+    expect(await getRequestState(network.marketplace.reader, posted.requestId)).toBe('Fulfilled')
+  })
+
+  it('rejects a private preimage that does not match the digest by enclave attestation: paid, refunded, no slash', async () => {
+    const { network, prover } = current()
+    const { reader, deployment } = network.marketplace
+    const { paymentToken } = deployment.contracts
+    const requesterAddress = network.marketplace.actors.requester.wallet.account.address
+    const stakeBefore = await getStake(reader, prover)
+    const { posted } = await postPrivateGroth16({ wrongPreimage: true })
+    // After the escrow left the requester's balance (requestProof spends the marketplace balance first).
+    const requesterBefore = await getBalance(reader, requesterAddress, paymentToken)
+    const proverBefore = await getBalance(reader, prover, paymentToken)
+
+    const failure = await failureOf(posted.requestId)
+    expect(failure.outcome).toBe('InputsRejected')
+    expect(failure.details.price).toBe(GROTH16_PRICE)
+    expect(failure.details.refund).toBe(MAX_REWARD - GROTH16_PRICE)
+    expect(isAddressEqual(failure.details.prover as Address, prover)).toBe(true)
+    expect(await getRequestState(reader, posted.requestId)).toBe('InputsRejected')
+    expect(await getBalance(reader, prover, paymentToken)).toBe(proverBefore + GROTH16_PRICE)
+    expect(await getBalance(reader, requesterAddress, paymentToken)).toBe(requesterBefore + MAX_REWARD - GROTH16_PRICE)
+    // Not slashed: the stake is whole and unlocked again, and no TaskSlashed was ever emitted for the request.
+    expect(await getStake(reader, prover)).toEqual(stakeBefore)
+    const slashes = await reader.public.getContractEvents({
+      address: deployment.contracts.proofMarketplace,
+      abi: proofMarketplaceAbi,
+      eventName: 'TaskSlashed',
+      args: { requestId: posted.requestId },
+      fromBlock: deployment.deployBlock,
+    })
+    expect(slashes).toEqual([])
+  })
+
+  it('slashes a crashed prover past its deadline and compensates the requester; the breaker trips and resets', async () => {
+    const { network, launch, offers, prover } = current()
+    const { reader, deployment, actors } = network.marketplace
+    const { paymentToken, stakeToken } = deployment.contracts
+    const requesterAddress = actors.requester.wallet.account.address
+    const bystander = actors.bystander.wallet.account.address
+
+    // The prover crashes with the request posted: the matcher cannot tell and assigns it to the dead prover.
+    const { posted } = await postPrivateGroth16({ provingTime: LISTED_PROVING_TIME })
+    await running('prover').kill()
+    const task = await eventually('TaskAssigned to the crashed prover', async () => {
+      const loaded = await loadRequest(reader, posted.requestId)
+      return loaded.task
+    })
+    expect(isAddressEqual(task.prover, prover)).toBe(true)
+    expect(await getStake(reader, prover)).toMatchObject({ locked: STAKE_PER_TASK })
+
+    // Past the deadline the requester's wait ends; nobody proved it.
+    await advanceTime(network.marketplace, LISTED_PROVING_TIME + 1)
+    const missed = await failureOf(posted.requestId)
+    expect(missed.outcome).toBe('DeadlineMissed')
+
+    // The operator restarts the prover with the same keyring: the task is past its deadline, so it is given up.
+    services.prover = await startProver(network, { ...launch, markets: offers })
+    expect(await getRequestState(reader, posted.requestId)).toBe('DeadlineMissed')
+
+    const requesterBefore = {
+      payment: await getBalance(reader, requesterAddress, paymentToken),
+      stake: await getBalance(reader, requesterAddress, stakeToken),
+    }
+    const bystanderBefore = await getBalance(reader, bystander, stakeToken)
+    const stakeBefore = await getStake(reader, prover)
+    const slashed = await diagnosed(slash(actors.bystander, posted.requestId))
+    expect(isAddressEqual(slashed.prover, prover)).toBe(true)
+    expect(slashed.penalty).toBe(SLASH_PENALTY)
+    expect(slashed.compensation).toBe((SLASH_PENALTY * COMPENSATION_BPS) / 10_000n)
+    expect(slashed.slasherReward).toBe((SLASH_PENALTY * SLASHER_REWARD_BPS) / 10_000n)
+    expect(await getRequestState(reader, posted.requestId)).toBe('Slashed')
+    // The requester gets the whole escrow back, plus its share of the penalty in the stake token.
+    expect(await getBalance(reader, requesterAddress, paymentToken)).toBe(requesterBefore.payment + MAX_REWARD)
+    expect(await getBalance(reader, requesterAddress, stakeToken)).toBe(requesterBefore.stake + slashed.compensation)
+    expect(await getBalance(reader, bystander, stakeToken)).toBe(bystanderBefore + slashed.slasherReward)
+    expect(await getStake(reader, prover)).toEqual({
+      staked: stakeBefore.staked - SLASH_PENALTY,
+      locked: stakeBefore.locked - STAKE_PER_TASK,
+    })
+
+    // The runner sees its slash and trips its breaker: it leaves its markets until the operator resets it.
+    const tripped = await eventually('the prover circuit breaker to trip', async () => {
+      const health = await proverHealth()
+      return health.body.breaker === 'tripped' ? health : undefined
+    })
+    expect(tripped.status).toBe(503)
+    expect(await proverMetric('cairn_prover_breaker_tripped')).toBe(1)
+    await eventually('the prover to leave its markets', async () => {
+      const listing = await getListing(reader, prover, posted.marketId)
+      return listingStates[listing.state] === 'Leaving' ? listing : undefined
+    })
+    const reset = await fetch(running('prover').healthUrl.replace(/\/healthz$/, '/reset'), { method: 'POST' })
+    expect(reset.status).toBe(200)
+    expect(await reset.json()).toEqual({ breaker: 'closed', wasTripped: true })
+    const healthy = await eventually('the prover to report healthy again', async () => {
+      const health = await proverHealth()
+      return health.status === 200 ? health : undefined
+    })
+    expect(healthy.body).toMatchObject({ ready: true, breaker: 'closed' })
+    for (const { marketId } of offers) {
+      expect(listingStates[(await getListing(reader, prover, marketId)).state]).toBe('Active')
+    }
+  })
+
+  it('with the matcher dead, a prover claims a public request through the fallback', async () => {
+    const { network, launch, offers, prover } = current()
+    const { reader } = network.marketplace
+    await running('matcher').kill()
+    await running('prover').stop()
+    services.prover = await startProver(network, { ...launch, markets: offers, claimFallback: true })
+    const claimsBefore = await proverMetric('cairn_prover_fallback_claims_total')
+
+    const { posted, publicInputs } = await postPublicTee()
+    // Nobody may take it before the fallback delay, and the matcher is gone.
+    expect(await getRequestState(reader, posted.requestId)).toBe('Open')
+    await advanceTime(network.marketplace, FALLBACK_DELAY + 1)
+
+    const { proof, stages } = await proofOf(posted.requestId)
+    expect(stages).toEqual(['open', 'assigned', 'fulfilled'])
+    expect(proof.publicInputs).toBe(publicInputs)
+    expect(isAddressEqual(proof.prover, prover)).toBe(true)
+    expect(proof.price).toBe(TEE_PRICE)
+    const loaded = await loadRequest(reader, posted.requestId)
+    expect(loaded.byMatcher).toBe(false)
+    expect(loaded.state).toBe('Fulfilled')
+    expect(await proverMetric('cairn_prover_fallback_claims_total')).toBe(claimsBefore + 1)
+  })
+
+  it('a restarted matcher assigns every request posted while it was down exactly once, and all are proven', async () => {
+    const { network, launch } = current()
+    const { reader } = network.marketplace
+    const teeReader = { ...reader, attestation: network.attestation.marketplace }
+    const [keyBefore] = await getActiveMatcherKeys(teeReader)
+    if (!keyBefore) throw new Error('no active matcher key')
+
+    // The matcher is still down (killed above); its registered key stays active, so requesters encrypt to it.
+    const privates: ProofRequest[] = [
+      (await postPrivateGroth16()).posted,
+      (await postPrivateGroth16()).posted,
+      (await postPrivateTee()).posted,
+    ]
+    const publicRequest = (await postPublicTee()).posted
+    for (const posted of privates) expect(await getRequestState(reader, posted.requestId)).toBe('Open')
+
+    services.matcher = await startMatcher(network, launch)
+    // Same key file, same key: the envelopes wrapped to the crashed matcher still open.
+    expect(await getActiveMatcherKeys(teeReader)).toEqual([
+      expect.objectContaining({ signer: keyBefore.signer, eciesPublicKey: keyBefore.eciesPublicKey }),
+    ])
+    expect(eciesPublicKeyOf(await matcherKeyFile())).toBe(keyBefore.eciesPublicKey.toLowerCase())
+
+    const all = [...privates, publicRequest]
+    const proofs = await Promise.all(all.map((posted) => proofOf(posted.requestId)))
+    for (const [i, posted] of all.entries()) {
+      const { proof } = proofs[i] as (typeof proofs)[number]
+      expect(proof.request).toEqual(posted.request)
+      const assigned = await taskAssignedLogs(posted.requestId)
+      expect(assigned, `TaskAssigned logs of request ${posted.requestId}`).toHaveLength(1)
+      expect(await getRequestState(reader, posted.requestId)).toBe('Fulfilled')
+    }
+    // Private requests can only have come from the matcher (a fallback claim releases no input key); the public one
+    // may have gone either way, but only once.
+    for (const posted of privates) expect((await loadRequest(reader, posted.requestId)).byMatcher).toBe(true)
+  })
+})
+
+function contextOf(markets: DevMarkets) {
+  const { deployment } = current().network.marketplace
+  return {
+    chainId: deployment.chainId,
+    marketplace: deployment.contracts.proofMarketplace,
+    marketId: markets.groth16Native,
+  }
+}
