@@ -12,5 +12,4 @@ export {
   SHA256_PREIMAGE,
 } from './config.js'
 export { type EnclaveKey, type Keyring, openKeyring } from './keys.js'
-export { invalidInputsTypedData, rejectInputs } from './onchain.js'
 export { attestationProvider, type ProverRunner, startProverRunner } from './runner.js'

@@ -173,57 +173,6 @@ export async function requestStatusOf(
   return enumName(requestStatuses, status, 'RequestStatus')
 }
 
-const invalidInputsTypes = {
-  InvalidInputs: [
-    { name: 'requestId', type: 'uint256' },
-    { name: 'inputsDigest', type: 'bytes32' },
-  ],
-} as const
-
-/** What a prover enclave signs to attest that a request's inputs cannot be proven (ProofMarketplace.rejectInputs). */
-export function invalidInputsTypedData(
-  deployment: Deployment,
-  params: { requestId: bigint; inputsDigest: Hex },
-): TypedDataDefinition<typeof invalidInputsTypes, 'InvalidInputs'> {
-  return {
-    domain: {
-      name: 'Cairn ProofMarketplace',
-      version: '1',
-      chainId: deployment.chainId,
-      verifyingContract: deployment.contracts.proofMarketplace,
-    },
-    types: invalidInputsTypes,
-    primaryType: 'InvalidInputs',
-    message: params,
-  }
-}
-
-/** Settles a task with the enclave's invalid-input attestation; the operator is paid its price for the check. */
-export async function rejectInputs(
-  client: CairnClient,
-  params: { requestId: bigint; request: Request; task: Task; enclave: LocalAccount },
-): Promise<{ price: bigint; refund: bigint; receipt: TransactionReceipt }> {
-  const address = client.deployment.contracts.proofMarketplace
-  const signature = await params.enclave.signTypedData(
-    invalidInputsTypedData(client.deployment, {
-      requestId: params.requestId,
-      inputsDigest: params.request.inputsDigest,
-    }),
-  )
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address,
-      abi: proofMarketplaceAbi,
-      functionName: 'rejectInputs',
-      args: [params.requestId, params.request, params.task, signature],
-    }),
-  )
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
-  const { args } = eventOf(receipt, address, proofMarketplaceAbi, 'InputsRejected')
-  return { price: args.price, refund: args.refund, receipt }
-}
-
 /** Whether the marketplace has a prover-key registry (rejectInputs reverts EnclaveKeysNotSet without one). */
 export async function enclaveKeysSet(reader: CairnReader): Promise<boolean> {
   const keys = await reader.public.readContract({

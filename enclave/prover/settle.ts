@@ -12,11 +12,11 @@ import type { Logger } from 'pino'
 import type { LocalAccount } from 'viem'
 import type { CairnClient } from '../../ts/client.js'
 import { decodeCairnError } from '../../ts/errors.js'
-import { fulfil, fulfilBatch } from '../../ts/settlement.js'
+import { fulfil, fulfilBatch, rejectInputs, signInvalidInputs } from '../../ts/settlement.js'
 import type { Fulfilment } from '../../ts/types.js'
 import type { ChainClock } from './clock.js'
 import type { Metrics } from './metrics.js'
-import { rejectInputs, requestStatusOf } from './onchain.js'
+import { requestStatusOf } from './onchain.js'
 import type { TrackedTask } from './scheduler.js'
 
 /** Runs chain writes one after another; a failed one does not block the next. */
@@ -251,11 +251,15 @@ export function createSettler(deps: SettlerDeps): Settler {
     if (status !== 'Assigned') return deps.finish(task, { kind: 'already-settled', status })
     const enclave = deps.enclave(task.marketId)
     if (enclave === undefined) throw new Error(`market ${task.marketId} has no registered enclave key`)
+    const signature = await signInvalidInputs(enclave, client.deployment, {
+      requestId: task.requestId,
+      inputsDigest: task.request.inputsDigest,
+    })
     const { price, refund } = await rejectInputs(client, {
       requestId: task.requestId,
       request: task.request,
       task: task.task,
-      enclave,
+      signature,
     })
     metrics.invalidInputs.inc()
     log(task).info({ price: price.toString(), refund: refund.toString() }, 'invalid inputs attested')
