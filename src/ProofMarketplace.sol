@@ -270,26 +270,29 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
         } catch (bytes memory why) {
             return _callFailure(why, address(registry), gasBefore);
         }
-        bytes memory stakeFailure = _lockStake(marketId, prover, requestId);
+        // Within the request's deadline by construction: matchingExpiry + provingTime ≤ deadline at creation,
+        // and now ≤ matchingExpiry.
+        task.deadline = uint32(block.timestamp) + request.provingTime;
+        bytes memory stakeFailure = _lockStake(marketId, prover, requestId, task.deadline);
         if (stakeFailure.length != 0) {
             registry.release(prover, task.compute);
             return stakeFailure;
         }
-        // Within the request's deadline by construction: matchingExpiry + provingTime ≤ deadline at creation,
-        // and now ≤ matchingExpiry.
-        task.deadline = uint32(block.timestamp) + request.provingTime;
         _commitments[requestId] = RequestCommitment.assigned(request, task);
         emit TaskAssigned(requestId, prover, task, byMatcher);
         return "";
     }
 
-    function _lockStake(uint256 marketId, address prover, uint256 requestId) internal returns (bytes memory) {
+    function _lockStake(uint256 marketId, address prover, uint256 requestId, uint32 deadline)
+        internal
+        returns (bytes memory)
+    {
         Market storage m = _markets[marketId];
         uint96 stakePerTask = m.stakePerTask;
         if (stakePerTask == 0) return "";
         IStakeSource source = m.stakeSource;
         uint256 gasBefore = gasleft();
-        try source.lock(prover, requestId, stakePerTask) {
+        try source.lock(prover, requestId, stakePerTask, deadline) {
             return "";
         } catch (bytes memory why) {
             return _callFailure(why, address(source), gasBefore);

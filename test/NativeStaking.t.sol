@@ -29,7 +29,7 @@ contract NativeStakingTest is CairnTest {
 
     function _lock(address who, uint256 taskId, uint256 amount) internal {
         vm.prank(address(marketplace));
-        staking.lock(who, taskId, amount);
+        staking.lock(who, taskId, amount, type(uint32).max);
     }
 
     function _assertStake(address who, uint256 staked, uint256 locked) internal view {
@@ -283,7 +283,7 @@ contract NativeStakingTest is CairnTest {
         _deposit(prover, AMOUNT);
         vm.prank(stranger);
         vm.expectRevert(INativeStaking.NotMarketplace.selector);
-        staking.lock(prover, TASK, 1);
+        staking.lock(prover, TASK, 1, type(uint32).max);
     }
 
     function test_RevertWhen_LockInsufficientStake() public {
@@ -291,7 +291,7 @@ contract NativeStakingTest is CairnTest {
         _lock(prover, TASK, 600e18);
         vm.prank(address(marketplace));
         vm.expectRevert(abi.encodeWithSelector(INativeStaking.InsufficientStake.selector, 400e18, 400e18 + 1));
-        staking.lock(prover, TASK + 1, 400e18 + 1);
+        staking.lock(prover, TASK + 1, 400e18 + 1, type(uint32).max);
     }
 
     function test_RevertWhen_LockUnbondingStake() public {
@@ -300,7 +300,7 @@ contract NativeStakingTest is CairnTest {
         staking.requestWithdrawal(AMOUNT);
         vm.prank(address(marketplace));
         vm.expectRevert(abi.encodeWithSelector(INativeStaking.InsufficientStake.selector, 0, 1));
-        staking.lock(prover, TASK, 1);
+        staking.lock(prover, TASK, 1, type(uint32).max);
     }
 
     function test_Unlock() public {
@@ -429,9 +429,9 @@ contract NativeStakingTest is CairnTest {
             vm.prank(address(marketplace));
             if (amount > free) {
                 vm.expectRevert(abi.encodeWithSelector(INativeStaking.InsufficientStake.selector, free, amount));
-                staking.lock(prover, i, amount);
+                staking.lock(prover, i, amount, type(uint32).max);
             } else {
-                staking.lock(prover, i, amount);
+                staking.lock(prover, i, amount, type(uint32).max);
             }
             (staked, locked) = staking.stakeOf(prover);
             assertLe(locked, staked);
@@ -532,7 +532,7 @@ contract NativeStakingHandler is CommonBase, StdCheats, StdUtils {
         uint256 free = staking.availableStake(p);
         amount = bound(amount, 0, free);
         vm.prank(marketplace);
-        staking.lock(p, nextTaskId++, amount);
+        staking.lock(p, nextTaskId++, amount, type(uint32).max);
         ++calls[this.lock.selector];
     }
 

@@ -185,6 +185,11 @@ contract TeeRegistry is ITeeRegistry, IMatcherAuthority, IEnclaveKeys, Ownable {
         return _keys[_keyId(TeeRole.Prover, marketId, signer)].operator;
     }
 
+    /// @inheritdoc IEnclaveKeys
+    function hasActiveEnclave(uint256 marketId, address prover) external view returns (bool) {
+        return isActive(TeeRole.Prover, marketId, _proverKeyOf[marketId][prover]);
+    }
+
     /// @inheritdoc ITeeRegistry
     function proverEnclave(uint256 marketId, address operator)
         external

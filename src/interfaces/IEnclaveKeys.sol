@@ -7,4 +7,8 @@ pragma solidity 0.8.30;
 interface IEnclaveKeys {
     /// @notice The prover an active enclave key of `marketId` works for; zero when the key is not active.
     function enclaveOperator(uint256 marketId, address signer) external view returns (address prover);
+
+    /// @notice Whether `prover` holds an active enclave key in `marketId`, i.e. can attest that a request's inputs
+    /// cannot be proven instead of being slashed for them.
+    function hasActiveEnclave(uint256 marketId, address prover) external view returns (bool);
 }

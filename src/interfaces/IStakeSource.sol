@@ -13,8 +13,10 @@ interface IStakeSource {
     /// @notice Stake of `prover` that is neither locked nor on its way out.
     function availableStake(address prover) external view returns (uint256);
 
-    /// @notice Locks `amount` of `prover`'s stake for `taskId`; reverts when not enough is available.
-    function lock(address prover, uint256 taskId, uint256 amount) external;
+    /// @notice Locks `amount` of `prover`'s stake for `taskId`, due by `deadline`; reverts when not enough is
+    /// available, or when a slash decided at `deadline` could no longer reach the stake (a source whose stake can
+    /// only be slashed for a limited time after it was read refuses tasks that outlive that window).
+    function lock(address prover, uint256 taskId, uint256 amount, uint256 deadline) external;
 
     /// @notice Releases the lock of `taskId` after the task ended without a slash.
     function unlock(address prover, uint256 taskId, uint256 amount) external;

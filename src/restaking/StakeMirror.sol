@@ -256,7 +256,7 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
     }
 
     /// @inheritdoc IStakeSource
-    function lock(address prover, uint256 taskId, uint256 amount) external onlyMarketplace {
+    function lock(address prover, uint256 taskId, uint256 amount, uint256) external onlyMarketplace {
         if (!_fresh()) revert StakeTooOld(epochs[currentEpoch].captureTimestamp, maxStakeAge);
         address[] storage vaults = _proverVaults[prover];
         uint256 best;

@@ -93,7 +93,9 @@ contract NativeStaking is INativeStaking, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IStakeSource
-    function lock(address prover, uint256 taskId, uint256 amount) external onlyMarketplace {
+    /// @dev Native stake stays slashable for as long as it is locked: locked stake cannot start unbonding, so any
+    /// deadline is fine.
+    function lock(address prover, uint256 taskId, uint256 amount, uint256) external onlyMarketplace {
         Stake memory stake = _stakes[prover];
         uint256 free = stake.staked - stake.locked;
         if (amount > free) revert InsufficientStake(free, amount);

@@ -65,7 +65,7 @@ contract StakeMirrorGasTest is StakeMirrorFixture {
         mirror.proveStake(prover, vault, 1000e18, StakeTree.proof(leaves, 0));
         for (uint256 task = 1; task <= 12; ++task) {
             vm.prank(marketplaceAddress);
-            mirror.lock(prover, task, 50e18);
+            mirror.lock(prover, task, 50e18, block.timestamp + 1 hours);
         }
         vm.prank(marketplaceAddress);
         mirror.slash(prover, 1, 50e18, 10e18, address(0));

@@ -146,7 +146,7 @@ contract StakeMirrorTest is StakeMirrorFixture {
         assertEq(mirror.availableStake(prover), 400e18);
 
         vm.prank(marketplaceAddress);
-        mirror.lock(prover, 7, 200e18);
+        mirror.lock(prover, 7, 200e18, block.timestamp + 1 hours);
         (address lockedVault, uint96 amount) = mirror.locks(7);
         assertEq(lockedVault, vaultA);
         assertEq(amount, 200e18);
@@ -227,7 +227,7 @@ contract StakeMirrorTest is StakeMirrorFixture {
         mirror.proveStake(prover, vaultB, 100e18, StakeTree.proof(leaves, 1));
         vm.prank(marketplaceAddress);
         vm.expectRevert(abi.encodeWithSelector(StakeMirror.InsufficientStake.selector, 300e18, 350e18));
-        mirror.lock(prover, 1, 350e18);
+        mirror.lock(prover, 1, 350e18, block.timestamp + 1 hours);
     }
 
     function test_RevertWhen_stakeTooOld() public {
@@ -237,14 +237,14 @@ contract StakeMirrorTest is StakeMirrorFixture {
         assertEq(mirror.availableStake(prover), 0);
         vm.prank(marketplaceAddress);
         vm.expectPartialRevert(StakeMirror.StakeTooOld.selector);
-        mirror.lock(prover, 1, 1);
+        mirror.lock(prover, 1, 1, block.timestamp + 1 hours);
     }
 
     function test_locksSurviveANewEpochUntilTheirTaskEnds() public {
         _commit(1);
         mirror.proveStake(prover, vaultA, 300e18, StakeTree.proof(leaves, 0));
         vm.prank(marketplaceAddress);
-        mirror.lock(prover, 1, 300e18);
+        mirror.lock(prover, 1, 300e18, block.timestamp + 1 hours);
         vm.warp(block.timestamp + 30 minutes); // relayer keys stay attested for an hour
         _commit(2);
         mirror.proveStake(prover, vaultA, 300e18, StakeTree.proof(leaves, 0));
@@ -270,6 +270,6 @@ contract StakeMirrorTest is StakeMirrorFixture {
 
     function test_RevertWhen_notMarketplace() public {
         vm.expectRevert(StakeMirror.NotMarketplace.selector);
-        mirror.lock(prover, 1, 1);
+        mirror.lock(prover, 1, 1, block.timestamp + 1 hours);
     }
 }

@@ -46,7 +46,7 @@ contract StakeMirrorHandler is CommonBase, StdUtils {
     function lock(uint256 amount) external {
         amount = bound(amount, 1, 400e18);
         vm.prank(marketplace);
-        try mirror.lock(prover, nextTask, amount) {
+        try mirror.lock(prover, nextTask, amount, block.timestamp + 1 hours) {
             openTasks.push(nextTask);
         } catch {}
         ++nextTask;

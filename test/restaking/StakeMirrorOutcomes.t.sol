@@ -19,7 +19,7 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
         vm.warp(block.timestamp + 10);
         _commitAndProve(1, 300e18, 100e18);
         vm.prank(marketplaceAddress);
-        mirror.lock(prover, TASK, 200e18);
+        mirror.lock(prover, TASK, 200e18, block.timestamp + 1 hours);
     }
 
     // ---------------------------------------------------------------- helpers
@@ -144,7 +144,7 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
     /// Several slashes on one vault: each outcome releases or settles only its own penalty.
     function test_twoSlashes_oneVetoedOneExecuted() public {
         vm.prank(marketplaceAddress);
-        mirror.lock(prover, 8, 50e18);
+        mirror.lock(prover, 8, 50e18, block.timestamp + 1 hours);
         bytes32 first = _slashTask();
         vm.prank(marketplaceAddress);
         mirror.slash(prover, 8, 50e18, 20e18, address(this));
