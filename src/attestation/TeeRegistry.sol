@@ -40,6 +40,9 @@ contract TeeRegistry is ITeeRegistry, IMatcherAuthority, IEnclaveKeys, Ownable {
     mapping(bytes32 keyId => bool) public revokedKey;
     /// The latest prover key each operator registered per market.
     mapping(uint256 marketId => mapping(address operator => address signer)) internal _proverKeyOf;
+    /// Governance-admitted operators of the matcher and relayer roles, and how many there are.
+    mapping(TeeRole role => mapping(address operator => bool)) public isAdmittedOperator;
+    mapping(TeeRole role => uint32) public admittedOperatorCount;
 
     /// @param owner_ Sets role admins, accepted TCB statuses, validity and the quote verifier.
     /// @param quoteVerifier_ Verifies quotes: Cairn's DcapTdxVerifier or an adapter for Automata's.
@@ -67,9 +70,10 @@ contract TeeRegistry is ITeeRegistry, IMatcherAuthority, IEnclaveKeys, Ownable {
         if (binding.role != TeeRole.Prover && binding.marketId != 0) {
             revert MarketIdNotAllowed(binding.role, binding.marketId);
         }
-        if (binding.role == TeeRole.Prover && binding.operator == address(0)) revert ZeroAddress();
-        if (binding.operator != address(0) && binding.operator != msg.sender) {
-            revert OperatorMustRegister(binding.operator, msg.sender);
+        if (binding.operator == address(0)) revert ZeroAddress();
+        if (binding.operator != msg.sender) revert OperatorMustRegister(binding.operator, msg.sender);
+        if (binding.role != TeeRole.Prover && !isAdmittedOperator[binding.role][binding.operator]) {
+            revert OperatorNotAdmitted(binding.role, binding.operator);
         }
         _checkRecentBlock(binding.blockNumber, binding.blockHash);
 
@@ -117,6 +121,19 @@ contract TeeRegistry is ITeeRegistry, IMatcherAuthority, IEnclaveKeys, Ownable {
     }
 
     // ---------------------------------------------------------------- policy
+
+    /// @inheritdoc ITeeRegistry
+    function setOperatorAdmitted(TeeRole role, address operator, bool admitted) external onlyRoleAdmin(role) {
+        if (role == TeeRole.Prover) revert AdmissionNotForProvers();
+        if (operator == address(0)) revert ZeroAddress();
+        uint32 count = admittedOperatorCount[role];
+        if (isAdmittedOperator[role][operator] != admitted) {
+            count = admitted ? count + 1 : count - 1;
+            isAdmittedOperator[role][operator] = admitted;
+            admittedOperatorCount[role] = count;
+        }
+        emit OperatorAdmissionSet(role, operator, admitted, count);
+    }
 
     /// @inheritdoc ITeeRegistry
     function setMeasurementAllowed(TeeRole role, uint256 marketId, bytes32 measurement, bool allowed)
@@ -171,7 +188,15 @@ contract TeeRegistry is ITeeRegistry, IMatcherAuthority, IEnclaveKeys, Ownable {
 
     /// @inheritdoc ITeeRegistry
     function isActive(TeeRole role, uint256 marketId, address signer) public view returns (bool) {
-        return block.timestamp < _keys[_keyId(role, marketId, signer)].expiresAt;
+        return activeOperator(role, marketId, signer) != address(0);
+    }
+
+    /// @inheritdoc ITeeRegistry
+    function activeOperator(TeeRole role, uint256 marketId, address signer) public view returns (address operator) {
+        Key storage key = _keys[_keyId(role, marketId, signer)];
+        if (block.timestamp >= key.expiresAt) return address(0);
+        operator = key.operator;
+        if (role != TeeRole.Prover && !isAdmittedOperator[role][operator]) return address(0);
     }
 
     /// @inheritdoc IMatcherAuthority
@@ -181,8 +206,7 @@ contract TeeRegistry is ITeeRegistry, IMatcherAuthority, IEnclaveKeys, Ownable {
 
     /// @inheritdoc IEnclaveKeys
     function enclaveOperator(uint256 marketId, address signer) external view returns (address) {
-        if (!isActive(TeeRole.Prover, marketId, signer)) return address(0);
-        return _keys[_keyId(TeeRole.Prover, marketId, signer)].operator;
+        return activeOperator(TeeRole.Prover, marketId, signer);
     }
 
     /// @inheritdoc IEnclaveKeys

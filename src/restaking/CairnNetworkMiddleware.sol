@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {Ownable} from "solady/auth/Ownable.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {ECDSA} from "solady/utils/ECDSA.sol";
 import {EIP712} from "solady/utils/EIP712.sol";
 import {INetworkRegistry} from "@symbioticfi/core/src/interfaces/INetworkRegistry.sol";
@@ -25,8 +26,12 @@ interface IVaultOwner {
 /// through a VetoSlasher, honouring the resolver's veto).
 /// @dev The contract is the network itself: it registers in the NetworkRegistry and sets itself as the network's
 /// middleware, so only it may slash for Cairn. Slash orders arrive through `slashMessenger` (the relayer quorum's
-/// receiver, or a canonical bridge later).
+/// receiver, or a canonical bridge later). Bindings are checkpointed by timestamp: stake read at a capture and a
+/// slash at that capture resolve the same operator, however often the binding changed since. Every slash order ends
+/// in a final, recorded state (executed, vetoed or failed), so its outcome can be reported back.
 contract CairnNetworkMiddleware is Ownable, EIP712 {
+    using Checkpoints for Checkpoints.Trace208;
+
     error ZeroAddress();
     error NotVaultOwner(address caller);
     error NotAVault(address vault);
@@ -46,29 +51,40 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
     error SlashOrderAlreadySeen(bytes32 orderId);
     error UnknownSlashOrder(bytes32 orderId);
     error SlashOrderNotPending(bytes32 orderId);
+    error UnsupportedDelegatorType(uint64 delegatorType);
+    error VetoPeriodNotEnded(bytes32 orderId, uint48 vetoDeadline);
+    error CalleeOutOfGas();
+    /// Why a slash order failed for good (reported in SlashFailed).
+    error ProverNotBoundAt(address prover, uint48 captureTimestamp);
+    error RebindingPending(address operator, uint48 effectiveAt);
 
     event AcceptedCollateralSet(address indexed collateral, bool accepted);
     event SlashMessengerSet(address messenger);
     event MinSlashingWindowSet(uint48 window);
     event VaultOptedIn(address indexed vault, address collateral, uint64 slasherType);
     event VaultOptedOut(address indexed vault);
-    event OperatorBound(address indexed operator, address indexed prover);
+    /// @notice `operator` backs `prover` for captures from `effectiveAt` on.
+    event OperatorBound(address indexed operator, address indexed prover, uint48 effectiveAt);
     event SlashExecuted(bytes32 indexed orderId, address indexed vault, address indexed operator, uint256 amount);
     event SlashRequested(bytes32 indexed orderId, address indexed vault, uint256 slashIndex, uint48 vetoDeadline);
     event SlashVetoed(bytes32 indexed orderId, address indexed vault);
+    /// @notice A slash order that can never execute (e.g. its capture left the vault's window): final, reported back.
+    event SlashFailed(bytes32 indexed orderId, address indexed vault, bytes reason);
 
     enum SlashState {
         None,
         Requested,
         Executed,
-        Vetoed
+        Vetoed,
+        Failed
     }
 
     struct SlashOrder {
         /// Unique id chosen on the marketplace chain (e.g. keccak of task, vault): the replay key.
         bytes32 orderId;
         address vault;
-        address operator;
+        /// The marketplace prover whose task was missed: the slash reaches the operator bound to it at the capture.
+        address prover;
         uint256 amount;
         uint48 captureTimestamp;
     }
@@ -103,9 +119,15 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
 
     address[] internal _vaults;
     mapping(address vault => uint256 indexPlusOne) internal _vaultIndex;
+    /// @notice The slashing window each opted-in vault leaves after a capture (epoch duration, less the veto window).
+    mapping(address vault => uint48) public slashingWindowOf;
+    /// @notice The longest epoch of any vault ever opted in: how long a capture stays slashable at most, hence how
+    /// long an operator moving to a new prover backs nobody (see bindOperator).
+    uint48 public maxVaultEpochDuration;
     address[] internal _operators;
-    mapping(address operator => address prover) public proverOf;
-    mapping(address prover => address operator) public operatorOf;
+    mapping(address operator => bool) internal _everBound;
+    mapping(address operator => Checkpoints.Trace208) internal _proverOf;
+    mapping(address prover => Checkpoints.Trace208) internal _operatorOf;
     mapping(address account => uint256) public bindingNonce;
     mapping(bytes32 orderId => PendingSlash) public slashes;
 
@@ -182,6 +204,10 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
         if (!acceptedCollateral[collateral]) revert CollateralNotAccepted(collateral);
         address slasher = IVault(vault).slasher();
         if (slasher == address(0)) revert NoSlasher(vault);
+        // A full-restake delegator lets one collateral back several operators at once: a slash of one would take
+        // the stake another operator's leaf still shows.
+        uint64 delegatorType = IEntity(IVault(vault).delegator()).TYPE();
+        if (delegatorType == 1) revert UnsupportedDelegatorType(delegatorType);
         uint64 slasherType = IEntity(slasher).TYPE();
         uint48 window = IVault(vault).epochDuration();
         if (slasherType == 1) window -= IVetoSlasher(slasher).vetoDuration();
@@ -189,6 +215,9 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
         if (window < minSlashingWindow) revert SlashingWindowTooShort(window, minSlashingWindow);
         _vaults.push(vault);
         _vaultIndex[vault] = _vaults.length;
+        slashingWindowOf[vault] = window;
+        uint48 epochDuration = IVault(vault).epochDuration();
+        if (epochDuration > maxVaultEpochDuration) maxVaultEpochDuration = epochDuration;
         emit VaultOptedIn(vault, collateral, slasherType);
     }
 
@@ -206,6 +235,10 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
     }
 
     /// @notice Binds a Symbiotic operator to a marketplace prover; both sign (EIP-712 OperatorBinding), anyone submits.
+    /// An operator's first binding holds from now. An operator already bound moves: its old prover loses it now,
+    /// and the new prover gets it only after `maxVaultEpochDuration`, when no capture of the old binding can be
+    /// slashed any more (otherwise the old prover's outstanding slashes and the new prover's tasks would both count
+    /// on the same stake, and Symbiotic takes every later slash from every earlier capture).
     function bindOperator(
         address operator,
         address prover,
@@ -216,7 +249,7 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
         if (operator == address(0) || prover == address(0)) revert ZeroAddress();
         if (block.timestamp > deadline) revert SignatureExpired(deadline);
         if (!IRegistry(operatorRegistry).isEntity(operator)) revert OperatorNotRegistered(operator);
-        if (operatorOf[prover] != address(0)) revert ProverAlreadyBound(prover);
+        if (operatorOf(prover) != address(0)) revert ProverAlreadyBound(prover);
         if (
             ECDSA.recoverCalldata(bindingDigest(operator, prover, bindingNonce[operator], deadline), operatorSignature)
                 != operator
@@ -231,51 +264,107 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
         }
         ++bindingNonce[operator];
         ++bindingNonce[prover];
-        address previous = proverOf[operator];
-        if (previous == address(0)) _operators.push(operator);
-        else delete operatorOf[previous];
-        proverOf[operator] = prover;
-        operatorOf[prover] = operator;
-        emit OperatorBound(operator, prover);
+        _bind(operator, prover);
+    }
+
+    function _bind(address operator, address prover) internal {
+        if (!_everBound[operator]) {
+            _everBound[operator] = true;
+            _operators.push(operator);
+        }
+        uint48 now_ = uint48(block.timestamp);
+        uint48 effectiveAt = now_;
+        (bool bound, uint48 since, uint208 previous) = _proverOf[operator].latestCheckpoint();
+        if (bound && since > now_) revert RebindingPending(operator, since);
+        if (previous != 0) {
+            // The old prover's history stays: slashes at its earlier captures still reach this operator.
+            _operatorOf[address(uint160(previous))].push(now_, 0);
+            _proverOf[operator].push(now_, 0);
+            effectiveAt = now_ + maxVaultEpochDuration;
+        }
+        _proverOf[operator].push(effectiveAt, uint160(prover));
+        _operatorOf[prover].push(effectiveAt, uint160(operator));
+        emit OperatorBound(operator, prover, effectiveAt);
     }
 
     // ---------------------------------------------------------------- slashing
 
     /// @notice Executes a slash order from the marketplace chain: instantly, or as a veto request to finalize later.
+    /// The operator slashed is the one bound to the order's prover at its capture. An order the vault refuses (its
+    /// capture left the window, nothing left to slash, no operator bound at the capture) ends as Failed, for good.
     function executeSlash(SlashOrder calldata order) external {
         if (msg.sender != slashMessenger) revert NotSlashMessenger(msg.sender);
-        if (slashes[order.orderId].state != SlashState.None) revert SlashOrderAlreadySeen(order.orderId);
-        address slasher = IVault(order.vault).slasher();
+        bytes32 orderId = order.orderId;
+        if (slashes[orderId].state != SlashState.None) revert SlashOrderAlreadySeen(orderId);
+        address vault = order.vault;
+        address operator = operatorAt(order.prover, order.captureTimestamp);
+        if (operator == address(0)) {
+            return _fail(
+                orderId, vault, abi.encodeWithSelector(ProverNotBoundAt.selector, order.prover, order.captureTimestamp)
+            );
+        }
+        if (!IRegistry(vaultFactory).isEntity(vault)) {
+            return _fail(orderId, vault, abi.encodeWithSelector(NotAVault.selector, vault));
+        }
+        address slasher = IVault(vault).slasher();
+        uint256 gasBefore = gasleft();
         if (IEntity(slasher).TYPE() == 0) {
-            slashes[order.orderId] = PendingSlash(order.vault, 0, SlashState.Executed);
-            uint256 slashed =
-                ISlasher(slasher).slash(subnetwork, order.operator, order.amount, order.captureTimestamp, "");
-            emit SlashExecuted(order.orderId, order.vault, order.operator, slashed);
+            try ISlasher(slasher).slash(subnetwork, operator, order.amount, order.captureTimestamp, "") returns (
+                uint256 slashed
+            ) {
+                slashes[orderId] = PendingSlash(vault, 0, SlashState.Executed);
+                emit SlashExecuted(orderId, vault, operator, slashed);
+            } catch (bytes memory reason) {
+                _failUnlessOutOfGas(orderId, vault, reason, gasBefore);
+            }
         } else {
-            uint256 index = IVetoSlasher(slasher)
-                .requestSlash(subnetwork, order.operator, order.amount, order.captureTimestamp, "");
-            slashes[order.orderId] = PendingSlash(order.vault, uint64(index), SlashState.Requested);
-            (,,,, uint48 vetoDeadline,) = IVetoSlasher(slasher).slashRequests(index);
-            emit SlashRequested(order.orderId, order.vault, index, vetoDeadline);
+            try IVetoSlasher(slasher)
+                .requestSlash(subnetwork, operator, order.amount, order.captureTimestamp, "") returns (
+                uint256 index
+            ) {
+                slashes[orderId] = PendingSlash(vault, uint64(index), SlashState.Requested);
+                (,,,, uint48 vetoDeadline,) = IVetoSlasher(slasher).slashRequests(index);
+                emit SlashRequested(orderId, vault, index, vetoDeadline);
+            } catch (bytes memory reason) {
+                _failUnlessOutOfGas(orderId, vault, reason, gasBefore);
+            }
         }
     }
 
-    /// @notice Completes a requested veto slash: executes it, or records the resolver's veto. Anyone may call.
+    /// @notice Completes a requested veto slash once its veto window has passed: executes it, records the
+    /// resolver's veto, or records that the vault can no longer execute it. Anyone may call.
     function finalizeSlash(bytes32 orderId) external {
         PendingSlash memory pending = slashes[orderId];
         if (pending.state == SlashState.None) revert UnknownSlashOrder(orderId);
         if (pending.state != SlashState.Requested) revert SlashOrderNotPending(orderId);
         IVetoSlasher slasher = IVetoSlasher(IVault(pending.vault).slasher());
-        (, address operator,,,, bool completed) = slasher.slashRequests(pending.slashIndex);
+        (, address operator,,, uint48 vetoDeadline, bool completed) = slasher.slashRequests(pending.slashIndex);
         if (completed) {
             // Completed without our execution: the resolver vetoed it.
             slashes[orderId].state = SlashState.Vetoed;
             emit SlashVetoed(orderId, pending.vault);
             return;
         }
-        slashes[orderId].state = SlashState.Executed;
-        uint256 slashed = slasher.executeSlash(pending.slashIndex, "");
-        emit SlashExecuted(orderId, pending.vault, operator, slashed);
+        if (block.timestamp < vetoDeadline) revert VetoPeriodNotEnded(orderId, vetoDeadline);
+        uint256 gasBefore = gasleft();
+        try slasher.executeSlash(pending.slashIndex, "") returns (uint256 slashed) {
+            slashes[orderId].state = SlashState.Executed;
+            emit SlashExecuted(orderId, pending.vault, operator, slashed);
+        } catch (bytes memory reason) {
+            _failUnlessOutOfGas(orderId, pending.vault, reason, gasBefore);
+        }
+    }
+
+    /// @dev A submitter choosing a tight gas limit must not turn an executable slash into a failed one: running out
+    /// of gas, even several calls deep, reverts without data and leaves this frame a few 64ths.
+    function _failUnlessOutOfGas(bytes32 orderId, address vault, bytes memory reason, uint256 gasBefore) internal {
+        if (reason.length == 0 && gasleft() < gasBefore / 16) revert CalleeOutOfGas();
+        _fail(orderId, vault, reason);
+    }
+
+    function _fail(bytes32 orderId, address vault, bytes memory reason) internal {
+        slashes[orderId] = PendingSlash(vault, 0, SlashState.Failed);
+        emit SlashFailed(orderId, vault, reason);
     }
 
     // ---------------------------------------------------------------- views
@@ -285,13 +374,45 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
         return _vaults;
     }
 
-    /// @notice Bound operators.
+    /// @notice Every operator ever bound (bound now or not).
     function operators() external view returns (address[] memory) {
         return _operators;
     }
 
-    /// @notice Stake of every (bound operator, opted-in vault) pair at `timestamp`, paged over the pairs in
-    /// operator-major order.
+    /// @notice The prover an operator is bound to now (zero when none).
+    function proverOf(address operator) public view returns (address) {
+        return address(uint160(_proverOf[operator].latest()));
+    }
+
+    /// @notice The operator bound to a prover now (zero when none).
+    function operatorOf(address prover) public view returns (address) {
+        return address(uint160(_operatorOf[prover].latest()));
+    }
+
+    /// @notice The prover an operator was bound to at `timestamp` (the binding in force at the end of that second).
+    function proverAt(address operator, uint48 timestamp) public view returns (address) {
+        return address(uint160(_proverOf[operator].upperLookupRecent(timestamp)));
+    }
+
+    /// @notice The operator bound to a prover at `timestamp`: whose stake a capture at `timestamp` showed for it.
+    function operatorAt(address prover, uint48 timestamp) public view returns (address) {
+        return address(uint160(_operatorOf[prover].upperLookupRecent(timestamp)));
+    }
+
+    /// @notice The shortest slashing window among the opted-in vaults: how long after a capture any of their stake
+    /// can still be slashed (zero when no vault is opted in). Relayers mirror it with each snapshot.
+    function slashingWindow() external view returns (uint48 window) {
+        uint256 n = _vaults.length;
+        if (n == 0) return 0;
+        window = type(uint48).max;
+        for (uint256 i; i < n; ++i) {
+            uint48 w = slashingWindowOf[_vaults[i]];
+            if (w < window) window = w;
+        }
+    }
+
+    /// @notice Stake of every (operator, opted-in vault) pair at `timestamp`, with the prover each operator was bound
+    /// to at `timestamp` (zero when none), paged over the pairs in operator-major order.
     /// @return entries Up to `limit` pairs from `offset`.
     /// @return total Number of pairs.
     function stakesAt(uint48 timestamp, uint256 offset, uint256 limit)
@@ -308,7 +429,7 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
             address vault = _vaults[i % vaultCount];
             entries[i - offset] = StakeEntry({
                 operator: operator,
-                prover: proverOf[operator],
+                prover: proverAt(operator, timestamp),
                 vault: vault,
                 collateral: IVault(vault).collateral(),
                 stake: IBaseDelegator(IVault(vault).delegator()).stakeAt(subnetwork, operator, timestamp, "")

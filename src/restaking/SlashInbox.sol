@@ -2,26 +2,23 @@
 pragma solidity 0.8.30;
 
 import {Ownable} from "solady/auth/Ownable.sol";
-import {ECDSA} from "solady/utils/ECDSA.sol";
 import {EIP712} from "solady/utils/EIP712.sol";
 import {CairnNetworkMiddleware} from "./CairnNetworkMiddleware.sol";
-import {ITeeRegistry, TeeRole} from "../attestation/interfaces/ITeeRegistry.sol";
+import {ITeeRegistry} from "../attestation/interfaces/ITeeRegistry.sol";
+import {OperatorQuorum} from "../libraries/OperatorQuorum.sol";
 
 /// @title SlashInbox
 /// @notice Ethereum end of the marketplace chain → Ethereum slash channel: batches of slashes queued by the
-/// StakeMirror, accepted on a k-of-n quorum of attested relayer keys and executed through Cairn's network
-/// middleware. It is the middleware's slash messenger; a canonical bridge receiver could take its place.
+/// StakeMirror, accepted on a quorum of independent admitted relayer operators (OperatorQuorum) and executed through
+/// Cairn's network middleware. It is the middleware's slash messenger; a canonical bridge receiver could take its
+/// place.
 /// @dev Each slash is identified as on the marketplace chain (keccak256(chainId, mirror, taskId)), so the
-/// middleware's per-order replay guard also stops a batch from being delivered twice. Items that cannot execute
-/// (already delivered, outside the vault's window, unbound prover) are skipped and reported; the rest go through.
+/// middleware's per-order replay guard also stops a batch from being delivered twice: an order already seen is
+/// skipped and reported. The middleware ends every other order in a recorded state (requested, executed or failed).
 contract SlashInbox is Ownable, EIP712 {
     error ZeroAddress();
-    error QuorumNotReached(uint256 valid, uint256 threshold);
-    error SignersNotSorted();
-    error NotAnActiveRelayer(address signer);
     error EmptyBatch();
     error ThresholdOutOfRange();
-    error CalleeOutOfGas();
 
     event SlashDelivered(bytes32 indexed orderId, uint256 indexed taskId);
     event SlashSkipped(bytes32 indexed orderId, uint256 indexed taskId, bytes reason);
@@ -70,35 +67,39 @@ contract SlashInbox is Ownable, EIP712 {
         emit ThresholdSet(threshold_);
     }
 
-    /// @notice Delivers a quorum-signed batch of slashes; anyone may submit.
-    /// @return delivered Number of slashes executed or requested on their vaults.
+    /// @notice Delivers a quorum-signed batch of slashes; anyone may submit. The middleware records each order's
+    /// fate (requested, executed, or failed for good: see its events); an order delivered before is skipped.
+    /// @return delivered Number of slashes handed to the middleware.
     function deliver(Slash[] calldata slashes, bytes[] calldata signatures) external returns (uint256 delivered) {
         if (slashes.length == 0) revert EmptyBatch();
-        _checkQuorum(batchDigest(slashes), signatures);
+        OperatorQuorum.check(relayers, threshold, batchDigest(slashes), signatures);
         for (uint256 i; i < slashes.length; ++i) {
             Slash calldata s = slashes[i];
             bytes32 orderId = keccak256(abi.encode(sourceChainId, sourceMirror, s.taskId));
-            CairnNetworkMiddleware.SlashOrder memory order = CairnNetworkMiddleware.SlashOrder({
-                orderId: orderId,
-                vault: s.vault,
-                operator: middleware.operatorOf(s.prover),
-                amount: s.amount,
-                captureTimestamp: s.captureTimestamp
-            });
-            uint256 gasBefore = gasleft();
-            try middleware.executeSlash(order) {
-                ++delivered;
-                emit SlashDelivered(orderId, s.taskId);
-            } catch (bytes memory reason) {
-                // A submitter choosing a tight gas limit must not turn deliverable slashes into skipped ones. Running
-                // out of gas, even several calls deep, reverts without data and leaves this frame a few 64ths.
-                if (reason.length == 0 && gasleft() < gasBefore / 16) revert CalleeOutOfGas();
-                emit SlashSkipped(orderId, s.taskId, reason);
+            (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes(orderId);
+            if (state != CairnNetworkMiddleware.SlashState.None) {
+                emit SlashSkipped(
+                    orderId,
+                    s.taskId,
+                    abi.encodeWithSelector(CairnNetworkMiddleware.SlashOrderAlreadySeen.selector, orderId)
+                );
+                continue;
             }
+            middleware.executeSlash(
+                CairnNetworkMiddleware.SlashOrder({
+                    orderId: orderId,
+                    vault: s.vault,
+                    prover: s.prover,
+                    amount: s.amount,
+                    captureTimestamp: s.captureTimestamp
+                })
+            );
+            ++delivered;
+            emit SlashDelivered(orderId, s.taskId);
         }
     }
 
-    /// @notice Sets how many relayer signatures a batch needs.
+    /// @notice Sets how many relayer operators must sign a batch (never fewer than a majority of the admitted).
     function setThreshold(uint8 threshold_) external onlyOwner {
         if (threshold_ == 0) revert ThresholdOutOfRange();
         threshold = threshold_;
@@ -115,17 +116,6 @@ contract SlashInbox is Ownable, EIP712 {
         return _hashTypedData(
             keccak256(abi.encode(BATCH_TYPEHASH, sourceChainId, sourceMirror, keccak256(abi.encodePacked(items))))
         );
-    }
-
-    function _checkQuorum(bytes32 digest, bytes[] calldata signatures) internal view {
-        address last;
-        for (uint256 i; i < signatures.length; ++i) {
-            address signer = ECDSA.recoverCalldata(digest, signatures[i]);
-            if (signer <= last) revert SignersNotSorted();
-            if (!relayers.isActive(TeeRole.Relayer, 0, signer)) revert NotAnActiveRelayer(signer);
-            last = signer;
-        }
-        if (signatures.length < threshold) revert QuorumNotReached(signatures.length, threshold);
     }
 
     function _domainNameAndVersion() internal pure override returns (string memory, string memory) {

@@ -2,20 +2,31 @@
 pragma solidity 0.8.30;
 
 import {Ownable} from "solady/auth/Ownable.sol";
-import {ECDSA} from "solady/utils/ECDSA.sol";
 import {EIP712} from "solady/utils/EIP712.sol";
 import {MerkleProofLib} from "solady/utils/MerkleProofLib.sol";
 import {IStakeSource} from "../interfaces/IStakeSource.sol";
-import {ITeeRegistry, TeeRole} from "../attestation/interfaces/ITeeRegistry.sol";
+import {ITeeRegistry} from "../attestation/interfaces/ITeeRegistry.sol";
+import {OperatorQuorum} from "../libraries/OperatorQuorum.sol";
 
 /// @title StakeMirror
 /// @notice Restaked stake of one collateral token, mirrored per epoch from Cairn's Symbiotic network on Ethereum, as
-/// a stake source for markets. Relayers (attested TEE keys) commit one Merkle root per epoch, accepted on a k-of-n
-/// quorum, so the commit costs the same for 10 or 10,000 operators; a prover proves its own (vault, stake) leaves
-/// when it needs the stake. Locks are per task and per vault; a slash is queued for Ethereum with the vault and the
-/// capture timestamp the stake was read at, and the lock stays until the marketplace ends the task. The penalty of a
-/// queued slash is held back from the vault's proven stake, in this epoch and any later one, until its outcome on
-/// Ethereum comes back (quorum-signed like a snapshot): a veto releases it, an execution makes it final.
+/// a stake source for markets. Relayers commit one Merkle root per epoch, accepted on a quorum of independent admitted
+/// operators (OperatorQuorum), so the commit costs the same for 10 or 10,000 operators; a prover proves its own
+/// (vault, stake) leaves when it needs the stake.
+///
+/// What makes a restaked slash land:
+/// - Each lock remembers the capture its stake was read at, and its slash is queued at that capture: stake withdrawn
+///   on Ethereum later (and a lower leaf proven since) does not shrink it.
+/// - A task is only locked when a slash decided at its deadline still reaches the vault in time: deadline +
+///   `slashDelay` (bridging, finality, veto finalization) within the capture's slashing window, which the snapshot
+///   carries from the middleware (the shortest window among the opted-in vaults).
+/// - Symbiotic counts every slash executed after a capture against that capture's stake. So while any lock or queued
+///   slash of a vault is outstanding, the vault's lockable stake is the *least* stake among the captures they were
+///   taken at and the latest leaf (`floor`), less everything locked and queued: every outstanding slash then fits in
+///   every capture it might be executed against, whatever order they land in. With nothing outstanding, the floor
+///   is the latest leaf again.
+/// - A queued slash's penalty stays held back until its outcome on Ethereum comes back (quorum-signed like a
+///   snapshot): a veto or a failure releases it, an execution makes it final.
 /// @dev Leaf = keccak256(bytes.concat(keccak256(abi.encode(prover, vault, token, stake)))); sorted-pair tree.
 contract StakeMirror is IStakeSource, Ownable, EIP712 {
     error ZeroAddress();
@@ -23,15 +34,13 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
     error EpochOutOfOrder(uint64 expected, uint64 got);
     error CaptureNotIncreasing(uint48 previous, uint48 got);
     error CaptureNotInThePast(uint48 captureTimestamp);
-    error QuorumNotReached(uint256 valid, uint256 threshold);
-    error SignersNotSorted();
-    error NotAnActiveRelayer(address signer);
     error NotCurrentEpoch(uint64 epoch, uint64 current);
     error WrongToken(address token);
     error InvalidStakeProof();
     error LeafAlreadyProven(address prover, address vault);
-    error StakeTooOld(uint48 captureTimestamp, uint256 maxAge);
     error InsufficientStake(uint256 available, uint256 required);
+    /// The task's deadline plus the slash delay falls after the latest time the current capture can be slashed.
+    error TaskOutlivesSlashingWindow(uint256 deadline, uint256 latestDeadline);
     error UnknownLock(uint256 taskId);
     error ThresholdOutOfRange();
     error NotSnapshotTransport(address caller);
@@ -39,16 +48,31 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
     error UnknownSlash(bytes32 orderId);
     error SlashAlreadySettled(bytes32 orderId, SlashStatus status);
     error SlashVaultMismatch(bytes32 orderId, address expected, address got);
-    error VetoedSlashWithAmount(bytes32 orderId, uint256 slashed);
+    error NotAnOutcome(bytes32 orderId, SlashStatus status);
+    error UnexecutedSlashWithAmount(bytes32 orderId, uint256 slashed);
     error SlashedExceedsPenalty(bytes32 orderId, uint256 slashed, uint256 penalty);
+    /// An execution is reported only once a snapshot captured at or after it is committed, so every leaf proven from
+    /// then on shows it.
+    error OutcomeAheadOfSnapshot(bytes32 orderId, uint48 settledAt, uint48 captureTimestamp);
 
     event SnapshotCommitted(
-        uint64 indexed epoch, uint48 captureTimestamp, bytes32 stakeRoot, uint256 totalStake, uint32 leafCount
+        uint64 indexed epoch,
+        uint48 captureTimestamp,
+        uint48 slashingWindow,
+        bytes32 stakeRoot,
+        uint256 totalStake,
+        uint32 leafCount
     );
-    event StakeProven(uint64 indexed epoch, address indexed prover, address indexed vault, uint256 stake);
-    event StakeLocked(address indexed prover, uint256 indexed taskId, address vault, uint256 amount);
+    /// @notice A leaf proven: `stake` as committed, `counted` what backs tasks (capped at 2^96 - 1).
+    event StakeProven(
+        uint64 indexed epoch, address indexed prover, address indexed vault, uint256 stake, uint256 counted
+    );
+    event StakeLocked(
+        address indexed prover, uint256 indexed taskId, address vault, uint256 amount, uint48 captureTimestamp
+    );
     event StakeUnlocked(address indexed prover, uint256 indexed taskId, uint256 amount);
-    /// @notice A slash for Ethereum: the relayers deliver it to the network middleware.
+    /// @notice A slash for Ethereum, at the capture its task's stake was read at: the relayers deliver it to the
+    /// network middleware.
     event SlashQueued(
         bytes32 indexed orderId,
         uint256 indexed taskId,
@@ -57,18 +81,19 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
         uint256 amount,
         uint48 captureTimestamp
     );
-    /// @notice A queued slash's outcome on Ethereum: vetoed (its penalty is released) or executed (`slashed` left the
-    /// vault). `proven` is the vault's proven stake for the prover afterwards.
+    /// @notice A queued slash's outcome on Ethereum: executed (`slashed` left the vault), vetoed by the vault's
+    /// resolver, or failed for good; a veto or failure releases the penalty. `leaf` is the prover's stake in the vault
+    /// as of its latest proven leaf afterwards.
     event SlashSettled(
         bytes32 indexed orderId,
         address indexed prover,
         address indexed vault,
         SlashStatus status,
         uint256 slashed,
-        uint256 proven
+        uint256 leaf
     );
     event ThresholdSet(uint8 threshold);
-    event MaxStakeAgeSet(uint48 maxAge);
+    event SlashDelaySet(uint48 slashDelay);
     event SnapshotTransportSet(address transport);
 
     enum SlashStatus {
@@ -76,31 +101,48 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
         /// Queued for Ethereum, outcome not yet reported: its penalty is held back.
         Queued,
         Executed,
-        Vetoed
+        Vetoed,
+        /// The middleware could never execute it (recorded on Ethereum as Failed).
+        Failed
     }
 
     struct Snapshot {
         uint64 epoch;
         uint48 captureTimestamp;
+        /// How long after the capture every opted-in vault's stake can still be slashed (middleware.slashingWindow).
+        uint48 slashingWindow;
         bytes32 stakeRoot;
         uint256 totalStake;
         uint32 leafCount;
     }
 
+    /// One slot per epoch.
     struct Epoch {
         uint48 captureTimestamp;
+        uint48 slashingWindow;
         bytes32 stakeRoot;
     }
 
-    /// The stake a prover proved in one vault (one slot).
+    /// A prover's stake in one vault (two slots).
     struct VaultStake {
+        /// Epoch of the latest proven leaf.
         uint64 epoch;
-        uint96 proven;
-        uint96 locked;
+        /// The latest leaf's stake, less executions settled after its capture.
+        uint96 leaf;
+        /// The least stake, net of executed slashes, among the captures of outstanding locks and queued slashes and
+        /// the latest leaf: what they may all be slashed from. Equal to `leaf` when nothing is outstanding.
+        uint96 floor;
+        uint128 locked;
+        /// Penalties queued and not yet settled on Ethereum.
+        uint128 pending;
     }
 
+    /// A task's lock (one slot).
     struct Lock {
-        address vault;
+        /// Capture of the epoch the stake was proven in; zero when there is no lock.
+        uint48 captureTimestamp;
+        /// Index of the vault in the prover's vault list.
+        uint32 vaultIndex;
         uint96 amount;
     }
 
@@ -112,36 +154,27 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
         SlashStatus status;
     }
 
-    /// What a prover's queued slashes in one vault still owe (one slot).
-    struct SlashDebt {
-        /// Penalties queued and not yet settled on Ethereum.
-        uint128 pending;
-        /// The part of the vault's latest proven leaf held back for them: min(leaf stake, pending). The proven stake
-        /// is the leaf's stake less this.
-        uint128 heldBack;
-    }
-
     /// The final outcome on Ethereum of a queued slash, reported back by the relayer quorum or the transport.
     struct SlashOutcome {
         /// The id the slash was queued under: keccak256(abi.encode(chainId, mirror, taskId)).
         bytes32 orderId;
         /// The vault it was queued against (checked).
         address vault;
-        /// The vault's resolver vetoed it; otherwise it was executed.
-        bool vetoed;
-        /// Collateral actually slashed (0 when vetoed; at most the penalty).
+        /// Executed, Vetoed or Failed.
+        SlashStatus status;
+        /// Collateral actually slashed (0 unless executed; at most the penalty).
         uint256 slashed;
-        /// Ethereum timestamp of the block that settled it (executed: from then on, captures show the slash).
+        /// Ethereum timestamp of the block that settled it (executed: captures from then on show the slash).
         uint48 settledAt;
     }
 
     bytes32 public constant SNAPSHOT_TYPEHASH = keccak256(
-        "StakeSnapshot(address token,uint64 epoch,uint48 captureTimestamp,bytes32 stakeRoot,uint256 totalStake,uint32 leafCount)"
+        "StakeSnapshot(address token,uint64 epoch,uint48 captureTimestamp,uint48 slashingWindow,bytes32 stakeRoot,uint256 totalStake,uint32 leafCount)"
     );
     bytes32 public constant SLASH_OUTCOME_TYPEHASH =
-        keccak256("SlashOutcome(bytes32 orderId,address vault,bool vetoed,uint256 slashed,uint48 settledAt)");
+        keccak256("SlashOutcome(bytes32 orderId,address vault,uint8 status,uint256 slashed,uint48 settledAt)");
     bytes32 public constant SLASH_OUTCOMES_TYPEHASH = keccak256(
-        "SlashOutcomes(SlashOutcome[] outcomes)SlashOutcome(bytes32 orderId,address vault,bool vetoed,uint256 slashed,uint48 settledAt)"
+        "SlashOutcomes(SlashOutcome[] outcomes)SlashOutcome(bytes32 orderId,address vault,uint8 status,uint256 slashed,uint48 settledAt)"
     );
 
     /// @inheritdoc IStakeSource
@@ -149,10 +182,13 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
     address public immutable marketplace;
     ITeeRegistry public immutable relayers;
 
+    /// @notice Relayer operators a snapshot or a batch of outcomes needs at least (and never fewer than a strict
+    /// majority of the admitted relayer operators).
     uint8 public threshold;
-    /// @notice Oldest capture whose stake may back a new task: the vault's slashing window minus bridging and
-    /// proving time, so a slash decided at the deadline still reaches the vault in time.
-    uint48 public maxStakeAge;
+    /// @notice Time a slash needs from a task's deadline to its execution on Ethereum: relaying, finality, and for
+    /// veto vaults the room to finalize after the veto window. A task is locked only if its deadline plus this
+    /// delay falls within the capture's slashing window.
+    uint48 public slashDelay;
     uint64 public currentEpoch;
     /// @notice A trusted message receiver (e.g. a canonical bridge's) that may deliver Ethereum's messages, snapshots
     /// and slash outcomes, without relayer signatures; zero while only the relayer quorum delivers.
@@ -162,7 +198,6 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
     mapping(address prover => mapping(address vault => VaultStake)) public vaultStake;
     mapping(uint256 taskId => Lock) public locks;
     mapping(bytes32 orderId => QueuedSlash) public slashes;
-    mapping(address prover => mapping(address vault => SlashDebt)) public slashDebt;
 
     constructor(
         address owner_,
@@ -170,7 +205,7 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
         ITeeRegistry relayers_,
         address token_,
         uint8 threshold_,
-        uint48 maxStakeAge_
+        uint48 slashDelay_
     ) {
         if (
             owner_ == address(0) || marketplace_ == address(0) || address(relayers_) == address(0)
@@ -184,9 +219,9 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
         relayers = relayers_;
         stakeToken = token_;
         threshold = threshold_;
-        maxStakeAge = maxStakeAge_;
+        slashDelay = slashDelay_;
         emit ThresholdSet(threshold_);
-        emit MaxStakeAgeSet(maxStakeAge_);
+        emit SlashDelaySet(slashDelay_);
     }
 
     modifier onlyMarketplace() {
@@ -196,10 +231,10 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
 
     // ---------------------------------------------------------------- snapshots
 
-    /// @notice Commits the next epoch's stake root, signed by at least `threshold` active relayer keys (signatures
-    /// ordered by signer address, ascending); anyone may submit.
+    /// @notice Commits the next epoch's stake root, signed by a quorum of admitted relayer operators (one signature
+    /// per operator, ordered by operator address, ascending); anyone may submit.
     function commitSnapshot(Snapshot calldata s, bytes[] calldata signatures) external {
-        _checkQuorum(snapshotDigest(s), signatures);
+        OperatorQuorum.check(relayers, threshold, snapshotDigest(s), signatures);
         _accept(s);
     }
 
@@ -217,13 +252,13 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
         if (s.captureTimestamp <= previous) revert CaptureNotIncreasing(previous, s.captureTimestamp);
         if (s.captureTimestamp >= block.timestamp) revert CaptureNotInThePast(s.captureTimestamp);
         currentEpoch = s.epoch;
-        epochs[s.epoch] = Epoch(s.captureTimestamp, s.stakeRoot);
-        emit SnapshotCommitted(s.epoch, s.captureTimestamp, s.stakeRoot, s.totalStake, s.leafCount);
+        epochs[s.epoch] = Epoch(s.captureTimestamp, s.slashingWindow, s.stakeRoot);
+        emit SnapshotCommitted(s.epoch, s.captureTimestamp, s.slashingWindow, s.stakeRoot, s.totalStake, s.leafCount);
     }
 
-    /// @notice Proves a (prover, vault, stake) leaf of the current epoch; the prover's stake in that vault becomes
-    /// lockable, less the penalties of its slashes still awaiting their outcome (a pending veto request leaves the
-    /// vault's stake untouched on Ethereum, so the leaf does not show it). Anyone may submit.
+    /// @notice Proves a (prover, vault, stake) leaf of the current epoch; anyone may submit. The leaf's stake (at
+    /// most 2^96 - 1 of it) becomes the vault's latest leaf; while the prover has locks or queued slashes in the vault
+    /// a lower leaf also lowers the floor they are all slashed from, a higher one only counts once they have ended.
     function proveStake(address prover, address vault, uint256 stake, bytes32[] calldata proof) external {
         uint64 epoch = currentEpoch;
         bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(prover, vault, stakeToken, stake))));
@@ -232,23 +267,21 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
         uint64 provenEpoch = v.epoch;
         if (provenEpoch == epoch) revert LeafAlreadyProven(prover, vault);
         if (provenEpoch == 0) _proverVaults[prover].push(vault);
-        // Locks from earlier epochs stay: they remain slashable at their own capture until their tasks end.
+        // Counting less than the vault holds is safe; anything above 2^96 - 1 of one token is not a real stake.
+        uint96 counted = stake > type(uint96).max ? type(uint96).max : uint96(stake);
         v.epoch = epoch;
-        SlashDebt storage d = slashDebt[prover][vault];
-        uint256 pending = d.pending;
-        if (pending == 0) {
-            v.proven = uint96(stake);
-        } else {
-            _holdBack(v, d, stake, pending);
-        }
-        emit StakeProven(epoch, prover, vault, stake);
+        v.leaf = counted;
+        if (v.locked == 0 && v.pending == 0 || counted < v.floor) v.floor = counted;
+        emit StakeProven(epoch, prover, vault, stake, counted);
     }
 
     // ---------------------------------------------------------------- IStakeSource
 
     /// @inheritdoc IStakeSource
+    /// @dev Zero once the current capture can no longer back a task (its slashing window, less the slash delay, has
+    /// passed).
     function availableStake(address prover) external view returns (uint256 total) {
-        if (!_fresh()) return 0;
+        if (block.timestamp >= latestDeadline()) return 0;
         address[] storage vaults = _proverVaults[prover];
         for (uint256 i; i < vaults.length; ++i) {
             total += _free(vaultStake[prover][vaults[i]]);
@@ -256,18 +289,20 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
     }
 
     /// @inheritdoc IStakeSource
-    function lock(address prover, uint256 taskId, uint256 amount, uint256) external onlyMarketplace {
-        if (!_fresh()) revert StakeTooOld(epochs[currentEpoch].captureTimestamp, maxStakeAge);
+    /// @dev One vault backs a task (the first with enough free stake), so its slash has one target on Ethereum.
+    function lock(address prover, uint256 taskId, uint256 amount, uint256 deadline) external onlyMarketplace {
+        uint256 latest = latestDeadline();
+        if (deadline > latest) revert TaskOutlivesSlashingWindow(deadline, latest);
         address[] storage vaults = _proverVaults[prover];
         uint256 best;
         for (uint256 i; i < vaults.length; ++i) {
             VaultStake storage v = vaultStake[prover][vaults[i]];
             uint256 free = _free(v);
-            // One vault backs a task, so its slash has one target on Ethereum.
             if (free >= amount) {
-                v.locked += uint96(amount);
-                locks[taskId] = Lock(vaults[i], uint96(amount));
-                emit StakeLocked(prover, taskId, vaults[i], amount);
+                v.locked += uint128(amount);
+                uint48 capture = epochs[currentEpoch].captureTimestamp;
+                locks[taskId] = Lock(capture, uint32(i), uint96(amount));
+                emit StakeLocked(prover, taskId, vaults[i], amount, capture);
                 return;
             }
             if (free > best) best = free;
@@ -277,40 +312,39 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
 
     /// @inheritdoc IStakeSource
     function unlock(address prover, uint256 taskId, uint256 amount) external onlyMarketplace {
-        Lock memory l = _takeLock(prover, taskId);
+        (Lock memory l, VaultStake storage v) = _takeLock(prover, taskId);
+        _resetFloorWhenIdle(v);
         emit StakeUnlocked(prover, taskId, amount < l.amount ? amount : l.amount);
     }
 
     /// @inheritdoc IStakeSource
     /// @dev Pays nothing here: the penalty is taken from the vault on Ethereum, so `paid` is 0 (the marketplace then
-    /// credits no requester compensation) and the slash is queued with the capture timestamp of the epoch the stake
-    /// was proven in. The lock ends with the task; the penalty (at most the lock) is held back from the vault's proven
-    /// stake until the slash's outcome comes back.
+    /// credits no requester compensation) and the slash is queued at the capture the task's stake was read at. The
+    /// penalty (at most the lock) is held back until the slash's outcome comes back.
     function slash(address prover, uint256 taskId, uint256, uint256 penalty, address)
         external
         onlyMarketplace
         returns (uint256)
     {
-        Lock memory l = _takeLock(prover, taskId);
+        (Lock memory l, VaultStake storage v) = _takeLock(prover, taskId);
         // The marketplace never asks more than the lock (penalty <= stake per task); the cap keeps that a fact here.
         if (penalty > l.amount) penalty = l.amount;
-        VaultStake storage v = vaultStake[prover][l.vault];
-        SlashDebt storage d = slashDebt[prover][l.vault];
-        // The penalty leaves the vault on Ethereum: it stops backing tasks here at once.
-        _holdBack(v, d, uint256(v.proven) + d.heldBack, uint256(d.pending) + penalty);
+        v.pending += uint128(penalty);
+        _resetFloorWhenIdle(v);
+        address vault = _proverVaults[prover][l.vaultIndex];
         bytes32 orderId = keccak256(abi.encode(block.chainid, address(this), taskId));
-        slashes[orderId] = QueuedSlash(prover, uint96(penalty), l.vault, SlashStatus.Queued);
-        emit SlashQueued(orderId, taskId, prover, l.vault, penalty, epochs[v.epoch].captureTimestamp);
+        slashes[orderId] = QueuedSlash(prover, uint96(penalty), vault, SlashStatus.Queued);
+        emit SlashQueued(orderId, taskId, prover, vault, penalty, l.captureTimestamp);
         return 0;
     }
 
     // ---------------------------------------------------------------- slash outcomes
 
-    /// @notice Records the final outcomes on Ethereum of queued slashes, signed by at least `threshold` active relayer
-    /// keys (signatures ordered by signer address, ascending); anyone may submit. A vetoed slash releases the penalty
-    /// it held back; an executed one becomes final. Every outcome must name a queued, unsettled slash and its vault.
+    /// @notice Records the final outcomes on Ethereum of queued slashes, signed by a quorum of admitted relayer
+    /// operators (as for snapshots); anyone may submit. A vetoed or failed slash releases the penalty it held back;
+    /// an executed one becomes final. Every outcome must name a queued, unsettled slash and its vault.
     function reportSlashOutcomes(SlashOutcome[] calldata outcomes, bytes[] calldata signatures) external {
-        _checkQuorum(slashOutcomesDigest(outcomes), signatures);
+        OperatorQuorum.check(relayers, threshold, slashOutcomesDigest(outcomes), signatures);
         _settle(outcomes);
     }
 
@@ -332,28 +366,26 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
             (address prover, uint256 penalty, address vault) = (q.prover, q.penalty, q.vault);
             if (o.vault != vault) revert SlashVaultMismatch(o.orderId, vault, o.vault);
             VaultStake storage v = vaultStake[prover][vault];
-            SlashDebt storage d = slashDebt[prover][vault];
-            uint256 stake = uint256(v.proven) + d.heldBack;
-            if (o.vetoed) {
-                if (o.slashed != 0) revert VetoedSlashWithAmount(o.orderId, o.slashed);
-                status = SlashStatus.Vetoed;
-            } else {
+            if (o.status == SlashStatus.Executed) {
                 if (o.slashed > penalty) revert SlashedExceedsPenalty(o.orderId, o.slashed, penalty);
-                status = SlashStatus.Executed;
-                // A leaf captured before the execution still shows the slashed collateral: take it out now.
-                if (epochs[v.epoch].captureTimestamp < o.settledAt) {
-                    stake -= o.slashed < stake ? o.slashed : stake;
-                }
+                uint48 capture = epochs[currentEpoch].captureTimestamp;
+                if (o.settledAt > capture) revert OutcomeAheadOfSnapshot(o.orderId, o.settledAt, capture);
+                _takeOut(v, o.slashed, epochs[v.epoch].captureTimestamp < o.settledAt);
+            } else if (o.status == SlashStatus.Vetoed || o.status == SlashStatus.Failed) {
+                if (o.slashed != 0) revert UnexecutedSlashWithAmount(o.orderId, o.slashed);
+            } else {
+                revert NotAnOutcome(o.orderId, o.status);
             }
-            q.status = status;
-            _holdBack(v, d, stake, d.pending - penalty);
-            emit SlashSettled(o.orderId, prover, vault, status, o.slashed, v.proven);
+            q.status = o.status;
+            v.pending -= uint128(penalty);
+            _resetFloorWhenIdle(v);
+            emit SlashSettled(o.orderId, prover, vault, o.status, o.slashed, v.leaf);
         }
     }
 
     // ---------------------------------------------------------------- governance and views
 
-    /// @notice Sets how many relayer signatures a snapshot or a batch of slash outcomes needs.
+    /// @notice Sets how many relayer operators a snapshot or a batch of slash outcomes needs at least.
     function setThreshold(uint8 threshold_) external onlyOwner {
         if (threshold_ == 0) revert ThresholdOutOfRange();
         threshold = threshold_;
@@ -367,10 +399,24 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
         emit SnapshotTransportSet(transport);
     }
 
-    /// @notice Sets the oldest capture that may back new tasks.
-    function setMaxStakeAge(uint48 maxAge) external onlyOwner {
-        maxStakeAge = maxAge;
-        emit MaxStakeAgeSet(maxAge);
+    /// @notice Sets the time a slash needs from a task's deadline to its execution on Ethereum (see `slashDelay`).
+    function setSlashDelay(uint48 delay) external onlyOwner {
+        slashDelay = delay;
+        emit SlashDelaySet(delay);
+    }
+
+    /// @notice The latest deadline a task locked now may have: the current capture's slashing window, less the
+    /// slash delay (zero before the first snapshot).
+    function latestDeadline() public view returns (uint256) {
+        Epoch storage e = epochs[currentEpoch];
+        uint256 end = uint256(e.captureTimestamp) + e.slashingWindow;
+        return end > slashDelay ? end - slashDelay : 0;
+    }
+
+    /// @notice Stake of `prover` in `vault` that can back a new task now.
+    function freeStake(address prover, address vault) external view returns (uint256) {
+        if (block.timestamp >= latestDeadline()) return 0;
+        return _free(vaultStake[prover][vault]);
     }
 
     /// @notice The vaults a prover has proven stake in.
@@ -383,7 +429,14 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
         return _hashTypedData(
             keccak256(
                 abi.encode(
-                    SNAPSHOT_TYPEHASH, stakeToken, s.epoch, s.captureTimestamp, s.stakeRoot, s.totalStake, s.leafCount
+                    SNAPSHOT_TYPEHASH,
+                    stakeToken,
+                    s.epoch,
+                    s.captureTimestamp,
+                    s.slashingWindow,
+                    s.stakeRoot,
+                    s.totalStake,
+                    s.leafCount
                 )
             )
         );
@@ -394,49 +447,47 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
         bytes32[] memory items = new bytes32[](outcomes.length);
         for (uint256 i; i < outcomes.length; ++i) {
             SlashOutcome calldata o = outcomes[i];
-            items[i] =
-                keccak256(abi.encode(SLASH_OUTCOME_TYPEHASH, o.orderId, o.vault, o.vetoed, o.slashed, o.settledAt));
+            items[i] = keccak256(
+                abi.encode(SLASH_OUTCOME_TYPEHASH, o.orderId, o.vault, uint8(o.status), o.slashed, o.settledAt)
+            );
         }
         return _hashTypedData(keccak256(abi.encode(SLASH_OUTCOMES_TYPEHASH, keccak256(abi.encodePacked(items)))));
     }
 
     // ---------------------------------------------------------------- internal
 
-    /// @dev Proven stake of a leaf of `stake` that owes `pending` in queued penalties: the leaf less what it can cover.
-    function _holdBack(VaultStake storage v, SlashDebt storage d, uint256 stake, uint256 pending) internal {
-        uint256 heldBack = pending < stake ? pending : stake;
-        v.proven = uint96(stake - heldBack);
-        d.pending = uint128(pending);
-        d.heldBack = uint128(heldBack);
-    }
-
-    function _checkQuorum(bytes32 digest, bytes[] calldata signatures) internal view {
-        address last;
-        for (uint256 i; i < signatures.length; ++i) {
-            address signer = ECDSA.recoverCalldata(digest, signatures[i]);
-            if (signer <= last) revert SignersNotSorted();
-            if (!relayers.isActive(TeeRole.Relayer, 0, signer)) revert NotAnActiveRelayer(signer);
-            last = signer;
-        }
-        if (signatures.length < threshold) revert QuorumNotReached(signatures.length, threshold);
-    }
-
-    function _takeLock(address prover, uint256 taskId) internal returns (Lock memory l) {
+    function _takeLock(address prover, uint256 taskId) internal returns (Lock memory l, VaultStake storage v) {
         l = locks[taskId];
-        if (l.vault == address(0)) revert UnknownLock(taskId);
+        if (l.captureTimestamp == 0) revert UnknownLock(taskId);
         delete locks[taskId];
-        vaultStake[prover][l.vault].locked -= l.amount;
+        v = vaultStake[prover][_proverVaults[prover][l.vaultIndex]];
+        v.locked -= l.amount;
     }
 
-    /// @dev Unlocked stake of the current epoch's proof (stake proven in an older epoch backs no new task).
-    function _free(VaultStake memory v) internal view returns (uint256) {
-        if (v.epoch != currentEpoch || v.locked >= v.proven) return 0;
-        return v.proven - v.locked;
+    /// @dev An execution of `slashed` took that much from every capture before it, so from the floor; from the
+    /// latest leaf too when it was captured before the execution.
+    function _takeOut(VaultStake storage v, uint256 slashed, bool leafPredatesIt) internal {
+        uint96 floor = v.floor;
+        v.floor = slashed < floor ? floor - uint96(slashed) : 0;
+        if (leafPredatesIt) {
+            uint96 leaf = v.leaf;
+            v.leaf = slashed < leaf ? leaf - uint96(slashed) : 0;
+        }
     }
 
-    function _fresh() internal view returns (bool) {
-        uint64 epoch = currentEpoch;
-        return epoch != 0 && block.timestamp - epochs[epoch].captureTimestamp <= maxStakeAge;
+    /// @dev With no lock and no queued slash left, no older capture can be slashed for this vault any more: the
+    /// latest leaf alone counts again.
+    function _resetFloorWhenIdle(VaultStake storage v) internal {
+        if (v.locked == 0 && v.pending == 0) v.floor = v.leaf;
+    }
+
+    /// @dev Stake that can back a new task: the floor less what is locked and queued, from the current epoch's leaf
+    /// only (stake proven in an older epoch backs no new task).
+    function _free(VaultStake storage v) internal view returns (uint256) {
+        if (v.epoch != currentEpoch) return 0;
+        uint256 owed = uint256(v.locked) + v.pending;
+        uint256 floor = v.floor;
+        return floor > owed ? floor - owed : 0;
     }
 
     function _domainNameAndVersion() internal pure override returns (string memory, string memory) {

@@ -53,7 +53,7 @@ abstract contract TeeRegistryFixture is DcapFixture {
             marketId: marketId,
             signer: signer,
             eciesPublicKey: abi.encodePacked(x, y),
-            operator: role == TeeRole.Prover ? _proverOperator() : address(0),
+            operator: role == TeeRole.Prover ? _proverOperator() : _operatorOfKey(signer),
             blockNumber: block.number - 1,
             blockHash: blockhash(block.number - 1)
         });
@@ -74,10 +74,52 @@ abstract contract TeeRegistryFixture is DcapFixture {
         return address(0xB0B);
     }
 
+    /// The operator a matcher or relayer key of these tests works for: one independent operator per key unless a
+    /// test says otherwise.
+    function _operatorOfKey(address signer) internal pure returns (address) {
+        return address(uint160(uint256(keccak256(abi.encode("cairn.test.operator", signer)))));
+    }
+
+    function _admit(TeeRole role, address operator) internal {
+        vm.prank(roleAdmin);
+        teeRegistry.setOperatorAdmitted(role, operator, true);
+    }
+
+    /// Registers the binding's key, admitting its (matcher or relayer) operator first when governance has not yet.
     function _register(KeyBinding memory b) internal returns (uint64) {
+        if (b.role != TeeRole.Prover && !teeRegistry.isAdmittedOperator(b.role, b.operator)) {
+            _admit(b.role, b.operator);
+        }
         bytes memory quote_ = _devQuote(teeRegistry.reportDataFor(b), false);
-        if (b.operator != address(0)) vm.prank(b.operator);
+        vm.prank(b.operator);
         return teeRegistry.register(quote_, b);
+    }
+
+    /// Signatures of `keys` over `digest`, ordered by their keys' operators as an OperatorQuorum expects.
+    function _quorumSignatures(bytes32 digest, uint256[] memory keys) internal view returns (bytes[] memory sigs) {
+        uint256 n = keys.length;
+        keys = _copy(keys);
+        for (uint256 i = 1; i < n; ++i) {
+            for (uint256 j = i; j > 0 && _keyOperator(keys[j]) < _keyOperator(keys[j - 1]); --j) {
+                (keys[j], keys[j - 1]) = (keys[j - 1], keys[j]);
+            }
+        }
+        sigs = new bytes[](n);
+        for (uint256 i; i < n; ++i) {
+            (uint8 v, bytes32 r, bytes32 sig) = vm.sign(keys[i], digest);
+            sigs[i] = abi.encodePacked(r, sig, v);
+        }
+    }
+
+    function _keyOperator(uint256 key) private pure returns (address) {
+        return _operatorOfKey(vm.addr(key));
+    }
+
+    function _copy(uint256[] memory a) private pure returns (uint256[] memory b) {
+        b = new uint256[](a.length);
+        for (uint256 i; i < a.length; ++i) {
+            b[i] = a[i];
+        }
     }
 }
 
@@ -89,6 +131,8 @@ contract TeeRegistryTest is TeeRegistryFixture {
         _setUpRegistry();
         (matcherKey, matcherSecret) = makeAddrAndKey("enclave-matcher");
         _allow(TeeRole.Matcher, 0);
+        _admit(TeeRole.Matcher, _operatorOfKey(matcherKey));
+        _admit(TeeRole.Relayer, _operatorOfKey(matcherKey));
     }
 
     function test_register_devQuoteThroughTheRealVerifier() public {
@@ -98,6 +142,7 @@ contract TeeRegistryTest is TeeRegistryFixture {
         emit ITeeRegistry.KeyRegistered(
             TeeRole.Matcher, 0, matcherKey, address(0), b.eciesPublicKey, devMeasurement, 0, 0
         );
+        vm.prank(b.operator);
         uint64 expiresAt = teeRegistry.register(quote_, b);
         assertEq(expiresAt, block.timestamp + 3600);
         assertTrue(teeRegistry.isActive(TeeRole.Matcher, 0, matcherKey));
@@ -133,6 +178,7 @@ contract TeeRegistryTest is TeeRegistryFixture {
         b.blockHash = blockhash(b.blockNumber);
         bytes memory q = _devQuote(teeRegistry.reportDataFor(b), false);
         vm.expectRevert(abi.encodeWithSelector(ITeeRegistry.BlockNotRecent.selector, b.blockNumber, block.number));
+        vm.prank(b.operator);
         teeRegistry.register(q, b);
     }
 
@@ -141,16 +187,19 @@ contract TeeRegistryTest is TeeRegistryFixture {
         b.blockHash = keccak256("another chain");
         bytes memory q = _devQuote(teeRegistry.reportDataFor(b), false);
         vm.expectRevert(abi.encodeWithSelector(ITeeRegistry.BlockHashMismatch.selector, b.blockNumber));
+        vm.prank(b.operator);
         teeRegistry.register(q, b);
     }
 
     function test_RevertWhen_quoteReplayed_evenWithPadding() public {
         KeyBinding memory b = _binding(TeeRole.Matcher, 0, matcherKey);
         bytes memory q = _devQuote(teeRegistry.reportDataFor(b), false);
+        vm.prank(b.operator);
         teeRegistry.register(q, b);
         bytes memory padded = bytes.concat(q, new bytes(64));
         padded[padded.length - 1] = 0x01;
         vm.expectPartialRevert(ITeeRegistry.QuoteAlreadyUsed.selector);
+        vm.prank(b.operator);
         teeRegistry.register(padded, b);
     }
 
@@ -159,6 +208,7 @@ contract TeeRegistryTest is TeeRegistryFixture {
         bytes memory q = _devQuote(teeRegistry.reportDataFor(b), false);
         b.signer = makeAddr("thief");
         vm.expectRevert(ITeeRegistry.ReportDataMismatch.selector);
+        vm.prank(b.operator);
         teeRegistry.register(q, b);
     }
 
@@ -166,6 +216,7 @@ contract TeeRegistryTest is TeeRegistryFixture {
         KeyBinding memory b = _binding(TeeRole.Matcher, 0, matcherKey);
         bytes memory q = _devQuote(teeRegistry.reportDataFor(b), true);
         vm.expectRevert(ITeeRegistry.DebugTdNotAllowed.selector);
+        vm.prank(b.operator);
         teeRegistry.register(q, b);
     }
 
@@ -173,6 +224,7 @@ contract TeeRegistryTest is TeeRegistryFixture {
         KeyBinding memory b = _binding(TeeRole.Relayer, 0, matcherKey);
         bytes memory q = _devQuote(teeRegistry.reportDataFor(b), false);
         vm.expectRevert(abi.encodeWithSelector(ITeeRegistry.MeasurementNotAllowed.selector, devMeasurement));
+        vm.prank(b.operator);
         teeRegistry.register(q, b);
     }
 
@@ -182,6 +234,7 @@ contract TeeRegistryTest is TeeRegistryFixture {
         KeyBinding memory b = _binding(TeeRole.Matcher, 0, matcherKey);
         bytes memory q = _devQuote(teeRegistry.reportDataFor(b), false);
         vm.expectRevert(abi.encodeWithSelector(ITeeRegistry.TcbStatusNotAccepted.selector, TcbStatus.UpToDate));
+        vm.prank(b.operator);
         teeRegistry.register(q, b);
     }
 
@@ -198,6 +251,7 @@ contract TeeRegistryTest is TeeRegistryFixture {
         b = _binding(TeeRole.Matcher, 0, matcherKey);
         bytes memory fresh = _devQuote(teeRegistry.reportDataFor(b), false);
         vm.expectRevert(abi.encodeWithSelector(ITeeRegistry.KeyWasRevoked.selector, TeeRole.Matcher, 0, matcherKey));
+        vm.prank(b.operator);
         teeRegistry.register(fresh, b);
     }
 
@@ -210,6 +264,7 @@ contract TeeRegistryTest is TeeRegistryFixture {
     function test_RevertWhen_marketIdOnANonProverRole() public {
         KeyBinding memory b = _binding(TeeRole.Matcher, 7, matcherKey);
         vm.expectRevert(abi.encodeWithSelector(ITeeRegistry.MarketIdNotAllowed.selector, TeeRole.Matcher, 7));
+        vm.prank(b.operator);
         teeRegistry.register("", b);
     }
 
@@ -217,6 +272,7 @@ contract TeeRegistryTest is TeeRegistryFixture {
         KeyBinding memory b = _binding(TeeRole.Matcher, 0, matcherKey);
         b.eciesPublicKey = hex"04";
         vm.expectRevert(abi.encodeWithSelector(ITeeRegistry.WrongEciesKeyLength.selector, 1));
+        vm.prank(b.operator);
         teeRegistry.register("", b);
     }
 

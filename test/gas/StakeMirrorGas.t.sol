@@ -82,14 +82,14 @@ contract StakeMirrorGasTest is StakeMirrorFixture {
         mirror.reportSlashOutcomes(one, sigs);
         vm.snapshotGasLastCall("reportSlashOutcomes: 1 vetoed (2-of-3 relayers)");
 
-        one = _outcomes(_orderId(2), vault, false, 10e18, uint48(block.timestamp));
+        one = _outcomes(_orderId(2), vault, false, 10e18, uint48(block.timestamp - 2));
         sigs = _sign(one, _two());
         mirror.reportSlashOutcomes(one, sigs);
         vm.snapshotGasLastCall("reportSlashOutcomes: 1 executed (2-of-3 relayers)");
 
         StakeMirror.SlashOutcome[] memory ten = new StakeMirror.SlashOutcome[](10);
         for (uint256 i; i < 10; ++i) {
-            ten[i] = StakeMirror.SlashOutcome(_orderId(i + 3), vault, i % 2 == 0, i % 2 == 0 ? 0 : 10e18, 1);
+            ten[i] = _outcomes(_orderId(i + 3), vault, i % 2 == 0, i % 2 == 0 ? 0 : 10e18, 1)[0];
         }
         sigs = _sign(ten, _two());
         mirror.reportSlashOutcomes(ten, sigs);

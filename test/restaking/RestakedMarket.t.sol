@@ -21,6 +21,8 @@ import {IVetoSlasher} from "@symbioticfi/core/src/interfaces/slasher/IVetoSlashe
 /// (executed, or vetoed by a veto slasher's resolver) comes back to the mirror.
 contract RestakedMarketTest is CairnTest, SlashInboxFixture {
     uint48 internal constant SHORT_VETO = 20 minutes;
+    /// Relaying a slash and finalizing it on Ethereum.
+    uint48 internal constant SLASH_DELAY = 1 days;
 
     StakeMirror internal stakeMirror;
     uint256 internal restakedMarket;
@@ -28,7 +30,7 @@ contract RestakedMarketTest is CairnTest, SlashInboxFixture {
     function setUp() public override {
         super.setUp(); // marketplace (CairnTest)
         _setUpRegistry(); // attested relayer keys
-        stakeMirror = new StakeMirror(owner, address(marketplace), teeRegistry, address(0xE7), 2, 2 days);
+        stakeMirror = new StakeMirror(owner, address(marketplace), teeRegistry, address(0xE7), 2, SLASH_DELAY);
         // The inbox accepts slashes from this mirror on this chain.
         sourceChainId = block.chainid;
         mirror = address(stakeMirror);
@@ -56,7 +58,8 @@ contract RestakedMarketTest is CairnTest, SlashInboxFixture {
         bytes32[] memory leaves = new bytes32[](2);
         leaves[0] = StakeTree.leaf(prover, entries[0].vault, address(0xE7), entries[0].stake);
         leaves[1] = StakeTree.leaf(makeAddr("someone"), entries[0].vault, address(0xE7), 1e18);
-        StakeMirror.Snapshot memory snapshot = StakeMirror.Snapshot(1, capture, StakeTree.root(leaves), 1001e18, 2);
+        StakeMirror.Snapshot memory snapshot =
+            StakeMirror.Snapshot(1, capture, middleware.slashingWindow(), StakeTree.root(leaves), 1001e18, 2);
         stakeMirror.commitSnapshot(snapshot, _relayerSignatures(stakeMirror.snapshotDigest(snapshot)));
         stakeMirror.proveStake(prover, entries[0].vault, entries[0].stake, StakeTree.proof(leaves, 0));
         assertEq(stakeMirror.availableStake(prover), 1000e18);
@@ -89,15 +92,23 @@ contract RestakedMarketTest is CairnTest, SlashInboxFixture {
         assertEq(inbox.deliver(batch, sigs), 0);
         assertEq(IVault(entries[0].vault).activeStake(), 950e18);
 
-        // 6. The outcome comes back: executed, for good; the leaf predates it, so the slashed collateral stays out.
+        // 6. The outcome comes back once a snapshot captured after the execution is in: executed, for good; the leaf
+        // the prover holds predates it, so the slashed collateral stays out.
+        _reportExecuted(id, entries[0].vault, leaves);
+    }
+
+    function _reportExecuted(uint256 id, address vault_, bytes32[] memory leaves) internal {
         bytes32 orderId = keccak256(abi.encode(block.chainid, address(stakeMirror), id));
+        uint48 executedAt = uint48(block.timestamp);
+        vm.warp(block.timestamp + 60);
+        _commit(2, uint48(block.timestamp - 1), leaves);
         StakeMirror.SlashOutcome[] memory outcome = new StakeMirror.SlashOutcome[](1);
-        outcome[0] = StakeMirror.SlashOutcome(orderId, entries[0].vault, false, 50e18, uint48(block.timestamp));
+        outcome[0] = StakeMirror.SlashOutcome(orderId, vault_, StakeMirror.SlashStatus.Executed, 50e18, executedAt);
         stakeMirror.reportSlashOutcomes(outcome, _relayerSignatures(stakeMirror.slashOutcomesDigest(outcome)));
         (,,, StakeMirror.SlashStatus status) = stakeMirror.slashes(orderId);
         assertEq(uint8(status), uint8(StakeMirror.SlashStatus.Executed));
-        assertEq(stakeMirror.availableStake(prover), 950e18);
-        (uint128 pending,) = stakeMirror.slashDebt(prover, entries[0].vault);
+        (, uint96 leaf,,, uint128 pending) = stakeMirror.vaultStake(prover, vault_);
+        assertEq(leaf, 950e18);
         assertEq(pending, 0);
     }
 
@@ -116,7 +127,8 @@ contract RestakedMarketTest is CairnTest, SlashInboxFixture {
 
         // The veto comes back, quorum-signed: the held-back penalty backs tasks again.
         StakeMirror.SlashOutcome[] memory outcome = new StakeMirror.SlashOutcome[](1);
-        outcome[0] = StakeMirror.SlashOutcome(orderId, vetoVault, true, 0, uint48(block.timestamp));
+        outcome[0] =
+            StakeMirror.SlashOutcome(orderId, vetoVault, StakeMirror.SlashStatus.Vetoed, 0, uint48(block.timestamp));
         vm.expectEmit(address(stakeMirror));
         emit StakeMirror.SlashSettled(orderId, prover, vetoVault, StakeMirror.SlashStatus.Vetoed, 0, 1000e18);
         stakeMirror.reportSlashOutcomes(outcome, _relayerSignatures(stakeMirror.slashOutcomesDigest(outcome)));
@@ -134,12 +146,18 @@ contract RestakedMarketTest is CairnTest, SlashInboxFixture {
         middleware.finalizeSlash(orderId);
         assertEq(IVault(vetoVault).activeStake(), 950e18);
 
+        // Reported once a snapshot captured after the execution is in; the prover's leaf predates it.
+        uint48 executedAt = uint48(block.timestamp);
+        vm.warp(block.timestamp + 60);
+        _commit(2, uint48(block.timestamp - 1), new bytes32[](1));
         StakeMirror.SlashOutcome[] memory outcome = new StakeMirror.SlashOutcome[](1);
-        outcome[0] = StakeMirror.SlashOutcome(orderId, vetoVault, false, 50e18, uint48(block.timestamp));
+        outcome[0] = StakeMirror.SlashOutcome(orderId, vetoVault, StakeMirror.SlashStatus.Executed, 50e18, executedAt);
         stakeMirror.reportSlashOutcomes(outcome, _relayerSignatures(stakeMirror.slashOutcomesDigest(outcome)));
         (,,, StakeMirror.SlashStatus status) = stakeMirror.slashes(orderId);
         assertEq(uint8(status), uint8(StakeMirror.SlashStatus.Executed));
-        assertEq(stakeMirror.availableStake(prover), 950e18);
+        (, uint96 leaf,,, uint128 pending) = stakeMirror.vaultStake(prover, vetoVault);
+        assertEq(leaf, 950e18);
+        assertEq(pending, 0);
     }
 
     /// A veto vault with a resolver backs a task (only its leaf is proven); the task is missed, slashed, delivered:
@@ -156,7 +174,8 @@ contract RestakedMarketTest is CairnTest, SlashInboxFixture {
         bytes32[] memory leaves = new bytes32[](2);
         leaves[0] = StakeTree.leaf(prover, vault, address(0xE7), 1000e18);
         leaves[1] = StakeTree.leaf(prover, vetoVault, address(0xE7), 1000e18);
-        StakeMirror.Snapshot memory snapshot = StakeMirror.Snapshot(1, capture, StakeTree.root(leaves), 2000e18, 2);
+        StakeMirror.Snapshot memory snapshot =
+            StakeMirror.Snapshot(1, capture, middleware.slashingWindow(), StakeTree.root(leaves), 2000e18, 2);
         stakeMirror.commitSnapshot(snapshot, _relayerSignatures(stakeMirror.snapshotDigest(snapshot)));
         stakeMirror.proveStake(prover, vetoVault, 1000e18, StakeTree.proof(leaves, 1));
 
@@ -191,12 +210,10 @@ contract RestakedMarketTest is CairnTest, SlashInboxFixture {
         }
     }
 
-    function _relayerSignatures(bytes32 digest) internal view returns (bytes[] memory sigs) {
-        uint256[2] memory which = relayerAddrs[0] < relayerAddrs[2] ? [uint256(0), 2] : [uint256(2), 0];
-        sigs = new bytes[](2);
-        for (uint256 i; i < 2; ++i) {
-            (uint8 v, bytes32 r, bytes32 s) = vm.sign(relayerKeys[which[i]], digest);
-            sigs[i] = abi.encodePacked(r, s, v);
-        }
+    function _commit(uint64 epoch, uint48 capture, bytes32[] memory leaves) internal {
+        StakeMirror.Snapshot memory snapshot = StakeMirror.Snapshot(
+            epoch, capture, middleware.slashingWindow(), StakeTree.root(leaves), 0, uint32(leaves.length)
+        );
+        stakeMirror.commitSnapshot(snapshot, _relayerSignatures(stakeMirror.snapshotDigest(snapshot)));
     }
 }

@@ -7,6 +7,7 @@ import {SymbioticCore} from "../../script/symbiotic/SymbioticCore.sol";
 import {SlashInbox} from "../../src/restaking/SlashInbox.sol";
 import {CairnNetworkMiddleware} from "../../src/restaking/CairnNetworkMiddleware.sol";
 import {TeeRole} from "../../src/attestation/interfaces/ITeeRegistry.sol";
+import {OperatorQuorum} from "../../src/libraries/OperatorQuorum.sol";
 import {IVault} from "@symbioticfi/core/src/interfaces/vault/IVault.sol";
 
 /// @notice The Ethereum side: real Symbiotic core, Cairn's middleware, attested relayers and the slash inbox.
@@ -50,14 +51,15 @@ abstract contract SlashInboxFixture is SymbioticFixture, TeeRegistryFixture {
         }
     }
 
-    function _signed(SlashInbox.Slash[] memory s) internal view returns (bytes[] memory sigs) {
-        bytes32 digest = inbox.batchDigest(s);
-        uint256[2] memory which = relayerAddrs[0] < relayerAddrs[2] ? [uint256(0), 2] : [uint256(2), 0];
-        sigs = new bytes[](2);
-        for (uint256 i; i < 2; ++i) {
-            (uint8 v, bytes32 r, bytes32 sig) = vm.sign(relayerKeys[which[i]], digest);
-            sigs[i] = abi.encodePacked(r, sig, v);
-        }
+    function _signed(SlashInbox.Slash[] memory s) internal view returns (bytes[] memory) {
+        return _relayerSignatures(inbox.batchDigest(s));
+    }
+
+    /// Two of the three relayer operators (0 and 2), ordered by operator.
+    function _relayerSignatures(bytes32 digest) internal view returns (bytes[] memory) {
+        uint256[] memory keys = new uint256[](2);
+        (keys[0], keys[1]) = (relayerKeys[0], relayerKeys[2]);
+        return _quorumSignatures(digest, keys);
     }
 }
 
@@ -108,7 +110,7 @@ contract SlashInboxTest is SlashInboxFixture {
         bytes[] memory sigs = _signed(s);
         bytes[] memory one = new bytes[](1);
         one[0] = sigs[0];
-        vm.expectRevert(abi.encodeWithSelector(SlashInbox.QuorumNotReached.selector, 1, 2));
+        vm.expectRevert(abi.encodeWithSelector(OperatorQuorum.QuorumNotReached.selector, 1, 2));
         inbox.deliver(s, one);
     }
 

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {TeeRegistryFixture} from "../attestation/TeeRegistry.t.sol";
 import {StakeMirror} from "../../src/restaking/StakeMirror.sol";
+import {OperatorQuorum} from "../../src/libraries/OperatorQuorum.sol";
 import {KeyBinding, TeeRole} from "../../src/attestation/interfaces/ITeeRegistry.sol";
 
 /// @notice Builds sorted-pair Merkle trees over stake leaves, as the relayers do.
@@ -49,6 +50,10 @@ library StakeTree {
 }
 
 abstract contract StakeMirrorFixture is TeeRegistryFixture {
+    /// The snapshot's slashing window and the mirror's slash delay: tasks may end up to 2 days after a capture.
+    uint48 internal constant SLASHING_WINDOW = 3 days;
+    uint48 internal constant SLASH_DELAY = 1 days;
+
     StakeMirror internal mirror;
     address internal marketplaceAddress = makeAddr("marketplace");
     address internal token = makeAddr("rTKN");
@@ -58,6 +63,9 @@ abstract contract StakeMirrorFixture is TeeRegistryFixture {
 
     function _setUpMirror() internal {
         _setUpRegistry();
+        // Relayer keys stay attested through the long time jumps of these tests.
+        vm.prank(registryOwner);
+        teeRegistry.setAttestValiditySeconds(30 days);
         _allow(TeeRole.Relayer, 0);
         for (uint256 i; i < 3; ++i) {
             (relayerAddrs[i], relayerKeys[i]) = makeAddrAndKey(string.concat("relayer", vm.toString(i)));
@@ -65,7 +73,7 @@ abstract contract StakeMirrorFixture is TeeRegistryFixture {
             vm.roll(block.number + 1);
             vm.setBlockhash(block.number - 1, keccak256(abi.encode("relayer block", i)));
         }
-        mirror = new StakeMirror(mirrorOwner, marketplaceAddress, teeRegistry, token, 2, 2 days);
+        mirror = new StakeMirror(mirrorOwner, marketplaceAddress, teeRegistry, token, 2, SLASH_DELAY);
     }
 
     /// Signatures of the given relayers, sorted by signer address.
@@ -82,18 +90,13 @@ abstract contract StakeMirrorFixture is TeeRegistryFixture {
         return _signDigest(mirror.slashOutcomesDigest(outcomes), which);
     }
 
-    function _signDigest(bytes32 digest, uint256[] memory which) internal view returns (bytes[] memory sigs) {
-        // sort indices by address
+    /// Signatures of the relayers `which` (indices into relayerKeys), ordered by operator.
+    function _signDigest(bytes32 digest, uint256[] memory which) internal view returns (bytes[] memory) {
+        uint256[] memory keys = new uint256[](which.length);
         for (uint256 i; i < which.length; ++i) {
-            for (uint256 j = i + 1; j < which.length; ++j) {
-                if (relayerAddrs[which[j]] < relayerAddrs[which[i]]) (which[i], which[j]) = (which[j], which[i]);
-            }
+            keys[i] = relayerKeys[which[i]];
         }
-        sigs = new bytes[](which.length);
-        for (uint256 i; i < which.length; ++i) {
-            (uint8 v, bytes32 r, bytes32 sig) = vm.sign(relayerKeys[which[i]], digest);
-            sigs[i] = abi.encodePacked(r, sig, v);
-        }
+        return _quorumSignatures(digest, keys);
     }
 
     function _two() internal pure returns (uint256[] memory w) {
@@ -102,7 +105,7 @@ abstract contract StakeMirrorFixture is TeeRegistryFixture {
     }
 
     function _snapshot(uint64 epoch, bytes32 root_, uint32 leaves) internal view returns (StakeMirror.Snapshot memory) {
-        return StakeMirror.Snapshot(epoch, uint48(block.timestamp - 1), root_, 0, leaves);
+        return StakeMirror.Snapshot(epoch, uint48(block.timestamp - 1), SLASHING_WINDOW, root_, 0, leaves);
     }
 
     /// The order id the mirror queues task `taskId`'s slash under.
@@ -115,8 +118,17 @@ abstract contract StakeMirrorFixture is TeeRegistryFixture {
         pure
         returns (StakeMirror.SlashOutcome[] memory o)
     {
+        StakeMirror.SlashStatus status = vetoed ? StakeMirror.SlashStatus.Vetoed : StakeMirror.SlashStatus.Executed;
+        return _outcome(orderId, vault, status, slashed, settledAt);
+    }
+
+    function _outcome(bytes32 orderId, address vault, StakeMirror.SlashStatus status, uint256 slashed, uint48 settledAt)
+        internal
+        pure
+        returns (StakeMirror.SlashOutcome[] memory o)
+    {
         o = new StakeMirror.SlashOutcome[](1);
-        o[0] = StakeMirror.SlashOutcome(orderId, vault, vetoed, slashed, settledAt);
+        o[0] = StakeMirror.SlashOutcome(orderId, vault, status, slashed, settledAt);
     }
 }
 
@@ -147,8 +159,9 @@ contract StakeMirrorTest is StakeMirrorFixture {
 
         vm.prank(marketplaceAddress);
         mirror.lock(prover, 7, 200e18, block.timestamp + 1 hours);
-        (address lockedVault, uint96 amount) = mirror.locks(7);
-        assertEq(lockedVault, vaultA);
+        (uint48 capture, uint32 vaultIndex, uint96 amount) = mirror.locks(7);
+        assertEq(mirror.proverVaults(prover)[vaultIndex], vaultA);
+        assertEq(capture, block.timestamp - 1);
         assertEq(amount, 200e18);
         assertEq(mirror.availableStake(prover), 200e18);
 
@@ -164,7 +177,7 @@ contract StakeMirrorTest is StakeMirrorFixture {
         StakeMirror.Snapshot memory s = _snapshot(1, bytes32(uint256(1)), 1);
         uint256[] memory one = new uint256[](1);
         bytes[] memory sigs = _sign(s, one);
-        vm.expectRevert(abi.encodeWithSelector(StakeMirror.QuorumNotReached.selector, 1, 2));
+        vm.expectRevert(abi.encodeWithSelector(OperatorQuorum.QuorumNotReached.selector, 1, 2));
         mirror.commitSnapshot(s, sigs);
     }
 
@@ -174,7 +187,7 @@ contract StakeMirrorTest is StakeMirrorFixture {
         (uint8 v, bytes32 r, bytes32 sig) = vm.sign(outsiderKey, mirror.snapshotDigest(s));
         bytes[] memory sigs = new bytes[](1);
         sigs[0] = abi.encodePacked(r, sig, v);
-        vm.expectRevert(abi.encodeWithSelector(StakeMirror.NotAnActiveRelayer.selector, outsider));
+        vm.expectRevert(abi.encodeWithSelector(OperatorQuorum.NotAnActiveRelayer.selector, outsider));
         mirror.commitSnapshot(s, sigs);
     }
 
@@ -182,7 +195,7 @@ contract StakeMirrorTest is StakeMirrorFixture {
         StakeMirror.Snapshot memory s = _snapshot(1, bytes32(uint256(1)), 1);
         bytes[] memory sigs = _sign(s, _two());
         sigs[1] = sigs[0];
-        vm.expectRevert(StakeMirror.SignersNotSorted.selector);
+        vm.expectPartialRevert(OperatorQuorum.OperatorsNotAscending.selector);
         mirror.commitSnapshot(s, sigs);
     }
 
@@ -200,7 +213,8 @@ contract StakeMirrorTest is StakeMirrorFixture {
     }
 
     function test_RevertWhen_captureNotInThePast() public {
-        StakeMirror.Snapshot memory s = StakeMirror.Snapshot(1, uint48(block.timestamp), bytes32(uint256(1)), 0, 1);
+        StakeMirror.Snapshot memory s =
+            StakeMirror.Snapshot(1, uint48(block.timestamp), SLASHING_WINDOW, bytes32(uint256(1)), 0, 1);
         bytes[] memory sigs = _sign(s, _two());
         vm.expectRevert(abi.encodeWithSelector(StakeMirror.CaptureNotInThePast.selector, uint48(block.timestamp)));
         mirror.commitSnapshot(s, sigs);
@@ -230,14 +244,16 @@ contract StakeMirrorTest is StakeMirrorFixture {
         mirror.lock(prover, 1, 350e18, block.timestamp + 1 hours);
     }
 
-    function test_RevertWhen_stakeTooOld() public {
+    function test_RevertWhen_captureTooOldForAnyTask() public {
         _commit(1);
         mirror.proveStake(prover, vaultA, 300e18, StakeTree.proof(leaves, 0));
-        vm.warp(block.timestamp + 2 days);
+        uint256 latest = mirror.latestDeadline();
+        assertEq(latest, block.timestamp - 1 + SLASHING_WINDOW - SLASH_DELAY);
+        vm.warp(latest);
         assertEq(mirror.availableStake(prover), 0);
         vm.prank(marketplaceAddress);
-        vm.expectPartialRevert(StakeMirror.StakeTooOld.selector);
-        mirror.lock(prover, 1, 1, block.timestamp + 1 hours);
+        vm.expectRevert(abi.encodeWithSelector(StakeMirror.TaskOutlivesSlashingWindow.selector, latest + 1, latest));
+        mirror.lock(prover, 1, 1, latest + 1);
     }
 
     function test_locksSurviveANewEpochUntilTheirTaskEnds() public {

@@ -5,166 +5,401 @@ import {CommonBase} from "forge-std/Base.sol";
 import {StdUtils} from "forge-std/StdUtils.sol";
 import {StakeMirrorFixture, StakeTree} from "./StakeMirror.t.sol";
 import {StakeMirror} from "../../src/restaking/StakeMirror.sol";
+import {OperatorQuorum} from "../../src/libraries/OperatorQuorum.sol";
+import {KeyBinding, TeeRole} from "../../src/attestation/interfaces/ITeeRegistry.sol";
 
-/// @notice Random locks, unlocks and slashes by the marketplace over proven stake in two vaults; slash outcomes
-/// (vetoed, or executed before or after the leaf's capture) arriving from Ethereum; new epochs re-proving the leaves.
+/// @notice Ethereum as Symbiotic's slasher sees it, for two vaults of one operator: the stake at each capture, and
+/// every executed slash with its time. Symbiotic lets a slash at capture `c` take at most the stake at `c` less
+/// every slash of the operator executed after `c` (BaseSlasher: slashable = stakeAt(c) - cumulativeSlash since c).
+contract SymbioticModel {
+    struct Executed {
+        uint256 at;
+        uint256 amount;
+    }
+
+    mapping(address vault => uint256) public stakeNow;
+    mapping(address vault => mapping(uint256 capture => uint256)) public stakeAt;
+    mapping(address vault => Executed[]) internal _executed;
+
+    function setStake(address vault, uint256 amount) external {
+        stakeNow[vault] = amount;
+    }
+
+    function capture(address vault, uint256 at) external {
+        stakeAt[vault][at] = stakeNow[vault];
+    }
+
+    /// What a slash at `c` could still take now.
+    function slashable(address vault, uint256 c) public view returns (uint256) {
+        uint256 since;
+        Executed[] storage e = _executed[vault];
+        for (uint256 i; i < e.length; ++i) {
+            if (e[i].at > c) since += e[i].amount;
+        }
+        uint256 stake = stakeAt[vault][c];
+        return stake > since ? stake - since : 0;
+    }
+
+    function execute(address vault, uint256 amount, uint256 at) external {
+        _executed[vault].push(Executed(at, amount));
+        // Stake withdrawn since the capture is still slashable (Symbiotic slashes pending withdrawals too); what
+        // remains active shrinks by at most what it holds.
+        uint256 active = stakeNow[vault];
+        stakeNow[vault] = active > amount ? active - amount : 0;
+    }
+}
+
+/// @notice Drives the mirror as the marketplace, the relayers, Ethereum and an attacker would: new epochs whose leaves
+/// rise and fall (deposits, withdrawals, leaves proven or skipped), locks with deadlines near and past the slashing
+/// window, unlocks and slashes, executions on Ethereum (in any order), vetoes and failures reported back, time jumps,
+/// and snapshots forged by one operator holding several attested keys. Nothing is caught: every call either succeeds
+/// or reverts with the exact error the handler predicted.
 contract StakeMirrorHandler is CommonBase, StdUtils {
+    struct OpenLock {
+        uint256 taskId;
+        address vault;
+        uint256 amount;
+        uint48 capture;
+        uint256 deadline;
+    }
+
+    struct Obligation {
+        bytes32 orderId;
+        address vault;
+        uint256 penalty;
+        uint48 capture;
+        uint256 executedAt; // zero until executed on Ethereum
+    }
+
     StakeMirror internal immutable mirror;
+    SymbioticModel public immutable eth;
     address internal immutable marketplace;
     address internal immutable transport;
     address internal immutable prover;
-    bytes32[] internal leaves;
+    uint48 internal immutable window;
     address[2] internal vaults;
-    uint256[2] internal stakes;
-    /// Two relayer keys, ordered by address.
-    uint256[2] internal keys;
+    /// Two relayer keys of distinct operators (sorted by operator), and two more keys of the first one's operator.
+    uint256[2] internal honestKeys;
+    uint256[2] internal sameOperatorKeys;
 
-    uint256[] public openTasks;
+    OpenLock[] internal _locks;
+    Obligation[] internal _queued;
     uint256 internal nextTask = 1;
-    /// Slashes queued and not yet settled.
-    bytes32[] public queued;
+    bytes32 public honestRoot;
+    mapping(address vault => uint256) public ghostLocked;
     mapping(address vault => uint256) public ghostPending;
+    uint256 public forgeriesRefused;
 
     constructor(
         StakeMirror mirror_,
         address marketplace_,
         address transport_,
         address prover_,
-        bytes32[] memory leaves_,
+        uint48 window_,
         address[2] memory vaults_,
-        uint256[2] memory stakes_,
-        uint256[2] memory keys_
+        uint256[2] memory honestKeys_,
+        uint256[2] memory sameOperatorKeys_
     ) {
         mirror = mirror_;
+        eth = new SymbioticModel();
         marketplace = marketplace_;
         transport = transport_;
         prover = prover_;
-        leaves = leaves_;
-        (vaults, stakes, keys) = (vaults_, stakes_, keys_);
+        window = window_;
+        vaults = vaults_;
+        honestKeys = honestKeys_;
+        sameOperatorKeys = sameOperatorKeys_;
     }
 
-    function lock(uint256 amount) external {
-        amount = bound(amount, 1, 400e18);
-        vm.prank(marketplace);
-        try mirror.lock(prover, nextTask, amount, block.timestamp + 1 hours) {
-            openTasks.push(nextTask);
-        } catch {}
-        ++nextTask;
+    // ---------------------------------------------------------------- Ethereum and the relayers
+
+    /// Stake deposited or withdrawn on Ethereum before the next capture.
+    function restake(uint256 vaultSeed, uint256 amount) external {
+        eth.setStake(vaults[vaultSeed % 2], bound(amount, 0, 1000e18));
     }
 
-    function end(uint256 seed, bool slashIt, uint256 penalty) external {
-        if (openTasks.length == 0) return;
-        uint256 i = seed % openTasks.length;
-        uint256 taskId = openTasks[i];
-        openTasks[i] = openTasks[openTasks.length - 1];
-        openTasks.pop();
-        (address vault, uint96 locked) = mirror.locks(taskId);
-        vm.prank(marketplace);
-        if (slashIt) {
-            penalty = bound(penalty, 0, locked);
-            mirror.slash(prover, taskId, locked, penalty, address(0));
-            queued.push(keccak256(abi.encode(block.chainid, address(mirror), taskId)));
-            ghostPending[vault] += penalty;
-        } else {
-            mirror.unlock(prover, taskId, locked);
+    /// The relayers commit the next epoch; the prover (or anyone) proves each leaf, or not.
+    function newEpoch(uint256 elapsed, bool proveA, bool proveB) external {
+        vm.warp(block.timestamp + bound(elapsed, 1, 2 hours));
+        uint48 capture = uint48(block.timestamp - 1);
+        bytes32[] memory leaves = new bytes32[](2);
+        for (uint256 k; k < 2; ++k) {
+            eth.capture(vaults[k], capture);
+            leaves[k] = StakeTree.leaf(prover, vaults[k], mirror.stakeToken(), eth.stakeNow(vaults[k]));
+        }
+        StakeMirror.Snapshot memory s =
+            StakeMirror.Snapshot(mirror.currentEpoch() + 1, capture, window, StakeTree.root(leaves), 0, 2);
+        mirror.commitSnapshot(s, _sign(mirror.snapshotDigest(s), honestKeys[0], honestKeys[1]));
+        honestRoot = s.stakeRoot;
+        bool[2] memory prove = [proveA, proveB];
+        for (uint256 k; k < 2; ++k) {
+            if (prove[k]) mirror.proveStake(prover, vaults[k], eth.stakeNow(vaults[k]), StakeTree.proof(leaves, k));
         }
     }
 
-    function report(uint256 seed, bool vetoed, uint256 slashed, bool beforeCapture) external {
-        if (queued.length == 0) return;
-        uint256 i = seed % queued.length;
-        bytes32 orderId = queued[i];
-        queued[i] = queued[queued.length - 1];
-        queued.pop();
-        (, uint96 penalty, address vault,) = mirror.slashes(orderId);
-        StakeMirror.SlashOutcome[] memory o = new StakeMirror.SlashOutcome[](1);
-        o[0] = StakeMirror.SlashOutcome({
-            orderId: orderId,
-            vault: vault,
-            vetoed: vetoed,
-            slashed: vetoed ? 0 : bound(slashed, 0, penalty),
-            settledAt: beforeCapture ? 0 : uint48(block.timestamp)
-        });
-        vm.prank(transport);
-        mirror.receiveSlashOutcomes(o);
-        ghostPending[vault] -= penalty;
-    }
-
-    /// A new epoch with the same leaves (e.g. a veto request pending: the vaults' stake unchanged), re-proven.
-    function reprove() external {
-        vm.warp(block.timestamp + 1);
+    /// One operator with several attested keys tries to commit a made-up root: refused however many keys it holds.
+    function forgeSnapshot(bytes32 root, bool bothKeys) external {
         StakeMirror.Snapshot memory s = StakeMirror.Snapshot(
-            mirror.currentEpoch() + 1, uint48(block.timestamp - 1), StakeTree.root(leaves), 0, uint32(leaves.length)
+            mirror.currentEpoch() + 1, uint48(block.timestamp - 1), window, root, type(uint128).max, 1
         );
         bytes32 digest = mirror.snapshotDigest(s);
-        bytes[] memory sigs = new bytes[](2);
-        for (uint256 k; k < 2; ++k) {
-            (uint8 v, bytes32 r, bytes32 sig) = vm.sign(keys[k], digest);
-            sigs[k] = abi.encodePacked(r, sig, v);
+        bytes[] memory sigs;
+        if (bothKeys) {
+            sigs = _sign(digest, sameOperatorKeys[0], sameOperatorKeys[1]);
+            vm.expectPartialRevert(OperatorQuorum.OperatorsNotAscending.selector);
+        } else {
+            sigs = new bytes[](1);
+            sigs[0] = _signOne(digest, sameOperatorKeys[0]);
+            vm.expectRevert(abi.encodeWithSelector(OperatorQuorum.QuorumNotReached.selector, 1, 2));
         }
         mirror.commitSnapshot(s, sigs);
-        for (uint256 k; k < 2; ++k) {
-            mirror.proveStake(prover, vaults[k], stakes[k], StakeTree.proof(leaves, k));
+        ++forgeriesRefused;
+    }
+
+    /// Ethereum executes a queued slash at the capture its task's stake was read at, whatever order slashes land in.
+    function execute(uint256 seed) external {
+        if (_queued.length == 0) return;
+        Obligation storage o = _queued[seed % _queued.length];
+        if (o.executedAt != 0) return;
+        // The property itself: the vault can still pay the whole penalty at that capture.
+        require(eth.slashable(o.vault, o.capture) >= o.penalty, "a due slash cannot be paid in full");
+        vm.warp(block.timestamp + 1);
+        o.executedAt = block.timestamp;
+        eth.execute(o.vault, o.penalty, block.timestamp);
+    }
+
+    /// The outcome of a queued slash comes back: a veto or a failure at once, an execution once a capture after it
+    /// is committed (before that the mirror refuses it, as predicted).
+    function report(uint256 seed, uint8 kind) external {
+        if (_queued.length == 0) return;
+        uint256 i = seed % _queued.length;
+        Obligation memory o = _queued[i];
+        StakeMirror.SlashOutcome[] memory out = new StakeMirror.SlashOutcome[](1);
+        if (o.executedAt == 0) {
+            // Not executed: vetoed by the resolver, or failed for good.
+            StakeMirror.SlashStatus status =
+                kind % 2 == 0 ? StakeMirror.SlashStatus.Vetoed : StakeMirror.SlashStatus.Failed;
+            out[0] = StakeMirror.SlashOutcome(o.orderId, o.vault, status, 0, uint48(block.timestamp));
+        } else {
+            out[0] = StakeMirror.SlashOutcome(
+                o.orderId, o.vault, StakeMirror.SlashStatus.Executed, o.penalty, uint48(o.executedAt)
+            );
+            (uint48 capture,,) = mirror.epochs(mirror.currentEpoch());
+            if (o.executedAt > capture) {
+                vm.expectRevert(
+                    abi.encodeWithSelector(
+                        StakeMirror.OutcomeAheadOfSnapshot.selector, o.orderId, uint48(o.executedAt), capture
+                    )
+                );
+                vm.prank(transport);
+                mirror.receiveSlashOutcomes(out);
+                return;
+            }
         }
+        vm.prank(transport);
+        mirror.receiveSlashOutcomes(out);
+        ghostPending[o.vault] -= o.penalty;
+        _queued[i] = _queued[_queued.length - 1];
+        _queued.pop();
+    }
+
+    // ---------------------------------------------------------------- the marketplace
+
+    function lock(uint256 amount, uint256 duration) external {
+        amount = bound(amount, 1, 400e18);
+        uint256 deadline = block.timestamp + bound(duration, 1, 8 hours);
+        uint256 taskId = nextTask++;
+        uint256 latest = mirror.latestDeadline();
+        (uint256 best, uint256 index) = _bestVault(amount);
+        vm.prank(marketplace);
+        if (deadline > latest) {
+            vm.expectRevert(abi.encodeWithSelector(StakeMirror.TaskOutlivesSlashingWindow.selector, deadline, latest));
+            mirror.lock(prover, taskId, amount, deadline);
+            return;
+        }
+        if (index == type(uint256).max) {
+            vm.expectRevert(abi.encodeWithSelector(StakeMirror.InsufficientStake.selector, best, amount));
+            mirror.lock(prover, taskId, amount, deadline);
+            return;
+        }
+        mirror.lock(prover, taskId, amount, deadline);
+        (uint48 capture,,) = mirror.epochs(mirror.currentEpoch());
+        address vault = mirror.proverVaults(prover)[index];
+        _locks.push(OpenLock(taskId, vault, amount, capture, deadline));
+        ghostLocked[vault] += amount;
+    }
+
+    /// The task ends: proven (unlock) or missed (slash of up to the lock, queued at the lock's capture).
+    function end(uint256 seed, bool slashIt, uint256 penalty) external {
+        if (_locks.length == 0) return;
+        uint256 i = seed % _locks.length;
+        OpenLock memory l = _locks[i];
+        _locks[i] = _locks[_locks.length - 1];
+        _locks.pop();
+        ghostLocked[l.vault] -= l.amount;
+        vm.prank(marketplace);
+        if (!slashIt) {
+            mirror.unlock(prover, l.taskId, l.amount);
+            return;
+        }
+        penalty = bound(penalty, 0, l.amount);
+        bytes32 orderId = keccak256(abi.encode(block.chainid, address(mirror), l.taskId));
+        vm.expectEmit(address(mirror));
+        emit StakeMirror.SlashQueued(orderId, l.taskId, prover, l.vault, penalty, l.capture);
+        mirror.slash(prover, l.taskId, l.amount, penalty, address(0));
+        _queued.push(Obligation(orderId, l.vault, penalty, l.capture, 0));
+        ghostPending[l.vault] += penalty;
+    }
+
+    function warp(uint256 seconds_) external {
+        vm.warp(block.timestamp + bound(seconds_, 1, 3 hours));
+    }
+
+    // ---------------------------------------------------------------- views for the invariants
+
+    function lockCount() external view returns (uint256) {
+        return _locks.length;
+    }
+
+    function lockAt(uint256 i) external view returns (OpenLock memory) {
+        return _locks[i];
+    }
+
+    function queuedCount() external view returns (uint256) {
+        return _queued.length;
+    }
+
+    function queuedAt(uint256 i) external view returns (Obligation memory) {
+        return _queued[i];
+    }
+
+    /// What the vault owes in the worst case: every open lock slashed in full, every queued slash not yet executed.
+    function outstanding(address vault) public view returns (uint256 total) {
+        total = ghostLocked[vault];
+        for (uint256 i; i < _queued.length; ++i) {
+            if (_queued[i].vault == vault && _queued[i].executedAt == 0) total += _queued[i].penalty;
+        }
+    }
+
+    // ---------------------------------------------------------------- internal
+
+    function _bestVault(uint256 amount) internal view returns (uint256 best, uint256 index) {
+        index = type(uint256).max;
+        address[] memory vs = mirror.proverVaults(prover);
+        for (uint256 i; i < vs.length; ++i) {
+            uint256 free = mirror.freeStake(prover, vs[i]);
+            if (free >= amount) return (free, i);
+            if (free > best) best = free;
+        }
+    }
+
+    function _sign(bytes32 digest, uint256 a, uint256 b) internal pure returns (bytes[] memory sigs) {
+        sigs = new bytes[](2);
+        (sigs[0], sigs[1]) = (_signOne(digest, a), _signOne(digest, b));
+    }
+
+    function _signOne(bytes32 digest, uint256 key) internal pure returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
+        return abi.encodePacked(r, s, v);
     }
 }
 
 contract StakeMirrorInvariantTest is StakeMirrorFixture {
+    /// Short windows, so that a campaign's time jumps (at most a few hours each) cross them often while the relayer
+    /// keys stay attested (30 days).
+    uint48 internal constant INVARIANT_WINDOW = 6 hours;
+    uint48 internal constant INVARIANT_DELAY = 1 hours;
     StakeMirrorHandler internal handler;
     address internal prover = makeAddr("prover");
     address internal transport = makeAddr("transport");
     address[2] internal vaults = [makeAddr("vaultA"), makeAddr("vaultB")];
-    uint256[2] internal stakes = [uint256(500e18), 300e18];
 
     function setUp() public {
         _setUpMirror();
-        vm.prank(mirrorOwner);
+        vm.startPrank(mirrorOwner);
         mirror.setSnapshotTransport(transport);
+        mirror.setSlashDelay(INVARIANT_DELAY);
+        vm.stopPrank();
+        // The operator of relayer 0 registers two more attested keys: one operator, three keys.
+        uint256[2] memory extra;
+        for (uint256 i; i < 2; ++i) {
+            address signer;
+            (signer, extra[i]) = makeAddrAndKey(string.concat("relayer0-extra", vm.toString(i)));
+            _register(_bindingFor(signer, _operatorOfKey(relayerAddrs[0])));
+            vm.roll(block.number + 1);
+            vm.setBlockhash(block.number - 1, keccak256(abi.encode("extra key block", i)));
+        }
+        uint256[2] memory honest = _operatorOfKey(relayerAddrs[0]) < _operatorOfKey(relayerAddrs[2])
+            ? [relayerKeys[0], relayerKeys[2]]
+            : [relayerKeys[2], relayerKeys[0]];
+        handler = new StakeMirrorHandler(
+            mirror, marketplaceAddress, transport, prover, INVARIANT_WINDOW, vaults, honest, extra
+        );
         vm.warp(block.timestamp + 10);
-        bytes32[] memory leaves = new bytes32[](2);
-        leaves[0] = StakeTree.leaf(prover, vaults[0], token, stakes[0]);
-        leaves[1] = StakeTree.leaf(prover, vaults[1], token, stakes[1]);
-        StakeMirror.Snapshot memory s = _snapshot(1, StakeTree.root(leaves), 2);
-        mirror.commitSnapshot(s, _sign(s, _two()));
-        mirror.proveStake(prover, vaults[0], stakes[0], StakeTree.proof(leaves, 0));
-        mirror.proveStake(prover, vaults[1], stakes[1], StakeTree.proof(leaves, 1));
-        uint256[2] memory keys =
-            relayerAddrs[0] < relayerAddrs[2] ? [relayerKeys[0], relayerKeys[2]] : [relayerKeys[2], relayerKeys[0]];
-        handler = new StakeMirrorHandler(mirror, marketplaceAddress, transport, prover, leaves, vaults, stakes, keys);
+        handler.restake(0, 500e18);
+        handler.restake(1, 300e18);
+        handler.newEpoch(1, true, true);
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](4);
-        selectors[0] = StakeMirrorHandler.lock.selector;
-        selectors[1] = StakeMirrorHandler.end.selector;
-        selectors[2] = StakeMirrorHandler.report.selector;
-        selectors[3] = StakeMirrorHandler.reprove.selector;
+        bytes4[] memory selectors = new bytes4[](8);
+        selectors[0] = StakeMirrorHandler.restake.selector;
+        selectors[1] = StakeMirrorHandler.newEpoch.selector;
+        selectors[2] = StakeMirrorHandler.forgeSnapshot.selector;
+        selectors[3] = StakeMirrorHandler.execute.selector;
+        selectors[4] = StakeMirrorHandler.report.selector;
+        selectors[5] = StakeMirrorHandler.lock.selector;
+        selectors[6] = StakeMirrorHandler.end.selector;
+        selectors[7] = StakeMirrorHandler.warp.selector;
         targetSelector(FuzzSelector(address(handler), selectors));
     }
 
-    /// Locked mirrored stake never exceeds proven stake, in any vault.
-    function invariant_lockedNeverExceedsProven() public view {
-        for (uint256 i; i < 2; ++i) {
-            (, uint96 proven, uint96 locked) = mirror.vaultStake(prover, vaults[i]);
-            assertLe(locked, proven);
+    function _bindingFor(address signer, address operator) internal view returns (KeyBinding memory b) {
+        b = _binding(TeeRole.Relayer, 0, signer);
+        b.operator = operator;
+    }
+
+    /// Findings 3 and 4: every slash that may still come (open locks slashed in full, queued slashes not yet
+    /// executed) can be paid in full at the capture of each of them, whatever order they are executed in.
+    function invariant_everyDueSlashIsEnforceableAtItsCapture() public view {
+        for (uint256 k; k < 2; ++k) {
+            address vault = vaults[k];
+            uint256 owed = handler.outstanding(vault);
+            for (uint256 i; i < handler.lockCount(); ++i) {
+                StakeMirrorHandler.OpenLock memory l = handler.lockAt(i);
+                if (l.vault != vault) continue;
+                assertGe(handler.eth().slashable(vault, l.capture), owed, "an open lock's capture cannot pay");
+                assertLe(l.deadline + mirror.slashDelay(), uint256(l.capture) + INVARIANT_WINDOW, "outlives window");
+            }
+            for (uint256 i; i < handler.queuedCount(); ++i) {
+                StakeMirrorHandler.Obligation memory o = handler.queuedAt(i);
+                if (o.vault != vault || o.executedAt != 0) continue;
+                assertGe(handler.eth().slashable(vault, o.capture), owed, "a queued slash's capture cannot pay");
+            }
         }
     }
 
-    /// What a vault's slashes still owe is exactly the penalties queued and not yet settled.
-    function invariant_pendingIsTheUnsettledPenalties() public view {
-        for (uint256 i; i < 2; ++i) {
-            (uint128 pending,) = mirror.slashDebt(prover, vaults[i]);
-            assertEq(pending, handler.ghostPending(vaults[i]));
+    /// Finding 1: only the admitted operators' quorum moved the stake root.
+    function invariant_onlyTheQuorumCommitsRoots() public view {
+        (,, bytes32 root) = mirror.epochs(mirror.currentEpoch());
+        assertEq(root, handler.honestRoot());
+    }
+
+    /// The mirror's books match the marketplace's: locked is the open locks, pending the unsettled penalties.
+    function invariant_locksAndPendingMatchTheGhosts() public view {
+        for (uint256 k; k < 2; ++k) {
+            (,,, uint128 locked, uint128 pending) = mirror.vaultStake(prover, vaults[k]);
+            assertEq(locked, handler.ghostLocked(vaults[k]));
+            assertEq(pending, handler.ghostPending(vaults[k]));
         }
     }
 
-    /// The leaf covers what it can of the pending penalties, and the mirror never credits more than the leaf proved:
-    /// a veto gives back what was held, never more.
-    function invariant_heldBackIsWhatTheLeafCovers() public view {
-        for (uint256 i; i < 2; ++i) {
-            (, uint96 proven,) = mirror.vaultStake(prover, vaults[i]);
-            (uint128 pending, uint128 heldBack) = mirror.slashDebt(prover, vaults[i]);
-            uint256 leafStake = uint256(proven) + heldBack;
-            assertEq(heldBack, pending < leafStake ? pending : leafStake);
-            assertLe(leafStake, stakes[i]);
+    /// The mirror never counts more than a leaf proved, nor lets more be locked than the floor holds.
+    function invariant_floorBoundsEverything() public view {
+        for (uint256 k; k < 2; ++k) {
+            (, uint96 leaf, uint96 floor, uint128 locked, uint128 pending) = mirror.vaultStake(prover, vaults[k]);
+            assertLe(floor, leaf);
+            uint256 free = mirror.freeStake(prover, vaults[k]);
+            if (free != 0) assertEq(free + locked + pending, floor, "free is the floor less what is owed");
+            if (locked + pending == 0) assertEq(floor, leaf);
         }
     }
 }

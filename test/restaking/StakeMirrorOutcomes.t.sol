@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {StakeMirrorFixture, StakeTree} from "./StakeMirror.t.sol";
 import {StakeMirror} from "../../src/restaking/StakeMirror.sol";
+import {OperatorQuorum} from "../../src/libraries/OperatorQuorum.sol";
 
 /// @notice Slash outcomes reported back from Ethereum: a veto releases the penalty the slash held back, an execution
 /// makes it final (and takes the slashed collateral out of a leaf captured before it), a pending slash stays held
@@ -43,20 +44,31 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
         return _orderId(TASK);
     }
 
+    /// A minute later, the relayers commit epoch `epoch` (captured now) and nobody proves the prover's leaves yet.
+    function _commitLater(uint64 epoch) internal {
+        vm.warp(block.timestamp + 60);
+        StakeMirror.Snapshot memory s = _snapshot(epoch, bytes32(uint256(1)), 1);
+        mirror.commitSnapshot(s, _sign(s, _two()));
+    }
+
     function _report(StakeMirror.SlashOutcome[] memory outcomes) internal {
         mirror.reportSlashOutcomes(outcomes, _sign(outcomes, _two()));
     }
 
-    function _proven(address vault) internal view returns (uint96 proven) {
-        (, proven,) = mirror.vaultStake(prover, vault);
+    function _free(address vault) internal view returns (uint256) {
+        return mirror.freeStake(prover, vault);
     }
 
     function _status(bytes32 orderId) internal view returns (StakeMirror.SlashStatus status) {
         (,,, status) = mirror.slashes(orderId);
     }
 
-    function _debt(address vault) internal view returns (uint128 pending, uint128 heldBack) {
-        (pending, heldBack) = mirror.slashDebt(prover, vault);
+    function _vault(address vault) internal view returns (uint96 leaf, uint96 floor, uint128 locked, uint128 pending) {
+        (, leaf, floor, locked, pending) = mirror.vaultStake(prover, vault);
+    }
+
+    function _pending(address vault) internal view returns (uint128 pending) {
+        (,,, pending) = _vault(vault);
     }
 
     // ---------------------------------------------------------------- outcomes
@@ -68,51 +80,67 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
         assertEq(penalty, PENALTY);
         assertEq(vault, vaultA);
         assertEq(uint8(status), uint8(StakeMirror.SlashStatus.Queued));
-        assertEq(_proven(vaultA), 250e18);
-        (uint128 pending, uint128 heldBack) = _debt(vaultA);
+        assertEq(_free(vaultA), 250e18);
+        (uint96 leaf, uint96 floor, uint128 locked, uint128 pending) = _vault(vaultA);
+        assertEq(leaf, 300e18);
+        assertEq(floor, 300e18);
+        assertEq(locked, 0);
         assertEq(pending, PENALTY);
-        assertEq(heldBack, PENALTY);
         assertEq(mirror.availableStake(prover), 350e18);
     }
 
-    function test_vetoReportedBack_restoresTheProvenStake() public {
+    function test_vetoReportedBack_restoresTheStake() public {
         bytes32 orderId = _slashTask();
         StakeMirror.SlashOutcome[] memory o = _outcomes(orderId, vaultA, true, 0, uint48(block.timestamp));
         vm.expectEmit(address(mirror));
         emit StakeMirror.SlashSettled(orderId, prover, vaultA, StakeMirror.SlashStatus.Vetoed, 0, 300e18);
         _report(o);
         assertEq(uint8(_status(orderId)), uint8(StakeMirror.SlashStatus.Vetoed));
-        assertEq(_proven(vaultA), 300e18, "the penalty backs tasks again");
-        (uint128 pending, uint128 heldBack) = _debt(vaultA);
-        assertEq(pending, 0);
-        assertEq(heldBack, 0);
+        assertEq(_free(vaultA), 300e18, "the penalty backs tasks again");
+        assertEq(_pending(vaultA), 0);
         assertEq(mirror.availableStake(prover), 400e18);
     }
 
+    /// Finding 8 (skipped deliveries): a slash the middleware could never execute is reported as Failed and
+    /// releases its hold, instead of holding the penalty back for ever.
+    function test_failedOutcome_releasesThePenalty() public {
+        bytes32 orderId = _slashTask();
+        _report(_outcome(orderId, vaultA, StakeMirror.SlashStatus.Failed, 0, uint48(block.timestamp)));
+        assertEq(uint8(_status(orderId)), uint8(StakeMirror.SlashStatus.Failed));
+        assertEq(_free(vaultA), 300e18);
+        assertEq(_pending(vaultA), 0);
+    }
+
+    /// An execution is final; the leaf the prover holds predates it, so the slashed collateral leaves it at once.
     function test_executedOutcome_isFinal() public {
         bytes32 orderId = _slashTask();
-        vm.warp(block.timestamp + 1);
-        StakeMirror.SlashOutcome[] memory o = _outcomes(orderId, vaultA, false, PENALTY, uint48(block.timestamp));
+        uint48 executedAt = uint48(block.timestamp);
+        vm.warp(block.timestamp + 60);
+        // The next snapshot is captured after the execution; the prover has not proven its leaf yet.
+        bytes32[] memory leaves = new bytes32[](1);
+        leaves[0] = StakeTree.leaf(prover, vaultA, token, 250e18);
+        StakeMirror.Snapshot memory s = _snapshot(2, StakeTree.root(leaves), 1);
+        mirror.commitSnapshot(s, _sign(s, _two()));
+        StakeMirror.SlashOutcome[] memory o = _outcomes(orderId, vaultA, false, PENALTY, executedAt);
         vm.expectEmit(address(mirror));
         emit StakeMirror.SlashSettled(orderId, prover, vaultA, StakeMirror.SlashStatus.Executed, PENALTY, 250e18);
         _report(o);
         assertEq(uint8(_status(orderId)), uint8(StakeMirror.SlashStatus.Executed));
-        assertEq(_proven(vaultA), 250e18, "the leaf predates the execution: the slashed collateral is out");
-        (uint128 pending, uint128 heldBack) = _debt(vaultA);
+        (uint96 leaf, uint96 floor,, uint128 pending) = _vault(vaultA);
+        assertEq(leaf, 250e18, "the leaf predates the execution: the slashed collateral is out");
+        assertEq(floor, 250e18);
         assertEq(pending, 0);
-        assertEq(heldBack, 0);
-
-        // The next epoch's leaf shows the vault after the slash; nothing more is held back.
-        vm.warp(block.timestamp + 60);
-        _commitAndProve(2, 250e18, 100e18);
-        assertEq(_proven(vaultA), 250e18);
-        assertEq(mirror.availableStake(prover), 350e18);
+        mirror.proveStake(prover, vaultA, 250e18, StakeTree.proof(leaves, 0));
+        assertEq(_free(vaultA), 250e18);
     }
 
     function test_executedOutcome_slashedLessThanThePenalty() public {
         bytes32 orderId = _slashTask();
-        _report(_outcomes(orderId, vaultA, false, 30e18, uint48(block.timestamp)));
-        assertEq(_proven(vaultA), 270e18, "only what left the vault is gone");
+        uint48 executedAt = uint48(block.timestamp);
+        _commitLater(2);
+        _report(_outcomes(orderId, vaultA, false, 30e18, executedAt));
+        (uint96 leaf,,,) = _vault(vaultA);
+        assertEq(leaf, 270e18, "only what left the vault is gone");
     }
 
     /// A veto request leaves the vault's stake untouched on Ethereum, so the next leaf still shows the penalty: it
@@ -121,11 +149,11 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
         bytes32 orderId = _slashTask();
         vm.warp(block.timestamp + 60);
         _commitAndProve(2, 300e18, 100e18);
-        assertEq(_proven(vaultA), 250e18, "the new leaf does not free the penalty");
+        assertEq(_free(vaultA), 250e18, "the new leaf does not free the penalty");
         assertEq(mirror.availableStake(prover), 350e18);
 
         _report(_outcomes(orderId, vaultA, true, 0, uint48(block.timestamp)));
-        assertEq(_proven(vaultA), 300e18);
+        assertEq(_free(vaultA), 300e18);
         assertEq(mirror.availableStake(prover), 400e18);
     }
 
@@ -135,10 +163,10 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
         uint48 executedAt = uint48(block.timestamp);
         vm.warp(block.timestamp + 60);
         _commitAndProve(2, 250e18, 100e18);
-        assertEq(_proven(vaultA), 200e18, "held back until the outcome is known");
+        assertEq(_free(vaultA), 200e18, "held back until the outcome is known");
 
         _report(_outcomes(orderId, vaultA, false, PENALTY, executedAt));
-        assertEq(_proven(vaultA), 250e18);
+        assertEq(_free(vaultA), 250e18);
     }
 
     /// Several slashes on one vault: each outcome releases or settles only its own penalty.
@@ -149,18 +177,20 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
         vm.prank(marketplaceAddress);
         mirror.slash(prover, 8, 50e18, 20e18, address(this));
         bytes32 second = _orderId(8);
-        assertEq(_proven(vaultA), 230e18);
+        assertEq(_free(vaultA), 230e18);
 
-        vm.warp(block.timestamp + 1);
+        uint48 executedAt = uint48(block.timestamp);
+        _commitLater(2);
         StakeMirror.SlashOutcome[] memory both = new StakeMirror.SlashOutcome[](2);
-        both[0] = StakeMirror.SlashOutcome(first, vaultA, true, 0, uint48(block.timestamp));
-        both[1] = StakeMirror.SlashOutcome(second, vaultA, false, 20e18, uint48(block.timestamp));
+        both[0] = _outcomes(first, vaultA, true, 0, uint48(block.timestamp))[0];
+        both[1] = _outcomes(second, vaultA, false, 20e18, executedAt)[0];
         _report(both);
         assertEq(uint8(_status(first)), uint8(StakeMirror.SlashStatus.Vetoed));
         assertEq(uint8(_status(second)), uint8(StakeMirror.SlashStatus.Executed));
-        assertEq(_proven(vaultA), 280e18);
-        (uint128 pending,) = _debt(vaultA);
-        assertEq(pending, 0);
+        (uint96 leaf, uint96 floor,,) = _vault(vaultA);
+        assertEq(leaf, 280e18);
+        assertEq(floor, 280e18);
+        assertEq(_pending(vaultA), 0);
     }
 
     function test_outcomesThroughTheTransport() public {
@@ -175,7 +205,7 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
         vm.prank(bridge);
         mirror.receiveSlashOutcomes(o);
         assertEq(uint8(_status(orderId)), uint8(StakeMirror.SlashStatus.Vetoed));
-        assertEq(_proven(vaultA), 300e18);
+        assertEq(_free(vaultA), 300e18);
     }
 
     // ---------------------------------------------------------------- rejections
@@ -203,13 +233,14 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
         );
         mirror.reportSlashOutcomes(o, sigs);
         // A contradicting outcome for a settled slash.
-        StakeMirror.SlashOutcome[] memory executed = _outcomes(orderId, vaultA, false, PENALTY, uint48(block.timestamp));
+        StakeMirror.SlashOutcome[] memory executed =
+            _outcomes(orderId, vaultA, false, PENALTY, uint48(block.timestamp - 1));
         sigs = _sign(executed, _two());
         vm.expectRevert(
             abi.encodeWithSelector(StakeMirror.SlashAlreadySettled.selector, orderId, StakeMirror.SlashStatus.Vetoed)
         );
         mirror.reportSlashOutcomes(executed, sigs);
-        assertEq(_proven(vaultA), 300e18, "restored once");
+        assertEq(_free(vaultA), 300e18, "restored once");
     }
 
     function test_RevertWhen_outcomeNamesAnotherVault() public {
@@ -224,9 +255,21 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
         bytes32 orderId = _slashTask();
         StakeMirror.SlashOutcome[] memory o = _outcomes(orderId, vaultA, true, 1, uint48(block.timestamp));
         bytes[] memory sigs = _sign(o, _two());
-        vm.expectRevert(abi.encodeWithSelector(StakeMirror.VetoedSlashWithAmount.selector, orderId, 1));
+        vm.expectRevert(abi.encodeWithSelector(StakeMirror.UnexecutedSlashWithAmount.selector, orderId, 1));
         mirror.reportSlashOutcomes(o, sigs);
-        o = _outcomes(orderId, vaultA, false, PENALTY + 1, uint48(block.timestamp));
+        o = _outcome(orderId, vaultA, StakeMirror.SlashStatus.Failed, 1, uint48(block.timestamp));
+        sigs = _sign(o, _two());
+        vm.expectRevert(abi.encodeWithSelector(StakeMirror.UnexecutedSlashWithAmount.selector, orderId, 1));
+        mirror.reportSlashOutcomes(o, sigs);
+        for (uint8 status; status < 2; ++status) {
+            o = _outcome(orderId, vaultA, StakeMirror.SlashStatus(status), 0, uint48(block.timestamp));
+            sigs = _sign(o, _two());
+            vm.expectRevert(
+                abi.encodeWithSelector(StakeMirror.NotAnOutcome.selector, orderId, StakeMirror.SlashStatus(status))
+            );
+            mirror.reportSlashOutcomes(o, sigs);
+        }
+        o = _outcomes(orderId, vaultA, false, PENALTY + 1, uint48(block.timestamp - 1));
         sigs = _sign(o, _two());
         vm.expectRevert(
             abi.encodeWithSelector(StakeMirror.SlashedExceedsPenalty.selector, orderId, PENALTY + 1, PENALTY)
@@ -238,7 +281,7 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
     function test_RevertWhen_anyOutcomeOfTheBatchIsBad() public {
         bytes32 orderId = _slashTask();
         StakeMirror.SlashOutcome[] memory o = new StakeMirror.SlashOutcome[](2);
-        o[0] = StakeMirror.SlashOutcome(orderId, vaultA, true, 0, uint48(block.timestamp));
+        o[0] = _outcomes(orderId, vaultA, true, 0, uint48(block.timestamp))[0];
         o[1] = o[0];
         bytes[] memory sigs = _sign(o, _two());
         vm.expectRevert(
@@ -246,7 +289,7 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
         );
         mirror.reportSlashOutcomes(o, sigs);
         assertEq(uint8(_status(orderId)), uint8(StakeMirror.SlashStatus.Queued));
-        assertEq(_proven(vaultA), 250e18);
+        assertEq(_free(vaultA), 250e18);
     }
 
     function test_RevertWhen_outcomeBatchEmpty() public {
@@ -260,12 +303,12 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
         bytes32 orderId = _slashTask();
         StakeMirror.SlashOutcome[] memory o = _outcomes(orderId, vaultA, true, 0, uint48(block.timestamp));
         bytes[] memory one = _sign(o, new uint256[](1));
-        vm.expectRevert(abi.encodeWithSelector(StakeMirror.QuorumNotReached.selector, 1, 2));
+        vm.expectRevert(abi.encodeWithSelector(OperatorQuorum.QuorumNotReached.selector, 1, 2));
         mirror.reportSlashOutcomes(o, one);
 
         bytes[] memory sigs = _sign(o, _two());
         (sigs[0], sigs[1]) = (sigs[1], sigs[0]);
-        vm.expectRevert(StakeMirror.SignersNotSorted.selector);
+        vm.expectPartialRevert(OperatorQuorum.OperatorsNotAscending.selector);
         mirror.reportSlashOutcomes(o, sigs);
     }
 
@@ -276,7 +319,7 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
         (uint8 v, bytes32 r, bytes32 sig) = vm.sign(outsiderKey, mirror.slashOutcomesDigest(o));
         bytes[] memory sigs = new bytes[](1);
         sigs[0] = abi.encodePacked(r, sig, v);
-        vm.expectRevert(abi.encodeWithSelector(StakeMirror.NotAnActiveRelayer.selector, outsider));
+        vm.expectRevert(abi.encodeWithSelector(OperatorQuorum.NotAnActiveRelayer.selector, outsider));
         mirror.reportSlashOutcomes(o, sigs);
     }
 
@@ -285,8 +328,21 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
         bytes32 orderId = _slashTask();
         StakeMirror.SlashOutcome[] memory o = _outcomes(orderId, vaultA, true, 0, uint48(block.timestamp));
         bytes[] memory sigs = _sign(o, _two());
-        o[0].vetoed = false;
-        vm.expectPartialRevert(StakeMirror.NotAnActiveRelayer.selector);
+        o[0].status = StakeMirror.SlashStatus.Executed;
+        vm.expectPartialRevert(OperatorQuorum.NotAnActiveRelayer.selector);
+        mirror.reportSlashOutcomes(o, sigs);
+    }
+
+    /// An execution settled after the current capture cannot be reported yet: a leaf proven later from an older
+    /// capture would still show the slashed collateral.
+    function test_RevertWhen_executionReportedAheadOfTheSnapshots() public {
+        bytes32 orderId = _slashTask();
+        uint48 capture = uint48(block.timestamp - 1);
+        StakeMirror.SlashOutcome[] memory o = _outcomes(orderId, vaultA, false, PENALTY, uint48(block.timestamp));
+        bytes[] memory sigs = _sign(o, _two());
+        vm.expectRevert(
+            abi.encodeWithSelector(StakeMirror.OutcomeAheadOfSnapshot.selector, orderId, block.timestamp, capture)
+        );
         mirror.reportSlashOutcomes(o, sigs);
     }
 }

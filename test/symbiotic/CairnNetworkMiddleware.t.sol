@@ -11,6 +11,7 @@ import {IVaultConfigurator} from "@symbioticfi/core/src/interfaces/IVaultConfigu
 import {IVault} from "@symbioticfi/core/src/interfaces/vault/IVault.sol";
 import {IBaseDelegator} from "@symbioticfi/core/src/interfaces/delegator/IBaseDelegator.sol";
 import {INetworkRestakeDelegator} from "@symbioticfi/core/src/interfaces/delegator/INetworkRestakeDelegator.sol";
+import {IFullRestakeDelegator} from "@symbioticfi/core/src/interfaces/delegator/IFullRestakeDelegator.sol";
 import {IBaseSlasher} from "@symbioticfi/core/src/interfaces/slasher/IBaseSlasher.sol";
 import {IVetoSlasher} from "@symbioticfi/core/src/interfaces/slasher/IVetoSlasher.sol";
 
@@ -123,14 +124,32 @@ abstract contract SymbioticFixture is Test {
     }
 
     function _bind() internal {
-        uint256 deadline = block.timestamp + 1 hours;
-        (uint8 v1, bytes32 r1, bytes32 s1) =
-            vm.sign(operatorKey, middleware.bindingDigest(operator, boundProver, 0, deadline));
-        (uint8 v2, bytes32 r2, bytes32 s2) =
-            vm.sign(boundProverKey, middleware.bindingDigest(operator, boundProver, 0, deadline));
-        middleware.bindOperator(
-            operator, boundProver, deadline, abi.encodePacked(r1, s1, v1), abi.encodePacked(r2, s2, v2)
-        );
+        _bindTo(boundProver, boundProverKey);
+    }
+
+    /// The operator and `prover` both sign a binding (with their current nonces) and it is submitted.
+    function _bindTo(address prover, uint256 proverKey) internal {
+        (uint256 deadline, bytes memory operatorSig, bytes memory proverSig) = _bindingSignatures(prover, proverKey);
+        middleware.bindOperator(operator, prover, deadline, operatorSig, proverSig);
+    }
+
+    function _bindingSignatures(address prover, uint256 proverKey)
+        internal
+        view
+        returns (uint256 deadline, bytes memory operatorSig, bytes memory proverSig)
+    {
+        deadline = block.timestamp + 1 hours;
+        operatorSig = _signBinding(operatorKey, prover, middleware.bindingNonce(operator), deadline);
+        proverSig = _signBinding(proverKey, prover, middleware.bindingNonce(prover), deadline);
+    }
+
+    function _signBinding(uint256 key, address prover, uint256 nonce, uint256 deadline)
+        internal
+        view
+        returns (bytes memory)
+    {
+        (uint8 v, bytes32 r, bytes32 sig) = vm.sign(key, middleware.bindingDigest(operator, prover, nonce, deadline));
+        return abi.encodePacked(r, sig, v);
     }
 
     function _order(bytes32 id, address vault, uint256 amount, uint48 capture)
@@ -138,7 +157,7 @@ abstract contract SymbioticFixture is Test {
         view
         returns (CairnNetworkMiddleware.SlashOrder memory)
     {
-        return CairnNetworkMiddleware.SlashOrder(id, vault, operator, amount, capture);
+        return CairnNetworkMiddleware.SlashOrder(id, vault, boundProver, amount, capture);
     }
 }
 
@@ -220,6 +239,7 @@ contract CairnNetworkMiddlewareTest is SymbioticFixture {
     function test_instantSlashReachesTheVault() public {
         address vault = _vault(SymbioticCore.INSTANT_SLASHER, EPOCH);
         _fund(vault, 500e18);
+        _bind();
         vm.warp(block.timestamp + 10);
         uint48 capture = uint48(block.timestamp - 1);
         vm.prank(messenger);
@@ -243,13 +263,17 @@ contract CairnNetworkMiddlewareTest is SymbioticFixture {
     function test_vetoSlash_executesAfterTheVetoWindow() public {
         address vault = _vault(SymbioticCore.VETO_SLASHER, EPOCH);
         _fund(vault, 500e18);
+        _bind();
         vm.prank(governance);
         middleware.setResolver(vault, resolver);
         vm.warp(block.timestamp + 10);
         uint48 capture = uint48(block.timestamp - 1);
         vm.prank(messenger);
         middleware.executeSlash(_order("task-2", vault, 100e18, capture));
-        vm.expectRevert(); // VetoPeriodNotEnded
+        (,,,, uint48 vetoDeadline,) = IVetoSlasher(IVault(vault).slasher()).slashRequests(0);
+        vm.expectRevert(
+            abi.encodeWithSelector(CairnNetworkMiddleware.VetoPeriodNotEnded.selector, bytes32("task-2"), vetoDeadline)
+        );
         middleware.finalizeSlash("task-2");
         vm.warp(block.timestamp + VETO);
         middleware.finalizeSlash("task-2");
@@ -259,6 +283,7 @@ contract CairnNetworkMiddlewareTest is SymbioticFixture {
     function test_vetoSlash_resolverVetoIsHonouredAndReported() public {
         address vault = _vault(SymbioticCore.VETO_SLASHER, EPOCH);
         _fund(vault, 500e18);
+        _bind();
         vm.prank(governance);
         middleware.setResolver(vault, resolver);
         vm.warp(block.timestamp + 10);
@@ -274,5 +299,163 @@ contract CairnNetworkMiddlewareTest is SymbioticFixture {
         assertEq(IVault(vault).activeStake(), 500e18);
         (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes("task-3");
         assertEq(uint8(state), uint8(CairnNetworkMiddleware.SlashState.Vetoed));
+    }
+
+    // ---------------------------------------------------------------- issue 9 regressions
+
+    /// Finding 2: an operator that moves to a new prover still answers for the old prover's queued slashes, at the
+    /// capture the old prover's tasks were backed at; the new prover gets the stake only once no such capture can
+    /// be slashed any more.
+    function test_rebindingKeepsTheOldProversSlashesOnTheOperator() public {
+        address vault = _vault(SymbioticCore.INSTANT_SLASHER, EPOCH);
+        _fund(vault, 500e18);
+        _bind();
+        vm.warp(block.timestamp + 10);
+        uint48 capture = uint48(block.timestamp - 1);
+        (address newProver, uint256 newProverKey) = makeAddrAndKey("new prover");
+        vm.expectEmit(address(middleware));
+        emit CairnNetworkMiddleware.OperatorBound(operator, newProver, uint48(block.timestamp) + EPOCH);
+        _bindTo(newProver, newProverKey);
+        assertEq(middleware.operatorOf(boundProver), address(0));
+        assertEq(middleware.operatorAt(boundProver, capture), operator, "the capture still resolves the operator");
+        assertEq(middleware.operatorAt(newProver, uint48(block.timestamp)), address(0), "not before the delay");
+
+        // The old prover's slash, queued before the move, lands on the operator's stake in full.
+        vm.prank(messenger);
+        middleware.executeSlash(_order("old task", vault, 100e18, capture));
+        assertEq(IVault(vault).activeStake(), 400e18);
+
+        // Meanwhile the operator backs nobody; after the delay it backs the new prover.
+        vm.warp(block.timestamp + 1);
+        (CairnNetworkMiddleware.StakeEntry[] memory entries,) = middleware.stakesAt(uint48(block.timestamp - 1), 0, 1);
+        assertEq(entries[0].prover, address(0));
+        vm.warp(block.timestamp + EPOCH);
+        (entries,) = middleware.stakesAt(uint48(block.timestamp - 1), 0, 1);
+        assertEq(entries[0].prover, newProver);
+        assertEq(middleware.operatorOf(newProver), operator);
+    }
+
+    function test_RevertWhen_rebindingWhileAMoveIsPending() public {
+        _vault(SymbioticCore.INSTANT_SLASHER, EPOCH);
+        _fund(_vault(SymbioticCore.INSTANT_SLASHER, EPOCH), 1);
+        _bind();
+        (address second, uint256 secondKey) = makeAddrAndKey("second prover");
+        _bindTo(second, secondKey);
+        (address third, uint256 thirdKey) = makeAddrAndKey("third prover");
+        (uint256 deadline, bytes memory operatorSig, bytes memory proverSig) = _bindingSignatures(third, thirdKey);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                CairnNetworkMiddleware.RebindingPending.selector, operator, uint48(block.timestamp) + EPOCH
+            )
+        );
+        middleware.bindOperator(operator, third, deadline, operatorSig, proverSig);
+    }
+
+    /// Finding 8 (FullRestake): a full-restake delegator lets one collateral back several operators, so its vault is
+    /// refused.
+    function test_RevertWhen_vaultDelegatesByFullRestake() public {
+        address[] memory holders = new address[](1);
+        holders[0] = curator;
+        (address vault,,) = IVaultConfigurator(core.vaultConfigurator)
+            .create(
+                IVaultConfigurator.InitParams({
+                version: SymbioticCore.VAULT_VERSION,
+                owner: curator,
+                vaultParams: abi.encode(
+                    IVault.InitParams(
+                        address(restakedToken),
+                        address(0xdEaD),
+                        EPOCH,
+                        false,
+                        false,
+                        0,
+                        curator,
+                        curator,
+                        curator,
+                        curator,
+                        curator
+                    )
+                ),
+                delegatorIndex: SymbioticCore.FULL_RESTAKE_DELEGATOR,
+                delegatorParams: abi.encode(
+                    IFullRestakeDelegator.InitParams(
+                        IBaseDelegator.BaseParams(curator, address(0), curator), holders, holders
+                    )
+                ),
+                withSlasher: true,
+                slasherIndex: SymbioticCore.INSTANT_SLASHER,
+                slasherParams: abi.encode(IBaseSlasher.BaseParams(false))
+            })
+            );
+        vm.prank(curator);
+        vm.expectRevert(abi.encodeWithSelector(CairnNetworkMiddleware.UnsupportedDelegatorType.selector, 1));
+        middleware.optInVault(vault);
+    }
+
+    /// Finding 8 (skipped deliveries): an order the vault refuses ends as Failed, for good and with its reason, so its
+    /// outcome can be reported back; it is not retried.
+    function test_orderOutsideTheWindowFailsForGood() public {
+        address vault = _vault(SymbioticCore.INSTANT_SLASHER, EPOCH);
+        _fund(vault, 500e18);
+        _bind();
+        vm.warp(block.timestamp + 10);
+        uint48 capture = uint48(block.timestamp - 1);
+        vm.warp(block.timestamp + EPOCH + 1);
+        vm.expectEmit(address(middleware));
+        emit CairnNetworkMiddleware.SlashFailed("late", vault, abi.encodeWithSignature("InvalidCaptureTimestamp()"));
+        vm.prank(messenger);
+        middleware.executeSlash(_order("late", vault, 100e18, capture));
+        (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes("late");
+        assertEq(uint8(state), uint8(CairnNetworkMiddleware.SlashState.Failed));
+        assertEq(IVault(vault).activeStake(), 500e18);
+        vm.prank(messenger);
+        vm.expectRevert(abi.encodeWithSelector(CairnNetworkMiddleware.SlashOrderAlreadySeen.selector, bytes32("late")));
+        middleware.executeSlash(_order("late", vault, 100e18, capture));
+    }
+
+    function test_orderForAProverUnboundAtItsCaptureFails() public {
+        address vault = _vault(SymbioticCore.INSTANT_SLASHER, EPOCH);
+        _fund(vault, 500e18);
+        vm.warp(block.timestamp + 10);
+        uint48 capture = uint48(block.timestamp - 1);
+        vm.expectEmit(address(middleware));
+        emit CairnNetworkMiddleware.SlashFailed(
+            "unbound",
+            vault,
+            abi.encodeWithSelector(CairnNetworkMiddleware.ProverNotBoundAt.selector, boundProver, capture)
+        );
+        vm.prank(messenger);
+        middleware.executeSlash(_order("unbound", vault, 100e18, capture));
+    }
+
+    /// A veto request finalized after the vault's slashing period ended fails for good instead of staying pending.
+    function test_vetoSlashFinalizedTooLateFails() public {
+        address vault = _vault(SymbioticCore.VETO_SLASHER, EPOCH);
+        _fund(vault, 500e18);
+        _bind();
+        vm.prank(governance);
+        middleware.setResolver(vault, resolver);
+        vm.warp(block.timestamp + 10);
+        vm.prank(messenger);
+        middleware.executeSlash(_order("slow", vault, 100e18, uint48(block.timestamp - 1)));
+        vm.warp(block.timestamp + EPOCH + 1);
+        vm.expectEmit(address(middleware));
+        emit CairnNetworkMiddleware.SlashFailed("slow", vault, abi.encodeWithSignature("SlashPeriodEnded()"));
+        middleware.finalizeSlash("slow");
+        (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes("slow");
+        assertEq(uint8(state), uint8(CairnNetworkMiddleware.SlashState.Failed));
+    }
+
+    function test_slashingWindowIsTheShortestAmongTheVaults() public {
+        assertEq(middleware.slashingWindow(), 0);
+        address instant = _vault(SymbioticCore.INSTANT_SLASHER, EPOCH);
+        vm.prank(curator);
+        middleware.optInVault(instant);
+        assertEq(middleware.slashingWindow(), EPOCH);
+        address veto = _vault(SymbioticCore.VETO_SLASHER, EPOCH);
+        vm.prank(curator);
+        middleware.optInVault(veto);
+        assertEq(middleware.slashingWindow(), EPOCH - VETO);
+        assertEq(middleware.maxVaultEpochDuration(), EPOCH);
     }
 }

@@ -20,8 +20,9 @@ struct KeyBinding {
     address signer;
     /// The enclave's secp256k1 public key for ECIES (x ‖ y), to which private inputs are encrypted.
     bytes eciesPublicKey;
-    /// The account the enclave works for: for a prover key, the prover's marketplace address, which must submit
-    /// the registration itself (nobody can attach an enclave to someone else's prover). Optional for other roles.
+    /// The account the enclave works for, which must submit the registration itself (nobody can attach an enclave to
+    /// someone else's account): for a prover key, the prover's marketplace address; for a matcher or relayer key, an
+    /// operator governance admitted for that role. Keys are cheap: quorums count operators, not keys.
     address operator;
     /// A recent block of this chain: proves the quote was produced for this registration, now.
     uint256 blockNumber;
@@ -31,7 +32,10 @@ struct KeyBinding {
 /// @title ITeeRegistry
 /// @notice Enclave keys registered with Intel TDX quotes verified on chain, under an explicit policy: no debug TDs,
 /// accepted TCB statuses, allowed measurements per role (and per market for provers), fresh block binding, no quote
-/// replayed (by its signed content, so padding cannot help). Keys expire; role admins can revoke them.
+/// replayed (by its signed content, so padding cannot help). Keys expire; role admins can revoke them. Matcher and
+/// relayer keys also belong to an operator the role's admin (governance) admitted: attestation proves the code, not
+/// who runs it nor the chain data its host feeds it, so trust is placed in a set of independent operators, each
+/// counted once however many keys it holds, and removing an operator deactivates all its keys at once.
 interface ITeeRegistry {
     error ReportDataMismatch();
     error BlockNotRecent(uint256 blockNumber, uint256 current);
@@ -48,6 +52,8 @@ interface ITeeRegistry {
     error ValueOutOfRange();
     error KeyWasRevoked(TeeRole role, uint256 marketId, address signer);
     error OperatorMustRegister(address operator, address caller);
+    error OperatorNotAdmitted(TeeRole role, address operator);
+    error AdmissionNotForProvers();
 
     event KeyRegistered(
         TeeRole indexed role,
@@ -66,6 +72,7 @@ interface ITeeRegistry {
     event AttestValiditySet(uint64 seconds_);
     event MaxBlockNumberDiffSet(uint256 blocks);
     event QuoteVerifierSet(IQuoteVerifier verifier);
+    event OperatorAdmissionSet(TeeRole indexed role, address indexed operator, bool admitted, uint32 admittedCount);
 
     /// @notice Registers (or re-attests) the key bound in `quote`'s report data; anyone may submit.
     /// @return expiresAt When the key stops being active unless re-attested.
@@ -77,8 +84,22 @@ interface ITeeRegistry {
     /// @notice Allows or disallows a measurement for a role (and market, for provers); the role's admin only.
     function setMeasurementAllowed(TeeRole role, uint256 marketId, bytes32 measurement, bool allowed) external;
 
-    /// @notice Whether `signer` holds an active (registered, unexpired, unrevoked) key for the role and market.
+    /// @notice Admits or removes an operator of the matcher or relayer role; the role's admin (governance) only.
+    /// Removing an operator deactivates every key it registered at once.
+    function setOperatorAdmitted(TeeRole role, address operator, bool admitted) external;
+
+    /// @notice Whether `operator` is admitted for a matcher or relayer role.
+    function isAdmittedOperator(TeeRole role, address operator) external view returns (bool);
+
+    /// @notice How many operators are admitted for a role: a quorum needs a strict majority of them.
+    function admittedOperatorCount(TeeRole role) external view returns (uint32);
+
+    /// @notice Whether `signer` holds an active key for the role and market: registered, unexpired, unrevoked and,
+    /// for matcher and relayer keys, registered by an operator that is still admitted.
     function isActive(TeeRole role, uint256 marketId, address signer) external view returns (bool);
+
+    /// @notice The operator an active key works for (see isActive); zero when the key is not active.
+    function activeOperator(TeeRole role, uint256 marketId, address signer) external view returns (address);
 
     /// @notice The operator's most recently registered prover key in a market and its ECIES public key, while that
     /// key is active (zero and empty otherwise): where a matcher wraps the prover's private-input keys.
