@@ -42,7 +42,8 @@ export type TdxTcbInfo = {
   tcbType: 0
   tcbEvaluationDataNumber: number
   tdxModule: TdxModule
-  tdxModuleIdentities: TdxModuleIdentity[]
+  /** Optional in Intel's format: without it only version-0 modules can be evaluated (by `tdxModule` and the levels). */
+  tdxModuleIdentities?: TdxModuleIdentity[]
   tcbLevels: TdxTcbLevel[]
 }
 
@@ -109,7 +110,8 @@ export type DevCollateralOptions = {
   /** Newest first. Default: the sample's two levels (UpToDate, then OutOfDate). */
   tcbLevels?: DevTcbLevel[]
   tdxModule?: TdxModule
-  tdxModuleIdentities?: DevModuleIdentity[]
+  /** Default: the sample's TDX_03 and TDX_01. `null` leaves the field out (Intel treats it as optional). */
+  tdxModuleIdentities?: DevModuleIdentity[] | null
   qeIdentity?: DevQeIdentityOptions
   /** Default: the PKI's CRLs. */
   rootCaCrl?: DevCrl
@@ -252,6 +254,7 @@ export const buildDevCollateral = (pki: DevPki, options: DevCollateralOptions = 
   const issueDate = intelDate(options.issueDate ?? new Date(pki.now.getTime() - DAY))
   const nextUpdate = intelDate(options.nextUpdate ?? new Date(pki.now.getTime() + 30 * DAY))
   const tcbEvaluationDataNumber = options.tcbEvaluationDataNumber ?? 17
+  const identities = options.tdxModuleIdentities === undefined ? DEFAULT_MODULE_IDENTITIES : options.tdxModuleIdentities
 
   const tcbInfo: TdxTcbInfo = {
     id: 'TDX',
@@ -263,11 +266,15 @@ export const buildDevCollateral = (pki: DevPki, options: DevCollateralOptions = 
     tcbType: 0,
     tcbEvaluationDataNumber,
     tdxModule: tdxModule(options.tdxModule ?? INTEL_TDX_MODULE),
-    tdxModuleIdentities: (options.tdxModuleIdentities ?? DEFAULT_MODULE_IDENTITIES).map((identity) => ({
-      id: identity.id,
-      ...tdxModule(identity),
-      tcbLevels: identity.tcbLevels.map(isvLevel),
-    })),
+    ...(identities === null
+      ? {}
+      : {
+          tdxModuleIdentities: identities.map((identity) => ({
+            id: identity.id,
+            ...tdxModule(identity),
+            tcbLevels: identity.tcbLevels.map(isvLevel),
+          })),
+        }),
     tcbLevels: (options.tcbLevels ?? DEFAULT_TCB_LEVELS).map(tdxLevel),
   }
 

@@ -410,3 +410,18 @@ export const createDevPki = (seed?: Seed, options: DevPkiOptions = {}): DevPki =
     tcbSigningChainPem: tcbSigning.pem + root.pem,
   }
 }
+
+/**
+ * Another TCB Signing certificate under `pki`'s root, with the same name and validity as `pki.tcbSigning` but its own
+ * key and serial (derived from the PKI's seed and `label`): Intel's replacement signer once a root CRL revokes the
+ * first one.
+ */
+export const issueDevTcbSigning = (pki: DevPki, label: string): DevCertificate =>
+  issueCertificate({
+    name: DEV_NAMES.tcbSigning,
+    serialNumber: deriveSerial(pki.seed, label),
+    key: deriveKey(pki.seed, label),
+    issuer: pki.root,
+    validity: { notBefore: pki.tcbSigning.notBefore, notAfter: pki.tcbSigning.notAfter },
+    crlUrl: ROOT_CRL_URL,
+  })

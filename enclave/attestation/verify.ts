@@ -488,7 +488,7 @@ export const evaluateTdxTcb = (
   const module =
     moduleVersion === 0
       ? tcbInfo.tdxModule
-      : (tcbInfo.tdxModuleIdentities.find(
+      : ((tcbInfo.tdxModuleIdentities ?? []).find(
           (identity) => identity.id === `TDX_${moduleVersion.toString(16).padStart(2, '0').toUpperCase()}`,
         ) ?? fail(`no TDX module identity for version ${moduleVersion}`))
   if (toHex(quote.body.mrSignerSeam) !== module.mrsigner.toLowerCase()) fail('TDX module MRSIGNER mismatch')

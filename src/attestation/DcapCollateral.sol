@@ -12,8 +12,11 @@ import {KnownCa, QeIdentity, TcbInfo} from "./types/Dcap.sol";
 /// @title DcapCollateral
 /// @notice Intel DCAP collateral, verified on submission and stored pre-parsed for cheap quote verification.
 /// @dev The root of trust is fixed at deployment: Intel's SGX Root CA key for production, or a dev root that must
-/// NOT be Intel's (so a deployment can never mix them up). Newer collateral replaces older; older never replaces
-/// newer.
+/// NOT be Intel's (so a deployment can never mix them up). CRLs are ordered by thisUpdate; TCB info and QE identity by
+/// (tcbEvaluationDataNumber, issueDate), so a fresher-dated document of an older, more lenient evaluation can never
+/// replace a stricter one. Each TCB info / QE identity records its TCB Signing certificate's serial and the root CRL
+/// generation it was found unrevoked under; quote verification (checkCollateralSigners) looks the serial up again
+/// only once a newer root CRL has been accepted.
 contract DcapCollateral is IDcapCollateral {
     /// Intel SGX Root CA public key.
     bytes32 internal constant INTEL_ROOT_X = 0x0ba9c4c0c0c86193a3fe23d6b02cda10a8bbd4e88e48b4458561a36e705525f5;
@@ -38,6 +41,9 @@ contract DcapCollateral is IDcapCollateral {
     mapping(bytes32 pemBodyHash => KnownCa) internal _cas;
     mapping(bytes6 fmspc => TcbInfo) internal _tcbInfos;
     QeIdentity internal _qeIdentity;
+    /// Serial of the TCB Signing certificate (issued by the root) that signed each stored document.
+    mapping(bytes6 fmspc => uint256 serial) internal _tcbInfoSigners;
+    uint256 internal _qeIdentitySigner;
 
     /// @param rootCertificate DER of the self-signed root.
     /// @param intelRoot_ True for production (the key must be Intel's), false for a dev root (it must not be).
@@ -92,25 +98,41 @@ contract DcapCollateral is IDcapCollateral {
     function submitTcbInfo(bytes calldata signingCertificate, string calldata tcbInfo_, bytes calldata signature)
         external
     {
-        _verifyCollateralSignature(signingCertificate, bytes(tcbInfo_), signature);
-        (bytes6 fmspc, uint64 issueDate, uint64 nextUpdate) = IntelCollateralJson.tcbInfoHeader(tcbInfo_);
+        uint256 signer = _verifyCollateralSignature(signingCertificate, bytes(tcbInfo_), signature);
+        (bytes6 fmspc, uint64 issueDate, uint64 nextUpdate, uint32 evaluation) =
+            IntelCollateralJson.tcbInfoHeader(tcbInfo_);
         _requireFresh(issueDate, nextUpdate);
         TcbInfo storage info = _tcbInfos[fmspc];
-        if (info.issueDate > issueDate) revert StaleCollateral(issueDate, info.issueDate);
+        if (!_supersedes(evaluation, issueDate, info.evaluationDataNumber, info.issueDate)) {
+            revert StaleTcbInfo(fmspc, evaluation, issueDate, info.evaluationDataNumber, info.issueDate);
+        }
         IntelCollateralJson.writeTcbInfo(info, tcbInfo_);
-        emit TcbInfoAccepted(fmspc, issueDate, nextUpdate, info.evaluationDataNumber);
+        uint32 generation = _crls[_rootSubjectHash].generation;
+        info.signerCrlGeneration = generation;
+        _tcbInfoSigners[fmspc] = signer;
+        emit TcbInfoAccepted(fmspc, issueDate, nextUpdate, evaluation);
+        emit TcbInfoSigner(fmspc, signer, generation);
     }
 
     /// @inheritdoc IDcapCollateral
     function submitQeIdentity(bytes calldata signingCertificate, string calldata qeIdentity_, bytes calldata signature)
         external
     {
-        _verifyCollateralSignature(signingCertificate, bytes(qeIdentity_), signature);
-        uint64 currentIssueDate = _qeIdentity.issueDate;
-        IntelCollateralJson.writeQeIdentity(_qeIdentity, qeIdentity_);
-        _requireFresh(_qeIdentity.issueDate, _qeIdentity.nextUpdate);
-        if (currentIssueDate > _qeIdentity.issueDate) revert StaleCollateral(_qeIdentity.issueDate, currentIssueDate);
-        emit QeIdentityAccepted(_qeIdentity.issueDate, _qeIdentity.nextUpdate, _qeIdentity.evaluationDataNumber);
+        uint256 signer = _verifyCollateralSignature(signingCertificate, bytes(qeIdentity_), signature);
+        QeIdentity storage qe = _qeIdentity;
+        (uint32 currentEvaluation, uint64 currentIssueDate) = (qe.evaluationDataNumber, qe.issueDate);
+        IntelCollateralJson.writeQeIdentity(qe, qeIdentity_);
+        (uint32 evaluation, uint64 issueDate, uint64 nextUpdate) =
+            (qe.evaluationDataNumber, qe.issueDate, qe.nextUpdate);
+        _requireFresh(issueDate, nextUpdate);
+        if (!_supersedes(evaluation, issueDate, currentEvaluation, currentIssueDate)) {
+            revert StaleQeIdentity(evaluation, issueDate, currentEvaluation, currentIssueDate);
+        }
+        uint32 generation = _crls[_rootSubjectHash].generation;
+        qe.signerCrlGeneration = generation;
+        _qeIdentitySigner = signer;
+        emit QeIdentityAccepted(issueDate, nextUpdate, evaluation);
+        emit QeIdentitySigner(signer, generation);
     }
 
     // ---------------------------------------------------------------- views
@@ -131,7 +153,32 @@ contract DcapCollateral is IDcapCollateral {
         if (crl.generation == 0 || block.timestamp > crl.nextUpdate) {
             revert CrlNotFresh(crl.thisUpdate, crl.nextUpdate);
         }
-        if (_revoked[keccak256(abi.encode(issuerHash, crl.generation, serial))]) revert CertificateRevoked(serial);
+        if (_revoked[_revocationKey(issuerHash, crl.generation, serial)]) revert CertificateRevoked(serial);
+    }
+
+    /// @inheritdoc IDcapCollateral
+    function checkCollateralSigners(bytes6 fmspc) external view {
+        CrlState memory crl = _crls[_rootSubjectHash];
+        if (crl.generation == 0 || block.timestamp > crl.nextUpdate) {
+            revert CrlNotFresh(crl.thisUpdate, crl.nextUpdate);
+        }
+        // A document's signer was found unrevoked under the root CRL generation it records; only a newer root CRL
+        // can have revoked it since.
+        QeIdentity storage qe = _qeIdentity;
+        if (qe.issueDate != 0 && qe.signerCrlGeneration != crl.generation) {
+            uint256 serial = _qeIdentitySigner;
+            if (_revokedByRoot(crl.generation, serial)) revert QeIdentitySignerRevoked(serial);
+        }
+        TcbInfo storage info = _tcbInfos[fmspc];
+        if (info.issueDate != 0 && info.signerCrlGeneration != crl.generation) {
+            uint256 serial = _tcbInfoSigners[fmspc];
+            if (_revokedByRoot(crl.generation, serial)) revert TcbInfoSignerRevoked(fmspc, serial);
+        }
+    }
+
+    /// @inheritdoc IDcapCollateral
+    function collateralSigners(bytes6 fmspc) external view returns (uint256 tcbInfoSigner, uint256 qeIdentitySigner) {
+        return (_tcbInfoSigners[fmspc], _qeIdentitySigner);
     }
 
     /// @inheritdoc IDcapCollateral
@@ -178,15 +225,19 @@ contract DcapCollateral is IDcapCollateral {
         checkNotRevoked(_rootSubjectHash, cert.serialNumber);
     }
 
+    /// @dev Verifies a TCB info / QE identity signature by a valid, unrevoked certificate of the root; returns the
+    /// certificate's serial.
     function _verifyCollateralSignature(bytes calldata signingCertificate, bytes memory body, bytes calldata signature)
         internal
         view
+        returns (uint256 signerSerial)
     {
         X509.Certificate memory signer = _issuedByRoot(signingCertificate);
         if (signature.length != 64) revert WrongSignatureLength(signature.length);
         if (!P256Verifier.verify(
                 sha256(body), bytes32(signature[0:32]), bytes32(signature[32:64]), signer.publicKeyX, signer.publicKeyY
             )) revert InvalidSignature();
+        return signer.serialNumber;
     }
 
     function _acceptCrl(bytes calldata der, bytes32 issuerHash, bytes32 issuerKeyId, bytes32 keyX, bytes32 keyY)
@@ -202,10 +253,28 @@ contract DcapCollateral is IDcapCollateral {
         if (crl.thisUpdate < state.thisUpdate) revert StaleCrl(crl.thisUpdate, state.thisUpdate);
         uint32 generation = state.generation + 1;
         for (uint256 i; i < crl.revokedSerials.length; ++i) {
-            _revoked[keccak256(abi.encode(issuerHash, generation, crl.revokedSerials[i]))] = true;
+            _revoked[_revocationKey(issuerHash, generation, crl.revokedSerials[i])] = true;
         }
         _crls[issuerHash] = CrlState(crl.thisUpdate, crl.nextUpdate, generation);
         emit CrlAccepted(issuerHash, crl.thisUpdate, crl.nextUpdate, crl.revokedSerials.length);
+    }
+
+    function _revokedByRoot(uint32 generation, uint256 serial) internal view returns (bool) {
+        return _revoked[_revocationKey(_rootSubjectHash, generation, serial)];
+    }
+
+    function _revocationKey(bytes32 issuerHash, uint32 generation, uint256 serial) internal pure returns (bytes32) {
+        return keccak256(abi.encode(issuerHash, generation, serial));
+    }
+
+    /// @dev The ordering of TCB info and QE identity documents: evaluation number first, then issue date. A lower
+    /// evaluation never replaces a higher one, whatever its date; the same evaluation replaces only an older-dated one.
+    function _supersedes(uint32 evaluation, uint64 issueDate, uint32 currentEvaluation, uint64 currentIssueDate)
+        internal
+        pure
+        returns (bool)
+    {
+        return evaluation > currentEvaluation || (evaluation == currentEvaluation && issueDate > currentIssueDate);
     }
 
     function _requireFresh(uint64 issueDate, uint64 nextUpdate) internal view {

@@ -24,7 +24,15 @@ import {
 /// DcapCollateral: quote and QE report signatures, QE binding, the PCK chain up to the pinned root with validity and
 /// revocation, QE identity (TD_QE), the platform TCB level for the PCK's FMSPC and SVNs, and the TDX module identity.
 /// @dev The root and the PCK CA are recognised by the hash of their PEM text (both were verified when registered),
-/// so a quote only decodes and parses its PCK leaf.
+/// so a quote only decodes and parses its PCK leaf. The TCB info and QE identity in use must still be vouched for by
+/// their TCB Signing certificate: one the current root CRL revokes makes verification fail
+/// (IDcapCollateral.TcbInfoSignerRevoked / QeIdentitySignerRevoked).
+/// TDX module (Intel's QVL logic): a version-0 module (TEE_TCB_SVN[1] == 0) is matched against the TCB info's
+/// "tdxModule" (MRSIGNERSEAM, SEAMATTRIBUTES) and judged only by the TCB levels' tdxtcbcomponents, all 16 of them
+/// including the module's own SVN; a versioned module is matched against and judged by its "TDX_%02x" identity, and
+/// the TCB levels skip its two SVN bytes. A TCB info without "tdxModuleIdentities" is valid, but has no identity
+/// for a versioned module: such a quote fails with TdxModuleIdentityMissing (Intel: TCB info / module mismatch)
+/// rather than having its module go unjudged.
 contract DcapTdxVerifier is IQuoteVerifier {
     error QuoteSignatureInvalid();
     error RootMismatch();
@@ -41,6 +49,7 @@ contract DcapTdxVerifier is IQuoteVerifier {
     error PceIdMismatch(bytes2 expected, bytes2 found);
     error TcbLevelNotFound(bytes6 fmspc);
     error TcbRevoked();
+    /// The TCB info has no "TDX_%02x" identity for the quote's (non-zero) TDX module version, possibly none at all.
     error TdxModuleIdentityMissing(uint8 version);
     error TdxModuleMismatch();
     error TdxModuleTcbLevelNotFound(uint8 isvSvn);
@@ -72,8 +81,9 @@ contract DcapTdxVerifier is IQuoteVerifier {
                 || TdxQuote._word(quote, q.qeReport + 352) != bytes32(0)
         ) revert QeReportBindingMismatch();
 
-        TcbStatus qeStatus = _qeStatus(quote, q.qeReport);
         SgxExtension.Values memory pck = SgxExtension.parse(leafDer, leaf.sgxExtensionStart, leaf.sgxExtensionEnd);
+        collateral.checkCollateralSigners(pck.fmspc);
+        TcbStatus qeStatus = _qeStatus(quote, q.qeReport);
         TcbStatus status = _converge(_tdxStatus(quote, q, pck), qeStatus);
         if (status == TcbStatus.Revoked) revert TcbRevoked();
 

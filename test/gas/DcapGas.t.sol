@@ -18,6 +18,15 @@ contract DcapGasTest is DcapFixture {
         vm.snapshotGasLastCall("verifyTdxQuote: real Intel TDX v4 sample, collateral on chain");
     }
 
+    /// After a newer root CRL the TCB info's and QE identity's signers are looked up in it (once per document until
+    /// it is re-submitted); before, the CRL generation recorded at submission vouches for them.
+    function test_gas_verifyRealTdxQuoteAfterRootCrlRenewal() public {
+        collateral.submitRootCrl(_hex(".root_ca_crl"));
+        bytes memory q = quote;
+        verifier.verifyTdxQuote(q);
+        vm.snapshotGasLastCall("verifyTdxQuote: real Intel TDX v4 sample, root CRL renewed since the collateral");
+    }
+
     function test_gas_collateralSubmissions() public {
         DcapCollateral fresh = new DcapCollateral(vm.readFileBinary("test/fixtures/dcap/TrustedRootCA.der"), true);
         fresh.submitRootCrl(_hex(".root_ca_crl"));

@@ -8,7 +8,8 @@ import {IsvLevel, QeIdentity, TcbInfo, TcbLevel, TcbStatus, TdxModuleIdentity} f
 /// @title IntelCollateralJson
 /// @notice Reads Intel's signed TDX TCB info (version 3) and TD_QE identity (version 2) JSON into storage, once, at
 /// submission; quote verification then only reads packed storage. Unknown fields are ignored; every field the
-/// verification uses must be present and well-formed.
+/// verification uses must be present and well-formed, except the TCB info's "tdxModuleIdentities", which Intel's
+/// format makes optional (without it, only version-0 TDX modules can be evaluated: see DcapTdxVerifier).
 library IntelCollateralJson {
     using JSONParserLib for JSONParserLib.Item;
     using JSONParserLib for string;
@@ -16,14 +17,20 @@ library IntelCollateralJson {
     error MissingField(string field);
     error UnexpectedValue(string field);
 
-    /// @notice The FMSPC and validity window of a TCB info JSON, to decide where (and whether) to store it.
+    /// @notice The FMSPC, validity window and TCB evaluation number of a TCB info JSON, to decide where (and
+    /// whether) to store it. Public (linked, not inlined) like the writers, so no JSON parsing code is in the caller.
     function tcbInfoHeader(string memory json)
-        internal
+        public
         pure
-        returns (bytes6 fmspc, uint64 issueDate, uint64 nextUpdate)
+        returns (bytes6 fmspc, uint64 issueDate, uint64 nextUpdate, uint32 evaluationDataNumber)
     {
         JSONParserLib.Item memory root = json.parse();
-        return (bytes6(_hexFixed(root, '"fmspc"', 6)), _date(root, '"issueDate"'), _date(root, '"nextUpdate"'));
+        return (
+            bytes6(_hexFixed(root, '"fmspc"', 6)),
+            _date(root, '"issueDate"'),
+            _date(root, '"nextUpdate"'),
+            _uint32(root, '"tcbEvaluationDataNumber"')
+        );
     }
 
     /// @notice Parses a TCB info JSON into `info` (cleared first) and returns its FMSPC.
@@ -34,7 +41,7 @@ library IntelCollateralJson {
         fmspc = bytes6(_hexFixed(root, '"fmspc"', 6));
         info.issueDate = _date(root, '"issueDate"');
         info.nextUpdate = _date(root, '"nextUpdate"');
-        info.evaluationDataNumber = uint32(_uint(root, '"tcbEvaluationDataNumber"'));
+        info.evaluationDataNumber = _uint32(root, '"tcbEvaluationDataNumber"');
         info.pceId = bytes2(_hexFixed(root, '"pceId"', 2));
 
         delete info.levels;
@@ -53,9 +60,13 @@ library IntelCollateralJson {
         }
 
         delete info.modules;
-        // Version 0 modules are described by "tdxModule" (no levels); later versions by "tdxModuleIdentities".
+        // Version 0 modules are described by "tdxModule" (no levels); later versions by "tdxModuleIdentities", which
+        // is optional: without it, the TCB info has no identity for any versioned module.
         _writeModule(info.modules.push(), _field(root, '"tdxModule"'), 0, false);
-        JSONParserLib.Item[] memory identities = _field(root, '"tdxModuleIdentities"').children();
+        JSONParserLib.Item memory identitiesItem = root.at('"tdxModuleIdentities"');
+        if (identitiesItem.isUndefined()) return fmspc;
+        if (!identitiesItem.isArray()) revert UnexpectedValue('"tdxModuleIdentities"');
+        JSONParserLib.Item[] memory identities = identitiesItem.children();
         for (uint256 i; i < identities.length; ++i) {
             bytes memory id = bytes(_string(identities[i], '"id"'));
             // "TDX_%02x"
@@ -72,7 +83,7 @@ library IntelCollateralJson {
         if (_uint(root, '"version"') != 2) revert UnexpectedValue("version");
         qe.issueDate = _date(root, '"issueDate"');
         qe.nextUpdate = _date(root, '"nextUpdate"');
-        qe.evaluationDataNumber = uint32(_uint(root, '"tcbEvaluationDataNumber"'));
+        qe.evaluationDataNumber = _uint32(root, '"tcbEvaluationDataNumber"');
         qe.miscselect = bytes4(_hexFixed(root, '"miscselect"', 4));
         qe.miscselectMask = bytes4(_hexFixed(root, '"miscselectMask"', 4));
         qe.attributes = bytes16(_hexFixed(root, '"attributes"', 16));
@@ -143,6 +154,13 @@ library IntelCollateralJson {
         JSONParserLib.Item memory value = _field(item, key);
         if (!value.isNumber()) revert UnexpectedValue(key);
         return value.value().parseUint();
+    }
+
+    /// @dev The evaluation number orders documents: it must fit its storage field, never be truncated into it.
+    function _uint32(JSONParserLib.Item memory item, string memory key) private pure returns (uint32) {
+        uint256 value = _uint(item, key);
+        if (value > type(uint32).max) revert UnexpectedValue(key);
+        return uint32(value);
     }
 
     function _hex(JSONParserLib.Item memory item, string memory key) private pure returns (bytes memory out) {

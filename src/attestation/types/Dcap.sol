@@ -63,7 +63,11 @@ struct TcbInfo {
     uint64 nextUpdate;
     uint32 evaluationDataNumber;
     bytes2 pceId;
+    /// Generation of the root CRL that showed the signing certificate unrevoked at submission; while it is still
+    /// the current one, quote verification skips the signer's revocation lookup.
+    uint32 signerCrlGeneration;
     TcbLevel[] levels;
+    /// The version-0 module ("tdxModule") first, then one entry per "tdxModuleIdentities" element, if any.
     TdxModuleIdentity[] modules;
 }
 
@@ -74,6 +78,8 @@ struct QeIdentity {
     uint32 evaluationDataNumber;
     bytes4 miscselect;
     bytes4 miscselectMask;
+    /// As TcbInfo.signerCrlGeneration.
+    uint32 signerCrlGeneration;
     bytes16 attributes;
     bytes16 attributesMask;
     bytes32 mrSigner;
