@@ -348,4 +348,55 @@ contract TeeRegistryTest is TeeRegistryFixture {
         vm.expectRevert(Ownable.Unauthorized.selector);
         teeRegistry.setQuoteVerifier(verifier);
     }
+
+    // ---------------------------------------------------------------- issue 9: admitted operators
+
+    /// Finding 1: attestation proves the code, not who runs it; a relayer or matcher key needs an operator governance
+    /// admitted, and only that operator can register it.
+    function test_RevertWhen_operatorNotAdmitted() public {
+        address outsider = makeAddr("outsider operator");
+        KeyBinding memory b = _binding(TeeRole.Relayer, 0, makeAddr("outsider key"));
+        b.operator = outsider;
+        _allow(TeeRole.Relayer, 0);
+        bytes memory q = _devQuote(teeRegistry.reportDataFor(b), false);
+        vm.expectRevert(abi.encodeWithSelector(ITeeRegistry.OperatorNotAdmitted.selector, TeeRole.Relayer, outsider));
+        vm.prank(outsider);
+        teeRegistry.register(q, b);
+    }
+
+    function test_RevertWhen_keyRegisteredForAnotherOperator() public {
+        KeyBinding memory b = _binding(TeeRole.Matcher, 0, matcherKey);
+        bytes memory q = _devQuote(teeRegistry.reportDataFor(b), false);
+        vm.expectRevert(abi.encodeWithSelector(ITeeRegistry.OperatorMustRegister.selector, b.operator, address(this)));
+        teeRegistry.register(q, b);
+    }
+
+    /// Removing an operator deactivates every key it registered at once; admitting it again brings them back (their
+    /// attestation still runs out on its own clock).
+    function test_removingAnOperatorDeactivatesItsKeys() public {
+        _register(_binding(TeeRole.Matcher, 0, matcherKey));
+        address operator = _operatorOfKey(matcherKey);
+        assertEq(teeRegistry.activeOperator(TeeRole.Matcher, 0, matcherKey), operator);
+        vm.expectEmit(address(teeRegistry));
+        emit ITeeRegistry.OperatorAdmissionSet(TeeRole.Matcher, operator, false, 0);
+        vm.prank(roleAdmin);
+        teeRegistry.setOperatorAdmitted(TeeRole.Matcher, operator, false);
+        assertFalse(teeRegistry.isMatcher(matcherKey));
+        assertEq(teeRegistry.activeOperator(TeeRole.Matcher, 0, matcherKey), address(0));
+        assertEq(teeRegistry.eciesPublicKey(TeeRole.Matcher, 0, matcherKey).length, 0, "nobody wraps inputs to it");
+        assertEq(teeRegistry.admittedOperatorCount(TeeRole.Matcher), 0);
+        _admit(TeeRole.Matcher, operator);
+        assertTrue(teeRegistry.isMatcher(matcherKey));
+    }
+
+    function test_RevertWhen_admissionNotByTheRoleAdmin() public {
+        vm.expectRevert(abi.encodeWithSelector(ITeeRegistry.NotRoleAdmin.selector, address(this)));
+        teeRegistry.setOperatorAdmitted(TeeRole.Relayer, makeAddr("someone"), true);
+    }
+
+    function test_RevertWhen_admittingProverOperators() public {
+        vm.prank(roleAdmin);
+        vm.expectRevert(ITeeRegistry.AdmissionNotForProvers.selector);
+        teeRegistry.setOperatorAdmitted(TeeRole.Prover, makeAddr("someone"), true);
+    }
 }

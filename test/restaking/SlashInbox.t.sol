@@ -6,7 +6,7 @@ import {TeeRegistryFixture} from "../attestation/TeeRegistry.t.sol";
 import {SymbioticCore} from "../../script/symbiotic/SymbioticCore.sol";
 import {SlashInbox} from "../../src/restaking/SlashInbox.sol";
 import {CairnNetworkMiddleware} from "../../src/restaking/CairnNetworkMiddleware.sol";
-import {TeeRole} from "../../src/attestation/interfaces/ITeeRegistry.sol";
+import {KeyBinding, TeeRole} from "../../src/attestation/interfaces/ITeeRegistry.sol";
 import {OperatorQuorum} from "../../src/libraries/OperatorQuorum.sol";
 import {IVault} from "@symbioticfi/core/src/interfaces/vault/IVault.sol";
 
@@ -28,6 +28,9 @@ abstract contract SlashInboxFixture is SymbioticFixture, TeeRegistryFixture {
     /// For tests that already set up a TEE registry (e.g. next to a marketplace).
     function _setUpInboxWithoutRegistry() internal {
         _setUpSymbiotic();
+        // Relayer keys stay attested across a vault epoch (the tests jump past slashing windows).
+        vm.prank(registryOwner);
+        teeRegistry.setAttestValiditySeconds(30 days);
         _allow(TeeRole.Relayer, 0);
         for (uint256 i; i < 3; ++i) {
             (relayerAddrs[i], relayerKeys[i]) = makeAddrAndKey(string.concat("relayer", vm.toString(i)));
@@ -120,5 +123,62 @@ contract SlashInboxTest is SlashInboxFixture {
         s[0].amount = 1000e18;
         vm.expectRevert(); // signatures recover other (unregistered or unsorted) keys
         inbox.deliver(s, sigs);
+    }
+
+    // ---------------------------------------------------------------- issue 9 regressions
+
+    /// Finding 1: one operator holding two attested relayer keys signs a slash for a task that never existed; the
+    /// inbox counts it once and refuses, and the vault keeps its stake.
+    function test_RevertWhen_oneOperatorSignsAFabricatedSlash() public {
+        address operatorOfRelayer0 = _operatorOfKey(relayerAddrs[0]);
+        (address second, uint256 secondKey) = makeAddrAndKey("relayer0-second-key");
+        KeyBinding memory b = _binding(TeeRole.Relayer, 0, second);
+        b.operator = operatorOfRelayer0;
+        _register(b);
+        SlashInbox.Slash[] memory s = _slashes(1, 1000e18);
+        bytes32 digest = inbox.batchDigest(s);
+        bytes[] memory sigs = new bytes[](2);
+        (uint8 v, bytes32 r, bytes32 sg) = vm.sign(relayerKeys[0], digest);
+        sigs[0] = abi.encodePacked(r, sg, v);
+        (v, r, sg) = vm.sign(secondKey, digest);
+        sigs[1] = abi.encodePacked(r, sg, v);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                OperatorQuorum.OperatorsNotAscending.selector, operatorOfRelayer0, operatorOfRelayer0
+            )
+        );
+        inbox.deliver(s, sigs);
+        assertEq(IVault(vault).activeStake(), 1000e18);
+    }
+
+    /// Finding 2: the operator moves to a new prover after the old prover's task was backed and missed; the queued
+    /// slash, delivered afterwards, still reaches the operator's stake in full.
+    function test_queuedSlashOfAReboundOperatorStillLands() public {
+        SlashInbox.Slash[] memory s = _slashes(1, 100e18); // captured before the move
+        (address newProver, uint256 newProverKey) = makeAddrAndKey("new prover");
+        _bindTo(newProver, newProverKey);
+        assertEq(middleware.operatorOf(boundProver), address(0));
+        assertEq(inbox.deliver(s, _signed(s)), 1);
+        assertEq(IVault(vault).activeStake(), 900e18);
+        bytes32 orderId = keccak256(abi.encode(sourceChainId, mirror, uint256(1)));
+        (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes(orderId);
+        assertEq(uint8(state), uint8(CairnNetworkMiddleware.SlashState.Executed));
+    }
+
+    /// Finding 8 (skipped deliveries): a slash too old for the vault fails for good on Ethereum, recorded there so its
+    /// outcome goes back to the mirror; a replay of the batch is skipped as already seen.
+    function test_undeliverableSlashIsRecordedAsFailed() public {
+        SlashInbox.Slash[] memory s = _slashes(1, 100e18);
+        vm.warp(block.timestamp + EPOCH + 1);
+        bytes[] memory sigs = _signed(s);
+        assertEq(inbox.deliver(s, sigs), 1);
+        bytes32 orderId = keccak256(abi.encode(sourceChainId, mirror, uint256(1)));
+        (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes(orderId);
+        assertEq(uint8(state), uint8(CairnNetworkMiddleware.SlashState.Failed));
+        vm.expectEmit(address(inbox));
+        emit SlashInbox.SlashSkipped(
+            orderId, 1, abi.encodeWithSelector(CairnNetworkMiddleware.SlashOrderAlreadySeen.selector, orderId)
+        );
+        assertEq(inbox.deliver(s, sigs), 0);
     }
 }

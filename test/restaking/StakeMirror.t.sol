@@ -288,4 +288,132 @@ contract StakeMirrorTest is StakeMirrorFixture {
         vm.expectRevert(StakeMirror.NotMarketplace.selector);
         mirror.lock(prover, 1, 1, block.timestamp + 1 hours);
     }
+
+    // ---------------------------------------------------------------- issue 9 regressions
+
+    /// Finding 1: one operator registers as many attested keys as the threshold; its signatures still count once.
+    function test_RevertWhen_oneOperatorSignsWithSeveralKeys() public {
+        address operator = _operatorOfKey(relayerAddrs[0]);
+        (address second, uint256 secondKey) = makeAddrAndKey("relayer0-second-key");
+        KeyBinding memory b = _binding(TeeRole.Relayer, 0, second);
+        b.operator = operator;
+        vm.roll(block.number + 1);
+        vm.setBlockhash(block.number - 1, keccak256("second key block"));
+        b.blockNumber = block.number - 1;
+        b.blockHash = blockhash(b.blockNumber);
+        _register(b);
+        assertEq(teeRegistry.activeOperator(TeeRole.Relayer, 0, second), operator);
+
+        // A made-up root giving a prover with nothing on Ethereum unlimited stake.
+        leaves[0] = StakeTree.leaf(prover, vaultA, token, type(uint96).max);
+        StakeMirror.Snapshot memory s = _snapshot(1, StakeTree.root(leaves), 3);
+        bytes32 digest = mirror.snapshotDigest(s);
+        bytes[] memory sigs = new bytes[](2);
+        (uint8 v, bytes32 r, bytes32 sg) = vm.sign(relayerKeys[0], digest);
+        sigs[0] = abi.encodePacked(r, sg, v);
+        (v, r, sg) = vm.sign(secondKey, digest);
+        sigs[1] = abi.encodePacked(r, sg, v);
+        vm.expectRevert(abi.encodeWithSelector(OperatorQuorum.OperatorsNotAscending.selector, operator, operator));
+        mirror.commitSnapshot(s, sigs);
+        assertEq(mirror.currentEpoch(), 0);
+    }
+
+    /// Finding 1: a removed operator's keys stop counting at once, and the quorum is never below a strict majority
+    /// of the admitted operators, whatever the configured threshold.
+    function test_quorumIsAMajorityOfAdmittedOperators() public {
+        StakeMirror.Snapshot memory s = _snapshot(1, StakeTree.root(leaves), 3);
+        bytes[] memory sigs = _sign(s, _two());
+        // Two more admitted operators: 5 admitted, 3 needed although the threshold says 2.
+        vm.startPrank(roleAdmin);
+        teeRegistry.setOperatorAdmitted(TeeRole.Relayer, makeAddr("operator4"), true);
+        teeRegistry.setOperatorAdmitted(TeeRole.Relayer, makeAddr("operator5"), true);
+        vm.stopPrank();
+        vm.expectRevert(abi.encodeWithSelector(OperatorQuorum.QuorumNotReached.selector, 2, 3));
+        mirror.commitSnapshot(s, sigs);
+        uint256[] memory three = new uint256[](3);
+        (three[0], three[1], three[2]) = (0, 1, 2);
+        mirror.commitSnapshot(s, _sign(s, three));
+
+        // Governance removes relayer 0's operator: its key no longer signs anything.
+        vm.prank(roleAdmin);
+        teeRegistry.setOperatorAdmitted(TeeRole.Relayer, _operatorOfKey(relayerAddrs[0]), false);
+        assertFalse(teeRegistry.isActive(TeeRole.Relayer, 0, relayerAddrs[0]));
+        vm.warp(block.timestamp + 10);
+        StakeMirror.Snapshot memory next = _snapshot(2, StakeTree.root(leaves), 3);
+        bytes[] memory withRemoved = _sign(next, three);
+        vm.expectPartialRevert(OperatorQuorum.NotAnActiveRelayer.selector);
+        mirror.commitSnapshot(next, withRemoved);
+    }
+
+    /// Finding 3: the stake is withdrawn on Ethereum and a lower leaf of a later epoch proven (by anyone): the slash
+    /// is still queued at the capture the task's stake was read at, where the stake was.
+    function test_slashUsesTheCaptureTheTaskLockedNotALaterLowerLeaf() public {
+        _commit(1);
+        uint48 lockCapture = uint48(block.timestamp - 1);
+        mirror.proveStake(prover, vaultA, 300e18, StakeTree.proof(leaves, 0));
+        vm.prank(marketplaceAddress);
+        mirror.lock(prover, 7, 300e18, block.timestamp + 1 hours);
+
+        vm.warp(block.timestamp + 30 minutes);
+        leaves[0] = StakeTree.leaf(prover, vaultA, token, 1e18); // withdrawn on Ethereum
+        _commit(2);
+        vm.prank(stranger());
+        mirror.proveStake(prover, vaultA, 1e18, StakeTree.proof(leaves, 0));
+        (, uint96 leaf, uint96 floor, uint128 locked,) = mirror.vaultStake(prover, vaultA);
+        assertEq(leaf, 1e18);
+        assertEq(floor, 1e18, "the lower leaf lowers what outstanding slashes may count on");
+        assertEq(locked, 300e18);
+        assertEq(mirror.freeStake(prover, vaultA), 0);
+
+        vm.expectEmit(address(mirror));
+        emit StakeMirror.SlashQueued(_orderId(7), 7, prover, vaultA, 100e18, lockCapture);
+        vm.prank(marketplaceAddress);
+        mirror.slash(prover, 7, 300e18, 100e18, address(0));
+    }
+
+    /// Finding 3 (follow-up): Symbiotic takes every slash executed after a capture from that capture's stake. A
+    /// higher leaf proven while an older lock is outstanding must not back new tasks beyond what the older capture
+    /// can still pay, or the older task's slash would come up short whichever lands first.
+    function test_higherLeafWaitsForOutstandingLocks() public {
+        _commit(1);
+        mirror.proveStake(prover, vaultA, 300e18, StakeTree.proof(leaves, 0));
+        vm.prank(marketplaceAddress);
+        mirror.lock(prover, 7, 300e18, block.timestamp + 1 hours);
+        vm.warp(block.timestamp + 30 minutes);
+        leaves[0] = StakeTree.leaf(prover, vaultA, token, 600e18); // deposited on Ethereum
+        _commit(2);
+        mirror.proveStake(prover, vaultA, 600e18, StakeTree.proof(leaves, 0));
+        assertEq(mirror.freeStake(prover, vaultA), 0, "the epoch-1 capture holds only 300");
+        vm.prank(marketplaceAddress);
+        mirror.unlock(prover, 7, 300e18);
+        assertEq(mirror.freeStake(prover, vaultA), 600e18, "nothing outstanding: the new leaf counts in full");
+    }
+
+    /// Finding 4: a task whose deadline plus the slash delay falls after the capture's slashing window is refused:
+    /// its slash could never reach the vault.
+    function test_RevertWhen_taskOutlivesTheSlashingWindow() public {
+        _commit(1);
+        mirror.proveStake(prover, vaultA, 300e18, StakeTree.proof(leaves, 0));
+        uint256 latest = uint256(block.timestamp - 1) + SLASHING_WINDOW - SLASH_DELAY;
+        vm.prank(marketplaceAddress);
+        vm.expectRevert(abi.encodeWithSelector(StakeMirror.TaskOutlivesSlashingWindow.selector, latest + 1, latest));
+        mirror.lock(prover, 1, 1e18, latest + 1);
+        vm.prank(marketplaceAddress);
+        mirror.lock(prover, 1, 1e18, latest);
+    }
+
+    /// Finding 8: a leaf above 2^96 - 1 is counted as 2^96 - 1 (never truncated to a small number), and says so.
+    function test_hugeLeafIsCappedNotTruncated() public {
+        uint256 huge = uint256(type(uint96).max) + 2;
+        leaves[0] = StakeTree.leaf(prover, vaultA, token, huge);
+        _commit(1);
+        vm.expectEmit(address(mirror));
+        emit StakeMirror.StakeProven(1, prover, vaultA, huge, type(uint96).max);
+        mirror.proveStake(prover, vaultA, huge, StakeTree.proof(leaves, 0));
+        assertEq(mirror.freeStake(prover, vaultA), type(uint96).max);
+    }
+
+    function stranger() internal returns (address) {
+        return makeAddr("anyone");
+    }
 }
