@@ -1,6 +1,7 @@
 // Prints a dev TDX quote (0x-hex) for the given 64-byte report data, from the same deterministic dev PKI as
 // test/fixtures/dcap-dev, so its collateral verifies it. Used by forge tests through vm.ffi:
 //   npx tsx enclave/attestation/dev-quote-cli.ts <reportData hex> [--debug] [--mrtd <48-byte hex>]
+//     [--td-attributes <8-byte hex>] [--mr-owner <48-byte hex>]
 import { fromHex, toHex } from './bytes.js'
 import { createDevPki } from './pki.js'
 import { buildDevQuote } from './quote.js'
@@ -8,13 +9,24 @@ import { FIXTURE_NOW, FIXTURE_SEED } from './write-dev-fixtures.js'
 
 const [reportDataHex, ...flags] = process.argv.slice(2)
 if (reportDataHex === undefined) {
-  process.stderr.write('usage: dev-quote-cli.ts <reportData hex> [--debug] [--mrtd <hex>]\n')
+  process.stderr.write(
+    'usage: dev-quote-cli.ts <reportData hex> [--debug] [--mrtd <hex>] [--td-attributes <hex>] [--mr-owner <hex>]\n',
+  )
   process.exit(2)
 }
-const mrtdAt = flags.indexOf('--mrtd')
+/** The bytes given after `flag`, when it is present. */
+const bytesFlag = (flag: string): Uint8Array | undefined => {
+  const at = flags.indexOf(flag)
+  return at >= 0 ? fromHex(flags[at + 1] ?? '') : undefined
+}
+const mrTd = bytesFlag('--mrtd')
+const tdAttributes = bytesFlag('--td-attributes')
+const mrOwner = bytesFlag('--mr-owner')
 const pki = createDevPki(FIXTURE_SEED, { now: FIXTURE_NOW })
 const quote = buildDevQuote(pki, fromHex(reportDataHex), {
   debug: flags.includes('--debug'),
-  ...(mrtdAt >= 0 ? { mrTd: fromHex(flags[mrtdAt + 1] ?? '') } : {}),
+  ...(mrTd ? { mrTd } : {}),
+  ...(tdAttributes ? { tdAttributes } : {}),
+  ...(mrOwner ? { mrOwner } : {}),
 })
 process.stdout.write(`0x${toHex(quote)}`)

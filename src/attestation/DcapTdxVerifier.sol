@@ -87,7 +87,7 @@ contract DcapTdxVerifier is IQuoteVerifier {
         TcbStatus status = _converge(_tdxStatus(quote, q, pck), qeStatus);
         if (status == TcbStatus.Revoked) revert TcbRevoked();
 
-        report = TdxQuote.readReport(quote, q.body);
+        report = TdxQuote.readReport(quote, q.body, q.signedLength - q.body);
         report.quoteId = q.signedContentHash;
         report.tcbStatus = status;
         report.fmspc = pck.fmspc;

@@ -18,6 +18,10 @@ contract TeeRegistry is ITeeRegistry, IMatcherAuthority, IEnclaveKeys, Ownable {
         "CairnTeeKeyBinding(uint8 role,uint256 marketId,address signer,bytes32 eciesPublicKeyHash,address operator,uint256 chainId,address registry,uint256 blockNumber,bytes32 blockHash)"
     );
     uint64 internal constant MAX_VALIDITY = 30 days;
+    /// TDATTRIBUTES bits as the bytes appear in the quote (little-endian u64): DEBUG is bit 0, SEPT_VE_DISABLE bit 28
+    /// (without it the host can make the TD take #VE on EPT violations, a known way to attack TD memory).
+    bytes8 internal constant TD_DEBUG = 0x0100000000000000;
+    bytes8 internal constant TD_SEPT_VE_DISABLE = 0x0000001000000000;
 
     struct Key {
         uint64 expiresAt;
@@ -31,10 +35,16 @@ contract TeeRegistry is ITeeRegistry, IMatcherAuthority, IEnclaveKeys, Ownable {
     uint256 public maxBlockNumberDiff = 100;
     /// Bit i set: TcbStatus(i) accepted. Default: UpToDate only.
     uint256 public acceptedTcbStatuses = 1 << uint8(TcbStatus.UpToDate);
+    /// @notice TD attributes a key's quote must show: `tdAttributes & tdAttributesMask == tdAttributesRequired`.
+    /// Default: DEBUG clear, SEPT_VE_DISABLE set.
+    bytes8 public tdAttributesMask = TD_DEBUG | TD_SEPT_VE_DISABLE;
+    bytes8 public tdAttributesRequired = TD_SEPT_VE_DISABLE;
 
     mapping(TeeRole role => address) public roleAdmin;
     mapping(bytes32 quoteId => bool) public quoteUsed;
     mapping(bytes32 policyKey => mapping(bytes32 measurement => bool)) internal _allowed;
+    /// Pinned TD configuration per policy (zero: not pinned).
+    mapping(bytes32 policyKey => bytes32 tdConfig) internal _pinnedTdConfig;
     mapping(bytes32 keyId => Key) internal _keys;
     /// A revoked key stays revoked: it cannot come back with a fresh quote.
     mapping(bytes32 keyId => bool) public revokedKey;
@@ -52,6 +62,7 @@ contract TeeRegistry is ITeeRegistry, IMatcherAuthority, IEnclaveKeys, Ownable {
         quoteVerifier = quoteVerifier_;
         emit QuoteVerifierSet(quoteVerifier_);
         emit AcceptedTcbStatusesSet(acceptedTcbStatuses);
+        emit TdAttributesPolicySet(tdAttributesMask, tdAttributesRequired);
         emit AttestValiditySet(attestValiditySeconds);
         emit MaxBlockNumberDiffSet(maxBlockNumberDiff);
     }
@@ -82,11 +93,15 @@ contract TeeRegistry is ITeeRegistry, IMatcherAuthority, IEnclaveKeys, Ownable {
         if (quoteUsed[report.quoteId]) revert QuoteAlreadyUsed(report.quoteId);
         // TDATTRIBUTES byte 0, bit 0: the TD is debuggable, so its memory is not confidential.
         if (uint8(report.tdAttributes[0]) & 1 != 0) revert DebugTdNotAllowed();
+        if (report.tdAttributes & tdAttributesMask != tdAttributesRequired) {
+            revert TdAttributesNotAccepted(report.tdAttributes);
+        }
         if (acceptedTcbStatuses & (1 << uint8(report.tcbStatus)) == 0) revert TcbStatusNotAccepted(report.tcbStatus);
         bytes32 measurement = measurementOf(report.mrTd, report.rtmr0, report.rtmr1, report.rtmr2, report.rtmr3);
-        if (!_allowed[_policyKey(binding.role, binding.marketId)][measurement]) {
-            revert MeasurementNotAllowed(measurement);
-        }
+        bytes32 policyKey = _policyKey(binding.role, binding.marketId);
+        if (!_allowed[policyKey][measurement]) revert MeasurementNotAllowed(measurement);
+        bytes32 pinned = _pinnedTdConfig[policyKey];
+        if (pinned != bytes32(0) && pinned != report.tdConfig) revert TdConfigNotPinned(report.tdConfig, pinned);
 
         bytes32 keyId = _keyId(binding.role, binding.marketId, binding.signer);
         if (revokedKey[keyId]) revert KeyWasRevoked(binding.role, binding.marketId, binding.signer);
@@ -143,6 +158,29 @@ contract TeeRegistry is ITeeRegistry, IMatcherAuthority, IEnclaveKeys, Ownable {
         if (role != TeeRole.Prover && marketId != 0) revert MarketIdNotAllowed(role, marketId);
         _allowed[_policyKey(role, marketId)][measurement] = allowed;
         emit MeasurementAllowed(role, marketId, measurement, allowed);
+    }
+
+    /// @inheritdoc ITeeRegistry
+    function setTdConfigPinned(TeeRole role, uint256 marketId, bytes32 tdConfig) external onlyRoleAdmin(role) {
+        if (role != TeeRole.Prover && marketId != 0) revert MarketIdNotAllowed(role, marketId);
+        _pinnedTdConfig[_policyKey(role, marketId)] = tdConfig;
+        emit TdConfigPinned(role, marketId, tdConfig);
+    }
+
+    /// @notice Sets the TD attributes keys' quotes must show (`tdAttributes & mask == required`); DEBUG must stay in
+    /// the mask and out of the required bits.
+    function setTdAttributesPolicy(bytes8 mask, bytes8 required) external onlyOwner {
+        if (mask & TD_DEBUG == 0 || required & ~mask != 0 || required & TD_DEBUG != 0) {
+            revert TdAttributesPolicyInvalid(mask, required);
+        }
+        tdAttributesMask = mask;
+        tdAttributesRequired = required;
+        emit TdAttributesPolicySet(mask, required);
+    }
+
+    /// @notice The TD configuration pinned for a role and market (zero when not pinned).
+    function pinnedTdConfig(TeeRole role, uint256 marketId) external view returns (bytes32) {
+        return _pinnedTdConfig[_policyKey(role, marketId)];
     }
 
     /// @notice Sets the admin of a role (policy and revocation).

@@ -5,7 +5,7 @@ import {Ownable} from "solady/auth/Ownable.sol";
 import {DcapFixture} from "./DcapTdxVerifier.t.sol";
 import {TeeRegistry} from "../../src/attestation/TeeRegistry.sol";
 import {ITeeRegistry, KeyBinding, TeeRole} from "../../src/attestation/interfaces/ITeeRegistry.sol";
-import {TcbStatus} from "../../src/attestation/types/Dcap.sol";
+import {TcbStatus, TdxReport} from "../../src/attestation/types/Dcap.sol";
 import {AutomataDcapAdapter} from "../../src/attestation/adapters/AutomataDcapAdapter.sol";
 import {AutomataV11Encoder} from "./AutomataDcapAdapter.t.sol";
 
@@ -398,5 +398,71 @@ contract TeeRegistryTest is TeeRegistryFixture {
         vm.prank(roleAdmin);
         vm.expectRevert(ITeeRegistry.AdmissionNotForProvers.selector);
         teeRegistry.setOperatorAdmitted(TeeRole.Prover, makeAddr("someone"), true);
+    }
+
+    // ---------------------------------------------------------------- issue 9: TD attributes and configuration
+
+    /// A dev quote for `reportData` with extra dev-quote-cli flags.
+    function _devQuoteWith(bytes memory reportData, string memory flag, bytes memory value)
+        internal
+        returns (bytes memory)
+    {
+        string[] memory cmd = new string[](5);
+        cmd[0] = "node_modules/.bin/tsx";
+        cmd[1] = "enclave/attestation/dev-quote-cli.ts";
+        cmd[2] = vm.toString(reportData);
+        cmd[3] = flag;
+        cmd[4] = vm.toString(value);
+        return vm.ffi(cmd);
+    }
+
+    /// Finding 8 (TD policy): a TD without SEPT_VE_DISABLE (its host can inject #VE) is refused by default.
+    function test_RevertWhen_tdWithoutSeptVeDisable() public {
+        KeyBinding memory b = _binding(TeeRole.Matcher, 0, matcherKey);
+        bytes memory q = _devQuoteWith(teeRegistry.reportDataFor(b), "--td-attributes", hex"0000000000000000");
+        vm.expectRevert(abi.encodeWithSelector(ITeeRegistry.TdAttributesNotAccepted.selector, bytes8(0)));
+        vm.prank(b.operator);
+        teeRegistry.register(q, b);
+    }
+
+    /// Finding 8 (TD policy): governance pins the TD configuration (here MROWNER differs) beside the measurement.
+    function test_RevertWhen_tdConfigDiffersFromThePinnedOne() public {
+        KeyBinding memory b = _binding(TeeRole.Matcher, 0, matcherKey);
+        bytes32 pinned = keccak256("the configuration governance reviewed");
+        vm.expectEmit(address(teeRegistry));
+        emit ITeeRegistry.TdConfigPinned(TeeRole.Matcher, 0, pinned);
+        vm.prank(roleAdmin);
+        teeRegistry.setTdConfigPinned(TeeRole.Matcher, 0, pinned);
+        bytes memory q = _devQuoteWith(teeRegistry.reportDataFor(b), "--mr-owner", new bytes(48));
+        TdxReport memory report = verifier.verifyTdxQuote(q);
+        vm.expectRevert(abi.encodeWithSelector(ITeeRegistry.TdConfigNotPinned.selector, report.tdConfig, pinned));
+        vm.prank(b.operator);
+        teeRegistry.register(q, b);
+
+        // Pinned to the quote's own configuration, it registers.
+        vm.prank(roleAdmin);
+        teeRegistry.setTdConfigPinned(TeeRole.Matcher, 0, report.tdConfig);
+        vm.prank(b.operator);
+        teeRegistry.register(q, b);
+        assertTrue(teeRegistry.isMatcher(matcherKey));
+    }
+
+    function test_tdConfigCoversOwnerAndXfam() public {
+        KeyBinding memory b = _binding(TeeRole.Matcher, 0, matcherKey);
+        bytes memory reportData = teeRegistry.reportDataFor(b);
+        bytes memory owned = new bytes(48);
+        owned[0] = 0x01;
+        bytes32 plain = verifier.verifyTdxQuote(_devQuote(reportData, false)).tdConfig;
+        bytes32 withOwner = verifier.verifyTdxQuote(_devQuoteWith(reportData, "--mr-owner", owned)).tdConfig;
+        assertTrue(plain != withOwner);
+    }
+
+    function test_RevertWhen_tdAttributesPolicyWouldAllowDebug() public {
+        vm.startPrank(registryOwner);
+        vm.expectRevert(abi.encodeWithSelector(ITeeRegistry.TdAttributesPolicyInvalid.selector, bytes8(0), bytes8(0)));
+        teeRegistry.setTdAttributesPolicy(bytes8(0), bytes8(0));
+        teeRegistry.setTdAttributesPolicy(0x0100000000000000, bytes8(0)); // SEPT_VE_DISABLE no longer required
+        vm.stopPrank();
+        assertEq(teeRegistry.tdAttributesRequired(), bytes8(0));
     }
 }

@@ -48,7 +48,7 @@ contract AutomataDcapAdapter is IQuoteVerifier {
 
         uint8 status = uint8(output[4]);
         if (status > uint8(type(TcbStatus).max)) revert UnexpectedOutput(output.length);
-        report = TdxQuote.readReport(output, PREFIX);
+        report = TdxQuote.readReport(output, PREFIX, bodyLength);
         report.tcbStatus = TcbStatus(status);
         if (report.tcbStatus == TcbStatus.Revoked || report.tcbStatus == TcbStatus.Unrecognized) {
             revert TcbRevokedOrUnrecognized(report.tcbStatus);

@@ -54,6 +54,9 @@ interface ITeeRegistry {
     error OperatorMustRegister(address operator, address caller);
     error OperatorNotAdmitted(TeeRole role, address operator);
     error AdmissionNotForProvers();
+    error TdAttributesNotAccepted(bytes8 tdAttributes);
+    error TdConfigNotPinned(bytes32 tdConfig, bytes32 pinned);
+    error TdAttributesPolicyInvalid(bytes8 mask, bytes8 required);
 
     event KeyRegistered(
         TeeRole indexed role,
@@ -72,6 +75,8 @@ interface ITeeRegistry {
     event AttestValiditySet(uint64 seconds_);
     event MaxBlockNumberDiffSet(uint256 blocks);
     event QuoteVerifierSet(IQuoteVerifier verifier);
+    event TdAttributesPolicySet(bytes8 mask, bytes8 required);
+    event TdConfigPinned(TeeRole indexed role, uint256 indexed marketId, bytes32 tdConfig);
     event OperatorAdmissionSet(TeeRole indexed role, address indexed operator, bool admitted, uint32 admittedCount);
 
     /// @notice Registers (or re-attests) the key bound in `quote`'s report data; anyone may submit.
@@ -83,6 +88,10 @@ interface ITeeRegistry {
 
     /// @notice Allows or disallows a measurement for a role (and market, for provers); the role's admin only.
     function setMeasurementAllowed(TeeRole role, uint256 marketId, bytes32 measurement, bool allowed) external;
+
+    /// @notice Pins the TD configuration (XFAM, MRCONFIGID, MROWNER, MROWNERCONFIG, MRSERVICETD: TdxReport.tdConfig)
+    /// keys of a role (and market, for provers) must have, or unpins it with zero; the role's admin only.
+    function setTdConfigPinned(TeeRole role, uint256 marketId, bytes32 tdConfig) external;
 
     /// @notice Admits or removes an operator of the matcher or relayer role; the role's admin (governance) only.
     /// Removing an operator deactivates every key it registered at once.

@@ -36,8 +36,12 @@ library TdxQuote {
     uint256 internal constant XFAM = 128;
     uint256 internal constant MR_TD = 136;
     uint256 internal constant MR_CONFIG_ID = 184;
+    uint256 internal constant MR_OWNER = 232;
+    uint256 internal constant MR_OWNER_CONFIG = 280;
     uint256 internal constant RTMR0 = 328;
     uint256 internal constant REPORT_DATA = 520;
+    /// TD report 1.5 only: after TEE_TCB_SVN2 (16 bytes at 584).
+    uint256 internal constant MR_SERVICE_TD = 600;
 
     struct Quote {
         uint16 version;
@@ -140,9 +144,13 @@ library TdxQuote {
         return q.body + relative;
     }
 
-    /// @notice The TD report fields of a body starting at `body` in `data` (a quote, or a verifier's output that
-    /// embeds the raw body). TCB status, FMSPC and quote id are left to the caller.
-    function readReport(bytes memory data, uint256 body) internal pure returns (TdxReport memory r) {
+    /// @notice The TD report fields of a body of `bodyLength` bytes starting at `body` in `data` (a quote, or a
+    /// verifier's output that embeds the raw body). TCB status, FMSPC and quote id are left to the caller.
+    function readReport(bytes memory data, uint256 body, uint256 bodyLength)
+        internal
+        pure
+        returns (TdxReport memory r)
+    {
         r.teeTcbSvn = bytes16(_word(data, body + TEE_TCB_SVN));
         r.tdAttributes = bytes8(_word(data, body + TD_ATTRIBUTES));
         r.xfam = bytes8(_word(data, body + XFAM));
@@ -153,6 +161,17 @@ library TdxQuote {
         r.rtmr2 = slice(data, body + RTMR0 + 96, 48);
         r.rtmr3 = slice(data, body + RTMR0 + 144, 48);
         r.reportData = slice(data, body + REPORT_DATA, 64);
+        bytes memory mrServiceTd =
+            bodyLength == TD15_BODY_LENGTH ? slice(data, body + MR_SERVICE_TD, 48) : new bytes(48);
+        r.tdConfig = keccak256(
+            abi.encodePacked(
+                r.xfam,
+                r.mrConfigId,
+                slice(data, body + MR_OWNER, 48),
+                slice(data, body + MR_OWNER_CONFIG, 48),
+                mrServiceTd
+            )
+        );
     }
 
     /// @notice A copy of `data[start:start + length]`.

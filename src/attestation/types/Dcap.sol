@@ -30,6 +30,9 @@ struct TdxReport {
     bytes rtmr2;
     bytes rtmr3;
     bytes reportData;
+    /// keccak256(XFAM ‖ MRCONFIGID ‖ MROWNER ‖ MROWNERCONFIG ‖ MRSERVICETD): the TD's configuration beyond its
+    /// measurements (MRSERVICETD is 48 zero bytes in a TD 1.0 report). What a policy pins besides the measurement.
+    bytes32 tdConfig;
     /// keccak256 of the quote's signed content (header ‖ body): a replay key no re-encoding of the quote changes.
     bytes32 quoteId;
 }
