@@ -31,7 +31,8 @@ import {
 /// @title ProofMarketplace
 /// @notice Markets, escrowed requests, assignment (matcher-signed batches or the permissionless fallback claim),
 /// fulfilment against each market's verifier adapter, and slashing of missed deadlines. Every payout is credited
-/// to a balance its owner withdraws (or spends on requests).
+/// to a balance its owner withdraws (or spends on requests). A matcher assignment pays exactly the listed price the
+/// matcher signed (see IProofMarketplace.assign).
 /// @dev A request costs one storage slot: its status and a hash of its record (RequestCommitment). Callers pass
 /// the record back as emitted, which keeps posting, assigning and settling a request to a handful of storage
 /// writes. Invariant: for every token, this contract's balance equals the escrow of Open and Assigned requests plus
@@ -200,7 +201,7 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
 
         for (uint256 i; i < matches.length; ++i) {
             MatchedRequest calldata m = matches[i];
-            bytes memory reason = _assign(m.requestId, m.request, m.prover, true, false);
+            bytes memory reason = _assign(m.requestId, m.request, m.prover, m.price, m.provingTime, true, false);
             if (reason.length != 0) {
                 emit AssignmentSkipped(m.requestId, m.prover, reason);
                 continue;
@@ -214,17 +215,24 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
 
     /// @inheritdoc IProofMarketplace
     function claim(uint256 requestId, Request calldata request) external nonReentrant {
-        _assign(requestId, request, msg.sender, false, true);
+        _assign(requestId, request, msg.sender, 0, 0, false, true);
     }
 
     /// @dev Assigns `requestId` to `prover` or explains why not. With `strict` every failure reverts with its
     /// specific error; otherwise the error is returned (and nothing has changed) so a batch can skip the item.
-    function _assign(uint256 requestId, Request calldata request, address prover, bool byMatcher, bool strict)
-        internal
-        returns (bytes memory reason)
-    {
+    /// A matcher assignment holds only at the listing terms the matcher signed (`price`, `provingTime`); the
+    /// fallback claim takes the prover's listing as it is and ignores them.
+    function _assign(
+        uint256 requestId,
+        Request calldata request,
+        address prover,
+        uint96 price,
+        uint32 provingTime,
+        bool byMatcher,
+        bool strict
+    ) internal returns (bytes memory reason) {
         reason = _checkAssignable(requestId, request, byMatcher);
-        if (reason.length == 0) reason = _reserveAndLock(requestId, request, prover, byMatcher);
+        if (reason.length == 0) reason = _reserveAndLock(requestId, request, prover, price, provingTime, byMatcher);
         if (reason.length != 0) return _reject(strict, reason);
     }
 
@@ -253,30 +261,40 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
         return "";
     }
 
-    /// @dev Reserves the prover's capacity (the registry checks listing, price and proving time), locks its stake
-    /// and commits the task; on failure undoes the reservation and returns why.
-    function _reserveAndLock(uint256 requestId, Request calldata request, address prover, bool byMatcher)
-        internal
-        returns (bytes memory)
-    {
+    /// @dev Reserves the prover's capacity (the registry checks listing, price and proving time against the
+    /// request), checks a matcher assignment's signed terms against the listing, locks the prover's stake and
+    /// commits the task; on failure undoes the reservation and returns why.
+    function _reserveAndLock(
+        uint256 requestId,
+        Request calldata request,
+        address prover,
+        uint96 signedPrice,
+        uint32 signedProvingTime,
+        bool byMatcher
+    ) internal returns (bytes memory failure) {
         uint256 marketId = _marketOf(requestId);
         Task memory task;
         task.prover = prover;
         uint256 gasBefore = gasleft();
         try registry.reserve(prover, marketId, request.maxReward, request.provingTime) returns (
-            uint96 price, uint32, uint32 compute
+            uint96 price, uint32 provingTime, uint32 compute
         ) {
             (task.price, task.compute) = (price, compute);
+            if (byMatcher && (price != signedPrice || provingTime != signedProvingTime)) {
+                failure = abi.encodeWithSelector(
+                    ListingChanged.selector, prover, signedPrice, price, signedProvingTime, provingTime
+                );
+            }
         } catch (bytes memory why) {
             return _callFailure(why, address(registry), gasBefore);
         }
         // Within the request's deadline by construction: matchingExpiry + provingTime ≤ deadline at creation,
         // and now ≤ matchingExpiry.
         task.deadline = uint32(block.timestamp) + request.provingTime;
-        bytes memory stakeFailure = _lockStake(marketId, prover, requestId, task.deadline);
-        if (stakeFailure.length != 0) {
+        if (failure.length == 0) failure = _lockStake(marketId, prover, requestId, task.deadline);
+        if (failure.length != 0) {
             registry.release(prover, task.compute);
-            return stakeFailure;
+            return failure;
         }
         _commitments[requestId] = RequestCommitment.assigned(request, task);
         emit TaskAssigned(requestId, prover, task, byMatcher);
@@ -589,7 +607,7 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
     function _callFailure(bytes memory why, address callee, uint256 gasBefore) private view returns (bytes memory) {
         if (why.length == 0) {
             // Running out of gas, even several calls deep, reverts without data and leaves this frame a few 64ths.
-            if (gasleft() < gasBefore / 16) revert CalleeOutOfGas();
+            _revertIfOutOfGas(gasBefore);
             return abi.encodeWithSelector(CallFailed.selector, callee);
         }
         return why;

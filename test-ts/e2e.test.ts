@@ -41,6 +41,7 @@ import {
   stake,
   submitAssignments,
   withdraw,
+  withListedTerms,
 } from '../ts/index.js'
 import { advanceTime, useDevnet } from './anvil.js'
 
@@ -106,7 +107,9 @@ async function postRequest(devnet: Devnet, marketId: bigint, overrides: Partial<
 /** The matcher signs (request, prover) and a bystander submits, records travelling with the batch. */
 async function assignByMatcher(devnet: Devnet, created: Awaited<ReturnType<typeof createRequest>>) {
   const batch = await signAssignments(devnet.actors.matcher, {
-    assignments: [{ requestId: created.requestId, prover: addressOf(devnet, 'prover'), request: created.request }],
+    assignments: await withListedTerms(devnet.reader, [
+      { requestId: created.requestId, prover: addressOf(devnet, 'prover'), request: created.request },
+    ]),
     validUntil: (await chainTime(devnet.reader)) + 300n,
   })
   return { batch, outcome: await submitAssignments(devnet.actors.bystander, batch) }
@@ -352,7 +355,10 @@ describe('Cairn end to end on anvil', () => {
       created.push(await createRequest(actors.requester, params))
     }
     const batch = await signAssignments(actors.matcher, {
-      assignments: created.map(({ requestId, request }) => ({ requestId, prover, request })),
+      assignments: await withListedTerms(
+        reader,
+        created.map(({ requestId, request }) => ({ requestId, prover, request })),
+      ),
       validUntil: (await chainTime(reader)) + 300n,
     })
     const { assigned } = await submitAssignments(actors.bystander, batch)
@@ -484,10 +490,10 @@ describe('Cairn end to end on anvil', () => {
     // record, later in the batch, is assigned (and reported with that record).
     const prover = addressOf(devnet, 'prover')
     const batch = await signAssignments(actors.matcher, {
-      assignments: [
+      assignments: await withListedTerms(reader, [
         { requestId, prover, request: forged.request },
         { requestId, prover, request: created.request },
-      ],
+      ]),
       validUntil: (await chainTime(reader)) + 300n,
     })
     const outcome = await submitAssignments(actors.bystander, batch)

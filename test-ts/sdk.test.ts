@@ -93,6 +93,7 @@ import {
   waitForProof,
   withAttestation,
   withdrawStake,
+  withListedTerms,
 } from '../ts/index.js'
 import { advanceTime, useDevnet } from './anvil.js'
 
@@ -185,7 +186,9 @@ async function fund(devnet: Devnet, amount = MAX_REWARD) {
 /** The devnet's owner-set matcher signs (request → prover) and a bystander submits. */
 async function assign(devnet: Devnet, requestId: bigint, inputKey?: Hex) {
   const batch = await signAssignments(devnet.actors.matcher, {
-    assignments: [{ requestId, prover: addressOf(devnet, 'prover'), ...(inputKey ? { inputKey } : {}) }],
+    assignments: await withListedTerms(devnet.reader, [
+      { requestId, prover: addressOf(devnet, 'prover'), ...(inputKey ? { inputKey } : {}) },
+    ]),
     validUntil: (await chainTime(devnet.reader)) + 300n,
   })
   const outcome = await submitAssignments(devnet.actors.bystander, batch)

@@ -512,6 +512,152 @@ contract ProofMarketplaceTest is CairnTest {
         assertEq(skipReasons[0], abi.encodeWithSelector(IProverRegistry.ListingLeaving.selector, prover, marketId));
     }
 
+    // ---------------------------------------------------------------- finding 5: signed listing terms
+
+    /// Signs a one-item batch for (requestId, prover) at the prover's current listing, as the matcher does.
+    function _signAtListing(uint256 requestId) internal view returns (MatchedRequest[] memory a, bytes memory sig) {
+        a = _one(requestId, prover);
+        sig = _sign(matcherKey, a, uint64(block.timestamp + 60));
+    }
+
+    function _updateListing(uint96 price, uint32 provingTime) internal {
+        vm.prank(prover);
+        registry.updateListing(marketId, price, provingTime, 1);
+    }
+
+    /// Submits a signed batch (by a bystander), recording tasks and skip reasons.
+    function _submit(MatchedRequest[] memory a, bytes memory sig) internal returns (uint256 assigned) {
+        vm.recordLogs();
+        vm.prank(stranger);
+        assigned = marketplace.assign(a, new bytes[](0), uint64(block.timestamp + 60), sig);
+        _absorbLogs();
+    }
+
+    /// Nothing changed for a skipped item: the request is open with its record, the prover holds no compute and
+    /// no stake for it.
+    function _assertUntouched(uint256 id, bytes32 commitmentBefore) internal view {
+        assertEq(marketplace.requestCommitment(id), commitmentBefore, "request untouched");
+        assertEq(uint8(marketplace.requestStatus(id)), uint8(RequestStatus.Open));
+        assertEq(registry.prover(prover).computeInUse, 0, "capacity not held");
+        (, uint128 locked) = staking.stakeOf(prover);
+        assertEq(locked, 0, "stake not locked");
+    }
+
+    /// Finding 5 (issue 9): a prover raising its listing between the matcher's signature and inclusion was paid the
+    /// new price (up to the max reward). The signature binds the price: the item is skipped, nothing changes.
+    function test_matcherSignatureBindsListedPrice_raisedListingIsSkipped() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        bytes32 commitmentBefore = marketplace.requestCommitment(id);
+        (MatchedRequest[] memory a, bytes memory sig) = _signAtListing(id);
+        assertEq(a[0].price, PRICE);
+
+        _updateListing(MAX_REWARD, LISTED_TIME); // front-runs the batch: everything the request escrows
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.AssignmentSkipped(
+            id,
+            prover,
+            abi.encodeWithSelector(
+                IProofMarketplace.ListingChanged.selector, prover, PRICE, MAX_REWARD, LISTED_TIME, LISTED_TIME
+            )
+        );
+        assertEq(_submit(a, sig), 0);
+        _assertUntouched(id, commitmentBefore);
+
+        // A batch signed at the new terms is the matcher's decision again, and pays those terms.
+        (a, sig) = _signAtListing(id);
+        assertEq(_submit(a, sig), 1);
+        assertEq(tasks[id].price, MAX_REWARD);
+    }
+
+    function test_matcherSignatureBindsListedProvingTime_slowerListingIsSkipped() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        bytes32 commitmentBefore = marketplace.requestCommitment(id);
+        (MatchedRequest[] memory a, bytes memory sig) = _signAtListing(id);
+        _updateListing(PRICE, PROVING_TIME); // still within the request's proving time
+        assertEq(_submit(a, sig), 0);
+        assertEq(
+            skipReasons[0],
+            abi.encodeWithSelector(
+                IProofMarketplace.ListingChanged.selector, prover, PRICE, PRICE, LISTED_TIME, PROVING_TIME
+            )
+        );
+        _assertUntouched(id, commitmentBefore);
+    }
+
+    /// The terms are bound exactly: a lowered listing is not what the matcher matched on either.
+    function test_matcherSignatureBindsListedPrice_loweredListingIsSkippedToo() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        (MatchedRequest[] memory a, bytes memory sig) = _signAtListing(id);
+        _updateListing(PRICE - 1, LISTED_TIME);
+        assertEq(_submit(a, sig), 0);
+        assertEq(
+            skipReasons[0],
+            abi.encodeWithSelector(
+                IProofMarketplace.ListingChanged.selector, prover, PRICE, PRICE - 1, LISTED_TIME, LISTED_TIME
+            )
+        );
+    }
+
+    /// Any listing change between signature and inclusion: assigned at exactly the signed terms, or skipped with
+    /// nothing changed (a listing now outside the request's bounds is reported by the registry's own check).
+    function testFuzz_matcherSignatureBindsListedPrice(uint96 price, uint32 provingTime) public {
+        provingTime = uint32(bound(provingTime, 1, 7 days));
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        bytes32 commitmentBefore = marketplace.requestCommitment(id);
+        (MatchedRequest[] memory a, bytes memory sig) = _signAtListing(id);
+        _updateListing(price, provingTime);
+
+        uint256 assigned = _submit(a, sig);
+        if (price == PRICE && provingTime == LISTED_TIME) {
+            assertEq(assigned, 1);
+            assertEq(tasks[id].price, PRICE);
+            assertEq(tasks[id].deadline, block.timestamp + PROVING_TIME);
+            return;
+        }
+        assertEq(assigned, 0);
+        bytes memory expected;
+        if (price > MAX_REWARD) {
+            expected = abi.encodeWithSelector(IProverRegistry.PriceAboveMaxReward.selector, price, MAX_REWARD);
+        } else if (provingTime > PROVING_TIME) {
+            expected =
+                abi.encodeWithSelector(IProverRegistry.ProvingTimeExceedsRequest.selector, provingTime, PROVING_TIME);
+        } else {
+            expected = abi.encodeWithSelector(
+                IProofMarketplace.ListingChanged.selector, prover, PRICE, price, LISTED_TIME, provingTime
+            );
+        }
+        assertEq(skipReasons[0], expected);
+        _assertUntouched(id, commitmentBefore);
+    }
+
+    function test_RevertWhen_assign_submitterAltersTheSignedPrice() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        (MatchedRequest[] memory a, bytes memory sig) = _signAtListing(id);
+        uint64 validUntil = uint64(block.timestamp + 60);
+        a[0].price = MAX_REWARD;
+        Assignment[] memory altered = new Assignment[](1);
+        altered[0] = Assignment(id, prover, MAX_REWARD, LISTED_TIME, "");
+        address recovered =
+            ECDSA.recover(MarketplaceDigests.assignmentBatch(address(marketplace), altered, validUntil), sig);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotMatcher.selector, recovered));
+        marketplace.assign(a, new bytes[](0), validUntil, sig);
+    }
+
+    /// The fallback path is unchanged: a prover claims at its own listing, whatever it is now.
+    function test_claim_paysTheProversListingAtInclusion() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        _updateListing(MAX_REWARD, LISTED_TIME);
+        vm.warp(block.timestamp + FALLBACK_DELAY);
+        _claim(prover, id);
+        assertEq(tasks[id].price, MAX_REWARD);
+    }
+
     function test_RevertWhen_assign_emptyBatch() public {
         vm.expectRevert(IProofMarketplace.EmptyBatch.selector);
         marketplace.assign(new MatchedRequest[](0), new bytes[](0), uint64(block.timestamp), "");
@@ -543,7 +689,7 @@ contract ProofMarketplaceTest is CairnTest {
         address other = makeAddr("other");
         MatchedRequest[] memory forged = _one(id, other);
         Assignment[] memory forgedPairs = new Assignment[](1);
-        forgedPairs[0] = Assignment(id, other, "");
+        forgedPairs[0] = Assignment(id, other, forged[0].price, forged[0].provingTime, "");
         address recovered =
             ECDSA.recover(MarketplaceDigests.assignmentBatch(address(marketplace), forgedPairs, validUntil), sig);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotMatcher.selector, recovered));
@@ -551,8 +697,9 @@ contract ProofMarketplaceTest is CairnTest {
     }
 
     function test_RevertWhen_assign_malformedSignature() public {
+        MatchedRequest[] memory a = _one(1, prover);
         vm.expectRevert(ECDSA.InvalidSignature.selector);
-        marketplace.assign(_one(1, prover), new bytes[](0), uint64(block.timestamp + 1), hex"1234");
+        marketplace.assign(a, new bytes[](0), uint64(block.timestamp + 1), hex"1234");
     }
 
     // ================================================================ fallback claim

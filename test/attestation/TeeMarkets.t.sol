@@ -56,28 +56,24 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
         // The old owner-set key no longer authorises anything.
         uint256 first = _post(0);
         uint64 validUntil = uint64(block.timestamp + 60);
-        bytes memory oldSignature = _sign(matcherKey, _one(first, prover), validUntil);
+        MatchedRequest[] memory batch = _one(first, prover);
+        bytes memory oldSignature = _sign(matcherKey, batch, validUntil);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotMatcher.selector, matcher));
-        marketplace.assign(_one(first, prover), new bytes[](0), validUntil, oldSignature);
+        marketplace.assign(batch, new bytes[](0), validUntil, oldSignature);
 
         // The attested enclave key does.
         assertEq(
-            marketplace.assign(
-                _one(first, prover),
-                new bytes[](0),
-                validUntil,
-                _sign(enclaveMatcherSecret, _one(first, prover), validUntil)
-            ),
-            1
+            marketplace.assign(batch, new bytes[](0), validUntil, _sign(enclaveMatcherSecret, batch, validUntil)), 1
         );
 
         // Until it expires.
         vm.warp(block.timestamp + 3601);
         uint256 second = _post(1);
         validUntil = uint64(block.timestamp + 60);
-        bytes memory late = _sign(enclaveMatcherSecret, _one(second, prover), validUntil);
+        batch = _one(second, prover);
+        bytes memory late = _sign(enclaveMatcherSecret, batch, validUntil);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotMatcher.selector, enclaveMatcher));
-        marketplace.assign(_one(second, prover), new bytes[](0), validUntil, late);
+        marketplace.assign(batch, new bytes[](0), validUntil, late);
     }
 
     // ---------------------------------------------------------------- TEE-proof market
@@ -269,7 +265,7 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
 
     function _pairs(uint256 requestId, bytes memory inputKey) internal view returns (Assignment[] memory pairs) {
         pairs = new Assignment[](1);
-        pairs[0] = Assignment(requestId, prover, inputKey);
+        pairs[0] = Assignment(requestId, prover, PRICE, LISTED_TIME, inputKey);
     }
 
     // ---------------------------------------------------------------- invalid-input attestations
