@@ -40,6 +40,7 @@ import {
   slash,
   stake,
   submitAssignments,
+  updateListing,
   withdraw,
   withListedTerms,
 } from '../ts/index.js'
@@ -597,5 +598,45 @@ describe('Cairn end to end on anvil', () => {
       name: 'RequestNotOpen',
       message: `RequestNotOpen(requestId=${requestId}, status=Assigned)`,
     })
+  })
+
+  it('a matcher batch holds only at the listing it signed: a prover raising its price before inclusion is skipped', async () => {
+    const { devnet, fixture } = current()
+    const { actors, reader } = devnet
+    const { created, requestId } = await postRequest(devnet, fixture.marketId)
+    const prover = addressOf(devnet, 'prover')
+    const signAtListing = async () =>
+      signAssignments(actors.matcher, {
+        assignments: await withListedTerms(reader, [{ requestId, prover, request: created.request }]),
+        validUntil: (await chainTime(reader)) + 300n,
+      })
+    const signed = await signAtListing()
+    expect(signed.assignments[0]).toMatchObject({ price: PRICE, provingTime: PROVING_TIME })
+
+    // The prover front-runs the batch: its listing now asks the request's whole max reward.
+    await updateListing(actors.prover, { marketId: fixture.marketId, price: MAX_REWARD, provingTime: PROVING_TIME })
+    const outcome = await submitAssignments(actors.bystander, signed)
+    expect(outcome.assigned).toEqual([])
+    expect(outcome.skipped).toMatchObject([
+      {
+        requestId,
+        prover,
+        reason: {
+          name: 'ListingChanged',
+          args: {
+            prover,
+            signedPrice: PRICE,
+            listedPrice: MAX_REWARD,
+            signedProvingTime: PROVING_TIME,
+            listedProvingTime: PROVING_TIME,
+          },
+        },
+      },
+    ])
+    expect(await getRequestState(reader, created)).toBe('Open')
+
+    // Signed again at the new listing, it is the matcher's decision again, at those terms.
+    const { assigned } = await submitAssignments(actors.bystander, await signAtListing())
+    expect(assigned.map((t) => t.task.price)).toEqual([MAX_REWARD])
   })
 })
