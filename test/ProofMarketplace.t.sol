@@ -5,6 +5,7 @@ import {MarketplaceDigests} from "./utils/MarketplaceDigests.sol";
 import {Ownable} from "solady/auth/Ownable.sol";
 import {ECDSA} from "solady/utils/ECDSA.sol";
 import {CairnTest} from "./utils/CairnTest.sol";
+import {EnclaveKeysStub} from "./utils/EnclaveKeysStub.sol";
 import {Vm} from "forge-std/Vm.sol";
 import {IProofMarketplace} from "../src/interfaces/IProofMarketplace.sol";
 import {IProverRegistry} from "../src/interfaces/IProverRegistry.sol";
@@ -1024,30 +1025,124 @@ contract ProofMarketplaceTest is CairnTest {
 
     // ================================================================ slashing
 
-    function test_slash_compensatesRequesterAndPaysSlasher() public {
+    /// Without an enclave path (no enclave-key registry here) the prover could not have refused unprovable inputs:
+    /// the requester is made whole, and the whole penalty goes to the treasury.
+    function test_slash_withoutEnclavePath_wholePenaltyToTreasury() public {
         _readyProver(prover, 1);
         uint256 id = _post(0);
         _matcherAssign(id, prover);
         vm.warp(uint256(tasks[id].deadline) + 1);
         assertEq(uint8(lens.requestState(id, records[id], tasks[id])), uint8(RequestState.DeadlineMissed));
 
-        uint256 compensation = uint256(SLASH_PENALTY) * COMPENSATION_BPS / 10_000;
-        uint256 slasherReward = uint256(SLASH_PENALTY) * 500 / 10_000;
         vm.expectEmit(address(marketplace));
-        emit IProofMarketplace.TaskSlashed(id, prover, SLASH_PENALTY, compensation, slasherReward, stranger);
+        emit IProofMarketplace.TaskSlashed(id, prover, SLASH_PENALTY, 0, 0, stranger);
         vm.prank(stranger);
         marketplace.slash(id, records[id], tasks[id]);
 
         assertEq(marketplace.balanceOf(refundee, address(payToken)), MAX_REWARD);
-        assertEq(marketplace.balanceOf(refundee, address(stakeToken)), compensation);
-        assertEq(marketplace.balanceOf(stranger, address(stakeToken)), slasherReward);
-        assertEq(marketplace.balanceOf(treasury, address(stakeToken)), SLASH_PENALTY - compensation - slasherReward);
+        assertEq(marketplace.balanceOf(refundee, address(stakeToken)), 0);
+        assertEq(marketplace.balanceOf(stranger, address(stakeToken)), 0);
+        assertEq(marketplace.balanceOf(treasury, address(stakeToken)), SLASH_PENALTY);
         (uint128 staked, uint128 locked) = staking.stakeOf(prover);
         assertEq(staked, STAKE_PER_TASK - SLASH_PENALTY);
         assertEq(locked, 0);
         assertEq(registry.prover(prover).computeInUse, 0);
         assertEq(stakeToken.balanceOf(address(marketplace)), SLASH_PENALTY);
         assertEq(uint8(lens.requestState(id, records[id], tasks[id])), uint8(RequestState.Slashed));
+    }
+
+    /// A request whose public inputs no prover can satisfy (a Poseidon hash nobody knows a preimage of).
+    function _unprovableRequest(address refundTo) internal returns (uint256 id) {
+        RequestParams memory p = _requestParams(0);
+        p.refundAddress = refundTo;
+        bytes memory inputs = p.publicInputs.data;
+        bytes32 noPreimage = keccak256("a hash with no known preimage") >> 8; // below the scalar field
+        assembly ("memory-safe") {
+            mstore(add(inputs, 0x20), noPreimage)
+        }
+        id = _post(p);
+    }
+
+    /// Finding 6 (issue 9): in a market with no enclave path to reject inputs, a requester posting a statement
+    /// nobody can prove got its escrow back plus the requester compensation, and the slasher reward too by
+    /// slashing from another address. Now it ends with exactly its escrow, with or without an enclave-key registry.
+    function test_unprovableRequestNeverPaysTheRequesterMoreThanItsEscrow() public {
+        address accomplice = makeAddr("requester's other address");
+        EnclaveKeysStub keys = new EnclaveKeysStub();
+        for (uint256 withRegistry; withRegistry < 2; ++withRegistry) {
+            vm.prank(owner);
+            marketplace.setEnclaveKeys(withRegistry == 0 ? EnclaveKeysStub(address(0)) : keys);
+            if (withRegistry == 0) _readyProver(prover, 1);
+            uint256 requesterTokensBefore = payToken.balanceOf(requester);
+            uint256 treasuryBefore = marketplace.balanceOf(treasury, address(stakeToken));
+
+            uint256 id = _unprovableRequest(requester);
+            _matcherAssign(id, prover);
+            vm.warp(uint256(tasks[id].deadline) + 1);
+            vm.expectEmit(address(marketplace));
+            emit IProofMarketplace.TaskSlashed(id, prover, SLASH_PENALTY, 0, 0, accomplice);
+            vm.prank(accomplice);
+            marketplace.slash(id, records[id], tasks[id]);
+
+            assertEq(marketplace.balanceOf(requester, address(payToken)), MAX_REWARD, "escrow back");
+            assertEq(marketplace.balanceOf(requester, address(stakeToken)), 0, "no compensation");
+            assertEq(marketplace.balanceOf(accomplice, address(stakeToken)), 0, "no slasher reward");
+            assertEq(marketplace.balanceOf(treasury, address(stakeToken)) - treasuryBefore, SLASH_PENALTY);
+            vm.prank(requester);
+            marketplace.withdraw(address(payToken), requester);
+            assertEq(payToken.balanceOf(requester), requesterTokensBefore + MAX_REWARD, "made whole, never more");
+            _stake(prover, SLASH_PENALTY); // back to one task's stake for the next round
+        }
+    }
+
+    /// The three shares of a slash add up to exactly the penalty, whatever the penalty and compensation rate, and
+    /// compensation and slasher reward are paid only where the prover could have rejected the inputs instead.
+    function testFuzz_slashSplitIsExact(uint96 penalty, uint16 compensationBps, bool proverHasEnclave) public {
+        compensationBps = uint16(bound(compensationBps, 0, marketplace.MAX_COMPENSATION_BPS()));
+        MarketParams memory mp = _marketParams();
+        mp.stakePerTask = uint96(bound(penalty, 1, type(uint96).max));
+        mp.slashPenalty = uint96(bound(penalty, 0, mp.stakePerTask));
+        mp.requesterCompensationBps = compensationBps;
+        uint256 id = marketplace.createMarket(mp);
+        EnclaveKeysStub keys = new EnclaveKeysStub();
+        keys.set(id, prover, proverHasEnclave);
+        vm.prank(owner);
+        marketplace.setEnclaveKeys(keys);
+        _registerProver(prover, 1);
+        _list(prover, id, PRICE, LISTED_TIME, 1);
+        _stake(prover, mp.stakePerTask);
+        RequestParams memory rp = _requestParams(0);
+        rp.marketId = uint32(id);
+        uint256 requestId = _post(rp);
+        _matcherAssign(requestId, prover);
+        vm.warp(uint256(tasks[requestId].deadline) + 1);
+
+        vm.prank(stranger);
+        marketplace.slash(requestId, records[requestId], tasks[requestId]);
+
+        uint256 compensation = marketplace.balanceOf(refundee, address(stakeToken));
+        uint256 reward = marketplace.balanceOf(stranger, address(stakeToken));
+        uint256 toTreasury = marketplace.balanceOf(treasury, address(stakeToken));
+        assertEq(compensation + reward + toTreasury, mp.slashPenalty, "shares add up to the penalty");
+        assertEq(stakeToken.balanceOf(address(marketplace)), mp.slashPenalty);
+        uint256 expectedCompensation = proverHasEnclave ? uint256(mp.slashPenalty) * compensationBps / 10_000 : 0;
+        uint256 expectedReward = proverHasEnclave ? uint256(mp.slashPenalty) * 500 / 10_000 : 0;
+        assertEq(compensation, expectedCompensation);
+        assertEq(reward, expectedReward);
+        assertEq(marketplace.balanceOf(refundee, address(payToken)), MAX_REWARD, "escrow back, never more");
+    }
+
+    function test_RevertWhen_slash_enclaveRegistryFails() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        _matcherAssign(id, prover);
+        EnclaveKeysStub keys = new EnclaveKeysStub();
+        keys.setBroken(true);
+        vm.prank(owner);
+        marketplace.setEnclaveKeys(keys);
+        vm.warp(uint256(tasks[id].deadline) + 1);
+        vm.expectRevert(EnclaveKeysStub.Broken.selector);
+        marketplace.slash(id, records[id], tasks[id]);
     }
 
     function test_slash_thenFulfilIsRefused() public {

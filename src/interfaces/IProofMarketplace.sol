@@ -20,7 +20,9 @@ import {
 /// @title IProofMarketplace
 /// @notice Markets (one per circuit), requests with escrowed rewards, assignment by an authorised matcher or by a
 /// permissionless fallback claim, proof fulfilment, and slashing of provers that miss their deadline.
-/// @dev Economic rules: a matcher-assigned prover is paid exactly the listed price the matcher signed (`assign`).
+/// @dev Economic rules: a matcher-assigned prover is paid exactly the listed price the matcher signed (`assign`);
+/// a slash pays the requester its escrow back, and compensation plus slasher reward only where the prover could have
+/// attested unprovable inputs instead (`slash`), so no requester profits from posting a request nobody can prove.
 interface IProofMarketplace {
     // ---------------------------------------------------------------- errors
     error ZeroAddress();
@@ -180,8 +182,15 @@ interface IProofMarketplace {
     function rejectInputs(uint256 requestId, Request calldata request, Task calldata task, bytes calldata signature)
         external;
 
-    /// @notice Slashes the prover of a task past its deadline; anyone may call and earns the slasher reward.
-    /// The requester gets its escrow back plus its share of the penalty; the rest goes to the treasury.
+    /// @notice Slashes the prover of a task past its deadline; anyone may call. The requester always gets its full
+    /// escrow back. The penalty taken on this chain (none for restaked markets: theirs is taken on Ethereum) is split
+    /// into the requester's compensation, the caller's slasher reward and the treasury's remainder, which add up to
+    /// exactly the penalty.
+    /// @dev No requester may profit from a request nobody can prove. Compensation and slasher reward are paid only
+    /// when the prover could have settled an unprovable request with an enclave attestation (`rejectInputs`)
+    /// instead of being slashed: the enclave-key registry is set and the prover holds an active enclave key in the
+    /// market at slash time. Otherwise the whole penalty goes to the treasury and the requester is made whole
+    /// (escrow back), never more, even when it slashes from another address.
     function slash(uint256 requestId, Request calldata request, Task calldata task) external;
 
     /// @notice Adds `amount` of `token`, pulled from msg.sender, to msg.sender's balance (escrow for requests).
