@@ -31,7 +31,9 @@ import {
 /// @title ProofMarketplace
 /// @notice Markets, escrowed requests, assignment (matcher-signed batches or the permissionless fallback claim),
 /// fulfilment against each market's verifier adapter, and slashing of missed deadlines. Every payout is credited
-/// to a balance its owner withdraws (or spends on requests).
+/// to a balance its owner withdraws (or spends on requests). A matcher assignment pays exactly the listed price the
+/// matcher signed; a slash pays compensation and slasher reward only where the prover could have attested
+/// unprovable inputs instead (see IProofMarketplace).
 /// @dev A request costs one storage slot: its status and a hash of its record (RequestCommitment). Callers pass
 /// the record back as emitted, which keeps posting, assigning and settling a request to a handful of storage
 /// writes. Invariant: for every token, this contract's balance equals the escrow of Open and Assigned requests plus
@@ -200,7 +202,7 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
 
         for (uint256 i; i < matches.length; ++i) {
             MatchedRequest calldata m = matches[i];
-            bytes memory reason = _assign(m.requestId, m.request, m.prover, true, false);
+            bytes memory reason = _assign(m.requestId, m.request, m.prover, m.price, m.provingTime, true, false);
             if (reason.length != 0) {
                 emit AssignmentSkipped(m.requestId, m.prover, reason);
                 continue;
@@ -214,17 +216,24 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
 
     /// @inheritdoc IProofMarketplace
     function claim(uint256 requestId, Request calldata request) external nonReentrant {
-        _assign(requestId, request, msg.sender, false, true);
+        _assign(requestId, request, msg.sender, 0, 0, false, true);
     }
 
     /// @dev Assigns `requestId` to `prover` or explains why not. With `strict` every failure reverts with its
     /// specific error; otherwise the error is returned (and nothing has changed) so a batch can skip the item.
-    function _assign(uint256 requestId, Request calldata request, address prover, bool byMatcher, bool strict)
-        internal
-        returns (bytes memory reason)
-    {
+    /// A matcher assignment holds only at the listing terms the matcher signed (`price`, `provingTime`); the
+    /// fallback claim takes the prover's listing as it is and ignores them.
+    function _assign(
+        uint256 requestId,
+        Request calldata request,
+        address prover,
+        uint96 price,
+        uint32 provingTime,
+        bool byMatcher,
+        bool strict
+    ) internal returns (bytes memory reason) {
         reason = _checkAssignable(requestId, request, byMatcher);
-        if (reason.length == 0) reason = _reserveAndLock(requestId, request, prover, byMatcher);
+        if (reason.length == 0) reason = _reserveAndLock(requestId, request, prover, price, provingTime, byMatcher);
         if (reason.length != 0) return _reject(strict, reason);
     }
 
@@ -253,30 +262,40 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
         return "";
     }
 
-    /// @dev Reserves the prover's capacity (the registry checks listing, price and proving time), locks its stake
-    /// and commits the task; on failure undoes the reservation and returns why.
-    function _reserveAndLock(uint256 requestId, Request calldata request, address prover, bool byMatcher)
-        internal
-        returns (bytes memory)
-    {
+    /// @dev Reserves the prover's capacity (the registry checks listing, price and proving time against the
+    /// request), checks a matcher assignment's signed terms against the listing, locks the prover's stake and
+    /// commits the task; on failure undoes the reservation and returns why.
+    function _reserveAndLock(
+        uint256 requestId,
+        Request calldata request,
+        address prover,
+        uint96 signedPrice,
+        uint32 signedProvingTime,
+        bool byMatcher
+    ) internal returns (bytes memory failure) {
         uint256 marketId = _marketOf(requestId);
         Task memory task;
         task.prover = prover;
         uint256 gasBefore = gasleft();
         try registry.reserve(prover, marketId, request.maxReward, request.provingTime) returns (
-            uint96 price, uint32, uint32 compute
+            uint96 price, uint32 provingTime, uint32 compute
         ) {
             (task.price, task.compute) = (price, compute);
+            if (byMatcher && (price != signedPrice || provingTime != signedProvingTime)) {
+                failure = abi.encodeWithSelector(
+                    ListingChanged.selector, prover, signedPrice, price, signedProvingTime, provingTime
+                );
+            }
         } catch (bytes memory why) {
             return _callFailure(why, address(registry), gasBefore);
         }
         // Within the request's deadline by construction: matchingExpiry + provingTime ≤ deadline at creation,
         // and now ≤ matchingExpiry.
         task.deadline = uint32(block.timestamp) + request.provingTime;
-        bytes memory stakeFailure = _lockStake(marketId, prover, requestId, task.deadline);
-        if (stakeFailure.length != 0) {
+        if (failure.length == 0) failure = _lockStake(marketId, prover, requestId, task.deadline);
+        if (failure.length != 0) {
             registry.release(prover, task.compute);
-            return stakeFailure;
+            return failure;
         }
         _commitments[requestId] = RequestCommitment.assigned(request, task);
         emit TaskAssigned(requestId, prover, task, byMatcher);
@@ -368,10 +387,11 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
         if (why.length != 0) _reject(true, why);
         if (msg.sender != task.prover) revert NotAssignedProver(msg.sender, task.prover);
         if (block.timestamp > task.deadline) revert TaskDeadlinePassed(requestId, task.deadline);
-        IEnclaveKeys keys = enclaveKeys;
-        if (address(keys) == address(0)) revert EnclaveKeysNotSet();
+        if (address(enclaveKeys) == address(0)) revert EnclaveKeysNotSet();
         address signer = ECDSA.recoverCalldata(_invalidInputsDigest(requestId, request.inputsDigest), signature);
-        if (keys.enclaveOperator(_marketOf(requestId), signer) != task.prover) {
+        if (
+            _askEnclaveKeys(IEnclaveKeys.enclaveOperator.selector, _marketOf(requestId), signer) != uint160(task.prover)
+        ) {
             revert NotProverEnclave(signer, task.prover);
         }
         _settle(requestId, request, task, RequestStatus.InputsRejected);
@@ -396,13 +416,18 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
     }
 
     /// @inheritdoc IProofMarketplace
+    /// @dev Compensation and slasher reward require `enclaveKeys.hasActiveEnclave(market, prover)`: only then could
+    /// the prover have answered an unprovable request with `rejectInputs`, so only then is missing the deadline its
+    /// fault. Without it a requester could post a statement with no witness, collect escrow plus compensation, and
+    /// the slasher reward too by slashing from another address.
     function slash(uint256 requestId, Request calldata request, Task calldata task) external nonReentrant {
         bytes memory why = _checkAssigned(requestId, request, task);
         if (why.length != 0) _reject(true, why);
         if (block.timestamp <= task.deadline) revert TaskDeadlineNotPassed(requestId, task.deadline);
         _commitments[requestId] = RequestCommitment.finished(RequestStatus.Slashed);
 
-        Market storage m = _markets[_marketOf(requestId)];
+        uint256 marketId = _marketOf(requestId);
+        Market storage m = _markets[marketId];
         address refundAddress = request.refundAddress;
         registry.release(task.prover, task.compute);
         _balances[refundAddress][m.paymentToken] += request.maxReward;
@@ -416,10 +441,14 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
             penalty = source.slash(task.prover, requestId, stakePerTask, m.slashPenalty, address(this));
             if (penalty != 0) {
                 address stakeToken = source.stakeToken();
-                compensation = penalty * m.requesterCompensationBps / 10_000;
-                slasherReward = penalty * SLASHER_REWARD_BPS / 10_000;
-                _balances[refundAddress][stakeToken] += compensation;
-                _balances[msg.sender][stakeToken] += slasherReward;
+                // Only a prover that could have attested unprovable inputs (rejectInputs) instead of missing its
+                // deadline pays compensation and slasher reward; otherwise the requester is made whole, never more.
+                if (_askEnclaveKeys(IEnclaveKeys.hasActiveEnclave.selector, marketId, task.prover) == 1) {
+                    compensation = penalty * m.requesterCompensationBps / 10_000;
+                    slasherReward = penalty * SLASHER_REWARD_BPS / 10_000;
+                    _balances[refundAddress][stakeToken] += compensation;
+                    _balances[msg.sender][stakeToken] += slasherReward;
+                }
                 _balances[treasury][stakeToken] += penalty - compensation - slasherReward;
             }
         }
@@ -549,6 +578,25 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
 
     // ================================================================ internal
 
+    /// @dev One-word answer of the enclave-key registry to `selector(marketId, account)` (IEnclaveKeys), as
+    /// returned (zero when no registry is set or it returns less than a word). A failing call reverts with its data.
+    function _askEnclaveKeys(bytes4 selector, uint256 marketId, address account) private view returns (uint256 answer) {
+        address keys = address(enclaveKeys);
+        assembly ("memory-safe") {
+            if keys {
+                let p := mload(0x40)
+                mstore(p, selector)
+                mstore(add(p, 0x04), marketId)
+                mstore(add(p, 0x24), account)
+                if iszero(staticcall(gas(), keys, p, 0x44, 0x00, 0x20)) {
+                    returndatacopy(p, 0x00, returndatasize())
+                    revert(p, returndatasize())
+                }
+                answer := mul(mload(0x00), gt(returndatasize(), 0x1f))
+            }
+        }
+    }
+
     function _domainNameAndVersion() internal pure override returns (string memory, string memory) {
         return ("Cairn ProofMarketplace", "1");
     }
@@ -589,7 +637,7 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
     function _callFailure(bytes memory why, address callee, uint256 gasBefore) private view returns (bytes memory) {
         if (why.length == 0) {
             // Running out of gas, even several calls deep, reverts without data and leaves this frame a few 64ths.
-            if (gasleft() < gasBefore / 16) revert CalleeOutOfGas();
+            _revertIfOutOfGas(gasBefore);
             return abi.encodeWithSelector(CallFailed.selector, callee);
         }
         return why;

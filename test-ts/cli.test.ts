@@ -34,6 +34,7 @@ import {
   submitAssignments,
   submitDevCollateral,
   withAttestation,
+  withListedTerms,
 } from '../ts/index.js'
 import { cairnJson, startCairn } from './cairn.js'
 
@@ -220,7 +221,7 @@ describe('the cairn CLI against an anvil devnet', () => {
     const secondId = BigInt(requestId) + 1n
     await until(() => requestExists(secondId))
     const batch = await signAssignments(actors.matcher, {
-      assignments: [{ requestId: secondId, prover }],
+      assignments: await withListedTerms(reader, [{ requestId: secondId, prover }]),
       validUntil: (await chainTime(reader)) + 300n,
     })
     const [task] = (await submitAssignments(actors.bystander, batch)).assigned

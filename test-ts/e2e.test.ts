@@ -1,4 +1,12 @@
-import { type Address, isAddressEqual, keccak256, parseEther, recoverTypedDataAddress, zeroHash } from 'viem'
+import {
+  type Address,
+  isAddressEqual,
+  keccak256,
+  parseEther,
+  recoverTypedDataAddress,
+  zeroAddress,
+  zeroHash,
+} from 'viem'
 import { describe, expect, it } from 'vitest'
 import { groth16MarketParams, preimageRequest, preimageStatement } from '../ts/devnet/scenario.js'
 import type { Devnet } from '../ts/devnet/stack.js'
@@ -40,7 +48,9 @@ import {
   slash,
   stake,
   submitAssignments,
+  updateListing,
   withdraw,
+  withListedTerms,
 } from '../ts/index.js'
 import { advanceTime, useDevnet } from './anvil.js'
 
@@ -106,7 +116,9 @@ async function postRequest(devnet: Devnet, marketId: bigint, overrides: Partial<
 /** The matcher signs (request, prover) and a bystander submits, records travelling with the batch. */
 async function assignByMatcher(devnet: Devnet, created: Awaited<ReturnType<typeof createRequest>>) {
   const batch = await signAssignments(devnet.actors.matcher, {
-    assignments: [{ requestId: created.requestId, prover: addressOf(devnet, 'prover'), request: created.request }],
+    assignments: await withListedTerms(devnet.reader, [
+      { requestId: created.requestId, prover: addressOf(devnet, 'prover'), request: created.request },
+    ]),
     validUntil: (await chainTime(devnet.reader)) + 300n,
   })
   return { batch, outcome: await submitAssignments(devnet.actors.bystander, batch) }
@@ -260,7 +272,7 @@ describe('Cairn end to end on anvil', () => {
     })
   })
 
-  it('deadline miss → third-party slash: escrow back + compensation, slasher reward, treasury rest', async () => {
+  it('deadline miss → third-party slash with no enclave path: escrow back, the whole penalty to the treasury', async () => {
     const { devnet, fixture } = current()
     const { reader, deployment, actors } = devnet
     const { paymentToken, stakeToken, proofMarketplace } = deployment.contracts
@@ -274,6 +286,14 @@ describe('Cairn end to end on anvil', () => {
       functionName: 'SLASHER_REWARD_BPS',
     })
     expect(BigInt(rewardBps)).toBe(SLASHER_REWARD_BPS)
+    // No enclave-key registry on this devnet: the prover could not have attested the inputs unprovable, so a missed
+    // deadline pays no compensation and no slasher reward (a requester must not profit from an unprovable request).
+    const enclaveKeys = await reader.public.readContract({
+      address: proofMarketplace,
+      abi: proofMarketplaceAbi,
+      functionName: 'enclaveKeys',
+    })
+    expect(enclaveKeys).toBe(zeroAddress)
 
     const { created, requestId, statement } = await postRequest(devnet, fixture.marketId)
     const [task] = (await assignByMatcher(devnet, created)).outcome.assigned
@@ -285,17 +305,8 @@ describe('Cairn end to end on anvil', () => {
     const proof = await provePoseidonPreimage(statement.preimage, statement.context)
     await expect(fulfil(actors.prover, { ...task, ...proof })).rejects.toMatchObject({ name: 'TaskDeadlinePassed' })
 
-    const compensation = (SLASH_PENALTY * COMPENSATION_BPS) / 10_000n
-    const slasherReward = (SLASH_PENALTY * SLASHER_REWARD_BPS) / 10_000n
-    const treasuryShare = SLASH_PENALTY - compensation - slasherReward
-    expect([compensation, slasherReward, treasuryShare]).toEqual([
-      parseEther('25'),
-      parseEther('2.5'),
-      parseEther('22.5'),
-    ])
-
     const slashed = await slash(actors.bystander, task)
-    expect(slashed).toMatchObject({ requestId, penalty: SLASH_PENALTY, compensation, slasherReward })
+    expect(slashed).toMatchObject({ requestId, penalty: SLASH_PENALTY, compensation: 0n, slasherReward: 0n })
     expect(isAddressEqual(slashed.prover, prover)).toBe(true)
     expect(await getRequestState(reader, requestId)).toBe('Slashed')
 
@@ -310,21 +321,19 @@ describe('Cairn end to end on anvil', () => {
     expect(await balances(devnet, stakeToken)).toEqual({
       marketplace: SLASH_PENALTY,
       requesterTokens: 0n,
-      requester: compensation,
+      requester: 0n,
       prover: 0n,
-      bystander: slasherReward,
-      treasury: treasuryShare,
+      bystander: 0n,
+      treasury: SLASH_PENALTY,
     })
     expect(await getStake(reader, prover)).toEqual({ staked: STAKE - SLASH_PENALTY, locked: 0n })
 
     await withdraw(actors.requester, paymentToken)
-    await withdraw(actors.requester, stakeToken)
-    await withdraw(actors.bystander, stakeToken)
     await withdraw(actors.deployer, stakeToken)
     expect(await balanceOf(reader, paymentToken, requester)).toBe(MAX_REWARD)
-    expect(await balanceOf(reader, stakeToken, requester)).toBe(compensation)
-    expect(await balanceOf(reader, stakeToken, slasher)).toBe(slasherReward)
-    expect(await balanceOf(reader, stakeToken, deployment.treasury)).toBe(treasuryShare)
+    expect(await balanceOf(reader, stakeToken, requester)).toBe(0n)
+    expect(await balanceOf(reader, stakeToken, slasher)).toBe(0n)
+    expect(await balanceOf(reader, stakeToken, deployment.treasury)).toBe(SLASH_PENALTY)
     expect(await balanceOf(reader, stakeToken, proofMarketplace)).toBe(0n)
     expect(await balanceOf(reader, paymentToken, proofMarketplace)).toBe(0n)
   })
@@ -352,7 +361,10 @@ describe('Cairn end to end on anvil', () => {
       created.push(await createRequest(actors.requester, params))
     }
     const batch = await signAssignments(actors.matcher, {
-      assignments: created.map(({ requestId, request }) => ({ requestId, prover, request })),
+      assignments: await withListedTerms(
+        reader,
+        created.map(({ requestId, request }) => ({ requestId, prover, request })),
+      ),
       validUntil: (await chainTime(reader)) + 300n,
     })
     const { assigned } = await submitAssignments(actors.bystander, batch)
@@ -484,10 +496,10 @@ describe('Cairn end to end on anvil', () => {
     // record, later in the batch, is assigned (and reported with that record).
     const prover = addressOf(devnet, 'prover')
     const batch = await signAssignments(actors.matcher, {
-      assignments: [
+      assignments: await withListedTerms(reader, [
         { requestId, prover, request: forged.request },
         { requestId, prover, request: created.request },
-      ],
+      ]),
       validUntil: (await chainTime(reader)) + 300n,
     })
     const outcome = await submitAssignments(actors.bystander, batch)
@@ -591,5 +603,45 @@ describe('Cairn end to end on anvil', () => {
       name: 'RequestNotOpen',
       message: `RequestNotOpen(requestId=${requestId}, status=Assigned)`,
     })
+  })
+
+  it('a matcher batch holds only at the listing it signed: a prover raising its price before inclusion is skipped', async () => {
+    const { devnet, fixture } = current()
+    const { actors, reader } = devnet
+    const { created, requestId } = await postRequest(devnet, fixture.marketId)
+    const prover = addressOf(devnet, 'prover')
+    const signAtListing = async () =>
+      signAssignments(actors.matcher, {
+        assignments: await withListedTerms(reader, [{ requestId, prover, request: created.request }]),
+        validUntil: (await chainTime(reader)) + 300n,
+      })
+    const signed = await signAtListing()
+    expect(signed.assignments[0]).toMatchObject({ price: PRICE, provingTime: PROVING_TIME })
+
+    // The prover front-runs the batch: its listing now asks the request's whole max reward.
+    await updateListing(actors.prover, { marketId: fixture.marketId, price: MAX_REWARD, provingTime: PROVING_TIME })
+    const outcome = await submitAssignments(actors.bystander, signed)
+    expect(outcome.assigned).toEqual([])
+    expect(outcome.skipped).toMatchObject([
+      {
+        requestId,
+        prover,
+        reason: {
+          name: 'ListingChanged',
+          args: {
+            prover,
+            signedPrice: PRICE,
+            listedPrice: MAX_REWARD,
+            signedProvingTime: PROVING_TIME,
+            listedProvingTime: PROVING_TIME,
+          },
+        },
+      },
+    ])
+    expect(await getRequestState(reader, created)).toBe('Open')
+
+    // Signed again at the new listing, it is the matcher's decision again, at those terms.
+    const { assigned } = await submitAssignments(actors.bystander, await signAtListing())
+    expect(assigned.map((t) => t.task.price)).toEqual([MAX_REWARD])
   })
 })

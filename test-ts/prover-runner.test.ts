@@ -63,6 +63,7 @@ import {
   submitDevCollateral,
   type TeeReader,
   withAttestation,
+  withListedTerms,
 } from '../ts/index.js'
 
 const SEED = 'cairn prover runner test'
@@ -319,12 +320,15 @@ async function wrapForProver(request: { envelope: Hex; context: PrivateInputsCon
 async function assign(requests: { requestId: bigint; request: Request; inputKey?: Hex }[]) {
   const { devnet, prover } = current()
   const batch = await signAssignments(devnet.actors.matcher, {
-    assignments: requests.map(({ requestId, request, inputKey }) => ({
-      requestId,
-      prover,
-      request,
-      ...(inputKey ? { inputKey } : {}),
-    })),
+    assignments: await withListedTerms(
+      devnet.reader,
+      requests.map(({ requestId, request, inputKey }) => ({
+        requestId,
+        prover,
+        request,
+        ...(inputKey ? { inputKey } : {}),
+      })),
+    ),
     validUntil: (await chainTime(devnet.reader)) + 300n,
   })
   const outcome = await submitAssignments(devnet.actors.bystander, batch)

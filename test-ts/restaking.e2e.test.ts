@@ -68,6 +68,7 @@ import {
   submitAssignments,
   submitDevCollateral,
   type TeeClient,
+  withListedTerms,
 } from '../ts/index.js'
 
 const ETHEREUM_CHAIN = 31337
@@ -536,7 +537,9 @@ describe('restaked security across two chains, carried by two relayers', () => {
       }),
     )
     const batch = await signAssignments(mkt.actors.matcher, {
-      assignments: [{ requestId: created.requestId, prover, request: created.request }],
+      assignments: await withListedTerms(mkt.reader, [
+        { requestId: created.requestId, prover, request: created.request },
+      ]),
       validUntil: (await chainTime(mkt.reader)) + 300n,
     })
     const assigned = await submitAssignments(mkt.actors.bystander, batch)
@@ -788,7 +791,10 @@ describe('restaked security across two chains, carried by two relayers', () => {
     const assigned = await submitAssignments(
       mkt.actors.bystander,
       await signAssignments(mkt.actors.matcher, {
-        assignments: created.map((c) => ({ requestId: c.requestId, prover, request: c.request })),
+        assignments: await withListedTerms(
+          mkt.reader,
+          created.map((c) => ({ requestId: c.requestId, prover, request: c.request })),
+        ),
         validUntil: (await chainTime(mkt.reader)) + 300n,
       }),
     )

@@ -43,12 +43,14 @@ import {
   eciesPublicKeyOf,
   fulfil,
   getActiveMatcherKeys,
+  getBalance,
   getBalances,
   getListing,
   getMarketDetails,
   getMarketProvers,
   getNativeStake,
   getProver,
+  getProverEnclave,
   getProverListings,
   groth16VerifierAdapterAbi,
   InsufficientFundsError,
@@ -81,6 +83,7 @@ import {
   setMarketMetadata,
   signAssignments,
   signInvalidInputs,
+  slash,
   stake,
   stakeMirrorAbi,
   submitAssignments,
@@ -93,6 +96,7 @@ import {
   waitForProof,
   withAttestation,
   withdrawStake,
+  withListedTerms,
 } from '../ts/index.js'
 import { advanceTime, useDevnet } from './anvil.js'
 
@@ -185,7 +189,9 @@ async function fund(devnet: Devnet, amount = MAX_REWARD) {
 /** The devnet's owner-set matcher signs (request → prover) and a bystander submits. */
 async function assign(devnet: Devnet, requestId: bigint, inputKey?: Hex) {
   const batch = await signAssignments(devnet.actors.matcher, {
-    assignments: [{ requestId, prover: addressOf(devnet, 'prover'), ...(inputKey ? { inputKey } : {}) }],
+    assignments: await withListedTerms(devnet.reader, [
+      { requestId, prover: addressOf(devnet, 'prover'), ...(inputKey ? { inputKey } : {}) },
+    ]),
     validUntil: (await chainTime(devnet.reader)) + 300n,
   })
   const outcome = await submitAssignments(devnet.actors.bystander, batch)
@@ -252,6 +258,34 @@ describe('SDK on anvil', () => {
     ).toBe(true)
     // A late waiter reads the same from history.
     expect(await waitForProof(reader, created.requestId)).toEqual(result)
+  })
+
+  it('a prover with an active enclave key that misses its deadline compensates the requester and pays the slasher', async () => {
+    const { devnet, fixture } = current()
+    const { reader, deployment, actors } = devnet
+    await fund(devnet)
+    const statement = await preimageStatement()
+    const created = await requestProof(actors.requester, {
+      marketId: fixture.marketId,
+      maxReward: MAX_REWARD,
+      provingTime: PROVING_TIME,
+      publicInputs: statement.publicInputs,
+    })
+    // The prover could have attested the inputs unprovable (rejectInputs) instead: its enclave key is active here.
+    expect(await getProverEnclave(requester(devnet), fixture.marketId, addressOf(devnet, 'prover'))).toBeDefined()
+    const task = await assign(devnet, created.requestId)
+    await advanceTime(devnet, PROVING_TIME + 1)
+
+    const penalty = parseEther('50') // groth16MarketParams: 50 of 100 staked per task, 50% to the requester
+    const compensation = penalty / 2n
+    const slasherReward = (penalty * 500n) / 10_000n
+    const slashed = await slash(actors.bystander, task)
+    expect(slashed).toMatchObject({ requestId: created.requestId, penalty, compensation, slasherReward })
+    const { paymentToken, stakeToken } = deployment.contracts
+    expect(await getBalance(reader, addressOf(devnet, 'requester'), paymentToken)).toBe(MAX_REWARD)
+    expect(await getBalance(reader, addressOf(devnet, 'requester'), stakeToken)).toBe(compensation)
+    expect(await getBalance(reader, addressOf(devnet, 'bystander'), stakeToken)).toBe(slasherReward)
+    expect(await getBalance(reader, deployment.treasury, stakeToken)).toBe(penalty - compensation - slasherReward)
   })
 
   it('waitForProof gives up with a TimeoutError carrying the last known state', async () => {

@@ -65,6 +65,7 @@ import {
   teeProofVerifierAbi,
   teeRegistryAbi,
   withAttestation,
+  withListedTerms,
 } from '../ts/index.js'
 import { advanceTime, useDevnet } from './anvil.js'
 
@@ -301,7 +302,7 @@ describe('attested enclave keys on anvil, through the real on-chain DCAP verifie
     const created = await postRequest(devnet, fixture.marketId, statement.publicInputs)
     const prover = addressOf(devnet, 'prover')
     const assignment = {
-      assignments: [{ requestId: created.requestId, prover, request: created.request }],
+      assignments: await withListedTerms(reader, [{ requestId: created.requestId, prover, request: created.request }]),
       validUntil: (await chainTime(reader)) + 300n,
     }
 
@@ -417,7 +418,7 @@ describe('attested enclave keys on anvil, through the real on-chain DCAP verifie
     const created = await postRequest(devnet, marketId, publicValues)
     const prover = addressOf(devnet, 'prover')
     const batch = await signAssignments(actors.matcher, {
-      assignments: [{ requestId: created.requestId, prover, request: created.request }],
+      assignments: await withListedTerms(reader, [{ requestId: created.requestId, prover, request: created.request }]),
       validUntil: (await chainTime(reader)) + 300n,
     })
     const [assigned] = (await submitAssignments(actors.bystander, batch)).assigned

@@ -5,6 +5,7 @@ import {MarketplaceDigests} from "./utils/MarketplaceDigests.sol";
 import {Ownable} from "solady/auth/Ownable.sol";
 import {ECDSA} from "solady/utils/ECDSA.sol";
 import {CairnTest} from "./utils/CairnTest.sol";
+import {EnclaveKeysStub} from "./utils/EnclaveKeysStub.sol";
 import {Vm} from "forge-std/Vm.sol";
 import {IProofMarketplace} from "../src/interfaces/IProofMarketplace.sol";
 import {IProverRegistry} from "../src/interfaces/IProverRegistry.sol";
@@ -512,6 +513,152 @@ contract ProofMarketplaceTest is CairnTest {
         assertEq(skipReasons[0], abi.encodeWithSelector(IProverRegistry.ListingLeaving.selector, prover, marketId));
     }
 
+    // ---------------------------------------------------------------- finding 5: signed listing terms
+
+    /// Signs a one-item batch for (requestId, prover) at the prover's current listing, as the matcher does.
+    function _signAtListing(uint256 requestId) internal view returns (MatchedRequest[] memory a, bytes memory sig) {
+        a = _one(requestId, prover);
+        sig = _sign(matcherKey, a, uint64(block.timestamp + 60));
+    }
+
+    function _updateListing(uint96 price, uint32 provingTime) internal {
+        vm.prank(prover);
+        registry.updateListing(marketId, price, provingTime, 1);
+    }
+
+    /// Submits a signed batch (by a bystander), recording tasks and skip reasons.
+    function _submit(MatchedRequest[] memory a, bytes memory sig) internal returns (uint256 assigned) {
+        vm.recordLogs();
+        vm.prank(stranger);
+        assigned = marketplace.assign(a, new bytes[](0), uint64(block.timestamp + 60), sig);
+        _absorbLogs();
+    }
+
+    /// Nothing changed for a skipped item: the request is open with its record, the prover holds no compute and
+    /// no stake for it.
+    function _assertUntouched(uint256 id, bytes32 commitmentBefore) internal view {
+        assertEq(marketplace.requestCommitment(id), commitmentBefore, "request untouched");
+        assertEq(uint8(marketplace.requestStatus(id)), uint8(RequestStatus.Open));
+        assertEq(registry.prover(prover).computeInUse, 0, "capacity not held");
+        (, uint128 locked) = staking.stakeOf(prover);
+        assertEq(locked, 0, "stake not locked");
+    }
+
+    /// Finding 5 (issue 9): a prover raising its listing between the matcher's signature and inclusion was paid the
+    /// new price (up to the max reward). The signature binds the price: the item is skipped, nothing changes.
+    function test_matcherSignatureBindsListedPrice_raisedListingIsSkipped() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        bytes32 commitmentBefore = marketplace.requestCommitment(id);
+        (MatchedRequest[] memory a, bytes memory sig) = _signAtListing(id);
+        assertEq(a[0].price, PRICE);
+
+        _updateListing(MAX_REWARD, LISTED_TIME); // front-runs the batch: everything the request escrows
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.AssignmentSkipped(
+            id,
+            prover,
+            abi.encodeWithSelector(
+                IProofMarketplace.ListingChanged.selector, prover, PRICE, MAX_REWARD, LISTED_TIME, LISTED_TIME
+            )
+        );
+        assertEq(_submit(a, sig), 0);
+        _assertUntouched(id, commitmentBefore);
+
+        // A batch signed at the new terms is the matcher's decision again, and pays those terms.
+        (a, sig) = _signAtListing(id);
+        assertEq(_submit(a, sig), 1);
+        assertEq(tasks[id].price, MAX_REWARD);
+    }
+
+    function test_matcherSignatureBindsListedProvingTime_slowerListingIsSkipped() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        bytes32 commitmentBefore = marketplace.requestCommitment(id);
+        (MatchedRequest[] memory a, bytes memory sig) = _signAtListing(id);
+        _updateListing(PRICE, PROVING_TIME); // still within the request's proving time
+        assertEq(_submit(a, sig), 0);
+        assertEq(
+            skipReasons[0],
+            abi.encodeWithSelector(
+                IProofMarketplace.ListingChanged.selector, prover, PRICE, PRICE, LISTED_TIME, PROVING_TIME
+            )
+        );
+        _assertUntouched(id, commitmentBefore);
+    }
+
+    /// The terms are bound exactly: a lowered listing is not what the matcher matched on either.
+    function test_matcherSignatureBindsListedPrice_loweredListingIsSkippedToo() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        (MatchedRequest[] memory a, bytes memory sig) = _signAtListing(id);
+        _updateListing(PRICE - 1, LISTED_TIME);
+        assertEq(_submit(a, sig), 0);
+        assertEq(
+            skipReasons[0],
+            abi.encodeWithSelector(
+                IProofMarketplace.ListingChanged.selector, prover, PRICE, PRICE - 1, LISTED_TIME, LISTED_TIME
+            )
+        );
+    }
+
+    /// Any listing change between signature and inclusion: assigned at exactly the signed terms, or skipped with
+    /// nothing changed (a listing now outside the request's bounds is reported by the registry's own check).
+    function testFuzz_matcherSignatureBindsListedPrice(uint96 price, uint32 provingTime) public {
+        provingTime = uint32(bound(provingTime, 1, 7 days));
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        bytes32 commitmentBefore = marketplace.requestCommitment(id);
+        (MatchedRequest[] memory a, bytes memory sig) = _signAtListing(id);
+        _updateListing(price, provingTime);
+
+        uint256 assigned = _submit(a, sig);
+        if (price == PRICE && provingTime == LISTED_TIME) {
+            assertEq(assigned, 1);
+            assertEq(tasks[id].price, PRICE);
+            assertEq(tasks[id].deadline, block.timestamp + PROVING_TIME);
+            return;
+        }
+        assertEq(assigned, 0);
+        bytes memory expected;
+        if (price > MAX_REWARD) {
+            expected = abi.encodeWithSelector(IProverRegistry.PriceAboveMaxReward.selector, price, MAX_REWARD);
+        } else if (provingTime > PROVING_TIME) {
+            expected =
+                abi.encodeWithSelector(IProverRegistry.ProvingTimeExceedsRequest.selector, provingTime, PROVING_TIME);
+        } else {
+            expected = abi.encodeWithSelector(
+                IProofMarketplace.ListingChanged.selector, prover, PRICE, price, LISTED_TIME, provingTime
+            );
+        }
+        assertEq(skipReasons[0], expected);
+        _assertUntouched(id, commitmentBefore);
+    }
+
+    function test_RevertWhen_assign_submitterAltersTheSignedPrice() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        (MatchedRequest[] memory a, bytes memory sig) = _signAtListing(id);
+        uint64 validUntil = uint64(block.timestamp + 60);
+        a[0].price = MAX_REWARD;
+        Assignment[] memory altered = new Assignment[](1);
+        altered[0] = Assignment(id, prover, MAX_REWARD, LISTED_TIME, "");
+        address recovered =
+            ECDSA.recover(MarketplaceDigests.assignmentBatch(address(marketplace), altered, validUntil), sig);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotMatcher.selector, recovered));
+        marketplace.assign(a, new bytes[](0), validUntil, sig);
+    }
+
+    /// The fallback path is unchanged: a prover claims at its own listing, whatever it is now.
+    function test_claim_paysTheProversListingAtInclusion() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        _updateListing(MAX_REWARD, LISTED_TIME);
+        vm.warp(block.timestamp + FALLBACK_DELAY);
+        _claim(prover, id);
+        assertEq(tasks[id].price, MAX_REWARD);
+    }
+
     function test_RevertWhen_assign_emptyBatch() public {
         vm.expectRevert(IProofMarketplace.EmptyBatch.selector);
         marketplace.assign(new MatchedRequest[](0), new bytes[](0), uint64(block.timestamp), "");
@@ -543,7 +690,7 @@ contract ProofMarketplaceTest is CairnTest {
         address other = makeAddr("other");
         MatchedRequest[] memory forged = _one(id, other);
         Assignment[] memory forgedPairs = new Assignment[](1);
-        forgedPairs[0] = Assignment(id, other, "");
+        forgedPairs[0] = Assignment(id, other, forged[0].price, forged[0].provingTime, "");
         address recovered =
             ECDSA.recover(MarketplaceDigests.assignmentBatch(address(marketplace), forgedPairs, validUntil), sig);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotMatcher.selector, recovered));
@@ -551,8 +698,9 @@ contract ProofMarketplaceTest is CairnTest {
     }
 
     function test_RevertWhen_assign_malformedSignature() public {
+        MatchedRequest[] memory a = _one(1, prover);
         vm.expectRevert(ECDSA.InvalidSignature.selector);
-        marketplace.assign(_one(1, prover), new bytes[](0), uint64(block.timestamp + 1), hex"1234");
+        marketplace.assign(a, new bytes[](0), uint64(block.timestamp + 1), hex"1234");
     }
 
     // ================================================================ fallback claim
@@ -877,30 +1025,124 @@ contract ProofMarketplaceTest is CairnTest {
 
     // ================================================================ slashing
 
-    function test_slash_compensatesRequesterAndPaysSlasher() public {
+    /// Without an enclave path (no enclave-key registry here) the prover could not have refused unprovable inputs:
+    /// the requester is made whole, and the whole penalty goes to the treasury.
+    function test_slash_withoutEnclavePath_wholePenaltyToTreasury() public {
         _readyProver(prover, 1);
         uint256 id = _post(0);
         _matcherAssign(id, prover);
         vm.warp(uint256(tasks[id].deadline) + 1);
         assertEq(uint8(lens.requestState(id, records[id], tasks[id])), uint8(RequestState.DeadlineMissed));
 
-        uint256 compensation = uint256(SLASH_PENALTY) * COMPENSATION_BPS / 10_000;
-        uint256 slasherReward = uint256(SLASH_PENALTY) * 500 / 10_000;
         vm.expectEmit(address(marketplace));
-        emit IProofMarketplace.TaskSlashed(id, prover, SLASH_PENALTY, compensation, slasherReward, stranger);
+        emit IProofMarketplace.TaskSlashed(id, prover, SLASH_PENALTY, 0, 0, stranger);
         vm.prank(stranger);
         marketplace.slash(id, records[id], tasks[id]);
 
         assertEq(marketplace.balanceOf(refundee, address(payToken)), MAX_REWARD);
-        assertEq(marketplace.balanceOf(refundee, address(stakeToken)), compensation);
-        assertEq(marketplace.balanceOf(stranger, address(stakeToken)), slasherReward);
-        assertEq(marketplace.balanceOf(treasury, address(stakeToken)), SLASH_PENALTY - compensation - slasherReward);
+        assertEq(marketplace.balanceOf(refundee, address(stakeToken)), 0);
+        assertEq(marketplace.balanceOf(stranger, address(stakeToken)), 0);
+        assertEq(marketplace.balanceOf(treasury, address(stakeToken)), SLASH_PENALTY);
         (uint128 staked, uint128 locked) = staking.stakeOf(prover);
         assertEq(staked, STAKE_PER_TASK - SLASH_PENALTY);
         assertEq(locked, 0);
         assertEq(registry.prover(prover).computeInUse, 0);
         assertEq(stakeToken.balanceOf(address(marketplace)), SLASH_PENALTY);
         assertEq(uint8(lens.requestState(id, records[id], tasks[id])), uint8(RequestState.Slashed));
+    }
+
+    /// A request whose public inputs no prover can satisfy (a Poseidon hash nobody knows a preimage of).
+    function _unprovableRequest(address refundTo) internal returns (uint256 id) {
+        RequestParams memory p = _requestParams(0);
+        p.refundAddress = refundTo;
+        bytes memory inputs = p.publicInputs.data;
+        bytes32 noPreimage = keccak256("a hash with no known preimage") >> 8; // below the scalar field
+        assembly ("memory-safe") {
+            mstore(add(inputs, 0x20), noPreimage)
+        }
+        id = _post(p);
+    }
+
+    /// Finding 6 (issue 9): in a market with no enclave path to reject inputs, a requester posting a statement
+    /// nobody can prove got its escrow back plus the requester compensation, and the slasher reward too by
+    /// slashing from another address. Now it ends with exactly its escrow, with or without an enclave-key registry.
+    function test_unprovableRequestNeverPaysTheRequesterMoreThanItsEscrow() public {
+        address accomplice = makeAddr("requester's other address");
+        EnclaveKeysStub keys = new EnclaveKeysStub();
+        for (uint256 withRegistry; withRegistry < 2; ++withRegistry) {
+            vm.prank(owner);
+            marketplace.setEnclaveKeys(withRegistry == 0 ? EnclaveKeysStub(address(0)) : keys);
+            if (withRegistry == 0) _readyProver(prover, 1);
+            uint256 requesterTokensBefore = payToken.balanceOf(requester);
+            uint256 treasuryBefore = marketplace.balanceOf(treasury, address(stakeToken));
+
+            uint256 id = _unprovableRequest(requester);
+            _matcherAssign(id, prover);
+            vm.warp(uint256(tasks[id].deadline) + 1);
+            vm.expectEmit(address(marketplace));
+            emit IProofMarketplace.TaskSlashed(id, prover, SLASH_PENALTY, 0, 0, accomplice);
+            vm.prank(accomplice);
+            marketplace.slash(id, records[id], tasks[id]);
+
+            assertEq(marketplace.balanceOf(requester, address(payToken)), MAX_REWARD, "escrow back");
+            assertEq(marketplace.balanceOf(requester, address(stakeToken)), 0, "no compensation");
+            assertEq(marketplace.balanceOf(accomplice, address(stakeToken)), 0, "no slasher reward");
+            assertEq(marketplace.balanceOf(treasury, address(stakeToken)) - treasuryBefore, SLASH_PENALTY);
+            vm.prank(requester);
+            marketplace.withdraw(address(payToken), requester);
+            assertEq(payToken.balanceOf(requester), requesterTokensBefore + MAX_REWARD, "made whole, never more");
+            _stake(prover, SLASH_PENALTY); // back to one task's stake for the next round
+        }
+    }
+
+    /// The three shares of a slash add up to exactly the penalty, whatever the penalty and compensation rate, and
+    /// compensation and slasher reward are paid only where the prover could have rejected the inputs instead.
+    function testFuzz_slashSplitIsExact(uint96 penalty, uint16 compensationBps, bool proverHasEnclave) public {
+        compensationBps = uint16(bound(compensationBps, 0, marketplace.MAX_COMPENSATION_BPS()));
+        MarketParams memory mp = _marketParams();
+        mp.stakePerTask = uint96(bound(penalty, 1, type(uint96).max));
+        mp.slashPenalty = uint96(bound(penalty, 0, mp.stakePerTask));
+        mp.requesterCompensationBps = compensationBps;
+        uint256 id = marketplace.createMarket(mp);
+        EnclaveKeysStub keys = new EnclaveKeysStub();
+        keys.set(id, prover, proverHasEnclave);
+        vm.prank(owner);
+        marketplace.setEnclaveKeys(keys);
+        _registerProver(prover, 1);
+        _list(prover, id, PRICE, LISTED_TIME, 1);
+        _stake(prover, mp.stakePerTask);
+        RequestParams memory rp = _requestParams(0);
+        rp.marketId = uint32(id);
+        uint256 requestId = _post(rp);
+        _matcherAssign(requestId, prover);
+        vm.warp(uint256(tasks[requestId].deadline) + 1);
+
+        vm.prank(stranger);
+        marketplace.slash(requestId, records[requestId], tasks[requestId]);
+
+        uint256 compensation = marketplace.balanceOf(refundee, address(stakeToken));
+        uint256 reward = marketplace.balanceOf(stranger, address(stakeToken));
+        uint256 toTreasury = marketplace.balanceOf(treasury, address(stakeToken));
+        assertEq(compensation + reward + toTreasury, mp.slashPenalty, "shares add up to the penalty");
+        assertEq(stakeToken.balanceOf(address(marketplace)), mp.slashPenalty);
+        uint256 expectedCompensation = proverHasEnclave ? uint256(mp.slashPenalty) * compensationBps / 10_000 : 0;
+        uint256 expectedReward = proverHasEnclave ? uint256(mp.slashPenalty) * 500 / 10_000 : 0;
+        assertEq(compensation, expectedCompensation);
+        assertEq(reward, expectedReward);
+        assertEq(marketplace.balanceOf(refundee, address(payToken)), MAX_REWARD, "escrow back, never more");
+    }
+
+    function test_RevertWhen_slash_enclaveRegistryFails() public {
+        _readyProver(prover, 1);
+        uint256 id = _post(0);
+        _matcherAssign(id, prover);
+        EnclaveKeysStub keys = new EnclaveKeysStub();
+        keys.setBroken(true);
+        vm.prank(owner);
+        marketplace.setEnclaveKeys(keys);
+        vm.warp(uint256(tasks[id].deadline) + 1);
+        vm.expectRevert(EnclaveKeysStub.Broken.selector);
+        marketplace.slash(id, records[id], tasks[id]);
     }
 
     function test_slash_thenFulfilIsRefused() public {

@@ -1,11 +1,18 @@
 import type { Address, Hex, TransactionReceipt, TypedDataDefinition } from 'viem'
-import { type CairnClient, sent, simulated } from './client.js'
+import { type CairnClient, type CairnReader, sent, simulated } from './client.js'
 import type { Deployment } from './deployment.js'
 import { type CairnContractError, decodeSkipReason } from './errors.js'
 import { eventOf, eventsOf } from './events.js'
 import { proofMarketplaceAbi } from './generated.js'
-import { requestRecords } from './readers.js'
-import type { Assignment, MatchedRequest, Request, RequestRef, TaskRecords } from './types.js'
+import { getListing, requestRecords } from './readers.js'
+import {
+  type Assignment,
+  type MatchedRequest,
+  marketIdOf,
+  type Request,
+  type RequestRef,
+  type TaskRecords,
+} from './types.js'
 
 // Mirrors src/libraries/AssignmentHashing.sol and ProofMarketplace._domainNameAndVersion; the marketplace recovers
 // the matcher from exactly this digest, so any drift makes every e2e assignment fail with NotMatcher.
@@ -17,16 +24,22 @@ const assignmentTypes = {
   Assignment: [
     { name: 'requestId', type: 'uint256' },
     { name: 'prover', type: 'address' },
+    { name: 'price', type: 'uint96' },
+    { name: 'provingTime', type: 'uint32' },
     { name: 'inputKey', type: 'bytes' },
   ],
 } as const
 
 /**
- * One matcher decision: the (requestId, prover, inputKey) it signs, optionally with the request's record, which
- * travels with the batch unsigned (the contract checks it against storage). Without it, submitAssignments loads it
- * by id. `inputKey` is the private-input data key re-wrapped to the prover's enclave (absent for public requests).
+ * One matcher decision: the (requestId, prover, price, provingTime, inputKey) it signs, optionally with the
+ * request's record, which travels with the batch unsigned (the contract checks it against storage). Without it,
+ * submitAssignments loads it by id. `price` and `provingTime` are the prover's listing the matcher matched on: the
+ * marketplace assigns at exactly those terms, or skips the item (ListingChanged) when the prover changed its listing
+ * since. `inputKey` is the private-input data key re-wrapped to the prover's enclave (absent for public requests).
  */
 export type BatchAssignment = Assignment & { request?: Request }
+/** A matcher decision whose listing terms are still to be read: see withListedTerms. */
+export type UnpricedAssignment = Omit<BatchAssignment, 'price' | 'provingTime'>
 export type AssignmentBatch = { assignments: readonly BatchAssignment[]; validUntil: bigint }
 export type SignedAssignmentBatch = AssignmentBatch & { signature: Hex }
 
@@ -44,14 +57,33 @@ export function assignmentTypedData(
     types: assignmentTypes,
     primaryType: 'AssignmentBatch',
     message: {
-      assignments: batch.assignments.map(({ requestId, prover, inputKey }) => ({
+      assignments: batch.assignments.map(({ requestId, prover, price, provingTime, inputKey }) => ({
         requestId,
         prover,
+        price,
+        provingTime,
         inputKey: inputKey ?? '0x',
       })),
       validUntil: batch.validUntil,
     },
   }
+}
+
+/**
+ * Completes decisions with each prover's listing in the request's market as it stands now, read from the registry:
+ * for signers without a book of listings (scripts, tests, benches). The matcher service signs the listing it matched
+ * on instead, from its own book.
+ */
+export async function withListedTerms(
+  reader: CairnReader,
+  assignments: readonly UnpricedAssignment[],
+): Promise<BatchAssignment[]> {
+  return Promise.all(
+    assignments.map(async (assignment) => {
+      const { price, provingTime } = await getListing(reader, assignment.prover, marketIdOf(assignment.requestId))
+      return { ...assignment, price, provingTime }
+    }),
+  )
 }
 
 /** Signs an assignment batch with the client's account, which must be an authorised matcher key. */
@@ -80,9 +112,11 @@ export type AssignmentOutcome = {
 export async function submitAssignments(client: CairnClient, batch: SignedAssignmentBatch): Promise<AssignmentOutcome> {
   const address = client.deployment.contracts.proofMarketplace
   const matches: MatchedRequest[] = await Promise.all(
-    batch.assignments.map(async ({ requestId, prover, request }) => ({
+    batch.assignments.map(async ({ requestId, prover, price, provingTime, request }) => ({
       requestId,
       prover,
+      price,
+      provingTime,
       request: request ?? (await requestRecords(client, requestId)).request,
     })),
   )

@@ -11,13 +11,15 @@ export type Inputs = RequestParams['publicInputs']
 export type Request = ContractFunctionArgs<MarketplaceAbi, 'nonpayable', 'claim'>[1]
 /** An assignment's record as emitted in TaskAssigned: passed back (with the request's) to fulfil or slash. */
 export type Task = ContractFunctionArgs<MarketplaceAbi, 'nonpayable', 'slash'>[2]
-/** One matcher decision as submitted: the signed pair plus the request's record. */
+/** One matcher decision as submitted: the signed terms plus the request's record. */
 export type MatchedRequest = ContractFunctionArgs<MarketplaceAbi, 'nonpayable', 'assign'>[0][number]
 /**
- * One matcher decision as signed (EIP-712 `Assignment`): request, prover and the private-input key re-wrapped to
- * the prover's enclave (absent, i.e. empty bytes, for a request without private inputs).
+ * One matcher decision as signed (EIP-712 `Assignment`): request, prover, the prover's listed price and proving time
+ * the matcher matched on (assign skips the item with ListingChanged when the listing differs at inclusion), and the
+ * private-input key re-wrapped to the prover's enclave (absent, i.e. empty bytes, for a request without private
+ * inputs).
  */
-export type Assignment = Pick<MatchedRequest, 'requestId' | 'prover'> & { inputKey?: Hex }
+export type Assignment = Pick<MatchedRequest, 'requestId' | 'prover' | 'price' | 'provingTime'> & { inputKey?: Hex }
 export type Fulfilment = ContractFunctionArgs<MarketplaceAbi, 'nonpayable', 'fulfilBatch'>[0][number]
 export type Market = ContractFunctionReturnType<MarketplaceAbi, 'view', 'market'>
 export type Prover = ContractFunctionReturnType<typeof proverRegistryAbi, 'view', 'prover'>

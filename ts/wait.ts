@@ -109,7 +109,7 @@ function failureMessage(requestId: bigint, outcome: RequestFailure, state: WaitS
     case 'Expired':
       return `${id} expired unassigned (matching expiry ${state.request?.matchingExpiry}, chain time ${details.chainTime}): cancel it to get the escrow back`
     case 'DeadlineMissed':
-      return `prover ${state.task?.prover} missed the deadline ${state.task?.deadline} of ${id} (chain time ${details.chainTime}): slash it to get the escrow back with compensation`
+      return `prover ${state.task?.prover} missed the deadline ${state.task?.deadline} of ${id} (chain time ${details.chainTime}): slash it to get the escrow back (with compensation if the prover had an active enclave key to reject the inputs)`
     case 'Cancelled':
       return `${id} was cancelled and its escrow (${details.refund}) refunded`
     case 'Slashed':

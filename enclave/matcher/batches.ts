@@ -33,9 +33,9 @@ export type SentBatch = {
  * expires, and never sends the same items twice.
  */
 export async function sendBatch(client: CairnClient, batch: SignedAssignmentBatch): Promise<SentBatch> {
-  const matches: MatchedRequest[] = batch.assignments.map(({ requestId, prover, request }) => {
+  const matches: MatchedRequest[] = batch.assignments.map(({ requestId, prover, price, provingTime, request }) => {
     if (request === undefined) throw new Error(`batch item ${requestId} has no request record`)
-    return { requestId, prover, request }
+    return { requestId, prover, price, provingTime, request }
   })
   const args = [matches, batchInputKeys(batch.assignments), batch.validUntil, batch.signature] as const
   const address = client.deployment.contracts.proofMarketplace

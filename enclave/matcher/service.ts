@@ -369,7 +369,14 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
   async function prepare(held: MatchItem<MatcherRequest>[]): Promise<Prepared[]> {
     const prepared = await Promise.all(
       held.map(async (item): Promise<Prepared | undefined> => {
-        const assignment = { requestId: item.requestId, prover: item.prover, request: item.request.record }
+        // The listing the engine matched on, from the book: assign pays exactly these terms or skips the item.
+        const assignment = {
+          requestId: item.requestId,
+          prover: item.prover,
+          price: item.price,
+          provingTime: item.provingTime,
+          request: item.request.record,
+        }
         if (!item.request.hasPrivateInputs) return { item, assignment }
         const inputKey = await inputKeyFor(item)
         return inputKey === undefined ? undefined : { item, assignment: { ...assignment, inputKey } }

@@ -22,7 +22,7 @@ import { proveTask } from '../../enclave/prover/job.js'
 import { openKeyring } from '../../enclave/prover/keys.js'
 import { createMetrics } from '../../enclave/prover/metrics.js'
 import { createScheduler, type TrackedTask } from '../../enclave/prover/scheduler.js'
-import { signAssignments, submitAssignments } from '../../ts/assignment.js'
+import { signAssignments, submitAssignments, withListedTerms } from '../../ts/assignment.js'
 import { freePort } from '../../ts/devnet/anvil.js'
 import { groth16MarketParams, preimageRequest, preimageStatement } from '../../ts/devnet/scenario.js'
 import { startDevnet } from '../../ts/devnet/stack.js'
@@ -198,7 +198,9 @@ async function chainLatency(count: number): Promise<ChainFigures> {
       })
       const created = await createRequest(actors.requester, params)
       const batch = await signAssignments(actors.matcher, {
-        assignments: [{ requestId: created.requestId, prover, request: created.request }],
+        assignments: await withListedTerms(reader, [
+          { requestId: created.requestId, prover, request: created.request },
+        ]),
         validUntil: (await chainTime(reader)) + 300n,
       })
       const [assigned] = (await submitAssignments(actors.bystander, batch)).assigned

@@ -46,6 +46,7 @@ import {
   stake,
   submitAssignments,
   type TaskRecords,
+  withListedTerms,
 } from '../../ts/index.js'
 
 const BATCH = 10
@@ -100,7 +101,10 @@ async function setup(devnet: Devnet) {
 
 async function assign(devnet: Devnet, requests: readonly CreatedRequest[], prover: Address) {
   const batch = await signAssignments(devnet.actors.matcher, {
-    assignments: requests.map(({ requestId, request }) => ({ requestId, prover, request })),
+    assignments: await withListedTerms(
+      devnet.reader,
+      requests.map(({ requestId, request }) => ({ requestId, prover, request })),
+    ),
     validUntil: (await chainTime(devnet.reader)) + 300n,
   })
   const outcome = await submitAssignments(devnet.actors.bystander, batch)

@@ -20,6 +20,9 @@ import {
 /// @title IProofMarketplace
 /// @notice Markets (one per circuit), requests with escrowed rewards, assignment by an authorised matcher or by a
 /// permissionless fallback claim, proof fulfilment, and slashing of provers that miss their deadline.
+/// @dev Economic rules: a matcher-assigned prover is paid exactly the listed price the matcher signed (`assign`);
+/// a slash pays the requester its escrow back, and compensation plus slasher reward only where the prover could have
+/// attested unprovable inputs instead (`slash`), so no requester profits from posting a request nobody can prove.
 interface IProofMarketplace {
     // ---------------------------------------------------------------- errors
     error ZeroAddress();
@@ -65,6 +68,11 @@ interface IProofMarketplace {
     error EnclaveKeysNotSet();
     /// @notice An invalid-input attestation was not signed by an active enclave key of the task's prover.
     error NotProverEnclave(address signer, address prover);
+    /// @notice A matcher-signed item whose prover's listing no longer has the price and proving time the matcher
+    /// signed (the prover changed it after the signature): skipped, the prover is not assigned at other terms.
+    error ListingChanged(
+        address prover, uint96 signedPrice, uint96 listedPrice, uint32 signedProvingTime, uint32 listedProvingTime
+    );
     /// @notice A registry, stake source or verifier call ran out of the gas it was given: the whole call reverts
     /// rather than report a valid item as failed.
     error CalleeOutOfGas();
@@ -133,11 +141,14 @@ interface IProofMarketplace {
 
     // ---------------------------------------------------------------- assignment
 
-    /// @notice Assigns a batch of requests as decided by the matcher; anyone may submit the signed batch.
-    /// @dev Items that no longer hold (request taken, prover busy, ...) are skipped with `AssignmentSkipped`,
-    /// never reverting the rest of the batch; running out of gas reverts the whole call.
+    /// @notice Assigns a batch of requests as decided by the matcher; anyone may submit the signed batch. The matcher
+    /// signs, per item, the prover's listed price and proving time it matched on: an item is assigned only at exactly
+    /// those terms, so a prover that changes its listing between signature and inclusion is skipped
+    /// (`ListingChanged`), never paid more than the matcher agreed to.
+    /// @dev Items that no longer hold (request taken, prover busy, listing changed, ...) are skipped with
+    /// `AssignmentSkipped`, never reverting the rest of the batch; running out of gas reverts the whole call.
     /// Each non-empty input key is published with `InputKeyReleased` for the assigned prover's enclave.
-    /// @param matches The signed (request, prover) pairs, each with its request's record.
+    /// @param matches The signed (request, prover, price, proving time) items, each with its request's record.
     /// @param inputKeys Empty when no request of the batch has private inputs; otherwise one entry per match: the
     /// request's data key re-wrapped to the prover's enclave key, or empty bytes for a public request.
     /// @param validUntil Last second the signature may be used.
@@ -150,8 +161,8 @@ interface IProofMarketplace {
         bytes calldata signature
     ) external returns (uint256 assigned);
 
-    /// @notice Lets a listed prover (msg.sender) take an open request at its listed price once the matcher has
-    /// left it unassigned for the market's fallback delay.
+    /// @notice Lets a listed prover (msg.sender) take an open request at its listed price (at most the request's max
+    /// reward) once the matcher has left it unassigned for the market's fallback delay.
     function claim(uint256 requestId, Request calldata request) external;
 
     // ---------------------------------------------------------------- fulfilment and slashing
@@ -171,8 +182,15 @@ interface IProofMarketplace {
     function rejectInputs(uint256 requestId, Request calldata request, Task calldata task, bytes calldata signature)
         external;
 
-    /// @notice Slashes the prover of a task past its deadline; anyone may call and earns the slasher reward.
-    /// The requester gets its escrow back plus its share of the penalty; the rest goes to the treasury.
+    /// @notice Slashes the prover of a task past its deadline; anyone may call. The requester always gets its full
+    /// escrow back. The penalty taken on this chain (none for restaked markets: theirs is taken on Ethereum) is split
+    /// into the requester's compensation, the caller's slasher reward and the treasury's remainder, which add up to
+    /// exactly the penalty.
+    /// @dev No requester may profit from a request nobody can prove. Compensation and slasher reward are paid only
+    /// when the prover could have settled an unprovable request with an enclave attestation (`rejectInputs`)
+    /// instead of being slashed: the enclave-key registry is set and the prover holds an active enclave key in the
+    /// market at slash time. Otherwise the whole penalty goes to the treasury and the requester is made whole
+    /// (escrow back), never more, even when it slashes from another address.
     function slash(uint256 requestId, Request calldata request, Task calldata task) external;
 
     /// @notice Adds `amount` of `token`, pulled from msg.sender, to msg.sender's balance (escrow for requests).

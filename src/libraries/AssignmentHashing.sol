@@ -4,13 +4,14 @@ pragma solidity 0.8.30;
 import {Assignment, MatchedRequest} from "../types/Request.sol";
 
 /// @title AssignmentHashing
-/// @notice EIP-712 struct hashes of matcher assignment batches. The matcher signs (requestId, prover, inputKey):
-/// the request records that travel with a submitted batch are checked against storage, not against the signature.
+/// @notice EIP-712 struct hashes of matcher assignment batches. The matcher signs (requestId, prover, price,
+/// provingTime, inputKey), the price and proving time being the prover's listing it matched on: the request records
+/// that travel with a submitted batch are checked against storage, not against the signature.
 library AssignmentHashing {
     bytes32 internal constant ASSIGNMENT_TYPEHASH =
-        keccak256("Assignment(uint256 requestId,address prover,bytes inputKey)");
+        keccak256("Assignment(uint256 requestId,address prover,uint96 price,uint32 provingTime,bytes inputKey)");
     bytes32 internal constant BATCH_TYPEHASH = keccak256(
-        "AssignmentBatch(Assignment[] assignments,uint64 validUntil)Assignment(uint256 requestId,address prover,bytes inputKey)"
+        "AssignmentBatch(Assignment[] assignments,uint64 validUntil)Assignment(uint256 requestId,address prover,uint96 price,uint32 provingTime,bytes inputKey)"
     );
 
     /// @dev keccak256 of an empty input key: the key of every request without private inputs.
@@ -25,9 +26,22 @@ library AssignmentHashing {
     {
         bytes32[] memory items = new bytes32[](matches.length);
         bool withKeys = inputKeys.length != 0;
+        bytes32 typehash = ASSIGNMENT_TYPEHASH;
         for (uint256 i; i < matches.length; ++i) {
             bytes32 keyHash = withKeys ? keccak256(inputKeys[i]) : EMPTY_KEY_HASH;
-            items[i] = keccak256(abi.encode(ASSIGNMENT_TYPEHASH, matches[i].requestId, matches[i].prover, keyHash));
+            MatchedRequest calldata m = matches[i];
+            bytes32 item;
+            assembly ("memory-safe") {
+                // hashStruct(Assignment): a MatchedRequest starts with the four signed words, in the type's order,
+                // ABI-encoded in place. They are hashed as given: a value with dirty high bits hashes differently
+                // from its clean form, so it can only fail the signature check.
+                let p := mload(0x40)
+                mstore(p, typehash)
+                calldatacopy(add(p, 0x20), m, 0x80)
+                mstore(add(p, 0xa0), keyHash)
+                item := keccak256(p, 0xc0)
+            }
+            items[i] = item;
         }
         return _hashBatch(items, validUntil);
     }
@@ -41,6 +55,8 @@ library AssignmentHashing {
                     ASSIGNMENT_TYPEHASH,
                     assignments[i].requestId,
                     assignments[i].prover,
+                    assignments[i].price,
+                    assignments[i].provingTime,
                     keccak256(assignments[i].inputKey)
                 )
             );

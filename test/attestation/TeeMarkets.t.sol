@@ -10,6 +10,7 @@ import {KeyBinding, TeeRole} from "../../src/attestation/interfaces/ITeeRegistry
 import {TeeProofVerifier} from "../../src/verifiers/TeeProofVerifier.sol";
 import {MultiProofVerifier} from "../../src/verifiers/MultiProofVerifier.sol";
 import {MarketParams} from "../../src/types/Market.sol";
+import {StakeMirror} from "../../src/restaking/StakeMirror.sol";
 import {
     Assignment,
     Fulfilment,
@@ -56,28 +57,24 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
         // The old owner-set key no longer authorises anything.
         uint256 first = _post(0);
         uint64 validUntil = uint64(block.timestamp + 60);
-        bytes memory oldSignature = _sign(matcherKey, _one(first, prover), validUntil);
+        MatchedRequest[] memory batch = _one(first, prover);
+        bytes memory oldSignature = _sign(matcherKey, batch, validUntil);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotMatcher.selector, matcher));
-        marketplace.assign(_one(first, prover), new bytes[](0), validUntil, oldSignature);
+        marketplace.assign(batch, new bytes[](0), validUntil, oldSignature);
 
         // The attested enclave key does.
         assertEq(
-            marketplace.assign(
-                _one(first, prover),
-                new bytes[](0),
-                validUntil,
-                _sign(enclaveMatcherSecret, _one(first, prover), validUntil)
-            ),
-            1
+            marketplace.assign(batch, new bytes[](0), validUntil, _sign(enclaveMatcherSecret, batch, validUntil)), 1
         );
 
         // Until it expires.
         vm.warp(block.timestamp + 3601);
         uint256 second = _post(1);
         validUntil = uint64(block.timestamp + 60);
-        bytes memory late = _sign(enclaveMatcherSecret, _one(second, prover), validUntil);
+        batch = _one(second, prover);
+        bytes memory late = _sign(enclaveMatcherSecret, batch, validUntil);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotMatcher.selector, enclaveMatcher));
-        marketplace.assign(_one(second, prover), new bytes[](0), validUntil, late);
+        marketplace.assign(batch, new bytes[](0), validUntil, late);
     }
 
     // ---------------------------------------------------------------- TEE-proof market
@@ -269,7 +266,7 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
 
     function _pairs(uint256 requestId, bytes memory inputKey) internal view returns (Assignment[] memory pairs) {
         pairs = new Assignment[](1);
-        pairs[0] = Assignment(requestId, prover, inputKey);
+        pairs[0] = Assignment(requestId, prover, PRICE, LISTED_TIME, inputKey);
     }
 
     // ---------------------------------------------------------------- invalid-input attestations
@@ -375,5 +372,153 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.RecordMismatch.selector, requestId));
         vm.prank(prover);
         marketplace.rejectInputs(requestId, r, t, sig);
+    }
+
+    // ---------------------------------------------------------------- slashing: who could have refused the inputs
+
+    /// An unprovable request posted by `requester`, refunds to itself, assigned to `prover` in market `id` and past
+    /// its deadline: a Poseidon hash nobody knows a preimage of (Groth16 markets) or an output no program produces.
+    function _missedUnprovableRequest(uint256 id) internal returns (uint256 requestId) {
+        RequestParams memory p = _requestParams(0);
+        p.marketId = uint32(id);
+        p.refundAddress = requester;
+        if (marketplace.market(id).verifier == adapter) {
+            bytes memory inputs = p.publicInputs.data;
+            bytes32 noPreimage = keccak256("a hash with no known preimage") >> 8; // below the scalar field
+            assembly ("memory-safe") {
+                mstore(add(inputs, 0x20), noPreimage)
+            }
+        } else {
+            p.publicInputs.data = abi.encode("an output no program produces");
+        }
+        requestId = _post(p);
+        _matcherAssign(requestId, prover);
+        vm.warp(uint256(tasks[requestId].deadline) + 1);
+    }
+
+    /// With an active prover enclave key the prover could have attested the inputs unprovable (rejectInputs)
+    /// instead of missing its deadline: the slash compensates the requester and rewards the slasher.
+    function test_slash_proverWithActiveEnclaveKey_paysCompensationAndSlasherReward() public {
+        (uint256 id,) = _teeMarket();
+        _readyProverIn(id);
+        vm.prank(owner);
+        marketplace.setEnclaveKeys(teeRegistry);
+        assertTrue(teeRegistry.hasActiveEnclave(id, prover));
+        uint256 requestId = _missedUnprovableRequest(id);
+
+        uint256 compensation = uint256(SLASH_PENALTY) * COMPENSATION_BPS / 10_000;
+        uint256 reward = uint256(SLASH_PENALTY) * marketplace.SLASHER_REWARD_BPS() / 10_000;
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.TaskSlashed(requestId, prover, SLASH_PENALTY, compensation, reward, stranger);
+        vm.prank(stranger);
+        marketplace.slash(requestId, records[requestId], tasks[requestId]);
+
+        assertEq(marketplace.balanceOf(requester, address(payToken)), MAX_REWARD);
+        assertEq(marketplace.balanceOf(requester, address(stakeToken)), compensation);
+        assertEq(marketplace.balanceOf(stranger, address(stakeToken)), reward);
+        assertEq(marketplace.balanceOf(treasury, address(stakeToken)), SLASH_PENALTY - compensation - reward);
+    }
+
+    /// The registry is set but the prover has no enclave key in this market (a Groth16 market): it could not have
+    /// refused the inputs, so the requester gets exactly its escrow back even when it slashes from another address.
+    function test_unprovableRequestNeverPaysTheRequesterMoreThanItsEscrow_proverWithoutEnclaveKey() public {
+        (uint256 teeMarket,) = _teeMarket(); // the prover's key serves that market only
+        _readyProverIn(marketId);
+        vm.prank(owner);
+        marketplace.setEnclaveKeys(teeRegistry);
+        assertTrue(teeRegistry.hasActiveEnclave(teeMarket, prover));
+        assertFalse(teeRegistry.hasActiveEnclave(marketId, prover));
+        uint256 requestId = _missedUnprovableRequest(marketId);
+
+        address accomplice = makeAddr("requester's other address");
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.TaskSlashed(requestId, prover, SLASH_PENALTY, 0, 0, accomplice);
+        vm.prank(accomplice);
+        marketplace.slash(requestId, records[requestId], tasks[requestId]);
+        _assertExactlyTheEscrow(accomplice);
+        assertEq(marketplace.balanceOf(treasury, address(stakeToken)), SLASH_PENALTY);
+    }
+
+    /// The rule is read at slash time: a prover key that expired before the slash pays no compensation.
+    function test_slash_proverEnclaveKeyExpiredBySlashTime_paysNoCompensation() public {
+        (uint256 id,) = _teeMarket();
+        _readyProverIn(id);
+        vm.prank(owner);
+        marketplace.setEnclaveKeys(teeRegistry);
+        uint256 requestId = _missedUnprovableRequest(id);
+        vm.warp(block.timestamp + 3600);
+        assertFalse(teeRegistry.hasActiveEnclave(id, prover));
+        vm.prank(stranger);
+        marketplace.slash(requestId, records[requestId], tasks[requestId]);
+        _assertExactlyTheEscrow(stranger);
+    }
+
+    /// Restaked markets take the penalty on Ethereum and pay nothing on this chain: even with an active prover
+    /// enclave key the requester gets exactly its escrow back.
+    function test_unprovableRequestNeverPaysTheRequesterMoreThanItsEscrow_restakedMarket() public {
+        (uint256 id, address restakedToken) = _restakedMarketWithProvenStake();
+        _allow(TeeRole.Prover, id);
+        _register(_binding(TeeRole.Prover, id, enclaveProver));
+        vm.prank(owner);
+        marketplace.setEnclaveKeys(teeRegistry);
+        assertTrue(teeRegistry.hasActiveEnclave(id, prover));
+
+        uint256 requestId = _missedUnprovableRequest(id);
+        address accomplice = makeAddr("requester's other address");
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.TaskSlashed(requestId, prover, 0, 0, 0, accomplice);
+        vm.prank(accomplice);
+        marketplace.slash(requestId, records[requestId], tasks[requestId]);
+        _assertExactlyTheEscrow(accomplice);
+        assertEq(marketplace.balanceOf(requester, restakedToken), 0);
+        assertEq(marketplace.balanceOf(accomplice, restakedToken), 0);
+    }
+
+    /// A market backed by a StakeMirror (one attested relayer) in which the prover is listed, with 1000 of proven
+    /// vault stake.
+    function _restakedMarketWithProvenStake() internal returns (uint256 id, address restakedToken) {
+        (address relayer, uint256 relayerSecret) = makeAddrAndKey("relayer");
+        _allow(TeeRole.Relayer, 0);
+        _register(_binding(TeeRole.Relayer, 0, relayer));
+        restakedToken = makeAddr("restaked token");
+        StakeMirror mirror = new StakeMirror(owner, address(marketplace), teeRegistry, restakedToken, 1, 2 days);
+        vm.prank(owner);
+        marketplace.setStakeSourceApproval(mirror, true);
+        MarketParams memory p = _marketParams();
+        p.stakeSource = mirror;
+        id = marketplace.createMarket(p);
+
+        // The relayer commits a one-leaf snapshot of the prover's vault stake; the prover proves it.
+        address vault = makeAddr("vault");
+        vm.warp(block.timestamp + 10);
+        StakeMirror.Snapshot memory snapshot = StakeMirror.Snapshot(
+            1,
+            uint48(block.timestamp - 1),
+            keccak256(bytes.concat(keccak256(abi.encode(prover, vault, restakedToken, 1000e18)))),
+            1000e18,
+            1
+        );
+        (uint8 v, bytes32 r, bytes32 s_) = vm.sign(relayerSecret, mirror.snapshotDigest(snapshot));
+        bytes[] memory sigs = new bytes[](1);
+        sigs[0] = abi.encodePacked(r, s_, v);
+        mirror.commitSnapshot(snapshot, sigs);
+        mirror.proveStake(prover, vault, 1000e18, new bytes32[](0));
+        _registerProver(prover, 1);
+        _list(prover, id, PRICE, LISTED_TIME, 1);
+    }
+
+    function _readyProverIn(uint256 id) internal {
+        _registerProver(prover, 1);
+        _list(prover, id, PRICE, LISTED_TIME, 1);
+        _stake(prover, STAKE_PER_TASK);
+    }
+
+    /// The requester (its refund address and the address it slashed from) holds exactly its escrow: no
+    /// compensation, no slasher reward.
+    function _assertExactlyTheEscrow(address slasher) internal view {
+        assertEq(marketplace.balanceOf(requester, address(payToken)), MAX_REWARD, "escrow back");
+        assertEq(marketplace.balanceOf(requester, address(stakeToken)), 0, "no compensation");
+        assertEq(marketplace.balanceOf(slasher, address(stakeToken)), 0, "no slasher reward");
+        assertEq(marketplace.balanceOf(slasher, address(payToken)), 0);
     }
 }

@@ -12,6 +12,7 @@ import {ProverRegistry} from "../../src/ProverRegistry.sol";
 import {NativeStaking} from "../../src/staking/NativeStaking.sol";
 import {DevToken} from "../../src/dev/DevToken.sol";
 import {IProofMarketplace} from "../../src/interfaces/IProofMarketplace.sol";
+import {Listing} from "../../src/types/Prover.sol";
 import {
     Assignment,
     Fulfilment,
@@ -138,10 +139,12 @@ contract MarketplaceHandler is CommonBase, StdCheats, StdUtils {
         if (requestIds.length == 0) return;
         uint256 id = _pickOpen(requestSeed, false);
         address prover = provers[proverSeed % provers.length];
+        // The matcher signs the listing it matched on: the prover's terms as they are now.
+        Listing memory l = registry.listing(prover, id >> 64);
         Assignment[] memory signed = new Assignment[](1);
-        signed[0] = Assignment(id, prover, "");
+        signed[0] = Assignment(id, prover, l.price, l.provingTime, "");
         MatchedRequest[] memory a = new MatchedRequest[](1);
-        a[0] = MatchedRequest(id, prover, records[id]);
+        a[0] = MatchedRequest(id, prover, l.price, l.provingTime, records[id]);
         uint64 validUntil = uint64(block.timestamp);
         bytes32 digest = MarketplaceDigests.assignmentBatch(address(marketplace), signed, validUntil);
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(matcherKey, digest);

@@ -15,6 +15,7 @@ import {IProofMarketplace} from "../../src/interfaces/IProofMarketplace.sol";
 import {IProofVerifier} from "../../src/interfaces/IProofVerifier.sol";
 import {IStakeSource} from "../../src/interfaces/IStakeSource.sol";
 import {MarketParams} from "../../src/types/Market.sol";
+import {Listing} from "../../src/types/Prover.sol";
 import {
     Assignment,
     Fulfilment,
@@ -206,16 +207,34 @@ abstract contract CairnTest is Test {
     {
         Assignment[] memory pairs = new Assignment[](matches.length);
         for (uint256 i; i < matches.length; ++i) {
-            pairs[i] =
-                Assignment(matches[i].requestId, matches[i].prover, inputKeys.length == 0 ? bytes("") : inputKeys[i]);
+            pairs[i] = Assignment(
+                matches[i].requestId,
+                matches[i].prover,
+                matches[i].price,
+                matches[i].provingTime,
+                inputKeys.length == 0 ? bytes("") : inputKeys[i]
+            );
         }
         bytes32 digest = MarketplaceDigests.assignmentBatch(address(marketplace), pairs, validUntil);
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
         return abi.encodePacked(r, s, v);
     }
 
+    /// A matcher decision at the prover's current listing terms (what an up-to-date matcher signs).
     function _match(uint256 requestId, address who) internal view returns (MatchedRequest memory) {
-        return MatchedRequest({requestId: requestId, prover: who, request: records[requestId]});
+        Listing memory l = registry.listing(who, requestId >> 64);
+        return _match(requestId, who, l.price, l.provingTime);
+    }
+
+    /// A matcher decision at the given terms.
+    function _match(uint256 requestId, address who, uint96 price, uint32 provingTime)
+        internal
+        view
+        returns (MatchedRequest memory)
+    {
+        return MatchedRequest({
+            requestId: requestId, prover: who, price: price, provingTime: provingTime, request: records[requestId]
+        });
     }
 
     function _one(uint256 requestId, address who) internal view returns (MatchedRequest[] memory a) {

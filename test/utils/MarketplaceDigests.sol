@@ -16,9 +16,9 @@ library MarketplaceDigests {
     bytes32 internal constant DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
     bytes32 internal constant ASSIGNMENT_TYPEHASH =
-        keccak256("Assignment(uint256 requestId,address prover,bytes inputKey)");
+        keccak256("Assignment(uint256 requestId,address prover,uint96 price,uint32 provingTime,bytes inputKey)");
     bytes32 internal constant BATCH_TYPEHASH = keccak256(
-        "AssignmentBatch(Assignment[] assignments,uint64 validUntil)Assignment(uint256 requestId,address prover,bytes inputKey)"
+        "AssignmentBatch(Assignment[] assignments,uint64 validUntil)Assignment(uint256 requestId,address prover,uint96 price,uint32 provingTime,bytes inputKey)"
     );
     bytes32 internal constant INVALID_INPUTS_TYPEHASH =
         keccak256("InvalidInputs(uint256 requestId,bytes32 inputsDigest)");
@@ -43,6 +43,8 @@ library MarketplaceDigests {
                     ASSIGNMENT_TYPEHASH,
                     assignments[i].requestId,
                     assignments[i].prover,
+                    assignments[i].price,
+                    assignments[i].provingTime,
                     keccak256(assignments[i].inputKey)
                 )
             );
