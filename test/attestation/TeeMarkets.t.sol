@@ -481,7 +481,7 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
         _allow(TeeRole.Relayer, 0);
         _register(_binding(TeeRole.Relayer, 0, relayer));
         restakedToken = makeAddr("restaked token");
-        StakeMirror mirror = new StakeMirror(owner, address(marketplace), teeRegistry, restakedToken, 1, 2 days);
+        StakeMirror mirror = new StakeMirror(owner, address(marketplace), teeRegistry, restakedToken, 1, 1 days);
         vm.prank(owner);
         marketplace.setStakeSourceApproval(mirror, true);
         MarketParams memory p = _marketParams();
@@ -494,6 +494,7 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
         StakeMirror.Snapshot memory snapshot = StakeMirror.Snapshot(
             1,
             uint48(block.timestamp - 1),
+            7 days,
             keccak256(bytes.concat(keccak256(abi.encode(prover, vault, restakedToken, 1000e18)))),
             1000e18,
             1
