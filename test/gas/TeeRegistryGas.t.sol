@@ -14,7 +14,9 @@ contract TeeRegistryGasTest is TeeRegistryFixture {
 
     function test_gas_registerEnclaveKey() public {
         KeyBinding memory b = _binding(TeeRole.Matcher, 0, makeAddr("enclave"));
+        _admit(TeeRole.Matcher, b.operator);
         bytes memory quote_ = _devQuote(teeRegistry.reportDataFor(b), false);
+        vm.prank(b.operator);
         teeRegistry.register(quote_, b);
         vm.snapshotGasLastCall("register: dev TDX quote verified on chain, matcher key stored");
     }
