@@ -57,6 +57,9 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
     /// Why a slash order failed for good (reported in SlashFailed).
     error ProverNotBoundAt(address prover, uint48 captureTimestamp);
     error RebindingPending(address operator, uint48 effectiveAt);
+    /// The vault refused the slash for a reason that may pass (e.g. a hook starved of gas, a configuration to fix):
+    /// nothing is recorded and the order can be delivered again.
+    error SlashNotExecutable(bytes32 orderId, bytes reason);
 
     event AcceptedCollateralSet(address indexed collateral, bool accepted);
     event SlashMessengerSet(address messenger);
@@ -290,8 +293,9 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
     // ---------------------------------------------------------------- slashing
 
     /// @notice Executes a slash order from the marketplace chain: instantly, or as a veto request to finalize later.
-    /// The operator slashed is the one bound to the order's prover at its capture. An order the vault refuses (its
-    /// capture left the window, nothing left to slash, no operator bound at the capture) ends as Failed, for good.
+    /// The operator slashed is the one bound to the order's prover at its capture. An order that can never execute
+    /// (no operator bound at the capture, not a vault, its capture left the window, nothing left to slash at it) ends
+    /// as Failed, for good; any other refusal reverts with SlashNotExecutable and leaves the order deliverable.
     function executeSlash(SlashOrder calldata order) external {
         if (msg.sender != slashMessenger) revert NotSlashMessenger(msg.sender);
         bytes32 orderId = order.orderId;
@@ -332,7 +336,8 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
     }
 
     /// @notice Completes a requested veto slash once its veto window has passed: executes it, records the
-    /// resolver's veto, or records that the vault can no longer execute it. Anyone may call.
+    /// resolver's veto, or records that the vault can never execute it (its slashing period ended, nothing left to
+    /// slash); any other refusal reverts and leaves the request to finalize later. Anyone may call.
     function finalizeSlash(bytes32 orderId) external {
         PendingSlash memory pending = slashes[orderId];
         if (pending.state == SlashState.None) revert UnknownSlashOrder(orderId);
@@ -355,11 +360,24 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
         }
     }
 
-    /// @dev A submitter choosing a tight gas limit must not turn an executable slash into a failed one: running out
-    /// of gas, even several calls deep, reverts without data and leaves this frame a few 64ths.
+    /// @dev Records a failure only when the vault's reason can never change, whatever gas or time the next attempt
+    /// has: a submitter choosing a tight gas limit (running out of gas reverts without data and leaves this frame a
+    /// few 64ths; Symbiotic's hook and burner gas checks revert with data) must not turn a due slash into a failed
+    /// one.
     function _failUnlessOutOfGas(bytes32 orderId, address vault, bytes memory reason, uint256 gasBefore) internal {
         if (reason.length == 0 && gasleft() < gasBefore / 16) revert CalleeOutOfGas();
+        if (!_isFinal(reason)) revert SlashNotExecutable(orderId, reason);
         _fail(orderId, vault, reason);
+    }
+
+    /// @dev Symbiotic refusals that hold for good: the capture is out of the vault's window (or in the future), the
+    /// operator has nothing left to slash at the capture (later slashes only lower it), the slashing period of a
+    /// request ended.
+    function _isFinal(bytes memory reason) internal pure returns (bool) {
+        if (reason.length != 4) return false;
+        bytes4 selector = bytes4(reason);
+        return selector == ISlasher.InvalidCaptureTimestamp.selector || selector == ISlasher.InsufficientSlash.selector
+            || selector == IVetoSlasher.SlashPeriodEnded.selector;
     }
 
     function _fail(bytes32 orderId, address vault, bytes memory reason) internal {

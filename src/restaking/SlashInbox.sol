@@ -14,11 +14,13 @@ import {OperatorQuorum} from "../libraries/OperatorQuorum.sol";
 /// place.
 /// @dev Each slash is identified as on the marketplace chain (keccak256(chainId, mirror, taskId)), so the
 /// middleware's per-order replay guard also stops a batch from being delivered twice: an order already seen is
-/// skipped and reported. The middleware ends every other order in a recorded state (requested, executed or failed).
+/// skipped and reported, and so is an order the vault refuses for a reason that may pass (the middleware records
+/// nothing, so it can be delivered again); everything else ends in a recorded state (requested, executed or failed).
 contract SlashInbox is Ownable, EIP712 {
     error ZeroAddress();
     error EmptyBatch();
     error ThresholdOutOfRange();
+    error CalleeOutOfGas();
 
     event SlashDelivered(bytes32 indexed orderId, uint256 indexed taskId);
     event SlashSkipped(bytes32 indexed orderId, uint256 indexed taskId, bytes reason);
@@ -68,7 +70,8 @@ contract SlashInbox is Ownable, EIP712 {
     }
 
     /// @notice Delivers a quorum-signed batch of slashes; anyone may submit. The middleware records each order's
-    /// fate (requested, executed, or failed for good: see its events); an order delivered before is skipped.
+    /// fate (requested, executed, or failed for good: see its events); an order delivered before, or refused for a
+    /// reason that may pass, is skipped and reported (SlashSkipped). A call starved of gas reverts as a whole.
     /// @return delivered Number of slashes handed to the middleware.
     function deliver(Slash[] calldata slashes, bytes[] calldata signatures) external returns (uint256 delivered) {
         if (slashes.length == 0) revert EmptyBatch();
@@ -85,7 +88,8 @@ contract SlashInbox is Ownable, EIP712 {
                 );
                 continue;
             }
-            middleware.executeSlash(
+            uint256 gasBefore = gasleft();
+            try middleware.executeSlash(
                 CairnNetworkMiddleware.SlashOrder({
                     orderId: orderId,
                     vault: s.vault,
@@ -93,9 +97,17 @@ contract SlashInbox is Ownable, EIP712 {
                     amount: s.amount,
                     captureTimestamp: s.captureTimestamp
                 })
-            );
-            ++delivered;
-            emit SlashDelivered(orderId, s.taskId);
+            ) {
+                ++delivered;
+                emit SlashDelivered(orderId, s.taskId);
+            } catch (bytes memory reason) {
+                // Starved of gas here or deeper: the whole call reverts, so nobody can make a due slash skip.
+                if (
+                    (reason.length == 0 && gasleft() < gasBefore / 16)
+                        || (reason.length >= 4 && bytes4(reason) == CairnNetworkMiddleware.CalleeOutOfGas.selector)
+                ) revert CalleeOutOfGas();
+                emit SlashSkipped(orderId, s.taskId, reason);
+            }
         }
     }
 

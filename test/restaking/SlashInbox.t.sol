@@ -181,4 +181,26 @@ contract SlashInboxTest is SlashInboxFixture {
         );
         assertEq(inbox.deliver(s, sigs), 0);
     }
+
+    /// Whatever gas limit a submitter picks for a public, signed batch, a due slash is never recorded as failed:
+    /// starved calls revert or are skipped (deliverable again), Symbiotic's burner-hook gas check included.
+    function test_noGasLimitTurnsADueSlashIntoAFailure() public {
+        address hooked = _vault(SymbioticCore.INSTANT_SLASHER, EPOCH, VETO, true);
+        _fund(hooked, 1000e18);
+        vm.warp(block.timestamp + 10);
+        SlashInbox.Slash[] memory s = new SlashInbox.Slash[](1);
+        s[0] = SlashInbox.Slash(1, boundProver, hooked, 100e18, uint48(block.timestamp - 1));
+        bytes[] memory sigs = _signed(s);
+        bytes32 orderId = keccak256(abi.encode(sourceChainId, mirror, uint256(1)));
+        bool executedOnce;
+        for (uint256 gas = 100_000; gas <= 700_000; gas += 5000) {
+            uint256 snapshot = vm.snapshotState();
+            try inbox.deliver{gas: gas}(s, sigs) {} catch {}
+            (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes(orderId);
+            assertTrue(state != CairnNetworkMiddleware.SlashState.Failed, "a starved delivery recorded a failure");
+            if (state == CairnNetworkMiddleware.SlashState.Executed) executedOnce = true;
+            vm.revertToState(snapshot);
+        }
+        assertTrue(executedOnce, "some gas limit delivers it");
+    }
 }

@@ -65,11 +65,19 @@ abstract contract SymbioticFixture is Test {
 
     /// A vault whose veto slasher (if `slasherIndex` is one) has a veto window of `vetoDuration`.
     function _vault(uint64 slasherIndex, uint48 epoch, uint48 vetoDuration) internal returns (address vault) {
+        return _vault(slasherIndex, epoch, vetoDuration, false);
+    }
+
+    /// ... and whose slasher calls its burner as a hook when `burnerHook` (Symbiotic then checks the gas it has).
+    function _vault(uint64 slasherIndex, uint48 epoch, uint48 vetoDuration, bool burnerHook)
+        internal
+        returns (address vault)
+    {
         address[] memory curators = new address[](1);
         curators[0] = curator;
         bytes memory slasherParams = slasherIndex == SymbioticCore.VETO_SLASHER
-            ? abi.encode(IVetoSlasher.InitParams(IBaseSlasher.BaseParams(false), vetoDuration, 3))
-            : abi.encode(IBaseSlasher.BaseParams(false));
+            ? abi.encode(IVetoSlasher.InitParams(IBaseSlasher.BaseParams(burnerHook), vetoDuration, 3))
+            : abi.encode(IBaseSlasher.BaseParams(burnerHook));
         (vault,,) = IVaultConfigurator(core.vaultConfigurator)
             .create(
                 IVaultConfigurator.InitParams({
@@ -457,5 +465,28 @@ contract CairnNetworkMiddlewareTest is SymbioticFixture {
         middleware.optInVault(veto);
         assertEq(middleware.slashingWindow(), EPOCH - VETO);
         assertEq(middleware.maxVaultEpochDuration(), EPOCH);
+    }
+
+    /// Whatever gas limit anyone finalizing a veto request picks, a due slash is never recorded as failed.
+    function test_noGasLimitTurnsAFinalizationIntoAFailure() public {
+        address vault = _vault(SymbioticCore.VETO_SLASHER, EPOCH, VETO, true);
+        _fund(vault, 500e18);
+        _bind();
+        vm.prank(governance);
+        middleware.setResolver(vault, resolver);
+        vm.warp(block.timestamp + 10);
+        vm.prank(messenger);
+        middleware.executeSlash(_order("hooked", vault, 100e18, uint48(block.timestamp - 1)));
+        vm.warp(block.timestamp + VETO);
+        bool executedOnce;
+        for (uint256 gas = 60_000; gas <= 500_000; gas += 5000) {
+            uint256 snapshot = vm.snapshotState();
+            try middleware.finalizeSlash{gas: gas}("hooked") {} catch {}
+            (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes("hooked");
+            assertTrue(state != CairnNetworkMiddleware.SlashState.Failed, "a starved finalization recorded a failure");
+            if (state == CairnNetworkMiddleware.SlashState.Executed) executedOnce = true;
+            vm.revertToState(snapshot);
+        }
+        assertTrue(executedOnce, "some gas limit finalizes it");
     }
 }
