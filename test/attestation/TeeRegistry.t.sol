@@ -95,6 +95,26 @@ abstract contract TeeRegistryFixture is DcapFixture {
         return teeRegistry.register(quote_, b);
     }
 
+    /// Registers one more relayer key for `operator` (one operator, several keys), bound to a fresh block.
+    function _registerExtraRelayerKey(address operator, string memory name) internal returns (uint256 key) {
+        address signer;
+        (signer, key) = makeAddrAndKey(name);
+        vm.roll(block.number + 1);
+        vm.setBlockhash(block.number - 1, keccak256(abi.encode("extra key block", name)));
+        KeyBinding memory b = _binding(TeeRole.Relayer, 0, signer);
+        b.operator = operator;
+        _register(b);
+    }
+
+    /// Signatures of two keys over `digest`, in this order.
+    function _twoSignatures(bytes32 digest, uint256 first, uint256 second) internal pure returns (bytes[] memory sigs) {
+        sigs = new bytes[](2);
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(first, digest);
+        sigs[0] = abi.encodePacked(r, s, v);
+        (v, r, s) = vm.sign(second, digest);
+        sigs[1] = abi.encodePacked(r, s, v);
+    }
+
     /// Signatures of `keys` over `digest`, ordered by their keys' operators as an OperatorQuorum expects.
     function _quorumSignatures(bytes32 digest, uint256[] memory keys) internal view returns (bytes[] memory sigs) {
         uint256 n = keys.length;

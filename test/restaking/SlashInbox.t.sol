@@ -6,7 +6,7 @@ import {TeeRegistryFixture} from "../attestation/TeeRegistry.t.sol";
 import {SymbioticCore} from "../../script/symbiotic/SymbioticCore.sol";
 import {SlashInbox} from "../../src/restaking/SlashInbox.sol";
 import {CairnNetworkMiddleware} from "../../src/restaking/CairnNetworkMiddleware.sol";
-import {KeyBinding, TeeRole} from "../../src/attestation/interfaces/ITeeRegistry.sol";
+import {TeeRole} from "../../src/attestation/interfaces/ITeeRegistry.sol";
 import {OperatorQuorum} from "../../src/libraries/OperatorQuorum.sol";
 import {IVault} from "@symbioticfi/core/src/interfaces/vault/IVault.sol";
 
@@ -131,17 +131,9 @@ contract SlashInboxTest is SlashInboxFixture {
     /// inbox counts it once and refuses, and the vault keeps its stake.
     function test_RevertWhen_oneOperatorSignsAFabricatedSlash() public {
         address operatorOfRelayer0 = _operatorOfKey(relayerAddrs[0]);
-        (address second, uint256 secondKey) = makeAddrAndKey("relayer0-second-key");
-        KeyBinding memory b = _binding(TeeRole.Relayer, 0, second);
-        b.operator = operatorOfRelayer0;
-        _register(b);
+        uint256 secondKey = _registerExtraRelayerKey(operatorOfRelayer0, "relayer0-second-key");
         SlashInbox.Slash[] memory s = _slashes(1, 1000e18);
-        bytes32 digest = inbox.batchDigest(s);
-        bytes[] memory sigs = new bytes[](2);
-        (uint8 v, bytes32 r, bytes32 sg) = vm.sign(relayerKeys[0], digest);
-        sigs[0] = abi.encodePacked(r, sg, v);
-        (v, r, sg) = vm.sign(secondKey, digest);
-        sigs[1] = abi.encodePacked(r, sg, v);
+        bytes[] memory sigs = _twoSignatures(inbox.batchDigest(s), relayerKeys[0], secondKey);
         vm.expectRevert(
             abi.encodeWithSelector(
                 OperatorQuorum.OperatorsNotAscending.selector, operatorOfRelayer0, operatorOfRelayer0

@@ -294,25 +294,13 @@ contract StakeMirrorTest is StakeMirrorFixture {
     /// Finding 1: one operator registers as many attested keys as the threshold; its signatures still count once.
     function test_RevertWhen_oneOperatorSignsWithSeveralKeys() public {
         address operator = _operatorOfKey(relayerAddrs[0]);
-        (address second, uint256 secondKey) = makeAddrAndKey("relayer0-second-key");
-        KeyBinding memory b = _binding(TeeRole.Relayer, 0, second);
-        b.operator = operator;
-        vm.roll(block.number + 1);
-        vm.setBlockhash(block.number - 1, keccak256("second key block"));
-        b.blockNumber = block.number - 1;
-        b.blockHash = blockhash(b.blockNumber);
-        _register(b);
-        assertEq(teeRegistry.activeOperator(TeeRole.Relayer, 0, second), operator);
+        uint256 secondKey = _registerExtraRelayerKey(operator, "relayer0-second-key");
+        assertEq(teeRegistry.activeOperator(TeeRole.Relayer, 0, vm.addr(secondKey)), operator);
 
         // A made-up root giving a prover with nothing on Ethereum unlimited stake.
         leaves[0] = StakeTree.leaf(prover, vaultA, token, type(uint96).max);
         StakeMirror.Snapshot memory s = _snapshot(1, StakeTree.root(leaves), 3);
-        bytes32 digest = mirror.snapshotDigest(s);
-        bytes[] memory sigs = new bytes[](2);
-        (uint8 v, bytes32 r, bytes32 sg) = vm.sign(relayerKeys[0], digest);
-        sigs[0] = abi.encodePacked(r, sg, v);
-        (v, r, sg) = vm.sign(secondKey, digest);
-        sigs[1] = abi.encodePacked(r, sg, v);
+        bytes[] memory sigs = _twoSignatures(mirror.snapshotDigest(s), relayerKeys[0], secondKey);
         vm.expectRevert(abi.encodeWithSelector(OperatorQuorum.OperatorsNotAscending.selector, operator, operator));
         mirror.commitSnapshot(s, sigs);
         assertEq(mirror.currentEpoch(), 0);

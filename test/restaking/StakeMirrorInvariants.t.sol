@@ -6,7 +6,6 @@ import {StdUtils} from "forge-std/StdUtils.sol";
 import {StakeMirrorFixture, StakeTree} from "./StakeMirror.t.sol";
 import {StakeMirror} from "../../src/restaking/StakeMirror.sol";
 import {OperatorQuorum} from "../../src/libraries/OperatorQuorum.sol";
-import {KeyBinding, TeeRole} from "../../src/attestation/interfaces/ITeeRegistry.sol";
 
 /// @notice Ethereum as Symbiotic's slasher sees it, for two vaults of one operator: the stake at each capture, and
 /// every executed slash with its time. Symbiotic lets a slash at capture `c` take at most the stake at `c` less
@@ -323,11 +322,9 @@ contract StakeMirrorInvariantTest is StakeMirrorFixture {
         // The operator of relayer 0 registers two more attested keys: one operator, three keys.
         uint256[2] memory extra;
         for (uint256 i; i < 2; ++i) {
-            address signer;
-            (signer, extra[i]) = makeAddrAndKey(string.concat("relayer0-extra", vm.toString(i)));
-            _register(_bindingFor(signer, _operatorOfKey(relayerAddrs[0])));
-            vm.roll(block.number + 1);
-            vm.setBlockhash(block.number - 1, keccak256(abi.encode("extra key block", i)));
+            extra[i] = _registerExtraRelayerKey(
+                _operatorOfKey(relayerAddrs[0]), string.concat("relayer0-extra", vm.toString(i))
+            );
         }
         uint256[2] memory honest = _operatorOfKey(relayerAddrs[0]) < _operatorOfKey(relayerAddrs[2])
             ? [relayerKeys[0], relayerKeys[2]]
@@ -350,11 +347,6 @@ contract StakeMirrorInvariantTest is StakeMirrorFixture {
         selectors[6] = StakeMirrorHandler.end.selector;
         selectors[7] = StakeMirrorHandler.warp.selector;
         targetSelector(FuzzSelector(address(handler), selectors));
-    }
-
-    function _bindingFor(address signer, address operator) internal view returns (KeyBinding memory b) {
-        b = _binding(TeeRole.Relayer, 0, signer);
-        b.operator = operator;
     }
 
     /// Findings 3 and 4: every slash that may still come (open locks slashed in full, queued slashes not yet

@@ -160,6 +160,18 @@ abstract contract SymbioticFixture is Test {
         return abi.encodePacked(r, sig, v);
     }
 
+    /// A funded veto-slasher vault with a resolver, and a slash `id` of 100 requested on it at the last second.
+    function _requestedVetoSlash(bytes32 id, bool burnerHook) internal returns (address vault) {
+        vault = _vault(SymbioticCore.VETO_SLASHER, EPOCH, VETO, burnerHook);
+        _fund(vault, 500e18);
+        _bind();
+        vm.prank(governance);
+        middleware.setResolver(vault, resolver);
+        vm.warp(block.timestamp + 10);
+        vm.prank(messenger);
+        middleware.executeSlash(_order(id, vault, 100e18, uint48(block.timestamp - 1)));
+    }
+
     function _order(bytes32 id, address vault, uint256 amount, uint48 capture)
         internal
         view
@@ -289,14 +301,7 @@ contract CairnNetworkMiddlewareTest is SymbioticFixture {
     }
 
     function test_vetoSlash_resolverVetoIsHonouredAndReported() public {
-        address vault = _vault(SymbioticCore.VETO_SLASHER, EPOCH);
-        _fund(vault, 500e18);
-        _bind();
-        vm.prank(governance);
-        middleware.setResolver(vault, resolver);
-        vm.warp(block.timestamp + 10);
-        vm.prank(messenger);
-        middleware.executeSlash(_order("task-3", vault, 100e18, uint48(block.timestamp - 1)));
+        address vault = _requestedVetoSlash("task-3", false);
         (, uint64 index,) = middleware.slashes("task-3");
         IVetoSlasher vetoSlasher = IVetoSlasher(IVault(vault).slasher());
         vm.prank(resolver);
@@ -438,14 +443,7 @@ contract CairnNetworkMiddlewareTest is SymbioticFixture {
 
     /// A veto request finalized after the vault's slashing period ended fails for good instead of staying pending.
     function test_vetoSlashFinalizedTooLateFails() public {
-        address vault = _vault(SymbioticCore.VETO_SLASHER, EPOCH);
-        _fund(vault, 500e18);
-        _bind();
-        vm.prank(governance);
-        middleware.setResolver(vault, resolver);
-        vm.warp(block.timestamp + 10);
-        vm.prank(messenger);
-        middleware.executeSlash(_order("slow", vault, 100e18, uint48(block.timestamp - 1)));
+        address vault = _requestedVetoSlash("slow", false);
         vm.warp(block.timestamp + EPOCH + 1);
         vm.expectEmit(address(middleware));
         emit CairnNetworkMiddleware.SlashFailed("slow", vault, abi.encodeWithSignature("SlashPeriodEnded()"));
@@ -469,14 +467,7 @@ contract CairnNetworkMiddlewareTest is SymbioticFixture {
 
     /// Whatever gas limit anyone finalizing a veto request picks, a due slash is never recorded as failed.
     function test_noGasLimitTurnsAFinalizationIntoAFailure() public {
-        address vault = _vault(SymbioticCore.VETO_SLASHER, EPOCH, VETO, true);
-        _fund(vault, 500e18);
-        _bind();
-        vm.prank(governance);
-        middleware.setResolver(vault, resolver);
-        vm.warp(block.timestamp + 10);
-        vm.prank(messenger);
-        middleware.executeSlash(_order("hooked", vault, 100e18, uint48(block.timestamp - 1)));
+        _requestedVetoSlash("hooked", true);
         vm.warp(block.timestamp + VETO);
         bool executedOnce;
         for (uint256 gas = 60_000; gas <= 500_000; gas += 5000) {
