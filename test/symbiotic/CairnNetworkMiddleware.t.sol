@@ -78,6 +78,22 @@ abstract contract SymbioticFixture is Test {
         bytes memory slasherParams = slasherIndex == SymbioticCore.VETO_SLASHER
             ? abi.encode(IVetoSlasher.InitParams(IBaseSlasher.BaseParams(burnerHook), vetoDuration, 3))
             : abi.encode(IBaseSlasher.BaseParams(burnerHook));
+        bytes memory delegatorParams = abi.encode(
+            INetworkRestakeDelegator.InitParams(
+                IBaseDelegator.BaseParams(curator, address(0), curator), curators, curators
+            )
+        );
+        return _vaultWith(SymbioticCore.NETWORK_RESTAKE_DELEGATOR, delegatorParams, slasherIndex, slasherParams, epoch);
+    }
+
+    /// A vault of `restakedToken`, curated by `curator`, with the given delegator and slasher.
+    function _vaultWith(
+        uint64 delegatorIndex,
+        bytes memory delegatorParams,
+        uint64 slasherIndex,
+        bytes memory slasherParams,
+        uint48 epoch
+    ) internal returns (address vault) {
         (vault,,) = IVaultConfigurator(core.vaultConfigurator)
             .create(
                 IVaultConfigurator.InitParams({
@@ -98,12 +114,8 @@ abstract contract SymbioticFixture is Test {
                         curator
                     )
                 ),
-                delegatorIndex: SymbioticCore.NETWORK_RESTAKE_DELEGATOR,
-                delegatorParams: abi.encode(
-                    INetworkRestakeDelegator.InitParams(
-                        IBaseDelegator.BaseParams(curator, address(0), curator), curators, curators
-                    )
-                ),
+                delegatorIndex: delegatorIndex,
+                delegatorParams: delegatorParams,
                 withSlasher: true,
                 slasherIndex: slasherIndex,
                 slasherParams: slasherParams
@@ -369,37 +381,17 @@ contract CairnNetworkMiddlewareTest is SymbioticFixture {
     function test_RevertWhen_vaultDelegatesByFullRestake() public {
         address[] memory holders = new address[](1);
         holders[0] = curator;
-        (address vault,,) = IVaultConfigurator(core.vaultConfigurator)
-            .create(
-                IVaultConfigurator.InitParams({
-                version: SymbioticCore.VAULT_VERSION,
-                owner: curator,
-                vaultParams: abi.encode(
-                    IVault.InitParams(
-                        address(restakedToken),
-                        address(0xdEaD),
-                        EPOCH,
-                        false,
-                        false,
-                        0,
-                        curator,
-                        curator,
-                        curator,
-                        curator,
-                        curator
-                    )
-                ),
-                delegatorIndex: SymbioticCore.FULL_RESTAKE_DELEGATOR,
-                delegatorParams: abi.encode(
-                    IFullRestakeDelegator.InitParams(
-                        IBaseDelegator.BaseParams(curator, address(0), curator), holders, holders
-                    )
-                ),
-                withSlasher: true,
-                slasherIndex: SymbioticCore.INSTANT_SLASHER,
-                slasherParams: abi.encode(IBaseSlasher.BaseParams(false))
-            })
-            );
+        address vault = _vaultWith(
+            SymbioticCore.FULL_RESTAKE_DELEGATOR,
+            abi.encode(
+                IFullRestakeDelegator.InitParams(
+                    IBaseDelegator.BaseParams(curator, address(0), curator), holders, holders
+                )
+            ),
+            SymbioticCore.INSTANT_SLASHER,
+            abi.encode(IBaseSlasher.BaseParams(false)),
+            EPOCH
+        );
         vm.prank(curator);
         vm.expectRevert(abi.encodeWithSelector(CairnNetworkMiddleware.UnsupportedDelegatorType.selector, 1));
         middleware.optInVault(vault);
