@@ -67,7 +67,9 @@ async function main(): Promise<void> {
   await fundActors(net)
   const markets = await createDevMarkets(net)
 
-  say(`starting ${net.relayerKeys.length} relayers (quorum ${net.restaking.marketplace.threshold})`)
+  say(
+    `starting ${net.relayers.length} relayers, one per admitted operator (quorum ${net.restaking.marketplace.threshold} operators)`,
+  )
   services.push(...(await startRelayers(net, { logDir, stateDir })))
   say('waiting for the first stake snapshot; the prover proves its restaked stake leaf')
   const restaked = await proveRestakedStake(net)
