@@ -477,7 +477,9 @@ export async function registerQuote(
       args: [quote, params.binding],
     }),
   )
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
+  // Quote verification hands precompiles all the gas left: an exact estimate leaves no room for the block it lands in.
+  const gas = await simulated(() => client.public.estimateContractGas(request))
+  const receipt = await sent(client, () => client.wallet.writeContract({ ...request, gas: gas + gas / 5n }))
   const { args } = eventOf(receipt, address, teeRegistryAbi, 'KeyRegistered')
   return {
     role: enumName(teeRoles, args.role, 'TeeRole'),

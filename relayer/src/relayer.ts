@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Logger, pino } from 'pino'
-import { type Address, BaseError, type Hex, isAddressEqual, parseEventLogs } from 'viem'
+import { type Address, BaseError, encodeFunctionData, type Hex, isAddressEqual, parseEventLogs } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { AttestationProvider } from '../../enclave/attestation/index.js'
 import { decodeRevertData } from '../../ts/errors.js'
@@ -14,6 +14,7 @@ import {
   type MarketplaceRestaking,
   type RelayerConfig,
 } from './config.js'
+import { gasForFullOutcome } from './gas.js'
 import { createMetrics } from './metrics.js'
 import {
   mirrorStatuses,
@@ -256,7 +257,7 @@ export async function createRelayer(
   async function snapshotRound(): Promise<RoundOutcome> {
     const head = await mirrorHead(mkt.public, mirror.address)
     metrics.lastEpoch.set(Number(head.epoch))
-    const tip = await eth.public.getBlockNumber()
+    const tip = await eth.public.getBlockNumber({ cacheTime: 0 })
     const finalNumber = tip - BigInt(config.finalityDepth)
     if (finalNumber < ethereum.deployBlock) return { status: 'idle', reason: 'no final block since deployment' }
     const finalBlock = await eth.public.getBlock({ blockNumber: finalNumber })
@@ -345,7 +346,7 @@ export async function createRelayer(
 
   /** Reads the mirror's SlashQueued events up to the final marketplace block. */
   async function scanQueued(): Promise<bigint> {
-    const tip = await mkt.public.getBlockNumber()
+    const tip = await mkt.public.getBlockNumber({ cacheTime: 0 })
     const finalNumber = tip - BigInt(config.finalityDepth)
     if (finalNumber >= cursor) {
       const found = await queuedSlashes(mkt.public, { mirror: mirror.address, fromBlock: cursor, toBlock: finalNumber })
@@ -399,9 +400,8 @@ export async function createRelayer(
     )
     if (!signed || !myTurn) return { status: 'waiting', digest, signatures: count }
 
-    // The inbox reverts (CalleeOutOfGas) rather than skip an item starved of gas, so a plain estimate covers every
-    // slash; the margin absorbs state moving between estimate and inclusion. An item whose callee fails for lack of
-    // gas with a reason of its own would still be skipped, so the chosen gas must deliver as much as ample gas does.
+    // Reverts (a quorum refused, …) surface from the simulation. The gas must let every slash do what it does with
+    // ample gas: a vault call starved of gas would be recorded as a failed slash, for good (see gas.ts).
     const call = {
       account,
       address: inbox.address,
@@ -409,16 +409,15 @@ export async function createRelayer(
       functionName: 'deliver',
       args: [batch, signed.map((s) => s.signature)],
     } as const
-    const { result: executable } = await eth.public.simulateContract(call)
-    let gas = withMargin(await eth.public.estimateContractGas(call))
-    let simulated = await eth.public.simulateContract({ ...call, gas })
-    for (let i = 0; i < 3 && simulated.result < executable; i++) {
-      gas *= 2n
-      simulated = await eth.public.simulateContract({ ...call, gas })
-    }
-    if (simulated.result !== BigInt(batch.length))
-      log.warn({ digest, batch: batch.length, executable: Number(simulated.result) }, 'some slashes will be skipped')
-    const hash = await eth.wallet.writeContract(simulated.request)
+    const { request, result: handed } = await eth.public.simulateContract(call)
+    const { gas } = await gasForFullOutcome(eth.public, {
+      account,
+      to: inbox.address,
+      data: encodeFunctionData(call),
+    })
+    if (handed !== BigInt(batch.length))
+      log.info({ digest, batch: batch.length, handed: Number(handed) }, 'some slashes were delivered before')
+    const hash = await eth.wallet.writeContract({ ...request, gas })
     const receipt = await eth.public.waitForTransactionReceipt({ hash })
     if (receipt.status !== 'success') throw new Error(`deliver ${hash} reverted`)
     const events = parseEventLogs({ abi: slashInboxAbi, logs: receipt.logs }).filter((e) =>
@@ -457,7 +456,7 @@ export async function createRelayer(
    */
   async function outcomeRound(): Promise<RoundOutcome> {
     await scanQueued()
-    const ethTip = await eth.public.getBlockNumber()
+    const ethTip = await eth.public.getBlockNumber({ cacheTime: 0 })
     const ethFinal = ethTip - BigInt(config.finalityDepth)
     if (ethFinal >= settleCursor) {
       for (const settled of await settledOrders(eth.public, {
@@ -567,21 +566,38 @@ export async function createRelayer(
     const first = lowest !== undefined && isAddressEqual(lowest, account.address)
     if (!first && Date.now() - since < config.submitDelay) return
     try {
-      const { request: call } = await eth.public.simulateContract({
+      const finalizeCall = {
         account,
         address: ethereum.contracts.middleware,
         abi: middlewareErrors,
         functionName: 'finalizeSlash',
         args: [order.orderId],
+      } as const
+      const { request: call } = await eth.public.simulateContract(finalizeCall)
+      // Enough gas for the vault to execute it, never the least with which the call merely succeeds (gas.ts).
+      const { gas } = await gasForFullOutcome(eth.public, {
+        account,
+        to: ethereum.contracts.middleware,
+        data: encodeFunctionData(finalizeCall),
       })
-      const hash = await eth.wallet.writeContract(call)
+      const hash = await eth.wallet.writeContract({ ...call, gas })
       const receipt = await eth.public.waitForTransactionReceipt({ hash })
       if (receipt.status !== 'success') throw new Error(`finalizeSlash ${hash} reverted`)
       metrics.slashesFinalized.inc()
-      log.info(
-        { orderId: order.orderId, taskId: String(order.taskId), vetoed: request.completed, tx: hash },
-        request.completed ? 'vetoed slash finalized' : 'veto slash executed after its window',
+      // What the middleware recorded: the veto, the execution, or a failure for good (the vault refused it).
+      const recorded = parseEventLogs({ abi: cairnNetworkMiddlewareAbi, logs: receipt.logs }).find(
+        (e) =>
+          (e.eventName === 'SlashVetoed' || e.eventName === 'SlashExecuted' || e.eventName === 'SlashFailed') &&
+          e.args.orderId === order.orderId,
       )
+      const fields = { orderId: order.orderId, taskId: String(order.taskId), tx: hash }
+      if (recorded?.eventName === 'SlashFailed') {
+        log.warn({ ...fields, reason: failureName(recorded.args.reason) }, 'veto slash failed at finalization')
+      } else if (recorded?.eventName === 'SlashExecuted') {
+        log.info({ ...fields, slashed: String(recorded.args.amount) }, 'veto slash executed after its window')
+      } else {
+        log.info(fields, 'vetoed slash finalized')
+      }
     } catch (error) {
       if (!isRevert(error)) throw error
       const reason = revertName(error)
@@ -664,8 +680,5 @@ function failureName(reason: Hex): string {
   const decoded = decodeRevertData(reason)
   return decoded.name === 'UnknownError' ? `unknown error ${decoded.selector}` : decoded.message
 }
-
-/** Gas estimates plus a quarter. */
-const withMargin = (gas: bigint) => gas + gas / 4n
 
 export type Relayer = Awaited<ReturnType<typeof createRelayer>>

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Hex, parseEther } from 'viem'
+import { stakeMirrorAbi } from '../generated.js'
 import { createMarket } from '../market.js'
 import { proveStakeLeaf } from '../restaking.js'
 import { mintDevToken } from '../tokens.js'
@@ -231,5 +232,60 @@ export async function proveRestakedStake(network: Network, timeoutMs = 120_000):
       if (Date.now() > deadline) throw error
       await sleep(1_000)
     }
+  }
+}
+
+/**
+ * Keeps the prover's restaked leaf proven in every epoch the relayers commit: a leaf of an older epoch backs no new
+ * task, and the devnet's epochs last 30 s. Anyone may prove a leaf, so the bystander does it (the prover runner sends
+ * from the prover's account; two senders on one account would race for nonces). Polls every second until stopped;
+ * a failed proof (the relayers' next snapshot landing mid-proof) is retried on the next poll.
+ */
+export function keepRestakedStakeProven(
+  network: Network,
+  options: { onError?: (error: unknown) => void } = {},
+): { stop: () => Promise<void> } {
+  const { restaking, marketplace, ethereum } = network
+  const mirror = restaking.marketplace.contracts.stakeMirror
+  const vault = restaking.ethereum.contracts.vault
+  const prover = marketplace.actors.prover.wallet.account.address
+  const abort = new AbortController()
+  const loop = (async () => {
+    while (!abort.signal.aborted) {
+      try {
+        const [epoch, [provenEpoch]] = await Promise.all([
+          marketplace.reader.public.readContract({
+            address: mirror,
+            abi: stakeMirrorAbi,
+            functionName: 'currentEpoch',
+          }),
+          marketplace.reader.public.readContract({
+            address: mirror,
+            abi: stakeMirrorAbi,
+            functionName: 'vaultStake',
+            args: [prover, vault],
+          }),
+        ])
+        if (epoch !== 0n && provenEpoch < epoch) {
+          await proveStakeLeaf(marketplace.actors.bystander, {
+            ethereum: { public: ethereum.public },
+            middleware: restaking.ethereum.contracts.middleware,
+            mirror,
+            vault,
+            prover,
+            fromBlock: restaking.ethereum.deployBlock,
+          })
+        }
+      } catch (error) {
+        options.onError?.(error)
+      }
+      await sleep(1_000, undefined, { signal: abort.signal }).catch(() => undefined)
+    }
+  })()
+  return {
+    stop: async () => {
+      abort.abort()
+      await loop
+    },
   }
 }
