@@ -1,7 +1,17 @@
-import { type Address, concat, encodeAbiParameters, type Hex, keccak256, toHex, zeroAddress } from 'viem'
+import {
+  type Address,
+  concat,
+  encodeAbiParameters,
+  encodeEventTopics,
+  type Hex,
+  keccak256,
+  toHex,
+  zeroAddress,
+} from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../relayer/src/config.js'
+import { recordedBy } from '../relayer/src/gas.js'
 import { buildTree, proofFor, stakeLeafHash, stakeTree } from '../relayer/src/merkle.js'
 import {
   EXECUTED,
@@ -16,6 +26,7 @@ import { type OperatorSignature, operatorCount, operatorQuorum, requiredOperator
 import { mySubmitTurn } from '../relayer/src/signatures.js'
 import type { SlashOrder } from '../relayer/src/slashes.js'
 import { type Snapshot, snapshotDigest } from '../relayer/src/snapshots.js'
+import { cairnNetworkMiddlewareAbi } from '../ts/generated.js'
 import { stakeLeavesOf } from '../ts/restaking.js'
 
 /** solady's MerkleProofLib.verify: fold the proof with sorted-pair hashing. */
@@ -326,6 +337,37 @@ describe('slash outcomes to report', () => {
       slashed: 0n,
     })
     expect(settlementOf({ eventName: 'SlashRequested', args: { orderId, vault, slashIndex: 0n } })).toBeUndefined()
+  })
+})
+
+describe('gas for the full outcome', () => {
+  it('compares runs by what the middleware records per order, whatever the log order', () => {
+    const middleware = address(0xe0)
+    const [o1, o2] = [keccak256(toHex('o1')), keccak256(toHex('o2'))]
+    const vault = address(0xd0)
+    const executed = {
+      address: middleware,
+      topics: encodeEventTopics({
+        abi: cairnNetworkMiddlewareAbi,
+        eventName: 'SlashExecuted',
+        args: { orderId: o1, vault, operator: address(5) },
+      }) as Hex[],
+      data: encodeAbiParameters([{ type: 'uint256' }], [50n]),
+    }
+    const failed = {
+      address: middleware,
+      topics: encodeEventTopics({
+        abi: cairnNetworkMiddlewareAbi,
+        eventName: 'SlashFailed',
+        args: { orderId: o2, vault },
+      }) as Hex[],
+      data: encodeAbiParameters([{ type: 'bytes' }], ['0x1425ea42']),
+    }
+    const starved = { ...failed, topics: [failed.topics[0], o1, failed.topics[2]] as Hex[] }
+    expect(recordedBy([failed, executed])).toEqual(recordedBy([executed, failed]))
+    expect(recordedBy([executed, failed])).toEqual([`SlashExecuted:${o1}`, `SlashFailed:${o2}`].sort())
+    // The same order failed instead of executed (a vault call starved of gas) is another outcome.
+    expect(recordedBy([starved, failed])).not.toEqual(recordedBy([executed, failed]))
   })
 })
 

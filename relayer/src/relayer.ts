@@ -1,6 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Logger, pino } from 'pino'
-import { type Address, BaseError, encodeFunctionData, type Hex, isAddressEqual, parseEventLogs } from 'viem'
+import {
+  type Address,
+  BaseError,
+  encodeFunctionData,
+  type Hex,
+  isAddressEqual,
+  parseEventLogs,
+  toFunctionSelector,
+} from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { AttestationProvider } from '../../enclave/attestation/index.js'
 import { decodeRevertData } from '../../ts/errors.js'
@@ -410,7 +418,7 @@ export async function createRelayer(
       args: [batch, signed.map((s) => s.signature)],
     } as const
     const { request, result: handed } = await eth.public.simulateContract(call)
-    const { gas } = await gasForFullOutcome(eth.public, {
+    const { gas, checked } = await gasForFullOutcome(eth.public, {
       account,
       to: inbox.address,
       data: encodeFunctionData(call),
@@ -435,7 +443,10 @@ export async function createRelayer(
       log.warn({ orderId: e.args.orderId, vault: e.args.vault, reason: failureName(e.args.reason) }, 'slash failed')
     }
     metrics.slashesDelivered.inc(delivered)
-    log.info({ digest, batch: batch.length, delivered, tx: hash, gas: Number(gas) }, 'slash batch delivered')
+    log.info(
+      { digest, batch: batch.length, delivered, tx: hash, gas: Number(gas), gasChecked: checked },
+      'slash batch delivered',
+    )
     return { status: 'submitted', digest }
   }
 
@@ -575,7 +586,7 @@ export async function createRelayer(
       } as const
       const { request: call } = await eth.public.simulateContract(finalizeCall)
       // Enough gas for the vault to execute it, never the least with which the call merely succeeds (gas.ts).
-      const { gas } = await gasForFullOutcome(eth.public, {
+      const { gas, checked } = await gasForFullOutcome(eth.public, {
         account,
         to: ethereum.contracts.middleware,
         data: encodeFunctionData(finalizeCall),
@@ -590,7 +601,13 @@ export async function createRelayer(
           (e.eventName === 'SlashVetoed' || e.eventName === 'SlashExecuted' || e.eventName === 'SlashFailed') &&
           e.args.orderId === order.orderId,
       )
-      const fields = { orderId: order.orderId, taskId: String(order.taskId), tx: hash }
+      const fields = {
+        orderId: order.orderId,
+        taskId: String(order.taskId),
+        tx: hash,
+        gas: Number(gas),
+        gasChecked: checked,
+      }
       if (recorded?.eventName === 'SlashFailed') {
         log.warn({ ...fields, reason: failureName(recorded.args.reason) }, 'veto slash failed at finalization')
       } else if (recorded?.eventName === 'SlashExecuted') {
@@ -675,10 +692,16 @@ export async function createRelayer(
 /** The middleware's state of a requested veto slash. */
 const REQUESTED = 1
 
+/** OpenZeppelin 5.0's Address error that Symbiotic's token transfers raise when a call fails without data. */
+const FAILED_INNER_CALL = toFunctionSelector('FailedInnerCall()')
+
 /** A failed slash's reason, decoded against Cairn's and Symbiotic's errors; never the raw revert data. */
 function failureName(reason: Hex): string {
   const decoded = decodeRevertData(reason)
-  return decoded.name === 'UnknownError' ? `unknown error ${decoded.selector}` : decoded.message
+  if (decoded.name !== 'UnknownError') return decoded.message
+  // E.g. a vault call starved of gas: the relayer's own sends never are (gas.ts), anyone else's may be.
+  if (decoded.selector === FAILED_INNER_CALL) return 'FailedInnerCall() (an inner call failed without data)'
+  return `unknown error ${decoded.selector}`
 }
 
 export type Relayer = Awaited<ReturnType<typeof createRelayer>>
