@@ -11,7 +11,7 @@ import {
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { AttestationProvider } from '../../enclave/attestation/index.js'
-import { decodeRevertData } from '../../ts/errors.js'
+import { decodeCairnError, decodeRevertData } from '../../ts/errors.js'
 import { cairnNetworkMiddlewareAbi, iVetoSlasherAbi, slashInboxAbi, stakeMirrorAbi } from '../../ts/generated.js'
 import { admittedOperatorCount, getActiveOperator, type RegistryClient } from '../../ts/tee.js'
 import { chainClients, isRevert, lastBlockAtOrBefore, revertName } from './chain.js'
@@ -279,6 +279,10 @@ export async function createRelayer(
     })
     if (!capture) return { status: 'idle', reason: 'no block before the epoch boundary' }
     if (capture.timestamp <= BigInt(head.captureTimestamp)) return { status: 'idle', reason: 'mirror is up to date' }
+    // The deployment file's block is where the deployment started: the first boundary after it may still come before
+    // the middleware existed, and there is nothing to read there.
+    const code = await eth.public.getCode({ address: ethereum.contracts.middleware, blockNumber: capture.number })
+    if (code === undefined || code === '0x') return { status: 'idle', reason: 'no middleware at the capture block' }
     const now = (await mkt.public.getBlock({ blockTag: 'latest' })).timestamp
     if (capture.timestamp >= now) return { status: 'idle', reason: 'capture not yet in the marketplace chain past' }
 
@@ -645,7 +649,7 @@ export async function createRelayer(
       return outcome
     } catch (error) {
       metrics.errors.inc({ loop: name })
-      log.error({ loop: name, err: error }, 'round failed')
+      log.error({ loop: name, err: errorSummary(error) }, 'round failed')
       return undefined
     }
   }
@@ -691,6 +695,18 @@ export async function createRelayer(
 
 /** The middleware's state of a requested veto slash. */
 const REQUESTED = 1
+
+/**
+ * What a failed round logs: the decoded contract error (`EpochOutOfOrder(expected=3, got=2)`) or viem's short message,
+ * never the call's ABI, arguments or raw revert data that viem's errors carry.
+ */
+export function errorSummary(error: unknown): { name: string; message: string } {
+  const decoded = decodeCairnError(error)
+  if (decoded !== undefined && decoded.name !== 'UnknownError') return { name: decoded.name, message: decoded.message }
+  if (error instanceof BaseError) return { name: error.name, message: error.shortMessage }
+  if (error instanceof Error) return { name: error.name, message: error.message }
+  return { name: 'Error', message: String(error) }
+}
 
 /** OpenZeppelin 5.0's Address error that Symbiotic's token transfers raise when a call fails without data. */
 const FAILED_INNER_CALL = toFunctionSelector('FailedInnerCall()')
