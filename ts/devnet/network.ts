@@ -20,7 +20,6 @@ import {
   keccak256,
   type PublicClient,
   parseEther,
-  slice,
   type TestClient,
   type TransactionReceipt,
   type Transport,
@@ -153,11 +152,6 @@ export const RELAYER_OPERATOR_ACCOUNTS_FROM = 7
 /** A dev enclave key derived from the network seed, so reruns reproduce the same addresses. */
 export function devEnclaveKey(seed: string, label: string): Hex {
   return keccak256(toHex(`${seed} enclave ${label}`))
-}
-
-/** The 64-byte ECIES public key (x ‖ y) of a secp256k1 private key. */
-export function eciesPublicKeyOfKey(privateKey: Hex): Hex {
-  return slice(privateKeyToAccount(privateKey).publicKey, 1)
 }
 
 /** Starts both chains and deploys and wires everything; on any failure both chains are stopped again. */
