@@ -1,7 +1,9 @@
 import {
   type Address,
+  BaseError,
   concat,
   encodeAbiParameters,
+  encodeErrorResult,
   encodeEventTopics,
   type Hex,
   keccak256,
@@ -10,6 +12,7 @@ import {
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { describe, expect, it } from 'vitest'
+import { isRevert, revertName } from '../relayer/src/chain.js'
 import { loadConfig } from '../relayer/src/config.js'
 import { recordedBy } from '../relayer/src/gas.js'
 import { buildTree, proofFor, stakeLeafHash, stakeTree } from '../relayer/src/merkle.js'
@@ -26,7 +29,7 @@ import { type OperatorSignature, operatorCount, operatorQuorum, requiredOperator
 import { mySubmitTurn } from '../relayer/src/signatures.js'
 import type { SlashOrder } from '../relayer/src/slashes.js'
 import { type Snapshot, snapshotDigest } from '../relayer/src/snapshots.js'
-import { cairnNetworkMiddlewareAbi } from '../ts/generated.js'
+import { cairnNetworkMiddlewareAbi, stakeMirrorAbi } from '../ts/generated.js'
 import { stakeLeavesOf } from '../ts/restaking.js'
 
 /** solady's MerkleProofLib.verify: fold the proof with sorted-pair hashing. */
@@ -368,6 +371,19 @@ describe('gas for the full outcome', () => {
     expect(recordedBy([executed, failed])).toEqual([`SlashExecuted:${o1}`, `SlashFailed:${o2}`].sort())
     // The same order failed instead of executed (a vault call starved of gas) is another outcome.
     expect(recordedBy([starved, failed])).not.toEqual(recordedBy([executed, failed]))
+  })
+})
+
+describe('reverts', () => {
+  it('are named whether viem decoded them or an RPC error carries the raw data (a write whose state moved)', () => {
+    const data = encodeErrorResult({ abi: stakeMirrorAbi, errorName: 'EpochOutOfOrder', args: [3n, 2n] })
+    const rpc = Object.assign(new Error('execution reverted'), { data })
+    const wrapped = new BaseError('estimateGas failed', { cause: rpc })
+    expect(revertName(wrapped)).toBe('EpochOutOfOrder')
+    expect(isRevert(wrapped)).toBe(true)
+    const transport = new BaseError('fetch failed', { cause: new Error('ECONNREFUSED') })
+    expect(revertName(transport)).toBeUndefined()
+    expect(isRevert(transport)).toBe(false)
   })
 })
 
