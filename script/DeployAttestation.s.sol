@@ -22,6 +22,10 @@ import {TeeRole} from "../src/attestation/interfaces/ITeeRegistry.sol";
 ///   INTEL_ROOT_DER, and DEV_ROOT_DER must be unset so a dev root can never be pinned by mistake.
 /// - MARKETPLACE (optional): the ProofMarketplace these keys serve. Only recorded in the output: switching its
 ///   matcher authority to the registry is the marketplace owner's separate decision (setMatcherAuthority).
+/// - RELAYER_OPERATORS, MATCHER_OPERATORS (optional, comma-separated addresses): operators governance admits for the
+///   Relayer and Matcher roles (setOperatorAdmitted), one per independent party: quorums count operators, not keys,
+///   so a relayer quorum of 2 over 3 processes needs 3 operators. Each operator then registers its own keys from its
+///   own account. More can be admitted (or removed) later by the role admin.
 /// - DEPLOYMENT_OUT (optional, default deployments/<chainId>.attestation.json): output file, relative to the
 ///   project root and inside deployments/ (the only directory foundry.toml lets scripts write).
 /// Collateral (CRLs, TCB info, QE identity) and measurement allow-lists are submitted afterwards (ts/tee.ts).
@@ -32,6 +36,8 @@ contract DeployAttestation is Script {
         bytes rootDer;
         bool intelRoot;
         address marketplace;
+        address[] relayerOperators;
+        address[] matcherOperators;
         string out;
     }
 
@@ -52,6 +58,8 @@ contract DeployAttestation is Script {
         d.teeRegistry.setRoleAdmin(TeeRole.Matcher, c.deployer);
         d.teeRegistry.setRoleAdmin(TeeRole.Prover, c.deployer);
         d.teeRegistry.setRoleAdmin(TeeRole.Relayer, c.deployer);
+        _admit(d.teeRegistry, TeeRole.Relayer, c.relayerOperators);
+        _admit(d.teeRegistry, TeeRole.Matcher, c.matcherOperators);
         vm.stopBroadcast();
 
         _write(c, d, deployBlock);
@@ -81,12 +89,36 @@ contract DeployAttestation is Script {
             require(c.marketplace.code.length > 0, "DeployAttestation: MARKETPLACE has no code on this chain");
         }
 
+        c.relayerOperators = _operators("RELAYER_OPERATORS");
+        c.matcherOperators = _operators("MATCHER_OPERATORS");
+
         c.out =
             vm.envOr("DEPLOYMENT_OUT", string.concat("deployments/", vm.toString(block.chainid), ".attestation.json"));
         require(
             vm.indexOf(c.out, "deployments/") == 0 && vm.indexOf(c.out, "..") == type(uint256).max,
             "DeployAttestation: DEPLOYMENT_OUT must be a path inside deployments/ (e.g. deployments/31337.attestation.json)"
         );
+    }
+
+    /// @dev Distinct, non-zero operator addresses from a comma-separated variable (empty when unset).
+    function _operators(string memory name) internal view returns (address[] memory operators) {
+        if (!vm.envExists(name) || bytes(vm.envString(name)).length == 0) return new address[](0);
+        operators = vm.envAddress(name, ",");
+        for (uint256 i; i < operators.length; ++i) {
+            require(operators[i] != address(0), string.concat("DeployAttestation: ", name, " lists the zero address"));
+            for (uint256 j; j < i; ++j) {
+                require(
+                    operators[i] != operators[j],
+                    string.concat("DeployAttestation: ", name, " lists an operator twice (each counts once)")
+                );
+            }
+        }
+    }
+
+    function _admit(TeeRegistry registry, TeeRole role, address[] memory operators) internal {
+        for (uint256 i; i < operators.length; ++i) {
+            registry.setOperatorAdmitted(role, operators[i], true);
+        }
     }
 
     /// @dev envBool's own failure names neither the variable's meaning nor the accepted values.
@@ -130,6 +162,8 @@ contract DeployAttestation is Script {
         vm.serializeBool(r, "intelRoot", c.intelRoot);
         vm.serializeBytes32(r, "rootPemBodyHash", rootPemBodyHash);
         if (c.marketplace != address(0)) vm.serializeAddress(r, "marketplace", c.marketplace);
+        vm.serializeAddress(r, "relayerOperators", c.relayerOperators);
+        vm.serializeAddress(r, "matcherOperators", c.matcherOperators);
         string memory json = vm.serializeString(r, "contracts", contracts);
 
         vm.writeJson(json, string.concat(vm.projectRoot(), "/", c.out));

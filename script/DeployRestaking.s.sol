@@ -21,7 +21,7 @@ import {IVetoSlasher} from "@symbioticfi/core/src/interfaces/slasher/IVetoSlashe
 /// @title DeployRestaking
 /// @notice Deploys Cairn's restaking stack on one of its two chains and writes `deployments/<chainId>.restaking.json`.
 /// The two ends reference each other, so deploy MARKETPLACE first (the StakeMirror), then ETHEREUM with its address:
-/// - MARKETPLACE: StakeMirror(deployer, marketplace, relayer registry, mirrored token, threshold, max stake age),
+/// - MARKETPLACE: StakeMirror(deployer, marketplace, relayer registry, mirrored token, threshold, slash delay),
 ///   approved as a stake source on the marketplace (the deployer must own it).
 /// - ETHEREUM: the real Symbiotic core, a DevToken collateral, CairnNetworkMiddleware, two NetworkRestake vaults
 ///   curated by the deployer (opted in, Cairn's limits and OPERATOR's shares set), one with an instant slasher and
@@ -31,11 +31,14 @@ import {IVetoSlasher} from "@symbioticfi/core/src/interfaces/slasher/IVetoSlashe
 /// @dev Environment:
 /// - PRIVATE_KEY (required): deployer; owns every contract and curates the vaults.
 /// - MODE (required): ETHEREUM or MARKETPLACE.
-/// - RELAYER_REGISTRY (required): this chain's TeeRegistry (DeployAttestation.s.sol); its Relayer keys sign.
-/// - THRESHOLD (optional, default 2): relayer signatures per snapshot or slash batch.
+/// - RELAYER_REGISTRY (required): this chain's TeeRegistry (DeployAttestation.s.sol); keys of its admitted Relayer
+///   operators sign.
+/// - THRESHOLD (optional, default 2): relayer operators per snapshot or slash batch (never fewer than a strict
+///   majority of the registry's admitted relayer operators).
 /// - COLLATERAL (optional): an existing collateral token (ETHEREUM) / the mirrored token id (MARKETPLACE); default the
 ///   CREATE2 dev collateral.
-/// - MARKETPLACE only: MARKETPLACE (required) the ProofMarketplace; MAX_STAKE_AGE (optional, default 1 day).
+/// - MARKETPLACE only: MARKETPLACE (required) the ProofMarketplace; SLASH_DELAY (optional, default 1 hour, see
+///   DEFAULT_SLASH_DELAY) the seconds a slash needs from a task's deadline to its execution on Ethereum.
 /// - ETHEREUM only: SOURCE_CHAIN_ID and SOURCE_MIRROR (required) the marketplace chain and its StakeMirror;
 ///   OPERATOR (required) the Symbiotic operator given the vaults' Cairn shares; MIN_SLASHING_WINDOW (optional,
 ///   default 1 day); VAULT_EPOCH (optional, default 1 day; the veto vault's epoch is this plus its veto window, so
@@ -46,7 +49,16 @@ import {IVetoSlasher} from "@symbioticfi/core/src/interfaces/slasher/IVetoSlashe
 contract DeployRestaking is Script {
     bytes32 internal constant COLLATERAL_SALT = keccak256("cairn restaking dev collateral");
     uint48 internal constant DEFAULT_EPOCH = 1 days;
-    uint48 internal constant DEFAULT_MAX_STAKE_AGE = 1 days;
+    /// Time from a task's deadline to its slash executing on Ethereum, for this script's dev network (the devnet: 1 s
+    /// blocks, relayers capturing every 30 s with 2 blocks of finality and a 3 s submit delay, vaults of DEFAULT_EPOCH
+    /// with a DEFAULT_VETO_DURATION veto window). Relaying a slash takes seconds there (marketplace finality, a relayer
+    /// round, the inbox transaction), and so does finalizing a veto request once its window ends; an hour also covers
+    /// the time until someone calls `slash` after the deadline. The snapshot's slashing window (the vaults' epoch, less
+    /// the veto window: 1 day) minus this leaves tasks up to ~23 h past a capture that is at most ~35 s old, far
+    /// beyond the minutes devnet requests take, while a slash of any locked task still lands inside the window.
+    /// Networks with real finality (minutes) and hour-long relayer epochs need several hours here, and vault epochs
+    /// long enough that the window less this delay still covers their longest tasks.
+    uint48 internal constant DEFAULT_SLASH_DELAY = 1 hours;
     uint48 internal constant DEFAULT_VETO_DURATION = 1 hours;
     /// Symbiotic's minimum: a resolver change takes effect this many vault epochs later.
     uint256 internal constant RESOLVER_SET_EPOCHS_DELAY = 3;
@@ -98,15 +110,16 @@ contract DeployRestaking is Script {
         ProofMarketplace marketplace = ProofMarketplace(vm.envAddress("MARKETPLACE"));
         require(address(marketplace).code.length > 0, "DeployRestaking: MARKETPLACE has no code on this chain");
         address token = vm.envOr("COLLATERAL", devCollateralAddress());
-        uint256 maxStakeAge = vm.envOr("MAX_STAKE_AGE", uint256(DEFAULT_MAX_STAKE_AGE));
-        require(maxStakeAge <= type(uint48).max, "DeployRestaking: MAX_STAKE_AGE does not fit in uint48");
+        require(!vm.envExists("MAX_STAKE_AGE"), "DeployRestaking: MAX_STAKE_AGE is gone; set SLASH_DELAY (seconds)");
+        uint256 slashDelay = vm.envOr("SLASH_DELAY", uint256(DEFAULT_SLASH_DELAY));
+        require(slashDelay <= type(uint48).max, "DeployRestaking: SLASH_DELAY does not fit in uint48");
         // forge-lint: disable-next-line(unsafe-typecast)
-        uint48 maxAge = uint48(maxStakeAge); // bounded by the require above
+        uint48 delay = uint48(slashDelay); // bounded by the require above
         uint256 deployBlock = block.number;
 
         vm.startBroadcast(c.deployerKey);
         StakeMirror mirror = new StakeMirror(
-            c.deployer, address(marketplace), ITeeRegistry(c.relayerRegistry), token, c.threshold, maxAge
+            c.deployer, address(marketplace), ITeeRegistry(c.relayerRegistry), token, c.threshold, delay
         );
         marketplace.setStakeSourceApproval(IStakeSource(address(mirror)), true);
         vm.stopBroadcast();
@@ -122,7 +135,7 @@ contract DeployRestaking is Script {
         vm.serializeUint(r, "threshold", c.threshold);
         vm.serializeAddress(r, "marketplace", address(marketplace));
         vm.serializeAddress(r, "token", token);
-        vm.serializeUint(r, "maxStakeAge", maxStakeAge);
+        vm.serializeUint(r, "slashDelay", slashDelay);
         vm.writeJson(vm.serializeString(r, "contracts", contracts), string.concat(vm.projectRoot(), "/", c.out));
     }
 

@@ -88,6 +88,8 @@ beforeAll(async () => {
     chainId: foundry.id,
     deployerKey: anvilAccount(devRoles.deployer).privateKey,
     rootDer: bytesToHex(pki.root.der),
+    // The deployer runs the attested matcher here: governance admits it as the matcher operator.
+    matcherOperators: [actors.deployer.wallet.account.address],
     out: attestationOut,
   })
   const owner = withAttestation(actors.deployer, attestation)

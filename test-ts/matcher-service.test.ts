@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../enclave/matcher/config.js'
 import { devMatcherConfig, prepareMatcherDevnet } from '../enclave/matcher/devnet.js'
 import { pickTied } from '../enclave/matcher/engine.js'
+import { MatcherOperatorError } from '../enclave/matcher/keys.js'
 import { type Matcher, startMatcher } from '../enclave/matcher/service.js'
 import { connect } from '../ts/client.js'
 import { anvilAccount } from '../ts/devnet/accounts.js'
@@ -45,6 +46,7 @@ import {
   registerEnclaveKey,
   remoteInputs,
   sent,
+  setOperatorAdmitted,
   stake,
   teeRegistryAbi,
   withAttestation,
@@ -68,7 +70,12 @@ let keyDir: string
 const current = useDevnet(async (devnet) => {
   const { actors, anvil, deployment, reader } = devnet
   attestationOut = `deployments/e2e-matcher-${anvil.port}.attestation.json`
-  const prepared = await prepareMatcherDevnet(devnet, { seed: 'cairn matcher service', out: attestationOut })
+  // Governance admits the submitter as the matcher's operator: it registers the enclave key from its account.
+  const prepared = await prepareMatcherDevnet(devnet, {
+    seed: 'cairn matcher service',
+    out: attestationOut,
+    matcherOperators: [SUBMITTER.account.address],
+  })
   const { marketId } = await createMarket(actors.deployer, groth16MarketParams(deployment))
   await allowMeasurement(withAttestation(actors.deployer, prepared.attestation), {
     role: 'Prover',
@@ -119,9 +126,9 @@ async function withMatcher<T>(keyFile: string, run: (matcher: Matcher) => Promis
   }
 }
 
-function launch(keyFile: string): Promise<Matcher> {
+function launch(keyFile: string, submitterPrivateKey: Hex = SUBMITTER.privateKey): Promise<Matcher> {
   const { devnet, fixture } = current()
-  const config = devMatcherConfig(devnet, fixture.prepared, { keyFile, submitterPrivateKey: SUBMITTER.privateKey })
+  const config = devMatcherConfig(devnet, fixture.prepared, { keyFile, submitterPrivateKey })
   return startMatcher(config, { logger, deployment: devnet.deployment, attestation: fixture.prepared.attestation })
 }
 
@@ -512,6 +519,38 @@ describe('matcher service on anvil', () => {
       fromBlock: devnet.deployment.deployBlock,
     })
     expect(registrations).toHaveLength(2)
+    // Both registrations name the admitted operator that sent them.
+    expect(registrations.map((e) => e.args.operator)).toEqual([SUBMITTER.account.address, SUBMITTER.account.address])
+  })
+
+  it('refuses to start for an operator governance has not admitted, naming the flag to fix; a removed one stops being a matcher', async () => {
+    const { devnet, fixture } = current()
+    const outsider = anvilAccount(8)
+    const refused = await launch(freshKeyFile(), outsider.privateKey).catch((error: unknown) => error)
+    expect(refused).toBeInstanceOf(MatcherOperatorError)
+    const message = (refused as Error).message
+    expect(message).toContain(`operator ${outsider.account.address} is not admitted for the Matcher role`)
+    expect(message).toContain('--submitter-private-key (MATCHER_SUBMITTER_PRIVATE_KEY)')
+    expect(message).not.toContain(outsider.privateKey.slice(2))
+
+    // An admitted operator's matcher runs; once governance removes the operator, its key is no matcher any more.
+    await withMatcher(freshKeyFile(), async (matcher) => {
+      const tee = withAttestation(devnet.reader, fixture.prepared.attestation)
+      expect(await isActiveKey(tee, { role: 'Matcher', signer: matcher.address })).toBe(true)
+      await setOperatorAdmitted(withAttestation(devnet.actors.deployer, fixture.prepared.attestation), {
+        role: 'Matcher',
+        operator: SUBMITTER.account.address,
+        admitted: false,
+      })
+      expect(await isActiveKey(tee, { role: 'Matcher', signer: matcher.address })).toBe(false)
+      const matcherAuthority = await devnet.reader.public.readContract({
+        address: fixture.prepared.attestation.contracts.teeRegistry,
+        abi: teeRegistryAbi,
+        functionName: 'isMatcher',
+        args: [matcher.address],
+      })
+      expect(matcherAuthority).toBe(false)
+    })
   })
 })
 

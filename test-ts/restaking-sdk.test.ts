@@ -18,6 +18,8 @@ import {
   getMiddlewareStakes,
   getMirroredStake,
   getNetworkVaults,
+  getSlashingWindow,
+  getStakeLock,
   getVaultInfo,
   isOperator,
   isOptedIn,
@@ -133,8 +135,16 @@ describe('restaking SDK on the real Symbiotic core', () => {
     }).catch((e: unknown) => e)
     expect(swapped).toBeInstanceOf(CairnContractError)
     expect(swapped).toMatchObject({ name: 'InvalidOperatorSignature' })
-    await bindOperator(asStaker, { ...binding, operatorSignature, proverSignature })
-    expect(await getBinding(reader, { middleware, prover })).toEqual({ operator: operator.account.address, prover })
+    const bound = await bindOperator(asStaker, { ...binding, operatorSignature, proverSignature })
+    // An operator's first binding holds at once.
+    const boundAt = Number((await reader.public.getBlock({ blockNumber: bound.receipt.blockNumber })).timestamp)
+    expect(bound).toMatchObject({ operator: operator.account.address, prover, effectiveAt: boundAt })
+    expect(await getBinding(reader, { middleware, prover })).toEqual({
+      operator: operator.account.address,
+      prover,
+      effectiveAt: boundAt,
+      active: true,
+    })
     expect(await bindingNonce(reader, middleware, prover)).toBe(1n)
 
     // A staker deposits into the instant-slasher vault (approving it first).
@@ -184,6 +194,9 @@ describe('restaking SDK on the real Symbiotic core', () => {
     })
     expect(leaves).toEqual([{ prover, vault, stake: DEPOSIT }])
     const tree = stakeTree(leaves, collateral)
+    const slashingWindow = await getSlashingWindow(reader, { middleware, blockNumber: capture.number })
+    // The vaults' epoch (the veto vault's epoch less its veto window is the same).
+    expect(slashingWindow).toBe(86_400)
     const mirror = { address: fixture.mirror.contracts.stakeMirror, abi: stakeMirrorAbi } as const
     const owner = actors.deployer
     for (const [functionName, args] of [
@@ -194,6 +207,7 @@ describe('restaking SDK on the real Symbiotic core', () => {
           {
             epoch: 1n,
             captureTimestamp: Number(capture.timestamp),
+            slashingWindow,
             stakeRoot: tree.root,
             totalStake: DEPOSIT,
             leafCount: 1,
@@ -213,12 +227,16 @@ describe('restaking SDK on the real Symbiotic core', () => {
       vault,
       fromBlock: fixture.ethereum.deployBlock,
     })
-    expect(proven).toMatchObject({ epoch: 1n, stake: DEPOSIT, proof: [] })
+    expect(proven).toMatchObject({ epoch: 1n, stake: DEPOSIT, counted: DEPOSIT, proof: [] })
     expect(await getMirroredStake(reader, { mirror: mirror.address, prover })).toEqual({
       available: DEPOSIT,
       currentEpoch: 1n,
-      vaults: [{ vault, epoch: 1n, proven: DEPOSIT, locked: 0n }],
+      // A task locked now may end up to the window less the slash delay after the capture.
+      latestDeadline: capture.timestamp + BigInt(slashingWindow - fixture.mirror.slashDelay),
+      vaults: [{ vault, epoch: 1n, leaf: DEPOSIT, floor: DEPOSIT, locked: 0n, pending: 0n, free: DEPOSIT }],
     })
+    expect(fixture.mirror.slashDelay).toBe(3_600)
+    expect(await getStakeLock(reader, { mirror: mirror.address, prover, taskId: 1n })).toBeUndefined()
     const twice = await proveStakeLeaf(asProver, { ethereum: reader, middleware, mirror: mirror.address, vault }).catch(
       (e: unknown) => e,
     )
@@ -296,6 +314,9 @@ describe('restaking SDK on the real Symbiotic core', () => {
     expect(await cairnJson(['restake', 'binding', '--prover', prover.account.address, ...restaking], read)).toEqual({
       operator: operator.account.address,
       prover: prover.account.address,
+      effectiveAt: expect.any(Number),
+      effective: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      active: true,
     })
 
     await mintDevToken(connect(devnet.reader, staker.account), collateral, staker.account.address, DEPOSIT)
@@ -329,5 +350,29 @@ describe('restaking SDK on the real Symbiotic core', () => {
     expect(usage.code).toBe(2)
     expect(usage.stderr).toContain('--restaking <path> is required')
     expect(middleware).toBe(fixture.ethereum.contracts.middleware)
+
+    // The mirrored stake, readable: nothing proven yet here.
+    const mirrored = await cairnJson(
+      [
+        'restake',
+        'mirrored',
+        '--mirror',
+        join(repoRoot, fixture.files.marketplace),
+        '--prover',
+        prover.account.address,
+        '--task',
+        '7',
+      ],
+      { ...read, CAIRN_DEPLOYMENT: deploymentFile },
+    )
+    expect(mirrored).toEqual({
+      mirror: fixture.mirror.contracts.stakeMirror,
+      prover: prover.account.address,
+      epoch: '0',
+      available: '0 rCRN',
+      latestDeadline: '0',
+      vaults: [],
+      task: { id: '7', lock: 'none', slash: 'none' },
+    })
   })
 })

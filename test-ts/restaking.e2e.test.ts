@@ -16,29 +16,26 @@ import {
   type Hex,
   http,
   keccak256,
+  type PrivateKeyAccount,
   type PublicClient,
   parseEther,
-  slice,
   type TestClient,
   type Transport,
   toHex,
+  zeroAddress,
+  zeroHash,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  buildDevCollateral,
-  buildDevQuote,
-  createDevPki,
-  createDevProvider,
-  parseTdxQuoteV4,
-} from '../enclave/attestation/index.js'
+import { buildDevCollateral, buildDevQuote, createDevPki, parseTdxQuoteV4 } from '../enclave/attestation/index.js'
 import { ethereumDeploymentSchema, marketplaceDeploymentSchema, type RelayerConfig } from '../relayer/src/config.js'
 import { proofFor, stakeLeafHash, stakeTree } from '../relayer/src/merkle.js'
+import { slashOutcomesDigest } from '../relayer/src/outcomes.js'
 import { createRelayer, type Relayer } from '../relayer/src/relayer.js'
-import { slashBatchDigest, slashOutcomesDigest } from '../relayer/src/slashes.js'
-import { snapshotDigest } from '../relayer/src/snapshots.js'
-import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
+import { slashBatchDigest } from '../relayer/src/slashes.js'
+import { type Snapshot, snapshotDigest } from '../relayer/src/snapshots.js'
+import { anvilAccount, type DevAccount, devRoles } from '../ts/devnet/accounts.js'
 import { type Anvil, freePort, startAnvil } from '../ts/devnet/anvil.js'
 import { deployAttestationWithForge, deployRestakingWithForge } from '../ts/devnet/deploy.js'
 import { repoRoot } from '../ts/devnet/paths.js'
@@ -47,11 +44,17 @@ import { advanceTime, type Devnet, startDevnet } from '../ts/devnet/stack.js'
 import {
   type AttestationDeployment,
   allowMeasurement,
+  bindOperator,
   cairnNetworkMiddlewareAbi,
   chainTime,
   createMarket,
   createRequest,
+  decodeCairnError,
   devTokenAbi,
+  getActiveOperator,
+  getBinding,
+  getQueuedSlash,
+  getStakeLock,
   iOperatorRegistryAbi,
   iOptInServiceAbi,
   iVaultAbi,
@@ -59,11 +62,13 @@ import {
   list,
   measurementOf,
   mintDevToken,
+  proveStakeLeaf,
   register,
-  registerEnclaveKey,
   signAssignments,
+  signOperatorBinding,
   slash,
   slashInboxAbi,
+  slashOrderId,
   stakeMirrorAbi,
   submitAssignments,
   submitDevCollateral,
@@ -83,10 +88,16 @@ const EPOCH_LENGTH = 60
 const FINALITY = 2
 /** The veto vault's veto window: short, so the relayer keys' hour-long attestations outlive the whole file. */
 const VETO_DURATION = 300
+/** The vaults' epoch (the script's default) and the mirror's slash delay (the script's default). */
+const VAULT_EPOCH = 86_400
+const SLASH_DELAY = 3_600
 /** Relayer keys live in enclaves; fixed here so failures reproduce. */
 const relayerKeys = ['A', 'B'].map((label) => keccak256(toHex(`cairn restaking e2e relayer ${label}`)))
-const eciesKeyOf = (label: string): Hex =>
-  slice(privateKeyToAccount(keccak256(toHex(`cairn restaking e2e ecies ${label}`))).publicKey, 1)
+/**
+ * Each relayer runs for its own admitted operator. A's operator is the lower address while A's key is the higher
+ * one: a quorum ordered by signer instead of by operator would be refused.
+ */
+const relayerOperators = [anvilAccount(7), anvilAccount(8)]
 
 const ethereumChain = foundry
 const operatorAccount = anvilAccount(5).account
@@ -103,6 +114,9 @@ type Setup = {
   files: { ethereum: string; marketplace: string }
   marketId: bigint
   relayerPorts: number[]
+  /** The dev PKI both chains pin (its seed is SEED): relayers quote under it. */
+  pkiTime: number
+  attestation: { marketplace: AttestationDeployment; ethereum: AttestationDeployment }
 }
 
 let setup: Setup | undefined
@@ -135,54 +149,56 @@ async function ethSend<const abi extends Abi, name extends ContractFunctionName<
   return receipt
 }
 
-/** Registers the relayer enclave keys as Relayer-role keys on one chain, through its real DCAP verifier. */
-async function attestRelayers(params: {
+/**
+ * The attestation stack on one chain, pinned to the shared dev root, with the relayer operators admitted and the dev
+ * TD allowed for the Relayer role: each relayer then registers its own key from its operator's account as it starts.
+ */
+async function deployAttestation(params: {
   rpcUrl: string
   chainId: number
   out: string
   client: Omit<TeeClient, 'attestation'>
+  pkiTime: number
 }): Promise<AttestationDeployment> {
-  const head = await params.client.public.getBlock({ blockTag: 'latest' })
-  const pki = createDevPki(SEED, { now: new Date(Number(head.timestamp) * 1000) })
+  const pki = createDevPki(SEED, { now: new Date(params.pkiTime * 1000) })
   const attestation = await deployAttestationWithForge({
     rpcUrl: params.rpcUrl,
     chainId: params.chainId,
     deployerKey,
     rootDer: bytesToHex(pki.root.der),
+    relayerOperators: relayerOperators.map((operator) => operator.account.address),
     out: params.out,
   })
   written.push(params.out)
   const owner = { ...params.client, attestation }
   await submitDevCollateral(owner, buildDevCollateral(pki))
+  await allowMeasurement(owner, { role: 'Relayer', measurement: devMeasurement(pki) })
+  return attestation
+}
+
+function devMeasurement(pki: ReturnType<typeof createDevPki>): Hex {
   const td = parseTdxQuoteV4(buildDevQuote(pki, new Uint8Array(64))).body
-  const measurement = measurementOf({
+  return measurementOf({
     mrTd: bytesToHex(td.mrTd),
     rtmr0: bytesToHex(td.rtmr[0]),
     rtmr1: bytesToHex(td.rtmr[1]),
     rtmr2: bytesToHex(td.rtmr[2]),
     rtmr3: bytesToHex(td.rtmr[3]),
   })
-  await allowMeasurement(owner, { role: 'Relayer', measurement })
-  const provider = createDevProvider(pki)
-  for (const [i, key] of relayerKeys.entries()) {
-    await registerEnclaveKey(owner, {
-      provider,
-      role: 'Relayer',
-      signer: privateKeyToAccount(key).address,
-      eciesPublicKey: eciesKeyOf(String(i)),
-    })
-  }
-  return attestation
 }
 
-function relayerConfig(index: number): RelayerConfig {
-  const { eth, mkt, files, relayerPorts } = current()
+function relayerConfig(index: number, key = relayerKeys[index] as Hex): RelayerConfig {
+  const { eth, mkt, files, relayerPorts, pkiTime } = current()
   return {
     ethereumRpcUrl: eth.rpcUrl,
     marketplaceRpcUrl: mkt.anvil.rpcUrl,
     ethereumDeployment: join(repoRoot, files.ethereum),
     marketplaceDeployment: join(repoRoot, files.marketplace),
-    privateKey: relayerKeys[index] as Hex,
+    privateKey: key,
+    operatorPrivateKey: (relayerOperators[index] as DevAccount).privateKey,
+    attestation: 'dev',
+    devPkiSeed: SEED,
+    devPkiTime: pkiTime,
     epochLength: EPOCH_LENGTH,
     finalityDepth: FINALITY,
     metricsPort: relayerPorts[index] as number,
@@ -196,8 +212,11 @@ function relayerConfig(index: number): RelayerConfig {
   }
 }
 
-async function startRelayer(index: number, options: { loop?: boolean } = {}): Promise<Relayer> {
-  const relayer = await createRelayer(relayerConfig(index))
+async function startRelayer(
+  index: number,
+  options: { loop?: boolean; config?: Partial<RelayerConfig> } = {},
+): Promise<Relayer> {
+  const relayer = await createRelayer({ ...relayerConfig(index), ...options.config })
   relayers.push(relayer)
   if (options.loop ?? true) relayer.start()
   return relayer
@@ -241,12 +260,14 @@ beforeAll(async () => {
   // Filled in step by step below; nothing reads the later fields before they are set.
   setup = { eth, mkt, ethPublic, ethTest } as unknown as Setup
 
-  // Attestation on both chains: one TeeRegistry per chain, the same two relayer keys registered on each.
-  const mktAttestation = await attestRelayers({
+  // Attestation on both chains: one TeeRegistry per chain, one dev root, the two relayer operators admitted on each.
+  const pkiTime = Number((await mkt.reader.public.getBlock({ blockTag: 'latest' })).timestamp)
+  const mktAttestation = await deployAttestation({
     rpcUrl: mkt.anvil.rpcUrl,
     chainId: MARKETPLACE_CHAIN,
     out: `deployments/e2e-${mktPort}.attestation.json`,
     client: mkt.actors.deployer,
+    pkiTime,
   })
   const ethDeployer = {
     public: ethPublic,
@@ -258,11 +279,12 @@ beforeAll(async () => {
     // Ethereum has no marketplace: the attestation functions never read it, the type just carries one.
     deployment: mkt.deployment,
   }
-  const ethAttestation = await attestRelayers({
+  const ethAttestation = await deployAttestation({
     rpcUrl: eth.rpcUrl,
     chainId: ETHEREUM_CHAIN,
     out: `deployments/e2e-${eth.port}.attestation.json`,
     client: ethDeployer,
+    pkiTime,
   })
 
   // Restaking: the mirror first (the inbox names it), then Ethereum.
@@ -294,7 +316,14 @@ beforeAll(async () => {
       out: files.ethereum,
     }),
   )
-  setup = { ...setup, ethereum, marketplace, files } as Setup
+  setup = {
+    ...setup,
+    ethereum,
+    marketplace,
+    files,
+    pkiTime,
+    attestation: { marketplace: mktAttestation, ethereum: ethAttestation },
+  } as Setup
 
   // Relayers pay for their own submissions on both chains.
   for (const key of relayerKeys) {
@@ -401,8 +430,14 @@ const mirrorOf = () => ({ address: current().marketplace.contracts.stakeMirror, 
 const readMirror = () => current().mkt.reader.public
 
 /** StakeMirror.SlashStatus and CairnNetworkMiddleware.SlashState values. */
-const [QUEUED, EXECUTED, VETOED] = [1, 2, 3]
+const [QUEUED, EXECUTED, VETOED] = [1, 2, 3] as const
 const [REQUESTED] = [1]
+
+/** The capture of the mirror's current snapshot. */
+const mirrorCapture = async () => {
+  const epoch = await readMirror().readContract({ ...mirrorOf(), functionName: 'currentEpoch' })
+  return (await readMirror().readContract({ ...mirrorOf(), functionName: 'epochs', args: [epoch] }))[0]
+}
 
 const mirrorStatus = async (orderId: Hex) =>
   (await readMirror().readContract({ ...mirrorOf(), functionName: 'slashes', args: [orderId] }))[3]
@@ -470,7 +505,17 @@ describe('restaked security across two chains, carried by two relayers', () => {
     await until('epoch 1', async () =>
       (await readMirror().readContract({ ...mirrorOf(), functionName: 'currentEpoch' })) === 1n ? true : undefined,
     )
-    const [capture, root] = await readMirror().readContract({ ...mirrorOf(), functionName: 'epochs', args: [1n] })
+    const [capture, window, root] = await readMirror().readContract({
+      ...mirrorOf(),
+      functionName: 'epochs',
+      args: [1n],
+    })
+    // The relayers mirrored the middleware's slashing window at the capture: the vaults' epoch (the veto vault's
+    // epoch less its veto window is the same).
+    expect(window).toBe(VAULT_EPOCH)
+    expect(await readMirror().readContract({ ...mirrorOf(), functionName: 'latestDeadline' })).toBe(
+      BigInt(capture + VAULT_EPOCH - SLASH_DELAY),
+    )
     const leaf = stakeLeafHash({ prover, vault, stake: DEPOSIT }, collateral)
     // One leaf: the root is the leaf itself, and its proof is empty.
     expect(root).toBe(leaf)
@@ -484,12 +529,20 @@ describe('restaked security across two chains, carried by two relayers', () => {
     expect(committed[0]?.args).toEqual({
       epoch: 1n,
       captureTimestamp: capture,
+      slashingWindow: VAULT_EPOCH,
       stakeRoot: leaf,
       totalStake: DEPOSIT,
       leafCount: 1,
     })
     // What the relayers signed is what the mirror checks.
-    const snapshot = { epoch: 1n, captureTimestamp: capture, stakeRoot: leaf, totalStake: DEPOSIT, leafCount: 1 }
+    const snapshot: Snapshot = {
+      epoch: 1n,
+      captureTimestamp: capture,
+      slashingWindow: VAULT_EPOCH,
+      stakeRoot: leaf,
+      totalStake: DEPOSIT,
+      leafCount: 1,
+    }
     expect(signedByB).toMatchObject({
       digest: snapshotDigest(snapshot, { chainId: MARKETPLACE_CHAIN, address: mirror, token: collateral }),
     })
@@ -546,7 +599,7 @@ describe('restaked security across two chains, carried by two relayers', () => {
     expect(assigned.skipped).toEqual([])
     expect(
       await readMirror().readContract({ ...mirrorOf(), functionName: 'locks', args: [created.requestId] }),
-    ).toEqual([vault, STAKE_PER_TASK])
+    ).toEqual([capture, 0, STAKE_PER_TASK])
     expect(await readMirror().readContract({ ...mirrorOf(), functionName: 'availableStake', args: [prover] })).toBe(
       DEPOSIT - STAKE_PER_TASK,
     )
@@ -594,10 +647,21 @@ describe('restaked security across two chains, carried by two relayers', () => {
       { orderId, vault, operator: operatorAccount.address, amount: PENALTY },
     ])
 
-    // Once the execution is final on Ethereum, the relayers report it back: the slash is final on the mirror too.
+    // Once the execution is final on Ethereum, the relayers hold it until the mirror has a snapshot captured at or
+    // after it (the mirror would refuse it before); then they report it back and the slash is final there too.
     await ethTest.mine({ blocks: FINALITY })
+    await until('execution held for a later snapshot', async () => {
+      const held = await Promise.all([a, b2].map(async (r) => (await r.metrics.heldOutcomes.get()).values[0]?.value))
+      return held.includes(1) ? true : undefined
+    })
+    expect(await mirrorStatus(orderId)).toBe(QUEUED)
+    await advanceBoth(2 * EPOCH_LENGTH)
     await until('executed outcome recorded', async () =>
       (await mirrorStatus(orderId)) === EXECUTED ? true : undefined,
+    )
+    const [executedEvent] = executed
+    expect(await mirrorCapture()).toBeGreaterThanOrEqual(
+      Number((await ethPublic.getBlock({ blockNumber: executedEvent?.blockNumber })).timestamp),
     )
     const settled = await mkt.reader.public.getContractEvents({
       address: mirror,
@@ -606,11 +670,12 @@ describe('restaked security across two chains, carried by two relayers', () => {
       fromBlock: 0n,
     })
     expect(settled.map((e) => e.args)).toEqual([
-      { orderId, prover, vault, status: EXECUTED, slashed: PENALTY, proven: DEPOSIT - PENALTY },
+      { orderId, prover, vault, status: EXECUTED, slashed: PENALTY, leaf: DEPOSIT - PENALTY },
     ])
+    // Final: nothing locked or pending any more, and the leaf shows the slash.
     expect(
-      await readMirror().readContract({ ...mirrorOf(), functionName: 'slashDebt', args: [prover, vault] }),
-    ).toEqual([0n, 0n])
+      await readMirror().readContract({ ...mirrorOf(), functionName: 'vaultStake', args: [prover, vault] }),
+    ).toEqual([1n, DEPOSIT - PENALTY, DEPOSIT - PENALTY, 0n, 0n])
 
     // Restart both relayers from chain state: nothing is delivered again.
     await stopRelayer(a)
@@ -640,9 +705,8 @@ describe('restaked security across two chains, carried by two relayers', () => {
         args: [[item]],
       }),
     ).toBe(digest)
-    const signers = relayerKeys
-      .map((key) => privateKeyToAccount(key))
-      .sort((x, y) => (BigInt(x.address) < BigInt(y.address) ? -1 : 1))
+    // In the order of their operators (A's is the lower), whatever the order of the keys.
+    const signers = relayerKeys.map((key) => privateKeyToAccount(key))
     const signatures = await Promise.all(signers.map((s) => s.sign({ hash: digest })))
     const replay = await ethSend(stakerAccount, {
       address: slashInbox,
@@ -690,7 +754,7 @@ describe('restaked security across two chains, carried by two relayers', () => {
     for (const r of [a3, b3]) expect(await r.slashRound()).toEqual({ status: 'idle', reason: 'no pending slash' })
 
     const metrics = await (await fetch(`${a3.url}/metrics`)).text()
-    expect(metrics).toContain('cairn_relayer_last_epoch 1')
+    expect(metrics).toContain('cairn_relayer_last_epoch 2')
     expect(metrics).toContain('cairn_relayer_pending_slashes 0')
     expect(metrics).toContain('cairn_relayer_pending_slash_outcomes 0')
   })
@@ -743,7 +807,11 @@ describe('restaked security across two chains, carried by two relayers', () => {
       'next epoch',
       async () => (await readMirror().readContract({ ...mirrorOf(), functionName: 'currentEpoch' })) === before + 1n,
     )
-    const [, root] = await readMirror().readContract({ ...mirrorOf(), functionName: 'epochs', args: [before + 1n] })
+    const [vetoCapture, , root] = await readMirror().readContract({
+      ...mirrorOf(),
+      functionName: 'epochs',
+      args: [before + 1n],
+    })
     const tree = stakeTree(
       [
         { prover, vault, stake: DEPOSIT - PENALTY },
@@ -799,9 +867,11 @@ describe('restaked security across two chains, carried by two relayers', () => {
       }),
     )
     expect(assigned.skipped).toEqual([])
+    // Locked in the prover's second vault (the veto vault), at the capture its stake was proven at.
     for (const c of created)
       expect(await readMirror().readContract({ ...mirrorOf(), functionName: 'locks', args: [c.requestId] })).toEqual([
-        vetoVault,
+        vetoCapture,
+        1,
         STAKE_PER_TASK,
       ])
     await advanceTime(mkt, PROVING_TIME + 1)
@@ -858,7 +928,7 @@ describe('restaked security across two chains, carried by two relayers', () => {
       vault: vetoVault,
       status: VETOED,
       slashed: 0n,
-      proven: DEPOSIT - PENALTY,
+      leaf: DEPOSIT,
     })
     // What the relayers signed is what the mirror checks.
     const [vetoEvent] = await ethPublic.getContractEvents({
@@ -869,13 +939,34 @@ describe('restaked security across two chains, carried by two relayers', () => {
       fromBlock: 0n,
     })
     const settledAt = Number((await ethPublic.getBlock({ blockNumber: vetoEvent?.blockNumber })).timestamp)
-    const outcome = { orderId: vetoed, vault: vetoVault, vetoed: true, slashed: 0n, settledAt }
+    const outcome = { orderId: vetoed, vault: vetoVault, status: 3 as const, slashed: 0n, settledAt }
     expect(
       await readMirror().readContract({ ...mirrorOf(), functionName: 'slashOutcomesDigest', args: [[outcome]] }),
     ).toBe(slashOutcomesDigest([outcome], { chainId: MARKETPLACE_CHAIN, address: mirror }))
 
-    // The second is not vetoed: once its window has passed the relayers execute it and report it back, final.
+    // The second is not vetoed: once its window has passed the relayers execute it; the execution goes back once the
+    // mirror has a snapshot captured at or after it, and is final there too.
     await advanceBoth(VETO_DURATION)
+    await drive(
+      rs,
+      'outcomeRound',
+      'veto slash executed',
+      async () => (await middlewareState(executed)) === EXECUTED,
+      mineEth,
+    )
+    await ethTest.mine({ blocks: FINALITY })
+    for (const r of rs) {
+      expect(await r.outcomeRound()).toEqual({ status: 'idle', reason: 'executions wait for a later snapshot' })
+    }
+    expect(await mirrorStatus(executed)).toBe(QUEUED)
+    await advanceBoth(2 * EPOCH_LENGTH)
+    const beforeReport = await readMirror().readContract({ ...mirrorOf(), functionName: 'currentEpoch' })
+    await drive(
+      rs,
+      'snapshotRound',
+      'a snapshot after the execution',
+      async () => (await readMirror().readContract({ ...mirrorOf(), functionName: 'currentEpoch' })) > beforeReport,
+    )
     await drive(
       rs,
       'outcomeRound',
@@ -883,19 +974,13 @@ describe('restaked security across two chains, carried by two relayers', () => {
       async () => (await mirrorStatus(executed)) === EXECUTED,
       mineEth,
     )
-    expect(await middlewareState(executed)).toBe(EXECUTED)
     expect(await ethPublic.readContract({ address: vetoVault, abi: iVaultAbi, functionName: 'activeStake' })).toBe(
       DEPOSIT - PENALTY,
     )
-    const [, proven] = await readMirror().readContract({
-      ...mirrorOf(),
-      functionName: 'vaultStake',
-      args: [prover, vetoVault],
-    })
-    expect(proven).toBe(DEPOSIT - PENALTY)
+    // The latest leaf predates the execution: it shows the slash; nothing is locked or pending any more.
     expect(
-      await readMirror().readContract({ ...mirrorOf(), functionName: 'slashDebt', args: [prover, vetoVault] }),
-    ).toEqual([0n, 0n])
+      await readMirror().readContract({ ...mirrorOf(), functionName: 'vaultStake', args: [prover, vetoVault] }),
+    ).toEqual([before + 1n, DEPOSIT - PENALTY, DEPOSIT - PENALTY, 0n, 0n])
 
     // One finalize per order and one report per outcome across both relayers; restarted ones find nothing to do.
     const total = async (of: readonly Relayer[], metric: 'slashesFinalized' | 'outcomesReported') =>
@@ -913,5 +998,272 @@ describe('restaked security across two chains, carried by two relayers', () => {
     }
     expect(await total(fresh, 'slashesFinalized')).toBe(0)
     expect(await total(fresh, 'outcomesReported')).toBe(0)
+  })
+
+  it('one operator with two relayer keys counts once: its signatures alone are refused on both chains, and its two relayers never form a quorum', async () => {
+    const { ethPublic, ethTest, ethereum, marketplace, mkt, attestation, relayerPorts } = current()
+    const mirror = marketplace.contracts.stakeMirror
+    const [operatorA, operatorB] = relayerOperators.map((o) => o.account.address) as [Address, Address]
+    for (const r of [...relayers]) await stopRelayer(r)
+
+    // Operator A runs a second relayer with a second key, registered (from A's account) on both chains.
+    const secondKey = keccak256(toHex('cairn restaking e2e relayer A2'))
+    const [keyA, keyB, keyA2] = [relayerKeys[0] as Hex, relayerKeys[1] as Hex, secondKey].map((k) =>
+      privateKeyToAccount(k),
+    ) as [PrivateKeyAccount, PrivateKeyAccount, PrivateKeyAccount]
+    await ethTest.setBalance({ address: keyA2.address, value: parseEther('100') })
+    await mkt.test.setBalance({ address: keyA2.address, value: parseEther('100') })
+    const portA2 = await freePort()
+    const url = (port: number | undefined) => `http://127.0.0.1:${port}`
+    const a = await startRelayer(0, { loop: false, config: { peers: [url(portA2)] } })
+    const a2 = await startRelayer(0, {
+      loop: false,
+      config: { privateKey: secondKey, metricsPort: portA2, peers: [url(relayerPorts[0])] },
+    })
+    expect(a2.operator).toBe(operatorA)
+    for (const [client, registry] of [
+      [ethPublic, attestation.ethereum],
+      [mkt.reader.public, attestation.marketplace],
+    ] as const) {
+      const reader = { public: client, attestation: registry }
+      expect(await getActiveOperator(reader, { role: 'Relayer', signer: keyA2.address })).toBe(operatorA)
+      expect(await getActiveOperator(reader, { role: 'Relayer', signer: keyA.address })).toBe(operatorA)
+    }
+
+    // Both of A's relayers sign the next snapshot; each sees one operator's signatures, never a quorum.
+    await advanceBoth(2 * EPOCH_LENGTH)
+    const epoch = await readMirror().readContract({ ...mirrorOf(), functionName: 'currentEpoch' })
+    for (const r of [a, a2, a, a2]) expect(await r.snapshotRound()).toMatchObject({ status: 'waiting', signatures: 1 })
+    expect(await readMirror().readContract({ ...mirrorOf(), functionName: 'currentEpoch' })).toBe(epoch)
+
+    // Submitted by hand, A's two signatures are refused: one operator twice is not ascending, one alone is no quorum.
+    const snapshot: Snapshot = {
+      epoch: epoch + 1n,
+      captureTimestamp: (await mirrorCapture()) + 1,
+      slashingWindow: VAULT_EPOCH,
+      stakeRoot: keccak256(toHex('any root')),
+      totalStake: 1n,
+      leafCount: 1,
+    }
+    const digest = snapshotDigest(snapshot, { chainId: MARKETPLACE_CHAIN, address: mirror, token: marketplace.token })
+    const sign = (account: PrivateKeyAccount) => account.sign({ hash: digest })
+    const [sigA, sigA2, sigB] = (await Promise.all([keyA, keyA2, keyB].map(sign))) as [Hex, Hex, Hex]
+    const commit = (signatures: Hex[]) =>
+      mkt.reader.public
+        .simulateContract({
+          address: mirror,
+          abi: stakeMirrorAbi,
+          functionName: 'commitSnapshot',
+          args: [snapshot, signatures],
+        })
+        .then(
+          () => undefined,
+          (error: unknown) => decodeCairnError(error),
+        )
+    expect(await commit([sigA, sigA2])).toMatchObject({
+      name: 'OperatorsNotAscending',
+      args: { previous: operatorA, operator: operatorA },
+    })
+    expect(await commit([sigA2, sigA])).toMatchObject({ name: 'OperatorsNotAscending' })
+    expect(await commit([sigA])).toMatchObject({ name: 'QuorumNotReached', args: { operators: 1n, required: 2n } })
+    // Two operators pass, in the order of their operators (B's key is the lower, A's operator is).
+    expect(BigInt(keyB.address) < BigInt(keyA.address) && BigInt(operatorA) < BigInt(operatorB)).toBe(true)
+    expect(await commit([sigB, sigA])).toMatchObject({
+      name: 'OperatorsNotAscending',
+      args: { previous: operatorB, operator: operatorA },
+    })
+    expect(await commit([sigA, sigB])).toBeUndefined()
+
+    // The same on Ethereum's inbox.
+    const item = {
+      taskId: 1n,
+      prover: mkt.actors.prover.wallet.account.address,
+      vault: ethereum.contracts.vault,
+      amount: 1n,
+      captureTimestamp: 1,
+    }
+    const inbox = {
+      chainId: ETHEREUM_CHAIN,
+      address: ethereum.contracts.slashInbox,
+      sourceChainId: MARKETPLACE_CHAIN,
+      sourceMirror: mirror,
+    }
+    const batchDigest = slashBatchDigest([item], inbox)
+    const [batchA, batchA2] = (await Promise.all([keyA, keyA2].map((k) => k.sign({ hash: batchDigest })))) as [Hex, Hex]
+    const deliver = (signatures: Hex[]) =>
+      ethPublic
+        .simulateContract({
+          address: inbox.address,
+          abi: slashInboxAbi,
+          functionName: 'deliver',
+          args: [[item], signatures],
+        })
+        .then(
+          () => undefined,
+          (error: unknown) => decodeCairnError(error),
+        )
+    expect(await deliver([batchA, batchA2])).toMatchObject({
+      name: 'OperatorsNotAscending',
+      args: { previous: operatorA, operator: operatorA },
+    })
+    expect(await deliver([batchA2])).toMatchObject({
+      name: 'QuorumNotReached',
+      args: { operators: 1n, required: 2n },
+    })
+
+    // With B back, the relayers commit it: a quorum of two operators.
+    const b = await startRelayer(1, { loop: false, config: { peers: [url(relayerPorts[0])] } })
+    await drive(
+      [a, a2, b],
+      'snapshotRound',
+      'epoch committed by A and B',
+      async () => (await readMirror().readContract({ ...mirrorOf(), functionName: 'currentEpoch' })) === epoch + 1n,
+    )
+  })
+
+  it('an operator moving to a new prover backs nobody meanwhile, and the old prover’s queued slash still lands on the operator’s vault', async () => {
+    const { ethPublic, ethTest, ethereum, marketplace, mkt, marketId, eth } = current()
+    const { vault, middleware } = ethereum.contracts
+    const mirror = marketplace.contracts.stakeMirror
+    const prover = mkt.actors.prover.wallet.account.address
+    const operator = operatorAccount.address
+    for (const r of [...relayers]) await stopRelayer(r)
+    const rs = [await startRelayer(0, { loop: false }), await startRelayer(1, { loop: false })]
+    const nextEpoch = async () => {
+      const before = await readMirror().readContract({ ...mirrorOf(), functionName: 'currentEpoch' })
+      await advanceBoth(2 * EPOCH_LENGTH)
+      await drive(
+        rs,
+        'snapshotRound',
+        `epoch ${before + 1n}`,
+        async () => (await readMirror().readContract({ ...mirrorOf(), functionName: 'currentEpoch' })) === before + 1n,
+      )
+      return before + 1n
+    }
+
+    // A fresh epoch: the prover's leaf in the instant vault is proven (rebuilt from Ethereum as the relayers built it).
+    const epoch = await nextEpoch()
+    const proven = await proveStakeLeaf(mkt.actors.bystander, {
+      ethereum: { public: ethPublic },
+      middleware,
+      mirror,
+      vault,
+      prover,
+      fromBlock: ethereum.deployBlock,
+    })
+    expect(proven).toMatchObject({ epoch, stake: DEPOSIT - PENALTY, counted: DEPOSIT - PENALTY })
+    const [capture] = await readMirror().readContract({ ...mirrorOf(), functionName: 'epochs', args: [epoch] })
+
+    // A task locked against it, at that capture.
+    await mintDevToken(
+      mkt.actors.requester,
+      mkt.deployment.contracts.paymentToken,
+      mkt.actors.requester.wallet.account.address,
+      MAX_REWARD,
+    )
+    const { preimage: _, ...statement } = await preimageStatement()
+    const created = await createRequest(
+      mkt.actors.requester,
+      preimageRequest({
+        marketId,
+        now: await chainTime(mkt.reader),
+        publicInputs: statement.publicInputs,
+        maxReward: MAX_REWARD,
+        refundAddress: mkt.actors.requester.wallet.account.address,
+        schedule: { provingTime: PROVING_TIME },
+      }),
+    )
+    const assigned = await submitAssignments(
+      mkt.actors.bystander,
+      await signAssignments(mkt.actors.matcher, {
+        assignments: [{ requestId: created.requestId, prover, request: created.request }],
+        validUntil: (await chainTime(mkt.reader)) + 300n,
+      }),
+    )
+    expect(assigned.skipped).toEqual([])
+    expect(await getStakeLock(mkt.reader, { mirror, prover, taskId: created.requestId })).toEqual({
+      taskId: created.requestId,
+      vault,
+      amount: STAKE_PER_TASK,
+      captureTimestamp: capture,
+    })
+
+    // The operator moves to another prover (both sign): its old prover loses it at once, the new one gets it only
+    // once no capture of the old binding can be slashed any more (the longest vault epoch later).
+    const newProver = anvilAccount(devRoles.bystander).account
+    const ethereumReader = { public: ethPublic }
+    const deadline = (await ethPublic.getBlock()).timestamp + 3600n
+    const binding = { middleware, operator, prover: newProver.address, deadline }
+    const moved = await bindOperator(
+      {
+        public: ethPublic,
+        wallet: createWalletClient({ account: stakerAccount, chain: ethereumChain, transport: http(eth.rpcUrl) }),
+      },
+      {
+        ...binding,
+        operatorSignature: await signOperatorBinding(operatorAccount, ethereumReader, binding),
+        proverSignature: await signOperatorBinding(newProver, ethereumReader, binding),
+      },
+    )
+    const movedAt = Number((await ethPublic.getBlock({ blockNumber: moved.receipt.blockNumber })).timestamp)
+    expect(moved.effectiveAt).toBe(movedAt + VAULT_EPOCH + VETO_DURATION)
+    expect(await getBinding(ethereumReader, { middleware, operator })).toEqual({
+      operator,
+      prover: newProver.address,
+      effectiveAt: moved.effectiveAt,
+      active: false,
+    })
+    expect(await getBinding(ethereumReader, { middleware, prover })).toEqual({
+      operator: zeroAddress,
+      prover,
+      active: false,
+    })
+
+    // The next snapshot has no leaf of the operator's: it backs nobody until then (its entries name no prover).
+    const emptyEpoch = await nextEpoch()
+    const [committed] = await mkt.reader.public.getContractEvents({
+      address: mirror,
+      abi: stakeMirrorAbi,
+      eventName: 'SnapshotCommitted',
+      args: { epoch: emptyEpoch },
+      fromBlock: 0n,
+    })
+    expect(committed?.args).toMatchObject({ leafCount: 0, totalStake: 0n, stakeRoot: zeroHash })
+    expect(await readMirror().readContract({ ...mirrorOf(), functionName: 'availableStake', args: [prover] })).toBe(0n)
+
+    // The old prover misses its task: the slash is queued at the old capture and lands on the operator's stake.
+    await advanceTime(mkt, PROVING_TIME + 1)
+    const slashed = await slash(mkt.actors.bystander, created.requestId)
+    const orderId = slashOrderId({ chainId: MARKETPLACE_CHAIN, mirror, taskId: created.requestId })
+    expect(slashed.queued).toEqual({ orderId, vault, amount: PENALTY, captureTimestamp: capture })
+    await mkt.test.mine({ blocks: FINALITY })
+    await drive(rs, 'slashRound', 'slash executed', async () => (await middlewareState(orderId)) === EXECUTED)
+    const [executed] = await ethPublic.getContractEvents({
+      address: middleware,
+      abi: cairnNetworkMiddlewareAbi,
+      eventName: 'SlashExecuted',
+      args: { orderId },
+      fromBlock: 0n,
+    })
+    expect(executed?.args).toEqual({ orderId, vault, operator, amount: PENALTY })
+    expect(await ethPublic.readContract({ address: vault, abi: iVaultAbi, functionName: 'activeStake' })).toBe(
+      DEPOSIT - 2n * PENALTY,
+    )
+
+    // Executed after the mirror's capture: held until a later snapshot, then final on the mirror.
+    await ethTest.mine({ blocks: FINALITY })
+    for (const r of rs) {
+      expect(await r.outcomeRound()).toEqual({ status: 'idle', reason: 'executions wait for a later snapshot' })
+    }
+    expect(await getQueuedSlash(mkt.reader, { mirror, orderId })).toMatchObject({ status: 'Queued', penalty: PENALTY })
+    await nextEpoch()
+    await drive(rs, 'outcomeRound', 'execution reported back', async () => (await mirrorStatus(orderId)) === EXECUTED)
+    expect(await getQueuedSlash(mkt.reader, { mirror, orderId })).toEqual({
+      orderId,
+      prover,
+      vault,
+      penalty: PENALTY,
+      status: 'Executed',
+    })
   })
 })

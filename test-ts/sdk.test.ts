@@ -10,6 +10,7 @@ import {
   stringToBytes,
   toHex,
   zeroAddress,
+  zeroHash,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
@@ -56,6 +57,7 @@ import {
   InsufficientFundsError,
   InvalidParameterError,
   invalidInputsTypedData,
+  isActiveKey,
   iVaultAbi,
   list,
   listMarkets,
@@ -68,8 +70,10 @@ import {
   type ProgressDetails,
   ProofRequestFailedError,
   type ProofStage,
+  parseEnvelope,
   provePoseidonPreimage,
   proverRegistryAbi,
+  recipientIdOf,
   register,
   registerEnclaveKey,
   rejectInputs,
@@ -81,6 +85,7 @@ import {
   setCapacity,
   setEnclaveKeys,
   setMarketMetadata,
+  setOperatorAdmitted,
   signAssignments,
   signInvalidInputs,
   slash,
@@ -90,6 +95,7 @@ import {
   submitDevCollateral,
   type TeeClient,
   TimeoutError,
+  teeRegistryAbi,
   unstake,
   updateListing,
   validateMarketParams,
@@ -136,6 +142,8 @@ const current = useDevnet(async (devnet) => {
     deployerKey: anvilAccount(devRoles.deployer).privateKey,
     rootDer: bytesToHex(pki.root.der),
     marketplace: deployment.contracts.proofMarketplace,
+    // The bystander runs the attested matcher: governance admitted it as a matcher operator.
+    matcherOperators: [actors.bystander.wallet.account.address],
     out: attestationOut,
   })
   const owner = withAttestation(actors.deployer, attestation)
@@ -165,7 +173,7 @@ const current = useDevnet(async (devnet) => {
     eciesPublicKey: eciesPublicKeyOf(PROVER_ECIES_KEY),
   })
   await setEnclaveKeys(actors.deployer, attestation.contracts.teeRegistry)
-  return { marketId, attestation }
+  return { marketId, attestation, provider }
 })
 
 afterAll(async () => {
@@ -525,6 +533,55 @@ describe('SDK on anvil', () => {
     ])
   })
 
+  it('private inputs are never wrapped to a key of an operator governance removed', async () => {
+    const { devnet, fixture } = current()
+    const owner = withAttestation(devnet.actors.deployer, fixture.attestation)
+    const second = withAttestation(devnet.actors.matcher, fixture.attestation)
+    const secondKey = keccak256(toHex(`${SEED} second matcher ecies`))
+    const secondSigner = privateKeyToAccount(keccak256(toHex(`${SEED} second matcher signer`))).address
+    const operator = second.wallet.account.address
+    await setOperatorAdmitted(owner, { role: 'Matcher', operator })
+    await registerEnclaveKey(second, {
+      provider: fixture.provider,
+      role: 'Matcher',
+      signer: secondSigner,
+      eciesPublicKey: eciesPublicKeyOf(secondKey),
+    })
+    await fund(devnet, 2n * MAX_REWARD)
+    const { publicInputs } = await preimageStatement()
+    const secret = stringToBytes('only for admitted matchers')
+    const params = {
+      marketId: fixture.marketId,
+      maxReward: MAX_REWARD,
+      provingTime: PROVING_TIME,
+      publicInputs,
+      privateInputs: secret,
+    }
+    const context = {
+      chainId: foundry.id,
+      marketplace: devnet.deployment.contracts.proofMarketplace,
+      marketId: fixture.marketId,
+    }
+    // Both operators admitted: both keys receive the data key.
+    const both = await requestProof(requester(devnet), params)
+    expect(both.encrypted?.matchers.map((m) => m.signer).sort()).toEqual([matcherEnclave.address, secondSigner].sort())
+    const envelope = both.encrypted?.envelope as Hex
+    expect(openPrivateInputs({ envelope, privateKey: secondKey, context })).toEqual(secret)
+
+    // Governance removes the second operator: its (unexpired, unrevoked) key is no longer a recipient.
+    await setOperatorAdmitted(owner, { role: 'Matcher', operator, admitted: false })
+    expect(await isActiveKey(requester(devnet), { role: 'Matcher', signer: secondSigner })).toBe(false)
+    expect((await getActiveMatcherKeys(requester(devnet))).map((m) => m.signer)).toEqual([matcherEnclave.address])
+    const one = await requestProof(requester(devnet), params)
+    expect(one.encrypted?.matchers.map((m) => m.signer)).toEqual([matcherEnclave.address])
+    const sealed = one.encrypted?.envelope as Hex
+    expect(parseEnvelope(sealed).wraps.map((w) => w.recipient)).toEqual([
+      recipientIdOf(eciesPublicKeyOf(MATCHER_ECIES_KEY)),
+    ])
+    expect(() => openPrivateInputs({ envelope: sealed, privateKey: secondKey, context })).toThrow(/NoWrapForRecipient/)
+    expect(openPrivateInputs({ envelope: sealed, privateKey: MATCHER_ECIES_KEY, context })).toEqual(secret)
+  })
+
   it('private inputs need an attestation deployment and an active matcher key', async () => {
     const { devnet, fixture } = current()
     await fund(devnet)
@@ -639,8 +696,20 @@ describe('SDK on anvil', () => {
   it('decodes the reverts of every contract family, restaking included, and marks unknown data', () => {
     const cases = [
       [
-        encodeErrorResult({ abi: stakeMirrorAbi, errorName: 'StakeTooOld', args: [1_000, 86_400n] }),
-        'StakeTooOld(captureTimestamp=1000, maxAge=86400)',
+        encodeErrorResult({ abi: stakeMirrorAbi, errorName: 'TaskOutlivesSlashingWindow', args: [9_000n, 8_000n] }),
+        'TaskOutlivesSlashingWindow(deadline=9000, latestDeadline=8000)',
+      ],
+      [
+        encodeErrorResult({ abi: stakeMirrorAbi, errorName: 'SlashAlreadySettled', args: [zeroHash, 2] }),
+        `SlashAlreadySettled(orderId=${zeroHash}, status=Executed)`,
+      ],
+      [
+        encodeErrorResult({ abi: stakeMirrorAbi, errorName: 'QuorumNotReached', args: [1n, 2n] }),
+        'QuorumNotReached(operators=1, required=2)',
+      ],
+      [
+        encodeErrorResult({ abi: teeRegistryAbi, errorName: 'OperatorNotAdmitted', args: [0, zeroAddress] }),
+        `OperatorNotAdmitted(role=Matcher, operator=${zeroAddress})`,
       ],
       [
         encodeErrorResult({ abi: cairnNetworkMiddlewareAbi, errorName: 'ProverAlreadyBound', args: [zeroAddress] }),

@@ -11,7 +11,6 @@ import {
   parseEther,
   slice,
   toHex,
-  zeroAddress,
   zeroHash,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
@@ -33,6 +32,7 @@ import { repoRoot } from '../ts/devnet/paths.js'
 import { groth16MarketParams, preimageRequest, preimageStatement } from '../ts/devnet/scenario.js'
 import type { Devnet } from '../ts/devnet/stack.js'
 import {
+  admittedOperatorCount,
   allowMeasurement,
   balanceOf,
   CairnContractError,
@@ -40,19 +40,23 @@ import {
   createMarket,
   createRequest,
   fulfil,
+  getActiveOperator,
   getBalance,
   getRequestState,
   isActiveKey,
+  isAdmittedOperator,
   type KeyBinding,
   list,
   measurementOf,
   mintDevToken,
+  OperatorNotAdmittedError,
   proofMarketplaceAbi,
   type RequestParams,
   register,
   registerEnclaveKey,
   registerQuote,
   setMatcherAuthority,
+  setOperatorAdmitted,
   signAssignments,
   signTeeProof,
   stake,
@@ -101,6 +105,8 @@ const current = useDevnet(async (devnet) => {
     deployerKey: anvilAccount(devRoles.deployer).privateKey,
     rootDer: bytesToHex(pki.root.der),
     marketplace: deployment.contracts.proofMarketplace,
+    // Governance admits the bystander as a matcher operator: it registers the matcher keys below from its account.
+    matcherOperators: [actors.bystander.wallet.account.address],
     out: attestationOut,
   })
   const owner = withAttestation(actors.deployer, attestation)
@@ -229,6 +235,8 @@ describe('attested enclave keys on anvil, through the real on-chain DCAP verifie
       role: 'Matcher',
       marketId: 0n,
       signer: matcherEnclave.address,
+      // The sending account, an admitted matcher operator, is the key's operator.
+      operator: addressOf(devnet, 'bystander'),
       eciesPublicKey,
       measurement: fixture.measurement,
       expiresAt: registeredAt + ATTEST_VALIDITY,
@@ -265,7 +273,7 @@ describe('attested enclave keys on anvil, through the real on-chain DCAP verifie
           0n,
           matcherEnclave.address,
           keccak256(eciesPublicKey),
-          zeroAddress,
+          addressOf(devnet, 'bystander'),
           BigInt(foundry.id),
           fixture.attestation.contracts.teeRegistry,
           registered.binding.blockNumber,
@@ -279,6 +287,7 @@ describe('attested enclave keys on anvil, through the real on-chain DCAP verifie
     const key = { role: 'Matcher', signer: matcherEnclave.address } as const
     expect(await isActiveKey(tee(devnet, 'bystander'), key)).toBe(true)
     expect(await isActiveKey(tee(devnet, 'bystander'), { ...key, role: 'Relayer' })).toBe(false)
+    expect(await getActiveOperator(tee(devnet, 'bystander'), key)).toBe(addressOf(devnet, 'bystander'))
     const registry = { address: fixture.attestation.contracts.teeRegistry, abi: teeRegistryAbi } as const
     expect(
       await reader.public.readContract({
@@ -497,5 +506,73 @@ describe('attested enclave keys on anvil, through the real on-chain DCAP verifie
     expect(refused).toBeInstanceOf(CairnContractError)
     expect(refused).toMatchObject({ name: 'DebugTdNotAllowed', args: {}, message: 'DebugTdNotAllowed()' })
     expect(await isActiveKey(client, { role: 'Matcher', signer })).toBe(false)
+  })
+
+  it('(f) matcher keys belong to admitted operators: registered only from the operator’s own account, deactivated with it', async () => {
+    const { devnet, fixture } = current()
+    const { reader } = devnet
+    const registry = fixture.attestation.contracts.teeRegistry
+    const operator = addressOf(devnet, 'bystander')
+    const outsider = addressOf(devnet, 'requester')
+    expect(await isAdmittedOperator(tee(devnet, 'deployer'), { role: 'Matcher', operator })).toBe(true)
+    expect(await admittedOperatorCount(tee(devnet, 'deployer'), 'Matcher')).toBe(1)
+
+    // An account governance never admitted is refused before any quote is taken, with what to do about it.
+    const enclave = enclaveKey('operated matcher')
+    const notAdmitted = await registerEnclaveKey(tee(devnet, 'requester'), {
+      provider: fixture.provider,
+      role: 'Matcher',
+      signer: enclave.address,
+      eciesPublicKey: eciesKeyOf('operated matcher'),
+    }).catch((error: unknown) => error)
+    expect(notAdmitted).toBeInstanceOf(OperatorNotAdmittedError)
+    expect(notAdmitted).toMatchObject({ role: 'Matcher', operator: outsider, registry })
+    expect((notAdmitted as Error).message).toContain(`operator ${outsider} is not admitted for the Matcher role`)
+
+    // The admitted operator registers it; nobody can attach it to the operator from another account.
+    const registered = await registerEnclaveKey(tee(devnet, 'bystander'), {
+      provider: fixture.provider,
+      role: 'Matcher',
+      signer: enclave.address,
+      eciesPublicKey: eciesKeyOf('operated matcher'),
+    })
+    expect(registered.operator).toBe(operator)
+    const stolen = await registerQuote(tee(devnet, 'requester'), {
+      quote: registered.quote,
+      binding: registered.binding,
+    }).catch((error: unknown) => error)
+    expect(stolen).toMatchObject({ name: 'OperatorMustRegister', args: { operator, caller: outsider } })
+    const key = { role: 'Matcher', signer: enclave.address } as const
+    expect(await isActiveKey(tee(devnet, 'requester'), key)).toBe(true)
+
+    // Governance removes the operator: every key it registered is inactive at once, as a matcher too.
+    const removed = await setOperatorAdmitted(tee(devnet, 'deployer'), { role: 'Matcher', operator, admitted: false })
+    expect(removed).toMatchObject({ operator, admitted: false, admittedCount: 0 })
+    expect(await isActiveKey(tee(devnet, 'requester'), key)).toBe(false)
+    expect(await getActiveOperator(tee(devnet, 'requester'), key)).toBeUndefined()
+    expect(
+      await reader.public.readContract({
+        address: registry,
+        abi: teeRegistryAbi,
+        functionName: 'isMatcher',
+        args: [enclave.address],
+      }),
+    ).toBe(false)
+    expect(
+      await reader.public.readContract({
+        address: registry,
+        abi: teeRegistryAbi,
+        functionName: 'eciesPublicKey',
+        args: [0, 0n, enclave.address],
+      }),
+    ).toBe('0x')
+    // Only the role's admin decides.
+    const byOutsider = await setOperatorAdmitted(tee(devnet, 'requester'), { role: 'Matcher', operator }).catch(
+      (error: unknown) => error,
+    )
+    expect(byOutsider).toMatchObject({ name: 'NotRoleAdmin', args: { caller: outsider } })
+    // Admitted again, its unexpired keys are back.
+    await setOperatorAdmitted(tee(devnet, 'deployer'), { role: 'Matcher', operator })
+    expect(await isActiveKey(tee(devnet, 'requester'), key)).toBe(true)
   })
 })

@@ -22,7 +22,15 @@ import {
   teeProofVerifierAbi,
   teeRegistryAbi,
 } from './generated.js'
-import { listingStates, requestStates, requestStatuses, tcbStatuses, teeRoles } from './types.js'
+import {
+  listingStates,
+  middlewareSlashStates,
+  mirrorSlashStatuses,
+  requestStates,
+  requestStatuses,
+  tcbStatuses,
+  teeRoles,
+} from './types.js'
 
 const cairnAbis = [
   proofMarketplaceAbi,
@@ -156,6 +164,8 @@ const enumNames: Readonly<Record<string, readonly string[]>> = {
   'enum ListingState': listingStates,
   'enum TeeRole': teeRoles,
   'enum TcbStatus': tcbStatuses,
+  'enum StakeMirror.SlashStatus': mirrorSlashStatuses,
+  'enum CairnNetworkMiddleware.SlashState': middlewareSlashStates,
 }
 
 function formatArg(input: AbiParameter, value: unknown): string {

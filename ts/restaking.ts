@@ -7,8 +7,10 @@
 import { readFile } from 'node:fs/promises'
 import {
   type Address,
+  encodeAbiParameters,
   type Hex,
   isAddressEqual,
+  keccak256,
   type LocalAccount,
   type TransactionReceipt,
   type TypedDataDefinition,
@@ -26,6 +28,7 @@ import {
 } from './generated.js'
 import { proofFor, type StakeLeaf, stakeTree } from './stake-tree.js'
 import { ensureAllowance } from './tokens.js'
+import { enumName, type MirrorSlashStatus, mirrorSlashStatuses } from './types.js'
 import { address, InvalidParameterError, uint } from './validation.js'
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -83,7 +86,8 @@ export const marketplaceDeploymentSchema = z.object({
   mode: z.literal('MARKETPLACE'),
   marketplace: addressSchema,
   token: addressSchema,
-  maxStakeAge: count,
+  /** Seconds a slash needs from a task's deadline to its execution on Ethereum (StakeMirror.slashDelay). */
+  slashDelay: count,
   contracts: z.object({ stakeMirror: addressSchema }),
 })
 
@@ -368,7 +372,11 @@ export async function signOperatorBinding(
   )
 }
 
-/** Binds a registered operator to a marketplace prover with both signatures; anyone may submit. */
+/**
+ * Binds a registered operator to a marketplace prover with both signatures; anyone may submit. An operator's first
+ * binding holds at once; an operator moving from another prover backs nobody until `effectiveAt` (the middleware's
+ * maxVaultEpochDuration later), so no capture of its old binding can still be slashed by then.
+ */
 export async function bindOperator(
   client: ChainClient,
   params: {
@@ -379,11 +387,12 @@ export async function bindOperator(
     operatorSignature: Hex
     proverSignature: Hex
   },
-): Promise<TransactionReceipt> {
+): Promise<{ operator: Address; prover: Address; effectiveAt: number; receipt: TransactionReceipt }> {
+  const middleware = address('middleware', params.middleware)
   const { request } = await simulated(() =>
     client.public.simulateContract({
       account: client.wallet.account,
-      address: address('middleware', params.middleware),
+      address: middleware,
       abi: cairnNetworkMiddlewareAbi,
       functionName: 'bindOperator',
       args: [
@@ -395,22 +404,71 @@ export async function bindOperator(
       ],
     }),
   )
-  return sent(client, () => client.wallet.writeContract(request))
+  const receipt = await sent(client, () => client.wallet.writeContract(request))
+  const { args } = eventOf(receipt, middleware, cairnNetworkMiddlewareAbi, 'OperatorBound')
+  return { operator: args.operator, prover: args.prover, effectiveAt: args.effectiveAt, receipt }
 }
 
-/** The prover an operator is bound to, and the operator a prover is bound to (zero when unbound). */
+export type Binding = {
+  operator: Address
+  prover: Address
+  /**
+   * Ethereum time from which the operator backs the prover (absent when unbound). Later than now while an operator
+   * that moved from another prover waits out the middleware's maxVaultEpochDuration: it backs nobody until then.
+   */
+  effectiveAt?: number
+  /** Whether the binding holds now (a capture now would show the operator's stake for the prover). */
+  active: boolean
+}
+
+/**
+ * The latest binding of an operator (or of a prover): whom it names, from when, and whether it holds now. Reads the
+ * middleware's OperatorBound events from `fromBlock` (default 0; the restaking deployment's deployBlock).
+ */
 export async function getBinding(
   reader: ChainReader,
-  params: { middleware: Address; operator?: Address; prover?: Address },
-): Promise<{ operator: Address; prover: Address }> {
+  params: { middleware: Address; operator?: Address; prover?: Address; fromBlock?: bigint },
+): Promise<Binding> {
   const contract = { address: params.middleware, abi: cairnNetworkMiddlewareAbi } as const
-  if (params.operator !== undefined) {
-    const prover = await reader.public.readContract({ ...contract, functionName: 'proverOf', args: [params.operator] })
-    return { operator: params.operator, prover }
+  if (params.operator === undefined && params.prover === undefined) {
+    throw new InvalidParameterError('operator', 'give the operator or the prover')
   }
-  if (params.prover === undefined) throw new InvalidParameterError('operator', 'give the operator or the prover')
-  const operator = await reader.public.readContract({ ...contract, functionName: 'operatorOf', args: [params.prover] })
-  return { operator, prover: params.prover }
+  const head = await reader.public.getBlock({ blockTag: 'latest' })
+  const blockNumber = head.number
+  const [operator, prover] =
+    params.operator !== undefined
+      ? [
+          params.operator,
+          await reader.public.readContract({
+            ...contract,
+            functionName: 'proverOf',
+            args: [params.operator],
+            blockNumber,
+          }),
+        ]
+      : [
+          await reader.public.readContract({
+            ...contract,
+            functionName: 'operatorOf',
+            args: [params.prover as Address],
+            blockNumber,
+          }),
+          params.prover as Address,
+        ]
+  if (isAddressEqual(operator, zeroAddress) || isAddressEqual(prover, zeroAddress)) {
+    return { operator, prover, active: false }
+  }
+  const bound = await reader.public.getContractEvents({
+    ...contract,
+    eventName: 'OperatorBound',
+    args: { operator, prover },
+    fromBlock: params.fromBlock ?? 0n,
+    toBlock: blockNumber,
+    strict: true,
+  })
+  const effectiveAt = bound.at(-1)?.args.effectiveAt
+  if (effectiveAt === undefined) return { operator, prover, active: false }
+  return { operator, prover, effectiveAt, active: effectiveAt <= Number(head.timestamp) }
 }
 
 /** The vault's curator (its owner) opts the vault in to Cairn's network. */
@@ -450,6 +508,23 @@ export async function optOutVault(
   return sent(client, () => client.wallet.writeContract(request))
 }
 
+/**
+ * The middleware's slashing window: how long after a capture every opted-in vault's stake can still be slashed (the
+ * shortest window among the vaults; zero when none is opted in). Relayers sign it into each snapshot, read at the
+ * capture block, and the mirror refuses tasks that would outlive it. `blockNumber` reads it as of that block.
+ */
+export async function getSlashingWindow(
+  reader: ChainReader,
+  params: { middleware: Address; blockNumber?: bigint },
+): Promise<number> {
+  return reader.public.readContract({
+    address: params.middleware,
+    abi: cairnNetworkMiddlewareAbi,
+    functionName: 'slashingWindow',
+    ...(params.blockNumber === undefined ? {} : { blockNumber: params.blockNumber }),
+  })
+}
+
 /** The vaults opted in to Cairn's network. */
 export async function getNetworkVaults(reader: ChainReader, middleware: Address): Promise<readonly Address[]> {
   return reader.public.readContract({ address: middleware, abi: cairnNetworkMiddlewareAbi, functionName: 'vaults' })
@@ -457,7 +532,7 @@ export async function getNetworkVaults(reader: ChainReader, middleware: Address)
 
 export type MiddlewareStake = {
   operator: Address
-  /** Zero for an operator that is no longer bound. */
+  /** The prover the operator was bound to at the capture; zero when it backed nobody then. */
   prover: Address
   vault: Address
   collateral: Address
@@ -491,17 +566,27 @@ export async function getMiddlewareStakes(
 
 /**
  * The leaves of a stake snapshot, as relayers build them: every (prover, vault) stake at `captureTimestamp` in
- * `token`, read as of `blockNumber` so relayers reading at different times see the same lists. Unbound operators,
- * other collaterals and empty stakes make no leaf: nothing could prove or use them.
+ * `token`, read as of `blockNumber` so relayers reading at different times see the same lists.
  */
 export async function readStakeLeaves(
   reader: ChainReader,
   params: { middleware: Address; token: Address; captureTimestamp: number; blockNumber: bigint; pageSize: number },
 ): Promise<StakeLeaf[]> {
-  const stakes = await getMiddlewareStakes(reader, { ...params, timestamp: params.captureTimestamp })
-  return stakes
+  return stakeLeavesOf(
+    await getMiddlewareStakes(reader, { ...params, timestamp: params.captureTimestamp }),
+    params.token,
+  )
+}
+
+/**
+ * The middleware's entries that make a leaf: bound to a prover at the capture, in `token`, with stake. An operator
+ * that backed nobody at the capture (unbound, or moving to a new prover) makes none: nothing may lock or slash that
+ * stake for a prover, and a leaf of the zero address would only confuse provers' proofs.
+ */
+export function stakeLeavesOf(entries: readonly MiddlewareStake[], token: Address): StakeLeaf[] {
+  return entries
     .filter((entry) => entry.stake !== 0n && !isAddressEqual(entry.prover, zeroAddress))
-    .filter((entry) => isAddressEqual(entry.collateral, params.token))
+    .filter((entry) => isAddressEqual(entry.collateral, token))
     .map(({ prover, vault, stake }) => ({ prover, vault, stake }))
 }
 
@@ -525,12 +610,31 @@ export async function lastBlockAtOrBefore(
 // ---------------------------------------------------------------------------------------------------------------
 // The StakeMirror (marketplace chain)
 
-export type MirroredVaultStake = { vault: Address; epoch: bigint; proven: bigint; locked: bigint }
+export type MirroredVaultStake = {
+  vault: Address
+  /** Epoch of the latest proven leaf (only the current epoch's leaves back new tasks). */
+  epoch: bigint
+  /** The latest leaf's stake, less executions settled after its capture. */
+  leaf: bigint
+  /**
+   * The least stake among the captures of outstanding locks and queued slashes and the latest leaf: what they may
+   * all be slashed from. The leaf itself when nothing is outstanding.
+   */
+  floor: bigint
+  /** Locked by unfinished tasks. */
+  locked: bigint
+  /** Penalties queued for Ethereum whose outcome has not come back. */
+  pending: bigint
+  /** What can back a new task now: the floor less locked and pending (zero past the latest deadline). */
+  free: bigint
+}
 
 export type MirroredStake = {
-  /** What can back new tasks now (zero while the latest snapshot is older than the mirror's max stake age). */
+  /** What can back new tasks now (zero once the current capture's slashing window, less the slash delay, is over). */
   available: bigint
   currentEpoch: bigint
+  /** The latest deadline a task locked now may have (unix seconds; zero before the first snapshot). */
+  latestDeadline: bigint
   vaults: MirroredVaultStake[]
 }
 
@@ -540,22 +644,96 @@ export async function getMirroredStake(
   params: { mirror: Address; prover: Address },
 ): Promise<MirroredStake> {
   const contract = { address: params.mirror, abi: stakeMirrorAbi } as const
-  const [available, currentEpoch, vaults] = await Promise.all([
-    reader.public.readContract({ ...contract, functionName: 'availableStake', args: [params.prover] }),
-    reader.public.readContract({ ...contract, functionName: 'currentEpoch' }),
-    reader.public.readContract({ ...contract, functionName: 'proverVaults', args: [params.prover] }),
+  const blockNumber = await reader.public.getBlockNumber({ cacheTime: 0 })
+  const at = { blockNumber } as const
+  const [available, currentEpoch, latestDeadline, vaults] = await Promise.all([
+    reader.public.readContract({ ...contract, ...at, functionName: 'availableStake', args: [params.prover] }),
+    reader.public.readContract({ ...contract, ...at, functionName: 'currentEpoch' }),
+    reader.public.readContract({ ...contract, ...at, functionName: 'latestDeadline' }),
+    reader.public.readContract({ ...contract, ...at, functionName: 'proverVaults', args: [params.prover] }),
   ])
   const stakes = await Promise.all(
-    vaults.map(async (vault) => {
-      const [epoch, proven, locked] = await reader.public.readContract({
-        ...contract,
-        functionName: 'vaultStake',
-        args: [params.prover, vault],
-      })
-      return { vault, epoch, proven, locked }
+    vaults.map(async (vault): Promise<MirroredVaultStake> => {
+      const [[epoch, leaf, floor, locked, pending], free] = await Promise.all([
+        reader.public.readContract({ ...contract, ...at, functionName: 'vaultStake', args: [params.prover, vault] }),
+        reader.public.readContract({ ...contract, ...at, functionName: 'freeStake', args: [params.prover, vault] }),
+      ])
+      return { vault, epoch, leaf: BigInt(leaf), floor: BigInt(floor), locked, pending, free }
     }),
   )
-  return { available, currentEpoch, vaults: stakes }
+  return { available, currentEpoch, latestDeadline, vaults: stakes }
+}
+
+export type StakeLock = {
+  taskId: bigint
+  /** The vault whose stake backs the task: where its slash lands on Ethereum. */
+  vault: Address
+  amount: bigint
+  /** Capture of the snapshot the stake was proven in: the slash is taken from the vault as of this time. */
+  captureTimestamp: number
+}
+
+/** The mirror's lock of a task of `prover`, or undefined when the task holds none (never locked, or ended). */
+export async function getStakeLock(
+  reader: ChainReader,
+  params: { mirror: Address; prover: Address; taskId: bigint },
+): Promise<StakeLock | undefined> {
+  const contract = { address: params.mirror, abi: stakeMirrorAbi } as const
+  const blockNumber = await reader.public.getBlockNumber({ cacheTime: 0 })
+  const [captureTimestamp, vaultIndex, amount] = await reader.public.readContract({
+    ...contract,
+    functionName: 'locks',
+    args: [params.taskId],
+    blockNumber,
+  })
+  if (captureTimestamp === 0) return undefined
+  const vaults = await reader.public.readContract({
+    ...contract,
+    functionName: 'proverVaults',
+    args: [params.prover],
+    blockNumber,
+  })
+  const vault = vaults[vaultIndex]
+  if (vault === undefined)
+    throw new Error(
+      `the lock of task ${params.taskId} names vault #${vaultIndex} of ${params.prover}, who has ${vaults.length}`,
+    )
+  return { taskId: params.taskId, vault, amount: BigInt(amount), captureTimestamp }
+}
+
+/** The id the mirror queues a task's slash under, as the inbox recomputes it: keccak256(abi.encode(chainId, mirror, taskId)). */
+export function slashOrderId(params: { chainId: number; mirror: Address; taskId: bigint }): Hex {
+  return keccak256(
+    encodeAbiParameters(
+      [{ type: 'uint256' }, { type: 'address' }, { type: 'uint256' }],
+      [BigInt(params.chainId), params.mirror, params.taskId],
+    ),
+  )
+}
+
+export type QueuedSlash = {
+  orderId: Hex
+  prover: Address
+  vault: Address
+  penalty: bigint
+  /** Queued: held back until its outcome on Ethereum comes back; then Executed (final), Vetoed or Failed (released). */
+  status: MirrorSlashStatus
+}
+
+/** A slash the mirror queued for Ethereum and where it stands, or undefined for an unknown order. */
+export async function getQueuedSlash(
+  reader: ChainReader,
+  params: { mirror: Address; orderId: Hex },
+): Promise<QueuedSlash | undefined> {
+  const [prover, penalty, vault, status] = await reader.public.readContract({
+    address: params.mirror,
+    abi: stakeMirrorAbi,
+    functionName: 'slashes',
+    args: [params.orderId],
+  })
+  const name = enumName(mirrorSlashStatuses, status, 'StakeMirror.SlashStatus')
+  if (name === 'None') return undefined
+  return { orderId: params.orderId, prover, vault, penalty: BigInt(penalty), status: name }
 }
 
 export type StakeProofErrorCode = 'NoSnapshot' | 'NoCaptureBlock' | 'RootMismatch' | 'NoLeaf'
@@ -575,7 +753,7 @@ export class StakeProofError extends Error {
 export async function proveStake(
   client: ChainClient,
   params: { mirror: Address; prover: Address; vault: Address; stake: bigint; proof: readonly Hex[] },
-): Promise<{ epoch: bigint; stake: bigint; receipt: TransactionReceipt }> {
+): Promise<{ epoch: bigint; stake: bigint; counted: bigint; receipt: TransactionReceipt }> {
   const mirror = address('mirror', params.mirror)
   const { request } = await simulated(() =>
     client.public.simulateContract({
@@ -588,7 +766,7 @@ export async function proveStake(
   )
   const receipt = await sent(client, () => client.wallet.writeContract(request))
   const { args } = eventOf(receipt, mirror, stakeMirrorAbi, 'StakeProven')
-  return { epoch: args.epoch, stake: args.stake, receipt }
+  return { epoch: args.epoch, stake: args.stake, counted: args.counted, receipt }
 }
 
 /**
@@ -610,7 +788,7 @@ export async function proveStakeLeaf(
     fromBlock?: bigint
     pageSize?: number
   },
-): Promise<{ epoch: bigint; stake: bigint; proof: Hex[]; receipt: TransactionReceipt }> {
+): Promise<{ epoch: bigint; stake: bigint; counted: bigint; proof: Hex[]; receipt: TransactionReceipt }> {
   const prover = address('prover', params.prover ?? client.wallet.account.address)
   const mirror = { address: address('mirror', params.mirror), abi: stakeMirrorAbi } as const
   const [epoch, token] = await Promise.all([
@@ -618,7 +796,7 @@ export async function proveStakeLeaf(
     client.public.readContract({ ...mirror, functionName: 'stakeToken' }),
   ])
   if (epoch === 0n) throw new StakeProofError('NoSnapshot', 'the mirror has no committed snapshot yet')
-  const [captureTimestamp, stakeRoot] = await client.public.readContract({
+  const [captureTimestamp, , stakeRoot] = await client.public.readContract({
     ...mirror,
     functionName: 'epochs',
     args: [epoch],

@@ -2,6 +2,7 @@ import {
   type Address,
   type Hex,
   type LocalAccount,
+  parseEventLogs,
   type TransactionReceipt,
   type TypedDataDefinition,
   zeroHash,
@@ -10,7 +11,7 @@ import { type CairnClient, type CairnReader, sent, simulated } from './client.js
 import type { Deployment } from './deployment.js'
 import { type CairnContractError, decodeSkipReason } from './errors.js'
 import { eventOf, eventsOf } from './events.js'
-import { proofMarketplaceAbi } from './generated.js'
+import { proofMarketplaceAbi, stakeMirrorAbi } from './generated.js'
 import { loadRequest, taskRecords } from './readers.js'
 import {
   emptyTask,
@@ -118,9 +119,15 @@ export async function fulfilBatch(client: CairnClient, items: readonly FulfilPar
 export type SlashOutcome = {
   requestId: bigint
   prover: Address
+  /** Paid out on this chain (zero for restaked stake: the penalty is taken from the vault on Ethereum). */
   penalty: bigint
   compensation: bigint
   slasherReward: bigint
+  /**
+   * For a market backed by restaked stake (a StakeMirror): the slash it queued for Ethereum, taken from `vault` as of
+   * the capture the task's stake was read at. Its outcome comes back to the mirror (getQueuedSlash).
+   */
+  queued?: { orderId: Hex; vault: Address; amount: bigint; captureTimestamp: number }
   receipt: TransactionReceipt
 }
 
@@ -142,12 +149,25 @@ export async function slash(client: CairnClient, ref: TaskRef): Promise<SlashOut
   )
   const receipt = await sent(client, () => client.wallet.writeContract(request))
   const { args } = eventOf(receipt, address, proofMarketplaceAbi, 'TaskSlashed')
+  const [queued] = parseEventLogs({ abi: stakeMirrorAbi, logs: receipt.logs, eventName: 'SlashQueued', strict: true })
+    .map((log) => log.args)
+    .filter((queuedSlash) => queuedSlash.taskId === requestId)
   return {
     requestId,
     prover: args.prover,
     penalty: args.penalty,
     compensation: args.compensation,
     slasherReward: args.slasherReward,
+    ...(queued === undefined
+      ? {}
+      : {
+          queued: {
+            orderId: queued.orderId,
+            vault: queued.vault,
+            amount: queued.amount,
+            captureTimestamp: queued.captureTimestamp,
+          },
+        }),
     receipt,
   }
 }

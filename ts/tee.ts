@@ -20,8 +20,9 @@ import {
 import { privateKeyToAccount } from 'viem/accounts'
 import type { DcapCollateral } from '../enclave/attestation/collateral.js'
 import type { AttestationProvider } from '../enclave/attestation/provider.js'
-import { type CairnClient, type CairnReader, sent, simulated } from './client.js'
+import { type CairnClient, type CairnReader, type ChainClient, type ChainReader, sent, simulated } from './client.js'
 import type { AttestationDeployment } from './deployment.js'
+import { decodeCairnError } from './errors.js'
 import { eventOf, eventsOf } from './events.js'
 import { dcapCollateralAbi, proofMarketplaceAbi, teeRegistryAbi } from './generated.js'
 import { enumName, type TeeRole, teeRoles } from './types.js'
@@ -30,6 +31,13 @@ import { enumName, type TeeRole, teeRoles } from './types.js'
 export type TeeReader = CairnReader & { attestation: AttestationDeployment }
 /** A client that also knows the attestation contracts. */
 export type TeeClient = CairnClient & { attestation: AttestationDeployment }
+
+/**
+ * What the key-registry functions need: any chain's clients (relayers register on Ethereum too, which has no
+ * marketplace) and the registry's address. A TeeReader / TeeClient is one.
+ */
+export type RegistryReader = ChainReader & { attestation: { contracts: { teeRegistry: Address } } }
+export type RegistryClient = ChainClient & { attestation: { contracts: { teeRegistry: Address } } }
 
 /** Binds an attestation deployment to a reader or client, for the functions of this module. */
 export function withAttestation<client extends CairnReader>(
@@ -176,7 +184,7 @@ export function measurementOf(td: { mrTd: Hex; rtmr0: Hex; rtmr1: Hex; rtmr2: He
 
 /** Allows (or, with allowed: false, disallows) a measurement for a role and market; the role's admin only. */
 export async function allowMeasurement(
-  client: TeeClient,
+  client: RegistryClient,
   params: { role: TeeRole; marketId?: bigint; measurement: Hex; allowed?: boolean },
 ): Promise<{ measurement: Hex; allowed: boolean; receipt: TransactionReceipt }> {
   const address = client.attestation.contracts.teeRegistry
@@ -194,14 +202,115 @@ export async function allowMeasurement(
   return { measurement: args.measurement, allowed: args.allowed, receipt }
 }
 
-/** Whether `signer` holds an active (registered, unexpired, unrevoked) key for the role and market. */
-export async function isActiveKey(reader: TeeReader, key: KeyRef): Promise<boolean> {
+/**
+ * Whether `signer` holds an active key for the role and market: registered, unexpired, unrevoked and, for matcher
+ * and relayer keys, registered by an operator that is still admitted.
+ */
+export async function isActiveKey(reader: RegistryReader, key: KeyRef): Promise<boolean> {
   return reader.public.readContract({
     address: reader.attestation.contracts.teeRegistry,
     abi: teeRegistryAbi,
     functionName: 'isActive',
     args: [roleIndex(key.role), key.marketId ?? 0n, key.signer],
   })
+}
+
+/**
+ * The operator an active key works for, or undefined when the key is not active (see isActiveKey). Quorums count
+ * these operators, never keys. `blockNumber` reads it as of that block.
+ */
+export async function getActiveOperator(
+  reader: RegistryReader,
+  key: KeyRef & { blockNumber?: bigint },
+): Promise<Address | undefined> {
+  const operator = await reader.public.readContract({
+    address: reader.attestation.contracts.teeRegistry,
+    abi: teeRegistryAbi,
+    functionName: 'activeOperator',
+    args: [roleIndex(key.role), key.marketId ?? 0n, key.signer],
+    ...(key.blockNumber === undefined ? {} : { blockNumber: key.blockNumber }),
+  })
+  return operator === zeroAddress ? undefined : operator
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Operators of the matcher and relayer roles
+
+/** The roles whose keys belong to governance-admitted operators (prover keys belong to their prover). */
+export type OperatorRole = Exclude<TeeRole, 'Prover'>
+
+/**
+ * Admits (or, with admitted: false, removes) an operator of the matcher or relayer role; the role's admin only.
+ * Removing an operator deactivates every key it registered at once.
+ */
+export async function setOperatorAdmitted(
+  client: RegistryClient,
+  params: { role: OperatorRole; operator: Address; admitted?: boolean },
+): Promise<{ operator: Address; admitted: boolean; admittedCount: number; receipt: TransactionReceipt }> {
+  const registry = client.attestation.contracts.teeRegistry
+  const { request } = await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address: registry,
+      abi: teeRegistryAbi,
+      functionName: 'setOperatorAdmitted',
+      args: [roleIndex(params.role), params.operator, params.admitted ?? true],
+    }),
+  )
+  const receipt = await sent(client, () => client.wallet.writeContract(request))
+  const { args } = eventOf(receipt, registry, teeRegistryAbi, 'OperatorAdmissionSet')
+  return { operator: args.operator, admitted: args.admitted, admittedCount: args.admittedCount, receipt }
+}
+
+/** Whether `operator` is admitted for the matcher or relayer role. */
+export async function isAdmittedOperator(
+  reader: RegistryReader,
+  params: { role: OperatorRole; operator: Address; blockNumber?: bigint },
+): Promise<boolean> {
+  return reader.public.readContract({
+    address: reader.attestation.contracts.teeRegistry,
+    abi: teeRegistryAbi,
+    functionName: 'isAdmittedOperator',
+    args: [roleIndex(params.role), params.operator],
+    ...(params.blockNumber === undefined ? {} : { blockNumber: params.blockNumber }),
+  })
+}
+
+/** How many operators are admitted for the role: a relayer quorum needs a strict majority of them. */
+export async function admittedOperatorCount(
+  reader: RegistryReader,
+  role: OperatorRole,
+  options: { blockNumber?: bigint } = {},
+): Promise<number> {
+  return reader.public.readContract({
+    address: reader.attestation.contracts.teeRegistry,
+    abi: teeRegistryAbi,
+    functionName: 'admittedOperatorCount',
+    args: [roleIndex(role)],
+    ...(options.blockNumber === undefined ? {} : { blockNumber: options.blockNumber }),
+  })
+}
+
+/**
+ * A matcher or relayer key cannot be registered: its operator (the sending account) is not admitted for the role.
+ * Services catch it to name the flag that sets the operator's account.
+ */
+export class OperatorNotAdmittedError extends Error {
+  override readonly name = 'OperatorNotAdmittedError'
+  constructor(
+    readonly role: OperatorRole,
+    readonly operator: Address,
+    readonly registry: Address,
+  ) {
+    super(
+      `operator ${operator} is not admitted for the ${role} role in the TeeRegistry at ${registry}: ` +
+        `the role's admin must admit it (setOperatorAdmitted(${role}, ${operator}, true)) before it registers keys`,
+    )
+  }
+}
+
+export function isOperatorNotAdmittedError(error: unknown): error is OperatorNotAdmittedError {
+  return error instanceof OperatorNotAdmittedError
 }
 
 /**
@@ -257,9 +366,11 @@ export async function getProverEnclave(
 export type MatcherKey = { signer: Address; eciesPublicKey: Hex; expiresAt: bigint }
 
 /**
- * The matcher keys active now (registered, unexpired, unrevoked) with their ECIES keys: the recipients private
- * inputs are encrypted to. Found from the registry's KeyRegistered logs for the Matcher role, each checked against
- * the registry's current state (a re-registered signer counts once, with its latest key). Sorted by signer.
+ * The matcher keys active now with their ECIES keys: the recipients private inputs are encrypted to. Found from the
+ * registry's KeyRegistered logs for the Matcher role, each checked against the registry's state at the head (a
+ * re-registered signer counts once, with its latest key). The registry's eciesPublicKey view is empty unless
+ * isActive(Matcher, 0, signer) holds: registered, unexpired, unrevoked, and its operator still admitted, so a key of
+ * a removed operator is never a recipient. Sorted by signer.
  */
 export async function getActiveMatcherKeys(
   reader: TeeReader,
@@ -278,7 +389,7 @@ export async function getActiveMatcherKeys(
   const latest = new Map(logs.map(({ args }) => [args.signer, BigInt(args.expiresAt)]))
   const keys = await Promise.all(
     [...latest].map(async ([signer, expiresAt]): Promise<MatcherKey | undefined> => {
-      // The registry's own view: empty once the key expired or was revoked.
+      // The registry's own view: empty unless the key is active (expired, revoked or its operator removed: empty).
       const eciesPublicKey = await reader.public.readContract({
         ...registry,
         functionName: 'eciesPublicKey',
@@ -298,10 +409,10 @@ export type EnclaveKeyParams = KeyRef & {
   /** The enclave's secp256k1 public key for ECIES, x ‖ y (64 bytes, no 0x04 prefix). */
   eciesPublicKey: Hex
   /**
-   * The account the enclave works for. Prover keys must name the prover's marketplace address, and that account
-   * must submit the registration; optional (zero) for matcher and relayer keys.
+   * The account the enclave works for, which must submit the registration itself: the prover's marketplace address
+   * for a prover key, an operator the role's admin admitted for a matcher or relayer key.
    */
-  operator?: Address
+  operator: Address
 }
 
 /**
@@ -309,7 +420,7 @@ export type EnclaveKeyParams = KeyRef & {
  * block.number = head on most nodes, and the registry wants a block strictly before the current one, whose hash
  * both the simulation and the mined transaction can see.
  */
-export async function keyBindingAtHead(reader: CairnReader, params: EnclaveKeyParams): Promise<KeyBinding> {
+export async function keyBindingAtHead(reader: ChainReader, params: EnclaveKeyParams): Promise<KeyBinding> {
   if (size(params.eciesPublicKey) !== 64) {
     throw new RangeError(`eciesPublicKey must be 64 bytes (x ‖ y), got ${size(params.eciesPublicKey)}`)
   }
@@ -320,14 +431,14 @@ export async function keyBindingAtHead(reader: CairnReader, params: EnclaveKeyPa
     marketId: params.marketId ?? 0n,
     signer: params.signer,
     eciesPublicKey: params.eciesPublicKey,
-    operator: params.operator ?? zeroAddress,
+    operator: params.operator,
     blockNumber: head.number - 1n,
     blockHash: head.parentHash,
   }
 }
 
 /** The 64 bytes an enclave must put in its quote's report data to register `binding` at this registry. */
-export async function reportDataFor(reader: TeeReader, binding: KeyBinding): Promise<Hex> {
+export async function reportDataFor(reader: RegistryReader, binding: KeyBinding): Promise<Hex> {
   return reader.public.readContract({
     address: reader.attestation.contracts.teeRegistry,
     abi: teeRegistryAbi,
@@ -340,7 +451,7 @@ export type RegisteredKey = {
   role: TeeRole
   marketId: bigint
   signer: Address
-  /** The account the enclave works for (zero when none was bound). */
+  /** The account the enclave works for: the prover, or the admitted operator that registered it. */
   operator: Address
   eciesPublicKey: Hex
   measurement: Hex
@@ -352,7 +463,7 @@ export type RegisteredKey = {
 
 /** Registers `binding` with a quote that carries its report data; anyone may submit. */
 export async function registerQuote(
-  client: TeeClient,
+  client: RegistryClient,
   params: { quote: Hex | Uint8Array; binding: KeyBinding },
 ): Promise<RegisteredKey> {
   const address = client.attestation.contracts.teeRegistry
@@ -366,7 +477,9 @@ export async function registerQuote(
       args: [quote, params.binding],
     }),
   )
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
+  // Quote verification hands precompiles all the gas left: an exact estimate leaves no room for the block it lands in.
+  const gas = await simulated(() => client.public.estimateContractGas(request))
+  const receipt = await sent(client, () => client.wallet.writeContract({ ...request, gas: gas + gas / 5n }))
   const { args } = eventOf(receipt, address, teeRegistryAbi, 'KeyRegistered')
   return {
     role: enumName(teeRoles, args.role, 'TeeRole'),
@@ -384,17 +497,31 @@ export async function registerQuote(
 /**
  * Registers an enclave key end to end: binds it to the chain head, asks the registry for the report data, has the
  * attestation provider quote it, and submits quote and binding. Returns the KeyRegistered data with the quote and
- * binding used. A prover key's operator defaults to the submitting account (the registry requires it to be).
+ * binding used. The binding's operator is the submitting account (the registry requires it): the prover for a
+ * prover key, an admitted operator for a matcher or relayer key (else OperatorNotAdmittedError, before any quote).
  */
 export async function registerEnclaveKey(
-  client: TeeClient,
-  params: EnclaveKeyParams & { provider: AttestationProvider },
+  client: RegistryClient,
+  params: Omit<EnclaveKeyParams, 'operator'> & { provider: AttestationProvider },
 ): Promise<RegisteredKey & { quote: Hex; binding: KeyBinding; reportData: Hex }> {
-  const operator = params.operator ?? (params.role === 'Prover' ? client.wallet.account.address : undefined)
+  const operator = client.wallet.account.address
+  const registry = client.attestation.contracts.teeRegistry
+  const role = params.role
+  if (role !== 'Prover' && !(await isAdmittedOperator(client, { role, operator }))) {
+    throw new OperatorNotAdmittedError(role, operator, registry)
+  }
   const binding = await keyBindingAtHead(client, { ...params, operator })
   const reportData = await reportDataFor(client, binding)
   const quote = bytesToHex(await params.provider.getQuote(hexToBytes(reportData)))
-  return { ...(await registerQuote(client, { quote, binding })), quote, binding, reportData }
+  try {
+    return { ...(await registerQuote(client, { quote, binding })), quote, binding, reportData }
+  } catch (error) {
+    // Removed between the check and the registration.
+    if (role !== 'Prover' && decodeCairnError(error)?.name === 'OperatorNotAdmitted') {
+      throw new OperatorNotAdmittedError(role, operator, registry)
+    }
+    throw error
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -11,7 +11,13 @@ import {
   zeroHash,
 } from 'viem'
 import type { AttestationDeployment, Deployment } from '../../ts/deployment.js'
-import { iStakeSourceAbi, proofMarketplaceAbi, proverRegistryAbi, teeRegistryAbi } from '../../ts/generated.js'
+import {
+  iStakeSourceAbi,
+  proofMarketplaceAbi,
+  proverRegistryAbi,
+  stakeMirrorAbi,
+  teeRegistryAbi,
+} from '../../ts/generated.js'
 import { type Inputs, marketIdOf, type Request, teeRoles } from '../../ts/types.js'
 import {
   addMarket,
@@ -415,11 +421,20 @@ function applyTee(view: ChainView, log: TeeLog, notes: SyncNotes): void {
 }
 
 /**
- * Any event of a stake source may change what it can lock for a prover. NativeStaking and the StakeMirror index
- * the prover first, so such a log marks that prover; a log without an indexed address marks the whole source.
+ * Any event of a stake source may change what it can lock for a prover. The StakeMirror's events are decoded: one
+ * naming a prover (proven, locked, unlocked, queued or settled stake) marks that prover, and a new snapshot marks the
+ * whole source (every leaf of the previous epoch stops backing new tasks, and the latest deadline moves). NativeStaking
+ * indexes the prover first, so its logs mark that prover; a log without an indexed address marks the whole source.
  */
 function applyStakeLog(view: ChainView, log: Log): void {
   const source = log.address.toLowerCase()
+  const [mirrorEvent] = parseEventLogs({ abi: stakeMirrorAbi, logs: [log], strict: true })
+  if (mirrorEvent !== undefined) {
+    const prover = 'prover' in mirrorEvent.args ? mirrorEvent.args.prover : undefined
+    if (prover === undefined) view.stakeDirty.set(source, 'all')
+    else markSource(view, source, prover.toLowerCase())
+    return
+  }
   const topic = log.topics[1]
   if (topic === undefined) {
     view.stakeDirty.set(source, 'all')

@@ -19,7 +19,10 @@ export const configSchema = z
     attestationDeployment: z.string().min(1).optional(),
     /** The enclave's key state: one secp256k1 key that signs batches and receives ECIES wraps. Created if absent. */
     keyFile: z.string().min(1),
-    /** A funded account that sends the assign (and key registration) transactions; it needs no other role. */
+    /**
+     * The matcher operator's account, which governance admitted for the Matcher role: it registers the enclave key
+     * (becoming its operator: removing the operator deactivates the key) and sends the assign transactions.
+     */
     submitterPrivateKey: privateKey,
     /** Where quotes come from: the TD's configfs-tsm interface, or the dev PKI (devnets and tests only). */
     attestation: z.enum(['configfs', 'dev']).default('configfs'),

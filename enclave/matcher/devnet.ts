@@ -1,4 +1,4 @@
-import { bytesToHex, type Hex } from 'viem'
+import { type Address, bytesToHex, type Hex } from 'viem'
 import type { AttestationDeployment } from '../../ts/deployment.js'
 import { anvilAccount, devRoles } from '../../ts/devnet/accounts.js'
 import { deployAttestationWithForge } from '../../ts/devnet/deploy.js'
@@ -23,8 +23,8 @@ import { type MatcherConfig, type MatcherConfigInput, parseConfig } from './conf
 
 /*
  * What a devnet needs before the matcher can run on it: the attestation stack (DeployAttestation.s.sol) pinned to
- * a dev root, the dev collateral, the dev TD's measurement allowed for the Matcher role, and the TeeRegistry as the
- * marketplace's matcher authority. Used by the service test and the latency bench; a devnet may call it too.
+ * a dev root with the matcher operators admitted, the dev collateral, the dev TD's measurement allowed for the
+ * Matcher role, and the TeeRegistry as the marketplace's matcher authority. Used by the service test and the latency bench; a devnet may call it too.
  */
 
 export type MatcherDevnet = {
@@ -40,7 +40,13 @@ export type MatcherDevnet = {
 
 export async function prepareMatcherDevnet(
   devnet: Devnet,
-  params: { seed: string /** Attestation deployment file, relative to the repo root. */; out: string },
+  params: {
+    seed: string
+    /** Attestation deployment file, relative to the repo root. */
+    out: string
+    /** Matcher operators governance admits: each matcher's submitter account, which registers its key. */
+    matcherOperators: readonly Address[]
+  },
 ): Promise<MatcherDevnet> {
   const { actors, anvil, deployment, reader } = devnet
   const head = await reader.public.getBlock({ blockTag: 'latest' })
@@ -52,6 +58,7 @@ export async function prepareMatcherDevnet(
     deployerKey: anvilAccount(devRoles.deployer).privateKey,
     rootDer: bytesToHex(pki.root.der),
     marketplace: deployment.contracts.proofMarketplace,
+    matcherOperators: params.matcherOperators,
     out: params.out,
   })
   const owner = withAttestation(actors.deployer, attestation)

@@ -1,12 +1,15 @@
 import { readFile, stat } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import { hexToBytes, keccak256 } from 'viem'
+import { type Address, type Hex, hexToBytes, isAddressEqual, keccak256, zeroAddress } from 'viem'
+import { teeRegistryAbi } from '../../ts/generated.js'
 import {
   decryptPrivateInputs,
   isPrivateInputsError,
   type PrivateInputsContext,
+  rewrapForProver,
   unwrapFromEnvelope,
 } from '../../ts/privacy.js'
+import type { RegistryReader } from '../../ts/tee.js'
 import type { Inputs } from '../../ts/types.js'
 import type { MatcherRequest } from './chain.js'
 
@@ -120,6 +123,52 @@ export function createEnvelopeStore(params: EnvelopeStoreParams): EnvelopeStore 
       for (const id of [...states.keys()]) forget(id)
     },
   }
+}
+
+/** Where a data key was re-wrapped to: the prover enclave key the matcher read and checked itself. */
+export type ProverEnclave = { signer: Address; eciesPublicKey: Hex }
+
+/**
+ * Re-wraps a checked envelope's data key to `prover`'s enclave in `marketId`, and only to a key this matcher read
+ * itself from the registry at `blockNumber`: the prover's current key (proverEnclave(marketId, prover)), confirmed
+ * at the same block to be an active prover key of that very prover (enclaveOperator(marketId, signer) == prover).
+ * No key from anywhere else (a prover's claim, a cache, an event) is ever a recipient: the data key opens the
+ * requester's private inputs. Undefined when the prover has no such key at that block.
+ */
+export async function rewrapToProverEnclave(
+  reader: RegistryReader,
+  params: {
+    envelope: Uint8Array
+    matcherPrivateKey: Hex
+    marketId: bigint
+    prover: Address
+    context: PrivateInputsContext
+    /** The block the matcher decides at (its current head). */
+    blockNumber: bigint
+  },
+): Promise<{ inputKey: Hex; enclave: ProverEnclave } | undefined> {
+  const registry = { address: reader.attestation.contracts.teeRegistry, abi: teeRegistryAbi } as const
+  const [signer, eciesPublicKey] = await reader.public.readContract({
+    ...registry,
+    functionName: 'proverEnclave',
+    args: [params.marketId, params.prover],
+    blockNumber: params.blockNumber,
+  })
+  if (isAddressEqual(signer, zeroAddress) || eciesPublicKey === '0x') return undefined
+  const operator = await reader.public.readContract({
+    ...registry,
+    functionName: 'enclaveOperator',
+    args: [params.marketId, signer],
+    blockNumber: params.blockNumber,
+  })
+  if (!isAddressEqual(operator, params.prover)) return undefined
+  const inputKey = rewrapForProver({
+    envelope: params.envelope,
+    matcherPrivateKey: params.matcherPrivateKey,
+    proverPublicKey: eciesPublicKey,
+    context: params.context,
+  })
+  return { inputKey, enclave: { signer, eciesPublicKey } }
 }
 
 /** Throws unless the envelope has a wrap for this matcher that opens and a ciphertext that authenticates. */

@@ -3,14 +3,14 @@ import { dirname } from 'node:path'
 import { type Address, type Hex, isHex, type PrivateKeyAccount } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { eciesPublicKeyOf, generateEciesPrivateKey } from '../../ts/privacy.js'
-import { registerEnclaveKey, type TeeClient } from '../../ts/tee.js'
+import { isOperatorNotAdmittedError, registerEnclaveKey, type TeeClient } from '../../ts/tee.js'
 import {
   type AttestationProvider,
   createConfigfsTsmProvider,
   createDevPki,
   createDevProvider,
 } from '../attestation/index.js'
-import type { MatcherConfig } from './config.js'
+import { envName, type MatcherConfig } from './config.js'
 
 /*
  * The matcher enclave's key: one secp256k1 key is both its signing key (its address is the attested Matcher-role
@@ -85,14 +85,37 @@ export type Attested = {
   renewAt: number
 }
 
-/** Quotes the key, registers it as a Matcher (no operator) through `client`, and schedules the renewal. */
+/**
+ * The matcher's operator (the account of --submitter-private-key) is not admitted for the Matcher role: no retry
+ * helps until governance admits it or the flag names an admitted operator's key.
+ */
+export class MatcherOperatorError extends Error {
+  override readonly name = 'MatcherOperatorError'
+}
+
+/**
+ * Quotes the key, registers it as a Matcher through `client` (the matcher's operator: the registry takes the
+ * registration only from the admitted operator's own account, which becomes the key's operator), and schedules the
+ * renewal.
+ */
 export async function attest(client: TeeClient, key: EnclaveKey, provider: AttestationProvider): Promise<Attested> {
-  const registered = await registerEnclaveKey(client, {
-    provider,
-    role: 'Matcher',
-    signer: key.address,
-    eciesPublicKey: key.eciesPublicKey,
-  })
+  let registered: Awaited<ReturnType<typeof registerEnclaveKey>>
+  try {
+    registered = await registerEnclaveKey(client, {
+      provider,
+      role: 'Matcher',
+      signer: key.address,
+      eciesPublicKey: key.eciesPublicKey,
+    })
+  } catch (error) {
+    if (!isOperatorNotAdmittedError(error)) throw error
+    const flag = `--submitter-private-key (${envName('submitter-private-key')})`
+    throw new MatcherOperatorError(
+      `${error.message}. The matcher's operator is the account of ${flag}: give the key of an admitted matcher ` +
+        'operator there, or have governance admit this one',
+      { cause: error },
+    )
+  }
   const block = await client.public.getBlock({ blockNumber: registered.receipt.blockNumber })
   const registeredAt = Number(block.timestamp)
   const expiresAt = Number(registered.expiresAt)

@@ -13,8 +13,8 @@ import {
 } from '../../ts/deployment.js'
 import { decodeCairnError } from '../../ts/errors.js'
 import { proofMarketplaceAbi } from '../../ts/generated.js'
-import { isPrivateInputsError, type PrivateInputsContext, rewrapForProver } from '../../ts/privacy.js'
-import { getProverEnclave, withAttestation } from '../../ts/tee.js'
+import { isPrivateInputsError, type PrivateInputsContext } from '../../ts/privacy.js'
+import { withAttestation } from '../../ts/tee.js'
 import type { Assignment, Request } from '../../ts/types.js'
 import type { AttestationProvider } from '../attestation/index.js'
 import { outcomeOf, sendBatch } from './batches.js'
@@ -38,8 +38,8 @@ import {
   pruneExpired,
   releaseHold,
 } from './engine.js'
-import { createEnvelopeStore } from './inputs.js'
-import { type Attested, attest, attestationProviderOf, loadOrCreateKey } from './keys.js'
+import { createEnvelopeStore, rewrapToProverEnclave } from './inputs.js'
+import { type Attested, attest, attestationProviderOf, loadOrCreateKey, MatcherOperatorError } from './keys.js'
 import { createMetrics } from './metrics.js'
 import { type Health, startServer } from './server.js'
 
@@ -332,7 +332,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
     const held = holdBatch(view.book, batch.items)
     let sent = false
     try {
-      const prepared = await prepare(held)
+      const prepared = await prepare(held, head.number)
       metrics.roundMs.observe(performance.now() - started)
       const items = prepared.map(({ item }) => item)
       if (items.length === 0) return
@@ -366,7 +366,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
   type Prepared = { item: MatchItem<MatcherRequest>; assignment: Assignment & { request: Request } }
 
   /** The signed form of each held item; private inputs re-wrapped to the prover's enclave, or the item released. */
-  async function prepare(held: MatchItem<MatcherRequest>[]): Promise<Prepared[]> {
+  async function prepare(held: MatchItem<MatcherRequest>[], blockNumber: bigint): Promise<Prepared[]> {
     const prepared = await Promise.all(
       held.map(async (item): Promise<Prepared | undefined> => {
         // The listing the engine matched on, from the book: assign pays exactly these terms or skips the item.
@@ -378,17 +378,16 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
           request: item.request.record,
         }
         if (!item.request.hasPrivateInputs) return { item, assignment }
-        const inputKey = await inputKeyFor(item)
+        const inputKey = await inputKeyFor(item, blockNumber)
         return inputKey === undefined ? undefined : { item, assignment: { ...assignment, inputKey } }
       }),
     )
     return prepared.filter((entry) => entry !== undefined)
   }
 
-  async function inputKeyFor(item: MatchItem<MatcherRequest>): Promise<Hex | undefined> {
+  async function inputKeyFor(item: MatchItem<MatcherRequest>, blockNumber: bigint): Promise<Hex | undefined> {
     const envelope = envelopes.get(item.requestId)
-    const enclave = await getProverEnclave(reader, item.marketId, item.prover)
-    if (envelope?.state !== 'ready' || enclave === undefined) {
+    const notAssigned = () => {
       releaseHold(indexer.view.book, item.requestId)
       log.info(
         { requestId: item.requestId.toString(), prover: item.prover },
@@ -396,13 +395,18 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
       )
       return undefined
     }
+    if (envelope?.state !== 'ready') return notAssigned()
     try {
-      return rewrapForProver({
+      // Only to a key read from the registry here, at the head, and confirmed to be this prover's active key.
+      const rewrapped = await rewrapToProverEnclave(reader, {
         envelope: envelope.envelope,
         matcherPrivateKey: key.privateKey,
-        proverPublicKey: enclave.eciesPublicKey,
+        marketId: item.marketId,
+        prover: item.prover,
         context: context(item.marketId),
+        blockNumber,
       })
+      return rewrapped === undefined ? notAssigned() : rewrapped.inputKey
     } catch (error) {
       if (isPrivateInputsError(error, 'InvalidPublicKey')) {
         // The registry only checks the length: a key off the curve cannot receive wraps. Skip this prover until it
@@ -415,11 +419,12 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
         )
         return undefined
       }
+      // A failed read: the round releases the whole batch, to be matched again.
+      if (!isPrivateInputsError(error)) throw error
       forget(item.requestId)
-      const reason = isPrivateInputsError(error) ? error.code : 'RewrapFailed'
-      metrics.requestsSkipped.inc({ reason })
+      metrics.requestsSkipped.inc({ reason: error.code })
       log.warn(
-        { requestId: item.requestId.toString(), reason, err: error },
+        { requestId: item.requestId.toString(), reason: error.code, err: error },
         'private inputs cannot be re-wrapped: request skipped',
       )
       return undefined
@@ -441,7 +446,8 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
       attestFailures++
       attestRetryAt = Date.now() + Math.min(60_000, 1_000 * 2 ** attestFailures)
       metrics.errors.inc({ stage: 'attest' })
-      log.warn({ err: decodeCairnError(error) ?? error, reason }, 'attestation failed; retrying')
+      if (error instanceof MatcherOperatorError) log.error({ reason, err: error.message }, 'attestation refused')
+      else log.warn({ err: decodeCairnError(error) ?? error, reason }, 'attestation failed; retrying')
     }
   }
 
@@ -582,7 +588,8 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
       try {
         return await run()
       } catch (error) {
-        if (attempt >= STARTUP_ATTEMPTS) throw error
+        // Retrying cannot admit the operator: say what to fix at once.
+        if (attempt >= STARTUP_ATTEMPTS || error instanceof MatcherOperatorError) throw error
         log.warn({ err: decodeCairnError(error) ?? error, attempt }, `${what} failed; retrying`)
         await sleep(Math.min(10_000, 500 * 2 ** attempt))
       }

@@ -11,6 +11,7 @@ import {
   type Transport,
   type WalletClient,
 } from 'viem'
+import { decodeCairnError } from '../../ts/errors.js'
 
 export type ChainClients = {
   public: PublicClient<Transport, Chain>
@@ -31,16 +32,26 @@ export function chainClients(params: { chainId: number; rpcUrl: string; account:
   } satisfies ChainClients
 }
 
-/** The custom error a contract call reverted with, by name, or undefined for any other failure. */
+/**
+ * The custom error a contract call reverted with, by name, or undefined for any other failure. A revert can surface
+ * decoded (a simulation) or as raw data in an RPC error (the gas estimate of a write whose state moved since its
+ * simulation, e.g. a peer committed first): both are read.
+ */
 export function revertName(error: unknown): string | undefined {
   if (!(error instanceof BaseError)) return undefined
   const reverted = error.walk((cause) => cause instanceof ContractFunctionRevertedError)
-  return reverted instanceof ContractFunctionRevertedError ? reverted.data?.errorName : undefined
+  const name = reverted instanceof ContractFunctionRevertedError ? reverted.data?.errorName : undefined
+  if (name !== undefined) return name
+  const decoded = decodeCairnError(error)
+  return decoded === undefined || decoded.name === 'UnknownError' ? undefined : decoded.name
 }
 
 /** Whether a contract call failed by reverting (with or without a reason), as opposed to a transport failure. */
 export function isRevert(error: unknown): boolean {
-  return error instanceof BaseError && error.walk((cause) => cause instanceof ContractFunctionRevertedError) !== null
+  if (!(error instanceof BaseError)) return false
+  return (
+    error.walk((cause) => cause instanceof ContractFunctionRevertedError) !== null || revertName(error) !== undefined
+  )
 }
 
 // The capture-block search is the SDK's: provers repeat it to rebuild a snapshot's tree.

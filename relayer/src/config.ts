@@ -8,34 +8,53 @@ const privateKey = z
   .transform((value) => value as `0x${string}`)
 const count = z.coerce.number().int().nonnegative()
 
-export const configSchema = z.object({
-  ethereumRpcUrl: z.url(),
-  marketplaceRpcUrl: z.url(),
-  /** deployments/<ethereum chainId>.restaking.json (DeployRestaking.s.sol, MODE=ETHEREUM). */
-  ethereumDeployment: z.string().min(1),
-  /** deployments/<marketplace chainId>.restaking.json (DeployRestaking.s.sol, MODE=MARKETPLACE). */
-  marketplaceDeployment: z.string().min(1),
-  /** This relayer's attested Relayer-role key: it signs snapshots and batches and pays for submissions. */
-  privateKey,
-  /** Snapshots capture stake at multiples of this many seconds of Ethereum time. */
-  epochLength: count.pipe(z.number().positive()).default(3600),
-  /** Blocks behind the head a block must be to count as final (Ethereum and the marketplace chain). */
-  finalityDepth: count.default(12),
-  /** 0 picks a free port. */
-  metricsPort: count.default(9464),
-  metricsHost: z.string().default('127.0.0.1'),
-  /** Milliseconds between rounds. */
-  pollInterval: count.pipe(z.number().positive()).default(5_000),
-  /** Other relayers' HTTP servers, polled for their signatures. */
-  peers: z.array(z.url()).default([]),
-  /** Milliseconds a relayer that is not the lowest signer waits before submitting a quorum itself. */
-  submitDelay: count.default(30_000),
-  /** Most slashes per delivered batch. */
-  maxBatch: count.pipe(z.number().positive()).default(50),
-  /** Pairs read per stakesAt page. */
-  pageSize: count.pipe(z.number().positive()).default(200),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-})
+export const configSchema = z
+  .object({
+    ethereumRpcUrl: z.url(),
+    marketplaceRpcUrl: z.url(),
+    /** deployments/<ethereum chainId>.restaking.json (DeployRestaking.s.sol, MODE=ETHEREUM). */
+    ethereumDeployment: z.string().min(1),
+    /** deployments/<marketplace chainId>.restaking.json (DeployRestaking.s.sol, MODE=MARKETPLACE). */
+    marketplaceDeployment: z.string().min(1),
+    /** This relayer's attested Relayer-role key: it signs snapshots and batches and pays for submissions. */
+    privateKey,
+    /**
+     * The account of the operator this relayer runs for: governance admitted it as a relayer operator on both chains'
+     * TeeRegistry, and it sends this relayer's key registrations (quorums count operators, not keys).
+     */
+    operatorPrivateKey: privateKey,
+    /** Where quotes come from: the TD's configfs-tsm interface, or the dev PKI (devnets and tests only). */
+    attestation: z.enum(['configfs', 'dev']).default('configfs'),
+    /** Dev PKI seed and reference time (unix seconds): those the chains' dev collateral was built from. */
+    devPkiSeed: z.string().min(1).optional(),
+    devPkiTime: count.optional(),
+    /** Snapshots capture stake at multiples of this many seconds of Ethereum time. */
+    epochLength: count.pipe(z.number().positive()).default(3600),
+    /** Blocks behind the head a block must be to count as final (Ethereum and the marketplace chain). */
+    finalityDepth: count.default(12),
+    /** 0 picks a free port. */
+    metricsPort: count.default(9464),
+    metricsHost: z.string().default('127.0.0.1'),
+    /** Milliseconds between rounds. */
+    pollInterval: count.pipe(z.number().positive()).default(5_000),
+    /** Other relayers' HTTP servers, polled for their signatures. */
+    peers: z.array(z.url()).default([]),
+    /** Milliseconds a relayer that is not the lowest signer waits before submitting a quorum itself. */
+    submitDelay: count.default(30_000),
+    /** Most slashes per delivered batch. */
+    maxBatch: count.pipe(z.number().positive()).default(50),
+    /** Pairs read per stakesAt page. */
+    pageSize: count.pipe(z.number().positive()).default(200),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((config, context) => {
+    if (config.attestation !== 'dev') return
+    for (const key of ['devPkiSeed', 'devPkiTime'] as const) {
+      if (config[key] === undefined) {
+        context.addIssue({ code: 'custom', path: [key], message: `required with attestation 'dev'` })
+      }
+    }
+  })
 
 export type RelayerConfig = z.infer<typeof configSchema>
 export type RelayerConfigInput = z.input<typeof configSchema>
@@ -46,6 +65,10 @@ const flags = {
   'ethereum-deployment': 'ethereumDeployment',
   'marketplace-deployment': 'marketplaceDeployment',
   'private-key': 'privateKey',
+  'operator-private-key': 'operatorPrivateKey',
+  attestation: 'attestation',
+  'dev-pki-seed': 'devPkiSeed',
+  'dev-pki-time': 'devPkiTime',
   'epoch-length': 'epochLength',
   'finality-depth': 'finalityDepth',
   'metrics-port': 'metricsPort',
@@ -58,6 +81,17 @@ const flags = {
   'log-level': 'logLevel',
 } as const satisfies Record<string, keyof RelayerConfig>
 
+/** The environment variable of a flag: --operator-private-key → RELAYER_OPERATOR_PRIVATE_KEY. */
+export function envName(flag: keyof typeof flags): string {
+  return `RELAYER_${flag.toUpperCase().replaceAll('-', '_')}`
+}
+
+/** The flag that sets a config field, with its environment variable: for errors that tell what to fix. */
+export function flagOf(key: keyof RelayerConfig): string {
+  const flag = Object.entries(flags).find(([, field]) => field === key)?.[0] as keyof typeof flags | undefined
+  return flag === undefined ? key : `--${flag} (${envName(flag)})`
+}
+
 /** Flags win over RELAYER_* environment variables (e.g. --epoch-length or RELAYER_EPOCH_LENGTH). */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): RelayerConfig {
   const { values } = parseArgs({
@@ -67,7 +101,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Rel
   })
   const raw: Record<string, unknown> = {}
   for (const [flag, key] of Object.entries(flags)) {
-    const value = values[flag] ?? env[`RELAYER_${flag.toUpperCase().replaceAll('-', '_')}`]
+    const value = values[flag] ?? env[envName(flag as keyof typeof flags)]
     if (value === undefined || value === '') continue
     raw[key] =
       key === 'peers'
@@ -77,7 +111,12 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Rel
             .filter(Boolean)
         : value
   }
-  const parsed = configSchema.safeParse(raw)
+  return parseConfig(raw)
+}
+
+/** Validates a config given as an object (in-process use: tests). Errors name the field, never echo a key. */
+export function parseConfig(input: RelayerConfigInput | Record<string, unknown>): RelayerConfig {
+  const parsed = configSchema.safeParse(input)
   if (!parsed.success) throw new Error(`invalid relayer config:\n${z.prettifyError(parsed.error)}`)
   return parsed.data
 }

@@ -5,7 +5,11 @@ import { createRelayer } from './relayer.js'
 // Entry point: `tsx relayer/src/main.ts --ethereum-rpc-url ... ` (or RELAYER_* environment variables).
 const config = loadConfig(process.argv.slice(2), process.env)
 const logger = pino({ level: config.logLevel, base: { service: 'cairn-relayer' } })
-const relayer = await createRelayer(config, { logger })
+const relayer = await createRelayer(config, { logger }).catch((error: unknown) => {
+  // The message says what to fix (it never carries a key); the stack and revert data stay out of it.
+  logger.fatal({ err: (error as Error).message }, 'relayer failed to start')
+  process.exit(1)
+})
 relayer.start()
 logger.info({ relayer: relayer.address, url: relayer.url }, 'relayer started')
 

@@ -36,7 +36,18 @@ export function createMetrics() {
   })
   const outcomesReported = new Counter({
     name: 'cairn_relayer_slash_outcomes_reported_total',
-    help: 'Slash outcomes (executed or vetoed) this relayer reported back to the StakeMirror',
+    help: 'Slash outcomes (executed, vetoed or failed) this relayer reported back to the StakeMirror',
+    registers: [registry],
+  })
+  const heldOutcomes = new Gauge({
+    name: 'cairn_relayer_held_slash_outcomes',
+    help: 'Executions settled on Ethereum after the StakeMirror current capture: reported once a later snapshot lands',
+    registers: [registry],
+  })
+  const keyRegistrations = new Counter({
+    name: 'cairn_relayer_key_registrations_total',
+    help: 'Registrations of this relayer key (from its operator account), by chain',
+    labelNames: ['chain'] as const,
     registers: [registry],
   })
   const pendingOutcomes = new Gauge({
@@ -54,6 +65,8 @@ export function createMetrics() {
     lastEpoch,
     pendingSlashes,
     pendingOutcomes,
+    heldOutcomes,
+    keyRegistrations,
   }
 }
 

@@ -1,15 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Logger, pino } from 'pino'
-import { type Address, type Hex, isAddressEqual, parseEventLogs } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
 import {
-  cairnNetworkMiddlewareAbi,
-  iVetoSlasherAbi,
-  slashInboxAbi,
-  stakeMirrorAbi,
-  teeRegistryAbi,
-} from '../../ts/generated.js'
-import { teeRoles } from '../../ts/types.js'
+  type Address,
+  BaseError,
+  encodeFunctionData,
+  type Hex,
+  isAddressEqual,
+  parseEventLogs,
+  toFunctionSelector,
+} from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import type { AttestationProvider } from '../../enclave/attestation/index.js'
+import { decodeCairnError, decodeRevertData } from '../../ts/errors.js'
+import { cairnNetworkMiddlewareAbi, iVetoSlasherAbi, slashInboxAbi, stakeMirrorAbi } from '../../ts/generated.js'
+import { admittedOperatorCount, getActiveOperator, type RegistryClient } from '../../ts/tee.js'
 import { chainClients, isRevert, lastBlockAtOrBefore, revertName } from './chain.js'
 import {
   type EthereumRestaking,
@@ -18,33 +22,43 @@ import {
   type MarketplaceRestaking,
   type RelayerConfig,
 } from './config.js'
+import { gasForFullOutcome } from './gas.js'
 import { createMetrics } from './metrics.js'
+import {
+  mirrorStatuses,
+  outcomeNames,
+  QUEUED,
+  reportableOutcomes,
+  type Settlement,
+  settledOrders,
+  slashOutcomesDigest,
+  slashOutcomesTypedData,
+} from './outcomes.js'
+import { type OperatorSignature, operatorCount, operatorQuorum, requiredOperators } from './quorum.js'
+import {
+  attestationProviderOf,
+  type KeyRegistration,
+  RelayerOperatorError,
+  registerRelayerKey,
+} from './registration.js'
 import { startServer } from './server.js'
 import {
   createSignatureStore,
   fetchPeerSignatures,
   mySubmitTurn,
-  quorum,
   type SignatureKind,
   type SignedDigest,
 } from './signatures.js'
 import {
   type InboxSlash,
-  mirrorStatuses,
   orderStates,
   queuedSlashes,
-  type Settlement,
   type SlashOrder,
-  type SlashOutcome,
-  settledOrders,
-  skippedOrders,
   slashBatchDigest,
   slashBatchTypedData,
-  slashOutcomesDigest,
-  slashOutcomesTypedData,
   vetoRequest,
 } from './slashes.js'
-import { buildSnapshot, mirrorHead, readStakes, snapshotDigest, snapshotTypedData } from './snapshots.js'
+import { buildSnapshot, mirrorHead, readCapture, snapshotDigest, snapshotTypedData } from './snapshots.js'
 
 export type RoundOutcome =
   | { status: 'idle'; reason: string }
@@ -53,15 +67,21 @@ export type RoundOutcome =
   | { status: 'settled'; digest: Hex }
 
 /**
- * A relayer: loads both deployment files, serves metrics and its signatures, and runs three rounds in a loop:
- * snapshots (Ethereum → marketplace chain), slashes (marketplace chain → Ethereum) and slash outcomes (veto requests
- * finalized on Ethereum, then every queued slash's outcome back to the marketplace chain). It keeps no state of its
- * own worth saving: every round starts from chain state, so a restart resumes exactly where the chains are.
+ * A relayer, run for one operator: loads both deployment files, registers its key on both chains' TeeRegistry from
+ * the operator's account, serves metrics and its signatures, and runs three rounds in a loop: snapshots (Ethereum →
+ * marketplace chain), slashes (marketplace chain → Ethereum) and slash outcomes (veto requests finalized on Ethereum,
+ * then every queued slash's outcome back to the marketplace chain). It keeps no state of its own worth saving: every
+ * round starts from chain state, so a restart resumes exactly where the chains are.
  */
-export async function createRelayer(config: RelayerConfig, options: { logger?: Logger } = {}) {
+export async function createRelayer(
+  config: RelayerConfig,
+  options: { logger?: Logger; provider?: AttestationProvider } = {},
+) {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'cairn-relayer' } })
   const account = privateKeyToAccount(config.privateKey)
-  const log = logger.child({ relayer: account.address })
+  const operator = privateKeyToAccount(config.operatorPrivateKey)
+  const provider = options.provider ?? attestationProviderOf(config)
+  const log = logger.child({ relayer: account.address, operator: operator.address })
   const ethereum: EthereumRestaking = await loadEthereumRestaking(config.ethereumDeployment)
   const marketplace: MarketplaceRestaking = await loadMarketplaceRestaking(config.marketplaceDeployment)
   if (
@@ -92,6 +112,26 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
     const actual = await client.public.getChainId()
     if (actual !== expected) throw new Error(`${name} RPC is chain ${actual}, its deployment file says ${expected}`)
   }
+  // Each chain's registry and the operator's client there: key registrations are sent from the operator's account.
+  const chains = {
+    ethereum: { clients: eth, file: ethereum, rpcUrl: config.ethereumRpcUrl },
+    marketplace: { clients: mkt, file: marketplace, rpcUrl: config.marketplaceRpcUrl },
+  } as const
+  type ChainName = keyof typeof chains
+  const registryOf = (chain: ChainName) => ({
+    public: chains[chain].clients.public,
+    attestation: { contracts: { teeRegistry: chains[chain].file.relayerRegistry } },
+  })
+  const operatorClientOf = (chain: ChainName): RegistryClient => {
+    const { wallet } = chainClients({
+      chainId: chains[chain].file.chainId,
+      rpcUrl: chains[chain].rpcUrl,
+      account: operator,
+      pollingInterval: config.pollInterval,
+    })
+    return { ...registryOf(chain), wallet }
+  }
+  const operatorClients = { ethereum: operatorClientOf('ethereum'), marketplace: operatorClientOf('marketplace') }
 
   const mirror = {
     chainId: marketplace.chainId,
@@ -106,6 +146,53 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
   }
   const metrics = createMetrics()
   const signatures = createSignatureStore()
+  // ------------------------------------------------------------------------------------------------ key
+
+  const registrations: Partial<Record<ChainName, KeyRegistration>> = {}
+  let registerFailures = 0
+  let registerRetryAt = 0
+
+  /**
+   * Registers this relayer's key on a chain from the operator's account: at start, and again once two thirds of the
+   * registration ran out by that chain's clock. Failed attempts back off (up to a minute).
+   */
+  async function ensureKey(chain: ChainName, force = false): Promise<void> {
+    const registration = registrations[chain]
+    if (!force) {
+      if (Date.now() < registerRetryAt) return
+      if (registration !== undefined) {
+        const now = (await chains[chain].clients.public.getBlock({ blockTag: 'latest' })).timestamp
+        if (now < BigInt(registration.renewAt)) return
+      }
+    }
+    let registered: KeyRegistration
+    try {
+      registered = await registerRelayerKey(operatorClients[chain], {
+        signerKey: config.privateKey,
+        signer: account.address,
+        provider,
+        chain,
+      })
+    } catch (error) {
+      registerFailures++
+      registerRetryAt = Date.now() + Math.min(60_000, 1_000 * 2 ** registerFailures)
+      throw error
+    }
+    registerFailures = 0
+    registrations[chain] = registered
+    metrics.keyRegistrations.inc({ chain })
+    log.info({ chain, expiresAt: registered.expiresAt, renewAt: registered.renewAt }, 'relayer key registered')
+  }
+
+  // The key is registered on both chains before the relayer serves anything (its health probe included); an operator
+  // that is not admitted stops the start with what to fix.
+  try {
+    for (const chain of ['ethereum', 'marketplace'] as const) await ensureKey(chain, true)
+  } catch (error) {
+    if (error instanceof RelayerOperatorError) throw error
+    const message = error instanceof BaseError ? error.shortMessage : (error as Error).message
+    throw new Error(`relayer key registration failed: ${message}`, { cause: error })
+  }
   const server = await startServer({
     host: config.metricsHost,
     port: config.metricsPort,
@@ -114,32 +201,54 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
     logger: log,
   })
 
-  // Relayer addresses seen signing (peers' active keys): who goes first where no quorum orders the turn (finalize).
+  // Relayer keys seen signing (peers' active keys): who goes first where no quorum orders the turn (finalize).
   const knownRelayers = new Set<Address>()
 
-  /** Own signature (kept in the store peers read) plus peers' ones; the quorum to submit, if any, and whose turn. */
+  /**
+   * Own signature (kept in the store peers read) plus peers' ones, each counted under the operator the target
+   * chain's registry says its key belongs to (read here, at one block: never a peer's word); the quorum to submit,
+   * if any, and whose turn it is.
+   */
   async function gather(kind: SignatureKind, digest: Hex, sign: () => Promise<Hex>) {
     const own =
       signatures.get(digest) ?? signatures.put({ kind, digest, signer: account.address, signature: await sign() })
     const firstSeen = signatures.put(own).firstSeen
     const fetched = await fetchPeerSignatures(config.peers, digest, log)
-    // Only signers the target chain's registry holds as active relayers count: anything else would revert the quorum.
-    const target = kind === 'slashBatch' ? { client: eth, file: ethereum } : { client: mkt, file: marketplace }
-    const active = await Promise.all(
-      fetched.map((peer) =>
-        target.client.public.readContract({
-          address: target.file.relayerRegistry,
-          abi: teeRegistryAbi,
-          functionName: 'isActive',
-          args: [RELAYER_ROLE, 0n, peer.signer],
-        }),
+    const chain: ChainName = kind === 'slashBatch' ? 'ethereum' : 'marketplace'
+    const registry = registryOf(chain)
+    const blockNumber = await registry.public.getBlockNumber({ cacheTime: 0 })
+    const candidates = [own, ...fetched]
+    const [operators, admitted, threshold] = await Promise.all([
+      Promise.all(
+        candidates.map((signed) =>
+          getActiveOperator(registry, { role: 'Relayer', signer: signed.signer, blockNumber }),
+        ),
       ),
-    )
-    const peers = fetched.filter((_, i) => active[i])
-    for (const peer of peers) knownRelayers.add(peer.signer)
-    const threshold = target.file.threshold
-    const signed = quorum([own, ...peers], threshold)
-    const count = 1 + peers.length
+      admittedOperatorCount(registry, 'Relayer', { blockNumber }),
+      kind === 'slashBatch'
+        ? eth.public.readContract({
+            address: inbox.address,
+            abi: slashInboxAbi,
+            functionName: 'threshold',
+            blockNumber,
+          })
+        : mkt.public.readContract({
+            address: mirror.address,
+            abi: stakeMirrorAbi,
+            functionName: 'threshold',
+            blockNumber,
+          }),
+    ])
+    // Only keys the target chain holds as active relayers count: anything else would revert the quorum.
+    const counted: OperatorSignature[] = candidates.flatMap((signed, i) => {
+      const operatorOfKey = operators[i]
+      return operatorOfKey === undefined ? [] : [{ ...signed, operator: operatorOfKey }]
+    })
+    for (const signed of counted) if (!isAddressEqual(signed.signer, account.address)) knownRelayers.add(signed.signer)
+    if (operators[0] === undefined) log.warn({ chain, digest }, 'own key is not an active relayer key there')
+    const required = requiredOperators(threshold, admitted)
+    const signed = operatorQuorum(counted, required)
+    const count = operatorCount(counted)
     if (!signed) return { signed: undefined, count, myTurn: false }
     const myTurn = mySubmitTurn({
       me: account.address,
@@ -156,7 +265,7 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
   async function snapshotRound(): Promise<RoundOutcome> {
     const head = await mirrorHead(mkt.public, mirror.address)
     metrics.lastEpoch.set(Number(head.epoch))
-    const tip = await eth.public.getBlockNumber()
+    const tip = await eth.public.getBlockNumber({ cacheTime: 0 })
     const finalNumber = tip - BigInt(config.finalityDepth)
     if (finalNumber < ethereum.deployBlock) return { status: 'idle', reason: 'no final block since deployment' }
     const finalBlock = await eth.public.getBlock({ blockNumber: finalNumber })
@@ -170,10 +279,15 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
     })
     if (!capture) return { status: 'idle', reason: 'no block before the epoch boundary' }
     if (capture.timestamp <= BigInt(head.captureTimestamp)) return { status: 'idle', reason: 'mirror is up to date' }
+    // The deployment file's block is where the deployment started: the first boundary after it may still come before
+    // the middleware existed, and there is nothing to read there.
+    const code = await eth.public.getCode({ address: ethereum.contracts.middleware, blockNumber: capture.number })
+    if (code === undefined || code === '0x') return { status: 'idle', reason: 'no middleware at the capture block' }
     const now = (await mkt.public.getBlock({ blockTag: 'latest' })).timestamp
     if (capture.timestamp >= now) return { status: 'idle', reason: 'capture not yet in the marketplace chain past' }
 
-    const leaves = await readStakes(eth.public, {
+    // Stakes and the slashing window as of the capture block: every relayer reads the same, so all sign one digest.
+    const { leaves, slashingWindow } = await readCapture(eth.public, {
       middleware: ethereum.contracts.middleware,
       token: mirror.token,
       captureTimestamp: Number(capture.timestamp),
@@ -183,6 +297,7 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
     const { snapshot } = buildSnapshot({
       epoch: head.epoch + 1n,
       captureTimestamp: Number(capture.timestamp),
+      slashingWindow,
       leaves,
       token: mirror.token,
     })
@@ -208,7 +323,7 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
       // Another relayer committed first: success if it committed what we signed.
       const reason = revertName(error)
       if (reason !== 'EpochOutOfOrder' && reason !== 'CaptureNotIncreasing') throw error
-      const [, root] = await mkt.public.readContract({
+      const [, , root] = await mkt.public.readContract({
         address: mirror.address,
         abi: stakeMirrorAbi,
         functionName: 'epochs',
@@ -224,6 +339,7 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
       {
         epoch: Number(snapshot.epoch),
         capture: snapshot.captureTimestamp,
+        slashingWindow: snapshot.slashingWindow,
         root: snapshot.stakeRoot,
         leaves: leaves.length,
       },
@@ -239,12 +355,10 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
   const orders = new Map<Hex, SlashOrder>()
   const awaiting = new Map<Hex, SlashOrder>()
   let cursor = marketplace.deployBlock
-  const skipped = new Set<Hex>()
-  let skipCursor = ethereum.deployBlock
 
   /** Reads the mirror's SlashQueued events up to the final marketplace block. */
   async function scanQueued(): Promise<bigint> {
-    const tip = await mkt.public.getBlockNumber()
+    const tip = await mkt.public.getBlockNumber({ cacheTime: 0 })
     const finalNumber = tip - BigInt(config.finalityDepth)
     if (finalNumber >= cursor) {
       const found = await queuedSlashes(mkt.public, { mirror: mirror.address, fromBlock: cursor, toBlock: finalNumber })
@@ -258,32 +372,23 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
     return tip
   }
 
-  /** One slash round: deliver every queued slash the middleware has not seen, as one quorum-signed batch. */
+  /**
+   * One slash round: deliver every queued slash the middleware has not seen, as one quorum-signed batch. The
+   * middleware records every order it is handed (requested, executed or failed for good), so an order it knows is
+   * delivered for good; the inbox skips one delivered before.
+   */
   async function slashRound(): Promise<RoundOutcome> {
     const tip = await scanQueued()
-    const ethTip = await eth.public.getBlockNumber()
-    if (ethTip >= skipCursor) {
-      for (const id of await skippedOrders(eth.public, {
-        inbox: inbox.address,
-        fromBlock: skipCursor,
-        toBlock: ethTip,
-      })) {
-        skipped.add(id)
-      }
-      skipCursor = ethTip + 1n
-    }
-    const candidates = [...orders.values()].filter((order) => !skipped.has(order.orderId))
+    const candidates = [...orders.values()]
     const states = await orderStates(eth.public, {
       middleware: ethereum.contracts.middleware,
       orderIds: candidates.map((order) => order.orderId),
     })
     const pending: SlashOrder[] = []
     candidates.forEach((order, i) => {
-      // Seen by the middleware (requested, executed or vetoed): delivered for good, forget it here.
       if (states[i] === 0) pending.push(order)
       else orders.delete(order.orderId)
     })
-    for (const order of [...orders.values()].filter((o) => skipped.has(o.orderId))) orders.delete(order.orderId)
     metrics.pendingSlashes.set(pending.length)
     log.debug(
       { tip: Number(tip), scannedTo: Number(cursor) - 1, known: orders.size, pending: pending.length, states },
@@ -307,9 +412,8 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
     )
     if (!signed || !myTurn) return { status: 'waiting', digest, signatures: count }
 
-    // The inbox reverts (CalleeOutOfGas) rather than skip an item starved of gas, so a plain estimate covers every
-    // slash; the margin absorbs state moving between estimate and inclusion. An item whose callee fails for lack of
-    // gas with a reason of its own would still be skipped, so the chosen gas must deliver as much as ample gas does.
+    // Reverts (a quorum refused, …) surface from the simulation. The gas must let every slash do what it does with
+    // ample gas: a vault call starved of gas would be recorded as a failed slash, for good (see gas.ts).
     const call = {
       account,
       address: inbox.address,
@@ -317,16 +421,15 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
       functionName: 'deliver',
       args: [batch, signed.map((s) => s.signature)],
     } as const
-    const { result: executable } = await eth.public.simulateContract(call)
-    let gas = withMargin(await eth.public.estimateContractGas(call))
-    let simulated = await eth.public.simulateContract({ ...call, gas })
-    for (let i = 0; i < 3 && simulated.result < executable; i++) {
-      gas *= 2n
-      simulated = await eth.public.simulateContract({ ...call, gas })
-    }
-    if (simulated.result !== BigInt(batch.length))
-      log.warn({ digest, batch: batch.length, executable: Number(simulated.result) }, 'some slashes will be skipped')
-    const hash = await eth.wallet.writeContract(simulated.request)
+    const { request, result: handed } = await eth.public.simulateContract(call)
+    const { gas, checked } = await gasForFullOutcome(eth.public, {
+      account,
+      to: inbox.address,
+      data: encodeFunctionData(call),
+    })
+    if (handed !== BigInt(batch.length))
+      log.info({ digest, batch: batch.length, handed: Number(handed) }, 'some slashes were delivered before')
+    const hash = await eth.wallet.writeContract({ ...request, gas })
     const receipt = await eth.public.waitForTransactionReceipt({ hash })
     if (receipt.status !== 'success') throw new Error(`deliver ${hash} reverted`)
     const events = parseEventLogs({ abi: slashInboxAbi, logs: receipt.logs }).filter((e) =>
@@ -334,22 +437,27 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
     )
     const delivered = events.filter((e) => e.eventName === 'SlashDelivered').length
     for (const e of events) {
-      // A skipped item is final (its reason is on chain); operators need to see it.
+      // Delivered before (by a peer, or a replayed batch): nothing more to do for it.
       if (e.eventName === 'SlashSkipped')
-        log.warn(
-          { orderId: e.args.orderId, taskId: e.args.taskId, reason: e.args.reason },
-          'slash skipped by the inbox',
-        )
+        log.info({ orderId: e.args.orderId, taskId: String(e.args.taskId) }, 'slash already delivered: skipped')
+    }
+    const failed = parseEventLogs({ abi: cairnNetworkMiddlewareAbi, logs: receipt.logs, eventName: 'SlashFailed' })
+    for (const e of failed) {
+      // Final on Ethereum: its outcome goes back to the mirror, which releases the penalty. Operators need to see it.
+      log.warn({ orderId: e.args.orderId, vault: e.args.vault, reason: failureName(e.args.reason) }, 'slash failed')
     }
     metrics.slashesDelivered.inc(delivered)
-    log.info({ digest, batch: batch.length, delivered, tx: hash, gas: Number(gas) }, 'slash batch delivered')
+    log.info(
+      { digest, batch: batch.length, delivered, tx: hash, gas: Number(gas), gasChecked: checked },
+      'slash batch delivered',
+    )
     return { status: 'submitted', digest }
   }
 
   // ------------------------------------------------------------------------------------------------ outcomes
 
-  // Settlements (executed or vetoed) final on Ethereum and the first Ethereum block not yet scanned for them; when
-  // each veto request was first seen due for finalizing (turn taking only).
+  // Settlements (executed, vetoed or failed) final on Ethereum and the first Ethereum block not yet scanned for
+  // them; when each veto request was first seen due for finalizing (turn taking only).
   const settlements = new Map<Hex, Settlement>()
   let settleCursor = ethereum.deployBlock
   const dueSince = new Map<Hex, number>()
@@ -358,11 +466,12 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
 
   /**
    * One outcome round: finalize requested veto slashes once vetoed or past their veto window, then report every
-   * outcome final on Ethereum that the mirror has not recorded, as one quorum-signed batch.
+   * outcome final on Ethereum that the mirror has not recorded, as one quorum-signed batch. An execution waits for
+   * a snapshot captured at or after it (the mirror refuses it before); a veto or failure goes at once.
    */
   async function outcomeRound(): Promise<RoundOutcome> {
     await scanQueued()
-    const ethTip = await eth.public.getBlockNumber()
+    const ethTip = await eth.public.getBlockNumber({ cacheTime: 0 })
     const ethFinal = ethTip - BigInt(config.finalityDepth)
     if (ethFinal >= settleCursor) {
       for (const settled of await settledOrders(eth.public, {
@@ -395,15 +504,25 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
     })
     for (const [i, order] of unsettled.entries()) if (states[i] === REQUESTED) await finalize(order)
 
-    const outcomes: SlashOutcome[] = open
-      .filter((order) => settlements.has(order.orderId))
-      .sort((a, b) => (a.taskId < b.taskId ? -1 : 1))
-      .slice(0, config.maxBatch)
-      .map((order) => {
-        const { blockNumber: _, ...outcome } = settlements.get(order.orderId) as Settlement
-        return outcome
-      })
-    if (outcomes.length === 0) return { status: 'idle', reason: 'no outcome to report' }
+    const head = await mirrorHead(mkt.public, mirror.address)
+    const { outcomes, held } = reportableOutcomes({
+      open,
+      settlements,
+      mirrorCapture: head.captureTimestamp,
+      maxBatch: config.maxBatch,
+    })
+    metrics.heldOutcomes.set(held.length)
+    if (held.length > 0) {
+      log.debug(
+        { held: held.map((o) => o.orderId), mirrorCapture: head.captureTimestamp },
+        'executions wait for a snapshot captured after them',
+      )
+    }
+    if (outcomes.length === 0) {
+      return held.length > 0
+        ? { status: 'idle', reason: 'executions wait for a later snapshot' }
+        : { status: 'idle', reason: 'no outcome to report' }
+    }
 
     const digest = slashOutcomesDigest(outcomes, mirror)
     const { signed, count, myTurn } = await gather('slashOutcomes', digest, () =>
@@ -426,7 +545,11 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
         {
           digest,
           tx: hash,
-          outcomes: outcomes.map((o) => ({ orderId: o.orderId, vetoed: o.vetoed, slashed: String(o.slashed) })),
+          outcomes: outcomes.map((o) => ({
+            orderId: o.orderId,
+            outcome: outcomeNames[o.status],
+            slashed: String(o.slashed),
+          })),
         },
         'slash outcomes reported',
       )
@@ -458,27 +581,50 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
     const first = lowest !== undefined && isAddressEqual(lowest, account.address)
     if (!first && Date.now() - since < config.submitDelay) return
     try {
-      const { request: call } = await eth.public.simulateContract({
+      const finalizeCall = {
         account,
         address: ethereum.contracts.middleware,
         abi: middlewareErrors,
         functionName: 'finalizeSlash',
         args: [order.orderId],
+      } as const
+      const { request: call } = await eth.public.simulateContract(finalizeCall)
+      // Enough gas for the vault to execute it, never the least with which the call merely succeeds (gas.ts).
+      const { gas, checked } = await gasForFullOutcome(eth.public, {
+        account,
+        to: ethereum.contracts.middleware,
+        data: encodeFunctionData(finalizeCall),
       })
-      const hash = await eth.wallet.writeContract(call)
+      const hash = await eth.wallet.writeContract({ ...call, gas })
       const receipt = await eth.public.waitForTransactionReceipt({ hash })
       if (receipt.status !== 'success') throw new Error(`finalizeSlash ${hash} reverted`)
       metrics.slashesFinalized.inc()
-      log.info(
-        { orderId: order.orderId, taskId: String(order.taskId), vetoed: request.completed, tx: hash },
-        request.completed ? 'vetoed slash finalized' : 'veto slash executed after its window',
+      // What the middleware recorded: the veto, the execution, or a failure for good (the vault refused it).
+      const recorded = parseEventLogs({ abi: cairnNetworkMiddlewareAbi, logs: receipt.logs }).find(
+        (e) =>
+          (e.eventName === 'SlashVetoed' || e.eventName === 'SlashExecuted' || e.eventName === 'SlashFailed') &&
+          e.args.orderId === order.orderId,
       )
+      const fields = {
+        orderId: order.orderId,
+        taskId: String(order.taskId),
+        tx: hash,
+        gas: Number(gas),
+        gasChecked: checked,
+      }
+      if (recorded?.eventName === 'SlashFailed') {
+        log.warn({ ...fields, reason: failureName(recorded.args.reason) }, 'veto slash failed at finalization')
+      } else if (recorded?.eventName === 'SlashExecuted') {
+        log.info({ ...fields, slashed: String(recorded.args.amount) }, 'veto slash executed after its window')
+      } else {
+        log.info(fields, 'vetoed slash finalized')
+      }
     } catch (error) {
       if (!isRevert(error)) throw error
       const reason = revertName(error)
       // A peer finalized it, or this chain's clock is not quite past the deadline yet: nothing to do this round.
       if (reason === 'SlashOrderNotPending' || reason === 'VetoPeriodNotEnded') return
-      // E.g. SlashPeriodEnded or InsufficientSlash: it can never execute, and retrying each round would not help.
+      // The middleware records a slash the vault refuses as Failed; any other revert would only repeat each round.
       cannotFinalize.add(order.orderId)
       log.warn({ orderId: order.orderId, taskId: String(order.taskId), reason }, 'veto slash cannot be finalized')
     }
@@ -486,18 +632,24 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
 
   // ------------------------------------------------------------------------------------------------ loops
 
+  /** Renews the key's registration on each chain once due. */
+  async function keyRound(): Promise<RoundOutcome> {
+    for (const chain of ['ethereum', 'marketplace'] as const) await ensureKey(chain)
+    return { status: 'idle', reason: 'key registered' }
+  }
+
   let running = false
   let loop: Promise<void> | undefined
   const abort = new AbortController()
 
-  async function guarded(name: 'snapshots' | 'slashes' | 'outcomes', round: () => Promise<RoundOutcome>) {
+  async function guarded(name: 'keys' | 'snapshots' | 'slashes' | 'outcomes', round: () => Promise<RoundOutcome>) {
     try {
       const outcome = await round()
       log.debug({ loop: name, ...outcome }, 'round')
       return outcome
     } catch (error) {
       metrics.errors.inc({ loop: name })
-      log.error({ loop: name, err: error }, 'round failed')
+      log.error({ loop: name, err: errorSummary(error) }, 'round failed')
       return undefined
     }
   }
@@ -507,6 +659,7 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
     running = true
     loop = (async () => {
       while (running) {
+        await guarded('keys', keyRound)
         await guarded('snapshots', snapshotRound)
         await guarded('slashes', slashRound)
         await guarded('outcomes', outcomeRound)
@@ -526,9 +679,12 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
 
   return {
     address: account.address,
+    operator: operator.address,
     url: server.url,
     metrics,
     signatures: signatures as { get: (digest: string) => SignedDigest | undefined },
+    registrations: () => ({ ...registrations }),
+    keyRound: () => guarded('keys', keyRound),
     snapshotRound: () => guarded('snapshots', snapshotRound),
     slashRound: () => guarded('slashes', slashRound),
     outcomeRound: () => guarded('outcomes', outcomeRound),
@@ -537,13 +693,31 @@ export async function createRelayer(config: RelayerConfig, options: { logger?: L
   }
 }
 
-const RELAYER_ROLE = teeRoles.indexOf('Relayer')
-
-/** The middleware's state of a requested veto slash, and the mirror's status of a slash awaiting its outcome. */
+/** The middleware's state of a requested veto slash. */
 const REQUESTED = 1
-const QUEUED = 1
 
-/** Gas estimates plus a quarter. */
-const withMargin = (gas: bigint) => gas + gas / 4n
+/**
+ * What a failed round logs: the decoded contract error (`EpochOutOfOrder(expected=3, got=2)`) or viem's short message,
+ * never the call's ABI, arguments or raw revert data that viem's errors carry.
+ */
+export function errorSummary(error: unknown): { name: string; message: string } {
+  const decoded = decodeCairnError(error)
+  if (decoded !== undefined && decoded.name !== 'UnknownError') return { name: decoded.name, message: decoded.message }
+  if (error instanceof BaseError) return { name: error.name, message: error.shortMessage }
+  if (error instanceof Error) return { name: error.name, message: error.message }
+  return { name: 'Error', message: String(error) }
+}
+
+/** OpenZeppelin 5.0's Address error that Symbiotic's token transfers raise when a call fails without data. */
+const FAILED_INNER_CALL = toFunctionSelector('FailedInnerCall()')
+
+/** A failed slash's reason, decoded against Cairn's and Symbiotic's errors; never the raw revert data. */
+function failureName(reason: Hex): string {
+  const decoded = decodeRevertData(reason)
+  if (decoded.name !== 'UnknownError') return decoded.message
+  // E.g. a vault call starved of gas: the relayer's own sends never are (gas.ts), anyone else's may be.
+  if (decoded.selector === FAILED_INNER_CALL) return 'FailedInnerCall() (an inner call failed without data)'
+  return `unknown error ${decoded.selector}`
+}
 
 export type Relayer = Awaited<ReturnType<typeof createRelayer>>

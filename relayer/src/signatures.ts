@@ -65,19 +65,9 @@ export async function fetchPeerSignatures(
 }
 
 /**
- * Signatures ordered by signer address ascending (the contracts reject anything else), one per signer, the first
- * `threshold` only: more would only cost calldata.
- */
-export function quorum(signatures: readonly SignedDigest[], threshold: number): SignedDigest[] | undefined {
-  const unique = new Map<string, SignedDigest>()
-  for (const signed of signatures) unique.set(signed.signer.toLowerCase(), signed)
-  const sorted = [...unique.values()].sort((a, b) => (BigInt(a.signer) < BigInt(b.signer) ? -1 : 1))
-  return sorted.length >= threshold ? sorted.slice(0, threshold) : undefined
-}
-
-/**
- * Whether this relayer submits now: the lowest signer of the quorum goes first; everyone else waits `delayMs` after
- * first signing, so a crashed or slow lowest signer delays the round instead of stalling it.
+ * Whether this relayer submits now: the first signer of the quorum (the key of the lowest operator) goes first;
+ * everyone else waits `delayMs` after first signing, so a crashed or slow first signer delays the round instead of
+ * stalling it.
  */
 export function mySubmitTurn(params: { me: Address; signers: readonly Address[]; firstSeen: number; delayMs: number }) {
   const lowest = params.signers[0]

@@ -1,12 +1,14 @@
 import type { Address, Chain, Hex, PublicClient, Transport, TypedDataDefinition } from 'viem'
 import { hashTypedData } from 'viem'
 import { stakeMirrorAbi } from '../../ts/generated.js'
-import { readStakeLeaves } from '../../ts/restaking.js'
+import { getSlashingWindow, readStakeLeaves } from '../../ts/restaking.js'
 import { type StakeLeaf, stakeTree } from './merkle.js'
 
 export type Snapshot = {
   epoch: bigint
   captureTimestamp: number
+  /** How long after the capture every opted-in vault's stake can still be slashed (the middleware's, at the capture). */
+  slashingWindow: number
   stakeRoot: Hex
   totalStake: bigint
   leafCount: number
@@ -17,6 +19,7 @@ const snapshotTypes = {
     { name: 'token', type: 'address' },
     { name: 'epoch', type: 'uint64' },
     { name: 'captureTimestamp', type: 'uint48' },
+    { name: 'slashingWindow', type: 'uint48' },
     { name: 'stakeRoot', type: 'bytes32' },
     { name: 'totalStake', type: 'uint256' },
     { name: 'leafCount', type: 'uint32' },
@@ -39,18 +42,27 @@ export function snapshotTypedData(
 export const snapshotDigest = (...args: Parameters<typeof snapshotTypedData>): Hex =>
   hashTypedData(snapshotTypedData(...args))
 
-/** The snapshot's leaves, read the way every relayer reads them (the SDK's readStakeLeaves: provers rebuild them). */
-export async function readStakes(
+/**
+ * What a snapshot mirrors, read the way every relayer reads it, all as of the capture block: the leaves (the SDK's
+ * readStakeLeaves, which provers repeat to rebuild the tree; operators bound to no prover at the capture make none)
+ * and the middleware's slashing window.
+ */
+export async function readCapture(
   client: PublicClient<Transport, Chain>,
   params: { middleware: Address; token: Address; captureTimestamp: number; blockNumber: bigint; pageSize: number },
-): Promise<StakeLeaf[]> {
-  return readStakeLeaves({ public: client }, params)
+): Promise<{ leaves: StakeLeaf[]; slashingWindow: number }> {
+  const [leaves, slashingWindow] = await Promise.all([
+    readStakeLeaves({ public: client }, params),
+    getSlashingWindow({ public: client }, { middleware: params.middleware, blockNumber: params.blockNumber }),
+  ])
+  return { leaves, slashingWindow }
 }
 
 /** The snapshot of `leaves` as epoch `epoch`, with its tree (for proofs). */
 export function buildSnapshot(params: {
   epoch: bigint
   captureTimestamp: number
+  slashingWindow: number
   leaves: StakeLeaf[]
   token: Address
 }) {
@@ -58,6 +70,7 @@ export function buildSnapshot(params: {
   const snapshot: Snapshot = {
     epoch: params.epoch,
     captureTimestamp: params.captureTimestamp,
+    slashingWindow: params.slashingWindow,
     stakeRoot: tree.root,
     totalStake: params.leaves.reduce((sum, leaf) => sum + leaf.stake, 0n),
     leafCount: params.leaves.length,
@@ -65,14 +78,14 @@ export function buildSnapshot(params: {
   return { snapshot, tree }
 }
 
-/** The mirror's latest committed epoch and its capture. */
+/** The mirror's latest committed epoch, its capture, slashing window and root (capture zero before the first). */
 export async function mirrorHead(client: PublicClient<Transport, Chain>, mirror: Address) {
   const epoch = await client.readContract({ address: mirror, abi: stakeMirrorAbi, functionName: 'currentEpoch' })
-  const [captureTimestamp, stakeRoot] = await client.readContract({
+  const [captureTimestamp, slashingWindow, stakeRoot] = await client.readContract({
     address: mirror,
     abi: stakeMirrorAbi,
     functionName: 'epochs',
     args: [epoch],
   })
-  return { epoch, captureTimestamp, stakeRoot }
+  return { epoch, captureTimestamp, slashingWindow, stakeRoot }
 }

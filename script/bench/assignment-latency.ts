@@ -62,7 +62,11 @@ type Assigned = { blockNumber: bigint; transactionHash: Hash }
 
 async function setUp(devnet: Devnet, attestationOut: string) {
   const { actors, deployment, reader } = devnet
-  const prepared = await prepareMatcherDevnet(devnet, { seed: 'cairn latency bench', out: attestationOut })
+  const prepared = await prepareMatcherDevnet(devnet, {
+    seed: 'cairn latency bench',
+    out: attestationOut,
+    matcherOperators: [SUBMITTER.account.address],
+  })
   const { marketId } = await createMarket(actors.deployer, groth16MarketParams(deployment))
   // Tasks are never fulfilled here, so each prover gets room (capacity and stake) for every request.
   const provers = [actors.prover, connect(reader, anvilAccount(5).account)]

@@ -25,6 +25,7 @@ import {
   restakeBind,
   restakeBinding,
   restakeDeposit,
+  restakeMirrored,
   restakeOptIn,
   restakeProve,
   restakeRegisterOperator,
@@ -70,7 +71,8 @@ export const commands: CommandTable = {
     subcommands: { deposit: stakeDeposit, unbond: stakeUnbond, withdraw: stakeWithdraw, show: stakeShow },
   },
   restake: {
-    summary: 'Symbiotic restaking (Ethereum): vault deposits, operator opt-ins and binding, stakes, leaf proofs',
+    summary:
+      'Symbiotic restaking (Ethereum): vault deposits, operator opt-ins and binding, stakes, leaf proofs, mirrored stake',
     subcommands: {
       deposit: restakeDeposit,
       'register-operator': restakeRegisterOperator,
@@ -80,6 +82,7 @@ export const commands: CommandTable = {
       binding: restakeBinding,
       stakes: restakeStakes,
       prove: restakeProve,
+      mirrored: restakeMirrored,
     },
   },
   relayer: {

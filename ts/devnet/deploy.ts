@@ -43,6 +43,9 @@ export type ForgeAttestationDeployParams = {
   intelRoot?: boolean
   /** Recorded in the output file only. */
   marketplace?: Address
+  /** Operators admitted for the Relayer and Matcher roles (each registers its own keys from its own account). */
+  relayerOperators?: readonly Address[]
+  matcherOperators?: readonly Address[]
   /** Output file relative to the repo root, inside deployments/ (default: deployments/<chainId>.attestation.json). */
   out?: string
 }
@@ -61,6 +64,8 @@ export async function deployAttestationWithForge(params: ForgeAttestationDeployP
       DEPLOYMENT_OUT: out,
       ...root,
       ...(params.marketplace === undefined ? {} : { MARKETPLACE: params.marketplace }),
+      ...(params.relayerOperators?.length ? { RELAYER_OPERATORS: params.relayerOperators.join(',') } : {}),
+      ...(params.matcherOperators?.length ? { MATCHER_OPERATORS: params.matcherOperators.join(',') } : {}),
     },
   )
   return loadAttestationDeployment(params.chainId, { path: join(repoRoot, out) })
@@ -75,7 +80,12 @@ export type ForgeRestakingDeployParams = {
   /** Output file relative to the repo root, inside deployments/ (default: deployments/<chainId>.restaking.json). */
   out: string
 } & (
-  | { mode: 'MARKETPLACE'; marketplace: Address; maxStakeAge?: number }
+  | {
+      mode: 'MARKETPLACE'
+      marketplace: Address
+      /** Seconds from a task's deadline to its slash executing on Ethereum (default: the script's, 1 hour). */
+      slashDelay?: number
+    }
   | {
       mode: 'ETHEREUM'
       sourceChainId: number
@@ -104,7 +114,7 @@ export async function deployRestakingWithForge(params: ForgeRestakingDeployParam
   }
   if (params.mode === 'MARKETPLACE') {
     env.MARKETPLACE = params.marketplace
-    if (params.maxStakeAge !== undefined) env.MAX_STAKE_AGE = String(params.maxStakeAge)
+    if (params.slashDelay !== undefined) env.SLASH_DELAY = String(params.slashDelay)
   } else {
     env.SOURCE_CHAIN_ID = String(params.sourceChainId)
     env.SOURCE_MIRROR = params.sourceMirror
@@ -139,6 +149,10 @@ async function runForgeScript(
     'OPERATOR',
     'RESOLVER',
     'VETO_DURATION',
+    'SLASH_DELAY',
+    'MAX_STAKE_AGE',
+    'RELAYER_OPERATORS',
+    'MATCHER_OPERATORS',
   ]) {
     delete base[name]
   }

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Hex, parseEther } from 'viem'
+import { stakeMirrorAbi } from '../generated.js'
 import { createMarket } from '../market.js'
 import { proveStakeLeaf } from '../restaking.js'
 import { mintDevToken } from '../tokens.js'
@@ -85,7 +86,7 @@ export type LaunchOptions = {
 }
 
 /** The dev attestation flags every enclave service takes: it rebuilds the network's dev PKI from them. */
-function devAttestation(network: Network, prefix: 'MATCHER' | 'PROVER'): Record<string, string> {
+function devAttestation(network: Network, prefix: 'MATCHER' | 'PROVER' | 'RELAYER'): Record<string, string> {
   return {
     [`${prefix}_ATTESTATION`]: 'dev',
     [`${prefix}_DEV_PKI_SEED`]: network.pki.seed,
@@ -93,14 +94,17 @@ function devAttestation(network: Network, prefix: 'MATCHER' | 'PROVER'): Record<
   }
 }
 
-/** Starts the relayer quorum: one process per registered relayer key, each polling the others for signatures. */
+/**
+ * Starts the relayer quorum: one process per relayer, each run for its own admitted operator (it registers its key on
+ * both chains from the operator's account as it starts) and polling the others for signatures.
+ */
 export async function startRelayers(
   network: Network,
   options: LaunchOptions & { epochLength?: number; finalityDepth?: number },
 ): Promise<Service[]> {
-  const ports = await Promise.all(network.relayerKeys.map(() => freePort()))
+  const ports = await Promise.all(network.relayers.map(() => freePort()))
   return Promise.all(
-    network.relayerKeys.map((key, i) =>
+    network.relayers.map(({ key, operator }, i) =>
       startService({
         name: `relayer-${i}`,
         script: 'relayer/src/main.ts',
@@ -112,6 +116,7 @@ export async function startRelayers(
           RELAYER_ETHEREUM_DEPLOYMENT: network.files.ethereumRestaking,
           RELAYER_MARKETPLACE_DEPLOYMENT: network.files.marketplaceRestaking,
           RELAYER_PRIVATE_KEY: key,
+          RELAYER_OPERATOR_PRIVATE_KEY: operator.privateKey,
           RELAYER_EPOCH_LENGTH: String(options.epochLength ?? 30),
           RELAYER_FINALITY_DEPTH: String(options.finalityDepth ?? 2),
           RELAYER_METRICS_PORT: String(ports[i]),
@@ -122,6 +127,7 @@ export async function startRelayers(
             .map((port) => `http://127.0.0.1:${port}`)
             .join(','),
           RELAYER_LOG_LEVEL: options.logLevel ?? 'info',
+          ...devAttestation(network, 'RELAYER'),
         },
       }),
     ),
@@ -142,7 +148,8 @@ export async function startMatcher(network: Network, options: LaunchOptions): Pr
       MATCHER_DEPLOYMENT: network.files.marketplace,
       MATCHER_ATTESTATION_DEPLOYMENT: network.files.marketplaceAttestation,
       MATCHER_KEY_FILE: join(options.stateDir, 'matcher.key.json'),
-      MATCHER_SUBMITTER_PRIVATE_KEY: anvilAccount(devRoles.matcher).privateKey,
+      // The admitted matcher operator's account: it registers the enclave key and sends the assignments.
+      MATCHER_SUBMITTER_PRIVATE_KEY: network.matcherOperator.privateKey,
       MATCHER_METRICS_PORT: String(port),
       MATCHER_POLL_INTERVAL: '250',
       MATCHER_LOG_LEVEL: options.logLevel ?? 'info',
@@ -225,5 +232,60 @@ export async function proveRestakedStake(network: Network, timeoutMs = 120_000):
       if (Date.now() > deadline) throw error
       await sleep(1_000)
     }
+  }
+}
+
+/**
+ * Keeps the prover's restaked leaf proven in every epoch the relayers commit: a leaf of an older epoch backs no new
+ * task, and the devnet's epochs last 30 s. Anyone may prove a leaf, so the bystander does it (the prover runner sends
+ * from the prover's account; two senders on one account would race for nonces). Polls every second until stopped;
+ * a failed proof (the relayers' next snapshot landing mid-proof) is retried on the next poll.
+ */
+export function keepRestakedStakeProven(
+  network: Network,
+  options: { onError?: (error: unknown) => void } = {},
+): { stop: () => Promise<void> } {
+  const { restaking, marketplace, ethereum } = network
+  const mirror = restaking.marketplace.contracts.stakeMirror
+  const vault = restaking.ethereum.contracts.vault
+  const prover = marketplace.actors.prover.wallet.account.address
+  const abort = new AbortController()
+  const loop = (async () => {
+    while (!abort.signal.aborted) {
+      try {
+        const [epoch, [provenEpoch]] = await Promise.all([
+          marketplace.reader.public.readContract({
+            address: mirror,
+            abi: stakeMirrorAbi,
+            functionName: 'currentEpoch',
+          }),
+          marketplace.reader.public.readContract({
+            address: mirror,
+            abi: stakeMirrorAbi,
+            functionName: 'vaultStake',
+            args: [prover, vault],
+          }),
+        ])
+        if (epoch !== 0n && provenEpoch < epoch) {
+          await proveStakeLeaf(marketplace.actors.bystander, {
+            ethereum: { public: ethereum.public },
+            middleware: restaking.ethereum.contracts.middleware,
+            mirror,
+            vault,
+            prover,
+            fromBlock: restaking.ethereum.deployBlock,
+          })
+        }
+      } catch (error) {
+        options.onError?.(error)
+      }
+      await sleep(1_000, undefined, { signal: abort.signal }).catch(() => undefined)
+    }
+  })()
+  return {
+    stop: async () => {
+      abort.abort()
+      await loop
+    },
   }
 }

@@ -20,7 +20,6 @@ import {
   keccak256,
   type PublicClient,
   parseEther,
-  slice,
   type TestClient,
   type TransactionReceipt,
   type Transport,
@@ -50,13 +49,12 @@ import {
 import {
   allowMeasurement,
   measurementOf,
-  registerEnclaveKey,
   setEnclaveKeys,
   setMatcherAuthority,
   submitDevCollateral,
   type TeeClient,
 } from '../tee.js'
-import { anvilAccount, devRoles } from './accounts.js'
+import { anvilAccount, type DevAccount, devRoles } from './accounts.js'
 import { type Anvil, freePort, startAnvil } from './anvil.js'
 import { deployAttestationWithForge, deployRestakingWithForge, removeDeploymentFile } from './deploy.js'
 import { repoRoot } from './paths.js'
@@ -84,7 +82,10 @@ export type NetworkOptions = {
   seed?: string
   /** Deployment files: deployments/<chainId>*.json ('canonical', kept) or per-port throwaway files (removed on stop). */
   files?: 'canonical' | 'throwaway'
-  /** Relayer enclave keys registered on both chains, and how many must sign (default 3 and 2). */
+  /**
+   * Relayer processes, each run for its own operator (admitted on both chains' registries at deployment; the relayer
+   * registers its enclave key from that account), and how many operators must sign (default 3 and 2).
+   */
   relayers?: number
   threshold?: number
   /** How long an attested key stays active (default 1 day on the devnet; the registry's own default is 1 hour). */
@@ -123,7 +124,10 @@ export type Network = {
     ethereumAttestation: string
     ethereumRestaking: string
   }
-  relayerKeys: Hex[]
+  /** One per relayer process: its enclave key and the admitted operator account it runs for. */
+  relayers: DevRelayer[]
+  /** The admitted matcher operator: the matcher service's account, which registers its enclave key. */
+  matcherOperator: DevAccount
   /** The Symbiotic operator bound to the marketplace prover, and the staker who restakes with it. */
   operator: Account
   staker: Account
@@ -136,14 +140,18 @@ export type Network = {
 
 const DEFAULT_SEED = 'cairn devnet'
 
+/** A relayer of the devnet: its enclave key (the registered Relayer-role signer) and its operator's account. */
+export type DevRelayer = { key: Hex; operator: DevAccount }
+
+/**
+ * Relayer operators: anvil accounts from 7 on (5 and 6 are the Symbiotic operator and the staker), one per relayer
+ * process, so a quorum really is of independent operators.
+ */
+export const RELAYER_OPERATOR_ACCOUNTS_FROM = 7
+
 /** A dev enclave key derived from the network seed, so reruns reproduce the same addresses. */
 export function devEnclaveKey(seed: string, label: string): Hex {
   return keccak256(toHex(`${seed} enclave ${label}`))
-}
-
-/** The 64-byte ECIES public key (x ‖ y) of a secp256k1 private key. */
-export function eciesPublicKeyOfKey(privateKey: Hex): Hex {
-  return slice(privateKeyToAccount(privateKey).publicKey, 1)
 }
 
 /** Starts both chains and deploys and wires everything; on any failure both chains are stopped again. */
@@ -204,16 +212,24 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
     const deployerKey = anvilAccount(devRoles.deployer).privateKey
     const collateral = buildDevCollateral(devPki)
     const validity = options.attestValiditySeconds ?? 86_400
-    const relayerKeys = Array.from({ length: options.relayers ?? 3 }, (_, i) => devEnclaveKey(seed, `relayer ${i}`))
+    const relayers: DevRelayer[] = Array.from({ length: options.relayers ?? 3 }, (_, i) => ({
+      key: devEnclaveKey(seed, `relayer ${i}`),
+      operator: anvilAccount(RELAYER_OPERATOR_ACCOUNTS_FROM + i),
+    }))
+    const relayerOperators = relayers.map(({ operator }) => operator.account.address)
+    const matcherOperator = anvilAccount(devRoles.matcher)
 
-    progress('deploying attestation on both chains (dev DCAP root)')
-    // Attestation on both chains: the same dev root, collateral and measurement policy.
+    progress('deploying attestation on both chains (dev DCAP root), admitting relayer and matcher operators')
+    // Attestation on both chains: the same dev root, collateral and measurement policy. Governance (the deployer)
+    // admits one relayer operator per relayer process on both chains, and the matcher's operator on the marketplace.
     const marketplaceAttestation = await deployAttestationWithForge({
       rpcUrl: marketplace.anvil.rpcUrl,
       chainId: marketplaceChainId,
       deployerKey,
       rootDer: bytesToHex(devPki.root.der),
       marketplace: marketplace.deployment.contracts.proofMarketplace,
+      relayerOperators,
+      matcherOperators: [matcherOperator.account.address],
       out: relative.marketplaceAttestation,
     })
     const teeOwner: TeeClient = { ...marketplace.actors.deployer, attestation: marketplaceAttestation }
@@ -222,6 +238,7 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
       chainId: ethereumChainId,
       deployerKey,
       rootDer: bytesToHex(devPki.root.der),
+      relayerOperators,
       out: relative.ethereumAttestation,
     })
     const ethOwner: TeeClient = {
@@ -235,7 +252,7 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
       deployment: marketplace.deployment,
       attestation: ethereumAttestation,
     } as TeeClient
-    progress('submitting dev collateral, allowing measurements, attesting relayer keys')
+    progress('submitting dev collateral, allowing measurements')
     for (const owner of [teeOwner, ethOwner]) {
       await submitDevCollateral(owner, collateral)
       const { request } = await simulated(() =>
@@ -248,15 +265,8 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
         }),
       )
       await sent(owner, () => owner.wallet.writeContract(request))
+      // Each relayer registers its own key, from its operator's account, when it starts.
       await allowMeasurement(owner, { role: 'Relayer', measurement })
-      for (const [i, key] of relayerKeys.entries()) {
-        await registerEnclaveKey(owner, {
-          provider,
-          role: 'Relayer',
-          signer: privateKeyToAccount(key).address,
-          eciesPublicKey: eciesPublicKeyOfKey(devEnclaveKey(seed, `relayer ecies ${i}`)),
-        })
-      }
     }
     // The marketplace trusts only attested matcher keys, and attested prover enclaves for invalid-input statements.
     await allowMeasurement(teeOwner, { role: 'Matcher', measurement })
@@ -295,11 +305,12 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
     )
     const symbiotic = JSON.parse(await readFile(files.ethereumRestaking, 'utf8')).contracts.symbiotic as SymbioticCore
 
-    // Relayers pay for their own submissions on both chains.
-    for (const key of relayerKeys) {
-      const address = privateKeyToAccount(key).address
-      await ethereum.test.setBalance({ address, value: parseEther('100') })
-      await marketplace.test.setBalance({ address, value: parseEther('100') })
+    // Relayers pay for their own submissions on both chains, their operators for the key registrations.
+    for (const { key, operator: relayerOperator } of relayers) {
+      for (const address of [privateKeyToAccount(key).address, relayerOperator.account.address]) {
+        await ethereum.test.setBalance({ address, value: parseEther('100') })
+        await marketplace.test.setBalance({ address, value: parseEther('100') })
+      }
     }
     progress('restaking: operator opts in and binds to the prover, staker deposits into the vault')
     await restakeWithOperator({
@@ -334,7 +345,8 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
       attestation: { marketplace: marketplaceAttestation, ethereum: ethereumAttestation },
       restaking: { marketplace: marketplaceRestaking, ethereum: ethereumRestaking, symbiotic },
       files,
-      relayerKeys,
+      relayers,
+      matcherOperator,
       operator,
       staker,
       teeOwner,

@@ -7,6 +7,9 @@ import {
   type EthereumRestaking,
   getBinding,
   getMiddlewareStakes,
+  getMirroredStake,
+  getQueuedSlash,
+  getStakeLock,
   loadEthereumRestaking,
   loadMarketplaceRestaking,
   optIn,
@@ -14,6 +17,7 @@ import {
   proveStakeLeaf,
   registerOperator,
   signOperatorBinding,
+  slashOrderId,
   symbioticOf,
 } from '../../restaking.js'
 import { amountFlag, durationFlag, integerFlag, requiredFlag, stringFlag, timeFlag, UsageError } from '../args.js'
@@ -235,9 +239,16 @@ export const restakeBind = command({
     const operatorSignature = await signOperatorBinding(operator, eth.reader, binding)
     const client = await ctx.chainClient(eth.rpcUrl)
     ctx.progress.step('binding')
-    const receipt = await bindOperator(client, { ...binding, operatorSignature, proverSignature })
+    const bound = await bindOperator(client, { ...binding, operatorSignature, proverSignature })
     ctx.progress.done()
-    return { operator: operator.address, prover, transactionHash: receipt.transactionHash }
+    return {
+      operator: operator.address,
+      prover,
+      // An operator moving from another prover backs nobody until then (the middleware's maxVaultEpochDuration).
+      effectiveAt: bound.effectiveAt,
+      effective: new Date(bound.effectiveAt * 1000).toISOString(),
+      transactionHash: bound.receipt.transactionHash,
+    }
   },
 })
 
@@ -276,11 +287,95 @@ export const restakeBinding = command({
     if ((operator === undefined) === (prover === undefined)) {
       throw new UsageError('give exactly one of --operator or --prover', ctx.command)
     }
-    return getBinding(eth.reader, {
+    const binding = await getBinding(eth.reader, {
       middleware: eth.deployment.contracts.middleware,
+      fromBlock: eth.deployment.deployBlock,
       ...(operator === undefined ? {} : { operator: usageAddress(operator, 'operator', ctx.command) }),
       ...(prover === undefined ? {} : { prover: usageAddress(prover, 'prover', ctx.command) }),
     })
+    return {
+      ...binding,
+      ...(binding.effectiveAt === undefined ? {} : { effective: new Date(binding.effectiveAt * 1000).toISOString() }),
+    }
+  },
+})
+
+export const restakeMirrored = command({
+  summary: 'show a prover’s mirrored stake on the StakeMirror (marketplace chain): per vault, and what backs new tasks',
+  options: {
+    mirror: {
+      type: 'string',
+      value: '<path>',
+      description: 'marketplace restaking deployment (MODE=MARKETPLACE output; env CAIRN_MIRROR) (required)',
+    },
+    prover: { type: 'string', value: '<address>', description: 'whose stake (default: you)' },
+    task: { type: 'string', value: '<id>', description: 'also show this task’s lock and slash' },
+  },
+  run: async (ctx) => {
+    const path = stringFlag(ctx.flags, 'mirror') ?? (ctx.env.CAIRN_MIRROR || undefined)
+    if (path === undefined) throw new UsageError('--mirror <path> is required (or set CAIRN_MIRROR)', ctx.command)
+    const deployment = await loadMarketplaceRestaking(path)
+    const reader = await ctx.reader()
+    if (reader.deployment.chainId !== deployment.chainId) {
+      throw new UsageError(
+        `${path} is on chain ${deployment.chainId}, the marketplace is on ${reader.deployment.chainId}`,
+        ctx.command,
+      )
+    }
+    const prover = ctx.subject('prover')
+    const mirror = deployment.contracts.stakeMirror
+    const token = await ctx.token(reader, deployment.token)
+    const stake = await getMirroredStake(reader, { mirror, prover })
+    const amount = (value: bigint) => formatAmount(value, token)
+    const task = stringFlag(ctx.flags, 'task')
+    const taskId = task === undefined ? undefined : integerFlag(task, 'task', ctx.command)
+    const lock = taskId === undefined ? undefined : await getStakeLock(reader, { mirror, prover, taskId })
+    const slash =
+      taskId === undefined
+        ? undefined
+        : await getQueuedSlash(reader, {
+            mirror,
+            orderId: slashOrderId({ chainId: deployment.chainId, mirror, taskId }),
+          })
+    return {
+      mirror,
+      prover,
+      epoch: stake.currentEpoch,
+      available: amount(stake.available),
+      latestDeadline: stake.latestDeadline,
+      ...(stake.latestDeadline === 0n
+        ? {}
+        : { latestDeadlineAt: new Date(Number(stake.latestDeadline) * 1000).toISOString() }),
+      vaults: stake.vaults.map((v) => ({
+        vault: v.vault,
+        epoch: v.epoch,
+        leaf: amount(v.leaf),
+        floor: amount(v.floor),
+        locked: amount(v.locked),
+        pending: amount(v.pending),
+        free: amount(v.free),
+      })),
+      ...(taskId === undefined
+        ? {}
+        : {
+            task: {
+              id: taskId,
+              lock:
+                lock === undefined
+                  ? 'none'
+                  : { vault: lock.vault, amount: amount(lock.amount), captureTimestamp: lock.captureTimestamp },
+              slash:
+                slash === undefined
+                  ? 'none'
+                  : {
+                      orderId: slash.orderId,
+                      vault: slash.vault,
+                      penalty: amount(slash.penalty),
+                      status: slash.status,
+                    },
+            },
+          }),
+    }
   },
 })
 

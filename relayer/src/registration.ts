@@ -1,0 +1,70 @@
+import type { Address, Hex } from 'viem'
+import {
+  type AttestationProvider,
+  createConfigfsTsmProvider,
+  createDevPki,
+  createDevProvider,
+} from '../../enclave/attestation/index.js'
+import { eciesPublicKeyOf } from '../../ts/privacy.js'
+import { isOperatorNotAdmittedError, type RegistryClient, registerEnclaveKey } from '../../ts/tee.js'
+import { flagOf, type RelayerConfig } from './config.js'
+
+/*
+ * The relayer's key on each chain's TeeRegistry. The key (the relayer's signing key, kept in the TD) is quoted by
+ * the TD and registered as a Relayer-role key by the operator this relayer runs for: the registry takes the
+ * registration only from the operator's own account, and only while governance admits that operator, so quorums
+ * count this relayer under its operator. The registration is renewed two thirds into its validity, on each chain by
+ * that chain's own clock.
+ */
+
+/** The quote source the config names: the TD's configfs-tsm, or the dev PKI the chains' dev collateral came from. */
+export function attestationProviderOf(config: RelayerConfig): AttestationProvider {
+  if (config.attestation === 'configfs') return createConfigfsTsmProvider()
+  if (config.devPkiSeed === undefined || config.devPkiTime === undefined) {
+    throw new Error(`attestation 'dev' needs ${flagOf('devPkiSeed')} and ${flagOf('devPkiTime')}`)
+  }
+  return createDevProvider(createDevPki(config.devPkiSeed, { now: new Date(config.devPkiTime * 1000) }))
+}
+
+export type KeyRegistration = {
+  /** Chain time of the registration's block. */
+  registeredAt: number
+  expiresAt: number
+  /** When to register again: two thirds into the validity window. */
+  renewAt: number
+}
+
+/** The operator is not admitted for the Relayer role on one chain: what to fix, with the flag that sets it. */
+export class RelayerOperatorError extends Error {
+  override readonly name = 'RelayerOperatorError'
+}
+
+/**
+ * Registers the relayer key `signer` (its ECIES key is the same key's public key: relayers receive no ciphertexts)
+ * through `operator`, the operator's client on one chain. An operator not admitted there is refused before any quote
+ * is taken, with a message naming the flag that sets the operator's account.
+ */
+export async function registerRelayerKey(
+  operator: RegistryClient,
+  params: { signerKey: Hex; signer: Address; provider: AttestationProvider; chain: string },
+): Promise<KeyRegistration> {
+  try {
+    const registered = await registerEnclaveKey(operator, {
+      provider: params.provider,
+      role: 'Relayer',
+      signer: params.signer,
+      eciesPublicKey: eciesPublicKeyOf(params.signerKey),
+    })
+    const block = await operator.public.getBlock({ blockNumber: registered.receipt.blockNumber })
+    const registeredAt = Number(block.timestamp)
+    const expiresAt = Number(registered.expiresAt)
+    return { registeredAt, expiresAt, renewAt: registeredAt + Math.floor(((expiresAt - registeredAt) * 2) / 3) }
+  } catch (error) {
+    if (!isOperatorNotAdmittedError(error)) throw error
+    throw new RelayerOperatorError(
+      `${params.chain}: ${error.message}. ${flagOf('operatorPrivateKey')} must be the key of the operator ` +
+        'governance admitted for this relayer',
+      { cause: error },
+    )
+  }
+}

@@ -1,0 +1,106 @@
+import { type Address, type Hex, hexToBytes, isAddressEqual, keccak256, toHex, zeroAddress } from 'viem'
+import { describe, expect, it } from 'vitest'
+import { rewrapToProverEnclave } from '../enclave/matcher/inputs.js'
+import {
+  decryptWithInputKey,
+  eciesPublicKeyOf,
+  encryptPrivateInputs,
+  type PrivateInputsContext,
+  unwrapDataKey,
+} from '../ts/privacy.js'
+import type { RegistryReader } from '../ts/tee.js'
+
+// The matcher's re-wrap, without a chain: a registry double answering proverEnclave and enclaveOperator and recording
+// every read, so the test sees which key the data key goes to and where that key came from.
+
+const key = (label: string): Hex => keccak256(toHex(`cairn matcher inputs ${label}`))
+const address = (n: number): Address => `0x${n.toString(16).padStart(40, '0')}`
+
+const registry = address(0xee)
+const prover = address(0x1001)
+const enclaveSigner = address(0x2002)
+const matcherKey = key('matcher')
+const proverEciesKey = key('prover enclave ecies')
+const otherEciesKey = key('someone else')
+const context: PrivateInputsContext = { chainId: 31337, marketplace: address(0xaa), marketId: 3n }
+const plaintext = new TextEncoder().encode('{"preimage":"42"}')
+const envelope = hexToBytes(
+  encryptPrivateInputs({ plaintext, context, recipients: [eciesPublicKeyOf(matcherKey)] }).envelope,
+)
+
+type Read = { functionName: string; args: readonly unknown[]; blockNumber: bigint | undefined; address: Address }
+
+/** A registry whose prover key for (market 3, prover) is `enclave`, held by `operatorOfKey` at the block read. */
+function registryDouble(params: { enclave: { signer: Address; eciesPublicKey: Hex }; operatorOfKey: Address }) {
+  const reads: Read[] = []
+  const reader = {
+    public: {
+      readContract: async (call: Read) => {
+        reads.push({
+          functionName: call.functionName,
+          args: call.args,
+          blockNumber: call.blockNumber,
+          address: call.address,
+        })
+        if (call.functionName === 'proverEnclave') {
+          const [marketId, operator] = call.args as [bigint, Address]
+          return marketId === context.marketId && isAddressEqual(operator, prover)
+            ? [params.enclave.signer, params.enclave.eciesPublicKey]
+            : [zeroAddress, '0x']
+        }
+        if (call.functionName === 'enclaveOperator') {
+          const [, signer] = call.args as [bigint, Address]
+          return isAddressEqual(signer, params.enclave.signer) ? params.operatorOfKey : zeroAddress
+        }
+        throw new Error(`unexpected read ${call.functionName}`)
+      },
+    },
+    attestation: { contracts: { teeRegistry: registry } },
+  } as unknown as RegistryReader
+  return { reader, reads }
+}
+
+const rewrap = (reader: RegistryReader, blockNumber = 77n) =>
+  rewrapToProverEnclave(reader, {
+    envelope,
+    matcherPrivateKey: matcherKey,
+    marketId: context.marketId,
+    prover,
+    context,
+    blockNumber,
+  })
+
+describe('matcher re-wrap to the prover enclave', () => {
+  it('wraps to the key it read from the registry, once the key is checked active for that prover at the same block', async () => {
+    const enclave = { signer: enclaveSigner, eciesPublicKey: eciesPublicKeyOf(proverEciesKey) }
+    const { reader, reads } = registryDouble({ enclave, operatorOfKey: prover })
+    const rewrapped = await rewrap(reader)
+    expect(rewrapped?.enclave).toEqual(enclave)
+    // Only the prover enclave's key opens it, and it opens the requester's inputs.
+    const inputKey = rewrapped?.inputKey as Hex
+    expect(decryptWithInputKey({ envelope, inputKey, privateKey: proverEciesKey, context })).toEqual(plaintext)
+    expect(() => unwrapDataKey(inputKey, otherEciesKey)).toThrow()
+    // Both reads at the decision block, on the registry, for this market and prover.
+    expect(reads).toEqual([
+      { functionName: 'proverEnclave', args: [context.marketId, prover], blockNumber: 77n, address: registry },
+      { functionName: 'enclaveOperator', args: [context.marketId, enclaveSigner], blockNumber: 77n, address: registry },
+    ])
+  })
+
+  it('wraps to nobody when the key does not belong to the prover (or to nobody) at that block', async () => {
+    const enclave = { signer: enclaveSigner, eciesPublicKey: eciesPublicKeyOf(otherEciesKey) }
+    for (const operatorOfKey of [address(0x3003), zeroAddress]) {
+      const { reader } = registryDouble({ enclave, operatorOfKey })
+      expect(await rewrap(reader)).toBeUndefined()
+    }
+  })
+
+  it('wraps to nobody when the prover has no active enclave key in the market', async () => {
+    const { reader, reads } = registryDouble({
+      enclave: { signer: zeroAddress, eciesPublicKey: '0x' },
+      operatorOfKey: prover,
+    })
+    expect(await rewrap(reader)).toBeUndefined()
+    expect(reads.map((r) => r.functionName)).toEqual(['proverEnclave'])
+  })
+})
