@@ -1176,7 +1176,9 @@ describe('restaked security across two chains, carried by two relayers', () => {
     const assigned = await submitAssignments(
       mkt.actors.bystander,
       await signAssignments(mkt.actors.matcher, {
-        assignments: [{ requestId: created.requestId, prover, request: created.request }],
+        assignments: await withListedTerms(mkt.reader, [
+          { requestId: created.requestId, prover, request: created.request },
+        ]),
         validUntil: (await chainTime(mkt.reader)) + 300n,
       }),
     )

@@ -3,31 +3,14 @@
  * operator account: registration, capacity, listings, stake, enclave keys, and the invalid-input attestation.
  */
 import type { Logger } from 'pino'
-import {
-  type Address,
-  type Hex,
-  type LocalAccount,
-  type TransactionReceipt,
-  type TypedDataDefinition,
-  zeroAddress,
-} from 'viem'
+import { type Address, type TransactionReceipt, zeroAddress } from 'viem'
 import { type CairnClient, type CairnReader, sent, simulated } from '../../ts/client.js'
-import type { Deployment } from '../../ts/deployment.js'
-import { eventOf } from '../../ts/events.js'
 import { proofMarketplaceAbi, proverRegistryAbi } from '../../ts/generated.js'
 import { stake as depositStake, list, register } from '../../ts/prover.js'
 import { getListing, getProver, getStake } from '../../ts/readers.js'
 import { registerEnclaveKey, type TeeClient } from '../../ts/tee.js'
 import { balanceOf } from '../../ts/tokens.js'
-import {
-  enumName,
-  type ListingState,
-  listingStates,
-  type Request,
-  type RequestStatus,
-  requestStatuses,
-  type Task,
-} from '../../ts/types.js'
+import { enumName, type ListingState, listingStates, type RequestStatus, requestStatuses } from '../../ts/types.js'
 import type { AttestationProvider } from '../attestation/provider.js'
 import type { MarketConfig } from './config.js'
 import type { EnclaveKey } from './keys.js'
