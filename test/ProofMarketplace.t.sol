@@ -5,7 +5,9 @@ import {MarketplaceDigests} from "./utils/MarketplaceDigests.sol";
 import {Ownable} from "solady/auth/Ownable.sol";
 import {ECDSA} from "solady/utils/ECDSA.sol";
 import {CairnTest} from "./utils/CairnTest.sol";
-import {EnclaveKeysStub} from "./utils/EnclaveKeysStub.sol";
+import {TeeRegistryFixture} from "./attestation/TeeRegistry.t.sol";
+import {TeeRole} from "../src/attestation/interfaces/ITeeRegistry.sol";
+import {IEnclaveKeys} from "../src/interfaces/IEnclaveKeys.sol";
 import {Vm} from "forge-std/Vm.sol";
 import {IProofMarketplace} from "../src/interfaces/IProofMarketplace.sol";
 import {IProverRegistry} from "../src/interfaces/IProverRegistry.sol";
@@ -28,7 +30,7 @@ import {
     Task
 } from "../src/types/Request.sol";
 
-contract ProofMarketplaceTest is CairnTest {
+contract ProofMarketplaceTest is CairnTest, TeeRegistryFixture {
     // ================================================================ markets
 
     function test_createMarket_storesParamsAndChargesFee() public {
@@ -1065,13 +1067,15 @@ contract ProofMarketplaceTest is CairnTest {
 
     /// Finding 6 (issue 9): in a market with no enclave path to reject inputs, a requester posting a statement
     /// nobody can prove got its escrow back plus the requester compensation, and the slasher reward too by
-    /// slashing from another address. Now it ends with exactly its escrow, with or without an enclave-key registry.
+    /// slashing from another address. Now it ends with exactly its escrow, with or without an enclave-key registry
+    /// (the real TeeRegistry, in which this prover holds no key).
     function test_unprovableRequestNeverPaysTheRequesterMoreThanItsEscrow() public {
         address accomplice = makeAddr("requester's other address");
-        EnclaveKeysStub keys = new EnclaveKeysStub();
+        _setUpRegistry();
         for (uint256 withRegistry; withRegistry < 2; ++withRegistry) {
             vm.prank(owner);
-            marketplace.setEnclaveKeys(withRegistry == 0 ? EnclaveKeysStub(address(0)) : keys);
+            marketplace.setEnclaveKeys(withRegistry == 0 ? IEnclaveKeys(address(0)) : teeRegistry);
+            assertFalse(teeRegistry.hasActiveEnclave(marketId, prover));
             if (withRegistry == 0) _readyProver(prover, 1);
             uint256 requesterTokensBefore = payToken.balanceOf(requester);
             uint256 treasuryBefore = marketplace.balanceOf(treasury, address(stakeToken));
@@ -1093,56 +1097,6 @@ contract ProofMarketplaceTest is CairnTest {
             assertEq(payToken.balanceOf(requester), requesterTokensBefore + MAX_REWARD, "made whole, never more");
             _stake(prover, SLASH_PENALTY); // back to one task's stake for the next round
         }
-    }
-
-    /// The three shares of a slash add up to exactly the penalty, whatever the penalty and compensation rate, and
-    /// compensation and slasher reward are paid only where the prover could have rejected the inputs instead.
-    function testFuzz_slashSplitIsExact(uint96 penalty, uint16 compensationBps, bool proverHasEnclave) public {
-        compensationBps = uint16(bound(compensationBps, 0, marketplace.MAX_COMPENSATION_BPS()));
-        MarketParams memory mp = _marketParams();
-        mp.stakePerTask = uint96(bound(penalty, 1, type(uint96).max));
-        mp.slashPenalty = uint96(bound(penalty, 0, mp.stakePerTask));
-        mp.requesterCompensationBps = compensationBps;
-        uint256 id = marketplace.createMarket(mp);
-        EnclaveKeysStub keys = new EnclaveKeysStub();
-        keys.set(id, prover, proverHasEnclave);
-        vm.prank(owner);
-        marketplace.setEnclaveKeys(keys);
-        _registerProver(prover, 1);
-        _list(prover, id, PRICE, LISTED_TIME, 1);
-        _stake(prover, mp.stakePerTask);
-        RequestParams memory rp = _requestParams(0);
-        rp.marketId = uint32(id);
-        uint256 requestId = _post(rp);
-        _matcherAssign(requestId, prover);
-        vm.warp(uint256(tasks[requestId].deadline) + 1);
-
-        vm.prank(stranger);
-        marketplace.slash(requestId, records[requestId], tasks[requestId]);
-
-        uint256 compensation = marketplace.balanceOf(refundee, address(stakeToken));
-        uint256 reward = marketplace.balanceOf(stranger, address(stakeToken));
-        uint256 toTreasury = marketplace.balanceOf(treasury, address(stakeToken));
-        assertEq(compensation + reward + toTreasury, mp.slashPenalty, "shares add up to the penalty");
-        assertEq(stakeToken.balanceOf(address(marketplace)), mp.slashPenalty);
-        uint256 expectedCompensation = proverHasEnclave ? uint256(mp.slashPenalty) * compensationBps / 10_000 : 0;
-        uint256 expectedReward = proverHasEnclave ? uint256(mp.slashPenalty) * 500 / 10_000 : 0;
-        assertEq(compensation, expectedCompensation);
-        assertEq(reward, expectedReward);
-        assertEq(marketplace.balanceOf(refundee, address(payToken)), MAX_REWARD, "escrow back, never more");
-    }
-
-    function test_RevertWhen_slash_enclaveRegistryFails() public {
-        _readyProver(prover, 1);
-        uint256 id = _post(0);
-        _matcherAssign(id, prover);
-        EnclaveKeysStub keys = new EnclaveKeysStub();
-        keys.setBroken(true);
-        vm.prank(owner);
-        marketplace.setEnclaveKeys(keys);
-        vm.warp(uint256(tasks[id].deadline) + 1);
-        vm.expectRevert(EnclaveKeysStub.Broken.selector);
-        marketplace.slash(id, records[id], tasks[id]);
     }
 
     function test_slash_thenFulfilIsRefused() public {
@@ -1386,5 +1340,100 @@ contract ProofMarketplaceTest is CairnTest {
         f.publicInputs = fixtures[inputs].publicInputs;
         f.proof = fixtures[proof].proof;
         return f;
+    }
+}
+
+/// @notice The slash split and the finding-6 rule against the real TeeRegistry: the prover's enclave key for the
+/// market each test creates (the next market id; the registry does not need the market to exist yet) is registered
+/// in setUp with a real dev TDX quote.
+contract ProofMarketplaceEnclaveRuleTest is CairnTest, TeeRegistryFixture {
+    address internal enclaveSigner = makeAddr("prover enclave");
+    uint256 internal enclaveMarket;
+
+    function setUp() public override {
+        super.setUp();
+        _setUpRegistry();
+        enclaveMarket = marketplace.marketCount() + 1;
+        _allow(TeeRole.Prover, enclaveMarket);
+        _register(_binding(TeeRole.Prover, enclaveMarket, enclaveSigner));
+        vm.prank(owner);
+        marketplace.setEnclaveKeys(teeRegistry);
+    }
+
+    function _proverOperator() internal view override returns (address) {
+        return prover;
+    }
+
+    /// Creates the market the prover's key serves, with `mp`'s terms, and readies the prover in it.
+    function _enclaveMarket(MarketParams memory mp) internal returns (uint256 id) {
+        id = marketplace.createMarket(mp);
+        assertEq(id, enclaveMarket);
+        _registerProver(prover, 1);
+        _list(prover, id, PRICE, LISTED_TIME, 1);
+        _stake(prover, mp.stakePerTask);
+    }
+
+    /// Governance removes the prover's key (a revoked key never comes back).
+    function _revokeProverKey() internal {
+        vm.prank(roleAdmin);
+        teeRegistry.revoke(TeeRole.Prover, enclaveMarket, enclaveSigner);
+    }
+
+    /// A request in the enclave market, assigned to the prover and past its deadline.
+    function _missedTask(uint256 id) internal returns (uint256 requestId) {
+        RequestParams memory rp = _requestParams(0);
+        rp.marketId = uint32(id);
+        requestId = _post(rp);
+        _matcherAssign(requestId, prover);
+        vm.warp(uint256(tasks[requestId].deadline) + 1);
+    }
+
+    /// The three shares of a slash add up to exactly the penalty, whatever the penalty and compensation rate, and
+    /// compensation and slasher reward are paid only where the prover could have rejected the inputs instead: its
+    /// key is active, or it was revoked before the slash.
+    function testFuzz_slashSplitIsExact(uint96 penalty, uint16 compensationBps, bool proverHasEnclave) public {
+        compensationBps = uint16(bound(compensationBps, 0, marketplace.MAX_COMPENSATION_BPS()));
+        MarketParams memory mp = _marketParams();
+        mp.stakePerTask = uint96(bound(penalty, 1, type(uint96).max));
+        mp.slashPenalty = uint96(bound(penalty, 0, mp.stakePerTask));
+        mp.requesterCompensationBps = compensationBps;
+        uint256 id = _enclaveMarket(mp);
+        uint256 requestId = _missedTask(id);
+        if (!proverHasEnclave) _revokeProverKey();
+        assertEq(teeRegistry.hasActiveEnclave(id, prover), proverHasEnclave);
+
+        vm.prank(stranger);
+        marketplace.slash(requestId, records[requestId], tasks[requestId]);
+
+        uint256 compensation = marketplace.balanceOf(refundee, address(stakeToken));
+        uint256 reward = marketplace.balanceOf(stranger, address(stakeToken));
+        uint256 toTreasury = marketplace.balanceOf(treasury, address(stakeToken));
+        assertEq(compensation + reward + toTreasury, mp.slashPenalty, "shares add up to the penalty");
+        assertEq(stakeToken.balanceOf(address(marketplace)), mp.slashPenalty);
+        uint256 expectedCompensation = proverHasEnclave ? uint256(mp.slashPenalty) * compensationBps / 10_000 : 0;
+        uint256 expectedReward = proverHasEnclave ? uint256(mp.slashPenalty) * 500 / 10_000 : 0;
+        assertEq(compensation, expectedCompensation);
+        assertEq(reward, expectedReward);
+        assertEq(marketplace.balanceOf(refundee, address(payToken)), MAX_REWARD, "escrow back, never more");
+    }
+
+    /// The rule is read at slash time: a key that was active when the task was assigned but removed before the
+    /// slash leaves the prover no way to attest the inputs, so the slash goes through without compensation or
+    /// reward and the whole penalty goes to the treasury.
+    function test_slash_enclaveKeyRevokedBeforeTheSlash_paysNoCompensation() public {
+        uint256 id = _enclaveMarket(_marketParams());
+        assertTrue(teeRegistry.hasActiveEnclave(id, prover));
+        uint256 requestId = _missedTask(id);
+        _revokeProverKey();
+        assertFalse(teeRegistry.hasActiveEnclave(id, prover));
+
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.TaskSlashed(requestId, prover, SLASH_PENALTY, 0, 0, stranger);
+        vm.prank(stranger);
+        marketplace.slash(requestId, records[requestId], tasks[requestId]);
+        assertEq(marketplace.balanceOf(refundee, address(payToken)), MAX_REWARD);
+        assertEq(marketplace.balanceOf(refundee, address(stakeToken)), 0);
+        assertEq(marketplace.balanceOf(stranger, address(stakeToken)), 0);
+        assertEq(marketplace.balanceOf(treasury, address(stakeToken)), SLASH_PENALTY);
     }
 }

@@ -1,381 +1,559 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {MarketplaceDigests} from "../utils/MarketplaceDigests.sol";
-import {CommonBase} from "forge-std/Base.sol";
-import {StdCheats} from "forge-std/StdCheats.sol";
-import {StdUtils} from "forge-std/StdUtils.sol";
-import {Vm} from "forge-std/Vm.sol";
 import {CairnTest} from "../utils/CairnTest.sol";
-import {ProofMarketplace} from "../../src/ProofMarketplace.sol";
-import {ProverRegistry} from "../../src/ProverRegistry.sol";
+import {TeeRegistryFixture} from "../attestation/TeeRegistry.t.sol";
+import {
+    EnclaveKey,
+    HandlerSetup,
+    MarketConfig,
+    MarketplaceHandler,
+    RequestModel,
+    RequestView,
+    SlashRecord
+} from "./MarketplaceHandler.sol";
 import {NativeStaking} from "../../src/staking/NativeStaking.sol";
 import {DevToken} from "../../src/dev/DevToken.sol";
-import {IProofMarketplace} from "../../src/interfaces/IProofMarketplace.sol";
-import {Listing} from "../../src/types/Prover.sol";
-import {
-    Assignment,
-    Fulfilment,
-    Inputs,
-    MatchedRequest,
-    Request,
-    RequestParams,
-    RequestStatus,
-    Task
-} from "../../src/types/Request.sol";
+import {TeeRole} from "../../src/attestation/interfaces/ITeeRegistry.sol";
+import {MarketParams} from "../../src/types/Market.sol";
+import {RequestStatus} from "../../src/types/Request.sol";
 
-/// @notice Drives the marketplace through random lifecycles with real proofs and keeps ghost books.
-contract MarketplaceHandler is CommonBase, StdCheats, StdUtils {
-    ProofMarketplace internal immutable marketplace;
-    ProverRegistry internal immutable registry;
-    NativeStaking internal immutable staking;
-    DevToken internal immutable payToken;
-    DevToken internal immutable stakeToken;
-    uint256 internal immutable matcherKey;
-    uint256 internal immutable marketId;
-    bytes[] internal inputs;
-    bytes[] internal proofs;
+/// @notice Three markets on one marketplace, as the review's attacks need them: two native-stake markets with
+/// different penalties, compensation rates and tokens (each its own NativeStaking), and a TEE-path market whose
+/// provers 0 and 1 hold enclave keys registered with real dev TDX quotes in the real TeeRegistry (prover 2 has none).
+abstract contract MarketplaceInvariantFixture is CairnTest, TeeRegistryFixture {
+    /// Market B: an odd penalty and compensation rate, so the split has rounding to get right.
+    uint96 internal constant B_STAKE = 50e18;
+    uint96 internal constant B_PENALTY = 33_333_333_333_333_333_337;
+    uint16 internal constant B_COMPENSATION_BPS = 3333;
+    uint32 internal constant B_FALLBACK = 600;
+    /// TEE-path market: the highest compensation rate (the treasury keeps only rounding dust) and no fallback delay.
+    uint96 internal constant TEE_STAKE = 80e18;
+    uint96 internal constant TEE_PENALTY = 77_777_777_777_777_777_777;
+    uint16 internal constant TEE_COMPENSATION_BPS = 9500;
+    /// Long enough for most runs, short enough that some runs outlive the keys.
+    uint64 internal constant KEY_VALIDITY = 10 days;
+    /// ProofMarketplace.SLASHER_REWARD_BPS, restated from the spec.
+    uint256 internal constant SLASHER_REWARD_BPS = 500;
 
-    address[] public provers;
-    address[] public accounts; // everyone who may hold a claimable balance
-    uint256[] public requestIds;
-    mapping(uint256 requestId => uint256 fixture) internal fixtureOf;
-    mapping(uint256 requestId => Request) internal records;
-    mapping(uint256 requestId => Task) internal tasks;
-
-    mapping(uint256 requestId => uint256) public timesPaid;
-    mapping(uint256 requestId => uint256) public timesSlashed;
-    uint256 public escrowOpen; // ghost: escrow of Open and Assigned requests
-    uint256 public calls;
-    uint256 public fulfilments;
-    uint256 public slashes;
-
-    constructor(
-        ProofMarketplace marketplace_,
-        ProverRegistry registry_,
-        NativeStaking staking_,
-        DevToken payToken_,
-        DevToken stakeToken_,
-        uint256 matcherKey_,
-        uint256 marketId_,
-        bytes[] memory inputs_,
-        bytes[] memory proofs_,
-        address[] memory provers_,
-        address[] memory accounts_
-    ) {
-        marketplace = marketplace_;
-        registry = registry_;
-        staking = staking_;
-        payToken = payToken_;
-        stakeToken = stakeToken_;
-        matcherKey = matcherKey_;
-        marketId = marketId_;
-        inputs = inputs_;
-        proofs = proofs_;
-        provers = provers_;
-        accounts = accounts_;
-    }
-
-    modifier counted() {
-        ++calls;
-        _;
-    }
-
-    function createRequest(uint256 fixture, uint96 maxReward, uint32 provingTime, uint32 window) external counted {
-        fixture = bound(fixture, 0, inputs.length - 1);
-        maxReward = uint96(bound(maxReward, 1e18, 100e18));
-        // Bounds keep most requests matchable by some listed prover (listed 60-180 s) before they expire.
-        provingTime = uint32(bound(provingTime, 180, 1 hours));
-        window = uint32(bound(window, 10 minutes, 1 hours));
-        address requester = accounts[fixture % accounts.length];
-        RequestParams memory p;
-        p.marketId = uint32(marketId);
-        p.maxReward = maxReward;
-        p.provingTime = provingTime;
-        p.matchingExpiry = uint32(block.timestamp + window);
-        p.deadline = p.matchingExpiry + provingTime;
-        p.refundAddress = requester;
-        p.publicInputs = Inputs({data: inputs[fixture], uri: "", digest: bytes32(0)});
-        payToken.mint(requester, maxReward);
-        vm.startPrank(requester);
-        payToken.approve(address(marketplace), maxReward);
-        uint256 id = marketplace.createRequest(p);
-        vm.stopPrank();
-        records[id] = Request({
-            refundAddress: requester,
-            maxReward: maxReward,
-            createdAt: uint32(block.timestamp),
-            matchingExpiry: p.matchingExpiry,
-            provingTime: provingTime,
-            inputsDigest: keccak256(abi.encodePacked(keccak256(inputs[fixture]), bytes32(0)))
-        });
-        requestIds.push(id);
-        fixtureOf[id] = fixture;
-        escrowOpen += maxReward;
-    }
-
-    /// The first request in `status` at or after a random position, so actions mostly hit live requests.
-    function _pick(uint256 seed, RequestStatus status) internal view returns (uint256) {
-        uint256 n = requestIds.length;
-        for (uint256 i; i < n; ++i) {
-            uint256 id = requestIds[(seed % n + i) % n];
-            if (marketplace.requestStatus(id) == status) return id;
-        }
-        return requestIds[seed % n];
-    }
-
-    /// Like _pick for open requests, preferring ones still inside (or, for cancel, past) their matching window.
-    function _pickOpen(uint256 seed, bool expired) internal view returns (uint256) {
-        uint256 n = requestIds.length;
-        for (uint256 i; i < n; ++i) {
-            uint256 id = requestIds[(seed % n + i) % n];
-            if (marketplace.requestStatus(id) != RequestStatus.Open) continue;
-            if ((block.timestamp > records[id].matchingExpiry) == expired) return id;
-        }
-        return _pick(seed, RequestStatus.Open);
-    }
-
-    function assignByMatcher(uint256 requestSeed, uint256 proverSeed) external counted {
-        if (requestIds.length == 0) return;
-        uint256 id = _pickOpen(requestSeed, false);
-        address prover = provers[proverSeed % provers.length];
-        // The matcher signs the listing it matched on: the prover's terms as they are now.
-        Listing memory l = registry.listing(prover, id >> 64);
-        Assignment[] memory signed = new Assignment[](1);
-        signed[0] = Assignment(id, prover, l.price, l.provingTime, "");
-        MatchedRequest[] memory a = new MatchedRequest[](1);
-        a[0] = MatchedRequest(id, prover, l.price, l.provingTime, records[id]);
-        uint64 validUntil = uint64(block.timestamp);
-        bytes32 digest = MarketplaceDigests.assignmentBatch(address(marketplace), signed, validUntil);
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(matcherKey, digest);
-        vm.recordLogs();
-        marketplace.assign(a, new bytes[](0), validUntil, abi.encodePacked(r, s, v));
-        _recordTasks();
-    }
-
-    function claim(uint256 requestSeed, uint256 proverSeed) external counted {
-        if (requestIds.length == 0) return;
-        uint256 id = _pickOpen(requestSeed, false);
-        vm.recordLogs();
-        vm.prank(provers[proverSeed % provers.length]);
-        try marketplace.claim(id, records[id]) {} catch {}
-        _recordTasks();
-    }
-
-    function fulfil(uint256 requestSeed, bool wrongProof) external counted {
-        if (requestIds.length == 0) return;
-        uint256 id = _pick(requestSeed, RequestStatus.Assigned);
-        uint256 fixture = fixtureOf[id];
-        bytes memory proof = wrongProof ? proofs[(fixture + 1) % proofs.length] : proofs[fixture];
-        vm.prank(tasks[id].prover);
-        try marketplace.fulfil(Fulfilment(id, records[id], tasks[id], inputs[fixture], bytes32(0), proof)) {
-            ++timesPaid[id];
-            ++fulfilments;
-            escrowOpen -= records[id].maxReward;
-        } catch {}
-    }
-
-    function slash(uint256 requestSeed) external counted {
-        if (requestIds.length == 0) return;
-        uint256 id = _pick(requestSeed, RequestStatus.Assigned);
-        vm.prank(accounts[requestSeed % accounts.length]);
-        try marketplace.slash(id, records[id], tasks[id]) {
-            ++timesSlashed[id];
-            ++slashes;
-            escrowOpen -= records[id].maxReward;
-        } catch {}
-    }
-
-    function cancel(uint256 requestSeed) external counted {
-        if (requestIds.length == 0) return;
-        uint256 id = _pickOpen(requestSeed, true);
-        try marketplace.cancel(id, records[id]) {
-            escrowOpen -= records[id].maxReward;
-        } catch {}
-    }
-
-    function withdraw(uint256 accountSeed, bool stakeSide) external counted {
-        address account = accounts[accountSeed % accounts.length];
-        address token = stakeSide ? address(stakeToken) : address(payToken);
-        vm.prank(account);
-        try marketplace.withdraw(token, account) {} catch {}
-    }
-
-    function _recordTasks() internal {
-        Vm.Log[] memory logs = vm.getRecordedLogs();
-        for (uint256 i; i < logs.length; ++i) {
-            if (logs[i].topics[0] == IProofMarketplace.TaskAssigned.selector) {
-                (Task memory task,) = abi.decode(logs[i].data, (Task, bool));
-                tasks[uint256(logs[i].topics[1])] = task;
-            }
-        }
-    }
-
-    function record(uint256 id) external view returns (Request memory) {
-        return records[id];
-    }
-
-    function task(uint256 id) external view returns (Task memory) {
-        return tasks[id];
-    }
-
-    function warp(uint32 seconds_) external counted {
-        vm.warp(block.timestamp + bound(seconds_, 1, 1 hours));
-    }
-
-    function requestCount() external view returns (uint256) {
-        return requestIds.length;
-    }
-
-    function accountCount() external view returns (uint256) {
-        return accounts.length;
-    }
-
-    function proverCount() external view returns (uint256) {
-        return provers.length;
-    }
-}
-
-contract MarketplaceInvariantTest is CairnTest {
     MarketplaceHandler internal handler;
+    DevToken internal payToken2;
+    DevToken internal stakeToken2;
+    NativeStaking internal staking2;
+    uint256 internal marketB;
+    uint256 internal teeMarket;
+    address[] internal ps;
+    address internal alice = makeAddr("alice");
+    address internal bob = makeAddr("bob");
+    address internal prover1Rewards = makeAddr("prover1Rewards");
+    address internal bindingOperator;
 
-    function setUp() public override {
-        super.setUp();
-        address[] memory ps = new address[](3);
-        address[] memory accounts = new address[](6);
-        for (uint256 i; i < 3; ++i) {
-            ps[i] = makeAddr(string.concat("prover", vm.toString(i)));
-            _registerProver(ps[i], uint32(1 + i));
-            _list(ps[i], marketId, uint96(5e18 * (i + 1)), uint32(60 * (i + 1)), 1);
-            _stake(ps[i], uint256(STAKE_PER_TASK) * (i + 1));
-            accounts[i] = ps[i];
-        }
-        accounts[3] = requester;
-        accounts[4] = stranger;
-        accounts[5] = treasury;
-        bytes[] memory ins = new bytes[](fixtures.length);
-        bytes[] memory prs = new bytes[](fixtures.length);
-        for (uint256 i; i < fixtures.length; ++i) {
-            ins[i] = fixtures[i].publicInputs;
-            prs[i] = fixtures[i].proof;
-        }
-        handler = new MarketplaceHandler(
-            marketplace, registry, staking, payToken, stakeToken, matcherKey, marketId, ins, prs, ps, accounts
-        );
-        targetContract(address(handler));
-        bytes4[] memory actions = new bytes4[](8);
-        actions[0] = MarketplaceHandler.createRequest.selector;
-        actions[1] = MarketplaceHandler.assignByMatcher.selector;
-        actions[2] = MarketplaceHandler.claim.selector;
-        actions[3] = MarketplaceHandler.fulfil.selector;
-        actions[4] = MarketplaceHandler.slash.selector;
-        actions[5] = MarketplaceHandler.cancel.selector;
-        actions[6] = MarketplaceHandler.withdraw.selector;
-        actions[7] = MarketplaceHandler.warp.selector;
-        targetSelector(FuzzSelector({addr: address(handler), selectors: actions}));
+    function _proverOperator() internal view override returns (address) {
+        return bindingOperator;
     }
 
-    /// The random campaign cannot promise that a given run settles a task, so this fixed walk shows that the
-    /// handler reaches every ending (payment, rejected proof, slash, cancel, withdrawal) and that the invariants
-    /// hold at each step, i.e. they are not true merely because nothing happened.
-    function test_handlerReachesEveryEnding() public {
-        handler.createRequest(0, 30e18, 600, 10 minutes);
-        handler.assignByMatcher(0, 0);
-        handler.fulfil(0, true); // wrong proof: refused
-        assertEq(handler.fulfilments(), 0);
-        handler.fulfil(0, false);
-        assertEq(handler.fulfilments(), 1);
-        _checkAll();
+    function setUp() public virtual override {
+        super.setUp();
+        _setUpRegistry();
+        payToken2 = new DevToken("Pay2", "PAY2");
+        stakeToken2 = new DevToken("Stake2", "STK2");
+        staking2 = new NativeStaking(address(stakeToken2), address(marketplace), UNBONDING);
+        vm.prank(owner);
+        marketplace.setStakeSourceApproval(staking2, true);
+        MarketParams memory p = _marketParams();
+        (p.paymentToken, p.stakeSource, p.stakePerTask, p.slashPenalty) =
+        (address(payToken2), staking2, B_STAKE, B_PENALTY);
+        (p.requesterCompensationBps, p.fallbackDelay) = (B_COMPENSATION_BPS, B_FALLBACK);
+        marketB = marketplace.createMarket(p);
+        p = _marketParams();
+        (p.stakePerTask, p.slashPenalty, p.requesterCompensationBps, p.fallbackDelay) =
+        (TEE_STAKE, TEE_PENALTY, TEE_COMPENSATION_BPS, 0);
+        teeMarket = marketplace.createMarket(p);
 
-        handler.createRequest(1, 30e18, 600, 10 minutes);
-        vm.warp(block.timestamp + FALLBACK_DELAY);
-        handler.claim(1, 1);
-        handler.warp(1 hours);
-        handler.slash(1);
-        assertEq(handler.slashes(), 1);
-        _checkAll();
+        for (uint256 i; i < 3; ++i) {
+            ps.push(makeAddr(string.concat("prover", vm.toString(i))));
+        }
+        vm.prank(ps[0]);
+        registry.register(ps[0], 4);
+        vm.prank(ps[1]);
+        registry.register(prover1Rewards, 3);
+        vm.prank(ps[2]);
+        registry.register(ps[2], 2);
+        _list(ps[0], marketId, 5e18, 120, 1);
+        _list(ps[0], marketB, 8e18, 300, 2);
+        _list(ps[0], teeMarket, 10e18, 180, 1);
+        _list(ps[1], marketB, 4e18, 600, 1);
+        _list(ps[1], teeMarket, 6e18, 240, 1);
+        _list(ps[2], marketId, 3e18, 900, 1);
+        _list(ps[2], teeMarket, 2e18, 120, 1);
+        _stake(ps[0], 400e18);
+        _stake(ps[1], 200e18);
+        _stake(ps[2], 150e18);
+        _stake2(ps[0], 150e18);
+        _stake2(ps[1], 100e18);
 
-        handler.createRequest(2, 30e18, 600, 10 minutes);
-        handler.warp(1 hours);
-        handler.cancel(2);
-        _checkAll();
-        assertEq(handler.escrowOpen(), 0);
-        address refunded = handler.accounts(2); // the third request's requester and refund address
-        uint256 before = payToken.balanceOf(refunded);
-        uint256 owed = marketplace.balanceOf(refunded, address(payToken));
-        assertGe(owed, 30e18);
-        handler.withdraw(2, false);
-        assertEq(payToken.balanceOf(refunded), before + owed);
-        assertEq(marketplace.balanceOf(refunded, address(payToken)), 0);
-        _checkAll();
+        // Enclave keys of provers 0 and 1 in the TEE-path market: real dev quotes (ffi), registered once here.
+        vm.prank(registryOwner);
+        teeRegistry.setAttestValiditySeconds(KEY_VALIDITY);
+        _allow(TeeRole.Prover, teeMarket);
+        uint256[] memory secrets = new uint256[](3);
+        uint64 expiresAt;
+        for (uint256 i; i < 2; ++i) {
+            address signer;
+            (signer, secrets[i]) = makeAddrAndKey(string.concat("enclave-prover", vm.toString(i)));
+            bindingOperator = ps[i];
+            expiresAt = _register(_binding(TeeRole.Prover, teeMarket, signer));
+        }
+        vm.prank(owner);
+        marketplace.setEnclaveKeys(teeRegistry);
+
+        handler = new MarketplaceHandler(_handlerSetup(secrets, expiresAt));
+    }
+
+    function _handlerSetup(uint256[] memory secrets, uint64 expiresAt) internal view returns (HandlerSetup memory s) {
+        s.marketplace = marketplace;
+        s.teeRegistry = teeRegistry;
+        s.teeAdmin = roleAdmin;
+        s.matcherKey = matcherKey;
+        s.treasury = treasury;
+        s.refundee = refundee;
+        s.stranger = stranger;
+        s.markets = new MarketConfig[](3);
+        s.markets[0] = MarketConfig(
+            marketId, payToken, staking, stakeToken, STAKE_PER_TASK, SLASH_PENALTY, COMPENSATION_BPS, FALLBACK_DELAY
+        );
+        s.markets[1] =
+            MarketConfig(marketB, payToken2, staking2, stakeToken2, B_STAKE, B_PENALTY, B_COMPENSATION_BPS, B_FALLBACK);
+        s.markets[2] =
+            MarketConfig(teeMarket, payToken, staking, stakeToken, TEE_STAKE, TEE_PENALTY, TEE_COMPENSATION_BPS, 0);
+        s.provers = ps;
+        s.rewardAddresses = new address[](3);
+        (s.rewardAddresses[0], s.rewardAddresses[1], s.rewardAddresses[2]) = (ps[0], prover1Rewards, ps[2]);
+        s.enclaveSecrets = secrets;
+        s.enclaveExpiresAt = expiresAt;
+        s.requesters = new address[](2);
+        (s.requesters[0], s.requesters[1]) = (alice, bob);
+        s.accounts = new address[](9);
+        (s.accounts[0], s.accounts[1], s.accounts[2], s.accounts[3], s.accounts[4]) =
+        (alice, bob, refundee, stranger, treasury);
+        (s.accounts[5], s.accounts[6], s.accounts[7], s.accounts[8]) = (ps[0], ps[1], prover1Rewards, ps[2]);
+        s.inputs = new bytes[](fixtures.length);
+        s.proofs = new bytes[](fixtures.length);
+        for (uint256 i; i < fixtures.length; ++i) {
+            s.inputs[i] = fixtures[i].publicInputs;
+            s.proofs[i] = fixtures[i].proof;
+        }
+    }
+
+    function _stake2(address who, uint256 amount) internal {
+        stakeToken2.mint(address(this), amount);
+        stakeToken2.approve(address(staking2), amount);
+        staking2.deposit(who, amount);
+    }
+
+    // ================================================================ properties
+
+    /// What the handler booked, read in a few calls (the properties run after every call of every run).
+    struct Books {
+        RequestView[] requests;
+        MarketConfig[] markets;
+        address[] accounts;
+        address[] tokens;
+        address[] provers;
+        NativeStaking[] stakings;
+    }
+
+    function _books() internal view returns (Books memory b) {
+        b.requests = handler.requestViews();
+        b.markets = handler.marketConfigs();
+        (b.accounts, b.tokens, b.provers, b.stakings) = handler.actors();
     }
 
     function _checkAll() internal view {
-        invariant_tokenBalanceEqualsEscrowPlusClaimable();
-        invariant_paidAtMostOnceAndNeverWhenSlashed();
-        invariant_lockedStakeMatchesRunningTasks();
+        Books memory b = _books();
+        _assertTokenBalanceEqualsEscrowPlusClaimable(b);
+        _assertPaidAtMostOnceAndNeverWhenSlashed(b);
+        _assertLockedStakeMatchesRunningTasks(b);
+        _assertPenaltySplitsExactly(b);
+        _assertCompensationOnlyWithAnActiveEnclaveKey(b);
+        _assertRequesterNeverEndsAhead(b);
+        _assertDueSlashIsEnforceable(b);
+        _assertOnlyTheMarketplaceMovesNativeStake(b);
     }
 
-    /// The marketplace holds exactly the escrow of live requests plus every claimable balance.
-    function invariant_tokenBalanceEqualsEscrowPlusClaimable() public view {
-        uint256 payClaims;
-        uint256 stakeClaims;
-        for (uint256 i; i < handler.accountCount(); ++i) {
-            address account = handler.accounts(i);
-            payClaims += marketplace.balanceOf(account, address(payToken));
-            stakeClaims += marketplace.balanceOf(account, address(stakeToken));
+    /// The marketplace holds, per token, exactly the escrow of live requests plus every claimable balance, and every
+    /// balance is the one the handler's books predict.
+    function _assertTokenBalanceEqualsEscrowPlusClaimable(Books memory b) internal view {
+        (uint256[][] memory booked, uint256[] memory escrow) = handler.ghostBalances();
+        uint256[] memory live = new uint256[](b.tokens.length);
+        for (uint256 i; i < b.requests.length; ++i) {
+            RequestView memory r = b.requests[i];
+            if (r.status != RequestStatus.Open && r.status != RequestStatus.Assigned) continue;
+            live[_index(b.tokens, address(b.markets[r.market].payToken))] += r.maxReward;
         }
-        assertEq(payToken.balanceOf(address(marketplace)), handler.escrowOpen() + payClaims);
-        assertEq(stakeToken.balanceOf(address(marketplace)), stakeClaims);
-        // And the ghost escrow matches the stored requests.
-        uint256 escrow;
-        for (uint256 i; i < handler.requestCount(); ++i) {
-            uint256 id = handler.requestIds(i);
-            RequestStatus status = marketplace.requestStatus(id);
-            if (status == RequestStatus.Open || status == RequestStatus.Assigned) {
-                escrow += handler.record(id).maxReward;
+        for (uint256 t; t < b.tokens.length; ++t) {
+            uint256 claims;
+            for (uint256 a; a < b.accounts.length; ++a) {
+                uint256 balance = marketplace.balanceOf(b.accounts[a], b.tokens[t]);
+                assertEq(balance, booked[a][t], "claimable balance as booked");
+                claims += balance;
+            }
+            assertEq(live[t], escrow[t], "escrow of live requests");
+            assertEq(DevToken(b.tokens[t]).balanceOf(address(marketplace)), escrow[t] + claims, "escrow + claims");
+        }
+    }
+
+    /// No request ends twice: a prover is paid at most once and never for a slashed task, no request nobody can
+    /// prove is ever fulfilled, and every request's stored status is the one the books hold.
+    function _assertPaidAtMostOnceAndNeverWhenSlashed(Books memory b) internal view {
+        for (uint256 i; i < b.requests.length; ++i) {
+            RequestView memory r = b.requests[i];
+            assertEq(uint8(marketplace.requestStatus(r.id)), uint8(r.status), "request status as booked");
+            assertLe(r.endings, 1, "ended once");
+            assertFalse(r.paid && r.slashed, "paid and slashed");
+            if (r.paid) {
+                assertTrue(r.status == RequestStatus.Fulfilled || r.status == RequestStatus.InputsRejected);
+            }
+            if (r.slashed) assertEq(uint8(r.status), uint8(RequestStatus.Slashed));
+            if (r.status == RequestStatus.Fulfilled) assertTrue(r.provable, "an unprovable request was fulfilled");
+        }
+    }
+
+    /// Per stake source and prover, locked stake equals the stake of its running tasks (never more than staked),
+    /// and each prover's compute in use equals its running tasks' compute.
+    function _assertLockedStakeMatchesRunningTasks(Books memory b) internal view {
+        (uint256[][] memory stakeSum,, uint256[] memory compute) = _running(b);
+        for (uint256 s; s < b.stakings.length; ++s) {
+            for (uint256 p; p < b.provers.length; ++p) {
+                (uint128 staked, uint128 locked) = b.stakings[s].stakeOf(b.provers[p]);
+                assertEq(locked, stakeSum[s][p], "locked stake == running tasks' stake");
+                assertLe(locked, staked, "locked <= staked");
             }
         }
-        assertEq(escrow, handler.escrowOpen());
-    }
-
-    /// No task is paid twice, and a slashed task is never also paid.
-    function invariant_paidAtMostOnceAndNeverWhenSlashed() public view {
-        for (uint256 i; i < handler.requestCount(); ++i) {
-            uint256 id = handler.requestIds(i);
-            uint256 paid = handler.timesPaid(id);
-            uint256 slashed = handler.timesSlashed(id);
-            assertLe(paid, 1);
-            assertLe(slashed, 1);
-            assertLe(paid + slashed, 1);
-            RequestStatus status = marketplace.requestStatus(id);
-            if (paid == 1) assertEq(uint8(status), uint8(RequestStatus.Fulfilled));
-            if (slashed == 1) assertEq(uint8(status), uint8(RequestStatus.Slashed));
+        for (uint256 p; p < b.provers.length; ++p) {
+            assertEq(registry.prover(b.provers[p]).computeInUse, compute[p], "compute in use == running tasks'");
         }
     }
 
-    /// Locked stake never exceeds stake, and equals the stake of the tasks still running.
-    function invariant_lockedStakeMatchesRunningTasks() public view {
-        uint256[] memory running = new uint256[](handler.proverCount());
-        uint256[] memory compute = new uint256[](handler.proverCount());
-        for (uint256 i; i < handler.requestCount(); ++i) {
-            uint256 id = handler.requestIds(i);
-            if (marketplace.requestStatus(id) != RequestStatus.Assigned) continue;
-            address p = handler.task(id).prover;
-            for (uint256 j; j < running.length; ++j) {
-                if (handler.provers(j) == p) {
-                    ++running[j];
-                    compute[j] += handler.task(id).compute;
-                }
+    /// Each slash's penalty splits exactly into requester compensation, slasher reward and the treasury's share (the
+    /// TaskSlashed fields and the measured treasury credit), the stake source lost exactly the penalty, and the sums
+    /// over all slashes agree per stake source with the stake the books saw slashed.
+    function _assertPenaltySplitsExactly(Books memory b) internal view {
+        SlashRecord[] memory slashes = handler.slashRecords();
+        (,, uint256[] memory slashed) = handler.stakeFlows();
+        uint256[] memory penalties = new uint256[](b.stakings.length);
+        uint256[] memory shares = new uint256[](b.stakings.length);
+        for (uint256 i; i < slashes.length; ++i) {
+            SlashRecord memory r = slashes[i];
+            MarketConfig memory m = b.markets[r.market];
+            assertEq(r.compensation + r.slasherReward + r.treasuryShare, r.penalty, "three shares == penalty");
+            assertEq(r.penalty, m.penalty, "the market's penalty");
+            assertEq(r.stakeTaken, r.penalty, "stake taken == penalty");
+            uint256 s = _index(b.stakings, m.staking);
+            penalties[s] += r.penalty;
+            shares[s] += r.compensation + r.slasherReward + r.treasuryShare;
+        }
+        for (uint256 s; s < penalties.length; ++s) {
+            assertEq(shares[s], penalties[s], "sum of shares == sum of penalties");
+            assertEq(penalties[s], slashed[s], "slashed stake as booked");
+        }
+    }
+
+    /// Compensation and slasher reward are paid only when the slashed prover held an active enclave key in the
+    /// market at slash time (it could have attested unprovable inputs instead), and then at the market's rates.
+    function _assertCompensationOnlyWithAnActiveEnclaveKey(Books memory b) internal view {
+        SlashRecord[] memory slashes = handler.slashRecords();
+        for (uint256 i; i < slashes.length; ++i) {
+            SlashRecord memory r = slashes[i];
+            if (!r.enclaveActive) {
+                assertEq(r.compensation, 0, "compensation without an enclave path");
+                assertEq(r.slasherReward, 0, "slasher reward without an enclave path");
+            } else {
+                assertEq(r.market, handler.TEE_MARKET(), "enclave keys serve the TEE-path market only");
+                assertEq(r.compensation, r.penalty * b.markets[r.market].compensationBps / 10_000);
+                assertEq(r.slasherReward, r.penalty * SLASHER_REWARD_BPS / 10_000);
             }
         }
-        for (uint256 j; j < running.length; ++j) {
-            address p = handler.provers(j);
-            (uint128 staked, uint128 locked) = staking.stakeOf(p);
-            assertLe(locked, staked);
-            assertEq(locked, running[j] * STAKE_PER_TASK);
-            assertEq(registry.prover(p).computeInUse, compute[j]);
-            assertLe(registry.prover(p).computeInUse, registry.prover(p).capacity);
+    }
+
+    /// A requester never ends a request with more than it escrowed unless the prover failed a request it could have
+    /// settled. Books per request (RequestModel): `payReceived` is every pay-token credit to its refund address from
+    /// it (cancel refund, the unpaid part of the escrow, the escrow a slash returns), `stakeReceived` the
+    /// compensation to its refund address plus the slasher reward when the requester or its refund address slashed.
+    /// The requester escrowed `maxReward` pay tokens and no stake tokens, so it is ahead when pay credits exceed the
+    /// escrow or any stake token came back. A prover could have settled when a valid proof exists (provable), or
+    /// when it held an active enclave key in the market at slash time and so could have attested the inputs
+    /// unprovable (rejectInputs) instead of missing its deadline: only then is its failure paid to the requester.
+    /// For an unprovable request without that path the requester gets at most its escrow, whoever slashes.
+    function _assertRequesterNeverEndsAhead(Books memory b) internal pure {
+        for (uint256 i; i < b.requests.length; ++i) {
+            RequestView memory r = b.requests[i];
+            assertLe(r.payReceived, r.maxReward, "pay credits <= escrow");
+            if (r.payReceived > r.maxReward || r.stakeReceived != 0) {
+                assertTrue(r.slashed && r.proverCouldSettle, "requester ahead, yet no prover failed");
+            }
+            if (!r.provable && !r.proverCouldSettle) assertEq(r.stakeReceived, 0, "unprovable request paid a profit");
         }
+    }
+
+    /// A due slash is always enforceable for the market's penalty: at each running task's stake source, its prover's
+    /// locked stake covers the stake (and so the penalty) of all its running tasks there, within its staked amount
+    /// (stake cannot start unbonding while locked). `afterInvariant` also enforces every due slash.
+    function _assertDueSlashIsEnforceable(Books memory b) internal view {
+        (uint256[][] memory stakeSum, uint256[][] memory penaltySum,) = _running(b);
+        for (uint256 s; s < b.stakings.length; ++s) {
+            for (uint256 p; p < b.provers.length; ++p) {
+                if (stakeSum[s][p] == 0) continue;
+                (uint128 staked, uint128 locked) = b.stakings[s].stakeOf(b.provers[p]);
+                assertGe(locked, stakeSum[s][p], "locked covers the running tasks' stake");
+                assertGe(stakeSum[s][p], penaltySum[s][p], "stake covers the penalties");
+                assertLe(locked, staked, "locked stake is staked");
+            }
+        }
+    }
+
+    /// Native stake moves only through the marketplace: each source's token balance is exactly its provers' staked
+    /// plus unbonding stake, which is what was deposited less withdrawals and the penalties the marketplace took.
+    function _assertOnlyTheMarketplaceMovesNativeStake(Books memory b) internal view {
+        (uint256[][] memory staked, uint256[][] memory locked, uint256[][] memory unbonding) = handler.ghostStakes();
+        (uint256[] memory deposited, uint256[] memory withdrawn, uint256[] memory slashed) = handler.stakeFlows();
+        for (uint256 s; s < b.stakings.length; ++s) {
+            NativeStaking source = b.stakings[s];
+            uint256 held;
+            for (uint256 p; p < b.provers.length; ++p) {
+                (uint128 stakedNow, uint128 lockedNow) = source.stakeOf(b.provers[p]);
+                (uint128 unbondingNow,) = source.unbondingOf(b.provers[p]);
+                assertEq(stakedNow, staked[s][p], "staked as booked");
+                assertEq(lockedNow, locked[s][p], "locked as booked");
+                assertEq(unbondingNow, unbonding[s][p], "unbonding as booked");
+                held += uint256(stakedNow) + unbondingNow;
+            }
+            uint256 balance = DevToken(source.stakeToken()).balanceOf(address(source));
+            assertEq(balance, held, "source balance == staked + unbonding");
+            assertEq(balance, deposited[s] - withdrawn[s] - slashed[s], "deposits - withdrawals - penalties");
+        }
+    }
+
+    /// Stake and penalties of the running (Assigned) tasks per stake source and prover, and compute per prover.
+    function _running(Books memory b)
+        internal
+        pure
+        returns (uint256[][] memory stakeSum, uint256[][] memory penaltySum, uint256[] memory compute)
+    {
+        stakeSum = new uint256[][](b.stakings.length);
+        penaltySum = new uint256[][](b.stakings.length);
+        for (uint256 s; s < b.stakings.length; ++s) {
+            stakeSum[s] = new uint256[](b.provers.length);
+            penaltySum[s] = new uint256[](b.provers.length);
+        }
+        compute = new uint256[](b.provers.length);
+        for (uint256 i; i < b.requests.length; ++i) {
+            RequestView memory r = b.requests[i];
+            if (r.status != RequestStatus.Assigned) continue;
+            MarketConfig memory m = b.markets[r.market];
+            uint256 s = _index(b.stakings, m.staking);
+            uint256 p = _index(b.provers, r.prover);
+            stakeSum[s][p] += m.stakePerTask;
+            penaltySum[s][p] += m.penalty;
+            compute[p] += r.compute;
+        }
+    }
+
+    function _index(address[] memory list, address a) internal pure returns (uint256) {
+        for (uint256 i; i < list.length; ++i) {
+            if (list[i] == a) return i;
+        }
+        revert("not listed");
+    }
+
+    function _index(NativeStaking[] memory list, NativeStaking a) internal pure returns (uint256) {
+        for (uint256 i; i < list.length; ++i) {
+            if (list[i] == a) return i;
+        }
+        revert("not listed");
+    }
+}
+
+/// @notice The marketplace's money, stake and slashing properties under random lifecycles (see MarketplaceHandler).
+contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
+    function setUp() public override {
+        super.setUp();
+        targetContract(address(handler));
+        // Weights (a selector listed k times is picked k times as often): lifecycle steps first.
+        bytes4[] memory actions = new bytes4[](28);
+        uint256 n;
+        n = _weigh(actions, n, MarketplaceHandler.createRequest.selector, 3);
+        n = _weigh(actions, n, MarketplaceHandler.assignBatch.selector, 3);
+        n = _weigh(actions, n, MarketplaceHandler.warp.selector, 3);
+        n = _weigh(actions, n, MarketplaceHandler.fulfil.selector, 2);
+        n = _weigh(actions, n, MarketplaceHandler.fulfilBatch.selector, 2);
+        n = _weigh(actions, n, MarketplaceHandler.rejectInputs.selector, 2);
+        n = _weigh(actions, n, MarketplaceHandler.slash.selector, 2);
+        n = _weigh(actions, n, MarketplaceHandler.stake.selector, 2);
+        n = _weigh(actions, n, MarketplaceHandler.claim.selector, 1);
+        n = _weigh(actions, n, MarketplaceHandler.cancel.selector, 1);
+        n = _weigh(actions, n, MarketplaceHandler.deposit.selector, 1);
+        n = _weigh(actions, n, MarketplaceHandler.withdraw.selector, 1);
+        n = _weigh(actions, n, MarketplaceHandler.listing.selector, 1);
+        n = _weigh(actions, n, MarketplaceHandler.leave.selector, 1);
+        n = _weigh(actions, n, MarketplaceHandler.membership.selector, 1);
+        n = _weigh(actions, n, MarketplaceHandler.intrude.selector, 1);
+        n = _weigh(actions, n, MarketplaceHandler.revokeEnclaveKey.selector, 1);
+        assertEq(n, actions.length);
+        targetSelector(FuzzSelector({addr: address(handler), selectors: actions}));
+    }
+
+    function _weigh(bytes4[] memory actions, uint256 n, bytes4 selector, uint256 weight)
+        internal
+        pure
+        returns (uint256)
+    {
+        for (uint256 i; i < weight; ++i) {
+            actions[n++] = selector;
+        }
+        return n;
+    }
+
+    /// At the end of every run, every task still assigned is slashed once due: each slash goes through for the
+    /// market's penalty, and the properties still hold afterwards.
+    function afterInvariant() public {
+        handler.slashEveryDueTask();
+        _checkAll();
+    }
+
+    // Each invariant_ function is its own campaign (256 runs x 128 calls under the deep profile), so related
+    // properties share one; afterInvariant checks all of them at the end of every run of every campaign.
+
+    /// Money: per token, the marketplace holds exactly the escrow of live requests plus every claimable balance (each
+    /// as booked); and each request ends once, its prover paid at most once and never when slashed.
+    function invariant_tokenBalanceEqualsEscrowPlusClaimableAndPaidAtMostOnce() public view {
+        Books memory b = _books();
+        _assertTokenBalanceEqualsEscrowPlusClaimable(b);
+        _assertPaidAtMostOnceAndNeverWhenSlashed(b);
+    }
+
+    /// Stake: locked native stake equals the running tasks' stake and compute in use their compute; every due slash
+    /// is enforceable for its market's penalty; and only the marketplace moves native stake.
+    function invariant_stakeBacksEveryRunningTask() public view {
+        Books memory b = _books();
+        _assertLockedStakeMatchesRunningTasks(b);
+        _assertDueSlashIsEnforceable(b);
+        _assertOnlyTheMarketplaceMovesNativeStake(b);
+    }
+
+    /// Slashes: each penalty splits exactly into compensation, slasher reward and treasury share, and compensation
+    /// and slasher reward are paid only when the prover held an active enclave key in the market at slash time.
+    function invariant_penaltySplitsExactlyAndCompensatesOnlyWithAnEnclaveKey() public view {
+        Books memory b = _books();
+        _assertPenaltySplitsExactly(b);
+        _assertCompensationOnlyWithAnActiveEnclaveKey(b);
+    }
+
+    /// See _assertRequesterNeverEndsAhead for the bookkeeping.
+    function invariant_requesterNeverEndsAheadUnlessAProverFailedAProvableRequest() public view {
+        _assertRequesterNeverEndsAhead(_books());
+    }
+
+    /// The random campaign cannot promise that a given run reaches every ending, so this fixed walk shows that the
+    /// handler does (fulfil, fulfilBatch, rejectInputs, slash with and without an enclave path, claim, cancel,
+    /// withdraw, leave, deregistration, unbond, a batch item skipped for a changed listing) and that the properties hold at each
+    /// step, i.e. they are not true merely because nothing happened.
+    function test_handlerReachesEveryEnding() public {
+        // Fulfil: a provable request in market A, matcher-assigned; a wrong proof is refused first.
+        uint256 a = _post(0, 0, 1); // flags 1: provable, alice, refunds to herself
+        handler.assignBatch(a, 0, 0, 0);
+        handler.fulfil(a, 11);
+        assertEq(handler.fulfilments(), 0);
+        handler.fulfil(a, 0);
+        assertEq(handler.fulfilments(), 1);
+        _checkAll();
+
+        // A batch of two in market B where the first item's prover raised its price after the matcher signed:
+        // that item is skipped (ListingChanged), the other assigned; then re-matched and fulfilled in a batch.
+        uint256 b1 = _post(1, 1, 1);
+        _post(1, 2, 1);
+        handler.assignBatch(b1, 0, 1, 12);
+        assertEq(handler.listingChangedSkips(), 1);
+        assertEq(handler.matcherAssignments(), 2);
+        handler.assignBatch(b1, 0, 0, 0);
+        handler.fulfilBatch(b1, 1, 0);
+        assertEq(handler.batchFulfilments(), 1);
+        _checkAll();
+
+        // rejectInputs: an unprovable request in the TEE-path market, its enclave attests it.
+        uint256 t1 = _post(2, 3, 0); // flags 0: unprovable, alice
+        handler.assignBatch(t1, 0, 0, 0);
+        handler.rejectInputs(t1, 0);
+        assertEq(handler.rejections(), 1);
+        _checkAll();
+
+        // Slash with an enclave path: the prover could have rejected the unprovable inputs but let the deadline pass.
+        uint256 t2 = _post(2, 4, 0);
+        handler.assignBatch(t2, 0, 0, 0);
+        handler.warp(11, t2);
+        handler.slash(t2, 0, 0); // alice slashes her own request
+        assertEq(handler.slashesWithEnclave(), 1);
+        RequestModel memory lapsed = handler.requestModel(t2);
+        assertEq(lapsed.payReceived, lapsed.record.maxReward);
+        assertGt(lapsed.stakeReceived, 0, "compensated: the prover could have rejected the inputs");
+        assertTrue(lapsed.proverCouldSettle);
+        _checkAll();
+
+        // Slash without an enclave path: an unprovable request in market A; the requester gets exactly its escrow.
+        uint256 u = _post(0, 5, 0);
+        handler.assignBatch(u, 0, 0, 0);
+        handler.warp(11, u);
+        handler.slash(u, 0, 0);
+        assertEq(handler.slashesWithoutEnclave(), 1);
+        RequestModel memory r = handler.requestModel(u);
+        assertEq(r.payReceived, r.record.maxReward);
+        assertEq(r.stakeReceived, 0);
+        _checkAll();
+
+        // Claim after the fallback delay, then fulfil.
+        uint256 c = _post(0, 6, 1);
+        handler.warp(9, c);
+        handler.claim(c, 0, 0);
+        assertEq(handler.claims(), 1);
+        handler.fulfil(c, 0);
+        _checkAll();
+
+        // Cancel after the matching expiry.
+        uint256 x = _post(1, 7, 1);
+        handler.warp(6, x);
+        handler.cancel(x, 0);
+        assertEq(handler.cancels(), 1);
+        _checkAll();
+
+        // Withdraw a balance.
+        handler.withdraw(0, 0);
+        assertEq(handler.withdrawals(), 1);
+        _checkAll();
+
+        // Leave market A after the exit delay, then unbond stake.
+        handler.leave(2, 0, 0);
+        handler.warp(14, 0);
+        handler.leave(2, 0, 2);
+        assertEq(handler.leavesCompleted(), 1);
+        // With no listing left and no task running, prover 2 deregisters and registers again.
+        handler.leave(2, 2, 0);
+        handler.warp(14, 0);
+        handler.leave(2, 2, 2);
+        handler.membership(2, 0, 0);
+        assertEq(handler.deregistrations(), 1);
+        handler.membership(2, 1, 2);
+        assertTrue(registry.prover(ps[2]).registered);
+        handler.stake(2, 0, 1, 10e18);
+        handler.warp(15, 0);
+        handler.stake(2, 0, 3, 0);
+        assertEq(handler.unbondsWithdrawn(), 1);
+        _checkAll();
+        assertEq(handler.predictedReverts(), 1); // the wrong proof
+    }
+
+    /// Posts through the handler and returns the request's index (the handler's pickers start there).
+    function _post(uint256 marketIndex, uint256 fixture, uint256 flags) internal returns (uint256 index) {
+        index = handler.requestCount();
+        handler.createRequest(marketIndex, fixture, flags, 30e18, 900, 1 hours);
     }
 }
