@@ -390,7 +390,8 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
         if (address(enclaveKeys) == address(0)) revert EnclaveKeysNotSet();
         address signer = ECDSA.recoverCalldata(_invalidInputsDigest(requestId, request.inputsDigest), signature);
         if (
-            _askEnclaveKeys(IEnclaveKeys.enclaveOperator.selector, _marketOf(requestId), signer) != uint160(task.prover)
+            _askEnclaveKeys(IEnclaveKeys.enclaveOperator.selector, _marketOf(requestId), signer, 0)
+                != uint160(task.prover)
         ) {
             revert NotProverEnclave(signer, task.prover);
         }
@@ -416,9 +417,9 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
     }
 
     /// @inheritdoc IProofMarketplace
-    /// @dev Compensation and slasher reward require `enclaveKeys.hasActiveEnclave(market, prover)`: only then could
-    /// the prover have answered an unprovable request with `rejectInputs`, so only then is missing the deadline its
-    /// fault. Without it a requester could post a statement with no witness, collect escrow plus compensation, and
+    /// @dev Compensation and slasher reward require `enclaveKeys.enclaveActiveAt(market, prover, task.deadline)`: only
+    /// then could the prover have answered an unprovable request with `rejectInputs`, so only then is missing the
+    /// deadline its fault (a key registered after the deadline does not count). Without it a requester could post a statement with no witness, collect escrow plus compensation, and
     /// the slasher reward too by slashing from another address.
     function slash(uint256 requestId, Request calldata request, Task calldata task) external nonReentrant {
         bytes memory why = _checkAssigned(requestId, request, task);
@@ -443,7 +444,7 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
                 address stakeToken = source.stakeToken();
                 // Only a prover that could have attested unprovable inputs (rejectInputs) instead of missing its
                 // deadline pays compensation and slasher reward; otherwise the requester is made whole, never more.
-                if (_askEnclaveKeys(IEnclaveKeys.hasActiveEnclave.selector, marketId, task.prover) == 1) {
+                if (_askEnclaveKeys(IEnclaveKeys.enclaveActiveAt.selector, marketId, task.prover, task.deadline) == 1) {
                     compensation = penalty * m.requesterCompensationBps / 10_000;
                     slasherReward = penalty * SLASHER_REWARD_BPS / 10_000;
                     _balances[refundAddress][stakeToken] += compensation;
@@ -578,9 +579,13 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
 
     // ================================================================ internal
 
-    /// @dev One-word answer of the enclave-key registry to `selector(marketId, account)` (IEnclaveKeys), as
+    /// @dev One-word answer of the enclave-key registry to `selector(marketId, account, at)` (IEnclaveKeys), as
     /// returned (zero when no registry is set or it returns less than a word). A failing call reverts with its data.
-    function _askEnclaveKeys(bytes4 selector, uint256 marketId, address account) private view returns (uint256 answer) {
+    function _askEnclaveKeys(bytes4 selector, uint256 marketId, address account, uint256 at)
+        private
+        view
+        returns (uint256 answer)
+    {
         address keys = address(enclaveKeys);
         assembly ("memory-safe") {
             if keys {
@@ -588,7 +593,9 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
                 mstore(p, selector)
                 mstore(add(p, 0x04), marketId)
                 mstore(add(p, 0x24), account)
-                if iszero(staticcall(gas(), keys, p, 0x44, 0x00, 0x20)) {
+                // A third word: the time for enclaveActiveAt; two-argument views ignore it.
+                mstore(add(p, 0x44), at)
+                if iszero(staticcall(gas(), keys, p, 0x64, 0x00, 0x20)) {
                     returndatacopy(p, 0x00, returndatasize())
                     revert(p, returndatasize())
                 }

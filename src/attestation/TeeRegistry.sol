@@ -50,6 +50,8 @@ contract TeeRegistry is ITeeRegistry, IMatcherAuthority, IEnclaveKeys, Ownable {
     mapping(bytes32 keyId => bool) public revokedKey;
     /// The latest prover key each operator registered per market.
     mapping(uint256 marketId => mapping(address operator => address signer)) internal _proverKeyOf;
+    /// Since when the operator has had an active prover key in the market without a gap (rotations included).
+    mapping(uint256 marketId => mapping(address operator => uint64)) internal _proverKeySince;
     /// Governance-admitted operators of the matcher and relayer roles, and how many there are.
     mapping(TeeRole role => mapping(address operator => bool)) public isAdmittedOperator;
     mapping(TeeRole role => uint32) public admittedOperatorCount;
@@ -113,7 +115,13 @@ contract TeeRegistry is ITeeRegistry, IMatcherAuthority, IEnclaveKeys, Ownable {
             measurement: measurement,
             eciesPublicKey: binding.eciesPublicKey
         });
-        if (binding.role == TeeRole.Prover) _proverKeyOf[binding.marketId][binding.operator] = binding.signer;
+        if (binding.role == TeeRole.Prover) {
+            mapping(address => address) storage latest = _proverKeyOf[binding.marketId];
+            if (!isActive(TeeRole.Prover, binding.marketId, latest[binding.operator])) {
+                _proverKeySince[binding.marketId][binding.operator] = uint64(block.timestamp);
+            }
+            latest[binding.operator] = binding.signer;
+        }
         emit KeyRegistered(
             binding.role,
             binding.marketId,
@@ -250,6 +258,12 @@ contract TeeRegistry is ITeeRegistry, IMatcherAuthority, IEnclaveKeys, Ownable {
     /// @inheritdoc IEnclaveKeys
     function hasActiveEnclave(uint256 marketId, address prover) external view returns (bool) {
         return isActive(TeeRole.Prover, marketId, _proverKeyOf[marketId][prover]);
+    }
+
+    /// @inheritdoc IEnclaveKeys
+    function enclaveActiveAt(uint256 marketId, address prover, uint256 at) external view returns (bool) {
+        uint256 expiresAt = _keys[_keyId(TeeRole.Prover, marketId, _proverKeyOf[marketId][prover])].expiresAt;
+        return _proverKeySince[marketId][prover] <= at && at < expiresAt;
     }
 
     /// @inheritdoc ITeeRegistry

@@ -11,4 +11,8 @@ interface IEnclaveKeys {
     /// @notice Whether `prover` holds an active enclave key in `marketId`, i.e. can attest that a request's inputs
     /// cannot be proven instead of being slashed for them.
     function hasActiveEnclave(uint256 marketId, address prover) external view returns (bool);
+
+    /// @notice Whether `prover` held an active enclave key in `marketId` at time `at` (`at` ≤ now), judged by its
+    /// unbroken run of keys up to its current one: a key registered only after `at`, or a gap since, says no.
+    function enclaveActiveAt(uint256 marketId, address prover, uint256 at) external view returns (bool);
 }

@@ -188,8 +188,8 @@ interface IProofMarketplace {
     /// exactly the penalty.
     /// @dev No requester may profit from a request nobody can prove. Compensation and slasher reward are paid only
     /// when the prover could have settled an unprovable request with an enclave attestation (`rejectInputs`)
-    /// instead of being slashed: the enclave-key registry is set and the prover holds an active enclave key in the
-    /// market at slash time. Otherwise the whole penalty goes to the treasury and the requester is made whole
+    /// instead of being slashed: the enclave-key registry is set and the prover held an active enclave key in the
+    /// market at the task's deadline (`enclaveActiveAt`; a key registered only after it does not count). Otherwise the whole penalty goes to the treasury and the requester is made whole
     /// (escrow back), never more, even when it slashes from another address.
     function slash(uint256 requestId, Request calldata request, Task calldata task) external;
 

@@ -439,8 +439,9 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
         assertEq(marketplace.balanceOf(treasury, address(stakeToken)), SLASH_PENALTY);
     }
 
-    /// The rule is read at slash time: a prover key that expired before the slash pays no compensation.
-    function test_slash_proverEnclaveKeyExpiredBySlashTime_paysNoCompensation() public {
+    /// The rule is judged at the task's deadline: a key active then (the prover could have rejected the inputs)
+    /// counts even if it expired before the slash.
+    function test_slash_proverEnclaveKeyExpiredAfterTheDeadline_stillCompensates() public {
         (uint256 id,) = _teeMarket();
         _readyProverIn(id);
         vm.prank(owner);
@@ -448,9 +449,28 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
         uint256 requestId = _missedUnprovableRequest(id);
         vm.warp(block.timestamp + 3600);
         assertFalse(teeRegistry.hasActiveEnclave(id, prover));
+        assertTrue(teeRegistry.enclaveActiveAt(id, prover, tasks[requestId].deadline));
+        uint256 compensation = uint256(SLASH_PENALTY) * COMPENSATION_BPS / 10_000;
         vm.prank(stranger);
         marketplace.slash(requestId, records[requestId], tasks[requestId]);
-        _assertExactlyTheEscrow(stranger);
+        assertEq(marketplace.balanceOf(requester, address(stakeToken)), compensation);
+    }
+
+    /// Finding 6 (follow-up): a prover without a key during the task, which registers one only after its deadline
+    /// (a routine attestation, say), could not have rejected the inputs: the requester still gets exactly its escrow.
+    function test_unprovableRequestNeverPaysTheRequesterMoreThanItsEscrow_keyRegisteredAfterTheDeadline() public {
+        _readyProverIn(marketId);
+        vm.prank(owner);
+        marketplace.setEnclaveKeys(teeRegistry);
+        uint256 requestId = _missedUnprovableRequest(marketId);
+        _allow(TeeRole.Prover, marketId);
+        _register(_binding(TeeRole.Prover, marketId, enclaveProver));
+        assertTrue(teeRegistry.hasActiveEnclave(marketId, prover));
+        assertFalse(teeRegistry.enclaveActiveAt(marketId, prover, tasks[requestId].deadline));
+        address accomplice = makeAddr("requester's other address");
+        vm.prank(accomplice);
+        marketplace.slash(requestId, records[requestId], tasks[requestId]);
+        _assertExactlyTheEscrow(accomplice);
     }
 
     /// Restaked markets take the penalty on Ethereum and pay nothing on this chain: even with an active prover

@@ -485,4 +485,26 @@ contract TeeRegistryTest is TeeRegistryFixture {
         vm.stopPrank();
         assertEq(teeRegistry.tdAttributesRequired(), bytes8(0));
     }
+
+    /// A prover's enclave coverage runs unbroken across key rotations and restarts after a gap.
+    function test_enclaveActiveAt_followsRotationsAndGaps() public {
+        _allow(TeeRole.Prover, 3);
+        uint256 start = block.timestamp;
+        _register(_binding(TeeRole.Prover, 3, makeAddr("enclave-1")));
+        // Rotated before the first key expires: coverage continues from `start`.
+        vm.warp(start + 2400);
+        vm.roll(block.number + 1);
+        vm.setBlockhash(block.number - 1, keccak256("rotation"));
+        _register(_binding(TeeRole.Prover, 3, makeAddr("enclave-2")));
+        assertTrue(teeRegistry.enclaveActiveAt(3, _proverOperator(), start));
+        assertTrue(teeRegistry.enclaveActiveAt(3, _proverOperator(), start + 5000));
+        assertFalse(teeRegistry.enclaveActiveAt(3, _proverOperator(), start - 1));
+        // Lapsed, then registered again: only the new run counts.
+        vm.warp(start + 2400 + 3600 + 10);
+        vm.roll(block.number + 1);
+        vm.setBlockhash(block.number - 1, keccak256("after the gap"));
+        _register(_binding(TeeRole.Prover, 3, makeAddr("enclave-3")));
+        assertFalse(teeRegistry.enclaveActiveAt(3, _proverOperator(), start + 100));
+        assertTrue(teeRegistry.enclaveActiveAt(3, _proverOperator(), block.timestamp));
+    }
 }

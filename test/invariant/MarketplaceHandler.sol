@@ -937,8 +937,8 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         SlashRecord memory rec;
         rec.requestId = id;
         rec.market = r.market;
-        rec.enclaveActive = _hasActiveEnclave(r.market, task.prover);
-        assertEq(rec.enclaveActive, teeRegistry.hasActiveEnclave(m.id, task.prover), "enclave key model");
+        rec.enclaveActive = _hadEnclaveAt(r.market, task.prover, task.deadline);
+        assertEq(rec.enclaveActive, teeRegistry.enclaveActiveAt(m.id, task.prover, task.deadline), "enclave key model");
         uint256 compensation = rec.enclaveActive ? uint256(m.penalty) * m.compensationBps / 10_000 : 0;
         uint256 reward = rec.enclaveActive ? uint256(m.penalty) * SLASHER_REWARD_BPS / 10_000 : 0;
 
@@ -1384,9 +1384,11 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         return address(0);
     }
 
-    function _hasActiveEnclave(uint256 mi, address prover) internal view returns (bool) {
+    /// Whether the prover held its (setUp-registered, so since before any task) key in the market at `at`: a revoked
+    /// key is gone from the registry, an expired one counts up to its expiry.
+    function _hadEnclaveAt(uint256 mi, address prover, uint256 at) internal view returns (bool) {
         EnclaveKey storage k = _enclave[prover];
-        return k.secret != 0 && _enclaveOperator(mi, k.signer) == prover;
+        return mi == TEE_MARKET && k.secret != 0 && !k.revoked && at < k.expiresAt;
     }
 
     /// `seed + i`, wrapping: seeds are arbitrary fuzzed words.
