@@ -437,9 +437,12 @@ export async function createRelayer(
     )
     const delivered = events.filter((e) => e.eventName === 'SlashDelivered').length
     for (const e of events) {
-      // Delivered before (by a peer, or a replayed batch): nothing more to do for it.
-      if (e.eventName === 'SlashSkipped')
-        log.info({ orderId: e.args.orderId, taskId: String(e.args.taskId) }, 'slash already delivered: skipped')
+      if (e.eventName !== 'SlashSkipped') continue
+      const fields = { orderId: e.args.orderId, taskId: String(e.args.taskId) }
+      // Delivered before (by a peer, or a replayed batch): nothing more to do for it. Any other skip is a refusal
+      // that may pass (nothing was recorded on Ethereum): the order stays pending and is delivered again.
+      if (decodeRevertData(e.args.reason).name === 'SlashOrderAlreadySeen') log.info(fields, 'slash already delivered')
+      else log.warn({ ...fields, reason: failureName(e.args.reason) }, 'slash refused for now: retried next round')
     }
     const failed = parseEventLogs({ abi: cairnNetworkMiddlewareAbi, logs: receipt.logs, eventName: 'SlashFailed' })
     for (const e of failed) {
@@ -622,8 +625,15 @@ export async function createRelayer(
     } catch (error) {
       if (!isRevert(error)) throw error
       const reason = revertName(error)
-      // A peer finalized it, or this chain's clock is not quite past the deadline yet: nothing to do this round.
-      if (reason === 'SlashOrderNotPending' || reason === 'VetoPeriodNotEnded') return
+      // A peer finalized it, this chain's clock is not quite past the deadline yet, an earlier request of the same
+      // operator on the vault goes first, or the vault refused it for a reason that may pass: retry next round.
+      if (
+        reason === 'SlashOrderNotPending' ||
+        reason === 'VetoPeriodNotEnded' ||
+        reason === 'EarlierSlashPending' ||
+        reason === 'SlashNotExecutable'
+      )
+        return
       // The middleware records a slash the vault refuses as Failed; any other revert would only repeat each round.
       cannotFinalize.add(order.orderId)
       log.warn({ orderId: order.orderId, taskId: String(order.taskId), reason }, 'veto slash cannot be finalized')

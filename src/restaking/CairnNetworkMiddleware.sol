@@ -60,6 +60,8 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
     /// The vault refused the slash for a reason that may pass (e.g. a hook starved of gas, a configuration to fix):
     /// nothing is recorded and the order can be delivered again.
     error SlashNotExecutable(bytes32 orderId, bytes reason);
+    /// Veto requests of one operator on one vault execute in the order they were made (see finalizeSlash).
+    error EarlierSlashPending(bytes32 orderId, uint256 earlierSlashIndex);
 
     event AcceptedCollateralSet(address indexed collateral, bool accepted);
     event SlashMessengerSet(address messenger);
@@ -133,6 +135,13 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
     mapping(address prover => Checkpoints.Trace208) internal _operatorOf;
     mapping(address account => uint256) public bindingNonce;
     mapping(bytes32 orderId => PendingSlash) public slashes;
+    /// @notice The latest capture any of Cairn's slashes (executed or requested) of an operator used on a vault.
+    /// Symbiotic refuses a slash at a capture older than the latest it slashed the operator at, so orders arriving
+    /// out of capture order are slashed at this capture instead of failing.
+    mapping(address vault => mapping(address operator => uint48)) public latestCapture;
+    /// Veto requests of an operator on a vault, by slash index in the order made, and how many are finalized.
+    mapping(address vault => mapping(address operator => uint64[])) internal _requests;
+    mapping(address vault => mapping(address operator => uint256)) internal _requestsFinalized;
 
     /// @param owner_ Governance: accepted collateral, window, messenger, network limits, resolvers.
     /// @param networkRegistry Symbiotic NetworkRegistry.
@@ -293,7 +302,10 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
     // ---------------------------------------------------------------- slashing
 
     /// @notice Executes a slash order from the marketplace chain: instantly, or as a veto request to finalize later.
-    /// The operator slashed is the one bound to the order's prover at its capture. An order that can never execute
+    /// The operator slashed is the one bound to the order's prover at its capture; the slash is made at that capture,
+    /// or at the latest capture Cairn already slashed the operator at on the vault when that is later (Symbiotic only
+    /// slashes at non-decreasing captures; the StakeMirror's floor rule keeps every outstanding slash payable at every
+    /// capture it locked at, hence at the later one too). An order that can never execute
     /// (no operator bound at the capture, not a vault, its capture left the window, nothing left to slash at it) ends
     /// as Failed, for good; any other refusal reverts with SlashNotExecutable and leaves the order deliverable.
     function executeSlash(SlashOrder calldata order) external {
@@ -310,23 +322,26 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
         if (!IRegistry(vaultFactory).isEntity(vault)) {
             return _fail(orderId, vault, abi.encodeWithSelector(NotAVault.selector, vault));
         }
+        uint48 capture = order.captureTimestamp;
+        uint48 latest = latestCapture[vault][operator];
+        if (latest > capture) capture = latest;
         address slasher = IVault(vault).slasher();
         uint256 gasBefore = gasleft();
         if (IEntity(slasher).TYPE() == 0) {
-            try ISlasher(slasher).slash(subnetwork, operator, order.amount, order.captureTimestamp, "") returns (
-                uint256 slashed
-            ) {
+            try ISlasher(slasher).slash(subnetwork, operator, order.amount, capture, "") returns (uint256 slashed) {
                 slashes[orderId] = PendingSlash(vault, 0, SlashState.Executed);
+                latestCapture[vault][operator] = capture;
                 emit SlashExecuted(orderId, vault, operator, slashed);
             } catch (bytes memory reason) {
                 _failUnlessOutOfGas(orderId, vault, reason, gasBefore);
             }
         } else {
-            try IVetoSlasher(slasher)
-                .requestSlash(subnetwork, operator, order.amount, order.captureTimestamp, "") returns (
+            try IVetoSlasher(slasher).requestSlash(subnetwork, operator, order.amount, capture, "") returns (
                 uint256 index
             ) {
                 slashes[orderId] = PendingSlash(vault, uint64(index), SlashState.Requested);
+                latestCapture[vault][operator] = capture;
+                _requests[vault][operator].push(uint64(index));
                 (,,,, uint48 vetoDeadline,) = IVetoSlasher(slasher).slashRequests(index);
                 emit SlashRequested(orderId, vault, index, vetoDeadline);
             } catch (bytes memory reason) {
@@ -337,27 +352,44 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
 
     /// @notice Completes a requested veto slash once its veto window has passed: executes it, records the
     /// resolver's veto, or records that the vault can never execute it (its slashing period ended, nothing left to
-    /// slash); any other refusal reverts and leaves the request to finalize later. Anyone may call.
+    /// slash); any other refusal reverts and leaves the request to finalize later. Anyone may call. An operator's
+    /// requests on a vault are finalized in the order they were made (their captures never decrease), so executing a
+    /// later one first can never make Symbiotic refuse an earlier one.
     function finalizeSlash(bytes32 orderId) external {
         PendingSlash memory pending = slashes[orderId];
         if (pending.state == SlashState.None) revert UnknownSlashOrder(orderId);
         if (pending.state != SlashState.Requested) revert SlashOrderNotPending(orderId);
-        IVetoSlasher slasher = IVetoSlasher(IVault(pending.vault).slasher());
+        address vault = pending.vault;
+        IVetoSlasher slasher = IVetoSlasher(IVault(vault).slasher());
         (, address operator,,, uint48 vetoDeadline, bool completed) = slasher.slashRequests(pending.slashIndex);
+        uint256 finalized = _requestsFinalized[vault][operator];
+        uint64 next = _requests[vault][operator][finalized];
+        if (next != pending.slashIndex) revert EarlierSlashPending(orderId, next);
         if (completed) {
             // Completed without our execution: the resolver vetoed it.
             slashes[orderId].state = SlashState.Vetoed;
-            emit SlashVetoed(orderId, pending.vault);
+            _requestsFinalized[vault][operator] = finalized + 1;
+            emit SlashVetoed(orderId, vault);
             return;
         }
         if (block.timestamp < vetoDeadline) revert VetoPeriodNotEnded(orderId, vetoDeadline);
         uint256 gasBefore = gasleft();
         try slasher.executeSlash(pending.slashIndex, "") returns (uint256 slashed) {
             slashes[orderId].state = SlashState.Executed;
-            emit SlashExecuted(orderId, pending.vault, operator, slashed);
+            emit SlashExecuted(orderId, vault, operator, slashed);
         } catch (bytes memory reason) {
-            _failUnlessOutOfGas(orderId, pending.vault, reason, gasBefore);
+            _failUnlessOutOfGas(orderId, vault, reason, gasBefore);
         }
+        _requestsFinalized[vault][operator] = finalized + 1;
+    }
+
+    /// @notice The slash index of the oldest unfinalized veto request of `operator` on `vault` (the one finalizeSlash
+    /// accepts next); `pending` is false when there is none.
+    function nextRequest(address vault, address operator) external view returns (bool pending, uint64 slashIndex) {
+        uint64[] storage requests = _requests[vault][operator];
+        uint256 finalized = _requestsFinalized[vault][operator];
+        if (finalized == requests.length) return (false, 0);
+        return (true, requests[finalized]);
     }
 
     /// @dev Records a failure only when the vault's reason can never change, whatever gas or time the next attempt

@@ -9,7 +9,8 @@ import {OperatorQuorum} from "../../src/libraries/OperatorQuorum.sol";
 
 /// @notice Ethereum as Symbiotic's slasher sees it, for two vaults of one operator: the stake at each capture, and
 /// every executed slash with its time. Symbiotic lets a slash at capture `c` take at most the stake at `c` less
-/// every slash of the operator executed after `c` (BaseSlasher: slashable = stakeAt(c) - cumulativeSlash since c).
+/// every slash of the operator executed after `c` (BaseSlasher: slashable = stakeAt(c) - cumulativeSlash since c),
+/// and refuses captures older than the latest it slashed at; the middleware then slashes at that latest capture.
 contract SymbioticModel {
     struct Executed {
         uint256 at;
@@ -19,6 +20,7 @@ contract SymbioticModel {
     mapping(address vault => uint256) public stakeNow;
     mapping(address vault => mapping(uint256 capture => uint256)) public stakeAt;
     mapping(address vault => Executed[]) internal _executed;
+    mapping(address vault => uint256) public latestSlashedCapture;
 
     function setStake(address vault, uint256 amount) external {
         stakeNow[vault] = amount;
@@ -39,7 +41,14 @@ contract SymbioticModel {
         return stake > since ? stake - since : 0;
     }
 
-    function execute(address vault, uint256 amount, uint256 at) external {
+    /// The capture a slash queued at `c` is executed at: `c`, or the latest capture already slashed when later.
+    function effectiveCapture(address vault, uint256 c) public view returns (uint256) {
+        uint256 latest = latestSlashedCapture[vault];
+        return latest > c ? latest : c;
+    }
+
+    function execute(address vault, uint256 amount, uint256 at, uint256 capture) external {
+        latestSlashedCapture[vault] = effectiveCapture(vault, capture);
         _executed[vault].push(Executed(at, amount));
         // Stake withdrawn since the capture is still slashable (Symbiotic slashes pending withdrawals too); what
         // remains active shrinks by at most what it holds.
@@ -161,10 +170,11 @@ contract StakeMirrorHandler is CommonBase, StdUtils {
         Obligation storage o = _queued[seed % _queued.length];
         if (o.executedAt != 0) return;
         // The property itself: the vault can still pay the whole penalty at that capture.
-        require(eth.slashable(o.vault, o.capture) >= o.penalty, "a due slash cannot be paid in full");
+        uint256 capture = eth.effectiveCapture(o.vault, o.capture);
+        require(eth.slashable(o.vault, capture) >= o.penalty, "a due slash cannot be paid in full");
         vm.warp(block.timestamp + 1);
         o.executedAt = block.timestamp;
-        eth.execute(o.vault, o.penalty, block.timestamp);
+        eth.execute(o.vault, o.penalty, block.timestamp, o.capture);
     }
 
     /// The outcome of a queued slash comes back: a veto or a failure at once, an execution once a capture after it
@@ -358,13 +368,15 @@ contract StakeMirrorInvariantTest is StakeMirrorFixture {
             for (uint256 i; i < handler.lockCount(); ++i) {
                 StakeMirrorHandler.OpenLock memory l = handler.lockAt(i);
                 if (l.vault != vault) continue;
-                assertGe(handler.eth().slashable(vault, l.capture), owed, "an open lock's capture cannot pay");
+                uint256 c = handler.eth().effectiveCapture(vault, l.capture);
+                assertGe(handler.eth().slashable(vault, c), owed, "an open lock's capture cannot pay");
                 assertLe(l.deadline + mirror.slashDelay(), uint256(l.capture) + INVARIANT_WINDOW, "outlives window");
             }
             for (uint256 i; i < handler.queuedCount(); ++i) {
                 StakeMirrorHandler.Obligation memory o = handler.queuedAt(i);
                 if (o.vault != vault || o.executedAt != 0) continue;
-                assertGe(handler.eth().slashable(vault, o.capture), owed, "a queued slash's capture cannot pay");
+                uint256 c = handler.eth().effectiveCapture(vault, o.capture);
+                assertGe(handler.eth().slashable(vault, c), owed, "a queued slash's capture cannot pay");
             }
         }
     }

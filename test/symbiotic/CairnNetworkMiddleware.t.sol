@@ -472,4 +472,45 @@ contract CairnNetworkMiddlewareTest is SymbioticFixture {
         }
         assertTrue(executedOnce, "some gas limit finalizes it");
     }
+
+    /// Symbiotic refuses a slash at a capture older than the latest it slashed the operator at. Slashes arrive in
+    /// deadline order, not capture order: the older capture's slash is made at the latest capture instead of
+    /// failing, and lands in full.
+    function test_slashesOutOfCaptureOrderBothLand() public {
+        address vault = _vault(SymbioticCore.INSTANT_SLASHER, EPOCH);
+        _fund(vault, 500e18);
+        _bind();
+        vm.warp(block.timestamp + 10);
+        uint48 older = uint48(block.timestamp - 1);
+        vm.warp(block.timestamp + 1 hours);
+        uint48 newer = uint48(block.timestamp - 1);
+        vm.startPrank(messenger);
+        middleware.executeSlash(_order("newer", vault, 100e18, newer));
+        middleware.executeSlash(_order("older", vault, 100e18, older));
+        vm.stopPrank();
+        assertEq(IVault(vault).activeStake(), 300e18, "both landed in full");
+        assertEq(middleware.latestCapture(vault, operator), newer);
+        (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes("older");
+        assertEq(uint8(state), uint8(CairnNetworkMiddleware.SlashState.Executed));
+    }
+
+    /// Veto requests of one operator on a vault are finalized in the order they were made: finalizing a later one
+    /// first would make Symbiotic refuse the earlier one for good.
+    function test_RevertWhen_finalizingAVetoRequestBeforeAnEarlierOne() public {
+        address vault = _requestedVetoSlash("first", false);
+        vm.warp(block.timestamp + 10);
+        vm.prank(messenger);
+        middleware.executeSlash(_order("second", vault, 100e18, uint48(block.timestamp - 1)));
+        vm.warp(block.timestamp + VETO);
+        (, uint64 firstIndex,) = middleware.slashes("first");
+        vm.expectRevert(
+            abi.encodeWithSelector(CairnNetworkMiddleware.EarlierSlashPending.selector, bytes32("second"), firstIndex)
+        );
+        middleware.finalizeSlash("second");
+        middleware.finalizeSlash("first");
+        middleware.finalizeSlash("second");
+        assertEq(IVault(vault).activeStake(), 300e18, "both landed in full");
+        (bool pending,) = middleware.nextRequest(vault, operator);
+        assertFalse(pending);
+    }
 }
