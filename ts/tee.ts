@@ -18,8 +18,7 @@ import {
   zeroAddress,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import type { DcapCollateral } from '../enclave/attestation/collateral.js'
-import type { AttestationProvider } from '../enclave/attestation/provider.js'
+import type { AttestationProvider, DcapCollateral } from './attestation.js'
 import { type CairnClient, type CairnReader, type ChainClient, type ChainReader, sent, simulated } from './client.js'
 import type { AttestationDeployment } from './deployment.js'
 import { decodeCairnError } from './errors.js'

@@ -1,3 +1,4 @@
+import type { DcapCollateral } from '../../ts/attestation.js'
 import { toHex, utf8 } from './bytes.js'
 import { TD_QE } from './defaults.js'
 import { type DevCrl, type DevPki, signRaw } from './pki.js'
@@ -62,18 +63,7 @@ export type TdQeIdentity = {
   tcbLevels: IsvTcbLevel[]
 }
 
-/** Field names and order of the sample JSON. */
-export type DcapCollateral = {
-  pck_crl_issuer_chain: string
-  root_ca_crl: string
-  pck_crl: string
-  tcb_info_issuer_chain: string
-  tcb_info: string
-  tcb_info_signature: string
-  qe_identity_issuer_chain: string
-  qe_identity: string
-  qe_identity_signature: string
-}
+export type { DcapCollateral }
 
 /** A platform TCB level in compact form; expanded with Intel's component labels. */
 export type DevTcbLevel = {

@@ -3,11 +3,7 @@
  * TD's measurements. Real hardware (configfs-tsm) and the dev PKI implement the same shape, so callers and tests
  * cannot tell them apart except by the root the quote chains to.
  */
-export type AttestationProvider = {
-  name: string
-  /** `reportData` must be exactly 64 bytes; it becomes REPORTDATA (v4 TDX quote bytes 568..632). */
-  getQuote(reportData: Uint8Array): Promise<Uint8Array>
-}
+export type { AttestationProvider } from '../../ts/attestation.js'
 
 export const REPORT_DATA_LENGTH = 64
 

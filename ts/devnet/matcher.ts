@@ -1,15 +1,4 @@
 import { type Address, bytesToHex, type Hex } from 'viem'
-import type { AttestationDeployment } from '../../ts/deployment.js'
-import { anvilAccount, devRoles } from '../../ts/devnet/accounts.js'
-import { deployAttestationWithForge } from '../../ts/devnet/deploy.js'
-import type { Devnet } from '../../ts/devnet/stack.js'
-import {
-  allowMeasurement,
-  measurementOf,
-  setMatcherAuthority,
-  submitDevCollateral,
-  withAttestation,
-} from '../../ts/tee.js'
 import {
   type AttestationProvider,
   buildDevCollateral,
@@ -18,8 +7,13 @@ import {
   createDevProvider,
   type DevPki,
   parseTdxQuoteV4,
-} from '../attestation/index.js'
-import { type MatcherConfig, type MatcherConfigInput, parseConfig } from './config.js'
+} from '../../enclave/attestation/index.js'
+import { type MatcherConfig, type MatcherConfigInput, parseConfig } from '../../enclave/matcher/config.js'
+import type { AttestationDeployment } from '../deployment.js'
+import { allowMeasurement, measurementOf, setMatcherAuthority, submitDevCollateral, withAttestation } from '../tee.js'
+import { anvilAccount, devRoles } from './accounts.js'
+import { deployAttestationWithForge } from './deploy.js'
+import type { Devnet } from './stack.js'
 
 /*
  * What a devnet needs before the matcher can run on it: the attestation stack (DeployAttestation.s.sol) pinned to
