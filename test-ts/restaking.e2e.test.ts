@@ -460,6 +460,49 @@ const orderIdOf = (taskId: bigint): Hex =>
   )
 
 /**
+ * `count` public requests of the restaked market, escrowed by the requester and assigned to `prover` in one
+ * matcher batch at its listed terms; none is skipped.
+ */
+async function assignedRequests(mkt: Devnet, marketId: bigint, prover: Address, count = 1) {
+  await mintDevToken(
+    mkt.actors.requester,
+    mkt.deployment.contracts.paymentToken,
+    mkt.actors.requester.wallet.account.address,
+    BigInt(count) * MAX_REWARD,
+  )
+  const { preimage: _, ...statement } = await preimageStatement()
+  const created = []
+  for (let i = 0; i < count; i++)
+    created.push(
+      await createRequest(
+        mkt.actors.requester,
+        preimageRequest({
+          marketId,
+          now: await chainTime(mkt.reader),
+          publicInputs: statement.publicInputs,
+          maxReward: MAX_REWARD,
+          refundAddress: mkt.actors.requester.wallet.account.address,
+          schedule: { provingTime: PROVING_TIME },
+        }),
+      ),
+    )
+  const assigned = await submitAssignments(
+    mkt.actors.bystander,
+    await signAssignments(mkt.actors.matcher, {
+      assignments: await withListedTerms(
+        mkt.reader,
+        created.map((c) => ({ requestId: c.requestId, prover, request: c.request })),
+      ),
+      validUntil: (await chainTime(mkt.reader)) + 300n,
+    }),
+  )
+  expect(assigned.skipped).toEqual([])
+  const [first] = created
+  if (first === undefined) throw new Error('assignedRequests needs a count of at least 1')
+  return { created, first, assigned }
+}
+
+/**
  * Runs one kind of round on every relayer in turn (no loop: nothing else moves, no epoch boundary surprises) until
  * `done` holds; `between` runs after each pass (e.g. mining, so what the relayers did becomes final).
  */
@@ -571,32 +614,7 @@ describe('restaked security across two chains, carried by two relayers', () => {
     expect(await readMirror().readContract({ ...mirrorOf(), functionName: 'availableStake', args: [prover] })).toBe(
       DEPOSIT,
     )
-    await mintDevToken(
-      mkt.actors.requester,
-      mkt.deployment.contracts.paymentToken,
-      mkt.actors.requester.wallet.account.address,
-      MAX_REWARD,
-    )
-    const { preimage: _, ...statement } = await preimageStatement()
-    const created = await createRequest(
-      mkt.actors.requester,
-      preimageRequest({
-        marketId,
-        now: await chainTime(mkt.reader),
-        publicInputs: statement.publicInputs,
-        maxReward: MAX_REWARD,
-        refundAddress: mkt.actors.requester.wallet.account.address,
-        schedule: { provingTime: PROVING_TIME },
-      }),
-    )
-    const batch = await signAssignments(mkt.actors.matcher, {
-      assignments: await withListedTerms(mkt.reader, [
-        { requestId: created.requestId, prover, request: created.request },
-      ]),
-      validUntil: (await chainTime(mkt.reader)) + 300n,
-    })
-    const assigned = await submitAssignments(mkt.actors.bystander, batch)
-    expect(assigned.skipped).toEqual([])
+    const { first: created } = await assignedRequests(mkt, marketId, prover)
     expect(
       await readMirror().readContract({ ...mirrorOf(), functionName: 'locks', args: [created.requestId] }),
     ).toEqual([capture, 0, STAKE_PER_TASK])
@@ -834,39 +852,7 @@ describe('restaked security across two chains, carried by two relayers', () => {
     )
 
     // Two tasks locked in the veto vault, both missed and slashed.
-    await mintDevToken(
-      mkt.actors.requester,
-      mkt.deployment.contracts.paymentToken,
-      mkt.actors.requester.wallet.account.address,
-      2n * MAX_REWARD,
-    )
-    const { preimage: _, ...statement } = await preimageStatement()
-    const created = []
-    for (let i = 0; i < 2; i++)
-      created.push(
-        await createRequest(
-          mkt.actors.requester,
-          preimageRequest({
-            marketId,
-            now: await chainTime(mkt.reader),
-            publicInputs: statement.publicInputs,
-            maxReward: MAX_REWARD,
-            refundAddress: mkt.actors.requester.wallet.account.address,
-            schedule: { provingTime: PROVING_TIME },
-          }),
-        ),
-      )
-    const assigned = await submitAssignments(
-      mkt.actors.bystander,
-      await signAssignments(mkt.actors.matcher, {
-        assignments: await withListedTerms(
-          mkt.reader,
-          created.map((c) => ({ requestId: c.requestId, prover, request: c.request })),
-        ),
-        validUntil: (await chainTime(mkt.reader)) + 300n,
-      }),
-    )
-    expect(assigned.skipped).toEqual([])
+    const { created } = await assignedRequests(mkt, marketId, prover, 2)
     // Locked in the prover's second vault (the veto vault), at the capture its stake was proven at.
     for (const c of created)
       expect(await readMirror().readContract({ ...mirrorOf(), functionName: 'locks', args: [c.requestId] })).toEqual([
@@ -1155,34 +1141,7 @@ describe('restaked security across two chains, carried by two relayers', () => {
     const [capture] = await readMirror().readContract({ ...mirrorOf(), functionName: 'epochs', args: [epoch] })
 
     // A task locked against it, at that capture.
-    await mintDevToken(
-      mkt.actors.requester,
-      mkt.deployment.contracts.paymentToken,
-      mkt.actors.requester.wallet.account.address,
-      MAX_REWARD,
-    )
-    const { preimage: _, ...statement } = await preimageStatement()
-    const created = await createRequest(
-      mkt.actors.requester,
-      preimageRequest({
-        marketId,
-        now: await chainTime(mkt.reader),
-        publicInputs: statement.publicInputs,
-        maxReward: MAX_REWARD,
-        refundAddress: mkt.actors.requester.wallet.account.address,
-        schedule: { provingTime: PROVING_TIME },
-      }),
-    )
-    const assigned = await submitAssignments(
-      mkt.actors.bystander,
-      await signAssignments(mkt.actors.matcher, {
-        assignments: await withListedTerms(mkt.reader, [
-          { requestId: created.requestId, prover, request: created.request },
-        ]),
-        validUntil: (await chainTime(mkt.reader)) + 300n,
-      }),
-    )
-    expect(assigned.skipped).toEqual([])
+    const { first: created } = await assignedRequests(mkt, marketId, prover)
     expect(await getStakeLock(mkt.reader, { mirror, prover, taskId: created.requestId })).toEqual({
       taskId: created.requestId,
       vault,
