@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {Ownable} from "solady/auth/Ownable.sol";
 import {DcapFixture} from "./DcapTdxVerifier.t.sol";
+import {Signing} from "../utils/Signing.sol";
 import {TeeRegistry} from "../../src/attestation/TeeRegistry.sol";
 import {ITeeRegistry, KeyBinding, TeeRole} from "../../src/attestation/interfaces/ITeeRegistry.sol";
 import {TcbStatus, TdxReport} from "../../src/attestation/types/Dcap.sol";
@@ -11,7 +12,7 @@ import {AutomataV11Encoder} from "./AutomataDcapAdapter.t.sol";
 
 /// @notice Registry rules with real dev quotes: built by the dev attestation provider for each binding and verified
 /// by the on-chain DCAP verifier under the dev root.
-abstract contract TeeRegistryFixture is DcapFixture {
+abstract contract TeeRegistryFixture is DcapFixture, Signing {
     uint256 internal constant DEV_TIME = 1_767_225_600; // inside the dev collateral's window
 
     TeeRegistry internal teeRegistry;
@@ -104,15 +105,6 @@ abstract contract TeeRegistryFixture is DcapFixture {
         KeyBinding memory b = _binding(TeeRole.Relayer, 0, signer);
         b.operator = operator;
         _register(b);
-    }
-
-    /// Signatures of two keys over `digest`, in this order.
-    function _twoSignatures(bytes32 digest, uint256 first, uint256 second) internal pure returns (bytes[] memory sigs) {
-        sigs = new bytes[](2);
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(first, digest);
-        sigs[0] = abi.encodePacked(r, s, v);
-        (v, r, s) = vm.sign(second, digest);
-        sigs[1] = abi.encodePacked(r, s, v);
     }
 
     /// Signatures of `keys` over `digest`, ordered by their keys' operators as an OperatorQuorum expects.

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {CommonBase} from "forge-std/Base.sol";
 import {StdUtils} from "forge-std/StdUtils.sol";
+import {Signing} from "../utils/Signing.sol";
 import {SlashInboxFixture} from "./SlashInbox.t.sol";
 import {SlashInbox} from "../../src/restaking/SlashInbox.sol";
 import {CairnNetworkMiddleware} from "../../src/restaking/CairnNetworkMiddleware.sol";
@@ -14,7 +14,7 @@ import {ISlasher} from "@symbioticfi/core/src/interfaces/slasher/ISlasher.sol";
 /// between three provers (with the move delay), slashes are queued for whichever prover at captures in the past and
 /// delivered in any order, late or on time, and a lone operator with two relayer keys tries to deliver fabricated
 /// slashes. Every outcome is predicted from a ghost history of the bindings; nothing is caught.
-contract SlashDeliveryHandler is CommonBase, StdUtils {
+contract SlashDeliveryHandler is Signing, StdUtils {
     struct Binding {
         uint48 from;
         address prover;
@@ -99,10 +99,11 @@ contract SlashDeliveryHandler is CommonBase, StdUtils {
         uint256 key = proverKeys[proverSeed % 3];
         Binding memory last = _history[_history.length - 1];
         uint256 deadline = block.timestamp + 1 hours;
-        bytes memory operatorSig =
-            _sign(operatorKey, middleware.bindingDigest(operator, prover, middleware.bindingNonce(operator), deadline));
+        bytes memory operatorSig = _signature(
+            operatorKey, middleware.bindingDigest(operator, prover, middleware.bindingNonce(operator), deadline)
+        );
         bytes memory proverSig =
-            _sign(key, middleware.bindingDigest(operator, prover, middleware.bindingNonce(prover), deadline));
+            _signature(key, middleware.bindingDigest(operator, prover, middleware.bindingNonce(prover), deadline));
         if (last.prover == prover) {
             // Bound now, or about to be after a pending move.
             vm.expectRevert(abi.encodeWithSelector(CairnNetworkMiddleware.ProverAlreadyBound.selector, prover));
@@ -157,7 +158,7 @@ contract SlashDeliveryHandler is CommonBase, StdUtils {
                 orderId, vault, abi.encodeWithSelector(ISlasher.InvalidCaptureTimestamp.selector)
             );
         }
-        uint256 delivered = inbox.deliver(batch, _sign2(digest, quorumKeys[0], quorumKeys[1]));
+        uint256 delivered = inbox.deliver(batch, _twoSignatures(digest, quorumKeys[0], quorumKeys[1]));
         require(delivered == 1, "a fresh order is always handed over");
         CairnNetworkMiddleware.SlashState expected;
         if (bound_ && inWindow) {
@@ -179,7 +180,7 @@ contract SlashDeliveryHandler is CommonBase, StdUtils {
     function forge(uint256 amount) external {
         SlashInbox.Slash[] memory batch = new SlashInbox.Slash[](1);
         batch[0] = SlashInbox.Slash(type(uint128).max + nextTask++, provers[0], vault, bound(amount, 1, 1000e18), 1);
-        bytes[] memory sigs = _sign2(inbox.batchDigest(batch), loneOperatorKeys[0], loneOperatorKeys[1]);
+        bytes[] memory sigs = _twoSignatures(inbox.batchDigest(batch), loneOperatorKeys[0], loneOperatorKeys[1]);
         vm.expectPartialRevert(OperatorQuorum.OperatorsNotAscending.selector);
         inbox.deliver(batch, sigs);
     }
@@ -225,16 +226,6 @@ contract SlashDeliveryHandler is CommonBase, StdUtils {
         Binding storage last = _history[_history.length - 1];
         if (last.from == from) last.prover = prover;
         else _history.push(Binding(from, prover));
-    }
-
-    function _sign(uint256 key, bytes32 digest) internal pure returns (bytes memory) {
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
-        return abi.encodePacked(r, s, v);
-    }
-
-    function _sign2(bytes32 digest, uint256 a, uint256 b) internal pure returns (bytes[] memory sigs) {
-        sigs = new bytes[](2);
-        (sigs[0], sigs[1]) = (_sign(a, digest), _sign(b, digest));
     }
 }
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {CommonBase} from "forge-std/Base.sol";
 import {StdUtils} from "forge-std/StdUtils.sol";
+import {Signing} from "../utils/Signing.sol";
 import {StakeMirrorFixture, StakeTree} from "./StakeMirror.t.sol";
 import {StakeMirror} from "../../src/restaking/StakeMirror.sol";
 import {OperatorQuorum} from "../../src/libraries/OperatorQuorum.sol";
@@ -62,7 +62,7 @@ contract SymbioticModel {
 /// window, unlocks and slashes, executions on Ethereum (in any order), vetoes and failures reported back, time jumps,
 /// and snapshots forged by one operator holding several attested keys. Nothing is caught: every call either succeeds
 /// or reverts with the exact error the handler predicted.
-contract StakeMirrorHandler is CommonBase, StdUtils {
+contract StakeMirrorHandler is Signing, StdUtils {
     struct OpenLock {
         uint256 taskId;
         address vault;
@@ -137,7 +137,7 @@ contract StakeMirrorHandler is CommonBase, StdUtils {
         }
         StakeMirror.Snapshot memory s =
             StakeMirror.Snapshot(mirror.currentEpoch() + 1, capture, window, StakeTree.root(leaves), 0, 2);
-        mirror.commitSnapshot(s, _sign(mirror.snapshotDigest(s), honestKeys[0], honestKeys[1]));
+        mirror.commitSnapshot(s, _twoSignatures(mirror.snapshotDigest(s), honestKeys[0], honestKeys[1]));
         honestRoot = s.stakeRoot;
         bool[2] memory prove = [proveA, proveB];
         for (uint256 k; k < 2; ++k) {
@@ -153,11 +153,11 @@ contract StakeMirrorHandler is CommonBase, StdUtils {
         bytes32 digest = mirror.snapshotDigest(s);
         bytes[] memory sigs;
         if (bothKeys) {
-            sigs = _sign(digest, sameOperatorKeys[0], sameOperatorKeys[1]);
+            sigs = _twoSignatures(digest, sameOperatorKeys[0], sameOperatorKeys[1]);
             vm.expectPartialRevert(OperatorQuorum.OperatorsNotAscending.selector);
         } else {
             sigs = new bytes[](1);
-            sigs[0] = _signOne(digest, sameOperatorKeys[0]);
+            sigs[0] = _signature(sameOperatorKeys[0], digest);
             vm.expectRevert(abi.encodeWithSelector(OperatorQuorum.QuorumNotReached.selector, 1, 2));
         }
         mirror.commitSnapshot(s, sigs);
@@ -300,16 +300,6 @@ contract StakeMirrorHandler is CommonBase, StdUtils {
             if (free >= amount) return (free, i);
             if (free > best) best = free;
         }
-    }
-
-    function _sign(bytes32 digest, uint256 a, uint256 b) internal pure returns (bytes[] memory sigs) {
-        sigs = new bytes[](2);
-        (sigs[0], sigs[1]) = (_signOne(digest, a), _signOne(digest, b));
-    }
-
-    function _signOne(bytes32 digest, uint256 key) internal pure returns (bytes memory) {
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
-        return abi.encodePacked(r, s, v);
     }
 }
 
