@@ -333,7 +333,7 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
                 latestCapture[vault][operator] = capture;
                 emit SlashExecuted(orderId, vault, operator, slashed);
             } catch (bytes memory reason) {
-                _failUnlessOutOfGas(orderId, vault, reason, gasBefore);
+                _recordRefusal(orderId, vault, reason, gasBefore);
             }
         } else {
             try IVetoSlasher(slasher).requestSlash(subnetwork, operator, order.amount, capture, "") returns (
@@ -345,7 +345,7 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
                 (,,,, uint48 vetoDeadline,) = IVetoSlasher(slasher).slashRequests(index);
                 emit SlashRequested(orderId, vault, index, vetoDeadline);
             } catch (bytes memory reason) {
-                _failUnlessOutOfGas(orderId, vault, reason, gasBefore);
+                _recordRefusal(orderId, vault, reason, gasBefore);
             }
         }
     }
@@ -378,7 +378,7 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
             slashes[orderId].state = SlashState.Executed;
             emit SlashExecuted(orderId, vault, operator, slashed);
         } catch (bytes memory reason) {
-            _failUnlessOutOfGas(orderId, vault, reason, gasBefore);
+            _recordRefusal(orderId, vault, reason, gasBefore);
         }
         _requestsFinalized[vault][operator] = finalized + 1;
     }
@@ -396,7 +396,7 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
     /// has: a submitter choosing a tight gas limit (running out of gas reverts without data and leaves this frame a
     /// few 64ths; Symbiotic's hook and burner gas checks revert with data) must not turn a due slash into a failed
     /// one.
-    function _failUnlessOutOfGas(bytes32 orderId, address vault, bytes memory reason, uint256 gasBefore) internal {
+    function _recordRefusal(bytes32 orderId, address vault, bytes memory reason, uint256 gasBefore) internal {
         if (reason.length == 0 && gasleft() < gasBefore / 16) revert CalleeOutOfGas();
         if (!_isFinal(reason)) revert SlashNotExecutable(orderId, reason);
         _fail(orderId, vault, reason);

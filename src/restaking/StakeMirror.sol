@@ -34,8 +34,6 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
     error EpochOutOfOrder(uint64 expected, uint64 got);
     error CaptureNotIncreasing(uint48 previous, uint48 got);
     error CaptureNotInThePast(uint48 captureTimestamp);
-    error NotCurrentEpoch(uint64 epoch, uint64 current);
-    error WrongToken(address token);
     error InvalidStakeProof();
     error LeafAlreadyProven(address prover, address vault);
     error InsufficientStake(uint256 available, uint256 required);
