@@ -1,6 +1,6 @@
 import { type Address, type Hex, hexToBytes, isAddressEqual, keccak256, toHex, zeroAddress } from 'viem'
 import { describe, expect, it } from 'vitest'
-import { rewrapToProverEnclave } from '../enclave/matcher/inputs.js'
+import { checkEnvelope, rewrapToProverEnclave } from '../enclave/matcher/inputs.js'
 import {
   decryptWithInputKey,
   eciesPublicKeyOf,
@@ -22,7 +22,13 @@ const enclaveSigner = address(0x2002)
 const matcherKey = key('matcher')
 const proverEciesKey = key('prover enclave ecies')
 const otherEciesKey = key('someone else')
-const context: PrivateInputsContext = { chainId: 31337, marketplace: address(0xaa), marketId: 3n }
+const context: PrivateInputsContext = {
+  chainId: 31337,
+  marketplace: address(0xaa),
+  marketId: 3n,
+  requester: address(0x7e7e),
+  publicInputsDigest: key('public inputs'),
+}
 const plaintext = new TextEncoder().encode('{"preimage":"42"}')
 const envelope = hexToBytes(
   encryptPrivateInputs({ plaintext, context, recipients: [eciesPublicKeyOf(matcherKey)] }).envelope,
@@ -103,4 +109,22 @@ describe('matcher re-wrap to the prover enclave', () => {
     expect(await rewrap(reader)).toBeUndefined()
     expect(reads.map((r) => r.functionName)).toEqual(['proverEnclave'])
   })
+})
+
+describe('matcher check of an envelope copied into another request', () => {
+  const enclave = { signer: enclaveSigner, eciesPublicKey: eciesPublicKeyOf(proverEciesKey) }
+  const copies: [string, PrivateInputsContext][] = [
+    ['posted by another requester', { ...context, requester: address(0xbad) }],
+    ['under other public inputs', { ...context, publicInputsDigest: key('the attacker’s public inputs') }],
+  ]
+
+  for (const [how, copy] of copies) {
+    it(`refuses it and re-wraps nothing when it is ${how}`, async () => {
+      expect(() => checkEnvelope(envelope, matcherKey, copy)).toThrow(expect.objectContaining({ code: 'DecryptionFailed' }))
+      const { reader } = registryDouble({ enclave, operatorOfKey: prover })
+      await expect(
+        rewrapToProverEnclave(reader, { envelope, matcherPrivateKey: matcherKey, marketId: 3n, prover, context: copy, blockNumber: 77n }),
+      ).rejects.toMatchObject({ code: 'DecryptionFailed' })
+    })
+  }
 })

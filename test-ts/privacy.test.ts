@@ -1,4 +1,4 @@
-import { bytesToHex, type Hex, hexToBytes, keccak256, size, slice, stringToBytes } from 'viem'
+import { bytesToHex, concat, type Hex, hexToBytes, keccak256, numberToBytes, size, slice, stringToBytes } from 'viem'
 import { describe, expect, it } from 'vitest'
 import {
   decryptPrivateInputs,
@@ -16,6 +16,7 @@ import {
   unwrapDataKey,
   wrapDataKey,
 } from '../ts/index.js'
+import { twoKeyCiphertext } from './two-key-ciphertext.js'
 
 /** Fixed keys so a failure reproduces; enclaves generate theirs inside the TD. */
 const keyOf = (label: string): Hex => keccak256(stringToBytes(`cairn privacy test ${label}`))
@@ -28,6 +29,8 @@ const context: PrivateInputsContext = {
   chainId: 31337,
   marketplace: '0x5FbDB2315678afecb367f032d93F642f64180aa3',
   marketId: 7n,
+  requester: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+  publicInputsDigest: keccak256(stringToBytes('public inputs of the request')),
 }
 const plaintext = stringToBytes('{"preimage":"42"}')
 
@@ -103,6 +106,63 @@ describe('private inputs envelope', () => {
         'DecryptionFailed',
       )
     }
+  })
+
+  it('does not open an envelope copied into another request: another requester or other public inputs', () => {
+    const { envelope, dataKey } = encrypt()
+    const attacker = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC'
+    const copies: PrivateInputsContext[] = [
+      { ...context, requester: attacker },
+      { ...context, publicInputsDigest: keccak256(stringToBytes('the attacker’s own context')) },
+    ]
+    for (const copy of copies) {
+      expect(codeOf(() => decryptPrivateInputs(envelope, dataKey, copy))).toBe('DecryptionFailed')
+      // The matcher refuses to re-wrap it, so no prover ever gets the data key for the copy.
+      expect(
+        codeOf(() =>
+          rewrapForProver({ envelope, matcherPrivateKey: matcher1, proverPublicKey: eciesPublicKeyOf(prover), context: copy }),
+        ),
+      ).toBe('DecryptionFailed')
+    }
+  })
+
+  it('refuses, at every recipient but the committed one, an envelope whose ciphertext opens under two data keys', () => {
+    const keys = [hexToBytes(keyOf('data key 1')), hexToBytes(keyOf('data key 2'))] as const
+    const nonce = hexToBytes(keyOf('nonce')).subarray(0, 12)
+    const aad = concat([
+      stringToBytes('cairn-private-inputs-v1'),
+      new Uint8Array([1]),
+      numberToBytes(context.chainId, { size: 32 }),
+      hexToBytes(context.marketplace),
+      numberToBytes(context.marketId, { size: 32 }),
+    ])
+    const sealed = twoKeyCiphertext({ keys, nonce, aad, blocks: 2 })
+    const wraps = [matcher1, matcher2].map((matcher, i) =>
+      concat([recipientIdOf(eciesPublicKeyOf(matcher)), wrapDataKey(bytesToHex(keys[i] as Uint8Array), eciesPublicKeyOf(matcher))]),
+    )
+    const envelope = concat([
+      new Uint8Array([1]),
+      nonce,
+      numberToBytes(sealed.length, { size: 4 }),
+      sealed,
+      new Uint8Array([2]),
+      ...wraps.map((wrap) => hexToBytes(wrap)),
+    ])
+    // Each matcher would see other private inputs than the other, and re-wrap its own to the prover.
+    const opened = [matcher1, matcher2].map((privateKey) => {
+      try {
+        return { plaintext: bytesToHex(openPrivateInputs({ envelope, privateKey, context })) }
+      } catch (error) {
+        return { code: (error as { code: PrivateInputsErrorCode }).code }
+      }
+    })
+    expect(opened[0]).toHaveProperty('plaintext')
+    expect(opened[1]).toEqual({ code: 'KeyCommitmentMismatch' })
+    expect(
+      codeOf(() =>
+        rewrapForProver({ envelope, matcherPrivateKey: matcher2, proverPublicKey: eciesPublicKeyOf(prover), context }),
+      ),
+    ).toBe('KeyCommitmentMismatch')
   })
 
   it('rejects a tampered ciphertext, tag, nonce or version', () => {

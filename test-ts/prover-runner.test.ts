@@ -65,6 +65,7 @@ import {
   withAttestation,
   withListedTerms,
 } from '../ts/index.js'
+import { startForgingRpc } from './forging-rpc.js'
 
 const SEED = 'cairn prover runner test'
 const STAKE = parseEther('1000')
@@ -205,9 +206,9 @@ function configInput(): ProverRunnerConfigInput {
   }
 }
 
-async function startRunner(): Promise<ProverRunner> {
+async function startRunner(overrides: Partial<ProverRunnerConfigInput> = {}): Promise<ProverRunner> {
   const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) })
-  runner = await startProverRunner(parseConfig(configInput()), { logger })
+  runner = await startProverRunner(parseConfig({ ...configInput(), ...overrides }), { logger })
   return runner
 }
 
@@ -587,6 +588,44 @@ describe('prover runner on anvil', () => {
     expect((await fetch(`${started.url}/healthz`)).status).toBe(200)
     expect(await metric(started.url, 'cairn_prover_breaker_tripped')).toBe(0)
     expect(started.breaker()).toEqual({ tripped: false })
+  })
+})
+
+describe('a host that forges the chain it shows the enclave', () => {
+  it('attests no invalid inputs for bytes that are not the request’s: a forged log before rejectInputs', async () => {
+    const f = current()
+    const { reader, deployment } = f.devnet
+    await stopRunner()
+    // A provable public request; the runner's host shows it garbage inputs under the real request record.
+    const publicInputs = concat([toHex(randomFieldElement(), { size: 32 }), sha256('0x')])
+    const garbage = concat([toHex(randomFieldElement(), { size: 32 }), keccak256(stringToBytes('garbage'))])
+    const rpc = await startForgingRpc({
+      upstream: f.devnet.anvil.rpcUrl,
+      marketplace: deployment.contracts.proofMarketplace,
+      forge: (posted) => (posted.data === publicInputs ? inlineInputs(garbage) : undefined),
+    })
+    try {
+      const started = await startRunner({ rpcUrl: rpc.url })
+      const token = deployment.contracts.paymentToken
+      const before = await getBalance(reader, f.prover, token)
+      const created = await post({ ...(await schedule(f.teeMarket, publicInputs)), marketId: f.teeMarket })
+      await assign([created])
+      const refused = 'cairn_prover_tasks_failed_total{reason="inconsistent-inputs"}'
+      await eventually('the task refused, or settled', async () => {
+        if ((await getRequestState(reader, created.requestId)) !== 'Assigned') return true
+        return (await metric(started.url, refused)) === 1
+      })
+      expect(rpc.forged()).toBeGreaterThan(0)
+      // No attestation for a digest the enclave did not compute: the request stays assigned, the prover unpaid.
+      expect(await getRequestState(reader, created.requestId)).toBe('Assigned')
+      expect((await settlementLogs(created.requestId)).rejected).toEqual([])
+      expect(await getBalance(reader, f.prover, token)).toBe(before)
+      expect(await metric(started.url, refused)).toBe(1)
+      expect(await metric(started.url, 'cairn_prover_invalid_inputs_rejections_total')).toBe(0)
+    } finally {
+      await stopRunner()
+      await rpc.close()
+    }
   })
 })
 
