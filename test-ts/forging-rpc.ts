@@ -19,7 +19,7 @@ import type { Inputs } from '../ts/types.js'
  * a malicious operator can show it.
  */
 
-type RpcLog = { address: Address; topics: Hex[]; data: Hex } & Record<string, unknown>
+type RpcLog = { address: Address; topics: [Hex, ...Hex[]]; data: Hex } & Record<string, unknown>
 type RpcMessage = { id: unknown; method?: string; result?: unknown } & Record<string, unknown>
 
 const requestCreated = getAbiItem({ abi: proofMarketplaceAbi, name: 'RequestCreated' })

@@ -19,8 +19,8 @@ import { anvilAccount } from '../ts/devnet/accounts.js'
 import { devMatcherConfig, prepareMatcherDevnet } from '../ts/devnet/matcher.js'
 import { repoRoot } from '../ts/devnet/paths.js'
 import { groth16MarketParams, preimageRequest, preimageStatement } from '../ts/devnet/scenario.js'
-import { encodePublicSignals } from '../ts/groth16.js'
 import type { Devnet } from '../ts/devnet/stack.js'
+import { encodePublicSignals } from '../ts/groth16.js'
 import {
   allowMeasurement,
   cancel,
@@ -406,7 +406,10 @@ describe('matcher service on anvil', () => {
         context: { ...fixture.context, publicInputsDigest: keccak256(statement.publicInputs) },
         recipients: [matcher.eciesPublicKey],
       })
-      const victim = await postRequest({ publicInputs: inlineInputs(statement.publicInputs), privateInputs: inlineInputs(envelope) })
+      const victim = await postRequest({
+        publicInputs: inlineInputs(statement.publicInputs),
+        privateInputs: inlineInputs(envelope),
+      })
       await assignmentOf(victim.requestId)
 
       // The envelope is public: the attacker posts it under the same Poseidon digest with its own context.
@@ -419,7 +422,12 @@ describe('matcher service on anvil', () => {
         refundAddress: attacker.wallet.account.address,
         schedule: { provingTime: PROVING_TIME },
       })
-      await mintDevToken(attacker, devnet.deployment.contracts.paymentToken, attacker.wallet.account.address, MAX_REWARD)
+      await mintDevToken(
+        attacker,
+        devnet.deployment.contracts.paymentToken,
+        attacker.wallet.account.address,
+        MAX_REWARD,
+      )
       const copy = await createRequest(attacker, { ...params, privateInputs: inlineInputs(envelope) })
       const skipped = 'cairn_matcher_requests_skipped_total{reason="DecryptionFailed"}'
       for (;;) {

@@ -17,6 +17,7 @@ import {
   keccak256,
   parseEther,
   sha256,
+  slice,
   stringToBytes,
   toHex,
 } from 'viem'
@@ -289,10 +290,12 @@ async function postPrivateRequest(options: { wrongPreimage?: boolean } = {}) {
   const f = current()
   const statement = await preimageStatement()
   const preimage = options.wrongPreimage ? statement.preimage + 1n : statement.preimage
-  const context = {
+  const context: PrivateInputsContext = {
     chainId: foundry.id,
     marketplace: f.devnet.deployment.contracts.proofMarketplace,
     marketId: f.groth16Market,
+    requester: f.devnet.actors.requester.wallet.account.address,
+    publicInputsDigest: keccak256(statement.publicInputs),
   }
   const { envelope } = encryptPrivateInputs({
     plaintext: stringToBytes(JSON.stringify({ preimage: preimage.toString() })),
@@ -552,6 +555,37 @@ describe('prover runner on anvil', () => {
     expect(runner?.tasks()).not.toContain(request.requestId)
     expect(await getRequestState(f.devnet.reader, request.requestId)).toBe('Assigned')
     expect((await settlementLogs(request.requestId)).rejected).toEqual([])
+  })
+
+  it('does not open an envelope copied into another request, even with its data key released', async () => {
+    const f = current()
+    const { actors, deployment, reader } = f.devnet
+    const victim = await postPrivateRequest()
+    // The attacker posts the victim's public envelope under the same Poseidon digest with its own context.
+    const statement = await preimageStatement()
+    const attacker = actors.bystander
+    const own = preimageRequest({
+      marketId: f.groth16Market,
+      now: await chainTime(reader),
+      publicInputs: concat([slice(victim.publicInputs.data, 0, 32), slice(statement.publicInputs, 32)]),
+      maxReward: MAX_REWARD,
+      refundAddress: attacker.wallet.account.address,
+      schedule: { provingTime: PROVING_TIME },
+    })
+    await mintDevToken(attacker, deployment.contracts.paymentToken, attacker.wallet.account.address, MAX_REWARD)
+    const copy = await createRequest(attacker, { ...own, privateInputs: inlineInputs(victim.envelope) })
+    // A matcher that skipped its check of the request and released the victim's data key for the copy.
+    await assign([{ ...copy, inputKey: await wrapForProver(victim) }])
+    const url = (runner as ProverRunner).url
+    const undecryptable = 'cairn_prover_tasks_failed_total{reason="undecryptable"}'
+    await eventually('the copy given up, or settled', async () => {
+      if ((await getRequestState(reader, copy.requestId)) !== 'Assigned') return true
+      return (await metric(url, undecryptable)) === 2
+    })
+    // The enclave rebuilt the request from its own fields: the victim's secret was never proven for the attacker.
+    expect(await getRequestState(reader, copy.requestId)).toBe('Assigned')
+    expect(await settlementLogs(copy.requestId)).toMatchObject({ fulfilled: [], rejected: [] })
+    expect(await metric(url, undecryptable)).toBe(2)
   })
 
   it('trips its breaker on a slash, leaves its markets until POST /reset, and stays tripped across restarts', async () => {
