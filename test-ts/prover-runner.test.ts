@@ -644,7 +644,7 @@ describe('a host that forges the chain it shows the enclave', () => {
       const before = await getBalance(reader, f.prover, token)
       const created = await post({ ...(await schedule(f.teeMarket, publicInputs)), marketId: f.teeMarket })
       await assign([created])
-      const refused = 'cairn_prover_tasks_failed_total{reason="inconsistent-inputs"}'
+      const refused = 'cairn_prover_tasks_failed_total{reason="inconsistent-task"}'
       await eventually('the task refused, or settled', async () => {
         if ((await getRequestState(reader, created.requestId)) !== 'Assigned') return true
         return (await metric(started.url, refused)) === 1

@@ -7,8 +7,8 @@
  * The task's records and inputs come from logs the host serves, and the host may forge them. So before it decrypts,
  * proves or signs anything, the enclave recomputes Request.inputsDigest from the exact bytes it will evaluate,
  * keccak256(keccak256(public input bytes) ‖ keccak256(envelope bytes), or zero without private inputs), and refuses
- * a task whose bytes do not hash to the request's digest (InconsistentInputsError): that is the host feeding it
- * inconsistent data, never invalid inputs. What it checked becomes the job's ProofStatement, and an invalid-input
+ * a task whose bytes do not hash to the request's digest, or that is assigned to another prover
+ * (InconsistentTaskError): that is the host feeding it inconsistent data, never invalid inputs. What it checked becomes the job's ProofStatement, and an invalid-input
  * attestation is signed over that statement's digest only (UnprovableInputsError carries it to the settler), so the
  * enclave never attests inputs it did not evaluate; a forged request record fails on chain, where the marketplace
  * checks the record against its commitment. The envelope commits to its data key (ts/privacy.ts), so this digest
@@ -66,9 +66,12 @@ export type JobContext = {
   maxInputBytes: number
 }
 
-/** The task as served is not the request the chain committed to (see the header): never proven, never attested. */
-export class InconsistentInputsError extends Error {
-  override readonly name = 'InconsistentInputsError'
+/**
+ * The task as served is not the request the chain committed to, or not this prover's (see the header): never proven,
+ * never attested.
+ */
+export class InconsistentTaskError extends Error {
+  override readonly name = 'InconsistentTaskError'
 }
 
 /** The private inputs cannot be opened with what the matcher released; see the header. */
@@ -89,7 +92,7 @@ export class UnprovableInputsError extends InvalidInputsError {
 }
 
 /** Request.inputsDigest of exactly these bytes, as createRequest computes it for inline inputs. */
-export function inputsDigestOfBytes(publicInputs: Hex, envelope: Hex | undefined): Hex {
+function inputsDigestOfBytes(publicInputs: Hex, envelope: Hex | undefined): Hex {
   return combinedInputsDigest(keccak256(publicInputs), envelope === undefined ? zeroHash : keccak256(envelope))
 }
 
@@ -100,7 +103,7 @@ export async function prepareProofJob(
   signal?: AbortSignal,
 ): Promise<ProofJob> {
   if (!isAddressEqual(record.task.prover, context.operator)) {
-    throw new InconsistentInputsError(
+    throw new InconsistentTaskError(
       `request ${record.requestId} is assigned to ${record.task.prover}, not to this runner's ${context.operator}: the host served another prover's task`,
     )
   }
@@ -109,7 +112,7 @@ export async function prepareProofJob(
   const envelope = hasInputs(record.privateInputs) ? await resolveInputs(record.privateInputs, options) : undefined
   const digest = inputsDigestOfBytes(publicInputs, envelope)
   if (digest !== record.request.inputsDigest) {
-    throw new InconsistentInputsError(
+    throw new InconsistentTaskError(
       `request ${record.requestId}: the inputs served hash to ${digest}, the request commits to ${record.request.inputsDigest}: the host's RPC or storage serves other bytes than were posted; use a node that serves the chain as it is`,
     )
   }

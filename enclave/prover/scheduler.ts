@@ -9,7 +9,7 @@ import type { Fulfilment } from '../../ts/types.js'
 import { describeError, type ProverBackendKind, proverFailureKind } from './backend.js'
 import type { ChainClock } from './clock.js'
 import { InputsUnavailableError } from './inputs.js'
-import { InconsistentInputsError, type TaskRecord, UndecryptableInputsError, UnprovableInputsError } from './job.js'
+import { InconsistentTaskError, type TaskRecord, UndecryptableInputsError, UnprovableInputsError } from './job.js'
 import type { Metrics } from './metrics.js'
 
 export type TaskState = 'queued' | 'proving' | 'backoff' | 'ready' | 'settling'
@@ -30,7 +30,7 @@ export type TrackedTask = TaskRecord & {
 export type FailureKind =
   | 'invalid-inputs'
   | 'unchecked-invalid-inputs'
-  | 'inconsistent-inputs'
+  | 'inconsistent-task'
   | 'undecryptable'
   | 'inputs-unavailable'
   | 'aborted'
@@ -40,7 +40,7 @@ export type FailureKind =
 /** Failures no retry can fix: the task is given up (and never attested). */
 const PERMANENT = new Set<FailureKind>([
   'unchecked-invalid-inputs',
-  'inconsistent-inputs',
+  'inconsistent-task',
   'undecryptable',
   'inputs-unavailable',
 ])
@@ -52,7 +52,7 @@ export function failureKind(error: unknown, signal: AbortSignal): FailureKind {
   if (kind === 'invalid-inputs') {
     return error instanceof UnprovableInputsError ? 'invalid-inputs' : 'unchecked-invalid-inputs'
   }
-  if (error instanceof InconsistentInputsError) return 'inconsistent-inputs'
+  if (error instanceof InconsistentTaskError) return 'inconsistent-task'
   if (error instanceof UndecryptableInputsError) return 'undecryptable'
   if (error instanceof InputsUnavailableError && error.permanent) return 'inputs-unavailable'
   // A fetch cut short by the deadline fails with the signal's reason, not a ProvingAbortedError.
