@@ -40,6 +40,9 @@ import {
 import { encodePublicSignals, poseidonDigest, poseidonPreimageCircuit } from '../ts/groth16.js'
 import { TEE_DIGEST_EIP712, TEE_DIGEST_SP1, teeProofDigest } from '../ts/tee.js'
 
+/** The operator the jobs are assigned to (what the runner checked them to be). */
+const PROVER = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
+
 const repoFile = (path: string): string => fileURLToPath(new URL(`../${path}`, import.meta.url))
 const utf8Json = (value: unknown): Uint8Array => stringToBytes(JSON.stringify(value))
 
@@ -84,6 +87,7 @@ describe('groth16 backend (poseidon preimage circuit)', () => {
   const job = (overrides: Partial<ProofJob> = {}): ProofJob => ({
     requestId: 1n,
     marketId: 1n,
+    statement: { requestId: 1n, prover: PROVER, inputsDigest: keccak256(stringToBytes('inputs of request 1')) },
     publicInputs: encodePublicSignals([digest, context]),
     privateInputs: utf8Json({ preimage: preimage.toString() }),
     ...overrides,
@@ -181,6 +185,7 @@ describe('tee-wasm backend (sha256 preimage program)', () => {
   const job = (overrides: Partial<ProofJob> = {}): ProofJob => ({
     requestId: 7n,
     marketId: 2n,
+    statement: { requestId: 7n, prover: PROVER, inputsDigest: keccak256(stringToBytes('inputs of request 7')) },
     publicInputs,
     privateInputs: preimage,
     ...overrides,

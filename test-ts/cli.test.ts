@@ -285,10 +285,18 @@ describe('the cairn CLI against an anvil devnet', () => {
     expect(inline.privateInputs).toMatchObject({ matchers: [matcherSigner.address] })
     const requestId = BigInt(inline.requestId as string)
     expect(await json(['status', requestId.toString()])).toMatchObject({ privateInputs: true })
-    // The matcher's enclave opens what was posted, under this chain, marketplace and market.
+    // The matcher's enclave opens what was posted, under this request: chain, marketplace, market, the poster as
+    // requester and the public inputs.
     const posted = await loadRequest(current().reader, requestId)
     expect(keccak256(posted.privateInputs.data)).toBe((inline.privateInputs as { digest: Hex }).digest)
-    const context = { chainId: foundry.id, marketplace: current().deployment.contracts.proofMarketplace, marketId: 1n }
+    expect(posted.requester).toBe(anvilAccount(devRoles.requester).account.address)
+    const context = {
+      chainId: foundry.id,
+      marketplace: current().deployment.contracts.proofMarketplace,
+      marketId: 1n,
+      requester: posted.requester,
+      publicInputsDigest: keccak256(publicInputs),
+    }
     const opened = openPrivateInputs({ envelope: posted.privateInputs.data, privateKey: MATCHER_ECIES_KEY, context })
     expect(Buffer.from(opened).toString()).toBe('the preimage is 42')
 

@@ -1,6 +1,7 @@
-import { type Address, type Hex, hexToBytes, isAddressEqual, keccak256, toHex, zeroAddress } from 'viem'
+import { type Address, bytesToHex, type Hex, hexToBytes, isAddressEqual, keccak256, toHex, zeroAddress } from 'viem'
 import { describe, expect, it } from 'vitest'
-import { rewrapToProverEnclave } from '../enclave/matcher/inputs.js'
+import type { MatcherRequest } from '../enclave/matcher/chain.js'
+import { checkEnvelope, createEnvelopeStore, requestContext, rewrapToProverEnclave } from '../enclave/matcher/inputs.js'
 import {
   decryptWithInputKey,
   eciesPublicKeyOf,
@@ -9,6 +10,7 @@ import {
   unwrapDataKey,
 } from '../ts/privacy.js'
 import type { RegistryReader } from '../ts/tee.js'
+import { combinedInputsDigest, inlineInputs } from '../ts/types.js'
 
 // The matcher's re-wrap, without a chain: a registry double answering proverEnclave and enclaveOperator and recording
 // every read, so the test sees which key the data key goes to and where that key came from.
@@ -22,7 +24,13 @@ const enclaveSigner = address(0x2002)
 const matcherKey = key('matcher')
 const proverEciesKey = key('prover enclave ecies')
 const otherEciesKey = key('someone else')
-const context: PrivateInputsContext = { chainId: 31337, marketplace: address(0xaa), marketId: 3n }
+const context: PrivateInputsContext = {
+  chainId: 31337,
+  marketplace: address(0xaa),
+  marketId: 3n,
+  requester: address(0x7e7e),
+  publicInputsDigest: key('public inputs'),
+}
 const plaintext = new TextEncoder().encode('{"preimage":"42"}')
 const envelope = hexToBytes(
   encryptPrivateInputs({ plaintext, context, recipients: [eciesPublicKeyOf(matcherKey)] }).envelope,
@@ -102,5 +110,78 @@ describe('matcher re-wrap to the prover enclave', () => {
     })
     expect(await rewrap(reader)).toBeUndefined()
     expect(reads.map((r) => r.functionName)).toEqual(['proverEnclave'])
+  })
+})
+
+describe('matcher check of an envelope copied into another request', () => {
+  const enclave = { signer: enclaveSigner, eciesPublicKey: eciesPublicKeyOf(proverEciesKey) }
+  const chain = { chainId: 31337, marketplace: context.marketplace }
+  /** A request as the marketplace logs it, with the envelope inline: its inputsDigest commits to both parts. */
+  const requestOf = (fields: { requestId: bigint; requester: Address; publicInputsDigest: Hex }) =>
+    ({
+      ...fields,
+      marketId: context.marketId,
+      record: { inputsDigest: combinedInputsDigest(fields.publicInputsDigest, keccak256(envelope)) },
+      privateInputs: inlineInputs(bytesToHex(envelope)),
+    }) as unknown as MatcherRequest
+  const victim = requestOf({
+    requestId: 1n,
+    requester: context.requester,
+    publicInputsDigest: context.publicInputsDigest,
+  })
+  const copies: [string, MatcherRequest][] = [
+    ['posted by another requester', requestOf({ ...victim, requestId: 2n, requester: address(0xbad) })],
+    ['under other public inputs', requestOf({ ...victim, requestId: 3n, publicInputsDigest: key('the attacker’s') })],
+  ]
+
+  /** What the matcher's store makes of each request: ready, or rejected with a reason. */
+  function load(requests: MatcherRequest[]) {
+    const rejected = new Map<bigint, string>()
+    const store = createEnvelopeStore({
+      matcherPrivateKey: matcherKey,
+      context: (request) => requestContext(chain, request),
+      fetchTimeout: 1_000,
+      maxBytes: 1 << 16,
+      onRejected: (request, error) => rejected.set(request.requestId, error.reason),
+      onFetchError: () => undefined,
+    })
+    for (const request of requests) store.load(request)
+    return { store, rejected }
+  }
+
+  it('opens the envelope for the request it was encrypted for, rebuilding the context from that request', () => {
+    expect(requestContext(chain, victim)).toEqual(context)
+    const { store, rejected } = load([victim])
+    expect(store.get(1n)).toEqual({ state: 'ready', envelope })
+    expect(rejected.size).toBe(0)
+  })
+
+  for (const [how, copy] of copies) {
+    it(`refuses it and re-wraps nothing when it is ${how}`, async () => {
+      const { store, rejected } = load([copy])
+      expect(store.get(copy.requestId)).toMatchObject({ state: 'failed', reason: 'DecryptionFailed' })
+      expect(rejected.get(copy.requestId)).toBe('DecryptionFailed')
+      // Even handed the envelope directly, the re-wrap refuses under the copy's context.
+      const { reader } = registryDouble({ enclave, operatorOfKey: prover })
+      await expect(
+        rewrapToProverEnclave(reader, {
+          envelope,
+          matcherPrivateKey: matcherKey,
+          marketId: context.marketId,
+          prover,
+          context: requestContext(chain, copy),
+          blockNumber: 77n,
+        }),
+      ).rejects.toMatchObject({ code: 'DecryptionFailed' })
+    })
+  }
+
+  it('refuses an envelope or public inputs served otherwise than the request commits to', () => {
+    const forged = { ...victim, requestId: 4n, record: { ...victim.record, inputsDigest: key('another request') } }
+    const { rejected } = load([forged])
+    expect(rejected.get(4n)).toBe('InputsDigestMismatch')
+    expect(() => checkEnvelope(envelope, matcherKey, context, forged.record.inputsDigest)).toThrow(
+      expect.objectContaining({ reason: 'InputsDigestMismatch' }),
+    )
   })
 })

@@ -20,6 +20,7 @@ import { devMatcherConfig, prepareMatcherDevnet } from '../ts/devnet/matcher.js'
 import { repoRoot } from '../ts/devnet/paths.js'
 import { groth16MarketParams, preimageRequest, preimageStatement } from '../ts/devnet/scenario.js'
 import type { Devnet } from '../ts/devnet/stack.js'
+import { encodePublicSignals } from '../ts/groth16.js'
 import {
   allowMeasurement,
   cancel,
@@ -101,6 +102,8 @@ const current = useDevnet(async (devnet) => {
     chainId: deployment.chainId,
     marketplace: deployment.contracts.proofMarketplace,
     marketId,
+    requester: requester.wallet.account.address,
+    publicInputsDigest: keccak256(publicInputs),
   }
   return { prepared, marketId, fast, publicInputs, context }
 })
@@ -389,6 +392,55 @@ describe('matcher service on anvil', () => {
     for (const requestId of bad) {
       expect((await cancel(devnet.actors.bystander, requestId)).refund).toBe(MAX_REWARD)
     }
+  })
+
+  it('refuses an envelope copied into another request: another requester, its own public context', async () => {
+    const { devnet, fixture } = current()
+    await registerFastProverEnclave()
+    const attacker = devnet.actors.bystander
+    await withMatcher(freshKeyFile(), async (matcher) => {
+      const statement = await preimageStatement()
+      const plaintext = new TextEncoder().encode(JSON.stringify({ preimage: statement.preimage.toString() }))
+      const { envelope } = encryptPrivateInputs({
+        plaintext,
+        context: { ...fixture.context, publicInputsDigest: keccak256(statement.publicInputs) },
+        recipients: [matcher.eciesPublicKey],
+      })
+      const victim = await postRequest({
+        publicInputs: inlineInputs(statement.publicInputs),
+        privateInputs: inlineInputs(envelope),
+      })
+      await assignmentOf(victim.requestId)
+
+      // The envelope is public: the attacker posts it under the same Poseidon digest with its own context.
+      const own = await preimageStatement(statement.preimage)
+      const params = preimageRequest({
+        marketId: fixture.marketId,
+        now: await chainTime(devnet.reader),
+        publicInputs: encodePublicSignals([statement.digest, own.context]),
+        maxReward: MAX_REWARD,
+        refundAddress: attacker.wallet.account.address,
+        schedule: { provingTime: PROVING_TIME },
+      })
+      await mintDevToken(
+        attacker,
+        devnet.deployment.contracts.paymentToken,
+        attacker.wallet.account.address,
+        MAX_REWARD,
+      )
+      const copy = await createRequest(attacker, { ...params, privateInputs: inlineInputs(envelope) })
+      const skipped = 'cairn_matcher_requests_skipped_total{reason="DecryptionFailed"}'
+      for (;;) {
+        if ((await metric(matcher, skipped)) === 1 || (await assignmentsOf(copy.requestId)).length > 0) break
+        await sleep(50)
+      }
+      // Never re-wrapped, never assigned: no prover receives the victim's data key for the copy.
+      expect(await assignmentsOf(copy.requestId)).toEqual([])
+      expect(await metric(matcher, skipped)).toBe(1)
+      const later = await postRequest()
+      await assignmentOf(later.requestId)
+      expect(await getRequestState(devnet.reader, copy.requestId)).toBe('Open')
+    })
   })
 
   it('follows provers’ stake and listings, so it never picks a prover the chain would refuse', async () => {

@@ -47,9 +47,12 @@ import {
   getRequestState,
   getStake,
   groth16VerifierAdapterAbi,
+  type Inputs,
+  inputsDigest,
   listingStates,
   loadRequest,
   openPrivateInputs,
+  type PrivateInputsContext,
   type ProofFulfilment,
   type ProofRequest,
   ProofRequestFailedError,
@@ -333,7 +336,7 @@ describe('the Cairn network end to end: matcher and prover runner as processes o
     )
     const requesterKey = anvilAccount(devRoles.requester).privateKey
     expect(
-      caught(() => openPrivateInputs({ envelope, privateKey: requesterKey, context: contextOf(markets) })),
+      caught(() => openPrivateInputs({ envelope, privateKey: requesterKey, context: contextOf(markets, loaded) })),
     ).toMatchObject({
       name: 'PrivateInputsError',
       code: 'NoWrapForRecipient',
@@ -365,7 +368,7 @@ describe('the Cairn network end to end: matcher and prover runner as processes o
         envelope,
         inputKey: args.inputKey,
         privateKey: enclaveKey,
-        context: contextOf(markets),
+        context: contextOf(markets, loaded),
       }),
     ).toEqual(plaintext)
     const wrongKeys = {
@@ -562,11 +565,14 @@ describe('the Cairn network end to end: matcher and prover runner as processes o
   })
 })
 
-function contextOf(markets: DevMarkets) {
+/** The request an enclave opens the private inputs for, from the request's own logged fields. */
+function contextOf(markets: DevMarkets, request: { requester: Address; publicInputs: Inputs }): PrivateInputsContext {
   const { deployment } = current().network.marketplace
   return {
     chainId: deployment.chainId,
     marketplace: deployment.contracts.proofMarketplace,
     marketId: markets.groth16Native,
+    requester: request.requester,
+    publicInputsDigest: inputsDigest(request.publicInputs),
   }
 }

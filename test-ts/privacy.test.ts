@@ -1,4 +1,4 @@
-import { bytesToHex, type Hex, hexToBytes, keccak256, size, slice, stringToBytes } from 'viem'
+import { bytesToHex, concat, type Hex, hexToBytes, keccak256, numberToBytes, size, slice, stringToBytes } from 'viem'
 import { describe, expect, it } from 'vitest'
 import {
   decryptPrivateInputs,
@@ -7,6 +7,7 @@ import {
   encryptPrivateInputs,
   findWrap,
   KEY_WRAP_LENGTH,
+  keyCommitmentOf,
   openPrivateInputs,
   type PrivateInputsContext,
   type PrivateInputsErrorCode,
@@ -16,6 +17,7 @@ import {
   unwrapDataKey,
   wrapDataKey,
 } from '../ts/index.js'
+import { twoKeyCiphertext } from './two-key-ciphertext.js'
 
 /** Fixed keys so a failure reproduces; enclaves generate theirs inside the TD. */
 const keyOf = (label: string): Hex => keccak256(stringToBytes(`cairn privacy test ${label}`))
@@ -28,6 +30,8 @@ const context: PrivateInputsContext = {
   chainId: 31337,
   marketplace: '0x5FbDB2315678afecb367f032d93F642f64180aa3',
   marketId: 7n,
+  requester: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+  publicInputsDigest: keccak256(stringToBytes('public inputs of the request')),
 }
 const plaintext = stringToBytes('{"preimage":"42"}')
 
@@ -63,12 +67,16 @@ describe('private inputs envelope', () => {
     expect(decryptPrivateInputs(envelope, dataKey, context)).toEqual(plaintext)
   })
 
-  it('lays out version, nonce, length, ciphertext, count and wraps as documented', () => {
-    const { envelope } = encrypt([eciesPublicKeyOf(matcher1), eciesPublicKeyOf(matcher2)])
+  it('lays out version, key commitment, nonce, length, ciphertext, count and wraps as documented', () => {
+    const { envelope, dataKey } = encrypt([eciesPublicKeyOf(matcher1), eciesPublicKeyOf(matcher2)])
     const parsed = parseEnvelope(envelope)
-    expect(parsed.version).toBe(1)
+    expect(parsed.version).toBe(2)
+    expect(parsed.keyCommitment).toBe(
+      keccak256(concat([stringToBytes('cairn-private-inputs-key-v2'), hexToBytes(dataKey)])),
+    )
+    expect(slice(envelope, 1, 33)).toBe(parsed.keyCommitment)
     expect(parsed.ciphertext.length).toBe(plaintext.length + 16)
-    expect(size(envelope)).toBe(1 + 12 + 4 + plaintext.length + 16 + 1 + 2 * (32 + KEY_WRAP_LENGTH))
+    expect(size(envelope)).toBe(1 + 32 + 12 + 4 + plaintext.length + 16 + 1 + 2 * (32 + KEY_WRAP_LENGTH))
     expect(parsed.wraps.map((w) => w.recipient)).toEqual([
       keccak256(eciesPublicKeyOf(matcher1)),
       keccak256(eciesPublicKeyOf(matcher2)),
@@ -105,9 +113,95 @@ describe('private inputs envelope', () => {
     }
   })
 
-  it('rejects a tampered ciphertext, tag, nonce or version', () => {
+  it('does not open an envelope copied into another request: another requester or other public inputs', () => {
     const { envelope, dataKey } = encrypt()
-    const ciphertextAt = 1 + 12 + 4
+    const attacker = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC'
+    const copies: PrivateInputsContext[] = [
+      { ...context, requester: attacker },
+      { ...context, publicInputsDigest: keccak256(stringToBytes('the attacker’s own context')) },
+    ]
+    for (const copy of copies) {
+      expect(codeOf(() => decryptPrivateInputs(envelope, dataKey, copy))).toBe('DecryptionFailed')
+      // The matcher refuses to re-wrap it, so no prover ever gets the data key for the copy.
+      expect(
+        codeOf(() =>
+          rewrapForProver({
+            envelope,
+            matcherPrivateKey: matcher1,
+            proverPublicKey: eciesPublicKeyOf(prover),
+            context: copy,
+          }),
+        ),
+      ).toBe('DecryptionFailed')
+    }
+  })
+
+  it('refuses, at every recipient but the committed one, an envelope whose ciphertext opens under two data keys', () => {
+    const keys = [keyOf('data key 1'), keyOf('data key 2')] as const
+    const nonce = hexToBytes(keyOf('nonce')).subarray(0, 12)
+    // The AAD as the header documents it.
+    const aad = concat([
+      stringToBytes('cairn-private-inputs-v2'),
+      new Uint8Array([2]),
+      numberToBytes(context.chainId, { size: 32 }),
+      hexToBytes(context.marketplace),
+      numberToBytes(context.marketId, { size: 32 }),
+      hexToBytes(context.requester),
+      hexToBytes(context.publicInputsDigest),
+    ])
+    const sealed = twoKeyCiphertext({ keys: [hexToBytes(keys[0]), hexToBytes(keys[1])], nonce, aad, blocks: 2 })
+    const wraps = [matcher1, matcher2].map((matcher, i) =>
+      concat([recipientIdOf(eciesPublicKeyOf(matcher)), wrapDataKey(keys[i] as Hex, eciesPublicKeyOf(matcher))]),
+    )
+    const envelope = concat([
+      new Uint8Array([2]),
+      hexToBytes(keyCommitmentOf(keys[0])),
+      nonce,
+      numberToBytes(sealed.length, { size: 4 }),
+      sealed,
+      new Uint8Array([2]),
+      ...wraps.map((wrap) => hexToBytes(wrap)),
+    ])
+    // Without the commitment each matcher would see other private inputs, and re-wrap its own to the prover.
+    const opened = [matcher1, matcher2].map((privateKey) => {
+      try {
+        return { plaintext: bytesToHex(openPrivateInputs({ envelope, privateKey, context })) }
+      } catch (error) {
+        return { code: (error as { code: PrivateInputsErrorCode }).code }
+      }
+    })
+    expect(opened[0]).toHaveProperty('plaintext')
+    expect(opened[1]).toEqual({ code: 'KeyCommitmentMismatch' })
+    expect(
+      codeOf(() =>
+        rewrapForProver({ envelope, matcherPrivateKey: matcher2, proverPublicKey: eciesPublicKeyOf(prover), context }),
+      ),
+    ).toBe('KeyCommitmentMismatch')
+    // A prover handed the other key (by a matcher that skipped the check) refuses it as well.
+    const inputKey = wrapDataKey(keys[1], eciesPublicKeyOf(prover))
+    expect(codeOf(() => decryptWithInputKey({ envelope, inputKey, privateKey: prover, context }))).toBe(
+      'KeyCommitmentMismatch',
+    )
+  })
+
+  it('refuses a wrap that carries another data key than the envelope commits to', () => {
+    const { envelope, dataKey } = encrypt([eciesPublicKeyOf(matcher1), eciesPublicKeyOf(matcher2)])
+    const other = keyOf('another data key')
+    const parsed = parseEnvelope(envelope)
+    const swapped = hexToBytes(envelope)
+    swapped.set(hexToBytes(wrapDataKey(other, eciesPublicKeyOf(matcher2))), size(envelope) - KEY_WRAP_LENGTH)
+    expect(parseEnvelope(swapped).wraps[0]).toEqual(parsed.wraps[0])
+    expect(openPrivateInputs({ envelope: swapped, privateKey: matcher1, context })).toEqual(plaintext)
+    expect(codeOf(() => openPrivateInputs({ envelope: swapped, privateKey: matcher2, context }))).toBe(
+      'KeyCommitmentMismatch',
+    )
+    expect(codeOf(() => decryptPrivateInputs(envelope, other, context))).toBe('KeyCommitmentMismatch')
+    expect(keyCommitmentOf(dataKey)).toBe(parsed.keyCommitment)
+  })
+
+  it('rejects a tampered ciphertext, tag, nonce, key commitment or version', () => {
+    const { envelope, dataKey } = encrypt()
+    const ciphertextAt = 1 + 32 + 12 + 4
     const tagAt = ciphertextAt + plaintext.length
     expect(codeOf(() => decryptPrivateInputs(flipByte(envelope, ciphertextAt), dataKey, context))).toBe(
       'DecryptionFailed',
@@ -115,8 +209,13 @@ describe('private inputs envelope', () => {
     expect(codeOf(() => decryptPrivateInputs(flipByte(envelope, tagAt + 15), dataKey, context))).toBe(
       'DecryptionFailed',
     )
-    expect(codeOf(() => decryptPrivateInputs(flipByte(envelope, 5), dataKey, context))).toBe('DecryptionFailed')
+    expect(codeOf(() => decryptPrivateInputs(flipByte(envelope, 1 + 32 + 5), dataKey, context))).toBe(
+      'DecryptionFailed',
+    )
+    expect(codeOf(() => decryptPrivateInputs(flipByte(envelope, 5), dataKey, context))).toBe('KeyCommitmentMismatch')
     expect(codeOf(() => decryptPrivateInputs(flipByte(envelope, 0), dataKey, context))).toBe('UnsupportedVersion')
+    // Version 1 envelopes (no key commitment, no request binding) are not read any more.
+    expect(codeOf(() => parseEnvelope(concat(['0x01', slice(envelope, 1)])))).toBe('UnsupportedVersion')
   })
 
   it('rejects a tampered key wrap, and a wrap whose recipient id was changed is not found', () => {
@@ -178,7 +277,7 @@ describe('private inputs envelope', () => {
     expect(
       codeOf(() => rewrapForProver({ envelope, matcherPrivateKey: matcher1, proverPublicKey, context: wrongMarket })),
     ).toBe('DecryptionFailed')
-    const tampered = flipByte(envelope, 1 + 12 + 4)
+    const tampered = flipByte(envelope, 1 + 32 + 12 + 4)
     expect(
       codeOf(() => rewrapForProver({ envelope: tampered, matcherPrivateKey: matcher1, proverPublicKey, context })),
     ).toBe('DecryptionFailed')
@@ -189,9 +288,9 @@ describe('private inputs envelope', () => {
     const full = size(envelope)
     const cases: Hex[] = [
       '0x',
-      '0x01',
-      slice(envelope, 0, 16),
-      slice(envelope, 0, 17),
+      '0x02',
+      slice(envelope, 0, 48),
+      slice(envelope, 0, 49),
       slice(envelope, 0, full - 1),
       slice(envelope, 0, full - KEY_WRAP_LENGTH - 32),
       `${envelope}00`,
@@ -210,7 +309,7 @@ describe('private inputs envelope', () => {
     }
     // A length field claiming more ciphertext than there is.
     const bytes = hexToBytes(envelope)
-    bytes.set([0xff, 0xff, 0xff, 0xff], 13)
+    bytes.set([0xff, 0xff, 0xff, 0xff], 1 + 32 + 12)
     expect(codeOf(() => parseEnvelope(bytes))).toBe('MalformedEnvelope')
     // Zero wraps.
     const noWraps = slice(envelope, 0, full - KEY_WRAP_LENGTH - 32)

@@ -17,6 +17,7 @@ import {
   keccak256,
   parseEther,
   sha256,
+  slice,
   stringToBytes,
   toHex,
 } from 'viem'
@@ -65,6 +66,7 @@ import {
   withAttestation,
   withListedTerms,
 } from '../ts/index.js'
+import { startForgingRpc } from './forging-rpc.js'
 
 const SEED = 'cairn prover runner test'
 const STAKE = parseEther('1000')
@@ -205,9 +207,9 @@ function configInput(): ProverRunnerConfigInput {
   }
 }
 
-async function startRunner(): Promise<ProverRunner> {
+async function startRunner(overrides: Partial<ProverRunnerConfigInput> = {}): Promise<ProverRunner> {
   const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) })
-  runner = await startProverRunner(parseConfig(configInput()), { logger })
+  runner = await startProverRunner(parseConfig({ ...configInput(), ...overrides }), { logger })
   return runner
 }
 
@@ -288,10 +290,12 @@ async function postPrivateRequest(options: { wrongPreimage?: boolean } = {}) {
   const f = current()
   const statement = await preimageStatement()
   const preimage = options.wrongPreimage ? statement.preimage + 1n : statement.preimage
-  const context = {
+  const context: PrivateInputsContext = {
     chainId: foundry.id,
     marketplace: f.devnet.deployment.contracts.proofMarketplace,
     marketId: f.groth16Market,
+    requester: f.devnet.actors.requester.wallet.account.address,
+    publicInputsDigest: keccak256(statement.publicInputs),
   }
   const { envelope } = encryptPrivateInputs({
     plaintext: stringToBytes(JSON.stringify({ preimage: preimage.toString() })),
@@ -553,6 +557,37 @@ describe('prover runner on anvil', () => {
     expect((await settlementLogs(request.requestId)).rejected).toEqual([])
   })
 
+  it('does not open an envelope copied into another request, even with its data key released', async () => {
+    const f = current()
+    const { actors, deployment, reader } = f.devnet
+    const victim = await postPrivateRequest()
+    // The attacker posts the victim's public envelope under the same Poseidon digest with its own context.
+    const statement = await preimageStatement()
+    const attacker = actors.bystander
+    const own = preimageRequest({
+      marketId: f.groth16Market,
+      now: await chainTime(reader),
+      publicInputs: concat([slice(victim.publicInputs.data, 0, 32), slice(statement.publicInputs, 32)]),
+      maxReward: MAX_REWARD,
+      refundAddress: attacker.wallet.account.address,
+      schedule: { provingTime: PROVING_TIME },
+    })
+    await mintDevToken(attacker, deployment.contracts.paymentToken, attacker.wallet.account.address, MAX_REWARD)
+    const copy = await createRequest(attacker, { ...own, privateInputs: inlineInputs(victim.envelope) })
+    // A matcher that skipped its check of the request and released the victim's data key for the copy.
+    await assign([{ ...copy, inputKey: await wrapForProver(victim) }])
+    const url = (runner as ProverRunner).url
+    const undecryptable = 'cairn_prover_tasks_failed_total{reason="undecryptable"}'
+    await eventually('the copy given up, or settled', async () => {
+      if ((await getRequestState(reader, copy.requestId)) !== 'Assigned') return true
+      return (await metric(url, undecryptable)) === 2
+    })
+    // The enclave rebuilt the request from its own fields: the victim's secret was never proven for the attacker.
+    expect(await getRequestState(reader, copy.requestId)).toBe('Assigned')
+    expect(await settlementLogs(copy.requestId)).toMatchObject({ fulfilled: [], rejected: [] })
+    expect(await metric(url, undecryptable)).toBe(2)
+  })
+
   it('trips its breaker on a slash, leaves its markets until POST /reset, and stays tripped across restarts', async () => {
     const f = current()
     const { devnet } = f
@@ -587,6 +622,44 @@ describe('prover runner on anvil', () => {
     expect((await fetch(`${started.url}/healthz`)).status).toBe(200)
     expect(await metric(started.url, 'cairn_prover_breaker_tripped')).toBe(0)
     expect(started.breaker()).toEqual({ tripped: false })
+  })
+})
+
+describe('a host that forges the chain it shows the enclave', () => {
+  it('attests no invalid inputs for bytes that are not the request’s: a forged log before rejectInputs', async () => {
+    const f = current()
+    const { reader, deployment } = f.devnet
+    await stopRunner()
+    // A provable public request; the runner's host shows it garbage inputs under the real request record.
+    const publicInputs = concat([toHex(randomFieldElement(), { size: 32 }), sha256('0x')])
+    const garbage = concat([toHex(randomFieldElement(), { size: 32 }), keccak256(stringToBytes('garbage'))])
+    const rpc = await startForgingRpc({
+      upstream: f.devnet.anvil.rpcUrl,
+      marketplace: deployment.contracts.proofMarketplace,
+      forge: (posted) => (posted.data === publicInputs ? inlineInputs(garbage) : undefined),
+    })
+    try {
+      const started = await startRunner({ rpcUrl: rpc.url })
+      const token = deployment.contracts.paymentToken
+      const before = await getBalance(reader, f.prover, token)
+      const created = await post({ ...(await schedule(f.teeMarket, publicInputs)), marketId: f.teeMarket })
+      await assign([created])
+      const refused = 'cairn_prover_tasks_failed_total{reason="inconsistent-task"}'
+      await eventually('the task refused, or settled', async () => {
+        if ((await getRequestState(reader, created.requestId)) !== 'Assigned') return true
+        return (await metric(started.url, refused)) === 1
+      })
+      expect(rpc.forged()).toBeGreaterThan(0)
+      // No attestation for a digest the enclave did not compute: the request stays assigned, the prover unpaid.
+      expect(await getRequestState(reader, created.requestId)).toBe('Assigned')
+      expect((await settlementLogs(created.requestId)).rejected).toEqual([])
+      expect(await getBalance(reader, f.prover, token)).toBe(before)
+      expect(await metric(started.url, refused)).toBe(1)
+      expect(await metric(started.url, 'cairn_prover_invalid_inputs_rejections_total')).toBe(0)
+    } finally {
+      await stopRunner()
+      await rpc.close()
+    }
   })
 })
 

@@ -71,6 +71,7 @@ import {
   ProofRequestFailedError,
   type ProofStage,
   parseEnvelope,
+  privateInputsContextFor,
   provePoseidonPreimage,
   proverRegistryAbi,
   recipientIdOf,
@@ -455,11 +456,6 @@ describe('SDK on anvil', () => {
   it('private inputs: encrypted to the active matcher key, re-wrapped to the prover enclave, rejected as invalid', async () => {
     const { devnet, fixture } = current()
     const { reader, deployment, actors } = devnet
-    const context = {
-      chainId: foundry.id,
-      marketplace: deployment.contracts.proofMarketplace,
-      marketId: fixture.marketId,
-    }
     expect(await getActiveMatcherKeys(requester(devnet))).toEqual([
       expect.objectContaining({ signer: matcherEnclave.address, eciesPublicKey: eciesPublicKeyOf(MATCHER_ECIES_KEY) }),
     ])
@@ -479,15 +475,33 @@ describe('SDK on anvil', () => {
     // Posted inline, committed to by its digest.
     expect(created.privateInputs.data).toBe(encrypted.envelope)
     expect(keccak256(created.privateInputs.data)).toBe(encrypted.digest)
+    // Encrypted for this request: its poster (RequestCreated's requester) and its public inputs.
+    const context = {
+      chainId: foundry.id,
+      marketplace: deployment.contracts.proofMarketplace,
+      marketId: fixture.marketId,
+      requester: created.requester,
+      publicInputsDigest: keccak256(created.publicInputs.data),
+    }
+    expect(created.requester).toBe(addressOf(devnet, 'requester'))
+    expect(
+      privateInputsContextFor(requester(devnet), { marketId: fixture.marketId, publicInputs: created.publicInputs }),
+    ).toEqual(context)
     // The matcher opens it with its ECIES key under the request's context, and under no other.
     expect(openPrivateInputs({ envelope: encrypted.envelope, privateKey: MATCHER_ECIES_KEY, context })).toEqual(secret)
-    expect(() =>
-      openPrivateInputs({
-        envelope: encrypted.envelope,
-        privateKey: MATCHER_ECIES_KEY,
-        context: { ...context, marketId: 2n },
-      }),
-    ).toThrow(/DecryptionFailed/)
+    for (const other of [
+      { marketId: 2n },
+      { requester: addressOf(devnet, 'bystander') },
+      { publicInputsDigest: keccak256((await preimageStatement()).publicInputs) },
+    ]) {
+      expect(() =>
+        openPrivateInputs({
+          envelope: encrypted.envelope,
+          privateKey: MATCHER_ECIES_KEY,
+          context: { ...context, ...other },
+        }),
+      ).toThrow(/DecryptionFailed/)
+    }
     expect(() => openPrivateInputs({ envelope: encrypted.envelope, privateKey: PROVER_ECIES_KEY, context })).toThrow(
       /NoWrapForRecipient/,
     )
@@ -561,6 +575,8 @@ describe('SDK on anvil', () => {
       chainId: foundry.id,
       marketplace: devnet.deployment.contracts.proofMarketplace,
       marketId: fixture.marketId,
+      requester: addressOf(devnet, 'requester'),
+      publicInputsDigest: keccak256(publicInputs),
     }
     // Both operators admitted: both keys receive the data key.
     const both = await requestProof(requester(devnet), params)

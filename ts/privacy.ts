@@ -5,12 +5,14 @@
  * (secp256k1) to each recipient: the matcher enclaves' ECIES keys as registered in the TeeRegistry (64 bytes,
  * x ‖ y, no 0x04 prefix). The envelope goes into the request (`privateInputs`, inline or by URI) and its keccak256
  * is the request's `privateInputs.digest`. A matcher finds its wrap by recipient id, unwraps the data key, checks
- * that the ciphertext authenticates, and re-wraps the data key to the assigned prover enclave's ECIES key; that one
- * wrap is published with the assignment as `bytes inputKey`, so only that prover can decrypt.
+ * it against the key commitment and that the ciphertext authenticates, and re-wraps the data key to the assigned
+ * prover enclave's ECIES key; that one wrap is published with the assignment as `bytes inputKey`, so only that
+ * prover can decrypt.
  *
- * Envelope, version 1 (all integers big-endian):
+ * Envelope, version 2 (all integers big-endian):
  *
- *   version      1 byte     0x01
+ *   version      1 byte     0x02
+ *   commitment  32 bytes    keccak256(utf8("cairn-private-inputs-key-v2") ‖ dataKey)
  *   nonce       12 bytes    AES-GCM nonce of the ciphertext
  *   length       4 bytes    byte length of ciphertext ‖ tag (at least 16)
  *   ciphertext   length     AES-256-GCM(dataKey, nonce, plaintext, aad) ‖ 16-byte tag
@@ -20,12 +22,20 @@
  *                           so a recipient finds its wrap without trial decryption
  *     wrap       93 bytes   a key wrap, below
  *
- *   aad = utf8("cairn-private-inputs-v1") ‖ version ‖ uint256 chainId ‖ address marketplace (20) ‖ uint256 marketId
+ *   aad = utf8("cairn-private-inputs-v2") ‖ version ‖ uint256 chainId ‖ address marketplace (20)
+ *         ‖ uint256 marketId ‖ address requester (20) ‖ bytes32 publicInputsDigest
  *
- * The AAD binds the ciphertext to one market of one marketplace on one chain: an envelope copied into another
- * market or chain fails to decrypt there, so a requester cannot get inputs proven under a context they were not
- * encrypted for, and a matcher refuses to assign such a request. The recipient list is not authenticated on
- * purpose: the matcher replaces it with a single re-wrap, and a forged wrap can only carry a key that fails the tag.
+ * The AAD binds the ciphertext to one request: its market on one marketplace and chain, the account that posts it
+ * (RequestCreated's `requester`) and its public inputs (keccak256 of their bytes, the marketplace's publicDigest).
+ * Envelopes are public, so anyone can copy one into a request of their own; it then fails to decrypt there, and a
+ * matcher refuses to assign it. Matchers and provers rebuild the AAD from the request's own fields, never from the
+ * envelope. The recipient list is not authenticated on purpose: the matcher replaces it with a single re-wrap, and a
+ * forged wrap can only carry a key that fails the commitment.
+ *
+ * AES-GCM is not key-committing: a requester can craft a ciphertext that authenticates under two data keys, each
+ * opening it to other plaintext, and wrap one key to some recipients and the other to the rest. The commitment
+ * pins the one data key every recipient must unwrap; it is part of the envelope, hence of the request's
+ * inputsDigest, so the digest commits to a single plaintext and every matcher and prover sees the same statement.
  *
  * Key wrap (ECIES), 93 bytes; this is also the on-chain `inputKey`:
  *
@@ -37,7 +47,7 @@
  *                         info = utf8("cairn-ecies-v1") ‖ ephemeral (33) ‖ recipient public key (64), length 32)
  *
  * Binding both public keys in the info means a wrap only opens under the key it was made for, even if an attacker
- * substitutes a related point. The format is versioned by the envelope's version byte and the HKDF domain string.
+ * substitutes a related point. The format is versioned by the envelope's version byte and the domain strings.
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
 import { secp256k1 } from '@noble/curves/secp256k1'
@@ -54,15 +64,17 @@ import {
   stringToBytes,
 } from 'viem'
 
-export const PRIVATE_INPUTS_VERSION = 1
+export const PRIVATE_INPUTS_VERSION = 2
 export const ECIES_DOMAIN = 'cairn-ecies-v1'
-export const PRIVATE_INPUTS_AAD_DOMAIN = 'cairn-private-inputs-v1'
+export const PRIVATE_INPUTS_AAD_DOMAIN = 'cairn-private-inputs-v2'
+export const KEY_COMMITMENT_DOMAIN = 'cairn-private-inputs-key-v2'
 
 const NONCE_LENGTH = 12
 const TAG_LENGTH = 16
 const KEY_LENGTH = 32
 const LENGTH_FIELD = 4
-const HEADER_LENGTH = 1 + NONCE_LENGTH + LENGTH_FIELD
+const COMMITMENT_LENGTH = 32
+const HEADER_LENGTH = 1 + COMMITMENT_LENGTH + NONCE_LENGTH + LENGTH_FIELD
 const PUBLIC_KEY_LENGTH = 64
 const EPHEMERAL_KEY_LENGTH = 33
 /** Byte length of a key wrap (and of an on-chain `inputKey`). */
@@ -84,6 +96,7 @@ export type PrivateInputsErrorCode =
   | 'MalformedWrap'
   | 'NoWrapForRecipient'
   | 'UnwrapFailed'
+  | 'KeyCommitmentMismatch'
   | 'DecryptionFailed'
 
 /** Any failure to build, parse or open private inputs; `code` says which. */
@@ -101,11 +114,19 @@ export function isPrivateInputsError(error: unknown, code?: PrivateInputsErrorCo
   return error instanceof PrivateInputsError && (code === undefined || error.code === code)
 }
 
-/** Where a ciphertext may be used: it decrypts only under the same chain, marketplace and market. */
+/**
+ * The request a ciphertext belongs to: it decrypts only under the same chain, marketplace, market, requester and
+ * public inputs. Whoever opens an envelope builds this from the request itself (its RequestCreated log and the public
+ * input bytes it evaluates), never from anything the envelope says.
+ */
 export type PrivateInputsContext = {
   chainId: number | bigint
   marketplace: Address
   marketId: bigint
+  /** The account that posts the request: RequestCreated's `requester`. */
+  requester: Address
+  /** keccak256 of the request's public input bytes: what the marketplace commits to as its public digest. */
+  publicInputsDigest: Hex
 }
 
 export type EncryptedPrivateInputs = {
@@ -125,6 +146,8 @@ export type KeyWrapEntry = {
 
 export type ParsedEnvelope = {
   version: number
+  /** keccak256(KEY_COMMITMENT_DOMAIN ‖ dataKey): the one data key the ciphertext may be opened with. */
+  keyCommitment: Hex
   nonce: Uint8Array
   /** Ciphertext ‖ tag. */
   ciphertext: Uint8Array
@@ -212,8 +235,19 @@ function open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint
 }
 
 function contextAad(context: PrivateInputsContext, version: number): Uint8Array {
-  if (!isAddress(context.marketplace, { strict: false })) {
-    throw new PrivateInputsError('InvalidContext', `marketplace ${String(context.marketplace)} is not an address`)
+  for (const [name, value] of [
+    ['marketplace', context.marketplace],
+    ['requester', context.requester],
+  ] as const) {
+    if (!isAddress(value, { strict: false })) {
+      throw new PrivateInputsError('InvalidContext', `${name} ${String(value)} is not an address`)
+    }
+  }
+  if (!isHex(context.publicInputsDigest, { strict: true }) || context.publicInputsDigest.length !== 66) {
+    throw new PrivateInputsError(
+      'InvalidContext',
+      `publicInputsDigest ${String(context.publicInputsDigest)} is not 32 bytes of hex: pass keccak256 of the request's public input bytes`,
+    )
   }
   const chainId = BigInt(context.chainId)
   if (chainId < 0n || context.marketId < 0n) {
@@ -225,7 +259,14 @@ function contextAad(context: PrivateInputsContext, version: number): Uint8Array 
     numberToBytes(chainId, { size: 32 }),
     hexToBytes(context.marketplace),
     numberToBytes(context.marketId, { size: 32 }),
+    hexToBytes(context.requester),
+    hexToBytes(context.publicInputsDigest),
   ])
+}
+
+/** The commitment an envelope carries to its data key (see the header). */
+export function keyCommitmentOf(dataKey: Hex): Hex {
+  return keccak256(concat([stringToBytes(KEY_COMMITMENT_DOMAIN), dataKeyBytes(dataKey)]))
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -297,12 +338,14 @@ export function encryptPrivateInputs(params: {
     )
   }
 
+  const aad = contextAad(context, PRIVATE_INPUTS_VERSION)
   const dataKey = bytesToHex(randomBytes(KEY_LENGTH))
   const nonce = randomBytes(NONCE_LENGTH)
-  const ciphertext = seal(hexToBytes(dataKey), nonce, plaintext, contextAad(context, PRIVATE_INPUTS_VERSION))
+  const ciphertext = seal(hexToBytes(dataKey), nonce, plaintext, aad)
   const wraps = recipients.map((recipient, i) => concat([ids[i] as Hex, wrapDataKey(dataKey, recipient)]))
   const envelope = concat([
     numberToBytes(PRIVATE_INPUTS_VERSION, { size: 1 }),
+    hexToBytes(keyCommitmentOf(dataKey)),
     nonce,
     numberToBytes(ciphertext.length, { size: LENGTH_FIELD }),
     ciphertext,
@@ -313,19 +356,24 @@ export function encryptPrivateInputs(params: {
   return { envelope: hex, digest: keccak256(hex), dataKey }
 }
 
-/** Splits an envelope into its fields; MalformedEnvelope or UnsupportedVersion when it is not a v1 envelope. */
+/** Splits an envelope into its fields; MalformedEnvelope or UnsupportedVersion when it is not a v2 envelope. */
 export function parseEnvelope(envelope: Hex | Uint8Array): ParsedEnvelope {
   const bytes = hexBytes(envelope, 'MalformedEnvelope', 'envelope')
   const version = bytes[0]
   if (version === undefined) throw new PrivateInputsError('MalformedEnvelope', 'the envelope is empty')
   if (version !== PRIVATE_INPUTS_VERSION) {
-    throw new PrivateInputsError('UnsupportedVersion', `envelope version ${version}, this code reads version 1`)
+    throw new PrivateInputsError(
+      'UnsupportedVersion',
+      `envelope version ${version}, this code reads version ${PRIVATE_INPUTS_VERSION} only: encrypt the inputs again with this SDK`,
+    )
   }
   if (bytes.length < HEADER_LENGTH) {
     throw new PrivateInputsError('MalformedEnvelope', `${bytes.length} bytes is shorter than the envelope header`)
   }
-  const nonce = bytes.subarray(1, 1 + NONCE_LENGTH)
-  const length = new DataView(bytes.buffer, bytes.byteOffset + 1 + NONCE_LENGTH, LENGTH_FIELD).getUint32(0)
+  const keyCommitment = bytesToHex(bytes.subarray(1, 1 + COMMITMENT_LENGTH))
+  const nonceAt = 1 + COMMITMENT_LENGTH
+  const nonce = bytes.subarray(nonceAt, nonceAt + NONCE_LENGTH)
+  const length = new DataView(bytes.buffer, bytes.byteOffset + nonceAt + NONCE_LENGTH, LENGTH_FIELD).getUint32(0)
   const countAt = HEADER_LENGTH + length
   if (length < TAG_LENGTH || countAt >= bytes.length) {
     throw new PrivateInputsError('MalformedEnvelope', `ciphertext length ${length} does not fit ${bytes.length} bytes`)
@@ -345,7 +393,7 @@ export function parseEnvelope(envelope: Hex | Uint8Array): ParsedEnvelope {
       wrap: bytesToHex(bytes.subarray(at + RECIPIENT_ID_LENGTH, at + WRAP_ENTRY_LENGTH)),
     })
   }
-  return { version, nonce, ciphertext: bytes.subarray(HEADER_LENGTH, countAt), wraps }
+  return { version, keyCommitment, nonce, ciphertext: bytes.subarray(HEADER_LENGTH, countAt), wraps }
 }
 
 /** The key wrap addressed to `recipientPublicKey` (64 bytes), or undefined when the envelope has none for it. */
@@ -354,18 +402,29 @@ export function findWrap(envelope: Hex | Uint8Array, recipientPublicKey: Hex): H
   return parseEnvelope(envelope).wraps.find((entry) => entry.recipient === id)?.wrap
 }
 
-/** The plaintext of an envelope, given its data key and the context it was encrypted for. */
+/**
+ * The plaintext of an envelope, given its data key and the request it must belong to. A data key other than the one
+ * the envelope commits to is refused before any decryption (KeyCommitmentMismatch): whoever wrapped it to this
+ * recipient would show it other inputs than the committed ones.
+ */
 export function decryptPrivateInputs(
   envelope: Hex | Uint8Array,
   dataKey: Hex,
   context: PrivateInputsContext,
 ): Uint8Array {
-  const { version, nonce, ciphertext } = parseEnvelope(envelope)
-  const plaintext = open(dataKeyBytes(dataKey), nonce, ciphertext, contextAad(context, version))
+  const { version, keyCommitment, nonce, ciphertext } = parseEnvelope(envelope)
+  const aad = contextAad(context, version)
+  if (keyCommitmentOf(dataKey) !== keyCommitment) {
+    throw new PrivateInputsError(
+      'KeyCommitmentMismatch',
+      'the unwrapped data key is not the one the envelope commits to: the requester wrapped different keys to different recipients; refuse the request',
+    )
+  }
+  const plaintext = open(dataKeyBytes(dataKey), nonce, ciphertext, aad)
   if (!plaintext) {
     throw new PrivateInputsError(
       'DecryptionFailed',
-      'the ciphertext does not authenticate: wrong data key, another chain/marketplace/market, or tampered',
+      'the ciphertext does not authenticate under this request: another chain, marketplace, market, requester or public inputs (an envelope copied from another request), or tampered',
     )
   }
   return plaintext
@@ -391,9 +450,9 @@ export function openPrivateInputs(params: {
 }
 
 /**
- * The matcher's step: unwraps its data key, checks that the ciphertext authenticates under the request's context
- * (a request whose inputs cannot be decrypted must not be assigned), and wraps the data key to the assigned prover
- * enclave's ECIES key. The result is the assignment's `inputKey`.
+ * The matcher's step: unwraps its data key, checks it against the envelope's key commitment and that the ciphertext
+ * authenticates under the request's context (a request whose inputs cannot be decrypted must not be assigned), and
+ * wraps the data key to the assigned prover enclave's ECIES key. The result is the assignment's `inputKey`.
  */
 export function rewrapForProver(params: {
   envelope: Hex | Uint8Array

@@ -1,12 +1,12 @@
 import { type Address, type Hex, zeroAddress } from 'viem'
 import type { CairnClient } from './client.js'
 import type { AttestationDeployment } from './deployment.js'
-import { encryptPrivateInputs } from './privacy.js'
+import { encryptPrivateInputs, type PrivateInputsContext } from './privacy.js'
 import { getBalance, getMarket } from './readers.js'
 import { type CreatedRequest, createRequest } from './requests.js'
 import { getActiveMatcherKeys, type MatcherKey } from './tee.js'
 import { balanceOf } from './tokens.js'
-import { type Inputs, inlineInputs, noInputs, type RequestParams, remoteInputs } from './types.js'
+import { type Inputs, inlineInputs, inputsDigest, noInputs, type RequestParams, remoteInputs } from './types.js'
 import { address, bps, hexBytes, InvalidParameterError, smallUint, uint } from './validation.js'
 
 /** ProofMarketplace.MAX_REQUEST_LIFETIME: a deadline is at most this far from the request's creation. */
@@ -109,7 +109,8 @@ export type ProofRequestParams = ScheduleParams & {
   publicInputs: Hex | Inputs
   /**
    * Plaintext private inputs: encrypted to every active matcher key of the attestation deployment, bound to this
-   * chain, marketplace and market. Needs the client to carry the attestation deployment (withAttestation).
+   * request (chain, marketplace, market, the client's account as requester, the public inputs; see
+   * privateInputsContextFor). Needs the client to carry the attestation deployment (withAttestation).
    */
   privateInputs?: Uint8Array
   /**
@@ -155,18 +156,41 @@ export async function requestProof(client: RequesterClient, params: ProofRequest
   const now = (await client.public.getBlock({ blockTag: 'latest' })).timestamp
   const schedule = resolveSchedule(now, params)
   await checkFunds(client, market.paymentToken, maxReward)
-  const encrypted = params.privateInputs === undefined ? undefined : await encryptForMatchers(client, marketId, params)
+  const publicInputs = publicInputsOf(params.publicInputs)
+  const encrypted =
+    params.privateInputs === undefined
+      ? undefined
+      : await encryptForMatchers(client, privateInputsContextFor(client, { marketId, publicInputs }), params)
   const request: RequestParams = {
     marketId: Number(marketId),
     maxReward,
     ...schedule,
     speedPreferenceBps: bps('speedPreferenceBps', params.speedPreferenceBps ?? DEFAULT_SPEED_PREFERENCE_BPS),
     refundAddress: address('refundAddress', params.refundAddress ?? client.wallet.account.address),
-    publicInputs: publicInputsOf(params.publicInputs),
+    publicInputs,
     privateInputs: privateInputsOf(encrypted),
   }
   const created = await createRequest(client, request)
   return { ...created, params: request, ...(encrypted === undefined ? {} : { encrypted }) }
+}
+
+/**
+ * The request that private inputs are encrypted for when `client` posts them with `publicInputs` in `marketId`:
+ * this chain and marketplace, the client's account as the requester (createRequest's sender, which RequestCreated
+ * emits as `requester`) and the digest the marketplace commits to for the public inputs. Matchers and provers open
+ * the envelope only under exactly this request, so encrypt with it and post from the same account.
+ */
+export function privateInputsContextFor(
+  client: CairnClient,
+  request: { marketId: bigint; publicInputs: Inputs },
+): PrivateInputsContext {
+  return {
+    chainId: client.deployment.chainId,
+    marketplace: client.deployment.contracts.proofMarketplace,
+    marketId: request.marketId,
+    requester: client.wallet.account.address,
+    publicInputsDigest: inputsDigest(request.publicInputs),
+  }
 }
 
 function publicInputsOf(inputs: Hex | Inputs): Inputs {
@@ -190,7 +214,7 @@ async function checkFunds(client: CairnClient, token: Address, required: bigint)
 
 async function encryptForMatchers(
   client: RequesterClient,
-  marketId: bigint,
+  context: PrivateInputsContext,
   params: ProofRequestParams,
 ): Promise<EncryptedRequestInputs> {
   const { attestation } = client
@@ -212,11 +236,7 @@ async function encryptForMatchers(
   const recipients = [...new Set(keys.map((key) => key.toLowerCase() as Hex))]
   const { envelope, digest, dataKey } = encryptPrivateInputs({
     plaintext: params.privateInputs ?? new Uint8Array(),
-    context: {
-      chainId: client.deployment.chainId,
-      marketplace: client.deployment.contracts.proofMarketplace,
-      marketId,
-    },
+    context,
     recipients,
   })
   return {

@@ -20,7 +20,9 @@ export type CreatedRequest = RequestCreation & {
  * shortfall pulled with transferFrom, approving the market's payment token first when the allowance is short.
  * createRequest pulls the tokens last, after every check, so a first simulation that fails only on the transfer
  * means the request is valid and just needs the approval; any other revert is thrown before anything is sent.
- * Returns the request's id and record as emitted: pass it on to claim, assign, cancel.
+ * Returns the request's id and record as emitted: pass it on to claim, assign, cancel. Private inputs must be
+ * encrypted for the request this client posts (privateInputsContextFor: its account is the requester), else no
+ * matcher opens them; requestProof does all of that.
  */
 export async function createRequest(client: CairnClient, params: RequestParams): Promise<CreatedRequest> {
   const address = client.deployment.contracts.proofMarketplace

@@ -137,7 +137,12 @@ export function inputsDigest(inputs: Inputs): Hex {
  * proof's public inputs and the private-inputs digest against it.
  */
 export function requestInputsDigest(publicInputs: Inputs, privateInputs: Inputs): Hex {
-  return keccak256(concat([inputsDigest(publicInputs), inputsDigest(privateInputs)]))
+  return combinedInputsDigest(inputsDigest(publicInputs), inputsDigest(privateInputs))
+}
+
+/** Request.inputsDigest from the digests of its two parts (the private one zero when there are no private inputs). */
+export function combinedInputsDigest(publicDigest: Hex, privateDigest: Hex): Hex {
+  return keccak256(concat([publicDigest, privateDigest]))
 }
 
 /** Inputs posted inline (the contract computes their digest). */

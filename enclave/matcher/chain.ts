@@ -18,7 +18,7 @@ import {
   stakeMirrorAbi,
   teeRegistryAbi,
 } from '../../ts/generated.js'
-import { type Inputs, marketIdOf, type Request, teeRoles } from '../../ts/types.js'
+import { type Inputs, inputsDigest, marketIdOf, type Request, teeRoles } from '../../ts/types.js'
 import {
   addMarket,
   addRequest,
@@ -53,6 +53,10 @@ import {
 export type MatcherRequest = OpenRequest & {
   /** The record as emitted: it travels with the batch. */
   record: Request
+  /** RequestCreated's `requester`: private inputs are encrypted for the request of this account. */
+  requester: Address
+  /** The marketplace's digest of the public inputs (keccak256 of inline bytes, else the posted digest). */
+  publicInputsDigest: Hex
   privateInputs: Inputs
   createdBlock: bigint
 }
@@ -294,7 +298,8 @@ function applyMarketplace(view: ChainView, log: MarketplaceLog, notes: SyncNotes
       return
     }
     case 'RequestCreated': {
-      const { requestId, marketId, request, deadline, speedPreferenceBps, privateInputs } = log.args
+      const { requestId, marketId, requester, request, deadline, speedPreferenceBps, publicInputs, privateInputs } =
+        log.args
       const open: MatcherRequest = {
         requestId,
         marketId,
@@ -307,6 +312,8 @@ function applyMarketplace(view: ChainView, log: MarketplaceLog, notes: SyncNotes
         createdBlockHash: log.blockHash,
         hasPrivateInputs: hasPrivateInputs(privateInputs),
         record: request,
+        requester,
+        publicInputsDigest: inputsDigest(publicInputs),
         privateInputs,
         createdBlock: log.blockNumber,
       }

@@ -10,16 +10,19 @@ import {
   unwrapFromEnvelope,
 } from '../../ts/privacy.js'
 import type { RegistryReader } from '../../ts/tee.js'
-import type { Inputs } from '../../ts/types.js'
+import { combinedInputsDigest, type Inputs } from '../../ts/types.js'
 import type { MatcherRequest } from './chain.js'
 
 /*
  * Private-input envelopes, loaded and checked once per request before the request may be matched: inline in the
  * request, or behind its URI (file://, http(s)://, data:) with keccak256(bytes) = the posted digest. The check is
- * the matcher's half of rewrapForProver: its wrap opens and the ciphertext authenticates under the request's
- * context. A request that fails it for good (no wrap for this matcher, a wrap or ciphertext that does not open, a
- * digest mismatch, an unsupported URI) is never assigned; it expires and its requester can cancel it. A URI that
- * cannot be fetched right now is retried with backoff while the request is open.
+ * the matcher's half of rewrapForProver: the envelope is the one the request's inputsDigest commits to, its wrap
+ * opens to the data key the envelope commits to, and the ciphertext authenticates under the request itself (chain,
+ * marketplace, market, requester, public inputs), rebuilt from the request's logged fields and never from the
+ * envelope. An envelope copied from another request fails it. A request that fails it for good (no wrap for this
+ * matcher, a wrap or ciphertext that does not open, a digest mismatch, an unsupported URI) is never assigned; it
+ * expires and its requester can cancel it. A URI that cannot be fetched right now is retried with backoff while the
+ * request is open.
  */
 
 export type EnvelopeState =
@@ -52,7 +55,8 @@ export class EnvelopeRejectedError extends Error {
 
 export type EnvelopeStoreParams = {
   matcherPrivateKey: `0x${string}`
-  context: (marketId: bigint) => PrivateInputsContext
+  /** The request an envelope must have been encrypted for (requestContext). */
+  context: (request: MatcherRequest) => PrivateInputsContext
   fetchTimeout: number
   maxBytes: number
   /** Called once per request whose envelope is rejected for good. */
@@ -71,7 +75,7 @@ export function createEnvelopeStore(params: EnvelopeStoreParams): EnvelopeStore 
   function settle(request: MatcherRequest, bytes: Uint8Array): void {
     if (!states.has(request.requestId)) return
     try {
-      checkEnvelope(bytes, params.matcherPrivateKey, params.context(request.marketId))
+      checkEnvelope(bytes, params.matcherPrivateKey, params.context(request), request.record.inputsDigest)
       states.set(request.requestId, { state: 'ready', envelope: bytes })
     } catch (error) {
       reject(request, asRejection(error))
@@ -171,8 +175,41 @@ export async function rewrapToProverEnclave(
   return { inputKey, enclave: { signer, eciesPublicKey } }
 }
 
-/** Throws unless the envelope has a wrap for this matcher that opens and a ciphertext that authenticates. */
-export function checkEnvelope(envelope: Uint8Array, matcherPrivateKey: `0x${string}`, context: PrivateInputsContext) {
+/**
+ * The request a private-input envelope must have been encrypted for, from the request's own fields as the
+ * marketplace logged them: its market, its requester and the digest the marketplace took of its public inputs.
+ */
+export function requestContext(
+  chain: { chainId: number; marketplace: Address },
+  request: Pick<MatcherRequest, 'marketId' | 'requester' | 'publicInputsDigest'>,
+): PrivateInputsContext {
+  return {
+    chainId: chain.chainId,
+    marketplace: chain.marketplace,
+    marketId: request.marketId,
+    requester: request.requester,
+    publicInputsDigest: request.publicInputsDigest,
+  }
+}
+
+/**
+ * Throws unless the envelope is the one `inputsDigest` (the request's Request.inputsDigest) commits to together with
+ * the context's public inputs, and has a wrap for this matcher that opens to the committed data key and a ciphertext
+ * that authenticates under `context`.
+ */
+export function checkEnvelope(
+  envelope: Uint8Array,
+  matcherPrivateKey: `0x${string}`,
+  context: PrivateInputsContext,
+  inputsDigest: Hex,
+): void {
+  const digest = combinedInputsDigest(context.publicInputsDigest, keccak256(envelope))
+  if (digest !== inputsDigest) {
+    throw new EnvelopeRejectedError(
+      'InputsDigestMismatch',
+      `the envelope and public inputs as served hash to ${digest}, the request commits to ${inputsDigest}: the RPC serves another request than the chain holds`,
+    )
+  }
   decryptPrivateInputs(envelope, unwrapFromEnvelope(envelope, matcherPrivateKey), context)
 }
 

@@ -38,7 +38,7 @@ import {
   pruneExpired,
   releaseHold,
 } from './engine.js'
-import { createEnvelopeStore, rewrapToProverEnclave } from './inputs.js'
+import { createEnvelopeStore, requestContext, rewrapToProverEnclave } from './inputs.js'
 import { type Attested, attest, attestationProviderOf, loadOrCreateKey, MatcherOperatorError } from './keys.js'
 import { createMetrics } from './metrics.js'
 import { type Health, startServer } from './server.js'
@@ -129,7 +129,9 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
     fromBlock: config.fromBlock ?? minBigint(deployment.deployBlock, attestation.deployBlock),
     logRange: BigInt(config.logRange),
   })
-  const context = (marketId: bigint): PrivateInputsContext => ({ chainId: config.chainId, marketplace, marketId })
+  // Rebuilt from each request's own logged fields: an envelope opens only for the request it was encrypted for.
+  const context = (request: MatcherRequest): PrivateInputsContext =>
+    requestContext({ chainId: config.chainId, marketplace }, request)
   const envelopes = createEnvelopeStore({
     matcherPrivateKey: key.privateKey,
     context,
@@ -403,7 +405,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
         matcherPrivateKey: key.privateKey,
         marketId: item.marketId,
         prover: item.prover,
-        context: context(item.marketId),
+        context: context(item.request),
         blockNumber,
       })
       return rewrapped === undefined ? notAssigned() : rewrapped.inputKey

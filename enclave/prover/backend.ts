@@ -12,11 +12,25 @@
  * - aborted (ProvingAbortedError): the caller's AbortSignal fired.
  * - transient: anything else (I/O, a crashed worker, ...): retry.
  */
-import type { Hex } from 'viem'
+import type { Address, Hex } from 'viem'
+
+/**
+ * What the enclave established a task to be before running anything: the only statement it may sign for (an
+ * invalid-input attestation) or bind a proof to. Never taken from a log as served: `inputsDigest` is recomputed from
+ * the very bytes the backend is given (see job.ts).
+ */
+export type ProofStatement = {
+  requestId: bigint
+  /** The assigned prover: this runner's own operator account. */
+  prover: Address
+  /** Request.inputsDigest, keccak256(keccak256(public input bytes) ‖ keccak256(envelope bytes) or zero). */
+  inputsDigest: Hex
+}
 
 export type ProofJob = {
   requestId: bigint
   marketId: bigint
+  statement: ProofStatement
   /** The request's public inputs, exactly as posted: fulfil() must be given these same bytes. */
   publicInputs: Hex
   /** The decrypted private inputs (see ts/privacy.ts), when the request has any. */

@@ -1,18 +1,45 @@
 /**
  * One task's proving path, chain-free: the request's inputs as bytes (fetched and digest-checked when behind a URI),
- * the private inputs opened with the released input key, the backend's proof, and the Fulfilment that
- * ProofMarketplace.fulfil / fulfilBatch take. The runner and the overhead benchmark run exactly this.
+ * checked against the request's commitment, the private inputs opened with the released input key, the backend's
+ * proof, and the Fulfilment that ProofMarketplace.fulfil / fulfilBatch take. The runner and the overhead benchmark
+ * run exactly this.
+ *
+ * The task's records and inputs come from logs the host serves, and the host may forge them. So before it decrypts,
+ * proves or signs anything, the enclave recomputes Request.inputsDigest from the exact bytes it will evaluate,
+ * keccak256(keccak256(public input bytes) ‖ keccak256(envelope bytes), or zero without private inputs), and refuses
+ * a task whose bytes do not hash to the request's digest, or that is assigned to another prover
+ * (InconsistentTaskError): that is the host feeding it inconsistent data, never invalid inputs. What it checked becomes the job's ProofStatement, and an invalid-input
+ * attestation is signed over that statement's digest only (UnprovableInputsError carries it to the settler), so the
+ * enclave never attests inputs it did not evaluate; a forged request record fails on chain, where the marketplace
+ * checks the record against its commitment. The envelope commits to its data key (ts/privacy.ts), so this digest
+ * also pins the plaintext every matcher and this prover open.
  *
  * Private inputs that cannot be opened are not the requester's fault: the matcher re-wraps the data key only after
- * checking that the ciphertext authenticates under it (rewrapForProver), so an input key that opens under none of
- * this enclave's keys, or a data key that does not authenticate the envelope, means the matcher or this enclave
- * (a lost key) failed. Such a task fails with UndecryptableInputsError and is never attested as invalid inputs:
- * that attestation refunds the requester only partly and is reserved for inputs that were read and cannot be proven.
+ * checking it against the envelope's key commitment and that the ciphertext authenticates under the request
+ * (rewrapForProver), so an input key that opens under none of this enclave's keys, or a data key that does not open
+ * the envelope, means the matcher or this enclave (a lost key) failed. Such a task fails with
+ * UndecryptableInputsError and is never attested as invalid inputs: that attestation refunds the requester only
+ * partly and is reserved for inputs that were read and cannot be proven.
  */
-import type { Address, Hex } from 'viem'
-import { decryptPrivateInputs, isPrivateInputsError } from '../../ts/privacy.js'
-import { type Fulfilment, type Inputs, inputsDigest, type Request, type Task } from '../../ts/types.js'
-import type { ProofJob, ProofOutput, ProverBackend } from './backend.js'
+import { type Address, type Hex, isAddressEqual, keccak256, zeroHash } from 'viem'
+import { decryptPrivateInputs, isPrivateInputsError, type PrivateInputsContext } from '../../ts/privacy.js'
+import {
+  combinedInputsDigest,
+  type Fulfilment,
+  type Inputs,
+  inputsDigest,
+  type Request,
+  type Task,
+} from '../../ts/types.js'
+import {
+  describeError,
+  InvalidInputsError,
+  type ProofJob,
+  type ProofOutput,
+  type ProofStatement,
+  type ProverBackend,
+  proverFailureKind,
+} from './backend.js'
 import { hasInputs, resolveInputs } from './inputs.js'
 import { type Keyring, NoDecryptingKeyError } from './keys.js'
 
@@ -20,6 +47,8 @@ import { type Keyring, NoDecryptingKeyError } from './keys.js'
 export type TaskRecord = {
   requestId: bigint
   marketId: bigint
+  /** RequestCreated's `requester`: the account whose request the private inputs were encrypted for. */
+  requester: Address
   request: Request
   task: Task
   publicInputs: Inputs
@@ -31,8 +60,18 @@ export type TaskRecord = {
 export type JobContext = {
   chainId: number
   marketplace: Address
+  /** This runner's operator account: the only prover it works and attests for. */
+  operator: Address
   keyring: Keyring
   maxInputBytes: number
+}
+
+/**
+ * The task as served is not the request the chain committed to, or not this prover's (see the header): never proven,
+ * never attested.
+ */
+export class InconsistentTaskError extends Error {
+  override readonly name = 'InconsistentTaskError'
 }
 
 /** The private inputs cannot be opened with what the matcher released; see the header. */
@@ -40,31 +79,78 @@ export class UndecryptableInputsError extends Error {
   override readonly name = 'UndecryptableInputsError'
 }
 
-/** The backend's job for a task: inputs resolved, private inputs decrypted. */
+/** The backend found checked inputs unprovable: the enclave may attest exactly `statement`, nothing else. */
+export class UnprovableInputsError extends InvalidInputsError {
+  override readonly name = 'UnprovableInputsError'
+
+  constructor(
+    readonly statement: ProofStatement,
+    cause: unknown,
+  ) {
+    super(`request ${statement.requestId}: ${describeError(cause)}`, { cause })
+  }
+}
+
+/** Request.inputsDigest of exactly these bytes, as createRequest computes it for inline inputs. */
+function inputsDigestOfBytes(publicInputs: Hex, envelope: Hex | undefined): Hex {
+  return combinedInputsDigest(keccak256(publicInputs), envelope === undefined ? zeroHash : keccak256(envelope))
+}
+
+/** The backend's job for a task: inputs resolved and checked against the request, private inputs decrypted. */
 export async function prepareProofJob(
   record: TaskRecord,
   context: JobContext,
   signal?: AbortSignal,
 ): Promise<ProofJob> {
+  if (!isAddressEqual(record.task.prover, context.operator)) {
+    throw new InconsistentTaskError(
+      `request ${record.requestId} is assigned to ${record.task.prover}, not to this runner's ${context.operator}: the host served another prover's task`,
+    )
+  }
   const options = { maxBytes: context.maxInputBytes, ...(signal ? { signal } : {}) }
   const publicInputs = await resolveInputs(record.publicInputs, options)
-  const job: ProofJob = { requestId: record.requestId, marketId: record.marketId, publicInputs }
-  if (!hasInputs(record.privateInputs)) return job
-  const envelope = await resolveInputs(record.privateInputs, options)
-  return { ...job, privateInputs: openPrivateInputs(record, envelope, context) }
+  const envelope = hasInputs(record.privateInputs) ? await resolveInputs(record.privateInputs, options) : undefined
+  const digest = inputsDigestOfBytes(publicInputs, envelope)
+  if (digest !== record.request.inputsDigest) {
+    throw new InconsistentTaskError(
+      `request ${record.requestId}: the inputs served hash to ${digest}, the request commits to ${record.request.inputsDigest}: the host's RPC or storage serves other bytes than were posted; use a node that serves the chain as it is`,
+    )
+  }
+  const statement: ProofStatement = { requestId: record.requestId, prover: context.operator, inputsDigest: digest }
+  const job: ProofJob = { requestId: record.requestId, marketId: record.marketId, statement, publicInputs }
+  if (envelope === undefined) return job
+  const opened = openPrivateInputs(
+    record,
+    envelope,
+    context.keyring,
+    privateInputsContext(record, context, publicInputs),
+  )
+  return { ...job, privateInputs: opened }
 }
 
-function openPrivateInputs(record: TaskRecord, envelope: Hex, context: JobContext): Uint8Array {
+/** The request the envelope must have been encrypted for, from the task's own fields and the bytes evaluated. */
+function privateInputsContext(record: TaskRecord, context: JobContext, publicInputs: Hex): PrivateInputsContext {
+  return {
+    chainId: context.chainId,
+    marketplace: context.marketplace,
+    marketId: record.marketId,
+    requester: record.requester,
+    publicInputsDigest: keccak256(publicInputs),
+  }
+}
+
+function openPrivateInputs(
+  record: TaskRecord,
+  envelope: Hex,
+  keyring: Keyring,
+  context: PrivateInputsContext,
+): Uint8Array {
   if (record.inputKey === undefined) {
     throw new UndecryptableInputsError(`request ${record.requestId} has private inputs but no input key was released`)
   }
   try {
-    const { dataKey } = context.keyring.unwrap(record.marketId, record.inputKey)
-    return decryptPrivateInputs(envelope, dataKey, {
-      chainId: context.chainId,
-      marketplace: context.marketplace,
-      marketId: record.marketId,
-    })
+    const { dataKey } = keyring.unwrap(record.marketId, record.inputKey)
+    return decryptPrivateInputs(envelope, dataKey, context)
   } catch (error) {
     if (error instanceof NoDecryptingKeyError || isPrivateInputsError(error)) {
       throw new UndecryptableInputsError(`request ${record.requestId}: ${(error as Error).message}`, { cause: error })
@@ -85,7 +171,10 @@ export function fulfilmentOf(record: TaskRecord, output: ProofOutput): Fulfilmen
   }
 }
 
-/** The whole path: inputs, decryption, proof, fulfilment. */
+/**
+ * The whole path: inputs checked, decryption, proof, fulfilment. A backend's invalid-inputs verdict leaves as an
+ * UnprovableInputsError carrying the statement the enclave checked: the only thing it may attest.
+ */
 export async function proveTask(
   record: TaskRecord,
   backend: ProverBackend,
@@ -93,6 +182,12 @@ export async function proveTask(
   signal?: AbortSignal,
 ): Promise<Fulfilment> {
   const job = await prepareProofJob(record, context, signal)
-  const output = await backend.prove(job, signal)
+  let output: ProofOutput
+  try {
+    output = await backend.prove(job, signal)
+  } catch (error) {
+    if (proverFailureKind(error) === 'invalid-inputs') throw new UnprovableInputsError(job.statement, error)
+    throw error
+  }
   return fulfilmentOf(record, output)
 }

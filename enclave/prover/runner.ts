@@ -191,6 +191,7 @@ async function createRuntime(params: {
   const jobContext = {
     chainId: config.chainId,
     marketplace: deployment.contracts.proofMarketplace,
+    operator: me,
     keyring,
     maxInputBytes: config.maxInputBytes,
   }
@@ -227,7 +228,7 @@ async function createRuntime(params: {
       return proveTask(task, backend, jobContext, signal)
     },
     onProof: (task, fulfilment) => settler.proof(task, fulfilment),
-    onInvalidInputs: (task) => settler.reject(task),
+    onInvalidInputs: (task, error) => settler.reject(task, error.statement),
     onFailed: (task, reason, error) => finish(task, { kind: 'failed', reason, error }),
     onSettled: () => settler.poke(),
   })
@@ -258,6 +259,7 @@ async function createRuntime(params: {
     const tracked: TrackedTask = {
       requestId: params.requestId,
       marketId,
+      requester: creation.requester,
       request: creation.request,
       task: params.task,
       publicInputs: creation.publicInputs,

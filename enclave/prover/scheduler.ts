@@ -1,15 +1,15 @@
 /**
  * Runs proofs: at most `maxConcurrent` at once, earliest deadline first, each under its task's deadline (less the
  * submit margin). A finished attempt goes one of four ways: a proof (to the submitter), invalid inputs (to the
- * invalid-input attestation), a permanent failure (given up and reported), or a transient failure (retried with
- * exponential backoff while the deadline still allows another attempt).
+ * invalid-input attestation, with the statement the enclave checked), a permanent failure (given up and reported),
+ * or a transient failure (retried with exponential backoff while the deadline still allows another attempt).
  */
 import type { Logger } from 'pino'
 import type { Fulfilment } from '../../ts/types.js'
 import { describeError, type ProverBackendKind, proverFailureKind } from './backend.js'
 import type { ChainClock } from './clock.js'
 import { InputsUnavailableError } from './inputs.js'
-import { type TaskRecord, UndecryptableInputsError } from './job.js'
+import { InconsistentTaskError, type TaskRecord, UndecryptableInputsError, UnprovableInputsError } from './job.js'
 import type { Metrics } from './metrics.js'
 
 export type TaskState = 'queued' | 'proving' | 'backoff' | 'ready' | 'settling'
@@ -29,16 +29,30 @@ export type TrackedTask = TaskRecord & {
 
 export type FailureKind =
   | 'invalid-inputs'
+  | 'unchecked-invalid-inputs'
+  | 'inconsistent-task'
   | 'undecryptable'
   | 'inputs-unavailable'
   | 'aborted'
   | 'limit-exceeded'
   | 'transient'
 
+/** Failures no retry can fix: the task is given up (and never attested). */
+const PERMANENT = new Set<FailureKind>([
+  'unchecked-invalid-inputs',
+  'inconsistent-task',
+  'undecryptable',
+  'inputs-unavailable',
+])
+
 /** How a failed attempt is handled; `signal` is the attempt's (task or deadline) abort signal. */
 export function failureKind(error: unknown, signal: AbortSignal): FailureKind {
   const kind = proverFailureKind(error)
-  if (kind === 'invalid-inputs') return kind
+  // Only a verdict on inputs the enclave checked (proveTask's) may be attested; any other is given up.
+  if (kind === 'invalid-inputs') {
+    return error instanceof UnprovableInputsError ? 'invalid-inputs' : 'unchecked-invalid-inputs'
+  }
+  if (error instanceof InconsistentTaskError) return 'inconsistent-task'
   if (error instanceof UndecryptableInputsError) return 'undecryptable'
   if (error instanceof InputsUnavailableError && error.permanent) return 'inputs-unavailable'
   // A fetch cut short by the deadline fails with the signal's reason, not a ProvingAbortedError.
@@ -53,7 +67,8 @@ export type SchedulerDeps = {
   clock: ChainClock
   prove(task: TrackedTask, signal: AbortSignal): Promise<Fulfilment>
   onProof(task: TrackedTask, fulfilment: Fulfilment): void
-  onInvalidInputs(task: TrackedTask, error: Error): void
+  /** The backend found the checked inputs unprovable: `error.statement` is what the enclave may attest. */
+  onInvalidInputs(task: TrackedTask, error: UnprovableInputsError): void
   onFailed(task: TrackedTask, reason: string, error?: unknown): void
   /** Called after every attempt, when the number of busy tasks may have dropped. */
   onSettled?(): void
@@ -134,8 +149,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     if (kind === 'invalid-inputs') {
       task.state = 'settling'
       log.info({ reason: describeError(error) }, 'inputs cannot be proven')
-      deps.onInvalidInputs(task, error as Error)
-    } else if (kind === 'undecryptable' || kind === 'inputs-unavailable') {
+      deps.onInvalidInputs(task, error as UnprovableInputsError)
+    } else if (PERMANENT.has(kind)) {
       deps.onFailed(task, kind, error)
     } else if (kind === 'aborted') {
       // Dropped or stopping: the task is someone else's concern now. Otherwise the deadline cut it short.

@@ -14,6 +14,7 @@ import type { CairnClient } from '../../ts/client.js'
 import { decodeCairnError } from '../../ts/errors.js'
 import { fulfil, fulfilBatch, rejectInputs, signInvalidInputs } from '../../ts/settlement.js'
 import type { Fulfilment } from '../../ts/types.js'
+import type { ProofStatement } from './backend.js'
 import type { ChainClock } from './clock.js'
 import type { Metrics } from './metrics.js'
 import { requestStatusOf } from './onchain.js'
@@ -73,8 +74,11 @@ export type SettlerDeps = {
 export type Settler = {
   /** A proof is ready: submit it, alone or with others. */
   proof(task: TrackedTask, fulfilment: Fulfilment): void
-  /** The inputs cannot be proven: post the enclave's attestation. */
-  reject(task: TrackedTask): void
+  /**
+   * The inputs cannot be proven: post the enclave's attestation of `statement`, the request and inputs digest the
+   * enclave checked itself (job.ts), never the digest of a record as the host served it.
+   */
+  reject(task: TrackedTask, statement: ProofStatement): void
   /** Re-checks whether ready proofs should stop waiting (a proof attempt ended). */
   poke(): void
   /** Submits every ready proof now and waits for all submissions in flight. */
@@ -227,10 +231,10 @@ export function createSettler(deps: SettlerDeps): Settler {
 
   // ------------------------------------------------------------------------------------------------ attestations
 
-  function reject(task: TrackedTask, attempts = 0): void {
+  function reject(task: TrackedTask, statement: ProofStatement, attempts = 0): void {
     track(
       deps
-        .lane(() => attest(task))
+        .lane(() => attest(task, statement))
         .catch((error: unknown) => {
           const verdict = submissionVerdict(error)
           if (verdict.kind === 'settled') return deps.finish(task, { kind: 'already-settled', status: verdict.status })
@@ -241,19 +245,19 @@ export function createSettler(deps: SettlerDeps): Settler {
           }
           metrics.retries.inc({ stage: 'reject' })
           log(task).warn({ err: error, retryInMs: delay }, 'invalid-input attestation failed; retrying')
-          later(() => reject(task, attempts + 1), delay)
+          later(() => reject(task, statement, attempts + 1), delay)
         }),
     )
   }
 
-  async function attest(task: TrackedTask): Promise<void> {
+  async function attest(task: TrackedTask, statement: ProofStatement): Promise<void> {
     const status = await requestStatusOf(client, task.requestId)
     if (status !== 'Assigned') return deps.finish(task, { kind: 'already-settled', status })
     const enclave = deps.enclave(task.marketId)
     if (enclave === undefined) throw new Error(`market ${task.marketId} has no registered enclave key`)
     const signature = await signInvalidInputs(enclave, client.deployment, {
-      requestId: task.requestId,
-      inputsDigest: task.request.inputsDigest,
+      requestId: statement.requestId,
+      inputsDigest: statement.inputsDigest,
     })
     const { price, refund } = await rejectInputs(client, {
       requestId: task.requestId,

@@ -4,8 +4,8 @@
 //   npm run bench:prover -- --proofs 40 --chain  → more proofs, plus fulfil / fulfilBatch latency on anvil
 //
 // Bare: groth16.fullProve(input, wasm, zkey) single-threaded, nothing else. Runner: the same statement as a task
-// through the runner's scheduler and job path (enclave/prover/scheduler.ts, job.ts): deadline signal, inputs,
-// the private inputs unwrapped with the enclave keyring and decrypted (ECIES + AES-GCM), the Groth16 backend
+// through the runner's scheduler and job path (enclave/prover/scheduler.ts, job.ts): deadline signal, inputs
+// checked against the request's inputsDigest, the private inputs unwrapped with the enclave keyring and decrypted (ECIES + AES-GCM), the Groth16 backend
 // (witness, proof, public-signal check), the Fulfilment, its fulfilBatch calldata, and the per-task bookkeeping
 // (metrics, task state). Both run the same statements, alternating, after a warm-up; chain latency is excluded
 // (--chain measures it separately on a devnet: mined fulfil and fulfilBatch transactions of proofs made beforehand).
@@ -15,7 +15,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { pino } from 'pino'
 import { groth16 } from 'snarkjs'
-import { encodeFunctionData, type Hex, parseEther, stringToBytes, zeroAddress, zeroHash } from 'viem'
+import { encodeFunctionData, type Hex, keccak256, parseEther, stringToBytes, zeroAddress } from 'viem'
 import { createPoseidonPreimageBackend } from '../../enclave/prover/backends/groth16.js'
 import { createChainClock } from '../../enclave/prover/clock.js'
 import { proveTask } from '../../enclave/prover/job.js'
@@ -35,7 +35,7 @@ import { chainTime } from '../../ts/readers.js'
 import { createRequest } from '../../ts/requests.js'
 import { fulfil, fulfilBatch } from '../../ts/settlement.js'
 import { mintDevToken } from '../../ts/tokens.js'
-import { type Fulfilment, inlineInputs, type TaskRecords } from '../../ts/types.js'
+import { type Fulfilment, inlineInputs, requestInputsDigest, type TaskRecords } from '../../ts/types.js'
 
 const { values: flags } = parseArgs({
   options: {
@@ -50,6 +50,7 @@ const WARMUP = Number(flags.warmup)
 const CHAIN_ID = 31337
 const MARKETPLACE = '0x00000000000000000000000000000000000c0ffe'
 const MARKET_ID = 1n
+const REQUESTER = '0x000000000000000000000000000000000000beef'
 
 type Statement = Awaited<ReturnType<typeof preimageStatement>>
 
@@ -100,7 +101,13 @@ async function runnerPath(directory: string) {
   const key = await keyring.generate(MARKET_ID)
   await keyring.registered(key.signer, { registeredAt: 0, expiresAt: 2 ** 31 })
   const backend = await createPoseidonPreimageBackend()
-  const context = { chainId: CHAIN_ID, marketplace: MARKETPLACE, keyring, maxInputBytes: 1 << 20 } as const
+  const context = {
+    chainId: CHAIN_ID,
+    marketplace: MARKETPLACE,
+    operator: zeroAddress,
+    keyring,
+    maxInputBytes: 1 << 20,
+  } as const
   const waiting = new Map<bigint, (calldata: Hex) => void>()
   const scheduler = createScheduler({
     maxConcurrent: 1,
@@ -127,24 +134,33 @@ async function runnerPath(directory: string) {
   function taskOf(statement: Statement): TrackedTask {
     const { envelope, dataKey } = encryptPrivateInputs({
       plaintext: stringToBytes(JSON.stringify({ preimage: statement.preimage.toString() })),
-      context: { chainId: CHAIN_ID, marketplace: MARKETPLACE, marketId: MARKET_ID },
+      context: {
+        chainId: CHAIN_ID,
+        marketplace: MARKETPLACE,
+        marketId: MARKET_ID,
+        requester: REQUESTER,
+        publicInputsDigest: keccak256(statement.publicInputs),
+      },
       recipients: [key.eciesPublicKey],
     })
     const requestId = (MARKET_ID << 64n) | next++
+    const publicInputs = inlineInputs(statement.publicInputs)
+    const privateInputs = inlineInputs(envelope)
     return {
       requestId,
       marketId: MARKET_ID,
+      requester: REQUESTER,
       request: {
         refundAddress: zeroAddress,
         maxReward: 1n,
         createdAt: 0,
         matchingExpiry: 0,
         provingTime: 600,
-        inputsDigest: zeroHash,
+        inputsDigest: requestInputsDigest(publicInputs, privateInputs),
       },
       task: { prover: zeroAddress, price: 1n, deadline: Math.floor(Date.now() / 1000) + 3_600, compute: 1 },
-      publicInputs: inlineInputs(statement.publicInputs),
-      privateInputs: inlineInputs(envelope),
+      publicInputs,
+      privateInputs,
       inputKey: wrapDataKey(dataKey, key.eciesPublicKey),
       backend: 'groth16',
       assignedAt: 0,
