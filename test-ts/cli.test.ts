@@ -9,7 +9,7 @@ import {
   buildDevCollateral,
   buildDevQuote,
   createDevPki,
-  createDevProvider,
+  devEnclaveAttestation,
   parseTdxQuoteV4,
 } from '../enclave/attestation/index.js'
 import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
@@ -101,8 +101,10 @@ beforeAll(async () => {
     measurement: measurementOf({ mrTd: bytesToHex(td.mrTd), rtmr0, rtmr1, rtmr2, rtmr3 }),
   })
   await registerEnclaveKey(owner, {
-    provider: createDevProvider(pki),
-    role: 'Matcher',
+    enclave: devEnclaveAttestation(pki, {
+      role: 'Matcher',
+      registries: [{ chainId: foundry.id, registry: attestation.contracts.teeRegistry }],
+    }),
     signer: matcherSigner.address,
     eciesPublicKey: eciesPublicKeyOf(MATCHER_ECIES_KEY),
   })

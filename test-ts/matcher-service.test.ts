@@ -202,8 +202,7 @@ async function registerFastProverEnclave(): Promise<Hex> {
   const { fixture } = current()
   const enclaveKey = generateEciesPrivateKey()
   await registerEnclaveKey(withAttestation(fixture.fast, fixture.prepared.attestation), {
-    provider: fixture.prepared.provider,
-    role: 'Prover',
+    enclave: fixture.prepared.enclave('Prover'),
     marketId: fixture.marketId,
     signer: privateKeyToAccount(enclaveKey).address,
     eciesPublicKey: eciesPublicKeyOf(enclaveKey),

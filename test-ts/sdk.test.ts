@@ -19,7 +19,7 @@ import {
   buildDevCollateral,
   buildDevQuote,
   createDevPki,
-  createDevProvider,
+  devEnclaveAttestation,
   parseTdxQuoteV4,
 } from '../enclave/attestation/index.js'
 import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
@@ -95,6 +95,7 @@ import {
   submitAssignments,
   submitDevCollateral,
   type TeeClient,
+  type TeeRole,
   TimeoutError,
   teeRegistryAbi,
   unstake,
@@ -159,22 +160,21 @@ const current = useDevnet(async (devnet) => {
   })
   await allowMeasurement(owner, { role: 'Matcher', measurement })
   await allowMeasurement(owner, { role: 'Prover', marketId, measurement })
-  const provider = createDevProvider(pki)
+  const registries = [{ chainId: foundry.id, registry: attestation.contracts.teeRegistry }]
+  const enclave = (role: TeeRole) => devEnclaveAttestation(pki, { role, registries })
   await registerEnclaveKey(withAttestation(actors.bystander, attestation), {
-    provider,
-    role: 'Matcher',
+    enclave: enclave('Matcher'),
     signer: matcherEnclave.address,
     eciesPublicKey: eciesPublicKeyOf(MATCHER_ECIES_KEY),
   })
   await registerEnclaveKey(withAttestation(actors.prover, attestation), {
-    provider,
-    role: 'Prover',
+    enclave: enclave('Prover'),
     marketId,
     signer: proverEnclave.address,
     eciesPublicKey: eciesPublicKeyOf(PROVER_ECIES_KEY),
   })
   await setEnclaveKeys(actors.deployer, attestation.contracts.teeRegistry)
-  return { marketId, attestation, provider }
+  return { marketId, attestation, enclave }
 })
 
 afterAll(async () => {
@@ -556,8 +556,7 @@ describe('SDK on anvil', () => {
     const operator = second.wallet.account.address
     await setOperatorAdmitted(owner, { role: 'Matcher', operator })
     await registerEnclaveKey(second, {
-      provider: fixture.provider,
-      role: 'Matcher',
+      enclave: fixture.enclave('Matcher'),
       signer: secondSigner,
       eciesPublicKey: eciesPublicKeyOf(secondKey),
     })

@@ -20,7 +20,8 @@ import {
   buildDevCollateral,
   buildDevQuote,
   createDevPki,
-  createDevProvider,
+  type DevProviderOptions,
+  devEnclaveAttestation,
   parseTdxQuoteV4,
   REPORT_DATA_OFFSET,
   SIGNED_LENGTH,
@@ -65,6 +66,7 @@ import {
   TEE_DIGEST_EIP712,
   TEE_DIGEST_SP1,
   type TeeClient,
+  type TeeRole,
   teeProofDigest,
   teeProofVerifierAbi,
   teeRegistryAbi,
@@ -131,7 +133,7 @@ const current = useDevnet(async (devnet) => {
   await stake(actors.prover, { amount: STAKE })
   await list(actors.prover, { marketId, price: PRICE, provingTime: PROVING_TIME })
 
-  return { pki, collateral, submitted, attestation, measurement, marketId, provider: createDevProvider(pki) }
+  return { pki, collateral, submitted, attestation, measurement, marketId }
 })
 
 afterAll(async () => {
@@ -142,6 +144,12 @@ type Role = keyof Devnet['actors']
 const tee = (devnet: Devnet, role: Role): TeeClient =>
   withAttestation(devnet.actors[role], current().fixture.attestation)
 const addressOf = (devnet: Devnet, role: Role): Address => devnet.actors[role].wallet.account.address
+/** The dev stand-in for a TD launched for `role` keys at this chain's registry. */
+const enclaveFor = (role: TeeRole, options: Omit<DevProviderOptions, 'mrConfigId'> = {}) => {
+  const { pki, attestation } = current().fixture
+  const registries = [{ chainId: foundry.id, registry: attestation.contracts.teeRegistry }]
+  return devEnclaveAttestation(pki, { role, registries }, options)
+}
 
 async function timestampOf(devnet: Devnet, blockNumber: bigint): Promise<bigint> {
   return (await devnet.reader.public.getBlock({ blockNumber })).timestamp
@@ -225,8 +233,7 @@ describe('attested enclave keys on anvil, through the real on-chain DCAP verifie
     const eciesPublicKey = eciesKeyOf('matcher')
 
     const registered = await registerEnclaveKey(tee(devnet, 'bystander'), {
-      provider: fixture.provider,
-      role: 'Matcher',
+      enclave: enclaveFor('Matcher'),
       signer: matcherEnclave.address,
       eciesPublicKey,
     })
@@ -337,14 +344,13 @@ describe('attested enclave keys on anvil, through the real on-chain DCAP verifie
   })
 
   it('(b) rotation before expiry: both keys overlap, then only the newer one is active', async () => {
-    const { devnet, fixture } = current()
+    const { devnet } = current()
     const owner = tee(devnet, 'bystander')
     const first = enclaveKey('matcher 1')
     const second = enclaveKey('matcher 2')
 
     const one = await registerEnclaveKey(owner, {
-      provider: fixture.provider,
-      role: 'Matcher',
+      enclave: enclaveFor('Matcher'),
       signer: first.address,
       eciesPublicKey: eciesKeyOf('matcher 1'),
     })
@@ -353,8 +359,7 @@ describe('attested enclave keys on anvil, through the real on-chain DCAP verifie
     // Re-attest ahead of expiry with a fresh quote (a new binding, so new report data and a new quote id).
     await advanceTime(devnet, 3000)
     const two = await registerEnclaveKey(owner, {
-      provider: fixture.provider,
-      role: 'Matcher',
+      enclave: enclaveFor('Matcher'),
       signer: second.address,
       eciesPublicKey: eciesKeyOf('matcher 2'),
     })
@@ -406,8 +411,7 @@ describe('attested enclave keys on anvil, through the real on-chain DCAP verifie
     await allowMeasurement(owner, { role: 'Prover', marketId, measurement: fixture.measurement })
     // The prover registers its own enclave's key: the registry binds the key to the account that submits it.
     const registered = await registerEnclaveKey(tee(devnet, 'prover'), {
-      provider: fixture.provider,
-      role: 'Prover',
+      enclave: enclaveFor('Prover'),
       marketId,
       signer: proverEnclave.address,
       eciesPublicKey: eciesKeyOf('prover'),
@@ -463,12 +467,11 @@ describe('attested enclave keys on anvil, through the real on-chain DCAP verifie
   })
 
   it('(d) a replayed quote is refused, also when padded', async () => {
-    const { devnet, fixture } = current()
+    const { devnet } = current()
     const client = tee(devnet, 'bystander')
     const signer = enclaveKey('replayed').address
     const registered = await registerEnclaveKey(client, {
-      provider: fixture.provider,
-      role: 'Matcher',
+      enclave: enclaveFor('Matcher'),
       signer,
       eciesPublicKey: eciesKeyOf('replayed'),
     })
@@ -494,12 +497,11 @@ describe('attested enclave keys on anvil, through the real on-chain DCAP verifie
   })
 
   it('(e) a debug TD is refused', async () => {
-    const { devnet, fixture } = current()
+    const { devnet } = current()
     const client = tee(devnet, 'bystander')
     const signer = enclaveKey('debug').address
     const refused = await registerEnclaveKey(client, {
-      provider: createDevProvider(fixture.pki, { debug: true }),
-      role: 'Matcher',
+      enclave: enclaveFor('Matcher', { debug: true }),
       signer,
       eciesPublicKey: eciesKeyOf('debug'),
     }).catch((error: unknown) => error)
@@ -520,8 +522,7 @@ describe('attested enclave keys on anvil, through the real on-chain DCAP verifie
     // An account governance never admitted is refused before any quote is taken, with what to do about it.
     const enclave = enclaveKey('operated matcher')
     const notAdmitted = await registerEnclaveKey(tee(devnet, 'requester'), {
-      provider: fixture.provider,
-      role: 'Matcher',
+      enclave: enclaveFor('Matcher'),
       signer: enclave.address,
       eciesPublicKey: eciesKeyOf('operated matcher'),
     }).catch((error: unknown) => error)
@@ -531,8 +532,7 @@ describe('attested enclave keys on anvil, through the real on-chain DCAP verifie
 
     // The admitted operator registers it; nobody can attach it to the operator from another account.
     const registered = await registerEnclaveKey(tee(devnet, 'bystander'), {
-      provider: fixture.provider,
-      role: 'Matcher',
+      enclave: enclaveFor('Matcher'),
       signer: enclave.address,
       eciesPublicKey: eciesKeyOf('operated matcher'),
     })

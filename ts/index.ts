@@ -1,6 +1,7 @@
 export * from './assignment.js'
 export * from './client.js'
 export * from './deployment.js'
+export * from './enclave-config.js'
 export * from './errors.js'
 export * from './events.js'
 export * from './generated.js'

@@ -8,6 +8,7 @@ import {
   type Hex,
   hashTypedData,
   hexToBytes,
+  isAddressEqual,
   isHex,
   keccak256,
   type LocalAccount,
@@ -15,12 +16,20 @@ import {
   size,
   type TransactionReceipt,
   type TypedDataDefinition,
+  toHex,
   zeroAddress,
+  zeroHash,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import type { AttestationProvider, DcapCollateral } from './attestation.js'
+import type { DcapCollateral } from './attestation.js'
 import { type CairnClient, type CairnReader, type ChainClient, type ChainReader, sent, simulated } from './client.js'
 import type { AttestationDeployment } from './deployment.js'
+import {
+  describeEnclaveConfig,
+  type EnclaveAttestation,
+  type EnclaveConfig,
+  type RegistryRef,
+} from './enclave-config.js'
 import { decodeCairnError } from './errors.js'
 import { eventOf, eventsOf } from './events.js'
 import { dcapCollateralAbi, proofMarketplaceAbi, teeRegistryAbi } from './generated.js'
@@ -199,6 +208,44 @@ export async function allowMeasurement(
   const receipt = await sent(client, () => client.wallet.writeContract(request))
   const { args } = eventOf(receipt, address, teeRegistryAbi, 'MeasurementAllowed')
   return { measurement: args.measurement, allowed: args.allowed, receipt }
+}
+
+/**
+ * Pins the TD configuration (TdxReport.tdConfig, see tdConfigOf in enclave-config.ts) keys of a role and market must
+ * show, or unpins it with zero; the role's admin only. Pinning the tdConfig of a TD launched for this chain and
+ * registry (its MRCONFIGID names them) means no TD launched for anything else registers keys here.
+ */
+export async function pinTdConfig(
+  client: RegistryClient,
+  params: { role: TeeRole; marketId?: bigint; tdConfig: Hex },
+): Promise<{ tdConfig: Hex; receipt: TransactionReceipt }> {
+  const address = client.attestation.contracts.teeRegistry
+  const { request } = await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address,
+      abi: teeRegistryAbi,
+      functionName: 'setTdConfigPinned',
+      args: [roleIndex(params.role), params.marketId ?? 0n, params.tdConfig],
+    }),
+  )
+  const receipt = await sent(client, () => client.wallet.writeContract(request))
+  const { args } = eventOf(receipt, address, teeRegistryAbi, 'TdConfigPinned')
+  return { tdConfig: args.tdConfig, receipt }
+}
+
+/** The TD configuration pinned for a role and market, or undefined when none is. */
+export async function getPinnedTdConfig(
+  reader: RegistryReader,
+  params: { role: TeeRole; marketId?: bigint },
+): Promise<Hex | undefined> {
+  const pinned = await reader.public.readContract({
+    address: reader.attestation.contracts.teeRegistry,
+    abi: teeRegistryAbi,
+    functionName: 'pinnedTdConfig',
+    args: [roleIndex(params.role), params.marketId ?? 0n],
+  })
+  return pinned === zeroHash ? undefined : pinned
 }
 
 /**
@@ -436,14 +483,46 @@ export async function keyBindingAtHead(reader: ChainReader, params: EnclaveKeyPa
   }
 }
 
-/** The 64 bytes an enclave must put in its quote's report data to register `binding` at this registry. */
-export async function reportDataFor(reader: RegistryReader, binding: KeyBinding): Promise<Hex> {
-  return reader.public.readContract({
-    address: reader.attestation.contracts.teeRegistry,
-    abi: teeRegistryAbi,
-    functionName: 'reportDataFor',
-    args: [binding],
-  })
+/** TeeRegistry's BINDING_TYPEHASH preimage (src/attestation/TeeRegistry.sol), verbatim. */
+export const KEY_BINDING_TYPE =
+  'CairnTeeKeyBinding(uint8 role,uint256 marketId,address signer,bytes32 eciesPublicKeyHash,address operator,uint256 chainId,address registry,uint256 blockNumber,bytes32 blockHash)'
+
+/**
+ * The 64 bytes an enclave puts in its quote's report data to register `binding` at the registry `at`, computed as
+ * TeeRegistry._reportData does: keccak256(abi.encode(BINDING_TYPEHASH, role, marketId, signer,
+ * keccak256(eciesPublicKey), operator, chainId, registry, blockNumber, blockHash)) ‖ 32 zero bytes. An enclave computes
+ * it itself: an answer from a node its host runs could be the digest of any binding.
+ */
+export function keyBindingReportData(binding: KeyBinding, at: RegistryRef): Hex {
+  const hash = keccak256(
+    encodeAbiParameters(
+      [
+        { type: 'bytes32' },
+        { type: 'uint8' },
+        { type: 'uint256' },
+        { type: 'address' },
+        { type: 'bytes32' },
+        { type: 'address' },
+        { type: 'uint256' },
+        { type: 'address' },
+        { type: 'uint256' },
+        { type: 'bytes32' },
+      ],
+      [
+        keccak256(toHex(KEY_BINDING_TYPE)),
+        binding.role,
+        binding.marketId,
+        binding.signer,
+        keccak256(binding.eciesPublicKey),
+        binding.operator,
+        BigInt(at.chainId),
+        at.registry,
+        binding.blockNumber,
+        binding.blockHash,
+      ],
+    ),
+  )
+  return concat([hash, zeroHash])
 }
 
 export type RegisteredKey = {
@@ -494,30 +573,83 @@ export async function registerQuote(
 }
 
 /**
- * Registers an enclave key end to end: binds it to the chain head, asks the registry for the report data, has the
- * attestation provider quote it, and submits quote and binding. Returns the KeyRegistered data with the quote and
- * binding used. The binding's operator is the submitting account (the registry requires it): the prover for a
- * prover key, an admitted operator for a matcher or relayer key (else OperatorNotAdmittedError, before any quote).
+ * The enclave is asked to register at a registry its measured configuration does not name: its client was built
+ * from a deployment or chain id its TD was not launched for.
+ */
+export class RegistryNotConfiguredError extends Error {
+  override readonly name = 'RegistryNotConfiguredError'
+  constructor(
+    readonly config: EnclaveConfig,
+    readonly at: RegistryRef,
+  ) {
+    super(
+      `this enclave attests for ${describeEnclaveConfig(config)}, not registry ${at.registry} on chain ` +
+        `${at.chainId}: give it the chain id and deployment its TD was launched for, or launch a TD for this one`,
+    )
+  }
+}
+
+/** The RPC serves another chain than the one the enclave's configuration names: nothing is quoted for it. */
+export class RpcChainMismatchError extends Error {
+  override readonly name = 'RpcChainMismatchError'
+  constructor(
+    readonly configured: RegistryRef,
+    readonly served: number,
+  ) {
+    super(
+      `the RPC serves chain ${served}, but this enclave registers at ${configured.registry} on chain ` +
+        `${configured.chainId}: point it at a node of chain ${configured.chainId}`,
+    )
+  }
+}
+
+/**
+ * Where a registration through `client` lands, if the enclave's configuration names it: the client's chain (as
+ * configured, not as its RPC claims) and registry.
+ */
+function configuredRegistry(client: RegistryClient, config: EnclaveConfig): RegistryRef {
+  const at = { chainId: client.public.chain.id, registry: client.attestation.contracts.teeRegistry }
+  const named = config.registries.some(
+    (entry) => entry.chainId === at.chainId && isAddressEqual(entry.registry, at.registry),
+  )
+  if (!named) throw new RegistryNotConfiguredError(config, at)
+  return at
+}
+
+/**
+ * Registers an enclave key end to end, for the role of the enclave's configuration. Everything that goes into the
+ * quote is the enclave's own: its keys, the operator (the submitting account, which the registry requires: the
+ * prover for a prover key, an admitted operator for a matcher or relayer key, else OperatorNotAdmittedError before
+ * any quote), and the chain id and registry of its measured configuration (RegistryNotConfiguredError otherwise).
+ * The host only supplies a recent block number and hash, which the registry checks. The RPC must serve the
+ * configured chain (RpcChainMismatchError before any quote), the report data is computed here, never read from the
+ * chain, and the enclave checks the quote it gets back (its report data, its MRCONFIGID) before it is submitted.
+ * Returns the KeyRegistered data with the quote, binding and report data used.
  */
 export async function registerEnclaveKey(
   client: RegistryClient,
-  params: Omit<EnclaveKeyParams, 'operator'> & { provider: AttestationProvider },
+  params: Omit<EnclaveKeyParams, 'operator' | 'role'> & { enclave: EnclaveAttestation },
 ): Promise<RegisteredKey & { quote: Hex; binding: KeyBinding; reportData: Hex }> {
+  const { enclave } = params
+  const role = enclave.config.role
+  const at = configuredRegistry(client, enclave.config)
+  const served = await client.public.getChainId()
+  if (served !== at.chainId) throw new RpcChainMismatchError(at, served)
   const operator = client.wallet.account.address
-  const registry = client.attestation.contracts.teeRegistry
-  const role = params.role
   if (role !== 'Prover' && !(await isAdmittedOperator(client, { role, operator }))) {
-    throw new OperatorNotAdmittedError(role, operator, registry)
+    throw new OperatorNotAdmittedError(role, operator, at.registry)
   }
-  const binding = await keyBindingAtHead(client, { ...params, operator })
-  const reportData = await reportDataFor(client, binding)
-  const quote = bytesToHex(await params.provider.getQuote(hexToBytes(reportData)))
+  const binding = await keyBindingAtHead(client, { ...params, role, operator })
+  const reportData = keyBindingReportData(binding, at)
+  const quoteBytes = await enclave.provider.getQuote(hexToBytes(reportData))
+  enclave.checkQuote(quoteBytes, hexToBytes(reportData))
+  const quote = bytesToHex(quoteBytes)
   try {
     return { ...(await registerQuote(client, { quote, binding })), quote, binding, reportData }
   } catch (error) {
     // Removed between the check and the registration.
     if (role !== 'Prover' && decodeCairnError(error)?.name === 'OperatorNotAdmitted') {
-      throw new OperatorNotAdmittedError(role, operator, registry)
+      throw new OperatorNotAdmittedError(role, operator, at.registry)
     }
     throw error
   }

@@ -2,6 +2,7 @@
 // collateral, byte-exact v4 TDX quotes) for tests and devnets. See README.md.
 export * from './collateral.js'
 export * from './configfs-tsm.js'
+export * from './configuration.js'
 export * from './defaults.js'
 export * from './pki.js'
 export * from './provider.js'

@@ -2,13 +2,15 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { type Address, type Hex, isHex, type PrivateKeyAccount } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
+import type { EnclaveAttestation, EnclaveConfig } from '../../ts/enclave-config.js'
 import { eciesPublicKeyOf, generateEciesPrivateKey } from '../../ts/privacy.js'
 import { isOperatorNotAdmittedError, registerEnclaveKey, type TeeClient } from '../../ts/tee.js'
 import {
   type AttestationProvider,
   createConfigfsTsmProvider,
   createDevPki,
-  createDevProvider,
+  devEnclaveAttestation,
+  enclaveAttestation,
 } from '../attestation/index.js'
 import { envName, type MatcherConfig } from './config.js'
 
@@ -68,13 +70,29 @@ function keyOf(privateKey: Hex, created: boolean): EnclaveKey {
   return { privateKey, account, address: account.address, eciesPublicKey: eciesPublicKeyOf(privateKey), created }
 }
 
-/** The quote source the config names: the TD's configfs-tsm, or the dev PKI the chain's dev collateral came from. */
-export function attestationProviderOf(config: MatcherConfig): AttestationProvider {
-  if (config.attestation === 'configfs') return createConfigfsTsmProvider()
+/**
+ * What this matcher attests for: Matcher keys at the TeeRegistry of its configured chain. Its TD is launched with
+ * this configuration's MRCONFIGID, and the registry may pin it.
+ */
+export function matcherEnclaveConfig(chainId: number, teeRegistry: Address): EnclaveConfig {
+  return { role: 'Matcher', registries: [{ chainId, registry: teeRegistry }] }
+}
+
+/**
+ * The quote source the config names (the TD's configfs-tsm, or the dev PKI the chain's dev collateral came from, as
+ * a TD launched for `enclave`), or `provider` instead, each quote checked against `enclave`.
+ */
+export function attestationOf(
+  config: MatcherConfig,
+  enclave: EnclaveConfig,
+  provider?: AttestationProvider,
+): EnclaveAttestation {
+  if (provider !== undefined) return enclaveAttestation(provider, enclave)
+  if (config.attestation === 'configfs') return enclaveAttestation(createConfigfsTsmProvider(), enclave)
   if (config.devPkiSeed === undefined || config.devPkiTime === undefined) {
     throw new Error(`attestation 'dev' needs devPkiSeed and devPkiTime`)
   }
-  return createDevProvider(createDevPki(config.devPkiSeed, { now: new Date(config.devPkiTime * 1000) }))
+  return devEnclaveAttestation(createDevPki(config.devPkiSeed, { now: new Date(config.devPkiTime * 1000) }), enclave)
 }
 
 export type Attested = {
@@ -96,14 +114,13 @@ export class MatcherOperatorError extends Error {
 /**
  * Quotes the key, registers it as a Matcher through `client` (the matcher's operator: the registry takes the
  * registration only from the admitted operator's own account, which becomes the key's operator), and schedules the
- * renewal.
+ * renewal. `enclave` must attest for the Matcher role at `client`'s chain and registry.
  */
-export async function attest(client: TeeClient, key: EnclaveKey, provider: AttestationProvider): Promise<Attested> {
+export async function attest(client: TeeClient, key: EnclaveKey, enclave: EnclaveAttestation): Promise<Attested> {
   let registered: Awaited<ReturnType<typeof registerEnclaveKey>>
   try {
     registered = await registerEnclaveKey(client, {
-      provider,
-      role: 'Matcher',
+      enclave,
       signer: key.address,
       eciesPublicKey: key.eciesPublicKey,
     })

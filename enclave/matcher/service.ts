@@ -39,7 +39,14 @@ import {
   releaseHold,
 } from './engine.js'
 import { createEnvelopeStore, requestContext, rewrapToProverEnclave } from './inputs.js'
-import { type Attested, attest, attestationProviderOf, loadOrCreateKey, MatcherOperatorError } from './keys.js'
+import {
+  type Attested,
+  attest,
+  attestationOf,
+  loadOrCreateKey,
+  MatcherOperatorError,
+  matcherEnclaveConfig,
+} from './keys.js'
 import { createMetrics } from './metrics.js'
 import { type Health, startServer } from './server.js'
 
@@ -57,7 +64,7 @@ export type MatcherOptions = {
   /** Preloaded deployments (otherwise read from the config's paths or deployments/<chainId>*.json). */
   deployment?: Deployment
   attestation?: AttestationDeployment
-  /** An attestation provider to use instead of the config's. */
+  /** A quote source to use instead of the config's (its quotes are still checked against the configuration). */
   provider?: AttestationProvider
 }
 
@@ -103,7 +110,11 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
       config.attestationDeployment === undefined ? {} : { path: config.attestationDeployment },
     ))
   const key = await loadOrCreateKey(config.keyFile)
-  const provider = options.provider ?? attestationProviderOf(config)
+  const enclave = attestationOf(
+    config,
+    matcherEnclaveConfig(config.chainId, attestation.contracts.teeRegistry),
+    options.provider,
+  )
   const chain = defineChain({
     id: config.chainId,
     name: `chain ${config.chainId}`,
@@ -438,7 +449,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
   async function renew(reason: string): Promise<void> {
     if (Date.now() < attestRetryAt) return
     try {
-      attested = await attest(submitter, key, provider)
+      attested = await attest(submitter, key, enclave)
       renewNow = false
       attestFailures = 0
       metrics.attestations.inc()
@@ -540,7 +551,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
       )
     }
     await awaitSubmitterIdle()
-    attested = await retrying('attest', () => attest(submitter, key, provider))
+    attested = await retrying('attest', () => attest(submitter, key, enclave))
     metrics.attestations.inc()
     metrics.keyExpiresAt.set(attested.expiresAt)
     log.info({ expiresAt: attested.expiresAt, renewAt: attested.renewAt }, 'matcher key attested')

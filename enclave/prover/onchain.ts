@@ -5,13 +5,13 @@
 import type { Logger } from 'pino'
 import { type Address, type TransactionReceipt, zeroAddress } from 'viem'
 import { type CairnClient, type CairnReader, sent, simulated } from '../../ts/client.js'
+import type { EnclaveAttestation } from '../../ts/enclave-config.js'
 import { proofMarketplaceAbi, proverRegistryAbi } from '../../ts/generated.js'
 import { stake as depositStake, list, register } from '../../ts/prover.js'
 import { getListing, getProver, getStake } from '../../ts/readers.js'
 import { registerEnclaveKey, type TeeClient } from '../../ts/tee.js'
 import { balanceOf } from '../../ts/tokens.js'
 import { enumName, type ListingState, listingStates, type RequestStatus, requestStatuses } from '../../ts/types.js'
-import type { AttestationProvider } from '../attestation/provider.js'
 import type { MarketConfig } from './config.js'
 import type { EnclaveKey } from './keys.js'
 
@@ -127,11 +127,10 @@ async function registryWrite<call extends RegistryCall>(
 export async function registerKey(
   client: TeeClient,
   key: EnclaveKey,
-  provider: AttestationProvider,
+  enclave: EnclaveAttestation,
 ): Promise<{ registeredAt: number; expiresAt: number }> {
   const registered = await registerEnclaveKey(client, {
-    provider,
-    role: 'Prover',
+    enclave,
     marketId: key.marketId,
     signer: key.signer,
     eciesPublicKey: key.eciesPublicKey,

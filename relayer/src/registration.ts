@@ -3,8 +3,10 @@ import {
   type AttestationProvider,
   createConfigfsTsmProvider,
   createDevPki,
-  createDevProvider,
+  devEnclaveAttestation,
+  enclaveAttestation,
 } from '../../enclave/attestation/index.js'
+import type { EnclaveAttestation, EnclaveConfig, RegistryRef } from '../../ts/enclave-config.js'
 import { eciesPublicKeyOf } from '../../ts/privacy.js'
 import { isOperatorNotAdmittedError, type RegistryClient, registerEnclaveKey } from '../../ts/tee.js'
 import { flagOf, type RelayerConfig } from './config.js'
@@ -17,13 +19,29 @@ import { flagOf, type RelayerConfig } from './config.js'
  * that chain's own clock.
  */
 
-/** The quote source the config names: the TD's configfs-tsm, or the dev PKI the chains' dev collateral came from. */
-export function attestationProviderOf(config: RelayerConfig): AttestationProvider {
-  if (config.attestation === 'configfs') return createConfigfsTsmProvider()
+/**
+ * What a relayer attests for: Relayer keys at the relayer registry of both chains it relays between. One TD, one
+ * MRCONFIGID naming both, which each chain's registry may pin.
+ */
+export function relayerEnclaveConfig(registries: readonly [RegistryRef, RegistryRef]): EnclaveConfig {
+  return { role: 'Relayer', registries }
+}
+
+/**
+ * The quote source the config names (the TD's configfs-tsm, or the dev PKI the chains' dev collateral came from, as a
+ * TD launched for `enclave`), or `provider` instead, each quote checked against `enclave`.
+ */
+export function attestationOf(
+  config: RelayerConfig,
+  enclave: EnclaveConfig,
+  provider?: AttestationProvider,
+): EnclaveAttestation {
+  if (provider !== undefined) return enclaveAttestation(provider, enclave)
+  if (config.attestation === 'configfs') return enclaveAttestation(createConfigfsTsmProvider(), enclave)
   if (config.devPkiSeed === undefined || config.devPkiTime === undefined) {
     throw new Error(`attestation 'dev' needs ${flagOf('devPkiSeed')} and ${flagOf('devPkiTime')}`)
   }
-  return createDevProvider(createDevPki(config.devPkiSeed, { now: new Date(config.devPkiTime * 1000) }))
+  return devEnclaveAttestation(createDevPki(config.devPkiSeed, { now: new Date(config.devPkiTime * 1000) }), enclave)
 }
 
 export type KeyRegistration = {
@@ -46,12 +64,11 @@ export class RelayerOperatorError extends Error {
  */
 export async function registerRelayerKey(
   operator: RegistryClient,
-  params: { signerKey: Hex; signer: Address; provider: AttestationProvider; chain: string },
+  params: { signerKey: Hex; signer: Address; enclave: EnclaveAttestation; chain: string },
 ): Promise<KeyRegistration> {
   try {
     const registered = await registerEnclaveKey(operator, {
-      provider: params.provider,
-      role: 'Relayer',
+      enclave: params.enclave,
       signer: params.signer,
       eciesPublicKey: eciesPublicKeyOf(params.signerKey),
     })

@@ -36,10 +36,11 @@ import {
 } from './outcomes.js'
 import { type OperatorSignature, operatorCount, operatorQuorum, requiredOperators } from './quorum.js'
 import {
-  attestationProviderOf,
+  attestationOf,
   type KeyRegistration,
   RelayerOperatorError,
   registerRelayerKey,
+  relayerEnclaveConfig,
 } from './registration.js'
 import { startServer } from './server.js'
 import {
@@ -80,7 +81,6 @@ export async function createRelayer(
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'cairn-relayer' } })
   const account = privateKeyToAccount(config.privateKey)
   const operator = privateKeyToAccount(config.operatorPrivateKey)
-  const provider = options.provider ?? attestationProviderOf(config)
   const log = logger.child({ relayer: account.address, operator: operator.address })
   const ethereum: EthereumRestaking = await loadEthereumRestaking(config.ethereumDeployment)
   const marketplace: MarketplaceRestaking = await loadMarketplaceRestaking(config.marketplaceDeployment)
@@ -132,6 +132,14 @@ export async function createRelayer(
     return { ...registryOf(chain), wallet }
   }
   const operatorClients = { ethereum: operatorClientOf('ethereum'), marketplace: operatorClientOf('marketplace') }
+  const enclave = attestationOf(
+    config,
+    relayerEnclaveConfig([
+      { chainId: ethereum.chainId, registry: ethereum.relayerRegistry },
+      { chainId: marketplace.chainId, registry: marketplace.relayerRegistry },
+    ]),
+    options.provider,
+  )
 
   const mirror = {
     chainId: marketplace.chainId,
@@ -170,7 +178,7 @@ export async function createRelayer(
       registered = await registerRelayerKey(operatorClients[chain], {
         signerKey: config.privateKey,
         signer: account.address,
-        provider,
+        enclave,
         chain,
       })
     } catch (error) {

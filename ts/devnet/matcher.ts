@@ -1,16 +1,26 @@
 import { type Address, bytesToHex, type Hex } from 'viem'
 import {
-  type AttestationProvider,
   buildDevCollateral,
   buildDevQuote,
   createDevPki,
-  createDevProvider,
   type DevPki,
+  devEnclaveAttestation,
+  devTdConfigOf,
   parseTdxQuoteV4,
 } from '../../enclave/attestation/index.js'
 import { type MatcherConfig, type MatcherConfigInput, parseConfig } from '../../enclave/matcher/config.js'
+import { matcherEnclaveConfig } from '../../enclave/matcher/keys.js'
 import type { AttestationDeployment } from '../deployment.js'
-import { allowMeasurement, measurementOf, setMatcherAuthority, submitDevCollateral, withAttestation } from '../tee.js'
+import type { EnclaveAttestation, EnclaveConfig } from '../enclave-config.js'
+import {
+  allowMeasurement,
+  measurementOf,
+  pinTdConfig,
+  setMatcherAuthority,
+  submitDevCollateral,
+  withAttestation,
+} from '../tee.js'
+import type { TeeRole } from '../types.js'
 import { anvilAccount, devRoles } from './accounts.js'
 import { deployAttestationWithForge } from './deploy.js'
 import type { Devnet } from './stack.js'
@@ -18,7 +28,8 @@ import type { Devnet } from './stack.js'
 /*
  * What a devnet needs before the matcher can run on it: the attestation stack (DeployAttestation.s.sol) pinned to
  * a dev root with the matcher operators admitted, the dev collateral, the dev TD's measurement allowed for the
- * Matcher role, and the TeeRegistry as the marketplace's matcher authority. Used by the service test and the latency bench; a devnet may call it too.
+ * Matcher role with the tdConfig of a TD launched for this chain and registry pinned, and the TeeRegistry as the
+ * marketplace's matcher authority. Used by the service test and the latency bench; a devnet may call it too.
  */
 
 export type MatcherDevnet = {
@@ -27,7 +38,10 @@ export type MatcherDevnet = {
   /** The dev PKI's seed and reference time: the matcher's devPkiSeed and devPkiTime. */
   pkiSeed: string
   pkiTime: number
-  provider: AttestationProvider
+  /** What the matcher attests for (its TD's MRCONFIGID): the Matcher role's pinned tdConfig is this one's. */
+  matcher: EnclaveConfig
+  /** A dev TD launched for `role` keys at this chain's registry (not pinned for roles other than Matcher). */
+  enclave: (role: TeeRole) => EnclaveAttestation
   /** The dev TD's policy measurement (allow it for the Prover role per market to register prover keys). */
   measurement: Hex
 }
@@ -59,8 +73,12 @@ export async function prepareMatcherDevnet(
   await submitDevCollateral(owner, buildDevCollateral(pki))
   const measurement = devMeasurementOf(pki)
   await allowMeasurement(owner, { role: 'Matcher', measurement })
+  const registry = { chainId: deployment.chainId, registry: attestation.contracts.teeRegistry }
+  const matcher = matcherEnclaveConfig(registry.chainId, registry.registry)
+  await pinTdConfig(owner, { role: 'Matcher', tdConfig: devTdConfigOf(pki, matcher) })
   await setMatcherAuthority(actors.deployer, attestation.contracts.teeRegistry)
-  return { attestation, pki, pkiSeed: params.seed, pkiTime, provider: createDevProvider(pki), measurement }
+  const enclave = (role: TeeRole) => devEnclaveAttestation(pki, { role, registries: [registry] })
+  return { attestation, pki, pkiSeed: params.seed, pkiTime, matcher, enclave, measurement }
 }
 
 /** The measurement of the dev provider's TD, as the TeeRegistry's allow-list keys it. */

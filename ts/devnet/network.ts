@@ -31,13 +31,16 @@ import {
   buildDevCollateral,
   buildDevQuote,
   createDevPki,
-  createDevProvider,
+  devTdConfigOf,
   parseTdxQuoteV4,
 } from '../../enclave/attestation/index.js'
-import type { AttestationProvider } from '../../enclave/attestation/provider.js'
+import { matcherEnclaveConfig } from '../../enclave/matcher/keys.js'
+import { proverEnclaveConfig } from '../../enclave/prover/runner.js'
 import { ethereumDeploymentSchema, marketplaceDeploymentSchema } from '../../relayer/src/config.js'
+import { relayerEnclaveConfig } from '../../relayer/src/registration.js'
 import { sent, simulated } from '../client.js'
 import type { AttestationDeployment } from '../deployment.js'
+import type { EnclaveConfig } from '../enclave-config.js'
 import {
   cairnNetworkMiddlewareAbi,
   devTokenAbi,
@@ -49,6 +52,7 @@ import {
 import {
   allowMeasurement,
   measurementOf,
+  pinTdConfig,
   setEnclaveKeys,
   setMatcherAuthority,
   submitDevCollateral,
@@ -111,9 +115,13 @@ export type Network = {
     deployer: Account
   }
   pki: DevPkiIdentity
-  provider: AttestationProvider
   /** keccak256(MRTD ‖ RTMR0..3) of the dev provider's TD: allowed for every role on both chains. */
   measurement: Hex
+  /**
+   * What each enclave service attests for (its TD's MRCONFIGID). The registries pin the tdConfig of a dev TD launched
+   * for each: the Matcher role and every prover market on the marketplace chain, the Relayer role on both chains.
+   */
+  enclaves: { matcher: EnclaveConfig; prover: EnclaveConfig; relayer: EnclaveConfig }
   attestation: { marketplace: AttestationDeployment; ethereum: AttestationDeployment }
   restaking: { marketplace: MarketplaceRestaking; ethereum: EthereumRestaking; symbiotic: SymbioticCore }
   /** Absolute paths of every deployment file, for services' configuration. */
@@ -133,7 +141,10 @@ export type Network = {
   staker: Account
   /** The marketplace deployer as a TEE-aware client (allow-lists, enclave registration on the marketplace chain). */
   teeOwner: TeeClient
-  /** Lets an attested prover enclave serve `marketId` (the dev measurement joins the market's allow-list). */
+  /**
+   * Lets an attested prover enclave serve `marketId`: the dev measurement joins the market's allow-list, and the
+   * market takes keys only from TDs launched for the prover's configuration.
+   */
   allowProverMarket: (marketId: bigint) => Promise<void>
   stop: () => Promise<void>
 }
@@ -200,7 +211,6 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
     const head = await marketplace.reader.public.getBlock({ blockTag: 'latest' })
     const pki: DevPkiIdentity = { seed, time: Number(head.timestamp) }
     const devPki = createDevPki(seed, { now: new Date(pki.time * 1000) })
-    const provider = createDevProvider(devPki)
     const td = parseTdxQuoteV4(buildDevQuote(devPki, new Uint8Array(64))).body
     const measurement = measurementOf({
       mrTd: bytesToHex(td.mrTd),
@@ -252,7 +262,22 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
       deployment: marketplace.deployment,
       attestation: ethereumAttestation,
     } as TeeClient
-    progress('submitting dev collateral, allowing measurements')
+    const marketplaceRegistry = { chainId: marketplaceChainId, registry: marketplaceAttestation.contracts.teeRegistry }
+    const enclaves = {
+      matcher: matcherEnclaveConfig(marketplaceRegistry.chainId, marketplaceRegistry.registry),
+      prover: proverEnclaveConfig(marketplaceRegistry.chainId, marketplaceRegistry.registry),
+      relayer: relayerEnclaveConfig([
+        { chainId: ethereumChainId, registry: ethereumAttestation.contracts.teeRegistry },
+        marketplaceRegistry,
+      ]),
+    }
+    // Each registry takes keys only from TDs launched for it (MRCONFIGID), as the services check of themselves.
+    const tdConfigs = {
+      matcher: devTdConfigOf(devPki, enclaves.matcher),
+      prover: devTdConfigOf(devPki, enclaves.prover),
+      relayer: devTdConfigOf(devPki, enclaves.relayer),
+    }
+    progress('submitting dev collateral, allowing measurements, pinning TD configurations')
     for (const owner of [teeOwner, ethOwner]) {
       await submitDevCollateral(owner, collateral)
       const { request } = await simulated(() =>
@@ -267,9 +292,11 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
       await sent(owner, () => owner.wallet.writeContract(request))
       // Each relayer registers its own key, from its operator's account, when it starts.
       await allowMeasurement(owner, { role: 'Relayer', measurement })
+      await pinTdConfig(owner, { role: 'Relayer', tdConfig: tdConfigs.relayer })
     }
     // The marketplace trusts only attested matcher keys, and attested prover enclaves for invalid-input statements.
     await allowMeasurement(teeOwner, { role: 'Matcher', measurement })
+    await pinTdConfig(teeOwner, { role: 'Matcher', tdConfig: tdConfigs.matcher })
     await setMatcherAuthority(marketplace.actors.deployer, marketplaceAttestation.contracts.teeRegistry)
     await setEnclaveKeys(marketplace.actors.deployer, marketplaceAttestation.contracts.teeRegistry)
 
@@ -340,8 +367,8 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
       marketplace: devnet,
       ethereum,
       pki,
-      provider,
       measurement,
+      enclaves,
       attestation: { marketplace: marketplaceAttestation, ethereum: ethereumAttestation },
       restaking: { marketplace: marketplaceRestaking, ethereum: ethereumRestaking, symbiotic },
       files,
@@ -352,6 +379,7 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
       teeOwner,
       allowProverMarket: async (marketId) => {
         await allowMeasurement(teeOwner, { role: 'Prover', marketId, measurement })
+        await pinTdConfig(teeOwner, { role: 'Prover', marketId, tdConfig: tdConfigs.prover })
       },
       stop,
     }
