@@ -165,6 +165,80 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
         assertFalse(tee.verify(output, proof));
     }
 
+    // ---------------------------------------------------------------- replays (issue 10, finding 6)
+
+    /// Posts a request in market `id` whose public values are `publicValues` and whose private inputs are `secret`.
+    function _postPrivateTo(uint256 id, bytes memory publicValues, bytes memory secret) internal returns (uint256) {
+        RequestParams memory p = _requestParams(0);
+        p.marketId = uint32(id);
+        p.publicInputs = Inputs({data: publicValues, uri: "", digest: bytes32(0)});
+        p.privateInputs = Inputs({data: secret, uri: "", digest: bytes32(0)});
+        return _post(p);
+    }
+
+    function _fulfilmentWith(uint256 requestId, bytes memory publicValues, bytes memory secret, bytes memory proof)
+        internal
+        view
+        returns (Fulfilment memory f)
+    {
+        f = _fulfilment(requestId, 0);
+        f.publicInputs = publicValues;
+        // As createRequest digests them: no private inputs, no digest.
+        f.privateInputsDigest = secret.length == 0 ? bytes32(0) : keccak256(secret);
+        f.proof = proof;
+    }
+
+    /// The enclave ran request `first` (its own private inputs) and signed; its prover fulfils `second`, which claims
+    /// the same public values over other private inputs, with that signature instead of running it.
+    function test_RevertWhen_teeProofReplayedIntoAnotherRequest() public {
+        (uint256 id, TeeProofVerifier tee) = _teeMarket();
+        _registerProver(prover, 2);
+        _list(prover, id, PRICE, LISTED_TIME, 1);
+        _stake(prover, STAKE_PER_TASK * 2);
+        bytes memory output = abi.encode("over 18", true);
+        uint256 first = _postPrivateTo(id, output, hex"01a1");
+        uint256 second = _postPrivateTo(id, output, hex"01b2");
+        _matcherAssign(first, prover);
+        _matcherAssign(second, prover);
+
+        bytes memory proof = _teeProof(tee, 0, output, enclaveProverSecret);
+        vm.prank(prover);
+        marketplace.fulfil(_fulfilmentWith(first, output, hex"01a1", proof));
+
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.InvalidProof.selector, second));
+        vm.prank(prover);
+        marketplace.fulfil(_fulfilmentWith(second, output, hex"01b2", proof));
+    }
+
+    /// A second prover with its own attested key in the market copies the first prover's proof from calldata.
+    function test_RevertWhen_anotherProverReplaysATeeProof() public {
+        (uint256 id, TeeProofVerifier tee) = _teeMarket();
+        address copier = makeAddr("copier");
+        (address copierEnclave,) = makeAddrAndKey("copier-enclave");
+        KeyBinding memory b = _binding(TeeRole.Prover, id, copierEnclave);
+        b.operator = copier;
+        _register(b);
+        for (uint256 i; i < 2; ++i) {
+            address who = i == 0 ? prover : copier;
+            _registerProver(who, 1);
+            _list(who, id, PRICE, LISTED_TIME, 1);
+            _stake(who, STAKE_PER_TASK);
+        }
+        bytes memory output = abi.encode("wasm output", uint256(42));
+        uint256 first = _postTo(id, output);
+        uint256 second = _postTo(id, output);
+        _matcherAssign(first, prover);
+        _matcherAssign(second, copier);
+
+        bytes memory proof = _teeProof(tee, 0, output, enclaveProverSecret);
+        vm.prank(prover);
+        marketplace.fulfil(_fulfilmentWith(first, output, "", proof));
+
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.InvalidProof.selector, second));
+        vm.prank(copier);
+        marketplace.fulfil(_fulfilmentWith(second, output, "", proof));
+    }
+
     // ---------------------------------------------------------------- MultiProof market
 
     function test_multiProofMarket_needsBothProofs() public {
@@ -210,6 +284,42 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
         bytes memory forged = abi.encode(fixtures[0].proof, _teeProof(tee, 0, inputs, unattested));
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.InvalidProof.selector, requestId));
         _fulfilWith(requestId, inputs, forged);
+    }
+
+    /// A ZK proof proves its public statement whoever submits it, so a MultiProof market relies on its TEE half to
+    /// tie the proof to the request and its prover: a second prover copying both halves is refused.
+    function test_RevertWhen_anotherProverReplaysAMultiProof() public {
+        uint256 next = marketplace.marketCount() + 1;
+        TeeProofVerifier tee = new TeeProofVerifier(teeRegistry, next, PROGRAM);
+        MarketParams memory p = _marketParams();
+        p.verifier = new MultiProofVerifier(adapter, tee);
+        uint256 id = marketplace.createMarket(p);
+        _allow(TeeRole.Prover, id);
+        _register(_binding(TeeRole.Prover, id, enclaveProver));
+        address copier = makeAddr("copier");
+        (address copierEnclave,) = makeAddrAndKey("copier-enclave");
+        KeyBinding memory b = _binding(TeeRole.Prover, id, copierEnclave);
+        b.operator = copier;
+        _register(b);
+        for (uint256 i; i < 2; ++i) {
+            address who = i == 0 ? prover : copier;
+            _registerProver(who, 1);
+            _list(who, id, PRICE, LISTED_TIME, 1);
+            _stake(who, STAKE_PER_TASK);
+        }
+        bytes memory inputs = fixtures[0].publicInputs;
+        uint256 first = _postTo(id, inputs);
+        uint256 second = _postTo(id, inputs);
+        _matcherAssign(first, prover);
+        _matcherAssign(second, copier);
+
+        bytes memory proof = abi.encode(fixtures[0].proof, _teeProof(tee, 0, inputs, enclaveProverSecret));
+        vm.prank(prover);
+        marketplace.fulfil(_fulfilmentWith(first, inputs, "", proof));
+
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.InvalidProof.selector, second));
+        vm.prank(copier);
+        marketplace.fulfil(_fulfilmentWith(second, inputs, "", proof));
     }
 
     // ---------------------------------------------------------------- private inputs
