@@ -55,6 +55,7 @@ import {
   ProofRequestFailedError,
   type ProofStage,
   parseEnvelope,
+  proofContextOf,
   proofMarketplaceAbi,
   type RequesterClient,
   recipientIdOf,
@@ -316,7 +317,7 @@ describe('the Cairn network end to end: matcher and prover runner as processes o
       address: deployment.contracts.groth16Adapter,
       abi: groth16VerifierAdapterAbi,
       functionName: 'verify',
-      args: [proof.publicInputs, proof.proof],
+      args: [proof.publicInputs, proof.proof, proofContextOf(proof)],
     })
     expect(verifies).toBe(true)
     const loaded = await loadRequest(reader, posted.requestId)

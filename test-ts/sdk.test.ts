@@ -71,6 +71,7 @@ import {
   ProofRequestFailedError,
   type ProofStage,
   parseEnvelope,
+  proofContextOf,
   provePoseidonPreimage,
   proverRegistryAbi,
   recipientIdOf,
@@ -261,7 +262,7 @@ describe('SDK on anvil', () => {
         address: deployment.contracts.groth16Adapter,
         abi: groth16VerifierAdapterAbi,
         functionName: 'verify',
-        args: [result.publicInputs, result.proof],
+        args: [result.publicInputs, result.proof, proofContextOf(result)],
       }),
     ).toBe(true)
     // A late waiter reads the same from history.

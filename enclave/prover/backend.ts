@@ -12,7 +12,7 @@
  * - aborted (ProvingAbortedError): the caller's AbortSignal fired.
  * - transient: anything else (I/O, a crashed worker, ...): retry.
  */
-import type { Hex } from 'viem'
+import type { Address, Hex } from 'viem'
 
 export type ProofJob = {
   requestId: bigint
@@ -21,6 +21,11 @@ export type ProofJob = {
   publicInputs: Hex
   /** The decrypted private inputs (see ts/privacy.ts), when the request has any. */
   privateInputs?: Uint8Array
+  /**
+   * What a proof that is a signature (a TEE proof) states it is for: the request, its assigned prover and the
+   * request's inputsDigest recomputed from exactly the bytes given to the backend, never the digest a log claims.
+   */
+  statement: { requestId: bigint; prover: Address; inputsDigest: Hex }
 }
 
 export type ProofOutput = {

@@ -9,7 +9,7 @@
  * (a lost key) failed. Such a task fails with UndecryptableInputsError and is never attested as invalid inputs:
  * that attestation refunds the requester only partly and is reserved for inputs that were read and cannot be proven.
  */
-import type { Address, Hex } from 'viem'
+import { type Address, concat, type Hex, keccak256, zeroHash } from 'viem'
 import { decryptPrivateInputs, isPrivateInputsError } from '../../ts/privacy.js'
 import { type Fulfilment, type Inputs, inputsDigest, type Request, type Task } from '../../ts/types.js'
 import type { ProofJob, ProofOutput, ProverBackend } from './backend.js'
@@ -48,10 +48,29 @@ export async function prepareProofJob(
 ): Promise<ProofJob> {
   const options = { maxBytes: context.maxInputBytes, ...(signal ? { signal } : {}) }
   const publicInputs = await resolveInputs(record.publicInputs, options)
-  const job: ProofJob = { requestId: record.requestId, marketId: record.marketId, publicInputs }
-  if (!hasInputs(record.privateInputs)) return job
-  const envelope = await resolveInputs(record.privateInputs, options)
+  const envelope = hasInputs(record.privateInputs) ? await resolveInputs(record.privateInputs, options) : undefined
+  const statement = proofStatementOf(record, publicInputs, envelope)
+  const job: ProofJob = { requestId: record.requestId, marketId: record.marketId, publicInputs, statement }
+  if (envelope === undefined) return job
   return { ...job, privateInputs: openPrivateInputs(record, envelope, context) }
+}
+
+/**
+ * The request, its assigned prover and its inputsDigest as createRequest commits it, recomputed from the bytes the
+ * backend evaluates: keccak256(keccak256(public inputs) ‖ keccak256(envelope)), the private part zero when the
+ * request has none. A TEE proof signed over it counts only if these were the request's inputs.
+ */
+export function proofStatementOf(
+  record: TaskRecord,
+  publicInputs: Hex,
+  envelope: Hex | undefined,
+): ProofJob['statement'] {
+  const privateDigest = envelope === undefined ? zeroHash : keccak256(envelope)
+  return {
+    requestId: record.requestId,
+    prover: record.task.prover,
+    inputsDigest: keccak256(concat([keccak256(publicInputs), privateDigest])),
+  }
 }
 
 function openPrivateInputs(record: TaskRecord, envelope: Hex, context: JobContext): Uint8Array {
