@@ -42,6 +42,7 @@ contract TeeProofVerifier is IProofVerifier, EIP712 {
     IEnclaveKeys public immutable registry;
     /// @notice The marketplace whose requests this verifier's proofs fulfil.
     address public immutable marketplace;
+    /// @notice The market this verifier serves: the one its prover keys are registered for and its requests belong to.
     uint256 public immutable marketId;
     /// @notice The program this market proves (e.g. a WASM module hash or a zkVM verifying key).
     bytes32 public immutable programId;
