@@ -16,6 +16,7 @@ import {IStakeSource} from "./interfaces/IStakeSource.sol";
 import {AssignmentHashing} from "./libraries/AssignmentHashing.sol";
 import {RequestCommitment} from "./libraries/RequestCommitment.sol";
 import {Market, MarketParams} from "./types/Market.sol";
+import {ProofContext} from "./types/ProofContext.sol";
 import {
     Assignment,
     Fulfilment,
@@ -364,7 +365,11 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
     function _verifyProof(Fulfilment calldata f) internal view returns (bytes memory) {
         IProofVerifier verifier = _markets[_marketOf(f.requestId)].verifier;
         uint256 gasBefore = gasleft();
-        try verifier.verify(f.publicInputs, f.proof) returns (bool valid) {
+        try verifier.verify(
+            f.publicInputs, f.proof, ProofContext(f.requestId, f.task.prover, f.request.inputsDigest)
+        ) returns (
+            bool valid
+        ) {
             if (valid) return "";
             _revertIfOutOfGas(gasBefore);
             return abi.encodeWithSelector(InvalidProof.selector, f.requestId);

@@ -12,6 +12,8 @@ import {
   sha256,
   stringToBytes,
   toHex,
+  zeroAddress,
+  zeroHash,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -37,11 +39,10 @@ import {
   runProgram,
   type TeeWasmBackendConfig,
 } from '../enclave/prover/backends/tee-wasm.js'
+import { proofStatementOf, type TaskRecord } from '../enclave/prover/job.js'
 import { encodePublicSignals, poseidonDigest, poseidonPreimageCircuit } from '../ts/groth16.js'
-import { TEE_DIGEST_EIP712, TEE_DIGEST_SP1, teeProofDigest } from '../ts/tee.js'
-
-/** The operator the jobs are assigned to (what the runner checked them to be). */
-const PROVER = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
+import { TEE_DIGEST_EIP712, TEE_DIGEST_SP1, type TeeProofStatement, teeProofDigest } from '../ts/tee.js'
+import { emptyTask, type Inputs, inlineInputs, noInputs, remoteInputs, requestInputsDigest } from '../ts/types.js'
 
 const repoFile = (path: string): string => fileURLToPath(new URL(`../${path}`, import.meta.url))
 const utf8Json = (value: unknown): Uint8Array => stringToBytes(JSON.stringify(value))
@@ -87,9 +88,9 @@ describe('groth16 backend (poseidon preimage circuit)', () => {
   const job = (overrides: Partial<ProofJob> = {}): ProofJob => ({
     requestId: 1n,
     marketId: 1n,
-    statement: { requestId: 1n, prover: PROVER, inputsDigest: keccak256(stringToBytes('inputs of request 1')) },
     publicInputs: encodePublicSignals([digest, context]),
     privateInputs: utf8Json({ preimage: preimage.toString() }),
+    statement: { requestId: 1n, prover: zeroAddress, inputsDigest: zeroHash },
     ...overrides,
   })
 
@@ -165,7 +166,9 @@ describe('groth16 backend (poseidon preimage circuit)', () => {
 describe('tee-wasm backend (sha256 preimage program)', () => {
   const signer = privateKeyToAccount(keccak256(stringToBytes('cairn backends test prover enclave')))
   const verifier = '0x5FbDB2315678afecb367f032d93F642f64180aa3' as const
+  const marketplace = '0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512' as const
   const chainId = 31337
+  const prover = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' as const
   const context = keccak256(stringToBytes('request 7'))
   const preimage = stringToBytes('the private witness')
   const publicInputs = concat([context, sha256(preimage)])
@@ -181,13 +184,15 @@ describe('tee-wasm backend (sha256 preimage program)', () => {
     }
   }
   const backendFor = (config: Partial<TeeWasmBackendConfig> = {}) =>
-    createTeeWasmBackend({ module: program, signer, verifier, chainId, ...config })
+    createTeeWasmBackend({ module: program, signer, verifier, chainId, marketplace, ...config })
+  const requestId = (2n << 64n) | 7n
+  const statement = { requestId, prover, inputsDigest: keccak256(stringToBytes('inputs of request 7')) }
   const job = (overrides: Partial<ProofJob> = {}): ProofJob => ({
-    requestId: 7n,
+    requestId,
     marketId: 2n,
-    statement: { requestId: 7n, prover: PROVER, inputsDigest: keccak256(stringToBytes('inputs of request 7')) },
     publicInputs,
     privateInputs: preimage,
+    statement,
     ...overrides,
   })
 
@@ -215,7 +220,7 @@ describe('tee-wasm backend (sha256 preimage program)', () => {
   })
 
   for (const kind of [TEE_DIGEST_EIP712, TEE_DIGEST_SP1] as const) {
-    it(`signs the public values with the enclave key (digest kind ${kind})`, async () => {
+    it(`signs the public values for the job's request, prover and inputs (digest kind ${kind})`, async () => {
       const backend = await backendFor({ digestKind: kind })
       const output = await backend.prove(job())
       expect(output.publicInputs).toBe(publicInputs)
@@ -225,9 +230,28 @@ describe('tee-wasm backend (sha256 preimage program)', () => {
       )
       expect(digestKind).toBe(kind)
       expect(programId).toBe(programIdOf(program))
-      const hash = teeProofDigest(kind, { verifier, chainId, programId, publicValues: output.publicInputs })
-      expect(await recoverAddress({ hash, signature })).toBe(signer.address)
+      const signed: TeeProofStatement = {
+        verifier,
+        chainId,
+        marketplace,
+        ...statement,
+        programId,
+        publicValues: output.publicInputs,
+      }
+      const recovered = async (changes: Partial<TeeProofStatement>) =>
+        recoverAddress({ hash: teeProofDigest(kind, { ...signed, ...changes }), signature })
+      expect(await recovered({})).toBe(signer.address)
       expect(backend.signer).toBe(signer.address)
+      // The signature speaks for this request, inputs, prover, chain, verifier and marketplace only.
+      const elsewhere: Partial<TeeProofStatement>[] = [
+        { requestId: requestId + 1n },
+        { inputsDigest: keccak256(stringToBytes('inputs of another request')) },
+        { prover: signer.address },
+        { chainId: chainId + 1 },
+        { verifier: marketplace },
+        { marketplace: verifier },
+      ]
+      for (const changes of elsewhere) expect(await recovered(changes)).not.toBe(signer.address)
     })
   }
 
@@ -298,5 +322,52 @@ describe('tee-wasm backend (sha256 preimage program)', () => {
 
   it('treats any other failure as transient', () => {
     expect(proverFailureKind(new Error('ECONNRESET'))).toBe('transient')
+  })
+})
+
+describe('the statement a proof job carries', () => {
+  const prover = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' as const
+  const record = (publicInputs: Inputs, privateInputs: Inputs): TaskRecord => ({
+    requestId: (3n << 64n) | 1n,
+    marketId: 3n,
+    requester: '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC',
+    request: {
+      refundAddress: zeroAddress,
+      maxReward: 1n,
+      createdAt: 0,
+      matchingExpiry: 0,
+      provingTime: 1,
+      inputsDigest: requestInputsDigest(publicInputs, privateInputs),
+    },
+    task: { ...emptyTask, prover },
+    publicInputs,
+    privateInputs,
+  })
+
+  it('recomputes the inputs digest createRequest commits from the bytes evaluated, inline or behind a URI', () => {
+    const publicBytes = toHex(stringToBytes('public part'))
+    const envelope = toHex(stringToBytes('an encrypted envelope'))
+    const cases: [Inputs, Inputs, Hex | undefined][] = [
+      [inlineInputs(publicBytes), noInputs, undefined],
+      [inlineInputs(publicBytes), inlineInputs(envelope), envelope],
+      [remoteInputs('https://inputs.example/p', keccak256(publicBytes)), noInputs, undefined],
+      [inlineInputs(publicBytes), remoteInputs('https://inputs.example/e', keccak256(envelope)), envelope],
+    ]
+    for (const [publicInputs, privateInputs, evaluatedEnvelope] of cases) {
+      const task = record(publicInputs, privateInputs)
+      expect(proofStatementOf(task, publicBytes, evaluatedEnvelope)).toEqual({
+        requestId: task.requestId,
+        prover,
+        inputsDigest: task.request.inputsDigest,
+      })
+    }
+  })
+
+  it("states other inputs when the bytes evaluated are not the request's", () => {
+    const publicBytes = toHex(stringToBytes('public part'))
+    const task = record(inlineInputs(publicBytes), inlineInputs(toHex(stringToBytes('the posted envelope'))))
+    const served = toHex(stringToBytes('an envelope a host served instead'))
+    expect(proofStatementOf(task, publicBytes, served).inputsDigest).not.toBe(task.request.inputsDigest)
+    expect(proofStatementOf(task, publicBytes, undefined).inputsDigest).not.toBe(task.request.inputsDigest)
   })
 })

@@ -35,6 +35,7 @@ import {
   loadRequest,
   marketIdOf,
   mintDevToken,
+  proofContextOf,
   proofMarketplaceAbi,
   provePoseidonPreimage,
   RequestNotFoundError,
@@ -191,7 +192,7 @@ describe('Cairn end to end on anvil', () => {
       address: deployment.contracts.groth16Adapter,
       abi: groth16VerifierAdapterAbi,
       functionName: 'verify',
-      args: [proof.publicInputs, proof.proof],
+      args: [proof.publicInputs, proof.proof, proofContextOf(assigned)],
     })
     expect(verifies).toBe(true)
 

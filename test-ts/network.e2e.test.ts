@@ -58,6 +58,7 @@ import {
   ProofRequestFailedError,
   type ProofStage,
   parseEnvelope,
+  proofContextOf,
   proofMarketplaceAbi,
   type RequesterClient,
   recipientIdOf,
@@ -319,7 +320,7 @@ describe('the Cairn network end to end: matcher and prover runner as processes o
       address: deployment.contracts.groth16Adapter,
       abi: groth16VerifierAdapterAbi,
       functionName: 'verify',
-      args: [proof.publicInputs, proof.proof],
+      args: [proof.publicInputs, proof.proof, proofContextOf(proof)],
     })
     expect(verifies).toBe(true)
     const loaded = await loadRequest(reader, posted.requestId)

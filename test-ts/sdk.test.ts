@@ -72,6 +72,7 @@ import {
   type ProofStage,
   parseEnvelope,
   privateInputsContextFor,
+  proofContextOf,
   provePoseidonPreimage,
   proverRegistryAbi,
   recipientIdOf,
@@ -262,7 +263,7 @@ describe('SDK on anvil', () => {
         address: deployment.contracts.groth16Adapter,
         abi: groth16VerifierAdapterAbi,
         functionName: 'verify',
-        args: [result.publicInputs, result.proof],
+        args: [result.publicInputs, result.proof, proofContextOf(result)],
       }),
     ).toBe(true)
     // A late waiter reads the same from history.

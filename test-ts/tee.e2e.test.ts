@@ -51,6 +51,8 @@ import {
   measurementOf,
   mintDevToken,
   OperatorNotAdmittedError,
+  type ProofContext,
+  proofContextOf,
   proofMarketplaceAbi,
   type RequestParams,
   register,
@@ -67,6 +69,7 @@ import {
   TEE_DIGEST_SP1,
   type TeeClient,
   type TeeRole,
+  teeProofBindingWord,
   teeProofDigest,
   teeProofVerifierAbi,
   teeRegistryAbi,
@@ -437,15 +440,36 @@ describe('attested enclave keys on anvil, through the real on-chain DCAP verifie
     const [assigned] = (await submitAssignments(actors.bystander, batch)).assigned
     if (!assigned) throw new Error('not assigned')
 
-    // The SDK's digests are the verifier's, in both forms.
-    const statement = { verifier, chainId: foundry.id, programId: PROGRAM_ID, publicValues }
+    // The SDK's digests are the verifier's, in both forms, for the statement of exactly this request.
+    expect(
+      isAddressEqual(
+        await reader.public.readContract({ ...teeVerifier, functionName: 'marketplace' }),
+        proofMarketplace,
+      ),
+    ).toBe(true)
+    const context = proofContextOf(assigned)
+    const statement = {
+      verifier,
+      chainId: foundry.id,
+      marketplace: proofMarketplace,
+      ...context,
+      programId: PROGRAM_ID,
+      publicValues,
+    }
+    expect(teeProofBindingWord(statement)).toBe(
+      await reader.public.readContract({ ...teeVerifier, functionName: 'bindingWord', args: [context] }),
+    )
     for (const kind of [TEE_DIGEST_EIP712, TEE_DIGEST_SP1] as const) {
       expect(teeProofDigest(kind, statement)).toBe(
-        await reader.public.readContract({ ...teeVerifier, functionName: 'digest', args: [kind, publicValues] }),
+        await reader.public.readContract({
+          ...teeVerifier,
+          functionName: 'digest',
+          args: [kind, publicValues, context],
+        }),
       )
     }
-    const verify = (inputs: Hex, proof: Hex) =>
-      reader.public.readContract({ ...teeVerifier, functionName: 'verify', args: [inputs, proof] })
+    const verify = (inputs: Hex, proof: Hex, at: ProofContext = context) =>
+      reader.public.readContract({ ...teeVerifier, functionName: 'verify', args: [inputs, proof, at] })
     const proof = await signTeeProof(proverEnclave, { ...statement, kind: TEE_DIGEST_EIP712 })
     expect(await verify(publicValues, proof)).toBe(true)
     expect(await verify(publicValues, await signTeeProof(proverEnclave, { ...statement, kind: TEE_DIGEST_SP1 }))).toBe(
@@ -454,6 +478,10 @@ describe('attested enclave keys on anvil, through the real on-chain DCAP verifie
     const unattested = await signTeeProof(enclaveKey('stranger'), { ...statement, kind: TEE_DIGEST_EIP712 })
     expect(await verify(publicValues, unattested)).toBe(false)
     expect(await verify(`${publicValues}00`, proof)).toBe(false)
+    // The proof speaks for this request, its inputs and its assigned prover only.
+    expect(await verify(publicValues, proof, { ...context, requestId: context.requestId + 1n })).toBe(false)
+    expect(await verify(publicValues, proof, { ...context, inputsDigest: keccak256(publicValues) })).toBe(false)
+    expect(await verify(publicValues, proof, { ...context, prover: addressOf(devnet, 'bystander') })).toBe(false)
 
     const fulfilled = await fulfil(actors.prover, { ...assigned, publicInputs: publicValues, proof })
     expect(fulfilled).toMatchObject({ requestId: created.requestId, price: PRICE, refund: MAX_REWARD - PRICE })

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {CairnTest} from "./utils/CairnTest.sol";
 import {Groth16VerifierAdapter} from "../src/verifiers/Groth16VerifierAdapter.sol";
+import {ProofContext} from "../src/types/ProofContext.sol";
 
 contract Groth16VerifierAdapterTest is CairnTest {
     uint256 internal constant SCALAR_FIELD =
@@ -12,9 +13,12 @@ contract Groth16VerifierAdapterTest is CairnTest {
     /// consume all of it on an invalid point, so an unbounded call would burn the test's whole gas budget.
     uint256 internal constant VERIFY_GAS = 2_000_000;
 
+    /// A request context: the adapter ignores it (see test_ContextDoesNotMatter).
+    ProofContext internal anyRequest = ProofContext((uint256(1) << 64) | 1, makeAddr("prover"), keccak256("inputs"));
+
     /// Whether `adapter.verify` accepts; a revert counts as a rejection.
     function _accepts(bytes memory publicInputs, bytes memory proof) internal view returns (bool) {
-        try adapter.verify{gas: VERIFY_GAS}(publicInputs, proof) returns (bool ok) {
+        try adapter.verify{gas: VERIFY_GAS}(publicInputs, proof, anyRequest) returns (bool ok) {
             return ok;
         } catch {
             return false;
@@ -65,15 +69,29 @@ contract Groth16VerifierAdapterTest is CairnTest {
         for (uint256 i; i < fixtures.length; ++i) {
             assertEq(fixtures[i].proof.length, 256);
             assertEq(fixtures[i].publicInputs.length, 64);
-            assertTrue(adapter.verify(fixtures[i].publicInputs, fixtures[i].proof), vm.toString(i));
+            assertTrue(adapter.verify(fixtures[i].publicInputs, fixtures[i].proof, anyRequest), vm.toString(i));
             assertTrue(adapter.validatePublicInputs(fixtures[i].publicInputs), vm.toString(i));
+        }
+    }
+
+    /// A ZK proof proves its public statement whoever submits it and for whichever request: binding a proof to one
+    /// request is the circuit's job (the preimage circuit's `context` signal), not the adapter's.
+    function test_ContextDoesNotMatter() public view {
+        ProofContext[3] memory contexts = [
+            anyRequest,
+            ProofContext(0, address(0), bytes32(0)),
+            ProofContext(type(uint256).max, stranger, keccak256("other inputs"))
+        ];
+        for (uint256 i; i < contexts.length; ++i) {
+            assertTrue(adapter.verify(fixtures[0].publicInputs, fixtures[0].proof, contexts[i]), vm.toString(i));
+            assertFalse(adapter.verify(fixtures[1].publicInputs, fixtures[0].proof, contexts[i]), vm.toString(i));
         }
     }
 
     function test_ProofForOtherPublicInputsIsFalse() public view {
         for (uint256 i; i < fixtures.length; ++i) {
             uint256 j = (i + 1) % fixtures.length;
-            assertFalse(adapter.verify(fixtures[j].publicInputs, fixtures[i].proof), vm.toString(i));
+            assertFalse(adapter.verify(fixtures[j].publicInputs, fixtures[i].proof, anyRequest), vm.toString(i));
         }
     }
 
@@ -81,16 +99,16 @@ contract Groth16VerifierAdapterTest is CairnTest {
         for (uint256 i; i < fixtures.length; ++i) {
             for (uint256 j; j < fixtures.length; ++j) {
                 if (i == j) continue;
-                assertFalse(adapter.verify(fixtures[j].publicInputs, fixtures[i].proof));
+                assertFalse(adapter.verify(fixtures[j].publicInputs, fixtures[i].proof, anyRequest));
             }
         }
     }
 
     function test_ChangedPublicSignalIsFalse() public view {
         (uint256 digest, uint256 context) = abi.decode(fixtures[0].publicInputs, (uint256, uint256));
-        assertFalse(adapter.verify(_signals(digest, context + 1), fixtures[0].proof));
-        assertFalse(adapter.verify(_signals(digest + 1, context), fixtures[0].proof));
-        assertFalse(adapter.verify(_signals(context, digest), fixtures[0].proof));
+        assertFalse(adapter.verify(_signals(digest, context + 1), fixtures[0].proof, anyRequest));
+        assertFalse(adapter.verify(_signals(digest + 1, context), fixtures[0].proof, anyRequest));
+        assertFalse(adapter.verify(_signals(context, digest), fixtures[0].proof, anyRequest));
     }
 
     function test_FlippedProofByteIsRejected() public view {
@@ -115,19 +133,21 @@ contract Groth16VerifierAdapterTest is CairnTest {
             _signals(digest, type(uint256).max)
         ];
         for (uint256 i; i < bad.length; ++i) {
-            assertFalse(adapter.verify(bad[i], fixtures[0].proof), vm.toString(i));
+            assertFalse(adapter.verify(bad[i], fixtures[0].proof, anyRequest), vm.toString(i));
             assertFalse(adapter.validatePublicInputs(bad[i]), vm.toString(i));
         }
     }
 
     function test_ValidProofVerifiesWithinGasBudget() public view {
         for (uint256 i; i < fixtures.length; ++i) {
-            assertTrue(adapter.verify{gas: 400_000}(fixtures[i].publicInputs, fixtures[i].proof), vm.toString(i));
+            assertTrue(
+                adapter.verify{gas: 400_000}(fixtures[i].publicInputs, fixtures[i].proof, anyRequest), vm.toString(i)
+            );
         }
     }
 
     function test_ZeroProofIsFalse() public view {
-        assertFalse(adapter.verify(fixtures[0].publicInputs, new bytes(256)));
+        assertFalse(adapter.verify(fixtures[0].publicInputs, new bytes(256), anyRequest));
     }
 
     function test_RevertWhen_VerifyMalformedProof() public {
@@ -135,13 +155,13 @@ contract Groth16VerifierAdapterTest is CairnTest {
         bytes memory proof = fixtures[0].proof;
 
         vm.expectRevert(abi.encodeWithSelector(Groth16VerifierAdapter.MalformedProof.selector, 255));
-        adapter.verify(pi, _slice(proof, 255));
+        adapter.verify(pi, _slice(proof, 255), anyRequest);
 
         vm.expectRevert(abi.encodeWithSelector(Groth16VerifierAdapter.MalformedProof.selector, 257));
-        adapter.verify(pi, bytes.concat(proof, hex"00"));
+        adapter.verify(pi, bytes.concat(proof, hex"00"), anyRequest);
 
         vm.expectRevert(abi.encodeWithSelector(Groth16VerifierAdapter.MalformedProof.selector, 0));
-        adapter.verify(pi, "");
+        adapter.verify(pi, "", anyRequest);
     }
 
     function test_RevertWhen_VerifyMalformedPublicInputs() public {
@@ -149,23 +169,23 @@ contract Groth16VerifierAdapterTest is CairnTest {
         bytes memory proof = fixtures[0].proof;
 
         vm.expectRevert(abi.encodeWithSelector(Groth16VerifierAdapter.MalformedPublicInputs.selector, 63));
-        adapter.verify(_slice(pi, 63), proof);
+        adapter.verify(_slice(pi, 63), proof, anyRequest);
 
         vm.expectRevert(abi.encodeWithSelector(Groth16VerifierAdapter.MalformedPublicInputs.selector, 96));
-        adapter.verify(bytes.concat(pi, bytes32(0)), proof);
+        adapter.verify(bytes.concat(pi, bytes32(0)), proof, anyRequest);
 
         vm.expectRevert(abi.encodeWithSelector(Groth16VerifierAdapter.MalformedPublicInputs.selector, 0));
-        adapter.verify("", proof);
+        adapter.verify("", proof, anyRequest);
     }
 
     function test_RevertWhen_VerifyMalformedProofCheckedFirst() public {
         vm.expectRevert(abi.encodeWithSelector(Groth16VerifierAdapter.MalformedProof.selector, 1));
-        adapter.verify("", hex"00");
+        adapter.verify("", hex"00", anyRequest);
     }
 
     function test_VerifierWithoutCodeIsFalse() public {
         Groth16VerifierAdapter empty = new Groth16VerifierAdapter(makeAddr("noCode"), 2);
-        assertFalse(empty.verify(fixtures[0].publicInputs, fixtures[0].proof));
+        assertFalse(empty.verify(fixtures[0].publicInputs, fixtures[0].proof, anyRequest));
     }
 
     // ---------------------------------------------------------------- validatePublicInputs

@@ -1005,7 +1005,7 @@ contract ProofMarketplaceTest is CairnTest, TeeRegistryFixture {
 
     function test_RevertWhen_verifierGetsTooLittleGas() public {
         vm.expectPartialRevert(IProofVerifier.InsufficientGas.selector);
-        adapter.verify{gas: 200_000}(fixtures[0].publicInputs, fixtures[0].proof);
+        adapter.verify{gas: 200_000}(fixtures[0].publicInputs, fixtures[0].proof, _proofContext(0));
     }
 
     /// A submitter cannot make a valid batch item look invalid by starving the verifier of gas.

@@ -658,23 +658,49 @@ export async function registerEnclaveKey(
 // ---------------------------------------------------------------------------------------------------------------
 // TEE proofs (src/verifiers/TeeProofVerifier.sol)
 
-/** EIP-712 over the verifier's domain: binds the program, the chain and the verifier. */
+/**
+ * EIP-712 over the verifier's domain: binds the chain and the verifier, and in the message the marketplace, the
+ * request, its inputs digest, its assigned prover, the program and the public values.
+ */
 export const TEE_DIGEST_EIP712 = 0
-/** sp1-tee-prover compatible: keccak256(sha256(programId ‖ publicValues)), signed without any prefix. */
+/**
+ * sp1-tee-prover layout: keccak256(sha256(programId ‖ committed public values)), signed without any prefix, where the
+ * committed public values are teeProofBindingWord(statement) ‖ publicValues.
+ */
 export const TEE_DIGEST_SP1 = 1
 export type TeeDigestKind = typeof TEE_DIGEST_EIP712 | typeof TEE_DIGEST_SP1
 
 const teeProofTypes = {
   TeeProof: [
+    { name: 'marketplace', type: 'address' },
+    { name: 'requestId', type: 'uint256' },
+    { name: 'prover', type: 'address' },
+    { name: 'inputsDigest', type: 'bytes32' },
     { name: 'programId', type: 'bytes32' },
     { name: 'publicValuesHash', type: 'bytes32' },
   ],
 } as const
 
+/**
+ * What a TEE proof states: this program, run in the assigned prover's attested enclave on the request's inputs,
+ * output these public values. TeeProofVerifier accepts it only for that request, inputs digest and prover, on that
+ * chain, verifier and marketplace.
+ */
 export type TeeProofStatement = {
   /** The market's TeeProofVerifier. */
   verifier: Address
   chainId: number
+  /** The marketplace the verifier serves (TeeProofVerifier.marketplace). */
+  marketplace: Address
+  /** The request the proof fulfils. */
+  requestId: bigint
+  /** The prover the request is assigned to: the signing key must be one of its enclave keys in the market. */
+  prover: Address
+  /**
+   * The request's inputsDigest, keccak256(keccak256(public inputs) ‖ private-inputs digest). An enclave computes it
+   * from the bytes it evaluated, never takes it from its host: the signature states which inputs it ran.
+   */
+  inputsDigest: Hex
   programId: Hex
   publicValues: Hex
 }
@@ -689,20 +715,56 @@ export function teeProofTypedData(statement: TeeProofStatement): TypedDataDefini
     },
     types: teeProofTypes,
     primaryType: 'TeeProof',
-    message: { programId: statement.programId, publicValuesHash: keccak256(statement.publicValues) },
+    message: {
+      marketplace: statement.marketplace,
+      requestId: statement.requestId,
+      prover: statement.prover,
+      inputsDigest: statement.inputsDigest,
+      programId: statement.programId,
+      publicValuesHash: keccak256(statement.publicValues),
+    },
   }
 }
 
-/** The digest an enclave signs, as TeeProofVerifier.digest(kind, publicValues) computes it. */
+/**
+ * The 32 bytes that lead the public values an enclave commits in the sp1-tee-prover layout, as
+ * TeeProofVerifier.bindingWord computes them: keccak256(abi.encode(chainId, verifier, marketplace, requestId, prover,
+ * inputsDigest)).
+ */
+export function teeProofBindingWord(statement: Omit<TeeProofStatement, 'programId' | 'publicValues'>): Hex {
+  return keccak256(
+    encodeAbiParameters(
+      [
+        { type: 'uint256' },
+        { type: 'address' },
+        { type: 'address' },
+        { type: 'uint256' },
+        { type: 'address' },
+        { type: 'bytes32' },
+      ],
+      [
+        BigInt(statement.chainId),
+        statement.verifier,
+        statement.marketplace,
+        statement.requestId,
+        statement.prover,
+        statement.inputsDigest,
+      ],
+    ),
+  )
+}
+
+/** The digest an enclave signs, as TeeProofVerifier.digest(kind, publicValues, context) computes it. */
 export function teeProofDigest(kind: TeeDigestKind, statement: TeeProofStatement): Hex {
   if (kind === TEE_DIGEST_EIP712) return hashTypedData(teeProofTypedData(statement))
-  return keccak256(sha256(encodePacked(['bytes32', 'bytes'], [statement.programId, statement.publicValues])))
+  const committed = concat([teeProofBindingWord(statement), statement.publicValues])
+  return keccak256(sha256(encodePacked(['bytes32', 'bytes'], [statement.programId, committed])))
 }
 
 /**
  * A TEE proof for a market's TeeProofVerifier: abi.encode(uint8 kind, bytes32 programId, bytes signature) with a
- * 65-byte r ‖ s ‖ v signature by the enclave's prover key (a local account or its private key: the digest is
- * signed as is, so a wallet that prefixes messages cannot produce it).
+ * 65-byte r ‖ s ‖ v signature by an enclave key of the statement's prover in the market (a local account or its
+ * private key: the digest is signed as is, so a wallet that prefixes messages cannot produce it).
  */
 export async function signTeeProof(
   signer: LocalAccount | Hex,

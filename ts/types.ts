@@ -1,6 +1,6 @@
 import type { ContractFunctionArgs, ContractFunctionReturnType, Hex, ParseEventLogsReturnType } from 'viem'
 import { concat, keccak256, zeroAddress, zeroHash } from 'viem'
-import type { proofMarketplaceAbi, proverRegistryAbi } from './generated.js'
+import type { proofMarketplaceAbi, proverRegistryAbi, teeProofVerifierAbi } from './generated.js'
 
 type MarketplaceAbi = typeof proofMarketplaceAbi
 
@@ -34,6 +34,11 @@ export type TaskAssignment = ParseEventLogsReturnType<MarketplaceAbi, 'TaskAssig
 export type RequestRecords = { requestId: bigint; request: Request }
 /** An assigned request with both records: enough to fulfil or slash it. */
 export type TaskRecords = RequestRecords & { task: Task }
+/**
+ * What ProofMarketplace tells a market's verifier about a fulfilment (IProofVerifier.verify): the request, its
+ * assigned prover and its inputs digest. A TEE proof counts for exactly this context.
+ */
+export type ProofContext = ContractFunctionArgs<typeof teeProofVerifierAbi, 'view', 'verify'>[2]
 /** A request by id (its records are then loaded from the marketplace's logs) or with its records. */
 export type RequestRef = bigint | RequestRecords
 /** An assigned request by id (its records are then loaded from the marketplace's logs) or with its records. */
@@ -125,6 +130,11 @@ export function marketIdOf(requestId: bigint): bigint {
 /** A request's position within its market, counting from 1: the low 64 bits of its id. */
 export function requestIndexOf(requestId: bigint): bigint {
   return requestId & INDEX_MASK
+}
+
+/** The context the marketplace passes the market's verifier when the assigned prover fulfils these records. */
+export function proofContextOf(records: TaskRecords): ProofContext {
+  return { requestId: records.requestId, prover: records.task.prover, inputsDigest: records.request.inputsDigest }
 }
 
 /** The digest the marketplace uses for `inputs`: keccak256 of inline data, else the given digest (zero if none). */

@@ -91,9 +91,18 @@ export class UnprovableInputsError extends InvalidInputsError {
   }
 }
 
-/** Request.inputsDigest of exactly these bytes, as createRequest computes it for inline inputs. */
-function inputsDigestOfBytes(publicInputs: Hex, envelope: Hex | undefined): Hex {
-  return combinedInputsDigest(keccak256(publicInputs), envelope === undefined ? zeroHash : keccak256(envelope))
+/**
+ * The task's request, its assigned prover and the inputsDigest of exactly these bytes, as createRequest commits it
+ * for inline inputs: keccak256(keccak256(public inputs) ‖ keccak256(envelope)), the private part zero when the
+ * request has none. What a TEE proof or an invalid-input attestation is signed over.
+ */
+export function proofStatementOf(record: TaskRecord, publicInputs: Hex, envelope: Hex | undefined): ProofStatement {
+  const privateDigest = envelope === undefined ? zeroHash : keccak256(envelope)
+  return {
+    requestId: record.requestId,
+    prover: record.task.prover,
+    inputsDigest: combinedInputsDigest(keccak256(publicInputs), privateDigest),
+  }
 }
 
 /** The backend's job for a task: inputs resolved and checked against the request, private inputs decrypted. */
@@ -110,13 +119,13 @@ export async function prepareProofJob(
   const options = { maxBytes: context.maxInputBytes, ...(signal ? { signal } : {}) }
   const publicInputs = await resolveInputs(record.publicInputs, options)
   const envelope = hasInputs(record.privateInputs) ? await resolveInputs(record.privateInputs, options) : undefined
-  const digest = inputsDigestOfBytes(publicInputs, envelope)
+  const statement = proofStatementOf(record, publicInputs, envelope)
+  const digest = statement.inputsDigest
   if (digest !== record.request.inputsDigest) {
     throw new InconsistentTaskError(
       `request ${record.requestId}: the inputs served hash to ${digest}, the request commits to ${record.request.inputsDigest}: the host's RPC or storage serves other bytes than were posted; use a node that serves the chain as it is`,
     )
   }
-  const statement: ProofStatement = { requestId: record.requestId, prover: context.operator, inputsDigest: digest }
   const job: ProofJob = { requestId: record.requestId, marketId: record.marketId, statement, publicInputs }
   if (envelope === undefined) return job
   const opened = openPrivateInputs(

@@ -69,17 +69,26 @@ async function teeWasmMarket(
     throw new Error(`market ${config.marketId} verifies with ${marketVerifier}, the config names ${verifier}`)
   }
   const contract = { address: verifier, abi: teeProofVerifierAbi } as const
-  const [programId, verifierMarket] = await Promise.all([
+  const [programId, verifierMarket, verifierMarketplace] = await Promise.all([
     reader.public.readContract({ ...contract, functionName: 'programId' }),
     reader.public.readContract({ ...contract, functionName: 'marketId' }),
+    reader.public.readContract({ ...contract, functionName: 'marketplace' }),
   ])
   if (verifierMarket !== config.marketId) {
     throw new Error(`market ${config.marketId}'s verifier ${verifier} accepts keys of market ${verifierMarket}`)
+  }
+  const marketplace = reader.deployment.contracts.proofMarketplace
+  if (!isAddressEqual(verifierMarketplace, marketplace)) {
+    throw new Error(
+      `market ${config.marketId}'s verifier ${verifier} accepts proofs for marketplace ${verifierMarketplace}, ` +
+        `this deployment's is ${marketplace}: deploy the market's verifier for this marketplace`,
+    )
   }
   const options = {
     module: new Uint8Array(await readFile(custom ? resolve(custom.module) : sha256PreimageProgram)),
     verifier,
     chainId: reader.public.chain.id,
+    marketplace,
     programId,
     digestKind: custom?.digestKind ?? TEE_DIGEST_EIP712,
     ...(custom?.timeoutMs === undefined ? {} : { timeoutMs: custom.timeoutMs }),

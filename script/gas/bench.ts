@@ -37,6 +37,7 @@ import {
   groth16VerifierAdapterAbi,
   list,
   mintDevToken,
+  proofContextOf,
   provePoseidonPreimage,
   register,
   sent,
@@ -204,7 +205,7 @@ async function bench(devnet: Devnet): Promise<Row[]> {
     row('cancel (expired, unassigned)', (await cancel(actors.bystander, cancelled)).receipt, 1, 'refund to balance'),
   )
 
-  const verifyData = encodeVerify(proof.publicInputs, proof.proof)
+  const verifyData = encodeVerify(proof.publicInputs, proof.proof, singleTask)
   const naive = await reader.public.estimateGas({
     account: actors.bystander.wallet.account,
     to: deployment.contracts.groth16Adapter,
@@ -267,8 +268,10 @@ async function minimumGasToVerify(devnet: Devnet, data: Hex): Promise<bigint> {
   return high
 }
 
-function encodeVerify(publicInputs: Hex, proof: Hex): Hex {
-  return encodeFunctionData({ abi: groth16VerifierAdapterAbi, functionName: 'verify', args: [publicInputs, proof] })
+/** adapter.verify's calldata as the marketplace sends it when fulfilling `records` (the adapter ignores the context). */
+function encodeVerify(publicInputs: Hex, proof: Hex, records: TaskRecords): Hex {
+  const args = [publicInputs, proof, proofContextOf(records)] as const
+  return encodeFunctionData({ abi: groth16VerifierAdapterAbi, functionName: 'verify', args })
 }
 
 function table(rows: readonly Row[]): string {

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {LibString} from "solady/utils/LibString.sol";
 import {IProofVerifier} from "../interfaces/IProofVerifier.sol";
+import {ProofContext} from "../types/ProofContext.sol";
 
 /// @title Groth16VerifierAdapter
 /// @notice Puts a snarkjs-exported Groth16 verifier (BN254) behind the marketplace's IProofVerifier interface.
@@ -57,7 +58,14 @@ contract Groth16VerifierAdapter is IProofVerifier {
     /// @inheritdoc IProofVerifier
     /// @dev Reverts MalformedProof / MalformedPublicInputs on wrong lengths, and IProofVerifier.InsufficientGas when
     /// the caller left too little gas to tell a bad proof from an interrupted check; false for any other failure.
-    function verify(bytes calldata publicInputs, bytes calldata proof) external view returns (bool) {
+    /// The context is ignored: a ZK proof proves its public statement whoever submits it, and anyone able to copy
+    /// it could equally have proven that statement; a circuit that must tie a proof to one request takes a public
+    /// input the request fixes (the Poseidon preimage circuit's `context` signal).
+    function verify(bytes calldata publicInputs, bytes calldata proof, ProofContext calldata)
+        external
+        view
+        returns (bool)
+    {
         if (proof.length != PROOF_LENGTH) revert MalformedProof(proof.length);
         if (publicInputs.length != publicSignalCount * 32) revert MalformedPublicInputs(publicInputs.length);
         uint256 limit = verifyGasLimit;

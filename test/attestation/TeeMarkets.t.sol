@@ -5,11 +5,12 @@ import {ECDSA} from "solady/utils/ECDSA.sol";
 import {CairnTest} from "../utils/CairnTest.sol";
 import {TeeRegistryFixture} from "./TeeRegistry.t.sol";
 import {IProofMarketplace} from "../../src/interfaces/IProofMarketplace.sol";
-import {IProofVerifier} from "../../src/interfaces/IProofVerifier.sol";
+import {IEnclaveKeys} from "../../src/interfaces/IEnclaveKeys.sol";
 import {KeyBinding, TeeRole} from "../../src/attestation/interfaces/ITeeRegistry.sol";
 import {TeeProofVerifier} from "../../src/verifiers/TeeProofVerifier.sol";
 import {MultiProofVerifier} from "../../src/verifiers/MultiProofVerifier.sol";
 import {MarketParams} from "../../src/types/Market.sol";
+import {ProofContext} from "../../src/types/ProofContext.sol";
 import {StakeMirror} from "../../src/restaking/StakeMirror.sol";
 import {
     Assignment,
@@ -81,7 +82,7 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
 
     function _teeMarket() internal returns (uint256 id, TeeProofVerifier tee) {
         uint256 next = marketplace.marketCount() + 1;
-        tee = new TeeProofVerifier(teeRegistry, next, PROGRAM);
+        tee = new TeeProofVerifier(teeRegistry, address(marketplace), next, PROGRAM);
         MarketParams memory p = _marketParams();
         p.verifier = tee;
         id = marketplace.createMarket(p);
@@ -90,90 +91,347 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
         _register(_binding(TeeRole.Prover, id, enclaveProver));
     }
 
-    function _teeProof(TeeProofVerifier tee, uint8 kind, bytes memory publicValues, uint256 secret)
-        internal
-        view
-        returns (bytes memory)
-    {
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(secret, tee.digest(kind, publicValues));
+    /// A second prover, `copier`, with its own attested enclave key in market `id`.
+    function _copierWithEnclave(uint256 id) internal returns (address copier, uint256 copierEnclaveSecret) {
+        copier = makeAddr("copier");
+        address copierEnclave;
+        (copierEnclave, copierEnclaveSecret) = makeAddrAndKey("copier-enclave");
+        KeyBinding memory b = _binding(TeeRole.Prover, id, copierEnclave);
+        b.operator = copier;
+        _register(b);
+        assertEq(teeRegistry.enclaveOperator(id, copierEnclave), copier);
+    }
+
+    /// A TEE proof of `publicValues` for the request and prover in `context`, signed by `secret` in form `kind`.
+    function _teeProof(
+        TeeProofVerifier tee,
+        uint8 kind,
+        bytes memory publicValues,
+        ProofContext memory context,
+        uint256 secret
+    ) internal view returns (bytes memory) {
+        return _signedTeeProof(kind, tee.digest(kind, publicValues, context), secret);
+    }
+
+    function _signedTeeProof(uint8 kind, bytes32 digest, uint256 secret) internal pure returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(secret, digest);
         return abi.encode(kind, PROGRAM, abi.encodePacked(r, s, v));
     }
 
+    /// Where a verifier's proof is meant to count: the chain, the verifier and its marketplace.
+    struct Place {
+        uint256 chainId;
+        address verifier;
+        address marketplace;
+    }
+
+    function _placeOf(TeeProofVerifier tee) internal view returns (Place memory) {
+        return Place(block.chainid, address(tee), address(marketplace));
+    }
+
+    /// The digest of `kind` for a statement, computed from the documented definitions rather than by the verifier.
+    function _definedDigest(uint8 kind, Place memory at, ProofContext memory c, bytes memory publicValues)
+        internal
+        pure
+        returns (bytes32)
+    {
+        if (kind == 1) {
+            bytes32 word =
+                keccak256(abi.encode(at.chainId, at.verifier, at.marketplace, c.requestId, c.prover, c.inputsDigest));
+            return keccak256(abi.encodePacked(sha256(abi.encodePacked(PROGRAM, word, publicValues))));
+        }
+        bytes32 domain = keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256("Cairn TeeProofVerifier"),
+                keccak256("1"),
+                at.chainId,
+                at.verifier
+            )
+        );
+        bytes32 statement = keccak256(
+            abi.encode(
+                keccak256(
+                    "TeeProof(address marketplace,uint256 requestId,address prover,bytes32 inputsDigest,bytes32 programId,bytes32 publicValuesHash)"
+                ),
+                at.marketplace,
+                c.requestId,
+                c.prover,
+                c.inputsDigest,
+                PROGRAM,
+                keccak256(publicValues)
+            )
+        );
+        return keccak256(abi.encodePacked("\x19\x01", domain, statement));
+    }
+
+    /// A request of market `id` that `who` was assigned, as the verifier sees it (no request needs to exist).
+    function _someRequest(uint256 id, address who) internal pure returns (ProofContext memory) {
+        return ProofContext((id << 64) | 1, who, keccak256("the request's inputs"));
+    }
+
     function _postTo(uint256 id, bytes memory publicValues) internal returns (uint256) {
+        return _postPrivateTo(id, publicValues, "");
+    }
+
+    /// Posts a request in market `id` whose public values are `publicValues` and whose private inputs are `secret`.
+    function _postPrivateTo(uint256 id, bytes memory publicValues, bytes memory secret) internal returns (uint256) {
         RequestParams memory p = _requestParams(0);
         p.marketId = uint32(id);
         p.publicInputs = Inputs({data: publicValues, uri: "", digest: bytes32(0)});
+        p.privateInputs = Inputs({data: secret, uri: "", digest: bytes32(0)});
         return _post(p);
     }
 
-    function _fulfilWith(uint256 requestId, bytes memory publicValues, bytes memory proof) internal {
-        Fulfilment memory f = _fulfilment(requestId, 0);
+    function _fulfilmentWith(uint256 requestId, bytes memory publicValues, bytes memory secret, bytes memory proof)
+        internal
+        view
+        returns (Fulfilment memory f)
+    {
+        f = _fulfilment(requestId, 0);
         f.publicInputs = publicValues;
+        // As createRequest digests them: no private inputs, no digest.
+        f.privateInputsDigest = secret.length == 0 ? bytes32(0) : keccak256(secret);
         f.proof = proof;
-        vm.prank(prover);
-        marketplace.fulfil(f);
     }
 
-    function test_teeMarket_fulfilledWithAnEip712TeeProof() public {
+    function _fulfilWith(uint256 requestId, bytes memory publicValues, bytes memory proof) internal {
+        vm.prank(prover);
+        marketplace.fulfil(_fulfilmentWith(requestId, publicValues, "", proof));
+    }
+
+    function test_teeMarket_fulfilledWithATeeProofInEitherForm() public {
         (uint256 id, TeeProofVerifier tee) = _teeMarket();
         _registerProver(prover, 2);
         _list(prover, id, PRICE, LISTED_TIME, 1);
         _stake(prover, STAKE_PER_TASK * 2);
         bytes memory output = abi.encode("wasm output", uint256(42));
-        uint256 requestId = _postTo(id, output);
-        _matcherAssign(requestId, prover);
-        _fulfilWith(requestId, output, _teeProof(tee, 0, output, enclaveProverSecret));
-        assertEq(uint8(marketplace.requestStatus(requestId)), uint8(RequestStatus.Fulfilled));
-        assertEq(marketplace.balanceOf(proverRewards, address(payToken)), PRICE);
+        for (uint8 kind; kind < 2; ++kind) {
+            uint256 requestId = _postTo(id, output);
+            _matcherAssign(requestId, prover);
+            _fulfilWith(requestId, output, _teeProof(tee, kind, output, _proofContext(requestId), enclaveProverSecret));
+            assertEq(uint8(marketplace.requestStatus(requestId)), uint8(RequestStatus.Fulfilled));
+        }
+        assertEq(marketplace.balanceOf(proverRewards, address(payToken)), 2 * PRICE);
     }
 
-    function test_teeMarket_acceptsTheSp1TeeDigestForm() public {
+    function test_teeProof_digestsFollowTheirDefinitions() public {
+        (uint256 id, TeeProofVerifier tee) = _teeMarket();
+        ProofContext memory c = _someRequest(id, prover);
+        bytes memory output = hex"c0ffee";
+        for (uint8 kind; kind < 2; ++kind) {
+            assertEq(tee.digest(kind, output, c), _definedDigest(kind, _placeOf(tee), c, output), vm.toString(kind));
+        }
+        assertEq(
+            tee.bindingWord(c),
+            keccak256(
+                abi.encode(block.chainid, address(tee), address(marketplace), c.requestId, c.prover, c.inputsDigest)
+            )
+        );
+        vm.expectRevert(abi.encodeWithSelector(TeeProofVerifier.UnknownDigestKind.selector, 2));
+        tee.digest(2, output, c);
+    }
+
+    /// The verifier-level view of the replay: a signature over one request's statement says nothing about another
+    /// request with the same public values, whether it differs in id or in inputs.
+    function test_teeProof_boundToTheRequestAndItsInputs() public {
+        (uint256 id, TeeProofVerifier tee) = _teeMarket();
+        bytes memory output = abi.encode("over 18", true);
+        ProofContext memory ran = _someRequest(id, prover);
+        for (uint8 kind; kind < 2; ++kind) {
+            bytes memory proof = _teeProof(tee, kind, output, ran, enclaveProverSecret);
+            assertTrue(tee.verify(output, proof, ran));
+            ProofContext memory other = _someRequest(id, prover);
+            other.requestId += 1;
+            assertFalse(tee.verify(output, proof, other), "another request");
+            other = _someRequest(id, prover);
+            other.inputsDigest = keccak256("other private inputs");
+            assertFalse(tee.verify(output, proof, other), "other inputs");
+            assertFalse(tee.verify(hex"c0ffef", proof, ran), "other output");
+        }
+    }
+
+    /// Another prover's attested key proves nothing for this request's prover, and a prover's key nothing for
+    /// another's request: the signer must be an enclave key of the assigned prover.
+    function test_teeProof_signedByAnotherProversEnclaveIsRefused() public {
+        (uint256 id, TeeProofVerifier tee) = _teeMarket();
+        (address copier, uint256 copierEnclaveSecret) = _copierWithEnclave(id);
+        bytes memory output = hex"01";
+        ProofContext memory mine = _someRequest(id, prover);
+        ProofContext memory theirs = _someRequest(id, copier);
+        for (uint8 kind; kind < 2; ++kind) {
+            assertFalse(tee.verify(output, _teeProof(tee, kind, output, mine, copierEnclaveSecret), mine), "copier key");
+            assertFalse(
+                tee.verify(output, _teeProof(tee, kind, output, theirs, enclaveProverSecret), theirs), "prover key"
+            );
+            assertTrue(tee.verify(output, _teeProof(tee, kind, output, theirs, copierEnclaveSecret), theirs));
+        }
+    }
+
+    /// No prover is nobody's operator: an unregistered signer with a zero prover in the context proves nothing.
+    function test_teeProof_zeroProverIsRefused() public {
+        (uint256 id, TeeProofVerifier tee) = _teeMarket();
+        (, uint256 unattested) = makeAddrAndKey("unattested");
+        ProofContext memory nobody = _someRequest(id, address(0));
+        assertFalse(tee.verify(hex"01", _teeProof(tee, 0, hex"01", nobody, unattested), nobody));
+    }
+
+    /// A statement signed for another chain, verifier or marketplace (same market id, program and request id) is
+    /// refused in both forms; the same statement for this place is accepted.
+    function test_teeProof_boundToChainVerifierAndMarketplace() public {
         (uint256 id, TeeProofVerifier tee) = _teeMarket();
         bytes memory output = hex"c0ffee";
-        bytes32 expected = keccak256(abi.encodePacked(sha256(abi.encodePacked(PROGRAM, output))));
-        assertEq(tee.digest(1, output), expected);
-        assertTrue(tee.verify(output, _teeProof(tee, 1, output, enclaveProverSecret)));
-        assertEq(id, tee.marketId());
+        ProofContext memory c = _someRequest(id, prover);
+        for (uint8 kind; kind < 2; ++kind) {
+            Place memory here = _placeOf(tee);
+            assertTrue(
+                tee.verify(output, _signedTeeProof(kind, _definedDigest(kind, here, c, output), enclaveProverSecret), c)
+            );
+            Place[3] memory elsewhere = [
+                Place(here.chainId + 1, here.verifier, here.marketplace),
+                Place(here.chainId, makeAddr("another verifier"), here.marketplace),
+                Place(here.chainId, here.verifier, makeAddr("another marketplace"))
+            ];
+            for (uint256 i; i < elsewhere.length; ++i) {
+                bytes32 digest = _definedDigest(kind, elsewhere[i], c, output);
+                assertFalse(tee.verify(output, _signedTeeProof(kind, digest, enclaveProverSecret), c), vm.toString(i));
+            }
+            // A proof made here does not count on a fork with another chain id.
+            bytes memory proof = _teeProof(tee, kind, output, c, enclaveProverSecret);
+            uint256 chainId = block.chainid;
+            vm.chainId(chainId + 1);
+            assertFalse(tee.verify(output, proof, c), "forked chain");
+            vm.chainId(chainId);
+        }
     }
 
-    function test_teeMarket_refusesOtherKeysProgramsAndOutputs() public {
-        (, TeeProofVerifier tee) = _teeMarket();
+    /// The sp1-tee-prover form counts only over bindingWord ‖ public values: the unbound form (what the verifier
+    /// accepted before) and a binding word of another request are refused.
+    function test_teeProof_sp1FormNeedsTheBindingWord() public {
+        (uint256 id, TeeProofVerifier tee) = _teeMarket();
         bytes memory output = hex"c0ffee";
+        ProofContext memory c = _someRequest(id, prover);
+        bytes32 unbound = keccak256(abi.encodePacked(sha256(abi.encodePacked(PROGRAM, output))));
+        assertFalse(tee.verify(output, _signedTeeProof(1, unbound, enclaveProverSecret), c), "unbound");
+        ProofContext memory other = _someRequest(id, prover);
+        other.requestId += 1;
+        bytes32 foreignWord =
+            keccak256(abi.encodePacked(sha256(abi.encodePacked(PROGRAM, tee.bindingWord(other), output))));
+        assertFalse(tee.verify(output, _signedTeeProof(1, foreignWord, enclaveProverSecret), c), "other request");
+        bytes32 bound = keccak256(abi.encodePacked(sha256(abi.encodePacked(PROGRAM, tee.bindingWord(c), output))));
+        assertTrue(tee.verify(output, _signedTeeProof(1, bound, enclaveProverSecret), c));
+    }
+
+    function test_teeMarket_refusesOtherKeysAndPrograms() public {
+        (uint256 id, TeeProofVerifier tee) = _teeMarket();
+        bytes memory output = hex"c0ffee";
+        ProofContext memory c = _someRequest(id, prover);
         (, uint256 stranger_) = makeAddrAndKey("unattested");
-        assertFalse(tee.verify(output, _teeProof(tee, 0, output, stranger_)), "unattested key");
-        assertFalse(tee.verify(hex"c0ffef", _teeProof(tee, 0, output, enclaveProverSecret)), "other output");
+        assertFalse(tee.verify(output, _teeProof(tee, 0, output, c, stranger_), c), "unattested key");
         bytes memory foreign = abi.encode(uint8(0), keccak256("other program"), new bytes(65));
         vm.expectRevert(
             abi.encodeWithSelector(TeeProofVerifier.WrongProgram.selector, PROGRAM, keccak256("other program"))
         );
-        tee.verify(output, foreign);
+        tee.verify(output, foreign, c);
     }
 
     function test_teeMarket_keyOfAnotherMarketIsRefused() public {
-        (, TeeProofVerifier tee) = _teeMarket();
-        TeeProofVerifier otherMarket = new TeeProofVerifier(teeRegistry, tee.marketId() + 1, PROGRAM);
+        (uint256 id,) = _teeMarket();
+        TeeProofVerifier otherMarket = new TeeProofVerifier(teeRegistry, address(marketplace), id + 1, PROGRAM);
         bytes memory output = hex"01";
-        assertFalse(otherMarket.verify(output, _teeProof(otherMarket, 0, output, enclaveProverSecret)));
+        ProofContext memory c = _someRequest(id + 1, prover);
+        assertFalse(otherMarket.verify(output, _teeProof(otherMarket, 0, output, c, enclaveProverSecret), c));
+    }
+
+    /// A verifier serves one market: asked about a request of another market, it reverts rather than judge it.
+    function test_RevertWhen_teeProofForARequestOfAnotherMarket() public {
+        (uint256 id, TeeProofVerifier tee) = _teeMarket();
+        ProofContext memory c = _someRequest(id + 1, prover);
+        bytes memory proof = _teeProof(tee, 0, hex"01", c, enclaveProverSecret);
+        vm.expectRevert(abi.encodeWithSelector(TeeProofVerifier.RequestOfAnotherMarket.selector, c.requestId, id));
+        tee.verify(hex"01", proof, c);
+    }
+
+    function test_RevertWhen_teeProofVerifierWithoutRegistryOrMarketplace() public {
+        vm.expectRevert(TeeProofVerifier.ZeroAddress.selector);
+        new TeeProofVerifier(IEnclaveKeys(address(0)), address(marketplace), 1, PROGRAM);
+        vm.expectRevert(TeeProofVerifier.ZeroAddress.selector);
+        new TeeProofVerifier(teeRegistry, address(0), 1, PROGRAM);
     }
 
     function test_teeMarket_expiredKeyIsRefused() public {
-        (, TeeProofVerifier tee) = _teeMarket();
+        (uint256 id, TeeProofVerifier tee) = _teeMarket();
         bytes memory output = hex"01";
-        bytes memory proof = _teeProof(tee, 0, output, enclaveProverSecret);
-        assertTrue(tee.verify(output, proof));
+        ProofContext memory c = _someRequest(id, prover);
+        bytes memory proof = _teeProof(tee, 0, output, c, enclaveProverSecret);
+        assertTrue(tee.verify(output, proof, c));
         vm.warp(block.timestamp + 3601);
-        assertFalse(tee.verify(output, proof));
+        assertFalse(tee.verify(output, proof, c));
+    }
+
+    // ---------------------------------------------------------------- replays (issue 10, finding 6)
+
+    /// The enclave ran request `first` (its own private inputs) and signed; its prover fulfils `second`, which claims
+    /// the same public values over other private inputs, with that signature instead of running it.
+    function test_RevertWhen_teeProofReplayedIntoAnotherRequest() public {
+        (uint256 id, TeeProofVerifier tee) = _teeMarket();
+        _registerProver(prover, 2);
+        _list(prover, id, PRICE, LISTED_TIME, 1);
+        _stake(prover, STAKE_PER_TASK * 2);
+        bytes memory output = abi.encode("over 18", true);
+        uint256 first = _postPrivateTo(id, output, hex"01a1");
+        uint256 second = _postPrivateTo(id, output, hex"01b2");
+        _matcherAssign(first, prover);
+        _matcherAssign(second, prover);
+
+        bytes memory proof = _teeProof(tee, 0, output, _proofContext(first), enclaveProverSecret);
+        vm.prank(prover);
+        marketplace.fulfil(_fulfilmentWith(first, output, hex"01a1", proof));
+
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.InvalidProof.selector, second));
+        vm.prank(prover);
+        marketplace.fulfil(_fulfilmentWith(second, output, hex"01b2", proof));
+    }
+
+    /// A second prover with its own attested key in the market copies the first prover's proof from calldata.
+    function test_RevertWhen_anotherProverReplaysATeeProof() public {
+        (uint256 id, TeeProofVerifier tee) = _teeMarket();
+        (address copier,) = _copierWithEnclave(id);
+        for (uint256 i; i < 2; ++i) {
+            address who = i == 0 ? prover : copier;
+            _registerProver(who, 1);
+            _list(who, id, PRICE, LISTED_TIME, 1);
+            _stake(who, STAKE_PER_TASK);
+        }
+        bytes memory output = abi.encode("wasm output", uint256(42));
+        uint256 first = _postTo(id, output);
+        uint256 second = _postTo(id, output);
+        _matcherAssign(first, prover);
+        _matcherAssign(second, copier);
+
+        bytes memory proof = _teeProof(tee, 0, output, _proofContext(first), enclaveProverSecret);
+        vm.prank(prover);
+        marketplace.fulfil(_fulfilmentWith(first, output, "", proof));
+
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.InvalidProof.selector, second));
+        vm.prank(copier);
+        marketplace.fulfil(_fulfilmentWith(second, output, "", proof));
     }
 
     // ---------------------------------------------------------------- MultiProof market
 
-    function test_multiProofMarket_needsBothProofs() public {
+    function _multiProofMarket() internal returns (uint256 id, TeeProofVerifier tee, MultiProofVerifier multi) {
         uint256 next = marketplace.marketCount() + 1;
-        TeeProofVerifier tee = new TeeProofVerifier(teeRegistry, next, PROGRAM);
-        MultiProofVerifier multi = new MultiProofVerifier(adapter, tee);
+        tee = new TeeProofVerifier(teeRegistry, address(marketplace), next, PROGRAM);
+        multi = new MultiProofVerifier(adapter, tee);
         MarketParams memory p = _marketParams();
         p.verifier = multi;
-        uint256 id = marketplace.createMarket(p);
+        id = marketplace.createMarket(p);
+        assertEq(id, next);
+    }
+
+    function test_multiProofMarket_needsBothProofs() public {
+        (uint256 id, TeeProofVerifier tee, MultiProofVerifier multi) = _multiProofMarket();
         _allow(TeeRole.Prover, id);
         _register(_binding(TeeRole.Prover, id, enclaveProver));
         _registerProver(prover, 1);
@@ -181,25 +439,24 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
         _stake(prover, STAKE_PER_TASK);
 
         bytes memory inputs = fixtures[0].publicInputs;
-        bytes memory zk = fixtures[0].proof;
-        bytes memory teeProof = _teeProof(tee, 0, inputs, enclaveProverSecret);
-        assertFalse(multi.verify(inputs, abi.encode(fixtures[1].proof, teeProof)), "bad ZK proof");
-        (, uint256 unattested) = makeAddrAndKey("unattested");
-        assertFalse(multi.verify(inputs, abi.encode(zk, _teeProof(tee, 0, inputs, unattested))), "bad TEE proof");
-
         uint256 requestId = _postTo(id, inputs);
         _matcherAssign(requestId, prover);
+        ProofContext memory c = _proofContext(requestId);
+        bytes memory zk = fixtures[0].proof;
+        bytes memory teeProof = _teeProof(tee, 0, inputs, c, enclaveProverSecret);
+        assertFalse(multi.verify(inputs, abi.encode(fixtures[1].proof, teeProof), c), "bad ZK proof");
+        (, uint256 unattested) = makeAddrAndKey("unattested");
+        assertFalse(multi.verify(inputs, abi.encode(zk, _teeProof(tee, 0, inputs, c, unattested)), c), "bad TEE proof");
+        ProofContext memory other = _proofContext(requestId);
+        other.requestId += 1;
+        assertFalse(multi.verify(inputs, abi.encode(zk, teeProof), other), "context reaches the TEE half");
+
         _fulfilWith(requestId, inputs, abi.encode(zk, teeProof));
         assertEq(uint8(marketplace.requestStatus(requestId)), uint8(RequestStatus.Fulfilled));
     }
 
     function test_RevertWhen_multiProofMissesTheTeeHalf() public {
-        uint256 next = marketplace.marketCount() + 1;
-        TeeProofVerifier tee = new TeeProofVerifier(teeRegistry, next, PROGRAM);
-        MultiProofVerifier multi = new MultiProofVerifier(adapter, tee);
-        MarketParams memory p = _marketParams();
-        p.verifier = multi;
-        uint256 id = marketplace.createMarket(p);
+        (uint256 id, TeeProofVerifier tee,) = _multiProofMarket();
         _registerProver(prover, 1);
         _list(prover, id, PRICE, LISTED_TIME, 1);
         _stake(prover, STAKE_PER_TASK);
@@ -207,9 +464,39 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
         uint256 requestId = _postTo(id, inputs);
         _matcherAssign(requestId, prover);
         (, uint256 unattested) = makeAddrAndKey("unattested");
-        bytes memory forged = abi.encode(fixtures[0].proof, _teeProof(tee, 0, inputs, unattested));
+        bytes memory forged =
+            abi.encode(fixtures[0].proof, _teeProof(tee, 0, inputs, _proofContext(requestId), unattested));
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.InvalidProof.selector, requestId));
         _fulfilWith(requestId, inputs, forged);
+    }
+
+    /// A ZK proof proves its public statement whoever submits it, so a MultiProof market relies on its TEE half to
+    /// tie the proof to the request and its prover: a second prover copying both halves is refused.
+    function test_RevertWhen_anotherProverReplaysAMultiProof() public {
+        (uint256 id, TeeProofVerifier tee,) = _multiProofMarket();
+        _allow(TeeRole.Prover, id);
+        _register(_binding(TeeRole.Prover, id, enclaveProver));
+        (address copier,) = _copierWithEnclave(id);
+        for (uint256 i; i < 2; ++i) {
+            address who = i == 0 ? prover : copier;
+            _registerProver(who, 1);
+            _list(who, id, PRICE, LISTED_TIME, 1);
+            _stake(who, STAKE_PER_TASK);
+        }
+        bytes memory inputs = fixtures[0].publicInputs;
+        uint256 first = _postTo(id, inputs);
+        uint256 second = _postTo(id, inputs);
+        _matcherAssign(first, prover);
+        _matcherAssign(second, copier);
+
+        bytes memory proof =
+            abi.encode(fixtures[0].proof, _teeProof(tee, 0, inputs, _proofContext(first), enclaveProverSecret));
+        vm.prank(prover);
+        marketplace.fulfil(_fulfilmentWith(first, inputs, "", proof));
+
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.InvalidProof.selector, second));
+        vm.prank(copier);
+        marketplace.fulfil(_fulfilmentWith(second, inputs, "", proof));
     }
 
     // ---------------------------------------------------------------- private inputs

@@ -57,7 +57,7 @@ contract MarketplaceGasTest is CairnTest, TeeRegistryFixture {
         uint256 assign = vm.snapshotGasLastCall("assign (batch of 1)");
         _absorbLogs();
 
-        adapter.verify(fixtures[0].publicInputs, fixtures[0].proof);
+        adapter.verify(fixtures[0].publicInputs, fixtures[0].proof, _proofContext(id));
         uint256 verifier = vm.snapshotGasLastCall("verifier: Groth16 adapter + snarkjs verifier, 2 public signals");
 
         vm.prank(prover);
@@ -89,7 +89,7 @@ contract MarketplaceGasTest is CairnTest, TeeRegistryFixture {
 
         uint256 verifiers;
         for (uint256 i; i < 10; ++i) {
-            adapter.verify(fixtures[i].publicInputs, fixtures[i].proof);
+            adapter.verify(fixtures[i].publicInputs, fixtures[i].proof, _proofContext(a[i].requestId));
             verifiers += vm.lastCallGas().gasTotalUsed;
         }
         vm.prank(prover);

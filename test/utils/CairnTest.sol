@@ -16,6 +16,7 @@ import {IProofVerifier} from "../../src/interfaces/IProofVerifier.sol";
 import {IStakeSource} from "../../src/interfaces/IStakeSource.sol";
 import {MarketParams} from "../../src/types/Market.sol";
 import {Listing} from "../../src/types/Prover.sol";
+import {ProofContext} from "../../src/types/ProofContext.sol";
 import {
     Assignment,
     Fulfilment,
@@ -286,6 +287,11 @@ abstract contract CairnTest is Test {
             privateInputsDigest: bytes32(0),
             proof: fixtures[fixture].proof
         });
+    }
+
+    /// What the marketplace tells the verifier when the assigned prover fulfils `requestId` (from the records).
+    function _proofContext(uint256 requestId) internal view returns (ProofContext memory) {
+        return ProofContext(requestId, tasks[requestId].prover, records[requestId].inputsDigest);
     }
 
     function _fulfil(address who, uint256 requestId, uint256 fixture) internal {

@@ -168,8 +168,9 @@ async function runForgeScript(
 }
 
 /**
- * Deploys a TeeProofVerifier for one market and program from its forge artifact (out/, built by `npm run build`).
- * One verifier per market: its id must be the market's, so predict it as marketCount() + 1 before createMarket.
+ * Deploys a TeeProofVerifier for one market of the client's marketplace and one program, from its forge artifact
+ * (out/, built by `npm run build`). One verifier per market: its id must be the market's, so predict it as
+ * marketCount() + 1 before createMarket.
  */
 export async function deployTeeProofVerifier(
   client: CairnClient,
@@ -180,7 +181,7 @@ export async function deployTeeProofVerifier(
     client.wallet.deployContract({
       abi: teeProofVerifierAbi,
       bytecode,
-      args: [params.registry, params.marketId, params.programId],
+      args: [params.registry, client.deployment.contracts.proofMarketplace, params.marketId, params.programId],
     }),
   )
   if (!receipt.contractAddress) throw new Error(`no contract address in ${receipt.transactionHash}`)

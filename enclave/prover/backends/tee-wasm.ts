@@ -1,7 +1,8 @@
 /**
  * TEE-attested WASM execution, for markets whose verifier is a TeeProofVerifier: the market's program is a WASM
  * module, its program id is sha256(module bytes), and the prover enclave's registered signing key signs the
- * program's public values (an SP1-TEE-style proof: abi.encode(uint8 digestKind, bytes32 programId, bytes signature)).
+ * program's public values for one request (an SP1-TEE-style proof: abi.encode(uint8 digestKind, bytes32 programId,
+ * bytes signature)).
  *
  * Program ABI v1 (programs/*.wat are examples):
  * - The module imports nothing and exports `memory` (with a declared maximum, at most the backend's page limit),
@@ -19,8 +20,10 @@
  * inputs) — typically echoing the public part that binds the request and recomputing the claimed result, as
  * programs/sha256_preimage.wat outputs context ‖ sha256(private preimage) for public inputs context ‖ digest.
  * This backend signs only when the output equals the request's public inputs byte for byte, and otherwise
- * reports invalid inputs; the signature then states "this program, in an attested enclave, mapped these public
- * inputs and some private inputs to exactly these public values". No contract change is needed.
+ * reports invalid inputs; the signature then states "this program, in this prover's attested enclave, mapped the
+ * inputs of this request (job.statement: its id, assigned prover, and inputs digest recomputed from the bytes the
+ * program ran on) to exactly these public values", on this chain, verifier and marketplace. So it fulfils that
+ * request only: not another with the same public values, and not when another prover submits it.
  *
  * Limits: each run gets a fresh worker thread, terminated after `timeoutMs` (a looping program cannot hang the
  * runner) or when the caller aborts. Memory is bounded by refusing modules whose memory has no maximum or a
@@ -60,7 +63,9 @@ export type TeeWasmBackendConfig = {
   /** The market's TeeProofVerifier: the EIP-712 domain of digest kind 0. */
   verifier: Address
   chainId: number
-  /** Which digest to sign; default EIP-712 (kind 0), which binds chain and verifier. */
+  /** The marketplace the verifier serves (TeeProofVerifier.marketplace), part of every statement signed. */
+  marketplace: Address
+  /** Which digest to sign; default EIP-712 (kind 0). Both forms bind the same statement. */
   digestKind?: TeeDigestKind
   /** When given (e.g. the verifier's programId read from chain), the module must hash to it. */
   programId?: Hex
@@ -268,6 +273,8 @@ export async function createTeeWasmBackend(config: TeeWasmBackendConfig): Promis
       kind: config.digestKind ?? TEE_DIGEST_EIP712,
       verifier: config.verifier,
       chainId: config.chainId,
+      marketplace: config.marketplace,
+      ...job.statement,
       programId,
       publicValues,
     })
