@@ -10,6 +10,7 @@
  * that attestation refunds the requester only partly and is reserved for inputs that were read and cannot be proven.
  */
 import type { Address, Hex } from 'viem'
+import type { InputUriOptions } from '../../ts/input-uris.js'
 import { decryptPrivateInputs, isPrivateInputsError } from '../../ts/privacy.js'
 import { type Fulfilment, type Inputs, inputsDigest, type Request, type Task } from '../../ts/types.js'
 import type { ProofJob, ProofOutput, ProverBackend } from './backend.js'
@@ -32,7 +33,8 @@ export type JobContext = {
   chainId: number
   marketplace: Address
   keyring: Keyring
-  maxInputBytes: number
+  /** Bounds on reading inputs behind a URI. */
+  inputUris: Omit<InputUriOptions, 'signal'>
 }
 
 /** The private inputs cannot be opened with what the matcher released; see the header. */
@@ -46,7 +48,7 @@ export async function prepareProofJob(
   context: JobContext,
   signal?: AbortSignal,
 ): Promise<ProofJob> {
-  const options = { maxBytes: context.maxInputBytes, ...(signal ? { signal } : {}) }
+  const options = { ...context.inputUris, signal }
   const publicInputs = await resolveInputs(record.publicInputs, options)
   const job: ProofJob = { requestId: record.requestId, marketId: record.marketId, publicInputs }
   if (!hasInputs(record.privateInputs)) return job

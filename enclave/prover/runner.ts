@@ -192,7 +192,7 @@ async function createRuntime(params: {
     chainId: config.chainId,
     marketplace: deployment.contracts.proofMarketplace,
     keyring,
-    maxInputBytes: config.maxInputBytes,
+    inputUris: { maxBytes: config.maxInputBytes, timeoutMs: config.fetchTimeout, allowFileUris: config.allowFileUris },
   }
 
   // ------------------------------------------------------------------------------------------------ tasks

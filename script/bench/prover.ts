@@ -106,7 +106,8 @@ async function runnerPath(directory: string) {
   const key = await keyring.generate(MARKET_ID)
   await keyring.registered(key.signer, { registeredAt: 0, expiresAt: 2 ** 31 })
   const backend = await createPoseidonPreimageBackend()
-  const context = { chainId: CHAIN_ID, marketplace: MARKETPLACE, keyring, maxInputBytes: 1 << 20 } as const
+  const inputUris = { maxBytes: 1 << 20, timeoutMs: 10_000, allowFileUris: false }
+  const context = { chainId: CHAIN_ID, marketplace: MARKETPLACE, keyring, inputUris } as const
   const waiting = new Map<bigint, (calldata: Hex) => void>()
   const scheduler = createScheduler({
     maxConcurrent: 1,
