@@ -4,7 +4,8 @@
  * program's public values (an SP1-TEE-style proof: abi.encode(uint8 digestKind, bytes32 programId, bytes signature)).
  *
  * Program ABI v1 (programs/*.wat are examples):
- * - The module imports nothing and exports `memory` (with a declared maximum, at most the backend's page limit),
+ * - The module imports nothing and exports `memory` (with a declared maximum, at most the backend's page limit);
+ *   every table declares a maximum, at most the backend's element limit over all tables.
  *   `alloc(len: i32) -> i32` and `run(ptr: i32, len: i32) -> i64`.
  * - The host calls alloc(n) for the input, writes the input there and calls run(ptr, n). The input is
  *   u32 little-endian byte length of the public inputs ‖ the public inputs ‖ the private inputs (the rest; none
