@@ -37,6 +37,7 @@ import {
   runProgram,
   type TeeWasmBackendConfig,
 } from '../enclave/prover/backends/tee-wasm.js'
+import { readModuleLimits } from '../enclave/prover/backends/wasm-limits.js'
 import { encodePublicSignals, poseidonDigest, poseidonPreimageCircuit } from '../ts/groth16.js'
 import { TEE_DIGEST_EIP712, TEE_DIGEST_SP1, teeProofDigest } from '../ts/tee.js'
 
@@ -313,6 +314,21 @@ describe('tee-wasm backend (sha256 preimage program)', () => {
     expect((await rejection(compileProgram(funcref), InvalidProgramError)).message).toMatch(/table 0 has no maximum/)
   })
 
+  it('reads the limits of imported tables and memories as well as defined ones', () => {
+    const limits = readModuleLimits(
+      wat(`(module (import "env" "t" (table 3 funcref)) (import "env" "m" (memory 1 2))
+        (table 5 7 externref) (memory (export "memory") 1 4))`),
+    )
+    expect(limits.tables).toEqual([
+      { minimum: 3, maximum: undefined, shared: false, index64: false, imported: true },
+      { minimum: 5, maximum: 7, shared: false, index64: false, imported: false },
+    ])
+    expect(limits.memories.map(({ maximum, imported }) => ({ maximum, imported }))).toEqual([
+      { maximum: 2, imported: true },
+      { maximum: 4, imported: false },
+    ])
+  })
+
   it('ends a program that exhausts its sandbox’s heap with a limit error, and keeps running programs', async () => {
     // Tables allowed up to V8's cap, 64 of them: only the sandbox's heap limit stops this program.
     const grower = await backendFor({
@@ -324,6 +340,7 @@ describe('tee-wasm backend (sha256 preimage program)', () => {
     const started = performance.now()
     const error = await rejection(grower.prove(job()), ProvingLimitError)
     expect(error.message).toMatch(/heap limit of 64 MiB/)
+    expect(error.message).toMatch(/FATAL ERROR: .*heap out of memory/)
     expect(proverFailureKind(error)).toBe('limit-exceeded')
     // The heap limit ended it, not the time limit.
     expect(performance.now() - started).toBeLessThan(30_000)

@@ -95,8 +95,8 @@ type Started = { ready: true } | { ready: false; message: string }
 type Sandbox = {
   child: ChildProcess
   maxHeapMiB: number
-  /** The end of its stderr (V8's fatal error names what ran out). */
-  stderr(): string
+  /** V8's fatal error line, if it printed one (it names what ran out). */
+  fatalError(): string | undefined
   idleTimer?: NodeJS.Timeout
 }
 
@@ -178,15 +178,19 @@ function start(module: Uint8Array, maxHeapMiB: number, signal: AbortSignal | und
     [`--max-old-space-size=${maxHeapMiB}`, `--stack-size=${STACK_KIB}`, '-e', SANDBOX_SOURCE],
     { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced', env: {}, cwd: tmpdir() },
   )
-  let stderr = ''
+  // Only the fatal error line is kept; the rest (GC traces, a native stack) is read and dropped.
+  let tail = ''
+  let fatalError: string | undefined
   child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4_096)
+    if (fatalError !== undefined) return
+    tail = (tail + chunk.toString()).slice(-1_024)
+    fatalError = /FATAL ERROR[^\n]*(?=\n)/.exec(tail)?.[0]
   })
   // Idle or busy, a sandbox never keeps the runner's process alive: a run's own timer does while it lasts.
   child.unref()
   child.channel?.unref()
   ;(child.stderr as Socket | null)?.unref()
-  const sandbox: Sandbox = { child, maxHeapMiB, stderr: () => stderr }
+  const sandbox: Sandbox = { child, maxHeapMiB, fatalError: () => fatalError }
   return new Promise((resolve, reject) => {
     let settled = false
     const settle = (finish: () => void, failed: boolean): void => {
@@ -236,10 +240,7 @@ function replyError(reply: Extract<Reply, { ok: false }>): Error {
 
 /** A sandbox that died mid-run ran out of a limit (V8 aborts at its heap limit; the OS may kill it for memory). */
 function deathError(sandbox: Sandbox, code: number | null, killedBy: NodeJS.Signals | null): ProvingLimitError {
-  const fatal = sandbox
-    .stderr()
-    .split('\n')
-    .find((line) => line.startsWith('FATAL ERROR'))
+  const fatal = sandbox.fatalError()
   return new ProvingLimitError(
     `the program's sandbox died (${exitOf(code, killedBy)}) at its heap limit of ${sandbox.maxHeapMiB} MiB or ` +
       `another resource limit${fatal ? `: ${fatal.trim()}` : ''}`,
