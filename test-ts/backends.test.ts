@@ -39,6 +39,7 @@ import {
   runProgram,
   type TeeWasmBackendConfig,
 } from '../enclave/prover/backends/tee-wasm.js'
+import { readModuleLimits } from '../enclave/prover/backends/wasm-limits.js'
 import { proofStatementOf, type TaskRecord } from '../enclave/prover/job.js'
 import { encodePublicSignals, poseidonDigest, poseidonPreimageCircuit } from '../ts/groth16.js'
 import { TEE_DIGEST_EIP712, TEE_DIGEST_SP1, type TeeProofStatement, teeProofDigest } from '../ts/tee.js'
@@ -305,6 +306,77 @@ describe('tee-wasm backend (sha256 preimage program)', () => {
     }
     await rejection(backendFor({ maxMemoryPages: 16 }), InvalidProgramError)
   })
+
+  /**
+   * A program that grows each of `tables` externref tables by 10M elements at a time until table.grow fails (V8
+   * caps a table at 10M elements), then returns: ~165 MB of V8 heap per table. `maximum` is each table's declared
+   * maximum; none by default.
+   */
+  const tableGrower = (tables: number, maximum = '') => {
+    const ids = Array.from({ length: tables }, (_, i) => i)
+    return wat(`(module (memory (export "memory") 1 1)
+      ${ids.map((i) => `(table $t${i} 0 ${maximum} externref)`).join('\n')}
+      (func (export "alloc") (param i32) (result i32) (i32.const 0))
+      (func (export "run") (param i32 i32) (result i64)
+        ${ids
+          .map(
+            (i) => `(loop $grow${i}
+              (br_if $grow${i} (i32.ne (table.grow $t${i} (ref.null extern) (i32.const 10000000)) (i32.const -1))))`,
+          )
+          .join('\n')}
+        (i64.const 0)))`)
+  }
+
+  it('refuses a module whose tables have no maximum, or more elements than allowed, at compile time', async () => {
+    const unbounded = await rejection(compileProgram(tableGrower(1)), InvalidProgramError)
+    expect(unbounded.message).toMatch(/table 0 has no maximum/)
+    // Each table bounded, but together more than the limit.
+    const tooMany = await rejection(compileProgram(tableGrower(2, '40000')), InvalidProgramError)
+    expect(tooMany.message).toMatch(/at most 65536 table elements, this one declares 80000/)
+    expect(await compileProgram(tableGrower(2, '40000'), { maxTableElements: 80_000 })).toBeDefined()
+    // The backend refuses it when created, before any request reaches it.
+    await rejection(backendFor({ module: tableGrower(1) }), InvalidProgramError)
+    // A table's funcref kind does not matter; the limit is in elements.
+    const funcref = wat(`(module (memory (export "memory") 1 1) (table 1 funcref)
+      (func (export "alloc") (param i32) (result i32) (i32.const 0))
+      (func (export "run") (param i32 i32) (result i64) (i64.const 0)))`)
+    expect((await rejection(compileProgram(funcref), InvalidProgramError)).message).toMatch(/table 0 has no maximum/)
+  })
+
+  it('reads the limits of imported tables and memories as well as defined ones', () => {
+    const limits = readModuleLimits(
+      wat(`(module (import "env" "t" (table 3 funcref)) (import "env" "m" (memory 1 2))
+        (table 5 7 externref) (memory (export "memory") 1 4))`),
+    )
+    expect(limits.tables).toEqual([
+      { minimum: 3, maximum: undefined, shared: false, index64: false, imported: true },
+      { minimum: 5, maximum: 7, shared: false, index64: false, imported: false },
+    ])
+    expect(limits.memories.map(({ maximum, imported }) => ({ maximum, imported }))).toEqual([
+      { maximum: 2, imported: true },
+      { maximum: 4, imported: false },
+    ])
+  })
+
+  it('ends a program that exhausts its sandbox’s heap with a limit error, and keeps running programs', async () => {
+    // Tables allowed up to V8's cap, 64 of them: only the sandbox's heap limit stops this program.
+    const grower = await backendFor({
+      module: tableGrower(64, '10000000'),
+      maxTableElements: 640_000_000,
+      maxHeapMiB: 64,
+      timeoutMs: 60_000,
+    })
+    const started = performance.now()
+    const error = await rejection(grower.prove(job()), ProvingLimitError)
+    expect(error.message).toMatch(/heap limit of 64 MiB/)
+    expect(error.message).toMatch(/FATAL ERROR: .*heap out of memory/)
+    expect(proverFailureKind(error)).toBe('limit-exceeded')
+    // The heap limit ended it, not the time limit.
+    expect(performance.now() - started).toBeLessThan(30_000)
+    // This process lives on, and so do other programs.
+    const output = await (await backendFor()).prove(job())
+    expect(output.publicInputs).toBe(publicInputs)
+  }, 90_000)
 
   it('reports a program that breaks the ABI at run time as invalid inputs', async () => {
     const outOfBounds = wat(`(module (memory (export "memory") 1 1)

@@ -1,7 +1,29 @@
-import { type Address, bytesToHex, type Hex, hexToBytes, isAddressEqual, keccak256, toHex, zeroAddress } from 'viem'
-import { describe, expect, it } from 'vitest'
+import { execFileSync } from 'node:child_process'
+import { closeSync, constants, openSync } from 'node:fs'
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import {
+  type Address,
+  bytesToHex,
+  type Hex,
+  hexToBytes,
+  isAddressEqual,
+  keccak256,
+  toHex,
+  zeroAddress,
+  zeroHash,
+} from 'viem'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { MatcherRequest } from '../enclave/matcher/chain.js'
-import { checkEnvelope, createEnvelopeStore, requestContext, rewrapToProverEnclave } from '../enclave/matcher/inputs.js'
+import {
+  checkEnvelope,
+  createEnvelopeStore,
+  type EnvelopeState,
+  requestContext,
+  rewrapToProverEnclave,
+} from '../enclave/matcher/inputs.js'
 import {
   decryptWithInputKey,
   eciesPublicKeyOf,
@@ -10,7 +32,7 @@ import {
   unwrapDataKey,
 } from '../ts/privacy.js'
 import type { RegistryReader } from '../ts/tee.js'
-import { combinedInputsDigest, inlineInputs } from '../ts/types.js'
+import { combinedInputsDigest, type Inputs, inlineInputs, remoteInputs } from '../ts/types.js'
 
 // The matcher's re-wrap, without a chain: a registry double answering proverEnclave and enclaveOperator and recording
 // every read, so the test sees which key the data key goes to and where that key came from.
@@ -142,6 +164,7 @@ describe('matcher check of an envelope copied into another request', () => {
       context: (request) => requestContext(chain, request),
       fetchTimeout: 1_000,
       maxBytes: 1 << 16,
+      allowFileUris: false,
       onRejected: (request, error) => rejected.set(request.requestId, error.reason),
       onFetchError: () => undefined,
     })
@@ -183,5 +206,110 @@ describe('matcher check of an envelope copied into another request', () => {
     expect(() => checkEnvelope(envelope, matcherKey, context, forged.record.inputsDigest)).toThrow(
       expect.objectContaining({ reason: 'InputsDigestMismatch' }),
     )
+  })
+})
+
+// The matcher's envelope loader on inputs behind a URI: every read bounded, and a read that can never succeed
+// (a device, a FIFO, too many bytes, file: URIs not enabled) rejects the request once, without retrying.
+
+describe('matcher envelope loader on hostile inputs URIs', () => {
+  let directory: string
+  let fifo: string
+
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'cairn-matcher-inputs-'))
+    fifo = join(directory, 'envelope.fifo')
+    execFileSync('mkfifo', [fifo])
+  })
+
+  afterAll(async () => {
+    // A reader stuck opening the FIFO (today's code) is let go by a writer opening it.
+    try {
+      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK))
+    } catch {
+      // ENXIO: nobody is waiting to read it.
+    }
+    await rm(directory, { recursive: true, force: true })
+  })
+
+  let nextId = 1n
+  const requestWith = (privateInputs: Inputs): MatcherRequest => ({
+    requestId: nextId++,
+    marketId: context.marketId,
+    maxReward: 1n,
+    provingTime: 600,
+    createdAt: 0,
+    matchingExpiry: 600,
+    deadline: 1_200,
+    speedPreferenceBps: 0,
+    createdBlockHash: zeroHash,
+    hasPrivateInputs: true,
+    requester: context.requester,
+    publicInputsDigest: context.publicInputsDigest,
+    record: {
+      refundAddress: zeroAddress,
+      maxReward: 1n,
+      createdAt: 0,
+      matchingExpiry: 600,
+      provingTime: 600,
+      inputsDigest: combinedInputsDigest(context.publicInputsDigest, keccak256(envelope)),
+    },
+    privateInputs,
+    createdBlock: 1n,
+  })
+
+  /** Loads one envelope; resolves to its settled state and the fetch errors it retried on. */
+  async function load(uri: string, options: { allowFileUris?: boolean; maxBytes?: number } = {}) {
+    const retried: unknown[] = []
+    const request = requestWith(remoteInputs(uri, keccak256(envelope)))
+    const store = createEnvelopeStore({
+      matcherPrivateKey: matcherKey,
+      context: () => context,
+      fetchTimeout: 2_000,
+      maxBytes: options.maxBytes ?? 1 << 16,
+      allowFileUris: options.allowFileUris ?? true,
+      onRejected: () => {},
+      onFetchError: (_, error) => void retried.push(error),
+    })
+    store.load(request)
+    try {
+      await expect
+        .poll(() => (retried.length > 0 ? 'retried' : store.get(request.requestId)?.state), { timeout: 5_000 })
+        .not.toBe('loading')
+      return { state: store.get(request.requestId) as EnvelopeState, retried }
+    } finally {
+      store.forget(request.requestId)
+    }
+  }
+
+  it('rejects file:///dev/zero, a FIFO, a link to a device and a directory at once, without a retry', async () => {
+    const link = join(directory, 'zero.bin')
+    await symlink('/dev/zero', link)
+    for (const path of ['/dev/zero', fifo, link, directory]) {
+      const uri = pathToFileURL(path).href
+      const { state, retried } = await load(uri)
+      expect(retried).toEqual([])
+      expect(state).toMatchObject({ state: 'failed', reason: 'NotARegularFile' })
+      expect(state.state === 'failed' && state.message).toContain(uri)
+    }
+  })
+
+  it('rejects a file over the size limit, and any file: URI unless enabled', async () => {
+    const path = join(directory, 'envelope.bin')
+    await writeFile(path, envelope)
+    const tooLarge = await load(pathToFileURL(path).href, { maxBytes: envelope.length - 1 })
+    expect(tooLarge.state).toMatchObject({ state: 'failed', reason: 'TooLarge' })
+    expect(tooLarge.state.state === 'failed' && tooLarge.state.message).toContain(`${envelope.length - 1}-byte limit`)
+    const disabled = await load(pathToFileURL(path).href, { allowFileUris: false })
+    expect(disabled.state).toMatchObject({ state: 'failed', reason: 'FileUrisDisabled' })
+    expect(disabled.state.state === 'failed' && disabled.state.message).toMatch(/--allow-file-uris/)
+    expect([tooLarge.retried, disabled.retried]).toEqual([[], []])
+  })
+
+  it('loads an envelope from a regular file within the limit', async () => {
+    const path = join(directory, 'fine.bin')
+    await writeFile(path, envelope)
+    const { state } = await load(pathToFileURL(path).href, { maxBytes: envelope.length })
+    expect(state).toEqual({ state: 'ready', envelope })
   })
 })

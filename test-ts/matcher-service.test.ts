@@ -131,7 +131,8 @@ async function withMatcher<T>(keyFile: string, run: (matcher: Matcher) => Promis
 
 function launch(keyFile: string, submitterPrivateKey: Hex = SUBMITTER.privateKey): Promise<Matcher> {
   const { devnet, fixture } = current()
-  const config = devMatcherConfig(devnet, fixture.prepared, { keyFile, submitterPrivateKey })
+  // Some tests stage envelopes on this machine's disk, behind file: URIs.
+  const config = devMatcherConfig(devnet, fixture.prepared, { keyFile, submitterPrivateKey, allowFileUris: true })
   return startMatcher(config, { logger, deployment: devnet.deployment, attestation: fixture.prepared.attestation })
 }
 

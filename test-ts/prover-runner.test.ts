@@ -1,5 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { closeSync, constants, openSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -22,7 +23,8 @@ import {
   toHex,
 } from 'viem'
 import { foundry } from 'viem/chains'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
+import initWabt from 'wabt'
 import { buildDevCollateral, buildDevQuote, createDevPki, parseTdxQuoteV4 } from '../enclave/attestation/index.js'
 import { type ProverRunnerConfigInput, parseConfig } from '../enclave/prover/config.js'
 import { resolveInputs } from '../enclave/prover/inputs.js'
@@ -88,6 +90,8 @@ type Fixture = {
   prover: Address
   /** The matcher enclave's ECIES key, to which requesters encrypt private inputs. */
   matcherEcies: Hex
+  /** The dev TD's measurement, allowed for prover keys in each market. */
+  measurement: Hex
 }
 
 let fixture: Fixture | undefined
@@ -162,6 +166,7 @@ beforeAll(async () => {
     keyDir: await mkdtemp(join(tmpdir(), 'cairn-prover-')),
     prover,
     matcherEcies: generateEciesPrivateKey(),
+    measurement,
   }
 })
 
@@ -338,6 +343,15 @@ async function assign(requests: { requestId: bigint; request: Request; inputKey?
   const outcome = await submitAssignments(devnet.actors.bystander, batch)
   expect(outcome.skipped).toEqual([])
   return outcome
+}
+
+/** Opens a FIFO's writing end without blocking, so a reader stuck opening it (today's code) is let go. */
+function releaseFifoReaders(fifo: string): void {
+  try {
+    closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK))
+  } catch {
+    // ENXIO: nobody is waiting to read it.
+  }
 }
 
 async function settlementLogs(requestId: bigint) {
@@ -663,10 +677,92 @@ describe('a host that forges the chain it shows the enclave', () => {
   })
 })
 
+/**
+ * A TEE-WASM market whose program grows 64 externref tables to V8's cap of 10M elements each (~165 MB of heap per
+ * table) on every run, and never outputs anything: its module file, and the market with a TeeProofVerifier for it.
+ */
+async function createTableGrowingMarket(): Promise<{ marketId: bigint; module: string }> {
+  const f = current()
+  const { actors, deployment } = f.devnet
+  const wabt = await initWabt()
+  const ids = Array.from({ length: 64 }, (_, i) => i)
+  const parsed = wabt.parseWat(
+    'grower.wat',
+    `(module (memory (export "memory") 1 1)
+      ${ids.map((i) => `(table $t${i} 0 10000000 externref)`).join('\n')}
+      (func (export "alloc") (param i32) (result i32) (i32.const 0))
+      (func (export "run") (param i32 i32) (result i64)
+        ${ids
+          .map(
+            (i) => `(loop $grow${i}
+              (br_if $grow${i} (i32.ne (table.grow $t${i} (ref.null extern) (i32.const 10000000)) (i32.const -1))))`,
+          )
+          .join('\n')}
+        (i64.const 0)))`,
+  )
+  const bytes = parsed.toBinary({}).buffer
+  parsed.destroy()
+  const module = join(f.keyDir, 'table-grower.wasm')
+  await writeFile(module, bytes)
+  const marketId = f.teeMarket + 1n
+  const verifier = await deployTeeProofVerifier(actors.deployer, {
+    registry: f.attestation.contracts.teeRegistry,
+    marketId,
+    programId: sha256(bytes),
+  })
+  const created = await createMarket(actors.deployer, groth16MarketParams(deployment, { verifier }))
+  expect(created.marketId).toBe(marketId)
+  const owner = withAttestation(actors.deployer, f.attestation)
+  await allowMeasurement(owner, { role: 'Prover', marketId, measurement: f.measurement })
+  return { marketId, module }
+}
+
+describe('prover runner with a program that exhausts its sandbox', () => {
+  it('ends the run with a limit error and keeps proving in its other markets', async () => {
+    await stopRunner()
+    const grower = await createTableGrowingMarket()
+    const input = configInput()
+    input.markets = [
+      ...(input.markets ?? []),
+      {
+        marketId: Number(grower.marketId),
+        backend: 'tee-wasm',
+        // Tables allowed up to V8's cap: only the sandbox's heap limit stops this program.
+        teeWasm: { module: grower.module, maxTableElements: 640_000_000, maxHeapMiB: 64, timeoutMs: 60_000 },
+        price: PRICE.toString(),
+        provingTime: PROVING_TIME,
+      },
+    ]
+    const started = await startRunner(input)
+    const doomed = await post({
+      ...(await schedule(grower.marketId, toHex(randomFieldElement(), { size: 32 }))),
+      marketId: grower.marketId,
+    })
+    await assign([doomed])
+    // The heap limit ends the run (its time limit is a minute away), and the runner treats it as a limit.
+    const retry = await eventually('a heap limit error from the table-growing program', async () =>
+      logLines
+        .map((line) => JSON.parse(line))
+        .find((entry) => entry.msg === 'proof attempt failed; retrying' && entry.requestId === `${doomed.requestId}`),
+    )
+    expect(retry).toMatchObject({
+      kind: 'limit-exceeded',
+      err: { message: expect.stringMatching(/heap limit of 64 MiB/) },
+    })
+    // The runner lives on: it proves in its other markets and still holds the task (retried, never attested).
+    const created = await postPublicTeeRequest()
+    await assign([created])
+    await settled(created.requestId)
+    expect((await fetch(`${started.url}/healthz`)).status).toBe(200)
+    expect(started.tasks()).toContain(doomed.requestId)
+    expect((await settlementLogs(doomed.requestId)).rejected).toEqual([])
+  })
+})
+
 describe('request inputs behind a URI', () => {
   const bytes = stringToBytes('inputs stored off-chain')
   const digest = keccak256(bytes)
-  const options = { maxBytes: 1_024 }
+  const options = { maxBytes: 1_024, timeoutMs: 5_000, allowFileUris: true }
 
   it('reads data:, file:// and http:// URIs and checks the digest', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'cairn-inputs-'))
@@ -686,13 +782,37 @@ describe('request inputs behind a URI', () => {
       // Bytes that are not the committed ones never reach a backend.
       const wrong = resolveInputs(remoteInputs(uris[2] as string, keccak256('0x01')), options)
       await expect(wrong).rejects.toMatchObject({ name: 'InputsUnavailableError', permanent: false })
-      const tooLarge = resolveInputs(remoteInputs(uris[2] as string, digest), { maxBytes: 4 })
+      const tooLarge = resolveInputs(remoteInputs(uris[2] as string, digest), { ...options, maxBytes: 4 })
       await expect(tooLarge).rejects.toMatchObject({ name: 'InputsUnavailableError', permanent: true })
     } finally {
       server.close()
       await rm(directory, { recursive: true, force: true })
     }
   })
+
+  it('fails fast and for good on file:///dev/zero, a FIFO, and on file: URIs unless they are enabled', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'cairn-inputs-'))
+    const fifo = join(directory, 'inputs.fifo')
+    execFileSync('mkfifo', [fifo])
+    onTestFinished(async () => {
+      releaseFifoReaders(fifo)
+      await rm(directory, { recursive: true, force: true })
+    })
+    for (const uri of ['file:///dev/zero', pathToFileURL(fifo).href]) {
+      const error = await resolveInputs(remoteInputs(uri, digest), options).catch((e: unknown) => e)
+      expect(error).toMatchObject({ name: 'InputsUnavailableError', permanent: true })
+      expect((error as Error).message).toMatch(/is not a regular file/)
+      expect((error as Error).message).toContain(uri)
+    }
+    const path = join(directory, 'inputs.bin')
+    await writeFile(path, bytes)
+    const disabled = await resolveInputs(remoteInputs(pathToFileURL(path).href, digest), {
+      ...options,
+      allowFileUris: false,
+    }).catch((e: unknown) => e)
+    expect(disabled).toMatchObject({ name: 'InputsUnavailableError', permanent: true })
+    expect((disabled as Error).message).toMatch(/--allow-file-uris/)
+  }, 10_000)
 
   it('refuses schemes it cannot fetch for good, and treats a missing file as something to retry', async () => {
     await expect(resolveInputs(remoteInputs('ipfs://bafy', digest), options)).rejects.toMatchObject({

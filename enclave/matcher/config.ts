@@ -8,6 +8,7 @@ const privateKey = z
   .transform((value) => value as `0x${string}`)
 const count = z.coerce.number().int().nonnegative()
 const positive = count.pipe(z.number().positive())
+const flag = z.union([z.boolean(), z.stringbool()])
 
 export const configSchema = z
   .object({
@@ -45,6 +46,8 @@ export const configSchema = z
     fetchTimeout: positive.default(10_000),
     /** Largest private-input envelope fetched from a URI, in bytes. */
     maxEnvelopeBytes: positive.default(16 * 1024 * 1024),
+    /** Read file: URIs from this machine's disk (devnets and tests only; a requester picks the path). */
+    allowFileUris: flag.default(false),
     /** 0 picks a free port. */
     metricsPort: count.default(9465),
     metricsHost: z.string().default('127.0.0.1'),
@@ -80,6 +83,7 @@ const flags = {
   'from-block': 'fromBlock',
   'fetch-timeout': 'fetchTimeout',
   'max-envelope-bytes': 'maxEnvelopeBytes',
+  'allow-file-uris': 'allowFileUris',
   'metrics-port': 'metricsPort',
   'metrics-host': 'metricsHost',
   'log-level': 'logLevel',

@@ -1,7 +1,6 @@
-import { readFile, stat } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
 import { type Address, type Hex, hexToBytes, isAddressEqual, keccak256, zeroAddress } from 'viem'
 import { teeRegistryAbi } from '../../ts/generated.js'
+import { InputUriError, readInputUri, shorten } from '../../ts/input-uris.js'
 import {
   decryptPrivateInputs,
   isPrivateInputsError,
@@ -15,14 +14,14 @@ import type { MatcherRequest } from './chain.js'
 
 /*
  * Private-input envelopes, loaded and checked once per request before the request may be matched: inline in the
- * request, or behind its URI (file://, http(s)://, data:) with keccak256(bytes) = the posted digest. The check is
- * the matcher's half of rewrapForProver: the envelope is the one the request's inputsDigest commits to, its wrap
- * opens to the data key the envelope commits to, and the ciphertext authenticates under the request itself (chain,
- * marketplace, market, requester, public inputs), rebuilt from the request's logged fields and never from the
- * envelope. An envelope copied from another request fails it. A request that fails it for good (no wrap for this
- * matcher, a wrap or ciphertext that does not open, a digest mismatch, an unsupported URI) is never assigned; it
- * expires and its requester can cancel it. A URI that cannot be fetched right now is retried with backoff while the
- * request is open.
+ * request, or behind its URI (data:, http(s)://, file:// when enabled; read within bounds by ts/input-uris.ts) with
+ * keccak256(bytes) = the posted digest. The check is the matcher's half of rewrapForProver: the envelope is the one
+ * the request's inputsDigest commits to, its wrap opens to the data key the envelope commits to, and the ciphertext
+ * authenticates under the request itself (chain, marketplace, market, requester, public inputs), rebuilt from the
+ * request's logged fields and never from the envelope. An envelope copied from another request fails it. A request
+ * that fails it for good (no wrap for this matcher, a wrap or ciphertext that does not open, a digest mismatch, a URI
+ * that can never load within the bounds) is never assigned; it expires and its requester can cancel it. A URI that
+ * cannot be fetched right now (a server down or slow) is retried with backoff while the request is open.
  */
 
 export type EnvelopeState =
@@ -59,6 +58,8 @@ export type EnvelopeStoreParams = {
   context: (request: MatcherRequest) => PrivateInputsContext
   fetchTimeout: number
   maxBytes: number
+  /** Read file: URIs (devnets and tests only). */
+  allowFileUris: boolean
   /** Called once per request whose envelope is rejected for good. */
   onRejected: (request: MatcherRequest, error: EnvelopeRejectedError) => void
   /** Called on each failed fetch attempt (retried). */
@@ -220,72 +221,26 @@ function asRejection(error: unknown): EnvelopeRejectedError {
   return new EnvelopeRejectedError('InvalidEnvelope', String(error))
 }
 
-/** The envelope bytes behind `inputs.uri`, checked against `inputs.digest`. */
+/** The envelope bytes behind `inputs.uri` (read within the bounds), checked against `inputs.digest`. */
 export async function fetchEnvelope(
   inputs: Inputs,
-  options: { fetchTimeout: number; maxBytes: number },
+  options: { fetchTimeout: number; maxBytes: number; allowFileUris: boolean },
 ): Promise<Uint8Array> {
-  let url: URL
-  try {
-    url = new URL(inputs.uri)
-  } catch {
-    throw new EnvelopeRejectedError('UnsupportedUri', `not a URI: ${JSON.stringify(inputs.uri.slice(0, 80))}`)
-  }
   let bytes: Uint8Array
-  if (url.protocol === 'file:') bytes = await readLocal(url, options.maxBytes)
-  else if (url.protocol === 'http:' || url.protocol === 'https:' || url.protocol === 'data:') {
-    bytes = await download(url, options)
-  } else {
-    throw new EnvelopeRejectedError('UnsupportedUri', `${url.protocol} URIs are not fetched`)
+  try {
+    bytes = await readInputUri(inputs.uri, {
+      maxBytes: options.maxBytes,
+      timeoutMs: options.fetchTimeout,
+      allowFileUris: options.allowFileUris,
+    })
+  } catch (error) {
+    // A URI that can never load within the bounds is rejected once, never retried.
+    if (error instanceof InputUriError && error.permanent) throw new EnvelopeRejectedError(error.reason, error.message)
+    throw error
   }
   const digest = keccak256(bytes)
   if (digest !== inputs.digest) {
-    throw new EnvelopeRejectedError('DigestMismatch', `keccak256 of ${inputs.uri.slice(0, 80)} is ${digest}`)
+    throw new EnvelopeRejectedError('DigestMismatch', `keccak256 of ${shorten(inputs.uri)} is ${digest}`)
   }
   return bytes
-}
-
-async function readLocal(url: URL, maxBytes: number): Promise<Uint8Array> {
-  const path = fileURLToPath(url)
-  let size: number
-  try {
-    size = (await stat(path)).size
-  } catch (error) {
-    // A file that is not there yet may still be written: retried, not rejected.
-    throw new Error(`cannot read ${path}: ${(error as Error).message}`)
-  }
-  if (size > maxBytes) throw new EnvelopeRejectedError('TooLarge', `${path} has ${size} bytes, more than ${maxBytes}`)
-  return new Uint8Array(await readFile(path))
-}
-
-async function download(url: URL, options: { fetchTimeout: number; maxBytes: number }): Promise<Uint8Array> {
-  const shown = url.protocol === 'data:' ? 'data: URI' : url.href
-  const response = await fetch(url, { signal: AbortSignal.timeout(options.fetchTimeout), redirect: 'follow' })
-  if (!response.ok) throw new Error(`${shown}: HTTP ${response.status}`)
-  const length = Number(response.headers.get('content-length') ?? 0)
-  if (length > options.maxBytes) {
-    await response.body?.cancel()
-    throw new EnvelopeRejectedError('TooLarge', `${shown} has ${length} bytes, more than ${options.maxBytes}`)
-  }
-  const chunks: Uint8Array[] = []
-  let total = 0
-  if (response.body === null) return new Uint8Array(0)
-  for await (const chunk of response.body) {
-    total += chunk.length
-    if (total > options.maxBytes) {
-      throw new EnvelopeRejectedError('TooLarge', `${shown} is larger than ${options.maxBytes} bytes`)
-    }
-    chunks.push(chunk)
-  }
-  return concatBytes(chunks, total)
-}
-
-function concatBytes(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total)
-  let at = 0
-  for (const chunk of chunks) {
-    out.set(chunk, at)
-    at += chunk.length
-  }
-  return out
 }

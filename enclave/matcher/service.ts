@@ -148,6 +148,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
     context,
     fetchTimeout: config.fetchTimeout,
     maxBytes: config.maxEnvelopeBytes,
+    allowFileUris: config.allowFileUris,
     onRejected(request, error) {
       dropRequest(indexer.view, request.requestId)
       metrics.requestsSkipped.inc({ reason: error.reason })

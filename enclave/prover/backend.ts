@@ -10,7 +10,7 @@
  *   the inputs are invalid (a wall-clock budget depends on the machine and its load), so the runner must not attest
  *   invalid inputs on it; whether to retry before the task deadline is its policy.
  * - aborted (ProvingAbortedError): the caller's AbortSignal fired.
- * - transient: anything else (I/O, a crashed worker, ...): retry.
+ * - transient: anything else (I/O, a sandbox that would not start, ...): retry.
  */
 import type { Address, Hex } from 'viem'
 

@@ -48,6 +48,10 @@ const teeWasmProgram = z.union([
     digestKind: z.union([z.literal(0), z.literal(1)]).default(0),
     /** Wall-clock limit of one run of the program. */
     timeoutMs: positive.optional(),
+    /** Most elements the program's tables may declare in all (default 65536): tables live on the V8 heap. */
+    maxTableElements: positive.optional(),
+    /** V8 heap of the program's sandbox process, in MiB (default 128). */
+    maxHeapMiB: positive.optional(),
   }),
 ])
 
@@ -121,6 +125,10 @@ export const configSchema = z
     submitMargin: count.default(5),
     /** Largest inputs (public inputs or private envelope) fetched from a URI, in bytes. */
     maxInputBytes: positive.default(16 * 1024 * 1024),
+    /** Milliseconds one read of inputs behind a URI may take. */
+    fetchTimeout: positive.default(10_000),
+    /** Read file: inputs URIs from this machine's disk (devnets and tests only; a requester picks the path). */
+    allowFileUris: flag.default(false),
     /** Claim public-input requests the matcher left unassigned past their market's fallback delay. */
     claimFallback: flag.default(false),
     /** Share of a key's attested validity after which it is rotated (a fresh key with a fresh quote). */
@@ -189,6 +197,8 @@ const flags = {
   'max-concurrent-proofs': 'maxConcurrentProofs',
   'submit-margin': 'submitMargin',
   'max-input-bytes': 'maxInputBytes',
+  'fetch-timeout': 'fetchTimeout',
+  'allow-file-uris': 'allowFileUris',
   'claim-fallback': 'claimFallback',
   'rotation-fraction': 'rotationFraction',
   'key-retention': 'keyRetention',

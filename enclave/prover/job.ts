@@ -22,6 +22,7 @@
  * partly and is reserved for inputs that were read and cannot be proven.
  */
 import { type Address, type Hex, isAddressEqual, keccak256, zeroHash } from 'viem'
+import type { InputUriOptions } from '../../ts/input-uris.js'
 import { decryptPrivateInputs, isPrivateInputsError, type PrivateInputsContext } from '../../ts/privacy.js'
 import {
   combinedInputsDigest,
@@ -63,7 +64,8 @@ export type JobContext = {
   /** This runner's operator account: the only prover it works and attests for. */
   operator: Address
   keyring: Keyring
-  maxInputBytes: number
+  /** Bounds on reading inputs behind a URI. */
+  inputUris: Omit<InputUriOptions, 'signal'>
 }
 
 /**
@@ -116,7 +118,7 @@ export async function prepareProofJob(
       `request ${record.requestId} is assigned to ${record.task.prover}, not to this runner's ${context.operator}: the host served another prover's task`,
     )
   }
-  const options = { maxBytes: context.maxInputBytes, ...(signal ? { signal } : {}) }
+  const options = { ...context.inputUris, signal }
   const publicInputs = await resolveInputs(record.publicInputs, options)
   const envelope = hasInputs(record.privateInputs) ? await resolveInputs(record.privateInputs, options) : undefined
   const statement = proofStatementOf(record, publicInputs, envelope)

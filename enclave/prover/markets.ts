@@ -91,7 +91,9 @@ async function teeWasmMarket(
     marketplace,
     programId,
     digestKind: custom?.digestKind ?? TEE_DIGEST_EIP712,
-    ...(custom?.timeoutMs === undefined ? {} : { timeoutMs: custom.timeoutMs }),
+    timeoutMs: custom?.timeoutMs,
+    maxTableElements: custom?.maxTableElements,
+    maxHeapMiB: custom?.maxHeapMiB,
   }
   // Checks the module against the market's program id and the ABI now, with a throwaway key.
   await createTeeWasmBackend({ ...options, signer: `0x${'11'.repeat(32)}` })

@@ -207,7 +207,7 @@ async function createRuntime(params: {
     marketplace: deployment.contracts.proofMarketplace,
     operator: me,
     keyring,
-    maxInputBytes: config.maxInputBytes,
+    inputUris: { maxBytes: config.maxInputBytes, timeoutMs: config.fetchTimeout, allowFileUris: config.allowFileUris },
   }
 
   // ------------------------------------------------------------------------------------------------ tasks

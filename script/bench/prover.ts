@@ -9,17 +9,31 @@
 // (witness, proof, public-signal check), the Fulfilment, its fulfilBatch calldata, and the per-task bookkeeping
 // (metrics, task state). Both run the same statements, alternating, after a warm-up; chain latency is excluded
 // (--chain measures it separately on a devnet: mined fulfil and fulfilBatch transactions of proofs made beforehand).
-import { mkdtemp, rm } from 'node:fs/promises'
+// TEE-WASM: one prove() of the tee-wasm backend on the sha256_preimage program (a 1 KiB private preimage), end to
+// end: the program's sandbox run, the output check and the signature; its cost is almost all sandbox overhead.
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { pino } from 'pino'
 import { groth16 } from 'snarkjs'
-import { encodeFunctionData, type Hex, keccak256, parseEther, stringToBytes, zeroAddress } from 'viem'
+import {
+  concat,
+  encodeFunctionData,
+  type Hex,
+  keccak256,
+  parseEther,
+  sha256,
+  stringToBytes,
+  zeroAddress,
+  zeroHash,
+} from 'viem'
 import { createPoseidonPreimageBackend } from '../../enclave/prover/backends/groth16.js'
+import { createTeeWasmBackend } from '../../enclave/prover/backends/tee-wasm.js'
 import { createChainClock } from '../../enclave/prover/clock.js'
 import { proveTask } from '../../enclave/prover/job.js'
 import { openKeyring } from '../../enclave/prover/keys.js'
+import { sha256PreimageProgram } from '../../enclave/prover/markets.js'
 import { createMetrics } from '../../enclave/prover/metrics.js'
 import { createScheduler, type TrackedTask } from '../../enclave/prover/scheduler.js'
 import { signAssignments, submitAssignments, withListedTerms } from '../../ts/assignment.js'
@@ -62,6 +76,8 @@ type Figures = {
   overheadPercent: number
   /** The same, from medians. */
   overheadPercentMedian: number
+  /** One tee-wasm prove() of the sha256_preimage program. */
+  teeWasmMs: Summary
   chain?: ChainFigures
 }
 type Summary = { mean: number; median: number; min: number; max: number }
@@ -101,13 +117,8 @@ async function runnerPath(directory: string) {
   const key = await keyring.generate(MARKET_ID)
   await keyring.registered(key.signer, { registeredAt: 0, expiresAt: 2 ** 31 })
   const backend = await createPoseidonPreimageBackend()
-  const context = {
-    chainId: CHAIN_ID,
-    marketplace: MARKETPLACE,
-    operator: zeroAddress,
-    keyring,
-    maxInputBytes: 1 << 20,
-  } as const
+  const inputUris = { maxBytes: 1 << 20, timeoutMs: 10_000, allowFileUris: false }
+  const context = { chainId: CHAIN_ID, marketplace: MARKETPLACE, operator: zeroAddress, keyring, inputUris } as const
   const waiting = new Map<bigint, (calldata: Hex) => void>()
   const scheduler = createScheduler({
     maxConcurrent: 1,
@@ -185,6 +196,28 @@ async function runnerPath(directory: string) {
   }
 
   return { run, stop: () => scheduler.stop() }
+}
+
+/** Milliseconds per tee-wasm prove() (sandboxed run, output check, signature), after the warm-up. */
+async function teeWasm(): Promise<number[]> {
+  const backend = await createTeeWasmBackend({
+    module: new Uint8Array(await readFile(sha256PreimageProgram)),
+    signer: `0x${'11'.repeat(32)}`,
+    verifier: zeroAddress,
+    chainId: CHAIN_ID,
+    marketplace: MARKETPLACE,
+  })
+  const preimage = new Uint8Array(1_024).map((_, i) => i & 0xff)
+  const publicInputs = concat([zeroHash, sha256(preimage)])
+  const statement = { requestId: 1n, prover: zeroAddress, inputsDigest: keccak256(publicInputs) }
+  const job = { requestId: 1n, marketId: MARKET_ID, statement, publicInputs }
+  const samples: number[] = []
+  for (let i = 0; i < PROOFS + WARMUP; i++) {
+    const started = performance.now()
+    await backend.prove({ ...job, privateInputs: preimage })
+    if (i >= WARMUP) samples.push(performance.now() - started)
+  }
+  return samples
 }
 
 /** Mined fulfil (one proof each) and fulfilBatch (all the rest at once) transactions on a fresh devnet. */
@@ -281,6 +314,7 @@ async function run(): Promise<Figures> {
     runnerMs: runnerSummary,
     overheadPercent: ((runnerSummary.mean - bareSummary.mean) / bareSummary.mean) * 100,
     overheadPercentMedian: ((runnerSummary.median - bareSummary.median) / bareSummary.median) * 100,
+    teeWasmMs: summary(await teeWasm()),
     ...(flags.chain ? { chain: await chainLatency(Math.max(2, Math.min(PROOFS, 10))) } : {}),
   }
 }
@@ -296,6 +330,7 @@ function table(figures: Figures): string {
       'runner overhead',
       `${figures.overheadPercent.toFixed(2)} % (mean), ${figures.overheadPercentMedian.toFixed(2)} % (median)`,
     ],
+    ['tee-wasm prove (sha256_preimage)', line(figures.teeWasmMs)],
   ]
   if (figures.chain) {
     rows.push(['anvil: fulfil, mined', line(figures.chain.fulfilMs)])

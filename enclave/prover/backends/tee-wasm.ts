@@ -5,7 +5,8 @@
  * bytes signature)).
  *
  * Program ABI v1 (programs/*.wat are examples):
- * - The module imports nothing and exports `memory` (with a declared maximum, at most the backend's page limit),
+ * - The module imports nothing and exports `memory` (with a declared maximum, at most the backend's page limit);
+ *   every table declares a maximum, at most the backend's element limit over all tables.
  *   `alloc(len: i32) -> i32` and `run(ptr: i32, len: i32) -> i64`.
  * - The host calls alloc(n) for the input, writes the input there and calls run(ptr, n). The input is
  *   u32 little-endian byte length of the public inputs ‖ the public inputs ‖ the private inputs (the rest; none
@@ -25,13 +26,15 @@
  * program ran on) to exactly these public values", on this chain, verifier and marketplace. So it fulfils that
  * request only: not another with the same public values, and not when another prover submits it.
  *
- * Limits: each run gets a fresh worker thread, terminated after `timeoutMs` (a looping program cannot hang the
- * runner) or when the caller aborts. Memory is bounded by refusing modules whose memory has no maximum or a
- * maximum above `maxMemoryPages`. The time limit is wall-clock, not an instruction budget, so exceeding it is a
- * ProvingLimitError, not evidence of invalid inputs.
+ * Limits: each run gets a fresh instance in a sandbox process (wasm-sandbox.ts), killed after `timeoutMs` (a
+ * looping program cannot hang the runner) or when the caller aborts. Memory is bounded twice: at compile time, by
+ * refusing modules whose memory or any table has no maximum, a memory maximum above `maxMemoryPages`, or table
+ * maxima above `maxTableElements` in all (wasm-limits.ts reads them from the binary); at run time, by the sandbox's
+ * V8 heap limit `maxHeapMiB`, at which the sandbox dies and the runner does not. The time limit is wall-clock, not
+ * an instruction budget, and the heap limit depends on the engine, so exceeding either is a ProvingLimitError, not
+ * evidence of invalid inputs.
  */
 import { createHash } from 'node:crypto'
-import { Worker } from 'node:worker_threads'
 import { type Address, bytesToHex, type Hex, hexToBytes, isHex, type LocalAccount } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { signTeeProof, TEE_DIGEST_EIP712, type TeeDigestKind } from '../../../ts/tee.js'
@@ -41,14 +44,18 @@ import {
   type ProofJob,
   type ProofOutput,
   type ProverBackend,
-  ProvingAbortedError,
-  ProvingLimitError,
   throwIfAborted,
 } from '../backend.js'
+import { readModuleLimits, UnreadableModuleError } from './wasm-limits.js'
+import { createSandboxPool, type SandboxPool } from './wasm-sandbox.js'
 
 export const DEFAULT_TIMEOUT_MS = 10_000
 /** 64 MiB of linear memory. */
 export const DEFAULT_MAX_MEMORY_PAGES = 1024
+/** Elements of all tables together: a few MiB of V8 heap at most (tables live there, not in linear memory). */
+export const DEFAULT_MAX_TABLE_ELEMENTS = 65_536
+/** The sandbox's V8 heap: ample for a program's tables within the limit above; its input and memory live outside. */
+export const DEFAULT_MAX_HEAP_MIB = 128
 
 /** The program cannot run under the ABI at all, so no input of it is provable; thrown when creating the backend. */
 export class InvalidProgramError extends InvalidInputsError {
@@ -71,6 +78,8 @@ export type TeeWasmBackendConfig = {
   programId?: Hex
   timeoutMs?: number
   maxMemoryPages?: number
+  maxTableElements?: number
+  maxHeapMiB?: number
 }
 
 export type TeeWasmBackend = ProverBackend & {
@@ -79,25 +88,27 @@ export type TeeWasmBackend = ProverBackend & {
   readonly signer: Address
 }
 
-/** A compiled program (a WebAssembly.Module), as returned by compileProgram. */
-export type CompiledProgram = { readonly [compiledProgram]: true }
-declare const compiledProgram: unique symbol
+/** A program that compiled and passed the ABI and limit checks, as returned by compileProgram; runs in sandboxes. */
+export type CompiledProgram = { readonly sandboxes: SandboxPool }
 
+type WasmModule = { readonly [wasmModule]: true }
+declare const wasmModule: unique symbol
 type ModuleDescriptor = { module: string; name: string; kind: string }
 /** The slice of Node's WebAssembly API this module uses: the project's lib (es2023, no DOM) does not declare it. */
 const wasm = (
   globalThis as unknown as {
     WebAssembly: {
-      compile(bytes: Uint8Array): Promise<CompiledProgram>
+      compile(bytes: Uint8Array): Promise<WasmModule>
       Module: {
-        imports(module: CompiledProgram): ModuleDescriptor[]
-        exports(module: CompiledProgram): Omit<ModuleDescriptor, 'module'>[]
+        imports(module: WasmModule): ModuleDescriptor[]
+        exports(module: WasmModule): Omit<ModuleDescriptor, 'module'>[]
       }
     }
   }
 ).WebAssembly
 
-export type RunLimits = { timeoutMs?: number; signal?: AbortSignal | undefined }
+export type ProgramLimits = { maxMemoryPages?: number | undefined; maxTableElements?: number | undefined }
+export type RunLimits = { timeoutMs?: number; maxHeapMiB?: number | undefined; signal?: AbortSignal | undefined }
 
 /** A program's id: sha256 of its module bytes, what the market's TeeProofVerifier is deployed with. */
 export function programIdOf(module: Uint8Array): Hex {
@@ -118,12 +129,9 @@ export function encodeProgramInput(publicInputs: Hex, privateInputs?: Uint8Array
   return input
 }
 
-/** Compiles a module and checks it against the ABI; InvalidProgramError when it cannot run under it. */
-export async function compileProgram(
-  bytes: Uint8Array,
-  maxMemoryPages: number = DEFAULT_MAX_MEMORY_PAGES,
-): Promise<CompiledProgram> {
-  let module: CompiledProgram
+/** Compiles a module and checks it against the ABI and the limits; InvalidProgramError when it cannot run under them. */
+export async function compileProgram(bytes: Uint8Array, limits: ProgramLimits = {}): Promise<CompiledProgram> {
+  let module: WasmModule
   try {
     module = await wasm.compile(bytes)
   } catch (error) {
@@ -142,111 +150,50 @@ export async function compileProgram(
   ] as const) {
     if (exports.get(name) !== kind) throw new InvalidProgramError(`a program exports ${kind} \`${name}\``)
   }
-  const maximum = memoryMaximum(bytes)
-  if (maximum === undefined || maximum > maxMemoryPages) {
+  checkLimits(bytes, limits)
+  return { sandboxes: createSandboxPool(bytes) }
+}
+
+/** Every memory and table, defined or imported, declares a maximum within the limits: all growth is bounded. */
+function checkLimits(bytes: Uint8Array, limits: ProgramLimits): void {
+  const maxMemoryPages = limits.maxMemoryPages ?? DEFAULT_MAX_MEMORY_PAGES
+  const maxTableElements = limits.maxTableElements ?? DEFAULT_MAX_TABLE_ELEMENTS
+  let declared: ReturnType<typeof readModuleLimits>
+  try {
+    declared = readModuleLimits(bytes)
+  } catch (error) {
+    if (!(error instanceof UnreadableModuleError)) throw error
+    throw new InvalidProgramError(`a program's memory and tables must be readable, this one has ${error.message}`)
+  }
+  const [memory, ...others] = declared.memories
+  const plain = memory !== undefined && others.length === 0 && !memory.shared && !memory.index64
+  if (!plain || memory.maximum === undefined || memory.maximum > maxMemoryPages) {
+    const has = !plain ? `${declared.memories.length} memories or a shared or 64-bit one` : (memory.maximum ?? 'none')
     throw new InvalidProgramError(
-      `a program's memory needs a maximum of at most ${maxMemoryPages} pages, this one has ${maximum ?? 'none'}`,
+      `a program's memory needs a maximum of at most ${maxMemoryPages} pages, this one has ${has}`,
     )
   }
-  return module
-}
-
-/**
- * The declared maximum (in pages) of the module's memory, read from its memory section; the JS API does not
- * expose memory types. Only called on a module that compiled, so the section structure is sound.
- */
-function memoryMaximum(bytes: Uint8Array): number | undefined {
-  let at = 8 // magic and version
-  const leb = (): number => {
-    let value = 0
-    for (let shift = 0; ; shift += 7) {
-      const byte = bytes[at++] ?? 0
-      value += (byte & 0x7f) * 2 ** shift
-      if ((byte & 0x80) === 0) return value
+  let elements = 0
+  for (const [index, table] of declared.tables.entries()) {
+    if (table.maximum === undefined) {
+      throw new InvalidProgramError(`a program's tables need a maximum, table ${index} has no maximum`)
     }
+    elements += table.maximum
   }
-  while (at < bytes.length) {
-    const id = bytes[at++]
-    const length = leb()
-    if (id !== 5) {
-      at += length
-      continue
-    }
-    if (leb() !== 1) return undefined
-    const flags = bytes[at++] ?? 0
-    if (flags !== 0x01) return undefined // no maximum, or a shared or 64-bit memory
-    leb() // minimum
-    return leb()
+  if (elements > maxTableElements) {
+    throw new InvalidProgramError(
+      `a program's tables may hold at most ${maxTableElements} table elements, this one declares ${elements}`,
+    )
   }
-  return undefined
 }
 
-// Runs in a fresh worker (plain JS: workers do not go through the TypeScript loader). Every failure it reports as
-// 'trap' or 'abi' is the program's deterministic behaviour on this input; anything else is the host's problem.
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads')
-const abi = (message) => Object.assign(new Error(message), { kind: 'abi' })
-function execute(module, input) {
-  const { memory, alloc, run } = new WebAssembly.Instance(module, {}).exports
-  const ptr = alloc(input.length) >>> 0
-  if (ptr + input.length > memory.buffer.byteLength) throw abi('alloc returned memory out of bounds')
-  new Uint8Array(memory.buffer).set(input, ptr)
-  const packed = run(ptr, input.length)
-  if (typeof packed !== 'bigint') throw abi('run must return an i64')
-  const outPtr = Number(BigInt.asUintN(32, packed))
-  const outLen = Number(BigInt.asUintN(32, packed >> 32n))
-  if (outPtr + outLen > memory.buffer.byteLength) throw abi('run returned an output out of bounds')
-  return new Uint8Array(memory.buffer.slice(outPtr, outPtr + outLen))
-}
-try {
-  const output = execute(workerData.module, workerData.input)
-  parentPort.postMessage({ ok: true, output }, [output.buffer])
-} catch (error) {
-  const trap = error instanceof WebAssembly.RuntimeError || error instanceof WebAssembly.LinkError ||
-    (error instanceof RangeError && /call stack/.test(error.message))
-  const kind = error && error.kind === 'abi' ? 'abi' : trap ? 'trap' : 'host'
-  parentPort.postMessage({ ok: false, kind, message: String(error && error.message || error) })
-}
-`
-
-type WorkerReply = { ok: true; output: Uint8Array } | { ok: false; kind: 'trap' | 'abi' | 'host'; message: string }
-
-/** Runs a compiled program on one input in a fresh worker, within the time limit; resolves to its output. */
-export function runProgram(module: CompiledProgram, input: Uint8Array, limits: RunLimits = {}): Promise<Uint8Array> {
-  const { timeoutMs = DEFAULT_TIMEOUT_MS, signal } = limits
-  throwIfAborted(signal)
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, input } })
-    let settled = false
-    const settle = (finish: () => void): void => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
-      void worker.terminate()
-      finish()
-    }
-    const timer = setTimeout(
-      () => settle(() => reject(new ProvingLimitError(`the program ran longer than ${timeoutMs} ms`))),
-      timeoutMs,
-    )
-    const onAbort = (): void =>
-      settle(() => reject(new ProvingAbortedError('proving was aborted', { cause: signal?.reason })))
-    signal?.addEventListener('abort', onAbort, { once: true })
-    worker.on('message', (reply: WorkerReply) =>
-      settle(() => (reply.ok ? resolve(reply.output) : reject(replyError(reply)))),
-    )
-    worker.on('error', (error) => settle(() => reject(error)))
-    worker.on('exit', (code) =>
-      settle(() => reject(new Error(`the program's worker exited (code ${code}) without a result`))),
-    )
+/** Runs a compiled program on one input in a sandbox, within the limits; resolves to its output. */
+export function runProgram(program: CompiledProgram, input: Uint8Array, limits: RunLimits = {}): Promise<Uint8Array> {
+  return program.sandboxes.run(input, {
+    timeoutMs: limits.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    maxHeapMiB: limits.maxHeapMiB ?? DEFAULT_MAX_HEAP_MIB,
+    signal: limits.signal,
   })
-}
-
-function replyError(reply: Extract<WorkerReply, { ok: false }>): Error {
-  if (reply.kind === 'trap') return new InvalidInputsError(`the program trapped: ${reply.message}`)
-  if (reply.kind === 'abi') return new InvalidInputsError(`the program broke the ABI: ${reply.message}`)
-  return new Error(`the program's host failed: ${reply.message}`)
 }
 
 /** A backend for one market's program, signing with the enclave's prover key. */
@@ -255,9 +202,9 @@ export async function createTeeWasmBackend(config: TeeWasmBackendConfig): Promis
   if (config.programId !== undefined && config.programId.toLowerCase() !== programId) {
     throw new Error(`the module hashes to program id ${programId}, the market's program is ${config.programId}`)
   }
-  const module = await compileProgram(config.module, config.maxMemoryPages)
+  const module = await compileProgram(config.module, config)
   const account = typeof config.signer === 'string' ? privateKeyToAccount(config.signer) : config.signer
-  const limits = { timeoutMs: config.timeoutMs ?? DEFAULT_TIMEOUT_MS }
+  const limits = { timeoutMs: config.timeoutMs, maxHeapMiB: config.maxHeapMiB }
 
   async function prove(job: ProofJob, signal?: AbortSignal): Promise<ProofOutput> {
     const input = encodeProgramInput(job.publicInputs, job.privateInputs)
