@@ -1,6 +1,3 @@
-import { once } from 'node:events'
-import { createServer, type IncomingMessage } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import {
   type Address,
   decodeEventLog,
@@ -12,6 +9,7 @@ import {
 } from 'viem'
 import { proofMarketplaceAbi } from '../ts/generated.js'
 import type { Inputs } from '../ts/types.js'
+import { startRpcProxy } from './rpc-proxy.js'
 
 /*
  * A JSON-RPC node as a dishonest host serves it: every call goes to a real node, and the RequestCreated logs it
@@ -20,7 +18,6 @@ import type { Inputs } from '../ts/types.js'
  */
 
 type RpcLog = { address: Address; topics: [Hex, ...Hex[]]; data: Hex } & Record<string, unknown>
-type RpcMessage = { id: unknown; method?: string; result?: unknown } & Record<string, unknown>
 
 const requestCreated = getAbiItem({ abi: proofMarketplaceAbi, name: 'RequestCreated' })
 const requestCreatedTopic = toEventSelector(requestCreated)
@@ -53,45 +50,10 @@ export async function startForgingRpc(params: {
     return { ...log, data: encodeAbiParameters(dataParameters, values) }
   }
 
-  function rewriteReply(call: RpcMessage, reply: RpcMessage): RpcMessage {
-    if (call.method !== 'eth_getLogs' || !Array.isArray(reply.result)) return reply
+  const proxy = await startRpcProxy(params.upstream, async (request, forward) => {
+    const reply = await forward(request)
+    if (request.method !== 'eth_getLogs' || !Array.isArray(reply.result)) return reply
     return { ...reply, result: (reply.result as RpcLog[]).map(rewrite) }
-  }
-
-  const server = createServer(async (request, response) => {
-    try {
-      const body = await readBody(request)
-      const upstream = await fetch(params.upstream, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-      })
-      const calls = JSON.parse(body) as RpcMessage | RpcMessage[]
-      const replies = (await upstream.json()) as RpcMessage | RpcMessage[]
-      const rewritten = Array.isArray(replies)
-        ? replies.map((reply) => rewriteReply((calls as RpcMessage[]).find((c) => c.id === reply.id) ?? reply, reply))
-        : rewriteReply(calls as RpcMessage, replies)
-      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(rewritten))
-    } catch (error) {
-      response.writeHead(502).end(String(error))
-    }
   })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}`,
-    forged: () => forged,
-    close: async () => {
-      server.closeAllConnections()
-      server.close()
-      await once(server, 'close')
-    },
-  }
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = []
-  for await (const chunk of request) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks).toString('utf8')
+  return { url: proxy.url, forged: () => forged, close: proxy.close }
 }
