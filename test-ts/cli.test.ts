@@ -5,16 +5,9 @@ import { bytesToHex, type Hex, keccak256, parseEther, toHex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  buildDevCollateral,
-  buildDevQuote,
-  createDevPki,
-  devEnclaveAttestation,
-  parseTdxQuoteV4,
-} from '../enclave/attestation/index.js'
 import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
 import { freePort } from '../ts/devnet/anvil.js'
-import { deployAttestationWithForge } from '../ts/devnet/deploy.js'
+import { prepareDevAttestation } from '../ts/devnet/attestation.js'
 import { repoRoot } from '../ts/devnet/paths.js'
 import { preimageStatement } from '../ts/devnet/scenario.js'
 import { type Devnet, startDevnet } from '../ts/devnet/stack.js'
@@ -25,15 +18,12 @@ import {
   fulfil,
   getRequestStatus,
   loadRequest,
-  measurementOf,
   mintDevToken,
   openPrivateInputs,
   provePoseidonPreimage,
   registerEnclaveKey,
   signAssignments,
   submitAssignments,
-  submitDevCollateral,
-  withAttestation,
   withListedTerms,
 } from '../ts/index.js'
 import { cairnJson, startCairn } from './cairn.js'
@@ -77,34 +67,19 @@ beforeAll(async () => {
   devnet = await startDevnet({ port, deploymentOut: out, throwaway: true })
   deploymentFile = join(repoRoot, out)
   scratch = await mkdtemp(join(tmpdir(), 'cairn-cli-'))
-  const { actors, deployment, reader, anvil } = devnet
+  const { actors, deployment } = devnet
   // An attestation stack with one attested matcher key, for private inputs.
-  const head = await reader.public.getBlock({ blockTag: 'latest' })
-  const pki = createDevPki('cairn cli test', { now: new Date(Number(head.timestamp) * 1000) })
   const attestationOut = `deployments/e2e-${port}.attestation.json`
   attestationFile = join(repoRoot, attestationOut)
-  const attestation = await deployAttestationWithForge({
-    rpcUrl: anvil.rpcUrl,
-    chainId: foundry.id,
-    deployerKey: anvilAccount(devRoles.deployer).privateKey,
-    rootDer: bytesToHex(pki.root.der),
-    // The deployer runs the attested matcher here: governance admits it as the matcher operator.
-    matcherOperators: [actors.deployer.wallet.account.address],
+  // The deployer runs the attested matcher here: governance admits it as the matcher operator.
+  const { owner, measurement, enclave } = await prepareDevAttestation(devnet, {
+    seed: 'cairn cli test',
     out: attestationOut,
+    matcherOperators: [actors.deployer.wallet.account.address],
   })
-  const owner = withAttestation(actors.deployer, attestation)
-  await submitDevCollateral(owner, buildDevCollateral(pki))
-  const td = parseTdxQuoteV4(buildDevQuote(pki, new Uint8Array(64))).body
-  const [rtmr0, rtmr1, rtmr2, rtmr3] = td.rtmr.map((rtmr) => bytesToHex(rtmr)) as [Hex, Hex, Hex, Hex]
-  await allowMeasurement(owner, {
-    role: 'Matcher',
-    measurement: measurementOf({ mrTd: bytesToHex(td.mrTd), rtmr0, rtmr1, rtmr2, rtmr3 }),
-  })
+  await allowMeasurement(owner, { role: 'Matcher', measurement })
   await registerEnclaveKey(owner, {
-    enclave: devEnclaveAttestation(pki, {
-      role: 'Matcher',
-      registries: [{ chainId: foundry.id, registry: attestation.contracts.teeRegistry }],
-    }),
+    enclave: enclave('Matcher'),
     signer: matcherSigner.address,
     eciesPublicKey: eciesPublicKeyOf(MATCHER_ECIES_KEY),
   })

@@ -20,9 +20,6 @@ import { foundry } from 'viem/chains'
 import { afterAll, describe, expect, it } from 'vitest'
 import {
   type AttestationProvider,
-  buildDevCollateral,
-  buildDevQuote,
-  createDevPki,
   createDevProvider,
   devEnclaveAttestation,
   devTdConfigOf,
@@ -32,8 +29,7 @@ import {
   TdConfigurationError,
 } from '../enclave/attestation/index.js'
 import { connect, createCairnReader } from '../ts/client.js'
-import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
-import { deployAttestationWithForge } from '../ts/devnet/deploy.js'
+import { prepareDevAttestation } from '../ts/devnet/attestation.js'
 import { repoRoot } from '../ts/devnet/paths.js'
 import {
   allowMeasurement,
@@ -46,14 +42,12 @@ import {
   type KeyBinding,
   keyBindingAtHead,
   keyBindingReportData,
-  measurementOf,
   mrConfigIdOf,
   pinTdConfig,
   RegistryNotConfiguredError,
   RpcChainMismatchError,
   registerEnclaveKey,
   registerQuote,
-  submitDevCollateral,
   type TeeRole,
   teeRegistryAbi,
   withAttestation,
@@ -72,24 +66,12 @@ let attestationOut: string | undefined
  * the tests pin what they need.
  */
 const current = useDevnet(async (devnet) => {
-  const { anvil, deployment, reader, actors } = devnet
-  const head = await reader.public.getBlock({ blockTag: 'latest' })
-  const pki = createDevPki(SEED, { now: new Date(Number(head.timestamp) * 1000) })
-  attestationOut = `deployments/e2e-registration-${anvil.port}.attestation.json`
-  const attestation = await deployAttestationWithForge({
-    rpcUrl: anvil.rpcUrl,
-    chainId: foundry.id,
-    deployerKey: anvilAccount(devRoles.deployer).privateKey,
-    rootDer: bytesToHex(pki.root.der),
-    marketplace: deployment.contracts.proofMarketplace,
-    matcherOperators: [actors.bystander.wallet.account.address],
+  attestationOut = `deployments/e2e-registration-${devnet.anvil.port}.attestation.json`
+  const { pki, attestation, owner, measurement } = await prepareDevAttestation(devnet, {
+    seed: SEED,
     out: attestationOut,
+    matcherOperators: [devnet.actors.bystander.wallet.account.address],
   })
-  const owner = withAttestation(actors.deployer, attestation)
-  await submitDevCollateral(owner, buildDevCollateral(pki))
-  const td = parseTdxQuoteV4(buildDevQuote(pki, new Uint8Array(64))).body
-  const [rtmr0, rtmr1, rtmr2, rtmr3] = td.rtmr.map((rtmr) => bytesToHex(rtmr)) as [Hex, Hex, Hex, Hex]
-  const measurement = measurementOf({ mrTd: bytesToHex(td.mrTd), rtmr0, rtmr1, rtmr2, rtmr3 })
   await allowMeasurement(owner, { role: 'Prover', marketId: MARKET, measurement })
   await allowMeasurement(owner, { role: 'Matcher', measurement })
   return { pki, attestation, owner }

@@ -2,7 +2,6 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   type Address,
-  bytesToHex,
   encodeErrorResult,
   type Hex,
   keccak256,
@@ -15,15 +14,7 @@ import {
 import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
 import { afterAll, describe, expect, it } from 'vitest'
-import {
-  buildDevCollateral,
-  buildDevQuote,
-  createDevPki,
-  devEnclaveAttestation,
-  parseTdxQuoteV4,
-} from '../enclave/attestation/index.js'
-import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
-import { deployAttestationWithForge } from '../ts/devnet/deploy.js'
+import { prepareDevAttestation } from '../ts/devnet/attestation.js'
 import { repoRoot } from '../ts/devnet/paths.js'
 import { groth16MarketParams, preimageStatement } from '../ts/devnet/scenario.js'
 import type { Devnet } from '../ts/devnet/stack.js'
@@ -62,7 +53,6 @@ import {
   list,
   listMarkets,
   loadRequest,
-  measurementOf,
   mintDevToken,
   nativeStakingAbi,
   openPrivateInputs,
@@ -94,9 +84,7 @@ import {
   stake,
   stakeMirrorAbi,
   submitAssignments,
-  submitDevCollateral,
   type TeeClient,
-  type TeeRole,
   TimeoutError,
   teeRegistryAbi,
   unstake,
@@ -128,7 +116,7 @@ let attestationOut: string | undefined
  * from the registry (rejectInputs).
  */
 const current = useDevnet(async (devnet) => {
-  const { actors, anvil, deployment, reader } = devnet
+  const { actors, anvil, deployment } = devnet
   const { marketId } = await createMarket(actors.deployer, groth16MarketParams(deployment))
   const prover = actors.prover.wallet.account.address
   await mintDevToken(actors.prover, deployment.contracts.stakeToken, prover, STAKE)
@@ -136,33 +124,15 @@ const current = useDevnet(async (devnet) => {
   await stake(actors.prover, { amount: STAKE })
   await list(actors.prover, { marketId, price: PRICE, provingTime: PROVING_TIME })
 
-  const head = await reader.public.getBlock({ blockTag: 'latest' })
-  const pki = createDevPki(SEED, { now: new Date(Number(head.timestamp) * 1000) })
   attestationOut = `deployments/e2e-${anvil.port}.attestation.json`
-  const attestation = await deployAttestationWithForge({
-    rpcUrl: anvil.rpcUrl,
-    chainId: foundry.id,
-    deployerKey: anvilAccount(devRoles.deployer).privateKey,
-    rootDer: bytesToHex(pki.root.der),
-    marketplace: deployment.contracts.proofMarketplace,
-    // The bystander runs the attested matcher: governance admitted it as a matcher operator.
-    matcherOperators: [actors.bystander.wallet.account.address],
+  // The bystander runs the attested matcher: governance admitted it as a matcher operator.
+  const { attestation, owner, measurement, enclave } = await prepareDevAttestation(devnet, {
+    seed: SEED,
     out: attestationOut,
-  })
-  const owner = withAttestation(actors.deployer, attestation)
-  await submitDevCollateral(owner, buildDevCollateral(pki))
-  const td = parseTdxQuoteV4(buildDevQuote(pki, new Uint8Array(64))).body
-  const measurement = measurementOf({
-    mrTd: bytesToHex(td.mrTd),
-    rtmr0: bytesToHex(td.rtmr[0]),
-    rtmr1: bytesToHex(td.rtmr[1]),
-    rtmr2: bytesToHex(td.rtmr[2]),
-    rtmr3: bytesToHex(td.rtmr[3]),
+    matcherOperators: [actors.bystander.wallet.account.address],
   })
   await allowMeasurement(owner, { role: 'Matcher', measurement })
   await allowMeasurement(owner, { role: 'Prover', marketId, measurement })
-  const registries = [{ chainId: foundry.id, registry: attestation.contracts.teeRegistry }]
-  const enclave = (role: TeeRole) => devEnclaveAttestation(pki, { role, registries })
   await registerEnclaveKey(withAttestation(actors.bystander, attestation), {
     enclave: enclave('Matcher'),
     signer: matcherEnclave.address,

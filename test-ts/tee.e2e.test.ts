@@ -11,7 +11,6 @@ import {
   parseEther,
   slice,
   toHex,
-  zeroHash,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
@@ -47,6 +46,7 @@ import {
   isActiveKey,
   isAdmittedOperator,
   type KeyBinding,
+  keyBindingReportData,
   list,
   measurementOf,
   mintDevToken,
@@ -258,40 +258,21 @@ describe('attested enclave keys on anvil, through the real on-chain DCAP verifie
     expect(registered.binding.blockHash).toBe(
       (await reader.public.getBlock({ blockNumber: registered.binding.blockNumber })).hash,
     )
-    // Report data = keccak256 of the typed binding (chain and registry included) ‖ 32 zero bytes, inside the quote.
-    const bindingHash = keccak256(
-      encodeAbiParameters(
-        [
-          { type: 'bytes32' },
-          { type: 'uint8' },
-          { type: 'uint256' },
-          { type: 'address' },
-          { type: 'bytes32' },
-          { type: 'address' },
-          { type: 'uint256' },
-          { type: 'address' },
-          { type: 'uint256' },
-          { type: 'bytes32' },
-        ],
-        [
-          keccak256(
-            toHex(
-              'CairnTeeKeyBinding(uint8 role,uint256 marketId,address signer,bytes32 eciesPublicKeyHash,address operator,uint256 chainId,address registry,uint256 blockNumber,bytes32 blockHash)',
-            ),
-          ),
-          0,
-          0n,
-          matcherEnclave.address,
-          keccak256(eciesPublicKey),
-          addressOf(devnet, 'bystander'),
-          BigInt(foundry.id),
-          fixture.attestation.contracts.teeRegistry,
-          registered.binding.blockNumber,
-          registered.binding.blockHash,
-        ],
-      ),
+    // Report data: the registry's digest of this binding (chain and registry included), computed by the enclave itself
+    // (keyBindingReportData equals TeeRegistry.reportDataFor: enclave-registration.test.ts), inside the quote.
+    expect(registered.binding).toMatchObject({
+      role: 0,
+      marketId: 0n,
+      signer: matcherEnclave.address,
+      eciesPublicKey,
+      operator: addressOf(devnet, 'bystander'),
+    })
+    expect(registered.reportData).toBe(
+      keyBindingReportData(registered.binding, {
+        chainId: foundry.id,
+        registry: fixture.attestation.contracts.teeRegistry,
+      }),
     )
-    expect(registered.reportData).toBe(concat([bindingHash, zeroHash]))
     expect(slice(registered.quote, REPORT_DATA_OFFSET, REPORT_DATA_OFFSET + 64)).toBe(registered.reportData)
 
     const key = { role: 'Matcher', signer: matcherEnclave.address } as const

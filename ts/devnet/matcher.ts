@@ -1,28 +1,12 @@
-import { type Address, bytesToHex, type Hex } from 'viem'
-import {
-  buildDevCollateral,
-  buildDevQuote,
-  createDevPki,
-  type DevPki,
-  devEnclaveAttestation,
-  devTdConfigOf,
-  parseTdxQuoteV4,
-} from '../../enclave/attestation/index.js'
+import type { Address, Hex } from 'viem'
+import { type DevPki, devTdConfigOf } from '../../enclave/attestation/index.js'
 import { type MatcherConfig, type MatcherConfigInput, parseConfig } from '../../enclave/matcher/config.js'
 import { matcherEnclaveConfig } from '../../enclave/matcher/keys.js'
 import type { AttestationDeployment } from '../deployment.js'
 import type { EnclaveAttestation, EnclaveConfig } from '../enclave-config.js'
-import {
-  allowMeasurement,
-  measurementOf,
-  pinTdConfig,
-  setMatcherAuthority,
-  submitDevCollateral,
-  withAttestation,
-} from '../tee.js'
+import { allowMeasurement, pinTdConfig, setMatcherAuthority } from '../tee.js'
 import type { TeeRole } from '../types.js'
-import { anvilAccount, devRoles } from './accounts.js'
-import { deployAttestationWithForge } from './deploy.js'
+import { prepareDevAttestation } from './attestation.js'
 import type { Devnet } from './stack.js'
 
 /*
@@ -56,41 +40,16 @@ export async function prepareMatcherDevnet(
     matcherOperators: readonly Address[]
   },
 ): Promise<MatcherDevnet> {
-  const { actors, anvil, deployment, reader } = devnet
-  const head = await reader.public.getBlock({ blockTag: 'latest' })
-  const pkiTime = Number(head.timestamp)
-  const pki = createDevPki(params.seed, { now: new Date(pkiTime * 1000) })
-  const attestation = await deployAttestationWithForge({
-    rpcUrl: anvil.rpcUrl,
-    chainId: deployment.chainId,
-    deployerKey: anvilAccount(devRoles.deployer).privateKey,
-    rootDer: bytesToHex(pki.root.der),
-    marketplace: deployment.contracts.proofMarketplace,
-    matcherOperators: params.matcherOperators,
-    out: params.out,
-  })
-  const owner = withAttestation(actors.deployer, attestation)
-  await submitDevCollateral(owner, buildDevCollateral(pki))
-  const measurement = devMeasurementOf(pki)
+  const { actors, deployment } = devnet
+  const { attestation, pki, pkiSeed, pkiTime, owner, measurement, enclave } = await prepareDevAttestation(
+    devnet,
+    params,
+  )
   await allowMeasurement(owner, { role: 'Matcher', measurement })
-  const registry = { chainId: deployment.chainId, registry: attestation.contracts.teeRegistry }
-  const matcher = matcherEnclaveConfig(registry.chainId, registry.registry)
+  const matcher = matcherEnclaveConfig(deployment.chainId, attestation.contracts.teeRegistry)
   await pinTdConfig(owner, { role: 'Matcher', tdConfig: devTdConfigOf(pki, matcher) })
   await setMatcherAuthority(actors.deployer, attestation.contracts.teeRegistry)
-  const enclave = (role: TeeRole) => devEnclaveAttestation(pki, { role, registries: [registry] })
-  return { attestation, pki, pkiSeed: params.seed, pkiTime, matcher, enclave, measurement }
-}
-
-/** The measurement of the dev provider's TD, as the TeeRegistry's allow-list keys it. */
-export function devMeasurementOf(pki: DevPki): Hex {
-  const td = parseTdxQuoteV4(buildDevQuote(pki, new Uint8Array(64))).body
-  return measurementOf({
-    mrTd: bytesToHex(td.mrTd),
-    rtmr0: bytesToHex(td.rtmr[0]),
-    rtmr1: bytesToHex(td.rtmr[1]),
-    rtmr2: bytesToHex(td.rtmr[2]),
-    rtmr3: bytesToHex(td.rtmr[3]),
-  })
+  return { attestation, pki, pkiSeed, pkiTime, matcher, enclave, measurement }
 }
 
 /** A matcher config for `devnet` with the dev attestation provider; pass the deployments to startMatcher too. */
