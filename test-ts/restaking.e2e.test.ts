@@ -28,7 +28,7 @@ import {
 import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildDevCollateral, buildDevQuote, createDevPki, parseTdxQuoteV4 } from '../enclave/attestation/index.js'
+import { buildDevCollateral, createDevPki } from '../enclave/attestation/index.js'
 import { ethereumDeploymentSchema, marketplaceDeploymentSchema, type RelayerConfig } from '../relayer/src/config.js'
 import { proofFor, stakeLeafHash, stakeTree } from '../relayer/src/merkle.js'
 import { slashOutcomesDigest } from '../relayer/src/outcomes.js'
@@ -37,6 +37,7 @@ import { slashBatchDigest } from '../relayer/src/slashes.js'
 import { type Snapshot, snapshotDigest } from '../relayer/src/snapshots.js'
 import { anvilAccount, type DevAccount, devRoles } from '../ts/devnet/accounts.js'
 import { type Anvil, freePort, startAnvil } from '../ts/devnet/anvil.js'
+import { devMeasurementOf } from '../ts/devnet/attestation.js'
 import { deployAttestationWithForge, deployRestakingWithForge } from '../ts/devnet/deploy.js'
 import { repoRoot } from '../ts/devnet/paths.js'
 import { preimageRequest, preimageStatement } from '../ts/devnet/scenario.js'
@@ -60,7 +61,6 @@ import {
   iVaultAbi,
   iVetoSlasherAbi,
   list,
-  measurementOf,
   mintDevToken,
   proveStakeLeaf,
   register,
@@ -172,19 +172,8 @@ async function deployAttestation(params: {
   written.push(params.out)
   const owner = { ...params.client, attestation }
   await submitDevCollateral(owner, buildDevCollateral(pki))
-  await allowMeasurement(owner, { role: 'Relayer', measurement: devMeasurement(pki) })
+  await allowMeasurement(owner, { role: 'Relayer', measurement: devMeasurementOf(pki) })
   return attestation
-}
-
-function devMeasurement(pki: ReturnType<typeof createDevPki>): Hex {
-  const td = parseTdxQuoteV4(buildDevQuote(pki, new Uint8Array(64))).body
-  return measurementOf({
-    mrTd: bytesToHex(td.mrTd),
-    rtmr0: bytesToHex(td.rtmr[0]),
-    rtmr1: bytesToHex(td.rtmr[1]),
-    rtmr2: bytesToHex(td.rtmr[2]),
-    rtmr3: bytesToHex(td.rtmr[3]),
-  })
 }
 
 function relayerConfig(index: number, key = relayerKeys[index] as Hex): RelayerConfig {

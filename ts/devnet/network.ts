@@ -27,13 +27,7 @@ import {
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
-import {
-  buildDevCollateral,
-  buildDevQuote,
-  createDevPki,
-  devTdConfigOf,
-  parseTdxQuoteV4,
-} from '../../enclave/attestation/index.js'
+import { buildDevCollateral, createDevPki, devTdConfigOf } from '../../enclave/attestation/index.js'
 import { matcherEnclaveConfig } from '../../enclave/matcher/keys.js'
 import { proverEnclaveConfig } from '../../enclave/prover/runner.js'
 import { ethereumDeploymentSchema, marketplaceDeploymentSchema } from '../../relayer/src/config.js'
@@ -51,7 +45,6 @@ import {
 } from '../generated.js'
 import {
   allowMeasurement,
-  measurementOf,
   pinTdConfig,
   setEnclaveKeys,
   setMatcherAuthority,
@@ -60,6 +53,7 @@ import {
 } from '../tee.js'
 import { anvilAccount, type DevAccount, devRoles } from './accounts.js'
 import { type Anvil, freePort, startAnvil } from './anvil.js'
+import { devMeasurementOf } from './attestation.js'
 import { deployAttestationWithForge, deployRestakingWithForge, removeDeploymentFile } from './deploy.js'
 import { repoRoot } from './paths.js'
 import { type Devnet, startDevnet } from './stack.js'
@@ -211,14 +205,7 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
     const head = await marketplace.reader.public.getBlock({ blockTag: 'latest' })
     const pki: DevPkiIdentity = { seed, time: Number(head.timestamp) }
     const devPki = createDevPki(seed, { now: new Date(pki.time * 1000) })
-    const td = parseTdxQuoteV4(buildDevQuote(devPki, new Uint8Array(64))).body
-    const measurement = measurementOf({
-      mrTd: bytesToHex(td.mrTd),
-      rtmr0: bytesToHex(td.rtmr[0] as Uint8Array),
-      rtmr1: bytesToHex(td.rtmr[1] as Uint8Array),
-      rtmr2: bytesToHex(td.rtmr[2] as Uint8Array),
-      rtmr3: bytesToHex(td.rtmr[3] as Uint8Array),
-    })
+    const measurement = devMeasurementOf(devPki)
     const deployerKey = anvilAccount(devRoles.deployer).privateKey
     const collateral = buildDevCollateral(devPki)
     const validity = options.attestValiditySeconds ?? 86_400
