@@ -10,8 +10,8 @@ import {
   type AttestationProvider,
   buildDevCollateral,
   buildDevQuote,
-  checkQuoteConfiguration,
   ConfigfsTsmUnavailableError,
+  checkQuoteConfiguration,
   createConfigfsTsmProvider,
   createDevPki,
   createDevProvider,
@@ -32,8 +32,8 @@ import {
   SGX_EXTENSION_OID,
   splitPemChain,
   TdConfigurationError,
-  tdConfigOfQuote,
   type TsmFs,
+  tdConfigOfQuote,
   UnsupportedTsmProviderError,
   VerificationError,
   verifyCollateral,
@@ -780,11 +780,10 @@ describe('v5 quotes (TDX 1.5): one parser for v4 and v5, dev quotes with either 
 })
 
 describe('the enclave checks v5 quotes as it checks v4 quotes (10.1, TDX 1.5 platforms)', () => {
-  const config: EnclaveConfig = {
-    role: 'Prover',
-    registries: [{ chainId: 31337, registry: '0x5FbDB2315678afecb367f032d93F642f64180aa3' }],
-  }
-  const elsewhere: EnclaveConfig = { ...config, registries: [{ chainId: 1, registry: config.registries[0]!.registry }] }
+  const registry = '0x5FbDB2315678afecb367f032d93F642f64180aa3'
+  const config: EnclaveConfig = { role: 'Prover', registries: [{ chainId: 31337, registry }] }
+  // The same registry address on another chain: another registry.
+  const elsewhere: EnclaveConfig = { role: 'Prover', registries: [{ chainId: 1, registry }] }
   const mrServiceTd = new Uint8Array(48).fill(0x5e)
   const formats = [
     { version: 5, bodyType: 2 },

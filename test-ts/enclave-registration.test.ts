@@ -473,16 +473,19 @@ describe('TDs on TDX 1.5 platforms (v5 quotes)', () => {
     expect(devTdConfigOf(fixture.pki, config, td10)).toBe(devTdConfigOf(fixture.pki, config))
     await pinTdConfig(fixture.owner, { role: 'Matcher', tdConfig: devTdConfigOf(fixture.pki, config) })
 
-    const provider = recording(createDevProvider(fixture.pki, { ...td10, mrConfigId: hexToBytes(mrConfigIdOf(config)) }))
+    const provider = recording(
+      createDevProvider(fixture.pki, { ...td10, mrConfigId: hexToBytes(mrConfigIdOf(config)) }),
+    )
     const keys = freshKeys()
     const registered = await registerEnclaveKey(direct('bystander'), {
       enclave: enclaveAttestation(provider, config),
       ...keys,
     })
-    expect(provider.quotes).toHaveLength(1)
-    expect(parseTdxQuote(provider.quotes[0] as Uint8Array)).toMatchObject({ version: 5, bodyType: 2 })
-    expect(registered).toMatchObject({ role: 'Matcher', signer: keys.signer, quote: bytesToHex(provider.quotes[0]!) })
-    expect((await verifiedOnChain(provider.quotes[0] as Uint8Array)).tdConfig).toBe(tdConfigOfQuote(provider.quotes[0]!))
+    const [quote, ...more] = provider.quotes
+    if (quote === undefined || more.length > 0) throw new Error('the enclave should have taken exactly one quote')
+    expect(parseTdxQuote(quote)).toMatchObject({ version: 5, bodyType: 2 })
+    expect(registered).toMatchObject({ role: 'Matcher', signer: keys.signer, quote: bytesToHex(quote) })
+    expect((await verifiedOnChain(quote)).tdConfig).toBe(tdConfigOfQuote(quote))
     expect(await isActiveKey(direct(), { role: 'Matcher', signer: keys.signer })).toBe(true)
   })
 })
