@@ -3,6 +3,7 @@ import { createHash, verify as cryptoVerify, X509Certificate } from 'node:crypto
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
+import { concat, hexToBytes, keccak256 } from 'viem'
 import { describe, expect, it } from 'vitest'
 import { children, content, decodeOid, readNode } from '../enclave/attestation/der.js'
 import {
@@ -10,10 +11,12 @@ import {
   buildDevCollateral,
   buildDevQuote,
   ConfigfsTsmUnavailableError,
+  checkQuoteConfiguration,
   createConfigfsTsmProvider,
   createDevPki,
   createDevProvider,
   type DcapCollateral,
+  devEnclaveAttestation,
   evaluateTdxTcb,
   GenerationMismatchError,
   issueDevCrl,
@@ -21,11 +24,16 @@ import {
   parseCertificate,
   parseCrl,
   parseSgxExtension,
+  parseTdxQuote,
   parseTdxQuoteV4,
+  QuoteFormatError,
+  QuoteReportDataError,
   ReportDataLengthError,
   SGX_EXTENSION_OID,
   splitPemChain,
+  TdConfigurationError,
   type TsmFs,
+  tdConfigOfQuote,
   UnsupportedTsmProviderError,
   VerificationError,
   verifyCollateral,
@@ -34,6 +42,7 @@ import {
   verifyTdxQuote,
 } from '../enclave/attestation/index.js'
 import { buildDevFixtures } from '../enclave/attestation/write-dev-fixtures.js'
+import { type EnclaveConfig, mrConfigIdOf, tdConfigOf } from '../ts/enclave-config.js'
 
 const root = join(import.meta.dirname, '..')
 const read = (path: string) => new Uint8Array(readFileSync(join(root, path)))
@@ -45,6 +54,12 @@ const realQuote = read('test/fixtures/dcap/tdx_quote')
 const realCollateral = JSON.parse(readFileSync(join(root, 'test/fixtures/dcap/tdx_quote_collateral.json'), 'utf8'))
 const intelRoot = read('test/fixtures/dcap/TrustedRootCA.der')
 const REAL_NOW = new Date(1750377600 * 1000)
+// The real v5 sample (TD report 1.5 body) and the time its collateral is valid at.
+const realV5Quote = read('test/fixtures/dcap/tdx_quote_outdated')
+const realV5Collateral = JSON.parse(
+  readFileSync(join(root, 'test/fixtures/dcap/tdx_quote_outdated_collateral.json'), 'utf8'),
+)
+const REAL_V5_NOW = new Date(1772323200 * 1000)
 
 const NOW = new Date('2026-01-01T00:00:00Z')
 const pki = createDevPki('attestation-test', { now: NOW })
@@ -643,5 +658,196 @@ describe('configfs-tsm provider (file protocol, emulated)', () => {
     const q = parseTdxQuoteV4(devQuote)
     expect(verifyP256Raw(p256PublicKey(q.attestationKey), q.signedBytes, q.signature)).toBe(true)
     expect(verifyP256Raw(p256PublicKey(q.attestationKey), q.qeReport, q.signature)).toBe(false)
+  })
+})
+
+/** A copy of `quote` with a little-endian integer of `bytes` bytes overwritten at `offset`. */
+const withUint = (quote: Uint8Array, offset: number, bytes: 2 | 4, value: number): Uint8Array => {
+  const mutated = quote.slice()
+  const view = new DataView(mutated.buffer)
+  if (bytes === 2) view.setUint16(offset, value, true)
+  else view.setUint32(offset, value, true)
+  return mutated
+}
+
+describe('v5 quotes (TDX 1.5): one parser for v4 and v5, dev quotes with either TD report (h)', () => {
+  const mrServiceTd = new Uint8Array(48).fill(0x5e)
+  const td10 = buildDevQuote(pki, reportData64, { version: 5, bodyType: 2 })
+  const td15 = buildDevQuote(pki, reportData64, { version: 5, bodyType: 3, mrServiceTd })
+  const v4Body = devQuote.subarray(48, 632)
+
+  it('reads the real v5 sample where TdxQuote.sol reads it, and verifies it under the Intel root', () => {
+    const view = new DataView(realV5Quote.buffer, realV5Quote.byteOffset, realV5Quote.byteLength)
+    // Header version 5, then the body descriptor: type 3 (TD report 1.5), 648 bytes.
+    expect([view.getUint16(0, true), view.getUint16(48, true), view.getUint32(50, true)]).toEqual([5, 3, 648])
+    const q = parseTdxQuote(realV5Quote)
+    expect(q).toMatchObject({ version: 5, bodyType: 3, bodyOffset: 54, signatureDataLength: view.getUint32(702, true) })
+    // What the attestation key signs: header ‖ descriptor ‖ body (DcapTdxVerifierOutdatedTest.test_parse_v5Td15Body).
+    expect(hex(q.signedBytes)).toBe(hex(realV5Quote.subarray(0, 702)))
+    const at = (offset: number, length: number) => hex(realV5Quote.subarray(54 + offset, 54 + offset + length))
+    expect(hex(q.body.teeTcbSvn)).toBe(at(0, 16))
+    expect(hex(q.body.xfam)).toBe(at(128, 8))
+    expect(hex(q.body.mrConfigId)).toBe(at(184, 48))
+    expect(hex(q.body.rtmr[3])).toBe(at(472, 48))
+    expect(hex(q.body.reportData)).toBe(at(520, 64))
+    expect(hex(q.body.teeTcbSvn2)).toBe(at(584, 16))
+    expect(hex(q.body.teeTcbSvn2)).toBe('0d010300000000000000000000000000')
+    expect(hex(q.body.mrServiceTd)).toBe(at(600, 48))
+    expect(q.qeReportOffset).toBe(702 + 4 + 134)
+    const verified = verifyTdxQuote(realV5Quote, {
+      trustedRoot: intelRoot,
+      now: REAL_V5_NOW,
+      crls: crlsOf(realV5Collateral),
+    })
+    expect(hex(verified.pck.fmspc)).toBe('90c06f000000')
+  })
+
+  it('builds v5 dev quotes: the v4 TD report 1.0 after a type-2 descriptor, or 1.5 with TEE_TCB_SVN2 and MRSERVICETD', () => {
+    expect(hex(td10.subarray(0, 2))).toBe('0500')
+    expect(hex(td10.subarray(2, 48))).toBe(hex(devQuote.subarray(2, 48)))
+    expect(hex(td10.subarray(48, 54))).toBe('020048020000') // type 2, 584 bytes
+    expect(hex(td10.subarray(54, 638))).toBe(hex(v4Body))
+    expect(hex(td15.subarray(0, 48))).toBe(hex(td10.subarray(0, 48)))
+    expect(hex(td15.subarray(48, 54))).toBe('030088020000') // type 3, 648 bytes
+    expect(hex(td15.subarray(54, 638))).toBe(hex(v4Body))
+    // TEE_TCB_SVN2 defaults to TEE_TCB_SVN: the TDX module was not updated since the TD launched.
+    expect(hex(td15.subarray(638, 654))).toBe(hex(devQuote.subarray(48, 64)))
+    expect(hex(td15.subarray(654, 702))).toBe(hex(mrServiceTd))
+    const svn2 = Uint8Array.from({ length: 16 }, (_, i) => (i === 0 ? 9 : 0))
+    expect(hex(parseTdxQuote(buildDevQuote(pki, reportData64, { version: 5, teeTcbSvn2: svn2 })).body.teeTcbSvn2)).toBe(
+      hex(svn2),
+    )
+
+    const collateral = verifyCollateral(devCollateral, { trustedRoot: pki.root.der, now: NOW })
+    for (const [quote, bodyType, serviceTd] of [
+      [td10, 2, new Uint8Array(48)],
+      [td15, 3, mrServiceTd],
+    ] as const) {
+      const q = parseTdxQuote(quote)
+      expect(q).toMatchObject({ version: 5, bodyType, bodyOffset: 54, end: quote.length })
+      expect(hex(q.body.reportData)).toBe(hex(reportData64))
+      expect(hex(q.body.mrServiceTd)).toBe(hex(serviceTd))
+      // Signed like v4 quotes: the attestation key over everything up to the signature data, QE report, PCK chain.
+      const verified = verifyTdxQuote(quote, { trustedRoot: pki.root.der, now: NOW, crls: crlsOf(devCollateral) })
+      expect(evaluateTdxTcb(verified, collateral.tcbInfo, collateral.qeIdentity).status).toBe('UpToDate')
+      for (const offset of [0, 48, 50, 54 + 600, q.signedBytes.length - 1]) {
+        const mutated = quote.slice()
+        mutated[offset] = (mutated[offset] as number) ^ 0x40
+        expect(() => verifyTdxQuote(mutated, { trustedRoot: pki.root.der, now: NOW }), `offset ${offset}`).toThrow()
+      }
+    }
+    // v4 remains the default, byte for byte (test/fixtures/dcap-dev is checked in (f)).
+    expect(hex(buildDevQuote(pki, reportData64, { version: 4 }))).toBe(hex(devQuote))
+    expect(parseTdxQuote(devQuote)).toMatchObject({ version: 4, bodyType: 2, bodyOffset: 48 })
+    expect(hex(parseTdxQuote(devQuote).body.mrServiceTd)).toBe('00'.repeat(48))
+  })
+
+  it('refuses TD report 1.5 fields for a quote without a TD report 1.5 body', () => {
+    expect(() => buildDevQuote(pki, reportData64, { mrServiceTd })).toThrow(/mrServiceTd.*TD report 1\.5/)
+    expect(() => buildDevQuote(pki, reportData64, { version: 5, bodyType: 2, mrServiceTd })).toThrow(
+      /mrServiceTd.*TD report 1\.5/,
+    )
+    expect(() => buildDevQuote(pki, reportData64, { teeTcbSvn2: new Uint8Array(16) })).toThrow(/teeTcbSvn2/)
+    expect(() => buildDevQuote(pki, reportData64, { version: 4, bodyType: 3 })).toThrow(/v4 quote.*TD report 1\.0/)
+  })
+
+  it('refuses other versions, body types and body sizes with a QuoteFormatError naming what it found', () => {
+    const cases: [Uint8Array, RegExp][] = [
+      [withUint(devQuote, 0, 2, 3), /quote version 3/],
+      [withUint(td15, 0, 2, 6), /quote version 6/],
+      [withUint(td15, 48, 2, 1), /body type 1, 648 bytes/], // an SGX enclave report's type
+      [withUint(td15, 48, 2, 4), /body type 4, 648 bytes/],
+      [withUint(td15, 50, 4, 584), /body type 3, 584 bytes/],
+      [withUint(td10, 48, 2, 3), /body type 3, 584 bytes/],
+      [withUint(td10, 50, 4, 648), /body type 2, 648 bytes/],
+    ]
+    for (const [quote, message] of cases) {
+      const error = (() => {
+        try {
+          parseTdxQuote(quote)
+        } catch (caught) {
+          return caught
+        }
+      })()
+      expect(error, String(message)).toBeInstanceOf(QuoteFormatError)
+      expect((error as Error).message).toMatch(message)
+    }
+    expect(() => parseTdxQuote(withUint(td15, 48, 2, 4))).toThrow(/expected type 2 \(584 bytes.*type 3 \(648 bytes/)
+    // The v4-only reader says what to use instead.
+    expect(() => parseTdxQuoteV4(td15)).toThrow(QuoteFormatError)
+    expect(() => parseTdxQuoteV4(td15)).toThrow(/v5 quote.*parseTdxQuote/)
+  })
+})
+
+describe('the enclave checks v5 quotes as it checks v4 quotes (10.1, TDX 1.5 platforms)', () => {
+  const registry = '0x5FbDB2315678afecb367f032d93F642f64180aa3'
+  const config: EnclaveConfig = { role: 'Prover', registries: [{ chainId: 31337, registry }] }
+  // The same registry address on another chain: another registry.
+  const elsewhere: EnclaveConfig = { role: 'Prover', registries: [{ chainId: 1, registry }] }
+  const mrServiceTd = new Uint8Array(48).fill(0x5e)
+  const formats = [
+    { version: 5, bodyType: 2 },
+    { version: 5, bodyType: 3, mrServiceTd },
+  ] as const
+
+  for (const format of formats) {
+    it(`passes a v5 type-${format.bodyType} quote of a TD launched for the configuration, for its report data only`, async () => {
+      const enclave = devEnclaveAttestation(pki, config, format)
+      const quote = await enclave.provider.getQuote(reportData64)
+      expect(parseTdxQuote(quote)).toMatchObject({ version: 5, bodyType: format.bodyType })
+      expect(() => enclave.checkQuote(quote, reportData64)).not.toThrow()
+      expect(() => checkQuoteConfiguration(quote, reportData64, config)).not.toThrow()
+
+      const otherReportData = reportData64.map((byte) => byte ^ 1)
+      expect(() => checkQuoteConfiguration(quote, otherReportData, config)).toThrow(QuoteReportDataError)
+
+      const launchedElsewhere = createDevProvider(pki, { ...format, mrConfigId: hexToBytes(mrConfigIdOf(elsewhere)) })
+      const foreign = await launchedElsewhere.getQuote(reportData64)
+      const refused = (() => {
+        try {
+          checkQuoteConfiguration(foreign, reportData64, config)
+        } catch (error) {
+          return error
+        }
+      })()
+      expect(refused).toBeInstanceOf(TdConfigurationError)
+      expect(refused).toMatchObject({ launchedFor: mrConfigIdOf(elsewhere), configuredFor: mrConfigIdOf(config) })
+    })
+  }
+
+  it('runs its checks on a real v5 quote (the sample TD was launched for no configuration: refused as such)', () => {
+    const sample = parseTdxQuote(realV5Quote)
+    expect(() => checkQuoteConfiguration(realV5Quote, sample.body.reportData, config)).toThrow(TdConfigurationError)
+    expect(() => checkQuoteConfiguration(realV5Quote, reportData64, config)).toThrow(QuoteReportDataError)
+  })
+
+  it('tdConfigOfQuote is keccak256(XFAM ‖ MRCONFIGID ‖ MROWNER ‖ MROWNERCONFIG ‖ MRSERVICETD), MRSERVICETD zero for TD 1.0', () => {
+    const options = { mrConfigId: hexToBytes(mrConfigIdOf(config)), mrOwner: new Uint8Array(48).fill(0x0e) }
+    const v4 = buildDevQuote(pki, reportData64, options)
+    const type2 = buildDevQuote(pki, reportData64, { ...options, version: 5, bodyType: 2 })
+    const type3 = buildDevQuote(pki, reportData64, { ...options, version: 5, bodyType: 3, mrServiceTd })
+    const type3NoServiceTd = buildDevQuote(pki, reportData64, { ...options, version: 5, bodyType: 3 })
+    // Read from absolute offsets, independently of the parser: body at 54, XFAM +128, MRCONFIGID +184, MROWNER +232,
+    // MROWNERCONFIG +280, MRSERVICETD +600.
+    const raw = (offset: number, length: number) => type3.subarray(54 + offset, 54 + offset + length)
+    const expected = keccak256(concat([raw(128, 8), raw(184, 48), raw(232, 48), raw(280, 48), raw(600, 48)]))
+    expect(tdConfigOfQuote(type3)).toBe(expected)
+    expect(hex(raw(600, 48))).toBe(hex(mrServiceTd))
+    expect(tdConfigOfQuote(type3)).not.toBe(tdConfigOfQuote(v4))
+    // Without a service TD, a TD's tdConfig is the same whatever the quote format.
+    expect(tdConfigOfQuote(type2)).toBe(tdConfigOfQuote(v4))
+    expect(tdConfigOfQuote(type3NoServiceTd)).toBe(tdConfigOfQuote(v4))
+    expect(tdConfigOfQuote(v4)).toBe(
+      tdConfigOf({
+        xfam: `0x${hex(parseTdxQuote(v4).body.xfam)}`,
+        mrConfigId: mrConfigIdOf(config),
+        mrOwner: `0x${'0e'.repeat(48)}`,
+      }),
+    )
+    // The real sample (TD report 1.5, zero MRSERVICETD).
+    const sample = (offset: number, length: number) => realV5Quote.subarray(54 + offset, 54 + offset + length)
+    expect(tdConfigOfQuote(realV5Quote)).toBe(
+      keccak256(concat([sample(128, 8), sample(184, 48), sample(232, 48), sample(280, 48), sample(600, 48)])),
+    )
   })
 })

@@ -24,15 +24,17 @@ import {
   devEnclaveAttestation,
   devTdConfigOf,
   enclaveAttestation,
-  parseTdxQuoteV4,
+  parseTdxQuote,
   QuoteReportDataError,
   TdConfigurationError,
+  tdConfigOfQuote,
 } from '../enclave/attestation/index.js'
 import { connect, createCairnReader } from '../ts/client.js'
 import { prepareDevAttestation } from '../ts/devnet/attestation.js'
 import { repoRoot } from '../ts/devnet/paths.js'
 import {
   allowMeasurement,
+  dcapTdxVerifierAbi,
   type EnclaveConfig,
   eciesPublicKeyOf,
   enclaveConfigId,
@@ -153,7 +155,7 @@ function registryReportData(binding: KeyBinding): Promise<Hex> {
   })
 }
 
-const quoteReportData = (quote: Hex): Hex => bytesToHex(parseTdxQuoteV4(hexToBytes(quote)).body.reportData)
+const quoteReportData = (quote: Hex): Hex => bytesToHex(parseTdxQuote(hexToBytes(quote)).body.reportData)
 
 describe('report data and configuration ids', () => {
   it('keyBindingReportData is the registry’s reportDataFor, for every role and market', async () => {
@@ -407,5 +409,83 @@ describe('enclave key registration against a malicious host', () => {
     } finally {
       await proxy.close()
     }
+  })
+})
+
+describe('TDs on TDX 1.5 platforms (v5 quotes)', () => {
+  /** A TD 1.5 report with a service TD bound (MRSERVICETD non-zero), as a migration TD or a vTPM TD would be. */
+  const td15 = { version: 5, bodyType: 3, mrServiceTd: new Uint8Array(48).fill(0x5e) } as const
+  const otherServiceTd = { ...td15, mrServiceTd: new Uint8Array(48).fill(0x6f) } as const
+
+  /** What the registry's quote verifier reports for `quote`, from the real node. */
+  function verifiedOnChain(quote: Uint8Array) {
+    const { devnet, fixture } = current()
+    return devnet.reader.public.readContract({
+      address: fixture.attestation.contracts.dcapTdxVerifier,
+      abi: dcapTdxVerifierAbi,
+      functionName: 'verifyTdxQuote',
+      args: [bytesToHex(quote)],
+    })
+  }
+
+  it('tdConfigOfQuote of a TD 1.5 quote with an MRSERVICETD is the tdConfig the verifier reports and the registry pins', async () => {
+    const { fixture } = current()
+    const config = configFor('Prover')
+    const enclave = devEnclaveAttestation(fixture.pki, config, td15)
+    const quote = await enclave.provider.getQuote(new Uint8Array(64))
+    expect(parseTdxQuote(quote)).toMatchObject({ version: 5, bodyType: 3 })
+
+    const report = await verifiedOnChain(quote)
+    expect(report.tdConfig).toBe(tdConfigOfQuote(quote))
+    expect(report.tdConfig).toBe(devTdConfigOf(fixture.pki, config, td15))
+    // MRSERVICETD is part of it: the same TD without the service TD (or in a v4 quote) shows another tdConfig.
+    expect(report.tdConfig).not.toBe(devTdConfigOf(fixture.pki, config))
+    expect(report.mrConfigId).toBe(mrConfigIdOf(config))
+
+    // Pinned to what the enclave computes, the registry takes the TD's key, registered through the enclave's own path.
+    await pinTdConfig(fixture.owner, { role: 'Prover', marketId: MARKET, tdConfig: tdConfigOfQuote(quote) })
+    const keys = freshKeys()
+    const registered = await registerEnclaveKey(direct(), { enclave, marketId: MARKET, ...keys })
+    expect(registered).toMatchObject({ role: 'Prover', marketId: MARKET, signer: keys.signer })
+    expect(parseTdxQuote(hexToBytes(registered.quote))).toMatchObject({ version: 5, bodyType: 3 })
+    expect(await isActiveKey(direct(), { role: 'Prover', marketId: MARKET, signer: keys.signer })).toBe(true)
+
+    // The same TD bound to another service TD passes its enclave's own check, and the pin refuses it.
+    const rebound = devEnclaveAttestation(fixture.pki, config, otherServiceTd)
+    const reboundKeys = freshKeys()
+    const refused = await registerEnclaveKey(direct(), {
+      enclave: rebound,
+      marketId: MARKET,
+      ...reboundKeys,
+    }).catch((error: unknown) => error)
+    expect(refused).toMatchObject({
+      name: 'TdConfigNotPinned',
+      args: { tdConfig: devTdConfigOf(fixture.pki, config, otherServiceTd), pinned: tdConfigOfQuote(quote) },
+    })
+    expect(await isActiveKey(direct(), { role: 'Prover', marketId: MARKET, signer: reboundKeys.signer })).toBe(false)
+  })
+
+  it('a v5 quote with a TD report 1.0 body registers through registerEnclaveKey under the v4 pin of the same TD', async () => {
+    const { fixture } = current()
+    const config = configFor('Matcher')
+    const td10 = { version: 5, bodyType: 2 } as const
+    // MRSERVICETD is zero in a TD 1.0 report: the TD's tdConfig does not depend on the quote format.
+    expect(devTdConfigOf(fixture.pki, config, td10)).toBe(devTdConfigOf(fixture.pki, config))
+    await pinTdConfig(fixture.owner, { role: 'Matcher', tdConfig: devTdConfigOf(fixture.pki, config) })
+
+    const provider = recording(
+      createDevProvider(fixture.pki, { ...td10, mrConfigId: hexToBytes(mrConfigIdOf(config)) }),
+    )
+    const keys = freshKeys()
+    const registered = await registerEnclaveKey(direct('bystander'), {
+      enclave: enclaveAttestation(provider, config),
+      ...keys,
+    })
+    const [quote, ...more] = provider.quotes
+    if (quote === undefined || more.length > 0) throw new Error('the enclave should have taken exactly one quote')
+    expect(parseTdxQuote(quote)).toMatchObject({ version: 5, bodyType: 2 })
+    expect(registered).toMatchObject({ role: 'Matcher', signer: keys.signer, quote: bytesToHex(quote) })
+    expect((await verifiedOnChain(quote)).tdConfig).toBe(tdConfigOfQuote(quote))
+    expect(await isActiveKey(direct(), { role: 'Matcher', signer: keys.signer })).toBe(true)
   })
 })

@@ -8,12 +8,13 @@ import {
 import { equalBytes, fromHex, toHex } from './bytes.js'
 import type { DevPki } from './pki.js'
 import { AttestationError, type AttestationProvider } from './provider.js'
-import { buildDevQuote, createDevProvider, type DevProviderOptions, parseTdxQuoteV4 } from './quote.js'
+import { buildDevQuote, createDevProvider, type DevProviderOptions, parseTdxQuote } from './quote.js'
 
 /*
  * The enclave's side of its measured configuration (ts/enclave-config.ts): before any quote is used, the enclave
  * checks that the quote is its TD's answer for the report data it asked for, from a TD launched (MRCONFIGID) for
- * the configuration it acts on. The same check runs on configfs-tsm quotes on hardware and on dev quotes.
+ * the configuration it acts on. The same check runs on configfs-tsm quotes on hardware and on dev quotes, v4 and v5
+ * (TDX 1.5 platforms) alike: every quote the on-chain verifier takes.
  */
 
 const hex = (bytes: Uint8Array): `0x${string}` => `0x${toHex(bytes)}`
@@ -54,7 +55,7 @@ export class QuoteReportDataError extends AttestationError {
  * Checked on every quote the enclave takes, before anything uses it.
  */
 export function checkQuoteConfiguration(quote: Uint8Array, reportData: Uint8Array, config: EnclaveConfig): void {
-  const body = parseTdxQuoteV4(quote).body
+  const body = parseTdxQuote(quote).body
   if (!equalBytes(body.reportData, reportData)) throw new QuoteReportDataError(hex(reportData), hex(body.reportData))
   const expected = fromHex(mrConfigIdOf(config))
   if (!equalBytes(body.mrConfigId, expected)) {
@@ -83,14 +84,18 @@ export function devEnclaveAttestation(
   return enclaveAttestation(createDevProvider(pki, { ...options, mrConfigId: fromHex(mrConfigIdOf(config)) }), config)
 }
 
-/** The tdConfig a registry sees in `quote` (TD report 1.0: MRSERVICETD is zero): what to pin for TDs like it. */
+/**
+ * The tdConfig a registry sees in `quote`, v4 or v5 (MRSERVICETD is the TD report 1.5's, zero in a TD report 1.0, as
+ * TdxQuote.readReport takes it): what to pin for TDs like it.
+ */
 export function tdConfigOfQuote(quote: Uint8Array): `0x${string}` {
-  const body = parseTdxQuoteV4(quote).body
+  const body = parseTdxQuote(quote).body
   return tdConfigOf({
     xfam: hex(body.xfam),
     mrConfigId: hex(body.mrConfigId),
     mrOwner: hex(body.mrOwner),
     mrOwnerConfig: hex(body.mrOwnerConfig),
+    mrServiceTd: hex(body.mrServiceTd),
   })
 }
 

@@ -1,5 +1,5 @@
 // Attestation providers for the enclave services: Linux configfs-tsm on TDX hardware, and a dev DCAP stack (PKI,
-// collateral, byte-exact v4 TDX quotes) for tests and devnets. See README.md.
+// collateral, byte-exact v4 and v5 TDX quotes) for tests and devnets. See README.md.
 export * from './collateral.js'
 export * from './configfs-tsm.js'
 export * from './configuration.js'

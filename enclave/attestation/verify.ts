@@ -4,7 +4,7 @@ import type { DcapCollateral, TcbStatus, TdQeIdentity, TdxModuleIdentity, TdxTcb
 import { INTEL_QE_VENDOR_ID } from './defaults.js'
 import { children, content, type DerNode, decodeOid, expectTag, readNode, readTime, Tag, whole } from './der.js'
 import { SGX_EXTENSION_OID } from './pki.js'
-import { type ParsedTdxQuote, parseTdxQuoteV4 } from './quote.js'
+import { type ParsedTdxQuote, parseTdxQuote } from './quote.js'
 
 /**
  * Off-chain DCAP checks on node:crypto (OpenSSL), independent of the dev PKI's signer (noble): used by the tests to
@@ -316,9 +316,9 @@ export type QuoteCheckOptions = {
   crls?: { rootCaCrl: Uint8Array; pckCrl: Uint8Array }
 }
 
-/** Reference §2 steps 1–5, 7 and 8: everything about a quote that needs no TCB info or QE identity. */
+/** Reference §2 steps 1–5, 7 and 8 on a v4 or v5 quote: everything that needs no TCB info or QE identity. */
 export const verifyTdxQuote = (bytes: Uint8Array, options: QuoteCheckOptions): VerifiedQuote => {
-  const quote = parseTdxQuoteV4(bytes)
+  const quote = parseTdxQuote(bytes)
   if (!equalBytes(quote.qeVendorId, INTEL_QE_VENDOR_ID)) fail('QE vendor is not Intel')
   const ders = splitPemChain(quote.pem)
   if (ders.length !== 3) fail(`PCK chain must hold 3 certificates, found ${ders.length}`)
