@@ -5,7 +5,7 @@
  */
 export type AttestationProvider = {
   name: string
-  /** `reportData` must be exactly 64 bytes; it becomes REPORTDATA (v4 TDX quote bytes 568..632). */
+  /** `reportData` must be exactly 64 bytes; it becomes the TD report's REPORTDATA (bytes 568..632 of a v4 quote, 574..638 of a v5). */
   getQuote(reportData: Uint8Array): Promise<Uint8Array>
 }
 
