@@ -54,6 +54,7 @@ import {
 } from '../ts/index.js'
 import { advanceTime, useDevnet } from './anvil.js'
 
+const DEFAULT_MAX_INPUT_BYTES = 16 * 1024 * 1024 // TEMP red run
 const STAKE = parseEther('1000')
 const MAX_REWARD = parseEther('40')
 /** The cheap prover: 10 cUSD, 600 s. The fast one: 30 cUSD, 60 s. Requests allow up to 40 cUSD and 600 s. */
@@ -390,6 +391,67 @@ describe('matcher service on anvil', () => {
     }
     await advanceTime(devnet, 601)
     for (const requestId of bad) {
+      expect((await cancel(devnet.actors.bystander, requestId)).refund).toBe(MAX_REWARD)
+    }
+  })
+
+  it('never assigns a request whose public inputs can never load from their URI, and says why', async () => {
+    const { devnet, fixture } = current()
+    const publicInputs = hexToBytes(fixture.publicInputs)
+    const digest = keccak256(publicInputs)
+    // Over the default limit (the prover runner's too), streamed without a content-length: only the read stops it.
+    const oversized = DEFAULT_MAX_INPUT_BYTES + 1
+    const server = createServer((request, response) => {
+      if (request.url === '/inputs') return void response.end(publicInputs)
+      if (request.url === '/other') return void response.end('other bytes')
+      if (request.url !== '/oversized') return void response.writeHead(404).end()
+      const chunk = new Uint8Array(1 << 20)
+      let left = oversized
+      const write = () => {
+        while (left > 0) {
+          const part = chunk.subarray(0, Math.min(chunk.length, left))
+          left -= part.length
+          if (!response.write(part)) return void response.once('drain', write)
+        }
+        response.end()
+      }
+      write()
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const otherBytesAsData = `data:application/octet-stream;base64,${Buffer.from('other bytes').toString('base64')}`
+    const bad: { requestId: bigint; reason: string }[] = []
+    try {
+      await withMatcher(freshKeyFile(), async (matcher) => {
+        for (const [reason, uri] of [
+          ['UnsupportedUri', 'ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi'],
+          ['DigestMismatch', otherBytesAsData],
+          ['DigestMismatch', `${base}/other`],
+          ['TooLarge', `${base}/oversized`],
+        ] as const) {
+          const created = await postRequest({ speedPreferenceBps: 0, publicInputs: remoteInputs(uri, digest) })
+          bad.push({ requestId: created.requestId, reason })
+        }
+        // Posted last and behind a URI that loads: assigned, so the rounds went past the others.
+        const good = await postRequest({ speedPreferenceBps: 0, publicInputs: remoteInputs(`${base}/inputs`, digest) })
+        expect((await assignmentOf(good.requestId)).args.prover).toBe(cheapAddress())
+        for (const { requestId } of bad) expect(await assignmentsOf(requestId)).toEqual([])
+        const skipped = (reason: string) => `cairn_matcher_requests_skipped_total{reason="${reason}"}`
+        await metricReaches(matcher, skipped('UnsupportedUri'), 1)
+        await metricReaches(matcher, skipped('DigestMismatch'), 2)
+        await metricReaches(matcher, skipped('TooLarge'), 1)
+      })
+    } finally {
+      server.closeAllConnections()
+      server.close()
+    }
+    for (const { requestId } of bad) {
+      expect(await assignmentsOf(requestId)).toEqual([])
+      expect(await getRequestState(devnet.reader, requestId)).toBe('Open')
+    }
+    await advanceTime(devnet, 601)
+    for (const { requestId } of bad) {
       expect((await cancel(devnet.actors.bystander, requestId)).refund).toBe(MAX_REWARD)
     }
   })

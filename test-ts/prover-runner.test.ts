@@ -70,6 +70,7 @@ import {
 } from '../ts/index.js'
 import { startForgingRpc } from './forging-rpc.js'
 
+const DEFAULT_MAX_INPUT_BYTES = 16 * 1024 * 1024 // TEMP red run
 const SEED = 'cairn prover runner test'
 const STAKE = parseEther('1000')
 const PRICE = parseEther('25')
@@ -467,6 +468,71 @@ describe('prover runner on anvil', () => {
     const { fulfilled } = await settlementLogs(created.requestId)
     expect(fulfilled[0]?.args.prover).toBe(f.prover)
     expect(await metric((runner as ProverRunner).url, 'cairn_prover_fallback_claims_total')).toBe(1)
+  })
+
+  it('never claims a request whose public inputs can never load from their URI, and says why', async () => {
+    const f = current()
+    const publicInputs = concat([toHex(randomFieldElement(), { size: 32 }), sha256('0x')])
+    const digest = keccak256(publicInputs)
+    // Over the default limit, streamed without a content-length: only the read stops it.
+    const oversized = DEFAULT_MAX_INPUT_BYTES + 1
+    const server = createServer((request, response) => {
+      if (request.url === '/inputs') return void response.end(hexToBytes(publicInputs))
+      if (request.url === '/other') return void response.end('other bytes')
+      if (request.url !== '/oversized') return void response.writeHead(404).end()
+      const chunk = new Uint8Array(1 << 20)
+      let left = oversized
+      const write = () => {
+        while (left > 0) {
+          const part = chunk.subarray(0, Math.min(chunk.length, left))
+          left -= part.length
+          if (!response.write(part)) return void response.once('drain', write)
+        }
+        response.end()
+      }
+      write()
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    onTestFinished(() => {
+      server.closeAllConnections()
+      server.close()
+    })
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const postBehind = async (uri: string) => {
+      const params = await schedule(f.teeMarket, publicInputs)
+      return post({ ...params, publicInputs: remoteInputs(uri, digest), marketId: f.teeMarket })
+    }
+    const bad: bigint[] = []
+    for (const uri of [
+      'ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi',
+      `data:application/octet-stream;base64,${Buffer.from('other bytes').toString('base64')}`,
+      `${base}/other`,
+      `${base}/oversized`,
+    ]) {
+      bad.push((await postBehind(uri)).requestId)
+    }
+    // Posted last and behind a URI that loads: claimed and proven, so the fallback went past the others.
+    const good = await postBehind(`${base}/inputs`)
+    await advanceTime(f.devnet, 31)
+    const stateOf = (requestId: bigint) => getRequestState(f.devnet.reader, requestId)
+    await eventually('a claim', async () => {
+      const states = await Promise.all([...bad, good.requestId].map(stateOf))
+      return states.some((state) => state !== 'Open')
+    })
+    for (const requestId of bad) expect(await stateOf(requestId)).toBe('Open')
+    await settled(good.requestId)
+    settledIds.push(good.requestId)
+    const url = (runner as ProverRunner).url
+    const skipped = (reason: string) => `cairn_prover_fallback_skipped_total{reason="${reason}"}`
+    await eventually('every request with inputs that can never load skipped, with its reason', async () => {
+      const counts = await Promise.all(
+        ['UnsupportedUri', 'DigestMismatch', 'TooLarge'].map((reason) => metric(url, skipped(reason))),
+      )
+      return counts.join() === '1,2,1'
+    })
+    expect(await metric(url, 'cairn_prover_fallback_claims_total')).toBe(2)
+    for (const requestId of bad) expect(await stateOf(requestId)).toBe('Open')
   })
 
   it('restarts (main.ts, as a child process) without submitting anything twice, and keeps its enclave keys', async () => {
