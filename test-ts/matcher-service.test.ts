@@ -52,9 +52,9 @@ import {
   teeRegistryAbi,
   withAttestation,
 } from '../ts/index.js'
+import { DEFAULT_MAX_INPUT_BYTES } from '../ts/input-uris.js'
 import { advanceTime, useDevnet } from './anvil.js'
 
-const DEFAULT_MAX_INPUT_BYTES = 16 * 1024 * 1024 // TEMP red run
 const STAKE = parseEther('1000')
 const MAX_REWARD = parseEther('40')
 /** The cheap prover: 10 cUSD, 600 s. The fast one: 30 cUSD, 60 s. Requests allow up to 40 cUSD and 600 s. */
@@ -165,11 +165,15 @@ async function assignmentsOf(requestId: bigint) {
   })
 }
 
-/** Waits (bounded by the test timeout) for the request's TaskAssigned and returns it. */
-async function assignmentOf(requestId: bigint) {
+/**
+ * Waits (bounded by the test timeout) for the request's TaskAssigned and returns it; `mining` mines a block each time
+ * it looks, for a request the matcher can only take up at a later block than the one that created it.
+ */
+async function assignmentOf(requestId: bigint, options: { mining?: boolean } = {}) {
   for (;;) {
     const [event] = await assignmentsOf(requestId)
     if (event !== undefined) return event
+    if (options.mining) await current().devnet.test.mine({ blocks: 1 })
     await sleep(50)
   }
 }
@@ -433,9 +437,10 @@ describe('matcher service on anvil', () => {
           const created = await postRequest({ speedPreferenceBps: 0, publicInputs: remoteInputs(uri, digest) })
           bad.push({ requestId: created.requestId, reason })
         }
-        // Posted last and behind a URI that loads: assigned, so the rounds went past the others.
+        // Posted last and behind a URI that loads: assigned, so the rounds went past the others. Its inputs load
+        // after the block that created it, and the matcher matches once per block: blocks keep coming, as on a chain.
         const good = await postRequest({ speedPreferenceBps: 0, publicInputs: remoteInputs(`${base}/inputs`, digest) })
-        expect((await assignmentOf(good.requestId)).args.prover).toBe(cheapAddress())
+        expect((await assignmentOf(good.requestId, { mining: true })).args.prover).toBe(cheapAddress())
         for (const { requestId } of bad) expect(await assignmentsOf(requestId)).toEqual([])
         const skipped = (reason: string) => `cairn_matcher_requests_skipped_total{reason="${reason}"}`
         await metricReaches(matcher, skipped('UnsupportedUri'), 1)

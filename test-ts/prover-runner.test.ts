@@ -27,7 +27,6 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import initWabt from 'wabt'
 import { buildDevCollateral, buildDevQuote, createDevPki, parseTdxQuoteV4 } from '../enclave/attestation/index.js'
 import { type ProverRunnerConfigInput, parseConfig } from '../enclave/prover/config.js'
-import { resolveInputs } from '../enclave/prover/inputs.js'
 import { type ProverRunner, startProverRunner } from '../enclave/prover/runner.js'
 import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
 import { freePort } from '../ts/devnet/anvil.js'
@@ -68,9 +67,10 @@ import {
   withAttestation,
   withListedTerms,
 } from '../ts/index.js'
+import { DEFAULT_MAX_INPUT_BYTES } from '../ts/input-uris.js'
+import { readPostedInputs } from '../ts/request-inputs.js'
 import { startForgingRpc } from './forging-rpc.js'
 
-const DEFAULT_MAX_INPUT_BYTES = 16 * 1024 * 1024 // TEMP red run
 const SEED = 'cairn prover runner test'
 const STAKE = parseEther('1000')
 const PRICE = parseEther('25')
@@ -844,11 +844,11 @@ describe('request inputs behind a URI', () => {
         pathToFileURL(path).href,
         `http://127.0.0.1:${port}/inputs.bin`,
       ]
-      for (const uri of uris) expect(await resolveInputs(remoteInputs(uri, digest), options)).toBe(bytesToHex(bytes))
+      for (const uri of uris) expect(await readPostedInputs(remoteInputs(uri, digest), options)).toEqual(bytes)
       // Bytes that are not the committed ones never reach a backend.
-      const wrong = resolveInputs(remoteInputs(uris[2] as string, keccak256('0x01')), options)
+      const wrong = readPostedInputs(remoteInputs(uris[2] as string, keccak256('0x01')), options)
       await expect(wrong).rejects.toMatchObject({ name: 'InputsUnavailableError', permanent: false })
-      const tooLarge = resolveInputs(remoteInputs(uris[2] as string, digest), { ...options, maxBytes: 4 })
+      const tooLarge = readPostedInputs(remoteInputs(uris[2] as string, digest), { ...options, maxBytes: 4 })
       await expect(tooLarge).rejects.toMatchObject({ name: 'InputsUnavailableError', permanent: true })
     } finally {
       server.close()
@@ -865,14 +865,14 @@ describe('request inputs behind a URI', () => {
       await rm(directory, { recursive: true, force: true })
     })
     for (const uri of ['file:///dev/zero', pathToFileURL(fifo).href]) {
-      const error = await resolveInputs(remoteInputs(uri, digest), options).catch((e: unknown) => e)
+      const error = await readPostedInputs(remoteInputs(uri, digest), options).catch((e: unknown) => e)
       expect(error).toMatchObject({ name: 'InputsUnavailableError', permanent: true })
       expect((error as Error).message).toMatch(/is not a regular file/)
       expect((error as Error).message).toContain(uri)
     }
     const path = join(directory, 'inputs.bin')
     await writeFile(path, bytes)
-    const disabled = await resolveInputs(remoteInputs(pathToFileURL(path).href, digest), {
+    const disabled = await readPostedInputs(remoteInputs(pathToFileURL(path).href, digest), {
       ...options,
       allowFileUris: false,
     }).catch((e: unknown) => e)
@@ -881,12 +881,12 @@ describe('request inputs behind a URI', () => {
   }, 10_000)
 
   it('refuses schemes it cannot fetch for good, and treats a missing file as something to retry', async () => {
-    await expect(resolveInputs(remoteInputs('ipfs://bafy', digest), options)).rejects.toMatchObject({
+    await expect(readPostedInputs(remoteInputs('ipfs://bafy', digest), options)).rejects.toMatchObject({
       permanent: true,
     })
     await expect(
-      resolveInputs(remoteInputs(pathToFileURL(join(tmpdir(), 'cairn-no-such-inputs')).href, digest), options),
+      readPostedInputs(remoteInputs(pathToFileURL(join(tmpdir(), 'cairn-no-such-inputs')).href, digest), options),
     ).rejects.toMatchObject({ permanent: false })
-    expect(await resolveInputs(inlineInputs('0x1234'), options)).toBe('0x1234')
+    expect(await readPostedInputs(inlineInputs('0x1234'), options)).toEqual(hexToBytes('0x1234'))
   })
 })
