@@ -14,6 +14,7 @@ import { loadConfig } from '../enclave/matcher/config.js'
 import { pickTied } from '../enclave/matcher/engine.js'
 import { MatcherOperatorError } from '../enclave/matcher/keys.js'
 import { type Matcher, startMatcher } from '../enclave/matcher/service.js'
+import { parseConfig as parseProverConfig } from '../enclave/prover/config.js'
 import { connect } from '../ts/client.js'
 import { anvilAccount } from '../ts/devnet/accounts.js'
 import { devMatcherConfig, prepareMatcherDevnet } from '../ts/devnet/matcher.js'
@@ -52,7 +53,7 @@ import {
   teeRegistryAbi,
   withAttestation,
 } from '../ts/index.js'
-import { DEFAULT_MAX_INPUT_BYTES } from '../ts/input-uris.js'
+import { DEFAULT_INPUT_TIMEOUT_MS, DEFAULT_MAX_INPUT_BYTES } from '../ts/input-uris.js'
 import { advanceTime, useDevnet } from './anvil.js'
 
 const STAKE = parseEther('1000')
@@ -704,6 +705,20 @@ describe('matcher config', () => {
       logLevel: 'info',
     })
     expect(loadConfig([], required).attestation).toBe('configfs')
+  })
+
+  it('reads inputs URIs within the prover runners’ default bounds, so a default prover loads what it assigns', () => {
+    const matcher = loadConfig([], required)
+    const prover = parseProverConfig({
+      rpcUrl: required.MATCHER_RPC_URL,
+      chainId: 31337,
+      privateKey: SUBMITTER.privateKey,
+      keyFile: '/tmp/prover.json',
+      markets: [{ marketId: 1, backend: 'groth16', price: '1', provingTime: 60 }],
+    })
+    expect([matcher.maxInputBytes, matcher.fetchTimeout]).toEqual([prover.maxInputBytes, prover.fetchTimeout])
+    expect([matcher.maxInputBytes, matcher.fetchTimeout]).toEqual([DEFAULT_MAX_INPUT_BYTES, DEFAULT_INPUT_TIMEOUT_MS])
+    expect(loadConfig(['--max-input-bytes', '1024'], required).maxInputBytes).toBe(1024)
   })
 
   it('refuses a dev attestation without its PKI, bad keys and unknown flags', () => {

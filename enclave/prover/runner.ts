@@ -210,7 +210,7 @@ async function createRuntime(params: {
     bounds: { maxBytes: config.maxInputBytes, timeoutMs: config.fetchTimeout, allowFileUris: config.allowFileUris },
     accept: (_, inputs) => inputs,
     onRejected(created, error) {
-      candidates.delete(created.requestId)
+      dropCandidate(created.requestId)
       metrics.fallbackSkipped.inc({ reason: error.reason })
       logger.warn(
         { requestId: created.requestId.toString(), reason: error.reason, error: error.message },
