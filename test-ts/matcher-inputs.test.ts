@@ -1,6 +1,9 @@
 import { execFileSync } from 'node:child_process'
+import { once } from 'node:events'
 import { closeSync, constants, openSync } from 'node:fs'
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -19,8 +22,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { MatcherRequest } from '../enclave/matcher/chain.js'
 import {
   checkEnvelope,
-  createEnvelopeStore,
-  type EnvelopeState,
+  createMatcherInputsStore,
+  loadsInputs,
+  type MatcherInputsStore,
   requestContext,
   rewrapToProverEnclave,
 } from '../enclave/matcher/inputs.js'
@@ -46,17 +50,20 @@ const enclaveSigner = address(0x2002)
 const matcherKey = key('matcher')
 const proverEciesKey = key('prover enclave ecies')
 const otherEciesKey = key('someone else')
+const publicInputs = toHex('public inputs')
 const context: PrivateInputsContext = {
   chainId: 31337,
   marketplace: address(0xaa),
   marketId: 3n,
   requester: address(0x7e7e),
-  publicInputsDigest: key('public inputs'),
+  publicInputsDigest: keccak256(publicInputs),
 }
 const plaintext = new TextEncoder().encode('{"preimage":"42"}')
 const envelope = hexToBytes(
   encryptPrivateInputs({ plaintext, context, recipients: [eciesPublicKeyOf(matcherKey)] }).envelope,
 )
+
+type InputsState = NonNullable<ReturnType<MatcherInputsStore['get']>>
 
 type Read = { functionName: string; args: readonly unknown[]; blockNumber: bigint | undefined; address: Address }
 
@@ -138,35 +145,37 @@ describe('matcher re-wrap to the prover enclave', () => {
 describe('matcher check of an envelope copied into another request', () => {
   const enclave = { signer: enclaveSigner, eciesPublicKey: eciesPublicKeyOf(proverEciesKey) }
   const chain = { chainId: 31337, marketplace: context.marketplace }
-  /** A request as the marketplace logs it, with the envelope inline: its inputsDigest commits to both parts. */
-  const requestOf = (fields: { requestId: bigint; requester: Address; publicInputsDigest: Hex }) =>
+  /** A request as the marketplace logs it, with both parts inline: its inputsDigest commits to both. */
+  const requestOf = (fields: { requestId: bigint; requester: Address; publicInputs: Hex }) =>
     ({
       ...fields,
       marketId: context.marketId,
-      record: { inputsDigest: combinedInputsDigest(fields.publicInputsDigest, keccak256(envelope)) },
+      hasPrivateInputs: true,
+      record: { inputsDigest: combinedInputsDigest(keccak256(fields.publicInputs), keccak256(envelope)) },
+      publicInputs: inlineInputs(fields.publicInputs),
+      publicInputsDigest: keccak256(fields.publicInputs),
       privateInputs: inlineInputs(bytesToHex(envelope)),
     }) as unknown as MatcherRequest
-  const victim = requestOf({
-    requestId: 1n,
-    requester: context.requester,
-    publicInputsDigest: context.publicInputsDigest,
-  })
+  const victim = requestOf({ requestId: 1n, requester: context.requester, publicInputs })
   const copies: [string, MatcherRequest][] = [
-    ['posted by another requester', requestOf({ ...victim, requestId: 2n, requester: address(0xbad) })],
-    ['under other public inputs', requestOf({ ...victim, requestId: 3n, publicInputsDigest: key('the attacker’s') })],
+    ['posted by another requester', requestOf({ requestId: 2n, requester: address(0xbad), publicInputs })],
+    [
+      'under other public inputs',
+      requestOf({ requestId: 3n, requester: context.requester, publicInputs: toHex('the attacker’s') }),
+    ],
   ]
 
   /** What the matcher's store makes of each request: ready, or rejected with a reason. */
   function load(requests: MatcherRequest[]) {
     const rejected = new Map<bigint, string>()
-    const store = createEnvelopeStore({
+    const store = createMatcherInputsStore({
       matcherPrivateKey: matcherKey,
       context: (request) => requestContext(chain, request),
       fetchTimeout: 1_000,
       maxBytes: 1 << 16,
       allowFileUris: false,
       onRejected: (request, error) => rejected.set(request.requestId, error.reason),
-      onFetchError: () => undefined,
+      onRetry: () => undefined,
     })
     for (const request of requests) store.load(request)
     return { store, rejected }
@@ -175,7 +184,7 @@ describe('matcher check of an envelope copied into another request', () => {
   it('opens the envelope for the request it was encrypted for, rebuilding the context from that request', () => {
     expect(requestContext(chain, victim)).toEqual(context)
     const { store, rejected } = load([victim])
-    expect(store.get(1n)).toEqual({ state: 'ready', envelope })
+    expect(store.get(1n)).toEqual({ state: 'ready', value: envelope })
     expect(rejected.size).toBe(0)
   })
 
@@ -245,6 +254,7 @@ describe('matcher envelope loader on hostile inputs URIs', () => {
     createdBlockHash: zeroHash,
     hasPrivateInputs: true,
     requester: context.requester,
+    publicInputs: inlineInputs(publicInputs),
     publicInputsDigest: context.publicInputsDigest,
     record: {
       refundAddress: zeroAddress,
@@ -262,21 +272,21 @@ describe('matcher envelope loader on hostile inputs URIs', () => {
   async function load(uri: string, options: { allowFileUris?: boolean; maxBytes?: number } = {}) {
     const retried: unknown[] = []
     const request = requestWith(remoteInputs(uri, keccak256(envelope)))
-    const store = createEnvelopeStore({
+    const store = createMatcherInputsStore({
       matcherPrivateKey: matcherKey,
       context: () => context,
       fetchTimeout: 2_000,
       maxBytes: options.maxBytes ?? 1 << 16,
       allowFileUris: options.allowFileUris ?? true,
       onRejected: () => {},
-      onFetchError: (_, error) => void retried.push(error),
+      onRetry: (_, error) => void retried.push(error),
     })
     store.load(request)
     try {
       await expect
         .poll(() => (retried.length > 0 ? 'retried' : store.get(request.requestId)?.state), { timeout: 5_000 })
         .not.toBe('loading')
-      return { state: store.get(request.requestId) as EnvelopeState, retried }
+      return { state: store.get(request.requestId) as InputsState, retried }
     } finally {
       store.forget(request.requestId)
     }
@@ -310,6 +320,137 @@ describe('matcher envelope loader on hostile inputs URIs', () => {
     const path = join(directory, 'fine.bin')
     await writeFile(path, envelope)
     const { state } = await load(pathToFileURL(path).href, { maxBytes: envelope.length })
-    expect(state).toEqual({ state: 'ready', envelope })
+    expect(state).toEqual({ state: 'ready', value: envelope })
+  })
+})
+
+// Public inputs behind a URI: loaded and checked like an envelope before the request may be matched, so a request
+// whose public inputs can never load is never assigned (its prover would be slashed for it).
+
+describe('matcher loader of public inputs behind a URI', () => {
+  const bytes = hexToBytes(publicInputs)
+  const digest = keccak256(bytes)
+  const maxBytes = 1 << 16
+  let server: Server
+  let base: string
+  let healthy = false
+
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      if (request.url === '/inputs') return void response.end(bytes)
+      if (request.url === '/other') return void response.end('other bytes')
+      if (request.url === '/flaky') return void (healthy ? response.end(bytes) : response.writeHead(503).end())
+      if (request.url !== '/oversized') return void response.writeHead(404).end()
+      // One byte over the limit in chunks, no content-length: only the bounded read stops it.
+      response.write(new Uint8Array(maxBytes))
+      response.end(new Uint8Array(1))
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  })
+
+  afterAll(() => {
+    server.closeAllConnections()
+    server.close()
+  })
+
+  let nextId = 100n
+  /** A public-inputs-only request as the marketplace logs it: its inputsDigest commits to `publicInputs`' digest. */
+  const publicRequest = (inputs: Inputs, inputsDigest = combinedInputsDigest(digest, zeroHash)): MatcherRequest => ({
+    requestId: nextId++,
+    marketId: context.marketId,
+    maxReward: 1n,
+    provingTime: 600,
+    createdAt: 0,
+    matchingExpiry: 600,
+    deadline: 1_200,
+    speedPreferenceBps: 0,
+    createdBlockHash: zeroHash,
+    hasPrivateInputs: false,
+    requester: context.requester,
+    publicInputs: inputs,
+    publicInputsDigest: digest,
+    record: {
+      refundAddress: zeroAddress,
+      maxReward: 1n,
+      createdAt: 0,
+      matchingExpiry: 600,
+      provingTime: 600,
+      inputsDigest,
+    },
+    privateInputs: { data: '0x', uri: '', digest: zeroHash },
+    createdBlock: 1n,
+  })
+
+  /** Loads a request's inputs until `until` says done; its state, and the read errors it retried on. */
+  async function load(request: MatcherRequest, until: (state: InputsState | undefined, retries: number) => boolean) {
+    const retried: unknown[] = []
+    const rejected: string[] = []
+    const store = createMatcherInputsStore({
+      matcherPrivateKey: matcherKey,
+      context: () => context,
+      fetchTimeout: 2_000,
+      maxBytes,
+      allowFileUris: false,
+      onRejected: (_, error) => void rejected.push(error.reason),
+      onRetry: (_, error) => void retried.push(error),
+    })
+    expect(loadsInputs(request)).toBe(true)
+    store.load(request)
+    try {
+      await expect.poll(() => until(store.get(request.requestId), retried.length), { timeout: 5_000 }).toBe(true)
+      return { state: store.get(request.requestId) as InputsState, retried, rejected }
+    } finally {
+      store.forget(request.requestId)
+    }
+  }
+  const settled = (state: InputsState | undefined, retries: number) => retries > 0 || state?.state !== 'loading'
+
+  it('needs no load for inline public inputs, and loads committed bytes behind a URI', async () => {
+    expect(loadsInputs(publicRequest(inlineInputs(publicInputs)))).toBe(false)
+    const dataUri = `data:application/octet-stream;base64,${Buffer.from(bytes).toString('base64')}`
+    for (const uri of [dataUri, `${base}/inputs`]) {
+      const { state, retried } = await load(publicRequest(remoteInputs(uri, digest)), settled)
+      expect(state).toEqual({ state: 'ready', value: undefined })
+      expect(retried).toEqual([])
+    }
+  })
+
+  it('rejects for good, without a retry, a scheme no service reads, other bytes than committed, too many bytes', async () => {
+    const otherBytes = `data:application/octet-stream;base64,${Buffer.from('other bytes').toString('base64')}`
+    const cases = [
+      ['ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi', 'UnsupportedUri'],
+      [otherBytes, 'DigestMismatch'],
+      [`${base}/other`, 'DigestMismatch'],
+      [`${base}/oversized`, 'TooLarge'],
+      [pathToFileURL(join(tmpdir(), 'public-inputs.bin')).href, 'FileUrisDisabled'],
+    ] as const
+    for (const [uri, reason] of cases) {
+      const { state, retried, rejected } = await load(publicRequest(remoteInputs(uri, digest)), settled)
+      expect(state).toMatchObject({ state: 'failed', reason })
+      expect(state.state === 'failed' && state.message).toMatch(/^public inputs: /)
+      expect(retried).toEqual([])
+      expect(rejected).toEqual([reason])
+    }
+  })
+
+  it('retries public inputs whose server is down, and accepts them once it serves the committed bytes', async () => {
+    healthy = false
+    const request = publicRequest(remoteInputs(`${base}/flaky`, digest))
+    const { state, retried } = await load(request, (current, retries) => {
+      if (retries > 0) healthy = true
+      return current?.state !== 'loading'
+    })
+    expect(state).toEqual({ state: 'ready', value: undefined })
+    expect(retried).toHaveLength(1)
+    expect(retried[0]).toMatchObject({ name: 'InputsUnavailableError', reason: 'Unavailable', permanent: false })
+  })
+
+  it('rejects public inputs served otherwise than the request commits to (a forged log)', async () => {
+    const forged = publicRequest(remoteInputs(`${base}/inputs`, digest), key('another request'))
+    const { state, retried } = await load(forged, settled)
+    expect(state).toMatchObject({ state: 'failed', reason: 'InputsDigestMismatch' })
+    expect(retried).toEqual([])
   })
 })

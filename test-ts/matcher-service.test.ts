@@ -14,6 +14,7 @@ import { loadConfig } from '../enclave/matcher/config.js'
 import { pickTied } from '../enclave/matcher/engine.js'
 import { MatcherOperatorError } from '../enclave/matcher/keys.js'
 import { type Matcher, startMatcher } from '../enclave/matcher/service.js'
+import { parseConfig as parseProverConfig } from '../enclave/prover/config.js'
 import { connect } from '../ts/client.js'
 import { anvilAccount } from '../ts/devnet/accounts.js'
 import { devMatcherConfig, prepareMatcherDevnet } from '../ts/devnet/matcher.js'
@@ -52,6 +53,7 @@ import {
   teeRegistryAbi,
   withAttestation,
 } from '../ts/index.js'
+import { DEFAULT_INPUT_TIMEOUT_MS, DEFAULT_MAX_INPUT_BYTES } from '../ts/input-uris.js'
 import { advanceTime, useDevnet } from './anvil.js'
 
 const STAKE = parseEther('1000')
@@ -164,11 +166,15 @@ async function assignmentsOf(requestId: bigint) {
   })
 }
 
-/** Waits (bounded by the test timeout) for the request's TaskAssigned and returns it. */
-async function assignmentOf(requestId: bigint) {
+/**
+ * Waits (bounded by the test timeout) for the request's TaskAssigned and returns it; `mining` mines a block each time
+ * it looks, for a request the matcher can only take up at a later block than the one that created it.
+ */
+async function assignmentOf(requestId: bigint, options: { mining?: boolean } = {}) {
   for (;;) {
     const [event] = await assignmentsOf(requestId)
     if (event !== undefined) return event
+    if (options.mining) await current().devnet.test.mine({ blocks: 1 })
     await sleep(50)
   }
 }
@@ -390,6 +396,68 @@ describe('matcher service on anvil', () => {
     }
     await advanceTime(devnet, 601)
     for (const requestId of bad) {
+      expect((await cancel(devnet.actors.bystander, requestId)).refund).toBe(MAX_REWARD)
+    }
+  })
+
+  it('never assigns a request whose public inputs can never load from their URI, and says why', async () => {
+    const { devnet, fixture } = current()
+    const publicInputs = hexToBytes(fixture.publicInputs)
+    const digest = keccak256(publicInputs)
+    // Over the default limit (the prover runner's too), streamed without a content-length: only the read stops it.
+    const oversized = DEFAULT_MAX_INPUT_BYTES + 1
+    const server = createServer((request, response) => {
+      if (request.url === '/inputs') return void response.end(publicInputs)
+      if (request.url === '/other') return void response.end('other bytes')
+      if (request.url !== '/oversized') return void response.writeHead(404).end()
+      const chunk = new Uint8Array(1 << 20)
+      let left = oversized
+      const write = () => {
+        while (left > 0) {
+          const part = chunk.subarray(0, Math.min(chunk.length, left))
+          left -= part.length
+          if (!response.write(part)) return void response.once('drain', write)
+        }
+        response.end()
+      }
+      write()
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const otherBytesAsData = `data:application/octet-stream;base64,${Buffer.from('other bytes').toString('base64')}`
+    const bad: { requestId: bigint; reason: string }[] = []
+    try {
+      await withMatcher(freshKeyFile(), async (matcher) => {
+        for (const [reason, uri] of [
+          ['UnsupportedUri', 'ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi'],
+          ['DigestMismatch', otherBytesAsData],
+          ['DigestMismatch', `${base}/other`],
+          ['TooLarge', `${base}/oversized`],
+        ] as const) {
+          const created = await postRequest({ speedPreferenceBps: 0, publicInputs: remoteInputs(uri, digest) })
+          bad.push({ requestId: created.requestId, reason })
+        }
+        // Posted last and behind a URI that loads: assigned, so the rounds went past the others. Its inputs load
+        // after the block that created it, and the matcher matches once per block: blocks keep coming, as on a chain.
+        const good = await postRequest({ speedPreferenceBps: 0, publicInputs: remoteInputs(`${base}/inputs`, digest) })
+        expect((await assignmentOf(good.requestId, { mining: true })).args.prover).toBe(cheapAddress())
+        for (const { requestId } of bad) expect(await assignmentsOf(requestId)).toEqual([])
+        const skipped = (reason: string) => `cairn_matcher_requests_skipped_total{reason="${reason}"}`
+        await metricReaches(matcher, skipped('UnsupportedUri'), 1)
+        await metricReaches(matcher, skipped('DigestMismatch'), 2)
+        await metricReaches(matcher, skipped('TooLarge'), 1)
+      })
+    } finally {
+      server.closeAllConnections()
+      server.close()
+    }
+    for (const { requestId } of bad) {
+      expect(await assignmentsOf(requestId)).toEqual([])
+      expect(await getRequestState(devnet.reader, requestId)).toBe('Open')
+    }
+    await advanceTime(devnet, 601)
+    for (const { requestId } of bad) {
       expect((await cancel(devnet.actors.bystander, requestId)).refund).toBe(MAX_REWARD)
     }
   })
@@ -637,6 +705,20 @@ describe('matcher config', () => {
       logLevel: 'info',
     })
     expect(loadConfig([], required).attestation).toBe('configfs')
+  })
+
+  it('reads inputs URIs within the prover runners’ default bounds, so a default prover loads what it assigns', () => {
+    const matcher = loadConfig([], required)
+    const prover = parseProverConfig({
+      rpcUrl: required.MATCHER_RPC_URL,
+      chainId: 31337,
+      privateKey: SUBMITTER.privateKey,
+      keyFile: '/tmp/prover.json',
+      markets: [{ marketId: 1, backend: 'groth16', price: '1', provingTime: 60 }],
+    })
+    expect([matcher.maxInputBytes, matcher.fetchTimeout]).toEqual([prover.maxInputBytes, prover.fetchTimeout])
+    expect([matcher.maxInputBytes, matcher.fetchTimeout]).toEqual([DEFAULT_MAX_INPUT_BYTES, DEFAULT_INPUT_TIMEOUT_MS])
+    expect(loadConfig(['--max-input-bytes', '1024'], required).maxInputBytes).toBe(1024)
   })
 
   it('refuses a dev attestation without its PKI, bad keys and unknown flags', () => {

@@ -27,7 +27,6 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import initWabt from 'wabt'
 import { buildDevCollateral, buildDevQuote, createDevPki, parseTdxQuoteV4 } from '../enclave/attestation/index.js'
 import { type ProverRunnerConfigInput, parseConfig } from '../enclave/prover/config.js'
-import { resolveInputs } from '../enclave/prover/inputs.js'
 import { type ProverRunner, startProverRunner } from '../enclave/prover/runner.js'
 import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
 import { freePort } from '../ts/devnet/anvil.js'
@@ -68,6 +67,8 @@ import {
   withAttestation,
   withListedTerms,
 } from '../ts/index.js'
+import { DEFAULT_MAX_INPUT_BYTES } from '../ts/input-uris.js'
+import { readPostedInputs } from '../ts/request-inputs.js'
 import { startForgingRpc } from './forging-rpc.js'
 
 const SEED = 'cairn prover runner test'
@@ -469,6 +470,71 @@ describe('prover runner on anvil', () => {
     expect(await metric((runner as ProverRunner).url, 'cairn_prover_fallback_claims_total')).toBe(1)
   })
 
+  it('never claims a request whose public inputs can never load from their URI, and says why', async () => {
+    const f = current()
+    const publicInputs = concat([toHex(randomFieldElement(), { size: 32 }), sha256('0x')])
+    const digest = keccak256(publicInputs)
+    // Over the default limit, streamed without a content-length: only the read stops it.
+    const oversized = DEFAULT_MAX_INPUT_BYTES + 1
+    const server = createServer((request, response) => {
+      if (request.url === '/inputs') return void response.end(hexToBytes(publicInputs))
+      if (request.url === '/other') return void response.end('other bytes')
+      if (request.url !== '/oversized') return void response.writeHead(404).end()
+      const chunk = new Uint8Array(1 << 20)
+      let left = oversized
+      const write = () => {
+        while (left > 0) {
+          const part = chunk.subarray(0, Math.min(chunk.length, left))
+          left -= part.length
+          if (!response.write(part)) return void response.once('drain', write)
+        }
+        response.end()
+      }
+      write()
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    onTestFinished(() => {
+      server.closeAllConnections()
+      server.close()
+    })
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const postBehind = async (uri: string) => {
+      const params = await schedule(f.teeMarket, publicInputs)
+      return post({ ...params, publicInputs: remoteInputs(uri, digest), marketId: f.teeMarket })
+    }
+    const bad: bigint[] = []
+    for (const uri of [
+      'ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi',
+      `data:application/octet-stream;base64,${Buffer.from('other bytes').toString('base64')}`,
+      `${base}/other`,
+      `${base}/oversized`,
+    ]) {
+      bad.push((await postBehind(uri)).requestId)
+    }
+    // Posted last and behind a URI that loads: claimed and proven, so the fallback went past the others.
+    const good = await postBehind(`${base}/inputs`)
+    await advanceTime(f.devnet, 31)
+    const stateOf = (requestId: bigint) => getRequestState(f.devnet.reader, requestId)
+    await eventually('a claim', async () => {
+      const states = await Promise.all([...bad, good.requestId].map(stateOf))
+      return states.some((state) => state !== 'Open')
+    })
+    for (const requestId of bad) expect(await stateOf(requestId)).toBe('Open')
+    await settled(good.requestId)
+    settledIds.push(good.requestId)
+    const url = (runner as ProverRunner).url
+    const skipped = (reason: string) => `cairn_prover_fallback_skipped_total{reason="${reason}"}`
+    await eventually('every request with inputs that can never load skipped, with its reason', async () => {
+      const counts = await Promise.all(
+        ['UnsupportedUri', 'DigestMismatch', 'TooLarge'].map((reason) => metric(url, skipped(reason))),
+      )
+      return counts.join() === '1,2,1'
+    })
+    expect(await metric(url, 'cairn_prover_fallback_claims_total')).toBe(2)
+    for (const requestId of bad) expect(await stateOf(requestId)).toBe('Open')
+  })
+
   it('restarts (main.ts, as a child process) without submitting anything twice, and keeps its enclave keys', async () => {
     const f = current()
     const signerBefore = (runner as ProverRunner).enclaveKey(f.groth16Market)?.signer
@@ -778,11 +844,11 @@ describe('request inputs behind a URI', () => {
         pathToFileURL(path).href,
         `http://127.0.0.1:${port}/inputs.bin`,
       ]
-      for (const uri of uris) expect(await resolveInputs(remoteInputs(uri, digest), options)).toBe(bytesToHex(bytes))
+      for (const uri of uris) expect(await readPostedInputs(remoteInputs(uri, digest), options)).toEqual(bytes)
       // Bytes that are not the committed ones never reach a backend.
-      const wrong = resolveInputs(remoteInputs(uris[2] as string, keccak256('0x01')), options)
+      const wrong = readPostedInputs(remoteInputs(uris[2] as string, keccak256('0x01')), options)
       await expect(wrong).rejects.toMatchObject({ name: 'InputsUnavailableError', permanent: false })
-      const tooLarge = resolveInputs(remoteInputs(uris[2] as string, digest), { ...options, maxBytes: 4 })
+      const tooLarge = readPostedInputs(remoteInputs(uris[2] as string, digest), { ...options, maxBytes: 4 })
       await expect(tooLarge).rejects.toMatchObject({ name: 'InputsUnavailableError', permanent: true })
     } finally {
       server.close()
@@ -799,14 +865,14 @@ describe('request inputs behind a URI', () => {
       await rm(directory, { recursive: true, force: true })
     })
     for (const uri of ['file:///dev/zero', pathToFileURL(fifo).href]) {
-      const error = await resolveInputs(remoteInputs(uri, digest), options).catch((e: unknown) => e)
+      const error = await readPostedInputs(remoteInputs(uri, digest), options).catch((e: unknown) => e)
       expect(error).toMatchObject({ name: 'InputsUnavailableError', permanent: true })
       expect((error as Error).message).toMatch(/is not a regular file/)
       expect((error as Error).message).toContain(uri)
     }
     const path = join(directory, 'inputs.bin')
     await writeFile(path, bytes)
-    const disabled = await resolveInputs(remoteInputs(pathToFileURL(path).href, digest), {
+    const disabled = await readPostedInputs(remoteInputs(pathToFileURL(path).href, digest), {
       ...options,
       allowFileUris: false,
     }).catch((e: unknown) => e)
@@ -815,12 +881,12 @@ describe('request inputs behind a URI', () => {
   }, 10_000)
 
   it('refuses schemes it cannot fetch for good, and treats a missing file as something to retry', async () => {
-    await expect(resolveInputs(remoteInputs('ipfs://bafy', digest), options)).rejects.toMatchObject({
+    await expect(readPostedInputs(remoteInputs('ipfs://bafy', digest), options)).rejects.toMatchObject({
       permanent: true,
     })
     await expect(
-      resolveInputs(remoteInputs(pathToFileURL(join(tmpdir(), 'cairn-no-such-inputs')).href, digest), options),
+      readPostedInputs(remoteInputs(pathToFileURL(join(tmpdir(), 'cairn-no-such-inputs')).href, digest), options),
     ).rejects.toMatchObject({ permanent: false })
-    expect(await resolveInputs(inlineInputs('0x1234'), options)).toBe('0x1234')
+    expect(await readPostedInputs(inlineInputs('0x1234'), options)).toEqual(hexToBytes('0x1234'))
   })
 })

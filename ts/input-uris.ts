@@ -19,6 +19,14 @@
 import { constants, type FileHandle, open } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 
+/**
+ * The bounds every Cairn service reads an inputs URI with unless configured otherwise: the matcher checks a request's
+ * inputs with them before it assigns the request, so a prover runner on the defaults can load every task it is
+ * assigned. A prover configured tighter may be assigned inputs it cannot read, and is slashed for them.
+ */
+export const DEFAULT_MAX_INPUT_BYTES = 16 * 1024 * 1024
+export const DEFAULT_INPUT_TIMEOUT_MS = 10_000
+
 export type InputUriOptions = {
   /** Most bytes the URI may hold. */
   maxBytes: number

@@ -55,6 +55,8 @@ export type MatcherRequest = OpenRequest & {
   record: Request
   /** RequestCreated's `requester`: private inputs are encrypted for the request of this account. */
   requester: Address
+  /** As posted: inline, or behind a URI the matcher reads and checks before matching the request. */
+  publicInputs: Inputs
   /** The marketplace's digest of the public inputs (keccak256 of inline bytes, else the posted digest). */
   publicInputsDigest: Hex
   privateInputs: Inputs
@@ -142,7 +144,7 @@ export function hasPrivateInputs(inputs: Inputs): boolean {
   return inputs.data !== '0x' || inputs.uri !== '' || inputs.digest !== zeroHash
 }
 
-/** Takes a request out of the book for good (expired, cancelled, or inputs the matcher cannot open). */
+/** Takes a request out of the book for good (expired, cancelled, or inputs that cannot load or open). */
 export function dropRequest(view: ChainView, requestId: bigint): void {
   removeRequest(view.book, requestId)
   view.open.delete(requestId)
@@ -313,6 +315,7 @@ function applyMarketplace(view: ChainView, log: MarketplaceLog, notes: SyncNotes
         hasPrivateInputs: hasPrivateInputs(privateInputs),
         record: request,
         requester,
+        publicInputs,
         publicInputsDigest: inputsDigest(publicInputs),
         privateInputs,
         createdBlock: log.blockNumber,

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { isHex } from 'viem'
 import { z } from 'zod'
+import { DEFAULT_INPUT_TIMEOUT_MS, DEFAULT_MAX_INPUT_BYTES } from '../../ts/input-uris.js'
 
 const privateKey = z
   .string()
@@ -42,10 +43,16 @@ export const configSchema = z
     logRange: positive.default(2_000),
     /** First block to index (default: the earlier of the two deployments' deploy blocks). */
     fromBlock: count.transform(BigInt).optional(),
-    /** Milliseconds to fetch private inputs published behind a URI. */
-    fetchTimeout: positive.default(10_000),
-    /** Largest private-input envelope fetched from a URI, in bytes. */
-    maxEnvelopeBytes: positive.default(16 * 1024 * 1024),
+    /**
+     * Milliseconds one read of inputs behind a URI may take. No more than the prover runners' (the same default):
+     * a request is assigned only once its inputs loaded here, and a prover that cannot load them is slashed.
+     */
+    fetchTimeout: positive.default(DEFAULT_INPUT_TIMEOUT_MS),
+    /**
+     * Most bytes of inputs behind one URI (public inputs or a private envelope). No more than the prover runners'
+     * --max-input-bytes (the same default), for the same reason.
+     */
+    maxInputBytes: positive.default(DEFAULT_MAX_INPUT_BYTES),
     /** Read file: URIs from this machine's disk (devnets and tests only; a requester picks the path). */
     allowFileUris: flag.default(false),
     /** 0 picks a free port. */
@@ -82,7 +89,7 @@ const flags = {
   'log-range': 'logRange',
   'from-block': 'fromBlock',
   'fetch-timeout': 'fetchTimeout',
-  'max-envelope-bytes': 'maxEnvelopeBytes',
+  'max-input-bytes': 'maxInputBytes',
   'allow-file-uris': 'allowFileUris',
   'metrics-port': 'metricsPort',
   'metrics-host': 'metricsHost',

@@ -37,7 +37,7 @@ export function createMetrics() {
   })
   const requestsSkipped = new Counter({
     name: 'cairn_matcher_requests_skipped_total',
-    help: 'Requests the matcher will not assign, e.g. private inputs it cannot decrypt (by reason)',
+    help: 'Requests the matcher will not assign: inputs that can never load, other bytes than committed, private inputs it cannot open (by reason)',
     labelNames: ['reason'] as const,
     registers,
   })

@@ -38,7 +38,7 @@ import {
   pruneExpired,
   releaseHold,
 } from './engine.js'
-import { createEnvelopeStore, requestContext, rewrapToProverEnclave } from './inputs.js'
+import { createMatcherInputsStore, loadsInputs, requestContext, rewrapToProverEnclave } from './inputs.js'
 import {
   type Attested,
   attest,
@@ -143,26 +143,24 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
   // Rebuilt from each request's own logged fields: an envelope opens only for the request it was encrypted for.
   const context = (request: MatcherRequest): PrivateInputsContext =>
     requestContext({ chainId: config.chainId, marketplace }, request)
-  const envelopes = createEnvelopeStore({
+  // Public inputs behind a URI and private envelopes: loaded and checked before a request may be matched.
+  const inputs = createMatcherInputsStore({
     matcherPrivateKey: key.privateKey,
     context,
     fetchTimeout: config.fetchTimeout,
-    maxBytes: config.maxEnvelopeBytes,
+    maxBytes: config.maxInputBytes,
     allowFileUris: config.allowFileUris,
     onRejected(request, error) {
       dropRequest(indexer.view, request.requestId)
       metrics.requestsSkipped.inc({ reason: error.reason })
       log.warn(
         { requestId: request.requestId.toString(), reason: error.reason, error: error.message },
-        'private inputs cannot be opened: request skipped (it will expire and can be cancelled)',
+        'inputs cannot load or open: request skipped (it will expire and can be cancelled)',
       )
     },
-    onFetchError(request, error, retryInMs) {
+    onRetry(request, error, retryInMs) {
       metrics.errors.inc({ stage: 'fetch' })
-      log.warn(
-        { requestId: request.requestId.toString(), uri: request.privateInputs.uri, err: error, retryInMs },
-        'private inputs fetch failed',
-      )
+      log.warn({ requestId: request.requestId.toString(), err: error, retryInMs }, 'inputs fetch failed; retrying')
     },
   })
 
@@ -184,10 +182,10 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
     return found !== undefined && found.expiresAt > matchTime + config.minTimeToExpiry
   }
   const needsEnclaveKey = privateInputsNeedEnclaveKey<MatcherRequest>(hasActiveKey)
-  // Private requests: only once this matcher holds a checked envelope, and only to provers with an active key.
+  // Inputs to load: only once they loaded and checked. Private ones: only to provers with an active enclave key.
   const eligible: Eligibility<MatcherRequest> = (request, prover, marketId) =>
-    !request.hasPrivateInputs ||
-    (envelopes.get(request.requestId)?.state === 'ready' && needsEnclaveKey(request, prover, marketId))
+    !loadsInputs(request) ||
+    (inputs.get(request.requestId)?.state === 'ready' && needsEnclaveKey(request, prover, marketId))
 
   const health = (): Health => {
     const registered = attested !== undefined && chainTime !== undefined && chainTime < attested.expiresAt
@@ -238,7 +236,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
   function onNotes(notes: SyncNotes, live: boolean): void {
     if (notes.rebuilt) {
       metrics.rebuilds.inc()
-      envelopes.clear()
+      inputs.clear()
       log.warn({ from: notes.from }, 'the indexed chain was reorganised: rebuilding the book from the chain')
     }
     if (notes.readError !== undefined) {
@@ -252,10 +250,10 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
     }
     if (!live) return
     for (const request of notes.created) {
-      if (request.hasPrivateInputs && indexer.view.open.has(request.requestId)) envelopes.load(request)
+      if (loadsInputs(request) && indexer.view.open.has(request.requestId)) inputs.load(request)
     }
     for (const task of notes.assigned) {
-      envelopes.forget(task.requestId)
+      inputs.forget(task.requestId)
       if (task.createdBlock !== undefined) metrics.latencyBlocks.observe(Number(task.blockNumber - task.createdBlock))
       log.debug(
         {
@@ -269,9 +267,9 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
     }
   }
 
-  /** After a full (re)build: start loading the envelopes of every open private request. */
-  function loadOpenEnvelopes(): void {
-    for (const request of indexer.view.open.values()) if (request.hasPrivateInputs) envelopes.load(request)
+  /** After a full (re)build: start loading the inputs of every open request that has some to load. */
+  function loadOpenInputs(): void {
+    for (const request of indexer.view.open.values()) if (loadsInputs(request)) inputs.load(request)
   }
 
   // ------------------------------------------------------------------------------------------------- batches
@@ -334,7 +332,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
     const now = Number(head.timestamp)
     const started = performance.now()
     for (const request of pruneExpired(view.book, now)) forget(request.requestId)
-    for (const id of envelopes.ids()) if (!view.open.has(id)) envelopes.forget(id)
+    for (const id of inputs.ids()) if (!view.open.has(id)) inputs.forget(id)
     matchTime = now
     const batch = matchBatch(view.book, {
       now,
@@ -374,7 +372,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
 
   function forget(requestId: bigint): void {
     dropRequest(indexer.view, requestId)
-    envelopes.forget(requestId)
+    inputs.forget(requestId)
   }
 
   type Prepared = { item: MatchItem<MatcherRequest>; assignment: Assignment & { request: Request } }
@@ -400,7 +398,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
   }
 
   async function inputKeyFor(item: MatchItem<MatcherRequest>, blockNumber: bigint): Promise<Hex | undefined> {
-    const envelope = envelopes.get(item.requestId)
+    const loaded = inputs.get(item.requestId)
     const notAssigned = () => {
       releaseHold(indexer.view.book, item.requestId)
       log.info(
@@ -409,11 +407,11 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
       )
       return undefined
     }
-    if (envelope?.state !== 'ready') return notAssigned()
+    if (loaded?.state !== 'ready' || loaded.value === undefined) return notAssigned()
     try {
       // Only to a key read from the registry here, at the head, and confirmed to be this prover's active key.
       const rewrapped = await rewrapToProverEnclave(reader, {
-        envelope: envelope.envelope,
+        envelope: loaded.value,
         matcherPrivateKey: key.privateKey,
         marketId: item.marketId,
         prover: item.prover,
@@ -479,7 +477,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
     if (indexed === undefined || head.number > indexed.number || head.hash !== indexed.hash) {
       stage = 'sync'
       synced = false
-      if (await catchUp(head, true)) loadOpenEnvelopes()
+      if (await catchUp(head, true)) loadOpenInputs()
       synced = true
     }
     const now = Number(head.timestamp)
@@ -557,7 +555,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
     metrics.keyExpiresAt.set(attested.expiresAt)
     log.info({ expiresAt: attested.expiresAt, renewAt: attested.renewAt }, 'matcher key attested')
     await retrying('initial sync', async () => catchUp(await latestHead(), false))
-    loadOpenEnvelopes()
+    loadOpenInputs()
     synced = true
     loop = run()
   } catch (error) {
@@ -625,7 +623,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
       if (pending !== undefined) await sleep(config.pollInterval)
     }
     if (pending !== undefined) log.warn({ tx: pending.hash }, 'stopping with a batch still pending')
-    envelopes.clear()
+    inputs.clear()
     await server.close()
     log.info('matcher stopped')
   }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { getAddress, isAddress, isHex } from 'viem'
 import { z } from 'zod'
+import { DEFAULT_INPUT_TIMEOUT_MS, DEFAULT_MAX_INPUT_BYTES } from '../../ts/input-uris.js'
 
 const address = z
   .string()
@@ -123,10 +124,14 @@ export const configSchema = z
     maxConcurrentProofs: positive.default(1),
     /** Seconds before a task's deadline when proving is abandoned (the submission needs them). */
     submitMargin: count.default(5),
-    /** Largest inputs (public inputs or private envelope) fetched from a URI, in bytes. */
-    maxInputBytes: positive.default(16 * 1024 * 1024),
-    /** Milliseconds one read of inputs behind a URI may take. */
-    fetchTimeout: positive.default(10_000),
+    /**
+     * Largest inputs (public inputs or private envelope) fetched from a URI, in bytes. Matchers assign requests whose
+     * inputs loaded within their own limit (the same default): below it, this prover may be assigned inputs it cannot
+     * read, and is slashed for them.
+     */
+    maxInputBytes: positive.default(DEFAULT_MAX_INPUT_BYTES),
+    /** Milliseconds one read of inputs behind a URI may take (below the matchers' default: the same risk). */
+    fetchTimeout: positive.default(DEFAULT_INPUT_TIMEOUT_MS),
     /** Read file: inputs URIs from this machine's disk (devnets and tests only; a requester picks the path). */
     allowFileUris: flag.default(false),
     /** Claim public-input requests the matcher left unassigned past their market's fallback delay. */

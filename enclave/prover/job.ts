@@ -21,9 +21,10 @@
  * UndecryptableInputsError and is never attested as invalid inputs: that attestation refunds the requester only
  * partly and is reserved for inputs that were read and cannot be proven.
  */
-import { type Address, type Hex, isAddressEqual, keccak256, zeroHash } from 'viem'
+import { type Address, bytesToHex, type Hex, isAddressEqual, keccak256, zeroHash } from 'viem'
 import type { InputUriOptions } from '../../ts/input-uris.js'
 import { decryptPrivateInputs, isPrivateInputsError, type PrivateInputsContext } from '../../ts/privacy.js'
+import { hasInputs, readPostedInputs } from '../../ts/request-inputs.js'
 import {
   combinedInputsDigest,
   type Fulfilment,
@@ -41,7 +42,6 @@ import {
   type ProverBackend,
   proverFailureKind,
 } from './backend.js'
-import { hasInputs, resolveInputs } from './inputs.js'
 import { type Keyring, NoDecryptingKeyError } from './keys.js'
 
 /** What the runner knows of an assigned task: its records as emitted and its inputs as posted. */
@@ -119,8 +119,10 @@ export async function prepareProofJob(
     )
   }
   const options = { ...context.inputUris, signal }
-  const publicInputs = await resolveInputs(record.publicInputs, options)
-  const envelope = hasInputs(record.privateInputs) ? await resolveInputs(record.privateInputs, options) : undefined
+  const publicInputs = bytesToHex(await readPostedInputs(record.publicInputs, options))
+  const envelope = hasInputs(record.privateInputs)
+    ? bytesToHex(await readPostedInputs(record.privateInputs, options))
+    : undefined
   const statement = proofStatementOf(record, publicInputs, envelope)
   const digest = statement.inputsDigest
   if (digest !== record.request.inputsDigest) {

@@ -50,7 +50,7 @@ export function createMetrics() {
     }),
     retries: new Counter({
       name: 'cairn_prover_retries_total',
-      help: 'Retries after a transient failure, by stage (prove, submit, reject, claim, register)',
+      help: 'Retries after a transient failure, by stage (prove, submit, reject, claim, inputs, register)',
       labelNames: ['stage'] as const,
       registers,
     }),
@@ -73,6 +73,12 @@ export function createMetrics() {
     claims: new Counter({
       name: 'cairn_prover_fallback_claims_total',
       help: 'Requests claimed through the fallback after the matcher left them unassigned',
+      registers,
+    }),
+    fallbackSkipped: new Counter({
+      name: 'cairn_prover_fallback_skipped_total',
+      help: 'Requests the fallback never claims: inputs that can never load or are not the committed bytes, by reason',
+      labelNames: ['reason'] as const,
       registers,
     }),
     slashes: new Counter({

@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Logger, pino } from 'pino'
-import { type Address, defineChain, type Hex, isAddressEqual, type LocalAccount } from 'viem'
+import { type Address, bytesToHex, defineChain, type Hex, isAddressEqual, type LocalAccount } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { claim } from '../../ts/assignment.js'
 import { type CairnClient, type CairnReader, connect, createCairnReader } from '../../ts/client.js'
@@ -14,15 +14,16 @@ import { loadAttestationDeployment, loadDeployment } from '../../ts/deployment.j
 import type { EnclaveAttestation, EnclaveConfig } from '../../ts/enclave-config.js'
 import { decodeCairnError } from '../../ts/errors.js'
 import { proverRegistryAbi } from '../../ts/generated.js'
+import { DEFAULT_INPUT_TIMEOUT_MS, DEFAULT_MAX_INPUT_BYTES } from '../../ts/input-uris.js'
+import { createRequestInputsStore, hasInputs, type LoadedInputs } from '../../ts/request-inputs.js'
 import { getProverEnclave, type TeeClient, withAttestation } from '../../ts/tee.js'
-import { marketIdOf, type RequestCreation, type Task } from '../../ts/types.js'
+import { inlineInputs, marketIdOf, type RequestCreation, type Task } from '../../ts/types.js'
 import { createConfigfsTsmProvider } from '../attestation/configfs-tsm.js'
 import { devEnclaveAttestation, enclaveAttestation } from '../attestation/configuration.js'
 import { createDevPki } from '../attestation/pki.js'
 import { type Breaker, loadBreaker } from './breaker.js'
 import { type ChainClock, createChainClock } from './clock.js'
 import type { ProverRunnerConfig } from './config.js'
-import { hasInputs } from './inputs.js'
 import { proveTask } from './job.js'
 import { type EnclaveKey, type Keyring, openKeyring } from './keys.js'
 import { loadMarket, type MarketRuntime } from './markets.js'
@@ -199,6 +200,28 @@ async function createRuntime(params: {
   const tasks = new Map<bigint, TrackedTask>()
   /** Public-input requests in my markets that may become claimable (claimFallback only). */
   const candidates = new Map<bigint, CreatedLog>()
+  /** The inputs of candidates due for a claim: loaded and checked before the claim, never claimed if they cannot load. */
+  const candidateInputs = createRequestInputsStore<CreatedLog, LoadedInputs>({
+    posted: (created) => ({
+      publicInputs: created.publicInputs,
+      privateInputs: created.privateInputs,
+      inputsDigest: created.request.inputsDigest,
+    }),
+    bounds: { maxBytes: config.maxInputBytes, timeoutMs: config.fetchTimeout, allowFileUris: config.allowFileUris },
+    accept: (_, inputs) => inputs,
+    onRejected(created, error) {
+      dropCandidate(created.requestId)
+      metrics.fallbackSkipped.inc({ reason: error.reason })
+      logger.warn(
+        { requestId: created.requestId.toString(), reason: error.reason, error: error.message },
+        'inputs can never load: not claimed',
+      )
+    },
+    onRetry(created, error, retryInMs) {
+      metrics.retries.inc({ stage: 'inputs' })
+      logger.warn({ requestId: created.requestId.toString(), err: error, retryInMs }, 'inputs fetch failed; retrying')
+    },
+  })
   let cursor = config.fromBlock ?? deployment.deployBlock
   let listingsDirty = true
   let syncing: Promise<void> | undefined
@@ -287,7 +310,7 @@ async function createRuntime(params: {
       abort: new AbortController(),
     }
     tasks.set(params.requestId, tracked)
-    candidates.delete(params.requestId)
+    dropCandidate(params.requestId)
     metrics.tasksInFlight.set(tasks.size)
     logger.info(
       {
@@ -451,6 +474,7 @@ async function createRuntime(params: {
   }
 
   async function setup(): Promise<void> {
+    warnOnTightInputBounds()
     await lane(() =>
       ensureRegistered(
         client,
@@ -468,8 +492,27 @@ async function createRuntime(params: {
     for (const marketId of markets.keys()) await ensureEnclaveKey(marketId, true)
   }
 
+  /** Matchers assign requests whose inputs loaded within their bounds: tighter ones here risk slashes. */
+  function warnOnTightInputBounds(): void {
+    if (config.maxInputBytes >= DEFAULT_MAX_INPUT_BYTES && config.fetchTimeout >= DEFAULT_INPUT_TIMEOUT_MS) return
+    logger.warn(
+      {
+        maxInputBytes: config.maxInputBytes,
+        fetchTimeout: config.fetchTimeout,
+        matcherDefaults: { maxInputBytes: DEFAULT_MAX_INPUT_BYTES, fetchTimeout: DEFAULT_INPUT_TIMEOUT_MS },
+      },
+      'inputs bounds below the matchers’ defaults: a task whose inputs the matcher loaded but this runner cannot is slashed; raise --max-input-bytes / --fetch-timeout to at least the defaults',
+    )
+  }
+
   // ------------------------------------------------------------------------------------------------ fallback
 
+  /**
+   * Claims the candidates due, each only once its inputs loaded within this runner's bounds and hash to what the
+   * request commits to: a claimed task whose inputs never load can be neither proven nor attested, and is slashed.
+   * Inputs load in the background (a slow URI never holds up the poll loop); a candidate is claimed in the first
+   * round after they are ready, and dropped for good when they can never load.
+   */
   async function claimOpenRequests(): Promise<void> {
     if (!config.claimFallback || breaker.tripped()) return
     const full = new Set<bigint>()
@@ -478,18 +521,26 @@ async function createRuntime(params: {
       const market = markets.get(marketId) as MarketRuntime
       if (full.has(marketId)) continue
       const verdict = claimable(created, market)
-      if (verdict === 'never') candidates.delete(requestId)
+      if (verdict === 'never') dropCandidate(requestId)
       if (verdict !== 'now') continue
       if ((await requestStatusOf(reader, requestId)) !== 'Open') {
-        candidates.delete(requestId)
+        dropCandidate(requestId)
         continue
       }
+      candidateInputs.load(created)
+      const inputs = candidateInputs.get(requestId)
+      if (inputs?.state !== 'ready') continue
       if (!(await available(marketId))) {
         full.add(marketId)
         continue
       }
-      await claimOne(requestId, created)
+      await claimOne(requestId, created, inputs.value)
     }
+  }
+
+  function dropCandidate(requestId: bigint): void {
+    candidates.delete(requestId)
+    candidateInputs.forget(requestId)
   }
 
   function claimable(created: CreatedLog, market: MarketRuntime): 'now' | 'later' | 'never' {
@@ -510,12 +561,13 @@ async function createRuntime(params: {
     })
   }
 
-  async function claimOne(requestId: bigint, created: CreatedLog): Promise<void> {
+  async function claimOne(requestId: bigint, created: CreatedLog, inputs: LoadedInputs): Promise<void> {
     try {
       const claimed = await lane(() => claim(client, { requestId, request: created.request }))
       metrics.claims.inc()
       logger.info({ requestId: requestId.toString() }, 'claimed through the fallback')
-      track(claimed, created)
+      // Proven from the bytes checked before the claim: a server that changes them afterwards changes nothing.
+      track(claimed, { ...created, publicInputs: inlineInputs(bytesToHex(inputs.publicInputs)) })
     } catch (error) {
       const name = decodeCairnError(error)?.name
       // Our clock ran a little ahead of the chain's: try again next round.
@@ -525,7 +577,7 @@ async function createRuntime(params: {
         logger.warn({ requestId: requestId.toString(), err: error }, 'claim failed; retrying')
         return
       }
-      candidates.delete(requestId)
+      dropCandidate(requestId)
       logger.info({ requestId: requestId.toString(), reason: name }, 'not claimable')
     }
   }
@@ -587,6 +639,7 @@ async function createRuntime(params: {
 
   /** Aborts proofs in progress, submits the proofs that are ready and waits for transactions in flight. */
   async function shutdown(): Promise<void> {
+    candidateInputs.clear()
     for (const task of tasks.values()) task.abort.abort()
     await scheduler.stop()
     await settler.stop()

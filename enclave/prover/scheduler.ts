@@ -5,10 +5,10 @@
  * or a transient failure (retried with exponential backoff while the deadline still allows another attempt).
  */
 import type { Logger } from 'pino'
+import { InputsUnavailableError } from '../../ts/request-inputs.js'
 import type { Fulfilment } from '../../ts/types.js'
 import { describeError, type ProverBackendKind, proverFailureKind } from './backend.js'
 import type { ChainClock } from './clock.js'
-import { InputsUnavailableError } from './inputs.js'
 import { InconsistentTaskError, type TaskRecord, UndecryptableInputsError, UnprovableInputsError } from './job.js'
 import type { Metrics } from './metrics.js'
 
