@@ -1,12 +1,10 @@
-import { once } from 'node:events'
 import { writeFile } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { InputUriError, type InputUriOptions, readInputUri } from '../ts/input-uris.js'
 import { useHostileFiles } from './hostile-files.js'
+import { type LocalServer, serveLocally } from './local-server.js'
 
 // The one reader of inputs URIs the matcher and the prover share: every scheme bounded in size and time, file: only
 // when enabled and only for regular files, and each failure says whether trying again can help.
@@ -71,12 +69,12 @@ describe('inputs URI reader: file:', () => {
 })
 
 describe('inputs URI reader: http(s): and data:', () => {
-  let server: Server
+  let server: LocalServer
   let base: string
   const body = new Uint8Array(512).fill(7)
 
   beforeAll(async () => {
-    server = createServer((request, response) => {
+    server = await serveLocally((request, response) => {
       if (request.url === '/inputs') return void response.end(body)
       if (request.url === '/endless') {
         // No content-length, and bytes for as long as anyone reads.
@@ -92,15 +90,10 @@ describe('inputs URI reader: http(s): and data:', () => {
       if (request.url === '/silent') return // never answers
       response.writeHead(404).end()
     })
-    server.listen(0, '127.0.0.1')
-    await once(server, 'listening')
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    base = server.base
   })
 
-  afterAll(() => {
-    server.closeAllConnections()
-    server.close()
-  })
+  afterAll(() => server.close())
 
   it('reads a body within the limit', async () => {
     expect(await readInputUri(`${base}/inputs`, limits)).toEqual(body)

@@ -1,7 +1,4 @@
-import { once } from 'node:events'
 import { symlink, writeFile } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -36,6 +33,7 @@ import {
 import type { RegistryReader } from '../ts/tee.js'
 import { combinedInputsDigest, type Inputs, inlineInputs, remoteInputs } from '../ts/types.js'
 import { useHostileFiles } from './hostile-files.js'
+import { type LocalServer, serveLocally } from './local-server.js'
 
 // The matcher's re-wrap, without a chain: a registry double answering proverEnclave and enclaveOperator and recording
 // every read, so the test sees which key the data key goes to and where that key came from.
@@ -333,12 +331,12 @@ describe('matcher loader of public inputs behind a URI', () => {
   const bytes = hexToBytes(publicInputs)
   const digest = keccak256(bytes)
   const maxBytes = 1 << 16
-  let server: Server
+  let server: LocalServer
   let base: string
   let healthy = false
 
   beforeAll(async () => {
-    server = createServer((request, response) => {
+    server = await serveLocally((request, response) => {
       if (request.url === '/inputs') return void response.end(bytes)
       if (request.url === '/other') return void response.end('other bytes')
       if (request.url === '/flaky') return void (healthy ? response.end(bytes) : response.writeHead(503).end())
@@ -347,15 +345,10 @@ describe('matcher loader of public inputs behind a URI', () => {
       response.write(new Uint8Array(maxBytes))
       response.end(new Uint8Array(1))
     })
-    server.listen(0, '127.0.0.1')
-    await once(server, 'listening')
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    base = server.base
   })
 
-  afterAll(() => {
-    server.closeAllConnections()
-    server.close()
-  })
+  afterAll(() => server.close())
 
   let nextId = 100n
   /** A public-inputs-only request as the marketplace logs it: its inputsDigest commits to `publicInputs`' digest. */

@@ -1,7 +1,5 @@
-import { once } from 'node:events'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { DEFAULT_MAX_INPUT_BYTES } from '../ts/input-uris.js'
+import { serveLocally } from './local-server.js'
 
 export type NeverLoadingInputs = {
   /** An http: URI serving the bytes themselves: a request behind it loads. */
@@ -19,7 +17,7 @@ export async function serveNeverLoadingInputs(bytes: Uint8Array): Promise<NeverL
   // Over the default limit (the matcher's and the prover runner's), streamed without a content-length: only the
   // bounded read stops it.
   const oversized = DEFAULT_MAX_INPUT_BYTES + 1
-  const server = createServer((request, response) => {
+  const server = await serveLocally((request, response) => {
     if (request.url === '/inputs') return void response.end(bytes)
     if (request.url === '/other') return void response.end('other bytes')
     if (request.url !== '/oversized') return void response.writeHead(404).end()
@@ -35,9 +33,7 @@ export async function serveNeverLoadingInputs(bytes: Uint8Array): Promise<NeverL
     }
     write()
   })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const { base } = server
   return {
     loads: `${base}/inputs`,
     neverLoad: [
@@ -49,9 +45,6 @@ export async function serveNeverLoadingInputs(bytes: Uint8Array): Promise<NeverL
       { reason: 'DigestMismatch', uri: `${base}/other` },
       { reason: 'TooLarge', uri: `${base}/oversized` },
     ],
-    close: () => {
-      server.closeAllConnections()
-      server.close()
-    },
+    close: server.close,
   }
 }
