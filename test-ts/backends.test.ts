@@ -44,6 +44,7 @@ import { proofStatementOf, type TaskRecord } from '../enclave/prover/job.js'
 import { encodePublicSignals, poseidonDigest, poseidonPreimageCircuit } from '../ts/groth16.js'
 import { TEE_DIGEST_EIP712, TEE_DIGEST_SP1, type TeeProofStatement, teeProofDigest } from '../ts/tee.js'
 import { emptyTask, type Inputs, inlineInputs, noInputs, remoteInputs, requestInputsDigest } from '../ts/types.js'
+import { tableGrowerWat } from './table-grower.js'
 
 const repoFile = (path: string): string => fileURLToPath(new URL(`../${path}`, import.meta.url))
 const utf8Json = (value: unknown): Uint8Array => stringToBytes(JSON.stringify(value))
@@ -307,25 +308,7 @@ describe('tee-wasm backend (sha256 preimage program)', () => {
     await rejection(backendFor({ maxMemoryPages: 16 }), InvalidProgramError)
   })
 
-  /**
-   * A program that grows each of `tables` externref tables by 10M elements at a time until table.grow fails (V8
-   * caps a table at 10M elements), then returns: ~165 MB of V8 heap per table. `maximum` is each table's declared
-   * maximum; none by default.
-   */
-  const tableGrower = (tables: number, maximum = '') => {
-    const ids = Array.from({ length: tables }, (_, i) => i)
-    return wat(`(module (memory (export "memory") 1 1)
-      ${ids.map((i) => `(table $t${i} 0 ${maximum} externref)`).join('\n')}
-      (func (export "alloc") (param i32) (result i32) (i32.const 0))
-      (func (export "run") (param i32 i32) (result i64)
-        ${ids
-          .map(
-            (i) => `(loop $grow${i}
-              (br_if $grow${i} (i32.ne (table.grow $t${i} (ref.null extern) (i32.const 10000000)) (i32.const -1))))`,
-          )
-          .join('\n')}
-        (i64.const 0)))`)
-  }
+  const tableGrower = (tables: number, maximum?: string) => wat(tableGrowerWat(tables, maximum))
 
   it('refuses a module whose tables have no maximum, or more elements than allowed, at compile time', async () => {
     const unbounded = await rejection(compileProgram(tableGrower(1)), InvalidProgramError)

@@ -1,14 +1,10 @@
-import { execFileSync } from 'node:child_process'
-import { once } from 'node:events'
-import { closeSync, constants, openSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { InputUriError, type InputUriOptions, readInputUri } from '../ts/input-uris.js'
+import { useHostileFiles } from './hostile-files.js'
+import { type LocalServer, serveLocally } from './local-server.js'
 
 // The one reader of inputs URIs the matcher and the prover share: every scheme bounded in size and time, file: only
 // when enabled and only for regular files, and each failure says whether trying again can help.
@@ -26,25 +22,10 @@ async function failure(uri: string, options: InputUriOptions = limits): Promise<
 }
 
 describe('inputs URI reader: file:', () => {
-  let directory: string
-  let fifo: string
-
-  beforeAll(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'cairn-input-uris-'))
-    fifo = join(directory, 'inputs.fifo')
-    execFileSync('mkfifo', [fifo])
-  })
-
-  afterAll(async () => {
-    try {
-      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK))
-    } catch {
-      // ENXIO: no reader is waiting on it.
-    }
-    await rm(directory, { recursive: true, force: true })
-  })
+  const hostileFiles = useHostileFiles('cairn-input-uris-')
 
   it('reads a regular file within the limit, byte for byte', async () => {
+    const { directory } = hostileFiles()
     const path = join(directory, 'inputs.bin')
     const bytes = new Uint8Array(1_024).map((_, i) => i & 0xff)
     await writeFile(path, bytes)
@@ -54,6 +35,7 @@ describe('inputs URI reader: file:', () => {
   })
 
   it('refuses devices, FIFOs and directories, without opening them for a blocking read', async () => {
+    const { directory, fifo } = hostileFiles()
     for (const path of ['/dev/zero', '/dev/urandom', fifo, directory]) {
       const error = await failure(pathToFileURL(path).href)
       expect(error).toMatchObject({ reason: 'NotARegularFile', permanent: true })
@@ -62,6 +44,7 @@ describe('inputs URI reader: file:', () => {
   })
 
   it('reads at most the limit and one byte more, whatever the file claims its size is', async () => {
+    const { directory } = hostileFiles()
     const path = join(directory, 'large.bin')
     await writeFile(path, new Uint8Array(1_025))
     const large = await failure(pathToFileURL(path).href)
@@ -73,6 +56,7 @@ describe('inputs URI reader: file:', () => {
   })
 
   it('refuses file: URIs unless enabled, naming the flag; a missing file may still appear', async () => {
+    const { directory } = hostileFiles()
     const disabled = await failure(pathToFileURL(join(directory, 'inputs.bin')).href, {
       ...limits,
       allowFileUris: false,
@@ -85,12 +69,12 @@ describe('inputs URI reader: file:', () => {
 })
 
 describe('inputs URI reader: http(s): and data:', () => {
-  let server: Server
+  let server: LocalServer
   let base: string
   const body = new Uint8Array(512).fill(7)
 
   beforeAll(async () => {
-    server = createServer((request, response) => {
+    server = await serveLocally((request, response) => {
       if (request.url === '/inputs') return void response.end(body)
       if (request.url === '/endless') {
         // No content-length, and bytes for as long as anyone reads.
@@ -106,15 +90,10 @@ describe('inputs URI reader: http(s): and data:', () => {
       if (request.url === '/silent') return // never answers
       response.writeHead(404).end()
     })
-    server.listen(0, '127.0.0.1')
-    await once(server, 'listening')
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    base = server.base
   })
 
-  afterAll(() => {
-    server.closeAllConnections()
-    server.close()
-  })
+  afterAll(() => server.close())
 
   it('reads a body within the limit', async () => {
     expect(await readInputUri(`${base}/inputs`, limits)).toEqual(body)

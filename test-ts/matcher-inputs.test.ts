@@ -1,9 +1,4 @@
-import { execFileSync } from 'node:child_process'
-import { once } from 'node:events'
-import { closeSync, constants, openSync } from 'node:fs'
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -37,6 +32,8 @@ import {
 } from '../ts/privacy.js'
 import type { RegistryReader } from '../ts/tee.js'
 import { combinedInputsDigest, type Inputs, inlineInputs, remoteInputs } from '../ts/types.js'
+import { useHostileFiles } from './hostile-files.js'
+import { type LocalServer, serveLocally } from './local-server.js'
 
 // The matcher's re-wrap, without a chain: a registry double answering proverEnclave and enclaveOperator and recording
 // every read, so the test sees which key the data key goes to and where that key came from.
@@ -218,32 +215,18 @@ describe('matcher check of an envelope copied into another request', () => {
   })
 })
 
-// The matcher's envelope loader on inputs behind a URI: every read bounded, and a read that can never succeed
-// (a device, a FIFO, too many bytes, file: URIs not enabled) rejects the request once, without retrying.
-
-describe('matcher envelope loader on hostile inputs URIs', () => {
-  let directory: string
-  let fifo: string
-
-  beforeAll(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'cairn-matcher-inputs-'))
-    fifo = join(directory, 'envelope.fifo')
-    execFileSync('mkfifo', [fifo])
-  })
-
-  afterAll(async () => {
-    // A reader stuck opening the FIFO (today's code) is let go by a writer opening it.
-    try {
-      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK))
-    } catch {
-      // ENXIO: nobody is waiting to read it.
-    }
-    await rm(directory, { recursive: true, force: true })
-  })
-
-  let nextId = 1n
-  const requestWith = (privateInputs: Inputs): MatcherRequest => ({
-    requestId: nextId++,
+/** An open request in market 3 as the matcher logs it, with the given inputs; the rest is what any request has. */
+function loadableRequest(
+  inputs: Pick<
+    MatcherRequest,
+    'requestId' | 'hasPrivateInputs' | 'publicInputs' | 'publicInputsDigest' | 'privateInputs'
+  > & {
+    inputsDigest: Hex
+  },
+): MatcherRequest {
+  const { inputsDigest, ...fields } = inputs
+  return {
+    ...fields,
     marketId: context.marketId,
     maxReward: 1n,
     provingTime: 600,
@@ -252,21 +235,35 @@ describe('matcher envelope loader on hostile inputs URIs', () => {
     deadline: 1_200,
     speedPreferenceBps: 0,
     createdBlockHash: zeroHash,
-    hasPrivateInputs: true,
     requester: context.requester,
-    publicInputs: inlineInputs(publicInputs),
-    publicInputsDigest: context.publicInputsDigest,
     record: {
       refundAddress: zeroAddress,
       maxReward: 1n,
       createdAt: 0,
       matchingExpiry: 600,
       provingTime: 600,
-      inputsDigest: combinedInputsDigest(context.publicInputsDigest, keccak256(envelope)),
+      inputsDigest,
     },
-    privateInputs,
     createdBlock: 1n,
-  })
+  }
+}
+
+// The matcher's envelope loader on inputs behind a URI: every read bounded, and a read that can never succeed
+// (a device, a FIFO, too many bytes, file: URIs not enabled) rejects the request once, without retrying.
+
+describe('matcher envelope loader on hostile inputs URIs', () => {
+  const hostileFiles = useHostileFiles('cairn-matcher-inputs-')
+
+  let nextId = 1n
+  const requestWith = (privateInputs: Inputs): MatcherRequest =>
+    loadableRequest({
+      requestId: nextId++,
+      hasPrivateInputs: true,
+      publicInputs: inlineInputs(publicInputs),
+      publicInputsDigest: context.publicInputsDigest,
+      inputsDigest: combinedInputsDigest(context.publicInputsDigest, keccak256(envelope)),
+      privateInputs,
+    })
 
   /** Loads one envelope; resolves to its settled state and the fetch errors it retried on. */
   async function load(uri: string, options: { allowFileUris?: boolean; maxBytes?: number } = {}) {
@@ -293,6 +290,7 @@ describe('matcher envelope loader on hostile inputs URIs', () => {
   }
 
   it('rejects file:///dev/zero, a FIFO, a link to a device and a directory at once, without a retry', async () => {
+    const { directory, fifo } = hostileFiles()
     const link = join(directory, 'zero.bin')
     await symlink('/dev/zero', link)
     for (const path of ['/dev/zero', fifo, link, directory]) {
@@ -305,6 +303,7 @@ describe('matcher envelope loader on hostile inputs URIs', () => {
   })
 
   it('rejects a file over the size limit, and any file: URI unless enabled', async () => {
+    const { directory } = hostileFiles()
     const path = join(directory, 'envelope.bin')
     await writeFile(path, envelope)
     const tooLarge = await load(pathToFileURL(path).href, { maxBytes: envelope.length - 1 })
@@ -317,6 +316,7 @@ describe('matcher envelope loader on hostile inputs URIs', () => {
   })
 
   it('loads an envelope from a regular file within the limit', async () => {
+    const { directory } = hostileFiles()
     const path = join(directory, 'fine.bin')
     await writeFile(path, envelope)
     const { state } = await load(pathToFileURL(path).href, { maxBytes: envelope.length })
@@ -331,12 +331,12 @@ describe('matcher loader of public inputs behind a URI', () => {
   const bytes = hexToBytes(publicInputs)
   const digest = keccak256(bytes)
   const maxBytes = 1 << 16
-  let server: Server
+  let server: LocalServer
   let base: string
   let healthy = false
 
   beforeAll(async () => {
-    server = createServer((request, response) => {
+    server = await serveLocally((request, response) => {
       if (request.url === '/inputs') return void response.end(bytes)
       if (request.url === '/other') return void response.end('other bytes')
       if (request.url === '/flaky') return void (healthy ? response.end(bytes) : response.writeHead(503).end())
@@ -345,43 +345,22 @@ describe('matcher loader of public inputs behind a URI', () => {
       response.write(new Uint8Array(maxBytes))
       response.end(new Uint8Array(1))
     })
-    server.listen(0, '127.0.0.1')
-    await once(server, 'listening')
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    base = server.base
   })
 
-  afterAll(() => {
-    server.closeAllConnections()
-    server.close()
-  })
+  afterAll(() => server.close())
 
   let nextId = 100n
   /** A public-inputs-only request as the marketplace logs it: its inputsDigest commits to `publicInputs`' digest. */
-  const publicRequest = (inputs: Inputs, inputsDigest = combinedInputsDigest(digest, zeroHash)): MatcherRequest => ({
-    requestId: nextId++,
-    marketId: context.marketId,
-    maxReward: 1n,
-    provingTime: 600,
-    createdAt: 0,
-    matchingExpiry: 600,
-    deadline: 1_200,
-    speedPreferenceBps: 0,
-    createdBlockHash: zeroHash,
-    hasPrivateInputs: false,
-    requester: context.requester,
-    publicInputs: inputs,
-    publicInputsDigest: digest,
-    record: {
-      refundAddress: zeroAddress,
-      maxReward: 1n,
-      createdAt: 0,
-      matchingExpiry: 600,
-      provingTime: 600,
+  const publicRequest = (inputs: Inputs, inputsDigest = combinedInputsDigest(digest, zeroHash)): MatcherRequest =>
+    loadableRequest({
+      requestId: nextId++,
+      hasPrivateInputs: false,
+      publicInputs: inputs,
+      publicInputsDigest: digest,
       inputsDigest,
-    },
-    privateInputs: { data: '0x', uri: '', digest: zeroHash },
-    createdBlock: 1n,
-  })
+      privateInputs: { data: '0x', uri: '', digest: zeroHash },
+    })
 
   /** Loads a request's inputs until `until` says done; its state, and the read errors it retried on. */
   async function load(request: MatcherRequest, until: (state: InputsState | undefined, retries: number) => boolean) {

@@ -55,6 +55,7 @@ import {
 } from '../ts/index.js'
 import { DEFAULT_INPUT_TIMEOUT_MS, DEFAULT_MAX_INPUT_BYTES } from '../ts/input-uris.js'
 import { advanceTime, useDevnet } from './anvil.js'
+import { serveNeverLoadingInputs } from './never-loading-inputs.js'
 
 const STAKE = parseEther('1000')
 const MAX_REWARD = parseEther('40')
@@ -404,43 +405,17 @@ describe('matcher service on anvil', () => {
     const { devnet, fixture } = current()
     const publicInputs = hexToBytes(fixture.publicInputs)
     const digest = keccak256(publicInputs)
-    // Over the default limit (the prover runner's too), streamed without a content-length: only the read stops it.
-    const oversized = DEFAULT_MAX_INPUT_BYTES + 1
-    const server = createServer((request, response) => {
-      if (request.url === '/inputs') return void response.end(publicInputs)
-      if (request.url === '/other') return void response.end('other bytes')
-      if (request.url !== '/oversized') return void response.writeHead(404).end()
-      const chunk = new Uint8Array(1 << 20)
-      let left = oversized
-      const write = () => {
-        while (left > 0) {
-          const part = chunk.subarray(0, Math.min(chunk.length, left))
-          left -= part.length
-          if (!response.write(part)) return void response.once('drain', write)
-        }
-        response.end()
-      }
-      write()
-    })
-    server.listen(0, '127.0.0.1')
-    await once(server, 'listening')
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-    const otherBytesAsData = `data:application/octet-stream;base64,${Buffer.from('other bytes').toString('base64')}`
+    const inputs = await serveNeverLoadingInputs(publicInputs)
     const bad: { requestId: bigint; reason: string }[] = []
     try {
       await withMatcher(freshKeyFile(), async (matcher) => {
-        for (const [reason, uri] of [
-          ['UnsupportedUri', 'ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi'],
-          ['DigestMismatch', otherBytesAsData],
-          ['DigestMismatch', `${base}/other`],
-          ['TooLarge', `${base}/oversized`],
-        ] as const) {
+        for (const { reason, uri } of inputs.neverLoad) {
           const created = await postRequest({ speedPreferenceBps: 0, publicInputs: remoteInputs(uri, digest) })
           bad.push({ requestId: created.requestId, reason })
         }
         // Posted last and behind a URI that loads: assigned, so the rounds went past the others. Its inputs load
         // after the block that created it, and the matcher matches once per block: blocks keep coming, as on a chain.
-        const good = await postRequest({ speedPreferenceBps: 0, publicInputs: remoteInputs(`${base}/inputs`, digest) })
+        const good = await postRequest({ speedPreferenceBps: 0, publicInputs: remoteInputs(inputs.loads, digest) })
         expect((await assignmentOf(good.requestId, { mining: true })).args.prover).toBe(cheapAddress())
         for (const { requestId } of bad) expect(await assignmentsOf(requestId)).toEqual([])
         const skipped = (reason: string) => `cairn_matcher_requests_skipped_total{reason="${reason}"}`
@@ -449,8 +424,7 @@ describe('matcher service on anvil', () => {
         await metricReaches(matcher, skipped('TooLarge'), 1)
       })
     } finally {
-      server.closeAllConnections()
-      server.close()
+      inputs.close()
     }
     for (const { requestId } of bad) {
       expect(await assignmentsOf(requestId)).toEqual([])

@@ -67,9 +67,10 @@ import {
   withAttestation,
   withListedTerms,
 } from '../ts/index.js'
-import { DEFAULT_MAX_INPUT_BYTES } from '../ts/input-uris.js'
 import { readPostedInputs } from '../ts/request-inputs.js'
 import { startForgingRpc } from './forging-rpc.js'
+import { serveNeverLoadingInputs } from './never-loading-inputs.js'
+import { tableGrowerWat } from './table-grower.js'
 
 const SEED = 'cairn prover runner test'
 const STAKE = parseEther('1000')
@@ -474,46 +475,18 @@ describe('prover runner on anvil', () => {
     const f = current()
     const publicInputs = concat([toHex(randomFieldElement(), { size: 32 }), sha256('0x')])
     const digest = keccak256(publicInputs)
-    // Over the default limit, streamed without a content-length: only the read stops it.
-    const oversized = DEFAULT_MAX_INPUT_BYTES + 1
-    const server = createServer((request, response) => {
-      if (request.url === '/inputs') return void response.end(hexToBytes(publicInputs))
-      if (request.url === '/other') return void response.end('other bytes')
-      if (request.url !== '/oversized') return void response.writeHead(404).end()
-      const chunk = new Uint8Array(1 << 20)
-      let left = oversized
-      const write = () => {
-        while (left > 0) {
-          const part = chunk.subarray(0, Math.min(chunk.length, left))
-          left -= part.length
-          if (!response.write(part)) return void response.once('drain', write)
-        }
-        response.end()
-      }
-      write()
-    })
-    server.listen(0, '127.0.0.1')
-    await once(server, 'listening')
-    onTestFinished(() => {
-      server.closeAllConnections()
-      server.close()
-    })
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const inputs = await serveNeverLoadingInputs(hexToBytes(publicInputs))
+    onTestFinished(inputs.close)
     const postBehind = async (uri: string) => {
       const params = await schedule(f.teeMarket, publicInputs)
       return post({ ...params, publicInputs: remoteInputs(uri, digest), marketId: f.teeMarket })
     }
     const bad: bigint[] = []
-    for (const uri of [
-      'ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi',
-      `data:application/octet-stream;base64,${Buffer.from('other bytes').toString('base64')}`,
-      `${base}/other`,
-      `${base}/oversized`,
-    ]) {
+    for (const { uri } of inputs.neverLoad) {
       bad.push((await postBehind(uri)).requestId)
     }
     // Posted last and behind a URI that loads: claimed and proven, so the fallback went past the others.
-    const good = await postBehind(`${base}/inputs`)
+    const good = await postBehind(inputs.loads)
     await advanceTime(f.devnet, 31)
     const stateOf = (requestId: bigint) => getRequestState(f.devnet.reader, requestId)
     await eventually('a claim', async () => {
@@ -751,21 +724,7 @@ async function createTableGrowingMarket(): Promise<{ marketId: bigint; module: s
   const f = current()
   const { actors, deployment } = f.devnet
   const wabt = await initWabt()
-  const ids = Array.from({ length: 64 }, (_, i) => i)
-  const parsed = wabt.parseWat(
-    'grower.wat',
-    `(module (memory (export "memory") 1 1)
-      ${ids.map((i) => `(table $t${i} 0 10000000 externref)`).join('\n')}
-      (func (export "alloc") (param i32) (result i32) (i32.const 0))
-      (func (export "run") (param i32 i32) (result i64)
-        ${ids
-          .map(
-            (i) => `(loop $grow${i}
-              (br_if $grow${i} (i32.ne (table.grow $t${i} (ref.null extern) (i32.const 10000000)) (i32.const -1))))`,
-          )
-          .join('\n')}
-        (i64.const 0)))`,
-  )
+  const parsed = wabt.parseWat('grower.wat', tableGrowerWat(64, '10000000'))
   const bytes = parsed.toBinary({}).buffer
   parsed.destroy()
   const module = join(f.keyDir, 'table-grower.wasm')

@@ -102,6 +102,41 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
         assertEq(teeRegistry.enclaveOperator(id, copierEnclave), copier);
     }
 
+    /// `prover` and a `copier` with its own attested enclave key, each listed and staked for one task in market `id`,
+    /// and two requests for `publicValues`: `first` assigned to `prover`, `second` to `copier`.
+    function _sameRequestForProverAndCopier(uint256 id, bytes memory publicValues)
+        internal
+        returns (address copier, uint256 first, uint256 second)
+    {
+        (copier,) = _copierWithEnclave(id);
+        for (uint256 i; i < 2; ++i) {
+            address who = i == 0 ? prover : copier;
+            _registerProver(who, 1);
+            _list(who, id, PRICE, LISTED_TIME, 1);
+            _stake(who, STAKE_PER_TASK);
+        }
+        first = _postTo(id, publicValues);
+        second = _postTo(id, publicValues);
+        _matcherAssign(first, prover);
+        _matcherAssign(second, copier);
+    }
+
+    /// `prover` fulfils `first` with `proof`; `copier` submitting the same proof for `second` is refused.
+    function _assertReplayRefused(
+        address copier,
+        uint256 first,
+        uint256 second,
+        bytes memory publicValues,
+        bytes memory proof
+    ) internal {
+        vm.prank(prover);
+        marketplace.fulfil(_fulfilmentWith(first, publicValues, "", proof));
+
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.InvalidProof.selector, second));
+        vm.prank(copier);
+        marketplace.fulfil(_fulfilmentWith(second, publicValues, "", proof));
+    }
+
     /// A TEE proof of `publicValues` for the request and prover in `context`, signed by `secret` in form `kind`.
     function _teeProof(
         TeeProofVerifier tee,
@@ -396,26 +431,10 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
     /// A second prover with its own attested key in the market copies the first prover's proof from calldata.
     function test_RevertWhen_anotherProverReplaysATeeProof() public {
         (uint256 id, TeeProofVerifier tee) = _teeMarket();
-        (address copier,) = _copierWithEnclave(id);
-        for (uint256 i; i < 2; ++i) {
-            address who = i == 0 ? prover : copier;
-            _registerProver(who, 1);
-            _list(who, id, PRICE, LISTED_TIME, 1);
-            _stake(who, STAKE_PER_TASK);
-        }
         bytes memory output = abi.encode("wasm output", uint256(42));
-        uint256 first = _postTo(id, output);
-        uint256 second = _postTo(id, output);
-        _matcherAssign(first, prover);
-        _matcherAssign(second, copier);
-
+        (address copier, uint256 first, uint256 second) = _sameRequestForProverAndCopier(id, output);
         bytes memory proof = _teeProof(tee, 0, output, _proofContext(first), enclaveProverSecret);
-        vm.prank(prover);
-        marketplace.fulfil(_fulfilmentWith(first, output, "", proof));
-
-        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.InvalidProof.selector, second));
-        vm.prank(copier);
-        marketplace.fulfil(_fulfilmentWith(second, output, "", proof));
+        _assertReplayRefused(copier, first, second, output, proof);
     }
 
     // ---------------------------------------------------------------- MultiProof market
@@ -476,27 +495,11 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
         (uint256 id, TeeProofVerifier tee,) = _multiProofMarket();
         _allow(TeeRole.Prover, id);
         _register(_binding(TeeRole.Prover, id, enclaveProver));
-        (address copier,) = _copierWithEnclave(id);
-        for (uint256 i; i < 2; ++i) {
-            address who = i == 0 ? prover : copier;
-            _registerProver(who, 1);
-            _list(who, id, PRICE, LISTED_TIME, 1);
-            _stake(who, STAKE_PER_TASK);
-        }
         bytes memory inputs = fixtures[0].publicInputs;
-        uint256 first = _postTo(id, inputs);
-        uint256 second = _postTo(id, inputs);
-        _matcherAssign(first, prover);
-        _matcherAssign(second, copier);
-
+        (address copier, uint256 first, uint256 second) = _sameRequestForProverAndCopier(id, inputs);
         bytes memory proof =
             abi.encode(fixtures[0].proof, _teeProof(tee, 0, inputs, _proofContext(first), enclaveProverSecret));
-        vm.prank(prover);
-        marketplace.fulfil(_fulfilmentWith(first, inputs, "", proof));
-
-        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.InvalidProof.selector, second));
-        vm.prank(copier);
-        marketplace.fulfil(_fulfilmentWith(second, inputs, "", proof));
+        _assertReplayRefused(copier, first, second, inputs, proof);
     }
 
     // ---------------------------------------------------------------- private inputs
