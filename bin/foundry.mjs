@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// Runs forge, anvil or cast from the @foundry-rs npm packages and exits with the tool's own status.
-// The packages' own launchers (node_modules/.bin/forge, ...) always exit 0, which would let a failing
-// `forge test` pass CI; this resolves the platform binary directly instead.
-//   node bin/foundry.mjs <forge|anvil|cast> [args...]
+// Finds forge, anvil or cast in the @foundry-rs npm packages. The packages' own launchers (node_modules/.bin/forge,
+// ...) always exit 0, which would let a failing `forge test` pass CI; this resolves the platform binary directly.
+//   node bin/foundry.mjs --path <forge|anvil|cast>   # prints the binary's path (bin/forge, ... exec it)
+//   node bin/foundry.mjs <forge|anvil|cast> [args...] # runs it and exits with its status
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 
@@ -20,7 +20,9 @@ export const foundryBinary = (tool) => {
 }
 
 const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href
-if (isMain) {
+if (isMain && process.argv[2] === '--path') {
+  console.log(foundryBinary(process.argv[3]))
+} else if (isMain) {
   const [tool, ...args] = process.argv.slice(2)
   const env = { ...process.env }
   delete env.TARGET_TOOL
