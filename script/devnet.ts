@@ -7,9 +7,10 @@
 // PORT (default 8545) is the marketplace chain's RPC port, ETHEREUM_PORT (default 8546) Ethereum's.
 import { randomBytes } from 'node:crypto'
 import { mkdir, rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { bytesToHex, concat, formatEther, type Hex, parseEther, sha256 } from 'viem'
+import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
 import {
   createDevMarkets,
   type DevMarkets,
@@ -20,7 +21,7 @@ import {
   startProver,
   startRelayers,
 } from '../ts/devnet/launch.js'
-import { type Network, startNetwork } from '../ts/devnet/network.js'
+import { type Network, RELAYER_OPERATOR_ACCOUNTS_FROM, startNetwork } from '../ts/devnet/network.js'
 import { repoRoot } from '../ts/devnet/paths.js'
 import { preimageStatement } from '../ts/devnet/scenario.js'
 import type { Service } from '../ts/devnet/services.js'
@@ -155,18 +156,51 @@ async function runRequest(
   say(`  done in ${seconds} s: paid ${formatEther(proof.price)} cUSD, refunded ${formatEther(proof.refund)}`)
 }
 
+/** anvil's dev mnemonic accounts and what each does here: printed with keys, since a devnet has nothing to hide. */
+function accountLines(net: Network): string[] {
+  const account = (role: string, index: number) => {
+    const { account: dev, privateKey } = anvilAccount(index)
+    return `    ${role.padEnd(30)} ${dev.address}  key ${privateKey}`
+  }
+  return [
+    "  accounts (anvil's test mnemonic: devnet only, never use these keys anywhere else)",
+    account('deployer, owner, role admin', devRoles.deployer),
+    account('prover (runner operator)', devRoles.prover),
+    account('requester', devRoles.requester),
+    account('matcher submitter', devRoles.matcher),
+    account('bystander', devRoles.bystander),
+    account('Symbiotic operator (Ethereum)', 5),
+    account('restaker (Ethereum)', 6),
+    ...net.relayers.map((_, i) => account(`relayer operator ${i}`, RELAYER_OPERATOR_ACCOUNTS_FROM + i)),
+  ]
+}
+
 function printSummary(net: Network, markets: DevMarkets): void {
+  const rpcUrl = net.marketplace.anvil.rpcUrl
+  // The CLI's defaults are the default ports: name the RPC only when the devnet runs elsewhere.
+  const rpc = marketplacePort === 8545 ? '' : ` --rpc-url ${rpcUrl}`
+  const requesterKey = anvilAccount(devRoles.requester).privateKey
   const lines = [
     '',
     'Cairn devnet is up.',
-    `  marketplace chain  ${net.marketplace.anvil.rpcUrl}  (chain ${net.marketplace.deployment.chainId}, deployments/${net.marketplace.deployment.chainId}*.json)`,
+    `  marketplace chain  ${rpcUrl}  (chain ${net.marketplace.deployment.chainId}, deployments/${net.marketplace.deployment.chainId}*.json)`,
     `  Ethereum           ${net.ethereum.anvil.rpcUrl}  (chain ${net.ethereum.chainId}, deployments/${net.ethereum.chainId}*.json)`,
-    `  markets            groth16 restaked #${markets.groth16Restaked}, groth16 native #${markets.groth16Native}, tee-wasm #${markets.teeWasm}`,
+    ...accountLines(net),
+    '  markets and the inputs they expect',
+    `    #${markets.groth16Restaked} Groth16 Poseidon preimage, restaked stake: public inputs = Poseidon(preimage) ‖ context (two`,
+    '       32-byte field elements); private inputs = {"preimage": "<decimal field element>"} (JSON)',
+    `    #${markets.groth16Native} the same circuit with native stake`,
+    `    #${markets.teeWasm} TEE-WASM sha256 preimage program: public inputs = context (32 bytes) ‖ sha256(preimage);`,
+    '       private inputs = the preimage bytes',
+    '  services',
     ...services.map(
       (s) =>
-        `  ${s.name.padEnd(18)} ${s.healthUrl.replace(/\/healthz?$/, '/metrics')}  log ${s.logFile.slice(repoRoot.length)}`,
+        `    ${s.name.padEnd(16)} ${s.healthUrl.replace(/\/healthz?$/, '/metrics')}  log ${relative(repoRoot, s.logFile)}`,
     ),
-    '  try: npx cairn market list --json',
+    '  try (as the requester):',
+    `    export CAIRN_PRIVATE_KEY=${requesterKey}`,
+    `    npx cairn market list${rpc}`,
+    `    npx cairn balance${rpc}`,
   ]
   console.log(lines.join('\n'))
 }
@@ -190,7 +224,11 @@ try {
   }
   say('running until Ctrl-C')
 } catch (error) {
-  console.error(error)
+  // A person reads this, not a debugger: the reason and where to look (CAIRN_DEBUG=1 adds the stack).
+  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+  say(`the devnet stopped: ${reason}`)
+  if (process.env.CAIRN_DEBUG) console.error(error)
+  say(`service logs are in ${relative(repoRoot, logDir)}/; stopping services and chains`)
   await shutdown()
   process.exit(1)
 }
