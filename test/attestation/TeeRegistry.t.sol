@@ -108,7 +108,7 @@ abstract contract TeeRegistryFixture is DcapFixture, Signing {
     }
 
     /// Signatures of `keys` over `digest`, ordered by their keys' operators as an OperatorQuorum expects.
-    function _quorumSignatures(bytes32 digest, uint256[] memory keys) internal view returns (bytes[] memory sigs) {
+    function _quorumSignatures(bytes32 digest, uint256[] memory keys) internal pure returns (bytes[] memory sigs) {
         uint256 n = keys.length;
         keys = _copy(keys);
         for (uint256 i = 1; i < n; ++i) {

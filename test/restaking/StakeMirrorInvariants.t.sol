@@ -47,8 +47,8 @@ contract SymbioticModel {
         return latest > c ? latest : c;
     }
 
-    function execute(address vault, uint256 amount, uint256 at, uint256 capture) external {
-        latestSlashedCapture[vault] = effectiveCapture(vault, capture);
+    function execute(address vault, uint256 amount, uint256 at, uint256 captureTimestamp) external {
+        latestSlashedCapture[vault] = effectiveCapture(vault, captureTimestamp);
         _executed[vault].push(Executed(at, amount));
         // Stake withdrawn since the capture is still slashable (Symbiotic slashes pending withdrawals too); what
         // remains active shrinks by at most what it holds.

@@ -188,7 +188,7 @@ library TdxQuote {
     }
 
     /// @notice sha256(attestation key ‖ QE auth data): what the QE report data must start with.
-    function qeBindingHash(bytes memory quote, Quote memory q) internal view returns (bytes32) {
+    function qeBindingHash(bytes memory quote, Quote memory q) internal pure returns (bytes32) {
         bytes memory preimage = new bytes(64 + q.qeAuthDataLength);
         uint256 auth = q.qeAuthData;
         uint256 authLength = q.qeAuthDataLength;
