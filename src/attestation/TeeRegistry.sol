@@ -34,7 +34,7 @@ contract TeeRegistry is ITeeRegistry, IMatcherAuthority, IEnclaveKeys, Ownable {
     uint64 public attestValiditySeconds = 3600;
     uint256 public maxBlockNumberDiff = 100;
     /// Bit i set: TcbStatus(i) accepted. Default: UpToDate only.
-    uint256 public acceptedTcbStatuses = 1 << uint8(TcbStatus.UpToDate);
+    uint256 public acceptedTcbStatuses = uint256(1) << uint8(TcbStatus.UpToDate);
     /// @notice TD attributes a key's quote must show: `tdAttributes & tdAttributesMask == tdAttributesRequired`.
     /// Default: DEBUG clear, SEPT_VE_DISABLE set.
     bytes8 public tdAttributesMask = TD_DEBUG | TD_SEPT_VE_DISABLE;
@@ -98,7 +98,9 @@ contract TeeRegistry is ITeeRegistry, IMatcherAuthority, IEnclaveKeys, Ownable {
         if (report.tdAttributes & tdAttributesMask != tdAttributesRequired) {
             revert TdAttributesNotAccepted(report.tdAttributes);
         }
-        if (acceptedTcbStatuses & (1 << uint8(report.tcbStatus)) == 0) revert TcbStatusNotAccepted(report.tcbStatus);
+        if (acceptedTcbStatuses & (uint256(1) << uint8(report.tcbStatus)) == 0) {
+            revert TcbStatusNotAccepted(report.tcbStatus);
+        }
         bytes32 measurement = measurementOf(report.mrTd, report.rtmr0, report.rtmr1, report.rtmr2, report.rtmr3);
         bytes32 policyKey = _policyKey(binding.role, binding.marketId);
         if (!_allowed[policyKey][measurement]) revert MeasurementNotAllowed(measurement);
@@ -200,8 +202,8 @@ contract TeeRegistry is ITeeRegistry, IMatcherAuthority, IEnclaveKeys, Ownable {
     /// @notice Sets which TCB statuses are accepted (bit i for TcbStatus(i)); Revoked and Unrecognized never are.
     function setAcceptedTcbStatuses(uint256 mask) external onlyOwner {
         if (
-            mask >> 10 != 0 || mask & (1 << uint8(TcbStatus.Revoked)) != 0
-                || mask & (1 << uint8(TcbStatus.Unrecognized)) != 0
+            mask >> 10 != 0 || mask & (uint256(1) << uint8(TcbStatus.Revoked)) != 0
+                || mask & (uint256(1) << uint8(TcbStatus.Unrecognized)) != 0
         ) {
             revert ValueOutOfRange();
         }

@@ -242,7 +242,7 @@ contract TeeRegistryTest is TeeRegistryFixture {
 
     function test_RevertWhen_tcbStatusNotAccepted() public {
         vm.prank(registryOwner);
-        teeRegistry.setAcceptedTcbStatuses(1 << uint8(TcbStatus.SWHardeningNeeded));
+        teeRegistry.setAcceptedTcbStatuses(uint256(1) << uint8(TcbStatus.SWHardeningNeeded));
         KeyBinding memory b = _binding(TeeRole.Matcher, 0, matcherKey);
         bytes memory q = _devQuote(teeRegistry.reportDataFor(b), false);
         vm.expectRevert(abi.encodeWithSelector(ITeeRegistry.TcbStatusNotAccepted.selector, TcbStatus.UpToDate));
@@ -348,7 +348,7 @@ contract TeeRegistryTest is TeeRegistryFixture {
     function test_governance() public {
         vm.startPrank(registryOwner);
         vm.expectRevert(ITeeRegistry.ValueOutOfRange.selector);
-        teeRegistry.setAcceptedTcbStatuses(1 << uint8(TcbStatus.Revoked));
+        teeRegistry.setAcceptedTcbStatuses(uint256(1) << uint8(TcbStatus.Revoked));
         vm.expectRevert(ITeeRegistry.ValueOutOfRange.selector);
         teeRegistry.setAttestValiditySeconds(0);
         vm.expectRevert(ITeeRegistry.ValueOutOfRange.selector);

@@ -73,13 +73,13 @@ library SgxExtension {
                 uint256 svn = der.toUint(value);
                 if (svn > 255) revert MalformedSgxExtension(value.start);
                 cpuSvn |= bytes16(bytes1(uint8(svn))) >> (8 * (n - 1));
-                seen |= 1 << n;
+                seen |= uint256(1) << n;
             } else if (n == 17) {
                 if (value.tag != Der.INTEGER) revert MalformedSgxExtension(value.start);
                 uint256 svn = der.toUint(value);
                 if (svn > type(uint16).max) revert MalformedSgxExtension(value.start);
                 pceSvn = uint16(svn);
-                seen |= 1 << n;
+                seen |= uint256(1) << n;
             }
         }
         if (seen != 0x3fffe) revert MalformedSgxExtension(tcb.start); // components 1..16 and PCESVN
