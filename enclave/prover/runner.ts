@@ -36,6 +36,7 @@ import {
   registerKey,
   requestStatusOf,
 } from './onchain.js'
+import { loadOperatorToken } from './operator-token.js'
 import { createScheduler, type Scheduler, type TrackedTask } from './scheduler.js'
 import { startServer } from './server.js'
 import { createSettler, createTxLane, type Settler, type TaskOutcome, type TxLane } from './settle.js'
@@ -46,6 +47,8 @@ export type ProverRunner = {
   address: Address
   /** Base URL of the HTTP server: /metrics, /healthz, /reset. */
   url: string
+  /** The file (mode 0600) holding the bearer token POST /reset requires. */
+  operatorTokenFile: string
   metrics: Metrics
   /** The market's current enclave key, as registered. */
   enclaveKey(marketId: bigint): { signer: Address; eciesPublicKey: Hex; expiresAt: number } | undefined
@@ -120,16 +123,23 @@ export async function startProverRunner(
   const state = { ready: false, stopping: false }
   let breaker: Breaker | undefined
   let runtime: Runtime | undefined
+  const operatorTokenFile = config.operatorTokenFile ?? `${config.keyFile}.operator-token`
   const server = await startServer({
     host: config.metricsHost,
     port: config.metricsPort,
     registry: metrics.registry,
-    health: () => ({
-      ready: state.ready && !state.stopping,
-      breaker: breaker?.tripped() ? 'tripped' : 'closed',
-      ...(runtime ? { tasks: runtime.tasks.size, lastBlock: Number(runtime.cursor() - 1n) } : {}),
-    }),
+    health: () => {
+      const ready = state.ready && !state.stopping
+      const tripped = breaker?.tripped() === true
+      return {
+        ok: ready && !tripped,
+        ready,
+        breaker: tripped ? 'tripped' : 'closed',
+        ...(runtime ? { tasks: runtime.tasks.size, lastBlock: Number(runtime.cursor() - 1n) } : {}),
+      }
+    },
     reset: () => (runtime ? runtime.reset() : Promise.reject(new Error('not ready'))),
+    operatorToken: await loadOperatorToken(operatorTokenFile),
     logger,
   })
   try {
@@ -162,6 +172,7 @@ export async function startProverRunner(
   return {
     address: account.address,
     url: server.url,
+    operatorTokenFile,
     metrics,
     enclaveKey(marketId) {
       const key = started.keyring.current(marketId)

@@ -108,7 +108,7 @@ export async function startRelayers(
       startService({
         name: `relayer-${i}`,
         script: 'relayer/src/main.ts',
-        healthUrl: `http://127.0.0.1:${ports[i]}/health`,
+        healthUrl: `http://127.0.0.1:${ports[i]}/healthz`,
         logFile: join(options.logDir, `relayer-${i}.log`),
         env: {
           RELAYER_ETHEREUM_RPC_URL: network.ethereum.anvil.rpcUrl,
