@@ -685,10 +685,10 @@ describe('prover runner on anvil', () => {
     expect(await fetch(`${started.url}/reset`).then((response) => response.status)).toBe(405)
 
     // An operator action: refused without the operator's token, with a wrong one, and from any browser page.
-    const token = (await readFile(started.operatorTokenFile, 'utf8')).trim()
-    expect((await stat(started.operatorTokenFile)).mode & 0o777).toBe(0o600)
     const post = (headers: Record<string, string>) => fetch(`${started.url}/reset`, { method: 'POST', headers })
     expect((await post({})).status).toBe(401)
+    const token = (await readFile(started.operatorTokenFile, 'utf8')).trim()
+    expect((await stat(started.operatorTokenFile)).mode & 0o777).toBe(0o600)
     expect((await post({ authorization: `Bearer ${'0'.repeat(token.length)}` })).status).toBe(401)
     expect((await post({ authorization: `Bearer ${token}`, origin: 'http://evil.example' })).status).toBe(403)
     expect(started.breaker().tripped).toBe(true)
