@@ -339,8 +339,8 @@ export async function createRelayer(
         functionName: 'epochs',
         args: [snapshot.epoch],
       })
-      // A reverted commit with the epoch still uncommitted was no race: its own failure stands.
-      if (error instanceof CommitReverted && root === zeroHash) throw error
+      // The epoch still uncommitted: no peer won a race, so the failure stands, logged decoded (errorSummary).
+      if (root === zeroHash) throw error
       if (root !== snapshot.stakeRoot) throw new Error(`epoch ${snapshot.epoch} was committed with root ${root}`)
       log.info({ epoch: Number(snapshot.epoch), digest, reason }, 'snapshot already committed by a peer')
       return { status: 'settled', digest }
