@@ -56,6 +56,7 @@ import {
 import { DEFAULT_INPUT_TIMEOUT_MS, DEFAULT_MAX_INPUT_BYTES } from '../ts/input-uris.js'
 import { advanceTime, useDevnet } from './anvil.js'
 import { serveNeverLoadingInputs } from './never-loading-inputs.js'
+import { MALFORMED_REQUEST_LINE, rawStatus } from './raw-http.js'
 
 const STAKE = parseEther('1000')
 const MAX_REWARD = parseEther('40')
@@ -248,6 +249,36 @@ describe('matcher service on anvil', () => {
       expect(await metric(matcher, `cairn_matcher_assignment_latency_blocks_bucket{le="${latency}"}`)).toBe(1)
       expect(await metric(matcher, 'cairn_matcher_book_requests{state="queued"}')).toBe(0)
       expect(await metric(matcher, 'cairn_matcher_attestations_total')).toBe(1)
+    })
+  })
+
+  it('stays healthy through normal work (one-block catch-ups included) and answers bad input with 400', async () => {
+    const { devnet } = current()
+    await withMatcher(freshKeyFile(), async (matcher) => {
+      // A request target that is no URL is bad input: answered, and the matcher keeps serving.
+      expect(await rawStatus(matcher.url, MALFORMED_REQUEST_LINE)).toBe(400)
+      expect((await fetch(`${matcher.url}/metrics`)).status).toBe(200)
+
+      const statuses: number[] = []
+      let working = true
+      const polling = (async () => {
+        while (working) statuses.push((await fetch(`${matcher.url}/healthz`)).status)
+      })()
+      const indexed = async () => ((await (await fetch(`${matcher.url}/healthz`)).json()) as { block?: string }).block
+      const indexes = async (block: bigint) => {
+        while ((await indexed()) !== block.toString()) await sleep(20)
+      }
+      // Normal work: blocks one at a time, each caught up by the matcher, and requests posted and assigned.
+      for (let i = 0; i < 12; i++) {
+        await devnet.test.mine({ blocks: 1 })
+        await indexes(await devnet.reader.public.getBlockNumber({ cacheTime: 0 }))
+      }
+      const created = await postRequest({ speedPreferenceBps: 0 })
+      await assignmentOf(created.requestId)
+      working = false
+      await polling
+      expect(statuses.length).toBeGreaterThan(20)
+      expect(statuses.filter((status) => status !== 200)).toEqual([])
     })
   })
 

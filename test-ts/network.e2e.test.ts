@@ -26,6 +26,7 @@ import {
   fundActors,
   type LaunchOptions,
   type ProverMarketOffer,
+  proverOperatorTokenFile,
   SLASH_PENALTY,
   STAKE_PER_TASK,
   startMatcher,
@@ -491,7 +492,11 @@ describe('the Cairn network end to end: matcher and prover runner as processes o
       const listing = await getListing(reader, prover, posted.marketId)
       return listingStates[listing.state] === 'Leaving' ? listing : undefined
     })
-    const reset = await fetch(running('prover').healthUrl.replace(/\/healthz$/, '/reset'), { method: 'POST' })
+    const resetUrl = running('prover').healthUrl.replace(/\/healthz$/, '/reset')
+    // An operator action: without the operator token the runner refuses it.
+    expect((await fetch(resetUrl, { method: 'POST' })).status).toBe(401)
+    const token = (await readFile(proverOperatorTokenFile(launch), 'utf8')).trim()
+    const reset = await fetch(resetUrl, { method: 'POST', headers: { authorization: `Bearer ${token}` } })
     expect(reset.status).toBe(200)
     expect(await reset.json()).toEqual({ breaker: 'closed', wasTripped: true })
     const healthy = await eventually('the prover to report healthy again', async () => {

@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { closeSync, constants, openSync } from 'node:fs'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -70,6 +70,7 @@ import {
 import { readPostedInputs } from '../ts/request-inputs.js'
 import { startForgingRpc } from './forging-rpc.js'
 import { serveNeverLoadingInputs } from './never-loading-inputs.js'
+import { MALFORMED_REQUEST_LINE, rawStatus } from './raw-http.js'
 import { tableGrowerWat } from './table-grower.js'
 
 const SEED = 'cairn prover runner test'
@@ -393,7 +394,11 @@ describe('prover runner on anvil', () => {
     }
     const health = await fetch(`${started.url}/healthz`)
     expect(health.status).toBe(200)
-    expect(await health.json()).toMatchObject({ ready: true, breaker: 'closed' })
+    expect(await health.json()).toMatchObject({ ok: true, ready: true, breaker: 'closed' })
+    // A request target that is no URL is bad input, answered 400: the runner keeps serving.
+    expect(await rawStatus(started.url, MALFORMED_REQUEST_LINE)).toBe(400)
+    expect((await fetch(`${started.url}/healthz`)).status).toBe(200)
+    expect((await fetch(`${started.url}/metrics`)).status).toBe(200)
     const ready = logLines.map((line) => JSON.parse(line)).find((entry) => entry.msg === 'ready')
     expect(ready).toMatchObject({ url: `${started.url}/metrics`, prover: f.prover })
     expect(await metric(started.url, 'cairn_prover_breaker_tripped')).toBe(0)
@@ -574,6 +579,17 @@ describe('prover runner on anvil', () => {
     expect(code).toBe(0)
     expect(lines.some((line) => line.msg === 'stopped')).toBe(true)
     child = undefined
+    // Stopped gracefully, it paused its listings (and said so): no task is assigned to a prover that is away.
+    const listingStates = async () =>
+      Promise.all(
+        [f.groth16Market, f.teeMarket].map(async (id) => (await getListing(f.devnet.reader, f.prover, id)).state),
+      )
+    expect(lines.some((line) => String(line.msg).startsWith('listings paused while stopped'))).toBe(true)
+    expect(await listingStates()).toEqual([2, 2])
+    // The next start resumes them, from chain state alone.
+    await startRunner()
+    expect(await listingStates()).toEqual([1, 1])
+    await stopRunner()
   })
 
   it('rotates its enclave key before expiry and still opens inputs wrapped to the previous key', async () => {
@@ -668,7 +684,17 @@ describe('prover runner on anvil', () => {
     expect(await leaving()).toEqual([2, 2])
     expect(await fetch(`${started.url}/reset`).then((response) => response.status)).toBe(405)
 
-    const reset = await fetch(`${started.url}/reset`, { method: 'POST' })
+    // An operator action: refused without the operator's token, with a wrong one, and from any browser page.
+    const post = (headers: Record<string, string>) => fetch(`${started.url}/reset`, { method: 'POST', headers })
+    expect((await post({})).status).toBe(401)
+    const token = (await readFile(started.operatorTokenFile, 'utf8')).trim()
+    expect((await stat(started.operatorTokenFile)).mode & 0o777).toBe(0o600)
+    expect((await post({ authorization: `Bearer ${'0'.repeat(token.length)}` })).status).toBe(401)
+    expect((await post({ authorization: `Bearer ${token}`, origin: 'http://evil.example' })).status).toBe(403)
+    expect(started.breaker().tripped).toBe(true)
+    expect(await leaving()).toEqual([2, 2])
+
+    const reset = await post({ authorization: `Bearer ${token}` })
     expect(reset.status).toBe(200)
     expect(await reset.json()).toEqual({ breaker: 'closed', wasTripped: true })
     expect(await leaving()).toEqual([1, 1])

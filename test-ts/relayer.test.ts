@@ -12,7 +12,7 @@ import {
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { describe, expect, it } from 'vitest'
-import { isRevert, revertName } from '../relayer/src/chain.js'
+import { isRevert, peerRace, revertName } from '../relayer/src/chain.js'
 import { loadConfig } from '../relayer/src/config.js'
 import { recordedBy } from '../relayer/src/gas.js'
 import { buildTree, proofFor, stakeLeafHash, stakeTree } from '../relayer/src/merkle.js'
@@ -384,6 +384,18 @@ describe('reverts', () => {
     const transport = new BaseError('fetch failed', { cause: new Error('ECONNREFUSED') })
     expect(revertName(transport)).toBeUndefined()
     expect(isRevert(transport)).toBe(false)
+  })
+
+  it('a peer committing the epoch first is the quorum race, logged by its decoded name, never the raw data', () => {
+    const data = encodeErrorResult({ abi: stakeMirrorAbi, errorName: 'EpochOutOfOrder', args: [3n, 2n] })
+    // viem's write errors carry the call's ABI and arguments: tens of kilobytes when printed whole.
+    const rpc = Object.assign(new Error(`execution reverted ${'0'.repeat(30_000)}`), { data })
+    const race = peerRace(new BaseError('estimateGas failed', { cause: rpc }))
+    expect(race).toMatch(/^EpochOutOfOrder\(/)
+    expect(race).toContain('3')
+    expect(race?.length).toBeLessThan(200)
+    expect(race).not.toContain(data.slice(2, 10))
+    expect(peerRace(new BaseError('fetch failed', { cause: new Error('ECONNREFUSED') }))).toBeUndefined()
   })
 })
 

@@ -14,6 +14,7 @@ import {
 import { decodeCairnError } from '../../ts/errors.js'
 import { proofMarketplaceAbi } from '../../ts/generated.js'
 import { isPrivateInputsError, type PrivateInputsContext } from '../../ts/privacy.js'
+import { type Health, startHttpService } from '../../ts/service/http.js'
 import { withAttestation } from '../../ts/tee.js'
 import type { Assignment, Request } from '../../ts/types.js'
 import type { AttestationProvider } from '../attestation/index.js'
@@ -48,7 +49,6 @@ import {
   matcherEnclaveConfig,
 } from './keys.js'
 import { createMetrics } from './metrics.js'
-import { type Health, startServer } from './server.js'
 
 /*
  * The matcher service. Start: load (or create) the enclave key, attest it as a Matcher in the TeeRegistry, rebuild
@@ -95,6 +95,10 @@ export type Matcher = {
 type Pending = { hash: Hash; items: MatchItem<MatcherRequest>[]; validUntil: number; sentBlock: bigint }
 
 const STOP_WAIT_MS = 30_000
+/** How far the index may trail the chain head before /healthz says unsynced: a few blocks of catch-up are normal. */
+const SYNC_LAG_BLOCKS = 3
+/** Consecutive failed polls of the head or catch-ups before /healthz says unsynced (one RPC hiccup is not trouble). */
+const SYNC_FAILURES_TOLERATED = 3
 const SUBMITTER_IDLE_WAIT_MS = 60_000
 const STARTUP_ATTEMPTS = 5
 
@@ -169,7 +173,11 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
   let attestRetryAt = 0
   let attestFailures = 0
   let revoked = false
-  let synced = false
+  // In sync: the first catch-up is done, the index trails the head by at most SYNC_LAG_BLOCKS and catch-ups have not
+  // failed SYNC_FAILURES_TOLERATED times in a row. A one-block catch-up in progress is normal work, not trouble.
+  let initialSyncDone = false
+  let syncFailures = 0
+  let headSeen: bigint | undefined
   let chainTime: number | undefined
   let pending: Pending | undefined
   let lastRound = -1n
@@ -187,12 +195,20 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
     !loadsInputs(request) ||
     (inputs.get(request.requestId)?.state === 'ready' && needsEnclaveKey(request, prover, marketId))
 
+  const syncLag = (): number | undefined => {
+    const indexed = indexer.view.block?.number
+    return headSeen === undefined || indexed === undefined ? undefined : Number(headSeen - indexed)
+  }
   const health = (): Health => {
     const registered = attested !== undefined && chainTime !== undefined && chainTime < attested.expiresAt
+    const lag = syncLag()
+    const synced =
+      initialSyncDone && syncFailures < SYNC_FAILURES_TOLERATED && lag !== undefined && lag <= SYNC_LAG_BLOCKS
     return {
       ok: registered && synced && !revoked && !stopping,
       registered,
       synced,
+      lag,
       revoked,
       block: indexer.view.block?.number.toString(),
       keyExpiresAt: attested?.expiresAt,
@@ -473,13 +489,13 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
   async function tick(): Promise<void> {
     stage = 'head'
     const head = await latestHead()
+    headSeen = head.number
     const indexed = indexer.view.block
     if (indexed === undefined || head.number > indexed.number || head.hash !== indexed.hash) {
       stage = 'sync'
-      synced = false
       if (await catchUp(head, true)) loadOpenInputs()
-      synced = true
     }
+    syncFailures = 0
     const now = Number(head.timestamp)
     chainTime = now
     updateGauges(now)
@@ -513,7 +529,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
       try {
         await tick()
       } catch (error) {
-        if (stage === 'sync') synced = false
+        if (stage === 'sync' || stage === 'head') syncFailures += 1
         metrics.errors.inc({ stage })
         log.warn({ err: error, stage }, 'poll failed; retrying')
       }
@@ -527,7 +543,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
 
   // ------------------------------------------------------------------------------------------------- start
 
-  const server = await startServer({
+  const server = await startHttpService({
     host: config.metricsHost,
     port: config.metricsPort,
     registry: metrics.registry,
@@ -554,9 +570,13 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
     metrics.attestations.inc()
     metrics.keyExpiresAt.set(attested.expiresAt)
     log.info({ expiresAt: attested.expiresAt, renewAt: attested.renewAt }, 'matcher key attested')
-    await retrying('initial sync', async () => catchUp(await latestHead(), false))
+    await retrying('initial sync', async () => {
+      const head = await latestHead()
+      headSeen = head.number
+      return catchUp(head, false)
+    })
     loadOpenInputs()
-    synced = true
+    initialSyncDone = true
     loop = run()
   } catch (error) {
     await server.close()

@@ -1,8 +1,8 @@
 /**
  * The circuit breaker: a slash of this prover (TaskSlashed) means it missed a deadline, which a healthy runner does
  * not. It trips on the first slash seen in a block after the last reset and stays tripped across restarts (the state
- * is a small JSON file) until the operator resets it: POST /reset on the runner's HTTP server (loopback only), or
- * deleting the file while the runner is stopped. A missing file counts as a reset at the chain head of the next
+ * is a small JSON file) until the operator resets it: POST /reset on the runner's HTTP server (with the operator
+ * token), or deleting the file while the runner is stopped. A missing file counts as a reset at the chain head of the next
  * start, so slashes older than the runner's first start never trip it.
  */
 import { readFile, rename, writeFile } from 'node:fs/promises'

@@ -89,6 +89,11 @@ export const configSchema = z
     keyFile: z.string().min(1),
     /** The circuit breaker's state; default `<keyFile>.breaker.json`. Deleting it resets the breaker. */
     breakerFile: z.string().min(1).optional(),
+    /**
+     * The bearer token POST /reset requires (mode 0600); default `<keyFile>.operator-token`, created with a random
+     * token at the first start.
+     */
+    operatorTokenFile: z.string().min(1).optional(),
     /** Quote source: the Linux configfs-tsm interface of a TDX guest, or the dev DCAP PKI (devnets and tests). */
     attestation: z.enum(['configfs', 'dev']).default('configfs'),
     /** Seed of the dev PKI: the one the devnet's collateral and root were built from. */
@@ -107,7 +112,7 @@ export const configSchema = z
     stake: wei.optional(),
     /** 0 picks a free port. */
     metricsPort: count.default(9465),
-    /** Loopback by default: POST /reset is served here too. */
+    /** Loopback by default; POST /reset is served here too, behind the operator token. */
     metricsHost: z.string().default('127.0.0.1'),
     /** Milliseconds between chain polls. */
     pollInterval: positive.default(2_000),
@@ -184,6 +189,7 @@ const flags = {
   'reward-address': 'rewardAddress',
   'key-file': 'keyFile',
   'breaker-file': 'breakerFile',
+  'operator-token-file': 'operatorTokenFile',
   attestation: 'attestation',
   'dev-pki-seed': 'devPkiSeed',
   'dev-pki-time': 'devPkiTime',

@@ -15,8 +15,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     logger.info({ signal }, 'shutting down')
     // A signal during start-up exits at once: nothing is in flight yet that a restart would not redo.
     if (runner === undefined) process.exit(0)
+    // Paused listings get no new assignments while the runner is away: tasks it could not prove in time are slashable.
     runner
-      .stop()
+      .stop({ pauseListings: true })
       .then(() => process.exit(0))
       .catch((error: unknown) => {
         logger.error({ err: error }, 'shutdown failed')

@@ -36,6 +36,7 @@ import {
   registerKey,
   requestStatusOf,
 } from './onchain.js'
+import { loadOperatorToken } from './operator-token.js'
 import { createScheduler, type Scheduler, type TrackedTask } from './scheduler.js'
 import { startServer } from './server.js'
 import { createSettler, createTxLane, type Settler, type TaskOutcome, type TxLane } from './settle.js'
@@ -46,6 +47,8 @@ export type ProverRunner = {
   address: Address
   /** Base URL of the HTTP server: /metrics, /healthz, /reset. */
   url: string
+  /** The file (mode 0600) holding the bearer token POST /reset requires. */
+  operatorTokenFile: string
   metrics: Metrics
   /** The market's current enclave key, as registered. */
   enclaveKey(marketId: bigint): { signer: Address; eciesPublicKey: Hex; expiresAt: number } | undefined
@@ -54,8 +57,12 @@ export type ProverRunner = {
   breaker(): { tripped: boolean; requestId?: bigint }
   /** The operator's reset of a tripped breaker (what POST /reset does). */
   reset(): Promise<{ wasTripped: boolean }>
-  /** Stops following the chain, lets submissions in flight finish, closes the server; idempotent. */
-  stop(): Promise<void>
+  /**
+   * Stops following the chain, lets submissions in flight finish, closes the server; idempotent. `pauseListings` (what
+   * SIGTERM does) first puts every listing on leave so nothing is assigned while the runner is away; the next start
+   * cancels the leaves.
+   */
+  stop(options?: { pauseListings?: boolean }): Promise<void>
 }
 
 /**
@@ -120,16 +127,23 @@ export async function startProverRunner(
   const state = { ready: false, stopping: false }
   let breaker: Breaker | undefined
   let runtime: Runtime | undefined
+  const operatorTokenFile = config.operatorTokenFile ?? `${config.keyFile}.operator-token`
   const server = await startServer({
     host: config.metricsHost,
     port: config.metricsPort,
     registry: metrics.registry,
-    health: () => ({
-      ready: state.ready && !state.stopping,
-      breaker: breaker?.tripped() ? 'tripped' : 'closed',
-      ...(runtime ? { tasks: runtime.tasks.size, lastBlock: Number(runtime.cursor() - 1n) } : {}),
-    }),
+    health: () => {
+      const ready = state.ready && !state.stopping
+      const tripped = breaker?.tripped() === true
+      return {
+        ok: ready && !tripped,
+        ready,
+        breaker: tripped ? 'tripped' : 'closed',
+        ...(runtime ? { tasks: runtime.tasks.size, lastBlock: Number(runtime.cursor() - 1n) } : {}),
+      }
+    },
     reset: () => (runtime ? runtime.reset() : Promise.reject(new Error('not ready'))),
+    operatorToken: await loadOperatorToken(operatorTokenFile),
     logger,
   })
   try {
@@ -149,9 +163,10 @@ export async function startProverRunner(
   logger.info({ url: `${server.url}/metrics`, markets: config.markets.map((m) => m.marketId.toString()) }, 'ready')
 
   let stopping: Promise<void> | undefined
-  const stop = () => {
+  const stop = (options: { pauseListings?: boolean } = {}) => {
     stopping ??= (async () => {
       state.stopping = true
+      if (options.pauseListings) await started.pauseListings()
       await loop.stop()
       await started.shutdown()
       await server.close()
@@ -162,6 +177,7 @@ export async function startProverRunner(
   return {
     address: account.address,
     url: server.url,
+    operatorTokenFile,
     metrics,
     enclaveKey(marketId) {
       const key = started.keyring.current(marketId)
@@ -224,6 +240,8 @@ async function createRuntime(params: {
   })
   let cursor = config.fromBlock ?? deployment.deployBlock
   let listingsDirty = true
+  // Set by a stop that pauses: listings go on leave whatever the breaker says.
+  let paused = false
   let syncing: Promise<void> | undefined
   const jobContext = {
     chainId: config.chainId,
@@ -416,7 +434,7 @@ async function createRuntime(params: {
 
   async function syncOnce(): Promise<void> {
     for (const market of markets.values()) {
-      const leaving = breaker.tripped()
+      const leaving = breaker.tripped() || paused
       await lane(() => ensureListing(client, market.config, { leaving }, logger))
     }
   }
@@ -637,6 +655,24 @@ async function createRuntime(params: {
     return { wasTripped }
   }
 
+  /** Puts every listing on leave for a stop; a failure is logged, never blocks the stop (a restart rebuilds). */
+  async function pauseListings(): Promise<void> {
+    paused = true
+    listingsDirty = true
+    try {
+      await syncListings()
+      logger.info(
+        { markets: [...markets.keys()].map(String) },
+        'listings paused while stopped: the next start resumes them',
+      )
+    } catch (error) {
+      logger.error(
+        { err: decodeCairnError(error) ?? error },
+        'could not pause the listings: assignments may still come',
+      )
+    }
+  }
+
   /** Aborts proofs in progress, submits the proofs that are ready and waits for transactions in flight. */
   async function shutdown(): Promise<void> {
     candidateInputs.clear()
@@ -645,5 +681,5 @@ async function createRuntime(params: {
     await settler.stop()
   }
 
-  return { setup, poll, loop, reset, shutdown, keyring, tasks, breaker, cursor: () => cursor }
+  return { setup, poll, loop, reset, pauseListings, shutdown, keyring, tasks, breaker, cursor: () => cursor }
 }

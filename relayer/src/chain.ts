@@ -46,6 +46,17 @@ export function revertName(error: unknown): string | undefined {
   return decoded === undefined || decoded.name === 'UnknownError' ? undefined : decoded.name
 }
 
+/**
+ * The decoded revert (`EpochOutOfOrder(expected=3, got=2)`) when a commit failed because a peer committed the epoch
+ * first, the normal race of a quorum; undefined for any other failure.
+ */
+export function peerRace(error: unknown): string | undefined {
+  const name = revertName(error)
+  if (name !== 'EpochOutOfOrder' && name !== 'CaptureNotIncreasing') return undefined
+  const decoded = decodeCairnError(error)
+  return decoded !== undefined && decoded.name === name ? decoded.message : name
+}
+
 /** Whether a contract call failed by reverting (with or without a reason), as opposed to a transport failure. */
 export function isRevert(error: unknown): boolean {
   if (!(error instanceof BaseError)) return false

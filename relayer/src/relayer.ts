@@ -8,13 +8,14 @@ import {
   isAddressEqual,
   parseEventLogs,
   toFunctionSelector,
+  zeroHash,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { AttestationProvider } from '../../enclave/attestation/index.js'
 import { decodeCairnError, decodeRevertData } from '../../ts/errors.js'
 import { cairnNetworkMiddlewareAbi, iVetoSlasherAbi, slashInboxAbi, stakeMirrorAbi } from '../../ts/generated.js'
 import { admittedOperatorCount, getActiveOperator, type RegistryClient } from '../../ts/tee.js'
-import { chainClients, isRevert, lastBlockAtOrBefore, revertName } from './chain.js'
+import { chainClients, isRevert, lastBlockAtOrBefore, peerRace, revertName } from './chain.js'
 import {
   type EthereumRestaking,
   loadEthereumRestaking,
@@ -326,19 +327,22 @@ export async function createRelayer(
       })
       const hash = await mkt.wallet.writeContract(request)
       const receipt = await mkt.public.waitForTransactionReceipt({ hash })
-      if (receipt.status !== 'success') throw new Error(`commitSnapshot ${hash} reverted`)
+      // Mined after a peer's commit of the same epoch in an earlier position: the race, lost on chain.
+      if (receipt.status !== 'success') throw new CommitReverted(hash, receipt.blockNumber)
     } catch (error) {
       // Another relayer committed first: success if it committed what we signed.
-      const reason = revertName(error)
-      if (reason !== 'EpochOutOfOrder' && reason !== 'CaptureNotIncreasing') throw error
+      const reason = error instanceof CommitReverted ? error.message : peerRace(error)
+      if (reason === undefined) throw error
       const [, , root] = await mkt.public.readContract({
         address: mirror.address,
         abi: stakeMirrorAbi,
         functionName: 'epochs',
         args: [snapshot.epoch],
       })
+      // The epoch still uncommitted: no peer won a race, so the failure stands, logged decoded (errorSummary).
+      if (root === zeroHash) throw error
       if (root !== snapshot.stakeRoot) throw new Error(`epoch ${snapshot.epoch} was committed with root ${root}`)
-      log.info({ epoch: Number(snapshot.epoch), digest }, 'snapshot already committed by a peer')
+      log.info({ epoch: Number(snapshot.epoch), digest, reason }, 'snapshot already committed by a peer')
       return { status: 'settled', digest }
     }
     metrics.snapshotsCommitted.inc()
@@ -708,6 +712,14 @@ export async function createRelayer(
     outcomeRound: () => guarded('outcomes', outcomeRound),
     start,
     stop,
+  }
+}
+
+/** A commit transaction that was mined but reverted (a peer's commit of the epoch landed first). */
+class CommitReverted extends Error {
+  constructor(hash: Hex, blockNumber: bigint) {
+    super(`commitSnapshot ${hash} reverted in block ${blockNumber}`)
+    this.name = 'CommitReverted'
   }
 }
 

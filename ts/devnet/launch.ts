@@ -108,7 +108,7 @@ export async function startRelayers(
       startService({
         name: `relayer-${i}`,
         script: 'relayer/src/main.ts',
-        healthUrl: `http://127.0.0.1:${ports[i]}/health`,
+        healthUrl: `http://127.0.0.1:${ports[i]}/healthz`,
         logFile: join(options.logDir, `relayer-${i}.log`),
         env: {
           RELAYER_ETHEREUM_RPC_URL: network.ethereum.anvil.rpcUrl,
@@ -165,6 +165,11 @@ export type ProverMarketOffer = {
   provingTime: number
 }
 
+/** The file holding the bearer token a devnet prover runner's POST /reset requires (mode 0600, made at its start). */
+export function proverOperatorTokenFile(options: Pick<LaunchOptions, 'stateDir'>, name = 'prover'): string {
+  return join(options.stateDir, `${name}.operator-token`)
+}
+
 /** Starts the prover runner for the devnet prover account in the given markets. */
 export async function startProver(
   network: Network,
@@ -190,6 +195,7 @@ export async function startProver(
       PROVER_ATTESTATION_DEPLOYMENT: network.files.marketplaceAttestation,
       PROVER_PRIVATE_KEY: anvilAccount(devRoles.prover).privateKey,
       PROVER_KEY_FILE: join(options.stateDir, `${name}.keyring.json`),
+      PROVER_OPERATOR_TOKEN_FILE: proverOperatorTokenFile(options, name),
       PROVER_MARKETS: JSON.stringify(markets),
       PROVER_CAPACITY: '8',
       PROVER_STAKE: parseEther('1000').toString(),
