@@ -226,6 +226,7 @@ async function createRuntime(params: {
   let cursor = config.fromBlock ?? deployment.deployBlock
   /** The last block scanned (cursor - 1) as it was then: checked against each new head to notice reorgs. */
   let scanned: HeadBlock | undefined
+  const slashesSeen = new Set<bigint>()
   let listingsDirty = true
   let syncing: Promise<void> | undefined
   const jobContext = {
@@ -367,6 +368,9 @@ async function createRuntime(params: {
     for (const slash of logs.slashed) {
       const task = tasks.get(slash.requestId)
       if (task) finish(task, { kind: 'failed', reason: 'slashed' })
+      // A scan again after a reorg reads the same slashes: count and report each once.
+      if (slashesSeen.has(slash.requestId)) continue
+      slashesSeen.add(slash.requestId)
       const details = {
         requestId: slash.requestId.toString(),
         penalty: slash.penalty.toString(),
