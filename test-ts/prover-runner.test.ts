@@ -770,6 +770,11 @@ describe('prover runner through dropped transactions and reorgs', () => {
     await assignInOneBlock([replacing])
     await devnet.test.setIntervalMining({ interval: 1 })
 
+    // The new chain's assignment sits at a height the runner had scanned before the rollback.
+    await eventually('the runner taking the task assigned instead', async () => {
+      if (started.tasks().includes(replacing.requestId)) return true
+      return (await getRequestState(devnet.reader, replacing.requestId)) === 'Fulfilled'
+    })
     await settled(replacing.requestId)
     const url = started.url
     await eventually('the vanished task given up', async () =>
