@@ -634,13 +634,16 @@ async function createRuntime(params: {
     const tracked = [...tasks.values()]
     const statuses = await Promise.all(tracked.map((task) => requestStatusOf(reader, task.requestId)))
     for (const [i, task] of tracked.entries()) {
-      if (statuses[i] !== 'Assigned') finish(task, { kind: 'failed', reason: 'reorged-out' })
+      const status = statuses[i] as string
+      // Open again: the assignment went with the lost blocks. Settled (by us, say): its receipt tells the rest.
+      if (status === 'Open') finish(task, { kind: 'failed', reason: 'reorged-out' })
+      else if (status !== 'Assigned') finish(task, { kind: 'already-settled', status })
     }
     logger.warn(
       {
         lostBlock: Number(lost.number),
         lostHash: lost.hash,
-        dropped: tracked.filter((_, i) => statuses[i] !== 'Assigned').length,
+        reorgedOut: statuses.filter((status) => status === 'Open').length,
       },
       'chain reorganised under the scanned blocks: scanning again from the start',
     )
