@@ -13,6 +13,7 @@ import {
   type Address,
   bytesToHex,
   concat,
+  type Hash,
   type Hex,
   hexToBytes,
   keccak256,
@@ -701,6 +702,114 @@ describe('prover runner on anvil', () => {
     expect((await fetch(`${started.url}/healthz`)).status).toBe(200)
     expect(await metric(started.url, 'cairn_prover_breaker_tripped')).toBe(0)
     expect(started.breaker()).toEqual({ tripped: false })
+  })
+})
+
+/** The hashes and nonces of `account`'s transactions in anvil's pool. */
+async function pooled(account: Address): Promise<{ hash: Hash; nonce: number }[]> {
+  const { pending, queued } = await current().devnet.test.getTxpoolContent()
+  return [pending, queued].flatMap((pool) =>
+    Object.entries(pool)
+      .filter(([address]) => address.toLowerCase() === account.toLowerCase())
+      .flatMap(([, byNonce]) => Object.values(byNonce).map((tx) => ({ hash: tx.hash, nonce: Number(tx.nonce) }))),
+  )
+}
+
+/** With automine off: assigns `requests` in one block mined once the assignment reaches the pool. */
+async function assignInOneBlock(requests: Parameters<typeof assign>[0]) {
+  const { devnet } = current()
+  let mined = false
+  const assigning = assign(requests).finally(() => {
+    mined = true
+  })
+  await eventually('the assignment in the pool', async () => {
+    return mined || (await pooled(devnet.actors.bystander.wallet.account.address)).length > 0
+  })
+  if (!mined) await devnet.test.mine({ blocks: 1 })
+  return assigning
+}
+
+/** Turns automine off for this test; blocks come when the test mines them, or on the interval it sets. */
+async function manualMining(): Promise<void> {
+  const { test } = current().devnet
+  await test.setAutomine(false)
+  onTestFinished(async () => {
+    await test.setIntervalMining({ interval: 0 })
+    await test.setAutomine(true)
+  })
+}
+
+describe('prover runner through dropped transactions and reorgs', () => {
+  it('sends a dropped fulfil transaction again under its nonce and settles every task before its deadline', async () => {
+    const f = current()
+    const { devnet } = f
+    await stopRunner()
+    await startRunner()
+    // Two: earlier tests left two tasks the runner gave up on holding half of its capacity of four.
+    const requests = [await postPublicTeeRequest(), await postPublicTeeRequest()]
+    await manualMining()
+    const { assigned } = await assignInOneBlock(requests)
+    // The runner's settlement reaches the pool and vanishes from it, as after a rollback or an eviction.
+    const dropped = await eventually('a settlement of the runner in the pool', async () => {
+      const txs = await pooled(f.prover)
+      return txs.length > 0 ? txs : undefined
+    })
+    for (const { hash } of dropped) await devnet.test.dropTransaction({ hash })
+    await devnet.test.setIntervalMining({ interval: 1 })
+
+    for (const { requestId } of requests) await settled(requestId)
+    const fulfilments = (await Promise.all(requests.map(({ requestId }) => settlementLogs(requestId)))).map(
+      ({ fulfilled }) => fulfilled[0],
+    )
+    for (const [i, log] of fulfilments.entries()) {
+      const requestId = requests[i]?.requestId
+      if (!log) throw new Error(`request ${requestId} has no RequestFulfilled log`)
+      const deadline = assigned.find((task) => task.requestId === requestId)?.task.deadline
+      const block = await devnet.reader.public.getBlock({ blockNumber: log.blockNumber })
+      expect(block.timestamp).toBeLessThanOrEqual(BigInt(deadline ?? 0))
+    }
+    // Sent again under the dropped nonce (and higher fees, so under a new hash), not under a fresh one.
+    const landed = await Promise.all(
+      fulfilments.map((log) => devnet.reader.public.getTransaction({ hash: log?.transactionHash as Hash })),
+    )
+    const first = dropped[0] as { hash: Hash; nonce: number }
+    const resend = landed.find((tx) => tx.nonce === first.nonce)
+    expect(resend?.from.toLowerCase()).toBe(f.prover.toLowerCase())
+    expect(dropped.map(({ hash }) => hash)).not.toContain(resend?.hash)
+  })
+
+  it('rewinds past a reorg: gives up a task whose assignment vanished and takes the one assigned instead', async () => {
+    const f = current()
+    const { devnet } = f
+    const started = runner ?? (await startRunner())
+    const vanishing = await postPublicTeeRequest()
+    const replacing = await postPublicTeeRequest()
+    const snapshot = await devnet.test.snapshot()
+    await manualMining()
+    await assignInOneBlock([vanishing])
+    await eventually('the runner working on the task', async () =>
+      (runner as ProverRunner).tasks().includes(vanishing.requestId),
+    )
+    await eventually('its settlement in the pool', async () => (await pooled(f.prover)).length > 0)
+    // A rollback: the block assigning the task is replaced by one assigning another request, at the same height.
+    for (const { hash } of await pooled(f.prover)) await devnet.test.dropTransaction({ hash })
+    await devnet.test.revert({ id: snapshot })
+    await assignInOneBlock([replacing])
+    await devnet.test.setIntervalMining({ interval: 1 })
+
+    // The new chain's assignment sits at a height the runner had scanned before the rollback.
+    await eventually('the runner taking the task assigned instead', async () => {
+      if (started.tasks().includes(replacing.requestId)) return true
+      return (await getRequestState(devnet.reader, replacing.requestId)) === 'Fulfilled'
+    })
+    await settled(replacing.requestId)
+    const url = started.url
+    await eventually('the vanished task given up', async () =>
+      (await metric(url, 'cairn_prover_tasks_failed_total{reason="reorged-out"}')) === 1 ? true : undefined,
+    )
+    expect(started.tasks()).not.toContain(vanishing.requestId)
+    expect(await getRequestState(devnet.reader, vanishing.requestId)).toBe('Open')
+    expect((await settlementLogs(vanishing.requestId)).fulfilled).toEqual([])
   })
 })
 

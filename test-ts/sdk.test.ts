@@ -13,7 +13,7 @@ import {
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { prepareDevAttestation } from '../ts/devnet/attestation.js'
 import { repoRoot } from '../ts/devnet/paths.js'
 import { groth16MarketParams, preimageStatement } from '../ts/devnet/scenario.js'
@@ -712,5 +712,35 @@ describe('SDK on anvil', () => {
     expect(decodeRevertData('0xdeadbeef')).toMatchObject({ name: 'UnknownError', selector: '0xdeadbeef' })
     // A failure without revert data (a network error) is not a contract error.
     expect(decodeCairnError(new Error('fetch failed'))).toBeUndefined()
+  })
+})
+
+describe('following a sent transaction', () => {
+  it('ends the wait with TransactionDroppedError a few blocks after the node drops the transaction', async () => {
+    const { actors, deployment, test, reader } = current().devnet
+    await test.setAutomine(false)
+    onTestFinished(async () => {
+      await test.setIntervalMining({ interval: 0 })
+      await test.setAutomine(true)
+    })
+    const account = actors.bystander.wallet.account.address
+    const token = deployment.contracts.paymentToken
+    const nonce = await reader.public.getTransactionCount({ address: account })
+    const minting = mintDevToken(actors.bystander, token, account, 1n).catch((error: unknown) => error)
+    const pooled = await vi.waitFor(
+      async () => {
+        const { pending } = await test.getTxpoolContent()
+        const mine = Object.entries(pending).find(([address]) => address.toLowerCase() === account.toLowerCase())
+        const [tx] = mine ? Object.values(mine[1]) : []
+        if (tx === undefined) throw new Error('not in the pool yet')
+        return tx
+      },
+      { timeout: 30_000, interval: 50 },
+    )
+    await test.dropTransaction({ hash: pooled.hash })
+    await test.setIntervalMining({ interval: 1 })
+    // Not viem's fixed 180 s: the wait ends once the node has not known the transaction for two blocks.
+    expect(await minting).toMatchObject({ name: 'TransactionDroppedError', hash: pooled.hash })
+    expect(await reader.public.getTransactionCount({ address: account })).toBe(nonce)
   })
 })

@@ -7,12 +7,13 @@ import {
   type TypedDataDefinition,
   zeroHash,
 } from 'viem'
-import { type CairnClient, type CairnReader, sent, simulated } from './client.js'
+import { type CairnClient, type CairnReader, resent, sent, simulated } from './client.js'
 import type { Deployment } from './deployment.js'
 import { type CairnContractError, decodeSkipReason } from './errors.js'
 import { eventOf, eventsOf } from './events.js'
 import { proofMarketplaceAbi, stakeMirrorAbi } from './generated.js'
 import { loadRequest, taskRecords } from './readers.js'
+import type { SendOptions } from './sending.js'
 import {
   emptyTask,
   type Fulfilment,
@@ -57,14 +58,18 @@ export async function fulfilmentOf(reader: CairnReader, params: FulfilParams): P
   }
 }
 
-/** Submits the proof of a request assigned to the client's account. */
+/**
+ * Submits the proof of a request assigned to the client's account. The transaction is sent again (same nonce) if
+ * the node drops it; pass the task's deadline in `options` to bound the wait by it.
+ */
 export async function fulfil(
   client: CairnClient,
   params: FulfilParams,
+  options: SendOptions = {},
 ): Promise<{ requestId: bigint; price: bigint; refund: bigint; receipt: TransactionReceipt }> {
   const address = client.deployment.contracts.proofMarketplace
   const fulfilment = await fulfilmentOf(client, params)
-  const { request } = await simulated(() =>
+  await simulated(() =>
     client.public.simulateContract({
       account: client.wallet.account,
       address,
@@ -73,7 +78,18 @@ export async function fulfil(
       args: [fulfilment],
     }),
   )
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
+  const receipt = await resent(
+    client,
+    (slot) =>
+      client.wallet.writeContract({
+        address,
+        abi: proofMarketplaceAbi,
+        functionName: 'fulfil',
+        args: [fulfilment],
+        ...slot,
+      }),
+    options,
+  )
   const { args } = eventOf(receipt, address, proofMarketplaceAbi, 'RequestFulfilled')
   return { requestId: args.requestId, price: args.price, refund: args.refund, receipt }
 }
@@ -89,10 +105,14 @@ export type FulfilmentOutcome = {
  * node's estimate: the marketplace reverts the whole call when a verification runs short of gas instead of
  * skipping the item, so an estimate that lands the transaction lands every valid item.
  */
-export async function fulfilBatch(client: CairnClient, items: readonly FulfilParams[]): Promise<FulfilmentOutcome> {
+export async function fulfilBatch(
+  client: CairnClient,
+  items: readonly FulfilParams[],
+  options: SendOptions = {},
+): Promise<FulfilmentOutcome> {
   const address = client.deployment.contracts.proofMarketplace
   const fulfilments = await Promise.all(items.map((item) => fulfilmentOf(client, item)))
-  const { request } = await simulated(() =>
+  await simulated(() =>
     client.public.simulateContract({
       account: client.wallet.account,
       address,
@@ -101,7 +121,18 @@ export async function fulfilBatch(client: CairnClient, items: readonly FulfilPar
       args: [fulfilments],
     }),
   )
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
+  const receipt = await resent(
+    client,
+    (slot) =>
+      client.wallet.writeContract({
+        address,
+        abi: proofMarketplaceAbi,
+        functionName: 'fulfilBatch',
+        args: [fulfilments],
+        ...slot,
+      }),
+    options,
+  )
   return {
     fulfilled: eventsOf(receipt, address, proofMarketplaceAbi, 'RequestFulfilled').map(({ args }) => ({
       requestId: args.requestId,
@@ -245,11 +276,12 @@ export type InputsRejectedOutcome = { requestId: bigint; price: bigint; refund: 
 export async function rejectInputs(
   client: CairnClient,
   params: (TaskRecords | { requestId: bigint }) & { signature: Hex },
+  options: SendOptions = {},
 ): Promise<InputsRejectedOutcome> {
   const address = client.deployment.contracts.proofMarketplace
   const ref: TaskRef = 'task' in params && 'request' in params ? params : params.requestId
   const { requestId, request: record, task } = await taskRecords(client, ref)
-  const { request } = await simulated(() =>
+  await simulated(() =>
     client.public.simulateContract({
       account: client.wallet.account,
       address,
@@ -258,7 +290,13 @@ export async function rejectInputs(
       args: [requestId, record, task, params.signature],
     }),
   )
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
-  const { args } = eventOf(receipt, address, proofMarketplaceAbi, 'InputsRejected')
-  return { requestId, price: args.price, refund: args.refund, receipt }
+  const args = [requestId, record, task, params.signature] as const
+  const receipt = await resent(
+    client,
+    (slot) =>
+      client.wallet.writeContract({ address, abi: proofMarketplaceAbi, functionName: 'rejectInputs', args, ...slot }),
+    options,
+  )
+  const { args: rejected } = eventOf(receipt, address, proofMarketplaceAbi, 'InputsRejected')
+  return { requestId, price: rejected.price, refund: rejected.refund, receipt }
 }

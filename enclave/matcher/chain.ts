@@ -10,6 +10,7 @@ import {
   type Transport,
   zeroHash,
 } from 'viem'
+import { type HeadBlock, headOf, stillCanonical } from '../../ts/chain-head.js'
 import type { AttestationDeployment, Deployment } from '../../ts/deployment.js'
 import {
   iStakeSourceAbi,
@@ -66,7 +67,7 @@ export type MatcherRequest = OpenRequest & {
 /** A prover's current enclave key in a market (the latest KeyRegistered for that market and operator). */
 export type ProverKey = { signer: Address; eciesPublicKey: Hex; expiresAt: number }
 
-export type HeadBlock = { number: bigint; hash: Hex; parentHash: Hex; timestamp: bigint }
+export { type HeadBlock, headOf } from '../../ts/chain-head.js'
 
 export type ChainView = {
   book: Book<MatcherRequest>
@@ -174,17 +175,10 @@ export function createIndexer(params: IndexerParams): Indexer {
   }
   let view = emptyView()
 
-  async function stillCanonical(indexed: HeadBlock, head: HeadBlock): Promise<boolean> {
-    if (head.number <= indexed.number) return head.number === indexed.number && head.hash === indexed.hash
-    if (head.number === indexed.number + 1n) return head.parentHash === indexed.hash
-    const block = await client.getBlock({ blockNumber: indexed.number })
-    return block.hash === indexed.hash
-  }
-
   async function sync(head: HeadBlock): Promise<SyncNotes> {
     let rebuilt = false
     const indexed = view.block
-    if (indexed !== undefined && !(await stillCanonical(indexed, head))) rebuilt = true
+    if (indexed !== undefined && !(await stillCanonical(client, indexed, head))) rebuilt = true
     const current = rebuilt ? emptyView() : view
     const from = current.block === undefined ? params.fromBlock : current.block.number + 1n
     const notes = newNotes(from, head.number, rebuilt)
@@ -246,16 +240,6 @@ export function createIndexer(params: IndexerParams): Indexer {
     },
     sync,
   }
-}
-
-export function headOf(block: {
-  number: bigint | null
-  hash: Hex | null
-  parentHash: Hex
-  timestamp: bigint
-}): HeadBlock {
-  if (block.number === null || block.hash === null) throw new Error('pending block where a mined one was expected')
-  return { number: block.number, hash: block.hash, parentHash: block.parentHash, timestamp: block.timestamp }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

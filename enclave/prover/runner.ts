@@ -9,6 +9,7 @@ import { type Logger, pino } from 'pino'
 import { type Address, bytesToHex, defineChain, type Hex, isAddressEqual, type LocalAccount } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { claim } from '../../ts/assignment.js'
+import { type HeadBlock, headOf, stillCanonical } from '../../ts/chain-head.js'
 import { type CairnClient, type CairnReader, connect, createCairnReader } from '../../ts/client.js'
 import { loadAttestationDeployment, loadDeployment } from '../../ts/deployment.js'
 import type { EnclaveAttestation, EnclaveConfig } from '../../ts/enclave-config.js'
@@ -239,6 +240,9 @@ async function createRuntime(params: {
     },
   })
   let cursor = config.fromBlock ?? deployment.deployBlock
+  /** The last block scanned (cursor - 1) as it was then: checked against each new head to notice reorgs. */
+  let scanned: HeadBlock | undefined
+  const slashesSeen = new Set<bigint>()
   let listingsDirty = true
   // Set by a stop that pauses: listings go on leave whatever the breaker says.
   let paused = false
@@ -344,6 +348,12 @@ async function createRuntime(params: {
   }
 
   async function onAssigned(logs: ScannedLogs): Promise<void> {
+    for (const log of logs.assigned) {
+      const held = tasks.get(log.requestId)
+      // Assigned again on the chain a reorg left: the records the old task would settle with are void.
+      if (held && (held.task.deadline !== log.task.deadline || held.task.price !== log.task.price))
+        finish(held, { kind: 'failed', reason: 'reorged-out' })
+    }
     const fresh = logs.assigned.filter((log) => !tasks.has(log.requestId))
     // Never work twice on a task: an earlier run (or this one, from a claim receipt) may have settled it.
     const statuses = await Promise.all(fresh.map((log) => requestStatusOf(reader, log.requestId)))
@@ -376,6 +386,9 @@ async function createRuntime(params: {
     for (const slash of logs.slashed) {
       const task = tasks.get(slash.requestId)
       if (task) finish(task, { kind: 'failed', reason: 'slashed' })
+      // A scan again after a reorg reads the same slashes: count and report each once.
+      if (slashesSeen.has(slash.requestId)) continue
+      slashesSeen.add(slash.requestId)
       const details = {
         requestId: slash.requestId.toString(),
         penalty: slash.penalty.toString(),
@@ -604,10 +617,18 @@ async function createRuntime(params: {
 
   /** One round: new logs up to the (confirmed) head, keys, listings, fallback claims. */
   async function poll(): Promise<void> {
-    const head = await reader.public.getBlock({ blockTag: 'latest' })
+    const head = headOf(await reader.public.getBlock({ blockTag: 'latest' }))
     clock.observe(head.timestamp)
+    if (scanned !== undefined && !(await stillCanonical(reader.public, scanned, head))) await rewind(scanned)
     const target = head.number - BigInt(config.confirmations)
     const watched = config.claimFallback ? [...markets.keys()] : []
+    // Read before the logs: if the block changes under the scan, the next round sees it and scans again.
+    const last =
+      target < cursor
+        ? scanned
+        : target === head.number
+          ? head
+          : headOf(await reader.public.getBlock({ blockNumber: target }))
     for (const range of blockRanges(cursor, target, config.logRange)) {
       const logs = await scanRange(reader, { prover: me, markets: watched, ...range })
       onCreated(logs)
@@ -616,9 +637,36 @@ async function createRuntime(params: {
       cursor = range.toBlock + 1n
       metrics.lastBlock.set(Number(range.toBlock))
     }
+    scanned = last
     await syncListings()
     await maintainKeys()
     await claimOpenRequests()
+  }
+
+  /**
+   * The blocks scanned up to `lost` are no longer canonical (a reorg, a devnet reverted to a snapshot): scan again
+   * from the start, as a restart would, after giving up the tasks whose assignment went with them. Tasks still
+   * assigned are kept; the scan skips them and picks up assignments the new chain holds instead.
+   */
+  async function rewind(lost: HeadBlock): Promise<void> {
+    const tracked = [...tasks.values()]
+    const statuses = await Promise.all(tracked.map((task) => requestStatusOf(reader, task.requestId)))
+    for (const [i, task] of tracked.entries()) {
+      const status = statuses[i] as string
+      // Open again: the assignment went with the lost blocks. Settled (by us, say): its receipt tells the rest.
+      if (status === 'Open') finish(task, { kind: 'failed', reason: 'reorged-out' })
+      else if (status !== 'Assigned') finish(task, { kind: 'already-settled', status })
+    }
+    logger.warn(
+      {
+        lostBlock: Number(lost.number),
+        lostHash: lost.hash,
+        reorgedOut: statuses.filter((status) => status === 'Open').length,
+      },
+      'chain reorganised under the scanned blocks: scanning again from the start',
+    )
+    cursor = config.fromBlock ?? deployment.deployBlock
+    scanned = undefined
   }
 
   function loop(): { stop: () => Promise<void> } {

@@ -1,8 +1,13 @@
 /**
  * Getting tasks settled on chain: proofs (fulfil for one, fulfilBatch for several that are ready together) and
- * invalid-input attestations (rejectInputs). Every transaction goes through one lane, so the operator account never
- * races itself for a nonce, and every submission first reads the request's status: a task already settled (by an
- * earlier run of this runner, say) is never submitted twice.
+ * invalid-input attestations (rejectInputs). Every transaction is broadcast from one lane, so the operator account
+ * never races itself for a nonce, and every submission first reads the request's status: a task already settled (by
+ * an earlier run of this runner, say) is never submitted twice.
+ *
+ * A settlement holds the lane only until its transaction is broadcast: the next one goes out under the next nonce
+ * while it waits for its receipt, so a slow transaction delays no other task. The SDK follows each one block by
+ * block and sends it again under its nonce if the node drops it (a rollback, an evicted pool entry), with higher
+ * fees if it stays pending, up to the task's deadline rather than a fixed timeout.
  *
  * Batching: a ready proof is submitted at once when no other proof is queued or in progress; otherwise it waits for
  * them, up to `batchWindow` ms (or until `maxBatch` proofs are ready), so that proofs finishing close together share
@@ -12,6 +17,7 @@ import type { Logger } from 'pino'
 import type { LocalAccount } from 'viem'
 import type { CairnClient } from '../../ts/client.js'
 import { decodeCairnError } from '../../ts/errors.js'
+import type { SendOptions } from '../../ts/sending.js'
 import { fulfil, fulfilBatch, rejectInputs, signInvalidInputs } from '../../ts/settlement.js'
 import type { Fulfilment } from '../../ts/types.js'
 import type { ProofStatement } from './backend.js'
@@ -30,6 +36,28 @@ export function createTxLane(): TxLane {
     tail = run.catch(() => undefined)
     return run
   }
+}
+
+/**
+ * Runs `send` in the lane until it broadcasts its transaction (it calls `onSent`) or ends without one: `sent`
+ * resolves then, freeing the lane, and `done` with the outcome once the transaction has its receipt.
+ */
+export function sendInLane<result>(
+  lane: TxLane,
+  send: (onSent: () => void) => Promise<result>,
+): { sent: Promise<void>; done: Promise<result> } {
+  let outcome: Promise<result> | undefined
+  const sent = lane(
+    () =>
+      new Promise<void>((resolve) => {
+        outcome = send(resolve)
+        outcome.then(
+          () => resolve(),
+          () => resolve(),
+        )
+      }),
+  )
+  return { sent, done: sent.then(() => outcome as Promise<result>) }
 }
 
 export type TaskOutcome =
@@ -132,24 +160,29 @@ export function createSettler(deps: SettlerDeps): Settler {
     windowTimer = undefined
     const items = [...ready.values()].slice(0, deps.maxBatch)
     for (const item of items) ready.delete(item.task.requestId)
-    flushing = deps
-      .lane(() => submit(items))
-      .finally(() => {
-        flushing = undefined
-        schedule()
-      })
-    track(flushing)
+    const { sent, done } = sendInLane(deps.lane, (onSent) => submit(items, onSent))
+    flushing = sent.finally(() => {
+      flushing = undefined
+      schedule()
+    })
+    track(done)
   }
 
-  async function submit(items: ReadyProof[]): Promise<void> {
+  async function submit(items: ReadyProof[], onSent: () => void): Promise<void> {
     let live: ReadyProof[]
     try {
       live = await stillAssigned(items)
     } catch (error) {
       return retry(items, error)
     }
-    if (live.length === 1) return submitOne(live[0] as ReadyProof)
-    if (live.length > 1) return submitBatch(live)
+    if (live.length === 1) return submitOne(live[0] as ReadyProof, sending(live, onSent))
+    if (live.length > 1) return submitBatch(live, sending(live, onSent))
+  }
+
+  /** A transaction settling `items` is worth following until the earliest of their deadlines, and no longer. */
+  function sending(items: ReadyProof[], onSent: () => void): SendOptions {
+    const deadline = Math.min(...items.map(({ task }) => task.task.deadline))
+    return { onSent, deadline: BigInt(deadline) }
   }
 
   /** Drops (as settled, or failed when past the deadline) every item that is not ours to submit any more. */
@@ -164,9 +197,9 @@ export function createSettler(deps: SettlerDeps): Settler {
     })
   }
 
-  async function submitOne(item: ReadyProof): Promise<void> {
+  async function submitOne(item: ReadyProof, options: SendOptions): Promise<void> {
     try {
-      await fulfil(client, item.fulfilment)
+      await fulfil(client, item.fulfilment, options)
     } catch (error) {
       return failed(item, error)
     }
@@ -175,12 +208,13 @@ export function createSettler(deps: SettlerDeps): Settler {
     deps.finish(item.task, { kind: 'fulfilled' })
   }
 
-  async function submitBatch(items: ReadyProof[]): Promise<void> {
+  async function submitBatch(items: ReadyProof[], options: SendOptions): Promise<void> {
     let outcome: Awaited<ReturnType<typeof fulfilBatch>>
     try {
       outcome = await fulfilBatch(
         client,
         items.map(({ fulfilment }) => fulfilment),
+        options,
       )
     } catch (error) {
       return retry(items, error)
@@ -233,24 +267,22 @@ export function createSettler(deps: SettlerDeps): Settler {
 
   function reject(task: TrackedTask, statement: ProofStatement, attempts = 0): void {
     track(
-      deps
-        .lane(() => attest(task, statement))
-        .catch((error: unknown) => {
-          const verdict = submissionVerdict(error)
-          if (verdict.kind === 'settled') return deps.finish(task, { kind: 'already-settled', status: verdict.status })
-          if (verdict.kind === 'permanent') return deps.finish(task, { kind: 'failed', reason: verdict.reason, error })
-          const delay = delayOf(attempts)
-          if (stopped || deps.clock.now() + delay / 1000 > task.task.deadline) {
-            return deps.finish(task, { kind: 'failed', reason: stopped ? 'stopped' : 'deadline', error })
-          }
-          metrics.retries.inc({ stage: 'reject' })
-          log(task).warn({ err: error, retryInMs: delay }, 'invalid-input attestation failed; retrying')
-          later(() => reject(task, statement, attempts + 1), delay)
-        }),
+      sendInLane(deps.lane, (onSent) => attest(task, statement, onSent)).done.catch((error: unknown) => {
+        const verdict = submissionVerdict(error)
+        if (verdict.kind === 'settled') return deps.finish(task, { kind: 'already-settled', status: verdict.status })
+        if (verdict.kind === 'permanent') return deps.finish(task, { kind: 'failed', reason: verdict.reason, error })
+        const delay = delayOf(attempts)
+        if (stopped || deps.clock.now() + delay / 1000 > task.task.deadline) {
+          return deps.finish(task, { kind: 'failed', reason: stopped ? 'stopped' : 'deadline', error })
+        }
+        metrics.retries.inc({ stage: 'reject' })
+        log(task).warn({ err: error, retryInMs: delay }, 'invalid-input attestation failed; retrying')
+        later(() => reject(task, statement, attempts + 1), delay)
+      }),
     )
   }
 
-  async function attest(task: TrackedTask, statement: ProofStatement): Promise<void> {
+  async function attest(task: TrackedTask, statement: ProofStatement, onSent: () => void): Promise<void> {
     const status = await requestStatusOf(client, task.requestId)
     if (status !== 'Assigned') return deps.finish(task, { kind: 'already-settled', status })
     const enclave = deps.enclave(task.marketId)
@@ -259,12 +291,11 @@ export function createSettler(deps: SettlerDeps): Settler {
       requestId: statement.requestId,
       inputsDigest: statement.inputsDigest,
     })
-    const { price, refund } = await rejectInputs(client, {
-      requestId: task.requestId,
-      request: task.request,
-      task: task.task,
-      signature,
-    })
+    const { price, refund } = await rejectInputs(
+      client,
+      { requestId: task.requestId, request: task.request, task: task.task, signature },
+      { onSent, deadline: BigInt(task.task.deadline) },
+    )
     metrics.invalidInputs.inc()
     log(task).info({ price: price.toString(), refund: refund.toString() }, 'invalid inputs attested')
     deps.finish(task, { kind: 'rejected' })
