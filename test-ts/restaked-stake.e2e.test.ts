@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Address, parseEther, stringToBytes } from 'viem'
+import { type Address, getAddress, parseEther, stringToBytes } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   createDevMarkets,
@@ -123,7 +123,7 @@ async function leafProvers(epoch: bigint): Promise<Address[]> {
     strict: true,
   })
   const senders = await Promise.all(
-    logs.map(async (log) => (await reader.public.getTransaction({ hash: log.transactionHash })).from),
+    logs.map(async (log) => getAddress((await reader.public.getTransaction({ hash: log.transactionHash })).from)),
   )
   return senders
 }
