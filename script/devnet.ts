@@ -15,8 +15,7 @@ import {
   createDevMarkets,
   type DevMarkets,
   fundActors,
-  keepRestakedStakeProven,
-  proveRestakedStake,
+  restakedStakeLive,
   startMatcher,
   startProver,
   startRelayers,
@@ -44,12 +43,10 @@ const say = (text: string) => console.log(`${elapsed()}  ${text}`)
 const services: Service[] = []
 let network: Network | undefined
 let stopping: Promise<void> | undefined
-let stakeKeeper: { stop: () => Promise<void> } | undefined
 
 /** Stops every service (SIGTERM, so each shuts down cleanly), then both chains. */
 function shutdown(): Promise<void> {
   stopping ??= (async () => {
-    await stakeKeeper?.stop()
     for (const service of [...services].reverse()) await service.stop().catch(() => {})
     await network?.stop()
   })()
@@ -75,12 +72,6 @@ async function main(): Promise<void> {
     `starting ${net.relayers.length} relayers, one per admitted operator (quorum ${net.restaking.marketplace.threshold} operators)`,
   )
   services.push(...(await startRelayers(net, { logDir, stateDir })))
-  say('waiting for the first stake snapshot; the prover proves its restaked stake leaf')
-  const restaked = await proveRestakedStake(net)
-  say(`prover's restaked stake on the marketplace chain: ${formatEther(restaked)} (mirrored from the Symbiotic vault)`)
-  // A leaf backs tasks only in its own epoch: prove it again in every epoch the relayers commit.
-  stakeKeeper = keepRestakedStakeProven(net)
-
   say('starting the matcher (attests its key with the dev TDX provider, registers it on chain)')
   services.push(await startMatcher(net, { logDir, stateDir }))
   say('starting the prover runner (attests per-market enclave keys, lists in every market, stakes)')
@@ -96,6 +87,12 @@ async function main(): Promise<void> {
       ],
     }),
   )
+
+  say(
+    'waiting for the first stake snapshot; the prover runner proves its restaked stake leaf (and does in every epoch)',
+  )
+  const restaked = await restakedStakeLive(net)
+  say(`prover's restaked stake on the marketplace chain: ${formatEther(restaked)} (mirrored from the Symbiotic vault)`)
 
   await privateGroth16Request(net, markets)
   await teeWasmRequest(net, markets)

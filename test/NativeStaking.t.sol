@@ -8,6 +8,7 @@ import {StdUtils} from "forge-std/StdUtils.sol";
 import {CairnTest} from "./utils/CairnTest.sol";
 import {NativeStaking} from "../src/staking/NativeStaking.sol";
 import {INativeStaking} from "../src/interfaces/INativeStaking.sol";
+import {IStakeSource} from "../src/interfaces/IStakeSource.sol";
 import {DevToken} from "../src/dev/DevToken.sol";
 
 contract NativeStakingTest is CairnTest {
@@ -265,6 +266,31 @@ contract NativeStakingTest is CairnTest {
         vm.prank(prover);
         vm.expectRevert(INativeStaking.NothingUnbonding.selector);
         staking.withdraw(prover);
+    }
+
+    // ---------------------------------------------------------------- IStakeSource's indexing rule
+
+    /// Every change of availableStake outside the marketplace's lock, unlock and slash (which the marketplace's task
+    /// events announce) names the prover in LockableStakeChanged, so an indexer never misses one.
+    function test_EveryChangeOfAvailableStakeEmitsLockableStakeChanged() public {
+        stakeToken.mint(funder, AMOUNT);
+        vm.startPrank(funder);
+        stakeToken.approve(address(staking), AMOUNT);
+        _expectLockableStakeChanged(prover);
+        staking.deposit(prover, AMOUNT);
+        vm.stopPrank();
+
+        _expectLockableStakeChanged(prover);
+        vm.prank(prover);
+        staking.requestWithdrawal(100e18);
+        _expectLockableStakeChanged(prover);
+        vm.prank(prover);
+        staking.cancelWithdrawal();
+    }
+
+    function _expectLockableStakeChanged(address who) internal {
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit IStakeSource.LockableStakeChanged(who);
     }
 
     // ---------------------------------------------------------------- lock / unlock

@@ -769,34 +769,32 @@ export async function proveStake(
   return { epoch: args.epoch, stake: args.stake, counted: args.counted, receipt }
 }
 
+/** Where a snapshot's tree is rebuilt from: the middleware on Ethereum, as the relayers read it. */
+export type SnapshotSource = {
+  ethereum: ChainReader
+  middleware: Address
+  mirror: Address
+  /** First Ethereum block to search for the capture block (default 0; the restaking deployment's deployBlock). */
+  fromBlock?: bigint
+  pageSize?: number
+}
+
 /**
- * Proves `prover`'s leaf for `vault` in the mirror's current snapshot, rebuilding the snapshot's tree the way the
- * relayers did: the Ethereum block at the snapshot's capture time, the middleware's stakes as of that block, the
- * leaves sorted by hash. The rebuilt root must be the committed one (else RootMismatch: the relayers saw other
- * stakes). `client` is on the marketplace chain, `ethereum` reads the middleware.
+ * The tree of the mirror's current snapshot, rebuilt the way the relayers did: the Ethereum block at the snapshot's
+ * capture time, the middleware's stakes as of that block, the leaves sorted by hash. The rebuilt root must be the
+ * committed one (else RootMismatch: the relayers saw other stakes). `reader` is on the marketplace chain.
  */
-export async function proveStakeLeaf(
-  client: ChainClient,
-  params: {
-    ethereum: ChainReader
-    middleware: Address
-    mirror: Address
-    vault: Address
-    /** Default: the client's account. */
-    prover?: Address
-    /** First Ethereum block to search for the capture block (default 0; the restaking deployment's deployBlock). */
-    fromBlock?: bigint
-    pageSize?: number
-  },
-): Promise<{ epoch: bigint; stake: bigint; counted: bigint; proof: Hex[]; receipt: TransactionReceipt }> {
-  const prover = address('prover', params.prover ?? client.wallet.account.address)
+export async function currentStakeTree(
+  reader: ChainReader,
+  params: SnapshotSource,
+): Promise<{ epoch: bigint; tree: ReturnType<typeof stakeTree> }> {
   const mirror = { address: address('mirror', params.mirror), abi: stakeMirrorAbi } as const
   const [epoch, token] = await Promise.all([
-    client.public.readContract({ ...mirror, functionName: 'currentEpoch' }),
-    client.public.readContract({ ...mirror, functionName: 'stakeToken' }),
+    reader.public.readContract({ ...mirror, functionName: 'currentEpoch' }),
+    reader.public.readContract({ ...mirror, functionName: 'stakeToken' }),
   ])
   if (epoch === 0n) throw new StakeProofError('NoSnapshot', 'the mirror has no committed snapshot yet')
-  const [captureTimestamp, , stakeRoot] = await client.public.readContract({
+  const [captureTimestamp, , stakeRoot] = await reader.public.readContract({
     ...mirror,
     functionName: 'epochs',
     args: [epoch],
@@ -822,8 +820,61 @@ export async function proveStakeLeaf(
       `the stakes at Ethereum block ${capture.number} give root ${tree.root}, epoch ${epoch} committed ${stakeRoot}`,
     )
   }
+  return { epoch, tree }
+}
+
+/**
+ * Proves `prover`'s leaf for `vault` in the mirror's current snapshot (see currentStakeTree). `client` is on the
+ * marketplace chain, `ethereum` reads the middleware.
+ */
+export async function proveStakeLeaf(
+  client: ChainClient,
+  params: SnapshotSource & {
+    vault: Address
+    /** Default: the client's account. */
+    prover?: Address
+  },
+): Promise<{ epoch: bigint; stake: bigint; counted: bigint; proof: Hex[]; receipt: TransactionReceipt }> {
+  const prover = address('prover', params.prover ?? client.wallet.account.address)
+  const mirror = { address: address('mirror', params.mirror), abi: stakeMirrorAbi } as const
+  const { epoch, tree } = await currentStakeTree(client, params)
   const leaf = proofFor(tree, prover, params.vault)
   if (!leaf) throw new StakeProofError('NoLeaf', `epoch ${epoch} has no stake of ${prover} in vault ${params.vault}`)
   const proven = await proveStake(client, { mirror: mirror.address, prover, vault: params.vault, ...leaf })
   return { ...proven, proof: leaf.proof }
+}
+
+/**
+ * Proves every leaf of `prover` in the mirror's current snapshot that is not proven in this epoch yet: the stake a
+ * prover keeps lockable across epochs, since a leaf backs new tasks only in its own epoch. Leaves with no stake are
+ * left out (they back nothing). Safe to repeat and to resume after a crash: what is proven is read from the mirror.
+ */
+export async function proveStakeLeaves(
+  client: ChainClient,
+  params: SnapshotSource & {
+    /** Default: the client's account. */
+    prover?: Address
+    /** Sends each proof (default: directly); a caller with one transaction lane per account passes its lane. */
+    send?: <result>(work: () => Promise<result>) => Promise<result>
+  },
+): Promise<{ epoch: bigint; proven: { vault: Address; stake: bigint; counted: bigint }[] }> {
+  const prover = address('prover', params.prover ?? client.wallet.account.address)
+  const mirror = { address: address('mirror', params.mirror), abi: stakeMirrorAbi } as const
+  const send = params.send ?? ((work) => work())
+  const { epoch, tree } = await currentStakeTree(client, params)
+  const proven: { vault: Address; stake: bigint; counted: bigint }[] = []
+  for (const entry of tree.entries) {
+    if (entry.stake === 0n || entry.prover.toLowerCase() !== prover.toLowerCase()) continue
+    const [provenEpoch] = await client.public.readContract({
+      ...mirror,
+      functionName: 'vaultStake',
+      args: [prover, entry.vault],
+    })
+    if (provenEpoch >= epoch) continue
+    const leaf = proofFor(tree, prover, entry.vault)
+    if (!leaf) continue
+    const done = await send(() => proveStake(client, { mirror: mirror.address, prover, vault: entry.vault, ...leaf }))
+    proven.push({ vault: entry.vault, stake: done.stake, counted: done.counted })
+  }
+  return { epoch, proven }
 }

@@ -12,13 +12,7 @@ import {
 } from 'viem'
 import { type HeadBlock, headOf, stillCanonical } from '../../ts/chain-head.js'
 import type { AttestationDeployment, Deployment } from '../../ts/deployment.js'
-import {
-  iStakeSourceAbi,
-  proofMarketplaceAbi,
-  proverRegistryAbi,
-  stakeMirrorAbi,
-  teeRegistryAbi,
-} from '../../ts/generated.js'
+import { iStakeSourceAbi, proofMarketplaceAbi, proverRegistryAbi, teeRegistryAbi } from '../../ts/generated.js'
 import { type Inputs, inputsDigest, marketIdOf, type Request, teeRoles } from '../../ts/types.js'
 import {
   addMarket,
@@ -415,26 +409,24 @@ function applyTee(view: ChainView, log: TeeLog, notes: SyncNotes): void {
 }
 
 /**
- * Any event of a stake source may change what it can lock for a prover. The StakeMirror's events are decoded: one
- * naming a prover (proven, locked, unlocked, queued or settled stake) marks that prover, and a new snapshot marks the
- * whole source (every leaf of the previous epoch stops backing new tasks, and the latest deadline moves). NativeStaking
- * indexes the prover first, so its logs mark that prover; a log without an indexed address marks the whole source.
+ * A stake source tells indexers what changed through IStakeSource's two events alone (the rule IStakeSource
+ * documents): LockableStakeChanged(prover) marks that prover, AllLockableStakeChanged marks every prover of the
+ * source. Locks, unlocks and slashes are the marketplace's calls, marked from its task events (markStake). A source's
+ * other events are its own business and change nothing here.
  */
 function applyStakeLog(view: ChainView, log: Log): void {
+  const change = stakeChangeOf(log)
+  if (change === undefined) return
   const source = log.address.toLowerCase()
-  const [mirrorEvent] = parseEventLogs({ abi: stakeMirrorAbi, logs: [log], strict: true })
-  if (mirrorEvent !== undefined) {
-    const prover = 'prover' in mirrorEvent.args ? mirrorEvent.args.prover : undefined
-    if (prover === undefined) view.stakeDirty.set(source, 'all')
-    else markSource(view, source, prover.toLowerCase())
-    return
-  }
-  const topic = log.topics[1]
-  if (topic === undefined) {
-    view.stakeDirty.set(source, 'all')
-    return
-  }
-  markSource(view, source, `0x${topic.slice(26)}`)
+  if (change === 'all') view.stakeDirty.set(source, 'all')
+  else markSource(view, source, change.toLowerCase())
+}
+
+/** Whose lockable stake a stake source's log says may have changed: one prover, every prover, or nobody's. */
+export function stakeChangeOf(log: Log): Address | 'all' | undefined {
+  const [event] = parseEventLogs({ abi: iStakeSourceAbi, logs: [log], strict: true })
+  if (event === undefined) return undefined
+  return event.eventName === 'LockableStakeChanged' ? event.args.prover : 'all'
 }
 
 function markStake(view: ChainView, marketId: bigint, prover: Address): void {

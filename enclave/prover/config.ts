@@ -110,6 +110,13 @@ export const configSchema = z
     capacity: positive.default(4),
     /** Keep at least this much stake (wei of the stake token) deposited in NativeStaking: topped up at start. */
     stake: wei.optional(),
+    /**
+     * Ethereum RPC, where Cairn's restaking middleware is: with `restakingDeployment`, the runner proves its stake
+     * leaves in every snapshot the relayers commit to the StakeMirror, so restaked markets keep lockable stake.
+     */
+    ethereumRpcUrl: z.url().optional(),
+    /** deployments/<Ethereum chainId>.restaking.json (script/DeployRestaking.s.sol, MODE=ETHEREUM). */
+    restakingDeployment: z.string().min(1).optional(),
     /** 0 picks a free port. */
     metricsPort: count.default(9465),
     /** Loopback by default; POST /reset is served here too, behind the operator token. */
@@ -155,6 +162,14 @@ export const configSchema = z
     if (config.attestation === 'dev' && config.devPkiSeed === undefined) {
       context.addIssue({ code: 'custom', path: ['devPkiSeed'], message: 'required with attestation "dev"' })
     }
+    if ((config.ethereumRpcUrl === undefined) !== (config.restakingDeployment === undefined)) {
+      const missing = config.ethereumRpcUrl === undefined ? 'ethereumRpcUrl' : 'restakingDeployment'
+      context.addIssue({
+        code: 'custom',
+        path: [missing],
+        message: 'restaked stake needs both the Ethereum RPC and the restaking deployment',
+      })
+    }
     const ids = config.markets.map((market) => market.marketId)
     if (new Set(ids).size !== ids.length) {
       context.addIssue({ code: 'custom', path: ['markets'], message: 'a market is configured twice' })
@@ -197,6 +212,8 @@ const flags = {
   markets: 'markets',
   capacity: 'capacity',
   stake: 'stake',
+  'ethereum-rpc-url': 'ethereumRpcUrl',
+  'restaking-deployment': 'restakingDeployment',
   'metrics-port': 'metricsPort',
   'metrics-host': 'metricsHost',
   'poll-interval': 'pollInterval',

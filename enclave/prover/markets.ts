@@ -27,6 +27,8 @@ export type MarketRuntime = {
   /** Seconds after a request's creation before listed provers may claim it. */
   fallbackDelay: number
   verifier: Address
+  /** Where the market locks its provers' stake; zero when it locks none. */
+  stakeSource: Address
   /** The backend to prove with while `key` is the market's current enclave key. */
   backend(key: EnclaveKey | undefined): Promise<ProverBackend>
 }
@@ -41,6 +43,7 @@ export async function loadMarket(reader: CairnReader, config: MarketConfig): Pro
     kind: config.backend,
     fallbackDelay: market.fallbackDelay,
     verifier: market.verifier,
+    stakeSource: market.stakePerTask === 0n ? zeroAddress : market.stakeSource,
   }
   if (config.backend === 'groth16') {
     const backend = await groth16Backend(config.groth16)

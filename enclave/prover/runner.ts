@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Logger, pino } from 'pino'
-import { type Address, bytesToHex, defineChain, type Hex, isAddressEqual, type LocalAccount } from 'viem'
+import { type Address, bytesToHex, defineChain, type Hex, isAddressEqual, type LocalAccount, zeroAddress } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { claim } from '../../ts/assignment.js'
 import { type HeadBlock, headOf, stillCanonical } from '../../ts/chain-head.js'
@@ -38,6 +38,7 @@ import {
   requestStatusOf,
 } from './onchain.js'
 import { loadOperatorToken } from './operator-token.js'
+import { connectRestaking, createStakeKeeper, type StakeKeeper } from './restaked.js'
 import { createScheduler, type Scheduler, type TrackedTask } from './scheduler.js'
 import { startServer } from './server.js'
 import { createSettler, createTxLane, type Settler, type TaskOutcome, type TxLane } from './settle.js'
@@ -93,7 +94,13 @@ export function attestationOf(config: ProverRunnerConfig, enclave: EnclaveConfig
   return devEnclaveAttestation(createDevPki(config.devPkiSeed, now ? { now } : {}), enclave)
 }
 
-type Chain = { reader: CairnReader; client: CairnClient; tee: TeeClient }
+type Chain = {
+  reader: CairnReader
+  client: CairnClient
+  tee: TeeClient
+  /** Ethereum and the restaking deployment, when the runner keeps restaked stake proven. */
+  restaking?: Awaited<ReturnType<typeof connectRestaking>>
+}
 
 async function connectChain(config: ProverRunnerConfig, account: LocalAccount): Promise<Chain> {
   const deployment = await loadDeployment(config.chainId, config.deployment ? { path: config.deployment } : {})
@@ -111,7 +118,19 @@ async function connectChain(config: ProverRunnerConfig, account: LocalAccount): 
   const actual = await reader.public.getChainId()
   if (actual !== config.chainId) throw new Error(`the RPC serves chain ${actual}, the config says ${config.chainId}`)
   const client = connect(reader, account)
-  return { reader, client, tee: withAttestation(client, attestation) }
+  const tee = withAttestation(client, attestation)
+  if (config.ethereumRpcUrl === undefined || config.restakingDeployment === undefined) return { reader, client, tee }
+  const restaking = await connectRestaking({
+    ethereumRpcUrl: config.ethereumRpcUrl,
+    restakingDeployment: config.restakingDeployment,
+    pollInterval: config.pollInterval,
+  })
+  if (restaking.restaking.sourceChainId !== config.chainId) {
+    throw new Error(
+      `--restaking-deployment mirrors stake to chain ${restaking.restaking.sourceChainId}, this runner serves chain ${config.chainId}`,
+    )
+  }
+  return { reader, client, tee, restaking }
 }
 
 /** Starts a runner: setup on chain, the rebuild from logs, then the poll loop. Resolves once it is ready. */
@@ -211,6 +230,15 @@ async function createRuntime(params: {
   const clock: ChainClock = createChainClock()
   clock.observe(params.clockStart)
   const lane: TxLane = createTxLane()
+  const stakeKeeper: StakeKeeper | undefined = chain.restaking
+    ? createStakeKeeper({
+        client,
+        ...chain.restaking,
+        lane,
+        logger,
+        onFailure: () => metrics.retries.inc({ stage: 'restaked-stake' }),
+      })
+    : undefined
   const enclave = attestationOf(config, proverEnclaveConfig(config.chainId, tee.attestation.contracts.teeRegistry))
   const keyring: Keyring = await openKeyring(config.keyFile, { chainId: config.chainId, operator: me })
   const markets = new Map<bigint, MarketRuntime>()
@@ -515,12 +543,30 @@ async function createRuntime(params: {
     )
     if (config.stake !== undefined) await lane(() => ensureStake(client, config.stake as bigint, logger))
     for (const market of config.markets) markets.set(market.marketId, await loadMarket(reader, market))
+    warnOnUnkeptStake()
+    stakeKeeper?.poke()
     metrics.breakerTripped.set(breaker.tripped() ? 1 : 0)
     await syncListings()
     if (!(await enclaveKeysSet(reader))) {
       logger.warn('the marketplace has no enclave key registry: invalid inputs cannot be attested (rejectInputs)')
     }
     for (const marketId of markets.keys()) await ensureEnclaveKey(marketId, true)
+  }
+
+  /**
+   * A market whose stake is neither native nor the mirror this runner keeps proven has lockable stake only while
+   * someone else keeps it so: say which flags make the runner do it.
+   */
+  function warnOnUnkeptStake(): void {
+    for (const market of markets.values()) {
+      const source = market.stakeSource
+      if (source === zeroAddress || isAddressEqual(source, deployment.contracts.nativeStaking)) continue
+      if (stakeKeeper && isAddressEqual(source, stakeKeeper.mirror)) continue
+      logger.warn(
+        { marketId: market.marketId.toString(), stakeSource: source },
+        'the market locks restaked stake this runner does not keep proven: set --ethereum-rpc-url and --restaking-deployment (the Ethereum restaking deployment whose mirror it is)',
+      )
+    }
   }
 
   /** Matchers assign requests whose inputs loaded within their bounds: tighter ones here risk slashes. */
@@ -617,6 +663,8 @@ async function createRuntime(params: {
 
   /** One round: new logs up to the (confirmed) head, keys, listings, fallback claims. */
   async function poll(): Promise<void> {
+    // First, so a failure further down never delays a new snapshot's proofs.
+    stakeKeeper?.poke()
     const head = headOf(await reader.public.getBlock({ blockTag: 'latest' }))
     clock.observe(head.timestamp)
     if (scanned !== undefined && !(await stillCanonical(reader.public, scanned, head))) await rewind(scanned)
@@ -727,6 +775,7 @@ async function createRuntime(params: {
     for (const task of tasks.values()) task.abort.abort()
     await scheduler.stop()
     await settler.stop()
+    await stakeKeeper?.settled()
   }
 
   return { setup, poll, loop, reset, pauseListings, shutdown, keyring, tasks, breaker, cursor: () => cursor }

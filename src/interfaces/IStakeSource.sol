@@ -6,7 +6,23 @@ pragma solidity 0.8.30;
 /// restaked stake mirrored from Ethereum is another; the marketplace does not care which.
 /// @dev Only the marketplace may lock, unlock and slash. A lock lasts until the task ends (unlock or slash), so
 /// stake backing a task can never be withdrawn before its outcome is final.
+///
+/// Indexers (the matcher) follow a source without decoding its own events. The marketplace's `lock`, `unlock` and
+/// `slash` calls are announced by the marketplace's events for the task (assigned; fulfilled, rejected or slashed),
+/// so they cost no extra log on that hot path. Every other transaction that changes what `availableStake` returns
+/// for a prover emits `LockableStakeChanged(prover)`, and one that may change it for every prover at once (a new
+/// stake snapshot, a new rule) emits `AllLockableStakeChanged()`. Re-reading `availableStake` at the block of each
+/// such event sees every change a transaction makes. The one change no transaction makes is time: a source whose
+/// stake can be slashed only for a limited time after it was read may report less as that time runs out; a lock
+/// refused then is a reader's signal.
 interface IStakeSource {
+    /// @notice What `availableStake(prover)` returns may have changed in this transaction (other than through the
+    /// marketplace's lock, unlock or slash): re-read it.
+    event LockableStakeChanged(address indexed prover);
+
+    /// @notice What `availableStake` returns may have changed for every prover in this transaction: re-read them all.
+    event AllLockableStakeChanged();
+
     /// @notice Token the stake is denominated in (what a slash pays out).
     function stakeToken() external view returns (address);
 

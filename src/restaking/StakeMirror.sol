@@ -252,6 +252,7 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
         currentEpoch = s.epoch;
         epochs[s.epoch] = Epoch(s.captureTimestamp, s.slashingWindow, s.stakeRoot);
         emit SnapshotCommitted(s.epoch, s.captureTimestamp, s.slashingWindow, s.stakeRoot, s.totalStake, s.leafCount);
+        emit AllLockableStakeChanged();
     }
 
     /// @notice Proves a (prover, vault, stake) leaf of the current epoch; anyone may submit. The leaf's stake (at
@@ -271,6 +272,7 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
         v.leaf = counted;
         if (v.locked == 0 && v.pending == 0 || counted < v.floor) v.floor = counted;
         emit StakeProven(epoch, prover, vault, stake, counted);
+        emit LockableStakeChanged(prover);
     }
 
     // ---------------------------------------------------------------- IStakeSource
@@ -378,6 +380,7 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
             v.pending -= uint128(penalty);
             _resetFloorWhenIdle(v);
             emit SlashSettled(o.orderId, prover, vault, o.status, o.slashed, v.leaf);
+            emit LockableStakeChanged(prover);
         }
     }
 
@@ -401,6 +404,7 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
     function setSlashDelay(uint48 delay) external onlyOwner {
         slashDelay = delay;
         emit SlashDelaySet(delay);
+        emit AllLockableStakeChanged();
     }
 
     /// @notice The latest deadline a task locked now may have: the current capture's slashing window, less the

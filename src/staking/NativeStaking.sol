@@ -54,6 +54,7 @@ contract NativeStaking is INativeStaking, ReentrancyGuardTransient {
         if (staked > type(uint128).max) revert AmountTooLarge();
         stake.staked = uint128(staked);
         emit Deposited(prover, msg.sender, amount);
+        emit LockableStakeChanged(prover);
         SafeTransferLib.safeTransferFrom(stakeToken, msg.sender, address(this), amount);
     }
 
@@ -70,6 +71,7 @@ contract NativeStaking is INativeStaking, ReentrancyGuardTransient {
         unbonding.amount = total;
         unbonding.availableAt = availableAt;
         emit WithdrawalRequested(msg.sender, amount, total, availableAt);
+        emit LockableStakeChanged(msg.sender);
     }
 
     /// @inheritdoc INativeStaking
@@ -79,6 +81,7 @@ contract NativeStaking is INativeStaking, ReentrancyGuardTransient {
         delete _unbondings[msg.sender];
         _stakes[msg.sender].staked += unbonding.amount;
         emit WithdrawalCancelled(msg.sender, unbonding.amount);
+        emit LockableStakeChanged(msg.sender);
     }
 
     /// @inheritdoc INativeStaking

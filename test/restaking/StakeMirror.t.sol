@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {TeeRegistryFixture} from "../attestation/TeeRegistry.t.sol";
 import {StakeMirror} from "../../src/restaking/StakeMirror.sol";
+import {IStakeSource} from "../../src/interfaces/IStakeSource.sol";
 import {OperatorQuorum} from "../../src/libraries/OperatorQuorum.sol";
 import {KeyBinding, TeeRole} from "../../src/attestation/interfaces/ITeeRegistry.sol";
 
@@ -171,6 +172,31 @@ contract StakeMirrorTest is StakeMirrorFixture {
         vm.prank(marketplaceAddress);
         assertEq(mirror.slash(prover, 7, 200e18, 50e18, address(this)), 0, "settled on Ethereum");
         assertEq(mirror.availableStake(prover), 350e18, "the penalty no longer backs tasks");
+    }
+
+    /// IStakeSource's indexing rule: every change of availableStake outside the marketplace's lock, unlock and slash
+    /// names its prover, a new snapshot or slash delay names everyone, so an indexer never misses a change.
+    function test_everyChangeOfAvailableStakeEmitsIStakeSourcesEvents() public {
+        vm.expectEmit(address(mirror));
+        emit IStakeSource.AllLockableStakeChanged();
+        _commit(1);
+        vm.expectEmit(address(mirror));
+        emit IStakeSource.LockableStakeChanged(prover);
+        mirror.proveStake(prover, vaultA, 300e18, StakeTree.proof(leaves, 0));
+
+        vm.startPrank(marketplaceAddress);
+        mirror.lock(prover, 8, 100e18, block.timestamp + 1 hours);
+        mirror.slash(prover, 8, 100e18, 50e18, address(this));
+        vm.stopPrank();
+        StakeMirror.SlashOutcome[] memory vetoed = _outcomes(_orderId(8), vaultA, true, 0, 0);
+        vm.expectEmit(address(mirror));
+        emit IStakeSource.LockableStakeChanged(prover);
+        mirror.reportSlashOutcomes(vetoed, _sign(vetoed, _two()));
+
+        vm.expectEmit(address(mirror));
+        emit IStakeSource.AllLockableStakeChanged();
+        vm.prank(mirrorOwner);
+        mirror.setSlashDelay(SLASH_DELAY + 1);
     }
 
     function test_RevertWhen_quorumNotReached() public {

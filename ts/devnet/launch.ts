@@ -2,11 +2,9 @@
 // kill and restart. Services run as child processes from their own entry points, configured as an operator would.
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { type Hex, parseEther } from 'viem'
 import { stakeMirrorAbi } from '../generated.js'
 import { createMarket } from '../market.js'
-import { proveStakeLeaf } from '../restaking.js'
 import { mintDevToken } from '../tokens.js'
 import type { MarketParams } from '../types.js'
 import { anvilAccount, devRoles } from './accounts.js'
@@ -199,6 +197,9 @@ export async function startProver(
       PROVER_MARKETS: JSON.stringify(markets),
       PROVER_CAPACITY: '8',
       PROVER_STAKE: parseEther('1000').toString(),
+      // The runner proves the prover's restaked leaves in every snapshot the relayers commit.
+      PROVER_ETHEREUM_RPC_URL: network.ethereum.anvil.rpcUrl,
+      PROVER_RESTAKING_DEPLOYMENT: network.files.ethereumRestaking,
       PROVER_METRICS_PORT: String(port),
       PROVER_POLL_INTERVAL: '500',
       PROVER_BATCH_WINDOW: '500',
@@ -218,80 +219,38 @@ export async function fundActors(network: Network): Promise<void> {
 }
 
 /**
- * Waits for the relayers' first stake snapshot on the marketplace chain, then proves the prover's leaf: its
- * restaked stake becomes lockable for tasks.
+ * Waits until the prover's restaked stake is lockable on the marketplace chain: the relayers committed a snapshot and
+ * the prover runner proved its leaf in it (the runner keeps doing so in every epoch). Follows the mirror's events,
+ * never a clock; resolves with the stake available.
  */
-export async function proveRestakedStake(network: Network, timeoutMs = 120_000): Promise<bigint> {
-  const { restaking, marketplace, ethereum } = network
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    try {
-      const { stake } = await proveStakeLeaf(marketplace.actors.prover, {
-        ethereum: { public: ethereum.public },
-        middleware: restaking.ethereum.contracts.middleware,
-        mirror: restaking.marketplace.contracts.stakeMirror,
-        vault: restaking.ethereum.contracts.vault,
-        fromBlock: restaking.ethereum.deployBlock,
-      })
-      return stake
-    } catch (error) {
-      if (Date.now() > deadline) throw error
-      await sleep(1_000)
-    }
-  }
-}
-
-/**
- * Keeps the prover's restaked leaf proven in every epoch the relayers commit: a leaf of an older epoch backs no new
- * task, and the devnet's epochs last 30 s. Anyone may prove a leaf, so the bystander does it (the prover runner sends
- * from the prover's account; two senders on one account would race for nonces). Polls every second until stopped;
- * a failed proof (the relayers' next snapshot landing mid-proof) is retried on the next poll.
- */
-export function keepRestakedStakeProven(
-  network: Network,
-  options: { onError?: (error: unknown) => void } = {},
-): { stop: () => Promise<void> } {
-  const { restaking, marketplace, ethereum } = network
-  const mirror = restaking.marketplace.contracts.stakeMirror
-  const vault = restaking.ethereum.contracts.vault
+export async function restakedStakeLive(network: Network): Promise<bigint> {
+  const { restaking, marketplace } = network
+  const mirror = { address: restaking.marketplace.contracts.stakeMirror, abi: stakeMirrorAbi } as const
   const prover = marketplace.actors.prover.wallet.account.address
-  const abort = new AbortController()
-  const loop = (async () => {
-    while (!abort.signal.aborted) {
-      try {
-        const [epoch, [provenEpoch]] = await Promise.all([
-          marketplace.reader.public.readContract({
-            address: mirror,
-            abi: stakeMirrorAbi,
-            functionName: 'currentEpoch',
-          }),
-          marketplace.reader.public.readContract({
-            address: mirror,
-            abi: stakeMirrorAbi,
-            functionName: 'vaultStake',
-            args: [prover, vault],
-          }),
-        ])
-        if (epoch !== 0n && provenEpoch < epoch) {
-          await proveStakeLeaf(marketplace.actors.bystander, {
-            ethereum: { public: ethereum.public },
-            middleware: restaking.ethereum.contracts.middleware,
-            mirror,
-            vault,
-            prover,
-            fromBlock: restaking.ethereum.deployBlock,
-          })
-        }
-      } catch (error) {
-        options.onError?.(error)
-      }
-      await sleep(1_000, undefined, { signal: abort.signal }).catch(() => undefined)
+  const available = () =>
+    marketplace.reader.public.readContract({ ...mirror, functionName: 'availableStake', args: [prover] })
+  return new Promise<bigint>((resolve, reject) => {
+    let done = false
+    const check = () =>
+      available().then((stake) => {
+        if (done || stake === 0n) return
+        done = true
+        unwatch()
+        resolve(stake)
+      }, fail)
+    const fail = (error: unknown) => {
+      if (done) return
+      done = true
+      unwatch()
+      reject(error)
     }
-  })()
-  return {
-    stop: async () => {
-      abort.abort()
-      await loop
-    },
-  }
+    const unwatch = marketplace.reader.public.watchContractEvent({
+      ...mirror,
+      eventName: 'LockableStakeChanged',
+      args: { prover },
+      onLogs: check,
+      onError: fail,
+    })
+    void check()
+  })
 }

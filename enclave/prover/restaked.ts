@@ -1,0 +1,105 @@
+import type { Logger } from 'pino'
+import { type Address, createPublicClient, defineChain, http } from 'viem'
+import type { ChainClient, ChainReader } from '../../ts/client.js'
+import { decodeCairnError } from '../../ts/errors.js'
+import { stakeMirrorAbi } from '../../ts/generated.js'
+import { type EthereumRestaking, loadEthereumRestaking, proveStakeLeaves, StakeProofError } from '../../ts/restaking.js'
+import type { TxLane } from './settle.js'
+
+/*
+ * Restaked stake backs new tasks only through a leaf proven in the StakeMirror's current epoch, and the relayers
+ * commit a new epoch on their own schedule. The keeper proves this prover's leaves in each new snapshot as soon as
+ * the runner's poll sees it, so a restaked market's stake never stays stale for longer than one poll and one
+ * transaction. What is proven is read back from the mirror, so a restarted runner simply carries on.
+ */
+
+export type StakeKeeper = {
+  /** The StakeMirror whose snapshots the keeper follows (on the marketplace chain). */
+  mirror: Address
+  /** Starts a round in the background unless one runs: proves the leaves of a snapshot not yet proven. */
+  poke(): void
+  /** Resolves once the round in progress (if any) has ended. */
+  settled(): Promise<void>
+}
+
+/** Connects to Ethereum and the restaking deployment named by the runner's config. */
+export async function connectRestaking(params: {
+  ethereumRpcUrl: string
+  restakingDeployment: string
+  pollInterval: number
+}): Promise<{ ethereum: ChainReader; restaking: EthereumRestaking }> {
+  const restaking = await loadEthereumRestaking(params.restakingDeployment)
+  const chain = defineChain({
+    id: restaking.chainId,
+    name: `Ethereum (chain ${restaking.chainId})`,
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [params.ethereumRpcUrl] } },
+  })
+  const ethereum = { public: createPublicClient({ chain, transport: http(), pollingInterval: params.pollInterval }) }
+  const actual = await ethereum.public.getChainId()
+  if (actual !== restaking.chainId) {
+    throw new Error(
+      `--ethereum-rpc-url serves chain ${actual}, --restaking-deployment was deployed on chain ${restaking.chainId}`,
+    )
+  }
+  return { ethereum, restaking }
+}
+
+export function createStakeKeeper(params: {
+  /** The prover's account on the marketplace chain. */
+  client: ChainClient
+  ethereum: ChainReader
+  restaking: EthereumRestaking
+  /** The runner's transaction lane: the proofs are sent from the prover's account, like everything else. */
+  lane: TxLane
+  logger: Logger
+  onFailure?: (error: unknown) => void
+}): StakeKeeper {
+  const { client, ethereum, restaking, lane } = params
+  const mirror = restaking.sourceMirror
+  const logger = params.logger.child({ mirror })
+  /** The last epoch whose leaves are all proven; zero after a (re)start, when the mirror says what is left. */
+  let provenEpoch = 0n
+  let round: Promise<void> | undefined
+
+  async function proveNewSnapshot(): Promise<void> {
+    const epoch = await client.public.readContract({
+      address: mirror,
+      abi: stakeMirrorAbi,
+      functionName: 'currentEpoch',
+    })
+    if (epoch === 0n || epoch <= provenEpoch) return
+    const result = await proveStakeLeaves(client, {
+      ethereum,
+      middleware: restaking.contracts.middleware,
+      mirror,
+      fromBlock: restaking.deployBlock,
+      send: lane,
+    })
+    provenEpoch = result.epoch
+    if (result.proven.length > 0) {
+      const vaults = result.proven.map(({ vault, counted }) => ({ vault, stake: counted.toString() }))
+      logger.info({ epoch: Number(result.epoch), vaults }, 'restaked stake proven for the new snapshot')
+    } else {
+      logger.debug({ epoch: Number(result.epoch) }, 'no unproven stake leaf in the snapshot')
+    }
+  }
+
+  function poke(): void {
+    round ??= proveNewSnapshot()
+      .catch((error: unknown) => {
+        params.onFailure?.(error)
+        // A newer snapshot landing between the read and the proof is a normal race: the next poll proves that one.
+        const name = error instanceof StakeProofError ? error.code : decodeCairnError(error)?.name
+        logger.warn(
+          { err: error, reason: name },
+          'proving the restaked stake leaves failed; retrying on the next poll (restaked markets have no lockable stake until then)',
+        )
+      })
+      .finally(() => {
+        round = undefined
+      })
+  }
+
+  return { mirror, poke, settled: async () => round }
+}
