@@ -24,6 +24,7 @@ import {
   registerEnclaveKey,
   signAssignments,
   submitAssignments,
+  unwrapFromEnvelope,
   withListedTerms,
 } from '../ts/index.js'
 import { cairnJson, startCairn } from './cairn.js'
@@ -293,6 +294,40 @@ describe('the cairn CLI against an anvil devnet', () => {
     })
     expect(missing.code).toBe(1)
     expect(missing.stderr).toContain('no attestation deployment for chain 31337')
+  })
+
+  it('request --private-inputs never prints the data key, in text or --json, on stdout or stderr', async () => {
+    const secret = join(scratch, 'secret-for-leak.bin')
+    await writeFile(secret, 'the preimage is 42')
+    const { publicInputs } = await preimageStatement()
+    const args = [
+      'request',
+      '--market',
+      '1',
+      '--inputs-hex',
+      publicInputs,
+      '--max-reward',
+      '1',
+      '--proving-time',
+      '10m',
+      '--private-inputs',
+      secret,
+      '--attestation',
+      attestationFile,
+    ]
+    for (const format of [[], ['--json']]) {
+      const printed = await run([...args, ...format], { role: 'requester' })
+      expect(printed.code).toBe(0)
+      const requestId = /"?requestId"?:\s*"?(\d+)/.exec(printed.stdout)?.[1]
+      expect(requestId).toBeDefined()
+      const posted = await loadRequest(current().reader, BigInt(requestId as string))
+      // The matcher's key opens the posted envelope: this is the data key the CLI generated for this request.
+      const dataKey = unwrapFromEnvelope(posted.privateInputs.data, MATCHER_ECIES_KEY).slice(2).toLowerCase()
+      expect(dataKey).toHaveLength(64)
+      const everything = `${printed.stdout}\n${printed.stderr}`.toLowerCase()
+      expect(everything).not.toContain(dataKey)
+      expect(everything).not.toContain('datakey')
+    }
   })
 
   it('deposit, balance and withdraw move the marketplace balance, amounts parsed in token units', async () => {

@@ -127,7 +127,7 @@ function createdResult(created: ProofRequest, token: TokenInfo) {
           privateInputs: {
             digest: encrypted.digest,
             matchers: encrypted.matchers.map(({ signer }) => signer),
-            dataKey: encrypted.dataKey,
+            // Never the data key: whoever reads the output (a CI log, a shared terminal) could open the inputs.
             ...(encrypted.uri === undefined ? {} : { uri: encrypted.uri }),
           },
         }),
@@ -135,7 +135,6 @@ function createdResult(created: ProofRequest, token: TokenInfo) {
 }
 
 export const request = command({
-  summary: 'post a proof request (optionally with private inputs) and optionally wait for the proof',
   description:
     'Escrows --max-reward from your marketplace balance first, the rest from your wallet (approving the marketplace when needed). The schedule defaults from chain time: assignable for --matching-window (10m), then the whole --proving-time. Private inputs are encrypted to every active attested matcher key (needs the attestation deployment).',
   options: {
@@ -226,7 +225,6 @@ function scheduleFlags(flags: Flags, name: string, now: bigint) {
 }
 
 export const wait = command({
-  summary: 'wait for a request’s proof, showing progress',
   description:
     'Follows the request through its marketplace logs. Exits 1 when it is cancelled, slashed, its inputs rejected, it expires or misses its deadline, or --timeout passes.',
   positionals: requestIdPositional,
@@ -277,13 +275,11 @@ function statusResult(loaded: LoadedRequest) {
 }
 
 export const status = command({
-  summary: 'show a request: its state (time-derived Expired/DeadlineMissed included), records and task',
   positionals: requestIdPositional,
   run: async (ctx) => statusResult(await loadRequest(await ctx.reader(), requestIdOf(ctx))),
 })
 
 export const cancelRequest = command({
-  summary: 'cancel an unassigned request past its matching expiry (anyone may); the escrow goes to its refund address',
   positionals: requestIdPositional,
   run: async (ctx) => {
     const client = await ctx.client()
@@ -307,7 +303,6 @@ const tokenOption = {
 } as const
 
 export const balance = command({
-  summary: 'show marketplace and wallet balances (payment token, stake token, native)',
   options: {
     account: { type: 'string', value: '<address>', description: 'whose (default: the --private-key account)' },
     token: { type: 'string', value: '<address>', description: 'only this token' },
@@ -346,7 +341,6 @@ export const balance = command({
 })
 
 export const depositCommand = command({
-  summary: 'deposit tokens into your marketplace balance (requests escrow from it first)',
   options: {
     amount: { type: 'string', value: '<amount>', description: 'how much, in the token (required)' },
     ...tokenOption,
@@ -375,7 +369,6 @@ export const depositCommand = command({
 })
 
 export const withdrawCommand = command({
-  summary: 'withdraw your whole marketplace balance of a token',
   options: {
     ...tokenOption,
     to: { type: 'string', value: '<address>', description: 'recipient (default: you)' },
