@@ -23,6 +23,7 @@ import {
   loadAttestationDeployment,
   loadDeployment,
 } from '../deployment.js'
+import { tokenBySymbol } from '../token-symbols.js'
 import { type TokenInfo, tokenInfo } from '../tokens.js'
 import { address as checkedAddress } from '../validation.js'
 import { type Flags, stringFlag, UsageError } from './args.js'
@@ -209,5 +210,23 @@ export function usageAddress(
     return checkedAddress(name, value, options)
   } catch (error) {
     throw new UsageError(`--${name}: ${(error as Error).message.replace(`${name}: `, '')}`, command)
+  }
+}
+
+/** A --token value: an address, or the symbol of the deployment's payment or stake token or the native currency. */
+export async function tokenAddressFlag(
+  reader: CairnReader,
+  value: string,
+  name: string,
+  command: string,
+  options: { allowZero?: boolean } = {},
+): Promise<Address> {
+  if (value.startsWith('0x')) return usageAddress(value, name, command, options)
+  try {
+    const token = await tokenBySymbol(reader, value)
+    if (token === zeroAddress && !options.allowZero) throw new Error('the native currency is not an ERC20 here')
+    return token
+  } catch (error) {
+    throw new UsageError(`--${name}: ${(error as Error).message}`, command)
   }
 }

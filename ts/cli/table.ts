@@ -34,6 +34,18 @@ export const commands: CommandTable = {
     summary: 'withdraw your whole marketplace balance of a token',
     load: async () => (await import('./commands/requester.js')).withdrawCommand,
   },
+  slash: {
+    summary: 'slash the prover of a request that missed its deadline (anyone may; you earn the slasher reward)',
+    load: async () => (await import('./commands/settle.js')).slash,
+  },
+  verify: {
+    summary: 'check a fulfilled request’s proof again with its market’s verifier contract',
+    load: async () => (await import('./commands/settle.js')).verify,
+  },
+  faucet: {
+    summary: 'devnet only: mint the payment and stake DevTokens to an address',
+    load: async () => (await import('./commands/faucet.js')).faucet,
+  },
   market: {
     summary: 'markets: create, show, list',
     subcommands: {

@@ -18,13 +18,13 @@ import {
   timeFlag,
   UsageError,
 } from '../args.js'
-import { type CommandContext, usageAddress } from '../context.js'
+import { type CommandContext, tokenAddressFlag, usageAddress } from '../context.js'
 import { formatAmount } from '../output.js'
 import { command } from '../spec.js'
 
-const requestIdPositional = [{ name: 'requestId', description: 'the request id (decimal or 0x hex)' }] as const
+export const requestIdPositional = [{ name: 'requestId', description: 'the request id (decimal or 0x hex)' }] as const
 
-function requestIdOf(ctx: CommandContext): bigint {
+export function requestIdOf(ctx: CommandContext): bigint {
   const value = ctx.positionals[0] as string
   if (!/^(\d+|0x[0-9a-fA-F]+)$/.test(value)) {
     throw new UsageError(`<requestId>: expected a decimal or 0x-hex integer, got ${JSON.stringify(value)}`, ctx.command)
@@ -297,15 +297,16 @@ export const cancelRequest = command({
 const tokenOption = {
   token: {
     type: 'string',
-    value: '<address>',
-    description: 'token (default: the deployment’s payment token; 0x0…0 for the native currency)',
+    value: '<address|symbol>',
+    description:
+      'token by address or symbol, e.g. cUSD (default: the deployment’s payment token; ETH or 0x0…0: native)',
   },
 } as const
 
 export const balance = command({
   options: {
     account: { type: 'string', value: '<address>', description: 'whose (default: the --private-key account)' },
-    token: { type: 'string', value: '<address>', description: 'only this token' },
+    token: { type: 'string', value: '<address|symbol>', description: 'only this token (address or symbol, e.g. cUSD)' },
   },
   run: async (ctx) => {
     const reader = await ctx.reader()
@@ -314,7 +315,9 @@ export const balance = command({
     const balances = await getBalances(
       reader,
       account,
-      only === undefined ? undefined : [usageAddress(only, 'token', ctx.command, { allowZero: true })],
+      only === undefined
+        ? undefined
+        : [await tokenAddressFlag(reader, only, 'token', ctx.command, { allowZero: true })],
     )
     const rows = await Promise.all(
       balances.map(async (row) => {
@@ -352,7 +355,7 @@ export const depositCommand = command({
       client,
       tokenFlag === undefined
         ? client.deployment.contracts.paymentToken
-        : usageAddress(tokenFlag, 'token', ctx.command),
+        : await tokenAddressFlag(client, tokenFlag, 'token', ctx.command),
     )
     const amount = amountFlag(requiredFlag(ctx.flags, 'amount', ctx.command), token.decimals, 'amount', ctx.command)
     ctx.progress.step('depositing')
@@ -380,7 +383,7 @@ export const withdrawCommand = command({
       client,
       tokenFlag === undefined
         ? client.deployment.contracts.paymentToken
-        : usageAddress(tokenFlag, 'token', ctx.command, { allowZero: true }),
+        : await tokenAddressFlag(client, tokenFlag, 'token', ctx.command, { allowZero: true }),
     )
     const to = stringFlag(ctx.flags, 'to')
     ctx.progress.step('withdrawing')
