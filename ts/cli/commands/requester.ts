@@ -19,7 +19,7 @@ import {
   UsageError,
 } from '../args.js'
 import { type CommandContext, tokenAddressFlag, usageAddress } from '../context.js'
-import { formatAmount } from '../output.js'
+import { formatAmount, formatDuration, formatTime, toText } from '../output.js'
 import { command } from '../spec.js'
 
 export const requestIdPositional = [{ name: 'requestId', description: 'the request id (decimal or 0x hex)' }] as const
@@ -63,7 +63,7 @@ function showProgress(ctx: CommandContext, token: TokenInfo) {
     const lines: Partial<Record<ProofStage, string>> = {
       open: `request ${details.requestId} is open, waiting for a prover`,
       'assignment-skipped': `an assignment to ${details.prover} was skipped: ${details.reason?.message}`,
-      assigned: `assigned to ${details.prover}${price}, due by ${details.task?.deadline}`,
+      assigned: `assigned to ${details.prover}${price}, due by ${details.task ? formatTime(details.task.deadline) : '-'}`,
       'input-key-released': `private-input key released to ${details.prover}'s enclave`,
       'fulfilment-skipped': `a fulfilment was skipped: ${details.reason?.message}`,
       fulfilled: `fulfilled by ${details.prover}${price}`,
@@ -115,8 +115,11 @@ function createdResult(created: ProofRequest, token: TokenInfo) {
     maxReward: params.maxReward,
     maxRewardFormatted: formatAmount(params.maxReward, token),
     provingTime: params.provingTime,
+    provingTimeFormatted: formatDuration(params.provingTime),
     matchingExpiry: params.matchingExpiry,
+    matchingExpiryFormatted: formatTime(params.matchingExpiry),
     deadline: params.deadline,
+    deadlineFormatted: formatTime(params.deadline),
     speedPreferenceBps: params.speedPreferenceBps,
     refundAddress: params.refundAddress,
     escrowSource: created.escrowSource,
@@ -245,7 +248,7 @@ export const wait = command({
   },
 })
 
-function statusResult(loaded: LoadedRequest) {
+function statusResult(loaded: LoadedRequest, token: TokenInfo) {
   return {
     requestId: loaded.requestId,
     marketId: loaded.marketId,
@@ -253,6 +256,7 @@ function statusResult(loaded: LoadedRequest) {
     state: loaded.state,
     status: loaded.status,
     maxReward: loaded.request.maxReward,
+    maxRewardFormatted: formatAmount(loaded.request.maxReward, token),
     createdAt: loaded.request.createdAt,
     matchingExpiry: loaded.request.matchingExpiry,
     provingTime: loaded.request.provingTime,
@@ -266,6 +270,7 @@ function statusResult(loaded: LoadedRequest) {
           task: {
             prover: loaded.task.prover,
             price: loaded.task.price,
+            priceFormatted: formatAmount(loaded.task.price, token),
             deadline: loaded.task.deadline,
             byMatcher: loaded.byMatcher,
           },
@@ -276,7 +281,31 @@ function statusResult(loaded: LoadedRequest) {
 
 export const status = command({
   positionals: requestIdPositional,
-  run: async (ctx) => statusResult(await loadRequest(await ctx.reader(), requestIdOf(ctx))),
+  run: async (ctx) => {
+    const reader = await ctx.reader()
+    const loaded = await loadRequest(reader, requestIdOf(ctx))
+    return statusResult(loaded, await ctx.token(reader, (await getMarket(reader, loaded.marketId)).paymentToken))
+  },
+  // Amounts in tokens, times as dates and durations; --json keeps the raw values (and adds the formatted amounts).
+  text: (result) =>
+    toText({
+      ...result,
+      maxReward: result.maxRewardFormatted,
+      maxRewardFormatted: undefined,
+      createdAt: formatTime(result.createdAt),
+      matchingExpiry: formatTime(result.matchingExpiry),
+      provingTime: formatDuration(result.provingTime),
+      deadline: formatTime(result.deadline),
+      task:
+        result.task === undefined
+          ? undefined
+          : {
+              ...result.task,
+              price: result.task.priceFormatted,
+              priceFormatted: undefined,
+              deadline: formatTime(result.task.deadline),
+            },
+    }),
 })
 
 export const cancelRequest = command({
