@@ -24,6 +24,7 @@ import {
   registerEnclaveKey,
   signAssignments,
   submitAssignments,
+  unwrapFromEnvelope,
   withListedTerms,
 } from '../ts/index.js'
 import { cairnJson, startCairn } from './cairn.js'
@@ -176,6 +177,15 @@ describe('the cairn CLI against an anvil devnet', () => {
     const text = await run(['status', requestId])
     expect(text.code).toBe(0)
     expect(text.stdout).toContain('state: Open')
+    // In human units: the amount in tokens, times as UTC dates, durations in units; --json keeps raw values.
+    expect(text.stdout).toContain('maxReward: 40 cUSD')
+    expect(text.stdout).toContain('provingTime: 10m')
+    expect(text.stdout).toMatch(/createdAt: \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC/)
+    expect(text.stdout).toMatch(/matchingExpiry: \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC/)
+    expect(await json(['status', requestId])).toMatchObject({
+      provingTime: 600,
+      maxReward: parseEther('40').toString(),
+    })
 
     // A second request, waited on: the matcher assigns it and the prover fulfils while the CLI follows.
     const second = await preimageStatement()
@@ -213,6 +223,16 @@ describe('the cairn CLI against an anvil devnet', () => {
     expect(waited.stderr).toContain(`assigned to ${prover} at 25 cUSD`)
     expect(waited.stderr).toContain(`fulfilled by ${prover}`)
     expect(waited.stdout).toContain(`proof: ${proof.proof}`)
+
+    // The proof in the fulfilling calldata verifies again through the market's verifier; an open request has none.
+    expect(await json(['verify', secondId.toString()])).toMatchObject({
+      requestId: secondId.toString(),
+      valid: true,
+      prover,
+    })
+    const open = await run(['verify', requestId])
+    expect(open.code).toBe(1)
+    expect(open.stderr).toContain(`request ${requestId} is not fulfilled yet`)
   })
 
   it('prover leave and stake unbond, each undone with --cancel', async () => {
@@ -293,6 +313,78 @@ describe('the cairn CLI against an anvil devnet', () => {
     })
     expect(missing.code).toBe(1)
     expect(missing.stderr).toContain('no attestation deployment for chain 31337')
+  })
+
+  it('request --private-inputs never prints the data key, in text or --json, on stdout or stderr', async () => {
+    const secret = join(scratch, 'secret-for-leak.bin')
+    await writeFile(secret, 'the preimage is 42')
+    const { publicInputs } = await preimageStatement()
+    const args = [
+      'request',
+      '--market',
+      '1',
+      '--inputs-hex',
+      publicInputs,
+      '--max-reward',
+      '1',
+      '--proving-time',
+      '10m',
+      '--private-inputs',
+      secret,
+      '--attestation',
+      attestationFile,
+    ]
+    for (const format of [[], ['--json']]) {
+      const printed = await run([...args, ...format], { role: 'requester' })
+      expect(printed.code).toBe(0)
+      const requestId = /"?requestId"?:\s*"?(\d+)/.exec(printed.stdout)?.[1]
+      expect(requestId).toBeDefined()
+      const posted = await loadRequest(current().reader, BigInt(requestId as string))
+      // The matcher's key opens the posted envelope: this is the data key the CLI generated for this request.
+      const dataKey = unwrapFromEnvelope(posted.privateInputs.data, MATCHER_ECIES_KEY).slice(2).toLowerCase()
+      expect(dataKey).toHaveLength(64)
+      const everything = `${printed.stdout}\n${printed.stderr}`.toLowerCase()
+      expect(everything).not.toContain(dataKey)
+      expect(everything).not.toContain('datakey')
+    }
+  })
+
+  it('names the dead RPC, the wrong chain, the malformed deployment field and a token without code, without a stack', async () => {
+    const noStack = (text: string) => expect(text).not.toMatch(/\n\s+at /)
+    const deadUrl = `http://127.0.0.1:${await freePort()}`
+    const dead = await run(['status', '1'], { env: { CAIRN_RPC_URL: deadUrl } })
+    expect(dead.code).toBe(1)
+    expect(dead.stderr).toContain(`cannot reach the RPC at ${deadUrl}`)
+    expect(dead.stderr).toContain('`npm run devnet`')
+    noStack(dead.stderr)
+
+    const wrongChain = await run(['status', '1', '--chain-id', '1'])
+    expect(wrongChain.code).toBe(1)
+    expect(wrongChain.stderr).toContain(`the RPC at ${current().anvil.rpcUrl} is on chain 31337, not chain 1`)
+    noStack(wrongChain.stderr)
+
+    const file = JSON.parse(await readFile(deploymentFile, 'utf8')) as { chainId: number; contracts: object }
+    const otherChain = join(scratch, 'other-chain.json')
+    await writeFile(otherChain, JSON.stringify({ ...file, chainId: 1 }))
+    const mismatch = await run(['status', '1'], { env: { CAIRN_DEPLOYMENT: otherChain } })
+    expect(mismatch.stderr).toContain(`the RPC at ${current().anvil.rpcUrl} is on chain 31337, but ${otherChain}`)
+    const badField = join(scratch, 'bad-field.json')
+    await writeFile(badField, JSON.stringify({ ...file, contracts: { ...file.contracts, paymentToken: 'nope' } }))
+    const malformed = await run(['status', '1'], { env: { CAIRN_DEPLOYMENT: badField } })
+    expect(malformed.code).toBe(1)
+    expect(malformed.stderr).toContain(`${badField}: contracts.paymentToken: expected an address, got "nope"`)
+    noStack(malformed.stderr)
+    const notJson = join(scratch, 'not-json.json')
+    await writeFile(notJson, '{"chainId": 31337,')
+    const broken = await run(['status', '1'], { env: { CAIRN_DEPLOYMENT: notJson } })
+    expect(broken.stderr).toContain(`${notJson} is not valid JSON`)
+    noStack(broken.stderr)
+
+    const nowhere = '0x000000000000000000000000000000000000dEaD'
+    const noCode = await run(['deposit', '--amount', '1', '--token', nowhere], { role: 'requester' })
+    expect(noCode.code).toBe(1)
+    expect(noCode.stderr).toContain(`no contract at token address ${nowhere} on chain 31337`)
+    noStack(noCode.stderr)
   })
 
   it('deposit, balance and withdraw move the marketplace balance, amounts parsed in token units', async () => {
@@ -382,6 +474,73 @@ describe('the cairn CLI against an anvil devnet', () => {
     const noKey = await run(['deposit', '--amount', '1'])
     expect(noKey.code).toBe(2)
     expect(noKey.stderr).toContain('deposit sends a transaction: give --private-key or set CAIRN_PRIVATE_KEY')
+  })
+})
+
+describe('the cairn CLI: slash and the devnet faucet (last: they move chain time)', () => {
+  it('faucet mints both DevTokens to an address; --token takes a symbol', async () => {
+    const to = privateKeyToAccount(keccak256(toHex('cairn cli faucet recipient'))).address
+    const minted = await json(['faucet', to, '--amount', '7.5'], { role: 'bystander' })
+    expect(minted).toMatchObject({
+      to,
+      minted: [
+        { symbol: 'cUSD', amount: parseEther('7.5').toString(), amountFormatted: '7.5 cUSD' },
+        { symbol: 'cSTK', amount: parseEther('7.5').toString(), amountFormatted: '7.5 cSTK' },
+      ],
+    })
+    const stake = await json(['balance', '--account', to, '--token', 'cstk'])
+    expect(stake.balances).toEqual([
+      expect.objectContaining({
+        token: current().deployment.contracts.stakeToken,
+        wallet: parseEther('7.5').toString(),
+      }),
+    ])
+    const unknown = await run(['balance', '--account', to, '--token', 'DOGE'])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toContain(
+      '--token: no token with symbol "DOGE" in this deployment: known symbols are cUSD, cSTK, ETH',
+    )
+  })
+
+  it('slash takes the penalty from the stake of a prover past its deadline, refused before it', async () => {
+    const { actors, reader } = current()
+    const prover = anvilAccount(devRoles.prover).account.address
+    const statement = await preimageStatement()
+    const requested = await json(
+      [
+        'request',
+        '--market',
+        '1',
+        '--inputs-hex',
+        statement.publicInputs,
+        '--max-reward',
+        '40',
+        '--proving-time',
+        '10m',
+      ],
+      { role: 'requester' },
+    )
+    const requestId = BigInt(requested.requestId as string)
+    const batch = await signAssignments(actors.matcher, {
+      assignments: await withListedTerms(reader, [{ requestId, prover }]),
+      validUntil: (await chainTime(reader)) + 300n,
+    })
+    const [task] = (await submitAssignments(actors.bystander, batch)).assigned
+    if (!task) throw new Error('not assigned')
+    const early = await run(['slash', requestId.toString()], { role: 'bystander' })
+    expect(early.code).toBe(1)
+    expect(early.stderr).toContain('error: the contract reverted with')
+    // Past the task's deadline by chain time.
+    await reader.public.request({ method: 'evm_increaseTime' as never, params: [3600] as never })
+    await reader.public.request({ method: 'evm_mine' as never })
+    const slashed = await json(['slash', requestId.toString()], { role: 'bystander' })
+    expect(slashed).toMatchObject({
+      requestId: requestId.toString(),
+      prover,
+      penalty: parseEther('50').toString(),
+      penaltyFormatted: '50 cSTK',
+    })
+    expect(await json(['status', requestId.toString()])).toMatchObject({ state: 'Slashed' })
   })
 })
 

@@ -54,7 +54,7 @@ export async function loadDeployment(chainId: number, options: { path?: string }
   } catch (cause) {
     throw new Error(`no deployment for chain ${chainId} at ${path}: run script/Deploy.s.sol first`, { cause })
   }
-  const deployment = parseDeployment(JSON.parse(text), path)
+  const deployment = parseDeployment(parseJson(text, path), path)
   if (deployment.chainId !== chainId) {
     throw new Error(`${path} is a deployment on chain ${deployment.chainId}, not ${chainId}`)
   }
@@ -121,7 +121,7 @@ export async function loadAttestationDeployment(
       cause,
     })
   }
-  const deployment = parseAttestationDeployment(JSON.parse(text), path)
+  const deployment = parseAttestationDeployment(parseJson(text, path), path)
   if (deployment.chainId !== chainId) {
     throw new Error(`${path} is an attestation deployment on chain ${deployment.chainId}, not ${chainId}`)
   }
@@ -146,6 +146,14 @@ export function parseAttestationDeployment(json: unknown, source = 'attestation 
     contracts: Object.fromEntries(
       attestationContractKeys.map((key) => [key, address(contracts[key], `${source}: contracts.${key}`)]),
     ) as AttestationContracts,
+  }
+}
+
+function parseJson(text: string, path: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch (cause) {
+    throw new Error(`${path} is not valid JSON (${(cause as Error).message}): restore it or deploy again`, { cause })
   }
 }
 

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import {
   type Address,
+  BaseError,
   type Chain,
   createPublicClient,
   createWalletClient,
@@ -11,6 +12,7 @@ import {
   type PrivateKeyAccount,
   type PublicClient,
   type Transport,
+  zeroAddress,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { type CairnClient, type CairnReader, type ChainClient, type ChainReader, connect } from '../client.js'
@@ -21,6 +23,7 @@ import {
   loadAttestationDeployment,
   loadDeployment,
 } from '../deployment.js'
+import { tokenBySymbol } from '../token-symbols.js'
 import { type TokenInfo, tokenInfo } from '../tokens.js'
 import { address as checkedAddress } from '../validation.js'
 import { type Flags, stringFlag, UsageError } from './args.js'
@@ -83,7 +86,16 @@ export function createContext(params: {
   let deployment: Promise<Deployment> | undefined
   const reader = async (): Promise<CairnReader> => {
     const client = await publicClient(rpcUrl, chainIdFlag())
-    deployment ??= loadDeployment(client.chain.id, pathOption(setting('deployment', 'CAIRN_DEPLOYMENT')))
+    deployment ??= loadDeployment(client.chain.id, pathOption(setting('deployment', 'CAIRN_DEPLOYMENT'))).catch(
+      (error: Error) => {
+        // The RPC decides the chain: a deployment for another chain means one of the two flags points elsewhere.
+        const other = /is a deployment on chain (\d+)/.exec(error.message)?.[1]
+        if (other === undefined) throw error
+        throw new Error(
+          `the RPC at ${rpcUrl} is on chain ${client.chain.id}, but ${error.message.split(' is a deployment')[0]} is the deployment on chain ${other}: pass the RPC of chain ${other} (--rpc-url) or the deployment of chain ${client.chain.id} (--deployment)`,
+        )
+      },
+    )
     return { public: client, deployment: await deployment }
   }
   const account = (): PrivateKeyAccount => {
@@ -123,7 +135,7 @@ export function createContext(params: {
   const token = (on: ChainReader, address: Address) => {
     let info = tokens.get(address)
     if (!info) {
-      info = tokenInfo(on, address)
+      info = checkedTokenInfo(on, address)
       tokens.set(address, info)
     }
     return info
@@ -146,6 +158,16 @@ export function createContext(params: {
   }
 }
 
+/** tokenInfo, saying so when the address holds no contract (a wrong --token or a deployment of another chain). */
+async function checkedTokenInfo(on: ChainReader, token: Address): Promise<TokenInfo> {
+  if (token !== zeroAddress && !(await on.public.getCode({ address: token }))) {
+    throw new Error(
+      `no contract at token address ${token} on chain ${on.public.chain.id}: check --token, or that the deployment file belongs to this chain`,
+    )
+  }
+  return tokenInfo(on, token)
+}
+
 function pathOption(path: string | undefined): { path?: string } {
   return path === undefined ? {} : { path }
 }
@@ -153,7 +175,21 @@ function pathOption(path: string | undefined): { path?: string } {
 /** A public client for `rpcUrl`, its chain named by id (asked of the node unless given). */
 async function connectChain(rpcUrl: string, chainId?: number): Promise<PublicClient<Transport, Chain>> {
   const transport = http(rpcUrl, { retryCount: 1 })
-  const id = chainId ?? (await createPublicClient({ transport }).getChainId())
+  let id: number
+  try {
+    id = await createPublicClient({ transport }).getChainId()
+  } catch (cause) {
+    const reason = cause instanceof BaseError ? (cause.details ?? cause.shortMessage) : String(cause)
+    throw new Error(
+      `cannot reach the RPC at ${rpcUrl} (${reason}): is the node running? Start a local devnet with \`npm run devnet\` in another terminal, or pass --rpc-url (or CAIRN_RPC_URL)`,
+      { cause },
+    )
+  }
+  if (chainId !== undefined && chainId !== id) {
+    throw new Error(
+      `the RPC at ${rpcUrl} is on chain ${id}, not chain ${chainId} (--chain-id or CAIRN_CHAIN_ID): pass the RPC of chain ${chainId}`,
+    )
+  }
   const chain = defineChain({
     id,
     name: `chain ${id}`,
@@ -174,5 +210,23 @@ export function usageAddress(
     return checkedAddress(name, value, options)
   } catch (error) {
     throw new UsageError(`--${name}: ${(error as Error).message.replace(`${name}: `, '')}`, command)
+  }
+}
+
+/** A --token value: an address, or the symbol of the deployment's payment or stake token or the native currency. */
+export async function tokenAddressFlag(
+  reader: CairnReader,
+  value: string,
+  name: string,
+  command: string,
+  options: { allowZero?: boolean } = {},
+): Promise<Address> {
+  if (value.startsWith('0x')) return usageAddress(value, name, command, options)
+  try {
+    const token = await tokenBySymbol(reader, value)
+    if (token === zeroAddress && !options.allowZero) throw new Error('the native currency is not an ERC20 here')
+    return token
+  } catch (error) {
+    throw new UsageError(`--${name}: ${(error as Error).message}`, command)
   }
 }

@@ -2,108 +2,13 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { BaseError } from 'viem'
-import { CairnContractError } from '../errors.js'
-import { InvalidParameterError } from '../validation.js'
 import { commandStart, globalOptions, type Options, parseCommandArgs, UsageError } from './args.js'
-import { marketCreate, marketList, marketShow } from './commands/market.js'
-import {
-  proverCapacity,
-  proverDeregister,
-  proverLeave,
-  proverList,
-  proverRegister,
-  proverStatus,
-  proverUpdate,
-  stakeDeposit,
-  stakeShow,
-  stakeUnbond,
-  stakeWithdraw,
-} from './commands/prover.js'
-import { balance, cancelRequest, depositCommand, request, status, wait, withdrawCommand } from './commands/requester.js'
-import {
-  restakeBind,
-  restakeBinding,
-  restakeDeposit,
-  restakeMirrored,
-  restakeOptIn,
-  restakeProve,
-  restakeRegisterOperator,
-  restakeSignBinding,
-  restakeStakes,
-} from './commands/restake.js'
-import { createContext } from './context.js'
-import { toJson, toText } from './output.js'
-import { type CommandGroup, type CommandSpec, type CommandTable, type DaemonSpec, isDaemon, isGroup } from './spec.js'
+import { type CommandGroup, type CommandSpec, type DaemonSpec, isDaemon, isGroup, type LazyCommand } from './spec.js'
+import { commands } from './table.js'
+
+export { commands }
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
-
-export const commands: CommandTable = {
-  request,
-  wait,
-  status,
-  cancel: cancelRequest,
-  balance,
-  deposit: depositCommand,
-  withdraw: withdrawCommand,
-  market: {
-    summary: 'markets: create, show, list',
-    subcommands: { create: marketCreate, show: marketShow, list: marketList },
-  },
-  prover: {
-    summary: 'prover machines: register, list in markets, leave, status, run the prover daemon',
-    subcommands: {
-      register: proverRegister,
-      list: proverList,
-      update: proverUpdate,
-      leave: proverLeave,
-      deregister: proverDeregister,
-      capacity: proverCapacity,
-      status: proverStatus,
-      run: {
-        summary: 'run the prover runner (enclave/prover/main.ts), every argument passed through',
-        daemon: 'enclave/prover/main.ts',
-      },
-    },
-  },
-  stake: {
-    summary: 'native stake: deposit, unbond, withdraw, show',
-    subcommands: { deposit: stakeDeposit, unbond: stakeUnbond, withdraw: stakeWithdraw, show: stakeShow },
-  },
-  restake: {
-    summary:
-      'Symbiotic restaking (Ethereum): vault deposits, operator opt-ins and binding, stakes, leaf proofs, mirrored stake',
-    subcommands: {
-      deposit: restakeDeposit,
-      'register-operator': restakeRegisterOperator,
-      'opt-in': restakeOptIn,
-      'sign-binding': restakeSignBinding,
-      bind: restakeBind,
-      binding: restakeBinding,
-      stakes: restakeStakes,
-      prove: restakeProve,
-      mirrored: restakeMirrored,
-    },
-  },
-  relayer: {
-    summary: 'the stake relayer',
-    subcommands: {
-      run: {
-        summary: 'run the stake relayer (relayer/src/main.ts), every argument passed through (see its --help flags)',
-        daemon: 'relayer/src/main.ts',
-      },
-    },
-  },
-  matcher: {
-    summary: 'the matcher',
-    subcommands: {
-      run: {
-        summary: 'run the matcher service (enclave/matcher/main.ts), every argument passed through',
-        daemon: 'enclave/matcher/main.ts',
-      },
-    },
-  },
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Help
@@ -146,9 +51,9 @@ function groupHelp(name: string, group: CommandGroup): string {
   return lines.join('\n')
 }
 
-function commandHelp(name: string, spec: CommandSpec): string {
+function commandHelp(name: string, summary: string, spec: CommandSpec): string {
   const positionals = (spec.positionals ?? []).map((p) => (p.optional ? `[${p.name}]` : `<${p.name}>`))
-  const lines = [`cairn ${name}: ${spec.summary}`, '', `usage: cairn ${[name, ...positionals].join(' ')} [flags]`]
+  const lines = [`cairn ${name}: ${summary}`, '', `usage: cairn ${[name, ...positionals].join(' ')} [flags]`]
   if (spec.description) lines.push('', spec.description)
   if (spec.positionals?.length) {
     lines.push('', 'arguments:', ...spec.positionals.map((p) => `  ${p.name.padEnd(12)} ${p.description}`))
@@ -178,7 +83,7 @@ function daemonHelp(name: string, spec: DaemonSpec): string {
 
 type Resolved =
   | { kind: 'help'; text: string }
-  | { kind: 'command'; name: string; spec: CommandSpec; tokens: string[] }
+  | { kind: 'command'; name: string; spec: LazyCommand; tokens: string[] }
   | { kind: 'daemon'; name: string; spec: DaemonSpec; tokens: string[] }
 
 /** Finds the command words in argv; the other tokens are the command's flags and positionals. */
@@ -231,12 +136,14 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       }
       return await runDaemon(resolved.spec, resolved.tokens, env)
     }
-    const { name, spec } = resolved
+    const { name } = resolved
+    const spec = await loadCommand(resolved.spec)
     const parsed = parseCommandArgs(name, resolved.tokens, spec.options ?? {}, spec.positionals ?? [])
     if (parsed.flags.help) {
-      process.stdout.write(`${commandHelp(name, spec)}\n`)
+      process.stdout.write(`${commandHelp(name, resolved.spec.summary, spec)}\n`)
       return 0
     }
+    const [{ createContext }, { toJson, toText }] = await Promise.all([import('./context.js'), import('./output.js')])
     const ctx = createContext({ command: name, flags: parsed.flags, positionals: parsed.positionals, env })
     let result: unknown
     try {
@@ -248,22 +155,43 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     process.stdout.write(`${json ? toJson(result) : (text?.(result) ?? toText(JSON.parse(toJson(result))))}\n`)
     return 0
   } catch (error) {
-    return report(error, json)
+    return await report(error, json)
+  }
+}
+
+/** A command's module; its SDK imports need the generated contract bindings, which only `npm run build` makes. */
+async function loadCommand(entry: LazyCommand): Promise<CommandSpec> {
+  try {
+    return await entry.load()
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND'
+    if (missing && /generated\.(js|ts)/.test(String((error as Error).message))) {
+      throw new Error(
+        'the contract bindings (ts/generated.ts) are not built yet: run `npm run build` in the checkout first',
+      )
+    }
+    throw error
   }
 }
 
 /** Prints an error on stderr; returns its exit code: 2 for usage and invalid arguments, 1 otherwise. */
-function report(error: unknown, json: boolean): number {
-  const usage = error instanceof UsageError || error instanceof InvalidParameterError
+async function report(error: unknown, json: boolean): Promise<number> {
+  // Loaded only now: an error after a command ran has loaded them already, and --help must not pay for them.
+  // The SDK's error classes import the generated bindings: when those are missing no SDK error can have been thrown.
+  const sdk = await Promise.all([import('../errors.js'), import('../validation.js')]).catch(() => undefined)
+  const contractError = sdk !== undefined && error instanceof sdk[0].CairnContractError ? error : undefined
+  const invalidParameter = sdk !== undefined && error instanceof sdk[1].InvalidParameterError
+  const { toJson } = await import('./output.js')
+  const usage = error instanceof UsageError || invalidParameter
   const code = usage ? 2 : 1
   const name = error instanceof Error ? error.name : 'Error'
-  const message = describe(error)
+  const message = await describe(error)
   if (json) {
-    const details = error instanceof CairnContractError ? { args: error.args, selector: error.selector } : {}
+    const details = contractError ? { args: contractError.args, selector: contractError.selector } : {}
     process.stderr.write(`${toJson({ error: { name, message, ...details } })}\n`)
     return code
   }
-  if (error instanceof CairnContractError) {
+  if (contractError) {
     process.stderr.write(`error: the contract reverted with ${message}\n`)
   } else if (usage) {
     process.stderr.write(`error: ${message}\n`)
@@ -276,7 +204,8 @@ function report(error: unknown, json: boolean): number {
 }
 
 /** The message of an error; viem's own (RPC, transport, gas) in their short form with the node's details. */
-function describe(error: unknown): string {
+async function describe(error: unknown): Promise<string> {
+  const { BaseError } = await import('viem')
   if (error instanceof BaseError) {
     return error.details && error.details !== error.shortMessage
       ? `${error.shortMessage} (${error.details})`

@@ -80,3 +80,30 @@ export function createProgress(options: { json: boolean; stream?: NodeJS.WriteSt
     },
   }
 }
+
+/** Unix seconds as a UTC date: `2026-12-07 04:10:00 UTC`; 0 (never set) as `-`. */
+export function formatTime(unixSeconds: bigint | number): string {
+  if (BigInt(unixSeconds) === 0n) return '-'
+  return `${new Date(Number(unixSeconds) * 1000)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, '')} UTC`
+}
+
+/** Seconds as the largest units that fit: `45s`, `10m`, `1h 30m`, `2d 3h`. */
+export function formatDuration(seconds: bigint | number): string {
+  let rest = Number(seconds)
+  const parts: string[] = []
+  for (const [unit, size] of [
+    ['d', 86_400],
+    ['h', 3_600],
+    ['m', 60],
+  ] as const) {
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)}${unit}`)
+      rest %= size
+    }
+  }
+  if (rest > 0 || parts.length === 0) parts.push(`${rest}s`)
+  return parts.slice(0, 2).join(' ')
+}

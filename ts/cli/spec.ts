@@ -1,9 +1,8 @@
 import type { Options, PositionalSpec } from './args.js'
 import type { CommandContext } from './context.js'
 
-/** One command: its help and what it does. `run` returns the result document (--json prints it as is). */
+/** One command's flags and what it does (its summary is in the table). `run` returns the result document. */
 export type CommandSpec = {
-  summary: string
   description?: string
   positionals?: readonly PositionalSpec[]
   options?: Options
@@ -21,12 +20,15 @@ export type DaemonSpec = {
   daemon: string
 }
 
-export type CommandGroup = { summary: string; subcommands: Readonly<Record<string, CommandSpec | DaemonSpec>> }
+/** A command in the table: its summary, and its spec loaded on demand (its module imports the SDK, and viem). */
+export type LazyCommand = { summary: string; load: () => Promise<CommandSpec> }
 
-export type CommandTable = Readonly<Record<string, CommandSpec | CommandGroup>>
+export type CommandGroup = { summary: string; subcommands: Readonly<Record<string, LazyCommand | DaemonSpec>> }
 
-export const isGroup = (entry: CommandSpec | CommandGroup): entry is CommandGroup => 'subcommands' in entry
-export const isDaemon = (entry: CommandSpec | DaemonSpec): entry is DaemonSpec => 'daemon' in entry
+export type CommandTable = Readonly<Record<string, LazyCommand | CommandGroup>>
+
+export const isGroup = (entry: LazyCommand | CommandGroup): entry is CommandGroup => 'subcommands' in entry
+export const isDaemon = (entry: LazyCommand | DaemonSpec): entry is DaemonSpec => 'daemon' in entry
 
 /** The spec as a table entry, with `text` checked against what `run` returns. */
 export function command<result>(

@@ -6,7 +6,6 @@ import { formatAmount } from '../output.js'
 import { command } from '../spec.js'
 
 export const marketCreate = command({
-  summary: 'create a market (paying the creation fee); you become its creator',
   description:
     'The verifier, payment token and stake source default to the deployment’s Groth16 adapter, payment token and native staking. Stake amounts are in the stake source’s token.',
   options: {
@@ -82,7 +81,6 @@ export const marketCreate = command({
 })
 
 export const marketShow = command({
-  summary: 'show a market: stored parameters, creator, metadata URI, request count',
   positionals: [{ name: 'marketId', description: 'the market id' }],
   run: async (ctx) => {
     const marketId = integerFlag(ctx.positionals[0] as string, 'marketId', ctx.command)
@@ -117,7 +115,6 @@ export const marketShow = command({
 })
 
 export const marketList = command({
-  summary: 'list every market created on this deployment, with its current metadata URI',
   run: async (ctx) => {
     const markets = await listMarkets(await ctx.reader())
     return {

@@ -65,7 +65,6 @@ function capacityFlag(flags: Flags, name: string): number {
 }
 
 export const proverRegister = command({
-  summary: 'register your account as a prover machine',
   options: {
     capacity: { type: 'string', value: '<units>', description: 'compute units shared by all your markets (required)' },
     'reward-address': { type: 'string', value: '<address>', description: 'receives your earnings (default: you)' },
@@ -83,7 +82,6 @@ export const proverRegister = command({
 })
 
 export const proverList = command({
-  summary: 'list your machine in a market with a price and proving time',
   options: listingOptions,
   run: async (ctx) => {
     const client = await ctx.client()
@@ -93,7 +91,6 @@ export const proverList = command({
 })
 
 export const proverUpdate = command({
-  summary: 'change your offer in a market (applies to assignments from now on)',
   options: listingOptions,
   run: async (ctx) => {
     const client = await ctx.client()
@@ -103,7 +100,6 @@ export const proverUpdate = command({
 })
 
 export const proverLeave = command({
-  summary: 'leave a market: request (stops assignments at once), then --complete after the exit delay, or --cancel',
   options: {
     ...marketOption,
     complete: { type: 'boolean', description: 'remove the listing (once the exit delay has passed)' },
@@ -132,12 +128,10 @@ export const proverLeave = command({
 })
 
 export const proverDeregister = command({
-  summary: 'remove your registration (no listings, no running task)',
   run: async (ctx) => send(ctx, 'deregistering', (client) => deregister(client)),
 })
 
 export const proverCapacity = command({
-  summary: 'change your machine’s declared compute capacity',
   options: { capacity: { type: 'string', value: '<units>', description: 'compute units (required)' } },
   run: async (ctx) => {
     const capacity = capacityFlag(ctx.flags, ctx.command)
@@ -146,7 +140,6 @@ export const proverCapacity = command({
 })
 
 export const proverStatus = command({
-  summary: 'show a prover: registration, capacity in use, listings and native stake',
   positionals: [{ name: 'address', description: 'the prover (default: the --private-key account)', optional: true }],
   run: async (ctx) => {
     const reader = await ctx.reader()
@@ -181,7 +174,6 @@ export const proverStatus = command({
 // Native stake
 
 export const stakeDeposit = command({
-  summary: 'stake tokens in NativeStaking (for yourself or another prover)',
   options: {
     amount: { type: 'string', value: '<amount>', description: 'in the stake token (required)' },
     prover: { type: 'string', value: '<address>', description: 'whose stake (default: you)' },
@@ -207,7 +199,6 @@ export const stakeDeposit = command({
 })
 
 export const stakeUnbond = command({
-  summary: 'start unbonding stake (withdrawable after the unbonding period), or --cancel it',
   options: {
     amount: { type: 'string', value: '<amount>', description: 'in the stake token' },
     cancel: { type: 'boolean', description: 'return everything unbonding to active stake' },
@@ -239,7 +230,6 @@ export const stakeUnbond = command({
 })
 
 export const stakeWithdraw = command({
-  summary: 'withdraw your fully unbonded stake',
   options: { to: { type: 'string', value: '<address>', description: 'recipient (default: you)' } },
   run: async (ctx) => {
     const client = await ctx.client()
@@ -256,7 +246,6 @@ export const stakeWithdraw = command({
 })
 
 export const stakeShow = command({
-  summary: 'show native stake: staked, locked, available, unbonding',
   positionals: [{ name: 'address', description: 'the prover (default: the --private-key account)', optional: true }],
   run: async (ctx) => {
     const reader = await ctx.reader()

@@ -18,13 +18,13 @@ import {
   timeFlag,
   UsageError,
 } from '../args.js'
-import { type CommandContext, usageAddress } from '../context.js'
-import { formatAmount } from '../output.js'
+import { type CommandContext, tokenAddressFlag, usageAddress } from '../context.js'
+import { formatAmount, formatDuration, formatTime, toText } from '../output.js'
 import { command } from '../spec.js'
 
-const requestIdPositional = [{ name: 'requestId', description: 'the request id (decimal or 0x hex)' }] as const
+export const requestIdPositional = [{ name: 'requestId', description: 'the request id (decimal or 0x hex)' }] as const
 
-function requestIdOf(ctx: CommandContext): bigint {
+export function requestIdOf(ctx: CommandContext): bigint {
   const value = ctx.positionals[0] as string
   if (!/^(\d+|0x[0-9a-fA-F]+)$/.test(value)) {
     throw new UsageError(`<requestId>: expected a decimal or 0x-hex integer, got ${JSON.stringify(value)}`, ctx.command)
@@ -63,7 +63,7 @@ function showProgress(ctx: CommandContext, token: TokenInfo) {
     const lines: Partial<Record<ProofStage, string>> = {
       open: `request ${details.requestId} is open, waiting for a prover`,
       'assignment-skipped': `an assignment to ${details.prover} was skipped: ${details.reason?.message}`,
-      assigned: `assigned to ${details.prover}${price}, due by ${details.task?.deadline}`,
+      assigned: `assigned to ${details.prover}${price}, due by ${details.task ? formatTime(details.task.deadline) : '-'}`,
       'input-key-released': `private-input key released to ${details.prover}'s enclave`,
       'fulfilment-skipped': `a fulfilment was skipped: ${details.reason?.message}`,
       fulfilled: `fulfilled by ${details.prover}${price}`,
@@ -115,8 +115,11 @@ function createdResult(created: ProofRequest, token: TokenInfo) {
     maxReward: params.maxReward,
     maxRewardFormatted: formatAmount(params.maxReward, token),
     provingTime: params.provingTime,
+    provingTimeFormatted: formatDuration(params.provingTime),
     matchingExpiry: params.matchingExpiry,
+    matchingExpiryFormatted: formatTime(params.matchingExpiry),
     deadline: params.deadline,
+    deadlineFormatted: formatTime(params.deadline),
     speedPreferenceBps: params.speedPreferenceBps,
     refundAddress: params.refundAddress,
     escrowSource: created.escrowSource,
@@ -127,7 +130,7 @@ function createdResult(created: ProofRequest, token: TokenInfo) {
           privateInputs: {
             digest: encrypted.digest,
             matchers: encrypted.matchers.map(({ signer }) => signer),
-            dataKey: encrypted.dataKey,
+            // Never the data key: whoever reads the output (a CI log, a shared terminal) could open the inputs.
             ...(encrypted.uri === undefined ? {} : { uri: encrypted.uri }),
           },
         }),
@@ -135,7 +138,6 @@ function createdResult(created: ProofRequest, token: TokenInfo) {
 }
 
 export const request = command({
-  summary: 'post a proof request (optionally with private inputs) and optionally wait for the proof',
   description:
     'Escrows --max-reward from your marketplace balance first, the rest from your wallet (approving the marketplace when needed). The schedule defaults from chain time: assignable for --matching-window (10m), then the whole --proving-time. Private inputs are encrypted to every active attested matcher key (needs the attestation deployment).',
   options: {
@@ -226,7 +228,6 @@ function scheduleFlags(flags: Flags, name: string, now: bigint) {
 }
 
 export const wait = command({
-  summary: 'wait for a request’s proof, showing progress',
   description:
     'Follows the request through its marketplace logs. Exits 1 when it is cancelled, slashed, its inputs rejected, it expires or misses its deadline, or --timeout passes.',
   positionals: requestIdPositional,
@@ -247,7 +248,7 @@ export const wait = command({
   },
 })
 
-function statusResult(loaded: LoadedRequest) {
+function statusResult(loaded: LoadedRequest, token: TokenInfo) {
   return {
     requestId: loaded.requestId,
     marketId: loaded.marketId,
@@ -255,6 +256,7 @@ function statusResult(loaded: LoadedRequest) {
     state: loaded.state,
     status: loaded.status,
     maxReward: loaded.request.maxReward,
+    maxRewardFormatted: formatAmount(loaded.request.maxReward, token),
     createdAt: loaded.request.createdAt,
     matchingExpiry: loaded.request.matchingExpiry,
     provingTime: loaded.request.provingTime,
@@ -268,6 +270,7 @@ function statusResult(loaded: LoadedRequest) {
           task: {
             prover: loaded.task.prover,
             price: loaded.task.price,
+            priceFormatted: formatAmount(loaded.task.price, token),
             deadline: loaded.task.deadline,
             byMatcher: loaded.byMatcher,
           },
@@ -277,13 +280,35 @@ function statusResult(loaded: LoadedRequest) {
 }
 
 export const status = command({
-  summary: 'show a request: its state (time-derived Expired/DeadlineMissed included), records and task',
   positionals: requestIdPositional,
-  run: async (ctx) => statusResult(await loadRequest(await ctx.reader(), requestIdOf(ctx))),
+  run: async (ctx) => {
+    const reader = await ctx.reader()
+    const loaded = await loadRequest(reader, requestIdOf(ctx))
+    return statusResult(loaded, await ctx.token(reader, (await getMarket(reader, loaded.marketId)).paymentToken))
+  },
+  // Amounts in tokens, times as dates and durations; --json keeps the raw values (and adds the formatted amounts).
+  text: (result) =>
+    toText({
+      ...result,
+      maxReward: result.maxRewardFormatted,
+      maxRewardFormatted: undefined,
+      createdAt: formatTime(result.createdAt),
+      matchingExpiry: formatTime(result.matchingExpiry),
+      provingTime: formatDuration(result.provingTime),
+      deadline: formatTime(result.deadline),
+      task:
+        result.task === undefined
+          ? undefined
+          : {
+              ...result.task,
+              price: result.task.priceFormatted,
+              priceFormatted: undefined,
+              deadline: formatTime(result.task.deadline),
+            },
+    }),
 })
 
 export const cancelRequest = command({
-  summary: 'cancel an unassigned request past its matching expiry (anyone may); the escrow goes to its refund address',
   positionals: requestIdPositional,
   run: async (ctx) => {
     const client = await ctx.client()
@@ -301,16 +326,16 @@ export const cancelRequest = command({
 const tokenOption = {
   token: {
     type: 'string',
-    value: '<address>',
-    description: 'token (default: the deployment’s payment token; 0x0…0 for the native currency)',
+    value: '<address|symbol>',
+    description:
+      'token by address or symbol, e.g. cUSD (default: the deployment’s payment token; ETH or 0x0…0: native)',
   },
 } as const
 
 export const balance = command({
-  summary: 'show marketplace and wallet balances (payment token, stake token, native)',
   options: {
     account: { type: 'string', value: '<address>', description: 'whose (default: the --private-key account)' },
-    token: { type: 'string', value: '<address>', description: 'only this token' },
+    token: { type: 'string', value: '<address|symbol>', description: 'only this token (address or symbol, e.g. cUSD)' },
   },
   run: async (ctx) => {
     const reader = await ctx.reader()
@@ -319,7 +344,9 @@ export const balance = command({
     const balances = await getBalances(
       reader,
       account,
-      only === undefined ? undefined : [usageAddress(only, 'token', ctx.command, { allowZero: true })],
+      only === undefined
+        ? undefined
+        : [await tokenAddressFlag(reader, only, 'token', ctx.command, { allowZero: true })],
     )
     const rows = await Promise.all(
       balances.map(async (row) => {
@@ -346,7 +373,6 @@ export const balance = command({
 })
 
 export const depositCommand = command({
-  summary: 'deposit tokens into your marketplace balance (requests escrow from it first)',
   options: {
     amount: { type: 'string', value: '<amount>', description: 'how much, in the token (required)' },
     ...tokenOption,
@@ -358,7 +384,7 @@ export const depositCommand = command({
       client,
       tokenFlag === undefined
         ? client.deployment.contracts.paymentToken
-        : usageAddress(tokenFlag, 'token', ctx.command),
+        : await tokenAddressFlag(client, tokenFlag, 'token', ctx.command),
     )
     const amount = amountFlag(requiredFlag(ctx.flags, 'amount', ctx.command), token.decimals, 'amount', ctx.command)
     ctx.progress.step('depositing')
@@ -375,7 +401,6 @@ export const depositCommand = command({
 })
 
 export const withdrawCommand = command({
-  summary: 'withdraw your whole marketplace balance of a token',
   options: {
     ...tokenOption,
     to: { type: 'string', value: '<address>', description: 'recipient (default: you)' },
@@ -387,7 +412,7 @@ export const withdrawCommand = command({
       client,
       tokenFlag === undefined
         ? client.deployment.contracts.paymentToken
-        : usageAddress(tokenFlag, 'token', ctx.command, { allowZero: true }),
+        : await tokenAddressFlag(client, tokenFlag, 'token', ctx.command, { allowZero: true }),
     )
     const to = stringFlag(ctx.flags, 'to')
     ctx.progress.step('withdrawing')

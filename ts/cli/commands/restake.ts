@@ -81,7 +81,6 @@ const vaultOption = {
 } as const
 
 export const restakeDeposit = command({
-  summary: 'deposit collateral into a Symbiotic vault (approving it when needed)',
   options: {
     ...ethereumOptions,
     ...vaultOption,
@@ -118,7 +117,6 @@ export const restakeDeposit = command({
 })
 
 export const restakeRegisterOperator = command({
-  summary: 'register your account as a Symbiotic operator',
   options: ethereumOptions,
   run: async (ctx) => {
     const eth = await ethereum(ctx)
@@ -131,8 +129,6 @@ export const restakeRegisterOperator = command({
 })
 
 export const restakeOptIn = command({
-  summary:
-    'opt in: the operator to Cairn’s network (--network) or to a vault (--vault), or a curator’s vault (--curator)',
   options: {
     ...ethereumOptions,
     ...vaultOption,
@@ -179,7 +175,6 @@ function signatureFlag(value: string, name: string, command: string): Hex {
 }
 
 export const restakeSignBinding = command({
-  summary: 'as the prover: sign your half of an operator binding (hand it to the operator’s `restake bind`)',
   options: {
     ...ethereumOptions,
     operator: { type: 'string', value: '<address>', description: 'the Symbiotic operator (required)' },
@@ -202,7 +197,6 @@ export const restakeSignBinding = command({
 })
 
 export const restakeBind = command({
-  summary: 'as the operator: bind your Symbiotic stake to a marketplace prover (both sign)',
   description:
     'The prover signs with --prover-key here, or beforehand with `cairn restake sign-binding` (pass --prover-signature and the same --deadline).',
   options: {
@@ -253,7 +247,6 @@ export const restakeBind = command({
 })
 
 export const restakeStakes = command({
-  summary: 'list the (operator, prover, vault) stakes Cairn’s middleware reports at a time',
   options: {
     ...ethereumOptions,
     at: { type: 'string', value: '<time>', description: 'capture time: unix time (default: now on Ethereum)' },
@@ -274,7 +267,6 @@ export const restakeStakes = command({
 })
 
 export const restakeBinding = command({
-  summary: 'show which prover an operator is bound to (or which operator a prover is)',
   options: {
     ...ethereumOptions,
     operator: { type: 'string', value: '<address>', description: 'the operator' },
@@ -301,7 +293,6 @@ export const restakeBinding = command({
 })
 
 export const restakeMirrored = command({
-  summary: 'show a prover’s mirrored stake on the StakeMirror (marketplace chain): per vault, and what backs new tasks',
   options: {
     mirror: {
       type: 'string',
@@ -380,7 +371,6 @@ export const restakeMirrored = command({
 })
 
 export const restakeProve = command({
-  summary: 'prove your stake leaf on the StakeMirror (marketplace chain), rebuilding the snapshot from Ethereum',
   options: {
     ...ethereumOptions,
     ...vaultOption,
