@@ -512,7 +512,7 @@ describe('prover runner on anvil', () => {
     })
     expect(await metric(url, 'cairn_prover_fallback_claims_total')).toBe(2)
     for (const requestId of bad) expect(await stateOf(requestId)).toBe('Open')
-  })
+  }, 180_000) // reads a 16 MiB + 1 body per attempt: a loaded 2-core machine needs more than the default minute
 
   it('restarts (main.ts, as a child process) without submitting anything twice, and keeps its enclave keys', async () => {
     const f = current()
