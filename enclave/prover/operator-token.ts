@@ -4,8 +4,9 @@
  * file of mode 0600, created with a fresh random token at the first start and reused after.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import { chmod, readFile, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
 import type { IncomingMessage } from 'node:http'
+import { dirname } from 'node:path'
 
 /** Reads the token at `path`, creating the file (mode 0600) with a fresh 256-bit token when it is missing. */
 export async function loadOperatorToken(path: string): Promise<string> {
@@ -20,7 +21,15 @@ export async function loadOperatorToken(path: string): Promise<string> {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
   }
   const token = randomBytes(32).toString('hex')
-  await writeFile(path, `${token}\n`, { mode: 0o600, flag: 'wx' })
+  // The runner may start before anything else created its state directory (the key file comes later).
+  await mkdir(dirname(path), { recursive: true })
+  try {
+    await writeFile(path, `${token}\n`, { mode: 0o600, flag: 'wx' })
+  } catch (error) {
+    // Another start wrote it first: use that one.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return loadOperatorToken(path)
+    throw error
+  }
   return token
 }
 
