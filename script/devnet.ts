@@ -151,7 +151,11 @@ async function runRequest(
   // matcher says why, each time its reason changes.
   const proof = await waitForProof(net.marketplace.reader, created.requestId, {
     ...(matcherUrl === undefined ? {} : { matcherUrl }),
-    onUnassigned: (reason, details) => say(`  not assigned yet (block ${details.blockNumber}): ${reason.message}`),
+    onUnassigned: (reason, details) => {
+      // Matched or about to be: the next lines say so; only what holds a request back is worth a line.
+      if (reason.code === 'Queued' || reason.code === 'InFlight') return
+      say(`  not assigned yet (block ${details.blockNumber}): ${reason.message}`)
+    },
     onProgress: (stage, details) => {
       if (stage === 'assignment-skipped' && details.reason) {
         say(`  the marketplace skipped an assignment (block ${details.blockNumber}): ${details.reason.message}`)
