@@ -84,7 +84,7 @@ describe('why the matcher has not assigned a request', () => {
       required: 100n * ETHER,
       blockedOffers: 1,
     })
-    expect(describeWait(reason)).toContain(`prover ${PROVER} can lock ${40n * ETHER} of the ${100n * ETHER} stake`)
+    expect(describeWait(reason)).toContain(`prover ${PROVER} can lock 40e18 of the 100e18 stake`)
     expect(matched(book)).toEqual([])
   })
 

@@ -136,7 +136,7 @@ describe('waiting for an unassigned request', () => {
       })
       await firstReason
       expect(reasons[0]?.code).toBe('InsufficientStake')
-      expect(reasons[0]?.message).toContain(`can lock 0 of the ${STAKE_PER_TASK} stake`)
+      expect(reasons[0]?.message).toContain('can lock 0 of the 100e18 stake')
       expect(reasons[0]?.message).toContain(devnet.actors.prover.wallet.account.address)
 
       // Further polls with the same cause add nothing: reasons are reported when they change.

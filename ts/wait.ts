@@ -117,7 +117,7 @@ function failureMessage(requestId: bigint, outcome: RequestFailure, state: WaitS
   switch (outcome) {
     case 'Expired': {
       const why = state.unassigned === undefined ? '' : `; the matcher's last reason: ${state.unassigned.message}`
-      return `${id} expired unassigned (matching expiry ${state.request?.matchingExpiry}, chain time ${details.chainTime})${why}. Cancel it to get the escrow back (cairn cancel ${requestId}), fix the cause and post it again`
+      return `${id} expired unassigned (matching expiry ${state.request?.matchingExpiry}, chain time ${details.chainTime})${why}; cancel it to get the escrow back (cairn cancel ${requestId}), then fix the cause and post it again`
     }
     case 'DeadlineMissed':
       return `prover ${state.task?.prover} missed the deadline ${state.task?.deadline} of ${id} (chain time ${details.chainTime}): slash it to get the escrow back (with compensation if the prover had an active enclave key to reject the inputs)`

@@ -97,6 +97,15 @@ function blockerOf(listing: ListingState, request: OpenRequest, params: ExplainP
   return { code: 'InsufficientStake', prover: prover.address, available, required: stakePerTask }
 }
 
+/**
+ * An amount in base units, exactly and short: whole multiples of 10^18 as `100e18` (what 100 of an 18-decimal
+ * token is), anything else in full. The matcher does not know the stake token's decimals, so it never divides.
+ */
+function units(amount: bigint): string {
+  const e18 = 10n ** 18n
+  return amount !== 0n && amount % e18 === 0n ? `${amount / e18}e18` : amount.toString()
+}
+
 /** The reason as a sentence a requester can act on: what holds the request and what changes it. */
 export function describeWait(reason: WaitReason): string {
   const others = (blocked: number) =>
@@ -115,13 +124,13 @@ export function describeWait(reason: WaitReason): string {
     case 'NoListing':
       return `market ${reason.marketId} has no active prover listing: it waits for a prover to list`
     case 'NoOfferWithinBounds':
-      return `no listing in market ${reason.marketId} is within its maxReward (${reason.maxReward}) and provingTime (${reason.provingTime} s): it waits for a cheaper or faster offer`
+      return `no listing in market ${reason.marketId} is within its maxReward (${units(reason.maxReward)} base units) and provingTime (${reason.provingTime} s): it waits for a cheaper or faster offer`
     case 'NoEnclaveKey':
       return `prover ${reason.prover} has no active enclave key in the market to receive the private inputs: it waits for the prover to register one${others(reason.blockedOffers)}`
     case 'CapacityFull':
       return `prover ${reason.prover} has ${reason.free} compute free and needs ${reason.required}: it waits for the prover's running tasks to end${others(reason.blockedOffers)}`
     case 'InsufficientStake':
-      return `InsufficientStake: prover ${reason.prover} can lock ${reason.available} of the ${reason.required} stake the market locks per task: it waits for the prover to stake (or prove its restaked stake) or for its tasks to end${others(reason.blockedOffers)}`
+      return `InsufficientStake: prover ${reason.prover} can lock ${units(reason.available)} of the ${units(reason.required)} stake (base units) the market locks per task: it waits for the prover to stake (or prove its restaked stake) or for its tasks to end${others(reason.blockedOffers)}`
     case 'Queued':
       return 'a prover has room: it is matched in one of the next blocks (oldest requests first)'
   }
