@@ -214,6 +214,9 @@ function printSummary(net: Network, markets: DevMarkets): void {
     `    export CAIRN_PRIVATE_KEY=${requesterKey}`,
     `    npx cairn market list${rpc}`,
     `    npx cairn balance${rpc}`,
+    ...(matcherUrl === undefined
+      ? []
+      : [`    npx cairn status <requestId>${rpc} --matcher-url ${matcherUrl}   # an open request: why it waits`]),
   ]
   console.log(lines.join('\n'))
 }

@@ -25,6 +25,7 @@ import {
   waitForProof,
 } from '../ts/index.js'
 import { advanceTime, useDevnet } from './anvil.js'
+import { cairnJson } from './cairn.js'
 
 // A market whose only prover listed but staked nothing: the matcher cannot assign, and a requester's wait says why
 // (the matcher's reason) instead of going quiet until a timeout.
@@ -144,6 +145,21 @@ describe('waiting for an unassigned request', () => {
       const direct = await (await fetch(`${matcher.url}/requests/${created.requestId}`)).json()
       expect(direct).toMatchObject({ requestId: created.requestId.toString(), reason: { code: 'InsufficientStake' } })
       expect(reasons.map((reason) => reason.code)).toEqual(['InsufficientStake'])
+      // `cairn status` asks the same matcher and shows the same reason.
+      const shown = await cairnJson([
+        'status',
+        created.requestId.toString(),
+        '--matcher-url',
+        matcher.url,
+        '--rpc-url',
+        devnet.anvil.rpcUrl,
+        '--deployment',
+        `deployments/e2e-${devnet.anvil.port}.json`,
+      ])
+      expect(shown).toMatchObject({
+        state: 'Open',
+        unassigned: { code: 'InsufficientStake', message: reasons[0]?.message },
+      })
 
       await stakeProver()
       const ended = await waiting.catch((error: unknown) => error)
@@ -159,7 +175,7 @@ describe('waiting for an unassigned request', () => {
 
   it('gives up at the matching expiry naming the matcher’s last reason and what to do', async () => {
     const { devnet } = current()
-    // The first test's task holds the prover's only stake: a second request cannot be assigned either.
+    // Every test starts from the fixture's chain state: the prover has still staked nothing.
     await withMatcher('expiry', async (matcher) => {
       const created = await postRequest()
       const reasons: UnassignedReason[] = []
