@@ -199,7 +199,7 @@ function startMarket<request extends OpenRequest>(
   for (const listing of market.listings.values()) {
     listing.round = round
     // A prover the chain shows gone (liveness.ts) gets nothing until it shows a sign of life.
-    listing.available = listing.active && proverLive(listing.prover, round, now) && hasRoom(listing, round)
+    listing.available = listing.active && proverLive(listing.prover, now) && hasRoom(listing, round)
     if (listing.available) available++
   }
   market.round = round

@@ -25,7 +25,8 @@ import type { Book, OpenRequest, ProverState } from './book.js'
  * follows from the task record and the prover's own listing. A requester can post work the prover cannot prove,
  * but the prover can reject inputs it cannot use through its enclave, and any other answer it gives brings it back.
  *
- * Cost: per prover, its unanswered tasks; the engine checks each prover with a listing once per round.
+ * Cost: per prover, its unanswered tasks and a min-heap of their answer-by times, cleaned lazily, so a check is
+ * O(1) amortised and a task costs O(log tasks) over its life.
  */
 
 export type Liveness = {
@@ -33,15 +34,20 @@ export type Liveness = {
   aliveAt: number
   /** Tasks without an answer yet: request id → the chain time a live prover would have answered by. */
   unanswered: Map<bigint, number>
-  /** The latest answer-by time of a task slashed without an answer (0: none). */
-  missedAt: number
-  /** The round `gone` was worked out for. */
-  round: number
-  gone: boolean
+  /**
+   * Answer-by times that may still be evidence, soonest first: unanswered tasks, and slashed ones (MISSED). An entry
+   * is stale once its task is answered or a sign of life came after it; stale entries leave as they reach the top.
+   */
+  dues: Due[]
 }
 
+type Due = { at: number; requestId: bigint }
+
+/** The request id of a heap entry for a slashed task: it stays evidence until a sign of life after it. */
+const MISSED = -1n
+
 export function newLiveness(): Liveness {
-  return { aliveAt: 0, unanswered: new Map(), missedAt: 0, round: 0, gone: false }
+  return { aliveAt: 0, unanswered: new Map(), dues: [] }
 }
 
 /**
@@ -60,7 +66,6 @@ export function noteProverAlive<request extends OpenRequest>(
   const liveness = livenessOf(book, params.prover)
   if (liveness === undefined) return
   liveness.aliveAt = Math.max(liveness.aliveAt, params.at)
-  liveness.round = 0
 }
 
 /**
@@ -94,8 +99,8 @@ export function noteTaskAssigned<request extends OpenRequest>(
           deadline: params.deadline,
         })
   liveness.unanswered.set(params.requestId, due)
+  pushDue(liveness.dues, { at: due, requestId: params.requestId })
   if (!params.byMatcher) liveness.aliveAt = Math.max(liveness.aliveAt, params.assignedAt)
-  liveness.round = 0
 }
 
 /**
@@ -111,8 +116,7 @@ export function noteTaskEnded<request extends OpenRequest>(
   const due = liveness.unanswered.get(params.requestId)
   liveness.unanswered.delete(params.requestId)
   if (params.answered) liveness.aliveAt = Math.max(liveness.aliveAt, params.at)
-  else if (due !== undefined) liveness.missedAt = Math.max(liveness.missedAt, due)
-  liveness.round = 0
+  else if (due !== undefined) pushDue(liveness.dues, { at: due, requestId: MISSED })
 }
 
 /**
@@ -141,24 +145,52 @@ export function goneProvers<request extends OpenRequest>(
   return gone
 }
 
-/** Whether the engine may match the prover in this round (worked out once per prover and round). */
-export function proverLive(prover: ProverState, round: number, now: number): boolean {
-  const liveness = prover.liveness
-  if (liveness.round !== round) {
-    liveness.round = round
-    liveness.gone = evidenceOf(liveness, now) !== undefined
-  }
-  return !liveness.gone
+/** Whether the engine may match the prover at `now`. */
+export function proverLive(prover: ProverState, now: number): boolean {
+  return evidenceOf(prover.liveness, now) === undefined
 }
 
+/** The soonest answer-by time still standing as evidence, if it is due by `now`. */
 function evidenceOf(liveness: Liveness, now: number): number | undefined {
-  let since: number | undefined
-  const consider = (at: number) => {
-    if (at > liveness.aliveAt && at <= now && (since === undefined || at < since)) since = at
+  const dues = liveness.dues
+  for (;;) {
+    const top = dues[0]
+    if (top === undefined) return undefined
+    const standing =
+      top.at > liveness.aliveAt && (top.requestId === MISSED || liveness.unanswered.get(top.requestId) === top.at)
+    if (standing) return top.at <= now ? top.at : undefined
+    popDue(dues)
   }
-  if (liveness.missedAt !== 0) consider(liveness.missedAt)
-  for (const due of liveness.unanswered.values()) consider(due)
-  return since
+}
+
+// A binary min-heap of answer-by times.
+
+function pushDue(heap: Due[], due: Due): void {
+  heap.push(due)
+  let i = heap.length - 1
+  while (i > 0) {
+    const parent = (i - 1) >>> 1
+    if ((heap[parent] as Due).at <= due.at) break
+    heap[i] = heap[parent] as Due
+    i = parent
+  }
+  heap[i] = due
+}
+
+function popDue(heap: Due[]): void {
+  const last = heap.pop()
+  if (last === undefined || heap.length === 0) return
+  let i = 0
+  for (;;) {
+    const left = 2 * i + 1
+    if (left >= heap.length) break
+    const right = left + 1
+    const child = right < heap.length && (heap[right] as Due).at < (heap[left] as Due).at ? right : left
+    if ((heap[child] as Due).at >= last.at) break
+    heap[i] = heap[child] as Due
+    i = child
+  }
+  heap[i] = last
 }
 
 function livenessOf<request extends OpenRequest>(book: Book<request>, prover: Address): Liveness | undefined {
