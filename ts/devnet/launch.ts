@@ -81,6 +81,8 @@ export type LaunchOptions = {
   /** Where enclave key files live (sealed state of the matcher and prover enclaves). */
   stateDir: string
   logLevel?: string
+  /** Settings on top of the devnet's, as the service's environment variables (e.g. MATCHER_LIVENESS_GRACE). */
+  env?: Record<string, string>
 }
 
 /** The dev attestation flags every enclave service takes: it rebuilds the network's dev PKI from them. */
@@ -126,6 +128,7 @@ export async function startRelayers(
             .join(','),
           RELAYER_LOG_LEVEL: options.logLevel ?? 'info',
           ...devAttestation(network, 'RELAYER'),
+          ...options.env,
         },
       }),
     ),
@@ -152,6 +155,7 @@ export async function startMatcher(network: Network, options: LaunchOptions): Pr
       MATCHER_POLL_INTERVAL: '250',
       MATCHER_LOG_LEVEL: options.logLevel ?? 'info',
       ...devAttestation(network, 'MATCHER'),
+      ...options.env,
     },
   })
 }
@@ -206,6 +210,7 @@ export async function startProver(
       PROVER_CLAIM_FALLBACK: String(options.claimFallback ?? false),
       PROVER_LOG_LEVEL: options.logLevel ?? 'info',
       ...devAttestation(network, 'PROVER'),
+      ...options.env,
     },
   })
 }
