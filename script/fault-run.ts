@@ -20,17 +20,7 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { gunzipSync } from 'node:zlib'
-import {
-  type Address,
-  concat,
-  erc20Abi,
-  formatEther,
-  hexToBytes,
-  parseEther,
-  sha256,
-  stringToBytes,
-  toHex,
-} from 'viem'
+import { type Address, concat, erc20Abi, formatEther, hexToBytes, parseEther, sha256, stringToBytes, toHex } from 'viem'
 import { type Anvil, startAnvil } from '../ts/devnet/anvil.js'
 import {
   createDevMarkets,
@@ -41,6 +31,7 @@ import {
   restakedStakeLive,
   startMatcher,
   startProver,
+  startRelayer,
   startRelayers,
 } from '../ts/devnet/launch.js'
 import { type Network, startNetwork } from '../ts/devnet/network.js'
@@ -235,15 +226,17 @@ function startLoad(net: Network, markets: DevMarkets): Load {
 
 // ------------------------------------------------------------------------------------------------------ faults
 
+/** Starts the crashed relayers again on their own ports, where their peers look for them. */
 async function restartRelayers(
   net: Network,
   launch: LaunchOptions,
   relayers: Service[],
   which: number[],
 ): Promise<Service[]> {
-  // The launch code starts the whole quorum with its peer list: stop the survivors and start all of them again.
-  for (const [i, relayer] of relayers.entries()) if (!which.includes(i)) await relayer.stop()
-  return startRelayers(net, launch)
+  const ports = relayers.map((relayer) => Number(new URL(relayer.healthUrl).port))
+  const back = [...relayers]
+  for (const i of which) back[i] = await startRelayer(net, { ...launch, ports }, i)
+  return back
 }
 
 /**
