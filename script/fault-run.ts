@@ -36,7 +36,7 @@ import {
 } from '../ts/devnet/launch.js'
 import { type Network, startNetwork } from '../ts/devnet/network.js'
 import { preimageStatement, randomFieldElement } from '../ts/devnet/scenario.js'
-import type { Service } from '../ts/devnet/services.js'
+import { logLines, type Service } from '../ts/devnet/services.js'
 import { advanceTime } from '../ts/devnet/stack.js'
 import {
   cancel,
@@ -59,6 +59,10 @@ const PROVING_TIME = 120
 const MATCHING_WINDOW = 180
 const PRICE = parseEther('10')
 const MAX_REWARD = parseEther('40')
+/** The matcher takes a prover for gone LISTED_PROVING_TIME + this after a task it leaves unanswered. */
+const LIVENESS_GRACE = 20
+/** What the matcher logs as it takes a prover for gone (enclave/matcher/service.ts). */
+const GONE = 'prover left a task unanswered'
 /** Blocks a crashed service stays down (one block a second): requests pile up meanwhile. */
 const DOWN_BLOCKS = 15n
 /** How long every service gets to answer its health probe again after a fault. */
@@ -71,7 +75,7 @@ const seconds = () => (performance.now() - started) / 1000
 const say = (text: string) => console.log(`${seconds().toFixed(1).padStart(7)} s  ${text}`)
 
 type Running = { relayers: Service[]; matcher: Service; prover: Service }
-type Phase = { fault: string; downBlocks: bigint; recoveredInS: number }
+type Phase = { fault: string; downS: number; recoveredInS: number }
 type Check = { name: string; ok: boolean; detail: string }
 
 async function main(): Promise<number> {
@@ -91,11 +95,12 @@ async function main(): Promise<number> {
       { marketId: markets.groth16Native, backend: 'groth16', price: PRICE, provingTime: LISTED_PROVING_TIME },
       { marketId: markets.teeWasm, backend: 'tee-wasm', price: PRICE, provingTime: LISTED_PROVING_TIME },
     ]
+    const matcherLaunch = { ...launch, env: { MATCHER_LIVENESS_GRACE: String(LIVENESS_GRACE) } }
     const startProverRunner = () => startProver(net, { ...launch, markets: offers, claimFallback: true })
     say('starting 3 relayers, the matcher and the prover runner')
     running = {
       relayers: await startRelayers(net, launch),
-      matcher: await startMatcher(net, launch),
+      matcher: await startMatcher(net, matcherLaunch),
       prover: await startProverRunner(),
     }
     const live = running
@@ -105,15 +110,22 @@ async function main(): Promise<number> {
     say(`steady load: a request every ${LOAD_INTERVAL_MS / 1000} s (TEE public, TEE private, Groth16 private)`)
     const load = startLoad(net, markets)
     const phases: Phase[] = []
-    const fault = async (name: string, crash: () => Promise<void>, restart: () => Promise<void>) => {
+    // A crashed service stays down while DOWN_BLOCKS are mined; the chain stays down until the matcher notices.
+    const fault = async (
+      name: string,
+      crash: () => Promise<void>,
+      restart: () => Promise<void>,
+      down: () => Promise<unknown> = () => blocksPass(net, DOWN_BLOCKS),
+    ) => {
       say(`fault: ${name}`)
+      const crashedAt = performance.now()
       await crash()
-      const down = await blocksPass(net, DOWN_BLOCKS)
+      await down()
       const restartedAt = performance.now()
       await restart()
       await allHealthy(live)
       const recoveredInS = (performance.now() - restartedAt) / 1000
-      phases.push({ fault: name, downBlocks: down, recoveredInS })
+      phases.push({ fault: name, downS: (restartedAt - crashedAt) / 1000, recoveredInS })
       say(`  back: every service healthy ${recoveredInS.toFixed(1)} s after the restart`)
     }
     await blocksPass(net, DOWN_BLOCKS)
@@ -121,15 +133,17 @@ async function main(): Promise<number> {
       'kill -9 of the matcher',
       () => live.matcher.kill(),
       async () => {
-        live.matcher = await startMatcher(net, launch)
+        live.matcher = await startMatcher(net, matcherLaunch)
       },
     )
+    const goneBefore = await said(live.matcher, GONE)
     await fault(
-      'kill -9 of the prover runner',
+      'kill -9 of the prover runner (down until the matcher takes it for gone)',
       () => live.prover.kill(),
       async () => {
         live.prover = await startProverRunner()
       },
+      () => until(async () => (await said(live.matcher, GONE)) > goneBefore),
     )
     await fault(
       'kill -9 of one relayer',
@@ -147,12 +161,16 @@ async function main(): Promise<number> {
         live.relayers = await restartRelayers(net, launch, live.relayers, [0, 1])
       },
     )
+    let stateFile = ''
     await fault(
-      'the marketplace chain stopped and restarted from a state dump',
+      'kill -9 of the marketplace chain, restarted from a state dump',
       async () => {
-        restarted = await restartChain(net, dir, restarted)
+        stateFile = await dumpAndKillChain(net, dir, restarted)
       },
-      async () => {},
+      async () => {
+        restarted = await startChainFrom(net, restarted, stateFile)
+      },
+      () => unhealthy(live.matcher),
     )
     load.stop()
     await load.done
@@ -240,23 +258,27 @@ async function restartRelayers(
 }
 
 /**
- * Dumps the marketplace chain's state, kills its anvil with SIGKILL and starts a new one on the same port from the
- * dump. Blocks mined between the dump and the kill are lost, as after a crash: services see the chain go back.
+ * Dumps the marketplace chain's state (anvil_dumpState) and kills its anvil with SIGKILL. Blocks mined between the
+ * dump and the kill are lost, as after a crash: services see the chain go back. Returns the state file.
  */
-async function restartChain(net: Network, dir: string, previous: Anvil | undefined): Promise<Anvil> {
-  const marketplace = net.marketplace
-  const dump = hexToBytes(await marketplace.test.dumpState())
+async function dumpAndKillChain(net: Network, dir: string, current: Anvil | undefined): Promise<string> {
+  const dump = hexToBytes(await net.marketplace.test.dumpState())
+  // anvil_dumpState answers gzip; --load-state reads the JSON.
   const json = dump[0] === 0x1f && dump[1] === 0x8b ? gunzipSync(dump) : dump
   const file = join(dir, 'marketplace-state.json')
   await writeFile(file, json)
-  const anvil = previous ?? marketplace.anvil
+  const anvil = current ?? net.marketplace.anvil
   const exited = new Promise((resolve) => anvil.process.once('exit', resolve))
   anvil.process.kill('SIGKILL')
   await exited
-  await sleep(1_000)
-  const chainId = marketplace.deployment.chainId
-  const fresh = await startAnvil({ port: anvil.port, chainId, loadState: file })
-  await marketplace.test.setIntervalMining({ interval: 1 })
+  return file
+}
+
+/** A new anvil on the chain's port and chain id, from the state file, mining a block a second again. */
+async function startChainFrom(net: Network, current: Anvil | undefined, stateFile: string): Promise<Anvil> {
+  const port = (current ?? net.marketplace.anvil).port
+  const fresh = await startAnvil({ port, chainId: net.marketplace.deployment.chainId, loadState: stateFile })
+  await net.marketplace.test.setIntervalMining({ interval: 1 })
   return fresh
 }
 
@@ -287,6 +309,20 @@ async function healthy(service: Service): Promise<boolean> {
   } catch {
     return false
   }
+}
+
+/** How many of the service's log lines so far start with `message`. */
+async function said(service: Service, message: string): Promise<number> {
+  return (await logLines(service.logFile)).filter((line) => String(line.msg).startsWith(message)).length
+}
+
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  while (!(await condition())) await sleep(500)
+}
+
+/** Waits until the service's health probe fails: it noticed what went wrong. */
+async function unhealthy(service: Service): Promise<void> {
+  while (await healthy(service)) await sleep(250)
 }
 
 async function allHealthy(running: Running): Promise<void> {
@@ -562,7 +598,7 @@ function report(params: {
     '  faults (each service restarted after it; "back" = every service healthy again)',
     ...params.phases.map(
       (p) =>
-        `    ${p.fault.padEnd(64)} down ${String(p.downBlocks).padStart(3)} blocks, back in ${p.recoveredInS.toFixed(1)} s`,
+        `    ${p.fault.padEnd(64)} down ${p.downS.toFixed(1).padStart(5)} s, all healthy ${p.recoveredInS.toFixed(1).padStart(5)} s after the restart`,
     ),
     `  requests: ${params.requests.length} on chain (${params.load.posted} posted by the load, ${params.load.failed} posts refused)`,
     `    fulfilled ${count('Fulfilled')}, inputs rejected ${count('InputsRejected')}, cancelled ${count('Cancelled')} (${params.forced.cancelled} after the clock moved), slashed ${count('Slashed')} (${params.forced.slashed} after the clock moved)`,
