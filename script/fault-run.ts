@@ -137,13 +137,22 @@ async function main(): Promise<number> {
       },
     )
     const goneBefore = await said(live.matcher, GONE)
+    const proverDown = { crashed: 0n, gone: 0n, restarted: 0n }
     await fault(
       'kill -9 of the prover runner (down until the matcher takes it for gone)',
-      () => live.prover.kill(),
       async () => {
+        await live.prover.kill()
+        proverDown.crashed = await head(net)
+      },
+      async () => {
+        proverDown.restarted = await head(net)
         live.prover = await startProverRunner()
       },
-      () => until(async () => (await said(live.matcher, GONE)) > goneBefore),
+      async () => {
+        await until(async () => (await said(live.matcher, GONE)) > goneBefore)
+        proverDown.gone = await head(net)
+        await blocksPass(net, DOWN_BLOCKS)
+      },
     )
     await fault(
       'kill -9 of one relayer',
@@ -178,6 +187,7 @@ async function main(): Promise<number> {
 
     const checks: Check[] = []
     checks.push(await healthCheck(live))
+    checks.push(await deadProverCheck(net, proverDown))
     say('waiting for every request to end on its own')
     await settle(net, SETTLE_MS)
     const forced = await endTheRest(net)
@@ -469,6 +479,27 @@ async function requestOutcomes(net: Network): Promise<Outcome[]> {
   return [...outcomes.values()]
 }
 
+/** The dead prover took work only until the matcher took it for gone, none from then until its restart. */
+async function deadProverCheck(net: Network, down: { crashed: bigint; gone: bigint; restarted: bigint }) {
+  const { reader, deployment, actors } = net.marketplace
+  const logs = await reader.public.getContractEvents({
+    address: deployment.contracts.proofMarketplace,
+    abi: proofMarketplaceAbi,
+    eventName: 'TaskAssigned',
+    args: { prover: actors.prover.wallet.account.address },
+    fromBlock: down.crashed + 1n,
+    toBlock: down.restarted,
+    strict: true,
+  })
+  const before = logs.filter((log) => log.blockNumber <= down.gone).length
+  const after = logs.length - before
+  return {
+    name: 'the dead prover got no work once the matcher took it for gone',
+    ok: after === 0,
+    detail: `${before} tasks before (blocks ${down.crashed + 1n}–${down.gone}), ${after} after (to block ${down.restarted})`,
+  }
+}
+
 function requestChecks(requests: Outcome[]): Check[] {
   const unended = requests.filter((r) => !ENDED.has(r.state) || r.endings.length !== 1)
   const twice = requests.filter((r) => r.assigned > 1)
@@ -598,7 +629,7 @@ function report(params: {
     '  faults (each service restarted after it; "back" = every service healthy again)',
     ...params.phases.map(
       (p) =>
-        `    ${p.fault.padEnd(64)} down ${p.downS.toFixed(1).padStart(5)} s, all healthy ${p.recoveredInS.toFixed(1).padStart(5)} s after the restart`,
+        `    ${p.fault.padEnd(72)} down ${p.downS.toFixed(1).padStart(5)} s, all healthy ${p.recoveredInS.toFixed(1).padStart(5)} s after the restart`,
     ),
     `  requests: ${params.requests.length} on chain (${params.load.posted} posted by the load, ${params.load.failed} posts refused)`,
     `    fulfilled ${count('Fulfilled')}, inputs rejected ${count('InputsRejected')}, cancelled ${count('Cancelled')} (${params.forced.cancelled} after the clock moved), slashed ${count('Slashed')} (${params.forced.slashed} after the clock moved)`,
