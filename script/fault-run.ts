@@ -631,7 +631,7 @@ function report(params: {
       (p) =>
         `    ${p.fault.padEnd(72)} down ${p.downS.toFixed(1).padStart(5)} s, all healthy ${p.recoveredInS.toFixed(1).padStart(5)} s after the restart`,
     ),
-    `  requests: ${params.requests.length} on chain (${params.load.posted} posted by the load, ${params.load.failed} posts refused)`,
+    `  requests: ${params.requests.length} on chain (${params.load.posted} posted by the load, ${params.load.failed} posts refused; a post mined after the state dump is lost with its block)`,
     `    fulfilled ${count('Fulfilled')}, inputs rejected ${count('InputsRejected')}, cancelled ${count('Cancelled')} (${params.forced.cancelled} after the clock moved), slashed ${count('Slashed')} (${params.forced.slashed} after the clock moved)`,
     '  checks',
     ...params.checks.map((c) => `    ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`),
