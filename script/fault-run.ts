@@ -44,6 +44,7 @@ import {
   getProver,
   getRequestState,
   getStake,
+  type ProofRequestParams,
   proofMarketplaceAbi,
   type RequesterClient,
   requestProof,
@@ -109,6 +110,8 @@ async function main(): Promise<number> {
 
     say(`steady load: a request every ${LOAD_INTERVAL_MS / 1000} s (TEE public, TEE private, Groth16 private)`)
     const load = startLoad(net, markets)
+    // A request no listing can serve (its max reward under every price): it expires unassigned and is cancelled.
+    await load.post({ marketId: markets.teeWasm, maxReward: PRICE - 1n, publicInputs: teePublicInputs() })
     const phases: Phase[] = []
     // A crashed service stays down while DOWN_BLOCKS are mined; the chain stays down until the matcher notices.
     const fault = async (
@@ -143,6 +146,9 @@ async function main(): Promise<number> {
       async () => {
         await live.prover.kill()
         proverDown.crashed = await head(net)
+        // Due before the runner is back: the dead prover misses its deadline and is slashed.
+        const short = { provingTime: LISTED_PROVING_TIME, matchingWindow: 30 }
+        await load.post({ marketId: markets.teeWasm, publicInputs: teePublicInputs(), ...short })
       },
       async () => {
         proverDown.restarted = await head(net)
@@ -211,19 +217,37 @@ async function main(): Promise<number> {
 
 // ------------------------------------------------------------------------------------------------------ load
 
-type Load = { stop: () => void; done: Promise<void>; posted: number; failed: number }
+type Load = {
+  stop: () => void
+  done: Promise<void>
+  posted: number
+  failed: number
+  /** Posts a request of the caller's own making as the load's next one (one requester account, one nonce order). */
+  post: (
+    params: Omit<ProofRequestParams, 'maxReward' | 'provingTime' | 'matchingWindow'> & Partial<ProofRequestParams>,
+  ) => Promise<void>
+}
 
 /** Posts one request every LOAD_INTERVAL_MS, cycling through the three kinds, until stopped. */
 function startLoad(net: Network, markets: DevMarkets): Load {
   const requester: RequesterClient = { ...net.marketplace.actors.requester, attestation: net.attestation.marketplace }
   let stopping = false
-  const load: Load = { stop: () => (stopping = true), done: Promise.resolve(), posted: 0, failed: 0 }
   const schedule = { maxReward: MAX_REWARD, provingTime: PROVING_TIME, matchingWindow: MATCHING_WINDOW }
-  const kinds = [
-    async () => {
-      const publicInputs = concat([toHex(randomFieldElement(), { size: 32 }), sha256('0x')])
-      return requestProof(requester, { ...schedule, marketId: markets.teeWasm, publicInputs })
+  const extra: { send: () => Promise<unknown>; resolve: () => void; reject: (error: unknown) => void }[] = []
+  const load: Load = {
+    stop: () => {
+      stopping = true
     },
+    done: Promise.resolve(),
+    posted: 0,
+    failed: 0,
+    post: (params) =>
+      new Promise<void>((resolve, reject) => {
+        extra.push({ send: () => requestProof(requester, { ...schedule, ...params }), resolve, reject })
+      }),
+  }
+  const kinds = [
+    async () => requestProof(requester, { ...schedule, marketId: markets.teeWasm, publicInputs: teePublicInputs() }),
     async () => {
       const preimage = new Uint8Array(randomBytes(48))
       const publicInputs = concat([toHex(randomFieldElement(), { size: 32 }), sha256(preimage)])
@@ -239,6 +263,11 @@ function startLoad(net: Network, markets: DevMarkets): Load {
   load.done = (async () => {
     for (let i = 0; !stopping; i++) {
       const next = performance.now() + LOAD_INTERVAL_MS
+      const own = extra.shift()
+      if (own !== undefined) {
+        await own.send().then(own.resolve, own.reject)
+        continue
+      }
       try {
         await (kinds[i % kinds.length] as () => Promise<unknown>)()
         load.posted++
@@ -250,6 +279,11 @@ function startLoad(net: Network, markets: DevMarkets): Load {
     }
   })()
   return load
+}
+
+/** A statement the TEE-WASM program proves with no private input: sha256 of nothing, under a fresh context. */
+function teePublicInputs() {
+  return concat([toHex(randomFieldElement(), { size: 32 }), sha256('0x')])
 }
 
 // ------------------------------------------------------------------------------------------------------ faults
