@@ -146,7 +146,8 @@ async function main(): Promise<number> {
       async () => {
         await live.prover.kill()
         proverDown.crashed = await head(net)
-        // Due before the runner is back: the dead prover misses its deadline and is slashed.
+        // Due before the runner is back: assigned to the dead prover while it has room, it misses its deadline and is
+        // slashed; with its room taken by the load, it expires unassigned and is cancelled.
         const short = { provingTime: LISTED_PROVING_TIME, matchingWindow: 30 }
         await load.post({ marketId: markets.teeWasm, publicInputs: teePublicInputs(), ...short })
       },
