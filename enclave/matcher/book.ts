@@ -1,5 +1,6 @@
 import { type Address, type Hex, hexToBytes } from 'viem'
 import { marketIdOf } from '../../ts/types.js'
+import { type Liveness, newLiveness } from './liveness.js'
 
 /*
  * The matcher's order book: open requests, provers and their listings, rebuilt from chain events by the service
@@ -82,6 +83,8 @@ export type ProverState = {
   round: number
   roundCompute: number
   roundStake: Map<string, bigint> | undefined
+  /** What the chain shows of whether the prover is still there (liveness.ts). */
+  readonly liveness: Liveness
 }
 
 /** A market's terms and its per-round availability, shared with its listings. */
@@ -515,6 +518,7 @@ function ensureProver<request extends OpenRequest>(book: Book<request>, address:
       round: 0,
       roundCompute: 0,
       roundStake: undefined,
+      liveness: newLiveness(),
     }
     book.provers.set(key, prover)
   }

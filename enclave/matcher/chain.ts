@@ -21,6 +21,9 @@ import {
   applyTaskEnded,
   type Book,
   createBook,
+  noteProverAlive,
+  noteTaskAssigned,
+  noteTaskEnded,
   type OpenRequest,
   removeListing,
   removeProver,
@@ -124,7 +127,12 @@ export type IndexerParams = {
   logRange: bigint
   /** Blocks per sync call (bounds memory while catching up on a long history). */
   maxSyncBlocks?: bigint
+  /** Seconds past its listed proving time a prover has to answer a task before the engine stops matching it. */
+  livenessGrace?: number
 }
+
+/** The default of IndexerParams.livenessGrace: room for a slow proof and its transaction on a loaded machine. */
+export const DEFAULT_LIVENESS_GRACE = 60
 
 const PROVER_ROLE = teeRoles.indexOf('Prover')
 const MATCHER_ROLE = teeRoles.indexOf('Matcher')
@@ -162,6 +170,7 @@ export function emptyView(): ChainView {
 export function createIndexer(params: IndexerParams): Indexer {
   const { client } = params
   const maxSyncBlocks = params.maxSyncBlocks ?? params.logRange * 10n
+  const grace = params.livenessGrace ?? DEFAULT_LIVENESS_GRACE
   const contracts = {
     marketplace: params.deployment.contracts.proofMarketplace,
     registry: params.deployment.contracts.proverRegistry,
@@ -184,7 +193,10 @@ export function createIndexer(params: IndexerParams): Indexer {
     const target = to === head.number ? head : headOf(await client.getBlock({ blockNumber: to }))
     const logs = await fetchLogs(current, from, to)
     // Fetched in full: apply. From here nothing awaits until the view is consistent at `to`.
-    for (const event of decode(logs)) apply(current, event, notes)
+    // Logs carry their block's time where the node gives it; otherwise the range's end, which is exact live (one
+    // block per sync) and only late, never early, while catching up.
+    const context: ApplyContext = { notes, rangeTime: Number(target.timestamp), grace }
+    for (const event of decode(logs)) apply(current, event, context)
     current.block = target
     notes.to = to
     view = current
@@ -262,14 +274,23 @@ function newNotes(from: bigint, to: bigint, rebuilt: boolean): SyncNotes {
   }
 }
 
-function apply(view: ChainView, event: Decoded, notes: SyncNotes): void {
-  if (event.kind === 'marketplace') applyMarketplace(view, event.log, notes)
-  else if (event.kind === 'registry') applyRegistry(view, event.log)
-  else if (event.kind === 'tee') applyTee(view, event.log, notes)
+type ApplyContext = { notes: SyncNotes; rangeTime: number; grace: number }
+
+function apply(view: ChainView, event: Decoded, context: ApplyContext): void {
+  if (event.kind === 'marketplace') applyMarketplace(view, event.log, context)
+  else if (event.kind === 'registry') applyRegistry(view, event.log, context)
+  else if (event.kind === 'tee') applyTee(view, event.log, context.notes)
   else applyStakeLog(view, event.log)
 }
 
-function applyMarketplace(view: ChainView, log: MarketplaceLog, notes: SyncNotes): void {
+function timeOf(log: Log, context: ApplyContext): number {
+  return log.blockTimestamp === undefined || log.blockTimestamp === null
+    ? context.rangeTime
+    : Number(log.blockTimestamp)
+}
+
+function applyMarketplace(view: ChainView, log: MarketplaceLog, context: ApplyContext): void {
+  const notes = context.notes
   switch (log.eventName) {
     case 'MarketCreated': {
       const { marketId, params } = log.args
@@ -306,8 +327,20 @@ function applyMarketplace(view: ChainView, log: MarketplaceLog, notes: SyncNotes
     }
     case 'TaskAssigned': {
       const { requestId, prover, task, byMatcher } = log.args
-      const createdBlock = view.open.get(requestId)?.createdBlock
+      const request = view.open.get(requestId)
+      const createdBlock = request?.createdBlock
       applyTaskAssigned(view.book, { requestId, prover, compute: task.compute })
+      // The task's deadline is its assignment time plus the request's proving time (ProofMarketplace._reserveAndLock).
+      const assignedAt = request === undefined ? timeOf(log, context) : task.deadline - request.provingTime
+      noteTaskAssigned(view.book, {
+        requestId,
+        prover,
+        marketId: marketIdOf(requestId),
+        assignedAt,
+        deadline: task.deadline,
+        grace: context.grace,
+        byMatcher,
+      })
       view.open.delete(requestId)
       view.tasks.set(requestId, { prover, compute: task.compute })
       markStake(view, marketIdOf(requestId), prover)
@@ -334,6 +367,12 @@ function applyMarketplace(view: ChainView, log: MarketplaceLog, notes: SyncNotes
     case 'InputsRejected':
     case 'TaskSlashed': {
       const requestId = log.args.requestId
+      noteTaskEnded(view.book, {
+        requestId,
+        prover: log.args.prover,
+        answered: log.eventName !== 'TaskSlashed',
+        at: timeOf(log, context),
+      })
       const task = view.tasks.get(requestId)
       if (task === undefined) return
       applyTaskEnded(view.book, task)
@@ -349,7 +388,23 @@ function applyMarketplace(view: ChainView, log: MarketplaceLog, notes: SyncNotes
   }
 }
 
-function applyRegistry(view: ChainView, log: RegistryLog): void {
+function applyRegistry(view: ChainView, log: RegistryLog, context: ApplyContext): void {
+  applyRegistryEvent(view, log)
+  // The prover's own calls (the registry takes them from msg.sender only): signs of life (liveness.ts).
+  switch (log.eventName) {
+    case 'ProverRegistered':
+    case 'CapacityUpdated':
+    case 'Listed':
+    case 'ListingUpdated':
+    case 'LeaveCancelled':
+      noteProverAlive(view.book, { prover: log.args.prover, at: timeOf(log, context) })
+      return
+    default:
+      return
+  }
+}
+
+function applyRegistryEvent(view: ChainView, log: RegistryLog): void {
   switch (log.eventName) {
     case 'ProverRegistered':
     case 'CapacityUpdated':

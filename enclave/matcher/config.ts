@@ -53,6 +53,11 @@ export const configSchema = z
      * --max-input-bytes (the same default), for the same reason.
      */
     maxInputBytes: positive.default(DEFAULT_MAX_INPUT_BYTES),
+    /**
+     * Seconds past its listed proving time a prover has to answer a task (fulfil or reject its inputs) before the
+     * matcher takes it for gone and stops assigning to it, until it shows a sign of life on chain.
+     */
+    livenessGrace: count.default(60),
     /** Read file: URIs from this machine's disk (devnets and tests only; a requester picks the path). */
     allowFileUris: flag.default(false),
     /** 0 picks a free port. */
@@ -91,6 +96,7 @@ const flags = {
   'fetch-timeout': 'fetchTimeout',
   'max-input-bytes': 'maxInputBytes',
   'allow-file-uris': 'allowFileUris',
+  'liveness-grace': 'livenessGrace',
   'metrics-port': 'metricsPort',
   'metrics-host': 'metricsHost',
   'log-level': 'logLevel',

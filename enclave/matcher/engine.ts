@@ -13,6 +13,7 @@ import {
   type RequestEntry,
 } from './book.js'
 import { compareHashes, seedBytes, tieRankBytes } from './fairness.js'
+import { proverLive } from './liveness.js'
 
 export {
   addMarket,
@@ -42,6 +43,14 @@ export {
   setProver,
 } from './book.js'
 export { pickTied, tieRank } from './fairness.js'
+export {
+  answerBy,
+  goneProvers,
+  noteProverAlive,
+  noteTaskAssigned,
+  noteTaskEnded,
+  proverGoneSince,
+} from './liveness.js'
 
 /*
  * One matching round: which open request goes to which prover, now.
@@ -52,7 +61,8 @@ export { pickTied, tieRank } from './fairness.js'
  * computePerRequest fits in capacity − computeInUse − compute held by batches in flight − compute taken by earlier
  * items of this batch (capacity is one pool across all the prover's markets); where the service tracks the
  * prover's available stake in the market's stake source, stakePerTask fits likewise; and the optional eligibility
- * predicate accepts the pair.
+ * predicate accepts the pair; and the chain does not show the prover gone (an unanswered task past its answer-by
+ * time with no sign of life since: liveness.ts).
  *
  * Preference. Each valid offer gets a score, lower is better:
  *
@@ -140,7 +150,7 @@ export function matchBatch<request extends OpenRequest>(
   }
   const heap: Cursor<request>[] = []
   for (const market of book.markets.values()) {
-    const cursor = startMarket(market, round)
+    const cursor = startMarket(market, round, params.now)
     if (cursor !== undefined) heap.push(cursor)
   }
   heapify(heap)
@@ -176,6 +186,7 @@ type Cursor<request extends OpenRequest> = { market: MarketState<request>; pos: 
 function startMarket<request extends OpenRequest>(
   market: MarketState<request>,
   round: number,
+  now: number,
 ): Cursor<request> | undefined {
   if (market.levelsDirty) {
     rebuildLevels(market)
@@ -187,7 +198,8 @@ function startMarket<request extends OpenRequest>(
   let available = 0
   for (const listing of market.listings.values()) {
     listing.round = round
-    listing.available = listing.active && hasRoom(listing, round)
+    // A prover the chain shows gone (liveness.ts) gets nothing until it shows a sign of life.
+    listing.available = listing.active && proverLive(listing.prover, now) && hasRoom(listing, round)
     if (listing.available) available++
   }
   market.round = round

@@ -12,6 +12,11 @@ export function createMetrics() {
   })
   const bookMarkets = new Gauge({ name: 'cairn_matcher_book_markets', help: 'Markets in the book', registers })
   const bookProvers = new Gauge({ name: 'cairn_matcher_book_provers', help: 'Provers in the book', registers })
+  const proversGone = new Gauge({
+    name: 'cairn_matcher_provers_gone',
+    help: 'Provers left out of matching: a task unanswered past their proving time and no sign of life since',
+    registers,
+  })
   const bookListings = new Gauge({ name: 'cairn_matcher_book_listings', help: 'Listings in the book', registers })
   const batchesSent = new Counter({
     name: 'cairn_matcher_batches_sent_total',
@@ -85,6 +90,7 @@ export function createMetrics() {
     bookRequests,
     bookMarkets,
     bookProvers,
+    proversGone,
     bookListings,
     batchesSent,
     batchFailures,

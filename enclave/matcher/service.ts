@@ -32,6 +32,7 @@ import type { MatcherConfig } from './config.js'
 import {
   bookStats,
   type Eligibility,
+  goneProvers,
   holdBatch,
   type MatchItem,
   matchBatch,
@@ -146,6 +147,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
     attestation,
     fromBlock: config.fromBlock ?? minBigint(deployment.deployBlock, attestation.deployBlock),
     logRange: BigInt(config.logRange),
+    livenessGrace: config.livenessGrace,
   })
   // Rebuilt from each request's own logged fields: an envelope opens only for the request it was encrypted for.
   const context = (request: MatcherRequest): PrivateInputsContext =>
@@ -186,6 +188,8 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
   let pending: Pending | undefined
   let lastRound = -1n
   let matchTime = 0
+  // Provers the chain showed gone at the last round, by lowercase address: their changes are logged.
+  let gone = new Map<string, number>()
   let stopping = false
   const abort = new AbortController()
 
@@ -410,6 +414,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
     for (const request of pruneExpired(view.book, now)) forget(request.requestId)
     for (const id of inputs.ids()) if (!view.open.has(id)) inputs.forget(id)
     matchTime = now
+    noteGoneProvers(now)
     const batch = matchBatch(view.book, {
       now,
       maxItems: config.maxBatch,
@@ -444,6 +449,25 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
       // Whatever was not sent is free again (items already released or dropped are left as they are).
       if (!sent) release(held)
     }
+  }
+
+  /** Says when a prover starts or stops being left out for want of answers (liveness.ts). */
+  function noteGoneProvers(now: number): void {
+    const current = new Map<string, number>()
+    for (const { prover, since } of goneProvers(indexer.view.book, now)) {
+      current.set(prover.toLowerCase(), since)
+      if (!gone.has(prover.toLowerCase())) {
+        log.warn(
+          { prover, since },
+          'prover left a task unanswered past its proving time: not assigned more until it fulfils, rejects inputs or announces itself on chain',
+        )
+      }
+    }
+    for (const prover of gone.keys()) {
+      if (!current.has(prover)) log.info({ prover }, 'prover showed a sign of life on chain: assigned again')
+    }
+    gone = current
+    metrics.proversGone.set(current.size)
   }
 
   function forget(requestId: bigint): void {

@@ -15,7 +15,7 @@ import { enumName, type ListingState, listingStates, type RequestStatus, request
 import type { MarketConfig } from './config.js'
 import type { EnclaveKey } from './keys.js'
 
-/** Registers the operator as a prover machine, or brings its capacity to the configured one. */
+/** Registers the operator as a prover machine, or sets its capacity to the configured one (announcing the start). */
 export async function ensureRegistered(
   client: CairnClient,
   params: { capacity: number; rewardAddress?: Address },
@@ -30,10 +30,12 @@ export async function ensureRegistered(
     log.info({ capacity: params.capacity }, 'registered in the prover registry')
     return
   }
-  if (prover.capacity !== params.capacity) {
-    await registryWrite(client, 'setCapacity', [params.capacity])
-    log.info({ from: prover.capacity, to: params.capacity }, 'capacity updated')
-  }
+  // Sent even at an unchanged capacity: CapacityUpdated is the runner's announcement that it is up. A matcher that
+  // saw this prover leave tasks unanswered (a crash) assigns to it again only on such a sign of life
+  // (enclave/matcher/liveness.ts); one transaction per start is what it costs.
+  await registryWrite(client, 'setCapacity', [params.capacity])
+  if (prover.capacity !== params.capacity) log.info({ from: prover.capacity, to: params.capacity }, 'capacity updated')
+  else log.info({ capacity: params.capacity }, 'announced on chain (capacity re-set): matchers may assign again')
 }
 
 /**

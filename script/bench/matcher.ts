@@ -21,6 +21,8 @@ import {
   holdBatch,
   type MatchItem,
   matchBatch,
+  noteTaskAssigned,
+  noteTaskEnded,
   type OpenRequest,
   privateInputsNeedEnclaveKey,
   setAvailableStake,
@@ -174,6 +176,16 @@ function simulate(book: Book, eligible: Eligibility | undefined, stake: Map<Addr
     const kept = performance.now()
     for (const item of holdBatch(book, batch.items)) {
       applyTaskAssigned(book, { requestId: item.requestId, prover: item.prover, compute: item.compute })
+      // The liveness bookkeeping the indexer does for every task (every prover here answers in time).
+      noteTaskAssigned(book, {
+        requestId: item.requestId,
+        prover: item.prover,
+        marketId: item.marketId,
+        assignedAt: now,
+        deadline: now + item.request.provingTime,
+        grace: 60,
+        byMatcher: true,
+      })
       const tracked = stake.get(item.prover)
       if (item.stake !== 0n && tracked !== undefined) stake.set(item.prover, tracked - item.stake)
       const endsAt = round + Math.ceil(item.provingTime / ROUND_SECONDS)
@@ -183,6 +195,7 @@ function simulate(book: Book, eligible: Eligibility | undefined, stake: Map<Addr
     }
     for (const item of ending.get(round) ?? []) {
       applyTaskEnded(book, { prover: item.prover, compute: item.compute })
+      noteTaskEnded(book, { requestId: item.requestId, prover: item.prover, answered: true, at: now })
       const tracked = stake.get(item.prover)
       if (item.stake === 0n || tracked === undefined) continue
       stake.set(item.prover, tracked + item.stake)

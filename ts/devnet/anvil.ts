@@ -21,6 +21,8 @@ export type AnvilOptions = {
   chainId?: number
   /** How long to wait for the RPC to answer. */
   startupTimeoutMs?: number
+  /** A state file (anvil_dumpState, decompressed) to start from: a chain restarted where it stood. */
+  loadState?: string
 }
 
 /** A TCP port that was free a moment ago (anvil binds it right after, so races are unlikely, not impossible). */
@@ -41,6 +43,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   const args = ['--port', String(port), '--host', '127.0.0.1', '--silent', '--gas-limit', '1000000000']
   if (options.blockTime !== undefined) args.push('--block-time', String(options.blockTime))
   if (options.chainId !== undefined) args.push('--chain-id', String(options.chainId))
+  if (options.loadState !== undefined) args.push('--load-state', options.loadState)
   const child = spawn(anvilBin, args, { env: toolEnv(), stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => {

@@ -81,6 +81,8 @@ export type LaunchOptions = {
   /** Where enclave key files live (sealed state of the matcher and prover enclaves). */
   stateDir: string
   logLevel?: string
+  /** Settings on top of the devnet's, as the service's environment variables (e.g. MATCHER_LIVENESS_GRACE). */
+  env?: Record<string, string>
 }
 
 /** The dev attestation flags every enclave service takes: it rebuilds the network's dev PKI from them. */
@@ -92,44 +94,55 @@ function devAttestation(network: Network, prefix: 'MATCHER' | 'PROVER' | 'RELAYE
   }
 }
 
+export type RelayerOptions = LaunchOptions & { epochLength?: number; finalityDepth?: number }
+
 /**
  * Starts the relayer quorum: one process per relayer, each run for its own admitted operator (it registers its key on
  * both chains from the operator's account as it starts) and polling the others for signatures.
  */
-export async function startRelayers(
-  network: Network,
-  options: LaunchOptions & { epochLength?: number; finalityDepth?: number },
-): Promise<Service[]> {
+export async function startRelayers(network: Network, options: RelayerOptions): Promise<Service[]> {
   const ports = await Promise.all(network.relayers.map(() => freePort()))
-  return Promise.all(
-    network.relayers.map(({ key, operator }, i) =>
-      startService({
-        name: `relayer-${i}`,
-        script: 'relayer/src/main.ts',
-        healthUrl: `http://127.0.0.1:${ports[i]}/healthz`,
-        logFile: join(options.logDir, `relayer-${i}.log`),
-        env: {
-          RELAYER_ETHEREUM_RPC_URL: network.ethereum.anvil.rpcUrl,
-          RELAYER_MARKETPLACE_RPC_URL: network.marketplace.anvil.rpcUrl,
-          RELAYER_ETHEREUM_DEPLOYMENT: network.files.ethereumRestaking,
-          RELAYER_MARKETPLACE_DEPLOYMENT: network.files.marketplaceRestaking,
-          RELAYER_PRIVATE_KEY: key,
-          RELAYER_OPERATOR_PRIVATE_KEY: operator.privateKey,
-          RELAYER_EPOCH_LENGTH: String(options.epochLength ?? 30),
-          RELAYER_FINALITY_DEPTH: String(options.finalityDepth ?? 2),
-          RELAYER_METRICS_PORT: String(ports[i]),
-          RELAYER_POLL_INTERVAL: '1000',
-          RELAYER_SUBMIT_DELAY: '3000',
-          RELAYER_PEERS: ports
-            .filter((_, j) => j !== i)
-            .map((port) => `http://127.0.0.1:${port}`)
-            .join(','),
-          RELAYER_LOG_LEVEL: options.logLevel ?? 'info',
-          ...devAttestation(network, 'RELAYER'),
-        },
-      }),
-    ),
-  )
+  return Promise.all(network.relayers.map((_, i) => startRelayer(network, { ...options, ports }, i)))
+}
+
+/**
+ * Starts relayer `i` of the quorum on `ports[i]`, its peers on the others: how a crashed relayer comes back where its
+ * peers look for it.
+ */
+export async function startRelayer(
+  network: Network,
+  options: RelayerOptions & { ports: readonly number[] },
+  i: number,
+): Promise<Service> {
+  const relayer = network.relayers[i]
+  const port = options.ports[i]
+  if (relayer === undefined || port === undefined) throw new Error(`no relayer ${i} (or no port for it)`)
+  return startService({
+    name: `relayer-${i}`,
+    script: 'relayer/src/main.ts',
+    healthUrl: `http://127.0.0.1:${port}/healthz`,
+    logFile: join(options.logDir, `relayer-${i}.log`),
+    env: {
+      RELAYER_ETHEREUM_RPC_URL: network.ethereum.anvil.rpcUrl,
+      RELAYER_MARKETPLACE_RPC_URL: network.marketplace.anvil.rpcUrl,
+      RELAYER_ETHEREUM_DEPLOYMENT: network.files.ethereumRestaking,
+      RELAYER_MARKETPLACE_DEPLOYMENT: network.files.marketplaceRestaking,
+      RELAYER_PRIVATE_KEY: relayer.key,
+      RELAYER_OPERATOR_PRIVATE_KEY: relayer.operator.privateKey,
+      RELAYER_EPOCH_LENGTH: String(options.epochLength ?? 30),
+      RELAYER_FINALITY_DEPTH: String(options.finalityDepth ?? 2),
+      RELAYER_METRICS_PORT: String(port),
+      RELAYER_POLL_INTERVAL: '1000',
+      RELAYER_SUBMIT_DELAY: '3000',
+      RELAYER_PEERS: options.ports
+        .filter((_, j) => j !== i)
+        .map((peer) => `http://127.0.0.1:${peer}`)
+        .join(','),
+      RELAYER_LOG_LEVEL: options.logLevel ?? 'info',
+      ...devAttestation(network, 'RELAYER'),
+      ...options.env,
+    },
+  })
 }
 
 /** Starts the matcher enclave service; it attests, registers its key and assigns from the next block on. */
@@ -152,6 +165,7 @@ export async function startMatcher(network: Network, options: LaunchOptions): Pr
       MATCHER_POLL_INTERVAL: '250',
       MATCHER_LOG_LEVEL: options.logLevel ?? 'info',
       ...devAttestation(network, 'MATCHER'),
+      ...options.env,
     },
   })
 }
@@ -206,6 +220,7 @@ export async function startProver(
       PROVER_CLAIM_FALLBACK: String(options.claimFallback ?? false),
       PROVER_LOG_LEVEL: options.logLevel ?? 'info',
       ...devAttestation(network, 'PROVER'),
+      ...options.env,
     },
   })
 }
