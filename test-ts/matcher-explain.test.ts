@@ -7,6 +7,8 @@ import {
   createBook,
   holdBatch,
   matchBatch,
+  noteProverAlive,
+  noteTaskAssigned,
   type OpenRequest,
   setAvailableStake,
   setListing,
@@ -97,6 +99,29 @@ describe('why the matcher has not assigned a request', () => {
     expect(explain(book, first)).toEqual({ code: 'InFlight' })
     expect(explain(book, second)).toMatchObject({ code: 'InsufficientStake', available: 50n * ETHER })
     expect(matched(book)).toEqual([])
+  })
+
+  it('ProverGone while a task of the prover is unanswered past its answer-by time, Queued again after a sign of life', () => {
+    const open = request()
+    const book = bookWith(open)
+    // A task assigned 400 s ago at the listed 300 s proving time with 60 s grace: due 40 s ago, still unanswered.
+    const assignedAt = NOW - 400
+    noteTaskAssigned(book, {
+      requestId: (MARKET << 64n) | 9n,
+      prover: PROVER,
+      marketId: MARKET,
+      assignedAt,
+      deadline: NOW + 1_000,
+      grace: 60,
+      byMatcher: true,
+    })
+    const reason = explain(book, open)
+    expect(reason).toEqual({ code: 'ProverGone', prover: PROVER, blockedOffers: 1 })
+    expect(describeWait(reason)).toContain('no sign of life since')
+    expect(matched(book)).toEqual([])
+    noteProverAlive(book, { prover: PROVER, at: NOW - 10 })
+    expect(explain(book, open)).toEqual({ code: 'Queued' })
+    expect(matched(book)).toEqual([open.requestId])
   })
 
   it('CapacityFull when the prover has no compute left', () => {

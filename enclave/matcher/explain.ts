@@ -1,5 +1,6 @@
 import type { Address } from 'viem'
 import type { Book, ListingState, OpenRequest } from './book.js'
+import { proverLive } from './liveness.js'
 
 /*
  * Why the matcher has not assigned an open request yet. This is the one place that reason is worked out: the
@@ -23,6 +24,8 @@ export type WaitReason =
   | { code: 'NoListing'; marketId: bigint }
   /** No active listing is within the request's maxReward and provingTime. */
   | { code: 'NoOfferWithinBounds'; marketId: bigint; maxReward: bigint; provingTime: number }
+  /** The best offer's prover left a task unanswered past its answer-by time and showed no sign of life since. */
+  | { code: 'ProverGone'; prover: Address; blockedOffers: number }
   /** The best offer's prover has no enclave key in the market to receive the private inputs. */
   | { code: 'NoEnclaveKey'; prover: Address; blockedOffers: number }
   /** The best offer's prover has no compute left (capacity minus tasks running and batches in flight). */
@@ -73,6 +76,7 @@ export function explainWait<request extends OpenRequest>(
 }
 
 type Blocker =
+  | { code: 'ProverGone'; prover: Address }
   | { code: 'NoEnclaveKey'; prover: Address }
   | { code: 'CapacityFull'; prover: Address; free: number; required: number }
   | { code: 'InsufficientStake'; prover: Address; available: bigint; required: bigint }
@@ -80,6 +84,7 @@ type Blocker =
 /** What keeps this listing from taking the request now, in the engine's order of checks; undefined when nothing. */
 function blockerOf(listing: ListingState, request: OpenRequest, params: ExplainParams): Blocker | undefined {
   const prover = listing.prover
+  if (!proverLive(prover, params.now)) return { code: 'ProverGone', prover: prover.address }
   if (request.hasPrivateInputs && !params.hasEnclaveKey(prover.address, request.marketId)) {
     return { code: 'NoEnclaveKey', prover: prover.address }
   }
@@ -125,6 +130,8 @@ export function describeWait(reason: WaitReason): string {
       return `market ${reason.marketId} has no active prover listing: it waits for a prover to list`
     case 'NoOfferWithinBounds':
       return `no listing in market ${reason.marketId} is within its maxReward (${units(reason.maxReward)} base units) and provingTime (${reason.provingTime} s): it waits for a cheaper or faster offer`
+    case 'ProverGone':
+      return `prover ${reason.prover} left a task unanswered past its proving time and has shown no sign of life since: it waits for the prover to come back${others(reason.blockedOffers)}`
     case 'NoEnclaveKey':
       return `prover ${reason.prover} has no active enclave key in the market to receive the private inputs: it waits for the prover to register one${others(reason.blockedOffers)}`
     case 'CapacityFull':
