@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { bytesToHex, type Hex, keccak256, parseEther, toHex } from 'viem'
+import { bytesToHex, formatEther, type Hex, keccak256, parseEther, toHex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -405,11 +405,30 @@ describe('the cairn CLI against an anvil devnet', () => {
       wallet: (BigInt(row?.wallet ?? 0) - parseEther('2.5')).toString(),
       symbol: 'cUSD',
     })
+    const held = BigInt(row?.marketplace ?? 0) + parseEther('2.5')
+    // Part of it, in token units with the symbol; the text names what moved and what is left, in tokens.
+    const part = await run(['withdraw', '--amount', '1.25', '--token', 'cUSD'], { role: 'requester' })
+    expect(part.code).toBe(0)
+    expect(part.stdout).toContain(`withdrew 1.25 cUSD to ${requester}`)
+    expect(part.stdout).toContain(`marketplace balance left: ${formatEther(held - parseEther('1.25'))} cUSD`)
+    const tooMuch = await run(['withdraw', '--amount', '1000000'], { role: 'requester' })
+    expect(tooMuch.code).toBe(1)
+    expect(tooMuch.stderr).toContain(
+      `--amount 1000000 cUSD is more than the marketplace balance of ${formatEther(held - parseEther('1.25'))} cUSD`,
+    )
+    const zero = await run(['withdraw', '--amount', '0'], { role: 'requester' })
+    expect(zero.code).toBe(2)
+    expect(zero.stderr).toContain('--amount: give more than 0')
+    // Without --amount, the rest.
     const withdrawn = await json(['withdraw'], { role: 'requester' })
-    expect(withdrawn.amount).toBe((BigInt(row?.marketplace ?? 0) + parseEther('2.5')).toString())
+    expect(withdrawn).toMatchObject({
+      amount: (held - parseEther('1.25')).toString(),
+      balanceLeft: '0',
+      balanceLeftFormatted: '0 cUSD',
+    })
     const empty = await run(['withdraw'], { role: 'requester' })
     expect(empty.code).toBe(1)
-    expect(empty.stderr).toContain(`NothingToWithdraw(account=${requester}`)
+    expect(empty.stderr).toContain(`nothing to withdraw: the marketplace balance of ${requester} in cUSD is 0`)
   })
 
   it('reports a contract revert with its decoded name and exit 1', async () => {

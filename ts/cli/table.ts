@@ -31,7 +31,7 @@ export const commands: CommandTable = {
     load: async () => (await import('./commands/requester.js')).depositCommand,
   },
   withdraw: {
-    summary: 'withdraw your whole marketplace balance of a token',
+    summary: 'withdraw your marketplace balance of a token, or --amount of it',
     load: async () => (await import('./commands/requester.js')).withdrawCommand,
   },
   slash: {
