@@ -128,7 +128,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       process.stdout.write(`${commandHelp(name, resolved.spec.summary, spec)}\n`)
       return 0
     }
-    const [{ createContext }, { toJson, toText }] = await Promise.all([import('./context.js'), import('./output.js')])
+    const [{ createContext }, { toJson, toHumanText }] = await Promise.all([
+      import('./context.js'),
+      import('./output.js'),
+    ])
     const ctx = createContext({ command: name, flags: parsed.flags, positionals: parsed.positionals, env })
     let result: unknown
     try {
@@ -137,7 +140,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       ctx.progress.done()
     }
     const text = spec.text as ((value: unknown) => string) | undefined
-    process.stdout.write(`${json ? toJson(result) : (text?.(result) ?? toText(JSON.parse(toJson(result))))}\n`)
+    process.stdout.write(`${json ? toJson(result) : (text?.(result) ?? toHumanText(result))}\n`)
     return 0
   } catch (error) {
     return await report(error, json)

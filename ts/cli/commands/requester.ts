@@ -99,6 +99,7 @@ function fulfilmentResult(fulfilment: ProofFulfilment, token: TokenInfo) {
     price: fulfilment.price,
     priceFormatted: formatAmount(fulfilment.price, token),
     refund: fulfilment.refund,
+    refundFormatted: formatAmount(fulfilment.refund, token),
     publicInputs: fulfilment.publicInputs,
     proof: fulfilment.proof,
     privateInputsDigest: fulfilment.privateInputsDigest,
@@ -312,12 +313,15 @@ export const cancelRequest = command({
   positionals: requestIdPositional,
   run: async (ctx) => {
     const client = await ctx.client()
+    const requestId = requestIdOf(ctx)
     ctx.progress.step('cancelling')
-    const cancelled = await cancel(client, requestIdOf(ctx))
+    const cancelled = await cancel(client, requestId)
     ctx.progress.done()
+    const token = await ctx.token(client, (await getMarket(client, marketIdOf(requestId))).paymentToken)
     return {
       requestId: cancelled.requestId,
       refund: cancelled.refund,
+      refundFormatted: formatAmount(cancelled.refund, token),
       transactionHash: cancelled.receipt.transactionHash,
     }
   },
