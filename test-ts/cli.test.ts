@@ -235,6 +235,26 @@ describe('the cairn CLI against an anvil devnet', () => {
     expect(open.stderr).toContain(`request ${requestId} is not fulfilled yet`)
   })
 
+  it('text output is in human units: amounts in tokens, times as dates, durations in units (raw in --json)', async () => {
+    const prover = anvilAccount(devRoles.prover).account.address
+    const market = await run(['market', 'show', '1'])
+    expect(market.code).toBe(0)
+    expect(market.stdout).toContain('stakePerTask: 100 cSTK')
+    expect(market.stdout).toContain('slashPenalty: 50 cSTK')
+    expect(market.stdout).toContain('fallbackDelay: 30s')
+    expect(market.stdout).not.toContain('Formatted')
+    const status = await run(['prover', 'status', prover])
+    expect(status.code).toBe(0)
+    expect(status.stdout).toMatch(/price: 25 cUSD\n\s+provingTime: 10m/)
+    expect(status.stdout).toContain('staked: 500 cSTK')
+    expect(status.stdout).not.toContain(parseEther('25').toString())
+    const stake = await run(['stake', 'show', prover])
+    expect(stake.stdout).toContain('available: 500 cSTK')
+    expect(stake.stdout).toContain('unbonding: 0 cSTK')
+    expect(stake.stdout).toContain('unbondingAvailableAt: -')
+    expect(await json(['stake', 'show', prover])).toMatchObject({ staked: parseEther('500').toString() })
+  })
+
   it('prover leave and stake unbond, each undone with --cancel', async () => {
     const prover = anvilAccount(devRoles.prover).account.address
     const leaving = await json(['prover', 'leave', '--market', '1'], { role: 'prover' })
