@@ -427,7 +427,9 @@ describe('config', () => {
   })
 
   it('refuses a bad key or URL with the field named, never echoing a key', () => {
-    expect(() => loadConfig(required, { ...keys, RELAYER_PRIVATE_KEY: '0x12' })).toThrow(/--private-key \(or RELAYER_PRIVATE_KEY\)/)
+    expect(() => loadConfig(required, { ...keys, RELAYER_PRIVATE_KEY: '0x12' })).toThrow(
+      /--private-key \(or RELAYER_PRIVATE_KEY\)/,
+    )
     expect(() => loadConfig([...required.slice(1), '--ethereum-rpc-url=nope'], keys)).toThrow(/--ethereum-rpc-url/)
     // The operator's account is required: it registers the relayer key.
     expect(() => loadConfig(required, { RELAYER_PRIVATE_KEY: key })).toThrow(/--operator-private-key/)
