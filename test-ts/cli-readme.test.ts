@@ -16,7 +16,7 @@ const deploymentFile = () => join(repoRoot, `deployments/e2e-${devnet().devnet.a
 /** The lines of the README block after the `cli-example` marker: what a user pastes, in order. */
 async function readmeExample(): Promise<string[]> {
   const readme = await readFile(join(repoRoot, 'README.md'), 'utf8')
-  const block = /<!-- cli-example[^>]*-->\s*```sh\n([\s\S]*?)```/.exec(readme)?.[1]
+  const block = /<!-- cli-example:[^>]*-->\s*```sh\n([\s\S]*?)```/.exec(readme)?.[1]
   if (block === undefined) throw new Error('README.md has no <!-- cli-example --> sh block')
   return block.split('\n').filter((line) => line.trim() !== '')
 }
