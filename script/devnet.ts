@@ -42,6 +42,8 @@ const say = (text: string) => console.log(`${elapsed()}  ${text}`)
 
 const services: Service[] = []
 let network: Network | undefined
+/** Where the waits ask the matcher why a request is not assigned yet. */
+let matcherUrl: string | undefined
 let stopping: Promise<void> | undefined
 
 /** Stops every service (SIGTERM, so each shuts down cleanly), then both chains. */
@@ -73,7 +75,9 @@ async function main(): Promise<void> {
   )
   services.push(...(await startRelayers(net, { logDir, stateDir })))
   say('starting the matcher (attests its key with the dev TDX provider, registers it on chain)')
-  services.push(await startMatcher(net, { logDir, stateDir }))
+  const matcher = await startMatcher(net, { logDir, stateDir })
+  services.push(matcher)
+  matcherUrl = new URL(matcher.healthUrl).origin
   say('starting the prover runner (attests per-market enclave keys, lists in every market, stakes)')
   services.push(
     await startProver(net, {
@@ -142,9 +146,21 @@ async function runRequest(
     'input-key-released': 'data key re-wrapped to the prover enclave',
     fulfilled: 'proof verified on chain',
   }
+  // No time budget: the wait follows the chain until the proof lands or the request can no longer be assigned
+  // (its matching expiry passes, and the error then names the matcher's last reason). While it is unassigned the
+  // matcher says why, each time its reason changes.
   const proof = await waitForProof(net.marketplace.reader, created.requestId, {
-    timeoutMs: 180_000,
+    ...(matcherUrl === undefined ? {} : { matcherUrl }),
+    onUnassigned: (reason, details) => {
+      // Matched or about to be: the next lines say so; only what holds a request back is worth a line.
+      if (reason.code === 'Queued' || reason.code === 'InFlight') return
+      say(`  not assigned yet (block ${details.blockNumber}): ${reason.message}`)
+    },
     onProgress: (stage, details) => {
+      if (stage === 'assignment-skipped' && details.reason) {
+        say(`  the marketplace skipped an assignment (block ${details.blockNumber}): ${details.reason.message}`)
+        return
+      }
       const text = stageText[stage] ?? stage
       say(`  ${text} (block ${details.blockNumber}${details.prover ? `, prover ${details.prover}` : ''})`)
     },
@@ -198,6 +214,9 @@ function printSummary(net: Network, markets: DevMarkets): void {
     `    export CAIRN_PRIVATE_KEY=${requesterKey}`,
     `    npx cairn market list${rpc}`,
     `    npx cairn balance${rpc}`,
+    ...(matcherUrl === undefined
+      ? []
+      : [`    npx cairn status <requestId>${rpc} --matcher-url ${matcherUrl}   # an open request: why it waits`]),
   ]
   console.log(lines.join('\n'))
 }

@@ -14,6 +14,7 @@ import {IProofVerifier} from "./interfaces/IProofVerifier.sol";
 import {IProverRegistry} from "./interfaces/IProverRegistry.sol";
 import {IStakeSource} from "./interfaces/IStakeSource.sol";
 import {AssignmentHashing} from "./libraries/AssignmentHashing.sol";
+import {Clock} from "./libraries/Clock.sol";
 import {RequestCommitment} from "./libraries/RequestCommitment.sol";
 import {Market, MarketParams} from "./types/Market.sol";
 import {ProofContext} from "./types/ProofContext.sol";
@@ -144,7 +145,7 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
         Request memory request = Request({
             refundAddress: p.refundAddress,
             maxReward: p.maxReward,
-            createdAt: uint32(block.timestamp),
+            createdAt: Clock.timestamp32(),
             matchingExpiry: p.matchingExpiry,
             provingTime: p.provingTime,
             inputsDigest: keccak256(abi.encodePacked(publicDigest, _inputsDigest(p.privateInputs)))
@@ -176,7 +177,7 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
             revert RequestNotOpen(requestId, status);
         }
         if (commitment != RequestCommitment.open(request)) revert RecordMismatch(requestId);
-        if (block.timestamp <= request.matchingExpiry) revert RequestNotExpired(requestId, request.matchingExpiry);
+        if (Clock.timestamp() <= request.matchingExpiry) revert RequestNotExpired(requestId, request.matchingExpiry);
         _commitments[requestId] = RequestCommitment.finished(RequestStatus.Cancelled);
         _balances[request.refundAddress][_markets[_marketOf(requestId)].paymentToken] += request.maxReward;
         emit RequestCancelled(requestId, request.maxReward);
@@ -195,7 +196,7 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
         if (inputKeys.length != 0 && inputKeys.length != matches.length) {
             revert InputKeysLengthMismatch(inputKeys.length, matches.length);
         }
-        if (block.timestamp > validUntil) revert MatcherSignatureExpired(validUntil);
+        if (Clock.timestamp() > validUntil) revert MatcherSignatureExpired(validUntil);
         address signer = ECDSA.recoverCalldata(
             _hashTypedData(AssignmentHashing.hashBatch(matches, inputKeys, validUntil)), signature
         );
@@ -253,12 +254,14 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
         if (commitment != RequestCommitment.open(request)) {
             return abi.encodeWithSelector(RecordMismatch.selector, requestId);
         }
-        if (block.timestamp > request.matchingExpiry) {
+        if (Clock.timestamp() > request.matchingExpiry) {
             return abi.encodeWithSelector(RequestExpired.selector, requestId, request.matchingExpiry);
         }
         if (!byMatcher) {
             uint256 opensAt = uint256(request.createdAt) + _markets[_marketOf(requestId)].fallbackDelay;
-            if (block.timestamp < opensAt) return abi.encodeWithSelector(FallbackNotOpen.selector, requestId, opensAt);
+            if (Clock.timestamp() < opensAt) {
+                return abi.encodeWithSelector(FallbackNotOpen.selector, requestId, opensAt);
+            }
         }
         return "";
     }
@@ -292,7 +295,7 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
         }
         // Within the request's deadline by construction: matchingExpiry + provingTime ≤ deadline at creation,
         // and now ≤ matchingExpiry.
-        task.deadline = uint32(block.timestamp) + request.provingTime;
+        task.deadline = Clock.timestamp32() + request.provingTime;
         if (failure.length == 0) failure = _lockStake(marketId, prover, requestId, task.deadline);
         if (failure.length != 0) {
             registry.release(prover, task.compute);
@@ -351,7 +354,7 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
         if (msg.sender != f.task.prover) {
             return abi.encodeWithSelector(NotAssignedProver.selector, msg.sender, f.task.prover);
         }
-        if (block.timestamp > f.task.deadline) {
+        if (Clock.timestamp() > f.task.deadline) {
             return abi.encodeWithSelector(TaskDeadlinePassed.selector, requestId, f.task.deadline);
         }
         if (keccak256(abi.encodePacked(keccak256(f.publicInputs), f.privateInputsDigest)) != f.request.inputsDigest) {
@@ -374,6 +377,7 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
             _revertIfOutOfGas(gasBefore);
             return abi.encodeWithSelector(InvalidProof.selector, f.requestId);
         } catch (bytes memory why) {
+            // forge-lint: disable-next-line(unsafe-typecast): the selector; length checked ≥ 4
             if (why.length >= 4 && bytes4(why) == IProofVerifier.InsufficientGas.selector) {
                 assembly ("memory-safe") {
                     revert(add(why, 0x20), mload(why))
@@ -391,7 +395,7 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
         bytes memory why = _checkAssigned(requestId, request, task);
         if (why.length != 0) _reject(true, why);
         if (msg.sender != task.prover) revert NotAssignedProver(msg.sender, task.prover);
-        if (block.timestamp > task.deadline) revert TaskDeadlinePassed(requestId, task.deadline);
+        if (Clock.timestamp() > task.deadline) revert TaskDeadlinePassed(requestId, task.deadline);
         if (address(enclaveKeys) == address(0)) revert EnclaveKeysNotSet();
         address signer = ECDSA.recoverCalldata(_invalidInputsDigest(requestId, request.inputsDigest), signature);
         if (
@@ -429,7 +433,7 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
     function slash(uint256 requestId, Request calldata request, Task calldata task) external nonReentrant {
         bytes memory why = _checkAssigned(requestId, request, task);
         if (why.length != 0) _reject(true, why);
-        if (block.timestamp <= task.deadline) revert TaskDeadlineNotPassed(requestId, task.deadline);
+        if (Clock.timestamp() <= task.deadline) revert TaskDeadlineNotPassed(requestId, task.deadline);
         _commitments[requestId] = RequestCommitment.finished(RequestStatus.Slashed);
 
         uint256 marketId = _marketOf(requestId);
@@ -633,11 +637,11 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
     /// leaves the full proving time before the deadline.
     function _checkSchedule(uint32 provingTime, uint32 matchingExpiry, uint32 deadline) internal view {
         if (provingTime == 0) revert ZeroProvingTime();
-        if (deadline <= block.timestamp) revert DeadlineInPast(deadline);
-        uint256 latestDeadline = block.timestamp + MAX_REQUEST_LIFETIME;
+        if (deadline <= Clock.timestamp()) revert DeadlineInPast(deadline);
+        uint256 latestDeadline = Clock.timestamp() + MAX_REQUEST_LIFETIME;
         if (deadline > latestDeadline) revert DeadlineTooFar(deadline, latestDeadline);
-        if (deadline - block.timestamp < provingTime) revert DeadlineShorterThanProvingTime(deadline, provingTime);
-        if (matchingExpiry < block.timestamp) revert MatchingExpiryInPast(matchingExpiry);
+        if (deadline - Clock.timestamp() < provingTime) revert DeadlineShorterThanProvingTime(deadline, provingTime);
+        if (matchingExpiry < Clock.timestamp()) revert MatchingExpiryInPast(matchingExpiry);
         uint256 latestExpiry = deadline - provingTime;
         if (matchingExpiry > latestExpiry) revert MatchingExpiryTooLate(matchingExpiry, latestExpiry);
     }

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {IProverRegistry} from "./interfaces/IProverRegistry.sol";
 import {IProofMarketplace} from "./interfaces/IProofMarketplace.sol";
+import {Clock} from "./libraries/Clock.sol";
 import {Listing, ListingState, Prover} from "./types/Prover.sol";
 
 /// @title ProverRegistry
@@ -103,7 +104,7 @@ contract ProverRegistry is IProverRegistry {
     function requestLeave(uint256 marketId) external {
         Listing storage l = _listings[msg.sender][marketId];
         if (l.state != ListingState.Active) revert NotListed(msg.sender, marketId);
-        uint32 availableAt = uint32(block.timestamp) + exitDelay;
+        uint32 availableAt = Clock.timestamp32() + exitDelay;
         l.state = ListingState.Leaving;
         l.leaveAvailableAt = availableAt;
         emit LeaveRequested(msg.sender, marketId, availableAt);
@@ -122,7 +123,7 @@ contract ProverRegistry is IProverRegistry {
     function completeLeave(uint256 marketId) external {
         Listing memory l = _listings[msg.sender][marketId];
         if (l.state != ListingState.Leaving) revert NotLeaving(msg.sender, marketId);
-        if (block.timestamp < l.leaveAvailableAt) revert LeaveNotYetAvailable(l.leaveAvailableAt);
+        if (Clock.timestamp() < l.leaveAvailableAt) revert LeaveNotYetAvailable(l.leaveAvailableAt);
         delete _listings[msg.sender][marketId];
         _provers[msg.sender].listings -= 1;
         emit Delisted(msg.sender, marketId);

@@ -9,6 +9,7 @@ import {CairnTest} from "./utils/CairnTest.sol";
 import {NativeStaking} from "../src/staking/NativeStaking.sol";
 import {INativeStaking} from "../src/interfaces/INativeStaking.sol";
 import {IStakeSource} from "../src/interfaces/IStakeSource.sol";
+import {Clock} from "../src/libraries/Clock.sol";
 import {DevToken} from "../src/dev/DevToken.sol";
 
 contract NativeStakingTest is CairnTest {
@@ -546,7 +547,7 @@ contract NativeStakingHandler is CommonBase, StdCheats, StdUtils {
         address p = _prover(proverSeed);
         (uint128 unbonding, uint64 availableAt) = staking.unbondingOf(p);
         if (unbonding == 0) return;
-        if (block.timestamp < availableAt) vm.warp(availableAt + bound(extraWait, 0, 1 days));
+        if (Clock.timestamp() < availableAt) vm.warp(availableAt + bound(extraWait, 0, 1 days));
         vm.prank(p);
         staking.withdraw(withdrawRecipient);
         ghostWithdrawn += unbonding;

@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {MarketplaceDigests} from "./utils/MarketplaceDigests.sol";
 import {Ownable} from "solady/auth/Ownable.sol";
 import {ECDSA} from "solady/utils/ECDSA.sol";
+import {SafeCastLib} from "solady/utils/SafeCastLib.sol";
 import {CairnTest} from "./utils/CairnTest.sol";
 import {TeeRegistryFixture} from "./attestation/TeeRegistry.t.sol";
 import {TeeRole} from "../src/attestation/interfaces/ITeeRegistry.sol";
@@ -15,6 +16,7 @@ import {INativeStaking} from "../src/interfaces/INativeStaking.sol";
 import {IProofVerifier} from "../src/interfaces/IProofVerifier.sol";
 import {IStakeSource} from "../src/interfaces/IStakeSource.sol";
 import {IMatcherAuthority} from "../src/interfaces/IMatcherAuthority.sol";
+import {Clock} from "../src/libraries/Clock.sol";
 import {NativeStaking} from "../src/staking/NativeStaking.sol";
 import {Groth16VerifierAdapter} from "../src/verifiers/Groth16VerifierAdapter.sol";
 import {Market, MarketParams} from "../src/types/Market.sol";
@@ -357,13 +359,13 @@ contract ProofMarketplaceTest is CairnTest, TeeRegistryFixture {
         bytes memory expected;
         if (provingTime == 0) {
             expected = abi.encodeWithSelector(IProofMarketplace.ZeroProvingTime.selector);
-        } else if (p.deadline <= block.timestamp) {
+        } else if (p.deadline <= Clock.timestamp()) {
             expected = abi.encodeWithSelector(IProofMarketplace.DeadlineInPast.selector, p.deadline);
-        } else if (p.deadline > block.timestamp + 90 days) {
+        } else if (p.deadline > Clock.timestamp() + 90 days) {
             expected = abi.encodeWithSelector(
                 IProofMarketplace.DeadlineTooFar.selector, p.deadline, block.timestamp + 90 days
             );
-        } else if (p.deadline - block.timestamp < provingTime) {
+        } else if (p.deadline - Clock.timestamp() < provingTime) {
             expected = abi.encodeWithSelector(
                 IProofMarketplace.DeadlineShorterThanProvingTime.selector, p.deadline, provingTime
             );
@@ -493,7 +495,7 @@ contract ProofMarketplaceTest is CairnTest, TeeRegistryFixture {
 
         uint256 a = _post(0);
         RequestParams memory p = _requestParams(1);
-        p.marketId = uint32(second);
+        p.marketId = SafeCastLib.toUint32(second);
         uint256 b = _post(p);
         assertEq(_matcherAssign(a, prover), 1);
         assertFalse(registry.isAvailable(prover, second));
@@ -1120,7 +1122,7 @@ contract ProofMarketplaceTest is CairnTest, TeeRegistryFixture {
         _registerProver(prover, 1);
         _list(prover, free, PRICE, LISTED_TIME, 1);
         RequestParams memory rp = _requestParams(0);
-        rp.marketId = uint32(free);
+        rp.marketId = SafeCastLib.toUint32(free);
         uint256 id = _post(rp);
         _matcherAssign(id, prover);
         vm.warp(uint256(tasks[id].deadline) + 1);
@@ -1444,7 +1446,7 @@ contract ProofMarketplaceEnclaveRuleTest is CairnTest, TeeRegistryFixture {
     /// A request in the enclave market, assigned to the prover and past its deadline.
     function _missedTask(uint256 id) internal returns (uint256 requestId) {
         RequestParams memory rp = _requestParams(0);
-        rp.marketId = uint32(id);
+        rp.marketId = SafeCastLib.toUint32(id);
         requestId = _post(rp);
         _matcherAssign(requestId, prover);
         vm.warp(uint256(tasks[requestId].deadline) + 1);

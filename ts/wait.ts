@@ -18,6 +18,7 @@ import { type CairnContractError, decodeSkipReason } from './errors.js'
 import { proofMarketplaceAbi } from './generated.js'
 import { RequestNotFoundError } from './readers.js'
 import type { Fulfilment, Request, Task } from './types.js'
+import { type UnassignedReason, unassignedReason } from './unassigned-reason.js'
 
 /** Where a request stands, as waitForProof reports it; the last five end the wait with ProofRequestFailedError. */
 export type ProofStage =
@@ -44,6 +45,8 @@ export type WaitState = {
   blockNumber: bigint
   /** That block's timestamp, once read. */
   chainTime: bigint | undefined
+  /** The matcher's last word on why the request is not assigned (with `matcherUrl`). */
+  unassigned?: UnassignedReason | undefined
 }
 
 export type ProgressDetails = {
@@ -70,6 +73,12 @@ export type WaitForProofOptions = {
   onProgress?: (stage: ProofStage, details: ProgressDetails) => void
   /** First block to read logs from (default: the deployment block). */
   fromBlock?: bigint
+  /**
+   * The matcher's HTTP base URL. While the request is unassigned, the wait asks it why at every poll and calls
+   * `onUnassigned` when the answer changes; the last answer names the cause when the request expires unassigned.
+   */
+  matcherUrl?: string
+  onUnassigned?: (reason: UnassignedReason, details: { requestId: bigint; blockNumber: bigint }) => void
   signal?: AbortSignal
 }
 
@@ -106,8 +115,10 @@ export class ProofRequestFailedError extends Error {
 function failureMessage(requestId: bigint, outcome: RequestFailure, state: WaitState, details: ProgressDetails) {
   const id = `request ${requestId}`
   switch (outcome) {
-    case 'Expired':
-      return `${id} expired unassigned (matching expiry ${state.request?.matchingExpiry}, chain time ${details.chainTime}): cancel it to get the escrow back`
+    case 'Expired': {
+      const why = state.unassigned === undefined ? '' : `; the matcher's last reason: ${state.unassigned.message}`
+      return `${id} expired unassigned (matching expiry ${state.request?.matchingExpiry}, chain time ${details.chainTime})${why}; cancel it to get the escrow back (cairn cancel ${requestId}), then fix the cause and post it again`
+    }
     case 'DeadlineMissed':
       return `prover ${state.task?.prover} missed the deadline ${state.task?.deadline} of ${id} (chain time ${details.chainTime}): slash it to get the escrow back (with compensation if the prover had an active enclave key to reject the inputs)`
     case 'Cancelled':
@@ -225,6 +236,10 @@ export async function waitForProof(
       if (state.request === undefined) throw new RequestNotFoundError(requestId, fromBlock, head)
       await checkTime(reader, state, head, report)
     }
+    // Every poll, not only at new blocks: the matcher's reason can change between blocks (inputs loaded, say).
+    if (options.matcherUrl !== undefined && state.request !== undefined && state.task === undefined) {
+      await askMatcher(options.matcherUrl, state, options.onUnassigned)
+    }
     const remaining = options.timeoutMs === undefined ? interval : options.timeoutMs - (Date.now() - started)
     if (remaining <= 0) throw new TimeoutError(requestId, options.timeoutMs ?? 0, { ...state })
     await sleep(Math.min(interval, remaining), undefined, options.signal ? { signal: options.signal } : {})
@@ -287,6 +302,19 @@ async function applyEvent(
     default:
       return undefined
   }
+}
+
+/** Asks the matcher why the request is unassigned; reports the answer when it differs from the last one. */
+async function askMatcher(
+  matcherUrl: string,
+  state: WaitState,
+  onUnassigned: WaitForProofOptions['onUnassigned'],
+): Promise<void> {
+  const reason = await unassignedReason(matcherUrl, state.requestId)
+  // Not open in the matcher's book: assigned or ended, which this wait reads from the chain next.
+  if (reason === undefined || reason.message === state.unassigned?.message) return
+  state.unassigned = reason
+  onUnassigned?.(reason, { requestId: state.requestId, blockNumber: state.blockNumber })
 }
 
 /** Stages after which the request may still be fulfilled. */

@@ -14,7 +14,7 @@ import {
 import { decodeCairnError } from '../../ts/errors.js'
 import { proofMarketplaceAbi } from '../../ts/generated.js'
 import { isPrivateInputsError, type PrivateInputsContext } from '../../ts/privacy.js'
-import { type Health, startHttpService } from '../../ts/service/http.js'
+import { type Health, type Reply, type Route, startHttpService } from '../../ts/service/http.js'
 import { withAttestation } from '../../ts/tee.js'
 import type { Assignment, Request } from '../../ts/types.js'
 import type { AttestationProvider } from '../attestation/index.js'
@@ -39,6 +39,7 @@ import {
   pruneExpired,
   releaseHold,
 } from './engine.js'
+import { describeWait, explainWait, type WaitReason } from './explain.js'
 import { createMatcherInputsStore, loadsInputs, requestContext, rewrapToProverEnclave } from './inputs.js'
 import {
   type Attested,
@@ -84,7 +85,7 @@ export type Matcher = {
   eciesPublicKey: Hex
   /** The account that sends assign transactions. */
   submitter: Address
-  /** The HTTP server: GET /metrics, GET /healthz. */
+  /** The HTTP server: GET /metrics, GET /healthz, GET /requests/<id> (why an open request is not assigned yet). */
   url: string
   health: () => Health
   status: () => MatcherStatus
@@ -101,6 +102,8 @@ const SYNC_LAG_BLOCKS = 3
 const SYNC_FAILURES_TOLERATED = 3
 const SUBMITTER_IDLE_WAIT_MS = 60_000
 const STARTUP_ATTEMPTS = 5
+/** Requests whose inputs the matcher gave up on, remembered to answer why they stay unassigned (oldest forgotten). */
+const REJECTED_REMEMBERED = 10_000
 
 export async function startMatcher(config: MatcherConfig, options: MatcherOptions): Promise<Matcher> {
   const { logger } = options
@@ -156,6 +159,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
     allowFileUris: config.allowFileUris,
     onRejected(request, error) {
       dropRequest(indexer.view, request.requestId)
+      remember(request.requestId, { code: 'InputsRejected', reason: error.reason, message: error.message })
       metrics.requestsSkipped.inc({ reason: error.reason })
       log.warn(
         { requestId: request.requestId.toString(), reason: error.reason, error: error.message },
@@ -221,6 +225,62 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
     pendingBatch: pending?.hash,
     book: bookStats(indexer.view.book),
   })
+
+  // ------------------------------------------------------------------------------------------------- wait reasons
+
+  const rejected = new Map<bigint, WaitReason>()
+  function remember(requestId: bigint, reason: WaitReason): void {
+    rejected.set(requestId, reason)
+    if (rejected.size > REJECTED_REMEMBERED) rejected.delete(rejected.keys().next().value as bigint)
+  }
+
+  /** Why a request is not assigned yet; undefined when it is not open in the book (unknown, assigned or ended). */
+  function waitReasonOf(requestId: bigint): WaitReason | undefined {
+    const gaveUp = rejected.get(requestId)
+    if (gaveUp !== undefined) return gaveUp
+    const request = indexer.view.open.get(requestId)
+    if (request === undefined) return undefined
+    if (loadsInputs(request)) {
+      const loaded = inputs.get(requestId)
+      if (loaded?.state === 'failed') return { code: 'InputsRejected', reason: loaded.reason, message: loaded.message }
+      if (loaded?.state !== 'ready') return { code: 'InputsLoading' }
+    }
+    return explainWait(indexer.view.book, request, {
+      now: chainTime ?? 0,
+      minTimeToExpiry: config.minTimeToExpiry,
+      hasEnclaveKey: hasActiveKey,
+    })
+  }
+
+  const requestRoute: Route = {
+    method: 'GET',
+    path: /^\/requests\/(\d{1,78})$/,
+    handler: (_request, [id]): Reply => {
+      const requestId = BigInt(id ?? '')
+      const reason = waitReasonOf(requestId)
+      if (reason === undefined) {
+        return {
+          status: 404,
+          body: {
+            error: `request ${requestId} is not open in this matcher's book: not posted (or not indexed yet), assigned, or ended`,
+          },
+        }
+      }
+      const fields = Object.entries(reason).map(([name, value]) => [
+        name,
+        typeof value === 'bigint' ? value.toString() : value,
+      ])
+      return {
+        status: 200,
+        body: {
+          requestId: requestId.toString(),
+          block: indexer.view.block?.number.toString(),
+          reason: Object.fromEntries(fields),
+          message: describeWait(reason),
+        },
+      }
+    },
+  }
 
   // ------------------------------------------------------------------------------------------------- indexing
 
@@ -450,6 +510,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
       // A failed read: the round releases the whole batch, to be matched again.
       if (!isPrivateInputsError(error)) throw error
       forget(item.requestId)
+      remember(item.requestId, { code: 'InputsRejected', reason: error.code, message: error.message })
       metrics.requestsSkipped.inc({ reason: error.code })
       log.warn(
         { requestId: item.requestId.toString(), reason: error.code, err: error },
@@ -548,6 +609,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
     port: config.metricsPort,
     registry: metrics.registry,
     health,
+    routes: [requestRoute],
     logger: log,
   })
   let loop: Promise<void>

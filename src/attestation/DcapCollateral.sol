@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {Base64} from "solady/utils/Base64.sol";
+import {Clock} from "../libraries/Clock.sol";
 import {IDcapCollateral} from "./interfaces/IDcapCollateral.sol";
 import {IntelCollateralJson} from "./libraries/IntelCollateralJson.sol";
 import {P256Verifier} from "./libraries/P256Verifier.sol";
@@ -150,7 +151,7 @@ contract DcapCollateral is IDcapCollateral {
     /// @inheritdoc IDcapCollateral
     function checkNotRevoked(bytes32 issuerHash, uint256 serial) public view {
         CrlState memory crl = _crls[issuerHash];
-        if (crl.generation == 0 || block.timestamp > crl.nextUpdate) {
+        if (crl.generation == 0 || Clock.timestamp() > crl.nextUpdate) {
             revert CrlNotFresh(crl.thisUpdate, crl.nextUpdate);
         }
         if (_revoked[_revocationKey(issuerHash, crl.generation, serial)]) revert CertificateRevoked(serial);
@@ -159,7 +160,7 @@ contract DcapCollateral is IDcapCollateral {
     /// @inheritdoc IDcapCollateral
     function checkCollateralSigners(bytes6 fmspc) external view {
         CrlState memory crl = _crls[_rootSubjectHash];
-        if (crl.generation == 0 || block.timestamp > crl.nextUpdate) {
+        if (crl.generation == 0 || Clock.timestamp() > crl.nextUpdate) {
             revert CrlNotFresh(crl.thisUpdate, crl.nextUpdate);
         }
         // A document's signer was found unrevoked under the root CRL generation it records; only a newer root CRL
@@ -218,7 +219,7 @@ contract DcapCollateral is IDcapCollateral {
         if (!P256Verifier.verify(cert.tbsHash, cert.signatureR, cert.signatureS, _rootX, _rootY)) {
             revert InvalidSignature();
         }
-        if (block.timestamp < cert.notBefore || block.timestamp > cert.notAfter) {
+        if (Clock.timestamp() < cert.notBefore || Clock.timestamp() > cert.notAfter) {
             revert CertificateNotValidNow(cert.notBefore, cert.notAfter);
         }
         if (_crls[_rootSubjectHash].generation == 0) revert RootCrlMissingOrExpired();
@@ -246,7 +247,7 @@ contract DcapCollateral is IDcapCollateral {
         X509Crl.Crl memory crl = X509Crl.parse(der);
         if (crl.issuerHash != issuerHash || crl.authorityKeyId != issuerKeyId) revert CrlIssuerMismatch();
         if (!P256Verifier.verify(crl.tbsHash, crl.signatureR, crl.signatureS, keyX, keyY)) revert InvalidSignature();
-        if (block.timestamp < crl.thisUpdate || block.timestamp > crl.nextUpdate) {
+        if (Clock.timestamp() < crl.thisUpdate || Clock.timestamp() > crl.nextUpdate) {
             revert CrlNotFresh(crl.thisUpdate, crl.nextUpdate);
         }
         CrlState storage state = _crls[issuerHash];
@@ -278,7 +279,7 @@ contract DcapCollateral is IDcapCollateral {
     }
 
     function _requireFresh(uint64 issueDate, uint64 nextUpdate) internal view {
-        if (block.timestamp < issueDate || block.timestamp > nextUpdate) {
+        if (Clock.timestamp() < issueDate || Clock.timestamp() > nextUpdate) {
             revert CollateralNotFresh(issueDate, nextUpdate);
         }
     }

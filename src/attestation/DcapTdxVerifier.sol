@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {Clock} from "../libraries/Clock.sol";
 import {IDcapCollateral} from "./interfaces/IDcapCollateral.sol";
 import {IQuoteVerifier} from "./interfaces/IQuoteVerifier.sol";
 import {P256Verifier} from "./libraries/P256Verifier.sol";
@@ -121,7 +122,7 @@ contract DcapTdxVerifier is IQuoteVerifier {
     /// @dev The QE report against the TD_QE identity; its TCB level by ISVSVN.
     function _qeStatus(bytes memory quote, uint256 report) internal view returns (TcbStatus) {
         QeIdentity memory qe = collateral.qeIdentity();
-        if (block.timestamp < qe.issueDate || block.timestamp > qe.nextUpdate) {
+        if (Clock.timestamp() < qe.issueDate || Clock.timestamp() > qe.nextUpdate) {
             revert QeIdentityMissingOrExpired(qe.issueDate, qe.nextUpdate);
         }
         uint32 miscselect = TdxQuote._u32(quote, report + 16);
@@ -147,7 +148,7 @@ contract DcapTdxVerifier is IQuoteVerifier {
         returns (TcbStatus)
     {
         TcbInfo memory info = collateral.tcbInfo(pck.fmspc);
-        if (info.issueDate == 0 || block.timestamp < info.issueDate || block.timestamp > info.nextUpdate) {
+        if (info.issueDate == 0 || Clock.timestamp() < info.issueDate || Clock.timestamp() > info.nextUpdate) {
             revert TcbInfoMissingOrExpired(pck.fmspc, info.issueDate, info.nextUpdate);
         }
         if (info.pceId != pck.pceId) revert PceIdMismatch(info.pceId, pck.pceId);
@@ -215,7 +216,7 @@ contract DcapTdxVerifier is IQuoteVerifier {
     }
 
     function _requireValidNow(uint64 notBefore, uint64 notAfter) internal view {
-        if (block.timestamp < notBefore || block.timestamp > notAfter) {
+        if (Clock.timestamp() < notBefore || Clock.timestamp() > notAfter) {
             revert CertificateNotValidNow(notBefore, notAfter);
         }
     }

@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {Ownable} from "solady/auth/Ownable.sol";
 import {IEnclaveKeys} from "../interfaces/IEnclaveKeys.sol";
 import {IMatcherAuthority} from "../interfaces/IMatcherAuthority.sol";
+import {Clock} from "../libraries/Clock.sol";
 import {IQuoteVerifier} from "./interfaces/IQuoteVerifier.sol";
 import {ITeeRegistry, KeyBinding, TeeRole} from "./interfaces/ITeeRegistry.sol";
 import {TcbStatus, TdxReport} from "./types/Dcap.sol";
@@ -110,7 +111,7 @@ contract TeeRegistry is ITeeRegistry, IMatcherAuthority, IEnclaveKeys, Ownable {
         bytes32 keyId = _keyId(binding.role, binding.marketId, binding.signer);
         if (revokedKey[keyId]) revert KeyWasRevoked(binding.role, binding.marketId, binding.signer);
         quoteUsed[report.quoteId] = true;
-        expiresAt = uint64(block.timestamp) + attestValiditySeconds;
+        expiresAt = Clock.timestamp64() + attestValiditySeconds;
         _keys[keyId] = Key({
             expiresAt: expiresAt,
             operator: binding.operator,
@@ -120,7 +121,7 @@ contract TeeRegistry is ITeeRegistry, IMatcherAuthority, IEnclaveKeys, Ownable {
         if (binding.role == TeeRole.Prover) {
             mapping(address => address) storage latest = _proverKeyOf[binding.marketId];
             if (!isActive(TeeRole.Prover, binding.marketId, latest[binding.operator])) {
-                _proverKeySince[binding.marketId][binding.operator] = uint64(block.timestamp);
+                _proverKeySince[binding.marketId][binding.operator] = Clock.timestamp64();
             }
             latest[binding.operator] = binding.signer;
         }
@@ -242,7 +243,7 @@ contract TeeRegistry is ITeeRegistry, IMatcherAuthority, IEnclaveKeys, Ownable {
     /// @inheritdoc ITeeRegistry
     function activeOperator(TeeRole role, uint256 marketId, address signer) public view returns (address operator) {
         Key storage key = _keys[_keyId(role, marketId, signer)];
-        if (block.timestamp >= key.expiresAt) return address(0);
+        if (Clock.timestamp() >= key.expiresAt) return address(0);
         operator = key.operator;
         if (role != TeeRole.Prover && !isAdmittedOperator[role][operator]) return address(0);
     }

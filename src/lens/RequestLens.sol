@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IProofMarketplace} from "../interfaces/IProofMarketplace.sol";
+import {Clock} from "../libraries/Clock.sol";
 import {RequestCommitment} from "../libraries/RequestCommitment.sol";
 import {Request, RequestState, RequestStatus, Task} from "../types/Request.sol";
 
@@ -32,13 +33,13 @@ contract RequestLens {
         RequestStatus status = RequestCommitment.status(commitment);
         if (status == RequestStatus.Open) {
             if (commitment != RequestCommitment.open(request)) revert IProofMarketplace.RecordMismatch(requestId);
-            return block.timestamp > request.matchingExpiry ? RequestState.Expired : RequestState.Open;
+            return Clock.timestamp() > request.matchingExpiry ? RequestState.Expired : RequestState.Open;
         }
         if (status == RequestStatus.Assigned) {
             if (commitment != RequestCommitment.assigned(request, task)) {
                 revert IProofMarketplace.RecordMismatch(requestId);
             }
-            return block.timestamp > task.deadline ? RequestState.DeadlineMissed : RequestState.Assigned;
+            return Clock.timestamp() > task.deadline ? RequestState.DeadlineMissed : RequestState.Assigned;
         }
         if (status == RequestStatus.Fulfilled) return RequestState.Fulfilled;
         if (status == RequestStatus.Slashed) return RequestState.Slashed;

@@ -5,6 +5,7 @@ import {Ownable} from "solady/auth/Ownable.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {ECDSA} from "solady/utils/ECDSA.sol";
 import {EIP712} from "solady/utils/EIP712.sol";
+import {SafeCastLib} from "solady/utils/SafeCastLib.sol";
 import {INetworkRegistry} from "@symbioticfi/core/src/interfaces/INetworkRegistry.sol";
 import {IOperatorRegistry} from "@symbioticfi/core/src/interfaces/IOperatorRegistry.sol";
 import {IRegistry} from "@symbioticfi/core/src/interfaces/common/IRegistry.sol";
@@ -14,6 +15,8 @@ import {IVault} from "@symbioticfi/core/src/interfaces/vault/IVault.sol";
 import {IBaseDelegator} from "@symbioticfi/core/src/interfaces/delegator/IBaseDelegator.sol";
 import {ISlasher} from "@symbioticfi/core/src/interfaces/slasher/ISlasher.sol";
 import {IVetoSlasher} from "@symbioticfi/core/src/interfaces/slasher/IVetoSlasher.sol";
+
+import {Clock} from "../libraries/Clock.sol";
 
 interface IVaultOwner {
     function owner() external view returns (address);
@@ -259,7 +262,7 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
         bytes calldata proverSignature
     ) external {
         if (operator == address(0) || prover == address(0)) revert ZeroAddress();
-        if (block.timestamp > deadline) revert SignatureExpired(deadline);
+        if (Clock.timestamp() > deadline) revert SignatureExpired(deadline);
         if (!IRegistry(operatorRegistry).isEntity(operator)) revert OperatorNotRegistered(operator);
         if (operatorOf(prover) != address(0)) revert ProverAlreadyBound(prover);
         if (
@@ -284,12 +287,13 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
             _everBound[operator] = true;
             _operators.push(operator);
         }
-        uint48 now_ = uint48(block.timestamp);
+        uint48 now_ = Clock.timestamp48();
         uint48 effectiveAt = now_;
         (bool bound, uint48 since, uint208 previous) = _proverOf[operator].latestCheckpoint();
         if (bound && since > now_) revert RebindingPending(operator, since);
         if (previous != 0) {
             // The old prover's history stays: slashes at its earlier captures still reach this operator.
+            // forge-lint: disable-next-line(unsafe-typecast): an address, stored widened from uint160
             _operatorOf[address(uint160(previous))].push(now_, 0);
             _proverOf[operator].push(now_, 0);
             effectiveAt = now_ + maxVaultEpochDuration;
@@ -339,9 +343,10 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
             try IVetoSlasher(slasher).requestSlash(subnetwork, operator, order.amount, capture, "") returns (
                 uint256 index
             ) {
-                slashes[orderId] = PendingSlash(vault, uint64(index), SlashState.Requested);
+                uint64 requestIndex = SafeCastLib.toUint64(index);
+                slashes[orderId] = PendingSlash(vault, requestIndex, SlashState.Requested);
                 latestCapture[vault][operator] = capture;
-                _requests[vault][operator].push(uint64(index));
+                _requests[vault][operator].push(requestIndex);
                 (,,,, uint48 vetoDeadline,) = IVetoSlasher(slasher).slashRequests(index);
                 emit SlashRequested(orderId, vault, index, vetoDeadline);
             } catch (bytes memory reason) {
@@ -372,7 +377,7 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
             emit SlashVetoed(orderId, vault);
             return;
         }
-        if (block.timestamp < vetoDeadline) revert VetoPeriodNotEnded(orderId, vetoDeadline);
+        if (Clock.timestamp() < vetoDeadline) revert VetoPeriodNotEnded(orderId, vetoDeadline);
         uint256 gasBefore = gasleft();
         try slasher.executeSlash(pending.slashIndex, "") returns (uint256 slashed) {
             slashes[orderId].state = SlashState.Executed;
@@ -407,6 +412,7 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
     /// request ended.
     function _isFinal(bytes memory reason) internal pure returns (bool) {
         if (reason.length != 4) return false;
+        // forge-lint: disable-next-line(unsafe-typecast): a selector; the reason is checked to be 4 bytes
         bytes4 selector = bytes4(reason);
         return selector == ISlasher.InvalidCaptureTimestamp.selector || selector == ISlasher.InsufficientSlash.selector
             || selector == IVetoSlasher.SlashPeriodEnded.selector;

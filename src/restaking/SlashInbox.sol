@@ -104,6 +104,7 @@ contract SlashInbox is Ownable, EIP712 {
                 // Starved of gas here or deeper: the whole call reverts, so nobody can make a due slash skip.
                 if (
                     (reason.length == 0 && gasleft() < gasBefore / 16)
+                        // forge-lint: disable-next-line(unsafe-typecast): the selector; length checked ≥ 4
                         || (reason.length >= 4 && bytes4(reason) == CairnNetworkMiddleware.CalleeOutOfGas.selector)
                 ) revert CalleeOutOfGas();
                 emit SlashSkipped(orderId, s.taskId, reason);

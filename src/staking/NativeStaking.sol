@@ -5,6 +5,7 @@ import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 import {ReentrancyGuardTransient} from "solady/utils/ReentrancyGuardTransient.sol";
 import {INativeStaking} from "../interfaces/INativeStaking.sol";
 import {IStakeSource} from "../interfaces/IStakeSource.sol";
+import {Clock} from "../libraries/Clock.sol";
 
 /// @title NativeStaking
 /// @notice Provers' stake on the marketplace chain, in one ERC20 token: deposits (by anyone, for a prover),
@@ -52,6 +53,7 @@ contract NativeStaking is INativeStaking, ReentrancyGuardTransient {
         Stake storage stake = _stakes[prover];
         uint256 staked = uint256(stake.staked) + amount;
         if (staked > type(uint128).max) revert AmountTooLarge();
+        // forge-lint: disable-next-line(unsafe-typecast): staked ≤ type(uint128).max is checked on the line above
         stake.staked = uint128(staked);
         emit Deposited(prover, msg.sender, amount);
         emit LockableStakeChanged(prover);
@@ -64,10 +66,12 @@ contract NativeStaking is INativeStaking, ReentrancyGuardTransient {
         Stake storage stake = _stakes[msg.sender];
         uint256 free = stake.staked - stake.locked;
         if (amount > free) revert InsufficientStake(free, amount);
+        // forge-lint: disable-next-line(unsafe-typecast): amount ≤ free < 2^128 is checked above
         stake.staked -= uint128(amount);
         Unbonding storage unbonding = _unbondings[msg.sender];
+        // forge-lint: disable-next-line(unsafe-typecast): amount ≤ free < 2^128 is checked above
         uint128 total = unbonding.amount + uint128(amount);
-        uint64 availableAt = uint64(block.timestamp) + unbondingPeriod;
+        uint64 availableAt = Clock.timestamp64() + unbondingPeriod;
         unbonding.amount = total;
         unbonding.availableAt = availableAt;
         emit WithdrawalRequested(msg.sender, amount, total, availableAt);
@@ -89,7 +93,7 @@ contract NativeStaking is INativeStaking, ReentrancyGuardTransient {
         if (to == address(0)) revert ZeroAddress();
         Unbonding memory unbonding = _unbondings[msg.sender];
         if (unbonding.amount == 0) revert NothingUnbonding();
-        if (block.timestamp < unbonding.availableAt) revert UnbondingNotFinished(unbonding.availableAt);
+        if (Clock.timestamp() < unbonding.availableAt) revert UnbondingNotFinished(unbonding.availableAt);
         delete _unbondings[msg.sender];
         emit Withdrawn(msg.sender, to, unbonding.amount);
         SafeTransferLib.safeTransfer(stakeToken, to, unbonding.amount);
@@ -103,6 +107,7 @@ contract NativeStaking is INativeStaking, ReentrancyGuardTransient {
         uint256 free = stake.staked - stake.locked;
         if (amount > free) revert InsufficientStake(free, amount);
         // Cannot overflow: locked + amount ≤ staked ≤ type(uint128).max.
+        // forge-lint: disable-next-line(unsafe-typecast): amount ≤ free < 2^128 is checked above
         _stakes[prover].locked = stake.locked + uint128(amount);
         emit StakeLocked(prover, taskId, amount);
     }
@@ -112,6 +117,7 @@ contract NativeStaking is INativeStaking, ReentrancyGuardTransient {
         Stake storage stake = _stakes[prover];
         uint128 locked = stake.locked;
         if (amount > locked) revert InsufficientLockedStake(locked, amount);
+        // forge-lint: disable-next-line(unsafe-typecast): amount ≤ locked < 2^128 is checked above
         stake.locked = locked - uint128(amount);
         emit StakeUnlocked(prover, taskId, amount);
     }
@@ -127,6 +133,7 @@ contract NativeStaking is INativeStaking, ReentrancyGuardTransient {
         Stake memory stake = _stakes[prover];
         if (locked > stake.locked) revert InsufficientLockedStake(stake.locked, locked);
         // Cannot underflow: penalty ≤ locked ≤ stake.locked ≤ stake.staked.
+        // forge-lint: disable-next-line(unsafe-typecast): penalty ≤ locked ≤ stake.locked < 2^128 are checked above
         _stakes[prover] = Stake({staked: stake.staked - uint128(penalty), locked: stake.locked - uint128(locked)});
         emit StakeSlashed(prover, taskId, penalty, recipient);
         if (penalty != 0) SafeTransferLib.safeTransfer(stakeToken, recipient, penalty);

@@ -113,7 +113,8 @@ contract DcapTdxVerifierTest is DcapFixture {
         // A base64 character of the leaf (changes the TBS: the CA signature no longer matches, or parsing fails).
         bytes memory mutated = bytes.concat(quote);
         uint256 at = 1258 + 27 + 1 + 300;
-        mutated[at] = mutated[at] == "A" ? bytes1("B") : bytes1("A");
+        if (mutated[at] == "A") mutated[at] = "B";
+        else mutated[at] = "A";
         vm.expectRevert();
         verifier.verifyTdxQuote(mutated);
     }
@@ -123,7 +124,8 @@ contract DcapTdxVerifierTest is DcapFixture {
         PemCertificates.Range[] memory chain = PemCertificates.split(quote, q.pckChain, q.pckChainEnd, 3);
         bytes memory mutated = bytes.concat(quote);
         uint256 at = chain[1].start + 70;
-        mutated[at] = mutated[at] == "A" ? bytes1("B") : bytes1("A");
+        if (mutated[at] == "A") mutated[at] = "B";
+        else mutated[at] = "A";
         bytes32 bodyHash = PemCertificates.bodyHash(mutated, chain[1]);
         vm.expectRevert(abi.encodeWithSelector(DcapTdxVerifier.UnknownPckCa.selector, bodyHash));
         verifier.verifyTdxQuote(mutated);
@@ -134,7 +136,8 @@ contract DcapTdxVerifierTest is DcapFixture {
         PemCertificates.Range[] memory chain = PemCertificates.split(quote, q.pckChain, q.pckChainEnd, 3);
         bytes memory mutated = bytes.concat(quote);
         uint256 at = chain[2].start + 70;
-        mutated[at] = mutated[at] == "A" ? bytes1("B") : bytes1("A");
+        if (mutated[at] == "A") mutated[at] = "B";
+        else mutated[at] = "A";
         vm.expectRevert(DcapTdxVerifier.RootMismatch.selector);
         verifier.verifyTdxQuote(mutated);
     }
@@ -200,7 +203,7 @@ contract DcapTdxVerifierTest is DcapFixture {
         try verifier.verifyTdxQuote(malleated) returns (TdxReport memory report) {
             assertEq(report.quoteId, verifier.verifyTdxQuote(quote).quoteId);
         } catch (bytes memory reason) {
-            assertEq(bytes4(reason), DcapTdxVerifier.QuoteSignatureInvalid.selector);
+            assertEq(reason, abi.encodeWithSelector(DcapTdxVerifier.QuoteSignatureInvalid.selector));
         }
     }
 
@@ -243,6 +246,7 @@ contract DcapTdxVerifierTest is DcapFixture {
 
     function _assertNotPanic(bytes memory reason) internal pure {
         assertGe(reason.length, 4, "reverted without a reason");
+        // forge-lint: disable-next-line(unsafe-typecast): the length is asserted to be at least 4 on the line above
         assertTrue(bytes4(reason) != bytes4(0x4e487b71), "panicked");
     }
 
@@ -251,7 +255,8 @@ contract DcapTdxVerifierTest is DcapFixture {
     function test_RevertWhen_tcbInfoTextTampered() public {
         string memory tcbInfo = vm.parseJsonString(json, ".tcb_info");
         bytes memory tampered = bytes(tcbInfo);
-        tampered[10] = tampered[10] == "a" ? bytes1("b") : bytes1("a");
+        if (tampered[10] == "a") tampered[10] = "b";
+        else tampered[10] = "a";
         bytes memory signer = _firstCertificate(".tcb_info_issuer_chain");
         bytes memory signature = _hex(".tcb_info_signature");
         vm.expectRevert(IDcapCollateral.InvalidSignature.selector);

@@ -188,7 +188,8 @@ contract TdxQuoteTest is Test {
         PemCertificates.Range[] memory ranges = PemCertificates.split(quote, q.pckChain, q.pckChainEnd, 3);
         uint256 at = ranges[1].start + 200;
         bytes memory mutated = bytes.concat(quote);
-        mutated[at] = mutated[at] == "A" ? bytes1("B") : bytes1("A");
+        if (mutated[at] == "A") mutated[at] = "B";
+        else mutated[at] = "A";
         try harness.certificates(mutated) returns (X509.Certificate[] memory certs) {
             assertFalse(
                 P256Verifier.verify(

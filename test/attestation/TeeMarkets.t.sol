@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {ECDSA} from "solady/utils/ECDSA.sol";
+import {SafeCastLib} from "solady/utils/SafeCastLib.sol";
 import {CairnTest} from "../utils/CairnTest.sol";
 import {TeeRegistryFixture} from "./TeeRegistry.t.sol";
 import {IProofMarketplace} from "../../src/interfaces/IProofMarketplace.sol";
@@ -212,7 +213,7 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
     /// Posts a request in market `id` whose public values are `publicValues` and whose private inputs are `secret`.
     function _postPrivateTo(uint256 id, bytes memory publicValues, bytes memory secret) internal returns (uint256) {
         RequestParams memory p = _requestParams(0);
-        p.marketId = uint32(id);
+        p.marketId = SafeCastLib.toUint32(id);
         p.publicInputs = Inputs({data: publicValues, uri: "", digest: bytes32(0)});
         p.privateInputs = Inputs({data: secret, uri: "", digest: bytes32(0)});
         return _post(p);
@@ -511,7 +512,7 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
         _list(prover, id, PRICE, LISTED_TIME, 1);
         _stake(prover, STAKE_PER_TASK * 2);
         RequestParams memory p = _requestParams(0);
-        p.marketId = uint32(id);
+        p.marketId = SafeCastLib.toUint32(id);
         p.publicInputs = Inputs({data: abi.encode("claimed output"), uri: "", digest: bytes32(0)});
         p.privateInputs = Inputs({data: hex"01c0ffee", uri: "", digest: bytes32(0)});
         requestId = _post(p);
@@ -670,7 +671,7 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
     /// its deadline: a Poseidon hash nobody knows a preimage of (Groth16 markets) or an output no program produces.
     function _missedUnprovableRequest(uint256 id) internal returns (uint256 requestId) {
         RequestParams memory p = _requestParams(0);
-        p.marketId = uint32(id);
+        p.marketId = SafeCastLib.toUint32(id);
         p.refundAddress = requester;
         if (marketplace.market(id).verifier == adapter) {
             bytes memory inputs = p.publicInputs.data;

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {StakeMirrorFixture, StakeTree} from "../restaking/StakeMirror.t.sol";
 import {StakeMirror} from "../../src/restaking/StakeMirror.sol";
+import {SafeCastLib} from "solady/utils/SafeCastLib.sol";
 
 /// @notice Committed gas of the stake mirror (snapshots/StakeMirrorGasTest.json): a snapshot commit with 2-of-3
 /// relayer signatures for 10, 100 and 1000 (operator, vault) entries — flat by design — one leaf proof from a
@@ -25,7 +26,8 @@ contract StakeMirrorGasTest is StakeMirrorFixture {
 
     function _commitMeasured(uint256 n, string memory label) internal {
         bytes32[] memory leaves = _leaves(n);
-        StakeMirror.Snapshot memory s = _snapshot(mirror.currentEpoch() + 1, StakeTree.root(leaves), uint32(n));
+        StakeMirror.Snapshot memory s =
+            _snapshot(mirror.currentEpoch() + 1, StakeTree.root(leaves), SafeCastLib.toUint32(n));
         bytes[] memory sigs = _sign(s, _two());
         mirror.commitSnapshot(s, sigs);
         vm.snapshotGasLastCall(label);

@@ -5,6 +5,7 @@ import {CommonBase} from "forge-std/Base.sol";
 import {StdAssertions} from "forge-std/StdAssertions.sol";
 import {StdUtils} from "forge-std/StdUtils.sol";
 import {Vm} from "forge-std/Vm.sol";
+import {SafeCastLib} from "solady/utils/SafeCastLib.sol";
 import {MarketplaceDigests} from "../utils/MarketplaceDigests.sol";
 import {ProofMarketplace} from "../../src/ProofMarketplace.sol";
 import {ProverRegistry} from "../../src/ProverRegistry.sol";
@@ -16,6 +17,7 @@ import {Groth16VerifierAdapter} from "../../src/verifiers/Groth16VerifierAdapter
 import {IProofMarketplace} from "../../src/interfaces/IProofMarketplace.sol";
 import {IProverRegistry} from "../../src/interfaces/IProverRegistry.sol";
 import {INativeStaking} from "../../src/interfaces/INativeStaking.sol";
+import {Clock} from "../../src/libraries/Clock.sol";
 import {Listing, ListingState, Prover} from "../../src/types/Prover.sol";
 import {
     Assignment,
@@ -280,9 +282,9 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
     ) external counted {
         if (requestIds.length >= MAX_REQUESTS) return;
         // Half the requests go to the TEE-path market, the only one with rejections and compensated slashes.
-        uint8 mi = uint8(marketSeed % (2 * _markets.length - 2));
-        if (mi >= _markets.length) mi = uint8(TEE_MARKET);
-        uint8 fixture = uint8(fixtureSeed % _inputs.length);
+        uint8 mi = SafeCastLib.toUint8(marketSeed % (2 * _markets.length - 2));
+        if (mi >= _markets.length) mi = SafeCastLib.toUint8(TEE_MARKET);
+        uint8 fixture = SafeCastLib.toUint8(fixtureSeed % _inputs.length);
         bool provable = flags % 3 != 0;
         address requester = requesters[(flags >> 2) % requesters.length];
         RequestParams memory p;
@@ -409,7 +411,7 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         RequestModel storage r = _requests[id];
         Request memory record = r.record;
         bytes memory why = _notOpen(id);
-        if (why.length == 0 && block.timestamp <= record.matchingExpiry) {
+        if (why.length == 0 && Clock.timestamp() <= record.matchingExpiry) {
             why = abi.encodeWithSelector(IProofMarketplace.RequestNotExpired.selector, id, record.matchingExpiry);
         }
         if (why.length != 0) {
@@ -455,7 +457,7 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         bytes memory signature = abi.encodePacked(r, s, v);
         if (variant == 12 || variant == 13) _raiseListing(items[0].prover, _requests[items[0].requestId].market);
 
-        if (block.timestamp > validUntil) {
+        if (Clock.timestamp() > validUntil) {
             _expect(abi.encodeWithSelector(IProofMarketplace.MatcherSignatureExpired.selector, validUntil));
             marketplace.assign(items, new bytes[](0), validUntil, signature);
             return;
@@ -477,6 +479,7 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
             if (why.length == 0) {
                 _applyAssign(m.requestId, task);
                 ++expected;
+                // forge-lint: disable-next-line(unsafe-typecast): a non-empty reason is a custom error
             } else if (bytes4(why) == IProofMarketplace.ListingChanged.selector) {
                 ++listingChangedSkips;
             } else {
@@ -594,12 +597,12 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         if (keccak256(abi.encode(record)) != keccak256(abi.encode(r.record))) {
             return (abi.encodeWithSelector(IProofMarketplace.RecordMismatch.selector, id), task);
         }
-        if (block.timestamp > record.matchingExpiry) {
+        if (Clock.timestamp() > record.matchingExpiry) {
             return (abi.encodeWithSelector(IProofMarketplace.RequestExpired.selector, id, record.matchingExpiry), task);
         }
         MarketConfig storage m = _markets[r.market];
         uint256 opensAt = uint256(record.createdAt) + m.fallbackDelay;
-        if (!byMatcher && block.timestamp < opensAt) {
+        if (!byMatcher && Clock.timestamp() < opensAt) {
             return (abi.encodeWithSelector(IProofMarketplace.FallbackNotOpen.selector, id, opensAt), task);
         }
         why = _reserveFailure(prover, m.id, record);
@@ -810,7 +813,7 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         if (caller != f.task.prover) {
             return abi.encodeWithSelector(IProofMarketplace.NotAssignedProver.selector, caller, f.task.prover);
         }
-        if (block.timestamp > f.task.deadline) {
+        if (Clock.timestamp() > f.task.deadline) {
             return abi.encodeWithSelector(IProofMarketplace.TaskDeadlinePassed.selector, id, f.task.deadline);
         }
         if (keccak256(abi.encodePacked(keccak256(f.publicInputs), f.privateInputsDigest)) != f.request.inputsDigest) {
@@ -860,7 +863,7 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         if (why.length == 0 && caller != task.prover) {
             why = abi.encodeWithSelector(IProofMarketplace.NotAssignedProver.selector, caller, task.prover);
         }
-        if (why.length == 0 && block.timestamp > task.deadline) {
+        if (why.length == 0 && Clock.timestamp() > task.deadline) {
             why = abi.encodeWithSelector(IProofMarketplace.TaskDeadlinePassed.selector, id, task.deadline);
         }
         address signer = vm.addr(secret);
@@ -912,7 +915,7 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         Task memory task = _requests[id].task;
         if (variant == 14) task.deadline = uint32(block.timestamp) - 1; // claims the deadline has passed
         bytes memory why = _notAssigned(id, _requests[id].record, task);
-        if (why.length == 0 && block.timestamp <= task.deadline) {
+        if (why.length == 0 && Clock.timestamp() <= task.deadline) {
             why = abi.encodeWithSelector(IProofMarketplace.TaskDeadlineNotPassed.selector, id, task.deadline);
         }
         if (why.length != 0) {
@@ -1072,7 +1075,7 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         } else {
             if (l.state != ListingState.Leaving) {
                 why = abi.encodeWithSelector(IProverRegistry.NotLeaving.selector, p, marketId);
-            } else if (block.timestamp < l.leaveAvailableAt) {
+            } else if (Clock.timestamp() < l.leaveAvailableAt) {
                 why = abi.encodeWithSelector(IProverRegistry.LeaveNotYetAvailable.selector, l.leaveAvailableAt);
             }
             _expect(why);
@@ -1091,7 +1094,9 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
             uint256 k = _add(proverSeed, i) % pairs;
             Listing memory l = registry.listing(provers[k / _markets.length], _markets[k % _markets.length].id);
             if (l.state != ListingState.Leaving) continue;
-            if (!available || block.timestamp >= l.leaveAvailableAt) return (k / _markets.length, k % _markets.length);
+            if (!available || Clock.timestamp() >= l.leaveAvailableAt) {
+                return (k / _markets.length, k % _markets.length);
+            }
             if (!leavingFound) (fallbackP, fallbackM, leavingFound) = (k / _markets.length, k % _markets.length, true);
         }
         return (fallbackP, fallbackM);
@@ -1172,7 +1177,7 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
             uint256 k = _add(proverSeed, i) % pairs;
             (address p, NativeStaking s) = (provers[k / stakings.length], stakings[k % stakings.length]);
             if (ghostUnbonding[s][p] == 0) continue;
-            if (!matured || block.timestamp >= _unbondingAt[s][p]) return (k / stakings.length, k % stakings.length);
+            if (!matured || Clock.timestamp() >= _unbondingAt[s][p]) return (k / stakings.length, k % stakings.length);
             if (!unbondingFound) {
                 (fallbackP, fallbackS, unbondingFound) = (k / stakings.length, k % stakings.length, true);
             }
@@ -1226,7 +1231,7 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         bytes memory why;
         if (amount == 0) {
             why = abi.encodeWithSelector(INativeStaking.NothingUnbonding.selector);
-        } else if (block.timestamp < _unbondingAt[s][p]) {
+        } else if (Clock.timestamp() < _unbondingAt[s][p]) {
             why = abi.encodeWithSelector(INativeStaking.UnbondingNotFinished.selector, _unbondingAt[s][p]);
         }
         _expect(why);
@@ -1273,7 +1278,7 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
             else if (kind <= 8) target = uint256(r.record.matchingExpiry) + 1;
             else if (kind <= 10) target = uint256(r.record.createdAt) + _markets[r.market].fallbackDelay;
             else target = uint256(r.task.deadline) + 1;
-            if (target > block.timestamp) to = target;
+            if (target > Clock.timestamp()) to = target;
         }
         vm.warp(to);
     }
@@ -1365,14 +1370,14 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         RequestModel storage r = _requests[id];
         if (want <= Want.OpenExpired) {
             if (r.status != RequestStatus.Open) return false;
-            bool expired = block.timestamp > r.record.matchingExpiry;
+            bool expired = Clock.timestamp() > r.record.matchingExpiry;
             if (want == Want.OpenExpired) return expired;
             if (expired) return false;
             return want == Want.OpenMatchable
-                || block.timestamp >= uint256(r.record.createdAt) + _markets[r.market].fallbackDelay;
+                || Clock.timestamp() >= uint256(r.record.createdAt) + _markets[r.market].fallbackDelay;
         }
         if (r.status != RequestStatus.Assigned) return false;
-        bool late = block.timestamp > r.task.deadline;
+        bool late = Clock.timestamp() > r.task.deadline;
         if (want == Want.AssignedLate) return late;
         if (late) return false;
         if (want == Want.AssignedProvableInTime) return r.provable;
@@ -1389,7 +1394,9 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         if (mi != TEE_MARKET) return address(0);
         for (uint256 i; i < provers.length; ++i) {
             EnclaveKey storage k = _enclave[provers[i]];
-            if (k.secret != 0 && k.signer == signer && !k.revoked && block.timestamp < k.expiresAt) return provers[i];
+            if (k.secret != 0 && k.signer == signer && !k.revoked && Clock.timestamp() < k.expiresAt) {
+                return provers[i];
+            }
         }
         return address(0);
     }

@@ -196,6 +196,12 @@ abstract contract SymbioticFixture is Test {
 /// @notice Cairn's network middleware against the real Symbiotic v1 core: vault opt-in and its refusals, operator
 /// binding, stake reads at a capture timestamp, instant and veto slashes, and a resolver's veto.
 contract CairnNetworkMiddlewareTest is SymbioticFixture {
+    // Slash order ids the tests expect back in revert data (string literals convert to bytes32 implicitly).
+    bytes32 internal constant TASK_1 = "task-1";
+    bytes32 internal constant TASK_2 = "task-2";
+    bytes32 internal constant LATE_ORDER = "late";
+    bytes32 internal constant SECOND_ORDER = "second";
+
     function setUp() public {
         vm.warp(1_800_000_000);
         _setUpSymbiotic();
@@ -281,9 +287,7 @@ contract CairnNetworkMiddlewareTest is SymbioticFixture {
         assertEq(uint8(state), uint8(CairnNetworkMiddleware.SlashState.Executed));
 
         vm.prank(messenger);
-        vm.expectRevert(
-            abi.encodeWithSelector(CairnNetworkMiddleware.SlashOrderAlreadySeen.selector, bytes32("task-1"))
-        );
+        vm.expectRevert(abi.encodeWithSelector(CairnNetworkMiddleware.SlashOrderAlreadySeen.selector, TASK_1));
         middleware.executeSlash(_order("task-1", vault, 100e18, capture));
     }
 
@@ -304,7 +308,7 @@ contract CairnNetworkMiddlewareTest is SymbioticFixture {
         middleware.executeSlash(_order("task-2", vault, 100e18, capture));
         (,,,, uint48 vetoDeadline,) = IVetoSlasher(IVault(vault).slasher()).slashRequests(0);
         vm.expectRevert(
-            abi.encodeWithSelector(CairnNetworkMiddleware.VetoPeriodNotEnded.selector, bytes32("task-2"), vetoDeadline)
+            abi.encodeWithSelector(CairnNetworkMiddleware.VetoPeriodNotEnded.selector, TASK_2, vetoDeadline)
         );
         middleware.finalizeSlash("task-2");
         vm.warp(block.timestamp + VETO);
@@ -414,7 +418,7 @@ contract CairnNetworkMiddlewareTest is SymbioticFixture {
         assertEq(uint8(state), uint8(CairnNetworkMiddleware.SlashState.Failed));
         assertEq(IVault(vault).activeStake(), 500e18);
         vm.prank(messenger);
-        vm.expectRevert(abi.encodeWithSelector(CairnNetworkMiddleware.SlashOrderAlreadySeen.selector, bytes32("late")));
+        vm.expectRevert(abi.encodeWithSelector(CairnNetworkMiddleware.SlashOrderAlreadySeen.selector, LATE_ORDER));
         middleware.executeSlash(_order("late", vault, 100e18, capture));
     }
 
@@ -504,7 +508,7 @@ contract CairnNetworkMiddlewareTest is SymbioticFixture {
         vm.warp(block.timestamp + VETO);
         (, uint64 firstIndex,) = middleware.slashes("first");
         vm.expectRevert(
-            abi.encodeWithSelector(CairnNetworkMiddleware.EarlierSlashPending.selector, bytes32("second"), firstIndex)
+            abi.encodeWithSelector(CairnNetworkMiddleware.EarlierSlashPending.selector, SECOND_ORDER, firstIndex)
         );
         middleware.finalizeSlash("second");
         middleware.finalizeSlash("first");

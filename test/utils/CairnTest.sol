@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {Test, Vm} from "forge-std/Test.sol";
+import {SafeCastLib} from "solady/utils/SafeCastLib.sol";
 import {MarketplaceDigests} from "./MarketplaceDigests.sol";
 import {ProofMarketplace} from "../../src/ProofMarketplace.sol";
 import {RequestLens} from "../../src/lens/RequestLens.sol";
@@ -152,7 +153,7 @@ abstract contract CairnTest is Test {
     // ---------------------------------------------------------------- requests
 
     function _requestParams(uint256 fixture) internal view returns (RequestParams memory p) {
-        p.marketId = uint32(marketId);
+        p.marketId = SafeCastLib.toUint32(marketId);
         p.maxReward = MAX_REWARD;
         p.provingTime = PROVING_TIME;
         p.matchingExpiry = uint32(block.timestamp + 300);
@@ -183,7 +184,7 @@ abstract contract CairnTest is Test {
         return Request({
             refundAddress: p.refundAddress,
             maxReward: p.maxReward,
-            createdAt: uint32(createdAt),
+            createdAt: SafeCastLib.toUint32(createdAt),
             matchingExpiry: p.matchingExpiry,
             provingTime: p.provingTime,
             inputsDigest: keccak256(abi.encodePacked(publicDigest, privateDigest))

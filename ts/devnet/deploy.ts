@@ -133,7 +133,22 @@ async function runForgeScript(
   params: { rpcUrl: string; deployerKey: Hex },
   env: Record<string, string>,
 ): Promise<void> {
-  const args = ['script', script, '--rpc-url', params.rpcUrl, '--broadcast', '--private-key', params.deployerKey]
+  // --slow: one transaction in flight at a time. forge otherwise sends a script's transactions as a batch while
+  // anvil's automine seals blocks under it (the same 11 transactions of Deploy.s.sol landed in 3 to 11 blocks from run
+  // to run), and a transaction that reaches the pool just after a block was sealed can wait for a next transaction
+  // that never comes while forge waits for its receipt: the stranding other projects traced on anvil, and the likely
+  // cause of the two-chain test set-up that hung until its hook timed out. With --slow every run is 11 blocks, and it
+  // costs no measurable time (about 6 s either way).
+  const args = [
+    'script',
+    script,
+    '--rpc-url',
+    params.rpcUrl,
+    '--broadcast',
+    '--slow',
+    '--private-key',
+    params.deployerKey,
+  ]
   // The other script's root variables must not leak in from the caller's environment (DeployAttestation refuses
   // DEV_ROOT_DER next to INTEL_ROOT=true).
   const base = toolEnv()

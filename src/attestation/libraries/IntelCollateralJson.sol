@@ -119,6 +119,7 @@ library IntelCollateralJson {
         for (uint256 i; i < 16; ++i) {
             uint256 svn = _uint(components[i], '"svn"');
             if (svn > 255) revert UnexpectedValue(key);
+            // forge-lint: disable-next-line(unsafe-typecast): svn ≤ 255 is checked on the line above
             svns |= bytes16(bytes1(uint8(svn))) >> (8 * i);
         }
     }
@@ -160,6 +161,7 @@ library IntelCollateralJson {
     function _uint32(JSONParserLib.Item memory item, string memory key) private pure returns (uint32) {
         uint256 value = _uint(item, key);
         if (value > type(uint32).max) revert UnexpectedValue(key);
+        // forge-lint: disable-next-line(unsafe-typecast): value ≤ type(uint32).max is checked on the line above
         return uint32(value);
     }
 

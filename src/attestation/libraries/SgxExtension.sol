@@ -72,12 +72,14 @@ library SgxExtension {
                 if (value.tag != Der.INTEGER) revert MalformedSgxExtension(value.start);
                 uint256 svn = der.toUint(value);
                 if (svn > 255) revert MalformedSgxExtension(value.start);
+                // forge-lint: disable-next-line(unsafe-typecast): svn ≤ 255 is checked on the line above
                 cpuSvn |= bytes16(bytes1(uint8(svn))) >> (8 * (n - 1));
                 seen |= uint256(1) << n;
             } else if (n == 17) {
                 if (value.tag != Der.INTEGER) revert MalformedSgxExtension(value.start);
                 uint256 svn = der.toUint(value);
                 if (svn > type(uint16).max) revert MalformedSgxExtension(value.start);
+                // forge-lint: disable-next-line(unsafe-typecast): svn ≤ type(uint16).max is checked on the line above
                 pceSvn = uint16(svn);
                 seen |= uint256(1) << n;
             }

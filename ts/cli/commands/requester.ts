@@ -7,6 +7,7 @@ import { cancel, deposit } from '../../requests.js'
 import { withdraw } from '../../settlement.js'
 import { type TokenInfo, tokenInfo } from '../../tokens.js'
 import { marketIdOf } from '../../types.js'
+import { unassignedReason } from '../../unassigned-reason.js'
 import { type ProgressDetails, type ProofFulfilment, type ProofStage, waitForProof } from '../../wait.js'
 import {
   amountFlag,
@@ -282,10 +283,25 @@ function statusResult(loaded: LoadedRequest, token: TokenInfo) {
 
 export const status = command({
   positionals: requestIdPositional,
+  options: {
+    'matcher-url': {
+      type: 'string',
+      value: '<url>',
+      description:
+        "for an open request, ask this matcher why it is not assigned yet (the devnet's matcher service URL)",
+    },
+  },
   run: async (ctx) => {
     const reader = await ctx.reader()
     const loaded = await loadRequest(reader, requestIdOf(ctx))
-    return statusResult(loaded, await ctx.token(reader, (await getMarket(reader, loaded.marketId)).paymentToken))
+    const result = statusResult(
+      loaded,
+      await ctx.token(reader, (await getMarket(reader, loaded.marketId)).paymentToken),
+    )
+    const matcherUrl = stringFlag(ctx.flags, 'matcher-url')
+    if (matcherUrl === undefined || loaded.state !== 'Open') return result
+    const unassigned = await unassignedReason(matcherUrl, loaded.requestId)
+    return unassigned === undefined ? result : { ...result, unassigned }
   },
   // Amounts in tokens, times as dates and durations; --json keeps the raw values (and adds the formatted amounts).
   text: (result) =>
