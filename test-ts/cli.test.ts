@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { bytesToHex, type Hex, keccak256, parseEther, toHex } from 'viem'
+import { bytesToHex, formatEther, type Hex, keccak256, parseEther, toHex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -235,6 +235,26 @@ describe('the cairn CLI against an anvil devnet', () => {
     expect(open.stderr).toContain(`request ${requestId} is not fulfilled yet`)
   })
 
+  it('text output is in human units: amounts in tokens, times as dates, durations in units (raw in --json)', async () => {
+    const prover = anvilAccount(devRoles.prover).account.address
+    const market = await run(['market', 'show', '1'])
+    expect(market.code).toBe(0)
+    expect(market.stdout).toContain('stakePerTask: 100 cSTK')
+    expect(market.stdout).toContain('slashPenalty: 50 cSTK')
+    expect(market.stdout).toContain('fallbackDelay: 30s')
+    expect(market.stdout).not.toContain('Formatted')
+    const status = await run(['prover', 'status', prover])
+    expect(status.code).toBe(0)
+    expect(status.stdout).toMatch(/price: 25 cUSD\n\s+provingTime: 10m/)
+    expect(status.stdout).toContain('staked: 500 cSTK')
+    expect(status.stdout).not.toContain(parseEther('25').toString())
+    const stake = await run(['stake', 'show', prover])
+    expect(stake.stdout).toContain('available: 500 cSTK')
+    expect(stake.stdout).toContain('unbonding: 0 cSTK')
+    expect(stake.stdout).toContain('unbondingAvailableAt: -')
+    expect(await json(['stake', 'show', prover])).toMatchObject({ staked: parseEther('500').toString() })
+  })
+
   it('prover leave and stake unbond, each undone with --cancel', async () => {
     const prover = anvilAccount(devRoles.prover).account.address
     const leaving = await json(['prover', 'leave', '--market', '1'], { role: 'prover' })
@@ -405,11 +425,30 @@ describe('the cairn CLI against an anvil devnet', () => {
       wallet: (BigInt(row?.wallet ?? 0) - parseEther('2.5')).toString(),
       symbol: 'cUSD',
     })
+    const held = BigInt(row?.marketplace ?? 0) + parseEther('2.5')
+    // Part of it, in token units with the symbol; the text names what moved and what is left, in tokens.
+    const part = await run(['withdraw', '--amount', '1.25', '--token', 'cUSD'], { role: 'requester' })
+    expect(part.code).toBe(0)
+    expect(part.stdout).toContain(`withdrew 1.25 cUSD to ${requester}`)
+    expect(part.stdout).toContain(`marketplace balance left: ${formatEther(held - parseEther('1.25'))} cUSD`)
+    const tooMuch = await run(['withdraw', '--amount', '1000000'], { role: 'requester' })
+    expect(tooMuch.code).toBe(1)
+    expect(tooMuch.stderr).toContain(
+      `--amount 1000000 cUSD is more than the marketplace balance of ${formatEther(held - parseEther('1.25'))} cUSD`,
+    )
+    const zero = await run(['withdraw', '--amount', '0'], { role: 'requester' })
+    expect(zero.code).toBe(2)
+    expect(zero.stderr).toContain('--amount: give more than 0')
+    // Without --amount, the rest.
     const withdrawn = await json(['withdraw'], { role: 'requester' })
-    expect(withdrawn.amount).toBe((BigInt(row?.marketplace ?? 0) + parseEther('2.5')).toString())
+    expect(withdrawn).toMatchObject({
+      amount: (held - parseEther('1.25')).toString(),
+      balanceLeft: '0',
+      balanceLeftFormatted: '0 cUSD',
+    })
     const empty = await run(['withdraw'], { role: 'requester' })
     expect(empty.code).toBe(1)
-    expect(empty.stderr).toContain(`NothingToWithdraw(account=${requester}`)
+    expect(empty.stderr).toContain(`nothing to withdraw: the marketplace balance of ${requester} in cUSD is 0`)
   })
 
   it('reports a contract revert with its decoded name and exit 1', async () => {

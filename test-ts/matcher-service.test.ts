@@ -727,9 +727,9 @@ describe('matcher config', () => {
   })
 
   it('refuses a dev attestation without its PKI, bad keys and unknown flags', () => {
-    expect(() => loadConfig(['--attestation', 'dev'], required)).toThrow(/devPkiSeed[\s\S]*devPkiTime/)
+    expect(() => loadConfig(['--attestation', 'dev'], required)).toThrow(/--dev-pki-seed[\s\S]*--dev-pki-time/)
     expect(() => loadConfig([], { ...required, MATCHER_SUBMITTER_PRIVATE_KEY: '0x1234' })).toThrow(
-      /submitterPrivateKey/,
+      /--submitter-private-key \(or MATCHER_SUBMITTER_PRIVATE_KEY\)/,
     )
     expect(() => loadConfig(['--no-such-flag', '1'], required)).toThrow()
   })

@@ -23,9 +23,9 @@ describe('the prover runner’s restaked-stake flags', () => {
   })
 
   it('refuses one without the other, naming the one missing', () => {
-    expect(() => loadConfig(['--ethereum-rpc-url', 'http://127.0.0.1:8546'], base)).toThrow(/restakingDeployment/)
+    expect(() => loadConfig(['--ethereum-rpc-url', 'http://127.0.0.1:8546'], base)).toThrow(/--restaking-deployment/)
     expect(() => loadConfig(['--restaking-deployment', 'deployments/31338.restaking.json'], base)).toThrow(
-      /ethereumRpcUrl/,
+      /--ethereum-rpc-url/,
     )
   })
 })

@@ -427,10 +427,12 @@ describe('config', () => {
   })
 
   it('refuses a bad key or URL with the field named, never echoing a key', () => {
-    expect(() => loadConfig(required, { ...keys, RELAYER_PRIVATE_KEY: '0x12' })).toThrow(/privateKey/)
-    expect(() => loadConfig([...required.slice(1), '--ethereum-rpc-url=nope'], keys)).toThrow(/ethereumRpcUrl/)
+    expect(() => loadConfig(required, { ...keys, RELAYER_PRIVATE_KEY: '0x12' })).toThrow(
+      /--private-key \(or RELAYER_PRIVATE_KEY\)/,
+    )
+    expect(() => loadConfig([...required.slice(1), '--ethereum-rpc-url=nope'], keys)).toThrow(/--ethereum-rpc-url/)
     // The operator's account is required: it registers the relayer key.
-    expect(() => loadConfig(required, { RELAYER_PRIVATE_KEY: key })).toThrow(/operatorPrivateKey/)
+    expect(() => loadConfig(required, { RELAYER_PRIVATE_KEY: key })).toThrow(/--operator-private-key/)
     const secretish = `0x${'ab'.repeat(31)}`
     const refused = (() => {
       try {
@@ -440,12 +442,12 @@ describe('config', () => {
       }
       return ''
     })()
-    expect(refused).toMatch(/operatorPrivateKey/)
+    expect(refused).toMatch(/--operator-private-key/)
     expect(refused).not.toContain('abab')
   })
 
   it('dev attestation needs the dev PKI seed and time', () => {
-    expect(() => loadConfig([...required, '--attestation=dev'], keys)).toThrow(/devPkiSeed[\s\S]*devPkiTime/)
+    expect(() => loadConfig([...required, '--attestation=dev'], keys)).toThrow(/--dev-pki-seed[\s\S]*--dev-pki-time/)
     expect(
       loadConfig([...required, '--attestation=dev', '--dev-pki-seed=s', '--dev-pki-time=1700000000'], keys),
     ).toMatchObject({ attestation: 'dev', devPkiSeed: 's', devPkiTime: 1_700_000_000 })

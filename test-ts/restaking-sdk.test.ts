@@ -335,6 +335,7 @@ describe('restaking SDK on the real Symbiotic core', () => {
         vault,
         collateral,
         stake: DEPOSIT.toString(),
+        stakeFormatted: '1000 rCRN',
       },
       expect.objectContaining({ vault: fixture.ethereum.contracts.vetoVault, stake: '0' }),
     ])

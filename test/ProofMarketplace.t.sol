@@ -851,10 +851,10 @@ contract ProofMarketplaceTest is CairnTest, TeeRegistryFixture {
         assertEq(registry.prover(prover).computeInUse, 0);
 
         vm.prank(proverRewards);
-        marketplace.withdraw(address(payToken), proverRewards);
+        marketplace.withdraw(address(payToken), proverRewards, 0);
         assertEq(payToken.balanceOf(proverRewards), PRICE);
         vm.prank(refundee);
-        marketplace.withdraw(address(payToken), refundee);
+        marketplace.withdraw(address(payToken), refundee, 0);
         assertEq(payToken.balanceOf(refundee), MAX_REWARD - PRICE);
         assertEq(payToken.balanceOf(address(marketplace)), 0);
     }
@@ -1095,7 +1095,7 @@ contract ProofMarketplaceTest is CairnTest, TeeRegistryFixture {
             assertEq(marketplace.balanceOf(accomplice, address(stakeToken)), 0, "no slasher reward");
             assertEq(marketplace.balanceOf(treasury, address(stakeToken)) - treasuryBefore, SLASH_PENALTY);
             vm.prank(requester);
-            marketplace.withdraw(address(payToken), requester);
+            marketplace.withdraw(address(payToken), requester, 0);
             assertEq(payToken.balanceOf(requester), requesterTokensBefore + MAX_REWARD, "made whole, never more");
             _stake(prover, SLASH_PENALTY); // back to one task's stake for the next round
         }
@@ -1213,7 +1213,7 @@ contract ProofMarketplaceTest is CairnTest, TeeRegistryFixture {
         vm.expectEmit(address(marketplace));
         emit IProofMarketplace.Withdrawn(treasury, address(0), owner, 1 ether);
         vm.prank(treasury);
-        marketplace.withdraw(address(0), owner);
+        marketplace.withdraw(address(0), owner, 0);
         assertEq(owner.balance, 1 ether);
         assertEq(marketplace.balanceOf(treasury, address(0)), 0);
     }
@@ -1221,14 +1221,76 @@ contract ProofMarketplaceTest is CairnTest, TeeRegistryFixture {
     function test_RevertWhen_withdraw_nothing() public {
         vm.prank(stranger);
         vm.expectRevert(
-            abi.encodeWithSelector(IProofMarketplace.NothingToWithdraw.selector, stranger, address(payToken))
+            abi.encodeWithSelector(IProofMarketplace.InsufficientBalance.selector, stranger, address(payToken), 0, 0)
         );
-        marketplace.withdraw(address(payToken), stranger);
+        marketplace.withdraw(address(payToken), stranger, 0);
     }
 
     function test_RevertWhen_withdraw_toZero() public {
         vm.expectRevert(IProofMarketplace.ZeroAddress.selector);
-        marketplace.withdraw(address(payToken), address(0));
+        marketplace.withdraw(address(payToken), address(0), 0);
+    }
+
+    function test_withdraw_partial() public {
+        _deposit(stranger, 100e18);
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.Withdrawn(stranger, address(payToken), refundee, 12.5e18);
+        vm.prank(stranger);
+        marketplace.withdraw(address(payToken), refundee, 12.5e18);
+        assertEq(payToken.balanceOf(refundee), 12.5e18);
+        assertEq(marketplace.balanceOf(stranger, address(payToken)), 87.5e18);
+
+        vm.prank(stranger);
+        marketplace.withdraw(address(payToken), stranger, 0);
+        assertEq(payToken.balanceOf(stranger), 87.5e18, "the rest");
+        assertEq(marketplace.balanceOf(stranger, address(payToken)), 0);
+        assertEq(payToken.balanceOf(address(marketplace)), 0);
+    }
+
+    function test_withdraw_exactBalance() public {
+        _deposit(stranger, 100e18);
+        vm.prank(stranger);
+        marketplace.withdraw(address(payToken), stranger, 100e18);
+        assertEq(payToken.balanceOf(stranger), 100e18);
+        assertEq(marketplace.balanceOf(stranger, address(payToken)), 0);
+    }
+
+    function test_RevertWhen_withdraw_moreThanBalance() public {
+        _deposit(stranger, 100e18);
+        vm.prank(stranger);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IProofMarketplace.InsufficientBalance.selector, stranger, address(payToken), 100e18, 100e18 + 1
+            )
+        );
+        marketplace.withdraw(address(payToken), stranger, 100e18 + 1);
+    }
+
+    function test_RevertWhen_withdraw_partOfAnEmptyBalance() public {
+        vm.prank(stranger);
+        vm.expectRevert(
+            abi.encodeWithSelector(IProofMarketplace.InsufficientBalance.selector, stranger, address(payToken), 0, 1)
+        );
+        marketplace.withdraw(address(payToken), stranger, 1);
+    }
+
+    function testFuzz_withdraw_partialKeepsTheRest(uint256 deposited, uint256 amount) public {
+        deposited = bound(deposited, 1, 1e30);
+        amount = bound(amount, 1, deposited);
+        _deposit(stranger, deposited);
+        vm.prank(stranger);
+        marketplace.withdraw(address(payToken), stranger, amount);
+        assertEq(payToken.balanceOf(stranger), amount);
+        assertEq(marketplace.balanceOf(stranger, address(payToken)), deposited - amount);
+        assertEq(payToken.balanceOf(address(marketplace)), deposited - amount);
+    }
+
+    function _deposit(address account, uint256 amount) internal {
+        payToken.mint(account, amount);
+        vm.startPrank(account);
+        payToken.approve(address(marketplace), amount);
+        marketplace.deposit(address(payToken), amount);
+        vm.stopPrank();
     }
 
     // ================================================================ governance

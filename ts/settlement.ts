@@ -23,6 +23,7 @@ import {
   type TaskRecords,
   type TaskRef,
 } from './types.js'
+import { uint } from './validation.js'
 
 export type FulfilParams = {
   requestId: bigint
@@ -203,12 +204,18 @@ export async function slash(client: CairnClient, ref: TaskRef): Promise<SlashOut
   }
 }
 
-/** Withdraws the client's whole marketplace balance of `token` (zero address = native) to `to` (default: itself). */
+/**
+ * Withdraws `amount` of the client's marketplace balance of `token` (zero address = native) to `to` (default: itself);
+ * without `amount`, the whole balance. More than the balance, or an empty balance, reverts with InsufficientBalance.
+ */
 export async function withdraw(
   client: CairnClient,
   token: Address,
-  to: Address = client.wallet.account.address,
+  options: { to?: Address; amount?: bigint } = {},
 ): Promise<{ amount: bigint; receipt: TransactionReceipt }> {
+  const to = options.to ?? client.wallet.account.address
+  // On chain 0 means the whole balance: an explicit amount must be at least 1 so that 0n is never read as "all".
+  const amount = options.amount === undefined ? 0n : uint('amount', options.amount, 256, 1n)
   const address = client.deployment.contracts.proofMarketplace
   const { request } = await simulated(() =>
     client.public.simulateContract({
@@ -216,7 +223,7 @@ export async function withdraw(
       address,
       abi: proofMarketplaceAbi,
       functionName: 'withdraw',
-      args: [token, to],
+      args: [token, to, amount],
     }),
   )
   const receipt = await sent(client, () => client.wallet.writeContract(request))

@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util'
 import { isHex } from 'viem'
 import { z } from 'zod'
 import { DEFAULT_INPUT_TIMEOUT_MS, DEFAULT_MAX_INPUT_BYTES } from '../../ts/input-uris.js'
+import { envVariable, loadServiceConfig, type ServiceCli } from '../../ts/service/config.js'
 
 const privateKey = z
   .string()
@@ -77,49 +77,71 @@ export const configSchema = z
 export type MatcherConfig = z.infer<typeof configSchema>
 export type MatcherConfigInput = z.input<typeof configSchema>
 
-const flags = {
-  'rpc-url': 'rpcUrl',
-  'chain-id': 'chainId',
-  deployment: 'deployment',
-  'attestation-deployment': 'attestationDeployment',
-  'key-file': 'keyFile',
-  'submitter-private-key': 'submitterPrivateKey',
-  attestation: 'attestation',
-  'dev-pki-seed': 'devPkiSeed',
-  'dev-pki-time': 'devPkiTime',
-  'max-batch': 'maxBatch',
-  'signature-validity': 'signatureValidity',
-  'min-time-to-expiry': 'minTimeToExpiry',
-  'poll-interval': 'pollInterval',
-  'log-range': 'logRange',
-  'from-block': 'fromBlock',
-  'fetch-timeout': 'fetchTimeout',
-  'max-input-bytes': 'maxInputBytes',
-  'allow-file-uris': 'allowFileUris',
-  'liveness-grace': 'livenessGrace',
-  'metrics-port': 'metricsPort',
-  'metrics-host': 'metricsHost',
-  'log-level': 'logLevel',
-} as const satisfies Record<string, keyof MatcherConfig>
+/** `cairn matcher run`: every flag with its MATCHER_* variable and meaning; `--help` lists them with the schema's defaults. */
+export const matcherCli = {
+  command: 'cairn matcher run',
+  entry: 'enclave/matcher/main.ts',
+  summary: 'the matcher: assigns open requests to listed provers, signed by its attested enclave key',
+  envPrefix: 'MATCHER_',
+  schema: configSchema,
+  flags: {
+    'rpc-url': { field: 'rpcUrl', value: '<url>', help: 'JSON-RPC URL of the marketplace chain' },
+    'chain-id': { field: 'chainId', value: '<id>', help: 'chain id the RPC must report' },
+    deployment: { field: 'deployment', value: '<path>', help: 'deployment file (default deployments/<chainId>.json)' },
+    'attestation-deployment': {
+      field: 'attestationDeployment',
+      value: '<path>',
+      help: 'attestation deployment file (default deployments/<chainId>.attestation.json)',
+    },
+    'key-file': { field: 'keyFile', value: '<path>', help: 'the enclave key state (created when absent)' },
+    'submitter-private-key': {
+      field: 'submitterPrivateKey',
+      value: '<0x…>',
+      help: 'key of the admitted matcher operator: registers the enclave key, sends the assignments',
+    },
+    attestation: { field: 'attestation', help: 'quote source: a TDX guest (configfs) or the dev PKI' },
+    'dev-pki-seed': { field: 'devPkiSeed', help: 'dev PKI seed (needed with --attestation dev)' },
+    'dev-pki-time': {
+      field: 'devPkiTime',
+      value: '<unix-seconds>',
+      help: 'dev PKI reference time (needed with --attestation dev)',
+    },
+    'max-batch': { field: 'maxBatch', value: '<n>', help: 'most assignments per transaction' },
+    'signature-validity': { field: 'signatureValidity', value: '<seconds>', help: 'how long a signed batch is valid' },
+    'min-time-to-expiry': {
+      field: 'minTimeToExpiry',
+      value: '<seconds>',
+      help: 'leave requests whose matching expiry is nearer than this',
+    },
+    'poll-interval': { field: 'pollInterval', value: '<ms>', help: 'between polls of the chain head' },
+    'log-range': { field: 'logRange', value: '<blocks>', help: 'blocks per eth_getLogs call' },
+    'from-block': { field: 'fromBlock', value: '<block>', help: 'first block indexed (default: the deploy blocks)' },
+    'fetch-timeout': { field: 'fetchTimeout', value: '<ms>', help: 'one read of inputs behind a URI' },
+    'max-input-bytes': { field: 'maxInputBytes', value: '<bytes>', help: 'largest inputs read behind one URI' },
+    'allow-file-uris': {
+      field: 'allowFileUris',
+      value: '<true|false>',
+      help: 'read file: inputs URIs from this disk (devnets and tests only)',
+    },
+    'liveness-grace': {
+      field: 'livenessGrace',
+      value: '<seconds>',
+      help: "past a task's listed proving time before its silence counts as the prover gone",
+    },
+    'metrics-port': { field: 'metricsPort', value: '<port>', help: 'HTTP port of /healthz and /metrics (0: any free)' },
+    'metrics-host': { field: 'metricsHost', value: '<host>', help: 'interface the HTTP server listens on' },
+    'log-level': { field: 'logLevel', value: '<level>', help: 'log verbosity' },
+  },
+} as const satisfies ServiceCli<typeof configSchema>
 
 /** The environment variable of a flag: --key-file → MATCHER_KEY_FILE. */
-export function envName(flag: keyof typeof flags): string {
-  return `MATCHER_${flag.toUpperCase().replaceAll('-', '_')}`
+export function envName(flag: keyof typeof matcherCli.flags): string {
+  return envVariable(matcherCli, flag)
 }
 
-/** Flags win over MATCHER_* environment variables (e.g. --max-batch or MATCHER_MAX_BATCH). */
+/** Flags win over MATCHER_* environment variables (e.g. --max-batch or MATCHER_MAX_BATCH); a ConfigError names the flag. */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): MatcherConfig {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: Object.fromEntries(Object.keys(flags).map((flag) => [flag, { type: 'string' }])),
-    strict: true,
-  })
-  const raw: Record<string, unknown> = {}
-  for (const [flag, key] of Object.entries(flags)) {
-    const value = values[flag] ?? env[envName(flag as keyof typeof flags)]
-    if (value !== undefined && value !== '') raw[key] = value
-  }
-  return parseConfig(raw)
+  return loadServiceConfig(matcherCli, argv, env)
 }
 
 /** Validates a config given as an object (in-process use: devnets, tests, benches). */

@@ -1,9 +1,10 @@
 import { pino } from 'pino'
-import { loadConfig } from './config.js'
+import { configFromCommandLine } from '../../ts/service/config.js'
+import { matcherCli } from './config.js'
 import { startMatcher } from './service.js'
 
 // Entry point: `tsx enclave/matcher/main.ts --rpc-url ... --key-file ...` (or MATCHER_* environment variables).
-const config = loadConfig(process.argv.slice(2), process.env)
+const config = configFromCommandLine(matcherCli)
 const logger = pino({ level: config.logLevel, base: { service: 'cairn-matcher' } })
 const matcher = await startMatcher(config, { logger }).catch((error: unknown) => {
   logger.fatal({ err: error }, 'matcher failed to start')

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
-import { parseArgs } from 'node:util'
 import { getAddress, isAddress, isHex } from 'viem'
 import { z } from 'zod'
 import { DEFAULT_INPUT_TIMEOUT_MS, DEFAULT_MAX_INPUT_BYTES } from '../../ts/input-uris.js'
+import { envVariable, loadServiceConfig, type ServiceCli } from '../../ts/service/config.js'
 
 const address = z
   .string()
@@ -195,73 +195,152 @@ export function parseConfig(input: ProverRunnerConfigInput | Record<string, unkn
   return parsed.data
 }
 
-const flags = {
-  'rpc-url': 'rpcUrl',
-  'chain-id': 'chainId',
-  deployment: 'deployment',
-  'attestation-deployment': 'attestationDeployment',
-  'private-key': 'privateKey',
-  'reward-address': 'rewardAddress',
-  'key-file': 'keyFile',
-  'breaker-file': 'breakerFile',
-  'operator-token-file': 'operatorTokenFile',
-  attestation: 'attestation',
-  'dev-pki-seed': 'devPkiSeed',
-  'dev-pki-time': 'devPkiTime',
-  'configfs-root': 'configfsRoot',
-  markets: 'markets',
-  capacity: 'capacity',
-  stake: 'stake',
-  'ethereum-rpc-url': 'ethereumRpcUrl',
-  'restaking-deployment': 'restakingDeployment',
-  'metrics-port': 'metricsPort',
-  'metrics-host': 'metricsHost',
-  'poll-interval': 'pollInterval',
-  confirmations: 'confirmations',
-  'log-range': 'logRange',
-  'from-block': 'fromBlock',
-  'batch-window': 'batchWindow',
-  'max-batch': 'maxBatch',
-  'max-concurrent-proofs': 'maxConcurrentProofs',
-  'submit-margin': 'submitMargin',
-  'max-input-bytes': 'maxInputBytes',
-  'fetch-timeout': 'fetchTimeout',
-  'allow-file-uris': 'allowFileUris',
-  'claim-fallback': 'claimFallback',
-  'rotation-fraction': 'rotationFraction',
-  'key-retention': 'keyRetention',
-  'log-level': 'logLevel',
-} as const satisfies Record<string, keyof ProverRunnerConfig>
+/** `cairn prover run`: every flag with its PROVER_* variable and meaning; `--help` lists them with the schema's defaults. */
+export const proverCli = {
+  command: 'cairn prover run',
+  entry: 'enclave/prover/main.ts',
+  summary: 'the prover runner: registers, lists and stakes, then proves and fulfils the tasks it is assigned',
+  envPrefix: 'PROVER_',
+  schema: configSchema,
+  flags: {
+    'rpc-url': { field: 'rpcUrl', value: '<url>', help: 'JSON-RPC URL of the marketplace chain' },
+    'chain-id': { field: 'chainId', value: '<id>', help: 'chain id the RPC and the deployment files must have' },
+    deployment: { field: 'deployment', value: '<path>', help: 'deployment file (default deployments/<chainId>.json)' },
+    'attestation-deployment': {
+      field: 'attestationDeployment',
+      value: '<path>',
+      help: 'attestation deployment file (default deployments/<chainId>.attestation.json)',
+    },
+    'private-key': {
+      field: 'privateKey',
+      value: '<0x…>',
+      help: 'the operator account: registers, lists, stakes, fulfils, pays gas',
+    },
+    'reward-address': {
+      field: 'rewardAddress',
+      value: '<address>',
+      help: 'receives the rewards (default: the operator)',
+    },
+    'key-file': { field: 'keyFile', value: '<path>', help: 'the enclave keyring (created when absent)' },
+    'breaker-file': {
+      field: 'breakerFile',
+      value: '<path>',
+      help: 'circuit-breaker state (default <key-file>.breaker.json)',
+    },
+    'operator-token-file': {
+      field: 'operatorTokenFile',
+      value: '<path>',
+      help: 'bearer token of POST /reset (default <key-file>.operator-token, created at the first start)',
+    },
+    attestation: { field: 'attestation', help: 'quote source: a TDX guest (configfs) or the dev PKI' },
+    'dev-pki-seed': { field: 'devPkiSeed', help: 'dev PKI seed (needed with --attestation dev)' },
+    'dev-pki-time': { field: 'devPkiTime', value: '<time>', help: 'dev PKI reference time, ISO 8601 or unix seconds' },
+    'configfs-root': {
+      field: 'configfsRoot',
+      value: '<path>',
+      help: 'configfs-tsm report directory (default /sys/kernel/config/tsm/report)',
+    },
+    markets: {
+      field: 'markets',
+      value: '<json|@file>',
+      help: 'JSON array of { marketId, backend, price (wei), provingTime, … }, inline or @file.json',
+    },
+    capacity: { field: 'capacity', value: '<units>', help: 'compute units of this machine, shared by its markets' },
+    stake: {
+      field: 'stake',
+      value: '<wei>',
+      help: 'keep at least this much staked in NativeStaking, topped up at start',
+    },
+    'ethereum-rpc-url': {
+      field: 'ethereumRpcUrl',
+      value: '<url>',
+      help: 'Ethereum RPC of the restaking middleware (with --restaking-deployment: keeps restaked stake live)',
+    },
+    'restaking-deployment': {
+      field: 'restakingDeployment',
+      value: '<path>',
+      help: 'the Ethereum restaking deployment file (with --ethereum-rpc-url)',
+    },
+    'metrics-port': {
+      field: 'metricsPort',
+      value: '<port>',
+      help: 'HTTP port of /healthz, /metrics, POST /reset (0: any free)',
+    },
+    'metrics-host': { field: 'metricsHost', value: '<host>', help: 'interface the HTTP server listens on' },
+    'poll-interval': { field: 'pollInterval', value: '<ms>', help: 'between chain polls' },
+    confirmations: {
+      field: 'confirmations',
+      value: '<blocks>',
+      help: 'blocks behind the head before logs are acted on',
+    },
+    'log-range': { field: 'logRange', value: '<blocks>', help: 'most blocks per eth_getLogs call' },
+    'from-block': {
+      field: 'fromBlock',
+      value: '<block>',
+      help: 'first block read at start (default: the deploy block)',
+    },
+    'batch-window': {
+      field: 'batchWindow',
+      value: '<ms>',
+      help: 'a ready proof waits this long to share a fulfilBatch',
+    },
+    'max-batch': { field: 'maxBatch', value: '<n>', help: 'most proofs per fulfilBatch' },
+    'max-concurrent-proofs': { field: 'maxConcurrentProofs', value: '<n>', help: 'proofs computed at once' },
+    'submit-margin': {
+      field: 'submitMargin',
+      value: '<seconds>',
+      help: 'before a deadline, when proving is abandoned',
+    },
+    'max-input-bytes': { field: 'maxInputBytes', value: '<bytes>', help: 'largest inputs fetched from a URI' },
+    'fetch-timeout': { field: 'fetchTimeout', value: '<ms>', help: 'one read of inputs behind a URI' },
+    'allow-file-uris': {
+      field: 'allowFileUris',
+      value: '<true|false>',
+      help: 'read file: inputs URIs from this disk (devnets and tests only)',
+    },
+    'claim-fallback': {
+      field: 'claimFallback',
+      value: '<true|false>',
+      help: 'claim public requests the matcher left unassigned past the fallback delay',
+    },
+    'rotation-fraction': {
+      field: 'rotationFraction',
+      value: '<0..1>',
+      help: 'share of a key’s attested validity after which it is rotated',
+    },
+    'key-retention': { field: 'keyRetention', value: '<seconds>', help: 'how long an expired enclave key is kept' },
+    'log-level': { field: 'logLevel', value: '<level>', help: 'log verbosity' },
+  },
+  decode: { markets: parseMarkets },
+  notes: ['Market entries, backends and the keyring: enclave/prover/README.md.'],
+} as const satisfies ServiceCli<typeof configSchema>
 
 /** The environment variable of a flag: PROVER_ and the flag in upper snake case (--key-file → PROVER_KEY_FILE). */
 export function envName(flag: string): string {
-  return `PROVER_${flag.toUpperCase().replaceAll('-', '_')}`
+  return envVariable(proverCli, flag)
 }
 
 /**
  * Flags win over PROVER_* environment variables. `--markets` (PROVER_MARKETS) is a JSON array, inline or `@path`
- * to a JSON file.
+ * to a JSON file. A ConfigError names each flag that is missing or malformed.
  */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ProverRunnerConfig {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: Object.fromEntries(Object.keys(flags).map((name) => [name, { type: 'string' }])),
-    strict: true,
-  })
-  const raw: Record<string, unknown> = {}
-  for (const [name, key] of Object.entries(flags)) {
-    const value = values[name] ?? env[envName(name)]
-    if (value === undefined || value === '') continue
-    raw[key] = key === 'markets' ? parseMarkets(String(value)) : value
-  }
-  return parseConfig(raw)
+  return loadServiceConfig(proverCli, argv, env)
 }
 
 function parseMarkets(value: string): unknown {
-  const text = value.startsWith('@') ? readFileSync(value.slice(1), 'utf8') : value
+  const path = value.startsWith('@') ? value.slice(1) : undefined
+  let text = value
+  if (path !== undefined) {
+    try {
+      text = readFileSync(path, 'utf8')
+    } catch (error) {
+      throw new Error(`cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? error})`)
+    }
+  }
   try {
     return JSON.parse(text)
   } catch (error) {
-    throw new Error(`markets: not JSON (${(error as Error).message})`)
+    throw new Error(`not JSON (${(error as Error).message})`)
   }
 }

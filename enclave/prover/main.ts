@@ -1,9 +1,10 @@
 import { pino } from 'pino'
-import { loadConfig } from './config.js'
+import { configFromCommandLine } from '../../ts/service/config.js'
+import { proverCli } from './config.js'
 import { startProverRunner } from './runner.js'
 
 // Entry point: `tsx enclave/prover/main.ts --rpc-url ... --markets '[...]'` (or PROVER_* environment variables).
-const config = loadConfig(process.argv.slice(2), process.env)
+const config = configFromCommandLine(proverCli)
 const logger = pino({ level: config.logLevel, base: { service: 'cairn-prover' } })
 
 let runner: Awaited<ReturnType<typeof startProverRunner>> | undefined

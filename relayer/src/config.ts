@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util'
 import { isHex } from 'viem'
 import { z } from 'zod'
+import { envVariable, flagOfField, loadServiceConfig, type ServiceCli } from '../../ts/service/config.js'
 
 const privateKey = z
   .string()
@@ -59,59 +59,88 @@ export const configSchema = z
 export type RelayerConfig = z.infer<typeof configSchema>
 export type RelayerConfigInput = z.input<typeof configSchema>
 
-const flags = {
-  'ethereum-rpc-url': 'ethereumRpcUrl',
-  'marketplace-rpc-url': 'marketplaceRpcUrl',
-  'ethereum-deployment': 'ethereumDeployment',
-  'marketplace-deployment': 'marketplaceDeployment',
-  'private-key': 'privateKey',
-  'operator-private-key': 'operatorPrivateKey',
-  attestation: 'attestation',
-  'dev-pki-seed': 'devPkiSeed',
-  'dev-pki-time': 'devPkiTime',
-  'epoch-length': 'epochLength',
-  'finality-depth': 'finalityDepth',
-  'metrics-port': 'metricsPort',
-  'metrics-host': 'metricsHost',
-  'poll-interval': 'pollInterval',
-  peers: 'peers',
-  'submit-delay': 'submitDelay',
-  'max-batch': 'maxBatch',
-  'page-size': 'pageSize',
-  'log-level': 'logLevel',
-} as const satisfies Record<string, keyof RelayerConfig>
+/** `cairn relayer run`: every flag with its RELAYER_* variable and meaning; `--help` lists them with the schema's defaults. */
+export const relayerCli = {
+  command: 'cairn relayer run',
+  entry: 'relayer/src/main.ts',
+  summary: 'a stake relayer: commits Ethereum stake snapshots to the StakeMirror and delivers slashes back',
+  envPrefix: 'RELAYER_',
+  schema: configSchema,
+  flags: {
+    'ethereum-rpc-url': { field: 'ethereumRpcUrl', value: '<url>', help: 'JSON-RPC URL of Ethereum (the middleware)' },
+    'marketplace-rpc-url': {
+      field: 'marketplaceRpcUrl',
+      value: '<url>',
+      help: 'JSON-RPC URL of the marketplace chain (the StakeMirror)',
+    },
+    'ethereum-deployment': {
+      field: 'ethereumDeployment',
+      value: '<path>',
+      help: 'deployments/<ethereum chainId>.restaking.json (DeployRestaking.s.sol, MODE=ETHEREUM)',
+    },
+    'marketplace-deployment': {
+      field: 'marketplaceDeployment',
+      value: '<path>',
+      help: 'deployments/<marketplace chainId>.restaking.json (DeployRestaking.s.sol, MODE=MARKETPLACE)',
+    },
+    'private-key': {
+      field: 'privateKey',
+      value: '<0x…>',
+      help: 'this relayer’s attested key: signs snapshots and batches, pays for submissions',
+    },
+    'operator-private-key': {
+      field: 'operatorPrivateKey',
+      value: '<0x…>',
+      help: 'key of the admitted relayer operator: registers this relayer’s key',
+    },
+    attestation: { field: 'attestation', help: 'quote source: a TDX guest (configfs) or the dev PKI' },
+    'dev-pki-seed': { field: 'devPkiSeed', help: 'dev PKI seed (needed with --attestation dev)' },
+    'dev-pki-time': {
+      field: 'devPkiTime',
+      value: '<unix-seconds>',
+      help: 'dev PKI reference time (needed with --attestation dev)',
+    },
+    'epoch-length': { field: 'epochLength', value: '<seconds>', help: 'snapshots capture stake at multiples of this' },
+    'finality-depth': { field: 'finalityDepth', value: '<blocks>', help: 'blocks behind the head that count as final' },
+    'metrics-port': {
+      field: 'metricsPort',
+      value: '<port>',
+      help: 'HTTP port of /healthz, /metrics, peers (0: any free)',
+    },
+    'metrics-host': { field: 'metricsHost', value: '<host>', help: 'interface the HTTP server listens on' },
+    'poll-interval': { field: 'pollInterval', value: '<ms>', help: 'between rounds' },
+    peers: { field: 'peers', value: '<url,url>', help: 'other relayers’ HTTP servers, comma-separated' },
+    'submit-delay': {
+      field: 'submitDelay',
+      value: '<ms>',
+      help: 'a relayer that is not the lowest signer waits this long before submitting',
+    },
+    'max-batch': { field: 'maxBatch', value: '<n>', help: 'most slashes per delivered batch' },
+    'page-size': { field: 'pageSize', value: '<n>', help: 'pairs read per stakesAt page' },
+    'log-level': { field: 'logLevel', value: '<level>', help: 'log verbosity' },
+  },
+  decode: {
+    peers: (text: string) =>
+      text
+        .split(',')
+        .map((peer) => peer.trim())
+        .filter(Boolean),
+  },
+} as const satisfies ServiceCli<typeof configSchema>
 
 /** The environment variable of a flag: --operator-private-key → RELAYER_OPERATOR_PRIVATE_KEY. */
-export function envName(flag: keyof typeof flags): string {
-  return `RELAYER_${flag.toUpperCase().replaceAll('-', '_')}`
+export function envName(flag: keyof typeof relayerCli.flags): string {
+  return envVariable(relayerCli, flag)
 }
 
 /** The flag that sets a config field, with its environment variable: for errors that tell what to fix. */
 export function flagOf(key: keyof RelayerConfig): string {
-  const flag = Object.entries(flags).find(([, field]) => field === key)?.[0] as keyof typeof flags | undefined
-  return flag === undefined ? key : `--${flag} (${envName(flag)})`
+  return flagOfField(relayerCli, key)
 }
 
-/** Flags win over RELAYER_* environment variables (e.g. --epoch-length or RELAYER_EPOCH_LENGTH). */
+/** Flags win over RELAYER_* environment variables (e.g. --epoch-length or RELAYER_EPOCH_LENGTH); a ConfigError names the flag. */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): RelayerConfig {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: Object.fromEntries(Object.keys(flags).map((flag) => [flag, { type: 'string' }])),
-    strict: true,
-  })
-  const raw: Record<string, unknown> = {}
-  for (const [flag, key] of Object.entries(flags)) {
-    const value = values[flag] ?? env[envName(flag as keyof typeof flags)]
-    if (value === undefined || value === '') continue
-    raw[key] =
-      key === 'peers'
-        ? String(value)
-            .split(',')
-            .map((peer) => peer.trim())
-            .filter(Boolean)
-        : value
-  }
-  return parseConfig(raw)
+  return loadServiceConfig(relayerCli, argv, env)
 }
 
 /** Validates a config given as an object (in-process use: tests). Errors name the field, never echo a key. */

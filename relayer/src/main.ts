@@ -1,9 +1,10 @@
 import { pino } from 'pino'
-import { loadConfig } from './config.js'
+import { configFromCommandLine } from '../../ts/service/config.js'
+import { relayerCli } from './config.js'
 import { createRelayer } from './relayer.js'
 
 // Entry point: `tsx relayer/src/main.ts --ethereum-rpc-url ... ` (or RELAYER_* environment variables).
-const config = loadConfig(process.argv.slice(2), process.env)
+const config = configFromCommandLine(relayerCli)
 const logger = pino({ level: config.logLevel, base: { service: 'cairn-relayer' } })
 const relayer = await createRelayer(config, { logger }).catch((error: unknown) => {
   // The message says what to fix (it never carries a key); the stack and revert data stay out of it.

@@ -63,7 +63,9 @@ interface IProofMarketplace {
     error TaskDeadlineNotPassed(uint256 requestId, uint32 taskDeadline);
     error WrongInputs(uint256 requestId);
     error InvalidProof(uint256 requestId);
-    error NothingToWithdraw(address account, address token);
+    /// @notice A withdrawal of more than `account`'s balance of `token`, or of the whole balance when it is empty
+    /// (`amount` 0 and `balance` 0).
+    error InsufficientBalance(address account, address token, uint256 balance, uint256 amount);
     error CallFailed(address callee);
     error EnclaveKeysNotSet();
     /// @notice An invalid-input attestation was not signed by an active enclave key of the task's prover.
@@ -196,8 +198,9 @@ interface IProofMarketplace {
     /// @notice Adds `amount` of `token`, pulled from msg.sender, to msg.sender's balance (escrow for requests).
     function deposit(address token, uint256 amount) external;
 
-    /// @notice Sends msg.sender's whole balance of `token` (address(0) = native) to `to`.
-    function withdraw(address token, address to) external;
+    /// @notice Sends `amount` of msg.sender's balance of `token` (address(0) = native) to `to`; `amount` 0 sends
+    /// the whole balance. Reverts with `InsufficientBalance` when `amount` exceeds the balance or the balance is empty.
+    function withdraw(address token, address to, uint256 amount) external;
 
     // ---------------------------------------------------------------- governance
 

@@ -36,7 +36,7 @@ contract MarketplaceGasTest is CairnTest, TeeRegistryFixture {
 
     function test_gas_createRequestWithTransfer() public {
         vm.prank(requester);
-        marketplace.withdraw(address(payToken), requester);
+        marketplace.withdraw(address(payToken), requester, 0);
         vm.prank(requester);
         marketplace.createRequest(_requestParams(0));
         vm.snapshotGasLastCall("createRequest, escrow pulled with transferFrom");

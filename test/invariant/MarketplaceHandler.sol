@@ -209,6 +209,7 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
     uint256 public slashesWithoutEnclave;
     uint256 public cancels;
     uint256 public withdrawals;
+    uint256 public partialWithdrawals;
     uint256 public leavesCompleted;
     uint256 public deregistrations;
     uint256 public unbondsWithdrawn;
@@ -364,8 +365,10 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         ghostBalance[account][token] += amount;
     }
 
-    /// Withdraws a whole balance: mostly one that exists; `variant` % 8 == 7 any, maybe empty (`NothingToWithdraw`).
-    function withdraw(uint256 seed, uint8 variant) external counted {
+    /// Withdraws from a balance: mostly one that exists; `variant` % 8 == 7 any, maybe empty. The amount by
+    /// `variant` / 8 % 4: the whole balance (0), a part of it, exactly all of it, or more than it; more than the
+    /// balance, or anything from an empty one, is refused with `InsufficientBalance`.
+    function withdraw(uint256 seed, uint8 variant, uint256 amount) external counted {
         uint256 n = accounts.length * tokens.length;
         uint256 pick = seed % n;
         if (variant % 8 != 7) {
@@ -380,18 +383,25 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         address account = accounts[pick / tokens.length];
         address token = tokens[pick % tokens.length];
         uint256 owed = ghostBalance[account][token];
-        if (owed == 0) {
-            _expect(abi.encodeWithSelector(IProofMarketplace.NothingToWithdraw.selector, account, token));
+        uint256 mode = variant / 8 % 4;
+        if (mode == 0) amount = 0;
+        else if (mode == 1) amount = _bound(amount, 1, owed < 2 ? 1 : owed - 1);
+        else if (mode == 2) amount = owed;
+        else amount = _bound(amount, owed + 1, owed + 100e18);
+        uint256 sent = amount == 0 ? owed : amount;
+        if (sent == 0 || sent > owed) {
+            _expect(abi.encodeWithSelector(IProofMarketplace.InsufficientBalance.selector, account, token, owed, sent));
             vm.prank(account);
-            marketplace.withdraw(token, account);
+            marketplace.withdraw(token, account, amount);
             return;
         }
         uint256 before = DevToken(token).balanceOf(account);
         vm.prank(account);
-        marketplace.withdraw(token, account);
-        assertEq(DevToken(token).balanceOf(account), before + owed, "withdrawn amount");
-        ghostBalance[account][token] = 0;
+        marketplace.withdraw(token, account, amount);
+        assertEq(DevToken(token).balanceOf(account), before + sent, "withdrawn amount");
+        ghostBalance[account][token] = owed - sent;
         ++withdrawals;
+        if (sent < owed) ++partialWithdrawals;
     }
 
     /// Cancels an open request past its matching expiry (anyone may); `variant` % 8 == 7 any request.

@@ -456,7 +456,7 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
 
     /// The random campaign cannot promise that a given run reaches every ending, so this fixed walk shows that the
     /// handler does (fulfil, fulfilBatch, rejectInputs, slash with and without an enclave path, claim, cancel,
-    /// withdraw, leave, deregistration, unbond, a batch item skipped for a changed listing) and that the properties hold at each
+    /// withdraw (part, then the rest), leave, deregistration, unbond, a batch item skipped for a changed listing) and that the properties hold at each
     /// step, i.e. they are not true merely because nothing happened.
     function test_handlerReachesEveryEnding() public {
         // Fulfil: a provable request in market A, matcher-assigned; a wrong proof is refused first.
@@ -525,9 +525,17 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
         assertEq(handler.cancels(), 1);
         _checkAll();
 
-        // Withdraw a balance.
-        handler.withdraw(0, 0);
+        // Withdraw part of a balance, refuse more than is left, then withdraw the rest.
+        handler.withdraw(0, 8, 1);
         assertEq(handler.withdrawals(), 1);
+        assertEq(handler.partialWithdrawals(), 1);
+        _checkAll();
+        handler.withdraw(0, 24, 0);
+        assertEq(handler.withdrawals(), 1);
+        _checkAll();
+        handler.withdraw(0, 0, 0);
+        assertEq(handler.withdrawals(), 2);
+        assertEq(handler.partialWithdrawals(), 1);
         _checkAll();
 
         // Leave market A after the exit delay, then unbond stake.
@@ -548,7 +556,7 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
         handler.stake(2, 0, 3, 0);
         assertEq(handler.unbondsWithdrawn(), 1);
         _checkAll();
-        assertEq(handler.predictedReverts(), 1); // the wrong proof
+        assertEq(handler.predictedReverts(), 2); // the wrong proof, the withdrawal above the balance
     }
 
     /// Posts through the handler and returns the request's index (the handler's pickers start there).

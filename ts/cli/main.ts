@@ -68,16 +68,6 @@ function commandHelp(name: string, summary: string, spec: CommandSpec): string {
   return lines.join('\n')
 }
 
-function daemonHelp(name: string, spec: DaemonSpec): string {
-  return [
-    `cairn ${name}: ${spec.summary}`,
-    '',
-    `usage: cairn ${name} [flags of ${spec.daemon}]`,
-    '',
-    `Starts \`tsx ${spec.daemon}\` from the repository root with every other argument, forwards SIGINT/SIGTERM to it and exits with its code.`,
-  ].join('\n')
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Dispatch
 
@@ -129,13 +119,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       process.stdout.write(`${resolved.text}\n`)
       return 0
     }
-    if (resolved.kind === 'daemon') {
-      if (resolved.tokens.includes('--help') && resolved.tokens.length === 1) {
-        process.stdout.write(`${daemonHelp(resolved.name, resolved.spec)}\n`)
-        return 0
-      }
-      return await runDaemon(resolved.spec, resolved.tokens, env)
-    }
+    // The daemon answers --help and flag errors itself, from its config schema (ts/service/config.ts).
+    if (resolved.kind === 'daemon') return await runDaemon(resolved.spec, resolved.tokens, env)
     const { name } = resolved
     const spec = await loadCommand(resolved.spec)
     const parsed = parseCommandArgs(name, resolved.tokens, spec.options ?? {}, spec.positionals ?? [])
@@ -143,7 +128,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       process.stdout.write(`${commandHelp(name, resolved.spec.summary, spec)}\n`)
       return 0
     }
-    const [{ createContext }, { toJson, toText }] = await Promise.all([import('./context.js'), import('./output.js')])
+    const [{ createContext }, { toJson, toHumanText }] = await Promise.all([
+      import('./context.js'),
+      import('./output.js'),
+    ])
     const ctx = createContext({ command: name, flags: parsed.flags, positionals: parsed.positionals, env })
     let result: unknown
     try {
@@ -152,7 +140,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       ctx.progress.done()
     }
     const text = spec.text as ((value: unknown) => string) | undefined
-    process.stdout.write(`${json ? toJson(result) : (text?.(result) ?? toText(JSON.parse(toJson(result))))}\n`)
+    process.stdout.write(`${json ? toJson(result) : (text?.(result) ?? toHumanText(result))}\n`)
     return 0
   } catch (error) {
     return await report(error, json)

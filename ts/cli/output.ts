@@ -107,3 +107,45 @@ export function formatDuration(seconds: bigint | number): string {
   if (rest > 0 || parts.length === 0) parts.push(`${rest}s`)
   return parts.slice(0, 2).join(' ')
 }
+
+/** Result fields that hold unix seconds, and fields that hold seconds of duration: shown as dates and durations. */
+const timeFields = new Set([
+  'createdAt',
+  'matchingExpiry',
+  'deadline',
+  'availableAt',
+  'leaveAvailableAt',
+  'unbondingAvailableAt',
+  'effectiveAt',
+  'captureTimestamp',
+  'latestDeadline',
+])
+const durationFields = new Set(['provingTime', 'fallbackDelay', 'exitDelay', 'unbondingPeriod'])
+
+/**
+ * The text rendering every command gets unless it has its own: toText of the result in human units. An amount with
+ * a `<field>Formatted` sibling shows that (tokens with their symbol) under its own name; time fields show as UTC
+ * dates and duration fields in units. --json keeps the raw values.
+ */
+export function toHumanText(result: unknown): string {
+  return toText(humanize(JSON.parse(toJson(result))))
+}
+
+function humanize(value: unknown, field?: string): unknown {
+  if (Array.isArray(value)) return value.map((item) => humanize(item))
+  if (value !== null && typeof value === 'object') {
+    const record = value as Record<string, unknown>
+    const shown: Record<string, unknown> = {}
+    for (const [key, item] of Object.entries(record)) {
+      if (key.endsWith('Formatted') && key.slice(0, -'Formatted'.length) in record) continue
+      const formatted = record[`${key}Formatted`]
+      shown[key] = typeof formatted === 'string' ? formatted : humanize(item, key)
+    }
+    return shown
+  }
+  const integer = typeof value === 'number' || (typeof value === 'string' && /^\d+$/.test(value))
+  if (field === undefined || !integer) return value
+  if (timeFields.has(field)) return formatTime(BigInt(value))
+  if (durationFields.has(field)) return formatDuration(BigInt(value))
+  return value
+}

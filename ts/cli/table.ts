@@ -31,7 +31,7 @@ export const commands: CommandTable = {
     load: async () => (await import('./commands/requester.js')).depositCommand,
   },
   withdraw: {
-    summary: 'withdraw your whole marketplace balance of a token',
+    summary: 'withdraw your marketplace balance of a token, or --amount of it',
     load: async () => (await import('./commands/requester.js')).withdrawCommand,
   },
   slash: {
@@ -96,7 +96,7 @@ export const commands: CommandTable = {
         load: async () => (await import('./commands/prover.js')).proverStatus,
       },
       run: {
-        summary: 'run the prover runner (enclave/prover/main.ts), every argument passed through',
+        summary: 'run the prover runner daemon (its flags: `cairn prover run --help`)',
         daemon: 'enclave/prover/main.ts',
       },
     },
@@ -170,7 +170,7 @@ export const commands: CommandTable = {
     summary: 'the stake relayer',
     subcommands: {
       run: {
-        summary: 'run the stake relayer (relayer/src/main.ts), every argument passed through (see its --help flags)',
+        summary: 'run a stake relayer daemon (its flags: `cairn relayer run --help`)',
         daemon: 'relayer/src/main.ts',
       },
     },
@@ -179,7 +179,7 @@ export const commands: CommandTable = {
     summary: 'the matcher',
     subcommands: {
       run: {
-        summary: 'run the matcher service (enclave/matcher/main.ts), every argument passed through',
+        summary: 'run the matcher daemon (its flags: `cairn matcher run --help`)',
         daemon: 'enclave/matcher/main.ts',
       },
     },

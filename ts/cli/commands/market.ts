@@ -1,3 +1,4 @@
+import { zeroAddress } from 'viem'
 import { iStakeSourceAbi } from '../../generated.js'
 import { createMarket, getMarketDetails, listMarkets, MAX_FALLBACK_DELAY } from '../../market.js'
 import { amountFlag, durationFlag, integerFlag, requiredFlag, stringFlag, UsageError } from '../args.js'
@@ -76,7 +77,13 @@ export const marketCreate = command({
       metadataURI: stringFlag(flags, 'metadata-uri') ?? '',
     })
     ctx.progress.done()
-    return { marketId, creationFee: fee, transactionHash: receipt.transactionHash }
+    const native = await ctx.token(client, zeroAddress)
+    return {
+      marketId,
+      creationFee: fee,
+      creationFeeFormatted: formatAmount(fee, native),
+      transactionHash: receipt.transactionHash,
+    }
   },
 })
 

@@ -14,7 +14,8 @@ import {
   updateListing,
   withdrawStake,
 } from '../../prover.js'
-import { getMarket, getNativeStake, getProver, getProverListings } from '../../readers.js'
+import { getMarket, getNativeStake, getProver, getProverListings, type NativeStake } from '../../readers.js'
+import type { TokenInfo } from '../../tokens.js'
 import { amountFlag, durationFlag, type Flags, integerFlag, requiredFlag, stringFlag, UsageError } from '../args.js'
 import type { CommandContext } from '../context.js'
 import { usageAddress } from '../context.js'
@@ -151,27 +152,41 @@ export const proverStatus = command({
       getNativeStake(reader, prover),
     ])
     const stakeToken = await ctx.token(reader, reader.deployment.contracts.stakeToken)
+    const paymentTokens = await Promise.all(
+      listings.map(async ({ marketId }) => ctx.token(reader, (await getMarket(reader, marketId)).paymentToken)),
+    )
     return {
       prover,
       registered: registration.registered,
       rewardAddress: registration.rewardAddress,
       capacity: registration.capacity,
       computeInUse: registration.computeInUse,
-      listings: listings.map(({ marketId, price, provingTime, computePerRequest, state, leaveAvailableAt }) => ({
+      listings: listings.map(({ marketId, price, provingTime, computePerRequest, state, leaveAvailableAt }, i) => ({
         marketId,
         state,
         price,
+        priceFormatted: formatAmount(price, paymentTokens[i] as TokenInfo),
         provingTime,
         computePerRequest,
         ...(state === 'Leaving' ? { leaveAvailableAt } : {}),
       })),
-      nativeStake: { ...native, stakedFormatted: formatAmount(native.staked, stakeToken) },
+      nativeStake: { ...native, ...stakeFormatted(native, stakeToken) },
     }
   },
 })
 
 // ---------------------------------------------------------------------------------------------------------------
 // Native stake
+
+/** Every amount of a NativeStake in the stake token, for text output. */
+function stakeFormatted(native: NativeStake, token: TokenInfo) {
+  return {
+    stakedFormatted: formatAmount(native.staked, token),
+    lockedFormatted: formatAmount(native.locked, token),
+    availableFormatted: formatAmount(native.available, token),
+    unbondingFormatted: formatAmount(native.unbonding, token),
+  }
+}
 
 export const stakeDeposit = command({
   options: {
@@ -253,12 +268,6 @@ export const stakeShow = command({
     const prover = given === undefined ? ctx.subject() : usageAddress(given, 'address', ctx.command)
     const token = await ctx.token(reader, reader.deployment.contracts.stakeToken)
     const native = await getNativeStake(reader, prover)
-    return {
-      prover,
-      token: token.address,
-      ...native,
-      stakedFormatted: formatAmount(native.staked, token),
-      availableFormatted: formatAmount(native.available, token),
-    }
+    return { prover, token: token.address, ...native, ...stakeFormatted(native, token) }
   },
 })

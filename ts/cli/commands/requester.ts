@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { bytesToHex, type Hex, isHex, zeroAddress } from 'viem'
 import type { CairnReader } from '../../client.js'
-import { getBalances, getMarket, type LoadedRequest, loadRequest } from '../../readers.js'
+import { getBalance, getBalances, getMarket, type LoadedRequest, loadRequest } from '../../readers.js'
 import { type ProofRequest, requestProof } from '../../request-proof.js'
 import { cancel, deposit } from '../../requests.js'
 import { withdraw } from '../../settlement.js'
@@ -100,6 +100,7 @@ function fulfilmentResult(fulfilment: ProofFulfilment, token: TokenInfo) {
     price: fulfilment.price,
     priceFormatted: formatAmount(fulfilment.price, token),
     refund: fulfilment.refund,
+    refundFormatted: formatAmount(fulfilment.refund, token),
     publicInputs: fulfilment.publicInputs,
     proof: fulfilment.proof,
     privateInputsDigest: fulfilment.privateInputsDigest,
@@ -328,12 +329,15 @@ export const cancelRequest = command({
   positionals: requestIdPositional,
   run: async (ctx) => {
     const client = await ctx.client()
+    const requestId = requestIdOf(ctx)
     ctx.progress.step('cancelling')
-    const cancelled = await cancel(client, requestIdOf(ctx))
+    const cancelled = await cancel(client, requestId)
     ctx.progress.done()
+    const token = await ctx.token(client, (await getMarket(client, marketIdOf(requestId))).paymentToken)
     return {
       requestId: cancelled.requestId,
       refund: cancelled.refund,
+      refundFormatted: formatAmount(cancelled.refund, token),
       transactionHash: cancelled.receipt.transactionHash,
     }
   },
@@ -417,10 +421,18 @@ export const depositCommand = command({
 })
 
 export const withdrawCommand = command({
+  description:
+    'Without --amount, the whole balance. The balance is checked first, so asking for more than it holds names both in tokens.',
   options: {
+    amount: {
+      type: 'string',
+      value: '<amount>',
+      description: 'how much, in the token (e.g. 12.5 or 12500wei; default: the whole balance)',
+    },
     ...tokenOption,
     to: { type: 'string', value: '<address>', description: 'recipient (default: you)' },
   },
+  examples: ['cairn withdraw', 'cairn withdraw --amount 12.5 --token cUSD'],
   run: async (ctx) => {
     const client = await ctx.client()
     const tokenFlag = stringFlag(ctx.flags, 'token')
@@ -430,19 +442,45 @@ export const withdrawCommand = command({
         ? client.deployment.contracts.paymentToken
         : await tokenAddressFlag(client, tokenFlag, 'token', ctx.command, { allowZero: true }),
     )
+    const amountText = stringFlag(ctx.flags, 'amount')
+    const amount = amountText === undefined ? undefined : amountFlag(amountText, token.decimals, 'amount', ctx.command)
+    if (amount === 0n)
+      throw new UsageError('--amount: give more than 0 (or no --amount: the whole balance)', ctx.command)
     const to = stringFlag(ctx.flags, 'to')
+    const recipient = to === undefined ? client.wallet.account.address : usageAddress(to, 'to', ctx.command)
+    const held = await getBalance(client, client.wallet.account.address, token.address)
+    if (held === 0n) {
+      throw new Error(
+        `nothing to withdraw: the marketplace balance of ${client.wallet.account.address} in ${token.symbol} is 0 (see \`cairn balance\`)`,
+      )
+    }
+    if (amount !== undefined && amount > held) {
+      throw new Error(
+        `--amount ${formatAmount(amount, token)} is more than the marketplace balance of ${formatAmount(held, token)}: withdraw at most that (or leave out --amount for all of it)`,
+      )
+    }
     ctx.progress.step('withdrawing')
-    const withdrawn = await withdraw(
-      client,
-      token.address,
-      to === undefined ? undefined : usageAddress(to, 'to', ctx.command),
-    )
+    const withdrawn = await withdraw(client, token.address, {
+      to: recipient,
+      ...(amount === undefined ? {} : { amount }),
+    })
     ctx.progress.done()
+    const left = await getBalance(client, client.wallet.account.address, token.address)
     return {
       token: token.address,
+      symbol: token.symbol,
+      to: recipient,
       amount: withdrawn.amount,
       amountFormatted: formatAmount(withdrawn.amount, token),
+      balanceLeft: left,
+      balanceLeftFormatted: formatAmount(left, token),
       transactionHash: withdrawn.receipt.transactionHash,
     }
   },
+  text: (result) =>
+    [
+      `withdrew ${result.amountFormatted} to ${result.to}`,
+      `marketplace balance left: ${result.balanceLeftFormatted}`,
+      `transaction ${result.transactionHash}`,
+    ].join('\n'),
 })

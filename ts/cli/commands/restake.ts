@@ -262,7 +262,15 @@ export const restakeStakes = command({
       timestamp: Number(at === undefined ? now : timeFlag(at, 'at', ctx.command, now)),
       ...(pageSize === undefined ? {} : { pageSize: Number(integerFlag(pageSize, 'page-size', ctx.command)) }),
     })
-    return { middleware: eth.deployment.contracts.middleware, stakes }
+    return {
+      middleware: eth.deployment.contracts.middleware,
+      stakes: await Promise.all(
+        stakes.map(async (entry) => ({
+          ...entry,
+          stakeFormatted: formatAmount(entry.stake, await ctx.token(eth.reader, entry.collateral)),
+        })),
+      ),
+    }
   },
 })
 
@@ -404,9 +412,11 @@ export const restakeProve = command({
       ...(prover === undefined ? {} : { prover: usageAddress(prover, 'prover', ctx.command) }),
     })
     ctx.progress.done()
+    const token = await ctx.token(client, mirror.token)
     return {
       epoch: proven.epoch,
       stake: proven.stake,
+      stakeFormatted: formatAmount(proven.stake, token),
       proof: proven.proof,
       transactionHash: proven.receipt.transactionHash,
     }
