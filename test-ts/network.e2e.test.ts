@@ -2,7 +2,9 @@
 // registry as matcher authority and enclave-key registry), and the matcher and the prover runner as child processes
 // run from their entry points, configured as an operator would. Only TDX hardware is replaced, by the dev
 // attestation provider. The tests run in order: some kill a service and restart it for the ones after.
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -33,6 +35,7 @@ import {
   startProver,
 } from '../ts/devnet/launch.js'
 import { type Network, startNetwork } from '../ts/devnet/network.js'
+import { repoRoot } from '../ts/devnet/paths.js'
 import { preimageStatement, randomFieldElement } from '../ts/devnet/scenario.js'
 import { type Service, tail } from '../ts/devnet/services.js'
 import { advanceTime } from '../ts/devnet/stack.js'
@@ -300,7 +303,63 @@ function caught(work: () => unknown): unknown {
 
 // ---------------------------------------------------------------------------------------------------------------
 
+/** The README block after the `cli-example-proof` marker, continuation lines joined: the commands a user pastes. */
+async function readmeProofExample(): Promise<string[]> {
+  const readme = await readFile(join(repoRoot, 'README.md'), 'utf8')
+  const block = /<!-- cli-example-proof:[^>]*-->\s*```sh\n([\s\S]*?)```/.exec(readme)?.[1]
+  if (block === undefined) throw new Error('README.md has no <!-- cli-example-proof --> sh block')
+  return block
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+}
+
+/** Runs one pasted line in a shell, in the test's directory, as a user's terminal would. */
+async function shell(command: string, env: NodeJS.ProcessEnv) {
+  const child = spawn('sh', ['-c', command], { cwd: current().dir, env: { ...process.env, ...env } })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString()
+  })
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString()
+  })
+  const [code] = await once(child, 'exit')
+  return { code: code as number | null, stdout, stderr }
+}
+
 describe('the Cairn network end to end: matcher and prover runner as processes on both chains', () => {
+  // The README's second CLI block, pasted into a shell against this network (as `npm run devnet` leaves it), each
+  // line checked for what the README says it prints. Here rather than in a file of its own: one network start-up.
+  it('the README’s proof example: posts the TEE-WASM request, waits for its proof and verifies it, as pasted', async () => {
+    const { network, markets } = current()
+    // The README names the devnet's TEE-WASM market by the id `npm run devnet` gives it.
+    expect(/--market (\d+)/.exec((await readmeProofExample()).join('\n'))?.[1]).toBe(markets.teeWasm.toString())
+    // As the README's first block sets them: the devnet's RPC URL and the requester's dev key; the deployment files
+    // are this network's (`npm run devnet` writes them where the CLI looks by default).
+    const env = {
+      CAIRN_RPC_URL: network.marketplace.anvil.rpcUrl,
+      CAIRN_PRIVATE_KEY: anvilAccount(devRoles.requester).privateKey,
+      CAIRN_DEPLOYMENT: network.files.marketplace,
+      CAIRN_ATTESTATION: network.files.marketplaceAttestation,
+    }
+    let requestId: string | undefined
+    for (const line of await readmeProofExample()) {
+      const [code, comment] = line.split(/\s+#\s/, 2) as [string, string | undefined]
+      const prints = comment?.startsWith('→ ') ? comment.slice(2).trim() : undefined
+      // `npx cairn` is this checkout's bin/cairn; the placeholder is the id the request printed.
+      const command = code
+        .replace(/^npx cairn /, `'${join(repoRoot, 'bin', 'cairn')}' `)
+        .replace('<the requestId it printed>', requestId ?? '<none printed>')
+      const ran = await shell(command, env)
+      expect({ line, code: ran.code, stderr: ran.stderr }).toMatchObject({ code: 0 })
+      if (prints !== undefined) expect(ran.stdout, line).toContain(prints)
+      requestId ??= /^requestId: (\d+)$/m.exec(ran.stdout)?.[1]
+    }
+    expect(requestId).toBeDefined()
+  }, 300_000)
+
   it('proves a private-input Groth16 request that only the assigned prover enclave can decrypt', async () => {
     const { network, markets, prover } = current()
     const { reader, deployment } = network.marketplace
