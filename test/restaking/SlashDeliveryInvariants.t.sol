@@ -530,8 +530,10 @@ contract MirroredStakeHandler is Signing, StdUtils {
     /// An order delivered (`delivered`) or not, from `seed`.
     function _pick(uint256 seed, bool delivered) internal view returns (bool found, uint256 index) {
         uint256 n = _orders.length;
+        if (n == 0) return (false, 0);
+        uint256 start = seed % n;
         for (uint256 k; k < n; ++k) {
-            index = (seed + k) % n;
+            index = (start + k) % n;
             if ((_orders[index].deliveredAt != 0) == delivered) return (true, index);
         }
     }
