@@ -182,7 +182,9 @@ contract StakeMirrorHandler is Signing, StdUtils {
         require(eth.slashable(o.vault, capture) >= o.penalty, "a due slash cannot be paid in full");
         vm.warp(block.timestamp + 1);
         o.executedAt = block.timestamp;
-        eth.execute(o.vault, o.penalty, block.timestamp, o.capture);
+        // Symbiotic refuses a zero slash (InsufficientSlash): it takes nothing and moves no capture, and comes back
+        // as failed.
+        if (o.penalty != 0) eth.execute(o.vault, o.penalty, block.timestamp, o.capture);
     }
 
     /// The outcome of a queued slash comes back: a veto or a failure at once, an execution once a capture after it
@@ -192,8 +194,8 @@ contract StakeMirrorHandler is Signing, StdUtils {
         uint256 i = seed % _queued.length;
         Obligation memory o = _queued[i];
         StakeMirror.SlashOutcome[] memory out = new StakeMirror.SlashOutcome[](1);
-        if (o.executedAt == 0) {
-            // Not executed: vetoed by the resolver, or failed for good.
+        if (o.executedAt == 0 || o.penalty == 0) {
+            // Not executed (a zero slash never is): vetoed by the resolver, or failed for good.
             StakeMirror.SlashStatus status =
                 kind % 2 == 0 ? StakeMirror.SlashStatus.Vetoed : StakeMirror.SlashStatus.Failed;
             out[0] = StakeMirror.SlashOutcome(o.orderId, o.vault, status, 0, uint48(block.timestamp));
@@ -396,7 +398,8 @@ contract StakeMirrorInvariantTest is StakeMirrorFixture {
             }
             for (uint256 i; i < handler.queuedCount(); ++i) {
                 StakeMirrorHandler.Obligation memory o = handler.queuedAt(i);
-                if (o.vault != vault || o.executedAt != 0) continue;
+                // A zero penalty owes nothing at its capture (and Symbiotic refuses it, so it moves no capture).
+                if (o.vault != vault || o.executedAt != 0 || o.penalty == 0) continue;
                 uint256 c = handler.eth().effectiveCapture(vault, o.capture);
                 assertGe(handler.eth().slashable(vault, c), owed, "a queued slash's capture cannot pay");
             }
