@@ -308,34 +308,41 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
     }
 
     /// @inheritdoc IStakeSource
-    /// @dev One vault backs a task (the first whose leaf's window fits the deadline and whose free stake suffices),
-    /// so its slash has one target on Ethereum; the lock is taken at that leaf's capture. When none does, the error
-    /// says which part is missing: `TaskOutlivesSlashingWindow` when some vault has the stake but only behind a
-    /// capture whose window ends too soon, else `InsufficientStake` with the most any vault whose window fits holds.
+    /// @dev One vault backs a task, so its slash has one target on Ethereum: among the vaults whose leaf's window
+    /// fits the deadline and whose free stake suffices, the one with the newest leaf (the first of them on a tie), so
+    /// a stake the prover has just proven again is used before one only an older capture still shows. The lock is
+    /// taken at that leaf's capture. When none fits, the error says which part is missing:
+    /// `TaskOutlivesSlashingWindow` when some vault has the stake but only behind a capture whose window ends too
+    /// soon, else `InsufficientStake` with the most any vault whose window fits holds.
     function lock(address prover, uint256 taskId, uint256 amount, uint256 deadline) external onlyMarketplace {
         address[] storage vaults = _proverVaults[prover];
         uint256 best;
         bool outlived;
         uint256 outlivedLatest;
+        uint256 chosen = type(uint256).max;
+        uint64 chosenEpoch;
         for (uint256 i; i < vaults.length; ++i) {
             VaultStake storage v = vaultStake[prover][vaults[i]];
-            Epoch storage e = epochs[v.epoch];
-            uint256 latest = _latestDeadline(e);
+            uint64 epoch = v.epoch;
+            uint256 latest = _latestDeadline(epoch);
             uint256 free = _free(v);
             if (deadline > latest) {
                 if (free >= amount && (!outlived || latest > outlivedLatest)) {
                     (outlived, outlivedLatest) = (true, latest);
                 }
-                continue;
+            } else if (free >= amount) {
+                if (chosen == type(uint256).max || epoch > chosenEpoch) (chosen, chosenEpoch) = (i, epoch);
+            } else if (free > best) {
+                best = free;
             }
-            if (free >= amount) {
-                v.locked += uint128(amount);
-                uint48 capture = e.captureTimestamp;
-                locks[taskId] = Lock(capture, uint32(i), uint96(amount));
-                emit StakeLocked(prover, taskId, vaults[i], amount, capture);
-                return;
-            }
-            if (free > best) best = free;
+        }
+        if (chosen != type(uint256).max) {
+            address vault = vaults[chosen];
+            vaultStake[prover][vault].locked += uint128(amount);
+            uint48 capture = epochs[chosenEpoch].captureTimestamp;
+            locks[taskId] = Lock(capture, uint32(chosen), uint96(amount));
+            emit StakeLocked(prover, taskId, vault, amount, capture);
+            return;
         }
         if (outlived) revert TaskOutlivesSlashingWindow(deadline, outlivedLatest);
         revert InsufficientStake(best, amount);

@@ -507,6 +507,27 @@ contract StakeMirrorTest is StakeMirrorFixture {
         mirror.lock(prover, 2, 400e18, block.timestamp + 1 hours);
     }
 
+    /// Both vaults fit a short task: the one whose leaf the prover proved again takes it, so an older capture is
+    /// only relied on while nothing newer backs the task.
+    function test_lockPrefersTheNewestLeaf() public {
+        _commit(1);
+        mirror.proveStake(prover, vaultA, 300e18, StakeTree.proof(leaves, 0));
+        mirror.proveStake(prover, vaultB, 100e18, StakeTree.proof(leaves, 1));
+        vm.warp(block.timestamp + 30 minutes);
+        _commit(2);
+        mirror.proveStake(prover, vaultB, 100e18, StakeTree.proof(leaves, 1));
+
+        vm.expectEmit(address(mirror));
+        emit StakeMirror.StakeLocked(prover, 1, vaultB, 50e18, uint48(block.timestamp - 1));
+        vm.prank(marketplaceAddress);
+        mirror.lock(prover, 1, 50e18, block.timestamp + 1 hours);
+        // Too much for vaultB: the older leaf of vaultA backs it, at its own capture.
+        vm.expectEmit(address(mirror));
+        emit StakeMirror.StakeLocked(prover, 2, vaultA, 100e18, uint48(block.timestamp - 1 - 30 minutes));
+        vm.prank(marketplaceAddress);
+        mirror.lock(prover, 2, 100e18, block.timestamp + 1 hours);
+    }
+
     /// A task locked on an old leaf is slashed at that leaf's capture, after any number of later snapshots.
     function test_slashOfATaskLockedOnAnOldLeafCarriesTheOldCapture() public {
         _commit(1);

@@ -309,7 +309,8 @@ contract StakeMirrorHandler is Signing, StdUtils {
 
     // ---------------------------------------------------------------- internal
 
-    /// The vault a lock of `amount` due by `deadline` must take (type(uint256).max when none), and else the error's
+    /// The vault a lock of `amount` due by `deadline` must take (type(uint256).max when none): among the vaults
+    /// whose window fits and whose free stake suffices, the newest leaf, the first on a tie. Else the error's
     /// numbers: the most free stake among vaults whose window fits, or the latest window among vaults that have the
     /// stake but whose window ends too soon.
     function _pickVault(uint256 amount, uint256 deadline)
@@ -318,6 +319,7 @@ contract StakeMirrorHandler is Signing, StdUtils {
         returns (uint256 index, uint256 best, bool outlived, uint256 outlivedLatest)
     {
         index = type(uint256).max;
+        uint48 newest;
         address[] memory vs = mirror.proverVaults(prover);
         for (uint256 i; i < vs.length; ++i) {
             uint256 latest = ghostLeafLatest[vs[i]];
@@ -331,7 +333,12 @@ contract StakeMirrorHandler is Signing, StdUtils {
                 }
                 continue;
             }
-            if (free >= amount) return (i, free, false, 0);
+            if (free >= amount) {
+                if (index == type(uint256).max || ghostLeafCapture[vs[i]] > newest) {
+                    (index, newest) = (i, ghostLeafCapture[vs[i]]);
+                }
+                continue;
+            }
             if (free > best) best = free;
         }
     }
