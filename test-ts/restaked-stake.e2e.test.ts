@@ -21,8 +21,10 @@ import { requestProof, waitForProof } from '../ts/index.js'
 
 /*
  * The devnet's restaked market across epochs, with nobody but the prover runner proving the prover's leaves: the
- * relayers commit a snapshot every EPOCH_LENGTH seconds, a leaf backs new tasks only in its own epoch, so a request
- * posted epochs after the first is served only if the runner proved every new snapshot on its own.
+ * relayers commit a snapshot every EPOCH_LENGTH seconds. A leaf backs new tasks while its own capture can still be
+ * slashed in time (the vault's window, less the slash delay: hours on the devnet), so a new snapshot never leaves the
+ * market without stake until the runner proves it; the runner still proves every new snapshot, so the newest capture
+ * (the longest window) backs its tasks.
  */
 
 const EPOCH_LENGTH = 12
@@ -95,6 +97,30 @@ function epochAfter(epoch: bigint): Promise<bigint> {
   })
 }
 
+/** Resolves with the first snapshot the relayers commit after `epoch`: its epoch and the block it landed in. */
+function snapshotAfter(epoch: bigint): Promise<{ epoch: bigint; blockNumber: bigint }> {
+  const { reader } = current().network.marketplace
+  return new Promise((resolve, reject) => {
+    let done = false
+    const finish = (outcome: () => void) => {
+      if (done) return
+      done = true
+      unwatch()
+      outcome()
+    }
+    const unwatch = reader.public.watchContractEvent({
+      ...mirror(),
+      eventName: 'SnapshotCommitted',
+      strict: true,
+      onLogs: (logs) => {
+        const next = logs.find((log) => log.args.epoch > epoch)
+        if (next) finish(() => resolve({ epoch: next.args.epoch, blockNumber: next.blockNumber }))
+      },
+      onError: (error) => finish(() => reject(error)),
+    })
+  })
+}
+
 /** A private-input Groth16 request in the restaked market, as the devnet posts it; resolves with its fulfilment. */
 async function serveOne(): Promise<{ prover: Address }> {
   const { network, markets } = current()
@@ -146,5 +172,28 @@ describe('restaked stake stays live', () => {
       epoch = posting
     }
     expect(new Set(served).size).toBe(EPOCHS)
+  }, 600_000)
+
+  it('a new snapshot never takes the stake away: at the block it lands, before any proof of it, the older leaf still backs tasks, and a request posted epochs later is served', async () => {
+    const { network } = current()
+    const prover = network.marketplace.actors.prover.wallet.account.address
+    await restakedStakeLive(network)
+    const first = await currentEpoch()
+    let epoch = first
+    for (let round = 0; round < EPOCHS; round++) {
+      const snapshot = await snapshotAfter(epoch)
+      // The runner learns of a snapshot only once its block is mined, so no proof of it is in that block: what is
+      // available there is the older leaf's stake.
+      const atCommit = await network.marketplace.reader.public.readContract({
+        ...mirror(),
+        functionName: 'availableStake',
+        args: [prover],
+        blockNumber: snapshot.blockNumber,
+      })
+      expect(atCommit).toBeGreaterThan(0n)
+      epoch = snapshot.epoch
+    }
+    expect(epoch - first).toBeGreaterThanOrEqual(BigInt(EPOCHS))
+    expect(await serveOne()).toEqual({ prover })
   }, 600_000)
 })

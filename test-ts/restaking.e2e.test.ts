@@ -805,7 +805,8 @@ describe('restaked security across two chains, carried by two relayers', () => {
       args: [stakerAccount.address, DEPOSIT],
     })
 
-    // The next epoch mirrors both vaults; the prover proves only the veto vault's leaf, so it backs the next tasks.
+    // The next epoch mirrors both vaults; the prover proves only the veto vault's leaf: the newest leaf backs the next
+    // tasks first, while the instant vault's older leaf still counts (at its own capture, within its window).
     const before = await readMirror().readContract({ ...mirrorOf(), functionName: 'currentEpoch' })
     await advanceBoth(2 * EPOCH_LENGTH)
     await drive(
@@ -836,8 +837,14 @@ describe('restaked security across two chains, carried by two relayers', () => {
         args: [prover, vetoVault, DEPOSIT, leaf?.proof ?? []],
       })
       .then((hash) => mkt.reader.public.waitForTransactionReceipt({ hash }))
+    const olderLeaf = await readMirror().readContract({
+      ...mirrorOf(),
+      functionName: 'freeStake',
+      args: [prover, vault],
+    })
+    expect(olderLeaf).toBeGreaterThan(0n)
     expect(await readMirror().readContract({ ...mirrorOf(), functionName: 'availableStake', args: [prover] })).toBe(
-      DEPOSIT,
+      DEPOSIT + olderLeaf,
     )
 
     // Two tasks locked in the veto vault, both missed and slashed.
@@ -854,7 +861,7 @@ describe('restaked security across two chains, carried by two relayers', () => {
     await mkt.test.mine({ blocks: FINALITY })
     const [vetoed, executed] = created.map((c) => orderIdOf(c.requestId)) as [Hex, Hex]
     expect(await readMirror().readContract({ ...mirrorOf(), functionName: 'availableStake', args: [prover] })).toBe(
-      DEPOSIT - 2n * PENALTY,
+      DEPOSIT - 2n * PENALTY + olderLeaf,
     )
 
     // Delivered: both are requested on the veto vault, which keeps its stake for now.
@@ -888,7 +895,7 @@ describe('restaked security across two chains, carried by two relayers', () => {
     expect(await middlewareState(executed)).toBe(REQUESTED)
     expect(await mirrorStatus(executed)).toBe(QUEUED)
     expect(await readMirror().readContract({ ...mirrorOf(), functionName: 'availableStake', args: [prover] })).toBe(
-      DEPOSIT - PENALTY,
+      DEPOSIT - PENALTY + olderLeaf,
     )
     const [vetoSettled] = await mkt.reader.public.getContractEvents({
       address: mirror,
@@ -1169,7 +1176,15 @@ describe('restaked security across two chains, carried by two relayers', () => {
       active: false,
     })
 
-    // The next snapshot has no leaf of the operator's: it backs nobody until then (its entries name no prover).
+    // The next snapshot has no leaf of the operator's: it backs nobody until then (its entries name no prover). The
+    // old prover's leaf, captured while the operator backed it, still backs tasks at its own capture until that
+    // capture's window ends: a slash there reaches the operator bound then, long before the new prover's first capture.
+    const oldLeafStake = await readMirror().readContract({
+      ...mirrorOf(),
+      functionName: 'availableStake',
+      args: [prover],
+    })
+    expect(oldLeafStake).toBeGreaterThan(0n)
     const emptyEpoch = await nextEpoch()
     const [committed] = await mkt.reader.public.getContractEvents({
       address: mirror,
@@ -1179,7 +1194,9 @@ describe('restaked security across two chains, carried by two relayers', () => {
       fromBlock: 0n,
     })
     expect(committed?.args).toMatchObject({ leafCount: 0, totalStake: 0n, stakeRoot: zeroHash })
-    expect(await readMirror().readContract({ ...mirrorOf(), functionName: 'availableStake', args: [prover] })).toBe(0n)
+    expect(await readMirror().readContract({ ...mirrorOf(), functionName: 'availableStake', args: [prover] })).toBe(
+      oldLeafStake,
+    )
 
     // The old prover misses its task: the slash is queued at the old capture and lands on the operator's stake.
     await advanceTime(mkt, PROVING_TIME + 1)

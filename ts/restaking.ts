@@ -612,7 +612,7 @@ export async function lastBlockAtOrBefore(
 
 export type MirroredVaultStake = {
   vault: Address
-  /** Epoch of the latest proven leaf (only the current epoch's leaves back new tasks). */
+  /** Epoch of the latest proven leaf (it backs new tasks while its capture's slashing window allows). */
   epoch: bigint
   /** The latest leaf's stake, less executions settled after its capture. */
   leaf: bigint
@@ -845,8 +845,9 @@ export async function proveStakeLeaf(
 }
 
 /**
- * Proves every leaf of `prover` in the mirror's current snapshot that is not proven in this epoch yet: the stake a
- * prover keeps lockable across epochs, since a leaf backs new tasks only in its own epoch. Leaves with no stake are
+ * Proves every leaf of `prover` in the mirror's current snapshot that is not proven in this epoch yet: a leaf backs
+ * new tasks only within its own capture's slashing window, so re-proving each epoch keeps a prover's stake on the
+ * newest capture (the longest window). Leaves with no stake are
  * left out (they back nothing). Safe to repeat and to resume after a crash: what is proven is read from the mirror.
  */
 export async function proveStakeLeaves(

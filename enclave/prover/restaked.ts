@@ -7,10 +7,11 @@ import { type EthereumRestaking, loadEthereumRestaking, proveStakeLeaves, StakeP
 import type { TxLane } from './settle.js'
 
 /*
- * Restaked stake backs new tasks only through a leaf proven in the StakeMirror's current epoch, and the relayers
- * commit a new epoch on their own schedule. The keeper proves this prover's leaves in each new snapshot as soon as
- * the runner's poll sees it, so a restaked market's stake never stays stale for longer than one poll and one
- * transaction. What is proven is read back from the mirror, so a restarted runner simply carries on.
+ * A proven leaf backs new tasks in the StakeMirror only while its own capture can still be slashed in time (its
+ * slashing window, less the slash delay), and each task must end within that window, so the newest capture backs the
+ * longest tasks; the relayers commit a new epoch on their own schedule. The keeper proves this prover's leaves in
+ * each new snapshot as soon as the runner's poll sees it, so the stake always sits on the newest capture. What is
+ * proven is read back from the mirror, so a restarted runner simply carries on.
  */
 
 export type StakeKeeper = {

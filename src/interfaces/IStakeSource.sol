@@ -12,9 +12,13 @@ pragma solidity 0.8.30;
 /// so they cost no extra log on that hot path. Every other transaction that changes what `availableStake` returns
 /// for a prover emits `LockableStakeChanged(prover)`, and one that may change it for every prover at once (a new
 /// stake snapshot, a new rule) emits `AllLockableStakeChanged()`. Re-reading `availableStake` at the block of each
-/// such event sees every change a transaction makes. The one change no transaction makes is time: a source whose
-/// stake can be slashed only for a limited time after it was read may report less as that time runs out; a lock
-/// refused then is a reader's signal.
+/// such event sees every change a transaction makes. The one change no transaction makes is time, and time only ever
+/// lowers `availableStake`: a source whose stake can be slashed only for a limited time after it was read stops
+/// counting it, without an event, once that time has run out (the StakeMirror: a vault's latest leaf, when its
+/// capture's slashing window less the slash delay has passed, however many epochs after it was proven); it counts
+/// again only through a transaction that emits one of the events above (the leaf proven anew). A lock refused then
+/// is a reader's signal to re-read. `availableStake` is what can back some task now: a task whose deadline outlives
+/// the window of the stake it would lock is still refused (see `lock`).
 interface IStakeSource {
     /// @notice What `availableStake(prover)` returns may have changed in this transaction (other than through the
     /// marketplace's lock, unlock or slash): re-read it.

@@ -14,17 +14,32 @@ import {OperatorQuorum} from "../libraries/OperatorQuorum.sol";
 /// operators (OperatorQuorum), so the commit costs the same for 10 or 10,000 operators; a prover proves its own
 /// (vault, stake) leaves when it needs the stake.
 ///
+/// Freshness: a vault's latest proven leaf backs new tasks for as long as its own capture can still be slashed in
+/// time, not only during its own epoch. Symbiotic lets a slash at capture `c` take the stake read at `c` until
+/// `c` + the vault's epoch (less the veto window: the snapshot's `slashingWindow`), whatever was withdrawn or
+/// captured since. So a task locked on the leaf of epoch `e` is locked *at `e`'s capture* and only if its deadline +
+/// `slashDelay` falls within `e`'s window; new snapshots do not interrupt a prover's stake until its next proof.
+///
 /// What makes a restaked slash land:
-/// - Each lock remembers the capture its stake was read at, and its slash is queued at that capture: stake withdrawn
-///   on Ethereum later (and a lower leaf proven since) does not shrink it.
+/// - Each lock remembers the capture its stake was read at (its vault's leaf epoch, which may be older than the
+///   current epoch), and its slash is queued at that capture: stake withdrawn on Ethereum later (and a lower leaf
+///   proven or merely committed since) does not shrink it.
 /// - A task is only locked when a slash decided at its deadline still reaches the vault in time: deadline +
-///   `slashDelay` (bridging, finality, veto finalization) within the capture's slashing window, which the snapshot
-///   carries from the middleware (the shortest window among the opted-in vaults).
+///   `slashDelay` (bridging, finality, veto finalization) within the slashing window of the capture it is locked at,
+///   which the snapshot carries from the middleware (the shortest window among the opted-in vaults). A leaf whose
+///   window, less the slash delay, has passed backs nothing.
 /// - Symbiotic counts every slash executed after a capture against that capture's stake. So while any lock or queued
 ///   slash of a vault is outstanding, the vault's lockable stake is the *least* stake among the captures they were
 ///   taken at and the latest leaf (`floor`), less everything locked and queued: every outstanding slash then fits in
 ///   every capture it might be executed against, whatever order they land in. With nothing outstanding, the floor
-///   is the latest leaf again.
+///   is the latest leaf again. Locks on an older leaf change nothing here: every lock and queued slash is still at
+///   the capture of a leaf this vault proved, and every such leaf entered the floor when it was proven. A snapshot
+///   committed after the leaf, and never proven, showing less stake (a withdrawal, another network's slash, Cairn's
+///   own executed slash) is no capture any of Cairn's slashes uses: the middleware slashes at the order's capture or
+///   at the latest capture Cairn already slashed the operator at, both captures of proven leaves. At the leaf's own
+///   capture, Symbiotic still counts the stake read then, less Cairn's slashes executed after it: those are either
+///   still pending here (held back) or reported and taken out of the floor and, when the leaf predates them, of the
+///   leaf.
 /// - A queued slash's penalty stays held back until its outcome on Ethereum comes back (quorum-signed like a
 ///   snapshot): a veto or a failure releases it, an execution makes it final.
 /// @dev Leaf = keccak256(bytes.concat(keccak256(abi.encode(prover, vault, token, stake)))); sorted-pair tree.
@@ -37,7 +52,9 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
     error InvalidStakeProof();
     error LeafAlreadyProven(address prover, address vault);
     error InsufficientStake(uint256 available, uint256 required);
-    /// The task's deadline plus the slash delay falls after the latest time the current capture can be slashed.
+    /// Enough stake is free, but only behind captures that can no longer be slashed in time for this deadline: its
+    /// deadline plus the slash delay falls after their slashing window (`latestDeadline`, the latest among them).
+    /// Prove the vault's leaf of the current epoch, or ask for a shorter proving time.
     error TaskOutlivesSlashingWindow(uint256 deadline, uint256 latestDeadline);
     error UnknownLock(uint256 taskId);
     error ThresholdOutOfRange();
@@ -185,7 +202,7 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
     uint8 public threshold;
     /// @notice Time a slash needs from a task's deadline to its execution on Ethereum: relaying, finality, and for
     /// veto vaults the room to finalize after the veto window. A task is locked only if its deadline plus this
-    /// delay falls within the capture's slashing window.
+    /// delay falls within the slashing window of the capture it is locked at.
     uint48 public slashDelay;
     uint64 public currentEpoch;
     /// @notice A trusted message receiver (e.g. a canonical bridge's) that may deliver Ethereum's messages, snapshots
@@ -256,7 +273,8 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
     }
 
     /// @notice Proves a (prover, vault, stake) leaf of the current epoch; anyone may submit. The leaf's stake (at
-    /// most 2^96 - 1 of it) becomes the vault's latest leaf; while the prover has locks or queued slashes in the vault
+    /// most 2^96 - 1 of it) becomes the vault's latest leaf, and new tasks on the vault are locked at its capture,
+    /// within its slashing window, until the next proof; while the prover has locks or queued slashes in the vault
     /// a lower leaf also lowers the floor they are all slashed from, a higher one only counts once they have ended.
     function proveStake(address prover, address vault, uint256 stake, bytes32[] calldata proof) external {
         uint64 epoch = currentEpoch;
@@ -278,35 +296,55 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
     // ---------------------------------------------------------------- IStakeSource
 
     /// @inheritdoc IStakeSource
-    /// @dev Zero once the current capture can no longer back a task (its slashing window, less the slash delay, has
-    /// passed).
+    /// @dev Counts each vault's latest leaf while its capture can still back a task (its slashing window, less the
+    /// slash delay, has not passed), whichever epoch it was proven in; a vault whose window has passed counts zero
+    /// until its leaf is proven again.
     function availableStake(address prover) external view returns (uint256 total) {
-        if (block.timestamp >= latestDeadline()) return 0;
         address[] storage vaults = _proverVaults[prover];
         for (uint256 i; i < vaults.length; ++i) {
-            total += _free(vaultStake[prover][vaults[i]]);
+            VaultStake storage v = vaultStake[prover][vaults[i]];
+            if (block.timestamp < _latestDeadline(v.epoch)) total += _free(v);
         }
     }
 
     /// @inheritdoc IStakeSource
-    /// @dev One vault backs a task (the first with enough free stake), so its slash has one target on Ethereum.
+    /// @dev One vault backs a task, so its slash has one target on Ethereum: among the vaults whose leaf's window
+    /// fits the deadline and whose free stake suffices, the one with the newest leaf (the first of them on a tie), so
+    /// a stake the prover has just proven again is used before one only an older capture still shows. The lock is
+    /// taken at that leaf's capture. When none fits, the error says which part is missing:
+    /// `TaskOutlivesSlashingWindow` when some vault has the stake but only behind a capture whose window ends too
+    /// soon, else `InsufficientStake` with the most any vault whose window fits holds.
     function lock(address prover, uint256 taskId, uint256 amount, uint256 deadline) external onlyMarketplace {
-        uint256 latest = latestDeadline();
-        if (deadline > latest) revert TaskOutlivesSlashingWindow(deadline, latest);
         address[] storage vaults = _proverVaults[prover];
         uint256 best;
+        bool outlived;
+        uint256 outlivedLatest;
+        uint256 chosen = type(uint256).max;
+        uint64 chosenEpoch;
         for (uint256 i; i < vaults.length; ++i) {
             VaultStake storage v = vaultStake[prover][vaults[i]];
+            uint64 epoch = v.epoch;
+            uint256 latest = _latestDeadline(epoch);
             uint256 free = _free(v);
-            if (free >= amount) {
-                v.locked += uint128(amount);
-                uint48 capture = epochs[currentEpoch].captureTimestamp;
-                locks[taskId] = Lock(capture, uint32(i), uint96(amount));
-                emit StakeLocked(prover, taskId, vaults[i], amount, capture);
-                return;
+            if (deadline > latest) {
+                if (free >= amount && (!outlived || latest > outlivedLatest)) {
+                    (outlived, outlivedLatest) = (true, latest);
+                }
+            } else if (free >= amount) {
+                if (chosen == type(uint256).max || epoch > chosenEpoch) (chosen, chosenEpoch) = (i, epoch);
+            } else if (free > best) {
+                best = free;
             }
-            if (free > best) best = free;
         }
+        if (chosen != type(uint256).max) {
+            address vault = vaults[chosen];
+            vaultStake[prover][vault].locked += uint128(amount);
+            uint48 capture = epochs[chosenEpoch].captureTimestamp;
+            locks[taskId] = Lock(capture, uint32(chosen), uint96(amount));
+            emit StakeLocked(prover, taskId, vault, amount, capture);
+            return;
+        }
+        if (outlived) revert TaskOutlivesSlashingWindow(deadline, outlivedLatest);
         revert InsufficientStake(best, amount);
     }
 
@@ -368,6 +406,9 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
             VaultStake storage v = vaultStake[prover][vault];
             if (o.status == SlashStatus.Executed) {
                 if (o.slashed > penalty) revert SlashedExceedsPenalty(o.orderId, o.slashed, penalty);
+                // Against the current capture, not the vault's leaf: every leaf proven from now on is of this epoch
+                // or a later one, so shows the execution; the vault's leaf, however old and still backing tasks, is
+                // corrected below when it predates the execution.
                 uint48 capture = epochs[currentEpoch].captureTimestamp;
                 if (o.settledAt > capture) revert OutcomeAheadOfSnapshot(o.orderId, o.settledAt, capture);
                 _takeOut(v, o.slashed, epochs[v.epoch].captureTimestamp < o.settledAt);
@@ -407,18 +448,25 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
         emit AllLockableStakeChanged();
     }
 
-    /// @notice The latest deadline a task locked now may have: the current capture's slashing window, less the
-    /// slash delay (zero before the first snapshot).
-    function latestDeadline() public view returns (uint256) {
-        Epoch storage e = epochs[currentEpoch];
-        uint256 end = uint256(e.captureTimestamp) + e.slashingWindow;
-        return end > slashDelay ? end - slashDelay : 0;
+    /// @notice The latest deadline a task locked on a leaf of the current epoch may have: the current capture plus
+    /// its slashing window, less the slash delay (zero before the first snapshot). What proving a vault's leaf now
+    /// would give it; `latestDeadlineOf` is what its leaf gives today.
+    function latestDeadline() external view returns (uint256) {
+        return _latestDeadline(currentEpoch);
     }
 
-    /// @notice Stake of `prover` in `vault` that can back a new task now.
+    /// @notice The latest deadline a task locked now on `prover`'s stake in `vault` may have: the capture of the
+    /// vault's latest proven leaf plus that epoch's slashing window, less the slash delay (zero when none is proven).
+    function latestDeadlineOf(address prover, address vault) external view returns (uint256) {
+        return _latestDeadline(vaultStake[prover][vault].epoch);
+    }
+
+    /// @notice Stake of `prover` in `vault` that can back a new task now (zero once its leaf's window, less the
+    /// slash delay, has passed).
     function freeStake(address prover, address vault) external view returns (uint256) {
-        if (block.timestamp >= latestDeadline()) return 0;
-        return _free(vaultStake[prover][vault]);
+        VaultStake storage v = vaultStake[prover][vault];
+        if (block.timestamp >= _latestDeadline(v.epoch)) return 0;
+        return _free(v);
     }
 
     /// @notice The vaults a prover has proven stake in.
@@ -483,10 +531,20 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
         if (v.locked == 0 && v.pending == 0) v.floor = v.leaf;
     }
 
-    /// @dev Stake that can back a new task: the floor less what is locked and queued, from the current epoch's leaf
-    /// only (stake proven in an older epoch backs no new task).
+    /// @dev The latest deadline a task locked at `epoch`'s capture may have: capture + slashing window - slash delay.
+    function _latestDeadline(uint64 epoch) internal view returns (uint256) {
+        return _latestDeadline(epochs[epoch]);
+    }
+
+    function _latestDeadline(Epoch storage e) internal view returns (uint256) {
+        uint256 end = uint256(e.captureTimestamp) + e.slashingWindow;
+        uint256 delay = slashDelay;
+        return end > delay ? end - delay : 0;
+    }
+
+    /// @dev Stake of the vault's latest leaf not yet owed: the floor less what is locked and queued. Whether its
+    /// capture can still be slashed in time is the caller's check (against the task's deadline, or the time now).
     function _free(VaultStake storage v) internal view returns (uint256) {
-        if (v.epoch != currentEpoch) return 0;
         uint256 owed = uint256(v.locked) + v.pending;
         uint256 floor = v.floor;
         return floor > owed ? floor - owed : 0;

@@ -7,7 +7,8 @@ import {SafeCastLib} from "solady/utils/SafeCastLib.sol";
 
 /// @notice Committed gas of the stake mirror (snapshots/StakeMirrorGasTest.json): a snapshot commit with 2-of-3
 /// relayer signatures for 10, 100 and 1000 (operator, vault) entries — flat by design — one leaf proof from a
-/// 1000-leaf tree, the mirror's part of a marketplace slash, and slash outcomes reported back from Ethereum (2-of-3).
+/// 1000-leaf tree, the mirror's part of an assignment (a lock, on a leaf of the current epoch or an older one) and of
+/// a marketplace slash, and slash outcomes reported back from Ethereum (2-of-3).
 /// Transactions: 21k base and calldata included. Kalypso pays ~76k per mirrored entry.
 contract StakeMirrorGasTest is StakeMirrorFixture {
     function setUp() public {
@@ -54,6 +55,33 @@ contract StakeMirrorGasTest is StakeMirrorFixture {
         mirror.commitSnapshot(next, _sign(next, _two()));
         mirror.proveStake(vm.addr(501), makeAddr(string.concat("vault", vm.toString(uint256(500 % 7)))), 501e18, proof);
         vm.snapshotGasLastCall("proveStake, one leaf of a 1000-leaf tree (next epoch, same prover)");
+    }
+
+    function test_gas_lock() public {
+        address prover = makeAddr("prover");
+        address vault = makeAddr("vault");
+        bytes32[] memory leaves = new bytes32[](2);
+        leaves[0] = StakeTree.leaf(prover, vault, token, 1000e18);
+        leaves[1] = StakeTree.leaf(makeAddr("other"), vault, token, 1e18);
+        StakeMirror.Snapshot memory s = _snapshot(1, StakeTree.root(leaves), 2);
+        mirror.commitSnapshot(s, _sign(s, _two()));
+        mirror.proveStake(prover, vault, 1000e18, StakeTree.proof(leaves, 0));
+        vm.prank(marketplaceAddress);
+        mirror.lock(prover, 1, 50e18, block.timestamp + 1 hours);
+        vm.snapshotGasLastCall("lock (the mirror's part of an assignment), first in the vault");
+        vm.prank(marketplaceAddress);
+        mirror.lock(prover, 2, 50e18, block.timestamp + 1 hours);
+        vm.snapshotGasLastCall("lock (the mirror's part of an assignment), steady state, leaf of the current epoch");
+
+        // Two snapshots later, before anyone proves the prover's leaf again: the older leaf backs the task.
+        for (uint64 epoch = 2; epoch <= 3; ++epoch) {
+            vm.warp(block.timestamp + 60);
+            StakeMirror.Snapshot memory next = _snapshot(epoch, StakeTree.root(leaves), 2);
+            mirror.commitSnapshot(next, _sign(next, _two()));
+        }
+        vm.prank(marketplaceAddress);
+        mirror.lock(prover, 3, 50e18, block.timestamp + 1 hours);
+        vm.snapshotGasLastCall("lock (the mirror's part of an assignment), steady state, leaf two epochs old");
     }
 
     function test_gas_slashOutcomes() public {

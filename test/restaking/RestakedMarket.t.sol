@@ -13,6 +13,7 @@ import {RequestParams, RequestStatus} from "../../src/types/Request.sol";
 import {SymbioticCore} from "../../script/symbiotic/SymbioticCore.sol";
 import {IVault} from "@symbioticfi/core/src/interfaces/vault/IVault.sol";
 import {IVetoSlasher} from "@symbioticfi/core/src/interfaces/slasher/IVetoSlasher.sol";
+import {ISlasher} from "@symbioticfi/core/src/interfaces/slasher/ISlasher.sol";
 
 /// @notice The whole restaked-security path in one EVM (both "chains" side by side): stake deposited in a real
 /// Symbiotic vault is read by the middleware at a capture, committed to the StakeMirror by a relayer quorum, proven
@@ -95,6 +96,56 @@ contract RestakedMarketTest is CairnTest, SlashInboxFixture {
         // 6. The outcome comes back once a snapshot captured after the execution is in: executed, for good; the leaf
         // the prover holds predates it, so the slashed collateral stays out.
         _reportExecuted(id, entries[0].vault, leaves);
+    }
+
+    /// Issue 11: the relayers commit a snapshot every few seconds and a request arrives before anyone proved the
+    /// prover's leaf again; meanwhile the staker withdrew almost everything, so the newer snapshots show 10. The task
+    /// is backed by the old leaf at its own capture, and its slash at that capture lands in full on the real vault
+    /// (Symbiotic slashes pending withdrawals for the epoch).
+    function test_requestAfterNewSnapshotsIsBackedByTheOldLeafAndItsSlashLands() public {
+        uint48 capture = uint48(block.timestamp - 1);
+        bytes32[] memory leaves = new bytes32[](2);
+        leaves[0] = StakeTree.leaf(prover, vault, address(0xE7), 1000e18);
+        leaves[1] = StakeTree.leaf(makeAddr("someone"), vault, address(0xE7), 1e18);
+        _commit(1, capture, leaves);
+        stakeMirror.proveStake(prover, vault, 1000e18, StakeTree.proof(leaves, 0));
+
+        vm.warp(block.timestamp + 30);
+        vm.prank(staker);
+        IVault(vault).withdraw(staker, 990e18);
+        for (uint64 epoch = 2; epoch <= 3; ++epoch) {
+            vm.warp(block.timestamp + 30);
+            uint48 later = uint48(block.timestamp - 1);
+            (CairnNetworkMiddleware.StakeEntry[] memory entries,) = middleware.stakesAt(later, 0, 10);
+            assertEq(entries[0].stake, 10e18, "the newer captures show the withdrawal");
+            leaves[0] = StakeTree.leaf(prover, vault, address(0xE7), 10e18);
+            _commit(epoch, later, leaves);
+        }
+
+        RequestParams memory r = _requestParams(0);
+        r.marketId = uint32(restakedMarket);
+        uint256 id = _post(r);
+        assertEq(_matcherAssign(id, prover), 1, "assigned on the epoch-1 leaf, before anyone proves epoch 3");
+        (uint48 lockCapture,,) = stakeMirror.locks(id);
+        assertEq(lockCapture, capture);
+        assertEq(stakeMirror.availableStake(prover), 800e18);
+
+        vm.warp(uint256(tasks[id].deadline) + 1);
+        vm.recordLogs();
+        _slash(id);
+        SlashInbox.Slash[] memory batch = new SlashInbox.Slash[](1);
+        batch[0] = _queuedSlash();
+        assertEq(batch[0].captureTimestamp, capture, "queued at the old leaf's capture");
+        assertEq(batch[0].amount, 50e18);
+
+        ISlasher slasher = ISlasher(IVault(vault).slasher());
+        uint256 nextWithdrawals = IVault(vault).withdrawals(IVault(vault).currentEpoch() + 1);
+        uint256 slashableBefore = IVault(vault).activeStake() + nextWithdrawals;
+        assertEq(inbox.deliver(batch, _relayerSignatures(inbox.batchDigest(batch))), 1);
+        assertEq(slasher.cumulativeSlash(middleware.subnetwork(), operator), 50e18, "the whole penalty, not 10");
+        uint256 slashableAfter =
+            IVault(vault).activeStake() + IVault(vault).withdrawals(IVault(vault).currentEpoch() + 1);
+        assertEq(slashableBefore - slashableAfter, 50e18, "taken from the vault, withdrawals included");
     }
 
     function _reportExecuted(uint256 id, address vault_, bytes32[] memory leaves) internal {

@@ -427,6 +427,169 @@ contract StakeMirrorTest is StakeMirrorFixture {
         assertEq(mirror.freeStake(prover, vaultA), type(uint96).max);
     }
 
+    // ---------------------------------------------------------------- issue 11: stake that stays live
+
+    /// A new snapshot is committed and nobody has proven the prover's leaf in it yet: a request assigned now is
+    /// backed by the previous leaf, locked at that leaf's capture (Symbiotic still slashes the stake read there).
+    function test_lockAfterANewSnapshotIsBackedByTheOldLeafAtItsCapture() public {
+        _commit(1);
+        uint48 leafCapture = uint48(block.timestamp - 1);
+        mirror.proveStake(prover, vaultA, 300e18, StakeTree.proof(leaves, 0));
+        vm.warp(block.timestamp + 30);
+        _commit(2);
+        vm.warp(block.timestamp + 30);
+        _commit(3);
+        assertEq(mirror.availableStake(prover), 300e18, "two snapshots later, the epoch-1 leaf still backs tasks");
+        assertEq(mirror.freeStake(prover, vaultA), 300e18);
+
+        vm.expectEmit(address(mirror));
+        emit StakeMirror.StakeLocked(prover, 7, vaultA, 200e18, leafCapture);
+        vm.prank(marketplaceAddress);
+        mirror.lock(prover, 7, 200e18, block.timestamp + 1 hours);
+        (uint48 capture,, uint96 amount) = mirror.locks(7);
+        assertEq(capture, leafCapture, "locked at the leaf's capture, not the current epoch's");
+        assertEq(amount, 200e18);
+        assertEq(mirror.availableStake(prover), 100e18);
+    }
+
+    /// The old leaf backs only tasks a slash at its own capture can still reach: a deadline past its window is
+    /// refused with that window's latest deadline; once the leaf is proven in the current epoch, the same task is
+    /// locked at the new capture.
+    function test_RevertWhen_taskOutlivesTheOldLeafsWindow_reprovenLeafAcceptsIt() public {
+        _commit(1);
+        uint256 oldLatest = uint256(block.timestamp - 1) + SLASHING_WINDOW - SLASH_DELAY;
+        mirror.proveStake(prover, vaultA, 300e18, StakeTree.proof(leaves, 0));
+        vm.warp(block.timestamp + 30 minutes);
+        _commit(2);
+        uint48 newCapture = uint48(block.timestamp - 1);
+        assertEq(mirror.latestDeadlineOf(prover, vaultA), oldLatest);
+        assertEq(mirror.latestDeadline(), uint256(newCapture) + SLASHING_WINDOW - SLASH_DELAY);
+
+        uint256 deadline = oldLatest + 1;
+        vm.prank(marketplaceAddress);
+        vm.expectRevert(abi.encodeWithSelector(StakeMirror.TaskOutlivesSlashingWindow.selector, deadline, oldLatest));
+        mirror.lock(prover, 1, 100e18, deadline);
+        vm.prank(marketplaceAddress);
+        mirror.lock(prover, 2, 100e18, oldLatest);
+        (uint48 capture,,) = mirror.locks(2);
+        assertEq(capture, newCapture - 30 minutes, "the old leaf's capture");
+
+        mirror.proveStake(prover, vaultA, 300e18, StakeTree.proof(leaves, 0));
+        vm.prank(marketplaceAddress);
+        mirror.lock(prover, 1, 100e18, deadline);
+        (capture,,) = mirror.locks(1);
+        assertEq(capture, newCapture, "the re-proven leaf's capture");
+        assertEq(mirror.availableStake(prover), 100e18);
+    }
+
+    /// Each vault's leaf has its own window: a task too long for the first vault's old leaf goes to a vault whose
+    /// leaf was proven in the current epoch, and a task too big for the re-proven vault reports its real shortfall.
+    function test_lockPicksAVaultWhoseLeafsWindowFits() public {
+        _commit(1);
+        mirror.proveStake(prover, vaultA, 300e18, StakeTree.proof(leaves, 0));
+        vm.warp(block.timestamp + 30 minutes);
+        _commit(2);
+        mirror.proveStake(prover, vaultB, 100e18, StakeTree.proof(leaves, 1));
+        uint256 deadline = mirror.latestDeadlineOf(prover, vaultA) + 1;
+
+        vm.expectEmit(address(mirror));
+        emit StakeMirror.StakeLocked(prover, 1, vaultB, 100e18, uint48(block.timestamp - 1));
+        vm.prank(marketplaceAddress);
+        mirror.lock(prover, 1, 100e18, deadline);
+
+        // vaultA has the stake but only behind its old capture; vaultB fits the window but holds nothing more.
+        vm.prank(marketplaceAddress);
+        vm.expectRevert(abi.encodeWithSelector(StakeMirror.TaskOutlivesSlashingWindow.selector, deadline, deadline - 1));
+        mirror.lock(prover, 2, 50e18, deadline);
+        // Nobody has 400: the most any vault whose window fits this short task holds is vaultA's 300.
+        vm.prank(marketplaceAddress);
+        vm.expectRevert(abi.encodeWithSelector(StakeMirror.InsufficientStake.selector, 300e18, 400e18));
+        mirror.lock(prover, 2, 400e18, block.timestamp + 1 hours);
+    }
+
+    /// Both vaults fit a short task: the one whose leaf the prover proved again takes it, so an older capture is
+    /// only relied on while nothing newer backs the task.
+    function test_lockPrefersTheNewestLeaf() public {
+        _commit(1);
+        mirror.proveStake(prover, vaultA, 300e18, StakeTree.proof(leaves, 0));
+        mirror.proveStake(prover, vaultB, 100e18, StakeTree.proof(leaves, 1));
+        vm.warp(block.timestamp + 30 minutes);
+        _commit(2);
+        mirror.proveStake(prover, vaultB, 100e18, StakeTree.proof(leaves, 1));
+
+        vm.expectEmit(address(mirror));
+        emit StakeMirror.StakeLocked(prover, 1, vaultB, 50e18, uint48(block.timestamp - 1));
+        vm.prank(marketplaceAddress);
+        mirror.lock(prover, 1, 50e18, block.timestamp + 1 hours);
+        // Too much for vaultB: the older leaf of vaultA backs it, at its own capture.
+        vm.expectEmit(address(mirror));
+        emit StakeMirror.StakeLocked(prover, 2, vaultA, 100e18, uint48(block.timestamp - 1 - 30 minutes));
+        vm.prank(marketplaceAddress);
+        mirror.lock(prover, 2, 100e18, block.timestamp + 1 hours);
+    }
+
+    /// A task locked on an old leaf is slashed at that leaf's capture, after any number of later snapshots.
+    function test_slashOfATaskLockedOnAnOldLeafCarriesTheOldCapture() public {
+        _commit(1);
+        uint48 leafCapture = uint48(block.timestamp - 1);
+        mirror.proveStake(prover, vaultA, 300e18, StakeTree.proof(leaves, 0));
+        vm.warp(block.timestamp + 30);
+        _commit(2);
+        vm.prank(marketplaceAddress);
+        mirror.lock(prover, 7, 300e18, block.timestamp + 1 hours);
+        vm.warp(block.timestamp + 1 hours + 1);
+        leaves[0] = StakeTree.leaf(prover, vaultA, token, 1e18); // withdrawn on Ethereum since
+        _commit(3);
+
+        vm.expectEmit(address(mirror));
+        emit StakeMirror.SlashQueued(_orderId(7), 7, prover, vaultA, 100e18, leafCapture);
+        vm.prank(marketplaceAddress);
+        mirror.slash(prover, 7, 300e18, 100e18, address(0));
+    }
+
+    /// An old leaf whose window, less the slash delay, has passed backs nothing, silently (time, not a transaction):
+    /// availableStake and freeStake fall to zero at that instant and a lock says why.
+    function test_oldLeafWhoseWindowRanOutBacksNothing() public {
+        _commit(1);
+        mirror.proveStake(prover, vaultA, 300e18, StakeTree.proof(leaves, 0));
+        vm.warp(block.timestamp + 30 minutes);
+        _commit(2);
+        uint256 latest = mirror.latestDeadlineOf(prover, vaultA);
+        vm.warp(latest - 1);
+        assertEq(mirror.availableStake(prover), 300e18, "one second before the window ends, it still counts");
+        vm.prank(marketplaceAddress);
+        mirror.lock(prover, 1, 100e18, latest);
+        vm.warp(latest);
+        assertEq(mirror.availableStake(prover), 0);
+        assertEq(mirror.freeStake(prover, vaultA), 0);
+        vm.prank(marketplaceAddress);
+        vm.expectRevert(abi.encodeWithSelector(StakeMirror.TaskOutlivesSlashingWindow.selector, latest + 1, latest));
+        mirror.lock(prover, 2, 100e18, latest + 1);
+    }
+
+    /// An execution settled after the old leaf's capture and reported while that leaf still backs tasks comes out
+    /// of it: Symbiotic takes it from that capture's stake, so the leaf may back only what is left.
+    function test_executionReportedWhileAnOldLeafBacksTasksComesOutOfIt() public {
+        _commit(1);
+        mirror.proveStake(prover, vaultA, 300e18, StakeTree.proof(leaves, 0));
+        vm.startPrank(marketplaceAddress);
+        mirror.lock(prover, 7, 200e18, block.timestamp + 1 hours);
+        mirror.slash(prover, 7, 200e18, 100e18, address(0));
+        vm.stopPrank();
+        uint48 executedAt = uint48(block.timestamp + 10);
+        vm.warp(block.timestamp + 20);
+        _commit(2); // captured after the execution; nobody proves it
+        StakeMirror.SlashOutcome[] memory executed = _outcomes(_orderId(7), vaultA, false, 100e18, executedAt);
+        mirror.reportSlashOutcomes(executed, _sign(executed, _two()));
+        (, uint96 leaf, uint96 floor,,) = mirror.vaultStake(prover, vaultA);
+        assertEq(leaf, 200e18, "the epoch-1 leaf predates the execution");
+        assertEq(floor, 200e18);
+        assertEq(mirror.availableStake(prover), 200e18);
+        vm.prank(marketplaceAddress);
+        vm.expectRevert(abi.encodeWithSelector(StakeMirror.InsufficientStake.selector, 200e18, 201e18));
+        mirror.lock(prover, 8, 201e18, block.timestamp + 1 hours);
+    }
+
     function stranger() internal returns (address) {
         return makeAddr("anyone");
     }

@@ -96,6 +96,11 @@ contract StakeMirrorHandler is Signing, StdUtils {
     bytes32 public honestRoot;
     mapping(address vault => uint256) public ghostLocked;
     mapping(address vault => uint256) public ghostPending;
+    /// Capture of each vault's latest proven leaf, where its new tasks lock, and the latest deadline it can back.
+    mapping(address vault => uint48) public ghostLeafCapture;
+    mapping(address vault => uint256) public ghostLeafLatest;
+    /// Locks taken on a leaf older than the current epoch (the campaign's coverage of issue 11).
+    uint256 public oldLeafLocks;
     uint256 public forgeriesRefused;
 
     constructor(
@@ -141,7 +146,10 @@ contract StakeMirrorHandler is Signing, StdUtils {
         honestRoot = s.stakeRoot;
         bool[2] memory prove = [proveA, proveB];
         for (uint256 k; k < 2; ++k) {
-            if (prove[k]) mirror.proveStake(prover, vaults[k], eth.stakeNow(vaults[k]), StakeTree.proof(leaves, k));
+            if (!prove[k]) continue;
+            mirror.proveStake(prover, vaults[k], eth.stakeNow(vaults[k]), StakeTree.proof(leaves, k));
+            ghostLeafCapture[vaults[k]] = capture;
+            ghostLeafLatest[vaults[k]] = uint256(capture) + window - mirror.slashDelay();
         }
     }
 
@@ -174,7 +182,9 @@ contract StakeMirrorHandler is Signing, StdUtils {
         require(eth.slashable(o.vault, capture) >= o.penalty, "a due slash cannot be paid in full");
         vm.warp(block.timestamp + 1);
         o.executedAt = block.timestamp;
-        eth.execute(o.vault, o.penalty, block.timestamp, o.capture);
+        // Symbiotic refuses a zero slash (InsufficientSlash): it takes nothing and moves no capture, and comes back
+        // as failed.
+        if (o.penalty != 0) eth.execute(o.vault, o.penalty, block.timestamp, o.capture);
     }
 
     /// The outcome of a queued slash comes back: a veto or a failure at once, an execution once a capture after it
@@ -184,8 +194,8 @@ contract StakeMirrorHandler is Signing, StdUtils {
         uint256 i = seed % _queued.length;
         Obligation memory o = _queued[i];
         StakeMirror.SlashOutcome[] memory out = new StakeMirror.SlashOutcome[](1);
-        if (o.executedAt == 0) {
-            // Not executed: vetoed by the resolver, or failed for good.
+        if (o.executedAt == 0 || o.penalty == 0) {
+            // Not executed (a zero slash never is): vetoed by the resolver, or failed for good.
             StakeMirror.SlashStatus status =
                 kind % 2 == 0 ? StakeMirror.SlashStatus.Vetoed : StakeMirror.SlashStatus.Failed;
             out[0] = StakeMirror.SlashOutcome(o.orderId, o.vault, status, 0, uint48(block.timestamp));
@@ -214,26 +224,33 @@ contract StakeMirrorHandler is Signing, StdUtils {
 
     // ---------------------------------------------------------------- the marketplace
 
+    /// A task locks on the first vault whose latest leaf, however many epochs old, can still be slashed in time for
+    /// its deadline and holds enough free stake, at that leaf's capture; otherwise the error names what is missing.
     function lock(uint256 amount, uint256 duration) external {
         amount = bound(amount, 1, 400e18);
         uint256 deadline = block.timestamp + bound(duration, 1, 8 hours);
         uint256 taskId = nextTask++;
-        uint256 latest = mirror.latestDeadline();
-        (uint256 best, uint256 index) = _bestVault(amount);
-        vm.prank(marketplace);
-        if (deadline > latest) {
-            vm.expectRevert(abi.encodeWithSelector(StakeMirror.TaskOutlivesSlashingWindow.selector, deadline, latest));
-            mirror.lock(prover, taskId, amount, deadline);
-            return;
-        }
+        (uint256 index, uint256 best, bool outlived, uint256 outlivedLatest) = _pickVault(amount, deadline);
         if (index == type(uint256).max) {
-            vm.expectRevert(abi.encodeWithSelector(StakeMirror.InsufficientStake.selector, best, amount));
+            vm.prank(marketplace);
+            if (outlived) {
+                vm.expectRevert(
+                    abi.encodeWithSelector(StakeMirror.TaskOutlivesSlashingWindow.selector, deadline, outlivedLatest)
+                );
+            } else {
+                vm.expectRevert(abi.encodeWithSelector(StakeMirror.InsufficientStake.selector, best, amount));
+            }
             mirror.lock(prover, taskId, amount, deadline);
             return;
         }
-        mirror.lock(prover, taskId, amount, deadline);
-        (uint48 capture,,) = mirror.epochs(mirror.currentEpoch());
         address vault = mirror.proverVaults(prover)[index];
+        uint48 capture = ghostLeafCapture[vault];
+        vm.expectEmit(address(mirror));
+        emit StakeMirror.StakeLocked(prover, taskId, vault, amount, capture);
+        vm.prank(marketplace);
+        mirror.lock(prover, taskId, amount, deadline);
+        (uint48 current,,) = mirror.epochs(mirror.currentEpoch());
+        if (capture != current) ++oldLeafLocks;
         _locks.push(OpenLock(taskId, vault, amount, capture, deadline));
         ghostLocked[vault] += amount;
     }
@@ -292,12 +309,36 @@ contract StakeMirrorHandler is Signing, StdUtils {
 
     // ---------------------------------------------------------------- internal
 
-    function _bestVault(uint256 amount) internal view returns (uint256 best, uint256 index) {
+    /// The vault a lock of `amount` due by `deadline` must take (type(uint256).max when none): among the vaults
+    /// whose window fits and whose free stake suffices, the newest leaf, the first on a tie. Else the error's
+    /// numbers: the most free stake among vaults whose window fits, or the latest window among vaults that have the
+    /// stake but whose window ends too soon.
+    function _pickVault(uint256 amount, uint256 deadline)
+        internal
+        view
+        returns (uint256 index, uint256 best, bool outlived, uint256 outlivedLatest)
+    {
         index = type(uint256).max;
+        uint48 newest;
         address[] memory vs = mirror.proverVaults(prover);
         for (uint256 i; i < vs.length; ++i) {
-            uint256 free = mirror.freeStake(prover, vs[i]);
-            if (free >= amount) return (free, i);
+            uint256 latest = ghostLeafLatest[vs[i]];
+            require(mirror.latestDeadlineOf(prover, vs[i]) == latest, "a leaf's window is its own epoch's");
+            (,, uint96 floor, uint128 locked, uint128 pending) = mirror.vaultStake(prover, vs[i]);
+            uint256 owed = uint256(locked) + pending;
+            uint256 free = floor > owed ? floor - owed : 0;
+            if (deadline > latest) {
+                if (free >= amount && (!outlived || latest > outlivedLatest)) {
+                    (outlived, outlivedLatest) = (true, latest);
+                }
+                continue;
+            }
+            if (free >= amount) {
+                if (index == type(uint256).max || ghostLeafCapture[vs[i]] > newest) {
+                    (index, newest) = (i, ghostLeafCapture[vs[i]]);
+                }
+                continue;
+            }
             if (free > best) best = free;
         }
     }
@@ -364,7 +405,8 @@ contract StakeMirrorInvariantTest is StakeMirrorFixture {
             }
             for (uint256 i; i < handler.queuedCount(); ++i) {
                 StakeMirrorHandler.Obligation memory o = handler.queuedAt(i);
-                if (o.vault != vault || o.executedAt != 0) continue;
+                // A zero penalty owes nothing at its capture (and Symbiotic refuses it, so it moves no capture).
+                if (o.vault != vault || o.executedAt != 0 || o.penalty == 0) continue;
                 uint256 c = handler.eth().effectiveCapture(vault, o.capture);
                 assertGe(handler.eth().slashable(vault, c), owed, "a queued slash's capture cannot pay");
             }
