@@ -7,6 +7,7 @@ import {MerkleProofLib} from "solady/utils/MerkleProofLib.sol";
 import {IStakeSource} from "../interfaces/IStakeSource.sol";
 import {ITeeRegistry} from "../attestation/interfaces/ITeeRegistry.sol";
 import {OperatorQuorum} from "../libraries/OperatorQuorum.sol";
+import {Clock} from "../libraries/Clock.sol";
 
 /// @title StakeMirror
 /// @notice Restaked stake of one collateral token, mirrored per epoch from Cairn's Symbiotic network on Ethereum, as
@@ -265,7 +266,7 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
         if (currentEpoch != 0 && s.epoch != expected) revert EpochOutOfOrder(expected, s.epoch);
         uint48 previous = epochs[currentEpoch].captureTimestamp;
         if (s.captureTimestamp <= previous) revert CaptureNotIncreasing(previous, s.captureTimestamp);
-        if (s.captureTimestamp >= block.timestamp) revert CaptureNotInThePast(s.captureTimestamp);
+        if (s.captureTimestamp >= Clock.timestamp()) revert CaptureNotInThePast(s.captureTimestamp);
         currentEpoch = s.epoch;
         epochs[s.epoch] = Epoch(s.captureTimestamp, s.slashingWindow, s.stakeRoot);
         emit SnapshotCommitted(s.epoch, s.captureTimestamp, s.slashingWindow, s.stakeRoot, s.totalStake, s.leafCount);
@@ -285,6 +286,7 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
         if (provenEpoch == epoch) revert LeafAlreadyProven(prover, vault);
         if (provenEpoch == 0) _proverVaults[prover].push(vault);
         // Counting less than the vault holds is safe; anything above 2^96 - 1 of one token is not a real stake.
+        // forge-lint: disable-next-line(unsafe-typecast): capped at type(uint96).max on the same line
         uint96 counted = stake > type(uint96).max ? type(uint96).max : uint96(stake);
         v.epoch = epoch;
         v.leaf = counted;
@@ -303,7 +305,7 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
         address[] storage vaults = _proverVaults[prover];
         for (uint256 i; i < vaults.length; ++i) {
             VaultStake storage v = vaultStake[prover][vaults[i]];
-            if (block.timestamp < _latestDeadline(v.epoch)) total += _free(v);
+            if (Clock.timestamp() < _latestDeadline(v.epoch)) total += _free(v);
         }
     }
 
@@ -338,8 +340,10 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
         }
         if (chosen != type(uint256).max) {
             address vault = vaults[chosen];
+            // forge-lint: disable-next-line(unsafe-typecast): amount ≤ the vault's free stake ≤ its floor, a uint96
             vaultStake[prover][vault].locked += uint128(amount);
             uint48 capture = epochs[chosenEpoch].captureTimestamp;
+            // forge-lint: disable-next-line(unsafe-typecast): amount ≤ free ≤ floor (uint96); vault lists stay far below 2^32
             locks[taskId] = Lock(capture, uint32(chosen), uint96(amount));
             emit StakeLocked(prover, taskId, vault, amount, capture);
             return;
@@ -367,10 +371,12 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
         (Lock memory l, VaultStake storage v) = _takeLock(prover, taskId);
         // The marketplace never asks more than the lock (penalty <= stake per task); the cap keeps that a fact here.
         if (penalty > l.amount) penalty = l.amount;
+        // forge-lint: disable-next-line(unsafe-typecast): penalty ≤ the lock amount, a uint96, as capped above
         v.pending += uint128(penalty);
         _resetFloorWhenIdle(v);
         address vault = _proverVaults[prover][l.vaultIndex];
         bytes32 orderId = keccak256(abi.encode(block.chainid, address(this), taskId));
+        // forge-lint: disable-next-line(unsafe-typecast): penalty ≤ the lock amount, a uint96, as capped above
         slashes[orderId] = QueuedSlash(prover, uint96(penalty), vault, SlashStatus.Queued);
         emit SlashQueued(orderId, taskId, prover, vault, penalty, l.captureTimestamp);
         return 0;
@@ -418,6 +424,7 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
                 revert NotAnOutcome(o.orderId, o.status);
             }
             q.status = o.status;
+            // forge-lint: disable-next-line(unsafe-typecast): penalty was read from a uint96 field
             v.pending -= uint128(penalty);
             _resetFloorWhenIdle(v);
             emit SlashSettled(o.orderId, prover, vault, o.status, o.slashed, v.leaf);
@@ -465,7 +472,7 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
     /// slash delay, has passed).
     function freeStake(address prover, address vault) external view returns (uint256) {
         VaultStake storage v = vaultStake[prover][vault];
-        if (block.timestamp >= _latestDeadline(v.epoch)) return 0;
+        if (Clock.timestamp() >= _latestDeadline(v.epoch)) return 0;
         return _free(v);
     }
 
@@ -518,9 +525,11 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
     /// latest leaf too when it was captured before the execution.
     function _takeOut(VaultStake storage v, uint256 slashed, bool leafPredatesIt) internal {
         uint96 floor = v.floor;
+        // forge-lint: disable-next-line(unsafe-typecast): slashed < floor (a uint96) in this branch
         v.floor = slashed < floor ? floor - uint96(slashed) : 0;
         if (leafPredatesIt) {
             uint96 leaf = v.leaf;
+            // forge-lint: disable-next-line(unsafe-typecast): slashed < leaf (a uint96) in this branch
             v.leaf = slashed < leaf ? leaf - uint96(slashed) : 0;
         }
     }

@@ -14,6 +14,7 @@ import {SymbioticCore} from "../../script/symbiotic/SymbioticCore.sol";
 import {IVault} from "@symbioticfi/core/src/interfaces/vault/IVault.sol";
 import {IVetoSlasher} from "@symbioticfi/core/src/interfaces/slasher/IVetoSlasher.sol";
 import {ISlasher} from "@symbioticfi/core/src/interfaces/slasher/ISlasher.sol";
+import {SafeCastLib} from "solady/utils/SafeCastLib.sol";
 
 /// @notice The whole restaked-security path in one EVM (both "chains" side by side): stake deposited in a real
 /// Symbiotic vault is read by the middleware at a capture, committed to the StakeMirror by a relayer quorum, proven
@@ -67,7 +68,7 @@ contract RestakedMarketTest is CairnTest, SlashInboxFixture {
 
         // 3. A task backed by restaked stake is assigned and missed.
         RequestParams memory r = _requestParams(0);
-        r.marketId = uint32(restakedMarket);
+        r.marketId = SafeCastLib.toUint32(restakedMarket);
         uint256 id = _post(r);
         _matcherAssign(id, prover);
         assertEq(stakeMirror.availableStake(prover), 800e18);
@@ -123,7 +124,7 @@ contract RestakedMarketTest is CairnTest, SlashInboxFixture {
         }
 
         RequestParams memory r = _requestParams(0);
-        r.marketId = uint32(restakedMarket);
+        r.marketId = SafeCastLib.toUint32(restakedMarket);
         uint256 id = _post(r);
         assertEq(_matcherAssign(id, prover), 1, "assigned on the epoch-1 leaf, before anyone proves epoch 3");
         (uint48 lockCapture,,) = stakeMirror.locks(id);
@@ -231,7 +232,7 @@ contract RestakedMarketTest is CairnTest, SlashInboxFixture {
         stakeMirror.proveStake(prover, vetoVault, 1000e18, StakeTree.proof(leaves, 1));
 
         RequestParams memory r = _requestParams(0);
-        r.marketId = uint32(restakedMarket);
+        r.marketId = SafeCastLib.toUint32(restakedMarket);
         uint256 id = _post(r);
         _matcherAssign(id, prover);
         vm.warp(uint256(tasks[id].deadline) + 1);

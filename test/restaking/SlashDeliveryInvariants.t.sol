@@ -17,6 +17,8 @@ import {INetworkRestakeDelegator} from "@symbioticfi/core/src/interfaces/delegat
 import {IOperatorRegistry} from "@symbioticfi/core/src/interfaces/IOperatorRegistry.sol";
 import {IOptInService} from "@symbioticfi/core/src/interfaces/service/IOptInService.sol";
 import {SymbioticCore} from "../../script/symbiotic/SymbioticCore.sol";
+import {Clock} from "../../src/libraries/Clock.sol";
+import {SafeCastLib} from "solady/utils/SafeCastLib.sol";
 
 /// @notice Ethereum's side of slashing under operator re-binding, on the real Symbiotic core: one operator moves
 /// between three provers (with the move delay), slashes are queued for whichever prover at captures in the past and
@@ -115,13 +117,13 @@ contract SlashDeliveryHandler is Signing, StdUtils {
         if (last.prover == prover) {
             // Bound now, or about to be after a pending move.
             vm.expectRevert(abi.encodeWithSelector(CairnNetworkMiddleware.ProverAlreadyBound.selector, prover));
-        } else if (last.from > block.timestamp) {
+        } else if (last.from > Clock.timestamp()) {
             vm.expectRevert(
                 abi.encodeWithSelector(CairnNetworkMiddleware.RebindingPending.selector, operator, last.from)
             );
         }
         middleware.bindOperator(operator, prover, deadline, operatorSig, proverSig);
-        if (last.from > block.timestamp || last.prover == prover) return;
+        if (last.from > Clock.timestamp() || last.prover == prover) return;
         uint48 now_ = uint48(block.timestamp);
         _push(now_, address(0));
         _push(now_ + middleware.maxVaultEpochDuration(), prover);
@@ -133,7 +135,12 @@ contract SlashDeliveryHandler is Signing, StdUtils {
         if (nextTask > MAX_ORDERS) return;
         back = bound(back, 1, 2 * epoch);
         _pending.push(
-            Order(nextTask++, provers[proverSeed % 3], uint48(block.timestamp - back), bound(amount, 1e18, 5e18))
+            Order(
+                nextTask++,
+                provers[proverSeed % 3],
+                SafeCastLib.toUint48(Clock.timestamp() - back),
+                bound(amount, 1e18, 5e18)
+            )
         );
     }
 
@@ -151,7 +158,7 @@ contract SlashDeliveryHandler is Signing, StdUtils {
         bytes32 digest = inbox.batchDigest(batch);
         bool bound_ = _boundAt(o.prover, o.capture);
         uint48 used = o.capture > ghostLatestCapture ? o.capture : ghostLatestCapture;
-        bool inWindow = uint256(used) + epoch >= block.timestamp;
+        bool inWindow = uint256(used) + epoch >= Clock.timestamp();
         uint256 before = IVault(vault).activeStake();
         if (!bound_) {
             vm.expectEmit(address(middleware));
@@ -195,7 +202,7 @@ contract SlashDeliveryHandler is Signing, StdUtils {
 
     function warp(uint256 seconds_) external {
         uint256 step = bound(seconds_, 1, 36 hours);
-        if (block.timestamp + step > startedAt + MAX_ELAPSED) return;
+        if (Clock.timestamp() + step > startedAt + MAX_ELAPSED) return;
         vm.warp(block.timestamp + step);
     }
 
@@ -384,7 +391,7 @@ contract MirroredStakeHandler is Signing, StdUtils {
         batch[0] = SlashInbox.Slash(o.taskId, prover, vault, o.penalty, o.capture);
         uint48 latest = middleware.latestCapture(vault, operator);
         uint48 used = o.capture > latest ? o.capture : latest;
-        bool inWindow = uint256(used) + epochDuration >= block.timestamp;
+        bool inWindow = uint256(used) + epochDuration >= Clock.timestamp();
         bytes32 orderId = keccak256(abi.encode(inbox.sourceChainId(), inbox.sourceMirror(), o.taskId));
         if (!inWindow) {
             vm.expectEmit(address(middleware));
@@ -522,7 +529,7 @@ contract MirroredStakeHandler is Signing, StdUtils {
     }
 
     function _warp(uint256 step) internal returns (bool) {
-        if (block.timestamp + step > startedAt + MAX_ELAPSED) return false;
+        if (Clock.timestamp() + step > startedAt + MAX_ELAPSED) return false;
         vm.warp(block.timestamp + step);
         return true;
     }
@@ -685,7 +692,7 @@ contract SlashDeliveryInvariantTest is SlashInboxFixture {
     }
 
     function _assertPayable(ISlasher slasher, bytes32 subnetwork, uint48 capture, uint256 owed) internal view {
-        if (uint256(capture) + EPOCH < block.timestamp) return; // out of the window: such a slash fails, as predicted
+        if (uint256(capture) + EPOCH < Clock.timestamp()) return; // out of the window: such a slash fails, as predicted
         assertGe(slasher.slashableStake(subnetwork, mirrored.operator(), capture, ""), owed, "cannot pay in full");
     }
 
@@ -694,7 +701,7 @@ contract SlashDeliveryInvariantTest is SlashInboxFixture {
     function invariant_bindingsAtEveryCaptureMatchTheHistory() public view {
         for (uint256 i; i < handler.historyLength(); ++i) {
             uint48 t = handler.historyAt(i).from;
-            if (t > block.timestamp) continue;
+            if (t > Clock.timestamp()) continue;
             for (uint256 k; k < 3; ++k) {
                 address prover = handler.proverAt(k);
                 address expected = handler.ghostProverAt(t) == prover ? operator : address(0);
