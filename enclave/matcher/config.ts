@@ -1,7 +1,14 @@
 import { isHex } from 'viem'
 import { z } from 'zod'
 import { DEFAULT_INPUT_TIMEOUT_MS, DEFAULT_MAX_INPUT_BYTES } from '../../ts/input-uris.js'
-import { envVariable, loadServiceConfig, type ServiceCli } from '../../ts/service/config.js'
+import {
+  attestationFlags,
+  envVariable,
+  inputBoundFlags,
+  loadServiceConfig,
+  operationFlags,
+  type ServiceCli,
+} from '../../ts/service/config.js'
 
 const privateKey = z
   .string()
@@ -99,8 +106,7 @@ export const matcherCli = {
       value: '<0x…>',
       help: 'key of the admitted matcher operator: registers the enclave key, sends the assignments',
     },
-    attestation: { field: 'attestation', help: 'quote source: a TDX guest (configfs) or the dev PKI' },
-    'dev-pki-seed': { field: 'devPkiSeed', help: 'dev PKI seed (needed with --attestation dev)' },
+    ...attestationFlags,
     'dev-pki-time': {
       field: 'devPkiTime',
       value: '<unix-seconds>',
@@ -116,21 +122,14 @@ export const matcherCli = {
     'poll-interval': { field: 'pollInterval', value: '<ms>', help: 'between polls of the chain head' },
     'log-range': { field: 'logRange', value: '<blocks>', help: 'blocks per eth_getLogs call' },
     'from-block': { field: 'fromBlock', value: '<block>', help: 'first block indexed (default: the deploy blocks)' },
-    'fetch-timeout': { field: 'fetchTimeout', value: '<ms>', help: 'one read of inputs behind a URI' },
-    'max-input-bytes': { field: 'maxInputBytes', value: '<bytes>', help: 'largest inputs read behind one URI' },
-    'allow-file-uris': {
-      field: 'allowFileUris',
-      value: '<true|false>',
-      help: 'read file: inputs URIs from this disk (devnets and tests only)',
-    },
+    ...inputBoundFlags,
     'liveness-grace': {
       field: 'livenessGrace',
       value: '<seconds>',
       help: "past a task's listed proving time before its silence counts as the prover gone",
     },
     'metrics-port': { field: 'metricsPort', value: '<port>', help: 'HTTP port of /healthz and /metrics (0: any free)' },
-    'metrics-host': { field: 'metricsHost', value: '<host>', help: 'interface the HTTP server listens on' },
-    'log-level': { field: 'logLevel', value: '<level>', help: 'log verbosity' },
+    ...operationFlags,
   },
 } as const satisfies ServiceCli<typeof configSchema>
 

@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs'
 import { getAddress, isAddress, isHex } from 'viem'
 import { z } from 'zod'
 import { DEFAULT_INPUT_TIMEOUT_MS, DEFAULT_MAX_INPUT_BYTES } from '../../ts/input-uris.js'
-import { envVariable, loadServiceConfig, type ServiceCli } from '../../ts/service/config.js'
+import {
+  attestationFlags,
+  envVariable,
+  inputBoundFlags,
+  loadServiceConfig,
+  operationFlags,
+  type ServiceCli,
+} from '../../ts/service/config.js'
 
 const address = z
   .string()
@@ -232,8 +239,7 @@ export const proverCli = {
       value: '<path>',
       help: 'bearer token of POST /reset (default <key-file>.operator-token, created at the first start)',
     },
-    attestation: { field: 'attestation', help: 'quote source: a TDX guest (configfs) or the dev PKI' },
-    'dev-pki-seed': { field: 'devPkiSeed', help: 'dev PKI seed (needed with --attestation dev)' },
+    ...attestationFlags,
     'dev-pki-time': { field: 'devPkiTime', value: '<time>', help: 'dev PKI reference time, ISO 8601 or unix seconds' },
     'configfs-root': {
       field: 'configfsRoot',
@@ -266,7 +272,6 @@ export const proverCli = {
       value: '<port>',
       help: 'HTTP port of /healthz, /metrics, POST /reset (0: any free)',
     },
-    'metrics-host': { field: 'metricsHost', value: '<host>', help: 'interface the HTTP server listens on' },
     'poll-interval': { field: 'pollInterval', value: '<ms>', help: 'between chain polls' },
     confirmations: {
       field: 'confirmations',
@@ -291,13 +296,7 @@ export const proverCli = {
       value: '<seconds>',
       help: 'before a deadline, when proving is abandoned',
     },
-    'max-input-bytes': { field: 'maxInputBytes', value: '<bytes>', help: 'largest inputs fetched from a URI' },
-    'fetch-timeout': { field: 'fetchTimeout', value: '<ms>', help: 'one read of inputs behind a URI' },
-    'allow-file-uris': {
-      field: 'allowFileUris',
-      value: '<true|false>',
-      help: 'read file: inputs URIs from this disk (devnets and tests only)',
-    },
+    ...inputBoundFlags,
     'claim-fallback': {
       field: 'claimFallback',
       value: '<true|false>',
@@ -309,7 +308,7 @@ export const proverCli = {
       help: 'share of a key’s attested validity after which it is rotated',
     },
     'key-retention': { field: 'keyRetention', value: '<seconds>', help: 'how long an expired enclave key is kept' },
-    'log-level': { field: 'logLevel', value: '<level>', help: 'log verbosity' },
+    ...operationFlags,
   },
   decode: { markets: parseMarkets },
   notes: ['Market entries, backends and the keyring: enclave/prover/README.md.'],

@@ -1,6 +1,13 @@
 import { isHex } from 'viem'
 import { z } from 'zod'
-import { envVariable, flagOfField, loadServiceConfig, type ServiceCli } from '../../ts/service/config.js'
+import {
+  attestationFlags,
+  envVariable,
+  flagOfField,
+  loadServiceConfig,
+  operationFlags,
+  type ServiceCli,
+} from '../../ts/service/config.js'
 
 const privateKey = z
   .string()
@@ -93,8 +100,7 @@ export const relayerCli = {
       value: '<0x…>',
       help: 'key of the admitted relayer operator: registers this relayer’s key',
     },
-    attestation: { field: 'attestation', help: 'quote source: a TDX guest (configfs) or the dev PKI' },
-    'dev-pki-seed': { field: 'devPkiSeed', help: 'dev PKI seed (needed with --attestation dev)' },
+    ...attestationFlags,
     'dev-pki-time': {
       field: 'devPkiTime',
       value: '<unix-seconds>',
@@ -107,7 +113,6 @@ export const relayerCli = {
       value: '<port>',
       help: 'HTTP port of /healthz, /metrics, peers (0: any free)',
     },
-    'metrics-host': { field: 'metricsHost', value: '<host>', help: 'interface the HTTP server listens on' },
     'poll-interval': { field: 'pollInterval', value: '<ms>', help: 'between rounds' },
     peers: { field: 'peers', value: '<url,url>', help: 'other relayers’ HTTP servers, comma-separated' },
     'submit-delay': {
@@ -117,7 +122,7 @@ export const relayerCli = {
     },
     'max-batch': { field: 'maxBatch', value: '<n>', help: 'most slashes per delivered batch' },
     'page-size': { field: 'pageSize', value: '<n>', help: 'pairs read per stakesAt page' },
-    'log-level': { field: 'logLevel', value: '<level>', help: 'log verbosity' },
+    ...operationFlags,
   },
   decode: {
     peers: (text: string) =>

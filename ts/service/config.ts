@@ -32,6 +32,29 @@ export type ServiceCli<Schema extends z.ZodObject = z.ZodObject> = {
   notes?: readonly string[]
 }
 
+/** The quote source of every attested service (matcher, prover runner, relayer). */
+export const attestationFlags = {
+  attestation: { field: 'attestation', help: 'quote source: a TDX guest (configfs) or the dev PKI' },
+  'dev-pki-seed': { field: 'devPkiSeed', help: 'dev PKI seed (needed with --attestation dev)' },
+} as const
+
+/** How a service reads inputs behind URIs (matcher and prover runner read them within the same bounds). */
+export const inputBoundFlags = {
+  'fetch-timeout': { field: 'fetchTimeout', value: '<ms>', help: 'one read of inputs behind a URI' },
+  'max-input-bytes': { field: 'maxInputBytes', value: '<bytes>', help: 'largest inputs read behind one URI' },
+  'allow-file-uris': {
+    field: 'allowFileUris',
+    value: '<true|false>',
+    help: 'read file: inputs URIs from this disk (devnets and tests only)',
+  },
+} as const
+
+/** Where every service's HTTP server listens and how much it logs. */
+export const operationFlags = {
+  'metrics-host': { field: 'metricsHost', value: '<host>', help: 'interface the HTTP server listens on' },
+  'log-level': { field: 'logLevel', value: '<level>', help: 'log verbosity' },
+} as const
+
 /** A config the service cannot start with: each line names a flag (and its variable) and what to do. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError'
