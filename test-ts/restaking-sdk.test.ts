@@ -375,5 +375,5 @@ describe('restaking SDK on the real Symbiotic core', () => {
       vaults: [],
       task: { id: '7', lock: 'none', slash: 'none' },
     })
-  })
+  }, 180_000) // a dozen CLI processes in a row, each a transaction or a log scan: minutes on a loaded machine
 })
