@@ -6,7 +6,6 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { pathToFileURL } from 'node:url'
 import { pino } from 'pino'
 import {
@@ -69,7 +68,9 @@ import {
   withListedTerms,
 } from '../ts/index.js'
 import { readPostedInputs } from '../ts/request-inputs.js'
+import { eventually } from './eventually.js'
 import { startForgingRpc } from './forging-rpc.js'
+import { serveLocally } from './local-server.js'
 import { serveNeverLoadingInputs } from './never-loading-inputs.js'
 import { MALFORMED_REQUEST_LINE, rawStatus } from './raw-http.js'
 import { tableGrowerWat } from './table-grower.js'
@@ -225,16 +226,6 @@ async function startRunner(overrides: Partial<ProverRunnerConfigInput> = {}): Pr
 async function stopRunner(): Promise<void> {
   await runner?.stop()
   runner = undefined
-}
-
-/** Waits for a condition the runner brings about on its own (bounded, so a failure says what never happened). */
-async function eventually<T>(what: string, check: () => Promise<T | undefined | false>): Promise<T> {
-  for (let i = 0; i < 600; i++) {
-    const value = await check()
-    if (value !== undefined && value !== false) return value
-    await sleep(100)
-  }
-  throw new Error(`never happened: ${what}`)
 }
 
 /** Waits until the request is settled on chain and the in-process runner (if any) is done with it. */
@@ -487,31 +478,47 @@ describe('prover runner on anvil', () => {
       const params = await schedule(f.teeMarket, publicInputs)
       return post({ ...params, publicInputs: remoteInputs(uri, digest), marketId: f.teeMarket })
     }
-    const bad: bigint[] = []
-    for (const { uri } of inputs.neverLoad) {
-      bad.push((await postBehind(uri)).requestId)
+    const bad: { requestId: bigint; reason: string }[] = []
+    for (const { reason, uri } of inputs.neverLoad) {
+      bad.push({ requestId: (await postBehind(uri)).requestId, reason })
     }
     // Posted last and behind a URI that loads: claimed and proven, so the fallback went past the others.
     const good = await postBehind(inputs.loads)
     await advanceTime(f.devnet, 31)
     const stateOf = (requestId: bigint) => getRequestState(f.devnet.reader, requestId)
+    const badIds = bad.map(({ requestId }) => requestId)
     await eventually('a claim', async () => {
-      const states = await Promise.all([...bad, good.requestId].map(stateOf))
+      const states = await Promise.all([...badIds, good.requestId].map(stateOf))
       return states.some((state) => state !== 'Open')
     })
-    for (const requestId of bad) expect(await stateOf(requestId)).toBe('Open')
+    for (const requestId of badIds) expect(await stateOf(requestId)).toBe('Open')
     await settled(good.requestId)
     settledIds.push(good.requestId)
+    // Each skipped once, for its own reason, as the runner logs it.
+    const runnerLog = () =>
+      logLines.map((line) => JSON.parse(line) as { msg: string; requestId?: string; reason?: string })
+    const skips = () => runnerLog().filter((entry) => entry.msg === 'inputs can never load: not claimed')
+    const aboutBad = () =>
+      runnerLog()
+        .filter((entry) => badIds.some((id) => entry.requestId === id.toString()))
+        .map((entry) => JSON.stringify(entry))
+        .join('\n')
+    await eventually(
+      'every request with inputs that can never load skipped, with its reason',
+      async () => skips().length >= bad.length,
+      { explain: () => `the runner's log about those requests:\n${aboutBad()}` },
+    )
+    const byId = (a: { requestId: bigint }, b: { requestId: bigint }) => Number(a.requestId - b.requestId)
+    const skipped = skips().map(({ requestId, reason }) => ({ requestId: BigInt(requestId ?? -1), reason }))
+    expect(skipped.sort(byId)).toEqual([...bad].sort(byId))
     const url = (runner as ProverRunner).url
-    const skipped = (reason: string) => `cairn_prover_fallback_skipped_total{reason="${reason}"}`
-    await eventually('every request with inputs that can never load skipped, with its reason', async () => {
-      const counts = await Promise.all(
-        ['UnsupportedUri', 'DigestMismatch', 'TooLarge'].map((reason) => metric(url, skipped(reason))),
-      )
-      return counts.join() === '1,2,1'
-    })
+    const skipCount = (reason: string) => `cairn_prover_fallback_skipped_total{reason="${reason}"}`
+    const counts = await Promise.all(
+      ['UnsupportedUri', 'DigestMismatch', 'TooLarge'].map((reason) => metric(url, skipCount(reason))),
+    )
+    expect(counts).toEqual([1, 2, 1])
     expect(await metric(url, 'cairn_prover_fallback_claims_total')).toBe(2)
-    for (const requestId of bad) expect(await stateOf(requestId)).toBe('Open')
+    for (const requestId of badIds) expect(await stateOf(requestId)).toBe('Open')
   }, 180_000) // reads a 16 MiB + 1 body per attempt: a loaded 2-core machine needs more than the default minute
 
   it('restarts (main.ts, as a child process) without submitting anything twice, and keeps its enclave keys', async () => {
@@ -810,6 +817,54 @@ describe('prover runner through dropped transactions and reorgs', () => {
     expect(started.tasks()).not.toContain(vanishing.requestId)
     expect(await getRequestState(devnet.reader, vanishing.requestId)).toBe('Open')
     expect((await settlementLogs(vanishing.requestId)).fulfilled).toEqual([])
+  })
+
+  it('forgets inputs it read for a request a reorg took away: the request that replaces its id is proven from its own', async () => {
+    const f = current()
+    const { devnet } = f
+    const started = runner ?? (await startRunner())
+    const statementOf = () => concat([toHex(randomFieldElement(), { size: 32 }), sha256('0x')])
+    const lost = statementOf()
+    const replacing = statementOf()
+    // The lost request's inputs are still on their way when the reorg lands, and arrive after it.
+    let release: () => void = () => undefined
+    const released = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let lostReads = 0
+    const inputs = await serveLocally((request, response) => {
+      if (request.url === '/replacing') return void response.end(hexToBytes(replacing))
+      if (request.url !== '/lost') return void response.writeHead(404).end()
+      lostReads++
+      void released.then(() => response.end(hexToBytes(lost)))
+    })
+    onTestFinished(() => {
+      release()
+      inputs.close()
+    })
+    const postBehind = async (statement: Hex, path: string) => {
+      const params = await schedule(f.teeMarket, statement)
+      const publicInputs = remoteInputs(`${inputs.base}${path}`, keccak256(statement))
+      return post({ ...params, publicInputs, marketId: f.teeMarket })
+    }
+    const snapshot = await devnet.test.snapshot()
+    const gone = await postBehind(lost, '/lost')
+    await advanceTime(devnet, 31)
+    await eventually('the runner reading the inputs of the request about to be lost', async () => lostReads > 0)
+    await devnet.test.revert({ id: snapshot })
+    const created = await postBehind(replacing, '/replacing')
+    expect(created.requestId).toBe(gone.requestId)
+    await advanceTime(devnet, 31)
+    release()
+    await settled(created.requestId)
+    const { fulfilled } = await settlementLogs(created.requestId)
+    expect(fulfilled.map(({ args }) => args.prover)).toEqual([f.prover])
+    expect(started.tasks()).not.toContain(created.requestId)
+    // Claimed and proven from its own inputs at the first attempt: never from the lost request's bytes.
+    const givenUp = logLines
+      .map((line) => JSON.parse(line) as { msg: string; requestId?: string; reason?: string })
+      .filter((entry) => entry.msg === 'task given up' && entry.requestId === created.requestId.toString())
+    expect(givenUp).toEqual([])
   })
 })
 
