@@ -1,45 +1,126 @@
-// `npm test`: every check CI runs, one after another, each with its wall time, and a table of the times at the end
-// (so a slow run says where its minutes went). Stops at the first failing step with that step's exit code.
-// `npm test -- --from test:ts` starts at a step (after fixing it, without redoing the ones before).
-import { spawnSync } from 'node:child_process'
+// `npm test`: every check CI runs, each with its wall time, and a table of the times at the end (so a slow run says
+// where its minutes went). After the build, two lanes run side by side: the contract and artifact checks, which keep
+// the CPU busy, and the TypeScript suites, which mostly wait on chains, services and epochs. The TypeScript lane's
+// output streams as it comes; each contract-lane step prints its output in one block when it ends.
+// The first failing step stops the run (the other lane's running step is ended) with that step's exit code.
+//
+//   npm test                          everything
+//   npm test -- --from test:ts        starts at a step (after fixing it, without redoing the ones before)
+//   npm test -- --serial              one step at a time, in the order listed below (a machine short of memory)
+import { spawn } from 'node:child_process'
 
-const steps = [
-  'build',
-  'lint',
-  'typecheck',
-  'test:forge',
-  'test:invariants',
-  'test:gas',
-  'test:circuits',
-  'test:programs',
-  'test:fixtures',
-  'test:ts',
-  'test:devnet',
+const build = 'build'
+const lanes = [
+  [
+    'lint',
+    'typecheck',
+    'test:forge',
+    'test:invariants',
+    'test:gas',
+    'test:circuits',
+    'test:programs',
+    'test:fixtures',
+  ],
+  ['test:ts', 'test:devnet'],
 ]
+const steps = [build, ...lanes.flat()]
+const streamed = new Set(lanes[1])
 
-const fromFlag = process.argv.indexOf('--from')
-const from = fromFlag === -1 ? steps[0] : process.argv[fromFlag + 1]
-if (!steps.includes(from)) {
-  console.error(`--from ${from ?? '(missing)'}: not a step of npm test; pick one of ${steps.join(', ')}`)
+const args = process.argv.slice(2)
+const fromFlag = args.indexOf('--from')
+const from = fromFlag === -1 ? steps[0] : args[fromFlag + 1]
+const serial = args.includes('--serial')
+const unknown = args.filter((arg, i) => arg !== '--serial' && arg !== '--from' && args[i - 1] !== '--from')
+if (!steps.includes(from) || unknown.length > 0) {
+  if (unknown.length > 0) console.error(`unknown argument ${unknown[0]}: npm test takes --from <step> and --serial`)
+  else console.error(`--from ${from ?? '(missing)'}: not a step of npm test; pick one of ${steps.join(', ')}`)
   process.exit(2)
 }
+const wanted = (step) => steps.indexOf(step) >= steps.indexOf(from)
 
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`
-const times = []
+const times = new Map()
+const running = new Set()
 const started = performance.now()
-for (const step of steps.slice(steps.indexOf(from))) {
-  console.log(`\n▶ npm run ${step}`)
+let failure
+
+/** Runs `npm run <step>` in its own process group (so a failure elsewhere, or Ctrl-C, ends all of it). */
+function run(step) {
+  if (failure !== undefined) return Promise.resolve(false)
+  const live = serial || streamed.has(step)
+  console.log(`\n▶ npm run ${step}${live ? '' : ' (its output follows when it ends)'}`)
   const stepStarted = performance.now()
-  const run = spawnSync('npm', ['run', '--silent', step], { stdio: 'inherit' })
-  const took = performance.now() - stepStarted
-  times.push([step, took])
-  const failed = run.status !== 0
-  console.log(`${failed ? '✗' : '✓'} ${step} ${failed ? 'failed' : 'passed'} in ${seconds(took)}`)
-  if (failed) {
-    console.error(`\nnpm test stopped at ${step}; after fixing it, resume with: npm test -- --from ${step}`)
-    process.exit(run.status ?? 1)
+  const child = spawn('npm', ['run', '--silent', step], {
+    stdio: live ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  })
+  running.add(child)
+  let output = ''
+  const collect = (chunk) => {
+    output += chunk.toString()
+  }
+  child.stdout?.on('data', collect)
+  child.stderr?.on('data', collect)
+  return new Promise((resolve) => {
+    child.on('close', (code, signal) => {
+      running.delete(child)
+      const took = performance.now() - stepStarted
+      const ended = failure !== undefined && code !== 0
+      if (!live && !ended) process.stdout.write(`\n── ${step} ──\n${output}`)
+      if (ended) {
+        console.log(`■ ${step} ended after ${seconds(took)}: ${failure} failed`)
+        return resolve(false)
+      }
+      times.set(step, took)
+      const passed = code === 0
+      console.log(`${passed ? '✓' : '✗'} ${step} ${passed ? 'passed' : 'failed'} in ${seconds(took)}`)
+      if (!passed) {
+        failure = step
+        process.exitCode = code ?? (signal === null ? 1 : 128)
+        stopAll('SIGTERM')
+      }
+      resolve(passed)
+    })
+  })
+}
+
+function stopAll(signal) {
+  for (const child of running) {
+    try {
+      process.kill(-child.pid, signal)
+    } catch {
+      // Already gone: its close event reports it.
+    }
   }
 }
-console.log('\nnpm test passed. Time per step:')
-for (const [step, took] of times) console.log(`  ${step.padEnd(16)} ${seconds(took).padStart(8)}`)
-console.log(`  ${'total'.padEnd(16)} ${seconds(performance.now() - started).padStart(8)}`)
+
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    failure ??= `interrupted (${signal})`
+    process.exitCode = 130
+    stopAll(signal)
+  })
+}
+
+async function runLane(lane) {
+  for (const step of lane.filter(wanted)) {
+    if (!(await run(step))) return
+  }
+}
+
+if (!wanted(build) || (await run(build))) {
+  if (serial) await runLane(lanes.flat())
+  else await Promise.all(lanes.map(runLane))
+}
+
+if (failure !== undefined) {
+  if (steps.includes(failure)) {
+    console.error(`\nnpm test stopped at ${failure}; after fixing it, resume with: npm test -- --from ${failure}`)
+  } else {
+    console.error(`\nnpm test ${failure}`)
+  }
+} else {
+  console.log(`\nnpm test passed${serial ? '' : ' (two lanes after the build)'}. Time per step:`)
+  for (const [step, took] of times) console.log(`  ${step.padEnd(16)} ${seconds(took).padStart(8)}`)
+  console.log(`  ${'total'.padEnd(16)} ${seconds(performance.now() - started).padStart(8)}`)
+}

@@ -28,6 +28,7 @@ import {
   withListedTerms,
 } from '../ts/index.js'
 import { cairnJson, startCairn } from './cairn.js'
+import { eventually } from './eventually.js'
 
 let devnet: Devnet | undefined
 let deploymentFile = ''
@@ -208,7 +209,7 @@ describe('the cairn CLI against an anvil devnet', () => {
     )
     const { actors, reader } = current()
     const secondId = BigInt(requestId) + 1n
-    await until(() => requestExists(secondId))
+    await eventually(`request ${secondId} posted`, () => requestExists(secondId))
     const batch = await signAssignments(actors.matcher, {
       assignments: await withListedTerms(reader, [{ requestId: secondId, prover }]),
       validUntil: (await chainTime(reader)) + 300n,
@@ -585,13 +586,4 @@ describe('the cairn CLI: slash and the devnet faucet (last: they move chain time
 
 async function requestExists(requestId: bigint): Promise<boolean> {
   return (await getRequestStatus(current().reader, requestId)) !== 'None'
-}
-
-async function until(probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await probe()) return
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error('timed out')
 }

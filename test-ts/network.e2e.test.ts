@@ -8,7 +8,6 @@ import { once } from 'node:events'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import {
   type Address,
   bytesToHex,
@@ -71,6 +70,7 @@ import {
   unwrapDataKey,
   waitForProof,
 } from '../ts/index.js'
+import { eventually as waitFor } from './eventually.js'
 
 const GROTH16_PRICE = parseEther('25')
 const TEE_PRICE = parseEther('10')
@@ -168,15 +168,9 @@ async function diagnosed<T>(work: Promise<T>): Promise<T> {
   }
 }
 
-/** Polls `probe` until it returns a value; fails with the services' logs after `timeoutMs`. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = WAIT_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms\n${await serviceLogs()}`)
-    await sleep(250)
-  }
+/** Polls `probe` until it returns a value; a failing test reports the services' logs. */
+function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  return waitFor(what, probe, { intervalMs: 250, explain: serviceLogs })
 }
 
 /** waitForProof with a generous timeout, recording every stage the request went through. */

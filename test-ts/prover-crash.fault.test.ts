@@ -6,7 +6,6 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { concat, isAddressEqual, parseEther, sha256, toHex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -21,6 +20,7 @@ import { type Network, startNetwork } from '../ts/devnet/network.js'
 import { randomFieldElement } from '../ts/devnet/scenario.js'
 import { logLines, type Service, tail } from '../ts/devnet/services.js'
 import { getRequestState, proofMarketplaceAbi, type RequesterClient, requestProof, waitForProof } from '../ts/index.js'
+import { eventually as waitFor } from './eventually.js'
 
 /** The runner's listed proving time and the matcher's grace: a task is evidence 15 s after its assignment. */
 const LISTED_PROVING_TIME = 10
@@ -81,21 +81,16 @@ async function post(): Promise<bigint> {
   return posted.requestId
 }
 
+/** Polls `probe` until it returns a value; a failing test reports the services' logs. */
+function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  return waitFor(what, probe, { intervalMs: 250, explain: serviceLogs })
+}
+
 async function serviceLogs(): Promise<string> {
   const parts = await Promise.all(
     Object.values(services).map(async (service) => `--- ${service.name}\n${await tail(service.logFile, 40)}`),
   )
   return parts.join('\n')
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + WAIT_MS
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`no ${what} within ${WAIT_MS} ms\n${await serviceLogs()}`)
-    await sleep(250)
-  }
 }
 
 /** Every TaskAssigned so far, with its block's time. */

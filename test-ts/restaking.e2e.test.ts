@@ -1,6 +1,5 @@
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import {
   type Abi,
   type Account,
@@ -75,6 +74,7 @@ import {
   type TeeClient,
   withListedTerms,
 } from '../ts/index.js'
+import { eventually } from './eventually.js'
 
 const ETHEREUM_CHAIN = 31337
 const MARKETPLACE_CHAIN = 31338
@@ -214,16 +214,6 @@ async function startRelayer(
 async function stopRelayer(relayer: Relayer): Promise<void> {
   await relayer.stop()
   relayers.splice(relayers.indexOf(relayer), 1)
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const value = await probe()
-    if (value !== undefined) return value
-    await sleep(100)
-  }
-  throw new Error(`timed out waiting for ${what}`)
 }
 
 /** Both chains move forward together (relayer keys stay attested for an hour; captures must be past on both). */
@@ -502,7 +492,7 @@ async function drive(
   done: () => Promise<boolean>,
   between?: () => Promise<unknown>,
 ): Promise<void> {
-  await until(what, async () => {
+  await eventually(what, async () => {
     for (const r of rs) await r[round]()
     if (await done()) return true
     await between?.()
@@ -534,7 +524,7 @@ describe('restaked security across two chains, carried by two relayers', () => {
     // A fresh B starts from chain state; with A's loop running, the quorum forms and the snapshot lands once.
     a.start()
     const b2 = await startRelayer(1)
-    await until('epoch 1', async () =>
+    await eventually('epoch 1', async () =>
       (await readMirror().readContract({ ...mirrorOf(), functionName: 'currentEpoch' })) === 1n ? true : undefined,
     )
     const [capture, window, root] = await readMirror().readContract({
@@ -632,7 +622,7 @@ describe('restaked security across two chains, carried by two relayers', () => {
     await mkt.test.mine({ blocks: FINALITY })
 
     // The relayers carry it to Ethereum: the vault loses exactly the penalty.
-    await until('slash executed', async () => {
+    await eventually('slash executed', async () => {
       const [, , state] = await ethPublic.readContract({
         address: middleware,
         abi: cairnNetworkMiddlewareAbi,
@@ -657,13 +647,13 @@ describe('restaked security across two chains, carried by two relayers', () => {
     // Once the execution is final on Ethereum, the relayers hold it until the mirror has a snapshot captured at or
     // after it (the mirror would refuse it before); then they report it back and the slash is final there too.
     await ethTest.mine({ blocks: FINALITY })
-    await until('execution held for a later snapshot', async () => {
+    await eventually('execution held for a later snapshot', async () => {
       const held = await Promise.all([a, b2].map(async (r) => (await r.metrics.heldOutcomes.get()).values[0]?.value))
       return held.includes(1) ? true : undefined
     })
     expect(await mirrorStatus(orderId)).toBe(QUEUED)
     await advanceBoth(2 * EPOCH_LENGTH)
-    await until('executed outcome recorded', async () =>
+    await eventually('executed outcome recorded', async () =>
       (await mirrorStatus(orderId)) === EXECUTED ? true : undefined,
     )
     const [executedEvent] = executed

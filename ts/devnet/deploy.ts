@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readFile, rm } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Address, type Hex, isHex } from 'viem'
 import { type CairnClient, sent } from '../client.js'
@@ -171,15 +173,27 @@ async function runForgeScript(
   ]) {
     delete base[name]
   }
-  const child = spawn(forgeBin, args, { cwd: repoRoot, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  const collect = (chunk: Buffer) => {
-    output += chunk.toString()
+  // forge rewrites cache/solidity-files-cache.json and broadcast/ on every run, even with nothing to compile: a run of
+  // its own (a copy of the build's cache, its own broadcast directory) lets deployments run beside each other and
+  // beside `forge test` (npm test runs test files and the contract suites side by side).
+  const scratch = await mkdtemp(join(tmpdir(), 'cairn-forge-script-'))
+  try {
+    const buildCache = join(repoRoot, 'cache', 'solidity-files-cache.json')
+    if (existsSync(buildCache)) await copyFile(buildCache, join(scratch, 'solidity-files-cache.json'))
+    base.FOUNDRY_CACHE_PATH = scratch
+    base.FOUNDRY_BROADCAST = join(scratch, 'broadcast')
+    const child = spawn(forgeBin, args, { cwd: repoRoot, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    const collect = (chunk: Buffer) => {
+      output += chunk.toString()
+    }
+    child.stdout.on('data', collect)
+    child.stderr.on('data', collect)
+    const [code] = (await once(child, 'exit')) as [number | null]
+    if (code !== 0) throw new Error(`forge script ${script} failed (exit ${code}):\n${output.slice(-4_000)}`)
+  } finally {
+    await rm(scratch, { recursive: true, force: true })
   }
-  child.stdout.on('data', collect)
-  child.stderr.on('data', collect)
-  const [code] = (await once(child, 'exit')) as [number | null]
-  if (code !== 0) throw new Error(`forge script ${script} failed (exit ${code}):\n${output.slice(-4_000)}`)
 }
 
 /**
