@@ -1,7 +1,7 @@
 // `npm test`: every check CI runs, each with its wall time, and a table of the times at the end (so a slow run says
 // where its minutes went). After the build, two lanes run side by side: the contract and artifact checks, which keep
 // the CPU busy, and the TypeScript suites, which mostly wait on chains, services and epochs. The TypeScript lane's
-// output streams as it comes; each contract-lane step prints its output in one block when it ends.
+// output (and the build's) streams as it comes; each contract-lane step prints its output in one block when it ends.
 // The first failing step stops the run (the other lane's running step is ended) with that step's exit code.
 //
 //   npm test                          everything
@@ -11,20 +11,11 @@ import { spawn } from 'node:child_process'
 
 const build = 'build'
 const lanes = [
-  [
-    'lint',
-    'typecheck',
-    'test:forge',
-    'test:invariants',
-    'test:gas',
-    'test:circuits',
-    'test:programs',
-    'test:fixtures',
-  ],
+  ['lint', 'typecheck', 'test:forge', 'test:invariants', 'test:gas', 'test:circuits', 'test:programs', 'test:fixtures'],
   ['test:ts', 'test:devnet'],
 ]
 const steps = [build, ...lanes.flat()]
-const streamed = new Set(lanes[1])
+const streamed = new Set([build, ...lanes[1]])
 
 const args = process.argv.slice(2)
 const fromFlag = args.indexOf('--from')

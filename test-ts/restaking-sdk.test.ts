@@ -233,7 +233,19 @@ describe('restaking SDK on the real Symbiotic core', () => {
       currentEpoch: 1n,
       // A task locked now may end up to the window less the slash delay after the capture.
       latestDeadline: capture.timestamp + BigInt(slashingWindow - fixture.mirror.slashDelay),
-      vaults: [{ vault, epoch: 1n, leaf: DEPOSIT, floor: DEPOSIT, locked: 0n, pending: 0n, free: DEPOSIT }],
+      // The vault's own leaf is that epoch's, so it gives the same deadline.
+      vaults: [
+        {
+          vault,
+          epoch: 1n,
+          leaf: DEPOSIT,
+          floor: DEPOSIT,
+          locked: 0n,
+          pending: 0n,
+          free: DEPOSIT,
+          latestDeadline: capture.timestamp + BigInt(slashingWindow - fixture.mirror.slashDelay),
+        },
+      ],
     })
     expect(fixture.mirror.slashDelay).toBe(3_600)
     expect(await getStakeLock(reader, { mirror: mirror.address, prover, taskId: 1n })).toBeUndefined()

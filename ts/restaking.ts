@@ -627,13 +627,21 @@ export type MirroredVaultStake = {
   pending: bigint
   /** What can back a new task now: the floor less locked and pending (zero past the latest deadline). */
   free: bigint
+  /**
+   * The latest deadline a task backed by this leaf may have (unix seconds): its capture plus that epoch's slashing
+   * window, less the slash delay. Zero when no leaf is proven. Prove the current epoch's leaf to extend it.
+   */
+  latestDeadline: bigint
 }
 
 export type MirroredStake = {
-  /** What can back new tasks now (zero once the current capture's slashing window, less the slash delay, is over). */
+  /** What can back new tasks now: every vault's free stake, each leaf until its own latest deadline. */
   available: bigint
   currentEpoch: bigint
-  /** The latest deadline a task locked now may have (unix seconds; zero before the first snapshot). */
+  /**
+   * The latest deadline a leaf of the current epoch gives a task (unix seconds; zero before the first snapshot):
+   * what proving a vault's leaf now would give it. Each vault's own is in `vaults`.
+   */
   latestDeadline: bigint
   vaults: MirroredVaultStake[]
 }
@@ -654,11 +662,13 @@ export async function getMirroredStake(
   ])
   const stakes = await Promise.all(
     vaults.map(async (vault): Promise<MirroredVaultStake> => {
-      const [[epoch, leaf, floor, locked, pending], free] = await Promise.all([
-        reader.public.readContract({ ...contract, ...at, functionName: 'vaultStake', args: [params.prover, vault] }),
-        reader.public.readContract({ ...contract, ...at, functionName: 'freeStake', args: [params.prover, vault] }),
+      const args = [params.prover, vault] as const
+      const [[epoch, leaf, floor, locked, pending], free, latestDeadline] = await Promise.all([
+        reader.public.readContract({ ...contract, ...at, functionName: 'vaultStake', args }),
+        reader.public.readContract({ ...contract, ...at, functionName: 'freeStake', args }),
+        reader.public.readContract({ ...contract, ...at, functionName: 'latestDeadlineOf', args }),
       ])
-      return { vault, epoch, leaf: BigInt(leaf), floor: BigInt(floor), locked, pending, free }
+      return { vault, epoch, leaf: BigInt(leaf), floor: BigInt(floor), locked, pending, free, latestDeadline }
     }),
   )
   return { available, currentEpoch, latestDeadline, vaults: stakes }

@@ -353,6 +353,7 @@ export const restakeMirrored = command({
         locked: amount(v.locked),
         pending: amount(v.pending),
         free: amount(v.free),
+        latestDeadline: v.latestDeadline,
       })),
       ...(taskId === undefined
         ? {}
