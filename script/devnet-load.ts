@@ -4,13 +4,14 @@
 //   npm run check:devnet-load -- --runs 3 --busy 2   # 3 runs, two cores kept busy
 // Build first (`npm run build`, which `npm run devnet` also runs). Each run's output goes to
 // .devnet-load/run-<n>.log. Exits 1 unless every run reached its proofs.
-import { type ChildProcess, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
 import { mkdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { repoRoot } from '../ts/devnet/paths.js'
+import { keepCoresBusy, nonNegativeInteger, positiveInteger } from './load/busy.js'
 
 type RunResult = { run: number; exitCode: number | null; seconds: number; firstProofSeconds: number | undefined }
 
@@ -23,23 +24,6 @@ const { values } = parseArgs({
 const runs = positiveInteger(values.runs, '--runs')
 const busyCores = nonNegativeInteger(values.busy, '--busy')
 const logDir = join(repoRoot, '.devnet-load')
-
-function positiveInteger(value: string, flag: string): number {
-  const parsed = Number(value)
-  if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`${flag} must be a positive integer, got ${value}`)
-  return parsed
-}
-
-function nonNegativeInteger(value: string, flag: string): number {
-  const parsed = Number(value)
-  if (!Number.isInteger(parsed) || parsed < 0) throw new Error(`${flag} must be 0 or more, got ${value}`)
-  return parsed
-}
-
-/** A process that spins one core until killed. */
-function busyLoop(): ChildProcess {
-  return spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' })
-}
 
 /** The devnet's own clock at its first "proof verified on chain" line, in seconds. */
 function firstProofAt(log: string): number | undefined {
@@ -67,11 +51,7 @@ async function runOnce(run: number): Promise<RunResult> {
 async function main(): Promise<void> {
   await rm(logDir, { recursive: true, force: true })
   await mkdir(logDir, { recursive: true })
-  const busy = Array.from({ length: busyCores }, busyLoop)
-  const stopBusy = () => {
-    for (const child of busy) child.kill('SIGKILL')
-  }
-  process.on('exit', stopBusy)
+  const stopBusy = keepCoresBusy(busyCores)
   console.log(`devnet load check: ${runs} runs of script/devnet.ts --once, ${busyCores} core(s) kept busy`)
   const results: RunResult[] = []
   try {

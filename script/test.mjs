@@ -1,7 +1,8 @@
 // `npm test`: every check CI runs, each with its wall time, and a table of the times at the end (so a slow run says
-// where its minutes went). After the build, two lanes run side by side: the contract and artifact checks, which keep
-// the CPU busy, and the TypeScript suites, which mostly wait on chains, services and epochs. The TypeScript lane's
-// output (and the build's) streams as it comes; each contract-lane step prints its output in one block when it ends.
+// where its minutes went). Two phases, each of two lanes side by side: the build beside the checks that need none of
+// it (lint, the circuit and program rebuilds, the attestation fixtures); then the contract suites beside the
+// TypeScript suites, which mostly wait on chains, services and epochs. The build's and the TypeScript suites' output
+// streams as it comes; every other step prints its output in one block when it ends.
 // The first failing step stops the run (the other lane's running step is ended) with that step's exit code.
 //
 //   npm test                          everything
@@ -10,12 +11,16 @@
 import { spawn } from 'node:child_process'
 
 const build = 'build'
-const lanes = [
-  ['lint', 'typecheck', 'test:forge', 'test:invariants', 'test:gas', 'test:circuits', 'test:programs', 'test:fixtures'],
-  ['test:ts', 'test:devnet'],
+/** Each phase starts when the one before has passed; its lanes run side by side, each lane's steps in order. */
+const phases = [
+  [[build], ['lint', 'test:circuits', 'test:programs', 'test:fixtures']],
+  [
+    ['typecheck', 'test:forge', 'test:invariants', 'test:gas'],
+    ['test:ts', 'test:devnet'],
+  ],
 ]
-const steps = [build, ...lanes.flat()]
-const streamed = new Set([build, ...lanes[1]])
+const steps = phases.flat(2)
+const streamed = new Set([build, 'test:ts', 'test:devnet'])
 
 const args = process.argv.slice(2)
 const fromFlag = args.indexOf('--from')
@@ -99,7 +104,8 @@ async function runLane(lane) {
   }
 }
 
-if (!wanted(build) || (await run(build))) {
+for (const lanes of phases) {
+  if (failure !== undefined) break
   if (serial) await runLane(lanes.flat())
   else await Promise.all(lanes.map(runLane))
 }
@@ -111,7 +117,7 @@ if (failure !== undefined) {
     console.error(`\nnpm test ${failure}`)
   }
 } else {
-  console.log(`\nnpm test passed${serial ? '' : ' (two lanes after the build)'}. Time per step:`)
+  console.log(`\nnpm test passed${serial ? '' : ' (two phases of two lanes each)'}. Time per step:`)
   for (const [step, took] of times) console.log(`  ${step.padEnd(16)} ${seconds(took).padStart(8)}`)
   console.log(`  ${'total'.padEnd(16)} ${seconds(performance.now() - started).padStart(8)}`)
 }

@@ -349,13 +349,11 @@ describe('tee-wasm backend (sha256 preimage program)', () => {
       maxHeapMiB: 64,
       timeoutMs: 60_000,
     })
-    const started = performance.now()
     const error = await rejection(grower.prove(job()), ProvingLimitError)
+    // The heap limit ended it, not the time limit: V8's own fatal error line says so.
     expect(error.message).toMatch(/heap limit of 64 MiB/)
     expect(error.message).toMatch(/FATAL ERROR: .*heap out of memory/)
     expect(proverFailureKind(error)).toBe('limit-exceeded')
-    // The heap limit ended it, not the time limit.
-    expect(performance.now() - started).toBeLessThan(30_000)
     // This process lives on, and so do other programs.
     const output = await (await backendFor()).prove(job())
     expect(output.publicInputs).toBe(publicInputs)

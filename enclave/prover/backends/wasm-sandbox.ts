@@ -141,7 +141,7 @@ export function createSandboxPool(module: Uint8Array): SandboxPool {
         clearTimeout(timer)
         signal?.removeEventListener('abort', onAbort)
         child.off('message', onReply)
-        child.off('exit', onExit)
+        child.off('close', onExit)
         if (keep) release(sandbox)
         else kill(sandbox)
         finish()
@@ -161,7 +161,8 @@ export function createSandboxPool(module: Uint8Array): SandboxPool {
         settle(false, () => reject(deathError(sandbox, code, killedBy)))
       signal?.addEventListener('abort', onAbort, { once: true })
       child.on('message', onReply)
-      child.on('exit', onExit)
+      // 'close', not 'exit': the fatal error line V8 printed as it died may still be in the stderr pipe at 'exit'.
+      child.on('close', onExit)
       child.send({ input }, (error) => {
         if (error) settle(false, () => reject(new Error(`the program's sandbox took no input: ${error.message}`)))
       })
@@ -183,8 +184,10 @@ function start(module: Uint8Array, maxHeapMiB: number, signal: AbortSignal | und
   let fatalError: string | undefined
   child.stderr?.on('data', (chunk: Buffer) => {
     if (fatalError !== undefined) return
-    tail = (tail + chunk.toString()).slice(-1_024)
-    fatalError = /FATAL ERROR[^\n]*(?=\n)/.exec(tail)?.[0]
+    // Searched before trimming: on a busy machine one chunk may carry the line and kilobytes of native stack after it.
+    const text = tail + chunk.toString()
+    fatalError = /FATAL ERROR[^\n]*(?=\n)/.exec(text)?.[0]
+    tail = text.slice(-1_024)
   })
   // Idle or busy, a sandbox never keeps the runner's process alive: a run's own timer does while it lasts.
   child.unref()
