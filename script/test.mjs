@@ -1,8 +1,8 @@
 // `npm test`: every check CI runs, each with its wall time, and a table of the times at the end (so a slow run says
 // where its minutes went). Two phases, each of two lanes side by side: the build beside the checks that need none of
 // it (lint, the circuit and program rebuilds, the attestation fixtures); then the contract suites beside the
-// TypeScript suites, which mostly wait on chains, services and epochs. The build's and the TypeScript suites' output
-// streams as it comes; every other step prints its output in one block when it ends.
+// TypeScript suites. The build's and the TypeScript suites' output streams as it comes; every other step prints its
+// output in one block when it ends.
 // The first failing step stops the run (the other lane's running step is ended) with that step's exit code.
 //
 //   npm test                          everything
