@@ -714,7 +714,8 @@ async function createRuntime(params: {
       'chain reorganised under the scanned blocks: scanning again from the start',
     )
     // Candidates and their inputs came from the lost blocks too: the scan from the start finds the ones still there.
-    for (const requestId of [...candidates.keys()]) dropCandidate(requestId)
+    candidates.clear()
+    candidateInputs.clear()
     cursor = config.fromBlock ?? deployment.deployBlock
     scanned = undefined
   }
