@@ -18,6 +18,7 @@ import { preimageStatement } from '../ts/devnet/scenario.js'
 import type { Service } from '../ts/devnet/services.js'
 import { stakeMirrorAbi } from '../ts/generated.js'
 import { requestProof, waitForProof } from '../ts/index.js'
+import { eventually } from './eventually.js'
 
 /*
  * The devnet's restaked market across epochs, with nobody but the prover runner proving the prover's leaves: the
@@ -71,53 +72,30 @@ function currentEpoch(): Promise<bigint> {
   return current().network.marketplace.reader.public.readContract({ ...mirror(), functionName: 'currentEpoch' })
 }
 
-/** Resolves once the relayers commit an epoch after `epoch` (followed through the mirror's events). */
+/** Resolves once the relayers commit an epoch after `epoch` (read from the mirror's state). */
 function epochAfter(epoch: bigint): Promise<bigint> {
-  const { reader } = current().network.marketplace
-  return new Promise((resolve, reject) => {
-    let done = false
-    const finish = (outcome: () => void) => {
-      if (done) return
-      done = true
-      unwatch()
-      outcome()
-    }
-    const check = () =>
-      currentEpoch().then(
-        (now) => now > epoch && finish(() => resolve(now)),
-        (error: unknown) => finish(() => reject(error)),
-      )
-    const unwatch = reader.public.watchContractEvent({
-      ...mirror(),
-      eventName: 'SnapshotCommitted',
-      onLogs: () => void check(),
-      onError: (error) => finish(() => reject(error)),
-    })
-    void check()
+  return eventually(`an epoch after ${epoch}`, async () => {
+    const now = await currentEpoch()
+    return now > epoch ? now : undefined
   })
 }
 
-/** Resolves with the first snapshot the relayers commit after `epoch`: its epoch and the block it landed in. */
+/**
+ * Resolves with the first snapshot the relayers commit after `epoch`: its epoch and the block it landed in. Reads the
+ * mirror's logs (no node-side filter: a loaded anvil may drop one).
+ */
 function snapshotAfter(epoch: bigint): Promise<{ epoch: bigint; blockNumber: bigint }> {
   const { reader } = current().network.marketplace
-  return new Promise((resolve, reject) => {
-    let done = false
-    const finish = (outcome: () => void) => {
-      if (done) return
-      done = true
-      unwatch()
-      outcome()
-    }
-    const unwatch = reader.public.watchContractEvent({
+  const fromBlock = reader.deployment.deployBlock
+  return eventually(`a snapshot after epoch ${epoch}`, async () => {
+    const logs = await reader.public.getContractEvents({
       ...mirror(),
       eventName: 'SnapshotCommitted',
+      fromBlock,
       strict: true,
-      onLogs: (logs) => {
-        const next = logs.find((log) => log.args.epoch > epoch)
-        if (next) finish(() => resolve({ epoch: next.args.epoch, blockNumber: next.blockNumber }))
-      },
-      onError: (error) => finish(() => reject(error)),
     })
+    const next = logs.find((log) => log.args.epoch > epoch)
+    return next === undefined ? undefined : { epoch: next.args.epoch, blockNumber: next.blockNumber }
   })
 }
 

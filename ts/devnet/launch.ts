@@ -2,6 +2,7 @@
 // kill and restart. Services run as child processes from their own entry points, configured as an operator would.
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { type Hex, parseEther } from 'viem'
 import { stakeMirrorAbi } from '../generated.js'
 import { createMarket } from '../market.js'
@@ -233,39 +234,26 @@ export async function fundActors(network: Network): Promise<void> {
   await mintDevToken(actors.requester, paymentToken, actors.requester.wallet.account.address, parseEther('10000'))
 }
 
+/** The devnet mines a block every second. */
+const STAKE_POLL_MS = 1_000
+
 /**
  * Waits until the prover's restaked stake is lockable on the marketplace chain: the relayers committed a snapshot and
- * the prover runner proved its leaf in it (the runner keeps doing so in every epoch). Follows the mirror's events,
- * never a clock; resolves with the stake available.
+ * the prover runner proved its leaf in it (the runner keeps doing so in every epoch). Reads the mirror's state every
+ * block time, never a clock budget and never a node-side log filter (a loaded anvil may drop one); resolves with the
+ * stake available.
  */
 export async function restakedStakeLive(network: Network): Promise<bigint> {
   const { restaking, marketplace } = network
   const mirror = { address: restaking.marketplace.contracts.stakeMirror, abi: stakeMirrorAbi } as const
   const prover = marketplace.actors.prover.wallet.account.address
-  const available = () =>
-    marketplace.reader.public.readContract({ ...mirror, functionName: 'availableStake', args: [prover] })
-  return new Promise<bigint>((resolve, reject) => {
-    let done = false
-    const check = () =>
-      available().then((stake) => {
-        if (done || stake === 0n) return
-        done = true
-        unwatch()
-        resolve(stake)
-      }, fail)
-    const fail = (error: unknown) => {
-      if (done) return
-      done = true
-      unwatch()
-      reject(error)
-    }
-    const unwatch = marketplace.reader.public.watchContractEvent({
+  for (;;) {
+    const stake = await marketplace.reader.public.readContract({
       ...mirror,
-      eventName: 'LockableStakeChanged',
-      args: { prover },
-      onLogs: check,
-      onError: fail,
+      functionName: 'availableStake',
+      args: [prover],
     })
-    void check()
-  })
+    if (stake > 0n) return stake
+    await sleep(STAKE_POLL_MS)
+  }
 }
