@@ -2,7 +2,7 @@
 // Cairn's build, as a newcomer sees it: one line per step with its time, a heartbeat while solc-js compiles (a cold
 // compile takes minutes), and the tools' own output only when it says something: a tool's warnings and errors are
 // shown as the tool printed them, its routine progress lines are not.
-//   node script/build.mjs   # contracts (forge build), TypeScript bindings (wagmi), the compiled CLI (tsc)
+//   node script/build.mjs   # contracts (forge build), TypeScript bindings (wagmi), the compiled CLI and services (tsc)
 import { spawn } from 'node:child_process'
 import { dirname, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -46,7 +46,7 @@ const steps = [
     routine: wagmiRoutine,
     done: 'ts/generated.ts',
   },
-  { name: 'cli', command: ['node_modules/.bin/tsc', '-p', 'tsconfig.cli.json'], routine: [], done: 'dist/' },
+  { name: 'javascript', command: ['node_modules/.bin/tsc', '-p', 'tsconfig.build.json'], routine: [], done: 'dist/' },
 ]
 
 /** Runs one step; resolves with its exit code. Lines that are not routine go to the screen as they come. */

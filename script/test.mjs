@@ -1,9 +1,10 @@
 // `npm test`: every check CI runs, each with its wall time, and a table of the times at the end (so a slow run says
-// where its minutes went). Two phases, each of two lanes side by side: the build beside the checks that need none of
-// it (lint, the circuit and program rebuilds, the attestation fixtures); then the contract suites beside the
-// TypeScript suites. The build's and the TypeScript suites' output streams as it comes; every other step prints its
+// where its minutes went). Two phases, each run by two workers that take the phase's steps in order, one at a time:
+// first the build beside the checks that need none of it (lint, the circuit and program rebuilds, the attestation
+// fixtures); then the TypeScript suites (the longest step, first) beside the contract suites, the typecheck and the
+// devnet smoke run. The build's and the TypeScript suites' output streams as it comes; every other step prints its
 // output in one block when it ends.
-// The first failing step stops the run (the other lane's running step is ended) with that step's exit code.
+// The first failing step stops the run (the other worker's running step is ended) with that step's exit code.
 //
 //   npm test                          everything
 //   npm test -- --from test:ts        starts at a step (after fixing it, without redoing the ones before)
@@ -11,16 +12,16 @@
 import { spawn } from 'node:child_process'
 
 const build = 'build'
-/** Each phase starts when the one before has passed; its lanes run side by side, each lane's steps in order. */
+/**
+ * Each phase starts when the one before has passed. Its steps are taken in this order by `workers` workers, so the
+ * longest step goes first and the others fill the second core around it.
+ */
 const phases = [
-  [[build], ['lint', 'test:circuits', 'test:programs', 'test:fixtures']],
-  [
-    ['typecheck', 'test:forge', 'test:invariants', 'test:gas'],
-    ['test:ts', 'test:devnet'],
-  ],
+  [build, 'lint', 'test:circuits', 'test:programs', 'test:fixtures'],
+  ['test:ts', 'test:invariants', 'test:forge', 'typecheck', 'test:gas', 'test:devnet'],
 ]
-const steps = phases.flat(2)
-const streamed = new Set([build, 'test:ts', 'test:devnet'])
+const steps = phases.flat()
+const streamed = new Set([build, 'test:ts'])
 
 const args = process.argv.slice(2)
 const fromFlag = args.indexOf('--from')
@@ -98,16 +99,22 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   })
 }
 
-async function runLane(lane) {
-  for (const step of lane.filter(wanted)) {
-    if (!(await run(step))) return
+const workers = serial ? 1 : 2
+
+/** Runs a phase's wanted steps, each worker taking the next step when its last one passed. */
+async function runPhase(phase) {
+  const queue = phase.filter(wanted)
+  const worker = async () => {
+    for (let step = queue.shift(); step !== undefined; step = queue.shift()) {
+      if (!(await run(step))) return
+    }
   }
+  await Promise.all(Array.from({ length: workers }, worker))
 }
 
-for (const lanes of phases) {
+for (const phase of phases) {
   if (failure !== undefined) break
-  if (serial) await runLane(lanes.flat())
-  else await Promise.all(lanes.map(runLane))
+  await runPhase(phase)
 }
 
 if (failure !== undefined) {
@@ -117,7 +124,7 @@ if (failure !== undefined) {
     console.error(`\nnpm test ${failure}`)
   }
 } else {
-  console.log(`\nnpm test passed${serial ? '' : ' (two phases of two lanes each)'}. Time per step:`)
+  console.log(`\nnpm test passed${serial ? '' : ' (two phases, two steps at a time)'}. Time per step:`)
   for (const [step, took] of times) console.log(`  ${step.padEnd(16)} ${seconds(took).padStart(8)}`)
   console.log(`  ${'total'.padEnd(16)} ${seconds(performance.now() - started).padStart(8)}`)
 }

@@ -68,6 +68,7 @@ import {
   withListedTerms,
 } from '../ts/index.js'
 import { readPostedInputs } from '../ts/request-inputs.js'
+import { entryPointArgs } from '../ts/root.js'
 import { eventually } from './eventually.js'
 import { startForgingRpc } from './forging-rpc.js'
 import { serveLocally } from './local-server.js'
@@ -534,7 +535,7 @@ describe('prover runner on anvil', () => {
       const name = `PROVER_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`
       env[name] = typeof value === 'string' ? value : JSON.stringify(value)
     }
-    const started = spawn(process.execPath, ['--import', 'tsx', 'enclave/prover/main.ts'], {
+    const started = spawn(process.execPath, entryPointArgs('enclave/prover/main.ts'), {
       cwd: repoRoot,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

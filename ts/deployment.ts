@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { type Address, getAddress, type Hex, isAddress, isHex, size } from 'viem'
+import { repoRoot } from './root.js'
 
 export type DeploymentContracts = {
   proofMarketplace: Address
@@ -36,7 +37,7 @@ const contractKeys = [
   'requestLens',
 ] as const satisfies readonly (keyof DeploymentContracts)[]
 
-export const deploymentsDir = fileURLToPath(new URL('../deployments/', import.meta.url))
+export const deploymentsDir = join(repoRoot, 'deployments/')
 
 export function deploymentPath(chainId: number): string {
   return `${deploymentsDir}${chainId}.json`

@@ -1,12 +1,13 @@
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { type CircuitInput, type Groth16SnarkjsProof, groth16, type MemFile, wtns } from 'snarkjs'
 import { concat, encodeAbiParameters, type Hex, numberToHex, parseAbiParameters } from 'viem'
+import { repoRoot } from './root.js'
 
 /** Artifacts of circuits/poseidon_preimage.circom: public signals [digest = Poseidon(preimage), context]. */
 export const poseidonPreimageCircuit = {
-  wasm: fileURLToPath(new URL('../circuits/build/poseidon_preimage.wasm', import.meta.url)),
-  zkey: fileURLToPath(new URL('../circuits/build/poseidon_preimage.zkey', import.meta.url)),
-  vkey: fileURLToPath(new URL('../circuits/build/poseidon_preimage.vkey.json', import.meta.url)),
+  wasm: join(repoRoot, 'circuits/build/poseidon_preimage.wasm'),
+  zkey: join(repoRoot, 'circuits/build/poseidon_preimage.zkey'),
+  vkey: join(repoRoot, 'circuits/build/poseidon_preimage.vkey.json'),
 } as const
 
 /** A proof in Groth16VerifierAdapter's encoding, plus the public signals it proves. */

@@ -1,11 +1,10 @@
 // Prints a dev TDX quote (0x-hex) for the given 64-byte report data, from the same deterministic dev PKI as
 // test/fixtures/dcap-dev, so its collateral verifies it. Used by forge tests through vm.ffi:
-//   npx tsx enclave/attestation/dev-quote-cli.ts <reportData hex> [--debug] [--mrtd <48-byte hex>]
+//   node bin/run.mjs enclave/attestation/dev-quote-cli.ts <reportData hex> [--debug] [--mrtd <48-byte hex>]
 //     [--td-attributes <8-byte hex>] [--mr-owner <48-byte hex>]
 import { fromHex, toHex } from './bytes.js'
-import { createDevPki } from './pki.js'
+import { createFixturePki } from './fixture-pki.js'
 import { buildDevQuote } from './quote.js'
-import { FIXTURE_NOW, FIXTURE_SEED } from './write-dev-fixtures.js'
 
 const [reportDataHex, ...flags] = process.argv.slice(2)
 if (reportDataHex === undefined) {
@@ -22,7 +21,7 @@ const bytesFlag = (flag: string): Uint8Array | undefined => {
 const mrTd = bytesFlag('--mrtd')
 const tdAttributes = bytesFlag('--td-attributes')
 const mrOwner = bytesFlag('--mr-owner')
-const pki = createDevPki(FIXTURE_SEED, { now: FIXTURE_NOW })
+const pki = createFixturePki()
 const quote = buildDevQuote(pki, fromHex(reportDataHex), {
   debug: flags.includes('--debug'),
   ...(mrTd ? { mrTd } : {}),

@@ -2,9 +2,10 @@
 //   npx tsx enclave/attestation/write-dev-fixtures.ts [--check]
 // Everything derives from a fixed seed and a fixed time, so the output is byte-identical on every run.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { keccak256 } from 'viem'
+import { repoRoot } from '../../ts/root.js'
 import { toHex } from './bytes.js'
 import {
   buildDevCollateral,
@@ -14,19 +15,14 @@ import {
   intelDate,
   serializeCollateral,
 } from './collateral.js'
-import { createDevPki, type DevCertificate, type DevPki, issueDevCrl, issueDevTcbSigning } from './pki.js'
+import { createFixturePki, FIXTURE_NOW, FIXTURE_REPORT_DATA, FIXTURE_SEED } from './fixture-pki.js'
+import { type DevCertificate, type DevPki, issueDevCrl, issueDevTcbSigning } from './pki.js'
 import { buildDevQuote, parseTdxQuoteV4, REPORT_DATA_OFFSET } from './quote.js'
-
-export const FIXTURE_SEED = 'cairn-dev-dcap-fixtures-v1'
-/** 2026-01-01T00:00:00Z: collateral is valid 2025-12-31T00:00:00Z … 2026-01-31T00:00:00Z. */
-export const FIXTURE_NOW = new Date('2026-01-01T00:00:00Z')
-/** REPORTDATA of the fixture quotes: bytes 0x00..0x3f. */
-export const FIXTURE_REPORT_DATA = Uint8Array.from({ length: 64 }, (_, i) => i)
 
 const DAY = 86_400_000
 
 export const buildDevFixtures = (): Map<string, string | Uint8Array> => {
-  const pki = createDevPki(FIXTURE_SEED, { now: FIXTURE_NOW })
+  const pki = createFixturePki()
   const quote = buildDevQuote(pki, FIXTURE_REPORT_DATA)
   const debugQuote = buildDevQuote(pki, FIXTURE_REPORT_DATA, { debug: true })
   const collateral = buildDevCollateral(pki)
@@ -198,7 +194,7 @@ whose TCB values, TD_QE measurements and TCB levels these mirror.
 `
 
 const main = (): void => {
-  const directory = join(dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/dcap-dev')
+  const directory = join(repoRoot, 'test/fixtures/dcap-dev')
   const check = process.argv.includes('--check')
   const stale: string[] = []
   if (!check) mkdirSync(directory, { recursive: true })

@@ -3,7 +3,7 @@ import { configFromCommandLine } from '../../ts/service/config.js'
 import { matcherCli } from './config.js'
 import { startMatcher } from './service.js'
 
-// Entry point: `tsx enclave/matcher/main.ts --rpc-url ... --key-file ...` (or MATCHER_* environment variables).
+// Entry point: `cairn matcher run --rpc-url ... --key-file ...` (or MATCHER_* environment variables).
 const config = configFromCommandLine(matcherCli)
 const logger = pino({ level: config.logLevel, base: { service: 'cairn-matcher' } })
 const matcher = await startMatcher(config, { logger }).catch((error: unknown) => {

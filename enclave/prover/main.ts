@@ -3,7 +3,7 @@ import { configFromCommandLine } from '../../ts/service/config.js'
 import { proverCli } from './config.js'
 import { startProverRunner } from './runner.js'
 
-// Entry point: `tsx enclave/prover/main.ts --rpc-url ... --markets '[...]'` (or PROVER_* environment variables).
+// Entry point: `cairn prover run --rpc-url ... --markets '[...]'` (or PROVER_* environment variables).
 const config = configFromCommandLine(proverCli)
 const logger = pino({ level: config.logLevel, base: { service: 'cairn-prover' } })
 

@@ -4,12 +4,12 @@
  * a Groth16 backend is keyless.
  */
 import { readFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join, resolve } from 'node:path'
 import { type Address, isAddressEqual, zeroAddress } from 'viem'
 import type { CairnReader } from '../../ts/client.js'
 import { teeProofVerifierAbi } from '../../ts/generated.js'
 import { getMarket } from '../../ts/readers.js'
+import { repoRoot } from '../../ts/root.js'
 import { TEE_DIGEST_EIP712 } from '../../ts/tee.js'
 import type { ProverBackend, ProverBackendKind } from './backend.js'
 import { createGroth16Backend, createPoseidonPreimageBackend } from './backends/groth16.js'
@@ -18,7 +18,7 @@ import { type MarketConfig, POSEIDON_PREIMAGE, SHA256_PREIMAGE } from './config.
 import type { EnclaveKey } from './keys.js'
 
 /** programs/sha256_preimage.wasm, the tee-wasm preset. */
-export const sha256PreimageProgram = fileURLToPath(new URL('../../programs/sha256_preimage.wasm', import.meta.url))
+export const sha256PreimageProgram = join(repoRoot, 'programs/sha256_preimage.wasm')
 
 export type MarketRuntime = {
   marketId: bigint

@@ -3,7 +3,7 @@ import { configFromCommandLine } from '../../ts/service/config.js'
 import { relayerCli } from './config.js'
 import { createRelayer } from './relayer.js'
 
-// Entry point: `tsx relayer/src/main.ts --ethereum-rpc-url ... ` (or RELAYER_* environment variables).
+// Entry point: `cairn relayer run --ethereum-rpc-url ... ` (or RELAYER_* environment variables).
 const config = configFromCommandLine(relayerCli)
 const logger = pino({ level: config.logLevel, base: { service: 'cairn-relayer' } })
 const relayer = await createRelayer(config, { logger }).catch((error: unknown) => {

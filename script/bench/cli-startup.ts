@@ -7,9 +7,9 @@
 // CPU (user + system) rather than wall time: on a busy machine wall time measures the other processes. The shell's
 // `times` builtin reports its finished children's CPU, which Node does not expose for a child process.
 import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { freshCompiled } from '../../bin/compiled.mjs'
 import { repoRoot } from '../../ts/devnet/paths.js'
 
 const { values } = parseArgs({
@@ -24,10 +24,9 @@ const runs = Number(values.runs)
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: expected a positive integer, got ${values.runs}`)
 
 const cairn = join(repoRoot, 'bin', 'cairn')
-const compiled = join(repoRoot, 'dist', 'cli', 'main.js')
 const script = `for i in $(seq ${runs}); do "$0" ${values.args} >/dev/null || exit 1; done; times`
 // `times` prints two lines: this shell's CPU, then its children's: "0m1.234s 0m0.567s".
-const env = { ...process.env, CAIRN_CLI_FROM_SOURCE: values.source ? '1' : '0' }
+const env = { ...process.env, CAIRN_FROM_SOURCE: values.source ? '1' : '0' }
 const output = execFileSync('sh', ['-c', script, cairn], { cwd: repoRoot, encoding: 'utf8', env })
 const childLine = output.trim().split('\n').at(-1) ?? ''
 const seconds = [...childLine.matchAll(/(\d+)m([\d.]+)s/g)].map(([, m, s]) => Number(m) * 60 + Number(s))
@@ -40,7 +39,7 @@ const result = {
   cpuSecondsPerRun: Number(perRun.toFixed(3)),
   userSeconds: user,
   systemSeconds: system,
-  from: values.source || !existsSync(compiled) ? 'TypeScript sources (tsx)' : 'dist/ unless older than ts/',
+  from: values.source || freshCompiled('ts/cli/main.ts') === undefined ? 'TypeScript sources (tsx)' : 'compiled dist/',
   target: 0.3,
 }
 if (values.json) console.log(JSON.stringify(result, null, 2))

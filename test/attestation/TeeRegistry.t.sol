@@ -62,12 +62,19 @@ abstract contract TeeRegistryFixture is DcapFixture, Signing {
 
     /// A dev quote carrying `reportData`, from the dev attestation provider.
     function _devQuote(bytes memory reportData, bool debug) internal returns (bytes memory) {
-        string[] memory cmd = new string[](debug ? 4 : 3);
-        cmd[0] = "node_modules/.bin/tsx";
-        cmd[1] = "enclave/attestation/dev-quote-cli.ts";
-        cmd[2] = vm.toString(reportData);
-        if (debug) cmd[3] = "--debug";
+        string[] memory cmd = _devQuoteCommand(reportData, debug ? 1 : 0);
+        if (debug) cmd[4] = "--debug";
         return vm.ffi(cmd);
+    }
+
+    /// The dev quote tool's command line for `reportData`, with `flagWords` slots left for flags. bin/run.mjs runs
+    /// its compiled JavaScript while dist/ is current (a quote in about 0.3 s instead of tsx's 1.8 s).
+    function _devQuoteCommand(bytes memory reportData, uint256 flagWords) internal pure returns (string[] memory cmd) {
+        cmd = new string[](4 + flagWords);
+        cmd[0] = "node";
+        cmd[1] = "bin/run.mjs";
+        cmd[2] = "enclave/attestation/dev-quote-cli.ts";
+        cmd[3] = vm.toString(reportData);
     }
 
     /// The marketplace prover that registers prover keys in these tests.
@@ -419,12 +426,9 @@ contract TeeRegistryTest is TeeRegistryFixture {
         internal
         returns (bytes memory)
     {
-        string[] memory cmd = new string[](5);
-        cmd[0] = "node_modules/.bin/tsx";
-        cmd[1] = "enclave/attestation/dev-quote-cli.ts";
-        cmd[2] = vm.toString(reportData);
-        cmd[3] = flag;
-        cmd[4] = vm.toString(value);
+        string[] memory cmd = _devQuoteCommand(reportData, 2);
+        cmd[4] = flag;
+        cmd[5] = vm.toString(value);
         return vm.ffi(cmd);
     }
 

@@ -2,13 +2,12 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { entryPointArgs, repoRoot } from '../root.js'
 import { commandStart, globalOptions, type Options, parseCommandArgs, UsageError } from './args.js'
 import { type CommandGroup, type CommandSpec, type DaemonSpec, isDaemon, isGroup, type LazyCommand } from './spec.js'
 import { commands } from './table.js'
 
 export { commands }
-
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
 
 // ---------------------------------------------------------------------------------------------------------------
 // Help
@@ -205,15 +204,14 @@ async function describe(error: unknown): Promise<string> {
 // ---------------------------------------------------------------------------------------------------------------
 // Daemons
 
-/** Runs a service entry point with tsx as a child, forwarding signals; resolves to its exit code. */
+/** Runs a service entry point as a child, forwarding signals; resolves to its exit code. */
 async function runDaemon(spec: DaemonSpec, tokens: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const entry = join(repoRoot, spec.daemon)
   if (!existsSync(entry)) {
     process.stderr.write(`error: ${spec.daemon} does not exist in this checkout yet: it cannot be started\n`)
     return 1
   }
-  const loader = import.meta.resolve('tsx')
-  const child = spawn(process.execPath, ['--import', loader, entry, ...tokens], {
+  const child = spawn(process.execPath, entryPointArgs(spec.daemon, tokens), {
     stdio: 'inherit',
     env,
     cwd: process.cwd(),

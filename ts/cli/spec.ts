@@ -16,7 +16,7 @@ export type CommandSpec = {
 export type DaemonSpec = {
   summary: string
   description?: string
-  /** Entry point relative to the repository root, run with tsx. */
+  /** Entry point relative to the repository root, run compiled while dist/ is current (bin/run.mjs). */
   daemon: string
 }
 

@@ -1,9 +1,10 @@
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { repoRoot } from '../root.js'
 
-export const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
+export { repoRoot }
 // bin/ launchers run the platform binaries and keep their exit status (the npm packages' own launchers exit 0).
-export const anvilBin = fileURLToPath(new URL('../../bin/anvil', import.meta.url))
-export const forgeBin = fileURLToPath(new URL('../../bin/forge', import.meta.url))
+export const anvilBin = join(repoRoot, 'bin/anvil')
+export const forgeBin = join(repoRoot, 'bin/forge')
 
 /**
  * Environment for Foundry tools started from here: the @foundry-rs npm launchers export TARGET_TOOL, and a leaked

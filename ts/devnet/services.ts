@@ -4,13 +4,14 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createWriteStream } from 'node:fs'
 import { mkdir, readFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { dirname } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { entryPointArgs } from '../root.js'
 import { repoRoot, toolEnv } from './paths.js'
 
 export type ServiceSpec = {
   name: string
-  /** Entry point relative to the repo root (a TypeScript file run through tsx's loader). */
+  /** Entry point relative to the repo root: a TypeScript file, run compiled while dist/ is current. */
   script: string
   args?: readonly string[]
   env?: Record<string, string>
@@ -43,8 +44,8 @@ export async function startService(spec: ServiceSpec): Promise<Service> {
   await mkdir(dirname(spec.logFile), { recursive: true })
   const log = createWriteStream(spec.logFile, { flags: 'a' })
   await once(log, 'open')
-  // One process per service (no tsx wrapper in between), so a signal reaches the service itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, spec.script), ...(spec.args ?? [])], {
+  // One process per service (bin/run.mjs loads it in-process), so a signal reaches the service itself.
+  const child = spawn(process.execPath, entryPointArgs(spec.script, spec.args), {
     cwd: repoRoot,
     env: toolEnv(spec.env),
     stdio: ['ignore', 'pipe', 'pipe'],

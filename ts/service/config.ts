@@ -170,7 +170,7 @@ export function serviceHelp(cli: ServiceCli): string {
   return [
     `${cli.command}: ${cli.summary}`,
     '',
-    `usage: ${cli.command} [flags]   (or: npx tsx ${cli.entry} [flags])`,
+    `usage: ${cli.command} [flags]   (or: node bin/run.mjs ${cli.entry} [flags])`,
     '',
     'Every flag can be set by its environment variable instead; a flag wins over its variable.',
     '',
