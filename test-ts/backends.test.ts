@@ -24,7 +24,7 @@ import {
   ProvingAbortedError,
   ProvingLimitError,
   proverFailureKind,
-} from '../enclave/prover/backend.js'
+} from '../enclave/prover/backends/backend.js'
 import {
   BN254_SCALAR_FIELD,
   createPoseidonPreimageBackend,

@@ -1,5 +1,5 @@
 // The prover runner's public surface, for the devnet and tests that run it in-process (main.ts runs it standalone).
-export * from './backend.js'
+export * from './backends/backend.js'
 export {
   configSchema,
   envName,

@@ -41,7 +41,7 @@ import {
   type ProofStatement,
   type ProverBackend,
   proverFailureKind,
-} from './backend.js'
+} from './backends/backend.js'
 import { type Keyring, NoDecryptingKeyError } from './keys.js'
 
 /** What the runner knows of an assigned task: its records as emitted and its inputs as posted. */

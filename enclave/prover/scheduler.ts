@@ -7,7 +7,7 @@
 import type { Logger } from 'pino'
 import { InputsUnavailableError } from '../../ts/request-inputs.js'
 import type { Fulfilment } from '../../ts/types.js'
-import { describeError, type ProverBackendKind, proverFailureKind } from './backend.js'
+import { describeError, type ProverBackendKind, proverFailureKind } from './backends/backend.js'
 import type { ChainClock } from './clock.js'
 import { InconsistentTaskError, type TaskRecord, UndecryptableInputsError, UnprovableInputsError } from './job.js'
 import type { Metrics } from './metrics.js'

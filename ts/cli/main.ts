@@ -3,8 +3,15 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { entryPointArgs, repoRoot } from '../root.js'
-import { commandStart, globalOptions, type Options, parseCommandArgs, UsageError } from './args.js'
-import { type CommandGroup, type CommandSpec, type DaemonSpec, isDaemon, isGroup, type LazyCommand } from './spec.js'
+import { commandStart, globalOptions, type Options, parseCommandArgs, UsageError } from './kit/args.js'
+import {
+  type CommandGroup,
+  type CommandSpec,
+  type DaemonSpec,
+  isDaemon,
+  isGroup,
+  type LazyCommand,
+} from './kit/spec.js'
 import { commands } from './table.js'
 
 export { commands }
@@ -128,8 +135,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       return 0
     }
     const [{ createContext }, { toJson, toHumanText }] = await Promise.all([
-      import('./context.js'),
-      import('./output.js'),
+      import('./kit/context.js'),
+      import('./kit/output.js'),
     ])
     const ctx = createContext({ command: name, flags: parsed.flags, positionals: parsed.positionals, env })
     let result: unknown
@@ -168,7 +175,7 @@ async function report(error: unknown, json: boolean): Promise<number> {
   const sdk = await Promise.all([import('../errors.js'), import('../validation.js')]).catch(() => undefined)
   const contractError = sdk !== undefined && error instanceof sdk[0].CairnContractError ? error : undefined
   const invalidParameter = sdk !== undefined && error instanceof sdk[1].InvalidParameterError
-  const { toJson } = await import('./output.js')
+  const { toJson } = await import('./kit/output.js')
   const usage = error instanceof UsageError || invalidParameter
   const code = usage ? 2 : 1
   const name = error instanceof Error ? error.name : 'Error'

@@ -1,4 +1,4 @@
-import type { CommandTable } from './spec.js'
+import type { CommandTable } from './kit/spec.js'
 
 /**
  * Every command: its name and summary here, its flags and code in ts/cli/commands/, loaded only when the command runs

@@ -22,7 +22,7 @@ import {
   type ProofOutput,
   type ProverBackend,
   throwIfAborted,
-} from '../backend.js'
+} from './backend.js'
 
 /** The BN254 scalar field: a signal is an element of it, so a word at or above it can never be a public signal. */
 export const BN254_SCALAR_FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617n

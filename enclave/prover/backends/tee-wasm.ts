@@ -45,7 +45,7 @@ import {
   type ProofOutput,
   type ProverBackend,
   throwIfAborted,
-} from '../backend.js'
+} from './backend.js'
 import { readModuleLimits, UnreadableModuleError } from './wasm-limits.js'
 import { createSandboxPool, type SandboxPool } from './wasm-sandbox.js'
 

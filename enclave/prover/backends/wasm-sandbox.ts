@@ -16,13 +16,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import type { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
-import {
-  describeError,
-  InvalidInputsError,
-  ProvingAbortedError,
-  ProvingLimitError,
-  throwIfAborted,
-} from '../backend.js'
+import { describeError, InvalidInputsError, ProvingAbortedError, ProvingLimitError, throwIfAborted } from './backend.js'
 
 export type SandboxLimits = {
   /** Wall-clock milliseconds of one run, from handing the input to the sandbox to its answer. */

@@ -1,8 +1,8 @@
 import { mintDevToken } from '../../tokens.js'
-import { amountFlag, stringFlag, UsageError } from '../args.js'
-import { usageAddress } from '../context.js'
-import { formatAmount } from '../output.js'
-import { command } from '../spec.js'
+import { amountFlag, stringFlag, UsageError } from '../kit/args.js'
+import { usageAddress } from '../kit/context.js'
+import { formatAmount } from '../kit/output.js'
+import { command } from '../kit/spec.js'
 
 /** Anvil's chain id (the devnet's marketplace chain; 31338 is its Ethereum side): the only chains with a faucet. */
 const devChainIds: readonly number[] = [31337, 31338]

@@ -1,10 +1,10 @@
 import { zeroAddress } from 'viem'
 import { iStakeSourceAbi } from '../../generated.js'
 import { createMarket, getMarketDetails, listMarkets, MAX_FALLBACK_DELAY } from '../../market.js'
-import { amountFlag, durationFlag, integerFlag, requiredFlag, stringFlag, UsageError } from '../args.js'
-import { usageAddress } from '../context.js'
-import { formatAmount } from '../output.js'
-import { command } from '../spec.js'
+import { amountFlag, durationFlag, integerFlag, requiredFlag, stringFlag, UsageError } from '../kit/args.js'
+import { usageAddress } from '../kit/context.js'
+import { formatAmount } from '../kit/output.js'
+import { command } from '../kit/spec.js'
 
 export const marketCreate = command({
   description:

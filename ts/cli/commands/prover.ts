@@ -16,11 +16,11 @@ import {
 } from '../../prover.js'
 import { getMarket, getNativeStake, getProver, getProverListings, type NativeStake } from '../../readers.js'
 import type { TokenInfo } from '../../tokens.js'
-import { amountFlag, durationFlag, type Flags, integerFlag, requiredFlag, stringFlag, UsageError } from '../args.js'
-import type { CommandContext } from '../context.js'
-import { usageAddress } from '../context.js'
-import { formatAmount } from '../output.js'
-import { command } from '../spec.js'
+import { amountFlag, durationFlag, type Flags, integerFlag, requiredFlag, stringFlag, UsageError } from '../kit/args.js'
+import type { CommandContext } from '../kit/context.js'
+import { usageAddress } from '../kit/context.js'
+import { formatAmount } from '../kit/output.js'
+import { command } from '../kit/spec.js'
 
 /** Runs one write as the --private-key account with a progress step; returns its transaction hash. */
 async function send(ctx: CommandContext, what: string, write: (client: CairnClient) => Promise<TransactionReceipt>) {

@@ -18,10 +18,10 @@ import {
   stringFlag,
   timeFlag,
   UsageError,
-} from '../args.js'
-import { type CommandContext, tokenAddressFlag, usageAddress } from '../context.js'
-import { formatAmount, formatDuration, formatTime, toText } from '../output.js'
-import { command } from '../spec.js'
+} from '../kit/args.js'
+import { type CommandContext, tokenAddressFlag, usageAddress } from '../kit/context.js'
+import { formatAmount, formatDuration, formatTime, toText } from '../kit/output.js'
+import { command } from '../kit/spec.js'
 
 export const requestIdPositional = [{ name: 'requestId', description: 'the request id (decimal or 0x hex)' }] as const
 

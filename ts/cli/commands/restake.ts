@@ -20,10 +20,10 @@ import {
   slashOrderId,
   symbioticOf,
 } from '../../restaking.js'
-import { amountFlag, durationFlag, integerFlag, requiredFlag, stringFlag, timeFlag, UsageError } from '../args.js'
-import { type CommandContext, usageAddress } from '../context.js'
-import { formatAmount } from '../output.js'
-import { command } from '../spec.js'
+import { amountFlag, durationFlag, integerFlag, requiredFlag, stringFlag, timeFlag, UsageError } from '../kit/args.js'
+import { type CommandContext, usageAddress } from '../kit/context.js'
+import { formatAmount } from '../kit/output.js'
+import { command } from '../kit/spec.js'
 
 /** Options every restake command takes: the Ethereum side's deployment file and RPC. */
 const ethereumOptions = {

@@ -4,8 +4,8 @@ import { getMarket } from '../../readers.js'
 import { slash as slashTask } from '../../settlement.js'
 import { marketIdOf } from '../../types.js'
 import { TimeoutError, waitForProof } from '../../wait.js'
-import { formatAmount } from '../output.js'
-import { command } from '../spec.js'
+import { formatAmount } from '../kit/output.js'
+import { command } from '../kit/spec.js'
 import { requestIdOf, requestIdPositional } from './requester.js'
 
 export const slash = command({

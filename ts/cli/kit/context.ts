@@ -15,17 +15,17 @@ import {
   zeroAddress,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { type CairnClient, type CairnReader, type ChainClient, type ChainReader, connect } from '../client.js'
+import { type CairnClient, type CairnReader, type ChainClient, type ChainReader, connect } from '../../client.js'
 import {
   type AttestationDeployment,
   attestationDeploymentPath,
   type Deployment,
   loadAttestationDeployment,
   loadDeployment,
-} from '../deployment.js'
-import { tokenBySymbol } from '../token-symbols.js'
-import { type TokenInfo, tokenInfo } from '../tokens.js'
-import { address as checkedAddress } from '../validation.js'
+} from '../../deployment.js'
+import { tokenBySymbol } from '../../token-symbols.js'
+import { type TokenInfo, tokenInfo } from '../../tokens.js'
+import { address as checkedAddress } from '../../validation.js'
 import { type Flags, stringFlag, UsageError } from './args.js'
 import { createProgress, type Progress } from './output.js'
 

@@ -1,0 +1,152 @@
+// `npm run check:layers`: the TypeScript side is a one-way stack. Every relative import must point to the importer's
+// own layer or one below it, peers (the three services) never import each other, and no two folders import each
+// other, directly or around a loop. Prints every import against the direction and every folder cycle, and exits 1
+// if there is any.
+//   node script/check-layers.mjs [--root <checkout>]   (--root: another tree, for the checker's own tests)
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { dirname, join, normalize, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+
+const { values } = parseArgs({ options: { root: { type: 'string' } } })
+const root = resolve(values.root ?? join(dirname(fileURLToPath(import.meta.url)), '..'))
+
+/**
+ * The layers, bottom first. A folder belongs to the layer whose prefix matches it longest; a layer may import
+ * itself and every layer before it. Layers of one `level` are peers: none imports another.
+ */
+const layers = [
+  { name: 'SDK', level: 0, prefixes: ['ts/'] },
+  { name: 'attestation providers', level: 1, prefixes: ['enclave/attestation/'] },
+  { name: 'service kit', level: 2, prefixes: ['ts/service/'] },
+  { name: 'matcher', level: 3, prefixes: ['enclave/matcher/'] },
+  { name: 'prover runner', level: 3, prefixes: ['enclave/prover/'] },
+  { name: 'relayer', level: 3, prefixes: ['relayer/'] },
+  { name: 'CLI', level: 4, prefixes: ['ts/cli/'] },
+  { name: 'devnet', level: 5, prefixes: ['ts/devnet/'] },
+  { name: 'tests and tools', level: 6, prefixes: ['test-ts/', 'script/'] },
+]
+const scanned = ['ts', 'enclave', 'relayer', 'test-ts', 'script']
+
+/** The layer of a path relative to the root (a file's folder, with a trailing slash). */
+function layerOf(folder) {
+  let best
+  for (const layer of layers) {
+    for (const prefix of layer.prefixes) {
+      if (folder.startsWith(prefix) && (best === undefined || prefix.length > best.prefix.length)) {
+        best = { layer, prefix }
+      }
+    }
+  }
+  return best?.layer
+}
+
+/** Every .ts file under `dir`, relative to the root. */
+function sources(dir) {
+  const found = []
+  for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) found.push(...sources(path))
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) found.push(path)
+  }
+  return found
+}
+
+// Static imports and re-exports (`from '…'`, also across lines), side-effect imports and dynamic import('…').
+const specifiers = /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"](\.{1,2}\/[^'"]+)['"]/gm
+
+/** The relative imports of one file, as [line, imported file relative to the root]. */
+function importsOf(file) {
+  const text = readFileSync(join(root, file), 'utf8')
+  const found = []
+  for (const match of text.matchAll(specifiers)) {
+    const line = text.slice(0, match.index).split('\n').length
+    const target = normalize(join(dirname(file), match[1])).replace(/\.js$/, '.ts')
+    found.push([line, target])
+  }
+  return found
+}
+
+const violations = []
+/** folder → folders it imports from (other than itself). */
+const folderGraph = new Map()
+const files = scanned.filter((dir) => existsSync(join(root, dir))).flatMap(sources)
+for (const file of files) {
+  const from = `${dirname(file)}/`
+  const fromLayer = layerOf(from)
+  for (const [line, target] of importsOf(file)) {
+    const to = `${dirname(target)}/`
+    if (to !== from) {
+      if (!folderGraph.has(from)) folderGraph.set(from, new Set())
+      folderGraph.get(from).add(to)
+    }
+    const toLayer = layerOf(to)
+    if (fromLayer === undefined || toLayer === undefined || toLayer === fromLayer) continue
+    if (toLayer.level > fromLayer.level) {
+      violations.push(`${file}:${line} imports ${target}: the ${fromLayer.name} may not import the ${toLayer.name}`)
+    } else if (toLayer.level === fromLayer.level) {
+      violations.push(`${file}:${line} imports ${target}: the ${fromLayer.name} and the ${toLayer.name} are peers`)
+    }
+  }
+}
+
+/** Folder cycles: the strongly connected components of more than one folder (Tarjan). */
+function cycles(graph) {
+  const index = new Map()
+  const low = new Map()
+  const stack = []
+  const onStack = new Set()
+  const found = []
+  let next = 0
+  const visit = (node) => {
+    index.set(node, next)
+    low.set(node, next)
+    next++
+    stack.push(node)
+    onStack.add(node)
+    for (const to of graph.get(node) ?? []) {
+      if (!index.has(to)) {
+        visit(to)
+        low.set(node, Math.min(low.get(node), low.get(to)))
+      } else if (onStack.has(to)) low.set(node, Math.min(low.get(node), index.get(to)))
+    }
+    if (low.get(node) !== index.get(node)) return
+    const component = []
+    for (let member = stack.pop(); ; member = stack.pop()) {
+      onStack.delete(member)
+      component.push(member)
+      if (member === node) break
+    }
+    if (component.length > 1) found.push(component.sort())
+  }
+  for (const node of graph.keys()) if (!index.has(node)) visit(node)
+  return found
+}
+
+/** The imports that make up a folder cycle (each importing file and target once), so the message says what to change. */
+function cycleEdges(component) {
+  const members = new Set(component)
+  const edges = new Map()
+  for (const file of files) {
+    const from = `${dirname(file)}/`
+    if (!members.has(from)) continue
+    for (const [line, target] of importsOf(file)) {
+      const key = `${file} → ${target}`
+      if (`${dirname(target)}/` !== from && members.has(`${dirname(target)}/`) && !edges.has(key)) {
+        edges.set(key, `    ${file}:${line} → ${target}`)
+      }
+    }
+  }
+  return [...edges.values()]
+}
+
+for (const component of cycles(folderGraph)) {
+  violations.push(`folders import each other: ${component.join(' ⇄ ')}\n${cycleEdges(component).join('\n')}`)
+}
+
+if (violations.length > 0) {
+  console.error(`${violations.length} import(s) break the one-way stack (layers in script/check-layers.mjs):`)
+  for (const violation of violations) console.error(`  ${violation}`)
+  process.exit(1)
+}
+console.log(`layers: ${files.length} files, no import against the direction, no folder cycle`)
