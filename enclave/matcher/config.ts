@@ -1,22 +1,15 @@
-import { isHex } from 'viem'
 import { z } from 'zod'
 import { DEFAULT_INPUT_TIMEOUT_MS, DEFAULT_MAX_INPUT_BYTES } from '../../ts/input-uris.js'
+import { attestationFields, attestationFlags, requireDevPki } from '../../ts/service/attestation.js'
 import {
-  attestationFlags,
   envVariable,
   inputBoundFlags,
   loadServiceConfig,
   operationFlags,
+  parseServiceConfig,
   type ServiceCli,
 } from '../../ts/service/config.js'
-
-const privateKey = z
-  .string()
-  .refine((value) => isHex(value) && value.length === 66, 'expected a 0x-prefixed 32-byte hex key')
-  .transform((value) => value as `0x${string}`)
-const count = z.coerce.number().int().nonnegative()
-const positive = count.pipe(z.number().positive())
-const flag = z.union([z.boolean(), z.stringbool()])
+import { booleanFlag, count, operationFields, positive, privateKey } from '../../ts/service/schemas.js'
 
 export const configSchema = z
   .object({
@@ -33,11 +26,7 @@ export const configSchema = z
      * (becoming its operator: removing the operator deactivates the key) and sends the assign transactions.
      */
     submitterPrivateKey: privateKey,
-    /** Where quotes come from: the TD's configfs-tsm interface, or the dev PKI (devnets and tests only). */
-    attestation: z.enum(['configfs', 'dev']).default('configfs'),
-    /** Dev PKI seed and reference time (unix seconds): must be those the chain's dev collateral was built from. */
-    devPkiSeed: z.string().min(1).optional(),
-    devPkiTime: count.optional(),
+    ...attestationFields,
     /** Most items per assign transaction. */
     maxBatch: positive.default(50),
     /** Seconds a signed batch stays valid (validUntil = chain time + this). */
@@ -66,20 +55,10 @@ export const configSchema = z
      */
     livenessGrace: count.default(60),
     /** Read file: URIs from this machine's disk (devnets and tests only; a requester picks the path). */
-    allowFileUris: flag.default(false),
-    /** 0 picks a free port. */
-    metricsPort: count.default(9465),
-    metricsHost: z.string().default('127.0.0.1'),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    allowFileUris: booleanFlag.default(false),
+    ...operationFields(9465),
   })
-  .superRefine((config, context) => {
-    if (config.attestation !== 'dev') return
-    for (const key of ['devPkiSeed', 'devPkiTime'] as const) {
-      if (config[key] === undefined) {
-        context.addIssue({ code: 'custom', path: [key], message: `required with attestation 'dev'` })
-      }
-    }
-  })
+  .superRefine(requireDevPki)
 
 export type MatcherConfig = z.infer<typeof configSchema>
 export type MatcherConfigInput = z.input<typeof configSchema>
@@ -107,11 +86,6 @@ export const matcherCli = {
       help: 'key of the admitted matcher operator: registers the enclave key, sends the assignments',
     },
     ...attestationFlags,
-    'dev-pki-time': {
-      field: 'devPkiTime',
-      value: '<unix-seconds>',
-      help: 'dev PKI reference time (needed with --attestation dev)',
-    },
     'max-batch': { field: 'maxBatch', value: '<n>', help: 'most assignments per transaction' },
     'signature-validity': { field: 'signatureValidity', value: '<seconds>', help: 'how long a signed batch is valid' },
     'min-time-to-expiry': {
@@ -145,7 +119,5 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Mat
 
 /** Validates a config given as an object (in-process use: devnets, tests, benches). */
 export function parseConfig(input: MatcherConfigInput | Record<string, unknown>): MatcherConfig {
-  const parsed = configSchema.safeParse(input)
-  if (!parsed.success) throw new Error(`invalid matcher config:\n${z.prettifyError(parsed.error)}`)
-  return parsed.data
+  return parseServiceConfig(matcherCli, 'matcher', input)
 }

@@ -5,14 +5,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import type { EnclaveAttestation, EnclaveConfig } from '../../ts/enclave-config.js'
 import { eciesPublicKeyOf, generateEciesPrivateKey } from '../../ts/privacy.js'
 import { isOperatorNotAdmittedError, registerEnclaveKey, type TeeClient } from '../../ts/tee.js'
-import {
-  type AttestationProvider,
-  createConfigfsTsmProvider,
-  createDevPki,
-  devEnclaveAttestation,
-  enclaveAttestation,
-} from '../attestation/index.js'
-import { envName, type MatcherConfig } from './config.js'
+import { envName } from './config.js'
 
 /*
  * The matcher enclave's key: one secp256k1 key is both its signing key (its address is the attested Matcher-role
@@ -76,23 +69,6 @@ function keyOf(privateKey: Hex, created: boolean): EnclaveKey {
  */
 export function matcherEnclaveConfig(chainId: number, teeRegistry: Address): EnclaveConfig {
   return { role: 'Matcher', registries: [{ chainId, registry: teeRegistry }] }
-}
-
-/**
- * The quote source the config names (the TD's configfs-tsm, or the dev PKI the chain's dev collateral came from, as
- * a TD launched for `enclave`), or `provider` instead, each quote checked against `enclave`.
- */
-export function attestationOf(
-  config: MatcherConfig,
-  enclave: EnclaveConfig,
-  provider?: AttestationProvider,
-): EnclaveAttestation {
-  if (provider !== undefined) return enclaveAttestation(provider, enclave)
-  if (config.attestation === 'configfs') return enclaveAttestation(createConfigfsTsmProvider(), enclave)
-  if (config.devPkiSeed === undefined || config.devPkiTime === undefined) {
-    throw new Error(`attestation 'dev' needs devPkiSeed and devPkiTime`)
-  }
-  return devEnclaveAttestation(createDevPki(config.devPkiSeed, { now: new Date(config.devPkiTime * 1000) }), enclave)
 }
 
 export type Attested = {

@@ -14,6 +14,7 @@ import {
 import { decodeCairnError } from '../../ts/errors.js'
 import { proofMarketplaceAbi } from '../../ts/generated.js'
 import { isPrivateInputsError, type PrivateInputsContext } from '../../ts/privacy.js'
+import { attestationOf } from '../../ts/service/attestation.js'
 import { type Health, type Reply, type Route, startHttpService } from '../../ts/service/http.js'
 import { withAttestation } from '../../ts/tee.js'
 import type { Assignment, Request } from '../../ts/types.js'
@@ -42,14 +43,7 @@ import {
 } from './engine.js'
 import { describeWait, explainWait, type WaitReason } from './explain.js'
 import { createMatcherInputsStore, loadsInputs, requestContext, rewrapToProverEnclave } from './inputs.js'
-import {
-  type Attested,
-  attest,
-  attestationOf,
-  loadOrCreateKey,
-  MatcherOperatorError,
-  matcherEnclaveConfig,
-} from './keys.js'
+import { type Attested, attest, loadOrCreateKey, MatcherOperatorError, matcherEnclaveConfig } from './keys.js'
 import { createMetrics } from './metrics.js'
 
 /*

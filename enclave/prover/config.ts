@@ -1,32 +1,27 @@
 import { readFileSync } from 'node:fs'
-import { getAddress, isAddress, isHex } from 'viem'
+import { getAddress, isAddress } from 'viem'
 import { z } from 'zod'
 import { DEFAULT_INPUT_TIMEOUT_MS, DEFAULT_MAX_INPUT_BYTES } from '../../ts/input-uris.js'
+import { attestationFields, attestationFlags, requireDevPki } from '../../ts/service/attestation.js'
 import {
-  attestationFlags,
   envVariable,
   inputBoundFlags,
   loadServiceConfig,
   operationFlags,
+  parseServiceConfig,
   type ServiceCli,
 } from '../../ts/service/config.js'
+import { booleanFlag, count, operationFields, positive, privateKey } from '../../ts/service/schemas.js'
 
 const address = z
   .string()
   .refine((value) => isAddress(value, { strict: false }), 'expected an address')
   .transform((value) => getAddress(value))
-const privateKey = z
-  .string()
-  .refine((value) => isHex(value) && value.length === 66, 'expected a 0x-prefixed 32-byte hex key')
-  .transform((value) => value as `0x${string}`)
-const count = z.coerce.number().int().nonnegative()
-const positive = count.pipe(z.number().positive())
 /** Token amounts in wei: a decimal string (safe for any size) or a safe integer. */
 const wei = z
   .union([z.string().regex(/^\d+$/, 'expected an integer amount in wei'), z.number().int().nonnegative(), z.bigint()])
   .transform((value) => BigInt(value))
   .pipe(z.bigint().max((1n << 96n) - 1n, 'exceeds uint96'))
-const flag = z.union([z.boolean(), z.stringbool()])
 
 /** The dev circuit circuits/poseidon_preimage.circom, with snarkjs's public signal order. */
 export const POSEIDON_PREIMAGE = 'poseidon-preimage'
@@ -101,17 +96,7 @@ export const configSchema = z
      * token at the first start.
      */
     operatorTokenFile: z.string().min(1).optional(),
-    /** Quote source: the Linux configfs-tsm interface of a TDX guest, or the dev DCAP PKI (devnets and tests). */
-    attestation: z.enum(['configfs', 'dev']).default('configfs'),
-    /** Seed of the dev PKI: the one the devnet's collateral and root were built from. */
-    devPkiSeed: z.string().min(1).optional(),
-    /**
-     * Reference time of the dev PKI (ISO 8601 or unix seconds): the `now` the devnet built its collateral with.
-     * The certificates' validity windows depend on it, so a different time yields certificates the chain rejects.
-     */
-    devPkiTime: z.union([z.iso.datetime({ offset: true }), z.string().regex(/^\d+$/), z.number().int()]).optional(),
-    /** configfs-tsm report directory (default /sys/kernel/config/tsm/report). */
-    configfsRoot: z.string().min(1).optional(),
+    ...attestationFields,
     markets: z.array(marketSchema).min(1),
     /** Compute units of this machine, shared by all its markets. */
     capacity: positive.default(4),
@@ -124,10 +109,6 @@ export const configSchema = z
     ethereumRpcUrl: z.url().optional(),
     /** deployments/<Ethereum chainId>.restaking.json (script/DeployRestaking.s.sol, MODE=ETHEREUM). */
     restakingDeployment: z.string().min(1).optional(),
-    /** 0 picks a free port. */
-    metricsPort: count.default(9465),
-    /** Loopback by default; POST /reset is served here too, behind the operator token. */
-    metricsHost: z.string().default('127.0.0.1'),
     /** Milliseconds between chain polls. */
     pollInterval: positive.default(2_000),
     /** Blocks behind the head a log must be before it is acted on. */
@@ -152,9 +133,9 @@ export const configSchema = z
     /** Milliseconds one read of inputs behind a URI may take (below the matchers' default: the same risk). */
     fetchTimeout: positive.default(DEFAULT_INPUT_TIMEOUT_MS),
     /** Read file: inputs URIs from this machine's disk (devnets and tests only; a requester picks the path). */
-    allowFileUris: flag.default(false),
+    allowFileUris: booleanFlag.default(false),
     /** Claim public-input requests the matcher left unassigned past their market's fallback delay. */
-    claimFallback: flag.default(false),
+    claimFallback: booleanFlag.default(false),
     /** Share of a key's attested validity after which it is rotated (a fresh key with a fresh quote). */
     rotationFraction: z.coerce
       .number()
@@ -163,12 +144,11 @@ export const configSchema = z
       .default(2 / 3),
     /** Seconds an expired enclave key is kept for inputs a matcher wrapped to it just before its expiry. */
     keyRetention: count.default(86_400),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** POST /reset is served on the HTTP server too, behind the operator token. */
+    ...operationFields(9465),
   })
   .superRefine((config, context) => {
-    if (config.attestation === 'dev' && config.devPkiSeed === undefined) {
-      context.addIssue({ code: 'custom', path: ['devPkiSeed'], message: 'required with attestation "dev"' })
-    }
+    requireDevPki(config, context)
     if ((config.ethereumRpcUrl === undefined) !== (config.restakingDeployment === undefined)) {
       const missing = config.ethereumRpcUrl === undefined ? 'ethereumRpcUrl' : 'restakingDeployment'
       context.addIssue({
@@ -197,9 +177,7 @@ export type ProverRunnerConfigInput = z.input<typeof configSchema>
 
 /** Validates a config given as an object (in-process use, e.g. the devnet); throws with every problem listed. */
 export function parseConfig(input: ProverRunnerConfigInput | Record<string, unknown>): ProverRunnerConfig {
-  const parsed = configSchema.safeParse(input)
-  if (!parsed.success) throw new Error(`invalid prover runner config:\n${z.prettifyError(parsed.error)}`)
-  return parsed.data
+  return parseServiceConfig(proverCli, 'prover runner', input)
 }
 
 /** `cairn prover run`: every flag with its PROVER_* variable and meaning; `--help` lists them with the schema's defaults. */
@@ -240,12 +218,6 @@ export const proverCli = {
       help: 'bearer token of POST /reset (default <key-file>.operator-token, created at the first start)',
     },
     ...attestationFlags,
-    'dev-pki-time': { field: 'devPkiTime', value: '<time>', help: 'dev PKI reference time, ISO 8601 or unix seconds' },
-    'configfs-root': {
-      field: 'configfsRoot',
-      value: '<path>',
-      help: 'configfs-tsm report directory (default /sys/kernel/config/tsm/report)',
-    },
     markets: {
       field: 'markets',
       value: '<json|@file>',

@@ -12,4 +12,4 @@ export {
   SHA256_PREIMAGE,
 } from './config.js'
 export { type EnclaveKey, type Keyring, openKeyring } from './keys.js'
-export { attestationOf, type ProverRunner, proverEnclaveConfig, startProverRunner } from './runner.js'
+export { type ProverRunner, proverEnclaveConfig, startProverRunner } from './runner.js'

@@ -12,16 +12,14 @@ import { claim } from '../../ts/assignment.js'
 import { type HeadBlock, headOf, stillCanonical } from '../../ts/chain-head.js'
 import { type CairnClient, type CairnReader, connect, createCairnReader } from '../../ts/client.js'
 import { loadAttestationDeployment, loadDeployment } from '../../ts/deployment.js'
-import type { EnclaveAttestation, EnclaveConfig } from '../../ts/enclave-config.js'
+import type { EnclaveConfig } from '../../ts/enclave-config.js'
 import { decodeCairnError } from '../../ts/errors.js'
 import { proverRegistryAbi } from '../../ts/generated.js'
 import { DEFAULT_INPUT_TIMEOUT_MS, DEFAULT_MAX_INPUT_BYTES } from '../../ts/input-uris.js'
 import { createRequestInputsStore, hasInputs, type LoadedInputs } from '../../ts/request-inputs.js'
+import { attestationOf } from '../../ts/service/attestation.js'
 import { getProverEnclave, type TeeClient, withAttestation } from '../../ts/tee.js'
 import { inlineInputs, marketIdOf, type RequestCreation, type Task } from '../../ts/types.js'
-import { createConfigfsTsmProvider } from '../attestation/configfs-tsm.js'
-import { devEnclaveAttestation, enclaveAttestation } from '../attestation/configuration.js'
-import { createDevPki } from '../attestation/pki.js'
 import { type Breaker, loadBreaker } from './breaker.js'
 import { type ChainClock, createChainClock } from './clock.js'
 import type { ProverRunnerConfig } from './config.js'
@@ -73,25 +71,6 @@ export type ProverRunner = {
  */
 export function proverEnclaveConfig(chainId: number, teeRegistry: Address): EnclaveConfig {
   return { role: 'Prover', registries: [{ chainId, registry: teeRegistry }] }
-}
-
-/**
- * The quote source the config names (the TD's configfs-tsm, or a dev TD launched for `enclave`), each quote checked
- * against `enclave`.
- */
-export function attestationOf(config: ProverRunnerConfig, enclave: EnclaveConfig): EnclaveAttestation {
-  if (config.attestation === 'configfs') {
-    return enclaveAttestation(
-      createConfigfsTsmProvider(config.configfsRoot ? { root: config.configfsRoot } : {}),
-      enclave,
-    )
-  }
-  const time = config.devPkiTime
-  const now =
-    time === undefined
-      ? undefined
-      : new Date(typeof time === 'number' || /^\d+$/.test(time) ? Number(time) * 1000 : time)
-  return devEnclaveAttestation(createDevPki(config.devPkiSeed, now ? { now } : {}), enclave)
 }
 
 type Chain = {

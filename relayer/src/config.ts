@@ -1,19 +1,14 @@
-import { isHex } from 'viem'
 import { z } from 'zod'
+import { attestationFields, attestationFlags, requireDevPki } from '../../ts/service/attestation.js'
 import {
-  attestationFlags,
   envVariable,
   flagOfField,
   loadServiceConfig,
   operationFlags,
+  parseServiceConfig,
   type ServiceCli,
 } from '../../ts/service/config.js'
-
-const privateKey = z
-  .string()
-  .refine((value) => isHex(value) && value.length === 66, 'expected a 0x-prefixed 32-byte hex key')
-  .transform((value) => value as `0x${string}`)
-const count = z.coerce.number().int().nonnegative()
+import { count, operationFields, positive, privateKey } from '../../ts/service/schemas.js'
 
 export const configSchema = z
   .object({
@@ -30,38 +25,24 @@ export const configSchema = z
      * TeeRegistry, and it sends this relayer's key registrations (quorums count operators, not keys).
      */
     operatorPrivateKey: privateKey,
-    /** Where quotes come from: the TD's configfs-tsm interface, or the dev PKI (devnets and tests only). */
-    attestation: z.enum(['configfs', 'dev']).default('configfs'),
-    /** Dev PKI seed and reference time (unix seconds): those the chains' dev collateral was built from. */
-    devPkiSeed: z.string().min(1).optional(),
-    devPkiTime: count.optional(),
+    ...attestationFields,
     /** Snapshots capture stake at multiples of this many seconds of Ethereum time. */
-    epochLength: count.pipe(z.number().positive()).default(3600),
+    epochLength: positive.default(3600),
     /** Blocks behind the head a block must be to count as final (Ethereum and the marketplace chain). */
     finalityDepth: count.default(12),
-    /** 0 picks a free port. */
-    metricsPort: count.default(9464),
-    metricsHost: z.string().default('127.0.0.1'),
     /** Milliseconds between rounds. */
-    pollInterval: count.pipe(z.number().positive()).default(5_000),
+    pollInterval: positive.default(5_000),
     /** Other relayers' HTTP servers, polled for their signatures. */
     peers: z.array(z.url()).default([]),
     /** Milliseconds a relayer that is not the lowest signer waits before submitting a quorum itself. */
     submitDelay: count.default(30_000),
     /** Most slashes per delivered batch. */
-    maxBatch: count.pipe(z.number().positive()).default(50),
+    maxBatch: positive.default(50),
     /** Pairs read per stakesAt page. */
-    pageSize: count.pipe(z.number().positive()).default(200),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    pageSize: positive.default(200),
+    ...operationFields(9464),
   })
-  .superRefine((config, context) => {
-    if (config.attestation !== 'dev') return
-    for (const key of ['devPkiSeed', 'devPkiTime'] as const) {
-      if (config[key] === undefined) {
-        context.addIssue({ code: 'custom', path: [key], message: `required with attestation 'dev'` })
-      }
-    }
-  })
+  .superRefine(requireDevPki)
 
 export type RelayerConfig = z.infer<typeof configSchema>
 export type RelayerConfigInput = z.input<typeof configSchema>
@@ -101,11 +82,6 @@ export const relayerCli = {
       help: 'key of the admitted relayer operator: registers this relayer’s key',
     },
     ...attestationFlags,
-    'dev-pki-time': {
-      field: 'devPkiTime',
-      value: '<unix-seconds>',
-      help: 'dev PKI reference time (needed with --attestation dev)',
-    },
     'epoch-length': { field: 'epochLength', value: '<seconds>', help: 'snapshots capture stake at multiples of this' },
     'finality-depth': { field: 'finalityDepth', value: '<blocks>', help: 'blocks behind the head that count as final' },
     'metrics-port': {
@@ -150,9 +126,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Rel
 
 /** Validates a config given as an object (in-process use: tests). Errors name the field, never echo a key. */
 export function parseConfig(input: RelayerConfigInput | Record<string, unknown>): RelayerConfig {
-  const parsed = configSchema.safeParse(input)
-  if (!parsed.success) throw new Error(`invalid relayer config:\n${z.prettifyError(parsed.error)}`)
-  return parsed.data
+  return parseServiceConfig(relayerCli, 'relayer', input)
 }
 
 // The restaking deployment files are the SDK's (ts/restaking.ts): provers and operators read them too.

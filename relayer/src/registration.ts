@@ -1,15 +1,8 @@
 import type { Address, Hex } from 'viem'
-import {
-  type AttestationProvider,
-  createConfigfsTsmProvider,
-  createDevPki,
-  devEnclaveAttestation,
-  enclaveAttestation,
-} from '../../enclave/attestation/index.js'
 import type { EnclaveAttestation, EnclaveConfig, RegistryRef } from '../../ts/enclave-config.js'
 import { eciesPublicKeyOf } from '../../ts/privacy.js'
 import { isOperatorNotAdmittedError, type RegistryClient, registerEnclaveKey } from '../../ts/tee.js'
-import { flagOf, type RelayerConfig } from './config.js'
+import { flagOf } from './config.js'
 
 /*
  * The relayer's key on each chain's TeeRegistry. The key (the relayer's signing key, kept in the TD) is quoted by
@@ -25,23 +18,6 @@ import { flagOf, type RelayerConfig } from './config.js'
  */
 export function relayerEnclaveConfig(registries: readonly [RegistryRef, RegistryRef]): EnclaveConfig {
   return { role: 'Relayer', registries }
-}
-
-/**
- * The quote source the config names (the TD's configfs-tsm, or the dev PKI the chains' dev collateral came from, as a
- * TD launched for `enclave`), or `provider` instead, each quote checked against `enclave`.
- */
-export function attestationOf(
-  config: RelayerConfig,
-  enclave: EnclaveConfig,
-  provider?: AttestationProvider,
-): EnclaveAttestation {
-  if (provider !== undefined) return enclaveAttestation(provider, enclave)
-  if (config.attestation === 'configfs') return enclaveAttestation(createConfigfsTsmProvider(), enclave)
-  if (config.devPkiSeed === undefined || config.devPkiTime === undefined) {
-    throw new Error(`attestation 'dev' needs ${flagOf('devPkiSeed')} and ${flagOf('devPkiTime')}`)
-  }
-  return devEnclaveAttestation(createDevPki(config.devPkiSeed, { now: new Date(config.devPkiTime * 1000) }), enclave)
 }
 
 export type KeyRegistration = {

@@ -5,7 +5,7 @@
  * import it and the SDK imports none of them.
  */
 import { parseArgs } from 'node:util'
-import type { z } from 'zod'
+import { prettifyError, type z } from 'zod'
 
 /** One flag: the config field it sets and what it means, in one line. */
 export type FlagSpec<Field extends string = string> = {
@@ -31,12 +31,6 @@ export type ServiceCli<Schema extends z.ZodObject = z.ZodObject> = {
   /** Help paragraphs after the flags. */
   notes?: readonly string[]
 }
-
-/** The quote source of every attested service (matcher, prover runner, relayer). */
-export const attestationFlags = {
-  attestation: { field: 'attestation', help: 'quote source: a TDX guest (configfs) or the dev PKI' },
-  'dev-pki-seed': { field: 'devPkiSeed', help: 'dev PKI seed (needed with --attestation dev)' },
-} as const
 
 /** How a service reads inputs behind URIs (matcher and prover runner read them within the same bounds). */
 export const inputBoundFlags = {
@@ -219,4 +213,18 @@ export function configFromCommandLine<Schema extends z.ZodObject>(
     for (const problem of error.problems) process.stderr.write(`error: ${problem}\n`)
     process.exit(2)
   }
+}
+
+/**
+ * Validates a service's config given as an object (in-process use: devnets, tests, benches); throws with every
+ * problem listed, by field, never echoing a value.
+ */
+export function parseServiceConfig<Schema extends z.ZodObject>(
+  cli: ServiceCli<Schema>,
+  service: string,
+  input: z.input<Schema> | Record<string, unknown>,
+): z.infer<Schema> {
+  const parsed = cli.schema.safeParse(input)
+  if (!parsed.success) throw new Error(`invalid ${service} config:\n${prettifyError(parsed.error)}`)
+  return parsed.data
 }
