@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
-import { type Address, defineChain, type Hash, type Hex, isAddressEqual, TransactionReceiptNotFoundError } from 'viem'
+import { type Address, type Hash, type Hex, isAddressEqual, TransactionReceiptNotFoundError } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { signAssignments } from '../../ts/assignment.js'
 import { connect, createCairnReader } from '../../ts/client.js'
@@ -14,6 +14,7 @@ import {
 import { decodeCairnError } from '../../ts/errors.js'
 import { proofMarketplaceAbi } from '../../ts/generated.js'
 import { isPrivateInputsError, type PrivateInputsContext } from '../../ts/privacy.js'
+import { rpcChain } from '../../ts/rpc-chain.js'
 import { attestationOf } from '../../ts/service/attestation.js'
 import { type Health, type Reply, type Route, startHttpService } from '../../ts/service/http.js'
 import { withAttestation } from '../../ts/tee.js'
@@ -117,12 +118,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
     matcherEnclaveConfig(config.chainId, attestation.contracts.teeRegistry),
     options.provider,
   )
-  const chain = defineChain({
-    id: config.chainId,
-    name: `chain ${config.chainId}`,
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [config.rpcUrl] } },
-  })
+  const chain = rpcChain(config.chainId, config.rpcUrl)
   const reader = withAttestation(
     createCairnReader({ chain, rpcUrl: config.rpcUrl, deployment, pollingInterval: config.pollInterval }),
     attestation,

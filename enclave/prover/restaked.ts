@@ -1,9 +1,10 @@
 import type { Logger } from 'pino'
-import { type Address, createPublicClient, defineChain, http } from 'viem'
+import { type Address, createPublicClient, http } from 'viem'
 import type { ChainClient, ChainReader } from '../../ts/client.js'
 import { decodeCairnError } from '../../ts/errors.js'
 import { stakeMirrorAbi } from '../../ts/generated.js'
 import { type EthereumRestaking, loadEthereumRestaking, proveStakeLeaves, StakeProofError } from '../../ts/restaking.js'
+import { rpcChain } from '../../ts/rpc-chain.js'
 import type { TxLane } from './settle.js'
 
 /*
@@ -30,12 +31,7 @@ export async function connectRestaking(params: {
   pollInterval: number
 }): Promise<{ ethereum: ChainReader; restaking: EthereumRestaking }> {
   const restaking = await loadEthereumRestaking(params.restakingDeployment)
-  const chain = defineChain({
-    id: restaking.chainId,
-    name: `Ethereum (chain ${restaking.chainId})`,
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [params.ethereumRpcUrl] } },
-  })
+  const chain = rpcChain(restaking.chainId, params.ethereumRpcUrl, `Ethereum (chain ${restaking.chainId})`)
   const ethereum = { public: createPublicClient({ chain, transport: http(), pollingInterval: params.pollInterval }) }
   const actual = await ethereum.public.getChainId()
   if (actual !== restaking.chainId) {

@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Logger, pino } from 'pino'
-import { type Address, bytesToHex, defineChain, type Hex, isAddressEqual, type LocalAccount, zeroAddress } from 'viem'
+import { type Address, bytesToHex, type Hex, isAddressEqual, type LocalAccount, zeroAddress } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { claim } from '../../ts/assignment.js'
 import { type HeadBlock, headOf, stillCanonical } from '../../ts/chain-head.js'
@@ -17,6 +17,7 @@ import { decodeCairnError } from '../../ts/errors.js'
 import { proverRegistryAbi } from '../../ts/generated.js'
 import { DEFAULT_INPUT_TIMEOUT_MS, DEFAULT_MAX_INPUT_BYTES } from '../../ts/input-uris.js'
 import { createRequestInputsStore, hasInputs, type LoadedInputs } from '../../ts/request-inputs.js'
+import { rpcChain } from '../../ts/rpc-chain.js'
 import { attestationOf } from '../../ts/service/attestation.js'
 import { getProverEnclave, type TeeClient, withAttestation } from '../../ts/tee.js'
 import { inlineInputs, marketIdOf, type RequestCreation, type Task } from '../../ts/types.js'
@@ -87,12 +88,7 @@ async function connectChain(config: ProverRunnerConfig, account: LocalAccount): 
     config.chainId,
     config.attestationDeployment ? { path: config.attestationDeployment } : {},
   )
-  const chain = defineChain({
-    id: config.chainId,
-    name: `chain ${config.chainId}`,
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [config.rpcUrl] } },
-  })
+  const chain = rpcChain(config.chainId, config.rpcUrl)
   const reader = createCairnReader({ chain, rpcUrl: config.rpcUrl, deployment, pollingInterval: config.pollInterval })
   const actual = await reader.public.getChainId()
   if (actual !== config.chainId) throw new Error(`the RPC serves chain ${actual}, the config says ${config.chainId}`)

@@ -5,13 +5,13 @@ import {
   ContractFunctionRevertedError,
   createPublicClient,
   createWalletClient,
-  defineChain,
   http,
   type PublicClient,
   type Transport,
   type WalletClient,
 } from 'viem'
 import { decodeCairnError } from '../../ts/errors.js'
+import { rpcChain } from '../../ts/rpc-chain.js'
 
 export type ChainClients = {
   public: PublicClient<Transport, Chain>
@@ -19,12 +19,7 @@ export type ChainClients = {
 }
 
 export function chainClients(params: { chainId: number; rpcUrl: string; account: Account; pollingInterval: number }) {
-  const chain = defineChain({
-    id: params.chainId,
-    name: `chain ${params.chainId}`,
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [params.rpcUrl] } },
-  })
+  const chain = rpcChain(params.chainId, params.rpcUrl)
   const transport = http(params.rpcUrl)
   return {
     public: createPublicClient({ chain, transport, pollingInterval: params.pollingInterval }),

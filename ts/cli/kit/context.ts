@@ -5,7 +5,6 @@ import {
   type Chain,
   createPublicClient,
   createWalletClient,
-  defineChain,
   type Hex,
   http,
   isHex,
@@ -23,6 +22,7 @@ import {
   loadAttestationDeployment,
   loadDeployment,
 } from '../../deployment.js'
+import { rpcChain } from '../../rpc-chain.js'
 import { tokenBySymbol } from '../../token-symbols.js'
 import { type TokenInfo, tokenInfo } from '../../tokens.js'
 import { address as checkedAddress } from '../../validation.js'
@@ -190,12 +190,7 @@ async function connectChain(rpcUrl: string, chainId?: number): Promise<PublicCli
       `the RPC at ${rpcUrl} is on chain ${id}, not chain ${chainId} (--chain-id or CAIRN_CHAIN_ID): pass the RPC of chain ${chainId}`,
     )
   }
-  const chain = defineChain({
-    id,
-    name: `chain ${id}`,
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [rpcUrl] } },
-  })
+  const chain = rpcChain(id, rpcUrl)
   return createPublicClient({ chain, transport, pollingInterval: 500 })
 }
 
