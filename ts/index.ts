@@ -1,4 +1,5 @@
 export * from './assignment.js'
+export * from './block-ranges.js'
 export * from './chain-head.js'
 export * from './client.js'
 export * from './deployment.js'

@@ -10,6 +10,7 @@ import {
   type Transport,
   zeroHash,
 } from 'viem'
+import { blockRanges } from '../../ts/block-ranges.js'
 import { type HeadBlock, headOf, stillCanonical } from '../../ts/chain-head.js'
 import type { AttestationDeployment, Deployment } from '../../ts/deployment.js'
 import { iStakeSourceAbi, proofMarketplaceAbi, proverRegistryAbi, teeRegistryAbi } from '../../ts/generated.js'
@@ -211,10 +212,8 @@ export function createIndexer(params: IndexerParams): Indexer {
   async function fetchLogs(current: ChainView, from: bigint, to: bigint): Promise<Log[]> {
     const address = [contracts.marketplace, contracts.registry, contracts.teeRegistry, ...stakeSourcesOf(current)]
     const logs: Log[] = []
-    for (let start = from; start <= to; start += params.logRange) {
-      const end = start + params.logRange - 1n < to ? start + params.logRange - 1n : to
-      logs.push(...(await client.getLogs({ address, fromBlock: start, toBlock: end })))
-    }
+    for (const range of blockRanges(from, to, params.logRange))
+      logs.push(...(await client.getLogs({ address, ...range })))
     return logs
   }
 

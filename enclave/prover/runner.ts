@@ -9,6 +9,7 @@ import { type Logger, pino } from 'pino'
 import { type Address, bytesToHex, type Hex, isAddressEqual, type LocalAccount, zeroAddress } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { claim } from '../../ts/assignment.js'
+import { blockRanges } from '../../ts/block-ranges.js'
 import { type HeadBlock, headOf, stillCanonical } from '../../ts/chain-head.js'
 import { type CairnClient, type CairnReader, connect, createCairnReader } from '../../ts/client.js'
 import { loadAttestationDeployment, loadDeployment } from '../../ts/deployment.js'
@@ -41,7 +42,7 @@ import { connectRestaking, createStakeKeeper, type StakeKeeper } from './restake
 import { createScheduler, type Scheduler, type TrackedTask } from './scheduler.js'
 import { startServer } from './server.js'
 import { createSettler, createTxLane, type Settler, type TaskOutcome, type TxLane } from './settle.js'
-import { assignedAt, blockRanges, type CreatedLog, findCreation, type ScannedLogs, scanRange } from './tasks.js'
+import { assignedAt, type CreatedLog, findCreation, type ScannedLogs, scanRange } from './tasks.js'
 
 export type ProverRunner = {
   /** The operator account (the prover's address in the registry). */

@@ -5,6 +5,7 @@
  * and its breaker state from the chain alone.
  */
 import type { Address, Hex } from 'viem'
+import { blockRanges } from '../../ts/block-ranges.js'
 import type { CairnReader } from '../../ts/client.js'
 import { proofMarketplaceAbi } from '../../ts/generated.js'
 import type { RequestCreation, Task, TaskAssignment } from '../../ts/types.js'
@@ -67,16 +68,6 @@ export async function scanRange(reader: CairnReader, params: ScanParams): Promis
     })),
     created: created.map((log) => ({ ...log.args, ...located(log) })),
   }
-}
-
-/** Consecutive ranges of at most `size` blocks covering [from, to]. */
-export function blockRanges(from: bigint, to: bigint, size: number): { fromBlock: bigint; toBlock: bigint }[] {
-  const ranges: { fromBlock: bigint; toBlock: bigint }[] = []
-  for (let start = from; start <= to; start += BigInt(size)) {
-    const end = start + BigInt(size) - 1n
-    ranges.push({ fromBlock: start, toBlock: end < to ? end : to })
-  }
-  return ranges
 }
 
 /** The RequestCreated log of a request, searched backwards from `toBlock` in ranges; undefined if none. */
