@@ -492,7 +492,7 @@ describe('prover runner on anvil', () => {
       const states = await Promise.all([...badIds, good.requestId].map(stateOf))
       return states.some((state) => state !== 'Open')
     })
-    for (const requestId of badIds) expect(await stateOf(requestId)).toBe('Open')
+    for (const requestId of badIds) expect(await stateOf(requestId), `request ${requestId}`).toBe('Open')
     await settled(good.requestId)
     settledIds.push(good.requestId)
     // Each skipped once, for its own reason, as the runner logs it.
@@ -511,15 +511,16 @@ describe('prover runner on anvil', () => {
     )
     const byId = (a: { requestId: bigint }, b: { requestId: bigint }) => Number(a.requestId - b.requestId)
     const skipped = skips().map(({ requestId, reason }) => ({ requestId: BigInt(requestId ?? -1), reason }))
-    expect(skipped.sort(byId)).toEqual([...bad].sort(byId))
+    // A failure below says what the runner logged about the bad requests, so a CI log shows why.
+    expect(skipped.sort(byId), aboutBad()).toEqual([...bad].sort(byId))
     const url = (runner as ProverRunner).url
     const skipCount = (reason: string) => `cairn_prover_fallback_skipped_total{reason="${reason}"}`
     const counts = await Promise.all(
       ['UnsupportedUri', 'DigestMismatch', 'TooLarge'].map((reason) => metric(url, skipCount(reason))),
     )
-    expect(counts).toEqual([1, 2, 1])
-    expect(await metric(url, 'cairn_prover_fallback_claims_total')).toBe(2)
-    for (const requestId of badIds) expect(await stateOf(requestId)).toBe('Open')
+    expect(counts, aboutBad()).toEqual([1, 2, 1])
+    expect(await metric(url, 'cairn_prover_fallback_claims_total'), aboutBad()).toBe(2)
+    for (const requestId of badIds) expect(await stateOf(requestId), aboutBad()).toBe('Open')
   }, 180_000) // reads a 16 MiB + 1 body per attempt: a loaded 2-core machine needs more than the default minute
 
   it('restarts (main.ts, as a child process) without submitting anything twice, and keeps its enclave keys', async () => {
