@@ -4,7 +4,8 @@ import { type Address, type Hex, isHex, type PrivateKeyAccount } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { EnclaveAttestation, EnclaveConfig } from '../../ts/enclave-config.js'
 import { eciesPublicKeyOf, generateEciesPrivateKey } from '../../ts/privacy.js'
-import { isOperatorNotAdmittedError, registerEnclaveKey, type TeeClient } from '../../ts/tee.js'
+import { type KeyRegistration, registerServiceKey } from '../../ts/service/key-registration.js'
+import type { TeeClient } from '../../ts/tee.js'
 import { envName } from './config.js'
 
 /*
@@ -71,13 +72,8 @@ export function matcherEnclaveConfig(chainId: number, teeRegistry: Address): Enc
   return { role: 'Matcher', registries: [{ chainId, registry: teeRegistry }] }
 }
 
-export type Attested = {
-  /** Chain time of the registration's block. */
-  registeredAt: number
-  expiresAt: number
-  /** When to re-attest: two thirds into the validity window. */
-  renewAt: number
-}
+/** The matcher key's registration: when it was registered, expires, and is renewed. */
+export type Attested = KeyRegistration
 
 /**
  * The matcher's operator (the account of --submitter-private-key) is not admitted for the Matcher role: no retry
@@ -92,25 +88,13 @@ export class MatcherOperatorError extends Error {
  * registration only from the admitted operator's own account, which becomes the key's operator), and schedules the
  * renewal. `enclave` must attest for the Matcher role at `client`'s chain and registry.
  */
-export async function attest(client: TeeClient, key: EnclaveKey, enclave: EnclaveAttestation): Promise<Attested> {
-  let registered: Awaited<ReturnType<typeof registerEnclaveKey>>
-  try {
-    registered = await registerEnclaveKey(client, {
-      enclave,
-      signer: key.address,
-      eciesPublicKey: key.eciesPublicKey,
-    })
-  } catch (error) {
-    if (!isOperatorNotAdmittedError(error)) throw error
+export function attest(client: TeeClient, key: EnclaveKey, enclave: EnclaveAttestation): Promise<Attested> {
+  return registerServiceKey(client, { enclave, signer: key.address, eciesPublicKey: key.eciesPublicKey }, (error) => {
     const flag = `--submitter-private-key (${envName('submitter-private-key')})`
-    throw new MatcherOperatorError(
+    return new MatcherOperatorError(
       `${error.message}. The matcher's operator is the account of ${flag}: give the key of an admitted matcher ` +
         'operator there, or have governance admit this one',
       { cause: error },
     )
-  }
-  const block = await client.public.getBlock({ blockNumber: registered.receipt.blockNumber })
-  const registeredAt = Number(block.timestamp)
-  const expiresAt = Number(registered.expiresAt)
-  return { registeredAt, expiresAt, renewAt: registeredAt + Math.floor(((expiresAt - registeredAt) * 2) / 3) }
+  })
 }

@@ -1,7 +1,8 @@
 import type { Address, Hex } from 'viem'
 import type { EnclaveAttestation, EnclaveConfig, RegistryRef } from '../../ts/enclave-config.js'
 import { eciesPublicKeyOf } from '../../ts/privacy.js'
-import { isOperatorNotAdmittedError, type RegistryClient, registerEnclaveKey } from '../../ts/tee.js'
+import { type KeyRegistration, registerServiceKey } from '../../ts/service/key-registration.js'
+import type { RegistryClient } from '../../ts/tee.js'
 import { flagOf } from './config.js'
 
 /*
@@ -20,14 +21,6 @@ export function relayerEnclaveConfig(registries: readonly [RegistryRef, Registry
   return { role: 'Relayer', registries }
 }
 
-export type KeyRegistration = {
-  /** Chain time of the registration's block. */
-  registeredAt: number
-  expiresAt: number
-  /** When to register again: two thirds into the validity window. */
-  renewAt: number
-}
-
 /** The operator is not admitted for the Relayer role on one chain: what to fix, with the flag that sets it. */
 export class RelayerOperatorError extends Error {
   override readonly name = 'RelayerOperatorError'
@@ -38,26 +31,19 @@ export class RelayerOperatorError extends Error {
  * through `operator`, the operator's client on one chain. An operator not admitted there is refused before any quote
  * is taken, with a message naming the flag that sets the operator's account.
  */
-export async function registerRelayerKey(
+export function registerRelayerKey(
   operator: RegistryClient,
   params: { signerKey: Hex; signer: Address; enclave: EnclaveAttestation; chain: string },
 ): Promise<KeyRegistration> {
-  try {
-    const registered = await registerEnclaveKey(operator, {
-      enclave: params.enclave,
-      signer: params.signer,
-      eciesPublicKey: eciesPublicKeyOf(params.signerKey),
-    })
-    const block = await operator.public.getBlock({ blockNumber: registered.receipt.blockNumber })
-    const registeredAt = Number(block.timestamp)
-    const expiresAt = Number(registered.expiresAt)
-    return { registeredAt, expiresAt, renewAt: registeredAt + Math.floor(((expiresAt - registeredAt) * 2) / 3) }
-  } catch (error) {
-    if (!isOperatorNotAdmittedError(error)) throw error
-    throw new RelayerOperatorError(
-      `${params.chain}: ${error.message}. ${flagOf('operatorPrivateKey')} must be the key of the operator ` +
-        'governance admitted for this relayer',
-      { cause: error },
-    )
-  }
+  const key = { enclave: params.enclave, signer: params.signer, eciesPublicKey: eciesPublicKeyOf(params.signerKey) }
+  return registerServiceKey(
+    operator,
+    key,
+    (error) =>
+      new RelayerOperatorError(
+        `${params.chain}: ${error.message}. ${flagOf('operatorPrivateKey')} must be the key of the operator ` +
+          'governance admitted for this relayer',
+        { cause: error },
+      ),
+  )
 }

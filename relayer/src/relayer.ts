@@ -15,6 +15,7 @@ import type { AttestationProvider } from '../../enclave/attestation/index.js'
 import { decodeCairnError, decodeRevertData } from '../../ts/errors.js'
 import { cairnNetworkMiddlewareAbi, iVetoSlasherAbi, slashInboxAbi, stakeMirrorAbi } from '../../ts/generated.js'
 import { attestationOf } from '../../ts/service/attestation.js'
+import type { KeyRegistration } from '../../ts/service/key-registration.js'
 import { admittedOperatorCount, getActiveOperator, type RegistryClient } from '../../ts/tee.js'
 import { chainClients, isRevert, lastBlockAtOrBefore, peerRace, revertName } from './chain.js'
 import {
@@ -37,7 +38,7 @@ import {
   slashOutcomesTypedData,
 } from './outcomes.js'
 import { type OperatorSignature, operatorCount, operatorQuorum, requiredOperators } from './quorum.js'
-import { type KeyRegistration, RelayerOperatorError, registerRelayerKey, relayerEnclaveConfig } from './registration.js'
+import { RelayerOperatorError, registerRelayerKey, relayerEnclaveConfig } from './registration.js'
 import { startServer } from './server.js'
 import {
   createSignatureStore,
