@@ -18,13 +18,15 @@ const root = resolve(values.root ?? join(dirname(fileURLToPath(import.meta.url))
 const layers = [
   { name: 'SDK', level: 0, prefixes: ['ts/'] },
   { name: 'attestation providers', level: 1, prefixes: ['enclave/attestation/'] },
-  { name: 'service kit', level: 2, prefixes: ['ts/service/'] },
-  { name: 'matcher', level: 3, prefixes: ['enclave/matcher/'] },
-  { name: 'prover runner', level: 3, prefixes: ['enclave/prover/'] },
-  { name: 'relayer', level: 3, prefixes: ['relayer/'] },
-  { name: 'CLI', level: 4, prefixes: ['ts/cli/'] },
-  { name: 'devnet', level: 5, prefixes: ['ts/devnet/'] },
-  { name: 'tests and tools', level: 6, prefixes: ['test-ts/', 'script/'] },
+  // The dev DCAP stack stands in for TDX hardware; no production provider may depend on it.
+  { name: 'dev attestation', level: 2, prefixes: ['enclave/attestation/dev/'] },
+  { name: 'service kit', level: 3, prefixes: ['ts/service/'] },
+  { name: 'matcher', level: 4, prefixes: ['enclave/matcher/'] },
+  { name: 'prover runner', level: 4, prefixes: ['enclave/prover/'] },
+  { name: 'relayer', level: 4, prefixes: ['relayer/'] },
+  { name: 'CLI', level: 5, prefixes: ['ts/cli/'] },
+  { name: 'devnet', level: 6, prefixes: ['ts/devnet/'] },
+  { name: 'tests and tools', level: 7, prefixes: ['test-ts/', 'script/'] },
 ]
 const scanned = ['ts', 'enclave', 'relayer', 'test-ts', 'script']
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { concat, hexToBytes, keccak256 } from 'viem'
 import { describe, expect, it } from 'vitest'
-import { children, content, decodeOid, readNode } from '../enclave/attestation/der.js'
+import { children, content, decodeOid, readNode } from '../enclave/attestation/dev/der.js'
 import {
   type AttestationProvider,
   buildDevCollateral,
@@ -40,8 +40,8 @@ import {
   verifyCrl,
   verifyP256Raw,
   verifyTdxQuote,
-} from '../enclave/attestation/index.js'
-import { buildDevFixtures } from '../enclave/attestation/write-dev-fixtures.js'
+} from '../enclave/attestation/dev/index.js'
+import { buildDevFixtures } from '../enclave/attestation/dev/write-dev-fixtures.js'
 import { type EnclaveConfig, mrConfigIdOf, tdConfigOf } from '../ts/enclave-config.js'
 
 const root = join(import.meta.dirname, '..')

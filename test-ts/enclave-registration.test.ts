@@ -28,7 +28,7 @@ import {
   QuoteReportDataError,
   TdConfigurationError,
   tdConfigOfQuote,
-} from '../enclave/attestation/index.js'
+} from '../enclave/attestation/dev/index.js'
 import { connect, createCairnReader } from '../ts/client.js'
 import { prepareDevAttestation } from '../ts/devnet/attestation.js'
 import { repoRoot } from '../ts/devnet/paths.js'

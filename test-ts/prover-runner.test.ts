@@ -25,7 +25,7 @@ import {
 import { foundry } from 'viem/chains'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import initWabt from 'wabt'
-import { buildDevCollateral, buildDevQuote, createDevPki, parseTdxQuoteV4 } from '../enclave/attestation/index.js'
+import { buildDevCollateral, buildDevQuote, createDevPki, parseTdxQuoteV4 } from '../enclave/attestation/dev/index.js'
 import { type ProverRunnerConfigInput, parseConfig } from '../enclave/prover/config.js'
 import { type ProverRunner, startProverRunner } from '../enclave/prover/runner.js'
 import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'

@@ -27,7 +27,7 @@ import {
 import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildDevCollateral, createDevPki } from '../enclave/attestation/index.js'
+import { buildDevCollateral, createDevPki } from '../enclave/attestation/dev/index.js'
 import { ethereumDeploymentSchema, marketplaceDeploymentSchema, type RelayerConfig } from '../relayer/src/config.js'
 import { proofFor, stakeLeafHash, stakeTree } from '../relayer/src/merkle.js'
 import { slashOutcomesDigest } from '../relayer/src/outcomes.js'

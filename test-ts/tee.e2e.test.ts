@@ -24,7 +24,7 @@ import {
   parseTdxQuoteV4,
   REPORT_DATA_OFFSET,
   SIGNED_LENGTH,
-} from '../enclave/attestation/index.js'
+} from '../enclave/attestation/dev/index.js'
 import { connect } from '../ts/client.js'
 import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
 import { deployAttestationWithForge, deployTeeProofVerifier } from '../ts/devnet/deploy.js'

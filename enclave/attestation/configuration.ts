@@ -6,9 +6,8 @@ import {
   tdConfigOf,
 } from '../../ts/enclave-config.js'
 import { equalBytes, fromHex, toHex } from './bytes.js'
-import type { DevPki } from './pki.js'
 import { AttestationError, type AttestationProvider } from './provider.js'
-import { buildDevQuote, createDevProvider, type DevProviderOptions, parseTdxQuote } from './quote.js'
+import { parseTdxQuote } from './quote.js'
 
 /*
  * The enclave's side of its measured configuration (ts/enclave-config.ts): before any quote is used, the enclave
@@ -73,18 +72,6 @@ export function enclaveAttestation(provider: AttestationProvider, config: Enclav
 }
 
 /**
- * The dev stand-in for a TD launched for `config`: dev quotes whose MRCONFIGID is the config's, so they take the same
- * on-chain path (tdConfig pinning included) as a TD's. `options` set the other TD report fields.
- */
-export function devEnclaveAttestation(
-  pki: DevPki,
-  config: EnclaveConfig,
-  options: Omit<DevProviderOptions, 'mrConfigId'> = {},
-): EnclaveAttestation {
-  return enclaveAttestation(createDevProvider(pki, { ...options, mrConfigId: fromHex(mrConfigIdOf(config)) }), config)
-}
-
-/**
  * The tdConfig a registry sees in `quote`, v4 or v5 (MRSERVICETD is the TD report 1.5's, zero in a TD report 1.0, as
  * TdxQuote.readReport takes it): what to pin for TDs like it.
  */
@@ -97,15 +84,4 @@ export function tdConfigOfQuote(quote: Uint8Array): `0x${string}` {
     mrOwnerConfig: hex(body.mrOwnerConfig),
     mrServiceTd: hex(body.mrServiceTd),
   })
-}
-
-/** The tdConfig of the dev provider's TD launched for `config`: what a devnet pins for it. */
-export function devTdConfigOf(
-  pki: DevPki,
-  config: EnclaveConfig,
-  options: Omit<DevProviderOptions, 'mrConfigId'> = {},
-) {
-  return tdConfigOfQuote(
-    buildDevQuote(pki, new Uint8Array(64), { ...options, mrConfigId: fromHex(mrConfigIdOf(config)) }),
-  )
 }

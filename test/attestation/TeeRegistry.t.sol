@@ -73,7 +73,7 @@ abstract contract TeeRegistryFixture is DcapFixture, Signing {
         cmd = new string[](4 + flagWords);
         cmd[0] = "node";
         cmd[1] = "bin/run.mjs";
-        cmd[2] = "enclave/attestation/dev-quote-cli.ts";
+        cmd[2] = "enclave/attestation/dev/dev-quote-cli.ts";
         cmd[3] = vm.toString(reportData);
     }
 

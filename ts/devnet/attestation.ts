@@ -6,7 +6,7 @@ import {
   type DevPki,
   devEnclaveAttestation,
   parseTdxQuoteV4,
-} from '../../enclave/attestation/index.js'
+} from '../../enclave/attestation/dev/index.js'
 import type { AttestationDeployment } from '../deployment.js'
 import type { EnclaveAttestation } from '../enclave-config.js'
 import { measurementOf, submitDevCollateral, type TeeClient, withAttestation } from '../tee.js'

@@ -1,5 +1,5 @@
 import type { Address, Hex } from 'viem'
-import { type DevPki, devTdConfigOf } from '../../enclave/attestation/index.js'
+import { type DevPki, devTdConfigOf } from '../../enclave/attestation/dev/index.js'
 import { type MatcherConfig, type MatcherConfigInput, parseConfig } from '../../enclave/matcher/config.js'
 import { matcherEnclaveConfig } from '../../enclave/matcher/keys.js'
 import type { AttestationDeployment } from '../deployment.js'

@@ -27,7 +27,7 @@ import {
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
-import { buildDevCollateral, createDevPki, devTdConfigOf } from '../../enclave/attestation/index.js'
+import { buildDevCollateral, createDevPki, devTdConfigOf } from '../../enclave/attestation/dev/index.js'
 import { matcherEnclaveConfig } from '../../enclave/matcher/keys.js'
 import { proverEnclaveConfig } from '../../enclave/prover/runner.js'
 import { ethereumDeploymentSchema, marketplaceDeploymentSchema } from '../../relayer/src/config.js'

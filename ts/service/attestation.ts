@@ -6,8 +6,9 @@
  */
 import { z } from 'zod'
 import { createConfigfsTsmProvider } from '../../enclave/attestation/configfs-tsm.js'
-import { devEnclaveAttestation, enclaveAttestation } from '../../enclave/attestation/configuration.js'
-import { createDevPki } from '../../enclave/attestation/pki.js'
+import { enclaveAttestation } from '../../enclave/attestation/configuration.js'
+import { devEnclaveAttestation } from '../../enclave/attestation/dev/configuration.js'
+import { createDevPki } from '../../enclave/attestation/dev/pki.js'
 import type { AttestationProvider } from '../../enclave/attestation/provider.js'
 import type { EnclaveAttestation, EnclaveConfig } from '../enclave-config.js'
 import { unixSeconds } from './schemas.js'

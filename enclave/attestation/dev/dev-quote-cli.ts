@@ -1,8 +1,8 @@
 // Prints a dev TDX quote (0x-hex) for the given 64-byte report data, from the same deterministic dev PKI as
 // test/fixtures/dcap-dev, so its collateral verifies it. Used by forge tests through vm.ffi:
-//   node bin/run.mjs enclave/attestation/dev-quote-cli.ts <reportData hex> [--debug] [--mrtd <48-byte hex>]
+//   node bin/run.mjs enclave/attestation/dev/dev-quote-cli.ts <reportData hex> [--debug] [--mrtd <48-byte hex>]
 //     [--td-attributes <8-byte hex>] [--mr-owner <48-byte hex>]
-import { fromHex, toHex } from './bytes.js'
+import { fromHex, toHex } from '../bytes.js'
 import { createFixturePki } from './fixture-pki.js'
 import { buildDevQuote } from './quote.js'
 

@@ -1,4 +1,4 @@
-import { bytesToBigInt, concat, fromHex, utf8 } from './bytes.js'
+import { bytesToBigInt, concat, fromHex, utf8 } from '../bytes.js'
 
 /**
  * Minimal DER (X.690) encoder and reader: enough for X.509 v3 certificates, v2 CRLs and the Intel SGX extension.

@@ -1,12 +1,13 @@
 // Writes the deterministic dev DCAP fixture set to test/fixtures/dcap-dev/ (or checks it with --check):
-//   npx tsx enclave/attestation/write-dev-fixtures.ts [--check]
+//   npx tsx enclave/attestation/dev/write-dev-fixtures.ts [--check]
 // Everything derives from a fixed seed and a fixed time, so the output is byte-identical on every run.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { keccak256 } from 'viem'
-import { repoRoot } from '../../ts/root.js'
-import { toHex } from './bytes.js'
+import { repoRoot } from '../../../ts/root.js'
+import { toHex } from '../bytes.js'
+import { parseTdxQuoteV4, REPORT_DATA_OFFSET } from '../quote.js'
 import {
   buildDevCollateral,
   DEFAULT_QE_IDENTITY,
@@ -17,7 +18,7 @@ import {
 } from './collateral.js'
 import { createFixturePki, FIXTURE_NOW, FIXTURE_REPORT_DATA, FIXTURE_SEED } from './fixture-pki.js'
 import { type DevCertificate, type DevPki, issueDevCrl, issueDevTcbSigning } from './pki.js'
-import { buildDevQuote, parseTdxQuoteV4, REPORT_DATA_OFFSET } from './quote.js'
+import { buildDevQuote } from './quote.js'
 
 const DAY = 86_400_000
 
@@ -165,7 +166,7 @@ const withTcbSigning = (pki: DevPki, signing: DevCertificate): DevPki => ({
 const readme = (m: { nowUnix: number; collateralNextUpdateUnix: number; crlNextUpdateUnix: number }, mid: Date) =>
   `# Dev DCAP fixtures (generated — do not edit)
 
-Written by \`npx tsx enclave/attestation/write-dev-fixtures.ts\` (\`--check\` verifies they are current) from the
+Written by \`npx tsx enclave/attestation/dev/write-dev-fixtures.ts\` (\`--check\` verifies they are current) from the
 dev PKI in \`enclave/attestation/\`, seed \`${FIXTURE_SEED}\`, time ${intelDate(FIXTURE_NOW)}. Same formats as
 \`../dcap/\` (real Intel samples), but everything chains to the **Cairn Dev SGX Root CA** in \`TrustedRootCA.der\`,
 never to Intel's root: a verifier pinned to Intel's root key must reject these quotes.

@@ -1,5 +1,5 @@
-import type { DcapCollateral } from '../../ts/attestation.js'
-import { toHex, utf8 } from './bytes.js'
+import type { DcapCollateral } from '../../../ts/attestation.js'
+import { toHex, utf8 } from '../bytes.js'
 import { TD_QE } from './defaults.js'
 import { type DevCrl, type DevPki, signRaw } from './pki.js'
 

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { p256 } from '@noble/curves/p256'
-import { bytesToBigInt, concat, fromHex, sha256, utf8 } from './bytes.js'
+import { bytesToBigInt, concat, fromHex, sha256, utf8 } from '../bytes.js'
 import {
   bitString,
   boolean,

@@ -1,4 +1,4 @@
-import { fromHex, sha384, utf8 } from './bytes.js'
+import { fromHex, sha384, utf8 } from '../bytes.js'
 
 /**
  * Defaults shared by the dev PKI, collateral and quotes, chosen so a default dev quote evaluates exactly like the
@@ -6,8 +6,6 @@ import { fromHex, sha384, utf8 } from './bytes.js'
  * UpToDate. TD_QE and TDX-module values are Intel's public measurements copied from that sample; TD measurements
  * (MRTD, RTMRs) are dev placeholders.
  */
-
-export const INTEL_QE_VENDOR_ID = fromHex('939a7233f79c4ca9940a0db3957f0607')
 
 /** TEE_TCB_SVN: [0] TDX module ISVSVN 6, [1] module version 1 (→ identity "TDX_01"), [2] late microcode 3. */
 export const DEFAULT_TEE_TCB_SVN = fromHex('06010300000000000000000000000000')

@@ -1,10 +1,9 @@
 import { createPublicKey, verify as cryptoVerify, type KeyObject, X509Certificate } from 'node:crypto'
-import { bytesToBigInt, equalBytes, fromHex, sha256, toHex, utf8 } from './bytes.js'
+import { bytesToBigInt, equalBytes, fromHex, sha256, toHex, utf8 } from '../bytes.js'
+import { INTEL_QE_VENDOR_ID, type ParsedTdxQuote, parseTdxQuote } from '../quote.js'
 import type { DcapCollateral, TcbStatus, TdQeIdentity, TdxModuleIdentity, TdxTcbInfo } from './collateral.js'
-import { INTEL_QE_VENDOR_ID } from './defaults.js'
 import { children, content, type DerNode, decodeOid, expectTag, readNode, readTime, Tag, whole } from './der.js'
 import { SGX_EXTENSION_OID } from './pki.js'
-import { type ParsedTdxQuote, parseTdxQuote } from './quote.js'
 
 /**
  * Off-chain DCAP checks on node:crypto (OpenSSL), independent of the dev PKI's signer (noble): used by the tests to
