@@ -580,6 +580,9 @@ async function createRuntime(params: {
         dropCandidate(requestId)
         continue
       }
+      // A read started in an earlier round may have rejected the inputs for good (dropping the candidate) while this
+      // round waited: loading them again would read them twice and report the skip twice.
+      if (candidates.get(requestId) !== created) continue
       candidateInputs.load(created)
       const inputs = candidateInputs.get(requestId)
       if (inputs?.state !== 'ready') continue
