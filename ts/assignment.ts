@@ -1,6 +1,7 @@
 import type { Address, Hex, TransactionReceipt, TypedDataDefinition } from 'viem'
 import { type CairnClient, type CairnReader, sent, simulated } from './client.js'
 import type { Deployment } from './deployment.js'
+import { cairnDomain } from './eip712-domains.js'
 import { type CairnContractError, decodeSkipReason } from './errors.js'
 import { eventOf, eventsOf } from './events.js'
 import { proofMarketplaceAbi } from './generated.js'
@@ -48,12 +49,10 @@ export function assignmentTypedData(
   batch: AssignmentBatch,
 ): TypedDataDefinition<typeof assignmentTypes, 'AssignmentBatch'> {
   return {
-    domain: {
-      name: 'Cairn ProofMarketplace',
-      version: '1',
+    domain: cairnDomain('proofMarketplace', {
       chainId: deployment.chainId,
-      verifyingContract: deployment.contracts.proofMarketplace,
-    },
+      address: deployment.contracts.proofMarketplace,
+    }),
     types: assignmentTypes,
     primaryType: 'AssignmentBatch',
     message: {

@@ -18,6 +18,7 @@ import {
 } from 'viem'
 import { z } from 'zod'
 import { type ChainClient, type ChainReader, sent, simulated } from './client.js'
+import { cairnDomain } from './eip712-domains.js'
 import { eventOf } from './events.js'
 import {
   cairnNetworkMiddlewareAbi,
@@ -329,12 +330,7 @@ export function operatorBindingTypedData(
   binding: OperatorBinding,
 ): TypedDataDefinition<typeof bindingTypes, 'OperatorBinding'> {
   return {
-    domain: {
-      name: 'Cairn NetworkMiddleware',
-      version: '1',
-      chainId: middleware.chainId,
-      verifyingContract: middleware.address,
-    },
+    domain: cairnDomain('networkMiddleware', middleware),
     types: bindingTypes,
     primaryType: 'OperatorBinding',
     message: binding,

@@ -9,6 +9,7 @@ import {
 } from 'viem'
 import { type CairnClient, type CairnReader, resent, sent, simulated } from './client.js'
 import type { Deployment } from './deployment.js'
+import { cairnDomain } from './eip712-domains.js'
 import { type CairnContractError, decodeSkipReason } from './errors.js'
 import { eventOf, eventsOf } from './events.js'
 import { proofMarketplaceAbi, stakeMirrorAbi } from './generated.js'
@@ -251,12 +252,10 @@ export function invalidInputsTypedData(
   params: { requestId: bigint; inputsDigest: Hex },
 ): TypedDataDefinition<typeof invalidInputsTypes, 'InvalidInputs'> {
   return {
-    domain: {
-      name: 'Cairn ProofMarketplace',
-      version: '1',
+    domain: cairnDomain('proofMarketplace', {
       chainId: deployment.chainId,
-      verifyingContract: deployment.contracts.proofMarketplace,
-    },
+      address: deployment.contracts.proofMarketplace,
+    }),
     types: invalidInputsTypes,
     primaryType: 'InvalidInputs',
     message: { requestId: params.requestId, inputsDigest: params.inputsDigest },

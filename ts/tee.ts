@@ -24,6 +24,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import type { DcapCollateral } from './attestation.js'
 import { type CairnClient, type CairnReader, type ChainClient, type ChainReader, sent, simulated } from './client.js'
 import type { AttestationDeployment } from './deployment.js'
+import { cairnDomain } from './eip712-domains.js'
 import {
   describeEnclaveConfig,
   type EnclaveAttestation,
@@ -707,12 +708,7 @@ export type TeeProofStatement = {
 
 export function teeProofTypedData(statement: TeeProofStatement): TypedDataDefinition<typeof teeProofTypes, 'TeeProof'> {
   return {
-    domain: {
-      name: 'Cairn TeeProofVerifier',
-      version: '1',
-      chainId: statement.chainId,
-      verifyingContract: statement.verifier,
-    },
+    domain: cairnDomain('teeProofVerifier', { chainId: statement.chainId, address: statement.verifier }),
     types: teeProofTypes,
     primaryType: 'TeeProof',
     message: {

@@ -1,5 +1,6 @@
 import type { Address, Chain, Hex, PublicClient, Transport, TypedDataDefinition } from 'viem'
 import { hashTypedData } from 'viem'
+import { cairnDomain } from '../../ts/eip712-domains.js'
 import { cairnNetworkMiddlewareAbi, stakeMirrorAbi } from '../../ts/generated.js'
 import { LOG_RANGE, type SlashOrder } from './slashes.js'
 
@@ -54,7 +55,7 @@ export function slashOutcomesTypedData(
   mirror: { chainId: number; address: Address },
 ): TypedDataDefinition<typeof outcomeTypes, 'SlashOutcomes'> {
   return {
-    domain: { name: 'Cairn StakeMirror', version: '1', chainId: mirror.chainId, verifyingContract: mirror.address },
+    domain: cairnDomain('stakeMirror', mirror),
     types: outcomeTypes,
     primaryType: 'SlashOutcomes',
     message: {

@@ -1,5 +1,6 @@
 import type { Address, Chain, Hex, PublicClient, Transport, TypedDataDefinition } from 'viem'
 import { hashTypedData } from 'viem'
+import { cairnDomain } from '../../ts/eip712-domains.js'
 import { cairnNetworkMiddlewareAbi, iVaultAbi, iVetoSlasherAbi, stakeMirrorAbi } from '../../ts/generated.js'
 
 export type SlashOrder = {
@@ -36,7 +37,7 @@ export function slashBatchTypedData(
   inbox: { chainId: number; address: Address; sourceChainId: number; sourceMirror: Address },
 ): TypedDataDefinition<typeof batchTypes, 'SlashBatch'> {
   return {
-    domain: { name: 'Cairn SlashInbox', version: '1', chainId: inbox.chainId, verifyingContract: inbox.address },
+    domain: cairnDomain('slashInbox', inbox),
     types: batchTypes,
     primaryType: 'SlashBatch',
     message: {

@@ -1,5 +1,6 @@
 import type { Address, Chain, Hex, PublicClient, Transport, TypedDataDefinition } from 'viem'
 import { hashTypedData } from 'viem'
+import { cairnDomain } from '../../ts/eip712-domains.js'
 import { stakeMirrorAbi } from '../../ts/generated.js'
 import { getSlashingWindow, readStakeLeaves } from '../../ts/restaking.js'
 import { type StakeLeaf, stakeTree } from './merkle.js'
@@ -32,7 +33,7 @@ export function snapshotTypedData(
   mirror: { chainId: number; address: Address; token: Address },
 ): TypedDataDefinition<typeof snapshotTypes, 'StakeSnapshot'> {
   return {
-    domain: { name: 'Cairn StakeMirror', version: '1', chainId: mirror.chainId, verifyingContract: mirror.address },
+    domain: cairnDomain('stakeMirror', mirror),
     types: snapshotTypes,
     primaryType: 'StakeSnapshot',
     message: { token: mirror.token, ...snapshot },
