@@ -17,16 +17,18 @@ const root = resolve(values.root ?? join(dirname(fileURLToPath(import.meta.url))
  */
 const layers = [
   { name: 'SDK', level: 0, prefixes: ['ts/'] },
-  { name: 'attestation providers', level: 1, prefixes: ['enclave/attestation/'] },
+  { name: 'service kit', level: 1, prefixes: ['ts/service/'] },
+  { name: 'attestation providers', level: 2, prefixes: ['enclave/attestation/'] },
   // The dev DCAP stack stands in for TDX hardware; no production provider may depend on it.
-  { name: 'dev attestation', level: 2, prefixes: ['enclave/attestation/dev/'] },
-  { name: 'service kit', level: 3, prefixes: ['ts/service/'] },
-  { name: 'matcher', level: 4, prefixes: ['enclave/matcher/'] },
-  { name: 'prover runner', level: 4, prefixes: ['enclave/prover/'] },
-  { name: 'relayer', level: 4, prefixes: ['relayer/'] },
-  { name: 'CLI', level: 5, prefixes: ['ts/cli/'] },
-  { name: 'devnet', level: 6, prefixes: ['ts/devnet/'] },
-  { name: 'tests and tools', level: 7, prefixes: ['test-ts/', 'script/'] },
+  { name: 'dev attestation', level: 3, prefixes: ['enclave/attestation/dev/'] },
+  // The quote source a service's config names: a TD's configfs-tsm, or the dev stack.
+  { name: 'quote source', level: 4, prefixes: ['enclave/quote-source/'] },
+  { name: 'matcher', level: 5, prefixes: ['enclave/matcher/'] },
+  { name: 'prover runner', level: 5, prefixes: ['enclave/prover/'] },
+  { name: 'relayer', level: 5, prefixes: ['relayer/'] },
+  { name: 'CLI', level: 6, prefixes: ['ts/cli/'] },
+  { name: 'devnet', level: 7, prefixes: ['ts/devnet/'] },
+  { name: 'tests and tools', level: 8, prefixes: ['test-ts/', 'script/'] },
 ]
 const scanned = ['ts', 'enclave', 'relayer', 'test-ts', 'script']
 
@@ -146,9 +148,42 @@ for (const component of cycles(folderGraph)) {
   violations.push(`folders import each other: ${component.join(' ⇄ ')}\n${cycleEdges(component).join('\n')}`)
 }
 
+/**
+ * The top-level area of a folder: its first segment (`enclave`, `relayer`), or `ts/<folder>` for the layers inside
+ * ts/. Two areas must not import each other either, even through different subfolders (enclave/matcher → ts/service
+ * → enclave/attestation makes `enclave ⇄ ts/service` a loop a reader has to untangle).
+ */
+function areaOf(folder) {
+  const [first, second] = folder.split('/')
+  return first === 'ts' && second !== '' && second !== undefined ? `ts/${second}` : first
+}
+
+const areaGraph = new Map()
+for (const [from, targets] of folderGraph) {
+  for (const to of targets) {
+    if (areaOf(from) === areaOf(to)) continue
+    if (!areaGraph.has(areaOf(from))) areaGraph.set(areaOf(from), new Set())
+    areaGraph.get(areaOf(from)).add(areaOf(to))
+  }
+}
+for (const component of cycles(areaGraph)) {
+  const members = new Set(component)
+  const edges = new Map()
+  for (const file of files) {
+    for (const [line, target] of importsOf(file)) {
+      const [from, to] = [areaOf(`${dirname(file)}/`), areaOf(`${dirname(target)}/`)]
+      const key = `${from} → ${to}`
+      if (from !== to && members.has(from) && members.has(to) && !edges.has(key)) {
+        edges.set(key, `    ${file}:${line} → ${target}`)
+      }
+    }
+  }
+  violations.push(`areas import each other: ${component.join(' ⇄ ')}, e.g.\n${[...edges.values()].join('\n')}`)
+}
+
 if (violations.length > 0) {
   console.error(`${violations.length} import(s) break the one-way stack (layers in script/check-layers.mjs):`)
   for (const violation of violations) console.error(`  ${violation}`)
   process.exit(1)
 }
-console.log(`layers: ${files.length} files, no import against the direction, no folder cycle`)
+console.log(`layers: ${files.length} files, no import against the direction, no folder or area cycle`)

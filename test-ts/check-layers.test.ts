@@ -37,7 +37,7 @@ describe('the layer check', () => {
     })
     expect(result.err).toBe('')
     expect(result.code).toBe(0)
-    expect(result.out).toContain('layers: 5 files, no import against the direction, no folder cycle')
+    expect(result.out).toContain('layers: 5 files, no import against the direction, no folder or area cycle')
   })
 
   it('names an import against the direction, with its line and both layers', async () => {
@@ -68,5 +68,17 @@ describe('the layer check', () => {
     expect(result.err).toContain('folders import each other: enclave/prover/ ⇄ enclave/prover/backends/')
     expect(result.err).toContain('enclave/prover/backends/groth16.ts:1 → enclave/prover/backend.ts')
     expect(result.err).toContain('enclave/prover/markets.ts:1 → enclave/prover/backends/groth16.ts')
+  })
+
+  it('names two areas that import each other through different folders (a service, the kit, the providers)', async () => {
+    const result = await check({
+      'enclave/attestation/provider.ts': 'export type Provider = {}\n',
+      'ts/service/attestation.ts': "import type { Provider } from '../../enclave/attestation/provider.js'\n",
+      'enclave/matcher/config.ts': "import '../../ts/service/attestation.js'\n",
+    })
+    expect(result.code).toBe(1)
+    expect(result.err).toContain('areas import each other: enclave ⇄ ts/service')
+    expect(result.err).toContain('ts/service/attestation.ts:1 → enclave/attestation/provider.ts')
+    expect(result.err).toContain('enclave/matcher/config.ts:1 → ts/service/attestation.ts')
   })
 })

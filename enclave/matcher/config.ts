@@ -1,6 +1,5 @@
 import { z } from 'zod'
 import { DEFAULT_INPUT_TIMEOUT_MS, DEFAULT_MAX_INPUT_BYTES } from '../../ts/input-uris.js'
-import { attestationFields, attestationFlags, requireDevPki } from '../../ts/service/attestation.js'
 import {
   envVariable,
   inputBoundFlags,
@@ -10,6 +9,7 @@ import {
   type ServiceCli,
 } from '../../ts/service/config.js'
 import { booleanFlag, count, operationFields, positive, privateKey } from '../../ts/service/schemas.js'
+import { attestationFields, attestationFlags, requireDevPki } from '../quote-source/index.js'
 
 export const configSchema = z
   .object({

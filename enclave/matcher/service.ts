@@ -15,11 +15,11 @@ import { decodeCairnError } from '../../ts/errors.js'
 import { proofMarketplaceAbi } from '../../ts/generated.js'
 import { isPrivateInputsError, type PrivateInputsContext } from '../../ts/privacy.js'
 import { rpcChain } from '../../ts/rpc-chain.js'
-import { attestationOf } from '../../ts/service/attestation.js'
 import { type Health, type Reply, type Route, startHttpService } from '../../ts/service/http.js'
 import { withAttestation } from '../../ts/tee.js'
 import type { Assignment, Request } from '../../ts/types.js'
 import type { AttestationProvider } from '../attestation/index.js'
+import { attestationOf } from '../quote-source/index.js'
 import { outcomeOf, sendBatch } from './batches.js'
 import {
   createIndexer,

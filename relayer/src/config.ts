@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { attestationFields, attestationFlags, requireDevPki } from '../../ts/service/attestation.js'
+import { attestationFields, attestationFlags, requireDevPki } from '../../enclave/quote-source/index.js'
 import {
   envVariable,
   flagOfField,

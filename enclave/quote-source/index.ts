@@ -5,13 +5,13 @@
  * configuration before use.
  */
 import { z } from 'zod'
-import { createConfigfsTsmProvider } from '../../enclave/attestation/configfs-tsm.js'
-import { enclaveAttestation } from '../../enclave/attestation/configuration.js'
-import { devEnclaveAttestation } from '../../enclave/attestation/dev/configuration.js'
-import { createDevPki } from '../../enclave/attestation/dev/pki.js'
-import type { AttestationProvider } from '../../enclave/attestation/provider.js'
-import type { EnclaveAttestation, EnclaveConfig } from '../enclave-config.js'
-import { unixSeconds } from './schemas.js'
+import type { EnclaveAttestation, EnclaveConfig } from '../../ts/enclave-config.js'
+import { unixSeconds } from '../../ts/service/schemas.js'
+import { createConfigfsTsmProvider } from '../attestation/configfs-tsm.js'
+import { enclaveAttestation } from '../attestation/configuration.js'
+import { devEnclaveAttestation } from '../attestation/dev/configuration.js'
+import { createDevPki } from '../attestation/dev/pki.js'
+import type { AttestationProvider } from '../attestation/provider.js'
 
 /** The config fields of the quote source. */
 export const attestationFields = {
