@@ -1,8 +1,8 @@
 /**
  * The command line every Cairn service shares (matcher, prover runner, relayer): flags and their environment
  * variables, `--help` generated from the service's zod config schema (required or default, choices), and errors that
- * name the flag and the variable to set, one line each, never a stack. It lives in the SDK because all three services
- * import it and the SDK imports none of them.
+ * name the flag and the variable to set, one line each, never a stack. Part of the service kit: it imports only the
+ * SDK, and the three services import it.
  */
 import { parseArgs } from 'node:util'
 import { prettifyError, type z } from 'zod'

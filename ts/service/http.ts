@@ -2,7 +2,7 @@
  * The HTTP face every Cairn service shares (matcher, prover runner, relayer): GET /healthz, GET /metrics and the
  * service's own routes, with one rule for bad input. A request the server cannot parse answers 400, an unknown path
  * 404, a known path with the wrong method 405, and a handler that throws or rejects 500: nothing a client sends can
- * take the process down. It lives in the SDK because all three services import it and the SDK imports none of them.
+ * take the process down. Part of the service kit: it imports only the SDK, and the three services import it.
  */
 import { once } from 'node:events'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
