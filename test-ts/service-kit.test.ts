@@ -1,8 +1,11 @@
 import { pino } from 'pino'
+import { privateKeyToAccount } from 'viem/accounts'
 import { describe, expect, it } from 'vitest'
 import { backoffMs, createAttestedKey, renewalDue, validFor } from '../ts/service/attested-key.js'
+import { connectClients, connectReader, WrongChainError } from '../ts/service/chain.js'
 import type { KeyRegistration } from '../ts/service/key-registration.js'
 import { startPollLoop } from '../ts/service/poll-loop.js'
+import { serveLocally } from './local-server.js'
 
 const registration = (registeredAt: number, expiresAt: number): KeyRegistration => ({
   registeredAt,
@@ -139,5 +142,48 @@ describe('the poll loop', () => {
     release()
     await stopped
     expect(rounds).toBe(1)
+  })
+})
+
+describe('a service chain', () => {
+  // An RPC endpoint that answers eth_chainId only: enough to show which chain a URL serves.
+  async function chainIdRpc(chainId: number) {
+    return serveLocally((request, response) => {
+      let body = ''
+      request.on('data', (chunk) => {
+        body += chunk
+      })
+      request.on('end', () => {
+        const { id } = JSON.parse(body) as { id: number }
+        response.setHeader('content-type', 'application/json')
+        response.end(JSON.stringify({ jsonrpc: '2.0', id, result: `0x${chainId.toString(16)}` }))
+      })
+    })
+  }
+  const source = { rpcFlag: '--rpc-url', expectedFrom: '--chain-id' }
+
+  it('connects to the chain the RPC serves', async () => {
+    const rpc = await chainIdRpc(31337)
+    try {
+      const account = privateKeyToAccount(`0x${'11'.repeat(32)}`)
+      const clients = await connectClients({ chainId: 31337, rpcUrl: rpc.base, account, pollingInterval: 100, source })
+      expect(clients.public.chain.id).toBe(31337)
+      expect(clients.wallet.account.address).toBe(account.address)
+    } finally {
+      rpc.close()
+    }
+  })
+
+  it('refuses an RPC serving another chain, naming the flag to fix', async () => {
+    const rpc = await chainIdRpc(1)
+    try {
+      const connecting = connectReader({ chainId: 31337, rpcUrl: rpc.base, pollingInterval: 100, source })
+      await expect(connecting).rejects.toBeInstanceOf(WrongChainError)
+      await expect(connecting).rejects.toThrow(
+        "--rpc-url serves chain 1, but --chain-id says chain 31337: point --rpc-url at chain 31337's RPC",
+      )
+    } finally {
+      rpc.close()
+    }
   })
 })
