@@ -15,7 +15,6 @@ import { describe, expect, it } from 'vitest'
 import { isRevert, peerRace, revertName } from '../relayer/src/chain.js'
 import { loadConfig } from '../relayer/src/config.js'
 import { recordedBy } from '../relayer/src/gas.js'
-import { buildTree, proofFor, stakeLeafHash, stakeTree } from '../relayer/src/merkle.js'
 import {
   EXECUTED,
   FAILED,
@@ -31,6 +30,7 @@ import type { SlashOrder } from '../relayer/src/slashes.js'
 import { type Snapshot, snapshotDigest } from '../relayer/src/snapshots.js'
 import { cairnNetworkMiddlewareAbi, stakeMirrorAbi } from '../ts/generated.js'
 import { stakeLeavesOf } from '../ts/restaking.js'
+import { buildTree, proofFor, stakeLeafHash, stakeTree } from '../ts/stake-tree.js'
 
 /** solady's MerkleProofLib.verify: fold the proof with sorted-pair hashing. */
 function verify(proof: readonly Hex[], root: Hex, leaf: Hex): boolean {

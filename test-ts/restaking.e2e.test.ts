@@ -28,8 +28,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildDevCollateral, createDevPki } from '../enclave/attestation/dev/index.js'
-import { ethereumDeploymentSchema, marketplaceDeploymentSchema, type RelayerConfig } from '../relayer/src/config.js'
-import { proofFor, stakeLeafHash, stakeTree } from '../relayer/src/merkle.js'
+import type { RelayerConfig } from '../relayer/src/config.js'
 import { slashOutcomesDigest } from '../relayer/src/outcomes.js'
 import { createRelayer, type Relayer } from '../relayer/src/relayer.js'
 import { slashBatchDigest } from '../relayer/src/slashes.js'
@@ -74,6 +73,8 @@ import {
   type TeeClient,
   withListedTerms,
 } from '../ts/index.js'
+import { ethereumDeploymentSchema, marketplaceDeploymentSchema } from '../ts/restaking.js'
+import { proofFor, stakeLeafHash, stakeTree } from '../ts/stake-tree.js'
 import { eventually } from './eventually.js'
 
 const ETHEREUM_CHAIN = 31337

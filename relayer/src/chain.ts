@@ -59,6 +59,3 @@ export function isRevert(error: unknown): boolean {
     error.walk((cause) => cause instanceof ContractFunctionRevertedError) !== null || revertName(error) !== undefined
   )
 }
-
-// The capture-block search is the SDK's: provers repeat it to rebuild a snapshot's tree.
-export { lastBlockAtOrBefore } from '../../ts/restaking.js'

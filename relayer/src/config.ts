@@ -128,13 +128,3 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Rel
 export function parseConfig(input: RelayerConfigInput | Record<string, unknown>): RelayerConfig {
   return parseServiceConfig(relayerCli, 'relayer', input)
 }
-
-// The restaking deployment files are the SDK's (ts/restaking.ts): provers and operators read them too.
-export {
-  type EthereumRestaking,
-  ethereumDeploymentSchema,
-  loadEthereumRestaking,
-  loadMarketplaceRestaking,
-  type MarketplaceRestaking,
-  marketplaceDeploymentSchema,
-} from '../../ts/restaking.js'

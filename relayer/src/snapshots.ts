@@ -3,7 +3,7 @@ import { hashTypedData } from 'viem'
 import { cairnDomain } from '../../ts/eip712-domains.js'
 import { stakeMirrorAbi } from '../../ts/generated.js'
 import { getSlashingWindow, readStakeLeaves } from '../../ts/restaking.js'
-import { type StakeLeaf, stakeTree } from './merkle.js'
+import { type StakeLeaf, stakeTree } from '../../ts/stake-tree.js'
 
 export type Snapshot = {
   epoch: bigint

@@ -30,7 +30,6 @@ import { foundry } from 'viem/chains'
 import { buildDevCollateral, createDevPki, devTdConfigOf } from '../../enclave/attestation/dev/index.js'
 import { matcherEnclaveConfig } from '../../enclave/matcher/keys.js'
 import { proverEnclaveConfig } from '../../enclave/prover/runner.js'
-import { ethereumDeploymentSchema, marketplaceDeploymentSchema } from '../../relayer/src/config.js'
 import { relayerEnclaveConfig } from '../../relayer/src/registration.js'
 import { sent, simulated } from '../client.js'
 import type { AttestationDeployment } from '../deployment.js'
@@ -43,6 +42,7 @@ import {
   iVaultAbi,
   teeRegistryAbi,
 } from '../generated.js'
+import { ethereumDeploymentSchema, marketplaceDeploymentSchema } from '../restaking.js'
 import {
   allowMeasurement,
   pinTdConfig,
