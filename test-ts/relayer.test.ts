@@ -12,7 +12,6 @@ import {
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { describe, expect, it } from 'vitest'
-import { isRevert, peerRace, revertName } from '../relayer/src/chain.js'
 import { loadConfig } from '../relayer/src/config.js'
 import { recordedBy } from '../relayer/src/gas.js'
 import {
@@ -25,6 +24,7 @@ import {
   VETOED,
 } from '../relayer/src/outcomes.js'
 import { type OperatorSignature, operatorCount, operatorQuorum, requiredOperators } from '../relayer/src/quorum.js'
+import { isRevert, peerRace, revertName } from '../relayer/src/reverts.js'
 import { mySubmitTurn } from '../relayer/src/signatures.js'
 import type { SlashOrder } from '../relayer/src/slashes.js'
 import { type Snapshot, snapshotDigest } from '../relayer/src/snapshots.js'

@@ -1,4 +1,4 @@
-import { equalBytes, field, fromHex, readU16le, readU32le } from './bytes.js'
+import { equalBytes, fromHex, readU16le, readU32le } from './bytes.js'
 
 /**
  * Byte-exact DCAP TDX quotes (reference §1), v4 and v5: 48-byte header; in v5 a 6-byte body descriptor (u16 body

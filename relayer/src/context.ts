@@ -7,8 +7,8 @@ import {
   loadMarketplaceRestaking,
   type MarketplaceRestaking,
 } from '../../ts/restaking.js'
+import { connectClients, type ServiceClients, walletOn } from '../../ts/service/chain.js'
 import type { RegistryClient, RegistryReader } from '../../ts/tee.js'
-import { type ChainClients, chainClients } from './chain.js'
 import type { RelayerConfig } from './config.js'
 import type { Metrics } from './metrics.js'
 
@@ -29,8 +29,8 @@ export type RelayerChains = {
   operator: PrivateKeyAccount
   ethereum: EthereumRestaking
   marketplace: MarketplaceRestaking
-  eth: ChainClients
-  mkt: ChainClients
+  eth: ServiceClients
+  mkt: ServiceClients
   mirror: MirrorRef
   inbox: InboxRef
   /** Each chain's relayer registry, read with the relayer's own client. */
@@ -61,30 +61,33 @@ export async function connectChains(config: RelayerConfig): Promise<RelayerChain
     )
   }
   const files = { ethereum, marketplace }
+  const flags = {
+    ethereum: { rpc: 'ethereum-rpc-url', deployment: 'ethereum-deployment' },
+    marketplace: { rpc: 'marketplace-rpc-url', deployment: 'marketplace-deployment' },
+  } as const
   const rpcUrls = { ethereum: config.ethereumRpcUrl, marketplace: config.marketplaceRpcUrl }
-  const clientsOf = (chain: ChainName, signer: PrivateKeyAccount) =>
-    chainClients({
+  const paths = { ethereum: config.ethereumDeployment, marketplace: config.marketplaceDeployment }
+  const clientsOf = (chain: ChainName) =>
+    connectClients({
       chainId: files[chain].chainId,
       rpcUrl: rpcUrls[chain],
-      account: signer,
+      account,
       pollingInterval: config.pollInterval,
+      source: { rpcFlag: `--${flags[chain].rpc}`, expectedFrom: `--${flags[chain].deployment} ${paths[chain]}` },
     })
-  const eth = clientsOf('ethereum', account)
-  const mkt = clientsOf('marketplace', account)
-  for (const [name, client, expected] of [
-    ['ethereum', eth, ethereum.chainId],
-    ['marketplace', mkt, marketplace.chainId],
-  ] as const) {
-    const actual = await client.public.getChainId()
-    if (actual !== expected) throw new Error(`${name} RPC is chain ${actual}, its deployment file says ${expected}`)
-  }
+  const eth = await clientsOf('ethereum')
+  const mkt = await clientsOf('marketplace')
   const registries: Record<ChainName, RegistryReader> = {
     ethereum: { public: eth.public, attestation: { contracts: { teeRegistry: ethereum.relayerRegistry } } },
     marketplace: { public: mkt.public, attestation: { contracts: { teeRegistry: marketplace.relayerRegistry } } },
   }
   const operatorClientOf = (chain: ChainName): RegistryClient => ({
     ...registries[chain],
-    wallet: clientsOf(chain, operator).wallet,
+    wallet: walletOn(chain === 'ethereum' ? eth : mkt, {
+      rpcUrl: rpcUrls[chain],
+      account: operator,
+      pollingInterval: config.pollInterval,
+    }),
   })
   return {
     account,

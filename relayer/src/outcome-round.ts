@@ -1,6 +1,5 @@
 import { type Address, encodeFunctionData, type Hex, isAddressEqual, parseEventLogs } from 'viem'
 import { cairnNetworkMiddlewareAbi, iVetoSlasherAbi, stakeMirrorAbi } from '../../ts/generated.js'
-import { isRevert, revertName } from './chain.js'
 import type { RelayerContext } from './context.js'
 import { failureName } from './failures.js'
 import { gasForFullOutcome } from './gas.js'
@@ -16,6 +15,7 @@ import {
   slashOutcomesTypedData,
 } from './outcomes.js'
 import type { Gather } from './quorum-gathering.js'
+import { isRevert, revertName } from './reverts.js'
 import type { Round, RoundOutcome } from './round.js'
 import type { SlashQueue } from './slash-queue.js'
 import { orderStates, type SlashOrder, vetoRequest } from './slashes.js'

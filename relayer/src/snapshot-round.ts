@@ -1,9 +1,9 @@
 import { type Hex, zeroHash } from 'viem'
 import { stakeMirrorAbi } from '../../ts/generated.js'
 import { lastBlockAtOrBefore } from '../../ts/restaking.js'
-import { peerRace } from './chain.js'
 import type { RelayerContext } from './context.js'
 import type { Gather } from './quorum-gathering.js'
+import { peerRace } from './reverts.js'
 import type { Round, RoundOutcome } from './round.js'
 import {
   buildSnapshot,

@@ -56,6 +56,19 @@ export async function connectReader(params: {
   return reader
 }
 
+/** A wallet for `account` on the reader's chain, at the same RPC. */
+export function walletOn(
+  reader: ServiceReader,
+  params: { rpcUrl: string; account: Account; pollingInterval: number },
+): WalletClient<Transport, Chain, Account> {
+  return createWalletClient({
+    chain: reader.public.chain,
+    transport: http(params.rpcUrl),
+    account: params.account,
+    pollingInterval: params.pollingInterval,
+  })
+}
+
 /** Public and wallet clients on `chainId` at `rpcUrl` for `account`, checked to serve it. */
 export async function connectClients(params: {
   chainId: number
@@ -66,11 +79,5 @@ export async function connectClients(params: {
   name?: string
 }): Promise<ServiceClients> {
   const reader = await connectReader(params)
-  const wallet = createWalletClient({
-    chain: reader.public.chain,
-    transport: http(params.rpcUrl),
-    account: params.account,
-    pollingInterval: params.pollingInterval,
-  })
-  return { ...reader, wallet }
+  return { ...reader, wallet: walletOn(reader, params) }
 }

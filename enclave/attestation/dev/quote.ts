@@ -1,16 +1,6 @@
-import { concat, equalBytes, field, readU16le, readU32le, sha256, u16le, u32le, utf8 } from '../bytes.js'
+import { concat, field, sha256, u16le, u32le, utf8 } from '../bytes.js'
 import { type AttestationProvider, assertReportData } from '../provider.js'
-import {
-  BODY_DESCRIPTOR_LENGTH,
-  HEADER_LENGTH,
-  INTEL_QE_VENDOR_ID,
-  QE_REPORT_LENGTH,
-  TD10_BODY_LENGTH,
-  TD15_BODY_LENGTH,
-  type TdxBodyType,
-  type TdxQuoteVersion,
-  TEE_TYPE_TDX,
-} from '../quote.js'
+import { INTEL_QE_VENDOR_ID, QE_REPORT_LENGTH, type TdxBodyType, type TdxQuoteVersion, TEE_TYPE_TDX } from '../quote.js'
 import {
   DEFAULT_MR_SEAM,
   DEFAULT_QE_AUTH_DATA,

@@ -1,31 +1,6 @@
-import {
-  type Account,
-  BaseError,
-  type Chain,
-  ContractFunctionRevertedError,
-  createPublicClient,
-  createWalletClient,
-  http,
-  type PublicClient,
-  type Transport,
-  type WalletClient,
-} from 'viem'
+/** Telling a peer's winning race from a real failure: by the revert a failed call carries. */
+import { BaseError, ContractFunctionRevertedError } from 'viem'
 import { decodeCairnError } from '../../ts/errors.js'
-import { rpcChain } from '../../ts/rpc-chain.js'
-
-export type ChainClients = {
-  public: PublicClient<Transport, Chain>
-  wallet: WalletClient<Transport, Chain, Account>
-}
-
-export function chainClients(params: { chainId: number; rpcUrl: string; account: Account; pollingInterval: number }) {
-  const chain = rpcChain(params.chainId, params.rpcUrl)
-  const transport = http(params.rpcUrl)
-  return {
-    public: createPublicClient({ chain, transport, pollingInterval: params.pollingInterval }),
-    wallet: createWalletClient({ chain, transport, account: params.account, pollingInterval: params.pollingInterval }),
-  } satisfies ChainClients
-}
 
 /**
  * The custom error a contract call reverted with, by name, or undefined for any other failure. A revert can surface
