@@ -6,8 +6,14 @@ import {
   keccak256,
   RpcRequestError,
   type TransactionReceipt,
+  TransactionReceiptNotFoundError,
 } from 'viem'
-import { batchInputKeys, type SignedAssignmentBatch } from '../../ts/assignment.js'
+import {
+  type BatchAssignment,
+  batchInputKeys,
+  type SignedAssignmentBatch,
+  signAssignments,
+} from '../../ts/assignment.js'
 import { type CairnClient, simulated } from '../../ts/client.js'
 import { type CairnContractError, decodeCairnError, decodeSkipReason } from '../../ts/errors.js'
 import { eventsOf } from '../../ts/events.js'
@@ -88,5 +94,26 @@ export function outcomeOf(receipt: TransactionReceipt, marketplace: Address): Ba
       prover: args.prover,
       reason: decodeSkipReason(args.reason),
     })),
+  }
+}
+
+/** The receipt of a sent transaction; undefined while it is not mined. */
+export async function receiptOf(client: CairnClient, hash: Hash): Promise<TransactionReceipt | undefined> {
+  try {
+    return await client.public.getTransactionReceipt({ hash })
+  } catch (error) {
+    if (error instanceof TransactionReceiptNotFoundError) return undefined
+    throw error
+  }
+}
+
+/** The batch submitter's chain (submitter.ts): sent and read by the `submitter` account, signed by `signer`. */
+export function batchPorts(submitter: CairnClient, signer: CairnClient) {
+  const marketplace = submitter.deployment.contracts.proofMarketplace
+  return {
+    receipt: (hash: Hash) => receiptOf(submitter, hash),
+    sign: (assignments: BatchAssignment[], validUntil: bigint) => signAssignments(signer, { assignments, validUntil }),
+    send: (batch: SignedAssignmentBatch) => sendBatch(submitter, batch),
+    outcome: (receipt: TransactionReceipt) => outcomeOf(receipt, marketplace),
   }
 }
