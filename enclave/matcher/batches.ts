@@ -8,17 +8,13 @@ import {
   type TransactionReceipt,
   TransactionReceiptNotFoundError,
 } from 'viem'
-import {
-  type BatchAssignment,
-  batchInputKeys,
-  type SignedAssignmentBatch,
-  signAssignments,
-} from '../../ts/assignment.js'
+import { batchInputKeys, type SignedAssignmentBatch, signAssignments } from '../../ts/assignment.js'
 import { type CairnClient, simulated } from '../../ts/client.js'
 import { type CairnContractError, decodeCairnError, decodeSkipReason } from '../../ts/errors.js'
 import { eventsOf } from '../../ts/events.js'
 import { proofMarketplaceAbi } from '../../ts/generated.js'
 import type { MatchedRequest } from '../../ts/types.js'
+import type { SubmitterPorts } from './submitter.js'
 
 /*
  * Sending a signed batch without waiting for it: the service polls for the receipt between blocks, so it keeps
@@ -108,12 +104,15 @@ export async function receiptOf(client: CairnClient, hash: Hash): Promise<Transa
 }
 
 /** The batch submitter's chain (submitter.ts): sent and read by the `submitter` account, signed by `signer`. */
-export function batchPorts(submitter: CairnClient, signer: CairnClient) {
+export function batchPorts(
+  submitter: CairnClient,
+  signer: CairnClient,
+): Pick<SubmitterPorts, 'receipt' | 'sign' | 'send' | 'outcome'> {
   const marketplace = submitter.deployment.contracts.proofMarketplace
   return {
-    receipt: (hash: Hash) => receiptOf(submitter, hash),
-    sign: (assignments: BatchAssignment[], validUntil: bigint) => signAssignments(signer, { assignments, validUntil }),
-    send: (batch: SignedAssignmentBatch) => sendBatch(submitter, batch),
-    outcome: (receipt: TransactionReceipt) => outcomeOf(receipt, marketplace),
+    receipt: (hash) => receiptOf(submitter, hash),
+    sign: (assignments, validUntil) => signAssignments(signer, { assignments, validUntil }),
+    send: (batch) => sendBatch(submitter, batch),
+    outcome: (receipt) => outcomeOf(receipt, marketplace),
   }
 }

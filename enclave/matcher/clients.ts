@@ -1,6 +1,12 @@
+import type { Chain, PublicClient, Transport } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { connect, createCairnReader } from '../../ts/client.js'
-import { loadAttestationDeployment, loadDeployment } from '../../ts/deployment.js'
+import { type CairnClient, type CairnReader, connect, createCairnReader } from '../../ts/client.js'
+import {
+  type AttestationDeployment,
+  type Deployment,
+  loadAttestationDeployment,
+  loadDeployment,
+} from '../../ts/deployment.js'
 import type { EnclaveAttestation } from '../../ts/enclave-config.js'
 import { rpcChain } from '../../ts/rpc-chain.js'
 import { withAttestation } from '../../ts/tee.js'
@@ -16,7 +22,20 @@ import { type EnclaveKey, loadOrCreateKey, matcherEnclaveConfig } from './keys.j
  * and the index of its logs the book is built from.
  */
 
-export async function connectMatcher(config: MatcherConfig, options: MatcherOptions) {
+export type MatcherClients = {
+  deployment: Deployment
+  attestation: AttestationDeployment
+  key: EnclaveKey
+  enclave: EnclaveAttestation
+  reader: CairnReader & { attestation: AttestationDeployment }
+  client: PublicClient<Transport, Chain>
+  /** The admitted operator's account: registers the key, sends assign. */
+  submitter: CairnClient & { attestation: AttestationDeployment }
+  /** The enclave key's account: signs batches. */
+  signer: CairnClient
+}
+
+export async function connectMatcher(config: MatcherConfig, options: MatcherOptions): Promise<MatcherClients> {
   const deployment =
     options.deployment ??
     (await loadDeployment(config.chainId, config.deployment === undefined ? {} : { path: config.deployment }))
@@ -26,8 +45,8 @@ export async function connectMatcher(config: MatcherConfig, options: MatcherOpti
       config.chainId,
       config.attestationDeployment === undefined ? {} : { path: config.attestationDeployment },
     ))
-  const key: EnclaveKey = await loadOrCreateKey(config.keyFile)
-  const enclave: EnclaveAttestation = attestationOf(
+  const key = await loadOrCreateKey(config.keyFile)
+  const enclave = attestationOf(
     config,
     matcherEnclaveConfig(config.chainId, attestation.contracts.teeRegistry),
     options.provider,
@@ -41,8 +60,6 @@ export async function connectMatcher(config: MatcherConfig, options: MatcherOpti
   const signer = connect(reader, key.account)
   return { deployment, attestation, key, enclave, reader, client: reader.public, submitter, signer }
 }
-
-export type MatcherClients = Awaited<ReturnType<typeof connectMatcher>>
 
 /** The log index behind the book, from the earlier deploy block unless the config names one. */
 export function matcherIndexer(config: MatcherConfig, clients: MatcherClients): Indexer {
