@@ -6,13 +6,15 @@ import {
   keccak256,
   RpcRequestError,
   type TransactionReceipt,
+  TransactionReceiptNotFoundError,
 } from 'viem'
-import { batchInputKeys, type SignedAssignmentBatch } from '../../ts/assignment.js'
+import { batchInputKeys, type SignedAssignmentBatch, signAssignments } from '../../ts/assignment.js'
 import { type CairnClient, simulated } from '../../ts/client.js'
 import { type CairnContractError, decodeCairnError, decodeSkipReason } from '../../ts/errors.js'
 import { eventsOf } from '../../ts/events.js'
 import { proofMarketplaceAbi } from '../../ts/generated.js'
 import type { MatchedRequest } from '../../ts/types.js'
+import type { SubmitterPorts } from './submitter.js'
 
 /*
  * Sending a signed batch without waiting for it: the service polls for the receipt between blocks, so it keeps
@@ -88,5 +90,29 @@ export function outcomeOf(receipt: TransactionReceipt, marketplace: Address): Ba
       prover: args.prover,
       reason: decodeSkipReason(args.reason),
     })),
+  }
+}
+
+/** The receipt of a sent transaction; undefined while it is not mined. */
+export async function receiptOf(client: CairnClient, hash: Hash): Promise<TransactionReceipt | undefined> {
+  try {
+    return await client.public.getTransactionReceipt({ hash })
+  } catch (error) {
+    if (error instanceof TransactionReceiptNotFoundError) return undefined
+    throw error
+  }
+}
+
+/** The batch submitter's chain (submitter.ts): sent and read by the `submitter` account, signed by `signer`. */
+export function batchPorts(
+  submitter: CairnClient,
+  signer: CairnClient,
+): Pick<SubmitterPorts, 'receipt' | 'sign' | 'send' | 'outcome'> {
+  const marketplace = submitter.deployment.contracts.proofMarketplace
+  return {
+    receipt: (hash) => receiptOf(submitter, hash),
+    sign: (assignments, validUntil) => signAssignments(signer, { assignments, validUntil }),
+    send: (batch) => sendBatch(submitter, batch),
+    outcome: (receipt) => outcomeOf(receipt, marketplace),
   }
 }

@@ -124,6 +124,23 @@ export async function rewrapToProverEnclave(
   return { inputKey, enclave: { signer, eciesPublicKey } }
 }
 
+/** The re-wrap as rewrap.ts calls it: to the item's prover, read through `reader` at the block the round decides at. */
+export function rewrapPort(
+  reader: RegistryReader,
+  matcherPrivateKey: Hex,
+  context: (request: MatcherRequest) => PrivateInputsContext,
+) {
+  return async (
+    item: { request: MatcherRequest; marketId: bigint; prover: Address },
+    envelope: Uint8Array,
+    blockNumber: bigint,
+  ): Promise<Hex | undefined> => {
+    const { marketId, prover } = item
+    const params = { envelope, matcherPrivateKey, marketId, prover, context: context(item.request), blockNumber }
+    return (await rewrapToProverEnclave(reader, params))?.inputKey
+  }
+}
+
 /**
  * The request a private-input envelope must have been encrypted for, from the request's own fields as the
  * marketplace logged them: its market, its requester and the digest the marketplace took of its public inputs.

@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { KeyRegistration } from '../../ts/service/key-registration.js'
+import { type Book, bookStats, type OpenRequest } from './book.js'
 
 /** One registry per matcher, not prom-client's global one, so several matchers can run in one process (tests). */
 export function createMetrics() {
@@ -109,3 +111,20 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>
+
+/** The book's gauges, and the key's time left at chain time `now` (once registered). */
+export function setGauges<request extends OpenRequest>(
+  metrics: Metrics,
+  book: Book<request>,
+  registration: KeyRegistration | undefined,
+  now: number,
+): void {
+  const stats = bookStats(book)
+  metrics.bookRequests.set({ state: 'queued' }, stats.open - stats.parked)
+  metrics.bookRequests.set({ state: 'parked' }, stats.parked)
+  metrics.bookRequests.set({ state: 'held' }, stats.held)
+  metrics.bookMarkets.set(stats.markets)
+  metrics.bookProvers.set(stats.provers)
+  metrics.bookListings.set(stats.listings)
+  if (registration !== undefined) metrics.keyExpiresIn.set(registration.expiresAt - now)
+}

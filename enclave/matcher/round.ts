@@ -1,0 +1,102 @@
+import { performance } from 'node:perf_hooks'
+import type { Address } from 'viem'
+import { type ChainView, dropRequest, type HeadBlock, type MatcherRequest, proverKeyId } from './chain.js'
+import {
+  type Eligibility,
+  goneProvers,
+  holdBatch,
+  matchBatch,
+  privateInputsNeedEnclaveKey,
+  pruneExpired,
+} from './engine.js'
+import type { GoneProver } from './gone-provers.js'
+import { loadsInputs, type MatcherInputsStore } from './inputs.js'
+import type { Metrics } from './metrics.js'
+import type { Preparer } from './rewrap.js'
+import type { Submitter } from './submitter.js'
+
+/*
+ * One matching round at a new head: expired requests and the inputs of requests no longer open are forgotten, gone
+ * provers noted, the engine matches one batch over the book and holds it, and the submitter prepares, signs and sends
+ * it. The time the round decides at is kept: enclave keys count as active against it, here and when /requests/<id>
+ * explains a wait, so both judge a prover's key alike.
+ */
+
+/** Whether the prover holds an enclave key in the market that outlives `now` by `minTimeToExpiry`. */
+export function hasActiveKey(
+  proverKeys: ChainView['proverKeys'],
+  params: { prover: Address; marketId: bigint; now: number; minTimeToExpiry: number },
+): boolean {
+  const found = proverKeys.get(proverKeyId(params.marketId, params.prover))
+  return found !== undefined && found.expiresAt > params.now + params.minTimeToExpiry
+}
+
+/** Inputs to load: only once they loaded and checked. Private ones: only to provers with an active enclave key. */
+export function eligibility(
+  ready: (requestId: bigint) => boolean,
+  hasKey: (prover: Address, marketId: bigint) => boolean,
+): Eligibility<MatcherRequest> {
+  const needsEnclaveKey = privateInputsNeedEnclaveKey<MatcherRequest>(hasKey)
+  return (request, prover, marketId) =>
+    !loadsInputs(request) || (ready(request.requestId) && needsEnclaveKey(request, prover, marketId))
+}
+
+/** Takes a request out of the view for good, its inputs too. */
+export function forgetRequest(view: ChainView, inputs: Pick<MatcherInputsStore, 'forget'>, requestId: bigint): void {
+  dropRequest(view, requestId)
+  inputs.forget(requestId)
+}
+
+export type RoundPorts = {
+  /** The indexer's current view (replaced on a rebuild). */
+  view: () => ChainView
+  inputs: Pick<MatcherInputsStore, 'get' | 'ids' | 'forget'>
+  noteGone: (gone: GoneProver[]) => void
+  prepare: Preparer
+  submitter: Pick<Submitter, 'submit'>
+  maxBatch: number
+  minTimeToExpiry: number
+  metrics: Pick<Metrics, 'roundMs'>
+}
+
+export type Round = {
+  /** Chain time of the last round (0 before the first). */
+  readonly matchTime: number
+  /** Whether the prover's enclave key in the market is active at the last round's time. */
+  hasActiveKey: (prover: Address, marketId: bigint) => boolean
+  /** Matches and sends at most one batch at `head`. */
+  run: (head: HeadBlock) => Promise<void>
+}
+
+export function createRound(ports: RoundPorts): Round {
+  const { inputs, minTimeToExpiry } = ports
+  let matchTime = 0
+  const hasKey = (prover: Address, marketId: bigint) =>
+    hasActiveKey(ports.view().proverKeys, { prover, marketId, now: matchTime, minTimeToExpiry })
+  const eligible = eligibility((id) => inputs.get(id)?.state === 'ready', hasKey)
+
+  return {
+    get matchTime() {
+      return matchTime
+    },
+    hasActiveKey: hasKey,
+    async run(head) {
+      const view = ports.view()
+      const now = Number(head.timestamp)
+      const started = performance.now()
+      for (const request of pruneExpired(view.book, now)) forgetRequest(view, inputs, request.requestId)
+      for (const id of inputs.ids()) if (!view.open.has(id)) inputs.forget(id)
+      matchTime = now
+      ports.noteGone(goneProvers(view.book, now))
+      const batch = matchBatch(view.book, { now, maxItems: ports.maxBatch, minTimeToExpiry, eligible })
+      for (const request of batch.expired) forgetRequest(view, inputs, request.requestId)
+      const held = holdBatch(view.book, batch.items)
+      const prepare = async () => {
+        const prepared = await ports.prepare(held, head.number)
+        ports.metrics.roundMs.observe(performance.now() - started)
+        return prepared
+      }
+      await ports.submitter.submit(held, prepare, { block: head.number, now })
+    },
+  }
+}
