@@ -62,7 +62,7 @@ const PRICE = parseEther('10')
 const MAX_REWARD = parseEther('40')
 /** The matcher takes a prover for gone LISTED_PROVING_TIME + this after a task it leaves unanswered. */
 const LIVENESS_GRACE = 20
-/** What the matcher logs as it takes a prover for gone (enclave/matcher/service.ts). */
+/** What the matcher logs as it takes a prover for gone (enclave/matcher/gone-provers.ts). */
 const GONE = 'prover left a task unanswered'
 /** Blocks a crashed service stays down (one block a second): requests pile up meanwhile. */
 const DOWN_BLOCKS = 15n

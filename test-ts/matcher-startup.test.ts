@@ -21,7 +21,7 @@ describe('matcher start-up', () => {
   it('refuses another chain and warns when the marketplace takes its matchers from another registry', async () => {
     const { log, messages } = captureLog()
     await expect(checkChain(chain(1, REGISTRY), expected, log)).rejects.toThrow(
-      'http://127.0.0.1:8545 serves chain 1, not 31337',
+      "--rpc-url serves chain 1, but --chain-id says chain 31337: point --rpc-url at chain 31337's RPC",
     )
     await checkChain(chain(31337, REGISTRY), expected, log)
     expect(messages()).toEqual([])

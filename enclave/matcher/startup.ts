@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { type Address, isAddressEqual } from 'viem'
 import { decodeCairnError } from '../../ts/errors.js'
 import { proofMarketplaceAbi } from '../../ts/generated.js'
+import { checkChainId } from '../../ts/service/chain.js'
 import { bookStats } from './book.js'
 import type { ChainView } from './chain.js'
 import type { MatcherClients } from './clients.js'
@@ -21,12 +22,10 @@ const STARTUP_ATTEMPTS = 5
 /** Stops a start against the wrong chain; warns when the marketplace's matcher authority is another registry. */
 export async function checkChain(
   ports: { chainId: () => Promise<number>; matcherAuthority: () => Promise<Address> },
-  expected: { chainId: number; rpcUrl: string; teeRegistry: Address },
+  expected: { chainId: number; teeRegistry: Address },
   log: Logger,
 ): Promise<void> {
-  const chainId = await ports.chainId()
-  if (chainId !== expected.chainId)
-    throw new Error(`${expected.rpcUrl} serves chain ${chainId}, not ${expected.chainId}`)
+  checkChainId(await ports.chainId(), expected.chainId, { rpcFlag: '--rpc-url', expectedFrom: '--chain-id' })
   const authority = await ports.matcherAuthority()
   if (!isAddressEqual(authority, expected.teeRegistry)) {
     log.warn(

@@ -34,10 +34,17 @@ export class WrongChainError extends Error {
   }
 }
 
+/**
+ * Fails with WrongChainError unless `served` (what the RPC reported) is `expected`. The RPC URL is not in the message:
+ * a provider URL often carries its API key.
+ */
+export function checkChainId(served: number, expected: number, source: ChainSource): void {
+  if (served !== expected) throw new WrongChainError(served, expected, source)
+}
+
 /** Fails with WrongChainError unless the client's RPC serves `expected`. */
 export async function expectChainId(client: ServiceReader, expected: number, source: ChainSource): Promise<void> {
-  const served = await client.public.getChainId()
-  if (served !== expected) throw new WrongChainError(served, expected, source)
+  checkChainId(await client.public.getChainId(), expected, source)
 }
 
 /** A reader on `chainId` at `rpcUrl`, checked to serve it. */
