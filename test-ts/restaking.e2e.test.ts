@@ -71,7 +71,10 @@ import {
   submitAssignments,
   submitDevCollateral,
   type TeeClient,
+  type WriteMutability,
+  type WriteParameters,
   withListedTerms,
+  write,
 } from '../ts/index.js'
 import { ethereumDeploymentSchema, marketplaceDeploymentSchema } from '../ts/restaking.js'
 import { proofFor, stakeLeafHash, stakeTree } from '../ts/stake-tree.js'
@@ -130,22 +133,14 @@ const current = (): Setup => {
 }
 
 /** Simulates, sends and waits for a write on Ethereum from `account`. */
-async function ethSend<const abi extends Abi, name extends ContractFunctionName<abi, 'nonpayable'>>(
-  account: Account,
-  call: {
-    address: Address
-    abi: abi
-    functionName: name
-    args: ContractFunctionArgs<abi, 'nonpayable', name>
-    gas?: bigint
-  },
-) {
+async function ethSend<
+  const abi extends Abi,
+  name extends ContractFunctionName<abi, WriteMutability>,
+  args extends ContractFunctionArgs<abi, WriteMutability, name>,
+>(account: Account, call: WriteParameters<abi, name, args>) {
   const { ethPublic, eth } = current()
   const wallet = createWalletClient({ account, chain: ethereumChain, transport: http(eth.rpcUrl) })
-  // biome-ignore lint/suspicious/noExplicitAny: viem's generic simulate/write pair does not narrow through a wrapper
-  const { request } = await ethPublic.simulateContract({ account, ...(call as any) })
-  const hash = await wallet.writeContract(request)
-  const receipt = await ethPublic.waitForTransactionReceipt({ hash })
+  const receipt = await write({ public: ethPublic, wallet }, call)
   expect(receipt.status).toBe('success')
   return receipt
 }

@@ -1,9 +1,9 @@
 import type { Address, Hex, TransactionReceipt, TypedDataDefinition } from 'viem'
-import { type CairnClient, type CairnReader, sent, simulated } from './client.js'
+import type { CairnClient, CairnReader } from './client.js'
 import type { Deployment } from './deployment.js'
 import { cairnDomain } from './eip712-domains.js'
 import { type CairnContractError, decodeSkipReason } from './errors.js'
-import { eventOf, eventsOf } from './events.js'
+import { eventsOf } from './events.js'
 import { proofMarketplaceAbi } from './generated.js'
 import { getListing, requestRecords } from './readers.js'
 import {
@@ -14,6 +14,7 @@ import {
   type RequestRef,
   type TaskRecords,
 } from './types.js'
+import { write } from './write.js'
 
 // Mirrors src/libraries/AssignmentHashing.sol and ProofMarketplace._domainNameAndVersion; the marketplace recovers
 // the matcher from exactly this digest, so any drift makes every e2e assignment fail with NotMatcher.
@@ -120,16 +121,12 @@ export async function submitAssignments(client: CairnClient, batch: SignedAssign
     })),
   )
   const inputKeys = batchInputKeys(batch.assignments)
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address,
-      abi: proofMarketplaceAbi,
-      functionName: 'assign',
-      args: [matches, inputKeys, batch.validUntil, batch.signature],
-    }),
-  )
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
+  const receipt = await write(client, {
+    address,
+    abi: proofMarketplaceAbi,
+    functionName: 'assign',
+    args: [matches, inputKeys, batch.validUntil, batch.signature],
+  })
   // Every item emits exactly one TaskAssigned or AssignmentSkipped, in batch order: pairing them by position gives
   // each task the record it was committed with, even when a batch names a request twice.
   const events = [
@@ -170,16 +167,13 @@ export async function claim(
 ): Promise<AssignedTask & { receipt: TransactionReceipt }> {
   const address = client.deployment.contracts.proofMarketplace
   const { requestId, request: record } = await requestRecords(client, ref)
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address,
-      abi: proofMarketplaceAbi,
-      functionName: 'claim',
-      args: [requestId, record],
-    }),
-  )
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
-  const { prover, task, byMatcher } = eventOf(receipt, address, proofMarketplaceAbi, 'TaskAssigned').args
+  const { receipt, event } = await write(client, {
+    address,
+    abi: proofMarketplaceAbi,
+    functionName: 'claim',
+    args: [requestId, record],
+    eventName: 'TaskAssigned',
+  })
+  const { prover, task, byMatcher } = event.args
   return { requestId, prover, request: record, task, byMatcher, receipt }
 }

@@ -1,19 +1,11 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type Address, getAddress, type Hex, isAddress, isHex, size } from 'viem'
+import { type DeploymentKey, deploymentKeys } from './contracts-manifest.js'
 import { repoRoot } from './root.js'
 
-export type DeploymentContracts = {
-  proofMarketplace: Address
-  proverRegistry: Address
-  nativeStaking: Address
-  matcherAuthority: Address
-  paymentToken: Address
-  stakeToken: Address
-  groth16Verifier: Address
-  groth16Adapter: Address
-  requestLens: Address
-}
+/** The marketplace's contracts, keyed as the contracts manifest names them in deployments/<chainId>.json. */
+export type DeploymentContracts = { [key in DeploymentKey<'marketplace'>]: Address }
 
 /** deployments/<chainId>.json as written by script/Deploy.s.sol (format: deployments/README.md). */
 export type Deployment = {
@@ -25,17 +17,7 @@ export type Deployment = {
   contracts: DeploymentContracts
 }
 
-const contractKeys = [
-  'proofMarketplace',
-  'proverRegistry',
-  'nativeStaking',
-  'matcherAuthority',
-  'paymentToken',
-  'stakeToken',
-  'groth16Verifier',
-  'groth16Adapter',
-  'requestLens',
-] as const satisfies readonly (keyof DeploymentContracts)[]
+const contractKeys = deploymentKeys('marketplace')
 
 export const deploymentsDir = join(repoRoot, 'deployments/')
 
@@ -77,11 +59,8 @@ export function parseDeployment(json: unknown, source = 'deployment'): Deploymen
   }
 }
 
-export type AttestationContracts = {
-  dcapCollateral: Address
-  dcapTdxVerifier: Address
-  teeRegistry: Address
-}
+/** The attestation contracts, keyed as the contracts manifest names them in deployments/<chainId>.attestation.json. */
+export type AttestationContracts = { [key in DeploymentKey<'attestation'>]: Address }
 
 /** deployments/<chainId>.attestation.json as written by script/DeployAttestation.s.sol (format: deployments/README.md). */
 export type AttestationDeployment = {
@@ -98,11 +77,7 @@ export type AttestationDeployment = {
   contracts: AttestationContracts
 }
 
-const attestationContractKeys = [
-  'dcapCollateral',
-  'dcapTdxVerifier',
-  'teeRegistry',
-] as const satisfies readonly (keyof AttestationContracts)[]
+const attestationContractKeys = deploymentKeys('attestation')
 
 export function attestationDeploymentPath(chainId: number): string {
   return `${deploymentsDir}${chainId}.attestation.json`

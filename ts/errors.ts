@@ -1,27 +1,7 @@
 import { type AbiError, type AbiParameter, formatAbiItem } from 'abitype'
 import { BaseError, decodeErrorResult, type Hex, isHex, size, slice } from 'viem'
-import {
-  cairnNetworkMiddlewareAbi,
-  dcapCollateralAbi,
-  dcapTdxVerifierAbi,
-  devTokenAbi,
-  groth16VerifierAdapterAbi,
-  iOperatorRegistryAbi,
-  iOptInServiceAbi,
-  iVaultAbi,
-  iVetoSlasherAbi,
-  multiProofVerifierAbi,
-  nativeStakingAbi,
-  ownedMatcherAuthorityAbi,
-  proofMarketplaceAbi,
-  proverRegistryAbi,
-  requestLensAbi,
-  safeTransferLibAbi,
-  slashInboxAbi,
-  stakeMirrorAbi,
-  teeProofVerifierAbi,
-  teeRegistryAbi,
-} from './generated.js'
+import { type BindingName, bindingName, type DecodedArtifact, decodedArtifacts } from './contracts-manifest.js'
+import * as bindings from './generated.js'
 import {
   listingStates,
   middlewareSlashStates,
@@ -32,34 +12,12 @@ import {
   teeRoles,
 } from './types.js'
 
-const cairnAbis = [
-  proofMarketplaceAbi,
-  proverRegistryAbi,
-  nativeStakingAbi,
-  ownedMatcherAuthorityAbi,
-  groth16VerifierAdapterAbi,
-  devTokenAbi,
-  safeTransferLibAbi,
-  // Attestation: the registry bubbles up the quote verifier's errors, and those of the collateral it reads; the
-  // marketplace bubbles up a TEE-proof market's verifier's.
-  teeRegistryAbi,
-  dcapTdxVerifierAbi,
-  dcapCollateralAbi,
-  teeProofVerifierAbi,
-  multiProofVerifierAbi,
-  requestLensAbi,
-  // Restaking: the mirror on the marketplace chain; on Ethereum, Cairn's middleware and slash inbox and the
-  // Symbiotic core contracts operators, curators and stakers call (vault deposits, opt-ins, registration).
-  stakeMirrorAbi,
-  cairnNetworkMiddlewareAbi,
-  slashInboxAbi,
-  iVaultAbi,
-  iOperatorRegistryAbi,
-  iOptInServiceAbi,
-  iVetoSlasherAbi,
-] as const
+// The manifest says which contracts' errors are decoded; a name without a binding fails the typecheck here.
+type DecodedAbi = (typeof bindings)[BindingName<DecodedArtifact>]
+const decodedBindings: Readonly<Record<BindingName<DecodedArtifact>, DecodedAbi>> = bindings
+const cairnAbis: readonly DecodedAbi[] = decodedArtifacts().map((artifact) => decodedBindings[bindingName(artifact)])
 
-type CairnAbiItem = (typeof cairnAbis)[number][number]
+type CairnAbiItem = DecodedAbi[number]
 export type CairnAbiError = Extract<CairnAbiItem, { type: 'error' }>
 
 /**

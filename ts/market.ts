@@ -1,10 +1,10 @@
 import type { Address, Hash, TransactionReceipt } from 'viem'
-import { type CairnClient, type CairnReader, sent, simulated } from './client.js'
-import { eventOf } from './events.js'
+import type { CairnClient, CairnReader } from './client.js'
 import { proofMarketplaceAbi } from './generated.js'
 import { getMarket } from './readers.js'
 import type { Market, MarketParams } from './types.js'
 import { address, bps, InvalidParameterError, smallUint, uint } from './validation.js'
+import { write } from './write.js'
 
 /** ProofMarketplace's bounds on market parameters (its MAX_COMPENSATION_BPS and MAX_FALLBACK_DELAY constants). */
 export const MAX_COMPENSATION_BPS = 9_500
@@ -53,19 +53,15 @@ export async function createMarket(
   const checked = validateMarketParams(params)
   const address = client.deployment.contracts.proofMarketplace
   const fee = await client.public.readContract({ address, abi: proofMarketplaceAbi, functionName: 'marketCreationFee' })
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address,
-      abi: proofMarketplaceAbi,
-      functionName: 'createMarket',
-      args: [checked],
-      value: fee,
-    }),
-  )
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
-  const { args } = eventOf(receipt, address, proofMarketplaceAbi, 'MarketCreated')
-  return { marketId: args.marketId, fee, receipt }
+  const { receipt, event } = await write(client, {
+    address,
+    abi: proofMarketplaceAbi,
+    functionName: 'createMarket',
+    args: [checked],
+    value: fee,
+    eventName: 'MarketCreated',
+  })
+  return { marketId: event.args.marketId, fee, receipt }
 }
 
 /** Replaces a market's metadata URI (emitted, not stored); its creator only. */
@@ -73,16 +69,12 @@ export async function setMarketMetadata(
   client: CairnClient,
   params: { marketId: bigint; metadataURI: string },
 ): Promise<TransactionReceipt> {
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address: client.deployment.contracts.proofMarketplace,
-      abi: proofMarketplaceAbi,
-      functionName: 'setMarketMetadata',
-      args: [params.marketId, params.metadataURI],
-    }),
-  )
-  return sent(client, () => client.wallet.writeContract(request))
+  return write(client, {
+    address: client.deployment.contracts.proofMarketplace,
+    abi: proofMarketplaceAbi,
+    functionName: 'setMarketMetadata',
+    args: [params.marketId, params.metadataURI],
+  })
 }
 
 /** A market as its logs describe it: the parameters it was created with and its current metadata URI. */

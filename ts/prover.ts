@@ -1,32 +1,17 @@
-import type {
-  Address,
-  ContractFunctionArgs,
-  ContractFunctionName,
-  SimulateContractParameters,
-  TransactionReceipt,
-} from 'viem'
-import { type CairnClient, sent, simulated } from './client.js'
-import { eventOf } from './events.js'
+import type { Address, TransactionReceipt } from 'viem'
+import type { CairnClient } from './client.js'
 import { nativeStakingAbi, proverRegistryAbi } from './generated.js'
 import { ensureAllowance } from './tokens.js'
 import { address, smallUint, uint } from './validation.js'
+import { write } from './write.js'
 
-type RegistryAbi = typeof proverRegistryAbi
-type RegistryWrite = ContractFunctionName<RegistryAbi, 'nonpayable'>
+/** The ProverRegistry, whose calls the client's account (the prover machine) makes. */
+const registry = (client: CairnClient) =>
+  ({ address: client.deployment.contracts.proverRegistry, abi: proverRegistryAbi }) as const
 
-/** Simulates and sends one ProverRegistry call as the client's account (the prover machine). */
-async function registryCall<const name extends RegistryWrite>(
-  client: CairnClient,
-  functionName: name,
-  args: ContractFunctionArgs<RegistryAbi, 'nonpayable', name>,
-): Promise<TransactionReceipt> {
-  // The arguments are checked against the ABI at the signature; viem's simulate cannot narrow a generic name.
-  const call = { address: client.deployment.contracts.proverRegistry, abi: proverRegistryAbi, functionName, args }
-  const { request } = await simulated(() =>
-    client.public.simulateContract({ account: client.wallet.account, ...(call as SimulateContractParameters) }),
-  )
-  return sent(client, () => client.wallet.writeContract(request))
-}
+/** The NativeStaking contract. */
+const staking = (client: CairnClient) =>
+  ({ address: client.deployment.contracts.nativeStaking, abi: nativeStakingAbi }) as const
 
 /** Registers the client's account as a prover machine with `capacity` compute units. */
 export async function register(
@@ -34,17 +19,25 @@ export async function register(
   params: { capacity: number; rewardAddress?: Address },
 ): Promise<TransactionReceipt> {
   const rewardAddress = address('rewardAddress', params.rewardAddress ?? client.wallet.account.address)
-  return registryCall(client, 'register', [rewardAddress, smallUint('capacity', params.capacity, 32, 1)])
+  return write(client, {
+    ...registry(client),
+    functionName: 'register',
+    args: [rewardAddress, smallUint('capacity', params.capacity, 32, 1)],
+  })
 }
 
 /** Removes the client's registration; it must have no listings (see requestLeave) and no running task. */
 export async function deregister(client: CairnClient): Promise<TransactionReceipt> {
-  return registryCall(client, 'deregister', [])
+  return write(client, { ...registry(client), functionName: 'deregister' })
 }
 
 /** Changes the machine's declared compute capacity; running tasks keep theirs. */
 export async function setCapacity(client: CairnClient, params: { capacity: number }): Promise<TransactionReceipt> {
-  return registryCall(client, 'setCapacity', [smallUint('capacity', params.capacity, 32, 1)])
+  return write(client, {
+    ...registry(client),
+    functionName: 'setCapacity',
+    args: [smallUint('capacity', params.capacity, 32, 1)],
+  })
 }
 
 /** Changes where the prover's future earnings are credited. */
@@ -52,7 +45,11 @@ export async function setRewardAddress(
   client: CairnClient,
   params: { rewardAddress: Address },
 ): Promise<TransactionReceipt> {
-  return registryCall(client, 'setRewardAddress', [address('rewardAddress', params.rewardAddress)])
+  return write(client, {
+    ...registry(client),
+    functionName: 'setRewardAddress',
+    args: [address('rewardAddress', params.rewardAddress)],
+  })
 }
 
 export type ListingParams = {
@@ -76,12 +73,12 @@ function listingArgs(params: ListingParams): readonly [bigint, bigint, number, n
 
 /** Lists the client's (registered) account in a market. */
 export async function list(client: CairnClient, params: ListingParams): Promise<TransactionReceipt> {
-  return registryCall(client, 'list', listingArgs(params))
+  return write(client, { ...registry(client), functionName: 'list', args: listingArgs(params) })
 }
 
 /** Changes the client's offer in a market it is listed in; applies to assignments from now on. */
 export async function updateListing(client: CairnClient, params: ListingParams): Promise<TransactionReceipt> {
-  return registryCall(client, 'updateListing', listingArgs(params))
+  return write(client, { ...registry(client), functionName: 'updateListing', args: listingArgs(params) })
 }
 
 /**
@@ -92,19 +89,31 @@ export async function requestLeave(
   client: CairnClient,
   params: { marketId: bigint },
 ): Promise<{ availableAt: number; receipt: TransactionReceipt }> {
-  const receipt = await registryCall(client, 'requestLeave', [uint('marketId', params.marketId, 256, 1n)])
-  const { args } = eventOf(receipt, client.deployment.contracts.proverRegistry, proverRegistryAbi, 'LeaveRequested')
-  return { availableAt: args.availableAt, receipt }
+  const { receipt, event } = await write(client, {
+    ...registry(client),
+    functionName: 'requestLeave',
+    args: [uint('marketId', params.marketId, 256, 1n)],
+    eventName: 'LeaveRequested',
+  })
+  return { availableAt: event.args.availableAt, receipt }
 }
 
 /** Returns a leaving listing to active. */
 export async function cancelLeave(client: CairnClient, params: { marketId: bigint }): Promise<TransactionReceipt> {
-  return registryCall(client, 'cancelLeave', [uint('marketId', params.marketId, 256, 1n)])
+  return write(client, {
+    ...registry(client),
+    functionName: 'cancelLeave',
+    args: [uint('marketId', params.marketId, 256, 1n)],
+  })
 }
 
 /** Removes a leaving listing once its exit delay has passed. */
 export async function completeLeave(client: CairnClient, params: { marketId: bigint }): Promise<TransactionReceipt> {
-  return registryCall(client, 'completeLeave', [uint('marketId', params.marketId, 256, 1n)])
+  return write(client, {
+    ...registry(client),
+    functionName: 'completeLeave',
+    args: [uint('marketId', params.marketId, 256, 1n)],
+  })
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -119,16 +128,7 @@ export async function stake(
   const amount = uint('amount', params.amount, 128, 1n)
   const prover = address('prover', params.prover ?? client.wallet.account.address)
   const approval = await ensureAllowance(client, stakeToken, nativeStaking, amount)
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address: nativeStaking,
-      abi: nativeStakingAbi,
-      functionName: 'deposit',
-      args: [prover, amount],
-    }),
-  )
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
+  const receipt = await write(client, { ...staking(client), functionName: 'deposit', args: [prover, amount] })
   return { receipt, approval }
 }
 
@@ -140,34 +140,23 @@ export async function unstake(
   client: CairnClient,
   params: { amount: bigint },
 ): Promise<{ unbonding: bigint; availableAt: bigint; receipt: TransactionReceipt }> {
-  const address = client.deployment.contracts.nativeStaking
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address,
-      abi: nativeStakingAbi,
-      functionName: 'requestWithdrawal',
-      args: [uint('amount', params.amount, 256, 1n)],
-    }),
-  )
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
-  const { args } = eventOf(receipt, address, nativeStakingAbi, 'WithdrawalRequested')
-  return { unbonding: args.totalUnbonding, availableAt: args.availableAt, receipt }
+  const { receipt, event } = await write(client, {
+    ...staking(client),
+    functionName: 'requestWithdrawal',
+    args: [uint('amount', params.amount, 256, 1n)],
+    eventName: 'WithdrawalRequested',
+  })
+  return { unbonding: event.args.totalUnbonding, availableAt: event.args.availableAt, receipt }
 }
 
 /** Returns everything unbonding to active stake. */
 export async function cancelUnstake(client: CairnClient): Promise<{ amount: bigint; receipt: TransactionReceipt }> {
-  const address = client.deployment.contracts.nativeStaking
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address,
-      abi: nativeStakingAbi,
-      functionName: 'cancelWithdrawal',
-    }),
-  )
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
-  return { amount: eventOf(receipt, address, nativeStakingAbi, 'WithdrawalCancelled').args.amount, receipt }
+  const { receipt, event } = await write(client, {
+    ...staking(client),
+    functionName: 'cancelWithdrawal',
+    eventName: 'WithdrawalCancelled',
+  })
+  return { amount: event.args.amount, receipt }
 }
 
 /** Sends the client's fully unbonded stake to `to` (default: itself). */
@@ -175,18 +164,13 @@ export async function withdrawStake(
   client: CairnClient,
   params: { to?: Address } = {},
 ): Promise<{ amount: bigint; receipt: TransactionReceipt }> {
-  const address = client.deployment.contracts.nativeStaking
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address,
-      abi: nativeStakingAbi,
-      functionName: 'withdraw',
-      args: [addressOrSelf(client, params.to)],
-    }),
-  )
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
-  return { amount: eventOf(receipt, address, nativeStakingAbi, 'Withdrawn').args.amount, receipt }
+  const { receipt, event } = await write(client, {
+    ...staking(client),
+    functionName: 'withdraw',
+    args: [addressOrSelf(client, params.to)],
+    eventName: 'Withdrawn',
+  })
+  return { amount: event.args.amount, receipt }
 }
 
 function addressOrSelf(client: CairnClient, to: Address | undefined): Address {

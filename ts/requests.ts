@@ -1,11 +1,12 @@
 import { type Address, isAddressEqual, parseEventLogs, type TransactionReceipt } from 'viem'
-import { type CairnClient, sent, simulated } from './client.js'
+import type { CairnClient } from './client.js'
 import { CairnContractError } from './errors.js'
-import { eventOf, requestCreationOf } from './events.js'
+import { requestCreationOf } from './events.js'
 import { devTokenAbi, proofMarketplaceAbi } from './generated.js'
 import { getMarket, requestRecords } from './readers.js'
 import { ensureAllowance } from './tokens.js'
 import type { RequestCreation, RequestParams, RequestRef } from './types.js'
+import { write } from './write.js'
 
 export type CreatedRequest = RequestCreation & {
   receipt: TransactionReceipt
@@ -26,29 +27,19 @@ export type CreatedRequest = RequestCreation & {
  */
 export async function createRequest(client: CairnClient, params: RequestParams): Promise<CreatedRequest> {
   const address = client.deployment.contracts.proofMarketplace
-  const simulate = () =>
-    simulated(() =>
-      client.public.simulateContract({
-        account: client.wallet.account,
-        address,
-        abi: proofMarketplaceAbi,
-        functionName: 'createRequest',
-        args: [params],
-      }),
-    )
+  const post = () => write(client, { address, abi: proofMarketplaceAbi, functionName: 'createRequest', args: [params] })
   let approval: TransactionReceipt | undefined
-  let simulation: Awaited<ReturnType<typeof simulate>>
+  let receipt: TransactionReceipt
   try {
-    simulation = await simulate()
+    receipt = await post()
   } catch (error) {
+    // Thrown decoded by the simulation, or by the node's gas estimate when sending: either way nothing was sent.
     if (!(error instanceof CairnContractError && error.name === 'TransferFromFailed')) throw error
     const market = await getMarket(client, BigInt(params.marketId))
     approval = await ensureAllowance(client, market.paymentToken, address, params.maxReward)
     if (approval === undefined) throw error
-    simulation = await simulate()
+    receipt = await post()
   }
-  const { request } = simulation
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
   const creation = requestCreationOf(receipt, address)
   return { ...creation, receipt, approval, escrowSource: pulledBy(receipt, address) ? 'transferFrom' : 'balance' }
 }
@@ -69,18 +60,14 @@ export async function cancel(
 ): Promise<{ requestId: bigint; refund: bigint; receipt: TransactionReceipt }> {
   const address = client.deployment.contracts.proofMarketplace
   const { requestId, request: record } = await requestRecords(client, ref)
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address,
-      abi: proofMarketplaceAbi,
-      functionName: 'cancel',
-      args: [requestId, record],
-    }),
-  )
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
-  const { args } = eventOf(receipt, address, proofMarketplaceAbi, 'RequestCancelled')
-  return { requestId, refund: args.refund, receipt }
+  const { receipt, event } = await write(client, {
+    address,
+    abi: proofMarketplaceAbi,
+    functionName: 'cancel',
+    args: [requestId, record],
+    eventName: 'RequestCancelled',
+  })
+  return { requestId, refund: event.args.refund, receipt }
 }
 
 /**
@@ -94,16 +81,12 @@ export async function deposit(
 ): Promise<{ amount: bigint; receipt: TransactionReceipt; approval: TransactionReceipt | undefined }> {
   const address = client.deployment.contracts.proofMarketplace
   const approval = await ensureAllowance(client, token, address, amount)
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address,
-      abi: proofMarketplaceAbi,
-      functionName: 'deposit',
-      args: [token, amount],
-    }),
-  )
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
-  const { args } = eventOf(receipt, address, proofMarketplaceAbi, 'Deposited')
-  return { amount: args.amount, receipt, approval }
+  const { receipt, event } = await write(client, {
+    address,
+    abi: proofMarketplaceAbi,
+    functionName: 'deposit',
+    args: [token, amount],
+    eventName: 'Deposited',
+  })
+  return { amount: event.args.amount, receipt, approval }
 }

@@ -17,9 +17,8 @@ import {
   zeroAddress,
 } from 'viem'
 import { z } from 'zod'
-import { type ChainClient, type ChainReader, sent, simulated } from './client.js'
+import type { ChainClient, ChainReader } from './client.js'
 import { cairnDomain } from './eip712-domains.js'
-import { eventOf } from './events.js'
 import {
   cairnNetworkMiddlewareAbi,
   iOperatorRegistryAbi,
@@ -31,6 +30,7 @@ import { proofFor, type StakeLeaf, stakeTree } from './stake-tree.js'
 import { ensureAllowance } from './tokens.js'
 import { enumName, type MirrorSlashStatus, mirrorSlashStatuses } from './types.js'
 import { address, InvalidParameterError, uint } from './validation.js'
+import { write } from './write.js'
 
 // ---------------------------------------------------------------------------------------------------------------
 // Deployment files (script/DeployRestaking.s.sol, format: deployments/README.md)
@@ -143,18 +143,14 @@ export async function depositToVault(
   const onBehalfOf = address('onBehalfOf', params.onBehalfOf ?? client.wallet.account.address)
   const collateral = await client.public.readContract({ address: vault, abi: iVaultAbi, functionName: 'collateral' })
   const approval = await ensureAllowance(client, collateral, vault, amount)
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address: vault,
-      abi: iVaultAbi,
-      functionName: 'deposit',
-      args: [onBehalfOf, amount],
-    }),
-  )
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
-  const { args } = eventOf(receipt, vault, iVaultAbi, 'Deposit')
-  return { depositedAmount: args.amount, mintedShares: args.shares, receipt, approval }
+  const { receipt, event } = await write(client, {
+    address: vault,
+    abi: iVaultAbi,
+    functionName: 'deposit',
+    args: [onBehalfOf, amount],
+    eventName: 'Deposit',
+  })
+  return { depositedAmount: event.args.amount, mintedShares: event.args.shares, receipt, approval }
 }
 
 /**
@@ -166,21 +162,14 @@ export async function withdrawFromVault(
   params: { vault: Address; amount: bigint; claimer?: Address },
 ): Promise<{ burnedShares: bigint; mintedShares: bigint; receipt: TransactionReceipt }> {
   const vault = address('vault', params.vault)
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address: vault,
-      abi: iVaultAbi,
-      functionName: 'withdraw',
-      args: [
-        address('claimer', params.claimer ?? client.wallet.account.address),
-        uint('amount', params.amount, 256, 1n),
-      ],
-    }),
-  )
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
-  const { args } = eventOf(receipt, vault, iVaultAbi, 'Withdraw')
-  return { burnedShares: args.burnedShares, mintedShares: args.mintedShares, receipt }
+  const { receipt, event } = await write(client, {
+    address: vault,
+    abi: iVaultAbi,
+    functionName: 'withdraw',
+    args: [address('claimer', params.claimer ?? client.wallet.account.address), uint('amount', params.amount, 256, 1n)],
+    eventName: 'Withdraw',
+  })
+  return { burnedShares: event.args.burnedShares, mintedShares: event.args.mintedShares, receipt }
 }
 
 /** Claims what the client withdrew in vault epoch `epoch`, to `recipient` (default: itself). */
@@ -189,17 +178,14 @@ export async function claimFromVault(
   params: { vault: Address; epoch: bigint; recipient?: Address },
 ): Promise<{ amount: bigint; receipt: TransactionReceipt }> {
   const vault = address('vault', params.vault)
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address: vault,
-      abi: iVaultAbi,
-      functionName: 'claim',
-      args: [address('recipient', params.recipient ?? client.wallet.account.address), params.epoch],
-    }),
-  )
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
-  return { amount: eventOf(receipt, vault, iVaultAbi, 'Claim').args.amount, receipt }
+  const { receipt, event } = await write(client, {
+    address: vault,
+    abi: iVaultAbi,
+    functionName: 'claim',
+    args: [address('recipient', params.recipient ?? client.wallet.account.address), params.epoch],
+    eventName: 'Claim',
+  })
+  return { amount: event.args.amount, receipt }
 }
 
 export type VaultInfo = {
@@ -242,15 +228,11 @@ export async function registerOperator(
   client: ChainClient,
   params: { operatorRegistry: Address },
 ): Promise<TransactionReceipt> {
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address: address('operatorRegistry', params.operatorRegistry),
-      abi: iOperatorRegistryAbi,
-      functionName: 'registerOperator',
-    }),
-  )
-  return sent(client, () => client.wallet.writeContract(request))
+  return write(client, {
+    address: address('operatorRegistry', params.operatorRegistry),
+    abi: iOperatorRegistryAbi,
+    functionName: 'registerOperator',
+  })
 }
 
 /** Whether `operator` is registered in the OperatorRegistry. */
@@ -274,16 +256,12 @@ export async function optIn(
   client: ChainClient,
   params: { service: Address; where: Address },
 ): Promise<TransactionReceipt> {
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address: address('service', params.service),
-      abi: iOptInServiceAbi,
-      functionName: 'optIn',
-      args: [address('where', params.where)],
-    }),
-  )
-  return sent(client, () => client.wallet.writeContract(request))
+  return write(client, {
+    address: address('service', params.service),
+    abi: iOptInServiceAbi,
+    functionName: 'optIn',
+    args: [address('where', params.where)],
+  })
 }
 
 /** The operator opts in to Cairn's network (the middleware is the network). */
@@ -385,24 +363,20 @@ export async function bindOperator(
   },
 ): Promise<{ operator: Address; prover: Address; effectiveAt: number; receipt: TransactionReceipt }> {
   const middleware = address('middleware', params.middleware)
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address: middleware,
-      abi: cairnNetworkMiddlewareAbi,
-      functionName: 'bindOperator',
-      args: [
-        address('operator', params.operator),
-        address('prover', params.prover),
-        params.deadline,
-        params.operatorSignature,
-        params.proverSignature,
-      ],
-    }),
-  )
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
-  const { args } = eventOf(receipt, middleware, cairnNetworkMiddlewareAbi, 'OperatorBound')
-  return { operator: args.operator, prover: args.prover, effectiveAt: args.effectiveAt, receipt }
+  const { receipt, event } = await write(client, {
+    address: middleware,
+    abi: cairnNetworkMiddlewareAbi,
+    functionName: 'bindOperator',
+    args: [
+      address('operator', params.operator),
+      address('prover', params.prover),
+      params.deadline,
+      params.operatorSignature,
+      params.proverSignature,
+    ],
+    eventName: 'OperatorBound',
+  })
+  return { operator: event.args.operator, prover: event.args.prover, effectiveAt: event.args.effectiveAt, receipt }
 }
 
 export type Binding = {
@@ -473,18 +447,14 @@ export async function optInVault(
   params: { middleware: Address; vault: Address },
 ): Promise<{ collateral: Address; slasherType: bigint; receipt: TransactionReceipt }> {
   const middleware = address('middleware', params.middleware)
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address: middleware,
-      abi: cairnNetworkMiddlewareAbi,
-      functionName: 'optInVault',
-      args: [address('vault', params.vault)],
-    }),
-  )
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
-  const { args } = eventOf(receipt, middleware, cairnNetworkMiddlewareAbi, 'VaultOptedIn')
-  return { collateral: args.collateral, slasherType: BigInt(args.slasherType), receipt }
+  const { receipt, event } = await write(client, {
+    address: middleware,
+    abi: cairnNetworkMiddlewareAbi,
+    functionName: 'optInVault',
+    args: [address('vault', params.vault)],
+    eventName: 'VaultOptedIn',
+  })
+  return { collateral: event.args.collateral, slasherType: BigInt(event.args.slasherType), receipt }
 }
 
 /** Takes a vault out of Cairn's network: its curator (the vault's owner) or the middleware's owner. */
@@ -492,16 +462,12 @@ export async function optOutVault(
   client: ChainClient,
   params: { middleware: Address; vault: Address },
 ): Promise<TransactionReceipt> {
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address: address('middleware', params.middleware),
-      abi: cairnNetworkMiddlewareAbi,
-      functionName: 'optOutVault',
-      args: [address('vault', params.vault)],
-    }),
-  )
-  return sent(client, () => client.wallet.writeContract(request))
+  return write(client, {
+    address: address('middleware', params.middleware),
+    abi: cairnNetworkMiddlewareAbi,
+    functionName: 'optOutVault',
+    args: [address('vault', params.vault)],
+  })
 }
 
 /**
@@ -761,18 +727,14 @@ export async function proveStake(
   params: { mirror: Address; prover: Address; vault: Address; stake: bigint; proof: readonly Hex[] },
 ): Promise<{ epoch: bigint; stake: bigint; counted: bigint; receipt: TransactionReceipt }> {
   const mirror = address('mirror', params.mirror)
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address: mirror,
-      abi: stakeMirrorAbi,
-      functionName: 'proveStake',
-      args: [address('prover', params.prover), address('vault', params.vault), params.stake, params.proof],
-    }),
-  )
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
-  const { args } = eventOf(receipt, mirror, stakeMirrorAbi, 'StakeProven')
-  return { epoch: args.epoch, stake: args.stake, counted: args.counted, receipt }
+  const { receipt, event } = await write(client, {
+    address: mirror,
+    abi: stakeMirrorAbi,
+    functionName: 'proveStake',
+    args: [address('prover', params.prover), address('vault', params.vault), params.stake, params.proof],
+    eventName: 'StakeProven',
+  })
+  return { epoch: event.args.epoch, stake: event.args.stake, counted: event.args.counted, receipt }
 }
 
 /** Where a snapshot's tree is rebuilt from: the middleware on Ethereum, as the relayers read it. */

@@ -7,7 +7,7 @@ import {
   type TypedDataDefinition,
   zeroHash,
 } from 'viem'
-import { type CairnClient, type CairnReader, resent, sent, simulated } from './client.js'
+import { type CairnClient, type CairnReader, resent, simulated } from './client.js'
 import type { Deployment } from './deployment.js'
 import { cairnDomain } from './eip712-domains.js'
 import { type CairnContractError, decodeSkipReason } from './errors.js'
@@ -25,6 +25,7 @@ import {
   type TaskRef,
 } from './types.js'
 import { uint } from './validation.js'
+import { write } from './write.js'
 
 export type FulfilParams = {
   requestId: bigint
@@ -171,17 +172,14 @@ export type SlashOutcome = {
 export async function slash(client: CairnClient, ref: TaskRef): Promise<SlashOutcome> {
   const address = client.deployment.contracts.proofMarketplace
   const { requestId, request: record, task } = await taskRecords(client, ref)
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address,
-      abi: proofMarketplaceAbi,
-      functionName: 'slash',
-      args: [requestId, record, task],
-    }),
-  )
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
-  const { args } = eventOf(receipt, address, proofMarketplaceAbi, 'TaskSlashed')
+  const { receipt, event } = await write(client, {
+    address,
+    abi: proofMarketplaceAbi,
+    functionName: 'slash',
+    args: [requestId, record, task],
+    eventName: 'TaskSlashed',
+  })
+  const { args } = event
   const [queued] = parseEventLogs({ abi: stakeMirrorAbi, logs: receipt.logs, eventName: 'SlashQueued', strict: true })
     .map((log) => log.args)
     .filter((queuedSlash) => queuedSlash.taskId === requestId)
@@ -218,18 +216,14 @@ export async function withdraw(
   // On chain 0 means the whole balance: an explicit amount must be at least 1 so that 0n is never read as "all".
   const amount = options.amount === undefined ? 0n : uint('amount', options.amount, 256, 1n)
   const address = client.deployment.contracts.proofMarketplace
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address,
-      abi: proofMarketplaceAbi,
-      functionName: 'withdraw',
-      args: [token, to, amount],
-    }),
-  )
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
-  const { args } = eventOf(receipt, address, proofMarketplaceAbi, 'Withdrawn')
-  return { amount: args.amount, receipt }
+  const { receipt, event } = await write(client, {
+    address,
+    abi: proofMarketplaceAbi,
+    functionName: 'withdraw',
+    args: [token, to, amount],
+    eventName: 'Withdrawn',
+  })
+  return { amount: event.args.amount, receipt }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ import { decodeCairnError } from './errors.js'
 import { eventOf, eventsOf } from './events.js'
 import { dcapCollateralAbi, proofMarketplaceAbi, teeRegistryAbi } from './generated.js'
 import { enumName, type TeeRole, teeRoles } from './types.js'
+import { write } from './write.js'
 
 /** A reader that also knows the attestation contracts (deployments/<chainId>.attestation.json). */
 export type TeeReader = CairnReader & { attestation: AttestationDeployment }
@@ -97,64 +98,55 @@ export type SubmittedCollateral = {
  * or signing certificate) as DER: it knows the root already.
  */
 export async function submitCollateral(client: TeeClient, collateral: DcapCollateral): Promise<SubmittedCollateral> {
-  const address = client.attestation.contracts.dcapCollateral
-  const account = client.wallet.account
+  const collateralStore = { address: client.attestation.contracts.dcapCollateral, abi: dcapCollateralAbi } as const
 
   const rootCrl = hexField(collateral.root_ca_crl, 'root_ca_crl')
-  const { request: rootRequest } = await simulated(() =>
-    client.public.simulateContract({
-      account,
-      address,
-      abi: dcapCollateralAbi,
-      functionName: 'submitRootCrl',
-      args: [rootCrl],
-    }),
-  )
-  const rootReceipt = await sent(client, () => client.wallet.writeContract(rootRequest))
-  const rootAccepted = eventOf(rootReceipt, address, dcapCollateralAbi, 'CrlAccepted').args
+  const {
+    receipt: rootReceipt,
+    event: { args: rootAccepted },
+  } = await write(client, {
+    ...collateralStore,
+    functionName: 'submitRootCrl',
+    args: [rootCrl],
+    eventName: 'CrlAccepted',
+  })
 
   const platformCa = firstCertificate(collateral.pck_crl_issuer_chain, 'pck_crl_issuer_chain')
   const pckCrl = hexField(collateral.pck_crl, 'pck_crl')
-  const { request: pckRequest } = await simulated(() =>
-    client.public.simulateContract({
-      account,
-      address,
-      abi: dcapCollateralAbi,
-      functionName: 'submitPckCrl',
-      args: [platformCa, pckCrl],
-    }),
-  )
-  const pckReceipt = await sent(client, () => client.wallet.writeContract(pckRequest))
-  const pckAccepted = eventOf(pckReceipt, address, dcapCollateralAbi, 'CrlAccepted').args
-  const [caRegistered] = eventsOf(pckReceipt, address, dcapCollateralAbi, 'CaRegistered')
+  const {
+    receipt: pckReceipt,
+    event: { args: pckAccepted },
+  } = await write(client, {
+    ...collateralStore,
+    functionName: 'submitPckCrl',
+    args: [platformCa, pckCrl],
+    eventName: 'CrlAccepted',
+  })
+  const [caRegistered] = eventsOf(pckReceipt, collateralStore.address, dcapCollateralAbi, 'CaRegistered')
 
   const tcbSigning = firstCertificate(collateral.tcb_info_issuer_chain, 'tcb_info_issuer_chain')
   const tcbSignature = hexField(collateral.tcb_info_signature, 'tcb_info_signature')
-  const { request: tcbRequest } = await simulated(() =>
-    client.public.simulateContract({
-      account,
-      address,
-      abi: dcapCollateralAbi,
-      functionName: 'submitTcbInfo',
-      args: [tcbSigning, collateral.tcb_info, tcbSignature],
-    }),
-  )
-  const tcbReceipt = await sent(client, () => client.wallet.writeContract(tcbRequest))
-  const tcbAccepted = eventOf(tcbReceipt, address, dcapCollateralAbi, 'TcbInfoAccepted').args
+  const {
+    receipt: tcbReceipt,
+    event: { args: tcbAccepted },
+  } = await write(client, {
+    ...collateralStore,
+    functionName: 'submitTcbInfo',
+    args: [tcbSigning, collateral.tcb_info, tcbSignature],
+    eventName: 'TcbInfoAccepted',
+  })
 
   const qeSigning = firstCertificate(collateral.qe_identity_issuer_chain, 'qe_identity_issuer_chain')
   const qeSignature = hexField(collateral.qe_identity_signature, 'qe_identity_signature')
-  const { request: qeRequest } = await simulated(() =>
-    client.public.simulateContract({
-      account,
-      address,
-      abi: dcapCollateralAbi,
-      functionName: 'submitQeIdentity',
-      args: [qeSigning, collateral.qe_identity, qeSignature],
-    }),
-  )
-  const qeReceipt = await sent(client, () => client.wallet.writeContract(qeRequest))
-  const qeAccepted = eventOf(qeReceipt, address, dcapCollateralAbi, 'QeIdentityAccepted').args
+  const {
+    receipt: qeReceipt,
+    event: { args: qeAccepted },
+  } = await write(client, {
+    ...collateralStore,
+    functionName: 'submitQeIdentity',
+    args: [qeSigning, collateral.qe_identity, qeSignature],
+    eventName: 'QeIdentityAccepted',
+  })
 
   return {
     rootCrl: rootAccepted,
@@ -197,18 +189,14 @@ export async function allowMeasurement(
   params: { role: TeeRole; marketId?: bigint; measurement: Hex; allowed?: boolean },
 ): Promise<{ measurement: Hex; allowed: boolean; receipt: TransactionReceipt }> {
   const address = client.attestation.contracts.teeRegistry
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address,
-      abi: teeRegistryAbi,
-      functionName: 'setMeasurementAllowed',
-      args: [roleIndex(params.role), params.marketId ?? 0n, params.measurement, params.allowed ?? true],
-    }),
-  )
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
-  const { args } = eventOf(receipt, address, teeRegistryAbi, 'MeasurementAllowed')
-  return { measurement: args.measurement, allowed: args.allowed, receipt }
+  const { receipt, event } = await write(client, {
+    address,
+    abi: teeRegistryAbi,
+    functionName: 'setMeasurementAllowed',
+    args: [roleIndex(params.role), params.marketId ?? 0n, params.measurement, params.allowed ?? true],
+    eventName: 'MeasurementAllowed',
+  })
+  return { measurement: event.args.measurement, allowed: event.args.allowed, receipt }
 }
 
 /**
@@ -221,18 +209,14 @@ export async function pinTdConfig(
   params: { role: TeeRole; marketId?: bigint; tdConfig: Hex },
 ): Promise<{ tdConfig: Hex; receipt: TransactionReceipt }> {
   const address = client.attestation.contracts.teeRegistry
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address,
-      abi: teeRegistryAbi,
-      functionName: 'setTdConfigPinned',
-      args: [roleIndex(params.role), params.marketId ?? 0n, params.tdConfig],
-    }),
-  )
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
-  const { args } = eventOf(receipt, address, teeRegistryAbi, 'TdConfigPinned')
-  return { tdConfig: args.tdConfig, receipt }
+  const { receipt, event } = await write(client, {
+    address,
+    abi: teeRegistryAbi,
+    functionName: 'setTdConfigPinned',
+    args: [roleIndex(params.role), params.marketId ?? 0n, params.tdConfig],
+    eventName: 'TdConfigPinned',
+  })
+  return { tdConfig: event.args.tdConfig, receipt }
 }
 
 /** The TD configuration pinned for a role and market, or undefined when none is. */
@@ -295,18 +279,19 @@ export async function setOperatorAdmitted(
   params: { role: OperatorRole; operator: Address; admitted?: boolean },
 ): Promise<{ operator: Address; admitted: boolean; admittedCount: number; receipt: TransactionReceipt }> {
   const registry = client.attestation.contracts.teeRegistry
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address: registry,
-      abi: teeRegistryAbi,
-      functionName: 'setOperatorAdmitted',
-      args: [roleIndex(params.role), params.operator, params.admitted ?? true],
-    }),
-  )
-  const receipt = await sent(client, () => client.wallet.writeContract(request))
-  const { args } = eventOf(receipt, registry, teeRegistryAbi, 'OperatorAdmissionSet')
-  return { operator: args.operator, admitted: args.admitted, admittedCount: args.admittedCount, receipt }
+  const { receipt, event } = await write(client, {
+    address: registry,
+    abi: teeRegistryAbi,
+    functionName: 'setOperatorAdmitted',
+    args: [roleIndex(params.role), params.operator, params.admitted ?? true],
+    eventName: 'OperatorAdmissionSet',
+  })
+  return {
+    operator: event.args.operator,
+    admitted: event.args.admitted,
+    admittedCount: event.args.admittedCount,
+    receipt,
+  }
 }
 
 /** Whether `operator` is admitted for the matcher or relayer role. */
@@ -365,16 +350,12 @@ export function isOperatorNotAdmittedError(error: unknown): error is OperatorNot
  * sign assignments); the marketplace owner only.
  */
 export async function setMatcherAuthority(client: CairnClient, authority: Address): Promise<TransactionReceipt> {
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address: client.deployment.contracts.proofMarketplace,
-      abi: proofMarketplaceAbi,
-      functionName: 'setMatcherAuthority',
-      args: [authority],
-    }),
-  )
-  return sent(client, () => client.wallet.writeContract(request))
+  return write(client, {
+    address: client.deployment.contracts.proofMarketplace,
+    abi: proofMarketplaceAbi,
+    functionName: 'setMatcherAuthority',
+    args: [authority],
+  })
 }
 
 /**
@@ -382,16 +363,12 @@ export async function setMatcherAuthority(client: CairnClient, authority: Addres
  * attestation path (rejectInputs); the marketplace owner only.
  */
 export async function setEnclaveKeys(client: CairnClient, registry: Address): Promise<TransactionReceipt> {
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address: client.deployment.contracts.proofMarketplace,
-      abi: proofMarketplaceAbi,
-      functionName: 'setEnclaveKeys',
-      args: [registry],
-    }),
-  )
-  return sent(client, () => client.wallet.writeContract(request))
+  return write(client, {
+    address: client.deployment.contracts.proofMarketplace,
+    abi: proofMarketplaceAbi,
+    functionName: 'setEnclaveKeys',
+    args: [registry],
+  })
 }
 
 /** The operator's current prover enclave key in a market and its ECIES key, or undefined when none is active. */

@@ -1,6 +1,7 @@
 import { type Address, type TransactionReceipt, zeroAddress } from 'viem'
-import { type ChainClient, type ChainReader, sent, simulated } from './client.js'
+import type { ChainClient, ChainReader } from './client.js'
 import { devTokenAbi } from './generated.js'
+import { write } from './write.js'
 
 export async function balanceOf(reader: ChainReader, token: Address, account: Address): Promise<bigint> {
   return reader.public.readContract({ address: token, abi: devTokenAbi, functionName: 'balanceOf', args: [account] })
@@ -24,16 +25,7 @@ export async function ensureAllowance(
     args: [owner, spender],
   })
   if (allowance >= amount) return undefined
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address: token,
-      abi: devTokenAbi,
-      functionName: 'approve',
-      args: [spender, amount],
-    }),
-  )
-  return sent(client, () => client.wallet.writeContract(request))
+  return write(client, { address: token, abi: devTokenAbi, functionName: 'approve', args: [spender, amount] })
 }
 
 /** Mints DevTokens (devnets only: anyone may mint them). */
@@ -43,16 +35,7 @@ export async function mintDevToken(
   to: Address,
   amount: bigint,
 ): Promise<TransactionReceipt> {
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address: token,
-      abi: devTokenAbi,
-      functionName: 'mint',
-      args: [to, amount],
-    }),
-  )
-  return sent(client, () => client.wallet.writeContract(request))
+  return write(client, { address: token, abi: devTokenAbi, functionName: 'mint', args: [to, amount] })
 }
 
 export type TokenInfo = { address: Address; symbol: string; decimals: number }

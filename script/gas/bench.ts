@@ -40,14 +40,13 @@ import {
   proofContextOf,
   provePoseidonPreimage,
   register,
-  sent,
   signAssignments,
-  simulated,
   slash,
   stake,
   submitAssignments,
   type TaskRecords,
   withListedTerms,
+  write,
 } from '../../ts/index.js'
 
 const BATCH = 10
@@ -87,16 +86,12 @@ async function setup(devnet: Devnet) {
   await list(actors.prover, { marketId, price: parseEther('25'), provingTime: PROVING_TIME })
   await mintDevToken(actors.requester, deployment.contracts.paymentToken, requester, parseEther('1000000'))
   // One unlimited approval up front, so no createRequest below pays for (or skips) an allowance write.
-  const { request } = await simulated(() =>
-    actors.requester.public.simulateContract({
-      account: actors.requester.wallet.account,
-      address: deployment.contracts.paymentToken,
-      abi: devTokenAbi,
-      functionName: 'approve',
-      args: [deployment.contracts.proofMarketplace, maxUint256],
-    }),
-  )
-  await sent(actors.requester, () => actors.requester.wallet.writeContract(request))
+  await write(actors.requester, {
+    address: deployment.contracts.paymentToken,
+    abi: devTokenAbi,
+    functionName: 'approve',
+    args: [deployment.contracts.proofMarketplace, maxUint256],
+  })
   return { marketId, prover, requester }
 }
 

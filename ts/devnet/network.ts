@@ -5,13 +5,10 @@
 import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
-  type Abi,
   type Account,
   type Address,
   bytesToHex,
   type Chain,
-  type ContractFunctionArgs,
-  type ContractFunctionName,
   createPublicClient,
   createTestClient,
   createWalletClient,
@@ -21,7 +18,6 @@ import {
   type PublicClient,
   parseEther,
   type TestClient,
-  type TransactionReceipt,
   type Transport,
   toHex,
 } from 'viem'
@@ -31,7 +27,7 @@ import { buildDevCollateral, createDevPki, devTdConfigOf } from '../../enclave/a
 import { matcherEnclaveConfig } from '../../enclave/matcher/keys.js'
 import { proverEnclaveConfig } from '../../enclave/prover/runner.js'
 import { relayerEnclaveConfig } from '../../relayer/src/registration.js'
-import { sent, simulated } from '../client.js'
+import type { ChainClient } from '../client.js'
 import type { AttestationDeployment } from '../deployment.js'
 import type { EnclaveConfig } from '../enclave-config.js'
 import {
@@ -51,6 +47,7 @@ import {
   submitDevCollateral,
   type TeeClient,
 } from '../tee.js'
+import { write } from '../write.js'
 import { anvilAccount, type DevAccount, devRoles } from './accounts.js'
 import { type Anvil, freePort, startAnvil } from './anvil.js'
 import { devMeasurementOf } from './attestation.js'
@@ -267,16 +264,12 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
     progress('submitting dev collateral, allowing measurements, pinning TD configurations')
     for (const owner of [teeOwner, ethOwner]) {
       await submitDevCollateral(owner, collateral)
-      const { request } = await simulated(() =>
-        owner.public.simulateContract({
-          account: owner.wallet.account,
-          address: owner.attestation.contracts.teeRegistry,
-          abi: teeRegistryAbi,
-          functionName: 'setAttestValiditySeconds',
-          args: [BigInt(validity)],
-        }),
-      )
-      await sent(owner, () => owner.wallet.writeContract(request))
+      await write(owner, {
+        address: owner.attestation.contracts.teeRegistry,
+        abi: teeRegistryAbi,
+        functionName: 'setAttestValiditySeconds',
+        args: [BigInt(validity)],
+      })
       // Each relayer registers its own key, from its operator's account, when it starts.
       await allowMeasurement(owner, { role: 'Relayer', measurement })
       await pinTdConfig(owner, { role: 'Relayer', tdConfig: tdConfigs.relayer })
@@ -393,24 +386,25 @@ async function restakeWithOperator(params: {
 }): Promise<void> {
   const { ethereum, restaking, symbiotic, operator, staker, prover, deposit } = params
   const { middleware, vault, collateral } = restaking.contracts
-  const send = <const abi extends Abi, name extends ContractFunctionName<abi, 'nonpayable'>>(
-    account: Account,
-    call: { address: Address; abi: abi; functionName: name; args: ContractFunctionArgs<abi, 'nonpayable', name> },
-  ) => sendWrite(ethereum.public, account, ethereum.chain, ethereum.rpcUrl, call)
+  const clientOf = (account: Account): ChainClient => ({
+    public: ethereum.public,
+    wallet: createWalletClient({ account, chain: ethereum.chain, transport: http(ethereum.rpcUrl) }),
+  })
+  const [asOperator, asStaker] = [clientOf(operator), clientOf(staker)]
 
-  await send(operator, {
+  await write(asOperator, {
     address: symbiotic.operatorRegistry,
     abi: iOperatorRegistryAbi,
     functionName: 'registerOperator',
     args: [],
   })
-  await send(operator, {
+  await write(asOperator, {
     address: symbiotic.operatorNetworkOptInService,
     abi: iOptInServiceAbi,
     functionName: 'optIn',
     args: [middleware],
   })
-  await send(operator, {
+  await write(asOperator, {
     address: symbiotic.operatorVaultOptInService,
     abi: iOptInServiceAbi,
     functionName: 'optIn',
@@ -423,7 +417,7 @@ async function restakeWithOperator(params: {
     functionName: 'bindingDigest',
     args: [operator.address, prover.address, 0n, deadline],
   })
-  await send(staker, {
+  await write(asStaker, {
     address: middleware,
     abi: cairnNetworkMiddlewareAbi,
     functionName: 'bindOperator',
@@ -435,24 +429,12 @@ async function restakeWithOperator(params: {
       await prover.sign({ hash: digest }),
     ],
   })
-  await send(staker, { address: collateral, abi: devTokenAbi, functionName: 'mint', args: [staker.address, deposit] })
-  await send(staker, { address: collateral, abi: devTokenAbi, functionName: 'approve', args: [vault, deposit] })
-  await send(staker, { address: vault, abi: iVaultAbi, functionName: 'deposit', args: [staker.address, deposit] })
-}
-
-/** Simulates, sends and waits for one write; a revert surfaces from the simulation with its decoded error. */
-async function sendWrite<const abi extends Abi, name extends ContractFunctionName<abi, 'nonpayable'>>(
-  publicClient: PublicClient<Transport, Chain>,
-  account: Account,
-  chain: Chain,
-  rpcUrl: string,
-  call: { address: Address; abi: abi; functionName: name; args: ContractFunctionArgs<abi, 'nonpayable', name> },
-): Promise<TransactionReceipt> {
-  const wallet = createWalletClient({ account, chain, transport: http(rpcUrl) })
-  // biome-ignore lint/suspicious/noExplicitAny: viem's generic simulate/write pair does not narrow through a wrapper
-  const { request } = await publicClient.simulateContract({ account, ...(call as any) })
-  const hash = await wallet.writeContract(request)
-  const receipt = await publicClient.waitForTransactionReceipt({ hash })
-  if (receipt.status !== 'success') throw new Error(`${String(call.functionName)} reverted in ${hash}`)
-  return receipt
+  await write(asStaker, {
+    address: collateral,
+    abi: devTokenAbi,
+    functionName: 'mint',
+    args: [staker.address, deposit],
+  })
+  await write(asStaker, { address: collateral, abi: devTokenAbi, functionName: 'approve', args: [vault, deposit] })
+  await write(asStaker, { address: vault, abi: iVaultAbi, functionName: 'deposit', args: [staker.address, deposit] })
 }
