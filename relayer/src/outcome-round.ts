@@ -1,5 +1,6 @@
 import { type Address, encodeFunctionData, type Hex, isAddressEqual, parseEventLogs } from 'viem'
 import { cairnNetworkMiddlewareAbi, iVetoSlasherAbi, stakeMirrorAbi } from '../../ts/generated.js'
+import { write } from '../../ts/write.js'
 import type { RelayerContext } from './context.js'
 import { failureName } from './failures.js'
 import { gasForFullOutcome } from './gas.js'
@@ -200,16 +201,12 @@ export function createOutcomeRound(
 
   async function report(outcomes: SlashOutcome[], signatures: Hex[], digest: Hex): Promise<RoundOutcome> {
     try {
-      const { request } = await mkt.public.simulateContract({
-        account,
+      const { transactionHash: hash } = await write(mkt, {
         address: mirror.address,
         abi: stakeMirrorAbi,
         functionName: 'reportSlashOutcomes',
         args: [outcomes, signatures],
       })
-      const hash = await mkt.wallet.writeContract(request)
-      const receipt = await mkt.public.waitForTransactionReceipt({ hash })
-      if (receipt.status !== 'success') throw new Error(`reportSlashOutcomes ${hash} reverted`)
       metrics.outcomesReported.inc(outcomes.length)
       log.info(
         {

@@ -1,6 +1,6 @@
 /** Telling a peer's winning race from a real failure: by the revert a failed call carries. */
 import { BaseError, ContractFunctionRevertedError } from 'viem'
-import { decodeCairnError } from '../../ts/errors.js'
+import { CairnContractError, decodeCairnError } from '../../ts/errors.js'
 
 /**
  * The custom error a contract call reverted with, by name, or undefined for any other failure. A revert can surface
@@ -8,6 +8,8 @@ import { decodeCairnError } from '../../ts/errors.js'
  * simulation, e.g. a peer committed first): both are read.
  */
 export function revertName(error: unknown): string | undefined {
+  // Already decoded: a write's simulation (ts/write.ts) throws the revert as a CairnContractError.
+  if (error instanceof CairnContractError) return error.name === 'UnknownError' ? undefined : error.name
   if (!(error instanceof BaseError)) return undefined
   const reverted = error.walk((cause) => cause instanceof ContractFunctionRevertedError)
   const name = reverted instanceof ContractFunctionRevertedError ? reverted.data?.errorName : undefined
@@ -29,6 +31,7 @@ export function peerRace(error: unknown): string | undefined {
 
 /** Whether a contract call failed by reverting (with or without a reason), as opposed to a transport failure. */
 export function isRevert(error: unknown): boolean {
+  if (error instanceof CairnContractError) return true
   if (!(error instanceof BaseError)) return false
   return (
     error.walk((cause) => cause instanceof ContractFunctionRevertedError) !== null || revertName(error) !== undefined

@@ -1,6 +1,8 @@
 import { type Hex, zeroHash } from 'viem'
+import { TransactionRevertedError } from '../../ts/client.js'
 import { stakeMirrorAbi } from '../../ts/generated.js'
 import { lastBlockAtOrBefore } from '../../ts/restaking.js'
+import { write } from '../../ts/write.js'
 import type { RelayerContext } from './context.js'
 import type { Gather } from './quorum-gathering.js'
 import { peerRace } from './reverts.js'
@@ -78,14 +80,6 @@ export function raceVerdict(committedRoot: Hex, ours: Hex): 'uncommitted' | 'our
   return committedRoot === ours ? 'ours' : 'other'
 }
 
-/** A commit transaction that was mined but reverted (a peer's commit of the epoch landed first). */
-class CommitReverted extends Error {
-  constructor(hash: Hex, blockNumber: bigint) {
-    super(`commitSnapshot ${hash} reverted in block ${blockNumber}`)
-    this.name = 'CommitReverted'
-  }
-}
-
 export function createSnapshotRound(ctx: RelayerContext, gather: Gather): Round {
   const { eth, mkt, mirror, config, metrics, log } = ctx
 
@@ -132,20 +126,16 @@ export function createSnapshotRound(ctx: RelayerContext, gather: Gather): Round 
 
   async function commit(snapshot: Snapshot, signatures: Hex[], digest: Hex): Promise<RoundOutcome> {
     try {
-      const { request } = await mkt.public.simulateContract({
-        account: ctx.account,
+      await write(mkt, {
         address: mirror.address,
         abi: stakeMirrorAbi,
         functionName: 'commitSnapshot',
         args: [snapshot, signatures],
       })
-      const hash = await mkt.wallet.writeContract(request)
-      const receipt = await mkt.public.waitForTransactionReceipt({ hash })
-      // Mined after a peer's commit of the same epoch in an earlier position: the race, lost on chain.
-      if (receipt.status !== 'success') throw new CommitReverted(hash, receipt.blockNumber)
     } catch (error) {
-      // Another relayer committed first: success if it committed what we signed.
-      const reason = error instanceof CommitReverted ? error.message : peerRace(error)
+      // Another relayer committed first: success if it committed what we signed. A commit mined after a peer's commit
+      // of the same epoch in an earlier position reverts: the race, lost on chain.
+      const reason = error instanceof TransactionRevertedError ? error.message : peerRace(error)
       if (reason === undefined) throw error
       const [, , root] = await mkt.public.readContract({
         address: mirror.address,
