@@ -47,13 +47,13 @@ import {
   register,
   registerEnclaveKey,
   remoteInputs,
-  sent,
   setOperatorAdmitted,
   stake,
   teeRegistryAbi,
   withAttestation,
 } from '../ts/index.js'
 import { DEFAULT_INPUT_TIMEOUT_MS, DEFAULT_MAX_INPUT_BYTES } from '../ts/input-uris.js'
+import { write } from '../ts/write.js'
 import { advanceTime, useDevnet } from './anvil.js'
 import { serveNeverLoadingInputs } from './never-loading-inputs.js'
 import { MALFORMED_REQUEST_LINE, rawStatus } from './raw-http.js'
@@ -525,30 +525,17 @@ describe('matcher service on anvil', () => {
         (await assignmentOf((await postRequest({ speedPreferenceBps: 0 })).requestId)).args.prover
       expect(await goesTo()).toBe(cheapAddress())
       // 900 of the cheap prover's 1000 staked are unbonding and 100 are locked by the first task: none left.
-      const { request: withdrawal } = await cheap.public.simulateContract({
-        ...staking,
-        account: cheap.wallet.account,
-        functionName: 'requestWithdrawal',
-        args: [parseEther('900')],
-      })
-      await sent(cheap, () => cheap.wallet.writeContract(withdrawal))
+      await write(cheap, { ...staking, functionName: 'requestWithdrawal', args: [parseEther('900')] })
       expect(await goesTo()).toBe(fastAddress())
-      const { request: back } = await cheap.public.simulateContract({
-        ...staking,
-        account: cheap.wallet.account,
-        functionName: 'cancelWithdrawal',
-      })
-      await sent(cheap, () => cheap.wallet.writeContract(back))
+      await write(cheap, { ...staking, functionName: 'cancelWithdrawal' })
       expect(await goesTo()).toBe(cheapAddress())
       // A leaving listing takes no new work.
-      const { request: leave } = await cheap.public.simulateContract({
+      await write(cheap, {
         address: devnet.deployment.contracts.proverRegistry,
         abi: proverRegistryAbi,
-        account: cheap.wallet.account,
         functionName: 'requestLeave',
         args: [fixture.marketId],
       })
-      await sent(cheap, () => cheap.wallet.writeContract(leave))
       expect(await goesTo()).toBe(fastAddress())
       // Every item of every batch was assigned: the chain never had to skip one.
       await metricReaches(matcher, 'cairn_matcher_assignments_total', 4)
