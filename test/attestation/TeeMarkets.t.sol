@@ -13,8 +13,8 @@ import {MultiProofVerifier} from "../../src/verifiers/MultiProofVerifier.sol";
 import {MarketParams} from "../../src/types/Market.sol";
 import {ProofContext} from "../../src/types/ProofContext.sol";
 import {StakeMirror} from "../../src/restaking/StakeMirror.sol";
+import {Assignment} from "../../src/types/Assignment.sol";
 import {
-    Assignment,
     Fulfilment,
     Inputs,
     MatchedRequest,
