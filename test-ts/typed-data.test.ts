@@ -1,5 +1,5 @@
-// Every struct the contracts verify signatures over has one EIP-712 definition in the SDK (ts/typed-data.ts) and one
-// type library in Solidity (src/types/). This keeps the two equal, per struct: (a) the SDK types' encodeType is the
+// Every struct the contracts verify signatures over (TeeProof aside, see ts/typed-data.ts) has one EIP-712 definition
+// in the SDK (ts/typed-data.ts) and one type library in Solidity (src/types/). This keeps the two equal, per struct: (a) the SDK types' encodeType is the
 // type string the library composes, hashed to the typehash the contracts use, and (b) the digest viem computes from
 // the SDK's typed data is the contract's own (its digest view, or for the marketplace, which is at the contract size
 // limit and has none, its recovered signer and the library's struct hash). One anvil, one deployment: the contracts

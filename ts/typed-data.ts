@@ -5,7 +5,8 @@ import { cairnDomain, type SigningContract } from './eip712-domains.js'
  * The EIP-712 types of every struct Cairn's contracts verify signatures over, one entry each: its types, primary type
  * and the contract whose domain it is signed under. Each mirrors its type library in src/types/ (the type strings and
  * typehashes); test-ts/typed-data.test.ts keeps them equal, type string against type string and digest against each
- * contract's own. Build typed data with cairnTypedData, never with a types object written out elsewhere.
+ * contract's own. Build typed data with cairnTypedData, never with a types object written out elsewhere. (The one
+ * signed struct not here yet is a TEE proof's statement, TeeProof: ts/tee.ts and src/verifiers/TeeProofVerifier.sol.)
  */
 
 const assignment = [

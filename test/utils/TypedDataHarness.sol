@@ -9,11 +9,11 @@ import {SlashLibrary} from "../../src/types/Slash.sol";
 import {SlashOutcomeLibrary} from "../../src/types/SlashOutcome.sol";
 import {SnapshotLibrary} from "../../src/types/Snapshot.sol";
 
-/// @notice Every EIP-712 type Cairn's contracts verify signatures over, as the type libraries (src/types/*.sol) define
-/// them: its encodeType, composed from the libraries' own type strings (a referenced type appended after the type
-/// that references it, in alphabetical order, as EIP-712 says), and the typehash the contracts hash with. The forge
-/// test beside it (test/types/TypeHashes.t.sol) checks every typehash against its encodeType; the SDK's parity test
-/// (test-ts/typed-data.test.ts) checks the SDK's types against both, called without a deployment.
+/// @notice Every EIP-712 type of the type libraries (src/types/*.sol): its encodeType, composed from the libraries' own
+/// type strings (a referenced type appended after the type that references it, in alphabetical order, as EIP-712
+/// says), and the typehash the contracts hash with. test/types/TypeHashes.t.sol checks every typehash against its
+/// encodeType; the SDK's parity test (test-ts/typed-data.test.ts) deploys this harness and checks the SDK's types
+/// against both.
 /// Also the struct hashes of the marketplace's two types, which the marketplace has no view of (it is at the
 /// contract size limit): the parity test compares them with viem's.
 contract TypedDataHarness {
