@@ -13,13 +13,13 @@ import {IProofMarketplace} from "./interfaces/IProofMarketplace.sol";
 import {IProofVerifier} from "./interfaces/IProofVerifier.sol";
 import {IProverRegistry} from "./interfaces/IProverRegistry.sol";
 import {IStakeSource} from "./interfaces/IStakeSource.sol";
-import {AssignmentHashing} from "./libraries/AssignmentHashing.sol";
 import {Clock} from "./libraries/Clock.sol";
 import {RequestCommitment} from "./libraries/RequestCommitment.sol";
+import {AssignmentLibrary} from "./types/Assignment.sol";
+import {InvalidInputs, InvalidInputsLibrary} from "./types/InvalidInputs.sol";
 import {Market, MarketParams} from "./types/Market.sol";
 import {ProofContext} from "./types/ProofContext.sol";
 import {
-    Assignment,
     Fulfilment,
     Inputs,
     MatchedRequest,
@@ -50,8 +50,8 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
     uint32 public constant MAX_FALLBACK_DELAY = 1 days;
     /// @notice Longest a request may live, from creation to deadline.
     uint32 public constant MAX_REQUEST_LIFETIME = 90 days;
-    bytes32 public constant INVALID_INPUTS_TYPEHASH =
-        keccak256("InvalidInputs(uint256 requestId,bytes32 inputsDigest)");
+    /// @notice EIP-712 typehash of InvalidInputs (types/InvalidInputs.sol).
+    bytes32 public constant INVALID_INPUTS_TYPEHASH = InvalidInputsLibrary.INVALID_INPUTS_TYPEHASH;
 
     /// @inheritdoc IProofMarketplace
     IProverRegistry public immutable registry;
@@ -198,7 +198,7 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
         }
         if (Clock.timestamp() > validUntil) revert MatcherSignatureExpired(validUntil);
         address signer = ECDSA.recoverCalldata(
-            _hashTypedData(AssignmentHashing.hashBatch(matches, inputKeys, validUntil)), signature
+            _hashTypedData(AssignmentLibrary.hashBatch(matches, inputKeys, validUntil)), signature
         );
         if (!matcherAuthority.isMatcher(signer)) revert NotMatcher(signer);
 
@@ -599,7 +599,7 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
 
     /// @dev The EIP-712 digest a prover enclave signs to attest that a request's inputs cannot be proven.
     function _invalidInputsDigest(uint256 requestId, bytes32 inputsDigest) internal view returns (bytes32) {
-        return _hashTypedData(keccak256(abi.encode(INVALID_INPUTS_TYPEHASH, requestId, inputsDigest)));
+        return _hashTypedData(InvalidInputs(requestId, inputsDigest).hash());
     }
 
     // ================================================================ internal

@@ -20,8 +20,8 @@ import {Clock} from "../src/libraries/Clock.sol";
 import {NativeStaking} from "../src/staking/NativeStaking.sol";
 import {Groth16VerifierAdapter} from "../src/verifiers/Groth16VerifierAdapter.sol";
 import {Market, MarketParams} from "../src/types/Market.sol";
+import {Assignment} from "../src/types/Assignment.sol";
 import {
-    Assignment,
     Fulfilment,
     Inputs,
     MatchedRequest,

@@ -1,11 +1,11 @@
-import type { Address, Hex, TransactionReceipt, TypedDataDefinition } from 'viem'
+import type { Address, Hex, TransactionReceipt } from 'viem'
 import type { CairnClient, CairnReader } from './client.js'
 import type { Deployment } from './deployment.js'
-import { cairnDomain } from './eip712-domains.js'
 import { type CairnContractError, decodeSkipReason } from './errors.js'
 import { eventsOf } from './events.js'
 import { proofMarketplaceAbi } from './generated.js'
 import { getListing, requestRecords } from './readers.js'
+import { cairnTypedData, type SignedTypedData } from './typed-data.js'
 import {
   type Assignment,
   type MatchedRequest,
@@ -15,22 +15,6 @@ import {
   type TaskRecords,
 } from './types.js'
 import { write } from './write.js'
-
-// Mirrors src/libraries/AssignmentHashing.sol and ProofMarketplace._domainNameAndVersion; the marketplace recovers
-// the matcher from exactly this digest, so any drift makes every e2e assignment fail with NotMatcher.
-const assignmentTypes = {
-  AssignmentBatch: [
-    { name: 'assignments', type: 'Assignment[]' },
-    { name: 'validUntil', type: 'uint64' },
-  ],
-  Assignment: [
-    { name: 'requestId', type: 'uint256' },
-    { name: 'prover', type: 'address' },
-    { name: 'price', type: 'uint96' },
-    { name: 'provingTime', type: 'uint32' },
-    { name: 'inputKey', type: 'bytes' },
-  ],
-} as const
 
 /**
  * One matcher decision: the (requestId, prover, price, provingTime, inputKey) it signs, optionally with the
@@ -45,18 +29,18 @@ export type UnpricedAssignment = Omit<BatchAssignment, 'price' | 'provingTime'>
 export type AssignmentBatch = { assignments: readonly BatchAssignment[]; validUntil: bigint }
 export type SignedAssignmentBatch = AssignmentBatch & { signature: Hex }
 
+/**
+ * What a matcher signs for a batch (AssignmentBatch, src/types/Assignment.sol): the marketplace recovers the matcher
+ * from exactly this digest.
+ */
 export function assignmentTypedData(
   deployment: Deployment,
   batch: AssignmentBatch,
-): TypedDataDefinition<typeof assignmentTypes, 'AssignmentBatch'> {
-  return {
-    domain: cairnDomain('proofMarketplace', {
-      chainId: deployment.chainId,
-      address: deployment.contracts.proofMarketplace,
-    }),
-    types: assignmentTypes,
-    primaryType: 'AssignmentBatch',
-    message: {
+): SignedTypedData<'assignmentBatch'> {
+  return cairnTypedData(
+    'assignmentBatch',
+    { chainId: deployment.chainId, address: deployment.contracts.proofMarketplace },
+    {
       assignments: batch.assignments.map(({ requestId, prover, price, provingTime, inputKey }) => ({
         requestId,
         prover,
@@ -66,7 +50,7 @@ export function assignmentTypedData(
       })),
       validUntil: batch.validUntil,
     },
-  }
+  )
 }
 
 /**

@@ -122,8 +122,8 @@ const enumNames: Readonly<Record<string, readonly string[]>> = {
   'enum ListingState': listingStates,
   'enum TeeRole': teeRoles,
   'enum TcbStatus': tcbStatuses,
-  'enum StakeMirror.SlashStatus': mirrorSlashStatuses,
-  'enum CairnNetworkMiddleware.SlashState': middlewareSlashStates,
+  'enum SlashStatus': mirrorSlashStatuses,
+  'enum ISlashExecutor.SlashState': middlewareSlashStates,
 }
 
 function formatArg(input: AbiParameter, value: unknown): string {

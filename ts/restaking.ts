@@ -13,12 +13,10 @@ import {
   keccak256,
   type LocalAccount,
   type TransactionReceipt,
-  type TypedDataDefinition,
   zeroAddress,
 } from 'viem'
 import { z } from 'zod'
 import type { ChainClient, ChainReader } from './client.js'
-import { cairnDomain } from './eip712-domains.js'
 import {
   cairnNetworkMiddlewareAbi,
   iOperatorRegistryAbi,
@@ -28,6 +26,7 @@ import {
 } from './generated.js'
 import { proofFor, type StakeLeaf, stakeTree } from './stake-tree.js'
 import { ensureAllowance } from './tokens.js'
+import { cairnTypedData, type SignedTypedData } from './typed-data.js'
 import { enumName, type MirrorSlashStatus, mirrorSlashStatuses } from './types.js'
 import { address, InvalidParameterError, uint } from './validation.js'
 import { write } from './write.js'
@@ -287,16 +286,6 @@ export async function isOptedIn(
 // ---------------------------------------------------------------------------------------------------------------
 // Cairn's middleware: operator ↔ prover binding, vault opt-in, stakes
 
-// Mirrors CairnNetworkMiddleware.BINDING_TYPEHASH under its domain ("Cairn NetworkMiddleware", "1").
-const bindingTypes = {
-  OperatorBinding: [
-    { name: 'operator', type: 'address' },
-    { name: 'prover', type: 'address' },
-    { name: 'nonce', type: 'uint256' },
-    { name: 'deadline', type: 'uint256' },
-  ],
-} as const
-
 export type OperatorBinding = { operator: Address; prover: Address; nonce: bigint; deadline: bigint }
 
 /**
@@ -306,13 +295,8 @@ export type OperatorBinding = { operator: Address; prover: Address; nonce: bigin
 export function operatorBindingTypedData(
   middleware: { chainId: number; address: Address },
   binding: OperatorBinding,
-): TypedDataDefinition<typeof bindingTypes, 'OperatorBinding'> {
-  return {
-    domain: cairnDomain('networkMiddleware', middleware),
-    types: bindingTypes,
-    primaryType: 'OperatorBinding',
-    message: binding,
-  }
+): SignedTypedData<'operatorBinding'> {
+  return cairnTypedData('operatorBinding', middleware, binding)
 }
 
 /** The middleware's binding nonce of `account` (operator or prover): what its next binding signature must carry. */

@@ -1,20 +1,12 @@
-import {
-  type Address,
-  type Hex,
-  type LocalAccount,
-  parseEventLogs,
-  type TransactionReceipt,
-  type TypedDataDefinition,
-  zeroHash,
-} from 'viem'
+import { type Address, type Hex, type LocalAccount, parseEventLogs, type TransactionReceipt, zeroHash } from 'viem'
 import { type CairnClient, type CairnReader, resent, simulated } from './client.js'
 import type { Deployment } from './deployment.js'
-import { cairnDomain } from './eip712-domains.js'
 import { type CairnContractError, decodeSkipReason } from './errors.js'
 import { eventOf, eventsOf } from './events.js'
 import { proofMarketplaceAbi, stakeMirrorAbi } from './generated.js'
 import { loadRequest, taskRecords } from './readers.js'
 import type { SendOptions } from './sending.js'
+import { cairnTypedData, type SignedTypedData } from './typed-data.js'
 import {
   emptyTask,
   type Fulfilment,
@@ -229,14 +221,6 @@ export async function withdraw(
 // ---------------------------------------------------------------------------------------------------------------
 // Invalid inputs (ProofMarketplace.rejectInputs)
 
-// Mirrors ProofMarketplace.INVALID_INPUTS_TYPEHASH under its EIP-712 domain ("Cairn ProofMarketplace", "1").
-const invalidInputsTypes = {
-  InvalidInputs: [
-    { name: 'requestId', type: 'uint256' },
-    { name: 'inputsDigest', type: 'bytes32' },
-  ],
-} as const
-
 /**
  * What a prover's enclave signs to attest that a request's inputs cannot be proven. `inputsDigest` is the request
  * record's `inputsDigest` (keccak256 of the public-inputs digest ‖ private-inputs digest), as RequestCreated emits it.
@@ -244,16 +228,12 @@ const invalidInputsTypes = {
 export function invalidInputsTypedData(
   deployment: Deployment,
   params: { requestId: bigint; inputsDigest: Hex },
-): TypedDataDefinition<typeof invalidInputsTypes, 'InvalidInputs'> {
-  return {
-    domain: cairnDomain('proofMarketplace', {
-      chainId: deployment.chainId,
-      address: deployment.contracts.proofMarketplace,
-    }),
-    types: invalidInputsTypes,
-    primaryType: 'InvalidInputs',
-    message: { requestId: params.requestId, inputsDigest: params.inputsDigest },
-  }
+): SignedTypedData<'invalidInputs'> {
+  return cairnTypedData(
+    'invalidInputs',
+    { chainId: deployment.chainId, address: deployment.contracts.proofMarketplace },
+    { requestId: params.requestId, inputsDigest: params.inputsDigest },
+  )
 }
 
 /** Signs an invalid-inputs attestation with the enclave's key (an active Prover-role key of the task's prover). */

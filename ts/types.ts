@@ -79,11 +79,11 @@ export type ListingState = (typeof listingStates)[number]
 export const teeRoles = ['Matcher', 'Prover', 'Relayer'] as const
 export type TeeRole = (typeof teeRoles)[number]
 
-/** A slash queued on the StakeMirror, by its outcome on Ethereum (src/restaking/StakeMirror.sol SlashStatus). */
+/** A slash queued on the StakeMirror, by its outcome on Ethereum (src/types/SlashOutcome.sol SlashStatus). */
 export const mirrorSlashStatuses = ['None', 'Queued', 'Executed', 'Vetoed', 'Failed'] as const
 export type MirrorSlashStatus = (typeof mirrorSlashStatuses)[number]
 
-/** A slash order on Cairn's network middleware (src/restaking/CairnNetworkMiddleware.sol SlashState). */
+/** A slash order on Cairn's network middleware (src/restaking/interfaces/ISlashExecutor.sol SlashState). */
 export const middlewareSlashStates = ['None', 'Requested', 'Executed', 'Vetoed', 'Failed'] as const
 export type MiddlewareSlashState = (typeof middlewareSlashStates)[number]
 

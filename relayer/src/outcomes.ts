@@ -1,7 +1,7 @@
-import type { Address, Chain, Hex, PublicClient, Transport, TypedDataDefinition } from 'viem'
+import type { Address, Chain, Hex, PublicClient, Transport } from 'viem'
 import { hashTypedData } from 'viem'
-import { cairnDomain } from '../../ts/eip712-domains.js'
 import { cairnNetworkMiddlewareAbi, stakeMirrorAbi } from '../../ts/generated.js'
+import { cairnTypedData, type SignedTypedData } from '../../ts/typed-data.js'
 import { LOG_RANGE, type SlashOrder } from './slashes.js'
 
 /*
@@ -11,7 +11,7 @@ import { LOG_RANGE, type SlashOrder } from './slashes.js'
  * OutcomeAheadOfSnapshot): every leaf proven from then on shows the slash. Vetoes and failures go back at once.
  */
 
-/** StakeMirror.SlashStatus of an outcome (and of the mirror's record of an order: 1 is Queued). */
+/** SlashStatus (src/types/SlashOutcome.sol) of an outcome (and of the mirror's record of an order: 1 is Queued). */
 export const QUEUED = 1
 export const EXECUTED = 2
 export const VETOED = 3
@@ -38,36 +38,20 @@ export type SlashOutcome = {
 /** A settlement seen on Ethereum, with the block it is in. */
 export type Settlement = SlashOutcome & { blockNumber: bigint }
 
-const outcomeTypes = {
-  SlashOutcomes: [{ name: 'outcomes', type: 'SlashOutcome[]' }],
-  SlashOutcome: [
-    { name: 'orderId', type: 'bytes32' },
-    { name: 'vault', type: 'address' },
-    { name: 'status', type: 'uint8' },
-    { name: 'slashed', type: 'uint256' },
-    { name: 'settledAt', type: 'uint48' },
-  ],
-} as const
-
 /** What relayers sign for a batch of outcomes, as StakeMirror.slashOutcomesDigest hashes it. */
 export function slashOutcomesTypedData(
   outcomes: readonly SlashOutcome[],
   mirror: { chainId: number; address: Address },
-): TypedDataDefinition<typeof outcomeTypes, 'SlashOutcomes'> {
-  return {
-    domain: cairnDomain('stakeMirror', mirror),
-    types: outcomeTypes,
-    primaryType: 'SlashOutcomes',
-    message: {
-      outcomes: outcomes.map(({ orderId, vault, status, slashed, settledAt }) => ({
-        orderId,
-        vault,
-        status,
-        slashed,
-        settledAt,
-      })),
-    },
-  }
+): SignedTypedData<'slashOutcomes'> {
+  return cairnTypedData('slashOutcomes', mirror, {
+    outcomes: outcomes.map(({ orderId, vault, status, slashed, settledAt }) => ({
+      orderId,
+      vault,
+      status,
+      slashed,
+      settledAt,
+    })),
+  })
 }
 
 export const slashOutcomesDigest = (...args: Parameters<typeof slashOutcomesTypedData>): Hex =>

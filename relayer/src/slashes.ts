@@ -1,7 +1,7 @@
-import type { Address, Chain, Hex, PublicClient, Transport, TypedDataDefinition } from 'viem'
+import type { Address, Chain, Hex, PublicClient, Transport } from 'viem'
 import { hashTypedData } from 'viem'
-import { cairnDomain } from '../../ts/eip712-domains.js'
 import { cairnNetworkMiddlewareAbi, iVaultAbi, iVetoSlasherAbi, stakeMirrorAbi } from '../../ts/generated.js'
+import { cairnTypedData, type SignedTypedData } from '../../ts/typed-data.js'
 
 export type SlashOrder = {
   orderId: Hex
@@ -16,42 +16,22 @@ export type SlashOrder = {
 /** One item of SlashInbox.deliver. */
 export type InboxSlash = Pick<SlashOrder, 'taskId' | 'prover' | 'vault' | 'amount' | 'captureTimestamp'>
 
-const batchTypes = {
-  SlashBatch: [
-    { name: 'sourceChainId', type: 'uint256' },
-    { name: 'sourceMirror', type: 'address' },
-    { name: 'slashes', type: 'Slash[]' },
-  ],
-  Slash: [
-    { name: 'taskId', type: 'uint256' },
-    { name: 'prover', type: 'address' },
-    { name: 'vault', type: 'address' },
-    { name: 'amount', type: 'uint256' },
-    { name: 'captureTimestamp', type: 'uint48' },
-  ],
-} as const
-
 /** What relayers sign for a batch, as SlashInbox.batchDigest hashes it. */
 export function slashBatchTypedData(
   slashes: readonly InboxSlash[],
   inbox: { chainId: number; address: Address; sourceChainId: number; sourceMirror: Address },
-): TypedDataDefinition<typeof batchTypes, 'SlashBatch'> {
-  return {
-    domain: cairnDomain('slashInbox', inbox),
-    types: batchTypes,
-    primaryType: 'SlashBatch',
-    message: {
-      sourceChainId: BigInt(inbox.sourceChainId),
-      sourceMirror: inbox.sourceMirror,
-      slashes: slashes.map(({ taskId, prover, vault, amount, captureTimestamp }) => ({
-        taskId,
-        prover,
-        vault,
-        amount,
-        captureTimestamp,
-      })),
-    },
-  }
+): SignedTypedData<'slashBatch'> {
+  return cairnTypedData('slashBatch', inbox, {
+    sourceChainId: BigInt(inbox.sourceChainId),
+    sourceMirror: inbox.sourceMirror,
+    slashes: slashes.map(({ taskId, prover, vault, amount, captureTimestamp }) => ({
+      taskId,
+      prover,
+      vault,
+      amount,
+      captureTimestamp,
+    })),
+  })
 }
 
 export const slashBatchDigest = (...args: Parameters<typeof slashBatchTypedData>): Hex =>

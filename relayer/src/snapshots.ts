@@ -1,9 +1,9 @@
-import type { Address, Chain, Hex, PublicClient, Transport, TypedDataDefinition } from 'viem'
+import type { Address, Chain, Hex, PublicClient, Transport } from 'viem'
 import { hashTypedData } from 'viem'
-import { cairnDomain } from '../../ts/eip712-domains.js'
 import { stakeMirrorAbi } from '../../ts/generated.js'
 import { getSlashingWindow, readStakeLeaves } from '../../ts/restaking.js'
 import { type StakeLeaf, stakeTree } from '../../ts/stake-tree.js'
+import { cairnTypedData, type SignedTypedData } from '../../ts/typed-data.js'
 
 export type Snapshot = {
   epoch: bigint
@@ -15,29 +15,12 @@ export type Snapshot = {
   leafCount: number
 }
 
-const snapshotTypes = {
-  StakeSnapshot: [
-    { name: 'token', type: 'address' },
-    { name: 'epoch', type: 'uint64' },
-    { name: 'captureTimestamp', type: 'uint48' },
-    { name: 'slashingWindow', type: 'uint48' },
-    { name: 'stakeRoot', type: 'bytes32' },
-    { name: 'totalStake', type: 'uint256' },
-    { name: 'leafCount', type: 'uint32' },
-  ],
-} as const
-
 /** What relayers sign for a snapshot, as StakeMirror.snapshotDigest hashes it. */
 export function snapshotTypedData(
   snapshot: Snapshot,
   mirror: { chainId: number; address: Address; token: Address },
-): TypedDataDefinition<typeof snapshotTypes, 'StakeSnapshot'> {
-  return {
-    domain: cairnDomain('stakeMirror', mirror),
-    types: snapshotTypes,
-    primaryType: 'StakeSnapshot',
-    message: { token: mirror.token, ...snapshot },
-  }
+): SignedTypedData<'stakeSnapshot'> {
+  return cairnTypedData('stakeSnapshot', mirror, { token: mirror.token, ...snapshot })
 }
 
 export const snapshotDigest = (...args: Parameters<typeof snapshotTypedData>): Hex =>

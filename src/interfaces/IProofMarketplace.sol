@@ -6,16 +6,7 @@ import {IMatcherAuthority} from "./IMatcherAuthority.sol";
 import {IStakeSource} from "./IStakeSource.sol";
 import {IProverRegistry} from "./IProverRegistry.sol";
 import {Market, MarketParams} from "../types/Market.sol";
-import {
-    Assignment,
-    Fulfilment,
-    Inputs,
-    MatchedRequest,
-    Request,
-    RequestParams,
-    RequestStatus,
-    Task
-} from "../types/Request.sol";
+import {Fulfilment, Inputs, MatchedRequest, Request, RequestParams, RequestStatus, Task} from "../types/Request.sol";
 
 /// @title IProofMarketplace
 /// @notice Markets (one per circuit), requests with escrowed rewards, assignment by an authorised matcher or by a

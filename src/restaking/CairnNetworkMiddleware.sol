@@ -17,6 +17,8 @@ import {ISlasher} from "@symbioticfi/core/src/interfaces/slasher/ISlasher.sol";
 import {IVetoSlasher} from "@symbioticfi/core/src/interfaces/slasher/IVetoSlasher.sol";
 
 import {Clock} from "../libraries/Clock.sol";
+import {OperatorBinding, OperatorBindingLibrary} from "../types/OperatorBinding.sol";
+import {ISlashExecutor} from "./interfaces/ISlashExecutor.sol";
 
 interface IVaultOwner {
     function owner() external view returns (address);
@@ -32,7 +34,7 @@ interface IVaultOwner {
 /// receiver, or a canonical bridge later). Bindings are checkpointed by timestamp: stake read at a capture and a
 /// slash at that capture resolve the same operator, however often the binding changed since. Every slash order ends
 /// in a final, recorded state (executed, vetoed or failed), so its outcome can be reported back.
-contract CairnNetworkMiddleware is Ownable, EIP712 {
+contract CairnNetworkMiddleware is ISlashExecutor, Ownable, EIP712 {
     using Checkpoints for Checkpoints.Trace208;
 
     error ZeroAddress();
@@ -51,12 +53,10 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
     error InvalidOperatorSignature();
     error InvalidProverSignature();
     error NotSlashMessenger(address caller);
-    error SlashOrderAlreadySeen(bytes32 orderId);
     error UnknownSlashOrder(bytes32 orderId);
     error SlashOrderNotPending(bytes32 orderId);
     error UnsupportedDelegatorType(uint64 delegatorType);
     error VetoPeriodNotEnded(bytes32 orderId, uint48 vetoDeadline);
-    error CalleeOutOfGas();
     /// Why a slash order failed for good (reported in SlashFailed).
     error ProverNotBoundAt(address prover, uint48 captureTimestamp);
     error RebindingPending(address operator, uint48 effectiveAt);
@@ -79,24 +79,6 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
     /// @notice A slash order that can never execute (e.g. its capture left the vault's window): final, reported back.
     event SlashFailed(bytes32 indexed orderId, address indexed vault, bytes reason);
 
-    enum SlashState {
-        None,
-        Requested,
-        Executed,
-        Vetoed,
-        Failed
-    }
-
-    struct SlashOrder {
-        /// Unique id chosen on the marketplace chain (e.g. keccak of task, vault): the replay key.
-        bytes32 orderId;
-        address vault;
-        /// The marketplace prover whose task was missed: the slash reaches the operator bound to it at the capture.
-        address prover;
-        uint256 amount;
-        uint48 captureTimestamp;
-    }
-
     struct PendingSlash {
         address vault;
         uint64 slashIndex;
@@ -111,8 +93,8 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
         uint256 stake;
     }
 
-    bytes32 public constant BINDING_TYPEHASH =
-        keccak256("OperatorBinding(address operator,address prover,uint256 nonce,uint256 deadline)");
+    /// @notice EIP-712 typehash of OperatorBinding (types/OperatorBinding.sol).
+    bytes32 public constant BINDING_TYPEHASH = OperatorBindingLibrary.OPERATOR_BINDING_TYPEHASH;
     uint96 public constant SUBNETWORK_IDENTIFIER = 0;
 
     address public immutable vaultFactory;
@@ -137,6 +119,7 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
     mapping(address operator => Checkpoints.Trace208) internal _proverOf;
     mapping(address prover => Checkpoints.Trace208) internal _operatorOf;
     mapping(address account => uint256) public bindingNonce;
+    /// @inheritdoc ISlashExecutor
     mapping(bytes32 orderId => PendingSlash) public slashes;
     /// @notice The latest capture any of Cairn's slashes (executed or requested) of an operator used on a vault.
     /// Symbiotic refuses a slash at a capture older than the latest it slashed the operator at, so orders arriving
@@ -499,7 +482,7 @@ contract CairnNetworkMiddleware is Ownable, EIP712 {
         view
         returns (bytes32)
     {
-        return _hashTypedData(keccak256(abi.encode(BINDING_TYPEHASH, operator, prover, nonce, deadline)));
+        return _hashTypedData(OperatorBinding(operator, prover, nonce, deadline).hash());
     }
 
     function _domainNameAndVersion() internal pure override returns (string memory, string memory) {

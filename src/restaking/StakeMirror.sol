@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {Ownable} from "solady/auth/Ownable.sol";
 import {EIP712} from "solady/utils/EIP712.sol";
 import {MerkleProofLib} from "solady/utils/MerkleProofLib.sol";
 import {IStakeSource} from "../interfaces/IStakeSource.sol";
 import {ITeeRegistry} from "../attestation/interfaces/ITeeRegistry.sol";
-import {OperatorQuorum} from "../libraries/OperatorQuorum.sol";
 import {Clock} from "../libraries/Clock.sol";
+import {Snapshot, SnapshotLibrary} from "../types/Snapshot.sol";
+import {SlashOutcome, SlashOutcomeLibrary, SlashStatus} from "../types/SlashOutcome.sol";
+import {IStakeMirror} from "./interfaces/IStakeMirror.sol";
+import {OperatorQuorum} from "./OperatorQuorum.sol";
 
 /// @title StakeMirror
 /// @notice Restaked stake of one collateral token, mirrored per epoch from Cairn's Symbiotic network on Ethereum, as
@@ -44,175 +46,33 @@ import {Clock} from "../libraries/Clock.sol";
 /// - A queued slash's penalty stays held back until its outcome on Ethereum comes back (quorum-signed like a
 ///   snapshot): a veto or a failure releases it, an execution makes it final.
 /// @dev Leaf = keccak256(bytes.concat(keccak256(abi.encode(prover, vault, token, stake)))); sorted-pair tree.
-contract StakeMirror is IStakeSource, Ownable, EIP712 {
-    error ZeroAddress();
-    error NotMarketplace();
-    error EpochOutOfOrder(uint64 expected, uint64 got);
-    error CaptureNotIncreasing(uint48 previous, uint48 got);
-    error CaptureNotInThePast(uint48 captureTimestamp);
-    error InvalidStakeProof();
-    error LeafAlreadyProven(address prover, address vault);
-    error InsufficientStake(uint256 available, uint256 required);
-    /// Enough stake is free, but only behind captures that can no longer be slashed in time for this deadline: its
-    /// deadline plus the slash delay falls after their slashing window (`latestDeadline`, the latest among them).
-    /// Prove the vault's leaf of the current epoch, or ask for a shorter proving time.
-    error TaskOutlivesSlashingWindow(uint256 deadline, uint256 latestDeadline);
-    error UnknownLock(uint256 taskId);
-    error ThresholdOutOfRange();
-    error NotSnapshotTransport(address caller);
-    error EmptyBatch();
-    error UnknownSlash(bytes32 orderId);
-    error SlashAlreadySettled(bytes32 orderId, SlashStatus status);
-    error SlashVaultMismatch(bytes32 orderId, address expected, address got);
-    error NotAnOutcome(bytes32 orderId, SlashStatus status);
-    error UnexecutedSlashWithAmount(bytes32 orderId, uint256 slashed);
-    error SlashedExceedsPenalty(bytes32 orderId, uint256 slashed, uint256 penalty);
-    /// An execution is reported only once a snapshot captured at or after it is committed, so every leaf proven from
-    /// then on shows it.
-    error OutcomeAheadOfSnapshot(bytes32 orderId, uint48 settledAt, uint48 captureTimestamp);
-
-    event SnapshotCommitted(
-        uint64 indexed epoch,
-        uint48 captureTimestamp,
-        uint48 slashingWindow,
-        bytes32 stakeRoot,
-        uint256 totalStake,
-        uint32 leafCount
-    );
-    /// @notice A leaf proven: `stake` as committed, `counted` what backs tasks (capped at 2^96 - 1).
-    event StakeProven(
-        uint64 indexed epoch, address indexed prover, address indexed vault, uint256 stake, uint256 counted
-    );
-    event StakeLocked(
-        address indexed prover, uint256 indexed taskId, address vault, uint256 amount, uint48 captureTimestamp
-    );
-    event StakeUnlocked(address indexed prover, uint256 indexed taskId, uint256 amount);
-    /// @notice A slash for Ethereum, at the capture its task's stake was read at: the relayers deliver it to the
-    /// network middleware.
-    event SlashQueued(
-        bytes32 indexed orderId,
-        uint256 indexed taskId,
-        address prover,
-        address vault,
-        uint256 amount,
-        uint48 captureTimestamp
-    );
-    /// @notice A queued slash's outcome on Ethereum: executed (`slashed` left the vault), vetoed by the vault's
-    /// resolver, or failed for good; a veto or failure releases the penalty. `leaf` is the prover's stake in the vault
-    /// as of its latest proven leaf afterwards.
-    event SlashSettled(
-        bytes32 indexed orderId,
-        address indexed prover,
-        address indexed vault,
-        SlashStatus status,
-        uint256 slashed,
-        uint256 leaf
-    );
-    event ThresholdSet(uint8 threshold);
-    event SlashDelaySet(uint48 slashDelay);
-    event SnapshotTransportSet(address transport);
-
-    enum SlashStatus {
-        None,
-        /// Queued for Ethereum, outcome not yet reported: its penalty is held back.
-        Queued,
-        Executed,
-        Vetoed,
-        /// The middleware could never execute it (recorded on Ethereum as Failed).
-        Failed
-    }
-
-    struct Snapshot {
-        uint64 epoch;
-        uint48 captureTimestamp;
-        /// How long after the capture every opted-in vault's stake can still be slashed (middleware.slashingWindow).
-        uint48 slashingWindow;
-        bytes32 stakeRoot;
-        uint256 totalStake;
-        uint32 leafCount;
-    }
-
-    /// One slot per epoch.
-    struct Epoch {
-        uint48 captureTimestamp;
-        uint48 slashingWindow;
-        bytes32 stakeRoot;
-    }
-
-    /// A prover's stake in one vault (two slots).
-    struct VaultStake {
-        /// Epoch of the latest proven leaf.
-        uint64 epoch;
-        /// The latest leaf's stake, less executions settled after its capture.
-        uint96 leaf;
-        /// The least stake, net of executed slashes, among the captures of outstanding locks and queued slashes and
-        /// the latest leaf: what they may all be slashed from. Equal to `leaf` when nothing is outstanding.
-        uint96 floor;
-        uint128 locked;
-        /// Penalties queued and not yet settled on Ethereum.
-        uint128 pending;
-    }
-
-    /// A task's lock (one slot).
-    struct Lock {
-        /// Capture of the epoch the stake was proven in; zero when there is no lock.
-        uint48 captureTimestamp;
-        /// Index of the vault in the prover's vault list.
-        uint32 vaultIndex;
-        uint96 amount;
-    }
-
-    /// A slash queued for Ethereum, by order id.
-    struct QueuedSlash {
-        address prover;
-        uint96 penalty;
-        address vault;
-        SlashStatus status;
-    }
-
-    /// The final outcome on Ethereum of a queued slash, reported back by the relayer quorum or the transport.
-    struct SlashOutcome {
-        /// The id the slash was queued under: keccak256(abi.encode(chainId, mirror, taskId)).
-        bytes32 orderId;
-        /// The vault it was queued against (checked).
-        address vault;
-        /// Executed, Vetoed or Failed.
-        SlashStatus status;
-        /// Collateral actually slashed (0 unless executed; at most the penalty).
-        uint256 slashed;
-        /// Ethereum timestamp of the block that settled it (executed: captures from then on show the slash).
-        uint48 settledAt;
-    }
-
-    bytes32 public constant SNAPSHOT_TYPEHASH = keccak256(
-        "StakeSnapshot(address token,uint64 epoch,uint48 captureTimestamp,uint48 slashingWindow,bytes32 stakeRoot,uint256 totalStake,uint32 leafCount)"
-    );
-    bytes32 public constant SLASH_OUTCOME_TYPEHASH =
-        keccak256("SlashOutcome(bytes32 orderId,address vault,uint8 status,uint256 slashed,uint48 settledAt)");
-    bytes32 public constant SLASH_OUTCOMES_TYPEHASH = keccak256(
-        "SlashOutcomes(SlashOutcome[] outcomes)SlashOutcome(bytes32 orderId,address vault,uint8 status,uint256 slashed,uint48 settledAt)"
-    );
+contract StakeMirror is IStakeMirror, OperatorQuorum, EIP712 {
+    /// @inheritdoc IStakeMirror
+    bytes32 public constant SNAPSHOT_TYPEHASH = SnapshotLibrary.STAKE_SNAPSHOT_TYPEHASH;
+    /// @inheritdoc IStakeMirror
+    bytes32 public constant SLASH_OUTCOME_TYPEHASH = SlashOutcomeLibrary.SLASH_OUTCOME_TYPEHASH;
+    /// @inheritdoc IStakeMirror
+    bytes32 public constant SLASH_OUTCOMES_TYPEHASH = SlashOutcomeLibrary.SLASH_OUTCOMES_TYPEHASH;
 
     /// @inheritdoc IStakeSource
     address public immutable stakeToken;
+    /// @inheritdoc IStakeMirror
     address public immutable marketplace;
-    ITeeRegistry public immutable relayers;
 
-    /// @notice Relayer operators a snapshot or a batch of outcomes needs at least (and never fewer than a strict
-    /// majority of the admitted relayer operators).
-    uint8 public threshold;
-    /// @notice Time a slash needs from a task's deadline to its execution on Ethereum: relaying, finality, and for
-    /// veto vaults the room to finalize after the veto window. A task is locked only if its deadline plus this
-    /// delay falls within the slashing window of the capture it is locked at.
+    /// @inheritdoc IStakeMirror
     uint48 public slashDelay;
+    /// @inheritdoc IStakeMirror
     uint64 public currentEpoch;
-    /// @notice A trusted message receiver (e.g. a canonical bridge's) that may deliver Ethereum's messages, snapshots
-    /// and slash outcomes, without relayer signatures; zero while only the relayer quorum delivers.
+    /// @inheritdoc IStakeMirror
     address public snapshotTransport;
+    /// @inheritdoc IStakeMirror
     mapping(uint64 epoch => Epoch) public epochs;
     mapping(address prover => address[] vaults) internal _proverVaults;
+    /// @inheritdoc IStakeMirror
     mapping(address prover => mapping(address vault => VaultStake)) public vaultStake;
+    /// @inheritdoc IStakeMirror
     mapping(uint256 taskId => Lock) public locks;
+    /// @inheritdoc IStakeMirror
     mapping(bytes32 orderId => QueuedSlash) public slashes;
 
     constructor(
@@ -222,21 +82,11 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
         address token_,
         uint8 threshold_,
         uint48 slashDelay_
-    ) {
-        if (
-            owner_ == address(0) || marketplace_ == address(0) || address(relayers_) == address(0)
-                || token_ == address(0)
-        ) {
-            revert ZeroAddress();
-        }
-        if (threshold_ == 0) revert ThresholdOutOfRange();
-        _initializeOwner(owner_);
+    ) OperatorQuorum(owner_, relayers_, threshold_) {
+        if (marketplace_ == address(0) || token_ == address(0)) revert ZeroAddress();
         marketplace = marketplace_;
-        relayers = relayers_;
         stakeToken = token_;
-        threshold = threshold_;
         slashDelay = slashDelay_;
-        emit ThresholdSet(threshold_);
         emit SlashDelaySet(slashDelay_);
     }
 
@@ -247,15 +97,13 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
 
     // ---------------------------------------------------------------- snapshots
 
-    /// @notice Commits the next epoch's stake root, signed by a quorum of admitted relayer operators (one signature
-    /// per operator, ordered by operator address, ascending); anyone may submit.
+    /// @inheritdoc IStakeMirror
     function commitSnapshot(Snapshot calldata s, bytes[] calldata signatures) external {
-        OperatorQuorum.check(relayers, threshold, snapshotDigest(s), signatures);
+        _checkQuorum(snapshotDigest(s), signatures);
         _accept(s);
     }
 
-    /// @notice Delivers a snapshot through the configured transport instead of the relayer quorum; the same epoch
-    /// rules apply.
+    /// @inheritdoc IStakeMirror
     function receiveSnapshot(Snapshot calldata s) external {
         if (msg.sender != snapshotTransport) revert NotSnapshotTransport(msg.sender);
         _accept(s);
@@ -273,10 +121,7 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
         emit AllLockableStakeChanged();
     }
 
-    /// @notice Proves a (prover, vault, stake) leaf of the current epoch; anyone may submit. The leaf's stake (at
-    /// most 2^96 - 1 of it) becomes the vault's latest leaf, and new tasks on the vault are locked at its capture,
-    /// within its slashing window, until the next proof; while the prover has locks or queued slashes in the vault
-    /// a lower leaf also lowers the floor they are all slashed from, a higher one only counts once they have ended.
+    /// @inheritdoc IStakeMirror
     function proveStake(address prover, address vault, uint256 stake, bytes32[] calldata proof) external {
         uint64 epoch = currentEpoch;
         bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(prover, vault, stakeToken, stake))));
@@ -384,16 +229,13 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
 
     // ---------------------------------------------------------------- slash outcomes
 
-    /// @notice Records the final outcomes on Ethereum of queued slashes, signed by a quorum of admitted relayer
-    /// operators (as for snapshots); anyone may submit. A vetoed or failed slash releases the penalty it held back;
-    /// an executed one becomes final. Every outcome must name a queued, unsettled slash and its vault.
+    /// @inheritdoc IStakeMirror
     function reportSlashOutcomes(SlashOutcome[] calldata outcomes, bytes[] calldata signatures) external {
-        OperatorQuorum.check(relayers, threshold, slashOutcomesDigest(outcomes), signatures);
+        _checkQuorum(slashOutcomesDigest(outcomes), signatures);
         _settle(outcomes);
     }
 
-    /// @notice Delivers slash outcomes through the configured transport instead of the relayer quorum; the same rules
-    /// apply.
+    /// @inheritdoc IStakeMirror
     function receiveSlashOutcomes(SlashOutcome[] calldata outcomes) external {
         if (msg.sender != snapshotTransport) revert NotSnapshotTransport(msg.sender);
         _settle(outcomes);
@@ -434,81 +276,49 @@ contract StakeMirror is IStakeSource, Ownable, EIP712 {
 
     // ---------------------------------------------------------------- governance and views
 
-    /// @notice Sets how many relayer operators a snapshot or a batch of slash outcomes needs at least.
-    function setThreshold(uint8 threshold_) external onlyOwner {
-        if (threshold_ == 0) revert ThresholdOutOfRange();
-        threshold = threshold_;
-        emit ThresholdSet(threshold_);
-    }
-
-    /// @notice Sets (or, with zero, removes) the transport allowed to deliver snapshots and slash outcomes without
-    /// signatures.
+    /// @inheritdoc IStakeMirror
     function setSnapshotTransport(address transport) external onlyOwner {
         snapshotTransport = transport;
         emit SnapshotTransportSet(transport);
     }
 
-    /// @notice Sets the time a slash needs from a task's deadline to its execution on Ethereum (see `slashDelay`).
+    /// @inheritdoc IStakeMirror
     function setSlashDelay(uint48 delay) external onlyOwner {
         slashDelay = delay;
         emit SlashDelaySet(delay);
         emit AllLockableStakeChanged();
     }
 
-    /// @notice The latest deadline a task locked on a leaf of the current epoch may have: the current capture plus
-    /// its slashing window, less the slash delay (zero before the first snapshot). What proving a vault's leaf now
-    /// would give it; `latestDeadlineOf` is what its leaf gives today.
+    /// @inheritdoc IStakeMirror
     function latestDeadline() external view returns (uint256) {
         return _latestDeadline(currentEpoch);
     }
 
-    /// @notice The latest deadline a task locked now on `prover`'s stake in `vault` may have: the capture of the
-    /// vault's latest proven leaf plus that epoch's slashing window, less the slash delay (zero when none is proven).
+    /// @inheritdoc IStakeMirror
     function latestDeadlineOf(address prover, address vault) external view returns (uint256) {
         return _latestDeadline(vaultStake[prover][vault].epoch);
     }
 
-    /// @notice Stake of `prover` in `vault` that can back a new task now (zero once its leaf's window, less the
-    /// slash delay, has passed).
+    /// @inheritdoc IStakeMirror
     function freeStake(address prover, address vault) external view returns (uint256) {
         VaultStake storage v = vaultStake[prover][vault];
         if (Clock.timestamp() >= _latestDeadline(v.epoch)) return 0;
         return _free(v);
     }
 
-    /// @notice The vaults a prover has proven stake in.
+    /// @inheritdoc IStakeMirror
     function proverVaults(address prover) external view returns (address[] memory) {
         return _proverVaults[prover];
     }
 
-    /// @notice The EIP-712 digest relayers sign for a snapshot.
+    /// @inheritdoc IStakeMirror
     function snapshotDigest(Snapshot calldata s) public view returns (bytes32) {
-        return _hashTypedData(
-            keccak256(
-                abi.encode(
-                    SNAPSHOT_TYPEHASH,
-                    stakeToken,
-                    s.epoch,
-                    s.captureTimestamp,
-                    s.slashingWindow,
-                    s.stakeRoot,
-                    s.totalStake,
-                    s.leafCount
-                )
-            )
-        );
+        return _hashTypedData(s.hash(stakeToken));
     }
 
-    /// @notice The EIP-712 digest relayers sign for a batch of slash outcomes.
+    /// @inheritdoc IStakeMirror
     function slashOutcomesDigest(SlashOutcome[] calldata outcomes) public view returns (bytes32) {
-        bytes32[] memory items = new bytes32[](outcomes.length);
-        for (uint256 i; i < outcomes.length; ++i) {
-            SlashOutcome calldata o = outcomes[i];
-            items[i] = keccak256(
-                abi.encode(SLASH_OUTCOME_TYPEHASH, o.orderId, o.vault, uint8(o.status), o.slashed, o.settledAt)
-            );
-        }
-        return _hashTypedData(keccak256(abi.encode(SLASH_OUTCOMES_TYPEHASH, keccak256(abi.encodePacked(items)))));
+        return _hashTypedData(SlashOutcomeLibrary.hashBatch(outcomes));
     }
 
     // ---------------------------------------------------------------- internal

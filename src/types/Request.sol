@@ -83,21 +83,9 @@ struct Task {
     uint32 compute;
 }
 
-/// @notice One matcher decision, as signed (EIP-712 `Assignment`).
-struct Assignment {
-    uint256 requestId;
-    address prover;
-    /// The prover's listed price the matcher matched on: the item is skipped if the listing differs at inclusion.
-    uint96 price;
-    /// The prover's listed proving time the matcher matched on (bound like the price).
-    uint32 provingTime;
-    /// The request's private-input data key, re-wrapped by the matcher enclave to the prover enclave's ECIES key
-    /// (empty for a request without private inputs). Signed, so a submitter cannot swap it.
-    bytes inputKey;
-}
-
-/// @notice One matcher decision as submitted: the signed terms plus the request record it refers to. Input keys
-/// travel beside the batch (see ProofMarketplace.assign), so a batch without private inputs stays all static data.
+/// @notice One matcher decision as submitted: the signed terms (an Assignment, types/Assignment.sol) plus the request
+/// record it refers to. Input keys travel beside the batch (see ProofMarketplace.assign), so a batch without private
+/// inputs stays all static data.
 struct MatchedRequest {
     uint256 requestId;
     address prover;

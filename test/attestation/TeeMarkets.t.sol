@@ -13,8 +13,8 @@ import {MultiProofVerifier} from "../../src/verifiers/MultiProofVerifier.sol";
 import {MarketParams} from "../../src/types/Market.sol";
 import {ProofContext} from "../../src/types/ProofContext.sol";
 import {StakeMirror} from "../../src/restaking/StakeMirror.sol";
+import {Assignment} from "../../src/types/Assignment.sol";
 import {
-    Assignment,
     Fulfilment,
     Inputs,
     MatchedRequest,
@@ -25,6 +25,7 @@ import {
     Task
 } from "../../src/types/Request.sol";
 import {MarketplaceDigests} from "../utils/MarketplaceDigests.sol";
+import {Snapshot} from "../../src/types/Snapshot.sol";
 
 /// @notice Attested keys inside the marketplace: the registry as matcher authority, TEE-proof markets and MultiProof
 /// (Groth16 AND TEE) markets, through whole request lifecycles.
@@ -802,7 +803,7 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
         // The relayer commits a one-leaf snapshot of the prover's vault stake; the prover proves it.
         address vault = makeAddr("vault");
         vm.warp(block.timestamp + 10);
-        StakeMirror.Snapshot memory snapshot = StakeMirror.Snapshot(
+        Snapshot memory snapshot = Snapshot(
             1,
             uint48(block.timestamp - 1),
             7 days,

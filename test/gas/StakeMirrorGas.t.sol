@@ -4,6 +4,8 @@ pragma solidity 0.8.30;
 import {StakeMirrorFixture, StakeTree} from "../restaking/StakeMirror.t.sol";
 import {StakeMirror} from "../../src/restaking/StakeMirror.sol";
 import {SafeCastLib} from "solady/utils/SafeCastLib.sol";
+import {Snapshot} from "../../src/types/Snapshot.sol";
+import {SlashOutcome} from "../../src/types/SlashOutcome.sol";
 
 /// @notice Committed gas of the stake mirror (snapshots/StakeMirrorGasTest.json): a snapshot commit with 2-of-3
 /// relayer signatures for 10, 100 and 1000 (operator, vault) entries — flat by design — one leaf proof from a
@@ -27,8 +29,7 @@ contract StakeMirrorGasTest is StakeMirrorFixture {
 
     function _commitMeasured(uint256 n, string memory label) internal {
         bytes32[] memory leaves = _leaves(n);
-        StakeMirror.Snapshot memory s =
-            _snapshot(mirror.currentEpoch() + 1, StakeTree.root(leaves), SafeCastLib.toUint32(n));
+        Snapshot memory s = _snapshot(mirror.currentEpoch() + 1, StakeTree.root(leaves), SafeCastLib.toUint32(n));
         bytes[] memory sigs = _sign(s, _two());
         mirror.commitSnapshot(s, sigs);
         vm.snapshotGasLastCall(label);
@@ -43,7 +44,7 @@ contract StakeMirrorGasTest is StakeMirrorFixture {
 
     function test_gas_proveOneLeafOfAThousand() public {
         bytes32[] memory leaves = _leaves(1000);
-        StakeMirror.Snapshot memory s = _snapshot(1, StakeTree.root(leaves), 1000);
+        Snapshot memory s = _snapshot(1, StakeTree.root(leaves), 1000);
         mirror.commitSnapshot(s, _sign(s, _two()));
         bytes32[] memory proof = StakeTree.proof(leaves, 500);
         mirror.proveStake(vm.addr(501), makeAddr(string.concat("vault", vm.toString(uint256(500 % 7)))), 501e18, proof);
@@ -51,7 +52,7 @@ contract StakeMirrorGasTest is StakeMirrorFixture {
 
         // The next epoch: the same prover re-proves its leaf (steady state, no new storage).
         vm.warp(block.timestamp + 60);
-        StakeMirror.Snapshot memory next = _snapshot(2, StakeTree.root(leaves), 1000);
+        Snapshot memory next = _snapshot(2, StakeTree.root(leaves), 1000);
         mirror.commitSnapshot(next, _sign(next, _two()));
         mirror.proveStake(vm.addr(501), makeAddr(string.concat("vault", vm.toString(uint256(500 % 7)))), 501e18, proof);
         vm.snapshotGasLastCall("proveStake, one leaf of a 1000-leaf tree (next epoch, same prover)");
@@ -63,7 +64,7 @@ contract StakeMirrorGasTest is StakeMirrorFixture {
         bytes32[] memory leaves = new bytes32[](2);
         leaves[0] = StakeTree.leaf(prover, vault, token, 1000e18);
         leaves[1] = StakeTree.leaf(makeAddr("other"), vault, token, 1e18);
-        StakeMirror.Snapshot memory s = _snapshot(1, StakeTree.root(leaves), 2);
+        Snapshot memory s = _snapshot(1, StakeTree.root(leaves), 2);
         mirror.commitSnapshot(s, _sign(s, _two()));
         mirror.proveStake(prover, vault, 1000e18, StakeTree.proof(leaves, 0));
         vm.prank(marketplaceAddress);
@@ -76,7 +77,7 @@ contract StakeMirrorGasTest is StakeMirrorFixture {
         // Two snapshots later, before anyone proves the prover's leaf again: the older leaf backs the task.
         for (uint64 epoch = 2; epoch <= 3; ++epoch) {
             vm.warp(block.timestamp + 60);
-            StakeMirror.Snapshot memory next = _snapshot(epoch, StakeTree.root(leaves), 2);
+            Snapshot memory next = _snapshot(epoch, StakeTree.root(leaves), 2);
             mirror.commitSnapshot(next, _sign(next, _two()));
         }
         vm.prank(marketplaceAddress);
@@ -90,7 +91,7 @@ contract StakeMirrorGasTest is StakeMirrorFixture {
         bytes32[] memory leaves = new bytes32[](2);
         leaves[0] = StakeTree.leaf(prover, vault, token, 1000e18);
         leaves[1] = StakeTree.leaf(makeAddr("other"), vault, token, 1e18);
-        StakeMirror.Snapshot memory s = _snapshot(1, StakeTree.root(leaves), 2);
+        Snapshot memory s = _snapshot(1, StakeTree.root(leaves), 2);
         mirror.commitSnapshot(s, _sign(s, _two()));
         mirror.proveStake(prover, vault, 1000e18, StakeTree.proof(leaves, 0));
         for (uint256 task = 1; task <= 12; ++task) {
@@ -107,7 +108,7 @@ contract StakeMirrorGasTest is StakeMirrorFixture {
         vm.snapshotGasLastCall("slash (the mirror's part of a marketplace slash), steady state");
 
         vm.warp(block.timestamp + 1);
-        StakeMirror.SlashOutcome[] memory one = _outcomes(_orderId(1), vault, true, 0, uint48(block.timestamp));
+        SlashOutcome[] memory one = _outcomes(_orderId(1), vault, true, 0, uint48(block.timestamp));
         bytes[] memory sigs = _sign(one, _two());
         mirror.reportSlashOutcomes(one, sigs);
         vm.snapshotGasLastCall("reportSlashOutcomes: 1 vetoed (2-of-3 relayers)");
@@ -117,7 +118,7 @@ contract StakeMirrorGasTest is StakeMirrorFixture {
         mirror.reportSlashOutcomes(one, sigs);
         vm.snapshotGasLastCall("reportSlashOutcomes: 1 executed (2-of-3 relayers)");
 
-        StakeMirror.SlashOutcome[] memory ten = new StakeMirror.SlashOutcome[](10);
+        SlashOutcome[] memory ten = new SlashOutcome[](10);
         for (uint256 i; i < 10; ++i) {
             ten[i] = _outcomes(_orderId(i + 3), vault, i % 2 == 0, i % 2 == 0 ? 0 : 10e18, 1)[0];
         }

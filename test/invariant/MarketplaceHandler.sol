@@ -19,8 +19,8 @@ import {IProverRegistry} from "../../src/interfaces/IProverRegistry.sol";
 import {INativeStaking} from "../../src/interfaces/INativeStaking.sol";
 import {Clock} from "../../src/libraries/Clock.sol";
 import {Listing, ListingState, Prover} from "../../src/types/Prover.sol";
+import {Assignment} from "../../src/types/Assignment.sol";
 import {
-    Assignment,
     Fulfilment,
     Inputs,
     MatchedRequest,

@@ -15,6 +15,11 @@ import {IVault} from "@symbioticfi/core/src/interfaces/vault/IVault.sol";
 import {IVetoSlasher} from "@symbioticfi/core/src/interfaces/slasher/IVetoSlasher.sol";
 import {ISlasher} from "@symbioticfi/core/src/interfaces/slasher/ISlasher.sol";
 import {SafeCastLib} from "solady/utils/SafeCastLib.sol";
+import {IStakeMirror} from "../../src/restaking/interfaces/IStakeMirror.sol";
+import {ISlashExecutor} from "../../src/restaking/interfaces/ISlashExecutor.sol";
+import {Snapshot} from "../../src/types/Snapshot.sol";
+import {SlashOutcome, SlashStatus} from "../../src/types/SlashOutcome.sol";
+import {Slash} from "../../src/types/Slash.sol";
 
 /// @notice The whole restaked-security path in one EVM (both "chains" side by side): stake deposited in a real
 /// Symbiotic vault is read by the middleware at a capture, committed to the StakeMirror by a relayer quorum, proven
@@ -60,8 +65,7 @@ contract RestakedMarketTest is CairnTest, SlashInboxFixture {
         bytes32[] memory leaves = new bytes32[](2);
         leaves[0] = StakeTree.leaf(prover, entries[0].vault, address(0xE7), entries[0].stake);
         leaves[1] = StakeTree.leaf(makeAddr("someone"), entries[0].vault, address(0xE7), 1e18);
-        StakeMirror.Snapshot memory snapshot =
-            StakeMirror.Snapshot(1, capture, middleware.slashingWindow(), StakeTree.root(leaves), 1001e18, 2);
+        Snapshot memory snapshot = Snapshot(1, capture, middleware.slashingWindow(), StakeTree.root(leaves), 1001e18, 2);
         stakeMirror.commitSnapshot(snapshot, _relayerSignatures(stakeMirror.snapshotDigest(snapshot)));
         stakeMirror.proveStake(prover, entries[0].vault, entries[0].stake, StakeTree.proof(leaves, 0));
         assertEq(stakeMirror.availableStake(prover), 1000e18);
@@ -78,7 +82,7 @@ contract RestakedMarketTest is CairnTest, SlashInboxFixture {
         vm.recordLogs();
         vm.prank(stranger);
         _slash(id);
-        SlashInbox.Slash memory queued = _queuedSlash();
+        Slash memory queued = _queuedSlash();
         assertEq(uint8(marketplace.requestStatus(id)), uint8(RequestStatus.Slashed));
         assertEq(marketplace.balanceOf(refundee, address(payToken)), MAX_REWARD);
         assertEq(queued.amount, 50e18);
@@ -86,7 +90,7 @@ contract RestakedMarketTest is CairnTest, SlashInboxFixture {
         assertEq(stakeMirror.availableStake(prover), 950e18, "the penalty stops backing tasks at once");
 
         // 5. Relayers deliver it to Ethereum: the real vault loses exactly the penalty, once.
-        SlashInbox.Slash[] memory batch = new SlashInbox.Slash[](1);
+        Slash[] memory batch = new Slash[](1);
         batch[0] = queued;
         bytes[] memory sigs = _relayerSignatures(inbox.batchDigest(batch));
         assertEq(inbox.deliver(batch, sigs), 1);
@@ -134,7 +138,7 @@ contract RestakedMarketTest is CairnTest, SlashInboxFixture {
         vm.warp(uint256(tasks[id].deadline) + 1);
         vm.recordLogs();
         _slash(id);
-        SlashInbox.Slash[] memory batch = new SlashInbox.Slash[](1);
+        Slash[] memory batch = new Slash[](1);
         batch[0] = _queuedSlash();
         assertEq(batch[0].captureTimestamp, capture, "queued at the old leaf's capture");
         assertEq(batch[0].amount, 50e18);
@@ -154,11 +158,11 @@ contract RestakedMarketTest is CairnTest, SlashInboxFixture {
         uint48 executedAt = uint48(block.timestamp);
         vm.warp(block.timestamp + 60);
         _commit(2, uint48(block.timestamp - 1), leaves);
-        StakeMirror.SlashOutcome[] memory outcome = new StakeMirror.SlashOutcome[](1);
-        outcome[0] = StakeMirror.SlashOutcome(orderId, vault_, StakeMirror.SlashStatus.Executed, 50e18, executedAt);
+        SlashOutcome[] memory outcome = new SlashOutcome[](1);
+        outcome[0] = SlashOutcome(orderId, vault_, SlashStatus.Executed, 50e18, executedAt);
         stakeMirror.reportSlashOutcomes(outcome, _relayerSignatures(stakeMirror.slashOutcomesDigest(outcome)));
-        (,,, StakeMirror.SlashStatus status) = stakeMirror.slashes(orderId);
-        assertEq(uint8(status), uint8(StakeMirror.SlashStatus.Executed));
+        (,,, SlashStatus status) = stakeMirror.slashes(orderId);
+        assertEq(uint8(status), uint8(SlashStatus.Executed));
         (, uint96 leaf,,, uint128 pending) = stakeMirror.vaultStake(prover, vault_);
         assertEq(leaf, 950e18);
         assertEq(pending, 0);
@@ -173,16 +177,15 @@ contract RestakedMarketTest is CairnTest, SlashInboxFixture {
         slasher.vetoSlash(index, "");
         vm.prank(stranger);
         middleware.finalizeSlash(orderId);
-        (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes(orderId);
-        assertEq(uint8(state), uint8(CairnNetworkMiddleware.SlashState.Vetoed));
+        (,, ISlashExecutor.SlashState state) = middleware.slashes(orderId);
+        assertEq(uint8(state), uint8(ISlashExecutor.SlashState.Vetoed));
         assertEq(IVault(vetoVault).activeStake(), 1000e18);
 
         // The veto comes back, quorum-signed: the held-back penalty backs tasks again.
-        StakeMirror.SlashOutcome[] memory outcome = new StakeMirror.SlashOutcome[](1);
-        outcome[0] =
-            StakeMirror.SlashOutcome(orderId, vetoVault, StakeMirror.SlashStatus.Vetoed, 0, uint48(block.timestamp));
+        SlashOutcome[] memory outcome = new SlashOutcome[](1);
+        outcome[0] = SlashOutcome(orderId, vetoVault, SlashStatus.Vetoed, 0, uint48(block.timestamp));
         vm.expectEmit(address(stakeMirror));
-        emit StakeMirror.SlashSettled(orderId, prover, vetoVault, StakeMirror.SlashStatus.Vetoed, 0, 1000e18);
+        emit IStakeMirror.SlashSettled(orderId, prover, vetoVault, SlashStatus.Vetoed, 0, 1000e18);
         stakeMirror.reportSlashOutcomes(outcome, _relayerSignatures(stakeMirror.slashOutcomesDigest(outcome)));
         assertEq(stakeMirror.availableStake(prover), 1000e18);
     }
@@ -202,11 +205,11 @@ contract RestakedMarketTest is CairnTest, SlashInboxFixture {
         uint48 executedAt = uint48(block.timestamp);
         vm.warp(block.timestamp + 60);
         _commit(2, uint48(block.timestamp - 1), new bytes32[](1));
-        StakeMirror.SlashOutcome[] memory outcome = new StakeMirror.SlashOutcome[](1);
-        outcome[0] = StakeMirror.SlashOutcome(orderId, vetoVault, StakeMirror.SlashStatus.Executed, 50e18, executedAt);
+        SlashOutcome[] memory outcome = new SlashOutcome[](1);
+        outcome[0] = SlashOutcome(orderId, vetoVault, SlashStatus.Executed, 50e18, executedAt);
         stakeMirror.reportSlashOutcomes(outcome, _relayerSignatures(stakeMirror.slashOutcomesDigest(outcome)));
-        (,,, StakeMirror.SlashStatus status) = stakeMirror.slashes(orderId);
-        assertEq(uint8(status), uint8(StakeMirror.SlashStatus.Executed));
+        (,,, SlashStatus status) = stakeMirror.slashes(orderId);
+        assertEq(uint8(status), uint8(SlashStatus.Executed));
         (, uint96 leaf,,, uint128 pending) = stakeMirror.vaultStake(prover, vetoVault);
         assertEq(leaf, 950e18);
         assertEq(pending, 0);
@@ -226,8 +229,7 @@ contract RestakedMarketTest is CairnTest, SlashInboxFixture {
         bytes32[] memory leaves = new bytes32[](2);
         leaves[0] = StakeTree.leaf(prover, vault, address(0xE7), 1000e18);
         leaves[1] = StakeTree.leaf(prover, vetoVault, address(0xE7), 1000e18);
-        StakeMirror.Snapshot memory snapshot =
-            StakeMirror.Snapshot(1, capture, middleware.slashingWindow(), StakeTree.root(leaves), 2000e18, 2);
+        Snapshot memory snapshot = Snapshot(1, capture, middleware.slashingWindow(), StakeTree.root(leaves), 2000e18, 2);
         stakeMirror.commitSnapshot(snapshot, _relayerSignatures(stakeMirror.snapshotDigest(snapshot)));
         stakeMirror.proveStake(prover, vetoVault, 1000e18, StakeTree.proof(leaves, 1));
 
@@ -238,23 +240,23 @@ contract RestakedMarketTest is CairnTest, SlashInboxFixture {
         vm.warp(uint256(tasks[id].deadline) + 1);
         vm.recordLogs();
         _slash(id);
-        SlashInbox.Slash[] memory batch = new SlashInbox.Slash[](1);
+        Slash[] memory batch = new Slash[](1);
         batch[0] = _queuedSlash();
         assertEq(batch[0].vault, vetoVault);
         assertEq(stakeMirror.availableStake(prover), 950e18, "the penalty is held back");
 
         assertEq(inbox.deliver(batch, _relayerSignatures(inbox.batchDigest(batch))), 1);
         orderId = keccak256(abi.encode(block.chainid, address(stakeMirror), id));
-        CairnNetworkMiddleware.SlashState state;
+        ISlashExecutor.SlashState state;
         (, index, state) = middleware.slashes(orderId);
-        assertEq(uint8(state), uint8(CairnNetworkMiddleware.SlashState.Requested));
+        assertEq(uint8(state), uint8(ISlashExecutor.SlashState.Requested));
         assertEq(IVault(vetoVault).activeStake(), 1000e18, "a request takes nothing yet");
     }
 
-    function _queuedSlash() internal returns (SlashInbox.Slash memory s) {
+    function _queuedSlash() internal returns (Slash memory s) {
         Vm.Log[] memory logs = vm.getRecordedLogs();
         for (uint256 i; i < logs.length; ++i) {
-            if (logs[i].emitter == address(stakeMirror) && logs[i].topics[0] == StakeMirror.SlashQueued.selector) {
+            if (logs[i].emitter == address(stakeMirror) && logs[i].topics[0] == IStakeMirror.SlashQueued.selector) {
                 (s.prover, s.vault, s.amount, s.captureTimestamp) =
                     abi.decode(logs[i].data, (address, address, uint256, uint48));
                 s.taskId = uint256(logs[i].topics[2]);
@@ -263,9 +265,8 @@ contract RestakedMarketTest is CairnTest, SlashInboxFixture {
     }
 
     function _commit(uint64 epoch, uint48 capture, bytes32[] memory leaves) internal {
-        StakeMirror.Snapshot memory snapshot = StakeMirror.Snapshot(
-            epoch, capture, middleware.slashingWindow(), StakeTree.root(leaves), 0, uint32(leaves.length)
-        );
+        Snapshot memory snapshot =
+            Snapshot(epoch, capture, middleware.slashingWindow(), StakeTree.root(leaves), 0, uint32(leaves.length));
         stakeMirror.commitSnapshot(snapshot, _relayerSignatures(stakeMirror.snapshotDigest(snapshot)));
     }
 }

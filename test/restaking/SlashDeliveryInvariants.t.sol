@@ -6,7 +6,6 @@ import {Signing} from "../utils/Signing.sol";
 import {SlashInboxFixture} from "./SlashInbox.t.sol";
 import {SlashInbox} from "../../src/restaking/SlashInbox.sol";
 import {CairnNetworkMiddleware} from "../../src/restaking/CairnNetworkMiddleware.sol";
-import {OperatorQuorum} from "../../src/libraries/OperatorQuorum.sol";
 import {StakeMirror} from "../../src/restaking/StakeMirror.sol";
 import {StakeTree} from "./StakeMirror.t.sol";
 import {DevToken} from "../../src/dev/DevToken.sol";
@@ -19,6 +18,12 @@ import {IOptInService} from "@symbioticfi/core/src/interfaces/service/IOptInServ
 import {SymbioticCore} from "../../script/symbiotic/SymbioticCore.sol";
 import {Clock} from "../../src/libraries/Clock.sol";
 import {SafeCastLib} from "solady/utils/SafeCastLib.sol";
+import {IOperatorQuorum} from "../../src/restaking/interfaces/IOperatorQuorum.sol";
+import {IStakeMirror} from "../../src/restaking/interfaces/IStakeMirror.sol";
+import {ISlashExecutor} from "../../src/restaking/interfaces/ISlashExecutor.sol";
+import {Snapshot} from "../../src/types/Snapshot.sol";
+import {SlashOutcome, SlashStatus} from "../../src/types/SlashOutcome.sol";
+import {Slash} from "../../src/types/Slash.sol";
 
 /// @notice Ethereum's side of slashing under operator re-binding, on the real Symbiotic core: one operator moves
 /// between three provers (with the move delay), slashes are queued for whichever prover at captures in the past and
@@ -68,7 +73,7 @@ contract SlashDeliveryHandler is Signing, StdUtils {
     uint256 public executed;
     uint256 public failed;
     uint256 public moves;
-    mapping(bytes32 orderId => CairnNetworkMiddleware.SlashState) public expectedState;
+    mapping(bytes32 orderId => ISlashExecutor.SlashState) public expectedState;
     bytes32[] public settledOrders;
 
     constructor(
@@ -84,7 +89,7 @@ contract SlashDeliveryHandler is Signing, StdUtils {
         uint48 boundSince
     ) {
         inbox = inbox_;
-        middleware = inbox_.middleware();
+        middleware = CairnNetworkMiddleware(address(inbox_.middleware()));
         vault = vault_;
         operator = operator_;
         operatorKey = operatorKey_;
@@ -152,8 +157,8 @@ contract SlashDeliveryHandler is Signing, StdUtils {
         _pending[i] = _pending[_pending.length - 1];
         _pending.pop();
 
-        SlashInbox.Slash[] memory batch = new SlashInbox.Slash[](1);
-        batch[0] = SlashInbox.Slash(o.taskId, o.prover, vault, o.amount, o.capture);
+        Slash[] memory batch = new Slash[](1);
+        batch[0] = Slash(o.taskId, o.prover, vault, o.amount, o.capture);
         bytes32 orderId = keccak256(abi.encode(sourceChainId, sourceMirror, o.taskId));
         bytes32 digest = inbox.batchDigest(batch);
         bool bound_ = _boundAt(o.prover, o.capture);
@@ -175,15 +180,15 @@ contract SlashDeliveryHandler is Signing, StdUtils {
         }
         uint256 delivered = inbox.deliver(batch, _twoSignatures(digest, quorumKeys[0], quorumKeys[1]));
         require(delivered == 1, "a fresh order is always handed over");
-        CairnNetworkMiddleware.SlashState expected;
+        ISlashExecutor.SlashState expected;
         if (bound_ && inWindow) {
-            expected = CairnNetworkMiddleware.SlashState.Executed;
+            expected = ISlashExecutor.SlashState.Executed;
             require(IVault(vault).activeStake() == before - o.amount, "a due slash lands in full");
             ghostSlashed += o.amount;
             ghostLatestCapture = used;
             ++executed;
         } else {
-            expected = CairnNetworkMiddleware.SlashState.Failed;
+            expected = ISlashExecutor.SlashState.Failed;
             require(IVault(vault).activeStake() == before, "a failed order takes nothing");
             ++failed;
         }
@@ -193,10 +198,10 @@ contract SlashDeliveryHandler is Signing, StdUtils {
 
     /// One operator signs a fabricated slash with two keys: refused, nothing recorded.
     function forge(uint256 amount) external {
-        SlashInbox.Slash[] memory batch = new SlashInbox.Slash[](1);
-        batch[0] = SlashInbox.Slash(type(uint128).max + nextTask++, provers[0], vault, bound(amount, 1, 1000e18), 1);
+        Slash[] memory batch = new Slash[](1);
+        batch[0] = Slash(type(uint128).max + nextTask++, provers[0], vault, bound(amount, 1, 1000e18), 1);
         bytes[] memory sigs = _twoSignatures(inbox.batchDigest(batch), loneOperatorKeys[0], loneOperatorKeys[1]);
-        vm.expectPartialRevert(OperatorQuorum.OperatorsNotAscending.selector);
+        vm.expectPartialRevert(IOperatorQuorum.OperatorsNotAscending.selector);
         inbox.deliver(batch, sigs);
     }
 
@@ -264,7 +269,7 @@ contract MirroredStakeHandler is Signing, StdUtils {
         uint256 penalty;
         /// Zero until delivered; then Executed or Failed on Ethereum.
         uint256 deliveredAt;
-        CairnNetworkMiddleware.SlashState state;
+        ISlashExecutor.SlashState state;
     }
 
     /// Task ids far above the other handler's, so the inbox never takes one for a replay.
@@ -310,7 +315,7 @@ contract MirroredStakeHandler is Signing, StdUtils {
     ) {
         mirror = mirror_;
         inbox = inbox_;
-        middleware = inbox_.middleware();
+        middleware = CairnNetworkMiddleware(address(inbox_.middleware()));
         vault = vault_;
         operator = operator_;
         prover = prover_;
@@ -354,12 +359,12 @@ contract MirroredStakeHandler is Signing, StdUtils {
         (bool found, uint256 i) = _pick(seed, true);
         if (!found) return;
         Order memory o = _orders[i];
-        bool executed_ = o.state == CairnNetworkMiddleware.SlashState.Executed;
-        StakeMirror.SlashOutcome[] memory out = new StakeMirror.SlashOutcome[](1);
-        out[0] = StakeMirror.SlashOutcome(
+        bool executed_ = o.state == ISlashExecutor.SlashState.Executed;
+        SlashOutcome[] memory out = new SlashOutcome[](1);
+        out[0] = SlashOutcome(
             _mirrorOrderId(o.taskId),
             vault,
-            executed_ ? StakeMirror.SlashStatus.Executed : StakeMirror.SlashStatus.Failed,
+            executed_ ? SlashStatus.Executed : SlashStatus.Failed,
             executed_ ? o.penalty : 0,
             uint48(o.deliveredAt)
         );
@@ -368,7 +373,7 @@ contract MirroredStakeHandler is Signing, StdUtils {
         if (executed_ && o.deliveredAt > capture) {
             vm.expectRevert(
                 abi.encodeWithSelector(
-                    StakeMirror.OutcomeAheadOfSnapshot.selector, out[0].orderId, uint48(o.deliveredAt), capture
+                    IStakeMirror.OutcomeAheadOfSnapshot.selector, out[0].orderId, uint48(o.deliveredAt), capture
                 )
             );
             mirror.reportSlashOutcomes(out, sigs);
@@ -387,8 +392,8 @@ contract MirroredStakeHandler is Signing, StdUtils {
         (bool found, uint256 i) = _pick(seed, false);
         if (!found) return;
         Order storage o = _orders[i];
-        SlashInbox.Slash[] memory batch = new SlashInbox.Slash[](1);
-        batch[0] = SlashInbox.Slash(o.taskId, prover, vault, o.penalty, o.capture);
+        Slash[] memory batch = new Slash[](1);
+        batch[0] = Slash(o.taskId, prover, vault, o.penalty, o.capture);
         uint48 latest = middleware.latestCapture(vault, operator);
         uint48 used = o.capture > latest ? o.capture : latest;
         bool inWindow = uint256(used) + epochDuration >= Clock.timestamp();
@@ -404,15 +409,15 @@ contract MirroredStakeHandler is Signing, StdUtils {
         uint256 heldBefore = _slashablePool();
         uint256 delivered = inbox.deliver(batch, _twoSignatures(inbox.batchDigest(batch), quorumKeys[0], quorumKeys[1]));
         require(delivered == 1, "a fresh order is always handed over");
-        (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes(orderId);
+        (,, ISlashExecutor.SlashState state) = middleware.slashes(orderId);
         if (inWindow) {
-            require(state == CairnNetworkMiddleware.SlashState.Executed, "a due slash failed");
+            require(state == ISlashExecutor.SlashState.Executed, "a due slash failed");
             uint256 slashed = slasher.cumulativeSlash(middleware.subnetwork(), operator) - slashedBefore;
             require(slashed == o.penalty, "a due slash cannot be paid in full");
             require(heldBefore - _slashablePool() == o.penalty, "the vault paid other than the slash");
             ++landed;
         } else {
-            require(state == CairnNetworkMiddleware.SlashState.Failed, "a late slash is recorded as failed");
+            require(state == ISlashExecutor.SlashState.Failed, "a late slash is recorded as failed");
         }
         o.deliveredAt = block.timestamp;
         o.state = state;
@@ -436,21 +441,21 @@ contract MirroredStakeHandler is Signing, StdUtils {
         if (deadline > latest) {
             if (free >= amount) {
                 vm.expectRevert(
-                    abi.encodeWithSelector(StakeMirror.TaskOutlivesSlashingWindow.selector, deadline, latest)
+                    abi.encodeWithSelector(IStakeMirror.TaskOutlivesSlashingWindow.selector, deadline, latest)
                 );
             } else {
-                vm.expectRevert(abi.encodeWithSelector(StakeMirror.InsufficientStake.selector, 0, amount));
+                vm.expectRevert(abi.encodeWithSelector(IStakeMirror.InsufficientStake.selector, 0, amount));
             }
             mirror.lock(prover, taskId, amount, deadline);
             return;
         }
         if (free < amount) {
-            vm.expectRevert(abi.encodeWithSelector(StakeMirror.InsufficientStake.selector, free, amount));
+            vm.expectRevert(abi.encodeWithSelector(IStakeMirror.InsufficientStake.selector, free, amount));
             mirror.lock(prover, taskId, amount, deadline);
             return;
         }
         vm.expectEmit(address(mirror));
-        emit StakeMirror.StakeLocked(prover, taskId, vault, amount, ghostLeafCapture);
+        emit IStakeMirror.StakeLocked(prover, taskId, vault, amount, ghostLeafCapture);
         mirror.lock(prover, taskId, amount, deadline);
         (uint48 current,,) = mirror.epochs(mirror.currentEpoch());
         if (current != ghostLeafCapture) ++oldLeafLocks;
@@ -473,9 +478,9 @@ contract MirroredStakeHandler is Signing, StdUtils {
         }
         penalty = bound(penalty, 1, l.amount);
         vm.expectEmit(address(mirror));
-        emit StakeMirror.SlashQueued(_mirrorOrderId(l.taskId), l.taskId, prover, vault, penalty, l.capture);
+        emit IStakeMirror.SlashQueued(_mirrorOrderId(l.taskId), l.taskId, prover, vault, penalty, l.capture);
         mirror.slash(prover, l.taskId, l.amount, penalty, address(0));
-        _orders.push(Order(l.taskId, l.capture, penalty, 0, CairnNetworkMiddleware.SlashState.None));
+        _orders.push(Order(l.taskId, l.capture, penalty, 0, ISlashExecutor.SlashState.None));
         ghostPending += penalty;
     }
 
@@ -518,7 +523,7 @@ contract MirroredStakeHandler is Signing, StdUtils {
         bytes32[] memory leaves = new bytes32[](2);
         leaves[0] = StakeTree.leaf(prover, vault, address(token), stake);
         leaves[1] = StakeTree.leaf(address(this), vault, address(token), 1);
-        StakeMirror.Snapshot memory s = StakeMirror.Snapshot(
+        Snapshot memory s = Snapshot(
             mirror.currentEpoch() + 1, capture, middleware.slashingWindow(), StakeTree.root(leaves), stake + 1, 2
         );
         mirror.commitSnapshot(s, _twoSignatures(mirror.snapshotDigest(s), quorumKeys[0], quorumKeys[1]));
@@ -716,7 +721,7 @@ contract SlashDeliveryInvariantTest is SlashInboxFixture {
     function invariant_everyOrderEndsAsPredictedAndTheVaultPaysExactly() public view {
         for (uint256 i; i < handler.settledCount(); ++i) {
             bytes32 orderId = handler.settledOrders(i);
-            (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes(orderId);
+            (,, ISlashExecutor.SlashState state) = middleware.slashes(orderId);
             assertEq(uint8(state), uint8(handler.expectedState(orderId)));
         }
         assertEq(IVault(vault).activeStake(), initialStake - handler.ghostSlashed());

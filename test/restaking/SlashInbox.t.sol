@@ -7,8 +7,11 @@ import {SymbioticCore} from "../../script/symbiotic/SymbioticCore.sol";
 import {SlashInbox} from "../../src/restaking/SlashInbox.sol";
 import {CairnNetworkMiddleware} from "../../src/restaking/CairnNetworkMiddleware.sol";
 import {TeeRole} from "../../src/attestation/interfaces/ITeeRegistry.sol";
-import {OperatorQuorum} from "../../src/libraries/OperatorQuorum.sol";
 import {IVault} from "@symbioticfi/core/src/interfaces/vault/IVault.sol";
+import {IOperatorQuorum} from "../../src/restaking/interfaces/IOperatorQuorum.sol";
+import {ISlashInbox} from "../../src/restaking/interfaces/ISlashInbox.sol";
+import {ISlashExecutor} from "../../src/restaking/interfaces/ISlashExecutor.sol";
+import {Slash} from "../../src/types/Slash.sol";
 
 /// @notice The Ethereum side: real Symbiotic core, Cairn's middleware, attested relayers and the slash inbox.
 abstract contract SlashInboxFixture is SymbioticFixture, TeeRegistryFixture {
@@ -47,14 +50,14 @@ abstract contract SlashInboxFixture is SymbioticFixture, TeeRegistryFixture {
         vm.warp(block.timestamp + 10);
     }
 
-    function _slashes(uint256 n, uint256 amount) internal view returns (SlashInbox.Slash[] memory s) {
-        s = new SlashInbox.Slash[](n);
+    function _slashes(uint256 n, uint256 amount) internal view returns (Slash[] memory s) {
+        s = new Slash[](n);
         for (uint256 i; i < n; ++i) {
-            s[i] = SlashInbox.Slash(i + 1, boundProver, vault, amount, uint48(block.timestamp - 1));
+            s[i] = Slash(i + 1, boundProver, vault, amount, uint48(block.timestamp - 1));
         }
     }
 
-    function _signed(SlashInbox.Slash[] memory s) internal view returns (bytes[] memory) {
+    function _signed(Slash[] memory s) internal view returns (bytes[] memory) {
         return _relayerSignatures(inbox.batchDigest(s));
     }
 
@@ -74,16 +77,16 @@ contract SlashInboxTest is SlashInboxFixture {
     }
 
     function test_deliver_slashesTheVault() public {
-        SlashInbox.Slash[] memory s = _slashes(1, 100e18);
+        Slash[] memory s = _slashes(1, 100e18);
         assertEq(inbox.deliver(s, _signed(s)), 1);
         assertEq(IVault(vault).activeStake(), 900e18);
         bytes32 orderId = keccak256(abi.encode(sourceChainId, mirror, uint256(1)));
-        (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes(orderId);
-        assertEq(uint8(state), uint8(CairnNetworkMiddleware.SlashState.Executed));
+        (,, ISlashExecutor.SlashState state) = middleware.slashes(orderId);
+        assertEq(uint8(state), uint8(ISlashExecutor.SlashState.Executed));
     }
 
     function test_deliver_replayIsSkippedNotDoubled() public {
-        SlashInbox.Slash[] memory s = _slashes(1, 100e18);
+        Slash[] memory s = _slashes(1, 100e18);
         bytes[] memory sigs = _signed(s);
         inbox.deliver(s, sigs);
         assertEq(inbox.deliver(s, sigs), 0);
@@ -91,34 +94,34 @@ contract SlashInboxTest is SlashInboxFixture {
     }
 
     function test_deliver_batchOfTen() public {
-        SlashInbox.Slash[] memory s = _slashes(10, 10e18);
+        Slash[] memory s = _slashes(10, 10e18);
         assertEq(inbox.deliver(s, _signed(s)), 10);
         assertEq(IVault(vault).activeStake(), 900e18);
     }
 
     /// A public, signed batch resubmitted with too little gas reverts instead of skipping every slash.
     function test_RevertWhen_starvedOfGas() public {
-        SlashInbox.Slash[] memory s = _slashes(1, 100e18);
+        Slash[] memory s = _slashes(1, 100e18);
         bytes[] memory sigs = _signed(s);
         vm.expectRevert();
         inbox.deliver{gas: 150_000}(s, sigs);
         bytes32 orderId = keccak256(abi.encode(sourceChainId, mirror, uint256(1)));
-        (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes(orderId);
-        assertEq(uint8(state), uint8(CairnNetworkMiddleware.SlashState.None), "still deliverable");
+        (,, ISlashExecutor.SlashState state) = middleware.slashes(orderId);
+        assertEq(uint8(state), uint8(ISlashExecutor.SlashState.None), "still deliverable");
         assertEq(inbox.deliver(s, sigs), 1);
     }
 
     function test_RevertWhen_quorumMissing() public {
-        SlashInbox.Slash[] memory s = _slashes(1, 100e18);
+        Slash[] memory s = _slashes(1, 100e18);
         bytes[] memory sigs = _signed(s);
         bytes[] memory one = new bytes[](1);
         one[0] = sigs[0];
-        vm.expectRevert(abi.encodeWithSelector(OperatorQuorum.QuorumNotReached.selector, 1, 2));
+        vm.expectRevert(abi.encodeWithSelector(IOperatorQuorum.QuorumNotReached.selector, 1, 2));
         inbox.deliver(s, one);
     }
 
     function test_RevertWhen_batchAltered() public {
-        SlashInbox.Slash[] memory s = _slashes(1, 100e18);
+        Slash[] memory s = _slashes(1, 100e18);
         bytes[] memory sigs = _signed(s);
         s[0].amount = 1000e18;
         vm.expectRevert(); // signatures recover other (unregistered or unsorted) keys
@@ -132,11 +135,11 @@ contract SlashInboxTest is SlashInboxFixture {
     function test_RevertWhen_oneOperatorSignsAFabricatedSlash() public {
         address operatorOfRelayer0 = _operatorOfKey(relayerAddrs[0]);
         uint256 secondKey = _registerExtraRelayerKey(operatorOfRelayer0, "relayer0-second-key");
-        SlashInbox.Slash[] memory s = _slashes(1, 1000e18);
+        Slash[] memory s = _slashes(1, 1000e18);
         bytes[] memory sigs = _twoSignatures(inbox.batchDigest(s), relayerKeys[0], secondKey);
         vm.expectRevert(
             abi.encodeWithSelector(
-                OperatorQuorum.OperatorsNotAscending.selector, operatorOfRelayer0, operatorOfRelayer0
+                IOperatorQuorum.OperatorsNotAscending.selector, operatorOfRelayer0, operatorOfRelayer0
             )
         );
         inbox.deliver(s, sigs);
@@ -146,30 +149,30 @@ contract SlashInboxTest is SlashInboxFixture {
     /// Finding 2: the operator moves to a new prover after the old prover's task was backed and missed; the queued
     /// slash, delivered afterwards, still reaches the operator's stake in full.
     function test_queuedSlashOfAReboundOperatorStillLands() public {
-        SlashInbox.Slash[] memory s = _slashes(1, 100e18); // captured before the move
+        Slash[] memory s = _slashes(1, 100e18); // captured before the move
         (address newProver, uint256 newProverKey) = makeAddrAndKey("new prover");
         _bindTo(newProver, newProverKey);
         assertEq(middleware.operatorOf(boundProver), address(0));
         assertEq(inbox.deliver(s, _signed(s)), 1);
         assertEq(IVault(vault).activeStake(), 900e18);
         bytes32 orderId = keccak256(abi.encode(sourceChainId, mirror, uint256(1)));
-        (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes(orderId);
-        assertEq(uint8(state), uint8(CairnNetworkMiddleware.SlashState.Executed));
+        (,, ISlashExecutor.SlashState state) = middleware.slashes(orderId);
+        assertEq(uint8(state), uint8(ISlashExecutor.SlashState.Executed));
     }
 
     /// Finding 8 (skipped deliveries): a slash too old for the vault fails for good on Ethereum, recorded there so its
     /// outcome goes back to the mirror; a replay of the batch is skipped as already seen.
     function test_undeliverableSlashIsRecordedAsFailed() public {
-        SlashInbox.Slash[] memory s = _slashes(1, 100e18);
+        Slash[] memory s = _slashes(1, 100e18);
         vm.warp(block.timestamp + EPOCH + 1);
         bytes[] memory sigs = _signed(s);
         assertEq(inbox.deliver(s, sigs), 1);
         bytes32 orderId = keccak256(abi.encode(sourceChainId, mirror, uint256(1)));
-        (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes(orderId);
-        assertEq(uint8(state), uint8(CairnNetworkMiddleware.SlashState.Failed));
+        (,, ISlashExecutor.SlashState state) = middleware.slashes(orderId);
+        assertEq(uint8(state), uint8(ISlashExecutor.SlashState.Failed));
         vm.expectEmit(address(inbox));
-        emit SlashInbox.SlashSkipped(
-            orderId, 1, abi.encodeWithSelector(CairnNetworkMiddleware.SlashOrderAlreadySeen.selector, orderId)
+        emit ISlashInbox.SlashSkipped(
+            orderId, 1, abi.encodeWithSelector(ISlashExecutor.SlashOrderAlreadySeen.selector, orderId)
         );
         assertEq(inbox.deliver(s, sigs), 0);
     }
@@ -180,17 +183,17 @@ contract SlashInboxTest is SlashInboxFixture {
         address hooked = _vault(SymbioticCore.INSTANT_SLASHER, EPOCH, VETO, true);
         _fund(hooked, 1000e18);
         vm.warp(block.timestamp + 10);
-        SlashInbox.Slash[] memory s = new SlashInbox.Slash[](1);
-        s[0] = SlashInbox.Slash(1, boundProver, hooked, 100e18, uint48(block.timestamp - 1));
+        Slash[] memory s = new Slash[](1);
+        s[0] = Slash(1, boundProver, hooked, 100e18, uint48(block.timestamp - 1));
         bytes[] memory sigs = _signed(s);
         bytes32 orderId = keccak256(abi.encode(sourceChainId, mirror, uint256(1)));
         bool executedOnce;
         for (uint256 gas = 100_000; gas <= 700_000; gas += 5000) {
             uint256 snapshot = vm.snapshotState();
             try inbox.deliver{gas: gas}(s, sigs) {} catch {}
-            (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes(orderId);
-            assertTrue(state != CairnNetworkMiddleware.SlashState.Failed, "a starved delivery recorded a failure");
-            if (state == CairnNetworkMiddleware.SlashState.Executed) executedOnce = true;
+            (,, ISlashExecutor.SlashState state) = middleware.slashes(orderId);
+            assertTrue(state != ISlashExecutor.SlashState.Failed, "a starved delivery recorded a failure");
+            if (state == ISlashExecutor.SlashState.Executed) executedOnce = true;
             vm.revertToState(snapshot);
         }
         assertTrue(executedOnce, "some gas limit delivers it");

@@ -4,8 +4,11 @@ pragma solidity 0.8.30;
 import {TeeRegistryFixture} from "../attestation/TeeRegistry.t.sol";
 import {StakeMirror} from "../../src/restaking/StakeMirror.sol";
 import {IStakeSource} from "../../src/interfaces/IStakeSource.sol";
-import {OperatorQuorum} from "../../src/libraries/OperatorQuorum.sol";
 import {KeyBinding, TeeRole} from "../../src/attestation/interfaces/ITeeRegistry.sol";
+import {IOperatorQuorum} from "../../src/restaking/interfaces/IOperatorQuorum.sol";
+import {IStakeMirror} from "../../src/restaking/interfaces/IStakeMirror.sol";
+import {Snapshot} from "../../src/types/Snapshot.sol";
+import {SlashOutcome, SlashStatus} from "../../src/types/SlashOutcome.sol";
 
 /// @notice Builds sorted-pair Merkle trees over stake leaves, as the relayers do.
 library StakeTree {
@@ -78,16 +81,12 @@ abstract contract StakeMirrorFixture is TeeRegistryFixture {
     }
 
     /// Signatures of the given relayers, sorted by signer address.
-    function _sign(StakeMirror.Snapshot memory s, uint256[] memory which) internal view returns (bytes[] memory) {
+    function _sign(Snapshot memory s, uint256[] memory which) internal view returns (bytes[] memory) {
         return _signDigest(mirror.snapshotDigest(s), which);
     }
 
     /// Signatures of the given relayers over a batch of slash outcomes, sorted by signer address.
-    function _sign(StakeMirror.SlashOutcome[] memory outcomes, uint256[] memory which)
-        internal
-        view
-        returns (bytes[] memory)
-    {
+    function _sign(SlashOutcome[] memory outcomes, uint256[] memory which) internal view returns (bytes[] memory) {
         return _signDigest(mirror.slashOutcomesDigest(outcomes), which);
     }
 
@@ -105,8 +104,8 @@ abstract contract StakeMirrorFixture is TeeRegistryFixture {
         (w[0], w[1]) = (0, 2);
     }
 
-    function _snapshot(uint64 epoch, bytes32 root_, uint32 leaves) internal view returns (StakeMirror.Snapshot memory) {
-        return StakeMirror.Snapshot(epoch, uint48(block.timestamp - 1), SLASHING_WINDOW, root_, 0, leaves);
+    function _snapshot(uint64 epoch, bytes32 root_, uint32 leaves) internal view returns (Snapshot memory) {
+        return Snapshot(epoch, uint48(block.timestamp - 1), SLASHING_WINDOW, root_, 0, leaves);
     }
 
     /// The order id the mirror queues task `taskId`'s slash under.
@@ -117,19 +116,19 @@ abstract contract StakeMirrorFixture is TeeRegistryFixture {
     function _outcomes(bytes32 orderId, address vault, bool vetoed, uint256 slashed, uint48 settledAt)
         internal
         pure
-        returns (StakeMirror.SlashOutcome[] memory o)
+        returns (SlashOutcome[] memory o)
     {
-        StakeMirror.SlashStatus status = vetoed ? StakeMirror.SlashStatus.Vetoed : StakeMirror.SlashStatus.Executed;
+        SlashStatus status = vetoed ? SlashStatus.Vetoed : SlashStatus.Executed;
         return _outcome(orderId, vault, status, slashed, settledAt);
     }
 
-    function _outcome(bytes32 orderId, address vault, StakeMirror.SlashStatus status, uint256 slashed, uint48 settledAt)
+    function _outcome(bytes32 orderId, address vault, SlashStatus status, uint256 slashed, uint48 settledAt)
         internal
         pure
-        returns (StakeMirror.SlashOutcome[] memory o)
+        returns (SlashOutcome[] memory o)
     {
-        o = new StakeMirror.SlashOutcome[](1);
-        o[0] = StakeMirror.SlashOutcome(orderId, vault, status, slashed, settledAt);
+        o = new SlashOutcome[](1);
+        o[0] = SlashOutcome(orderId, vault, status, slashed, settledAt);
     }
 }
 
@@ -148,7 +147,7 @@ contract StakeMirrorTest is StakeMirrorFixture {
     }
 
     function _commit(uint64 epoch) internal {
-        StakeMirror.Snapshot memory s = _snapshot(epoch, StakeTree.root(leaves), uint32(leaves.length));
+        Snapshot memory s = _snapshot(epoch, StakeTree.root(leaves), uint32(leaves.length));
         mirror.commitSnapshot(s, _sign(s, _two()));
     }
 
@@ -168,7 +167,7 @@ contract StakeMirrorTest is StakeMirrorFixture {
 
         bytes32 orderId = keccak256(abi.encode(block.chainid, address(mirror), uint256(7)));
         vm.expectEmit(address(mirror));
-        emit StakeMirror.SlashQueued(orderId, 7, prover, vaultA, 50e18, uint48(block.timestamp - 1));
+        emit IStakeMirror.SlashQueued(orderId, 7, prover, vaultA, 50e18, uint48(block.timestamp - 1));
         vm.prank(marketplaceAddress);
         assertEq(mirror.slash(prover, 7, 200e18, 50e18, address(this)), 0, "settled on Ethereum");
         assertEq(mirror.availableStake(prover), 350e18, "the penalty no longer backs tasks");
@@ -188,7 +187,7 @@ contract StakeMirrorTest is StakeMirrorFixture {
         mirror.lock(prover, 8, 100e18, block.timestamp + 1 hours);
         mirror.slash(prover, 8, 100e18, 50e18, address(this));
         vm.stopPrank();
-        StakeMirror.SlashOutcome[] memory vetoed = _outcomes(_orderId(8), vaultA, true, 0, 0);
+        SlashOutcome[] memory vetoed = _outcomes(_orderId(8), vaultA, true, 0, 0);
         vm.expectEmit(address(mirror));
         emit IStakeSource.LockableStakeChanged(prover);
         mirror.reportSlashOutcomes(vetoed, _sign(vetoed, _two()));
@@ -200,56 +199,55 @@ contract StakeMirrorTest is StakeMirrorFixture {
     }
 
     function test_RevertWhen_quorumNotReached() public {
-        StakeMirror.Snapshot memory s = _snapshot(1, bytes32(uint256(1)), 1);
+        Snapshot memory s = _snapshot(1, bytes32(uint256(1)), 1);
         uint256[] memory one = new uint256[](1);
         bytes[] memory sigs = _sign(s, one);
-        vm.expectRevert(abi.encodeWithSelector(OperatorQuorum.QuorumNotReached.selector, 1, 2));
+        vm.expectRevert(abi.encodeWithSelector(IOperatorQuorum.QuorumNotReached.selector, 1, 2));
         mirror.commitSnapshot(s, sigs);
     }
 
     function test_RevertWhen_signerIsNotARelayer() public {
-        StakeMirror.Snapshot memory s = _snapshot(1, bytes32(uint256(1)), 1);
+        Snapshot memory s = _snapshot(1, bytes32(uint256(1)), 1);
         (address outsider, uint256 outsiderKey) = makeAddrAndKey("outsider");
         (uint8 v, bytes32 r, bytes32 sig) = vm.sign(outsiderKey, mirror.snapshotDigest(s));
         bytes[] memory sigs = new bytes[](1);
         sigs[0] = abi.encodePacked(r, sig, v);
-        vm.expectRevert(abi.encodeWithSelector(OperatorQuorum.NotAnActiveRelayer.selector, outsider));
+        vm.expectRevert(abi.encodeWithSelector(IOperatorQuorum.NotAnActiveRelayer.selector, outsider));
         mirror.commitSnapshot(s, sigs);
     }
 
     function test_RevertWhen_sameRelayerTwice() public {
-        StakeMirror.Snapshot memory s = _snapshot(1, bytes32(uint256(1)), 1);
+        Snapshot memory s = _snapshot(1, bytes32(uint256(1)), 1);
         bytes[] memory sigs = _sign(s, _two());
         sigs[1] = sigs[0];
-        vm.expectPartialRevert(OperatorQuorum.OperatorsNotAscending.selector);
+        vm.expectPartialRevert(IOperatorQuorum.OperatorsNotAscending.selector);
         mirror.commitSnapshot(s, sigs);
     }
 
     function test_RevertWhen_epochsOutOfOrder() public {
         _commit(1);
         vm.warp(block.timestamp + 10);
-        StakeMirror.Snapshot memory dup = _snapshot(1, bytes32(uint256(2)), 1);
+        Snapshot memory dup = _snapshot(1, bytes32(uint256(2)), 1);
         bytes[] memory sigs = _sign(dup, _two());
-        vm.expectRevert(abi.encodeWithSelector(StakeMirror.EpochOutOfOrder.selector, 2, 1));
+        vm.expectRevert(abi.encodeWithSelector(IStakeMirror.EpochOutOfOrder.selector, 2, 1));
         mirror.commitSnapshot(dup, sigs);
-        StakeMirror.Snapshot memory skip = _snapshot(3, bytes32(uint256(2)), 1);
+        Snapshot memory skip = _snapshot(3, bytes32(uint256(2)), 1);
         sigs = _sign(skip, _two());
-        vm.expectRevert(abi.encodeWithSelector(StakeMirror.EpochOutOfOrder.selector, 2, 3));
+        vm.expectRevert(abi.encodeWithSelector(IStakeMirror.EpochOutOfOrder.selector, 2, 3));
         mirror.commitSnapshot(skip, sigs);
     }
 
     function test_RevertWhen_captureNotInThePast() public {
-        StakeMirror.Snapshot memory s =
-            StakeMirror.Snapshot(1, uint48(block.timestamp), SLASHING_WINDOW, bytes32(uint256(1)), 0, 1);
+        Snapshot memory s = Snapshot(1, uint48(block.timestamp), SLASHING_WINDOW, bytes32(uint256(1)), 0, 1);
         bytes[] memory sigs = _sign(s, _two());
-        vm.expectRevert(abi.encodeWithSelector(StakeMirror.CaptureNotInThePast.selector, uint48(block.timestamp)));
+        vm.expectRevert(abi.encodeWithSelector(IStakeMirror.CaptureNotInThePast.selector, uint48(block.timestamp)));
         mirror.commitSnapshot(s, sigs);
     }
 
     function test_RevertWhen_leafForged() public {
         _commit(1);
         bytes32[] memory p = StakeTree.proof(leaves, 0);
-        vm.expectRevert(StakeMirror.InvalidStakeProof.selector);
+        vm.expectRevert(IStakeMirror.InvalidStakeProof.selector);
         mirror.proveStake(prover, vaultA, 301e18, p);
     }
 
@@ -257,7 +255,7 @@ contract StakeMirrorTest is StakeMirrorFixture {
         _commit(1);
         mirror.proveStake(prover, vaultA, 300e18, StakeTree.proof(leaves, 0));
         bytes32[] memory p = StakeTree.proof(leaves, 0);
-        vm.expectRevert(abi.encodeWithSelector(StakeMirror.LeafAlreadyProven.selector, prover, vaultA));
+        vm.expectRevert(abi.encodeWithSelector(IStakeMirror.LeafAlreadyProven.selector, prover, vaultA));
         mirror.proveStake(prover, vaultA, 300e18, p);
     }
 
@@ -266,7 +264,7 @@ contract StakeMirrorTest is StakeMirrorFixture {
         mirror.proveStake(prover, vaultA, 300e18, StakeTree.proof(leaves, 0));
         mirror.proveStake(prover, vaultB, 100e18, StakeTree.proof(leaves, 1));
         vm.prank(marketplaceAddress);
-        vm.expectRevert(abi.encodeWithSelector(StakeMirror.InsufficientStake.selector, 300e18, 350e18));
+        vm.expectRevert(abi.encodeWithSelector(IStakeMirror.InsufficientStake.selector, 300e18, 350e18));
         mirror.lock(prover, 1, 350e18, block.timestamp + 1 hours);
     }
 
@@ -278,7 +276,7 @@ contract StakeMirrorTest is StakeMirrorFixture {
         vm.warp(latest);
         assertEq(mirror.availableStake(prover), 0);
         vm.prank(marketplaceAddress);
-        vm.expectRevert(abi.encodeWithSelector(StakeMirror.TaskOutlivesSlashingWindow.selector, latest + 1, latest));
+        vm.expectRevert(abi.encodeWithSelector(IStakeMirror.TaskOutlivesSlashingWindow.selector, latest + 1, latest));
         mirror.lock(prover, 1, 1, latest + 1);
     }
 
@@ -298,8 +296,8 @@ contract StakeMirrorTest is StakeMirrorFixture {
 
     function test_snapshotThroughATransport() public {
         address bridge = makeAddr("canonicalBridgeReceiver");
-        StakeMirror.Snapshot memory s = _snapshot(1, StakeTree.root(leaves), 3);
-        vm.expectRevert(abi.encodeWithSelector(StakeMirror.NotSnapshotTransport.selector, bridge));
+        Snapshot memory s = _snapshot(1, StakeTree.root(leaves), 3);
+        vm.expectRevert(abi.encodeWithSelector(IStakeMirror.NotSnapshotTransport.selector, bridge));
         vm.prank(bridge);
         mirror.receiveSnapshot(s);
         vm.prank(mirrorOwner);
@@ -311,7 +309,7 @@ contract StakeMirrorTest is StakeMirrorFixture {
     }
 
     function test_RevertWhen_notMarketplace() public {
-        vm.expectRevert(StakeMirror.NotMarketplace.selector);
+        vm.expectRevert(IStakeMirror.NotMarketplace.selector);
         mirror.lock(prover, 1, 1, block.timestamp + 1 hours);
     }
 
@@ -325,9 +323,9 @@ contract StakeMirrorTest is StakeMirrorFixture {
 
         // A made-up root giving a prover with nothing on Ethereum unlimited stake.
         leaves[0] = StakeTree.leaf(prover, vaultA, token, type(uint96).max);
-        StakeMirror.Snapshot memory s = _snapshot(1, StakeTree.root(leaves), 3);
+        Snapshot memory s = _snapshot(1, StakeTree.root(leaves), 3);
         bytes[] memory sigs = _twoSignatures(mirror.snapshotDigest(s), relayerKeys[0], secondKey);
-        vm.expectRevert(abi.encodeWithSelector(OperatorQuorum.OperatorsNotAscending.selector, operator, operator));
+        vm.expectRevert(abi.encodeWithSelector(IOperatorQuorum.OperatorsNotAscending.selector, operator, operator));
         mirror.commitSnapshot(s, sigs);
         assertEq(mirror.currentEpoch(), 0);
     }
@@ -335,14 +333,14 @@ contract StakeMirrorTest is StakeMirrorFixture {
     /// Finding 1: a removed operator's keys stop counting at once, and the quorum is never below a strict majority
     /// of the admitted operators, whatever the configured threshold.
     function test_quorumIsAMajorityOfAdmittedOperators() public {
-        StakeMirror.Snapshot memory s = _snapshot(1, StakeTree.root(leaves), 3);
+        Snapshot memory s = _snapshot(1, StakeTree.root(leaves), 3);
         bytes[] memory sigs = _sign(s, _two());
         // Two more admitted operators: 5 admitted, 3 needed although the threshold says 2.
         vm.startPrank(roleAdmin);
         teeRegistry.setOperatorAdmitted(TeeRole.Relayer, makeAddr("operator4"), true);
         teeRegistry.setOperatorAdmitted(TeeRole.Relayer, makeAddr("operator5"), true);
         vm.stopPrank();
-        vm.expectRevert(abi.encodeWithSelector(OperatorQuorum.QuorumNotReached.selector, 2, 3));
+        vm.expectRevert(abi.encodeWithSelector(IOperatorQuorum.QuorumNotReached.selector, 2, 3));
         mirror.commitSnapshot(s, sigs);
         uint256[] memory three = new uint256[](3);
         (three[0], three[1], three[2]) = (0, 1, 2);
@@ -353,9 +351,9 @@ contract StakeMirrorTest is StakeMirrorFixture {
         teeRegistry.setOperatorAdmitted(TeeRole.Relayer, _operatorOfKey(relayerAddrs[0]), false);
         assertFalse(teeRegistry.isActive(TeeRole.Relayer, 0, relayerAddrs[0]));
         vm.warp(block.timestamp + 10);
-        StakeMirror.Snapshot memory next = _snapshot(2, StakeTree.root(leaves), 3);
+        Snapshot memory next = _snapshot(2, StakeTree.root(leaves), 3);
         bytes[] memory withRemoved = _sign(next, three);
-        vm.expectPartialRevert(OperatorQuorum.NotAnActiveRelayer.selector);
+        vm.expectPartialRevert(IOperatorQuorum.NotAnActiveRelayer.selector);
         mirror.commitSnapshot(next, withRemoved);
     }
 
@@ -380,7 +378,7 @@ contract StakeMirrorTest is StakeMirrorFixture {
         assertEq(mirror.freeStake(prover, vaultA), 0);
 
         vm.expectEmit(address(mirror));
-        emit StakeMirror.SlashQueued(_orderId(7), 7, prover, vaultA, 100e18, lockCapture);
+        emit IStakeMirror.SlashQueued(_orderId(7), 7, prover, vaultA, 100e18, lockCapture);
         vm.prank(marketplaceAddress);
         mirror.slash(prover, 7, 300e18, 100e18, address(0));
     }
@@ -410,7 +408,7 @@ contract StakeMirrorTest is StakeMirrorFixture {
         mirror.proveStake(prover, vaultA, 300e18, StakeTree.proof(leaves, 0));
         uint256 latest = uint256(block.timestamp - 1) + SLASHING_WINDOW - SLASH_DELAY;
         vm.prank(marketplaceAddress);
-        vm.expectRevert(abi.encodeWithSelector(StakeMirror.TaskOutlivesSlashingWindow.selector, latest + 1, latest));
+        vm.expectRevert(abi.encodeWithSelector(IStakeMirror.TaskOutlivesSlashingWindow.selector, latest + 1, latest));
         mirror.lock(prover, 1, 1e18, latest + 1);
         vm.prank(marketplaceAddress);
         mirror.lock(prover, 1, 1e18, latest);
@@ -422,7 +420,7 @@ contract StakeMirrorTest is StakeMirrorFixture {
         leaves[0] = StakeTree.leaf(prover, vaultA, token, huge);
         _commit(1);
         vm.expectEmit(address(mirror));
-        emit StakeMirror.StakeProven(1, prover, vaultA, huge, type(uint96).max);
+        emit IStakeMirror.StakeProven(1, prover, vaultA, huge, type(uint96).max);
         mirror.proveStake(prover, vaultA, huge, StakeTree.proof(leaves, 0));
         assertEq(mirror.freeStake(prover, vaultA), type(uint96).max);
     }
@@ -443,7 +441,7 @@ contract StakeMirrorTest is StakeMirrorFixture {
         assertEq(mirror.freeStake(prover, vaultA), 300e18);
 
         vm.expectEmit(address(mirror));
-        emit StakeMirror.StakeLocked(prover, 7, vaultA, 200e18, leafCapture);
+        emit IStakeMirror.StakeLocked(prover, 7, vaultA, 200e18, leafCapture);
         vm.prank(marketplaceAddress);
         mirror.lock(prover, 7, 200e18, block.timestamp + 1 hours);
         (uint48 capture,, uint96 amount) = mirror.locks(7);
@@ -467,7 +465,7 @@ contract StakeMirrorTest is StakeMirrorFixture {
 
         uint256 deadline = oldLatest + 1;
         vm.prank(marketplaceAddress);
-        vm.expectRevert(abi.encodeWithSelector(StakeMirror.TaskOutlivesSlashingWindow.selector, deadline, oldLatest));
+        vm.expectRevert(abi.encodeWithSelector(IStakeMirror.TaskOutlivesSlashingWindow.selector, deadline, oldLatest));
         mirror.lock(prover, 1, 100e18, deadline);
         vm.prank(marketplaceAddress);
         mirror.lock(prover, 2, 100e18, oldLatest);
@@ -493,17 +491,19 @@ contract StakeMirrorTest is StakeMirrorFixture {
         uint256 deadline = mirror.latestDeadlineOf(prover, vaultA) + 1;
 
         vm.expectEmit(address(mirror));
-        emit StakeMirror.StakeLocked(prover, 1, vaultB, 100e18, uint48(block.timestamp - 1));
+        emit IStakeMirror.StakeLocked(prover, 1, vaultB, 100e18, uint48(block.timestamp - 1));
         vm.prank(marketplaceAddress);
         mirror.lock(prover, 1, 100e18, deadline);
 
         // vaultA has the stake but only behind its old capture; vaultB fits the window but holds nothing more.
         vm.prank(marketplaceAddress);
-        vm.expectRevert(abi.encodeWithSelector(StakeMirror.TaskOutlivesSlashingWindow.selector, deadline, deadline - 1));
+        vm.expectRevert(
+            abi.encodeWithSelector(IStakeMirror.TaskOutlivesSlashingWindow.selector, deadline, deadline - 1)
+        );
         mirror.lock(prover, 2, 50e18, deadline);
         // Nobody has 400: the most any vault whose window fits this short task holds is vaultA's 300.
         vm.prank(marketplaceAddress);
-        vm.expectRevert(abi.encodeWithSelector(StakeMirror.InsufficientStake.selector, 300e18, 400e18));
+        vm.expectRevert(abi.encodeWithSelector(IStakeMirror.InsufficientStake.selector, 300e18, 400e18));
         mirror.lock(prover, 2, 400e18, block.timestamp + 1 hours);
     }
 
@@ -518,12 +518,12 @@ contract StakeMirrorTest is StakeMirrorFixture {
         mirror.proveStake(prover, vaultB, 100e18, StakeTree.proof(leaves, 1));
 
         vm.expectEmit(address(mirror));
-        emit StakeMirror.StakeLocked(prover, 1, vaultB, 50e18, uint48(block.timestamp - 1));
+        emit IStakeMirror.StakeLocked(prover, 1, vaultB, 50e18, uint48(block.timestamp - 1));
         vm.prank(marketplaceAddress);
         mirror.lock(prover, 1, 50e18, block.timestamp + 1 hours);
         // Too much for vaultB: the older leaf of vaultA backs it, at its own capture.
         vm.expectEmit(address(mirror));
-        emit StakeMirror.StakeLocked(prover, 2, vaultA, 100e18, uint48(block.timestamp - 1 - 30 minutes));
+        emit IStakeMirror.StakeLocked(prover, 2, vaultA, 100e18, uint48(block.timestamp - 1 - 30 minutes));
         vm.prank(marketplaceAddress);
         mirror.lock(prover, 2, 100e18, block.timestamp + 1 hours);
     }
@@ -542,7 +542,7 @@ contract StakeMirrorTest is StakeMirrorFixture {
         _commit(3);
 
         vm.expectEmit(address(mirror));
-        emit StakeMirror.SlashQueued(_orderId(7), 7, prover, vaultA, 100e18, leafCapture);
+        emit IStakeMirror.SlashQueued(_orderId(7), 7, prover, vaultA, 100e18, leafCapture);
         vm.prank(marketplaceAddress);
         mirror.slash(prover, 7, 300e18, 100e18, address(0));
     }
@@ -563,7 +563,7 @@ contract StakeMirrorTest is StakeMirrorFixture {
         assertEq(mirror.availableStake(prover), 0);
         assertEq(mirror.freeStake(prover, vaultA), 0);
         vm.prank(marketplaceAddress);
-        vm.expectRevert(abi.encodeWithSelector(StakeMirror.TaskOutlivesSlashingWindow.selector, latest + 1, latest));
+        vm.expectRevert(abi.encodeWithSelector(IStakeMirror.TaskOutlivesSlashingWindow.selector, latest + 1, latest));
         mirror.lock(prover, 2, 100e18, latest + 1);
     }
 
@@ -579,14 +579,14 @@ contract StakeMirrorTest is StakeMirrorFixture {
         uint48 executedAt = uint48(block.timestamp + 10);
         vm.warp(block.timestamp + 20);
         _commit(2); // captured after the execution; nobody proves it
-        StakeMirror.SlashOutcome[] memory executed = _outcomes(_orderId(7), vaultA, false, 100e18, executedAt);
+        SlashOutcome[] memory executed = _outcomes(_orderId(7), vaultA, false, 100e18, executedAt);
         mirror.reportSlashOutcomes(executed, _sign(executed, _two()));
         (, uint96 leaf, uint96 floor,,) = mirror.vaultStake(prover, vaultA);
         assertEq(leaf, 200e18, "the epoch-1 leaf predates the execution");
         assertEq(floor, 200e18);
         assertEq(mirror.availableStake(prover), 200e18);
         vm.prank(marketplaceAddress);
-        vm.expectRevert(abi.encodeWithSelector(StakeMirror.InsufficientStake.selector, 200e18, 201e18));
+        vm.expectRevert(abi.encodeWithSelector(IStakeMirror.InsufficientStake.selector, 200e18, 201e18));
         mirror.lock(prover, 8, 201e18, block.timestamp + 1 hours);
     }
 

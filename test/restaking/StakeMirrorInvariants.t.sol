@@ -5,7 +5,10 @@ import {StdUtils} from "forge-std/StdUtils.sol";
 import {Signing} from "../utils/Signing.sol";
 import {StakeMirrorFixture, StakeTree} from "./StakeMirror.t.sol";
 import {StakeMirror} from "../../src/restaking/StakeMirror.sol";
-import {OperatorQuorum} from "../../src/libraries/OperatorQuorum.sol";
+import {IOperatorQuorum} from "../../src/restaking/interfaces/IOperatorQuorum.sol";
+import {IStakeMirror} from "../../src/restaking/interfaces/IStakeMirror.sol";
+import {Snapshot} from "../../src/types/Snapshot.sol";
+import {SlashOutcome, SlashStatus} from "../../src/types/SlashOutcome.sol";
 
 /// @notice Ethereum as Symbiotic's slasher sees it, for two vaults of one operator: the stake at each capture, and
 /// every executed slash with its time. Symbiotic lets a slash at capture `c` take at most the stake at `c` less
@@ -140,8 +143,7 @@ contract StakeMirrorHandler is Signing, StdUtils {
             eth.capture(vaults[k], capture);
             leaves[k] = StakeTree.leaf(prover, vaults[k], mirror.stakeToken(), eth.stakeNow(vaults[k]));
         }
-        StakeMirror.Snapshot memory s =
-            StakeMirror.Snapshot(mirror.currentEpoch() + 1, capture, window, StakeTree.root(leaves), 0, 2);
+        Snapshot memory s = Snapshot(mirror.currentEpoch() + 1, capture, window, StakeTree.root(leaves), 0, 2);
         mirror.commitSnapshot(s, _twoSignatures(mirror.snapshotDigest(s), honestKeys[0], honestKeys[1]));
         honestRoot = s.stakeRoot;
         bool[2] memory prove = [proveA, proveB];
@@ -155,18 +157,17 @@ contract StakeMirrorHandler is Signing, StdUtils {
 
     /// One operator with several attested keys tries to commit a made-up root: refused however many keys it holds.
     function forgeSnapshot(bytes32 root, bool bothKeys) external {
-        StakeMirror.Snapshot memory s = StakeMirror.Snapshot(
-            mirror.currentEpoch() + 1, uint48(block.timestamp - 1), window, root, type(uint128).max, 1
-        );
+        Snapshot memory s =
+            Snapshot(mirror.currentEpoch() + 1, uint48(block.timestamp - 1), window, root, type(uint128).max, 1);
         bytes32 digest = mirror.snapshotDigest(s);
         bytes[] memory sigs;
         if (bothKeys) {
             sigs = _twoSignatures(digest, sameOperatorKeys[0], sameOperatorKeys[1]);
-            vm.expectPartialRevert(OperatorQuorum.OperatorsNotAscending.selector);
+            vm.expectPartialRevert(IOperatorQuorum.OperatorsNotAscending.selector);
         } else {
             sigs = new bytes[](1);
             sigs[0] = _signature(sameOperatorKeys[0], digest);
-            vm.expectRevert(abi.encodeWithSelector(OperatorQuorum.QuorumNotReached.selector, 1, 2));
+            vm.expectRevert(abi.encodeWithSelector(IOperatorQuorum.QuorumNotReached.selector, 1, 2));
         }
         mirror.commitSnapshot(s, sigs);
         ++forgeriesRefused;
@@ -193,21 +194,18 @@ contract StakeMirrorHandler is Signing, StdUtils {
         if (_queued.length == 0) return;
         uint256 i = seed % _queued.length;
         Obligation memory o = _queued[i];
-        StakeMirror.SlashOutcome[] memory out = new StakeMirror.SlashOutcome[](1);
+        SlashOutcome[] memory out = new SlashOutcome[](1);
         if (o.executedAt == 0 || o.penalty == 0) {
             // Not executed (a zero slash never is): vetoed by the resolver, or failed for good.
-            StakeMirror.SlashStatus status =
-                kind % 2 == 0 ? StakeMirror.SlashStatus.Vetoed : StakeMirror.SlashStatus.Failed;
-            out[0] = StakeMirror.SlashOutcome(o.orderId, o.vault, status, 0, uint48(block.timestamp));
+            SlashStatus status = kind % 2 == 0 ? SlashStatus.Vetoed : SlashStatus.Failed;
+            out[0] = SlashOutcome(o.orderId, o.vault, status, 0, uint48(block.timestamp));
         } else {
-            out[0] = StakeMirror.SlashOutcome(
-                o.orderId, o.vault, StakeMirror.SlashStatus.Executed, o.penalty, uint48(o.executedAt)
-            );
+            out[0] = SlashOutcome(o.orderId, o.vault, SlashStatus.Executed, o.penalty, uint48(o.executedAt));
             (uint48 capture,,) = mirror.epochs(mirror.currentEpoch());
             if (o.executedAt > capture) {
                 vm.expectRevert(
                     abi.encodeWithSelector(
-                        StakeMirror.OutcomeAheadOfSnapshot.selector, o.orderId, uint48(o.executedAt), capture
+                        IStakeMirror.OutcomeAheadOfSnapshot.selector, o.orderId, uint48(o.executedAt), capture
                     )
                 );
                 vm.prank(transport);
@@ -235,10 +233,10 @@ contract StakeMirrorHandler is Signing, StdUtils {
             vm.prank(marketplace);
             if (outlived) {
                 vm.expectRevert(
-                    abi.encodeWithSelector(StakeMirror.TaskOutlivesSlashingWindow.selector, deadline, outlivedLatest)
+                    abi.encodeWithSelector(IStakeMirror.TaskOutlivesSlashingWindow.selector, deadline, outlivedLatest)
                 );
             } else {
-                vm.expectRevert(abi.encodeWithSelector(StakeMirror.InsufficientStake.selector, best, amount));
+                vm.expectRevert(abi.encodeWithSelector(IStakeMirror.InsufficientStake.selector, best, amount));
             }
             mirror.lock(prover, taskId, amount, deadline);
             return;
@@ -246,7 +244,7 @@ contract StakeMirrorHandler is Signing, StdUtils {
         address vault = mirror.proverVaults(prover)[index];
         uint48 capture = ghostLeafCapture[vault];
         vm.expectEmit(address(mirror));
-        emit StakeMirror.StakeLocked(prover, taskId, vault, amount, capture);
+        emit IStakeMirror.StakeLocked(prover, taskId, vault, amount, capture);
         vm.prank(marketplace);
         mirror.lock(prover, taskId, amount, deadline);
         (uint48 current,,) = mirror.epochs(mirror.currentEpoch());
@@ -271,7 +269,7 @@ contract StakeMirrorHandler is Signing, StdUtils {
         penalty = bound(penalty, 0, l.amount);
         bytes32 orderId = keccak256(abi.encode(block.chainid, address(mirror), l.taskId));
         vm.expectEmit(address(mirror));
-        emit StakeMirror.SlashQueued(orderId, l.taskId, prover, l.vault, penalty, l.capture);
+        emit IStakeMirror.SlashQueued(orderId, l.taskId, prover, l.vault, penalty, l.capture);
         mirror.slash(prover, l.taskId, l.amount, penalty, address(0));
         _queued.push(Obligation(orderId, l.vault, penalty, l.capture, 0));
         ghostPending[l.vault] += penalty;

@@ -3,7 +3,10 @@ pragma solidity 0.8.30;
 
 import {StakeMirrorFixture, StakeTree} from "./StakeMirror.t.sol";
 import {StakeMirror} from "../../src/restaking/StakeMirror.sol";
-import {OperatorQuorum} from "../../src/libraries/OperatorQuorum.sol";
+import {IOperatorQuorum} from "../../src/restaking/interfaces/IOperatorQuorum.sol";
+import {IStakeMirror} from "../../src/restaking/interfaces/IStakeMirror.sol";
+import {Snapshot} from "../../src/types/Snapshot.sol";
+import {SlashOutcome, SlashStatus} from "../../src/types/SlashOutcome.sol";
 
 /// @notice Slash outcomes reported back from Ethereum: a veto releases the penalty the slash held back, an execution
 /// makes it final (and takes the slashed collateral out of a leaf captured before it), a pending slash stays held
@@ -31,7 +34,7 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
         leaves[0] = StakeTree.leaf(prover, vaultA, token, stakeA);
         leaves[1] = StakeTree.leaf(prover, vaultB, token, stakeB);
         leaves[2] = StakeTree.leaf(makeAddr("other"), vaultA, token, 50e18);
-        StakeMirror.Snapshot memory s = _snapshot(epoch, StakeTree.root(leaves), 3);
+        Snapshot memory s = _snapshot(epoch, StakeTree.root(leaves), 3);
         mirror.commitSnapshot(s, _sign(s, _two()));
         mirror.proveStake(prover, vaultA, stakeA, StakeTree.proof(leaves, 0));
         mirror.proveStake(prover, vaultB, stakeB, StakeTree.proof(leaves, 1));
@@ -47,11 +50,11 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
     /// A minute later, the relayers commit epoch `epoch` (captured now) and nobody proves the prover's leaves yet.
     function _commitLater(uint64 epoch) internal {
         vm.warp(block.timestamp + 60);
-        StakeMirror.Snapshot memory s = _snapshot(epoch, bytes32(uint256(1)), 1);
+        Snapshot memory s = _snapshot(epoch, bytes32(uint256(1)), 1);
         mirror.commitSnapshot(s, _sign(s, _two()));
     }
 
-    function _report(StakeMirror.SlashOutcome[] memory outcomes) internal {
+    function _report(SlashOutcome[] memory outcomes) internal {
         mirror.reportSlashOutcomes(outcomes, _sign(outcomes, _two()));
     }
 
@@ -59,7 +62,7 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
         return mirror.freeStake(prover, vault);
     }
 
-    function _status(bytes32 orderId) internal view returns (StakeMirror.SlashStatus status) {
+    function _status(bytes32 orderId) internal view returns (SlashStatus status) {
         (,,, status) = mirror.slashes(orderId);
     }
 
@@ -75,11 +78,11 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
 
     function test_slash_holdsThePenaltyBackAndRecordsIt() public {
         bytes32 orderId = _slashTask();
-        (address p, uint96 penalty, address vault, StakeMirror.SlashStatus status) = mirror.slashes(orderId);
+        (address p, uint96 penalty, address vault, SlashStatus status) = mirror.slashes(orderId);
         assertEq(p, prover);
         assertEq(penalty, PENALTY);
         assertEq(vault, vaultA);
-        assertEq(uint8(status), uint8(StakeMirror.SlashStatus.Queued));
+        assertEq(uint8(status), uint8(SlashStatus.Queued));
         assertEq(_free(vaultA), 250e18);
         (uint96 leaf, uint96 floor, uint128 locked, uint128 pending) = _vault(vaultA);
         assertEq(leaf, 300e18);
@@ -91,11 +94,11 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
 
     function test_vetoReportedBack_restoresTheStake() public {
         bytes32 orderId = _slashTask();
-        StakeMirror.SlashOutcome[] memory o = _outcomes(orderId, vaultA, true, 0, uint48(block.timestamp));
+        SlashOutcome[] memory o = _outcomes(orderId, vaultA, true, 0, uint48(block.timestamp));
         vm.expectEmit(address(mirror));
-        emit StakeMirror.SlashSettled(orderId, prover, vaultA, StakeMirror.SlashStatus.Vetoed, 0, 300e18);
+        emit IStakeMirror.SlashSettled(orderId, prover, vaultA, SlashStatus.Vetoed, 0, 300e18);
         _report(o);
-        assertEq(uint8(_status(orderId)), uint8(StakeMirror.SlashStatus.Vetoed));
+        assertEq(uint8(_status(orderId)), uint8(SlashStatus.Vetoed));
         assertEq(_free(vaultA), 300e18, "the penalty backs tasks again");
         assertEq(_pending(vaultA), 0);
         assertEq(mirror.availableStake(prover), 400e18);
@@ -105,8 +108,8 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
     /// releases its hold, instead of holding the penalty back for ever.
     function test_failedOutcome_releasesThePenalty() public {
         bytes32 orderId = _slashTask();
-        _report(_outcome(orderId, vaultA, StakeMirror.SlashStatus.Failed, 0, uint48(block.timestamp)));
-        assertEq(uint8(_status(orderId)), uint8(StakeMirror.SlashStatus.Failed));
+        _report(_outcome(orderId, vaultA, SlashStatus.Failed, 0, uint48(block.timestamp)));
+        assertEq(uint8(_status(orderId)), uint8(SlashStatus.Failed));
         assertEq(_free(vaultA), 300e18);
         assertEq(_pending(vaultA), 0);
     }
@@ -119,13 +122,13 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
         // The next snapshot is captured after the execution; the prover has not proven its leaf yet.
         bytes32[] memory leaves = new bytes32[](1);
         leaves[0] = StakeTree.leaf(prover, vaultA, token, 250e18);
-        StakeMirror.Snapshot memory s = _snapshot(2, StakeTree.root(leaves), 1);
+        Snapshot memory s = _snapshot(2, StakeTree.root(leaves), 1);
         mirror.commitSnapshot(s, _sign(s, _two()));
-        StakeMirror.SlashOutcome[] memory o = _outcomes(orderId, vaultA, false, PENALTY, executedAt);
+        SlashOutcome[] memory o = _outcomes(orderId, vaultA, false, PENALTY, executedAt);
         vm.expectEmit(address(mirror));
-        emit StakeMirror.SlashSettled(orderId, prover, vaultA, StakeMirror.SlashStatus.Executed, PENALTY, 250e18);
+        emit IStakeMirror.SlashSettled(orderId, prover, vaultA, SlashStatus.Executed, PENALTY, 250e18);
         _report(o);
-        assertEq(uint8(_status(orderId)), uint8(StakeMirror.SlashStatus.Executed));
+        assertEq(uint8(_status(orderId)), uint8(SlashStatus.Executed));
         (uint96 leaf, uint96 floor,, uint128 pending) = _vault(vaultA);
         assertEq(leaf, 250e18, "the leaf predates the execution: the slashed collateral is out");
         assertEq(floor, 250e18);
@@ -181,12 +184,12 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
 
         uint48 executedAt = uint48(block.timestamp);
         _commitLater(2);
-        StakeMirror.SlashOutcome[] memory both = new StakeMirror.SlashOutcome[](2);
+        SlashOutcome[] memory both = new SlashOutcome[](2);
         both[0] = _outcomes(first, vaultA, true, 0, uint48(block.timestamp))[0];
         both[1] = _outcomes(second, vaultA, false, 20e18, executedAt)[0];
         _report(both);
-        assertEq(uint8(_status(first)), uint8(StakeMirror.SlashStatus.Vetoed));
-        assertEq(uint8(_status(second)), uint8(StakeMirror.SlashStatus.Executed));
+        assertEq(uint8(_status(first)), uint8(SlashStatus.Vetoed));
+        assertEq(uint8(_status(second)), uint8(SlashStatus.Executed));
         (uint96 leaf, uint96 floor,,) = _vault(vaultA);
         assertEq(leaf, 280e18);
         assertEq(floor, 280e18);
@@ -196,15 +199,15 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
     function test_outcomesThroughTheTransport() public {
         bytes32 orderId = _slashTask();
         address bridge = makeAddr("canonicalBridgeReceiver");
-        StakeMirror.SlashOutcome[] memory o = _outcomes(orderId, vaultA, true, 0, uint48(block.timestamp));
+        SlashOutcome[] memory o = _outcomes(orderId, vaultA, true, 0, uint48(block.timestamp));
         vm.prank(bridge);
-        vm.expectRevert(abi.encodeWithSelector(StakeMirror.NotSnapshotTransport.selector, bridge));
+        vm.expectRevert(abi.encodeWithSelector(IStakeMirror.NotSnapshotTransport.selector, bridge));
         mirror.receiveSlashOutcomes(o);
         vm.prank(mirrorOwner);
         mirror.setSnapshotTransport(bridge);
         vm.prank(bridge);
         mirror.receiveSlashOutcomes(o);
-        assertEq(uint8(_status(orderId)), uint8(StakeMirror.SlashStatus.Vetoed));
+        assertEq(uint8(_status(orderId)), uint8(SlashStatus.Vetoed));
         assertEq(_free(vaultA), 300e18);
     }
 
@@ -215,64 +218,57 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
         // Task 8 was never slashed; an order id of another chain's mirror is unknown here too.
         bytes32[2] memory unknown = [_orderId(8), keccak256(abi.encode(uint256(1), address(mirror), TASK))];
         for (uint256 i; i < 2; ++i) {
-            StakeMirror.SlashOutcome[] memory o = _outcomes(unknown[i], vaultA, true, 0, uint48(block.timestamp));
+            SlashOutcome[] memory o = _outcomes(unknown[i], vaultA, true, 0, uint48(block.timestamp));
             bytes[] memory sigs = _sign(o, _two());
-            vm.expectRevert(abi.encodeWithSelector(StakeMirror.UnknownSlash.selector, unknown[i]));
+            vm.expectRevert(abi.encodeWithSelector(IStakeMirror.UnknownSlash.selector, unknown[i]));
             mirror.reportSlashOutcomes(o, sigs);
         }
     }
 
     function test_RevertWhen_outcomeReportedTwice() public {
         bytes32 orderId = _slashTask();
-        StakeMirror.SlashOutcome[] memory o = _outcomes(orderId, vaultA, true, 0, uint48(block.timestamp));
+        SlashOutcome[] memory o = _outcomes(orderId, vaultA, true, 0, uint48(block.timestamp));
         bytes[] memory sigs = _sign(o, _two());
         mirror.reportSlashOutcomes(o, sigs);
         // The same signed batch replayed.
-        vm.expectRevert(
-            abi.encodeWithSelector(StakeMirror.SlashAlreadySettled.selector, orderId, StakeMirror.SlashStatus.Vetoed)
-        );
+        vm.expectRevert(abi.encodeWithSelector(IStakeMirror.SlashAlreadySettled.selector, orderId, SlashStatus.Vetoed));
         mirror.reportSlashOutcomes(o, sigs);
         // A contradicting outcome for a settled slash.
-        StakeMirror.SlashOutcome[] memory executed =
-            _outcomes(orderId, vaultA, false, PENALTY, uint48(block.timestamp - 1));
+        SlashOutcome[] memory executed = _outcomes(orderId, vaultA, false, PENALTY, uint48(block.timestamp - 1));
         sigs = _sign(executed, _two());
-        vm.expectRevert(
-            abi.encodeWithSelector(StakeMirror.SlashAlreadySettled.selector, orderId, StakeMirror.SlashStatus.Vetoed)
-        );
+        vm.expectRevert(abi.encodeWithSelector(IStakeMirror.SlashAlreadySettled.selector, orderId, SlashStatus.Vetoed));
         mirror.reportSlashOutcomes(executed, sigs);
         assertEq(_free(vaultA), 300e18, "restored once");
     }
 
     function test_RevertWhen_outcomeNamesAnotherVault() public {
         bytes32 orderId = _slashTask();
-        StakeMirror.SlashOutcome[] memory o = _outcomes(orderId, vaultB, true, 0, uint48(block.timestamp));
+        SlashOutcome[] memory o = _outcomes(orderId, vaultB, true, 0, uint48(block.timestamp));
         bytes[] memory sigs = _sign(o, _two());
-        vm.expectRevert(abi.encodeWithSelector(StakeMirror.SlashVaultMismatch.selector, orderId, vaultA, vaultB));
+        vm.expectRevert(abi.encodeWithSelector(IStakeMirror.SlashVaultMismatch.selector, orderId, vaultA, vaultB));
         mirror.reportSlashOutcomes(o, sigs);
     }
 
     function test_RevertWhen_outcomeAmountsAreInconsistent() public {
         bytes32 orderId = _slashTask();
-        StakeMirror.SlashOutcome[] memory o = _outcomes(orderId, vaultA, true, 1, uint48(block.timestamp));
+        SlashOutcome[] memory o = _outcomes(orderId, vaultA, true, 1, uint48(block.timestamp));
         bytes[] memory sigs = _sign(o, _two());
-        vm.expectRevert(abi.encodeWithSelector(StakeMirror.UnexecutedSlashWithAmount.selector, orderId, 1));
+        vm.expectRevert(abi.encodeWithSelector(IStakeMirror.UnexecutedSlashWithAmount.selector, orderId, 1));
         mirror.reportSlashOutcomes(o, sigs);
-        o = _outcome(orderId, vaultA, StakeMirror.SlashStatus.Failed, 1, uint48(block.timestamp));
+        o = _outcome(orderId, vaultA, SlashStatus.Failed, 1, uint48(block.timestamp));
         sigs = _sign(o, _two());
-        vm.expectRevert(abi.encodeWithSelector(StakeMirror.UnexecutedSlashWithAmount.selector, orderId, 1));
+        vm.expectRevert(abi.encodeWithSelector(IStakeMirror.UnexecutedSlashWithAmount.selector, orderId, 1));
         mirror.reportSlashOutcomes(o, sigs);
         for (uint8 status; status < 2; ++status) {
-            o = _outcome(orderId, vaultA, StakeMirror.SlashStatus(status), 0, uint48(block.timestamp));
+            o = _outcome(orderId, vaultA, SlashStatus(status), 0, uint48(block.timestamp));
             sigs = _sign(o, _two());
-            vm.expectRevert(
-                abi.encodeWithSelector(StakeMirror.NotAnOutcome.selector, orderId, StakeMirror.SlashStatus(status))
-            );
+            vm.expectRevert(abi.encodeWithSelector(IStakeMirror.NotAnOutcome.selector, orderId, SlashStatus(status)));
             mirror.reportSlashOutcomes(o, sigs);
         }
         o = _outcomes(orderId, vaultA, false, PENALTY + 1, uint48(block.timestamp - 1));
         sigs = _sign(o, _two());
         vm.expectRevert(
-            abi.encodeWithSelector(StakeMirror.SlashedExceedsPenalty.selector, orderId, PENALTY + 1, PENALTY)
+            abi.encodeWithSelector(IStakeMirror.SlashedExceedsPenalty.selector, orderId, PENALTY + 1, PENALTY)
         );
         mirror.reportSlashOutcomes(o, sigs);
     }
@@ -280,56 +276,54 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
     /// One bad outcome refuses the whole batch: nothing is recorded.
     function test_RevertWhen_anyOutcomeOfTheBatchIsBad() public {
         bytes32 orderId = _slashTask();
-        StakeMirror.SlashOutcome[] memory o = new StakeMirror.SlashOutcome[](2);
+        SlashOutcome[] memory o = new SlashOutcome[](2);
         o[0] = _outcomes(orderId, vaultA, true, 0, uint48(block.timestamp))[0];
         o[1] = o[0];
         bytes[] memory sigs = _sign(o, _two());
-        vm.expectRevert(
-            abi.encodeWithSelector(StakeMirror.SlashAlreadySettled.selector, orderId, StakeMirror.SlashStatus.Vetoed)
-        );
+        vm.expectRevert(abi.encodeWithSelector(IStakeMirror.SlashAlreadySettled.selector, orderId, SlashStatus.Vetoed));
         mirror.reportSlashOutcomes(o, sigs);
-        assertEq(uint8(_status(orderId)), uint8(StakeMirror.SlashStatus.Queued));
+        assertEq(uint8(_status(orderId)), uint8(SlashStatus.Queued));
         assertEq(_free(vaultA), 250e18);
     }
 
     function test_RevertWhen_outcomeBatchEmpty() public {
-        StakeMirror.SlashOutcome[] memory none = new StakeMirror.SlashOutcome[](0);
+        SlashOutcome[] memory none = new SlashOutcome[](0);
         bytes[] memory sigs = _sign(none, _two());
-        vm.expectRevert(StakeMirror.EmptyBatch.selector);
+        vm.expectRevert(IStakeMirror.EmptyBatch.selector);
         mirror.reportSlashOutcomes(none, sigs);
     }
 
     function test_RevertWhen_outcomeQuorumNotReached() public {
         bytes32 orderId = _slashTask();
-        StakeMirror.SlashOutcome[] memory o = _outcomes(orderId, vaultA, true, 0, uint48(block.timestamp));
+        SlashOutcome[] memory o = _outcomes(orderId, vaultA, true, 0, uint48(block.timestamp));
         bytes[] memory one = _sign(o, new uint256[](1));
-        vm.expectRevert(abi.encodeWithSelector(OperatorQuorum.QuorumNotReached.selector, 1, 2));
+        vm.expectRevert(abi.encodeWithSelector(IOperatorQuorum.QuorumNotReached.selector, 1, 2));
         mirror.reportSlashOutcomes(o, one);
 
         bytes[] memory sigs = _sign(o, _two());
         (sigs[0], sigs[1]) = (sigs[1], sigs[0]);
-        vm.expectPartialRevert(OperatorQuorum.OperatorsNotAscending.selector);
+        vm.expectPartialRevert(IOperatorQuorum.OperatorsNotAscending.selector);
         mirror.reportSlashOutcomes(o, sigs);
     }
 
     function test_RevertWhen_outcomeSignedByAnOutsider() public {
         bytes32 orderId = _slashTask();
-        StakeMirror.SlashOutcome[] memory o = _outcomes(orderId, vaultA, true, 0, uint48(block.timestamp));
+        SlashOutcome[] memory o = _outcomes(orderId, vaultA, true, 0, uint48(block.timestamp));
         (address outsider, uint256 outsiderKey) = makeAddrAndKey("outsider");
         (uint8 v, bytes32 r, bytes32 sig) = vm.sign(outsiderKey, mirror.slashOutcomesDigest(o));
         bytes[] memory sigs = new bytes[](1);
         sigs[0] = abi.encodePacked(r, sig, v);
-        vm.expectRevert(abi.encodeWithSelector(OperatorQuorum.NotAnActiveRelayer.selector, outsider));
+        vm.expectRevert(abi.encodeWithSelector(IOperatorQuorum.NotAnActiveRelayer.selector, outsider));
         mirror.reportSlashOutcomes(o, sigs);
     }
 
     /// Signatures over a vetoed outcome do not carry an altered one (here: the amount an execution would need).
     function test_RevertWhen_outcomeAlteredAfterSigning() public {
         bytes32 orderId = _slashTask();
-        StakeMirror.SlashOutcome[] memory o = _outcomes(orderId, vaultA, true, 0, uint48(block.timestamp));
+        SlashOutcome[] memory o = _outcomes(orderId, vaultA, true, 0, uint48(block.timestamp));
         bytes[] memory sigs = _sign(o, _two());
-        o[0].status = StakeMirror.SlashStatus.Executed;
-        vm.expectPartialRevert(OperatorQuorum.NotAnActiveRelayer.selector);
+        o[0].status = SlashStatus.Executed;
+        vm.expectPartialRevert(IOperatorQuorum.NotAnActiveRelayer.selector);
         mirror.reportSlashOutcomes(o, sigs);
     }
 
@@ -338,10 +332,10 @@ contract StakeMirrorOutcomesTest is StakeMirrorFixture {
     function test_RevertWhen_executionReportedAheadOfTheSnapshots() public {
         bytes32 orderId = _slashTask();
         uint48 capture = uint48(block.timestamp - 1);
-        StakeMirror.SlashOutcome[] memory o = _outcomes(orderId, vaultA, false, PENALTY, uint48(block.timestamp));
+        SlashOutcome[] memory o = _outcomes(orderId, vaultA, false, PENALTY, uint48(block.timestamp));
         bytes[] memory sigs = _sign(o, _two());
         vm.expectRevert(
-            abi.encodeWithSelector(StakeMirror.OutcomeAheadOfSnapshot.selector, orderId, block.timestamp, capture)
+            abi.encodeWithSelector(IStakeMirror.OutcomeAheadOfSnapshot.selector, orderId, block.timestamp, capture)
         );
         mirror.reportSlashOutcomes(o, sigs);
     }

@@ -14,6 +14,7 @@ import {INetworkRestakeDelegator} from "@symbioticfi/core/src/interfaces/delegat
 import {IFullRestakeDelegator} from "@symbioticfi/core/src/interfaces/delegator/IFullRestakeDelegator.sol";
 import {IBaseSlasher} from "@symbioticfi/core/src/interfaces/slasher/IBaseSlasher.sol";
 import {IVetoSlasher} from "@symbioticfi/core/src/interfaces/slasher/IVetoSlasher.sol";
+import {ISlashExecutor} from "../../src/restaking/interfaces/ISlashExecutor.sol";
 
 /// @notice The real Symbiotic v1 core with Cairn's network middleware, an operator bound to a marketplace prover, and vaults.
 abstract contract SymbioticFixture is Test {
@@ -187,9 +188,9 @@ abstract contract SymbioticFixture is Test {
     function _order(bytes32 id, address vault, uint256 amount, uint48 capture)
         internal
         view
-        returns (CairnNetworkMiddleware.SlashOrder memory)
+        returns (ISlashExecutor.SlashOrder memory)
     {
-        return CairnNetworkMiddleware.SlashOrder(id, vault, boundProver, amount, capture);
+        return ISlashExecutor.SlashOrder(id, vault, boundProver, amount, capture);
     }
 }
 
@@ -283,11 +284,11 @@ contract CairnNetworkMiddlewareTest is SymbioticFixture {
         vm.prank(messenger);
         middleware.executeSlash(_order("task-1", vault, 100e18, capture));
         assertEq(IVault(vault).activeStake(), 400e18);
-        (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes("task-1");
-        assertEq(uint8(state), uint8(CairnNetworkMiddleware.SlashState.Executed));
+        (,, ISlashExecutor.SlashState state) = middleware.slashes("task-1");
+        assertEq(uint8(state), uint8(ISlashExecutor.SlashState.Executed));
 
         vm.prank(messenger);
-        vm.expectRevert(abi.encodeWithSelector(CairnNetworkMiddleware.SlashOrderAlreadySeen.selector, TASK_1));
+        vm.expectRevert(abi.encodeWithSelector(ISlashExecutor.SlashOrderAlreadySeen.selector, TASK_1));
         middleware.executeSlash(_order("task-1", vault, 100e18, capture));
     }
 
@@ -326,8 +327,8 @@ contract CairnNetworkMiddlewareTest is SymbioticFixture {
         emit CairnNetworkMiddleware.SlashVetoed("task-3", vault);
         middleware.finalizeSlash("task-3");
         assertEq(IVault(vault).activeStake(), 500e18);
-        (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes("task-3");
-        assertEq(uint8(state), uint8(CairnNetworkMiddleware.SlashState.Vetoed));
+        (,, ISlashExecutor.SlashState state) = middleware.slashes("task-3");
+        assertEq(uint8(state), uint8(ISlashExecutor.SlashState.Vetoed));
     }
 
     // ---------------------------------------------------------------- issue 9 regressions
@@ -414,11 +415,11 @@ contract CairnNetworkMiddlewareTest is SymbioticFixture {
         emit CairnNetworkMiddleware.SlashFailed("late", vault, abi.encodeWithSignature("InvalidCaptureTimestamp()"));
         vm.prank(messenger);
         middleware.executeSlash(_order("late", vault, 100e18, capture));
-        (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes("late");
-        assertEq(uint8(state), uint8(CairnNetworkMiddleware.SlashState.Failed));
+        (,, ISlashExecutor.SlashState state) = middleware.slashes("late");
+        assertEq(uint8(state), uint8(ISlashExecutor.SlashState.Failed));
         assertEq(IVault(vault).activeStake(), 500e18);
         vm.prank(messenger);
-        vm.expectRevert(abi.encodeWithSelector(CairnNetworkMiddleware.SlashOrderAlreadySeen.selector, LATE_ORDER));
+        vm.expectRevert(abi.encodeWithSelector(ISlashExecutor.SlashOrderAlreadySeen.selector, LATE_ORDER));
         middleware.executeSlash(_order("late", vault, 100e18, capture));
     }
 
@@ -444,8 +445,8 @@ contract CairnNetworkMiddlewareTest is SymbioticFixture {
         vm.expectEmit(address(middleware));
         emit CairnNetworkMiddleware.SlashFailed("slow", vault, abi.encodeWithSignature("SlashPeriodEnded()"));
         middleware.finalizeSlash("slow");
-        (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes("slow");
-        assertEq(uint8(state), uint8(CairnNetworkMiddleware.SlashState.Failed));
+        (,, ISlashExecutor.SlashState state) = middleware.slashes("slow");
+        assertEq(uint8(state), uint8(ISlashExecutor.SlashState.Failed));
     }
 
     function test_slashingWindowIsTheShortestAmongTheVaults() public {
@@ -469,9 +470,9 @@ contract CairnNetworkMiddlewareTest is SymbioticFixture {
         for (uint256 gas = 60_000; gas <= 500_000; gas += 5000) {
             uint256 snapshot = vm.snapshotState();
             try middleware.finalizeSlash{gas: gas}("hooked") {} catch {}
-            (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes("hooked");
-            assertTrue(state != CairnNetworkMiddleware.SlashState.Failed, "a starved finalization recorded a failure");
-            if (state == CairnNetworkMiddleware.SlashState.Executed) executedOnce = true;
+            (,, ISlashExecutor.SlashState state) = middleware.slashes("hooked");
+            assertTrue(state != ISlashExecutor.SlashState.Failed, "a starved finalization recorded a failure");
+            if (state == ISlashExecutor.SlashState.Executed) executedOnce = true;
             vm.revertToState(snapshot);
         }
         assertTrue(executedOnce, "some gas limit finalizes it");
@@ -494,8 +495,8 @@ contract CairnNetworkMiddlewareTest is SymbioticFixture {
         vm.stopPrank();
         assertEq(IVault(vault).activeStake(), 300e18, "both landed in full");
         assertEq(middleware.latestCapture(vault, operator), newer);
-        (,, CairnNetworkMiddleware.SlashState state) = middleware.slashes("older");
-        assertEq(uint8(state), uint8(CairnNetworkMiddleware.SlashState.Executed));
+        (,, ISlashExecutor.SlashState state) = middleware.slashes("older");
+        assertEq(uint8(state), uint8(ISlashExecutor.SlashState.Executed));
     }
 
     /// Veto requests of one operator on a vault are finalized in the order they were made: finalizing a later one

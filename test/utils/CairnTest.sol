@@ -18,15 +18,8 @@ import {IStakeSource} from "../../src/interfaces/IStakeSource.sol";
 import {MarketParams} from "../../src/types/Market.sol";
 import {Listing} from "../../src/types/Prover.sol";
 import {ProofContext} from "../../src/types/ProofContext.sol";
-import {
-    Assignment,
-    Fulfilment,
-    Inputs,
-    MatchedRequest,
-    Request,
-    RequestParams,
-    Task
-} from "../../src/types/Request.sol";
+import {Assignment} from "../../src/types/Assignment.sol";
+import {Fulfilment, Inputs, MatchedRequest, Request, RequestParams, Task} from "../../src/types/Request.sol";
 
 /// @notice A full marketplace deployment with a real Groth16 market and real proofs from circuits/build.
 abstract contract CairnTest is Test {

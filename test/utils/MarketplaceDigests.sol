@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {Assignment} from "../../src/types/Request.sol";
+import {Assignment} from "../../src/types/Assignment.sol";
 
 interface IEip712Domain {
     function eip712Domain()
