@@ -1,4 +1,4 @@
-// Every struct the contracts verify signatures over (TeeProof aside, see ts/typed-data.ts) has one EIP-712 definition
+// Every struct the contracts verify signatures over has one EIP-712 definition
 // in the SDK (ts/typed-data.ts) and one type library in Solidity (src/types/). This keeps the two equal, per struct: (a) the SDK types' encodeType is the
 // type string the library composes, hashed to the typehash the contracts use, and (b) the digest viem computes from
 // the SDK's typed data is the contract's own (its digest view, or for the marketplace, which is at the contract size
@@ -35,10 +35,17 @@ import { assignmentTypedData } from '../ts/assignment.js'
 import type { Deployment } from '../ts/deployment.js'
 import { anvilAccount } from '../ts/devnet/accounts.js'
 import { type Anvil, startAnvil } from '../ts/devnet/anvil.js'
-import { cairnNetworkMiddlewareAbi, proofMarketplaceAbi, slashInboxAbi, stakeMirrorAbi } from '../ts/generated.js'
+import {
+  cairnNetworkMiddlewareAbi,
+  proofMarketplaceAbi,
+  slashInboxAbi,
+  stakeMirrorAbi,
+  teeProofVerifierAbi,
+} from '../ts/generated.js'
 import { operatorBindingTypedData } from '../ts/restaking.js'
 import { repoRoot } from '../ts/root.js'
 import { invalidInputsTypedData } from '../ts/settlement.js'
+import { TEE_DIGEST_EIP712, teeProofTypedData } from '../ts/tee.js'
 import { signedTypes } from '../ts/typed-data.js'
 
 type Field = { readonly name: string; readonly type: string }
@@ -74,8 +81,9 @@ let anvil: Anvil
 const deployer = anvilAccount(0).account
 const chainId = foundry.id
 let publicClient: ReturnType<typeof createPublicClient<ReturnType<typeof http>, typeof foundry>>
-const at: Record<'harness' | 'marketplace' | 'mirror' | 'inbox' | 'middleware', Address> = {
+const at: Record<'harness' | 'marketplace' | 'mirror' | 'inbox' | 'middleware' | 'teeVerifier', Address> = {
   harness: zeroAddress,
+  teeVerifier: zeroAddress,
   marketplace: zeroAddress,
   mirror: zeroAddress,
   inbox: zeroAddress,
@@ -85,6 +93,8 @@ let harnessAbi: Abi
 let solidityTypes: HarnessType[]
 const token = getAddress('0x00000000000000000000000000000000000000e7')
 const sourceChainId = 1
+const teeMarketId = 3n
+const teeProgramId = toHex(0x7ee, { size: 32 })
 
 beforeAll(async () => {
   anvil = await startAnvil()
@@ -108,6 +118,7 @@ beforeAll(async () => {
   at.mirror = await deploy('StakeMirror', [deployer.address, at.marketplace, stub, token, 1, 0])
   at.middleware = await deploy('CairnNetworkMiddleware', [deployer.address, stub, stub, stub, stub, 0])
   at.inbox = await deploy('SlashInbox', [deployer.address, at.middleware, stub, sourceChainId, at.mirror, 1])
+  at.teeVerifier = await deploy('TeeProofVerifier', [stub, at.marketplace, teeMarketId, teeProgramId])
   at.harness = await deploy('TypedDataHarness', [])
   harnessAbi = (await artifact('TypedDataHarness')).abi
   solidityTypes = (await publicClient.readContract({
@@ -165,6 +176,7 @@ describe('EIP-712 types: the SDK against the Solidity type libraries', () => {
     expect(await read(at.mirror, stakeMirrorAbi, 'SLASH_OUTCOMES_TYPEHASH')).toBe(typehash('SlashOutcomes'))
     expect(await read(at.inbox, slashInboxAbi, 'SLASH_TYPEHASH')).toBe(typehash('Slash'))
     expect(await read(at.inbox, slashInboxAbi, 'BATCH_TYPEHASH')).toBe(typehash('SlashBatch'))
+    expect(await read(at.teeVerifier, teeProofVerifierAbi, 'TEE_PROOF_TYPEHASH')).toBe(typehash('TeeProof'))
   })
 })
 
@@ -251,6 +263,32 @@ describe("EIP-712 digests: viem's from the SDK's typed data against each contrac
     const types = { EIP712Domain: getTypesForEIP712Domain({ domain }) }
     return hashDomain({ domain, types } as Parameters<typeof hashDomain>[0])
   }
+
+  it('TeeProof: TeeProofVerifier.digest (EIP-712 kind), for short and long public values', async () => {
+    for (const publicValues of ['0x', toHex(new Uint8Array(200).fill(9))] as const) {
+      const statement = {
+        verifier: at.teeVerifier,
+        chainId,
+        marketplace: at.marketplace,
+        requestId: (teeMarketId << 64n) | 5n,
+        prover: address(0x70),
+        inputsDigest: word(0x1d),
+        programId: teeProgramId,
+        publicValues,
+      }
+      const digest = await publicClient.readContract({
+        address: at.teeVerifier,
+        abi: teeProofVerifierAbi,
+        functionName: 'digest',
+        args: [
+          TEE_DIGEST_EIP712,
+          publicValues,
+          { requestId: statement.requestId, prover: statement.prover, inputsDigest: statement.inputsDigest },
+        ],
+      })
+      expect(hashTypedData(teeProofTypedData(statement))).toBe(digest)
+    }
+  })
 
   it('InvalidInputs: the struct hash ProofMarketplace.rejectInputs signs, under its domain', async () => {
     const statement = { requestId: (2n << 64n) | 9n, inputsDigest: word(0x1d) }

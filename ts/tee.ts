@@ -15,7 +15,6 @@ import {
   sha256,
   size,
   type TransactionReceipt,
-  type TypedDataDefinition,
   toHex,
   zeroAddress,
   zeroHash,
@@ -24,7 +23,6 @@ import { privateKeyToAccount } from 'viem/accounts'
 import type { DcapCollateral } from './attestation.js'
 import { type CairnClient, type CairnReader, type ChainClient, type ChainReader, sent, simulated } from './client.js'
 import type { AttestationDeployment } from './deployment.js'
-import { cairnDomain } from './eip712-domains.js'
 import {
   describeEnclaveConfig,
   type EnclaveAttestation,
@@ -34,6 +32,7 @@ import {
 import { decodeCairnError } from './errors.js'
 import { eventOf, eventsOf } from './events.js'
 import { dcapCollateralAbi, proofMarketplaceAbi, teeRegistryAbi } from './generated.js'
+import { cairnTypedData, type SignedTypedData } from './typed-data.js'
 import { enumName, type TeeRole, teeRoles } from './types.js'
 import { write } from './write.js'
 
@@ -648,17 +647,6 @@ export const TEE_DIGEST_EIP712 = 0
 export const TEE_DIGEST_SP1 = 1
 export type TeeDigestKind = typeof TEE_DIGEST_EIP712 | typeof TEE_DIGEST_SP1
 
-const teeProofTypes = {
-  TeeProof: [
-    { name: 'marketplace', type: 'address' },
-    { name: 'requestId', type: 'uint256' },
-    { name: 'prover', type: 'address' },
-    { name: 'inputsDigest', type: 'bytes32' },
-    { name: 'programId', type: 'bytes32' },
-    { name: 'publicValuesHash', type: 'bytes32' },
-  ],
-} as const
-
 /**
  * What a TEE proof states: this program, run in the assigned prover's attested enclave on the request's inputs,
  * output these public values. TeeProofVerifier accepts it only for that request, inputs digest and prover, on that
@@ -683,12 +671,12 @@ export type TeeProofStatement = {
   publicValues: Hex
 }
 
-export function teeProofTypedData(statement: TeeProofStatement): TypedDataDefinition<typeof teeProofTypes, 'TeeProof'> {
-  return {
-    domain: cairnDomain('teeProofVerifier', { chainId: statement.chainId, address: statement.verifier }),
-    types: teeProofTypes,
-    primaryType: 'TeeProof',
-    message: {
+/** The EIP-712 typed data of a TEE proof (src/types/TeeProof.sol), under its verifier's domain. */
+export function teeProofTypedData(statement: TeeProofStatement): SignedTypedData<'teeProof'> {
+  return cairnTypedData(
+    'teeProof',
+    { chainId: statement.chainId, address: statement.verifier },
+    {
       marketplace: statement.marketplace,
       requestId: statement.requestId,
       prover: statement.prover,
@@ -696,7 +684,7 @@ export function teeProofTypedData(statement: TeeProofStatement): TypedDataDefini
       programId: statement.programId,
       publicValuesHash: keccak256(statement.publicValues),
     },
-  }
+  )
 }
 
 /**

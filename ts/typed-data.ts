@@ -5,8 +5,7 @@ import { cairnDomain, type SigningContract } from './eip712-domains.js'
  * The EIP-712 types of every struct Cairn's contracts verify signatures over, one entry each: its types, primary type
  * and the contract whose domain it is signed under. Each mirrors its type library in src/types/ (the type strings and
  * typehashes); test-ts/typed-data.test.ts keeps them equal, type string against type string and digest against each
- * contract's own. Build typed data with cairnTypedData, never with a types object written out elsewhere. (The one
- * signed struct not here yet is a TEE proof's statement, TeeProof: ts/tee.ts and src/verifiers/TeeProofVerifier.sol.)
+ * contract's own. Build typed data with cairnTypedData, never with a types object written out elsewhere.
  */
 
 const assignment = [
@@ -106,6 +105,21 @@ export const signedTypes = {
     types: {
       SlashOutcomes: [{ name: 'outcomes', type: 'SlashOutcome[]' }],
       SlashOutcome: slashOutcome,
+    },
+  },
+  /** A prover enclave's TEE proof of one request, for the market's TeeProofVerifier (src/types/TeeProof.sol). */
+  teeProof: {
+    contract: 'teeProofVerifier',
+    primaryType: 'TeeProof',
+    types: {
+      TeeProof: [
+        { name: 'marketplace', type: 'address' },
+        { name: 'requestId', type: 'uint256' },
+        { name: 'prover', type: 'address' },
+        { name: 'inputsDigest', type: 'bytes32' },
+        { name: 'programId', type: 'bytes32' },
+        { name: 'publicValuesHash', type: 'bytes32' },
+      ],
     },
   },
 } as const satisfies Record<string, { contract: SigningContract; primaryType: string; types: object }>

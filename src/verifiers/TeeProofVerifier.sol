@@ -6,6 +6,7 @@ import {EIP712} from "solady/utils/EIP712.sol";
 import {IEnclaveKeys} from "../interfaces/IEnclaveKeys.sol";
 import {IProofVerifier} from "../interfaces/IProofVerifier.sol";
 import {ProofContext} from "../types/ProofContext.sol";
+import {TeeProof, TeeProofLibrary} from "../types/TeeProof.sol";
 
 /// @title TeeProofVerifier
 /// @notice A market's verifier for TEE proofs: the market's program, run inside the assigned prover's attested
@@ -32,9 +33,8 @@ contract TeeProofVerifier is IProofVerifier, EIP712 {
     /// @notice The marketplace asked about a request of another market: this verifier serves `marketId` only.
     error RequestOfAnotherMarket(uint256 requestId, uint256 marketId);
 
-    bytes32 public constant TEE_PROOF_TYPEHASH = keccak256(
-        "TeeProof(address marketplace,uint256 requestId,address prover,bytes32 inputsDigest,bytes32 programId,bytes32 publicValuesHash)"
-    );
+    /// @notice The EIP-712 typehash of the TEE proofs this verifier accepts (src/types/TeeProof.sol).
+    bytes32 public constant TEE_PROOF_TYPEHASH = TeeProofLibrary.TEE_PROOF_TYPEHASH;
     uint8 public constant DIGEST_EIP712 = 0;
     uint8 public constant DIGEST_SP1_TEE = 1;
 
@@ -86,17 +86,14 @@ contract TeeProofVerifier is IProofVerifier, EIP712 {
     {
         if (kind == DIGEST_EIP712) {
             return _hashTypedData(
-                keccak256(
-                    abi.encode(
-                        TEE_PROOF_TYPEHASH,
-                        marketplace,
-                        context.requestId,
-                        context.prover,
-                        context.inputsDigest,
-                        programId,
-                        keccak256(publicValues)
-                    )
-                )
+                TeeProof({
+                    marketplace: marketplace,
+                    requestId: context.requestId,
+                    prover: context.prover,
+                    inputsDigest: context.inputsDigest,
+                    programId: programId,
+                    publicValuesHash: keccak256(publicValues)
+                }).hash()
             );
         }
         if (kind == DIGEST_SP1_TEE) {

@@ -8,6 +8,7 @@ import {MatchedRequest} from "../../src/types/Request.sol";
 import {SlashLibrary} from "../../src/types/Slash.sol";
 import {SlashOutcomeLibrary} from "../../src/types/SlashOutcome.sol";
 import {SnapshotLibrary} from "../../src/types/Snapshot.sol";
+import {TeeProofLibrary} from "../../src/types/TeeProof.sol";
 
 /// @notice Every EIP-712 type of the type libraries (src/types/*.sol): its encodeType, composed from the libraries' own
 /// type strings (a referenced type appended after the type that references it, in alphabetical order, as EIP-712
@@ -24,7 +25,7 @@ contract TypedDataHarness {
     }
 
     function types() external pure returns (TypeDefinition[] memory t) {
-        t = new TypeDefinition[](9);
+        t = new TypeDefinition[](10);
         t[0] = TypeDefinition("Assignment", AssignmentLibrary.ASSIGNMENT_TYPE, AssignmentLibrary.ASSIGNMENT_TYPEHASH);
         t[1] = TypeDefinition(
             "AssignmentBatch",
@@ -56,6 +57,7 @@ contract TypedDataHarness {
             string.concat(SlashOutcomeLibrary.SLASH_OUTCOMES_TYPE, SlashOutcomeLibrary.SLASH_OUTCOME_TYPE),
             SlashOutcomeLibrary.SLASH_OUTCOMES_TYPEHASH
         );
+        t[9] = TypeDefinition("TeeProof", TeeProofLibrary.TEE_PROOF_TYPE, TeeProofLibrary.TEE_PROOF_TYPEHASH);
     }
 
     /// @notice hashStruct(AssignmentBatch) of the assignments a matcher signs.
