@@ -4,21 +4,24 @@ import {
   envVariable,
   inputBoundFlags,
   loadServiceConfig,
+  marketplaceChainFlags,
   operationFlags,
   parseServiceConfig,
   type ServiceCli,
 } from '../../ts/service/config.js'
-import { booleanFlag, count, operationFields, positive, privateKey } from '../../ts/service/schemas.js'
+import {
+  booleanFlag,
+  count,
+  marketplaceChainFields,
+  operationFields,
+  positive,
+  privateKey,
+} from '../../ts/service/schemas.js'
 import { attestationFields, attestationFlags, requireDevPki } from '../quote-source/index.js'
 
 export const configSchema = z
   .object({
-    rpcUrl: z.url(),
-    chainId: positive,
-    /** deployments/<chainId>.json (script/Deploy.s.sol) by default. */
-    deployment: z.string().min(1).optional(),
-    /** deployments/<chainId>.attestation.json (script/DeployAttestation.s.sol) by default. */
-    attestationDeployment: z.string().min(1).optional(),
+    ...marketplaceChainFields,
     /** The enclave's key state: one secp256k1 key that signs batches and receives ECIES wraps. Created if absent. */
     keyFile: z.string().min(1),
     /**
@@ -71,14 +74,7 @@ export const matcherCli = {
   envPrefix: 'MATCHER_',
   schema: configSchema,
   flags: {
-    'rpc-url': { field: 'rpcUrl', value: '<url>', help: 'JSON-RPC URL of the marketplace chain' },
-    'chain-id': { field: 'chainId', value: '<id>', help: 'chain id the RPC must report' },
-    deployment: { field: 'deployment', value: '<path>', help: 'deployment file (default deployments/<chainId>.json)' },
-    'attestation-deployment': {
-      field: 'attestationDeployment',
-      value: '<path>',
-      help: 'attestation deployment file (default deployments/<chainId>.attestation.json)',
-    },
+    ...marketplaceChainFlags,
     'key-file': { field: 'keyFile', value: '<path>', help: 'the enclave key state (created when absent)' },
     'submitter-private-key': {
       field: 'submitterPrivateKey',

@@ -32,6 +32,18 @@ export type ServiceCli<Schema extends z.ZodObject = z.ZodObject> = {
   notes?: readonly string[]
 }
 
+/** The flags of `marketplaceChainFields`: the matcher's and the prover runner's chain. */
+export const marketplaceChainFlags = {
+  'rpc-url': { field: 'rpcUrl', value: '<url>', help: 'JSON-RPC URL of the marketplace chain' },
+  'chain-id': { field: 'chainId', value: '<id>', help: 'chain id the RPC and the deployment files must have' },
+  deployment: { field: 'deployment', value: '<path>', help: 'deployment file (default deployments/<chainId>.json)' },
+  'attestation-deployment': {
+    field: 'attestationDeployment',
+    value: '<path>',
+    help: 'attestation deployment file (default deployments/<chainId>.attestation.json)',
+  },
+} as const
+
 /** How a service reads inputs behind URIs (matcher and prover runner read them within the same bounds). */
 export const inputBoundFlags = {
   'fetch-timeout': { field: 'fetchTimeout', value: '<ms>', help: 'one read of inputs behind a URI' },

@@ -41,3 +41,13 @@ export function operationFields(defaultPort: number) {
     logLevel,
   }
 }
+
+/** The marketplace chain a service works on: the RPC, the chain id it must serve, and the chain's deployment files. */
+export const marketplaceChainFields = {
+  rpcUrl: z.url(),
+  chainId: positive,
+  /** deployments/<chainId>.json (script/Deploy.s.sol) by default. */
+  deployment: z.string().min(1).optional(),
+  /** deployments/<chainId>.attestation.json (script/DeployAttestation.s.sol) by default. */
+  attestationDeployment: z.string().min(1).optional(),
+}
