@@ -12,6 +12,7 @@ import {
 } from '../../ts/service/config.js'
 import { booleanFlag, count, operationFields, positive, privateKey } from '../../ts/service/schemas.js'
 import { attestationFields, attestationFlags, requireDevPki } from '../quote-source/index.js'
+import { marketEntrySchema } from './backends/registry.js'
 
 const address = z
   .string()
@@ -23,41 +24,6 @@ const wei = z
   .transform((value) => BigInt(value))
   .pipe(z.bigint().max((1n << 96n) - 1n, 'exceeds uint96'))
 
-/** The dev circuit circuits/poseidon_preimage.circom, with snarkjs's public signal order. */
-export const POSEIDON_PREIMAGE = 'poseidon-preimage'
-/** The sample program programs/sha256_preimage.wasm. */
-export const SHA256_PREIMAGE = 'sha256-preimage'
-
-const groth16Circuit = z.union([
-  z.literal(POSEIDON_PREIMAGE),
-  z.object({
-    /** Witness generator (.wasm), relative to the working directory. */
-    wasm: z.string().min(1),
-    /** Proving key (.zkey). */
-    zkey: z.string().min(1),
-    /** Public signal names in snarkjs order: the circuit's outputs, then its public inputs. */
-    publicSignals: z.object({ outputs: z.array(z.string()), inputs: z.array(z.string()) }),
-  }),
-])
-
-const teeWasmProgram = z.union([
-  z.literal(SHA256_PREIMAGE),
-  z.object({
-    /** The program's WASM module, relative to the working directory. */
-    module: z.string().min(1),
-    /** The market's TeeProofVerifier; default: the market's verifier as stored on chain. */
-    verifier: address.optional(),
-    /** 0: EIP-712 (binds chain and verifier), 1: sp1-tee-prover compatible. */
-    digestKind: z.union([z.literal(0), z.literal(1)]).default(0),
-    /** Wall-clock limit of one run of the program. */
-    timeoutMs: positive.optional(),
-    /** Most elements the program's tables may declare in all (default 65536): tables live on the V8 heap. */
-    maxTableElements: positive.optional(),
-    /** V8 heap of the program's sandbox process, in MiB (default 128). */
-    maxHeapMiB: positive.optional(),
-  }),
-])
-
 const offer = {
   marketId: count.pipe(z.number().positive()).transform(BigInt),
   /** Price per proof, in wei of the market's payment token. */
@@ -68,10 +34,8 @@ const offer = {
   computePerRequest: positive.default(1),
 }
 
-export const marketSchema = z.discriminatedUnion('backend', [
-  z.object({ ...offer, backend: z.literal('groth16'), groth16: groth16Circuit.default(POSEIDON_PREIMAGE) }),
-  z.object({ ...offer, backend: z.literal('tee-wasm'), teeWasm: teeWasmProgram.default(SHA256_PREIMAGE) }),
-])
+/** A market entry: the offer, and a backend (`backend` names it, backends/registry.ts lists them) with its fields. */
+export const marketSchema = marketEntrySchema(offer)
 
 export type MarketConfig = z.infer<typeof marketSchema>
 

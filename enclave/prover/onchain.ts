@@ -157,6 +157,16 @@ export async function requestStatusOf(
   return enumName(requestStatuses, status, 'RequestStatus')
 }
 
+/** Whether the prover may take a task in the market now: listed and active, with room in its capacity. */
+export function isAvailable(reader: CairnReader, prover: Address, marketId: bigint): Promise<boolean> {
+  return reader.public.readContract({
+    address: reader.deployment.contracts.proverRegistry,
+    abi: proverRegistryAbi,
+    functionName: 'isAvailable',
+    args: [prover, marketId],
+  })
+}
+
 /** Whether the marketplace has a prover-key registry (rejectInputs reverts EnclaveKeysNotSet without one). */
 export async function enclaveKeysSet(reader: CairnReader): Promise<boolean> {
   const keys = await reader.public.readContract({

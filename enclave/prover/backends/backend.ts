@@ -13,6 +13,8 @@
  * - transient: anything else (I/O, a sandbox that would not start, ...): retry.
  */
 import type { Address, Hex } from 'viem'
+import type { z } from 'zod'
+import type { CairnReader } from '../../../ts/client.js'
 
 /**
  * What the enclave established a task to be before running anything: the only statement it may sign for (an
@@ -43,11 +45,36 @@ export type ProofOutput = {
   proof: Hex
 }
 
-export type ProverBackendKind = 'groth16' | 'tee-wasm'
-
 export type ProverBackend = {
-  readonly kind: ProverBackendKind
+  /** The kind of its definition (see registry.ts), the `backend` label of the runner's metrics. */
+  readonly kind: string
   prove(job: ProofJob, signal?: AbortSignal): Promise<ProofOutput>
+}
+
+/** The market's current enclave key, which a backend may sign with (a keyless one ignores it). */
+export type EnclaveSigner = { signer: Address; signerKey: Hex }
+
+/** What a backend's loader learns of its market at start. */
+export type BackendMarket = {
+  reader: CairnReader
+  marketId: bigint
+  /** The market's IProofVerifier as stored on chain: what every proof of the market must satisfy. */
+  verifier: Address
+}
+
+/** A market's loaded backend: the one to prove with while `key` is the market's current enclave key. */
+export type BackendForKey = (key: EnclaveSigner | undefined) => Promise<ProverBackend>
+
+/**
+ * A proving backend as the runner's configuration knows it, one per file, listed in registry.ts. A market entry
+ * `{ marketId, price, provingTime, backend: kind, ...fields }` is parsed with `schema` (its fields; defaults let an
+ * entry name the kind alone), and `load` prepares it at start: a misconfigured market (artifacts missing, another
+ * program than the verifier's) fails there, not on some request later.
+ */
+export type BackendDefinition<kind extends string = string, shape extends z.core.$ZodShape = z.core.$ZodShape> = {
+  readonly kind: kind
+  readonly schema: z.ZodObject<shape>
+  load(config: z.output<z.ZodObject<shape>>, market: BackendMarket): Promise<BackendForKey>
 }
 
 /** The inputs can never be proven: the runner posts an invalid-input attestation instead of a proof. */
@@ -82,4 +109,11 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 /** A short, printable form of a thrown value, for error messages. */
 export function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
+}
+
+/** A definition with its kind and fields inferred, so `load` is typed by its own schema. */
+export function defineBackend<const kind extends string, shape extends z.core.$ZodShape>(
+  definition: BackendDefinition<kind, shape>,
+): BackendDefinition<kind, shape> {
+  return definition
 }

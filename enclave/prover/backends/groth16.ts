@@ -10,12 +10,18 @@
  * The public *input* signals are fed to the witness from the request; the public *output* signals are computed by
  * the circuit, and the proof is only returned when every public signal equals the requested word, so a proof
  * always matches the request's inputs digest on chain.
+ *
+ * A market entry `{ backend: 'groth16', groth16: … }` names the circuit: the dev preset `poseidon-preimage` (the
+ * default), or its witness generator, proving key and public signal names.
  */
 import { access } from 'node:fs/promises'
+import { resolve } from 'node:path'
 import { type CircuitInput, type Groth16SnarkjsProof, groth16, type MemFile, wtns } from 'snarkjs'
 import { type Hex, hexToBigInt, isHex, size, slice } from 'viem'
+import { z } from 'zod'
 import { encodeGroth16Proof, encodePublicSignals, poseidonPreimageCircuit } from '../../../ts/groth16.js'
 import {
+  defineBackend,
   describeError,
   InvalidInputsError,
   type ProofJob,
@@ -23,6 +29,38 @@ import {
   type ProverBackend,
   throwIfAborted,
 } from './backend.js'
+
+/** The dev circuit circuits/poseidon_preimage.circom, with snarkjs's public signal order. */
+export const POSEIDON_PREIMAGE = 'poseidon-preimage'
+
+/** A market entry's `groth16` field. */
+const circuitSchema = z.union([
+  z.literal(POSEIDON_PREIMAGE),
+  z.object({
+    /** Witness generator (.wasm), relative to the working directory. */
+    wasm: z.string().min(1),
+    /** Proving key (.zkey). */
+    zkey: z.string().min(1),
+    /** Public signal names in snarkjs order: the circuit's outputs, then its public inputs. */
+    publicSignals: z.object({ outputs: z.array(z.string()), inputs: z.array(z.string()) }),
+  }),
+])
+
+/** Markets whose verifier is a Groth16VerifierAdapter. Keyless: one backend serves every enclave key. */
+export const groth16Backend = defineBackend({
+  kind: 'groth16',
+  schema: z.object({ groth16: circuitSchema.default(POSEIDON_PREIMAGE) }),
+  async load({ groth16: circuit }) {
+    const backend = await (circuit === POSEIDON_PREIMAGE
+      ? createPoseidonPreimageBackend()
+      : createGroth16Backend({
+          wasm: resolve(circuit.wasm),
+          zkey: resolve(circuit.zkey),
+          publicSignals: circuit.publicSignals,
+        }))
+    return async () => backend
+  },
+})
 
 /** The BN254 scalar field: a signal is an element of it, so a word at or above it can never be a public signal. */
 export const BN254_SCALAR_FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617n

@@ -33,12 +33,35 @@
  * V8 heap limit `maxHeapMiB`, at which the sandbox dies and the runner does not. The time limit is wall-clock, not
  * an instruction budget, and the heap limit depends on the engine, so exceeding either is a ProvingLimitError, not
  * evidence of invalid inputs.
+ *
+ * A market entry `{ backend: 'tee-wasm', teeWasm: … }` names the program: the sample `sha256-preimage` (the default),
+ * or its module and limits. At start the module must hash to the program id of the market's verifier, which must
+ * serve this market and this marketplace: a runner that could only ever sign proofs the verifier refuses fails then.
  */
 import { createHash } from 'node:crypto'
-import { type Address, bytesToHex, type Hex, hexToBytes, isHex, type LocalAccount } from 'viem'
+import { readFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import {
+  type Address,
+  bytesToHex,
+  getAddress,
+  type Hex,
+  hexToBytes,
+  isAddress,
+  isAddressEqual,
+  isHex,
+  type LocalAccount,
+} from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
+import { z } from 'zod'
+import { teeProofVerifierAbi } from '../../../ts/generated.js'
+import { repoRoot } from '../../../ts/root.js'
+import { positive } from '../../../ts/service/schemas.js'
 import { signTeeProof, TEE_DIGEST_EIP712, type TeeDigestKind } from '../../../ts/tee.js'
 import {
+  type BackendForKey,
+  type BackendMarket,
+  defineBackend,
   describeError,
   InvalidInputsError,
   type ProofJob,
@@ -48,6 +71,95 @@ import {
 } from './backend.js'
 import { readModuleLimits, UnreadableModuleError } from './wasm-limits.js'
 import { createSandboxPool, type SandboxPool } from './wasm-sandbox.js'
+
+/** The sample program programs/sha256_preimage.wasm. */
+export const SHA256_PREIMAGE = 'sha256-preimage'
+
+/** programs/sha256_preimage.wasm, the tee-wasm preset. */
+export const sha256PreimageProgram = join(repoRoot, 'programs/sha256_preimage.wasm')
+
+const address = z
+  .string()
+  .refine((value) => isAddress(value, { strict: false }), 'expected an address')
+  .transform((value) => getAddress(value))
+
+/** A market entry's `teeWasm` field. */
+const programSchema = z.union([
+  z.literal(SHA256_PREIMAGE),
+  z.object({
+    /** The program's WASM module, relative to the working directory. */
+    module: z.string().min(1),
+    /** The market's TeeProofVerifier; default: the market's verifier as stored on chain. */
+    verifier: address.optional(),
+    /** 0: EIP-712 (binds chain and verifier), 1: sp1-tee-prover compatible. */
+    digestKind: z.union([z.literal(0), z.literal(1)]).default(0),
+    /** Wall-clock limit of one run of the program. */
+    timeoutMs: positive.optional(),
+    /** Most elements the program's tables may declare in all (default 65536): tables live on the V8 heap. */
+    maxTableElements: positive.optional(),
+    /** V8 heap of the program's sandbox process, in MiB (default 128). */
+    maxHeapMiB: positive.optional(),
+  }),
+])
+
+/** Markets whose verifier is a TeeProofVerifier. Signs with the market's enclave key, so a backend per key. */
+export const teeWasmBackend = defineBackend({
+  kind: 'tee-wasm',
+  schema: z.object({ teeWasm: programSchema.default(SHA256_PREIMAGE) }),
+  load: ({ teeWasm }, market) => loadProgram(teeWasm === SHA256_PREIMAGE ? undefined : teeWasm, market),
+})
+
+async function loadProgram(
+  custom: Exclude<z.output<typeof programSchema>, typeof SHA256_PREIMAGE> | undefined,
+  market: BackendMarket,
+): Promise<BackendForKey> {
+  const { reader, marketId } = market
+  const verifier = custom?.verifier ?? market.verifier
+  if (!isAddressEqual(verifier, market.verifier)) {
+    throw new Error(`market ${marketId} verifies with ${market.verifier}, the config names ${verifier}`)
+  }
+  const contract = { address: verifier, abi: teeProofVerifierAbi } as const
+  const [programId, verifierMarket, verifierMarketplace] = await Promise.all([
+    reader.public.readContract({ ...contract, functionName: 'programId' }),
+    reader.public.readContract({ ...contract, functionName: 'marketId' }),
+    reader.public.readContract({ ...contract, functionName: 'marketplace' }),
+  ])
+  if (verifierMarket !== marketId) {
+    throw new Error(`market ${marketId}'s verifier ${verifier} accepts keys of market ${verifierMarket}`)
+  }
+  const marketplace = reader.deployment.contracts.proofMarketplace
+  if (!isAddressEqual(verifierMarketplace, marketplace)) {
+    throw new Error(
+      `market ${marketId}'s verifier ${verifier} accepts proofs for marketplace ${verifierMarketplace}, ` +
+        `this deployment's is ${marketplace}: deploy the market's verifier for this marketplace`,
+    )
+  }
+  const options = {
+    module: new Uint8Array(await readFile(custom ? resolve(custom.module) : sha256PreimageProgram)),
+    verifier,
+    chainId: reader.public.chain.id,
+    marketplace,
+    programId,
+    digestKind: custom?.digestKind ?? TEE_DIGEST_EIP712,
+    timeoutMs: custom?.timeoutMs,
+    maxTableElements: custom?.maxTableElements,
+    maxHeapMiB: custom?.maxHeapMiB,
+  }
+  // Checks the module against the market's program id and the ABI now, with a throwaway key.
+  await createTeeWasmBackend({ ...options, signer: `0x${'11'.repeat(32)}` })
+  const bySigner = new Map<Address, Promise<ProverBackend>>()
+  return (key) => {
+    if (key === undefined) return Promise.reject(new Error(`market ${marketId} has no enclave key yet`))
+    let backend = bySigner.get(key.signer)
+    if (backend === undefined) {
+      backend = createTeeWasmBackend({ ...options, signer: key.signerKey })
+      // A key is current for one rotation period: the cache holds the current one and the one before.
+      if (bySigner.size >= 2) bySigner.delete(bySigner.keys().next().value as Address)
+      bySigner.set(key.signer, backend)
+    }
+    return backend
+  }
+}
 
 export const DEFAULT_TIMEOUT_MS = 10_000
 /** 64 MiB of linear memory. */
