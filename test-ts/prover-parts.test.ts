@@ -740,10 +740,11 @@ describe('enclave keys and the breaker', () => {
     const keyring = await openKeyring(join(directory, 'keys.json'), { chainId: 31337, operator: PROVER })
     const metrics = createMetrics()
     const log = capturedLogger()
-    const clock = { time: 1_000 }
+    const clock = { time: 1_000, wallMs: 0 }
     const registered: Address[] = []
     const state = { fail: false }
     const keys = createKeyRotation({
+      wallClock: () => clock.wallMs,
       keyring,
       markets: new Map([[MARKET, {}]]),
       clock: { now: () => clock.time },
@@ -796,15 +797,25 @@ describe('enclave keys and the breaker', () => {
     expect(f.log.messages()).toContain('registry holds another key')
     expect(f.registered).toHaveLength(2)
 
-    // A round's failure is counted and logged, and the next round registers the key that was generated.
+    // A round's failure is counted and logged; rounds within the backoff leave the registry alone (a refusing
+    // registry is not asked every poll), and the first round after it registers the key that was generated.
     f.clock.time = 1_250
     f.state.fail = true
     await f.keys.maintain()
     expect(await metricValue(f.metrics.retries, { stage: 'register' })).toBe(1)
+    await f.keys.maintain()
+    expect(await metricValue(f.metrics.retries, { stage: 'register' })).toBe(1)
+    f.clock.wallMs = 2_000
+    await f.keys.maintain()
+    expect(await metricValue(f.metrics.retries, { stage: 'register' })).toBe(2)
     const pending = f.keyring.newest(MARKET) as EnclaveKey
     expect(pending.expiresAt).toBeUndefined()
     expect(f.keyring.current(MARKET)?.signer).not.toBe(held.signer)
     f.state.fail = false
+    f.clock.wallMs = 5_999
+    await f.keys.maintain()
+    expect(f.registered).toHaveLength(2)
+    f.clock.wallMs = 6_000
     await f.keys.maintain()
     expect(f.registered.at(-1)).toBe(pending.signer)
     expect(f.keyring.keys(MARKET).filter((k) => k.expiresAt === undefined)).toEqual([])

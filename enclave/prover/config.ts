@@ -6,11 +6,19 @@ import {
   envVariable,
   inputBoundFlags,
   loadServiceConfig,
+  marketplaceChainFlags,
   operationFlags,
   parseServiceConfig,
   type ServiceCli,
 } from '../../ts/service/config.js'
-import { booleanFlag, count, operationFields, positive, privateKey } from '../../ts/service/schemas.js'
+import {
+  booleanFlag,
+  count,
+  marketplaceChainFields,
+  operationFields,
+  positive,
+  privateKey,
+} from '../../ts/service/schemas.js'
 import { attestationFields, attestationFlags, requireDevPki } from '../quote-source/index.js'
 import { marketEntrySchema } from './backends/registry.js'
 
@@ -41,12 +49,7 @@ export type MarketConfig = z.infer<typeof marketSchema>
 
 export const configSchema = z
   .object({
-    rpcUrl: z.url(),
-    chainId: positive,
-    /** deployments/<chainId>.json (script/Deploy.s.sol); default that path under the repo's deployments/. */
-    deployment: z.string().min(1).optional(),
-    /** deployments/<chainId>.attestation.json (script/DeployAttestation.s.sol); default likewise. */
-    attestationDeployment: z.string().min(1).optional(),
+    ...marketplaceChainFields,
     /** The prover's operator account: registers, lists, stakes, fulfils and pays gas. */
     privateKey,
     /** Where the rewards go on registration (default: the operator account). */
@@ -152,14 +155,7 @@ export const proverCli = {
   envPrefix: 'PROVER_',
   schema: configSchema,
   flags: {
-    'rpc-url': { field: 'rpcUrl', value: '<url>', help: 'JSON-RPC URL of the marketplace chain' },
-    'chain-id': { field: 'chainId', value: '<id>', help: 'chain id the RPC and the deployment files must have' },
-    deployment: { field: 'deployment', value: '<path>', help: 'deployment file (default deployments/<chainId>.json)' },
-    'attestation-deployment': {
-      field: 'attestationDeployment',
-      value: '<path>',
-      help: 'attestation deployment file (default deployments/<chainId>.attestation.json)',
-    },
+    ...marketplaceChainFlags,
     'private-key': {
       field: 'privateKey',
       value: '<0x…>',

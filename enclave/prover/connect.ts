@@ -7,6 +7,7 @@ import { type CairnClient, type CairnReader, connect, createCairnReader } from '
 import { loadAttestationDeployment, loadDeployment } from '../../ts/deployment.js'
 import type { EnclaveConfig } from '../../ts/enclave-config.js'
 import { rpcChain } from '../../ts/rpc-chain.js'
+import { expectChainId } from '../../ts/service/chain.js'
 import { type TeeClient, withAttestation } from '../../ts/tee.js'
 import type { ProverRunnerConfig } from './config.js'
 import { connectRestaking } from './restaked.js'
@@ -35,8 +36,7 @@ export async function connectChain(config: ProverRunnerConfig, account: LocalAcc
   )
   const chain = rpcChain(config.chainId, config.rpcUrl)
   const reader = createCairnReader({ chain, rpcUrl: config.rpcUrl, deployment, pollingInterval: config.pollInterval })
-  const actual = await reader.public.getChainId()
-  if (actual !== config.chainId) throw new Error(`the RPC serves chain ${actual}, the config says ${config.chainId}`)
+  await expectChainId(reader, config.chainId, { rpcFlag: '--rpc-url', expectedFrom: '--chain-id' })
   const client = connect(reader, account)
   const tee = withAttestation(client, attestation)
   if (config.ethereumRpcUrl === undefined || config.restakingDeployment === undefined) return { reader, client, tee }

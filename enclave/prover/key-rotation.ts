@@ -1,13 +1,15 @@
 /**
  * Each market's enclave key, kept attested and registered in the TeeRegistry: registered at start (checked against
  * the registry then), rotated (a fresh key with a fresh quote) once `rotationFraction` of its attested validity has
- * passed by the chain's clock, and a registration that failed is tried again the next round. Old keys are dropped
+ * passed by the chain's clock, and a registration that failed is tried again once the service kit's backoff has passed
+ * (doubling per failure in a row, capped; per market, on the wall clock). Old keys are dropped
  * from the keyring once expired for `keyRetention` seconds and no unfinished task of their market can still need
  * them (keys.ts keeps every key a task may need).
  */
 import type { Logger } from 'pino'
 import { type Address, isAddressEqual } from 'viem'
 import type { EnclaveAttestation } from '../../ts/enclave-config.js'
+import { backoffMs } from '../../ts/service/attested-key.js'
 import { getProverEnclave, type TeeClient } from '../../ts/tee.js'
 import type { EnclaveKey, Keyring } from './keys.js'
 import type { Metrics } from './metrics.js'
@@ -53,6 +55,8 @@ export type KeyRotationParams = {
   register(key: EnclaveKey): Promise<{ registeredAt: number; expiresAt: number }>
   metrics: Pick<Metrics, 'keyRegistrations' | 'keyExpiry' | 'retries'>
   logger: Logger
+  /** Wall clock in ms, for the backoff after a failed registration; tests pass their own. */
+  wallClock?: () => number
 }
 
 /** The TeeRegistry over RPC, for the client's operator account; registrations go in the runner's transaction lane. */
@@ -71,12 +75,17 @@ export function keyRegistryOf(
 export type KeyRotation = {
   /** Keeps the market's key registered, rotating it once due; `verify` checks the registry too. Throws on failure. */
   ensure(marketId: bigint, verify: boolean): Promise<void>
-  /** One round: every market's key (a failure is counted, logged and tried again next round), then the pruning. */
+  /**
+   * One round: every market's key (a failure is counted, logged and tried again after a backoff), then the pruning.
+   */
   maintain(): Promise<void>
 }
 
 export function createKeyRotation(params: KeyRotationParams): KeyRotation {
   const { keyring, clock, metrics, logger } = params
+  const wallClock = params.wallClock ?? Date.now
+  // Per market: failed registrations in a row and the wall time before which none is tried again.
+  const backoff = new Map<bigint, { failures: number; retryAt: number }>()
 
   const setKeyGauge = (key: EnclaveKey) =>
     metrics.keyExpiry.set({ market: key.marketId.toString() }, key.expiresAt ?? 0)
@@ -104,11 +113,20 @@ export function createKeyRotation(params: KeyRotationParams): KeyRotation {
 
   async function maintain(): Promise<void> {
     for (const marketId of params.markets.keys()) {
+      const failed = backoff.get(marketId)
+      if (failed !== undefined && wallClock() < failed.retryAt) continue
       try {
         await ensure(marketId, false)
+        backoff.delete(marketId)
       } catch (error) {
+        const failures = (failed?.failures ?? 0) + 1
+        const retryInMs = backoffMs(failures)
+        backoff.set(marketId, { failures, retryAt: wallClock() + retryInMs })
         metrics.retries.inc({ stage: 'register' })
-        logger.error({ marketId: marketId.toString(), err: error }, 'enclave key registration failed; retrying')
+        logger.error(
+          { marketId: marketId.toString(), err: error, retryInMs },
+          'enclave key registration failed; retrying',
+        )
       }
     }
     const now = clock.now()

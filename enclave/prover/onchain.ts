@@ -3,11 +3,19 @@
  * operator account: registration, capacity, listings, stake, enclave keys, and the invalid-input attestation.
  */
 import type { Logger } from 'pino'
-import { type Address, type TransactionReceipt, zeroAddress } from 'viem'
-import { type CairnClient, type CairnReader, sent, simulated } from '../../ts/client.js'
+import { type Address, zeroAddress } from 'viem'
+import type { CairnClient, CairnReader } from '../../ts/client.js'
 import type { EnclaveAttestation } from '../../ts/enclave-config.js'
 import { proofMarketplaceAbi, proverRegistryAbi } from '../../ts/generated.js'
-import { stake as depositStake, list, register } from '../../ts/prover.js'
+import {
+  cancelLeave,
+  stake as depositStake,
+  list,
+  register,
+  requestLeave,
+  setCapacity,
+  updateListing,
+} from '../../ts/prover.js'
 import { getListing, getProver, getStake } from '../../ts/readers.js'
 import { registerEnclaveKey, type TeeClient } from '../../ts/tee.js'
 import { balanceOf } from '../../ts/tokens.js'
@@ -33,7 +41,7 @@ export async function ensureRegistered(
   // Sent even at an unchanged capacity: CapacityUpdated is the runner's announcement that it is up. A matcher that
   // saw this prover leave tasks unanswered (a crash) assigns to it again only on such a sign of life
   // (enclave/matcher/liveness.ts); one transaction per start is what it costs.
-  await registryWrite(client, 'setCapacity', [params.capacity])
+  await setCapacity(client, { capacity: params.capacity })
   if (prover.capacity !== params.capacity) log.info({ from: prover.capacity, to: params.capacity }, 'capacity updated')
   else log.info({ capacity: params.capacity }, 'announced on chain (capacity re-set): matchers may assign again')
 }
@@ -86,43 +94,20 @@ export async function ensureListing(
     listing.provingTime !== provingTime ||
     listing.computePerRequest !== computePerRequest
   ) {
-    await registryWrite(client, 'updateListing', [marketId, price, provingTime, computePerRequest])
+    await updateListing(client, { marketId, price, provingTime, computePerRequest })
     mlog.info({ price: price.toString(), provingTime, computePerRequest }, 'listing updated')
   }
   if (params.leaving && state === 'Active') {
-    await registryWrite(client, 'requestLeave', [marketId])
+    await requestLeave(client, { marketId })
     mlog.warn('listing put on leave: no new assignments')
     return 'Leaving'
   }
   if (!params.leaving && state === 'Leaving') {
-    await registryWrite(client, 'cancelLeave', [marketId])
+    await cancelLeave(client, { marketId })
     mlog.info('leave cancelled: assignments resume')
     return 'Active'
   }
   return state
-}
-
-type RegistryCall =
-  | ['setCapacity', readonly [number]]
-  | ['updateListing', readonly [bigint, bigint, number, number]]
-  | ['requestLeave', readonly [bigint]]
-  | ['cancelLeave', readonly [bigint]]
-
-async function registryWrite<call extends RegistryCall>(
-  client: CairnClient,
-  functionName: call[0],
-  args: call[1],
-): Promise<TransactionReceipt> {
-  const { request } = await simulated(() =>
-    client.public.simulateContract({
-      account: client.wallet.account,
-      address: client.deployment.contracts.proverRegistry,
-      abi: proverRegistryAbi,
-      functionName,
-      args,
-    } as Parameters<typeof client.public.simulateContract>[0]),
-  )
-  return sent(client, () => client.wallet.writeContract(request))
 }
 
 /** Attests and registers an enclave key for a market, bound to the operator; returns its chain times. */

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino'
-import { type Address, createPublicClient, http } from 'viem'
+import type { Address } from 'viem'
 import type { ChainClient, ChainReader } from '../../ts/client.js'
 import { decodeCairnError } from '../../ts/errors.js'
 import { stakeMirrorAbi } from '../../ts/generated.js'
 import { type EthereumRestaking, loadEthereumRestaking, proveStakeLeaves, StakeProofError } from '../../ts/restaking.js'
-import { rpcChain } from '../../ts/rpc-chain.js'
+import { connectReader } from '../../ts/service/chain.js'
 import type { TxLane } from './settle.js'
 
 /*
@@ -31,14 +31,13 @@ export async function connectRestaking(params: {
   pollInterval: number
 }): Promise<{ ethereum: ChainReader; restaking: EthereumRestaking }> {
   const restaking = await loadEthereumRestaking(params.restakingDeployment)
-  const chain = rpcChain(restaking.chainId, params.ethereumRpcUrl, `Ethereum (chain ${restaking.chainId})`)
-  const ethereum = { public: createPublicClient({ chain, transport: http(), pollingInterval: params.pollInterval }) }
-  const actual = await ethereum.public.getChainId()
-  if (actual !== restaking.chainId) {
-    throw new Error(
-      `--ethereum-rpc-url serves chain ${actual}, --restaking-deployment was deployed on chain ${restaking.chainId}`,
-    )
-  }
+  const ethereum = await connectReader({
+    chainId: restaking.chainId,
+    rpcUrl: params.ethereumRpcUrl,
+    pollingInterval: params.pollInterval,
+    name: `Ethereum (chain ${restaking.chainId})`,
+    source: { rpcFlag: '--ethereum-rpc-url', expectedFrom: `--restaking-deployment ${params.restakingDeployment}` },
+  })
   return { ethereum, restaking }
 }
 
