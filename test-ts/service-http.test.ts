@@ -1,8 +1,8 @@
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
-import { startServer as startRelayerServer } from '../relayer/src/server.js'
 import { createSignatureStore } from '../relayer/src/signatures.js'
+import { signaturesRoute } from '../relayer/src/signatures-route.js'
 import { type HttpService, startHttpService } from '../ts/service/http.js'
 import { MALFORMED_REQUEST_LINE, rawStatus } from './raw-http.js'
 
@@ -69,11 +69,12 @@ describe('the shared service HTTP kit', () => {
 
 describe('the relayer server (reachable by its peers)', () => {
   it('survives a malformed request line and still serves /healthz, /metrics and signatures', async () => {
-    const service = await startRelayerServer({
+    const service = await startHttpService({
       host: '127.0.0.1',
       port: 0,
       registry: new Registry(),
-      signatures: createSignatureStore(),
+      health: () => ({ ok: true }),
+      routes: [signaturesRoute(createSignatureStore())],
       logger,
     })
     started.push(service)

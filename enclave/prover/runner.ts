@@ -4,17 +4,19 @@
  * is rebuilt from chain state at start (its enclave keyring and breaker state are the only local state), so it can be
  * stopped and restarted at any point. See README.md for the full behaviour; runtime.ts wires its parts.
  */
+
 import { type Logger, pino } from 'pino'
 import type { Address, Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
+import { startHttpService } from '../../ts/service/http.js'
 import { startPollLoop } from '../../ts/service/poll-loop.js'
 import { type Breaker, loadBreaker } from './breaker.js'
 import type { ProverRunnerConfig } from './config.js'
 import { connectChain } from './connect.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { loadOperatorToken } from './operator-token.js'
+import { resetRoute } from './reset-route.js'
 import { createRuntime, type Runtime } from './runtime.js'
-import { startServer } from './server.js'
 
 export { proverEnclaveConfig } from './connect.js'
 
@@ -56,7 +58,8 @@ export async function startProverRunner(
   let breaker: Breaker | undefined
   let runtime: Runtime | undefined
   const operatorTokenFile = config.operatorTokenFile ?? `${config.keyFile}.operator-token`
-  const server = await startServer({
+  // GET /healthz: 200 once ready with the breaker closed, 503 otherwise, with the details either way.
+  const server = await startHttpService({
     host: config.metricsHost,
     port: config.metricsPort,
     registry: metrics.registry,
@@ -70,8 +73,12 @@ export async function startProverRunner(
         ...(runtime ? { tasks: runtime.book.size(), lastBlock: Number(runtime.cursor() - 1n) } : {}),
       }
     },
-    reset: () => (runtime ? runtime.reset() : Promise.reject(new Error('not ready'))),
-    operatorToken: await loadOperatorToken(operatorTokenFile),
+    routes: [
+      resetRoute(
+        () => (runtime ? runtime.reset() : Promise.reject(new Error('not ready'))),
+        await loadOperatorToken(operatorTokenFile),
+      ),
+    ],
     logger,
   })
   try {

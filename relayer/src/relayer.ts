@@ -1,6 +1,7 @@
 import { type Logger, pino } from 'pino'
 import type { AttestationProvider } from '../../enclave/attestation/index.js'
 import { attestationOf } from '../../enclave/quote-source/index.js'
+import { startHttpService } from '../../ts/service/http.js'
 import { type PollLoop, startPollLoop } from '../../ts/service/poll-loop.js'
 import type { RelayerConfig } from './config.js'
 import { connectChains, type RelayerContext } from './context.js'
@@ -11,8 +12,8 @@ import { createOutcomeRound } from './outcome-round.js'
 import { createQuorumGathering } from './quorum-gathering.js'
 import { registerRelayerKey, relayerEnclaveConfig } from './registration.js'
 import { ROUND_NAMES, type Round, type RoundName, type RoundOutcome } from './round.js'
-import { startServer } from './server.js'
 import { createSignatureStore, type SignedDigest } from './signatures.js'
+import { signaturesRoute } from './signatures-route.js'
 import { createSlashQueue } from './slash-queue.js'
 import { createSlashRound } from './slash-round.js'
 import { createSnapshotRound } from './snapshot-round.js'
@@ -60,11 +61,13 @@ export async function createRelayer(
   // The key is registered on both chains before the relayer serves anything (its health probe included); an operator
   // that is not admitted stops the start with what to fix.
   await keys.registerAtStart()
-  const server = await startServer({
+  // GET /healthz answers 200 while the process runs: a relayer's rounds report their trouble in /metrics.
+  const server = await startHttpService({
     host: config.metricsHost,
     port: config.metricsPort,
     registry: metrics.registry,
-    signatures,
+    health: () => ({ ok: true }),
+    routes: [signaturesRoute(signatures)],
     logger: log,
   })
 
