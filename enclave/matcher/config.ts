@@ -1,5 +1,4 @@
 import { z } from 'zod'
-import { DEFAULT_INPUT_TIMEOUT_MS, DEFAULT_MAX_INPUT_BYTES } from '../../ts/input-uris.js'
 import {
   envVariable,
   inputBoundFlags,
@@ -10,8 +9,8 @@ import {
   type ServiceCli,
 } from '../../ts/service/config.js'
 import {
-  booleanFlag,
   count,
+  inputBoundFields,
   marketplaceChainFields,
   operationFields,
   positive,
@@ -42,23 +41,13 @@ export const configSchema = z
     logRange: positive.default(2_000),
     /** First block to index (default: the earlier of the two deployments' deploy blocks). */
     fromBlock: count.transform(BigInt).optional(),
-    /**
-     * Milliseconds one read of inputs behind a URI may take. No more than the prover runners' (the same default):
-     * a request is assigned only once its inputs loaded here, and a prover that cannot load them is slashed.
-     */
-    fetchTimeout: positive.default(DEFAULT_INPUT_TIMEOUT_MS),
-    /**
-     * Most bytes of inputs behind one URI (public inputs or a private envelope). No more than the prover runners'
-     * --max-input-bytes (the same default), for the same reason.
-     */
-    maxInputBytes: positive.default(DEFAULT_MAX_INPUT_BYTES),
+    /** No more than the prover runners' bounds (the same defaults): see inputBoundFields. */
+    ...inputBoundFields,
     /**
      * Seconds past its listed proving time a prover has to answer a task (fulfil or reject its inputs) before the
      * matcher takes it for gone and stops assigning to it, until it shows a sign of life on chain.
      */
     livenessGrace: count.default(60),
-    /** Read file: URIs from this machine's disk (devnets and tests only; a requester picks the path). */
-    allowFileUris: booleanFlag.default(false),
     ...operationFields(9465),
   })
   .superRefine(requireDevPki)

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { getAddress, isAddress } from 'viem'
 import { z } from 'zod'
-import { DEFAULT_INPUT_TIMEOUT_MS, DEFAULT_MAX_INPUT_BYTES } from '../../ts/input-uris.js'
 import {
   envVariable,
   inputBoundFlags,
@@ -14,6 +13,7 @@ import {
 import {
   booleanFlag,
   count,
+  inputBoundFields,
   marketplaceChainFields,
   operationFields,
   positive,
@@ -91,16 +91,7 @@ export const configSchema = z
     maxConcurrentProofs: positive.default(1),
     /** Seconds before a task's deadline when proving is abandoned (the submission needs them). */
     submitMargin: count.default(5),
-    /**
-     * Largest inputs (public inputs or private envelope) fetched from a URI, in bytes. Matchers assign requests whose
-     * inputs loaded within their own limit (the same default): below it, this prover may be assigned inputs it cannot
-     * read, and is slashed for them.
-     */
-    maxInputBytes: positive.default(DEFAULT_MAX_INPUT_BYTES),
-    /** Milliseconds one read of inputs behind a URI may take (below the matchers' default: the same risk). */
-    fetchTimeout: positive.default(DEFAULT_INPUT_TIMEOUT_MS),
-    /** Read file: inputs URIs from this machine's disk (devnets and tests only; a requester picks the path). */
-    allowFileUris: booleanFlag.default(false),
+    ...inputBoundFields,
     /** Claim public-input requests the matcher left unassigned past their market's fallback delay. */
     claimFallback: booleanFlag.default(false),
     /** Share of a key's attested validity after which it is rotated (a fresh key with a fresh quote). */

@@ -5,6 +5,7 @@
  */
 import { isHex } from 'viem'
 import { z } from 'zod'
+import { DEFAULT_INPUT_TIMEOUT_MS, DEFAULT_MAX_INPUT_BYTES } from '../input-uris.js'
 
 /** A 0x-prefixed 32-byte private key. */
 export const privateKey = z
@@ -50,4 +51,18 @@ export const marketplaceChainFields = {
   deployment: z.string().min(1).optional(),
   /** deployments/<chainId>.attestation.json (script/DeployAttestation.s.sol) by default. */
   attestationDeployment: z.string().min(1).optional(),
+}
+
+/**
+ * How a service reads inputs behind URIs (the flags are `inputBoundFlags`). The matcher and the prover runners share
+ * the defaults, and a runner must not go below the matchers' bounds: a request is assigned only once its inputs loaded
+ * at the matcher, so a runner that cannot load them within its own bounds is slashed for them.
+ */
+export const inputBoundFields = {
+  /** Milliseconds one read of inputs behind a URI may take. */
+  fetchTimeout: positive.default(DEFAULT_INPUT_TIMEOUT_MS),
+  /** Most bytes of inputs behind one URI (public inputs or a private envelope). */
+  maxInputBytes: positive.default(DEFAULT_MAX_INPUT_BYTES),
+  /** Read file: URIs from this machine's disk (devnets and tests only; a requester picks the path). */
+  allowFileUris: booleanFlag.default(false),
 }
