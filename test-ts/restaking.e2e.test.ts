@@ -212,12 +212,20 @@ async function stopRelayer(relayer: Relayer): Promise<void> {
   relayers.splice(relayers.indexOf(relayer), 1)
 }
 
-/** Both chains move forward together (relayer keys stay attested for an hour; captures must be past on both). */
+/**
+ * Both chains move forward together, by at least `seconds` (relayer keys stay attested for an hour; captures must be
+ * past on both). Ethereum lands one second past an epoch boundary: its block times then follow the wall clock, and a
+ * relayer captures at the latest final boundary, so every round of the next minute of wall time, however slow the
+ * machine, captures the same boundary (a boundary passing between two relayers' rounds would split their digests).
+ */
 async function advanceBoth(seconds: number): Promise<void> {
-  const { ethTest, mkt } = current()
-  await ethTest.increaseTime({ seconds })
+  const { ethPublic, ethTest, mkt } = current()
+  const now = (await ethPublic.getBlock({ blockTag: 'latest' })).timestamp
+  const length = BigInt(EPOCH_LENGTH)
+  const landing = ((now + BigInt(seconds)) / length + 1n) * length + 1n
+  await ethTest.setNextBlockTimestamp({ timestamp: landing })
   await ethTest.mine({ blocks: FINALITY + 1 })
-  await advanceTime(mkt, seconds)
+  await advanceTime(mkt, Number(landing - now))
   await mkt.test.mine({ blocks: FINALITY })
 }
 
