@@ -27,7 +27,11 @@ contract Groth16BatchVerifierTest is CairnTest {
     // ---------------------------------------------------------------- helpers
 
     /// The first `n` proofs: the ten of fixtures.json, then those of batch-fixtures.json.
-    function _items(uint256 n) internal view returns (bytes[] memory inputs, bytes[] memory proofs, ProofContext[] memory c) {
+    function _items(uint256 n)
+        internal
+        view
+        returns (bytes[] memory inputs, bytes[] memory proofs, ProofContext[] memory c)
+    {
         inputs = new bytes[](n);
         proofs = new bytes[](n);
         c = new ProofContext[](n);
@@ -56,7 +60,8 @@ contract Groth16BatchVerifierTest is CairnTest {
         assertEq(abi.encode(stored), abi.encode(_key()));
         // alpha as snarkjs' JSON has it.
         assertEq(
-            stored.alpha[0], 7_097_581_558_504_505_503_941_869_798_097_106_578_925_570_371_107_383_236_426_336_349_367_952_222_835
+            stored.alpha[0],
+            7_097_581_558_504_505_503_941_869_798_097_106_578_925_570_371_107_383_236_426_336_349_367_952_222_835
         );
     }
 
@@ -121,7 +126,9 @@ contract Groth16BatchVerifierTest is CairnTest {
         // -A instead of A.
         assertFalse(batch.verify(fixtures[0].publicInputs, abi.encode([a[0], P - a[1]], b, c), anyRequest));
         // Off the curve.
-        assertFalse(batch.verify{gas: 1_000_000}(fixtures[0].publicInputs, abi.encode([a[0], a[1] ^ 1], b, c), anyRequest));
+        assertFalse(
+            batch.verify{gas: 1_000_000}(fixtures[0].publicInputs, abi.encode([a[0], a[1] ^ 1], b, c), anyRequest)
+        );
     }
 
     function test_FlippedProofByteIsRejected() public view {

@@ -34,7 +34,7 @@ import {
   type FulfilParams,
   fulfil,
   fulfilBatch,
-  groth16VerifierAdapterAbi,
+  groth16BatchVerifierAbi,
   list,
   mintDevToken,
   proofContextOf,
@@ -247,7 +247,7 @@ async function minimumGasToVerify(devnet: Devnet, data: Hex): Promise<bigint> {
         gas,
       })
       if (!returned) return false
-      return decodeFunctionResult({ abi: groth16VerifierAdapterAbi, functionName: 'verify', data: returned })
+      return decodeFunctionResult({ abi: groth16BatchVerifierAbi, functionName: 'verify', data: returned })
     } catch {
       return false
     }
@@ -266,7 +266,7 @@ async function minimumGasToVerify(devnet: Devnet, data: Hex): Promise<bigint> {
 /** adapter.verify's calldata as the marketplace sends it when fulfilling `records` (the adapter ignores the context). */
 function encodeVerify(publicInputs: Hex, proof: Hex, records: TaskRecords): Hex {
   const args = [publicInputs, proof, proofContextOf(records)] as const
-  return encodeFunctionData({ abi: groth16VerifierAdapterAbi, functionName: 'verify', args })
+  return encodeFunctionData({ abi: groth16BatchVerifierAbi, functionName: 'verify', args })
 }
 
 function table(rows: readonly Row[]): string {

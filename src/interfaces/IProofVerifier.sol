@@ -38,11 +38,10 @@ interface IProofVerifier {
     /// @param proofs Each item's proof, in the adapter's documented encoding.
     /// @param contexts Each item's request, inputs digest and assigned prover (see `verify`).
     /// @return valid One answer per item, in order.
-    function verifyBatch(
-        bytes[] calldata publicInputs,
-        bytes[] calldata proofs,
-        ProofContext[] calldata contexts
-    ) external view returns (bool[] memory valid);
+    function verifyBatch(bytes[] calldata publicInputs, bytes[] calldata proofs, ProofContext[] calldata contexts)
+        external
+        view
+        returns (bool[] memory valid);
 
     /// @notice Cheap well-formedness check of public inputs, run when a request posts them inline, so that no prover
     /// is assigned a request that no proof could ever satisfy for encoding reasons.

@@ -102,8 +102,11 @@ library ProofVerification {
     /// @dev Why the proof does not verify (the adapter's own error for a malformed proof), or nothing.
     function _verifyOne(Fulfilment calldata f, IProofVerifier verifier) private view returns (bytes memory) {
         uint256 gasBefore = gasleft();
-        try verifier.verify(f.publicInputs, f.proof, ProofContext(f.requestId, f.task.prover, f.request.inputsDigest))
-        returns (bool valid) {
+        try verifier.verify(
+            f.publicInputs, f.proof, ProofContext(f.requestId, f.task.prover, f.request.inputsDigest)
+        ) returns (
+            bool valid
+        ) {
             if (valid) return "";
             _revertIfOutOfGas(gasBefore);
             return abi.encodeWithSelector(IProofMarketplace.InvalidProof.selector, f.requestId);

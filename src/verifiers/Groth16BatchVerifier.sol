@@ -127,7 +127,6 @@ contract Groth16BatchVerifier is IGroth16BatchVerifier {
         return _verifyBatch(publicInputs, proofs);
     }
 
-
     /// @inheritdoc IProofVerifier
     function validatePublicInputs(bytes calldata publicInputs) external view returns (bool) {
         uint256 m = publicSignalCount;
@@ -182,11 +181,32 @@ contract Groth16BatchVerifier is IGroth16BatchVerifier {
         }
         uint256 k;
         uint256 last;
-        for (uint256 i; i < n; ++i) {
-            if (_take(publicInputs[i], proofs[i], transcript + 0x20 + k * (PROOF_LENGTH + m * 32), m)) {
-                valid[i] = true;
-                last = i;
-                ++k;
+        // Well-formed items (lengths, every signal below r and every coordinate below p) join the transcript; the
+        // others stay false. Assembly over the calldata heads: this loop runs once per proof of every batch.
+        assembly ("memory-safe") {
+            let inputsLength := mul(m, 0x20)
+            let itemLength := add(PROOF_LENGTH, inputsLength)
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let pp := add(proofs.offset, calldataload(add(proofs.offset, mul(i, 0x20))))
+                let ip := add(publicInputs.offset, calldataload(add(publicInputs.offset, mul(i, 0x20))))
+                let ok := and(eq(calldataload(pp), PROOF_LENGTH), eq(calldataload(ip), inputsLength))
+                pp := add(pp, 0x20)
+                ip := add(ip, 0x20)
+                for { let j := 0 } lt(j, inputsLength) { j := add(j, 0x20) } {
+                    ok := and(ok, lt(calldataload(add(ip, j)), R))
+                }
+                ok := and(ok, and(lt(calldataload(pp), P), lt(calldataload(add(pp, 0x20)), P)))
+                ok := and(ok, and(lt(calldataload(add(pp, 0x40)), P), lt(calldataload(add(pp, 0x60)), P)))
+                ok := and(ok, and(lt(calldataload(add(pp, 0x80)), P), lt(calldataload(add(pp, 0xa0)), P)))
+                ok := and(ok, and(lt(calldataload(add(pp, 0xc0)), P), lt(calldataload(add(pp, 0xe0)), P)))
+                if ok {
+                    let item := add(add(transcript, 0x20), mul(k, itemLength))
+                    calldatacopy(item, pp, PROOF_LENGTH)
+                    calldatacopy(add(item, PROOF_LENGTH), ip, inputsLength)
+                    mstore(add(valid, mul(add(i, 1), 0x20)), 1)
+                    last := i
+                    k := add(k, 1)
+                }
             }
         }
         if (k == 0) return valid;
@@ -198,16 +218,6 @@ contract Groth16BatchVerifier is IGroth16BatchVerifier {
         for (uint256 i; i < n; ++i) {
             if (valid[i]) valid[i] = _verifyOne(key, proofs[i], publicInputs[i], m);
         }
-    }
-
-    /// @dev Whether an item is well formed (lengths and ranges); if so, copies its proof and public inputs to `item`.
-    function _take(bytes calldata inputs, bytes calldata proof, uint256 item, uint256 m) internal pure returns (bool) {
-        if (proof.length != PROOF_LENGTH || inputs.length != m * 32 || !_inRange(inputs, proof)) return false;
-        assembly ("memory-safe") {
-            calldatacopy(item, proof.offset, PROOF_LENGTH)
-            calldatacopy(add(item, PROOF_LENGTH), inputs.offset, inputs.length)
-        }
-        return true;
     }
 
     /// @dev Copies the stored key into memory; returns its address (words as in `verifyingKeyPointer`).
@@ -306,6 +316,12 @@ contract Groth16BatchVerifier is IGroth16BatchVerifier {
                 }
             }
             let itemLength := add(PROOF_LENGTH, mul(m, 0x20))
+            // One guard for every ecMul and ecAdd of the batch (their prices plus 2,000 a proof for the work around
+            // them): with that much left, each call below gets its price; the pairing has its own guard.
+            guard(
+                add(mul(add(mul(2, k), m), EC_MUL_GAS), add(mul(add(k, m), EC_ADD_GAS), mul(k, 2000))),
+                insufficientGas
+            )
             let seed := keccak256(transcript, add(0x20, mul(k, itemLength)))
             // Scratch past the free memory pointer: the m + 1 combined scalars, then a point accumulator (64 bytes)
             // followed by an ecMul's input and output (so acc ‖ product is an ecAdd's input), then the k + 3 pairs.
@@ -334,14 +350,11 @@ contract Groth16BatchVerifier is IGroth16BatchVerifier {
                     // -r_t·A_t = (r - r_t)·A_t, straight into the pair.
                     mcopy(tmp, item, 0x40)
                     mstore(add(tmp, 0x40), sub(R, rt))
-                    guard(EC_MUL_GAS, insufficientGas)
                     ok := and(ok, staticcall(EC_MUL_GAS, 0x07, tmp, 0x60, pair, 0x40))
                     // acc += r_t·C_t
                     mcopy(tmp, add(item, 0xc0), 0x40)
                     mstore(add(tmp, 0x40), rt)
-                    guard(EC_MUL_GAS, insufficientGas)
                     ok := and(ok, staticcall(EC_MUL_GAS, 0x07, tmp, 0x60, tmp, 0x40))
-                    guard(EC_ADD_GAS, insufficientGas)
                     ok := and(ok, staticcall(EC_ADD_GAS, 0x06, acc, 0x80, acc, 0x40))
                 }
                 mcopy(add(pair, 0x40), add(item, 0x40), 0x80)
@@ -356,7 +369,6 @@ contract Groth16BatchVerifier is IGroth16BatchVerifier {
             // ((Σ r_t)·alpha, beta)
             mcopy(tmp, key, 0x40)
             mstore(add(tmp, 0x40), s0)
-            guard(EC_MUL_GAS, insufficientGas)
             ok := and(ok, staticcall(EC_MUL_GAS, 0x07, tmp, 0x60, pair, 0x40))
             mcopy(add(pair, 0x40), add(key, 0x40), 0x80)
             // (Σ r_t·C_t, delta)
@@ -366,16 +378,13 @@ contract Groth16BatchVerifier is IGroth16BatchVerifier {
             let ic := add(key, mul(KEY_FIXED_WORDS, 0x20))
             mcopy(tmp, ic, 0x40)
             mstore(add(tmp, 0x40), s0)
-            guard(EC_MUL_GAS, insufficientGas)
             ok := and(ok, staticcall(EC_MUL_GAS, 0x07, tmp, 0x60, acc, 0x40))
             for { let j := 1 } lt(j, add(m, 1)) { j := add(j, 1) } {
                 let s := mload(add(scalars, mul(j, 0x20)))
                 if s {
                     mcopy(tmp, add(ic, mul(j, 0x40)), 0x40)
                     mstore(add(tmp, 0x40), s)
-                    guard(EC_MUL_GAS, insufficientGas)
                     ok := and(ok, staticcall(EC_MUL_GAS, 0x07, tmp, 0x60, tmp, 0x40))
-                    guard(EC_ADD_GAS, insufficientGas)
                     ok := and(ok, staticcall(EC_ADD_GAS, 0x06, acc, 0x80, acc, 0x40))
                 }
             }
@@ -391,7 +400,8 @@ contract Groth16BatchVerifier is IGroth16BatchVerifier {
     }
 
     /// @dev Whether the key's points are valid: every G1 point through ecAdd, every G2 point through a pairing
-    /// with the point at infinity (the precompile checks each G2 point is on the twist and in its subgroup).
+    /// with the point at infinity (the precompile checks each G2 point is on the twist and in its subgroup). Each
+    /// call gets its price only, so a bad key fails the deployment without burning its gas.
     function _validKey(bytes memory data, uint256 points) internal view returns (bool ok) {
         assembly ("memory-safe") {
             let words := add(data, 0x20)
@@ -401,10 +411,10 @@ contract Groth16BatchVerifier is IGroth16BatchVerifier {
             mstore(add(f, 0x40), 0)
             mstore(add(f, 0x60), 0)
             mcopy(f, words, 0x40)
-            ok := and(ok, staticcall(gas(), 0x06, f, 0x80, f, 0x40))
+            ok := and(ok, staticcall(EC_ADD_GAS, 0x06, f, 0x80, f, 0x40))
             for { let i := 0 } lt(i, points) { i := add(i, 1) } {
                 mcopy(f, add(words, mul(add(KEY_FIXED_WORDS, mul(2, i)), 0x20)), 0x40)
-                ok := and(ok, staticcall(gas(), 0x06, f, 0x80, f, 0x40))
+                ok := and(ok, staticcall(EC_ADD_GAS, 0x06, f, 0x80, f, 0x40))
             }
             // (O, beta), (O, gamma), (O, delta)
             for { let i := 0 } lt(i, 3) { i := add(i, 1) } {
@@ -413,7 +423,7 @@ contract Groth16BatchVerifier is IGroth16BatchVerifier {
                 mstore(add(pair, 0x20), 0)
                 mcopy(add(pair, 0x40), add(words, mul(add(2, mul(i, 4)), 0x20)), 0x80)
             }
-            ok := and(ok, staticcall(gas(), 0x08, f, 0x240, 0x00, 0x20))
+            ok := and(ok, staticcall(add(PAIRING_BASE_GAS, mul(3, PAIRING_PAIR_GAS)), 0x08, f, 0x240, 0x00, 0x20))
             ok := and(ok, eq(mload(0x00), 1))
         }
     }

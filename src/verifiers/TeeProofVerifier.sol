@@ -92,7 +92,9 @@ contract TeeProofVerifier is IProofVerifier, EIP712 {
         for (uint256 i; i < n; ++i) {
             address signer = _batchSigner(publicInputs[i], proofs[i], contexts[i]);
             if (signer == address(0)) continue;
-            if (signer != lastSigner) (lastSigner, lastOperator) = (signer, registry.enclaveOperator(marketId, signer));
+            if (signer != lastSigner) {
+                (lastSigner, lastOperator) = (signer, registry.enclaveOperator(marketId, signer));
+            }
             valid[i] = lastOperator != address(0) && lastOperator == contexts[i].prover;
         }
     }
