@@ -265,6 +265,7 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
             bytes memory output = abi.encode("wasm output", i);
             uint256 requestId = _postTo(id, output);
             _matcherAssign(requestId, prover);
+            // forge-lint: disable-next-line(unsafe-typecast): i % 2 < 2
             uint8 kind = uint8(i % 2);
             f[i] = _fulfilmentWith(
                 requestId,
