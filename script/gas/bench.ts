@@ -190,7 +190,7 @@ async function bench(devnet: Devnet): Promise<Row[]> {
   )
   const batch = await fulfilBatch(actors.prover, laterTasks.slice(0, BATCH).map(fulfilParams))
   if (batch.fulfilled.length !== BATCH) throw new Error(`fulfilment skipped: ${batch.skipped[0]?.reason.message}`)
-  rows.push(row(`fulfilBatch of ${BATCH}`, batch.receipt, BATCH, 'one Groth16 verification per request'))
+  rows.push(row(`fulfilBatch of ${BATCH}`, batch.receipt, BATCH, 'one Groth16BatchVerifier multi-pairing for the batch'))
 
   await advanceTime(devnet, PROVING_TIME + 1)
   rows.push(
@@ -226,7 +226,7 @@ async function bench(devnet: Devnet): Promise<Row[]> {
     requests: 1,
     note:
       naive === minimum
-        ? 'equals the eth_call bisection minimum; above gasUsed because the adapter demands headroom for its gas cap'
+        ? 'equals the eth_call bisection minimum; above gasUsed because the verifier demands 64/63 headroom before each precompile call'
         : `eth_call bisection says ${minimum - 21_000n}: an out-of-gas check reads as an invalid proof`,
   })
   return rows
