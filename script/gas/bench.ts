@@ -190,7 +190,9 @@ async function bench(devnet: Devnet): Promise<Row[]> {
   )
   const batch = await fulfilBatch(actors.prover, laterTasks.slice(0, BATCH).map(fulfilParams))
   if (batch.fulfilled.length !== BATCH) throw new Error(`fulfilment skipped: ${batch.skipped[0]?.reason.message}`)
-  rows.push(row(`fulfilBatch of ${BATCH}`, batch.receipt, BATCH, 'one Groth16BatchVerifier multi-pairing for the batch'))
+  rows.push(
+    row(`fulfilBatch of ${BATCH}`, batch.receipt, BATCH, 'one Groth16BatchVerifier multi-pairing for the batch'),
+  )
 
   await advanceTime(devnet, PROVING_TIME + 1)
   rows.push(
