@@ -13,8 +13,9 @@ import {IProverRegistry} from "../src/interfaces/IProverRegistry.sol";
 import {IStakeSource} from "../src/interfaces/IStakeSource.sol";
 import {OwnedMatcherAuthority} from "../src/matching/OwnedMatcherAuthority.sol";
 import {NativeStaking} from "../src/staking/NativeStaking.sol";
-import {Groth16VerifierAdapter} from "../src/verifiers/Groth16VerifierAdapter.sol";
+import {Groth16BatchVerifier} from "../src/verifiers/Groth16BatchVerifier.sol";
 import {PoseidonPreimageGroth16Verifier} from "../src/verifiers/generated/PoseidonPreimageGroth16Verifier.sol";
+import {SnarkjsVerifyingKey} from "./utils/SnarkjsVerifyingKey.sol";
 
 /// @title Deploy
 /// @notice Deploys a complete Cairn devnet/testnet stack and writes `deployments/<chainId>.json`.
@@ -31,8 +32,8 @@ import {PoseidonPreimageGroth16Verifier} from "../src/verifiers/generated/Poseid
 contract Deploy is Script {
     uint256 internal constant DEFAULT_EXIT_DELAY = 1 hours;
     uint256 internal constant DEFAULT_UNBONDING_PERIOD = 7 days;
-    /// The Poseidon preimage circuit's public signals: [digest, context].
-    uint256 internal constant POSEIDON_PREIMAGE_SIGNALS = 2;
+    /// The Poseidon preimage circuit's verifying key (public signals [digest, context]), as snarkjs exported it.
+    string internal constant POSEIDON_PREIMAGE_VKEY = "circuits/build/poseidon_preimage.vkey.json";
 
     struct Config {
         uint256 deployerKey;
@@ -51,7 +52,8 @@ contract Deploy is Script {
         DevToken stakeToken;
         NativeStaking nativeStaking;
         PoseidonPreimageGroth16Verifier groth16Verifier;
-        Groth16VerifierAdapter groth16Adapter;
+        /// The devnet Groth16 market's verifier: the batching verifier with the circuit's key as data.
+        Groth16BatchVerifier groth16Adapter;
         RequestLens requestLens;
     }
 
@@ -107,8 +109,10 @@ contract Deploy is Script {
         d.paymentToken = new DevToken("Cairn Dev USD", "cUSD");
         d.stakeToken = new DevToken("Cairn Dev Stake", "cSTK");
         d.nativeStaking = new NativeStaking(address(d.stakeToken), address(d.proofMarketplace), c.unbondingPeriod);
+        // snarkjs' generated verifier of the same key: no market uses it any more (groth16Adapter carries the key
+        // itself); deployed as a reference for cross-checks, and so the deployment file keeps its keys.
         d.groth16Verifier = new PoseidonPreimageGroth16Verifier();
-        d.groth16Adapter = new Groth16VerifierAdapter(address(d.groth16Verifier), POSEIDON_PREIMAGE_SIGNALS);
+        d.groth16Adapter = new Groth16BatchVerifier(SnarkjsVerifyingKey.read(POSEIDON_PREIMAGE_VKEY));
         d.requestLens = new RequestLens(d.proofMarketplace);
     }
 

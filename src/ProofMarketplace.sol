@@ -14,11 +14,11 @@ import {IProofVerifier} from "./interfaces/IProofVerifier.sol";
 import {IProverRegistry} from "./interfaces/IProverRegistry.sol";
 import {IStakeSource} from "./interfaces/IStakeSource.sol";
 import {Clock} from "./libraries/Clock.sol";
+import {ProofVerification} from "./libraries/ProofVerification.sol";
 import {RequestCommitment} from "./libraries/RequestCommitment.sol";
 import {AssignmentLibrary} from "./types/Assignment.sol";
 import {InvalidInputs, InvalidInputsLibrary} from "./types/InvalidInputs.sol";
 import {Market, MarketParams} from "./types/Market.sol";
-import {ProofContext} from "./types/ProofContext.sol";
 import {
     Fulfilment,
     Inputs,
@@ -326,24 +326,72 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
 
     /// @inheritdoc IProofMarketplace
     function fulfil(Fulfilment calldata fulfilment) external nonReentrant {
-        _fulfil(fulfilment, true);
+        _fulfil(fulfilment, _proofFailures(true)[0], true);
     }
 
     /// @inheritdoc IProofMarketplace
     function fulfilBatch(Fulfilment[] calldata fulfilments) external nonReentrant returns (uint256 fulfilled) {
         if (fulfilments.length == 0) revert EmptyBatch();
+        bytes[] memory proofFailures = _proofFailures(false);
         for (uint256 i; i < fulfilments.length; ++i) {
-            bytes memory reason = _fulfil(fulfilments[i], false);
+            bytes memory reason = _fulfil(fulfilments[i], proofFailures[i], false);
             if (reason.length == 0) ++fulfilled;
             else emit FulfilmentSkipped(fulfilments[i].requestId, reason);
         }
     }
 
-    function _fulfil(Fulfilment calldata f, bool strict) internal returns (bytes memory reason) {
+    /// @dev `proofFailure`: why the proof does not verify (ProofVerification), reported once the records hold.
+    function _fulfil(Fulfilment calldata f, bytes memory proofFailure, bool strict)
+        internal
+        returns (bytes memory reason)
+    {
         reason = _checkFulfilment(f);
-        if (reason.length == 0) reason = _verifyProof(f);
+        if (reason.length == 0) reason = proofFailure;
         if (reason.length != 0) return _reject(strict, reason);
         _settle(f.requestId, f.request, f.task, RequestStatus.Fulfilled);
+    }
+
+    /// @dev ProofVerification.verify(_markets, fulfilments) for this call's fulfilments: `single` for fulfil (one
+    /// Fulfilment, passed as an array of one), else fulfilBatch's array. Delegated to the linked library with the
+    /// calldata forwarded as it came (its offsets stay valid behind the new head), which is what keeps the batched
+    /// verifier calls out of this contract's size budget. A revert (a gas shortfall) is re-thrown.
+    function _proofFailures(bool single) private returns (bytes[] memory failures) {
+        address library_ = address(ProofVerification);
+        bytes4 selector = ProofVerification.verify.selector;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, selector)
+            mstore(add(p, 0x04), _markets.slot)
+            let offset := calldataload(0x04)
+            let size := add(calldatasize(), 0x40)
+            switch single
+            case 0 {
+                // slot ‖ offset + 0x40 ‖ fulfilBatch's arguments
+                mstore(add(p, 0x24), add(offset, 0x40))
+                calldatacopy(add(p, 0x44), 0x04, sub(calldatasize(), 0x04))
+            }
+            default {
+                // slot ‖ 0x40 ‖ length 1 ‖ element offset 0x20 ‖ fulfil's struct
+                mstore(add(p, 0x24), 0x40)
+                mstore(add(p, 0x44), 1)
+                mstore(add(p, 0x64), 0x20)
+                calldatacopy(add(p, 0x84), add(offset, 0x04), sub(calldatasize(), add(offset, 0x04)))
+                size := sub(add(calldatasize(), 0x80), offset)
+            }
+            if iszero(delegatecall(gas(), library_, p, size, 0x00, 0x00)) {
+                returndatacopy(p, 0x00, returndatasize())
+                revert(p, returndatasize())
+            }
+            // The library's abi-encoded bytes[], turned into a memory bytes[] in place: offsets become pointers.
+            returndatacopy(p, 0x00, returndatasize())
+            failures := add(p, mload(p))
+            let heads := add(failures, 0x20)
+            for { let i := 0 } lt(i, mload(failures)) { i := add(i, 1) } {
+                let head := add(heads, mul(i, 0x20))
+                mstore(head, add(heads, mload(head)))
+            }
+            mstore(0x40, add(p, returndatasize()))
+        }
     }
 
     /// @dev Why msg.sender may not fulfil with these records and inputs, or nothing.
@@ -361,30 +409,6 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
             return abi.encodeWithSelector(WrongInputs.selector, requestId);
         }
         return "";
-    }
-
-    /// @dev Why the proof does not verify (the adapter's own error for a malformed proof), or nothing. A gas
-    /// shortfall reverts whatever the adapter reports, so it never reads as an invalid proof.
-    function _verifyProof(Fulfilment calldata f) internal view returns (bytes memory) {
-        IProofVerifier verifier = _markets[_marketOf(f.requestId)].verifier;
-        uint256 gasBefore = gasleft();
-        try verifier.verify(
-            f.publicInputs, f.proof, ProofContext(f.requestId, f.task.prover, f.request.inputsDigest)
-        ) returns (
-            bool valid
-        ) {
-            if (valid) return "";
-            _revertIfOutOfGas(gasBefore);
-            return abi.encodeWithSelector(InvalidProof.selector, f.requestId);
-        } catch (bytes memory why) {
-            // forge-lint: disable-next-line(unsafe-typecast): the selector; length checked ≥ 4
-            if (why.length >= 4 && bytes4(why) == IProofVerifier.InsufficientGas.selector) {
-                assembly ("memory-safe") {
-                    revert(add(why, 0x20), mload(why))
-                }
-            }
-            return _callFailure(why, address(verifier), gasBefore);
-        }
     }
 
     /// @inheritdoc IProofMarketplace

@@ -30,7 +30,7 @@ import {
   getRequestState,
   getRequestStatus,
   getStake,
-  groth16VerifierAdapterAbi,
+  groth16BatchVerifierAbi,
   list,
   loadRequest,
   marketIdOf,
@@ -190,7 +190,7 @@ describe('Cairn end to end on anvil', () => {
     expect(proof.publicSignals).toEqual([statement.digest, statement.context])
     const verifies = await reader.public.readContract({
       address: deployment.contracts.groth16Adapter,
-      abi: groth16VerifierAdapterAbi,
+      abi: groth16BatchVerifierAbi,
       functionName: 'verify',
       args: [proof.publicInputs, proof.proof, proofContextOf(assigned)],
     })

@@ -49,7 +49,7 @@ import {
   getProverEnclave,
   getRequestState,
   getStake,
-  groth16VerifierAdapterAbi,
+  groth16BatchVerifierAbi,
   type Inputs,
   inputsDigest,
   listingStates,
@@ -372,7 +372,7 @@ describe('the Cairn network end to end: matcher and prover runner as processes o
     // The proof the prover posted is a real Groth16 proof of the requested statement.
     const verifies = await reader.public.readContract({
       address: deployment.contracts.groth16Adapter,
-      abi: groth16VerifierAdapterAbi,
+      abi: groth16BatchVerifierAbi,
       functionName: 'verify',
       args: [proof.publicInputs, proof.proof, proofContextOf(proof)],
     })

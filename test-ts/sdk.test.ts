@@ -44,7 +44,7 @@ import {
   getProver,
   getProverEnclave,
   getProverListings,
-  groth16VerifierAdapterAbi,
+  groth16BatchVerifierAbi,
   InsufficientFundsError,
   InvalidParameterError,
   invalidInputsTypedData,
@@ -231,7 +231,7 @@ describe('SDK on anvil', () => {
     expect(
       await reader.public.readContract({
         address: deployment.contracts.groth16Adapter,
-        abi: groth16VerifierAdapterAbi,
+        abi: groth16BatchVerifierAbi,
         functionName: 'verify',
         args: [result.publicInputs, result.proof, proofContextOf(result)],
       }),

@@ -49,7 +49,10 @@ export const contractsManifest = [
     deployedAs: { marketplace: ['groth16Verifier'] },
     decodesErrors: false,
   },
-  { artifact: 'Groth16VerifierAdapter', deployedAs: { marketplace: ['groth16Adapter'] }, decodesErrors: true },
+  // The devnet Groth16 market's verifier: the verifying key as data, proofs checked in batches (fulfilBatch).
+  { artifact: 'Groth16BatchVerifier', deployedAs: { marketplace: ['groth16Adapter'] }, decodesErrors: true },
+  // The generated verifier's adapter, for markets created before the batch verifier.
+  { artifact: 'Groth16VerifierAdapter', decodesErrors: true },
   { artifact: 'RequestLens', deployedAs: { marketplace: ['requestLens'] }, decodesErrors: true },
   // Only for its custom errors (TransferFromFailed, ...), which solady raises from assembly inside the Cairn
   // contracts and therefore never appear in their ABIs.
@@ -83,6 +86,7 @@ export const contractsManifest = [
   { artifact: 'INativeStaking', decodesErrors: false },
   { artifact: 'IStakeSource', decodesErrors: false },
   { artifact: 'IProofVerifier', decodesErrors: false },
+  { artifact: 'IGroth16BatchVerifier', decodesErrors: false },
   { artifact: 'IMatcherAuthority', decodesErrors: false },
   { artifact: 'IEnclaveKeys', decodesErrors: false },
 ] as const satisfies readonly ContractEntry[]

@@ -10,7 +10,7 @@ export const poseidonPreimageCircuit = {
   vkey: join(repoRoot, 'circuits/build/poseidon_preimage.vkey.json'),
 } as const
 
-/** A proof in Groth16VerifierAdapter's encoding, plus the public signals it proves. */
+/** A proof in the Groth16 verifiers' encoding (Groth16BatchVerifier, Groth16VerifierAdapter), plus the public signals it proves. */
 export type Groth16Proof = {
   /** The public signals, each a 32-byte big-endian word, concatenated. */
   publicInputs: Hex

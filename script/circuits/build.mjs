@@ -2,7 +2,8 @@
 // Reproducible, offline build of the Cairn dev circuit (circuits/poseidon_preimage.circom).
 //
 //   node script/circuits/build.mjs                  build every artifact, then regenerate the proof fixtures
-//   node script/circuits/build.mjs --fixtures-only  regenerate circuits/build/fixtures.json from the committed artifacts
+//   node script/circuits/build.mjs --fixtures-only  regenerate circuits/build/fixtures.json and batch-fixtures.json
+//                                                   from the committed artifacts (FIXTURE_SET=<path>: only that one)
 //   node script/circuits/build.mjs --check          rebuild into a temp dir and compare with circuits/build/manifest.json
 //
 // Pipeline: circom2 (wasm compiler) -> r1cs + witness wasm; powers of tau (bn128, 2^12) with one public beacon
@@ -35,7 +36,12 @@ const PHASE1_BEACON = sha256Hex(`${BEACON_SEED}: phase 1`)
 const PHASE2_BEACON = sha256Hex(`${BEACON_SEED}: phase 2`)
 // Poseidon([1]) over bn128 (t = 2), the circomlib / circomlibjs reference vector: a known-answer test for the circuit.
 const POSEIDON_OF_ONE = '18586133768512220936620570745912940619677854269274689475585506675881198879027'
-const FIXTURE_COUNT = 10
+// The proof fixtures: `count` proofs of preimages first..first+count-1 with contexts context0+preimage. The second set
+// feeds the batch-verification tests (Groth16BatchVerifier: batches of up to 32 proofs of one verifying key).
+const FIXTURE_SETS = [
+  { path: 'circuits/build/fixtures.json', count: 10, first: 1, context0: 1000 },
+  { path: 'circuits/build/batch-fixtures.json', count: 32, first: 101, context0: 2000 },
+]
 
 // Repository-relative output paths (these are what the manifest records).
 const OUT = {
@@ -45,7 +51,6 @@ const OUT = {
   verifier: 'src/verifiers/generated/PoseidonPreimageGroth16Verifier.sol',
 }
 const MANIFEST = 'circuits/build/manifest.json'
-const FIXTURES = 'circuits/build/fixtures.json'
 
 const CIRCOM_BIN = join(ROOT, 'node_modules', '.bin', 'circom2')
 // bin/foundry.mjs keeps forge's exit status (the npm launcher always exits 0).
@@ -244,17 +249,23 @@ function encodeProof(proof) {
 }
 
 async function generateFixtures() {
-  const wasm = abs(OUT.wasm)
-  const zkey = abs(OUT.zkey)
   for (const rel of [OUT.wasm, OUT.zkey, OUT.vkey]) {
     if (!existsSync(abs(rel))) throw new Error(`${rel} is missing: run \`npm run build:circuits\` first`)
   }
+  // FIXTURE_SET=<path> regenerates only that set (the proofs are randomized, so the others stay byte-identical).
+  const only = process.env.FIXTURE_SET
+  for (const set of FIXTURE_SETS) if (only === undefined || only === set.path) await generateFixtureSet(set)
+}
+
+async function generateFixtureSet({ path, count, first, context0 }) {
+  const wasm = abs(OUT.wasm)
+  const zkey = abs(OUT.zkey)
   const vkey = JSON.parse(readFileSync(abs(OUT.vkey), 'utf8'))
   const fixtures = []
-  await step(`prove + verify ${FIXTURE_COUNT} fixtures`, async () => {
-    for (let i = 1; i <= FIXTURE_COUNT; i++) {
+  await step(`prove + verify ${count} fixtures (${path})`, async () => {
+    for (let i = first; i < first + count; i++) {
       const preimage = String(i)
-      const context = String(1000 + i)
+      const context = String(context0 + i)
       const { proof, publicSignals } = await snarkjs.groth16.fullProve({ preimage, context }, wasm, zkey)
       if (publicSignals.length !== 2 || publicSignals[1] !== context) {
         throw new Error(`fixture ${i}: unexpected public signals ${JSON.stringify(publicSignals)}`)
@@ -274,7 +285,7 @@ async function generateFixtures() {
       })
     }
   })
-  writeJson(abs(FIXTURES), {
+  writeJson(abs(path), {
     description:
       'Groth16 proofs for circuits/poseidon_preimage.circom. publicSignals = [digest, context]; proof = ' +
       'abi.encode(uint256[2] a, uint256[2][2] b, uint256[2] c) (G2 coordinates swapped for the EVM); ' +
@@ -283,7 +294,7 @@ async function generateFixtures() {
     vkeySha256: sha256File(abs(OUT.vkey)),
     fixtures,
   })
-  console.log(`[circuits] wrote ${FIXTURES}`)
+  console.log(`[circuits] wrote ${path}`)
 }
 
 async function build() {
@@ -333,8 +344,12 @@ async function check() {
   }
 
   // 3. The committed fixtures still verify against the committed verification key.
-  if (existsSync(abs(FIXTURES)) && existsSync(abs(OUT.vkey))) {
-    await step('verify committed fixtures', async () => {
+  for (const { path: FIXTURES } of FIXTURE_SETS) {
+    if (!existsSync(abs(FIXTURES)) || !existsSync(abs(OUT.vkey))) {
+      problems.push(`${FIXTURES} is missing`)
+      continue
+    }
+    await step(`verify committed fixtures (${FIXTURES})`, async () => {
       const vkey = JSON.parse(readFileSync(abs(OUT.vkey), 'utf8'))
       const { fixtures } = JSON.parse(readFileSync(abs(FIXTURES), 'utf8'))
       for (const f of fixtures ?? []) {
@@ -358,8 +373,6 @@ async function check() {
         }
       }
     })
-  } else {
-    problems.push(`${FIXTURES} is missing`)
   }
 
   if (problems.length > 0) {

@@ -164,7 +164,11 @@ interface IProofMarketplace {
     /// The public inputs are checked against the posted digest, then the proof against the market's verifier.
     function fulfil(Fulfilment calldata fulfilment) external;
 
-    /// @notice Submits several proofs; items that fail are skipped with `FulfilmentSkipped`.
+    /// @notice Submits several proofs; items that fail are skipped with `FulfilmentSkipped`, with the reason a single
+    /// `fulfil` would revert with.
+    /// @dev The proofs are verified once per verifier: each market verifier gets all of its items in one
+    /// `verifyBatch` call (a Groth16BatchVerifier checks them with one multi-pairing), and `verify` only for the items
+    /// that call did not accept (see ProofVerification).
     /// @return fulfilled Number of requests fulfilled.
     function fulfilBatch(Fulfilment[] calldata fulfilments) external returns (uint256 fulfilled);
 

@@ -68,6 +68,31 @@ contract Groth16VerifierAdapter is IProofVerifier {
     {
         if (proof.length != PROOF_LENGTH) revert MalformedProof(proof.length);
         if (publicInputs.length != publicSignalCount * 32) revert MalformedPublicInputs(publicInputs.length);
+        return _verify(publicInputs, proof);
+    }
+
+    /// @inheritdoc IProofVerifier
+    /// @dev One generated-verifier call per item: the snarkjs verifier takes one proof, so nothing is shared. Use
+    /// Groth16BatchVerifier, which batches, for new markets.
+    function verifyBatch(bytes[] calldata publicInputs, bytes[] calldata proofs, ProofContext[] calldata contexts)
+        external
+        view
+        returns (bool[] memory valid)
+    {
+        uint256 n = proofs.length;
+        if (publicInputs.length != n || contexts.length != n) {
+            revert BatchLengthMismatch(publicInputs.length, n, contexts.length);
+        }
+        valid = new bool[](n);
+        for (uint256 i; i < n; ++i) {
+            if (proofs[i].length == PROOF_LENGTH && publicInputs[i].length == publicSignalCount * 32) {
+                valid[i] = _verify(publicInputs[i], proofs[i]);
+            }
+        }
+    }
+
+    /// @dev The generated verifier's answer for a proof and public inputs of the right lengths.
+    function _verify(bytes calldata publicInputs, bytes calldata proof) internal view returns (bool) {
         uint256 limit = verifyGasLimit;
         // 63/64 of what is left must still cover the cap, or an out-of-gas would read as an invalid proof.
         uint256 required = limit + limit / 63 + 5000;

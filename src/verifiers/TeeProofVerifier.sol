@@ -73,6 +73,49 @@ contract TeeProofVerifier is IProofVerifier, EIP712 {
     }
 
     /// @inheritdoc IProofVerifier
+    /// @dev The same check per item; what batching saves is the registry: consecutive items signed by the same
+    /// enclave key (a prover's batch usually is) share one `enclaveOperator` call. A proof that is not the canonical
+    /// abi.encode(uint8, bytes32, bytes) with a 65-byte signature, names another program or digest kind, or is for a
+    /// request of another market is false here (verify reports why).
+    function verifyBatch(bytes[] calldata publicInputs, bytes[] calldata proofs, ProofContext[] calldata contexts)
+        external
+        view
+        returns (bool[] memory valid)
+    {
+        uint256 n = proofs.length;
+        if (publicInputs.length != n || contexts.length != n) {
+            revert BatchLengthMismatch(publicInputs.length, n, contexts.length);
+        }
+        valid = new bool[](n);
+        address lastSigner;
+        address lastOperator;
+        for (uint256 i; i < n; ++i) {
+            address signer = _batchSigner(publicInputs[i], proofs[i], contexts[i]);
+            if (signer == address(0)) continue;
+            if (signer != lastSigner) {
+                (lastSigner, lastOperator) = (signer, registry.enclaveOperator(marketId, signer));
+            }
+            valid[i] = lastOperator != address(0) && lastOperator == contexts[i].prover;
+        }
+    }
+
+    /// @dev The signer of a canonically encoded proof of this program, for a request of this market; zero otherwise.
+    function _batchSigner(bytes calldata publicInputs, bytes calldata proof, ProofContext calldata context)
+        internal
+        view
+        returns (address)
+    {
+        // abi.encode(uint8 kind, bytes32 program, bytes signature) with a 65-byte signature: 7 words.
+        if (proof.length != 0xe0 || uint256(bytes32(proof[0x40:0x60])) != 0x60) return address(0);
+        if (uint256(bytes32(proof[0x60:0x80])) != 65) return address(0);
+        uint256 kind = uint256(bytes32(proof[0:0x20]));
+        if (kind > DIGEST_SP1_TEE || bytes32(proof[0x20:0x40]) != programId) return address(0);
+        if (context.requestId >> 64 != marketId) return address(0);
+        // forge-lint: disable-next-line(unsafe-typecast): kind ≤ DIGEST_SP1_TEE, checked above
+        return ECDSA.tryRecoverCalldata(digest(uint8(kind), publicInputs, context), proof[0x80:0xc1]);
+    }
+
+    /// @inheritdoc IProofVerifier
     function validatePublicInputs(bytes calldata) external pure returns (bool) {
         return true;
     }

@@ -252,6 +252,82 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
         assertEq(marketplace.balanceOf(proverRewards, address(payToken)), 2 * PRICE);
     }
 
+    /// fulfilBatch in a TEE market: one verifyBatch (consecutive items of one enclave key share a registry read),
+    /// answers as verify's, and a bad item reported as a single fulfilment would be.
+    function test_teeMarket_fulfilBatch() public {
+        (uint256 id, TeeProofVerifier tee) = _teeMarket();
+        _registerProver(prover, 4);
+        _list(prover, id, PRICE, LISTED_TIME, 1);
+        _stake(prover, STAKE_PER_TASK * 4);
+        (, uint256 unattested) = makeAddrAndKey("unattested");
+        Fulfilment[] memory f = new Fulfilment[](4);
+        for (uint256 i; i < 4; ++i) {
+            bytes memory output = abi.encode("wasm output", i);
+            uint256 requestId = _postTo(id, output);
+            _matcherAssign(requestId, prover);
+            // forge-lint: disable-next-line(unsafe-typecast): i % 2 < 2
+            uint8 kind = uint8(i % 2);
+            f[i] = _fulfilmentWith(
+                requestId,
+                output,
+                "",
+                _teeProof(tee, kind, output, _proofContext(requestId), i == 2 ? unattested : enclaveProverSecret)
+            );
+        }
+        bytes[] memory inputs = new bytes[](4);
+        bytes[] memory proofs = new bytes[](4);
+        ProofContext[] memory contexts = new ProofContext[](4);
+        for (uint256 i; i < 4; ++i) {
+            (inputs[i], proofs[i], contexts[i]) = (f[i].publicInputs, f[i].proof, _proofContext(f[i].requestId));
+        }
+        bool[] memory valid = tee.verifyBatch(inputs, proofs, contexts);
+        for (uint256 i; i < 4; ++i) {
+            assertEq(valid[i], tee.verify(inputs[i], proofs[i], contexts[i]), vm.toString(i));
+            assertEq(valid[i], i != 2, vm.toString(i));
+        }
+        // A non-canonical or foreign proof is false in the batch; verify, run for the reason, reverts with it.
+        proofs[1] = abi.encode(uint8(0), keccak256("another program"), new bytes(65));
+        assertFalse(tee.verifyBatch(inputs, proofs, contexts)[1]);
+        f[3].proof = proofs[1];
+
+        vm.expectCall(address(tee), abi.encodePacked(tee.verifyBatch.selector), 1);
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.FulfilmentSkipped(
+            f[2].requestId, abi.encodeWithSelector(IProofMarketplace.InvalidProof.selector, f[2].requestId)
+        );
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.FulfilmentSkipped(
+            f[3].requestId,
+            abi.encodeWithSelector(TeeProofVerifier.WrongProgram.selector, PROGRAM, keccak256("another program"))
+        );
+        vm.prank(prover);
+        assertEq(marketplace.fulfilBatch(f), 2);
+    }
+
+    /// fulfilBatch in a MultiProof market: both halves batched (the ZK half in one verifyBatch of its adapter).
+    function test_multiProofMarket_fulfilBatch() public {
+        (uint256 id, TeeProofVerifier tee,) = _multiProofMarket();
+        _allow(TeeRole.Prover, id);
+        _register(_binding(TeeRole.Prover, id, enclaveProver));
+        _registerProver(prover, 3);
+        _list(prover, id, PRICE, LISTED_TIME, 1);
+        _stake(prover, STAKE_PER_TASK * 3);
+        Fulfilment[] memory f = new Fulfilment[](3);
+        for (uint256 i; i < 3; ++i) {
+            bytes memory inputs = fixtures[i].publicInputs;
+            uint256 requestId = _postTo(id, inputs);
+            _matcherAssign(requestId, prover);
+            bytes memory zk = fixtures[i == 1 ? 0 : i].proof;
+            bytes memory teeProof = _teeProof(tee, 0, inputs, _proofContext(requestId), enclaveProverSecret);
+            f[i] = _fulfilmentWith(requestId, inputs, "", abi.encode(zk, teeProof));
+        }
+        vm.expectCall(address(adapter), abi.encodePacked(adapter.verifyBatch.selector), 1);
+        vm.expectCall(address(tee), abi.encodePacked(tee.verifyBatch.selector), 1);
+        vm.prank(prover);
+        assertEq(marketplace.fulfilBatch(f), 2);
+        assertEq(uint8(marketplace.requestStatus(f[1].requestId)), uint8(RequestStatus.Assigned));
+    }
+
     function test_teeProof_digestsFollowTheirDefinitions() public {
         (uint256 id, TeeProofVerifier tee) = _teeMarket();
         ProofContext memory c = _someRequest(id, prover);

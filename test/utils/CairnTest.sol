@@ -10,6 +10,8 @@ import {ProverRegistry} from "../../src/ProverRegistry.sol";
 import {NativeStaking} from "../../src/staking/NativeStaking.sol";
 import {OwnedMatcherAuthority} from "../../src/matching/OwnedMatcherAuthority.sol";
 import {Groth16VerifierAdapter} from "../../src/verifiers/Groth16VerifierAdapter.sol";
+import {Groth16BatchVerifier} from "../../src/verifiers/Groth16BatchVerifier.sol";
+import {SnarkjsVerifyingKey} from "../../script/utils/SnarkjsVerifyingKey.sol";
 import {PoseidonPreimageGroth16Verifier} from "../../src/verifiers/generated/PoseidonPreimageGroth16Verifier.sol";
 import {DevToken} from "../../src/dev/DevToken.sol";
 import {IProofMarketplace} from "../../src/interfaces/IProofMarketplace.sol";
@@ -61,6 +63,8 @@ abstract contract CairnTest is Test {
     uint256 internal marketId;
 
     ProofFixture[] internal fixtures;
+    /// 32 more proofs of the same circuit (circuits/build/batch-fixtures.json), loaded by _loadBatchFixtures.
+    ProofFixture[] internal batchFixtures;
 
     /// Records as the marketplace emitted them, kept the way an indexer would.
     mapping(uint256 requestId => Request) internal records;
@@ -106,10 +110,23 @@ abstract contract CairnTest is Test {
     }
 
     function _loadFixtures() internal {
-        string memory json = vm.readFile("circuits/build/fixtures.json");
-        for (uint256 i; i < 10; ++i) {
+        _loadFixtures(fixtures, "circuits/build/fixtures.json", 10);
+    }
+
+    function _loadBatchFixtures() internal {
+        if (batchFixtures.length == 0) _loadFixtures(batchFixtures, "circuits/build/batch-fixtures.json", 32);
+    }
+
+    /// The batching Groth16 verifier of the same circuit, its key read from snarkjs' verification_key.json.
+    function _newBatchVerifier() internal returns (Groth16BatchVerifier) {
+        return new Groth16BatchVerifier(SnarkjsVerifyingKey.read("circuits/build/poseidon_preimage.vkey.json"));
+    }
+
+    function _loadFixtures(ProofFixture[] storage into, string memory file, uint256 count) internal {
+        string memory json = vm.readFile(file);
+        for (uint256 i; i < count; ++i) {
             string memory path = string.concat(".fixtures[", vm.toString(i), "]");
-            fixtures.push(
+            into.push(
                 ProofFixture({
                     publicInputs: vm.parseJsonBytes(json, string.concat(path, ".publicInputs")),
                     proof: vm.parseJsonBytes(json, string.concat(path, ".proof"))
