@@ -129,8 +129,13 @@ contract SignedRequestModule is ISignedRequests, MarketplaceBase {
         returns (uint256 requestId)
     {
         address token = _checkTerms(r);
-        requestId = _checkSignature(r, signature);
+        bytes32 digest = _checkSignature(r, signature);
         _spendNonce(r.requester, r.nonce);
+        requestId = SignedRequestLibrary.id(r.marketId, digest);
+        // Never true for a request used before (its nonce is spent): only a 63-bit digest collision reaches it.
+        if (RequestCommitment.status(_commitments[requestId]) != RequestStatus.None) {
+            revert SignedRequestIdTaken(requestId);
+        }
         _takeEscrow(r.requester, token, r.maxReward);
         _commitments[requestId] = RequestCommitment.openMemory(record);
         emit IProofMarketplace.RequestCreated(
@@ -165,20 +170,15 @@ contract SignedRequestModule is ISignedRequests, MarketplaceBase {
     }
 
     /// @dev Checks the requester's signature of the request under this marketplace's domain (ECDSA for an account
-    /// without code; ERC-1271 otherwise, by staticcall, so a wallet cannot change state) and that no request holds
-    /// its derived id yet; returns the id.
+    /// without code; ERC-1271 otherwise, by staticcall, so a wallet cannot change state); returns the signed digest.
     function _checkSignature(SignedRequest calldata r, bytes calldata signature)
         internal
         view
-        returns (uint256 requestId)
+        returns (bytes32 digest)
     {
-        bytes32 digest = _hashTypedData(r.hash());
+        digest = _hashTypedData(r.hash());
         if (!SignatureCheckerLib.isValidSignatureNowCalldata(r.requester, digest, signature)) {
             revert BadRequesterSignature(r.requester);
-        }
-        requestId = SignedRequestLibrary.id(r.marketId, digest);
-        if (RequestCommitment.status(_commitments[requestId]) != RequestStatus.None) {
-            revert SignedRequestIdTaken(requestId);
         }
     }
 
