@@ -38,6 +38,14 @@ contract RevertingWallet {
     }
 }
 
+/// @notice Burns every unit of gas its signature check is given.
+contract GasBurnerWallet {
+    function isValidSignature(bytes32, bytes calldata) external pure returns (bytes4) {
+        while (true) {}
+        return 0x1626ba7e;
+    }
+}
+
 /// @notice Tries to re-enter the marketplace from its signature check (posting the request being checked), then
 /// approves anyway: the re-entry must fail (the check is a staticcall, and the marketplace holds its lock).
 contract ReentrantWallet {
@@ -360,6 +368,17 @@ contract SignedRequestsTest is SignedRequestSupport {
         assertEq(marketplace.balanceOf(address(wallet), address(payToken)), MAX_REWARD);
         vm.expectRevert(abi.encodeWithSelector(ISignedRequests.NonceUsed.selector, address(wallet), 0));
         _signedRequests().postSignedRequest(r, sig);
+    }
+
+    function test_erc1271_gasBurner() public {
+        address wallet = address(new GasBurnerWallet());
+        _fund(wallet, MAX_REWARD);
+        SignedRequest memory r = _signedRequest(wallet, 0, 0);
+        // Its check fails inside its staticcall: the item is skipped with nothing spent.
+        assertEq(_assignSigned(_oneSigned(r, hex"01", prover)), 0);
+        assertEq(skipReasons[0], abi.encodeWithSelector(ISignedRequests.BadRequesterSignature.selector, wallet));
+        assertEq(_signedRequests().nonceBitmap(wallet, 0), 0);
+        assertEq(marketplace.balanceOf(wallet, address(payToken)), MAX_REWARD);
     }
 
     // ---------------------------------------------------------------- helpers
