@@ -3,8 +3,6 @@ pragma solidity 0.8.30;
 
 import {Ownable} from "solady/auth/Ownable.sol";
 import {ECDSA} from "solady/utils/ECDSA.sol";
-import {EIP712} from "solady/utils/EIP712.sol";
-import {ReentrancyGuardTransient} from "solady/utils/ReentrancyGuardTransient.sol";
 import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 
 import {IEnclaveKeys} from "./interfaces/IEnclaveKeys.sol";
@@ -12,6 +10,8 @@ import {IMatcherAuthority} from "./interfaces/IMatcherAuthority.sol";
 import {IProofMarketplace} from "./interfaces/IProofMarketplace.sol";
 import {IProofVerifier} from "./interfaces/IProofVerifier.sol";
 import {IProverRegistry} from "./interfaces/IProverRegistry.sol";
+import {MarketplaceBase} from "./MarketplaceBase.sol";
+import {SignedRequestModule} from "./SignedRequestModule.sol";
 import {IStakeSource} from "./interfaces/IStakeSource.sol";
 import {Clock} from "./libraries/Clock.sol";
 import {ProofVerification} from "./libraries/ProofVerification.sol";
@@ -41,50 +41,60 @@ import {
 /// writes. Invariant: for every token, this contract's balance equals the escrow of Open and Assigned requests plus
 /// all balances. The prover registry and stake sources are trusted, governance-approved contracts; every
 /// state-changing entry point is non-reentrant.
-contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuardTransient {
+contract ProofMarketplace is IProofMarketplace, Ownable, MarketplaceBase {
     /// @notice Share of a slashed penalty paid to whoever calls slash.
     uint16 public constant SLASHER_REWARD_BPS = 500;
     /// @notice Upper bound of a market's requester compensation, leaving room for the slasher reward.
-    uint16 public constant MAX_COMPENSATION_BPS = 10_000 - SLASHER_REWARD_BPS;
+    /// @dev The bounds have no getters (EIP-170 room for the signed-request fallback); ts/market.ts mirrors them.
+    uint16 internal constant MAX_COMPENSATION_BPS = 10_000 - SLASHER_REWARD_BPS;
     /// @notice Longest fallback delay a market may set.
-    uint32 public constant MAX_FALLBACK_DELAY = 1 days;
-    /// @notice Longest a request may live, from creation to deadline.
-    uint32 public constant MAX_REQUEST_LIFETIME = 90 days;
+    uint32 internal constant MAX_FALLBACK_DELAY = 1 days;
     /// @notice EIP-712 typehash of InvalidInputs (types/InvalidInputs.sol).
     bytes32 public constant INVALID_INPUTS_TYPEHASH = InvalidInputsLibrary.INVALID_INPUTS_TYPEHASH;
 
     /// @inheritdoc IProofMarketplace
     IProverRegistry public immutable registry;
-
-    // slot: treasury | marketCreationFee
-    address public treasury;
-    uint96 public marketCreationFee;
-    // slot: matcherAuthority | marketCount
-    IMatcherAuthority public matcherAuthority;
-    uint32 public marketCount;
-    /// Prover enclave keys, for invalid-input attestations (unset: the path is closed).
-    IEnclaveKeys public enclaveKeys;
-
-    mapping(IStakeSource source => bool) public approvedStakeSource;
-    mapping(uint256 marketId => Market) internal _markets;
-    mapping(uint256 requestId => bytes32) internal _commitments;
-    mapping(address account => mapping(address token => uint256)) internal _balances;
+    /// The signed-request module (ISignedRequests), deployed by this constructor and run by the fallback.
+    address internal immutable _signedRequests;
 
     /// @param owner_ Governance: treasury, matcher authority, stake-source approvals, creation fee.
     /// @param registry_ The prover registry (deployed with this contract's address).
     /// @param treasury_ Receives creation fees and the treasury share of slashes.
     /// @param matcherAuthority_ Decides which keys sign assignment batches.
-    constructor(address owner_, IProverRegistry registry_, address treasury_, IMatcherAuthority matcherAuthority_) {
+    constructor(address owner_, IProverRegistry registry_, address treasury_, IMatcherAuthority matcherAuthority_)
+        MarketplaceBase(registry_)
+    {
         if (
             owner_ == address(0) || address(registry_) == address(0) || treasury_ == address(0)
                 || address(matcherAuthority_) == address(0)
         ) revert ZeroAddress();
         _initializeOwner(owner_);
         registry = registry_;
+        _signedRequests = address(new SignedRequestModule(registry_));
         treasury = treasury_;
         matcherAuthority = matcherAuthority_;
         emit TreasuryUpdated(treasury_);
         emit MatcherAuthorityUpdated(matcherAuthority_);
+    }
+
+    /// @notice Serves ISignedRequests (signed requests: assignSigned, postSignedRequest, invalidateNonces and their
+    /// views) by delegatecall to the signed-request module, in this contract's storage and under its address, so
+    /// requesters, matchers and indexers see one marketplace.
+    /// @dev Why a module: this contract is at the EIP-170 size limit, and the signed path (EIP-712 hashing of a
+    /// request with two nested inputs, ERC-1271, the nonce bitmap, a batch loop) needs several kilobytes. A module
+    /// deployed by this constructor keeps the deployment one transaction with the same address and constructor (no
+    /// deploy-script or linking change), and costs the signed path one cold delegatecall (2,600 gas) while leaving
+    /// every existing path untouched. Its code is immutable like this contract's: no upgrade path is added.
+    fallback() external {
+        address module = _signedRequests;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            calldatacopy(p, 0x00, calldatasize())
+            let ok := delegatecall(gas(), module, p, calldatasize(), 0x00, 0x00)
+            returndatacopy(p, 0x00, returndatasize())
+            if iszero(ok) { revert(p, returndatasize()) }
+            return(p, returndatasize())
+        }
     }
 
     // ================================================================ markets
@@ -219,107 +229,6 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
     /// @inheritdoc IProofMarketplace
     function claim(uint256 requestId, Request calldata request) external nonReentrant {
         _assign(requestId, request, msg.sender, 0, 0, false, true);
-    }
-
-    /// @dev Assigns `requestId` to `prover` or explains why not. With `strict` every failure reverts with its
-    /// specific error; otherwise the error is returned (and nothing has changed) so a batch can skip the item.
-    /// A matcher assignment holds only at the listing terms the matcher signed (`price`, `provingTime`); the
-    /// fallback claim takes the prover's listing as it is and ignores them.
-    function _assign(
-        uint256 requestId,
-        Request calldata request,
-        address prover,
-        uint96 price,
-        uint32 provingTime,
-        bool byMatcher,
-        bool strict
-    ) internal returns (bytes memory reason) {
-        reason = _checkAssignable(requestId, request, byMatcher);
-        if (reason.length == 0) reason = _reserveAndLock(requestId, request, prover, price, provingTime, byMatcher);
-        if (reason.length != 0) return _reject(strict, reason);
-    }
-
-    /// @dev Why `requestId` cannot be assigned now through this path, or nothing.
-    function _checkAssignable(uint256 requestId, Request calldata request, bool byMatcher)
-        internal
-        view
-        returns (bytes memory)
-    {
-        bytes32 commitment = _commitments[requestId];
-        RequestStatus status = RequestCommitment.status(commitment);
-        if (status != RequestStatus.Open) {
-            if (status == RequestStatus.None) return abi.encodeWithSelector(UnknownRequest.selector, requestId);
-            return abi.encodeWithSelector(RequestNotOpen.selector, requestId, status);
-        }
-        if (commitment != RequestCommitment.open(request)) {
-            return abi.encodeWithSelector(RecordMismatch.selector, requestId);
-        }
-        if (Clock.timestamp() > request.matchingExpiry) {
-            return abi.encodeWithSelector(RequestExpired.selector, requestId, request.matchingExpiry);
-        }
-        if (!byMatcher) {
-            uint256 opensAt = uint256(request.createdAt) + _markets[_marketOf(requestId)].fallbackDelay;
-            if (Clock.timestamp() < opensAt) {
-                return abi.encodeWithSelector(FallbackNotOpen.selector, requestId, opensAt);
-            }
-        }
-        return "";
-    }
-
-    /// @dev Reserves the prover's capacity (the registry checks listing, price and proving time against the
-    /// request), checks a matcher assignment's signed terms against the listing, locks the prover's stake and
-    /// commits the task; on failure undoes the reservation and returns why.
-    function _reserveAndLock(
-        uint256 requestId,
-        Request calldata request,
-        address prover,
-        uint96 signedPrice,
-        uint32 signedProvingTime,
-        bool byMatcher
-    ) internal returns (bytes memory failure) {
-        uint256 marketId = _marketOf(requestId);
-        Task memory task;
-        task.prover = prover;
-        uint256 gasBefore = gasleft();
-        try registry.reserve(prover, marketId, request.maxReward, request.provingTime) returns (
-            uint96 price, uint32 provingTime, uint32 compute
-        ) {
-            (task.price, task.compute) = (price, compute);
-            if (byMatcher && (price != signedPrice || provingTime != signedProvingTime)) {
-                failure = abi.encodeWithSelector(
-                    ListingChanged.selector, prover, signedPrice, price, signedProvingTime, provingTime
-                );
-            }
-        } catch (bytes memory why) {
-            return _callFailure(why, address(registry), gasBefore);
-        }
-        // Within the request's deadline by construction: matchingExpiry + provingTime ≤ deadline at creation,
-        // and now ≤ matchingExpiry.
-        task.deadline = Clock.timestamp32() + request.provingTime;
-        if (failure.length == 0) failure = _lockStake(marketId, prover, requestId, task.deadline);
-        if (failure.length != 0) {
-            registry.release(prover, task.compute);
-            return failure;
-        }
-        _commitments[requestId] = RequestCommitment.assigned(request, task);
-        emit TaskAssigned(requestId, prover, task, byMatcher);
-        return "";
-    }
-
-    function _lockStake(uint256 marketId, address prover, uint256 requestId, uint32 deadline)
-        internal
-        returns (bytes memory)
-    {
-        Market storage m = _markets[marketId];
-        uint96 stakePerTask = m.stakePerTask;
-        if (stakePerTask == 0) return "";
-        IStakeSource source = m.stakeSource;
-        uint256 gasBefore = gasleft();
-        try source.lock(prover, requestId, stakePerTask, deadline) {
-            return "";
-        } catch (bytes memory why) {
-            return _callFailure(why, address(source), gasBefore);
-        }
     }
 
     // ================================================================ fulfilment and slashing
@@ -651,66 +560,5 @@ contract ProofMarketplace is IProofMarketplace, Ownable, EIP712, ReentrancyGuard
                 answer := mul(mload(0x00), gt(returndatasize(), 0x1f))
             }
         }
-    }
-
-    function _domainNameAndVersion() internal pure override returns (string memory, string memory) {
-        return ("Cairn ProofMarketplace", "1");
-    }
-
-    /// @dev Checks a request's timing: it can be assigned now, and any assignment before its matching expiry
-    /// leaves the full proving time before the deadline.
-    function _checkSchedule(uint32 provingTime, uint32 matchingExpiry, uint32 deadline) internal view {
-        if (provingTime == 0) revert ZeroProvingTime();
-        if (deadline <= Clock.timestamp()) revert DeadlineInPast(deadline);
-        uint256 latestDeadline = Clock.timestamp() + MAX_REQUEST_LIFETIME;
-        if (deadline > latestDeadline) revert DeadlineTooFar(deadline, latestDeadline);
-        if (deadline - Clock.timestamp() < provingTime) revert DeadlineShorterThanProvingTime(deadline, provingTime);
-        if (matchingExpiry < Clock.timestamp()) revert MatchingExpiryInPast(matchingExpiry);
-        uint256 latestExpiry = deadline - provingTime;
-        if (matchingExpiry > latestExpiry) revert MatchingExpiryTooLate(matchingExpiry, latestExpiry);
-    }
-
-    /// @dev keccak256 of inline inputs, or the given digest of inputs stored behind a URI; zero when absent.
-    function _inputsDigest(Inputs calldata inputs) internal pure returns (bytes32 digest) {
-        if (inputs.data.length != 0) {
-            digest = keccak256(inputs.data);
-            if (inputs.digest != bytes32(0) && inputs.digest != digest) {
-                revert InputsDigestMismatch(inputs.digest, digest);
-            }
-            return digest;
-        }
-        if (inputs.digest != bytes32(0) && bytes(inputs.uri).length == 0) revert MissingInputs();
-        if (inputs.digest == bytes32(0) && bytes(inputs.uri).length != 0) revert MissingInputs();
-        return inputs.digest;
-    }
-
-    /// @dev The market of a request: the upper bits of its id.
-    function _marketOf(uint256 requestId) internal pure returns (uint256) {
-        return requestId >> 64;
-    }
-
-    /// @dev A callee's revert data, or CallFailed when it reverted without any (so it is never mistaken for success).
-    function _callFailure(bytes memory why, address callee, uint256 gasBefore) private view returns (bytes memory) {
-        if (why.length == 0) {
-            // Running out of gas, even several calls deep, reverts without data and leaves this frame a few 64ths.
-            _revertIfOutOfGas(gasBefore);
-            return abi.encodeWithSelector(CallFailed.selector, callee);
-        }
-        return why;
-    }
-
-    /// @dev Reverts the whole call when a callee used up the gas it was given: a submitter choosing a tight gas
-    /// limit must not be able to turn a valid batch item into a skipped one.
-    function _revertIfOutOfGas(uint256 gasBefore) private view {
-        if (gasleft() < gasBefore / 16) revert CalleeOutOfGas();
-    }
-
-    function _reject(bool strict, bytes memory reason) private pure returns (bytes memory) {
-        if (strict) {
-            assembly ("memory-safe") {
-                revert(add(reason, 0x20), mload(reason))
-            }
-        }
-        return reason;
     }
 }

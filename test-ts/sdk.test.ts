@@ -24,6 +24,7 @@ import {
   cairnNetworkMiddlewareAbi,
   cancel,
   cancelLeave,
+  cancelSignedRequest,
   cancelUnstake,
   chainTime,
   completeLeave,
@@ -31,6 +32,7 @@ import {
   decodeCairnError,
   decodeRevertData,
   decryptWithInputKey,
+  deposit as depositBalance,
   deregister,
   eciesPublicKeyOf,
   fulfil,
@@ -61,6 +63,7 @@ import {
   ProofRequestFailedError,
   type ProofStage,
   parseEnvelope,
+  postSignedRequest,
   privateInputsContextFor,
   proofContextOf,
   provePoseidonPreimage,
@@ -79,7 +82,9 @@ import {
   setMarketMetadata,
   setOperatorAdmitted,
   signAssignments,
+  signedRequestState,
   signInvalidInputs,
+  signRequest,
   slash,
   stake,
   stakeMirrorAbi,
@@ -318,6 +323,50 @@ describe('SDK on anvil', () => {
     const after = await waitForProof(reader, created.requestId, progress).catch((e: unknown) => e)
     expect(after).toMatchObject({ name: 'ProofRequestFailedError', outcome: 'Cancelled' })
     expect(progress.seen.map(({ stage }) => stage)).toEqual(['open', 'cancelled'])
+  })
+
+  it('signed requests: signed off chain, posted by anyone from the deposit, used once; an unused one cancelled', async () => {
+    const { devnet, fixture } = current()
+    const { reader, actors, deployment } = devnet
+    await fund(devnet, 2n * MAX_REWARD)
+    await depositBalance(actors.requester, deployment.contracts.paymentToken, 2n * MAX_REWARD)
+    const { publicInputs } = await preimageStatement()
+    const now = Number(await chainTime(reader))
+    const params = {
+      marketId: Number(fixture.marketId),
+      maxReward: MAX_REWARD,
+      provingTime: PROVING_TIME,
+      matchingExpiry: now + 600,
+      deadline: now + 600 + PROVING_TIME,
+      speedPreferenceBps: 5_000,
+      refundAddress: addressOf(devnet, 'requester'),
+      publicInputs: { data: publicInputs, uri: '', digest: zeroHash },
+      privateInputs: { data: '0x' as Hex, uri: '', digest: zeroHash },
+    }
+    const [before] = await getBalances(reader, addressOf(devnet, 'requester'))
+    const signed = await signRequest(actors.requester, params, 1n)
+    expect(await signedRequestState(reader, signed.request)).toEqual({ state: 'unused', requestId: signed.requestId })
+
+    // The censorship fallback: a bystander posts it; the escrow comes from the requester's deposit.
+    const posted = await postSignedRequest(actors.bystander, signed)
+    expect(posted.requestId).toBe(signed.requestId)
+    expect(posted.requester).toBe(addressOf(devnet, 'requester'))
+    expect(await signedRequestState(reader, signed.request)).toEqual({
+      state: 'used',
+      requestId: signed.requestId,
+      status: 'Open',
+    })
+    const replay = await postSignedRequest(actors.bystander, signed).catch((e: unknown) => e)
+    expect(replay).toMatchObject({ name: 'NonceUsed', args: { requester: addressOf(devnet, 'requester'), nonce: 1n } })
+
+    // Another, cancelled before anyone uses it.
+    const other = await signRequest(actors.requester, params, 2n)
+    await cancelSignedRequest(actors.requester, 2n)
+    expect(await signedRequestState(reader, other.request)).toEqual({ state: 'nonceSpent', requestId: other.requestId })
+    const refused = await postSignedRequest(actors.bystander, other).catch((e: unknown) => e)
+    expect(refused).toMatchObject({ name: 'NonceUsed' })
+    const [after] = await getBalances(reader, addressOf(devnet, 'requester'))
+    expect(after?.marketplace).toBe((before?.marketplace ?? 0n) - MAX_REWARD)
   })
 
   it('a prover registers, lists, updates, leaves through the exit delay and deregisters', async () => {

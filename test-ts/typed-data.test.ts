@@ -37,6 +37,7 @@ import { anvilAccount } from '../ts/devnet/accounts.js'
 import { type Anvil, startAnvil } from '../ts/devnet/anvil.js'
 import {
   cairnNetworkMiddlewareAbi,
+  iSignedRequestsAbi,
   proofMarketplaceAbi,
   slashInboxAbi,
   stakeMirrorAbi,
@@ -45,6 +46,7 @@ import {
 import { operatorBindingTypedData } from '../ts/restaking.js'
 import { repoRoot } from '../ts/root.js'
 import { invalidInputsTypedData } from '../ts/settlement.js'
+import { signedRequestId, signedRequestTypedData } from '../ts/signed-requests.js'
 import { TEE_DIGEST_EIP712, teeProofTypedData } from '../ts/tee.js'
 import { signedTypes } from '../ts/typed-data.js'
 
@@ -302,6 +304,36 @@ describe("EIP-712 digests: viem's from the SDK's typed data against each contrac
     expect(hashStruct({ ...typedData, data: typedData.message })).toBe(structHash)
     const separator = await marketplaceDomainSeparator()
     expect(hashTypedData(typedData)).toBe(keccak256(`0x1901${separator.slice(2)}${structHash.slice(2)}`))
+  })
+
+  it("SignedRequest: the marketplace's signedRequestDigest and signedRequestId, the library's struct hash", async () => {
+    const request = {
+      requester: address(0x5e),
+      nonce: 257n,
+      marketId: 4,
+      maxReward: 3n * 10n ** 18n,
+      provingTime: 600,
+      matchingExpiry: 1_700_003_600,
+      deadline: 1_700_010_000,
+      speedPreferenceBps: 2_500,
+      refundAddress: address(0x0c),
+      publicInputs: { data: toHex(new Uint8Array(64).fill(3)), uri: '', digest: word(0) },
+      privateInputs: { data: '0x' as Hex, uri: 'ipfs://private', digest: word(0x1d) },
+    }
+    const typedData = signedRequestTypedData(deploymentOf(at.marketplace), request)
+    const structHash = (await publicClient.readContract({
+      address: at.harness,
+      abi: harnessAbi,
+      functionName: 'signedRequestHash',
+      args: [request],
+    })) as Hex
+    expect(hashStruct({ ...typedData, data: typedData.message })).toBe(structHash)
+    const read = (functionName: 'signedRequestDigest' | 'signedRequestId') =>
+      publicClient.readContract({ address: at.marketplace, abi: iSignedRequestsAbi, functionName, args: [request] })
+    const separator = await marketplaceDomainSeparator()
+    expect(hashTypedData(typedData)).toBe(keccak256(`0x1901${separator.slice(2)}${structHash.slice(2)}`))
+    expect(await read('signedRequestDigest')).toBe(hashTypedData(typedData))
+    expect(await read('signedRequestId')).toBe(signedRequestId(deploymentOf(at.marketplace), request))
   })
 
   it('AssignmentBatch: the signer ProofMarketplace.assign recovers, with and without input keys', async () => {

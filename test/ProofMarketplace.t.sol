@@ -1456,7 +1456,7 @@ contract ProofMarketplaceEnclaveRuleTest is CairnTest, TeeRegistryFixture {
     /// compensation and slasher reward are paid only where the prover could have rejected the inputs instead: its
     /// key is active, or it was revoked before the slash.
     function testFuzz_slashSplitIsExact(uint96 penalty, uint16 compensationBps, bool proverHasEnclave) public {
-        compensationBps = uint16(bound(compensationBps, 0, marketplace.MAX_COMPENSATION_BPS()));
+        compensationBps = uint16(bound(compensationBps, 0, 10_000 - marketplace.SLASHER_REWARD_BPS()));
         MarketParams memory mp = _marketParams();
         mp.stakePerTask = uint96(bound(penalty, 1, type(uint96).max));
         mp.slashPenalty = uint96(bound(penalty, 0, mp.stakePerTask));

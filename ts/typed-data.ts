@@ -16,6 +16,12 @@ const assignment = [
   { name: 'inputKey', type: 'bytes' },
 ] as const
 
+const inputs = [
+  { name: 'data', type: 'bytes' },
+  { name: 'uri', type: 'string' },
+  { name: 'digest', type: 'bytes32' },
+] as const
+
 const slash = [
   { name: 'taskId', type: 'uint256' },
   { name: 'prover', type: 'address' },
@@ -54,6 +60,30 @@ export const signedTypes = {
         { name: 'requestId', type: 'uint256' },
         { name: 'inputsDigest', type: 'bytes32' },
       ],
+    },
+  },
+  /**
+   * A request signed off chain by its requester (src/types/SignedRequest.sol): used by the matcher's assignSigned
+   * batch or posted with postSignedRequest, both served at the marketplace's address (ISignedRequests).
+   */
+  signedRequest: {
+    contract: 'proofMarketplace',
+    primaryType: 'SignedRequest',
+    types: {
+      SignedRequest: [
+        { name: 'requester', type: 'address' },
+        { name: 'nonce', type: 'uint256' },
+        { name: 'marketId', type: 'uint32' },
+        { name: 'maxReward', type: 'uint96' },
+        { name: 'provingTime', type: 'uint32' },
+        { name: 'matchingExpiry', type: 'uint32' },
+        { name: 'deadline', type: 'uint32' },
+        { name: 'speedPreferenceBps', type: 'uint16' },
+        { name: 'refundAddress', type: 'address' },
+        { name: 'publicInputs', type: 'Inputs' },
+        { name: 'privateInputs', type: 'Inputs' },
+      ],
+      Inputs: inputs,
     },
   },
   /** An operator's or a prover's half of a binding (src/types/OperatorBinding.sol), on Ethereum. */

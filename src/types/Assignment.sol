@@ -92,7 +92,8 @@ library AssignmentLibrary {
         return _hashBatch(StructArrayHashing.hash(items), validUntil);
     }
 
-    function _hashBatch(bytes32 assignmentsHash, uint64 validUntil) private pure returns (bytes32) {
+    /// @dev hashStruct(AssignmentBatch) from the keccak256 of its assignments' hashStructs (also SignedRequestModule's).
+    function _hashBatch(bytes32 assignmentsHash, uint64 validUntil) internal pure returns (bytes32) {
         return keccak256(abi.encode(ASSIGNMENT_BATCH_TYPEHASH, assignmentsHash, validUntil));
     }
 }

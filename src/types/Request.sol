@@ -1,13 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-/// @notice Inputs of a request: inline bytes, or a digest plus a URI when they are too large for calldata.
-/// @dev `digest` is keccak256 of the full input bytes. With inline `data` it may be left zero (it is computed).
-struct Inputs {
-    bytes data;
-    string uri;
-    bytes32 digest;
-}
+import {Inputs} from "./Inputs.sol";
 
 /// @notice What a requester posts.
 struct RequestParams {

@@ -20,6 +20,8 @@ import {INativeStaking} from "../../src/interfaces/INativeStaking.sol";
 import {Clock} from "../../src/libraries/Clock.sol";
 import {Listing, ListingState, Prover} from "../../src/types/Prover.sol";
 import {Assignment} from "../../src/types/Assignment.sol";
+import {ISignedRequests} from "../../src/interfaces/ISignedRequests.sol";
+import {SignedMatch, SignedRequest} from "../../src/types/SignedRequest.sol";
 import {
     Fulfilment,
     Inputs,
@@ -67,6 +69,8 @@ struct HandlerSetup {
     uint256[] enclaveSecrets;
     uint64 enclaveExpiresAt;
     address[] requesters;
+    /// The requesters' keys, in the same order: they sign requests off chain (ISignedRequests).
+    uint256[] requesterKeys;
     /// Everyone who may ever hold a marketplace balance.
     address[] accounts;
     bytes[] inputs;
@@ -176,6 +180,9 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
     bytes[] internal _proofs;
     mapping(address prover => address) internal _rewardOf;
     mapping(address prover => EnclaveKey) internal _enclave;
+    mapping(address requester => uint256) internal _requesterKey;
+    /// Next unused nonce of each requester's signed requests.
+    mapping(address requester => uint256) internal _nextNonce;
 
     // ---------------------------------------------------------------- ghost books
 
@@ -213,6 +220,9 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
     uint256 public leavesCompleted;
     uint256 public deregistrations;
     uint256 public unbondsWithdrawn;
+    uint256 public signedPosted;
+    uint256 public signedAssigned;
+    uint256 public signedSkips;
 
     constructor(HandlerSetup memory s) {
         marketplace = s.marketplace;
@@ -237,6 +247,10 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         }
         provers = s.provers;
         requesters = s.requesters;
+        for (uint256 i; i < s.requesters.length; ++i) {
+            assertEq(vm.addr(s.requesterKeys[i]), s.requesters[i], "requester key");
+            _requesterKey[s.requesters[i]] = s.requesterKeys[i];
+        }
         accounts = s.accounts;
         _inputs = s.inputs;
         _proofs = s.proofs;
@@ -319,6 +333,177 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
             inputsDigest: keccak256(abi.encodePacked(keccak256(inputs), bytes32(0)))
         });
         requestIds.push(id);
+    }
+
+    /// A request signed off chain, used through ISignedRequests. `flags` % 4: 0 anyone posts it on chain (the
+    /// censorship fallback: an Open request like any other), 1 the matcher's batch carries it twice (the second use is
+    /// skipped, NonceUsed), 2 the requester's deposit is not topped up (skipped with InsufficientDeposit when it falls
+    /// short), 3 the matcher's batch carries it once. A batch item that fails is predicted exactly and leaves nothing.
+    function signedRequest(
+        uint256 marketSeed,
+        uint256 fixtureSeed,
+        uint256 flags,
+        uint96 maxReward,
+        uint32 window,
+        uint256 proverSeed
+    ) external counted {
+        if (requestIds.length >= MAX_REQUESTS) return;
+        SignedCase memory c = _signedCase(marketSeed, fixtureSeed, flags, maxReward, window);
+        if (flags % 4 != 2) _topUp(c.q.requester, c.token, c.q.maxReward);
+        if (ghostBalance[c.q.requester][c.token] < c.q.maxReward) {
+            c.depositShort = abi.encodeWithSelector(
+                ISignedRequests.InsufficientDeposit.selector,
+                c.q.requester,
+                c.token,
+                ghostBalance[c.q.requester][c.token],
+                c.q.maxReward
+            );
+        }
+        if (flags % 4 == 0) {
+            _expect(c.depositShort);
+            vm.prank(stranger);
+            ISignedRequests(address(marketplace)).postSignedRequest(c.q, c.signature);
+            if (c.depositShort.length == 0) {
+                _recordSigned(c);
+                ++signedPosted;
+            }
+            return;
+        }
+        _assignSignedCase(c, flags % 4 == 1 ? 2 : 1, proverSeed);
+    }
+
+    /// What signedRequest signs and expects.
+    struct SignedCase {
+        SignedRequest q;
+        uint256 id;
+        Request record;
+        bytes signature;
+        uint8 mi;
+        uint8 fixture;
+        bool provable;
+        address token;
+        bytes depositShort;
+    }
+
+    function _signedCase(uint256 marketSeed, uint256 fixtureSeed, uint256 flags, uint96 maxReward, uint32 window)
+        internal
+        returns (SignedCase memory c)
+    {
+        c.mi = SafeCastLib.toUint8(marketSeed % _markets.length);
+        c.fixture = SafeCastLib.toUint8(fixtureSeed % _inputs.length);
+        c.provable = (flags >> 8) % 3 != 0;
+        c.token = address(_markets[c.mi].payToken);
+        address requester = requesters[(flags >> 2) % requesters.length];
+        SignedRequest memory q = c.q;
+        q.requester = requester;
+        q.nonce = _nextNonce[requester]++;
+        q.marketId = uint32(_markets[c.mi].id);
+        q.maxReward = uint96(_bound(maxReward, 1e18, 60e18));
+        q.provingTime = uint32(_bound(window, 120, 1800));
+        q.matchingExpiry = uint32(block.timestamp + _bound(window, 2 minutes, 6 hours));
+        q.deadline = q.matchingExpiry + q.provingTime + uint32((flags >> 5) % 600);
+        q.speedPreferenceBps = uint16((flags >> 16) % 10_001);
+        q.refundAddress = (flags >> 4) & 1 == 1 ? refundee : requester;
+        bytes memory inputs = c.provable ? _inputs[c.fixture] : _unprovable(c.fixture, requestIds.length);
+        q.publicInputs = Inputs({data: inputs, uri: "", digest: bytes32(0)});
+
+        bytes32 digest = MarketplaceDigests.signedRequest(address(marketplace), q);
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(_requesterKey[requester], digest);
+        c.signature = abi.encodePacked(r, s, v);
+        c.id = (uint256(q.marketId) << 64) | (1 << 63) | (uint256(digest) & ((1 << 63) - 1));
+        c.record = Request({
+            refundAddress: q.refundAddress,
+            maxReward: q.maxReward,
+            createdAt: uint32(block.timestamp),
+            matchingExpiry: q.matchingExpiry,
+            provingTime: q.provingTime,
+            inputsDigest: keccak256(abi.encodePacked(keccak256(inputs), bytes32(0)))
+        });
+    }
+
+    /// The matcher's batch carrying the signed request `n` times (a replay within the batch when 2).
+    function _assignSignedCase(SignedCase memory c, uint256 n, uint256 proverSeed) internal {
+        // Predict the first use: recorded (escrow taken), then assigned; a failure rolls all of it back.
+        _recordSignedModel(c);
+        (address prover,) = _proverFor(c.id, proverSeed);
+        Listing memory l = registry.listing(prover, c.q.marketId);
+        Task memory task;
+        bytes[] memory reasons = new bytes[](n);
+        if (c.depositShort.length != 0) reasons[0] = c.depositShort;
+        else (reasons[0], task) = _assignFailure(c.id, c.record, prover, l.price, l.provingTime, true);
+        _unrecordSigned(c);
+
+        SignedMatch[] memory items = new SignedMatch[](n);
+        Assignment[] memory signed = new Assignment[](n);
+        MatchedRequest[] memory logged = new MatchedRequest[](n);
+        for (uint256 i; i < n; ++i) {
+            items[i] = SignedMatch(prover, l.price, l.provingTime, c.q, c.signature);
+            signed[i] = Assignment(c.id, prover, l.price, l.provingTime, "");
+            logged[i].requestId = c.id;
+        }
+        if (n == 2) {
+            reasons[1] = reasons[0].length == 0
+                ? abi.encodeWithSelector(ISignedRequests.NonceUsed.selector, c.q.requester, c.q.nonce)
+                : reasons[0];
+        }
+        uint64 validUntil = uint64(block.timestamp + 60);
+        (uint8 v, bytes32 r, bytes32 s) =
+            vm.sign(matcherKey, MarketplaceDigests.assignmentBatch(address(marketplace), signed, validUntil));
+
+        uint256 expected = reasons[0].length == 0 ? 1 : 0;
+        if (expected == 1) {
+            _recordSigned(c);
+            _applyAssign(c.id, task);
+            ++signedAssigned;
+        }
+        signedSkips += n - expected;
+        vm.recordLogs();
+        assertEq(
+            ISignedRequests(address(marketplace))
+                .assignSigned(items, new bytes[](0), validUntil, abi.encodePacked(r, s, v)),
+            expected,
+            "signed assigned"
+        );
+        _checkAssignLogs(logged, reasons);
+    }
+
+    /// Tops the requester's marketplace deposit up to `amount` with a real deposit.
+    function _topUp(address requester, address token, uint256 amount) internal {
+        uint256 balance = ghostBalance[requester][token];
+        if (balance >= amount) return;
+        uint256 shortfall = amount - balance;
+        DevToken(token).mint(requester, shortfall);
+        vm.startPrank(requester);
+        DevToken(token).approve(address(marketplace), shortfall);
+        marketplace.deposit(token, shortfall);
+        vm.stopPrank();
+        ghostBalance[requester][token] = amount;
+    }
+
+    /// Books a used signed request: escrow from the requester's balance, an Open request.
+    function _recordSigned(SignedCase memory c) internal {
+        _recordSignedModel(c);
+        ghostBalance[c.q.requester][c.token] -= c.q.maxReward;
+        ghostEscrow[c.token] += c.q.maxReward;
+    }
+
+    /// The request model alone (a prediction's scaffolding, undone by _unrecordSigned).
+    function _recordSignedModel(SignedCase memory c) internal {
+        RequestModel storage r = _requests[c.id];
+        r.market = c.mi;
+        r.fixture = c.fixture;
+        r.provable = c.provable;
+        r.status = RequestStatus.Open;
+        r.requester = c.q.requester;
+        r.inputs = c.q.publicInputs.data;
+        r.record = c.record;
+        requestIds.push(c.id);
+    }
+
+    /// Undoes _recordSignedModel.
+    function _unrecordSigned(SignedCase memory c) internal {
+        delete _requests[c.id];
+        requestIds.pop();
     }
 
     /// The escrow comes from the marketplace balance first; only the shortfall is minted, approved and pulled.

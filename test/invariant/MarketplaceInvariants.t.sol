@@ -133,6 +133,8 @@ abstract contract MarketplaceInvariantFixture is CairnTest, TeeRegistryFixture {
         s.enclaveExpiresAt = expiresAt;
         s.requesters = new address[](2);
         (s.requesters[0], s.requesters[1]) = (alice, bob);
+        s.requesterKeys = new uint256[](2);
+        (s.requesterKeys[0], s.requesterKeys[1]) = (uint256(keccak256("alice")), uint256(keccak256("bob")));
         s.accounts = new address[](9);
         (s.accounts[0], s.accounts[1], s.accounts[2], s.accounts[3], s.accounts[4]) =
         (alice, bob, refundee, stranger, treasury);
@@ -380,10 +382,11 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
         super.setUp();
         targetContract(address(handler));
         // Weights (a selector listed k times is picked k times as often): lifecycle steps first.
-        bytes4[] memory actions = new bytes4[](28);
+        bytes4[] memory actions = new bytes4[](31);
         uint256 n;
         n = _weigh(actions, n, MarketplaceHandler.createRequest.selector, 3);
         n = _weigh(actions, n, MarketplaceHandler.assignBatch.selector, 3);
+        n = _weigh(actions, n, MarketplaceHandler.signedRequest.selector, 3);
         n = _weigh(actions, n, MarketplaceHandler.warp.selector, 3);
         n = _weigh(actions, n, MarketplaceHandler.fulfil.selector, 2);
         n = _weigh(actions, n, MarketplaceHandler.fulfilBatch.selector, 2);
@@ -451,6 +454,16 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
         assertEq(handler.fulfilments(), 0);
         handler.fulfil(a, 0);
         assertEq(handler.fulfilments(), 1);
+        _checkAll();
+
+        // Signed requests: assigned from the matcher's batch, replayed within a batch (skipped), posted on chain.
+        handler.signedRequest(0, 0, 3 | (1 << 8), 10e18, 600, 0);
+        assertEq(handler.signedAssigned(), 1);
+        handler.signedRequest(0, 1, 1 | (1 << 8), 10e18, 600, 1);
+        assertEq(handler.signedAssigned(), 2);
+        assertEq(handler.signedSkips(), 1);
+        handler.signedRequest(1, 2, 0 | (1 << 8), 10e18, 600, 0);
+        assertEq(handler.signedPosted(), 1);
         _checkAll();
 
         // A batch of two in market B where the first item's prover raised its price after the matcher signed:

@@ -280,7 +280,10 @@ abstract contract CairnTest is Test {
         Vm.Log[] memory logs = vm.getRecordedLogs();
         for (uint256 i; i < logs.length; ++i) {
             if (logs[i].emitter != address(marketplace)) continue;
-            if (logs[i].topics[0] == IProofMarketplace.TaskAssigned.selector) {
+            if (logs[i].topics[0] == IProofMarketplace.RequestCreated.selector) {
+                (Request memory record,,,,) = abi.decode(logs[i].data, (Request, uint32, uint16, Inputs, Inputs));
+                records[uint256(logs[i].topics[1])] = record;
+            } else if (logs[i].topics[0] == IProofMarketplace.TaskAssigned.selector) {
                 (Task memory task,) = abi.decode(logs[i].data, (Task, bool));
                 tasks[uint256(logs[i].topics[1])] = task;
             } else if (logs[i].topics[0] == IProofMarketplace.AssignmentSkipped.selector) {

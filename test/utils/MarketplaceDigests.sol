@@ -2,6 +2,8 @@
 pragma solidity 0.8.30;
 
 import {Assignment} from "../../src/types/Assignment.sol";
+import {Inputs} from "../../src/types/Inputs.sol";
+import {SignedRequest} from "../../src/types/SignedRequest.sol";
 
 interface IEip712Domain {
     function eip712Domain()
@@ -22,6 +24,11 @@ library MarketplaceDigests {
     );
     bytes32 internal constant INVALID_INPUTS_TYPEHASH =
         keccak256("InvalidInputs(uint256 requestId,bytes32 inputsDigest)");
+
+    bytes32 internal constant INPUTS_TYPEHASH = keccak256("Inputs(bytes data,string uri,bytes32 digest)");
+    bytes32 internal constant SIGNED_REQUEST_TYPEHASH = keccak256(
+        "SignedRequest(address requester,uint256 nonce,uint32 marketId,uint96 maxReward,uint32 provingTime,uint32 matchingExpiry,uint32 deadline,uint16 speedPreferenceBps,address refundAddress,Inputs publicInputs,Inputs privateInputs)Inputs(bytes data,string uri,bytes32 digest)"
+    );
 
     function domainSeparator(address marketplace) internal view returns (bytes32) {
         (, string memory name, string memory version, uint256 chainId, address verifyingContract,,) =
@@ -60,5 +67,29 @@ library MarketplaceDigests {
     {
         bytes32 structHash = keccak256(abi.encode(INVALID_INPUTS_TYPEHASH, requestId, inputsDigest));
         return keccak256(abi.encodePacked("\x19\x01", domainSeparator(marketplace), structHash));
+    }
+
+    function signedRequest(address marketplace, SignedRequest memory r) internal view returns (bytes32) {
+        bytes32 structHash = keccak256(
+            abi.encode(
+                SIGNED_REQUEST_TYPEHASH,
+                r.requester,
+                r.nonce,
+                r.marketId,
+                r.maxReward,
+                r.provingTime,
+                r.matchingExpiry,
+                r.deadline,
+                r.speedPreferenceBps,
+                r.refundAddress,
+                _inputs(r.publicInputs),
+                _inputs(r.privateInputs)
+            )
+        );
+        return keccak256(abi.encodePacked("\x19\x01", domainSeparator(marketplace), structHash));
+    }
+
+    function _inputs(Inputs memory i) private pure returns (bytes32) {
+        return keccak256(abi.encode(INPUTS_TYPEHASH, keccak256(i.data), keccak256(bytes(i.uri)), i.digest));
     }
 }

@@ -2,9 +2,11 @@
 pragma solidity 0.8.30;
 
 import {Assignment, AssignmentLibrary} from "../../src/types/Assignment.sol";
+import {Inputs, InputsLibrary} from "../../src/types/Inputs.sol";
 import {InvalidInputs, InvalidInputsLibrary} from "../../src/types/InvalidInputs.sol";
 import {OperatorBindingLibrary} from "../../src/types/OperatorBinding.sol";
 import {MatchedRequest} from "../../src/types/Request.sol";
+import {SignedRequest, SignedRequestLibrary} from "../../src/types/SignedRequest.sol";
 import {SlashLibrary} from "../../src/types/Slash.sol";
 import {SlashOutcomeLibrary} from "../../src/types/SlashOutcome.sol";
 import {SnapshotLibrary} from "../../src/types/Snapshot.sol";
@@ -15,7 +17,7 @@ import {TeeProofLibrary} from "../../src/types/TeeProof.sol";
 /// says), and the typehash the contracts hash with. test/types/TypeHashes.t.sol checks every typehash against its
 /// encodeType; the SDK's parity test (test-ts/typed-data.test.ts) deploys this harness and checks the SDK's types
 /// against both.
-/// Also the struct hashes of the marketplace's two types, which the marketplace has no view of (it is at the
+/// Also the struct hashes of the marketplace's types, which the marketplace has no view of (it is at the
 /// contract size limit): the parity test compares them with viem's.
 contract TypedDataHarness {
     struct TypeDefinition {
@@ -25,7 +27,7 @@ contract TypedDataHarness {
     }
 
     function types() external pure returns (TypeDefinition[] memory t) {
-        t = new TypeDefinition[](10);
+        t = new TypeDefinition[](12);
         t[0] = TypeDefinition("Assignment", AssignmentLibrary.ASSIGNMENT_TYPE, AssignmentLibrary.ASSIGNMENT_TYPEHASH);
         t[1] = TypeDefinition(
             "AssignmentBatch",
@@ -58,6 +60,12 @@ contract TypedDataHarness {
             SlashOutcomeLibrary.SLASH_OUTCOMES_TYPEHASH
         );
         t[9] = TypeDefinition("TeeProof", TeeProofLibrary.TEE_PROOF_TYPE, TeeProofLibrary.TEE_PROOF_TYPEHASH);
+        t[10] = TypeDefinition("Inputs", InputsLibrary.INPUTS_TYPE, InputsLibrary.INPUTS_TYPEHASH);
+        t[11] = TypeDefinition(
+            "SignedRequest",
+            string.concat(SignedRequestLibrary.SIGNED_REQUEST_TYPE, InputsLibrary.INPUTS_TYPE),
+            SignedRequestLibrary.SIGNED_REQUEST_TYPEHASH
+        );
     }
 
     /// @notice hashStruct(AssignmentBatch) of the assignments a matcher signs.
@@ -77,5 +85,15 @@ contract TypedDataHarness {
     /// @notice hashStruct(InvalidInputs).
     function invalidInputsHash(uint256 requestId, bytes32 inputsDigest) external pure returns (bytes32) {
         return InvalidInputs(requestId, inputsDigest).hash();
+    }
+
+    /// @notice hashStruct(SignedRequest) (the marketplace's signedRequestDigest gives the digest).
+    function signedRequestHash(SignedRequest calldata request) external pure returns (bytes32) {
+        return request.hash();
+    }
+
+    /// @notice hashStruct(Inputs).
+    function inputsHash(Inputs calldata inputs) external pure returns (bytes32) {
+        return inputs.hash();
     }
 }

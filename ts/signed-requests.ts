@@ -1,0 +1,156 @@
+import { type Address, type Hex, hashTypedData, type TransactionReceipt } from 'viem'
+import type { CairnClient, CairnReader } from './client.js'
+import type { Deployment } from './deployment.js'
+import { requestCreationOf } from './events.js'
+import { iSignedRequestsAbi } from './generated.js'
+import { getRequestStatus } from './readers.js'
+import { cairnTypedData, type SignedMessage, type SignedTypedData } from './typed-data.js'
+import type { RequestCreation, RequestParams, RequestStatus } from './types.js'
+import { write } from './write.js'
+
+/*
+ * Requests signed off chain (ISignedRequests, served at the marketplace's address). A requester signs an EIP-712
+ * SignedRequest: nothing is sent or stored until it is used, by the matcher's signed batch (assignSigned) or by anyone
+ * posting it on chain (postSignedRequest, the censorship fallback). Either use spends its nonce and takes the escrow
+ * from the requester's marketplace balance (see `deposit`): keep enough deposited. Its request id is known before:
+ * signedRequestId.
+ */
+
+/** A request as its requester signs it: RequestParams plus the requester and a nonce. */
+export type SignedRequest = SignedMessage<'signedRequest'>
+
+/** A signed request with its requester's signature (65-byte ECDSA, or whatever its ERC-1271 wallet accepts). */
+export type SignedRequestWithSignature = { request: SignedRequest; signature: Hex; requestId: bigint }
+
+/** Bit 63 of a request id's index marks a signed request (on-chain ids count from 1 in 48 bits). */
+const SIGNED_ID_FLAG = 1n << 63n
+
+/** The typed data a requester signs for `request` under this deployment's marketplace domain. */
+export function signedRequestTypedData(
+  deployment: Pick<Deployment, 'chainId' | 'contracts'>,
+  request: SignedRequest,
+): SignedTypedData<'signedRequest'> {
+  return cairnTypedData(
+    'signedRequest',
+    { chainId: deployment.chainId, address: deployment.contracts.proofMarketplace },
+    request,
+  )
+}
+
+/**
+ * The id `request` gets when used: marketId << 64 | 1 << 63 | the low 63 bits of its EIP-712 digest (so bound to
+ * this chain and marketplace). Equal to the marketplace's signedRequestId view.
+ */
+export function signedRequestId(deployment: Pick<Deployment, 'chainId' | 'contracts'>, request: SignedRequest): bigint {
+  const digest = BigInt(hashTypedData(signedRequestTypedData(deployment, request)))
+  return (BigInt(request.marketId) << 64n) | SIGNED_ID_FLAG | (digest & (SIGNED_ID_FLAG - 1n))
+}
+
+/** A SignedRequest from RequestParams: the client's account requests, with `nonce` (see cancelSignedRequests). */
+export function toSignedRequest(requester: Address, nonce: bigint, params: RequestParams): SignedRequest {
+  return {
+    requester,
+    nonce,
+    marketId: params.marketId,
+    maxReward: params.maxReward,
+    provingTime: params.provingTime,
+    matchingExpiry: params.matchingExpiry,
+    deadline: params.deadline,
+    speedPreferenceBps: params.speedPreferenceBps,
+    refundAddress: params.refundAddress,
+    publicInputs: params.publicInputs,
+    privateInputs: params.privateInputs,
+  }
+}
+
+/**
+ * Signs a request with the client's account (an EOA) as its requester; nothing is sent. Hand the result to the
+ * matcher's order stream, or post it yourself with postSignedRequest. A contract wallet (ERC-1271) signs the typed data
+ * of signedRequestTypedData its own way instead, with `requester` its address.
+ */
+export async function signRequest(
+  client: CairnClient,
+  params: RequestParams,
+  nonce: bigint,
+): Promise<SignedRequestWithSignature> {
+  const request = toSignedRequest(client.wallet.account.address, nonce, params)
+  const signature = await client.wallet.signTypedData({
+    account: client.wallet.account,
+    ...signedRequestTypedData(client.deployment, request),
+  })
+  return { request, signature, requestId: signedRequestId(client.deployment, request) }
+}
+
+/**
+ * Posts a signed request on chain as an Open request; anyone may (the censorship fallback when the matcher does not
+ * take it). The escrow comes from the requester's marketplace balance. Returns its id and record as emitted.
+ */
+export async function postSignedRequest(
+  client: CairnClient,
+  signed: Pick<SignedRequestWithSignature, 'request' | 'signature'>,
+): Promise<RequestCreation & { receipt: TransactionReceipt }> {
+  const address = client.deployment.contracts.proofMarketplace
+  const receipt = await write(client, {
+    address,
+    abi: iSignedRequestsAbi,
+    functionName: 'postSignedRequest',
+    args: [signed.request, signed.signature],
+  })
+  return { ...requestCreationOf(receipt, address), receipt }
+}
+
+/**
+ * Invalidates the client's unused signed requests of these nonces (any number, grouped by 256-nonce word: one
+ * transaction per word). A request already used is not affected: cancel it like any request once expired.
+ */
+export async function cancelSignedRequests(
+  client: CairnClient,
+  nonces: readonly bigint[],
+): Promise<{ wordPos: bigint; mask: bigint; receipt: TransactionReceipt }[]> {
+  const words = new Map<bigint, bigint>()
+  for (const nonce of nonces) words.set(nonce >> 8n, (words.get(nonce >> 8n) ?? 0n) | (1n << (nonce & 255n)))
+  const done: { wordPos: bigint; mask: bigint; receipt: TransactionReceipt }[] = []
+  for (const [wordPos, mask] of words) {
+    const { receipt } = await write(client, {
+      address: client.deployment.contracts.proofMarketplace,
+      abi: iSignedRequestsAbi,
+      functionName: 'invalidateNonces',
+      args: [wordPos, mask],
+      eventName: 'NoncesInvalidated',
+    })
+    done.push({ wordPos, mask, receipt })
+  }
+  return done
+}
+
+/** Invalidates one unused signed request of the client's (by its nonce). */
+export async function cancelSignedRequest(
+  client: CairnClient,
+  nonce: bigint,
+): Promise<{ wordPos: bigint; mask: bigint; receipt: TransactionReceipt }> {
+  const [done] = await cancelSignedRequests(client, [nonce])
+  return done as { wordPos: bigint; mask: bigint; receipt: TransactionReceipt }
+}
+
+/**
+ * Where a signed request stands: `unused` (it may still be used), `nonceSpent` (never usable: its nonce was
+ * invalidated, or spent by another request of the requester signed with the same nonce), or `used` (posted or
+ * assigned: its request id and stored status; follow it like any request from there).
+ */
+export type SignedRequestState =
+  | { state: 'unused'; requestId: bigint }
+  | { state: 'nonceSpent'; requestId: bigint }
+  | { state: 'used'; requestId: bigint; status: RequestStatus }
+
+export async function signedRequestState(reader: CairnReader, request: SignedRequest): Promise<SignedRequestState> {
+  const requestId = signedRequestId(reader.deployment, request)
+  const status = await getRequestStatus(reader, requestId)
+  if (status !== 'None') return { state: 'used', requestId, status }
+  const word = await reader.public.readContract({
+    address: reader.deployment.contracts.proofMarketplace,
+    abi: iSignedRequestsAbi,
+    functionName: 'nonceBitmap',
+    args: [request.requester, request.nonce >> 8n],
+  })
+  return { state: (word >> (request.nonce & 255n)) & 1n ? 'nonceSpent' : 'unused', requestId }
+}
