@@ -9,7 +9,8 @@ import { cairnDomain, eip712DomainNames, type SigningContract } from '../ts/eip7
 import { repoRoot } from '../ts/root.js'
 
 const sources: Record<SigningContract, string> = {
-  proofMarketplace: 'src/ProofMarketplace.sol',
+  // Declared by the marketplace's base, shared with the signed-request module that runs under its address.
+  proofMarketplace: 'src/MarketplaceBase.sol',
   teeProofVerifier: 'src/verifiers/TeeProofVerifier.sol',
   networkMiddleware: 'src/restaking/CairnNetworkMiddleware.sol',
   stakeMirror: 'src/restaking/StakeMirror.sol',

@@ -71,10 +71,31 @@ function encodeType(types: Types, primaryType: string): string {
     .join('')
 }
 
-async function artifact(contract: string): Promise<{ abi: Abi; bytecode: Hex }> {
+/** Where a linked library's address goes in a contract's bytecode: forge's linkReferences (byte offsets). */
+type LinkReferences = Record<string, Record<string, { start: number; length: number }[]>>
+
+async function artifact(
+  contract: string,
+  libraries: Record<string, Address> = {},
+): Promise<{ abi: Abi; bytecode: Hex; libraries: string[] }> {
   const path = join(repoRoot, 'out', `${contract}.sol`, `${contract}.json`)
-  const json = JSON.parse(await readFile(path, 'utf8')) as { abi: Abi; bytecode: { object: Hex } }
-  return { abi: json.abi, bytecode: json.bytecode.object }
+  const json = JSON.parse(await readFile(path, 'utf8')) as {
+    abi: Abi
+    bytecode: { object: Hex; linkReferences?: LinkReferences }
+  }
+  let code = json.bytecode.object.slice(2)
+  const needed: string[] = []
+  for (const byName of Object.values(json.bytecode.linkReferences ?? {})) {
+    for (const [name, places] of Object.entries(byName)) {
+      needed.push(name)
+      const address = libraries[name]
+      if (address === undefined) continue
+      for (const { start, length } of places) {
+        code = code.slice(0, start * 2) + address.slice(2).toLowerCase() + code.slice((start + length) * 2)
+      }
+    }
+  }
+  return { abi: json.abi, bytecode: `0x${code}`, libraries: needed }
 }
 
 type HarnessType = { primaryType: string; encodeType: string; typehash: Hex }
@@ -108,8 +129,12 @@ beforeAll(async () => {
   // Symbiotic's registries in its constructor, so those get code that accepts any call (a lone STOP).
   const stub = getAddress('0x000000000000000000000000000000000000c0de')
   await test.setCode({ address: stub, bytecode: '0x00' })
-  const deploy = async (contract: string, args: readonly unknown[]) => {
-    const { abi, bytecode } = await artifact(contract)
+  // Libraries the contracts link against (the marketplace's ProofVerification), deployed first.
+  const libraries: Record<string, Address> = {}
+  const deploy = async (contract: string, args: readonly unknown[]): Promise<Address> => {
+    const needed = (await artifact(contract)).libraries.filter((name) => libraries[name] === undefined)
+    for (const name of needed) libraries[name] = await deploy(name, [])
+    const { abi, bytecode } = await artifact(contract, libraries)
     const hash = await wallet.deployContract({ abi, bytecode, args })
     const receipt = await publicClient.waitForTransactionReceipt({ hash })
     if (!receipt.contractAddress) throw new Error(`${contract} not deployed`)
