@@ -264,7 +264,7 @@ contract SignedRequestsTest is SignedRequestSupport {
 
     function test_replay_anotherMarketplace() public {
         SignedRequest memory r = _signedRequest(signer, 0, 0);
-        bytes32 structHash = _structHash(r);
+        bytes32 structHash = MarketplaceDigests.signedRequestStructHash(r);
         bytes32 otherDomain = keccak256(
             abi.encode(
                 MarketplaceDigests.DOMAIN_TYPEHASH,
@@ -392,38 +392,5 @@ contract SignedRequestsTest is SignedRequestSupport {
         _signedRequests().postSignedRequest(r, sig);
         assertEq(marketplace.balanceOf(requester_, address(payToken)), balance);
         assertEq(_signedRequests().nonceBitmap(requester_, r.nonce >> 8), 0);
-    }
-
-    function _structHash(SignedRequest memory r) internal pure returns (bytes32) {
-        return keccak256(
-            abi.encode(
-                MarketplaceDigests.SIGNED_REQUEST_TYPEHASH,
-                r.requester,
-                r.nonce,
-                r.marketId,
-                r.maxReward,
-                r.provingTime,
-                r.matchingExpiry,
-                r.deadline,
-                r.speedPreferenceBps,
-                r.refundAddress,
-                keccak256(
-                    abi.encode(
-                        MarketplaceDigests.INPUTS_TYPEHASH,
-                        keccak256(r.publicInputs.data),
-                        keccak256(bytes(r.publicInputs.uri)),
-                        r.publicInputs.digest
-                    )
-                ),
-                keccak256(
-                    abi.encode(
-                        MarketplaceDigests.INPUTS_TYPEHASH,
-                        keccak256(r.privateInputs.data),
-                        keccak256(bytes(r.privateInputs.uri)),
-                        r.privateInputs.digest
-                    )
-                )
-            )
-        );
     }
 }

@@ -70,7 +70,12 @@ library MarketplaceDigests {
     }
 
     function signedRequest(address marketplace, SignedRequest memory r) internal view returns (bytes32) {
-        bytes32 structHash = keccak256(
+        return keccak256(abi.encodePacked("\x19\x01", domainSeparator(marketplace), signedRequestStructHash(r)));
+    }
+
+    /// @notice hashStruct(SignedRequest), written out here rather than taken from SignedRequestLibrary.
+    function signedRequestStructHash(SignedRequest memory r) internal pure returns (bytes32) {
+        return keccak256(
             abi.encode(
                 SIGNED_REQUEST_TYPEHASH,
                 r.requester,
@@ -86,7 +91,6 @@ library MarketplaceDigests {
                 _inputs(r.privateInputs)
             )
         );
-        return keccak256(abi.encodePacked("\x19\x01", domainSeparator(marketplace), structHash));
     }
 
     function _inputs(Inputs memory i) private pure returns (bytes32) {
