@@ -36,6 +36,8 @@ function notes(overrides: Partial<SyncNotes> = {}): SyncNotes {
     skipped: [],
     matcherKeys: [],
     revokedMatchers: [],
+    signedUsed: [],
+    noncesInvalidated: [],
     readError: undefined,
     ...overrides,
   }

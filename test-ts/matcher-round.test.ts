@@ -212,6 +212,7 @@ describe('one poll', () => {
     const calls: string[] = []
     const submitter = {
       pending: undefined as PendingBatch | undefined,
+      queued: [],
       settle: async () => void calls.push('settle'),
     }
     const tick = createTick({
@@ -235,7 +236,7 @@ describe('one poll', () => {
 
     calls.length = 0
     latest = head(6n)
-    submitter.pending = { hash: '0x01', items: [], validUntil: NOW, sentBlock: 5n }
+    submitter.pending = { hash: '0x01', items: [], validUntil: NOW, sentBlock: 5n, kind: 'assign' }
     await tick.run(stage)
     submitter.pending = undefined
     wanted = true

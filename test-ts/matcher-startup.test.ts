@@ -103,7 +103,7 @@ describe('matcher stop', () => {
     const { log, messages } = captureLog()
     const order: string[] = []
     const submitter = {
-      pending: { hash: '0x01', items: [], validUntil: NOW, sentBlock: 1n } as PendingBatch | undefined,
+      pending: { hash: '0x01', items: [], validUntil: NOW, sentBlock: 1n, kind: 'assign' } as PendingBatch | undefined,
       settle: async (now: number) => {
         order.push(`settle ${now}`)
         if (order.length > 2) submitter.pending = undefined
@@ -123,7 +123,7 @@ describe('matcher stop', () => {
 
     const stuck = captureLog()
     let wall = 0
-    const inFlight: PendingBatch = { hash: '0x02', items: [], validUntil: NOW, sentBlock: 1n }
+    const inFlight: PendingBatch = { hash: '0x02', items: [], validUntil: NOW, sentBlock: 1n, kind: 'assign' }
     const never = { pending: inFlight, settle: async () => {} }
     const giveUp = createStop({
       stopLoop: async () => {},

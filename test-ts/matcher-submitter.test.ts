@@ -34,6 +34,10 @@ function submitter(params: { send?: () => Promise<{ hash: Hash; uncertain: unkno
     outcome: () => outcome,
     book: () => view.book,
     onRefused: () => void refused++,
+    sendSigned: async () => {
+      throw new Error('no signed orders in these tests')
+    },
+    orders: { refused: () => undefined, failed: () => undefined },
     signatureValidity: 120,
     metrics,
     log,

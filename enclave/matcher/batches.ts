@@ -3,6 +3,7 @@ import {
   BaseError,
   encodeFunctionData,
   type Hash,
+  type Hex,
   keccak256,
   RpcRequestError,
   type TransactionReceipt,
@@ -50,11 +51,17 @@ export async function sendBatch(client: CairnClient, batch: SignedAssignmentBatc
       args,
     }),
   )
+  return sendCalldata(client, encodeFunctionData({ abi: proofMarketplaceAbi, functionName: 'assign', args }))
+}
+
+/**
+ * Signs a call to the marketplace locally (with `gas` when given, else the node's estimate) and sends it raw; its
+ * hash is known before it leaves (see sendBatch).
+ */
+export async function sendCalldata(client: CairnClient, data: Hex, gas?: bigint): Promise<SentBatch> {
+  const to = client.deployment.contracts.proofMarketplace
   const prepared = await simulated(() =>
-    client.wallet.prepareTransactionRequest({
-      to: address,
-      data: encodeFunctionData({ abi: proofMarketplaceAbi, functionName: 'assign', args }),
-    }),
+    client.wallet.prepareTransactionRequest(gas === undefined ? { to, data } : { to, data, gas }),
   )
   const serializedTransaction = await client.wallet.signTransaction(prepared)
   const hash = keccak256(serializedTransaction)

@@ -13,7 +13,14 @@ import {
 import { blockRanges } from '../../ts/block-ranges.js'
 import { type HeadBlock, headOf, stillCanonical } from '../../ts/chain-head.js'
 import type { AttestationDeployment, Deployment } from '../../ts/deployment.js'
-import { iStakeSourceAbi, proofMarketplaceAbi, proverRegistryAbi, teeRegistryAbi } from '../../ts/generated.js'
+import {
+  iSignedRequestsAbi,
+  iStakeSourceAbi,
+  proofMarketplaceAbi,
+  proverRegistryAbi,
+  teeRegistryAbi,
+} from '../../ts/generated.js'
+import type { SignedRequest } from '../../ts/signed-requests.js'
 import { type Inputs, inputsDigest, marketIdOf, type Request, teeRoles } from '../../ts/types.js'
 import {
   addMarket,
@@ -60,6 +67,11 @@ export type MatcherRequest = OpenRequest & {
   publicInputsDigest: Hex
   privateInputs: Inputs
   createdBlock: bigint
+  /**
+   * Set for a signed order not used on chain yet (order stream): assigned with assignSigned from the requester's
+   * signed request and signature. Its `record` is what the use would create at `createdAt` (the acknowledgement).
+   */
+  signed?: { request: SignedRequest; signature: Hex } | undefined
 }
 
 /** A prover's current enclave key in a market (the latest KeyRegistered for that market and operator). */
@@ -108,6 +120,10 @@ export type SyncNotes = {
   skipped: { requestId: bigint; prover: Address; reason: Hex; transactionHash: Hex }[]
   matcherKeys: { signer: Address; expiresAt: number }[]
   revokedMatchers: Address[]
+  /** Signed requests used on chain (SignedRequestUsed): their nonce is spent, whoever used them. */
+  signedUsed: { requestId: bigint; requester: Address; nonce: bigint }[]
+  /** Nonces requesters invalidated (NoncesInvalidated): bits of `mask` in word `wordPos`. */
+  noncesInvalidated: { requester: Address; wordPos: bigint; mask: bigint }[]
   /** Available-stake or prover reads failed; they are retried on the next sync. */
   readError: unknown
 }
@@ -223,6 +239,11 @@ export function createIndexer(params: IndexerParams): Indexer {
       ...parseEventLogs({ abi: proofMarketplaceAbi, logs: of(contracts.marketplace) }).map(
         (log) => ({ kind: 'marketplace', log }) as const,
       ),
+      ...parseEventLogs({
+        abi: iSignedRequestsAbi,
+        eventName: ['SignedRequestUsed', 'NoncesInvalidated'],
+        logs: of(contracts.marketplace),
+      }).map((log) => ({ kind: 'signed', log }) as const),
       ...parseEventLogs({ abi: proverRegistryAbi, logs: of(contracts.registry) }).map(
         (log) => ({ kind: 'registry', log }) as const,
       ),
@@ -252,11 +273,15 @@ export function createIndexer(params: IndexerParams): Indexer {
 type MarketplaceLog = ReturnType<typeof parseEventLogs<typeof proofMarketplaceAbi>>[number]
 type RegistryLog = ReturnType<typeof parseEventLogs<typeof proverRegistryAbi>>[number]
 type TeeLog = ReturnType<typeof parseEventLogs<typeof teeRegistryAbi>>[number]
+type SignedLog = ReturnType<
+  typeof parseEventLogs<typeof iSignedRequestsAbi, true, 'SignedRequestUsed' | 'NoncesInvalidated'>
+>[number]
 
 type Decoded =
   | { kind: 'marketplace'; log: MarketplaceLog }
   | { kind: 'registry'; log: RegistryLog }
   | { kind: 'tee'; log: TeeLog }
+  | { kind: 'signed'; log: SignedLog }
   | { kind: 'stake'; log: Log }
 
 function newNotes(from: bigint, to: bigint, rebuilt: boolean): SyncNotes {
@@ -269,6 +294,8 @@ function newNotes(from: bigint, to: bigint, rebuilt: boolean): SyncNotes {
     skipped: [],
     matcherKeys: [],
     revokedMatchers: [],
+    signedUsed: [],
+    noncesInvalidated: [],
     readError: undefined,
   }
 }
@@ -279,6 +306,7 @@ function apply(view: ChainView, event: Decoded, context: ApplyContext): void {
   if (event.kind === 'marketplace') applyMarketplace(view, event.log, context)
   else if (event.kind === 'registry') applyRegistry(view, event.log, context)
   else if (event.kind === 'tee') applyTee(view, event.log, context.notes)
+  else if (event.kind === 'signed') applySigned(event.log, context.notes)
   else applyStakeLog(view, event.log)
 }
 
@@ -286,6 +314,11 @@ function timeOf(log: Log, context: ApplyContext): number {
   return log.blockTimestamp === undefined || log.blockTimestamp === null
     ? context.rangeTime
     : Number(log.blockTimestamp)
+}
+
+function applySigned(log: SignedLog, notes: SyncNotes): void {
+  if (log.eventName === 'SignedRequestUsed') notes.signedUsed.push(log.args)
+  else notes.noncesInvalidated.push(log.args)
 }
 
 function applyMarketplace(view: ChainView, log: MarketplaceLog, context: ApplyContext): void {
@@ -300,6 +333,8 @@ function applyMarketplace(view: ChainView, log: MarketplaceLog, context: ApplyCo
     case 'RequestCreated': {
       const { requestId, marketId, requester, request, deadline, speedPreferenceBps, publicInputs, privateInputs } =
         log.args
+      // A signed order of the book used on chain (posted, or by a batch): the chain's record replaces it.
+      if (view.open.get(requestId)?.signed !== undefined) dropRequest(view, requestId)
       const open: MatcherRequest = {
         requestId,
         marketId,

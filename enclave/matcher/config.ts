@@ -28,6 +28,11 @@ export const configSchema = z
      * (becoming its operator: removing the operator deactivates the key) and sends the assign transactions.
      */
     submitterPrivateKey: privateKey,
+    /**
+     * The order stream's journal (acknowledged signed orders, append-only, fsync'd before each acknowledgement).
+     * Default: orders.jsonl next to the key file.
+     */
+    ordersFile: z.string().min(1).optional(),
     ...attestationFields,
     /** Most items per assign transaction. */
     maxBatch: positive.default(50),
@@ -69,6 +74,11 @@ export const matcherCli = {
       field: 'submitterPrivateKey',
       value: '<0x…>',
       help: 'key of the admitted matcher operator: registers the enclave key, sends the assignments',
+    },
+    'orders-file': {
+      field: 'ordersFile',
+      value: '<path>',
+      help: 'journal of acknowledged signed orders (default: orders.jsonl next to the key file)',
     },
     ...attestationFlags,
     'max-batch': { field: 'maxBatch', value: '<n>', help: 'most assignments per transaction' },

@@ -48,6 +48,41 @@ export function createMetrics() {
     labelNames: ['reason'] as const,
     registers,
   })
+  const signedItemsDropped = new Counter({
+    name: 'cairn_matcher_signed_items_dropped_total',
+    help: 'Signed orders left out of an assignSigned batch because its simulation showed they would fail (by reason)',
+    labelNames: ['reason'] as const,
+    registers,
+  })
+  const orders = new Counter({
+    name: 'cairn_matcher_orders_total',
+    help: 'Orders received on POST /orders, by outcome: accepted, duplicate (acknowledged before), rejected',
+    labelNames: ['outcome'] as const,
+    registers,
+  })
+  const ordersRejected = new Counter({
+    name: 'cairn_matcher_orders_rejected_total',
+    help: 'Orders refused on POST /orders, by code',
+    labelNames: ['code'] as const,
+    registers,
+  })
+  const ordersPending = new Gauge({
+    name: 'cairn_matcher_orders_pending',
+    help: 'Acknowledged signed orders not used on chain yet (in the book, or waiting for their inputs)',
+    registers,
+  })
+  const ordersEnded = new Counter({
+    name: 'cairn_matcher_orders_ended_total',
+    help: 'Acknowledged orders that left the pending set: used (on chain), expired, dropped (by reason)',
+    labelNames: ['state', 'reason'] as const,
+    registers,
+  })
+  const journalWriteMs = new Histogram({
+    name: 'cairn_matcher_orders_journal_write_ms',
+    help: 'Milliseconds to write and fsync a journal record (the acknowledgement waits for it)',
+    buckets: [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1_000],
+    registers,
+  })
   const roundMs = new Histogram({
     name: 'cairn_matcher_match_round_ms',
     help: 'Milliseconds per matching round: matchBatch, holds and private-input re-wraps (not signing or sending)',
@@ -99,6 +134,12 @@ export function createMetrics() {
     assignments,
     assignmentSkips,
     requestsSkipped,
+    signedItemsDropped,
+    orders,
+    ordersRejected,
+    ordersPending,
+    ordersEnded,
+    journalWriteMs,
     roundMs,
     latencyBlocks,
     keyExpiresAt,

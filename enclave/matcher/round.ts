@@ -57,6 +57,8 @@ export type RoundPorts = {
   maxBatch: number
   minTimeToExpiry: number
   metrics: Pick<Metrics, 'roundMs'>
+  /** Whether a request may be matched at `now` beyond the engine's rules (a signed order backing off). */
+  matchable?: (request: MatcherRequest, now: number) => boolean
 }
 
 export type Round = {
@@ -73,7 +75,12 @@ export function createRound(ports: RoundPorts): Round {
   let matchTime = 0
   const hasKey = (prover: Address, marketId: bigint) =>
     hasActiveKey(ports.view().proverKeys, { prover, marketId, now: matchTime, minTimeToExpiry })
-  const eligible = eligibility((id) => inputs.get(id)?.state === 'ready', hasKey)
+  const inputsEligible = eligibility((id) => inputs.get(id)?.state === 'ready', hasKey)
+  const matchable = ports.matchable
+  const eligible: Eligibility<MatcherRequest> =
+    matchable === undefined
+      ? inputsEligible
+      : (request, prover, marketId) => matchable(request, matchTime) && inputsEligible(request, prover, marketId)
 
   return {
     get matchTime() {

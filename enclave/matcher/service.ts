@@ -1,3 +1,4 @@
+import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startHttpService } from '../../ts/service/http.js'
 import { type PollLoop, startPollLoop } from '../../ts/service/poll-loop.js'
@@ -8,14 +9,20 @@ import type { MatcherConfig } from './config.js'
 import { createFollower, latestHead } from './follow.js'
 import { createGoneProvers } from './gone-provers.js'
 import { matcherHealth, matcherStatus } from './health.js'
-import { requestContext, rewrapPort } from './inputs.js'
+import { checkEnvelope, requestContext, rewrapPort } from './inputs.js'
 import { createMatcherKey } from './key-lifecycle.js'
 import { attest } from './keys.js'
 import { createMetrics, setGauges } from './metrics.js'
+import { orderChainView } from './order-chain.js'
+import { createJournal } from './order-journal.js'
+import { orderRoutes } from './order-route.js'
+import { createOrderStore } from './order-store.js'
+import { createOrderStream, type OrderStream } from './order-stream.js'
 import { requestRoute } from './request-route.js'
 import { createPreparer } from './rewrap.js'
 import { createRound } from './round.js'
 import { createStop } from './shutdown.js'
+import { sendSignedBatch, signedBatchPorts } from './signed-batches.js'
 import { createSkippingInputsStore, skipRequest } from './skips.js'
 import { logReady, startUp } from './startup.js'
 import { createSubmitter } from './submitter.js'
@@ -46,24 +53,65 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
   const indexer = matcherIndexer(config, clients)
   const view = () => indexer.view
   const rejected = createRejectedRequests()
-  const skips = { view, rejected, metrics }
+  // Bound below: a signed order whose inputs fail is dropped from the order stream too.
+  let orders: OrderStream | undefined
+  const onSkipped = (requestId: bigint, reason: string) => orders?.inputsRejected(requestId, reason)
+  const skips = { view, rejected, metrics, onSkipped }
   // Rebuilt from each request's own logged fields: an envelope opens only for the request it was encrypted for.
   const chain = { chainId: config.chainId, marketplace: deployment.contracts.proofMarketplace }
   const context = requestContext.bind(undefined, chain)
   const inputs = createSkippingInputsStore({ ...skips, privateKey: key.privateKey, context, bounds: config, log })
+  let stopping = false
+  let health: () => ReturnType<typeof matcherHealth> = () => ({ ok: false })
+  const orderStream = createOrderStream({
+    deployment,
+    journal: createJournal(config.ordersFile ?? join(dirname(config.keyFile), 'orders.jsonl')),
+    store: createOrderStore(),
+    view,
+    chain: () => {
+      const block = view().block
+      if (block === undefined || stopping || !health().ok) return undefined
+      return { head: block, reader: orderChainView(clients.client, deployment, block.number) }
+    },
+    inputs,
+    checkEnvelope: (envelope, { requester, marketId, publicInputsDigest, inputsDigest }) =>
+      checkEnvelope(envelope, key.privateKey, { ...chain, requester, marketId, publicInputsDigest }, inputsDigest),
+    minTimeToExpiry,
+    metrics,
+    log,
+  })
+  orders = orderStream
   const register = () => attest(clients.submitter, key, clients.enclave)
   const matcherKey = createMatcherKey({ register, minTimeToExpiry, metrics, log })
   const follower = createFollower({
     indexer,
     latestHead: latestHead(clients.client),
-    onNotes: createNotesHandler({ self: key.address, view, inputs, onRevoked: matcherKey.markRevoked, metrics, log }),
-    onRebuilt: () => loadOpenInputs(view(), inputs),
+    onNotes: (() => {
+      const handle = createNotesHandler({
+        self: key.address,
+        view,
+        inputs,
+        onRevoked: matcherKey.markRevoked,
+        metrics,
+        log,
+      })
+      return (notes, live) => {
+        handle(notes, live)
+        orderStream.onNotes(notes)
+      }
+    })(),
+    onRebuilt: () => {
+      loadOpenInputs(view(), inputs)
+      orderStream.onRebuilt()
+    },
     metrics,
   })
   const submitter = createSubmitter({
     ...batchPorts(clients.submitter, clients.signer),
     book: () => view().book,
     onRefused: matcherKey.markRefused,
+    sendSigned: (prepared, at) => sendSignedBatch(prepared, at, signedBatchPorts(clients.submitter, clients.signer)),
+    orders: orderStream,
     signatureValidity: config.signatureValidity,
     metrics,
     log,
@@ -80,13 +128,22 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
   })
   const noteGone = createGoneProvers({ metrics, log })
   const { maxBatch } = config
-  const round = createRound({ view, inputs, noteGone, prepare, submitter, maxBatch, minTimeToExpiry, metrics })
+  const round = createRound({
+    view,
+    inputs,
+    noteGone,
+    prepare,
+    submitter,
+    maxBatch,
+    minTimeToExpiry,
+    metrics,
+    matchable: orderStream.matchable,
+  })
   const updateGauges = (now: number) => setGauges(metrics, view().book, matcherKey.registration, now)
   const tick = createTick({ follower, updateGauges, submitter, key: matcherKey, round })
 
-  let stopping = false
   const sources = () => ({ key: matcherKey, follower, view: view() })
-  const health = () => matcherHealth({ ...sources(), stopping })
+  health = () => matcherHealth({ ...sources(), stopping })
   const waitReason = (requestId: bigint) =>
     waitReasonOf(requestId, { ...sources(), rejected, inputs, round, minTimeToExpiry })
   const server = await startHttpService({
@@ -94,13 +151,28 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
     port: config.metricsPort,
     registry: metrics.registry,
     health,
-    routes: [requestRoute(waitReason, () => view().block?.number)],
+    routes: [
+      requestRoute(waitReason, () => view().block?.number),
+      ...orderRoutes({
+        accept: orderStream.accept,
+        status: async (requestId) => {
+          const known = orderStream.status(requestId)
+          if (known !== undefined) return known
+          const block = view().block
+          if (block === undefined) return undefined
+          const used = await orderChainView(clients.client, deployment, block.number).requestStatus(requestId)
+          return used === 0 ? undefined : { requestId: requestId.toString(), state: 'used' }
+        },
+        log,
+      }),
+    ],
     logger: log,
   })
   let loop: PollLoop
   try {
     await startUp(clients, config, { attest: matcherKey.start, initialSync: follower.initialSync }, log)
     loadOpenInputs(view(), inputs)
+    await orderStream.start()
     const countError = (stage: string) => metrics.errors.inc({ stage })
     loop = startPollLoop({ rounds: [tick], intervalMs: config.pollInterval, countError, onError: follower.failed, log })
   } catch (error) {

@@ -16,12 +16,15 @@ export type SkipPorts = {
   view: () => ChainView
   rejected: Pick<RejectedRequests, 'remember'>
   metrics: Pick<Metrics, 'requestsSkipped'>
+  /** Told of each request skipped (the order stream drops a signed order). */
+  onSkipped?: (requestId: bigint, reason: string) => void
 }
 
 export function skipRequest(ports: SkipPorts, requestId: bigint, reason: { code: string; message: string }): void {
   dropRequest(ports.view(), requestId)
   ports.rejected.remember(requestId, { code: 'InputsRejected', reason: reason.code, message: reason.message })
   ports.metrics.requestsSkipped.inc({ reason: reason.code })
+  ports.onSkipped?.(requestId, reason.code)
 }
 
 /** The inputs store of a running matcher: a rejection skips the request, a failed read is counted and retried. */

@@ -31,7 +31,7 @@ export type TickPorts = {
   follower: Pick<Follower, 'follow'>
   /** Book and key gauges at chain time `now`. */
   updateGauges: (now: number) => void
-  submitter: Pick<Submitter, 'pending' | 'settle'>
+  submitter: Pick<Submitter, 'pending' | 'queued' | 'settle'>
   key: Pick<MatcherKey, 'renewalWanted' | 'renew' | 'canSign'>
   round: Pick<Round, 'run'>
 }
@@ -47,7 +47,7 @@ export function createTick(ports: TickPorts): PollRound {
       const now = Number(head.timestamp)
       ports.updateGauges(now)
       stage('receipt')
-      if (submitter.pending !== undefined) await submitter.settle(now)
+      if (submitter.pending !== undefined || submitter.queued.length > 0) await submitter.settle(now, head.number)
       stage('attest')
       const action = nextAction({
         pending: submitter.pending !== undefined,
