@@ -93,8 +93,10 @@ export type OrderAccepted = {
  * `DeadlineShorterThanProvingTime`, `MatchingExpiryInPast`, `MatchingExpiryTooLate`, `ExpiresTooSoon`,
  * `MissingInputs`, `InputsDigestMismatch`, `InvalidPublicInputs`, `InsufficientDeposit` (the requester's marketplace
  * balance, net of its other acknowledged orders, cannot cover maxReward), `NonceUsed`, `AlreadyUsed` (409: the
- * request is on chain already). The matcher itself (503): `NotReady` (starting or out of sync: retry),
- * `Stopping`.
+ * request is on chain already), `InputsRejected` (inline private inputs that do not open for the matcher under this
+ * request: `details.reason`). Per requester (429): `TooManyOrders` (too many pending), `RequesterBlocked` (its orders
+ * made batches fail repeatedly). Transport: `OrderTimeout` (408: the body came too slowly). The matcher itself (503):
+ * `NotReady` (starting, out of sync, or a chain read or journal write failed: retry), `Stopping`.
  */
 export type OrderRejection = { error: { code: string; message: string; details?: Record<string, string> } }
 
