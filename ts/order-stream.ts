@@ -153,7 +153,8 @@ async function exchange(
     const response = await fetch(url, {
       method: init.method,
       signal,
-      redirect: 'error',
+      // A redirect is answered, not followed: it is not the protocol's reply (and could lead the credentials elsewhere).
+      redirect: 'manual',
       headers: {
         accept: 'application/json',
         ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),

@@ -6,6 +6,7 @@ import { getMarket } from './readers.js'
 import { type PostedRequest, postUnlessUsed, SignedRequestNonceSpentError } from './signed-path.js'
 import {
   postSignedRequest,
+  type SignedRequestState,
   type SignedRequestWithSignature,
   signedRequestId,
   signedRequestState,
@@ -75,6 +76,26 @@ export function defaultPostAfterSeconds(now: bigint, matchingExpiry: number, fal
 }
 
 /**
+ * One look at a signed request not known to be used: `used` (follow its logs), `expired` (chain time is past its
+ * matching expiry, unused: it never can be), `nonceSpent` (cancelled), `post` (unused for `postAfterSeconds` of chain
+ * time since `startTime`, and posting is up to this wait), else `wait`.
+ */
+export function signedWaitStep(look: {
+  state: SignedRequestState['state']
+  chainTime: bigint
+  startTime: bigint
+  postAfterSeconds: number
+  matchingExpiry: number
+  canPost: boolean
+}): 'used' | 'expired' | 'nonceSpent' | 'post' | 'wait' {
+  if (look.state === 'used') return 'used'
+  if (look.state === 'nonceSpent') return 'nonceSpent'
+  if (look.chainTime > BigInt(look.matchingExpiry)) return 'expired'
+  if (look.canPost && look.chainTime >= look.startTime + BigInt(look.postAfterSeconds)) return 'post'
+  return 'wait'
+}
+
+/**
  * Waits until the signed request is used on chain (posting it after `postAfterSeconds` with a client) and returns the
  * first block to read its logs from; undefined when `until` (a Date.now() time) passes first. Throws
  * SignedRequestUnusedError when it can no longer be used, and a post's revert (e.g. InsufficientDeposit) decoded.
@@ -96,19 +117,25 @@ export async function untilSignedRequestUsed(
     const head = await reader.public.getBlock({ blockTag: 'latest' })
     const chainTime = head.timestamp
     const state = await signedRequestState(reader, signed.request)
-    // The state was read at `head` or later: a use seen now happened after the last block it was unused at.
-    if (state.state === 'used') return unusedAt === undefined ? poll.fromBlock : unusedAt + 1n
-    if (state.state === 'nonceSpent') throw new SignedRequestUnusedError(requestId, 'NonceSpent', chainTime)
-    unusedAt = head.number
-    if (chainTime > BigInt(signed.request.matchingExpiry)) {
-      throw new SignedRequestUnusedError(requestId, 'Expired', chainTime)
-    }
-    startTime ??= chainTime
-    if (postAfter === undefined) {
+    if (postAfter === undefined && state.state === 'unused') {
       const market = await getMarket(reader, BigInt(signed.request.marketId))
       postAfter = defaultPostAfterSeconds(chainTime, signed.request.matchingExpiry, market.fallbackDelay)
     }
-    if (options.client !== undefined && !posted && chainTime >= startTime + BigInt(postAfter)) {
+    startTime ??= chainTime
+    const step = signedWaitStep({
+      state: state.state,
+      chainTime,
+      startTime,
+      postAfterSeconds: postAfter ?? 0,
+      matchingExpiry: signed.request.matchingExpiry,
+      canPost: options.client !== undefined && !posted,
+    })
+    // The state was read at `head` or later: a use seen now happened after the last block it was unused at.
+    if (step === 'used') return unusedAt === undefined ? poll.fromBlock : unusedAt + 1n
+    if (step === 'expired') throw new SignedRequestUnusedError(requestId, 'Expired', chainTime)
+    if (step === 'nonceSpent') throw new SignedRequestUnusedError(requestId, 'NonceSpent', chainTime)
+    unusedAt = head.number
+    if (step === 'post' && options.client !== undefined) {
       posted = true
       const client = options.client
       const outcome = await postUnlessUsed(signed, {
