@@ -24,8 +24,8 @@ import {
 } from '../kit/args.js'
 import { type CommandContext, tokenAddressFlag, usageAddress } from '../kit/context.js'
 import { formatAmount, formatDuration, formatTime, toText } from '../kit/output.js'
+import { loadSignedRequest, saveSignedRequest, signedRequestPath } from '../kit/signed-store.js'
 import { command } from '../kit/spec.js'
-import { loadSignedRequest, saveSignedRequest, signedRequestPath } from '../signed-store.js'
 
 export const requestIdPositional = [{ name: 'requestId', description: 'the request id (decimal or 0x hex)' }] as const
 

@@ -2,9 +2,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { isAddressEqual } from 'viem'
-import type { CairnReader } from '../client.js'
-import { encodeOrder, parseOrderBody } from '../orders.js'
-import { type SignedRequestWithSignature, signedRequestId } from '../signed-requests.js'
+import type { CairnReader } from '../../client.js'
+import { encodeOrder, parseOrderBody } from '../../orders.js'
+import { type SignedRequestWithSignature, signedRequestId } from '../../signed-requests.js'
 
 /*
  * Where `cairn request` keeps the signed requests it sends: until one is used it exists nowhere on chain, so
