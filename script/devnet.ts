@@ -212,6 +212,11 @@ function printSummary(net: Network, markets: DevMarkets): void {
     ),
     '  try (as the requester):',
     `    export CAIRN_PRIVATE_KEY=${requesterKey}`,
+    ...(matcherUrl === undefined
+      ? []
+      : [
+          `    export CAIRN_MATCHER_URL=${matcherUrl}   # cairn request signs and sends to the matcher (--onchain: not)`,
+        ]),
     `    npx cairn market list${rpc}`,
     `    npx cairn balance${rpc}`,
     ...(matcherUrl === undefined

@@ -1,10 +1,11 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { bytesToHex, formatEther, type Hex, keccak256, parseEther, toHex } from 'viem'
+import { bytesToHex, formatEther, type Hex, keccak256, parseEther, toHex, zeroHash } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadSignedRequest, saveSignedRequest } from '../ts/cli/kit/signed-store.js'
 import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
 import { freePort } from '../ts/devnet/anvil.js'
 import { prepareDevAttestation } from '../ts/devnet/attestation.js'
@@ -23,6 +24,7 @@ import {
   provePoseidonPreimage,
   registerEnclaveKey,
   signAssignments,
+  signRequest,
   submitAssignments,
   unwrapFromEnvelope,
   withListedTerms,
@@ -54,6 +56,8 @@ function cliEnv(options: CliOptions): NodeJS.ProcessEnv {
   return {
     CAIRN_RPC_URL: current().anvil.rpcUrl,
     CAIRN_DEPLOYMENT: deploymentFile,
+    // Signed requests are saved under the CLI's home: the test's own, never the user's.
+    CAIRN_HOME: join(scratch, 'home'),
     ...(options.role === undefined ? {} : { CAIRN_PRIVATE_KEY: anvilAccount(devRoles[options.role]).privateKey }),
     ...options.env,
   }
@@ -406,6 +410,78 @@ describe('the cairn CLI against an anvil devnet', () => {
     expect(noCode.code).toBe(1)
     expect(noCode.stderr).toContain(`no contract at token address ${nowhere} on chain 31337`)
     noStack(noCode.stderr)
+  })
+
+  it('request: signed to the matcher when one is known, posted on chain when it is down, --onchain forced; status and cancel of a signed request not used yet', async () => {
+    const { publicInputs } = await preimageStatement()
+    const base = [
+      'request',
+      '--market',
+      '1',
+      '--inputs-hex',
+      publicInputs,
+      '--max-reward',
+      '1',
+      '--proving-time',
+      '10m',
+    ]
+    const closed = `http://127.0.0.1:${await freePort()}`
+    // CAIRN_MATCHER_URL names a matcher, --onchain overrides it: createRequest as before.
+    const onchain = await json([...base, '--onchain'], { role: 'requester', env: { CAIRN_MATCHER_URL: closed } })
+    expect(onchain).toMatchObject({ path: 'onchain' })
+    expect(onchain.transactionHash).toMatch(/^0x[0-9a-f]{64}$/)
+
+    // The matcher is down: the signed request is posted on chain under its own id, from the deposit.
+    const posted = await json([...base, '--matcher-url', closed], { role: 'requester' })
+    expect(posted).toMatchObject({ path: 'posted', escrowSource: 'deposit' })
+    expect(posted.matcherUnavailable).toContain(`the matcher at ${closed} is unavailable (ECONNREFUSED)`)
+    const postedId = BigInt(posted.requestId as string)
+    expect(postedId & (1n << 63n)).toBe(1n << 63n)
+    expect(await getRequestStatus(current().reader, postedId)).toBe('Open')
+    expect(await json(['status', postedId.toString()])).toMatchObject({ state: 'Open' })
+    const saved = await loadSignedRequest(posted.savedTo as string, current().reader)
+    expect(saved?.requestId).toBe(postedId)
+    // Text output names the path.
+    const text = await run([...base, '--matcher-url', closed], { role: 'requester' })
+    expect(text.code).toBe(0)
+    expect(text.stdout).toMatch(/path:\s+posted/)
+
+    // A signed request nobody used yet (signed with the SDK, saved where `cairn request` saves): status, then cancel.
+    const now = Number(await chainTime(current().reader))
+    const signed = await signRequest(current().actors.requester, {
+      marketId: 1,
+      maxReward: 1n,
+      provingTime: 600,
+      matchingExpiry: now + 600,
+      deadline: now + 1_200,
+      speedPreferenceBps: 5_000,
+      refundAddress: anvilAccount(devRoles.requester).account.address,
+      publicInputs: { data: publicInputs, uri: '', digest: zeroHash },
+      privateInputs: { data: '0x', uri: '', digest: zeroHash },
+    })
+    const file = join(scratch, 'pending.json')
+    await saveSignedRequest(file, current().reader, signed)
+    const id = signed.requestId.toString()
+    expect(await json(['status', id, '--signed', file])).toMatchObject({
+      requestId: id,
+      state: 'Signed',
+      onChain: 'unused',
+      nonce: signed.request.nonce.toString(),
+    })
+    const unknown = await run(['status', id])
+    expect(unknown.code).toBe(1)
+    expect(unknown.stderr).toContain(`request ${id} is not on chain, and no signed request is saved at`)
+    expect(unknown.stderr).toContain('--signed <file>')
+    const other = await run(['cancel', id, '--signed', file], { role: 'prover' })
+    expect(other.code).toBe(1)
+    expect(other.stderr).toContain('only its requester can cancel its nonce')
+    const cancelled = await json(['cancel', id, '--signed', file], { role: 'requester' })
+    expect(cancelled).toMatchObject({ requestId: id, state: 'nonceSpent' })
+    expect(await json(['status', id, '--signed', file])).toMatchObject({ onChain: 'nonceSpent' })
+    // By nonce alone; both or neither is a usage error.
+    expect(await json(['cancel', '--nonce', '0x1234'], { role: 'requester' })).toMatchObject({ nonce: '4660' })
+    expect((await run(['cancel'], { role: 'requester' })).code).toBe(2)
+    expect((await run(['cancel', id, '--nonce', '1'], { role: 'requester' })).code).toBe(2)
   })
 
   it('deposit, balance and withdraw move the marketplace balance, amounts parsed in token units', async () => {

@@ -14,6 +14,7 @@ import {
 import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
 import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest'
+import { freePort } from '../ts/devnet/anvil.js'
 import { prepareDevAttestation } from '../ts/devnet/attestation.js'
 import { repoRoot } from '../ts/devnet/paths.js'
 import { groth16MarketParams, preimageStatement } from '../ts/devnet/scenario.js'
@@ -46,6 +47,7 @@ import {
   getProver,
   getProverEnclave,
   getProverListings,
+  getRequestStatus,
   groth16BatchVerifierAbi,
   InsufficientFundsError,
   InvalidParameterError,
@@ -77,6 +79,7 @@ import {
   requestProof,
   resolveSchedule,
   rewrapForProver,
+  SignedRequestUnusedError,
   setCapacity,
   setEnclaveKeys,
   setMarketMetadata,
@@ -367,6 +370,210 @@ describe('SDK on anvil', () => {
     expect(refused).toMatchObject({ name: 'NonceUsed' })
     const [after] = await getBalances(reader, addressOf(devnet, 'requester'))
     expect(after?.marketplace).toBe((before?.marketplace ?? 0n) - MAX_REWARD)
+  })
+
+  it('signRequest refuses what createRequest would, before signing', async () => {
+    const { devnet, fixture } = current()
+    const { reader, actors } = devnet
+    const { publicInputs } = await preimageStatement()
+    const now = Number(await chainTime(reader))
+    const params = {
+      marketId: Number(fixture.marketId),
+      maxReward: MAX_REWARD,
+      provingTime: PROVING_TIME,
+      matchingExpiry: now + 600,
+      deadline: now + 600 + PROVING_TIME,
+      speedPreferenceBps: 5_000,
+      refundAddress: addressOf(devnet, 'requester'),
+      publicInputs: { data: publicInputs, uri: '', digest: zeroHash as Hex },
+      privateInputs: { data: '0x' as Hex, uri: '', digest: zeroHash as Hex },
+    }
+    const none = { data: '0x' as Hex, uri: '', digest: zeroHash }
+    const cases: [typeof params, string][] = [
+      [{ ...params, marketId: 7 }, 'marketId: no market 7'],
+      [{ ...params, marketId: 0 }, 'marketId: expected 1 to'],
+      [{ ...params, maxReward: 0n }, 'maxReward: expected 1 to'],
+      [{ ...params, speedPreferenceBps: 10_001 }, 'speedPreferenceBps: expected 0 to 10000'],
+      [{ ...params, refundAddress: zeroAddress }, 'refundAddress: the zero address'],
+      [{ ...params, publicInputs: none }, 'publicInputs: a request needs public inputs'],
+      [{ ...params, publicInputs: { ...params.publicInputs, digest: keccak256('0x01') } }, 'not the keccak256'],
+      [{ ...params, privateInputs: { data: '0x', uri: 'ipfs://x', digest: zeroHash } }, 'privateInputs: inputs behind'],
+      [{ ...params, provingTime: 0 }, 'provingTime: expected 1 to'],
+      [{ ...params, matchingExpiry: now - 1 }, 'matchingExpiry:'],
+      [{ ...params, deadline: now + 600 }, 'deadline:'],
+      [{ ...params, deadline: now + 91 * 86_400 }, 'more than 90 days'],
+    ]
+    for (const [bad, message] of cases) {
+      const error = await signRequest(actors.requester, bad).catch((e: unknown) => e)
+      expect(error, message).toBeInstanceOf(InvalidParameterError)
+      expect((error as Error).message).toContain(message)
+    }
+    // A good one gets a random 256-bit nonce: two signatures never share one.
+    const [a, b] = [await signRequest(actors.requester, params), await signRequest(actors.requester, params)]
+    expect(a.request.nonce).not.toBe(b.request.nonce)
+    expect(a.requestId).not.toBe(b.requestId)
+  })
+
+  it('requestProof with the matcher down: deposits the shortfall, posts the same signed request; private inputs bound to the signer', async () => {
+    const { devnet, fixture } = current()
+    const { reader, actors, deployment } = devnet
+    await fund(devnet)
+    const { publicInputs } = await preimageStatement()
+    const secret = stringToBytes('signed path secret')
+    const matcherUrl = `http://127.0.0.1:${await freePort()}`
+    const created = await requestProof(requester(devnet), {
+      marketId: fixture.marketId,
+      maxReward: MAX_REWARD,
+      provingTime: PROVING_TIME,
+      publicInputs,
+      privateInputs: secret,
+      matcherUrl,
+    })
+    if (created.path === 'onchain') throw new Error('the signed path was not taken')
+    expect(created.path).toBe('posted')
+    expect(created.unavailable).toMatchObject({ name: 'MatcherUnavailableError', kind: 'unreachable' })
+    // The id was known before it was used; the escrow came from the deposit the SDK made from the wallet.
+    expect(created.posted?.requestId).toBe(created.requestId)
+    expect(created.deposited?.amount).toBe(MAX_REWARD)
+    expect(await signedRequestState(reader, created.signed.request)).toEqual({
+      state: 'used',
+      requestId: created.requestId,
+      status: 'Open',
+    })
+    const [payment] = await getBalances(reader, addressOf(devnet, 'requester'))
+    expect(payment).toEqual({ token: deployment.contracts.paymentToken, marketplace: 0n, wallet: 0n })
+    // The envelope names the signing account as requester, which RequestCreated emits: the matcher opens it.
+    const loaded = await loadRequest(reader, created.requestId)
+    expect(loaded.requester).toBe(addressOf(devnet, 'requester'))
+    const context = {
+      chainId: foundry.id,
+      marketplace: deployment.contracts.proofMarketplace,
+      marketId: fixture.marketId,
+      requester: loaded.requester,
+      publicInputsDigest: keccak256(publicInputs),
+    }
+    const envelope = created.encrypted?.envelope ?? '0x'
+    expect(loaded.privateInputs.data).toBe(envelope)
+    expect(openPrivateInputs({ envelope, privateKey: MATCHER_ECIES_KEY, context })).toEqual(secret)
+
+    // Forced on chain with a matcher URL: createRequest, as without one.
+    await fund(devnet)
+    const onchain = await requestProof(actors.requester, {
+      marketId: fixture.marketId,
+      maxReward: MAX_REWARD,
+      provingTime: PROVING_TIME,
+      publicInputs,
+      matcherUrl,
+      path: 'onchain',
+    })
+    expect(onchain).toMatchObject({ path: 'onchain', escrowSource: 'transferFrom' })
+    // Not enough in wallet and deposit together: refused before signing anything.
+    const poor = await requestProof(actors.requester, {
+      marketId: fixture.marketId,
+      maxReward: MAX_REWARD,
+      provingTime: PROVING_TIME,
+      publicInputs,
+      matcherUrl,
+    }).catch((e: unknown) => e)
+    expect(poor).toBeInstanceOf(InsufficientFundsError)
+  })
+
+  it('waitForProof on a signed request not used yet: watches it, posts it once chain time passes postAfter, follows it to the proof', async () => {
+    const { devnet, fixture } = current()
+    const { reader, actors, deployment } = devnet
+    await fund(devnet)
+    await depositBalance(actors.requester, deployment.contracts.paymentToken, MAX_REWARD)
+    const statement = await preimageStatement()
+    const now = Number(await chainTime(reader))
+    const signed = await signRequest(actors.requester, {
+      marketId: Number(fixture.marketId),
+      maxReward: MAX_REWARD,
+      provingTime: PROVING_TIME,
+      matchingExpiry: now + 600,
+      deadline: now + 600 + PROVING_TIME,
+      speedPreferenceBps: 5_000,
+      refundAddress: addressOf(devnet, 'requester'),
+      publicInputs: { data: statement.publicInputs, uri: '', digest: zeroHash },
+      privateInputs: { data: '0x', uri: '', digest: zeroHash },
+    })
+    const pending: bigint[] = []
+    const postedAt: bigint[] = []
+    const progress = progressLog()
+    const waiting = waitForProof(reader, signed.requestId, {
+      pollIntervalMs: 20,
+      ...progress,
+      signed: {
+        signed,
+        client: actors.requester,
+        postAfterSeconds: 60,
+        onPending: ({ chainTime }) => pending.push(chainTime),
+        onPosted: ({ receipt }) => postedAt.push(receipt.blockNumber),
+      },
+    })
+    // Not used yet: the wait watches without posting (chain time stands still here).
+    await vi.waitFor(() => expect(pending.length).toBeGreaterThan(0))
+    expect(await getRequestStatus(reader, signed.requestId)).toBe('None')
+    await advanceTime(devnet, 61)
+    await vi.waitFor(async () => expect(await getRequestStatus(reader, signed.requestId)).toBe('Open'), {
+      timeout: 30_000,
+    })
+    await vi.waitFor(() => expect(progress.seen.map(({ stage }) => stage)).toEqual(['open']), { timeout: 30_000 })
+    const task = await assign(devnet, signed.requestId)
+    const proof = await provePoseidonPreimage(statement.preimage, statement.context)
+    await fulfil(actors.prover, { ...task, publicInputs: proof.publicInputs, proof: proof.proof })
+    const result = await waiting
+    expect(result.requestId).toBe(signed.requestId)
+    expect(postedAt).toHaveLength(1)
+    expect(progress.seen.map(({ stage }) => stage)).toEqual(['open', 'assigned', 'fulfilled'])
+  })
+
+  it('waitForProof on a signed request: used by someone else meanwhile it follows it; cancelled by nonce it ends', async () => {
+    const { devnet, fixture } = current()
+    const { reader, actors, deployment } = devnet
+    await fund(devnet)
+    await depositBalance(actors.requester, deployment.contracts.paymentToken, MAX_REWARD)
+    const { publicInputs } = await preimageStatement()
+    const now = Number(await chainTime(reader))
+    const params = {
+      marketId: Number(fixture.marketId),
+      maxReward: MAX_REWARD,
+      provingTime: PROVING_TIME,
+      matchingExpiry: now + 600,
+      deadline: now + 600 + PROVING_TIME,
+      speedPreferenceBps: 5_000,
+      refundAddress: addressOf(devnet, 'requester'),
+      publicInputs: { data: publicInputs, uri: '', digest: zeroHash },
+      privateInputs: { data: '0x' as Hex, uri: '', digest: zeroHash },
+    }
+    const signed = await signRequest(actors.requester, params)
+    const progress = progressLog()
+    const pending: unknown[] = []
+    const waiting = waitForProof(reader, signed.requestId, {
+      pollIntervalMs: 20,
+      ...progress,
+      signed: { signed, client: actors.requester, postAfterSeconds: 3_600, onPending: (p) => pending.push(p) },
+    })
+    await vi.waitFor(() => expect(pending.length).toBeGreaterThan(0))
+    // The matcher (here a bystander: anyone may) uses it first; the wait's later post would be "already used".
+    await postSignedRequest(actors.bystander, signed)
+    await vi.waitFor(() => expect(progress.seen.map(({ stage }) => stage)).toEqual(['open']), { timeout: 30_000 })
+    await advanceTime(devnet, 601)
+    await expect(waiting).rejects.toMatchObject({ name: 'ProofRequestFailedError', outcome: 'Expired' })
+
+    // Cancelled before use: the wait ends at once with what happened; nothing was escrowed.
+    const other = await signRequest(actors.requester, { ...params, matchingExpiry: now + 1_200, deadline: now + 2_000 })
+    await cancelSignedRequest(actors.requester, other.request.nonce)
+    const error = await waitForProof(reader, other.requestId, {
+      signed: { signed: other, client: actors.requester },
+    }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(SignedRequestUnusedError)
+    expect(error).toMatchObject({ outcome: 'NonceSpent', requestId: other.requestId })
+    // An unused one whose matching expiry passed: also ended, no log scan of a request that never existed.
+    const late = await signRequest(actors.requester, { ...params, matchingExpiry: now + 1_300, deadline: now + 2_000 })
+    await advanceTime(devnet, 800)
+    const expired = await waitForProof(reader, late.requestId, { signed: { signed: late } }).catch((e: unknown) => e)
+    expect(expired).toMatchObject({ name: 'SignedRequestUnusedError', outcome: 'Expired' })
+    expect((expired as Error).message).toContain('nothing was escrowed')
   })
 
   it('a prover registers, lists, updates, leaves through the exit delay and deregisters', async () => {

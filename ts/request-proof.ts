@@ -1,74 +1,41 @@
-import { type Address, type Hex, zeroAddress } from 'viem'
+import { type Address, type Hex, type TransactionReceipt, zeroAddress } from 'viem'
 import type { CairnClient } from './client.js'
 import type { AttestationDeployment } from './deployment.js'
+import { DEFAULT_ACK_TIMEOUT_MS, type MatcherUnavailableError, submitOrder } from './order-stream.js'
+import type { OrderAccepted } from './orders.js'
 import { encryptPrivateInputs, type PrivateInputsContext } from './privacy.js'
 import { getBalance, getMarket } from './readers.js'
-import { type CreatedRequest, createRequest } from './requests.js'
+import { DEFAULT_SPEED_PREFERENCE_BPS, resolveSchedule, type ScheduleParams } from './request-params.js'
+import { type CreatedRequest, createRequest, deposit } from './requests.js'
+import { type PostedRequest, sendSignedRequest } from './signed-path.js'
+import {
+  postSignedRequest,
+  randomNonce,
+  type SignedRequestWithSignature,
+  signedRequestState,
+  signRequest,
+} from './signed-requests.js'
 import { getActiveMatcherKeys, type MatcherKey } from './tee.js'
 import { balanceOf } from './tokens.js'
-import { type Inputs, inlineInputs, inputsDigest, noInputs, type RequestParams, remoteInputs } from './types.js'
-import { address, bps, hexBytes, InvalidParameterError, smallUint, uint } from './validation.js'
+import {
+  type Inputs,
+  inlineInputs,
+  inputsDigest,
+  noInputs,
+  type RequestParams,
+  type RequestStatus,
+  remoteInputs,
+} from './types.js'
+import { address, bps, hexBytes, InvalidParameterError, uint } from './validation.js'
 
-/** ProofMarketplace.MAX_REQUEST_LIFETIME: a deadline is at most this far from the request's creation. */
-export const MAX_REQUEST_LIFETIME = 90 * 86_400
-/** How long a request stays assignable when neither its matching expiry nor its deadline is given. */
-export const DEFAULT_MATCHING_WINDOW = 600
-/** The matcher's default trade-off: halfway between the cheapest and the fastest prover. */
-export const DEFAULT_SPEED_PREFERENCE_BPS = 5_000
-
-export type ScheduleParams = {
-  /** Seconds the assigned prover gets from assignment to proof. */
-  provingTime: number
-  /** Unix time after which a proof is worthless (default: matchingExpiry + provingTime). */
-  deadline?: number | bigint
-  /** Unix time after which the request can no longer be assigned (default: deadline − provingTime, the latest). */
-  matchingExpiry?: number | bigint
-  /** Seconds from now the request stays assignable when neither time is given (default 600). */
-  matchingWindow?: number
-}
-
-export type Schedule = { provingTime: number; matchingExpiry: number; deadline: number }
-
-/**
- * A request's schedule from chain time `now`, with createRequest's rules checked here so that a bad schedule is
- * refused with a readable message before anything is sent: now < matchingExpiry, matchingExpiry + provingTime ≤
- * deadline, deadline ≤ now + 90 days.
- */
-export function resolveSchedule(now: bigint, params: ScheduleParams): Schedule {
-  const provingTime = smallUint('provingTime', params.provingTime, 32, 1)
-  const given = (name: 'deadline' | 'matchingExpiry') =>
-    params[name] === undefined ? undefined : smallUint(name, params[name], 32)
-  let deadline = given('deadline')
-  let matchingExpiry = given('matchingExpiry')
-  if (matchingExpiry === undefined) {
-    matchingExpiry =
-      deadline === undefined
-        ? Number(now) + smallUint('matchingWindow', params.matchingWindow ?? DEFAULT_MATCHING_WINDOW, 32, 1)
-        : deadline - provingTime
-  }
-  deadline ??= matchingExpiry + provingTime
-  if (BigInt(matchingExpiry) <= now) {
-    throw new InvalidParameterError(
-      'matchingExpiry',
-      `${matchingExpiry} is not after chain time ${now}: the request could never be assigned` +
-        (params.deadline === undefined ? '' : ` (the deadline leaves less than the proving time of ${provingTime}s)`),
-    )
-  }
-  if (matchingExpiry + provingTime > deadline) {
-    throw new InvalidParameterError(
-      'deadline',
-      `${deadline} is earlier than matchingExpiry ${matchingExpiry} + provingTime ${provingTime}: a late assignment would not leave the whole proving time`,
-    )
-  }
-  const latest = now + BigInt(MAX_REQUEST_LIFETIME)
-  if (BigInt(deadline) > latest) {
-    throw new InvalidParameterError(
-      'deadline',
-      `${deadline} is more than 90 days after chain time ${now} (at most ${latest})`,
-    )
-  }
-  return { provingTime, matchingExpiry, deadline }
-}
+export {
+  DEFAULT_MATCHING_WINDOW,
+  DEFAULT_SPEED_PREFERENCE_BPS,
+  MAX_REQUEST_LIFETIME,
+  resolveSchedule,
+  type Schedule,
+  type ScheduleParams,
+} from './request-params.js'
 
 /** The account cannot cover a request's escrow from its marketplace balance and wallet together. */
 export class InsufficientFundsError extends Error {
@@ -120,6 +87,17 @@ export type ProofRequestParams = ScheduleParams & {
   privateInputsUri?: string
   /** Further ECIES recipients of the data key (64-byte x ‖ y keys), e.g. the requester's own. */
   extraRecipients?: readonly Hex[]
+  /**
+   * The matcher's HTTP base URL. With it (and `path` not 'onchain') the request is signed off chain and sent to the
+   * matcher's order stream instead of posted with createRequest: see requestProof.
+   */
+  matcherUrl?: string
+  /** 'onchain' forces createRequest even with a matcherUrl; 'signed' (the default with a matcherUrl) needs one. */
+  path?: 'signed' | 'onchain'
+  /** How long the matcher may take to acknowledge before the SDK posts the request on chain itself (default 5 s). */
+  ackTimeoutMs?: number
+  /** The signed request's nonce (default: randomNonce(), a random 256-bit one). */
+  nonce?: bigint
 }
 
 export type EncryptedRequestInputs = {
@@ -134,28 +112,81 @@ export type EncryptedRequestInputs = {
 }
 
 export type ProofRequest = CreatedRequest & {
+  /** Posted with createRequest. */
+  path: 'onchain'
   /** What createRequest was called with. */
   params: RequestParams
   /** The private inputs' encryption, when there were any. */
   encrypted?: EncryptedRequestInputs
 }
 
+/**
+ * A request that went the signed path. `path` says how far it got: `signed` (the matcher acknowledged it, `accepted`,
+ * and it is used when the matcher assigns it: follow it with waitForProof's `signed` option, which also posts it if it
+ * stays unused; or the chain showed it used already, `used`) or `posted` (the matcher could not be asked, so it was
+ * posted on chain, `posted`, an Open request like any other). Its id is known either way: signedRequestId.
+ */
+export type SignedProofRequest = {
+  path: 'signed' | 'posted'
+  requestId: bigint
+  marketId: bigint
+  requester: Address
+  /** The request as signed (RequestParams plus requester and nonce) with its signature. */
+  signed: SignedRequestWithSignature
+  params: RequestParams
+  encrypted?: EncryptedRequestInputs
+  /** The matcher's acknowledgement (path 'signed'). */
+  accepted?: OrderAccepted
+  /** The on-chain status it had when the SDK found it used already (path 'signed' without an acknowledgement). */
+  used?: RequestStatus
+  /** Its RequestCreated record and receipt (path 'posted'). */
+  posted?: PostedRequest
+  /** Why the matcher was not used (path 'posted'). */
+  unavailable?: MatcherUnavailableError
+  /** The deposit sent first because the marketplace balance was short of maxReward. */
+  deposited?: { amount: bigint; receipt: TransactionReceipt; approval: TransactionReceipt | undefined }
+}
+
 /** A client that may carry the attestation deployment, which private inputs need. */
 export type RequesterClient = CairnClient & { attestation?: AttestationDeployment }
 
+type OnchainParams = ProofRequestParams & ({ matcherUrl?: undefined } | { path: 'onchain' })
+
 /**
- * Posts a proof request with defaults from chain time (see resolveSchedule), checking the market exists and the
- * account can fund the escrow first. With private inputs, they are encrypted to all active matcher keys. The
- * escrow comes from the marketplace balance first, the shortfall through transferFrom (approved when needed).
+ * Requests a proof with defaults from chain time (see resolveSchedule), checking the market exists and the account
+ * can fund the escrow first. With private inputs, they are encrypted to all active matcher keys, bound to the client's
+ * account as the requester (on both paths).
+ *
+ * Without `matcherUrl` (or with `path: 'onchain'`) it posts with createRequest: the escrow comes from the marketplace
+ * balance first, the shortfall through transferFrom (approved when needed).
+ *
+ * With `matcherUrl`, the signed path: a signed request takes its escrow only from the marketplace balance (never
+ * with transferFrom), so a shortfall is deposited first from the wallet (approving when needed; InsufficientFundsError
+ * when both together fall short). The request is signed (a random nonce) and sent to the matcher. Acknowledged: it
+ * returns with `path: 'signed'`. Refused (OrderRejectedError): thrown, nothing sent on chain; the matcher's message
+ * says what is wrong. Unavailable or no acknowledgement within `ackTimeoutMs`: the same signed request (same id) is
+ * posted on chain with postSignedRequest, `path: 'posted'`.
  */
-export async function requestProof(client: RequesterClient, params: ProofRequestParams): Promise<ProofRequest> {
+export async function requestProof(client: RequesterClient, params: OnchainParams): Promise<ProofRequest>
+export async function requestProof(
+  client: RequesterClient,
+  params: ProofRequestParams,
+): Promise<ProofRequest | SignedProofRequest>
+export async function requestProof(
+  client: RequesterClient,
+  params: ProofRequestParams,
+): Promise<ProofRequest | SignedProofRequest> {
+  const signedPath = params.matcherUrl !== undefined && params.path !== 'onchain'
+  if (params.path === 'signed' && params.matcherUrl === undefined) {
+    throw new InvalidParameterError('path', "'signed' needs the matcherUrl to send the signed request to")
+  }
   const marketId = uint('marketId', params.marketId, 32, 1n)
   const maxReward = uint('maxReward', params.maxReward, 96, 1n)
   const market = await getMarket(client, marketId)
   if (market.verifier === zeroAddress) throw new InvalidParameterError('marketId', `no market ${marketId}`)
   const now = (await client.public.getBlock({ blockTag: 'latest' })).timestamp
   const schedule = resolveSchedule(now, params)
-  await checkFunds(client, market.paymentToken, maxReward)
+  const available = await checkFunds(client, market.paymentToken, maxReward)
   const publicInputs = publicInputsOf(params.publicInputs)
   const encrypted =
     params.privateInputs === undefined
@@ -170,8 +201,33 @@ export async function requestProof(client: RequesterClient, params: ProofRequest
     publicInputs,
     privateInputs: privateInputsOf(encrypted),
   }
-  const created = await createRequest(client, request)
-  return { ...created, params: request, ...(encrypted === undefined ? {} : { encrypted }) }
+  const withEncrypted = encrypted === undefined ? {} : { encrypted }
+  if (!signedPath || params.matcherUrl === undefined) {
+    const created = await createRequest(client, request)
+    return { ...created, path: 'onchain', params: request, ...withEncrypted }
+  }
+  // Signed first (its checks refuse a bad request before any transaction), then the deposit it will need.
+  const signed = await signRequest(client, request, params.nonce ?? randomNonce())
+  const deposited =
+    available.marketplace >= maxReward
+      ? undefined
+      : await deposit(client, market.paymentToken, maxReward - available.marketplace)
+  const matcherUrl = params.matcherUrl
+  const outcome = await sendSignedRequest(signed, {
+    submit: (s) => submitOrder(matcherUrl, s, { timeoutMs: params.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS }),
+    post: (s) => postSignedRequest(client, s),
+    state: (r) => signedRequestState(client, r),
+  })
+  return {
+    ...outcome,
+    requestId: signed.requestId,
+    marketId,
+    requester: signed.request.requester,
+    signed,
+    params: request,
+    ...withEncrypted,
+    ...(deposited === undefined ? {} : { deposited }),
+  }
 }
 
 /**
@@ -204,12 +260,14 @@ function privateInputsOf(encrypted: EncryptedRequestInputs | undefined): Inputs 
   return encrypted.uri === undefined ? inlineInputs(encrypted.envelope) : remoteInputs(encrypted.uri, encrypted.digest)
 }
 
-async function checkFunds(client: CairnClient, token: Address, required: bigint): Promise<void> {
+/** The account's marketplace balance, checked with its wallet to cover `required` (InsufficientFundsError). */
+async function checkFunds(client: CairnClient, token: Address, required: bigint): Promise<{ marketplace: bigint }> {
   const account = client.wallet.account.address
   const marketplace = await getBalance(client, account, token)
-  if (marketplace >= required) return
+  if (marketplace >= required) return { marketplace }
   const wallet = await balanceOf(client, token, account)
   if (marketplace + wallet < required) throw new InsufficientFundsError(token, required, { marketplace, wallet })
+  return { marketplace }
 }
 
 async function encryptForMatchers(

@@ -1,11 +1,13 @@
-import { type Address, type Hex, hashTypedData, type TransactionReceipt } from 'viem'
+import { type Address, bytesToBigInt, type Hex, hashTypedData, type TransactionReceipt, zeroAddress } from 'viem'
 import type { CairnClient, CairnReader } from './client.js'
 import type { Deployment } from './deployment.js'
 import { requestCreationOf } from './events.js'
 import { iSignedRequestsAbi } from './generated.js'
-import { getRequestStatus } from './readers.js'
+import { getMarket, getRequestStatus } from './readers.js'
+import { checkRequestParams } from './request-params.js'
 import { cairnTypedData, type SignedMessage, type SignedTypedData } from './typed-data.js'
 import type { RequestCreation, RequestParams, RequestStatus } from './types.js'
+import { InvalidParameterError } from './validation.js'
 import { write } from './write.js'
 
 /*
@@ -64,15 +66,33 @@ export function toSignedRequest(requester: Address, nonce: bigint, params: Reque
 }
 
 /**
- * Signs a request with the client's account (an EOA) as its requester; nothing is sent. Hand the result to the
- * matcher's order stream, or post it yourself with postSignedRequest. A contract wallet (ERC-1271) signs the typed data
- * of signedRequestTypedData its own way instead, with `requester` its address.
+ * A fresh nonce for a signed request, without a chain read or write: 256 random bits. Two requesters signing from the
+ * same account at the same time (two processes, two machines) never pick the same one (a collision is a 2^-128
+ * birthday event after 2^64 requests), whereas "the lowest unused bit of the bitmap" would hand both the same nonce,
+ * and the second request would fail at use with NonceUsed. The price: nonces scatter over the bitmap, so cancelling
+ * by nonce (cancelSignedRequests) costs one word write per nonce instead of one per 256 sequential ones.
+ */
+export function randomNonce(): bigint {
+  return bytesToBigInt(crypto.getRandomValues(new Uint8Array(32)))
+}
+
+/**
+ * Signs a request with the client's account (an EOA) as its requester; nothing is sent. createRequest's checks run
+ * first (checkRequestParams at chain time, and the market exists), so a request that could never be used is refused
+ * with InvalidParameterError instead of signed. `nonce` defaults to a random one (randomNonce). Hand the result to the
+ * matcher's order stream (submitOrder), or post it yourself with postSignedRequest. A contract wallet (ERC-1271)
+ * signs the typed data of signedRequestTypedData its own way instead, with `requester` its address.
  */
 export async function signRequest(
   client: CairnClient,
   params: RequestParams,
-  nonce: bigint,
+  nonce: bigint = randomNonce(),
 ): Promise<SignedRequestWithSignature> {
+  if (nonce < 0n || nonce >= 1n << 256n) throw new InvalidParameterError('nonce', `expected a uint256, got ${nonce}`)
+  const now = (await client.public.getBlock({ blockTag: 'latest' })).timestamp
+  checkRequestParams(params, now)
+  const market = await getMarket(client, BigInt(params.marketId))
+  if (market.verifier === zeroAddress) throw new InvalidParameterError('marketId', `no market ${params.marketId}`)
   const request = toSignedRequest(client.wallet.account.address, nonce, params)
   const signature = await client.wallet.signTypedData({
     account: client.wallet.account,

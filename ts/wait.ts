@@ -17,6 +17,7 @@ import type { CairnReader } from './client.js'
 import { type CairnContractError, decodeSkipReason } from './errors.js'
 import { proofMarketplaceAbi } from './generated.js'
 import { RequestNotFoundError } from './readers.js'
+import { type SignedWaitOptions, untilSignedRequestUsed } from './signed-wait.js'
 import type { Fulfilment, Request, Task } from './types.js'
 import { type UnassignedReason, unassignedReason } from './unassigned-reason.js'
 
@@ -80,6 +81,11 @@ export type WaitForProofOptions = {
   matcherUrl?: string
   onUnassigned?: (reason: UnassignedReason, details: { requestId: bigint; blockNumber: bigint }) => void
   signal?: AbortSignal
+  /**
+   * The request is a signed one that may not be used yet: wait for its use first (no log scan meanwhile), posting
+   * it on chain when it stays unused too long (see signed-wait.ts).
+   */
+  signed?: SignedWaitOptions
 }
 
 /** A fulfilled request's proof, as its prover submitted it, with what the marketplace settled. */
@@ -139,7 +145,9 @@ export class TimeoutError extends Error {
     readonly state: WaitState,
   ) {
     const seen =
-      state.stage === 'assigned' ? `assigned to ${state.task?.prover}, due by ${state.task?.deadline}` : state.stage
+      state.stage === 'assigned'
+        ? `assigned to ${state.task?.prover}, due by ${state.task?.deadline}`
+        : (state.stage ?? 'not on chain (a signed request not used yet)')
     super(`no proof for request ${requestId} within ${timeoutMs} ms; last seen ${seen} at block ${state.blockNumber}`)
   }
 }
@@ -207,7 +215,7 @@ export async function waitForProof(
 ): Promise<ProofFulfilment> {
   const started = Date.now()
   const interval = options.pollIntervalMs ?? reader.public.pollingInterval
-  const fromBlock = options.fromBlock ?? reader.deployment.deployBlock
+  const fromBlock = await firstBlock(reader, requestId, options, started, interval)
   const state: WaitState = {
     requestId,
     stage: undefined,
@@ -244,6 +252,28 @@ export async function waitForProof(
     if (remaining <= 0) throw new TimeoutError(requestId, options.timeoutMs ?? 0, { ...state })
     await sleep(Math.min(interval, remaining), undefined, options.signal ? { signal: options.signal } : {})
   }
+}
+
+/** Where the logs start: the deployment block, or once a signed request is used, the block it was used after. */
+async function firstBlock(
+  reader: CairnReader,
+  requestId: bigint,
+  options: WaitForProofOptions,
+  started: number,
+  interval: number,
+): Promise<bigint> {
+  const fromBlock = options.fromBlock ?? reader.deployment.deployBlock
+  if (options.signed === undefined) return fromBlock
+  const until = options.timeoutMs === undefined ? undefined : started + options.timeoutMs
+  const used = await untilSignedRequestUsed(reader, options.signed, {
+    fromBlock,
+    intervalMs: interval,
+    until,
+    signal: options.signal,
+  })
+  if (used !== undefined) return used
+  const state = { requestId, stage: undefined, request: undefined, task: undefined, blockNumber: fromBlock }
+  throw new TimeoutError(requestId, options.timeoutMs ?? 0, { ...state, chainTime: undefined })
 }
 
 type Report = (stage: ProofStage, details: Omit<ProgressDetails, 'requestId'>) => ProgressDetails

@@ -6,7 +6,8 @@ import type { CommandTable } from './kit/spec.js'
  */
 export const commands: CommandTable = {
   request: {
-    summary: 'post a proof request (optionally with private inputs) and optionally wait for the proof',
+    summary:
+      'request a proof: signed to the matcher when one is known (--matcher-url), else posted on chain; optionally wait for it',
     load: async () => (await import('./commands/requester.js')).request,
   },
   wait: {
@@ -19,7 +20,7 @@ export const commands: CommandTable = {
   },
   cancel: {
     summary:
-      'cancel an unassigned request past its matching expiry (anyone may); the escrow goes to its refund address',
+      'cancel an unassigned request past its matching expiry (anyone may; the escrow goes to its refund address), or your signed request not used yet (its nonce)',
     load: async () => (await import('./commands/requester.js')).cancelRequest,
   },
   balance: {

@@ -1,10 +1,13 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { bytesToHex, type Hex, isHex, zeroAddress } from 'viem'
-import type { CairnReader } from '../../client.js'
-import { getBalance, getBalances, getMarket, type LoadedRequest, loadRequest } from '../../readers.js'
-import { type ProofRequest, requestProof } from '../../request-proof.js'
+import type { CairnClient, CairnReader } from '../../client.js'
+import { getOrderStatus, OrderRejectedError } from '../../order-stream.js'
+import { getBalance, getBalances, getMarket, getRequestStatus, type LoadedRequest, loadRequest } from '../../readers.js'
+import { type ProofRequest, requestProof, type SignedProofRequest } from '../../request-proof.js'
 import { cancel, deposit } from '../../requests.js'
 import { withdraw } from '../../settlement.js'
+import { cancelSignedRequest, type SignedRequestWithSignature, signedRequestState } from '../../signed-requests.js'
+import type { SignedWaitOptions } from '../../signed-wait.js'
 import { type TokenInfo, tokenInfo } from '../../tokens.js'
 import { marketIdOf } from '../../types.js'
 import { unassignedReason } from '../../unassigned-reason.js'
@@ -21,6 +24,7 @@ import {
 } from '../kit/args.js'
 import { type CommandContext, tokenAddressFlag, usageAddress } from '../kit/context.js'
 import { formatAmount, formatDuration, formatTime, toText } from '../kit/output.js'
+import { loadSignedRequest, saveSignedRequest, signedRequestPath } from '../kit/signed-store.js'
 import { command } from '../kit/spec.js'
 
 export const requestIdPositional = [{ name: 'requestId', description: 'the request id (decimal or 0x hex)' }] as const
@@ -31,6 +35,61 @@ export function requestIdOf(ctx: CommandContext): bigint {
     throw new UsageError(`<requestId>: expected a decimal or 0x-hex integer, got ${JSON.stringify(value)}`, ctx.command)
   }
   return BigInt(value)
+}
+
+const matcherUrlOption = {
+  'matcher-url': {
+    type: 'string',
+    value: '<url>',
+    description: "the matcher service's URL (or CAIRN_MATCHER_URL; the devnet prints it)",
+  },
+} as const
+
+const signedFileOption = {
+  signed: {
+    type: 'string',
+    value: '<file>',
+    description: 'a signed request not used yet: the file `cairn request` saved (default: under $CAIRN_HOME/signed)',
+  },
+} as const
+
+/** --matcher-url, else CAIRN_MATCHER_URL. */
+function matcherUrlOf(ctx: CommandContext): string | undefined {
+  return stringFlag(ctx.flags, 'matcher-url') ?? (ctx.env.CAIRN_MATCHER_URL || undefined)
+}
+
+/** The saved signed request of `requestId` (--signed, else the default file), with the path looked at. */
+async function savedSignedRequest(ctx: CommandContext, reader: CairnReader, requestId: bigint) {
+  const path = stringFlag(ctx.flags, 'signed') ?? signedRequestPath(ctx.env, reader.deployment.chainId, requestId)
+  const saved = await loadSignedRequest(path, reader)
+  if (saved !== undefined && saved.requestId !== requestId) {
+    throw new UsageError(`--signed: ${path} is signed request ${saved.requestId}, not ${requestId}`, ctx.command)
+  }
+  return { path, saved }
+}
+
+/** The wait's options for a signed request not used yet: report it, post it when it stays unused. */
+function signedWait(
+  ctx: CommandContext,
+  signed: SignedRequestWithSignature,
+  client: CairnClient | undefined,
+): SignedWaitOptions {
+  const matcherUrl = matcherUrlOf(ctx)
+  const postAfter = stringFlag(ctx.flags, 'post-after')
+  return {
+    signed,
+    ...(client === undefined ? {} : { client }),
+    ...(matcherUrl === undefined ? {} : { matcherUrl }),
+    ...(postAfter === undefined ? {} : { postAfterSeconds: durationFlag(postAfter, 'post-after', ctx.command) }),
+    onPending: ({ order, matcherError }) =>
+      ctx.progress.note(
+        order === undefined
+          ? `signed request ${signed.requestId}: not used yet${matcherError ? ` (${matcherError})` : matcherUrl ? ' (the matcher does not hold it)' : ''}`
+          : `signed request ${signed.requestId}: acknowledged by the matcher (${order.state}${order.reason ? `: ${order.reason}` : ''}), not used yet`,
+      ),
+    onPosted: ({ receipt }) =>
+      ctx.progress.note(`not used in time: posted it on chain yourself (transaction ${receipt.transactionHash})`),
+  }
 }
 
 async function readBytes(path: string, flag: string, command: string): Promise<Uint8Array> {
@@ -109,9 +168,10 @@ function fulfilmentResult(fulfilment: ProofFulfilment, token: TokenInfo) {
   }
 }
 
-function createdResult(created: ProofRequest, token: TokenInfo) {
+function createdResult(created: ProofRequest | SignedProofRequest, token: TokenInfo, savedTo?: string) {
   const { params, encrypted } = created
   return {
+    path: created.path,
     requestId: created.requestId,
     marketId: created.marketId,
     maxReward: params.maxReward,
@@ -124,8 +184,7 @@ function createdResult(created: ProofRequest, token: TokenInfo) {
     deadlineFormatted: formatTime(params.deadline),
     speedPreferenceBps: params.speedPreferenceBps,
     refundAddress: params.refundAddress,
-    escrowSource: created.escrowSource,
-    transactionHash: created.receipt.transactionHash,
+    ...pathResult(created, token, savedTo),
     ...(encrypted === undefined
       ? {}
       : {
@@ -139,9 +198,46 @@ function createdResult(created: ProofRequest, token: TokenInfo) {
   }
 }
 
+/** What each path adds: the transaction, or the signed request's nonce, file and what the matcher said. */
+function pathResult(created: ProofRequest | SignedProofRequest, token: TokenInfo, savedTo: string | undefined) {
+  if (created.path === 'onchain') {
+    return { escrowSource: created.escrowSource, transactionHash: created.receipt.transactionHash }
+  }
+  return {
+    escrowSource: 'deposit',
+    nonce: created.signed.request.nonce,
+    ...(savedTo === undefined ? {} : { savedTo }),
+    ...(created.accepted === undefined ? {} : { acknowledged: true, duplicate: created.accepted.duplicate }),
+    ...(created.used === undefined ? {} : { usedOnChain: created.used }),
+    ...(created.unavailable === undefined ? {} : { matcherUnavailable: created.unavailable.message }),
+    ...(created.posted === undefined ? {} : { transactionHash: created.posted.receipt.transactionHash }),
+    ...(created.deposited === undefined
+      ? {}
+      : {
+          deposited: created.deposited.amount,
+          depositedFormatted: formatAmount(created.deposited.amount, token),
+        }),
+  }
+}
+
+/** The progress line naming the path taken. */
+function pathNote(created: ProofRequest | SignedProofRequest): string {
+  const id = created.requestId
+  switch (created.path) {
+    case 'onchain':
+      return `posted request ${id} on chain`
+    case 'posted':
+      return `${created.unavailable?.message}: posted signed request ${id} on chain instead`
+    case 'signed':
+      return created.accepted === undefined
+        ? `signed request ${id} is on chain already (${created.used})`
+        : `signed request ${id}: acknowledged by the matcher, used when it assigns it`
+  }
+}
+
 export const request = command({
   description:
-    'Escrows --max-reward from your marketplace balance first, the rest from your wallet (approving the marketplace when needed). The schedule defaults from chain time: assignable for --matching-window (10m), then the whole --proving-time. Private inputs are encrypted to every active attested matcher key (needs the attestation deployment).',
+    'With a matcher URL (--matcher-url or CAIRN_MATCHER_URL) the request is signed off chain and sent to the matcher: nothing is sent on chain, and the escrow is taken from your marketplace deposit when the matcher assigns it (a shortfall is deposited from your wallet first). If the matcher does not acknowledge within --ack-timeout, the same signed request is posted on chain; with --wait it is also posted when it stays unused for --post-after of chain time. The signed request is saved (--save-signed, default under $CAIRN_HOME/signed) for `cairn status`, `wait` and `cancel`. Without a matcher URL, or with --onchain, it is posted with createRequest: the escrow from your marketplace balance first, the rest from your wallet (approving when needed). The schedule defaults from chain time: assignable for --matching-window (10m), then the whole --proving-time. Private inputs are encrypted to every active attested matcher key (needs the attestation deployment), on both paths.',
   options: {
     market: { type: 'string', value: '<id>', description: 'market id (required)' },
     inputs: { type: 'string', value: '<file>', description: 'public inputs: the file’s bytes' },
@@ -164,12 +260,31 @@ export const request = command({
     'matching-window': { type: 'string', value: '<duration>', description: 'assignable for this long (default 10m)' },
     speed: { type: 'string', value: '<bps>', description: '0 = cheapest prover … 10000 = fastest (default 5000)' },
     'refund-address': { type: 'string', value: '<address>', description: 'receives refunds (default: you)' },
+    ...matcherUrlOption,
+    onchain: { type: 'boolean', description: 'post with createRequest even with a matcher URL' },
+    'ack-timeout': {
+      type: 'string',
+      value: '<duration>',
+      description: 'signed: post on chain when the matcher has not acknowledged in this long (default 5s)',
+    },
+    'post-after': {
+      type: 'string',
+      value: '<duration>',
+      description: 'signed, with --wait: post on chain when still unused after this much chain time (default ≤ 60s)',
+    },
+    'save-signed': {
+      type: 'string',
+      value: '<file>',
+      description: 'signed: save the signed request here (default $CAIRN_HOME/signed/<chain>-<id>.json)',
+    },
     wait: { type: 'boolean', description: 'wait for the proof, showing progress' },
     timeout: { type: 'string', value: '<duration>', description: 'with --wait: give up after this long' },
     'poll-interval': { type: 'string', value: '<ms>', description: 'with --wait: between log polls' },
   },
   examples: [
     'cairn request --market 1 --inputs-hex 0x… --max-reward 40 --proving-time 10m --wait',
+    'cairn request --market 1 --inputs-hex 0x… --max-reward 40 --proving-time 10m --matcher-url http://127.0.0.1:PORT',
+    'cairn request --market 1 --inputs-hex 0x… --max-reward 40 --proving-time 10m --onchain',
     'cairn request --market 2 --inputs public.bin --private-inputs secret.bin --max-reward 5 --proving-time 1h',
   ],
   run: async (ctx) => {
@@ -184,7 +299,10 @@ export const request = command({
     if (uri !== undefined && privateFile === undefined) {
       throw new UsageError('--private-inputs-uri needs --private-inputs', name)
     }
-    ctx.progress.step('posting the request')
+    const matcherUrl = flags.onchain === true ? undefined : matcherUrlOf(ctx)
+    const ackTimeout = stringFlag(flags, 'ack-timeout')
+    const fromBlock = await client.public.getBlockNumber({ cacheTime: 0 })
+    ctx.progress.step(matcherUrl === undefined ? 'posting the request' : 'signing and sending to the matcher')
     const created = await requestProof(client, {
       marketId,
       maxReward: amountFlag(requiredFlag(flags, 'max-reward', name), token.decimals, 'max-reward', name),
@@ -193,19 +311,34 @@ export const request = command({
       publicInputs: await publicInputsOf(ctx),
       ...(privateFile === undefined ? {} : { privateInputs: await readBytes(privateFile, 'private-inputs', name) }),
       ...(uri === undefined ? {} : { privateInputsUri: uri }),
+      ...(matcherUrl === undefined ? {} : { matcherUrl }),
+      ...(ackTimeout === undefined ? {} : { ackTimeoutMs: durationFlag(ackTimeout, 'ack-timeout', name) * 1000 }),
+    }).catch((error: unknown) => {
+      if (!(error instanceof OrderRejectedError)) throw error
+      throw new Error(`${error.message} (nothing was sent on chain; fix the request, or post it with --onchain)`)
     })
+    let savedTo: string | undefined
+    if (created.path !== 'onchain') {
+      savedTo =
+        stringFlag(flags, 'save-signed') ?? signedRequestPath(ctx.env, client.deployment.chainId, created.requestId)
+      await saveSignedRequest(savedTo, client, created.signed)
+    }
     const envelopeOut = stringFlag(flags, 'envelope-out')
     if (envelopeOut !== undefined && created.encrypted) {
       await writeFile(envelopeOut, Buffer.from(created.encrypted.envelope.slice(2), 'hex'))
     }
     ctx.progress.done()
-    const result = createdResult(created, token)
+    const result = createdResult(created, token, savedTo)
     if (!flags.wait) return result
-    ctx.progress.note(`posted request ${created.requestId}`)
+    ctx.progress.note(pathNote(created))
     try {
       const fulfilment = await waitForProof(client, created.requestId, {
         ...waitOptions(ctx, token),
-        fromBlock: created.receipt.blockNumber,
+        ...(created.path === 'onchain'
+          ? { fromBlock: created.receipt.blockNumber }
+          : created.path === 'posted' && created.posted !== undefined
+            ? { fromBlock: created.posted.receipt.blockNumber }
+            : { fromBlock, signed: signedWait(ctx, created.signed, client) }),
       })
       return { ...result, fulfilment: fulfilmentResult(fulfilment, token) }
     } finally {
@@ -231,24 +364,46 @@ function scheduleFlags(flags: Flags, name: string, now: bigint) {
 
 export const wait = command({
   description:
-    'Follows the request through its marketplace logs. Exits 1 when it is cancelled, slashed, its inputs rejected, it expires or misses its deadline, or --timeout passes.',
+    'Follows the request through its marketplace logs. Exits 1 when it is cancelled, slashed, its inputs rejected, it expires or misses its deadline, or --timeout passes. A signed request not used yet (its file saved by `cairn request`) is watched until it is used; with a --private-key it is posted on chain when it stays unused for --post-after of chain time.',
   positionals: requestIdPositional,
   options: {
     timeout: { type: 'string', value: '<duration>', description: 'give up after this long (e.g. 10m)' },
     'poll-interval': { type: 'string', value: '<ms>', description: 'between log polls' },
+    ...matcherUrlOption,
+    ...signedFileOption,
+    'post-after': {
+      type: 'string',
+      value: '<duration>',
+      description: 'a signed request: post it when still unused after this much chain time (default ≤ 60s)',
+    },
   },
   run: async (ctx) => {
     const requestId = requestIdOf(ctx)
     const reader = await ctx.reader()
     const token = await ctx.token(reader, (await getMarket(reader, marketIdOf(requestId))).paymentToken)
+    let signed: SignedWaitOptions | undefined
+    if ((await getRequestStatus(reader, requestId)) === 'None') {
+      const { path, saved } = await savedSignedRequest(ctx, reader, requestId)
+      if (saved === undefined) throw notOnChain(requestId, path)
+      const canPost = (stringFlag(ctx.flags, 'private-key') ?? ctx.env.CAIRN_PRIVATE_KEY) !== undefined
+      signed = signedWait(ctx, saved, canPost ? await ctx.client() : undefined)
+    }
     ctx.progress.step(`waiting for request ${requestId}`)
     try {
-      return fulfilmentResult(await waitForProof(reader, requestId, waitOptions(ctx, token)), token)
+      const options = { ...waitOptions(ctx, token), ...(signed === undefined ? {} : { signed }) }
+      return fulfilmentResult(await waitForProof(reader, requestId, options), token)
     } finally {
       ctx.progress.done()
     }
   },
 })
+
+/** A request id with no record on chain and no saved signed request. */
+function notOnChain(requestId: bigint, path: string): Error {
+  return new Error(
+    `request ${requestId} is not on chain, and no signed request is saved at ${path}: if it is a signed request not used yet, give the file \`cairn request\` saved (--signed <file>) or ask its matcher (--matcher-url); otherwise check the id`,
+  )
+}
 
 function statusResult(loaded: LoadedRequest, token: TokenInfo) {
   return {
@@ -281,55 +436,135 @@ function statusResult(loaded: LoadedRequest, token: TokenInfo) {
   }
 }
 
+/** A signed request not used yet: what the chain (from its saved file) and the matcher say of it. */
+async function signedStatus(ctx: CommandContext, reader: CairnReader, requestId: bigint) {
+  const { path, saved } = await savedSignedRequest(ctx, reader, requestId)
+  const matcherUrl = matcherUrlOf(ctx)
+  if (saved === undefined && matcherUrl === undefined) throw notOnChain(requestId, path)
+  const onChain = saved === undefined ? undefined : (await signedRequestState(reader, saved.request)).state
+  let order: Awaited<ReturnType<typeof getOrderStatus>>
+  let matcherError: string | undefined
+  if (matcherUrl !== undefined) {
+    try {
+      order = await getOrderStatus(matcherUrl, requestId)
+    } catch (error) {
+      matcherError = (error as Error).message
+    }
+  }
+  if (onChain === 'used') return { signedRequest: requestId.toString(), message: 'used just now: ask again' }
+  const matcherSays =
+    order === undefined
+      ? matcherUrl === undefined
+        ? 'no matcher asked (--matcher-url)'
+        : (matcherError ?? 'the matcher does not hold it')
+      : `acknowledged by the matcher (${order.state}${order.reason ? `: ${order.reason}` : ''})`
+  const message =
+    onChain === 'nonceSpent'
+      ? 'signed, cancelled: its nonce is spent, it can never be used (nothing was escrowed)'
+      : `signed, not used yet; ${matcherSays}`
+  return {
+    requestId,
+    state: 'Signed',
+    onChain: onChain ?? 'unknown (no saved signed request)',
+    ...(saved === undefined
+      ? {}
+      : {
+          requester: saved.request.requester,
+          nonce: saved.request.nonce,
+          matchingExpiry: saved.request.matchingExpiry,
+          savedAt: path,
+        }),
+    ...(order === undefined ? {} : { order }),
+    message,
+  }
+}
+
 export const status = command({
+  description:
+    'A request on chain: its records and state. A signed request not used yet: its state from the file `cairn request` saved (nonce spent or not) and, with a matcher URL, what the matcher says of it.',
   positionals: requestIdPositional,
   options: {
     'matcher-url': {
       type: 'string',
       value: '<url>',
       description:
-        "for an open request, ask this matcher why it is not assigned yet (the devnet's matcher service URL)",
+        "the matcher (or CAIRN_MATCHER_URL): why an open request is not assigned yet, or where a signed one stands (the devnet's matcher service URL)",
     },
+    ...signedFileOption,
   },
   run: async (ctx) => {
     const reader = await ctx.reader()
-    const loaded = await loadRequest(reader, requestIdOf(ctx))
+    const requestId = requestIdOf(ctx)
+    if ((await getRequestStatus(reader, requestId)) === 'None') return signedStatus(ctx, reader, requestId)
+    const loaded = await loadRequest(reader, requestId)
     const result = statusResult(
       loaded,
       await ctx.token(reader, (await getMarket(reader, loaded.marketId)).paymentToken),
     )
-    const matcherUrl = stringFlag(ctx.flags, 'matcher-url')
+    const matcherUrl = matcherUrlOf(ctx)
     if (matcherUrl === undefined || loaded.state !== 'Open') return result
     const unassigned = await unassignedReason(matcherUrl, loaded.requestId)
     return unassigned === undefined ? result : { ...result, unassigned }
   },
   // Amounts in tokens, times as dates and durations; --json keeps the raw values (and adds the formatted amounts).
   text: (result) =>
-    toText({
-      ...result,
-      maxReward: result.maxRewardFormatted,
-      maxRewardFormatted: undefined,
-      createdAt: formatTime(result.createdAt),
-      matchingExpiry: formatTime(result.matchingExpiry),
-      provingTime: formatDuration(result.provingTime),
-      deadline: formatTime(result.deadline),
-      task:
-        result.task === undefined
-          ? undefined
-          : {
-              ...result.task,
-              price: result.task.priceFormatted,
-              priceFormatted: undefined,
-              deadline: formatTime(result.task.deadline),
-            },
-    }),
+    'message' in result
+      ? toText(result)
+      : toText({
+          ...result,
+          maxReward: result.maxRewardFormatted,
+          maxRewardFormatted: undefined,
+          createdAt: formatTime(result.createdAt),
+          matchingExpiry: formatTime(result.matchingExpiry),
+          provingTime: formatDuration(result.provingTime),
+          deadline: formatTime(result.deadline),
+          task:
+            result.task === undefined
+              ? undefined
+              : {
+                  ...result.task,
+                  price: result.task.priceFormatted,
+                  priceFormatted: undefined,
+                  deadline: formatTime(result.task.deadline),
+                },
+        }),
 })
 
 export const cancelRequest = command({
-  positionals: requestIdPositional,
+  description:
+    'A request on chain: cancels it once its matching expiry passed unassigned (anyone may), refunding the escrow. A signed request not used yet (by its id, with the file `cairn request` saved, or by --nonce): invalidates its nonce so it can never be used; nothing was escrowed.',
+  positionals: [{ ...requestIdPositional[0], optional: true }],
+  options: {
+    nonce: { type: 'string', value: '<n>', description: 'cancel your signed request of this nonce (decimal or 0x)' },
+    ...signedFileOption,
+  },
+  examples: ['cairn cancel 18446744073709551617', 'cairn cancel 0x1800…', 'cairn cancel --nonce 0x5e1f…'],
   run: async (ctx) => {
     const client = await ctx.client()
+    const nonceText = stringFlag(ctx.flags, 'nonce')
+    if ((nonceText === undefined) === (ctx.positionals[0] === undefined)) {
+      throw new UsageError('give the request id, or --nonce <n> for a signed request not used yet', ctx.command)
+    }
+    if (nonceText !== undefined) {
+      if (!/^(\d+|0x[0-9a-fA-F]{1,64})$/.test(nonceText)) {
+        throw new UsageError(
+          `--nonce: expected a decimal or 0x-hex uint256, got ${JSON.stringify(nonceText)}`,
+          ctx.command,
+        )
+      }
+      return cancelNonce(ctx, client, BigInt(nonceText), undefined)
+    }
     const requestId = requestIdOf(ctx)
+    if ((await getRequestStatus(client, requestId)) === 'None') {
+      const { path, saved } = await savedSignedRequest(ctx, client, requestId)
+      if (saved === undefined) throw notOnChain(requestId, path)
+      if (saved.request.requester !== client.wallet.account.address) {
+        throw new Error(
+          `signed request ${requestId} is ${saved.request.requester}'s: only its requester can cancel its nonce (--private-key)`,
+        )
+      }
+      return cancelNonce(ctx, client, saved.request.nonce, saved)
+    }
     ctx.progress.step('cancelling')
     const cancelled = await cancel(client, requestId)
     ctx.progress.done()
@@ -342,6 +577,30 @@ export const cancelRequest = command({
     }
   },
 })
+
+/** Invalidates one nonce of the account's signed requests; with the request, shows its state after. */
+async function cancelNonce(
+  ctx: CommandContext,
+  client: CairnClient,
+  nonce: bigint,
+  signed: SignedRequestWithSignature | undefined,
+) {
+  if (nonce >= 1n << 256n) throw new UsageError('--nonce: at most 2^256 - 1', ctx.command)
+  ctx.progress.step('invalidating the nonce')
+  const { receipt } = await cancelSignedRequest(client, nonce)
+  ctx.progress.done()
+  const after = signed === undefined ? undefined : await signedRequestState(client, signed.request)
+  return {
+    nonce,
+    ...(after === undefined ? {} : { requestId: after.requestId, state: after.state }),
+    ...(after?.state === 'used'
+      ? {
+          message: `it was used before the cancellation (${after.status}): cancel it like any request once its matching expiry passed`,
+        }
+      : { message: 'cancelled: a signed request of this nonce can never be used; nothing was escrowed' }),
+    transactionHash: receipt.transactionHash,
+  }
+}
 
 const tokenOption = {
   token: {
