@@ -24,7 +24,7 @@ import { type Network, RELAYER_OPERATOR_ACCOUNTS_FROM, startNetwork } from '../t
 import { repoRoot } from '../ts/devnet/paths.js'
 import { preimageStatement } from '../ts/devnet/scenario.js'
 import type { Service } from '../ts/devnet/services.js'
-import { type ProofStage, requestProof, waitForProof } from '../ts/index.js'
+import { type ProofRequest, type ProofStage, requestProof, type SignedProofRequest, waitForProof } from '../ts/index.js'
 
 const once = process.argv.includes('--once')
 const marketplacePort = Number(process.env.PORT ?? 8545)
@@ -108,6 +108,7 @@ async function privateGroth16Request(net: Network, markets: DevMarkets): Promise
   const statement = await preimageStatement()
   const privateInputs = new TextEncoder().encode(JSON.stringify({ preimage: statement.preimage.toString() }))
   await runRequest(net, 'private-input Groth16 request (restaked market)', {
+    path: 'signed',
     marketId: markets.groth16Restaked,
     publicInputs: statement.publicInputs,
     privateInputs,
@@ -119,6 +120,7 @@ async function teeWasmRequest(net: Network, markets: DevMarkets): Promise<void> 
   const preimage = randomBytes(48)
   const context = bytesToHex(randomBytes(32))
   await runRequest(net, 'TEE-WASM request (sha256 preimage program, private preimage)', {
+    path: 'onchain',
     marketId: markets.teeWasm,
     publicInputs: concat([context, sha256(preimage)]),
     privateInputs: preimage,
@@ -128,19 +130,29 @@ async function teeWasmRequest(net: Network, markets: DevMarkets): Promise<void> 
 async function runRequest(
   net: Network,
   title: string,
-  params: { marketId: bigint; publicInputs: Hex; privateInputs: Uint8Array },
+  params: { path: 'signed' | 'onchain'; marketId: bigint; publicInputs: Hex; privateInputs: Uint8Array },
 ): Promise<void> {
   const requester = { ...net.marketplace.actors.requester, attestation: net.attestation.marketplace }
-  say(`${title}: encrypting private inputs to the attested matcher key and posting`)
+  // One request on each path: signed off chain and sent to the matcher's order stream (nothing on chain until it is
+  // assigned), and posted on chain with createRequest (what a contract asking for proofs does).
+  const how =
+    params.path === 'signed'
+      ? 'signing it off chain and sending it to the order stream'
+      : 'posting it on chain (createRequest)'
+  say(`${title}: encrypting private inputs to the attested matcher key, ${how}`)
   const requestStart = performance.now()
-  const created = await requestProof(requester, {
+  const common = {
     marketId: params.marketId,
     maxReward: MAX_REWARD,
     provingTime: PROVING_TIME,
     publicInputs: params.publicInputs,
     privateInputs: params.privateInputs,
-  })
-  say(`  request ${created.requestId} posted in block ${created.receipt.blockNumber}`)
+  }
+  const created =
+    params.path === 'signed' && matcherUrl !== undefined
+      ? await requestProof(requester, { ...common, matcherUrl })
+      : await requestProof(requester, common)
+  say(`  request ${created.requestId} ${requestLine(created)}`)
   const stageText: Partial<Record<ProofStage, string>> = {
     assigned: 'assigned by the matcher',
     'input-key-released': 'data key re-wrapped to the prover enclave',
@@ -151,6 +163,9 @@ async function runRequest(
   // matcher says why, each time its reason changes.
   const proof = await waitForProof(net.marketplace.reader, created.requestId, {
     ...(matcherUrl === undefined ? {} : { matcherUrl }),
+    // A signed request is not on chain until it is used: the wait watches for that, and posts it on chain itself if
+    // the matcher has not assigned it in time (the censorship fallback).
+    ...(created.path === 'onchain' ? {} : { signed: { signed: created.signed, client: requester, matcherUrl } }),
     onUnassigned: (reason, details) => {
       // Matched or about to be: the next lines say so; only what holds a request back is worth a line.
       if (reason.code === 'Queued' || reason.code === 'InFlight') return
@@ -167,6 +182,14 @@ async function runRequest(
   })
   const seconds = ((performance.now() - requestStart) / 1000).toFixed(1)
   say(`  done in ${seconds} s: paid ${formatEther(proof.price)} cUSD, refunded ${formatEther(proof.refund)}`)
+}
+
+/** Where a new request stands: acknowledged by the matcher, or posted in a block. */
+function requestLine(created: ProofRequest | SignedProofRequest): string {
+  if (created.path === 'onchain') return `posted in block ${created.receipt.blockNumber}`
+  if (created.path === 'posted')
+    return `posted on chain (the matcher did not acknowledge it: ${created.unavailable?.message})`
+  return 'acknowledged by the matcher: signed off chain, nothing on chain until it is assigned'
 }
 
 /** anvil's dev mnemonic accounts and what each does here: printed with keys, since a devnet has nothing to hide. */

@@ -17,7 +17,9 @@ import { iProofVerifierAbi, iSignedRequestsAbi, proofMarketplaceAbi } from '../.
 import { ERC1271_MAGIC_WORD, type OrderChainView } from './order-checks.js'
 
 /*
- * The chain as the intake checks read it (OrderChainView), at one block: the matcher's synced head. A contract
+ * The chain as the intake checks read it (OrderChainView), at one block: the latest one the RPC serves, not the
+ * matcher's synced head, which may be a block behind: a requester that deposits (or a creator that makes a market) and
+ * sends its order right after the receipt must not be refused for a block the matcher has not indexed yet. A contract
  * wallet's ERC-1271 check is an eth_call from the marketplace's address (as the marketplace's staticcall makes it)
  * capped at ERC1271_GAS_CAP gas: a wallet that needs more, or burns it all, is refused at intake.
  */
@@ -38,7 +40,7 @@ function failedInEvm(error: unknown): boolean {
 export function orderChainView(
   client: PublicClient<Transport, Chain>,
   deployment: Pick<Deployment, 'contracts'>,
-  blockNumber: bigint,
+  at: { blockNumber: bigint } | { blockTag: 'latest' } = { blockTag: 'latest' },
 ): OrderChainView {
   const marketplace = deployment.contracts.proofMarketplace
   return {
@@ -48,7 +50,7 @@ export function orderChainView(
         abi: proofMarketplaceAbi,
         functionName: 'market',
         args: [marketId],
-        blockNumber,
+        ...at,
       })
       if (market.verifier === zeroAddress) return undefined
       return { verifier: market.verifier, paymentToken: market.paymentToken }
@@ -60,7 +62,7 @@ export function orderChainView(
           abi: iProofVerifierAbi,
           functionName: 'validatePublicInputs',
           args: [data],
-          blockNumber,
+          ...at,
         })
       } catch (error) {
         if (failedInEvm(error)) return false
@@ -68,7 +70,7 @@ export function orderChainView(
       }
     },
     async hasCode(account) {
-      const code = await client.getCode({ address: account, blockNumber })
+      const code = await client.getCode({ address: account, ...at })
       return code !== undefined && code !== '0x'
     },
     async isValidSignature(wallet, digest, signature) {
@@ -77,7 +79,7 @@ export function orderChainView(
         encodeAbiParameters([{ type: 'bytes32' }, { type: 'bytes' }], [digest, signature]),
       ])
       try {
-        const result = await client.call({ account: marketplace, to: wallet, data, gas: ERC1271_GAS_CAP, blockNumber })
+        const result = await client.call({ account: marketplace, to: wallet, data, gas: ERC1271_GAS_CAP, ...at })
         return result.data ?? '0x'
       } catch (error) {
         if (failedInEvm(error)) return undefined
@@ -90,7 +92,7 @@ export function orderChainView(
         abi: iSignedRequestsAbi,
         functionName: 'nonceBitmap',
         args: [requester, wordPos],
-        blockNumber,
+        ...at,
       }),
     requestStatus: (requestId) =>
       client.readContract({
@@ -98,7 +100,7 @@ export function orderChainView(
         abi: proofMarketplaceAbi,
         functionName: 'requestStatus',
         args: [requestId],
-        blockNumber,
+        ...at,
       }),
     balance: (account, token) =>
       client.readContract({
@@ -106,7 +108,7 @@ export function orderChainView(
         abi: proofMarketplaceAbi,
         functionName: 'balanceOf',
         args: [account, token],
-        blockNumber,
+        ...at,
       }),
   }
 }

@@ -71,7 +71,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
     chain: () => {
       const block = view().block
       if (block === undefined || stopping || !health().ok) return undefined
-      return { head: block, reader: orderChainView(clients.client, deployment, block.number) }
+      return { head: block, reader: orderChainView(clients.client, deployment) }
     },
     inputs,
     checkEnvelope: (envelope, { requester, marketId, publicInputsDigest, inputsDigest }) =>
@@ -160,7 +160,9 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
           if (known !== undefined) return known
           const block = view().block
           if (block === undefined) return undefined
-          const used = await orderChainView(clients.client, deployment, block.number).requestStatus(requestId)
+          const used = await orderChainView(clients.client, deployment, { blockNumber: block.number }).requestStatus(
+            requestId,
+          )
           return used === 0 ? undefined : { requestId: requestId.toString(), state: 'used' }
         },
         log,
