@@ -46,6 +46,7 @@ import {
   getActiveMatcherKeys,
   getBalance,
   getListing,
+  getOrderStatus,
   getProverEnclave,
   getRequestState,
   getStake,
@@ -66,6 +67,7 @@ import {
   type RequesterClient,
   recipientIdOf,
   requestProof,
+  type SignedProofRequest,
   slash,
   unwrapDataKey,
   waitForProof,
@@ -242,6 +244,61 @@ async function postPublicTee() {
     publicInputs,
   })
   return { posted, publicInputs }
+}
+
+/** The matcher's HTTP origin, where its order stream is served. */
+function matcherUrl(): string {
+  return new URL(running('matcher').healthUrl).origin
+}
+
+/**
+ * A request signed off chain and sent to the order stream at `url`: a private Groth16 preimage or a public TEE-WASM
+ * statement. Nothing is on chain until it is used.
+ */
+async function sendSigned(kind: 'privateGroth16' | 'publicTee', url: string): Promise<SignedProofRequest> {
+  const { requester, markets } = current()
+  const common = { maxReward: MAX_REWARD, provingTime: PROVING_TIME, matcherUrl: url }
+  if (kind === 'publicTee') {
+    const publicInputs = concat([toHex(randomFieldElement(), { size: 32 }), sha256('0x')])
+    return signedPath(await requestProof(requester, { ...common, marketId: markets.teeWasm, publicInputs }))
+  }
+  const statement = await preimageStatement()
+  const privateInputs = stringToBytes(JSON.stringify({ preimage: statement.preimage.toString() }))
+  return signedPath(
+    await requestProof(requester, {
+      ...common,
+      marketId: markets.groth16Native,
+      publicInputs: statement.publicInputs,
+      privateInputs,
+    }),
+  )
+}
+
+function signedPath(sent: ProofRequest | SignedProofRequest): SignedProofRequest {
+  if (sent.path === 'onchain') throw new Error('requestProof took the on-chain path although a matcher URL was given')
+  return sent
+}
+
+/**
+ * waitForProof for a signed request: it waits for the request's use first (no log scan meanwhile). With `postAfter`,
+ * the requester's wait posts it on chain itself once it stays unused that many seconds of chain time.
+ */
+async function signedProofOf(
+  sent: SignedProofRequest,
+  postAfter?: number,
+): Promise<{ proof: ProofFulfilment; stages: ProofStage[] }> {
+  const { network, requester } = current()
+  const stages: ProofStage[] = []
+  const post = postAfter === undefined ? {} : { client: requester, postAfterSeconds: postAfter }
+  const proof = await diagnosed(
+    waitForProof(network.marketplace.reader, sent.requestId, {
+      timeoutMs: WAIT_MS,
+      pollIntervalMs: 250,
+      onProgress: (stage) => stages.push(stage),
+      signed: { signed: sent.signed, ...post },
+    }),
+  )
+  return { proof, stages }
 }
 
 async function taskAssignedLogs(requestId: bigint) {
@@ -487,6 +544,32 @@ describe('the Cairn network end to end: matcher and prover runner as processes o
     expect(slashes).toEqual([])
   })
 
+  it('a signed public request and a signed private request go through the order stream and are fulfilled', async () => {
+    const { network, prover } = current()
+    const { reader } = network.marketplace
+    const url = matcherUrl()
+    const sent = [await sendSigned('privateGroth16', url), await sendSigned('publicTee', url)]
+    for (const request of sent) {
+      // Acknowledged: the matcher persisted it; nothing is on chain until its signed batch uses it.
+      expect(request.path).toBe('signed')
+      expect(request.accepted).toEqual({ requestId: request.requestId.toString(), duplicate: false })
+    }
+    const done = await Promise.all(sent.map((request) => signedProofOf(request)))
+    for (const [i, request] of sent.entries()) {
+      const { proof, stages } = done[i] as (typeof done)[number]
+      expect(stages).toContain('fulfilled')
+      expect(isAddressEqual(proof.prover, prover)).toBe(true)
+      const loaded = await loadRequest(reader, request.requestId)
+      expect(loaded.byMatcher).toBe(true)
+      expect(loaded.state).toBe('Fulfilled')
+      expect(await taskAssignedLogs(request.requestId)).toHaveLength(1)
+      expect(await getOrderStatus(url, request.requestId)).toMatchObject({ state: 'used' })
+    }
+    // The private one's data key went to the prover's enclave in the same signed batch that recorded it.
+    expect(done[0]?.stages).toContain('input-key-released')
+    expect(done[1]?.stages).not.toContain('input-key-released')
+  })
+
   it('slashes a crashed prover past its deadline and compensates the requester; the breaker trips and resets', async () => {
     const { network, launch, offers, prover } = current()
     const { reader, deployment, actors } = network.marketplace
@@ -586,6 +669,24 @@ describe('the Cairn network end to end: matcher and prover runner as processes o
     expect(await proverMetric('cairn_prover_fallback_claims_total')).toBe(claimsBefore + 1)
   })
 
+  it('with the matcher dead, a signed request is posted on chain by its requester and claimed through the fallback', async () => {
+    const { network, prover } = current()
+    const { reader } = network.marketplace
+    // The matcher was killed above: its port answers nothing, so the SDK posts the same signed request on chain.
+    const sent = await sendSigned('publicTee', matcherUrl())
+    expect(sent.path).toBe('posted')
+    expect(sent.unavailable?.kind).toBe('unreachable')
+    expect(await getRequestState(reader, sent.requestId)).toBe('Open')
+    await advanceTime(network.marketplace, FALLBACK_DELAY + 1)
+
+    const { proof, stages } = await signedProofOf(sent)
+    expect(stages).toEqual(['open', 'assigned', 'fulfilled'])
+    expect(isAddressEqual(proof.prover, prover)).toBe(true)
+    const loaded = await loadRequest(reader, sent.requestId)
+    expect(loaded.byMatcher).toBe(false)
+    expect(loaded.state).toBe('Fulfilled')
+  })
+
   it('a restarted matcher assigns every request posted while it was down exactly once, and all are proven', async () => {
     const { network, launch } = current()
     const { reader } = network.marketplace
@@ -621,6 +722,48 @@ describe('the Cairn network end to end: matcher and prover runner as processes o
     // Private requests can only have come from the matcher (a fallback claim releases no input key); the public one
     // may have gone either way, but only once.
     for (const posted of privates) expect((await loadRequest(reader, posted.requestId)).byMatcher).toBe(true)
+  })
+  it('a matcher killed with acknowledged signed requests pending assigns each exactly once after its restart', async () => {
+    const { network, launch, offers, prover } = current()
+    const { reader } = network.marketplace
+    // With the prover stopped its listings are on leave: the matcher acknowledges orders but has nobody to give them.
+    await running('prover').stop()
+    for (const { marketId } of offers) {
+      expect(listingStates[(await getListing(reader, prover, marketId)).state]).toBe('Leaving')
+    }
+    const url = matcherUrl()
+    const pending = [
+      await sendSigned('privateGroth16', url),
+      await sendSigned('publicTee', url),
+      await sendSigned('publicTee', url),
+    ]
+    // Censored: acknowledged, then never assigned (the matcher dies); its requester's wait posts it on chain.
+    const censored = await sendSigned('publicTee', url)
+    for (const request of [...pending, censored]) {
+      expect(request.path).toBe('signed')
+      expect(await getOrderStatus(url, request.requestId)).toMatchObject({ state: 'pending' })
+      expect(await getRequestState(reader, request.requestId)).toBe('None')
+    }
+
+    await running('matcher').kill()
+    const censoredProof = signedProofOf(censored, 5)
+    await eventually('the censored request posted on chain by its requester', async () => {
+      const state = await getRequestState(reader, censored.requestId)
+      return state === 'Open' ? state : undefined
+    })
+
+    // The same key and orders file: the acknowledged orders come back from its journal, the chain says none is used.
+    services.matcher = await startMatcher(network, launch)
+    services.prover = await startProver(network, { ...launch, markets: offers, claimFallback: true })
+    const proofs = await Promise.all([...pending.map((request) => signedProofOf(request)), censoredProof])
+    for (const [i, request] of [...pending, censored].entries()) {
+      expect(proofs[i]?.stages).toContain('fulfilled')
+      expect(await getRequestState(reader, request.requestId)).toBe('Fulfilled')
+      const assigned = await taskAssignedLogs(request.requestId)
+      expect(assigned, `TaskAssigned logs of request ${request.requestId}`).toHaveLength(1)
+    }
+    for (const request of pending) expect((await loadRequest(reader, request.requestId)).byMatcher).toBe(true)
+    expect(await getOrderStatus(matcherUrl(), censored.requestId)).toMatchObject({ state: 'used' })
   })
 })
 

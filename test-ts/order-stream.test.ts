@@ -3,6 +3,7 @@ import { type Hex, zeroHash } from 'viem'
 import { afterEach, describe, expect, it } from 'vitest'
 import { freePort } from '../ts/devnet/anvil.js'
 import {
+  depositShortfall,
   getOrderStatus,
   MAX_REPLY_BYTES,
   MatcherUnavailableError,
@@ -11,6 +12,7 @@ import {
   parseOrderBody,
   type SignedRequestWithSignature,
   submitOrder,
+  submitToppingUp,
 } from '../ts/index.js'
 import { type LocalServer, serveLocally } from './local-server.js'
 
@@ -179,5 +181,61 @@ describe('the order-stream client', () => {
     const { base: lying } = await matcher((res) => json(res, 200, { requestId: '42', state: 'teleported' }))
     const error = await getOrderStatus(lying, 42n).catch((e: unknown) => e)
     expect(error).toMatchObject({ name: 'MatcherUnavailableError', kind: 'badReply' })
+  })
+})
+
+describe('submitToppingUp: an InsufficientDeposit refusal that names the shortfall', () => {
+  const refusal = (balance: string, needed: string) => ({
+    error: { code: 'InsufficientDeposit', message: 'deposit more', details: { balance, needed } },
+  })
+  const accepted = { requestId: '42', duplicate: false }
+
+  it('deposits the shortfall the matcher names and sends the order again, once', async () => {
+    const { base, seen } = await matcher((res) =>
+      seen.length === 1 ? json(res, 422, refusal('40', '100')) : json(res, 200, accepted),
+    )
+    const deposits: bigint[] = []
+    const reply = await submitToppingUp(
+      base,
+      signed,
+      {},
+      {
+        wallet: async () => 1_000n,
+        topUp: async (amount) => {
+          deposits.push(amount)
+        },
+      },
+    )
+    expect(reply).toEqual(accepted)
+    expect(deposits).toEqual([60n])
+    expect(seen).toHaveLength(2)
+  })
+
+  it('refuses as the matcher did when the wallet cannot cover it, or when it is refused again', async () => {
+    const poor = await matcher((res) => json(res, 422, refusal('40', '100')))
+    const deposits: bigint[] = []
+    const topUp = async (amount: bigint) => {
+      deposits.push(amount)
+    }
+    const short = await submitToppingUp(poor.base, signed, {}, { wallet: async () => 59n, topUp }).catch((e) => e)
+    expect(short).toBeInstanceOf(OrderRejectedError)
+    expect(deposits).toEqual([])
+    server?.close()
+
+    const again = await matcher((res) => json(res, 422, refusal('40', '100')))
+    const twice = await submitToppingUp(again.base, signed, {}, { wallet: async () => 1_000n, topUp }).catch((e) => e)
+    expect(twice).toMatchObject({ code: 'InsufficientDeposit' })
+    expect(deposits).toEqual([60n])
+    expect(again.seen).toHaveLength(2)
+  })
+
+  it('never tops up for another refusal or for figures that are not integers', () => {
+    const rejected = (code: string, details: Record<string, string>) =>
+      new OrderRejectedError(code, 'no', details, 422, 'http://matcher')
+    expect(depositShortfall(rejected('BadSignature', { balance: '1', needed: '9' }))).toBeUndefined()
+    expect(depositShortfall(rejected('InsufficientDeposit', { balance: '1', needed: '-9' }))).toBeUndefined()
+    expect(depositShortfall(rejected('InsufficientDeposit', { balance: '9', needed: '9' }))).toBeUndefined()
+    expect(depositShortfall(rejected('InsufficientDeposit', {}))).toBeUndefined()
+    expect(depositShortfall(rejected('InsufficientDeposit', { balance: '1', needed: '9' }))).toBe(8n)
   })
 })

@@ -1,7 +1,8 @@
 import { type Address, type Hex, type TransactionReceipt, zeroAddress } from 'viem'
 import type { CairnClient } from './client.js'
 import type { AttestationDeployment } from './deployment.js'
-import { DEFAULT_ACK_TIMEOUT_MS, type MatcherUnavailableError, submitOrder } from './order-stream.js'
+import { DEFAULT_ACK_TIMEOUT_MS, type MatcherUnavailableError } from './order-stream.js'
+import { submitToppingUp } from './order-top-up.js'
 import type { OrderAccepted } from './orders.js'
 import { encryptPrivateInputs, type PrivateInputsContext } from './privacy.js'
 import { getBalance, getMarket } from './readers.js'
@@ -208,13 +209,20 @@ export async function requestProof(
   }
   // Signed first (its checks refuse a bad request before any transaction), then the deposit it will need.
   const signed = await signRequest(client, request, params.nonce ?? randomNonce())
-  const deposited =
+  let deposited =
     available.marketplace >= maxReward
       ? undefined
       : await deposit(client, market.paymentToken, maxReward - available.marketplace)
   const matcherUrl = params.matcherUrl
+  const orderOptions = { timeoutMs: params.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS }
   const outcome = await sendSignedRequest(signed, {
-    submit: (s) => submitOrder(matcherUrl, s, { timeoutMs: params.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS }),
+    submit: async (s) => {
+      const topUp = async (amount: bigint) => {
+        deposited = await deposit(client, market.paymentToken, amount)
+      }
+      const wallet = () => balanceOf(client, market.paymentToken, client.wallet.account.address)
+      return submitToppingUp(matcherUrl, s, orderOptions, { wallet, topUp })
+    },
     post: (s) => postSignedRequest(client, s),
     state: (r) => signedRequestState(client, r),
   })
