@@ -20,6 +20,7 @@ import { eventOf } from './events.js'
 import { iPrivateClaimsAbi, proofMarketplaceAbi, teeRegistryAbi } from './generated.js'
 import { keyCommitmentOf, parseEnvelope, wrapDataKey } from './privacy.js'
 import { loadRequest } from './readers.js'
+import type { SendOptions } from './sending.js'
 import type { RegistryReader } from './tee.js'
 import { cairnTypedData, type SignedTypedData } from './typed-data.js'
 import type { Inputs, Request, RequestRecords, Task, TaskRecords } from './types.js'
@@ -234,12 +235,20 @@ export async function activeProverEnclave(
  * Ends a private claim whose key never came, once its window has closed; anyone may (the prover's runner does). The
  * request is cancelled with its escrow refunded in full; the prover is released without slash.
  */
-export async function abandonUnkeyedClaim(client: CairnClient, records: TaskRecords): Promise<TransactionReceipt> {
-  return write(client, {
-    ...claims(client),
-    functionName: 'abandonUnkeyedClaim',
-    args: [records.requestId, records.request, records.task],
-  })
+export async function abandonUnkeyedClaim(
+  client: CairnClient,
+  records: TaskRecords,
+  options: SendOptions = {},
+): Promise<TransactionReceipt> {
+  return write(
+    client,
+    {
+      ...claims(client),
+      functionName: 'abandonUnkeyedClaim',
+      args: [records.requestId, records.request, records.task],
+    },
+    options,
+  )
 }
 
 /**
@@ -249,12 +258,17 @@ export async function abandonUnkeyedClaim(client: CairnClient, records: TaskReco
 export async function rejectInputKey(
   client: CairnClient,
   records: TaskRecords & { signature: Hex },
+  options: SendOptions = {},
 ): Promise<{ price: bigint; refund: bigint; receipt: TransactionReceipt }> {
-  const receipt = await write(client, {
-    ...claims(client),
-    functionName: 'rejectInputKey',
-    args: [records.requestId, records.request, records.task, records.signature],
-  })
+  const receipt = await write(
+    client,
+    {
+      ...claims(client),
+      functionName: 'rejectInputKey',
+      args: [records.requestId, records.request, records.task, records.signature],
+    },
+    options,
+  )
   const { args } = eventOf(receipt, client.deployment.contracts.proofMarketplace, proofMarketplaceAbi, 'InputsRejected')
   return { price: args.price, refund: args.refund, receipt }
 }
