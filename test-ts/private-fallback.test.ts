@@ -35,16 +35,23 @@ import {
   getStake,
   type InputKeyRelease,
   inlineInputs,
+  iPrivateClaimsAbi,
+  isInputKeyReleaseError,
   KEY_RELEASE_WINDOW,
+  loadRequest,
   measurementOf,
   mintDevToken,
   type ProgressDetails,
   type ProofStage,
   proofMarketplaceAbi,
+  releaseInputKeyToClaimant,
   setEnclaveKeys,
   submitDevCollateral,
+  type Task,
   waitForProof,
   withAttestation,
+  wrapDataKey,
+  write,
 } from '../ts/index.js'
 import { eventually } from './eventually.js'
 
@@ -256,5 +263,44 @@ describe('private requests with the matcher down', () => {
     expect(await getBalance(reader, f.requester, token)).toBe(balanceBefore + MAX_REWARD)
     expect(await getStake(reader, f.prover)).toEqual({ staked: stakeBefore.staked, locked: stakeBefore.locked })
     expect(await getInputKeyWait(reader, requestId)).toEqual({ kind: 'none' })
+  })
+
+  it('a requester releasing a wrong key gets it attested (rejectInputKey): the prover is paid for the check, not slashed', async () => {
+    const f = current()
+    const { reader, deployment } = f.devnet
+    const { requestId } = await postPrivateRequest()
+    const token = deployment.contracts.paymentToken
+    const proverBefore = await getBalance(reader, f.prover, token)
+    const stakeBefore = await getStake(reader, f.prover)
+    await advanceTime(f.devnet, PAST_FALLBACK_DELAY)
+    await eventually(
+      `request ${requestId} claimed`,
+      async () => (await getRequestState(reader, requestId)) === 'Assigned',
+    )
+
+    // The SDK refuses a data key the envelope does not commit to...
+    const requesterTee = withAttestation(f.devnet.actors.requester, f.attestation)
+    const wrongDataKey = generateEciesPrivateKey()
+    await expect(releaseInputKeyToClaimant(requesterTee, { requestId, dataKey: wrongDataKey })).rejects.toSatisfy(
+      (error) => isInputKeyReleaseError(error) && error.reason === 'wrong-data-key',
+    )
+    // ...so a requester bent on it sends the release itself: a wrong data key, properly wrapped to the enclave.
+    const { request, task } = await loadRequest(reader, requestId)
+    const enclave = f.runner.enclaveKey(f.market)
+    const inputKey = wrapDataKey(wrongDataKey, enclave?.eciesPublicKey as Hex)
+    await write(f.devnet.actors.requester, {
+      address: deployment.contracts.proofMarketplace,
+      abi: iPrivateClaimsAbi,
+      functionName: 'releaseInputKey',
+      args: [requestId, request, task as Task, inputKey],
+    })
+
+    await eventually(
+      `request ${requestId} rejected`,
+      async () =>
+        (await getRequestState(reader, requestId)) === 'InputsRejected' && !f.runner.tasks().includes(requestId),
+    )
+    expect(await getBalance(reader, f.prover, token)).toBe(proverBefore + PRICE)
+    expect((await getStake(reader, f.prover)).staked).toBe(stakeBefore.staked)
   })
 })
