@@ -134,7 +134,11 @@ abstract contract MarketplaceBase is EIP712, ReentrancyGuardTransient {
         }
         // Within the request's deadline by construction: matchingExpiry + provingTime ≤ deadline at creation,
         // and now + keyWait ≤ matchingExpiry (a private claim checks it).
-        task.deadline = Clock.timestamp32() + keyWait + request.provingTime;
+        task.deadline = Clock.timestamp32() + request.provingTime;
+        // At most KEY_RELEASE_WINDOW on a deadline the request keeps below matchingExpiry + provingTime.
+        unchecked {
+            task.deadline += keyWait;
+        }
         if (failure.length == 0) failure = _lockStake(marketId, prover, requestId, task.deadline);
         if (failure.length != 0) {
             _registry.release(prover, task.compute);
