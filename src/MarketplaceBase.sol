@@ -44,6 +44,8 @@ abstract contract MarketplaceBase is EIP712, ReentrancyGuardTransient {
     mapping(address account => mapping(address token => uint256)) internal _balances;
     /// Signed requests' Permit2-style unordered nonces: a set bit is a nonce used or invalidated.
     mapping(address requester => mapping(uint256 wordPos => uint256)) internal _nonceBitmap;
+    /// Private fallback claims' input-key waits (IPrivateClaims): the key's due time, then the released key's hash.
+    mapping(uint256 requestId => bytes32) internal _inputKeyWaits;
 
     constructor(IProverRegistry registry_) {
         _registry = registry_;
@@ -63,7 +65,7 @@ abstract contract MarketplaceBase is EIP712, ReentrancyGuardTransient {
         bool strict
     ) internal returns (bytes memory reason) {
         reason = _checkAssignable(requestId, request, byMatcher);
-        if (reason.length == 0) reason = _reserveAndLock(requestId, request, prover, price, provingTime, byMatcher);
+        if (reason.length == 0) reason = _reserveAndLock(requestId, request, prover, price, provingTime, byMatcher, 0);
         if (reason.length != 0) return _reject(strict, reason);
     }
 
@@ -98,14 +100,16 @@ abstract contract MarketplaceBase is EIP712, ReentrancyGuardTransient {
 
     /// @dev Reserves the prover's capacity (the registry checks listing, price and proving time against the
     /// request), checks a matcher assignment's signed terms against the listing, locks the prover's stake and
-    /// commits the task; on failure undoes the reservation and returns why.
+    /// commits the task; on failure undoes the reservation and returns why. `keyWait`: seconds added to the task's
+    /// deadline ahead of its proving time (a private claim's key release window; zero otherwise).
     function _reserveAndLock(
         uint256 requestId,
         Request calldata request,
         address prover,
         uint96 signedPrice,
         uint32 signedProvingTime,
-        bool byMatcher
+        bool byMatcher,
+        uint32 keyWait
     ) internal returns (bytes memory failure) {
         uint256 marketId = _marketOf(requestId);
         Task memory task;
@@ -129,8 +133,12 @@ abstract contract MarketplaceBase is EIP712, ReentrancyGuardTransient {
             return _callFailure(why, address(_registry), gasBefore);
         }
         // Within the request's deadline by construction: matchingExpiry + provingTime ≤ deadline at creation,
-        // and now ≤ matchingExpiry.
+        // and now + keyWait ≤ matchingExpiry (a private claim checks it).
         task.deadline = Clock.timestamp32() + request.provingTime;
+        // At most KEY_RELEASE_WINDOW on a deadline the request keeps below matchingExpiry + provingTime.
+        unchecked {
+            task.deadline += keyWait;
+        }
         if (failure.length == 0) failure = _lockStake(marketId, prover, requestId, task.deadline);
         if (failure.length != 0) {
             _registry.release(prover, task.compute);

@@ -7,6 +7,7 @@ import {SafeTransferLib} from "solady/utils/SafeTransferLib.sol";
 
 import {IEnclaveKeys} from "./interfaces/IEnclaveKeys.sol";
 import {IMatcherAuthority} from "./interfaces/IMatcherAuthority.sol";
+import {IPrivateClaims} from "./interfaces/IPrivateClaims.sol";
 import {IProofMarketplace} from "./interfaces/IProofMarketplace.sol";
 import {IProofVerifier} from "./interfaces/IProofVerifier.sol";
 import {IProverRegistry} from "./interfaces/IProverRegistry.sol";
@@ -367,6 +368,12 @@ contract ProofMarketplace is IProofMarketplace, Ownable, MarketplaceBase {
         bytes memory why = _checkAssigned(requestId, request, task);
         if (why.length != 0) _reject(true, why);
         if (Clock.timestamp() <= task.deadline) revert TaskDeadlineNotPassed(requestId, task.deadline);
+        // A private claim whose requester withheld the key (a due time in the slot) is abandoned, not slashed.
+        unchecked {
+            if (uint256(_inputKeyWaits[requestId]) - 1 < type(uint32).max) {
+                revert IPrivateClaims.InputKeyNotReleased(requestId);
+            }
+        }
         _commitments[requestId] = RequestCommitment.finished(RequestStatus.Slashed);
 
         uint256 marketId = _marketOf(requestId);

@@ -4,6 +4,8 @@ pragma solidity 0.8.30;
 import {ECDSA} from "solady/utils/ECDSA.sol";
 import {SignatureCheckerLib} from "solady/utils/SignatureCheckerLib.sol";
 
+import {IEnclaveKeys} from "./interfaces/IEnclaveKeys.sol";
+import {IPrivateClaims} from "./interfaces/IPrivateClaims.sol";
 import {IProofMarketplace} from "./interfaces/IProofMarketplace.sol";
 import {IProverRegistry} from "./interfaces/IProverRegistry.sol";
 import {IProofVerifier} from "./interfaces/IProofVerifier.sol";
@@ -14,12 +16,13 @@ import {RequestCommitment} from "./libraries/RequestCommitment.sol";
 import {StructArrayHashing} from "./libraries/StructArrayHashing.sol";
 import {AssignmentLibrary} from "./types/Assignment.sol";
 import {Inputs} from "./types/Inputs.sol";
+import {InvalidInputKey} from "./types/InvalidInputKey.sol";
 import {Market} from "./types/Market.sol";
-import {Request, RequestStatus} from "./types/Request.sol";
+import {Request, RequestStatus, Task} from "./types/Request.sol";
 import {SignedMatch, SignedRequest, SignedRequestLibrary} from "./types/SignedRequest.sol";
 
 /// @title SignedRequestModule
-/// @notice Requests signed off chain (ISignedRequests), run by the marketplace's fallback by delegatecall: in its
+/// @notice Requests signed off chain (ISignedRequests) and the private-input fallback claim (IPrivateClaims), run by the marketplace's fallback by delegatecall: in its
 /// storage, under its address and domain, with its reentrancy lock. Deployed by the ProofMarketplace constructor.
 /// @dev Called directly, it acts on its own empty storage and holds nothing. Design:
 /// - Replay: a signed request's EIP-712 digest binds chain and marketplace (domain), requester and nonce; its use spends
@@ -31,7 +34,17 @@ import {SignedMatch, SignedRequest, SignedRequestLibrary} from "./types/SignedRe
 /// - assignSigned verifies the matcher's signature once, then runs each item in a self-call (assignSignedItem) that
 ///   records the request and assigns it with the marketplace's own rules (MarketplaceBase._assign, strict): a failing
 ///   item reverts its call whole (nonce, escrow, record, reservation) and is skipped with its exact error.
-contract SignedRequestModule is ISignedRequests, MarketplaceBase {
+/// - Private claims (IPrivateClaims) keep one slot per claim (_inputKeyWaits): its key's due time, then the released
+///   key's hash. They assign with the marketplace's own rules (_checkAssignable, _reserveAndLock with the window as
+///   extra deadline); their two settlements (abandon, reject the key) release capacity and stake as the marketplace's
+///   settlements do.
+contract SignedRequestModule is ISignedRequests, IPrivateClaims, MarketplaceBase {
+    /// @inheritdoc IPrivateClaims
+    /// @dev Five minutes: room for a requester's SDK to see the claim (a few polls) and land a transaction through
+    /// congestion on any chain Cairn targets, short enough that a requester who never releases ties up the prover's
+    /// capacity and stake lock for little. Both sides run software (the SDK's waitForProof releases on its own).
+    uint32 public constant KEY_RELEASE_WINDOW = 5 minutes;
+
     constructor(IProverRegistry registry_) MarketplaceBase(registry_) {}
 
     /// @inheritdoc ISignedRequests
@@ -119,6 +132,134 @@ contract SignedRequestModule is ISignedRequests, MarketplaceBase {
     /// @inheritdoc ISignedRequests
     function signedRequestId(SignedRequest calldata request) external view returns (uint256) {
         return SignedRequestLibrary.id(request.marketId, _hashTypedData(request.hash()));
+    }
+
+    // ================================================================ private claims
+
+    /// @inheritdoc IPrivateClaims
+    function claimPrivate(
+        uint256 requestId,
+        Request calldata request,
+        bytes32 publicInputsDigest,
+        bytes32 privateInputsDigest
+    ) external nonReentrant {
+        bytes memory why = _checkAssignable(requestId, request, false);
+        if (why.length != 0) _reject(true, why);
+        if (keccak256(abi.encodePacked(publicInputsDigest, privateInputsDigest)) != request.inputsDigest) {
+            revert InputsDigestsMismatch(requestId);
+        }
+        if (privateInputsDigest == bytes32(0)) revert NoPrivateInputs(requestId);
+        // The task's deadline (now + window + provingTime) must stay within matchingExpiry + provingTime.
+        uint256 latestClaim = uint256(request.matchingExpiry) - KEY_RELEASE_WINDOW;
+        if (Clock.timestamp() > latestClaim) revert PrivateClaimTooLate(requestId, latestClaim);
+        uint32 keyDueBy = Clock.timestamp32() + KEY_RELEASE_WINDOW;
+        _inputKeyWaits[requestId] = bytes32(uint256(keyDueBy));
+        why = _reserveAndLock(requestId, request, msg.sender, 0, 0, false, KEY_RELEASE_WINDOW);
+        if (why.length != 0) _reject(true, why);
+        emit PrivateClaimed(requestId, msg.sender, keyDueBy);
+    }
+
+    /// @inheritdoc IPrivateClaims
+    function releaseInputKey(uint256 requestId, Request calldata request, Task calldata task, bytes calldata inputKey)
+        external
+        nonReentrant
+    {
+        _requireAssigned(requestId, request, task);
+        if (msg.sender != request.refundAddress) revert NotRefundAddress(msg.sender, request.refundAddress);
+        if (inputKey.length == 0) revert EmptyInputKey();
+        uint32 keyDueBy = _awaitedKeyDueBy(requestId);
+        if (Clock.timestamp() > keyDueBy) revert KeyReleaseWindowClosed(requestId, keyDueBy);
+        _inputKeyWaits[requestId] = keccak256(inputKey);
+        emit IProofMarketplace.InputKeyReleased(requestId, task.prover, inputKey);
+    }
+
+    /// @inheritdoc IPrivateClaims
+    function abandonUnkeyedClaim(uint256 requestId, Request calldata request, Task calldata task)
+        external
+        nonReentrant
+    {
+        _requireAssigned(requestId, request, task);
+        uint32 keyDueBy = _awaitedKeyDueBy(requestId);
+        if (Clock.timestamp() <= keyDueBy) revert KeyReleaseWindowOpen(requestId, keyDueBy);
+        delete _inputKeyWaits[requestId];
+        _commitments[requestId] = RequestCommitment.finished(RequestStatus.Cancelled);
+        Market storage m = _markets[_marketOf(requestId)];
+        _balances[request.refundAddress][m.paymentToken] += request.maxReward;
+        emit UnkeyedClaimAbandoned(requestId, task.prover);
+        emit IProofMarketplace.RequestCancelled(requestId, request.maxReward);
+        _registry.release(task.prover, task.compute);
+        uint96 stakePerTask = m.stakePerTask;
+        if (stakePerTask != 0) m.stakeSource.unlock(task.prover, requestId, stakePerTask);
+    }
+
+    /// @inheritdoc IPrivateClaims
+    function rejectInputKey(uint256 requestId, Request calldata request, Task calldata task, bytes calldata signature)
+        external
+        nonReentrant
+    {
+        _requireAssigned(requestId, request, task);
+        if (msg.sender != task.prover) revert IProofMarketplace.NotAssignedProver(msg.sender, task.prover);
+        if (Clock.timestamp() > task.deadline) revert IProofMarketplace.TaskDeadlinePassed(requestId, task.deadline);
+        bytes32 keyHash = _inputKeyWaits[requestId];
+        if (uint256(keyHash) <= type(uint32).max) {
+            if (keyHash == bytes32(0)) revert NoKeyAwaited(requestId);
+            revert InputKeyNotReleased(requestId);
+        }
+        IEnclaveKeys keys = enclaveKeys;
+        if (address(keys) == address(0)) revert IProofMarketplace.EnclaveKeysNotSet();
+        address signer = ECDSA.recoverCalldata(
+            _hashTypedData(InvalidInputKey(requestId, request.inputsDigest, keyHash).hash()), signature
+        );
+        uint256 marketId = _marketOf(requestId);
+        if (keys.enclaveOperator(marketId, signer) != task.prover) {
+            revert IProofMarketplace.NotProverEnclave(signer, task.prover);
+        }
+        _settleRejected(requestId, request, task, _markets[marketId]);
+    }
+
+    /// @dev The marketplace's InputsRejected settlement (ProofMarketplace._settle): the prover is paid its price, the
+    /// rest of the escrow refunded, its capacity and stake released.
+    function _settleRejected(uint256 requestId, Request calldata request, Task calldata task, Market storage m)
+        internal
+    {
+        _commitments[requestId] = RequestCommitment.finished(RequestStatus.InputsRejected);
+        address token = m.paymentToken;
+        uint96 refund = request.maxReward - task.price;
+        emit IProofMarketplace.InputsRejected(requestId, task.prover, task.price, refund);
+        address rewardAddress = _registry.release(task.prover, task.compute);
+        uint96 stakePerTask = m.stakePerTask;
+        if (stakePerTask != 0) m.stakeSource.unlock(task.prover, requestId, stakePerTask);
+        _balances[rewardAddress][token] += task.price;
+        if (refund != 0) _balances[request.refundAddress][token] += refund;
+    }
+
+    /// @inheritdoc IPrivateClaims
+    function inputKeyWait(uint256 requestId) external view returns (bytes32) {
+        return _inputKeyWaits[requestId];
+    }
+
+    /// @dev Reverts unless (request, task) are the records of the assigned request `requestId`, with the
+    /// marketplace's errors.
+    function _requireAssigned(uint256 requestId, Request calldata request, Task calldata task) internal view {
+        bytes32 commitment = _commitments[requestId];
+        RequestStatus status = RequestCommitment.status(commitment);
+        if (status != RequestStatus.Assigned) {
+            if (status == RequestStatus.None) revert IProofMarketplace.UnknownRequest(requestId);
+            if (status == RequestStatus.Fulfilled) revert IProofMarketplace.RequestAlreadyFulfilled(requestId);
+            revert IProofMarketplace.RequestNotAssigned(requestId, status);
+        }
+        if (commitment != RequestCommitment.assigned(request, task)) {
+            revert IProofMarketplace.RecordMismatch(requestId);
+        }
+    }
+
+    /// @dev The due time of the input key awaited for `requestId`; reverts when none is awaited or it was released.
+    function _awaitedKeyDueBy(uint256 requestId) internal view returns (uint32) {
+        uint256 wait = uint256(_inputKeyWaits[requestId]);
+        if (wait == 0) revert NoKeyAwaited(requestId);
+        if (wait > type(uint32).max) revert InputKeyAlreadyReleased(requestId);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        return uint32(wait); // at most 2^32 - 1: checked above
     }
 
     /// @dev Uses a signed request: checks it as createRequest checks a posted one, then its signature, nonce, id and

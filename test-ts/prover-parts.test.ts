@@ -184,6 +184,31 @@ describe('the task book', () => {
     expect(log.messages()).toEqual(['task assigned'])
   })
 
+  it('holds a private fallback claim until its requester releases the key, then hands it on once', () => {
+    const log = capturedLogger()
+    const handed: TrackedTask[] = []
+    const book = createTaskBook({
+      kindOf: () => 'groth16',
+      onTracked: (task) => handed.push(task),
+      onFinished: () => {},
+      metrics: createMetrics(),
+      logger: log.logger,
+    })
+    const privateCreation = createdLog(2n, { privateInputs: inlineInputs('0x02c0ffee') })
+    book.track({ requestId: privateCreation.requestId, task: taskOf(), byMatcher: false }, privateCreation)
+    expect(handed).toEqual([])
+    expect(book.awaitingKey().map((task) => task.requestId)).toEqual([privateCreation.requestId])
+    book.keyReleased(privateCreation.requestId, '0xabcd')
+    book.keyReleased(privateCreation.requestId, '0xef01')
+    expect(handed).toHaveLength(1)
+    expect(handed[0]).toMatchObject({ inputKey: '0xabcd', byMatcher: false })
+    expect(book.awaitingKey()).toEqual([])
+    // A matcher assignment of a private request is handed on at once (its key came in the batch).
+    const matched = createdLog(3n, { privateInputs: inlineInputs('0x02c0ffee') })
+    book.track({ requestId: matched.requestId, task: taskOf(), byMatcher: true }, matched, '0x1234')
+    expect(handed).toHaveLength(2)
+  })
+
   it('finishes a task once: aborts it, counts how it ended and lets waiting proofs go', async () => {
     const metrics = createMetrics()
     const log = capturedLogger()
@@ -366,13 +391,13 @@ describe('what the scanned logs mean for tasks', () => {
     return { assignments, book, candidates, inputs, tracked, searched, slashes, order, metrics, log }
   }
 
-  it('makes candidates of public requests in its markets only', async () => {
+  it('makes candidates of requests in its markets only, private ones too (claimed with claimPrivate)', async () => {
     const f = assignmentsFixture(new Map())
     const mine = createdLog(1n)
     const secret = createdLog(2n, { privateInputs: inlineInputs('0x1234') })
     const elsewhere = createdLog(3n, { marketId: OTHER_MARKET, requestId: idIn(OTHER_MARKET, 3n) })
     await f.assignments.onLogs(logsOf({ created: [mine, secret, elsewhere] }))
-    expect([...f.candidates.all()].map(([requestId]) => requestId)).toEqual([mine.requestId])
+    expect([...f.candidates.all()].map(([requestId]) => requestId)).toEqual([mine.requestId, secret.requestId])
   })
 
   it('starts a task still Assigned on chain, from its candidate or its creation searched back, with its input key', async () => {
@@ -480,7 +505,11 @@ describe('fallback claims', () => {
     expect(claimFailure(revert('NotListed'))).toEqual({ kind: 'unclaimable', reason: 'NotListed' })
   })
 
-  function claimsFixture(options: { tripped?: boolean; enabled?: boolean } = {}) {
+  function claimsFixture(
+    options: { tripped?: boolean; enabled?: boolean; enclaveActive?: boolean; awaitingKey?: TrackedTask[] } = {},
+  ) {
+    const abandoned: bigint[] = []
+    const finished: { requestId: bigint; kind: string }[] = []
     const f = candidatesFixture()
     const statuses = new Map<bigint, RequestStatus>()
     const calls = { status: [] as bigint[], available: [] as bigint[], claims: [] as bigint[] }
@@ -495,9 +524,13 @@ describe('fallback claims', () => {
         calls.available.push(marketId)
         return true
       },
+      enclaveActive: async () => options.enclaveActive ?? true,
       claim: async (created) => {
         calls.claims.push(created.requestId)
         return { requestId: created.requestId, task: taskOf(), byMatcher: false }
+      },
+      abandon: async (task) => {
+        abandoned.push(task.requestId)
       },
     }
     const claims = createClaims({
@@ -512,11 +545,50 @@ describe('fallback claims', () => {
       tripped: () => options.tripped === true,
       tracked: () => false,
       track: (claimed, creation) => tracked.push({ claimed, publicInputs: creation.publicInputs }),
+      awaitingKey: () => options.awaitingKey ?? [],
+      finish: (task, outcome) => finished.push({ requestId: task.requestId, kind: outcome.kind }),
       metrics: f.metrics,
       logger: f.log.logger,
     })
-    return { ...f, claims, chain, statuses, calls, tracked, clock }
+    return { ...f, claims, chain, statuses, calls, tracked, clock, abandoned, finished }
   }
+
+  const envelope = inlineInputs('0x02c0ffee')
+
+  it('claims a private request only early enough to leave the requester its key release window', () => {
+    const created = createdLog(1n, { privateInputs: envelope })
+    // matchingExpiry 2_000 less the 300 s window.
+    expect(claimability(created, market, 1_700, false)).toBe('now')
+    expect(claimability(created, market, 1_701, false)).toBe('never')
+  })
+
+  it('claims a private request only in a market where this prover holds an active enclave key', async () => {
+    for (const enclaveActive of [false, true]) {
+      const f = claimsFixture({ enclaveActive })
+      const created = createdLog(1n, { privateInputs: envelope })
+      f.candidates.add(created)
+      f.inputs.ready(created.requestId, new Uint8Array([1]))
+      await f.claims.claimDue()
+      expect(f.calls.claims).toEqual(enclaveActive ? [created.requestId] : [])
+    }
+  })
+
+  it('abandons a private claim whose key did not come within the window, not before', async () => {
+    // Deadline 2_000, proving time 600: the key was due by 1_400.
+    const task = trackedTask(
+      { requestId: idIn(MARKET, 1n), task: taskOf(2_000), byMatcher: false },
+      createdLog(1n, { privateInputs: envelope }),
+      'groth16',
+    )
+    const f = claimsFixture({ awaitingKey: [task] })
+    f.clock.time = 1_400
+    await f.claims.abandonUnkeyed()
+    expect(f.abandoned).toEqual([])
+    f.clock.time = 1_401
+    await f.claims.abandonUnkeyed()
+    expect(f.abandoned).toEqual([task.requestId])
+    expect(f.finished).toEqual([{ requestId: task.requestId, kind: 'abandoned' }])
+  })
 
   it('claims a due candidate in the round after its inputs are ready, proving the bytes it checked', async () => {
     const f = claimsFixture()

@@ -49,6 +49,7 @@ import {
   getProverEnclave,
   getRequestState,
   getStake,
+  type InputKeyRelease,
   inlineInputs,
   measurementOf,
   mintDevToken,
@@ -64,6 +65,7 @@ import {
   submitAssignments,
   submitDevCollateral,
   type TeeReader,
+  waitForProof,
   withAttestation,
   withListedTerms,
 } from '../ts/index.js'
@@ -298,14 +300,14 @@ async function postPrivateRequest(options: { wrongPreimage?: boolean } = {}) {
     requester: f.devnet.actors.requester.wallet.account.address,
     publicInputsDigest: keccak256(statement.publicInputs),
   }
-  const { envelope } = encryptPrivateInputs({
+  const { envelope, dataKey } = encryptPrivateInputs({
     plaintext: stringToBytes(JSON.stringify({ preimage: preimage.toString() })),
     context,
     recipients: [eciesPublicKeyOf(f.matcherEcies)],
   })
   const params = await schedule(f.groth16Market, statement.publicInputs)
   const created = await post({ ...params, marketId: f.groth16Market, privateInputs: inlineInputs(envelope) })
-  return { ...created, envelope, context }
+  return { ...created, envelope, context, dataKey }
 }
 
 /** The matcher's step: re-wrap the data key to the prover enclave's registered ECIES key. */
@@ -469,6 +471,25 @@ describe('prover runner on anvil', () => {
     expect(await metric((runner as ProverRunner).url, 'cairn_prover_fallback_claims_total')).toBe(1)
   })
 
+  it('claims a private request with claimPrivate when no matcher acts; the waiting requester releases the key', async () => {
+    const f = current()
+    const request = await postPrivateRequest()
+    const released: InputKeyRelease[] = []
+    const releaseKey = {
+      client: withAttestation(f.devnet.actors.requester, f.attestation),
+      dataKey: request.dataKey,
+      onKeyReleased: (release: InputKeyRelease) => void released.push(release),
+    }
+    const waiting = waitForProof(f.devnet.reader, request.requestId, { pollIntervalMs: 100, releaseKey })
+    await advanceTime(f.devnet, 31)
+    const proof = await waiting
+    await settled(request.requestId)
+    settledIds.push(request.requestId)
+    expect(proof.prover).toBe(f.prover)
+    expect(released.map(({ prover }) => prover)).toEqual([f.prover])
+    expect(await metric((runner as ProverRunner).url, 'cairn_prover_fallback_claims_total')).toBe(2)
+  })
+
   it('never claims a request whose public inputs can never load from their URI, and says why', async () => {
     const f = current()
     const publicInputs = concat([toHex(randomFieldElement(), { size: 32 }), sha256('0x')])
@@ -519,7 +540,8 @@ describe('prover runner on anvil', () => {
       ['UnsupportedUri', 'DigestMismatch', 'TooLarge'].map((reason) => metric(url, skipCount(reason))),
     )
     expect(counts, aboutBad()).toEqual([1, 2, 1])
-    expect(await metric(url, 'cairn_prover_fallback_claims_total'), aboutBad()).toBe(2)
+    // The two claims before (a public one, a private one) and this one.
+    expect(await metric(url, 'cairn_prover_fallback_claims_total'), aboutBad()).toBe(3)
     for (const requestId of badIds) expect(await stateOf(requestId), aboutBad()).toBe('Open')
   }, 180_000) // reads a 16 MiB + 1 body per attempt: a loaded 2-core machine needs more than the default minute
 

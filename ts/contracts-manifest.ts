@@ -55,7 +55,7 @@ export const contractsManifest = [
   { artifact: 'Groth16VerifierAdapter', decodesErrors: true },
   { artifact: 'RequestLens', deployedAs: { marketplace: ['requestLens'] }, decodesErrors: true },
   // Deployed by the ProofMarketplace constructor and run by its fallback: its functions, events and errors
-  // (ISignedRequests) are served at the marketplace's address.
+  // (ISignedRequests, IPrivateClaims) are served at the marketplace's address.
   { artifact: 'SignedRequestModule', decodesErrors: true },
   // Only for its custom errors (TransferFromFailed, ...), which solady raises from assembly inside the Cairn
   // contracts and therefore never appear in their ABIs.
@@ -86,6 +86,7 @@ export const contractsManifest = [
   // Cairn's interfaces, for bindings only: the contracts implementing them have the same errors.
   { artifact: 'IProofMarketplace', decodesErrors: false },
   { artifact: 'ISignedRequests', decodesErrors: false },
+  { artifact: 'IPrivateClaims', decodesErrors: false },
   { artifact: 'IProverRegistry', decodesErrors: false },
   { artifact: 'INativeStaking', decodesErrors: false },
   { artifact: 'IStakeSource', decodesErrors: false },

@@ -63,6 +63,21 @@ export const signedTypes = {
     },
   },
   /**
+   * A prover enclave's attestation that the input key a requester released for a private fallback claim does not
+   * open the request's private inputs (src/types/InvalidInputKey.sol): IPrivateClaims.rejectInputKey.
+   */
+  invalidInputKey: {
+    contract: 'proofMarketplace',
+    primaryType: 'InvalidInputKey',
+    types: {
+      InvalidInputKey: [
+        { name: 'requestId', type: 'uint256' },
+        { name: 'inputsDigest', type: 'bytes32' },
+        { name: 'inputKeyHash', type: 'bytes32' },
+      ],
+    },
+  },
+  /**
    * A request signed off chain by its requester (src/types/SignedRequest.sol): used by the matcher's assignSigned
    * batch or posted with postSignedRequest, both served at the marketplace's address (ISignedRequests).
    */

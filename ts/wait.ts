@@ -20,6 +20,7 @@ import { RequestNotFoundError } from './readers.js'
 import { type SignedWaitOptions, untilSignedRequestUsed } from './signed-wait.js'
 import type { Fulfilment, Request, Task } from './types.js'
 import { type UnassignedReason, unassignedReason } from './unassigned-reason.js'
+import { type KeyReleaseOptions, keyReleaseStep } from './wait-key-release.js'
 
 /** Where a request stands, as waitForProof reports it; the last five end the wait with ProofRequestFailedError. */
 export type ProofStage =
@@ -80,6 +81,11 @@ export type WaitForProofOptions = {
    */
   matcherUrl?: string
   onUnassigned?: (reason: UnassignedReason, details: { requestId: bigint; blockNumber: bigint }) => void
+  /**
+   * For a private request: its data key and the refund address's client. When a prover claims the request with
+   * claimPrivate (no matcher), the wait releases the key to that prover's enclave, once (see wait-key-release.ts).
+   */
+  releaseKey?: KeyReleaseOptions
   signal?: AbortSignal
   /**
    * The request is a signed one that may not be used yet: wait for its use first (no log scan meanwhile), posting
@@ -230,6 +236,7 @@ export async function waitForProof(
     options.onProgress?.(stage, full)
     return full
   }
+  const releaseKey = options.releaseKey === undefined ? undefined : keyReleaseStep(options.releaseKey)
   let cursor = fromBlock
   for (;;) {
     options.signal?.throwIfAborted()
@@ -243,6 +250,7 @@ export async function waitForProof(
       state.blockNumber = head
       if (state.request === undefined) throw new RequestNotFoundError(requestId, fromBlock, head)
       await checkTime(reader, state, head, report)
+      await releaseKey?.(state)
     }
     // Every poll, not only at new blocks: the matcher's reason can change between blocks (inputs loaded, say).
     if (options.matcherUrl !== undefined && state.request !== undefined && state.task === undefined) {

@@ -1,13 +1,12 @@
 /**
- * What the scanned logs mean for this runner's work. RequestCreated in its markets (public inputs only: private ones
- * need the matcher's input key) makes a fallback candidate. TaskSlashed goes to the breaker. TaskAssigned starts a
+ * What the scanned logs mean for this runner's work. RequestCreated in its markets makes a fallback candidate (a
+ * private one is claimed with claimPrivate, its key released by the requester: InputKeyReleased starts its work). TaskSlashed goes to the breaker. TaskAssigned starts a
  * task, unless its request is no longer Assigned on chain (an earlier run, or this one's claim, may have settled it):
  * never work twice on a task. After a reorg, tasks whose assignment went with the lost blocks are given up.
  */
 import type { Logger } from 'pino'
 import type { HeadBlock } from '../../ts/chain-head.js'
 import type { CairnReader } from '../../ts/client.js'
-import { hasInputs } from '../../ts/request-inputs.js'
 import { marketIdOf, type RequestCreation, type RequestStatus } from '../../ts/types.js'
 import type { Candidates } from './candidates.js'
 import type { Metrics } from './metrics.js'
@@ -70,7 +69,6 @@ export function createAssignments(params: AssignmentsParams): Assignments {
 
   function onCreated(logs: ScannedLogs): void {
     for (const created of logs.created) {
-      if (hasInputs(created.privateInputs)) continue
       if (!markets.has(BigInt(created.marketId))) continue
       candidates.add(created)
     }
@@ -99,6 +97,8 @@ export function createAssignments(params: AssignmentsParams): Assignments {
       if (creation === undefined) throw new Error(`no RequestCreated log for assigned request ${requestId}`)
       book.track(log, creation, logs.inputKeys.get(requestId))
     }
+    // Keys released after their task's assignment was scanned: the requester's release of a private claim.
+    for (const [requestId, inputKey] of logs.inputKeys) book.keyReleased(requestId, inputKey)
   }
 
   async function onReorg(lost: HeadBlock): Promise<void> {

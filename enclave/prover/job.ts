@@ -56,6 +56,11 @@ export type TaskRecord = {
   privateInputs: Inputs
   /** The InputKeyReleased key of a private-input request: the data key wrapped to this enclave's ECIES key. */
   inputKey?: Hex
+  /**
+   * False for a fallback claim: its input key, if any, came from the requester (IPrivateClaims.releaseInputKey), so
+   * a key that does not open the inputs is the requester's fault and is attested (WrongInputKeyError).
+   */
+  byMatcher?: boolean
 }
 
 export type JobContext = {
@@ -83,13 +88,31 @@ export class UndecryptableInputsError extends Error {
 
 /** The backend found checked inputs unprovable: the enclave may attest exactly `statement`, nothing else. */
 export class UnprovableInputsError extends InvalidInputsError {
-  override readonly name = 'UnprovableInputsError'
+  override readonly name: string = 'UnprovableInputsError'
 
   constructor(
     readonly statement: ProofStatement,
     cause: unknown,
   ) {
     super(`request ${statement.requestId}: ${describeError(cause)}`, { cause })
+  }
+}
+
+/**
+ * The requester of a private fallback claim released an input key that does not open the inputs (it unwraps under
+ * none of this enclave's keys, is not the committed data key, or does not authenticate the envelope under this
+ * request). The enclave may attest exactly this, bound to the released key (IPrivateClaims.rejectInputKey): a key
+ * the host made up gets a signature the marketplace refuses, since its hash is not the one recorded on chain.
+ */
+export class WrongInputKeyError extends UnprovableInputsError {
+  override readonly name = 'WrongInputKeyError'
+
+  constructor(
+    statement: ProofStatement,
+    readonly inputKey: Hex,
+    cause: unknown,
+  ) {
+    super(statement, cause)
   }
 }
 
@@ -137,6 +160,7 @@ export async function prepareProofJob(
     envelope,
     context.keyring,
     privateInputsContext(record, context, publicInputs),
+    statement,
   )
   return { ...job, privateInputs: opened }
 }
@@ -157,6 +181,7 @@ function openPrivateInputs(
   envelope: Hex,
   keyring: Keyring,
   context: PrivateInputsContext,
+  statement: ProofStatement,
 ): Uint8Array {
   if (record.inputKey === undefined) {
     throw new UndecryptableInputsError(`request ${record.requestId} has private inputs but no input key was released`)
@@ -166,6 +191,8 @@ function openPrivateInputs(
     return decryptPrivateInputs(envelope, dataKey, context)
   } catch (error) {
     if (error instanceof NoDecryptingKeyError || isPrivateInputsError(error)) {
+      // The requester's own release (a private fallback claim): its wrong key is attested, not the prover's fault.
+      if (record.byMatcher === false) throw new WrongInputKeyError(statement, record.inputKey, error)
       throw new UndecryptableInputsError(`request ${record.requestId}: ${(error as Error).message}`, { cause: error })
     }
     throw error

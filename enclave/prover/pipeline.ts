@@ -8,7 +8,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import type { CairnClient } from '../../ts/client.js'
 import type { ChainClock } from './clock.js'
 import type { ProverRunnerConfig } from './config.js'
-import { type JobContext, proveTask } from './job.js'
+import { type JobContext, proveTask, WrongInputKeyError } from './job.js'
 import type { MarketRuntime } from './markets.js'
 import type { Metrics } from './metrics.js'
 import { createScheduler, type TrackedTask } from './scheduler.js'
@@ -57,7 +57,8 @@ export function createPipeline(params: PipelineParams): Pipeline {
       return proveTask(task, await market.backend(job.keyring.current(task.marketId)), job, signal)
     },
     onProof: (task, fulfilment) => settler.proof(task, fulfilment),
-    onInvalidInputs: (task, error) => settler.reject(task, error.statement),
+    onInvalidInputs: (task, error) =>
+      settler.reject(task, error.statement, error instanceof WrongInputKeyError ? error.inputKey : undefined),
     onFailed: (task, reason, error) => book.finish(task, { kind: 'failed', reason, error }),
     onSettled: () => settler.poke(),
   })

@@ -111,11 +111,13 @@ export async function createRuntime(params: RuntimeParams): Promise<Runtime> {
   const claims = createClaims({
     ...shared,
     enabled: config.claimFallback,
-    chain: claimsChainOf(client, lane),
+    chain: claimsChainOf(client, tee, lane),
     candidates,
     tripped,
     tracked: (requestId) => book.has(requestId),
     track: book.track,
+    awaitingKey: book.awaitingKey,
+    finish: book.finish,
   })
 
   return {
@@ -127,6 +129,7 @@ export async function createRuntime(params: RuntimeParams): Promise<Runtime> {
       await listings.sync()
       await keys.maintain()
       await claims.claimDue()
+      await claims.abandonUnkeyed()
     },
     reset: breakerControl.reset,
     pauseListings: listings.pause,

@@ -14,9 +14,10 @@
  * one fulfilBatch.
  */
 import type { Logger } from 'pino'
-import type { LocalAccount } from 'viem'
+import type { Hex, LocalAccount } from 'viem'
 import type { CairnClient } from '../../ts/client.js'
 import { decodeCairnError } from '../../ts/errors.js'
+import { rejectInputKey, signInvalidInputKey } from '../../ts/private-claims.js'
 import type { SendOptions } from '../../ts/sending.js'
 import { fulfil, fulfilBatch, rejectInputs, signInvalidInputs } from '../../ts/settlement.js'
 import type { Fulfilment } from '../../ts/types.js'
@@ -63,6 +64,8 @@ export function sendInLane<result>(
 export type TaskOutcome =
   | { kind: 'fulfilled' }
   | { kind: 'rejected' }
+  /** A private claim whose requester released no key in time, abandoned: refunded, nobody slashed. */
+  | { kind: 'abandoned' }
   | { kind: 'already-settled'; status: string }
   | { kind: 'failed'; reason: string; error?: unknown }
 
@@ -106,7 +109,8 @@ export type Settler = {
    * The inputs cannot be proven: post the enclave's attestation of `statement`, the request and inputs digest the
    * enclave checked itself (job.ts), never the digest of a record as the host served it.
    */
-  reject(task: TrackedTask, statement: ProofStatement): void
+  /** `inputKey`: the requester's released key of a private claim, when it is what the enclave found wrong. */
+  reject(task: TrackedTask, statement: ProofStatement, inputKey?: Hex): void
   /** Re-checks whether ready proofs should stop waiting (a proof attempt ended). */
   poke(): void
   /** Submits every ready proof now and waits for all submissions in flight. */
@@ -265,9 +269,9 @@ export function createSettler(deps: SettlerDeps): Settler {
 
   // ------------------------------------------------------------------------------------------------ attestations
 
-  function reject(task: TrackedTask, statement: ProofStatement, attempts = 0): void {
+  function reject(task: TrackedTask, statement: ProofStatement, inputKey?: Hex, attempts = 0): void {
     track(
-      sendInLane(deps.lane, (onSent) => attest(task, statement, onSent)).done.catch((error: unknown) => {
+      sendInLane(deps.lane, (onSent) => attest(task, statement, inputKey, onSent)).done.catch((error: unknown) => {
         const verdict = submissionVerdict(error)
         if (verdict.kind === 'settled') return deps.finish(task, { kind: 'already-settled', status: verdict.status })
         if (verdict.kind === 'permanent') return deps.finish(task, { kind: 'failed', reason: verdict.reason, error })
@@ -277,16 +281,22 @@ export function createSettler(deps: SettlerDeps): Settler {
         }
         metrics.retries.inc({ stage: 'reject' })
         log(task).warn({ err: error, retryInMs: delay }, 'invalid-input attestation failed; retrying')
-        later(() => reject(task, statement, attempts + 1), delay)
+        later(() => reject(task, statement, inputKey, attempts + 1), delay)
       }),
     )
   }
 
-  async function attest(task: TrackedTask, statement: ProofStatement, onSent: () => void): Promise<void> {
+  async function attest(
+    task: TrackedTask,
+    statement: ProofStatement,
+    inputKey: Hex | undefined,
+    onSent: () => void,
+  ): Promise<void> {
     const status = await requestStatusOf(client, task.requestId)
     if (status !== 'Assigned') return deps.finish(task, { kind: 'already-settled', status })
     const enclave = deps.enclave(task.marketId)
     if (enclave === undefined) throw new Error(`market ${task.marketId} has no registered enclave key`)
+    if (inputKey !== undefined) return attestWrongKey(task, statement, inputKey, enclave, onSent)
     const signature = await signInvalidInputs(enclave, client.deployment, {
       requestId: statement.requestId,
       inputsDigest: statement.inputsDigest,
@@ -298,6 +308,23 @@ export function createSettler(deps: SettlerDeps): Settler {
     )
     metrics.invalidInputs.inc()
     log(task).info({ price: price.toString(), refund: refund.toString() }, 'invalid inputs attested')
+    deps.finish(task, { kind: 'rejected' })
+  }
+
+  /** The requester released a key that does not open the inputs: attested over that key's hash (rejectInputKey). */
+  async function attestWrongKey(
+    task: TrackedTask,
+    statement: ProofStatement,
+    inputKey: Hex,
+    enclave: LocalAccount,
+    onSent: () => void,
+  ): Promise<void> {
+    const { requestId, inputsDigest } = statement
+    const signature = await signInvalidInputKey(enclave, client.deployment, { requestId, inputsDigest, inputKey })
+    const records = { requestId: task.requestId, request: task.request, task: task.task, signature }
+    const { price, refund } = await rejectInputKey(client, records, { onSent, deadline: BigInt(task.task.deadline) })
+    metrics.invalidInputs.inc()
+    log(task).info({ price: price.toString(), refund: refund.toString() }, 'wrong released input key attested')
     deps.finish(task, { kind: 'rejected' })
   }
 

@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino'
 import type { Hex } from 'viem'
+import { KEY_RELEASE_WINDOW } from '../../ts/private-claims.js'
 import { hasInputs } from '../../ts/request-inputs.js'
 import { marketIdOf, type RequestCreation, type Task } from '../../ts/types.js'
 import type { ProverBackendKind } from './backends/registry.js'
@@ -22,6 +23,13 @@ export type TaskBook = {
   size(): number
   all(): IterableIterator<TrackedTask>
   track(assigned: Assigned, creation: RequestCreation, inputKey?: Hex): void
+  /**
+   * A private fallback claim's input key arrived (the requester's InputKeyReleased): work on the task starts. A task
+   * that holds its key already, or is not tracked, is left alone.
+   */
+  keyReleased(requestId: bigint, inputKey: Hex): void
+  /** Private fallback claims still waiting for their requester's input key (not handed on yet). */
+  awaitingKey(): TrackedTask[]
   /** Ends a task with its outcome; a task already finished (or replaced) is left alone. */
   finish(task: TrackedTask, outcome: TaskOutcome): void
 }
@@ -34,6 +42,19 @@ export type TaskBookParams = {
   onFinished(): void
   metrics: Pick<Metrics, 'tasksInFlight' | 'tasksFailed' | 'tasksAlreadySettled'>
   logger: Logger
+}
+
+/**
+ * Whether a task waits for its requester's input key before it can be proven: a fallback claim of a private request
+ * (claimPrivate) whose key has not been released. A matcher assignment brings its key in its own batch.
+ */
+export function awaitsInputKey(task: Pick<TrackedTask, 'byMatcher' | 'privateInputs' | 'inputKey'>): boolean {
+  return !task.byMatcher && hasInputs(task.privateInputs) && task.inputKey === undefined
+}
+
+/** Chain time by which the requester of a private claim must release its key: the task deadline less its proving time. */
+export function keyDueBy(task: Pick<TrackedTask, 'task' | 'request'>): number {
+  return task.task.deadline - task.request.provingTime
 }
 
 /** A new task's record, queued and not yet attempted. */
@@ -53,7 +74,10 @@ export function trackedTask(
     privateInputs: creation.privateInputs,
     ...(inputKey === undefined ? {} : { inputKey }),
     backend,
-    assignedAt: assignedAt(assigned.task, creation.request.provingTime),
+    // A private claim's deadline also holds the key release window: it was assigned that much earlier.
+    assignedAt:
+      assignedAt(assigned.task, creation.request.provingTime) -
+      (!assigned.byMatcher && hasInputs(creation.privateInputs) ? KEY_RELEASE_WINDOW : 0),
     byMatcher: assigned.byMatcher,
     state: 'queued',
     attempts: 0,
@@ -80,6 +104,21 @@ export function createTaskBook(params: TaskBookParams): TaskBook {
       },
       'task assigned',
     )
+    if (awaitsInputKey(task)) {
+      logger.info(
+        { requestId: task.requestId.toString(), keyDueBy: keyDueBy(task) },
+        'waiting for the requester to release the input key',
+      )
+      return
+    }
+    params.onTracked(task)
+  }
+
+  function keyReleased(requestId: bigint, inputKey: Hex): void {
+    const task = tasks.get(requestId)
+    if (task === undefined || !awaitsInputKey(task)) return
+    task.inputKey = inputKey
+    logger.info({ requestId: requestId.toString() }, 'input key released by the requester')
     params.onTracked(task)
   }
 
@@ -107,6 +146,8 @@ export function createTaskBook(params: TaskBookParams): TaskBook {
     size: () => tasks.size,
     all: () => tasks.values(),
     track,
+    keyReleased,
+    awaitingKey: () => [...tasks.values()].filter(awaitsInputKey),
     finish,
   }
 }

@@ -4,7 +4,8 @@ pragma solidity 0.8.30;
 import {SignedRequestSupport} from "../utils/SignedRequestSupport.sol";
 import {TeeRegistryFixture} from "../attestation/TeeRegistry.t.sol";
 import {TeeRole} from "../../src/attestation/interfaces/ITeeRegistry.sol";
-import {Fulfilment, MatchedRequest, RequestParams} from "../../src/types/Request.sol";
+import {IPrivateClaims} from "../../src/interfaces/IPrivateClaims.sol";
+import {Fulfilment, Inputs, MatchedRequest, RequestParams} from "../../src/types/Request.sol";
 import {Groth16BatchVerifier} from "../../src/verifiers/Groth16BatchVerifier.sol";
 import {MarketParams} from "../../src/types/Market.sol";
 import {ProofContext} from "../../src/types/ProofContext.sol";
@@ -252,6 +253,39 @@ contract MarketplaceGasTest is SignedRequestSupport, TeeRegistryFixture {
         vm.prank(prover);
         marketplace.claim(id, records[id]);
         vm.snapshotGasLastCall("claim (fallback assignment)");
+    }
+
+    /// A private request through the censorship fallback: claimed with claimPrivate, its key released by the
+    /// requester's refund address (a 97-byte ECIES wrap, as the SDK makes it).
+    function test_gas_privateClaim() public {
+        uint256 id = _claimedPrivately();
+        vm.prank(refundee);
+        IPrivateClaims(address(marketplace)).releaseInputKey(id, records[id], tasks[id], new bytes(97));
+        vm.snapshotGasLastCall("releaseInputKey (private claim, 97-byte wrap)");
+    }
+
+    function test_gas_abandonUnkeyedClaim() public {
+        uint256 id = _claimedPrivately();
+        vm.warp(block.timestamp + 5 minutes + 1);
+        IPrivateClaims(address(marketplace)).abandonUnkeyedClaim(id, records[id], tasks[id]);
+        vm.snapshotGasLastCall("abandonUnkeyedClaim (no key in the window)");
+    }
+
+    /// A private request posted from the deposited balance and claimed with claimPrivate (recorded as a gas row).
+    function _claimedPrivately() internal returns (uint256 id) {
+        RequestParams memory p = _requestParams(0);
+        p.matchingExpiry = uint32(block.timestamp + 600);
+        p.deadline = p.matchingExpiry + PROVING_TIME;
+        bytes memory envelope = new bytes(300);
+        p.privateInputs = Inputs({data: envelope, uri: "", digest: bytes32(0)});
+        id = _postFundedParams(p);
+        vm.warp(block.timestamp + FALLBACK_DELAY);
+        vm.recordLogs();
+        vm.prank(prover);
+        IPrivateClaims(address(marketplace))
+            .claimPrivate(id, records[id], keccak256(fixtures[0].publicInputs), keccak256(envelope));
+        vm.snapshotGasLastCall("claimPrivate (private fallback claim)");
+        _absorbLogs();
     }
 
     /// A signed request: signed off chain (no transaction), recorded and assigned by the matcher's batch, fulfilled.

@@ -20,6 +20,7 @@ import {INativeStaking} from "../../src/interfaces/INativeStaking.sol";
 import {Clock} from "../../src/libraries/Clock.sol";
 import {Listing, ListingState, Prover} from "../../src/types/Prover.sol";
 import {Assignment} from "../../src/types/Assignment.sol";
+import {IPrivateClaims} from "../../src/interfaces/IPrivateClaims.sol";
 import {ISignedRequests} from "../../src/interfaces/ISignedRequests.sol";
 import {SignedMatch, SignedRequest} from "../../src/types/SignedRequest.sol";
 import {
@@ -101,6 +102,11 @@ struct RequestModel {
     /// Stake-token credits to the requester's side from this request: compensation to the refund address, plus the
     /// slasher reward when the requester or its refund address slashed.
     uint256 stakeReceived;
+    /// keccak256 of its private inputs (an envelope's stand-in), zero when it has none.
+    bytes32 privateDigest;
+    /// A private fallback claim's key due time (IPrivateClaims), zero for any other task.
+    uint32 keyDueBy;
+    bool keyReleased;
 }
 
 /// @notice A request's books without its inputs: what the invariants read, in one call for all requests.
@@ -156,6 +162,8 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
     /// Requests per run: keeps the invariants' loops bounded.
     uint256 public constant MAX_REQUESTS = 64;
     uint256 public constant TEE_MARKET = 2;
+    /// IPrivateClaims.KEY_RELEASE_WINDOW.
+    uint32 internal constant KEY_RELEASE_WINDOW = 5 minutes;
     uint256 internal constant SLASHER_REWARD_BPS = 500;
 
     ProofMarketplace internal immutable marketplace;
@@ -207,6 +215,9 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
     uint256 public predictedReverts;
     uint256 public matcherAssignments;
     uint256 public claims;
+    uint256 public privateClaims;
+    uint256 public keysReleased;
+    uint256 public claimsAbandoned;
     uint256 public listingChangedSkips;
     uint256 public otherSkips;
     uint256 public fulfilments;
@@ -311,6 +322,11 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         p.refundAddress = (flags >> 4) & 1 == 1 ? refundee : requester;
         bytes memory inputs = provable ? _inputs[fixture] : _unprovable(fixture, requestIds.length);
         p.publicInputs = Inputs({data: inputs, uri: "", digest: bytes32(0)});
+        // Some carry private inputs (an envelope's stand-in): claimed through the fallback with claimPrivate.
+        if ((flags >> 24) & 1 == 1) {
+            p.privateInputs = Inputs({data: abi.encode("envelope", requestIds.length), uri: "", digest: bytes32(0)});
+        }
+        bytes32 privateDigest = p.privateInputs.data.length == 0 ? bytes32(0) : keccak256(p.privateInputs.data);
 
         _fund(requester, address(_markets[mi].payToken), p.maxReward);
         vm.prank(requester);
@@ -330,8 +346,9 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
             createdAt: uint32(block.timestamp),
             matchingExpiry: p.matchingExpiry,
             provingTime: p.provingTime,
-            inputsDigest: keccak256(abi.encodePacked(keccak256(inputs), bytes32(0)))
+            inputsDigest: keccak256(abi.encodePacked(keccak256(inputs), privateDigest))
         });
+        r.privateDigest = privateDigest;
         requestIds.push(id);
     }
 
@@ -980,7 +997,7 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
             request: r.record,
             task: r.task,
             publicInputs: r.inputs,
-            privateInputsDigest: bytes32(0),
+            privateInputsDigest: r.privateDigest,
             proof: _proofs[r.fixture]
         });
         uint256 other = (r.fixture + 1 + seed % (_proofs.length - 1)) % _proofs.length;
@@ -1087,6 +1104,156 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         ghostLocked[m.staking][task.prover] -= m.stakePerTask;
     }
 
+    // ================================================================ private fallback claims
+
+    /// The private fallback claim (IPrivateClaims.claimPrivate) of a claimable request. `variant` % 4: 3 a public
+    /// request (NoPrivateInputs), 2 another private digest (InputsDigestsMismatch); late claims are refused
+    /// (PrivateClaimTooLate), and the prover's listing, capacity and stake are checked as for claim.
+    function claimPrivate(uint256 requestSeed, uint256 proverSeed, uint8 variant) external counted {
+        uint256 v = variant % 4;
+        (uint256 id, bool found) = _targetPrivate(requestSeed, v != 3);
+        if (!found) return;
+        (address prover,) = _proverFor(id, proverSeed);
+        RequestModel storage r = _requests[id];
+        Request memory record = r.record;
+        bytes32 publicDigest = keccak256(r.inputs);
+        bytes32 privateDigest = v == 2 ? keccak256("another envelope") : r.privateDigest;
+        bytes memory why;
+        Task memory task;
+        uint256 latestClaim = uint256(record.matchingExpiry) - KEY_RELEASE_WINDOW;
+        if (keccak256(abi.encodePacked(publicDigest, privateDigest)) != record.inputsDigest) {
+            why = abi.encodeWithSelector(IPrivateClaims.InputsDigestsMismatch.selector, id);
+        } else if (privateDigest == bytes32(0)) {
+            why = abi.encodeWithSelector(IPrivateClaims.NoPrivateInputs.selector, id);
+        } else if (Clock.timestamp() > latestClaim) {
+            why = abi.encodeWithSelector(IPrivateClaims.PrivateClaimTooLate.selector, id, latestClaim);
+        } else {
+            (why, task) = _assignFailure(id, record, prover, 0, 0, false);
+        }
+        if (why.length != 0) {
+            _expect(why);
+            vm.prank(prover);
+            IPrivateClaims(address(marketplace)).claimPrivate(id, record, publicDigest, privateDigest);
+            return;
+        }
+        task.deadline += KEY_RELEASE_WINDOW;
+        _applyAssign(id, task);
+        r.keyDueBy = uint32(block.timestamp) + KEY_RELEASE_WINDOW;
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.TaskAssigned(id, prover, task, false);
+        vm.expectEmit(address(marketplace));
+        emit IPrivateClaims.PrivateClaimed(id, prover, r.keyDueBy);
+        vm.prank(prover);
+        IPrivateClaims(address(marketplace)).claimPrivate(id, record, publicDigest, privateDigest);
+        ++privateClaims;
+    }
+
+    /// The requester's key release for a private claim. `variant` % 4: 3 a stranger, 2 the prover (both
+    /// NotRefundAddress); else the refund address, refused once released (InputKeyAlreadyReleased) or late
+    /// (KeyReleaseWindowClosed).
+    function releaseInputKey(uint256 requestSeed, uint8 variant) external counted {
+        (uint256 id, bool found) = _targetKeyed(requestSeed);
+        if (!found) return;
+        RequestModel storage r = _requests[id];
+        uint256 v = variant % 4;
+        address caller = v == 3 ? stranger : v == 2 ? r.task.prover : r.record.refundAddress;
+        bytes memory inputKey = abi.encode("wrapped data key", id, variant);
+        bytes memory why;
+        if (caller != r.record.refundAddress) {
+            why = abi.encodeWithSelector(IPrivateClaims.NotRefundAddress.selector, caller, r.record.refundAddress);
+        } else if (r.keyReleased) {
+            why = abi.encodeWithSelector(IPrivateClaims.InputKeyAlreadyReleased.selector, id);
+        } else if (Clock.timestamp() > r.keyDueBy) {
+            why = abi.encodeWithSelector(IPrivateClaims.KeyReleaseWindowClosed.selector, id, r.keyDueBy);
+        }
+        if (why.length != 0) {
+            _expect(why);
+            vm.prank(caller);
+            IPrivateClaims(address(marketplace)).releaseInputKey(id, r.record, r.task, inputKey);
+            return;
+        }
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.InputKeyReleased(id, r.task.prover, inputKey);
+        vm.prank(caller);
+        IPrivateClaims(address(marketplace)).releaseInputKey(id, r.record, r.task, inputKey);
+        r.keyReleased = true;
+        ++keysReleased;
+    }
+
+    /// Anyone abandons a private claim whose key did not come: refused while the window is open
+    /// (KeyReleaseWindowOpen) or once the key came (InputKeyAlreadyReleased).
+    function abandonUnkeyedClaim(uint256 requestSeed, uint256 callerSeed) external counted {
+        (uint256 id, bool found) = _targetKeyed(requestSeed);
+        if (!found) return;
+        RequestModel storage r = _requests[id];
+        address caller = slashers[callerSeed % slashers.length];
+        bytes memory why;
+        if (r.keyReleased) {
+            why = abi.encodeWithSelector(IPrivateClaims.InputKeyAlreadyReleased.selector, id);
+        } else if (Clock.timestamp() <= r.keyDueBy) {
+            why = abi.encodeWithSelector(IPrivateClaims.KeyReleaseWindowOpen.selector, id, r.keyDueBy);
+        }
+        if (why.length != 0) {
+            _expect(why);
+            vm.prank(caller);
+            IPrivateClaims(address(marketplace)).abandonUnkeyedClaim(id, r.record, r.task);
+            return;
+        }
+        _abandon(id, caller);
+    }
+
+    /// Abandons an unkeyed private claim past its window: the escrow back to the refund address in full, the prover's
+    /// capacity and stake released, nobody paid or slashed.
+    function _abandon(uint256 id, address caller) internal {
+        RequestModel storage r = _requests[id];
+        MarketConfig storage m = _markets[r.market];
+        Task memory task = r.task;
+        vm.expectEmit(address(marketplace));
+        emit IPrivateClaims.UnkeyedClaimAbandoned(id, task.prover);
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.RequestCancelled(id, r.record.maxReward);
+        vm.prank(caller);
+        IPrivateClaims(address(marketplace)).abandonUnkeyedClaim(id, r.record, task);
+        _end(id, RequestStatus.Cancelled);
+        address token = address(m.payToken);
+        ghostBalance[r.record.refundAddress][token] += r.record.maxReward;
+        ghostEscrow[token] -= r.record.maxReward;
+        r.payReceived += r.record.maxReward;
+        ghostCompute[task.prover] -= task.compute;
+        ghostLocked[m.staking][task.prover] -= m.stakePerTask;
+        r.keyDueBy = 0;
+        ++claimsAbandoned;
+    }
+
+    /// A private claim whose requester has not released its key: it cannot be slashed, only abandoned.
+    function _awaitingKey(uint256 id) internal view returns (bool) {
+        RequestModel storage r = _requests[id];
+        return r.status == RequestStatus.Assigned && r.keyDueBy != 0 && !r.keyReleased;
+    }
+
+    /// The first claimable request from `seed` on with private inputs (`wantPrivate`) or without.
+    function _targetPrivate(uint256 seed, bool wantPrivate) internal view returns (uint256 id, bool found) {
+        uint256 n = requestIds.length;
+        for (uint256 i; i < n; ++i) {
+            id = requestIds[(seed % (n == 0 ? 1 : n) + i) % n];
+            if (_wanted(id, Want.Claimable) && (_requests[id].privateDigest != bytes32(0)) == wantPrivate) {
+                return (id, true);
+            }
+        }
+        return (0, false);
+    }
+
+    /// The first assigned private claim from `seed` on (its key awaited or released).
+    function _targetKeyed(uint256 seed) internal view returns (uint256 id, bool found) {
+        uint256 n = requestIds.length;
+        for (uint256 i; i < n; ++i) {
+            id = requestIds[(seed % (n == 0 ? 1 : n) + i) % n];
+            RequestModel storage r = _requests[id];
+            if (r.status == RequestStatus.Assigned && r.keyDueBy != 0) return (id, true);
+        }
+        return (0, false);
+    }
+
     // ================================================================ slashing
 
     /// Slashes an assigned task past its deadline, from a requester, a refund address, a competitor or a bystander.
@@ -1102,6 +1269,9 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         bytes memory why = _notAssigned(id, _requests[id].record, task);
         if (why.length == 0 && Clock.timestamp() <= task.deadline) {
             why = abi.encodeWithSelector(IProofMarketplace.TaskDeadlineNotPassed.selector, id, task.deadline);
+        }
+        if (why.length == 0 && _awaitingKey(id)) {
+            why = abi.encodeWithSelector(IPrivateClaims.InputKeyNotReleased.selector, id);
         }
         if (why.length != 0) {
             _expect(why);
@@ -1122,7 +1292,10 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         }
         vm.warp(latest);
         for (uint256 i; i < requestIds.length; ++i) {
-            if (_requests[requestIds[i]].status == RequestStatus.Assigned) _slash(requestIds[i], stranger);
+            if (_requests[requestIds[i]].status != RequestStatus.Assigned) continue;
+            // A private claim whose key never came is abandoned, never slashed.
+            if (_awaitingKey(requestIds[i])) _abandon(requestIds[i], stranger);
+            else _slash(requestIds[i], stranger);
         }
     }
 

@@ -382,7 +382,7 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
         super.setUp();
         targetContract(address(handler));
         // Weights (a selector listed k times is picked k times as often): lifecycle steps first.
-        bytes4[] memory actions = new bytes4[](31);
+        bytes4[] memory actions = new bytes4[](34);
         uint256 n;
         n = _weigh(actions, n, MarketplaceHandler.createRequest.selector, 3);
         n = _weigh(actions, n, MarketplaceHandler.assignBatch.selector, 3);
@@ -394,6 +394,9 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
         n = _weigh(actions, n, MarketplaceHandler.slash.selector, 2);
         n = _weigh(actions, n, MarketplaceHandler.stake.selector, 2);
         n = _weigh(actions, n, MarketplaceHandler.claim.selector, 1);
+        n = _weigh(actions, n, MarketplaceHandler.claimPrivate.selector, 1);
+        n = _weigh(actions, n, MarketplaceHandler.releaseInputKey.selector, 1);
+        n = _weigh(actions, n, MarketplaceHandler.abandonUnkeyedClaim.selector, 1);
         n = _weigh(actions, n, MarketplaceHandler.cancel.selector, 1);
         n = _weigh(actions, n, MarketplaceHandler.deposit.selector, 1);
         n = _weigh(actions, n, MarketplaceHandler.withdraw.selector, 1);
@@ -555,6 +558,39 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
         assertEq(handler.unbondsWithdrawn(), 1);
         _checkAll();
         assertEq(handler.predictedReverts(), 2); // the wrong proof, the withdrawal above the balance
+    }
+
+    /// The private fallback's endings through the handler's actions: claimed, keyed by the refund address (a
+    /// stranger refused), fulfilled; and claimed, never keyed, not slashable, abandoned once the window closed.
+    function test_handlerReachesPrivateClaimEndings() public {
+        uint256 p = _post(0, 0, 1 | (1 << 24)); // provable, alice, refunds to herself, private inputs
+        handler.warp(9, p); // the fallback opens
+        handler.claimPrivate(p, 0, 0);
+        assertEq(handler.privateClaims(), 1);
+        handler.releaseInputKey(p, 3);
+        assertEq(handler.keysReleased(), 0);
+        handler.releaseInputKey(p, 0);
+        assertEq(handler.keysReleased(), 1);
+        handler.fulfil(p, 0);
+        assertEq(handler.fulfilments(), 1);
+        _checkAll();
+
+        uint256 q = _post(0, 1, 1 | (1 << 24));
+        handler.warp(9, q);
+        handler.claimPrivate(q, 0, 0);
+        assertEq(handler.privateClaims(), 2);
+        handler.abandonUnkeyedClaim(q, 0);
+        assertEq(handler.claimsAbandoned(), 0);
+        handler.warp(13, q); // past the task deadline
+        handler.slash(q, 0, 0);
+        assertEq(handler.slashesWithoutEnclave() + handler.slashesWithEnclave(), 0);
+        handler.abandonUnkeyedClaim(q, 0);
+        assertEq(handler.claimsAbandoned(), 1);
+        RequestModel memory r = handler.requestModel(q);
+        assertEq(r.payReceived, r.record.maxReward);
+        _checkAll();
+        // The stranger's release, the early abandon, the slash of the unkeyed claim.
+        assertEq(handler.predictedReverts(), 3);
     }
 
     /// Posts through the handler and returns the request's index (the handler's pickers start there).

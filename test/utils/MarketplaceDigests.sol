@@ -24,6 +24,8 @@ library MarketplaceDigests {
     );
     bytes32 internal constant INVALID_INPUTS_TYPEHASH =
         keccak256("InvalidInputs(uint256 requestId,bytes32 inputsDigest)");
+    bytes32 internal constant INVALID_INPUT_KEY_TYPEHASH =
+        keccak256("InvalidInputKey(uint256 requestId,bytes32 inputsDigest,bytes32 inputKeyHash)");
 
     bytes32 internal constant INPUTS_TYPEHASH = keccak256("Inputs(bytes data,string uri,bytes32 digest)");
     bytes32 internal constant SIGNED_REQUEST_TYPEHASH = keccak256(
@@ -66,6 +68,15 @@ library MarketplaceDigests {
         returns (bytes32)
     {
         bytes32 structHash = keccak256(abi.encode(INVALID_INPUTS_TYPEHASH, requestId, inputsDigest));
+        return keccak256(abi.encodePacked("\x19\x01", domainSeparator(marketplace), structHash));
+    }
+
+    function invalidInputKey(address marketplace, uint256 requestId, bytes32 inputsDigest, bytes32 inputKeyHash)
+        internal
+        view
+        returns (bytes32)
+    {
+        bytes32 structHash = keccak256(abi.encode(INVALID_INPUT_KEY_TYPEHASH, requestId, inputsDigest, inputKeyHash));
         return keccak256(abi.encodePacked("\x19\x01", domainSeparator(marketplace), structHash));
     }
 

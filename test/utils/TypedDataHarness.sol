@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {Assignment, AssignmentLibrary} from "../../src/types/Assignment.sol";
 import {Inputs, InputsLibrary} from "../../src/types/Inputs.sol";
+import {InvalidInputKey, InvalidInputKeyLibrary} from "../../src/types/InvalidInputKey.sol";
 import {InvalidInputs, InvalidInputsLibrary} from "../../src/types/InvalidInputs.sol";
 import {OperatorBindingLibrary} from "../../src/types/OperatorBinding.sol";
 import {MatchedRequest} from "../../src/types/Request.sol";
@@ -27,7 +28,7 @@ contract TypedDataHarness {
     }
 
     function types() external pure returns (TypeDefinition[] memory t) {
-        t = new TypeDefinition[](12);
+        t = new TypeDefinition[](13);
         t[0] = TypeDefinition("Assignment", AssignmentLibrary.ASSIGNMENT_TYPE, AssignmentLibrary.ASSIGNMENT_TYPEHASH);
         t[1] = TypeDefinition(
             "AssignmentBatch",
@@ -66,6 +67,11 @@ contract TypedDataHarness {
             string.concat(SignedRequestLibrary.SIGNED_REQUEST_TYPE, InputsLibrary.INPUTS_TYPE),
             SignedRequestLibrary.SIGNED_REQUEST_TYPEHASH
         );
+        t[12] = TypeDefinition(
+            "InvalidInputKey",
+            InvalidInputKeyLibrary.INVALID_INPUT_KEY_TYPE,
+            InvalidInputKeyLibrary.INVALID_INPUT_KEY_TYPEHASH
+        );
     }
 
     /// @notice hashStruct(AssignmentBatch) of the assignments a matcher signs.
@@ -85,6 +91,15 @@ contract TypedDataHarness {
     /// @notice hashStruct(InvalidInputs).
     function invalidInputsHash(uint256 requestId, bytes32 inputsDigest) external pure returns (bytes32) {
         return InvalidInputs(requestId, inputsDigest).hash();
+    }
+
+    /// @notice hashStruct(InvalidInputKey).
+    function invalidInputKeyHash(uint256 requestId, bytes32 inputsDigest, bytes32 inputKeyHash)
+        external
+        pure
+        returns (bytes32)
+    {
+        return InvalidInputKey(requestId, inputsDigest, inputKeyHash).hash();
     }
 
     /// @notice hashStruct(SignedRequest) (the marketplace's signedRequestDigest gives the digest).
