@@ -18,6 +18,7 @@ import {
   sha256,
   stringToBytes,
   toHex,
+  zeroAddress,
 } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
@@ -49,6 +50,7 @@ import {
   getOrderStatus,
   getProverEnclave,
   getRequestState,
+  getRequestStatus,
   getStake,
   groth16BatchVerifierAbi,
   type Inputs,
@@ -285,17 +287,22 @@ function signedPath(sent: ProofRequest | SignedProofRequest): SignedProofRequest
  */
 async function signedProofOf(
   sent: SignedProofRequest,
-  postAfter?: number,
+  options: { postAfter?: number; releaseKey?: boolean } = {},
 ): Promise<{ proof: ProofFulfilment; stages: ProofStage[] }> {
   const { network, requester } = current()
   const stages: ProofStage[] = []
-  const post = postAfter === undefined ? {} : { client: requester, postAfterSeconds: postAfter }
+  const post = options.postAfter === undefined ? {} : { client: requester, postAfterSeconds: options.postAfter }
+  const dataKey = sent.encrypted?.dataKey
+  // A private request claimed through the fallback waits for its requester to release the data key to the claimant.
+  const client = { ...requester, attestation: network.attestation.marketplace }
+  const release = options.releaseKey && dataKey !== undefined ? { releaseKey: { client, dataKey } } : {}
   const proof = await diagnosed(
     waitForProof(network.marketplace.reader, sent.requestId, {
       timeoutMs: WAIT_MS,
       pollIntervalMs: 250,
       onProgress: (stage) => stages.push(stage),
       signed: { signed: sent.signed, ...post },
+      ...release,
     }),
   )
   return { proof, stages }
@@ -669,22 +676,36 @@ describe('the Cairn network end to end: matcher and prover runner as processes o
     expect(await proverMetric('cairn_prover_fallback_claims_total')).toBe(claimsBefore + 1)
   })
 
-  it('with the matcher dead, a signed request is posted on chain by its requester and claimed through the fallback', async () => {
-    const { network, prover } = current()
+  it('with the matcher dead, signed public and private requests are posted by their requester and claimed through the fallback', async () => {
+    const { network, launch, offers, prover } = current()
     const { reader } = network.marketplace
-    // The matcher was killed above: its port answers nothing, so the SDK posts the same signed request on chain.
-    const sent = await sendSigned('publicTee', matcherUrl())
-    expect(sent.path).toBe('posted')
-    expect(sent.unavailable?.kind).toBe('unreachable')
-    expect(await getRequestState(reader, sent.requestId)).toBe('Open')
+    // The matcher was killed above: its port answers nothing, so the SDK posts the same signed requests on chain.
+    const sent = [await sendSigned('publicTee', matcherUrl()), await sendSigned('privateGroth16', matcherUrl())]
+    for (const request of sent) {
+      expect(request.path).toBe('posted')
+      expect(request.unavailable?.kind).toBe('unreachable')
+      expect(await getRequestState(reader, request.requestId)).toBe('Open')
+    }
     await advanceTime(network.marketplace, FALLBACK_DELAY + 1)
 
-    const { proof, stages } = await signedProofOf(sent)
-    expect(stages).toEqual(['open', 'assigned', 'fulfilled'])
-    expect(isAddressEqual(proof.prover, prover)).toBe(true)
-    const loaded = await loadRequest(reader, sent.requestId)
-    expect(loaded.byMatcher).toBe(false)
-    expect(loaded.state).toBe('Fulfilled')
+    // The private one is claimed with claimPrivate; the requester's wait wraps its data key to the claimant's
+    // attested enclave key and publishes it on chain; only then can the prover's enclave read the inputs.
+    const [publicDone, privateDone] = await Promise.all(
+      sent.map((request) => signedProofOf(request, { releaseKey: true })),
+    )
+    expect(publicDone?.stages).toEqual(['open', 'assigned', 'fulfilled'])
+    expect(privateDone?.stages).toEqual(['open', 'assigned', 'input-key-released', 'fulfilled'])
+    for (const request of sent) {
+      const loaded = await loadRequest(reader, request.requestId)
+      expect(loaded.byMatcher).toBe(false)
+      expect(loaded.state).toBe('Fulfilled')
+      expect(isAddressEqual(loaded.task?.prover ?? zeroAddress, prover)).toBe(true)
+    }
+
+    // Back to a runner that only proves what the matcher assigns, so the next test's requests can only be the
+    // restarted matcher's.
+    await running('prover').stop()
+    services.prover = await startProver(network, { ...launch, markets: offers })
   })
 
   it('a restarted matcher assigns every request posted while it was down exactly once, and all are proven', async () => {
@@ -742,14 +763,14 @@ describe('the Cairn network end to end: matcher and prover runner as processes o
     for (const request of [...pending, censored]) {
       expect(request.path).toBe('signed')
       expect(await getOrderStatus(url, request.requestId)).toMatchObject({ state: 'pending' })
-      expect(await getRequestState(reader, request.requestId)).toBe('None')
+      expect(await getRequestStatus(reader, request.requestId)).toBe('None')
     }
 
     await running('matcher').kill()
-    const censoredProof = signedProofOf(censored, 5)
+    const censoredProof = signedProofOf(censored, { postAfter: 5 })
     await eventually('the censored request posted on chain by its requester', async () => {
-      const state = await getRequestState(reader, censored.requestId)
-      return state === 'Open' ? state : undefined
+      const status = await getRequestStatus(reader, censored.requestId)
+      return status === 'Open' ? status : undefined
     })
 
     // The same key and orders file: the acknowledged orders come back from its journal, the chain says none is used.
