@@ -169,15 +169,6 @@ contract SignedRequestsTest is SignedRequestSupport {
         _signedRequests().assignSigned(m, new bytes[](0), validUntil, sig);
     }
 
-    function test_assignSignedItem_onlyTheMarketplace() public {
-        SignedRequest memory r = _signedRequest(signer, 0, 0);
-        SignedMatch memory m = _signedMatch(r, _signRequest(signerKey, r), prover);
-        Request memory record;
-        vm.prank(stranger);
-        vm.expectRevert(abi.encodeWithSelector(ISignedRequests.OnlyMarketplace.selector, stranger));
-        _signedRequests().assignSignedItem(m, record);
-    }
-
     // ---------------------------------------------------------------- the censorship fallback
 
     function test_postSignedRequest_opensAClaimableRequest() public {
