@@ -175,7 +175,9 @@ contract SignedRequestModule is ISignedRequests, MarketplaceBase {
         if (!SignatureCheckerLib.isValidSignatureNowCalldata(r.requester, digest, signature)) {
             return (token, abi.encodeWithSelector(BadRequesterSignature.selector, r.requester));
         }
-        if (_nonceBitmap[r.requester][r.nonce >> 8] & (1 << (r.nonce & 0xff)) != 0) {
+        // forge-lint: disable-next-line(incorrect-shift): the nonce's bit in its word, 1 shifted by its low byte
+        uint256 bit = 1 << (r.nonce & 0xff);
+        if (_nonceBitmap[r.requester][r.nonce >> 8] & bit != 0) {
             return (token, abi.encodeWithSelector(NonceUsed.selector, r.requester, r.nonce));
         }
         // Never true for a request used before (its nonce is spent): only a 63-bit digest collision reaches it.
@@ -226,12 +228,32 @@ contract SignedRequestModule is ISignedRequests, MarketplaceBase {
     /// @dev Why the market's verifier refuses these public inputs (InvalidPublicInputs, or its own revert), or
     /// nothing. A low-level staticcall: an answer other than a boolean fails the item (CallFailed), never the batch.
     function _publicInputsFailure(IProofVerifier verifier, bytes calldata data) internal view returns (bytes memory) {
+        bytes4 selector = IProofVerifier.validatePublicInputs.selector;
         uint256 gasBefore = gasleft();
-        (bool ok, bytes memory answer) =
-            address(verifier).staticcall(abi.encodeCall(IProofVerifier.validatePublicInputs, (data)));
-        if (!ok) return _callFailure(answer, address(verifier), gasBefore);
-        if (answer.length < 0x20) return abi.encodeWithSelector(IProofMarketplace.CallFailed.selector, verifier);
-        uint256 valid = abi.decode(answer, (uint256));
+        bool ok;
+        uint256 valid;
+        assembly ("memory-safe") {
+            // validatePublicInputs(data), encoded in scratch memory past the free pointer (not kept).
+            let p := mload(0x40)
+            mstore(p, selector)
+            mstore(add(p, 0x04), 0x20)
+            mstore(add(p, 0x24), data.length)
+            calldatacopy(add(p, 0x44), data.offset, data.length)
+            ok := staticcall(gas(), verifier, p, add(0x44, data.length), 0x00, 0x20)
+            // Anything but one whole word is not a boolean answer: 2 marks it.
+            valid := 2
+            if and(ok, gt(returndatasize(), 0x1f)) { valid := mload(0x00) }
+        }
+        if (!ok) {
+            bytes memory why;
+            assembly ("memory-safe") {
+                why := mload(0x40)
+                mstore(why, returndatasize())
+                returndatacopy(add(why, 0x20), 0x00, returndatasize())
+                mstore(0x40, add(add(why, 0x20), and(add(returndatasize(), 0x1f), not(0x1f))))
+            }
+            return _callFailure(why, address(verifier), gasBefore);
+        }
         if (valid == 1) return "";
         if (valid == 0) return abi.encodeWithSelector(IProofMarketplace.InvalidPublicInputs.selector);
         return abi.encodeWithSelector(IProofMarketplace.CallFailed.selector, verifier);
@@ -247,7 +269,9 @@ contract SignedRequestModule is ISignedRequests, MarketplaceBase {
         Request memory record,
         bytes32 commitment
     ) internal {
-        _nonceBitmap[r.requester][r.nonce >> 8] |= 1 << (r.nonce & 0xff);
+        // forge-lint: disable-next-line(incorrect-shift): the nonce's bit in its word, 1 shifted by its low byte
+        uint256 bit = 1 << (r.nonce & 0xff);
+        _nonceBitmap[r.requester][r.nonce >> 8] |= bit;
         _balances[r.requester][token] -= r.maxReward;
         _commitments[requestId] = commitment;
         emit IProofMarketplace.RequestCreated(
