@@ -1,7 +1,7 @@
 // End-to-end gas of the Cairn hot paths, as receipts report it (21 000 base + calldata + execution), on a fresh
 // anvil with the real deployment and a real Groth16 proof. The forge gas snapshot (npm run gas) is the
 // execution-only view; this is what a transaction actually costs.
-//   npm run bench:gas   → prints a markdown table, writes gas/bench-receipts.json
+//   npm run bench:gas   → prints a markdown table, writes gas/bench-receipts.json (BENCH_PORT=<n> pins anvil's port)
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
@@ -380,7 +380,8 @@ function table(rows: readonly Row[]): string {
 }
 
 async function main(): Promise<void> {
-  const port = await freePort()
+  // BENCH_PORT pins anvil's port (a shared machine's allotted range); otherwise any free one.
+  const port = process.env.BENCH_PORT ? Number(process.env.BENCH_PORT) : await freePort()
   const devnet = await startDevnet({ port, deploymentOut: `deployments/bench-${port}.json`, throwaway: true })
   try {
     const rows = await bench(devnet)
