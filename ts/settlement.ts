@@ -219,7 +219,7 @@ export async function withdraw(
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Invalid inputs (ProofMarketplace.rejectInputs)
+// Invalid inputs (IInputRejections.rejectInputs, served at the marketplace)
 
 /**
  * What a prover's enclave signs to attest that a request's inputs cannot be proven. `inputsDigest` is the request
