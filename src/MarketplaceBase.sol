@@ -111,11 +111,39 @@ abstract contract MarketplaceBase is EIP712, ReentrancyGuardTransient {
         bool byMatcher,
         uint32 keyWait
     ) internal returns (bytes memory failure) {
-        uint256 marketId = _marketOf(requestId);
         Task memory task;
+        (task, failure) = _reserve(
+            requestId,
+            request.maxReward,
+            request.provingTime,
+            prover,
+            signedPrice,
+            signedProvingTime,
+            byMatcher,
+            keyWait
+        );
+        if (failure.length != 0) return failure;
+        _commitments[requestId] = RequestCommitment.assigned(request, task);
+        emit IProofMarketplace.TaskAssigned(requestId, prover, task, byMatcher);
+        return "";
+    }
+
+    /// @dev _reserveAndLock's calls, without its write: the task (reserved capacity, locked stake) or, with nothing
+    /// left reserved or locked, why not. The signed path (which has its request's record in memory) commits it itself.
+    function _reserve(
+        uint256 requestId,
+        uint96 maxReward,
+        uint32 maxProvingTime,
+        address prover,
+        uint96 signedPrice,
+        uint32 signedProvingTime,
+        bool byMatcher,
+        uint32 keyWait
+    ) internal returns (Task memory task, bytes memory failure) {
+        uint256 marketId = _marketOf(requestId);
         task.prover = prover;
         uint256 gasBefore = gasleft();
-        try _registry.reserve(prover, marketId, request.maxReward, request.provingTime) returns (
+        try _registry.reserve(prover, marketId, maxReward, maxProvingTime) returns (
             uint96 price, uint32 provingTime, uint32 compute
         ) {
             (task.price, task.compute) = (price, compute);
@@ -130,23 +158,15 @@ abstract contract MarketplaceBase is EIP712, ReentrancyGuardTransient {
                 );
             }
         } catch (bytes memory why) {
-            return _callFailure(why, address(_registry), gasBefore);
+            return (task, _callFailure(why, address(_registry), gasBefore));
         }
         // Within the request's deadline by construction: matchingExpiry + provingTime ≤ deadline at creation,
-        // and now + keyWait ≤ matchingExpiry (a private claim checks it).
-        task.deadline = Clock.timestamp32() + request.provingTime;
-        // At most KEY_RELEASE_WINDOW on a deadline the request keeps below matchingExpiry + provingTime.
+        // and now + keyWait ≤ matchingExpiry (a private claim checks it); keyWait is at most KEY_RELEASE_WINDOW.
         unchecked {
-            task.deadline += keyWait;
+            task.deadline = Clock.timestamp32() + maxProvingTime + keyWait;
         }
         if (failure.length == 0) failure = _lockStake(marketId, prover, requestId, task.deadline);
-        if (failure.length != 0) {
-            _registry.release(prover, task.compute);
-            return failure;
-        }
-        _commitments[requestId] = RequestCommitment.assigned(request, task);
-        emit IProofMarketplace.TaskAssigned(requestId, prover, task, byMatcher);
-        return "";
+        if (failure.length != 0) _registry.release(prover, task.compute);
     }
 
     function _lockStake(uint256 marketId, address prover, uint256 requestId, uint32 deadline)
@@ -198,6 +218,58 @@ abstract contract MarketplaceBase is EIP712, ReentrancyGuardTransient {
         if (inputs.digest != bytes32(0) && bytes(inputs.uri).length == 0) revert IProofMarketplace.MissingInputs();
         if (inputs.digest == bytes32(0) && bytes(inputs.uri).length != 0) revert IProofMarketplace.MissingInputs();
         return inputs.digest;
+    }
+
+    /// @dev _checkSchedule's rules as a failure, or nothing: for a signed batch item, which is skipped instead. Kept
+    /// beside _checkSchedule (whose reverts stay compact for ProofMarketplace's EIP-170 budget); a fuzz test checks
+    /// that both give the same error (test/ScheduleParity.t.sol).
+    function _scheduleFailure(uint32 provingTime, uint32 matchingExpiry, uint32 deadline)
+        internal
+        view
+        returns (bytes memory)
+    {
+        if (provingTime == 0) return abi.encodeWithSelector(IProofMarketplace.ZeroProvingTime.selector);
+        if (deadline <= Clock.timestamp()) {
+            return abi.encodeWithSelector(IProofMarketplace.DeadlineInPast.selector, deadline);
+        }
+        uint256 latestDeadline = Clock.timestamp() + MAX_REQUEST_LIFETIME;
+        if (deadline > latestDeadline) {
+            return abi.encodeWithSelector(IProofMarketplace.DeadlineTooFar.selector, deadline, latestDeadline);
+        }
+        if (deadline - Clock.timestamp() < provingTime) {
+            return
+                abi.encodeWithSelector(IProofMarketplace.DeadlineShorterThanProvingTime.selector, deadline, provingTime);
+        }
+        if (matchingExpiry < Clock.timestamp()) {
+            return abi.encodeWithSelector(IProofMarketplace.MatchingExpiryInPast.selector, matchingExpiry);
+        }
+        uint256 latestExpiry = deadline - provingTime;
+        if (matchingExpiry > latestExpiry) {
+            return
+                abi.encodeWithSelector(IProofMarketplace.MatchingExpiryTooLate.selector, matchingExpiry, latestExpiry);
+        }
+        return "";
+    }
+
+    /// @dev _inputsDigest's rules with the failure returned instead of reverted (a signed batch item is skipped);
+    /// kept beside it, and checked against it by the same fuzz test.
+    function _inputsDigestOrFailure(Inputs calldata inputs)
+        internal
+        pure
+        returns (bytes32 digest, bytes memory failure)
+    {
+        if (inputs.data.length != 0) {
+            digest = keccak256(inputs.data);
+            if (inputs.digest != bytes32(0) && inputs.digest != digest) {
+                failure = abi.encodeWithSelector(IProofMarketplace.InputsDigestMismatch.selector, inputs.digest, digest);
+            }
+            return (digest, failure);
+        }
+        // A digest without its URI, or a URI without its digest.
+        if ((inputs.digest == bytes32(0)) != (bytes(inputs.uri).length == 0)) {
+            failure = abi.encodeWithSelector(IProofMarketplace.MissingInputs.selector);
+        }
+        return (inputs.digest, failure);
     }
 
     /// @dev The market of a request: the upper bits of its id.

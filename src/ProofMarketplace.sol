@@ -18,8 +18,9 @@ import {Clock} from "./libraries/Clock.sol";
 import {ProofVerification} from "./libraries/ProofVerification.sol";
 import {RequestCommitment} from "./libraries/RequestCommitment.sol";
 import {AssignmentLibrary} from "./types/Assignment.sol";
-import {InvalidInputs, InvalidInputsLibrary} from "./types/InvalidInputs.sol";
+import {InvalidInputsLibrary} from "./types/InvalidInputs.sol";
 import {Market, MarketParams} from "./types/Market.sol";
+import {ProofContext} from "./types/ProofContext.sol";
 import {
     Fulfilment,
     Inputs,
@@ -235,60 +236,62 @@ contract ProofMarketplace is IProofMarketplace, Ownable, MarketplaceBase {
     // ================================================================ fulfilment and slashing
 
     /// @inheritdoc IProofMarketplace
-    function fulfil(Fulfilment calldata fulfilment) external nonReentrant {
-        _fulfil(fulfilment, _proofFailures(true)[0], true);
+    /// @dev A single proof is verified here, with one `verify` call, not through ProofVerification: the library's
+    /// DELEGATECALL (2,600 cold) and calldata copy buy nothing for one item. Same outcome and reason as
+    /// ProofVerification._verifyOne, after the records checks (the order fulfilBatch reports them in).
+    function fulfil(Fulfilment calldata f) external nonReentrant {
+        bytes memory why = _checkFulfilment(f);
+        if (why.length != 0) _reject(true, why);
+        IProofVerifier verifier = _markets[_marketOf(f.requestId)].verifier;
+        uint256 gasBefore = gasleft();
+        try verifier.verify(
+            f.publicInputs, f.proof, ProofContext(f.requestId, f.task.prover, f.request.inputsDigest)
+        ) returns (
+            bool valid
+        ) {
+            if (!valid) {
+                _revertIfOutOfGas(gasBefore);
+                revert InvalidProof(f.requestId);
+            }
+        } catch (bytes memory failure) {
+            // The adapter's own error (a malformed proof, InsufficientGas), or CallFailed when it gave none.
+            _reject(true, _callFailure(failure, address(verifier), gasBefore));
+        }
+        _settle(f.requestId, f.request, f.task, RequestStatus.Fulfilled);
     }
 
     /// @inheritdoc IProofMarketplace
     function fulfilBatch(Fulfilment[] calldata fulfilments) external nonReentrant returns (uint256 fulfilled) {
         if (fulfilments.length == 0) revert EmptyBatch();
-        bytes[] memory proofFailures = _proofFailures(false);
+        bytes[] memory proofFailures = _proofFailures();
         for (uint256 i; i < fulfilments.length; ++i) {
-            bytes memory reason = _fulfil(fulfilments[i], proofFailures[i], false);
+            bytes memory reason = _fulfil(fulfilments[i], proofFailures[i]);
             if (reason.length == 0) ++fulfilled;
             else emit FulfilmentSkipped(fulfilments[i].requestId, reason);
         }
     }
 
     /// @dev `proofFailure`: why the proof does not verify (ProofVerification), reported once the records hold.
-    function _fulfil(Fulfilment calldata f, bytes memory proofFailure, bool strict)
-        internal
-        returns (bytes memory reason)
-    {
+    function _fulfil(Fulfilment calldata f, bytes memory proofFailure) internal returns (bytes memory reason) {
         reason = _checkFulfilment(f);
         if (reason.length == 0) reason = proofFailure;
-        if (reason.length != 0) return _reject(strict, reason);
-        _settle(f.requestId, f.request, f.task, RequestStatus.Fulfilled);
+        if (reason.length == 0) _settle(f.requestId, f.request, f.task, RequestStatus.Fulfilled);
     }
 
-    /// @dev ProofVerification.verify(_markets, fulfilments) for this call's fulfilments: `single` for fulfil (one
-    /// Fulfilment, passed as an array of one), else fulfilBatch's array. Delegated to the linked library with the
-    /// calldata forwarded as it came (its offsets stay valid behind the new head), which is what keeps the batched
-    /// verifier calls out of this contract's size budget. A revert (a gas shortfall) is re-thrown.
-    function _proofFailures(bool single) private returns (bytes[] memory failures) {
+    /// @dev ProofVerification.verify(_markets, fulfilments) for fulfilBatch's fulfilments. Delegated to the linked
+    /// library with the calldata forwarded as it came (its offsets stay valid behind the new head), which is what keeps
+    /// the batched verifier calls out of this contract's size budget. A revert (a gas shortfall) is re-thrown.
+    function _proofFailures() private returns (bytes[] memory failures) {
         address library_ = address(ProofVerification);
         bytes4 selector = ProofVerification.verify.selector;
         assembly ("memory-safe") {
             let p := mload(0x40)
+            // slot ‖ offset + 0x40 ‖ fulfilBatch's arguments
             mstore(p, selector)
             mstore(add(p, 0x04), _markets.slot)
-            let offset := calldataload(0x04)
-            let size := add(calldatasize(), 0x40)
-            switch single
-            case 0 {
-                // slot ‖ offset + 0x40 ‖ fulfilBatch's arguments
-                mstore(add(p, 0x24), add(offset, 0x40))
-                calldatacopy(add(p, 0x44), 0x04, sub(calldatasize(), 0x04))
-            }
-            default {
-                // slot ‖ 0x40 ‖ length 1 ‖ element offset 0x20 ‖ fulfil's struct
-                mstore(add(p, 0x24), 0x40)
-                mstore(add(p, 0x44), 1)
-                mstore(add(p, 0x64), 0x20)
-                calldatacopy(add(p, 0x84), add(offset, 0x04), sub(calldatasize(), add(offset, 0x04)))
-                size := sub(add(calldatasize(), 0x80), offset)
-            }
-            if iszero(delegatecall(gas(), library_, p, size, 0x00, 0x00)) {
+            mstore(add(p, 0x24), add(calldataload(0x04), 0x40))
+            calldatacopy(add(p, 0x44), 0x04, sub(calldatasize(), 0x04))
+            if iszero(delegatecall(gas(), library_, p, add(calldatasize(), 0x40), 0x00, 0x00)) {
                 returndatacopy(p, 0x00, returndatasize())
                 revert(p, returndatasize())
             }
@@ -319,26 +322,6 @@ contract ProofMarketplace is IProofMarketplace, Ownable, MarketplaceBase {
             return abi.encodeWithSelector(WrongInputs.selector, requestId);
         }
         return "";
-    }
-
-    /// @inheritdoc IProofMarketplace
-    function rejectInputs(uint256 requestId, Request calldata request, Task calldata task, bytes calldata signature)
-        external
-        nonReentrant
-    {
-        bytes memory why = _checkAssigned(requestId, request, task);
-        if (why.length != 0) _reject(true, why);
-        if (msg.sender != task.prover) revert NotAssignedProver(msg.sender, task.prover);
-        if (Clock.timestamp() > task.deadline) revert TaskDeadlinePassed(requestId, task.deadline);
-        if (address(enclaveKeys) == address(0)) revert EnclaveKeysNotSet();
-        address signer = ECDSA.recoverCalldata(_invalidInputsDigest(requestId, request.inputsDigest), signature);
-        if (
-            _askEnclaveKeys(IEnclaveKeys.enclaveOperator.selector, _marketOf(requestId), signer, 0)
-                != uint160(task.prover)
-        ) {
-            revert NotProverEnclave(signer, task.prover);
-        }
-        _settle(requestId, request, task, RequestStatus.InputsRejected);
     }
 
     /// @dev Pays the prover its price, refunds the rest of the escrow, frees capacity and stake.
@@ -535,11 +518,6 @@ contract ProofMarketplace is IProofMarketplace, Ownable, MarketplaceBase {
     /// @inheritdoc IProofMarketplace
     function balanceOf(address account, address token) external view returns (uint256) {
         return _balances[account][token];
-    }
-
-    /// @dev The EIP-712 digest a prover enclave signs to attest that a request's inputs cannot be proven.
-    function _invalidInputsDigest(uint256 requestId, bytes32 inputsDigest) internal view returns (bytes32) {
-        return _hashTypedData(InvalidInputs(requestId, inputsDigest).hash());
     }
 
     // ================================================================ internal

@@ -5,6 +5,7 @@ import {ECDSA} from "solady/utils/ECDSA.sol";
 import {SignatureCheckerLib} from "solady/utils/SignatureCheckerLib.sol";
 
 import {IEnclaveKeys} from "./interfaces/IEnclaveKeys.sol";
+import {IInputRejections} from "./interfaces/IInputRejections.sol";
 import {IPrivateClaims} from "./interfaces/IPrivateClaims.sol";
 import {IProofMarketplace} from "./interfaces/IProofMarketplace.sol";
 import {IProverRegistry} from "./interfaces/IProverRegistry.sol";
@@ -17,6 +18,7 @@ import {StructArrayHashing} from "./libraries/StructArrayHashing.sol";
 import {AssignmentLibrary} from "./types/Assignment.sol";
 import {Inputs} from "./types/Inputs.sol";
 import {InvalidInputKey} from "./types/InvalidInputKey.sol";
+import {InvalidInputs} from "./types/InvalidInputs.sol";
 import {Market} from "./types/Market.sol";
 import {Request, RequestStatus, Task} from "./types/Request.sol";
 import {SignedMatch, SignedRequest, SignedRequestLibrary} from "./types/SignedRequest.sol";
@@ -31,14 +33,15 @@ import {SignedMatch, SignedRequest, SignedRequestLibrary} from "./types/SignedRe
 /// - Cancellation spends nonces without a use (invalidateNonces), a word of 256 at a time.
 /// - Escrow is taken from the requester's marketplace balance at use, never pulled with transferFrom: a signature is
 ///   not an approval to move the requester's tokens.
-/// - assignSigned verifies the matcher's signature once, then runs each item in a self-call (assignSignedItem) that
-///   records the request and assigns it with the marketplace's own rules (MarketplaceBase._assign, strict): a failing
-///   item reverts its call whole (nonce, escrow, record, reservation) and is skipped with its exact error.
+/// - assignSigned verifies the matcher's signature once, then runs each item in the reason pattern: every check first
+///   (views, in createRequest's and postSignedRequest's order), then the prover's reservation and stake lock (which
+///   undo themselves when either fails), then the writes (nonce, escrow, record) and events. A failing item has
+///   changed nothing and is skipped with its exact error; nothing needs rolling back.
 /// - Private claims (IPrivateClaims) keep one slot per claim (_inputKeyWaits): its key's due time, then the released
 ///   key's hash. They assign with the marketplace's own rules (_checkAssignable, _reserveAndLock with the window as
 ///   extra deadline); their two settlements (abandon, reject the key) release capacity and stake as the marketplace's
 ///   settlements do.
-contract SignedRequestModule is ISignedRequests, IPrivateClaims, MarketplaceBase {
+contract SignedRequestModule is ISignedRequests, IPrivateClaims, IInputRejections, MarketplaceBase {
     /// @inheritdoc IPrivateClaims
     /// @dev Five minutes: room for a requester's SDK to see the claim (a few polls) and land a transaction through
     /// congestion on any chain Cairn targets, short enough that a requester who never releases ties up the prover's
@@ -61,47 +64,20 @@ contract SignedRequestModule is ISignedRequests, IPrivateClaims, MarketplaceBase
         }
         if (Clock.timestamp() > validUntil) revert IProofMarketplace.MatcherSignatureExpired(validUntil);
 
-        uint256[] memory ids = new uint256[](matches.length);
-        bytes32[] memory items = new bytes32[](matches.length);
+        bytes32[] memory digests = _checkMatcher(matches, inputKeys, withKeys, validUntil, signature);
         for (uint256 i; i < matches.length; ++i) {
             SignedMatch calldata m = matches[i];
-            ids[i] = SignedRequestLibrary.id(m.request.marketId, _hashTypedData(m.request.hash()));
-            items[i] = keccak256(
-                abi.encode(
-                    AssignmentLibrary.ASSIGNMENT_TYPEHASH,
-                    ids[i],
-                    m.prover,
-                    m.price,
-                    m.provingTime,
-                    withKeys ? keccak256(inputKeys[i]) : AssignmentLibrary.EMPTY_KEY_HASH
-                )
-            );
-        }
-        address signer = ECDSA.recoverCalldata(
-            _hashTypedData(AssignmentLibrary._hashBatch(StructArrayHashing.hash(items), validUntil)), signature
-        );
-        if (!matcherAuthority.isMatcher(signer)) revert IProofMarketplace.NotMatcher(signer);
-
-        for (uint256 i; i < matches.length; ++i) {
-            SignedMatch calldata m = matches[i];
-            uint256 gasBefore = gasleft();
-            try ISignedRequests(address(this)).assignSignedItem(m, _recordOf(m.request)) {
-                ++assigned;
-                if (withKeys && inputKeys[i].length != 0) {
-                    emit IProofMarketplace.InputKeyReleased(ids[i], m.prover, inputKeys[i]);
-                }
-            } catch (bytes memory why) {
-                emit IProofMarketplace.AssignmentSkipped(ids[i], m.prover, _callFailure(why, address(this), gasBefore));
+            uint256 requestId = SignedRequestLibrary.id(m.request.marketId, digests[i]);
+            bytes memory reason = _assignItem(m, requestId, digests[i]);
+            if (reason.length != 0) {
+                emit IProofMarketplace.AssignmentSkipped(requestId, m.prover, reason);
+                continue;
+            }
+            ++assigned;
+            if (withKeys && inputKeys[i].length != 0) {
+                emit IProofMarketplace.InputKeyReleased(requestId, m.prover, inputKeys[i]);
             }
         }
-    }
-
-    /// @inheritdoc ISignedRequests
-    /// @dev Not nonReentrant: it runs inside assignSigned, which holds the lock; only the marketplace may call it.
-    function assignSignedItem(SignedMatch calldata item, Request calldata record) external {
-        if (msg.sender != address(this)) revert OnlyMarketplace(msg.sender);
-        uint256 requestId = _use(item.request, item.signature, record);
-        _assign(requestId, record, item.prover, item.price, item.provingTime, true, true);
     }
 
     /// @inheritdoc ISignedRequests
@@ -197,19 +173,46 @@ contract SignedRequestModule is ISignedRequests, IPrivateClaims, MarketplaceBase
         external
         nonReentrant
     {
-        _requireAssigned(requestId, request, task);
-        if (msg.sender != task.prover) revert IProofMarketplace.NotAssignedProver(msg.sender, task.prover);
-        if (Clock.timestamp() > task.deadline) revert IProofMarketplace.TaskDeadlinePassed(requestId, task.deadline);
+        _requireProversOpenTask(requestId, request, task);
         bytes32 keyHash = _inputKeyWaits[requestId];
         if (uint256(keyHash) <= type(uint32).max) {
             if (keyHash == bytes32(0)) revert NoKeyAwaited(requestId);
             revert InputKeyNotReleased(requestId);
         }
+        _settleAttested(
+            requestId, request, task, signature, InvalidInputKey(requestId, request.inputsDigest, keyHash).hash()
+        );
+    }
+
+    /// @inheritdoc IInputRejections
+    function rejectInputs(uint256 requestId, Request calldata request, Task calldata task, bytes calldata signature)
+        external
+        nonReentrant
+    {
+        _requireProversOpenTask(requestId, request, task);
+        _settleAttested(requestId, request, task, signature, InvalidInputs(requestId, request.inputsDigest).hash());
+    }
+
+    /// @dev Reverts unless (request, task) are `requestId`'s assigned records, the caller is the task's prover and
+    /// its deadline has not passed.
+    function _requireProversOpenTask(uint256 requestId, Request calldata request, Task calldata task) internal view {
+        _requireAssigned(requestId, request, task);
+        if (msg.sender != task.prover) revert IProofMarketplace.NotAssignedProver(msg.sender, task.prover);
+        if (Clock.timestamp() > task.deadline) revert IProofMarketplace.TaskDeadlinePassed(requestId, task.deadline);
+    }
+
+    /// @dev Settles (request, task) as InputsRejected when `signature` of the EIP-712 struct `structHash` is by one of
+    /// the task prover's active enclave keys in the request's market.
+    function _settleAttested(
+        uint256 requestId,
+        Request calldata request,
+        Task calldata task,
+        bytes calldata signature,
+        bytes32 structHash
+    ) internal {
         IEnclaveKeys keys = enclaveKeys;
         if (address(keys) == address(0)) revert IProofMarketplace.EnclaveKeysNotSet();
-        address signer = ECDSA.recoverCalldata(
-            _hashTypedData(InvalidInputKey(requestId, request.inputsDigest, keyHash).hash()), signature
-        );
+        address signer = ECDSA.recoverCalldata(_hashTypedData(structHash), signature);
         uint256 marketId = _marketOf(requestId);
         if (keys.enclaveOperator(marketId, signer) != task.prover) {
             revert IProofMarketplace.NotProverEnclave(signer, task.prover);
@@ -262,23 +265,185 @@ contract SignedRequestModule is ISignedRequests, IPrivateClaims, MarketplaceBase
         return uint32(wait); // at most 2^32 - 1: checked above
     }
 
+    /// @dev Checks the matcher's signature over the batch; returns each signed request's EIP-712 digest, hashed once:
+    /// it derives the id the matcher signs and is what the requester signed.
+    function _checkMatcher(
+        SignedMatch[] calldata matches,
+        bytes[] calldata inputKeys,
+        bool withKeys,
+        uint64 validUntil,
+        bytes calldata signature
+    ) internal view returns (bytes32[] memory digests) {
+        digests = new bytes32[](matches.length);
+        bytes32[] memory items = new bytes32[](matches.length);
+        for (uint256 i; i < matches.length; ++i) {
+            SignedMatch calldata m = matches[i];
+            digests[i] = _hashTypedData(m.request.hash());
+            items[i] = keccak256(
+                abi.encode(
+                    AssignmentLibrary.ASSIGNMENT_TYPEHASH,
+                    SignedRequestLibrary.id(m.request.marketId, digests[i]),
+                    m.prover,
+                    m.price,
+                    m.provingTime,
+                    withKeys ? keccak256(inputKeys[i]) : AssignmentLibrary.EMPTY_KEY_HASH
+                )
+            );
+        }
+        address signer = ECDSA.recoverCalldata(
+            _hashTypedData(AssignmentLibrary._hashBatch(StructArrayHashing.hash(items), validUntil)), signature
+        );
+        if (!matcherAuthority.isMatcher(signer)) revert IProofMarketplace.NotMatcher(signer);
+    }
+
     /// @dev Uses a signed request: checks it as createRequest checks a posted one, then its signature, nonce, id and
-    /// the requester's balance; spends the nonce, takes the escrow and records it Open under its derived id. Reverts
-    /// with the exact error of the first check that fails (the whole use then reverts).
+    /// the requester's balance (_useFailure); spends the nonce, takes the escrow and records it Open under its derived
+    /// id. Reverts with the exact error of the first check that fails.
     function _use(SignedRequest calldata r, bytes calldata signature, Request memory record)
         internal
         returns (uint256 requestId)
     {
-        address token = _checkTerms(r);
-        bytes32 digest = _checkSignature(r, signature);
-        _spendNonce(r.requester, r.nonce);
+        bytes32 digest = _hashTypedData(r.hash());
         requestId = SignedRequestLibrary.id(r.marketId, digest);
+        (address token, bytes memory failure) = _useFailure(r, requestId, digest, signature);
+        if (failure.length != 0) _reject(true, failure);
+        _record(r, requestId, token, record, RequestCommitment.openMemory(record));
+    }
+
+    /// @dev One item of assignSigned: records the signed request and assigns it at the matcher's signed terms, or
+    /// returns why not having changed nothing. The checks run first (views), then the reservation and stake lock
+    /// (_reserve undoes them itself when one fails), then the writes. _assign's own checks hold by construction for
+    /// a request recorded in this step: its id was unused (so it is Open with exactly this record) and _scheduleFailure
+    /// passed (so now ≤ matchingExpiry); the record is committed Assigned at once, without its Open write.
+    function _assignItem(SignedMatch calldata m, uint256 requestId, bytes32 digest)
+        internal
+        returns (bytes memory failure)
+    {
+        SignedRequest calldata r = m.request;
+        address token;
+        (token, failure) = _useFailure(r, requestId, digest, m.signature);
+        if (failure.length != 0) return failure;
+        Task memory task;
+        (task, failure) = _reserve(requestId, r.maxReward, r.provingTime, m.prover, m.price, m.provingTime, true, 0);
+        if (failure.length != 0) return failure;
+        Request memory record = _recordOf(r);
+        _record(r, requestId, token, record, RequestCommitment.assignedMemory(record, task));
+        emit IProofMarketplace.TaskAssigned(requestId, m.prover, task, true);
+    }
+
+    /// @dev Why the signed request (under `digest`, its id `requestId`) cannot be used now, in the order createRequest
+    /// and the use check it: market, terms, schedule and inputs, then its signature, nonce, id and the requester's
+    /// balance; or nothing, and the market's payment token.
+    function _useFailure(SignedRequest calldata r, uint256 requestId, bytes32 digest, bytes calldata signature)
+        internal
+        view
+        returns (address token, bytes memory failure)
+    {
+        (token, failure) = _termsFailure(r);
+        if (failure.length != 0) return (token, failure);
+        // ECDSA for an account without code; ERC-1271 otherwise, by staticcall, so a wallet cannot change state.
+        if (!SignatureCheckerLib.isValidSignatureNowCalldata(r.requester, digest, signature)) {
+            return (token, abi.encodeWithSelector(BadRequesterSignature.selector, r.requester));
+        }
+        // forge-lint: disable-next-line(incorrect-shift): the nonce's bit in its word, 1 shifted by its low byte
+        uint256 bit = 1 << (r.nonce & 0xff);
+        if (_nonceBitmap[r.requester][r.nonce >> 8] & bit != 0) {
+            return (token, abi.encodeWithSelector(NonceUsed.selector, r.requester, r.nonce));
+        }
         // Never true for a request used before (its nonce is spent): only a 63-bit digest collision reaches it.
         if (RequestCommitment.status(_commitments[requestId]) != RequestStatus.None) {
-            revert SignedRequestIdTaken(requestId);
+            return (token, abi.encodeWithSelector(SignedRequestIdTaken.selector, requestId));
         }
-        _takeEscrow(r.requester, token, r.maxReward);
-        _commitments[requestId] = RequestCommitment.openMemory(record);
+        uint256 balance = _balances[r.requester][token];
+        if (balance < r.maxReward) {
+            return
+                (token, abi.encodeWithSelector(InsufficientDeposit.selector, r.requester, token, balance, r.maxReward));
+        }
+    }
+
+    /// @dev createRequest's checks of the market, terms, schedule and inputs, as a failure; and the market's
+    /// payment token.
+    function _termsFailure(SignedRequest calldata r) internal view returns (address token, bytes memory failure) {
+        Market storage m = _markets[r.marketId];
+        IProofVerifier verifier = m.verifier;
+        if (address(verifier) == address(0)) {
+            return (token, abi.encodeWithSelector(IProofMarketplace.UnknownMarket.selector, r.marketId));
+        }
+        if (r.maxReward == 0) return (token, abi.encodeWithSelector(IProofMarketplace.ZeroReward.selector));
+        if (r.refundAddress == address(0)) {
+            return (token, abi.encodeWithSelector(IProofMarketplace.ZeroAddress.selector));
+        }
+        if (r.speedPreferenceBps > 10_000) {
+            return
+                (
+                    token,
+                    abi.encodeWithSelector(IProofMarketplace.SpeedPreferenceOutOfRange.selector, r.speedPreferenceBps)
+                );
+        }
+        failure = _scheduleFailure(r.provingTime, r.matchingExpiry, r.deadline);
+        if (failure.length != 0) return (token, failure);
+        bytes32 publicDigest;
+        (publicDigest, failure) = _inputsDigestOrFailure(r.publicInputs);
+        if (failure.length == 0 && publicDigest == bytes32(0)) {
+            failure = abi.encodeWithSelector(IProofMarketplace.MissingInputs.selector);
+        }
+        // The private inputs are checked for their errors only: for well-formed inputs the digest is _recordOf's.
+        if (failure.length == 0) (, failure) = _inputsDigestOrFailure(r.privateInputs);
+        if (failure.length == 0 && r.publicInputs.data.length != 0) {
+            failure = _publicInputsFailure(verifier, r.publicInputs.data);
+        }
+        return (m.paymentToken, failure);
+    }
+
+    /// @dev Why the market's verifier refuses these public inputs (InvalidPublicInputs, or its own revert), or
+    /// nothing. A low-level staticcall: an answer other than a boolean fails the item (CallFailed), never the batch.
+    function _publicInputsFailure(IProofVerifier verifier, bytes calldata data) internal view returns (bytes memory) {
+        bytes4 selector = IProofVerifier.validatePublicInputs.selector;
+        uint256 gasBefore = gasleft();
+        bool ok;
+        uint256 valid;
+        assembly ("memory-safe") {
+            // validatePublicInputs(data), encoded in scratch memory past the free pointer (not kept).
+            let p := mload(0x40)
+            mstore(p, selector)
+            mstore(add(p, 0x04), 0x20)
+            mstore(add(p, 0x24), data.length)
+            calldatacopy(add(p, 0x44), data.offset, data.length)
+            ok := staticcall(gas(), verifier, p, add(0x44, data.length), 0x00, 0x20)
+            // Anything but one whole word is not a boolean answer: 2 marks it.
+            valid := 2
+            if and(ok, gt(returndatasize(), 0x1f)) { valid := mload(0x00) }
+        }
+        if (!ok) {
+            bytes memory why;
+            assembly ("memory-safe") {
+                why := mload(0x40)
+                mstore(why, returndatasize())
+                returndatacopy(add(why, 0x20), 0x00, returndatasize())
+                mstore(0x40, add(add(why, 0x20), and(add(returndatasize(), 0x1f), not(0x1f))))
+            }
+            return _callFailure(why, address(verifier), gasBefore);
+        }
+        if (valid == 1) return "";
+        if (valid == 0) return abi.encodeWithSelector(IProofMarketplace.InvalidPublicInputs.selector);
+        return abi.encodeWithSelector(IProofMarketplace.CallFailed.selector, verifier);
+    }
+
+    /// @dev Uses a signed request that passed _useFailure: spends its nonce, takes its escrow from the requester's
+    /// balance (never with transferFrom: a signature is not an approval to move tokens) and records it under its id
+    /// with `commitment` (Open when posted, Assigned when the matcher's batch assigns it in the same step).
+    function _record(
+        SignedRequest calldata r,
+        uint256 requestId,
+        address token,
+        Request memory record,
+        bytes32 commitment
+    ) internal {
+        // forge-lint: disable-next-line(incorrect-shift): the nonce's bit in its word, 1 shifted by its low byte
+        uint256 bit = 1 << (r.nonce & 0xff);
+        _nonceBitmap[r.requester][r.nonce >> 8] |= bit;
+        _balances[r.requester][token] -= r.maxReward;
+        _commitments[requestId] = commitment;
         emit IProofMarketplace.RequestCreated(
             requestId,
             r.marketId,
@@ -290,55 +455,6 @@ contract SignedRequestModule is ISignedRequests, IPrivateClaims, MarketplaceBase
             r.privateInputs
         );
         emit SignedRequestUsed(requestId, r.requester, r.nonce);
-    }
-
-    /// @dev createRequest's checks of the market, terms, schedule and inputs; returns the market's payment token.
-    function _checkTerms(SignedRequest calldata r) internal view returns (address token) {
-        Market storage m = _markets[r.marketId];
-        IProofVerifier verifier = m.verifier;
-        if (address(verifier) == address(0)) revert IProofMarketplace.UnknownMarket(r.marketId);
-        if (r.maxReward == 0) revert IProofMarketplace.ZeroReward();
-        if (r.refundAddress == address(0)) revert IProofMarketplace.ZeroAddress();
-        if (r.speedPreferenceBps > 10_000) revert IProofMarketplace.SpeedPreferenceOutOfRange(r.speedPreferenceBps);
-        _checkSchedule(r.provingTime, r.matchingExpiry, r.deadline);
-        if (_inputsDigest(r.publicInputs) == bytes32(0)) revert IProofMarketplace.MissingInputs();
-        // Checked for its errors only: for well-formed inputs it is the digest _recordOf put in the record.
-        _inputsDigest(r.privateInputs);
-        if (r.publicInputs.data.length != 0 && !verifier.validatePublicInputs(r.publicInputs.data)) {
-            revert IProofMarketplace.InvalidPublicInputs();
-        }
-        return m.paymentToken;
-    }
-
-    /// @dev Checks the requester's signature of the request under this marketplace's domain (ECDSA for an account
-    /// without code; ERC-1271 otherwise, by staticcall, so a wallet cannot change state); returns the signed digest.
-    function _checkSignature(SignedRequest calldata r, bytes calldata signature)
-        internal
-        view
-        returns (bytes32 digest)
-    {
-        digest = _hashTypedData(r.hash());
-        if (!SignatureCheckerLib.isValidSignatureNowCalldata(r.requester, digest, signature)) {
-            revert BadRequesterSignature(r.requester);
-        }
-    }
-
-    /// @dev Spends an unused nonce of the requester's bitmap.
-    function _spendNonce(address requester, uint256 nonce) internal {
-        mapping(uint256 => uint256) storage bitmap = _nonceBitmap[requester];
-        uint256 word = bitmap[nonce >> 8];
-        uint256 bit = 1 << (nonce & 0xff);
-        if (word & bit != 0) revert NonceUsed(requester, nonce);
-        bitmap[nonce >> 8] = word | bit;
-    }
-
-    /// @dev Takes `amount` of `token` from the requester's marketplace balance (never with transferFrom).
-    function _takeEscrow(address requester, address token, uint256 amount) internal {
-        uint256 balance = _balances[requester][token];
-        if (balance < amount) revert InsufficientDeposit(requester, token, balance, amount);
-        unchecked {
-            _balances[requester][token] = balance - amount;
-        }
     }
 
     /// @dev The record a signed request gets when used now. Its inputs digest is computed without the input checks

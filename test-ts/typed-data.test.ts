@@ -317,7 +317,7 @@ describe("EIP-712 digests: viem's from the SDK's typed data against each contrac
     }
   })
 
-  it('InvalidInputs: the struct hash ProofMarketplace.rejectInputs signs, under its domain', async () => {
+  it('InvalidInputs: the struct hash rejectInputs (IInputRejections, at the marketplace) signs, under its domain', async () => {
     const statement = { requestId: (2n << 64n) | 9n, inputsDigest: word(0x1d) }
     const typedData = invalidInputsTypedData(deploymentOf(at.marketplace), statement)
     const structHash = (await publicClient.readContract({

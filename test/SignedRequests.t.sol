@@ -6,7 +6,10 @@ import {SignedRequestSupport} from "./utils/SignedRequestSupport.sol";
 import {MarketplaceDigests} from "./utils/MarketplaceDigests.sol";
 import {IProofMarketplace} from "../src/interfaces/IProofMarketplace.sol";
 import {ISignedRequests} from "../src/interfaces/ISignedRequests.sol";
+import {IProofVerifier} from "../src/interfaces/IProofVerifier.sol";
+import {MarketParams} from "../src/types/Market.sol";
 import {Request, RequestStatus} from "../src/types/Request.sol";
+import {SafeCastLib} from "solady/utils/SafeCastLib.sol";
 import {SignedMatch, SignedRequest} from "../src/types/SignedRequest.sol";
 
 /// @notice An ERC-1271 wallet approving what its owner key signs.
@@ -43,6 +46,16 @@ contract GasBurnerWallet {
     function isValidSignature(bytes32, bytes calldata) external pure returns (bytes4) {
         while (true) {}
         return 0x1626ba7e;
+    }
+}
+
+/// @notice A verifier answering every call with a word that is not a boolean (2).
+contract NonBooleanVerifier {
+    fallback() external {
+        assembly {
+            mstore(0x00, 2)
+            return(0x00, 0x20)
+        }
     }
 }
 
@@ -149,6 +162,41 @@ contract SignedRequestsTest is SignedRequestSupport {
         assertEq(_signedRequests().nonceBitmap(poor, 0), 0);
     }
 
+    /// Public inputs the market's verifier refuses: skipped with InvalidPublicInputs (posting reverts with it), and
+    /// nothing spent.
+    function test_assignSigned_invalidPublicInputsIsSkipped() public {
+        SignedRequest memory r = _signedRequest(signer, 0, 0);
+        r.publicInputs.data = abi.encodePacked(r.publicInputs.data, uint256(1)); // one signal too many
+        bytes memory sig = _signRequest(signerKey, r);
+        uint256 balance = marketplace.balanceOf(signer, address(payToken));
+        assertEq(_assignSigned(_oneSigned(r, sig, prover)), 0);
+        assertEq(skipReasons[0], abi.encodeWithSelector(IProofMarketplace.InvalidPublicInputs.selector));
+        vm.expectRevert(IProofMarketplace.InvalidPublicInputs.selector);
+        _signedRequests().postSignedRequest(r, sig);
+        assertEq(_signedRequests().nonceBitmap(signer, 0), 0);
+        assertEq(marketplace.balanceOf(signer, address(payToken)), balance);
+    }
+
+    /// A verifier whose validatePublicInputs answers something other than a boolean fails its item (CallFailed, naming
+    /// the verifier), never the batch: the next item is assigned.
+    function test_assignSigned_nonBooleanValidationFailsTheItemOnly() public {
+        MarketParams memory params = _marketParams();
+        params.verifier = IProofVerifier(address(new NonBooleanVerifier()));
+        uint256 odd = marketplace.createMarket(params);
+        SignedRequest memory a = _signedRequest(signer, 0, 0);
+        a.marketId = SafeCastLib.toUint32(odd);
+        SignedRequest memory b = _signedRequest(signer, 1, 1);
+        SignedMatch[] memory m = new SignedMatch[](2);
+        m[0] = SignedMatch({
+            prover: prover, price: PRICE, provingTime: LISTED_TIME, request: a, signature: _signRequest(signerKey, a)
+        });
+        m[1] = _signedMatch(b, _signRequest(signerKey, b), prover);
+        assertEq(_assignSigned(m), 1);
+        assertEq(skipReasons[0], abi.encodeWithSelector(IProofMarketplace.CallFailed.selector, params.verifier));
+        assertEq(uint8(marketplace.requestStatus(_signedId(b))), uint8(RequestStatus.Assigned));
+        assertEq(_signedRequests().nonceBitmap(signer, 0), 1 << 1);
+    }
+
     function test_assignSigned_badScheduleIsSkipped() public {
         SignedRequest memory r = _signedRequest(signer, 0, 0);
         bytes memory sig = _signRequest(signerKey, r);
@@ -167,15 +215,6 @@ contract SignedRequestsTest is SignedRequestSupport {
         bytes memory sig = _signSigned(signerKey, m, validUntil);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotMatcher.selector, signer));
         _signedRequests().assignSigned(m, new bytes[](0), validUntil, sig);
-    }
-
-    function test_assignSignedItem_onlyTheMarketplace() public {
-        SignedRequest memory r = _signedRequest(signer, 0, 0);
-        SignedMatch memory m = _signedMatch(r, _signRequest(signerKey, r), prover);
-        Request memory record;
-        vm.prank(stranger);
-        vm.expectRevert(abi.encodeWithSelector(ISignedRequests.OnlyMarketplace.selector, stranger));
-        _signedRequests().assignSignedItem(m, record);
     }
 
     // ---------------------------------------------------------------- the censorship fallback

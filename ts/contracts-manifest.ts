@@ -55,7 +55,7 @@ export const contractsManifest = [
   { artifact: 'Groth16VerifierAdapter', decodesErrors: true },
   { artifact: 'RequestLens', deployedAs: { marketplace: ['requestLens'] }, decodesErrors: true },
   // Deployed by the ProofMarketplace constructor and run by its fallback: its functions, events and errors
-  // (ISignedRequests, IPrivateClaims) are served at the marketplace's address.
+  // (ISignedRequests, IPrivateClaims, IInputRejections) are served at the marketplace's address.
   { artifact: 'SignedRequestModule', decodesErrors: true },
   // Only for its custom errors (TransferFromFailed, ...), which solady raises from assembly inside the Cairn
   // contracts and therefore never appear in their ABIs.
@@ -87,6 +87,7 @@ export const contractsManifest = [
   { artifact: 'IProofMarketplace', decodesErrors: false },
   { artifact: 'ISignedRequests', decodesErrors: false },
   { artifact: 'IPrivateClaims', decodesErrors: false },
+  { artifact: 'IInputRejections', decodesErrors: false },
   { artifact: 'IProverRegistry', decodesErrors: false },
   { artifact: 'INativeStaking', decodesErrors: false },
   { artifact: 'IStakeSource', decodesErrors: false },

@@ -3,7 +3,7 @@ import { type CairnClient, type CairnReader, resent, simulated } from './client.
 import type { Deployment } from './deployment.js'
 import { type CairnContractError, decodeSkipReason } from './errors.js'
 import { eventOf, eventsOf } from './events.js'
-import { proofMarketplaceAbi, stakeMirrorAbi } from './generated.js'
+import { iInputRejectionsAbi, proofMarketplaceAbi, stakeMirrorAbi } from './generated.js'
 import { loadRequest, taskRecords } from './readers.js'
 import type { SendOptions } from './sending.js'
 import { cairnTypedData, type SignedTypedData } from './typed-data.js'
@@ -219,7 +219,7 @@ export async function withdraw(
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Invalid inputs (ProofMarketplace.rejectInputs)
+// Invalid inputs (IInputRejections.rejectInputs, served at the marketplace)
 
 /**
  * What a prover's enclave signs to attest that a request's inputs cannot be proven. `inputsDigest` is the request
@@ -265,7 +265,7 @@ export async function rejectInputs(
     client.public.simulateContract({
       account: client.wallet.account,
       address,
-      abi: proofMarketplaceAbi,
+      abi: iInputRejectionsAbi,
       functionName: 'rejectInputs',
       args: [requestId, record, task, params.signature],
     }),
@@ -274,7 +274,7 @@ export async function rejectInputs(
   const receipt = await resent(
     client,
     (slot) =>
-      client.wallet.writeContract({ address, abi: proofMarketplaceAbi, functionName: 'rejectInputs', args, ...slot }),
+      client.wallet.writeContract({ address, abi: iInputRejectionsAbi, functionName: 'rejectInputs', args, ...slot }),
     options,
   )
   const { args: rejected } = eventOf(receipt, address, proofMarketplaceAbi, 'InputsRejected')

@@ -162,7 +162,7 @@ export function orderRequest(entry: Pick<OrderEntry, 'requestId' | 'order' | 'di
   }
 }
 
-/** _recordOf: the record a signed request's use at chain time `now` creates (what assignSignedItem is given). */
+/** _recordOf: the record a signed request's use at chain time `now` creates (what assignSigned records it with). */
 export function recordAt(request: OrderBody['request'], now: number): MatcherRequest['record'] {
   return {
     refundAddress: request.refundAddress,

@@ -11,7 +11,6 @@ import { type CairnClient, simulated } from '../../ts/client.js'
 import { CairnContractError, decodeCairnError } from '../../ts/errors.js'
 import { iSignedRequestsAbi } from '../../ts/generated.js'
 import { type SentBatch, sendCalldata } from './batches.js'
-import { recordAt } from './order-store.js'
 import type { Prepared } from './submitter.js'
 
 /*
@@ -19,8 +18,8 @@ import type { Prepared } from './submitter.js'
  * assigned. The chain checks each item in its own call, and an ERC-1271 wallet may answer differently (or burn all
  * the gas it is given) between intake and the batch, so each batch is first run as an eth_call: when it would assign
  * fewer items than it holds (or fail as a whole, e.g. CalleeOutOfGas after a wallet burned the gas), each item is run
- * alone as the marketplace runs it (assignSignedItem, called from the marketplace's own address) to learn its exact
- * error; those items are dropped with their reason and the rest is signed again, simulated again and sent, with a
+ * alone (checkSignedItem: its request posted alone, simulated, gives the requester-side error exactly; one that passes
+ * failed on the prover's side) to learn its reason; those items are dropped with their reason and the rest is signed again, simulated again and sent, with a
  * gas limit of the estimate plus GAS_MARGIN_PERCENT.
  */
 
@@ -37,7 +36,7 @@ export type SignedBatchPorts = {
   sign: (assignments: Prepared['assignment'][], validUntil: bigint) => Promise<SignedAssignmentBatch>
   /** eth_call of assignSigned: how many items it would assign; throws when the call reverts. */
   simulate: (call: SignedCall) => Promise<bigint>
-  /** One item run alone as the marketplace runs it at chain time `now`: its error, or undefined when it would pass. */
+  /** Why one item of a batch that would not assign every item fails (checkSignedItem). */
   checkItem: (match: SignedMatch, now: number) => Promise<CairnContractError | undefined>
   send: (call: SignedCall) => Promise<SentBatch>
 }
@@ -132,7 +131,7 @@ export function signedBatchPorts(submitter: CairnClient, signer: CairnClient): S
       )
       return result
     },
-    checkItem: (match, now) => checkSignedItem(submitter, match, now),
+    checkItem: (match) => checkSignedItem(submitter, match),
     async send(call) {
       const data = encodeFunctionData({ abi: iSignedRequestsAbi, functionName: 'assignSigned', args: args(call) })
       const estimate = await simulated(() =>
@@ -143,26 +142,35 @@ export function signedBatchPorts(submitter: CairnClient, signer: CairnClient): S
   }
 }
 
-/** One item as assignSigned runs it (assignSignedItem, from the marketplace itself): its error, if any. */
+/**
+ * Why one item would fail on its own: its signed request posted alone (postSignedRequest, simulated), which makes
+ * every requester-side check assignSigned makes, with the same errors (terms, schedule, inputs, signature, nonce, id,
+ * deposit). When the request passes, the item failed on the prover's side (capacity, stake, a listing changed):
+ * `ProverSideFailure`, which releases the order like a skipped on-chain request instead of dropping it.
+ */
 export async function checkSignedItem(
   reader: Pick<CairnClient, 'public' | 'deployment'>,
   match: SignedMatch,
-  now: number,
-): Promise<CairnContractError | undefined> {
+): Promise<CairnContractError> {
   const address: Address = reader.deployment.contracts.proofMarketplace
   try {
     await reader.public.simulateContract({
-      account: address,
       address,
       abi: iSignedRequestsAbi,
-      functionName: 'assignSignedItem',
-      args: [match, recordAt(match.request, now)],
+      functionName: 'postSignedRequest',
+      args: [match.request, match.signature],
     })
-    return undefined
+    return new CairnContractError({
+      name: 'ProverSideFailure',
+      args: { prover: match.prover },
+      data: '0x',
+      message: `the request is usable, but not by prover ${match.prover} now (capacity, stake or listing)`,
+    })
   } catch (error) {
     const decoded = decodeCairnError(error)
     if (decoded !== undefined) return decoded
-    // A revert without data (out of gas): the item fails, whatever the reason. A transport failure is thrown.
+    // A revert without data (out of gas in a wallet's check): the item fails, whatever the reason. A transport
+    // failure is thrown.
     if (error instanceof BaseError && error.walk((cause) => cause instanceof ContractFunctionRevertedError) !== null) {
       return new CairnContractError({ name: 'CallFailed', args: {}, data: '0x', message: 'CallFailed()' })
     }

@@ -1,7 +1,7 @@
 // End-to-end gas of the Cairn hot paths, as receipts report it (21 000 base + calldata + execution), on a fresh
 // anvil with the real deployment and a real Groth16 proof. The forge gas snapshot (npm run gas) is the
 // execution-only view; this is what a transaction actually costs.
-//   npm run bench:gas   → prints a markdown table, writes gas/bench-receipts.json
+//   npm run bench:gas   → prints a markdown table, writes gas/bench-receipts.json (BENCH_PORT=<n> pins anvil's port)
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
@@ -31,16 +31,22 @@ import {
   createRequest,
   deposit,
   devTokenAbi,
+  eventsOf,
   type FulfilParams,
   fulfil,
   fulfilBatch,
   groth16BatchVerifierAbi,
+  iSignedRequestsAbi,
   list,
   mintDevToken,
   proofContextOf,
+  proofMarketplaceAbi,
   provePoseidonPreimage,
+  type RequestParams,
   register,
+  type SignedRequestWithSignature,
   signAssignments,
+  signRequest,
   slash,
   stake,
   submitAssignments,
@@ -107,6 +113,53 @@ async function assign(devnet: Devnet, requests: readonly CreatedRequest[], prove
   if (outcome.assigned.length !== requests.length)
     throw new Error(`assignment skipped: ${outcome.skipped[0]?.reason.message}`)
   return outcome
+}
+
+/**
+ * Signs `nonces.length` requests off chain (the requester's EIP-712 SignedRequest), has the matcher sign them as one
+ * batch of ordinary Assignments under their derived ids, and sends assignSigned: the request is recorded and assigned
+ * in that one transaction. Returns the receipt and each task's records, as RequestCreated and TaskAssigned give them.
+ */
+async function assignSigned(
+  devnet: Devnet,
+  prover: Address,
+  nonces: readonly bigint[],
+  params: () => Promise<RequestParams>,
+): Promise<{ receipt: TransactionReceipt; tasks: TaskRecords[] }> {
+  const { actors, reader, deployment } = devnet
+  const signed: SignedRequestWithSignature[] = []
+  for (const nonce of nonces) signed.push(await signRequest(actors.requester, await params(), nonce))
+  const batch = await signAssignments(actors.matcher, {
+    assignments: await withListedTerms(
+      reader,
+      signed.map(({ requestId }) => ({ requestId, prover })),
+    ),
+    validUntil: (await chainTime(reader)) + 300n,
+  })
+  const matches = batch.assignments.map(({ price, provingTime }, i) => {
+    const item = signed[i]
+    if (!item) throw new Error('batch and signed requests differ')
+    return { prover, price, provingTime, request: item.request, signature: item.signature }
+  })
+  const marketplace = deployment.contracts.proofMarketplace
+  const receipt = await write(actors.bystander, {
+    address: marketplace,
+    abi: iSignedRequestsAbi,
+    functionName: 'assignSigned',
+    args: [matches, [], batch.validUntil, batch.signature],
+  })
+  const created = eventsOf(receipt, marketplace, proofMarketplaceAbi, 'RequestCreated')
+  const assigned = eventsOf(receipt, marketplace, proofMarketplaceAbi, 'TaskAssigned')
+  if (assigned.length !== nonces.length || created.length !== nonces.length) {
+    const [skip] = eventsOf(receipt, marketplace, proofMarketplaceAbi, 'AssignmentSkipped')
+    throw new Error(`signed item skipped: ${skip?.args.reason}`)
+  }
+  const tasks = assigned.map(({ args }, i) => {
+    const record = created[i]
+    if (!record || record.args.requestId !== args.requestId) throw new Error('RequestCreated and TaskAssigned differ')
+    return { requestId: args.requestId, request: record.args.request, task: args.task }
+  })
+  return { receipt, tasks }
 }
 
 async function bench(devnet: Devnet): Promise<Row[]> {
@@ -192,6 +245,49 @@ async function bench(devnet: Devnet): Promise<Row[]> {
   if (batch.fulfilled.length !== BATCH) throw new Error(`fulfilment skipped: ${batch.skipped[0]?.reason.message}`)
   rows.push(
     row(`fulfilBatch of ${BATCH}`, batch.receipt, BATCH, 'one Groth16BatchVerifier multi-pairing for the batch'),
+  )
+
+  // Signed requests (ISignedRequests): no request transaction; assignSigned records and assigns, then fulfil. The
+  // escrow comes from the requester's balance (a new deposit, not measured). Nonce 0 sets the requester's first
+  // nonce-bitmap word from zero (the first signed request of an account); the later ones are the steady state.
+  const signedCount = 2 + BATCH
+  await deposit(actors.requester, deployment.contracts.paymentToken, MAX_REWARD * BigInt(signedCount))
+  const signedParams = async () =>
+    preimageRequest({
+      marketId,
+      now: await chainTime(reader),
+      publicInputs: statement.publicInputs,
+      maxReward: MAX_REWARD,
+      refundAddress: requester,
+      schedule: { provingTime: PROVING_TIME },
+    })
+  const firstSigned = await assignSigned(devnet, prover, [0n], signedParams)
+  rows.push(
+    row('assignSigned, batch of 1, first nonce word', firstSigned.receipt, 1, "the account's nonce bitmap word is new"),
+  )
+  const singleSigned = await assignSigned(devnet, prover, [1n], signedParams)
+  rows.push(row('assignSigned, batch of 1', singleSigned.receipt, 1, 'steady state: nonce word already in use'))
+  const batchSigned = await assignSigned(
+    devnet,
+    prover,
+    Array.from({ length: BATCH }, (_, i) => BigInt(2 + i)),
+    signedParams,
+  )
+  rows.push(row(`assignSigned, batch of ${BATCH}`, batchSigned.receipt, BATCH, 'one matcher signature for the batch'))
+  const [signedTask] = singleSigned.tasks
+  if (!signedTask) throw new Error('no signed task')
+  const signedFulfil = await fulfil(actors.prover, fulfilParams(signedTask))
+  rows.push(row('fulfil, signed request (real Groth16 proof)', signedFulfil.receipt, 1, 'pairing check included'))
+  const signedBatch = await fulfilBatch(actors.prover, batchSigned.tasks.map(fulfilParams))
+  if (signedBatch.fulfilled.length !== BATCH)
+    throw new Error(`fulfilment skipped: ${signedBatch.skipped[0]?.reason.message}`)
+  rows.push(
+    row(
+      `fulfilBatch of ${BATCH}, signed requests`,
+      signedBatch.receipt,
+      BATCH,
+      'one Groth16BatchVerifier multi-pairing',
+    ),
   )
 
   await advanceTime(devnet, PROVING_TIME + 1)
@@ -284,7 +380,8 @@ function table(rows: readonly Row[]): string {
 }
 
 async function main(): Promise<void> {
-  const port = await freePort()
+  // BENCH_PORT pins anvil's port (a shared machine's allotted range); otherwise any free one.
+  const port = process.env.BENCH_PORT ? Number(process.env.BENCH_PORT) : await freePort()
   const devnet = await startDevnet({ port, deploymentOut: `deployments/bench-${port}.json`, throwaway: true })
   try {
     const rows = await bench(devnet)

@@ -16,7 +16,7 @@ import {Request, Task} from "../types/Request.sol";
 ///    the same InputKeyReleased event the matcher's release emits, and its hash is recorded.
 /// 3. the prover proves and fulfils as usual (slashed at its deadline like any task); or its enclave attests that
 ///    the released key does not open the inputs (`rejectInputKey`, bound to the recorded hash), which settles like
-///    IProofMarketplace.rejectInputs; or, when no key came within the window, anyone calls `abandonUnkeyedClaim`:
+///    IInputRejections.rejectInputs; or, when no key came within the window, anyone calls `abandonUnkeyedClaim`:
 ///    the requester is refunded in full and the prover released unslashed. A task still waiting for its key cannot
 ///    be slashed (IProofMarketplace.slash reverts with KeyNotReleased).
 /// @dev One storage slot per private claim, keyed by request id: the time the key is due by while waiting, the
@@ -91,7 +91,7 @@ interface IPrivateClaims {
     /// @notice Settles a private claim whose released input key does not open the inputs: the assigned prover only,
     /// before its task deadline, with an EIP-712 `InvalidInputKey(uint256 requestId,bytes32 inputsDigest,bytes32
     /// inputKeyHash)` signature by an active enclave key of the prover in this market, over the hash of the key the
-    /// requester released. Settles like IProofMarketplace.rejectInputs (InputsRejected: the prover is paid its price,
+    /// requester released. Settles like IInputRejections.rejectInputs (InputsRejected: the prover is paid its price,
     /// the rest refunded, nobody slashed): the requester released a wrong key.
     function rejectInputKey(uint256 requestId, Request calldata request, Task calldata task, bytes calldata signature)
         external;

@@ -172,13 +172,6 @@ interface IProofMarketplace {
     /// @return fulfilled Number of requests fulfilled.
     function fulfilBatch(Fulfilment[] calldata fulfilments) external returns (uint256 fulfilled);
 
-    /// @notice Settles an assigned request whose inputs the prover's enclave found unprovable (e.g. private inputs
-    /// for which no witness exists): the assigned prover only, before the task deadline, with an EIP-712
-    /// `InvalidInputs(uint256 requestId,bytes32 inputsDigest)` signature by an active enclave key of the task's
-    /// prover in this market. The prover is paid its price for the check and its stake is released.
-    function rejectInputs(uint256 requestId, Request calldata request, Task calldata task, bytes calldata signature)
-        external;
-
     /// @notice Slashes the prover of a task past its deadline; anyone may call. The requester always gets its full
     /// escrow back. The penalty taken on this chain (none for restaked markets: theirs is taken on Ethereum) is split
     /// into the requester's compensation, the caller's slasher reward and the treasury's remainder, which add up to

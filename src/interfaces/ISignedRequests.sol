@@ -22,8 +22,6 @@ interface ISignedRequests {
     error SignedRequestIdTaken(uint256 requestId);
     /// @notice The requester's marketplace balance cannot cover the escrow.
     error InsufficientDeposit(address requester, address token, uint256 balance, uint256 needed);
-    /// @notice assignSignedItem is the marketplace's own per-item step of assignSigned.
-    error OnlyMarketplace(address caller);
 
     // ---------------------------------------------------------------- events
     /// @notice A signed request was used (posted or assigned): its nonce is spent and it is the request `requestId`,
@@ -40,7 +38,7 @@ interface ISignedRequests {
     /// @dev Per item, atomically: the requester's signature (ECDSA or ERC-1271), its unused nonce, the request's
     /// market, terms, inputs and schedule (as createRequest checks them), the requester's balance; then the request
     /// is recorded (one slot, RequestCreated, SignedRequestUsed) and assigned at the signed terms (TaskAssigned). An
-    /// item that fails is rolled back and skipped with `AssignmentSkipped` and its exact error; the batch never
+    /// item that fails changes nothing and is skipped with `AssignmentSkipped` and its exact error; the batch never
     /// reverts for an item, except for running out of gas.
     /// @param matches The signed items, each with its requester-signed request and signature.
     /// @param inputKeys Empty, or one entry per match (see IProofMarketplace.assign).
@@ -53,11 +51,6 @@ interface ISignedRequests {
         uint64 validUntil,
         bytes calldata signature
     ) external returns (uint256 assigned);
-
-    /// @notice One item of assignSigned, run by the marketplace itself in a call of its own so that a failing item
-    /// rolls back whole; reverts for any other caller.
-    /// @param record The request record the item gets (created now), computed by assignSigned.
-    function assignSignedItem(SignedMatch calldata item, Request calldata record) external;
 
     /// @notice Posts a signed request on chain as an Open request (the censorship fallback); anyone may. Escrow is
     /// taken from the requester's balance now; the matcher may assign it, or listed provers claim it after the

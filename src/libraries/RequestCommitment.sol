@@ -25,6 +25,11 @@ library RequestCommitment {
         return _pack(RequestStatus.Assigned, keccak256(abi.encode(request, task)));
     }
 
+    /// @notice Commitment of a request created and assigned in one step (a signed request in the matcher's batch).
+    function assignedMemory(Request memory request, Task memory task) internal pure returns (bytes32) {
+        return _pack(RequestStatus.Assigned, keccak256(abi.encode(request, task)));
+    }
+
     /// @notice Commitment of a finished request: its status only.
     function finished(RequestStatus finalStatus) internal pure returns (bytes32) {
         return bytes32(uint256(finalStatus) << 248);

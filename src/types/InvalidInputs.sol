@@ -4,7 +4,7 @@ pragma solidity 0.8.30;
 using InvalidInputsLibrary for InvalidInputs global;
 
 /// @notice What a prover's enclave signs (EIP-712 `InvalidInputs`, under the marketplace's domain) to attest that an
-/// assigned request's inputs cannot be proven (ProofMarketplace.rejectInputs).
+/// assigned request's inputs cannot be proven (IInputRejections.rejectInputs, served at the marketplace).
 struct InvalidInputs {
     uint256 requestId;
     /// The request record's inputsDigest: keccak256(keccak256(public inputs) ‖ private-inputs digest).

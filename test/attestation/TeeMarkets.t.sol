@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IInputRejections} from "../../src/interfaces/IInputRejections.sol";
 import {ECDSA} from "solady/utils/ECDSA.sol";
 import {SafeCastLib} from "solady/utils/SafeCastLib.sol";
 import {CairnTest} from "../utils/CairnTest.sol";
@@ -662,7 +663,7 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
         vm.expectEmit(true, true, false, true, address(marketplace));
         emit IProofMarketplace.InputsRejected(requestId, prover, t.price, r.maxReward - t.price);
         vm.prank(prover);
-        marketplace.rejectInputs(requestId, r, t, sig);
+        IInputRejections(address(marketplace)).rejectInputs(requestId, r, t, sig);
 
         assertEq(uint8(marketplace.requestStatus(requestId)), uint8(RequestStatus.InputsRejected));
         assertEq(uint8(lens.requestState(requestId, r, t)), uint8(RequestState.InputsRejected));
@@ -689,7 +690,7 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
         Task memory t = tasks[requestId];
         vm.expectRevert(IProofMarketplace.EnclaveKeysNotSet.selector);
         vm.prank(prover);
-        marketplace.rejectInputs(requestId, r, t, sig);
+        IInputRejections(address(marketplace)).rejectInputs(requestId, r, t, sig);
     }
 
     function test_RevertWhen_rejectInputsSignedOutsideTheProversEnclave() public {
@@ -700,7 +701,7 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
         Task memory t = tasks[requestId];
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotProverEnclave.selector, outsider, prover));
         vm.prank(prover);
-        marketplace.rejectInputs(requestId, r, t, sig);
+        IInputRejections(address(marketplace)).rejectInputs(requestId, r, t, sig);
     }
 
     function test_RevertWhen_rejectInputsSignedForOtherInputs() public {
@@ -714,7 +715,7 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
             ecrecover(MarketplaceDigests.invalidInputs(address(marketplace), requestId, r.inputsDigest), v, rr, ss);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotProverEnclave.selector, recovered, prover));
         vm.prank(prover);
-        marketplace.rejectInputs(requestId, r, t, sig);
+        IInputRejections(address(marketplace)).rejectInputs(requestId, r, t, sig);
     }
 
     function test_RevertWhen_rejectInputsByAnotherAccountOrTooLate() public {
@@ -723,12 +724,12 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
         Task memory t = tasks[requestId];
         bytes memory sig = _attestInvalid(requestId, enclaveProverSecret);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotAssignedProver.selector, address(this), prover));
-        marketplace.rejectInputs(requestId, r, t, sig);
+        IInputRejections(address(marketplace)).rejectInputs(requestId, r, t, sig);
 
         vm.warp(t.deadline + 1);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.TaskDeadlinePassed.selector, requestId, t.deadline));
         vm.prank(prover);
-        marketplace.rejectInputs(requestId, r, t, sig);
+        IInputRejections(address(marketplace)).rejectInputs(requestId, r, t, sig);
     }
 
     function test_RevertWhen_rejectInputsWithForgedRecords() public {
@@ -739,7 +740,7 @@ contract TeeMarketsTest is CairnTest, TeeRegistryFixture {
         bytes memory sig = _attestInvalid(requestId, enclaveProverSecret);
         vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.RecordMismatch.selector, requestId));
         vm.prank(prover);
-        marketplace.rejectInputs(requestId, r, t, sig);
+        IInputRejections(address(marketplace)).rejectInputs(requestId, r, t, sig);
     }
 
     // ---------------------------------------------------------------- slashing: who could have refused the inputs

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IInputRejections} from "../../src/interfaces/IInputRejections.sol";
 import {CommonBase} from "forge-std/Base.sol";
 import {StdAssertions} from "forge-std/StdAssertions.sol";
 import {StdUtils} from "forge-std/StdUtils.sol";
@@ -1075,13 +1076,13 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         if (why.length != 0) {
             _expect(why);
             vm.prank(caller);
-            marketplace.rejectInputs(id, r.record, task, signature);
+            IInputRejections(address(marketplace)).rejectInputs(id, r.record, task, signature);
             return;
         }
         vm.expectEmit(address(marketplace));
         emit IProofMarketplace.InputsRejected(id, task.prover, task.price, r.record.maxReward - task.price);
         vm.prank(caller);
-        marketplace.rejectInputs(id, r.record, task, signature);
+        IInputRejections(address(marketplace)).rejectInputs(id, r.record, task, signature);
         _settle(id, RequestStatus.InputsRejected);
         ++rejections;
     }
