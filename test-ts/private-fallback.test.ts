@@ -9,17 +9,14 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
-import { type Address, bytesToHex, type Hex, keccak256, parseEther, stringToBytes } from 'viem'
+import { type Address, type Hex, keccak256, parseEther, stringToBytes } from 'viem'
 import { foundry } from 'viem/chains'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildDevCollateral, buildDevQuote, createDevPki, parseTdxQuoteV4 } from '../enclave/attestation/dev/index.js'
 import { parseConfig } from '../enclave/prover/config.js'
 import { type ProverRunner, startProverRunner } from '../enclave/prover/runner.js'
 import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
-import { freePort } from '../ts/devnet/anvil.js'
-import { deployAttestationWithForge } from '../ts/devnet/deploy.js'
 import { groth16MarketParams, preimageRequest, preimageStatement } from '../ts/devnet/scenario.js'
-import { advanceTime, type Devnet, startDevnet } from '../ts/devnet/stack.js'
+import { advanceTime, type Devnet } from '../ts/devnet/stack.js'
 import {
   type AttestationDeployment,
   allowMeasurement,
@@ -39,20 +36,18 @@ import {
   isInputKeyReleaseError,
   KEY_RELEASE_WINDOW,
   loadRequest,
-  measurementOf,
   mintDevToken,
   type ProgressDetails,
   type ProofStage,
   proofMarketplaceAbi,
   releaseInputKeyToClaimant,
-  setEnclaveKeys,
-  submitDevCollateral,
   type Task,
   waitForProof,
   withAttestation,
   wrapDataKey,
   write,
 } from '../ts/index.js'
+import { devTdMeasurement, startAttestedDevnet } from './attested-devnet.js'
 import { eventually } from './eventually.js'
 
 const SEED = 'cairn private fallback test'
@@ -87,33 +82,10 @@ function current(): Fixture {
  * the prover runner claiming fallbacks in it. No matcher: nothing ever assigns a request or re-wraps a key.
  */
 beforeAll(async () => {
-  const port = await freePort()
-  const deploymentOut = `deployments/e2e-${port}.json`
-  const devnet = await startDevnet({ port, deploymentOut, throwaway: true })
-  const { actors, deployment, reader } = devnet
-  const head = await reader.public.getBlock({ blockTag: 'latest' })
-  const pki = createDevPki(SEED, { now: new Date(Number(head.timestamp) * 1000) })
-  const attestationOut = `deployments/e2e-${port}.attestation.json`
-  const attestation = await deployAttestationWithForge({
-    rpcUrl: devnet.anvil.rpcUrl,
-    chainId: foundry.id,
-    deployerKey: anvilAccount(devRoles.deployer).privateKey,
-    rootDer: bytesToHex(pki.root.der),
-    marketplace: deployment.contracts.proofMarketplace,
-    out: attestationOut,
-  })
-  const owner = withAttestation(actors.deployer, attestation)
-  await submitDevCollateral(owner, buildDevCollateral(pki))
-  await setEnclaveKeys(actors.deployer, attestation.contracts.teeRegistry)
+  const { devnet, pki, attestation, owner, deploymentOut, attestationOut } = await startAttestedDevnet(SEED)
+  const { actors, deployment } = devnet
   const { marketId: market } = await createMarket(actors.deployer, groth16MarketParams(deployment))
-  const td = parseTdxQuoteV4(buildDevQuote(pki, new Uint8Array(64))).body
-  const measurement = measurementOf({
-    mrTd: bytesToHex(td.mrTd),
-    rtmr0: bytesToHex(td.rtmr[0]),
-    rtmr1: bytesToHex(td.rtmr[1]),
-    rtmr2: bytesToHex(td.rtmr[2]),
-    rtmr3: bytesToHex(td.rtmr[3]),
-  })
+  const measurement = devTdMeasurement(pki)
   await allowMeasurement(owner, { role: 'Prover', marketId: market, measurement })
   const prover = actors.prover.wallet.account.address
   await mintDevToken(actors.prover, deployment.contracts.stakeToken, prover, STAKE)

@@ -10,7 +10,6 @@ import { pathToFileURL } from 'node:url'
 import { pino } from 'pino'
 import {
   type Address,
-  bytesToHex,
   concat,
   type Hash,
   type Hex,
@@ -25,15 +24,13 @@ import {
 import { foundry } from 'viem/chains'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import initWabt from 'wabt'
-import { buildDevCollateral, buildDevQuote, createDevPki, parseTdxQuoteV4 } from '../enclave/attestation/dev/index.js'
 import { type ProverRunnerConfigInput, parseConfig } from '../enclave/prover/config.js'
 import { type ProverRunner, startProverRunner } from '../enclave/prover/runner.js'
 import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
-import { freePort } from '../ts/devnet/anvil.js'
-import { deployAttestationWithForge, deployTeeProofVerifier } from '../ts/devnet/deploy.js'
+import { deployTeeProofVerifier } from '../ts/devnet/deploy.js'
 import { repoRoot } from '../ts/devnet/paths.js'
 import { groth16MarketParams, preimageRequest, preimageStatement, randomFieldElement } from '../ts/devnet/scenario.js'
-import { advanceTime, type Devnet, startDevnet } from '../ts/devnet/stack.js'
+import { advanceTime, type Devnet } from '../ts/devnet/stack.js'
 import {
   type AttestationDeployment,
   allowMeasurement,
@@ -51,7 +48,6 @@ import {
   getStake,
   type InputKeyRelease,
   inlineInputs,
-  measurementOf,
   mintDevToken,
   type PrivateInputsContext,
   proofMarketplaceAbi,
@@ -59,11 +55,9 @@ import {
   type RequestParams,
   remoteInputs,
   rewrapForProver,
-  setEnclaveKeys,
   signAssignments,
   slash,
   submitAssignments,
-  submitDevCollateral,
   type TeeReader,
   waitForProof,
   withAttestation,
@@ -71,6 +65,7 @@ import {
 } from '../ts/index.js'
 import { readPostedInputs } from '../ts/request-inputs.js'
 import { entryPointArgs } from '../ts/root.js'
+import { devTdMeasurement, startAttestedDevnet } from './attested-devnet.js'
 import { eventually } from './eventually.js'
 import { startForgingRpc } from './forging-rpc.js'
 import { serveLocally } from './local-server.js'
@@ -119,24 +114,8 @@ function current(): Fixture {
  * stake tokens; everything else (registration, stake, listings, enclave keys) is the runner's job.
  */
 beforeAll(async () => {
-  const port = await freePort()
-  const deploymentOut = `deployments/e2e-${port}.json`
-  const devnet = await startDevnet({ port, deploymentOut, throwaway: true })
-  const { actors, deployment, reader } = devnet
-  const head = await reader.public.getBlock({ blockTag: 'latest' })
-  const pki = createDevPki(SEED, { now: new Date(Number(head.timestamp) * 1000) })
-  const attestationOut = `deployments/e2e-${port}.attestation.json`
-  const attestation = await deployAttestationWithForge({
-    rpcUrl: devnet.anvil.rpcUrl,
-    chainId: foundry.id,
-    deployerKey: anvilAccount(devRoles.deployer).privateKey,
-    rootDer: bytesToHex(pki.root.der),
-    marketplace: deployment.contracts.proofMarketplace,
-    out: attestationOut,
-  })
-  const owner = withAttestation(actors.deployer, attestation)
-  await submitDevCollateral(owner, buildDevCollateral(pki))
-  await setEnclaveKeys(actors.deployer, attestation.contracts.teeRegistry)
+  const { devnet, pki, attestation, owner, deploymentOut, attestationOut } = await startAttestedDevnet(SEED)
+  const { actors, deployment } = devnet
 
   const { marketId: groth16Market } = await createMarket(actors.deployer, groth16MarketParams(deployment))
   const manifest = JSON.parse(await readFile(join(repoRoot, 'programs/manifest.json'), 'utf8'))
@@ -149,14 +128,7 @@ beforeAll(async () => {
   const created = await createMarket(actors.deployer, groth16MarketParams(deployment, { verifier }))
   expect(created.marketId).toBe(teeMarket)
 
-  const td = parseTdxQuoteV4(buildDevQuote(pki, new Uint8Array(64))).body
-  const measurement = measurementOf({
-    mrTd: bytesToHex(td.mrTd),
-    rtmr0: bytesToHex(td.rtmr[0]),
-    rtmr1: bytesToHex(td.rtmr[1]),
-    rtmr2: bytesToHex(td.rtmr[2]),
-    rtmr3: bytesToHex(td.rtmr[3]),
-  })
+  const measurement = devTdMeasurement(pki)
   for (const marketId of [groth16Market, teeMarket]) {
     await allowMeasurement(owner, { role: 'Prover', marketId, measurement })
   }
