@@ -2,7 +2,6 @@
 pragma solidity 0.8.30;
 
 import {ECDSA} from "solady/utils/ECDSA.sol";
-import {SignatureCheckerLib} from "solady/utils/SignatureCheckerLib.sol";
 
 import {IEnclaveKeys} from "./interfaces/IEnclaveKeys.sol";
 import {IInputRejections} from "./interfaces/IInputRejections.sol";
@@ -47,6 +46,9 @@ contract SignedRequestModule is ISignedRequests, IPrivateClaims, IInputRejection
     /// congestion on any chain Cairn targets, short enough that a requester who never releases ties up the prover's
     /// capacity and stake lock for little. Both sides run software (the SDK's waitForProof releases on its own).
     uint32 public constant KEY_RELEASE_WINDOW = 5 minutes;
+
+    /// @inheritdoc ISignedRequests
+    uint256 public constant ERC1271_GAS_LIMIT = 250_000;
 
     constructor(IProverRegistry registry_) MarketplaceBase(registry_) {}
 
@@ -341,8 +343,7 @@ contract SignedRequestModule is ISignedRequests, IPrivateClaims, IInputRejection
     {
         (token, failure) = _termsFailure(r);
         if (failure.length != 0) return (token, failure);
-        // ECDSA for an account without code; ERC-1271 otherwise, by staticcall, so a wallet cannot change state.
-        if (!SignatureCheckerLib.isValidSignatureNowCalldata(r.requester, digest, signature)) {
+        if (!_isRequesterSignature(r.requester, digest, signature)) {
             return (token, abi.encodeWithSelector(BadRequesterSignature.selector, r.requester));
         }
         // forge-lint: disable-next-line(incorrect-shift): the nonce's bit in its word, 1 shifted by its low byte
@@ -358,6 +359,33 @@ contract SignedRequestModule is ISignedRequests, IPrivateClaims, IInputRejection
         if (balance < r.maxReward) {
             return
                 (token, abi.encodeWithSelector(InsufficientDeposit.selector, r.requester, token, balance, r.maxReward));
+        }
+    }
+
+    /// @dev Whether `signature` is the requester's over `digest`: ECDSA for an account without code (65 bytes, or 64
+    /// as EIP-2098); ERC-1271 otherwise, by staticcall (a wallet cannot change state) with at most
+    /// ERC1271_GAS_LIMIT gas, and valid only for exactly one word holding the magic value. The cap is what keeps one
+    /// wallet from starving a batch: uncapped, a wallet that burns the 63/64 of the gas it is handed would leave the
+    /// other items of assignSigned too little to finish, and the whole batch would revert.
+    function _isRequesterSignature(address requester, bytes32 digest, bytes calldata signature)
+        internal
+        view
+        returns (bool valid)
+    {
+        if (requester.code.length == 0) {
+            return requester != address(0) && ECDSA.tryRecoverCalldata(digest, signature) == requester;
+        }
+        uint256 gasLimit = ERC1271_GAS_LIMIT;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            let magic := shl(224, 0x1626ba7e) // isValidSignature(bytes32,bytes), and the value it returns
+            mstore(m, magic)
+            mstore(add(m, 0x04), digest)
+            mstore(add(m, 0x24), 0x40)
+            mstore(add(m, 0x44), signature.length)
+            calldatacopy(add(m, 0x64), signature.offset, signature.length)
+            let ok := staticcall(gasLimit, requester, m, add(0x64, signature.length), 0x00, 0x20)
+            valid := and(ok, and(eq(returndatasize(), 0x20), eq(mload(0x00), magic)))
         }
     }
 

@@ -6,11 +6,12 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ChainView } from '../enclave/matcher/chain.js'
 import { holdBatch, matchBatch, requestStatus } from '../enclave/matcher/engine.js'
+import { ERC1271_GAS_CAP } from '../enclave/matcher/order-chain.js'
 import { checkOrder, isOrderFailure, type OrderChainView } from '../enclave/matcher/order-checks.js'
 import { createJournal, type JournalFs, nodeJournalFs } from '../enclave/matcher/order-journal.js'
 import { createOrderStore } from '../enclave/matcher/order-store.js'
 import { createOrderStream } from '../enclave/matcher/order-stream.js'
-import { type SignedBatchPorts, sendSignedBatch } from '../enclave/matcher/signed-batches.js'
+import { batchGasLimit, type SignedBatchPorts, sendSignedBatch } from '../enclave/matcher/signed-batches.js'
 import { createSubmitter, type Prepared } from '../enclave/matcher/submitter.js'
 import type { SignedAssignmentBatch } from '../ts/assignment.js'
 import type { Deployment } from '../ts/deployment.js'
@@ -356,5 +357,14 @@ describe('signed batches', () => {
     await submitter.settle(NOW + 2, 2n)
     expect(kinds).toEqual(['assign true', 'assignSigned true'])
     expect(submitter.pending?.kind).toBe('assignSigned')
+  })
+})
+
+describe('assignSigned gas limit', () => {
+  it('adds the module’s ERC-1271 cap for every contract-wallet item to the estimate and its margin', () => {
+    expect(batchGasLimit(1_000_000n, 0)).toBe(1_250_000n)
+    // A wallet that behaved at estimation may burn its whole cap when mined: the batch must still finish.
+    expect(batchGasLimit(1_000_000n, 2)).toBe(1_250_000n + 2n * ERC1271_GAS_CAP)
+    expect(ERC1271_GAS_CAP).toBe(250_000n)
   })
 })

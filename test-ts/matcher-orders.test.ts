@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { pino } from 'pino'
 import { parseEther } from 'viem'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { ERC1271_GAS_CAP } from '../enclave/matcher/order-chain.js'
 import { type Matcher, startMatcher } from '../enclave/matcher/service.js'
 import { connect } from '../ts/client.js'
 import { anvilAccount } from '../ts/devnet/accounts.js'
@@ -16,6 +17,7 @@ import {
   createMarket,
   createRequest,
   deposit,
+  iSignedRequestsAbi,
   list,
   mintDevToken,
   proofMarketplaceAbi,
@@ -23,7 +25,7 @@ import {
   stake,
 } from '../ts/index.js'
 import { encodeOrder, type OrderAccepted, type OrderRejection, type OrderStatus } from '../ts/orders.js'
-import { signRequest } from '../ts/signed-requests.js'
+import { signedRequestTypedData, signRequest } from '../ts/signed-requests.js'
 import { useDevnet } from './anvil.js'
 import { startRpcProxy } from './rpc-proxy.js'
 
@@ -177,8 +179,14 @@ it('answers a bad order with its code: a signature of another account, a malform
     expect(malformed.status).toBe(400)
     expect((malformed.json as OrderRejection).error.code).toBe('MalformedOrder')
     expect((malformed.json as OrderRejection).error.message).toMatch(/request\.nonce/)
-    const zero = await signed({ maxReward: 0n })
-    const refused = await post(matcher, encodeOrder(zero))
+    // The SDK refuses to sign a zero reward: a requester signing the typed data itself gets the matcher's refusal.
+    const requester = devnet.actors.requester
+    const zeroRequest = { ...order.request, maxReward: 0n, nonce: nonce++ }
+    const zeroSignature = await requester.wallet.signTypedData({
+      account: requester.wallet.account,
+      ...signedRequestTypedData(devnet.deployment, zeroRequest),
+    })
+    const refused = await post(matcher, encodeOrder({ request: zeroRequest, signature: zeroSignature }))
     expect((refused.json as OrderRejection).error.code).toBe('ZeroReward')
     const huge = await post(matcher, 'x'.repeat(300 * 1024))
     expect(huge.status).toBe(413)
@@ -210,4 +218,14 @@ it('a matcher abandoned with acknowledged orders pending: its successor assigns 
     await first.stop().catch(() => undefined)
     await proxy.close()
   }
+})
+
+it('caps a wallet’s signature check at the module’s own ERC1271_GAS_LIMIT, at intake as in its batches', async () => {
+  const { devnet } = current()
+  const limit = await devnet.reader.public.readContract({
+    address: devnet.deployment.contracts.proofMarketplace,
+    abi: iSignedRequestsAbi,
+    functionName: 'ERC1271_GAS_LIMIT',
+  })
+  expect(limit).toBe(ERC1271_GAS_CAP)
 })

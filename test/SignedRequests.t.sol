@@ -49,6 +49,13 @@ contract GasBurnerWallet {
     }
 }
 
+/// @notice Answers with the magic value followed by a second word: not the one-word answer ERC-1271 specifies.
+contract LongAnswerWallet {
+    function isValidSignature(bytes32, bytes calldata) external pure returns (bytes4, uint256) {
+        return (0x1626ba7e, 1);
+    }
+}
+
 /// @notice A verifier answering every call with a word that is not a boolean (2).
 contract NonBooleanVerifier {
     fallback() external {
@@ -418,6 +425,43 @@ contract SignedRequestsTest is SignedRequestSupport {
         assertEq(skipReasons[0], abi.encodeWithSelector(ISignedRequests.BadRequesterSignature.selector, wallet));
         assertEq(_signedRequests().nonceBitmap(wallet, 0), 0);
         assertEq(marketplace.balanceOf(wallet, address(payToken)), MAX_REWARD);
+    }
+
+    /// A wallet that burns gas costs the batch at most ERC1271_GAS_LIMIT: uncapped, its staticcall would take 63/64
+    /// of the batch's gas and the good items after it could not finish (the whole batch reverting out of gas).
+    function test_erc1271_gasBurnerCannotStarveTheRestOfABatch() public {
+        address wallet = address(new GasBurnerWallet());
+        _fund(wallet, MAX_REWARD);
+        SignedMatch[] memory m = new SignedMatch[](4);
+        SignedRequest memory burner = _signedRequest(wallet, 0, 0);
+        m[0] = _signedMatch(burner, hex"01", prover);
+        for (uint256 i = 1; i < m.length; ++i) {
+            SignedRequest memory r = _signedRequest(signer, 100 + i, i % 2);
+            m[i] = _signedMatch(r, _signRequest(signerKey, r), prover);
+        }
+        uint64 validUntil = uint64(block.timestamp + 60);
+        bytes memory signature = _signSigned(matcherKey, m, validUntil);
+        ISignedRequests signed = _signedRequests();
+
+        // A gas limit a matcher would send: what the three good items need plus the wallet's cap.
+        vm.recordLogs();
+        uint256 assigned =
+            signed.assignSigned{gas: 1_000_000 + signed.ERC1271_GAS_LIMIT()}(m, new bytes[](0), validUntil, signature);
+        _absorbLogs();
+        assertEq(assigned, 3);
+        assertEq(skipReasons[0], abi.encodeWithSelector(ISignedRequests.BadRequesterSignature.selector, wallet));
+        for (uint256 i = 1; i < m.length; ++i) {
+            assertEq(uint8(marketplace.requestStatus(_signedId(m[i].request))), uint8(RequestStatus.Assigned));
+        }
+        assertEq(marketplace.balanceOf(wallet, address(payToken)), MAX_REWARD);
+    }
+
+    /// The ERC-1271 answer counts only as exactly one word holding the magic value.
+    function test_erc1271_magicValueMustBeExactlyOneWord() public {
+        address wallet = address(new LongAnswerWallet());
+        _fund(wallet, MAX_REWARD);
+        SignedRequest memory r = _signedRequest(wallet, 0, 0);
+        _expectBadSignature(r, hex"01", wallet);
     }
 
     // ---------------------------------------------------------------- helpers

@@ -24,7 +24,7 @@ import { ERC1271_MAGIC_WORD, type OrderChainView } from './order-checks.js'
  * capped at ERC1271_GAS_CAP gas: a wallet that needs more, or burns it all, is refused at intake.
  */
 
-/** Gas an ERC-1271 wallet's isValidSignature may use at intake. */
+/** Gas an ERC-1271 wallet's isValidSignature may use: SignedRequestModule.ERC1271_GAS_LIMIT, at intake as on chain. */
 export const ERC1271_GAS_CAP = 250_000n
 
 /** isValidSignature(bytes32,bytes)'s selector: the first 4 bytes of the magic value it returns. */

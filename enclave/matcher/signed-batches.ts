@@ -11,6 +11,7 @@ import { type CairnClient, simulated } from '../../ts/client.js'
 import { CairnContractError, decodeCairnError } from '../../ts/errors.js'
 import { iSignedRequestsAbi } from '../../ts/generated.js'
 import { type SentBatch, sendCalldata } from './batches.js'
+import { ERC1271_GAS_CAP } from './order-chain.js'
 import type { Prepared } from './submitter.js'
 
 /*
@@ -31,6 +32,26 @@ export const BATCH_ERRORS = new Set(['NotMatcher', 'MatcherSignatureExpired', 'E
 
 /** Headroom on the gas estimate: a wallet's check may cost a little more when mined than when estimated. */
 export const GAS_MARGIN_PERCENT = 25n
+
+/**
+ * The gas limit an assignSigned batch is sent with: the estimate plus its margin, plus ERC1271_GAS_CAP (the module's
+ * ERC1271_GAS_LIMIT) for each contract-wallet item: a wallet that behaved when estimated may burn that much when
+ * mined; the batch then still finishes, and that item is only skipped (BadRequesterSignature).
+ */
+export function batchGasLimit(estimate: bigint, contractWalletItems: number): bigint {
+  return (estimate * (100n + GAS_MARGIN_PERCENT)) / 100n + BigInt(contractWalletItems) * ERC1271_GAS_CAP
+}
+
+/** How many items of a batch are signed by a contract wallet (an account with code at the latest block). */
+async function contractWalletItems(reader: Pick<CairnClient, 'public'>, matches: readonly SignedMatch[]) {
+  const requesters = [...new Set(matches.map((match) => match.request.requester.toLowerCase() as Address))]
+  const wallets = new Set<string>()
+  for (const requester of requesters) {
+    const code = await reader.public.getCode({ address: requester })
+    if (code !== undefined && code !== '0x') wallets.add(requester)
+  }
+  return matches.filter((match) => wallets.has(match.request.requester.toLowerCase())).length
+}
 
 export type SignedBatchPorts = {
   sign: (assignments: Prepared['assignment'][], validUntil: bigint) => Promise<SignedAssignmentBatch>
@@ -137,7 +158,8 @@ export function signedBatchPorts(submitter: CairnClient, signer: CairnClient): S
       const estimate = await simulated(() =>
         submitter.public.estimateGas({ account: submitter.wallet.account, to: address, data }),
       )
-      return sendCalldata(submitter, data, (estimate * (100n + GAS_MARGIN_PERCENT)) / 100n)
+      const wallets = await contractWalletItems(submitter, call.matches)
+      return sendCalldata(submitter, data, batchGasLimit(estimate, wallets))
     },
   }
 }

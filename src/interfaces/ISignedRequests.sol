@@ -64,6 +64,11 @@ interface ISignedRequests {
     /// `wordPos` (nonces wordPos * 256 + bit).
     function invalidateNonces(uint256 wordPos, uint256 mask) external;
 
+    /// @notice Most gas a requester's ERC-1271 wallet is given to check its signature, in assignSigned and
+    /// postSignedRequest: a wallet needing more fails the check (BadRequesterSignature), and one that burns gas costs a
+    /// batch at most this much, never the rest of its items.
+    function ERC1271_GAS_LIMIT() external view returns (uint256);
+
     /// @notice Word `wordPos` of `requester`'s nonce bitmap: a set bit is a nonce used or invalidated.
     function nonceBitmap(address requester, uint256 wordPos) external view returns (uint256);
 
