@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import { encodeErrorResult, type Hex, zeroHash } from 'viem'
 import { afterEach, describe, expect, it } from 'vitest'
+import type { CairnReader } from '../ts/client.js'
 import { freePort } from '../ts/devnet/anvil.js'
 import {
   decodeRevertData,
@@ -16,6 +17,7 @@ import {
   type SignedRequestState,
   type SignedRequestWithSignature,
   sendSignedRequest,
+  signedRequestState,
   signedWaitStep,
   submitOrder,
 } from '../ts/index.js'
@@ -209,5 +211,31 @@ describe('the wait for an acknowledged signed request', () => {
     expect(defaultPostAfterSeconds(1_000n, 1_100, 60)).toBe(20)
     // No slack left: post at once.
     expect(defaultPostAfterSeconds(1_000n, 1_050, 60)).toBe(0)
+  })
+})
+
+describe('signedRequestState', () => {
+  /** A chain where the request is used between two reads: before it, nothing; after it, the bit and the status. */
+  function chainUsedAfter(reads: number) {
+    let count = 0
+    const used = () => count > reads
+    const reader = {
+      deployment: { chainId: 31337, contracts: { proofMarketplace: '0x00000000000000000000000000000000000000aa' } },
+      public: {
+        readContract: async ({ functionName }: { functionName: string }) => {
+          count += 1
+          if (functionName === 'nonceBitmap') return used() ? 1n << 7n : 0n
+          return used() ? 2 : 0 // requestStatus: Assigned once used, None before
+        },
+      },
+    } as unknown as CairnReader
+    return reader
+  }
+
+  it('a use landing between its two reads shows as used, never as a spent nonce', async () => {
+    // Used after the first read (the nonce word): the status read after it sees the use.
+    expect(await signedRequestState(chainUsedAfter(1), signed.request)).toMatchObject({ state: 'used' })
+    expect(await signedRequestState(chainUsedAfter(0), signed.request)).toMatchObject({ state: 'used' })
+    expect(await signedRequestState(chainUsedAfter(2), signed.request)).toMatchObject({ state: 'unused' })
   })
 })

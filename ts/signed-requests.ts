@@ -164,13 +164,15 @@ export type SignedRequestState =
 
 export async function signedRequestState(reader: CairnReader, request: SignedRequest): Promise<SignedRequestState> {
   const requestId = signedRequestId(reader.deployment, request)
-  const status = await getRequestStatus(reader, requestId)
-  if (status !== 'None') return { state: 'used', requestId, status }
+  // The nonce word first, the status after: a use sets both in one transaction, so a use landing between the two
+  // reads shows as `used` (status read after it), never as a spent nonce without a use.
   const word = await reader.public.readContract({
     address: reader.deployment.contracts.proofMarketplace,
     abi: iSignedRequestsAbi,
     functionName: 'nonceBitmap',
     args: [request.requester, request.nonce >> 8n],
   })
+  const status = await getRequestStatus(reader, requestId)
+  if (status !== 'None') return { state: 'used', requestId, status }
   return { state: (word >> (request.nonce & 255n)) & 1n ? 'nonceSpent' : 'unused', requestId }
 }

@@ -399,10 +399,13 @@ export const wait = command({
 })
 
 /** A request id with no record on chain and no saved signed request. */
+/** An id the chain does not know and no saved signed request explains: reported as RequestNotFoundError, as before. */
 function notOnChain(requestId: bigint, path: string): Error {
-  return new Error(
+  const error = new Error(
     `request ${requestId} is not on chain, and no signed request is saved at ${path}: if it is a signed request not used yet, give the file \`cairn request\` saved (--signed <file>) or ask its matcher (--matcher-url); otherwise check the id`,
   )
+  error.name = 'RequestNotFoundError'
+  return error
 }
 
 function statusResult(loaded: LoadedRequest, token: TokenInfo) {
