@@ -72,6 +72,12 @@ describe('wait reasons', () => {
     // Judged at the chain time of the last block read.
     const later = { ...sources, follower: { state: { ...sources.follower.state, chainTime: NOW + 1_000 } } }
     expect(waitReasonOf(plain.requestId, later)).toMatchObject({ code: 'Expired' })
+    // A signed order backing off an InsufficientDeposit refusal says so until its time comes, then the engine's rule.
+    const benched = { ...sources, benchedUntil: (id: bigint) => (id === plain.requestId ? NOW + 12 : undefined) }
+    expect(waitReasonOf(plain.requestId, benched)).toEqual({ code: 'DepositShort', until: NOW + 12 })
+    expect(describeWait({ code: 'DepositShort', until: NOW + 12 })).toContain('deposit more')
+    const backAgain = { ...benched, follower: { state: { ...sources.follower.state, chainTime: NOW + 12 } } }
+    expect(waitReasonOf(plain.requestId, backAgain)).toEqual({ code: 'Queued' })
   })
 })
 

@@ -34,6 +34,11 @@ export type WaitReason =
   | { code: 'InsufficientStake'; prover: Address; available: bigint; required: bigint; blockedOffers: number }
   /** A valid offer has room: the request is matched in one of the next rounds (oldest requests first). */
   | { code: 'Queued' }
+  /**
+   * A signed order the chain refused for its requester's deposit (InsufficientDeposit: withdrawn since it was
+   * acknowledged, or taken by its other requests): it is not matched again before chain time `until`.
+   */
+  | { code: 'DepositShort'; until: number }
 
 export type ExplainParams = {
   /** The chain time of the last block the matcher read. */
@@ -140,5 +145,7 @@ export function describeWait(reason: WaitReason): string {
       return `InsufficientStake: prover ${reason.prover} can lock ${units(reason.available)} of the ${units(reason.required)} stake (base units) the market locks per task: it waits for the prover to stake (or prove its restaked stake) or for its tasks to end${others(reason.blockedOffers)}`
     case 'Queued':
       return 'a prover has room: it is matched in one of the next blocks (oldest requests first)'
+    case 'DepositShort':
+      return `the marketplace refused it for its requester's deposit (InsufficientDeposit): it is tried again from chain time ${reason.until}; deposit more (cairn deposit) or it is dropped after 5 refusals`
   }
 }

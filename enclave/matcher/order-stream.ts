@@ -75,6 +75,8 @@ export type OrderStream = SignedOrderHooks & {
   inputsRejected: (requestId: bigint, reason: string) => void
   /** Whether a pending order may be matched at `now` (not backing off a transient refusal). */
   matchable: (request: MatcherRequest, now: number) => boolean
+  /** Until when a pending order backs off an InsufficientDeposit refusal (chain time); undefined when it does not. */
+  benchedUntil: (requestId: bigint) => number | undefined
 }
 
 export function rejection(failure: OrderFailure): Reply {
@@ -327,6 +329,11 @@ export function createOrderStream(ports: OrderStreamPorts): OrderStream {
 
     inputsRejected(requestId, reason) {
       end(requestId, 'dropped', reason)
+    },
+
+    benchedUntil(requestId) {
+      const entry = store.get(requestId)
+      return entry?.state === 'pending' && entry.benchedUntil > 0 ? entry.benchedUntil : undefined
     },
 
     matchable(request, now) {

@@ -145,7 +145,14 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
   const sources = () => ({ key: matcherKey, follower, view: view() })
   health = () => matcherHealth({ ...sources(), stopping })
   const waitReason = (requestId: bigint) =>
-    waitReasonOf(requestId, { ...sources(), rejected, inputs, round, minTimeToExpiry })
+    waitReasonOf(requestId, {
+      ...sources(),
+      rejected,
+      inputs,
+      round,
+      minTimeToExpiry,
+      benchedUntil: orderStream.benchedUntil,
+    })
   const server = await startHttpService({
     host: config.metricsHost,
     port: config.metricsPort,

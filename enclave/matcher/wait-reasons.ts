@@ -43,6 +43,8 @@ export type WaitSources = {
   /** Whether a prover's enclave key counts as active: as the rounds judge it. */
   round: Pick<Round, 'hasActiveKey'>
   minTimeToExpiry: number
+  /** Until when a signed order waits after an InsufficientDeposit refusal (chain time), if it does. */
+  benchedUntil?: (requestId: bigint) => number | undefined
 }
 
 /** Why a request is not assigned yet; undefined when it is not open in the book (unknown, assigned or ended). */
@@ -51,6 +53,8 @@ export function waitReasonOf(requestId: bigint, sources: WaitSources): WaitReaso
   if (gaveUp !== undefined) return gaveUp
   const request = sources.view.open.get(requestId)
   if (request === undefined) return undefined
+  const until = sources.benchedUntil?.(requestId)
+  if (until !== undefined && until > (sources.follower.state.chainTime ?? 0)) return { code: 'DepositShort', until }
   if (loadsInputs(request)) {
     const loaded = sources.inputs.get(requestId)
     if (loaded?.state === 'failed') return { code: 'InputsRejected', reason: loaded.reason, message: loaded.message }
