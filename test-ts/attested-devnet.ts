@@ -1,12 +1,6 @@
-import { bytesToHex, type Hex } from 'viem'
+import { bytesToHex } from 'viem'
 import { foundry } from 'viem/chains'
-import {
-  buildDevCollateral,
-  buildDevQuote,
-  createDevPki,
-  type DevPki,
-  parseTdxQuoteV4,
-} from '../enclave/attestation/dev/index.js'
+import { buildDevCollateral, createDevPki, type DevPki } from '../enclave/attestation/dev/index.js'
 import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
 import { freePort } from '../ts/devnet/anvil.js'
 import { deployAttestationWithForge } from '../ts/devnet/deploy.js'
@@ -14,7 +8,6 @@ import { type Devnet, startDevnet } from '../ts/devnet/stack.js'
 import {
   type AttestationDeployment,
   type CairnClient,
-  measurementOf,
   setEnclaveKeys,
   submitDevCollateral,
   withAttestation,
@@ -57,16 +50,4 @@ export async function startAttestedDevnet(seed: string): Promise<AttestedDevnet>
   await submitDevCollateral(owner, buildDevCollateral(pki))
   await setEnclaveKeys(actors.deployer, attestation.contracts.teeRegistry)
   return { devnet, pki, attestation, owner, deploymentOut, attestationOut }
-}
-
-/** The measurement the dev TD's quotes report: what governance allows for the role and market it may hold keys in. */
-export function devTdMeasurement(pki: DevPki): Hex {
-  const td = parseTdxQuoteV4(buildDevQuote(pki, new Uint8Array(64))).body
-  return measurementOf({
-    mrTd: bytesToHex(td.mrTd),
-    rtmr0: bytesToHex(td.rtmr[0]),
-    rtmr1: bytesToHex(td.rtmr[1]),
-    rtmr2: bytesToHex(td.rtmr[2]),
-    rtmr3: bytesToHex(td.rtmr[3]),
-  })
 }

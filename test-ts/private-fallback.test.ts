@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseConfig } from '../enclave/prover/config.js'
 import { type ProverRunner, startProverRunner } from '../enclave/prover/runner.js'
 import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
+import { devMeasurementOf } from '../ts/devnet/attestation.js'
 import { groth16MarketParams, preimageRequest, preimageStatement } from '../ts/devnet/scenario.js'
 import { advanceTime, type Devnet } from '../ts/devnet/stack.js'
 import {
@@ -47,7 +48,7 @@ import {
   wrapDataKey,
   write,
 } from '../ts/index.js'
-import { devTdMeasurement, startAttestedDevnet } from './attested-devnet.js'
+import { startAttestedDevnet } from './attested-devnet.js'
 import { eventually } from './eventually.js'
 
 const SEED = 'cairn private fallback test'
@@ -85,7 +86,7 @@ beforeAll(async () => {
   const { devnet, pki, attestation, owner, deploymentOut, attestationOut } = await startAttestedDevnet(SEED)
   const { actors, deployment } = devnet
   const { marketId: market } = await createMarket(actors.deployer, groth16MarketParams(deployment))
-  const measurement = devTdMeasurement(pki)
+  const measurement = devMeasurementOf(pki)
   await allowMeasurement(owner, { role: 'Prover', marketId: market, measurement })
   const prover = actors.prover.wallet.account.address
   await mintDevToken(actors.prover, deployment.contracts.stakeToken, prover, STAKE)

@@ -27,6 +27,7 @@ import initWabt from 'wabt'
 import { type ProverRunnerConfigInput, parseConfig } from '../enclave/prover/config.js'
 import { type ProverRunner, startProverRunner } from '../enclave/prover/runner.js'
 import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
+import { devMeasurementOf } from '../ts/devnet/attestation.js'
 import { deployTeeProofVerifier } from '../ts/devnet/deploy.js'
 import { repoRoot } from '../ts/devnet/paths.js'
 import { groth16MarketParams, preimageRequest, preimageStatement, randomFieldElement } from '../ts/devnet/scenario.js'
@@ -65,7 +66,7 @@ import {
 } from '../ts/index.js'
 import { readPostedInputs } from '../ts/request-inputs.js'
 import { entryPointArgs } from '../ts/root.js'
-import { devTdMeasurement, startAttestedDevnet } from './attested-devnet.js'
+import { startAttestedDevnet } from './attested-devnet.js'
 import { eventually } from './eventually.js'
 import { startForgingRpc } from './forging-rpc.js'
 import { serveLocally } from './local-server.js'
@@ -128,7 +129,7 @@ beforeAll(async () => {
   const created = await createMarket(actors.deployer, groth16MarketParams(deployment, { verifier }))
   expect(created.marketId).toBe(teeMarket)
 
-  const measurement = devTdMeasurement(pki)
+  const measurement = devMeasurementOf(pki)
   for (const marketId of [groth16Market, teeMarket]) {
     await allowMeasurement(owner, { role: 'Prover', marketId, measurement })
   }
