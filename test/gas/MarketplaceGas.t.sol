@@ -370,6 +370,39 @@ contract MarketplaceGasTest is SignedRequestSupport, TeeRegistryFixture {
         vm.snapshotValue("signed request: assignSigned + fulfil per request, batch of 10", assign + fulfil);
     }
 
+    /// The issue's all-in figure for the signed path: ten signed requests recorded and assigned in one assignSigned,
+    /// then fulfilled in one fulfilBatch in a Groth16BatchVerifier market (one multi-pairing for the ten proofs).
+    function test_gas_signedBatchOfTenBatchVerifier() public {
+        Groth16BatchVerifier batch = _newBatchVerifier();
+        MarketParams memory params = _marketParams();
+        params.verifier = batch;
+        uint256 market = marketplace.createMarket(params);
+        _list(prover, market, PRICE, LISTED_TIME, 1);
+        SignedMatch[] memory m = new SignedMatch[](10);
+        for (uint256 i; i < 10; ++i) {
+            SignedRequest memory r = _signedRequest(signer, 1 + i, i);
+            r.marketId = SafeCastLib.toUint32(market);
+            m[i] = _signedMatch(r, _signRequest(signerKey, r), prover);
+        }
+        uint64 validUntil = uint64(block.timestamp + 60);
+        bytes memory sig = _signSigned(matcherKey, m, validUntil);
+        vm.recordLogs();
+        _signedRequests().assignSigned(m, new bytes[](0), validUntil, sig);
+        uint256 assign = vm.lastCallGas().gasTotalUsed;
+        _absorbLogs();
+        Fulfilment[] memory f = new Fulfilment[](10);
+        for (uint256 i; i < 10; ++i) {
+            f[i] = _fulfilment(_signedId(m[i].request), i);
+        }
+        vm.prank(prover);
+        marketplace.fulfilBatch(f);
+        uint256 total = vm.lastCallGas().gasTotalUsed;
+        vm.snapshotValue(
+            "signed request, batch verifier market: assignSigned + fulfil per request, batch of 10, including Groth16 verification",
+            (assign + total) / 10
+        );
+    }
+
     function test_gas_postSignedRequest() public {
         SignedRequest memory r = _signedRequest(signer, 1, 0);
         bytes memory sig = _signRequest(signerKey, r);
