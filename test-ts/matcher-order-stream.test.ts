@@ -217,6 +217,42 @@ describe('order journal', () => {
     expect((await createJournal(path).replay()).live.map((entry) => entry.requestId)).toEqual([2n])
   })
 
+  it('keeps strikes across a restart and a compaction: a blocked requester stays blocked', async () => {
+    const path = join(dir, 'strikes.jsonl')
+    const journal = createJournal(path)
+    const pending = await record(5n)
+    await journal.append({ ...pending, requestId: signedRequestId(deployment, pending.order.request) })
+    for (let i = 0; i < 3; i++) await journal.append({ kind: 'strike', requester: requester.address })
+    const restart = () => {
+      const view = viewWith([])
+      view.block = { ...head(1n), timestamp: BigInt(NOW) }
+      return createOrderStream({
+        deployment,
+        journal: createJournal(path),
+        store: createOrderStore(),
+        view: () => view,
+        chain: () => ({ head: { ...head(1n), timestamp: BigInt(NOW) }, reader: fakeChain() }),
+        inputs: { load: () => undefined, forget: () => undefined },
+        checkEnvelope: () => undefined,
+        minTimeToExpiry: 5,
+        metrics: createMetrics(),
+        log: captureLog().log,
+      })
+    }
+    for (const round of [1, 2]) {
+      const stream = restart()
+      await stream.start()
+      // Its acknowledged order is not put back, and a new one is refused.
+      expect(stream.status(signedRequestId(deployment, pending.order.request))).toBeUndefined()
+      const refused = await stream.accept(await sign(request({ nonce: 90n + BigInt(round) })))
+      expect(refused.body).toMatchObject({ error: { code: 'RequesterBlocked' } })
+    }
+    // The start compacted the journal to what is still needed: the strikes, not the dropped order.
+    const text = (await readFile(path, 'utf8')).trim().split('\n')
+    expect(text.filter((line) => line.includes('"strike"'))).toHaveLength(3)
+    expect(text.filter((line) => line.includes('"order"'))).toHaveLength(0)
+  })
+
   it('acknowledges an order only once its write resolved', async () => {
     let release: () => void = () => undefined
     const writes: string[] = []

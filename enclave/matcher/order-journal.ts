@@ -1,7 +1,7 @@
 import { constants } from 'node:fs'
 import { open, readFile, rename } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import type { Address } from 'viem'
+import { type Address, getAddress, isAddress } from 'viem'
 import { encodeOrder, type OrderBody, parseOrderBody } from '../../ts/orders.js'
 
 /*
@@ -26,7 +26,9 @@ export type OrderRecord = {
   order: OrderBody
 }
 export type EndRecord = { kind: 'end'; requestId: bigint; state: 'used' | 'expired' | 'dropped'; reason?: string }
-export type JournalRecord = OrderRecord | EndRecord
+/** A batch a requester's wallet made fail: strikes outlive a restart, so a blocked wallet stays blocked. */
+export type StrikeRecord = { kind: 'strike'; requester: Address }
+export type JournalRecord = OrderRecord | EndRecord | StrikeRecord
 
 /** The file system as the journal uses it: real in the service, a double in tests. */
 export type JournalFs = {
@@ -89,6 +91,7 @@ export const nodeJournalFs: JournalFs = {
 }
 
 export function encodeRecord(record: JournalRecord): string {
+  if (record.kind === 'strike') return `${JSON.stringify({ kind: 'strike', requester: record.requester })}\n`
   if (record.kind === 'end') {
     const { requestId, state, reason } = record
     return `${JSON.stringify({ kind: 'end', requestId: requestId.toString(), state, ...(reason === undefined ? {} : { reason }) })}\n`
@@ -112,7 +115,14 @@ export function decodeRecord(line: string): JournalRecord | undefined {
   } catch {
     return undefined
   }
-  if (typeof value !== 'object' || value === null || typeof value.requestId !== 'string') return undefined
+  if (typeof value !== 'object' || value === null) return undefined
+  if (value.kind === 'strike') {
+    const requester = value.requester
+    return typeof requester === 'string' && isAddress(requester, { strict: false })
+      ? { kind: 'strike', requester: getAddress(requester) }
+      : undefined
+  }
+  if (typeof value.requestId !== 'string') return undefined
   if (!/^[0-9]{1,78}$/.test(value.requestId)) return undefined
   const requestId = BigInt(value.requestId)
   if (value.kind === 'end') {
@@ -143,23 +153,27 @@ export type Replayed = {
   ended: EndRecord[]
   /** Lines that did not parse (a torn last line counts here). */
   unreadable: number
+  /** Every strike recorded, one entry per failed batch, in order. */
+  strikes: StrikeRecord[]
 }
 
 /** Folds the journal's text into its live and ended orders. */
 export function replayText(text: string): Replayed {
   const orders = new Map<bigint, OrderRecord>()
   const ended = new Map<bigint, EndRecord>()
+  const strikes: StrikeRecord[] = []
   let unreadable = 0
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue
     const record = decodeRecord(line)
     if (record === undefined) unreadable++
+    else if (record.kind === 'strike') strikes.push(record)
     else if (record.kind === 'order') {
       if (!orders.has(record.requestId)) orders.set(record.requestId, record)
     } else ended.set(record.requestId, record)
   }
   const live = [...orders.values()].filter((record) => !ended.has(record.requestId))
-  return { live, ended: [...ended.values()].filter((end) => orders.has(end.requestId)), unreadable }
+  return { live, ended: [...ended.values()].filter((end) => orders.has(end.requestId)), unreadable, strikes }
 }
 
 export type Journal = {

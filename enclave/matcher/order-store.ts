@@ -1,4 +1,4 @@
-import { type Address, type Hex, isAddressEqual } from 'viem'
+import { type Address, getAddress, type Hex, isAddressEqual } from 'viem'
 import type { OrderBody } from '../../ts/orders.js'
 import { inputsDigest, requestInputsDigest } from '../../ts/types.js'
 import { hasPrivateInputs, type MatcherRequest } from './chain.js'
@@ -58,6 +58,8 @@ export type OrderStore = {
   /** Charges a failed batch to the requester; true when this reached MAX_STRIKES. */
   strike: (requester: Address) => boolean
   blocked: (requester: Address) => boolean
+  /** Each struck requester with its strikes (what the journal keeps across a compaction). */
+  strikes: () => [Address, number][]
 }
 
 export function createOrderStore(limits: { maxPending?: number; maxStrikes?: number } = {}): OrderStore {
@@ -124,6 +126,7 @@ export function createOrderStore(limits: { maxPending?: number; maxStrikes?: num
       return count === maxStrikes
     },
     blocked,
+    strikes: () => [...strikes.entries()].map(([requester, count]) => [getAddress(requester), count]),
   }
 }
 

@@ -10,7 +10,7 @@ import { addRequest, type MatchItem, requestStatus } from './engine.js'
 import { loadsInputs, type MatcherInputsStore } from './inputs.js'
 import type { Metrics } from './metrics.js'
 import { type CheckParams, checkOrder, isOrderFailure, type OrderChainView, type OrderFailure } from './order-checks.js'
-import { type Journal, type OrderRecord, shouldCompact } from './order-journal.js'
+import { type Journal, type JournalRecord, shouldCompact } from './order-journal.js'
 import { type OrderEntry, type OrderStore, orderRequest } from './order-store.js'
 import type { SignedOrderHooks } from './submitter.js'
 
@@ -121,15 +121,19 @@ export function createOrderStream(ports: OrderStreamPorts): OrderStream {
     journal.compact(liveRecords).catch((error: unknown) => log.warn({ err: error }, 'journal compaction failed'))
   }
 
-  const liveRecords = (): OrderRecord[] =>
-    store.pending().map(({ requestId, acceptedAt, paymentToken, wallet, order }) => ({
-      kind: 'order',
+  const liveRecords = (): JournalRecord[] => [
+    ...store
+      .strikes()
+      .flatMap(([requester, count]) => Array.from({ length: count }, () => ({ kind: 'strike', requester }) as const)),
+    ...store.pending().map(({ requestId, acceptedAt, paymentToken, wallet, order }) => ({
+      kind: 'order' as const,
       requestId,
       acceptedAt,
       paymentToken,
       wallet,
       order,
-    }))
+    })),
+  ]
 
   function reject(failure: OrderFailure, order: OrderBody, requestId?: bigint): Reply {
     metrics.orders.inc({ outcome: 'rejected' })
@@ -218,6 +222,10 @@ export function createOrderStream(ports: OrderStreamPorts): OrderStream {
   }
 
   function strike(requester: Address): void {
+    // Kept across restarts; a lost write only forgets one strike, so it is logged, not waited for.
+    journal
+      .append({ kind: 'strike', requester })
+      .catch((error: unknown) => log.warn({ err: error, requester }, 'journal write of a strike failed'))
     if (!store.strike(requester)) return
     log.warn({ requester }, 'requester blocked: its orders made batches fail repeatedly')
     for (const entry of store.pending()) {
@@ -306,9 +314,14 @@ export function createOrderStream(ports: OrderStreamPorts): OrderStream {
       const ready = ports.chain()
       if (ready === undefined) throw new Error('the order stream starts once the book is synced')
       const now = Number(ready.head.timestamp)
+      for (const { requester } of replayed.strikes) store.strike(requester)
       let dropped = 0
       for (const record of replayed.live) {
         const { request } = record.order
+        if (store.blocked(request.requester)) {
+          dropped++
+          continue
+        }
         const status = await ready.reader.requestStatus(record.requestId)
         const word = await ready.reader.nonceWord(request.requester, request.nonce >> 8n)
         if (status !== 0 || (word >> (request.nonce & 255n)) & 1n || request.matchingExpiry < now) {
