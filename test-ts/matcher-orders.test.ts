@@ -1,9 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { pino } from 'pino'
-import { parseEther } from 'viem'
+import { type Abi, type Address, encodeFunctionData, type Hex, parseEther } from 'viem'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { ERC1271_GAS_CAP } from '../enclave/matcher/order-chain.js'
 import { type Matcher, startMatcher } from '../enclave/matcher/service.js'
@@ -17,6 +17,7 @@ import {
   createMarket,
   createRequest,
   deposit,
+  devTokenAbi,
   iSignedRequestsAbi,
   list,
   mintDevToken,
@@ -228,4 +229,93 @@ it('caps a wallet’s signature check at the module’s own ERC1271_GAS_LIMIT, a
     functionName: 'ERC1271_GAS_LIMIT',
   })
   expect(limit).toBe(ERC1271_GAS_CAP)
+})
+
+it('drops an order whose ERC-1271 wallet turned to refusing after it was acknowledged; the batch still assigns the rest', async () => {
+  const { devnet } = current()
+  const { actors, deployment, reader } = devnet
+  const owner = actors.requester
+  const json = JSON.parse(await readFile(join(repoRoot, 'out/ToggleWallet.sol/ToggleWallet.json'), 'utf8')) as {
+    abi: Abi
+    bytecode: { object: Hex }
+  }
+  const hash = await owner.wallet.deployContract({
+    abi: json.abi,
+    bytecode: json.bytecode.object,
+    args: [owner.wallet.account.address],
+    account: owner.wallet.account,
+    chain: owner.wallet.chain,
+  })
+  const wallet = (await reader.public.waitForTransactionReceipt({ hash })).contractAddress as Address
+  const asWallet = async (to: Address, data: Hex) => {
+    const sent = await owner.wallet.writeContract({
+      address: wallet,
+      abi: json.abi,
+      functionName: 'execute',
+      args: [to, data],
+      account: owner.wallet.account,
+      chain: owner.wallet.chain,
+    })
+    await reader.public.waitForTransactionReceipt({ hash: sent })
+  }
+  const { paymentToken, proofMarketplace } = deployment.contracts
+  await mintDevToken(owner, paymentToken, wallet, MAX_REWARD)
+  const approve = encodeFunctionData({
+    abi: devTokenAbi,
+    functionName: 'approve',
+    args: [proofMarketplace, MAX_REWARD],
+  })
+  await asWallet(paymentToken, approve)
+  await asWallet(
+    proofMarketplace,
+    encodeFunctionData({ abi: proofMarketplaceAbi, functionName: 'deposit', args: [paymentToken, MAX_REWARD] }),
+  )
+
+  const matcher = await launch(join(dir, 'key-6.json'))
+  try {
+    // The owner signs for the wallet: the matcher asks the wallet (ERC-1271), which approves, and acknowledges.
+    const request = { ...(await signed()).request, requester: wallet, nonce: 1n }
+    const signature = await owner.wallet.signTypedData({
+      account: owner.wallet.account,
+      ...signedRequestTypedData(deployment, request),
+    })
+    const walletOrder = { request, signature }
+    const walletId = (await post(matcher, encodeOrder(walletOrder))).json as OrderAccepted
+    expect(walletId.duplicate).toBe(false)
+    const eoaOrder = await signed()
+    expect((await post(matcher, encodeOrder(eoaOrder))).status).toBe(200)
+
+    // Before any block the matcher could batch them in, the wallet turns to refusing (this transaction is that block).
+    const flip = await owner.wallet.writeContract({
+      address: wallet,
+      abi: json.abi,
+      functionName: 'setRefusing',
+      args: [true],
+      account: owner.wallet.account,
+      chain: owner.wallet.chain,
+    })
+    await reader.public.waitForTransactionReceipt({ hash: flip })
+
+    // The batch's simulation finds the wallet's item failing (BadRequesterSignature), leaves it out, sends the rest.
+    await assignmentOf(eoaOrder.requestId)
+    let status: OrderStatus
+    for (;;) {
+      status = (await (await fetch(`${matcher.url}/orders/${walletId.requestId}`)).json()) as OrderStatus
+      if (status.state !== 'pending' && status.state !== 'assigning') break
+      await current().devnet.test.mine({ blocks: 1 })
+      await sleep(50)
+    }
+    expect(status).toMatchObject({ state: 'dropped', reason: 'BadRequesterSignature' })
+    expect(await assignmentsOf(BigInt(walletId.requestId))).toEqual([])
+    expect(
+      await reader.public.readContract({
+        address: proofMarketplace,
+        abi: proofMarketplaceAbi,
+        functionName: 'balanceOf',
+        args: [wallet, paymentToken],
+      }),
+    ).toBe(MAX_REWARD)
+  } finally {
+    await matcher.stop()
+  }
 })
