@@ -326,17 +326,19 @@ describe('signed batches', () => {
     }))
   }
 
-  async function signedOrder(nonce: bigint) {
+  async function signedOrder(nonce: bigint, wallet = false) {
     const order = await sign(request({ nonce }))
-    return matcherRequest({ requestId: signedRequestId(deployment, order.request), signed: order })
+    return matcherRequest({ requestId: signedRequestId(deployment, order.request), signed: { ...order, wallet } })
   }
 
   it('simulates, drops the item that would fail with its reason, and sends the rest', async () => {
     const good = await signedOrder(1n)
     const bad = await signedOrder(2n)
-    const view = viewWith([good, bad])
+    const wallet = await signedOrder(4n, true)
+    const view = viewWith([good, bad, wallet])
     const prepared = await preparedOf(view)
     const sent: bigint[][] = []
+    const walletItems: number[] = []
     const ports: SignedBatchPorts = {
       sign: async (assignments, validUntil) =>
         ({ assignments, validUntil, signature: '0x' }) as unknown as SignedAssignmentBatch,
@@ -344,11 +346,14 @@ describe('signed batches', () => {
       checkItem: async (match) => (match.request.nonce === 2n ? reason('BadRequesterSignature') : undefined),
       send: async (call) => {
         sent.push(call.matches.map((match) => match.request.nonce))
+        walletItems.push(call.walletItems)
         return { hash: '0x01', uncertain: undefined }
       },
     }
     const result = await sendSignedBatch(prepared, { validUntil: BigInt(NOW + 120), now: NOW }, ports)
-    expect(sent).toEqual([[1n]])
+    expect(sent.map((nonces) => [...nonces].sort())).toEqual([[1n, 4n]])
+    // The wallet item's gas cap is counted from the order's intake flag (no chain read on the send path).
+    expect(walletItems).toEqual([1])
     expect(result.dropped.map(({ prepared: entry, reason: why }) => [entry.item.requestId, why.name])).toEqual([
       [bad.requestId, 'BadRequesterSignature'],
     ])

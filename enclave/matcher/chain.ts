@@ -70,8 +70,9 @@ export type MatcherRequest = OpenRequest & {
   /**
    * Set for a signed order not used on chain yet (order stream): assigned with assignSigned from the requester's
    * signed request and signature. Its `record` is what the use would create at `createdAt` (the acknowledgement).
+   * `wallet`: the requester had code at intake (an ERC-1271 wallet, whose check may cost up to its gas cap).
    */
-  signed?: { request: SignedRequest; signature: Hex } | undefined
+  signed?: { request: SignedRequest; signature: Hex; wallet: boolean } | undefined
 }
 
 /** A prover's current enclave key in a market (the latest KeyRegistered for that market and operator). */

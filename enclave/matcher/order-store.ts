@@ -134,7 +134,9 @@ export function createOrderStore(limits: { maxPending?: number; maxStrikes?: num
  * A pending order as the book holds it: the request its use would create, created at its acknowledgement (its place
  * in the serving order) and seeded for ties by its EIP-712 digest, which anyone can recompute from the signed request.
  */
-export function orderRequest(entry: Pick<OrderEntry, 'requestId' | 'order' | 'digest' | 'acceptedAt'>): MatcherRequest {
+export function orderRequest(
+  entry: Pick<OrderEntry, 'requestId' | 'order' | 'digest' | 'acceptedAt' | 'wallet'>,
+): MatcherRequest {
   const { request, signature } = entry.order
   const publicInputsDigest = inputsDigest(request.publicInputs)
   return {
@@ -161,7 +163,7 @@ export function orderRequest(entry: Pick<OrderEntry, 'requestId' | 'order' | 'di
     publicInputsDigest,
     privateInputs: request.privateInputs,
     createdBlock: 0n,
-    signed: { request, signature },
+    signed: { request, signature, wallet: entry.wallet },
   }
 }
 

@@ -25,7 +25,14 @@ import type { Prepared } from './submitter.js'
  */
 
 export type SignedMatch = ContractFunctionArgs<typeof iSignedRequestsAbi, 'nonpayable', 'assignSigned'>[0][number]
-export type SignedCall = { matches: SignedMatch[]; inputKeys: Hex[]; validUntil: bigint; signature: Hex }
+export type SignedCall = {
+  matches: SignedMatch[]
+  inputKeys: Hex[]
+  validUntil: bigint
+  signature: Hex
+  /** Items whose requester was an ERC-1271 wallet at intake: each may cost the batch up to ERC1271_GAS_CAP. */
+  walletItems: number
+}
 
 /** Errors that refuse a whole batch (the matcher's signature or the call), not one of its items. */
 export const BATCH_ERRORS = new Set(['NotMatcher', 'MatcherSignatureExpired', 'EmptyBatch', 'InputKeysLengthMismatch'])
@@ -40,17 +47,6 @@ export const GAS_MARGIN_PERCENT = 25n
  */
 export function batchGasLimit(estimate: bigint, contractWalletItems: number): bigint {
   return (estimate * (100n + GAS_MARGIN_PERCENT)) / 100n + BigInt(contractWalletItems) * ERC1271_GAS_CAP
-}
-
-/** How many items of a batch are signed by a contract wallet (an account with code at the latest block). */
-async function contractWalletItems(reader: Pick<CairnClient, 'public'>, matches: readonly SignedMatch[]) {
-  const requesters = [...new Set(matches.map((match) => match.request.requester.toLowerCase() as Address))]
-  const wallets = new Set<string>()
-  for (const requester of requesters) {
-    const code = await reader.public.getCode({ address: requester })
-    if (code !== undefined && code !== '0x') wallets.add(requester)
-  }
-  return matches.filter((match) => wallets.has(match.request.requester.toLowerCase())).length
 }
 
 export type SignedBatchPorts = {
@@ -93,6 +89,7 @@ async function signedCall(ports: SignedBatchPorts, items: Prepared[], validUntil
     inputKeys: batchInputKeys(batch.assignments),
     validUntil,
     signature: batch.signature,
+    walletItems: items.filter(({ item }) => item.request.signed?.wallet === true).length,
   }
 }
 
@@ -158,8 +155,7 @@ export function signedBatchPorts(submitter: CairnClient, signer: CairnClient): S
       const estimate = await simulated(() =>
         submitter.public.estimateGas({ account: submitter.wallet.account, to: address, data }),
       )
-      const wallets = await contractWalletItems(submitter, call.matches)
-      return sendCalldata(submitter, data, batchGasLimit(estimate, wallets))
+      return sendCalldata(submitter, data, batchGasLimit(estimate, call.walletItems))
     },
   }
 }
