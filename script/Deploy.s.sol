@@ -5,6 +5,7 @@ import {Script} from "forge-std/Script.sol";
 
 import {ProofMarketplace} from "../src/ProofMarketplace.sol";
 import {ProverRegistry} from "../src/ProverRegistry.sol";
+import {SignedFulfilmentModule} from "../src/SignedFulfilmentModule.sol";
 import {RequestLens} from "../src/lens/RequestLens.sol";
 import {DevToken} from "../src/dev/DevToken.sol";
 import {IMatcherAuthority} from "../src/interfaces/IMatcherAuthority.sol";
@@ -47,6 +48,7 @@ contract Deploy is Script {
     struct Deployment {
         OwnedMatcherAuthority matcherAuthority;
         ProverRegistry proverRegistry;
+        SignedFulfilmentModule signedFulfilmentModule;
         ProofMarketplace proofMarketplace;
         DevToken paymentToken;
         DevToken stakeToken;
@@ -98,11 +100,16 @@ contract Deploy is Script {
         d.matcherAuthority = new OwnedMatcherAuthority(c.deployer);
 
         // The registry and the marketplace reference each other: the registry is built with the marketplace's
-        // address, which is the deployer's next CREATE address after the registry's own.
-        address predicted = vm.computeCreateAddress(c.deployer, vm.getNonce(c.deployer) + 1);
+        // address, which is the deployer's CREATE address after the registry's and the fulfilment module's.
+        address predicted = vm.computeCreateAddress(c.deployer, vm.getNonce(c.deployer) + 2);
         d.proverRegistry = new ProverRegistry(IProofMarketplace(predicted), c.exitDelay);
+        d.signedFulfilmentModule = new SignedFulfilmentModule(d.proverRegistry);
         d.proofMarketplace = new ProofMarketplace(
-            c.deployer, IProverRegistry(address(d.proverRegistry)), c.treasury, IMatcherAuthority(d.matcherAuthority)
+            c.deployer,
+            IProverRegistry(address(d.proverRegistry)),
+            c.treasury,
+            IMatcherAuthority(d.matcherAuthority),
+            d.signedFulfilmentModule
         );
         require(address(d.proofMarketplace) == predicted, "Deploy: marketplace address differs from the prediction");
 
@@ -120,6 +127,7 @@ contract Deploy is Script {
         string memory k = "contracts";
         vm.serializeAddress(k, "proofMarketplace", address(d.proofMarketplace));
         vm.serializeAddress(k, "proverRegistry", address(d.proverRegistry));
+        vm.serializeAddress(k, "signedFulfilmentModule", address(d.signedFulfilmentModule));
         vm.serializeAddress(k, "nativeStaking", address(d.nativeStaking));
         vm.serializeAddress(k, "matcherAuthority", address(d.matcherAuthority));
         vm.serializeAddress(k, "paymentToken", address(d.paymentToken));

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {ECDSA} from "solady/utils/ECDSA.sol";
 import {EIP712} from "solady/utils/EIP712.sol";
 import {ReentrancyGuardTransient} from "solady/utils/ReentrancyGuardTransient.sol";
 
@@ -25,6 +26,8 @@ import {Request, RequestStatus, Task} from "./types/Request.sol";
 abstract contract MarketplaceBase is EIP712, ReentrancyGuardTransient {
     /// @notice Longest a request may live, from creation to deadline (no getter; ts/request-proof.ts mirrors it).
     uint32 internal constant MAX_REQUEST_LIFETIME = 90 days;
+    /// Most gas a requester's ERC-1271 wallet gets to check a signature (ISignedRequests.ERC1271_GAS_LIMIT).
+    uint256 internal constant _ERC1271_GAS_LIMIT = 250_000;
 
     /// The prover registry (the marketplace also exposes it as `registry`).
     IProverRegistry internal immutable _registry;
@@ -291,6 +294,33 @@ abstract contract MarketplaceBase is EIP712, ReentrancyGuardTransient {
     /// limit must not be able to turn a valid batch item into a skipped one.
     function _revertIfOutOfGas(uint256 gasBefore) internal view {
         if (gasleft() < gasBefore / 16) revert IProofMarketplace.CalleeOutOfGas();
+    }
+
+    /// @dev Whether `signature` is the requester's over `digest`: ECDSA for an account without code (65 bytes, or 64
+    /// as EIP-2098); ERC-1271 otherwise, by staticcall (a wallet cannot change state) with at most
+    /// _ERC1271_GAS_LIMIT gas, and valid only for exactly one word holding the magic value. The cap is what keeps one
+    /// wallet from starving a batch: uncapped, a wallet that burns the 63/64 of the gas it is handed would leave the
+    /// other items of assignSigned too little to finish, and the whole batch would revert.
+    function _isRequesterSignature(address requester, bytes32 digest, bytes calldata signature)
+        internal
+        view
+        returns (bool valid)
+    {
+        if (requester.code.length == 0) {
+            return requester != address(0) && ECDSA.tryRecoverCalldata(digest, signature) == requester;
+        }
+        uint256 gasLimit = _ERC1271_GAS_LIMIT;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            let magic := shl(224, 0x1626ba7e) // isValidSignature(bytes32,bytes), and the value it returns
+            mstore(m, magic)
+            mstore(add(m, 0x04), digest)
+            mstore(add(m, 0x24), 0x40)
+            mstore(add(m, 0x44), signature.length)
+            calldatacopy(add(m, 0x64), signature.offset, signature.length)
+            let ok := staticcall(gasLimit, requester, m, add(0x64, signature.length), 0x00, 0x20)
+            valid := and(ok, and(eq(returndatasize(), 0x20), eq(mload(0x00), magic)))
+        }
     }
 
     function _reject(bool strict, bytes memory reason) internal pure returns (bytes memory) {

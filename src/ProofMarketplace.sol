@@ -11,6 +11,7 @@ import {IPrivateClaims} from "./interfaces/IPrivateClaims.sol";
 import {IProofMarketplace} from "./interfaces/IProofMarketplace.sol";
 import {IProofVerifier} from "./interfaces/IProofVerifier.sol";
 import {IProverRegistry} from "./interfaces/IProverRegistry.sol";
+import {ISignedFulfilments} from "./interfaces/ISignedFulfilments.sol";
 import {MarketplaceBase} from "./MarketplaceBase.sol";
 import {SignedRequestModule} from "./SignedRequestModule.sol";
 import {IStakeSource} from "./interfaces/IStakeSource.sol";
@@ -58,37 +59,54 @@ contract ProofMarketplace is IProofMarketplace, Ownable, MarketplaceBase {
     IProverRegistry public immutable registry;
     /// The signed-request module (ISignedRequests), deployed by this constructor and run by the fallback.
     address internal immutable _signedRequests;
+    /// The signed path's fast-lane module (ISignedFulfilments, a SignedFulfilmentModule), run by the fallback.
+    address internal immutable _signedFulfilments;
 
     /// @param owner_ Governance: treasury, matcher authority, stake-source approvals, creation fee.
     /// @param registry_ The prover registry (deployed with this contract's address).
     /// @param treasury_ Receives creation fees and the treasury share of slashes.
     /// @param matcherAuthority_ Decides which keys sign assignment batches.
-    constructor(address owner_, IProverRegistry registry_, address treasury_, IMatcherAuthority matcherAuthority_)
-        MarketplaceBase(registry_)
-    {
+    /// @param signedFulfilments_ A SignedFulfilmentModule built with `registry_`, deployed just before (its creation
+    /// code does not fit in this constructor's beside SignedRequestModule's: EIP-3860 caps initcode at 49,152 bytes).
+    constructor(
+        address owner_,
+        IProverRegistry registry_,
+        address treasury_,
+        IMatcherAuthority matcherAuthority_,
+        ISignedFulfilments signedFulfilments_
+    ) MarketplaceBase(registry_) {
         if (
             owner_ == address(0) || address(registry_) == address(0) || treasury_ == address(0)
                 || address(matcherAuthority_) == address(0)
         ) revert ZeroAddress();
+        if (address(signedFulfilments_).code.length == 0) revert NotContract(address(signedFulfilments_));
         _initializeOwner(owner_);
         registry = registry_;
         _signedRequests = address(new SignedRequestModule(registry_));
+        _signedFulfilments = address(signedFulfilments_);
         treasury = treasury_;
         matcherAuthority = matcherAuthority_;
         emit TreasuryUpdated(treasury_);
         emit MatcherAuthorityUpdated(matcherAuthority_);
     }
 
-    /// @notice Serves ISignedRequests (signed requests: assignSigned, postSignedRequest, invalidateNonces and their
-    /// views) by delegatecall to the signed-request module, in this contract's storage and under its address, so
-    /// requesters, matchers and indexers see one marketplace.
-    /// @dev Why a module: this contract is at the EIP-170 size limit, and the signed path (EIP-712 hashing of a
-    /// request with two nested inputs, ERC-1271, the nonce bitmap, a batch loop) needs several kilobytes. A module
-    /// deployed by this constructor keeps the deployment one transaction with the same address and constructor (no
-    /// deploy-script or linking change), and costs the signed path one cold delegatecall (2,600 gas) while leaving
-    /// every existing path untouched. Its code is immutable like this contract's: no upgrade path is added.
+    /// @notice Serves ISignedRequests and IPrivateClaims (signed requests: assignSigned, postSignedRequest,
+    /// invalidateNonces and their views; the private fallback claim) and ISignedFulfilments (the fast lane:
+    /// fulfilSigned, fulfilSignedBatch) by delegatecall to the module that implements them, in this contract's storage
+    /// and under its address, so requesters, matchers and indexers see one marketplace.
+    /// @dev Why modules: this contract is at the EIP-170 size limit, and the signed path (EIP-712 hashing of a
+    /// request with two nested inputs, ERC-1271, the nonce bitmap, batch loops) needs several kilobytes. Modules
+    /// keep one address and one storage for the whole marketplace (SignedRequestModule is deployed by this
+    /// constructor, SignedFulfilmentModule just before it), and cost the signed path one cold delegatecall (2,600 gas) while leaving
+    /// every existing path untouched. Their code is immutable like this contract's: no upgrade path is added.
     fallback() external {
         address module = _signedRequests;
+        bytes4 selector = msg.sig;
+        if (
+            selector == ISignedFulfilments.fulfilSigned.selector
+                || selector == ISignedFulfilments.fulfilSignedBatch.selector
+                || selector == ISignedFulfilments.fastAssignmentDigest.selector
+        ) module = _signedFulfilments;
         assembly ("memory-safe") {
             let p := mload(0x40)
             calldatacopy(p, 0x00, calldatasize())

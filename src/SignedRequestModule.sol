@@ -48,7 +48,7 @@ contract SignedRequestModule is ISignedRequests, IPrivateClaims, IInputRejection
     uint32 public constant KEY_RELEASE_WINDOW = 5 minutes;
 
     /// @inheritdoc ISignedRequests
-    uint256 public constant ERC1271_GAS_LIMIT = 250_000;
+    uint256 public constant ERC1271_GAS_LIMIT = _ERC1271_GAS_LIMIT;
 
     constructor(IProverRegistry registry_) MarketplaceBase(registry_) {}
 
@@ -359,33 +359,6 @@ contract SignedRequestModule is ISignedRequests, IPrivateClaims, IInputRejection
         if (balance < r.maxReward) {
             return
                 (token, abi.encodeWithSelector(InsufficientDeposit.selector, r.requester, token, balance, r.maxReward));
-        }
-    }
-
-    /// @dev Whether `signature` is the requester's over `digest`: ECDSA for an account without code (65 bytes, or 64
-    /// as EIP-2098); ERC-1271 otherwise, by staticcall (a wallet cannot change state) with at most
-    /// ERC1271_GAS_LIMIT gas, and valid only for exactly one word holding the magic value. The cap is what keeps one
-    /// wallet from starving a batch: uncapped, a wallet that burns the 63/64 of the gas it is handed would leave the
-    /// other items of assignSigned too little to finish, and the whole batch would revert.
-    function _isRequesterSignature(address requester, bytes32 digest, bytes calldata signature)
-        internal
-        view
-        returns (bool valid)
-    {
-        if (requester.code.length == 0) {
-            return requester != address(0) && ECDSA.tryRecoverCalldata(digest, signature) == requester;
-        }
-        uint256 gasLimit = ERC1271_GAS_LIMIT;
-        assembly ("memory-safe") {
-            let m := mload(0x40)
-            let magic := shl(224, 0x1626ba7e) // isValidSignature(bytes32,bytes), and the value it returns
-            mstore(m, magic)
-            mstore(add(m, 0x04), digest)
-            mstore(add(m, 0x24), 0x40)
-            mstore(add(m, 0x44), signature.length)
-            calldatacopy(add(m, 0x64), signature.offset, signature.length)
-            let ok := staticcall(gasLimit, requester, m, add(0x64, signature.length), 0x00, 0x20)
-            valid := and(ok, and(eq(returndatasize(), 0x20), eq(mload(0x00), magic)))
         }
     }
 

@@ -37,6 +37,7 @@ import { anvilAccount } from '../ts/devnet/accounts.js'
 import { type Anvil, startAnvil } from '../ts/devnet/anvil.js'
 import {
   cairnNetworkMiddlewareAbi,
+  iSignedFulfilmentsAbi,
   iSignedRequestsAbi,
   proofMarketplaceAbi,
   slashInboxAbi,
@@ -48,7 +49,7 @@ import { repoRoot } from '../ts/root.js'
 import { invalidInputsTypedData } from '../ts/settlement.js'
 import { signedRequestId, signedRequestTypedData } from '../ts/signed-requests.js'
 import { TEE_DIGEST_EIP712, teeProofTypedData } from '../ts/tee.js'
-import { signedTypes } from '../ts/typed-data.js'
+import { cairnTypedData, signedTypes } from '../ts/typed-data.js'
 
 type Field = { readonly name: string; readonly type: string }
 type Types = Readonly<Record<string, readonly Field[]>>
@@ -141,7 +142,8 @@ beforeAll(async () => {
     return receipt.contractAddress
   }
   const authority = await deploy('OwnedMatcherAuthority', [deployer.address])
-  at.marketplace = await deploy('ProofMarketplace', [deployer.address, stub, deployer.address, authority])
+  const fulfilments = await deploy('SignedFulfilmentModule', [stub])
+  at.marketplace = await deploy('ProofMarketplace', [deployer.address, stub, deployer.address, authority, fulfilments])
   at.mirror = await deploy('StakeMirror', [deployer.address, at.marketplace, stub, token, 1, 0])
   at.middleware = await deploy('CairnNetworkMiddleware', [deployer.address, stub, stub, stub, stub, 0])
   at.inbox = await deploy('SlashInbox', [deployer.address, at.middleware, stub, sourceChainId, at.mirror, 1])
@@ -164,6 +166,7 @@ function deploymentOf(marketplace: Address): Deployment {
   const contracts = {
     proofMarketplace: marketplace,
     proverRegistry: zeroAddress,
+    signedFulfilmentModule: zeroAddress,
     nativeStaking: zeroAddress,
     matcherAuthority: zeroAddress,
     paymentToken: zeroAddress,
@@ -359,6 +362,32 @@ describe("EIP-712 digests: viem's from the SDK's typed data against each contrac
     expect(hashTypedData(typedData)).toBe(keccak256(`0x1901${separator.slice(2)}${structHash.slice(2)}`))
     expect(await read('signedRequestDigest')).toBe(hashTypedData(typedData))
     expect(await read('signedRequestId')).toBe(signedRequestId(deploymentOf(at.marketplace), request))
+  })
+
+  it("FastAssignment: the marketplace's fastAssignmentDigest (served by its fulfilment module), the library's struct hash", async () => {
+    const assignment = {
+      requestId: (4n << 64n) | (1n << 63n) | 77n,
+      prover: address(0x7a),
+      price: 10n ** 18n,
+      validUntil: 1_700_000_900n,
+    }
+    const typedData = cairnTypedData('fastAssignment', { chainId, address: at.marketplace }, assignment)
+    const structHash = (await publicClient.readContract({
+      address: at.harness,
+      abi: harnessAbi,
+      functionName: 'fastAssignmentHash',
+      args: [assignment],
+    })) as Hex
+    expect(hashStruct({ ...typedData, data: typedData.message })).toBe(structHash)
+    const separator = await marketplaceDomainSeparator()
+    expect(hashTypedData(typedData)).toBe(keccak256(`0x1901${separator.slice(2)}${structHash.slice(2)}`))
+    const digest = await publicClient.readContract({
+      address: at.marketplace,
+      abi: iSignedFulfilmentsAbi,
+      functionName: 'fastAssignmentDigest',
+      args: [assignment],
+    })
+    expect(digest).toBe(hashTypedData(typedData))
   })
 
   it('AssignmentBatch: the signer ProofMarketplace.assign recovers, with and without input keys', async () => {

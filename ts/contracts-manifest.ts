@@ -57,6 +57,13 @@ export const contractsManifest = [
   // Deployed by the ProofMarketplace constructor and run by its fallback: its functions, events and errors
   // (ISignedRequests, IPrivateClaims, IInputRejections) are served at the marketplace's address.
   { artifact: 'SignedRequestModule', decodesErrors: true },
+  // Deployed by script/Deploy.s.sol just before the marketplace (which it is given to) and run by its fallback: the
+  // signed path's fast lane (ISignedFulfilments), served at the marketplace's address.
+  {
+    artifact: 'SignedFulfilmentModule',
+    deployedAs: { marketplace: ['signedFulfilmentModule'] },
+    decodesErrors: true,
+  },
   // Only for its custom errors (TransferFromFailed, ...), which solady raises from assembly inside the Cairn
   // contracts and therefore never appear in their ABIs.
   { artifact: 'SafeTransferLib', decodesErrors: true },
@@ -86,6 +93,7 @@ export const contractsManifest = [
   // Cairn's interfaces, for bindings only: the contracts implementing them have the same errors.
   { artifact: 'IProofMarketplace', decodesErrors: false },
   { artifact: 'ISignedRequests', decodesErrors: false },
+  { artifact: 'ISignedFulfilments', decodesErrors: false },
   { artifact: 'IPrivateClaims', decodesErrors: false },
   { artifact: 'IInputRejections', decodesErrors: false },
   { artifact: 'IProverRegistry', decodesErrors: false },

@@ -101,6 +101,22 @@ export const signedTypes = {
       Inputs: inputs,
     },
   },
+  /**
+   * A matcher's off-chain assignment of a signed request to one prover for the one-transaction fast path
+   * (src/types/FastAssignment.sol): the prover sends it with the proof in ISignedFulfilments.fulfilSigned.
+   */
+  fastAssignment: {
+    contract: 'proofMarketplace',
+    primaryType: 'FastAssignment',
+    types: {
+      FastAssignment: [
+        { name: 'requestId', type: 'uint256' },
+        { name: 'prover', type: 'address' },
+        { name: 'price', type: 'uint96' },
+        { name: 'validUntil', type: 'uint64' },
+      ],
+    },
+  },
   /** An operator's or a prover's half of a binding (src/types/OperatorBinding.sol), on Ethereum. */
   operatorBinding: {
     contract: 'networkMiddleware',

@@ -76,26 +76,46 @@ library ProofVerification {
             contexts[count++] = ProofContext(f.requestId, f.task.prover, f.request.inputsDigest);
             verifiers[j] = address(0);
         }
+        bool[] memory answers = askBatch(
+            IProofVerifier(verifier), abi.encodeCall(IProofVerifier.verifyBatch, (inputs, proofs, contexts)), count
+        );
+        for (uint256 j; j < count; ++j) {
+            accepted[index[j]] = answers[j];
+        }
+    }
+
+    /// @notice One verifyBatch call (`call`, its encoded calldata, for `count` items): each item's answer, true only
+    /// where the verifier answered exactly true in a canonical `bool[]` of `count`. A low-level call: a verifier
+    /// without verifyBatch may answer anything (a fallback), which must not revert the batch the way a failed decoding
+    /// in try/catch would; then every answer is false, and each item is verified alone. A gas shortfall (the
+    /// verifier's InsufficientGas, or its running out of the gas it was given) reverts.
+    /// @dev Internal, so it is compiled into each caller (this library's _verifyGroup, SignedFulfilmentModule).
+    function askBatch(IProofVerifier verifier, bytes memory call, uint256 count)
+        internal
+        view
+        returns (bool[] memory answers)
+    {
+        answers = new bool[](count);
         uint256 gasBefore = gasleft();
-        // A low-level call: a verifier without verifyBatch may answer anything (a fallback), which must not revert the
-        // batch the way a failed decoding in try/catch would. Only the canonical answer, count booleans, is read.
-        (bool ok, bytes memory answer) =
-            verifier.staticcall(abi.encodeCall(IProofVerifier.verifyBatch, (inputs, proofs, contexts)));
-        if (!ok) return _rethrowGasShortfall(answer, gasBefore);
-        if (answer.length != 0x40 + 0x20 * count) return;
+        (bool ok, bytes memory answer) = address(verifier).staticcall(call);
+        if (!ok) {
+            rethrowGasShortfall(answer, gasBefore);
+            return answers;
+        }
+        if (answer.length != 0x40 + 0x20 * count) return answers;
         uint256 head;
         uint256 length;
         assembly ("memory-safe") {
             head := mload(add(answer, 0x20))
             length := mload(add(answer, 0x40))
         }
-        if (head != 0x20 || length != count) return;
+        if (head != 0x20 || length != count) return answers;
         for (uint256 j; j < count; ++j) {
             uint256 word;
             assembly ("memory-safe") {
                 word := mload(add(answer, add(0x60, mul(j, 0x20))))
             }
-            accepted[index[j]] = word == 1;
+            answers[j] = word == 1;
         }
     }
 
@@ -111,7 +131,7 @@ library ProofVerification {
             _revertIfOutOfGas(gasBefore);
             return abi.encodeWithSelector(IProofMarketplace.InvalidProof.selector, f.requestId);
         } catch (bytes memory why) {
-            _rethrowGasShortfall(why, gasBefore);
+            rethrowGasShortfall(why, gasBefore);
             if (why.length == 0) return abi.encodeWithSelector(IProofMarketplace.CallFailed.selector, verifier);
             return why;
         }
@@ -119,7 +139,7 @@ library ProofVerification {
 
     /// @dev Re-throws a verifier's InsufficientGas; reverts CalleeOutOfGas when a verifier reverted without data
     /// having used up the gas it was given (running out of gas, even several calls deep, leaves a few 64ths).
-    function _rethrowGasShortfall(bytes memory why, uint256 gasBefore) private view {
+    function rethrowGasShortfall(bytes memory why, uint256 gasBefore) internal view {
         // forge-lint: disable-next-line(unsafe-typecast): the selector; length checked ≥ 4
         if (why.length >= 4 && bytes4(why) == IProofVerifier.InsufficientGas.selector) {
             assembly ("memory-safe") {

@@ -7,6 +7,7 @@ import {MarketplaceDigests} from "./MarketplaceDigests.sol";
 import {ProofMarketplace} from "../../src/ProofMarketplace.sol";
 import {RequestLens} from "../../src/lens/RequestLens.sol";
 import {ProverRegistry} from "../../src/ProverRegistry.sol";
+import {SignedFulfilmentModule} from "../../src/SignedFulfilmentModule.sol";
 import {NativeStaking} from "../../src/staking/NativeStaking.sol";
 import {OwnedMatcherAuthority} from "../../src/matching/OwnedMatcherAuthority.sol";
 import {Groth16VerifierAdapter} from "../../src/verifiers/Groth16VerifierAdapter.sol";
@@ -81,9 +82,9 @@ abstract contract CairnTest is Test {
         vm.prank(owner);
         authority.setMatcher(matcher, true);
 
-        address predicted = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 1);
+        address predicted = vm.computeCreateAddress(address(this), vm.getNonce(address(this)) + 2);
         registry = new ProverRegistry(IProofMarketplace(predicted), EXIT_DELAY);
-        marketplace = new ProofMarketplace(owner, registry, treasury, authority);
+        marketplace = new ProofMarketplace(owner, registry, treasury, authority, new SignedFulfilmentModule(registry));
         lens = new RequestLens(marketplace);
         assertEq(address(marketplace), predicted);
         staking = new NativeStaking(address(stakeToken), address(marketplace), UNBONDING);

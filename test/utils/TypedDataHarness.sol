@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {Assignment, AssignmentLibrary} from "../../src/types/Assignment.sol";
+import {FastAssignment, FastAssignmentLibrary} from "../../src/types/FastAssignment.sol";
 import {Inputs, InputsLibrary} from "../../src/types/Inputs.sol";
 import {InvalidInputKey, InvalidInputKeyLibrary} from "../../src/types/InvalidInputKey.sol";
 import {InvalidInputs, InvalidInputsLibrary} from "../../src/types/InvalidInputs.sol";
@@ -28,7 +29,7 @@ contract TypedDataHarness {
     }
 
     function types() external pure returns (TypeDefinition[] memory t) {
-        t = new TypeDefinition[](13);
+        t = new TypeDefinition[](14);
         t[0] = TypeDefinition("Assignment", AssignmentLibrary.ASSIGNMENT_TYPE, AssignmentLibrary.ASSIGNMENT_TYPEHASH);
         t[1] = TypeDefinition(
             "AssignmentBatch",
@@ -72,6 +73,9 @@ contract TypedDataHarness {
             InvalidInputKeyLibrary.INVALID_INPUT_KEY_TYPE,
             InvalidInputKeyLibrary.INVALID_INPUT_KEY_TYPEHASH
         );
+        t[13] = TypeDefinition(
+            "FastAssignment", FastAssignmentLibrary.FAST_ASSIGNMENT_TYPE, FastAssignmentLibrary.FAST_ASSIGNMENT_TYPEHASH
+        );
     }
 
     /// @notice hashStruct(AssignmentBatch) of the assignments a matcher signs.
@@ -105,6 +109,11 @@ contract TypedDataHarness {
     /// @notice hashStruct(SignedRequest) (the marketplace's signedRequestDigest gives the digest).
     function signedRequestHash(SignedRequest calldata request) external pure returns (bytes32) {
         return request.hash();
+    }
+
+    /// @notice hashStruct(FastAssignment) (the marketplace's fastAssignmentDigest gives the digest).
+    function fastAssignmentHash(FastAssignment calldata assignment) external pure returns (bytes32) {
+        return FastAssignment(assignment.requestId, assignment.prover, assignment.price, assignment.validUntil).hash();
     }
 
     /// @notice hashStruct(Inputs).
