@@ -20,7 +20,8 @@ export const ORDERS_PATH = '/orders'
 /** Most bytes a `POST /orders` body may have (inline inputs included; larger inputs go behind a URI). */
 export const MAX_ORDER_BYTES = 256 * 1024
 
-const decimal = (bits: number) =>
+/** A decimal integer string of at most `bits` bits, parsed to a bigint. */
+export const decimal = (bits: number) =>
   z
     .string()
     .regex(/^(0|[1-9][0-9]*)$/, 'a decimal integer string')
@@ -34,16 +35,19 @@ const small = (bits: number) =>
     .min(0)
     .max(2 ** bits - 1)
 
-const hex = z.string().refine((value): value is Hex => isHex(value, { strict: true }), '0x-prefixed hex')
+/** 0x-prefixed hex. */
+export const hex = z.string().refine((value): value is Hex => isHex(value, { strict: true }), '0x-prefixed hex')
 const bytes32 = hex.refine((value) => value.length === 66, '32 bytes of hex')
-const address = z
+/** An address, checksummed when parsed. */
+export const address = z
   .string()
   .refine((value) => isAddress(value, { strict: false }), 'an address')
   .transform((value) => getAddress(value))
 
 const inputsJson = z.strictObject({ digest: bytes32, uri: z.string(), data: hex })
 
-const orderRequestJson = z.strictObject({
+/** A signed request on the wire (also inside a fast assignment, ts/fast-assignments.ts). */
+export const orderRequestJson = z.strictObject({
   requester: address,
   nonce: decimal(256),
   marketId: small(32),
@@ -64,11 +68,16 @@ export type OrderBody = { request: SignedRequest; signature: Hex }
 
 /** The JSON body the SDK sends for a signed request. */
 export function encodeOrder(signed: Pick<SignedRequestWithSignature, 'request' | 'signature'>): string {
+  return JSON.stringify(orderJson(signed))
+}
+
+/** A signed request and its signature in their JSON form (integers beyond 2^53 as decimal strings). */
+export function orderJson(signed: Pick<SignedRequestWithSignature, 'request' | 'signature'>) {
   const { request, signature } = signed
-  return JSON.stringify({
+  return {
     request: { ...request, nonce: request.nonce.toString(), maxReward: request.maxReward.toString() },
     signature,
-  })
+  }
 }
 
 /** An order body as received, or the zod issues that name what is malformed. */
