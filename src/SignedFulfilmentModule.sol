@@ -155,7 +155,9 @@ contract SignedFulfilmentModule is ISignedFulfilments, MarketplaceBase {
         if (publicDigest == bytes32(0)) {
             return (inputsDigest, abi.encodeWithSelector(IProofMarketplace.MissingInputs.selector));
         }
-        if (f.publicInputs.length != 0 && keccak256(f.publicInputs) != publicDigest) {
+        // Inputs behind a URI must be given, and given inputs must be the request's; inline ones need no second hash.
+        bool given = f.publicInputs.length != 0 || f.request.publicInputs.data.length == 0;
+        if (given && keccak256(f.publicInputs) != publicDigest) {
             return (inputsDigest, abi.encodeWithSelector(IProofMarketplace.WrongInputs.selector, requestId));
         }
         inputsDigest = keccak256(abi.encodePacked(publicDigest, bytes32(0)));

@@ -27,6 +27,9 @@ library MarketplaceDigests {
     bytes32 internal constant INVALID_INPUT_KEY_TYPEHASH =
         keccak256("InvalidInputKey(uint256 requestId,bytes32 inputsDigest,bytes32 inputKeyHash)");
 
+    bytes32 internal constant FAST_ASSIGNMENT_TYPEHASH =
+        keccak256("FastAssignment(uint256 requestId,address prover,uint96 price,uint64 validUntil)");
+
     bytes32 internal constant INPUTS_TYPEHASH = keccak256("Inputs(bytes data,string uri,bytes32 digest)");
     bytes32 internal constant SIGNED_REQUEST_TYPEHASH = keccak256(
         "SignedRequest(address requester,uint256 nonce,uint32 marketId,uint96 maxReward,uint32 provingTime,uint32 matchingExpiry,uint32 deadline,uint16 speedPreferenceBps,address refundAddress,Inputs publicInputs,Inputs privateInputs)Inputs(bytes data,string uri,bytes32 digest)"
@@ -77,6 +80,15 @@ library MarketplaceDigests {
         returns (bytes32)
     {
         bytes32 structHash = keccak256(abi.encode(INVALID_INPUT_KEY_TYPEHASH, requestId, inputsDigest, inputKeyHash));
+        return keccak256(abi.encodePacked("\x19\x01", domainSeparator(marketplace), structHash));
+    }
+
+    function fastAssignment(address marketplace, uint256 requestId, address prover, uint96 price, uint64 validUntil)
+        internal
+        view
+        returns (bytes32)
+    {
+        bytes32 structHash = keccak256(abi.encode(FAST_ASSIGNMENT_TYPEHASH, requestId, prover, price, validUntil));
         return keccak256(abi.encodePacked("\x19\x01", domainSeparator(marketplace), structHash));
     }
 

@@ -4,10 +4,12 @@ pragma solidity 0.8.30;
 import {SafeCastLib} from "solady/utils/SafeCastLib.sol";
 import {CairnTest} from "./CairnTest.sol";
 import {MarketplaceDigests} from "./MarketplaceDigests.sol";
+import {ISignedFulfilments} from "../../src/interfaces/ISignedFulfilments.sol";
 import {ISignedRequests} from "../../src/interfaces/ISignedRequests.sol";
 import {Assignment} from "../../src/types/Assignment.sol";
 import {Inputs} from "../../src/types/Inputs.sol";
 import {Listing} from "../../src/types/Prover.sol";
+import {SignedFulfilment} from "../../src/types/SignedFulfilment.sol";
 import {SignedMatch, SignedRequest} from "../../src/types/SignedRequest.sol";
 
 /// @notice Signed requests for tests: built, signed (digests from the spec, MarketplaceDigests), matched and
@@ -106,5 +108,53 @@ abstract contract SignedRequestSupport is CairnTest {
         vm.recordLogs();
         id = _signedRequests().postSignedRequest(r, signature);
         _absorbLogs();
+    }
+
+    // ---------------------------------------------------------------- the fast lane
+
+    function _signedFulfilments() internal view returns (ISignedFulfilments) {
+        return ISignedFulfilments(address(marketplace));
+    }
+
+    /// The matcher's FastAssignment signature by `key`, digest written from the spec.
+    function _signFast(uint256 key, uint256 requestId, address who, uint96 price, uint64 validUntil)
+        internal
+        view
+        returns (bytes memory)
+    {
+        (uint8 v, bytes32 r, bytes32 s) =
+            vm.sign(key, MarketplaceDigests.fastAssignment(address(marketplace), requestId, who, price, validUntil));
+        return abi.encodePacked(r, s, v);
+    }
+
+    /// A fast-lane fulfilment of `r` by `who` at the listed price, valid for a minute, signed by the matcher, with
+    /// proof fixture `fixture` (the request's inputs are inline: publicInputs stays empty).
+    function _fast(SignedRequest memory r, address who, uint256 fixture)
+        internal
+        view
+        returns (SignedFulfilment memory f)
+    {
+        uint64 validUntil = uint64(block.timestamp + 60);
+        f = SignedFulfilment({
+            request: r,
+            requesterSignature: _signRequest(signerKeyOf(r.requester), r),
+            prover: who,
+            price: PRICE,
+            validUntil: validUntil,
+            matcherSignature: _signFast(matcherKey, _signedId(r), who, PRICE, validUntil),
+            publicInputs: "",
+            proof: fixtures[fixture].proof
+        });
+    }
+
+    /// Re-signs `f`'s assignment with the matcher key (after a test changed its terms).
+    function _resignFast(SignedFulfilment memory f) internal view {
+        f.matcherSignature = _signFast(matcherKey, _signedId(f.request), f.prover, f.price, f.validUntil);
+    }
+
+    /// The key of a requester these tests sign for (the signer); overridden by tests with more requesters.
+    function signerKeyOf(address who) internal view virtual returns (uint256) {
+        require(who == signer, "SignedRequestSupport: no key for this requester");
+        return signerKey;
     }
 }
