@@ -296,19 +296,22 @@ abstract contract MarketplaceBase is EIP712, ReentrancyGuardTransient {
         if (gasleft() < gasBefore / 16) revert IProofMarketplace.CalleeOutOfGas();
     }
 
-    /// @dev Whether `signature` is the requester's over `digest`: ECDSA for an account without code (65 bytes, or 64
-    /// as EIP-2098); ERC-1271 otherwise, by staticcall (a wallet cannot change state) with at most
-    /// _ERC1271_GAS_LIMIT gas, and valid only for exactly one word holding the magic value. The cap is what keeps one
-    /// wallet from starving a batch: uncapped, a wallet that burns the 63/64 of the gas it is handed would leave the
-    /// other items of assignSigned too little to finish, and the whole batch would revert.
+    /// @dev Whether `signature` is the requester's over `digest`: the requester's own ECDSA signature (65 bytes, or 64
+    /// as EIP-2098); failing that, for an account with code, ERC-1271, by staticcall (a wallet cannot change state)
+    /// with at most _ERC1271_GAS_LIMIT gas, and valid only for exactly one word holding the magic value. The cap is
+    /// what keeps one wallet from starving a batch: uncapped, a wallet that burns the 63/64 of the gas it is handed
+    /// would leave the other items of a batch too little to finish, and the whole batch would revert.
+    /// ECDSA comes first because only the account's key can produce it (no key exists for a contract's address), so
+    /// it needs no code check: that saves an EOA requester a cold account access (2,600 gas) on every use, and an
+    /// EIP-7702 account signs with its key as it always could.
     function _isRequesterSignature(address requester, bytes32 digest, bytes calldata signature)
         internal
         view
         returns (bool valid)
     {
-        if (requester.code.length == 0) {
-            return requester != address(0) && ECDSA.tryRecoverCalldata(digest, signature) == requester;
-        }
+        if (requester == address(0)) return false;
+        if (ECDSA.tryRecoverCalldata(digest, signature) == requester) return true;
+        if (requester.code.length == 0) return false;
         uint256 gasLimit = _ERC1271_GAS_LIMIT;
         assembly ("memory-safe") {
             let m := mload(0x40)
