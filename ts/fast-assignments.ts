@@ -1,9 +1,10 @@
 import type { Address, Hex } from 'viem'
 import { z } from 'zod'
 import type { Deployment } from './deployment.js'
-import { address, decimal, hex, orderJson, orderRequestJson } from './orders.js'
+import { orderJson, orderRequestJson } from './orders.js'
 import type { SignedRequest } from './signed-requests.js'
 import { cairnTypedData, type SignedMessage, type SignedTypedData } from './typed-data.js'
+import { address, decimal, hex } from './wire.js'
 
 /*
  * The signed path's fast lane (ISignedFulfilments, src/types/FastAssignment.sol). The matcher assigns a signed public

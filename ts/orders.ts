@@ -1,6 +1,7 @@
-import { getAddress, type Hex, isAddress, isHex } from 'viem'
+import type { Hex } from 'viem'
 import { z } from 'zod'
 import type { SignedRequest, SignedRequestWithSignature } from './signed-requests.js'
+import { address, bytes32, decimal, hex, small } from './wire.js'
 
 /*
  * The matcher's order stream on the wire: how a signed request travels to `POST /orders` and what comes back. Both
@@ -19,30 +20,6 @@ export const ORDERS_PATH = '/orders'
 
 /** Most bytes a `POST /orders` body may have (inline inputs included; larger inputs go behind a URI). */
 export const MAX_ORDER_BYTES = 256 * 1024
-
-/** A decimal integer string of at most `bits` bits, parsed to a bigint. */
-export const decimal = (bits: number) =>
-  z
-    .string()
-    .regex(/^(0|[1-9][0-9]*)$/, 'a decimal integer string')
-    .transform((value) => BigInt(value))
-    .refine((value) => value < 1n << BigInt(bits), `at most ${bits} bits`)
-
-const small = (bits: number) =>
-  z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** bits - 1)
-
-/** 0x-prefixed hex. */
-export const hex = z.string().refine((value): value is Hex => isHex(value, { strict: true }), '0x-prefixed hex')
-const bytes32 = hex.refine((value) => value.length === 66, '32 bytes of hex')
-/** An address, checksummed when parsed. */
-export const address = z
-  .string()
-  .refine((value) => isAddress(value, { strict: false }), 'an address')
-  .transform((value) => getAddress(value))
 
 const inputsJson = z.strictObject({ digest: bytes32, uri: z.string(), data: hex })
 

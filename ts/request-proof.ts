@@ -11,7 +11,6 @@ import { type CreatedRequest, createRequest, deposit } from './requests.js'
 import { type PostedRequest, sendSignedRequest } from './signed-path.js'
 import {
   postSignedRequest,
-  randomNonce,
   type SignedRequestWithSignature,
   signedRequestState,
   signRequest,
@@ -97,7 +96,7 @@ export type ProofRequestParams = ScheduleParams & {
   path?: 'signed' | 'onchain'
   /** How long the matcher may take to acknowledge before the SDK posts the request on chain itself (default 5 s). */
   ackTimeoutMs?: number
-  /** The signed request's nonce (default: randomNonce(), a random 256-bit one). */
+  /** The signed request's nonce (default: nextNonce, the next of this process's random nonce word: ts/nonces.ts). */
   nonce?: bigint
 }
 
@@ -208,7 +207,7 @@ export async function requestProof(
     return { ...created, path: 'onchain', params: request, ...withEncrypted }
   }
   // Signed first (its checks refuse a bad request before any transaction), then the deposit it will need.
-  const signed = await signRequest(client, request, params.nonce ?? randomNonce())
+  const signed = await signRequest(client, request, params.nonce)
   let deposited =
     available.marketplace >= maxReward
       ? undefined

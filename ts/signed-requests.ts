@@ -3,6 +3,7 @@ import type { CairnClient, CairnReader } from './client.js'
 import type { Deployment } from './deployment.js'
 import { requestCreationOf } from './events.js'
 import { iSignedRequestsAbi } from './generated.js'
+import { nextNonce } from './nonces.js'
 import { getMarket, getRequestStatus } from './readers.js'
 import { checkRequestParams } from './request-params.js'
 import { cairnTypedData, type SignedMessage, type SignedTypedData } from './typed-data.js'
@@ -79,21 +80,26 @@ export function randomNonce(): bigint {
 /**
  * Signs a request with the client's account (an EOA) as its requester; nothing is sent. createRequest's checks run
  * first (checkRequestParams at chain time, and the market exists), so a request that could never be used is refused
- * with InvalidParameterError instead of signed. `nonce` defaults to a random one (randomNonce). Hand the result to the
+ * with InvalidParameterError instead of signed. `nonce` defaults to nextNonce (ts/nonces.ts: this process's random
+ * word, counted through: cheaper to spend than randomNonce's, as safe across processes). Hand the result to the
  * matcher's order stream (submitOrder), or post it yourself with postSignedRequest. A contract wallet (ERC-1271)
  * signs the typed data of signedRequestTypedData its own way instead, with `requester` its address.
  */
 export async function signRequest(
   client: CairnClient,
   params: RequestParams,
-  nonce: bigint = randomNonce(),
+  nonce?: bigint,
 ): Promise<SignedRequestWithSignature> {
-  if (nonce < 0n || nonce >= 1n << 256n) throw new InvalidParameterError('nonce', `expected a uint256, got ${nonce}`)
+  if (nonce !== undefined && (nonce < 0n || nonce >= 1n << 256n)) {
+    throw new InvalidParameterError('nonce', `expected a uint256, got ${nonce}`)
+  }
   const now = (await client.public.getBlock({ blockTag: 'latest' })).timestamp
   checkRequestParams(params, now)
   const market = await getMarket(client, BigInt(params.marketId))
   if (market.verifier === zeroAddress) throw new InvalidParameterError('marketId', `no market ${params.marketId}`)
-  const request = toSignedRequest(client.wallet.account.address, nonce, params)
+  const requester = client.wallet.account.address
+  const chosen = nonce ?? nextNonce(client.deployment.chainId, client.deployment.contracts.proofMarketplace, requester)
+  const request = toSignedRequest(requester, chosen, params)
   const signature = await client.wallet.signTypedData({
     account: client.wallet.account,
     ...signedRequestTypedData(client.deployment, request),
