@@ -92,7 +92,7 @@ contract ProofMarketplace is IProofMarketplace, Ownable, MarketplaceBase {
 
     /// @notice Serves ISignedRequests and IPrivateClaims (signed requests: assignSigned, postSignedRequest,
     /// invalidateNonces and their views; the private fallback claim) and ISignedFulfilments (the fast lane:
-    /// fulfilSigned, fulfilSignedBatch) by delegatecall to the module that implements them, in this contract's storage
+    /// fulfilSigned, fulfilSignedBatch, fulfilOpen) by delegatecall to the module that implements them, in this contract's storage
     /// and under its address, so requesters, matchers and indexers see one marketplace.
     /// @dev Why modules: this contract is at the EIP-170 size limit, and the signed path (EIP-712 hashing of a
     /// request with two nested inputs, ERC-1271, the nonce bitmap, batch loops) needs several kilobytes. Modules
@@ -105,6 +105,7 @@ contract ProofMarketplace is IProofMarketplace, Ownable, MarketplaceBase {
         if (
             selector == ISignedFulfilments.fulfilSigned.selector
                 || selector == ISignedFulfilments.fulfilSignedBatch.selector
+                || selector == ISignedFulfilments.fulfilOpen.selector
                 || selector == ISignedFulfilments.fastAssignmentDigest.selector
         ) module = _signedFulfilments;
         assembly ("memory-safe") {

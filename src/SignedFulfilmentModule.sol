@@ -10,12 +10,15 @@ import {ISignedFulfilments} from "./interfaces/ISignedFulfilments.sol";
 import {ISignedRequests} from "./interfaces/ISignedRequests.sol";
 import {MarketplaceBase} from "./MarketplaceBase.sol";
 import {Clock} from "./libraries/Clock.sol";
+import {RequestCommitment} from "./libraries/RequestCommitment.sol";
 import {ProofVerification} from "./libraries/ProofVerification.sol";
 import {FastAssignment} from "./types/FastAssignment.sol";
 import {Inputs} from "./types/Inputs.sol";
 import {Market} from "./types/Market.sol";
 import {ProofContext} from "./types/ProofContext.sol";
 import {Prover} from "./types/Prover.sol";
+import {OpenFulfilment} from "./types/OpenFulfilment.sol";
+import {Request, RequestStatus} from "./types/Request.sol";
 import {SignedFulfilment} from "./types/SignedFulfilment.sol";
 import {SignedRequest, SignedRequestLibrary} from "./types/SignedRequest.sol";
 
@@ -80,6 +83,57 @@ contract SignedFulfilmentModule is ISignedFulfilments, MarketplaceBase {
             _settle(fs[i], c, rewardAddress);
             ++fulfilled;
         }
+    }
+
+    /// @inheritdoc ISignedFulfilments
+    function fulfilOpen(OpenFulfilment calldata f) external nonReentrant {
+        bytes32 inputsDigest = _checkOpenFulfilment(f);
+        address rewardAddress = _rewardAddress(f.prover);
+        Market storage m = _markets[_marketOf(f.requestId)];
+        bytes memory failure =
+            _proofFailure(m.verifier, f.publicInputs, f.proof, ProofContext(f.requestId, f.prover, inputsDigest));
+        if (failure.length != 0) _reject(true, failure);
+        uint256 requestId = f.requestId;
+        _commitments[requestId] = RequestCommitment.finished(RequestStatus.Fulfilled);
+        address token = m.paymentToken;
+        uint96 refund = f.request.maxReward - f.price;
+        _balances[rewardAddress][token] += f.price;
+        if (refund != 0) _balances[f.request.refundAddress][token] += refund;
+        emit IProofMarketplace.RequestFulfilled(requestId, f.prover, f.price, refund);
+    }
+
+    /// @dev fulfilOpen's checks up to the proof, in its documented order; returns the inputs digest the proof is for.
+    function _checkOpenFulfilment(OpenFulfilment calldata f) internal view returns (bytes32 inputsDigest) {
+        uint256 requestId = f.requestId;
+        Request calldata request = f.request;
+        if (msg.sender != f.prover) revert IProofMarketplace.NotAssignedProver(msg.sender, f.prover);
+        bytes memory why = _checkOpen(requestId, request);
+        if (why.length != 0) _reject(true, why);
+        uint256 expiresAt = f.validUntil < request.matchingExpiry ? f.validUntil : request.matchingExpiry;
+        if (Clock.timestamp() > expiresAt) revert FastAssignmentExpired(requestId, expiresAt);
+        if (f.price > request.maxReward) revert PriceAboveMaxReward(requestId, f.price, request.maxReward);
+        inputsDigest = keccak256(abi.encodePacked(keccak256(f.publicInputs), bytes32(0)));
+        if (inputsDigest != request.inputsDigest) revert IProofMarketplace.WrongInputs(requestId);
+        address signer = ECDSA.recoverCalldata(
+            _hashTypedData(FastAssignment(requestId, f.prover, f.price, f.validUntil).hash()), f.matcherSignature
+        );
+        if (!matcherAuthority.isMatcher(signer)) revert IProofMarketplace.NotMatcher(signer);
+    }
+
+    /// @dev Why `request` is not the record of the Open request `requestId`, or nothing.
+    function _checkOpen(uint256 requestId, Request calldata request) internal view returns (bytes memory) {
+        bytes32 commitment = _commitments[requestId];
+        RequestStatus status = RequestCommitment.status(commitment);
+        if (status == RequestStatus.None) {
+            return abi.encodeWithSelector(IProofMarketplace.UnknownRequest.selector, requestId);
+        }
+        if (status != RequestStatus.Open) {
+            return abi.encodeWithSelector(IProofMarketplace.RequestNotOpen.selector, requestId, status);
+        }
+        if (commitment != RequestCommitment.open(request)) {
+            return abi.encodeWithSelector(IProofMarketplace.RecordMismatch.selector, requestId);
+        }
+        return "";
     }
 
     /// @inheritdoc ISignedFulfilments
@@ -194,16 +248,24 @@ contract SignedFulfilmentModule is ISignedFulfilments, MarketplaceBase {
     /// @dev Why the item's proof does not verify (InvalidProof, the adapter's own error, CallFailed), or nothing. A
     /// gas shortfall reverts (CalleeOutOfGas, or the adapter's InsufficientGas re-thrown).
     function _proofFailure(SignedFulfilment calldata f, Checked memory c) internal view returns (bytes memory) {
+        return _proofFailure(c.verifier, _publicInputs(f), f.proof, ProofContext(c.requestId, f.prover, c.inputsDigest));
+    }
+
+    /// @dev Why `proof` does not prove `publicInputs` for `context` by `verifier`, or nothing.
+    function _proofFailure(
+        IProofVerifier verifier,
+        bytes calldata publicInputs,
+        bytes calldata proof,
+        ProofContext memory context
+    ) internal view returns (bytes memory) {
         uint256 gasBefore = gasleft();
-        try c.verifier.verify(_publicInputs(f), f.proof, ProofContext(c.requestId, f.prover, c.inputsDigest)) returns (
-            bool valid
-        ) {
+        try verifier.verify(publicInputs, proof, context) returns (bool valid) {
             if (valid) return "";
             _revertIfOutOfGas(gasBefore);
-            return abi.encodeWithSelector(IProofMarketplace.InvalidProof.selector, c.requestId);
+            return abi.encodeWithSelector(IProofMarketplace.InvalidProof.selector, context.requestId);
         } catch (bytes memory why) {
             ProofVerification.rethrowGasShortfall(why, gasBefore);
-            return _callFailure(why, address(c.verifier), gasBefore);
+            return _callFailure(why, address(verifier), gasBefore);
         }
     }
 

@@ -11,9 +11,10 @@ import {IProofVerifier} from "../src/interfaces/IProofVerifier.sol";
 import {ISignedFulfilments} from "../src/interfaces/ISignedFulfilments.sol";
 import {ISignedRequests} from "../src/interfaces/ISignedRequests.sol";
 import {FastAssignment} from "../src/types/FastAssignment.sol";
+import {OpenFulfilment} from "../src/types/OpenFulfilment.sol";
 import {Inputs} from "../src/types/Inputs.sol";
 import {MarketParams} from "../src/types/Market.sol";
-import {RequestStatus} from "../src/types/Request.sol";
+import {Request, RequestParams, RequestStatus} from "../src/types/Request.sol";
 import {SignedFulfilment} from "../src/types/SignedFulfilment.sol";
 import {SignedRequest} from "../src/types/SignedRequest.sol";
 import {Groth16BatchVerifier} from "../src/verifiers/Groth16BatchVerifier.sol";
@@ -511,5 +512,143 @@ contract SignedFulfilmentsTest is SignedRequestSupport {
         returns (bytes32)
     {
         return MarketplaceDigests.fastAssignment(address(marketplace), requestId, who, price, validUntil);
+    }
+
+    // ---------------------------------------------------------------- on-chain requests: fulfilOpen
+
+    function _open(uint256 id, address who, uint256 fixture) internal view returns (OpenFulfilment memory f) {
+        uint64 validUntil = uint64(block.timestamp + 60);
+        f = OpenFulfilment({
+            requestId: id,
+            request: records[id],
+            prover: who,
+            price: PRICE,
+            validUntil: validUntil,
+            matcherSignature: _signFast(matcherKey, id, who, PRICE, validUntil),
+            publicInputs: fixtures[fixture].publicInputs,
+            proof: fixtures[fixture].proof
+        });
+    }
+
+    function _sendOpen(OpenFulfilment memory f) internal {
+        vm.prank(f.prover);
+        _signedFulfilments().fulfilOpen(f);
+    }
+
+    function _expectOpenRevert(OpenFulfilment memory f, bytes memory reason) internal {
+        vm.expectRevert(reason);
+        vm.prank(f.prover);
+        _signedFulfilments().fulfilOpen(f);
+    }
+
+    function test_fulfilOpen_settlesAnOpenRequestWithoutAnAssignment() public {
+        uint256 id = _post(0);
+        (, uint128 locked) = staking.stakeOf(prover);
+        uint256 rewardsBefore = _balance(proverRewards);
+        vm.expectEmit(address(marketplace));
+        emit IProofMarketplace.RequestFulfilled(id, prover, PRICE, MAX_REWARD - PRICE);
+        _sendOpen(_open(id, prover, 0));
+        assertEq(uint8(marketplace.requestStatus(id)), uint8(RequestStatus.Fulfilled));
+        assertEq(_balance(proverRewards), rewardsBefore + PRICE);
+        assertEq(_balance(refundee), MAX_REWARD - PRICE);
+        (, uint128 lockedAfter) = staking.stakeOf(prover);
+        assertEq(lockedAfter, locked);
+    }
+
+    function test_fulfilOpen_aPostedSignedRequest() public {
+        SignedRequest memory r = _signedRequest(signer, 0, 0);
+        uint256 id = _postSigned(r, _signRequest(signerKey, r));
+        _sendOpen(_open(id, prover, 0));
+        assertEq(uint8(marketplace.requestStatus(id)), uint8(RequestStatus.Fulfilled));
+    }
+
+    function test_fulfilOpen_replayAndEveryLaterPathIsRefused() public {
+        uint256 id = _post(0);
+        OpenFulfilment memory f = _open(id, prover, 0);
+        _sendOpen(f);
+        _expectOpenRevert(
+            f, abi.encodeWithSelector(IProofMarketplace.RequestNotOpen.selector, id, RequestStatus.Fulfilled)
+        );
+        assertEq(_matcherAssign(id, otherProver), 0);
+        vm.warp(block.timestamp + FALLBACK_DELAY + 1);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.RequestNotOpen.selector, id, RequestStatus.Fulfilled));
+        vm.prank(otherProver);
+        marketplace.claim(id, records[id]);
+    }
+
+    /// Once the matcher assigned it on chain (stake-backed), the fast lane is closed for that request.
+    function test_RevertWhen_fulfilOpen_afterAnAssignment() public {
+        uint256 id = _post(0);
+        OpenFulfilment memory f = _open(id, prover, 0);
+        assertEq(_matcherAssign(id, otherProver), 1);
+        _expectOpenRevert(
+            f, abi.encodeWithSelector(IProofMarketplace.RequestNotOpen.selector, id, RequestStatus.Assigned)
+        );
+    }
+
+    function test_RevertWhen_fulfilOpen_recordOrRequestIsWrong() public {
+        uint256 id = _post(0);
+        OpenFulfilment memory f = _open(id, prover, 0);
+        f.request.maxReward += 1;
+        _expectOpenRevert(f, abi.encodeWithSelector(IProofMarketplace.RecordMismatch.selector, id));
+        OpenFulfilment memory unknown = _open(id, prover, 0);
+        unknown.requestId = id + 1;
+        _expectOpenRevert(unknown, abi.encodeWithSelector(IProofMarketplace.UnknownRequest.selector, id + 1));
+    }
+
+    function test_RevertWhen_fulfilOpen_notTheSignedProverOrTerms() public {
+        uint256 id = _post(0);
+        OpenFulfilment memory f = _open(id, prover, 0);
+        vm.expectRevert(abi.encodeWithSelector(IProofMarketplace.NotAssignedProver.selector, stranger, prover));
+        vm.prank(stranger);
+        _signedFulfilments().fulfilOpen(f);
+        f.price = PRICE + 1;
+        vm.prank(prover);
+        vm.expectPartialRevert(IProofMarketplace.NotMatcher.selector);
+        _signedFulfilments().fulfilOpen(f);
+        (address impostor, uint256 impostorKey) = makeAddrAndKey("impostor");
+        f = _open(id, prover, 0);
+        f.matcherSignature = _signFast(impostorKey, id, prover, f.price, f.validUntil);
+        _expectOpenRevert(f, abi.encodeWithSelector(IProofMarketplace.NotMatcher.selector, impostor));
+    }
+
+    function test_RevertWhen_fulfilOpen_windowOrMatchingExpiryPassed() public {
+        uint256 id = _post(0);
+        OpenFulfilment memory f = _open(id, prover, 0);
+        vm.warp(f.validUntil + 1);
+        _expectOpenRevert(
+            f, abi.encodeWithSelector(ISignedFulfilments.FastAssignmentExpired.selector, id, f.validUntil)
+        );
+        // A window past the matching expiry ends at it: the requester may cancel from then on.
+        f.validUntil = uint64(records[id].matchingExpiry) + 1000;
+        f.matcherSignature = _signFast(matcherKey, id, prover, f.price, f.validUntil);
+        vm.warp(uint256(records[id].matchingExpiry) + 1);
+        _expectOpenRevert(
+            f, abi.encodeWithSelector(ISignedFulfilments.FastAssignmentExpired.selector, id, records[id].matchingExpiry)
+        );
+    }
+
+    function test_RevertWhen_fulfilOpen_priceInputsOrProofAreWrong() public {
+        uint256 id = _post(0);
+        OpenFulfilment memory f = _open(id, prover, 0);
+        f.price = MAX_REWARD + 1;
+        f.matcherSignature = _signFast(matcherKey, id, prover, f.price, f.validUntil);
+        _expectOpenRevert(
+            f, abi.encodeWithSelector(ISignedFulfilments.PriceAboveMaxReward.selector, id, MAX_REWARD + 1, MAX_REWARD)
+        );
+        f = _open(id, prover, 0);
+        f.publicInputs = fixtures[1].publicInputs;
+        _expectOpenRevert(f, abi.encodeWithSelector(IProofMarketplace.WrongInputs.selector, id));
+        f = _open(id, prover, 1);
+        f.publicInputs = fixtures[0].publicInputs;
+        _expectOpenRevert(f, abi.encodeWithSelector(IProofMarketplace.InvalidProof.selector, id));
+    }
+
+    /// A request with private inputs: their digest is part of the record's, so no public inputs alone match it.
+    function test_RevertWhen_fulfilOpen_privateInputs() public {
+        RequestParams memory p = _requestParams(0);
+        p.privateInputs = Inputs({data: "", uri: "ipfs://sealed", digest: keccak256("sealed")});
+        uint256 id = _post(p);
+        _expectOpenRevert(_open(id, prover, 0), abi.encodeWithSelector(IProofMarketplace.WrongInputs.selector, id));
     }
 }

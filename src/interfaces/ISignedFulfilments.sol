@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {FastAssignment} from "../types/FastAssignment.sol";
+import {OpenFulfilment} from "../types/OpenFulfilment.sol";
 import {SignedFulfilment} from "../types/SignedFulfilment.sol";
 
 /// @title ISignedFulfilments
@@ -20,6 +21,9 @@ import {SignedFulfilment} from "../types/SignedFulfilment.sol";
 /// which the matcher counts against the requester.
 /// A fulfilled fast request has no commitment slot: `requestStatus` reads None for its id, its nonce reads spent, and
 /// SignedRequestFulfilled (indexed by id) is its record.
+/// An on-chain request (createRequest, or a posted signed one) takes the same lane while it is Open: `fulfilOpen`
+/// settles it with the matcher's FastAssignment and the proof, skipping the assignment transaction, until its matching
+/// expiry (after which it can be cancelled, so a prover proving on would race its refund).
 interface ISignedFulfilments {
     // ---------------------------------------------------------------- errors
     /// @notice The fast assignment ran out: `expiredAt` is the earlier of its validUntil and the request's deadline.
@@ -56,6 +60,16 @@ interface ISignedFulfilments {
     /// reverts only for an empty batch or a gas shortfall.
     /// @return fulfilled Number of requests fulfilled.
     function fulfilSignedBatch(SignedFulfilment[] calldata fulfilments) external returns (uint256 fulfilled);
+
+    /// @notice Settles an Open on-chain request with the matcher's fast assignment of it to the sender and the proof,
+    /// without an assignment: the prover is paid its price, the rest of the escrow refunded (RequestFulfilled, as any
+    /// fulfilment).
+    /// @dev Reverts with the exact error of the first check that fails: the sender (NotAssignedProver), the request
+    /// and its record (UnknownRequest, RequestNotOpen, RecordMismatch), the window (FastAssignmentExpired: the
+    /// earlier of validUntil and the request's matching expiry), the price (PriceAboveMaxReward), the inputs
+    /// (WrongInputs: they are not the record's, or the request has private inputs, which are assigned on chain), the
+    /// matcher's signature (NotMatcher), the prover's registration (ProverNotRegistered), the proof (as fulfilSigned).
+    function fulfilOpen(OpenFulfilment calldata fulfilment) external;
 
     /// @notice The EIP-712 digest a matcher key signs for `assignment`.
     function fastAssignmentDigest(FastAssignment calldata assignment) external view returns (bytes32);

@@ -13,6 +13,7 @@ import {SafeCastLib} from "solady/utils/SafeCastLib.sol";
 import {IProofMarketplace} from "../../src/interfaces/IProofMarketplace.sol";
 import {ISignedFulfilments} from "../../src/interfaces/ISignedFulfilments.sol";
 import {ISignedRequests} from "../../src/interfaces/ISignedRequests.sol";
+import {OpenFulfilment} from "../../src/types/OpenFulfilment.sol";
 import {SignedFulfilment} from "../../src/types/SignedFulfilment.sol";
 import {SignedMatch, SignedRequest} from "../../src/types/SignedRequest.sol";
 
@@ -547,6 +548,36 @@ contract MarketplaceGasTest is SignedRequestSupport, TeeRegistryFixture {
                 (total - verifier) / 10
             );
         }
+    }
+
+    /// The on-chain path on the fast lane: createRequest, then the matcher's FastAssignment and the proof in one
+    /// fulfilOpen (no assignment transaction).
+    function test_gas_fastLaneOnChainRequest() public {
+        vm.prank(requester);
+        uint256 id = marketplace.createRequest(_requestParams(0));
+        uint256 create = vm.lastCallGas().gasTotalUsed;
+        records[id] = _recordOf(_requestParams(0), block.timestamp);
+        uint64 validUntil = uint64(block.timestamp + 60);
+        OpenFulfilment memory f = OpenFulfilment({
+            requestId: id,
+            request: records[id],
+            prover: prover,
+            price: PRICE,
+            validUntil: validUntil,
+            matcherSignature: _signFast(matcherKey, id, prover, PRICE, validUntil),
+            publicInputs: fixtures[0].publicInputs,
+            proof: fixtures[0].proof
+        });
+        adapter.verify(fixtures[0].publicInputs, fixtures[0].proof, _proofContext(id));
+        uint256 verifier = vm.lastCallGas().gasTotalUsed;
+        vm.prank(prover);
+        _signedFulfilments().fulfilOpen(f);
+        uint256 fulfil = vm.snapshotGasLastCall("fast lane: fulfilOpen including verifier") - verifier;
+        vm.snapshotValue("fast lane: fulfilOpen excluding verifier", fulfil);
+        vm.snapshotValue("fast lane: createRequest + fulfilOpen (excluding verifier)", create + fulfil);
+        vm.snapshotValue(
+            "fast lane: createRequest + fulfilOpen, execution (excluding verifier)", create + fulfil - 2 * BASE
+        );
     }
 
     /// The inputs digest the fast lane passes its verifier: keccak256(keccak256(public inputs) ‖ zero).
