@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { type Address, type Hex, isAddressEqual } from 'viem'
+import { type Address, getAddress, type Hex, isAddressEqual } from 'viem'
 import type { FastAssignment, FastAssignmentOffer } from '../../ts/fast-assignments.js'
 import type { ChainView, MatcherRequest, SyncNotes } from './chain.js'
 import { holdBatch, type MatchItem, releaseHold } from './engine.js'
@@ -241,7 +241,8 @@ export function createFastLane(ports: FastLanePorts): FastLane {
         items
           .filter(({ item }) => held.has(item.requestId))
           .map(async ({ item, validUntil }) => {
-            const { requestId, prover, price, compute } = item
+            const { requestId, price, compute } = item
+            const prover = getAddress(item.prover)
             try {
               const matcherSignature = await ports.sign({ requestId, prover, price, validUntil: BigInt(validUntil) })
               const offer: FastOffer = { requestId, prover, price, validUntil, compute, matcherSignature, madeAt: now }
