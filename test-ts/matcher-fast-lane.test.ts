@@ -305,6 +305,25 @@ describe('fast assignments in the matcher', () => {
     expect(h.submitted.flat()).toEqual([])
   })
 
+  it('a fast use spends the nonce: another pending order of that nonce is dropped, without a strike', async () => {
+    const h = harness(file())
+    setProver(h.view.book, { prover: PROVER, capacity: 1, computeInUse: 0 })
+    const used = await sign(request())
+    const twin = await sign(request({ maxReward: 9n * ETHER }))
+    for (const order of [used, twin]) expect((await h.stream?.accept(order))?.status).toBe(200)
+    await h.at(2n)
+    expect(h.lane.offersOf(PROVER).map((offer) => offer.requestId)).toEqual([idOf(used)])
+    expect(h.lane.excludes(idOf(used), PROVER_2)).toBe(true)
+    h.see({
+      signedFulfilled: [
+        { requestId: idOf(used), requester: requester.address, prover: PROVER, nonce: 7n, price: ETHER },
+      ],
+    })
+    expect(h.stream?.status(idOf(used))?.state).toBe('used')
+    expect(h.stream?.status(idOf(twin))).toMatchObject({ state: 'dropped', reason: 'NonceUsed' })
+    expect(h.store.strikes()).toEqual([])
+  })
+
   it('goes to assignSigned with the lane off, or when the schedule leaves no room for the fallback', async () => {
     const off = harness(file(), { enabled: false })
     const order = await sign(request())

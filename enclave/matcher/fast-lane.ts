@@ -47,7 +47,7 @@ export type FastLanePorts = {
 export type FastItem = { item: MatchItem<MatcherRequest>; validUntil: number }
 
 export type FastLane = {
-  /** Whether a prover let an offer of this order lapse (the round never matches them again). */
+  /** Whether the order may not go to the prover: it let an offer of it lapse, or the order has an offer outstanding. */
   excludes: (requestId: bigint, prover: Address) => boolean
   /** A round's matched items split by lane (fast-policy.ts) at chain time `now`. */
   split: (
@@ -202,7 +202,8 @@ export function createFastLane(ports: FastLanePorts): FastLane {
       const offer = offers.forget(requestId)
       if (offer === undefined) return
       // A fast use is counted where it is seen (onNotes); an order used otherwise (posted) or ended ends its offer.
-      metrics.fastDropped.inc({ reason: state === 'used' ? 'UsedOtherwise' : (reason ?? state) })
+      const why = state === 'used' ? 'UsedOtherwise' : state === 'expired' ? 'Expired' : (reason ?? 'Dropped')
+      metrics.fastDropped.inc({ reason: why })
       gauge()
     },
     fulfilled: (requestId) => ports.fulfilledOnChain(requestId),
@@ -215,7 +216,9 @@ export function createFastLane(ports: FastLanePorts): FastLane {
   }
 
   return {
-    excludes: (requestId, prover) => offers.excludes(requestId, prover),
+    // An order with an outstanding offer is matched to no one, even where the book could not hold it (a replayed
+    // offer whose prover left the book): the offer stays exclusive until it ends.
+    excludes: (requestId, prover) => offers.get(requestId) !== undefined || offers.excludes(requestId, prover),
 
     split(items, now) {
       const fast: FastItem[] = []

@@ -313,7 +313,8 @@ export function createOrderStream(ports: OrderStreamPorts): OrderStream {
 
     onNotes(notes) {
       for (const request of notes.created) if (request.signed === undefined) end(request.requestId, 'used')
-      for (const used of notes.signedUsed) {
+      // A fast use (SignedRequestFulfilled) spends the nonce too; the fast lane ends its own id as used.
+      for (const used of [...notes.signedUsed, ...notes.signedFulfilled]) {
         for (const entry of store.pending()) {
           const { requester, nonce } = entry.order.request
           if (entry.requestId !== used.requestId && nonce === used.nonce && isAddressEqual(requester, used.requester)) {
