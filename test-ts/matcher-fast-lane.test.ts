@@ -5,6 +5,7 @@ import { type Address, getAddress, recoverTypedDataAddress } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SyncNotes } from '../enclave/matcher/chain.js'
+import { loadConfig } from '../enclave/matcher/config.js'
 import { type MatchItem, proverLoad, requestStatus, setListing, setProver } from '../enclave/matcher/engine.js'
 import { describeWait } from '../enclave/matcher/explain.js'
 import { createFastLane } from '../enclave/matcher/fast-lane.js'
@@ -212,6 +213,29 @@ describe('the fast lane policy', () => {
     expect(reason(signed({ hasPrivateInputs: true }))).toBe('PrivateInputs')
     expect(reason(signed({ signed: { request: request(), signature: '0x', wallet: true } }))).toBe('WalletRequester')
     expect(reason(signed(), { lapsed: true })).toBe('Lapsed')
+  })
+})
+
+describe('the fast lane flags', () => {
+  const required = {
+    MATCHER_RPC_URL: 'http://127.0.0.1:8545',
+    MATCHER_CHAIN_ID: '31337',
+    MATCHER_KEY_FILE: '/tmp/matcher.json',
+    MATCHER_SUBMITTER_PRIVATE_KEY: generatePrivateKey(),
+  }
+
+  it('is on by default with a 30 s margin; --fast-lane and MATCHER_FAST_LANE turn it off, flags winning', () => {
+    expect(loadConfig([], required)).toMatchObject({ fastLane: true, fastLaneMargin: 30 })
+    expect(loadConfig([], { ...required, MATCHER_FAST_LANE: 'false' }).fastLane).toBe(false)
+    expect(loadConfig(['--fast-lane', 'true'], { ...required, MATCHER_FAST_LANE: 'false' }).fastLane).toBe(true)
+    expect(loadConfig(['--fast-lane-margin', '45'], required).fastLaneMargin).toBe(45)
+  })
+
+  it('names the flag of a malformed value', () => {
+    expect(() => loadConfig(['--fast-lane', 'maybe'], required)).toThrow(/--fast-lane \(or MATCHER_FAST_LANE\)/)
+    expect(() => loadConfig([], { ...required, MATCHER_FAST_LANE_MARGIN: '-1' })).toThrow(
+      /--fast-lane-margin \(or MATCHER_FAST_LANE_MARGIN\)/,
+    )
   })
 })
 
