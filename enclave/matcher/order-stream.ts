@@ -20,7 +20,9 @@ import type { SignedOrderHooks } from './submitter.js'
  * same engine matches them; the submitter sends them with assignSigned. An order leaves the pending set when the
  * chain shows its id (RequestCreated: used, by our batch or by anyone posting it; a posted one stays in the book as an
  * ordinary open request), when its nonce is spent otherwise or invalidated, when it expires, or when it is dropped
- * (its inputs fail, the chain refuses it for good, or its requester is blocked); each end is journalled too.
+ * (its inputs fail, the chain refuses it for good, or its requester is blocked); each end is journalled too. A
+ * public order may instead be offered to its prover off chain (fast-lane.ts, through FastOrderHooks): its offer is
+ * journalled and replayed with it, and ends with it.
  */
 
 /** Skip reasons that can never pass later: the order is dropped. Any other (prover-side, deposit) is transient. */
