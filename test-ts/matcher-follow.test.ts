@@ -38,6 +38,8 @@ function notes(overrides: Partial<SyncNotes> = {}): SyncNotes {
     revokedMatchers: [],
     signedUsed: [],
     noncesInvalidated: [],
+    signedFulfilled: [],
+    balanceLowered: [],
     readError: undefined,
     ...overrides,
   }

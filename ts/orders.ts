@@ -90,11 +90,15 @@ export type OrderRejection = { error: { code: string; message: string; details?:
 export type OrderStatus = {
   requestId: string
   /**
-   * `pending`: acknowledged, waiting in the book; `assigning`: in a batch in flight; `used`: on chain (assigned by
-   * this matcher or posted by anyone: follow the request id there); `expired`: its matching expiry passed unused;
-   * `dropped`: it can no longer be used (its nonce was spent or invalidated, or its inputs failed the matcher's
+   * `pending`: acknowledged, waiting in the book; `assigning`: in a batch in flight, or offered to a prover on the
+   * fast lane (`reason: FastAssignment`, ts/fast-assignments.ts) until it uses the offer or its window passes;
+   * `used`: on chain (assigned by this matcher, posted by anyone, or fulfilled on the fast lane: follow the request
+   * id there); `expired`: its matching expiry passed unused; `dropped`: it can no longer be used (its nonce was spent or invalidated, or its inputs failed the matcher's
    * checks: `reason` says which).
    */
   state: 'pending' | 'assigning' | 'used' | 'expired' | 'dropped'
+  /** Why it ended (`dropped`), or `FastAssignment` for an `assigning` order offered to a prover on the fast lane. */
   reason?: string
+  /** With `reason: FastAssignment`: the offer's `prover`, `price` and `validUntil` (chain time), as decimal strings. */
+  details?: Record<string, string>
 }

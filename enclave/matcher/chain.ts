@@ -14,6 +14,7 @@ import { blockRanges } from '../../ts/block-ranges.js'
 import { type HeadBlock, headOf, stillCanonical } from '../../ts/chain-head.js'
 import type { AttestationDeployment, Deployment } from '../../ts/deployment.js'
 import {
+  iSignedFulfilmentsAbi,
   iSignedRequestsAbi,
   iStakeSourceAbi,
   proofMarketplaceAbi,
@@ -125,6 +126,13 @@ export type SyncNotes = {
   signedUsed: { requestId: bigint; requester: Address; nonce: bigint }[]
   /** Nonces requesters invalidated (NoncesInvalidated): bits of `mask` in word `wordPos`. */
   noncesInvalidated: { requester: Address; wordPos: bigint; mask: bigint }[]
+  /** Signed requests used and settled on the fast lane (SignedRequestFulfilled): their nonce is spent. */
+  signedFulfilled: { requestId: bigint; requester: Address; prover: Address; nonce: bigint; price: bigint }[]
+  /**
+   * Accounts whose marketplace balance went down (Withdrawn, or escrow and payment taken by RequestCreated,
+   * SignedRequestUsed, SignedRequestFulfilled): a fast assignment's requester may no longer cover its price.
+   */
+  balanceLowered: Address[]
   /** Available-stake or prover reads failed; they are retried on the next sync. */
   readError: unknown
 }
@@ -245,6 +253,11 @@ export function createIndexer(params: IndexerParams): Indexer {
         eventName: ['SignedRequestUsed', 'NoncesInvalidated'],
         logs: of(contracts.marketplace),
       }).map((log) => ({ kind: 'signed', log }) as const),
+      ...parseEventLogs({
+        abi: iSignedFulfilmentsAbi,
+        eventName: 'SignedRequestFulfilled',
+        logs: of(contracts.marketplace),
+      }).map((log) => ({ kind: 'fulfilled', log }) as const),
       ...parseEventLogs({ abi: proverRegistryAbi, logs: of(contracts.registry) }).map(
         (log) => ({ kind: 'registry', log }) as const,
       ),
@@ -278,8 +291,13 @@ type SignedLog = ReturnType<
   typeof parseEventLogs<typeof iSignedRequestsAbi, true, 'SignedRequestUsed' | 'NoncesInvalidated'>
 >[number]
 
+type FulfilledLog = ReturnType<
+  typeof parseEventLogs<typeof iSignedFulfilmentsAbi, true, 'SignedRequestFulfilled'>
+>[number]
+
 type Decoded =
   | { kind: 'marketplace'; log: MarketplaceLog }
+  | { kind: 'fulfilled'; log: FulfilledLog }
   | { kind: 'registry'; log: RegistryLog }
   | { kind: 'tee'; log: TeeLog }
   | { kind: 'signed'; log: SignedLog }
@@ -297,6 +315,8 @@ function newNotes(from: bigint, to: bigint, rebuilt: boolean): SyncNotes {
     revokedMatchers: [],
     signedUsed: [],
     noncesInvalidated: [],
+    signedFulfilled: [],
+    balanceLowered: [],
     readError: undefined,
   }
 }
@@ -308,7 +328,16 @@ function apply(view: ChainView, event: Decoded, context: ApplyContext): void {
   else if (event.kind === 'registry') applyRegistry(view, event.log, context)
   else if (event.kind === 'tee') applyTee(view, event.log, context.notes)
   else if (event.kind === 'signed') applySigned(event.log, context.notes)
+  else if (event.kind === 'fulfilled') applyFulfilled(view, event.log, context)
   else applyStakeLog(view, event.log)
+}
+
+/** A fast-lane use: the prover's own transaction (a sign of life), the requester's balance paid from. */
+function applyFulfilled(view: ChainView, log: FulfilledLog, context: ApplyContext): void {
+  const { requestId, requester, prover, nonce, price } = log.args
+  context.notes.signedFulfilled.push({ requestId, requester, prover, nonce, price })
+  context.notes.balanceLowered.push(requester)
+  noteProverAlive(view.book, { prover, at: timeOf(log, context) })
 }
 
 function timeOf(log: Log, context: ApplyContext): number {
@@ -318,8 +347,10 @@ function timeOf(log: Log, context: ApplyContext): number {
 }
 
 function applySigned(log: SignedLog, notes: SyncNotes): void {
-  if (log.eventName === 'SignedRequestUsed') notes.signedUsed.push(log.args)
-  else notes.noncesInvalidated.push(log.args)
+  if (log.eventName === 'SignedRequestUsed') {
+    notes.signedUsed.push(log.args)
+    notes.balanceLowered.push(log.args.requester)
+  } else notes.noncesInvalidated.push(log.args)
 }
 
 function applyMarketplace(view: ChainView, log: MarketplaceLog, context: ApplyContext): void {
@@ -358,8 +389,12 @@ function applyMarketplace(view: ChainView, log: MarketplaceLog, context: ApplyCo
         view.open.set(requestId, open)
         notes.created.push(open)
       }
+      notes.balanceLowered.push(requester)
       return
     }
+    case 'Withdrawn':
+      notes.balanceLowered.push(log.args.account)
+      return
     case 'TaskAssigned': {
       const { requestId, prover, task, byMatcher } = log.args
       const request = view.open.get(requestId)

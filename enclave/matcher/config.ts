@@ -9,6 +9,7 @@ import {
   type ServiceCli,
 } from '../../ts/service/config.js'
 import {
+  booleanFlag,
   count,
   inputBoundFields,
   marketplaceChainFields,
@@ -17,6 +18,7 @@ import {
   privateKey,
 } from '../../ts/service/schemas.js'
 import { attestationFields, attestationFlags, requireDevPki } from '../quote-source/index.js'
+import { DEFAULT_FAST_LANE_MARGIN } from './fast-policy.js'
 
 export const configSchema = z
   .object({
@@ -53,6 +55,13 @@ export const configSchema = z
      * matcher takes it for gone and stops assigning to it, until it shows a sign of life on chain.
      */
     livenessGrace: count.default(60),
+    /**
+     * Offer public signed orders to their prover off chain (a FastAssignment used with the proof in one transaction)
+     * when their schedule leaves room for assignSigned after the window (fast-policy.ts); off: assignSigned only.
+     */
+    fastLane: booleanFlag.default(true),
+    /** Seconds a fast assignment's window leaves past the prover's listed proving time for its transaction. */
+    fastLaneMargin: count.default(DEFAULT_FAST_LANE_MARGIN),
     ...operationFields(9465),
   })
   .superRefine(requireDevPki)
@@ -96,6 +105,16 @@ export const matcherCli = {
       field: 'livenessGrace',
       value: '<seconds>',
       help: "past a task's listed proving time before its silence counts as the prover gone",
+    },
+    'fast-lane': {
+      field: 'fastLane',
+      value: '<true|false>',
+      help: 'offer public signed orders off chain (fulfilSigned: one transaction) when assignSigned still fits after',
+    },
+    'fast-lane-margin': {
+      field: 'fastLaneMargin',
+      value: '<seconds>',
+      help: "beyond the prover's listed proving time in a fast assignment's window, for its transaction",
     },
     'metrics-port': { field: 'metricsPort', value: '<port>', help: 'HTTP port of /healthz and /metrics (0: any free)' },
     ...operationFlags,

@@ -12,6 +12,11 @@ import { proverLive } from './liveness.js'
 export type WaitReason =
   /** Matched and signed; the assign transaction has not landed yet. */
   | { code: 'InFlight' }
+  /**
+   * A signed order offered to `prover` on the fast lane (fast-lane.ts): it proves and uses it in one transaction until
+   * chain time `validUntil`; past that unused, the order goes to assignSigned with another prover.
+   */
+  | { code: 'FastAssigned'; prover: Address; price: bigint; validUntil: number }
   /** Past its matching expiry: it can never be assigned; cancel it to get the escrow back. */
   | { code: 'Expired'; matchingExpiry: number }
   /** Its matching expiry is nearer than the time a batch needs to land, so the matcher leaves it out. */
@@ -123,6 +128,8 @@ export function describeWait(reason: WaitReason): string {
   switch (reason.code) {
     case 'InFlight':
       return 'matched: the assign transaction is on its way'
+    case 'FastAssigned':
+      return `offered off chain to prover ${reason.prover} at ${units(reason.price)} base units: it proves and settles it in one transaction until chain time ${reason.validUntil}; unused by then, it is assigned on chain to another prover`
     case 'Expired':
       return `its matching expiry (${reason.matchingExpiry}) has passed: it can no longer be assigned; cancel it to get the escrow back`
     case 'ExpiresTooSoon':

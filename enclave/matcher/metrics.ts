@@ -83,6 +83,32 @@ export function createMetrics() {
     buckets: [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1_000],
     registers,
   })
+  const fastOffers = new Counter({
+    name: 'cairn_matcher_fast_offers_total',
+    help: 'Fast assignments made (signed FastAssignment offers served on GET /provers/<address>/fast-assignments)',
+    registers,
+  })
+  const fastUsed = new Counter({
+    name: 'cairn_matcher_fast_offers_used_total',
+    help: 'Fast assignments used on chain (SignedRequestFulfilled)',
+    registers,
+  })
+  const fastLapsed = new Counter({
+    name: 'cairn_matcher_fast_offers_lapsed_total',
+    help: 'Fast assignments whose window passed unused: their order went back to the book for assignSigned',
+    registers,
+  })
+  const fastDropped = new Counter({
+    name: 'cairn_matcher_fast_offers_dropped_total',
+    help: 'Fast assignments ended with their order otherwise: deposit withdrawn, nonce invalidated or spent, posted on chain (by reason)',
+    labelNames: ['reason'] as const,
+    registers,
+  })
+  const fastOutstanding = new Gauge({
+    name: 'cairn_matcher_fast_offers_outstanding',
+    help: 'Fast assignments outstanding: made, not used, lapsed or dropped yet',
+    registers,
+  })
   const roundMs = new Histogram({
     name: 'cairn_matcher_match_round_ms',
     help: 'Milliseconds per matching round: matchBatch, holds and private-input re-wraps (not signing or sending)',
@@ -140,6 +166,11 @@ export function createMetrics() {
     ordersPending,
     ordersEnded,
     journalWriteMs,
+    fastOffers,
+    fastUsed,
+    fastLapsed,
+    fastDropped,
+    fastOutstanding,
     roundMs,
     latencyBlocks,
     keyExpiresAt,

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs'
 import { open, readFile, rename } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { type Address, getAddress, isAddress } from 'viem'
+import { type Address, getAddress, type Hex, isAddress, isHex } from 'viem'
 import { encodeOrder, type OrderBody, parseOrderBody } from '../../ts/orders.js'
 
 /*
@@ -10,8 +10,12 @@ import { encodeOrder, type OrderBody, parseOrderBody } from '../../ts/orders.js'
  * file, and its directory when the file was created), so an acknowledged order survives a kill -9. Writes are
  * serialised and grouped: lines queued while a write is under way go out together in the next one (one fsync).
  *
+ * Fast assignments (fast-lane.ts) are journalled the same way before a prover can read them: an `offer` line when one
+ * is made, a `lapse` line when its window passed unused (the prover is then never given that order again); an order's
+ * end line ends its offer too. So a restart serves the same offers and gives no order to a second prover meanwhile.
+ *
  * Replay reads every line; a torn last line (a kill mid-write) is ignored, as is any line that does not parse. A
- * compaction rewrites the live orders into a new file (write, fsync, rename over the journal, fsync the directory):
+ * compaction rewrites the live orders (with their outstanding offers and lapses) into a new file (write, fsync, rename over the journal, fsync the directory):
  * at start, which also cuts a torn tail before anything is appended, and whenever ended entries dominate.
  */
 
@@ -28,7 +32,20 @@ export type OrderRecord = {
 export type EndRecord = { kind: 'end'; requestId: bigint; state: 'used' | 'expired' | 'dropped'; reason?: string }
 /** A batch a requester's wallet made fail: strikes outlive a restart, so a blocked wallet stays blocked. */
 export type StrikeRecord = { kind: 'strike'; requester: Address }
-export type JournalRecord = OrderRecord | EndRecord | StrikeRecord
+/** A fast assignment made (FastOffer in fast-offers.ts): written before any prover can read it. */
+export type OfferRecord = {
+  kind: 'offer'
+  requestId: bigint
+  prover: Address
+  price: bigint
+  validUntil: number
+  compute: number
+  matcherSignature: Hex
+  madeAt: number
+}
+/** A fast assignment whose window passed unused: its order goes to assignSigned, never to this prover again. */
+export type LapseRecord = { kind: 'lapse'; requestId: bigint; prover: Address }
+export type JournalRecord = OrderRecord | EndRecord | StrikeRecord | OfferRecord | LapseRecord
 
 /** The file system as the journal uses it: real in the service, a double in tests. */
 export type JournalFs = {
@@ -91,6 +108,13 @@ export const nodeJournalFs: JournalFs = {
 }
 
 export function encodeRecord(record: JournalRecord): string {
+  if (record.kind === 'offer') {
+    const { requestId, price } = record
+    return `${JSON.stringify({ ...record, requestId: requestId.toString(), price: price.toString() })}\n`
+  }
+  if (record.kind === 'lapse') {
+    return `${JSON.stringify({ kind: 'lapse', requestId: record.requestId.toString(), prover: record.prover })}\n`
+  }
   if (record.kind === 'strike') return `${JSON.stringify({ kind: 'strike', requester: record.requester })}\n`
   if (record.kind === 'end') {
     const { requestId, state, reason } = record
@@ -125,6 +149,10 @@ export function decodeRecord(line: string): JournalRecord | undefined {
   if (typeof value.requestId !== 'string') return undefined
   if (!/^[0-9]{1,78}$/.test(value.requestId)) return undefined
   const requestId = BigInt(value.requestId)
+  if (value.kind === 'offer') return decodeOffer(requestId, value)
+  if (value.kind === 'lapse') {
+    return isAddressText(value.prover) ? { kind: 'lapse', requestId, prover: getAddress(value.prover) } : undefined
+  }
   if (value.kind === 'end') {
     const state = value.state
     if (state !== 'used' && state !== 'expired' && state !== 'dropped') return undefined
@@ -146,6 +174,28 @@ export function decodeRecord(line: string): JournalRecord | undefined {
   }
 }
 
+const isAddressText = (value: unknown): value is string =>
+  typeof value === 'string' && isAddress(value, { strict: false })
+const isSeconds = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+
+function decodeOffer(requestId: bigint, value: Record<string, unknown>): OfferRecord | undefined {
+  const { prover, price, validUntil, compute, matcherSignature, madeAt } = value
+  if (!isAddressText(prover) || typeof price !== 'string' || !/^[0-9]{1,29}$/.test(price)) return undefined
+  if (!isSeconds(validUntil) || !isSeconds(compute) || !isSeconds(madeAt)) return undefined
+  if (typeof matcherSignature !== 'string' || !isHex(matcherSignature, { strict: true })) return undefined
+  return {
+    kind: 'offer',
+    requestId,
+    prover: getAddress(prover),
+    price: BigInt(price),
+    validUntil,
+    compute,
+    matcherSignature,
+    madeAt,
+  }
+}
+
 export type Replayed = {
   /** Orders without an end record, in the order they were acknowledged. */
   live: OrderRecord[]
@@ -155,6 +205,10 @@ export type Replayed = {
   unreadable: number
   /** Every strike recorded, one entry per failed batch, in order. */
   strikes: StrikeRecord[]
+  /** Live orders' fast assignments still outstanding when the journal ends (no lapse or end after them). */
+  offers: OfferRecord[]
+  /** Live orders' lapsed fast assignments, in order. */
+  lapses: LapseRecord[]
 }
 
 /** Folds the journal's text into its live and ended orders. */
@@ -162,18 +216,32 @@ export function replayText(text: string): Replayed {
   const orders = new Map<bigint, OrderRecord>()
   const ended = new Map<bigint, EndRecord>()
   const strikes: StrikeRecord[] = []
+  const offers = new Map<bigint, OfferRecord>()
+  const lapses: LapseRecord[] = []
   let unreadable = 0
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue
     const record = decodeRecord(line)
     if (record === undefined) unreadable++
     else if (record.kind === 'strike') strikes.push(record)
-    else if (record.kind === 'order') {
+    else if (record.kind === 'offer') offers.set(record.requestId, record)
+    else if (record.kind === 'lapse') {
+      lapses.push(record)
+      if (offers.get(record.requestId)?.prover === record.prover) offers.delete(record.requestId)
+    } else if (record.kind === 'order') {
       if (!orders.has(record.requestId)) orders.set(record.requestId, record)
     } else ended.set(record.requestId, record)
   }
   const live = [...orders.values()].filter((record) => !ended.has(record.requestId))
-  return { live, ended: [...ended.values()].filter((end) => orders.has(end.requestId)), unreadable, strikes }
+  const isLive = (requestId: bigint) => orders.has(requestId) && !ended.has(requestId)
+  return {
+    live,
+    ended: [...ended.values()].filter((end) => orders.has(end.requestId)),
+    unreadable,
+    strikes,
+    offers: [...offers.values()].filter((offer) => isLive(offer.requestId)),
+    lapses: lapses.filter((lapse) => isLive(lapse.requestId)),
+  }
 }
 
 export type Journal = {

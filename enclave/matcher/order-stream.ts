@@ -10,7 +10,7 @@ import { addRequest, type MatchItem, requestStatus } from './engine.js'
 import { loadsInputs, type MatcherInputsStore } from './inputs.js'
 import type { Metrics } from './metrics.js'
 import { type CheckParams, checkOrder, isOrderFailure, type OrderChainView, type OrderFailure } from './order-checks.js'
-import { type Journal, type JournalRecord, shouldCompact } from './order-journal.js'
+import { type Journal, type JournalRecord, type Replayed, shouldCompact } from './order-journal.js'
 import { type OrderEntry, type OrderStore, orderRequest } from './order-store.js'
 import type { SignedOrderHooks } from './submitter.js'
 
@@ -20,7 +20,9 @@ import type { SignedOrderHooks } from './submitter.js'
  * same engine matches them; the submitter sends them with assignSigned. An order leaves the pending set when the
  * chain shows its id (RequestCreated: used, by our batch or by anyone posting it; a posted one stays in the book as an
  * ordinary open request), when its nonce is spent otherwise or invalidated, when it expires, or when it is dropped
- * (its inputs fail, the chain refuses it for good, or its requester is blocked); each end is journalled too.
+ * (its inputs fail, the chain refuses it for good, or its requester is blocked); each end is journalled too. A
+ * public order may instead be offered to its prover off chain (fast-lane.ts, through FastOrderHooks): its offer is
+ * journalled and replayed with it, and ends with it.
  */
 
 /** Skip reasons that can never pass later: the order is dropped. Any other (prover-side, deposit) is transient. */
@@ -58,6 +60,24 @@ export type OrderStreamPorts = {
   minTimeToExpiry: number
   metrics: Pick<Metrics, 'orders' | 'ordersRejected' | 'ordersPending' | 'ordersEnded' | 'journalWriteMs'>
   log: Logger
+  /** The fast lane's part in the orders' lives (fast-lane.ts); without it no order has a fast assignment. */
+  fast?: FastOrderHooks | undefined
+}
+
+export type OrderEnd = Exclude<OrderEntry['state'], 'pending'>
+
+/** What the order stream asks of the fast lane: its offers live and die with their orders. */
+export type FastOrderHooks = {
+  /** At start, the orders restored and in the book: the journal's outstanding offers and lapses of live orders. */
+  restore: (replayed: Pick<Replayed, 'offers' | 'lapses'>, now: number) => void
+  /** Journal lines a compaction keeps besides the orders and strikes. */
+  records: () => JournalRecord[]
+  /** An order ended: its offer (if any) ends with it. */
+  ended: (requestId: bigint, state: OrderEnd, reason: string | undefined) => void
+  /** Whether a replayed order whose nonce is spent was used on the fast lane (SignedRequestFulfilled on chain). */
+  fulfilled: (requestId: bigint) => Promise<boolean>
+  /** The outstanding fast assignment of a pending order, for GET /orders/<id>. */
+  describe: (requestId: bigint) => { prover: Address; price: bigint; validUntil: number } | undefined
 }
 
 export type OrderStream = SignedOrderHooks & {
@@ -77,6 +97,10 @@ export type OrderStream = SignedOrderHooks & {
   matchable: (request: MatcherRequest, now: number) => boolean
   /** Until when a pending order backs off an InsufficientDeposit refusal (chain time); undefined when it does not. */
   benchedUntil: (requestId: bigint) => number | undefined
+  /** Ends a pending order (out of the book, journalled, counted); nothing for an order not pending. */
+  end: (requestId: bigint, state: OrderEnd, reason?: string) => void
+  /** Charges the requester a strike (journalled); at MAX_STRIKES its pending orders are dropped (RequesterBlocked). */
+  strike: (requester: Address) => void
 }
 
 export function rejection(failure: OrderFailure): Reply {
@@ -98,9 +122,10 @@ export function createOrderStream(ports: OrderStreamPorts): OrderStream {
     if (loadsInputs(request)) ports.inputs.load(request)
   }
 
-  function end(requestId: bigint, state: 'used' | 'expired' | 'dropped', reason?: string): void {
+  function end(requestId: bigint, state: OrderEnd, reason?: string): void {
     const entry = store.end(requestId, state, reason)
     if (entry === undefined) return
+    ports.fast?.ended(requestId, state, reason)
     const view = ports.view()
     if (view.open.get(requestId)?.signed !== undefined) {
       dropRequest(view, requestId)
@@ -117,7 +142,7 @@ export function createOrderStream(ports: OrderStreamPorts): OrderStream {
   }
 
   function maybeCompact(): void {
-    if (!shouldCompact(journal.lines, store.pending().length)) return
+    if (!shouldCompact(journal.lines, liveRecords().length)) return
     journal.compact(liveRecords).catch((error: unknown) => log.warn({ err: error }, 'journal compaction failed'))
   }
 
@@ -133,6 +158,7 @@ export function createOrderStream(ports: OrderStreamPorts): OrderStream {
       wallet,
       order,
     })),
+    ...(ports.fast?.records() ?? []),
   ]
 
   function reject(failure: OrderFailure, order: OrderBody, requestId?: bigint): Reply {
@@ -278,13 +304,19 @@ export function createOrderStream(ports: OrderStreamPorts): OrderStream {
           ? { requestId: requestId.toString(), state: entry.state }
           : { requestId: requestId.toString(), state: entry.state, reason: entry.reason }
       }
+      const offer = ports.fast?.describe(requestId)
+      if (offer !== undefined) {
+        const details = { prover: offer.prover, price: offer.price.toString(), validUntil: String(offer.validUntil) }
+        return { requestId: requestId.toString(), state: 'assigning', reason: 'FastAssignment', details }
+      }
       const held = requestStatus(ports.view().book, requestId) === 'held'
       return { requestId: requestId.toString(), state: held ? 'assigning' : 'pending' }
     },
 
     onNotes(notes) {
       for (const request of notes.created) if (request.signed === undefined) end(request.requestId, 'used')
-      for (const used of notes.signedUsed) {
+      // A fast use (SignedRequestFulfilled) spends the nonce too; the fast lane ends its own id as used.
+      for (const used of [...notes.signedUsed, ...notes.signedFulfilled]) {
         for (const entry of store.pending()) {
           const { requester, nonce } = entry.order.request
           if (entry.requestId !== used.requestId && nonce === used.nonce && isAddressEqual(requester, used.requester)) {
@@ -316,6 +348,7 @@ export function createOrderStream(ports: OrderStreamPorts): OrderStream {
       const now = Number(ready.head.timestamp)
       for (const { requester } of replayed.strikes) store.strike(requester)
       let dropped = 0
+      const offered = new Set(replayed.offers.map((offer) => offer.requestId))
       for (const record of replayed.live) {
         const { request } = record.order
         if (store.blocked(request.requester)) {
@@ -324,15 +357,26 @@ export function createOrderStream(ports: OrderStreamPorts): OrderStream {
         }
         const status = await ready.reader.requestStatus(record.requestId)
         const word = await ready.reader.nonceWord(request.requester, request.nonce >> 8n)
-        if (status !== 0 || (word >> (request.nonce & 255n)) & 1n || request.matchingExpiry < now) {
+        const spent = ((word >> (request.nonce & 255n)) & 1n) === 1n
+        const digest = hashTypedData(signedRequestTypedData(ports.deployment, request))
+        const entry: OrderEntry = { ...record, digest, state: 'pending', benchedUntil: 0, refusals: 0 }
+        if (spent && status === 0 && offered.has(record.requestId) && (await ports.fast?.fulfilled(record.requestId))) {
+          // Used on the fast lane while the matcher was down: remembered as used for GET /orders/<id>.
+          store.restore(entry)
+          store.end(record.requestId, 'used')
           dropped++
           continue
         }
-        const digest = hashTypedData(signedRequestTypedData(ports.deployment, request))
-        store.restore({ ...record, digest, state: 'pending', benchedUntil: 0, refusals: 0 })
+        if (status !== 0 || spent || request.matchingExpiry < now) {
+          dropped++
+          continue
+        }
+        store.restore(entry)
       }
-      await journal.compact(liveRecords)
       for (const entry of store.pending()) toBook(entry)
+      // Offers are held in the book (and served) again before the compaction, which keeps them.
+      ports.fast?.restore(replayed, now)
+      await journal.compact(liveRecords)
       gauge()
       log.info(
         { pending: store.pending().length, ended: dropped, unreadable: replayed.unreadable },
@@ -343,6 +387,9 @@ export function createOrderStream(ports: OrderStreamPorts): OrderStream {
     inputsRejected(requestId, reason) {
       end(requestId, 'dropped', reason)
     },
+
+    end,
+    strike,
 
     benchedUntil(requestId) {
       const entry = store.get(requestId)

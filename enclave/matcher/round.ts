@@ -9,6 +9,7 @@ import {
   privateInputsNeedEnclaveKey,
   pruneExpired,
 } from './engine.js'
+import type { FastLane } from './fast-lane.js'
 import type { GoneProver } from './gone-provers.js'
 import { loadsInputs, type MatcherInputsStore } from './inputs.js'
 import type { Metrics } from './metrics.js'
@@ -16,9 +17,10 @@ import type { Preparer } from './rewrap.js'
 import type { Submitter } from './submitter.js'
 
 /*
- * One matching round at a new head: expired requests and the inputs of requests no longer open are forgotten, gone
- * provers noted, the engine matches one batch over the book and holds it, and the submitter prepares, signs and sends
- * it. The time the round decides at is kept: enclave keys count as active against it, here and when /requests/<id>
+ * One matching round at a new head: the fast lane settles first (offers past their window lapse back into the book),
+ * expired requests and the inputs of requests no longer open are forgotten, gone provers noted, the engine matches one
+ * batch over the book, the fast lane takes the signed orders it may offer off chain (fast-lane.ts), and the rest is
+ * held and handed to the submitter, which prepares, signs and sends it. The time the round decides at is kept: enclave keys count as active against it, here and when /requests/<id>
  * explains a wait, so both judge a prover's key alike.
  */
 
@@ -59,6 +61,8 @@ export type RoundPorts = {
   metrics: Pick<Metrics, 'roundMs'>
   /** Whether a request may be matched at `now` beyond the engine's rules (a signed order backing off). */
   matchable?: (request: MatcherRequest, now: number) => boolean
+  /** The fast lane; without it every signed order goes to assignSigned. */
+  fast?: Pick<FastLane, 'settle' | 'split' | 'offer' | 'excludes'> | undefined
 }
 
 export type Round = {
@@ -77,10 +81,12 @@ export function createRound(ports: RoundPorts): Round {
     hasActiveKey(ports.view().proverKeys, { prover, marketId, now: matchTime, minTimeToExpiry })
   const inputsEligible = eligibility((id) => inputs.get(id)?.state === 'ready', hasKey)
   const matchable = ports.matchable
-  const eligible: Eligibility<MatcherRequest> =
-    matchable === undefined
-      ? inputsEligible
-      : (request, prover, marketId) => matchable(request, matchTime) && inputsEligible(request, prover, marketId)
+  const fast = ports.fast
+  const eligible: Eligibility<MatcherRequest> = (request, prover, marketId) =>
+    (matchable === undefined || matchable(request, matchTime)) &&
+    // A prover that let its fast assignment of this order lapse is never given it again.
+    (fast === undefined || !fast.excludes(request.requestId, prover)) &&
+    inputsEligible(request, prover, marketId)
 
   return {
     get matchTime() {
@@ -91,13 +97,16 @@ export function createRound(ports: RoundPorts): Round {
       const view = ports.view()
       const now = Number(head.timestamp)
       const started = performance.now()
+      await fast?.settle(now)
       for (const request of pruneExpired(view.book, now)) forgetRequest(view, inputs, request.requestId)
       for (const id of inputs.ids()) if (!view.open.has(id)) inputs.forget(id)
       matchTime = now
       ports.noteGone(goneProvers(view.book, now))
       const batch = matchBatch(view.book, { now, maxItems: ports.maxBatch, minTimeToExpiry, eligible })
       for (const request of batch.expired) forgetRequest(view, inputs, request.requestId)
-      const held = holdBatch(view.book, batch.items)
+      const lanes = fast?.split(batch.items, now) ?? { fast: [], rest: batch.items }
+      const held = holdBatch(view.book, lanes.rest)
+      if (lanes.fast.length > 0) await fast?.offer(lanes.fast, now)
       const prepare = async () => {
         const prepared = await ports.prepare(held, head.number)
         ports.metrics.roundMs.observe(performance.now() - started)

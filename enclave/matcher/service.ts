@@ -1,11 +1,16 @@
 import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { fastAssignmentTypedData } from '../../ts/fast-assignments.js'
+import { iSignedFulfilmentsAbi } from '../../ts/generated.js'
 import { startHttpService } from '../../ts/service/http.js'
 import { type PollLoop, startPollLoop } from '../../ts/service/poll-loop.js'
 import type { Matcher, MatcherOptions } from './api.js'
 import { batchPorts } from './batches.js'
 import { connectMatcher, matcherIndexer } from './clients.js'
 import type { MatcherConfig } from './config.js'
+import { createFastLane } from './fast-lane.js'
+import { createFastOffers } from './fast-offers.js'
+import { fastAssignmentsRoute } from './fast-route.js'
 import { createFollower, latestHead } from './follow.js'
 import { createGoneProvers } from './gone-provers.js'
 import { matcherHealth, matcherStatus } from './health.js'
@@ -63,10 +68,45 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
   const inputs = createSkippingInputsStore({ ...skips, privateKey: key.privateKey, context, bounds: config, log })
   let stopping = false
   let health: () => ReturnType<typeof matcherHealth> = () => ({ ok: false })
+  const journal = createJournal(config.ordersFile ?? join(dirname(config.keyFile), 'orders.jsonl'))
+  const store = createOrderStore()
+  const marketplace = deployment.contracts.proofMarketplace
+  const fromBlock = config.fromBlock ?? deployment.deployBlock
+  // The synced head's block: the fast lane's balance reads see what the indexed events saw.
+  const atHead = () => {
+    const block = view().block
+    return block === undefined ? undefined : { blockNumber: block.number }
+  }
+  const fastLane = createFastLane({
+    rule: { enabled: config.fastLane, margin: config.fastLaneMargin, minTimeToExpiry },
+    offers: createFastOffers(),
+    store,
+    orders: () => orderStream,
+    journal,
+    view,
+    sign: (assignment) =>
+      clients.signer.wallet.signTypedData({
+        account: clients.signer.wallet.account,
+        ...fastAssignmentTypedData(deployment, assignment),
+      }),
+    balance: (account, token) => orderChainView(clients.client, deployment, atHead()).balance(account, token),
+    fulfilledOnChain: async (requestId) =>
+      (
+        await clients.client.getContractEvents({
+          address: marketplace,
+          abi: iSignedFulfilmentsAbi,
+          eventName: 'SignedRequestFulfilled',
+          args: { requestId },
+          fromBlock,
+        })
+      ).length > 0,
+    metrics,
+    log,
+  })
   const orderStream = createOrderStream({
     deployment,
-    journal: createJournal(config.ordersFile ?? join(dirname(config.keyFile), 'orders.jsonl')),
-    store: createOrderStore(),
+    journal,
+    store,
     view,
     chain: () => {
       const block = view().block
@@ -79,6 +119,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
     minTimeToExpiry,
     metrics,
     log,
+    fast: fastLane.hooks,
   })
   orders = orderStream
   const register = () => attest(clients.submitter, key, clients.enclave)
@@ -97,12 +138,15 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
       })
       return (notes, live) => {
         handle(notes, live)
+        // The fast lane first: it charges a requester for an offered order before the stream drops it.
+        fastLane.onNotes(notes)
         orderStream.onNotes(notes)
       }
     })(),
     onRebuilt: () => {
       loadOpenInputs(view(), inputs)
       orderStream.onRebuilt()
+      fastLane.onRebuilt()
     },
     metrics,
   })
@@ -138,6 +182,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
     minTimeToExpiry,
     metrics,
     matchable: orderStream.matchable,
+    fast: fastLane,
   })
   const updateGauges = (now: number) => setGauges(metrics, view().book, matcherKey.registration, now)
   const tick = createTick({ follower, updateGauges, submitter, key: matcherKey, round })
@@ -152,6 +197,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
       round,
       minTimeToExpiry,
       benchedUntil: orderStream.benchedUntil,
+      fastOffer: fastLane.hooks.describe,
     })
   const server = await startHttpService({
     host: config.metricsHost,
@@ -160,6 +206,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
     health,
     routes: [
       requestRoute(waitReason, () => view().block?.number),
+      fastAssignmentsRoute({ offersOf: fastLane.offersOf, log }),
       ...orderRoutes({
         accept: orderStream.accept,
         status: async (requestId) => {

@@ -1,3 +1,4 @@
+import type { Address } from 'viem'
 import type { ChainView } from './chain.js'
 import { explainWait, type WaitReason } from './explain.js'
 import type { Follower } from './follow.js'
@@ -45,6 +46,8 @@ export type WaitSources = {
   minTimeToExpiry: number
   /** Until when a signed order waits after an InsufficientDeposit refusal (chain time), if it does. */
   benchedUntil?: (requestId: bigint) => number | undefined
+  /** A signed order's outstanding fast assignment, if it has one. */
+  fastOffer?: (requestId: bigint) => { prover: Address; price: bigint; validUntil: number } | undefined
 }
 
 /** Why a request is not assigned yet; undefined when it is not open in the book (unknown, assigned or ended). */
@@ -53,6 +56,8 @@ export function waitReasonOf(requestId: bigint, sources: WaitSources): WaitReaso
   if (gaveUp !== undefined) return gaveUp
   const request = sources.view.open.get(requestId)
   if (request === undefined) return undefined
+  const offer = sources.fastOffer?.(requestId)
+  if (offer !== undefined) return { code: 'FastAssigned', ...offer }
   const until = sources.benchedUntil?.(requestId)
   if (until !== undefined && until > (sources.follower.state.chainTime ?? 0)) return { code: 'DepositShort', until }
   if (loadsInputs(request)) {

@@ -1,0 +1,56 @@
+import type { Logger } from 'pino'
+import { type Address, getAddress, isAddress } from 'viem'
+import { encodeFastAssignments, type FastAssignmentOffer } from '../../ts/fast-assignments.js'
+import type { Reply, Route } from '../../ts/service/http.js'
+
+/*
+ * GET /provers/<address>/fast-assignments (wire format: ts/fast-assignments.ts): the prover's outstanding fast
+ * assignments, oldest first; an unknown prover has none (an empty list). A path segment that is no address is 400
+ * MalformedAddress; whatever fails unexpectedly is logged and answered 503 NotReady, never 500.
+ */
+
+export const FAST_ASSIGNMENTS_ROUTE = /^\/provers\/([^/]*)\/fast-assignments$/
+
+function malformed(text: string): Reply {
+  const shown = text.length > 64 ? `${text.slice(0, 64)}…` : text
+  return {
+    status: 400,
+    body: {
+      error: {
+        code: 'MalformedAddress',
+        message: `"${shown}" is not an address: ask for /provers/<0x and 40 hex digits>/fast-assignments`,
+      },
+    },
+  }
+}
+
+export function fastAssignmentsRoute(params: {
+  offersOf: (prover: Address) => FastAssignmentOffer[]
+  log: Logger
+}): Route {
+  return {
+    method: 'GET',
+    path: FAST_ASSIGNMENTS_ROUTE,
+    handler: (_request, [segment]) => {
+      const text = decodeSegment(segment ?? '')
+      if (text === undefined || !isAddress(text, { strict: false })) return malformed(text ?? segment ?? '')
+      try {
+        return { status: 200, body: encodeFastAssignments(params.offersOf(getAddress(text))) }
+      } catch (error) {
+        params.log.error({ err: error, prover: text }, 'fast assignments route failed')
+        return {
+          status: 503,
+          body: { error: { code: 'NotReady', message: 'the matcher failed to list the fast assignments: retry' } },
+        }
+      }
+    },
+  }
+}
+
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return undefined
+  }
+}
