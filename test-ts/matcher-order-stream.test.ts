@@ -133,7 +133,7 @@ describe('order intake checks', () => {
     for (const [overrides, code] of cases) expect(await codeOf(await sign(request(overrides)))).toBe(code)
   })
 
-  it('checks signatures as the marketplace does: ECDSA for an EOA, ERC-1271 for a wallet, nonce and id', async () => {
+  it('checks signatures as the marketplace does: the account’s ECDSA first, then ERC-1271 for a wallet, nonce and id', async () => {
     const other = privateKeyToAccount(generatePrivateKey())
     expect(await codeOf(await sign(request(), other))).toBe('BadSignature')
     const order = await sign(request())
@@ -145,9 +145,13 @@ describe('order intake checks', () => {
       isValidSignature: async () => answer,
     })
     const magic: Hex = `0x1626ba7e${'0'.repeat(56)}`
-    expect(await codeOf(order, wallet(magic))).toBeUndefined()
-    expect(await codeOf(order, wallet('0x1626ba7e'))).toBe('BadSignature')
-    expect(await codeOf(order, wallet(undefined))).toBe('BadSignature')
+    // A wallet's signature is not its own ECDSA one (a contract has no key): here, its owner's.
+    const byOwner = await sign(request(), other)
+    expect(await codeOf(byOwner, wallet(magic))).toBeUndefined()
+    expect(await codeOf(byOwner, wallet('0x1626ba7e'))).toBe('BadSignature')
+    expect(await codeOf(byOwner, wallet(undefined))).toBe('BadSignature')
+    // The account's own ECDSA signature is valid first, code or not (an EIP-7702 account), as on chain.
+    expect(await codeOf(order, wallet(undefined))).toBeUndefined()
     const spent = fakeChain()
     spent.words.set(`${requester.address.toLowerCase()}:0`, 1n << 7n)
     expect(await codeOf(order, spent)).toBe('NonceUsed')

@@ -162,7 +162,16 @@ export async function ecdsaSigner(digest: Hex, signature: Hex): Promise<Address 
   }
 }
 
-/** SignatureCheckerLib.isValidSignatureNow: ECDSA for an account without code, ERC-1271 otherwise. */
+/** Whether `signature` is `requester`'s own ECDSA signature of `digest` (MarketplaceBase._isRequesterSignature's first check). */
+export async function ecdsaSigns(requester: Address, digest: Hex, signature: Hex): Promise<boolean> {
+  const signer = await ecdsaSigner(digest, signature)
+  return signer !== undefined && isAddressEqual(signer, requester)
+}
+
+/**
+ * MarketplaceBase._isRequesterSignature: the requester's own ECDSA signature; failing that, for an account with code,
+ * ERC-1271 (capped, from the marketplace's address).
+ */
 export async function signatureValid(
   chain: Pick<OrderChainView, 'hasCode' | 'isValidSignature'>,
   requester: Address,
@@ -170,10 +179,8 @@ export async function signatureValid(
   signature: Hex,
 ): Promise<boolean> {
   if (requester === zeroAddress) return false
-  if (!(await chain.hasCode(requester))) {
-    const signer = await ecdsaSigner(digest, signature)
-    return signer !== undefined && isAddressEqual(signer, requester)
-  }
+  if (await ecdsaSigns(requester, digest, signature)) return true
+  if (!(await chain.hasCode(requester))) return false
   const answer = await chain.isValidSignature(requester, digest, signature)
   return answer !== undefined && size(answer) >= 32 && slice(answer, 0, 32) === ERC1271_MAGIC_WORD
 }

@@ -9,7 +9,14 @@ import { type ChainView, dropRequest, type HeadBlock, type MatcherRequest, type 
 import { addRequest, type MatchItem, requestStatus } from './engine.js'
 import { loadsInputs, type MatcherInputsStore } from './inputs.js'
 import type { Metrics } from './metrics.js'
-import { type CheckParams, checkOrder, isOrderFailure, type OrderChainView, type OrderFailure } from './order-checks.js'
+import {
+  type CheckParams,
+  checkOrder,
+  ecdsaSigns,
+  isOrderFailure,
+  type OrderChainView,
+  type OrderFailure,
+} from './order-checks.js'
 import { type Journal, type JournalRecord, type Replayed, shouldCompact } from './order-journal.js'
 import { type OrderEntry, type OrderStore, orderRequest } from './order-store.js'
 import type { SignedOrderHooks } from './submitter.js'
@@ -196,7 +203,8 @@ export function createOrderStream(ports: OrderStreamPorts): OrderStream {
       checkEnvelope: ports.checkEnvelope,
     })
     if (isOrderFailure(checked)) return reject(checked, order, requestId)
-    const wallet = await reader.hasCode(order.request.requester)
+    // A wallet order is one whose signature the contract will check by ERC-1271 (ECDSA comes first there too).
+    const wallet = !(await ecdsaSigns(order.request.requester, digest, order.signature))
     const entry: OrderEntry = {
       requestId,
       order,
