@@ -33,9 +33,11 @@ import {
   devTokenAbi,
   eventsOf,
   type FulfilParams,
+  fastAssignmentTypedData,
   fulfil,
   fulfilBatch,
   groth16BatchVerifierAbi,
+  iSignedFulfilmentsAbi,
   iSignedRequestsAbi,
   list,
   mintDevToken,
@@ -288,6 +290,84 @@ async function bench(devnet: Devnet): Promise<Row[]> {
       BATCH,
       'one Groth16BatchVerifier multi-pairing',
     ),
+  )
+
+  // The fast lane (ISignedFulfilments): the matcher assigns off chain (a signed FastAssignment), the prover sends the
+  // request, the assignment and the proof in one transaction. Nonces come from signRequest's default (nextNonce: one
+  // random word, counted through), so the first request spends a new word and the rest the steady state.
+  await deposit(actors.requester, deployment.contracts.paymentToken, MAX_REWARD * BigInt(3 + BATCH))
+  const fastAssignment = async (requestId: bigint) => {
+    const validUntil = (await chainTime(reader)) + 300n
+    const price = parseEther('25')
+    const matcherSignature = await actors.matcher.wallet.signTypedData({
+      account: actors.matcher.wallet.account,
+      ...fastAssignmentTypedData(deployment, { requestId, prover, price, validUntil }),
+    })
+    return { prover, price, validUntil, matcherSignature }
+  }
+  const fastItems = async (count: number) => {
+    const items = []
+    for (let i = 0; i < count; i++) {
+      const signed = await signRequest(actors.requester, await signedParams())
+      const assignment = await fastAssignment(signed.requestId)
+      items.push({
+        request: signed.request,
+        requesterSignature: signed.signature,
+        ...assignment,
+        publicInputs: '0x' as Hex,
+        proof: proof.proof,
+      })
+    }
+    return items
+  }
+  const fastWrite = (functionName: 'fulfilSigned' | 'fulfilSignedBatch' | 'fulfilOpen', args: readonly unknown[]) =>
+    write(actors.prover, {
+      address: deployment.contracts.proofMarketplace,
+      abi: iSignedFulfilmentsAbi,
+      functionName,
+      args,
+    } as Parameters<typeof write>[1])
+  const [firstFast] = await fastItems(1)
+  rows.push(
+    row(
+      'fulfilSigned (fast lane), first nonce of a word',
+      await fastWrite('fulfilSigned', [firstFast]),
+      1,
+      'real proof; pairing check included',
+    ),
+  )
+  const [nextFast] = await fastItems(1)
+  rows.push(
+    row(
+      'fulfilSigned (fast lane)',
+      await fastWrite('fulfilSigned', [nextFast]),
+      1,
+      'steady state: nonce word in use; pairing check included',
+    ),
+  )
+  const fastBatch = await fastWrite('fulfilSignedBatch', [await fastItems(BATCH)])
+  if (
+    eventsOf(fastBatch, deployment.contracts.proofMarketplace, iSignedFulfilmentsAbi, 'SignedRequestFulfilled')
+      .length !== BATCH
+  )
+    throw new Error('fast-lane batch item skipped')
+  rows.push(
+    row(`fulfilSignedBatch of ${BATCH} (fast lane)`, fastBatch, BATCH, 'one Groth16BatchVerifier multi-pairing'),
+  )
+  const open = await post()
+  const openAssignment = await fastAssignment(open.requestId)
+  const openReceipt = await fastWrite('fulfilOpen', [
+    {
+      requestId: open.requestId,
+      request: open.request,
+      ...openAssignment,
+      publicInputs: proof.publicInputs,
+      proof: proof.proof,
+    },
+  ] as never)
+  rows.push(row('createRequest (for fulfilOpen)', open.receipt, 1, 'escrow from the deposited balance'))
+  rows.push(
+    row('fulfilOpen (fast lane, on-chain request)', openReceipt, 1, 'no assign transaction; pairing check included'),
   )
 
   await advanceTime(devnet, PROVING_TIME + 1)
