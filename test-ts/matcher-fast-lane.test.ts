@@ -109,6 +109,8 @@ function notes(overrides: Partial<SyncNotes> = {}): SyncNotes {
     noncesInvalidated: [],
     signedFulfilled: [],
     balanceLowered: [],
+    openFulfilled: [],
+    cancelled: [],
     readError: undefined,
     ...overrides,
   }
@@ -192,23 +194,27 @@ describe('the fast lane policy', () => {
   const rule = { enabled: true, margin: 30, minTimeToExpiry: 5, now: NOW, lapsed: false }
 
   it('offers a public signed order fast when assignSigned still fits after its window', () => {
-    expect(laneOf(signed(), { provingTime: 300 }, rule)).toEqual({ lane: 'fast', validUntil: NOW + 330 })
+    expect(laneOf(signed(), { provingTime: 300 }, rule)).toEqual({
+      lane: 'fast',
+      kind: 'signed',
+      validUntil: NOW + 330,
+    })
     // Exactly room for the fallback: a batch one second past the window, minTimeToExpiry before the expiry.
     expect(laneOf(signed({ matchingExpiry: NOW + 336 }), { provingTime: 300 }, rule).lane).toBe('fast')
     expect(laneOf(signed({ matchingExpiry: NOW + 335 }), { provingTime: 300 }, rule)).toEqual({
-      lane: 'assignSigned',
+      lane: 'chain',
+      kind: 'signed',
       reason: 'NoRoomForFallback',
     })
-    expect(laneOf(signed({ deadline: NOW + 329 }), { provingTime: 300 }, rule).lane).toBe('assignSigned')
-    expect(laneOf(signed(), { provingTime: 300 }, { ...rule, margin: 100 }).lane).toBe('assignSigned')
+    expect(laneOf(signed({ deadline: NOW + 329 }), { provingTime: 300 }, rule).lane).toBe('chain')
+    expect(laneOf(signed(), { provingTime: 300 }, { ...rule, margin: 100 }).lane).toBe('chain')
   })
 
-  it('sends to assignSigned: on-chain requests, the lane off, private inputs, wallets, an order that lapsed', () => {
+  it('sends to assignSigned: the lane off, private inputs, wallets, an order that lapsed', () => {
     const reason = (request: ReturnType<typeof signed>, extra: Partial<typeof rule> = {}) => {
       const lane = laneOf(request, { provingTime: 300 }, { ...rule, ...extra })
-      return lane.lane === 'assignSigned' ? lane.reason : lane.lane
+      return lane.lane === 'chain' ? lane.reason : lane.lane
     }
-    expect(reason(matcherRequest({ matchingExpiry: NOW + 400, deadline: NOW + 1000 }))).toBe('NotSigned')
     expect(reason(signed(), { enabled: false })).toBe('Disabled')
     expect(reason(signed({ hasPrivateInputs: true }))).toBe('PrivateInputs')
     expect(reason(signed({ signed: { request: request(), signature: '0x', wallet: true } }))).toBe('WalletRequester')
@@ -296,8 +302,8 @@ describe('fast assignments in the matcher', () => {
     })
     expect(reason).toEqual({ code: 'FastAssigned', prover: CHECKSUMMED, price: ETHER, validUntil: NOW + 332 })
     expect(describeWait(reason as never)).toContain(CHECKSUMMED)
-    expect(await metricValue(h.metrics, 'cairn_matcher_fast_offers_total')).toBe(1)
-    expect(await metricValue(h.metrics, 'cairn_matcher_fast_offers_outstanding')).toBe(1)
+    expect(await metricValue(h.metrics, 'cairn_matcher_fast_offers_total', { kind: 'signed' })).toBe(1)
+    expect(await metricValue(h.metrics, 'cairn_matcher_fast_offers_outstanding', { kind: 'signed' })).toBe(1)
     // Another prover has none; past the window the offer is no longer served.
     expect(h.lane.offersOf(PROVER_2)).toEqual([])
     h.view.block = head(333n)
@@ -324,7 +330,7 @@ describe('fast assignments in the matcher', () => {
       ],
     })
     expect(h.stream?.status(idOf(first))?.state).toBe('used')
-    expect(await metricValue(h.metrics, 'cairn_matcher_fast_offers_used_total')).toBe(1)
+    expect(await metricValue(h.metrics, 'cairn_matcher_fast_offers_used_total', { kind: 'signed' })).toBe(1)
     expect(proverLoad(h.view.book, PROVER)?.computeHeld).toBe(0)
     await h.at(4n)
     expect(h.lane.offersOf(PROVER).map((offer) => offer.requestId)).toEqual([idOf(second)])
@@ -452,8 +458,8 @@ describe('fast assignments in the matcher', () => {
     expect(h.submitted.flat()).toEqual([])
     await h.at(333n)
     expect(h.submitted.flat().map((item) => [item.requestId, item.prover])).toEqual([[idOf(order), PROVER_2]])
-    expect(await metricValue(h.metrics, 'cairn_matcher_fast_offers_lapsed_total')).toBe(1)
-    expect(await metricValue(h.metrics, 'cairn_matcher_fast_offers_outstanding')).toBe(0)
+    expect(await metricValue(h.metrics, 'cairn_matcher_fast_offers_lapsed_total', { kind: 'signed' })).toBe(1)
+    expect(await metricValue(h.metrics, 'cairn_matcher_fast_offers_outstanding', { kind: 'signed' })).toBe(0)
     expect(h.lane.excludes(idOf(order), PROVER)).toBe(true)
     expect(proverLoad(h.view.book, PROVER)?.computeHeld).toBe(0)
   })
@@ -482,7 +488,10 @@ describe('fast assignments in the matcher', () => {
     expect(h.lane.offersOf(PROVER)).toEqual([])
     expect(proverLoad(h.view.book, PROVER)?.computeHeld).toBe(0)
     expect(
-      await metricValue(h.metrics, 'cairn_matcher_fast_offers_dropped_total', { reason: 'NonceInvalidated' }),
+      await metricValue(h.metrics, 'cairn_matcher_fast_offers_dropped_total', {
+        kind: 'signed',
+        reason: 'NonceInvalidated',
+      }),
     ).toBe(1)
     // The strike and the end are journalled: a restart keeps the strike and does not replay the order.
     for (let i = 0; i < 100 && replayText(await readFile(h.path, 'utf8')).live.length > 0; i++) {
@@ -546,7 +555,7 @@ describe('fast assignments in the matcher', () => {
       const parsed = parseFastAssignments(mine.json)
       expect(parsed.success).toBe(true)
       expect(parsed.data?.assignments).toEqual(h.lane.offersOf(PROVER))
-      expect(await get(fastAssignmentsPath(PROVER_2))).toEqual({ status: 200, json: { assignments: [] } })
+      expect(await get(fastAssignmentsPath(PROVER_2))).toEqual({ status: 200, json: { open: [], assignments: [] } })
       for (const bad of ['0x1234', 'not-an-address', '%E0%A4%A', '']) {
         const reply = await get(`/provers/${bad}/fast-assignments`)
         expect(reply.status).toBe(400)

@@ -40,6 +40,8 @@ function notes(overrides: Partial<SyncNotes> = {}): SyncNotes {
     noncesInvalidated: [],
     signedFulfilled: [],
     balanceLowered: [],
+    openFulfilled: [],
+    cancelled: [],
     readError: undefined,
     ...overrides,
   }

@@ -136,7 +136,14 @@ async function withMatcher<T>(keyFile: string, run: (matcher: Matcher) => Promis
 function launch(keyFile: string, submitterPrivateKey: Hex = SUBMITTER.privateKey): Promise<Matcher> {
   const { devnet, fixture } = current()
   // Some tests stage envelopes on this machine's disk, behind file: URIs.
-  const config = devMatcherConfig(devnet, fixture.prepared, { keyFile, submitterPrivateKey, allowFileUris: true })
+  // These tests are about `assign`: with the fast lane on, a public request the fast prover (60 s) could take in its
+  // window would be offered off chain instead (matcher-fast-open-chain.test.ts covers that lane).
+  const config = devMatcherConfig(devnet, fixture.prepared, {
+    keyFile,
+    submitterPrivateKey,
+    allowFileUris: true,
+    fastLane: false,
+  })
   return startMatcher(config, { logger, deployment: devnet.deployment, attestation: fixture.prepared.attestation })
 }
 

@@ -133,6 +133,13 @@ export type SyncNotes = {
    * SignedRequestUsed, SignedRequestFulfilled): a fast assignment's requester may no longer cover its price.
    */
   balanceLowered: Address[]
+  /**
+   * Requests settled while Open, without an assignment (RequestFulfilled of a request the book held open: fulfilOpen,
+   * the fast lane of on-chain requests): they left the book.
+   */
+  openFulfilled: { requestId: bigint; prover: Address; price: bigint }[]
+  /** Requests cancelled (RequestCancelled): they left the book. */
+  cancelled: bigint[]
   /** Available-stake or prover reads failed; they are retried on the next sync. */
   readError: unknown
 }
@@ -317,6 +324,8 @@ function newNotes(from: bigint, to: bigint, rebuilt: boolean): SyncNotes {
     noncesInvalidated: [],
     signedFulfilled: [],
     balanceLowered: [],
+    openFulfilled: [],
+    cancelled: [],
     readError: undefined,
   }
 }
@@ -444,7 +453,16 @@ function applyMarketplace(view: ChainView, log: MarketplaceLog, context: ApplyCo
         at: timeOf(log, context),
       })
       const task = view.tasks.get(requestId)
-      if (task === undefined) return
+      if (task === undefined) {
+        // Fulfilled straight from Open (fulfilOpen: the matcher's FastAssignment and the proof, no assignment): the
+        // request leaves the book, and any hold on it ends with it.
+        if (log.eventName === 'RequestFulfilled' && view.open.get(requestId)?.signed === undefined) {
+          if (view.open.has(requestId))
+            context.notes.openFulfilled.push({ requestId, prover: log.args.prover, price: log.args.price })
+          dropRequest(view, requestId)
+        }
+        return
+      }
       applyTaskEnded(view.book, task)
       view.tasks.delete(requestId)
       markStake(view, marketIdOf(requestId), task.prover)
@@ -452,6 +470,7 @@ function applyMarketplace(view: ChainView, log: MarketplaceLog, context: ApplyCo
     }
     case 'RequestCancelled':
       dropRequest(view, log.args.requestId)
+      notes.cancelled.push(log.args.requestId)
       return
     default:
       return

@@ -13,8 +13,9 @@ export type WaitReason =
   /** Matched and signed; the assign transaction has not landed yet. */
   | { code: 'InFlight' }
   /**
-   * A signed order offered to `prover` on the fast lane (fast-lane.ts): it proves and uses it in one transaction until
-   * chain time `validUntil`; past that unused, the order goes to assignSigned with another prover.
+   * A signed order or an on-chain request offered to `prover` on the fast lane (fast-lane.ts): it proves and settles it
+   * in one transaction until chain time `validUntil`; past that unused, it is assigned on chain (assignSigned, assign)
+   * to another prover.
    */
   | { code: 'FastAssigned'; prover: Address; price: bigint; validUntil: number }
   /** Past its matching expiry: it can never be assigned; cancel it to get the escrow back. */

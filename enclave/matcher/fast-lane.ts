@@ -1,10 +1,10 @@
 import type { Logger } from 'pino'
 import { type Address, getAddress, type Hex, isAddressEqual } from 'viem'
-import type { FastAssignment, FastAssignmentOffer } from '../../ts/fast-assignments.js'
+import type { FastAssignment, FastAssignmentOffer, OpenOffer } from '../../ts/fast-assignments.js'
 import type { ChainView, MatcherRequest, SyncNotes } from './chain.js'
 import { holdBatch, type MatchItem, releaseHold } from './engine.js'
 import type { FastOffer, FastOffers } from './fast-offers.js'
-import { type FastLaneRule, laneOf } from './fast-policy.js'
+import { type FastKind, type FastLaneRule, fastKindOf, laneOf } from './fast-policy.js'
 import type { Metrics } from './metrics.js'
 import type { Journal, JournalRecord } from './order-journal.js'
 import type { OrderEntry, OrderStore } from './order-store.js'
@@ -23,6 +23,11 @@ import type { FastOrderHooks, OrderStream } from './order-stream.js'
  * that prover again), or when the requester takes back what the prover works for: a nonce invalidated or spent by
  * another request, or a deposit that no longer covers the price. Those drop the order and charge the requester a
  * strike (order-store.ts): a requester that withdraws after acknowledgement wastes a prover's proof.
+ *
+ * An on-chain request still Open takes the same lane (fulfilOpen), by the same rule and with the same hold, journal
+ * line and route (its `open` list). Its escrow is already locked and the chain alone says when it ends: RequestFulfilled
+ * while Open (used), TaskAssigned or RequestCancelled (dropped: assigned otherwise, cancelled), or the window passing
+ * while it is still Open (lapse: the request goes back to the book for `assign`, never to that prover again).
  */
 
 export type FastLanePorts = {
@@ -30,7 +35,7 @@ export type FastLanePorts = {
   offers: FastOffers
   store: Pick<OrderStore, 'get'>
   /** The order stream (bound late: it takes this lane's hooks). */
-  orders: () => Pick<OrderStream, 'end' | 'strike'>
+  orders: () => Pick<OrderStream, 'end' | 'strike' | 'maybeCompact'>
   journal: Pick<Journal, 'append'>
   view: () => ChainView
   /** The matcher key's EIP-712 signature of a FastAssignment (fastAssignmentTypedData). */
@@ -62,8 +67,10 @@ export type FastLane = {
   onNotes: (notes: SyncNotes) => void
   /** The view was rebuilt (and the order stream put its orders back): outstanding offers are held again. */
   onRebuilt: () => void
-  /** The prover's offers usable at the synced head's chain time, oldest first (GET /provers/<address>/…). */
+  /** The prover's offers of signed orders usable at the synced head's chain time, oldest first (GET /provers/…). */
   offersOf: (prover: Address) => FastAssignmentOffer[]
+  /** The prover's offers of on-chain requests usable at the synced head's chain time, oldest first (`open`). */
+  openOffersOf: (prover: Address) => OpenOffer[]
   /** The order stream's hooks. */
   hooks: FastOrderHooks
 }
@@ -72,10 +79,35 @@ export function createFastLane(ports: FastLanePorts): FastLane {
   const { offers, metrics, log } = ports
   /** Requesters (lowercase) with outstanding offers whose balance went down since the last check. */
   const lowered = new Map<string, Address>()
-  const gauge = () => metrics.fastOutstanding.set(offers.size)
+  const gauge = () => {
+    const open = offers.all().filter((offer) => offer.fastKind === 'open').length
+    metrics.fastOutstanding.set({ kind: 'open' }, open)
+    metrics.fastOutstanding.set({ kind: 'signed' }, offers.size - open)
+  }
   const pending = (requestId: bigint): OrderEntry | undefined => {
     const entry = ports.store.get(requestId)
     return entry?.state === 'pending' ? entry : undefined
+  }
+  /** The on-chain request the book holds Open under the id (not a pending signed order). */
+  const onChain = (requestId: bigint): MatcherRequest | undefined => {
+    const request = ports.view().open.get(requestId)
+    return request?.signed === undefined ? request : undefined
+  }
+  /** Whether the request of an offer is still one this lane serves: a pending order, or Open on chain. */
+  const live = (requestId: bigint, fastKind: FastKind): boolean =>
+    fastKind === 'signed' ? pending(requestId) !== undefined : onChain(requestId) !== undefined
+
+  /** The chain ended an on-chain request otherwise than by its fast use (assigned, cancelled, gone): its offer ends. */
+  function dropOpen(requestId: bigint, reason: string): void {
+    const offer = offers.get(requestId)
+    if (offer?.fastKind !== 'open') return
+    offers.forget(requestId)
+    metrics.fastDropped.inc({ kind: 'open', reason })
+    log.info(
+      { requestId: requestId.toString(), prover: offer.prover, reason },
+      'fast assignment of an on-chain request dropped',
+    )
+    ports.orders().maybeCompact()
   }
 
   /** Holds the order for the offer's prover (its compute, no stake). False when the book cannot (not queued). */
@@ -97,26 +129,26 @@ export function createFastLane(ports: FastLanePorts): FastLane {
   }
 
   function lapse(offer: FastOffer): void {
-    offers.remove(offer.requestId)
-    offers.exclude(offer.requestId, offer.prover)
-    releaseHold(ports.view().book, offer.requestId)
-    metrics.fastLapsed.inc()
+    const { requestId, prover, fastKind } = offer
+    offers.remove(requestId)
+    offers.exclude(requestId, prover)
+    releaseHold(ports.view().book, requestId)
+    metrics.fastLapsed.inc({ kind: fastKind })
     log.info(
-      { requestId: offer.requestId.toString(), prover: offer.prover, validUntil: offer.validUntil },
-      'fast assignment lapsed unused: the order goes to assignSigned, not to this prover again',
+      { requestId: requestId.toString(), prover, validUntil: offer.validUntil, kind: fastKind },
+      `fast assignment lapsed unused: the request goes to ${fastKind === 'open' ? 'assign' : 'assignSigned'}, not to this prover again`,
     )
     // A lost line only forgets the exclusion across a restart (a replayed lapsed offer lapses again): not waited for.
-    ports.journal
-      .append({ kind: 'lapse', requestId: offer.requestId, prover: offer.prover })
-      .catch((error: unknown) =>
-        log.warn({ err: error, requestId: offer.requestId.toString() }, 'lapse not journalled'),
-      )
+    ports.journal.append({ kind: 'lapse', requestId, prover, fastKind }).then(
+      () => ports.orders().maybeCompact(),
+      (error: unknown) => log.warn({ err: error, requestId: requestId.toString() }, 'lapse not journalled'),
+    )
   }
 
   /** The requester took back what the prover works for: the order is dropped and the requester struck. */
   function grief(entry: OrderEntry, reason: string): void {
     const offer = offers.forget(entry.requestId)
-    if (offer !== undefined) metrics.fastDropped.inc({ reason })
+    if (offer !== undefined) metrics.fastDropped.inc({ kind: 'signed', reason })
     log.warn(
       {
         requestId: entry.requestId.toString(),
@@ -171,16 +203,19 @@ export function createFastLane(ports: FastLanePorts): FastLane {
 
   const hooks: FastOrderHooks = {
     restore(replayed, now) {
-      for (const { requestId, prover } of replayed.lapses) if (pending(requestId)) offers.exclude(requestId, prover)
+      // An on-chain request's lines count only while the rebuilt book still holds it Open: its end is the chain's.
+      for (const { requestId, prover, fastKind } of replayed.lapses) {
+        if (live(requestId, fastKind)) offers.exclude(requestId, prover)
+      }
       for (const record of replayed.offers) {
-        if (pending(record.requestId) === undefined) continue
+        if (!live(record.requestId, record.fastKind)) continue
         const { kind: _kind, ...offer } = record
         if (offer.validUntil < now) {
           offers.exclude(offer.requestId, offer.prover)
           ports.journal
-            .append({ kind: 'lapse', requestId: offer.requestId, prover: offer.prover })
+            .append({ kind: 'lapse', requestId: offer.requestId, prover: offer.prover, fastKind: offer.fastKind })
             .catch((error: unknown) => log.warn({ err: error }, 'lapse not journalled'))
-          metrics.fastLapsed.inc()
+          metrics.fastLapsed.inc({ kind: offer.fastKind })
           continue
         }
         if (!hold(offer)) log.warn({ requestId: offer.requestId.toString() }, 'replayed fast assignment not held')
@@ -191,19 +226,21 @@ export function createFastLane(ports: FastLanePorts): FastLane {
     },
     records: () => [
       ...offers.all().map((offer): JournalRecord => ({ kind: 'offer', ...offer })),
-      ...offers
-        .exclusions()
-        .filter(([requestId]) => pending(requestId) !== undefined)
-        .flatMap(([requestId, provers]) =>
-          provers.map((prover): JournalRecord => ({ kind: 'lapse', requestId, prover })),
-        ),
+      ...offers.exclusions().flatMap(([requestId, provers]) => {
+        const fastKind: FastKind | undefined =
+          pending(requestId) !== undefined ? 'signed' : onChain(requestId) !== undefined ? 'open' : undefined
+        if (fastKind === undefined) return []
+        return provers.map((prover): JournalRecord => ({ kind: 'lapse', requestId, prover, fastKind }))
+      }),
     ],
     ended(requestId, state, reason) {
+      // An on-chain request's offer (a posted order's id, offered once Open) is not the order's to end.
+      if (offers.get(requestId)?.fastKind === 'open') return
       const offer = offers.forget(requestId)
       if (offer === undefined) return
       // A fast use is counted where it is seen (onNotes); an order used otherwise (posted) or ended ends its offer.
       const why = state === 'used' ? 'UsedOtherwise' : state === 'expired' ? 'Expired' : (reason ?? 'Dropped')
-      metrics.fastDropped.inc({ reason: why })
+      metrics.fastDropped.inc({ kind: 'signed', reason: why })
       gauge()
     },
     fulfilled: (requestId) => ports.fulfilledOnChain(requestId),
@@ -216,7 +253,7 @@ export function createFastLane(ports: FastLanePorts): FastLane {
   }
 
   return {
-    // An order with an outstanding offer is matched to no one, even where the book could not hold it (a replayed
+    // A request with an outstanding offer is matched to no one, even where the book could not hold it (a replayed
     // offer whose prover left the book): the offer stays exclusive until it ends.
     excludes: (requestId, prover) => offers.get(requestId) !== undefined || offers.excludes(requestId, prover),
 
@@ -246,15 +283,25 @@ export function createFastLane(ports: FastLanePorts): FastLane {
           .map(async ({ item, validUntil }) => {
             const { requestId, price, compute } = item
             const prover = getAddress(item.prover)
+            const fastKind = fastKindOf(item.request)
             try {
               const matcherSignature = await ports.sign({ requestId, prover, price, validUntil: BigInt(validUntil) })
-              const offer: FastOffer = { requestId, prover, price, validUntil, compute, matcherSignature, madeAt: now }
-              // On disk before any prover can read it: a restart serves it again and gives the order to no one else.
+              const offer: FastOffer = {
+                requestId,
+                fastKind,
+                prover,
+                price,
+                validUntil,
+                compute,
+                matcherSignature,
+                madeAt: now,
+              }
+              // On disk before any prover can read it: a restart serves it again and gives the request to no one else.
               await ports.journal.append({ kind: 'offer', ...offer })
               offers.add(offer)
-              metrics.fastOffers.inc()
+              metrics.fastOffers.inc({ kind: fastKind })
               log.info(
-                { requestId: requestId.toString(), prover, price: price.toString(), validUntil },
+                { requestId: requestId.toString(), prover, price: price.toString(), validUntil, kind: fastKind },
                 'fast assignment offered',
               )
             } catch (error) {
@@ -270,15 +317,39 @@ export function createFastLane(ports: FastLanePorts): FastLane {
       // Past validUntil the contract refuses the fast use (FastAssignmentExpired), and the indexed chain up to this
       // head shows no use: the prover let it lapse.
       for (const offer of offers.all()) if (offer.validUntil < now) lapse(offer)
+      // The book no longer holds an offered on-chain request Open (a rebuild, a missed event): its offer ends.
+      for (const offer of offers.all()) {
+        if (offer.fastKind === 'open' && onChain(offer.requestId) === undefined) dropOpen(offer.requestId, 'Gone')
+      }
+      // Lapses of on-chain requests that left the book are forgotten (a pending order's go with its end).
+      for (const [requestId] of offers.exclusions()) {
+        if (!offers.get(requestId) && pending(requestId) === undefined && onChain(requestId) === undefined)
+          offers.forget(requestId)
+      }
       if (lowered.size > 0) await checkBalances()
       gauge()
     },
 
     onNotes(notes) {
+      // An on-chain request's fast use: RequestFulfilled while Open (the indexer already took it out of the book).
+      for (const used of notes.openFulfilled) {
+        const offer = offers.get(used.requestId)
+        if (offer?.fastKind !== 'open') continue
+        offers.forget(used.requestId)
+        metrics.fastUsed.inc({ kind: 'open' })
+        log.info(
+          { requestId: used.requestId.toString(), prover: used.prover, price: used.price.toString() },
+          'fast assignment of an on-chain request used on chain',
+        )
+        ports.orders().maybeCompact()
+      }
+      // Assigned on chain (a fallback claim, another matcher) or cancelled: the offer can no longer be used.
+      for (const assigned of notes.assigned) dropOpen(assigned.requestId, 'Assigned')
+      for (const requestId of notes.cancelled) dropOpen(requestId, 'Cancelled')
       for (const used of notes.signedFulfilled) {
         const entry = pending(used.requestId)
         if (entry !== undefined) {
-          if (offers.forget(used.requestId) !== undefined) metrics.fastUsed.inc()
+          if (offers.forget(used.requestId) !== undefined) metrics.fastUsed.inc({ kind: 'signed' })
           log.info(
             { requestId: used.requestId.toString(), prover: used.prover, price: used.price.toString() },
             'fast assignment used on chain',
@@ -318,7 +389,7 @@ export function createFastLane(ports: FastLanePorts): FastLane {
     offersOf(prover) {
       const now = Number(ports.view().block?.timestamp ?? 0n)
       return offers.ofProver(prover, now).flatMap((offer) => {
-        const entry = pending(offer.requestId)
+        const entry = offer.fastKind === 'signed' ? pending(offer.requestId) : undefined
         if (entry === undefined) return []
         const { request, signature } = entry.order
         return [
@@ -326,6 +397,26 @@ export function createFastLane(ports: FastLanePorts): FastLane {
             requestId: offer.requestId,
             request,
             signature,
+            prover: offer.prover,
+            price: offer.price,
+            validUntil: BigInt(offer.validUntil),
+            matcherSignature: offer.matcherSignature,
+          },
+        ]
+      })
+    },
+
+    openOffersOf(prover) {
+      const now = Number(ports.view().block?.timestamp ?? 0n)
+      return offers.ofProver(prover, now).flatMap((offer): OpenOffer[] => {
+        const request = offer.fastKind === 'open' ? onChain(offer.requestId) : undefined
+        if (request === undefined) return []
+        // The record exactly as RequestCreated emitted it: fulfilOpen checks it against the request's commitment.
+        const { refundAddress, maxReward, createdAt, matchingExpiry, provingTime, inputsDigest } = request.record
+        return [
+          {
+            requestId: offer.requestId,
+            record: { refundAddress, maxReward, createdAt, matchingExpiry, provingTime, inputsDigest },
             prover: offer.prover,
             price: offer.price,
             validUntil: BigInt(offer.validUntil),

@@ -1,14 +1,18 @@
 import { type Address, getAddress, type Hex, isAddressEqual } from 'viem'
+import type { FastKind } from './fast-policy.js'
 
 /*
- * The fast assignments the matcher has made and not yet seen end, in memory (the journal is their copy on disk): one
- * outstanding offer per order at most, in the order they were made (what a prover's GET lists, oldest first), and per
+ * The fast assignments the matcher has made and not yet seen end, in memory (the journal is their copy on disk), of
+ * signed orders (fulfilSigned) and of on-chain requests still Open (fulfilOpen) alike: one outstanding offer per
+ * request at most, in the order they were made (what a prover's GET lists, oldest first), and per
  * order the provers whose offer lapsed unused, which the order is never matched to again. An offer leaves when its
  * order is used on chain, dropped or expires, or when it lapses.
  */
 
 export type FastOffer = {
   requestId: bigint
+  /** A signed order's offer (fulfilSigned) or an on-chain request's (fulfilOpen). */
+  fastKind: FastKind
   prover: Address
   price: bigint
   /** Last chain second the prover may use it (FastAssignment.validUntil). */

@@ -1,11 +1,12 @@
 import type { Logger } from 'pino'
 import { type Address, getAddress, isAddress } from 'viem'
-import { encodeFastAssignments, type FastAssignmentOffer } from '../../ts/fast-assignments.js'
+import { encodeFastAssignments, type FastAssignmentOffer, type OpenOffer } from '../../ts/fast-assignments.js'
 import type { Reply, Route } from '../../ts/service/http.js'
 
 /*
  * GET /provers/<address>/fast-assignments (wire format: ts/fast-assignments.ts): the prover's outstanding fast
- * assignments, oldest first; an unknown prover has none (an empty list). A path segment that is no address is 400
+ * assignments, oldest first: of signed orders (`assignments`) and of on-chain requests still Open (`open`); an unknown
+ * prover has none (empty lists). A path segment that is no address is 400
  * MalformedAddress; whatever fails unexpectedly is logged and answered 503 NotReady, never 500.
  */
 
@@ -26,6 +27,8 @@ function malformed(text: string): Reply {
 
 export function fastAssignmentsRoute(params: {
   offersOf: (prover: Address) => FastAssignmentOffer[]
+  /** On-chain requests' offers; none when absent. */
+  openOffersOf?: (prover: Address) => OpenOffer[]
   log: Logger
 }): Route {
   return {
@@ -35,7 +38,9 @@ export function fastAssignmentsRoute(params: {
       const text = decodeSegment(segment ?? '')
       if (text === undefined || !isAddress(text, { strict: false })) return malformed(text ?? segment ?? '')
       try {
-        return { status: 200, body: encodeFastAssignments(params.offersOf(getAddress(text))) }
+        const prover = getAddress(text)
+        const body = encodeFastAssignments(params.offersOf(prover), params.openOffersOf?.(prover) ?? [])
+        return { status: 200, body }
       } catch (error) {
         params.log.error({ err: error, prover: text }, 'fast assignments route failed')
         return {

@@ -83,30 +83,35 @@ export function createMetrics() {
     buckets: [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1_000],
     registers,
   })
+  // kind: signed (a signed order's offer, fulfilSigned) or open (an on-chain request's, fulfilOpen).
   const fastOffers = new Counter({
     name: 'cairn_matcher_fast_offers_total',
-    help: 'Fast assignments made (signed FastAssignment offers served on GET /provers/<address>/fast-assignments)',
+    help: 'Fast assignments made (FastAssignment offers served on GET /provers/<address>/fast-assignments), by kind',
+    labelNames: ['kind'] as const,
     registers,
   })
   const fastUsed = new Counter({
     name: 'cairn_matcher_fast_offers_used_total',
-    help: 'Fast assignments used on chain (SignedRequestFulfilled)',
+    help: 'Fast assignments used on chain (SignedRequestFulfilled; RequestFulfilled of an Open request), by kind',
+    labelNames: ['kind'] as const,
     registers,
   })
   const fastLapsed = new Counter({
     name: 'cairn_matcher_fast_offers_lapsed_total',
-    help: 'Fast assignments whose window passed unused: their order went back to the book for assignSigned',
+    help: 'Fast assignments whose window passed unused: their request went back to the book for assignSigned or assign',
+    labelNames: ['kind'] as const,
     registers,
   })
   const fastDropped = new Counter({
     name: 'cairn_matcher_fast_offers_dropped_total',
-    help: 'Fast assignments ended with their order otherwise: deposit withdrawn, nonce invalidated or spent, posted on chain (by reason)',
-    labelNames: ['reason'] as const,
+    help: 'Fast assignments ended with their request otherwise: deposit withdrawn, nonce invalidated or spent, posted, assigned, cancelled (by kind and reason)',
+    labelNames: ['kind', 'reason'] as const,
     registers,
   })
   const fastOutstanding = new Gauge({
     name: 'cairn_matcher_fast_offers_outstanding',
-    help: 'Fast assignments outstanding: made, not used, lapsed or dropped yet',
+    help: 'Fast assignments outstanding: made, not used, lapsed or dropped yet, by kind',
+    labelNames: ['kind'] as const,
     registers,
   })
   const roundMs = new Histogram({

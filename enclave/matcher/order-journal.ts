@@ -3,6 +3,7 @@ import { open, readFile, rename } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { type Address, getAddress, type Hex, isAddress, isHex } from 'viem'
 import { encodeOrder, type OrderBody, parseOrderBody } from '../../ts/orders.js'
+import type { FastKind } from './fast-policy.js'
 
 /*
  * The order stream's journal: an append-only file of JSON lines, one per acknowledged order and one per order that
@@ -13,6 +14,10 @@ import { encodeOrder, type OrderBody, parseOrderBody } from '../../ts/orders.js'
  * Fast assignments (fast-lane.ts) are journalled the same way before a prover can read them: an `offer` line when one
  * is made, a `lapse` line when its window passed unused (the prover is then never given that order again); an order's
  * end line ends its offer too. So a restart serves the same offers and gives no order to a second prover meanwhile.
+ * Offers of on-chain requests (`fastKind: "open"`, fulfilOpen) share these lines; they have no order line and no end
+ * line: the chain says when they end (the rebuilt book no longer holds the request Open), so replay keeps the last
+ * one of each request and the fast lane checks it against the book. A line without `fastKind` (journals written
+ * before on-chain offers) is a signed order's.
  *
  * Replay reads every line; a torn last line (a kill mid-write) is ignored, as is any line that does not parse. A
  * compaction rewrites the live orders (with their outstanding offers and lapses) into a new file (write, fsync, rename over the journal, fsync the directory):
@@ -36,6 +41,7 @@ export type StrikeRecord = { kind: 'strike'; requester: Address }
 export type OfferRecord = {
   kind: 'offer'
   requestId: bigint
+  fastKind: FastKind
   prover: Address
   price: bigint
   validUntil: number
@@ -43,8 +49,8 @@ export type OfferRecord = {
   matcherSignature: Hex
   madeAt: number
 }
-/** A fast assignment whose window passed unused: its order goes to assignSigned, never to this prover again. */
-export type LapseRecord = { kind: 'lapse'; requestId: bigint; prover: Address }
+/** A fast assignment whose window passed unused: its request goes on chain, never to this prover again. */
+export type LapseRecord = { kind: 'lapse'; requestId: bigint; prover: Address; fastKind: FastKind }
 export type JournalRecord = OrderRecord | EndRecord | StrikeRecord | OfferRecord | LapseRecord
 
 /** The file system as the journal uses it: real in the service, a double in tests. */
@@ -113,7 +119,8 @@ export function encodeRecord(record: JournalRecord): string {
     return `${JSON.stringify({ ...record, requestId: requestId.toString(), price: price.toString() })}\n`
   }
   if (record.kind === 'lapse') {
-    return `${JSON.stringify({ kind: 'lapse', requestId: record.requestId.toString(), prover: record.prover })}\n`
+    const { requestId, prover, fastKind } = record
+    return `${JSON.stringify({ kind: 'lapse', requestId: requestId.toString(), prover, fastKind })}\n`
   }
   if (record.kind === 'strike') return `${JSON.stringify({ kind: 'strike', requester: record.requester })}\n`
   if (record.kind === 'end') {
@@ -151,7 +158,9 @@ export function decodeRecord(line: string): JournalRecord | undefined {
   const requestId = BigInt(value.requestId)
   if (value.kind === 'offer') return decodeOffer(requestId, value)
   if (value.kind === 'lapse') {
-    return isAddressText(value.prover) ? { kind: 'lapse', requestId, prover: getAddress(value.prover) } : undefined
+    const fastKind = fastKindOfLine(value.fastKind)
+    if (!isAddressText(value.prover) || fastKind === undefined) return undefined
+    return { kind: 'lapse', requestId, prover: getAddress(value.prover), fastKind }
   }
   if (value.kind === 'end') {
     const state = value.state
@@ -176,17 +185,23 @@ export function decodeRecord(line: string): JournalRecord | undefined {
 
 const isAddressText = (value: unknown): value is string =>
   typeof value === 'string' && isAddress(value, { strict: false })
+/** A line's fastKind: absent in journals written before on-chain offers, whose offers were all signed orders'. */
+const fastKindOfLine = (value: unknown): FastKind | undefined =>
+  value === undefined || value === 'signed' ? 'signed' : value === 'open' ? 'open' : undefined
 const isSeconds = (value: unknown): value is number =>
   typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
 
 function decodeOffer(requestId: bigint, value: Record<string, unknown>): OfferRecord | undefined {
   const { prover, price, validUntil, compute, matcherSignature, madeAt } = value
+  const fastKind = fastKindOfLine(value.fastKind)
+  if (fastKind === undefined) return undefined
   if (!isAddressText(prover) || typeof price !== 'string' || !/^[0-9]{1,29}$/.test(price)) return undefined
   if (!isSeconds(validUntil) || !isSeconds(compute) || !isSeconds(madeAt)) return undefined
   if (typeof matcherSignature !== 'string' || !isHex(matcherSignature, { strict: true })) return undefined
   return {
     kind: 'offer',
     requestId,
+    fastKind,
     prover: getAddress(prover),
     price: BigInt(price),
     validUntil,
@@ -205,9 +220,12 @@ export type Replayed = {
   unreadable: number
   /** Every strike recorded, one entry per failed batch, in order. */
   strikes: StrikeRecord[]
-  /** Live orders' fast assignments still outstanding when the journal ends (no lapse or end after them). */
+  /**
+   * Fast assignments still outstanding when the journal ends (no lapse or end after them): live orders', and on-chain
+   * requests' (whether those are still Open is the chain's to say).
+   */
   offers: OfferRecord[]
-  /** Live orders' lapsed fast assignments, in order. */
+  /** Lapsed fast assignments of live orders and of on-chain requests, in order. */
   lapses: LapseRecord[]
 }
 
@@ -234,13 +252,14 @@ export function replayText(text: string): Replayed {
   }
   const live = [...orders.values()].filter((record) => !ended.has(record.requestId))
   const isLive = (requestId: bigint) => orders.has(requestId) && !ended.has(requestId)
+  const kept = (record: OfferRecord | LapseRecord) => record.fastKind === 'open' || isLive(record.requestId)
   return {
     live,
     ended: [...ended.values()].filter((end) => orders.has(end.requestId)),
     unreadable,
     strikes,
-    offers: [...offers.values()].filter((offer) => isLive(offer.requestId)),
-    lapses: lapses.filter((lapse) => isLive(lapse.requestId)),
+    offers: [...offers.values()].filter(kept),
+    lapses: lapses.filter(kept),
   }
 }
 

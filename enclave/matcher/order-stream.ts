@@ -108,6 +108,11 @@ export type OrderStream = SignedOrderHooks & {
   end: (requestId: bigint, state: OrderEnd, reason?: string) => void
   /** Charges the requester a strike (journalled); at MAX_STRIKES its pending orders are dropped (RequesterBlocked). */
   strike: (requester: Address) => void
+  /**
+   * Compacts the journal when ended lines dominate: after an order ends, and after the fast lane ends an on-chain
+   * request's offer (those have no end line: only a compaction clears them).
+   */
+  maybeCompact: () => void
 }
 
 export function rejection(failure: OrderFailure): Reply {
@@ -356,7 +361,9 @@ export function createOrderStream(ports: OrderStreamPorts): OrderStream {
       const now = Number(ready.head.timestamp)
       for (const { requester } of replayed.strikes) store.strike(requester)
       let dropped = 0
-      const offered = new Set(replayed.offers.map((offer) => offer.requestId))
+      const offered = new Set(
+        replayed.offers.filter((offer) => offer.fastKind === 'signed').map((offer) => offer.requestId),
+      )
       for (const record of replayed.live) {
         const { request } = record.order
         if (store.blocked(request.requester)) {
@@ -398,6 +405,7 @@ export function createOrderStream(ports: OrderStreamPorts): OrderStream {
 
     end,
     strike,
+    maybeCompact,
 
     benchedUntil(requestId) {
       const entry = store.get(requestId)

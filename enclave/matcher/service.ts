@@ -206,7 +206,7 @@ export async function startMatcher(config: MatcherConfig, options: MatcherOption
     health,
     routes: [
       requestRoute(waitReason, () => view().block?.number),
-      fastAssignmentsRoute({ offersOf: fastLane.offersOf, log }),
+      fastAssignmentsRoute({ offersOf: fastLane.offersOf, openOffersOf: fastLane.openOffersOf, log }),
       ...orderRoutes({
         accept: orderStream.accept,
         status: async (requestId) => {

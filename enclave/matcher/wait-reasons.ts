@@ -46,7 +46,7 @@ export type WaitSources = {
   minTimeToExpiry: number
   /** Until when a signed order waits after an InsufficientDeposit refusal (chain time), if it does. */
   benchedUntil?: (requestId: bigint) => number | undefined
-  /** A signed order's outstanding fast assignment, if it has one. */
+  /** A signed order's or an on-chain request's outstanding fast assignment, if it has one. */
   fastOffer?: (requestId: bigint) => { prover: Address; price: bigint; validUntil: number } | undefined
 }
 
