@@ -57,6 +57,8 @@ export type WaitState = {
 
 export type ProgressDetails = {
   requestId: bigint
+  /** With `fulfilled`: `fast` for a signed request proven on the fast lane (fulfilSigned), else `assigned`. */
+  lane?: 'assigned' | 'fast'
   blockNumber: bigint
   transactionHash?: Hash
   request?: Request
@@ -351,7 +353,7 @@ async function applyEvent(
     case 'RequestFulfilled': {
       const { prover, price, refund } = event.args
       const fulfilment = await fulfilmentOf(reader, state, event.transactionHash, { prover, price, refund })
-      report('fulfilled', { ...at, prover, price, refund, task: fulfilment.task })
+      report('fulfilled', { ...at, lane: 'assigned', prover, price, refund, task: fulfilment.task })
       return {
         lane: 'assigned',
         requestId: state.requestId,
@@ -366,7 +368,14 @@ async function applyEvent(
     case 'SignedRequestFulfilled': {
       const fast = { ...event.args, ...at, logIndex: event.logIndex }
       const fulfilment = await fastFulfilmentOf(reader, fast)
-      report('fulfilled', { ...at, prover: fast.prover, price: fast.price, refund: 0n, task: fulfilment.task })
+      report('fulfilled', {
+        ...at,
+        lane: 'fast',
+        prover: fast.prover,
+        price: fast.price,
+        refund: 0n,
+        task: fulfilment.task,
+      })
       return fulfilment
     }
     case 'InputsRejected': {
