@@ -347,24 +347,28 @@ export function createFastLane(params: FastLaneParams): FastLane {
     return covered
   }
 
+  /** Sends the items again after a backoff, together (they were ready together), or drops those out of time. */
   function retry(items: Ready[], error: unknown): void {
-    for (const item of items) {
-      const requestId = item.offer.requestId
-      const delay = Math.min(backoff.maxMs, backoff.initialMs * 2 ** item.attempts)
-      if (stopped || clock.now() + delay / 1000 > expiryOf(item.offer)) {
-        release(requestId, stopped ? 'stopped' : 'expired', error)
-        continue
+    const delayOf = (item: Ready) => Math.min(backoff.maxMs, backoff.initialMs * 2 ** item.attempts)
+    const again = items.filter((item) => {
+      if (!stopped && clock.now() + delayOf(item) / 1000 <= expiryOf(item.offer)) return true
+      release(item.offer.requestId, stopped ? 'stopped' : 'expired', error)
+      return false
+    })
+    if (again.length === 0) return
+    const delay = Math.max(...again.map(delayOf))
+    metrics.retries.inc({ stage: 'fast-submit' }, again.length)
+    const ids = again.map((item) => item.offer.requestId.toString())
+    logger.warn({ requestIds: ids, lane: 'fast', err: error, retryInMs: delay }, 'fast submission failed; retrying')
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      if (stopped) return
+      for (const item of again) {
+        if (held.has(item.offer.requestId)) ready.set(item.offer.requestId, { ...item, attempts: item.attempts + 1 })
       }
-      metrics.retries.inc({ stage: 'fast-submit' })
-      log(requestId).warn({ err: error, retryInMs: delay }, 'fast submission failed; retrying')
-      const timer = setTimeout(() => {
-        timers.delete(timer)
-        if (stopped || !held.has(requestId)) return
-        ready.set(requestId, { ...item, attempts: item.attempts + 1 })
-        schedule(true)
-      }, delay)
-      timers.add(timer)
-    }
+      schedule(true)
+    }, delay)
+    timers.add(timer)
   }
 
   function close(): void {
