@@ -170,6 +170,8 @@ export function createFastLane(params: FastLaneParams): FastLane {
     const market = params.markets.get(BigInt(offer.request.marketId)) as FastMarket
     if (!room(market.config.computePerRequest)) return
     const onChain = await chainDrop(offer, chain, committed(offer, market))
+    // Stopping meanwhile: left to the next run, which polls again.
+    if (closed) return
     if (onChain !== undefined) return dropOffer(entry, offer, onChain)
     entry.done = true
     const task = fastTask(offer, market, now)
