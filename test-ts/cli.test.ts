@@ -491,8 +491,9 @@ describe('the cairn CLI against an anvil devnet', () => {
 
   it('status and wait show a signed request fulfilled on the fast lane: who proved it, at what price, the proof', async () => {
     const { actors, deployment, reader } = current()
-    const prover = actors.bystander.wallet.account.address
-    if (!(await getProver(reader, prover)).registered) await register(actors.bystander, { capacity: 1 })
+    // The prover the set-up test registered (a later test registers the bystander itself).
+    const prover = actors.prover.wallet.account.address
+    if (!(await getProver(reader, prover)).registered) await register(actors.prover, { capacity: 1 })
     await deposit(actors.requester, deployment.contracts.paymentToken, 10n)
     const now = Number(await chainTime(reader))
     const statement = await preimageStatement()
@@ -514,7 +515,7 @@ describe('the cairn CLI against an anvil devnet', () => {
     })
     const { proof } = await provePoseidonPreimage(statement.preimage, statement.context)
     const offer = { ...assignment, request: signed.request, signature: signed.signature, matcherSignature }
-    const { receipt } = await fulfilSigned(actors.bystander, offer, proof)
+    const { receipt } = await fulfilSigned(actors.prover, offer, proof)
 
     // No saved signed request needed: its SignedRequestFulfilled log is found by id.
     const id = signed.requestId.toString()
