@@ -15,13 +15,18 @@ import { type Devnet, startDevnet } from '../ts/devnet/stack.js'
 import {
   allowMeasurement,
   chainTime,
+  deposit,
   eciesPublicKeyOf,
+  fastAssignmentTypedData,
   fulfil,
+  fulfilSigned,
+  getProver,
   getRequestStatus,
   loadRequest,
   mintDevToken,
   openPrivateInputs,
   provePoseidonPreimage,
+  register,
   registerEnclaveKey,
   signAssignments,
   signRequest,
@@ -482,6 +487,57 @@ describe('the cairn CLI against an anvil devnet', () => {
     expect(await json(['cancel', '--nonce', '0x1234'], { role: 'requester' })).toMatchObject({ nonce: '4660' })
     expect((await run(['cancel'], { role: 'requester' })).code).toBe(2)
     expect((await run(['cancel', id, '--nonce', '1'], { role: 'requester' })).code).toBe(2)
+  })
+
+  it('status and wait show a signed request fulfilled on the fast lane: who proved it, at what price, the proof', async () => {
+    const { actors, deployment, reader } = current()
+    // The prover the set-up test registered (a later test registers the bystander itself).
+    const prover = actors.prover.wallet.account.address
+    if (!(await getProver(reader, prover)).registered) await register(actors.prover, { capacity: 1 })
+    await deposit(actors.requester, deployment.contracts.paymentToken, 10n)
+    const now = Number(await chainTime(reader))
+    const statement = await preimageStatement()
+    const signed = await signRequest(actors.requester, {
+      marketId: 1,
+      maxReward: 10n,
+      provingTime: 600,
+      matchingExpiry: now + 600,
+      deadline: now + 1_200,
+      speedPreferenceBps: 5_000,
+      refundAddress: actors.requester.wallet.account.address,
+      publicInputs: { data: statement.publicInputs, uri: '', digest: zeroHash },
+      privateInputs: { data: '0x', uri: '', digest: zeroHash },
+    })
+    const assignment = { requestId: signed.requestId, prover, price: 5n, validUntil: BigInt(now + 300) }
+    const matcherSignature = await actors.matcher.wallet.signTypedData({
+      account: actors.matcher.wallet.account,
+      ...fastAssignmentTypedData(deployment, assignment),
+    })
+    const { proof } = await provePoseidonPreimage(statement.preimage, statement.context)
+    const offer = { ...assignment, request: signed.request, signature: signed.signature, matcherSignature }
+    const { receipt } = await fulfilSigned(actors.prover, offer, proof)
+
+    // No saved signed request needed: its SignedRequestFulfilled log is found by id.
+    const id = signed.requestId.toString()
+    expect(await json(['status', id])).toMatchObject({
+      requestId: id,
+      state: 'Fulfilled',
+      lane: 'fast',
+      prover,
+      price: '5',
+      transactionHash: receipt.transactionHash,
+    })
+    expect(await json(['wait', id, '--timeout', '30s'])).toMatchObject({
+      requestId: id,
+      lane: 'fast',
+      prover,
+      price: '5',
+      proof,
+      publicInputs: statement.publicInputs,
+      transactionHash: receipt.transactionHash,
+    })
+    const text = await run(['status', id])
+    expect(text.stdout).toContain(`fulfilled on the fast lane by ${prover}`)
   })
 
   it('deposit, balance and withdraw move the marketplace balance, amounts parsed in token units', async () => {

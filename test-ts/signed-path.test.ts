@@ -6,6 +6,7 @@ import { freePort } from '../ts/devnet/anvil.js'
 import {
   decodeRevertData,
   defaultPostAfterSeconds,
+  type FastFulfilment,
   iSignedRequestsAbi,
   MatcherUnavailableError,
   type OrderAccepted,
@@ -78,10 +79,24 @@ function ports(answers: {
     state: async () => {
       calls.push('state')
       const state = answers.state ?? 'unused'
-      return state === 'used' ? { state, requestId: 42n, status: 'Assigned' } : { state, requestId: 42n }
+      if (state === 'used') return { state, requestId: 42n, status: 'Assigned' }
+      if (state === 'fulfilled') return { state, requestId: 42n, fulfilment: fastFulfilment }
+      return { state, requestId: 42n }
     },
   }
   return { port, calls }
+}
+
+/** A fast-lane fulfilment of the request, as its SignedRequestFulfilled log reads. */
+const fastFulfilment: FastFulfilment = {
+  requestId: 42n,
+  requester: REQUESTER,
+  prover: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+  nonce: 7n,
+  price: 25n,
+  transactionHash: zeroHash,
+  blockNumber: 9n,
+  logIndex: 0,
 }
 
 const unavailable = new MatcherUnavailableError('unreachable', 'http://127.0.0.1:1', 'ECONNREFUSED')
@@ -133,6 +148,18 @@ describe('the signed path decision', () => {
       expect(await sendSignedRequest(signed, port)).toEqual({ path: 'signed', used: 'Assigned', unavailable })
       expect(calls).toEqual(['submit', 'post', 'state'])
     }
+  })
+
+  it('posting a request the fast lane fulfilled meanwhile (NonceUsed, no record): used, Fulfilled, not cancelled', async () => {
+    const { port, calls } = ports({
+      submit: () => Promise.reject(unavailable),
+      post: () => Promise.reject(revert('NonceUsed')),
+      state: 'fulfilled',
+    })
+    expect(await sendSignedRequest(signed, port)).toEqual({ path: 'signed', used: 'Fulfilled', unavailable })
+    expect(calls).toEqual(['submit', 'post', 'state'])
+    const lie = ports({ submit: () => Promise.reject(refusal('AlreadyUsed')), state: 'fulfilled' })
+    expect(await sendSignedRequest(signed, lie.port)).toEqual({ path: 'signed', used: 'Fulfilled' })
   })
 
   it('a nonce spent without a use (cancelled) is named; any other revert is thrown decoded', async () => {
@@ -197,6 +224,8 @@ describe('the wait for an acknowledged signed request', () => {
 
   it('used, cancelled or expired ends the wait', () => {
     expect(signedWaitStep({ ...look, state: 'used', chainTime: 1_500n })).toBe('used')
+    // Fulfilled on the fast lane: used too, its SignedRequestFulfilled log is what the wait reads next.
+    expect(signedWaitStep({ ...look, state: 'fulfilled', chainTime: 1_500n })).toBe('used')
     expect(signedWaitStep({ ...look, state: 'nonceSpent', chainTime: 1_001n })).toBe('nonceSpent')
     expect(signedWaitStep({ ...look, chainTime: 2_000n, canPost: false })).toBe('wait')
     expect(signedWaitStep({ ...look, chainTime: 2_001n })).toBe('expired')

@@ -58,8 +58,8 @@ export async function sendSignedRequest(
   } catch (error) {
     if (error instanceof OrderRejectedError && error.code === 'AlreadyUsed') {
       // The matcher says it is on chain already: believed only if the chain agrees.
-      const state = await ports.state(signed.request)
-      if (state.state === 'used') return { path: 'signed', used: state.status }
+      const used = usedStatus(await ports.state(signed.request))
+      if (used !== undefined) return { path: 'signed', used }
       throw error
     }
     if (!(error instanceof MatcherUnavailableError)) throw error
@@ -99,8 +99,14 @@ export async function postUnlessUsed(
     if (!isCairnContractError(error) || (error.name !== 'NonceUsed' && error.name !== 'SignedRequestIdTaken')) {
       throw error
     }
-    const state = await ports.state(signed.request)
-    if (state.state === 'used') return { used: state.status }
+    const used = usedStatus(await ports.state(signed.request))
+    if (used !== undefined) return { used }
     throw new SignedRequestNonceSpentError(signed.requestId, signed.request.nonce)
   }
+}
+
+/** The status of a used signed request: its stored one, Fulfilled for a fast-lane fulfilment; undefined if unused. */
+function usedStatus(state: SignedRequestState): RequestStatus | undefined {
+  if (state.state === 'used') return state.status
+  return state.state === 'fulfilled' ? 'Fulfilled' : undefined
 }

@@ -2,6 +2,7 @@ import { type Address, bytesToBigInt, type Hex, hashTypedData, type TransactionR
 import type { CairnClient, CairnReader } from './client.js'
 import type { Deployment } from './deployment.js'
 import { requestCreationOf } from './events.js'
+import { type FastFulfilment, type FastFulfilmentSearch, findFastFulfilment } from './fast-fulfilments.js'
 import { iSignedRequestsAbi } from './generated.js'
 import { nextNonce } from './nonces.js'
 import { getMarket, getRequestStatus } from './readers.js'
@@ -160,15 +161,26 @@ export async function cancelSignedRequest(
 
 /**
  * Where a signed request stands: `unused` (it may still be used), `nonceSpent` (never usable: its nonce was
- * invalidated, or spent by another request of the requester signed with the same nonce), or `used` (posted or
- * assigned: its request id and stored status; follow it like any request from there).
+ * invalidated, or spent by another request of the requester signed with the same nonce), `used` (posted or
+ * assigned: its request id and stored status; follow it like any request from there), or `fulfilled` (proven on the
+ * fast lane, fulfilSigned: no request record, its SignedRequestFulfilled log says who proved it, at what price, in
+ * which transaction).
  */
 export type SignedRequestState =
   | { state: 'unused'; requestId: bigint }
   | { state: 'nonceSpent'; requestId: bigint }
   | { state: 'used'; requestId: bigint; status: RequestStatus }
+  | { state: 'fulfilled'; requestId: bigint; fulfilment: FastFulfilment }
 
-export async function signedRequestState(reader: CairnReader, request: SignedRequest): Promise<SignedRequestState> {
+/**
+ * `search` bounds the look-up of a fast-lane fulfilment, made only for a spent nonce without a request record: give
+ * the block the request was signed at (or acknowledged) as `fromBlock`; the default is the deployment block.
+ */
+export async function signedRequestState(
+  reader: CairnReader,
+  request: SignedRequest,
+  search: FastFulfilmentSearch = {},
+): Promise<SignedRequestState> {
   const requestId = signedRequestId(reader.deployment, request)
   // The nonce word first, the status after: a use sets both in one transaction, so a use landing between the two
   // reads shows as `used` (status read after it), never as a spent nonce without a use.
@@ -180,5 +192,9 @@ export async function signedRequestState(reader: CairnReader, request: SignedReq
   })
   const status = await getRequestStatus(reader, requestId)
   if (status !== 'None') return { state: 'used', requestId, status }
-  return { state: (word >> (request.nonce & 255n)) & 1n ? 'nonceSpent' : 'unused', requestId }
+  if (((word >> (request.nonce & 255n)) & 1n) === 0n) return { state: 'unused', requestId }
+  // Spent without a record: cancelled, or used on the fast lane, which leaves only its log (read after the nonce, so
+  // a fulfilment that spent it is in the blocks searched).
+  const fulfilment = await findFastFulfilment(reader, requestId, search)
+  return fulfilment === undefined ? { state: 'nonceSpent', requestId } : { state: 'fulfilled', requestId, fulfilment }
 }

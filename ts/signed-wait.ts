@@ -76,7 +76,8 @@ export function defaultPostAfterSeconds(now: bigint, matchingExpiry: number, fal
 }
 
 /**
- * One look at a signed request not known to be used: `used` (follow its logs), `expired` (chain time is past its
+ * One look at a signed request not known to be used: `used` (follow its logs; a fast-lane fulfilment counts: its
+ * SignedRequestFulfilled log is among them), `expired` (chain time is past its
  * matching expiry, unused: it never can be), `nonceSpent` (cancelled), `post` (unused for `postAfterSeconds` of chain
  * time since `startTime`, and posting is up to this wait), else `wait`.
  */
@@ -88,7 +89,7 @@ export function signedWaitStep(look: {
   matchingExpiry: number
   canPost: boolean
 }): 'used' | 'expired' | 'nonceSpent' | 'post' | 'wait' {
-  if (look.state === 'used') return 'used'
+  if (look.state === 'used' || look.state === 'fulfilled') return 'used'
   if (look.state === 'nonceSpent') return 'nonceSpent'
   if (look.chainTime > BigInt(look.matchingExpiry)) return 'expired'
   if (look.canPost && look.chainTime >= look.startTime + BigInt(look.postAfterSeconds)) return 'post'
@@ -96,8 +97,8 @@ export function signedWaitStep(look: {
 }
 
 /**
- * Waits until the signed request is used on chain (posting it after `postAfterSeconds` with a client) and returns the
- * first block to read its logs from; undefined when `until` (a Date.now() time) passes first. Throws
+ * Waits until the signed request is used on chain (posting it after `postAfterSeconds` with a client), or fulfilled on
+ * the fast lane, and returns the first block to read its logs from; undefined when `until` (a Date.now() time) passes first. Throws
  * SignedRequestUnusedError when it can no longer be used, and a post's revert (e.g. InsufficientDeposit) decoded.
  */
 export async function untilSignedRequestUsed(
@@ -116,7 +117,8 @@ export async function untilSignedRequestUsed(
     poll.signal?.throwIfAborted()
     const head = await reader.public.getBlock({ blockTag: 'latest' })
     const chainTime = head.timestamp
-    const state = await signedRequestState(reader, signed.request)
+    // A fast-lane fulfilment is looked up from the wait's first block: the request was signed before it.
+    const state = await signedRequestState(reader, signed.request, { fromBlock: poll.fromBlock })
     if (postAfter === undefined && state.state === 'unused') {
       const market = await getMarket(reader, BigInt(signed.request.marketId))
       postAfter = defaultPostAfterSeconds(chainTime, signed.request.matchingExpiry, market.fallbackDelay)
@@ -140,7 +142,7 @@ export async function untilSignedRequestUsed(
       const client = options.client
       const outcome = await postUnlessUsed(signed, {
         post: (s) => postSignedRequest(client, s),
-        state: (request) => signedRequestState(reader, request),
+        state: (request) => signedRequestState(reader, request, { fromBlock: poll.fromBlock }),
       }).catch((error: unknown) => {
         if (error instanceof SignedRequestNonceSpentError) {
           throw new SignedRequestUnusedError(requestId, 'NonceSpent', chainTime)

@@ -10,15 +10,19 @@ import {
   isAddressEqual,
   keccak256,
   numberToHex,
+  type ParseEventLogsReturnType,
   pad,
   parseEventLogs,
+  zeroHash,
 } from 'viem'
 import type { CairnReader } from './client.js'
 import { type CairnContractError, decodeSkipReason } from './errors.js'
-import { proofMarketplaceAbi } from './generated.js'
+import { type FastFulfilment, fastProofOf } from './fast-fulfilments.js'
+import { iSignedFulfilmentsAbi, proofMarketplaceAbi } from './generated.js'
 import { RequestNotFoundError } from './readers.js'
+import type { SignedRequest } from './signed-requests.js'
 import { type SignedWaitOptions, untilSignedRequestUsed } from './signed-wait.js'
-import type { Fulfilment, Request, Task } from './types.js'
+import { type Fulfilment, type Request, requestInputsDigest, type Task } from './types.js'
 import { type UnassignedReason, unassignedReason } from './unassigned-reason.js'
 import { type KeyReleaseOptions, keyReleaseStep } from './wait-key-release.js'
 
@@ -53,6 +57,8 @@ export type WaitState = {
 
 export type ProgressDetails = {
   requestId: bigint
+  /** With `fulfilled`: `fast` for a signed request proven on the fast lane (fulfilSigned), else `assigned`. */
+  lane?: 'assigned' | 'fast'
   blockNumber: bigint
   transactionHash?: Hash
   request?: Request
@@ -94,8 +100,15 @@ export type WaitForProofOptions = {
   signed?: SignedWaitOptions
 }
 
-/** A fulfilled request's proof, as its prover submitted it, with what the marketplace settled. */
+/**
+ * A fulfilled request's proof, as its prover submitted it, with what the marketplace settled. `lane`: `assigned` (fulfil
+ * or fulfilBatch of a task), or `fast` (a signed request proven on the fast lane, fulfilSigned: nothing was escrowed,
+ * so `refund` is 0; there is no record on chain, so `request` is the record the signed request would get, createdAt 0,
+ * and `task` its fast assignment: the prover, its price, the assignment's expiry as deadline, no compute; `signed` is
+ * the signed request and the assignment's validUntil).
+ */
 export type ProofFulfilment = {
+  lane: 'assigned' | 'fast'
   requestId: bigint
   prover: Address
   price: bigint
@@ -107,6 +120,7 @@ export type ProofFulfilment = {
   task: Task
   transactionHash: Hash
   blockNumber: bigint
+  signed?: { request: SignedRequest; validUntil: bigint }
 }
 
 export type RequestFailure = 'Expired' | 'DeadlineMissed' | 'Cancelled' | 'Slashed' | 'InputsRejected'
@@ -158,7 +172,10 @@ export class TimeoutError extends Error {
   }
 }
 
-/** The request was fulfilled, but not by a direct fulfil/fulfilBatch call whose calldata carries the proof. */
+/**
+ * The request was fulfilled, but not by a direct fulfil/fulfilBatch (or fast-lane fulfilSigned/fulfilSignedBatch) call
+ * whose calldata carries the proof.
+ */
 export class ProofDataUnavailableError extends Error {
   override readonly name = 'ProofDataUnavailableError'
   constructor(
@@ -167,7 +184,7 @@ export class ProofDataUnavailableError extends Error {
     readonly settled: { prover: Address; price: bigint; refund: bigint },
   ) {
     super(
-      `request ${requestId} was fulfilled in ${transactionHash}, but its calldata is not a marketplace fulfil or fulfilBatch carrying the proof`,
+      `request ${requestId} was fulfilled in ${transactionHash}, but its calldata is not a marketplace fulfil, fulfilBatch, fulfilSigned or fulfilSignedBatch carrying the proof (a call through another contract?): read the proof from that transaction's trace`,
     )
   }
 }
@@ -184,10 +201,14 @@ const requestEventNames = [
   'RequestCancelled',
 ] as const
 
-/** Every event above carries the request id as its first indexed argument. */
-const eventSelectors: Hex[] = requestEventNames.map(
-  (eventName) => encodeEventTopics({ abi: proofMarketplaceAbi, eventName })[0] as Hex,
-)
+/**
+ * Every event above carries the request id as its first indexed argument, and so does the fast lane's
+ * SignedRequestFulfilled (emitted at the marketplace's address too): a signed request proven there has no other log.
+ */
+const eventSelectors: Hex[] = [
+  ...requestEventNames.map((eventName) => encodeEventTopics({ abi: proofMarketplaceAbi, eventName })[0] as Hex),
+  encodeEventTopics({ abi: iSignedFulfilmentsAbi, eventName: 'SignedRequestFulfilled' })[0] as Hex,
+]
 
 /** The request's marketplace events in blocks from..to, in chain order: one eth_getLogs with an OR of topics. */
 async function requestEvents(reader: CairnReader, requestId: bigint, fromBlock: bigint, toBlock: bigint) {
@@ -202,10 +223,24 @@ async function requestEvents(reader: CairnReader, requestId: bigint, fromBlock: 
       },
     ],
   })
-  return parseEventLogs({ abi: proofMarketplaceAbi, logs: logs.map((log) => formatLog(log)), strict: true })
+  const formatted = logs.map((log) => formatLog(log))
+  const events: RequestEvent[] = [
+    ...parseEventLogs({ abi: proofMarketplaceAbi, logs: formatted, strict: true }),
+    ...parseEventLogs({
+      abi: iSignedFulfilmentsAbi,
+      logs: formatted,
+      eventName: 'SignedRequestFulfilled',
+      strict: true,
+    }),
+  ]
+  return events.sort((a, b) =>
+    a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1,
+  )
 }
 
-type RequestEvent = Awaited<ReturnType<typeof requestEvents>>[number]
+type RequestEvent =
+  | ParseEventLogsReturnType<typeof proofMarketplaceAbi, undefined, true>[number]
+  | ParseEventLogsReturnType<typeof iSignedFulfilmentsAbi, 'SignedRequestFulfilled', true>[number]
 
 /**
  * Waits until a request is fulfilled and returns the proof, read from the fulfilling transaction's calldata.
@@ -318,8 +353,9 @@ async function applyEvent(
     case 'RequestFulfilled': {
       const { prover, price, refund } = event.args
       const fulfilment = await fulfilmentOf(reader, state, event.transactionHash, { prover, price, refund })
-      report('fulfilled', { ...at, prover, price, refund, task: fulfilment.task })
+      report('fulfilled', { ...at, lane: 'assigned', prover, price, refund, task: fulfilment.task })
       return {
+        lane: 'assigned',
         requestId: state.requestId,
         ...fulfilment,
         prover,
@@ -328,6 +364,19 @@ async function applyEvent(
         transactionHash: event.transactionHash,
         blockNumber: event.blockNumber,
       }
+    }
+    case 'SignedRequestFulfilled': {
+      const fast = { ...event.args, ...at, logIndex: event.logIndex }
+      const fulfilment = await fastFulfilmentOf(reader, fast)
+      report('fulfilled', {
+        ...at,
+        lane: 'fast',
+        prover: fast.prover,
+        price: fast.price,
+        refund: 0n,
+        task: fulfilment.task,
+      })
+      return fulfilment
     }
     case 'InputsRejected': {
       const { prover, price, refund } = event.args
@@ -420,5 +469,36 @@ async function fulfilmentOf(
     privateInputsDigest: item.privateInputsDigest,
     request: item.request,
     task: item.task,
+  }
+}
+
+/** A fast-lane fulfilment with its proof, from the calldata of the transaction that carried it. */
+async function fastFulfilmentOf(reader: CairnReader, fast: FastFulfilment): Promise<ProofFulfilment> {
+  const { requestId, prover, price, transactionHash, blockNumber } = fast
+  const data = await fastProofOf(reader, fast)
+  if (data === undefined) throw new ProofDataUnavailableError(requestId, transactionHash, { prover, price, refund: 0n })
+  const { request } = data
+  const expiry = BigInt(request.deadline) < data.validUntil ? BigInt(request.deadline) : data.validUntil
+  return {
+    lane: 'fast',
+    requestId,
+    prover,
+    price,
+    refund: 0n,
+    publicInputs: data.publicInputs,
+    proof: data.proof,
+    privateInputsDigest: zeroHash,
+    request: {
+      refundAddress: request.refundAddress,
+      maxReward: request.maxReward,
+      createdAt: 0,
+      matchingExpiry: request.matchingExpiry,
+      provingTime: request.provingTime,
+      inputsDigest: requestInputsDigest(request.publicInputs, request.privateInputs),
+    },
+    task: { prover, price, deadline: Number(expiry), compute: 0 },
+    transactionHash,
+    blockNumber,
+    signed: { request, validUntil: data.validUntil },
   }
 }

@@ -94,6 +94,13 @@ export const configSchema = z
     ...inputBoundFields,
     /** Claim public-input requests the matcher left unassigned past their market's fallback delay. */
     claimFallback: booleanFlag.default(false),
+    /**
+     * The matcher whose fast lane this runner serves (GET /provers/<address>/fast-assignments): its offers are proven
+     * and fulfilled with fulfilSigned. Absent: no fast lane, only on-chain assignments.
+     */
+    matcherUrl: z.url({ protocol: /^https?$/ }).optional(),
+    /** Milliseconds between polls of the matcher's fast assignments (with `matcherUrl`). */
+    fastPollMs: positive.default(500),
     /** Share of a key's attested validity after which it is rotated (a fresh key with a fresh quote). */
     rotationFraction: z.coerce
       .number()
@@ -225,6 +232,12 @@ export const proverCli = {
       value: '<true|false>',
       help: 'claim public requests the matcher left unassigned past the fallback delay',
     },
+    'matcher-url': {
+      field: 'matcherUrl',
+      value: '<url>',
+      help: 'serve this matcher’s fast lane: poll its fast assignments, prove them and fulfil with fulfilSigned (absent: no fast lane)',
+    },
+    'fast-poll-ms': { field: 'fastPollMs', value: '<ms>', help: 'between polls of the matcher’s fast assignments' },
     'rotation-fraction': {
       field: 'rotationFraction',
       value: '<0..1>',

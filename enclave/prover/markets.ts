@@ -20,6 +20,8 @@ export type MarketRuntime = {
   /** Seconds after a request's creation before listed provers may claim it. */
   fallbackDelay: number
   verifier: Address
+  /** The token its requests pay in (a fast offer's price comes from the requester's deposit of it). */
+  paymentToken: Address
   /** Where the market locks its provers' stake; zero when it locks none. */
   stakeSource: Address
   /** The backend to prove with while `key` is the market's current enclave key. */
@@ -36,6 +38,7 @@ export async function loadMarket(reader: CairnReader, config: MarketConfig): Pro
     kind: config.backend,
     fallbackDelay: market.fallbackDelay,
     verifier: market.verifier,
+    paymentToken: market.paymentToken,
     stakeSource: market.stakePerTask === 0n ? zeroAddress : market.stakeSource,
     backend: await loadBackend(config, { reader, marketId: config.marketId, verifier: market.verifier }),
   }

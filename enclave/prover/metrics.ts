@@ -33,7 +33,7 @@ export function createMetrics() {
     }),
     submissions: new Counter({
       name: 'cairn_prover_submissions_total',
-      help: 'Fulfilment transactions sent, by method (fulfil, fulfilBatch)',
+      help: 'Fulfilment transactions sent, by method (fulfil, fulfilBatch, fulfilSigned, fulfilSignedBatch)',
       labelNames: ['method'] as const,
       registers,
     }),
@@ -78,6 +78,27 @@ export function createMetrics() {
     fallbackSkipped: new Counter({
       name: 'cairn_prover_fallback_skipped_total',
       help: 'Requests the fallback never claims: inputs that can never load or are not the committed bytes, by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    fastOffersSeen: new Counter({
+      name: 'cairn_prover_fast_offers_seen_total',
+      help: "Fast assignments read from the matcher's fast lane, each counted once",
+      registers,
+    }),
+    fastOffersProved: new Counter({
+      name: 'cairn_prover_fast_offers_proved_total',
+      help: 'Fast assignments proven (their proof ready to submit)',
+      registers,
+    }),
+    fastOffersFulfilled: new Counter({
+      name: 'cairn_prover_fast_offers_fulfilled_total',
+      help: 'Fast assignments fulfilled on chain (fulfilSigned, fulfilSignedBatch)',
+      registers,
+    }),
+    fastOffersDropped: new Counter({
+      name: 'cairn_prover_fast_offers_dropped_total',
+      help: 'Fast assignments given up, by reason (nonce-spent, deposit-short, no-time, expired, a proof failure, a contract error name, ...)',
       labelNames: ['reason'] as const,
       registers,
     }),

@@ -6,7 +6,7 @@ import type { Logger } from 'pino'
 import { type Address, zeroAddress } from 'viem'
 import type { CairnClient, CairnReader } from '../../ts/client.js'
 import type { EnclaveAttestation } from '../../ts/enclave-config.js'
-import { proofMarketplaceAbi, proverRegistryAbi } from '../../ts/generated.js'
+import { iSignedRequestsAbi, proofMarketplaceAbi, proverRegistryAbi } from '../../ts/generated.js'
 import {
   cancelLeave,
   stake as depositStake,
@@ -17,6 +17,7 @@ import {
   updateListing,
 } from '../../ts/prover.js'
 import { getListing, getProver, getStake } from '../../ts/readers.js'
+import type { SignedRequest } from '../../ts/signed-requests.js'
 import { registerEnclaveKey, type TeeClient } from '../../ts/tee.js'
 import { balanceOf } from '../../ts/tokens.js'
 import { enumName, type ListingState, listingStates, type RequestStatus, requestStatuses } from '../../ts/types.js'
@@ -150,6 +151,17 @@ export function isAvailable(reader: CairnReader, prover: Address, marketId: bigi
     functionName: 'isAvailable',
     args: [prover, marketId],
   })
+}
+
+/** Whether the requester's nonce of a signed request is spent (used on any path, or invalidated). */
+export async function signedNonceSpent(reader: CairnReader, request: SignedRequest): Promise<boolean> {
+  const word = await reader.public.readContract({
+    address: reader.deployment.contracts.proofMarketplace,
+    abi: iSignedRequestsAbi,
+    functionName: 'nonceBitmap',
+    args: [request.requester, request.nonce >> 8n],
+  })
+  return ((word >> (request.nonce & 255n)) & 1n) === 1n
 }
 
 /** Whether the marketplace has a prover-key registry (rejectInputs reverts EnclaveKeysNotSet without one). */

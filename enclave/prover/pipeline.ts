@@ -6,6 +6,7 @@
 import type { Logger } from 'pino'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { CairnClient } from '../../ts/client.js'
+import type { Fulfilment } from '../../ts/types.js'
 import type { ChainClock } from './clock.js'
 import type { ProverRunnerConfig } from './config.js'
 import { type JobContext, proveTask, WrongInputKeyError } from './job.js'
@@ -17,8 +18,19 @@ import { createTaskBook, type TaskBook } from './task-book.js'
 
 export type Pipeline = {
   book: TaskBook
+  /** Proves a fast offer's task (fast-lane.ts) with the assigned tasks, under the same limits. */
+  prove(task: TrackedTask): void
+  /** Fast offers queued or proving. */
+  fastBusy(): number
   /** Aborts proofs in progress, submits the proofs that are ready and waits for transactions in flight. */
   stop(): Promise<void>
+}
+
+/** The fast lane's side of the scheduler. */
+export type FastSink = {
+  proof(task: TrackedTask, fulfilment: Fulfilment): void
+  failed(task: TrackedTask, reason: string, error?: unknown): void
+  poke(): void
 }
 
 export type PipelineParams = {
@@ -30,6 +42,8 @@ export type PipelineParams = {
   job: JobContext
   /** A task is tracked, before it is proven. */
   onTracked(task: TrackedTask): void
+  /** Where a fast offer's task goes once proven or given up (it is settled with fulfilSigned, not fulfil). */
+  fast: FastSink
   metrics: Metrics
   logger: Logger
 }
@@ -56,19 +70,27 @@ export function createPipeline(params: PipelineParams): Pipeline {
       const market = markets.get(task.marketId) as MarketRuntime
       return proveTask(task, await market.backend(job.keyring.current(task.marketId)), job, signal)
     },
-    onProof: (task, fulfilment) => settler.proof(task, fulfilment),
+    onProof: (task, fulfilment) => (task.fast ? params.fast.proof(task, fulfilment) : settler.proof(task, fulfilment)),
+    // A fast offer has no on-chain assignment to attest against: its invalid inputs only end it.
     onInvalidInputs: (task, error) =>
-      settler.reject(task, error.statement, error instanceof WrongInputKeyError ? error.inputKey : undefined),
-    onFailed: (task, reason, error) => book.finish(task, { kind: 'failed', reason, error }),
-    onSettled: () => settler.poke(),
+      task.fast
+        ? params.fast.failed(task, 'invalid-inputs', error)
+        : settler.reject(task, error.statement, error instanceof WrongInputKeyError ? error.inputKey : undefined),
+    onFailed: (task, reason, error) =>
+      task.fast ? params.fast.failed(task, reason, error) : book.finish(task, { kind: 'failed', reason, error }),
+    onSettled: () => {
+      settler.poke()
+      params.fast.poke()
+    },
   })
+  const isFast = (task: TrackedTask) => task.fast !== undefined
   const settler = createSettler({
     client: params.client,
     lane: params.lane,
     clock: params.clock,
     batchWindow: config.batchWindow,
     maxBatch: config.maxBatch,
-    busy: () => scheduler.busy(),
+    busy: () => scheduler.busy((task) => !isFast(task)),
     enclave(marketId) {
       const key = job.keyring.current(marketId)
       return key ? privateKeyToAccount(key.signerKey) : undefined
@@ -79,6 +101,8 @@ export function createPipeline(params: PipelineParams): Pipeline {
   })
   return {
     book,
+    prove: (task) => scheduler.add(task),
+    fastBusy: () => scheduler.busy(isFast),
     async stop() {
       for (const task of book.all()) task.abort.abort()
       await scheduler.stop()

@@ -8,6 +8,7 @@
 import { type Logger, pino } from 'pino'
 import type { Address, Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
+import { displayUrl } from '../../ts/order-stream.js'
 import { startHttpService } from '../../ts/service/http.js'
 import { startPollLoop } from '../../ts/service/poll-loop.js'
 import { type Breaker, loadBreaker } from './breaker.js'
@@ -32,6 +33,8 @@ export type ProverRunner = {
   enclaveKey(marketId: bigint): { signer: Address; eciesPublicKey: Hex; expiresAt: number } | undefined
   /** Tasks being worked on, by request id. */
   tasks(): bigint[]
+  /** Fast assignments in hand (proving, ready or being sent), by request id; none without --matcher-url. */
+  fastOffers(): bigint[]
   breaker(): { tripped: boolean; requestId?: bigint }
   /** The operator's reset of a tripped breaker (what POST /reset does). */
   reset(): Promise<{ wasTripped: boolean }>
@@ -101,8 +104,26 @@ export async function startProverRunner(
     countError: () => metrics.errors.inc({ loop: 'poll' }),
     log: logger,
   })
+  // The fast lane's own loop: offers are worth seconds, so the matcher is polled more often than the chain.
+  const fastPoll = started.fastPoll
+  const fastLoop =
+    fastPoll === undefined
+      ? undefined
+      : startPollLoop({
+          rounds: [{ name: 'fast', run: () => fastPoll() }],
+          intervalMs: config.fastPollMs,
+          countError: () => metrics.errors.inc({ loop: 'fast' }),
+          log: logger,
+        })
   state.ready = true
-  logger.info({ url: `${server.url}/metrics`, markets: config.markets.map((m) => m.marketId.toString()) }, 'ready')
+  logger.info(
+    {
+      url: `${server.url}/metrics`,
+      markets: config.markets.map((m) => m.marketId.toString()),
+      ...(config.matcherUrl === undefined ? {} : { fastLane: displayUrl(config.matcherUrl) }),
+    },
+    'ready',
+  )
 
   let stopping: Promise<void> | undefined
   const stop = (options: { pauseListings?: boolean } = {}) => {
@@ -110,6 +131,7 @@ export async function startProverRunner(
       state.stopping = true
       if (options.pauseListings) await started.pauseListings()
       await loop.stop()
+      await fastLoop?.stop()
       await started.shutdown()
       await server.close()
       logger.info('stopped')
@@ -126,6 +148,7 @@ export async function startProverRunner(
       return key ? { signer: key.signer, eciesPublicKey: key.eciesPublicKey, expiresAt: key.expiresAt ?? 0 } : undefined
     },
     tasks: () => [...started.book.all()].map((task) => task.requestId),
+    fastOffers: () => started.fastOffers?.() ?? [],
     breaker: () => {
       const trip = started.breaker.trip()
       return { tripped: started.breaker.tripped(), ...(trip ? { requestId: trip.requestId } : {}) }

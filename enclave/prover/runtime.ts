@@ -2,9 +2,11 @@
  * The runner's parts, wired: what one part needs of another is passed here, and nothing else is. The scan follows
  * the chain (scan.ts) and hands its logs to assignments.ts, which starts tasks down the pipeline (pipeline.ts: proven,
  * then settled) and makes fallback candidates that claims.ts claims; listings.ts, key-rotation.ts and
- * breaker-control.ts keep the listings, the enclave keys and the breaker; setup.ts is the start on chain.
+ * breaker-control.ts keep the listings, the enclave keys and the breaker; setup.ts is the start on chain. With a
+ * matcher URL, fast-lane.ts takes the matcher's fast assignments into the same pipeline and fulfils them itself.
  */
 import type { Logger } from 'pino'
+import { fetchFastAssignments } from '../../ts/fast-assignments-fetch.js'
 import { attestationOf } from '../quote-source/index.js'
 import { assignmentsChainOf, createAssignments } from './assignments.js'
 import type { Breaker } from './breaker.js'
@@ -14,13 +16,14 @@ import { claimsChainOf, createClaims } from './claims.js'
 import { createChainClock } from './clock.js'
 import type { MarketConfig, ProverRunnerConfig } from './config.js'
 import { type Chain, proverEnclaveConfig } from './connect.js'
+import { createFastLane, type FastLane, fastLaneChainOf } from './fast-lane.js'
 import { createKeyRotation, keyRegistryOf } from './key-rotation.js'
 import { type Keyring, openKeyring } from './keys.js'
 import { createListings } from './listings.js'
 import type { MarketRuntime } from './markets.js'
 import type { Metrics } from './metrics.js'
 import { ensureListing } from './onchain.js'
-import { createPipeline } from './pipeline.js'
+import { createPipeline, type FastSink } from './pipeline.js'
 import { createStakeKeeper } from './restaked.js'
 import { createScanner, scanChainOf } from './scan.js'
 import type { TrackedTask } from './scheduler.js'
@@ -33,6 +36,10 @@ export type Runtime = {
   setup(): Promise<void>
   /** One round: new logs up to the (confirmed) head, listings, keys, fallback claims. */
   poll(): Promise<void>
+  /** One poll of the matcher's fast assignments (with --matcher-url): fast-lane.ts. */
+  fastPoll?: () => Promise<void>
+  /** Fast offers in hand, by request id. */
+  fastOffers?: () => bigint[]
   reset(): Promise<{ wasTripped: boolean }>
   pauseListings(): Promise<void>
   /** Aborts proofs in progress, submits the proofs that are ready and waits for transactions in flight. */
@@ -77,7 +84,32 @@ export async function createRuntime(params: RuntimeParams): Promise<Runtime> {
 
   const candidates = createCandidates({ ...shared, bounds })
   const onTracked = (task: TrackedTask) => candidates.drop(task.requestId)
-  const { book, ...pipeline } = createPipeline({ ...shared, config, client, lane, job, onTracked })
+  // The fast lane needs the scheduler and the scheduler hands it its proofs: bound once both exist.
+  let fastLane: FastLane | undefined
+  const fast: FastSink = {
+    proof: (task, fulfilment) => fastLane?.proof(task, fulfilment),
+    failed: (task, reason, error) => fastLane?.failed(task, reason, error),
+    poke: () => fastLane?.poke(),
+  }
+  const { book, ...pipeline } = createPipeline({ ...shared, config, client, lane, job, onTracked, fast })
+  const matcherUrl = config.matcherUrl
+  if (matcherUrl !== undefined) {
+    fastLane = createFastLane({
+      ...shared,
+      me,
+      deployment: reader.deployment,
+      fetchOffers: () => fetchFastAssignments(matcherUrl, me),
+      chain: fastLaneChainOf(client, markets),
+      lane,
+      capacity: config.capacity,
+      tasksCompute: () => [...book.all()].reduce((sum, task) => sum + task.task.compute, 0),
+      tripped,
+      prove: pipeline.prove,
+      proving: pipeline.fastBusy,
+      batchWindow: config.batchWindow,
+      maxBatch: config.maxBatch,
+    })
+  }
   const ensure = (market: MarketConfig, leaving: boolean) =>
     lane(() => ensureListing(client, market, { leaving }, logger))
   const listings = createListings({ ...shared, ensure, tripped })
@@ -131,11 +163,15 @@ export async function createRuntime(params: RuntimeParams): Promise<Runtime> {
       await claims.claimDue()
       await claims.abandonUnkeyed()
     },
+    ...(fastLane === undefined ? {} : { fastPoll: fastLane.poll, fastOffers: fastLane.held }),
     reset: breakerControl.reset,
     pauseListings: listings.pause,
     async shutdown() {
       candidates.clear()
+      // No new offers, fast proofs in progress aborted like tasks' (one that cannot be interrupted is still sent).
+      fastLane?.close()
       await pipeline.stop()
+      await fastLane?.stop()
       await stakeKeeper?.settled()
     },
     keyring,

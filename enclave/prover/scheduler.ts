@@ -5,6 +5,7 @@
  * or a transient failure (retried with exponential backoff while the deadline still allows another attempt).
  */
 import type { Logger } from 'pino'
+import type { FastAssignmentOffer } from '../../ts/fast-assignments.js'
 import { InputsUnavailableError } from '../../ts/request-inputs.js'
 import type { Fulfilment } from '../../ts/types.js'
 import { describeError, proverFailureKind } from './backends/backend.js'
@@ -26,6 +27,11 @@ export type TrackedTask = TaskRecord & {
   attempts: number
   /** Aborted when the task is dropped (settled elsewhere, slashed) or the runner stops. */
   abort: AbortController
+  /**
+   * A fast assignment (fast-lane.ts), proven like a task but settled with fulfilSigned: no on-chain record, so `request`
+   * and `task` are built from the signed request and the offer (fast-offers.ts).
+   */
+  fast?: FastAssignmentOffer
 }
 
 export type FailureKind =
@@ -80,8 +86,11 @@ export type SchedulerDeps = {
 
 export type Scheduler = {
   add(task: TrackedTask): void
-  /** Tasks queued or proving: a ready proof may wait for them, to share a batch. */
-  busy(): number
+  /**
+   * Tasks queued or proving (those `which` selects): a ready proof may wait for them, to share a batch. Fast offers
+   * and assigned tasks settle with different calls, so each side waits for its own kind only.
+   */
+  busy(which?: (task: TrackedTask) => boolean): number
   /** Stops starting attempts and waits for the running ones. */
   stop(): Promise<void>
 }
@@ -91,6 +100,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const backoff = deps.backoff ?? { initialMs: 1_000, maxMs: 30_000 }
   const queue: TrackedTask[] = []
   const running = new Set<Promise<void>>()
+  const proving = new Set<TrackedTask>()
   const timers = new Set<NodeJS.Timeout>()
   let stopped = false
 
@@ -108,8 +118,10 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     while (!stopped && running.size < deps.maxConcurrent && queue.length > 0) {
       const task = queue.shift() as TrackedTask
       if (task.abort.signal.aborted) continue
+      proving.add(task)
       const run: Promise<void> = attempt(task).finally(() => {
         running.delete(run)
+        proving.delete(task)
         pump()
         deps.onSettled?.()
       })
@@ -185,5 +197,9 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     await Promise.all(running)
   }
 
-  return { add, busy: () => running.size + queue.length, stop }
+  function busy(which: (task: TrackedTask) => boolean = () => true): number {
+    return [...proving, ...queue].filter(which).length
+  }
+
+  return { add, busy, stop }
 }

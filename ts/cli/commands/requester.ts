@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { bytesToHex, type Hex, isHex, zeroAddress } from 'viem'
 import type { CairnClient, CairnReader } from '../../client.js'
+import { type FastFulfilment, findFastFulfilment } from '../../fast-fulfilments.js'
 import { getOrderStatus, OrderRejectedError } from '../../order-stream.js'
 import { getBalance, getBalances, getMarket, getRequestStatus, type LoadedRequest, loadRequest } from '../../readers.js'
 import { type ProofRequest, requestProof, type SignedProofRequest } from '../../request-proof.js'
@@ -126,7 +127,10 @@ function showProgress(ctx: CommandContext, token: TokenInfo) {
       assigned: `assigned to ${details.prover}${price}, due by ${details.task ? formatTime(details.task.deadline) : '-'}`,
       'input-key-released': `private-input key released to ${details.prover}'s enclave`,
       'fulfilment-skipped': `a fulfilment was skipped: ${details.reason?.message}`,
-      fulfilled: `fulfilled by ${details.prover}${price}`,
+      fulfilled:
+        details.lane === 'fast'
+          ? `fulfilled on the fast lane by ${details.prover}${price} (transaction ${details.transactionHash})`
+          : `fulfilled by ${details.prover}${price}`,
     }
     const line = lines[stage]
     if (line === undefined) return
@@ -155,6 +159,7 @@ async function paymentTokenOf(ctx: CommandContext, reader: CairnReader, marketId
 function fulfilmentResult(fulfilment: ProofFulfilment, token: TokenInfo) {
   return {
     requestId: fulfilment.requestId,
+    lane: fulfilment.lane,
     prover: fulfilment.prover,
     price: fulfilment.price,
     priceFormatted: formatAmount(fulfilment.price, token),
@@ -382,15 +387,23 @@ export const wait = command({
     const reader = await ctx.reader()
     const token = await ctx.token(reader, (await getMarket(reader, marketIdOf(requestId))).paymentToken)
     let signed: SignedWaitOptions | undefined
+    let fromBlock: bigint | undefined
     if ((await getRequestStatus(reader, requestId)) === 'None') {
       const { path, saved } = await savedSignedRequest(ctx, reader, requestId)
-      if (saved === undefined) throw notOnChain(requestId, path)
+      // Without its file, a signed request proven on the fast lane is still known by its log.
+      const fast = saved === undefined ? await findFastFulfilment(reader, requestId) : undefined
+      if (saved === undefined && fast === undefined) throw notOnChain(requestId, path)
+      if (fast !== undefined) fromBlock = fast.blockNumber
       const canPost = (stringFlag(ctx.flags, 'private-key') ?? ctx.env.CAIRN_PRIVATE_KEY) !== undefined
-      signed = signedWait(ctx, saved, canPost ? await ctx.client() : undefined)
+      if (saved !== undefined) signed = signedWait(ctx, saved, canPost ? await ctx.client() : undefined)
     }
     ctx.progress.step(`waiting for request ${requestId}`)
     try {
-      const options = { ...waitOptions(ctx, token), ...(signed === undefined ? {} : { signed }) }
+      const options = {
+        ...waitOptions(ctx, token),
+        ...(signed === undefined ? {} : { signed }),
+        ...(fromBlock === undefined ? {} : { fromBlock }),
+      }
       return fulfilmentResult(await waitForProof(reader, requestId, options), token)
     } finally {
       ctx.progress.done()
@@ -440,11 +453,15 @@ function statusResult(loaded: LoadedRequest, token: TokenInfo) {
 }
 
 /** A signed request not used yet: what the chain (from its saved file) and the matcher say of it. */
-async function signedStatus(ctx: CommandContext, reader: CairnReader, requestId: bigint) {
+async function signedStatus(ctx: CommandContext, reader: CairnReader, requestId: bigint, token: TokenInfo) {
   const { path, saved } = await savedSignedRequest(ctx, reader, requestId)
   const matcherUrl = matcherUrlOf(ctx)
+  // The fast lane leaves no record, only its log: found from the saved request's spent nonce, or by id without it.
+  const state = saved === undefined ? undefined : await signedRequestState(reader, saved.request)
+  const fast = state === undefined ? await findFastFulfilment(reader, requestId) : fastOf(state)
+  if (fast !== undefined) return fastStatusResult(fast, token)
   if (saved === undefined && matcherUrl === undefined) throw notOnChain(requestId, path)
-  const onChain = saved === undefined ? undefined : (await signedRequestState(reader, saved.request)).state
+  const onChain = state?.state
   let order: Awaited<ReturnType<typeof getOrderStatus>>
   let matcherError: string | undefined
   if (matcherUrl !== undefined) {
@@ -482,9 +499,30 @@ async function signedStatus(ctx: CommandContext, reader: CairnReader, requestId:
   }
 }
 
+function fastOf(state: Awaited<ReturnType<typeof signedRequestState>>): FastFulfilment | undefined {
+  return state.state === 'fulfilled' ? state.fulfilment : undefined
+}
+
+/** A signed request proven on the fast lane (fulfilSigned): who proved it, at what price, in which transaction. */
+function fastStatusResult(fast: FastFulfilment, token: TokenInfo) {
+  return {
+    requestId: fast.requestId,
+    state: 'Fulfilled',
+    lane: 'fast',
+    requester: fast.requester,
+    nonce: fast.nonce,
+    prover: fast.prover,
+    price: fast.price,
+    priceFormatted: formatAmount(fast.price, token),
+    transactionHash: fast.transactionHash,
+    blockNumber: fast.blockNumber,
+    message: `fulfilled on the fast lane by ${fast.prover} at ${formatAmount(fast.price, token)} in transaction ${fast.transactionHash} (block ${fast.blockNumber}); \`cairn wait ${fast.requestId}\` prints the proof`,
+  }
+}
+
 export const status = command({
   description:
-    'A request on chain: its records and state. A signed request not used yet: its state from the file `cairn request` saved (nonce spent or not) and, with a matcher URL, what the matcher says of it.',
+    'A request on chain: its records and state. A signed request proven on the fast lane: who proved it, at what price, in which transaction. A signed request not used yet: its state from the file `cairn request` saved (nonce spent or not) and, with a matcher URL, what the matcher says of it.',
   positionals: requestIdPositional,
   options: {
     'matcher-url': {
@@ -498,7 +536,10 @@ export const status = command({
   run: async (ctx) => {
     const reader = await ctx.reader()
     const requestId = requestIdOf(ctx)
-    if ((await getRequestStatus(reader, requestId)) === 'None') return signedStatus(ctx, reader, requestId)
+    if ((await getRequestStatus(reader, requestId)) === 'None') {
+      const token = await ctx.token(reader, (await getMarket(reader, marketIdOf(requestId))).paymentToken)
+      return signedStatus(ctx, reader, requestId, token)
+    }
     const loaded = await loadRequest(reader, requestId)
     const result = statusResult(
       loaded,
@@ -600,7 +641,11 @@ async function cancelNonce(
       ? {
           message: `it was used before the cancellation (${after.status}): cancel it like any request once its matching expiry passed`,
         }
-      : { message: 'cancelled: a signed request of this nonce can never be used; nothing was escrowed' }),
+      : after?.state === 'fulfilled'
+        ? {
+            message: `it was proven on the fast lane before the cancellation, by ${after.fulfilment.prover} in ${after.fulfilment.transactionHash}: nothing to cancel`,
+          }
+        : { message: 'cancelled: a signed request of this nonce can never be used; nothing was escrowed' }),
     transactionHash: receipt.transactionHash,
   }
 }
