@@ -2,7 +2,7 @@ import type { Address, ContractFunctionArgs, Hex, TransactionReceipt } from 'vie
 import { type CairnClient, resent, simulated } from './client.js'
 import { type CairnContractError, decodeSkipReason } from './errors.js'
 import { eventOf, eventsOf } from './events.js'
-import { type FastAssignmentOffer, signedFulfilment } from './fast-assignments.js'
+import { type FastAssignmentOffer, type OpenOffer, openFulfilment, signedFulfilment } from './fast-assignments.js'
 import { iSignedFulfilmentsAbi, proofMarketplaceAbi } from './generated.js'
 import type { SendOptions } from './sending.js'
 
@@ -118,4 +118,49 @@ export async function fulfilSignedBatch(
     })),
     receipt,
   }
+}
+
+/** The last chain second an open offer can be used: the earlier of its validUntil and the request's matching expiry. */
+export function openOfferExpiry(offer: Pick<OpenOffer, 'validUntil' | 'record'>): bigint {
+  const expiry = BigInt(offer.record.matchingExpiry)
+  return offer.validUntil < expiry ? offer.validUntil : expiry
+}
+
+/** What RequestFulfilled records. */
+export type OpenFulfilled = { requestId: bigint; prover: Address; price: bigint; refund: bigint }
+
+/**
+ * Settles an on-chain request still Open with the matcher's fast assignment and its proof (fulfilOpen), without an
+ * assign transaction: the price is paid from the request's escrow, the rest refunded. `publicInputs`: the request's
+ * public input bytes (inline or behind its URI; the contract checks them against the record's inputs digest).
+ * Simulated first, so a failing check is thrown decoded (RequestNotOpen once the request was assigned or claimed,
+ * RecordMismatch, FastAssignmentExpired, WrongInputs, NotMatcher, InvalidProof, ...); followed until the offer
+ * expires unless `options.deadline` says otherwise.
+ */
+export async function fulfilOpen(
+  client: CairnClient,
+  offer: OpenOffer,
+  publicInputs: Hex,
+  proof: Hex,
+  options: SendOptions = {},
+): Promise<OpenFulfilled & { receipt: TransactionReceipt }> {
+  const address = client.deployment.contracts.proofMarketplace
+  const args = [openFulfilment(offer, publicInputs, proof)] as const
+  await simulated(() =>
+    client.public.simulateContract({
+      account: client.wallet.account,
+      address,
+      abi: iSignedFulfilmentsAbi,
+      functionName: 'fulfilOpen',
+      args,
+    }),
+  )
+  const receipt = await resent(
+    client,
+    (slot) =>
+      client.wallet.writeContract({ address, abi: iSignedFulfilmentsAbi, functionName: 'fulfilOpen', args, ...slot }),
+    { deadline: openOfferExpiry(offer), ...options },
+  )
+  const { args: fulfilled } = eventOf(receipt, address, proofMarketplaceAbi, 'RequestFulfilled')
+  return { ...fulfilled, receipt }
 }

@@ -57,7 +57,10 @@ export type WaitState = {
 
 export type ProgressDetails = {
   requestId: bigint
-  /** With `fulfilled`: `fast` for a signed request proven on the fast lane (fulfilSigned), else `assigned`. */
+  /**
+   * With `fulfilled`: `fast` for a request proven on the fast lane (a signed one with fulfilSigned, an on-chain one
+   * with fulfilOpen), else `assigned`.
+   */
   lane?: 'assigned' | 'fast'
   blockNumber: bigint
   transactionHash?: Hash
@@ -102,7 +105,9 @@ export type WaitForProofOptions = {
 
 /**
  * A fulfilled request's proof, as its prover submitted it, with what the marketplace settled. `lane`: `assigned` (fulfil
- * or fulfilBatch of a task), or `fast` (a signed request proven on the fast lane, fulfilSigned: nothing was escrowed,
+ * or fulfilBatch of a task), or `fast`: an on-chain request settled with fulfilOpen (`task` is its fast assignment: the
+ * prover, its price, the assignment's expiry as deadline, no compute), or a signed request proven on the fast lane
+ * (fulfilSigned: nothing was escrowed,
  * so `refund` is 0; there is no record on chain, so `request` is the record the signed request would get, createdAt 0,
  * and `task` its fast assignment: the prover, its price, the assignment's expiry as deadline, no compute; `signed` is
  * the signed request and the assignment's validUntil).
@@ -173,7 +178,7 @@ export class TimeoutError extends Error {
 }
 
 /**
- * The request was fulfilled, but not by a direct fulfil/fulfilBatch (or fast-lane fulfilSigned/fulfilSignedBatch) call
+ * The request was fulfilled, but not by a direct fulfil/fulfilBatch (or fast-lane fulfilOpen/fulfilSigned/fulfilSignedBatch) call
  * whose calldata carries the proof.
  */
 export class ProofDataUnavailableError extends Error {
@@ -184,7 +189,7 @@ export class ProofDataUnavailableError extends Error {
     readonly settled: { prover: Address; price: bigint; refund: bigint },
   ) {
     super(
-      `request ${requestId} was fulfilled in ${transactionHash}, but its calldata is not a marketplace fulfil, fulfilBatch, fulfilSigned or fulfilSignedBatch carrying the proof (a call through another contract?): read the proof from that transaction's trace`,
+      `request ${requestId} was fulfilled in ${transactionHash}, but its calldata is not a marketplace fulfil, fulfilBatch, fulfilOpen, fulfilSigned or fulfilSignedBatch carrying the proof (a call through another contract?): read the proof from that transaction's trace`,
     )
   }
 }
@@ -352,10 +357,10 @@ async function applyEvent(
       return undefined
     case 'RequestFulfilled': {
       const { prover, price, refund } = event.args
-      const fulfilment = await fulfilmentOf(reader, state, event.transactionHash, { prover, price, refund })
-      report('fulfilled', { ...at, lane: 'assigned', prover, price, refund, task: fulfilment.task })
+      const { lane, ...fulfilment } = await fulfilmentOf(reader, state, event.transactionHash, { prover, price, refund })
+      report('fulfilled', { ...at, lane, prover, price, refund, task: fulfilment.task })
       return {
-        lane: 'assigned',
+        lane,
         requestId: state.requestId,
         ...fulfilment,
         prover,
@@ -433,17 +438,40 @@ async function checkTime(reader: CairnReader, state: WaitState, head: bigint, re
   }
 }
 
-/** The proof of `requestId` in the calldata of the transaction that fulfilled it (fulfil or fulfilBatch). */
+/**
+ * The proof of `requestId` in the calldata of the transaction that fulfilled it: fulfil or fulfilBatch of its task
+ * (lane `assigned`), or fulfilOpen, the fast lane of an on-chain request (lane `fast`: no task on chain, so `task` is
+ * the fast assignment, as for a signed request).
+ */
 async function fulfilmentOf(
   reader: CairnReader,
   state: WaitState,
   hash: Hash,
   settled: { prover: Address; price: bigint; refund: bigint },
-): Promise<Pick<Fulfilment, 'publicInputs' | 'proof' | 'privateInputsDigest' | 'request' | 'task'>> {
+): Promise<
+  Pick<Fulfilment, 'publicInputs' | 'proof' | 'privateInputsDigest' | 'request' | 'task'> & {
+    lane: 'assigned' | 'fast'
+  }
+> {
   const unavailable = () => new ProofDataUnavailableError(state.requestId, hash, settled)
   const transaction = await reader.public.getTransaction({ hash })
   if (!transaction.to || !isAddressEqual(transaction.to, reader.deployment.contracts.proofMarketplace)) {
     throw unavailable()
+  }
+  const open = openFulfilmentIn(transaction.input)
+  if (open !== undefined) {
+    if (open.requestId !== state.requestId || !isAddressEqual(open.prover, settled.prover)) throw unavailable()
+    const matchingExpiry = BigInt(open.request.matchingExpiry)
+    const expiry = open.validUntil < matchingExpiry ? open.validUntil : matchingExpiry
+    return {
+      lane: 'fast',
+      publicInputs: open.publicInputs,
+      proof: open.proof,
+      // fulfilOpen takes public requests only.
+      privateInputsDigest: zeroHash,
+      request: open.request,
+      task: { prover: open.prover, price: open.price, deadline: Number(expiry), compute: 0 },
+    }
   }
   let items: readonly Fulfilment[]
   try {
@@ -464,11 +492,22 @@ async function fulfilmentOf(
   )
   if (!item) throw unavailable()
   return {
+    lane: 'assigned',
     publicInputs: item.publicInputs,
     proof: item.proof,
     privateInputsDigest: item.privateInputsDigest,
     request: item.request,
     task: item.task,
+  }
+}
+
+/** The fulfilOpen argument in `data`, or undefined when it is another call. */
+function openFulfilmentIn(data: Hex) {
+  try {
+    const call = decodeFunctionData({ abi: iSignedFulfilmentsAbi, data })
+    return call.functionName === 'fulfilOpen' ? call.args[0] : undefined
+  } catch {
+    return undefined
   }
 }
 
