@@ -357,7 +357,11 @@ async function applyEvent(
       return undefined
     case 'RequestFulfilled': {
       const { prover, price, refund } = event.args
-      const { lane, ...fulfilment } = await fulfilmentOf(reader, state, event.transactionHash, { prover, price, refund })
+      const { lane, ...fulfilment } = await fulfilmentOf(reader, state, event.transactionHash, {
+        prover,
+        price,
+        refund,
+      })
       report('fulfilled', { ...at, lane, prover, price, refund, task: fulfilment.task })
       return {
         lane,
