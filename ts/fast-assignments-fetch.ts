@@ -1,5 +1,10 @@
 import type { Address } from 'viem'
-import { type FastAssignmentOffer, fastAssignmentsPath, parseFastAssignments } from './fast-assignments.js'
+import {
+  type FastAssignmentOffer,
+  type FastAssignments,
+  fastAssignmentsPath,
+  parseFastAssignments,
+} from './fast-assignments.js'
 import { displayUrl } from './order-stream.js'
 
 /*
@@ -28,12 +33,24 @@ export class FastAssignmentsUnavailableError extends Error {
 
 export type FetchFastAssignmentsOptions = { timeoutMs?: number; signal?: AbortSignal }
 
-/** The fast assignments the matcher at `matcherUrl` holds for `prover`, oldest first. */
+/** The fast assignments of signed requests the matcher at `matcherUrl` holds for `prover`, oldest first. */
 export async function fetchFastAssignments(
   matcherUrl: string,
   prover: Address,
   options: FetchFastAssignmentsOptions = {},
 ): Promise<FastAssignmentOffer[]> {
+  return (await fetchFastOffers(matcherUrl, prover, options)).assignments
+}
+
+/**
+ * All the matcher's outstanding offers for `prover`, oldest first: of signed requests (`assignments`) and of on-chain
+ * requests still Open (`open`, fulfilOpen).
+ */
+export async function fetchFastOffers(
+  matcherUrl: string,
+  prover: Address,
+  options: FetchFastAssignmentsOptions = {},
+): Promise<FastAssignments> {
   const { url, authorization } = requestUrl(matcherUrl, fastAssignmentsPath(prover))
   const shown = displayUrl(url)
   const timeoutMs = options.timeoutMs ?? DEFAULT_FAST_ASSIGNMENTS_TIMEOUT_MS
@@ -75,7 +92,7 @@ export async function fetchFastAssignments(
       `the reply is not a list of fast assignments (${issue?.path.join('.') || 'body'}: ${issue?.message})`,
     )
   }
-  return parsed.data.assignments
+  return parsed.data
 }
 
 /** The URL to fetch (without credentials: fetch refuses them) and the credentials as a Basic authorization header. */

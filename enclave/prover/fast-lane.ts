@@ -71,7 +71,7 @@ export type FastLaneParams = {
   clock: ChainClock
   /** The machine's compute units (--capacity), shared with the assigned tasks. */
   capacity: number
-  /** Compute held by the assigned tasks in progress. */
+  /** Compute held elsewhere: the assigned tasks in progress (and the open offers in hand). */
   tasksCompute(): number
   /** The breaker is tripped: no new work. */
   tripped(): boolean
@@ -100,6 +100,8 @@ export type FastLane = {
   poke(): void
   /** Offers in hand (proving, ready or being sent), by request id. */
   held(): bigint[]
+  /** Compute the offers in hand hold. */
+  heldCompute(): number
   /** Stops taking offers and aborts the proofs in progress (one that cannot be interrupted is still sent). */
   close(): void
   /** Sends every ready proof now and waits for the fast submissions in flight. */
@@ -394,6 +396,7 @@ export function createFastLane(params: FastLaneParams): FastLane {
     failed,
     poke: () => schedule(),
     held: () => [...held.keys()],
+    heldCompute: () => [...held.values()].reduce((sum, { task }) => sum + task.task.compute, 0),
     close,
     stop,
   }

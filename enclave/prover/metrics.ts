@@ -33,7 +33,7 @@ export function createMetrics() {
     }),
     submissions: new Counter({
       name: 'cairn_prover_submissions_total',
-      help: 'Fulfilment transactions sent, by method (fulfil, fulfilBatch, fulfilSigned, fulfilSignedBatch)',
+      help: 'Fulfilment transactions sent, by method (fulfil, fulfilBatch, fulfilSigned, fulfilSignedBatch, fulfilOpen)',
       labelNames: ['method'] as const,
       registers,
     }),
@@ -93,12 +93,12 @@ export function createMetrics() {
     }),
     fastOffersFulfilled: new Counter({
       name: 'cairn_prover_fast_offers_fulfilled_total',
-      help: 'Fast assignments fulfilled on chain (fulfilSigned, fulfilSignedBatch)',
+      help: 'Fast assignments fulfilled on chain (fulfilSigned, fulfilSignedBatch, fulfilOpen)',
       registers,
     }),
     fastOffersDropped: new Counter({
       name: 'cairn_prover_fast_offers_dropped_total',
-      help: 'Fast assignments given up, by reason (nonce-spent, deposit-short, no-time, expired, a proof failure, a contract error name, ...)',
+      help: 'Fast assignments given up, by reason (nonce-spent, deposit-short, not-open, no-time, expired, a proof failure, a contract error name, ...)',
       labelNames: ['reason'] as const,
       registers,
     }),

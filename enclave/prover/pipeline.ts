@@ -20,7 +20,7 @@ export type Pipeline = {
   book: TaskBook
   /** Proves a fast offer's task (fast-lane.ts) with the assigned tasks, under the same limits. */
   prove(task: TrackedTask): void
-  /** Fast offers queued or proving. */
+  /** Fast offers (signed and open) queued or proving. */
   fastBusy(): number
   /** Aborts proofs in progress, submits the proofs that are ready and waits for transactions in flight. */
   stop(): Promise<void>
@@ -50,6 +50,8 @@ export type PipelineParams = {
 
 export function createPipeline(params: PipelineParams): Pipeline {
   const { config, markets, job, metrics, logger } = params
+  // Both fast lanes' tasks (signed offers, open offers): proven here, settled by their lane, not the settler.
+  const isFast = (task: TrackedTask) => task.fast !== undefined || task.open !== undefined
   const book = createTaskBook({
     kindOf: (marketId) => (markets.get(marketId) as MarketRuntime).kind,
     onTracked(task) {
@@ -70,20 +72,20 @@ export function createPipeline(params: PipelineParams): Pipeline {
       const market = markets.get(task.marketId) as MarketRuntime
       return proveTask(task, await market.backend(job.keyring.current(task.marketId)), job, signal)
     },
-    onProof: (task, fulfilment) => (task.fast ? params.fast.proof(task, fulfilment) : settler.proof(task, fulfilment)),
+    onProof: (task, fulfilment) =>
+      isFast(task) ? params.fast.proof(task, fulfilment) : settler.proof(task, fulfilment),
     // A fast offer has no on-chain assignment to attest against: its invalid inputs only end it.
     onInvalidInputs: (task, error) =>
-      task.fast
+      isFast(task)
         ? params.fast.failed(task, 'invalid-inputs', error)
         : settler.reject(task, error.statement, error instanceof WrongInputKeyError ? error.inputKey : undefined),
     onFailed: (task, reason, error) =>
-      task.fast ? params.fast.failed(task, reason, error) : book.finish(task, { kind: 'failed', reason, error }),
+      isFast(task) ? params.fast.failed(task, reason, error) : book.finish(task, { kind: 'failed', reason, error }),
     onSettled: () => {
       settler.poke()
       params.fast.poke()
     },
   })
-  const isFast = (task: TrackedTask) => task.fast !== undefined
   const settler = createSettler({
     client: params.client,
     lane: params.lane,

@@ -3,10 +3,12 @@
  * the chain (scan.ts) and hands its logs to assignments.ts, which starts tasks down the pipeline (pipeline.ts: proven,
  * then settled) and makes fallback candidates that claims.ts claims; listings.ts, key-rotation.ts and
  * breaker-control.ts keep the listings, the enclave keys and the breaker; setup.ts is the start on chain. With a
- * matcher URL, fast-lane.ts takes the matcher's fast assignments into the same pipeline and fulfils them itself.
+ * matcher URL, fast-lane.ts takes the matcher's fast assignments of signed requests, and fast-open-lane.ts its offers of
+ * on-chain requests still Open, into the same pipeline, each fulfilling them itself.
  */
 import type { Logger } from 'pino'
-import { fetchFastAssignments } from '../../ts/fast-assignments-fetch.js'
+import type { OpenOffer } from '../../ts/fast-assignments.js'
+import { fetchFastOffers } from '../../ts/fast-assignments-fetch.js'
 import { attestationOf } from '../quote-source/index.js'
 import { assignmentsChainOf, createAssignments } from './assignments.js'
 import type { Breaker } from './breaker.js'
@@ -17,6 +19,7 @@ import { createChainClock } from './clock.js'
 import type { MarketConfig, ProverRunnerConfig } from './config.js'
 import { type Chain, proverEnclaveConfig } from './connect.js'
 import { createFastLane, type FastLane, fastLaneChainOf } from './fast-lane.js'
+import { createOpenLane, type OpenLane, openLaneChainOf } from './fast-open-lane.js'
 import { createKeyRotation, keyRegistryOf } from './key-rotation.js'
 import { type Keyring, openKeyring } from './keys.js'
 import { createListings } from './listings.js'
@@ -86,30 +89,63 @@ export async function createRuntime(params: RuntimeParams): Promise<Runtime> {
   const onTracked = (task: TrackedTask) => candidates.drop(task.requestId)
   // The fast lane needs the scheduler and the scheduler hands it its proofs: bound once both exist.
   let fastLane: FastLane | undefined
+  let openLane: OpenLane | undefined
   const fast: FastSink = {
-    proof: (task, fulfilment) => fastLane?.proof(task, fulfilment),
-    failed: (task, reason, error) => fastLane?.failed(task, reason, error),
+    proof: (task, fulfilment) => (task.open ? openLane?.proof(task, fulfilment) : fastLane?.proof(task, fulfilment)),
+    failed: (task, reason, error) =>
+      task.open ? openLane?.failed(task, reason, error) : fastLane?.failed(task, reason, error),
     poke: () => fastLane?.poke(),
   }
   const { book, ...pipeline } = createPipeline({ ...shared, config, client, lane, job, onTracked, fast })
   const matcherUrl = config.matcherUrl
+  const tasksCompute = () => [...book.all()].reduce((sum, task) => sum + task.task.compute, 0)
+  // One matcher poll serves both lanes: the signed lane fetches, the open offers of the same reply go to the open lane.
+  let openOffers: OpenOffer[] = []
   if (matcherUrl !== undefined) {
     fastLane = createFastLane({
       ...shared,
       me,
       deployment: reader.deployment,
-      fetchOffers: () => fetchFastAssignments(matcherUrl, me),
+      async fetchOffers() {
+        const offers = await fetchFastOffers(matcherUrl, me)
+        openOffers = offers.open
+        return offers.assignments
+      },
       chain: fastLaneChainOf(client, markets),
       lane,
       capacity: config.capacity,
-      tasksCompute: () => [...book.all()].reduce((sum, task) => sum + task.task.compute, 0),
+      tasksCompute: () => tasksCompute() + (openLane?.heldCompute() ?? 0),
       tripped,
       prove: pipeline.prove,
       proving: pipeline.fastBusy,
       batchWindow: config.batchWindow,
       maxBatch: config.maxBatch,
     })
+    const reads = assignmentsChainOf(reader, config.logRange)
+    const headNumber = () => reader.public.getBlockNumber({ cacheTime: 0 })
+    openLane = createOpenLane({
+      ...shared,
+      me,
+      chain: openLaneChainOf(client, {
+        creation: async (requestId) => reads.creation(requestId, await headNumber()),
+        status: reads.status,
+      }),
+      lane,
+      capacity: config.capacity,
+      otherCompute: () => tasksCompute() + (fastLane?.heldCompute() ?? 0),
+      tripped,
+      prove: pipeline.prove,
+    })
   }
+  const fastPoll =
+    fastLane === undefined || openLane === undefined
+      ? undefined
+      : async () => {
+          await (fastLane as FastLane).poll()
+          const offers = openOffers
+          openOffers = []
+          await (openLane as OpenLane).take(offers)
+        }
   const ensure = (market: MarketConfig, leaving: boolean) =>
     lane(() => ensureListing(client, market, { leaving }, logger))
   const listings = createListings({ ...shared, ensure, tripped })
@@ -163,15 +199,19 @@ export async function createRuntime(params: RuntimeParams): Promise<Runtime> {
       await claims.claimDue()
       await claims.abandonUnkeyed()
     },
-    ...(fastLane === undefined ? {} : { fastPoll: fastLane.poll, fastOffers: fastLane.held }),
+    ...(fastPoll === undefined
+      ? {}
+      : { fastPoll, fastOffers: () => [...(fastLane?.held() ?? []), ...(openLane?.held() ?? [])] }),
     reset: breakerControl.reset,
     pauseListings: listings.pause,
     async shutdown() {
       candidates.clear()
       // No new offers, fast proofs in progress aborted like tasks' (one that cannot be interrupted is still sent).
       fastLane?.close()
+      openLane?.close()
       await pipeline.stop()
       await fastLane?.stop()
+      await openLane?.stop()
       await stakeKeeper?.settled()
     },
     keyring,

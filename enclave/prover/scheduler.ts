@@ -5,7 +5,7 @@
  * or a transient failure (retried with exponential backoff while the deadline still allows another attempt).
  */
 import type { Logger } from 'pino'
-import type { FastAssignmentOffer } from '../../ts/fast-assignments.js'
+import type { FastAssignmentOffer, OpenOffer } from '../../ts/fast-assignments.js'
 import { InputsUnavailableError } from '../../ts/request-inputs.js'
 import type { Fulfilment } from '../../ts/types.js'
 import { describeError, proverFailureKind } from './backends/backend.js'
@@ -32,6 +32,11 @@ export type TrackedTask = TaskRecord & {
    * and `task` are built from the signed request and the offer (fast-offers.ts).
    */
   fast?: FastAssignmentOffer
+  /**
+   * A fast assignment of an on-chain request still Open (fast-open-lane.ts), proven like a task but settled with
+   * fulfilOpen: its records are the RequestCreated log's, its `task` built from the offer (fast-open.ts).
+   */
+  open?: OpenOffer
 }
 
 export type FailureKind =
