@@ -165,10 +165,6 @@ export async function startMatcher(network: Network, options: LaunchOptions): Pr
       MATCHER_METRICS_PORT: String(port),
       MATCHER_POLL_INTERVAL: '250',
       MATCHER_LOG_LEVEL: options.logLevel ?? 'info',
-      // The prover runners started here do not poll the matcher's fast assignments (no --matcher-url): every offer,
-      // of a signed order or of an on-chain request, could only lapse and delay the request by its window. On again
-      // (options.env) once they do.
-      MATCHER_FAST_LANE: 'false',
       ...devAttestation(network, 'MATCHER'),
       ...options.env,
     },
