@@ -15,6 +15,7 @@ import {
   createDevMarkets,
   type DevMarkets,
   fundActors,
+  matcherUrlOf,
   restakedStakeLive,
   startMatcher,
   startProver,
@@ -77,13 +78,16 @@ async function main(): Promise<void> {
   say('starting the matcher (attests its key with the dev TDX provider, registers it on chain)')
   const matcher = await startMatcher(net, { logDir, stateDir })
   services.push(matcher)
-  matcherUrl = new URL(matcher.healthUrl).origin
-  say('starting the prover runner (attests per-market enclave keys, lists in every market, stakes)')
+  matcherUrl = matcherUrlOf(matcher)
+  say(
+    'starting the prover runner (attests per-market enclave keys, lists in every market, stakes, polls the fast lane)',
+  )
   services.push(
     await startProver(net, {
       logDir,
       stateDir,
       claimFallback: true,
+      matcherUrl,
       markets: [
         { marketId: markets.groth16Restaked, backend: 'groth16', price: PRICE, provingTime: PROVING_TIME },
         { marketId: markets.groth16Native, backend: 'groth16', price: PRICE, provingTime: PROVING_TIME },

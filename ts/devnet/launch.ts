@@ -183,10 +183,24 @@ export function proverOperatorTokenFile(options: Pick<LaunchOptions, 'stateDir'>
   return join(options.stateDir, `${name}.operator-token`)
 }
 
-/** Starts the prover runner for the devnet prover account in the given markets. */
+/** The matcher's HTTP base URL (its fast assignments are served on the same port as its health check). */
+export function matcherUrlOf(matcher: Pick<Service, 'healthUrl'>): string {
+  return new URL(matcher.healthUrl).origin
+}
+
+/**
+ * Starts the prover runner for the devnet prover account in the given markets. With `matcherUrl` it serves that
+ * matcher's fast lane (its offers of signed and of on-chain requests); without, the matcher's offers to it can only
+ * lapse, delaying each request by the offer's window.
+ */
 export async function startProver(
   network: Network,
-  options: LaunchOptions & { markets: readonly ProverMarketOffer[]; claimFallback?: boolean; name?: string },
+  options: LaunchOptions & {
+    markets: readonly ProverMarketOffer[]
+    claimFallback?: boolean
+    name?: string
+    matcherUrl?: string
+  },
 ): Promise<Service> {
   const port = await freePort()
   const name = options.name ?? 'prover'
@@ -219,6 +233,7 @@ export async function startProver(
       PROVER_POLL_INTERVAL: '500',
       PROVER_BATCH_WINDOW: '500',
       PROVER_CLAIM_FALLBACK: String(options.claimFallback ?? false),
+      ...(options.matcherUrl === undefined ? {} : { PROVER_MATCHER_URL: options.matcherUrl }),
       PROVER_LOG_LEVEL: options.logLevel ?? 'info',
       ...devAttestation(network, 'PROVER'),
       ...options.env,
