@@ -7,17 +7,27 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { coveredByDeposits, fastBatchStep, fastSubmission } from '../enclave/prover/fast-batch.js'
 import { createFastLane, type FastLaneChain, type FastMarket } from '../enclave/prover/fast-lane.js'
 import { chainDrop, fastTask, offerDrop } from '../enclave/prover/fast-offers.js'
+import { openOfferDrop, openTask } from '../enclave/prover/fast-open.js'
+import { createOpenLane, type OpenLaneChain } from '../enclave/prover/fast-open-lane.js'
 import { createMetrics } from '../enclave/prover/metrics.js'
 import type { TrackedTask } from '../enclave/prover/scheduler.js'
 import { createTxLane } from '../enclave/prover/settle.js'
 import type { Deployment } from '../ts/deployment.js'
 import { decodeRevertData } from '../ts/errors.js'
-import { encodeFastAssignments, type FastAssignmentOffer } from '../ts/fast-assignments.js'
-import { FastAssignmentsUnavailableError, fetchFastAssignments } from '../ts/fast-assignments-fetch.js'
+import { encodeFastAssignments, type FastAssignmentOffer, type OpenOffer } from '../ts/fast-assignments.js'
+import { FastAssignmentsUnavailableError, fetchFastAssignments, fetchFastOffers } from '../ts/fast-assignments-fetch.js'
 import type { FastProof } from '../ts/fast-fulfil.js'
-import { iSignedRequestsAbi } from '../ts/generated.js'
+import { iSignedRequestsAbi, proofMarketplaceAbi } from '../ts/generated.js'
 import { type SignedRequest, signedRequestId } from '../ts/signed-requests.js'
-import { combinedInputsDigest, type Fulfilment, inlineInputs, noInputs, remoteInputs } from '../ts/types.js'
+import {
+  combinedInputsDigest,
+  type Fulfilment,
+  inlineInputs,
+  noInputs,
+  type RequestCreation,
+  type RequestStatus,
+  remoteInputs,
+} from '../ts/types.js'
 import { type LocalServer, serveLocally } from './local-server.js'
 
 // ------------------------------------------------------------------------------------------------ fixtures
@@ -381,5 +391,214 @@ describe('fetchFastAssignments', () => {
     const withCredentials = base.replace('http://', 'http://user:secret@')
     const error = await fetchFastAssignments(withCredentials, ME).catch((e: Error) => e)
     expect(String(error)).not.toContain('secret')
+  })
+})
+
+// ------------------------------------------------------------------------------------------------ open offers
+
+const OPEN_ID = (MARKET << 64n) | 7n
+const openRecord = {
+  refundAddress: REQUESTER,
+  maxReward: 40n,
+  createdAt: NOW - 10,
+  matchingExpiry: NOW + 600,
+  provingTime: 600,
+  inputsDigest: combinedInputsDigest(`0x${'ab'.repeat(32)}`, zeroHash),
+} as const
+
+function openOffer(overrides: Partial<OpenOffer> = {}): OpenOffer {
+  return {
+    requestId: OPEN_ID,
+    record: { ...openRecord },
+    prover: ME,
+    price: 25n,
+    validUntil: BigInt(NOW + 300),
+    matcherSignature: `0x${'22'.repeat(65)}` as Hex,
+    ...overrides,
+  }
+}
+
+/** The RequestCreated log of the open offer's request, as the chain emitted it. */
+function creation(overrides: Partial<RequestCreation> = {}): RequestCreation {
+  return {
+    requestId: OPEN_ID,
+    marketId: MARKET,
+    requester: REQUESTER,
+    request: { ...openRecord },
+    deadline: NOW + 1_200,
+    speedPreferenceBps: 5_000,
+    publicInputs: remoteInputs('https://inputs.example/7', `0x${'ab'.repeat(32)}`),
+    privateInputs: noInputs,
+    ...overrides,
+  }
+}
+
+const openContext = { me: ME, markets, now: NOW }
+
+describe('the open offer checks', () => {
+  it('takes an offer that is its own, for the record RequestCreated emitted, with time to prove', () => {
+    expect(openOfferDrop(openOffer(), creation(), openContext)).toBeUndefined()
+  })
+
+  it('drops what it must not prove, naming why', () => {
+    expect(openOfferDrop(openOffer({ prover: OTHER }), creation(), openContext)).toBe('not-mine')
+    expect(openOfferDrop(openOffer(), undefined, openContext)).toBe('unknown-request')
+    expect(openOfferDrop(openOffer(), creation({ requestId: OPEN_ID + 1n }), openContext)).toBe('unknown-request')
+    const forged = openOffer({ record: { ...openRecord, maxReward: 1_000n } })
+    expect(openOfferDrop(forged, creation(), openContext)).toBe('record-mismatch')
+    expect(openOfferDrop(openOffer(), creation({ marketId: 9n }), openContext)).toBe('unknown-market')
+    const hidden = creation({ privateInputs: inlineInputs('0x99') })
+    expect(openOfferDrop(openOffer(), hidden, openContext)).toBe('private-inputs')
+    expect(openOfferDrop(openOffer({ price: 41n }), creation(), openContext)).toBe('above-max-reward')
+    expect(openOfferDrop(openOffer({ price: 24n }), creation(), openContext)).toBe('below-listed-price')
+  })
+
+  it('needs the listing’s proving time before the earlier of validUntil and the matching expiry', () => {
+    expect(openOfferDrop(openOffer({ validUntil: BigInt(NOW + 60) }), creation(), openContext)).toBeUndefined()
+    expect(openOfferDrop(openOffer({ validUntil: BigInt(NOW + 59) }), creation(), openContext)).toBe('no-time')
+    const soon = { ...openRecord, matchingExpiry: NOW + 59 }
+    const expiring = openOfferDrop(openOffer({ record: soon }), creation({ request: soon }), openContext)
+    expect(expiring).toBe('no-time')
+  })
+
+  it('proves an offer as a task of the RequestCreated records, due by the offer’s expiry', () => {
+    const task = openTask(openOffer(), creation(), market, NOW)
+    expect(task).toMatchObject({
+      requestId: OPEN_ID,
+      marketId: MARKET,
+      request: openRecord,
+      task: { prover: ME, price: 25n, deadline: NOW + 300, compute: 1 },
+      publicInputs: creation().publicInputs,
+      open: openOffer(),
+    })
+    expect(task.fast).toBeUndefined()
+  })
+})
+
+/** An open lane over fakes: the chain's logs and statuses, the sends recorded. */
+function fakeOpenLane(options: { capacity?: number; otherCompute?: number } = {}) {
+  const statuses = new Map<bigint, RequestStatus>([[OPEN_ID, 'Open']])
+  const sent: { offer: OpenOffer; publicInputs: Hex; proof: Hex }[] = []
+  const proving: TrackedTask[] = []
+  let submitFails: Error | undefined
+  const chain: OpenLaneChain = {
+    creation: async (requestId) => (requestId === OPEN_ID ? creation() : undefined),
+    status: async (requestId) => statuses.get(requestId) ?? 'None',
+    async submit(o, publicInputs, proof, onSent) {
+      onSent()
+      if (submitFails) throw submitFails
+      sent.push({ offer: o, publicInputs, proof })
+      statuses.set(o.requestId, 'Fulfilled')
+      return { requestId: o.requestId, prover: o.prover, price: o.price, refund: o.record.maxReward - o.price }
+    },
+  }
+  const metrics = createMetrics()
+  const lines: { msg: string; reason?: string }[] = []
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line)) })
+  const lane = createOpenLane({
+    me: ME,
+    chain,
+    lane: createTxLane(),
+    markets,
+    clock: { now: () => NOW, observe: () => {} },
+    capacity: options.capacity ?? 4,
+    otherCompute: () => options.otherCompute ?? 0,
+    tripped: () => false,
+    prove: (task) => void proving.push(task),
+    metrics,
+    logger,
+    backoff: { initialMs: 10, maxMs: 10 },
+  })
+  const prove = (task: TrackedTask) => {
+    proving.splice(proving.indexOf(task), 1)
+    lane.proof(task, { proof: `0x${'ee'.repeat(8)}`, publicInputs: '0x0102' } as unknown as Fulfilment)
+  }
+  const failWith = (error: Error | undefined) => {
+    submitFails = error
+  }
+  return { lane, statuses, sent, proving, prove, metrics, lines, failWith }
+}
+
+describe('the open lane', () => {
+  it('takes a new offer once, proves it from the logged inputs, and settles it with fulfilOpen', async () => {
+    const f = fakeOpenLane()
+    await f.lane.take([openOffer()])
+    await f.lane.take([openOffer()])
+    expect(f.proving).toHaveLength(1)
+    expect(await count(f.metrics.fastOffersSeen)).toBe(1)
+    f.prove(f.proving[0] as TrackedTask)
+    await until(() => expect(f.sent).toHaveLength(1))
+    // The bytes the proof is for are always sent: fulfilOpen checks them against the record's digest.
+    expect(f.sent[0]).toEqual({ offer: openOffer(), publicInputs: '0x0102', proof: `0x${'ee'.repeat(8)}` })
+    await until(async () => expect(await count(f.metrics.fastOffersFulfilled)).toBe(1))
+    expect(await count(f.metrics.submissions, { method: 'fulfilOpen' })).toBe(1)
+    expect(f.lane.held()).toEqual([])
+  })
+
+  it('drops an offer of a request no longer Open, before and after proving it', async () => {
+    const f = fakeOpenLane()
+    f.statuses.set(OPEN_ID, 'Assigned')
+    await f.lane.take([openOffer()])
+    expect(f.proving).toHaveLength(0)
+    expect(await count(f.metrics.fastOffersDropped, { reason: 'not-open' })).toBe(1)
+
+    const g = fakeOpenLane()
+    await g.lane.take([openOffer()])
+    // The matcher's fallback assign (or a claim) lands while the proof is made.
+    g.statuses.set(OPEN_ID, 'Assigned')
+    g.prove(g.proving[0] as TrackedTask)
+    await until(async () => expect(await count(g.metrics.fastOffersDropped, { reason: 'not-open' })).toBe(1))
+    expect(g.sent).toHaveLength(0)
+    expect(g.lines.some((line) => line.msg === 'open fast assignment dropped' && line.reason === 'not-open')).toBe(true)
+  })
+
+  it('a RequestNotOpen revert counts as not-open; a transport failure is retried', async () => {
+    const f = fakeOpenLane()
+    await f.lane.take([openOffer()])
+    f.failWith(new Error('socket hang up'))
+    f.prove(f.proving[0] as TrackedTask)
+    await until(async () => expect(await count(f.metrics.retries, { stage: 'fast-open-submit' })).toBeGreaterThan(0))
+    f.failWith(undefined)
+    await until(() => expect(f.sent).toHaveLength(1))
+
+    const g = fakeOpenLane()
+    await g.lane.take([openOffer()])
+    g.failWith(
+      decodeRevertData(
+        encodeErrorResult({ abi: proofMarketplaceAbi, errorName: 'RequestNotOpen', args: [OPEN_ID, 2] }),
+      ),
+    )
+    g.prove(g.proving[0] as TrackedTask)
+    await until(async () => expect(await count(g.metrics.fastOffersDropped, { reason: 'not-open' })).toBe(1))
+  })
+
+  it('holds capacity beside the assigned tasks and the signed offers; drops offers not its own or unknown', async () => {
+    const f = fakeOpenLane({ capacity: 1, otherCompute: 1 })
+    await f.lane.take([openOffer()])
+    expect(f.proving).toHaveLength(0)
+    expect(await count(f.metrics.fastOffersDropped)).toBe(0)
+    expect(f.lane.heldCompute()).toBe(0)
+
+    const g = fakeOpenLane()
+    await g.lane.take([openOffer({ prover: OTHER }), openOffer({ requestId: OPEN_ID + 1n })])
+    expect(await count(g.metrics.fastOffersDropped, { reason: 'not-mine' })).toBe(1)
+    expect(await count(g.metrics.fastOffersDropped, { reason: 'unknown-request' })).toBe(1)
+
+    const h = fakeOpenLane()
+    await h.lane.take([openOffer()])
+    expect(h.lane.heldCompute()).toBe(1)
+  })
+})
+
+describe('fetchFastOffers', () => {
+  let server: LocalServer | undefined
+  afterEach(async () => server?.close())
+
+  it('reads both lists of one reply', async () => {
+    server = await serveLocally((_req, res: ServerResponse) => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(encodeFastAssignments([offer(1n)], [openOffer()]))
+    })
+    expect(await fetchFastOffers(server.base, ME)).toEqual({ assignments: [offer(1n)], open: [openOffer()] })
   })
 })
