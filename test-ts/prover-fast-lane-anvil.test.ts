@@ -2,8 +2,9 @@
 // authorises) hands fast assignments of real signed requests to a real prover runner, which proves them (TEE-WASM:
 // the only public-input statements the dev backends can prove; the Groth16 preimage circuit needs a private witness,
 // which the fast lane never carries) and fulfils them with fulfilSigned / fulfilSignedBatch; the requester's
-// waitForProof and signedRequestState report them fulfilled with the proof. The SDK's fulfilSigned is also driven
-// directly with a real Groth16 proof, for its named errors.
+// waitForProof and signedRequestState report them fulfilled with the proof. It also serves an open offer of a
+// createRequest'ed public request (no matcher assigns it here, so it stays Open), which the runner settles with
+// fulfilOpen. The SDK's fulfilSigned is also driven directly with a real Groth16 proof, for its named errors.
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -27,6 +28,7 @@ import {
   type CairnClient,
   chainTime,
   createMarket,
+  createRequest,
   deposit,
   encodeFastAssignments,
   type FastAssignmentOffer,
@@ -35,6 +37,7 @@ import {
   fulfilSignedBatch,
   getBalance,
   mintDevToken,
+  type OpenOffer,
   ownedMatcherAuthorityAbi,
   register,
   type SignedRequestWithSignature,
@@ -67,6 +70,8 @@ type Fixture = {
   matcher: ReturnType<typeof privateKeyToAccount>
   /** What the tiny matcher serves, by prover. */
   offers: Map<string, FastAssignmentOffer[]>
+  /** Its offers of on-chain requests, by prover. */
+  openOffers: Map<string, OpenOffer[]>
   server: LocalServer
 }
 
@@ -109,6 +114,7 @@ beforeAll(async () => {
   await register(actors.bystander, { capacity: 1 })
 
   const offers = new Map<string, FastAssignmentOffer[]>()
+  const openOffers = new Map<string, OpenOffer[]>()
   const server = await serveLocally((req, res) => {
     const match = /^\/provers\/(0x[0-9a-fA-F]{40})\/fast-assignments$/.exec(req.url ?? '')
     if (req.method !== 'GET' || match === null) {
@@ -117,7 +123,8 @@ beforeAll(async () => {
       return
     }
     res.writeHead(200, { 'content-type': 'application/json' })
-    res.end(encodeFastAssignments(offers.get((match[1] as string).toLowerCase()) ?? []))
+    const prover = (match[1] as string).toLowerCase()
+    res.end(encodeFastAssignments(offers.get(prover) ?? [], openOffers.get(prover) ?? []))
   })
 
   fixture = {
@@ -131,6 +138,7 @@ beforeAll(async () => {
     keyDir: await mkdtemp(join(tmpdir(), 'cairn-fast-')),
     matcher,
     offers,
+    openOffers,
     server,
   }
   // Two forge deployments (marketplace, attestation) take most of it, minutes on a loaded machine.
@@ -213,6 +221,22 @@ async function fastOffer(
   const assignment = { requestId: signed.requestId, prover, price: options.price ?? PRICE, validUntil }
   const matcherSignature = await f.matcher.signTypedData(fastAssignmentTypedData(f.devnet.deployment, assignment))
   return { ...assignment, request: signed.request, signature: signed.signature, matcherSignature }
+}
+
+/** The matcher's fast assignment of the Open on-chain request `created` to `prover`. */
+async function openOffer(
+  created: { requestId: bigint; request: OpenOffer['record'] },
+  prover: Address,
+): Promise<OpenOffer> {
+  const f = current()
+  const validUntil = (await chainTime(f.devnet.reader)) + 300n
+  const assignment = { requestId: created.requestId, prover, price: PRICE, validUntil }
+  const matcherSignature = await f.matcher.signTypedData(fastAssignmentTypedData(f.devnet.deployment, assignment))
+  return { ...assignment, record: created.request, matcherSignature }
+}
+
+function serveOpen(prover: Address, offers: OpenOffer[]): void {
+  current().openOffers.set(prover.toLowerCase(), offers)
 }
 
 function serve(prover: Address, offers: FastAssignmentOffer[]): void {
@@ -309,6 +333,42 @@ describe('the runner’s fast lane', () => {
     expect(await metric(restarted.url, 'cairn_prover_fast_offers_dropped_total{reason="nonce-spent"}')).toBe(1)
     expect(await metric(restarted.url, 'cairn_prover_submissions_total{method="fulfilSigned"}')).toBe(1)
     serve(prover, [])
+  })
+})
+
+describe('the runner’s fast lane of on-chain requests', () => {
+  it('settles an open offer of a createRequest’ed public request with fulfilOpen; waitForProof returns the proof', async () => {
+    const f = current()
+    const { reader, actors } = f.devnet
+    const fromBlock = await reader.public.getBlockNumber()
+    const started = runner ?? (await startRunner())
+    const publicInputs = concat([toHex(randomFieldElement(), { size: 32 }), sha256('0x')])
+    const created = await createRequest(actors.requester, await schedule(f.teeMarket, publicInputs))
+    const refundAddress = actors.requester.wallet.account.address
+    const before = { refund: await paymentBalance(refundAddress), prover: await paymentBalance(started.address) }
+
+    const wait = waitForProof(reader, created.requestId, { fromBlock, timeoutMs: 50_000, pollIntervalMs: 100 })
+    serveOpen(started.address, [await openOffer(created, started.address)])
+    const proof = await wait
+
+    expect(proof).toMatchObject({
+      lane: 'fast',
+      requestId: created.requestId,
+      prover: started.address,
+      price: PRICE,
+      refund: MAX_REWARD - PRICE,
+      publicInputs,
+      request: created.request,
+      task: { prover: started.address, price: PRICE, compute: 0 },
+    })
+    expect(proof.proof.length).toBeGreaterThan(2)
+    expect(await metric(started.url, 'cairn_prover_submissions_total{method="fulfilOpen"}')).toBe(1)
+    expect(await paymentBalance(started.address)).toBe(before.prover + PRICE)
+    expect(await paymentBalance(refundAddress)).toBe(before.refund + MAX_REWARD - PRICE)
+    // Still served (the matcher has not seen it settled yet): never taken again, the request is no longer Open.
+    await eventually('the open offer polled again', async () => started.fastOffers().length === 0)
+    expect(await metric(started.url, 'cairn_prover_submissions_total{method="fulfilOpen"}')).toBe(1)
+    serveOpen(started.address, [])
   })
 })
 
