@@ -96,7 +96,12 @@ async function main(): Promise<number> {
       { marketId: markets.groth16Native, backend: 'groth16', price: PRICE, provingTime: LISTED_PROVING_TIME },
       { marketId: markets.teeWasm, backend: 'tee-wasm', price: PRICE, provingTime: LISTED_PROVING_TIME },
     ]
-    const matcherLaunch = { ...launch, env: { MATCHER_LIVENESS_GRACE: String(LIVENESS_GRACE) } }
+    // The faults exercised are the stake-backed path's (missed deadlines, slashes): the fast lane stays off, and the
+    // matcher moves to a new port on restart, which a runner polling it would not follow.
+    const matcherLaunch = {
+      ...launch,
+      env: { MATCHER_LIVENESS_GRACE: String(LIVENESS_GRACE), MATCHER_FAST_LANE: 'false' },
+    }
     const startProverRunner = () => startProver(net, { ...launch, markets: offers, claimFallback: true })
     say('starting 3 relayers, the matcher and the prover runner')
     running = {
