@@ -114,10 +114,10 @@ contract SignedFulfilmentModule is ISignedFulfilments, MarketplaceBase {
         if (f.price > request.maxReward) revert PriceAboveMaxReward(requestId, f.price, request.maxReward);
         inputsDigest = keccak256(abi.encodePacked(keccak256(f.publicInputs), bytes32(0)));
         if (inputsDigest != request.inputsDigest) revert IProofMarketplace.WrongInputs(requestId);
-        address signer = ECDSA.recoverCalldata(
+        address signer = ECDSA.tryRecoverCalldata(
             _hashTypedData(FastAssignment(requestId, f.prover, f.price, f.validUntil).hash()), f.matcherSignature
         );
-        if (!matcherAuthority.isMatcher(signer)) revert IProofMarketplace.NotMatcher(signer);
+        if (signer == address(0) || !matcherAuthority.isMatcher(signer)) revert IProofMarketplace.NotMatcher(signer);
     }
 
     /// @dev Why `request` is not the record of the Open request `requestId`, or nothing.
@@ -175,16 +175,15 @@ contract SignedFulfilmentModule is ISignedFulfilments, MarketplaceBase {
         }
         (c.inputsDigest, c.failure) = _inputsFailure(f, c.requestId);
         if (c.failure.length != 0) return (c, matcher);
-        address signer = ECDSA.recoverCalldata(
+        address signer = ECDSA.tryRecoverCalldata(
             _hashTypedData(FastAssignment(c.requestId, f.prover, f.price, f.validUntil).hash()), f.matcherSignature
         );
-        if (signer != matcher) {
-            if (!matcherAuthority.isMatcher(signer)) {
-                c.failure = abi.encodeWithSelector(IProofMarketplace.NotMatcher.selector, signer);
-                return (c, matcher);
-            }
-            matcher = signer;
+        // A malformed signature recovers no one (zero): the item fails, never the batch, and zero is never a matcher.
+        if (signer == address(0) || (signer != matcher && !matcherAuthority.isMatcher(signer))) {
+            c.failure = abi.encodeWithSelector(IProofMarketplace.NotMatcher.selector, signer);
+            return (c, matcher);
         }
+        matcher = signer;
         if (!_isRequesterSignature(r.requester, digest, f.requesterSignature)) {
             c.failure = abi.encodeWithSelector(ISignedRequests.BadRequesterSignature.selector, r.requester);
             return (c, matcher);

@@ -651,4 +651,20 @@ contract SignedFulfilmentsTest is SignedRequestSupport {
         uint256 id = _post(p);
         _expectOpenRevert(_open(id, prover, 0), abi.encodeWithSelector(IProofMarketplace.WrongInputs.selector, id));
     }
+
+    /// A malformed matcher signature fails its item (NotMatcher of no one), never the batch (found by the invariant
+    /// campaign: ECDSA.recover reverted the whole fulfilSignedBatch).
+    function test_fulfilSignedBatch_aMalformedMatcherSignatureFailsOnlyItsItem() public {
+        SignedFulfilment[] memory fs = new SignedFulfilment[](2);
+        fs[0] = _fast(_signedRequest(signer, 0, 0), prover, 0);
+        fs[1] = _fast(_signedRequest(signer, 1, 1), prover, 1);
+        fs[0].matcherSignature = hex"1234";
+        assertEq(_sendBatch(fs), 1);
+        assertEq(skipReasons[0], abi.encodeWithSelector(IProofMarketplace.NotMatcher.selector, address(0)));
+        SignedFulfilment memory single = fs[0];
+        _expectRevert(single, abi.encodeWithSelector(IProofMarketplace.NotMatcher.selector, address(0)));
+        OpenFulfilment memory open = _open(_post(0), prover, 0);
+        open.matcherSignature = hex"1234";
+        _expectOpenRevert(open, abi.encodeWithSelector(IProofMarketplace.NotMatcher.selector, address(0)));
+    }
 }
