@@ -137,7 +137,7 @@ beforeAll(async () => {
   ]
   setup = { ...setup, markets, offers }
   const [matcher, prover] = await Promise.all([
-    startMatcher(network, launch),
+    startMatcher(network, matcherLaunch(launch)),
     startProver(network, { ...launch, markets: offers }),
   ])
   services.matcher = matcher
@@ -724,7 +724,7 @@ describe('the Cairn network end to end: matcher and prover runner as processes o
     const publicRequest = (await postPublicTee()).posted
     for (const posted of privates) expect(await getRequestState(reader, posted.requestId)).toBe('Open')
 
-    services.matcher = await startMatcher(network, launch)
+    services.matcher = await startMatcher(network, matcherLaunch(launch))
     // Same key file, same key: the envelopes wrapped to the crashed matcher still open.
     expect(await getActiveMatcherKeys(teeReader)).toEqual([
       expect.objectContaining({ signer: keyBefore.signer, eciesPublicKey: keyBefore.eciesPublicKey }),
@@ -774,7 +774,7 @@ describe('the Cairn network end to end: matcher and prover runner as processes o
     })
 
     // The same key and orders file: the acknowledged orders come back from its journal, the chain says none is used.
-    services.matcher = await startMatcher(network, launch)
+    services.matcher = await startMatcher(network, matcherLaunch(launch))
     services.prover = await startProver(network, { ...launch, markets: offers, claimFallback: true })
     const proofs = await Promise.all([...pending.map((request) => signedProofOf(request)), censoredProof])
     for (const [i, request] of [...pending, censored].entries()) {
@@ -798,4 +798,13 @@ function contextOf(markets: DevMarkets, request: { requester: Address; publicInp
     requester: request.requester,
     publicInputsDigest: inputsDigest(request.publicInputs),
   }
+}
+
+/**
+ * The matcher of these tests runs without the fast lane: its prover runners are started without the matcher's URL
+ * (some tests restart the matcher on a new port), so an off-chain offer could only lapse. The fast lane has its own
+ * tests with real processes (matcher-fast-orders, matcher-fast-open-chain, prover-fast-lane-anvil).
+ */
+function matcherLaunch(launch: LaunchOptions): LaunchOptions {
+  return { ...launch, env: { ...launch.env, MATCHER_FAST_LANE: 'false' } }
 }
