@@ -57,7 +57,8 @@ interface ISignedFulfilments {
     /// @notice fulfilSigned for several requests, all the sender's, with one verifier call per verifier
     /// (IProofVerifier.verifyBatch). An item that fails any check is skipped with
     /// IProofMarketplace.FulfilmentSkipped and the same error fulfilSigned would give, and changes nothing; the batch
-    /// reverts only for an empty batch or a gas shortfall.
+    /// reverts only for an empty batch, a gas shortfall, or a sender that is not a registered prover
+    /// (ProverNotRegistered: every item is the sender's, so none could be paid).
     /// @return fulfilled Number of requests fulfilled.
     function fulfilSignedBatch(SignedFulfilment[] calldata fulfilments) external returns (uint256 fulfilled);
 
