@@ -1,7 +1,13 @@
 import { type Logger, pino } from 'pino'
 import type { Histogram } from 'prom-client'
 import { type Address, type Hex, keccak256, toHex, zeroHash } from 'viem'
-import { type ChainView, emptyView, type HeadBlock, type MatcherRequest } from '../enclave/matcher/chain.js'
+import {
+  type ChainView,
+  emptyView,
+  type HeadBlock,
+  type MatcherRequest,
+  type SyncNotes,
+} from '../enclave/matcher/chain.js'
 import { addMarket, addRequest, setListing, setProver } from '../enclave/matcher/engine.js'
 import { createMetrics, type Metrics } from '../enclave/matcher/metrics.js'
 import { inlineInputs } from '../ts/types.js'
@@ -106,5 +112,27 @@ export function head(number: bigint, fork = ''): HeadBlock {
     hash: keccak256(toHex(`${fork}block ${number}`)),
     parentHash: keccak256(toHex(`${fork}block ${number - 1n}`)),
     timestamp: BigInt(NOW) + number,
+  }
+}
+
+/** What one sync noted: nothing, unless `overrides` says otherwise. */
+export function notes(overrides: Partial<SyncNotes> = {}): SyncNotes {
+  return {
+    from: 0n,
+    to: 0n,
+    rebuilt: false,
+    created: [],
+    assigned: [],
+    skipped: [],
+    matcherKeys: [],
+    revokedMatchers: [],
+    signedUsed: [],
+    noncesInvalidated: [],
+    signedFulfilled: [],
+    balanceLowered: [],
+    openFulfilled: [],
+    cancelled: [],
+    readError: undefined,
+    ...overrides,
   }
 }

@@ -35,6 +35,7 @@ import {
   matcherRequest,
   metricValue,
   NOW,
+  notes,
   PROVER,
   viewWith,
 } from './matcher-fakes.js'
@@ -92,27 +93,6 @@ function fakeChain(): Chain {
     nonceWord: async () => 0n,
     requestStatus: async () => 0,
     balance: async (account) => balances.get(account.toLowerCase()) ?? 0n,
-  }
-}
-
-function notes(overrides: Partial<SyncNotes> = {}): SyncNotes {
-  return {
-    from: 0n,
-    to: 0n,
-    rebuilt: false,
-    created: [],
-    assigned: [],
-    skipped: [],
-    matcherKeys: [],
-    revokedMatchers: [],
-    signedUsed: [],
-    noncesInvalidated: [],
-    signedFulfilled: [],
-    balanceLowered: [],
-    openFulfilled: [],
-    cancelled: [],
-    readError: undefined,
-    ...overrides,
   }
 }
 

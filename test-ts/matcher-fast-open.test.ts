@@ -38,6 +38,7 @@ import {
   matcherRequest,
   metricValue,
   NOW,
+  notes,
   PROVER,
   privateInputs,
   viewWith,
@@ -70,27 +71,6 @@ function openRequest(overrides: Partial<MatcherRequest> = {}): MatcherRequest {
       matchingExpiry: NOW + 400,
       inputsDigest: PUBLIC_ONLY,
     },
-    ...overrides,
-  }
-}
-
-function notes(overrides: Partial<SyncNotes> = {}): SyncNotes {
-  return {
-    from: 0n,
-    to: 0n,
-    rebuilt: false,
-    created: [],
-    assigned: [],
-    skipped: [],
-    matcherKeys: [],
-    revokedMatchers: [],
-    signedUsed: [],
-    noncesInvalidated: [],
-    signedFulfilled: [],
-    balanceLowered: [],
-    openFulfilled: [],
-    cancelled: [],
-    readError: undefined,
     ...overrides,
   }
 }

@@ -19,33 +19,13 @@ import {
   histogramCount,
   matcherRequest,
   metricValue,
+  notes,
   privateInputs,
   viewWith,
 } from './matcher-fakes.js'
 
 // The matcher's following of the chain (follow.ts) and what it does with each sync's notes (sync-notes.ts), with an
 // indexer double: no chain.
-
-function notes(overrides: Partial<SyncNotes> = {}): SyncNotes {
-  return {
-    from: 0n,
-    to: 0n,
-    rebuilt: false,
-    created: [],
-    assigned: [],
-    skipped: [],
-    matcherKeys: [],
-    revokedMatchers: [],
-    signedUsed: [],
-    noncesInvalidated: [],
-    signedFulfilled: [],
-    balanceLowered: [],
-    openFulfilled: [],
-    cancelled: [],
-    readError: undefined,
-    ...overrides,
-  }
-}
 
 /** Indexes `step` blocks per sync towards the target; the syncs listed in `rebuildAt` (1-based) say they rebuilt. */
 function indexerDouble(params: { step: bigint; rebuildAt?: number[]; failAt?: number[] }) {
