@@ -1,9 +1,11 @@
 // The whole Cairn network on this machine: two anvil chains (Ethereum with the real Symbiotic core, and the
 // marketplace chain), every contract deployed by the forge scripts, a relayer quorum mirroring restaked stake, the
-// attested matcher and a prover runner (the dev attestation provider stands in for TDX). Then a private-input
-// Groth16 request and a TEE-WASM request run end to end, and the network stays up for the CLI until Ctrl-C.
+// attested matcher and a prover runner (the dev attestation provider stands in for TDX). Then four requests run end
+// to end: a private-input Groth16 request and a private TEE-WASM request on the stake-backed path, and two public
+// TEE-WASM requests on the fast lane (one signed off chain, one posted on chain), and the network stays up for the CLI
+// until Ctrl-C.
 //   npm run devnet            # stays up until Ctrl-C
-//   npm run devnet -- --once  # exits after the two requests (CI smoke test)
+//   npm run devnet -- --once  # exits after the four requests (CI smoke test)
 // PORT (default 8545) is the marketplace chain's RPC port, ETHEREUM_PORT (default 8546) Ethereum's.
 import { randomBytes } from 'node:crypto'
 import { mkdir, rm } from 'node:fs/promises'
@@ -104,6 +106,7 @@ async function main(): Promise<void> {
 
   await privateGroth16Request(net, markets)
   await teeWasmRequest(net, markets)
+  await publicFastLaneRequests(net, markets)
   printSummary(net, markets)
 }
 
@@ -131,10 +134,27 @@ async function teeWasmRequest(net: Network, markets: DevMarkets): Promise<void> 
   })
 }
 
+/**
+ * Two requests with public inputs only, which the matcher offers on the fast lane: the prover proves first and settles
+ * each in one transaction (fulfilSigned for the signed one, fulfilOpen for the on-chain one), with no assignment, no
+ * stake lock and no escrow written. The statement: the sha256 program over the empty preimage, bound to a fresh
+ * context, so the whole statement is public and nothing needs a data key.
+ */
+async function publicFastLaneRequests(net: Network, markets: DevMarkets): Promise<void> {
+  for (const path of ['signed', 'onchain'] as const) {
+    const context = bytesToHex(randomBytes(32))
+    await runRequest(net, `public TEE-WASM request on the fast lane (${path === 'signed' ? 'signed' : 'on chain'})`, {
+      path,
+      marketId: markets.teeWasm,
+      publicInputs: concat([context, sha256('0x')]),
+    })
+  }
+}
+
 async function runRequest(
   net: Network,
   title: string,
-  params: { path: 'signed' | 'onchain'; marketId: bigint; publicInputs: Hex; privateInputs: Uint8Array },
+  params: { path: 'signed' | 'onchain'; marketId: bigint; publicInputs: Hex; privateInputs?: Uint8Array },
 ): Promise<void> {
   const requester = { ...net.marketplace.actors.requester, attestation: net.attestation.marketplace }
   // One request on each path: signed off chain and sent to the matcher's order stream (nothing on chain until it is
@@ -143,14 +163,16 @@ async function runRequest(
     params.path === 'signed'
       ? 'signing it off chain and sending it to the order stream'
       : 'posting it on chain (createRequest)'
-  say(`${title}: encrypting private inputs to the attested matcher key, ${how}`)
+  const privacy =
+    params.privateInputs === undefined ? 'public inputs only' : 'encrypting private inputs to the attested matcher key'
+  say(`${title}: ${privacy}, ${how}`)
   const requestStart = performance.now()
   const common = {
     marketId: params.marketId,
     maxReward: MAX_REWARD,
     provingTime: PROVING_TIME,
     publicInputs: params.publicInputs,
-    privateInputs: params.privateInputs,
+    ...(params.privateInputs === undefined ? {} : { privateInputs: params.privateInputs }),
   }
   const created =
     params.path === 'signed' && matcherUrl !== undefined
@@ -180,11 +202,21 @@ async function runRequest(
         say(`  the marketplace skipped an assignment (block ${details.blockNumber}): ${details.reason.message}`)
         return
       }
+      if (stage === 'fulfilled' && details.lane === 'fast') {
+        say(
+          `  proven on the fast lane: settled in one transaction, no assignment (block ${details.blockNumber}, prover ${details.prover})`,
+        )
+        return
+      }
       const text = stageText[stage] ?? stage
       say(`  ${text} (block ${details.blockNumber}${details.prover ? `, prover ${details.prover}` : ''})`)
     },
   })
   const seconds = ((performance.now() - requestStart) / 1000).toFixed(1)
+  const receipt = await net.marketplace.reader.public.getTransactionReceipt({ hash: proof.transactionHash })
+  say(
+    `  settled by ${proof.transactionHash} (${receipt.gasUsed.toLocaleString('en-US')} gas, the proof's verification included)`,
+  )
   say(`  done in ${seconds} s: paid ${formatEther(proof.price)} cUSD, refunded ${formatEther(proof.refund)}`)
 }
 

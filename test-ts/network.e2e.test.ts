@@ -12,6 +12,7 @@ import {
   type Address,
   bytesToHex,
   concat,
+  erc20Abi,
   type Hex,
   isAddressEqual,
   parseEther,
@@ -70,6 +71,7 @@ import {
   recipientIdOf,
   requestProof,
   type SignedProofRequest,
+  signedRequestState,
   slash,
   unwrapDataKey,
   waitForProof,
@@ -318,6 +320,21 @@ async function taskAssignedLogs(requestId: bigint) {
     fromBlock: deployment.deployBlock,
     strict: true,
   })
+}
+
+/** The requester's payment tokens: its marketplace deposit plus its wallet. */
+async function requesterFunds(): Promise<bigint> {
+  const { network, requester } = current()
+  const { reader, deployment } = network.marketplace
+  const account = requester.wallet.account.address
+  const token = deployment.contracts.paymentToken
+  const wallet = await reader.public.readContract({
+    address: token,
+    abi: erc20Abi,
+    functionName: 'balanceOf',
+    args: [account],
+  })
+  return wallet + (await getBalance(reader, account, token))
 }
 
 /** The prover runner's health body (200 or 503, JSON either way). */
@@ -785,6 +802,49 @@ describe('the Cairn network end to end: matcher and prover runner as processes o
     }
     for (const request of pending) expect((await loadRequest(reader, request.requestId)).byMatcher).toBe(true)
     expect(await getOrderStatus(matcherUrl(), censored.requestId)).toMatchObject({ state: 'used' })
+  })
+
+  it('on the fast lane, a signed and an on-chain public request are each settled in one transaction; a private one is not', async () => {
+    const { network, launch, offers, prover } = current()
+    const { reader } = network.marketplace
+    // The matcher with its fast lane on (the default), and a runner that polls it for offers.
+    await Promise.all([running('matcher').stop(), running('prover').stop()])
+    services.matcher = await startMatcher(network, launch)
+    services.prover = await startProver(network, { ...launch, markets: offers, matcherUrl: matcherUrl() })
+    const fromBlock = await reader.public.getBlockNumber()
+    const fundsBefore = await requesterFunds()
+
+    const signedPublic = await sendSigned('publicTee', matcherUrl())
+    const signedPrivate = await sendSigned('privateGroth16', matcherUrl())
+    const onchainPublic = (await postPublicTee()).posted
+    const [fastSigned, privateProof, fastOpen] = await Promise.all([
+      signedProofOf(signedPublic),
+      signedProofOf(signedPrivate),
+      proofOf(onchainPublic.requestId),
+    ])
+
+    for (const { proof } of [fastSigned, fastOpen]) {
+      expect(proof.lane).toBe('fast')
+      expect(isAddressEqual(proof.prover, prover)).toBe(true)
+      expect(proof.price).toBe(TEE_PRICE)
+    }
+    // One transaction each, and no assignment ever written: no task, no stake lock.
+    expect(await taskAssignedLogs(signedPublic.requestId)).toEqual([])
+    expect(await taskAssignedLogs(onchainPublic.requestId)).toEqual([])
+    expect(await getRequestStatus(reader, signedPublic.requestId)).toBe('None')
+    expect(await signedRequestState(reader, signedPublic.signed.request, { fromBlock })).toMatchObject({
+      state: 'fulfilled',
+    })
+    expect(await getRequestState(reader, onchainPublic.requestId)).toBe('Fulfilled')
+    expect(await getOrderStatus(matcherUrl(), signedPublic.requestId)).toMatchObject({ state: 'used' })
+    // Private inputs never take the fast lane: the data key goes to the enclave of a stake-backed assignment.
+    expect(privateProof.proof.lane).toBe('assigned')
+    expect(privateProof.stages).toContain('input-key-released')
+    expect(await taskAssignedLogs(signedPrivate.requestId)).toHaveLength(1)
+    // The requester paid the three prices and nothing else (deposit and wallet together: requestProof tops the deposit
+    // up from the wallet; the on-chain request's escrow above its price was refunded).
+    const paid = fastSigned.proof.price + fastOpen.proof.price + privateProof.proof.price
+    expect(fundsBefore - (await requesterFunds())).toBe(paid)
   })
 })
 
