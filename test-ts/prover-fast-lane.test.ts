@@ -8,7 +8,7 @@ import { coveredByDeposits, fastBatchStep, fastSubmission } from '../enclave/pro
 import { createFastLane, type FastLaneChain, type FastMarket } from '../enclave/prover/fast-lane.js'
 import { chainDrop, fastTask, offerDrop } from '../enclave/prover/fast-offers.js'
 import { openOfferDrop, openTask } from '../enclave/prover/fast-open.js'
-import { createOpenLane, type OpenLaneChain } from '../enclave/prover/fast-open-lane.js'
+import { createOpenLane, type OpenLaneChain, UNSEEN_REQUEST_POLLS } from '../enclave/prover/fast-open-lane.js'
 import { createMetrics } from '../enclave/prover/metrics.js'
 import type { TrackedTask } from '../enclave/prover/scheduler.js'
 import { createTxLane } from '../enclave/prover/settle.js'
@@ -476,13 +476,14 @@ describe('the open offer checks', () => {
 })
 
 /** An open lane over fakes: the chain's logs and statuses, the sends recorded. */
-function fakeOpenLane(options: { capacity?: number; otherCompute?: number } = {}) {
+function fakeOpenLane(options: { capacity?: number; otherCompute?: number; created?: boolean } = {}) {
   const statuses = new Map<bigint, RequestStatus>([[OPEN_ID, 'Open']])
+  let created = options.created ?? true
   const sent: { offer: OpenOffer; publicInputs: Hex; proof: Hex }[] = []
   const proving: TrackedTask[] = []
   let submitFails: Error | undefined
   const chain: OpenLaneChain = {
-    creation: async (requestId) => (requestId === OPEN_ID ? creation() : undefined),
+    creation: async (requestId) => (created && requestId === OPEN_ID ? creation() : undefined),
     status: async (requestId) => statuses.get(requestId) ?? 'None',
     async submit(o, publicInputs, proof, onSent) {
       onSent()
@@ -516,7 +517,10 @@ function fakeOpenLane(options: { capacity?: number; otherCompute?: number } = {}
   const failWith = (error: Error | undefined) => {
     submitFails = error
   }
-  return { lane, statuses, sent, proving, prove, metrics, lines, failWith }
+  const create = () => {
+    created = true
+  }
+  return { lane, statuses, sent, proving, prove, metrics, lines, failWith, create }
 }
 
 describe('the open lane', () => {
@@ -572,7 +576,29 @@ describe('the open lane', () => {
     await until(async () => expect(await count(g.metrics.fastOffersDropped, { reason: 'not-open' })).toBe(1))
   })
 
-  it('holds capacity beside the assigned tasks and the signed offers; drops offers not its own or unknown', async () => {
+  it('looks again for a request its node has not shown yet, and drops it as unknown only after that', async () => {
+    const f = fakeOpenLane({ created: false })
+    await f.lane.take([openOffer()])
+    await f.lane.take([openOffer()])
+    expect(f.proving).toHaveLength(0)
+    expect(await count(f.metrics.fastOffersDropped)).toBe(0)
+    // The node catches up with the matcher: the next poll takes the offer.
+    f.create()
+    await f.lane.take([openOffer()])
+    expect(f.proving).toHaveLength(1)
+    expect(await count(f.metrics.fastOffersSeen)).toBe(1)
+
+    const g = fakeOpenLane({ created: false })
+    for (let poll = 1; poll < UNSEEN_REQUEST_POLLS; poll++) await g.lane.take([openOffer()])
+    expect(await count(g.metrics.fastOffersDropped)).toBe(0)
+    await g.lane.take([openOffer()])
+    expect(await count(g.metrics.fastOffersDropped, { reason: 'unknown-request' })).toBe(1)
+    g.create()
+    await g.lane.take([openOffer()])
+    expect(g.proving).toHaveLength(0)
+  })
+
+  it('holds capacity beside the assigned tasks and the signed offers; drops offers not its own', async () => {
     const f = fakeOpenLane({ capacity: 1, otherCompute: 1 })
     await f.lane.take([openOffer()])
     expect(f.proving).toHaveLength(0)
@@ -580,9 +606,8 @@ describe('the open lane', () => {
     expect(f.lane.heldCompute()).toBe(0)
 
     const g = fakeOpenLane()
-    await g.lane.take([openOffer({ prover: OTHER }), openOffer({ requestId: OPEN_ID + 1n })])
+    await g.lane.take([openOffer({ prover: OTHER })])
     expect(await count(g.metrics.fastOffersDropped, { reason: 'not-mine' })).toBe(1)
-    expect(await count(g.metrics.fastOffersDropped, { reason: 'unknown-request' })).toBe(1)
 
     const h = fakeOpenLane()
     await h.lane.take([openOffer()])

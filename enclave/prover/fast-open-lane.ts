@@ -90,11 +90,20 @@ function reasonOf(errorName: string): string {
   return errorName
 }
 
+/**
+ * Polls an open offer is looked at while its request's RequestCreated log cannot be found (the runner's node behind
+ * the matcher's), before it is dropped as `unknown-request`: about 10 s at the default --fast-poll-ms.
+ */
+export const UNSEEN_REQUEST_POLLS = 20
+
 export function createOpenLane(params: OpenLaneParams): OpenLane {
   const { chain, clock, metrics, logger } = params
   const backoff = params.backoff ?? { initialMs: 1_000, maxMs: 30_000 }
-  /** Offers seen, by request id, until they expire: `done` once taken or dropped. */
-  const known = new Map<bigint, { expiry: number; done: boolean }>()
+  /**
+   * Offers seen, by request id, until they expire: `done` once taken or dropped; `unseen`, the polls that found no
+   * RequestCreated for it yet.
+   */
+  const known = new Map<bigint, { expiry: number; done: boolean; unseen: number }>()
   const held = new Map<bigint, Held>()
   const timers = new Set<NodeJS.Timeout>()
   const inFlight = new Set<Promise<void>>()
@@ -116,7 +125,7 @@ export function createOpenLane(params: OpenLaneParams): OpenLane {
     let entry = known.get(offer.requestId)
     if (entry?.done) return
     if (entry === undefined) {
-      entry = { expiry: Number(openOfferExpiry(offer)), done: false }
+      entry = { expiry: Number(openOfferExpiry(offer)), done: false, unseen: 0 }
       known.set(offer.requestId, entry)
       metrics.fastOffersSeen.inc()
     }
@@ -127,6 +136,11 @@ export function createOpenLane(params: OpenLaneParams): OpenLane {
     const creation = await chain.creation(offer.requestId)
     const now = clock.now()
     const drop = openOfferDrop(offer, creation, { ...me, now })
+    // The matcher may have read the request's block before this runner's node has: look again on the next polls.
+    if (drop === 'unknown-request' && creation === undefined && ++entry.unseen < UNSEEN_REQUEST_POLLS) {
+      log(offer.requestId).debug({ polls: entry.unseen }, 'open fast assignment of a request not seen yet')
+      return
+    }
     if (drop !== undefined) return dropOffer(entry, offer, drop)
     const created = creation as RequestCreation
     const market = params.markets.get(created.marketId) as FastMarket
