@@ -229,6 +229,33 @@ describe('submitToppingUp: an InsufficientDeposit refusal that names the shortfa
     expect(again.seen).toHaveLength(2)
   })
 
+  it('sends again while the matcher names a balance older than the top-up, until it has followed the chain to it', async () => {
+    // The matcher reads a block from before the deposit twice, then the block with it.
+    const { base, seen } = await matcher((res) =>
+      seen.length <= 3 ? json(res, 422, refusal('40', '100')) : json(res, 200, accepted),
+    )
+    const deposits: bigint[] = []
+    const funds = {
+      wallet: async () => 1_000n,
+      topUp: async (amount: bigint) => {
+        deposits.push(amount)
+      },
+      deposited: async () => 100n,
+    }
+    expect(await submitToppingUp(base, signed, {}, funds)).toEqual(accepted)
+    expect(deposits).toEqual([60n])
+    expect(seen).toHaveLength(4)
+    server?.close()
+
+    // A refusal naming the balance the chain shows is final: the pending orders grew meanwhile, not a lagging view.
+    const current = await matcher((res) =>
+      current.seen.length === 1 ? json(res, 422, refusal('40', '100')) : json(res, 422, refusal('100', '140')),
+    )
+    const refused = await submitToppingUp(current.base, signed, {}, funds).catch((e) => e)
+    expect(refused).toMatchObject({ code: 'InsufficientDeposit', details: { balance: '100' } })
+    expect(current.seen).toHaveLength(2)
+  })
+
   it('never tops up for another refusal or for figures that are not integers', () => {
     const rejected = (code: string, details: Record<string, string>) =>
       new OrderRejectedError(code, 'no', details, 422, 'http://matcher')

@@ -220,7 +220,8 @@ export async function requestProof(
         deposited = await deposit(client, market.paymentToken, amount)
       }
       const wallet = () => balanceOf(client, market.paymentToken, client.wallet.account.address)
-      return submitToppingUp(matcherUrl, s, orderOptions, { wallet, topUp })
+      const balance = () => getBalance(client, client.wallet.account.address, market.paymentToken)
+      return submitToppingUp(matcherUrl, s, orderOptions, { wallet, topUp, deposited: balance })
     },
     post: (s) => postSignedRequest(client, s),
     state: (r) => signedRequestState(client, r),
