@@ -28,6 +28,8 @@ contract SignedFulfilmentsTest is SignedRequestSupport {
     address internal walletOwner;
     uint256 internal walletOwnerKey;
     OwnerWallet internal wallet;
+    /// The key of a prover whose reward address is its own account, once a test made one.
+    uint256 internal selfPaidKey;
 
     function setUp() public override {
         super.setUp();
@@ -40,6 +42,7 @@ contract SignedFulfilmentsTest is SignedRequestSupport {
 
     function signerKeyOf(address who) internal view override returns (uint256) {
         if (who == address(wallet)) return walletOwnerKey;
+        if (selfPaidKey != 0 && who == vm.addr(selfPaidKey)) return selfPaidKey;
         return super.signerKeyOf(who);
     }
 
@@ -461,6 +464,26 @@ contract SignedFulfilmentsTest is SignedRequestSupport {
                 ISignedFulfilments.FastAssignmentExpired.selector, _signedId(fs[5].request), fs[5].validUntil
             )
         );
+    }
+
+    /// A prover paid to its own account, which also requests: an item the reward address itself pays for sees what
+    /// the items before it in the batch earned. Its deposit covers one price when the batch starts (each item's
+    /// check), and the first item's price pays for its second request.
+    function test_fulfilSignedBatch_aRewardAddressPaysFromWhatItEarnedBefore() public {
+        (address selfPaid, uint256 key) = makeAddrAndKey("self-paid prover");
+        selfPaidKey = key;
+        _readyProver(selfPaid, 20); // its reward address is its own account
+        _fund(selfPaid, PRICE);
+        SignedFulfilment[] memory fs = new SignedFulfilment[](3);
+        fs[0] = _fast(_signedRequest(signer, 0, 0), selfPaid, 0);
+        fs[1] = _fast(_signedRequest(selfPaid, 0, 1), selfPaid, 1);
+        fs[2] = _fast(_signedRequest(selfPaid, 1, 2), selfPaid, 2);
+        uint256 before = _balance(signer);
+        vm.prank(selfPaid);
+        assertEq(_signedFulfilments().fulfilSignedBatch(fs), 3);
+        assertEq(_balance(signer), before - PRICE);
+        // Paid three prices, paid two of them back to itself.
+        assertEq(_balance(selfPaid), uint256(PRICE) * 2);
     }
 
     function test_fulfilSignedBatch_itemsOfAnotherProverAreSkipped() public {
