@@ -14,9 +14,9 @@ abstract contract NoirTest is CairnTest {
     uint256 internal constant NOIR_PUBLIC_INPUTS = 2;
     /// Proof length of both circuits (2^8 rows, keccak, non-ZK): 163 fields.
     uint256 internal constant NOIR_PROOF_LENGTH = 5216;
-    /// Gas cap of the adapters' inner call: a valid proof of these circuits takes about 1.63M (see
+    /// Gas cap of the adapters' inner call: a valid proof of these circuits takes about 1.25M (see
     /// test_VerifyGas in test/UltraHonkVerifierAdapter.t.sol).
-    uint256 internal constant NOIR_VERIFY_GAS = 2_500_000;
+    uint256 internal constant NOIR_VERIFY_GAS = 2_000_000;
 
     address internal preimageHonk;
     address internal pairHonk;
