@@ -179,7 +179,8 @@ export function devSolidityVerifier(source) {
     'g',
   )
   const count = source.match(pattern)?.length ?? 0
-  if (count !== 1) throw new Error(`dev CRS: expected Ignition's [x]G2 once in the verifier's pairing(), found ${count}`)
+  if (count !== 1)
+    throw new Error(`dev CRS: expected Ignition's [x]G2 once in the verifier's pairing(), found ${count}`)
   const dev = words(DEV_CRS_X_G2)
   return source.replace(
     pattern,
@@ -217,7 +218,9 @@ export function ensureDevCrsFiles({ numPoints, dir = DEV_CRS_BUILD_DIR }) {
   }
   let manifest = existsSync(manifestPath) ? JSON.parse(readFileSync(manifestPath, 'utf8')) : undefined
   const current = (key) =>
-    manifest?.sha256?.[key] !== undefined && existsSync(paths[key]) && sha256Hex(readFileSync(paths[key])) === manifest.sha256[key]
+    manifest?.sha256?.[key] !== undefined &&
+    existsSync(paths[key]) &&
+    sha256Hex(readFileSync(paths[key])) === manifest.sha256[key]
   const sameInputs = manifest !== undefined && Object.entries(stamp).every(([k, v]) => manifest[k] === v)
   if (!sameInputs) manifest = { ...stamp, numPoints: 0, sha256: {} }
 

@@ -119,7 +119,9 @@ function toolchain() {
     forge,
   }
   if (tools.noir_wasm !== NOIR_VERSION || tools.noir_js !== NOIR_VERSION || tools['bb.js'] !== BB_JS_VERSION) {
-    throw new Error(`unexpected toolchain ${JSON.stringify(tools)}: pinned noir ${NOIR_VERSION}, bb.js ${BB_JS_VERSION}`)
+    throw new Error(
+      `unexpected toolchain ${JSON.stringify(tools)}: pinned noir ${NOIR_VERSION}, bb.js ${BB_JS_VERSION}`,
+    )
   }
   return tools
 }
@@ -129,7 +131,10 @@ function sourceHash(name) {
   const dir = abs(`noir/${name}`)
   const files = ['Nargo.toml', ...listFiles(join(dir, 'src')).map((f) => relative(dir, f))].sort()
   const h = createHash('sha256')
-  for (const f of files) h.update(`${f}\0`).update(readFileSync(join(dir, f))).update('\0')
+  for (const f of files)
+    h.update(`${f}\0`)
+      .update(readFileSync(join(dir, f)))
+      .update('\0')
   return h.digest('hex')
 }
 
@@ -143,7 +148,12 @@ async function compile(name) {
   // Compile a copy in a temp dir: noir_wasm resolves the project from disk and must not see build leftovers.
   const work = join(makeTempDir(), name)
   cpSync(abs(`noir/${name}`), work, { recursive: true })
-  const { program, warnings } = await compile_program(createFileManager(work), undefined, () => {}, () => {})
+  const { program, warnings } = await compile_program(
+    createFileManager(work),
+    undefined,
+    () => {},
+    () => {},
+  )
   if (warnings?.length) throw new Error(`${name}: compiler warnings: ${JSON.stringify(warnings)}`)
   const { noir_version, hash, abi, bytecode } = program
   return { noir_version, hash, abi, bytecode }
@@ -232,7 +242,10 @@ async function buildArtifacts(outDir) {
       numPoints,
       g1Sha256: sha256Hex(devCrsG1Bytes(numPoints)),
       g2Sha256: sha256Hex(devCrsG2Bytes()),
-      tauG2: { x: [DEV_CRS_X_G2.x.c0, DEV_CRS_X_G2.x.c1].map(fieldHex), y: [DEV_CRS_X_G2.y.c0, DEV_CRS_X_G2.y.c1].map(fieldHex) },
+      tauG2: {
+        x: [DEV_CRS_X_G2.x.c0, DEV_CRS_X_G2.x.c1].map(fieldHex),
+        y: [DEV_CRS_X_G2.y.c0, DEV_CRS_X_G2.y.c1].map(fieldHex),
+      },
     },
     circuits: {},
   }
@@ -329,7 +342,9 @@ async function check() {
   if (json(fresh) !== json(committed)) {
     for (const key of new Set([...Object.keys(fresh), ...Object.keys(committed)])) {
       if (JSON.stringify(fresh[key]) !== JSON.stringify(committed[key])) {
-        problems.push(`manifest.${key}: rebuild ${JSON.stringify(fresh[key])}\n      != committed ${JSON.stringify(committed[key])}`)
+        problems.push(
+          `manifest.${key}: rebuild ${JSON.stringify(fresh[key])}\n      != committed ${JSON.stringify(committed[key])}`,
+        )
       }
     }
   }
