@@ -11,7 +11,7 @@
 //    so e(P0, G2)·e(P1, [τ]G2) = 1;
 // 3. the Solidity verifier: bb.js' generator hardcodes Ignition's [x]G2 in `pairing()`; the dev verifier has [τ]G2.
 //
-// The generated files go to noir/dev-crs/build/ (gitignored), rebuilt on demand in about a second and reused while
+// The generated files go to noir/dev-crs/build/ (gitignored), rebuilt on demand in a few seconds and reused while
 // their sha256 match build/dev-crs.json.
 
 import { createHash } from 'node:crypto'
