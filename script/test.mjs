@@ -1,6 +1,6 @@
 // `npm test`: every check CI runs, each with its wall time, and a table of the times at the end (so a slow run says
 // where its minutes went). Two phases, each run by two workers that take the phase's steps in order, one at a time:
-// first the build beside the checks that need none of it (lint, the layer check, the circuit and program rebuilds,
+// first the build beside the checks that need none of it (lint, the layer check, the circuit, Noir and program rebuilds,
 // the attestation fixtures); then the TypeScript suites (the longest step, first) beside the contract suites, the
 // typecheck and the devnet smoke run. The build's and the TypeScript suites' output streams as it comes; every other
 // step prints its output in one block when it ends.
@@ -17,7 +17,7 @@ const build = 'build'
  * longest step goes first and the others fill the second core around it.
  */
 const phases = [
-  [build, 'lint', 'check:layers', 'test:circuits', 'test:programs', 'test:fixtures'],
+  [build, 'lint', 'check:layers', 'test:circuits', 'test:noir', 'test:programs', 'test:fixtures'],
   ['test:ts', 'test:invariants', 'test:forge', 'typecheck', 'test:gas', 'test:devnet'],
 ]
 const steps = phases.flat()

@@ -1,0 +1,382 @@
+#!/usr/bin/env node
+// Reproducible, offline build of the Cairn Noir circuits (noir/*/) against the DEVELOPMENT CRS (noir/dev-crs).
+//
+//   node script/noir/build.mjs                  compile, verification keys, Solidity verifiers, proof fixtures
+//   node script/noir/build.mjs --check          rebuild into a temp dir and compare with noir/build/manifest.json
+//
+// Pipeline per circuit: noir_wasm compiles the Nargo project (program JSON: ABI + ACIR bytecode); bb.js (WASM,
+// UltraHonk, keccak transcript, non-ZK) computes the verification key and the Solidity verifier on the dev CRS; the
+// verifier gets the dev [τ]G2 (noir/dev-crs), is renamed, pinned to 0.8.30 and `forge fmt`ed; noir_js executes the
+// fixture inputs and bb.js proves and verifies them. Every step is deterministic (non-ZK UltraHonk proofs have no
+// blinding), so `--check` compares every artifact, fixtures included, byte for byte.
+//
+// THE DEV CRS IS NOT SECURE: τ is derived from a public string. See noir/README.md and noir/dev-crs/README.md.
+
+import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { gunzipSync } from 'node:zlib'
+import { UltraHonkBackend } from '@aztec/bb.js'
+import { Noir } from '@noir-lang/noir_js'
+import { compile_program, createFileManager } from '@noir-lang/noir_wasm'
+import { BB_JS_VERSION } from '../../noir/barretenberg.mjs'
+import {
+  DEV_CRS_K_SEED,
+  DEV_CRS_TAU_SEED,
+  DEV_CRS_X_G2,
+  devCrsG1Bytes,
+  devCrsG2Bytes,
+  devSolidityVerifier,
+  openDevBarretenberg,
+} from '../../noir/dev-crs/index.mjs'
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const SOLIDITY_PRAGMA = 'pragma solidity 0.8.30;'
+/** bb.js proof flavour: keccak transcript (what the EVM verifier recomputes), no zero-knowledge masking. */
+const VERIFIER_TARGET = 'evm-no-zk'
+const NOIR_VERSION = '1.0.0-beta.15'
+const MANIFEST = 'noir/build/manifest.json'
+const FOUNDRY = join(ROOT, 'bin', 'foundry.mjs')
+const FIELD_MODULUS = 21888242871839275222246405745257275088548364400416034343698204186575808495617n
+
+const toWord = (value) => BigInt(value).toString(16).padStart(64, '0')
+const fieldHex = (value) => `0x${toWord(value)}`
+
+/**
+ * The circuits. `fixtures(i)` gives the i-th fixture's inputs (public ones as the ABI names them) from a reference
+ * Poseidon2 (bb's own poseidon2Hash, so every fixture proof is also a known-answer test of the circuit's hash).
+ */
+const CIRCUITS = [
+  {
+    name: 'poseidon2_preimage',
+    contract: 'Poseidon2PreimageDevHonkVerifier',
+    count: 8,
+    fixture: async (i, hash) => {
+      const preimage = BigInt(i + 1)
+      return { digest: await hash([preimage]), context: BigInt(1001 + i), preimage }
+    },
+  },
+  {
+    name: 'poseidon2_pair',
+    contract: 'Poseidon2PairDevHonkVerifier',
+    count: 3,
+    fixture: async (i, hash) => {
+      const left = BigInt(i + 1)
+      const right = BigInt(101 + i)
+      return { digest: await hash([left, right]), context: BigInt(3001 + i), left, right }
+    },
+  },
+]
+
+const paths = (c) => ({
+  program: `noir/build/${c.name}.json`,
+  vk: `noir/build/${c.name}.vk`,
+  verifier: `src/verifiers/generated/${c.contract}.sol`,
+  fixtures: `noir/build/${c.name}.fixtures.json`,
+})
+
+const started = performance.now()
+const tempDirs = []
+const sha256Hex = (data) => createHash('sha256').update(data).digest('hex')
+const abs = (rel) => join(ROOT, rel)
+const ms = (since) => `${Math.round(performance.now() - since)} ms`
+const json = (value) => `${JSON.stringify(value, null, 2)}\n`
+
+function makeTempDir() {
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-noir-'))
+  tempDirs.push(dir)
+  return dir
+}
+
+async function step(name, fn) {
+  const t = performance.now()
+  const result = await fn()
+  console.log(`[noir] ${name} (${ms(t)})`)
+  return result
+}
+
+function run(bin, args, input) {
+  const res = spawnSync(process.execPath, [bin, ...args], { cwd: ROOT, encoding: 'utf8', input, maxBuffer: 64 << 20 })
+  if (res.error) throw res.error
+  if (res.status !== 0) {
+    throw new Error(`${relative(ROOT, bin)} ${args.join(' ')} exited with ${res.status}\n${res.stdout}\n${res.stderr}`)
+  }
+  return res.stdout
+}
+
+const packageVersion = (name) => JSON.parse(readFileSync(abs(`node_modules/${name}/package.json`), 'utf8')).version
+
+function toolchain() {
+  const forge = run(FOUNDRY, ['forge', '--version']).match(/Version:\s*(\S+)/)?.[1]
+  if (!forge) throw new Error('could not determine the forge version')
+  const tools = {
+    noir_wasm: packageVersion('@noir-lang/noir_wasm'),
+    noir_js: packageVersion('@noir-lang/noir_js'),
+    'bb.js': packageVersion('@aztec/bb.js'),
+    forge,
+  }
+  if (tools.noir_wasm !== NOIR_VERSION || tools.noir_js !== NOIR_VERSION || tools['bb.js'] !== BB_JS_VERSION) {
+    throw new Error(
+      `unexpected toolchain ${JSON.stringify(tools)}: pinned noir ${NOIR_VERSION}, bb.js ${BB_JS_VERSION}`,
+    )
+  }
+  return tools
+}
+
+/** sha256 over a Nargo project's Nargo.toml and src/ files (sorted by path). */
+function sourceHash(name) {
+  const dir = abs(`noir/${name}`)
+  const files = ['Nargo.toml', ...listFiles(join(dir, 'src')).map((f) => relative(dir, f))].sort()
+  const h = createHash('sha256')
+  for (const f of files)
+    h.update(`${f}\0`)
+      .update(readFileSync(join(dir, f)))
+      .update('\0')
+  return h.digest('hex')
+}
+
+function listFiles(dir) {
+  return spawnSync('find', [dir, '-type', 'f'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)
+}
+
+/** Compiles a Nargo project with noir_wasm; keeps what a prover needs (no debug symbols or file map: they hold
+ * absolute paths of the machine that built them). */
+async function compile(name) {
+  // Compile a copy in a temp dir: noir_wasm resolves the project from disk and must not see build leftovers.
+  const work = join(makeTempDir(), name)
+  cpSync(abs(`noir/${name}`), work, { recursive: true })
+  const { program, warnings } = await compile_program(
+    createFileManager(work),
+    undefined,
+    () => {},
+    () => {},
+  )
+  if (warnings?.length) throw new Error(`${name}: compiler warnings: ${JSON.stringify(warnings)}`)
+  const { noir_version, hash, abi, bytecode } = program
+  return { noir_version, hash, abi, bytecode }
+}
+
+/** The public inputs of the program's ABI, in order, and checks the layout this repository expects. */
+function publicInputNames(program) {
+  const names = program.abi.parameters.filter((p) => p.visibility === 'public').map((p) => p.name)
+  if (program.abi.return_type !== null) throw new Error('circuits must not return values (public outputs)')
+  for (const p of program.abi.parameters) {
+    if (p.type.kind !== 'field') throw new Error(`${p.name}: only Field parameters are supported`)
+  }
+  return names
+}
+
+/** Turns bb.js' generated verifier into the committed DEV verifier source. */
+function postProcessVerifier(source, circuit) {
+  const replaceAll = (text, pattern, replacement, expected, what) => {
+    const count = text.match(new RegExp(pattern.source, 'gm'))?.length ?? 0
+    if (count !== expected) throw new Error(`verifier: expected ${expected} × ${what}, found ${count}`)
+    return text.replace(new RegExp(pattern.source, 'gm'), replacement)
+  }
+  let out = source
+  out = replaceAll(out, /^pragma solidity >=0\.8\.21;$/, SOLIDITY_PRAGMA, 1, 'first pragma')
+  out = replaceAll(out, /^pragma solidity \^0\.8\.27;\n/, '', 1, 'second pragma')
+  out = replaceAll(out, /^contract HonkVerifier is /, `contract ${circuit.contract} is `, 1, 'contract declaration')
+  out = replaceAll(
+    out,
+    /^(\/\/ SPDX-License-Identifier: [^\n]+\n)/,
+    `$1// Generated by script/noir/build.mjs from noir/${circuit.name} (bb.js ${BB_JS_VERSION} UltraHonk, keccak, ` +
+      'non-ZK). DO NOT EDIT.\n// DEVELOPMENT CRS (noir/dev-crs): its verification key and pairing G2 point come from ' +
+      'a public tau,\n// so proofs are forgeable. Never deploy it outside tests and devnets. Rebuild: `npm run build:noir`.\n',
+    1,
+    'SPDX line',
+  )
+  out = devSolidityVerifier(out)
+  return run(FOUNDRY, ['forge', 'fmt', '--raw', '-'], out)
+}
+
+/** One UltraHonk proof as the adapter takes it: the proof bytes and the public inputs as 32-byte words. */
+function encodeFixture(inputs, names, proofData) {
+  const publicWords = names.map((n) => toWord(inputs[n]))
+  const returned = proofData.publicInputs.map((v) => BigInt(v).toString(16).padStart(64, '0'))
+  if (returned.join() !== publicWords.join()) {
+    throw new Error(`bb.js public inputs ${returned} differ from the ABI order ${publicWords}`)
+  }
+  for (const w of publicWords) if (BigInt(`0x${w}`) >= FIELD_MODULUS) throw new Error('public input above the field')
+  return {
+    inputs: Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, fieldHex(v)])),
+    publicInputs: `0x${publicWords.join('')}`,
+    proof: `0x${Buffer.from(proofData.proof).toString('hex')}`,
+  }
+}
+
+/** Builds every artifact into `outDir` (repository-relative layout) and returns the manifest describing them. */
+async function buildArtifacts(outDir) {
+  const tools = await step('toolchain versions', () => toolchain())
+  const programs = {}
+  for (const c of CIRCUITS) programs[c.name] = await step(`compile noir/${c.name}`, () => compile(c.name))
+
+  // Circuit sizes first (any SRS will do), then a Barretenberg with exactly the dev CRS points they need.
+  let api = await step('open bb (dev CRS, sizing)', () => openDevBarretenberg({ numPoints: 513, threads: 2 }))
+  const sizes = {}
+  for (const c of CIRCUITS) {
+    const [gates, dyadic] = await api.acirGetCircuitSizes(gunzipSync(Buffer.from(programs[c.name].bytecode, 'base64')))
+    sizes[c.name] = { gates, dyadicSize: dyadic }
+  }
+  const numPoints = Math.max(512, ...Object.values(sizes).map((s) => s.dyadicSize)) + 1
+  if (numPoints > 513) {
+    await api.destroy()
+    api = await step(`open bb (dev CRS, ${numPoints} points)`, () => openDevBarretenberg({ numPoints, threads: 2 }))
+  }
+  const hash = async (fields) => {
+    const { hash: out } = await api.poseidon2Hash({ inputs: fields.map((f) => Buffer.from(toWord(f), 'hex')) })
+    return BigInt(`0x${Buffer.from(out).toString('hex')}`)
+  }
+
+  const manifest = {
+    toolchain: tools,
+    flavour: { verifierTarget: VERIFIER_TARGET, transcript: 'keccak', zeroKnowledge: false },
+    devCrs: {
+      secure: false,
+      note: 'DEVELOPMENT CRS: tau = sha256(tauSeed) mod r is public; every proof is forgeable. Not for production.',
+      tauSeed: DEV_CRS_TAU_SEED,
+      kSeed: DEV_CRS_K_SEED,
+      numPoints,
+      g1Sha256: sha256Hex(devCrsG1Bytes(numPoints)),
+      g2Sha256: sha256Hex(devCrsG2Bytes()),
+      tauG2: {
+        x: [DEV_CRS_X_G2.x.c0, DEV_CRS_X_G2.x.c1].map(fieldHex),
+        y: [DEV_CRS_X_G2.y.c0, DEV_CRS_X_G2.y.c1].map(fieldHex),
+      },
+    },
+    circuits: {},
+  }
+  try {
+    for (const c of CIRCUITS) {
+      const p = paths(c)
+      const program = programs[c.name]
+      const names = publicInputNames(program)
+      const backend = new UltraHonkBackend(program.bytecode, api)
+      const vk = await step(`${c.name}: verification key`, () =>
+        backend.getVerificationKey({ verifierTarget: VERIFIER_TARGET }),
+      )
+      const verifier = await step(`${c.name}: Solidity verifier`, async () =>
+        postProcessVerifier(await backend.getSolidityVerifier(vk, { verifierTarget: VERIFIER_TARGET }), c),
+      )
+      const noir = new Noir(program)
+      const fixtures = []
+      await step(`${c.name}: prove + verify ${c.count} fixtures`, async () => {
+        for (let i = 0; i < c.count; i++) {
+          const inputs = await c.fixture(i, hash)
+          const { witness } = await noir.execute(
+            Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, fieldHex(v)])),
+          )
+          const proofData = await backend.generateProof(witness, { verifierTarget: VERIFIER_TARGET })
+          if (!(await backend.verifyProof(proofData, { verifierTarget: VERIFIER_TARGET }))) {
+            throw new Error(`${c.name}: fixture ${i} does not verify`)
+          }
+          fixtures.push(encodeFixture(inputs, names, proofData))
+        }
+      })
+      const proofBytes = (fixtures[0].proof.length - 2) / 2
+      if (fixtures.some((f) => (f.proof.length - 2) / 2 !== proofBytes)) throw new Error('proof lengths differ')
+      const files = {
+        program: json(program),
+        vk: Buffer.from(vk),
+        verifier,
+        fixtures: json({
+          description:
+            `UltraHonk (${VERIFIER_TARGET}) proofs for noir/${c.name} on the DEV CRS. publicInputs = the public ` +
+            `inputs [${names.join(', ')}] as 32-byte words; proof = bb.js proof bytes. ` +
+            'Regenerate with `npm run build:noir`.',
+          vkSha256: sha256Hex(vk),
+          publicInputNames: names,
+          proofBytes,
+          fixtures,
+        }),
+      }
+      for (const [key, rel] of Object.entries(p)) {
+        mkdirSync(dirname(join(outDir, rel)), { recursive: true })
+        writeFileSync(join(outDir, rel), files[key])
+      }
+      manifest.circuits[c.name] = {
+        source: `noir/${c.name}`,
+        sourceSha256: sourceHash(c.name),
+        contract: c.contract,
+        publicInputs: names,
+        ...sizes[c.name],
+        proofBytes,
+        artifacts: Object.fromEntries(Object.values(p).map((rel) => [rel, sha256Hex(readFileSync(join(outDir, rel)))])),
+      }
+    }
+  } finally {
+    await api.destroy()
+  }
+  return manifest
+}
+
+async function build() {
+  const outDir = makeTempDir()
+  const manifest = await buildArtifacts(outDir)
+  for (const { artifacts } of Object.values(manifest.circuits)) {
+    for (const [rel, hash] of Object.entries(artifacts)) {
+      mkdirSync(dirname(abs(rel)), { recursive: true })
+      cpSync(join(outDir, rel), abs(rel))
+      console.log(`[noir]   ${hash}  ${rel}`)
+    }
+  }
+  writeFileSync(abs(MANIFEST), json(manifest))
+  console.log(`[noir] wrote ${MANIFEST}`)
+}
+
+async function check() {
+  if (!existsSync(abs(MANIFEST))) throw new Error(`${MANIFEST} is missing: run \`npm run build:noir\``)
+  const committed = JSON.parse(readFileSync(abs(MANIFEST), 'utf8'))
+  const problems = []
+  for (const [name, circuit] of Object.entries(committed.circuits ?? {})) {
+    for (const [rel, expected] of Object.entries(circuit.artifacts)) {
+      if (!existsSync(abs(rel))) problems.push(`${rel}: missing`)
+      else if (sha256Hex(readFileSync(abs(rel))) !== expected) problems.push(`${rel}: differs from ${MANIFEST}`)
+    }
+    if (!CIRCUITS.some((c) => c.name === name)) problems.push(`${MANIFEST}: unknown circuit ${name}`)
+  }
+  const fresh = await buildArtifacts(makeTempDir())
+  if (json(fresh) !== json(committed)) {
+    for (const key of new Set([...Object.keys(fresh), ...Object.keys(committed)])) {
+      if (JSON.stringify(fresh[key]) !== JSON.stringify(committed[key])) {
+        problems.push(
+          `manifest.${key}: rebuild ${JSON.stringify(fresh[key])}\n      != committed ${JSON.stringify(committed[key])}`,
+        )
+      }
+    }
+  }
+  if (problems.length > 0) {
+    console.error('[noir] CHECK FAILED: the committed Noir artifacts are not reproducible from source.')
+    for (const p of problems) console.error(`[noir]   - ${p}`)
+    console.error('[noir] Rebuild with `npm run build:noir` and commit the result (or fix the toolchain drift).')
+    return 1
+  }
+  console.log(`[noir] check OK: rebuild is byte-identical to ${MANIFEST}`)
+  return 0
+}
+
+async function main() {
+  const args = process.argv.slice(2)
+  const unknown = args.filter((a) => a !== '--check' && a !== '--help')
+  if (unknown.length > 0 || args.includes('--help')) {
+    if (unknown.length > 0) console.error(`unknown argument(s): ${unknown.join(' ')}`)
+    console.error('usage: node script/noir/build.mjs [--check]')
+    return unknown.length > 0 ? 2 : 0
+  }
+  return args.includes('--check') ? check() : build()
+}
+
+let exitCode = 1
+try {
+  exitCode = await main()
+} catch (err) {
+  console.error(`[noir] FAILED: ${err?.stack ?? err}`)
+  exitCode = 1
+} finally {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
+}
+console.log(`[noir] done in ${ms(started)}`)
+process.exit(exitCode)
