@@ -186,7 +186,9 @@ struct SlashRecord {
 
 /// @notice Drives the marketplace through whole lifecycles in three markets (two native-stake markets with different
 /// penalties and compensation, one TEE-path market whose provers hold real enclave keys), with real Groth16 proofs
-/// and requests nobody can prove, and keeps ghost books of every balance, escrow, stake and task.
+/// and requests nobody can prove, and keeps ghost books of every balance (with the ledger behind it: credits, debits by
+/// kind, tokens in and out), escrow, stake and task, and of every request signed off chain and how its nonce was spent
+/// (the pool FastLaneHandler's fast lane shares).
 /// @dev Nothing is caught: every action either predicts success and calls, or predicts the exact revert data and
 /// calls under `vm.expectRevert`; an action that does not apply returns early. Batches are predicted item by item
 /// (skip reasons and emitted records compared with the events). The invariants run with `fail_on_revert`, so any

@@ -615,7 +615,13 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
 
     /// Every property of _checkAll after every call:
     /// - money: per token, the marketplace holds exactly the escrow of live requests plus every claimable balance
-    ///   (each as booked); each request ends once, its prover paid at most once and never when slashed;
+    ///   (each as booked, fast-lane payments included), and exactly what entered less what left; each request ends
+    ///   once, its prover paid at most once and never when slashed;
+    /// - signed requests: each used at most once across assignSigned, postSignedRequest and the fast lane, the nonce
+    ///   bitmaps as booked, and no fast-lane id ever created;
+    /// - deposits: a requester's balance goes down only by its own withdrawals, its own requests' escrow and fast-lane
+    ///   payments of at most the request's maxReward; the fast lane pays only the signed prover's reward address and
+    ///   moves no stake, compute or token (measured around every fast-lane call);
     /// - stake: locked native stake equals the running tasks' stake and compute in use their compute; every due slash
     ///   is enforceable for its market's penalty; only the marketplace moves native stake;
     /// - slashes: each penalty splits exactly into compensation, slasher reward and treasury share, and compensation
