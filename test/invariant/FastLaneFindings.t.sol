@@ -54,8 +54,7 @@ contract FastLaneFindingsTest is SignedRequestSupport {
         f.price = PRICE;
         f.validUntil = validUntil;
         (uint8 v, bytes32 rr, bytes32 s) = vm.sign(
-            matcherKey,
-            MarketplaceDigests.fastAssignment(address(marketplace), _signedId(r), prover, PRICE, validUntil)
+            matcherKey, MarketplaceDigests.fastAssignment(address(marketplace), _signedId(r), prover, PRICE, validUntil)
         );
         f.matcherSignature = abi.encodePacked(rr, s, v);
         f.proof = fixtures[fixture].proof;

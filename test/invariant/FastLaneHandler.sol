@@ -32,6 +32,20 @@ struct FastPayment {
     uint256 nonce;
 }
 
+/// @notice The running totals the per-call properties read, in one call (FastLaneHandler.fastTotals). Per token: what
+/// entered and left the marketplace, and the fast lane's measured credits and debits; per requester: its nonce bitmap
+/// words as booked (words 0 to `lastWordPos`); and the fast-lane calls' measured side effects.
+struct FastTotals {
+    address[] requesters;
+    uint256[] inflow;
+    uint256[] outflow;
+    uint256[] fastCredit;
+    uint256[] fastDebit;
+    uint256[] lastWordPos;
+    uint256[][] nonceWords;
+    uint256 sideEffects;
+}
+
 /// @notice MarketplaceHandler with the signed path's fast lane (ISignedFulfilments): fulfilSigned and
 /// fulfilSignedBatch with requester-signed requests, the matcher's EIP-712 FastAssignment signatures (digests from the
 /// spec, MarketplaceDigests) and real Groth16 proofs, including every refusal the lane has; requests used on one signed
@@ -61,6 +75,9 @@ contract FastLaneHandler is MarketplaceHandler {
     /// Balance changes the fast-lane calls made, as measured around them: [account][token].
     mapping(address account => mapping(address token => uint256)) public measuredFastCredit;
     mapping(address account => mapping(address token => uint256)) public measuredFastDebit;
+    /// Per token, the measured fast-lane credits and debits summed over all accounts.
+    mapping(address token => uint256) public measuredFastCreditTotal;
+    mapping(address token => uint256) public measuredFastDebitTotal;
     /// Native stake, compute in use or marketplace token holdings a fast-lane call changed (measured): never any.
     uint256 public fastSideEffects;
 
@@ -339,10 +356,7 @@ contract FastLaneHandler is MarketplaceHandler {
     }
 
     /// The matcher's FastAssignment of the item and its proof, bent by case `kind` / `variant`.
-    function _assignFast(FastItem memory it, uint256 seed, uint256 kind, uint256 variant, uint256 pi)
-        internal
-        view
-    {
+    function _assignFast(FastItem memory it, uint256 seed, uint256 kind, uint256 variant, uint256 pi) internal view {
         SignedFulfilment memory f = it.f;
         f.prover = provers[kind == 8 && variant < 3 ? (pi + 1 + variant % 2) % provers.length : pi];
         uint96 maxReward = f.request.maxReward;
@@ -446,15 +460,12 @@ contract FastLaneHandler is MarketplaceHandler {
             return abi.encodeWithSelector(IProofMarketplace.UnknownMarket.selector, q.marketId);
         }
         if (f.price > q.maxReward) {
-            return abi.encodeWithSelector(
-                ISignedFulfilments.PriceAboveMaxReward.selector, it.id, f.price, q.maxReward
-            );
+            return abi.encodeWithSelector(ISignedFulfilments.PriceAboveMaxReward.selector, it.id, f.price, q.maxReward);
         }
         if (q.privateInputs.data.length != 0) {
             return abi.encodeWithSelector(ISignedFulfilments.PrivateInputsNotFast.selector, it.id);
         }
-        bytes32 publicDigest =
-            q.publicInputs.data.length != 0 ? keccak256(q.publicInputs.data) : q.publicInputs.digest;
+        bytes32 publicDigest = q.publicInputs.data.length != 0 ? keccak256(q.publicInputs.data) : q.publicInputs.digest;
         if (f.publicInputs.length != 0 && keccak256(f.publicInputs) != publicDigest) {
             return abi.encodeWithSelector(IProofMarketplace.WrongInputs.selector, it.id);
         }
@@ -548,9 +559,8 @@ contract FastLaneHandler is MarketplaceHandler {
             assertEq(
                 uint8(marketplace.requestStatus(items[i].id)), uint8(RequestStatus.None), "a fast request has no slot"
             );
-            uint256 nonceWord = ISignedRequests(address(marketplace)).nonceBitmap(
-                items[i].f.request.requester, items[i].f.request.nonce >> 8
-            );
+            uint256 nonceWord = ISignedRequests(address(marketplace))
+                .nonceBitmap(items[i].f.request.requester, items[i].f.request.nonce >> 8);
             // forge-lint: disable-next-line(incorrect-shift): the nonce's bit in its word, 1 shifted by its low byte
             assertTrue(nonceWord & (1 << (items[i].f.request.nonce & 0xff)) != 0, "a fast request's nonce is spent");
         }
@@ -603,9 +613,15 @@ contract FastLaneHandler is MarketplaceHandler {
             assertEq(change, predicted[k], "a fast-lane call moved a balance it should not");
             (address account, address token) = (accounts[k / tokens.length], tokens[k % tokens.length]);
             // forge-lint: disable-next-line(unsafe-typecast): the sign is checked
-            if (change > 0) measuredFastCredit[account][token] += uint256(change);
-            // forge-lint: disable-next-line(unsafe-typecast): the sign is checked
-            else measuredFastDebit[account][token] += uint256(-change);
+            if (change > 0) {
+                measuredFastCredit[account][token] += uint256(change);
+                measuredFastCreditTotal[token] += uint256(change);
+            } else if (change < 0) {
+                // forge-lint: disable-next-line(unsafe-typecast): the sign is checked
+                measuredFastDebit[account][token] += uint256(-change);
+                // forge-lint: disable-next-line(unsafe-typecast): the sign is checked
+                measuredFastDebitTotal[token] += uint256(-change);
+            }
         }
         for (uint256 k = nb; k < afterwards.length; ++k) {
             if (afterwards[k] != before[k]) ++fastSideEffects;
@@ -694,6 +710,29 @@ contract FastLaneHandler is MarketplaceHandler {
     }
 
     // ================================================================ views for the invariants
+
+    /// The totals the per-call properties compare with the contract (FastTotals).
+    function fastTotals() external view returns (FastTotals memory x) {
+        uint256 nt = tokens.length;
+        x.requesters = requesters;
+        (x.inflow, x.outflow) = (new uint256[](nt), new uint256[](nt));
+        (x.fastCredit, x.fastDebit) = (new uint256[](nt), new uint256[](nt));
+        for (uint256 t; t < nt; ++t) {
+            address token = tokens[t];
+            (x.inflow[t], x.outflow[t]) = (ghostInflow[token], ghostOutflow[token]);
+            (x.fastCredit[t], x.fastDebit[t]) = (measuredFastCreditTotal[token], measuredFastDebitTotal[token]);
+        }
+        (x.lastWordPos, x.nonceWords) = (new uint256[](requesters.length), new uint256[][](requesters.length));
+        for (uint256 q; q < requesters.length; ++q) {
+            uint256 next = _nextNonce[requesters[q]];
+            x.lastWordPos[q] = next == 0 ? 0 : (next - 1) >> 8;
+            x.nonceWords[q] = new uint256[](x.lastWordPos[q] + 1);
+            for (uint256 w; w <= x.lastWordPos[q]; ++w) {
+                x.nonceWords[q][w] = ghostNonceWord[requesters[q]][w];
+            }
+        }
+        x.sideEffects = fastSideEffects;
+    }
 
     function fastPayments() external view returns (FastPayment[] memory) {
         return _payments;

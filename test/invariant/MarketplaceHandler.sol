@@ -457,9 +457,10 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
             return abi.encodeWithSelector(IProofMarketplace.DeadlineInPast.selector, deadline);
         }
         if (deadline - Clock.timestamp() < q.provingTime) {
-            return abi.encodeWithSelector(
-                IProofMarketplace.DeadlineShorterThanProvingTime.selector, deadline, q.provingTime
-            );
+            return
+                abi.encodeWithSelector(
+                    IProofMarketplace.DeadlineShorterThanProvingTime.selector, deadline, q.provingTime
+                );
         }
         if (q.matchingExpiry < Clock.timestamp()) {
             return abi.encodeWithSelector(IProofMarketplace.MatchingExpiryInPast.selector, q.matchingExpiry);
@@ -505,13 +506,10 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
     /// A new signed request of one of the requesters (its next nonce), not yet signed: `flags` / 4 % 2 picks the
     /// requester, / 16 % 2 the refund address, / 32 % 600 the slack after matchingExpiry + provingTime, / 256 % 3 == 0
     /// makes it unprovable, / 65536 its speed preference.
-    function _draftSignedCase(
-        uint256 marketSeed,
-        uint256 fixtureSeed,
-        uint256 flags,
-        uint96 maxReward,
-        uint32 window
-    ) internal returns (SignedCase memory c) {
+    function _draftSignedCase(uint256 marketSeed, uint256 fixtureSeed, uint256 flags, uint96 maxReward, uint32 window)
+        internal
+        returns (SignedCase memory c)
+    {
         c.mi = SafeCastLib.toUint8(marketSeed % _markets.length);
         c.fixture = SafeCastLib.toUint8(fixtureSeed % _inputs.length);
         c.provable = (flags >> 8) % 3 != 0;
@@ -2043,7 +2041,8 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         )
     {
         uint256 n = accounts.length * tokens.length;
-        (credited, withdrawn, escrowed, fastPaid) = (new uint256[](n), new uint256[](n), new uint256[](n), new uint256[](n));
+        (credited, withdrawn, escrowed, fastPaid) =
+        (new uint256[](n), new uint256[](n), new uint256[](n), new uint256[](n));
         for (uint256 k; k < n; ++k) {
             (address account, address token) = (accounts[k / tokens.length], tokens[k % tokens.length]);
             credited[k] = ghostCredited[account][token];

@@ -15,7 +15,7 @@ import {
     SlashRecord,
     Spent
 } from "./MarketplaceHandler.sol";
-import {FastLaneHandler, FastPayment} from "./FastLaneHandler.sol";
+import {FastLaneHandler, FastPayment, FastTotals} from "./FastLaneHandler.sol";
 import {NativeStaking} from "../../src/staking/NativeStaking.sol";
 import {DevToken} from "../../src/dev/DevToken.sol";
 import {TeeRole} from "../../src/attestation/interfaces/ITeeRegistry.sol";
@@ -182,12 +182,10 @@ abstract contract MarketplaceInvariantFixture is CairnTest, TeeRegistryFixture {
         address[] tokens;
         address[] provers;
         NativeStaking[] stakings;
-        /// The signed paths' books (see FastBooks).
-        FastBooks fast;
     }
 
-    /// What the signed paths and the fast lane booked and measured. Per account and token arrays are indexed
-    /// account * tokens + token.
+    /// The records of the signed paths and the fast lane, for the sweeps at the end of every run (_checkRecords). Per
+    /// account and token arrays are indexed account * tokens + token.
     struct FastBooks {
         SignedView[] signed;
         FastPayment[] payments;
@@ -212,19 +210,20 @@ abstract contract MarketplaceInvariantFixture is CairnTest, TeeRegistryFixture {
         b.requests = handler.requestViews();
         b.markets = handler.marketConfigs();
         (b.accounts, b.tokens, b.provers, b.stakings) = handler.actors();
-        FastBooks memory f = b.fast;
+    }
+
+    function _fastBooks(Books memory b) internal view returns (FastBooks memory f) {
         f.signed = handler.signedViews();
         f.payments = handler.fastPayments();
         f.requesters = handler.requesterList();
         (f.credited, f.withdrawn, f.escrowed, f.fastPaid, f.inflow, f.outflow) = handler.ghostLedger();
         (f.fastCredit, f.fastDebit) = handler.measuredFastFlows();
-        _sumRecords(b);
+        _sumRecords(b, f);
     }
 
     /// One pass over the requests and the fast payments: per account and token, the escrow its own requests took
     /// from its deposit (each at most the request's maxReward), what it paid and what it was paid on the fast lane.
-    function _sumRecords(Books memory b) internal view {
-        FastBooks memory f = b.fast;
+    function _sumRecords(Books memory b, FastBooks memory f) internal view {
         uint256 nt = b.tokens.length;
         uint256 n = b.accounts.length * nt;
         (f.escrowOfOwnRequests, f.paidBy, f.paidTo) = (new uint256[](n), new uint256[](n), new uint256[](n));
@@ -252,19 +251,27 @@ abstract contract MarketplaceInvariantFixture is CairnTest, TeeRegistryFixture {
         _assertRequesterNeverEndsAhead(b);
         _assertDueSlashIsEnforceable(b);
         _assertOnlyTheMarketplaceMovesNativeStake(b);
-        _assertSignedRequestUsedAtMostOnce(b);
-        _assertDepositsDecreaseOnlyAsAllowed(b);
-        _assertFastLanePaysOnlyTheSignedProver(b);
+        _assertSignedPathsAddUp(b);
+    }
+
+    /// The sweeps over every record of the signed paths and the fast lane, at the end of every run (afterInvariant)
+    /// and in the fixed walks. Each record is immutable once made and what they check cannot be undone (a created
+    /// request's slot never returns to None; a use, an escrow, a payment stays booked), so a violation at any call is
+    /// still one at the end of its run; every call also checks the records it makes as it makes them (FastLaneHandler
+    /// measures every fast-lane call).
+    function _checkRecords() internal view {
+        Books memory b = _books();
+        FastBooks memory f = _fastBooks(b);
+        _assertSignedRequestUsedAtMostOnce(f);
+        _assertDepositsDecreaseOnlyAsAllowed(b, f);
+        _assertFastLanePaysOnlyTheSignedProver(b, f);
     }
 
     /// The marketplace holds, per token, exactly the escrow of live requests plus every claimable balance, and every
     /// balance is the one the handler's books predict (fast-lane payments included: the price leaves the requester's
-    /// balance and reaches the prover's reward address). What it holds is also exactly what entered (deposits, escrow
-    /// pulled at createRequest, slashed stake) less what left (withdrawals): the fast lane moves no token, and its
-    /// measured credits equal its measured debits in every token.
+    /// balance and reaches the prover's reward address).
     function _assertTokenBalanceEqualsEscrowPlusClaimable(Books memory b) internal view {
         (uint256[][] memory booked, uint256[] memory escrow) = handler.ghostBalances();
-        FastBooks memory f = b.fast;
         uint256[] memory live = new uint256[](b.tokens.length);
         for (uint256 i; i < b.requests.length; ++i) {
             RequestView memory r = b.requests[i];
@@ -279,28 +286,48 @@ abstract contract MarketplaceInvariantFixture is CairnTest, TeeRegistryFixture {
                 claims += balance;
             }
             assertEq(live[t], escrow[t], "escrow of live requests");
-            uint256 held = DevToken(b.tokens[t]).balanceOf(address(marketplace));
-            assertEq(held, escrow[t] + claims, "escrow + claims");
-            assertEq(held, f.inflow[t] - f.outflow[t], "tokens in - tokens out");
-            uint256 credited;
-            uint256 debited;
-            for (uint256 a; a < b.accounts.length; ++a) {
-                uint256 k = a * b.tokens.length + t;
-                (credited, debited) = (credited + f.fastCredit[k], debited + f.fastDebit[k]);
-            }
-            assertEq(credited, debited, "fast-lane credits == fast-lane debits");
+            assertEq(DevToken(b.tokens[t]).balanceOf(address(marketplace)), escrow[t] + claims, "escrow + claims");
         }
     }
 
+    /// After every call, the signed paths' and the fast lane's running totals against the contract (cheap: the
+    /// properties run after every call; _checkRecords sweeps the records behind them at the end of every run, and
+    /// FastLaneHandler checks each fast-lane call's exact effect on every balance, stake and holding as it makes it):
+    /// - per token, the marketplace holds exactly what entered (deposits, escrow pulled at createRequest, slashed
+    ///   stake) less what left (withdrawals): with every balance as booked, fast-lane payments included, its payments
+    ///   move money only inside the marketplace, and its measured credits equal its measured debits;
+    /// - the requesters' nonce bitmaps are exactly the books' (a bit per use on any path, or invalidation): with every
+    ///   use predicted (a spent nonce is refused on every path), a signed request is used at most once;
+    /// - no fast-lane call moved native stake (staked, locked or unbonding), compute in use or token holdings.
+    function _assertSignedPathsAddUp(Books memory b) internal view {
+        FastTotals memory x = handler.fastTotals();
+        for (uint256 t; t < b.tokens.length; ++t) {
+            assertEq(
+                DevToken(b.tokens[t]).balanceOf(address(marketplace)),
+                x.inflow[t] - x.outflow[t],
+                "tokens in - tokens out"
+            );
+            assertEq(x.fastCredit[t], x.fastDebit[t], "fast-lane credits == fast-lane debits");
+        }
+        for (uint256 q; q < x.requesters.length; ++q) {
+            for (uint256 w; w <= x.lastWordPos[q]; ++w) {
+                assertEq(
+                    ISignedRequests(address(marketplace)).nonceBitmap(x.requesters[q], w),
+                    x.nonceWords[q][w],
+                    "nonce bitmap as booked"
+                );
+            }
+        }
+        assertEq(x.sideEffects, 0, "a fast-lane call moved stake, compute or tokens");
+    }
+
     /// A signed request is used at most once across every path (assignSigned, postSignedRequest, fulfilSigned and
-    /// fulfilSignedBatch): each pooled request has at most one use, and one exactly when its nonce went to a use;
-    /// the requesters' nonce bitmaps are exactly the books' (a bit per use or invalidation). A request paid on the fast
-    /// lane, or invalidated, has no slot: its id was never RequestCreated (a created id's slot never returns to None;
-    /// the requests the matcher's batch or a poster used have theirs, as _assertPaidAtMostOnceAndNeverWhenSlashed
-    /// checks). Each fast payment is its request's one use.
-    function _assertSignedRequestUsedAtMostOnce(Books memory b) internal view {
-        FastBooks memory f = b.fast;
-        uint256[] memory lastWord = new uint256[](f.requesters.length);
+    /// fulfilSignedBatch): each pooled request has at most one use, and one exactly when its nonce went to a use (the
+    /// nonce bitmaps are checked after every call, _assertSignedPathsAddUp). A request paid on the fast lane, or
+    /// invalidated, has no slot: its id was never RequestCreated (a created id's slot never returns to None; the
+    /// requests the matcher's batch or a poster used have theirs, as _assertPaidAtMostOnceAndNeverWhenSlashed checks).
+    /// Each fast payment is its request's one use.
+    function _assertSignedRequestUsedAtMostOnce(FastBooks memory f) internal view {
         for (uint256 i; i < f.signed.length; ++i) {
             SignedView memory e = f.signed[i];
             assertLe(e.uses, 1, "a signed request used twice");
@@ -308,17 +335,6 @@ abstract contract MarketplaceInvariantFixture is CairnTest, TeeRegistryFixture {
             assertEq(e.uses, used ? 1 : 0, "uses == nonce spent by a use");
             if (e.spent == Spent.Fast || e.spent == Spent.Invalidated) {
                 assertEq(uint8(marketplace.requestStatus(e.id)), uint8(RequestStatus.None), "never created");
-            }
-            uint256 q = _index(f.requesters, e.requester);
-            if (e.nonce >> 8 > lastWord[q]) lastWord[q] = e.nonce >> 8;
-        }
-        for (uint256 q; q < f.requesters.length; ++q) {
-            for (uint256 w; w <= lastWord[q]; ++w) {
-                assertEq(
-                    ISignedRequests(address(marketplace)).nonceBitmap(f.requesters[q], w),
-                    handler.ghostNonceWord(f.requesters[q], w),
-                    "nonce bitmap as booked"
-                );
             }
         }
         for (uint256 i; i < f.payments.length; ++i) {
@@ -336,8 +352,7 @@ abstract contract MarketplaceInvariantFixture is CairnTest, TeeRegistryFixture {
     /// booked balance (the contract's, as checked above) is its credits less exactly those three, the escrow is what
     /// its own requests took, and its fast-lane debits, booked and measured, are exactly its payments. Nobody but a
     /// requester is ever escrowed or pays on the fast lane.
-    function _assertDepositsDecreaseOnlyAsAllowed(Books memory b) internal view {
-        FastBooks memory f = b.fast;
+    function _assertDepositsDecreaseOnlyAsAllowed(Books memory b, FastBooks memory f) internal view {
         (uint256[][] memory booked,) = handler.ghostBalances();
         for (uint256 i; i < f.payments.length; ++i) {
             assertLe(f.payments[i].price, f.payments[i].maxReward, "fast price <= the request's maxReward");
@@ -361,8 +376,7 @@ abstract contract MarketplaceInvariantFixture is CairnTest, TeeRegistryFixture {
     /// The fast lane pays nobody but the prover the matcher signed for: each payment went to that prover's reward
     /// address, and per account and token the measured fast-lane credits are exactly the payments to it. No fast-lane
     /// call touched native stake (staked, locked or unbonding, at any source), compute in use or token holdings.
-    function _assertFastLanePaysOnlyTheSignedProver(Books memory b) internal view {
-        FastBooks memory f = b.fast;
+    function _assertFastLanePaysOnlyTheSignedProver(Books memory b, FastBooks memory f) internal view {
         address[] memory rewards = handler.rewardAddresses();
         for (uint256 i; i < f.payments.length; ++i) {
             FastPayment memory p = f.payments[i];
@@ -601,10 +615,12 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
     }
 
     /// At the end of every run, every task still assigned is slashed once due: each slash goes through for the
-    /// market's penalty, and the properties still hold afterwards.
+    /// market's penalty, and the properties still hold afterwards; then every record of the signed paths and the fast
+    /// lane is swept (_checkRecords).
     function afterInvariant() public {
         handler.slashEveryDueTask();
         _checkAll();
+        _checkRecords();
     }
 
     // Forge runs each invariant_ function as its own campaign (256 runs x 128 calls under the deep profile), and the
@@ -617,11 +633,12 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
     /// - money: per token, the marketplace holds exactly the escrow of live requests plus every claimable balance
     ///   (each as booked, fast-lane payments included), and exactly what entered less what left; each request ends
     ///   once, its prover paid at most once and never when slashed;
-    /// - signed requests: each used at most once across assignSigned, postSignedRequest and the fast lane, the nonce
-    ///   bitmaps as booked, and no fast-lane id ever created;
+    /// - signed requests: each used at most once across assignSigned, postSignedRequest and the fast lane (the nonce
+    ///   bitmaps as booked; no fast-lane id ever created, swept at the end of every run);
     /// - deposits: a requester's balance goes down only by its own withdrawals, its own requests' escrow and fast-lane
     ///   payments of at most the request's maxReward; the fast lane pays only the signed prover's reward address and
-    ///   moves no stake, compute or token (measured around every fast-lane call);
+    ///   moves no stake, compute or token (measured around every fast-lane call; the per-record parts are swept at
+    ///   the end of every run, _checkRecords);
     /// - stake: locked native stake equals the running tasks' stake and compute in use their compute; every due slash
     ///   is enforceable for its market's penalty; only the marketplace moves native stake;
     /// - slashes: each penalty splits exactly into compensation, slasher reward and treasury share, and compensation
@@ -744,6 +761,7 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
         assertEq(handler.unbondsWithdrawn(), 1);
         _checkAll();
         assertEq(handler.predictedReverts(), 2); // the wrong proof, the withdrawal above the balance
+        _checkRecords();
     }
 
     /// The fast lane through the handler's actions, each refusal it has, and the signed paths meeting it: a request
@@ -755,7 +773,7 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
         handler.fulfilSigned(0, 5);
         handler.fulfilSigned(0, 6);
         assertEq(handler.fastPaid(), 3);
-        _checkAll();
+        _checkAllAndRecords();
 
         // Every refusal of fulfilSigned, predicted exactly (case | variant << 4, see FastLaneHandler.fulfilSigned).
         uint8[17] memory refused = [
@@ -800,7 +818,7 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
         for (uint256 i; i < reasons.length; ++i) {
             assertGt(handler.fastRefusals(reasons[i]), 0, "a refusal not reached");
         }
-        _checkAll();
+        _checkAllAndRecords();
 
         // A batch of five: paid; the same item again (skipped at settlement: its nonce was just spent); a proof with
         // a flipped byte; an expired assignment; a deposit below the price.
@@ -808,7 +826,7 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
         assertEq(handler.fastBatchPaid(), 1);
         assertEq(handler.fastBatchSkips(), 4);
         assertEq(handler.fastSpendSkips(), 1);
-        _checkAll();
+        _checkAllAndRecords();
 
         // Two fresh requests in market B, answered by its Groth16BatchVerifier in one verifyBatch, with a pooled
         // request already paid and a non-matcher's assignment.
@@ -818,7 +836,7 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
         handler.fulfilSignedBatch(seed, _batchCode(_kinds4(0, 0, 7 | (2 << 4), 11), false));
         assertEq(handler.fastBatchVerifierGroups(), groups + 1);
         assertEq(handler.fastBatchPaid(), 3);
-        _checkAll();
+        _checkAllAndRecords();
 
         // Two fresh requests of one requester in market A whose deposit is brought to one less than both prices:
         // both pass their checks, the second finds the deposit short once the first is paid.
@@ -826,7 +844,7 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
         handler.fulfilSignedBatch(seed, _batchCode(_kinds2(0, 0), true));
         assertEq(handler.fastBatchPaid(), 4);
         assertEq(handler.fastSpendSkips(), 2);
-        _checkAll();
+        _checkAllAndRecords();
 
         // A request paid on the fast lane, posted and then put in the matcher's batch: refused both times.
         handler.replaySigned(0, 0, 0);
@@ -838,7 +856,7 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
         // A requester invalidates an unused one.
         handler.invalidateSignedNonces(0, 0);
         assertEq(handler.invalidations(), 1);
-        _checkAll();
+        _checkAllAndRecords();
 
         // An empty batch; then prover 2 leaves both its markets and deregisters: refused, single and batch.
         handler.fulfilSignedBatch(0, 63 << 3);
@@ -852,7 +870,12 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
         handler.fulfilSigned(2, 0);
         handler.fulfilSignedBatch(2, _batchCode(_kinds2(0, 0), false));
         assertEq(handler.fastRefusals(ISignedFulfilments.ProverNotRegistered.selector), 2);
+        _checkAllAndRecords();
+    }
+
+    function _checkAllAndRecords() internal view {
         _checkAll();
+        _checkRecords();
     }
 
     /// A fulfilSignedBatch code for `kinds` (case | variant << 4 per item).
@@ -921,6 +944,7 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
         _checkAll();
         // The stranger's release, the early abandon, the slash of the unkeyed claim.
         assertEq(handler.predictedReverts(), 3);
+        _checkRecords();
     }
 
     /// Posts through the handler and returns the request's index (the handler's pickers start there).
