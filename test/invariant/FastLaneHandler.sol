@@ -182,9 +182,9 @@ contract FastLaneHandler is MarketplaceHandler {
     // ================================================================ fulfilSignedBatch
 
     /// Two to five fast-lane items from one prover (`code` % 4 + 2), each built from six bits of `code` as in
-    /// fulfilSigned, where case 7 may also repeat an earlier item of the batch; `code` / 4 % 2 tops the requesters'
-    /// deposits up to one less than the batch's prices (the last of their items to settle finds the deposit short),
-    /// and `code` / 8 % 64 == 63 sends an empty batch. Each item's outcome is predicted as the module decides it:
+    /// fulfilSigned, where case 7 may also repeat an earlier item of the batch; `code` / 4 % 4 == 3 brings the
+    /// requesters' deposits to one less than the batch's prices (the last of their items to settle finds the deposit
+    /// short), and `code` / 8 % 64 == 63 sends an empty batch. Each item's outcome is predicted as the module decides it:
     /// its checks against the state before the batch, its proof, then its nonce and its requester's balance as the
     /// batch's earlier payments left them.
     function fulfilSignedBatch(uint256 seed, uint256 code) external counted {
@@ -204,7 +204,7 @@ contract FastLaneHandler is MarketplaceHandler {
             if (items[i].f.request.requester == address(0)) return; // nothing pooled to reuse yet
             fs[i] = items[i].f;
         }
-        _fundItems(items, (code >> 2) & 1 == 1);
+        _fundItems(items, (code >> 2) & 3 == 3);
 
         if (!registry.prover(sender).registered) {
             // Every item is the sender's (or skipped), so the batch needs the sender's reward address.

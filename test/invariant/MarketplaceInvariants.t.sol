@@ -880,7 +880,7 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
 
     /// A fulfilSignedBatch code for `kinds` (case | variant << 4 per item).
     function _batchCode(uint256[] memory kinds, bool tight) internal pure returns (uint256 code) {
-        code = (kinds.length - 2) | (tight ? 4 : 0);
+        code = (kinds.length - 2) | (tight ? 12 : 0);
         for (uint256 i; i < kinds.length; ++i) {
             code |= kinds[i] << (9 + 6 * i);
         }
