@@ -3,7 +3,7 @@ pragma solidity 0.8.30;
 
 import {Vm} from "forge-std/Vm.sol";
 import {MarketplaceDigests} from "../utils/MarketplaceDigests.sol";
-import {Debit, HandlerSetup, MarketplaceHandler, SignedEntry, Spent} from "./MarketplaceHandler.sol";
+import {Debit, HandlerSetup, MarketplaceHandler, Spent} from "./MarketplaceHandler.sol";
 import {DevToken} from "../../src/dev/DevToken.sol";
 import {IProofMarketplace} from "../../src/interfaces/IProofMarketplace.sol";
 import {ISignedFulfilments} from "../../src/interfaces/ISignedFulfilments.sol";
@@ -83,6 +83,8 @@ contract FastLaneHandler is MarketplaceHandler {
 
     // ---------------------------------------------------------------- what the run reached
 
+    /// fulfilSigned calls that paid; fast-lane calls refused whole (a single fulfilSigned, a batch of an unregistered
+    /// prover).
     uint256 public fastPaid;
     uint256 public fastRefused;
     uint256 public fastBatches;
@@ -98,7 +100,7 @@ contract FastLaneHandler is MarketplaceHandler {
     uint256 public replaysRefused;
     uint256 public replaysUsed;
     uint256 public invalidations;
-    /// Refusals (single) and skips (batch) by the selector of their error.
+    /// Refusals (whole calls) and skips (batch items) by the selector of their error.
     mapping(bytes4 selector => uint256) public fastRefusals;
 
     /// The market whose verifier is a Groth16BatchVerifier.
@@ -505,7 +507,7 @@ contract FastLaneHandler is MarketplaceHandler {
             return abi.encodeWithSelector(Groth16VerifierAdapter.MalformedPublicInputs.selector, inputs.length);
         }
         if (
-            it.provable && keccak256(inputs) == keccak256(_inputs[it.fixture])
+            it.provable && keccak256(inputs) == keccak256(it.inputs)
                 && keccak256(f.proof) == keccak256(_proofs[it.fixture])
         ) return "";
         return abi.encodeWithSelector(IProofMarketplace.InvalidProof.selector, it.id);
