@@ -61,10 +61,6 @@ contract FastLaneHandler is MarketplaceHandler {
     uint256 internal constant NO_ENTRY = type(uint256).max;
     /// A market id no market has.
     uint32 internal constant NO_MARKET = 999;
-    /// Case 11 variant 2 sends a matcher signature no key recovers from (v = 29), predicted skipped/refused as the
-    /// interface documents it (NotMatcher of the zero address). Off: the module reverts the whole call with
-    /// InvalidSignature() instead (FINDING, test/invariant/FastLaneFindings.t.sol); turn on once that is fixed.
-    bool internal constant MALFORMED_MATCHER_SIGNATURES = false;
 
     address internal immutable matcherAddress;
     ISignedFulfilments internal immutable lane;
@@ -143,9 +139,11 @@ contract FastLaneHandler is MarketplaceHandler {
     /// One fast-lane fulfilment by a prover. `code` % 16 picks the case (see _fastItem): a fresh request assigned to
     /// the sender and its fixture's proof (0-6, inputs inline or behind a URI), a pooled request (7: mostly one whose
     /// nonce is spent, by any path), another prover's assignment or a stranger sending it (8), an expired assignment
-    /// (9), a price above maxReward (10), a non-matcher's signature or a tampered request (11), a forged requester
-    /// signature, private inputs or an unknown market (12), a deposit below the price (13), a forged proof (14), wrong
-    /// or missing public inputs (15). The exact error is predicted; anything else is a finding.
+    /// (9), a price above maxReward (10), a non-matcher's signature, a malformed one or a tampered request (11), a
+    /// forged requester signature, private inputs or an unknown market (12), a deposit below the price (13), a forged
+    /// proof (14), wrong or missing public inputs (15); variant 1 of cases 9, 10, 12 and 13 adds a malformed matcher
+    /// signature. The exact error is predicted (the first check to fail, in the module's order); anything else is a
+    /// finding.
     function fulfilSigned(uint256 seed, uint256 code) external counted {
         uint256 pi = seed % provers.length;
         address sender = provers[pi];
@@ -371,7 +369,7 @@ contract FastLaneHandler is MarketplaceHandler {
         if (kind == 14) f.proof = _forgedProof(it.fixture, variant, seed);
         if (kind == 15 && variant != 2) {
             // Another fixture's inputs, given beside the request's inline ones (variants 0, 1) or for the ones behind
-            // its URI (3); variant 2 gives none for a URI request, so the verifier gets none.
+            // its URI (3); variant 2 gives none for a URI request (inputs behind a URI must be given: WrongInputs).
             f.publicInputs = _inputs[(it.fixture + 1 + seed % (_inputs.length - 1)) % _inputs.length];
         }
 
@@ -381,7 +379,12 @@ contract FastLaneHandler is MarketplaceHandler {
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
         f.matcherSignature = abi.encodePacked(r, s, v);
         it.matcherSigner = vm.addr(key);
-        if (kind == 11 && variant == 2 && MALFORMED_MATCHER_SIGNATURES) {
+        if ((kind == 11 && variant == 2) || (variant == 1 && (kind == 9 || kind == 10 || kind == 12 || kind == 13))) {
+            // A matcher signature no key recovers from (v = 29): the module recovers zero, which is never a matcher
+            // (NotMatcher of the zero address), and fails the item, never the whole batch. Beside another fault
+            // (variant 1 of cases 9, 10, 12, 13) the first check to fail in the module's order is the reason: the
+            // window and the price come before the matcher's signature; the requester's signature and the deposit
+            // after it.
             f.matcherSignature[64] = bytes1(uint8(29));
             it.matcherSigner = address(0);
         }
@@ -464,13 +467,8 @@ contract FastLaneHandler is MarketplaceHandler {
         if (f.price > q.maxReward) {
             return abi.encodeWithSelector(ISignedFulfilments.PriceAboveMaxReward.selector, it.id, f.price, q.maxReward);
         }
-        if (q.privateInputs.data.length != 0) {
-            return abi.encodeWithSelector(ISignedFulfilments.PrivateInputsNotFast.selector, it.id);
-        }
-        bytes32 publicDigest = q.publicInputs.data.length != 0 ? keccak256(q.publicInputs.data) : q.publicInputs.digest;
-        if (f.publicInputs.length != 0 && keccak256(f.publicInputs) != publicDigest) {
-            return abi.encodeWithSelector(IProofMarketplace.WrongInputs.selector, it.id);
-        }
+        bytes memory inputsFailure = _inputsFailure(it);
+        if (inputsFailure.length != 0) return inputsFailure;
         if (it.matcherSigner != matcherAddress) {
             return abi.encodeWithSelector(IProofMarketplace.NotMatcher.selector, it.matcherSigner);
         }
@@ -478,6 +476,35 @@ contract FastLaneHandler is MarketplaceHandler {
             return abi.encodeWithSelector(ISignedRequests.BadRequesterSignature.selector, q.requester);
         }
         return _spendFailure(it);
+    }
+
+    /// Why the item's inputs are refused, or nothing: private inputs of any kind (PrivateInputsNotFast); public ones
+    /// whose inline bytes are not their digest's (InputsDigestMismatch), a digest without its URI or a URI without its
+    /// digest, or none at all (MissingInputs); then the bytes the proof is for, which must be given for inputs behind
+    /// a URI and, when given, must be the request's (WrongInputs). Inline inputs may be left out (read from the
+    /// request).
+    function _inputsFailure(FastItem memory it) internal pure returns (bytes memory) {
+        SignedFulfilment memory f = it.f;
+        Inputs memory priv = f.request.privateInputs;
+        if (priv.data.length != 0 || priv.digest != bytes32(0) || bytes(priv.uri).length != 0) {
+            return abi.encodeWithSelector(ISignedFulfilments.PrivateInputsNotFast.selector, it.id);
+        }
+        Inputs memory pub = f.request.publicInputs;
+        bytes32 publicDigest = pub.digest;
+        if (pub.data.length != 0) {
+            publicDigest = keccak256(pub.data);
+            if (pub.digest != bytes32(0) && pub.digest != publicDigest) {
+                return abi.encodeWithSelector(IProofMarketplace.InputsDigestMismatch.selector, pub.digest, publicDigest);
+            }
+        } else if ((pub.digest == bytes32(0)) != (bytes(pub.uri).length == 0)) {
+            return abi.encodeWithSelector(IProofMarketplace.MissingInputs.selector);
+        }
+        if (publicDigest == bytes32(0)) return abi.encodeWithSelector(IProofMarketplace.MissingInputs.selector);
+        bool given = f.publicInputs.length != 0 || pub.data.length == 0;
+        if (given && keccak256(f.publicInputs) != publicDigest) {
+            return abi.encodeWithSelector(IProofMarketplace.WrongInputs.selector, it.id);
+        }
+        return "";
     }
 
     /// Why the item's nonce or its requester's balance does not allow paying it now, or nothing.

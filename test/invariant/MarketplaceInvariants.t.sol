@@ -776,13 +776,14 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
         _checkAllAndRecords();
 
         // Every refusal of fulfilSigned, predicted exactly (case | variant << 4, see FastLaneHandler.fulfilSigned).
-        uint8[17] memory refused = [
+        uint8[22] memory refused = [
             7, // a pooled request already paid: NonceUsed
             8, // another prover's assignment: NotAssignedProver
             8 | (3 << 4), // sent by a stranger: NotAssignedProver
             9, // FastAssignmentExpired
             10, // PriceAboveMaxReward
             11, // a non-matcher's signature: NotMatcher
+            11 | (2 << 4), // a malformed signature (v = 29, no key recovers from it): NotMatcher(address(0))
             11 | (3 << 4), // the request changed after signing: NotMatcher (the recovered key)
             12, // signed by the other requester: BadRequesterSignature
             12 | (2 << 4), // PrivateInputsNotFast
@@ -793,14 +794,19 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
             14 | (2 << 4), // an unprovable request: InvalidProof
             14 | (3 << 4), // MalformedProof
             15, // other inputs given: WrongInputs
-            15 | (2 << 4) // a URI request without its inputs: MalformedPublicInputs
+            15 | (2 << 4), // a URI request without its inputs (they must be given): WrongInputs
+            // A malformed matcher signature beside another fault: the module's first failing check is the reason.
+            9 | (1 << 4), // expired too: FastAssignmentExpired (the window is checked first)
+            10 | (1 << 4), // priced above maxReward too: PriceAboveMaxReward (the price is checked first)
+            12 | (1 << 4), // signed by the other requester too: NotMatcher(address(0)) (the requester's is checked later)
+            13 | (1 << 4) // a deposit below the price too: NotMatcher(address(0)) (the deposit is checked later)
         ];
         for (uint256 i; i < refused.length; ++i) {
             handler.fulfilSigned(0, refused[i]);
         }
         assertEq(handler.fastRefused(), refused.length);
         assertEq(handler.fastPaid(), 3);
-        bytes4[13] memory reasons = [
+        bytes4[12] memory reasons = [
             ISignedRequests.NonceUsed.selector,
             IProofMarketplace.NotAssignedProver.selector,
             ISignedFulfilments.FastAssignmentExpired.selector,
@@ -812,11 +818,13 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
             ISignedRequests.InsufficientDeposit.selector,
             IProofMarketplace.InvalidProof.selector,
             Groth16VerifierAdapter.MalformedProof.selector,
-            IProofMarketplace.WrongInputs.selector,
-            Groth16VerifierAdapter.MalformedPublicInputs.selector
+            IProofMarketplace.WrongInputs.selector
         ];
+        // How many of the calls above each refusal ends (the malformed matcher signatures beside another fault
+        // count under the first check to fail).
+        uint8[12] memory counts = [1, 2, 2, 2, 5, 1, 1, 1, 1, 3, 1, 2];
         for (uint256 i; i < reasons.length; ++i) {
-            assertGt(handler.fastRefusals(reasons[i]), 0, "a refusal not reached");
+            assertEq(handler.fastRefusals(reasons[i]), counts[i], "a refusal not reached as predicted");
         }
         _checkAllAndRecords();
 
