@@ -110,6 +110,48 @@ struct RequestModel {
     bool keyReleased;
 }
 
+/// @notice How a marketplace balance went down: the books name every debit.
+enum Debit {
+    Withdrawal,
+    Escrow,
+    FastPayment
+}
+
+/// @notice How a signed request's nonce was spent: by one of its uses (the matcher's assignSigned, postSignedRequest, the
+/// fast lane's fulfilSigned or fulfilSignedBatch), or by the requester's invalidateNonces.
+enum Spent {
+    No,
+    Assigned,
+    Posted,
+    Fast,
+    Invalidated
+}
+
+/// @notice A request the handler signed for one of its requesters, whatever became of it: the pool every signed path
+/// draws from, so a request used on one path is tried again on the others.
+struct SignedEntry {
+    SignedRequest q;
+    bytes signature;
+    uint256 id;
+    uint8 market;
+    uint8 fixture;
+    bool provable;
+    /// Its public inputs, inline in `q` or behind its URI.
+    bytes inputs;
+    Spent spent;
+    /// Uses that went through: never more than one.
+    uint8 uses;
+}
+
+/// @notice A signed request's nonce and uses, for the invariants.
+struct SignedView {
+    uint256 id;
+    address requester;
+    uint256 nonce;
+    Spent spent;
+    uint8 uses;
+}
+
 /// @notice A request's books without its inputs: what the invariants read, in one call for all requests.
 struct RequestView {
     uint256 id;
@@ -144,7 +186,9 @@ struct SlashRecord {
 
 /// @notice Drives the marketplace through whole lifecycles in three markets (two native-stake markets with different
 /// penalties and compensation, one TEE-path market whose provers hold real enclave keys), with real Groth16 proofs
-/// and requests nobody can prove, and keeps ghost books of every balance, escrow, stake and task.
+/// and requests nobody can prove, and keeps ghost books of every balance (with the ledger behind it: credits, debits by
+/// kind, tokens in and out), escrow, stake and task, and of every request signed off chain and how its nonce was spent
+/// (the pool FastLaneHandler's fast lane shares).
 /// @dev Nothing is caught: every action either predicts success and calls, or predicts the exact revert data and
 /// calls under `vm.expectRevert`; an action that does not apply returns early. Batches are predicted item by item
 /// (skip reasons and emitted records compared with the events). The invariants run with `fail_on_revert`, so any
@@ -162,6 +206,8 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
 
     /// Requests per run: keeps the invariants' loops bounded.
     uint256 public constant MAX_REQUESTS = 64;
+    /// Signed requests per run (used on any path or not): bounds the pool and its invariants' loops.
+    uint256 public constant MAX_SIGNED = 96;
     uint256 public constant TEE_MARKET = 2;
     /// IPrivateClaims.KEY_RELEASE_WINDOW.
     uint32 internal constant KEY_RELEASE_WINDOW = 5 minutes;
@@ -209,6 +255,19 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
     mapping(NativeStaking source => uint256) public stakeWithdrawn;
     mapping(NativeStaking source => uint256) public stakeSlashed;
     SlashRecord[] internal _slashes;
+    /// Every credit booked to an account's balance, and every debit by kind: ghostBalance is their difference.
+    mapping(address account => mapping(address token => uint256)) public ghostCredited;
+    mapping(address account => mapping(address token => mapping(Debit => uint256))) public ghostDebited;
+    /// Tokens that entered the marketplace (deposits, escrow pulled with transferFrom, slashed stake) and that left it
+    /// (withdrawals).
+    mapping(address token => uint256) public ghostInflow;
+    mapping(address token => uint256) public ghostOutflow;
+    /// Per request: the part of its escrow taken from its requester's marketplace balance.
+    mapping(uint256 requestId => uint256) public escrowFromDeposit;
+    /// Every request signed for a requester, used or not (SignedEntry).
+    SignedEntry[] internal _signed;
+    /// The requesters' nonce bitmap words as booked: a set bit is a nonce used or invalidated.
+    mapping(address requester => mapping(uint256 wordPos => uint256)) public ghostNonceWord;
 
     // ---------------------------------------------------------------- what the run reached
 
@@ -329,10 +388,11 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         }
         bytes32 privateDigest = p.privateInputs.data.length == 0 ? bytes32(0) : keccak256(p.privateInputs.data);
 
-        _fund(requester, address(_markets[mi].payToken), p.maxReward);
+        uint256 fromBalance = _fund(requester, address(_markets[mi].payToken), p.maxReward);
         vm.prank(requester);
         uint256 id = marketplace.createRequest(p);
         assertEq(id, (_markets[mi].id << 64) | ++_posted[mi], "request id");
+        escrowFromDeposit[id] = fromBalance;
 
         RequestModel storage r = _requests[id];
         r.market = mi;
@@ -365,29 +425,56 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         uint32 window,
         uint256 proverSeed
     ) external counted {
-        if (requestIds.length >= MAX_REQUESTS) return;
+        if (requestIds.length >= MAX_REQUESTS || _signed.length >= MAX_SIGNED) return;
         SignedCase memory c = _signedCase(marketSeed, fixtureSeed, flags, maxReward, window);
         if (flags % 4 != 2) _topUp(c.q.requester, c.token, c.q.maxReward);
-        if (ghostBalance[c.q.requester][c.token] < c.q.maxReward) {
-            c.depositShort = abi.encodeWithSelector(
-                ISignedRequests.InsufficientDeposit.selector,
-                c.q.requester,
-                c.token,
-                ghostBalance[c.q.requester][c.token],
-                c.q.maxReward
-            );
-        }
+        c.useFailure = _useFailure(c);
         if (flags % 4 == 0) {
-            _expect(c.depositShort);
-            vm.prank(stranger);
-            ISignedRequests(address(marketplace)).postSignedRequest(c.q, c.signature);
-            if (c.depositShort.length == 0) {
-                _recordSigned(c);
-                ++signedPosted;
-            }
+            _postSignedCase(c);
             return;
         }
         _assignSignedCase(c, flags % 4 == 1 ? 2 : 1, proverSeed);
+    }
+
+    /// Anyone posts the signed request on chain (postSignedRequest): an Open request, or the predicted refusal.
+    function _postSignedCase(SignedCase memory c) internal {
+        _expect(c.useFailure);
+        vm.prank(stranger);
+        ISignedRequests(address(marketplace)).postSignedRequest(c.q, c.signature);
+        if (c.useFailure.length == 0) {
+            _recordSigned(c, Spent.Posted);
+            ++signedPosted;
+        }
+    }
+
+    /// Why the signed request cannot be used now (its exact error), in the order the module checks a use: the
+    /// schedule (the market, terms and inputs of a pooled request are valid, its signature is its requester's), the
+    /// nonce, the requester's balance.
+    function _useFailure(SignedCase memory c) internal view returns (bytes memory) {
+        SignedRequest memory q = c.q;
+        uint256 deadline = q.deadline;
+        if (deadline <= Clock.timestamp()) {
+            return abi.encodeWithSelector(IProofMarketplace.DeadlineInPast.selector, deadline);
+        }
+        if (deadline - Clock.timestamp() < q.provingTime) {
+            return
+                abi.encodeWithSelector(
+                    IProofMarketplace.DeadlineShorterThanProvingTime.selector, deadline, q.provingTime
+                );
+        }
+        if (q.matchingExpiry < Clock.timestamp()) {
+            return abi.encodeWithSelector(IProofMarketplace.MatchingExpiryInPast.selector, q.matchingExpiry);
+        }
+        if (_nonceSpent(q.requester, q.nonce)) {
+            return abi.encodeWithSelector(ISignedRequests.NonceUsed.selector, q.requester, q.nonce);
+        }
+        uint256 balance = ghostBalance[q.requester][c.token];
+        if (balance < q.maxReward) {
+            return abi.encodeWithSelector(
+                ISignedRequests.InsufficientDeposit.selector, q.requester, c.token, balance, q.maxReward
+            );
+        }
+        return "";
     }
 
     /// What signedRequest signs and expects.
@@ -400,10 +487,26 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         uint8 fixture;
         bool provable;
         address token;
-        bytes depositShort;
+        /// Why its use fails now (_useFailure), or empty.
+        bytes useFailure;
+        /// Its public inputs (inline in `q`, or behind its URI).
+        bytes inputs;
+        /// Its index in the pool of signed requests.
+        uint256 entry;
     }
 
     function _signedCase(uint256 marketSeed, uint256 fixtureSeed, uint256 flags, uint96 maxReward, uint32 window)
+        internal
+        returns (SignedCase memory c)
+    {
+        c = _draftSignedCase(marketSeed, fixtureSeed, flags, maxReward, window);
+        _sealSignedCase(c);
+    }
+
+    /// A new signed request of one of the requesters (its next nonce), not yet signed: `flags` / 4 % 2 picks the
+    /// requester, / 16 % 2 the refund address, / 32 % 600 the slack after matchingExpiry + provingTime, / 256 % 3 == 0
+    /// makes it unprovable, / 65536 its speed preference.
+    function _draftSignedCase(uint256 marketSeed, uint256 fixtureSeed, uint256 flags, uint96 maxReward, uint32 window)
         internal
         returns (SignedCase memory c)
     {
@@ -422,34 +525,95 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         q.deadline = q.matchingExpiry + q.provingTime + uint32((flags >> 5) % 600);
         q.speedPreferenceBps = uint16((flags >> 16) % 10_001);
         q.refundAddress = (flags >> 4) & 1 == 1 ? refundee : requester;
-        bytes memory inputs = c.provable ? _inputs[c.fixture] : _unprovable(c.fixture, requestIds.length);
-        q.publicInputs = Inputs({data: inputs, uri: "", digest: bytes32(0)});
+        c.inputs = c.provable ? _inputs[c.fixture] : _unprovable(c.fixture, _add(requestIds.length, _signed.length));
+        q.publicInputs = Inputs({data: c.inputs, uri: "", digest: bytes32(0)});
+    }
 
-        bytes32 digest = MarketplaceDigests.signedRequest(address(marketplace), q);
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(_requesterKey[requester], digest);
+    /// Signs `c.q` with its requester's key and pools it: its signature, its id, the record a use now gives it.
+    function _sealSignedCase(SignedCase memory c) internal {
+        _signSignedCase(c, _requesterKey[c.q.requester]);
+        c.entry = _signed.length;
+        _signed.push();
+        SignedEntry storage e = _signed[c.entry];
+        e.q = c.q;
+        e.signature = c.signature;
+        e.id = c.id;
+        e.market = c.mi;
+        e.fixture = c.fixture;
+        e.provable = c.provable;
+        e.inputs = c.inputs;
+    }
+
+    /// Signs `c.q` with `key` (its requester's, or another's for a forged signature), without pooling it.
+    function _signSignedCase(SignedCase memory c, uint256 key) internal view {
+        bytes32 digest = MarketplaceDigests.signedRequest(address(marketplace), c.q);
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
         c.signature = abi.encodePacked(r, s, v);
-        c.id = (uint256(q.marketId) << 64) | (1 << 63) | (uint256(digest) & ((1 << 63) - 1));
-        c.record = Request({
+        c.id = (uint256(c.q.marketId) << 64) | (1 << 63) | (uint256(digest) & ((1 << 63) - 1));
+        c.record = _signedRecord(c.q);
+    }
+
+    /// The pooled signed request `entry`, as a use of it now would see it.
+    function _caseOf(uint256 entry) internal view returns (SignedCase memory c) {
+        SignedEntry storage e = _signed[entry];
+        c.q = e.q;
+        c.signature = e.signature;
+        c.id = e.id;
+        c.mi = e.market;
+        c.fixture = e.fixture;
+        c.provable = e.provable;
+        c.token = address(_markets[e.market].payToken);
+        c.inputs = e.inputs;
+        c.entry = entry;
+        c.record = _signedRecord(c.q);
+    }
+
+    /// The record a use of `q` now gives it.
+    function _signedRecord(SignedRequest memory q) internal view returns (Request memory) {
+        bytes32 publicDigest = q.publicInputs.data.length != 0 ? keccak256(q.publicInputs.data) : q.publicInputs.digest;
+        return Request({
             refundAddress: q.refundAddress,
             maxReward: q.maxReward,
             createdAt: uint32(block.timestamp),
             matchingExpiry: q.matchingExpiry,
             provingTime: q.provingTime,
-            inputsDigest: keccak256(abi.encodePacked(keccak256(inputs), bytes32(0)))
+            inputsDigest: keccak256(abi.encodePacked(publicDigest, bytes32(0)))
         });
+    }
+
+    function _nonceSpent(address requester, uint256 nonce) internal view returns (bool) {
+        // forge-lint: disable-next-line(incorrect-shift): the nonce's bit in its word, 1 shifted by its low byte
+        return ghostNonceWord[requester][nonce >> 8] & (1 << (nonce & 0xff)) != 0;
+    }
+
+    /// Books the spending of pooled request `entry`'s nonce: by a use (at most one ever), or by invalidation.
+    function _markSpent(uint256 entry, Spent how) internal {
+        SignedEntry storage e = _signed[entry];
+        if (how != Spent.Invalidated) {
+            assertEq(uint8(e.spent), uint8(Spent.No), "a signed request used twice");
+            ++e.uses;
+        }
+        if (e.spent == Spent.No) e.spent = how;
+        // forge-lint: disable-next-line(incorrect-shift): the nonce's bit in its word, 1 shifted by its low byte
+        ghostNonceWord[e.q.requester][e.q.nonce >> 8] |= 1 << (e.q.nonce & 0xff);
     }
 
     /// The matcher's batch carrying the signed request `n` times (a replay within the batch when 2).
     function _assignSignedCase(SignedCase memory c, uint256 n, uint256 proverSeed) internal {
-        // Predict the first use: recorded (escrow taken), then assigned; a failure rolls all of it back.
-        _recordSignedModel(c);
-        (address prover,) = _proverFor(c.id, proverSeed);
+        address prover = provers[proverSeed % provers.length];
         Listing memory l = registry.listing(prover, c.q.marketId);
         Task memory task;
         bytes[] memory reasons = new bytes[](n);
-        if (c.depositShort.length != 0) reasons[0] = c.depositShort;
-        else (reasons[0], task) = _assignFailure(c.id, c.record, prover, l.price, l.provingTime, true);
-        _unrecordSigned(c);
+        if (c.useFailure.length != 0) {
+            reasons[0] = c.useFailure;
+        } else {
+            // Predict the first use: recorded (escrow taken), then assigned; a failure rolls all of it back.
+            _recordSignedModel(c);
+            (prover,) = _proverFor(c.id, proverSeed);
+            l = registry.listing(prover, c.q.marketId);
+            (reasons[0], task) = _assignFailure(c.id, c.record, prover, l.price, l.provingTime, true);
+            _unrecordSigned(c);
+        }
 
         SignedMatch[] memory items = new SignedMatch[](n);
         Assignment[] memory signed = new Assignment[](n);
@@ -470,7 +634,7 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
 
         uint256 expected = reasons[0].length == 0 ? 1 : 0;
         if (expected == 1) {
-            _recordSigned(c);
+            _recordSigned(c, Spent.Assigned);
             _applyAssign(c.id, task);
             ++signedAssigned;
         }
@@ -495,14 +659,27 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         DevToken(token).approve(address(marketplace), shortfall);
         marketplace.deposit(token, shortfall);
         vm.stopPrank();
-        ghostBalance[requester][token] = amount;
+        _credit(requester, token, shortfall);
+        ghostInflow[token] += shortfall;
     }
 
-    /// Books a used signed request: escrow from the requester's balance, an Open request.
-    function _recordSigned(SignedCase memory c) internal {
+    function _credit(address account, address token, uint256 amount) internal {
+        ghostBalance[account][token] += amount;
+        ghostCredited[account][token] += amount;
+    }
+
+    function _debit(address account, address token, uint256 amount, Debit kind) internal {
+        ghostBalance[account][token] -= amount;
+        ghostDebited[account][token][kind] += amount;
+    }
+
+    /// Books a used signed request: escrow from the requester's balance, an Open request, its nonce spent.
+    function _recordSigned(SignedCase memory c, Spent how) internal {
         _recordSignedModel(c);
-        ghostBalance[c.q.requester][c.token] -= c.q.maxReward;
+        _debit(c.q.requester, c.token, c.q.maxReward, Debit.Escrow);
         ghostEscrow[c.token] += c.q.maxReward;
+        escrowFromDeposit[c.id] = c.q.maxReward;
+        _markSpent(c.entry, how);
     }
 
     /// The request model alone (a prediction's scaffolding, undone by _unrecordSigned).
@@ -513,7 +690,7 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         r.provable = c.provable;
         r.status = RequestStatus.Open;
         r.requester = c.q.requester;
-        r.inputs = c.q.publicInputs.data;
+        r.inputs = c.inputs;
         r.record = c.record;
         requestIds.push(c.id);
     }
@@ -525,17 +702,18 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
     }
 
     /// The escrow comes from the marketplace balance first; only the shortfall is minted, approved and pulled.
-    function _fund(address requester, address token, uint256 amount) internal {
+    function _fund(address requester, address token, uint256 amount) internal returns (uint256 fromBalance) {
         uint256 balance = ghostBalance[requester][token];
-        uint256 fromBalance = balance < amount ? balance : amount;
+        fromBalance = balance < amount ? balance : amount;
         uint256 shortfall = amount - fromBalance;
         if (shortfall != 0) {
             DevToken(token).mint(requester, shortfall);
             vm.prank(requester);
             DevToken(token).approve(address(marketplace), shortfall);
         }
-        ghostBalance[requester][token] = balance - fromBalance;
+        _debit(requester, token, fromBalance, Debit.Escrow);
         ghostEscrow[token] += amount;
+        ghostInflow[token] += shortfall;
     }
 
     /// A fixture's public inputs with the Poseidon hash replaced by one nobody knows a preimage of: no proof exists.
@@ -565,7 +743,8 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         DevToken(token).approve(address(marketplace), amount);
         marketplace.deposit(token, amount);
         vm.stopPrank();
-        ghostBalance[account][token] += amount;
+        _credit(account, token, amount);
+        ghostInflow[token] += amount;
     }
 
     /// Withdraws from a balance: mostly one that exists; `variant` % 8 == 7 any, maybe empty. The amount by
@@ -602,7 +781,8 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         vm.prank(account);
         marketplace.withdraw(token, account, amount);
         assertEq(DevToken(token).balanceOf(account), before + sent, "withdrawn amount");
-        ghostBalance[account][token] = owed - sent;
+        _debit(account, token, sent, Debit.Withdrawal);
+        ghostOutflow[token] += sent;
         ++withdrawals;
         if (sent < owed) ++partialWithdrawals;
     }
@@ -629,7 +809,7 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         marketplace.cancel(id, record);
         _end(id, RequestStatus.Cancelled);
         address token = address(_markets[r.market].payToken);
-        ghostBalance[record.refundAddress][token] += record.maxReward;
+        _credit(record.refundAddress, token, record.maxReward);
         ghostEscrow[token] -= record.maxReward;
         r.payReceived += record.maxReward;
         ++cancels;
@@ -1097,8 +1277,8 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         r.paid = true;
         address token = address(m.payToken);
         uint256 refund = r.record.maxReward - task.price;
-        ghostBalance[_rewardOf[task.prover]][token] += task.price;
-        ghostBalance[r.record.refundAddress][token] += refund;
+        _credit(_rewardOf[task.prover], token, task.price);
+        _credit(r.record.refundAddress, token, refund);
         ghostEscrow[token] -= r.record.maxReward;
         r.payReceived += refund;
         ghostCompute[task.prover] -= task.compute;
@@ -1217,7 +1397,7 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         IPrivateClaims(address(marketplace)).abandonUnkeyedClaim(id, r.record, task);
         _end(id, RequestStatus.Cancelled);
         address token = address(m.payToken);
-        ghostBalance[r.record.refundAddress][token] += r.record.maxReward;
+        _credit(r.record.refundAddress, token, r.record.maxReward);
         ghostEscrow[token] -= r.record.maxReward;
         r.payReceived += r.record.maxReward;
         ghostCompute[task.prover] -= task.compute;
@@ -1336,11 +1516,12 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         r.payReceived += record.maxReward;
         r.stakeReceived += compensation;
         if (slasher == r.requester || slasher == record.refundAddress) r.stakeReceived += reward;
-        ghostBalance[record.refundAddress][address(m.payToken)] += record.maxReward;
+        _credit(record.refundAddress, address(m.payToken), record.maxReward);
         ghostEscrow[address(m.payToken)] -= record.maxReward;
-        ghostBalance[record.refundAddress][stakeToken] += compensation;
-        ghostBalance[slasher][stakeToken] += reward;
-        ghostBalance[treasury][stakeToken] += m.penalty - compensation - reward;
+        _credit(record.refundAddress, stakeToken, compensation);
+        _credit(slasher, stakeToken, reward);
+        _credit(treasury, stakeToken, m.penalty - compensation - reward);
+        ghostInflow[stakeToken] += m.penalty;
         ghostCompute[task.prover] -= task.compute;
         ghostLocked[m.staking][task.prover] -= m.stakePerTask;
         ghostStaked[m.staking][task.prover] -= m.penalty;
@@ -1843,6 +2024,59 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
         for (uint256 t; t < tokens.length; ++t) {
             escrow[t] = ghostEscrow[tokens[t]];
         }
+    }
+
+    /// The ledger behind the booked balances, per account and token (index account * tokens + token): credits, and
+    /// debits by kind (withdrawals, escrow, fast-lane payments); and per token what entered and left the marketplace.
+    function ghostLedger()
+        external
+        view
+        returns (
+            uint256[] memory credited,
+            uint256[] memory withdrawn,
+            uint256[] memory escrowed,
+            uint256[] memory fastPaid,
+            uint256[] memory inflow,
+            uint256[] memory outflow
+        )
+    {
+        uint256 n = accounts.length * tokens.length;
+        (credited, withdrawn, escrowed, fastPaid) =
+        (new uint256[](n), new uint256[](n), new uint256[](n), new uint256[](n));
+        for (uint256 k; k < n; ++k) {
+            (address account, address token) = (accounts[k / tokens.length], tokens[k % tokens.length]);
+            credited[k] = ghostCredited[account][token];
+            withdrawn[k] = ghostDebited[account][token][Debit.Withdrawal];
+            escrowed[k] = ghostDebited[account][token][Debit.Escrow];
+            fastPaid[k] = ghostDebited[account][token][Debit.FastPayment];
+        }
+        (inflow, outflow) = (new uint256[](tokens.length), new uint256[](tokens.length));
+        for (uint256 t; t < tokens.length; ++t) {
+            (inflow[t], outflow[t]) = (ghostInflow[tokens[t]], ghostOutflow[tokens[t]]);
+        }
+    }
+
+    /// Per request (in requestIds order): its requester and the part of its escrow taken from that requester's
+    /// balance.
+    function escrowsFromDeposit() external view returns (address[] memory from, uint256[] memory amounts) {
+        from = new address[](requestIds.length);
+        amounts = new uint256[](requestIds.length);
+        for (uint256 i; i < requestIds.length; ++i) {
+            (from[i], amounts[i]) = (_requests[requestIds[i]].requester, escrowFromDeposit[requestIds[i]]);
+        }
+    }
+
+    /// Every signed request of the pool: its id, requester, nonce, how its nonce was spent and its uses.
+    function signedViews() external view returns (SignedView[] memory views) {
+        views = new SignedView[](_signed.length);
+        for (uint256 i; i < views.length; ++i) {
+            SignedEntry storage e = _signed[i];
+            views[i] = SignedView(e.id, e.q.requester, e.q.nonce, e.spent, e.uses);
+        }
+    }
+
+    function requesterList() external view returns (address[] memory) {
+        return requesters;
     }
 
     /// Booked native stake, [source][prover]: staked, locked and unbonding.

@@ -4,23 +4,35 @@ pragma solidity 0.8.30;
 import {CairnTest} from "../utils/CairnTest.sol";
 import {TeeRegistryFixture} from "../attestation/TeeRegistry.t.sol";
 import {
+    Debit,
     EnclaveKey,
     HandlerSetup,
     MarketConfig,
     MarketplaceHandler,
     RequestModel,
     RequestView,
-    SlashRecord
+    SignedView,
+    SlashRecord,
+    Spent
 } from "./MarketplaceHandler.sol";
+import {FastLaneHandler, FastPayment, FastTotals} from "./FastLaneHandler.sol";
 import {NativeStaking} from "../../src/staking/NativeStaking.sol";
 import {DevToken} from "../../src/dev/DevToken.sol";
 import {TeeRole} from "../../src/attestation/interfaces/ITeeRegistry.sol";
 import {MarketParams} from "../../src/types/Market.sol";
 import {RequestStatus} from "../../src/types/Request.sol";
+import {ISignedRequests} from "../../src/interfaces/ISignedRequests.sol";
+import {ISignedFulfilments} from "../../src/interfaces/ISignedFulfilments.sol";
+import {IProofMarketplace} from "../../src/interfaces/IProofMarketplace.sol";
+import {IProofVerifier} from "../../src/interfaces/IProofVerifier.sol";
+import {Groth16VerifierAdapter} from "../../src/verifiers/Groth16VerifierAdapter.sol";
 
 /// @notice Three markets on one marketplace, as the review's attacks need them: two native-stake markets with
 /// different penalties, compensation rates and tokens (each its own NativeStaking), and a TEE-path market whose
 /// provers 0 and 1 hold enclave keys registered with real dev TDX quotes in the real TeeRegistry (prover 2 has none).
+/// Markets A and TEE verify with the generated verifier behind Groth16VerifierAdapter, market B with a
+/// Groth16BatchVerifier of the same circuit (one multi-pairing per verifyBatch): a batch of both paths asks each
+/// verifier once, and the proofs (fixtures.json and batch-fixtures.json) fit either.
 abstract contract MarketplaceInvariantFixture is CairnTest, TeeRegistryFixture {
     /// Market B: an odd penalty and compensation rate, so the split has rounding to get right.
     uint96 internal constant B_STAKE = 50e18;
@@ -36,7 +48,9 @@ abstract contract MarketplaceInvariantFixture is CairnTest, TeeRegistryFixture {
     /// ProofMarketplace.SLASHER_REWARD_BPS, restated from the spec.
     uint256 internal constant SLASHER_REWARD_BPS = 500;
 
-    MarketplaceHandler internal handler;
+    FastLaneHandler internal handler;
+    /// Market B's verifier.
+    address internal batchVerifier;
     DevToken internal payToken2;
     DevToken internal stakeToken2;
     NativeStaking internal staking2;
@@ -61,6 +75,8 @@ abstract contract MarketplaceInvariantFixture is CairnTest, TeeRegistryFixture {
         vm.prank(owner);
         marketplace.setStakeSourceApproval(staking2, true);
         MarketParams memory p = _marketParams();
+        p.verifier = _newBatchVerifier();
+        batchVerifier = address(p.verifier);
         (p.paymentToken, p.stakeSource, p.stakePerTask, p.slashPenalty) =
         (address(payToken2), staking2, B_STAKE, B_PENALTY);
         (p.requesterCompensationBps, p.fallbackDelay) = (B_COMPENSATION_BPS, B_FALLBACK);
@@ -107,7 +123,8 @@ abstract contract MarketplaceInvariantFixture is CairnTest, TeeRegistryFixture {
         vm.prank(owner);
         marketplace.setEnclaveKeys(teeRegistry);
 
-        handler = new MarketplaceHandler(_handlerSetup(secrets, expiresAt));
+        _loadBatchFixtures();
+        handler = new FastLaneHandler(_handlerSetup(secrets, expiresAt), 1);
     }
 
     function _handlerSetup(uint256[] memory secrets, uint64 expiresAt) internal view returns (HandlerSetup memory s) {
@@ -139,11 +156,13 @@ abstract contract MarketplaceInvariantFixture is CairnTest, TeeRegistryFixture {
         (s.accounts[0], s.accounts[1], s.accounts[2], s.accounts[3], s.accounts[4]) =
         (alice, bob, refundee, stranger, treasury);
         (s.accounts[5], s.accounts[6], s.accounts[7], s.accounts[8]) = (ps[0], ps[1], prover1Rewards, ps[2]);
-        s.inputs = new bytes[](fixtures.length);
-        s.proofs = new bytes[](fixtures.length);
-        for (uint256 i; i < fixtures.length; ++i) {
-            s.inputs[i] = fixtures[i].publicInputs;
-            s.proofs[i] = fixtures[i].proof;
+        // The 10 fixtures, then the 32 batch fixtures: 42 statements with their real proofs.
+        s.inputs = new bytes[](fixtures.length + batchFixtures.length);
+        s.proofs = new bytes[](fixtures.length + batchFixtures.length);
+        for (uint256 i; i < s.inputs.length; ++i) {
+            ProofFixture storage f = i < fixtures.length ? fixtures[i] : batchFixtures[i - fixtures.length];
+            s.inputs[i] = f.publicInputs;
+            s.proofs[i] = f.proof;
         }
     }
 
@@ -165,10 +184,61 @@ abstract contract MarketplaceInvariantFixture is CairnTest, TeeRegistryFixture {
         NativeStaking[] stakings;
     }
 
+    /// The records of the signed paths and the fast lane, for the sweeps at the end of every run (_checkRecords). Per
+    /// account and token arrays are indexed account * tokens + token.
+    struct FastBooks {
+        SignedView[] signed;
+        FastPayment[] payments;
+        address[] requesters;
+        uint256[] credited;
+        uint256[] withdrawn;
+        uint256[] escrowed;
+        uint256[] fastPaid;
+        uint256[] inflow;
+        uint256[] outflow;
+        /// Measured around every fast-lane call.
+        uint256[] fastCredit;
+        uint256[] fastDebit;
+        /// Summed from the records in one pass (_sumRecords): escrow taken from each account's deposit by its own
+        /// requests, fast-lane payments by each account and to each account.
+        uint256[] escrowOfOwnRequests;
+        uint256[] paidBy;
+        uint256[] paidTo;
+    }
+
     function _books() internal view returns (Books memory b) {
         b.requests = handler.requestViews();
         b.markets = handler.marketConfigs();
         (b.accounts, b.tokens, b.provers, b.stakings) = handler.actors();
+    }
+
+    function _fastBooks(Books memory b) internal view returns (FastBooks memory f) {
+        f.signed = handler.signedViews();
+        f.payments = handler.fastPayments();
+        f.requesters = handler.requesterList();
+        (f.credited, f.withdrawn, f.escrowed, f.fastPaid, f.inflow, f.outflow) = handler.ghostLedger();
+        (f.fastCredit, f.fastDebit) = handler.measuredFastFlows();
+        _sumRecords(b, f);
+    }
+
+    /// One pass over the requests and the fast payments: per account and token, the escrow its own requests took
+    /// from its deposit (each at most the request's maxReward), what it paid and what it was paid on the fast lane.
+    function _sumRecords(Books memory b, FastBooks memory f) internal view {
+        uint256 nt = b.tokens.length;
+        uint256 n = b.accounts.length * nt;
+        (f.escrowOfOwnRequests, f.paidBy, f.paidTo) = (new uint256[](n), new uint256[](n), new uint256[](n));
+        (address[] memory from, uint256[] memory escrows) = handler.escrowsFromDeposit();
+        for (uint256 i; i < from.length; ++i) {
+            assertLe(escrows[i], b.requests[i].maxReward, "escrow from deposit <= the request's maxReward");
+            uint256 t = _index(b.tokens, address(b.markets[b.requests[i].market].payToken));
+            f.escrowOfOwnRequests[_index(b.accounts, from[i]) * nt + t] += escrows[i];
+        }
+        for (uint256 i; i < f.payments.length; ++i) {
+            FastPayment memory p = f.payments[i];
+            uint256 t = _index(b.tokens, p.token);
+            f.paidBy[_index(b.accounts, p.requester) * nt + t] += p.price;
+            f.paidTo[_index(b.accounts, p.paidTo) * nt + t] += p.price;
+        }
     }
 
     function _checkAll() internal view {
@@ -181,10 +251,25 @@ abstract contract MarketplaceInvariantFixture is CairnTest, TeeRegistryFixture {
         _assertRequesterNeverEndsAhead(b);
         _assertDueSlashIsEnforceable(b);
         _assertOnlyTheMarketplaceMovesNativeStake(b);
+        _assertSignedPathsAddUp(b);
+    }
+
+    /// The sweeps over every record of the signed paths and the fast lane, at the end of every run (afterInvariant)
+    /// and in the fixed walks. Each record is immutable once made and what they check cannot be undone (a created
+    /// request's slot never returns to None; a use, an escrow, a payment stays booked), so a violation at any call is
+    /// still one at the end of its run; every call also checks the records it makes as it makes them (FastLaneHandler
+    /// measures every fast-lane call).
+    function _checkRecords() internal view {
+        Books memory b = _books();
+        FastBooks memory f = _fastBooks(b);
+        _assertSignedRequestUsedAtMostOnce(f);
+        _assertDepositsDecreaseOnlyAsAllowed(b, f);
+        _assertFastLanePaysOnlyTheSignedProver(b, f);
     }
 
     /// The marketplace holds, per token, exactly the escrow of live requests plus every claimable balance, and every
-    /// balance is the one the handler's books predict.
+    /// balance is the one the handler's books predict (fast-lane payments included: the price leaves the requester's
+    /// balance and reaches the prover's reward address).
     function _assertTokenBalanceEqualsEscrowPlusClaimable(Books memory b) internal view {
         (uint256[][] memory booked, uint256[] memory escrow) = handler.ghostBalances();
         uint256[] memory live = new uint256[](b.tokens.length);
@@ -203,6 +288,111 @@ abstract contract MarketplaceInvariantFixture is CairnTest, TeeRegistryFixture {
             assertEq(live[t], escrow[t], "escrow of live requests");
             assertEq(DevToken(b.tokens[t]).balanceOf(address(marketplace)), escrow[t] + claims, "escrow + claims");
         }
+    }
+
+    /// After every call, the signed paths' and the fast lane's running totals against the contract (cheap: the
+    /// properties run after every call; _checkRecords sweeps the records behind them at the end of every run, and
+    /// FastLaneHandler checks each fast-lane call's exact effect on every balance, stake and holding as it makes it):
+    /// - per token, the marketplace holds exactly what entered (deposits, escrow pulled at createRequest, slashed
+    ///   stake) less what left (withdrawals): with every balance as booked, fast-lane payments included, its payments
+    ///   move money only inside the marketplace, and its measured credits equal its measured debits;
+    /// - the requesters' nonce bitmaps are exactly the books' (a bit per use on any path, or invalidation): with every
+    ///   use predicted (a spent nonce is refused on every path), a signed request is used at most once;
+    /// - no fast-lane call moved native stake (staked, locked or unbonding), compute in use or token holdings.
+    function _assertSignedPathsAddUp(Books memory b) internal view {
+        FastTotals memory x = handler.fastTotals();
+        for (uint256 t; t < b.tokens.length; ++t) {
+            assertEq(
+                DevToken(b.tokens[t]).balanceOf(address(marketplace)),
+                x.inflow[t] - x.outflow[t],
+                "tokens in - tokens out"
+            );
+            assertEq(x.fastCredit[t], x.fastDebit[t], "fast-lane credits == fast-lane debits");
+        }
+        for (uint256 q; q < x.requesters.length; ++q) {
+            for (uint256 w; w <= x.lastWordPos[q]; ++w) {
+                assertEq(
+                    ISignedRequests(address(marketplace)).nonceBitmap(x.requesters[q], w),
+                    x.nonceWords[q][w],
+                    "nonce bitmap as booked"
+                );
+            }
+        }
+        assertEq(x.sideEffects, 0, "a fast-lane call moved stake, compute or tokens");
+    }
+
+    /// A signed request is used at most once across every path (assignSigned, postSignedRequest, fulfilSigned and
+    /// fulfilSignedBatch): each pooled request has at most one use, and one exactly when its nonce went to a use (the
+    /// nonce bitmaps are checked after every call, _assertSignedPathsAddUp). A request paid on the fast lane, or
+    /// invalidated, has no slot: its id was never RequestCreated (a created id's slot never returns to None; the
+    /// requests the matcher's batch or a poster used have theirs, as _assertPaidAtMostOnceAndNeverWhenSlashed checks).
+    /// Each fast payment is its request's one use.
+    function _assertSignedRequestUsedAtMostOnce(FastBooks memory f) internal view {
+        for (uint256 i; i < f.signed.length; ++i) {
+            SignedView memory e = f.signed[i];
+            assertLe(e.uses, 1, "a signed request used twice");
+            bool used = e.spent == Spent.Assigned || e.spent == Spent.Posted || e.spent == Spent.Fast;
+            assertEq(e.uses, used ? 1 : 0, "uses == nonce spent by a use");
+            if (e.spent == Spent.Fast || e.spent == Spent.Invalidated) {
+                assertEq(uint8(marketplace.requestStatus(e.id)), uint8(RequestStatus.None), "never created");
+            }
+        }
+        for (uint256 i; i < f.payments.length; ++i) {
+            SignedView memory e = f.signed[f.payments[i].entry];
+            assertEq(uint8(e.spent), uint8(Spent.Fast), "a fast payment is its request's use");
+            assertEq(e.id, f.payments[i].requestId, "fast payment's request");
+            assertEq(e.requester, f.payments[i].requester, "fast payment's requester");
+            assertEq(e.nonce, f.payments[i].nonce, "fast payment's nonce");
+        }
+    }
+
+    /// A requester's deposit goes down only through its own withdrawals, the escrow of its own requests (the part of
+    /// an on-chain request's escrow taken from its balance, a used signed request's whole maxReward; each at most the
+    /// request's maxReward), and fast-lane payments of at most the request's maxReward: per account and token, its
+    /// booked balance (the contract's, as checked above) is its credits less exactly those three, the escrow is what
+    /// its own requests took, and its fast-lane debits, booked and measured, are exactly its payments. Nobody but a
+    /// requester is ever escrowed or pays on the fast lane.
+    function _assertDepositsDecreaseOnlyAsAllowed(Books memory b, FastBooks memory f) internal view {
+        (uint256[][] memory booked,) = handler.ghostBalances();
+        for (uint256 i; i < f.payments.length; ++i) {
+            assertLe(f.payments[i].price, f.payments[i].maxReward, "fast price <= the request's maxReward");
+        }
+        uint256 nt = b.tokens.length;
+        for (uint256 k; k < b.accounts.length * nt; ++k) {
+            assertEq(
+                booked[k / nt][k % nt],
+                f.credited[k] - f.withdrawn[k] - f.escrowed[k] - f.fastPaid[k],
+                "balance == credits - withdrawals - escrow - fast payments"
+            );
+            assertEq(f.escrowed[k], f.escrowOfOwnRequests[k], "escrow debits == its own requests' escrow");
+            assertEq(f.fastPaid[k], f.paidBy[k], "fast debits == its fast payments");
+            assertEq(f.fastDebit[k], f.paidBy[k], "measured fast debits == its fast payments");
+            if (!_listed(f.requesters, b.accounts[k / nt])) {
+                assertEq(f.escrowed[k] + f.fastPaid[k] + f.fastDebit[k], 0, "only requesters pay");
+            }
+        }
+    }
+
+    /// The fast lane pays nobody but the prover the matcher signed for: each payment went to that prover's reward
+    /// address, and per account and token the measured fast-lane credits are exactly the payments to it. No fast-lane
+    /// call touched native stake (staked, locked or unbonding, at any source), compute in use or token holdings.
+    function _assertFastLanePaysOnlyTheSignedProver(Books memory b, FastBooks memory f) internal view {
+        address[] memory rewards = handler.rewardAddresses();
+        for (uint256 i; i < f.payments.length; ++i) {
+            FastPayment memory p = f.payments[i];
+            assertEq(p.paidTo, rewards[_index(b.provers, p.prover)], "paid to the signed prover's reward address");
+        }
+        for (uint256 k; k < f.paidTo.length; ++k) {
+            assertEq(f.fastCredit[k], f.paidTo[k], "measured fast credits == payments to the account");
+        }
+        assertEq(handler.fastSideEffects(), 0, "a fast-lane call moved stake, compute or tokens");
+    }
+
+    function _listed(address[] memory list, address a) internal pure returns (bool) {
+        for (uint256 i; i < list.length; ++i) {
+            if (list[i] == a) return true;
+        }
+        return false;
     }
 
     /// No request ends twice: a prover is paid at most once and never for a slashed task, no request nobody can
@@ -382,7 +572,7 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
         super.setUp();
         targetContract(address(handler));
         // Weights (a selector listed k times is picked k times as often): lifecycle steps first.
-        bytes4[] memory actions = new bytes4[](34);
+        bytes4[] memory actions = new bytes4[](40);
         uint256 n;
         n = _weigh(actions, n, MarketplaceHandler.createRequest.selector, 3);
         n = _weigh(actions, n, MarketplaceHandler.assignBatch.selector, 3);
@@ -405,6 +595,10 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
         n = _weigh(actions, n, MarketplaceHandler.membership.selector, 1);
         n = _weigh(actions, n, MarketplaceHandler.intrude.selector, 1);
         n = _weigh(actions, n, MarketplaceHandler.revokeEnclaveKey.selector, 1);
+        n = _weigh(actions, n, FastLaneHandler.fulfilSigned.selector, 2);
+        n = _weigh(actions, n, FastLaneHandler.fulfilSignedBatch.selector, 2);
+        n = _weigh(actions, n, FastLaneHandler.replaySigned.selector, 1);
+        n = _weigh(actions, n, FastLaneHandler.invalidateSignedNonces.selector, 1);
         assertEq(n, actions.length);
         targetSelector(FuzzSelector({addr: address(handler), selectors: actions}));
     }
@@ -421,10 +615,12 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
     }
 
     /// At the end of every run, every task still assigned is slashed once due: each slash goes through for the
-    /// market's penalty, and the properties still hold afterwards.
+    /// market's penalty, and the properties still hold afterwards; then every record of the signed paths and the fast
+    /// lane is swept (_checkRecords).
     function afterInvariant() public {
         handler.slashEveryDueTask();
         _checkAll();
+        _checkRecords();
     }
 
     // Forge runs each invariant_ function as its own campaign (256 runs x 128 calls under the deep profile), and the
@@ -435,7 +631,14 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
 
     /// Every property of _checkAll after every call:
     /// - money: per token, the marketplace holds exactly the escrow of live requests plus every claimable balance
-    ///   (each as booked); each request ends once, its prover paid at most once and never when slashed;
+    ///   (each as booked, fast-lane payments included), and exactly what entered less what left; each request ends
+    ///   once, its prover paid at most once and never when slashed;
+    /// - signed requests: each used at most once across assignSigned, postSignedRequest and the fast lane (the nonce
+    ///   bitmaps as booked; no fast-lane id ever created, swept at the end of every run);
+    /// - deposits: a requester's balance goes down only by its own withdrawals, its own requests' escrow and fast-lane
+    ///   payments of at most the request's maxReward; the fast lane pays only the signed prover's reward address and
+    ///   moves no stake, compute or token (measured around every fast-lane call; the per-record parts are swept at
+    ///   the end of every run, _checkRecords);
     /// - stake: locked native stake equals the running tasks' stake and compute in use their compute; every due slash
     ///   is enforceable for its market's penalty; only the marketplace moves native stake;
     /// - slashes: each penalty splits exactly into compensation, slasher reward and treasury share, and compensation
@@ -558,6 +761,164 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
         assertEq(handler.unbondsWithdrawn(), 1);
         _checkAll();
         assertEq(handler.predictedReverts(), 2); // the wrong proof, the withdrawal above the balance
+        _checkRecords();
+    }
+
+    /// The fast lane through the handler's actions, each refusal it has, and the signed paths meeting it: a request
+    /// paid on the fast lane is refused when posted or matched, a request whose fast assignment failed is still used
+    /// on chain, and an unregistered prover is refused. The properties hold at each step.
+    function test_handlerReachesFastLaneEndings() public {
+        // Prover 0 (seed 0) is paid for a fresh request: inputs inline, behind a URI, inline and given again.
+        handler.fulfilSigned(0, 0);
+        handler.fulfilSigned(0, 5);
+        handler.fulfilSigned(0, 6);
+        assertEq(handler.fastPaid(), 3);
+        _checkAllAndRecords();
+
+        // Every refusal of fulfilSigned, predicted exactly (case | variant << 4, see FastLaneHandler.fulfilSigned).
+        uint8[22] memory refused = [
+            7, // a pooled request already paid: NonceUsed
+            8, // another prover's assignment: NotAssignedProver
+            8 | (3 << 4), // sent by a stranger: NotAssignedProver
+            9, // FastAssignmentExpired
+            10, // PriceAboveMaxReward
+            11, // a non-matcher's signature: NotMatcher
+            11 | (2 << 4), // a malformed signature (v = 29, no key recovers from it): NotMatcher(address(0))
+            11 | (3 << 4), // the request changed after signing: NotMatcher (the recovered key)
+            12, // signed by the other requester: BadRequesterSignature
+            12 | (2 << 4), // PrivateInputsNotFast
+            12 | (3 << 4), // UnknownMarket
+            13, // InsufficientDeposit
+            14, // another fixture's proof: InvalidProof
+            14 | (1 << 4), // a byte flipped: InvalidProof
+            14 | (2 << 4), // an unprovable request: InvalidProof
+            14 | (3 << 4), // MalformedProof
+            15, // other inputs given: WrongInputs
+            15 | (2 << 4), // a URI request without its inputs (they must be given): WrongInputs
+            // A malformed matcher signature beside another fault: the module's first failing check is the reason.
+            9 | (1 << 4), // expired too: FastAssignmentExpired (the window is checked first)
+            10 | (1 << 4), // priced above maxReward too: PriceAboveMaxReward (the price is checked first)
+            12 | (1 << 4), // signed by the other requester too: NotMatcher(address(0)) (the requester's is checked later)
+            13 | (1 << 4) // a deposit below the price too: NotMatcher(address(0)) (the deposit is checked later)
+        ];
+        for (uint256 i; i < refused.length; ++i) {
+            handler.fulfilSigned(0, refused[i]);
+        }
+        assertEq(handler.fastRefused(), refused.length);
+        assertEq(handler.fastPaid(), 3);
+        bytes4[12] memory reasons = [
+            ISignedRequests.NonceUsed.selector,
+            IProofMarketplace.NotAssignedProver.selector,
+            ISignedFulfilments.FastAssignmentExpired.selector,
+            ISignedFulfilments.PriceAboveMaxReward.selector,
+            IProofMarketplace.NotMatcher.selector,
+            ISignedRequests.BadRequesterSignature.selector,
+            ISignedFulfilments.PrivateInputsNotFast.selector,
+            IProofMarketplace.UnknownMarket.selector,
+            ISignedRequests.InsufficientDeposit.selector,
+            IProofMarketplace.InvalidProof.selector,
+            Groth16VerifierAdapter.MalformedProof.selector,
+            IProofMarketplace.WrongInputs.selector
+        ];
+        // How many of the calls above each refusal ends (the malformed matcher signatures beside another fault
+        // count under the first check to fail).
+        uint8[12] memory counts = [1, 2, 2, 2, 5, 1, 1, 1, 1, 3, 1, 2];
+        for (uint256 i; i < reasons.length; ++i) {
+            assertEq(handler.fastRefusals(reasons[i]), counts[i], "a refusal not reached as predicted");
+        }
+        _checkAllAndRecords();
+
+        // A batch of five: paid; the same item again (skipped at settlement: its nonce was just spent); a proof with
+        // a flipped byte; an expired assignment; a deposit below the price.
+        handler.fulfilSignedBatch(0, _batchCode(_kinds5(0, 7, 14 | (1 << 4), 9, 13), false));
+        assertEq(handler.fastBatchPaid(), 1);
+        assertEq(handler.fastBatchSkips(), 4);
+        assertEq(handler.fastSpendSkips(), 1);
+        _checkAllAndRecords();
+
+        // Two fresh requests in market B, answered by its Groth16BatchVerifier in one verifyBatch, with a pooled
+        // request already paid and a non-matcher's assignment.
+        uint256 seed = _batchSeed(0, 1);
+        uint256 groups = handler.fastBatchVerifierGroups();
+        vm.expectCall(batchVerifier, abi.encodePacked(IProofVerifier.verifyBatch.selector));
+        handler.fulfilSignedBatch(seed, _batchCode(_kinds4(0, 0, 7 | (2 << 4), 11), false));
+        assertEq(handler.fastBatchVerifierGroups(), groups + 1);
+        assertEq(handler.fastBatchPaid(), 3);
+        _checkAllAndRecords();
+
+        // Two fresh requests of one requester in market A whose deposit is brought to one less than both prices:
+        // both pass their checks, the second finds the deposit short once the first is paid.
+        seed = _batchSeed(seed + 1, 0);
+        handler.fulfilSignedBatch(seed, _batchCode(_kinds2(0, 0), true));
+        assertEq(handler.fastBatchPaid(), 4);
+        assertEq(handler.fastSpendSkips(), 2);
+        _checkAllAndRecords();
+
+        // A request paid on the fast lane, posted and then put in the matcher's batch: refused both times.
+        handler.replaySigned(0, 0, 0);
+        handler.replaySigned(0, 1, 0);
+        assertEq(handler.replaysRefused(), 2);
+        // A request whose fast assignment failed (never used) is posted on chain, its deposit topped up first.
+        handler.replaySigned(0, 6, 0);
+        assertEq(handler.replaysUsed(), 1);
+        // A requester invalidates an unused one.
+        handler.invalidateSignedNonces(0, 0);
+        assertEq(handler.invalidations(), 1);
+        _checkAllAndRecords();
+
+        // An empty batch; then prover 2 leaves both its markets and deregisters: refused, single and batch.
+        handler.fulfilSignedBatch(0, 63 << 3);
+        handler.leave(2, 0, 0);
+        handler.leave(2, 2, 0);
+        handler.warp(14, 0);
+        handler.leave(2, 0, 2);
+        handler.leave(2, 2, 2);
+        handler.membership(2, 0, 0);
+        assertEq(handler.deregistrations(), 1);
+        handler.fulfilSigned(2, 0);
+        handler.fulfilSignedBatch(2, _batchCode(_kinds2(0, 0), false));
+        assertEq(handler.fastRefusals(ISignedFulfilments.ProverNotRegistered.selector), 2);
+        _checkAllAndRecords();
+    }
+
+    function _checkAllAndRecords() internal view {
+        _checkAll();
+        _checkRecords();
+    }
+
+    /// A fulfilSignedBatch code for `kinds` (case | variant << 4 per item).
+    function _batchCode(uint256[] memory kinds, bool tight) internal pure returns (uint256 code) {
+        code = (kinds.length - 2) | (tight ? 12 : 0);
+        for (uint256 i; i < kinds.length; ++i) {
+            code |= kinds[i] << (9 + 6 * i);
+        }
+    }
+
+    /// The first seed from `from` for prover 0 whose batch items 0 and 1, when fresh, are requests of one requester
+    /// in market index `mi` (FastLaneHandler: item i's word is keccak256(seed, i); its market is the word % 3, its
+    /// requester bit 34).
+    function _batchSeed(uint256 from, uint256 mi) internal pure returns (uint256 seed) {
+        for (seed = from;; ++seed) {
+            if (seed % 3 != 0) continue;
+            uint256 w0 = uint256(keccak256(abi.encode(seed, uint256(0))));
+            uint256 w1 = uint256(keccak256(abi.encode(seed, uint256(1))));
+            if (w0 % 3 == mi && w1 % 3 == mi && (w0 >> 34) & 1 == (w1 >> 34) & 1) return seed;
+        }
+    }
+
+    function _kinds2(uint256 a, uint256 b) internal pure returns (uint256[] memory k) {
+        k = new uint256[](2);
+        (k[0], k[1]) = (a, b);
+    }
+
+    function _kinds4(uint256 a, uint256 b, uint256 c, uint256 d) internal pure returns (uint256[] memory k) {
+        k = new uint256[](4);
+        (k[0], k[1], k[2], k[3]) = (a, b, c, d);
+    }
+
+    function _kinds5(uint256 a, uint256 b, uint256 c, uint256 d, uint256 e) internal pure returns (uint256[] memory k) {
+        k = new uint256[](5);
+        (k[0], k[1], k[2], k[3], k[4]) = (a, b, c, d, e);
     }
 
     /// The private fallback's endings through the handler's actions: claimed, keyed by the refund address (a
@@ -591,6 +952,7 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
         _checkAll();
         // The stranger's release, the early abandon, the slash of the unkeyed claim.
         assertEq(handler.predictedReverts(), 3);
+        _checkRecords();
     }
 
     /// Posts through the handler and returns the request's index (the handler's pickers start there).
