@@ -169,7 +169,7 @@ contract UltraHonkVerifierAdapterTest is NoirTest {
 
     /// Execution gas of one verification through the adapter (no transaction base cost or calldata), printed. The
     /// fixture is copied to memory first: reading it from storage inside the measured span would add ~340k.
-    function test_VerifyGas() public {
+    function test_VerifyGas() public view {
         bytes memory publicInputs = noirFixtures[0].publicInputs;
         bytes memory proof = noirFixtures[0].proof;
         assertTrue(noirAdapter.verify(publicInputs, proof, anyRequest));

@@ -641,9 +641,10 @@ contract FastLaneHandler is MarketplaceHandler {
             int256 change = int256(afterwards[k]) - int256(before[k]);
             assertEq(change, predicted[k], "a fast-lane call moved a balance it should not");
             (address account, address token) = (accounts[k / tokens.length], tokens[k % tokens.length]);
-            // forge-lint: disable-next-line(unsafe-typecast): the sign is checked
             if (change > 0) {
+                // forge-lint: disable-next-line(unsafe-typecast): the sign is checked
                 measuredFastCredit[account][token] += uint256(change);
+                // forge-lint: disable-next-line(unsafe-typecast): the sign is checked
                 measuredFastCreditTotal[token] += uint256(change);
             } else if (change < 0) {
                 // forge-lint: disable-next-line(unsafe-typecast): the sign is checked
