@@ -8,7 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 
 export const root = fileURLToPath(new URL('../', import.meta.url))
 /** The folders dist/ is compiled from (tsconfig.build.json's entry points import only these). */
-const sourceDirs = ['ts', 'enclave', 'relayer']
+const sourceDirs = ['ts', 'enclave', 'relayer', 'explorer']
 
 /** The newest modification time of a .ts file under `dir`. */
 function newestSource(dir) {

@@ -26,11 +26,13 @@ const layers = [
   { name: 'matcher', level: 5, prefixes: ['enclave/matcher/'] },
   { name: 'prover runner', level: 5, prefixes: ['enclave/prover/'] },
   { name: 'relayer', level: 5, prefixes: ['relayer/'] },
+  // Read-only: the SDK and the service kit, nothing of the services it shows.
+  { name: 'explorer', level: 5, prefixes: ['explorer/'] },
   { name: 'CLI', level: 6, prefixes: ['ts/cli/'] },
   { name: 'devnet', level: 7, prefixes: ['ts/devnet/'] },
   { name: 'tests and tools', level: 8, prefixes: ['test-ts/', 'script/'] },
 ]
-const scanned = ['ts', 'enclave', 'relayer', 'test-ts', 'script']
+const scanned = ['ts', 'enclave', 'relayer', 'explorer', 'test-ts', 'script']
 
 /** The layer of a path relative to the root (a file's folder, with a trailing slash). */
 function layerOf(folder) {

@@ -95,6 +95,7 @@ export function resolve(argv: readonly string[]): Resolved {
   const entry = commands[name]
   if (entry === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}`)
   const before = argv.slice(0, start)
+  if (isDaemon(entry)) return { kind: 'daemon', name, spec: entry, tokens: [...before, ...argv.slice(start + 1)] }
   if (!isGroup(entry)) return { kind: 'command', name, spec: entry, tokens: [...before, ...argv.slice(start + 1)] }
 
   const subName = argv[start + 1]

@@ -176,6 +176,10 @@ export const commands: CommandTable = {
       },
     },
   },
+  explorer: {
+    summary: 'serve the read-only web explorer: markets, requests, provers, live (its flags: `cairn explorer --help`)',
+    daemon: 'explorer/src/main.ts',
+  },
   matcher: {
     summary: 'the matcher',
     subcommands: {

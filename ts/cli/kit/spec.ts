@@ -25,10 +25,13 @@ export type LazyCommand = { summary: string; load: () => Promise<CommandSpec> }
 
 export type CommandGroup = { summary: string; subcommands: Readonly<Record<string, LazyCommand | DaemonSpec>> }
 
-export type CommandTable = Readonly<Record<string, LazyCommand | CommandGroup>>
+/** A top-level entry: a command, a group of subcommands, or a daemon of its own (`cairn explorer`). */
+export type TableEntry = LazyCommand | CommandGroup | DaemonSpec
 
-export const isGroup = (entry: LazyCommand | CommandGroup): entry is CommandGroup => 'subcommands' in entry
-export const isDaemon = (entry: LazyCommand | DaemonSpec): entry is DaemonSpec => 'daemon' in entry
+export type CommandTable = Readonly<Record<string, TableEntry>>
+
+export const isGroup = (entry: TableEntry): entry is CommandGroup => 'subcommands' in entry
+export const isDaemon = (entry: TableEntry): entry is DaemonSpec => 'daemon' in entry
 
 /** The spec as a table entry, with `text` checked against what `run` returns. */
 export function command<result>(

@@ -1,0 +1,93 @@
+import { getAddress, isAddress } from 'viem'
+import { explorerStates, listingsOf, stateOf } from '../index/stats.js'
+import { amount, duration, marketLink, short, time } from './format.js'
+import { html } from './html.js'
+import type { Page, PageContext } from './layout.js'
+import { notFoundPage } from './not-found.js'
+import { requestLabel, stateBadge } from './parts.js'
+
+export function proverPage(context: PageContext, text: string): Page {
+  if (!isAddress(text, { strict: false })) {
+    return notFoundPage(
+      context,
+      `“${text}” is not an address`,
+      'A prover is named by its account: 0x and 40 hex digits.',
+    )
+  }
+  const address = getAddress(text)
+  const { index, now } = context
+  const prover = index.provers.get(address.toLowerCase())
+  if (prover === undefined) {
+    return notFoundPage(
+      context,
+      `No prover ${address}`,
+      'This account never registered, listed, staked or took a task on this deployment.',
+    )
+  }
+  const listings = listingsOf(index, { prover: address })
+  const tasks = prover.requestIds
+    .map((requestId) => index.requests.get(requestId))
+    .filter((entry) => entry !== undefined)
+  const outcomes = Object.fromEntries(explorerStates.map((state) => [state, 0])) as Record<string, number>
+  for (const entry of tasks) outcomes[stateOf(entry, now)] = (outcomes[stateOf(entry, now)] ?? 0) + 1
+  const slashes = tasks.filter((entry) => entry.ending?.kind === 'Slashed')
+  const keys = index.keys.filter((key) => key.role === 'Prover' && key.operator.toLowerCase() === address.toLowerCase())
+  const stake = prover.nativeStake
+  const body = html`<h1>Prover <span class="mono">${address}</span></h1>
+    <dl class="facts">
+      <dt>registered</dt><dd data-field="registered">${
+        prover.registered === undefined
+          ? 'no'
+          : `yes, since block ${prover.registered.blockNumber} (${time(prover.registered.time)})`
+      }${prover.deregistered === undefined ? '' : `; deregistered at block ${prover.deregistered.blockNumber}`}</dd>
+      <dt>reward address</dt><dd class="mono">${prover.rewardAddress ?? '—'}</dd>
+      <dt>capacity in use</dt><dd data-field="capacity">${prover.computeInUse} of ${prover.capacity}</dd>
+      <dt>native stake</dt><dd data-field="native-stake">${
+        stake === undefined
+          ? '—'
+          : `${stake.staked} staked, ${stake.locked} locked (stake token base units, block ${stake.blockNumber})`
+      }</dd>
+      <dt>tasks</dt><dd data-field="tasks">${tasks.length}: ${explorerStates
+        .filter((state) => (outcomes[state] ?? 0) > 0)
+        .map((state) => `${state} ${outcomes[state]}`)
+        .join(', ')}</dd>
+      <dt>slashes</dt><dd data-field="slashes">${slashes.length}</dd>
+    </dl>
+    <h2>Listings</h2>${
+      listings.length === 0
+        ? html`<p class="muted">Not listed in any market.</p>`
+        : html`<table><thead><tr><th>market</th><th>price</th><th>proving time</th><th>compute per request</th><th>state</th></tr></thead><tbody>${listings.map(
+            (
+              l,
+            ) => html`<tr data-market="${l.marketId}"><td>${marketLink(l.marketId)}</td><td>${amount(l.price, index.markets.get(l.marketId))}</td>
+              <td>${duration(l.provingTime)}</td><td>${l.computePerRequest}</td><td>${l.state}</td></tr>`,
+          )}</tbody></table>`
+    }
+    <h2>Tasks</h2>${
+      tasks.length === 0
+        ? html`<p class="muted">No task yet.</p>`
+        : html`<table><thead><tr><th>request</th><th>state</th><th>price</th><th>assigned</th><th>ended</th></tr></thead><tbody>${tasks
+            .slice(-100)
+            .reverse()
+            .map((entry) => {
+              const market = index.markets.get(entry.marketId)
+              const price = entry.task?.price ?? (entry.ending?.kind === 'Fulfilled' ? entry.ending.price : undefined)
+              return html`<tr data-request="${entry.requestId}"><td><a href="/request/${entry.requestId}">${requestLabel(entry.requestId)}</a></td>
+                <td>${stateBadge(stateOf(entry, now))}</td><td>${price === undefined ? '—' : amount(price, market)}</td>
+                <td>${entry.assigned === undefined ? 'fast lane' : time(entry.assigned.time)}</td>
+                <td>${entry.ending === undefined ? '—' : time(entry.ending.at.time)}</td></tr>`
+            })}</tbody></table>`
+    }
+    <h2>Attested enclave keys</h2>${
+      keys.length === 0
+        ? html`<p class="muted">None indexed${index.keys.length === 0 ? ' (no TEE registry events: pass --attestation-deployment, or the deployment has none)' : ''}.</p>`
+        : html`<table><thead><tr><th>key</th><th>market</th><th>measurement</th><th>expires</th><th>status</th></tr></thead><tbody>${keys.map(
+            (
+              key,
+            ) => html`<tr><td class="mono" title="${key.signer}">${short(key.signer)}</td><td>${marketLink(key.marketId)}</td>
+              <td class="mono">${short(key.measurement)}</td><td>${time(key.expiresAt)}</td>
+              <td>${key.revoked !== undefined ? 'revoked' : key.expiresAt < now ? 'expired' : 'active'}</td></tr>`,
+          )}</tbody></table>`
+    }`
+  return { status: 200, title: `Prover ${short(address)}`, watch: `prover:${address.toLowerCase()}`, body }
+}
