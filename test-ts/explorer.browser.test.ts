@@ -237,6 +237,8 @@ describe('the explorer in a browser', () => {
     const fulfilled = await fulfil(actors.prover, { ...assigned, publicInputs: proof.publicInputs, proof: proof.proof })
     await expect.poll(() => field(page, 'state'), { timeout: 15_000 }).toBe('Fulfilled')
     expect(await notReloaded(page)).toBe(true)
+    // The header follows the index too.
+    expect(await page.locator('#indexed').textContent()).toContain(`indexed block ${fulfilled.receipt.blockNumber} `)
     const chain = await loadRequest(reader, requestId)
     expect(chain.state).toBe('Fulfilled')
     expect(await field(page, 'paid')).toBe(`${formatUnits(fulfilled.price, 18)} cUSD`)
@@ -262,7 +264,9 @@ describe('the explorer in a browser', () => {
     const prover = await open(`/prover/${proverAddress}`)
     renders.prover = prover.renderMs
     const { staked, locked } = await getStake(reader, proverAddress)
-    expect(await field(prover.page, 'native-stake')).toContain(`${staked} staked, ${locked} locked`)
+    const stakeToken = await tokenInfo(reader, deployment.contracts.stakeToken)
+    const tokens = (value: bigint) => `${formatUnits(value, stakeToken.decimals)} ${stakeToken.symbol}`
+    expect(await field(prover.page, 'native-stake')).toContain(`${tokens(staked)} staked, ${tokens(locked)} locked`)
     expect(await field(prover.page, 'capacity')).toBe('0 of 4')
     expect(await field(prover.page, 'tasks')).toBe('1: Fulfilled 1')
     expect(await prover.page.locator(`tr[data-request="${requestId}"]`).count()).toBe(1)

@@ -10,6 +10,7 @@ import { blockRanges } from '../../ts/block-ranges.js'
 import { type HeadBlock, headOf, stillCanonical } from '../../ts/chain-head.js'
 import type { Deployment } from '../../ts/deployment.js'
 import { nativeStakingAbi } from '../../ts/generated.js'
+import { tokenInfo } from '../../ts/tokens.js'
 import { applyEvents, type Changes, noChanges, proverOf } from './apply.js'
 import { decodeLogs, type WatchedContracts, watchedAddresses } from './decode.js'
 import { readMarketFacts } from './market-facts.js'
@@ -66,7 +67,7 @@ export function createIndexer(params: IndexerParams): Indexer {
     current.block = target
     index = current
     // Facts that need a read: a failure leaves them unknown and the next sync tries again.
-    await Promise.allSettled([...enrichMarkets(current), ...refreshStakes(current, changes, to)])
+    await Promise.allSettled([...enrichMarkets(current), ...refreshStakes(current, changes, to), stakeToken(current)])
     return { changes, rebuilt, from, to }
   }
 
@@ -100,6 +101,12 @@ export function createIndexer(params: IndexerParams): Indexer {
     return [...current.markets.values()]
       .filter((market) => market.verifierKind === undefined || market.token === undefined)
       .map((market) => readMarketFacts(client, deployment, market))
+  }
+
+  async function stakeToken(current: ExplorerIndex): Promise<void> {
+    if (current.stakeToken !== undefined) return
+    const { symbol, decimals } = await tokenInfo({ public: client }, deployment.contracts.stakeToken)
+    current.stakeToken = { symbol, decimals }
   }
 
   function refreshStakes(current: ExplorerIndex, changes: Changes, blockNumber: bigint): Promise<void>[] {

@@ -55,6 +55,8 @@ export type RequestEntry = {
   ending: Ending | undefined
 }
 
+export type TokenFacts = { symbol: string; decimals: number }
+
 /** What the explorer could learn about a market's verifier by asking it once. */
 export type VerifierKind = 'Groth16' | 'TEE' | 'MultiProof' | 'unknown'
 export type StakeSourceKind = 'native' | 'restaked' | 'other'
@@ -68,7 +70,7 @@ export type MarketEntry = {
   /** Filled in after the block that created the market is indexed (one read each, never repeated). */
   verifierKind: VerifierKind | undefined
   stakeSourceKind: StakeSourceKind | undefined
-  token: { symbol: string; decimals: number } | undefined
+  token: TokenFacts | undefined
   /** Its requests in posting order. */
   requestIds: bigint[]
 }
@@ -123,6 +125,8 @@ export type ExplorerIndex = {
   /** Keyed by `listingKey`. */
   listings: Map<string, ListingEntry>
   keys: EnclaveKey[]
+  /** Native staking's token (the deployment's stake token), read once. */
+  stakeToken: TokenFacts | undefined
   /** The newest activity last; at most ACTIVITY_KEPT entries. */
   activity: Activity[]
 }
@@ -137,6 +141,7 @@ export function emptyIndex(): ExplorerIndex {
     provers: new Map(),
     listings: new Map(),
     keys: [],
+    stakeToken: undefined,
     activity: [],
   }
 }

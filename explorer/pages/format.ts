@@ -1,12 +1,16 @@
 /** How the pages show amounts, times, durations, addresses and hashes. */
 import { type Address, formatUnits, type Hex } from 'viem'
-import type { LogRef, MarketEntry } from '../index/model.js'
+import type { LogRef, MarketEntry, TokenFacts } from '../index/model.js'
 import { type Html, html } from './html.js'
 
-export function amount(value: bigint, market: MarketEntry | undefined): string {
-  const token = market?.token
+export function tokenAmount(value: bigint, token: TokenFacts | undefined): string {
   if (token === undefined) return `${value} wei`
   return `${formatUnits(value, token.decimals)} ${token.symbol}`
+}
+
+/** An amount of the market's payment token. */
+export function amount(value: bigint, market: MarketEntry | undefined): string {
+  return tokenAmount(value, market?.token)
 }
 
 /** A unix time as `2026-12-08 00:40:12 UTC`. */

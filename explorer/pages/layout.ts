@@ -6,7 +6,7 @@
  */
 
 import type { ExplorerIndex } from '../index/model.js'
-import { short, time } from './format.js'
+import { time } from './format.js'
 import { type Html, html, raw } from './html.js'
 
 /** Whether the explorer can reach its RPC, and since when it cannot. */
@@ -71,9 +71,13 @@ const script = `
     busy = false
     if (again) { again = false; refresh() }
   }
-  const concerns = (changed) => watch.includes('all') || changed.includes('all') || changed.some((key) => watch.includes(key))
+  const concerns = (changed) => changed.length > 0 && (watch.includes('all') || changed.includes('all') || changed.some((key) => watch.includes(key)))
   const stream = new EventSource('/live')
-  stream.addEventListener('index', (event) => { if (concerns(JSON.parse(event.data).changed)) refresh() })
+  stream.addEventListener('index', (event) => {
+    const data = JSON.parse(event.data)
+    document.getElementById('indexed').textContent = data.indexed
+    if (concerns(data.changed)) refresh()
+  })
   stream.addEventListener('rpc', (event) => {
     document.getElementById('banner').innerHTML = JSON.parse(event.data).html
     refresh()
@@ -89,14 +93,14 @@ export function mainHtml(page: Page): Html {
 
 export function documentHtml(page: Page, context: PageContext): Html {
   const block = context.index.block
-  const meta =
-    block === undefined
-      ? 'indexing…'
-      : `chain ${context.chainId} · indexed block ${block.number} (${time(Number(block.timestamp))}) · ${short(block.hash)}`
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${page.title} · Cairn explorer</title><style>${raw(style)}</style></head>
-<body><header><a href="/">Cairn explorer</a><a href="/">Markets</a><span class="meta" id="meta">${meta}</span></header>
+<body><header><a href="/">Cairn explorer</a><a href="/">Markets</a><span class="meta">chain ${context.chainId} · ${
+    block === undefined
+      ? html`<span id="indexed">indexing…</span>`
+      : html`<span id="indexed">indexed block ${block.number} (${time(Number(block.timestamp))})</span>`
+  }</span></header>
 <div id="banner">${bannerHtml(context.rpc, context.index)}</div>
 ${mainHtml(page)}
 <script>${raw(script)}</script></body></html>`

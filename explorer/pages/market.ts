@@ -1,5 +1,5 @@
 import { summarizeMarket } from '../index/stats.js'
-import { amount, bps, duration, proverLink, time, txCell } from './format.js'
+import { amount, bps, duration, proverLink, time, tokenAmount, txCell } from './format.js'
 import { html } from './html.js'
 import type { Page, PageContext } from './layout.js'
 import { priceRangeText, provingTimeRangeText } from './markets.js'
@@ -22,6 +22,9 @@ export function marketPage(context: PageContext, text: string): Page {
   const { index, now } = context
   const s = summarizeMarket(index, market, now)
   const { params } = market
+  // The deployment's stake token backs native staking; another stake source may hold another token.
+  const stakeAmount = (value: bigint) =>
+    market.stakeSourceKind === 'native' ? tokenAmount(value, index.stakeToken) : `${value} (stake token base units)`
   const listings = s.listings.map(
     (l) => html`<tr data-prover="${l.prover}"><td>${proverLink(l.prover)}</td><td>${amount(l.price, market)}</td>
       <td>${duration(l.provingTime)}</td><td>${l.computePerRequest}</td><td>${l.state}${
@@ -33,7 +36,7 @@ export function marketPage(context: PageContext, text: string): Page {
       <dt>verifier</dt><dd data-field="verifier">${market.verifierKind ?? '…'} <span class="mono">${params.verifier}</span></dd>
       <dt>stake source</dt><dd data-field="stake">${market.stakeSourceKind ?? '…'} <span class="mono">${params.stakeSource}</span></dd>
       <dt>payment token</dt><dd>${market.token?.symbol ?? ''} <span class="mono">${params.paymentToken}</span></dd>
-      <dt>stake per task / slash penalty</dt><dd>${amount(params.stakePerTask, undefined)} / ${amount(params.slashPenalty, undefined)} (stake token units)</dd>
+      <dt>stake per task / slash penalty</dt><dd>${stakeAmount(params.stakePerTask)} / ${stakeAmount(params.slashPenalty)}</dd>
       <dt>requester compensation</dt><dd>${bps(params.requesterCompensationBps)} of the penalty</dd>
       <dt>fallback delay</dt><dd>${duration(params.fallbackDelay)}</dd>
       <dt>metadata</dt><dd class="mono">${market.metadataURI}</dd>

@@ -1,6 +1,6 @@
 import { getAddress, isAddress } from 'viem'
 import { explorerStates, listingsOf, stateOf } from '../index/stats.js'
-import { amount, duration, marketLink, short, time } from './format.js'
+import { amount, duration, marketLink, short, time, tokenAmount } from './format.js'
 import { html } from './html.js'
 import type { Page, PageContext } from './layout.js'
 import { notFoundPage } from './not-found.js'
@@ -45,7 +45,7 @@ export function proverPage(context: PageContext, text: string): Page {
       <dt>native stake</dt><dd data-field="native-stake">${
         stake === undefined
           ? '—'
-          : `${stake.staked} staked, ${stake.locked} locked (stake token base units, block ${stake.blockNumber})`
+          : `${tokenAmount(stake.staked, index.stakeToken)} staked, ${tokenAmount(stake.locked, index.stakeToken)} locked (block ${stake.blockNumber})`
       }</dd>
       <dt>tasks</dt><dd data-field="tasks">${tasks.length}: ${explorerStates
         .filter((state) => (outcomes[state] ?? 0) > 0)

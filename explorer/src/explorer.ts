@@ -12,8 +12,8 @@ import { headOf } from '../../ts/chain-head.js'
 import { attestationDeploymentPath, loadAttestationDeployment, loadDeployment } from '../../ts/deployment.js'
 import { rpcChain } from '../../ts/rpc-chain.js'
 import { startPollLoop } from '../../ts/service/poll-loop.js'
-import { hasChanges } from '../index/apply.js'
 import { createIndexer } from '../index/indexer.js'
+import { time } from '../pages/format.js'
 import { bannerHtml, type RpcStatus } from '../pages/layout.js'
 import type { ExplorerConfig } from './config.js'
 import { changedKeys, createLiveHub } from './live.js'
@@ -78,12 +78,10 @@ export async function startExplorer(config: ExplorerConfig, { logger }: { logger
       if (result.rebuilt) logger.info({ from: result.from }, 'chain replaced below the index: rebuilt it')
       const block = indexer.index.block
       if (block !== undefined) syncedBlock.set(Number(block.number))
-      if (hasChanges(result.changes) || result.rebuilt) {
-        live.publish('index', {
-          block: String(block?.number),
-          changed: result.rebuilt ? ['all'] : changedKeys(result.changes),
-        })
-      }
+      live.publish('index', {
+        indexed: block === undefined ? '' : `indexed block ${block.number} (${time(Number(block.timestamp))})`,
+        changed: result.rebuilt ? ['all'] : changedKeys(result.changes),
+      })
     }
     if (!caughtUp) logger.info({ block: String(head.number) }, 'index caught up with the chain')
     caughtUp = true

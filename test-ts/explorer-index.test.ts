@@ -1,0 +1,462 @@
+/**
+ * The explorer's indexing over log fixtures, without a chain: each fixture is a log as a node returns it (topics and
+ * data encoded from the generated ABIs), decoded and applied exactly as the indexer does after eth_getLogs.
+ */
+import {
+  type Abi,
+  type Address,
+  type ContractEventName,
+  encodeAbiParameters,
+  encodeEventTopics,
+  type GetEventArgs,
+  type Hex,
+  keccak256,
+  type Log,
+  pad,
+  parseEther,
+  toHex,
+  zeroHash,
+} from 'viem'
+import { describe, expect, it } from 'vitest'
+import { applyEvents } from '../explorer/index/apply.js'
+import { decodeLogs, type WatchedContracts } from '../explorer/index/decode.js'
+import { type ExplorerIndex, emptyIndex } from '../explorer/index/model.js'
+import { proverKeyAt, stateOf, summarizeMarket, timeToProof } from '../explorer/index/stats.js'
+import {
+  iPrivateClaimsAbi,
+  iSignedFulfilmentsAbi,
+  iSignedRequestsAbi,
+  nativeStakingAbi,
+  proofMarketplaceAbi,
+  proverRegistryAbi,
+  teeRegistryAbi,
+} from '../ts/generated.js'
+import { type Request, requestIdOf, type Task } from '../ts/types.js'
+
+const address = (n: number): Address => pad(toHex(n), { size: 20 })
+const contracts: WatchedContracts = {
+  marketplace: address(0xa1),
+  registry: address(0xa2),
+  nativeStaking: address(0xa3),
+  teeRegistry: address(0xa4),
+}
+const prover = address(0x1001)
+const requester = address(0x2001)
+const slasher = address(0x3001)
+const MARKET = 1n
+/** Block n is mined at 1000 + 2n: a two-second chain. */
+const timeOf = (block: number) => 1_000 + 2 * block
+
+let logIndex = 0
+/** A log as eth_getLogs returns it, encoded from the ABI: indexed arguments in topics, the rest in data. */
+function chainLog<const abi extends Abi, name extends ContractEventName<abi>>(
+  at: Address,
+  abi: abi,
+  eventName: name,
+  args: GetEventArgs<abi, name, { EnableUnion: false; IndexedOnly: false; Required: true }>,
+  block: number,
+  tx: Hex = keccak256(toHex(`tx-${block}`)),
+): Log {
+  const event = (abi as Abi).find((item) => item.type === 'event' && item.name === eventName)
+  if (event?.type !== 'event') throw new Error(`no event ${eventName}`)
+  const values = args as Record<string, unknown>
+  const topics = encodeEventTopics({ abi: [event], eventName, args: values } as never) as Hex[]
+  const data = encodeAbiParameters(
+    event.inputs.filter((input) => !input.indexed),
+    event.inputs.filter((input) => !input.indexed).map((input) => values[input.name as string]),
+  )
+  return {
+    address: at,
+    topics: topics as [Hex, ...Hex[]],
+    data,
+    blockNumber: BigInt(block),
+    blockHash: keccak256(toHex(`block-${block}`)),
+    blockTimestamp: BigInt(timeOf(block)),
+    transactionHash: tx,
+    transactionIndex: 0,
+    logIndex: logIndex++,
+    removed: false,
+  } as Log
+}
+
+function index(logs: Log[], into: ExplorerIndex = emptyIndex()): ExplorerIndex {
+  applyEvents(into, decodeLogs(logs, contracts), () => {
+    throw new Error('every fixture log carries its block time')
+  })
+  return into
+}
+
+const marketCreated = (block: number) =>
+  chainLog(
+    contracts.marketplace,
+    proofMarketplaceAbi,
+    'MarketCreated',
+    {
+      marketId: MARKET,
+      creator: address(0x9001),
+      params: {
+        verifier: address(0xb1),
+        paymentToken: address(0xb2),
+        stakeSource: contracts.nativeStaking,
+        stakePerTask: parseEther('100'),
+        slashPenalty: parseEther('50'),
+        requesterCompensationBps: 5_000,
+        fallbackDelay: 30,
+        metadataURI: 'ipfs://market',
+      },
+    },
+    block,
+  )
+
+const record = (createdAt: number, overrides: Partial<Request> = {}): Request => ({
+  refundAddress: requester,
+  maxReward: parseEther('40'),
+  createdAt,
+  matchingExpiry: createdAt + 600,
+  provingTime: 600,
+  inputsDigest: keccak256('0x01'),
+  ...overrides,
+})
+
+const noInputs = { data: '0x', uri: '', digest: zeroHash } as const
+
+function requestCreated(index: bigint, block: number, options: { private?: boolean } = {}) {
+  const requestId = requestIdOf(MARKET, index)
+  const request = record(timeOf(block))
+  const log = chainLog(
+    contracts.marketplace,
+    proofMarketplaceAbi,
+    'RequestCreated',
+    {
+      requestId,
+      marketId: MARKET,
+      requester,
+      request,
+      deadline: request.matchingExpiry + 600,
+      speedPreferenceBps: 5_000,
+      publicInputs: { data: '0x1234', uri: '', digest: zeroHash },
+      privateInputs: options.private ? { data: '0x', uri: 'https://inputs/x', digest: keccak256('0x02') } : noInputs,
+    },
+    block,
+  )
+  return { requestId, request, log }
+}
+
+function taskAssigned(requestId: bigint, block: number, byMatcher: boolean, price = parseEther('25')) {
+  const task: Task = { prover, price, deadline: timeOf(block) + 600, compute: 2 }
+  return {
+    task,
+    log: chainLog(
+      contracts.marketplace,
+      proofMarketplaceAbi,
+      'TaskAssigned',
+      { requestId, prover, task, byMatcher },
+      block,
+    ),
+  }
+}
+
+const registered = (block: number) => [
+  chainLog(
+    contracts.registry,
+    proverRegistryAbi,
+    'ProverRegistered',
+    { prover, rewardAddress: prover, capacity: 4 },
+    block,
+  ),
+  chainLog(
+    contracts.registry,
+    proverRegistryAbi,
+    'Listed',
+    { prover, marketId: MARKET, price: parseEther('25'), provingTime: 600, computePerRequest: 2 },
+    block,
+  ),
+]
+
+describe('explorer indexing', () => {
+  it('records a request matched, proven and paid: its timeline, price, refund, and the market figures', () => {
+    const created = requestCreated(1n, 12)
+    const assigned = taskAssigned(created.requestId, 13, true)
+    const explorer = index([marketCreated(10), ...registered(11), created.log, assigned.log])
+
+    const mid = explorer.requests.get(created.requestId)
+    expect(mid?.task).toEqual(assigned.task)
+    expect(mid?.byMatcher).toBe(true)
+    expect(explorer.provers.get(prover.toLowerCase())?.computeInUse).toBe(2)
+    expect(stateOf(mid as never, timeOf(13))).toBe('Assigned')
+
+    index(
+      [
+        chainLog(
+          contracts.marketplace,
+          proofMarketplaceAbi,
+          'RequestFulfilled',
+          { requestId: created.requestId, prover, price: parseEther('25'), refund: parseEther('15') },
+          20,
+        ),
+      ],
+      explorer,
+    )
+    const entry = explorer.requests.get(created.requestId)
+    if (entry === undefined) throw new Error('request not indexed')
+    expect(entry.posted).toMatchObject({
+      blockNumber: 12n,
+      time: timeOf(12),
+      transactionHash: keccak256(toHex('tx-12')),
+    })
+    expect(entry.assigned).toMatchObject({ blockNumber: 13n, time: timeOf(13) })
+    expect(entry.ending).toMatchObject({
+      kind: 'Fulfilled',
+      lane: 'assigned',
+      price: parseEther('25'),
+      refund: parseEther('15'),
+      at: { blockNumber: 20n, time: timeOf(20) },
+    })
+    expect(timeToProof(entry)).toBe(timeOf(20) - timeOf(12))
+    const machine = explorer.provers.get(prover.toLowerCase())
+    expect(machine).toMatchObject({ computeInUse: 0, capacity: 4, requestIds: [created.requestId] })
+
+    const market = explorer.markets.get(MARKET)
+    if (market === undefined) throw new Error('market not indexed')
+    expect(market.requestIds).toEqual([created.requestId])
+    const summary = summarizeMarket(explorer, market, timeOf(20))
+    expect(summary.counts.Fulfilled).toBe(1)
+    expect(summary.medianTimeToProof).toBe(16)
+    expect(summary.priceRange).toEqual({ min: parseEther('25'), max: parseEther('25') })
+    expect(summary.provingTimeRange).toEqual({ min: 600, max: 600 })
+    expect(explorer.activity.map(({ what }) => what)).toEqual(['posted', 'assigned by the matcher', 'fulfilled'])
+  })
+
+  it('derives Expired and DeadlineMissed from chain time, then records the cancel and the slash', () => {
+    const open = requestCreated(1n, 12)
+    const claimed = requestCreated(2n, 12)
+    const assigned = taskAssigned(claimed.requestId, 50, false)
+    const explorer = index([marketCreated(10), ...registered(11), open.log, claimed.log, assigned.log])
+    const openEntry = explorer.requests.get(open.requestId)
+    const claimedEntry = explorer.requests.get(claimed.requestId)
+    if (openEntry === undefined || claimedEntry === undefined) throw new Error('requests not indexed')
+    // The contract's rule: past matchingExpiry (strictly) an open request is Expired.
+    expect(stateOf(openEntry, open.request.matchingExpiry)).toBe('Open')
+    expect(stateOf(openEntry, open.request.matchingExpiry + 1)).toBe('Expired')
+    expect(stateOf(claimedEntry, assigned.task.deadline)).toBe('Assigned')
+    expect(stateOf(claimedEntry, assigned.task.deadline + 1)).toBe('DeadlineMissed')
+    expect(claimedEntry.byMatcher).toBe(false)
+
+    index(
+      [
+        chainLog(
+          contracts.marketplace,
+          proofMarketplaceAbi,
+          'RequestCancelled',
+          { requestId: open.requestId, refund: parseEther('40') },
+          400,
+        ),
+        chainLog(
+          contracts.marketplace,
+          proofMarketplaceAbi,
+          'TaskSlashed',
+          {
+            requestId: claimed.requestId,
+            prover,
+            penalty: parseEther('50'),
+            compensation: parseEther('25'),
+            slasherReward: parseEther('2.5'),
+            slasher,
+          },
+          401,
+        ),
+      ],
+      explorer,
+    )
+    expect(openEntry.ending).toMatchObject({ kind: 'Cancelled', refund: parseEther('40'), abandonedClaim: false })
+    expect(claimedEntry.ending).toMatchObject({
+      kind: 'Slashed',
+      penalty: parseEther('50'),
+      compensation: parseEther('25'),
+      slasher,
+    })
+    expect(stateOf(claimedEntry, 10_000)).toBe('Slashed')
+    expect(explorer.provers.get(prover.toLowerCase())?.computeInUse).toBe(0)
+    const summary = summarizeMarket(explorer, explorer.markets.get(MARKET) as never, 10_000)
+    expect(summary.counts).toMatchObject({ Cancelled: 1, Slashed: 1, Open: 0 })
+    expect(summary.medianTimeToProof).toBeUndefined()
+  })
+
+  it('tells the fast lanes apart: an on-chain request settled by fulfilOpen, a signed one that only left its fulfilment', () => {
+    const open = requestCreated(1n, 12)
+    const signedId = requestIdOf(MARKET, 7n)
+    const explorer = index([
+      marketCreated(10),
+      open.log,
+      chainLog(
+        contracts.marketplace,
+        proofMarketplaceAbi,
+        'RequestFulfilled',
+        { requestId: open.requestId, prover, price: parseEther('20'), refund: parseEther('20') },
+        14,
+      ),
+      chainLog(
+        contracts.marketplace,
+        iSignedFulfilmentsAbi,
+        'SignedRequestFulfilled',
+        { requestId: signedId, requester, prover, nonce: 9n, price: parseEther('30') },
+        15,
+      ),
+    ])
+    expect(explorer.requests.get(open.requestId)?.ending).toMatchObject({ kind: 'Fulfilled', lane: 'fast-open' })
+    const signed = explorer.requests.get(signedId)
+    expect(signed).toMatchObject({ signed: true, requester, request: undefined, posted: undefined })
+    expect(signed?.ending).toMatchObject({
+      kind: 'Fulfilled',
+      lane: 'fast-signed',
+      price: parseEther('30'),
+      refund: undefined,
+    })
+    expect(timeToProof(signed as never)).toBeUndefined()
+    expect(explorer.provers.get(prover.toLowerCase())?.requestIds).toEqual([open.requestId, signedId])
+    expect(explorer.markets.get(MARKET)?.requestIds).toEqual([open.requestId, signedId])
+  })
+
+  it('follows a private request: the claim, the key released to the attested enclave key, and an abandoned claim', () => {
+    const enclaveKey = address(0x7001)
+    const created = requestCreated(1n, 12, { private: true })
+    const rejected = requestCreated(2n, 12)
+    const claimTx = keccak256('0xc1')
+    const assigned = taskAssigned(created.requestId, 40, false)
+    const abandonTx = keccak256('0xab')
+    const explorer = index([
+      marketCreated(10),
+      ...registered(11),
+      chainLog(
+        contracts.teeRegistry as Address,
+        teeRegistryAbi,
+        'KeyRegistered',
+        {
+          role: 1,
+          marketId: MARKET,
+          signer: enclaveKey,
+          operator: prover,
+          eciesPublicKey: '0x04',
+          measurement: keccak256('0x0e'),
+          expiresAt: BigInt(timeOf(10_000)),
+          quoteId: zeroHash,
+        },
+        11,
+      ),
+      created.log,
+      rejected.log,
+      chainLog(
+        contracts.marketplace,
+        iPrivateClaimsAbi,
+        'PrivateClaimed',
+        { requestId: created.requestId, prover, keyDueBy: timeOf(40) + 300 },
+        40,
+        claimTx,
+      ),
+      { ...assigned.log, transactionHash: claimTx },
+      chainLog(
+        contracts.marketplace,
+        proofMarketplaceAbi,
+        'InputKeyReleased',
+        { requestId: created.requestId, prover, inputKey: '0xbeef' },
+        41,
+      ),
+      chainLog(
+        contracts.marketplace,
+        iPrivateClaimsAbi,
+        'UnkeyedClaimAbandoned',
+        { requestId: created.requestId, prover },
+        500,
+        abandonTx,
+      ),
+      chainLog(
+        contracts.marketplace,
+        proofMarketplaceAbi,
+        'RequestCancelled',
+        { requestId: created.requestId, refund: parseEther('40') },
+        500,
+        abandonTx,
+      ),
+      ...(() => {
+        const task = taskAssigned(rejected.requestId, 60, true)
+        return [
+          task.log,
+          chainLog(
+            contracts.marketplace,
+            proofMarketplaceAbi,
+            'InputsRejected',
+            { requestId: rejected.requestId, prover, price: parseEther('25'), refund: parseEther('15') },
+            61,
+          ),
+        ]
+      })(),
+    ])
+    const entry = explorer.requests.get(created.requestId)
+    if (entry === undefined) throw new Error('request not indexed')
+    expect(entry.privateInputs).toBe(true)
+    expect(entry.privateClaim).toMatchObject({ blockNumber: 40n, keyDueBy: timeOf(40) + 300 })
+    const [release] = entry.keyReleases
+    if (release === undefined) throw new Error('no key release')
+    expect(proverKeyAt(explorer, prover, MARKET, release)?.signer).toBe(enclaveKey)
+    expect(entry.ending).toMatchObject({ kind: 'Cancelled', refund: parseEther('40'), abandonedClaim: true })
+    expect(explorer.requests.get(rejected.requestId)?.ending).toMatchObject({
+      kind: 'InputsRejected',
+      refund: parseEther('15'),
+    })
+    expect(explorer.requests.get(rejected.requestId)?.privateInputs).toBe(false)
+    // Both tasks' compute is freed once each.
+    expect(explorer.provers.get(prover.toLowerCase())?.computeInUse).toBe(0)
+  })
+
+  it('decodes only the watched contracts, in chain order, and keeps listings current', () => {
+    const created = requestCreated(1n, 12)
+    const foreign = { ...created.log, address: address(0xdead) }
+    const stakeLog = chainLog(
+      contracts.nativeStaking,
+      nativeStakingAbi,
+      'Deposited',
+      { prover, from: prover, amount: 5n },
+      13,
+    )
+    const signedUse = chainLog(
+      contracts.marketplace,
+      iSignedRequestsAbi,
+      'SignedRequestUsed',
+      { requestId: created.requestId, requester, nonce: 3n },
+      12,
+    )
+    const logs = [
+      chainLog(
+        contracts.registry,
+        proverRegistryAbi,
+        'LeaveRequested',
+        { prover, marketId: MARKET, availableAt: 5_000 },
+        30,
+      ),
+      stakeLog,
+      signedUse,
+      foreign,
+      created.log,
+      ...registered(11),
+      marketCreated(10),
+    ]
+    const events = decodeLogs(logs, contracts)
+    expect(events.map(({ log }) => log.eventName)).toEqual([
+      'MarketCreated',
+      'ProverRegistered',
+      'Listed',
+      // As SignedRequestModule emits them: the creation, then the signed request's use.
+      'RequestCreated',
+      'SignedRequestUsed',
+      'Deposited',
+      'LeaveRequested',
+    ])
+    const explorer = emptyIndex()
+    const changes = applyEvents(explorer, events, () => 0)
+    expect([...changes.stakeMoved]).toEqual([prover])
+    expect(explorer.requests.get(created.requestId)?.signed).toBe(true)
+    expect([...explorer.listings.values()]).toMatchObject([{ prover, state: 'Leaving', leaveAvailableAt: 5_000 }])
+    index([chainLog(contracts.registry, proverRegistryAbi, 'Delisted', { prover, marketId: MARKET }, 40)], explorer)
+    expect(explorer.listings.size).toBe(0)
+  })
+})
