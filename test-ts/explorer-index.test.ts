@@ -5,6 +5,7 @@
 import {
   type Abi,
   type Address,
+  type Chain,
   type ContractEventName,
   encodeAbiParameters,
   encodeEventTopics,
@@ -12,16 +13,21 @@ import {
   type Hex,
   keccak256,
   type Log,
+  type PublicClient,
   pad,
   parseEther,
+  ResponseBodyTooLargeError,
+  type Transport,
   toHex,
   zeroHash,
 } from 'viem'
 import { describe, expect, it } from 'vitest'
 import { applyEvents } from '../explorer/index/apply.js'
 import { decodeLogs, type WatchedContracts } from '../explorer/index/decode.js'
+import { createIndexer, tooLarge } from '../explorer/index/indexer.js'
 import { type ExplorerIndex, emptyIndex } from '../explorer/index/model.js'
 import { proverKeyAt, stateOf, summarizeMarket, timeToProof } from '../explorer/index/stats.js'
+import type { Deployment } from '../ts/deployment.js'
 import {
   iPrivateClaimsAbi,
   iSignedFulfilmentsAbi,
@@ -458,5 +464,104 @@ describe('explorer indexing', () => {
     expect([...explorer.listings.values()]).toMatchObject([{ prover, state: 'Leaving', leaveAvailableAt: 5_000 }])
     index([chainLog(contracts.registry, proverRegistryAbi, 'Delisted', { prover, marketId: MARKET }, 40)], explorer)
     expect(explorer.listings.size).toBe(0)
+  })
+})
+
+/** A chain of `length` blocks two seconds apart; `fork` changes the hashes from that height on (another branch). */
+function chainOf(length: number, fork?: { from: number; salt: string }) {
+  const hashOf = (n: number) =>
+    keccak256(toHex(fork !== undefined && n >= fork.from ? `${fork.salt}-${n}` : `block-${n}`)) as Hex
+  return Array.from({ length: length + 1 }, (_, n) => ({
+    number: BigInt(n),
+    hash: hashOf(n),
+    parentHash: n === 0 ? zeroHash : hashOf(n - 1),
+    timestamp: BigInt(timeOf(n)),
+  }))
+}
+
+/** A node serving `chain` and `logs`; getLogs over more than `maxBlocks` blocks answers as providers cap results. */
+function fakeNode(state: { chain: ReturnType<typeof chainOf>; logs: Log[]; maxBlocks?: number }) {
+  const calls: { fromBlock: bigint; toBlock: bigint }[] = []
+  const client = {
+    async getLogs({ fromBlock, toBlock }: { fromBlock: bigint; toBlock: bigint }) {
+      calls.push({ fromBlock, toBlock })
+      if (state.maxBlocks !== undefined && toBlock - fromBlock + 1n > BigInt(state.maxBlocks)) {
+        throw new Error('query returned more than 10000 results')
+      }
+      return state.logs.filter((log) => (log.blockNumber ?? -1n) >= fromBlock && (log.blockNumber ?? -1n) <= toBlock)
+    },
+    async getBlock({ blockNumber }: { blockNumber?: bigint }) {
+      const block = state.chain[Number(blockNumber ?? BigInt(state.chain.length - 1))]
+      if (block === undefined) throw new Error(`no block ${blockNumber}`)
+      return block
+    },
+    async readContract() {
+      throw new Error('no contract code in this fake node')
+    },
+  }
+  return { client: client as unknown as PublicClient<Transport, Chain>, calls }
+}
+
+const fakeDeployment = {
+  chainId: 31337,
+  deployBlock: 1n,
+  contracts: {
+    proofMarketplace: contracts.marketplace,
+    proverRegistry: contracts.registry,
+    nativeStaking: contracts.nativeStaking,
+    groth16Adapter: address(0xb1),
+    groth16Verifier: address(0xb5),
+    stakeToken: address(0xb6),
+  },
+} as unknown as Deployment
+
+async function syncTo(indexer: ReturnType<typeof createIndexer>, head: ReturnType<typeof chainOf>[number]) {
+  const results = []
+  do results.push(await indexer.sync(head))
+  while (indexer.index.block?.hash !== head.hash)
+  return results
+}
+
+describe('the explorer indexer', () => {
+  it('catches up in bounded syncs and ranges, splitting a range whose answer is too large', async () => {
+    const chain = chainOf(30)
+    const logs = [marketCreated(3), requestCreated(1n, 12).log, requestCreated(2n, 25).log]
+    const node = fakeNode({ chain, logs, maxBlocks: 2 })
+    const indexer = createIndexer({ client: node.client, deployment: fakeDeployment, logRange: 4n, maxSyncBlocks: 8n })
+    const results = await syncTo(indexer, chain[30] as never)
+    expect(results.map(({ from, to }) => [from, to])).toEqual([
+      [1n, 8n],
+      [9n, 16n],
+      [17n, 24n],
+      [25n, 30n],
+    ])
+    // Every range asked for at most logRange blocks; those over the node's cap were split down to what it answers.
+    expect(node.calls.every(({ fromBlock, toBlock }) => toBlock - fromBlock < 4n)).toBe(true)
+    expect(node.calls.some(({ fromBlock, toBlock }) => toBlock - fromBlock === 3n)).toBe(true)
+    expect([...indexer.index.requests.keys()]).toEqual([requestIdOf(MARKET, 1n), requestIdOf(MARKET, 2n)])
+    expect(indexer.index.markets.get(MARKET)?.requestIds).toHaveLength(2)
+    // A failing read of a market's facts leaves them unknown; the index itself is complete.
+    expect(indexer.index.markets.get(MARKET)?.verifierKind).toBeUndefined()
+    expect(tooLarge(new ResponseBodyTooLargeError({ maxSize: 10, size: 20 }))).toBe(true)
+    expect(tooLarge(new Error('fetch failed'))).toBe(false)
+  })
+
+  it('rebuilds from the deployment block when the chain it indexed was replaced', async () => {
+    const state = {
+      chain: chainOf(30),
+      logs: [marketCreated(3), requestCreated(1n, 12).log, requestCreated(2n, 29).log],
+    }
+    const node = fakeNode(state)
+    const indexer = createIndexer({ client: node.client, deployment: fakeDeployment, logRange: 100n })
+    await syncTo(indexer, state.chain[30] as never)
+    expect(indexer.index.requests.size).toBe(2)
+
+    // A reorg from block 28: request 2 never happened there, request 3 did.
+    state.chain = chainOf(31, { from: 28, salt: 'fork' })
+    state.logs = [marketCreated(3), requestCreated(1n, 12).log, requestCreated(3n, 30).log]
+    const [first] = await syncTo(indexer, state.chain[31] as never)
+    expect(first?.rebuilt).toBe(true)
+    expect([...indexer.index.requests.keys()]).toEqual([requestIdOf(MARKET, 1n), requestIdOf(MARKET, 3n)])
+    expect(indexer.index.block?.hash).toBe(state.chain[31]?.hash)
   })
 })

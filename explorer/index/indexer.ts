@@ -5,8 +5,8 @@
  * its height); when it is not (a reorg, or a devnet reverted to a snapshot) the index is rebuilt from the deployment
  * block.
  */
-import type { Address, Chain, Log, PublicClient, Transport } from 'viem'
-import { blockRanges } from '../../ts/block-ranges.js'
+import { type Address, type Chain, type Log, type PublicClient, ResponseBodyTooLargeError, type Transport } from 'viem'
+import { type BlockRange, blockRanges } from '../../ts/block-ranges.js'
 import { type HeadBlock, headOf, stillCanonical } from '../../ts/chain-head.js'
 import type { Deployment } from '../../ts/deployment.js'
 import { nativeStakingAbi } from '../../ts/generated.js'
@@ -74,9 +74,24 @@ export function createIndexer(params: IndexerParams): Indexer {
   async function fetchLogs(from: bigint, to: bigint): Promise<Log[]> {
     const address = watchedAddresses(contracts)
     const logs: Log[] = []
-    for (const range of blockRanges(from, to, params.logRange))
-      logs.push(...(await client.getLogs({ address, ...range })))
+    for (const range of blockRanges(from, to, params.logRange)) logs.push(...(await logsSplitting(address, range)))
     return logs
+  }
+
+  /**
+   * One range's logs; a range whose answer is too large (viem's 10 MiB body limit, a provider's cap on results) is
+   * fetched as two halves instead, down to single blocks. A busy stretch of blocks costs more calls, never a failure.
+   */
+  async function logsSplitting(address: Address[], range: BlockRange): Promise<Log[]> {
+    try {
+      return await client.getLogs({ address, ...range })
+    } catch (error) {
+      if (range.fromBlock >= range.toBlock || !tooLarge(error)) throw error
+      const middle = (range.fromBlock + range.toBlock) / 2n
+      const lower = await logsSplitting(address, { fromBlock: range.fromBlock, toBlock: middle })
+      const upper = await logsSplitting(address, { fromBlock: middle + 1n, toBlock: range.toBlock })
+      return [...lower, ...upper]
+    }
   }
 
   /** The time of every block a log is in, from the log itself where the node gives it, else read once per block. */
@@ -109,8 +124,12 @@ export function createIndexer(params: IndexerParams): Indexer {
     current.stakeToken = { symbol, decimals }
   }
 
+  /** Provers whose stake moved and has not been read since (a failed read is retried at the next sync). */
+  const stakeStale = new Set<Address>()
+
   function refreshStakes(current: ExplorerIndex, changes: Changes, blockNumber: bigint): Promise<void>[] {
-    return [...changes.stakeMoved].map(async (address) => {
+    for (const address of changes.stakeMoved) stakeStale.add(address)
+    return [...stakeStale].map(async (address) => {
       const [staked, locked] = await client.readContract({
         address: deployment.contracts.nativeStaking,
         abi: nativeStakingAbi,
@@ -122,6 +141,7 @@ export function createIndexer(params: IndexerParams): Indexer {
       if (prover.nativeStake === undefined || prover.nativeStake.blockNumber <= blockNumber) {
         prover.nativeStake = { staked, locked, blockNumber }
       }
+      stakeStale.delete(address)
     })
   }
 
@@ -131,4 +151,14 @@ export function createIndexer(params: IndexerParams): Indexer {
     },
     sync,
   }
+}
+
+/** Whether a getLogs failure means the answer was too large (to retry in smaller ranges), not a failing RPC. */
+export function tooLarge(error: unknown): boolean {
+  if (error instanceof ResponseBodyTooLargeError) return true
+  const text =
+    error instanceof Error ? `${error.message} ${(error as { details?: string }).details ?? ''}` : String(error)
+  return /response size|too large|too many|more than \d+ (results|logs)|limit exceeded|exceeds? (the )?(max|limit)/i.test(
+    text,
+  )
 }

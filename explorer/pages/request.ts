@@ -1,4 +1,5 @@
 import type { Address } from 'viem'
+import { decodeSkipReason } from '../../ts/errors.js'
 import type { LogRef, MarketEntry, RequestEntry } from '../index/model.js'
 import { proverKeyAt, stateOf, timeToProof } from '../index/stats.js'
 import { amount, duration, marketLink, proverLink, short, time, txCell } from './format.js'
@@ -39,7 +40,7 @@ function steps(context: PageContext, entry: RequestEntry): Step[] {
     found.push({
       what: 'assignment skipped',
       at: skip,
-      detail: html`${proverLink(skip.prover)}: <span class="mono">${skip.reason.slice(0, 10)}</span>`,
+      detail: html`${proverLink(skip.prover)}: <span class="mono">${decodeSkipReason(skip.reason).message}</span>`,
       kind: 'bad',
     })
   }

@@ -31,7 +31,7 @@ export async function startExplorer(config: ExplorerConfig, { logger }: { logger
       : undefined
   const client: PublicClient<Transport, Chain> = createPublicClient({
     chain: rpcChain(chainId, config.rpcUrl),
-    transport: http(config.rpcUrl, { retryCount: 1, timeout: 5_000 }),
+    transport: http(config.rpcUrl, { retryCount: 1, timeout: 20_000 }),
     pollingInterval: config.pollInterval,
   })
   const served = await client.getChainId().catch(() => undefined)

@@ -24,6 +24,7 @@ import {
 } from '../../ts/devnet/scenario.js'
 import { startDevnet } from '../../ts/devnet/stack.js'
 import {
+  blockRanges,
   chainTime,
   createMarket,
   createRequest,
@@ -34,6 +35,7 @@ import {
   mintDevToken,
   proofMarketplaceAbi,
   provePoseidonPreimage,
+  type Request,
   register,
   requestIdOf,
   signAssignments,
@@ -133,17 +135,17 @@ try {
 
   // Half assigned by the matcher, in batches; the first `proofs` of them proven and fulfilled. Their records as
   // RequestCreated emitted them, read in one call.
-  const records = new Map(
-    (
-      await reader.public.getContractEvents({
-        address: deployment.contracts.proofMarketplace,
-        abi: proofMarketplaceAbi,
-        eventName: 'RequestCreated',
-        fromBlock: deployment.deployBlock,
-        strict: true,
-      })
-    ).map(({ args }) => [args.requestId, args.request]),
-  )
+  const records = new Map<bigint, Request>()
+  for (const range of blockRanges(deployment.deployBlock, await reader.public.getBlockNumber(), 10)) {
+    const logs = await reader.public.getContractEvents({
+      address: deployment.contracts.proofMarketplace,
+      abi: proofMarketplaceAbi,
+      eventName: 'RequestCreated',
+      ...range,
+      strict: true,
+    })
+    for (const { args } of logs) records.set(args.requestId, args.request)
+  }
   const toAssign = Math.floor(total / 2)
   const assigned: Awaited<ReturnType<typeof submitAssignments>>['assigned'] = []
   for (let i = 0; i < toAssign; i += 100) {
