@@ -27,6 +27,10 @@ import { decodeLogs, type WatchedContracts } from '../explorer/index/decode.js'
 import { createIndexer, tooLarge } from '../explorer/index/indexer.js'
 import { type ExplorerIndex, emptyIndex } from '../explorer/index/model.js'
 import { proverKeyAt, stateOf, summarizeMarket, timeToProof } from '../explorer/index/stats.js'
+import { attestationPage } from '../explorer/pages/attestation.js'
+import { marketPage } from '../explorer/pages/market.js'
+import { proverPage } from '../explorer/pages/prover.js'
+import { requestPage } from '../explorer/pages/request.js'
 import type { Deployment } from '../ts/deployment.js'
 import {
   iPrivateClaimsAbi,
@@ -563,5 +567,83 @@ describe('the explorer indexer', () => {
     expect(first?.rebuilt).toBe(true)
     expect([...indexer.index.requests.keys()]).toEqual([requestIdOf(MARKET, 1n), requestIdOf(MARKET, 3n)])
     expect(indexer.index.block?.hash).toBe(state.chain[31]?.hash)
+  })
+})
+
+describe('explorer pages from an index', () => {
+  const enclaveKey = address(0x7001)
+  function privateFixture() {
+    const created = requestCreated(1n, 12, { private: true })
+    const assigned = taskAssigned(created.requestId, 13, true)
+    const market = marketCreated(10)
+    const explorer = index([
+      market,
+      chainLog(
+        contracts.marketplace,
+        proofMarketplaceAbi,
+        'MarketMetadataUpdated',
+        { marketId: MARKET, metadataURI: '<script>alert(1)</script>' },
+        10,
+      ),
+      ...registered(11),
+      chainLog(
+        contracts.teeRegistry as Address,
+        teeRegistryAbi,
+        'KeyRegistered',
+        {
+          role: 1,
+          marketId: MARKET,
+          signer: enclaveKey,
+          operator: prover,
+          eciesPublicKey: '0x04',
+          measurement: keccak256('0x0e'),
+          expiresAt: BigInt(timeOf(10_000)),
+          quoteId: zeroHash,
+        },
+        11,
+      ),
+      created.log,
+      assigned.log,
+      chainLog(
+        contracts.marketplace,
+        proofMarketplaceAbi,
+        'InputKeyReleased',
+        { requestId: created.requestId, prover, inputKey: '0xbeef' },
+        13,
+      ),
+    ])
+    const context = {
+      index: explorer,
+      rpc: { ok: true } as const,
+      chainId: 31337,
+      teeRegistry: contracts.teeRegistry,
+      now: timeOf(14),
+    }
+    return { created, context }
+  }
+
+  it('says which attested enclave key a private request’s data key went to, and never renders chain text as markup', () => {
+    const { created, context } = privateFixture()
+    const request = requestPage(context, String(created.requestId))
+    expect(request.status).toBe(200)
+    expect(request.body.html).toContain('encrypted (AES-256-GCM envelope); data key released')
+    expect(request.body.html).toContain(`title="${enclaveKey}"`)
+    expect(request.body.html).toContain('data-state="Assigned"')
+    const market = marketPage(context, '1')
+    expect(market.body.html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;')
+    expect(market.body.html).not.toContain('<script>alert')
+    const attestation = attestationPage(context)
+    expect(attestation.body.html).toContain(`data-key="${enclaveKey}"`)
+    expect(attestation.body.html).toMatch(/data-field="key-status">active</)
+  })
+
+  it('answers unknown and malformed ids with not-found pages', () => {
+    const { context } = privateFixture()
+    expect(requestPage(context, '12345')).toMatchObject({ status: 404 })
+    expect(requestPage(context, 'nope').body.html).toContain('is not a request id')
+    expect(marketPage(context, '7')).toMatchObject({ status: 404 })
+    expect(proverPage(context, '0x12').body.html).toContain('is not an address')
+    expect(proverPage(context, address(0x4444))).toMatchObject({ status: 404 })
+    expect(proverPage(context, prover)).toMatchObject({ status: 200 })
   })
 })

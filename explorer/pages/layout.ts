@@ -4,7 +4,7 @@
  * `data-watch`) fetches the page's main part again and swaps it in; an `rpc` event shows or clears the banner. Without
  * script, every page is complete as served.
  */
-
+import type { Address } from 'viem'
 import type { ExplorerIndex } from '../index/model.js'
 import { time } from './format.js'
 import { type Html, html, raw } from './html.js'
@@ -16,6 +16,8 @@ export type PageContext = {
   index: ExplorerIndex
   rpc: RpcStatus
   chainId: number
+  /** The TeeRegistry whose keys are indexed, if an attestation deployment is known. */
+  teeRegistry: Address | undefined
   /** Chain time of the last block indexed (unix seconds): derived states are judged by it. */
   now: number
 }
@@ -96,7 +98,7 @@ export function documentHtml(page: Page, context: PageContext): Html {
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${page.title} · Cairn explorer</title><style>${raw(style)}</style></head>
-<body><header><a href="/">Cairn explorer</a><a href="/">Markets</a><span class="meta">chain ${context.chainId} · ${
+<body><header><a href="/">Cairn explorer</a><a href="/">Markets</a><a href="/attestation">Attestation</a><span class="meta">chain ${context.chainId} · ${
     block === undefined
       ? html`<span id="indexed">indexing…</span>`
       : html`<span id="indexed">indexed block ${block.number} (${time(Number(block.timestamp))})</span>`

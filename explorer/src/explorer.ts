@@ -66,6 +66,7 @@ export async function startExplorer(config: ExplorerConfig, { logger }: { logger
     index: indexer.index,
     rpc,
     chainId,
+    teeRegistry: attestation?.contracts.teeRegistry,
     now: Number(indexer.index.block?.timestamp ?? 0n),
   })
 

@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks'
 import type { Logger } from 'pino'
 import { Histogram, type Registry } from 'prom-client'
 import { pathOf, serviceUrl } from '../../ts/service/http.js'
+import { attestationPage } from '../pages/attestation.js'
 import { html } from '../pages/html.js'
 import { documentHtml, mainHtml, type Page, type PageContext } from '../pages/layout.js'
 import { marketPage } from '../pages/market.js'
@@ -26,6 +27,7 @@ const pages: PageRoute[] = [
   { name: 'markets', path: /^\/$/, render: (context) => marketsPage(context) },
   { name: 'market', path: /^\/market\/([^/]+)$/, render: (context, [id]) => marketPage(context, id ?? '') },
   { name: 'request', path: /^\/request\/([^/]+)$/, render: (context, [id]) => requestPage(context, id ?? '') },
+  { name: 'attestation', path: /^\/attestation$/, render: (context) => attestationPage(context) },
   { name: 'prover', path: /^\/prover\/([^/]+)$/, render: (context, [address]) => proverPage(context, address ?? '') },
 ]
 
