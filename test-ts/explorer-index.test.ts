@@ -31,6 +31,7 @@ import { attestationPage } from '../explorer/pages/attestation.js'
 import { marketPage } from '../explorer/pages/market.js'
 import { proverPage } from '../explorer/pages/prover.js'
 import { requestPage } from '../explorer/pages/request.js'
+import { restakingPage } from '../explorer/pages/restaking.js'
 import type { Deployment } from '../ts/deployment.js'
 import {
   iPrivateClaimsAbi,
@@ -39,6 +40,7 @@ import {
   nativeStakingAbi,
   proofMarketplaceAbi,
   proverRegistryAbi,
+  stakeMirrorAbi,
   teeRegistryAbi,
 } from '../ts/generated.js'
 import { type Request, requestIdOf, type Task } from '../ts/types.js'
@@ -49,6 +51,7 @@ const contracts: WatchedContracts = {
   registry: address(0xa2),
   nativeStaking: address(0xa3),
   teeRegistry: address(0xa4),
+  stakeMirror: address(0xa5),
 }
 const prover = address(0x1001)
 const requester = address(0x2001)
@@ -617,6 +620,7 @@ describe('explorer pages from an index', () => {
       rpc: { ok: true } as const,
       chainId: 31337,
       teeRegistry: contracts.teeRegistry,
+      stakeMirror: address(0xa5),
       now: timeOf(14),
     }
     return { created, context }
@@ -645,5 +649,85 @@ describe('explorer pages from an index', () => {
     expect(proverPage(context, '0x12').body.html).toContain('is not an address')
     expect(proverPage(context, address(0x4444))).toMatchObject({ status: 404 })
     expect(proverPage(context, prover)).toMatchObject({ status: 200 })
+  })
+})
+
+describe('the StakeMirror in the explorer', () => {
+  it('indexes epochs, proven leaves, the quorum and a slash queued for Ethereum with its outcome', () => {
+    const mirror = contracts.stakeMirror as Address
+    const vault = address(0x5001)
+    const orderId = keccak256('0x0a')
+    const created = requestCreated(1n, 12)
+    const explorer = index([
+      marketCreated(10),
+      chainLog(
+        contracts.teeRegistry as Address,
+        teeRegistryAbi,
+        'OperatorAdmissionSet',
+        { role: 2, operator: address(0x6001), admitted: true, admittedCount: 1 },
+        10,
+      ),
+      chainLog(
+        contracts.teeRegistry as Address,
+        teeRegistryAbi,
+        'OperatorAdmissionSet',
+        { role: 2, operator: address(0x6002), admitted: true, admittedCount: 2 },
+        10,
+      ),
+      chainLog(mirror, stakeMirrorAbi, 'ThresholdSet', { threshold: 2 }, 10),
+      chainLog(
+        mirror,
+        stakeMirrorAbi,
+        'SnapshotCommitted',
+        {
+          epoch: 7n,
+          captureTimestamp: 900,
+          slashingWindow: 5_000,
+          stakeRoot: keccak256('0x0f'),
+          totalStake: 1_000n,
+          leafCount: 1,
+        },
+        11,
+      ),
+      chainLog(mirror, stakeMirrorAbi, 'StakeProven', { epoch: 7n, prover, vault, stake: 1_000n, counted: 1_000n }, 11),
+      created.log,
+      chainLog(
+        mirror,
+        stakeMirrorAbi,
+        'SlashQueued',
+        { orderId, taskId: created.requestId, prover, vault, amount: 50n, captureTimestamp: 900 },
+        30,
+      ),
+      chainLog(
+        mirror,
+        stakeMirrorAbi,
+        'SlashSettled',
+        { orderId, prover, vault, status: 2, slashed: 50n, leaf: 950n },
+        40,
+      ),
+    ])
+    expect(explorer.mirror.epochs).toMatchObject([{ epoch: 7n, totalStake: 1_000n, leafCount: 1 }])
+    expect(explorer.mirror.threshold).toBe(2)
+    expect(explorer.mirror.slashes.get(orderId)?.settled).toMatchObject({
+      status: 'Executed',
+      slashed: 50n,
+      leaf: 950n,
+    })
+    const context = {
+      index: explorer,
+      rpc: { ok: true } as const,
+      chainId: 31337,
+      teeRegistry: contracts.teeRegistry,
+      stakeMirror: mirror,
+      now: timeOf(41),
+    }
+    const page = restakingPage(context).body.html
+    expect(page).toContain('data-field="quorum">2 operators of 2 admitted<')
+    expect(page).toContain('data-epoch="7"')
+    expect(page).toMatch(/data-field="outcome">Executed: 50 slashed/)
+    const request = requestPage(context, String(created.requestId)).body.html
+    expect(request).toContain('data-step="slash queued for Ethereum"')
+    expect(request).toContain('data-step="slash executed on Ethereum"')
+    expect(proverPage(context, prover).body.html).toContain(`data-vault="${vault}"`)
   })
 })

@@ -4,8 +4,8 @@
  * the live stream tells the open pages.
  */
 import { type Address, getAddress, zeroHash } from 'viem'
-import { marketIdOf, teeRoles } from '../../ts/types.js'
-import type { ExplorerEvent, MarketplaceLog, ModuleLog, RegistryLog, StakingLog, TeeLog } from './decode.js'
+import { enumName, marketIdOf, mirrorSlashStatuses, teeRoles } from '../../ts/types.js'
+import type { ExplorerEvent, MarketplaceLog, MirrorLog, ModuleLog, RegistryLog, StakingLog, TeeLog } from './decode.js'
 import {
   ACTIVITY_KEPT,
   type Ending,
@@ -28,14 +28,23 @@ export type Changes = {
   newMarkets: bigint[]
   /** Provers whose native stake moved: read again at the batch's last block. */
   stakeMoved: Set<Address>
+  /** Other things pages show: `restaking` (the StakeMirror), `attestation` (the TeeRegistry). */
+  topics: Set<string>
 }
 
 export function noChanges(): Changes {
-  return { requests: new Set(), markets: new Set(), provers: new Set(), newMarkets: [], stakeMoved: new Set() }
+  return {
+    requests: new Set(),
+    markets: new Set(),
+    provers: new Set(),
+    newMarkets: [],
+    stakeMoved: new Set(),
+    topics: new Set(),
+  }
 }
 
 export function hasChanges(changes: Changes): boolean {
-  return changes.requests.size + changes.markets.size + changes.provers.size > 0
+  return changes.requests.size + changes.markets.size + changes.provers.size + changes.topics.size > 0
 }
 
 /** The time of a log's block, when the node does not put it in the log. */
@@ -71,7 +80,8 @@ export function applyEvents(
     else if (event.source === 'module') applyModule(index, event.log, at, changes)
     else if (event.source === 'registry') applyRegistry(index, event.log, at, changes)
     else if (event.source === 'staking') applyStaking(event.log, changes)
-    else applyTee(index, event.log, at, changes)
+    else if (event.source === 'tee') applyTee(index, event.log, at, changes)
+    else applyMirror(index, event.log, at, changes)
   }
   return changes
 }
@@ -309,6 +319,7 @@ function applyStaking(log: StakingLog, changes: Changes): void {
 }
 
 function applyTee(index: ExplorerIndex, log: TeeLog, at: LogRef, changes: Changes): void {
+  changes.topics.add('attestation')
   if (log.eventName === 'KeyRegistered') {
     const { role, marketId, signer, operator, measurement, expiresAt } = log.args
     const name = teeRoles[role] ?? 'Prover'
@@ -323,6 +334,12 @@ function applyTee(index: ExplorerIndex, log: TeeLog, at: LogRef, changes: Change
       revoked: undefined,
     })
     if (name === 'Prover') proverOf(index, operator, changes)
+  } else if (log.eventName === 'OperatorAdmissionSet') {
+    const role = teeRoles[log.args.role] ?? 'Prover'
+    const admitted = index.admitted.get(role) ?? new Set<string>()
+    if (log.args.admitted) admitted.add(log.args.operator.toLowerCase())
+    else admitted.delete(log.args.operator.toLowerCase())
+    index.admitted.set(role, admitted)
   } else if (log.eventName === 'KeyRevoked') {
     for (const key of index.keys) {
       if (
@@ -334,5 +351,55 @@ function applyTee(index: ExplorerIndex, log: TeeLog, at: LogRef, changes: Change
         changes.provers.add(key.operator.toLowerCase())
       }
     }
+  }
+}
+
+function applyMirror(index: ExplorerIndex, log: MirrorLog, at: LogRef, changes: Changes): void {
+  const { mirror } = index
+  changes.topics.add('restaking')
+  switch (log.eventName) {
+    case 'SnapshotCommitted': {
+      const { epoch, captureTimestamp, slashingWindow, stakeRoot, totalStake, leafCount } = log.args
+      mirror.epochs.push({ epoch, captureTimestamp, slashingWindow, stakeRoot, totalStake, leafCount, at })
+      changes.topics.add('restaking')
+      return
+    }
+    case 'StakeProven': {
+      const { epoch, prover, vault, stake, counted } = log.args
+      mirror.leaves.push({ epoch, prover, vault, stake, counted, at })
+      proverOf(index, prover, changes)
+      return
+    }
+    case 'SlashQueued': {
+      const { orderId, taskId, prover, vault, amount, captureTimestamp } = log.args
+      mirror.slashes.set(orderId, {
+        orderId,
+        taskId,
+        prover,
+        vault,
+        amount,
+        captureTimestamp,
+        queued: at,
+        settled: undefined,
+      })
+      proverOf(index, prover, changes)
+      if (index.requests.has(taskId)) requestOf(index, taskId, changes)
+      return
+    }
+    case 'SlashSettled': {
+      const { orderId, prover, status, slashed, leaf } = log.args
+      const slash = mirror.slashes.get(orderId)
+      if (slash !== undefined) {
+        slash.settled = { status: enumName(mirrorSlashStatuses, status, 'SlashStatus'), slashed, leaf, at }
+        if (index.requests.has(slash.taskId)) requestOf(index, slash.taskId, changes)
+      }
+      proverOf(index, prover, changes)
+      return
+    }
+    case 'ThresholdSet':
+      mirror.threshold = log.args.threshold
+      return
+    default:
+      return
   }
 }

@@ -11,6 +11,7 @@ import {
   nativeStakingAbi,
   proofMarketplaceAbi,
   proverRegistryAbi,
+  stakeMirrorAbi,
   teeRegistryAbi,
 } from '../../ts/generated.js'
 
@@ -19,6 +20,8 @@ export type WatchedContracts = {
   registry: Address
   nativeStaking: Address
   teeRegistry: Address | undefined
+  /** The StakeMirror of a restaking deployment, if any. */
+  stakeMirror?: Address | undefined
 }
 
 export type MarketplaceLog = ReturnType<typeof parseEventLogs<typeof proofMarketplaceAbi>>[number]
@@ -29,6 +32,7 @@ export type ModuleLog =
 export type RegistryLog = ReturnType<typeof parseEventLogs<typeof proverRegistryAbi>>[number]
 export type StakingLog = ReturnType<typeof parseEventLogs<typeof nativeStakingAbi>>[number]
 export type TeeLog = ReturnType<typeof parseEventLogs<typeof teeRegistryAbi>>[number]
+export type MirrorLog = ReturnType<typeof parseEventLogs<typeof stakeMirrorAbi>>[number]
 
 export type ExplorerEvent =
   | { source: 'marketplace'; log: MarketplaceLog }
@@ -36,12 +40,11 @@ export type ExplorerEvent =
   | { source: 'registry'; log: RegistryLog }
   | { source: 'staking'; log: StakingLog }
   | { source: 'tee'; log: TeeLog }
+  | { source: 'mirror'; log: MirrorLog }
 
 export function watchedAddresses(contracts: WatchedContracts): Address[] {
-  const { marketplace, registry, nativeStaking, teeRegistry } = contracts
-  return teeRegistry === undefined
-    ? [marketplace, registry, nativeStaking]
-    : [marketplace, registry, nativeStaking, teeRegistry]
+  const { marketplace, registry, nativeStaking, teeRegistry, stakeMirror } = contracts
+  return [marketplace, registry, nativeStaking, teeRegistry, stakeMirror].filter((address) => address !== undefined)
 }
 
 export function decodeLogs(logs: readonly Log[], contracts: WatchedContracts): ExplorerEvent[] {
@@ -69,6 +72,9 @@ export function decodeLogs(logs: readonly Log[], contracts: WatchedContracts): E
     ),
     ...parseEventLogs({ abi: teeRegistryAbi, logs: of(contracts.teeRegistry) }).map(
       (log) => ({ source: 'tee', log }) as const,
+    ),
+    ...parseEventLogs({ abi: stakeMirrorAbi, logs: of(contracts.stakeMirror) }).map(
+      (log) => ({ source: 'mirror', log }) as const,
     ),
   ]
   return events.sort(

@@ -21,6 +21,8 @@ export type IndexerParams = {
   deployment: Deployment
   /** The TeeRegistry whose keys to index (the attestation deployment's), if any. */
   teeRegistry?: Address
+  /** The StakeMirror whose epochs, leaves and slashes to index (the restaking deployment's), if any. */
+  stakeMirror?: Address
   /** Blocks per eth_getLogs call. */
   logRange: bigint
   /** Blocks per sync (bounds memory and the time between two renders' views while catching up). */
@@ -43,6 +45,7 @@ export function createIndexer(params: IndexerParams): Indexer {
     registry: deployment.contracts.proverRegistry,
     nativeStaking: deployment.contracts.nativeStaking,
     teeRegistry: params.teeRegistry,
+    stakeMirror: params.stakeMirror,
   }
   let index = emptyIndex()
 

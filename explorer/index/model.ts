@@ -5,7 +5,7 @@
  */
 import type { Address, Hex } from 'viem'
 import type { HeadBlock } from '../../ts/chain-head.js'
-import type { MarketParams, Request, Task, TeeRole } from '../../ts/types.js'
+import type { MarketParams, MirrorSlashStatus, Request, Task, TeeRole } from '../../ts/types.js'
 
 /** Where something happened: its log's block, time, transaction and position. */
 export type LogRef = { blockNumber: bigint; time: number; transactionHash: Hex; logIndex: number }
@@ -112,6 +112,41 @@ export type ProverEntry = {
   nativeStake: { staked: bigint; locked: bigint; blockNumber: bigint } | undefined
 }
 
+/** A snapshot the relayers committed to the StakeMirror: one epoch of Ethereum stake. */
+export type MirrorEpoch = {
+  epoch: bigint
+  captureTimestamp: number
+  slashingWindow: number
+  stakeRoot: Hex
+  totalStake: bigint
+  leafCount: number
+  at: LogRef
+}
+
+/** A prover's leaf proven on the StakeMirror: its stake in one vault as of one epoch. */
+export type ProvenLeaf = { epoch: bigint; prover: Address; vault: Address; stake: bigint; counted: bigint; at: LogRef }
+
+/** A slash the StakeMirror queued for Ethereum, and its outcome once the relayers reported it back. */
+export type MirrorSlash = {
+  orderId: Hex
+  /** The request whose task missed its deadline. */
+  taskId: bigint
+  prover: Address
+  vault: Address
+  amount: bigint
+  captureTimestamp: number
+  queued: LogRef
+  settled: { status: MirrorSlashStatus; slashed: bigint; leaf: bigint; at: LogRef } | undefined
+}
+
+export type MirrorIndex = {
+  epochs: MirrorEpoch[]
+  leaves: ProvenLeaf[]
+  slashes: Map<Hex, MirrorSlash>
+  /** Relayer operators' signatures a snapshot or outcome needs (ThresholdSet). */
+  threshold: number | undefined
+}
+
 /** One line of the live feed. */
 export type Activity = { requestId: bigint; marketId: bigint; what: string; at: LogRef }
 
@@ -125,6 +160,10 @@ export type ExplorerIndex = {
   /** Keyed by `listingKey`. */
   listings: Map<string, ListingEntry>
   keys: EnclaveKey[]
+  /** The StakeMirror's epochs, proven leaves and slashes, when a restaking deployment is known. */
+  mirror: MirrorIndex
+  /** Operators admitted per TEE role (OperatorAdmissionSet), lower-case. */
+  admitted: Map<TeeRole, Set<string>>
   /** Native staking's token (the deployment's stake token), read once. */
   stakeToken: TokenFacts | undefined
   /** The newest activity last; at most ACTIVITY_KEPT entries. */
@@ -141,6 +180,8 @@ export function emptyIndex(): ExplorerIndex {
     provers: new Map(),
     listings: new Map(),
     keys: [],
+    mirror: { epochs: [], leaves: [], slashes: new Map(), threshold: undefined },
+    admitted: new Map(),
     stakeToken: undefined,
     activity: [],
   }

@@ -29,5 +29,5 @@ export function attestationPage(context: PageContext): Page {
       ? html`<p class="muted">No attestation deployment for this chain: start the explorer with --attestation-deployment to show the TeeRegistry's keys.</p>`
       : html`<p>TeeRegistry <span class="mono">${context.teeRegistry}</span>. TCB status and quote details are not shown yet.</p>${sections}`
   }`
-  return { status: 200, title: 'Attestation', watch: 'all', body }
+  return { status: 200, title: 'Attestation', watch: 'attestation', body }
 }

@@ -18,6 +18,8 @@ export type PageContext = {
   chainId: number
   /** The TeeRegistry whose keys are indexed, if an attestation deployment is known. */
   teeRegistry: Address | undefined
+  /** The StakeMirror whose epochs and slashes are indexed, if a restaking deployment is known. */
+  stakeMirror: Address | undefined
   /** Chain time of the last block indexed (unix seconds): derived states are judged by it. */
   now: number
 }
@@ -98,7 +100,7 @@ export function documentHtml(page: Page, context: PageContext): Html {
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${page.title} · Cairn explorer</title><style>${raw(style)}</style></head>
-<body><header><a href="/">Cairn explorer</a><a href="/">Markets</a><a href="/attestation">Attestation</a><span class="meta">chain ${context.chainId} · ${
+<body><header><a href="/">Cairn explorer</a><a href="/">Markets</a><a href="/attestation">Attestation</a><a href="/restaking">Restaking</a><span class="meta">chain ${context.chainId} · ${
     block === undefined
       ? html`<span id="indexed">indexing…</span>`
       : html`<span id="indexed">indexed block ${block.number} (${time(Number(block.timestamp))})</span>`

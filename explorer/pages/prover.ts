@@ -1,4 +1,4 @@
-import { getAddress, isAddress } from 'viem'
+import { type Address, getAddress, isAddress } from 'viem'
 import { explorerStates, listingsOf, stateOf } from '../index/stats.js'
 import { amount, duration, marketLink, short, time, tokenAmount } from './format.js'
 import { html } from './html.js'
@@ -78,6 +78,7 @@ export function proverPage(context: PageContext, text: string): Page {
                 <td>${entry.ending === undefined ? '—' : time(entry.ending.at.time)}</td></tr>`
             })}</tbody></table>`
     }
+    <h2>Restaked stake</h2>${restakedHtml(context, address)}
     <h2>Attested enclave keys</h2>${
       keys.length === 0
         ? html`<p class="muted">None indexed${index.keys.length === 0 ? ' (no TEE registry events: pass --attestation-deployment, or the deployment has none)' : ''}.</p>`
@@ -90,4 +91,25 @@ export function proverPage(context: PageContext, text: string): Page {
           )}</tbody></table>`
     }`
   return { status: 200, title: `Prover ${short(address)}`, watch: `prover:${address.toLowerCase()}`, body }
+}
+
+/** The prover's latest proven leaf per vault on the StakeMirror, and its restaked slashes. */
+function restakedHtml(context: PageContext, address: Address) {
+  const { mirror } = context.index
+  const latest = new Map<string, (typeof mirror.leaves)[number]>()
+  for (const leaf of mirror.leaves) {
+    if (leaf.prover.toLowerCase() === address.toLowerCase()) latest.set(leaf.vault.toLowerCase(), leaf)
+  }
+  const slashes = [...mirror.slashes.values()].filter((slash) => slash.prover.toLowerCase() === address.toLowerCase())
+  if (latest.size === 0 && slashes.length === 0) {
+    return html`<p class="muted">No leaf proven on the StakeMirror${context.stakeMirror === undefined ? ' (no restaking deployment known)' : ''}.</p>`
+  }
+  return html`<table><thead><tr><th>vault</th><th>epoch</th><th>stake in the leaf</th><th>counted</th><th>proven</th></tr></thead><tbody>${[
+    ...latest.values(),
+  ].map(
+    (
+      leaf,
+    ) => html`<tr data-vault="${leaf.vault}"><td class="mono" title="${leaf.vault}">${short(leaf.vault)}</td><td>${leaf.epoch}</td>
+      <td>${leaf.stake}</td><td>${leaf.counted}</td><td>${time(leaf.at.time)}</td></tr>`,
+  )}</tbody></table><p>Restaked slashes: ${slashes.length === 0 ? 'none' : slashes.map((slash) => `${slash.settled?.status ?? 'Queued'}`).join(', ')}.</p>`
 }

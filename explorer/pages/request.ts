@@ -99,7 +99,30 @@ function steps(context: PageContext, entry: RequestEntry): Step[] {
       })
     }
   }
-  return found
+  for (const slash of context.index.mirror.slashes.values()) {
+    if (slash.taskId !== entry.requestId) continue
+    found.push({
+      what: 'slash queued for Ethereum',
+      at: slash.queued,
+      detail: html`${slash.amount} of vault <span class="mono">${short(slash.vault)}</span>`,
+      kind: 'bad',
+    })
+    if (slash.settled !== undefined) {
+      found.push({
+        what: `slash ${slash.settled.status.toLowerCase()} on Ethereum`,
+        at: slash.settled.at,
+        detail: `${slash.settled.slashed} slashed`,
+        kind: slash.settled.status === 'Executed' ? 'bad' : 'done',
+      })
+    }
+  }
+  return found.sort((a, b) =>
+    a.at.blockNumber === b.at.blockNumber
+      ? a.at.logIndex - b.at.logIndex
+      : a.at.blockNumber < b.at.blockNumber
+        ? -1
+        : 1,
+  )
 }
 
 function keyReleaseDetail(context: PageContext, entry: RequestEntry, prover: Address, at: LogRef): Html {

@@ -10,6 +10,8 @@ export const configSchema = z.object({
   deployment: z.string().min(1).optional(),
   /** deployments/<chainId>.attestation.json by default, when it exists: the TeeRegistry whose keys are shown. */
   attestationDeployment: z.string().min(1).optional(),
+  /** deployments/<chainId>.restaking.json (MODE=MARKETPLACE) by default, when it exists: the StakeMirror shown. */
+  restakingDeployment: z.string().min(1).optional(),
   /** 0 picks a free port. */
   port: count.default(8750),
   /** Loopback by default; 0.0.0.0 to serve other machines (the explorer only reads). */
@@ -39,6 +41,11 @@ export const explorerCli = {
       field: 'attestationDeployment',
       value: '<path>',
       help: 'attestation deployment file, for enclave keys (default deployments/<chainId>.attestation.json if present)',
+    },
+    'restaking-deployment': {
+      field: 'restakingDeployment',
+      value: '<path>',
+      help: 'marketplace restaking deployment file, for the StakeMirror (default deployments/<chainId>.restaking.json if present)',
     },
     port: { field: 'port', value: '<port>', help: 'port the explorer serves on' },
     host: { field: 'host', value: '<host>', help: 'interface the explorer listens on' },

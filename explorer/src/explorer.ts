@@ -4,12 +4,19 @@
  * failing RPC turns the banner on (pages keep rendering from the index) and off again at the next poll that answers.
  */
 import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import { Gauge, Registry } from 'prom-client'
 import { type Chain, createPublicClient, http, type PublicClient, type Transport } from 'viem'
 import { headOf } from '../../ts/chain-head.js'
-import { attestationDeploymentPath, loadAttestationDeployment, loadDeployment } from '../../ts/deployment.js'
+import {
+  attestationDeploymentPath,
+  deploymentsDir,
+  loadAttestationDeployment,
+  loadDeployment,
+} from '../../ts/deployment.js'
+import { loadMarketplaceRestaking } from '../../ts/restaking.js'
 import { rpcChain } from '../../ts/rpc-chain.js'
 import { startPollLoop } from '../../ts/service/poll-loop.js'
 import { createIndexer } from '../index/indexer.js'
@@ -29,6 +36,11 @@ export async function startExplorer(config: ExplorerConfig, { logger }: { logger
     config.attestationDeployment !== undefined || existsSync(attestationPath)
       ? await loadAttestationDeployment(chainId, { path: attestationPath })
       : undefined
+  const restakingPath = config.restakingDeployment ?? join(deploymentsDir, `${chainId}.restaking.json`)
+  const restaking =
+    config.restakingDeployment !== undefined || existsSync(restakingPath)
+      ? await loadMarketplaceRestaking(restakingPath)
+      : undefined
   const client: PublicClient<Transport, Chain> = createPublicClient({
     chain: rpcChain(chainId, config.rpcUrl),
     transport: http(config.rpcUrl, { retryCount: 1, timeout: 20_000 }),
@@ -42,6 +54,7 @@ export async function startExplorer(config: ExplorerConfig, { logger }: { logger
     client,
     deployment,
     ...(attestation === undefined ? {} : { teeRegistry: attestation.contracts.teeRegistry }),
+    ...(restaking === undefined ? {} : { stakeMirror: restaking.contracts.stakeMirror }),
     logRange: BigInt(config.logRange),
   })
 
@@ -67,6 +80,7 @@ export async function startExplorer(config: ExplorerConfig, { logger }: { logger
     rpc,
     chainId,
     teeRegistry: attestation?.contracts.teeRegistry,
+    stakeMirror: restaking?.contracts.stakeMirror,
     now: Number(indexer.index.block?.timestamp ?? 0n),
   })
 

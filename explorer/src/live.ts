@@ -19,6 +19,7 @@ export function changedKeys(changes: Changes): string[] {
     ...[...changes.requests].map((id) => `request:${id}`),
     ...[...changes.markets].map((id) => `market:${id}`),
     ...[...changes.provers].map((address) => `prover:${address}`),
+    ...changes.topics,
   ]
 }
 

@@ -19,6 +19,7 @@ import { marketsPage } from '../pages/markets.js'
 import { notFoundPage } from '../pages/not-found.js'
 import { proverPage } from '../pages/prover.js'
 import { requestPage } from '../pages/request.js'
+import { restakingPage } from '../pages/restaking.js'
 import type { LiveHub } from './live.js'
 
 type PageRoute = { name: string; path: RegExp; render: (context: PageContext, match: string[]) => Page }
@@ -28,6 +29,7 @@ const pages: PageRoute[] = [
   { name: 'market', path: /^\/market\/([^/]+)$/, render: (context, [id]) => marketPage(context, id ?? '') },
   { name: 'request', path: /^\/request\/([^/]+)$/, render: (context, [id]) => requestPage(context, id ?? '') },
   { name: 'attestation', path: /^\/attestation$/, render: (context) => attestationPage(context) },
+  { name: 'restaking', path: /^\/restaking$/, render: (context) => restakingPage(context) },
   { name: 'prover', path: /^\/prover\/([^/]+)$/, render: (context, [address]) => proverPage(context, address ?? '') },
 ]
 
