@@ -41,7 +41,7 @@ export function restakingPage(context: PageContext): Page {
             (
               epoch,
             ) => html`<tr data-epoch="${epoch.epoch}"><td>${epoch.epoch}</td><td>${time(epoch.captureTimestamp)}</td>
-              <td>${time(epoch.slashingWindow)}</td><td class="mono" title="${epoch.stakeRoot}">${short(epoch.stakeRoot)}</td>
+              <td>${time(epoch.captureTimestamp + epoch.slashingWindow)}</td><td class="mono" title="${epoch.stakeRoot}">${short(epoch.stakeRoot)}</td>
               <td>${epoch.totalStake}</td><td>${epoch.leafCount}</td><td>block ${epoch.at.blockNumber}, ${txCell(epoch.at)}</td></tr>`,
           )}</tbody></table>`
     }

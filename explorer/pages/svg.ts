@@ -8,32 +8,48 @@ const WIDTH = 720
 
 export type TimelinePoint = { label: string; time: number; kind: 'done' | 'due' | 'bad' }
 
-/** Points on one time axis, the done steps joined by a line; `due` points (expiry, deadline) drawn hollow. */
+/**
+ * Points on one time axis, the done steps joined by a line; `due` points (expiry, deadline) drawn hollow. Steps at the
+ * same time (one transaction often assigns and releases the key) share a point, their labels stacked.
+ */
 export function timelineSvg(points: readonly TimelinePoint[]): Html {
   if (points.length === 0) return raw('')
-  const height = 110
-  const left = 40
-  const right = WIDTH - 40
-  const times = points.map((point) => point.time)
-  const start = Math.min(...times)
-  const span = Math.max(1, Math.max(...times) - start)
-  const x = (t: number) => left + ((t - start) / span) * (right - left)
-  const axisY = 55
-  const done = points.filter((point) => point.kind !== 'due')
-  const parts: string[] = [
-    `<line x1="${left}" y1="${axisY}" x2="${right}" y2="${axisY}" class="axis"/>`,
-    done.length > 1
-      ? `<line x1="${x(Math.min(...done.map((p) => p.time)))}" y1="${axisY}" x2="${x(Math.max(...done.map((p) => p.time)))}" y2="${axisY}" class="progress"/>`
-      : '',
-  ]
-  points.forEach((point, i) => {
-    const cx = x(point.time).toFixed(1)
-    const above = i % 2 === 0
-    const labelY = above ? axisY - 18 : axisY + 28
+  const groups: TimelinePoint[][] = []
+  for (const point of [...points].sort((a, b) => a.time - b.time)) {
+    const last = groups.at(-1)
+    if (last !== undefined && last[0]?.time === point.time) last.push(point)
+    else groups.push([point])
+  }
+  const tallest = Math.max(...groups.map((group) => group.length))
+  const axisY = 34 + 13 * tallest
+  const height = 2 * axisY
+  const [left, right] = [110, WIDTH - 110]
+  const start = points.reduce((min, point) => Math.min(min, point.time), Number.POSITIVE_INFINITY)
+  const end = points.reduce((max, point) => Math.max(max, point.time), Number.NEGATIVE_INFINITY)
+  const x = (t: number) => left + ((t - start) / Math.max(1, end - start)) * (right - left)
+  const done = points.filter((point) => point.kind !== 'due').map((point) => point.time)
+  const parts: string[] = [`<line x1="${left}" y1="${axisY}" x2="${right}" y2="${axisY}" class="axis"/>`]
+  if (done.length > 1) {
     parts.push(
-      `<circle cx="${cx}" cy="${axisY}" r="7" class="point ${point.kind}"><title>${escapeHtml(point.label)}</title></circle>`,
-      `<text x="${cx}" y="${labelY}" text-anchor="middle" class="label">${escapeHtml(point.label)}</text>`,
-      `<text x="${cx}" y="${above ? labelY - 13 : labelY + 13}" text-anchor="middle" class="tick">+${Math.round(point.time - start)} s</text>`,
+      `<line x1="${x(Math.min(...done))}" y1="${axisY}" x2="${x(Math.max(...done))}" y2="${axisY}" class="progress"/>`,
+    )
+  }
+  groups.forEach((group, i) => {
+    const first = group[0] as TimelinePoint
+    const cx = x(first.time).toFixed(1)
+    const kind = group.some((p) => p.kind === 'bad') ? 'bad' : group.some((p) => p.kind === 'done') ? 'done' : 'due'
+    const above = i % 2 === 0
+    const title = group.map((point) => point.label).join(', ')
+    parts.push(
+      `<circle cx="${cx}" cy="${axisY}" r="7" class="point ${kind}"><title>${escapeHtml(title)}</title></circle>`,
+    )
+    group.forEach((point, j) => {
+      const y = above ? axisY - 18 - 13 * j : axisY + 26 + 13 * j
+      parts.push(`<text x="${cx}" y="${y}" text-anchor="middle" class="label">${escapeHtml(point.label)}</text>`)
+    })
+    const tickY = above ? axisY - 18 - 13 * group.length : axisY + 26 + 13 * group.length
+    parts.push(
+      `<text x="${cx}" y="${tickY}" text-anchor="middle" class="tick">+${Math.round(first.time - start)} s</text>`,
     )
   })
   return raw(
