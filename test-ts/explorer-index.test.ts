@@ -32,6 +32,7 @@ import { marketPage } from '../explorer/pages/market.js'
 import { proverPage } from '../explorer/pages/prover.js'
 import { requestPage } from '../explorer/pages/request.js'
 import { restakingPage } from '../explorer/pages/restaking.js'
+import { resolve } from '../ts/cli/main.js'
 import type { Deployment } from '../ts/deployment.js'
 import {
   iPrivateClaimsAbi,
@@ -729,5 +730,16 @@ describe('the StakeMirror in the explorer', () => {
     expect(request).toContain('data-step="slash queued for Ethereum"')
     expect(request).toContain('data-step="slash executed on Ethereum"')
     expect(proverPage(context, prover).body.html).toContain(`data-vault="${vault}"`)
+  })
+})
+
+describe('cairn explorer', () => {
+  it('is a top-level daemon: every flag goes to the explorer, global flags before it included', () => {
+    expect(resolve(['explorer', '--rpc-url', 'http://127.0.0.1:8545', '--port', '8750'])).toMatchObject({
+      kind: 'daemon',
+      name: 'explorer',
+      spec: { daemon: 'explorer/src/main.ts' },
+      tokens: ['--rpc-url', 'http://127.0.0.1:8545', '--port', '8750'],
+    })
   })
 })
