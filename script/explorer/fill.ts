@@ -186,7 +186,13 @@ try {
     { logger: pino({ level: 'warn' }) },
   )
   stopExplorer = explorer.stop
-  while (!(await fetch(`${explorer.url}/healthz`).then((response) => response.ok))) await sleep(100)
+  // Not ready until caught up; a connection reset while the first index build holds the event loop is not ready either.
+  const ready = () =>
+    fetch(`${explorer.url}/healthz`).then(
+      (response) => response.ok,
+      () => false,
+    )
+  while (!(await ready())) await sleep(100)
   say(`explorer indexed ${total} requests from a cold start in ${seconds(indexStart)}`)
   const pages = [
     '/',
