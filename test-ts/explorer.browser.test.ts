@@ -36,6 +36,7 @@ import {
   mintDevToken,
   provePoseidonPreimage,
   register,
+  requestIdOf,
   signAssignments,
   stake,
   submitAssignments,
@@ -294,6 +295,24 @@ describe('the explorer in a browser', () => {
       if (path === '/request/12345') await page.screenshot({ path: join(SCREENSHOTS, 'not-found.png') })
       await page.close()
     }
+  })
+
+  it('finds a market, a prover and a request from the header’s search box', async () => {
+    const proverAddress = devnet.actors.prover.wallet.account.address
+    const { page } = await open('/')
+    for (const [query, lands] of [
+      [String(marketId), `/market/${marketId}`],
+      [proverAddress.toLowerCase(), `/prover/${proverAddress}`],
+      [`0x${requestIdOf(marketId, 1n).toString(16)}`, `/request/${requestIdOf(marketId, 1n)}`],
+    ] as const) {
+      await page.fill('input[name="q"]', query)
+      await Promise.all([page.waitForURL(`**${lands}`), page.press('input[name="q"]', 'Enter')])
+      expect(new URL(page.url()).pathname).toBe(lands)
+    }
+    await page.fill('input[name="q"]', 'banana')
+    await Promise.all([page.waitForURL('**/search?q=banana'), page.press('input[name="q"]', 'Enter')])
+    expect(await page.locator('[data-not-found]').textContent()).toContain('Nothing found for “banana”')
+    await page.close()
   })
 
   it('shows a banner while the RPC is down and clears it when it returns', async () => {

@@ -43,7 +43,7 @@ export function bannerHtml(rpc: RpcStatus, index: ExplorerIndex): Html {
 const style = `
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d232b;background:#f6f7f9}
 header{background:#1d2b3a;color:#fff;padding:10px 24px;display:flex;gap:24px;align-items:baseline}
-header a{color:#fff;font-weight:600;text-decoration:none}header .meta{color:#b8c4d0;font-size:12px;margin-left:auto}
+header a{color:#fff;font-weight:600;text-decoration:none}header input{font:13px system-ui;padding:3px 6px;border-radius:4px;border:0}header .meta{color:#b8c4d0;font-size:12px;margin-left:auto}
 main{padding:16px 24px;max-width:1100px}h1{font-size:22px;margin:8px 0 12px}h2{font-size:16px;margin:22px 0 8px}
 table{border-collapse:collapse;background:#fff;width:100%}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e3e6ea;vertical-align:top}
 th{font-weight:600;color:#56606b;font-size:12px}dl{display:grid;grid-template-columns:220px 1fr;gap:4px 12px;background:#fff;padding:10px 12px;margin:0}
@@ -100,7 +100,8 @@ export function documentHtml(page: Page, context: PageContext): Html {
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${page.title} · Cairn explorer</title><style>${raw(style)}</style></head>
-<body><header><a href="/">Cairn explorer</a><a href="/">Markets</a><a href="/attestation">Attestation</a><a href="/restaking">Restaking</a><span class="meta">chain ${context.chainId} · ${
+<body><header><a href="/">Cairn explorer</a><a href="/">Markets</a><a href="/attestation">Attestation</a><a href="/restaking">Restaking</a>
+<form action="/search" method="get" role="search"><input name="q" placeholder="request id, market id or address" aria-label="search" size="34"></form><span class="meta">chain ${context.chainId} · ${
     block === undefined
       ? html`<span id="indexed">indexing…</span>`
       : html`<span id="indexed">indexed block ${block.number} (${time(Number(block.timestamp))})</span>`

@@ -20,6 +20,7 @@ import { notFoundPage } from '../pages/not-found.js'
 import { proverPage } from '../pages/prover.js'
 import { requestPage } from '../pages/request.js'
 import { restakingPage } from '../pages/restaking.js'
+import { searchMissPage, searchTarget } from '../pages/search.js'
 import type { LiveHub } from './live.js'
 
 type PageRoute = { name: string; path: RegExp; render: (context: PageContext, match: string[]) => Page }
@@ -56,14 +57,22 @@ export async function startServer(params: ServerParams): Promise<ExplorerServer>
     registers: [params.registry],
   })
 
-  function renderPage(request: IncomingMessage, response: ServerResponse, path: string): void {
+  function renderPage(
+    request: IncomingMessage,
+    response: ServerResponse,
+    path: string,
+    fixed?: (context: PageContext) => Page,
+  ): void {
     const started = performance.now()
     const context = params.context()
     let name = 'not-found'
     let page: Page
     try {
       const route = pages.find((candidate) => candidate.path.test(path))
-      if (route === undefined)
+      if (fixed !== undefined) {
+        name = 'search'
+        page = fixed(context)
+      } else if (route === undefined)
         page = notFoundPage(
           context,
           `No page at ${path}`,
@@ -117,6 +126,15 @@ export async function startServer(params: ServerParams): Promise<ExplorerServer>
       const body = await params.registry.metrics()
       response.writeHead(200, { 'content-type': params.registry.contentType }).end(body)
       return
+    }
+    if (path === '/search') {
+      const query = new URL(request.url ?? '/', 'http://explorer.invalid').searchParams.get('q') ?? ''
+      const target = searchTarget(params.context(), query)
+      if (target !== undefined) {
+        response.writeHead(303, { location: target }).end()
+        return
+      }
+      return renderPage(request, response, path, (context) => searchMissPage(context, query))
     }
     renderPage(request, response, path)
   }
