@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import { Gauge, Registry } from 'prom-client'
-import { type Chain, createPublicClient, http, type PublicClient, type Transport } from 'viem'
+import { type Chain, createPublicClient, http, isAddressEqual, type PublicClient, type Transport } from 'viem'
 import { headOf } from '../../ts/chain-head.js'
 import {
   attestationDeploymentPath,
@@ -37,10 +37,18 @@ export async function startExplorer(config: ExplorerConfig, { logger }: { logger
       ? await loadAttestationDeployment(chainId, { path: attestationPath })
       : undefined
   const restakingPath = config.restakingDeployment ?? join(deploymentsDir, `${chainId}.restaking.json`)
-  const restaking =
+  const restakingFile =
     config.restakingDeployment !== undefined || existsSync(restakingPath)
       ? await loadMarketplaceRestaking(restakingPath)
       : undefined
+  // A restaking deployment made for another marketplace (a stale file) would show another network's mirror.
+  const restaking =
+    restakingFile === undefined || isAddressEqual(restakingFile.marketplace, deployment.contracts.proofMarketplace)
+      ? restakingFile
+      : undefined
+  if (restakingFile !== undefined && restaking === undefined) {
+    logger.warn({ path: restakingPath }, 'the restaking deployment is for another marketplace: restaking not shown')
+  }
   const client: PublicClient<Transport, Chain> = createPublicClient({
     chain: rpcChain(chainId, config.rpcUrl),
     transport: http(config.rpcUrl, { retryCount: 1, timeout: 20_000 }),
