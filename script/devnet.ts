@@ -6,13 +6,15 @@
 // until Ctrl-C.
 //   npm run devnet            # stays up until Ctrl-C
 //   npm run devnet -- --once  # exits after the four requests (CI smoke test)
-// PORT (default 8545) is the marketplace chain's RPC port, ETHEREUM_PORT (default 8546) Ethereum's.
+// PORT (default 8545) is the marketplace chain's RPC port, ETHEREUM_PORT (default 8546) Ethereum's, EXPLORER_PORT
+// (default: a free port, printed) the explorer's.
 import { randomBytes } from 'node:crypto'
 import { mkdir, rm } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { bytesToHex, concat, formatEther, type Hex, parseEther, sha256 } from 'viem'
 import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
+import { explorerUrlOf, startDevExplorer } from '../ts/devnet/explorer.js'
 import {
   createDevMarkets,
   type DevMarkets,
@@ -32,6 +34,7 @@ import { type ProofRequest, type ProofStage, requestProof, type SignedProofReque
 const once = process.argv.includes('--once')
 const marketplacePort = Number(process.env.PORT ?? 8545)
 const ethereumPort = Number(process.env.ETHEREUM_PORT ?? 8546)
+const explorerPort = process.env.EXPLORER_PORT === undefined ? undefined : Number(process.env.EXPLORER_PORT)
 const devnetDir = join(repoRoot, '.devnet')
 const logDir = join(devnetDir, 'logs')
 const stateDir = join(devnetDir, 'state')
@@ -68,6 +71,9 @@ async function main(): Promise<void> {
   const net = network
   say(`marketplace chain ${net.marketplace.deployment.chainId} at ${net.marketplace.anvil.rpcUrl}`)
   say(`Ethereum chain ${net.ethereum.chainId} at ${net.ethereum.anvil.rpcUrl}`)
+  const explorer = await startDevExplorer(net, { logDir, port: explorerPort })
+  services.push(explorer)
+  say(`explorer at ${explorerUrlOf(explorer)} (follows the chain live: open it now)`)
 
   say('markets: Groth16 (restaked stake), Groth16 (native stake), TEE-WASM sha256 program (native stake)')
   await fundActors(net)
@@ -257,6 +263,7 @@ function printSummary(net: Network, markets: DevMarkets): void {
     'Cairn devnet is up.',
     `  marketplace chain  ${rpcUrl}  (chain ${net.marketplace.deployment.chainId}, deployments/${net.marketplace.deployment.chainId}*.json)`,
     `  Ethereum           ${net.ethereum.anvil.rpcUrl}  (chain ${net.ethereum.chainId}, deployments/${net.ethereum.chainId}*.json)`,
+    ...services.filter((s) => s.name === 'explorer').map((s) => `  explorer           ${explorerUrlOf(s)}`),
     ...accountLines(net),
     '  markets and the inputs they expect',
     `    #${markets.groth16Restaked} Groth16 Poseidon preimage, restaked stake: public inputs = Poseidon(preimage) ‖ context (two`,
