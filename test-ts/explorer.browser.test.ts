@@ -6,10 +6,13 @@
  * reads the chain through a proxy the test can cut, to check the RPC banner comes and goes. Screenshots go to
  * test-ts/.screenshots/ (gitignored).
  *
- * Not part of `npm test` yet (vitest.config.ts leaves *.browser.test.ts out unless CAIRN_BROWSER_TESTS=1):
- *   CAIRN_BROWSER_TESTS=1 npx vitest run test-ts/explorer.browser.test.ts
+ * Part of `npm test` (vitest); alone: npx vitest run test-ts/explorer.browser.test.ts
  * Chromium: `apt-get install -y chromium` (or CHROMIUM_PATH=<binary>). EXPLORER_TEST_PORTS=<n> uses ports n..n+2
  * instead of free ones.
+ *
+ * Every wait follows the chain and the explorer: the explorer's index reaching a transaction's block (its /healthz
+ * says which block it stands at), then the open page showing it. None has a time budget of its own; the timeouts
+ * (HANG_GUARD_MS) only end a hung run.
  */
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
@@ -60,6 +63,8 @@ let browser: BrowserContext
 let profile: string
 let marketId: bigint
 const deploymentFile = () => `deployments/e2e-explorer-${devnet.anvil.port}.json`
+/** Ends a hung run only: no wait here is expected to come near it, however slow the machine. */
+const HANG_GUARD_MS = 600_000
 const ports = async (offset: number) =>
   process.env.EXPLORER_TEST_PORTS ? Number(process.env.EXPLORER_TEST_PORTS) + offset : freePort()
 
@@ -132,7 +137,10 @@ beforeAll(async () => {
       '--disable-sync',
     ],
   })
-}, 240_000)
+  // No budget on navigations and element reads either (Playwright's default is 30 s): HANG_GUARD_MS ends a hung run.
+  browser.setDefaultTimeout(0)
+  browser.setDefaultNavigationTimeout(0)
+}, HANG_GUARD_MS)
 
 afterAll(async () => {
   await browser?.close()
@@ -163,7 +171,24 @@ const notReloaded = (page: Page) =>
   page.evaluate(() => (globalThis as unknown as { loadedOnce?: number }).loadedOnce === 1)
 const renders: Record<string, number> = {}
 
-describe('the explorer in a browser', () => {
+/** Until the explorer's index holds `block` (by its /healthz), so the live event for what happened in it is sent. */
+async function indexedThrough(block: bigint): Promise<void> {
+  for (;;) {
+    const health = (await fetch(`${explorerUrl}/healthz`).then(
+      (response) => response.json(),
+      () => ({}),
+    )) as { block?: string }
+    if (health.block !== undefined && /^\d+$/.test(health.block) && BigInt(health.block) >= block) return
+    await sleep(100)
+  }
+}
+
+/** Until `read()` gives `expected`: the open page catching up with a live event (no budget: see HANG_GUARD_MS). */
+async function until<T>(read: () => Promise<T>, expected: T): Promise<void> {
+  while ((await read()) !== expected) await sleep(100)
+}
+
+describe('the explorer in a browser', { timeout: HANG_GUARD_MS }, () => {
   it('shows the markets as the chain has them', async () => {
     const { page, status, renderMs } = await open('/')
     renders.markets = renderMs
@@ -171,7 +196,7 @@ describe('the explorer in a browser', () => {
     const market = await getMarket(devnet.reader, marketId)
     const token = await tokenInfo(devnet.reader, market.paymentToken)
     const row = page.locator(`tr[data-market="${marketId}"]`)
-    await expect.poll(() => row.locator('[data-field="verifier"]').textContent()).toBe('Groth16')
+    await until(() => row.locator('[data-field="verifier"]').textContent(), 'Groth16')
     expect(await row.locator('[data-field="stake"]').textContent()).toBe('native')
     expect(await row.locator('[data-field="provers"]').textContent()).toBe('1')
     expect(await row.locator('[data-field="price"]').textContent()).toBe(
@@ -203,7 +228,8 @@ describe('the explorer in a browser', () => {
 
     // The markets page shows it without a reload.
     const posted = markets.page.locator(`tr:has(a[href="/request/${requestId}"]) [data-activity="posted"]`)
-    await expect.poll(() => posted.count(), { timeout: 15_000 }).toBe(1)
+    await indexedThrough(created.receipt.blockNumber)
+    await until(() => posted.count(), 1)
     expect(await notReloaded(markets.page)).toBe(true)
     await markets.page.close()
 
@@ -227,7 +253,8 @@ describe('the explorer in a browser', () => {
     const outcome = await submitAssignments(actors.bystander, batch)
     const [assigned] = outcome.assigned
     if (assigned === undefined) throw new Error('not assigned')
-    await expect.poll(() => field(page, 'state'), { timeout: 15_000 }).toBe('Assigned')
+    await indexedThrough(outcome.receipt.blockNumber)
+    await until(() => field(page, 'state'), 'Assigned')
     expect(await getRequestState(reader, requestId)).toBe('Assigned')
     const assignedRow = page.locator('tr[data-step="assigned by the matcher"]')
     expect(await assignedRow.locator('td').nth(1).textContent()).toBe(String(outcome.receipt.blockNumber))
@@ -236,7 +263,8 @@ describe('the explorer in a browser', () => {
     // Proven and fulfilled: the page ends Fulfilled with the price paid and the refund, still the same document.
     const proof = await provePoseidonPreimage(statement.preimage, statement.context)
     const fulfilled = await fulfil(actors.prover, { ...assigned, publicInputs: proof.publicInputs, proof: proof.proof })
-    await expect.poll(() => field(page, 'state'), { timeout: 15_000 }).toBe('Fulfilled')
+    await indexedThrough(fulfilled.receipt.blockNumber)
+    await until(() => field(page, 'state'), 'Fulfilled')
     expect(await notReloaded(page)).toBe(true)
     // The header follows the index too.
     expect(await page.locator('#indexed').textContent()).toContain(`indexed block ${fulfilled.receipt.blockNumber} `)
@@ -278,7 +306,7 @@ describe('the explorer in a browser', () => {
     expect(await prover.page.locator(`tr[data-request="${requestId}"]`).count()).toBe(1)
     await prover.page.screenshot({ path: join(SCREENSHOTS, 'prover.png'), fullPage: true })
     await prover.page.close()
-  }, 180_000)
+  })
 
   it('answers unknown ids and addresses with a clear not-found page', async () => {
     for (const [path, text] of [
@@ -319,7 +347,8 @@ describe('the explorer in a browser', () => {
     const { page } = await open('/')
     expect(await page.locator('.banner').count()).toBe(0)
     rpcDown = true
-    await expect.poll(() => page.locator('.banner').count(), { timeout: 20_000 }).toBe(1)
+    // The explorer's next poll fails and the banner comes through the open page's live stream.
+    await until(() => page.locator('.banner').count(), 1)
     expect(await page.locator('.banner').textContent()).toContain('The RPC is not answering')
     // Pages still render from the index meanwhile.
     const during = await open(`/market/${marketId}`)
@@ -328,9 +357,9 @@ describe('the explorer in a browser', () => {
     await during.page.close()
     await page.screenshot({ path: join(SCREENSHOTS, 'rpc-down.png') })
     rpcDown = false
-    await expect.poll(() => page.locator('.banner').count(), { timeout: 20_000 }).toBe(0)
+    await until(() => page.locator('.banner').count(), 0)
     expect(await notReloaded(page)).toBe(true)
     await page.close()
     console.log(`explorer render times (server, ms): ${JSON.stringify(renders)}`)
-  }, 60_000)
+  })
 })
