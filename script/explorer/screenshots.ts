@@ -5,7 +5,7 @@
 // PNG is re-encoded with a palette of its 256 most used colours (the pages are flat colours and anti-aliased text, so
 // nothing visible is lost), which makes it about half of Chromium's size with no image tool installed.
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -117,7 +117,7 @@ function toPalette(png: Buffer): Buffer {
   const ihdr = Buffer.from(header)
   ihdr[9] = 3
   const plte = Buffer.alloc(palette.length * 3)
-  palette.forEach((rgb, i) => plte.writeUIntBE(rgb, i * 3, 3))
+  for (const [i, rgb] of palette.entries()) plte.writeUIntBE(rgb, i * 3, 3)
   return Buffer.concat([
     png.subarray(0, 8),
     chunk('IHDR', ihdr),
