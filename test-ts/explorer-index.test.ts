@@ -722,14 +722,20 @@ describe('the StakeMirror in the explorer', () => {
       stakeMirror: mirror,
       now: timeOf(41),
     }
+    // Amounts in the marketplace's stake token (its facts, read once by the indexer).
+    explorer.stakeToken = { symbol: 'cSTK', decimals: 2 }
     const page = restakingPage(context).body.html
     expect(page).toContain('data-field="quorum">2 operators of 2 admitted<')
     expect(page).toContain('data-epoch="7"')
-    expect(page).toMatch(/data-field="outcome">Executed: 50 slashed/)
+    expect(page).toContain('<td>10 cSTK</td>')
+    expect(page).toMatch(/data-field="outcome">Executed: 0.5 cSTK slashed/)
     const request = requestPage(context, String(created.requestId)).body.html
     expect(request).toContain('data-step="slash queued for Ethereum"')
+    expect(request).toContain('0.5 cSTK of vault')
     expect(request).toContain('data-step="slash executed on Ethereum"')
-    expect(proverPage(context, prover).body.html).toContain(`data-vault="${vault}"`)
+    const proverHtml = proverPage(context, prover).body.html
+    expect(proverHtml).toContain(`data-vault="${vault}"`)
+    expect(proverHtml).toContain('<td>10 cSTK</td><td>10 cSTK</td>')
   })
 })
 

@@ -110,6 +110,6 @@ function restakedHtml(context: PageContext, address: Address) {
     (
       leaf,
     ) => html`<tr data-vault="${leaf.vault}"><td class="mono" title="${leaf.vault}">${short(leaf.vault)}</td><td>${leaf.epoch}</td>
-      <td>${leaf.stake}</td><td>${leaf.counted}</td><td>${time(leaf.at.time)}</td></tr>`,
+      <td>${tokenAmount(leaf.stake, context.index.stakeToken)}</td><td>${tokenAmount(leaf.counted, context.index.stakeToken)}</td><td>${time(leaf.at.time)}</td></tr>`,
   )}</tbody></table><p>Restaked slashes: ${slashes.length === 0 ? 'none' : slashes.map((slash) => `${slash.settled?.status ?? 'Queued'}`).join(', ')}.</p>`
 }

@@ -1,8 +1,8 @@
 import type { Address } from 'viem'
 import { decodeSkipReason } from '../../ts/errors.js'
-import type { LogRef, MarketEntry, RequestEntry } from '../index/model.js'
+import type { LogRef, MarketEntry, RequestEntry, TokenFacts } from '../index/model.js'
 import { proverKeyAt, stateOf, timeToProof } from '../index/stats.js'
-import { amount, duration, marketLink, proverLink, short, time, txCell } from './format.js'
+import { amount, duration, marketLink, proverLink, short, time, tokenAmount, txCell } from './format.js'
 import { type Html, html } from './html.js'
 import type { Page, PageContext } from './layout.js'
 import { notFoundPage } from './not-found.js'
@@ -18,6 +18,8 @@ export function parseRequestId(text: string): bigint | undefined {
 type Step = { what: string; at: LogRef; detail: Html | string; kind: TimelinePoint['kind'] }
 
 function steps(context: PageContext, entry: RequestEntry): Step[] {
+  // Penalties, compensation, slasher rewards and restaked slashes are in the marketplace's stake token.
+  const stake = (value: bigint) => tokenAmount(value, context.index.stakeToken)
   const market = context.index.markets.get(entry.marketId)
   const found: Step[] = []
   if (entry.posted !== undefined) {
@@ -87,7 +89,7 @@ function steps(context: PageContext, entry: RequestEntry): Step[] {
       found.push({
         what: 'slashed',
         at: ending.at,
-        detail: html`${proverLink(ending.prover)} lost ${ending.penalty} (stake units); requester compensated ${ending.compensation}; slasher ${proverLink(ending.slasher)} earned ${ending.slasherReward}`,
+        detail: html`${proverLink(ending.prover)} lost ${stake(ending.penalty)}; requester compensated ${stake(ending.compensation)}; slasher ${proverLink(ending.slasher)} earned ${stake(ending.slasherReward)}`,
         kind: 'bad',
       })
     } else {
@@ -104,14 +106,14 @@ function steps(context: PageContext, entry: RequestEntry): Step[] {
     found.push({
       what: 'slash queued for Ethereum',
       at: slash.queued,
-      detail: html`${slash.amount} of vault <span class="mono">${short(slash.vault)}</span>`,
+      detail: html`${stake(slash.amount)} of vault <span class="mono">${short(slash.vault)}</span>`,
       kind: 'bad',
     })
     if (slash.settled !== undefined) {
       found.push({
         what: `slash ${slash.settled.status.toLowerCase()} on Ethereum`,
         at: slash.settled.at,
-        detail: `${slash.settled.slashed} slashed`,
+        detail: `${stake(slash.settled.slashed)} slashed`,
         kind: slash.settled.status === 'Executed' ? 'bad' : 'done',
       })
     }
@@ -179,7 +181,7 @@ export function requestPage(context: PageContext, text: string): Page {
       }
       <dt>private inputs</dt><dd data-field="private">${privateText(context, entry)}</dd>
       <dt>price paid</dt><dd data-field="paid">${paidText(entry, market)}</dd>
-      <dt>refund</dt><dd data-field="refund">${refundText(entry, market)}</dd>
+      <dt>refund</dt><dd data-field="refund">${refundText(entry, market, context.index.stakeToken)}</dd>
       <dt>time to proof</dt><dd data-field="time-to-proof">${ttp === undefined ? '—' : duration(ttp)}</dd>
     </dl>
     <h2>Timeline</h2>${timelineSvg(points)}
@@ -206,10 +208,12 @@ function paidText(entry: RequestEntry, market: MarketEntry | undefined): string 
   return '—'
 }
 
-function refundText(entry: RequestEntry, market: MarketEntry | undefined): string {
+function refundText(entry: RequestEntry, market: MarketEntry | undefined, stakeToken: TokenFacts | undefined): string {
   const ending = entry.ending
   if (ending === undefined || ending.kind === 'Slashed') {
-    return ending?.kind === 'Slashed' ? `escrow returned, plus ${ending.compensation} compensation (stake units)` : '—'
+    return ending?.kind === 'Slashed'
+      ? `escrow returned, plus ${tokenAmount(ending.compensation, stakeToken)} compensation`
+      : '—'
   }
   if (ending.refund === undefined) return 'none (nothing escrowed on the fast signed lane)'
   return amount(ending.refund, market)

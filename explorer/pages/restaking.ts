@@ -1,4 +1,4 @@
-import { proverLink, short, time, txCell } from './format.js'
+import { proverLink, short, time, tokenAmount, txCell } from './format.js'
 import { html } from './html.js'
 import type { Page, PageContext } from './layout.js'
 import { requestLabel } from './parts.js'
@@ -6,11 +6,13 @@ import { requestLabel } from './parts.js'
 /**
  * The StakeMirror as its logs give it: the relayer quorum, the epochs the relayers committed (capture, slashing
  * window, root, total stake, leaves), and the slashes it queued for Ethereum with the outcomes reported back. Amounts
- * are in the collateral's base units. Only when a restaking deployment is known.
+ * are in the marketplace's stake token, the unit the mirror locks against a market's stake per task. Only when a
+ * restaking deployment is known.
  */
 export function restakingPage(context: PageContext): Page {
   const { index } = context
   const { mirror } = index
+  const stake = (value: bigint) => tokenAmount(value, index.stakeToken)
   if (context.stakeMirror === undefined) {
     return {
       status: 200,
@@ -42,7 +44,7 @@ export function restakingPage(context: PageContext): Page {
               epoch,
             ) => html`<tr data-epoch="${epoch.epoch}"><td>${epoch.epoch}</td><td>${time(epoch.captureTimestamp)}</td>
               <td>${time(epoch.captureTimestamp + epoch.slashingWindow)}</td><td class="mono" title="${epoch.stakeRoot}">${short(epoch.stakeRoot)}</td>
-              <td>${epoch.totalStake}</td><td>${epoch.leafCount}</td><td>block ${epoch.at.blockNumber}, ${txCell(epoch.at)}</td></tr>`,
+              <td>${stake(epoch.totalStake)}</td><td>${epoch.leafCount}</td><td>block ${epoch.at.blockNumber}, ${txCell(epoch.at)}</td></tr>`,
           )}</tbody></table>`
     }
     <h2>Slashes for Ethereum</h2>${
@@ -53,11 +55,11 @@ export function restakingPage(context: PageContext): Page {
               slash,
             ) => html`<tr data-order="${slash.orderId}"><td class="mono" title="${slash.orderId}">${short(slash.orderId)}</td>
               <td>${index.requests.has(slash.taskId) ? html`<a href="/request/${slash.taskId}">${requestLabel(slash.taskId)}</a>` : String(slash.taskId)}</td>
-              <td>${proverLink(slash.prover)}</td><td class="mono" title="${slash.vault}">${short(slash.vault)}</td><td>${slash.amount}</td>
+              <td>${proverLink(slash.prover)}</td><td class="mono" title="${slash.vault}">${short(slash.vault)}</td><td>${stake(slash.amount)}</td>
               <td>${time(slash.queued.time)}</td><td data-field="outcome">${
                 slash.settled === undefined
                   ? 'queued'
-                  : `${slash.settled.status}${slash.settled.status === 'Executed' ? `: ${slash.settled.slashed} slashed` : ''} (${time(slash.settled.at.time)})`
+                  : `${slash.settled.status}${slash.settled.status === 'Executed' ? `: ${stake(slash.settled.slashed)} slashed` : ''} (${time(slash.settled.at.time)})`
               }</td></tr>`,
           )}</tbody></table>`
     }`

@@ -87,7 +87,7 @@ function toPalette(png: Buffer): Buffer {
   const pixels = Buffer.alloc(stride * height)
   for (let y = 0; y < height; y++) unfilter(raw, pixels, y, stride, channels)
   // Colours by use; each pixel takes the nearest of the 256 most used.
-  const rgbAt = (i: number) => (pixels[i] << 16) | (pixels[i + 1] << 8) | pixels[i + 2]
+  const rgbAt = (i: number) => (pixels.readUInt8(i) << 16) | (pixels.readUInt8(i + 1) << 8) | pixels.readUInt8(i + 2)
   const uses = new Map<number, number>()
   for (let i = 0; i < pixels.length; i += channels) uses.set(rgbAt(i), (uses.get(rgbAt(i)) ?? 0) + 1)
   const palette = [...uses.entries()]
@@ -133,9 +133,9 @@ function unfilter(raw: Buffer, pixels: Buffer, y: number, stride: number, bpp: n
   const from = y * (stride + 1) + 1
   const row = y * stride
   for (let i = 0; i < stride; i++) {
-    const left = i >= bpp ? pixels[row + i - bpp] : 0
-    const up = y > 0 ? pixels[row - stride + i] : 0
-    const upLeft = y > 0 && i >= bpp ? pixels[row - stride + i - bpp] : 0
+    const left = i >= bpp ? pixels.readUInt8(row + i - bpp) : 0
+    const up = y > 0 ? pixels.readUInt8(row - stride + i) : 0
+    const upLeft = y > 0 && i >= bpp ? pixels.readUInt8(row - stride + i - bpp) : 0
     let predicted = 0
     if (filter === 1) predicted = left
     else if (filter === 2) predicted = up
@@ -145,7 +145,7 @@ function unfilter(raw: Buffer, pixels: Buffer, y: number, stride: number, bpp: n
       const [pa, pb, pc] = [Math.abs(p - left), Math.abs(p - up), Math.abs(p - upLeft)]
       predicted = pa <= pb && pa <= pc ? left : pb <= pc ? up : upLeft
     }
-    pixels[row + i] = (raw[from + i] + predicted) & 255
+    pixels[row + i] = (raw.readUInt8(from + i) + predicted) & 255
   }
 }
 
