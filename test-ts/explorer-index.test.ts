@@ -26,7 +26,7 @@ import { applyEvents } from '../explorer/index/apply.js'
 import { decodeLogs, type WatchedContracts } from '../explorer/index/decode.js'
 import { createIndexer, tooLarge } from '../explorer/index/indexer.js'
 import { type ExplorerIndex, emptyIndex } from '../explorer/index/model.js'
-import { proverKeyAt, stateOf, summarizeMarket, timeToProof } from '../explorer/index/stats.js'
+import { crossedByTime, proverKeyAt, stateOf, summarizeMarket, timeToProof } from '../explorer/index/stats.js'
 import { attestationPage } from '../explorer/pages/attestation.js'
 import { marketPage } from '../explorer/pages/market.js'
 import { proverPage } from '../explorer/pages/prover.js'
@@ -255,6 +255,20 @@ describe('explorer indexing', () => {
     expect(stateOf(claimedEntry, assigned.task.deadline)).toBe('Assigned')
     expect(stateOf(claimedEntry, assigned.task.deadline + 1)).toBe('DeadlineMissed')
     expect(claimedEntry.byMatcher).toBe(false)
+    // Chain time passing either time, with no log, marks the request, its market and its task's prover as changed
+    // (what makes an open page refresh live); a stretch that crosses neither marks nothing.
+    const crossed = () => ({ requests: new Set<bigint>(), markets: new Set<bigint>(), provers: new Set<string>() })
+    const expiry = open.request.matchingExpiry
+    const nothing = crossed()
+    crossedByTime(explorer, expiry - 10, expiry, nothing)
+    expect(nothing.requests.size + nothing.markets.size + nothing.provers.size).toBe(0)
+    const expired = crossed()
+    crossedByTime(explorer, expiry, expiry + 1, expired)
+    expect(expired).toEqual({ requests: new Set([open.requestId]), markets: new Set([MARKET]), provers: new Set() })
+    const overdue = crossed()
+    crossedByTime(explorer, assigned.task.deadline, assigned.task.deadline + 12, overdue)
+    expect(overdue.requests.has(claimed.requestId)).toBe(true)
+    expect(overdue.provers).toEqual(new Set([prover.toLowerCase()]))
 
     index(
       [

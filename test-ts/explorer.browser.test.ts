@@ -25,7 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from '../ts/devnet/anvil.js'
 import { repoRoot } from '../ts/devnet/paths.js'
 import { groth16MarketParams, preimageRequest, preimageStatement } from '../ts/devnet/scenario.js'
-import { type Devnet, startDevnet } from '../ts/devnet/stack.js'
+import { advanceTime, type Devnet, startDevnet } from '../ts/devnet/stack.js'
 import {
   chainTime,
   createMarket,
@@ -306,6 +306,34 @@ describe('the explorer in a browser', { timeout: HANG_GUARD_MS }, () => {
     expect(await prover.page.locator(`tr[data-request="${requestId}"]`).count()).toBe(1)
     await prover.page.screenshot({ path: join(SCREENSHOTS, 'prover.png'), fullPage: true })
     await prover.page.close()
+  })
+
+  it('turns an open request Expired live once chain time passes its matching expiry, with no log of its own', async () => {
+    const { actors, deployment, reader } = devnet
+    const requester = actors.requester.wallet.account.address
+    await mintDevToken(actors.requester, deployment.contracts.paymentToken, requester, MAX_REWARD)
+    const statement = await preimageStatement()
+    const created = await createRequest(
+      actors.requester,
+      preimageRequest({
+        marketId,
+        now: await chainTime(reader),
+        publicInputs: statement.publicInputs,
+        maxReward: MAX_REWARD,
+        refundAddress: requester,
+        schedule: { matchingWindow: 60 },
+      }),
+    )
+    await indexedThrough(created.receipt.blockNumber)
+    const { page } = await open(`/request/${created.requestId}`)
+    expect(await field(page, 'state')).toBe('Open')
+    // One empty block past the expiry: the page follows the chain's time, not a log.
+    await advanceTime(devnet, 120)
+    await indexedThrough(await reader.public.getBlockNumber())
+    await until(() => field(page, 'state'), 'Expired')
+    expect(await getRequestState(reader, created.requestId)).toBe('Expired')
+    expect(await notReloaded(page)).toBe(true)
+    await page.close()
   })
 
   it('answers unknown ids and addresses with a clear not-found page', async () => {

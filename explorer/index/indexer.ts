@@ -15,6 +15,7 @@ import { applyEvents, type Changes, noChanges, proverOf } from './apply.js'
 import { decodeLogs, type WatchedContracts, watchedAddresses } from './decode.js'
 import { readMarketFacts } from './market-facts.js'
 import { type ExplorerIndex, emptyIndex } from './model.js'
+import { crossedByTime } from './stats.js'
 
 export type IndexerParams = {
   client: PublicClient<Transport, Chain>
@@ -67,6 +68,10 @@ export function createIndexer(params: IndexerParams): Indexer {
       if (time === undefined) throw new Error(`no time for block ${blockNumber}`)
       return time
     })
+    // Chain time moved on: requests it expired or tasks it made overdue change state without a log of their own.
+    if (current.block !== undefined) {
+      crossedByTime(current, Number(current.block.timestamp), Number(target.timestamp), changes)
+    }
     current.block = target
     index = current
     // Facts that need a read: a failure leaves them unknown and the next sync tries again.

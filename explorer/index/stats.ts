@@ -27,6 +27,26 @@ export function stateOf(entry: RequestEntry, now: number): ExplorerState {
   return 'Open'
 }
 
+/**
+ * The requests whose time-derived state changed as chain time went from `before` to `after` with no log of their own (a
+ * request passing its matching expiry, a task its deadline), so the pages showing them refresh live: the requests,
+ * their markets and their tasks' provers (lower-case), added to `into`. One pass over the requests not yet ended.
+ */
+export function crossedByTime(
+  index: ExplorerIndex,
+  before: number,
+  after: number,
+  into: { requests: Set<bigint>; markets: Set<bigint>; provers: Set<string> },
+): void {
+  if (after <= before) return
+  for (const entry of index.requests.values()) {
+    if (entry.ending !== undefined || stateOf(entry, before) === stateOf(entry, after)) continue
+    into.requests.add(entry.requestId)
+    into.markets.add(entry.marketId)
+    if (entry.task !== undefined) into.provers.add(entry.task.prover.toLowerCase())
+  }
+}
+
 /** Seconds from posting to the proof landing; undefined unless fulfilled after an on-chain posting. */
 export function timeToProof(entry: RequestEntry): number | undefined {
   if (entry.ending?.kind !== 'Fulfilled' || entry.posted === undefined) return undefined
