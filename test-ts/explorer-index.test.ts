@@ -257,14 +257,24 @@ describe('explorer indexing', () => {
     expect(claimedEntry.byMatcher).toBe(false)
     // Chain time passing either time, with no log, marks the request, its market and its task's prover as changed
     // (what makes an open page refresh live); a stretch that crosses neither marks nothing.
-    const crossed = () => ({ requests: new Set<bigint>(), markets: new Set<bigint>(), provers: new Set<string>() })
+    const crossed = () => ({
+      requests: new Set<bigint>(),
+      markets: new Set<bigint>(),
+      provers: new Set<string>(),
+      topics: new Set<string>(),
+    })
     const expiry = open.request.matchingExpiry
     const nothing = crossed()
     crossedByTime(explorer, expiry - 10, expiry, nothing)
     expect(nothing.requests.size + nothing.markets.size + nothing.provers.size).toBe(0)
     const expired = crossed()
     crossedByTime(explorer, expiry, expiry + 1, expired)
-    expect(expired).toEqual({ requests: new Set([open.requestId]), markets: new Set([MARKET]), provers: new Set() })
+    expect(expired).toEqual({
+      requests: new Set([open.requestId]),
+      markets: new Set([MARKET]),
+      provers: new Set(),
+      topics: new Set(),
+    })
     const overdue = crossed()
     crossedByTime(explorer, assigned.task.deadline, assigned.task.deadline + 12, overdue)
     expect(overdue.requests.has(claimed.requestId)).toBe(true)
@@ -604,6 +614,8 @@ describe('explorer pages from an index', () => {
         10,
       ),
       ...registered(11),
+      // The registry's policy when the key registers: UpToDate only; widened afterwards.
+      chainLog(contracts.teeRegistry as Address, teeRegistryAbi, 'AcceptedTcbStatusesSet', { mask: 1n }, 11),
       chainLog(
         contracts.teeRegistry as Address,
         teeRegistryAbi,
@@ -620,6 +632,7 @@ describe('explorer pages from an index', () => {
         },
         11,
       ),
+      chainLog(contracts.teeRegistry as Address, teeRegistryAbi, 'AcceptedTcbStatusesSet', { mask: 3n }, 12),
       created.log,
       assigned.log,
       chainLog(
@@ -654,6 +667,21 @@ describe('explorer pages from an index', () => {
     const attestation = attestationPage(context)
     expect(attestation.body.html).toContain(`data-key="${enclaveKey}"`)
     expect(attestation.body.html).toMatch(/data-field="key-status">active</)
+    // Its TCB status: the one status the registry accepted when it registered, not the wider policy since.
+    expect(attestation.body.html).toContain('data-field="tcb">UpToDate<')
+    expect(attestation.body.html).toContain('It accepts one of UpToDate, SWHardeningNeeded now.')
+    // Chain time passing the key's expiry, with no log, refreshes the attestation page and the prover's.
+    const changes = {
+      requests: new Set<bigint>(),
+      markets: new Set<bigint>(),
+      provers: new Set<string>(),
+      topics: new Set<string>(),
+    }
+    crossedByTime(context.index, timeOf(10_000) - 1, timeOf(10_000), changes)
+    expect(changes.topics).toEqual(new Set())
+    crossedByTime(context.index, timeOf(10_000), timeOf(10_000) + 1, changes)
+    expect(changes.topics).toEqual(new Set(['attestation']))
+    expect(changes.provers.has(prover.toLowerCase())).toBe(true)
   })
 
   it('answers unknown and malformed ids with not-found pages', () => {

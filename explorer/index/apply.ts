@@ -4,7 +4,7 @@
  * the live stream tells the open pages.
  */
 import { type Address, getAddress, zeroHash } from 'viem'
-import { enumName, marketIdOf, mirrorSlashStatuses, teeRoles } from '../../ts/types.js'
+import { enumName, marketIdOf, mirrorSlashStatuses, type TcbStatus, tcbStatuses, teeRoles } from '../../ts/types.js'
 import type { ExplorerEvent, MarketplaceLog, MirrorLog, ModuleLog, RegistryLog, StakingLog, TeeLog } from './decode.js'
 import {
   ACTIVITY_KEPT,
@@ -332,8 +332,11 @@ function applyTee(index: ExplorerIndex, log: TeeLog, at: LogRef, changes: Change
       expiresAt: Number(expiresAt),
       registered: at,
       revoked: undefined,
+      acceptedTcb: index.acceptedTcb,
     })
     if (name === 'Prover') proverOf(index, operator, changes)
+  } else if (log.eventName === 'AcceptedTcbStatusesSet') {
+    index.acceptedTcb = tcbStatusesIn(log.args.mask)
   } else if (log.eventName === 'OperatorAdmissionSet') {
     const role = teeRoles[log.args.role] ?? 'Prover'
     const admitted = index.admitted.get(role) ?? new Set<string>()
@@ -352,6 +355,11 @@ function applyTee(index: ExplorerIndex, log: TeeLog, at: LogRef, changes: Change
       }
     }
   }
+}
+
+/** The TCB statuses a TeeRegistry mask accepts: bit i set accepts TcbStatus(i). */
+export function tcbStatusesIn(mask: bigint): TcbStatus[] {
+  return tcbStatuses.filter((_, i) => (mask >> BigInt(i)) & 1n)
 }
 
 function applyMirror(index: ExplorerIndex, log: MirrorLog, at: LogRef, changes: Changes): void {

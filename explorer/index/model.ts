@@ -5,7 +5,7 @@
  */
 import type { Address, Hex } from 'viem'
 import type { HeadBlock } from '../../ts/chain-head.js'
-import type { MarketParams, MirrorSlashStatus, Request, Task, TeeRole } from '../../ts/types.js'
+import type { MarketParams, MirrorSlashStatus, Request, Task, TcbStatus, TeeRole } from '../../ts/types.js'
 
 /** Where something happened: its log's block, time, transaction and position. */
 export type LogRef = { blockNumber: bigint; time: number; transactionHash: Hex; logIndex: number }
@@ -96,6 +96,12 @@ export type EnclaveKey = {
   expiresAt: number
   registered: LogRef
   revoked: LogRef | undefined
+  /**
+   * The TCB statuses the registry accepted when the key registered (its AcceptedTcbStatusesSet policy then): the
+   * quote's own status was one of them. The registry checks it and stores nothing more, so a single accepted status
+   * is the key's status. Undefined when no policy was seen in the indexed logs.
+   */
+  acceptedTcb: readonly TcbStatus[] | undefined
 }
 
 export type ProverEntry = {
@@ -164,6 +170,8 @@ export type ExplorerIndex = {
   mirror: MirrorIndex
   /** Operators admitted per TEE role (OperatorAdmissionSet), lower-case. */
   admitted: Map<TeeRole, Set<string>>
+  /** The TeeRegistry's accepted TCB statuses as its last AcceptedTcbStatusesSet set them. */
+  acceptedTcb: readonly TcbStatus[] | undefined
   /** Native staking's token (the deployment's stake token), read once. */
   stakeToken: TokenFacts | undefined
   /** The newest activity last; at most ACTIVITY_KEPT entries. */
@@ -182,6 +190,7 @@ export function emptyIndex(): ExplorerIndex {
     keys: [],
     mirror: { epochs: [], leaves: [], slashes: new Map(), threshold: undefined },
     admitted: new Map(),
+    acceptedTcb: undefined,
     stakeToken: undefined,
     activity: [],
   }

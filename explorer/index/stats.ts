@@ -28,15 +28,16 @@ export function stateOf(entry: RequestEntry, now: number): ExplorerState {
 }
 
 /**
- * The requests whose time-derived state changed as chain time went from `before` to `after` with no log of their own (a
- * request passing its matching expiry, a task its deadline), so the pages showing them refresh live: the requests,
- * their markets and their tasks' provers (lower-case), added to `into`. One pass over the requests not yet ended.
+ * What changed state as chain time went from `before` to `after` with no log of its own, so the pages showing it
+ * refresh live: a request passing its matching expiry or its task's deadline (the request, its market and its task's
+ * prover, lower-case), an enclave key passing its expiry (the `attestation` topic and, for a prover key, its prover).
+ * Added to `into`; one pass over the requests not yet ended and the keys.
  */
 export function crossedByTime(
   index: ExplorerIndex,
   before: number,
   after: number,
-  into: { requests: Set<bigint>; markets: Set<bigint>; provers: Set<string> },
+  into: { requests: Set<bigint>; markets: Set<bigint>; provers: Set<string>; topics: Set<string> },
 ): void {
   if (after <= before) return
   for (const entry of index.requests.values()) {
@@ -44,6 +45,12 @@ export function crossedByTime(
     into.requests.add(entry.requestId)
     into.markets.add(entry.marketId)
     if (entry.task !== undefined) into.provers.add(entry.task.prover.toLowerCase())
+  }
+  // A key is expired once chain time is past its expiresAt (the attestation page's rule).
+  for (const key of index.keys) {
+    if (key.revoked !== undefined || key.expiresAt < before || key.expiresAt >= after) continue
+    into.topics.add('attestation')
+    if (key.role === 'Prover') into.provers.add(key.operator.toLowerCase())
   }
 }
 
