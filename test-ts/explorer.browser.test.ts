@@ -71,7 +71,7 @@ const ports = async (offset: number) =>
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
-      `no Chromium at ${CHROMIUM}: install Debian's package with \`apt-get install -y chromium\` (README, "The explorer"), or set CHROMIUM_PATH`,
+      `no Chromium at ${CHROMIUM}: install Debian's package with \`apt-get install -y chromium\` (README, "Set-up"), or set CHROMIUM_PATH`,
     )
   }
   const anvilPort = await ports(0)
