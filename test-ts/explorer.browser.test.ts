@@ -2,7 +2,8 @@
  * The explorer in a real browser: headless Chromium (Debian's package, driven by playwright-core) against `cairn
  * explorer` started as a user starts it, on a fresh anvil with the marketplace deployed. A request is posted,
  * assigned by the matcher's signature and fulfilled with a real Groth16 proof while its page stays open: the page
- * must follow it live (no reload), and every page's content is checked against what the chain says. The explorer
+ * must follow it live (no reload), and every page's content is checked against what the chain says. The attestation
+ * stack is deployed too, with one attested matcher key, for the attestation page. The explorer
  * reads the chain through a proxy the test can cut, to check the RPC banner comes and goes. Screenshots go to
  * test-ts/.screenshots/ (gitignored).
  *
@@ -20,29 +21,40 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
-import { formatUnits, parseEther } from 'viem'
+import { formatUnits, keccak256, parseEther, toHex } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { tcbStatusesIn } from '../explorer/index/apply.js'
+import { time } from '../explorer/pages/format.js'
 import { freePort } from '../ts/devnet/anvil.js'
+import { prepareDevAttestation } from '../ts/devnet/attestation.js'
 import { repoRoot } from '../ts/devnet/paths.js'
 import { groth16MarketParams, preimageRequest, preimageStatement } from '../ts/devnet/scenario.js'
 import { advanceTime, type Devnet, startDevnet } from '../ts/devnet/stack.js'
 import {
+  type AttestationDeployment,
+  allowMeasurement,
   chainTime,
   createMarket,
   createRequest,
+  eciesPublicKeyOf,
   fulfil,
   getMarket,
   getRequestState,
   getStake,
+  isActiveKey,
   list,
   loadRequest,
   mintDevToken,
   provePoseidonPreimage,
+  type RegisteredKey,
   register,
+  registerEnclaveKey,
   requestIdOf,
   signAssignments,
   stake,
   submitAssignments,
+  teeRegistryAbi,
   tokenInfo,
   withListedTerms,
 } from '../ts/index.js'
@@ -62,6 +74,9 @@ let explorerUrl: string
 let browser: BrowserContext
 let profile: string
 let marketId: bigint
+let attestation: AttestationDeployment
+let attestationFile: string | undefined
+let matcherKey: RegisteredKey
 const deploymentFile = () => `deployments/e2e-explorer-${devnet.anvil.port}.json`
 /** Ends a hung run only: no wait here is expected to come near it, however slow the machine. */
 const HANG_GUARD_MS = 600_000
@@ -87,6 +102,20 @@ beforeAll(async () => {
   await register(actors.prover, { capacity: 4 })
   await stake(actors.prover, { amount: parseEther('1000') })
   await list(actors.prover, { marketId, price: PRICE, provingTime: 600 })
+  // The attestation stack (its forge script) with one attested matcher key, for the attestation page.
+  attestationFile = `deployments/e2e-explorer-${anvilPort}.attestation.json`
+  const dev = await prepareDevAttestation(devnet, {
+    seed: 'cairn explorer browser test',
+    out: attestationFile,
+    matcherOperators: [actors.deployer.wallet.account.address],
+  })
+  attestation = dev.attestation
+  await allowMeasurement(dev.owner, { role: 'Matcher', measurement: dev.measurement })
+  matcherKey = await registerEnclaveKey(dev.owner, {
+    enclave: dev.enclave('Matcher'),
+    signer: privateKeyToAccount(keccak256(toHex('cairn explorer test matcher signer'))).address,
+    eciesPublicKey: eciesPublicKeyOf(keccak256(toHex('cairn explorer test matcher ecies'))),
+  })
 
   // The explorer's RPC goes through a proxy the test can cut; everything else talks to anvil directly.
   proxy = await startRpcProxy(devnet.anvil.rpcUrl, async (request, forward) => {
@@ -102,6 +131,8 @@ beforeAll(async () => {
     String(port),
     '--deployment',
     deploymentFile(),
+    '--attestation-deployment',
+    attestationFile,
     '--poll-interval',
     '250',
     '--log-level',
@@ -149,6 +180,7 @@ afterAll(async () => {
   await explorer?.done
   await proxy?.close()
   await devnet?.stop()
+  if (attestationFile) await rm(join(repoRoot, attestationFile), { force: true })
 }, 60_000)
 
 /** Opens a page and returns it with the time the server said it took to render. */
@@ -306,6 +338,25 @@ describe('the explorer in a browser', { timeout: HANG_GUARD_MS }, () => {
     expect(await prover.page.locator(`tr[data-request="${requestId}"]`).count()).toBe(1)
     await prover.page.screenshot({ path: join(SCREENSHOTS, 'prover.png'), fullPage: true })
     await prover.page.close()
+  })
+
+  it('shows the attested keys with their TCB status and expiry as the registry has them', async () => {
+    const { page } = await open('/attestation')
+    const row = page.locator(`tr[data-key="${matcherKey.signer}"]`)
+    const active = await isActiveKey({ ...devnet.reader, attestation }, { role: 'Matcher', signer: matcherKey.signer })
+    expect(await row.locator('[data-field="key-status"]').textContent()).toBe(active ? 'active' : 'expired')
+    // The registry accepts UpToDate only (its default), so that was the quote's status.
+    const mask = await devnet.reader.public.readContract({
+      address: attestation.contracts.teeRegistry,
+      abi: teeRegistryAbi,
+      functionName: 'acceptedTcbStatuses',
+    })
+    expect(tcbStatusesIn(mask)).toEqual(['UpToDate'])
+    expect(await row.locator('[data-field="tcb"]').textContent()).toBe('UpToDate')
+    expect(await row.textContent()).toContain(time(Number(matcherKey.expiresAt)))
+    expect(await row.textContent()).toContain(`block ${matcherKey.receipt.blockNumber}`)
+    await page.screenshot({ path: join(SCREENSHOTS, 'attestation.png'), fullPage: true })
+    await page.close()
   })
 
   it('turns an open request Expired live once chain time passes its matching expiry, with no log of its own', async () => {
