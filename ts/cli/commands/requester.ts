@@ -24,6 +24,7 @@ import {
   UsageError,
 } from '../kit/args.js'
 import { type CommandContext, tokenAddressFlag, usageAddress } from '../kit/context.js'
+import { takeCliNonce } from '../kit/nonce-store.js'
 import { formatAmount, formatDuration, formatTime, toText } from '../kit/output.js'
 import { loadSignedRequest, saveSignedRequest, signedRequestPath } from '../kit/signed-store.js'
 import { command } from '../kit/spec.js'
@@ -308,8 +309,19 @@ export const request = command({
     const ackTimeout = stringFlag(flags, 'ack-timeout')
     const fromBlock = await client.public.getBlockNumber({ cacheTime: 0 })
     ctx.progress.step(matcherUrl === undefined ? 'posting the request' : 'signing and sending to the matcher')
+    // Signed: the next nonce of this machine's word for the requester, so that it rewrites a nonce slot in use.
+    const nonce =
+      matcherUrl === undefined
+        ? undefined
+        : await takeCliNonce(
+            ctx.env,
+            client.deployment.chainId,
+            client.deployment.contracts.proofMarketplace,
+            client.wallet.account.address,
+          )
     const created = await requestProof(client, {
       marketId,
+      ...(nonce === undefined ? {} : { nonce }),
       maxReward: amountFlag(requiredFlag(flags, 'max-reward', name), token.decimals, 'max-reward', name),
       provingTime: durationFlag(requiredFlag(flags, 'proving-time', name), 'proving-time', name),
       ...scheduleFlags(flags, name, now),
