@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { type Address, bytesToBigInt } from 'viem'
+import { readTextIfExists } from '../../text-file.js'
 
 /*
  * The nonces `cairn request` signs with. Spending the first nonce of a bitmap word writes a new storage slot (22,100
@@ -31,13 +32,8 @@ function randomWord(): bigint {
 
 /** The cursor in `path`; undefined when there is none, or it is not one this file wrote (a new word is drawn). */
 async function readCursor(path: string): Promise<Cursor | undefined> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
-  }
+  const text = await readTextIfExists(path)
+  if (text === undefined) return undefined
   try {
     const json = JSON.parse(text) as { word?: unknown; next?: unknown }
     if (typeof json.word !== 'string' || !/^0x[0-9a-f]{1,62}$/.test(json.word)) return undefined
