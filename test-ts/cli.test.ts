@@ -41,12 +41,12 @@ let devnet: Devnet | undefined
 let deploymentFile = ''
 let attestationFile = ''
 let scratch = ''
-/** The attested matcher's ECIES key: the test decrypts what the CLI encrypted to it. */
 /**
  * A guard for the two tests that run a dozen CLI processes each (a node start apiece): tens of seconds on an idle
  * machine, several times that on a loaded one, which the 60 s default does not allow for.
  */
 const LONG_CLI_TEST_MS = 240_000
+/** The attested matcher's ECIES key: the test decrypts what the CLI encrypted to it. */
 const MATCHER_ECIES_KEY = keccak256(toHex('cairn cli test matcher ecies'))
 const matcherSigner = privateKeyToAccount(keccak256(toHex('cairn cli test matcher signer')))
 
