@@ -31,7 +31,8 @@ import {DevZkHonkVerifier} from "./utils/DevZkHonkVerifier.sol";
 /// - DEPLOYMENT_OUT (optional, default: deployments/<chainId>.json): output file, relative to the project root and
 ///   inside deployments/ (the only directory foundry.toml lets scripts write); lets concurrent devnets on the same
 ///   chain id (e2e tests, benchmarks) keep their own files.
-/// The tokens are DevTokens (anyone can mint): never run this script against a network with value.
+/// The tokens are DevTokens (anyone can mint), and the Noir market's verifier is built on the DEVELOPMENT CRS (public
+/// tau: anyone can forge its proofs, noir/dev-crs): never run this script against a network with value.
 contract Deploy is Script {
     uint256 internal constant DEFAULT_EXIT_DELAY = 1 hours;
     uint256 internal constant DEFAULT_UNBONDING_PERIOD = 7 days;

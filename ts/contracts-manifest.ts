@@ -56,7 +56,7 @@ export const contractsManifest = [
   // The devnet Noir market (noir/poseidon2_preimage, DEV CRS): bb.js' ZK UltraHonk verifier, deployed from its
   // artifact (ZKTranscriptLib linked), and the adapter in front of it, which turns the verifier's reverts into false.
   {
-    artifact: 'Poseidon2PreimageDevZKHonkVerifier',
+    artifact: 'Poseidon2PreimageDevZkHonkVerifier',
     deployedAs: { marketplace: ['noirHonkVerifier'] },
     decodesErrors: false,
   },

@@ -12,8 +12,9 @@
  * by field, strings byte by byte, booleans as 0/1, signed integers in two's complement of their width), each a 32-byte
  * big-endian word.
  */
+import { BarretenbergSync } from '@aztec/bb.js'
 import type { Abi, AbiParameter, AbiType, InputMap, InputValue } from '@noir-lang/types'
-import { concat, type Hex, hexToBigInt, isHex, numberToHex, size, slice } from 'viem'
+import { concat, type Hex, hexToBigInt, isHex, numberToHex, size, slice, stringToBytes } from 'viem'
 
 export type { Abi as NoirAbi, InputMap as NoirInputMap } from '@noir-lang/types'
 
@@ -85,6 +86,48 @@ export function checkNoirInputs(abi: Abi, inputs: unknown, visibility: 'public' 
     out[p.name] = checkValue(p.type, given[p.name], p.name)
   }
   return out
+}
+
+/**
+ * A request's inputs from the circuit's inputs by name, public and private together, as the ABI names them: every
+ * name is checked against the ABI (and every value against its type) before anything is encrypted or posted. Returns
+ * the `publicInputs` words and the private inputs plaintext (UTF-8 JSON by name; none when the circuit has no
+ * private parameter). Throws NoirInputError naming the first field that does not fit.
+ */
+export function noirRequestInputs(abi: Abi, inputs: unknown): { publicInputs: Hex; privateInputs?: Uint8Array } {
+  if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs)) {
+    const names = abi.parameters.map((p) => p.name).join(', ')
+    throw new NoirInputError('(all)', `expected a JSON object of the circuit's inputs by name (${names})`)
+  }
+  const split = { public: {} as Record<string, unknown>, private: {} as Record<string, unknown> }
+  for (const [name, value] of Object.entries(inputs)) {
+    const parameter = abi.parameters.find((p) => p.name === name)
+    if (parameter === undefined) {
+      const names = abi.parameters.map((p) => p.name).join(', ')
+      throw new NoirInputError(name, `the circuit has no parameter ${name} (its inputs: ${names})`)
+    }
+    split[parameter.visibility === 'public' ? 'public' : 'private'][name] = value
+  }
+  const privateInputs = checkNoirInputs(abi, split.private, 'private')
+  const publicInputs = encodeNoirPublicInputs(abi, split.public)
+  return noirParameters(abi, 'private').length === 0
+    ? { publicInputs }
+    : { publicInputs, privateInputs: stringToBytes(JSON.stringify(privateInputs)) }
+}
+
+let barretenberg: Promise<BarretenbergSync> | undefined
+
+/**
+ * Poseidon2 (BN254, the sponge of Noir's std `Poseidon2::hash`) of field elements, computed by bb.js: how a requester
+ * makes the public digest of a Poseidon2 statement (noir/poseidon2_preimage: digest = Poseidon2([preimage])).
+ */
+export async function poseidon2Hash(fields: readonly bigint[]): Promise<bigint> {
+  barretenberg ??= BarretenbergSync.new()
+  const api = await barretenberg
+  const { hash } = api.poseidon2Hash({
+    inputs: fields.map((f) => Buffer.from(numberToHex(f, { size: 32 }).slice(2), 'hex')),
+  })
+  return hexToBigInt(`0x${Buffer.from(hash).toString('hex')}`)
 }
 
 /** Encodes the public inputs (checked against the ABI) as a request's `publicInputs`. */

@@ -44,7 +44,7 @@ const SOLIDITY_PRAGMA = 'pragma solidity 0.8.30;'
  */
 const FLAVOURS = {
   noZk: { verifierTarget: 'evm-no-zk', zeroKnowledge: false, suffix: 'DevHonkVerifier', files: '' },
-  zk: { verifierTarget: 'evm', zeroKnowledge: true, suffix: 'DevZKHonkVerifier', files: '.zk' },
+  zk: { verifierTarget: 'evm', zeroKnowledge: true, suffix: 'DevZkHonkVerifier', files: '.zk' },
 }
 const NOIR_VERSION = '1.0.0-beta.15'
 const MANIFEST = 'noir/build/manifest.json'

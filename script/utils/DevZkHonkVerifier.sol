@@ -14,8 +14,8 @@ import {Vm} from "forge-std/Vm.sol";
 library DevZkHonkVerifier {
     Vm private constant VM = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
 
-    string internal constant SOURCE = "src/verifiers/generated/Poseidon2PreimageDevZKHonkVerifier.sol";
-    string internal constant CONTRACT = "Poseidon2PreimageDevZKHonkVerifier";
+    string internal constant SOURCE = "src/verifiers/generated/Poseidon2PreimageDevZkHonkVerifier.sol";
+    string internal constant CONTRACT = "Poseidon2PreimageDevZkHonkVerifier";
     string internal constant LIBRARY = "ZKTranscriptLib";
     /// noir/poseidon2_preimage's public inputs [digest, context] and its ZK proof length (186 fields, 2^8 rows).
     uint256 internal constant PUBLIC_INPUTS = 2;

@@ -2443,7 +2443,7 @@ abstract contract BaseZKHonkVerifier is IVerifier {
     }
 }
 
-contract Poseidon2PreimageDevZKHonkVerifier is BaseZKHonkVerifier(N, LOG_N, VK_HASH, NUMBER_OF_PUBLIC_INPUTS) {
+contract Poseidon2PreimageDevZkHonkVerifier is BaseZKHonkVerifier(N, LOG_N, VK_HASH, NUMBER_OF_PUBLIC_INPUTS) {
     function loadVerificationKey() internal pure override returns (Honk.VerificationKey memory) {
         return HonkVerificationKey.loadVerificationKey();
     }
