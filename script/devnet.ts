@@ -294,7 +294,8 @@ function printSummary(net: Network, markets: DevMarkets): void {
     `    #${markets.teeWasm} TEE-WASM sha256 preimage program: public inputs = context (32 bytes) ‖ sha256(preimage);`,
     '       private inputs = the preimage bytes',
     `    #${markets.noir} Noir noir/poseidon2_preimage (UltraHonk ZK, INSECURE dev CRS): inputs by ABI name, e.g.`,
-    `       npx cairn request --market ${markets.noir} --noir-program noir/build/poseidon2_preimage.json --noir-inputs '{"digest": …, "context": …, "preimage": …}'`,
+    `       npx cairn request --market ${markets.noir} --noir-program noir/build/poseidon2_preimage.json --noir-inputs in.json`,
+    '       with in.json = {"digest": "0x…", "context": "0x…", "preimage": "0x…"} (checked against the ABI, preimage encrypted)',
     '  services',
     ...services.map(
       (s) =>

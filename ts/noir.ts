@@ -210,7 +210,9 @@ function checkValue(type: AbiType, value: unknown, field: string): InputValue {
   switch (type.kind) {
     case 'field': {
       const v = integerOf(value, field, type)
-      if (v < 0n || v >= NOIR_FIELD_MODULUS) throw new NoirInputError(field, 'is not below the BN254 scalar field')
+      if (v < 0n)
+        throw new NoirInputError(field, `${v} is negative: a Field is an integer from 0 below the BN254 field`)
+      if (v >= NOIR_FIELD_MODULUS) throw new NoirInputError(field, 'is not below the BN254 scalar field')
       return numberToHex(v)
     }
     case 'integer': {
