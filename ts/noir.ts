@@ -12,7 +12,7 @@
  * by field, strings byte by byte, booleans as 0/1, signed integers in two's complement of their width), each a 32-byte
  * big-endian word.
  */
-import { BarretenbergSync } from '@aztec/bb.js'
+import type { BarretenbergSync } from '@aztec/bb.js'
 import type { Abi, AbiParameter, AbiType, InputMap, InputValue } from '@noir-lang/types'
 import { concat, type Hex, hexToBigInt, isHex, numberToHex, size, slice, stringToBytes } from 'viem'
 
@@ -122,7 +122,8 @@ let barretenberg: Promise<BarretenbergSync> | undefined
  * makes the public digest of a Poseidon2 statement (noir/poseidon2_preimage: digest = Poseidon2([preimage])).
  */
 export async function poseidon2Hash(fields: readonly bigint[]): Promise<bigint> {
-  barretenberg ??= BarretenbergSync.new()
+  // Loaded on first use: bb.js is a large module, and the CLI's commands that check Noir inputs never hash.
+  barretenberg ??= import('@aztec/bb.js').then(({ BarretenbergSync }) => BarretenbergSync.new())
   const api = await barretenberg
   const { hash } = api.poseidon2Hash({
     inputs: fields.map((f) => Buffer.from(numberToHex(f, { size: 32 }).slice(2), 'hex')),
