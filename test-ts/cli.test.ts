@@ -1,7 +1,20 @@
+import { createHash } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { bytesToHex, formatEther, type Hex, keccak256, parseEther, toHex, zeroHash } from 'viem'
+import {
+  type Address,
+  bytesToHex,
+  concat,
+  formatEther,
+  type Hex,
+  isAddressEqual,
+  keccak256,
+  parseEther,
+  toHex,
+  zeroAddress,
+  zeroHash,
+} from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -20,6 +33,7 @@ import {
   fastAssignmentTypedData,
   fulfil,
   fulfilSigned,
+  getMarket,
   getProver,
   getRequestStatus,
   loadRequest,
@@ -31,9 +45,11 @@ import {
   signAssignments,
   signRequest,
   submitAssignments,
+  ultraHonkVerifierAdapterAbi,
   unwrapFromEnvelope,
   withListedTerms,
 } from '../ts/index.js'
+import { NOIR_FIELD_MODULUS, poseidon2Hash } from '../ts/noir.js'
 import { cairnJson, startCairn } from './cairn.js'
 import { eventually } from './eventually.js'
 
@@ -352,6 +368,107 @@ describe('the cairn CLI against an anvil devnet', () => {
     })
     expect(missing.code).toBe(1)
     expect(missing.stderr).toContain('no attestation deployment for chain 31337')
+  })
+
+  it('market create --noir wraps the deployed UltraHonk verifier; request --noir-inputs is checked against the ABI before anything is sent', async () => {
+    const { deployment, reader } = current()
+    const program = join(repoRoot, 'noir/build/poseidon2_preimage.json')
+    const marketFlags = ['--stake-per-task', '100', '--slash-penalty', '50']
+    const created = await json(
+      ['market', 'create', '--noir', program, '--honk-verifier', deployment.contracts.noirHonkVerifier, ...marketFlags],
+      { role: 'deployer' },
+    )
+    const noir = created.noir as { verifier: Address; publicInputCount: string; proofLength: string }
+    // The program's ABI has two public inputs; the ZK verifier expects 186-field proofs (asked of the verifier).
+    expect(noir).toMatchObject({ publicInputCount: '2', proofLength: '5952' })
+    const marketId = BigInt(created.marketId as string)
+    const market = await getMarket(reader, marketId)
+    expect(isAddressEqual(market.verifier, noir.verifier)).toBe(true)
+    const programHash = createHash('sha256')
+      .update(await readFile(program))
+      .digest('hex')
+    expect(await json(['market', 'show', marketId.toString()])).toMatchObject({
+      metadataURI: `noir:sha256:${programHash}`,
+    })
+    // The market's adapter accepts a real ZK proof of the circuit (a committed fixture) and refuses it for other inputs.
+    const [fixture] = (
+      JSON.parse(await readFile(join(repoRoot, 'noir/build/poseidon2_preimage.zk.fixtures.json'), 'utf8')) as {
+        fixtures: { publicInputs: Hex; proof: Hex }[]
+      }
+    ).fixtures as [{ publicInputs: Hex; proof: Hex }]
+    const verify = (publicInputs: Hex) =>
+      reader.public.readContract({
+        address: noir.verifier,
+        abi: ultraHonkVerifierAdapterAbi,
+        functionName: 'verify',
+        args: [publicInputs, fixture.proof, { requestId: 0n, prover: zeroAddress, inputsDigest: zeroHash }],
+      })
+    expect(await verify(fixture.publicInputs)).toBe(true)
+    expect(await verify(`${fixture.publicInputs.slice(0, 66)}${'00'.repeat(32)}` as Hex)).toBe(false)
+    // Anything but a bb.js UltraHonk verifier is refused before a market is created.
+    const notHonk = await run(
+      ['market', 'create', '--noir', program, '--honk-verifier', deployment.contracts.groth16Adapter, ...marketFlags],
+      { role: 'deployer' },
+    )
+    expect(notHonk.code).toBe(1)
+    expect(notHonk.stderr).toContain(`${deployment.contracts.groth16Adapter} is not a bb.js UltraHonk verifier`)
+
+    const preimage = 0x2an
+    const digest = await poseidon2Hash([preimage])
+    const request = async (inputs: Record<string, unknown>, asJson: boolean) => {
+      const file = join(scratch, 'noir-inputs.json')
+      await writeFile(file, JSON.stringify(inputs))
+      const args = [
+        'request',
+        '--market',
+        marketId.toString(),
+        '--noir-program',
+        program,
+        '--noir-inputs',
+        file,
+        '--max-reward',
+        '1',
+        '--proving-time',
+        '10m',
+        '--attestation',
+        attestationFile,
+      ]
+      return asJson ? json(args, { role: 'requester' }) : run(args, { role: 'requester' })
+    }
+    const good = { digest: toHex(digest), context: '7', preimage: toHex(preimage) }
+    const bad: [Record<string, unknown>, string][] = [
+      [{ ...good, preimge: '1' }, 'Noir input preimge: the circuit has no parameter preimge'],
+      [{ digest: good.digest, preimage: good.preimage }, 'Noir input context: missing (a Field)'],
+      [{ ...good, preimage: 'forty-two' }, 'Noir input preimage: "forty-two" is not a Field'],
+      [{ ...good, digest: '-1' }, 'Noir input digest: -1 is negative'],
+      [{ ...good, digest: NOIR_FIELD_MODULUS.toString() }, 'Noir input digest: is not below the BN254 scalar field'],
+    ]
+    for (const [inputs, message] of bad) {
+      const refused = (await request(inputs, false)) as Awaited<ReturnType<typeof run>>
+      expect(refused.code).toBe(2)
+      expect(refused.stderr).toContain(`--noir-inputs: ${message}`)
+    }
+    // Nothing was posted for them.
+    expect((await getMarket(reader, marketId)).requestCount).toBe(0)
+
+    // Valid inputs: the public ones posted as the adapter's words, the private ones encrypted to the matcher.
+    const posted = (await request(good, true)) as Record<string, unknown>
+    const record = await loadRequest(reader, BigInt(posted.requestId as string))
+    const publicInputs = concat([toHex(digest, { size: 32 }), toHex(7n, { size: 32 })])
+    expect(record.publicInputs.data).toBe(publicInputs)
+    expect(record.privateInputs.data.toLowerCase()).not.toContain(toHex(preimage, { size: 32 }).slice(2))
+    const opened = openPrivateInputs({
+      envelope: record.privateInputs.data,
+      privateKey: MATCHER_ECIES_KEY,
+      context: {
+        chainId: foundry.id,
+        marketplace: deployment.contracts.proofMarketplace,
+        marketId,
+        requester: record.requester,
+        publicInputsDigest: keccak256(publicInputs),
+      },
+    })
+    expect(JSON.parse(Buffer.from(opened).toString())).toEqual({ preimage: toHex(preimage) })
   })
 
   it('request --private-inputs never prints the data key, in text or --json, on stdout or stderr', async () => {
