@@ -162,20 +162,25 @@ describe('order intake checks', () => {
   })
 })
 
+/** A pending order of the requester's, with request id = nonce. */
+function pendingEntry(nonce: bigint, maxReward: bigint) {
+  return {
+    requestId: nonce,
+    order: { request: request({ nonce, maxReward }), signature: '0x' as Hex },
+    digest: zeroHash,
+    acceptedAt: NOW,
+    paymentToken: TOKEN,
+    wallet: false,
+    state: 'pending' as const,
+    benchedUntil: 0,
+    refusals: 0,
+  }
+}
+
 describe('deposit across orders', () => {
   it('one balance backs orders only up to its amount, per token; an ended order frees its part', async () => {
     const store = createOrderStore({ maxPending: 3 })
-    const entry = (nonce: bigint) => ({
-      requestId: nonce,
-      order: { request: request({ nonce, maxReward: 4n * ETHER }), signature: '0x' as Hex },
-      digest: zeroHash,
-      acceptedAt: NOW,
-      paymentToken: TOKEN,
-      wallet: false,
-      state: 'pending' as const,
-      benchedUntil: 0,
-      refusals: 0,
-    })
+    const entry = (nonce: bigint) => pendingEntry(nonce, 4n * ETHER)
     expect(store.admit(entry(1n), 10n * ETHER)).toBeUndefined()
     expect(store.admit(entry(2n), 10n * ETHER)).toBeUndefined()
     expect(store.admit(entry(3n), 10n * ETHER)?.code).toBe('InsufficientDeposit')
@@ -191,17 +196,7 @@ describe('deposit across orders, as the chain moves on', () => {
   it('an order whose nonce the chain shows spent no longer counts: its payment is out of the balance already', async () => {
     const store = createOrderStore()
     const chain = fakeChain()
-    const entry = (nonce: bigint) => ({
-      requestId: nonce,
-      order: { request: request({ nonce, maxReward: 40n * ETHER }), signature: '0x' as Hex },
-      digest: zeroHash,
-      acceptedAt: NOW,
-      paymentToken: TOKEN,
-      wallet: false,
-      state: 'pending' as const,
-      benchedUntil: 0,
-      refusals: 0,
-    })
+    const entry = (nonce: bigint) => pendingEntry(nonce, 40n * ETHER)
     expect(store.admit(entry(1n), 40n * ETHER)).toBeUndefined()
     // Order 1 is used on chain (its escrow leaves the balance) before this matcher's follow loop ends it; the
     // requester tops up by the 40 the first refusal named: 40 + 40 − 40 escrowed = 40 on chain.
