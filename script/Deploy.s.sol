@@ -15,8 +15,10 @@ import {IStakeSource} from "../src/interfaces/IStakeSource.sol";
 import {OwnedMatcherAuthority} from "../src/matching/OwnedMatcherAuthority.sol";
 import {NativeStaking} from "../src/staking/NativeStaking.sol";
 import {Groth16BatchVerifier} from "../src/verifiers/Groth16BatchVerifier.sol";
+import {UltraHonkVerifierAdapter} from "../src/verifiers/UltraHonkVerifierAdapter.sol";
 import {PoseidonPreimageGroth16Verifier} from "../src/verifiers/generated/PoseidonPreimageGroth16Verifier.sol";
 import {SnarkjsVerifyingKey} from "./utils/SnarkjsVerifyingKey.sol";
+import {DevZkHonkVerifier} from "./utils/DevZkHonkVerifier.sol";
 
 /// @title Deploy
 /// @notice Deploys a complete Cairn devnet/testnet stack and writes `deployments/<chainId>.json`.
@@ -29,12 +31,16 @@ import {SnarkjsVerifyingKey} from "./utils/SnarkjsVerifyingKey.sol";
 /// - DEPLOYMENT_OUT (optional, default: deployments/<chainId>.json): output file, relative to the project root and
 ///   inside deployments/ (the only directory foundry.toml lets scripts write); lets concurrent devnets on the same
 ///   chain id (e2e tests, benchmarks) keep their own files.
-/// The tokens are DevTokens (anyone can mint): never run this script against a network with value.
+/// The tokens are DevTokens (anyone can mint), and the Noir market's verifier is built on the DEVELOPMENT CRS (public
+/// tau: anyone can forge its proofs, noir/dev-crs): never run this script against a network with value.
 contract Deploy is Script {
     uint256 internal constant DEFAULT_EXIT_DELAY = 1 hours;
     uint256 internal constant DEFAULT_UNBONDING_PERIOD = 7 days;
     /// The Poseidon preimage circuit's verifying key (public signals [digest, context]), as snarkjs exported it.
     string internal constant POSEIDON_PREIMAGE_VKEY = "circuits/build/poseidon_preimage.vkey.json";
+    /// Gas the Noir adapter forwards to its verifier: a valid ZK proof of noir/poseidon2_preimage takes about 2.9M
+    /// (execution, Osaka; noir/README.md), an invalid one up to the cap.
+    uint256 internal constant NOIR_VERIFY_GAS = 4_000_000;
 
     struct Config {
         uint256 deployerKey;
@@ -56,6 +62,11 @@ contract Deploy is Script {
         PoseidonPreimageGroth16Verifier groth16Verifier;
         /// The devnet Groth16 market's verifier: the batching verifier with the circuit's key as data.
         Groth16BatchVerifier groth16Adapter;
+        /// The devnet Noir market's bb.js ZK UltraHonk verifier of noir/poseidon2_preimage, on the DEVELOPMENT CRS
+        /// (forgeable proofs: a devnet's only), deployed from its artifact with ZKTranscriptLib linked.
+        address noirHonkVerifier;
+        /// The devnet Noir market's verifier: the adapter over noirHonkVerifier.
+        UltraHonkVerifierAdapter noirAdapter;
         RequestLens requestLens;
     }
 
@@ -120,6 +131,10 @@ contract Deploy is Script {
         // itself); deployed as a reference for cross-checks, and so the deployment file keeps its keys.
         d.groth16Verifier = new PoseidonPreimageGroth16Verifier();
         d.groth16Adapter = new Groth16BatchVerifier(SnarkjsVerifyingKey.read(POSEIDON_PREIMAGE_VKEY));
+        (d.noirHonkVerifier,) = DevZkHonkVerifier.deploy();
+        d.noirAdapter = new UltraHonkVerifierAdapter(
+            d.noirHonkVerifier, DevZkHonkVerifier.PUBLIC_INPUTS, DevZkHonkVerifier.PROOF_LENGTH, NOIR_VERIFY_GAS
+        );
         d.requestLens = new RequestLens(d.proofMarketplace);
     }
 
@@ -134,6 +149,8 @@ contract Deploy is Script {
         vm.serializeAddress(k, "stakeToken", address(d.stakeToken));
         vm.serializeAddress(k, "groth16Verifier", address(d.groth16Verifier));
         vm.serializeAddress(k, "requestLens", address(d.requestLens));
+        vm.serializeAddress(k, "noirHonkVerifier", d.noirHonkVerifier);
+        vm.serializeAddress(k, "noirAdapter", address(d.noirAdapter));
         string memory contracts = vm.serializeAddress(k, "groth16Adapter", address(d.groth16Adapter));
 
         string memory r = "deployment";

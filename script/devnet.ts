@@ -1,18 +1,19 @@
 // The whole Cairn network on this machine: two anvil chains (Ethereum with the real Symbiotic core, and the
 // marketplace chain), every contract deployed by the forge scripts, a relayer quorum mirroring restaked stake, the
-// attested matcher and a prover runner (the dev attestation provider stands in for TDX). Then four requests run end
-// to end: a private-input Groth16 request and a private TEE-WASM request on the stake-backed path, and two public
-// TEE-WASM requests on the fast lane (one signed off chain, one posted on chain), and the network stays up for the CLI
-// until Ctrl-C.
+// attested matcher and a prover runner (the dev attestation provider stands in for TDX). Then five requests run end
+// to end: a private-input Groth16 request, a private TEE-WASM request and a private-input Noir request (UltraHonk ZK,
+// DEV CRS) on the stake-backed path, and two public TEE-WASM requests on the fast lane (one signed off chain, one
+// posted on chain), and the network stays up for the CLI until Ctrl-C.
 //   npm run devnet            # stays up until Ctrl-C
-//   npm run devnet -- --once  # exits after the four requests (CI smoke test)
+//   npm run devnet -- --once  # exits after the five requests (CI smoke test)
 // PORT (default 8545) is the marketplace chain's RPC port, ETHEREUM_PORT (default 8546) Ethereum's, EXPLORER_PORT
 // (default: a free port, printed) the explorer's.
 import { randomBytes } from 'node:crypto'
 import { mkdir, rm } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { bytesToHex, concat, formatEther, type Hex, parseEther, sha256 } from 'viem'
+import { bytesToHex, concat, formatEther, type Hex, parseEther, sha256, toHex } from 'viem'
+import { poseidon2PreimageProgram, readNoirProgram } from '../enclave/prover/backends/noir.js'
 import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
 import { explorerUrlOf, startDevExplorer } from '../ts/devnet/explorer.js'
 import {
@@ -27,9 +28,10 @@ import {
 } from '../ts/devnet/launch.js'
 import { type Network, RELAYER_OPERATOR_ACCOUNTS_FROM, startNetwork } from '../ts/devnet/network.js'
 import { repoRoot } from '../ts/devnet/paths.js'
-import { preimageStatement } from '../ts/devnet/scenario.js'
+import { preimageStatement, randomFieldElement } from '../ts/devnet/scenario.js'
 import type { Service } from '../ts/devnet/services.js'
 import { type ProofRequest, type ProofStage, requestProof, type SignedProofRequest, waitForProof } from '../ts/index.js'
+import { noirRequestInputs, poseidon2Hash } from '../ts/noir.js'
 
 const once = process.argv.includes('--once')
 const marketplacePort = Number(process.env.PORT ?? 8545)
@@ -75,7 +77,9 @@ async function main(): Promise<void> {
   services.push(explorer)
   say(`explorer at ${explorerUrlOf(explorer)} (follows the chain live: open it now)`)
 
-  say('markets: Groth16 (restaked stake), Groth16 (native stake), TEE-WASM sha256 program (native stake)')
+  say(
+    'markets: Groth16 (restaked stake), Groth16 (native stake), TEE-WASM sha256 program (native stake), Noir Poseidon2 preimage (UltraHonk ZK on the INSECURE dev CRS, native stake)',
+  )
   await fundActors(net)
   const markets = await createDevMarkets(net)
 
@@ -100,6 +104,7 @@ async function main(): Promise<void> {
         { marketId: markets.groth16Restaked, backend: 'groth16', price: PRICE, provingTime: PROVING_TIME },
         { marketId: markets.groth16Native, backend: 'groth16', price: PRICE, provingTime: PROVING_TIME },
         { marketId: markets.teeWasm, backend: 'tee-wasm', price: PRICE, provingTime: PROVING_TIME },
+        { marketId: markets.noir, backend: 'noir', price: PRICE, provingTime: PROVING_TIME },
       ],
     }),
   )
@@ -112,6 +117,7 @@ async function main(): Promise<void> {
 
   await privateGroth16Request(net, markets)
   await teeWasmRequest(net, markets)
+  await privateNoirRequest(net, markets)
   await publicFastLaneRequests(net, markets)
   printSummary(net, markets)
 }
@@ -125,6 +131,29 @@ async function privateGroth16Request(net: Network, markets: DevMarkets): Promise
     marketId: markets.groth16Restaked,
     publicInputs: statement.publicInputs,
     privateInputs,
+  })
+}
+
+/**
+ * A Poseidon2 preimage known only to the requester and, once assigned, the prover's enclave, proven with the Noir
+ * circuit noir/poseidon2_preimage: inputs given by name as the circuit's ABI names them, checked against it before
+ * anything is encrypted; the ZK proof posted on chain reveals nothing of the preimage.
+ */
+async function privateNoirRequest(net: Network, markets: DevMarkets): Promise<void> {
+  const program = await readNoirProgram(poseidon2PreimageProgram)
+  const preimage = randomFieldElement()
+  const context = randomFieldElement()
+  const digest = await poseidon2Hash([preimage])
+  const { publicInputs, privateInputs } = noirRequestInputs(program.abi, {
+    digest: toHex(digest),
+    context: toHex(context),
+    preimage: toHex(preimage),
+  })
+  await runRequest(net, 'private-input Noir request (Poseidon2 preimage, UltraHonk ZK)', {
+    path: 'onchain',
+    marketId: markets.noir,
+    publicInputs,
+    ...(privateInputs === undefined ? {} : { privateInputs }),
   })
 }
 
@@ -271,6 +300,9 @@ function printSummary(net: Network, markets: DevMarkets): void {
     `    #${markets.groth16Native} the same circuit with native stake`,
     `    #${markets.teeWasm} TEE-WASM sha256 preimage program: public inputs = context (32 bytes) ‖ sha256(preimage);`,
     '       private inputs = the preimage bytes',
+    `    #${markets.noir} Noir noir/poseidon2_preimage (UltraHonk ZK, INSECURE dev CRS): inputs by ABI name, e.g.`,
+    `       npx cairn request --market ${markets.noir} --noir-program noir/build/poseidon2_preimage.json --noir-inputs in.json`,
+    '       with in.json = {"digest": "0x…", "context": "0x…", "preimage": "0x…"} (checked against the ABI, preimage encrypted)',
     '  services',
     ...services.map(
       (s) =>

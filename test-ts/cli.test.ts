@@ -1,7 +1,20 @@
+import { createHash } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { bytesToHex, formatEther, type Hex, keccak256, parseEther, toHex, zeroHash } from 'viem'
+import {
+  type Address,
+  bytesToHex,
+  concat,
+  formatEther,
+  type Hex,
+  isAddressEqual,
+  keccak256,
+  parseEther,
+  toHex,
+  zeroAddress,
+  zeroHash,
+} from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { foundry } from 'viem/chains'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -20,6 +33,7 @@ import {
   fastAssignmentTypedData,
   fulfil,
   fulfilSigned,
+  getMarket,
   getProver,
   getRequestStatus,
   loadRequest,
@@ -31,9 +45,11 @@ import {
   signAssignments,
   signRequest,
   submitAssignments,
+  ultraHonkVerifierAdapterAbi,
   unwrapFromEnvelope,
   withListedTerms,
 } from '../ts/index.js'
+import { NOIR_FIELD_MODULUS, poseidon2Hash } from '../ts/noir.js'
 import { cairnJson, startCairn } from './cairn.js'
 import { eventually } from './eventually.js'
 
@@ -41,6 +57,11 @@ let devnet: Devnet | undefined
 let deploymentFile = ''
 let attestationFile = ''
 let scratch = ''
+/**
+ * A guard for the two tests that run a dozen CLI processes each (a node start apiece): tens of seconds on an idle
+ * machine, several times that on a loaded one, which the 60 s default does not allow for.
+ */
+const LONG_CLI_TEST_MS = 240_000
 /** The attested matcher's ECIES key: the test decrypts what the CLI encrypted to it. */
 const MATCHER_ECIES_KEY = keccak256(toHex('cairn cli test matcher ecies'))
 const matcherSigner = privateKeyToAccount(keccak256(toHex('cairn cli test matcher signer')))
@@ -134,116 +155,120 @@ describe('the cairn CLI against an anvil devnet', () => {
     expect(daemon.stdout).toContain('relayer/src/main.ts')
   })
 
-  it('market create → prover set-up → request → status, all as JSON; --wait follows the request to its proof', async () => {
-    const created = await json(
-      ['market', 'create', '--stake-per-task', '100', '--slash-penalty', '50', '--metadata-uri', 'ipfs://cli'],
-      { role: 'deployer' },
-    )
-    expect(created).toMatchObject({ marketId: '1', creationFee: '0' })
-    expect(created.transactionHash).toMatch(/^0x[0-9a-f]{64}$/)
-    const shown = await json(['market', 'show', '1'])
-    expect(shown).toMatchObject({
-      marketId: '1',
-      metadataURI: 'ipfs://cli',
-      stakePerTask: parseEther('100').toString(),
-      stakePerTaskFormatted: '100 cSTK',
-      requestCount: 0,
-    })
-    expect((await json(['market', 'list'])).markets).toEqual([
-      expect.objectContaining({ marketId: '1', metadataURI: 'ipfs://cli' }),
-    ])
+  it(
+    'market create → prover set-up → request → status, all as JSON; --wait follows the request to its proof',
+    async () => {
+      const created = await json(
+        ['market', 'create', '--stake-per-task', '100', '--slash-penalty', '50', '--metadata-uri', 'ipfs://cli'],
+        { role: 'deployer' },
+      )
+      expect(created).toMatchObject({ marketId: '1', creationFee: '0' })
+      expect(created.transactionHash).toMatch(/^0x[0-9a-f]{64}$/)
+      const shown = await json(['market', 'show', '1'])
+      expect(shown).toMatchObject({
+        marketId: '1',
+        metadataURI: 'ipfs://cli',
+        stakePerTask: parseEther('100').toString(),
+        stakePerTaskFormatted: '100 cSTK',
+        requestCount: 0,
+      })
+      expect((await json(['market', 'list'])).markets).toEqual([
+        expect.objectContaining({ marketId: '1', metadataURI: 'ipfs://cli' }),
+      ])
 
-    await json(['prover', 'register', '--capacity', '2'], { role: 'prover' })
-    await json(['stake', 'deposit', '--amount', '500'], { role: 'prover' })
-    await json(['prover', 'list', '--market', '1', '--price', '25', '--proving-time', '10m'], { role: 'prover' })
-    const prover = anvilAccount(devRoles.prover).account.address
-    expect(await json(['prover', 'status', prover])).toMatchObject({
-      registered: true,
-      capacity: 2,
-      listings: [{ marketId: '1', state: 'Active', price: parseEther('25').toString(), provingTime: 600 }],
-      nativeStake: { staked: parseEther('500').toString(), stakedFormatted: '500 cSTK' },
-    })
+      await json(['prover', 'register', '--capacity', '2'], { role: 'prover' })
+      await json(['stake', 'deposit', '--amount', '500'], { role: 'prover' })
+      await json(['prover', 'list', '--market', '1', '--price', '25', '--proving-time', '10m'], { role: 'prover' })
+      const prover = anvilAccount(devRoles.prover).account.address
+      expect(await json(['prover', 'status', prover])).toMatchObject({
+        registered: true,
+        capacity: 2,
+        listings: [{ marketId: '1', state: 'Active', price: parseEther('25').toString(), provingTime: 600 }],
+        nativeStake: { staked: parseEther('500').toString(), stakedFormatted: '500 cSTK' },
+      })
 
-    const { publicInputs } = await preimageStatement()
-    const requested = await json(
-      ['request', '--market', '1', '--inputs-hex', publicInputs, '--max-reward', '40', '--proving-time', '10m'],
-      { role: 'requester' },
-    )
-    expect(requested).toMatchObject({
-      marketId: '1',
-      maxReward: parseEther('40').toString(),
-      maxRewardFormatted: '40 cUSD',
-      provingTime: 600,
-      escrowSource: 'transferFrom',
-    })
-    const requestId = requested.requestId as string
-    expect(await json(['status', requestId])).toMatchObject({
-      requestId,
-      state: 'Open',
-      status: 'Open',
-      privateInputs: false,
-    })
-    // Human output goes to stdout too, as key: value lines.
-    const text = await run(['status', requestId])
-    expect(text.code).toBe(0)
-    expect(text.stdout).toContain('state: Open')
-    // In human units: the amount in tokens, times as UTC dates, durations in units; --json keeps raw values.
-    expect(text.stdout).toContain('maxReward: 40 cUSD')
-    expect(text.stdout).toContain('provingTime: 10m')
-    expect(text.stdout).toMatch(/createdAt: \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC/)
-    expect(text.stdout).toMatch(/matchingExpiry: \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC/)
-    expect(await json(['status', requestId])).toMatchObject({
-      provingTime: 600,
-      maxReward: parseEther('40').toString(),
-    })
+      const { publicInputs } = await preimageStatement()
+      const requested = await json(
+        ['request', '--market', '1', '--inputs-hex', publicInputs, '--max-reward', '40', '--proving-time', '10m'],
+        { role: 'requester' },
+      )
+      expect(requested).toMatchObject({
+        marketId: '1',
+        maxReward: parseEther('40').toString(),
+        maxRewardFormatted: '40 cUSD',
+        provingTime: 600,
+        escrowSource: 'transferFrom',
+      })
+      const requestId = requested.requestId as string
+      expect(await json(['status', requestId])).toMatchObject({
+        requestId,
+        state: 'Open',
+        status: 'Open',
+        privateInputs: false,
+      })
+      // Human output goes to stdout too, as key: value lines.
+      const text = await run(['status', requestId])
+      expect(text.code).toBe(0)
+      expect(text.stdout).toContain('state: Open')
+      // In human units: the amount in tokens, times as UTC dates, durations in units; --json keeps raw values.
+      expect(text.stdout).toContain('maxReward: 40 cUSD')
+      expect(text.stdout).toContain('provingTime: 10m')
+      expect(text.stdout).toMatch(/createdAt: \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC/)
+      expect(text.stdout).toMatch(/matchingExpiry: \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC/)
+      expect(await json(['status', requestId])).toMatchObject({
+        provingTime: 600,
+        maxReward: parseEther('40').toString(),
+      })
 
-    // A second request, waited on: the matcher assigns it and the prover fulfils while the CLI follows.
-    const second = await preimageStatement()
-    const waiting = start(
-      [
-        'request',
-        '--market',
-        '1',
-        '--inputs-hex',
-        second.publicInputs,
-        '--max-reward',
-        '40',
-        '--proving-time',
-        '10m',
-        '--wait',
-        '--poll-interval',
-        '100',
-      ],
-      { role: 'requester' },
-    )
-    const { actors, reader } = current()
-    const secondId = BigInt(requestId) + 1n
-    await eventually(`request ${secondId} posted`, () => requestExists(secondId))
-    const batch = await signAssignments(actors.matcher, {
-      assignments: await withListedTerms(reader, [{ requestId: secondId, prover }]),
-      validUntil: (await chainTime(reader)) + 300n,
-    })
-    const [task] = (await submitAssignments(actors.bystander, batch)).assigned
-    if (!task) throw new Error('not assigned')
-    const proof = await provePoseidonPreimage(second.preimage, second.context)
-    await fulfil(actors.prover, { ...task, publicInputs: proof.publicInputs, proof: proof.proof })
-    const waited = await waiting.done
-    expect(waited.code).toBe(0)
-    expect(waited.stderr).toContain(`posted request ${secondId}`)
-    expect(waited.stderr).toContain(`assigned to ${prover} at 25 cUSD`)
-    expect(waited.stderr).toContain(`fulfilled by ${prover}`)
-    expect(waited.stdout).toContain(`proof: ${proof.proof}`)
+      // A second request, waited on: the matcher assigns it and the prover fulfils while the CLI follows.
+      const second = await preimageStatement()
+      const waiting = start(
+        [
+          'request',
+          '--market',
+          '1',
+          '--inputs-hex',
+          second.publicInputs,
+          '--max-reward',
+          '40',
+          '--proving-time',
+          '10m',
+          '--wait',
+          '--poll-interval',
+          '100',
+        ],
+        { role: 'requester' },
+      )
+      const { actors, reader } = current()
+      const secondId = BigInt(requestId) + 1n
+      await eventually(`request ${secondId} posted`, () => requestExists(secondId))
+      const batch = await signAssignments(actors.matcher, {
+        assignments: await withListedTerms(reader, [{ requestId: secondId, prover }]),
+        validUntil: (await chainTime(reader)) + 300n,
+      })
+      const [task] = (await submitAssignments(actors.bystander, batch)).assigned
+      if (!task) throw new Error('not assigned')
+      const proof = await provePoseidonPreimage(second.preimage, second.context)
+      await fulfil(actors.prover, { ...task, publicInputs: proof.publicInputs, proof: proof.proof })
+      const waited = await waiting.done
+      expect(waited.code).toBe(0)
+      expect(waited.stderr).toContain(`posted request ${secondId}`)
+      expect(waited.stderr).toContain(`assigned to ${prover} at 25 cUSD`)
+      expect(waited.stderr).toContain(`fulfilled by ${prover}`)
+      expect(waited.stdout).toContain(`proof: ${proof.proof}`)
 
-    // The proof in the fulfilling calldata verifies again through the market's verifier; an open request has none.
-    expect(await json(['verify', secondId.toString()])).toMatchObject({
-      requestId: secondId.toString(),
-      valid: true,
-      prover,
-    })
-    const open = await run(['verify', requestId])
-    expect(open.code).toBe(1)
-    expect(open.stderr).toContain(`request ${requestId} is not fulfilled yet`)
-  })
+      // The proof in the fulfilling calldata verifies again through the market's verifier; an open request has none.
+      expect(await json(['verify', secondId.toString()])).toMatchObject({
+        requestId: secondId.toString(),
+        valid: true,
+        prover,
+      })
+      const open = await run(['verify', requestId])
+      expect(open.code).toBe(1)
+      expect(open.stderr).toContain(`request ${requestId} is not fulfilled yet`)
+    },
+    LONG_CLI_TEST_MS,
+  )
 
   it('text output is in human units: amounts in tokens, times as dates, durations in units (raw in --json)', async () => {
     const prover = anvilAccount(devRoles.prover).account.address
@@ -345,6 +370,107 @@ describe('the cairn CLI against an anvil devnet', () => {
     expect(missing.stderr).toContain('no attestation deployment for chain 31337')
   })
 
+  it('market create --noir wraps the deployed UltraHonk verifier; request --noir-inputs is checked against the ABI before anything is sent', async () => {
+    const { deployment, reader } = current()
+    const program = join(repoRoot, 'noir/build/poseidon2_preimage.json')
+    const marketFlags = ['--stake-per-task', '100', '--slash-penalty', '50']
+    const created = await json(
+      ['market', 'create', '--noir', program, '--honk-verifier', deployment.contracts.noirHonkVerifier, ...marketFlags],
+      { role: 'deployer' },
+    )
+    const noir = created.noir as { verifier: Address; publicInputCount: string; proofLength: string }
+    // The program's ABI has two public inputs; the ZK verifier expects 186-field proofs (asked of the verifier).
+    expect(noir).toMatchObject({ publicInputCount: '2', proofLength: '5952' })
+    const marketId = BigInt(created.marketId as string)
+    const market = await getMarket(reader, marketId)
+    expect(isAddressEqual(market.verifier, noir.verifier)).toBe(true)
+    const programHash = createHash('sha256')
+      .update(await readFile(program))
+      .digest('hex')
+    expect(await json(['market', 'show', marketId.toString()])).toMatchObject({
+      metadataURI: `noir:sha256:${programHash}`,
+    })
+    // The market's adapter accepts a real ZK proof of the circuit (a committed fixture) and refuses it for other inputs.
+    const [fixture] = (
+      JSON.parse(await readFile(join(repoRoot, 'noir/build/poseidon2_preimage.zk.fixtures.json'), 'utf8')) as {
+        fixtures: { publicInputs: Hex; proof: Hex }[]
+      }
+    ).fixtures as [{ publicInputs: Hex; proof: Hex }]
+    const verify = (publicInputs: Hex) =>
+      reader.public.readContract({
+        address: noir.verifier,
+        abi: ultraHonkVerifierAdapterAbi,
+        functionName: 'verify',
+        args: [publicInputs, fixture.proof, { requestId: 0n, prover: zeroAddress, inputsDigest: zeroHash }],
+      })
+    expect(await verify(fixture.publicInputs)).toBe(true)
+    expect(await verify(`${fixture.publicInputs.slice(0, 66)}${'00'.repeat(32)}` as Hex)).toBe(false)
+    // Anything but a bb.js UltraHonk verifier is refused before a market is created.
+    const notHonk = await run(
+      ['market', 'create', '--noir', program, '--honk-verifier', deployment.contracts.groth16Adapter, ...marketFlags],
+      { role: 'deployer' },
+    )
+    expect(notHonk.code).toBe(1)
+    expect(notHonk.stderr).toContain(`${deployment.contracts.groth16Adapter} is not a bb.js UltraHonk verifier`)
+
+    const preimage = 0x2an
+    const digest = await poseidon2Hash([preimage])
+    const request = async (inputs: Record<string, unknown>, asJson: boolean) => {
+      const file = join(scratch, 'noir-inputs.json')
+      await writeFile(file, JSON.stringify(inputs))
+      const args = [
+        'request',
+        '--market',
+        marketId.toString(),
+        '--noir-program',
+        program,
+        '--noir-inputs',
+        file,
+        '--max-reward',
+        '1',
+        '--proving-time',
+        '10m',
+        '--attestation',
+        attestationFile,
+      ]
+      return asJson ? json(args, { role: 'requester' }) : run(args, { role: 'requester' })
+    }
+    const good = { digest: toHex(digest), context: '7', preimage: toHex(preimage) }
+    const bad: [Record<string, unknown>, string][] = [
+      [{ ...good, preimge: '1' }, 'Noir input preimge: the circuit has no parameter preimge'],
+      [{ digest: good.digest, preimage: good.preimage }, 'Noir input context: missing (a Field)'],
+      [{ ...good, preimage: 'forty-two' }, 'Noir input preimage: "forty-two" is not a Field'],
+      [{ ...good, digest: '-1' }, 'Noir input digest: -1 is negative'],
+      [{ ...good, digest: NOIR_FIELD_MODULUS.toString() }, 'Noir input digest: is not below the BN254 scalar field'],
+    ]
+    for (const [inputs, message] of bad) {
+      const refused = (await request(inputs, false)) as Awaited<ReturnType<typeof run>>
+      expect(refused.code).toBe(2)
+      expect(refused.stderr).toContain(`--noir-inputs: ${message}`)
+    }
+    // Nothing was posted for them.
+    expect((await getMarket(reader, marketId)).requestCount).toBe(0)
+
+    // Valid inputs: the public ones posted as the adapter's words, the private ones encrypted to the matcher.
+    const posted = (await request(good, true)) as Record<string, unknown>
+    const record = await loadRequest(reader, BigInt(posted.requestId as string))
+    const publicInputs = concat([toHex(digest, { size: 32 }), toHex(7n, { size: 32 })])
+    expect(record.publicInputs.data).toBe(publicInputs)
+    expect(record.privateInputs.data.toLowerCase()).not.toContain(toHex(preimage, { size: 32 }).slice(2))
+    const opened = openPrivateInputs({
+      envelope: record.privateInputs.data,
+      privateKey: MATCHER_ECIES_KEY,
+      context: {
+        chainId: foundry.id,
+        marketplace: deployment.contracts.proofMarketplace,
+        marketId,
+        requester: record.requester,
+        publicInputsDigest: keccak256(publicInputs),
+      },
+    })
+    expect(JSON.parse(Buffer.from(opened).toString())).toEqual({ preimage: toHex(preimage) })
+  })
+
   it('request --private-inputs never prints the data key, in text or --json, on stdout or stderr', async () => {
     const secret = join(scratch, 'secret-for-leak.bin')
     await writeFile(secret, 'the preimage is 42')
@@ -417,77 +543,81 @@ describe('the cairn CLI against an anvil devnet', () => {
     noStack(noCode.stderr)
   })
 
-  it('request: signed to the matcher when one is known, posted on chain when it is down, --onchain forced; status and cancel of a signed request not used yet', async () => {
-    const { publicInputs } = await preimageStatement()
-    const base = [
-      'request',
-      '--market',
-      '1',
-      '--inputs-hex',
-      publicInputs,
-      '--max-reward',
-      '1',
-      '--proving-time',
-      '10m',
-    ]
-    const closed = `http://127.0.0.1:${await freePort()}`
-    // CAIRN_MATCHER_URL names a matcher, --onchain overrides it: createRequest as before.
-    const onchain = await json([...base, '--onchain'], { role: 'requester', env: { CAIRN_MATCHER_URL: closed } })
-    expect(onchain).toMatchObject({ path: 'onchain' })
-    expect(onchain.transactionHash).toMatch(/^0x[0-9a-f]{64}$/)
+  it(
+    'request: signed to the matcher when one is known, posted on chain when it is down, --onchain forced; status and cancel of a signed request not used yet',
+    async () => {
+      const { publicInputs } = await preimageStatement()
+      const base = [
+        'request',
+        '--market',
+        '1',
+        '--inputs-hex',
+        publicInputs,
+        '--max-reward',
+        '1',
+        '--proving-time',
+        '10m',
+      ]
+      const closed = `http://127.0.0.1:${await freePort()}`
+      // CAIRN_MATCHER_URL names a matcher, --onchain overrides it: createRequest as before.
+      const onchain = await json([...base, '--onchain'], { role: 'requester', env: { CAIRN_MATCHER_URL: closed } })
+      expect(onchain).toMatchObject({ path: 'onchain' })
+      expect(onchain.transactionHash).toMatch(/^0x[0-9a-f]{64}$/)
 
-    // The matcher is down: the signed request is posted on chain under its own id, from the deposit.
-    const posted = await json([...base, '--matcher-url', closed], { role: 'requester' })
-    expect(posted).toMatchObject({ path: 'posted', escrowSource: 'deposit' })
-    expect(posted.matcherUnavailable).toContain(`the matcher at ${closed} is unavailable (ECONNREFUSED)`)
-    const postedId = BigInt(posted.requestId as string)
-    expect(postedId & (1n << 63n)).toBe(1n << 63n)
-    expect(await getRequestStatus(current().reader, postedId)).toBe('Open')
-    expect(await json(['status', postedId.toString()])).toMatchObject({ state: 'Open' })
-    const saved = await loadSignedRequest(posted.savedTo as string, current().reader)
-    expect(saved?.requestId).toBe(postedId)
-    // Text output names the path.
-    const text = await run([...base, '--matcher-url', closed], { role: 'requester' })
-    expect(text.code).toBe(0)
-    expect(text.stdout).toMatch(/path:\s+posted/)
+      // The matcher is down: the signed request is posted on chain under its own id, from the deposit.
+      const posted = await json([...base, '--matcher-url', closed], { role: 'requester' })
+      expect(posted).toMatchObject({ path: 'posted', escrowSource: 'deposit' })
+      expect(posted.matcherUnavailable).toContain(`the matcher at ${closed} is unavailable (ECONNREFUSED)`)
+      const postedId = BigInt(posted.requestId as string)
+      expect(postedId & (1n << 63n)).toBe(1n << 63n)
+      expect(await getRequestStatus(current().reader, postedId)).toBe('Open')
+      expect(await json(['status', postedId.toString()])).toMatchObject({ state: 'Open' })
+      const saved = await loadSignedRequest(posted.savedTo as string, current().reader)
+      expect(saved?.requestId).toBe(postedId)
+      // Text output names the path.
+      const text = await run([...base, '--matcher-url', closed], { role: 'requester' })
+      expect(text.code).toBe(0)
+      expect(text.stdout).toMatch(/path:\s+posted/)
 
-    // A signed request nobody used yet (signed with the SDK, saved where `cairn request` saves): status, then cancel.
-    const now = Number(await chainTime(current().reader))
-    const signed = await signRequest(current().actors.requester, {
-      marketId: 1,
-      maxReward: 1n,
-      provingTime: 600,
-      matchingExpiry: now + 600,
-      deadline: now + 1_200,
-      speedPreferenceBps: 5_000,
-      refundAddress: anvilAccount(devRoles.requester).account.address,
-      publicInputs: { data: publicInputs, uri: '', digest: zeroHash },
-      privateInputs: { data: '0x', uri: '', digest: zeroHash },
-    })
-    const file = join(scratch, 'pending.json')
-    await saveSignedRequest(file, current().reader, signed)
-    const id = signed.requestId.toString()
-    expect(await json(['status', id, '--signed', file])).toMatchObject({
-      requestId: id,
-      state: 'Signed',
-      onChain: 'unused',
-      nonce: signed.request.nonce.toString(),
-    })
-    const unknown = await run(['status', id])
-    expect(unknown.code).toBe(1)
-    expect(unknown.stderr).toContain(`request ${id} is not on chain, and no signed request is saved at`)
-    expect(unknown.stderr).toContain('--signed <file>')
-    const other = await run(['cancel', id, '--signed', file], { role: 'prover' })
-    expect(other.code).toBe(1)
-    expect(other.stderr).toContain('only its requester can cancel its nonce')
-    const cancelled = await json(['cancel', id, '--signed', file], { role: 'requester' })
-    expect(cancelled).toMatchObject({ requestId: id, state: 'nonceSpent' })
-    expect(await json(['status', id, '--signed', file])).toMatchObject({ onChain: 'nonceSpent' })
-    // By nonce alone; both or neither is a usage error.
-    expect(await json(['cancel', '--nonce', '0x1234'], { role: 'requester' })).toMatchObject({ nonce: '4660' })
-    expect((await run(['cancel'], { role: 'requester' })).code).toBe(2)
-    expect((await run(['cancel', id, '--nonce', '1'], { role: 'requester' })).code).toBe(2)
-  })
+      // A signed request nobody used yet (signed with the SDK, saved where `cairn request` saves): status, then cancel.
+      const now = Number(await chainTime(current().reader))
+      const signed = await signRequest(current().actors.requester, {
+        marketId: 1,
+        maxReward: 1n,
+        provingTime: 600,
+        matchingExpiry: now + 600,
+        deadline: now + 1_200,
+        speedPreferenceBps: 5_000,
+        refundAddress: anvilAccount(devRoles.requester).account.address,
+        publicInputs: { data: publicInputs, uri: '', digest: zeroHash },
+        privateInputs: { data: '0x', uri: '', digest: zeroHash },
+      })
+      const file = join(scratch, 'pending.json')
+      await saveSignedRequest(file, current().reader, signed)
+      const id = signed.requestId.toString()
+      expect(await json(['status', id, '--signed', file])).toMatchObject({
+        requestId: id,
+        state: 'Signed',
+        onChain: 'unused',
+        nonce: signed.request.nonce.toString(),
+      })
+      const unknown = await run(['status', id])
+      expect(unknown.code).toBe(1)
+      expect(unknown.stderr).toContain(`request ${id} is not on chain, and no signed request is saved at`)
+      expect(unknown.stderr).toContain('--signed <file>')
+      const other = await run(['cancel', id, '--signed', file], { role: 'prover' })
+      expect(other.code).toBe(1)
+      expect(other.stderr).toContain('only its requester can cancel its nonce')
+      const cancelled = await json(['cancel', id, '--signed', file], { role: 'requester' })
+      expect(cancelled).toMatchObject({ requestId: id, state: 'nonceSpent' })
+      expect(await json(['status', id, '--signed', file])).toMatchObject({ onChain: 'nonceSpent' })
+      // By nonce alone; both or neither is a usage error.
+      expect(await json(['cancel', '--nonce', '0x1234'], { role: 'requester' })).toMatchObject({ nonce: '4660' })
+      expect((await run(['cancel'], { role: 'requester' })).code).toBe(2)
+      expect((await run(['cancel', id, '--nonce', '1'], { role: 'requester' })).code).toBe(2)
+    },
+    LONG_CLI_TEST_MS,
+  )
 
   it('status and wait show a signed request fulfilled on the fast lane: who proved it, at what price, the proof', async () => {
     const { actors, deployment, reader } = current()

@@ -12,6 +12,7 @@ import { createJournal, type JournalFs, nodeJournalFs } from '../enclave/matcher
 import { createOrderStore } from '../enclave/matcher/order-store.js'
 import { createOrderStream } from '../enclave/matcher/order-stream.js'
 import { batchGasLimit, type SignedBatchPorts, sendSignedBatch } from '../enclave/matcher/signed-batches.js'
+import { spentOrders } from '../enclave/matcher/spent-orders.js'
 import { createSubmitter, type Prepared } from '../enclave/matcher/submitter.js'
 import type { SignedAssignmentBatch } from '../ts/assignment.js'
 import type { Deployment } from '../ts/deployment.js'
@@ -161,20 +162,25 @@ describe('order intake checks', () => {
   })
 })
 
+/** A pending order of the requester's, with request id = nonce. */
+function pendingEntry(nonce: bigint, maxReward: bigint) {
+  return {
+    requestId: nonce,
+    order: { request: request({ nonce, maxReward }), signature: '0x' as Hex },
+    digest: zeroHash,
+    acceptedAt: NOW,
+    paymentToken: TOKEN,
+    wallet: false,
+    state: 'pending' as const,
+    benchedUntil: 0,
+    refusals: 0,
+  }
+}
+
 describe('deposit across orders', () => {
   it('one balance backs orders only up to its amount, per token; an ended order frees its part', async () => {
     const store = createOrderStore({ maxPending: 3 })
-    const entry = (nonce: bigint) => ({
-      requestId: nonce,
-      order: { request: request({ nonce, maxReward: 4n * ETHER }), signature: '0x' as Hex },
-      digest: zeroHash,
-      acceptedAt: NOW,
-      paymentToken: TOKEN,
-      wallet: false,
-      state: 'pending' as const,
-      benchedUntil: 0,
-      refusals: 0,
-    })
+    const entry = (nonce: bigint) => pendingEntry(nonce, 4n * ETHER)
     expect(store.admit(entry(1n), 10n * ETHER)).toBeUndefined()
     expect(store.admit(entry(2n), 10n * ETHER)).toBeUndefined()
     expect(store.admit(entry(3n), 10n * ETHER)?.code).toBe('InsufficientDeposit')
@@ -183,6 +189,26 @@ describe('deposit across orders', () => {
     expect(store.admit(entry(3n), 10n * ETHER)).toBeUndefined()
     expect(store.admit(entry(4n), 100n * ETHER)).toBeUndefined()
     expect(store.admit(entry(5n), 100n * ETHER)?.code).toBe('TooManyOrders')
+  })
+})
+
+describe('deposit across orders, as the chain moves on', () => {
+  it('an order whose nonce the chain shows spent no longer counts: its payment is out of the balance already', async () => {
+    const store = createOrderStore()
+    const chain = fakeChain()
+    const entry = (nonce: bigint) => pendingEntry(nonce, 40n * ETHER)
+    expect(store.admit(entry(1n), 40n * ETHER)).toBeUndefined()
+    // Order 1 is used on chain (its escrow leaves the balance) before this matcher's follow loop ends it; the
+    // requester tops up by the 40 the first refusal named: 40 + 40 − 40 escrowed = 40 on chain.
+    expect(store.admit(entry(2n), 40n * ETHER)?.code).toBe('InsufficientDeposit')
+    chain.words.set(`${requester.address.toLowerCase()}:0`, 1n << 1n)
+    const spent = await spentOrders(chain, store.pendingOf(requester.address))
+    expect([...spent]).toEqual([1n])
+    expect(store.admit(entry(2n), 40n * ETHER, spent)).toBeUndefined()
+    // Not spent, it still counts.
+    expect(
+      store.admit(entry(3n), 40n * ETHER, await spentOrders(chain, store.pendingOf(requester.address)))?.code,
+    ).toBe('InsufficientDeposit')
   })
 })
 

@@ -17,11 +17,13 @@ import {
   isAddressEqual,
   parseEther,
   sha256,
+  size,
   stringToBytes,
   toHex,
   zeroAddress,
 } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { poseidon2PreimageProgram, readNoirProgram } from '../enclave/prover/backends/noir.js'
 import { anvilAccount, devRoles } from '../ts/devnet/accounts.js'
 import {
   createDevMarkets,
@@ -73,13 +75,16 @@ import {
   type SignedProofRequest,
   signedRequestState,
   slash,
+  ultraHonkVerifierAdapterAbi,
   unwrapDataKey,
   waitForProof,
 } from '../ts/index.js'
+import { noirRequestInputs, poseidon2Hash } from '../ts/noir.js'
 import { eventually as waitFor } from './eventually.js'
 
 const GROTH16_PRICE = parseEther('25')
 const TEE_PRICE = parseEther('10')
+const NOIR_PRICE = parseEther('15')
 const MAX_REWARD = parseEther('40')
 /** What the runner lists as its proving time in both markets: a request must allow at least this much. */
 const LISTED_PROVING_TIME = 20
@@ -124,7 +129,7 @@ beforeAll(async () => {
   const network = await startNetwork({})
   setup = {
     network,
-    markets: { groth16Restaked: 0n, groth16Native: 0n, teeWasm: 0n },
+    markets: { groth16Restaked: 0n, groth16Native: 0n, teeWasm: 0n, noir: 0n },
     dir,
     launch,
     offers: [],
@@ -136,6 +141,7 @@ beforeAll(async () => {
   const offers: ProverMarketOffer[] = [
     { marketId: markets.groth16Native, backend: 'groth16', price: GROTH16_PRICE, provingTime: LISTED_PROVING_TIME },
     { marketId: markets.teeWasm, backend: 'tee-wasm', price: TEE_PRICE, provingTime: LISTED_PROVING_TIME },
+    { marketId: markets.noir, backend: 'noir', price: NOIR_PRICE, provingTime: LISTED_PROVING_TIME },
   ]
   setup = { ...setup, markets, offers }
   const [matcher, prover] = await Promise.all([
@@ -220,6 +226,32 @@ async function postPrivateGroth16(options: { wrongPreimage?: boolean; provingTim
     privateInputs: plaintext,
   })
   return { posted, statement, plaintext }
+}
+
+/**
+ * A Poseidon2-preimage statement for the Noir market (noir/poseidon2_preimage): inputs by ABI name, checked against
+ * the circuit's ABI before anything is encrypted; the preimage private.
+ */
+async function postPrivateNoir(options: { wrongPreimage?: boolean } = {}) {
+  const { requester, markets } = current()
+  const program = await readNoirProgram(poseidon2PreimageProgram)
+  const preimage = randomFieldElement()
+  const context = randomFieldElement()
+  const digest = await poseidon2Hash([preimage])
+  const inputs = noirRequestInputs(program.abi, {
+    digest: toHex(digest),
+    context: toHex(context),
+    preimage: toHex(options.wrongPreimage ? preimage + 1n : preimage),
+  })
+  if (inputs.privateInputs === undefined) throw new Error('the Noir circuit has no private inputs')
+  const posted = await requestProof(requester, {
+    marketId: markets.noir,
+    maxReward: MAX_REWARD,
+    provingTime: PROVING_TIME,
+    publicInputs: inputs.publicInputs,
+    privateInputs: inputs.privateInputs,
+  })
+  return { posted, preimage, publicInputs: inputs.publicInputs, plaintext: inputs.privateInputs }
 }
 
 /** A sha256-preimage statement for the TEE-WASM program: public context ‖ sha256(preimage), the preimage private. */
@@ -537,6 +569,86 @@ describe('the Cairn network end to end: matcher and prover runner as processes o
     expect(await getRequestState(network.marketplace.reader, posted.requestId)).toBe('Fulfilled')
   })
 
+  it('proves a private-input Noir request (UltraHonk ZK) only the prover enclave could read; the preimage never goes on chain in clear', async () => {
+    const { network, markets, prover } = current()
+    const { reader, deployment } = network.marketplace
+    const { posted, preimage, publicInputs, plaintext } = await postPrivateNoir()
+    const encrypted = posted.encrypted
+    if (!encrypted) throw new Error('requestProof did not encrypt the private inputs')
+
+    const { proof, stages } = await proofOf(posted.requestId)
+    expect(stages).toEqual(['open', 'assigned', 'input-key-released', 'fulfilled'])
+    expect(proof.publicInputs).toBe(publicInputs)
+    expect(proof.privateInputsDigest).toBe(encrypted.digest)
+    expect(isAddressEqual(proof.prover, prover)).toBe(true)
+    expect(proof.price).toBe(NOIR_PRICE)
+    expect(await getRequestState(reader, posted.requestId)).toBe('Fulfilled')
+    // A real ZK UltraHonk proof of the requested statement, through the market's adapter.
+    expect(size(proof.proof)).toBe(5952)
+    const verifies = await reader.public.readContract({
+      address: deployment.contracts.noirAdapter,
+      abi: ultraHonkVerifierAdapterAbi,
+      functionName: 'verify',
+      args: [proof.publicInputs, proof.proof, proofContextOf(proof)],
+    })
+    expect(verifies).toBe(true)
+
+    // The preimage is nowhere on chain in clear: not in the request's envelope, not in the fulfilling transaction
+    // (public inputs and proof), not in any of the request's marketplace events.
+    const preimageWord = toHex(preimage, { size: 32 }).slice(2)
+    const loaded = await loadRequest(reader, posted.requestId)
+    const envelope = loaded.privateInputs.data
+    expect(envelope).toBe(encrypted.envelope)
+    const fulfil = await reader.public.getTransaction({ hash: proof.transactionHash })
+    const logs = await reader.public.getLogs({
+      address: deployment.contracts.proofMarketplace,
+      fromBlock: deployment.deployBlock,
+    })
+    for (const [where, data] of [
+      ['envelope', envelope],
+      ['fulfil calldata', fulfil.input],
+      ['marketplace logs', logs.map((log) => log.data).join('')],
+    ] as const) {
+      expect(data.toLowerCase(), where).not.toContain(preimageWord)
+      expect(data.toLowerCase(), where).not.toContain(bytesToHex(plaintext).slice(2))
+    }
+    // The data key was released to the prover's enclave key in the Noir market, which alone opens the plaintext.
+    const enclave = await getProverEnclave(
+      { ...reader, attestation: network.attestation.marketplace },
+      markets.noir,
+      prover,
+    )
+    if (!enclave) throw new Error('the prover has no active enclave key in the Noir market')
+    const released = await reader.public.getContractEvents({
+      address: deployment.contracts.proofMarketplace,
+      abi: proofMarketplaceAbi,
+      eventName: 'InputKeyReleased',
+      args: { requestId: posted.requestId },
+      fromBlock: deployment.deployBlock,
+      strict: true,
+    })
+    const [{ args }] = released as [(typeof released)[number]]
+    const enclaveKey = await proverEnclaveEciesKey(markets.noir, enclave.eciesPublicKey)
+    const context = contextOf(markets, loaded, markets.noir)
+    expect(decryptWithInputKey({ envelope, inputKey: args.inputKey, privateKey: enclaveKey, context })).toEqual(
+      plaintext,
+    )
+    expect(
+      caught(() => openPrivateInputs({ envelope, privateKey: anvilAccount(devRoles.requester).privateKey, context })),
+    ).toMatchObject({ name: 'PrivateInputsError', code: 'NoWrapForRecipient' })
+  })
+
+  it('rejects a private Noir preimage that fails the circuit assertion by enclave attestation: paid, refunded', async () => {
+    const { network, prover } = current()
+    const { posted } = await postPrivateNoir({ wrongPreimage: true })
+    const failure = await failureOf(posted.requestId)
+    expect(failure.outcome).toBe('InputsRejected')
+    expect(failure.details.price).toBe(NOIR_PRICE)
+    expect(failure.details.refund).toBe(MAX_REWARD - NOIR_PRICE)
+    expect(isAddressEqual(failure.details.prover as Address, prover)).toBe(true)
+    expect(await getRequestState(network.marketplace.reader, posted.requestId)).toBe('InputsRejected')
+  })
+
   it('rejects a private preimage that does not match the digest by enclave attestation: paid, refunded, no slash', async () => {
     const { network, prover } = current()
     const { reader, deployment } = network.marketplace
@@ -849,12 +961,16 @@ describe('the Cairn network end to end: matcher and prover runner as processes o
 })
 
 /** The request an enclave opens the private inputs for, from the request's own logged fields. */
-function contextOf(markets: DevMarkets, request: { requester: Address; publicInputs: Inputs }): PrivateInputsContext {
+function contextOf(
+  markets: DevMarkets,
+  request: { requester: Address; publicInputs: Inputs },
+  marketId = markets.groth16Native,
+): PrivateInputsContext {
   const { deployment } = current().network.marketplace
   return {
     chainId: deployment.chainId,
     marketplace: deployment.contracts.proofMarketplace,
-    marketId: markets.groth16Native,
+    marketId,
     requester: request.requester,
     publicInputsDigest: inputsDigest(request.publicInputs),
   }

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { defineBackend, type ProofJob, type ProverBackend } from '../enclave/prover/backends/backend.js'
 import { POSEIDON_PREIMAGE } from '../enclave/prover/backends/groth16.js'
+import { INSECURE_DEV_CRS, type NoirBackend, POSEIDON2_PREIMAGE } from '../enclave/prover/backends/noir.js'
 import { loadBackend, proverBackends } from '../enclave/prover/backends/registry.js'
 import { programIdOf, SHA256_PREIMAGE, sha256PreimageProgram } from '../enclave/prover/backends/tee-wasm.js'
 import { marketSchema } from '../enclave/prover/config.js'
@@ -15,12 +16,16 @@ const marketplace = '0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512' as const
 const verifier = '0x5FbDB2315678afecb367f032d93F642f64180aa3' as const
 
 /** A chain that serves only what a TeeProofVerifier answers about itself. */
-async function verifierReader(answers: { marketId?: bigint; marketplace?: `0x${string}` } = {}): Promise<CairnReader> {
+async function verifierReader(
+  answers: { marketId?: bigint; marketplace?: `0x${string}`; publicInputCount?: bigint } = {},
+): Promise<CairnReader> {
   const programId = programIdOf(new Uint8Array(await readFile(sha256PreimageProgram)))
   const reads: Record<string, unknown> = {
     programId,
     marketId: answers.marketId ?? 7n,
     marketplace: answers.marketplace ?? marketplace,
+    // What an UltraHonkVerifierAdapter answers (noir/poseidon2_preimage: [digest, context]).
+    publicInputCount: answers.publicInputCount ?? 2n,
   }
   const readContract = async ({ functionName }: { functionName: string }) => reads[functionName]
   return {
@@ -31,7 +36,7 @@ async function verifierReader(answers: { marketId?: bigint; marketplace?: `0x${s
 
 describe('the prover backend registry', () => {
   it('derives the market entry from its list: each kind with its own fields and their defaults', () => {
-    expect(proverBackends.map((backend) => backend.kind)).toEqual(['groth16', 'tee-wasm'])
+    expect(proverBackends.map((backend) => backend.kind)).toEqual(['groth16', 'tee-wasm', 'noir'])
     expect(marketSchema.parse({ ...offer, backend: 'groth16' })).toMatchObject({
       backend: 'groth16',
       groth16: POSEIDON_PREIMAGE,
@@ -43,6 +48,19 @@ describe('the prover backend registry', () => {
       teeWasm: { module: 'p.wasm', digestKind: 0 },
     })
     expect(marketSchema.safeParse({ ...offer, backend: 'plonk' }).success).toBe(false)
+    // A Noir market names its CRS: the development one only by its unmistakable name, never by default.
+    expect(marketSchema.safeParse({ ...offer, backend: 'noir', noir: {} }).success).toBe(false)
+    expect(marketSchema.safeParse({ ...offer, backend: 'noir', noir: { crs: 'dev' } }).success).toBe(false)
+    expect(marketSchema.parse({ ...offer, backend: 'noir', noir: { crs: INSECURE_DEV_CRS } })).toMatchObject({
+      noir: { program: POSEIDON2_PREIMAGE, flavour: 'zk', crs: INSECURE_DEV_CRS, threads: 1 },
+    })
+    expect(
+      marketSchema.parse({
+        ...offer,
+        backend: 'noir',
+        noir: { program: 'c.json', flavour: 'no-zk', crs: { ignitionCrsPath: '/srv/crs' } },
+      }),
+    ).toMatchObject({ noir: { program: 'c.json', flavour: 'no-zk', crs: { ignitionCrsPath: '/srv/crs' } } })
     // A backend's fields belong to its kind only: another kind's are not read.
     expect(marketSchema.parse({ ...offer, backend: 'groth16', teeWasm: { module: 'p.wasm' } })).not.toHaveProperty(
       'teeWasm',
@@ -65,6 +83,18 @@ describe('the prover backend registry', () => {
     // One backend per key, kept while the key is current.
     expect(await teeWasm({ signer, signerKey })).toBe(backend)
   })
+
+  it('loads a Noir market whose verifier takes the program’s public inputs, and refuses one that does not', async () => {
+    const entry = marketSchema.parse({ ...offer, backend: 'noir', noir: { crs: INSECURE_DEV_CRS } })
+    const market = { marketId: 7n, verifier }
+    await expect(
+      loadBackend(entry, { ...market, reader: await verifierReader({ publicInputCount: 3n }) }),
+    ).rejects.toThrow(`market 7's verifier ${verifier} takes 3 public inputs, the program poseidon2-preimage has 2`)
+    const noir = await loadBackend(entry, { ...market, reader: await verifierReader() })
+    const backend = (await noir(undefined)) as NoirBackend
+    expect(backend).toMatchObject({ kind: 'noir', flavour: 'zk', dyadicSize: 256 })
+    await backend.destroy()
+  }, 60_000)
 
   it('refuses at load a TEE market whose verifier serves another market or marketplace, or is not the market’s', async () => {
     const entry = marketSchema.parse({ ...offer, backend: 'tee-wasm' })

@@ -46,7 +46,7 @@ beforeAll(async () => {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-restaked-stake-'))
   const launch: LaunchOptions = { logDir: join(dir, 'logs'), stateDir: join(dir, 'state') }
   const network = await startNetwork({})
-  setup = { network, markets: { groth16Restaked: 0n, groth16Native: 0n, teeWasm: 0n }, dir, services: [] }
+  setup = { network, markets: { groth16Restaked: 0n, groth16Native: 0n, teeWasm: 0n, noir: 0n }, dir, services: [] }
   await fundActors(network)
   const markets = await createDevMarkets(network)
   setup = { ...setup, markets }

@@ -173,6 +173,8 @@ function deploymentOf(marketplace: Address): Deployment {
     stakeToken: zeroAddress,
     groth16Verifier: zeroAddress,
     groth16Adapter: zeroAddress,
+    noirHonkVerifier: zeroAddress,
+    noirAdapter: zeroAddress,
     requestLens: zeroAddress,
   }
   return { chainId, deployBlock: 0n, owner: zeroAddress, treasury: zeroAddress, matcher: zeroAddress, contracts }

@@ -53,6 +53,14 @@ export const contractsManifest = [
   { artifact: 'Groth16BatchVerifier', deployedAs: { marketplace: ['groth16Adapter'] }, decodesErrors: true },
   // The generated verifier's adapter, for markets created before the batch verifier.
   { artifact: 'Groth16VerifierAdapter', decodesErrors: true },
+  // The devnet Noir market (noir/poseidon2_preimage, DEV CRS): bb.js' ZK UltraHonk verifier, deployed from its
+  // artifact (ZKTranscriptLib linked), and the adapter in front of it, which turns the verifier's reverts into false.
+  {
+    artifact: 'Poseidon2PreimageDevZkHonkVerifier',
+    deployedAs: { marketplace: ['noirHonkVerifier'] },
+    decodesErrors: false,
+  },
+  { artifact: 'UltraHonkVerifierAdapter', deployedAs: { marketplace: ['noirAdapter'] }, decodesErrors: true },
   { artifact: 'RequestLens', deployedAs: { marketplace: ['requestLens'] }, decodesErrors: true },
   // Deployed by the ProofMarketplace constructor and run by its fallback: its functions, events and errors
   // (ISignedRequests, IPrivateClaims, IInputRejections) are served at the marketplace's address.

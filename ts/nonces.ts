@@ -7,7 +7,8 @@ import { type Address, bytesToBigInt } from 'viem'
  * start ("the lowest unused bit") is not safe: two processes of one requester would hand out the same nonce and one
  * request would fail at use with NonceUsed. So each process draws a random word of its own (248 random bits: two
  * processes collide with probability 2^-124 per pair) and counts through its 256 nonces, then draws another.
- * A process that signs one request and exits (the CLI) always spends the first nonce of a word.
+ * A process that signs one request and exits would always spend the first nonce of a word: the CLI therefore keeps
+ * its cursor on disk (ts/cli/kit/nonce-store.ts) and passes the nonce in.
  */
 
 type Cursor = { word: bigint; next: number }

@@ -1,8 +1,9 @@
 import { constants } from 'node:fs'
-import { open, readFile, rename } from 'node:fs/promises'
+import { open, rename } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { type Address, getAddress, type Hex, isAddress, isHex } from 'viem'
 import { encodeOrder, type OrderBody, parseOrderBody } from '../../ts/orders.js'
+import { readTextIfExists } from '../../ts/text-file.js'
 import type { FastKind } from './fast-policy.js'
 
 /*
@@ -73,14 +74,7 @@ async function syncDirectory(path: string): Promise<void> {
 }
 
 export const nodeJournalFs: JournalFs = {
-  async read(path) {
-    try {
-      return await readFile(path, 'utf8')
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-      throw error
-    }
-  },
+  read: readTextIfExists,
   async append(path, text) {
     let created = false
     let handle = await open(path, constants.O_WRONLY | constants.O_APPEND).catch((error: NodeJS.ErrnoException) => {

@@ -45,10 +45,16 @@ export type OrderStore = {
   get: (requestId: bigint) => OrderEntry | undefined
   /** Pending orders, in acknowledgement order. */
   pending: () => OrderEntry[]
-  /** maxReward of the requester's pending orders of `token`. */
-  committed: (requester: Address, token: Address) => bigint
-  /** Checks the per-requester bounds and the deposit rule against `balance`, then takes the order as pending. */
-  admit: (entry: OrderEntry, balance: bigint) => OrderFailure | undefined
+  /** The requester's pending orders. */
+  pendingOf: (requester: Address) => OrderEntry[]
+  /** maxReward of the requester's pending orders of `token`, but those in `spent`. */
+  committed: (requester: Address, token: Address, spent?: ReadonlySet<bigint>) => bigint
+  /**
+   * Checks the per-requester bounds and the deposit rule against `balance`, then takes the order as pending. `spent`:
+   * pending orders whose nonce the chain showed spent before `balance` was read, so their payment is already out of
+   * it (used, or fast-fulfilled, before this matcher's follow loop ended them): they do not count against it again.
+   */
+  admit: (entry: OrderEntry, balance: bigint, spent?: ReadonlySet<bigint>) => OrderFailure | undefined
   /** Takes a replayed order back as pending, unchecked (it was acknowledged before the restart). */
   restore: (entry: OrderEntry) => void
   /** Forgets an order that was never acknowledged (its journal write failed). */
@@ -70,17 +76,18 @@ export function createOrderStore(limits: { maxPending?: number; maxStrikes?: num
   const strikes = new Map<string, number>()
   const ofRequester = (requester: Address) =>
     [...pending.values()].filter((entry) => isAddressEqual(entry.order.request.requester, requester))
-  const committed = (requester: Address, token: Address) =>
+  const committed = (requester: Address, token: Address, spent: ReadonlySet<bigint> = new Set()) =>
     ofRequester(requester)
-      .filter((entry) => isAddressEqual(entry.paymentToken, token))
+      .filter((entry) => isAddressEqual(entry.paymentToken, token) && !spent.has(entry.requestId))
       .reduce((sum, entry) => sum + entry.order.request.maxReward, 0n)
   const blocked = (requester: Address) => (strikes.get(requester.toLowerCase()) ?? 0) >= maxStrikes
 
   return {
     get: (requestId) => pending.get(requestId) ?? ended.get(requestId),
     pending: () => [...pending.values()],
+    pendingOf: ofRequester,
     committed,
-    admit(entry, balance) {
+    admit(entry, balance, spent) {
       const { requester, maxReward } = entry.order.request
       if (blocked(requester)) {
         return {
@@ -99,7 +106,7 @@ export function createOrderStore(limits: { maxPending?: number; maxStrikes?: num
       }
       const short = depositFailure({
         balance,
-        committed: committed(requester, entry.paymentToken),
+        committed: committed(requester, entry.paymentToken, spent),
         maxReward,
         token: entry.paymentToken,
       })

@@ -19,6 +19,7 @@ import {
 } from './order-checks.js'
 import { type Journal, type JournalRecord, type Replayed, shouldCompact } from './order-journal.js'
 import { type OrderEntry, type OrderStore, orderRequest } from './order-store.js'
+import { spentOrders } from './spent-orders.js'
 import type { SignedOrderHooks } from './submitter.js'
 
 /*
@@ -199,6 +200,8 @@ export function createOrderStream(ports: OrderStreamPorts): OrderStream {
     }
     const { head, reader } = ready
     const now = Number(head.timestamp)
+    // Read before the balance (checkOrder's), so that an order seen spent has its payment out of that balance.
+    const spent = await spentOrders(reader, store.pendingOf(order.request.requester))
     const checked = await checkOrder(order, {
       chain: reader,
       now,
@@ -222,7 +225,7 @@ export function createOrderStream(ports: OrderStreamPorts): OrderStream {
       refusals: 0,
     }
     // Synchronous from the deposit rule to the reservation: concurrent orders of one requester see each other.
-    const refused = store.admit(entry, checked.balance)
+    const refused = store.admit(entry, checked.balance, spent)
     if (refused !== undefined) return reject(refused, order, requestId)
     const started = performance.now()
     try {

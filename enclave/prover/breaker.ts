@@ -5,8 +5,9 @@
  * token), or deleting the file while the runner is stopped. A missing file counts as a reset at the chain head of the next
  * start, so slashes older than the runner's first start never trip it.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { rename, writeFile } from 'node:fs/promises'
 import { z } from 'zod'
+import { readTextIfExists } from '../../ts/text-file.js'
 
 const stateFile = z.object({
   tripped: z.boolean(),
@@ -80,13 +81,8 @@ export async function loadBreaker(path: string, head: bigint): Promise<Breaker> 
 }
 
 async function readState(path: string): Promise<z.infer<typeof stateFile> | undefined> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
-  }
+  const text = await readTextIfExists(path)
+  if (text === undefined) return undefined
   const parsed = stateFile.safeParse(JSON.parse(text))
   if (!parsed.success) throw new Error(`${path}: ${z.prettifyError(parsed.error)}`)
   return parsed.data

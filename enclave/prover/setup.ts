@@ -8,6 +8,7 @@ import type { Logger } from 'pino'
 import { type Address, isAddressEqual, zeroAddress } from 'viem'
 import type { CairnClient } from '../../ts/client.js'
 import { DEFAULT_INPUT_TIMEOUT_MS, DEFAULT_MAX_INPUT_BYTES } from '../../ts/input-uris.js'
+import { INSECURE_DEV_CRS } from './backends/noir.js'
 import type { Breaker } from './breaker.js'
 import type { ProverRunnerConfig } from './config.js'
 import type { KeyRotation } from './key-rotation.js'
@@ -69,7 +70,15 @@ export async function setUp(params: SetupParams): Promise<void> {
   }
   await lane(() => ensureRegistered(client, registration, logger))
   if (config.stake !== undefined) await lane(() => ensureStake(client, config.stake as bigint, logger))
-  for (const market of config.markets) markets.set(market.marketId, await loadMarket(client, market))
+  for (const market of config.markets) {
+    markets.set(market.marketId, await loadMarket(client, market))
+    if (market.backend === 'noir' && market.noir.crs === INSECURE_DEV_CRS) {
+      logger.warn(
+        { marketId: market.marketId.toString() },
+        'Noir market proven on the INSECURE DEVELOPMENT CRS (noir/dev-crs: public tau, every proof forgeable): devnets and tests only',
+      )
+    }
+  }
   const kept = { nativeStaking: client.deployment.contracts.nativeStaking, mirror: stakeKeeper?.mirror }
   for (const market of unkeptStake(markets.values(), kept)) {
     logger.warn(

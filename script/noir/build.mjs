@@ -5,10 +5,12 @@
 //   node script/noir/build.mjs --check          rebuild into a temp dir and compare with noir/build/manifest.json
 //
 // Pipeline per circuit: noir_wasm compiles the Nargo project (program JSON: ABI + ACIR bytecode); bb.js (WASM,
-// UltraHonk, keccak transcript, non-ZK) computes the verification key and the Solidity verifier on the dev CRS; the
-// verifier gets the dev [τ]G2 (noir/dev-crs), is renamed, pinned to 0.8.30 and `forge fmt`ed; noir_js executes the
-// fixture inputs and bb.js proves and verifies them. Every step is deterministic (non-ZK UltraHonk proofs have no
-// blinding), so `--check` compares every artifact, fixtures included, byte for byte.
+// UltraHonk, keccak transcript) computes the verification key and the Solidity verifier on the dev CRS, in the
+// non-ZK flavour for every circuit and also in the ZK flavour for the market circuits; each verifier gets the dev
+// [τ]G2 (noir/dev-crs), is renamed, pinned to 0.8.30 and `forge fmt`ed; noir_js executes the fixture inputs and bb.js
+// proves and verifies them. Every step but ZK proving is deterministic (non-ZK UltraHonk proofs have no blinding), so
+// `--check` compares every artifact byte for byte, non-ZK fixtures included; ZK proofs are blinded with fresh
+// randomness, so `--check` verifies the committed ZK fixtures against the rebuilt verification key instead.
 //
 // THE DEV CRS IS NOT SECURE: τ is derived from a public string. See noir/README.md and noir/dev-crs/README.md.
 
@@ -35,8 +37,15 @@ import {
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const SOLIDITY_PRAGMA = 'pragma solidity 0.8.30;'
-/** bb.js proof flavour: keccak transcript (what the EVM verifier recomputes), no zero-knowledge masking. */
-const VERIFIER_TARGET = 'evm-no-zk'
+/**
+ * bb.js proof flavours, both with the keccak transcript the EVM verifier recomputes. `noZk`: no zero-knowledge
+ * masking (deterministic proofs, cheaper to verify); `zk`: masked (a proof reveals nothing of the private inputs).
+ * See noir/README.md for which a market should use.
+ */
+const FLAVOURS = {
+  noZk: { verifierTarget: 'evm-no-zk', zeroKnowledge: false, suffix: 'DevHonkVerifier', files: '' },
+  zk: { verifierTarget: 'evm', zeroKnowledge: true, suffix: 'DevZkHonkVerifier', files: '.zk' },
+}
 const NOIR_VERSION = '1.0.0-beta.15'
 const MANIFEST = 'noir/build/manifest.json'
 const FOUNDRY = join(ROOT, 'bin', 'foundry.mjs')
@@ -52,7 +61,9 @@ const fieldHex = (value) => `0x${toWord(value)}`
 const CIRCUITS = [
   {
     name: 'poseidon2_preimage',
-    contract: 'Poseidon2PreimageDevHonkVerifier',
+    contract: 'Poseidon2Preimage',
+    /** The market circuit: also built in the ZK flavour (the devnet's Noir market verifies ZK proofs). */
+    flavours: ['noZk', 'zk'],
     count: 8,
     fixture: async (i, hash) => {
       const preimage = BigInt(i + 1)
@@ -61,7 +72,8 @@ const CIRCUITS = [
   },
   {
     name: 'poseidon2_pair',
-    contract: 'Poseidon2PairDevHonkVerifier',
+    contract: 'Poseidon2Pair',
+    flavours: ['noZk'],
     count: 3,
     fixture: async (i, hash) => {
       const left = BigInt(i + 1)
@@ -71,11 +83,14 @@ const CIRCUITS = [
   },
 ]
 
-const paths = (c) => ({
+const contractName = (c, flavour) => `${c.contract}${FLAVOURS[flavour].suffix}`
+
+/** A circuit's files in one flavour (the program is the same in both). ZK fixtures are not reproducible. */
+const paths = (c, flavour) => ({
   program: `noir/build/${c.name}.json`,
-  vk: `noir/build/${c.name}.vk`,
-  verifier: `src/verifiers/generated/${c.contract}.sol`,
-  fixtures: `noir/build/${c.name}.fixtures.json`,
+  vk: `noir/build/${c.name}${FLAVOURS[flavour].files}.vk`,
+  verifier: `src/verifiers/generated/${contractName(c, flavour)}.sol`,
+  fixtures: `noir/build/${c.name}${FLAVOURS[flavour].files}.fixtures.json`,
 })
 
 const started = performance.now()
@@ -170,7 +185,8 @@ function publicInputNames(program) {
 }
 
 /** Turns bb.js' generated verifier into the committed DEV verifier source. */
-function postProcessVerifier(source, circuit) {
+function postProcessVerifier(source, circuit, flavour) {
+  const zk = FLAVOURS[flavour].zeroKnowledge
   const replaceAll = (text, pattern, replacement, expected, what) => {
     const count = text.match(new RegExp(pattern.source, 'gm'))?.length ?? 0
     if (count !== expected) throw new Error(`verifier: expected ${expected} × ${what}, found ${count}`)
@@ -179,12 +195,19 @@ function postProcessVerifier(source, circuit) {
   let out = source
   out = replaceAll(out, /^pragma solidity >=0\.8\.21;$/, SOLIDITY_PRAGMA, 1, 'first pragma')
   out = replaceAll(out, /^pragma solidity \^0\.8\.27;\n/, '', 1, 'second pragma')
-  out = replaceAll(out, /^contract HonkVerifier is /, `contract ${circuit.contract} is `, 1, 'contract declaration')
+  out = replaceAll(
+    out,
+    /^contract HonkVerifier is /,
+    `contract ${contractName(circuit, flavour)} is `,
+    1,
+    'contract declaration',
+  )
   out = replaceAll(
     out,
     /^(\/\/ SPDX-License-Identifier: [^\n]+\n)/,
     `$1// Generated by script/noir/build.mjs from noir/${circuit.name} (bb.js ${BB_JS_VERSION} UltraHonk, keccak, ` +
-      'non-ZK). DO NOT EDIT.\n// DEVELOPMENT CRS (noir/dev-crs): its verification key and pairing G2 point come from ' +
+      `${zk ? 'ZK; ZKTranscriptLib is linked' : 'non-ZK'}). DO NOT EDIT.\n` +
+      '// DEVELOPMENT CRS (noir/dev-crs): its verification key and pairing G2 point come from ' +
       'a public tau,\n// so proofs are forgeable. Never deploy it outside tests and devnets. Rebuild: `npm run build:noir`.\n',
     1,
     'SPDX line',
@@ -208,8 +231,35 @@ function encodeFixture(inputs, names, proofData) {
   }
 }
 
+/**
+ * The committed (randomized) ZK fixtures of a circuit, each checked to state the fixture it should (same inputs and
+ * public inputs as a rebuild would prove) and to verify with the rebuilt verification key.
+ */
+async function verifyCommittedFixtures({ backend, verifierTarget, names, path, count, c, hash }) {
+  if (!existsSync(abs(path))) throw new Error(`${path} is missing: run \`npm run build:noir\``)
+  const { fixtures } = JSON.parse(readFileSync(abs(path), 'utf8'))
+  if (fixtures?.length !== count) throw new Error(`${path}: ${fixtures?.length} fixtures, expected ${count}`)
+  for (let i = 0; i < count; i++) {
+    const inputs = await c.fixture(i, hash)
+    const expected = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, fieldHex(v)]))
+    const publicInputs = `0x${names.map((n) => toWord(inputs[n])).join('')}`
+    const f = fixtures[i]
+    if (json(f.inputs) !== json(expected) || f.publicInputs !== publicInputs) {
+      throw new Error(`${path}: fixture ${i} states other inputs than the build's fixture ${i}`)
+    }
+    const proofData = {
+      proof: Buffer.from(f.proof.slice(2), 'hex'),
+      publicInputs: names.map((n) => fieldHex(inputs[n])),
+    }
+    if (!(await backend.verifyProof(proofData, { verifierTarget }))) {
+      throw new Error(`${path}: fixture ${i} does not verify with the rebuilt verification key`)
+    }
+  }
+  return fixtures
+}
+
 /** Builds every artifact into `outDir` (repository-relative layout) and returns the manifest describing them. */
-async function buildArtifacts(outDir) {
+async function buildArtifacts(outDir, options = {}) {
   const tools = await step('toolchain versions', () => toolchain())
   const programs = {}
   for (const c of CIRCUITS) programs[c.name] = await step(`compile noir/${c.name}`, () => compile(c.name))
@@ -233,7 +283,7 @@ async function buildArtifacts(outDir) {
 
   const manifest = {
     toolchain: tools,
-    flavour: { verifierTarget: VERIFIER_TARGET, transcript: 'keccak', zeroKnowledge: false },
+    transcript: 'keccak',
     devCrs: {
       secure: false,
       note: 'DEVELOPMENT CRS: tau = sha256(tauSeed) mod r is public; every proof is forgeable. Not for production.',
@@ -251,61 +301,79 @@ async function buildArtifacts(outDir) {
   }
   try {
     for (const c of CIRCUITS) {
-      const p = paths(c)
       const program = programs[c.name]
       const names = publicInputNames(program)
       const backend = new UltraHonkBackend(program.bytecode, api)
-      const vk = await step(`${c.name}: verification key`, () =>
-        backend.getVerificationKey({ verifierTarget: VERIFIER_TARGET }),
-      )
-      const verifier = await step(`${c.name}: Solidity verifier`, async () =>
-        postProcessVerifier(await backend.getSolidityVerifier(vk, { verifierTarget: VERIFIER_TARGET }), c),
-      )
       const noir = new Noir(program)
-      const fixtures = []
-      await step(`${c.name}: prove + verify ${c.count} fixtures`, async () => {
-        for (let i = 0; i < c.count; i++) {
+      const entry = {
+        source: `noir/${c.name}`,
+        sourceSha256: sourceHash(c.name),
+        publicInputs: names,
+        ...sizes[c.name],
+        flavours: {},
+        artifacts: {},
+        randomizedFixtures: {},
+      }
+      for (const flavour of c.flavours) {
+        const { verifierTarget, zeroKnowledge } = FLAVOURS[flavour]
+        const p = paths(c, flavour)
+        const label = `${c.name} (${verifierTarget})`
+        const vk = await step(`${label}: verification key`, () => backend.getVerificationKey({ verifierTarget }))
+        const verifier = await step(`${label}: Solidity verifier`, async () =>
+          postProcessVerifier(await backend.getSolidityVerifier(vk, { verifierTarget }), c, flavour),
+        )
+        const prove = async (i) => {
           const inputs = await c.fixture(i, hash)
           const { witness } = await noir.execute(
             Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, fieldHex(v)])),
           )
-          const proofData = await backend.generateProof(witness, { verifierTarget: VERIFIER_TARGET })
-          if (!(await backend.verifyProof(proofData, { verifierTarget: VERIFIER_TARGET }))) {
-            throw new Error(`${c.name}: fixture ${i} does not verify`)
+          const proofData = await backend.generateProof(witness, { verifierTarget })
+          if (!(await backend.verifyProof(proofData, { verifierTarget }))) {
+            throw new Error(`${label}: fixture ${i} does not verify`)
           }
-          fixtures.push(encodeFixture(inputs, names, proofData))
+          return encodeFixture(inputs, names, proofData)
         }
-      })
-      const proofBytes = (fixtures[0].proof.length - 2) / 2
-      if (fixtures.some((f) => (f.proof.length - 2) / 2 !== proofBytes)) throw new Error('proof lengths differ')
-      const files = {
-        program: json(program),
-        vk: Buffer.from(vk),
-        verifier,
-        fixtures: json({
-          description:
-            `UltraHonk (${VERIFIER_TARGET}) proofs for noir/${c.name} on the DEV CRS. publicInputs = the public ` +
-            `inputs [${names.join(', ')}] as 32-byte words; proof = bb.js proof bytes. ` +
-            'Regenerate with `npm run build:noir`.',
-          vkSha256: sha256Hex(vk),
-          publicInputNames: names,
-          proofBytes,
-          fixtures,
-        }),
+        // ZK proofs are blinded with fresh randomness: a rebuild cannot reproduce them, so `--check` keeps the
+        // committed ones and verifies them instead (same statements, same verification key).
+        const reuse = zeroKnowledge && options.verifyCommittedZk
+        const fixtures = reuse
+          ? await step(`${label}: verify the committed fixtures`, () =>
+              verifyCommittedFixtures({ backend, verifierTarget, names, path: p.fixtures, count: c.count, c, hash }),
+            )
+          : []
+        if (!reuse) {
+          await step(`${label}: prove + verify ${c.count} fixtures`, async () => {
+            for (let i = 0; i < c.count; i++) fixtures.push(await prove(i))
+          })
+        }
+        const proofBytes = (fixtures[0].proof.length - 2) / 2
+        if (fixtures.some((f) => (f.proof.length - 2) / 2 !== proofBytes)) throw new Error('proof lengths differ')
+        const files = {
+          program: json(program),
+          vk: Buffer.from(vk),
+          verifier,
+          fixtures: json({
+            description:
+              `UltraHonk (${verifierTarget}) proofs for noir/${c.name} on the DEV CRS. publicInputs = the public ` +
+              `inputs [${names.join(', ')}] as 32-byte words; proof = bb.js proof bytes. ` +
+              `${zeroKnowledge ? 'ZK proofs are randomized: `--check` verifies them rather than rebuilding them. ' : ''}` +
+              'Regenerate with `npm run build:noir`.',
+            vkSha256: sha256Hex(vk),
+            publicInputNames: names,
+            proofBytes,
+            fixtures,
+          }),
+        }
+        for (const [key, rel] of Object.entries(p)) {
+          mkdirSync(dirname(join(outDir, rel)), { recursive: true })
+          writeFileSync(join(outDir, rel), files[key])
+          const digest = sha256Hex(readFileSync(join(outDir, rel)))
+          if (key === 'fixtures' && zeroKnowledge) entry.randomizedFixtures[rel] = digest
+          else entry.artifacts[rel] = digest
+        }
+        entry.flavours[flavour] = { verifierTarget, zeroKnowledge, contract: contractName(c, flavour), proofBytes }
       }
-      for (const [key, rel] of Object.entries(p)) {
-        mkdirSync(dirname(join(outDir, rel)), { recursive: true })
-        writeFileSync(join(outDir, rel), files[key])
-      }
-      manifest.circuits[c.name] = {
-        source: `noir/${c.name}`,
-        sourceSha256: sourceHash(c.name),
-        contract: c.contract,
-        publicInputs: names,
-        ...sizes[c.name],
-        proofBytes,
-        artifacts: Object.fromEntries(Object.values(p).map((rel) => [rel, sha256Hex(readFileSync(join(outDir, rel)))])),
-      }
+      manifest.circuits[c.name] = entry
     }
   } finally {
     await api.destroy()
@@ -316,8 +384,8 @@ async function buildArtifacts(outDir) {
 async function build() {
   const outDir = makeTempDir()
   const manifest = await buildArtifacts(outDir)
-  for (const { artifacts } of Object.values(manifest.circuits)) {
-    for (const [rel, hash] of Object.entries(artifacts)) {
+  for (const { artifacts, randomizedFixtures } of Object.values(manifest.circuits)) {
+    for (const [rel, hash] of Object.entries({ ...artifacts, ...randomizedFixtures })) {
       mkdirSync(dirname(abs(rel)), { recursive: true })
       cpSync(join(outDir, rel), abs(rel))
       console.log(`[noir]   ${hash}  ${rel}`)
@@ -332,13 +400,13 @@ async function check() {
   const committed = JSON.parse(readFileSync(abs(MANIFEST), 'utf8'))
   const problems = []
   for (const [name, circuit] of Object.entries(committed.circuits ?? {})) {
-    for (const [rel, expected] of Object.entries(circuit.artifacts)) {
+    for (const [rel, expected] of Object.entries({ ...circuit.artifacts, ...circuit.randomizedFixtures })) {
       if (!existsSync(abs(rel))) problems.push(`${rel}: missing`)
       else if (sha256Hex(readFileSync(abs(rel))) !== expected) problems.push(`${rel}: differs from ${MANIFEST}`)
     }
     if (!CIRCUITS.some((c) => c.name === name)) problems.push(`${MANIFEST}: unknown circuit ${name}`)
   }
-  const fresh = await buildArtifacts(makeTempDir())
+  const fresh = await buildArtifacts(makeTempDir(), { verifyCommittedZk: true })
   if (json(fresh) !== json(committed)) {
     for (const key of new Set([...Object.keys(fresh), ...Object.keys(committed)])) {
       if (JSON.stringify(fresh[key]) !== JSON.stringify(committed[key])) {
@@ -354,7 +422,7 @@ async function check() {
     console.error('[noir] Rebuild with `npm run build:noir` and commit the result (or fix the toolchain drift).')
     return 1
   }
-  console.log(`[noir] check OK: rebuild is byte-identical to ${MANIFEST}`)
+  console.log(`[noir] check OK: rebuild is byte-identical to ${MANIFEST} (committed ZK fixtures verified)`)
   return 0
 }
 

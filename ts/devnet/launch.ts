@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Hex, parseEther } from 'viem'
+import { INSECURE_DEV_CRS, POSEIDON2_PREIMAGE } from '../../enclave/prover/backends/noir.js'
 import { stakeMirrorAbi } from '../generated.js'
 import { createMarket } from '../market.js'
 import { mintDevToken } from '../tokens.js'
@@ -26,6 +27,11 @@ export type DevMarkets = {
   groth16Native: bigint
   /** TEE-attested WASM (sha256 preimage program), native stake. */
   teeWasm: bigint
+  /**
+   * Noir noir/poseidon2_preimage (private preimage), UltraHonk ZK proofs on the DEVELOPMENT CRS (noir/dev-crs), native
+   * stake.
+   */
+  noir: bigint
 }
 
 function baseMarket(network: Network, overrides: Partial<MarketParams>): MarketParams {
@@ -43,7 +49,7 @@ function baseMarket(network: Network, overrides: Partial<MarketParams>): MarketP
   }
 }
 
-/** Creates the three markets and lets the dev enclave measurement prove in each. */
+/** Creates the four markets and lets the dev enclave measurement prove in each. */
 export async function createDevMarkets(network: Network): Promise<DevMarkets> {
   const owner = network.marketplace.actors.deployer
   const groth16Restaked = (
@@ -72,8 +78,17 @@ export async function createDevMarkets(network: Network): Promise<DevMarkets> {
     await createMarket(owner, baseMarket(network, { verifier, metadataURI: 'cairn-devnet://sha256-preimage-wasm' }))
   ).marketId
   if (teeWasm !== nextMarketId) throw new Error(`TEE market got id ${teeWasm}, its verifier names ${nextMarketId}`)
-  for (const marketId of [groth16Restaked, groth16Native, teeWasm]) await network.allowProverMarket(marketId)
-  return { groth16Restaked, groth16Native, teeWasm }
+  const noir = (
+    await createMarket(
+      owner,
+      baseMarket(network, {
+        verifier: network.marketplace.deployment.contracts.noirAdapter,
+        metadataURI: 'cairn-devnet://noir-poseidon2-preimage?flavour=zk&crs=INSECURE-DEV-CRS',
+      }),
+    )
+  ).marketId
+  for (const marketId of [groth16Restaked, groth16Native, teeWasm, noir]) await network.allowProverMarket(marketId)
+  return { groth16Restaked, groth16Native, teeWasm, noir }
 }
 
 export type LaunchOptions = {
@@ -173,10 +188,16 @@ export async function startMatcher(network: Network, options: LaunchOptions): Pr
 
 export type ProverMarketOffer = {
   marketId: bigint
-  backend: 'groth16' | 'tee-wasm'
+  backend: 'groth16' | 'tee-wasm' | 'noir'
   price: bigint
   provingTime: number
 }
+
+/**
+ * The devnet Noir market's backend fields: noir/poseidon2_preimage, ZK proofs, on the DEVELOPMENT CRS (the devnet's
+ * verifier is built on it: src/verifiers/generated/Poseidon2PreimageDevZkHonkVerifier.sol).
+ */
+const DEVNET_NOIR_ENTRY = { noir: { program: POSEIDON2_PREIMAGE, flavour: 'zk', crs: INSECURE_DEV_CRS } } as const
 
 /** The file holding the bearer token a devnet prover runner's POST /reset requires (mode 0600, made at its start). */
 export function proverOperatorTokenFile(options: Pick<LaunchOptions, 'stateDir'>, name = 'prover'): string {
@@ -209,6 +230,7 @@ export async function startProver(
     backend,
     price: price.toString(),
     provingTime,
+    ...(backend === 'noir' ? DEVNET_NOIR_ENTRY : {}),
   }))
   return startService({
     name,

@@ -7,9 +7,10 @@
 import { z } from 'zod'
 import type { BackendDefinition, BackendForKey, BackendMarket } from './backend.js'
 import { groth16Backend } from './groth16.js'
+import { noirBackend } from './noir.js'
 import { teeWasmBackend } from './tee-wasm.js'
 
-export const proverBackends = [groth16Backend, teeWasmBackend] as const
+export const proverBackends = [groth16Backend, teeWasmBackend, noirBackend] as const
 
 type ListedBackend = (typeof proverBackends)[number]
 

@@ -1,15 +1,34 @@
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
 import { zeroAddress } from 'viem'
 import { iStakeSourceAbi } from '../../generated.js'
 import { createMarket, getMarketDetails, listMarkets, MAX_FALLBACK_DELAY } from '../../market.js'
+import { type NoirProgram, noirPublicInputCount, parseNoirProgram } from '../../noir.js'
+import { createNoirMarket, DEFAULT_NOIR_VERIFY_GAS } from '../../noir-market.js'
 import { amountFlag, durationFlag, integerFlag, requiredFlag, stringFlag, UsageError } from '../kit/args.js'
-import { usageAddress } from '../kit/context.js'
+import { type CommandContext, usageAddress } from '../kit/context.js'
 import { formatAmount } from '../kit/output.js'
 import { command } from '../kit/spec.js'
 
 export const marketCreate = command({
   description:
-    'The verifier, payment token and stake source default to the deployment’s Groth16 adapter, payment token and native staking. Stake amounts are in the stake source’s token.',
+    'The verifier, payment token and stake source default to the deployment’s Groth16 adapter, payment token and native staking. Stake amounts are in the stake source’s token. A Noir market: --noir <compiled program .json> and --honk-verifier <address> (the bb.js UltraHonk verifier generated for that program, deployed) deploy an UltraHonkVerifierAdapter taking the program’s public inputs (from its ABI) and the verifier’s proof length (asked of the verifier), and create the market with it; its metadata URI defaults to noir:sha256:<program hash>.',
   options: {
+    noir: {
+      type: 'string',
+      value: '<program.json>',
+      description: 'a Noir circuit’s compiled program (nargo/noir_wasm JSON): create a Noir market for it',
+    },
+    'honk-verifier': {
+      type: 'string',
+      value: '<address>',
+      description: 'with --noir: the deployed bb.js UltraHonk verifier of that program (required with --noir)',
+    },
+    'verify-gas': {
+      type: 'string',
+      value: '<gas>',
+      description: `with --noir: gas the adapter gives each verification (default ${DEFAULT_NOIR_VERIFY_GAS})`,
+    },
     verifier: {
       type: 'string',
       value: '<address>',
@@ -47,9 +66,13 @@ export const marketCreate = command({
       description: 'circuit, artifacts, input encoding (default empty)',
     },
   },
-  examples: ['cairn market create --stake-per-task 100 --slash-penalty 50 --metadata-uri ipfs://…'],
+  examples: [
+    'cairn market create --stake-per-task 100 --slash-penalty 50 --metadata-uri ipfs://…',
+    'cairn market create --noir noir/build/poseidon2_preimage.json --honk-verifier 0x… --stake-per-task 100 --slash-penalty 50',
+  ],
   run: async (ctx) => {
     const { flags, command: name } = ctx
+    const noir = await noirFlags(ctx)
     const client = await ctx.client()
     const { contracts } = client.deployment
     const addressFlag = (flag: string, fallback: `0x${string}`) => {
@@ -65,19 +88,39 @@ export const marketCreate = command({
     const { decimals } = await ctx.token(client, stakeToken)
     const bps = stringFlag(flags, 'compensation-bps')
     const delay = stringFlag(flags, 'fallback-delay')
-    ctx.progress.step('creating the market')
-    const { marketId, fee, receipt } = await createMarket(client, {
-      verifier: addressFlag('verifier', contracts.groth16Adapter),
+    const market = {
       paymentToken: addressFlag('payment-token', contracts.paymentToken),
       stakeSource,
       stakePerTask: amountFlag(requiredFlag(flags, 'stake-per-task', name), decimals, 'stake-per-task', name),
       slashPenalty: amountFlag(requiredFlag(flags, 'slash-penalty', name), decimals, 'slash-penalty', name),
       requesterCompensationBps: bps === undefined ? 5_000 : Number(integerFlag(bps, 'compensation-bps', name)),
       fallbackDelay: delay === undefined ? 30 : durationFlag(delay, 'fallback-delay', name),
-      metadataURI: stringFlag(flags, 'metadata-uri') ?? '',
+      metadataURI: stringFlag(flags, 'metadata-uri') ?? (noir === undefined ? '' : `noir:sha256:${noir.hash}`),
+    }
+    const native = await ctx.token(client, zeroAddress)
+    if (noir !== undefined) {
+      ctx.progress.step('deploying the UltraHonk adapter and creating the Noir market')
+      const created = await createNoirMarket(client, { ...noir, market })
+      ctx.progress.done()
+      return {
+        marketId: created.marketId,
+        creationFee: created.fee,
+        creationFeeFormatted: formatAmount(created.fee, native),
+        transactionHash: created.receipt.transactionHash,
+        noir: {
+          verifier: created.adapter,
+          honkVerifier: noir.honkVerifier,
+          publicInputCount: created.publicInputCount,
+          proofLength: created.proofLength,
+        },
+      }
+    }
+    ctx.progress.step('creating the market')
+    const { marketId, fee, receipt } = await createMarket(client, {
+      ...market,
+      verifier: addressFlag('verifier', contracts.groth16Adapter),
     })
     ctx.progress.done()
-    const native = await ctx.token(client, zeroAddress)
     return {
       marketId,
       creationFee: fee,
@@ -86,6 +129,44 @@ export const marketCreate = command({
     }
   },
 })
+
+/** A Noir market's flags, checked before anything is sent: the program read and its ABI checked, the verifier named. */
+async function noirFlags(ctx: CommandContext) {
+  const { flags, command: name } = ctx
+  const path = stringFlag(flags, 'noir')
+  if (path === undefined) {
+    for (const flag of ['honk-verifier', 'verify-gas']) {
+      if (stringFlag(flags, flag) !== undefined) throw new UsageError(`--${flag} needs --noir <program.json>`, name)
+    }
+    return undefined
+  }
+  if (stringFlag(flags, 'verifier') !== undefined) {
+    throw new UsageError(
+      '--noir deploys the market’s verifier (an adapter over --honk-verifier): drop --verifier',
+      name,
+    )
+  }
+  const honkVerifier = usageAddress(requiredFlag(flags, 'honk-verifier', name), 'honk-verifier', name)
+  const gas = stringFlag(flags, 'verify-gas')
+  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new UsageError(`--noir: cannot read ${path}: ${error.code ?? error}`, name)
+  })
+  let program: NoirProgram
+  try {
+    program = parseNoirProgram(JSON.parse(text), path)
+  } catch (error) {
+    throw new UsageError(`--noir: ${error instanceof Error ? error.message : String(error)}`, name)
+  }
+  if (noirPublicInputCount(program.abi) === 0) {
+    throw new UsageError(`--noir: ${path} has no public inputs: nothing would bind a proof to a request`, name)
+  }
+  return {
+    program,
+    honkVerifier,
+    hash: createHash('sha256').update(text).digest('hex'),
+    ...(gas === undefined ? {} : { verifyGasLimit: integerFlag(gas, 'verify-gas', name) }),
+  }
+}
 
 export const marketShow = command({
   positionals: [{ name: 'marketId', description: 'the market id' }],

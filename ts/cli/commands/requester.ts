@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { bytesToHex, type Hex, isHex, zeroAddress } from 'viem'
 import type { CairnClient, CairnReader } from '../../client.js'
 import { type FastFulfilment, findFastFulfilment } from '../../fast-fulfilments.js'
+import { NoirInputError, type NoirProgram, noirRequestInputs, parseNoirProgram } from '../../noir.js'
 import { getOrderStatus, OrderRejectedError } from '../../order-stream.js'
 import { getBalance, getBalances, getMarket, getRequestStatus, type LoadedRequest, loadRequest } from '../../readers.js'
 import { type ProofRequest, requestProof, type SignedProofRequest } from '../../request-proof.js'
@@ -24,6 +25,7 @@ import {
   UsageError,
 } from '../kit/args.js'
 import { type CommandContext, tokenAddressFlag, usageAddress } from '../kit/context.js'
+import { takeCliNonce } from '../kit/nonce-store.js'
 import { formatAmount, formatDuration, formatTime, toText } from '../kit/output.js'
 import { loadSignedRequest, saveSignedRequest, signedRequestPath } from '../kit/signed-store.js'
 import { command } from '../kit/spec.js'
@@ -115,6 +117,48 @@ async function publicInputsOf(ctx: CommandContext): Promise<Hex> {
     throw new UsageError('--inputs-hex: expected 0x-prefixed hex of whole bytes, not empty', ctx.command)
   }
   return hex as Hex
+}
+
+/**
+ * A Noir request's public inputs and private inputs plaintext from --noir-program and --noir-inputs, checked against
+ * the circuit's ABI (a field that does not fit is named); undefined without --noir-program.
+ */
+async function noirInputsOf(
+  ctx: CommandContext,
+): Promise<{ publicInputs: Hex; privateInputs?: Uint8Array } | undefined> {
+  const { flags, command: name } = ctx
+  const programFile = stringFlag(flags, 'noir-program')
+  const inputsFile = stringFlag(flags, 'noir-inputs')
+  if (programFile === undefined) {
+    if (inputsFile !== undefined) throw new UsageError('--noir-inputs needs --noir-program <program.json>', name)
+    return undefined
+  }
+  for (const flag of ['inputs', 'inputs-hex', 'private-inputs']) {
+    if (stringFlag(flags, flag) !== undefined) {
+      throw new UsageError(`--noir-program takes the inputs from --noir-inputs: drop --${flag}`, name)
+    }
+  }
+  const parse = (bytes: Uint8Array, flag: string): unknown => {
+    try {
+      return JSON.parse(new TextDecoder().decode(bytes))
+    } catch (error) {
+      throw new UsageError(`--${flag}: not JSON: ${error instanceof Error ? error.message : String(error)}`, name)
+    }
+  }
+  let program: NoirProgram
+  try {
+    program = parseNoirProgram(parse(await readBytes(programFile, 'noir-program', name), 'noir-program'), programFile)
+  } catch (error) {
+    if (error instanceof UsageError) throw error
+    throw new UsageError(`--noir-program: ${error instanceof Error ? error.message : String(error)}`, name)
+  }
+  const inputs = parse(await readBytes(requiredFlag(flags, 'noir-inputs', name), 'noir-inputs', name), 'noir-inputs')
+  try {
+    return noirRequestInputs(program.abi, inputs)
+  } catch (error) {
+    if (error instanceof NoirInputError) throw new UsageError(`--noir-inputs: ${error.message}`, name)
+    throw error
+  }
 }
 
 /** Prints waitForProof's steps as progress. */
@@ -248,6 +292,17 @@ export const request = command({
     inputs: { type: 'string', value: '<file>', description: 'public inputs: the file’s bytes' },
     'inputs-hex': { type: 'string', value: '<0x…>', description: 'public inputs as hex' },
     'private-inputs': { type: 'string', value: '<file>', description: 'private inputs to encrypt: the file’s bytes' },
+    'noir-program': {
+      type: 'string',
+      value: '<program.json>',
+      description: 'a Noir market: its circuit’s compiled program; inputs then come from --noir-inputs',
+    },
+    'noir-inputs': {
+      type: 'string',
+      value: '<file.json>',
+      description:
+        'with --noir-program: the circuit’s inputs by ABI name, public and private together ({"digest": "0x…", "preimage": "0x…"}); checked against the ABI before anything is encrypted or sent',
+    },
     'private-inputs-uri': {
       type: 'string',
       value: '<uri>',
@@ -291,30 +346,47 @@ export const request = command({
     'cairn request --market 1 --inputs-hex 0x… --max-reward 40 --proving-time 10m --matcher-url http://127.0.0.1:PORT',
     'cairn request --market 1 --inputs-hex 0x… --max-reward 40 --proving-time 10m --onchain',
     'cairn request --market 2 --inputs public.bin --private-inputs secret.bin --max-reward 5 --proving-time 1h',
+    'cairn request --market 4 --noir-program noir/build/poseidon2_preimage.json --noir-inputs inputs.json --max-reward 40 --proving-time 10m',
   ],
   run: async (ctx) => {
     const { flags, command: name } = ctx
     const marketId = integerFlag(requiredFlag(flags, 'market', name), 'market', name)
     const privateFile = stringFlag(flags, 'private-inputs')
+    // A Noir request's inputs are checked against the circuit's ABI first: nothing is read from or sent to a chain
+    // (let alone encrypted) for inputs that do not fit it.
+    const noir = await noirInputsOf(ctx)
+    const hasPrivate = privateFile !== undefined || noir?.privateInputs !== undefined
     // Only private inputs need the attestation deployment (to find the matcher keys).
-    const client = privateFile === undefined ? await ctx.client() : await ctx.teeClient()
+    const client = hasPrivate ? await ctx.teeClient() : await ctx.client()
     const token = await paymentTokenOf(ctx, client, marketId)
     const now = (await client.public.getBlock({ blockTag: 'latest' })).timestamp
     const uri = stringFlag(flags, 'private-inputs-uri')
-    if (uri !== undefined && privateFile === undefined) {
-      throw new UsageError('--private-inputs-uri needs --private-inputs', name)
+    if (uri !== undefined && !hasPrivate) {
+      throw new UsageError('--private-inputs-uri needs private inputs (--private-inputs, or a Noir circuit’s)', name)
     }
     const matcherUrl = flags.onchain === true ? undefined : matcherUrlOf(ctx)
     const ackTimeout = stringFlag(flags, 'ack-timeout')
     const fromBlock = await client.public.getBlockNumber({ cacheTime: 0 })
     ctx.progress.step(matcherUrl === undefined ? 'posting the request' : 'signing and sending to the matcher')
+    // Signed: the next nonce of this machine's word for the requester, so that it rewrites a nonce slot in use.
+    const nonce =
+      matcherUrl === undefined
+        ? undefined
+        : await takeCliNonce(
+            ctx.env,
+            client.deployment.chainId,
+            client.deployment.contracts.proofMarketplace,
+            client.wallet.account.address,
+          )
     const created = await requestProof(client, {
       marketId,
+      ...(nonce === undefined ? {} : { nonce }),
       maxReward: amountFlag(requiredFlag(flags, 'max-reward', name), token.decimals, 'max-reward', name),
       provingTime: durationFlag(requiredFlag(flags, 'proving-time', name), 'proving-time', name),
       ...scheduleFlags(flags, name, now),
-      publicInputs: await publicInputsOf(ctx),
+      publicInputs: noir?.publicInputs ?? (await publicInputsOf(ctx)),
       ...(privateFile === undefined ? {} : { privateInputs: await readBytes(privateFile, 'private-inputs', name) }),
+      ...(noir?.privateInputs === undefined ? {} : { privateInputs: noir.privateInputs }),
       ...(uri === undefined ? {} : { privateInputsUri: uri }),
       ...(matcherUrl === undefined ? {} : { matcherUrl }),
       ...(ackTimeout === undefined ? {} : { ackTimeoutMs: durationFlag(ackTimeout, 'ack-timeout', name) * 1000 }),

@@ -1,10 +1,11 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { isAddressEqual } from 'viem'
 import type { CairnReader } from '../../client.js'
 import { encodeOrder, parseOrderBody } from '../../orders.js'
 import { type SignedRequestWithSignature, signedRequestId } from '../../signed-requests.js'
+import { readTextIfExists } from '../../text-file.js'
 
 /*
  * Where `cairn request` keeps the signed requests it sends: until one is used it exists nowhere on chain, so
@@ -41,13 +42,10 @@ export async function loadSignedRequest(
   path: string,
   reader: CairnReader,
 ): Promise<SignedRequestWithSignature | undefined> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw new Error(`cannot read the signed request ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`)
-  }
+  const text = await readTextIfExists(path).catch((error: NodeJS.ErrnoException) => {
+    throw new Error(`cannot read the signed request ${path}: ${error.code ?? error}`)
+  })
+  if (text === undefined) return undefined
   let json: { chainId?: unknown; marketplace?: unknown; request?: unknown; signature?: unknown }
   try {
     json = JSON.parse(text)

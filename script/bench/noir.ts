@@ -1,0 +1,334 @@
+// Overhead of the prover runner's Noir proving over bare bb.js proving of the same circuit (noir/poseidon2_preimage,
+// UltraHonk, ZK flavour by default, on the DEVELOPMENT CRS).
+//   npm run bench:noir                               → a table
+//   npm run bench:noir -- --json                     → the same figures as JSON
+//   npm run bench:noir -- --proofs 30 --flavour no-zk
+//
+// Method. The same statements (random preimage, its Poseidon2 digest, a random context) are proven four ways, in
+// rotating order after a warm-up, each on its own Barretenberg (patched dev WASM, dev CRS, --threads threads):
+// - bare bb.js: what a Noir app does with the documented API: `new Noir(program).execute(inputs)` (noir_js), then
+//   `new UltraHonkBackend(bytecode, api).generateProof(witness, { verifierTarget })`. bb.js prints a line per proof
+//   from generateProof; console.log is silenced for the run so the terminal is not part of the measure.
+// - bare bb.js with the key: the same, but `api.circuitProve` given the verification key computed once (what
+//   generateProof does minus recomputing the key; what the runner's backend calls).
+// - the Noir backend's prove() alone, on the plaintext private inputs: where the runner's time goes.
+// - runner: the statement as a task through the runner's scheduler and job path (enclave/prover/scheduler.ts,
+//   job.ts): deadline signal, inputs checked against the request's inputsDigest, the data key unwrapped with the
+//   enclave keyring and the private inputs decrypted (ECIES + AES-GCM), the Noir backend (ABI checks, noir_js
+//   witness, bb.js proof, public-input check), the Fulfilment and its fulfilBatch calldata; no chain.
+// Overhead = (runner − bare) / bare, of means and of medians; the target is ≤ 5 % over bare bb.js.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { gunzipSync } from 'node:zlib'
+import { UltraHonkBackend } from '@aztec/bb.js'
+import { type CompiledCircuit, Noir } from '@noir-lang/noir_js'
+import { pino } from 'pino'
+import { encodeFunctionData, type Hex, keccak256, toHex, zeroAddress, zeroHash } from 'viem'
+import {
+  createNoirBackend,
+  INSECURE_DEV_CRS,
+  NOIR_FLAVOURS,
+  type NoirFlavour,
+  poseidon2PreimageProgram,
+  readNoirProgram,
+} from '../../enclave/prover/backends/noir.js'
+import { createChainClock } from '../../enclave/prover/clock.js'
+import { proveTask } from '../../enclave/prover/job.js'
+import { openKeyring } from '../../enclave/prover/keys.js'
+import { createMetrics } from '../../enclave/prover/metrics.js'
+import { createScheduler, type TrackedTask } from '../../enclave/prover/scheduler.js'
+import { openDevBarretenberg } from '../../noir/dev-crs/index.mjs'
+import { randomFieldElement } from '../../ts/devnet/scenario.js'
+import { proofMarketplaceAbi } from '../../ts/generated.js'
+import { type NoirProgram, noirRequestInputs, poseidon2Hash } from '../../ts/noir.js'
+import { encryptPrivateInputs, wrapDataKey } from '../../ts/privacy.js'
+import { type Fulfilment, inlineInputs, requestInputsDigest } from '../../ts/types.js'
+
+const { values: flags } = parseArgs({
+  options: {
+    proofs: { type: 'string', default: '20' },
+    warmup: { type: 'string', default: '3' },
+    flavour: { type: 'string', default: 'zk' },
+    threads: { type: 'string', default: '1' },
+    json: { type: 'boolean', default: false },
+  },
+})
+const PROOFS = Number(flags.proofs)
+const WARMUP = Number(flags.warmup)
+const THREADS = Number(flags.threads)
+if (!(flags.flavour in NOIR_FLAVOURS)) throw new Error(`--flavour: zk or no-zk, not ${flags.flavour}`)
+const FLAVOUR = flags.flavour as NoirFlavour
+const VERIFIER_TARGET = NOIR_FLAVOURS[FLAVOUR]
+const CHAIN_ID = 31337
+const MARKETPLACE = '0x00000000000000000000000000000000000c0ffe'
+const MARKET_ID = 1n
+const REQUESTER = '0x000000000000000000000000000000000000beef'
+
+type Statement = { digest: bigint; context: bigint; preimage: bigint }
+type Summary = { mean: number; median: number; min: number; max: number }
+type Figures = {
+  circuit: string
+  flavour: NoirFlavour
+  threads: number
+  proofs: number
+  bareMs: Summary
+  bareWithKeyMs: Summary
+  /** The Noir backend's prove() alone, plaintext inputs. */
+  backendMs: Summary
+  runnerMs: Summary
+  /** (runner mean − bare mean) / bare mean, in percent. */
+  overheadPercent: number
+  overheadPercentMedian: number
+  /** The same against bare bb.js given the verification key. */
+  overheadOverKeyedPercent: number
+  overheadOverKeyedPercentMedian: number
+}
+
+function summary(samples: number[]): Summary {
+  const sorted = [...samples].sort((a, b) => a - b)
+  const middle = sorted.length / 2
+  const median =
+    sorted.length % 2 === 1
+      ? (sorted[Math.floor(middle)] as number)
+      : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
+  return {
+    mean: samples.reduce((sum, value) => sum + value, 0) / samples.length,
+    median,
+    min: sorted[0] as number,
+    max: sorted[sorted.length - 1] as number,
+  }
+}
+
+const fieldInputs = (s: Statement) => ({
+  digest: toHex(s.digest),
+  context: toHex(s.context),
+  preimage: toHex(s.preimage),
+})
+
+/** Bare bb.js, as its documentation shows: noir_js witness, then generateProof (the key recomputed every time). */
+async function barePath(program: NoirProgram) {
+  const api = await openDevBarretenberg({ numPoints: 513, threads: THREADS })
+  const noir = new Noir(program as CompiledCircuit)
+  const backend = new UltraHonkBackend(program.bytecode, api)
+  const bytecode = gunzipSync(Buffer.from(program.bytecode, 'base64'))
+  const settings = {
+    ipaAccumulation: false,
+    oracleHashType: 'keccak',
+    disableZk: FLAVOUR === 'no-zk',
+    optimizedSolidityVerifier: false,
+  }
+  const { bytes: verificationKey } = await api.circuitComputeVk({ circuit: { name: 'circuit', bytecode }, settings })
+  const log = console.log
+  return {
+    async run(s: Statement): Promise<number> {
+      console.log = () => {}
+      try {
+        const started = performance.now()
+        const { witness } = await noir.execute(fieldInputs(s))
+        await backend.generateProof(witness, { verifierTarget: VERIFIER_TARGET })
+        return performance.now() - started
+      } finally {
+        console.log = log
+      }
+    },
+    async runWithKey(s: Statement): Promise<number> {
+      const started = performance.now()
+      const { witness } = await noir.execute(fieldInputs(s))
+      await api.circuitProve({
+        witness: gunzipSync(witness),
+        circuit: { name: 'circuit', bytecode, verificationKey },
+        settings,
+      })
+      return performance.now() - started
+    },
+    stop: () => api.destroy(),
+  }
+}
+
+/** The runner's pieces, chain-free: a keyring with one enclave key, the Noir backend, a scheduler. */
+async function runnerPath(program: NoirProgram, directory: string) {
+  const keyring = await openKeyring(join(directory, 'keyring.json'), { chainId: CHAIN_ID, operator: zeroAddress })
+  const key = await keyring.generate(MARKET_ID)
+  await keyring.registered(key.signer, { registeredAt: 0, expiresAt: 2 ** 31 })
+  const backend = await createNoirBackend({ program, flavour: FLAVOUR, crs: INSECURE_DEV_CRS, threads: THREADS })
+  const inputUris = { maxBytes: 1 << 20, timeoutMs: 10_000, allowFileUris: false }
+  const context = { chainId: CHAIN_ID, marketplace: MARKETPLACE, operator: zeroAddress, keyring, inputUris } as const
+  const waiting = new Map<bigint, (calldata: Hex) => void>()
+  const scheduler = createScheduler({
+    maxConcurrent: 1,
+    submitMargin: 5,
+    clock: createChainClock(),
+    metrics: createMetrics(),
+    logger: pino({ level: 'silent' }),
+    prove: (task, signal) => proveTask(task, backend, context, signal),
+    onProof: (task, fulfilment: Fulfilment) =>
+      waiting.get(task.requestId)?.(
+        encodeFunctionData({ abi: proofMarketplaceAbi, functionName: 'fulfilBatch', args: [[fulfilment]] }),
+      ),
+    onInvalidInputs: (task, error) => {
+      throw new Error(`request ${task.requestId}: ${error.message}`)
+    },
+    onFailed: (task, reason, error) => {
+      throw new Error(`request ${task.requestId} failed (${reason})`, { cause: error })
+    },
+  })
+  let next = 1n
+
+  /** A task as the runner tracks it: the private inputs encrypted to the market, the data key wrapped to the enclave. */
+  function taskOf(s: Statement): TrackedTask {
+    const inputs = noirRequestInputs(program.abi, fieldInputs(s))
+    const { envelope, dataKey } = encryptPrivateInputs({
+      plaintext: inputs.privateInputs as Uint8Array,
+      context: {
+        chainId: CHAIN_ID,
+        marketplace: MARKETPLACE,
+        marketId: MARKET_ID,
+        requester: REQUESTER,
+        publicInputsDigest: keccak256(inputs.publicInputs),
+      },
+      recipients: [key.eciesPublicKey],
+    })
+    const publicInputs = inlineInputs(inputs.publicInputs)
+    const privateInputs = inlineInputs(envelope)
+    return {
+      requestId: (MARKET_ID << 64n) | next++,
+      marketId: MARKET_ID,
+      requester: REQUESTER,
+      request: {
+        refundAddress: zeroAddress,
+        maxReward: 1n,
+        createdAt: 0,
+        matchingExpiry: 0,
+        provingTime: 600,
+        inputsDigest: requestInputsDigest(publicInputs, privateInputs),
+      },
+      task: { prover: zeroAddress, price: 1n, deadline: Math.floor(Date.now() / 1000) + 3_600, compute: 1 },
+      publicInputs,
+      privateInputs,
+      inputKey: wrapDataKey(dataKey, key.eciesPublicKey),
+      backend: 'noir',
+      assignedAt: 0,
+      byMatcher: true,
+      state: 'queued',
+      attempts: 0,
+      abort: new AbortController(),
+    }
+  }
+
+  /** Milliseconds from handing the task to the scheduler to its fulfilBatch calldata. */
+  async function run(s: Statement): Promise<number> {
+    const task = taskOf(s)
+    const started = performance.now()
+    await new Promise<Hex>((resolve) => {
+      waiting.set(task.requestId, resolve)
+      scheduler.add(task)
+    })
+    const elapsed = performance.now() - started
+    waiting.delete(task.requestId)
+    return elapsed
+  }
+
+  /** Milliseconds of the Noir backend's prove() alone, on the plaintext private inputs (no scheduler, no decryption). */
+  async function runBackend(s: Statement): Promise<number> {
+    const inputs = noirRequestInputs(program.abi, fieldInputs(s))
+    const started = performance.now()
+    await backend.prove({
+      requestId: 1n,
+      marketId: MARKET_ID,
+      statement: { requestId: 1n, prover: zeroAddress, inputsDigest: zeroHash },
+      publicInputs: inputs.publicInputs,
+      privateInputs: inputs.privateInputs as Uint8Array,
+    })
+    return performance.now() - started
+  }
+
+  return {
+    run,
+    runBackend,
+    stop: async () => {
+      scheduler.stop()
+      await backend.destroy()
+    },
+  }
+}
+
+async function run(): Promise<Figures> {
+  const program = await readNoirProgram(poseidon2PreimageProgram)
+  const statements: Statement[] = []
+  for (let i = 0; i < PROOFS + WARMUP; i++) {
+    const preimage = randomFieldElement()
+    statements.push({ preimage, context: randomFieldElement(), digest: await poseidon2Hash([preimage]) })
+  }
+  const directory = await mkdtemp(join(tmpdir(), 'cairn-bench-noir-'))
+  const bare = await barePath(program)
+  const runner = await runnerPath(program, directory)
+  const samples = { bare: [] as number[], keyed: [] as number[], backend: [] as number[], runner: [] as number[] }
+  try {
+    for (const [i, s] of statements.entries()) {
+      // Rotate the order, so none always runs first (or on the warmest cache).
+      const ways = [
+        ['bare', () => bare.run(s)],
+        ['keyed', () => bare.runWithKey(s)],
+        ['backend', () => runner.runBackend(s)],
+        ['runner', () => runner.run(s)],
+      ] as const
+      for (let k = 0; k < ways.length; k++) {
+        const [name, work] = ways[(i + k) % ways.length] as (typeof ways)[number]
+        const ms = await work()
+        if (i >= WARMUP) samples[name].push(ms)
+      }
+    }
+  } finally {
+    await runner.stop()
+    await bare.stop()
+    await rm(directory, { recursive: true, force: true })
+  }
+  const [bareMs, bareWithKeyMs, backendMs, runnerMs] = [
+    summary(samples.bare),
+    summary(samples.keyed),
+    summary(samples.backend),
+    summary(samples.runner),
+  ]
+  const percent = (a: number, b: number) => ((a - b) / b) * 100
+  return {
+    circuit: 'noir/poseidon2_preimage',
+    flavour: FLAVOUR,
+    threads: THREADS,
+    proofs: PROOFS,
+    bareMs,
+    bareWithKeyMs,
+    backendMs,
+    runnerMs,
+    overheadPercent: percent(runnerMs.mean, bareMs.mean),
+    overheadPercentMedian: percent(runnerMs.median, bareMs.median),
+    overheadOverKeyedPercent: percent(runnerMs.mean, bareWithKeyMs.mean),
+    overheadOverKeyedPercentMedian: percent(runnerMs.median, bareWithKeyMs.median),
+  }
+}
+
+function table(f: Figures): string {
+  const ms = (value: number) => `${value.toFixed(1)} ms`
+  const line = (s: Summary) => `mean ${ms(s.mean)}, median ${ms(s.median)}, min ${ms(s.min)}, max ${ms(s.max)}`
+  const pct = (mean: number, median: number) => `${mean.toFixed(2)} % (mean), ${median.toFixed(2)} % (median)`
+  const rows: [string, string][] = [
+    [`proofs (${f.circuit}, ${f.flavour}, ${f.threads} thread(s), DEV CRS)`, String(f.proofs)],
+    ['bare bb.js: noir_js execute + generateProof', line(f.bareMs)],
+    ['bare bb.js given the key: execute + circuitProve', line(f.bareWithKeyMs)],
+    ['Noir backend prove() alone (plaintext inputs)', line(f.backendMs)],
+    ['runner: scheduler, job path, Noir backend', line(f.runnerMs)],
+    ['runner overhead over bare bb.js', pct(f.overheadPercent, f.overheadPercentMedian)],
+    [
+      'runner overhead over bare bb.js given the key',
+      pct(f.overheadOverKeyedPercent, f.overheadOverKeyedPercentMedian),
+    ],
+  ]
+  const width = Math.max(...rows.map(([label]) => label.length))
+  return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n')
+}
+
+const figures = await run()
+if (flags.json) console.log(JSON.stringify(figures, null, 2))
+else console.log(table(figures))
+process.exit(0)
