@@ -10,6 +10,7 @@ import {
   multiProofVerifierAbi,
   stakeMirrorAbi,
   teeProofVerifierAbi,
+  ultraHonkVerifierAdapterAbi,
 } from '../../ts/generated.js'
 import { tokenInfo } from '../../ts/tokens.js'
 import type { MarketEntry, StakeSourceKind, VerifierKind } from './model.js'
@@ -35,6 +36,10 @@ export async function verifierKindOf(client: Client, deployment: Deployment, ver
       () => client.readContract({ address: verifier, abi: multiProofVerifierAbi, functionName: 'teeVerifier' }),
     ],
     ['TEE', () => client.readContract({ address: verifier, abi: teeProofVerifierAbi, functionName: 'programId' })],
+    [
+      'Noir (UltraHonk)',
+      () => client.readContract({ address: verifier, abi: ultraHonkVerifierAdapterAbi, functionName: 'honkVerifier' }),
+    ],
     [
       'Groth16',
       () => client.readContract({ address: verifier, abi: groth16BatchVerifierAbi, functionName: 'publicSignalCount' }),

@@ -58,7 +58,7 @@ export type RequestEntry = {
 export type TokenFacts = { symbol: string; decimals: number }
 
 /** What the explorer could learn about a market's verifier by asking it once. */
-export type VerifierKind = 'Groth16' | 'TEE' | 'MultiProof' | 'unknown'
+export type VerifierKind = 'Groth16' | 'TEE' | 'MultiProof' | 'Noir (UltraHonk)' | 'unknown'
 export type StakeSourceKind = 'native' | 'restaked' | 'other'
 
 export type MarketEntry = {
