@@ -24,8 +24,7 @@ import { parseArgs } from 'node:util'
 import { gunzipSync } from 'node:zlib'
 import { UltraHonkBackend } from '@aztec/bb.js'
 import { type CompiledCircuit, Noir } from '@noir-lang/noir_js'
-import { pino } from 'pino'
-import { encodeFunctionData, type Hex, keccak256, toHex, zeroAddress, zeroHash } from 'viem'
+import { toHex, zeroAddress, zeroHash } from 'viem'
 import {
   createNoirBackend,
   INSECURE_DEV_CRS,
@@ -34,17 +33,10 @@ import {
   poseidon2PreimageProgram,
   readNoirProgram,
 } from '../../enclave/prover/backends/noir.js'
-import { createChainClock } from '../../enclave/prover/clock.js'
-import { proveTask } from '../../enclave/prover/job.js'
-import { openKeyring } from '../../enclave/prover/keys.js'
-import { createMetrics } from '../../enclave/prover/metrics.js'
-import { createScheduler, type TrackedTask } from '../../enclave/prover/scheduler.js'
 import { openDevBarretenberg } from '../../noir/dev-crs/index.mjs'
 import { randomFieldElement } from '../../ts/devnet/scenario.js'
-import { proofMarketplaceAbi } from '../../ts/generated.js'
 import { type NoirProgram, noirRequestInputs, poseidon2Hash } from '../../ts/noir.js'
-import { encryptPrivateInputs, wrapDataKey } from '../../ts/privacy.js'
-import { type Fulfilment, inlineInputs, requestInputsDigest } from '../../ts/types.js'
+import { createBenchRunner } from './runner-path.js'
 
 const { values: flags } = parseArgs({
   options: {
@@ -61,10 +53,7 @@ const THREADS = Number(flags.threads)
 if (!(flags.flavour in NOIR_FLAVOURS)) throw new Error(`--flavour: zk or no-zk, not ${flags.flavour}`)
 const FLAVOUR = flags.flavour as NoirFlavour
 const VERIFIER_TARGET = NOIR_FLAVOURS[FLAVOUR]
-const CHAIN_ID = 31337
-const MARKETPLACE = '0x00000000000000000000000000000000000c0ffe'
 const MARKET_ID = 1n
-const REQUESTER = '0x000000000000000000000000000000000000beef'
 
 type Statement = { digest: bigint; context: bigint; preimage: bigint }
 type Summary = { mean: number; median: number; min: number; max: number }
@@ -147,87 +136,13 @@ async function barePath(program: NoirProgram) {
   }
 }
 
-/** The runner's pieces, chain-free: a keyring with one enclave key, the Noir backend, a scheduler. */
+/** The runner's proving path over the Noir backend, and the backend's prove() alone. */
 async function runnerPath(program: NoirProgram, directory: string) {
-  const keyring = await openKeyring(join(directory, 'keyring.json'), { chainId: CHAIN_ID, operator: zeroAddress })
-  const key = await keyring.generate(MARKET_ID)
-  await keyring.registered(key.signer, { registeredAt: 0, expiresAt: 2 ** 31 })
   const backend = await createNoirBackend({ program, flavour: FLAVOUR, crs: INSECURE_DEV_CRS, threads: THREADS })
-  const inputUris = { maxBytes: 1 << 20, timeoutMs: 10_000, allowFileUris: false }
-  const context = { chainId: CHAIN_ID, marketplace: MARKETPLACE, operator: zeroAddress, keyring, inputUris } as const
-  const waiting = new Map<bigint, (calldata: Hex) => void>()
-  const scheduler = createScheduler({
-    maxConcurrent: 1,
-    submitMargin: 5,
-    clock: createChainClock(),
-    metrics: createMetrics(),
-    logger: pino({ level: 'silent' }),
-    prove: (task, signal) => proveTask(task, backend, context, signal),
-    onProof: (task, fulfilment: Fulfilment) =>
-      waiting.get(task.requestId)?.(
-        encodeFunctionData({ abi: proofMarketplaceAbi, functionName: 'fulfilBatch', args: [[fulfilment]] }),
-      ),
-    onInvalidInputs: (task, error) => {
-      throw new Error(`request ${task.requestId}: ${error.message}`)
-    },
-    onFailed: (task, reason, error) => {
-      throw new Error(`request ${task.requestId} failed (${reason})`, { cause: error })
-    },
-  })
-  let next = 1n
-
-  /** A task as the runner tracks it: the private inputs encrypted to the market, the data key wrapped to the enclave. */
-  function taskOf(s: Statement): TrackedTask {
+  const runner = await createBenchRunner({ directory, backend, kind: 'noir' })
+  const run = (s: Statement) => {
     const inputs = noirRequestInputs(program.abi, fieldInputs(s))
-    const { envelope, dataKey } = encryptPrivateInputs({
-      plaintext: inputs.privateInputs as Uint8Array,
-      context: {
-        chainId: CHAIN_ID,
-        marketplace: MARKETPLACE,
-        marketId: MARKET_ID,
-        requester: REQUESTER,
-        publicInputsDigest: keccak256(inputs.publicInputs),
-      },
-      recipients: [key.eciesPublicKey],
-    })
-    const publicInputs = inlineInputs(inputs.publicInputs)
-    const privateInputs = inlineInputs(envelope)
-    return {
-      requestId: (MARKET_ID << 64n) | next++,
-      marketId: MARKET_ID,
-      requester: REQUESTER,
-      request: {
-        refundAddress: zeroAddress,
-        maxReward: 1n,
-        createdAt: 0,
-        matchingExpiry: 0,
-        provingTime: 600,
-        inputsDigest: requestInputsDigest(publicInputs, privateInputs),
-      },
-      task: { prover: zeroAddress, price: 1n, deadline: Math.floor(Date.now() / 1000) + 3_600, compute: 1 },
-      publicInputs,
-      privateInputs,
-      inputKey: wrapDataKey(dataKey, key.eciesPublicKey),
-      backend: 'noir',
-      assignedAt: 0,
-      byMatcher: true,
-      state: 'queued',
-      attempts: 0,
-      abort: new AbortController(),
-    }
-  }
-
-  /** Milliseconds from handing the task to the scheduler to its fulfilBatch calldata. */
-  async function run(s: Statement): Promise<number> {
-    const task = taskOf(s)
-    const started = performance.now()
-    await new Promise<Hex>((resolve) => {
-      waiting.set(task.requestId, resolve)
-      scheduler.add(task)
-    })
-    const elapsed = performance.now() - started
-    waiting.delete(task.requestId)
-    return elapsed
+    return runner.run({ publicInputs: inputs.publicInputs, privateInputs: inputs.privateInputs as Uint8Array })
   }
 
   /** Milliseconds of the Noir backend's prove() alone, on the plaintext private inputs (no scheduler, no decryption). */
@@ -248,7 +163,7 @@ async function runnerPath(program: NoirProgram, directory: string) {
     run,
     runBackend,
     stop: async () => {
-      scheduler.stop()
+      runner.stop()
       await backend.destroy()
     },
   }

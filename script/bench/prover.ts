@@ -15,41 +15,24 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { pino } from 'pino'
 import { groth16 } from 'snarkjs'
-import {
-  concat,
-  encodeFunctionData,
-  type Hex,
-  keccak256,
-  parseEther,
-  sha256,
-  stringToBytes,
-  zeroAddress,
-  zeroHash,
-} from 'viem'
+import { concat, type Hex, keccak256, parseEther, sha256, stringToBytes, zeroAddress, zeroHash } from 'viem'
 import { createPoseidonPreimageBackend } from '../../enclave/prover/backends/groth16.js'
 import { createTeeWasmBackend } from '../../enclave/prover/backends/tee-wasm.js'
-import { createChainClock } from '../../enclave/prover/clock.js'
-import { proveTask } from '../../enclave/prover/job.js'
-import { openKeyring } from '../../enclave/prover/keys.js'
 import { sha256PreimageProgram } from '../../enclave/prover/markets.js'
-import { createMetrics } from '../../enclave/prover/metrics.js'
-import { createScheduler, type TrackedTask } from '../../enclave/prover/scheduler.js'
 import { signAssignments, submitAssignments, withListedTerms } from '../../ts/assignment.js'
 import { freePort } from '../../ts/devnet/anvil.js'
 import { groth16MarketParams, preimageRequest, preimageStatement } from '../../ts/devnet/scenario.js'
 import { startDevnet } from '../../ts/devnet/stack.js'
-import { proofMarketplaceAbi } from '../../ts/generated.js'
 import { poseidonPreimageCircuit, provePoseidonPreimage } from '../../ts/groth16.js'
 import { createMarket } from '../../ts/market.js'
-import { encryptPrivateInputs, wrapDataKey } from '../../ts/privacy.js'
 import { list, register, stake } from '../../ts/prover.js'
 import { chainTime } from '../../ts/readers.js'
 import { createRequest } from '../../ts/requests.js'
 import { fulfil, fulfilBatch } from '../../ts/settlement.js'
 import { mintDevToken } from '../../ts/tokens.js'
-import { type Fulfilment, inlineInputs, requestInputsDigest, type TaskRecords } from '../../ts/types.js'
+import type { TaskRecords } from '../../ts/types.js'
+import { createBenchRunner } from './runner-path.js'
 
 const { values: flags } = parseArgs({
   options: {
@@ -64,7 +47,6 @@ const WARMUP = Number(flags.warmup)
 const CHAIN_ID = 31337
 const MARKETPLACE = '0x00000000000000000000000000000000000c0ffe'
 const MARKET_ID = 1n
-const REQUESTER = '0x000000000000000000000000000000000000beef'
 
 type Statement = Awaited<ReturnType<typeof preimageStatement>>
 
@@ -111,91 +93,15 @@ async function bare(statement: Statement): Promise<number> {
   return performance.now() - started
 }
 
-/** The runner's pieces, chain-free: a keyring with one enclave key, the Groth16 backend, a scheduler. */
+/** The runner's proving path over the Groth16 backend; the preimage travels as the backend reads it (JSON). */
 async function runnerPath(directory: string) {
-  const keyring = await openKeyring(join(directory, 'keyring.json'), { chainId: CHAIN_ID, operator: zeroAddress })
-  const key = await keyring.generate(MARKET_ID)
-  await keyring.registered(key.signer, { registeredAt: 0, expiresAt: 2 ** 31 })
-  const backend = await createPoseidonPreimageBackend()
-  const inputUris = { maxBytes: 1 << 20, timeoutMs: 10_000, allowFileUris: false }
-  const context = { chainId: CHAIN_ID, marketplace: MARKETPLACE, operator: zeroAddress, keyring, inputUris } as const
-  const waiting = new Map<bigint, (calldata: Hex) => void>()
-  const scheduler = createScheduler({
-    maxConcurrent: 1,
-    submitMargin: 5,
-    clock: createChainClock(),
-    metrics: createMetrics(),
-    logger: pino({ level: 'silent' }),
-    prove: (task, signal) => proveTask(task, backend, context, signal),
-    // What the submitter does with a proof before any RPC: the fulfilBatch calldata.
-    onProof: (task, fulfilment: Fulfilment) =>
-      waiting.get(task.requestId)?.(
-        encodeFunctionData({ abi: proofMarketplaceAbi, functionName: 'fulfilBatch', args: [[fulfilment]] }),
-      ),
-    onInvalidInputs: (task, error) => {
-      throw new Error(`request ${task.requestId}: ${error.message}`)
-    },
-    onFailed: (task, reason, error) => {
-      throw new Error(`request ${task.requestId} failed (${reason})`, { cause: error })
-    },
-  })
-  let next = 1n
-
-  /** A task as the runner tracks it: the preimage encrypted to the market, its data key wrapped to the enclave. */
-  function taskOf(statement: Statement): TrackedTask {
-    const { envelope, dataKey } = encryptPrivateInputs({
-      plaintext: stringToBytes(JSON.stringify({ preimage: statement.preimage.toString() })),
-      context: {
-        chainId: CHAIN_ID,
-        marketplace: MARKETPLACE,
-        marketId: MARKET_ID,
-        requester: REQUESTER,
-        publicInputsDigest: keccak256(statement.publicInputs),
-      },
-      recipients: [key.eciesPublicKey],
+  const runner = await createBenchRunner({ directory, backend: await createPoseidonPreimageBackend(), kind: 'groth16' })
+  const run = (statement: Statement) =>
+    runner.run({
+      publicInputs: statement.publicInputs,
+      privateInputs: stringToBytes(JSON.stringify({ preimage: statement.preimage.toString() })),
     })
-    const requestId = (MARKET_ID << 64n) | next++
-    const publicInputs = inlineInputs(statement.publicInputs)
-    const privateInputs = inlineInputs(envelope)
-    return {
-      requestId,
-      marketId: MARKET_ID,
-      requester: REQUESTER,
-      request: {
-        refundAddress: zeroAddress,
-        maxReward: 1n,
-        createdAt: 0,
-        matchingExpiry: 0,
-        provingTime: 600,
-        inputsDigest: requestInputsDigest(publicInputs, privateInputs),
-      },
-      task: { prover: zeroAddress, price: 1n, deadline: Math.floor(Date.now() / 1000) + 3_600, compute: 1 },
-      publicInputs,
-      privateInputs,
-      inputKey: wrapDataKey(dataKey, key.eciesPublicKey),
-      backend: 'groth16',
-      assignedAt: 0,
-      byMatcher: true,
-      state: 'queued',
-      attempts: 0,
-      abort: new AbortController(),
-    }
-  }
-
-  /** Milliseconds from handing the task to the scheduler to its calldata. */
-  async function run(statement: Statement): Promise<number> {
-    const task = taskOf(statement)
-    const started = performance.now()
-    await new Promise<Hex>((resolve) => {
-      waiting.set(task.requestId, resolve)
-      scheduler.add(task)
-    })
-    const elapsed = performance.now() - started
-    waiting.delete(task.requestId)
-    return elapsed
-  }
-
-  return { run, stop: () => scheduler.stop() }
+  return { run, stop: runner.stop }
 }
 
 /** Milliseconds per tee-wasm prove() (sandboxed run, output check, signature), after the warm-up. */
