@@ -35,6 +35,7 @@ import {
   decryptWithInputKey,
   deposit as depositBalance,
   deregister,
+  devTokenAbi,
   eciesPublicKeyOf,
   fulfil,
   getActiveMatcherKeys,
@@ -68,6 +69,7 @@ import {
   postSignedRequest,
   privateInputsContextFor,
   proofContextOf,
+  proofMarketplaceAbi,
   provePoseidonPreimage,
   proverRegistryAbi,
   recipientIdOf,
@@ -80,6 +82,7 @@ import {
   resolveSchedule,
   rewrapForProver,
   SignedRequestUnusedError,
+  sent,
   setCapacity,
   setEnclaveKeys,
   setMarketMetadata,
@@ -94,6 +97,7 @@ import {
   submitAssignments,
   type TeeClient,
   TimeoutError,
+  TransactionRevertedError,
   teeRegistryAbi,
   unstake,
   updateListing,
@@ -998,5 +1002,56 @@ describe('following a sent transaction', () => {
     // Not viem's fixed 180 s: the wait ends once the node has not known the transaction for two blocks.
     expect(await minting).toMatchObject({ name: 'TransactionDroppedError', hash: pooled.hash })
     expect(await reader.public.getTransactionCount({ address: account })).toBe(nonce)
+  })
+
+  it('names why a transaction reverted once mined: the decoded error at its block’s time, or out of gas', async () => {
+    const { devnet, fixture } = current()
+    const { actors, deployment, reader, test } = devnet
+    const now = Number(await chainTime(reader))
+    const params = {
+      marketId: Number(fixture.marketId),
+      maxReward: MAX_REWARD,
+      provingTime: PROVING_TIME,
+      matchingExpiry: now + 60,
+      deadline: now + 60 + PROVING_TIME,
+      speedPreferenceBps: 5_000,
+      refundAddress: addressOf(devnet, 'requester'),
+      publicInputs: { data: (await preimageStatement()).publicInputs, uri: '', digest: zeroHash },
+      privateInputs: { data: '0x' as Hex, uri: '', digest: zeroHash },
+    }
+    const caught = (sending: Promise<unknown>) => sending.catch((error: unknown) => error)
+    // Valid when sent, mined after its deadline: what a slow send meets. The replay runs at the block's own time.
+    await test.setNextBlockTimestamp({ timestamp: BigInt(params.deadline + 1) })
+    const late = await caught(
+      sent(reader, () =>
+        actors.requester.wallet.writeContract({
+          address: deployment.contracts.proofMarketplace,
+          abi: proofMarketplaceAbi,
+          functionName: 'createRequest',
+          args: [params],
+          gas: 1_000_000n,
+        }),
+      ),
+    )
+    expect(late).toBeInstanceOf(TransactionRevertedError)
+    expect((late as TransactionRevertedError).reason).toMatchObject({
+      kind: 'error',
+      error: { name: 'DeadlineInPast' },
+    })
+    expect((late as Error).message).toMatch(/reverted in block \d+: DeadlineInPast\(deadline=\d+\)/)
+    // An approval to a fresh spender writes a new slot (22,100 gas): 30,000 in all cannot pay for it.
+    const starved = await caught(
+      sent(reader, () =>
+        actors.requester.wallet.writeContract({
+          address: deployment.contracts.paymentToken,
+          abi: devTokenAbi,
+          functionName: 'approve',
+          args: [privateKeyToAccount(keccak256(toHex('a fresh spender'))).address, 1n],
+          gas: 30_000n,
+        }),
+      ),
+    )
+    expect((starved as TransactionRevertedError).reason).toEqual({ kind: 'out-of-gas', gasLimit: 30_000n })
+    expect((starved as Error).message).toMatch(/out of gas \(limit 30000\)/)
   })
 })

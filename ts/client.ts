@@ -13,6 +13,7 @@ import {
 } from 'viem'
 import type { Deployment } from './deployment.js'
 import { decodeCairnError, rethrowDecoded } from './errors.js'
+import { describeRevertReason, type RevertReason, revertReasonOf } from './revert-reason.js'
 import { followTransaction, type SendOptions, TransactionDroppedError, TransactionReplacedError } from './sending.js'
 
 /** What read-only SDK functions need. */
@@ -70,10 +71,16 @@ export async function simulated<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
+/** A mined transaction that reverted; `reason` is what replaying it on its block's parent state decoded. */
 export class TransactionRevertedError extends Error {
   override readonly name = 'TransactionRevertedError'
-  constructor(readonly receipt: TransactionReceipt) {
-    super(`transaction ${receipt.transactionHash} reverted in block ${receipt.blockNumber}`)
+  constructor(
+    readonly receipt: TransactionReceipt,
+    readonly reason: RevertReason = { kind: 'unknown' },
+  ) {
+    super(
+      `transaction ${receipt.transactionHash} reverted in block ${receipt.blockNumber}${describeRevertReason(reason)}`,
+    )
   }
 }
 
@@ -95,7 +102,7 @@ export async function sent(
     if (missingFor >= dropAfter) throw new TransactionDroppedError(hash, missingFor)
     return undefined
   })
-  return succeeded(receipt)
+  return succeeded(reader, receipt)
 }
 
 /** The nonce and fees `resent` sets on its write, so every send of it takes the same slot. */
@@ -142,7 +149,7 @@ export async function resent(
       return undefined
     }
   })
-  return succeeded(receipt)
+  return succeeded(client, receipt)
 }
 
 /** Fees for a replacement: an eighth above the last send (nodes want ≥ 10%), or the market's, whichever is higher. */
@@ -162,7 +169,8 @@ async function broadcast(write: () => Promise<Hash>): Promise<Hash> {
   }
 }
 
-function succeeded(receipt: TransactionReceipt): TransactionReceipt {
-  if (receipt.status !== 'success') throw new TransactionRevertedError(receipt)
+async function succeeded(reader: ChainReader, receipt: TransactionReceipt): Promise<TransactionReceipt> {
+  if (receipt.status !== 'success')
+    throw new TransactionRevertedError(receipt, await revertReasonOf(reader.public, receipt))
   return receipt
 }
