@@ -2,6 +2,8 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   type Address,
+  createPublicClient,
+  custom,
   encodeErrorResult,
   type Hex,
   keccak256,
@@ -972,6 +974,47 @@ describe('SDK on anvil', () => {
     expect(decodeRevertData('0xdeadbeef')).toMatchObject({ name: 'UnknownError', selector: '0xdeadbeef' })
     // A failure without revert data (a network error) is not a contract error.
     expect(decodeCairnError(new Error('fetch failed'))).toBeUndefined()
+  })
+})
+
+describe('reading a request across a reorg', () => {
+  it('reads again when a reorg lands between the request’s log and its state, and returns the new chain’s record', async () => {
+    const { devnet, fixture } = current()
+    const { actors, reader, test } = devnet
+    await fund(devnet, 2n * MAX_REWARD)
+    const post = async () =>
+      requestProof(actors.requester, {
+        marketId: fixture.marketId,
+        maxReward: MAX_REWARD,
+        provingTime: PROVING_TIME,
+        publicInputs: (await preimageStatement()).publicInputs,
+      })
+    const snapshot = await test.snapshot()
+    const lost = await post()
+    let replacing: Awaited<ReturnType<typeof post>> | undefined
+    // A node that serves the lost request's log, and then, before the state read, the chain of a reorg that
+    // replaced it with another request under the same id.
+    const racing = {
+      deployment: reader.deployment,
+      public: createPublicClient({
+        chain: foundry,
+        transport: custom({
+          request: async ({ method, params }) => {
+            const result = await reader.public.request({ method, params } as never)
+            if (method === 'eth_getLogs' && replacing === undefined && (result as unknown[]).length > 0) {
+              await test.revert({ id: snapshot })
+              replacing = await post()
+            }
+            return result
+          },
+        }),
+      }),
+    }
+    const loaded = await loadRequest(racing, lost.requestId)
+    expect(replacing?.requestId).toBe(lost.requestId)
+    expect(loaded.request).toEqual(replacing?.request)
+    expect(loaded.request).not.toEqual(lost.request)
+    expect(loaded.state).toBe('Open')
   })
 })
 

@@ -1,5 +1,6 @@
 import { type Address, zeroAddress } from 'viem'
 import { type CairnReader, simulated } from './client.js'
+import { CairnContractError } from './errors.js'
 import { devTokenAbi, nativeStakingAbi, proofMarketplaceAbi, proverRegistryAbi, requestLensAbi } from './generated.js'
 import {
   emptyTask,
@@ -77,9 +78,32 @@ export async function loadRequest(
   requestId: bigint,
   options: LoadRequestOptions = {},
 ): Promise<LoadedRequest> {
-  // cacheTime 0: viem caches the block number for a polling interval, which would hide a just-mined request.
-  const blockNumber = options.blockNumber ?? (await reader.public.getBlockNumber({ cacheTime: 0 }))
   const fromBlock = options.fromBlock ?? reader.deployment.deployBlock
+  if (options.blockNumber !== undefined) return loadRequestAt(reader, requestId, fromBlock, options.blockNumber)
+  // Logs and state are separate reads: a reorg between them pairs one chain's log with the other's commitment, which
+  // the contract refuses with RecordMismatch. Read again at the new head; a mismatch that persists is a lying node.
+  for (let attempt = 1; ; attempt++) {
+    // cacheTime 0: viem caches the block number for a polling interval, which would hide a just-mined request.
+    const blockNumber = await reader.public.getBlockNumber({ cacheTime: 0 })
+    try {
+      return await loadRequestAt(reader, requestId, fromBlock, blockNumber)
+    } catch (error) {
+      if (!(error instanceof CairnContractError && error.name === 'RecordMismatch') || attempt >= RECORD_READS) {
+        throw error
+      }
+    }
+  }
+}
+
+/** How many times loadRequest reads a request whose logs and state disagree before it reports RecordMismatch. */
+const RECORD_READS = 3
+
+async function loadRequestAt(
+  reader: CairnReader,
+  requestId: bigint,
+  fromBlock: bigint,
+  blockNumber: bigint,
+): Promise<LoadedRequest> {
   const range = { fromBlock, toBlock: blockNumber, strict: true } as const
   const [created, assigned] = await Promise.all([
     reader.public.getContractEvents({
