@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IProofVerifier} from "../src/interfaces/IProofVerifier.sol";
+import {IVerifierAdapter} from "../src/interfaces/IVerifierAdapter.sol";
 import {CairnTest} from "./utils/CairnTest.sol";
 import {Groth16VerifierAdapter} from "../src/verifiers/Groth16VerifierAdapter.sol";
 import {ProofContext} from "../src/types/ProofContext.sol";
@@ -52,13 +54,20 @@ contract Groth16VerifierAdapterTest is CairnTest {
         );
     }
 
+    function test_RevertWhen_VerifyBatchLengthMismatch() public {
+        vm.expectRevert(abi.encodeWithSelector(IProofVerifier.BatchLengthMismatch.selector, 2, 1, 1));
+        adapter.verifyBatch(new bytes[](2), new bytes[](1), new ProofContext[](1));
+        vm.expectRevert(abi.encodeWithSelector(IProofVerifier.BatchLengthMismatch.selector, 1, 1, 0));
+        adapter.verifyBatch(new bytes[](1), new bytes[](1), new ProofContext[](0));
+    }
+
     function test_RevertWhen_ConstructorZeroAddress() public {
-        vm.expectRevert(Groth16VerifierAdapter.ZeroAddress.selector);
+        vm.expectRevert(IVerifierAdapter.ZeroAddress.selector);
         new Groth16VerifierAdapter(address(0), 2);
     }
 
     function test_RevertWhen_ConstructorZeroPublicSignals() public {
-        vm.expectRevert(Groth16VerifierAdapter.ZeroPublicSignals.selector);
+        vm.expectRevert(IVerifierAdapter.ZeroPublicInputs.selector);
         new Groth16VerifierAdapter(address(groth16), 0);
     }
 
@@ -154,13 +163,13 @@ contract Groth16VerifierAdapterTest is CairnTest {
         bytes memory pi = fixtures[0].publicInputs;
         bytes memory proof = fixtures[0].proof;
 
-        vm.expectRevert(abi.encodeWithSelector(Groth16VerifierAdapter.MalformedProof.selector, 255));
+        vm.expectRevert(abi.encodeWithSelector(IVerifierAdapter.MalformedProof.selector, 255));
         adapter.verify(pi, _slice(proof, 255), anyRequest);
 
-        vm.expectRevert(abi.encodeWithSelector(Groth16VerifierAdapter.MalformedProof.selector, 257));
+        vm.expectRevert(abi.encodeWithSelector(IVerifierAdapter.MalformedProof.selector, 257));
         adapter.verify(pi, bytes.concat(proof, hex"00"), anyRequest);
 
-        vm.expectRevert(abi.encodeWithSelector(Groth16VerifierAdapter.MalformedProof.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(IVerifierAdapter.MalformedProof.selector, 0));
         adapter.verify(pi, "", anyRequest);
     }
 
@@ -168,18 +177,18 @@ contract Groth16VerifierAdapterTest is CairnTest {
         bytes memory pi = fixtures[0].publicInputs;
         bytes memory proof = fixtures[0].proof;
 
-        vm.expectRevert(abi.encodeWithSelector(Groth16VerifierAdapter.MalformedPublicInputs.selector, 63));
+        vm.expectRevert(abi.encodeWithSelector(IVerifierAdapter.MalformedPublicInputs.selector, 63));
         adapter.verify(_slice(pi, 63), proof, anyRequest);
 
-        vm.expectRevert(abi.encodeWithSelector(Groth16VerifierAdapter.MalformedPublicInputs.selector, 96));
+        vm.expectRevert(abi.encodeWithSelector(IVerifierAdapter.MalformedPublicInputs.selector, 96));
         adapter.verify(bytes.concat(pi, bytes32(0)), proof, anyRequest);
 
-        vm.expectRevert(abi.encodeWithSelector(Groth16VerifierAdapter.MalformedPublicInputs.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(IVerifierAdapter.MalformedPublicInputs.selector, 0));
         adapter.verify("", proof, anyRequest);
     }
 
     function test_RevertWhen_VerifyMalformedProofCheckedFirst() public {
-        vm.expectRevert(abi.encodeWithSelector(Groth16VerifierAdapter.MalformedProof.selector, 1));
+        vm.expectRevert(abi.encodeWithSelector(IVerifierAdapter.MalformedProof.selector, 1));
         adapter.verify("", hex"00", anyRequest);
     }
 

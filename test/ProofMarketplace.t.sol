@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IVerifierAdapter} from "../src/interfaces/IVerifierAdapter.sol";
 import {MarketplaceDigests} from "./utils/MarketplaceDigests.sol";
 import {Ownable} from "solady/auth/Ownable.sol";
 import {ECDSA} from "solady/utils/ECDSA.sol";
@@ -941,7 +942,7 @@ contract ProofMarketplaceTest is CairnTest, TeeRegistryFixture {
         uint256 id = _post(0);
         _matcherAssign(id, prover);
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(Groth16VerifierAdapter.MalformedProof.selector, 3));
+        vm.expectRevert(abi.encodeWithSelector(IVerifierAdapter.MalformedProof.selector, 3));
         Fulfilment memory f = _fulfilment(id, 0);
         f.proof = hex"010203";
         marketplace.fulfil(f);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IVerifierAdapter} from "../src/interfaces/IVerifierAdapter.sol";
 import {console} from "forge-std/console.sol";
 import {NoirTest} from "./utils/NoirTest.sol";
 import {UltraHonkVerifierAdapter} from "../src/verifiers/UltraHonkVerifierAdapter.sol";
@@ -42,24 +43,24 @@ contract UltraHonkVerifierAdapterTest is NoirTest {
     }
 
     function test_RevertWhen_ConstructorZeroAddress() public {
-        vm.expectRevert(UltraHonkVerifierAdapter.ZeroAddress.selector);
+        vm.expectRevert(IVerifierAdapter.ZeroAddress.selector);
         new UltraHonkVerifierAdapter(address(0), 2, 5216, NOIR_VERIFY_GAS);
     }
 
     function test_RevertWhen_ConstructorZeroPublicInputs() public {
-        vm.expectRevert(UltraHonkVerifierAdapter.ZeroPublicInputs.selector);
+        vm.expectRevert(IVerifierAdapter.ZeroPublicInputs.selector);
         new UltraHonkVerifierAdapter(preimageHonk, 0, 5216, NOIR_VERIFY_GAS);
     }
 
     function test_RevertWhen_ConstructorBadProofLength() public {
-        vm.expectRevert(abi.encodeWithSelector(UltraHonkVerifierAdapter.InvalidProofLength.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(IVerifierAdapter.InvalidProofLength.selector, 0));
         new UltraHonkVerifierAdapter(preimageHonk, 2, 0, NOIR_VERIFY_GAS);
-        vm.expectRevert(abi.encodeWithSelector(UltraHonkVerifierAdapter.InvalidProofLength.selector, 5217));
+        vm.expectRevert(abi.encodeWithSelector(IVerifierAdapter.InvalidProofLength.selector, 5217));
         new UltraHonkVerifierAdapter(preimageHonk, 2, 5217, NOIR_VERIFY_GAS);
     }
 
     function test_RevertWhen_ConstructorZeroGasLimit() public {
-        vm.expectRevert(UltraHonkVerifierAdapter.ZeroVerifyGasLimit.selector);
+        vm.expectRevert(IVerifierAdapter.ZeroVerifyGasLimit.selector);
         new UltraHonkVerifierAdapter(preimageHonk, 2, 5216, 0);
     }
 
@@ -188,13 +189,13 @@ contract UltraHonkVerifierAdapterTest is NoirTest {
         bytes memory pi = noirFixtures[0].publicInputs;
         bytes memory proof = noirFixtures[0].proof;
 
-        vm.expectRevert(abi.encodeWithSelector(UltraHonkVerifierAdapter.MalformedProof.selector, 5215));
+        vm.expectRevert(abi.encodeWithSelector(IVerifierAdapter.MalformedProof.selector, 5215));
         noirAdapter.verify(pi, _slice(proof, 5215), anyRequest);
 
-        vm.expectRevert(abi.encodeWithSelector(UltraHonkVerifierAdapter.MalformedProof.selector, 5248));
+        vm.expectRevert(abi.encodeWithSelector(IVerifierAdapter.MalformedProof.selector, 5248));
         noirAdapter.verify(pi, bytes.concat(proof, bytes32(0)), anyRequest);
 
-        vm.expectRevert(abi.encodeWithSelector(UltraHonkVerifierAdapter.MalformedProof.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(IVerifierAdapter.MalformedProof.selector, 0));
         noirAdapter.verify(pi, "", anyRequest);
     }
 
@@ -202,18 +203,18 @@ contract UltraHonkVerifierAdapterTest is NoirTest {
         bytes memory pi = noirFixtures[0].publicInputs;
         bytes memory proof = noirFixtures[0].proof;
 
-        vm.expectRevert(abi.encodeWithSelector(UltraHonkVerifierAdapter.MalformedPublicInputs.selector, 63));
+        vm.expectRevert(abi.encodeWithSelector(IVerifierAdapter.MalformedPublicInputs.selector, 63));
         noirAdapter.verify(_slice(pi, 63), proof, anyRequest);
 
-        vm.expectRevert(abi.encodeWithSelector(UltraHonkVerifierAdapter.MalformedPublicInputs.selector, 96));
+        vm.expectRevert(abi.encodeWithSelector(IVerifierAdapter.MalformedPublicInputs.selector, 96));
         noirAdapter.verify(bytes.concat(pi, bytes32(0)), proof, anyRequest);
 
-        vm.expectRevert(abi.encodeWithSelector(UltraHonkVerifierAdapter.MalformedPublicInputs.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(IVerifierAdapter.MalformedPublicInputs.selector, 0));
         noirAdapter.verify("", proof, anyRequest);
     }
 
     function test_RevertWhen_VerifyMalformedProofCheckedFirst() public {
-        vm.expectRevert(abi.encodeWithSelector(UltraHonkVerifierAdapter.MalformedProof.selector, 1));
+        vm.expectRevert(abi.encodeWithSelector(IVerifierAdapter.MalformedProof.selector, 1));
         noirAdapter.verify("", hex"00", anyRequest);
     }
 

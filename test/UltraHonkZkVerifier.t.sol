@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IVerifierAdapter} from "../src/interfaces/IVerifierAdapter.sol";
 import {console} from "forge-std/console.sol";
 import {NoirTest} from "./utils/NoirTest.sol";
 import {UltraHonkVerifierAdapter} from "../src/verifiers/UltraHonkVerifierAdapter.sol";
@@ -56,9 +57,9 @@ contract UltraHonkZkVerifierTest is NoirTest {
 
     /// Each flavour's proof is malformed for the other's adapter (another length), so neither can stand in.
     function test_OtherFlavourProofIsMalformed() public {
-        vm.expectRevert(abi.encodeWithSelector(UltraHonkVerifierAdapter.MalformedProof.selector, 5216));
+        vm.expectRevert(abi.encodeWithSelector(IVerifierAdapter.MalformedProof.selector, 5216));
         noirZkAdapter.verify(noirFixtures[0].publicInputs, noirFixtures[0].proof, anyRequest);
-        vm.expectRevert(abi.encodeWithSelector(UltraHonkVerifierAdapter.MalformedProof.selector, 5952));
+        vm.expectRevert(abi.encodeWithSelector(IVerifierAdapter.MalformedProof.selector, 5952));
         noirAdapter.verify(noirZkFixtures[0].publicInputs, noirZkFixtures[0].proof, anyRequest);
     }
 

@@ -6,6 +6,7 @@ import {IGroth16BatchVerifier} from "../interfaces/IGroth16BatchVerifier.sol";
 import {IProofVerifier} from "../interfaces/IProofVerifier.sol";
 import {Groth16VerifyingKey} from "../types/Groth16VerifyingKey.sol";
 import {ProofContext} from "../types/ProofContext.sol";
+import {BatchLength} from "../libraries/BatchLength.sol";
 
 /// @title Groth16BatchVerifier
 /// @notice A market's verifier for Groth16 proofs (BN254, snarkjs/circom) whose verifying key is constructor data, so
@@ -120,10 +121,7 @@ contract Groth16BatchVerifier is IGroth16BatchVerifier {
         view
         returns (bool[] memory valid)
     {
-        uint256 n = proofs.length;
-        if (publicInputs.length != n || contexts.length != n) {
-            revert BatchLengthMismatch(publicInputs.length, n, contexts.length);
-        }
+        BatchLength.check(publicInputs.length, proofs.length, contexts.length);
         return _verifyBatch(publicInputs, proofs);
     }
 

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {IProofVerifier} from "../interfaces/IProofVerifier.sol";
 import {ProofContext} from "../types/ProofContext.sol";
+import {BatchLength} from "../libraries/BatchLength.sol";
 
 /// @title MultiProofVerifier
 /// @notice Requires two independent proofs of the same statement: a ZK proof AND a TEE proof over the same public
@@ -41,10 +42,7 @@ contract MultiProofVerifier is IProofVerifier {
         view
         returns (bool[] memory valid)
     {
-        uint256 n = proofs.length;
-        if (publicInputs.length != n || contexts.length != n) {
-            revert BatchLengthMismatch(publicInputs.length, n, contexts.length);
-        }
+        uint256 n = BatchLength.check(publicInputs.length, proofs.length, contexts.length);
         bytes[] memory zkProofs = new bytes[](n);
         bytes[] memory teeProofs = new bytes[](n);
         valid = new bool[](n);

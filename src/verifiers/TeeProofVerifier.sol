@@ -7,6 +7,7 @@ import {IEnclaveKeys} from "../interfaces/IEnclaveKeys.sol";
 import {IProofVerifier} from "../interfaces/IProofVerifier.sol";
 import {ProofContext} from "../types/ProofContext.sol";
 import {TeeProof, TeeProofLibrary} from "../types/TeeProof.sol";
+import {BatchLength} from "../libraries/BatchLength.sol";
 
 /// @title TeeProofVerifier
 /// @notice A market's verifier for TEE proofs: the market's program, run inside the assigned prover's attested
@@ -82,10 +83,7 @@ contract TeeProofVerifier is IProofVerifier, EIP712 {
         view
         returns (bool[] memory valid)
     {
-        uint256 n = proofs.length;
-        if (publicInputs.length != n || contexts.length != n) {
-            revert BatchLengthMismatch(publicInputs.length, n, contexts.length);
-        }
+        uint256 n = BatchLength.check(publicInputs.length, proofs.length, contexts.length);
         valid = new bool[](n);
         address lastSigner;
         address lastOperator;

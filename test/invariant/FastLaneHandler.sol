@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IVerifierAdapter} from "../../src/interfaces/IVerifierAdapter.sol";
 import {Vm} from "forge-std/Vm.sol";
 import {MarketplaceDigests} from "../utils/MarketplaceDigests.sol";
 import {Debit, HandlerSetup, MarketplaceHandler, Spent} from "./MarketplaceHandler.sol";
@@ -528,10 +529,10 @@ contract FastLaneHandler is MarketplaceHandler {
         SignedFulfilment memory f = it.f;
         bytes memory inputs = f.publicInputs.length != 0 ? f.publicInputs : f.request.publicInputs.data;
         if (f.proof.length != 256) {
-            return abi.encodeWithSelector(Groth16VerifierAdapter.MalformedProof.selector, f.proof.length);
+            return abi.encodeWithSelector(IVerifierAdapter.MalformedProof.selector, f.proof.length);
         }
         if (inputs.length != 64) {
-            return abi.encodeWithSelector(Groth16VerifierAdapter.MalformedPublicInputs.selector, inputs.length);
+            return abi.encodeWithSelector(IVerifierAdapter.MalformedPublicInputs.selector, inputs.length);
         }
         if (
             it.provable && keccak256(inputs) == keccak256(it.inputs)

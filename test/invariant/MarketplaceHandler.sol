@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IVerifierAdapter} from "../../src/interfaces/IVerifierAdapter.sol";
 import {IInputRejections} from "../../src/interfaces/IInputRejections.sol";
 import {CommonBase} from "forge-std/Base.sol";
 import {StdAssertions} from "forge-std/StdAssertions.sol";
@@ -1203,7 +1204,7 @@ contract MarketplaceHandler is CommonBase, StdUtils, StdAssertions {
             return abi.encodeWithSelector(IProofMarketplace.WrongInputs.selector, id);
         }
         if (f.proof.length != 256) {
-            return abi.encodeWithSelector(Groth16VerifierAdapter.MalformedProof.selector, f.proof.length);
+            return abi.encodeWithSelector(IVerifierAdapter.MalformedProof.selector, f.proof.length);
         }
         RequestModel storage r = _requests[id];
         if (!r.provable || keccak256(f.proof) != keccak256(_proofs[r.fixture])) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IVerifierAdapter} from "../../src/interfaces/IVerifierAdapter.sol";
 import {CairnTest} from "../utils/CairnTest.sol";
 import {TeeRegistryFixture} from "../attestation/TeeRegistry.t.sol";
 import {
@@ -817,7 +818,7 @@ contract MarketplaceInvariantTest is MarketplaceInvariantFixture {
             IProofMarketplace.UnknownMarket.selector,
             ISignedRequests.InsufficientDeposit.selector,
             IProofMarketplace.InvalidProof.selector,
-            Groth16VerifierAdapter.MalformedProof.selector,
+            IVerifierAdapter.MalformedProof.selector,
             IProofMarketplace.WrongInputs.selector
         ];
         // How many of the calls above each refusal ends (the malformed matcher signatures beside another fault
