@@ -162,7 +162,7 @@ describe('cairn market create --noir, verifier generated', () => {
       expect(second.stdout).toContain('compileCached: true')
       expect(second.stdout).toContain('crs: insecure-dev')
       const honkVerifier = second.stdout.match(/honkVerifier: (0x[0-9a-fA-F]{40})/)?.[1]
-      console.log('[noir-market-cli] zk again (cached compile):', second.stdout.match(/timingsMs:[^]*$/)?.[0])
+      console.log('[noir-market-cli] zk again (cached compile):', second.stdout.match(/timingsMs:[\s\S]*$/)?.[0])
       expect(honkVerifier).toMatch(/^0x/)
       expect(honkVerifier).not.toBe(first.honkVerifier)
     },
