@@ -165,6 +165,17 @@ describe('cairn market create --noir, verifier generated', () => {
       console.log('[noir-market-cli] zk again (cached compile):', second.stdout.match(/timingsMs:[\s\S]*$/)?.[0])
       expect(honkVerifier).toMatch(/^0x/)
       expect(honkVerifier).not.toBe(first.honkVerifier)
+      // --honk-verifier keeps working: a market over the verifier the first run deployed.
+      const reused = await cairnJson(
+        ['market', 'create', '--noir', program, '--honk-verifier', first.honkVerifier, ...marketFlags],
+        env(),
+      )
+      expect(reused.noir).toMatchObject({
+        honkVerifier: first.honkVerifier,
+        publicInputCount: '2',
+        proofLength: '5952',
+      })
+      expect((reused.noir as NoirOutput).adapter).not.toBe(first.adapter)
     },
     CREATE_TEST_MS,
   )

@@ -116,7 +116,13 @@ const require = createRequire(import.meta.url)
 
 /** The installed solc-js' version, without loading its compiler (several seconds). */
 function solcPackageVersion(): string {
-  return (require('solc/package.json') as { version: string }).version
+  try {
+    return (require('solc/package.json') as { version: string }).version
+  } catch {
+    throw new Error(
+      'solc-js (npm solc, a dependency of this package) is not installed: run `npm install` in the checkout',
+    )
+  }
 }
 
 /**
