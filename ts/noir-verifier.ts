@@ -17,7 +17,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import type { Address, Hex, TransactionReceipt } from 'viem'
+import { type Address, getAddress, type Hex, type TransactionReceipt } from 'viem'
 import { type CairnClient, sent } from './client.js'
 import { INSECURE_DEV_CRS, type NoirCrs, type NoirProgram } from './noir.js'
 import { createNoirMarket, type NoirAdapterParams } from './noir-market.js'
@@ -299,7 +299,7 @@ async function deployCode(
 ): Promise<{ address: Address; receipt: TransactionReceipt }> {
   const receipt = await sent(client, () => client.wallet.deployContract({ abi: [], bytecode }))
   if (!receipt.contractAddress) throw new Error(`no contract address in ${receipt.transactionHash}`)
-  return { address: receipt.contractAddress, receipt }
+  return { address: getAddress(receipt.contractAddress), receipt }
 }
 
 export type DeployedHonkVerifier = {
