@@ -16,6 +16,7 @@ import {
   ensureDevCrsFiles,
   patchBbWasmForDevCrs,
 } from '../noir/dev-crs/index.mjs'
+import { finishHonkVerifierSource, ignitionCrsDir } from '../noir/honk-verifier.mjs'
 import { repoRoot } from '../ts/root.js'
 
 const G1 = bn254.G1.ProjectivePoint
@@ -62,6 +63,54 @@ describe('dev CRS', () => {
     expect(() => devSolidityVerifier(source)).toThrow(/found 0/)
     const ignitionX = IGNITION_X_G2.x.c1.toString(16).padStart(64, '0')
     expect(ignitionX).toBe('260e01b251f6f1c7e7ff4e580791dee8ea51d87a358e038b4efe30fac09383c1')
+  })
+})
+
+describe('noir/honk-verifier.mjs', () => {
+  /** bb.js' raw verifier text, as getSolidityVerifier returns it (whatever the CRS, it hardcodes Ignition's [x]G2). */
+  const raw = [
+    '// SPDX-License-Identifier: Apache-2.0',
+    'pragma solidity >=0.8.21;',
+    'pragma solidity ^0.8.27;',
+    'library L {}',
+    'contract HonkVerifier is BaseHonkVerifier(N, LOG_N, VK_HASH, NUMBER_OF_PUBLIC_INPUTS) {}',
+    'function pairing() {',
+    '    // G2 point from VK',
+    ...['x.c1', 'x.c0', 'y.c1', 'y.c0'].map((key) => {
+      const [c, part] = key.split('.') as ['x' | 'y', 'c0' | 'c1']
+      return `    uint256(0x${IGNITION_X_G2[c][part].toString(16).padStart(64, '0')}),`
+    }),
+    '}',
+    '',
+  ]
+    .join('\n')
+    .replace(/,\n\}/, '\n}')
+
+  it("finishes bb.js' verifier: pinned, renamed, headed; the dev [τ]G2 only on the dev CRS, Ignition's kept on Ignition's", async () => {
+    const options = { contractName: 'MyVerifier', header: '// hello\n' }
+    const dev = await finishHonkVerifierSource(raw, { ...options, crs: 'INSECURE-DEV-CRS' })
+    const ignition = await finishHonkVerifierSource(raw, { ...options, crs: { ignitionCrsPath: '/nowhere' } })
+    for (const out of [dev, ignition]) {
+      expect(out).toMatch(/^\/\/ SPDX-License-Identifier: Apache-2.0\n\/\/ hello\npragma solidity 0\.8\.30;\nlibrary L/)
+      expect(out).toContain('contract MyVerifier is BaseHonkVerifier(')
+    }
+    expect(dev).toContain('DEV CRS [tau]G2')
+    expect(dev).not.toContain(IGNITION_X_G2.x.c1.toString(16))
+    expect(ignition).toContain(IGNITION_X_G2.x.c1.toString(16))
+    expect(ignition).not.toContain('DEV CRS')
+    await expect(finishHonkVerifierSource(dev, { ...options, crs: { ignitionCrsPath: '/x' } })).rejects.toThrow(
+      /expected 1 × first pragma, found 0/,
+    )
+  })
+
+  it('names what an Ignition CRS folder lacks, without downloading', () => {
+    expect(() => ignitionCrsDir('/nonexistent/crs')).toThrow(
+      /\/nonexistent\/crs does not exist: put Aztec's Ignition CRS/,
+    )
+    const { dir } = ensureDevCrsFiles({ numPoints: 513 })
+    // The dev CRS folder has the files (its G2 point is refused when opened: see below).
+    expect(ignitionCrsDir(dir)).toBe(dir)
+    expect(() => ignitionCrsDir(dir, 1 << 20)).toThrow(/the circuit needs 1048576/)
   })
 })
 

@@ -18,6 +18,15 @@ import { concat, type Hex, hexToBigInt, isHex, numberToHex, size, slice, stringT
 
 export type { Abi as NoirAbi, InputMap as NoirInputMap } from '@noir-lang/types'
 
+/**
+ * The CRS value naming Noir's DEVELOPMENT CRS (noir/dev-crs: public τ, every proof forgeable; devnets and tests only),
+ * as the prover runner's market entry and `cairn market create --noir --insecure-dev-crs` name it. Spelled so that no
+ * production configuration can name it by accident.
+ */
+export const INSECURE_DEV_CRS = 'INSECURE-DEV-CRS'
+/** The CRS an UltraHonk verifier and its prover use: the development CRS by name, or Aztec's Ignition CRS folder. */
+export type NoirCrs = typeof INSECURE_DEV_CRS | { ignitionCrsPath: string }
+
 /** The BN254 scalar field, in which every Noir `Field` lives. */
 export const NOIR_FIELD_MODULUS = 21888242871839275222246405745257275088548364400416034343698204186575808495617n
 

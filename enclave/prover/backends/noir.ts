@@ -32,6 +32,7 @@ import { z } from 'zod'
 import {
   checkNoirInputs,
   decodeNoirPublicInputs,
+  INSECURE_DEV_CRS,
   NoirInputError,
   type NoirInputMap,
   type NoirProgram,
@@ -56,11 +57,8 @@ export const POSEIDON2_PREIMAGE = 'poseidon2-preimage'
 /** noir/build/poseidon2_preimage.json, the noir preset. */
 export const poseidon2PreimageProgram = join(repoRoot, 'noir/build/poseidon2_preimage.json')
 
-/**
- * The market entry's `crs` naming the DEVELOPMENT CRS of noir/dev-crs (public τ: every proof is forgeable). Spelled so
- * that no production configuration can name it by accident.
- */
-export const INSECURE_DEV_CRS = 'INSECURE-DEV-CRS'
+/** The market entry's `crs` naming the DEVELOPMENT CRS of noir/dev-crs (ts/noir.ts). */
+export { INSECURE_DEV_CRS }
 
 /** The proof flavours: bb.js verifier targets of the keccak transcript the EVM verifiers recompute. */
 export const NOIR_FLAVOURS = { zk: 'evm', 'no-zk': 'evm-no-zk' } as const
