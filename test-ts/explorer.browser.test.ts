@@ -182,7 +182,8 @@ beforeAll(async () => {
   // No budget on navigations and element reads either (Playwright's default is 30 s): HANG_GUARD_MS ends a hung run.
   browser.setDefaultTimeout(0)
   browser.setDefaultNavigationTimeout(0)
-}, HANG_GUARD_MS)
+  // Two chains and six forge scripts: on a loaded 2-core machine this took over 10 minutes once, so its guard is longer.
+}, 2 * HANG_GUARD_MS)
 
 afterAll(async () => {
   for (const relayer of relayers) await relayer.stop()
