@@ -107,13 +107,16 @@ beforeAll(async () => {
       `no Chromium at ${CHROMIUM}: install Debian's package with \`apt-get install -y chromium\` (README, "Set-up"), or set CHROMIUM_PATH`,
     )
   }
+  const setupStart = performance.now()
   // The devnet's deployment (ts/devnet/network.ts), per-port throwaway files, blocks only when something is sent.
   network = await startNetwork({
     marketplacePort: await ports(0),
     ethereumPort: await ports(2),
     seed: 'cairn explorer browser test',
     blockTime: 0,
+    onProgress: (stage) => console.log(`network (${((performance.now() - setupStart) / 1000).toFixed(0)} s): ${stage}`),
   })
+  console.log(`network deployed in ${((performance.now() - setupStart) / 1000).toFixed(0)} s`)
   devnet = network.marketplace
   attestation = network.attestation.marketplace
   const { actors, deployment } = devnet
