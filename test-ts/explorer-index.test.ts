@@ -633,6 +633,23 @@ describe('explorer pages from an index', () => {
         11,
       ),
       chainLog(contracts.teeRegistry as Address, teeRegistryAbi, 'AcceptedTcbStatusesSet', { mask: 3n }, 12),
+      // A matcher key registered under the wider policy: its quote's status was one of two, and the registry kept neither.
+      chainLog(
+        contracts.teeRegistry as Address,
+        teeRegistryAbi,
+        'KeyRegistered',
+        {
+          role: 0,
+          marketId: 0n,
+          signer: address(0x7001),
+          operator: address(0x7002),
+          eciesPublicKey: '0x04',
+          measurement: keccak256('0x0e'),
+          expiresAt: BigInt(timeOf(10_000)),
+          quoteId: zeroHash,
+        },
+        12,
+      ),
       created.log,
       assigned.log,
       chainLog(
@@ -670,6 +687,10 @@ describe('explorer pages from an index', () => {
     // Its TCB status: the one status the registry accepted when it registered, not the wider policy since.
     expect(attestation.body.html).toContain('data-field="tcb">UpToDate<')
     expect(attestation.body.html).toContain('It accepts one of UpToDate, SWHardeningNeeded now.')
+    expect(attestation.body.html).toContain(`data-key="${address(0x7001)}"`)
+    expect(attestation.body.html).toContain(
+      'data-field="tcb">one of UpToDate, SWHardeningNeeded (which one is not recorded)<',
+    )
     // Chain time passing the key's expiry, with no log, refreshes the attestation page and the prover's.
     const changes = {
       requests: new Set<bigint>(),
@@ -778,6 +799,12 @@ describe('the StakeMirror in the explorer', () => {
     const proverHtml = proverPage(context, prover).body.html
     expect(proverHtml).toContain(`data-vault="${vault}"`)
     expect(proverHtml).toContain('<td>10 cSTK</td><td>10 cSTK</td>')
+    // The leaf now: the proven stake less the execution reported back since.
+    expect(proverHtml).toContain('<td>9.5 cSTK</td>')
+    expect(proverHtml).toContain('data-field="restaked-slashes">Executed<')
+    // Outcomes are the relayers' reports, and the pages say so.
+    expect(page).toContain('data-field="outcome-source"')
+    expect(request).toContain('as the relayer quorum reported it back')
   })
 })
 

@@ -1,19 +1,22 @@
 /**
  * The explorer in a real browser: headless Chromium (Debian's package, driven by playwright-core) against `cairn
- * explorer` started as a user starts it, on a fresh anvil with the marketplace deployed. A request is posted,
- * assigned by the matcher's signature and fulfilled with a real Groth16 proof while its page stays open: the page
- * must follow it live (no reload), and every page's content is checked against what the chain says. The attestation
- * stack is deployed too, with one attested matcher key, for the attestation page. The explorer
- * reads the chain through a proxy the test can cut, to check the RPC banner comes and goes. Screenshots go to
- * test-ts/.screenshots/ (gitignored).
+ * explorer` started as a user starts it, on a network deployed the way `npm run devnet` deploys it
+ * (`startNetwork`: the marketplace and Ethereum chains, the attestation stack on both, the restaking deployment with
+ * the StakeMirror, the Symbiotic core, the instant and veto vaults and the relayer operators admitted). A request is
+ * posted, assigned by an attested matcher key's signature and fulfilled with a real Groth16 proof while its page
+ * stays open: the page must follow it live (no reload), and every page's content is checked against what the chain
+ * says. Two of the three admitted relayers run in this process and commit stake snapshots; a task backed by restaked
+ * stake misses its deadline, its slash is queued, executed on Ethereum and reported back, and the restaking and
+ * prover pages are checked against the mirror. The explorer reads the chain through a proxy the test can cut, to
+ * check the RPC banner comes and goes. Screenshots go to test-ts/.screenshots/ (gitignored).
  *
  * Part of `npm test` (vitest); alone: npx vitest run test-ts/explorer.browser.test.ts
  * Chromium: `apt-get install -y chromium` (or CHROMIUM_PATH=<binary>). EXPLORER_TEST_PORTS=<n> uses ports n..n+2
  * instead of free ones.
  *
  * Every wait follows the chain and the explorer: the explorer's index reaching a transaction's block (its /healthz
- * says which block it stands at), then the open page showing it. None has a time budget of its own; the timeouts
- * (HANG_GUARD_MS) only end a hung run.
+ * says which block it stands at), then the open page showing it; the relayers' work by the mirror's and the
+ * middleware's state. None has a time budget of its own; the timeouts (HANG_GUARD_MS) only end a hung run.
  */
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
@@ -21,38 +24,45 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
-import { formatUnits, keccak256, parseEther, toHex } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
+import { formatUnits, parseEther } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tcbStatusesIn } from '../explorer/index/apply.js'
 import { time } from '../explorer/pages/format.js'
+import { parseConfig as parseRelayerConfig } from '../relayer/src/config.js'
+import { createRelayer, type Relayer } from '../relayer/src/relayer.js'
 import { freePort } from '../ts/devnet/anvil.js'
-import { prepareDevAttestation } from '../ts/devnet/attestation.js'
+import { type Network, startNetwork } from '../ts/devnet/network.js'
+import { type DevMatcherKey, registerDevMatcherKey } from '../ts/devnet/network-matcher.js'
 import { repoRoot } from '../ts/devnet/paths.js'
 import { groth16MarketParams, preimageRequest, preimageStatement } from '../ts/devnet/scenario.js'
-import { advanceTime, type Devnet, startDevnet } from '../ts/devnet/stack.js'
+import { advanceTime, type Devnet } from '../ts/devnet/stack.js'
 import {
   type AttestationDeployment,
-  allowMeasurement,
+  cairnNetworkMiddlewareAbi,
   chainTime,
   createMarket,
   createRequest,
-  eciesPublicKeyOf,
+  currentStakeTree,
   fulfil,
   getMarket,
+  getMirroredStake,
+  getQueuedSlash,
   getRequestState,
   getStake,
   isActiveKey,
+  isAdmittedOperator,
   list,
   loadRequest,
   mintDevToken,
   provePoseidonPreimage,
-  type RegisteredKey,
+  proveStakeLeaf,
   register,
-  registerEnclaveKey,
   requestIdOf,
   signAssignments,
+  slash,
+  slashOrderId,
   stake,
+  stakeMirrorAbi,
   submitAssignments,
   teeRegistryAbi,
   tokenInfo,
@@ -65,7 +75,16 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const SCREENSHOTS = join(repoRoot, 'test-ts/.screenshots')
 const PRICE = parseEther('25')
 const MAX_REWARD = parseEther('40')
+/**
+ * The relayers' epoch and finality on both chains. Nothing mines by itself (automine): the test moves both chains past
+ * an epoch boundary when it wants a snapshot, so every relayer round between two such moves captures the same one.
+ */
+const EPOCH_LENGTH = 60
+const FINALITY = 2
+/** How many of the network's relayers run: the quorum (the network admits three operators, two must sign). */
+const RELAYERS_RUN = 2
 
+let network: Network
 let devnet: Devnet
 let proxy: RpcProxy
 let rpcDown = false
@@ -75,9 +94,8 @@ let browser: BrowserContext
 let profile: string
 let marketId: bigint
 let attestation: AttestationDeployment
-let attestationFile: string | undefined
-let matcherKey: RegisteredKey
-const deploymentFile = () => `deployments/e2e-explorer-${devnet.anvil.port}.json`
+let matcher: DevMatcherKey
+const relayers: Relayer[] = []
 /** Ends a hung run only: no wait here is expected to come near it, however slow the machine. */
 const HANG_GUARD_MS = 600_000
 const ports = async (offset: number) =>
@@ -89,12 +107,18 @@ beforeAll(async () => {
       `no Chromium at ${CHROMIUM}: install Debian's package with \`apt-get install -y chromium\` (README, "Set-up"), or set CHROMIUM_PATH`,
     )
   }
-  const anvilPort = await ports(0)
-  devnet = await startDevnet({
-    port: anvilPort,
-    deploymentOut: `deployments/e2e-explorer-${anvilPort}.json`,
-    throwaway: true,
+  const setupStart = performance.now()
+  // The devnet's deployment (ts/devnet/network.ts), per-port throwaway files, blocks only when something is sent.
+  network = await startNetwork({
+    marketplacePort: await ports(0),
+    ethereumPort: await ports(2),
+    seed: 'cairn explorer browser test',
+    blockTime: 0,
+    onProgress: (stage) => console.log(`network (${((performance.now() - setupStart) / 1000).toFixed(0)} s): ${stage}`),
   })
+  console.log(`network deployed in ${((performance.now() - setupStart) / 1000).toFixed(0)} s`)
+  devnet = network.marketplace
+  attestation = network.attestation.marketplace
   const { actors, deployment } = devnet
   ;({ marketId } = await createMarket(actors.deployer, groth16MarketParams(deployment)))
   const prover = actors.prover.wallet.account.address
@@ -102,20 +126,8 @@ beforeAll(async () => {
   await register(actors.prover, { capacity: 4 })
   await stake(actors.prover, { amount: parseEther('1000') })
   await list(actors.prover, { marketId, price: PRICE, provingTime: 600 })
-  // The attestation stack (its forge script) with one attested matcher key, for the attestation page.
-  attestationFile = `deployments/e2e-explorer-${anvilPort}.attestation.json`
-  const dev = await prepareDevAttestation(devnet, {
-    seed: 'cairn explorer browser test',
-    out: attestationFile,
-    matcherOperators: [actors.deployer.wallet.account.address],
-  })
-  attestation = dev.attestation
-  await allowMeasurement(dev.owner, { role: 'Matcher', measurement: dev.measurement })
-  matcherKey = await registerEnclaveKey(dev.owner, {
-    enclave: dev.enclave('Matcher'),
-    signer: privateKeyToAccount(keccak256(toHex('cairn explorer test matcher signer'))).address,
-    eciesPublicKey: eciesPublicKeyOf(keccak256(toHex('cairn explorer test matcher ecies'))),
-  })
+  // The marketplace's matcher authority is the TeeRegistry: an attested matcher key signs the assignments.
+  matcher = await registerDevMatcherKey(network, 'cairn explorer browser test')
 
   // The explorer's RPC goes through a proxy the test can cut; everything else talks to anvil directly.
   proxy = await startRpcProxy(devnet.anvil.rpcUrl, async (request, forward) => {
@@ -130,9 +142,11 @@ beforeAll(async () => {
     '--port',
     String(port),
     '--deployment',
-    deploymentFile(),
+    network.files.marketplace,
     '--attestation-deployment',
-    attestationFile,
+    network.files.marketplaceAttestation,
+    '--restaking-deployment',
+    network.files.marketplaceRestaking,
     '--poll-interval',
     '250',
     '--log-level',
@@ -171,16 +185,17 @@ beforeAll(async () => {
   // No budget on navigations and element reads either (Playwright's default is 30 s): HANG_GUARD_MS ends a hung run.
   browser.setDefaultTimeout(0)
   browser.setDefaultNavigationTimeout(0)
-}, HANG_GUARD_MS)
+  // Two chains and six forge scripts: on a loaded 2-core machine this took over 10 minutes once, so its guard is longer.
+}, 2 * HANG_GUARD_MS)
 
 afterAll(async () => {
+  for (const relayer of relayers) await relayer.stop()
   await browser?.close()
   if (profile) await rm(profile, { recursive: true, force: true })
   explorer?.child.kill('SIGTERM')
   await explorer?.done
   await proxy?.close()
-  await devnet?.stop()
-  if (attestationFile) await rm(join(repoRoot, attestationFile), { force: true })
+  await network?.stop()
 }, 60_000)
 
 /** Opens a page and returns it with the time the server said it took to render. */
@@ -218,6 +233,64 @@ async function indexedThrough(block: bigint): Promise<void> {
 /** Until `read()` gives `expected`: the open page catching up with a live event (no budget: see HANG_GUARD_MS). */
 async function until<T>(read: () => Promise<T>, expected: T): Promise<void> {
   while ((await read()) !== expected) await sleep(100)
+}
+
+/** Until `probe()` holds: the chain (or the relayers' work on it) getting there; no budget, see HANG_GUARD_MS. */
+async function untilChain(probe: () => Promise<boolean>): Promise<void> {
+  while (!(await probe())) await sleep(100)
+}
+
+/**
+ * Starts the quorum of the network's relayers in this process, each for its own admitted operator (it registers its
+ * enclave key on both chains as it starts), as `npm run devnet` runs them as services.
+ */
+async function startRelayers(): Promise<void> {
+  const quorum = network.relayers.slice(0, RELAYERS_RUN)
+  const relayerPorts = await Promise.all(quorum.map(() => freePort()))
+  const started = await Promise.all(
+    quorum.map((relayer, i) =>
+      createRelayer(
+        parseRelayerConfig({
+          ethereumRpcUrl: network.ethereum.anvil.rpcUrl,
+          marketplaceRpcUrl: devnet.anvil.rpcUrl,
+          ethereumDeployment: network.files.ethereumRestaking,
+          marketplaceDeployment: network.files.marketplaceRestaking,
+          privateKey: relayer.key,
+          operatorPrivateKey: relayer.operator.privateKey,
+          attestation: 'dev',
+          devPkiSeed: network.pki.seed,
+          devPkiTime: network.pki.time,
+          epochLength: EPOCH_LENGTH,
+          finalityDepth: FINALITY,
+          metricsPort: relayerPorts[i],
+          pollInterval: 100,
+          peers: relayerPorts.filter((_, j) => j !== i).map((peer) => `http://127.0.0.1:${peer}`),
+          submitDelay: 1_500,
+          logLevel: (process.env.RELAYER_TEST_LOG_LEVEL as 'info' | undefined) ?? 'silent',
+        }),
+      ),
+    ),
+  )
+  relayers.push(...started)
+  for (const relayer of started) relayer.start()
+}
+
+/**
+ * Moves both chains at least `seconds` forward, Ethereum to one second past an epoch boundary with that boundary
+ * final. The relayers' next snapshot captures the last block before it: the Ethereum head as this is called, whose
+ * time it returns. Ethereum's later blocks follow the wall clock from there and nothing else mines, so no other
+ * boundary turns final before the next call.
+ */
+async function advanceBoth(seconds: number): Promise<number> {
+  const { ethereum } = network
+  const now = (await ethereum.public.getBlock({ blockTag: 'latest' })).timestamp
+  const length = BigInt(EPOCH_LENGTH)
+  const landing = ((now + BigInt(seconds)) / length + 1n) * length + 1n
+  await ethereum.test.setNextBlockTimestamp({ timestamp: landing })
+  await ethereum.test.mine({ blocks: FINALITY + 1 })
+  await advanceTime(devnet, Number(landing - now))
+  await devnet.test.mine({ blocks: FINALITY })
+  return Number(now)
 }
 
 describe('the explorer in a browser', { timeout: HANG_GUARD_MS }, () => {
@@ -276,7 +349,7 @@ describe('the explorer in a browser', { timeout: HANG_GUARD_MS }, () => {
     expect(await postedRow.textContent()).toContain(created.receipt.transactionHash.slice(0, 8))
 
     // Assigned by the matcher's signature: the open page turns Assigned by itself.
-    const batch = await signAssignments(actors.matcher, {
+    const batch = await signAssignments(matcher.signer, {
       assignments: await withListedTerms(reader, [
         { requestId, prover: actors.prover.wallet.account.address, request: created.request },
       ]),
@@ -342,8 +415,8 @@ describe('the explorer in a browser', { timeout: HANG_GUARD_MS }, () => {
 
   it('shows the attested keys with their TCB status and expiry as the registry has them', async () => {
     const { page } = await open('/attestation')
-    const row = page.locator(`tr[data-key="${matcherKey.signer}"]`)
-    const active = await isActiveKey({ ...devnet.reader, attestation }, { role: 'Matcher', signer: matcherKey.signer })
+    const row = page.locator(`tr[data-key="${matcher.key.signer}"]`)
+    const active = await isActiveKey({ ...devnet.reader, attestation }, { role: 'Matcher', signer: matcher.key.signer })
     expect(await row.locator('[data-field="key-status"]').textContent()).toBe(active ? 'active' : 'expired')
     // The registry accepts UpToDate only (its default), so that was the quote's status.
     const mask = await devnet.reader.public.readContract({
@@ -353,8 +426,8 @@ describe('the explorer in a browser', { timeout: HANG_GUARD_MS }, () => {
     })
     expect(tcbStatusesIn(mask)).toEqual(['UpToDate'])
     expect(await row.locator('[data-field="tcb"]').textContent()).toBe('UpToDate')
-    expect(await row.textContent()).toContain(time(Number(matcherKey.expiresAt)))
-    expect(await row.textContent()).toContain(`block ${matcherKey.receipt.blockNumber}`)
+    expect(await row.textContent()).toContain(time(Number(matcher.key.expiresAt)))
+    expect(await row.textContent()).toContain(`block ${matcher.key.receipt.blockNumber}`)
     await page.screenshot({ path: join(SCREENSHOTS, 'attestation.png'), fullPage: true })
     await page.close()
   })
@@ -385,6 +458,153 @@ describe('the explorer in a browser', { timeout: HANG_GUARD_MS }, () => {
     expect(await getRequestState(reader, created.requestId)).toBe('Expired')
     expect(await notReloaded(page)).toBe(true)
     await page.close()
+  })
+
+  it('shows the StakeMirror’s quorum, epochs and roots, a restaked slash and its reported outcome, and the prover’s restaked stake per vault as the chain has them', async () => {
+    const { actors, deployment, reader } = devnet
+    const mirror = network.restaking.marketplace.contracts.stakeMirror
+    const { middleware, vault } = network.restaking.ethereum.contracts
+    const source = {
+      ethereum: { public: network.ethereum.public },
+      middleware,
+      mirror,
+      fromBlock: network.restaking.ethereum.deployBlock,
+    }
+    const mirrorView = { address: mirror, abi: stakeMirrorAbi } as const
+    const currentEpoch = () => reader.public.readContract({ ...mirrorView, functionName: 'currentEpoch' })
+    const epochOf = (epoch: bigint) =>
+      reader.public.readContract({ ...mirrorView, functionName: 'epochs', args: [epoch] })
+    const prover = actors.prover.wallet.account.address
+    const requester = actors.requester.wallet.account.address
+    const provingTime = 600
+
+    // The devnet's restaked market: Groth16, backed by the StakeMirror.
+    const { marketId: restaked } = await createMarket(
+      actors.deployer,
+      groth16MarketParams(deployment, {
+        stakeSource: mirror,
+        metadataURI: 'cairn-devnet://poseidon-preimage?stake=restaked',
+      }),
+    )
+    await list(actors.prover, { marketId: restaked, price: PRICE, provingTime })
+
+    // The relayer quorum commits the boundary both chains just passed; the prover proves its leaf in it.
+    const step = (what: string) => console.log(`restaking: ${what}`)
+    await startRelayers()
+    step('relayers up')
+    const firstCapture = await advanceBoth(2 * EPOCH_LENGTH)
+    await untilChain(async () => (await epochOf(await currentEpoch()))[0] >= firstCapture)
+    step('snapshot committed')
+    await proveStakeLeaf(actors.prover, { ...source, vault })
+
+    // A request in the restaked market, assigned against the mirrored stake, misses its deadline: its slash is queued.
+    await mintDevToken(actors.requester, deployment.contracts.paymentToken, requester, MAX_REWARD)
+    const statement = await preimageStatement()
+    const created = await createRequest(
+      actors.requester,
+      preimageRequest({
+        marketId: restaked,
+        now: await chainTime(reader),
+        publicInputs: statement.publicInputs,
+        maxReward: MAX_REWARD,
+        refundAddress: requester,
+        schedule: { provingTime },
+      }),
+    )
+    const assigned = await submitAssignments(
+      actors.bystander,
+      await signAssignments(matcher.signer, {
+        assignments: await withListedTerms(reader, [
+          { requestId: created.requestId, prover, request: created.request },
+        ]),
+        validUntil: (await chainTime(reader)) + 300n,
+      }),
+    )
+    expect(assigned.skipped).toEqual([])
+    await advanceTime(devnet, provingTime + 1)
+    const slashed = await slash(actors.bystander, created.requestId)
+    const orderId = slashOrderId({ chainId: deployment.chainId, mirror, taskId: created.requestId })
+    expect((await getQueuedSlash(reader, { mirror, orderId }))?.status).toBe('Queued')
+    step('slash queued')
+    await indexedThrough(slashed.receipt.blockNumber)
+    const { page, renderMs } = await open('/restaking')
+    renders.restaking = renderMs
+    const outcome = page.locator(`tr[data-order="${orderId}"] [data-field="outcome"]`)
+    expect(await outcome.textContent()).toBe('queued')
+    expect(await field(page, 'slashes')).toBe('1 queued, 1 awaiting their outcome')
+
+    // The relayers carry it to Ethereum, where the instant vault executes it; once a later snapshot captures the
+    // execution they report it back, and the open page shows the outcome without a reload.
+    await devnet.test.mine({ blocks: FINALITY })
+    await untilChain(async () => {
+      const [, , state] = await network.ethereum.public.readContract({
+        address: middleware,
+        abi: cairnNetworkMiddlewareAbi,
+        functionName: 'slashes',
+        args: [orderId],
+      })
+      return state === 2 // Executed
+    })
+    step('slash executed on Ethereum')
+    await advanceBoth(2 * EPOCH_LENGTH)
+    await untilChain(async () => (await getQueuedSlash(reader, { mirror, orderId }))?.status === 'Executed')
+    step('outcome reported back')
+    const settled = await getQueuedSlash(reader, { mirror, orderId })
+    if (settled === undefined) throw new Error(`no slash ${orderId}`)
+    await indexedThrough(await reader.public.getBlockNumber())
+    const stakeToken = await tokenInfo(reader, deployment.contracts.stakeToken)
+    const tokens = (value: bigint) => `${formatUnits(value, stakeToken.decimals)} ${stakeToken.symbol}`
+    await until(async () => (await outcome.textContent())?.startsWith('Executed: ') ?? false, true)
+    expect(await notReloaded(page)).toBe(true)
+    expect(await outcome.textContent()).toContain(`Executed: ${tokens(settled.penalty)} slashed (`)
+    const slashRow = page.locator(`tr[data-order="${orderId}"]`)
+    expect(await slashRow.locator(`a[href="/prover/${settled.prover}"]`).count()).toBe(1)
+    expect(await slashRow.locator(`[title="${settled.vault}"]`).count()).toBe(1)
+    expect(await slashRow.locator(`a[href="/request/${created.requestId}"]`).count()).toBe(1)
+    expect(await field(page, 'slashes')).toBe('1 queued, 0 awaiting their outcome')
+
+    // The quorum: the mirror's threshold of the operators the marketplace's TeeRegistry admits for the Relayer role.
+    const threshold = await reader.public.readContract({ ...mirrorView, functionName: 'threshold' })
+    const admitted = (
+      await Promise.all(
+        network.relayers.map(({ operator }) =>
+          isAdmittedOperator({ ...reader, attestation }, { role: 'Relayer', operator: operator.account.address }),
+        ),
+      )
+    ).filter(Boolean).length
+    expect(await field(page, 'quorum')).toBe(`${threshold} operators of ${admitted} admitted`)
+
+    // Every epoch the mirror holds: capture, slashing window and root; the current one's total stake and leaves as
+    // the stake tree rebuilt from Ethereum's middleware (as the relayers built it) has them.
+    const epochs = await currentEpoch()
+    expect(epochs).toBeGreaterThanOrEqual(2n)
+    expect(await field(page, 'epochs')).toBe(String(epochs))
+    for (let epoch = 1n; epoch <= epochs; epoch++) {
+      const [capture, window, root] = await epochOf(epoch)
+      const cells = page.locator(`tr[data-epoch="${epoch}"] td`)
+      expect(await cells.nth(1).textContent()).toBe(time(capture))
+      expect(await cells.nth(2).textContent()).toBe(time(capture + window))
+      expect(await cells.nth(3).getAttribute('title')).toBe(root)
+    }
+    const { tree } = await currentStakeTree(reader, source)
+    const newest = page.locator(`tr[data-epoch="${epochs}"] td`)
+    expect(await newest.nth(4).textContent()).toBe(tokens(tree.entries.reduce((sum, entry) => sum + entry.stake, 0n)))
+    expect(await newest.nth(5).textContent()).toBe(String(tree.entries.length))
+    await page.screenshot({ path: join(SCREENSHOTS, 'restaking.png'), fullPage: true })
+    await page.close()
+
+    // The prover's restaked stake per vault: its latest proven leaf, less the executed slash reported back.
+    const mirrored = await getMirroredStake(reader, { mirror, prover })
+    expect(mirrored.vaults.length).toBeGreaterThan(0)
+    const proverPage = await open(`/prover/${prover}`)
+    for (const held of mirrored.vaults) {
+      const cells = proverPage.page.locator(`tr[data-vault="${held.vault}"] td`)
+      expect(await cells.nth(1).textContent()).toBe(String(held.epoch))
+      expect(await cells.nth(4).textContent()).toBe(tokens(held.leaf))
+    }
+    expect(await proverPage.page.locator('[data-field="restaked-slashes"]').textContent()).toBe('Executed')
+    await proverPage.page.screenshot({ path: join(SCREENSHOTS, 'prover-restaked.png'), fullPage: true })
+    await proverPage.page.close()
   })
 
   it('answers unknown ids and addresses with a clear not-found page', async () => {

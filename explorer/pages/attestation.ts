@@ -16,7 +16,7 @@ export function attestationPage(context: PageContext): Page {
       (key) => html`<tr data-key="${key.signer}"><td class="mono" title="${key.signer}">${short(key.signer)}</td>
         <td>${role === 'Prover' ? proverLink(key.operator) : html`<span class="mono" title="${key.operator}">${short(key.operator)}</span>`}</td>
         <td>${key.marketId === 0n ? '—' : marketLink(key.marketId)}</td><td class="mono" title="${key.measurement}">${short(key.measurement)}</td>
-        <td data-field="tcb">${tcbText(key.acceptedTcb)}</td>
+        <td data-field="tcb">${tcbText(key.acceptedTcb)}${(key.acceptedTcb?.length ?? 0) > 1 ? ' (which one is not recorded)' : ''}</td>
         <td>block ${key.registered.blockNumber}, ${txCell(key.registered)}</td><td>${time(key.expiresAt)}</td>
         <td data-field="key-status">${key.revoked !== undefined ? 'revoked' : key.expiresAt < now ? 'expired' : 'active'}</td></tr>`,
     )
@@ -35,7 +35,7 @@ export function attestationPage(context: PageContext): Page {
 }
 
 const TCB_NOTE =
-  'A key’s TCB status is the registry’s accepted TCB statuses when it registered: the registry checks the quote’s status against them and stores nothing more, so one accepted status is the key’s own.'
+  'The registry checks a quote’s TCB status against its accepted statuses and stores nothing more, so the TCB status shown is the accepted set in force when the key registered: with one accepted status that is the key’s own; with several, the key’s was one of them and the registry does not record which.'
 
 /** The accepted TCB statuses as a page shows them: the one status, or the statuses the quote's was one of. */
 function tcbText(accepted: readonly TcbStatus[] | undefined): string {

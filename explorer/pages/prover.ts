@@ -93,23 +93,43 @@ export function proverPage(context: PageContext, text: string): Page {
   return { status: 200, title: `Prover ${short(address)}`, watch: `prover:${address.toLowerCase()}`, body }
 }
 
-/** The prover's latest proven leaf per vault on the StakeMirror, and its restaked slashes. */
+/**
+ * The prover's latest proven leaf per vault on the StakeMirror, what is left of it after the slashes the relayers
+ * reported back since (SlashSettled carries the leaf after each outcome), and its restaked slashes.
+ */
 function restakedHtml(context: PageContext, address: Address) {
   const { mirror } = context.index
+  const mine = (prover: Address) => prover.toLowerCase() === address.toLowerCase()
   const latest = new Map<string, (typeof mirror.leaves)[number]>()
-  for (const leaf of mirror.leaves) {
-    if (leaf.prover.toLowerCase() === address.toLowerCase()) latest.set(leaf.vault.toLowerCase(), leaf)
-  }
-  const slashes = [...mirror.slashes.values()].filter((slash) => slash.prover.toLowerCase() === address.toLowerCase())
+  for (const leaf of mirror.leaves) if (mine(leaf.prover)) latest.set(leaf.vault.toLowerCase(), leaf)
+  const slashes = [...mirror.slashes.values()].filter((slash) => mine(slash.prover))
   if (latest.size === 0 && slashes.length === 0) {
     return html`<p class="muted">No leaf proven on the StakeMirror${context.stakeMirror === undefined ? ' (no restaking deployment known)' : ''}.</p>`
   }
-  return html`<table><thead><tr><th>vault</th><th>epoch</th><th>stake in the leaf</th><th>counted</th><th>proven</th></tr></thead><tbody>${[
+  /** The leaf now: the last outcome reported after the leaf was proven, in log order, else the proven stake. */
+  const leafNow = (leaf: (typeof mirror.leaves)[number]) => {
+    let now = leaf.stake
+    let at = leaf.at
+    for (const slash of slashes) {
+      const settled = slash.settled
+      if (settled === undefined || slash.vault.toLowerCase() !== leaf.vault.toLowerCase()) continue
+      const later =
+        settled.at.blockNumber > at.blockNumber ||
+        (settled.at.blockNumber === at.blockNumber && settled.at.logIndex > at.logIndex)
+      if (later) {
+        now = settled.leaf
+        at = settled.at
+      }
+    }
+    return now
+  }
+  return html`<table><thead><tr><th>vault</th><th>epoch</th><th>stake proven</th><th>counted</th><th title="The proven stake less the slashes executed on Ethereum since, as the relayers reported them back to the StakeMirror">leaf now</th><th>proven</th></tr></thead><tbody>${[
     ...latest.values(),
   ].map(
     (
       leaf,
     ) => html`<tr data-vault="${leaf.vault}"><td class="mono" title="${leaf.vault}">${short(leaf.vault)}</td><td>${leaf.epoch}</td>
-      <td>${tokenAmount(leaf.stake, context.index.stakeToken)}</td><td>${tokenAmount(leaf.counted, context.index.stakeToken)}</td><td>${time(leaf.at.time)}</td></tr>`,
-  )}</tbody></table><p>Restaked slashes: ${slashes.length === 0 ? 'none' : slashes.map((slash) => `${slash.settled?.status ?? 'Queued'}`).join(', ')}.</p>`
+      <td>${tokenAmount(leaf.stake, context.index.stakeToken)}</td><td>${tokenAmount(leaf.counted, context.index.stakeToken)}</td>
+      <td>${tokenAmount(leafNow(leaf), context.index.stakeToken)}</td><td>${time(leaf.at.time)}</td></tr>`,
+  )}</tbody></table><p>Restaked slashes: <span data-field="restaked-slashes">${slashes.length === 0 ? 'none' : slashes.map((slash) => `${slash.settled?.status ?? 'Queued'}`).join(', ')}</span> (outcomes as the relayers reported them back from Ethereum).</p>`
 }

@@ -113,7 +113,7 @@ function steps(context: PageContext, entry: RequestEntry): Step[] {
       found.push({
         what: `slash ${slash.settled.status.toLowerCase()} on Ethereum`,
         at: slash.settled.at,
-        detail: `${stake(slash.settled.slashed)} slashed`,
+        detail: `${stake(slash.settled.slashed)} slashed, as the relayer quorum reported it back (this is the report’s block)`,
         kind: slash.settled.status === 'Executed' ? 'bad' : 'done',
       })
     }

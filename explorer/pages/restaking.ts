@@ -47,7 +47,7 @@ export function restakingPage(context: PageContext): Page {
               <td>${stake(epoch.totalStake)}</td><td>${epoch.leafCount}</td><td>block ${epoch.at.blockNumber}, ${txCell(epoch.at)}</td></tr>`,
           )}</tbody></table>`
     }
-    <h2>Slashes for Ethereum</h2>${
+    <h2>Slashes for Ethereum</h2><p class="muted" data-field="outcome-source">Each outcome is what the relayer quorum reported back to the StakeMirror (its SlashSettled log), not read from Ethereum: the explorer follows the marketplace chain only.</p>${
       slashes.length === 0
         ? html`<p class="muted">None queued.</p>`
         : html`<table><thead><tr><th>order</th><th>request</th><th>prover</th><th>vault</th><th>amount</th><th>queued</th><th>outcome</th></tr></thead><tbody>${slashes.map(

@@ -1,32 +1,40 @@
 /**
- * Fills a fresh devnet with many requests and measures how fast the explorer renders every page on it (issue 15:
- * every page in ≤ 1 s with 10,000 requests).
- *   tsx script/explorer/fill.ts [--requests 10000] [--port 18770] [--keep]
- * It starts anvil on --port with a fresh deployment and one Groth16 market with one listed prover, then posts the
- * requests, many per block (automine off, signed locally with consecutive nonces). The matcher's signature assigns
- * half of them in batches. A few get real Groth16 proofs and are fulfilled, and the rest stay Open, so every state
- * the pages count is there. Then it starts the explorer in this process on --port + 1, times the first index build,
- * and fetches each page several times, printing the slowest render (the server's Server-Timing) and the slowest
- * whole fetch. With --keep the devnet and the explorer stay up for a browser until Ctrl-C.
+ * Fills a devnet with many requests and measures how fast the explorer renders every page kind on it (issue 15: every
+ * page in ≤ 1 s with 10,000 requests).
+ *   tsx script/explorer/fill.ts [--requests 10000] [--port 18770] [--proofs 10] [--keep]
+ * The chain is deployed the way `npm run devnet` deploys it (`startNetwork`, ts/devnet/network.ts): the marketplace
+ * chain on --port and Ethereum on --port + 2, the attestation stack on both, the restaking deployment (StakeMirror,
+ * Symbiotic core, vaults, relayer operators admitted), the devnet's four markets (`createDevMarkets`) and its relayer
+ * quorum as services (`startRelayers`), which commit a stake snapshot every 30 s of Ethereum time for the whole run.
+ * The prover proves its restaked leaf in the first snapshot. An attested matcher key is registered (the marketplace's
+ * matcher authority is the TeeRegistry, as on the devnet). Then the requests go to the Groth16 native-stake market,
+ * many per block (automine off, signed locally with consecutive nonces); the matcher key's signature assigns half of
+ * them in batches; a few get real Groth16 proofs and are fulfilled, and the rest stay Open, so every state the pages
+ * count is there. Ethereum mines a block a second throughout (the devnet's block time); the marketplace chain mines
+ * when the fill sends, so a block holds hundreds of requests.
+ * Then it starts the explorer in this process on --port + 1 with the devnet's three deployment files, times the first
+ * index build, and fetches each page kind (markets, market, request, prover, attestation, restaking, not found)
+ * several times, printing the slowest render (the server's Server-Timing) and the slowest whole fetch. With --keep
+ * the network and the explorer stay up for a browser until Ctrl-C.
  */
 
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { pino } from 'pino'
 import { encodeFunctionData, type Hex, parseEther } from 'viem'
 import { startExplorer } from '../../explorer/src/explorer.js'
 import { anvilAccount, devRoles } from '../../ts/devnet/accounts.js'
-import {
-  groth16MarketParams,
-  preimageRequest,
-  preimageStatement,
-  randomFieldElement,
-} from '../../ts/devnet/scenario.js'
-import { startDevnet } from '../../ts/devnet/stack.js'
+import { createDevMarkets, startRelayers } from '../../ts/devnet/launch.js'
+import { startNetwork } from '../../ts/devnet/network.js'
+import { registerDevMatcherKey } from '../../ts/devnet/network-matcher.js'
+import { preimageRequest, preimageStatement, randomFieldElement } from '../../ts/devnet/scenario.js'
+import type { Service } from '../../ts/devnet/services.js'
 import {
   blockRanges,
   chainTime,
-  createMarket,
   createRequest,
   deposit,
   encodePublicSignals,
@@ -35,11 +43,13 @@ import {
   mintDevToken,
   proofMarketplaceAbi,
   provePoseidonPreimage,
+  proveStakeLeaf,
   type Request,
   register,
   requestIdOf,
   signAssignments,
   stake,
+  stakeMirrorAbi,
   submitAssignments,
   withListedTerms,
 } from '../../ts/index.js'
@@ -58,25 +68,48 @@ const proofs = Math.min(total, Number(values.proofs))
 const say = (text: string) => console.log(`fill  ${text}`)
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`
 
-const deploymentOut = `deployments/e2e-explorer-fill-${port}.json`
-const devnet = await startDevnet({ port, deploymentOut, throwaway: true })
+const scratch = await mkdtemp(join(tmpdir(), 'cairn-explorer-fill-'))
+const started0 = performance.now()
+const network = await startNetwork({
+  marketplacePort: port,
+  ethereumPort: port + 2,
+  seed: 'cairn explorer fill',
+  blockTime: 0,
+  onProgress: (stage) => say(stage),
+})
+const services: Service[] = []
 let stopExplorer: (() => Promise<void>) | undefined
 const stopAll = async () => {
   await stopExplorer?.()
-  await devnet.stop()
+  for (const service of services.reverse()) await service.stop()
+  await network.stop()
+  await rm(scratch, { recursive: true, force: true })
 }
 try {
+  const devnet = network.marketplace
   const { actors, deployment, reader, test } = devnet
-  const MAX_REWARD = parseEther('40')
-  const { marketId } = await createMarket(
-    actors.deployer,
-    groth16MarketParams(deployment, { stakePerTask: parseEther('1'), slashPenalty: parseEther('1') }),
+  // Ethereum mines at the devnet's block time, so the relayers' epochs turn final as on the devnet.
+  await network.ethereum.test.setIntervalMining({ interval: 1 })
+  const markets = await createDevMarkets(network)
+  const marketId = markets.groth16Native
+  const matcher = await registerDevMatcherKey(network, 'cairn explorer fill')
+  services.push(
+    ...(await startRelayers(network, {
+      logDir: join(scratch, 'logs'),
+      stateDir: join(scratch, 'state'),
+      logLevel: 'warn',
+    })),
   )
+  say(`devnet deployed, four markets, matcher key attested, ${services.length} relayers up (${seconds(started0)})`)
+  const MAX_REWARD = parseEther('40')
   const prover = actors.prover.wallet.account.address
-  await mintDevToken(actors.prover, deployment.contracts.stakeToken, prover, parseEther(String(total + 100)))
+  // The devnet's markets take 100 cSTK of stake per task.
+  const stakeNeeded = parseEther('100') * BigInt(total + 100)
+  await mintDevToken(actors.prover, deployment.contracts.stakeToken, prover, stakeNeeded)
   await register(actors.prover, { capacity: total + 100 })
-  await stake(actors.prover, { amount: parseEther(String(total + 100)) })
+  await stake(actors.prover, { amount: stakeNeeded })
   await list(actors.prover, { marketId, price: parseEther('25'), provingTime: 3600 })
+  await list(actors.prover, { marketId: markets.groth16Restaked, price: parseEther('25'), provingTime: 3600 })
   const requester = actors.requester.wallet.account.address
   await mintDevToken(actors.requester, deployment.contracts.paymentToken, requester, MAX_REWARD * BigInt(total))
   await deposit(actors.requester, deployment.contracts.paymentToken, MAX_REWARD * BigInt(total))
@@ -150,7 +183,7 @@ try {
   const assigned: Awaited<ReturnType<typeof submitAssignments>>['assigned'] = []
   for (let i = 0; i < toAssign; i += 100) {
     const ids = Array.from({ length: Math.min(100, toAssign - i) }, (_, k) => requestIdOf(marketId, BigInt(i + k + 1)))
-    const batch = await signAssignments(actors.matcher, {
+    const batch = await signAssignments(matcher.signer, {
       assignments: await withListedTerms(
         reader,
         ids.map((requestId) => ({ requestId, prover, request: records.get(requestId) })),
@@ -170,13 +203,29 @@ try {
   }
   say(`fulfilled ${proofs} with real proofs (${seconds(started)})`)
 
-  // The explorer, from a cold start: the first index build, then every page.
+  // The prover proves its restaked leaf once the relayers have committed a snapshot (read from the mirror's state).
+  const mirror = network.restaking.marketplace.contracts.stakeMirror
+  const epochNow = () =>
+    reader.public.readContract({ address: mirror, abi: stakeMirrorAbi, functionName: 'currentEpoch' })
+  while ((await epochNow()) === 0n) await sleep(500)
+  await proveStakeLeaf(actors.prover, {
+    ethereum: { public: network.ethereum.public },
+    middleware: network.restaking.ethereum.contracts.middleware,
+    mirror,
+    vault: network.restaking.ethereum.contracts.vault,
+    fromBlock: network.restaking.ethereum.deployBlock,
+  })
+  say(`prover's restaked leaf proven in epoch ${await epochNow()} (${seconds(started)})`)
+
+  // The explorer, from a cold start on the devnet's deployment files: the first index build, then every page kind.
   const indexStart = performance.now()
   const explorer = await startExplorer(
     {
       rpcUrl: devnet.anvil.rpcUrl,
       chainId: deployment.chainId,
-      deployment: deploymentOut,
+      deployment: network.files.marketplace,
+      attestationDeployment: network.files.marketplaceAttestation,
+      restakingDeployment: network.files.marketplaceRestaking,
       port: port + 1,
       host: '127.0.0.1',
       logRange: 5_000,
@@ -193,17 +242,21 @@ try {
       () => false,
     )
   while (!(await ready())) await sleep(100)
-  say(`explorer indexed ${total} requests from a cold start in ${seconds(indexStart)}`)
+  say(
+    `explorer indexed ${total} requests from a cold start in ${seconds(indexStart)}; the mirror has ${await epochNow()} epochs`,
+  )
   const pages = [
-    '/',
-    `/market/${marketId}`,
-    `/request/${requestIdOf(marketId, 1n)}`,
-    `/request/${requestIdOf(marketId, BigInt(total))}`,
-    `/prover/${prover}`,
-    '/request/1',
-  ]
-  console.log('page | slowest render (server) | slowest fetch (whole page) | size')
-  for (const page of pages) {
+    ['markets', '/'],
+    ['market', `/market/${marketId}`],
+    ['request (first)', `/request/${requestIdOf(marketId, 1n)}`],
+    ['request (last)', `/request/${requestIdOf(marketId, BigInt(total))}`],
+    ['prover', `/prover/${prover}`],
+    ['attestation', '/attestation'],
+    ['restaking', '/restaking'],
+    ['not found', '/request/1'],
+  ] as const
+  console.log('page kind | path | slowest render (server) | slowest fetch (whole page) | size')
+  for (const [kind, page] of pages) {
     let render = 0
     let fetchMs = 0
     let size = 0
@@ -218,10 +271,14 @@ try {
       )
       size = body.length
     }
-    console.log(`${page} | ${render.toFixed(1)} ms | ${fetchMs.toFixed(1)} ms | ${(size / 1024).toFixed(0)} KiB`)
+    console.log(
+      `${kind} | ${page} | ${render.toFixed(1)} ms | ${fetchMs.toFixed(1)} ms | ${(size / 1024).toFixed(0)} KiB`,
+    )
   }
   if (values.keep) {
-    say(`explorer at ${explorer.url}, chain at ${devnet.anvil.rpcUrl}; Ctrl-C stops both`)
+    say(
+      `explorer at ${explorer.url}, chains at ${devnet.anvil.rpcUrl} and ${network.ethereum.anvil.rpcUrl}; Ctrl-C stops all`,
+    )
     await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()))
   }
 } finally {

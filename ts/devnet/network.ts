@@ -216,25 +216,28 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
     progress('deploying attestation on both chains (dev DCAP root), admitting relayer and matcher operators')
     // Attestation on both chains: the same dev root, collateral and measurement policy. Governance (the deployer)
     // admits one relayer operator per relayer process on both chains, and the matcher's operator on the marketplace.
-    const marketplaceAttestation = await deployAttestationWithForge({
-      rpcUrl: marketplace.anvil.rpcUrl,
-      chainId: marketplaceChainId,
-      deployerKey,
-      rootDer: bytesToHex(devPki.root.der),
-      marketplace: marketplace.deployment.contracts.proofMarketplace,
-      relayerOperators,
-      matcherOperators: [matcherOperator.account.address],
-      out: relative.marketplaceAttestation,
-    })
+    // The two chains' stacks are independent: their forge scripts run side by side (each in its own scratch cache).
+    const [marketplaceAttestation, ethereumAttestation] = await Promise.all([
+      deployAttestationWithForge({
+        rpcUrl: marketplace.anvil.rpcUrl,
+        chainId: marketplaceChainId,
+        deployerKey,
+        rootDer: bytesToHex(devPki.root.der),
+        marketplace: marketplace.deployment.contracts.proofMarketplace,
+        relayerOperators,
+        matcherOperators: [matcherOperator.account.address],
+        out: relative.marketplaceAttestation,
+      }),
+      deployAttestationWithForge({
+        rpcUrl: ethAnvil.rpcUrl,
+        chainId: ethereumChainId,
+        deployerKey,
+        rootDer: bytesToHex(devPki.root.der),
+        relayerOperators,
+        out: relative.ethereumAttestation,
+      }),
+    ])
     const teeOwner: TeeClient = { ...marketplace.actors.deployer, attestation: marketplaceAttestation }
-    const ethereumAttestation = await deployAttestationWithForge({
-      rpcUrl: ethAnvil.rpcUrl,
-      chainId: ethereumChainId,
-      deployerKey,
-      rootDer: bytesToHex(devPki.root.der),
-      relayerOperators,
-      out: relative.ethereumAttestation,
-    })
     const ethOwner: TeeClient = {
       public: ethereum.public,
       wallet: createWalletClient({
@@ -262,18 +265,21 @@ export async function startNetwork(options: NetworkOptions = {}): Promise<Networ
       relayer: devTdConfigOf(devPki, enclaves.relayer),
     }
     progress('submitting dev collateral, allowing measurements, pinning TD configurations')
-    for (const owner of [teeOwner, ethOwner]) {
-      await submitDevCollateral(owner, collateral)
-      await write(owner, {
-        address: owner.attestation.contracts.teeRegistry,
-        abi: teeRegistryAbi,
-        functionName: 'setAttestValiditySeconds',
-        args: [BigInt(validity)],
-      })
-      // Each relayer registers its own key, from its operator's account, when it starts.
-      await allowMeasurement(owner, { role: 'Relayer', measurement })
-      await pinTdConfig(owner, { role: 'Relayer', tdConfig: tdConfigs.relayer })
-    }
+    // One chain after the other would only wait: each owner's transactions go in order on its own chain.
+    await Promise.all(
+      [teeOwner, ethOwner].map(async (owner) => {
+        await submitDevCollateral(owner, collateral)
+        await write(owner, {
+          address: owner.attestation.contracts.teeRegistry,
+          abi: teeRegistryAbi,
+          functionName: 'setAttestValiditySeconds',
+          args: [BigInt(validity)],
+        })
+        // Each relayer registers its own key, from its operator's account, when it starts.
+        await allowMeasurement(owner, { role: 'Relayer', measurement })
+        await pinTdConfig(owner, { role: 'Relayer', tdConfig: tdConfigs.relayer })
+      }),
+    )
     // The marketplace trusts only attested matcher keys, and attested prover enclaves for invalid-input statements.
     await allowMeasurement(teeOwner, { role: 'Matcher', measurement })
     await pinTdConfig(teeOwner, { role: 'Matcher', tdConfig: tdConfigs.matcher })
