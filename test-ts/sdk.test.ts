@@ -19,7 +19,7 @@ import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { freePort } from '../ts/devnet/anvil.js'
 import { prepareDevAttestation } from '../ts/devnet/attestation.js'
 import { repoRoot } from '../ts/devnet/paths.js'
-import { groth16MarketParams, preimageStatement } from '../ts/devnet/scenario.js'
+import { groth16MarketParams, preimageRequest, preimageStatement } from '../ts/devnet/scenario.js'
 import type { Devnet } from '../ts/devnet/stack.js'
 import {
   allowMeasurement,
@@ -1050,18 +1050,14 @@ describe('following a sent transaction', () => {
   it('names why a transaction reverted once mined: the decoded error at its block’s time, or out of gas', async () => {
     const { devnet, fixture } = current()
     const { actors, deployment, reader, test } = devnet
-    const now = Number(await chainTime(reader))
-    const params = {
-      marketId: Number(fixture.marketId),
+    const params = preimageRequest({
+      marketId: fixture.marketId,
+      now: await chainTime(reader),
+      publicInputs: (await preimageStatement()).publicInputs,
       maxReward: MAX_REWARD,
-      provingTime: PROVING_TIME,
-      matchingExpiry: now + 60,
-      deadline: now + 60 + PROVING_TIME,
-      speedPreferenceBps: 5_000,
       refundAddress: addressOf(devnet, 'requester'),
-      publicInputs: { data: (await preimageStatement()).publicInputs, uri: '', digest: zeroHash },
-      privateInputs: { data: '0x' as Hex, uri: '', digest: zeroHash },
-    }
+      schedule: { provingTime: PROVING_TIME, matchingWindow: 60 },
+    })
     const caught = (sending: Promise<unknown>) => sending.catch((error: unknown) => error)
     // Valid when sent, mined after its deadline: what a slow send meets. The replay runs at the block's own time.
     await test.setNextBlockTimestamp({ timestamp: BigInt(params.deadline + 1) })

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { type Address, zeroAddress } from 'viem'
+import { type Address, type TransactionReceipt, zeroAddress } from 'viem'
 import { iStakeSourceAbi } from '../../generated.js'
 import { createMarket, getMarketDetails, listMarkets, MAX_FALLBACK_DELAY } from '../../market.js'
 import { INSECURE_DEV_CRS, type NoirCrs, type NoirProgram, noirPublicInputCount, parseNoirProgram } from '../../noir.js'
@@ -17,6 +16,7 @@ import {
 } from '../../noir-verifier.js'
 import { amountFlag, durationFlag, integerFlag, requiredFlag, stringFlag, UsageError } from '../kit/args.js'
 import { type CommandContext, usageAddress } from '../kit/context.js'
+import { cairnHome } from '../kit/home.js'
 import { formatAmount } from '../kit/output.js'
 import { command } from '../kit/spec.js'
 
@@ -128,6 +128,13 @@ export const marketCreate = command({
       metadataURI: stringFlag(flags, 'metadata-uri') ?? (noir === undefined ? '' : `noir:sha256:${noir.hash}`),
     }
     const native = await ctx.token(client, zeroAddress)
+    /** What every market creation reports, whatever its verifier. */
+    const createdMarket = (created: { marketId: bigint; fee: bigint; receipt: TransactionReceipt }) => ({
+      marketId: created.marketId,
+      creationFee: created.fee,
+      creationFeeFormatted: formatAmount(created.fee, native),
+      transactionHash: created.receipt.transactionHash,
+    })
     if (noir !== undefined && noir.generate !== undefined) {
       const { flavour, crs } = noir.generate
       if (crs === INSECURE_DEV_CRS) ctx.progress.note(`warning: ${INSECURE_DEV_CRS_WARNING}`)
@@ -135,7 +142,7 @@ export const marketCreate = command({
         program: noir.program,
         flavour,
         crs,
-        cacheDir: join(ctx.env.CAIRN_HOME || join(homedir(), '.cairn'), 'cache', 'honk-verifiers'),
+        cacheDir: join(cairnHome(ctx.env), 'cache', 'honk-verifiers'),
         onStep: (message) => ctx.progress.step(message),
         market,
         ...(noir.verifyGasLimit === undefined ? {} : { verifyGasLimit: noir.verifyGasLimit }),
@@ -147,10 +154,7 @@ export const marketCreate = command({
       ctx.progress.done()
       const { verifier } = created
       return {
-        marketId: created.marketId,
-        creationFee: created.fee,
-        creationFeeFormatted: formatAmount(created.fee, native),
-        transactionHash: created.receipt.transactionHash,
+        ...createdMarket(created),
         noir: {
           verifier: created.adapter,
           adapter: created.adapter,
@@ -175,10 +179,7 @@ export const marketCreate = command({
       const created = await createNoirMarket(client, { ...noir, honkVerifier: noir.honkVerifier, market })
       ctx.progress.done()
       return {
-        marketId: created.marketId,
-        creationFee: created.fee,
-        creationFeeFormatted: formatAmount(created.fee, native),
-        transactionHash: created.receipt.transactionHash,
+        ...createdMarket(created),
         noir: {
           verifier: created.adapter,
           adapter: created.adapter,
@@ -189,17 +190,12 @@ export const marketCreate = command({
       }
     }
     ctx.progress.step('creating the market')
-    const { marketId, fee, receipt } = await createMarket(client, {
+    const created = await createMarket(client, {
       ...market,
       verifier: addressFlag('verifier', contracts.groth16Adapter),
     })
     ctx.progress.done()
-    return {
-      marketId,
-      creationFee: fee,
-      creationFeeFormatted: formatAmount(fee, native),
-      transactionHash: receipt.transactionHash,
-    }
+    return createdMarket(created)
   },
 })
 

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises'
-import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { type Address, bytesToBigInt } from 'viem'
 import { readTextIfExists } from '../../text-file.js'
+import { cairnHome } from './home.js'
 
 /*
  * The nonces `cairn request` signs with. Spending the first nonce of a bitmap word writes a new storage slot (22,100
@@ -22,7 +22,7 @@ const STALE_LOCK_MS = 30_000
 const LOCK_RETRY_MS = 20
 
 function cursorPath(env: NodeJS.ProcessEnv, chainId: number, marketplace: Address, requester: Address): string {
-  const home = env.CAIRN_HOME || join(homedir(), '.cairn')
+  const home = cairnHome(env)
   return join(home, 'nonces', `${chainId}-${marketplace.toLowerCase()}-${requester.toLowerCase()}.json`)
 }
 

@@ -1,11 +1,11 @@
 import { mkdir, writeFile } from 'node:fs/promises'
-import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { isAddressEqual } from 'viem'
 import type { CairnReader } from '../../client.js'
 import { encodeOrder, parseOrderBody } from '../../orders.js'
 import { type SignedRequestWithSignature, signedRequestId } from '../../signed-requests.js'
 import { readTextIfExists } from '../../text-file.js'
+import { cairnHome } from './home.js'
 
 /*
  * Where `cairn request` keeps the signed requests it sends: until one is used it exists nowhere on chain, so
@@ -17,7 +17,7 @@ import { readTextIfExists } from '../../text-file.js'
 
 /** The default file of a signed request: <cairn home>/signed/<chainId>-<requestId>.json. */
 export function signedRequestPath(env: NodeJS.ProcessEnv, chainId: number, requestId: bigint): string {
-  const home = env.CAIRN_HOME || join(homedir(), '.cairn')
+  const home = cairnHome(env)
   return join(home, 'signed', `${chainId}-${requestId}.json`)
 }
 
