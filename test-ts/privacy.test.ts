@@ -1,4 +1,16 @@
-import { bytesToHex, concat, type Hex, hexToBytes, keccak256, numberToBytes, size, slice, stringToBytes } from 'viem'
+import { secp256k1 } from '@noble/curves/secp256k1'
+import {
+  bytesToHex,
+  concat,
+  type Hex,
+  hexToBytes,
+  keccak256,
+  numberToBytes,
+  size,
+  slice,
+  stringToBytes,
+  toHex,
+} from 'viem'
 import { describe, expect, it } from 'vitest'
 import {
   decryptPrivateInputs,
@@ -242,6 +254,11 @@ describe('private inputs envelope', () => {
     wrap[0] = 0x05 // no compressed-point prefix is 0x05
     expect(codeOf(() => unwrapDataKey(bytesToHex(wrap), prover))).toBe('MalformedWrap')
     expect(codeOf(() => unwrapDataKey(slice(bytesToHex(wrap), 0, 92), prover))).toBe('MalformedWrap')
+    // A compressed prefix over an x with no point on the curve (x³ + 7 not a square): OpenSSL's ECDH refuses it too.
+    let x = 1n
+    while (isCurveX(x)) x++
+    wrap.set([0x02, ...hexToBytes(toHex(x, { size: 32 }))], 0)
+    expect(codeOf(() => unwrapDataKey(bytesToHex(wrap), prover))).toBe('MalformedWrap')
   })
 
   it('gives a non-recipient nothing: no wrap, and a stolen wrap does not open', () => {
@@ -335,3 +352,13 @@ describe('private inputs envelope', () => {
     )
   })
 })
+
+/** Whether some point of secp256k1 has this x coordinate. */
+function isCurveX(x: bigint): boolean {
+  try {
+    secp256k1.ProjectivePoint.fromHex(concat([new Uint8Array([0x02]), hexToBytes(toHex(x, { size: 32 }))]))
+    return true
+  } catch {
+    return false
+  }
+}
