@@ -170,6 +170,25 @@ function taskAssigned(requestId: bigint, block: number, byMatcher: boolean, pric
   }
 }
 
+/** A TeeRegistry KeyRegistered log: a prover enclave key in MARKET, valid until block 10,000, unless overridden. */
+const keyRegistered = (block: number, key: { signer: Address; role?: number; marketId?: bigint; operator?: Address }) =>
+  chainLog(
+    contracts.teeRegistry as Address,
+    teeRegistryAbi,
+    'KeyRegistered',
+    {
+      role: key.role ?? 1,
+      marketId: key.marketId ?? MARKET,
+      signer: key.signer,
+      operator: key.operator ?? prover,
+      eciesPublicKey: '0x04',
+      measurement: keccak256('0x0e'),
+      expiresAt: BigInt(timeOf(10_000)),
+      quoteId: zeroHash,
+    },
+    block,
+  )
+
 const registered = (block: number) => [
   chainLog(
     contracts.registry,
@@ -365,22 +384,7 @@ describe('explorer indexing', () => {
     const explorer = index([
       marketCreated(10),
       ...registered(11),
-      chainLog(
-        contracts.teeRegistry as Address,
-        teeRegistryAbi,
-        'KeyRegistered',
-        {
-          role: 1,
-          marketId: MARKET,
-          signer: enclaveKey,
-          operator: prover,
-          eciesPublicKey: '0x04',
-          measurement: keccak256('0x0e'),
-          expiresAt: BigInt(timeOf(10_000)),
-          quoteId: zeroHash,
-        },
-        11,
-      ),
+      keyRegistered(11, { signer: enclaveKey }),
       created.log,
       rejected.log,
       chainLog(
@@ -616,40 +620,10 @@ describe('explorer pages from an index', () => {
       ...registered(11),
       // The registry's policy when the key registers: UpToDate only; widened afterwards.
       chainLog(contracts.teeRegistry as Address, teeRegistryAbi, 'AcceptedTcbStatusesSet', { mask: 1n }, 11),
-      chainLog(
-        contracts.teeRegistry as Address,
-        teeRegistryAbi,
-        'KeyRegistered',
-        {
-          role: 1,
-          marketId: MARKET,
-          signer: enclaveKey,
-          operator: prover,
-          eciesPublicKey: '0x04',
-          measurement: keccak256('0x0e'),
-          expiresAt: BigInt(timeOf(10_000)),
-          quoteId: zeroHash,
-        },
-        11,
-      ),
+      keyRegistered(11, { signer: enclaveKey }),
       chainLog(contracts.teeRegistry as Address, teeRegistryAbi, 'AcceptedTcbStatusesSet', { mask: 3n }, 12),
       // A matcher key registered under the wider policy: its quote's status was one of two, and the registry kept neither.
-      chainLog(
-        contracts.teeRegistry as Address,
-        teeRegistryAbi,
-        'KeyRegistered',
-        {
-          role: 0,
-          marketId: 0n,
-          signer: address(0x7001),
-          operator: address(0x7002),
-          eciesPublicKey: '0x04',
-          measurement: keccak256('0x0e'),
-          expiresAt: BigInt(timeOf(10_000)),
-          quoteId: zeroHash,
-        },
-        12,
-      ),
+      keyRegistered(12, { role: 0, marketId: 0n, signer: address(0x7001), operator: address(0x7002) }),
       created.log,
       assigned.log,
       chainLog(

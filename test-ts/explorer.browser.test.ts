@@ -34,7 +34,7 @@ import { freePort } from '../ts/devnet/anvil.js'
 import { type Network, startNetwork } from '../ts/devnet/network.js'
 import { type DevMatcherKey, registerDevMatcherKey } from '../ts/devnet/network-matcher.js'
 import { repoRoot } from '../ts/devnet/paths.js'
-import { groth16MarketParams, preimageRequest, preimageStatement } from '../ts/devnet/scenario.js'
+import { groth16MarketParams, preimageRequest, preimageStatement, type ScheduleOptions } from '../ts/devnet/scenario.js'
 import { advanceTime, type Devnet } from '../ts/devnet/stack.js'
 import {
   type AttestationDeployment,
@@ -219,6 +219,26 @@ const notReloaded = (page: Page) =>
 const renders: Record<string, number> = {}
 
 /** Until the explorer's index holds `block` (by its /healthz), so the live event for what happened in it is sent. */
+/** The requester funds and posts a Poseidon-preimage request in `market`, with `schedule` over the defaults. */
+async function postPreimageRequest(market: bigint, schedule: ScheduleOptions = {}) {
+  const { actors, deployment, reader } = devnet
+  const requester = actors.requester.wallet.account.address
+  await mintDevToken(actors.requester, deployment.contracts.paymentToken, requester, MAX_REWARD)
+  const statement = await preimageStatement()
+  const created = await createRequest(
+    actors.requester,
+    preimageRequest({
+      marketId: market,
+      now: await chainTime(reader),
+      publicInputs: statement.publicInputs,
+      maxReward: MAX_REWARD,
+      refundAddress: requester,
+      schedule,
+    }),
+  )
+  return { statement, created }
+}
+
 async function indexedThrough(block: bigint): Promise<void> {
   for (;;) {
     const health = (await fetch(`${explorerUrl}/healthz`).then(
@@ -316,19 +336,7 @@ describe('the explorer in a browser', { timeout: HANG_GUARD_MS }, () => {
   it('follows a request live from posted to fulfilled', async () => {
     const { actors, deployment, reader } = devnet
     const markets = await open('/')
-    const requester = actors.requester.wallet.account.address
-    await mintDevToken(actors.requester, deployment.contracts.paymentToken, requester, MAX_REWARD)
-    const statement = await preimageStatement()
-    const created = await createRequest(
-      actors.requester,
-      preimageRequest({
-        marketId,
-        now: await chainTime(reader),
-        publicInputs: statement.publicInputs,
-        maxReward: MAX_REWARD,
-        refundAddress: requester,
-      }),
-    )
+    const { statement, created } = await postPreimageRequest(marketId)
     const { requestId } = created
 
     // The markets page shows it without a reload.
@@ -433,21 +441,8 @@ describe('the explorer in a browser', { timeout: HANG_GUARD_MS }, () => {
   })
 
   it('turns an open request Expired live once chain time passes its matching expiry, with no log of its own', async () => {
-    const { actors, deployment, reader } = devnet
-    const requester = actors.requester.wallet.account.address
-    await mintDevToken(actors.requester, deployment.contracts.paymentToken, requester, MAX_REWARD)
-    const statement = await preimageStatement()
-    const created = await createRequest(
-      actors.requester,
-      preimageRequest({
-        marketId,
-        now: await chainTime(reader),
-        publicInputs: statement.publicInputs,
-        maxReward: MAX_REWARD,
-        refundAddress: requester,
-        schedule: { matchingWindow: 60 },
-      }),
-    )
+    const { reader } = devnet
+    const { created } = await postPreimageRequest(marketId, { matchingWindow: 60 })
     await indexedThrough(created.receipt.blockNumber)
     const { page } = await open(`/request/${created.requestId}`)
     expect(await field(page, 'state')).toBe('Open')
@@ -475,7 +470,6 @@ describe('the explorer in a browser', { timeout: HANG_GUARD_MS }, () => {
     const epochOf = (epoch: bigint) =>
       reader.public.readContract({ ...mirrorView, functionName: 'epochs', args: [epoch] })
     const prover = actors.prover.wallet.account.address
-    const requester = actors.requester.wallet.account.address
     const provingTime = 600
 
     // The devnet's restaked market: Groth16, backed by the StakeMirror.
@@ -498,19 +492,7 @@ describe('the explorer in a browser', { timeout: HANG_GUARD_MS }, () => {
     await proveStakeLeaf(actors.prover, { ...source, vault })
 
     // A request in the restaked market, assigned against the mirrored stake, misses its deadline: its slash is queued.
-    await mintDevToken(actors.requester, deployment.contracts.paymentToken, requester, MAX_REWARD)
-    const statement = await preimageStatement()
-    const created = await createRequest(
-      actors.requester,
-      preimageRequest({
-        marketId: restaked,
-        now: await chainTime(reader),
-        publicInputs: statement.publicInputs,
-        maxReward: MAX_REWARD,
-        refundAddress: requester,
-        schedule: { provingTime },
-      }),
-    )
+    const { created } = await postPreimageRequest(restaked, { provingTime })
     const assigned = await submitAssignments(
       actors.bystander,
       await signAssignments(matcher.signer, {

@@ -41,6 +41,7 @@ import { openDevBarretenberg } from '../../noir/dev-crs/index.mjs'
 import { randomFieldElement } from '../../ts/devnet/scenario.js'
 import { type NoirProgram, noirRequestInputs, poseidon2Hash } from '../../ts/noir.js'
 import { createBenchRunner } from './runner-path.js'
+import { type Summary, summary } from './summary.js'
 
 const { values: flags } = parseArgs({
   options: {
@@ -60,7 +61,6 @@ const VERIFIER_TARGET = NOIR_FLAVOURS[FLAVOUR]
 const MARKET_ID = 1n
 
 type Statement = { digest: bigint; context: bigint; preimage: bigint }
-type Summary = { mean: number; median: number; min: number; max: number }
 type Figures = {
   circuit: string
   flavour: NoirFlavour
@@ -81,21 +81,6 @@ type Figures = {
   pairedOverKeyedPercent: { median: number; low: number; high: number }
   /** Per task, the runner's time outside the backend's prove(). */
   runnerOwnMs: Summary
-}
-
-function summary(samples: number[]): Summary {
-  const sorted = [...samples].sort((a, b) => a - b)
-  const middle = sorted.length / 2
-  const median =
-    sorted.length % 2 === 1
-      ? (sorted[Math.floor(middle)] as number)
-      : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
-  return {
-    mean: samples.reduce((sum, value) => sum + value, 0) / samples.length,
-    median,
-    min: sorted[0] as number,
-    max: sorted[sorted.length - 1] as number,
-  }
 }
 
 const fieldInputs = (s: Statement) => ({

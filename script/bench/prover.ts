@@ -33,6 +33,7 @@ import { fulfil, fulfilBatch } from '../../ts/settlement.js'
 import { mintDevToken } from '../../ts/tokens.js'
 import type { TaskRecords } from '../../ts/types.js'
 import { createBenchRunner } from './runner-path.js'
+import { type Summary, summary } from './summary.js'
 
 const { values: flags } = parseArgs({
   options: {
@@ -62,23 +63,7 @@ type Figures = {
   teeWasmMs: Summary
   chain?: ChainFigures
 }
-type Summary = { mean: number; median: number; min: number; max: number }
 type ChainFigures = { fulfilMs: Summary; fulfilBatchMs: Summary; batchSize: number; batchMsPerProof: number }
-
-function summary(samples: number[]): Summary {
-  const sorted = [...samples].sort((a, b) => a - b)
-  const middle = sorted.length / 2
-  const median =
-    sorted.length % 2 === 1
-      ? (sorted[Math.floor(middle)] as number)
-      : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
-  return {
-    mean: samples.reduce((sum, value) => sum + value, 0) / samples.length,
-    median,
-    min: sorted[0] as number,
-    max: sorted[sorted.length - 1] as number,
-  }
-}
 
 async function bare(statement: Statement): Promise<number> {
   const started = performance.now()
